@@ -1,0 +1,179 @@
+package limiter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Body-cost errors.
+var (
+	ErrMalformedBody = errors.New("limiter: malformed request body")
+	ErrCostArgs      = errors.New("limiter: bad cost function arguments")
+)
+
+// BodyTooLargeError is returned when a cost function would have to read more
+// than Limit bytes of a body to price it.
+type BodyTooLargeError struct{ Limit int64 }
+
+func (e *BodyTooLargeError) Error() string {
+	return fmt.Sprintf("limiter: request body larger than %d bytes", e.Limit)
+}
+
+// readBody reads up to maxBody bytes of r.Body and puts back a body that yields
+// everything the client sent, read or not, so the next handler sees it whole.
+func readBody(r *http.Request, maxBody int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	orig := r.Body
+	buf, err := io.ReadAll(io.LimitReader(orig, maxBody+1))
+	rest := io.Reader(bytes.NewReader(buf))
+	if int64(len(buf)) > maxBody {
+		rest = io.MultiReader(rest, orig)
+	}
+	r.Body = readCloser{rest, orig}
+	if err != nil {
+		return nil, fmt.Errorf("limiter: reading body: %w", err)
+	}
+	if int64(len(buf)) > maxBody {
+		return nil, &BodyTooLargeError{Limit: maxBody}
+	}
+	return buf, nil
+}
+
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (rc readCloser) Close() error { return rc.c.Close() }
+
+// RecordsCost returns a CostFunc for multi-record writes: ceil(records/perCredit)
+// credits, at least 1 and at most maxCredits, where records is the length of the
+// "data" array of a JSON body of at most maxBody bytes. The body is restored for
+// the next reader. A body without "data" costs 1; a malformed body is an error
+// wrapping ErrMalformedBody, an oversized one a *BodyTooLargeError. Arguments
+// that are not positive give a func that always returns ErrCostArgs.
+func RecordsCost(perCredit, maxCredits, maxBody int64) func(*http.Request) (int64, error) {
+	if perCredit <= 0 || maxCredits <= 0 || maxBody <= 0 {
+		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
+	}
+	return func(r *http.Request) (int64, error) {
+		buf, err := readBody(r, maxBody)
+		if err != nil || len(buf) == 0 {
+			return 1, err
+		}
+		var v struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(buf, &v); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrMalformedBody, err)
+		}
+		n := int64(len(v.Data))
+		c := (n + perCredit - 1) / perCredit
+		return min(max(c, 1), maxCredits), nil
+	}
+}
+
+// QueryLimitCost returns a CostFunc that reads a JSON body of at most maxBody
+// bytes, takes the row LIMIT of the query string in field (a SQL-like
+// "... LIMIT n", "LIMIT offset, n" or "LIMIT n OFFSET m"; defaultLimit when
+// absent) and charges the cost of the first tier whose UpTo is >= that limit
+// (the last tier beyond them all). Zoho prices COQL this way.
+func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Tier) func(*http.Request) (int64, error) {
+	if len(tiers) == 0 || maxBody <= 0 {
+		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
+	}
+	return func(r *http.Request) (int64, error) {
+		buf, err := readBody(r, maxBody)
+		if err != nil {
+			return 0, err
+		}
+		var m map[string]json.RawMessage
+		if len(buf) == 0 {
+			buf = []byte("{}")
+		}
+		if err := json.Unmarshal(buf, &m); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrMalformedBody, err)
+		}
+		var q string
+		if raw, ok := m[field]; ok {
+			if err := json.Unmarshal(raw, &q); err != nil {
+				return 0, fmt.Errorf("%w: %s: %v", ErrMalformedBody, field, err)
+			}
+		}
+		limit, err := queryLimit(q, defaultLimit)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range tiers {
+			if limit <= t.UpTo {
+				return t.Cost, nil
+			}
+		}
+		return tiers[len(tiers)-1].Cost, nil
+	}
+}
+
+// Tier is one price band of QueryLimitCost.
+type Tier struct{ UpTo, Cost int64 }
+
+// queryLimit finds the row count of the last LIMIT clause of q.
+func queryLimit(q string, def int64) (int64, error) {
+	f := strings.Fields(strings.NewReplacer(",", " , ").Replace(q))
+	at := -1
+	for i, w := range f {
+		if strings.EqualFold(w, "limit") {
+			at = i
+		}
+	}
+	if at < 0 {
+		return def, nil
+	}
+	num := func(i int) (int64, bool) {
+		if i >= len(f) {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		return n, err == nil && n >= 0
+	}
+	n, ok := num(at + 1)
+	if !ok {
+		return 0, fmt.Errorf("%w: bad LIMIT in query", ErrMalformedBody)
+	}
+	if at+2 < len(f) && f[at+2] == "," { // LIMIT offset, count
+		if n, ok = num(at + 3); !ok {
+			return 0, fmt.Errorf("%w: bad LIMIT in query", ErrMalformedBody)
+		}
+	}
+	return n, nil
+}
+
+// QueryParamCost returns a CostFunc costing with when the URL query has param
+// (any value) and without otherwise. It does not allocate.
+func QueryParamCost(param string, with, without int64) func(*http.Request) (int64, error) {
+	return func(r *http.Request) (int64, error) {
+		if r.URL != nil && hasParam(r.URL.RawQuery, param) {
+			return with, nil
+		}
+		return without, nil
+	}
+}
+
+func hasParam(raw, name string) bool {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, _, _ := strings.Cut(kv, "=")
+		if k == name {
+			return true
+		}
+	}
+	return false
+}

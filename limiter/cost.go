@@ -1,0 +1,191 @@
+package limiter
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Cost-table errors.
+var (
+	ErrPattern      = errors.New("limiter: bad route pattern")
+	ErrNegativeCost = errors.New("limiter: negative cost")
+)
+
+// Route prices the requests that match Pattern, in net/http ServeMux syntax
+// ("POST /crm/v8/{module}/upsert"). When two patterns match, the more specific
+// one wins, exactly as in ServeMux.
+type Route struct {
+	Pattern string
+	Cost    int64 // constant cost, used when CostFunc is nil
+	// CostFunc computes the cost from the request, e.g. RecordsCost. It must
+	// leave the request usable by the next handler (restore a body it reads).
+	CostFunc func(r *http.Request) (int64, error)
+	Class    string // sub-concurrency class, "" = none
+}
+
+// Price is what a request costs and which class it belongs to.
+type Price struct {
+	Credits int64
+	Class   string
+	Pattern string // matched pattern, "" for the default
+	Module  string // the {module} path segment, "" if the pattern has none
+}
+
+// CostTable maps requests to prices. It delegates matching to an internal
+// http.ServeMux so that precedence and conflicts are exactly ServeMux's.
+// It is immutable after NewCostTable and safe for concurrent use.
+type CostTable struct {
+	mux         *http.ServeMux
+	routes      []route
+	defaultCost int64
+}
+
+type route struct {
+	Route
+	moduleSeg int // index of the {module} segment in the path, -1 if none
+}
+
+// routeIndex is the handler registered for each route; Lookup recognises it in
+// what ServeMux.Handler returns. It never serves anything.
+type routeIndex int
+
+func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// NewCostTable builds a table. Requests no route matches cost defaultCost.
+// Invalid or conflicting patterns (ServeMux would panic) and negative costs are
+// errors wrapping ErrPattern or ErrNegativeCost.
+func NewCostTable(defaultCost int64, routes ...Route) (*CostTable, error) {
+	if defaultCost < 0 {
+		return nil, fmt.Errorf("%w: default %d", ErrNegativeCost, defaultCost)
+	}
+	t := &CostTable{mux: http.NewServeMux(), defaultCost: defaultCost}
+	for i, r := range routes {
+		if r.Cost < 0 {
+			return nil, fmt.Errorf("%w: %q costs %d", ErrNegativeCost, r.Pattern, r.Cost)
+		}
+		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
+			return nil, err
+		}
+		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern)})
+	}
+	return t, nil
+}
+
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrPattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// moduleSegment finds which path segment of a (valid) pattern is {module}.
+func moduleSegment(pattern string) int {
+	p := pattern
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		p = strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[i+1:] // drop host and leading slash
+	}
+	for i, seg := range strings.Split(p, "/") {
+		if seg == "{module}" || seg == "{module...}" {
+			return i
+		}
+	}
+	return -1
+}
+
+// pathSegment returns segment n of path (after the leading slash) without allocating.
+func pathSegment(path string, n int) string {
+	if len(path) > 0 && path[0] == '/' {
+		path = path[1:]
+	}
+	for ; n > 0; n-- {
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			return ""
+		}
+		path = path[i+1:]
+	}
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
+// Lookup prices r. The error comes only from a route's CostFunc (for example an
+// oversized or malformed body); the Price then still names the route.
+func (t *CostTable) Lookup(r *http.Request) (Price, error) {
+	h, _ := t.mux.Handler(r)
+	i, ok := h.(routeIndex)
+	if !ok { // not found, or a redirect ServeMux would send
+		return Price{Credits: t.defaultCost}, nil
+	}
+	rt := &t.routes[i]
+	p := Price{Credits: rt.Cost, Class: rt.Class, Pattern: rt.Pattern}
+	if rt.moduleSeg >= 0 && r.URL != nil {
+		p.Module = pathSegment(r.URL.Path, rt.moduleSeg)
+	}
+	if rt.CostFunc != nil {
+		c, err := rt.CostFunc(r)
+		if err != nil {
+			return p, fmt.Errorf("limiter: cost of %q: %w", rt.Pattern, err)
+		}
+		if c < 0 {
+			return p, fmt.Errorf("%w: %q computed %d", ErrNegativeCost, rt.Pattern, c)
+		}
+		p.Credits = c
+	}
+	return p, nil
+}
+
+// DefaultCost is what requests that match no route cost.
+func (t *CostTable) DefaultCost() int64 { return t.defaultCost }
+
+// Routes returns a copy of the table's routes, in construction order.
+func (t *CostTable) Routes() []Route {
+	out := make([]Route, len(t.routes))
+	for i, r := range t.routes {
+		out[i] = r.Route
+	}
+	return out
+}
+
+// Classes returns the distinct non-empty classes the routes name, sorted.
+func (t *CostTable) Classes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range t.routes {
+		if r.Class != "" && !seen[r.Class] {
+			seen[r.Class] = true
+			out = append(out, r.Class)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Override returns routes with every route whose Pattern equals one in
+// replacements replaced by it, and the other replacements appended. Profiles
+// use it to let callers correct a figure the vendor has not confirmed.
+func Override(routes []Route, replacements ...Route) []Route {
+	out := append([]Route(nil), routes...)
+	for _, rep := range replacements {
+		found := false
+		for i := range out {
+			if out[i].Pattern == rep.Pattern {
+				out[i], found = rep, true
+			}
+		}
+		if !found {
+			out = append(out, rep)
+		}
+	}
+	return out
+}

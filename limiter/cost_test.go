@@ -1,0 +1,188 @@
+package limiter
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestCostTableSpecificity(t *testing.T) {
+	ct, err := NewCostTable(7,
+		Route{Pattern: "/crm/v8/{module}", Cost: 1},
+		Route{Pattern: "POST /crm/v8/{module}", Cost: 2},
+		Route{Pattern: "POST /crm/v8/Leads", Cost: 3, Class: "x"},
+		Route{Pattern: "/crm/v8/{module}/{rest...}", Cost: 4},
+		Route{Pattern: "GET api.example.com/crm/v8/{module}", Cost: 5},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, url string
+		cost        int64
+		module      string
+	}{
+		{"GET", "/crm/v8/Deals", 1, "Deals"},
+		{"HEAD", "/crm/v8/Deals", 1, "Deals"},
+		{"POST", "/crm/v8/Deals", 2, "Deals"},
+		{"POST", "/crm/v8/Leads", 3, ""},
+		{"GET", "/crm/v8/Deals/1/2", 4, "Deals"},
+		{"GET", "http://api.example.com/crm/v8/Deals", 5, "Deals"},
+		{"GET", "/other", 7, ""},
+		{"GET", "/crm/v8/a/../Deals", 7, ""}, // ServeMux would redirect: default
+	} {
+		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.url, nil))
+		if err != nil || p.Credits != tc.cost || p.Module != tc.module {
+			t.Errorf("%s %s: %+v %v, want %d %q", tc.method, tc.url, p, err, tc.cost, tc.module)
+		}
+	}
+}
+
+func TestCostTableErrors(t *testing.T) {
+	for _, routes := range [][]Route{
+		{{Pattern: "GET /a/{x}"}, {Pattern: "GET /{y}/b"}}, // conflict
+		{{Pattern: "GET /a"}, {Pattern: "GET /a"}},         // duplicate
+		{{Pattern: "GET /a/{"}},
+		{{Pattern: ""}},
+	} {
+		if _, err := NewCostTable(1, routes...); !errors.Is(err, ErrPattern) {
+			t.Errorf("%v: got %v", routes, err)
+		}
+	}
+	if _, err := NewCostTable(-1); !errors.Is(err, ErrNegativeCost) {
+		t.Error("negative default accepted")
+	}
+	if _, err := NewCostTable(1, Route{Pattern: "/a", Cost: -1}); !errors.Is(err, ErrNegativeCost) {
+		t.Error("negative cost accepted")
+	}
+	ct, _ := NewCostTable(1, Route{Pattern: "/a", CostFunc: func(*http.Request) (int64, error) { return -2, nil }})
+	if _, err := ct.Lookup(httptest.NewRequest("GET", "/a", nil)); !errors.Is(err, ErrNegativeCost) {
+		t.Error("negative computed cost accepted")
+	}
+}
+
+func TestRecordsCostRestoresBody(t *testing.T) {
+	f := RecordsCost(10, 10, 64)
+	body := `{"data":[1,2,3,4,5,6,7,8,9,10,11]}`
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	c, err := f(r)
+	if err != nil || c != 2 {
+		t.Fatalf("cost %d %v", c, err)
+	}
+	got, _ := io.ReadAll(r.Body)
+	if string(got) != body {
+		t.Fatalf("body not restored: %q", got)
+	}
+	// Oversized: error, and the whole body still reaches the next reader.
+	big := `{"data":[` + strings.Repeat("1,", 100) + `1]}`
+	r = httptest.NewRequest("POST", "/", strings.NewReader(big))
+	var tooLarge *BodyTooLargeError
+	if _, err := f(r); !errors.As(err, &tooLarge) || tooLarge.Limit != 64 {
+		t.Fatalf("oversized: %v", err)
+	}
+	got, _ = io.ReadAll(r.Body)
+	if string(got) != big {
+		t.Fatal("oversized body not restored whole")
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(`{"data":[`))
+	if _, err := f(r); !errors.Is(err, ErrMalformedBody) {
+		t.Fatalf("malformed: %v", err)
+	}
+	for body, want := range map[string]int64{"": 1, "{}": 1, `{"data":[]}`: 1, `{"data":null}`: 1} {
+		c, err := f(httptest.NewRequest("POST", "/", strings.NewReader(body)))
+		if err != nil || c != want {
+			t.Errorf("%q: %d %v", body, c, err)
+		}
+	}
+	if _, err := RecordsCost(0, 1, 1)(r); !errors.Is(err, ErrCostArgs) {
+		t.Error("bad args accepted")
+	}
+}
+
+func TestQueryLimit(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b":                  200,
+		"select a from b limit 5":          5,
+		"select a from b LIMIT 10, 20":     20,
+		"select a from b limit 10,20":      20,
+		"select a from b limit 7 offset 3": 7,
+	} {
+		got, err := queryLimit(q, 200)
+		if err != nil || got != want {
+			t.Errorf("%q: %d %v", q, got, err)
+		}
+	}
+	for _, q := range []string{"select limit", "limit x", "limit 1,", "limit -3"} {
+		if _, err := queryLimit(q, 1); !errors.Is(err, ErrMalformedBody) {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+}
+
+func TestLookupAllocs(t *testing.T) {
+	ct, err := NewCostTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1}, Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/crm/v8/Leads", nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		if p, _ := ct.Lookup(r); p.Module != "Leads" {
+			t.Fatal(p)
+		}
+	})
+	t.Logf("Lookup allocs: %v", allocs)
+	if allocs > 2 {
+		t.Errorf("Lookup allocates %v per call", allocs)
+	}
+}
+
+func FuzzCostTable(f *testing.F) {
+	f.Add("GET /crm/v8/{module}", "POST /a/{b...}", "/x/{$}", "/crm/v8/Leads/1")
+	f.Add("{", "GET /a/{x}", "GET /{y}/b", "/a/b")
+	f.Add("host.com/{module}/", "/{a}/{a}", "", "//")
+	f.Fuzz(func(t *testing.T, p1, p2, p3, path string) {
+		ct, err := NewCostTable(1, Route{Pattern: p1, Cost: 2}, Route{Pattern: p2, Cost: 3}, Route{Pattern: p3, Cost: 4})
+		if err != nil {
+			if !errors.Is(err, ErrPattern) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		r, err := http.NewRequest("GET", "http://h"+"/"+strings.TrimPrefix(path, "/"), nil)
+		if err != nil {
+			return
+		}
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits < 1 || p.Credits > 4 {
+			t.Fatalf("lookup %q: %+v %v", path, p, err)
+		}
+	})
+}
+
+func FuzzRecordsCost(f *testing.F) {
+	f.Add([]byte(`{"data":[1,2,3]}`), int64(10))
+	f.Add([]byte(`{"data":[`), int64(1))
+	f.Add([]byte(`[]`), int64(3))
+	f.Add([]byte(`{"select_query":"select a from b limit 3, 900"}`), int64(2))
+	f.Fuzz(func(t *testing.T, body []byte, per int64) {
+		if per <= 0 || per > 1000 {
+			per = 10
+		}
+		r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
+		c, err := RecordsCost(per, 10, 256)(r)
+		if err == nil && (c < 1 || c > 10) {
+			t.Fatalf("cost %d out of range", c)
+		}
+		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
+			t.Fatal("body not restored")
+		}
+		r = httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
+		c, err = QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})(r)
+		if err == nil && (c < 1 || c > 3) {
+			t.Fatalf("coql cost %d", c)
+		}
+	})
+}

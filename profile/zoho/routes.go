@@ -1,0 +1,76 @@
+package zoho
+
+import (
+	"net/http"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// Routes returns Zoho CRM's credit-cost table for an API version such as "v8",
+// as ServeMux patterns. Calls it does not list cost 1 (CostTable's default).
+// The slice is fresh; edit it, or use limiter.Override, to change a figure.
+func Routes(version string) []limiter.Route {
+	v := "/crm/" + version
+	bulk := "/crm/bulk/" + version
+	records := limiter.RecordsCost(10, 10, MaxBody) // 1 credit per 10 records, max 10
+	r := func(pattern string, cost int64, class string) limiter.Route {
+		return limiter.Route{Pattern: pattern, Cost: cost, Class: class}
+	}
+	fn := func(pattern string, f func(*http.Request) (int64, error), class string) limiter.Route {
+		return limiter.Route{Pattern: pattern, CostFunc: f, Class: class}
+	}
+	return []limiter.Route{
+		// Get records: 1; with a custom view (cvid): 3 (secondary sources).
+		fn("GET "+v+"/{module}", limiter.QueryParamCost("cvid", 3, 1), ""),
+		r("GET "+v+"/{module}/{id}", 1, ""),
+		// Insert/update/upsert: 1 credit per 10 records, max 10 (secondary sources).
+		fn("POST "+v+"/{module}", records, ""),
+		fn("PUT "+v+"/{module}", records, ""),
+		fn("PUT "+v+"/{module}/{id}", records, ""),
+		fn("POST "+v+"/{module}/upsert", records, ""),
+		// Delete: unconfirmed; 1 assumed.
+		r("DELETE "+v+"/{module}", 1, ""),
+		r("DELETE "+v+"/{module}/{id}", 1, ""),
+		// Deleted-record ids and related-record count: 2 (secondary sources).
+		r("GET "+v+"/{module}/deleted", 2, ""),
+		r("POST "+v+"/{module}/{id}/actions/get_related_records_count", 2, ""),
+		// Search: unconfirmed (secondary sources say 1 or 3); 1 assumed.
+		r("GET "+v+"/{module}/search", 1, ""),
+		// COQL: 1/2/3 for LIMIT <= 200/1,000/2,000 (secondary sources); Zoho's
+		// default LIMIT is 200.
+		fn("POST "+v+"/coql", limiter.QueryLimitCost("select_query", 200, MaxBody,
+			limiter.Tier{UpTo: 200, Cost: 1}, limiter.Tier{UpTo: 1000, Cost: 2},
+			limiter.Tier{UpTo: 2000, Cost: 3}), ClassQuery),
+		// Convert lead: 5 (Zoho's own text).
+		r("POST "+v+"/Leads/{id}/actions/convert", 5, ClassConvert),
+		// Bulk read job 50, bulk write initialize 500 (secondary sources).
+		r("POST "+bulk+"/read", 50, ClassBulk),
+		r("POST "+bulk+"/write", 500, ClassBulk),
+		// Send mail: 20 (__apis sample).
+		r("POST "+v+"/{module}/{id}/actions/send_mail", 20, ClassMail),
+		// Attachments and photo: 1 (__apis sample).
+		r(v+"/{module}/{id}/Attachments", 1, ""),
+		r(v+"/{module}/{id}/Attachments/{aid}", 1, ""),
+		r(v+"/{module}/{id}/photo", 1, ""),
+		// Composite: 1 at admission (Zoho's own text); 2 when every sub-request
+		// succeeds with rollback_on_fail, which the caller settles afterwards.
+		r("POST "+v+"/__composite_requests", 1, ClassComposite),
+		// Users, roles, profiles, modules, metadata: 1 (secondary sources). Single
+		// users and modules fall to "GET {module}/{id}" or the default, also 1: a
+		// "users/{id}" pattern would conflict with "{module}/search" in ServeMux.
+		r("GET "+v+"/users", 1, ""),
+		r("GET "+v+"/settings/roles", 1, ""),
+		r("GET "+v+"/settings/profiles", 1, ""),
+		r("GET "+v+"/settings/modules", 1, ""),
+		r("GET "+v+"/settings/fields", 1, ""),
+		r("GET "+v+"/settings/layouts", 1, ""),
+		r("GET "+v+"/settings/related_lists", 1, ""),
+		// The list of available APIs with their credit ranges: 1 (Zoho's own text).
+		r("GET "+v+"/__apis", 1, ""),
+	}
+}
+
+// CostTable returns the v8 table with a default cost of 1.
+func CostTable() (*limiter.CostTable, error) {
+	return limiter.NewCostTable(1, Routes("v8")...)
+}

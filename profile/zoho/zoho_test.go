@@ -1,0 +1,145 @@
+package zoho_test
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/profile/zoho"
+)
+
+func TestEditionCredits(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		licences int64
+		credits  int64
+		conc     int64
+	}{
+		{"free", 0, 5000, 5},
+		{"free", 100, 5000, 5},
+		{"standard", 10, 52500, 10}, // the fact sheet's own example
+		{"standard", 0, 50000, 10},
+		{"starter", 1000, 100000, 10}, // capped
+		{"professional", 10, 55000, 15},
+		{"professional", 100000, 3000000, 15},
+		{"enterprise", 100, 150000, 20},
+		{"zoho one", 10000, 5000000, 20},
+		{"ultimate", 10, 70000, 25},
+		{"CRM Plus", 100000, 50000 + 2000*100000, 25}, // no cap
+	} {
+		p, err := zoho.Edition(tc.name, tc.licences)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := p.Credits(); got != tc.credits {
+			t.Errorf("%s x%d: credits %d, want %d", tc.name, tc.licences, got, tc.credits)
+		}
+		if p.Concurrency != tc.conc {
+			t.Errorf("%s: concurrency %d, want %d", tc.name, p.Concurrency, tc.conc)
+		}
+		for _, c := range []string{"bulk", "query", "convert", "mail", "composite"} {
+			if p.SubConcurrency[c] != 10 {
+				t.Errorf("%s: sub-concurrency %s = %d, want 10", tc.name, c, p.SubConcurrency[c])
+			}
+		}
+	}
+	if _, err := zoho.Edition("gold", 1); !errors.Is(err, zoho.ErrEdition) {
+		t.Errorf("unknown edition: %v", err)
+	}
+	if _, err := zoho.Edition("free", -1); err == nil {
+		t.Error("negative licences accepted")
+	}
+	// Edition hands out fresh maps: changing one must not change the package var.
+	p, _ := zoho.Edition("free", 0)
+	p.SubConcurrency["bulk"] = 1
+	if zoho.Free.SubConcurrency["bulk"] != 10 {
+		t.Error("Edition shares its map with Free")
+	}
+}
+
+func TestCostTable(t *testing.T) {
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := limiter.CheckClasses(zoho.Free, ct); err != nil {
+		t.Fatal(err)
+	}
+	records := func(n int) string {
+		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
+	}
+	coql := func(q string) string { return `{"select_query":"` + q + `"}` }
+	for _, tc := range []struct {
+		method, path, body string
+		credits            int64
+		class, module      string
+	}{
+		{"GET", "/crm/v8/Leads", "", 1, "", "Leads"},
+		{"GET", "/crm/v8/Leads/123", "", 1, "", "Leads"},
+		{"GET", "/crm/v8/Leads?cvid=55&page=2", "", 3, "", "Leads"},
+		{"GET", "/crm/v8/Leads?page=2&cvid=55", "", 3, "", "Leads"},
+		{"POST", "/crm/v8/Leads", records(1), 1, "", "Leads"},
+		{"POST", "/crm/v8/Leads", records(10), 1, "", "Leads"},
+		{"POST", "/crm/v8/Leads", records(11), 2, "", "Leads"},
+		{"POST", "/crm/v8/Leads", records(100), 10, "", "Leads"},
+		{"POST", "/crm/v8/Leads", records(250), 10, "", "Leads"}, // max 10
+		{"PUT", "/crm/v8/Contacts", records(25), 3, "", "Contacts"},
+		{"PUT", "/crm/v8/Contacts/9", records(1), 1, "", "Contacts"},
+		{"POST", "/crm/v8/Deals/upsert", records(100), 10, "", "Deals"},
+		{"DELETE", "/crm/v8/Deals?ids=1,2", "", 1, "", "Deals"},
+		{"DELETE", "/crm/v8/Deals/1", "", 1, "", "Deals"},
+		{"GET", "/crm/v8/Deals/deleted?type=all", "", 2, "", "Deals"},
+		{"POST", "/crm/v8/Deals/7/actions/get_related_records_count", "{}", 2, "", "Deals"},
+		{"GET", "/crm/v8/Deals/search?word=x", "", 1, "", "Deals"},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 200"), 1, "query", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads"), 1, "query", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads LIMIT 201"), 2, "query", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 1000"), 2, "query", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 400, 1001"), 3, "query", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 2000 offset 5"), 3, "query", ""},
+		{"POST", "/crm/v8/Leads/42/actions/convert", "{}", 5, "convert", ""},
+		{"POST", "/crm/bulk/v8/read", "{}", 50, "bulk", ""},
+		{"POST", "/crm/bulk/v8/write", "{}", 500, "bulk", ""},
+		{"POST", "/crm/v8/Leads/4/actions/send_mail", "{}", 20, "mail", "Leads"},
+		{"GET", "/crm/v8/Leads/4/Attachments", "", 1, "", "Leads"},
+		{"POST", "/crm/v8/Leads/4/Attachments", "x", 1, "", "Leads"},
+		{"DELETE", "/crm/v8/Leads/4/Attachments/5", "", 1, "", "Leads"},
+		{"GET", "/crm/v8/Leads/4/photo", "", 1, "", "Leads"},
+		{"POST", "/crm/v8/__composite_requests", "{}", 1, "composite", ""},
+		{"GET", "/crm/v8/users?type=AllUsers", "", 1, "", ""},
+		{"GET", "/crm/v8/settings/roles", "", 1, "", ""},
+		{"GET", "/crm/v8/settings/profiles", "", 1, "", ""},
+		{"GET", "/crm/v8/settings/modules", "", 1, "", ""},
+		{"GET", "/crm/v8/settings/fields?module=Leads", "", 1, "", ""},
+		{"GET", "/crm/v8/__apis", "", 1, "", ""},
+		{"GET", "/crm/v8/unknown/thing/here/deep", "", 1, "", ""}, // default
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+		p, err := ct.Lookup(req)
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.method, tc.path, err)
+			continue
+		}
+		if p.Credits != tc.credits || p.Class != tc.class || p.Module != tc.module {
+			t.Errorf("%s %s %.40s: got %d %q %q (%s), want %d %q %q", tc.method, tc.path, tc.body,
+				p.Credits, p.Class, p.Module, p.Pattern, tc.credits, tc.class, tc.module)
+		}
+	}
+}
+
+func TestOverrideUnconfirmed(t *testing.T) {
+	routes := limiter.Override(zoho.Routes("v8"), limiter.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
+	ct, err := limiter.NewCostTable(1, routes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := ct.Lookup(httptest.NewRequest("GET", "/crm/v8/Leads/search?word=a", nil))
+	if p.Credits != 3 {
+		t.Fatalf("override: %d", p.Credits)
+	}
+	if len(routes) != len(zoho.Routes("v8")) {
+		t.Fatal("override appended instead of replacing")
+	}
+}
