@@ -1,0 +1,222 @@
+package middleware
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// ClientIP derives the key that stands for a caller's network address, for per-IP
+// statistics and limits.
+//
+// The zero value uses the connection's peer address (Request.RemoteAddr) and
+// never looks at Forwarded or X-Forwarded-For: those headers are written by the
+// client and trusting them from anyone lets every request claim a new address.
+// List the proxies in front of the server in TrustedProxies; when the peer is one
+// of them, the forwarding chain is walked from right to left, past every trusted
+// hop, and the first untrusted address is the client. A Forwarded header, when
+// present, is preferred over X-Forwarded-For.
+//
+// IPv6 clients are keyed by their /64 prefix (IPv6Bits, default 64) because a
+// single host usually owns a whole /64 and can rotate through it at will; IPv4
+// clients by their full address (IPv4Bits, default 32). Keys are canonical
+// netip forms: "192.0.2.1", "2001:db8:1:2::/64".
+//
+// ClientIP is a value; its Key method is a [KeyFunc] and safe for concurrent use.
+type ClientIP struct {
+	// TrustedProxies are the networks whose forwarding headers are believed.
+	TrustedProxies []netip.Prefix
+	// IPv6Bits is the prefix length IPv6 clients are keyed by; 0 means 64, 128
+	// keys each address on its own.
+	IPv6Bits int
+	// IPv4Bits is the prefix length IPv4 clients are keyed by; 0 means 32.
+	IPv4Bits int
+}
+
+// maxHops bounds how many forwarding entries are examined, so a header with
+// thousands of entries costs no more than a normal one.
+const maxHops = 32
+
+// Key returns the client key for r; "" when RemoteAddr cannot be parsed (a
+// request built by hand in a test, or a Unix socket peer).
+func (c ClientIP) Key(r *http.Request) string {
+	peer, host, ok := parseRemoteAddr(r.RemoteAddr)
+	if !ok {
+		return ""
+	}
+	peer = peer.Unmap()
+	if len(c.TrustedProxies) == 0 || !c.trusted(peer) {
+		return c.format(peer, host)
+	}
+	var buf [maxHops]netip.Addr
+	hops := forwardedFor(r.Header, buf[:0])
+	if hops == nil {
+		hops = xForwardedFor(r.Header, buf[:0])
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := hops[i]
+		if !h.IsValid() {
+			// An unknown or obfuscated hop: nobody we trust vouches for
+			// anything left of it, so the last trusted hop is the client.
+			break
+		}
+		client = h
+		if !c.trusted(h) {
+			break
+		}
+	}
+	return c.format(client, "")
+}
+
+func (c ClientIP) trusted(a netip.Addr) bool {
+	for _, p := range c.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// format renders a as a key. host, when not empty, is a's textual form as it
+// came in, returned as is when already canonical so that the common case (an
+// IPv4 peer) allocates nothing.
+func (c ClientIP) format(a netip.Addr, host string) string {
+	a = a.Unmap().WithZone("")
+	bits := c.IPv4Bits
+	if bits <= 0 || bits > 32 {
+		bits = 32
+	}
+	if a.Is6() {
+		bits = c.IPv6Bits
+		if bits <= 0 || bits > 128 {
+			bits = 64
+		}
+	}
+	if bits == a.BitLen() {
+		if a.Is4() && host != "" && !strings.Contains(host, ":") {
+			return host // netip rejects leading zeros, so host is canonical
+		}
+		return a.String()
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
+// parseRemoteAddr accepts "host:port", "[v6]:port" and a bare address.
+func parseRemoteAddr(s string) (netip.Addr, string, bool) {
+	host := s
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, "", false
+	}
+	return a, host, true
+}
+
+// xForwardedFor appends the X-Forwarded-For hops, all header lines in order.
+// A hop that does not parse is appended as the zero Addr. It returns nil when
+// the header is absent.
+func xForwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
+	vals := h.Values("X-Forwarded-For")
+	if len(vals) == 0 {
+		return nil
+	}
+	for _, v := range vals {
+		for part := range strings.SplitSeq(v, ",") {
+			out = appendHop(out, parseNode(strings.TrimSpace(part)))
+		}
+	}
+	return out
+}
+
+// forwardedFor appends the for= parameters of RFC 7239 Forwarded elements, all
+// header lines in order; an element without for= counts as an unknown hop.
+// It returns nil when the header is absent.
+func forwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
+	vals := h.Values("Forwarded")
+	if len(vals) == 0 {
+		return nil
+	}
+	for _, v := range vals {
+		for len(v) > 0 {
+			var elem string
+			elem, v = splitQuoted(v, ',')
+			var hop netip.Addr
+			for rest := elem; len(rest) > 0; {
+				var pair string
+				pair, rest = splitQuoted(rest, ';')
+				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+					hop = parseNode(unquote(strings.TrimSpace(val)))
+				}
+			}
+			out = appendHop(out, hop)
+		}
+	}
+	if out == nil {
+		out = []netip.Addr{} // present but empty: do not fall back to X-Forwarded-For
+	}
+	return out
+}
+
+// appendHop keeps only the last maxHops entries: the walk starts at the right.
+func appendHop(out []netip.Addr, a netip.Addr) []netip.Addr {
+	if len(out) == maxHops {
+		copy(out, out[1:])
+		out = out[:maxHops-1]
+	}
+	return append(out, a)
+}
+
+// splitQuoted cuts s at the first sep that is not inside a quoted string.
+func splitQuoted(s string, sep byte) (head, tail string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == sep && !quoted:
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+		if strings.IndexByte(s, '\\') >= 0 {
+			s = strings.ReplaceAll(s, `\`, "") // quoted-pair: drop the backslash
+		}
+	}
+	return s
+}
+
+// parseNode parses a forwarding node: "192.0.2.1", "192.0.2.1:80",
+// "[2001:db8::1]", "[2001:db8::1]:80", or a bare IPv6 address as some proxies
+// write in X-Forwarded-For. Anything else ("unknown", "_hidden") is the zero Addr.
+func parseNode(s string) netip.Addr {
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return netip.Addr{}
+		}
+		s = s[1:end]
+	} else if i := strings.IndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
+		s = s[:i]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}

@@ -1,0 +1,166 @@
+package middleware
+
+import (
+	"net/http"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+func TestClientIPKey(t *testing.T) {
+	trusted := prefixes("10.0.0.0/8", "2001:db8:ffff::/48")
+	tests := []struct {
+		name    string
+		c       ClientIP
+		remote  string
+		headers map[string][]string
+		want    string
+	}{
+		{name: "ipv4 peer", remote: "192.0.2.7:4711", want: "192.0.2.7"},
+		{name: "ipv4 bare", remote: "192.0.2.7", want: "192.0.2.7"},
+		{name: "ipv4-mapped peer", remote: "[::ffff:192.0.2.7]:80", want: "192.0.2.7"},
+		{name: "ipv6 keyed by /64", remote: "[2001:db8:1:2:3:4:5:6]:443", want: "2001:db8:1:2::/64"},
+		{name: "ipv6 rotation same key", remote: "[2001:db8:1:2:ffff::1]:443", want: "2001:db8:1:2::/64"},
+		{name: "ipv6 zone dropped", remote: "[fe80::1%eth0]:443", want: "fe80::/64"},
+		{name: "ipv6 /128", c: ClientIP{IPv6Bits: 128}, remote: "[2001:db8::1]:1", want: "2001:db8::1"},
+		{name: "ipv6 /48", c: ClientIP{IPv6Bits: 48}, remote: "[2001:db8:1:2::1]:1", want: "2001:db8:1::/48"},
+		{name: "ipv4 /24", c: ClientIP{IPv4Bits: 24}, remote: "192.0.2.7:1", want: "192.0.2.0/24"},
+		{name: "garbage remote", remote: "not-an-ip", want: ""},
+		{name: "empty remote", remote: "", want: ""},
+		{
+			name: "xff ignored by default", remote: "192.0.2.7:1",
+			headers: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}}, want: "192.0.2.7",
+		},
+		{
+			name: "xff ignored from untrusted peer", c: ClientIP{TrustedProxies: trusted}, remote: "192.0.2.7:1",
+			headers: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}}, want: "192.0.2.7",
+		},
+		{
+			name: "xff from trusted peer", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}}, want: "203.0.113.9",
+		},
+		{
+			name: "xff walks past trusted hops only", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"6.6.6.6, 203.0.113.9, 10.2.2.2"}}, want: "203.0.113.9",
+		},
+		{
+			name: "xff several lines", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"6.6.6.6", "203.0.113.9", "10.2.2.2"}}, want: "203.0.113.9",
+		},
+		{
+			name: "xff all trusted gives leftmost", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"10.9.9.9, 10.2.2.2"}}, want: "10.9.9.9",
+		},
+		{
+			name: "xff garbage hop stops at last trusted", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"6.6.6.6, bogus, 10.2.2.2"}}, want: "10.2.2.2",
+		},
+		{
+			name: "xff with port and ipv6", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"[2001:db8:5:6::9]:1234, 203.0.113.9:80"}}, want: "203.0.113.9",
+		},
+		{
+			name: "xff bare ipv6 client", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"2001:db8:5:6::9"}}, want: "2001:db8:5:6::/64",
+		},
+		{
+			name: "forwarded preferred over xff", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{
+				"Forwarded":       {`for=198.51.100.1;proto=https, for="[2001:db8:ffff::1]:80"`},
+				"X-Forwarded-For": {"203.0.113.9"},
+			},
+			want: "198.51.100.1",
+		},
+		{
+			name: "forwarded quoted comma and case", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`For="198.51.100.1";by="a,b", for=10.3.3.3`}},
+			want:    "198.51.100.1",
+		},
+		{
+			name: "forwarded unknown stops walk", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.1, for=unknown, for=10.3.3.3`}},
+			want:    "10.3.3.3",
+		},
+		{
+			name: "forwarded without for", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`proto=https`}},
+			want:    "10.1.1.1",
+		},
+		{
+			name: "trusted ipv6 proxy", c: ClientIP{TrustedProxies: trusted}, remote: "[2001:db8:ffff::2]:1",
+			headers: map[string][]string{"X-Forwarded-For": {"[2001:db8:7:8::1]"}}, want: "2001:db8:7:8::/64",
+		},
+		{
+			name: "trusted mapped proxy", c: ClientIP{TrustedProxies: trusted}, remote: "[::ffff:10.0.0.1]:1",
+			headers: map[string][]string{"X-Forwarded-For": {"192.0.2.55"}}, want: "192.0.2.55",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &http.Request{RemoteAddr: tt.remote, Header: http.Header{}}
+			for k, v := range tt.headers {
+				r.Header[k] = v
+			}
+			assert.Equal(t, tt.want, tt.c.Key(r))
+		})
+	}
+}
+
+func TestClientIPLongChainIsBounded(t *testing.T) {
+	c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8")}
+	chain := "203.0.113.1"
+	for range 1000 {
+		chain += ", 10.0.0.1"
+	}
+	r := &http.Request{RemoteAddr: "10.1.1.1:1", Header: http.Header{"X-Forwarded-For": {chain}}}
+	// Only the last maxHops entries are walked; all trusted, so the leftmost of those.
+	assert.Equal(t, "10.0.0.1", c.Key(r))
+}
+
+func TestClientIPv4PeerAllocatesNothing(t *testing.T) {
+	r := &http.Request{RemoteAddr: "192.0.2.7:4711", Header: http.Header{}}
+	var c ClientIP
+	allocs := testing.AllocsPerRun(100, func() { _ = c.Key(r) })
+	assert.Zero(t, allocs)
+}
+
+func FuzzClientIP(f *testing.F) {
+	f.Add("10.1.1.1:1", "6.6.6.6, 203.0.113.9", `for=198.51.100.1;proto=https`, 64)
+	f.Add("[2001:db8::1]:80", "[2001:db8::2]:1", `for="[2001:db8::3]:80"`, 128)
+	f.Add("10.0.0.1:1", "bogus,,", `for="\"x;,",for=`, 0)
+	f.Add("[::ffff:10.0.0.1]:1", "::ffff:1.2.3.4", `for=_hidden;by=unknown`, -5)
+	f.Fuzz(func(t *testing.T, remote, xff, fwd string, bits int) {
+		c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8::/32"), IPv6Bits: bits}
+		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
+		if xff != "" {
+			r.Header["X-Forwarded-For"] = []string{xff}
+		}
+		if fwd != "" {
+			r.Header["Forwarded"] = []string{fwd}
+		}
+		key := c.Key(r)
+		if key == "" {
+			return
+		}
+		// Every key is a canonical address or prefix.
+		if a, err := netip.ParseAddr(key); err == nil {
+			if a.String() != key || a.Is4In6() || a.Zone() != "" {
+				t.Fatalf("non-canonical address key %q", key)
+			}
+			return
+		}
+		p, err := netip.ParsePrefix(key)
+		if err != nil || p.Masked() != p || p.String() != key {
+			t.Fatalf("key %q is neither a canonical address nor a masked prefix", key)
+		}
+	})
+}

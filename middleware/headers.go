@@ -1,0 +1,159 @@
+package middleware
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Limit header names as Zoho documents them. HTTP field names are case
+// insensitive; net/http sends them in canonical form ("X-Ratelimit-Limit").
+const (
+	// HeaderLimit carries the pool size (credits per window).
+	HeaderLimit = "X-RATELIMIT-LIMIT"
+	// HeaderRemaining carries the credits left after this request.
+	HeaderRemaining = "X-RATELIMIT-REMAINING"
+	// HeaderReset carries the whole seconds until the next spent credits come
+	// back (rounded up), or, with [WithResetEpoch], that instant in Unix seconds.
+	HeaderReset = "X-RATELIMIT-RESET"
+	// HeaderCreditsRemaining repeats the remaining credits, and is sent only
+	// once more than half the pool is used, as Zoho does.
+	HeaderCreditsRemaining = "X-API-CREDITS-REMAINING"
+	// HeaderRateLimitPolicy and HeaderRateLimit are the IETF
+	// draft-ietf-httpapi-ratelimit-headers-10 fields, sent with [WithIETFHeaders].
+	HeaderRateLimitPolicy = "RateLimit-Policy"
+	HeaderRateLimit       = "RateLimit"
+	// HeaderRetryAfter is sent on refusals, in whole seconds rounded up.
+	HeaderRetryAfter = "Retry-After"
+)
+
+// Canonical map keys, computed once so that writing headers does not
+// canonicalize on every request.
+var (
+	keyLimit            = http.CanonicalHeaderKey(HeaderLimit)
+	keyRemaining        = http.CanonicalHeaderKey(HeaderRemaining)
+	keyReset            = http.CanonicalHeaderKey(HeaderReset)
+	keyCreditsRemaining = http.CanonicalHeaderKey(HeaderCreditsRemaining)
+	keyRateLimitPolicy  = http.CanonicalHeaderKey(HeaderRateLimitPolicy)
+	keyRateLimit        = http.CanonicalHeaderKey(HeaderRateLimit)
+	keyRetryAfter       = http.CanonicalHeaderKey(HeaderRetryAfter)
+)
+
+// headerConfig says which limit fields are written and how.
+type headerConfig struct {
+	epochReset bool   // X-RATELIMIT-RESET as Unix seconds instead of a delay
+	ietf       bool   // also RateLimit-Policy and RateLimit
+	policy     string // IETF policy name, a valid sf-string body
+}
+
+// limitState is what the headers describe; a subset of limiter.Decision, kept
+// separate so that the writer and its fuzz test need no limiter.
+type limitState struct {
+	limit, remaining int64
+	reset            time.Time
+	window           time.Duration // IETF w parameter; 0 leaves w out
+	retryAfter       time.Duration // > 0 only on refusals
+}
+
+// ceilSeconds rounds d up to whole seconds, never below 0: a client told 0
+// retries at once, so a fraction must not be rounded down to it.
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// writeLimitHeaders sets the limit fields on h. It builds every value in one
+// byte buffer and every []string in one backing array, so a call costs two
+// small allocations whatever the number of fields.
+func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitState) {
+	var stack [160]byte
+	buf := stack[:0]
+	var ends [8]int // end offsets of the values in buf
+	n := 0
+	mark := func() { ends[n] = len(buf); n++ }
+
+	remaining := max(s.remaining, 0)
+	delay := ceilSeconds(s.reset.Sub(now))
+	buf = strconv.AppendInt(buf, s.limit, 10)
+	mark()
+	buf = strconv.AppendInt(buf, remaining, 10)
+	mark()
+	if cfg.epochReset {
+		r := s.reset
+		if r.Before(now) {
+			r = now
+		}
+		buf = strconv.AppendInt(buf, ceilSeconds(time.Duration(r.UnixNano())), 10)
+	} else {
+		buf = strconv.AppendInt(buf, delay, 10)
+	}
+	mark()
+	credits := s.limit > 0 && (s.limit-remaining)*2 > s.limit
+	if credits {
+		buf = strconv.AppendInt(buf, remaining, 10)
+		mark()
+	}
+	if s.retryAfter > 0 {
+		buf = strconv.AppendInt(buf, ceilSeconds(s.retryAfter), 10)
+		mark()
+	}
+	if cfg.ietf {
+		buf = append(buf, '"')
+		buf = append(buf, cfg.policy...)
+		buf = append(buf, `";q=`...)
+		buf = strconv.AppendInt(buf, s.limit, 10)
+		if w := ceilSeconds(s.window); w > 0 {
+			buf = append(buf, ";w="...)
+			buf = strconv.AppendInt(buf, w, 10)
+		}
+		mark()
+		buf = append(buf, '"')
+		buf = append(buf, cfg.policy...)
+		buf = append(buf, `";r=`...)
+		buf = strconv.AppendInt(buf, remaining, 10)
+		buf = append(buf, ";t="...)
+		buf = strconv.AppendInt(buf, delay, 10)
+		mark()
+	}
+
+	all := string(buf)
+	vals := make([]string, n)
+	start := 0
+	for i := range n {
+		vals[i] = all[start:ends[i]]
+		start = ends[i]
+	}
+	i := 0
+	next := func() []string { v := vals[i : i+1 : i+1]; i++; return v }
+	h[keyLimit] = next()
+	h[keyRemaining] = next()
+	h[keyReset] = next()
+	if credits {
+		h[keyCreditsRemaining] = next()
+	} else {
+		delete(h, keyCreditsRemaining)
+	}
+	if s.retryAfter > 0 {
+		h[keyRetryAfter] = next()
+	}
+	if cfg.ietf {
+		h[keyRateLimitPolicy] = next()
+		h[keyRateLimit] = next()
+	}
+}
+
+// validPolicyName reports whether name can be written inside an sf-string
+// without escaping: printable ASCII other than '"' and '\'.
+func validPolicyName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,91 @@
+package middleware
+
+import (
+	"context"
+	"net/http"
+)
+
+// KeyFunc names one party of a request: its tenant (the pool owner), its
+// application (client id), its user, or its client IP. It must be safe for
+// concurrent use and should not allocate: it runs on every request.
+type KeyFunc func(r *http.Request) string
+
+// Identity is who a request comes from, as established by the authentication
+// in front of this middleware. Put it in the request context with
+// [ContextWithIdentity]; the default key functions read it first.
+type Identity struct {
+	Tenant string // the organisation whose credit pool pays, e.g. a Zoho org id
+	App    string // the client application, e.g. an OAuth client id
+	User   string // the end user on whose behalf the app calls
+}
+
+type identityKey struct{}
+
+// ContextWithIdentity returns a copy of ctx carrying id, for an authentication
+// middleware placed before this one.
+func ContextWithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// IdentityFromContext returns the Identity stored by [ContextWithIdentity].
+func IdentityFromContext(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok
+}
+
+// Default header names read by the default application and user keys.
+const (
+	HeaderClientID = "X-Client-Id"
+	HeaderUserID   = "X-User-Id"
+)
+
+// FromHeader returns a KeyFunc that reads the first value of the named header
+// ("" when absent). Use it for the tenant only when an authenticating proxy in
+// front of the server sets and overwrites that header: a client that can choose
+// its tenant can choose a fresh credit pool.
+func FromHeader(name string) KeyFunc {
+	key := http.CanonicalHeaderKey(name)
+	return func(r *http.Request) string {
+		if v := r.Header[key]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+}
+
+// DefaultTenant is the tenant key used when none is configured: the Tenant of
+// the context [Identity], else "" (one pool for everyone). It deliberately does
+// not read a request header such as X-Tenant: the tenant decides which pool
+// pays, and a header is whatever the client says (see [FromHeader]).
+func DefaultTenant(r *http.Request) string {
+	if id, ok := IdentityFromContext(r.Context()); ok {
+		return id.Tenant
+	}
+	return ""
+}
+
+var (
+	clientIDHeader = FromHeader(HeaderClientID)
+	userIDHeader   = FromHeader(HeaderUserID)
+)
+
+// DefaultApp is the application key used when none is configured: the App of
+// the context [Identity], else the X-Client-Id header, else "". A client that
+// lies in X-Client-Id moves itself to another concurrency cap but still spends
+// its tenant's credits.
+func DefaultApp(r *http.Request) string {
+	if id, ok := IdentityFromContext(r.Context()); ok && id.App != "" {
+		return id.App
+	}
+	return clientIDHeader(r)
+}
+
+// DefaultUser is the user key used when none is configured: the User of the
+// context [Identity], else the X-User-Id header, else "". Users only appear in
+// usage statistics.
+func DefaultUser(r *http.Request) string {
+	if id, ok := IdentityFromContext(r.Context()); ok && id.User != "" {
+		return id.User
+	}
+	return userIDHeader(r)
+}
