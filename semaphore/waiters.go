@@ -17,6 +17,10 @@ type waiter struct {
 	prev, next *waiter
 }
 
+// testHookCancelled, if set, runs after a waiter saw its context end and
+// before it takes the lock; tests use it to force the cancel-vs-grant race.
+var testHookCancelled func()
+
 var waiterPool = sync.Pool{New: func() any { return &waiter{ready: make(chan struct{}, 1)} }}
 
 func getWaiter(n int64) *waiter {
@@ -69,6 +73,9 @@ func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int6
 		putWaiter(w)
 		return err
 	case <-done:
+	}
+	if testHookCancelled != nil {
+		testHookCancelled()
 	}
 
 	s.mu.Lock()
