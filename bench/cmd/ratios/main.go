@@ -1,0 +1,275 @@
+// Command ratios reads go test -bench output (from bench/run.sh) and prints a
+// markdown table of ratios ours/peer per row: median ns/op (or B/key for the
+// memory rows), with allocs/op beside them. It needs nothing but the standard
+// library, so it works offline without benchstat.
+//
+// Usage:
+//
+//	go run ./cmd/ratios results/latest.txt
+//	go test -bench=. ... | go run ./cmd/ratios
+//
+// A row is a benchmark name without its impl=NAME element and its -cpu
+// suffix; impl=creditgate is ours. In rows that have impl=bare (the
+// middleware row), the bare handler's median is subtracted from every other
+// implementation first, so the ratio compares overheads.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+const (
+	ours = "creditgate"
+	bare = "bare"
+)
+
+// sample is one benchmark result line.
+type sample struct {
+	row, impl string
+	cpu       int
+	metrics   map[string]float64 // unit -> value
+}
+
+// parse reads benchmark lines and returns the samples plus the "cpu:" header.
+func parse(r io.Reader) (samples []sample, cpuModel string, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m, ok := strings.CutPrefix(line, "cpu: "); ok {
+			cpuModel = strings.TrimSpace(m)
+			continue
+		}
+		if s, ok := parseLine(line); ok {
+			samples = append(samples, s)
+		}
+	}
+	return samples, cpuModel, sc.Err()
+}
+
+// parseLine parses "BenchmarkX/a=b/impl=c-2  N  v unit  v unit ...".
+func parseLine(line string) (sample, bool) {
+	f := strings.Fields(line)
+	if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+		return sample{}, false
+	}
+	if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
+		return sample{}, false
+	}
+	name, cpu := f[0], 1
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if n, err := strconv.Atoi(name[i+1:]); err == nil {
+			name, cpu = name[:i], n
+		}
+	}
+	var impl string
+	var rest []string
+	for _, p := range strings.Split(strings.TrimPrefix(name, "Benchmark"), "/") {
+		if v, ok := strings.CutPrefix(p, "impl="); ok {
+			impl = v
+			continue
+		}
+		rest = append(rest, p)
+	}
+	if impl == "" {
+		return sample{}, false
+	}
+	s := sample{row: strings.Join(rest, "/"), impl: impl, cpu: cpu, metrics: map[string]float64{}}
+	for i := 2; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return sample{}, false
+		}
+		s.metrics[f[i+1]] = v
+	}
+	return s, true
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+type groupKey struct {
+	row string
+	cpu int
+}
+
+// figures holds the medians of one implementation in one group.
+type figures struct {
+	runs    int
+	medians map[string]float64
+}
+
+// summarize groups samples by row and cpu and takes each metric's median.
+func summarize(samples []sample) (map[groupKey]map[string]figures, []groupKey) {
+	raw := map[groupKey]map[string]map[string][]float64{}
+	var order []groupKey
+	for _, s := range samples {
+		k := groupKey{s.row, s.cpu}
+		if raw[k] == nil {
+			raw[k] = map[string]map[string][]float64{}
+			order = append(order, k)
+		}
+		if raw[k][s.impl] == nil {
+			raw[k][s.impl] = map[string][]float64{}
+		}
+		for u, v := range s.metrics {
+			raw[k][s.impl][u] = append(raw[k][s.impl][u], v)
+		}
+	}
+	out := map[groupKey]map[string]figures{}
+	for k, impls := range raw {
+		out[k] = map[string]figures{}
+		for im, units := range impls {
+			f := figures{medians: map[string]float64{}}
+			for u, vs := range units {
+				f.medians[u] = median(vs)
+				f.runs = max(f.runs, len(vs))
+			}
+			out[k][im] = f
+		}
+	}
+	slices.SortStableFunc(order, func(a, b groupKey) int {
+		if c := strings.Compare(a.row, b.row); c != 0 {
+			return c
+		}
+		return a.cpu - b.cpu
+	})
+	return out, order
+}
+
+// primary is the unit a row is compared on.
+func primary(row string) string {
+	if strings.HasPrefix(row, "MemoryPerKey") {
+		return "B/key"
+	}
+	return "ns/op"
+}
+
+func fmtNum(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func fmtAllocs(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// notes lists a peer's extra metrics (e.g. throttled's caserr/op).
+func notes(f figures) string {
+	var ns []string
+	for _, u := range slices.Sorted(func(yield func(string) bool) {
+		for u := range f.medians {
+			if !yield(u) {
+				return
+			}
+		}
+	}) {
+		switch u {
+		case "ns/op", "B/op", "allocs/op", "B/key":
+			continue
+		case "caserr/op":
+			ns = append(ns, fmt.Sprintf("CAS errors %.2f%% of calls", 100*f.medians[u]))
+		default:
+			ns = append(ns, fmt.Sprintf("%s %s", fmtNum(f.medians[u]), u))
+		}
+	}
+	return strings.Join(ns, "; ")
+}
+
+// table writes the markdown ratio table.
+func table(w io.Writer, samples []sample) error {
+	groups, order := summarize(samples)
+	if len(order) == 0 {
+		return errors.New("ratios: no benchmark lines with impl=NAME in the input")
+	}
+	fmt.Fprintln(w, "| row | cpu | peer | ours | peer | ours/peer | allocs/op ours | allocs/op peer | runs | notes |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+	for _, k := range order {
+		g := groups[k]
+		unit := primary(k.row)
+		label := k.row
+		var base float64
+		if b, ok := g[bare]; ok {
+			base = b.medians[unit]
+			label += fmt.Sprintf(" (overhead over bare %s %s)", fmtNum(base), unit)
+		}
+		label += " [" + unit + "]"
+		o, haveOurs := g[ours]
+		peers := slices.Sorted(func(yield func(string) bool) {
+			for im := range g {
+				if im != ours && im != bare && !yield(im) {
+					return
+				}
+			}
+		})
+		if len(peers) == 0 && haveOurs {
+			peers = []string{""}
+		}
+		for _, p := range peers {
+			ov, pv, ratio, oa := "—", "—", "—", "—"
+			if haveOurs {
+				ov, oa = fmtNum(o.medians[unit]-base), fmtAllocs(o.medians["allocs/op"])
+			}
+			pf, haveP := g[p]
+			pa, runs, note := "—", o.runs, ""
+			if haveP {
+				pv, pa, note = fmtNum(pf.medians[unit]-base), fmtAllocs(pf.medians["allocs/op"]), notes(pf)
+				if !haveOurs || pf.runs < runs {
+					runs = pf.runs // the fewer runs of the pair
+				}
+				if haveOurs && pf.medians[unit]-base > 0 {
+					ratio = fmt.Sprintf("%.2f", (o.medians[unit]-base)/(pf.medians[unit]-base))
+				}
+			}
+			if unit == "B/key" {
+				oa, pa = "—", "—"
+			}
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+				label, k.cpu, p, ov, pv, ratio, oa, pa, runs, note)
+		}
+	}
+	return nil
+}
+
+func main() {
+	in := io.Reader(os.Stdin)
+	if len(os.Args) > 1 {
+		f, err := os.Open(os.Args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		in = f
+	}
+	samples, cpuModel, err := parse(in)
+	if err == nil && cpuModel != "" {
+		fmt.Printf("Machine: %s. Ratios below 1 mean ours is faster (or smaller).\n\n", cpuModel)
+	}
+	if err == nil {
+		err = table(os.Stdout, samples)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sampleOutput = `goos: linux
+goarch: amd64
+pkg: github.com/creditgate/creditgate/bench
+cpu: Test CPU @ 1 GHz
+BenchmarkPoolAcquire/impl=creditgate         	 1000	        10.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkPoolAcquire/impl=creditgate         	 1000	        30.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkPoolAcquire/impl=creditgate         	 1000	        12.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkPoolAcquire/impl=throttled          	 1000	        48.0 ns/op	    0.0125 caserr/op	       0 B/op	       0 allocs/op
+BenchmarkPoolAcquire/impl=throttled-2        	 1000	        60.0 ns/op	    0.02 caserr/op	      16 B/op	       1 allocs/op
+BenchmarkPoolAcquire/impl=creditgate-2       	 1000	        15.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=100000/impl=creditgate-2 	 1000	        50.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=100000/impl=ulule-2      	 1000	       200.0 ns/op	      32 B/op	       2 allocs/op
+BenchmarkMiddleware/impl=bare                	 1000	        10.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkMiddleware/impl=creditgate          	 1000	        110.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkMiddleware/impl=tollbooth           	 1000	        410.0 ns/op	     632 B/op	      27 allocs/op
+BenchmarkMemoryPerKey/kind=window/impl=creditgate  	 1	  100 ns/op	  80.0 B/key	 1 B/op	 1 allocs/op
+BenchmarkMemoryPerKey/kind=window/impl=xtimerate   	 1	  100 ns/op	  115.0 B/key	 1 B/op	 1 allocs/op
+BenchmarkFloor/impl=atomicadd-2              	 1000	         6.5 ns/op	       0 B/op	       0 allocs/op
+PASS
+ok  	github.com/creditgate/creditgate/bench	1.0s
+`
+
+func TestParseLine(t *testing.T) {
+	s, ok := parseLine("BenchmarkKeyed/keys=100000/impl=ulule-2 \t 1000\t 200.5 ns/op\t 32 B/op\t 2 allocs/op")
+	if !ok {
+		t.Fatal("line not parsed")
+	}
+	if s.row != "Keyed/keys=100000" || s.impl != "ulule" || s.cpu != 2 {
+		t.Fatalf("got row %q impl %q cpu %d", s.row, s.impl, s.cpu)
+	}
+	if s.metrics["ns/op"] != 200.5 || s.metrics["allocs/op"] != 2 {
+		t.Fatalf("metrics %v", s.metrics)
+	}
+	for _, bad := range []string{
+		"BenchmarkFoo-2 \t 1000\t 5 ns/op", // no impl=
+		"ok  \tgithub.com/x\t1.0s",
+		"BenchmarkFoo/impl=a \t many\t 5 ns/op",
+		"--- FAIL: BenchmarkFoo/impl=a",
+	} {
+		if _, ok := parseLine(bad); ok {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{30, 10, 12}, 12}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	samples, cpu, err := parse(strings.NewReader(sampleOutput))
+	if err != nil || cpu != "Test CPU @ 1 GHz" || len(samples) != 14 {
+		t.Fatalf("parse: %d samples, cpu %q, err %v", len(samples), cpu, err)
+	}
+	var sb strings.Builder
+	if err := table(&sb, samples); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	for _, want := range []string{
+		// median of 10, 30, 12 is 12; 12/48 = 0.25
+		"| PoolAcquire [ns/op] | 1 | throttled | 12.0 | 48.0 | 0.25 | 0 | 0 | 1 | CAS errors 1.25% of calls |",
+		"| PoolAcquire [ns/op] | 2 | throttled | 15.0 | 60.0 | 0.25 | 0 | 1 | 1 | CAS errors 2.00% of calls |",
+		"| Keyed/keys=100000 [ns/op] | 2 | ulule | 50.0 | 200 | 0.25 | 0 | 2 |",
+		// overheads over bare: 100 and 400
+		"| Middleware (overhead over bare 10.0 ns/op) [ns/op] | 1 | tollbooth | 100 | 400 | 0.25 | 0 | 27 |",
+		"| MemoryPerKey/kind=window [B/key] | 1 | xtimerate | 80.0 | 115 | 0.70 | — | — |",
+		"| Floor [ns/op] | 2 | atomicadd | — | 6.50 | — |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| bare |") {
+		t.Errorf("bare listed as a peer:\n%s", out)
+	}
+}
+
+func TestTableEmpty(t *testing.T) {
+	if err := table(&strings.Builder{}, nil); err == nil {
+		t.Fatal("no error for input without benchmarks")
+	}
+}
