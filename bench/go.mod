@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/creditgate/creditgate => ..
 
 require (
+	github.com/creditgate/creditgate v0.0.0-00010101000000-000000000000
 	github.com/didip/tollbooth/v7 v7.0.2
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/throttled/throttled/v2 v2.15.0
