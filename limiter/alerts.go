@@ -1,0 +1,122 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrThresholds is returned for alert thresholds outside 1..1000 percent or
+// more than 32 of them.
+var ErrThresholds = errors.New("limiter: bad alert thresholds")
+
+// DefaultThresholds are Zoho's alert levels, in percent of the pool.
+var DefaultThresholds = []int{80, 90, 100}
+
+// Alert says a tenant's usage crossed Threshold percent of its pool.
+type Alert struct {
+	Tenant    string
+	Threshold int // percent
+	Used      int64
+	Limit     int64
+	At        time.Time
+}
+
+// alerter detects crossings with one atomic load per decision and hands
+// alerts to a goroutine through a bounded queue, so the user's function never
+// runs on the hot path nor inside any lock.
+type alerter struct {
+	thresh  []int
+	fn      func(Alert)
+	queue   chan Alert
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	dropped atomic.Int64
+}
+
+func newAlerter(thresh []int, fn func(Alert), buf int) (*alerter, error) {
+	if thresh == nil {
+		thresh = DefaultThresholds
+	}
+	thresh = slices.Clone(thresh)
+	slices.Sort(thresh)
+	thresh = slices.Compact(thresh)
+	if len(thresh) == 0 || len(thresh) > 32 || thresh[0] < 1 || thresh[len(thresh)-1] > 1000 {
+		return nil, ErrThresholds
+	}
+	a := &alerter{thresh: thresh, fn: fn, queue: make(chan Alert, buf),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go a.run()
+	return a, nil
+}
+
+func (a *alerter) run() {
+	defer close(a.done)
+	for {
+		select {
+		case al := <-a.queue:
+			a.fn(al)
+		case <-a.stop:
+			for {
+				select {
+				case al := <-a.queue:
+					a.fn(al)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// check compares the set of thresholds at or below the current usage with the
+// set that has fired. Thresholds newly reached fire once; thresholds usage fell
+// back below are re-armed. A lost CAS means another goroutine made the same
+// transition (or the next decision will).
+func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining int64) {
+	if limit <= 0 {
+		return
+	}
+	used := limit - remaining
+	var cur uint32
+	for i, th := range a.thresh {
+		if used >= (limit*int64(th)+99)/100 {
+			cur |= 1 << i
+		}
+	}
+	old := st.fired.Load()
+	if old == cur || !st.fired.CompareAndSwap(old, cur) {
+		return
+	}
+	for i, th := range a.thresh {
+		if (cur&^old)&(1<<i) != 0 {
+			select {
+			case a.queue <- Alert{Tenant: tenant, Threshold: th, Used: used, Limit: limit, At: now}:
+			default:
+				a.dropped.Add(1)
+			}
+		}
+	}
+}
+
+func (a *alerter) close(ctx context.Context) error {
+	a.once.Do(func() { close(a.stop) })
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// DroppedAlerts returns how many alerts were dropped because the queue was full.
+func (l *Limiter) DroppedAlerts() int64 {
+	if l.alerts == nil {
+		return 0
+	}
+	return l.alerts.dropped.Load()
+}

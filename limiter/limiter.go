@@ -1,0 +1,185 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrNilStore is returned by New for WithStore(nil).
+var ErrNilStore = errors.New("limiter: nil store")
+
+// Limiter admits requests for keyed tenants (the pool owners) and their
+// applications: Acquire takes, all or nothing, one concurrency slot of the
+// application, one sub-concurrency slot of the request's API class and the
+// request's credits from the tenant's rolling window, and returns a Ticket to
+// release the slots (and settle the real cost) with.
+//
+// Every tenant gets the plan given to New unless WithPlanFor or SetPlan says
+// otherwise. State lives in a Store, in memory by default. Time comes in as
+// now, so tests and replays are deterministic. Safe for concurrent use; the
+// hot path (Acquire, Release) does not allocate once a tenant exists.
+type Limiter struct {
+	store   Store
+	def     *Plan
+	planFor func(string) *Plan // bound once in New: a method value would allocate per call
+
+	mu        sync.RWMutex // protects overrides
+	overrides map[string]*Plan
+	custom    func(tenant string) Plan
+
+	usage  *Usage
+	alerts *alerter
+}
+
+// Option configures New.
+type Option interface{ apply(*config) }
+
+type config struct {
+	store     Store
+	storeOpts []StoreOption
+	planFor   func(string) Plan
+	usage     *Usage
+	thresh    []int
+	alertFn   func(Alert)
+	alertBuf  int
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithMaxTenants bounds the tenants the in-memory store holds (see MemoryStore).
+func WithMaxTenants(n int) Option {
+	return optionFunc(func(c *config) { c.storeOpts = append(c.storeOpts, StoreMaxTenants(n)) })
+}
+
+// WithIdleAfter sets how long a tenant must be unused before it can be evicted.
+func WithIdleAfter(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.storeOpts = append(c.storeOpts, StoreIdleAfter(d)) })
+}
+
+// WithSlots sets the slot count of the in-memory rolling windows.
+func WithSlots(n int) Option {
+	return optionFunc(func(c *config) { c.storeOpts = append(c.storeOpts, StoreSlots(n)) })
+}
+
+// WithStore replaces the in-memory store (the other store options then do nothing).
+func WithStore(s Store) Option { return optionFunc(func(c *config) { c.store = s }) }
+
+// WithPlanFor gives each tenant its plan when the store first sees it (and
+// again after eviction). SetPlan overrides it. Plans it returns are validated
+// then; an invalid one falls back to New's plan.
+func WithPlanFor(f func(tenant string) Plan) Option {
+	return optionFunc(func(c *config) { c.planFor = f })
+}
+
+// WithUsage records every decision into u.
+func WithUsage(u *Usage) Option { return optionFunc(func(c *config) { c.usage = u }) }
+
+// WithAlerts calls fn once each time a tenant's usage crosses one of the
+// thresholds (percent of the pool; nil = 80, 90, 100) and again only after
+// usage fell back below it. fn runs on a goroutine of its own, never inside
+// Acquire; Close stops it. Alerts beyond a queue of 1024 are dropped and counted.
+func WithAlerts(thresholds []int, fn func(Alert)) Option {
+	return optionFunc(func(c *config) { c.thresh, c.alertFn = thresholds, fn })
+}
+
+// New returns a Limiter whose tenants get plan p by default.
+func New(p Plan, opts ...Option) (*Limiter, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var c config
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	def := clonePlan(p)
+	l := &Limiter{def: &def, custom: c.planFor, usage: c.usage, overrides: map[string]*Plan{}}
+	l.planFor = l.resolve
+	l.store = c.store
+	if l.store == nil {
+		l.store = NewMemoryStore(c.storeOpts...)
+	}
+	if c.alertFn != nil {
+		a, err := newAlerter(c.thresh, c.alertFn, 1024)
+		if err != nil {
+			return nil, err
+		}
+		l.alerts = a
+	}
+	return l, nil
+}
+
+func (l *Limiter) resolve(tenant string) *Plan {
+	l.mu.RLock()
+	p := l.overrides[tenant]
+	l.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	if l.custom != nil {
+		if c := l.custom(tenant); c.Validate() == nil {
+			c = clonePlan(c)
+			return &c
+		}
+	}
+	return l.def
+}
+
+// Acquire admits req at now, all or nothing (see Limiter). When the decision
+// refuses, the Ticket is the zero no-op ticket.
+func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
+	lease, d := l.store.Take(now, req, l.planFor)
+	if l.usage != nil {
+		l.usage.Record(now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
+	}
+	if !d.Allowed {
+		return Ticket{}, d
+	}
+	if l.alerts != nil && lease.Alerts != nil {
+		l.alerts.check(now, lease.Alerts, req.Tenant, d.Limit, d.Remaining)
+	}
+	return l.newTicket(&lease), d
+}
+
+// Peek reports a tenant's limit, remaining credits and reset time without
+// spending or creating anything.
+func (l *Limiter) Peek(now time.Time, tenant string) Decision {
+	return l.store.Peek(now, tenant, l.planFor)
+}
+
+// SetPlan changes a tenant's plan at run time (upgrade, add-on credits): the
+// pool's size and the slot caps change, what is spent and held carries over.
+func (l *Limiter) SetPlan(tenant string, p Plan) error { return l.SetPlanAt(time.Now(), tenant, p) }
+
+// SetPlanAt is SetPlan at a given time (used when the window length changes).
+func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	c := clonePlan(p)
+	l.mu.Lock()
+	l.overrides[tenant] = &c
+	l.mu.Unlock()
+	return l.store.SetPlan(now, tenant, &c)
+}
+
+// Plan returns the plan tenant has (a copy).
+func (l *Limiter) Plan(tenant string) Plan { return clonePlan(*l.resolve(tenant)) }
+
+// Usage returns the statistics recorder, nil if not recording.
+func (l *Limiter) Usage() *Usage { return l.usage }
+
+// Store returns the store the limiter keeps its state in.
+func (l *Limiter) Store() Store { return l.store }
+
+// Close stops the alert goroutine, delivering the alerts queued so far, and
+// waits for it or for ctx. A Limiter without alerts has nothing to stop.
+func (l *Limiter) Close(ctx context.Context) error {
+	if l.alerts == nil {
+		return nil
+	}
+	return l.alerts.close(ctx)
+}

@@ -1,0 +1,223 @@
+package limiter
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func testPlan() Plan {
+	return Plan{Name: "t", BaseCredits: 100, Concurrency: 2, SubConcurrency: map[string]int64{"bulk": 1}}
+}
+
+func mustNew(t *testing.T, p Plan, opts ...Option) *Limiter {
+	t.Helper()
+	l, err := New(p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestAcquireReasons(t *testing.T) {
+	l := mustNew(t, testPlan(), WithSlots(24))
+	req := Request{Tenant: "org", App: "a", Credits: 10}
+	t1, d := l.Acquire(t0, req)
+	if !d.Allowed || d.Remaining != 90 || d.Limit != 100 || d.Cost != 10 || d.RetryAfter != 0 {
+		t.Fatalf("first: %+v", d)
+	}
+	t2, d := l.Acquire(t0, req)
+	if !d.Allowed || d.Remaining != 80 {
+		t.Fatalf("second: %+v", d)
+	}
+	// Concurrency 2 per app: the third in flight is refused, and costs nothing.
+	_, d = l.Acquire(t0, req)
+	if d.Allowed || d.Reason != ReasonConcurrency || d.Remaining != 80 || d.RetryAfter != ConcurrencyRetryAfter {
+		t.Fatalf("third: %+v", d)
+	}
+	// Another app of the same tenant has its own slots but shares the pool.
+	t3, d := l.Acquire(t0, Request{Tenant: "org", App: "b", Credits: 5, Class: "bulk"})
+	if !d.Allowed || d.Remaining != 75 {
+		t.Fatalf("app b: %+v", d)
+	}
+	// bulk has sub-concurrency 1 across apps.
+	t1.Release()
+	_, d = l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 5, Class: "bulk"})
+	if d.Allowed || d.Reason != ReasonSubConcurrency {
+		t.Fatalf("sub: %+v", d)
+	}
+	t3.Release()
+	t3.Release() // no-op
+	t4, d := l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 70, Class: "bulk"})
+	if !d.Allowed || d.Remaining != 5 {
+		t.Fatalf("bulk again: %+v", d)
+	}
+	t4.Release()
+	// Credits: 5 left, ask 6.
+	_, d = l.Acquire(t0.Add(time.Minute), Request{Tenant: "org", App: "a", Credits: 6})
+	if d.Allowed || d.Reason != ReasonCredits || d.RetryAfter <= 0 || d.RetryAfter > 24*time.Hour {
+		t.Fatalf("credits: %+v", d)
+	}
+	// The refusal gave back the slot: app a has t2 only, so two more fit.
+	ta, d1 := l.Acquire(t0, Request{Tenant: "org", App: "a"})
+	if !d1.Allowed {
+		t.Fatalf("slot leaked: %+v", d1)
+	}
+	ta.Release()
+	t2.Release()
+	// Credits come back after the window.
+	_, d = l.Acquire(t0.Add(25*time.Hour), Request{Tenant: "org", App: "a", Credits: 100})
+	if !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("after window: %+v", d)
+	}
+	if got := l.Peek(t0.Add(25*time.Hour), "org"); got.Remaining != 0 || got.Limit != 100 {
+		t.Fatalf("peek: %+v", got)
+	}
+	if got := l.Peek(t0, "nobody"); got.Remaining != 100 {
+		t.Fatalf("peek unknown: %+v", got)
+	}
+}
+
+func TestSettle(t *testing.T) {
+	l := mustNew(t, testPlan(), WithSlots(24))
+	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
+	tk.Settle(t0.Add(time.Second), 4) // refund 6
+	tk.Settle(t0.Add(time.Second), 0) // second settle: no-op
+	if d := l.Peek(t0.Add(time.Second), "o"); d.Remaining != 96 {
+		t.Fatalf("after refund: %+v", d)
+	}
+	tk.Release()
+	tk.Settle(t0, 0) // after release: no-op
+	if d := l.Peek(t0.Add(time.Second), "o"); d.Remaining != 96 {
+		t.Fatalf("settle after release: %+v", d)
+	}
+	tk, _ = l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
+	tk.Settle(t0, 15) // charge 5 more
+	if d := l.Peek(t0, "o"); d.Remaining != 81 {
+		t.Fatalf("after charge: %+v", d)
+	}
+	cp := tk
+	tk.Release()
+	tk2, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1}) // reuses the pooled state
+	tk3, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1})
+	cp.Release() // stale copy: must not release tk2's slot
+	cp.Settle(t0, 0)
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a"}); d.Allowed {
+		t.Fatal("stale copy released a live ticket's slot")
+	}
+	tk2.Settle(t0, 0) // refund whole
+	tk2.Release()
+	tk3.Release()
+	if d := l.Peek(t0, "o"); d.Remaining != 80 {
+		t.Fatalf("end: %+v", d)
+	}
+	var zero Ticket
+	zero.Release()
+	zero.Settle(t0, 3)
+}
+
+func TestSetPlan(t *testing.T) {
+	l := mustNew(t, testPlan(), WithSlots(24))
+	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 90})
+	up := testPlan()
+	up.AddOnCredits = 50
+	up.Concurrency = 1
+	if err := l.SetPlanAt(t0, "o", up); err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Peek(t0, "o"); d.Limit != 150 || d.Remaining != 60 {
+		t.Fatalf("upgrade lost accounting: %+v", d)
+	}
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a"}); d.Reason != ReasonConcurrency {
+		t.Fatalf("capacity cut not applied: %+v", d)
+	}
+	tk.Release()
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 60}); !d.Allowed {
+		t.Fatalf("after upgrade: %+v", d)
+	}
+	if l.Plan("o").AddOnCredits != 50 || l.Plan("x").AddOnCredits != 0 {
+		t.Fatal("Plan")
+	}
+	bad := testPlan()
+	bad.Concurrency = 0
+	if err := l.SetPlanAt(t0, "o", bad); err == nil {
+		t.Fatal("invalid plan accepted")
+	}
+	// A new window length: the used credits carry over.
+	long := up
+	long.Window = 48 * time.Hour
+	if err := l.SetPlanAt(t0, "o", long); err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Peek(t0, "o"); d.Remaining != 0 {
+		t.Fatalf("window change lost accounting: %+v", d)
+	}
+}
+
+func TestPlanFor(t *testing.T) {
+	l := mustNew(t, testPlan(), WithPlanFor(func(tenant string) Plan {
+		p := testPlan()
+		if tenant == "big" {
+			p.BaseCredits = 1000
+		}
+		if tenant == "broken" {
+			p.Concurrency = -1
+		}
+		return p
+	}))
+	if _, d := l.Acquire(t0, Request{Tenant: "big", App: "a", Credits: 500}); !d.Allowed || d.Limit != 1000 {
+		t.Fatalf("big: %+v", d)
+	}
+	if _, d := l.Acquire(t0, Request{Tenant: "broken", App: "a", Credits: 1}); !d.Allowed || d.Limit != 100 {
+		t.Fatalf("broken falls back to default: %+v", d)
+	}
+}
+
+func TestMaxTenants(t *testing.T) {
+	l := mustNew(t, testPlan(), WithMaxTenants(2), WithSlots(24))
+	ta, _ := l.Acquire(t0, Request{Tenant: "a", App: "x", Credits: 1})
+	tb, _ := l.Acquire(t0, Request{Tenant: "b", App: "x"})
+	_, d := l.Acquire(t0, Request{Tenant: "c", App: "x"})
+	if d.Allowed || d.Reason != ReasonTenants {
+		t.Fatalf("full of busy tenants: %+v", d)
+	}
+	tb.Release() // b: nothing in flight and a full pool -> evictable
+	ta.Release() // a: spent credits -> not evictable
+	// Within the sweep backoff nothing is scanned.
+	if _, d = l.Acquire(t0.Add(time.Millisecond), Request{Tenant: "c", App: "x"}); d.Reason != ReasonTenants {
+		t.Fatalf("backoff: %+v", d)
+	}
+	tc, d := l.Acquire(t0.Add(2*time.Second), Request{Tenant: "c", App: "x"})
+	if !d.Allowed {
+		t.Fatalf("after eviction: %+v", d)
+	}
+	tc.Release()
+	ms := l.Store().(*MemoryStore)
+	if ms.Len() != 2 || ms.Evicted() != 1 {
+		t.Fatalf("len %d evicted %d", ms.Len(), ms.Evicted())
+	}
+	if d := l.Peek(t0.Add(2*time.Second), "a"); d.Remaining != 99 {
+		t.Fatalf("a was evicted with credits spent: %+v", d)
+	}
+}
+
+func TestMaxApps(t *testing.T) {
+	l := mustNew(t, testPlan(), WithStore(NewMemoryStore(StoreMaxApps(2))))
+	t1, _ := l.Acquire(t0, Request{Tenant: "o", App: "1"})
+	t2, _ := l.Acquire(t0, Request{Tenant: "o", App: "2"})
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "3"}); d.Reason != ReasonConcurrency {
+		t.Fatalf("too many busy apps: %+v", d)
+	}
+	t1.Release()
+	t3, d := l.Acquire(t0, Request{Tenant: "o", App: "3"})
+	if !d.Allowed {
+		t.Fatalf("idle app not dropped: %+v", d)
+	}
+	t2.Release()
+	t3.Release()
+}

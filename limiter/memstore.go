@@ -1,0 +1,264 @@
+package limiter
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditgate/creditgate/semaphore"
+)
+
+const numShards = 64
+
+// DefaultMaxApps bounds the applications one tenant keeps slots for.
+const DefaultMaxApps = 64
+
+// MemoryStore is the in-memory Store: tenants in a sharded map, each holding
+// its rolling window (plus extra windows for a compound plan), one semaphore
+// per application and one per capped API class.
+//
+// It is bounded: with WithMaxTenants a new tenant that would exceed the bound
+// first evicts idle tenants (nothing in flight, a full pool, unused for at
+// least the idle time); evicting them loses nothing, as a re-created tenant
+// starts exactly where it was. If every tenant is busy the request is refused
+// with ReasonTenants, and evictions are not retried for a second of request
+// time, so a full store of busy tenants does not scan itself on every call.
+//
+// A Take holds its shard's read lock from lookup to the end of the admission,
+// so eviction (under the write lock) never removes a tenant mid-admission; a
+// Release needs no lock, since a tenant with slots held is never evicted.
+type MemoryStore struct {
+	shards     [numShards]memShard
+	seed       maphash.Seed
+	count      atomic.Int64 // tenants held
+	maxTenants int64        // 0 = unbounded
+	maxApps    int
+	idleAfter  int64 // ns
+	slots      int
+	noSweep    atomic.Int64 // Unix ns before which a full store does not sweep again
+	evicted    atomic.Int64
+}
+
+type memShard struct {
+	mu sync.RWMutex // protects m; held shared for a whole Take
+	m  map[string]*tenant
+	_  [32]byte // keep neighbouring shards' locks off one cache line
+}
+
+type tenant struct {
+	key      string
+	mu       sync.Mutex // serialises app/class table and window changes
+	plan     atomic.Pointer[Plan]
+	wins     atomic.Pointer[windows]
+	apps     atomic.Pointer[semTable]
+	classes  atomic.Pointer[semTable]
+	lastUsed atomic.Int64 // Unix ns of the last admission
+	alerts   AlertState
+}
+
+type windows struct {
+	length  time.Duration
+	rolling creditWindow   // the pool
+	all     creditWindow   // rolling, or the compound of rolling and extras
+	each    []creditWindow // rolling then extras (for eviction and snapshots)
+	extra   []WindowLimit
+}
+
+// semTable is copy-on-write: readers load it without a lock, writers replace
+// it under tenant.mu. Few entries, so a linear scan beats a map.
+type semTable struct {
+	names []string
+	sems  []*semaphore.Weighted
+}
+
+func (t *semTable) find(name string) *semaphore.Weighted {
+	for i, n := range t.names {
+		if n == name {
+			return t.sems[i]
+		}
+	}
+	return nil
+}
+
+// StoreOption configures a MemoryStore.
+type StoreOption interface{ applyStore(*MemoryStore) }
+
+type storeOption func(*MemoryStore)
+
+func (f storeOption) applyStore(s *MemoryStore) { f(s) }
+
+// StoreMaxTenants bounds the tenants held (0 = unbounded).
+func StoreMaxTenants(n int) StoreOption {
+	return storeOption(func(s *MemoryStore) { s.maxTenants = int64(max(n, 0)) })
+}
+
+// StoreIdleAfter is how long a tenant must be unused before eviction (default 0:
+// a full pool with nothing in flight is enough).
+func StoreIdleAfter(d time.Duration) StoreOption {
+	return storeOption(func(s *MemoryStore) { s.idleAfter = int64(max(d, 0)) })
+}
+
+// StoreSlots sets the slot count of each tenant's rolling window (0 = window's default).
+func StoreSlots(n int) StoreOption { return storeOption(func(s *MemoryStore) { s.slots = max(n, 0) }) }
+
+// StoreMaxApps bounds the applications per tenant (default DefaultMaxApps).
+func StoreMaxApps(n int) StoreOption {
+	return storeOption(func(s *MemoryStore) {
+		if n > 0 {
+			s.maxApps = n
+		}
+	})
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore(opts ...StoreOption) *MemoryStore {
+	s := &MemoryStore{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]*tenant)
+	}
+	for _, o := range opts {
+		o.applyStore(s)
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(key string) *memShard {
+	return &s.shards[maphash.String(s.seed, key)%numShards]
+}
+
+// Len returns the number of tenants held.
+func (s *MemoryStore) Len() int { return int(s.count.Load()) }
+
+// Evicted returns how many tenants eviction has removed so far.
+func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
+
+// Take implements Store. It does not allocate once the tenant and app exist.
+func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Plan) (Lease, Decision) {
+	sh := s.shard(req.Tenant)
+	sh.mu.RLock()
+	t := sh.m[req.Tenant]
+	if t == nil {
+		sh.mu.RUnlock()
+		var ok bool
+		if t, ok = s.create(now, sh, req.Tenant, planFor); !ok {
+			return Lease{}, Decision{Reason: ReasonTenants, Cost: req.Credits, RetryAfter: ConcurrencyRetryAfter}
+		}
+		sh.mu.RLock() // t stays: it is new, so nothing is in flight, but its pool...
+		if sh.m[req.Tenant] != t {
+			sh.mu.RUnlock() // ...may have been evicted at once by a concurrent sweep
+			return s.Take(now, req, planFor)
+		}
+	}
+	app := t.apps.Load().find(req.App)
+	if app == nil {
+		if app = s.addApp(sh, t, req.App); app == nil { // returns with the read lock held
+			if sh.m[req.Tenant] != t {
+				sh.mu.RUnlock()
+				return s.Take(now, req, planFor)
+			}
+			d := refusal(now, t.wins.Load(), ReasonConcurrency, req.Credits)
+			sh.mu.RUnlock()
+			return Lease{}, d
+		}
+	}
+	w := t.wins.Load()
+	if !app.TryAcquire(1) {
+		d := refusal(now, w, ReasonConcurrency, req.Credits)
+		sh.mu.RUnlock()
+		return Lease{}, d
+	}
+	class := ""
+	var cls *semaphore.Weighted
+	if req.Class != "" {
+		if cls = t.classes.Load().find(req.Class); cls != nil {
+			if !cls.TryAcquire(1) {
+				app.Release(1)
+				d := refusal(now, w, ReasonSubConcurrency, req.Credits)
+				sh.mu.RUnlock()
+				return Lease{}, d
+			}
+			class = req.Class
+		}
+	}
+	if req.Credits > 0 {
+		if ok, _ := w.all.TryAcquireAt(now, req.Credits); !ok {
+			if cls != nil {
+				cls.Release(1)
+			}
+			app.Release(1)
+			d := refusal(now, w, ReasonCredits, req.Credits)
+			sh.mu.RUnlock()
+			return Lease{}, d
+		}
+	}
+	ns := now.UnixNano()
+	t.lastUsed.Store(ns)
+	d := Decision{Allowed: true, Cost: req.Credits, Limit: w.rolling.Limit(),
+		Remaining: w.all.RemainingAt(now), Reset: w.all.ResetAt(now)}
+	sh.mu.RUnlock()
+	return Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
+		Limit: d.Limit, Alerts: &t.alerts, Ref: t}, d
+}
+
+func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {
+	d := Decision{Reason: r, Cost: cost, Limit: w.rolling.Limit(), Remaining: w.all.RemainingAt(now),
+		Reset: w.all.ResetAt(now), RetryAfter: ConcurrencyRetryAfter}
+	if r == ReasonCredits {
+		if at, err := w.all.AvailableAt(now, cost); err == nil {
+			d.RetryAfter = max(at.Sub(now), 0)
+		} else {
+			d.RetryAfter = w.length // more than the pool: never, in practice
+		}
+	}
+	return d
+}
+
+// Release implements Store.
+func (s *MemoryStore) Release(l *Lease) {
+	t, _ := l.Ref.(*tenant)
+	if t == nil {
+		return
+	}
+	if l.Class != "" {
+		if c := t.classes.Load().find(l.Class); c != nil {
+			c.Release(1)
+		}
+	}
+	if a := t.apps.Load().find(l.App); a != nil {
+		a.Release(1)
+	}
+}
+
+// Adjust implements Store.
+func (s *MemoryStore) Adjust(now time.Time, l *Lease, delta int64) int64 {
+	t, _ := l.Ref.(*tenant)
+	if t == nil {
+		return 0
+	}
+	w := t.wins.Load()
+	switch {
+	case delta < 0:
+		w.all.RefundAt(now, time.Unix(0, l.At), -delta)
+	case delta > 0:
+		w.all.ChargeAt(now, delta)
+	}
+	return w.all.RemainingAt(now)
+}
+
+// Peek implements Store. An unknown tenant is reported with its plan's full
+// pool and is not created.
+func (s *MemoryStore) Peek(now time.Time, tenant string, planFor func(string) *Plan) Decision {
+	sh := s.shard(tenant)
+	sh.mu.RLock()
+	t := sh.m[tenant]
+	if t == nil {
+		sh.mu.RUnlock()
+		p := planFor(tenant)
+		return Decision{Allowed: true, Limit: p.Credits(), Remaining: p.Credits(), Reset: now}
+	}
+	w := t.wins.Load()
+	d := Decision{Allowed: true, Limit: w.rolling.Limit(), Remaining: w.all.RemainingAt(now), Reset: w.all.ResetAt(now)}
+	sh.mu.RUnlock()
+	return d
+}

@@ -1,0 +1,90 @@
+package limiter
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Ticket is the handle of an admitted request. It is a small value: copies
+// share one pooled state whose generation counter makes Release take effect
+// exactly once, whichever copy calls it (a stale copy, even after the state
+// was reused by a later request, is a no-op). The zero Ticket is a no-op.
+//
+// Generations step by 4: g = active, g+1 = settling, g+2 = settled,
+// g+4 = released (and the next request's active value).
+type Ticket struct {
+	st  *ticketState
+	gen uint64
+}
+
+type ticketState struct {
+	gen   atomic.Uint64
+	l     *Limiter
+	lease Lease
+}
+
+var ticketPool = sync.Pool{New: func() any { return new(ticketState) }}
+
+func (l *Limiter) newTicket(lease *Lease) Ticket {
+	st := ticketPool.Get().(*ticketState)
+	st.l = l
+	st.lease = *lease
+	return Ticket{st: st, gen: st.gen.Load()}
+}
+
+// Release gives back the request's concurrency and sub-concurrency slots. Only
+// the first Release of a ticket (or of any copy) does anything. Credits are not
+// given back: use Settle for that.
+func (t Ticket) Release() {
+	st := t.st
+	if st == nil {
+		return
+	}
+	for {
+		g := st.gen.Load()
+		switch g {
+		case t.gen, t.gen + 2:
+		case t.gen + 1: // a Settle is running on a copy: let it finish
+			runtime.Gosched()
+			continue
+		default:
+			return
+		}
+		if st.gen.CompareAndSwap(g, t.gen+4) {
+			break
+		}
+	}
+	l := st.l
+	l.store.Release(&st.lease)
+	st.l, st.lease = nil, Lease{}
+	ticketPool.Put(st)
+}
+
+// Settle reserves-and-settles: the request reserved Decision.Cost credits at
+// admission; actual is what it really cost (from the status, or a figure the
+// handler reports). The difference is refunded into the admission's window
+// slot, or the excess charged at now (never below zero). actual 0 refunds
+// the whole reservation, e.g. when the call failed on the server side. Only
+// the first Settle counts, and only before Release; it does not release slots.
+func (t Ticket) Settle(now time.Time, actual int64) {
+	st := t.st
+	if st == nil || !st.gen.CompareAndSwap(t.gen, t.gen+1) {
+		return
+	}
+	actual = max(actual, 0)
+	lease := &st.lease
+	if delta := actual - lease.Credits; delta != 0 {
+		l := st.l
+		rem := l.store.Adjust(now, lease, delta)
+		if l.usage != nil {
+			l.usage.adjust(now, lease.Tenant, lease.App, delta)
+		}
+		if l.alerts != nil && lease.Alerts != nil {
+			l.alerts.check(now, lease.Alerts, lease.Tenant, lease.Limit, rem)
+		}
+		lease.Credits = actual
+	}
+	st.gen.Store(t.gen + 2)
+}

@@ -1,0 +1,312 @@
+package limiter
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Dimension is one axis of the usage statistics.
+type Dimension uint8
+
+// Dimensions of Usage.Top.
+const (
+	DimApp Dimension = iota
+	DimModule
+	DimIP
+	DimUser
+	DimMethod
+	numDims
+)
+
+// OtherKey collects what the cardinality caps fold away.
+const OtherKey = "other"
+
+// Usage defaults.
+const (
+	DefaultRetention    = 30 * 24 * time.Hour
+	DefaultUsageTenants = 1000
+	usageShards         = 8
+	usageBatch          = 256
+)
+
+// Count is one row of Top. Calls counts admitted calls, Refused refused ones,
+// Credits the credits of admitted calls (after settling).
+type Count struct {
+	Key                     string
+	Credits, Calls, Refused int64
+}
+
+// Point is one hour of Series.
+type Point struct {
+	Hour                    time.Time
+	Credits, Calls, Refused int64
+}
+
+// Usage keeps credits, calls and refusals per tenant by application, module,
+// IP, user and method, in hour buckets, for a retention period, like Zoho's
+// API dashboard. Memory is bounded: each dimension keeps at most
+// maxPerDimension keys per tenant and hour, the rest fold into OtherKey;
+// at most DefaultUsageTenants tenants are kept, the rest fold into tenant
+// OtherKey; hours older than the retention are dropped.
+//
+// Record only appends to one of a few sharded buffers; the aggregation runs a
+// batch at a time (by the recorder that fills a buffer, or by a query), so the
+// hot path pays an append and, amortised, one aggregation per event. Safe for
+// concurrent use.
+type Usage struct {
+	retention time.Duration
+	maxPerDim int
+	seed      maphash.Seed
+	shards    [usageShards]usageShard
+
+	mu      sync.Mutex // protects tenants, newest and the aggregation
+	tenants map[string]*tenantUsage
+	newest  int64 // newest hour seen (Unix hours)
+}
+
+type usageShard struct {
+	mu    sync.Mutex // protects buf and spare
+	buf   []usageEvent
+	spare []usageEvent // an empty batch buffer to swap in
+	_     [16]byte
+}
+
+type usageEvent struct {
+	hour                                int64
+	tenant, app, module, ip, user, meth string
+	credits                             int64
+	refused, adjust                     bool
+}
+
+type tenantUsage struct {
+	hours map[int64]*hourUsage
+}
+
+type hourUsage struct {
+	total Count
+	dims  [numDims]map[string]*Count
+}
+
+// NewUsage returns a recorder keeping retention (DefaultRetention when <= 0)
+// of hour buckets with at most maxPerDimension keys per dimension (100 when <= 0).
+func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	if maxPerDimension <= 0 {
+		maxPerDimension = 100
+	}
+	u := &Usage{retention: retention, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
+		tenants: map[string]*tenantUsage{}}
+	for i := range u.shards {
+		u.shards[i].buf = make([]usageEvent, 0, usageBatch)
+	}
+	return u
+}
+
+// Record counts one decision: credits spent by an admitted call, or a refusal.
+func (u *Usage) Record(at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
+	u.push(usageEvent{hour: hourOf(at), tenant: tenant, app: app, module: module, ip: ip, user: user,
+		meth: method, credits: credits, refused: refused})
+}
+
+// adjust records a settled difference in credits (no call).
+func (u *Usage) adjust(at time.Time, tenant, app string, delta int64) {
+	u.push(usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
+}
+
+func hourOf(t time.Time) int64 {
+	ns := t.UnixNano()
+	h := ns / int64(time.Hour)
+	if ns < 0 && ns%int64(time.Hour) != 0 {
+		h--
+	}
+	return h
+}
+
+func (u *Usage) push(e usageEvent) {
+	sh := &u.shards[maphash.String(u.seed, e.tenant)%usageShards]
+	sh.mu.Lock()
+	sh.buf = append(sh.buf, e)
+	if len(sh.buf) < usageBatch {
+		sh.mu.Unlock()
+		return
+	}
+	full := sh.buf
+	sh.buf, sh.spare = sh.spare, nil
+	if sh.buf == nil {
+		sh.buf = make([]usageEvent, 0, usageBatch)
+	}
+	sh.mu.Unlock()
+	u.mu.Lock()
+	u.aggregate(full)
+	u.mu.Unlock()
+	clear(full) // drop the strings
+	sh.mu.Lock()
+	if sh.spare == nil {
+		sh.spare = full[:0] // recycled: steady-state recording does not allocate
+	}
+	sh.mu.Unlock()
+}
+
+// flush aggregates every pending event. Called with u.mu held.
+func (u *Usage) flush() {
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		u.aggregate(sh.buf)
+		clear(sh.buf)
+		sh.buf = sh.buf[:0]
+		sh.mu.Unlock()
+	}
+}
+
+func (u *Usage) aggregate(evs []usageEvent) {
+	keep := int64(u.retention / time.Hour)
+	for i := range evs {
+		e := &evs[i]
+		if e.hour > u.newest {
+			u.newest = e.hour
+			u.prune(e.hour - keep)
+		}
+		if e.hour <= u.newest-keep {
+			continue // older than the retention
+		}
+		tu := u.tenants[e.tenant]
+		if tu == nil {
+			if len(u.tenants) >= DefaultUsageTenants {
+				e.tenant = OtherKey
+				tu = u.tenants[OtherKey]
+			}
+			if tu == nil {
+				tu = &tenantUsage{hours: map[int64]*hourUsage{}}
+				u.tenants[e.tenant] = tu
+			}
+		}
+		h := tu.hours[e.hour]
+		if h == nil {
+			h = &hourUsage{}
+			tu.hours[e.hour] = h
+		}
+		add := func(c *Count) {
+			switch {
+			case e.adjust:
+				c.Credits += e.credits
+			case e.refused:
+				c.Refused++
+			default:
+				c.Calls++
+				c.Credits += e.credits
+			}
+		}
+		add(&h.total)
+		keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
+		for d, k := range keys {
+			if e.adjust && Dimension(d) != DimApp {
+				continue
+			}
+			m := h.dims[d]
+			if m == nil {
+				m = map[string]*Count{}
+				h.dims[d] = m
+			}
+			c := m[k]
+			if c == nil {
+				if len(m) >= u.maxPerDim {
+					k = OtherKey
+					c = m[k]
+				}
+				if c == nil {
+					c = &Count{Key: k}
+					m[k] = c
+				}
+			}
+			add(c)
+		}
+	}
+}
+
+func (u *Usage) prune(oldest int64) {
+	for k, tu := range u.tenants {
+		for h := range tu.hours {
+			if h <= oldest {
+				delete(tu.hours, h)
+			}
+		}
+		if len(tu.hours) == 0 {
+			delete(u.tenants, k)
+		}
+	}
+}
+
+// Top returns the n keys of dimension dim with the most credits (then calls,
+// then key) for tenant over the hours overlapping [since, until).
+func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int) []Count {
+	if dim >= numDims || n <= 0 {
+		return nil
+	}
+	u.mu.Lock()
+	u.flush()
+	sum := map[string]*Count{}
+	if tu := u.tenants[tenant]; tu != nil {
+		from, to := hourOf(since), hourOf(until.Add(-1))
+		for hr, h := range tu.hours {
+			if hr < from || hr > to {
+				continue
+			}
+			for k, c := range h.dims[dim] {
+				s := sum[k]
+				if s == nil {
+					s = &Count{Key: k}
+					sum[k] = s
+				}
+				s.Credits, s.Calls, s.Refused = s.Credits+c.Credits, s.Calls+c.Calls, s.Refused+c.Refused
+			}
+		}
+	}
+	u.mu.Unlock()
+	out := make([]Count, 0, len(sum))
+	for _, c := range sum {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(b.Credits, a.Credits), cmp.Compare(b.Calls, a.Calls), cmp.Compare(a.Key, b.Key))
+	})
+	return out[:min(n, len(out))]
+}
+
+// Series returns tenant's hour buckets overlapping [since, until) that have
+// data, oldest first.
+func (u *Usage) Series(tenant string, since, until time.Time) []Point {
+	u.mu.Lock()
+	u.flush()
+	var out []Point
+	if tu := u.tenants[tenant]; tu != nil {
+		from, to := hourOf(since), hourOf(until.Add(-1))
+		for hr, h := range tu.hours {
+			if hr >= from && hr <= to {
+				out = append(out, Point{Hour: time.Unix(hr*3600, 0).UTC(), Credits: h.total.Credits,
+					Calls: h.total.Calls, Refused: h.total.Refused})
+			}
+		}
+	}
+	u.mu.Unlock()
+	slices.SortFunc(out, func(a, b Point) int { return a.Hour.Compare(b.Hour) })
+	return out
+}
+
+// Tenants returns the tenants with statistics, sorted.
+func (u *Usage) Tenants() []string {
+	u.mu.Lock()
+	u.flush()
+	out := make([]string, 0, len(u.tenants))
+	for k := range u.tenants {
+		out = append(out, k)
+	}
+	u.mu.Unlock()
+	slices.Sort(out)
+	return out
+}
