@@ -1,0 +1,200 @@
+package limiter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Snapshot errors. A failed Restore changes nothing: the limiter stays usable
+// with fresh pools.
+var (
+	ErrSnapshotCorrupt = errors.New("limiter: corrupt snapshot")
+	ErrNoSnapshot      = errors.New("limiter: store does not support snapshots")
+)
+
+// SnapshotVersionError is returned by Restore for a snapshot written in a
+// format version this code does not read.
+type SnapshotVersionError struct{ Version int }
+
+func (e *SnapshotVersionError) Error() string {
+	return fmt.Sprintf("limiter: snapshot version %d not supported (want %d)", e.Version, snapshotVersion)
+}
+
+const (
+	snapshotFormat  = "creditgate-limiter-snapshot"
+	snapshotVersion = 1
+)
+
+// The snapshot is JSON: for each tenant with credits out, when (absolute Unix
+// ns) how many credits come back to its pool. That is the rolling window's
+// state up to slot granularity and does not depend on its slot layout.
+type snapshot struct {
+	Format  string           `json:"format"`
+	Version int              `json:"version"`
+	Taken   int64            `json:"taken"`
+	Tenants []snapshotTenant `json:"tenants"`
+}
+
+type snapshotTenant struct {
+	Tenant  string          `json:"tenant"`
+	Returns []snapshotSpend `json:"returns"`
+}
+
+type snapshotSpend struct {
+	At      int64 `json:"at"` // Unix ns at which Credits come back
+	Credits int64 `json:"credits"`
+}
+
+// Snapshot writes the in-memory state at the current time; see SnapshotAt.
+func (l *Limiter) Snapshot(w io.Writer) error { return l.SnapshotAt(time.Now(), w) }
+
+// SnapshotAt writes, for every tenant with credits spent at now, when its
+// spent credits come back (versioned JSON). In-flight slots are not saved:
+// they do not survive the process. Extra (compound) windows are not saved
+// either: they are meant to be short.
+func (l *Limiter) SnapshotAt(now time.Time, w io.Writer) error {
+	ms, ok := l.store.(*MemoryStore)
+	if !ok {
+		return ErrNoSnapshot
+	}
+	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
+	for i := range ms.shards {
+		sh := &ms.shards[i]
+		sh.mu.RLock()
+		ts := make([]*tenant, 0, len(sh.m))
+		for _, t := range sh.m {
+			ts = append(ts, t)
+		}
+		sh.mu.RUnlock()
+		for _, t := range ts {
+			if ret := returns(now, t.wins.Load().rolling); len(ret) > 0 {
+				snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: t.key, Returns: ret})
+			}
+		}
+	}
+	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int {
+		switch {
+		case a.Tenant < b.Tenant:
+			return -1
+		case a.Tenant > b.Tenant:
+			return 1
+		}
+		return 0
+	})
+	return json.NewEncoder(w).Encode(&snap)
+}
+
+// returns reads a window's step function of returning credits through
+// AvailableAt alone: each distinct return time, found by binary search.
+func returns(now time.Time, w creditWindow) []snapshotSpend {
+	lim, rem := w.Limit(), w.RemainingAt(now)
+	used := lim - rem
+	var out []snapshotSpend
+	at := func(k int64) time.Time {
+		t, err := w.AvailableAt(now, rem+k)
+		if err != nil {
+			return now
+		}
+		return t
+	}
+	for k := int64(1); k <= used; {
+		t := at(k)
+		lo, hi := k, used
+		for lo < hi {
+			mid := lo + (hi-lo+1)/2
+			if at(mid).Equal(t) {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		if t.After(now) {
+			out = append(out, snapshotSpend{At: t.UnixNano(), Credits: lo - k + 1})
+		}
+		k = lo + 1
+	}
+	return out
+}
+
+// Restore reads a snapshot at the current time; see RestoreAt.
+func (l *Limiter) Restore(r io.Reader) error { return l.RestoreAt(time.Now(), r) }
+
+// RestoreAt loads a snapshot into a store meant to be fresh (call it before
+// serving): each tenant of the snapshot that the store does not hold yet is
+// created with its current plan and charged the credits still out at now, so
+// they come back when they would have. Tenants already present are left
+// alone. A corrupt, truncated or foreign snapshot gives an error wrapping
+// ErrSnapshotCorrupt, another version a *SnapshotVersionError; either way
+// nothing is changed.
+func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
+	ms, ok := l.store.(*MemoryStore)
+	if !ok {
+		return ErrNoSnapshot
+	}
+	var snap snapshot
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&snap); err != nil {
+		return fmt.Errorf("%w: %v", ErrSnapshotCorrupt, err)
+	}
+	if snap.Format != snapshotFormat {
+		return fmt.Errorf("%w: format %q", ErrSnapshotCorrupt, snap.Format)
+	}
+	if snap.Version != snapshotVersion {
+		return &SnapshotVersionError{Version: snap.Version}
+	}
+	seen := map[string]bool{}
+	for _, t := range snap.Tenants {
+		if t.Tenant == "" || seen[t.Tenant] {
+			return fmt.Errorf("%w: empty or repeated tenant %q", ErrSnapshotCorrupt, t.Tenant)
+		}
+		seen[t.Tenant] = true
+		for i, s := range t.Returns {
+			if s.Credits <= 0 || (i > 0 && s.At <= t.Returns[i-1].At) {
+				return fmt.Errorf("%w: tenant %q: bad entry %d", ErrSnapshotCorrupt, t.Tenant, i)
+			}
+		}
+	}
+	for _, st := range snap.Tenants {
+		ms.restore(now, st, l.planFor)
+	}
+	return nil
+}
+
+func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(string) *Plan) {
+	sh := s.shard(st.Tenant)
+	sh.mu.RLock()
+	_, exists := sh.m[st.Tenant]
+	sh.mu.RUnlock()
+	if exists {
+		return
+	}
+	t, err := s.newTenant(st.Tenant, planFor(st.Tenant))
+	if err != nil {
+		return
+	}
+	w := t.wins.Load()
+	for _, sp := range st.Returns {
+		back := time.Unix(0, sp.At)
+		if !back.After(now) {
+			continue
+		}
+		spent := back.Add(-w.length)
+		if spent.After(now) { // from a longer window than the current plan's
+			spent = now
+		}
+		// ChargeAt, not TryAcquireAt: a plan that shrank takes what fits.
+		w.rolling.ChargeAt(spent, sp.Credits)
+	}
+	t.lastUsed.Store(now.UnixNano())
+	sh.mu.Lock()
+	if sh.m[st.Tenant] == nil {
+		sh.m[st.Tenant] = t
+		s.count.Add(1)
+	}
+	sh.mu.Unlock()
+}
