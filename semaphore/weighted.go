@@ -98,7 +98,20 @@ func avail(state int64) int64 { return state >> availShift }
 // (it never overtakes a waiter). TryAcquire(0) is true, a negative n is false.
 // It is lock-free and does not allocate.
 func (s *Weighted) TryAcquire(n int64) bool {
-	return s.tryAcquire(n) == tryOK
+	if n <= 0 {
+		return n == 0
+	}
+	for {
+		old := s.state.Load()
+		if old&(flagWaiters|flagDead) != 0 || avail(old) < n {
+			return false
+		}
+		// flagBusy may be set: the CAS keeps it, and SetCapacity adjusts
+		// avail with a CAS loop of its own, so this take is ordered before it.
+		if s.state.CompareAndSwap(old, old-n<<availShift) {
+			return true
+		}
+	}
 }
 
 type tryResult uint8
@@ -124,8 +137,6 @@ func (s *Weighted) tryAcquire(n int64) tryResult {
 		if old&flagWaiters != 0 || avail(old) < n {
 			return tryRefused
 		}
-		// flagBusy may be set: the CAS keeps it, and SetCapacity adjusts
-		// avail with a CAS loop of its own, so this take is ordered before it.
 		if s.state.CompareAndSwap(old, old-n<<availShift) {
 			return tryOK
 		}
@@ -139,6 +150,18 @@ func (s *Weighted) tryAcquire(n int64) tryResult {
 // in order as far as the freed weight reaches; with nobody queued it is a
 // single lock-free CAS.
 func (s *Weighted) Release(n int64) {
+	// The common case, small enough to inline: nobody queued, no capacity
+	// change under way, and n fits. uint64(n-1) < MaxCapacity is 0 < n <= MaxCapacity,
+	// which also keeps avail+n from overflowing.
+	old := s.state.Load()
+	if uint64(n-1) < MaxCapacity && old&flagMask == 0 && avail(old)+n <= s.cap.Load() &&
+		s.state.CompareAndSwap(old, old+n<<availShift) {
+		return
+	}
+	s.release(n)
+}
+
+func (s *Weighted) release(n int64) {
 	if n <= 0 {
 		if n < 0 {
 			panic(errNegRelease)
