@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// Ours in the keyed rows: a limiter whose plan gives every tenant bigLimit
+// credits per period and more concurrency than any run holds; one decision is
+// Acquire (1 credit) then Release. Like the peers, it reads the clock on every
+// call (time.Now), so the row compares whole decisions.
+
+// benchPlan is the plan of every tenant in the keyed and middleware rows.
+var benchPlan = limiter.Plan{Name: "bench", Window: period, BaseCredits: bigLimit, Concurrency: slotCapacity}
+
+// newOursLimiter returns a limiter at default settings (in-memory store, no
+// tenant bound, default slots).
+func newOursLimiter(tb testing.TB) *limiter.Limiter {
+	l, err := limiter.New(benchPlan)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+func acquireErr(d limiter.Decision) error {
+	if !d.Allowed {
+		return errRefused
+	}
+	return nil
+}
+
+func init() {
+	for _, n := range keyCounts {
+		register(keyedRow(n), impl{
+			name: ours,
+			probe: func(tb testing.TB) func(int) error {
+				l, ks := newOursLimiter(tb), keySet(n)
+				return func(i int) error {
+					t, d := l.Acquire(time.Now(), limiter.Request{Tenant: ks[i%n], Credits: 1})
+					t.Release()
+					return acquireErr(d)
+				}
+			},
+			run: func(b *testing.B) {
+				l := newOursLimiter(b)
+				keyedBench(b, n, func(_ context.Context, key string) bool {
+					t, d := l.Acquire(time.Now(), limiter.Request{Tenant: key, Credits: 1})
+					t.Release()
+					return d.Allowed
+				})
+			},
+		})
+	}
+	registerMemory("tenant", ours, func(tb testing.TB, keys []string) built {
+		l, err := limiter.New(benchPlan)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, k := range keys {
+			t, d := l.Acquire(t0, limiter.Request{Tenant: k, Credits: 1})
+			t.Release()
+			if !d.Allowed {
+				tb.Fatalf("limiter refused tenant %q: %v", k, d.Reason)
+			}
+		}
+		return built{keep: l, close: func() { _ = l.Close(context.Background()) }}
+	})
+}
