@@ -1,0 +1,139 @@
+package window
+
+import "time"
+
+// Compound is several windows that must all admit, such as 100 credits per
+// 10 s and 250,000 per 24 h. Acquisition is all or nothing: the parts are tried
+// in order, and when one refuses, the parts already taken are refunded exactly
+// (Rolling and Fixed parts by the slot or period they charged, so nothing is
+// leaked even for a stale caller). Between the take and the refund another
+// caller may briefly see the earlier parts as spent: a transient, conservative
+// refusal, never an over-admission.
+//
+// A Compound must be made by NewCompound; it is safe for concurrent use if its
+// parts are.
+type Compound struct {
+	ws []Window
+}
+
+// NewCompound returns a window that admits only when every one of ws admits.
+func NewCompound(ws ...Window) (*Compound, error) {
+	if len(ws) == 0 {
+		return nil, ErrNoWindows
+	}
+	for _, w := range ws {
+		if w == nil {
+			return nil, ErrNoWindows
+		}
+	}
+	return &Compound{ws: append([]Window(nil), ws...)}, nil
+}
+
+// Windows returns the parts, in the order they are tried.
+func (c *Compound) Windows() []Window { return append([]Window(nil), c.ws...) }
+
+// Limit reports the smallest part's limit: no request above it can be admitted.
+func (c *Compound) Limit() int64 {
+	l := c.ws[0].Limit()
+	for _, w := range c.ws[1:] {
+		l = min(l, w.Limit())
+	}
+	return l
+}
+
+// SetLimit returns ErrCompoundLimit: set the limits on the parts instead.
+func (c *Compound) SetLimit(int64) error { return ErrCompoundLimit }
+
+// maxTokens is how many parts are refunded by token without allocating; parts
+// beyond it are refunded with RefundAt.
+const maxTokens = 8
+
+// TryAcquireAt takes n credits from every part, or from none.
+func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
+	if n <= 0 {
+		return false, ErrInvalidCount
+	}
+	var toks [maxTokens]uint64
+	for i, w := range c.ws {
+		var ok bool
+		var err error
+		if tw, isTok := w.(tokenWindow); isTok && i < maxTokens {
+			ok, toks[i], err = tw.tryAcquireTok(now, n)
+		} else {
+			ok, err = w.TryAcquireAt(now, n)
+		}
+		if ok && err == nil {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if tw, isTok := c.ws[j].(tokenWindow); isTok && j < maxTokens {
+				tw.refundTok(toks[j], n)
+			} else {
+				c.ws[j].RefundAt(now, now, n)
+			}
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// RefundAt refunds every part.
+func (c *Compound) RefundAt(now, spent time.Time, n int64) {
+	for _, w := range c.ws {
+		w.RefundAt(now, spent, n)
+	}
+}
+
+// ChargeAt charges every part up to n and returns the least any part took.
+func (c *Compound) ChargeAt(now time.Time, n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	took := n
+	for _, w := range c.ws {
+		took = min(took, w.ChargeAt(now, n))
+	}
+	return took
+}
+
+// RemainingAt reports the least any part has left.
+func (c *Compound) RemainingAt(now time.Time) int64 {
+	r := c.ws[0].RemainingAt(now)
+	for _, w := range c.ws[1:] {
+		r = min(r, w.RemainingAt(now))
+	}
+	return r
+}
+
+// ResetAt reports when the binding part (the one with the least remaining; the
+// latest reset among ties) gets credits back.
+func (c *Compound) ResetAt(now time.Time) time.Time {
+	least := int64(-1)
+	var at time.Time
+	for _, w := range c.ws {
+		r, t := w.RemainingAt(now), w.ResetAt(now)
+		if least < 0 || r < least || (r == least && t.After(at)) {
+			least, at = r, t
+		}
+	}
+	return at
+}
+
+// AvailableAt reports the latest of the parts' AvailableAt: each part's
+// availability only grows while nothing is spent, so that is when all admit.
+func (c *Compound) AvailableAt(now time.Time, n int64) (time.Time, error) {
+	if n <= 0 {
+		return time.Time{}, ErrInvalidCount
+	}
+	at := now
+	for _, w := range c.ws {
+		t, err := w.AvailableAt(now, n)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if t.After(at) {
+			at = t
+		}
+	}
+	return at, nil
+}

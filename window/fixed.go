@@ -1,0 +1,260 @@
+package window
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+const day = 24 * time.Hour
+
+// Fixed is a calendar window: the whole pool comes back at once at a wall-clock
+// time in a location, such as 00:00 in America/Los_Angeles (Zoho's old daily
+// reset). Boundaries are computed with time.Date in the location, so the day
+// around a DST change is 23 or 25 hours long, as the calendar says.
+//
+// A period is either a whole number of days (boundaries at the reset time every
+// period/24h days, counted from 1970-01-01 in the location's calendar) or a
+// divisor of a day (boundaries every period of elapsed time from each day's
+// reset; the day's last period ends at the next reset, so it is short on a 23 h
+// day, and a 25 h day has extra periods).
+//
+// The hot path is one compare-and-swap on a word packing the period's number
+// with the credits spent in it; the period's bounds are cached behind an atomic
+// pointer, recomputed (one small allocation) once per period. A caller whose now
+// is in an older period than the current one is counted in the current one.
+//
+// A Fixed must be made by NewFixed; methods on the zero value panic.
+type Fixed struct {
+	state atomic.Uint64 // period id (tagBits) << amountBits | credits spent in it
+	limit atomic.Int64
+	cur   atomic.Pointer[period]
+
+	period  time.Duration
+	resetAt time.Duration
+	loc     *time.Location
+}
+
+// period is one immutable period: its id and bounds in Unix nanoseconds.
+type period struct {
+	id         uint64
+	start, end int64
+}
+
+// NewFixed returns a calendar window of limit credits per period that resets
+// at wall-clock offset resetAt (0 = midnight) in loc. period must be a whole
+// number of days or divide a day; resetAt must be within [0, 24h).
+func NewFixed(limit int64, period time.Duration, resetAt time.Duration, loc *time.Location) (*Fixed, error) {
+	if limit <= 0 || limit > MaxLimit {
+		return nil, ErrInvalidLimit
+	}
+	if period <= 0 || (period%day != 0 && day%period != 0) {
+		return nil, ErrInvalidLength
+	}
+	if resetAt < 0 || resetAt >= day {
+		return nil, ErrInvalidReset
+	}
+	if loc == nil {
+		return nil, ErrNilLocation
+	}
+	f := &Fixed{period: period, resetAt: resetAt, loc: loc}
+	f.limit.Store(limit)
+	return f, nil
+}
+
+// Limit reports the pool size.
+func (f *Fixed) Limit() int64 { return f.limit.Load() }
+
+// SetLimit changes the pool size; what is spent in the current period stays spent.
+func (f *Fixed) SetLimit(limit int64) error {
+	if limit <= 0 || limit > MaxLimit {
+		return ErrInvalidLimit
+	}
+	f.limit.Store(limit)
+	return nil
+}
+
+// boundary is the reset instant of local calendar day (y, m, d), normalised.
+func (f *Fixed) boundary(y int, m time.Month, d int) time.Time {
+	r := f.resetAt
+	return time.Date(y, m, d, int(r/time.Hour), int(r%time.Hour/time.Minute),
+		int(r%time.Minute/time.Second), int(r%time.Second), f.loc)
+}
+
+// dayNumber counts civil days from 1970-01-01 to (y, m, d).
+func dayNumber(y int, m time.Month, d int) int64 {
+	return time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// periodOf computes the period containing t from the calendar.
+func (f *Fixed) periodOf(t time.Time) *period {
+	lt := t.In(f.loc)
+	y, m, d := lt.Date()
+	b := f.boundary(y, m, d)
+	if t.Before(b) {
+		d--
+		b = f.boundary(y, m, d)
+	}
+	y, m, d = b.Date()
+	n := dayNumber(y, m, d)
+	if f.period >= day {
+		k := int64(f.period / day)
+		j := floorDiv(n, k)
+		first := j*k - n // days from (y, m, d) to the period's first day
+		start := f.boundary(y, m, d+int(first))
+		end := f.boundary(y, m, d+int(first+k))
+		return &period{id: uint64(j), start: start.UnixNano(), end: end.UnixNano()}
+	}
+	next := f.boundary(y, m, d+1)
+	off := t.Sub(b)
+	j := off / f.period
+	start := b.Add(j * f.period)
+	end := start.Add(f.period)
+	if end.After(next) {
+		end = next
+	}
+	perDay := int64(25*time.Hour/f.period) + 1
+	return &period{id: uint64(n*perDay + int64(j)), start: start.UnixNano(), end: end.UnixNano()}
+}
+
+// current returns the cached period for t, moving it forward when t has left
+// it. A t before the cached period gets the cached (newer) one.
+func (f *Fixed) current(t time.Time, tn int64) *period {
+	for {
+		p := f.cur.Load()
+		if p != nil && tn < p.end {
+			return p
+		}
+		np := f.periodOf(t)
+		if p != nil && np.start <= p.start {
+			return p
+		}
+		if f.cur.CompareAndSwap(p, np) {
+			return np
+		}
+	}
+}
+
+// TryAcquireAt takes n credits at now if all n remain in now's period.
+func (f *Fixed) TryAcquireAt(now time.Time, n int64) (bool, error) {
+	ok, _, err := f.tryAcquireTok(now, n)
+	return ok, err
+}
+
+func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
+	if n <= 0 {
+		return false, 0, ErrInvalidCount
+	}
+	if n > f.limit.Load() {
+		return false, 0, ErrExceedsLimit
+	}
+	took, id := f.take(now, n, false)
+	return took != 0, id, nil
+}
+
+// ChargeAt takes up to n credits at now, as many as remain, and returns how many.
+func (f *Fixed) ChargeAt(now time.Time, n int64) int64 {
+	if n <= 0 {
+		return 0
+	}
+	took, _ := f.take(now, n, true)
+	return took
+}
+
+// load returns the state word and the spent amount that counts for period p,
+// and the id to write: a state already in a newer period than p keeps its own.
+func (f *Fixed) load(p *period) (x, used, id uint64) {
+	x = f.state.Load()
+	xt := x >> amountBits
+	pt := p.id & tagMask
+	if xt == pt {
+		return x, x & amountMask, pt
+	}
+	if (pt-xt)&tagMask < tagHalf {
+		return x, 0, pt // the state is from an older period: it has reset
+	}
+	return x, x & amountMask, xt // stale p: count in the state's newer period
+}
+
+func (f *Fixed) take(now time.Time, n int64, partial bool) (int64, uint64) {
+	p := f.current(now, now.UnixNano())
+	L := f.limit.Load()
+	for {
+		x, used, id := f.load(p)
+		k := n
+		if int64(used)+k > L {
+			if !partial {
+				return 0, id
+			}
+			if k = L - int64(used); k <= 0 {
+				return 0, id
+			}
+		}
+		if f.state.CompareAndSwap(x, id<<amountBits|(used+uint64(k))) {
+			return k, id
+		}
+	}
+}
+
+// RefundAt gives back up to n credits if spent is in the period current at now.
+func (f *Fixed) RefundAt(now, spent time.Time, n int64) {
+	if n <= 0 {
+		return
+	}
+	p := f.current(now, now.UnixNano())
+	if sn := spent.UnixNano(); sn < p.start || sn >= p.end {
+		return
+	}
+	f.refundTok(p.id&tagMask, n)
+}
+
+func (f *Fixed) refundTok(id uint64, n int64) {
+	for n > 0 {
+		x := f.state.Load()
+		if x>>amountBits != id&tagMask {
+			return
+		}
+		k := min(uint64(n), x&amountMask)
+		if k == 0 || f.state.CompareAndSwap(x, x-k) {
+			return
+		}
+	}
+}
+
+// RemainingAt reports the credits left in now's period.
+func (f *Fixed) RemainingAt(now time.Time) int64 {
+	_, used, _ := f.load(f.current(now, now.UnixNano()))
+	return max(f.limit.Load()-int64(used), 0)
+}
+
+// ResetAt reports the end of now's period, or now if nothing is spent in it.
+func (f *Fixed) ResetAt(now time.Time) time.Time {
+	p := f.current(now, now.UnixNano())
+	if _, used, _ := f.load(p); used == 0 {
+		return now
+	}
+	return time.Unix(0, p.end).In(now.Location())
+}
+
+// AvailableAt reports now if n credits remain, else the end of now's period.
+func (f *Fixed) AvailableAt(now time.Time, n int64) (time.Time, error) {
+	if n <= 0 {
+		return time.Time{}, ErrInvalidCount
+	}
+	L := f.limit.Load()
+	if n > L {
+		return time.Time{}, ErrExceedsLimit
+	}
+	p := f.current(now, now.UnixNano())
+	if _, used, _ := f.load(p); L-int64(used) >= n {
+		return now, nil
+	}
+	return time.Unix(0, p.end).In(now.Location()), nil
+}

@@ -1,0 +1,111 @@
+package window
+
+import (
+	"errors"
+	"time"
+)
+
+// Window is the contract shared by [Rolling], [Fixed] and [Compound]: a pool of
+// credits that comes back over time. Every method takes the instant it acts at,
+// so callers (and tests) own the clock. Implementations are safe for concurrent use.
+type Window interface {
+	// TryAcquireAt takes n credits at now if all n are available (all or nothing).
+	// false, nil means refused for lack of credits. err != nil only for bad input
+	// (n <= 0: ErrInvalidCount; n > Limit(): ErrExceedsLimit); it never panics.
+	TryAcquireAt(now time.Time, n int64) (bool, error)
+	// RefundAt gives back n credits that were acquired at time spent. Credits whose
+	// slot has already left the window are not resurrected; the pool never exceeds Limit.
+	RefundAt(now, spent time.Time, n int64)
+	// ChargeAt debits up to n credits at now without the all-or-nothing check, for
+	// settling a real cost above the reserved one; it takes at most what remains
+	// (never below 0) and returns what it took.
+	ChargeAt(now time.Time, n int64) int64
+	// RemainingAt reports the credits available at now.
+	RemainingAt(now time.Time) int64
+	// ResetAt reports when the next spent credits come back (now if nothing is spent).
+	ResetAt(now time.Time) time.Time
+	// AvailableAt reports the earliest time >= now at which n credits are available
+	// if nothing else is spent. Error if n <= 0 or n > Limit().
+	AvailableAt(now time.Time, n int64) (time.Time, error)
+	// Limit reports the pool size.
+	Limit() int64
+	// SetLimit changes the pool size at run time (plan upgrade, add-on credits)
+	// without losing what is spent. Error if limit <= 0 or above MaxLimit.
+	SetLimit(limit int64) error
+}
+
+// MaxLimit is the largest pool a window accepts. Slot words pack a 41-bit
+// amount beside a 23-bit slot tag, so any amount up to 2^40 fits with room.
+const MaxLimit = 1 << 40
+
+// MaxSlots is the largest slot count WithSlots accepts.
+const MaxSlots = 1 << 16
+
+// DefaultSlots is the slot count used without WithSlots: 96 slots make a
+// 24-hour window's slot 15 minutes wide.
+const DefaultSlots = 96
+
+var (
+	// ErrInvalidCount is returned for a credit count <= 0.
+	ErrInvalidCount = errors.New("window: credit count must be positive")
+	// ErrExceedsLimit is returned for a credit count above the window's limit:
+	// such a request can never be admitted, so waiting for it is pointless.
+	ErrExceedsLimit = errors.New("window: credit count exceeds the limit")
+	// ErrInvalidLimit is returned for a limit <= 0 or above MaxLimit.
+	ErrInvalidLimit = errors.New("window: limit must be between 1 and 2^40")
+	// ErrInvalidLength is returned for a window length or period that is not
+	// positive (or, for Fixed, neither a whole number of days nor a divisor of a day).
+	ErrInvalidLength = errors.New("window: length must be positive")
+	// ErrInvalidSlots is returned for a slot count outside 1..MaxSlots.
+	ErrInvalidSlots = errors.New("window: slot count must be between 1 and 65536")
+	// ErrInvalidReset is returned by NewFixed for a reset offset outside [0, 24h).
+	ErrInvalidReset = errors.New("window: reset offset must be within [0, 24h)")
+	// ErrNilLocation is returned by NewFixed for a nil location.
+	ErrNilLocation = errors.New("window: nil location")
+	// ErrNoWindows is returned by NewCompound without windows or with a nil one.
+	ErrNoWindows = errors.New("window: compound needs at least one non-nil window")
+	// ErrCompoundLimit is returned by Compound.SetLimit: a compound has one limit
+	// per part, so set them on the parts.
+	ErrCompoundLimit = errors.New("window: compound has no single limit; set it on its windows")
+)
+
+// Option configures NewRolling.
+type Option interface{ apply(*config) }
+
+type config struct {
+	slots int
+}
+
+type slotsOption int
+
+func (o slotsOption) apply(c *config) { c.slots = int(o) }
+
+// WithSlots sets the number of slots a rolling window is split into. More slots
+// return credits closer to the exact sliding log (the withheld amount is bounded
+// by one slot's width of spending) at the cost of 8 bytes per slot.
+func WithSlots(s int) Option { return slotsOption(s) }
+
+func buildConfig(opts []Option) config {
+	c := config{slots: DefaultSlots}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// tokenWindow lets Compound refund exactly the credits it took, even when a
+// stale caller's credits were charged to a later slot than its own now.
+type tokenWindow interface {
+	tryAcquireTok(now time.Time, n int64) (ok bool, tok uint64, err error)
+	refundTok(tok uint64, n int64)
+}
+
+var (
+	_ Window      = (*Rolling)(nil)
+	_ Window      = (*Fixed)(nil)
+	_ Window      = (*Compound)(nil)
+	_ tokenWindow = (*Rolling)(nil)
+	_ tokenWindow = (*Fixed)(nil)
+)
