@@ -55,8 +55,9 @@ type groupShard struct {
 }
 
 // NewGroup returns a Group of at most maxKeys live keys whose semaphores get
-// capacity(key) when created. capacity is called with a shard lock held and
-// must not call back into the Group.
+// capacity(key) when created (a capacity <= 0 refuses everything, see
+// NewWeighted). capacity is called without locks held, possibly more than
+// once for a key and concurrently, and should be fast.
 func NewGroup(maxKeys int, capacity func(key string) int64) (*Group, error) {
 	if maxKeys <= 0 {
 		return nil, ErrInvalidMaxKeys
@@ -147,6 +148,8 @@ func (g *Group) get(key string) (*Weighted, error) {
 }
 
 func (g *Group) create(sh *groupShard, key string) (*Weighted, error) {
+	// Asked before locking: the function is the caller's and may be slow.
+	c := g.capacity(key)
 	for range retryLimit {
 		sh.mu.Lock()
 		if s := sh.m[key]; s != nil {
@@ -154,7 +157,7 @@ func (g *Group) create(sh *groupShard, key string) (*Weighted, error) {
 			return s, nil
 		}
 		if g.reserve() || g.evictOneLocked(sh) {
-			s := NewWeighted(g.capacity(key))
+			s := NewWeighted(c)
 			sh.m[key] = s
 			sh.mu.Unlock()
 			return s, nil
