@@ -168,37 +168,42 @@ func (f *Fixed) ChargeAt(now time.Time, n int64) int64 {
 	return took
 }
 
-// load returns the state word and the spent amount that counts for period p,
-// and the id to write: a state already in a newer period than p keeps its own.
-func (f *Fixed) load(p *period) (x, used, id uint64) {
-	x = f.state.Load()
-	xt := x >> amountBits
-	pt := p.id & tagMask
-	if xt == pt {
-		return x, x & amountMask, pt
+// load returns the state word, the credits spent in it that count, and the
+// period they count in. The state's period is never newer than the newest
+// cached period, so a mismatch with the newest one means the state has reset;
+// a mismatch with an older p means a newer period exists, and the caller is
+// counted there.
+func (f *Fixed) load(p *period) (x, used uint64, _ *period) {
+	for {
+		x = f.state.Load()
+		if x>>amountBits == p.id&tagMask {
+			return x, x & amountMask, p
+		}
+		q := f.cur.Load()
+		if q == p {
+			return x, 0, p
+		}
+		p = q
 	}
-	if (pt-xt)&tagMask < tagHalf {
-		return x, 0, pt // the state is from an older period: it has reset
-	}
-	return x, x & amountMask, xt // stale p: count in the state's newer period
 }
 
 func (f *Fixed) take(now time.Time, n int64, partial bool) (int64, uint64) {
 	p := f.current(now, now.UnixNano())
 	L := f.limit.Load()
 	for {
-		x, used, id := f.load(p)
+		x, used, q := f.load(p)
+		p = q
 		k := n
 		if int64(used)+k > L {
 			if !partial {
-				return 0, id
+				return 0, p.id
 			}
 			if k = L - int64(used); k <= 0 {
-				return 0, id
+				return 0, p.id
 			}
 		}
-		if f.state.CompareAndSwap(x, id<<amountBits|(used+uint64(k))) {
-			return k, id
+		if f.state.CompareAndSwap(x, (p.id&tagMask)<<amountBits|(used+uint64(k))) {
+			return k, p.id
 		}
 	}
 }
@@ -212,7 +217,7 @@ func (f *Fixed) RefundAt(now, spent time.Time, n int64) {
 	if sn := spent.UnixNano(); sn < p.start || sn >= p.end {
 		return
 	}
-	f.refundTok(p.id&tagMask, n)
+	f.refundTok(p.id, n)
 }
 
 func (f *Fixed) refundTok(id uint64, n int64) {
@@ -236,8 +241,8 @@ func (f *Fixed) RemainingAt(now time.Time) int64 {
 
 // ResetAt reports the end of now's period, or now if nothing is spent in it.
 func (f *Fixed) ResetAt(now time.Time) time.Time {
-	p := f.current(now, now.UnixNano())
-	if _, used, _ := f.load(p); used == 0 {
+	_, used, p := f.load(f.current(now, now.UnixNano()))
+	if used == 0 {
 		return now
 	}
 	return time.Unix(0, p.end).In(now.Location())
@@ -252,8 +257,8 @@ func (f *Fixed) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if n > L {
 		return time.Time{}, ErrExceedsLimit
 	}
-	p := f.current(now, now.UnixNano())
-	if _, used, _ := f.load(p); L-int64(used) >= n {
+	_, used, p := f.load(f.current(now, now.UnixNano()))
+	if L-int64(used) >= n {
 		return now, nil
 	}
 	return time.Unix(0, p.end).In(now.Location()), nil

@@ -54,6 +54,7 @@ type Rolling struct {
 	quo    uint64          // W / width
 	rem    uint64          // W % width
 	size   uint64          // len(ring) = ceil(W/width) + 1
+	skew   uint64          // 2^63 % width: aligns slots with the Unix epoch
 }
 
 // NewRolling returns a window admitting at most limit credits in any interval
@@ -72,7 +73,7 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 	W := uint64(length)
 	S := uint64(c.slots)
 	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
-	r := &Rolling{width: w, length: W, quo: W / w, rem: W % w}
+	r := &Rolling{width: w, length: W, quo: W / w, rem: W % w, skew: signBit % w}
 	r.size = (W+w-1)/w + 1
 	words := make([]atomic.Int64, totalPad+r.size)
 	r.total = &words[0]
@@ -82,11 +83,19 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 }
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of
-// UnixNano, so epochs are plain unsigned divisions.
-func toU(t time.Time) uint64 { return uint64(t.UnixNano()) ^ signBit }
+// UnixNano and puts slot boundaries on multiples of the slot width since the
+// Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
+// unsigned divisions. Instants before 1678 all map to 0.
+func (r *Rolling) toU(t time.Time) uint64 {
+	x := uint64(t.UnixNano()) ^ signBit
+	if x < r.skew {
+		return 0
+	}
+	return x - r.skew
+}
 
-func fromU(u uint64, loc *time.Location) time.Time {
-	return time.Unix(0, int64(u^signBit)).In(loc)
+func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {
+	return time.Unix(0, int64((u+r.skew)^signBit)).In(loc)
 }
 
 // Limit reports the pool size.
@@ -116,7 +125,7 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	if n > r.limit.Load() {
 		return false, ErrExceedsLimit
 	}
-	took, _, _ := r.take(toU(now), n, false)
+	took, _, _ := r.take(r.toU(now), n, false)
 	return took != 0, nil
 }
 
@@ -130,7 +139,7 @@ func (r *Rolling) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
 	if n > r.limit.Load() {
 		return false, 0, ErrExceedsLimit
 	}
-	took, s, _ := r.take(toU(now), n, false)
+	took, s, _ := r.take(r.toU(now), n, false)
 	return took != 0, s, nil
 }
 
@@ -139,7 +148,7 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 	if n <= 0 {
 		return 0
 	}
-	took, _, _ := r.take(toU(now), n, true)
+	took, _, _ := r.take(r.toU(now), n, true)
 	return took
 }
 

@@ -11,8 +11,8 @@ func (r *Rolling) RefundAt(now, spent time.Time, n int64) {
 	if n <= 0 {
 		return
 	}
-	e := r.sync(toU(now))
-	s := toU(spent) / r.width
+	e := r.sync(r.toU(now))
+	s := r.toU(spent) / r.width
 	if s < e || s > e+r.size-1 {
 		return
 	}
@@ -27,29 +27,30 @@ func (r *Rolling) refundTok(s uint64, n int64) {
 
 // refundSlot takes up to n credits out of slot s (only if the word still holds
 // epoch s), then out of the total: slot first, so the total never undercounts.
-func (r *Rolling) refundSlot(s uint64, n int64) {
+// It returns how many it gave back.
+func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 	w := &r.ring[s%r.size]
 	tag := s & tagMask
 	for {
 		x := w.Load()
 		if x>>amountBits != tag {
-			return
+			return 0
 		}
 		a := int64(x & amountMask)
 		k := min(a, n)
 		if k == 0 {
-			return
+			return 0
 		}
 		if w.CompareAndSwap(x, x-uint64(k)) {
 			r.total.Add(-k)
-			return
+			return k
 		}
 	}
 }
 
 // RemainingAt reports the credits that can be taken at now.
 func (r *Rolling) RemainingAt(now time.Time) int64 {
-	r.sync(toU(now))
+	r.sync(r.toU(now))
 	return max(r.limit.Load()-r.total.Load(), 0)
 }
 
@@ -72,14 +73,14 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 
 // ResetAt reports when the oldest spent credits come back (now if none are spent).
 func (r *Rolling) ResetAt(now time.Time) time.Time {
-	u := toU(now)
+	u := r.toU(now)
 	e := r.sync(u)
 	back := u
 	r.live(e, func(b uint64, _ int64) bool { back = b; return false })
 	if back < u {
 		back = u
 	}
-	return fromU(back, now.Location())
+	return r.fromU(back, now.Location())
 }
 
 // AvailableAt reports the earliest instant >= now at which n credits can be
@@ -92,7 +93,7 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if n > L {
 		return time.Time{}, ErrExceedsLimit
 	}
-	u := toU(now)
+	u := r.toU(now)
 	e := r.sync(u)
 	avail := L - r.total.Load()
 	if avail >= n {
@@ -112,5 +113,5 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if at < u {
 		at = u
 	}
-	return fromU(at, now.Location()), nil
+	return r.fromU(at, now.Location()), nil
 }

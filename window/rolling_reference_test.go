@@ -1,0 +1,225 @@
+package window
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// refLog is the reference: an exact sliding log of admissions (each credit
+// comes back exactly W after it was counted), under a mutex, plus the one fact
+// about Rolling it needs to predict it exactly: the frontier, which follows
+// the newest instant any call has passed in.
+type refLog struct {
+	mu      sync.Mutex
+	length  int64 // W in ns
+	width   int64 // slot width in ns
+	limit   int64
+	maxNow  int64
+	entries []entry
+}
+
+type entry struct {
+	at, n int64 // effective instant (Unix ns) and credits still counted
+}
+
+func newRefLog(r *Rolling) *refLog {
+	return &refLog{length: int64(r.Length()), width: int64(r.SlotWidth()), limit: r.Limit(), maxNow: -1 << 62}
+}
+
+// see records that a call passed now; it returns the frontier epoch and the
+// effective instant of an admission at now.
+func (m *refLog) see(now int64) (frontier, eff int64) {
+	m.maxNow = max(m.maxNow, now)
+	frontier = (m.maxNow - m.length) / m.width
+	return frontier, max(now, frontier*m.width+m.length)
+}
+
+// held sums the credits whose slot is at or past the frontier (what Rolling
+// counts) and those counted at an instant after eff-W (what an exact log
+// counts). withheldOld reports a credit Rolling still counts although it is
+// older than one slot's width past W: a break of the under-admission bound.
+func (m *refLog) held(frontier, eff int64) (rolling, exact int64, withheldOld bool) {
+	for _, e := range m.entries {
+		counted := e.at/m.width >= frontier
+		if counted {
+			rolling += e.n
+		}
+		if e.at > eff-m.length {
+			exact += e.n
+		}
+		if counted && e.n > 0 && e.at <= eff-m.length-m.width {
+			withheldOld = true
+		}
+	}
+	return rolling, exact, withheldOld
+}
+
+// refund takes up to n from the entries of spent's slot, oldest first (so the
+// credits left are the latest ones, the strictest case for the replay).
+func (m *refLog) refund(frontier, spent, n int64) int64 {
+	k := spent / m.width
+	if k < frontier {
+		return 0
+	}
+	var got int64
+	for i := range m.entries {
+		e := &m.entries[i]
+		if e.at/m.width == k && got < n {
+			d := min(e.n, n-got)
+			e.n -= d
+			got += d
+		}
+	}
+	return got
+}
+
+// replay checks the hard invariant on a log: no interval of length W holds
+// more than limit credits.
+func replay(t testing.TB, entries []entry, length, limit int64) {
+	t.Helper()
+	es := slices.Clone(entries)
+	slices.SortFunc(es, func(a, b entry) int { return int(min(max(a.at-b.at, -1), 1)) })
+	var sum int64
+	lo := 0
+	for hi, e := range es {
+		sum += e.n
+		for es[lo].at <= e.at-length {
+			sum -= es[lo].n
+			lo++
+		}
+		if sum > limit {
+			t.Fatalf("over-admission: %d credits in the %v ending at entry %d (%d ns), limit %d",
+				sum, time.Duration(length), hi, e.at, limit)
+		}
+	}
+}
+
+// op is one step of a random sequence: a time step and an action.
+type op struct {
+	step   time.Duration
+	action uint8 // 0,1,2 acquire; 3 refund; 4 charge; 5 remaining
+	n      int64
+	back   time.Duration // refund: how long before now the credits were spent
+}
+
+// runOps drives r and the reference with ops and checks, at every step, that
+// Rolling decides exactly as predicted, never holds less than the exact log,
+// and withholds at most the credits of one slot's width.
+func runOps(t testing.TB, r *Rolling, ops []op) {
+	t.Helper()
+	m := newRefLog(r)
+	now := start
+	for i, o := range ops {
+		now = now.Add(o.step)
+		u := now.UnixNano()
+		switch o.action {
+		case 0, 1, 2, 4:
+			if o.n > m.limit && o.action != 4 {
+				ok, err := r.TryAcquireAt(now, o.n)
+				if ok || err != ErrExceedsLimit {
+					t.Fatalf("op %d: TryAcquireAt(%d) = %v, %v; want ErrExceedsLimit", i, o.n, ok, err)
+				}
+				break
+			}
+			frontier, eff := m.see(u)
+			rolling, exact, withheldOld := m.held(frontier, eff)
+			if rolling < exact {
+				t.Fatalf("op %d: Rolling counts %d, fewer than the exact log's %d", i, rolling, exact)
+			}
+			if withheldOld {
+				t.Fatalf("op %d: Rolling withholds a credit older than W plus one slot", i)
+			}
+			if o.action == 4 {
+				want := min(o.n, max(m.limit-rolling, 0))
+				if got := r.ChargeAt(now, o.n); got != want {
+					t.Fatalf("op %d: ChargeAt(%d) = %d, want %d", i, o.n, got, want)
+				}
+				if want > 0 {
+					m.entries = append(m.entries, entry{eff, want})
+				}
+				break
+			}
+			ok, err := r.TryAcquireAt(now, o.n)
+			want := rolling+o.n <= m.limit
+			if err != nil || ok != want {
+				t.Fatalf("op %d: TryAcquireAt(+%v, %d) = %v, %v; want %v (Rolling holds %d, exact log %d)",
+					i, now.Sub(start), o.n, ok, err, want, rolling, exact)
+			}
+			if ok {
+				m.entries = append(m.entries, entry{eff, o.n})
+			}
+		case 3:
+			frontier, _ := m.see(u)
+			spent := now.Add(-o.back)
+			before := r.RemainingAt(now)
+			want := m.refund(frontier, spent.UnixNano(), o.n)
+			r.RefundAt(now, spent, o.n)
+			if got := r.RemainingAt(now) - before; got != want {
+				t.Fatalf("op %d: refund of %d gave back %d, want %d", i, o.n, got, want)
+			}
+		case 5:
+			frontier, eff := m.see(u)
+			rolling, _, _ := m.held(frontier, eff)
+			if got, want := r.RemainingAt(now), max(m.limit-rolling, 0); got != want {
+				t.Fatalf("op %d: RemainingAt = %d, want %d", i, got, want)
+			}
+		}
+	}
+	replay(t, m.entries, m.length, m.limit)
+}
+
+// randomOps makes a sequence with small and large steps forward, steps back,
+// and day-long jumps, against a window of length W.
+func randomOps(rng *rand.Rand, count int, W time.Duration, limit int64) []op {
+	ops := make([]op, count)
+	for i := range ops {
+		o := &ops[i]
+		switch p := rng.IntN(100); {
+		case p < 40:
+			o.step = time.Duration(rng.Int64N(int64(W / 20)))
+		case p < 70:
+			o.step = time.Duration(rng.Int64N(int64(W)))
+		case p < 85:
+			o.step = -time.Duration(rng.Int64N(int64(W / 4))) // backwards
+		case p < 88:
+			o.step = time.Duration(rng.Int64N(5)) * 24 * time.Hour // a day-long jump
+		case p < 90:
+			o.step = -time.Duration(rng.Int64N(3)) * W
+		}
+		o.action = uint8(rng.IntN(6))
+		o.n = 1 + rng.Int64N(limit)
+		if rng.IntN(20) == 0 {
+			o.n = limit + 1
+		}
+		o.back = time.Duration(rng.Int64N(int64(2 * W)))
+	}
+	return ops
+}
+
+func TestRollingAgainstReference(t *testing.T) {
+	configs := []struct {
+		limit  int64
+		length time.Duration
+		slots  int
+	}{
+		{10, 10 * time.Second, 10},
+		{10, 10 * time.Second, 7},
+		{1, 10 * time.Second, 1},
+		{1000, 24 * time.Hour, DefaultSlots},
+		{37, time.Second, 3},
+		{5, 100 * time.Millisecond, 96},
+	}
+	for ci, c := range configs {
+		for seed := range 40 {
+			rng := rand.New(rand.NewPCG(uint64(ci), uint64(seed)))
+			r, err := NewRolling(c.limit, c.length, WithSlots(c.slots))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runOps(t, r, randomOps(rng, 300, c.length, c.limit))
+		}
+	}
+}

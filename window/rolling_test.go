@@ -1,0 +1,196 @@
+package window
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Named instants for the tables: a 10 s window of 10 one-second slots.
+var (
+	t0 = start
+	t1 = t0.Add(500 * time.Millisecond)
+	t2 = t0.Add(3 * time.Second)
+	t3 = t0.Add(11*time.Second - time.Nanosecond) // slot 0 is not all older than W yet
+	t4 = t0.Add(11 * time.Second)                 // slot 0 comes back
+	t5 = t0.Add(9 * time.Second)                  // stale: before t4
+	t6 = t0.Add(14 * time.Second)                 // t2's slot comes back
+	t7 = t0.Add(20 * time.Second)
+	t8 = t0.Add(22 * time.Second)
+	t9 = t0.Add(72 * time.Hour) // a jump of days
+)
+
+type row struct {
+	at     time.Time
+	n      int64
+	ok     bool
+	remain int64 // RemainingAt(at) after the call
+}
+
+func run(t *testing.T, w Window, rows []row) {
+	t.Helper()
+	for i, r := range rows {
+		ok, err := w.TryAcquireAt(r.at, r.n)
+		require.NoError(t, err, "row %d", i)
+		assert.Equal(t, r.ok, ok, "row %d: TryAcquireAt(t0+%v, %d)", i, r.at.Sub(t0), r.n)
+		assert.Equal(t, r.remain, w.RemainingAt(r.at), "row %d: RemainingAt(t0+%v)", i, r.at.Sub(t0))
+	}
+}
+
+func newTestRolling(t *testing.T) *Rolling {
+	t.Helper()
+	r, err := NewRolling(10, 10*time.Second, WithSlots(10))
+	require.NoError(t, err)
+	return r
+}
+
+func TestRollingTable(t *testing.T) {
+	r := newTestRolling(t)
+	run(t, r, []row{
+		{t0, 4, true, 6},
+		{t1, 5, true, 1},
+		{t2, 2, false, 1},
+		{t2, 1, true, 0},
+		{t3, 1, false, 0}, // an exact log would have 4 back at t0+10s: one slot withheld
+		{t4, 9, true, 0},  // all of slot 0 (4+5) is back
+		{t5, 1, false, 0}, // a stale caller sees the newer spending
+		{t6, 1, true, 0},  // t2's credit is back, and taken
+		{t7, 1, false, 0},
+		{t8, 10, false, 9}, // t4's 9 are back; the 1 from t6 is not
+		{t9, 10, true, 0},  // days later everything is back
+	})
+}
+
+func TestRollingResetAndAvailable(t *testing.T) {
+	r := newTestRolling(t)
+	assert.Equal(t, t0, r.ResetAt(t0))
+	mustTake(t, r, t0, 4)
+	mustTake(t, r, t2, 6)
+	assert.Equal(t, t0.Add(11*time.Second), r.ResetAt(t2), "slot 0 comes back at its end plus W")
+	at, err := r.AvailableAt(t2, 4)
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(11*time.Second), at)
+	at, err = r.AvailableAt(t2, 5)
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(14*time.Second), at, "five credits need t2's slot back too")
+	at, err = r.AvailableAt(t4, 4)
+	require.NoError(t, err)
+	assert.Equal(t, t4, at)
+	assert.Equal(t, t0.Add(14*time.Second), r.ResetAt(t4))
+}
+
+func mustTake(t *testing.T, w Window, at time.Time, n int64) {
+	t.Helper()
+	ok, err := w.TryAcquireAt(at, n)
+	require.NoError(t, err)
+	require.True(t, ok, "TryAcquireAt(%v, %d)", at, n)
+}
+
+func TestNewRollingRejects(t *testing.T) {
+	for _, tc := range []struct {
+		limit  int64
+		length time.Duration
+		opts   []Option
+		want   error
+	}{
+		{0, time.Hour, nil, ErrInvalidLimit},
+		{-1, time.Hour, nil, ErrInvalidLimit},
+		{MaxLimit + 1, time.Hour, nil, ErrInvalidLimit},
+		{1, 0, nil, ErrInvalidLength},
+		{1, -time.Second, nil, ErrInvalidLength},
+		{1, time.Hour, []Option{WithSlots(0)}, ErrInvalidSlots},
+		{1, time.Hour, []Option{WithSlots(-3)}, ErrInvalidSlots},
+		{1, time.Hour, []Option{WithSlots(MaxSlots + 1)}, ErrInvalidSlots},
+	} {
+		r, err := NewRolling(tc.limit, tc.length, tc.opts...)
+		assert.ErrorIs(t, err, tc.want, "NewRolling(%d, %v)", tc.limit, tc.length)
+		assert.Nil(t, r)
+	}
+	r, err := NewRolling(MaxLimit, time.Hour, WithSlots(MaxSlots), nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(MaxLimit), r.Limit())
+}
+
+func TestRollingGranularity(t *testing.T) {
+	r, err := NewRolling(1, 24*time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, 15*time.Minute, r.SlotWidth(), "default: 96 slots, 15 minutes at 24 h")
+	assert.Equal(t, 97, r.RingSize())
+	assert.Equal(t, 24*time.Hour, r.Length())
+	// A length that does not divide evenly: slots round up, and the ring still
+	// covers the window plus the current slot.
+	r, err = NewRolling(1, 10*time.Second, WithSlots(7))
+	require.NoError(t, err)
+	assert.Equal(t, 1428571429*time.Nanosecond, r.SlotWidth())
+	assert.Equal(t, 8, r.RingSize())
+	r, err = NewRolling(1, 3*time.Nanosecond, WithSlots(96))
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Nanosecond, r.SlotWidth(), "slots are at least 2 ns")
+}
+
+// TestRollingMemory: at most 1 KiB per Rolling at the default granularity.
+func TestRollingMemory(t *testing.T) {
+	per := rollingBytes(10_000)
+	t.Logf("%.0f bytes per Rolling (24 h, 96 slots)", per)
+	assert.LessOrEqual(t, per, 1024.0)
+}
+
+func TestRollingHugeLimit(t *testing.T) {
+	r, err := NewRolling(MaxLimit, time.Hour)
+	require.NoError(t, err)
+	mustTake(t, r, t0, MaxLimit-1)
+	mustTake(t, r, t1, 1)
+	ok, _ := r.TryAcquireAt(t2, 1)
+	assert.False(t, ok)
+	assert.Equal(t, int64(MaxLimit), r.RemainingAt(t0.Add(3*time.Hour)))
+	mustTake(t, r, t0.Add(3*time.Hour), MaxLimit)
+}
+
+// TestRollingJumpForward: after a jump of days the pool is whole, the jump
+// clears slots in one pass, and the window keeps counting correctly after it.
+func TestRollingJumpForward(t *testing.T) {
+	r := newTestRolling(t)
+	for i := range 10 {
+		mustTake(t, r, t0.Add(time.Duration(i)*time.Second), 1)
+	}
+	assert.Zero(t, r.RemainingAt(t0.Add(10*time.Second)))
+	for _, jump := range []time.Duration{72 * time.Hour, 400 * 24 * time.Hour, 1 << 62} {
+		at := t0.Add(jump)
+		assert.Equal(t, int64(10), r.RemainingAt(at), "after %v", jump)
+		mustTake(t, r, at, 10)
+		ok, _ := r.TryAcquireAt(at.Add(5*time.Second), 1)
+		assert.False(t, ok)
+		assert.Equal(t, int64(10), r.RemainingAt(at.Add(11*time.Second)))
+	}
+}
+
+// TestRollingJumpBackwards: a clock that goes back does not give credits back
+// nor corrupt the slots; the credits are counted from the frontier.
+func TestRollingJumpBackwards(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t4, 5)
+	mustTake(t, r, t0, 5) // stale: counted at the frontier, not at t0
+	ok, _ := r.TryAcquireAt(t0.Add(-time.Hour), 1)
+	assert.False(t, ok)
+	// Credits taken at t0 are not back at t0+11s: they count from t4's slot.
+	assert.Zero(t, r.RemainingAt(t0.Add(11*time.Second)))
+	assert.Equal(t, int64(10), r.RemainingAt(t4.Add(11*time.Second)))
+}
+
+func TestRollingRefundStaleSlot(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 3)
+	// A refund naming a slot that is already out of the window gives nothing.
+	r.RefundAt(t4, t0, 3)
+	assert.Equal(t, int64(10), r.RemainingAt(t4))
+	mustTake(t, r, t4, 10)
+	r.RefundAt(t4, t0, 3)
+	assert.Zero(t, r.RemainingAt(t4))
+	// A refund naming a future slot gives nothing either.
+	r.RefundAt(t4, t9, 3)
+	assert.Zero(t, r.RemainingAt(t4))
+	r.RefundAt(t4, t4, 4)
+	assert.Equal(t, int64(4), r.RemainingAt(t4))
+}
