@@ -22,7 +22,7 @@ func NewCompound(ws ...Window) (*Compound, error) {
 		return nil, ErrNoWindows
 	}
 	for _, w := range ws {
-		if w == nil {
+		if isNil(w) {
 			return nil, ErrNoWindows
 		}
 	}
@@ -136,4 +136,19 @@ func (c *Compound) AvailableAt(now time.Time, n int64) (time.Time, error) {
 		}
 	}
 	return at, nil
+}
+
+// isNil reports a nil Window, including a typed nil of this package's kinds.
+func isNil(w Window) bool {
+	switch v := w.(type) {
+	case nil:
+		return true
+	case *Rolling:
+		return v == nil
+	case *Fixed:
+		return v == nil
+	case *Compound:
+		return v == nil
+	}
+	return false
 }

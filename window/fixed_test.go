@@ -1,0 +1,168 @@
+package window
+
+import (
+	"testing"
+	"time"
+	_ "time/tzdata" // the DST tests must not depend on the machine's zoneinfo
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func losAngeles(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Los_Angeles")
+	require.NoError(t, err)
+	return loc
+}
+
+func TestNewFixedRejects(t *testing.T) {
+	for _, tc := range []struct {
+		limit          int64
+		period, offset time.Duration
+		loc            *time.Location
+		want           error
+	}{
+		{0, day, 0, time.UTC, ErrInvalidLimit},
+		{MaxLimit + 1, day, 0, time.UTC, ErrInvalidLimit},
+		{1, 0, 0, time.UTC, ErrInvalidLength},
+		{1, -day, 0, time.UTC, ErrInvalidLength},
+		{1, 5 * time.Hour, 0, time.UTC, ErrInvalidLength},
+		{1, 36 * time.Hour, 0, time.UTC, ErrInvalidLength},
+		{1, day, -time.Second, time.UTC, ErrInvalidReset},
+		{1, day, day, time.UTC, ErrInvalidReset},
+		{1, day, 0, nil, ErrNilLocation},
+	} {
+		f, err := NewFixed(tc.limit, tc.period, tc.offset, tc.loc)
+		assert.ErrorIs(t, err, tc.want, "%+v", tc)
+		assert.Nil(t, f)
+	}
+}
+
+// periodAt returns the bounds of the period containing at.
+func periodAt(f *Fixed, at time.Time) (start, end time.Time) {
+	p := f.periodOf(at)
+	return time.Unix(0, p.start).In(f.loc), time.Unix(0, p.end).In(f.loc)
+}
+
+// TestFixedDST: with a reset at 00:00 America/Los_Angeles, the spring-forward
+// day is 23 hours long and the fall-back day 25, and each reset is at local
+// midnight.
+func TestFixedDST(t *testing.T) {
+	la := losAngeles(t)
+	f, err := NewFixed(10, day, 0, la)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want time.Duration
+	}{
+		{"ordinary day", time.Date(2026, 3, 2, 15, 0, 0, 0, la), 24 * time.Hour},
+		{"spring forward", time.Date(2026, 3, 8, 12, 0, 0, 0, la), 23 * time.Hour},
+		{"spring forward, before the gap", time.Date(2026, 3, 8, 1, 59, 0, 0, la), 23 * time.Hour},
+		{"fall back", time.Date(2026, 11, 1, 12, 0, 0, 0, la), 25 * time.Hour},
+		{"fall back, second 01:30", time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC), 25 * time.Hour},
+	} {
+		s, e := periodAt(f, tc.at)
+		assert.Equal(t, tc.want, e.Sub(s), tc.name)
+		assert.False(t, tc.at.Before(s) || !tc.at.Before(e), "%s: %v not in [%v, %v)", tc.name, tc.at, s, e)
+		y, m, d := tc.at.In(la).Date()
+		assert.Equal(t, time.Date(y, m, d, 0, 0, 0, 0, la), s, tc.name)
+		h, mi, sec := e.Clock()
+		assert.Equal(t, [3]int{0, 0, 0}, [3]int{h, mi, sec}, "%s: ends at local midnight", tc.name)
+	}
+}
+
+// TestFixedSpringForwardBehaviour drives the pool across the 23-hour day.
+func TestFixedSpringForwardBehaviour(t *testing.T) {
+	la := losAngeles(t)
+	f, err := NewFixed(10, day, 0, la)
+	require.NoError(t, err)
+	eve := time.Date(2026, 3, 7, 23, 59, 0, 0, la)
+	mustTake(t, f, eve, 10)
+	ok, _ := f.TryAcquireAt(eve.Add(59*time.Second), 1)
+	assert.False(t, ok)
+	midnight := time.Date(2026, 3, 8, 0, 0, 0, 0, la)
+	assert.Equal(t, midnight, f.ResetAt(eve))
+	mustTake(t, f, midnight, 10)
+	late := midnight.Add(22*time.Hour + 59*time.Minute) // 23:59 PDT
+	assert.Equal(t, 23, late.In(la).Hour())
+	ok, _ = f.TryAcquireAt(late, 1)
+	assert.False(t, ok, "still the 23-hour day")
+	next := midnight.Add(23 * time.Hour)
+	assert.Equal(t, time.Date(2026, 3, 9, 0, 0, 0, 0, la), next)
+	assert.True(t, f.ResetAt(late).Equal(next))
+	at, err := f.AvailableAt(late, 10)
+	require.NoError(t, err)
+	assert.True(t, at.Equal(next))
+	mustTake(t, f, next, 10)
+}
+
+// TestFixedFallBackBehaviour: the 25-hour day does not reset at the second 01:00.
+func TestFixedFallBackBehaviour(t *testing.T) {
+	la := losAngeles(t)
+	f, err := NewFixed(10, day, 0, la)
+	require.NoError(t, err)
+	midnight := time.Date(2026, 11, 1, 0, 0, 0, 0, la)
+	mustTake(t, f, midnight, 10)
+	ok, _ := f.TryAcquireAt(midnight.Add(24*time.Hour+30*time.Minute), 1) // 23:30 PST
+	assert.False(t, ok)
+	mustTake(t, f, midnight.Add(25*time.Hour), 10)
+}
+
+// TestFixedResetInTheGap: a reset at 02:30 does not exist on the spring-forward
+// day; the periods around it are still contiguous and contain their instants.
+func TestFixedResetInTheGap(t *testing.T) {
+	la := losAngeles(t)
+	f, err := NewFixed(1, day, 2*time.Hour+30*time.Minute, la)
+	require.NoError(t, err)
+	at := time.Date(2026, 3, 7, 12, 0, 0, 0, la)
+	_, prevEnd := periodAt(f, at)
+	for range 4 {
+		s, e := periodAt(f, prevEnd)
+		assert.Equal(t, prevEnd, s, "contiguous")
+		assert.True(t, e.After(s))
+		assert.InDelta(t, float64(day), float64(e.Sub(s)), float64(time.Hour))
+		prevEnd = e
+	}
+}
+
+func TestFixedWeeklyAndHourly(t *testing.T) {
+	la := losAngeles(t)
+	week, err := NewFixed(5, 7*day, 9*time.Hour, la)
+	require.NoError(t, err)
+	s, e := periodAt(week, time.Date(2026, 3, 5, 12, 0, 0, 0, la))
+	assert.Equal(t, 7*day-time.Hour, e.Sub(s), "the week holding the spring-forward day")
+	assert.Equal(t, 9, s.Hour())
+	assert.Equal(t, s.Weekday(), e.Weekday())
+	s2, _ := periodAt(week, e)
+	assert.Equal(t, e, s2)
+
+	hour, err := NewFixed(5, time.Hour, 0, la)
+	require.NoError(t, err)
+	first := time.Date(2026, 11, 1, 8, 30, 0, 0, time.UTC) // 01:30 PDT
+	second := first.Add(time.Hour)                         // 01:30 PST
+	p1, p2 := hour.periodOf(first), hour.periodOf(second)
+	assert.NotEqual(t, p1.id, p2.id, "the repeated 01:00 hour is a period of its own")
+	assert.Equal(t, int64(time.Hour), p1.end-p1.start)
+	assert.Equal(t, p1.end, p2.start)
+	mustTake(t, hour, first, 5)
+	mustTake(t, hour, second, 5)
+}
+
+func TestFixedStaleCallerCountsInCurrentPeriod(t *testing.T) {
+	f, err := NewFixed(10, day, 0, time.UTC)
+	require.NoError(t, err)
+	today := start
+	yesterday := start.Add(-day)
+	mustTake(t, f, today, 6)
+	mustTake(t, f, yesterday, 4) // counted today
+	ok, _ := f.TryAcquireAt(yesterday, 1)
+	assert.False(t, ok)
+	assert.Zero(t, f.RemainingAt(today))
+	f.RefundAt(today, yesterday, 4) // spent is not in today's period: nothing
+	assert.Zero(t, f.RemainingAt(today))
+	f.RefundAt(today, today, 4)
+	assert.Equal(t, int64(4), f.RemainingAt(today))
+	assert.Equal(t, int64(10), f.RemainingAt(today.Add(day)))
+}
