@@ -26,6 +26,8 @@ const (
 	ByCredits        = "credits"
 	ByConcurrency    = "concurrency"
 	BySubConcurrency = "sub_concurrency"
+	// ByTenants: the server tracks as many busy tenants as it can; retry soon.
+	ByTenants = "tenants"
 )
 
 // ErrorBody is the JSON shape of every error this package writes, Zoho's error
@@ -71,6 +73,8 @@ func (f refusal) message() string {
 		return "the API credits for the current window are used up"
 	case BySubConcurrency:
 		return "too many concurrent calls of this API class"
+	case ByTenants:
+		return "the server is busy with too many organisations"
 	default:
 		return "too many concurrent calls from this application"
 	}

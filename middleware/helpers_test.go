@@ -1,0 +1,118 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex // protects t
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: t0} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// testPlan: a pool of credits, one concurrency cap per app and a "bulk" class.
+func testPlan(credits, conc, bulk int64) limiter.Plan {
+	return limiter.Plan{
+		Name: "test", BaseCredits: credits, Concurrency: conc,
+		SubConcurrency: map[string]int64{"bulk": bulk},
+	}
+}
+
+// testRoutes: GET /crm/{module} costs 1, POST /crm/bulk costs 5 in class bulk,
+// POST /crm/{module} costs one credit per record of the body (at most 10, body
+// at most 64 bytes).
+func testCosts(t testing.TB) *limiter.CostTable {
+	ct, err := limiter.NewCostTable(1,
+		limiter.Route{Pattern: "GET /crm/{module}", Cost: 1},
+		limiter.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: "bulk"},
+		limiter.Route{Pattern: "POST /crm/{module}", CostFunc: limiter.RecordsCost(1, 10, 64)},
+		limiter.Route{Pattern: "GET /free", Cost: 0},
+	)
+	require.NoError(t, err)
+	return ct
+}
+
+type env struct {
+	l     *limiter.Limiter
+	h     http.Handler
+	clock *fakeClock
+	usage *limiter.Usage
+}
+
+func newEnv(t testing.TB, plan limiter.Plan, next http.Handler, opts ...Option) *env {
+	t.Helper()
+	u := limiter.NewUsage(48*time.Hour, 100)
+	l, err := limiter.New(plan, limiter.WithUsage(u))
+	require.NoError(t, err)
+	clock := newClock()
+	h, err := New(next, l, testCosts(t), append([]Option{WithClock(clock.Now)}, opts...)...)
+	require.NoError(t, err)
+	return &env{l: l, h: h, clock: clock, usage: u}
+}
+
+func (e *env) do(method, target, body string, hdr ...string) *httptest.ResponseRecorder {
+	var r *http.Request
+	if body != "" {
+		r = httptest.NewRequest(method, target, strings.NewReader(body))
+	} else {
+		r = httptest.NewRequest(method, target, nil)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, r)
+	return rec
+}
+
+func okHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})
+}
+
+func decodeBody(t testing.TB, rec *httptest.ResponseRecorder) ErrorBody {
+	t.Helper()
+	var b ErrorBody
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b), "body %q", rec.Body.String())
+	return b
+}
+
+// limitHeaders picks the limit fields out of h, for exact comparisons.
+func limitHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{HeaderLimit, HeaderRemaining, HeaderReset, HeaderCreditsRemaining,
+		HeaderRetryAfter, HeaderRateLimitPolicy, HeaderRateLimit} {
+		if v := h.Values(k); len(v) > 0 {
+			out[http.CanonicalHeaderKey(k)] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,266 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// handler is what New returns.
+type handler struct {
+	next  http.Handler
+	l     *limiter.Limiter
+	costs *limiter.CostTable
+	cfg   *config
+}
+
+// New wraps next so that every request is priced by costs and admitted or
+// refused by l, all or nothing: the application's concurrency slot, the API
+// class's sub-concurrency slot and the credits.
+//
+// A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
+// headers and a Zoho-shaped JSON body ([ErrorBody]): code TOO_MANY_REQUESTS for
+// a full concurrency or sub-concurrency cap, LIMIT_EXCEEDED for spent credits.
+// An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
+// next with a copy of the request whose context lets next call [ReportCost].
+// A request whose cost cannot be computed (a body-priced route with a malformed
+// or oversized body) gets 400 or 413 in the same JSON shape.
+//
+// The slots are released when next returns: normally, by panicking (the panic
+// goes on after the release, and the credits are refunded like a 5xx), or after
+// the client went away, which net/http reports by cancelling the request
+// context; next must then return, as every handler must. Streaming responses
+// ([http.Flusher]) keep their slot until next returns. A hijacked connection
+// ([http.Hijacker], or [http.ResponseController] through Unwrap) keeps it only
+// until next returns, even if the connection lives on in another goroutine.
+//
+// Unless [WithRefund5xx](false), a 5xx response gets its credits back; a
+// handler that knows the real cost settles it with [ReportCost].
+//
+// New returns an error for a nil next, l or costs, a bad option, or a cost table
+// naming an API class that l's default plan has no sub-concurrency cap for.
+func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts ...Option) (http.Handler, error) {
+	switch {
+	case next == nil:
+		return nil, ErrNilHandler
+	case l == nil:
+		return nil, ErrNilLimiter
+	case costs == nil:
+		return nil, ErrNilCosts
+	}
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := limiter.CheckClasses(l.Plan(""), costs); err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	return &handler{next: next, l: l, costs: costs, cfg: cfg}, nil
+}
+
+// Counters are the decisions of one handler, updated atomically (see
+// [WithCounters]).
+type Counters struct {
+	Admitted      atomic.Int64 // requests passed to the wrapped handler with a slot
+	Refused       atomic.Int64 // 429s sent
+	ShadowRefused atomic.Int64 // refusals let through by shadow mode
+	CostErrors    atomic.Int64 // 400/413 for an unpriceable request
+	Refunded      atomic.Int64 // admitted requests refunded whole (5xx, panic)
+	Settled       atomic.Int64 // admitted requests settled through ReportCost
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := h.cfg
+	now := cfg.now()
+	price, err := h.costs.Lookup(r)
+	if err != nil {
+		h.costError(w, r, err)
+		return
+	}
+	ticket, d := h.l.Acquire(now, limiter.Request{
+		Tenant:  cfg.keys.Tenant(r),
+		App:     cfg.keys.App(r),
+		User:    cfg.keys.User(r),
+		IP:      cfg.keys.IP(r),
+		Module:  price.Module,
+		Method:  r.Method,
+		Credits: price.Credits,
+		Class:   price.Class,
+	})
+	if !d.Allowed {
+		shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
+		h.noteRefusal(r, d, price, shadow)
+		if !shadow {
+			h.refuse(w, r, now, d, price)
+			return
+		}
+		if cfg.shadowHdrs {
+			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0))
+		}
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	if cs := cfg.counters; cs != nil {
+		cs.Admitted.Add(1)
+	}
+	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0))
+
+	// One allocation holds the wrapped writer, the context and the settle state.
+	st := &reqState{ticket: ticket}
+	st.w.ResponseWriter = w
+	st.ctx.Context = r.Context()
+	st.ctx.st = st
+	defer h.finish(st)
+	h.next.ServeHTTP(&st.w, r.WithContext(&st.ctx))
+	st.returned = true
+}
+
+// state turns a decision into what the headers say.
+func (h *handler) state(r *http.Request, d limiter.Decision, retry time.Duration) limitState {
+	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, retryAfter: retry}
+	if h.cfg.headers.ietf {
+		s.window = h.l.Plan(h.cfg.keys.Tenant(r)).WindowLength()
+	}
+	return s
+}
+
+// finish runs deferred: it settles the ticket and releases the slots, whether
+// next returned or panicked. It does not recover, so a panic goes on unchanged.
+func (h *handler) finish(st *reqState) {
+	failed := !st.returned || (st.w.statusOrOK() >= 500 && !st.w.hijacked)
+	switch {
+	case failed && h.cfg.refund5xx:
+		st.ticket.Settle(h.cfg.now(), 0)
+		if cs := h.cfg.counters; cs != nil {
+			cs.Refunded.Add(1)
+		}
+	case st.reported.Load():
+		st.ticket.Settle(h.cfg.now(), st.actual.Load())
+		if cs := h.cfg.counters; cs != nil {
+			cs.Settled.Add(1)
+		}
+	}
+	st.ticket.Release()
+}
+
+// byReason maps a refusal reason to details.by.
+func byReason(reason limiter.Reason) string {
+	switch reason {
+	case limiter.ReasonConcurrency:
+		return ByConcurrency
+	case limiter.ReasonSubConcurrency:
+		return BySubConcurrency
+	case limiter.ReasonTenants:
+		return ByTenants
+	default:
+		return ByCredits
+	}
+}
+
+func (h *handler) noteRefusal(r *http.Request, d limiter.Decision, price limiter.Price, shadow bool) {
+	cfg := h.cfg
+	if cs := cfg.counters; cs != nil {
+		if shadow {
+			cs.ShadowRefused.Add(1)
+		} else {
+			cs.Refused.Add(1)
+		}
+	}
+	if cfg.logger != nil {
+		msg := "middleware: request refused"
+		if shadow {
+			msg = "middleware: request would be refused (shadow mode)"
+		}
+		cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, msg,
+			slog.String("reason", d.Reason.String()),
+			slog.String("route", price.Pattern),
+			slog.String("app", cfg.keys.App(r)),
+			slog.Int64("cost", price.Credits),
+			slog.Int64("remaining", d.Remaining),
+			slog.Duration("retry_after", d.RetryAfter))
+	}
+	if cfg.onDecision != nil {
+		cfg.onDecision(r, d, shadow)
+	}
+}
+
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price limiter.Price) {
+	// A 429 always tells the client when to come back, at least one second on.
+	retry := max(d.RetryAfter, time.Nanosecond)
+	hdr := w.Header()
+	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(r, d, retry))
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	body := appendRefusalBody(make([]byte, 0, 320), refusal{
+		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
+		reset: d.Reset, retryAfter: retry,
+	})
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(body)
+}
+
+func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
+	if cs := h.cfg.counters; cs != nil {
+		cs.CostErrors.Add(1)
+	}
+	if h.cfg.logger != nil {
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "middleware: request cost not computable",
+			slog.String("error", err.Error()))
+	}
+	// The error text may quote the body; the client gets a fixed message.
+	if tooLarge, ok := errors.AsType[*limiter.BodyTooLargeError](err); ok {
+		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
+			"the request body is larger than the server reads to price it", tooLarge.Limit)
+		return
+	}
+	writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData,
+		"the request cost could not be computed from its body", 0)
+}
+
+// reqState is allocated once per admitted request.
+type reqState struct {
+	w        responseWriter
+	ctx      reqCtx
+	ticket   limiter.Ticket
+	returned bool         // next returned without panicking
+	reported atomic.Bool  // ReportCost was called
+	actual   atomic.Int64 // the cost it reported
+}
+
+// reqCtx is the request context handed to next: its parent plus a way back to
+// the request's state for ReportCost, without a second allocation.
+type reqCtx struct {
+	context.Context
+	st *reqState
+}
+
+type stateKey struct{}
+
+func (c *reqCtx) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// ReportCost settles the request's credits at n, the real cost once the handler
+// knows it (reserve and settle, as Shopify does): the difference from the
+// reserved price is refunded or charged when the handler returns. n == 0 refunds
+// everything. The last call wins; it is safe from any goroutine until the
+// handler returns. It reports false when r did not come through an admitting
+// middleware (no middleware, or a shadow-mode request that would have been
+// refused and so holds nothing).
+func ReportCost(r *http.Request, n int64) bool {
+	st, ok := r.Context().Value(stateKey{}).(*reqState)
+	if !ok || n < 0 {
+		return false
+	}
+	st.actual.Store(n)
+	st.reported.Store(true)
+	return true
+}

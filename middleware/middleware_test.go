@@ -1,0 +1,264 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	l, err := limiter.New(testPlan(10, 1, 1))
+	require.NoError(t, err)
+	ct := testCosts(t)
+	tests := []struct {
+		name string
+		next http.Handler
+		l    *limiter.Limiter
+		ct   *limiter.CostTable
+		opts []Option
+		want error
+	}{
+		{"nil next", nil, l, ct, nil, ErrNilHandler},
+		{"nil limiter", okHandler(), nil, ct, nil, ErrNilLimiter},
+		{"nil costs", okHandler(), l, nil, nil, ErrNilCosts},
+		{"nil option", okHandler(), l, ct, []Option{nil}, ErrBadOption},
+		{"bad proxy", okHandler(), l, ct, []Option{WithTrustedProxies("10.0.0.1")}, ErrBadOption},
+		{"bad policy", okHandler(), l, ct, []Option{WithIETFHeaders(`a"b`)}, ErrBadOption},
+		{"nil clock", okHandler(), l, ct, []Option{WithClock(nil)}, ErrBadOption},
+		{"nil logger", okHandler(), l, ct, []Option{WithLogger(nil)}, ErrBadOption},
+		{"nil counters", okHandler(), l, ct, []Option{WithCounters(nil)}, ErrBadOption},
+		{"nil hook", okHandler(), l, ct, []Option{WithDecisionHook(nil)}, ErrBadOption},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(tt.next, tt.l, tt.ct, tt.opts...)
+			assert.ErrorIs(t, err, tt.want)
+			assert.Nil(t, h)
+		})
+	}
+	t.Run("class without a cap", func(t *testing.T) {
+		l2, err := limiter.New(limiter.Plan{Name: "p", BaseCredits: 10, Concurrency: 1})
+		require.NoError(t, err)
+		_, err = New(okHandler(), l2, ct)
+		assert.ErrorIs(t, err, limiter.ErrUnknownClass)
+	})
+}
+
+func TestAdmitHeadersExact(t *testing.T) {
+	var seen *http.Request
+	e := newEnv(t, testPlan(10, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r
+		w.WriteHeader(http.StatusCreated)
+	}), WithIETFHeaders(""))
+	r := httptest.NewRequest("GET", "/crm/Leads", nil)
+	r.Header.Set(HeaderClientID, "app1")
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, r)
+	assert.Equal(t, http.StatusCreated, rec.Code)
+	require.NotNil(t, seen)
+	assert.NotSame(t, r, seen, "the request is copied before its context changes")
+	assert.Nil(t, r.Context().Value(stateKey{}), "the caller's request is untouched")
+	reset := limitHeaders(rec.Header()).Get(HeaderReset)
+	assert.NotEqual(t, "0", reset, "credits were spent, so a reset lies ahead")
+	assert.Equal(t, http.Header{
+		"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"9"}, "X-Ratelimit-Reset": {reset},
+		"Ratelimit-Policy": {`"credits";q=10;w=86400`}, "Ratelimit": {`"credits";r=9;t=` + reset},
+	}, limitHeaders(rec.Header()))
+
+	// Spend 5 more: now more than half is used and X-API-CREDITS-REMAINING appears.
+	for range 5 {
+		rec = e.do("GET", "/crm/Leads", "")
+	}
+	assert.Equal(t, "4", rec.Header().Get(HeaderRemaining))
+	assert.Equal(t, "4", rec.Header().Get(HeaderCreditsRemaining))
+}
+
+func TestRefuseCredits(t *testing.T) {
+	calls := 0
+	e := newEnv(t, testPlan(7, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	assert.Equal(t, http.StatusOK, e.do("POST", "/crm/bulk", "").Code)
+	rec := e.do("POST", "/crm/bulk", "")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Equal(t, 1, calls, "a refused request never reaches the handler")
+	b := decodeBody(t, rec)
+	assert.Equal(t, CodeLimitExceeded, b.Code)
+	assert.Equal(t, "error", b.Status)
+	assert.Equal(t, ByCredits, b.Details.By)
+	assert.Equal(t, "bulk", b.Details.Class)
+	assert.Equal(t, int64(7), b.Details.Limit)
+	require.NotNil(t, b.Details.Remaining)
+	assert.Equal(t, int64(2), *b.Details.Remaining)
+	ra := rec.Header().Get(HeaderRetryAfter)
+	assert.NotEmpty(t, ra)
+	assert.Equal(t, ra, itoa(b.Details.RetryAfter), "Retry-After and the body agree")
+	assert.Greater(t, b.Details.RetryAfter, int64(3600), "credits come back only when the rolling window moves")
+	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "7", rec.Header().Get(HeaderLimit))
+	assert.Equal(t, "2", rec.Header().Get(HeaderRemaining))
+	// A cheaper call still fits.
+	assert.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
+}
+
+// holder's handler blocks requests with ?hold until finish; start sends one
+// in a goroutine and returns once it is in the handler.
+type holder struct {
+	entered chan struct{}
+	release chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newHolder() *holder { return &holder{entered: make(chan struct{}, 100), release: make(chan struct{})} }
+
+func (h *holder) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("hold") {
+			return
+		}
+		h.entered <- struct{}{}
+		<-h.release
+	})
+}
+
+func (h *holder) start(t *testing.T, e *env, method, target string, hdr ...string) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		e.do(method, target+"?hold", "", hdr...)
+	}()
+	select {
+	case <-h.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("held request never reached the handler")
+	}
+}
+
+func (h *holder) finish() { close(h.release); h.wg.Wait() }
+
+func TestRefuseConcurrency(t *testing.T) {
+	hd := newHolder()
+	e := newEnv(t, testPlan(100, 1, 5), hd.handler())
+	hd.start(t, e, "GET", "/crm/Leads", HeaderClientID, "a")
+	rec := e.do("GET", "/crm/Leads", "", HeaderClientID, "a")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	b := decodeBody(t, rec)
+	assert.Equal(t, CodeTooManyRequests, b.Code)
+	assert.Equal(t, ByConcurrency, b.Details.By)
+	assert.Nil(t, b.Details.Remaining, "a concurrency refusal says nothing about credits in the body")
+	assert.Equal(t, "1", rec.Header().Get(HeaderRetryAfter))
+	assert.Equal(t, "99", rec.Header().Get(HeaderRemaining), "the refused call spent nothing")
+	// Another application has its own cap.
+	assert.Equal(t, http.StatusOK, e.do("GET", "/free", "", HeaderClientID, "b").Code)
+	hd.finish()
+	assert.Equal(t, http.StatusOK, e.do("GET", "/free", "", HeaderClientID, "a").Code, "the slot came back")
+}
+
+func TestRefuseSubConcurrency(t *testing.T) {
+	hd := newHolder()
+	e := newEnv(t, testPlan(100, 5, 1), hd.handler())
+	hd.start(t, e, "POST", "/crm/bulk", HeaderClientID, "a")
+	rec := e.do("POST", "/crm/bulk", "", HeaderClientID, "b")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	b := decodeBody(t, rec)
+	assert.Equal(t, CodeTooManyRequests, b.Code)
+	assert.Equal(t, BySubConcurrency, b.Details.By)
+	assert.Equal(t, "bulk", b.Details.Class)
+	hd.finish()
+	assert.Equal(t, int64(95), e.l.Peek(e.clock.Now(), "").Remaining, "the held bulk call cost 5, the refused one nothing")
+}
+
+func TestSlotReleasedAfterReturn(t *testing.T) {
+	hd := newHolder()
+	e := newEnv(t, testPlan(100, 1, 5), hd.handler())
+	hd.start(t, e, "GET", "/crm/Leads")
+	assert.Equal(t, http.StatusTooManyRequests, e.do("GET", "/crm/Leads", "").Code)
+	hd.finish()
+	hd2 := newHolder()
+	e.h, _ = New(hd2.handler(), e.l, testCosts(t), WithClock(e.clock.Now))
+	hd2.start(t, e, "GET", "/crm/Leads")
+	hd2.finish()
+}
+
+func TestPanicReleasesAndRepanics(t *testing.T) {
+	boom := errors.New("boom")
+	var cs Counters
+	e := newEnv(t, testPlan(10, 1, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("panic") {
+			panic(boom)
+		}
+	}), WithCounters(&cs))
+	func() {
+		defer func() {
+			assert.Same(t, boom, recover(), "the handler's panic goes on unchanged")
+		}()
+		e.do("GET", "/crm/Leads?panic=1", "")
+		t.Fatal("no panic")
+	}()
+	assert.Equal(t, int64(10), e.l.Peek(e.clock.Now(), "").Remaining, "a panicking call is refunded like a 5xx")
+	assert.Equal(t, int64(1), cs.Refunded.Load())
+	assert.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code, "the concurrency slot came back")
+}
+
+func TestRefund5xxAndReportCost(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("do") {
+		case "fail":
+			w.WriteHeader(http.StatusBadGateway)
+		case "report3":
+			assert.True(t, ReportCost(r, 3))
+		case "report0":
+			assert.True(t, ReportCost(r, 0))
+		}
+	})
+	tests := []struct {
+		name      string
+		opts      []Option
+		target    string
+		remaining int64
+	}{
+		{"5xx refunded by default", nil, "/crm/bulk?do=fail", 100},
+		{"5xx kept when refunds are off", []Option{WithRefund5xx(false)}, "/crm/bulk?do=fail", 95},
+		{"report lower cost", nil, "/crm/bulk?do=report3", 97},
+		{"report zero refunds", nil, "/crm/bulk?do=report0", 100},
+		{"report higher cost", nil, "/crm/Leads/x?do=report3", 97},
+		{"plain", nil, "/crm/bulk", 95},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, testPlan(100, 5, 5), next, tt.opts...)
+			e.do("POST", tt.target, "")
+			assert.Equal(t, tt.remaining, e.l.Peek(e.clock.Now(), "").Remaining)
+		})
+	}
+	assert.False(t, ReportCost(httptest.NewRequest("GET", "/", nil), 1), "no middleware, nothing to report to")
+}
+
+func TestCostErrors(t *testing.T) {
+	calls := 0
+	e := newEnv(t, testPlan(100, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	rec := e.do("POST", "/crm/Leads", `{"data":[`+"<script>")
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	b := decodeBody(t, rec)
+	assert.Equal(t, CodeInvalidData, b.Code)
+	assert.NotContains(t, rec.Body.String(), "script", "request input is never echoed")
+
+	big := `{"data":[` + string(make([]byte, 100)) + `]}`
+	rec = e.do("POST", "/crm/Leads", big)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	b = decodeBody(t, rec)
+	assert.Equal(t, CodeTooLarge, b.Code)
+	assert.Equal(t, int64(64), b.Details.Limit)
+	assert.Zero(t, calls)
+
+	rec = e.do("POST", "/crm/Leads", `{"data":[{},{},{}]}`)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "97", rec.Header().Get(HeaderRemaining), "three records, three credits")
+	assert.Equal(t, 1, calls)
+}

@@ -1,0 +1,207 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// Construction errors.
+var (
+	ErrNilHandler = errors.New("middleware: nil next handler")
+	ErrNilLimiter = errors.New("middleware: nil limiter")
+	ErrNilCosts   = errors.New("middleware: nil cost table")
+	ErrBadOption  = errors.New("middleware: bad option")
+)
+
+// Option configures [New]. Options are applied in order; a later one wins.
+type Option interface{ apply(*config) error }
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+// config is the whole configuration of one handler; buildConfig fills the defaults.
+type config struct {
+	keys       Keys
+	headers    headerConfig
+	now        func() time.Time
+	logger     *slog.Logger
+	shadowAll  bool
+	shadow     map[string]bool // route patterns in shadow mode
+	shadowHdrs bool            // send limit headers on shadow decisions
+	refund5xx  bool
+	onDecision func(r *http.Request, d limiter.Decision, shadow bool)
+	counters   *Counters
+}
+
+// Keys says how a request's parties are named. It is itself an [Option]; a nil
+// field keeps the default ([DefaultTenant], [DefaultApp], [DefaultUser], and
+// the zero [ClientIP]'s Key).
+type Keys struct {
+	Tenant, App, User, IP KeyFunc
+}
+
+func (k Keys) apply(c *config) error {
+	if k.Tenant != nil {
+		c.keys.Tenant = k.Tenant
+	}
+	if k.App != nil {
+		c.keys.App = k.App
+	}
+	if k.User != nil {
+		c.keys.User = k.User
+	}
+	if k.IP != nil {
+		c.keys.IP = k.IP
+	}
+	return nil
+}
+
+func buildConfig(opts []Option) (*config, error) {
+	c := &config{
+		keys: Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser, IP: ClientIP{}.Key},
+		now:  time.Now,
+		// A 5xx is the server's fault: the caller should not pay for it.
+		refund5xx: true,
+		headers:   headerConfig{policy: "credits"},
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrBadOption)
+		}
+		if err := o.apply(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// WithTrustedProxies makes the client IP key believe Forwarded and
+// X-Forwarded-For from peers in these networks (see [ClientIP]); IPv6 clients
+// stay keyed by their /64. It replaces the IP key function.
+func WithTrustedProxies(cidrs ...string) Option {
+	return optionFunc(func(c *config) error {
+		ps := make([]netip.Prefix, 0, len(cidrs))
+		for _, s := range cidrs {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("%w: trusted proxy %q is not a CIDR prefix", ErrBadOption, s)
+			}
+			ps = append(ps, p.Masked())
+		}
+		c.keys.IP = ClientIP{TrustedProxies: ps}.Key
+		return nil
+	})
+}
+
+// WithResetEpoch sends X-RATELIMIT-RESET as the Unix time of the reset (GitHub's
+// convention) instead of the default whole seconds until it.
+func WithResetEpoch() Option {
+	return optionFunc(func(c *config) error { c.headers.epochReset = true; return nil })
+}
+
+// WithIETFHeaders also sends RateLimit-Policy: "<policy>";q=L;w=W and
+// RateLimit: "<policy>";r=R;t=T (draft-ietf-httpapi-ratelimit-headers-10).
+// An empty policy name means "credits".
+func WithIETFHeaders(policy string) Option {
+	return optionFunc(func(c *config) error {
+		if policy == "" {
+			policy = "credits"
+		}
+		if !validPolicyName(policy) {
+			return fmt.Errorf("%w: policy name must be printable ASCII without quotes or backslashes", ErrBadOption)
+		}
+		c.headers.ietf = true
+		c.headers.policy = policy
+		return nil
+	})
+}
+
+// WithShadow turns on shadow (dry-run) mode for the given route patterns, as
+// written in the cost table (limiter.Route.Pattern; "" is the table's default
+// route), or for every route when none is given. In shadow mode every decision
+// is computed, counted, logged and passed to the decision hook, and admitted
+// requests spend credits as usual, but a refusal lets the request through, so
+// that a limit can be tried on live traffic before it bites.
+func WithShadow(patterns ...string) Option {
+	return optionFunc(func(c *config) error {
+		if len(patterns) == 0 {
+			c.shadowAll = true
+			return nil
+		}
+		if c.shadow == nil {
+			c.shadow = make(map[string]bool, len(patterns))
+		}
+		for _, p := range patterns {
+			c.shadow[p] = true
+		}
+		return nil
+	})
+}
+
+// WithShadowHeaders sends the limit headers on requests a shadow decision would
+// have refused (default: they are sent only on admitted requests, so that
+// clients do not start backing off from a limit that is only being tried).
+func WithShadowHeaders() Option {
+	return optionFunc(func(c *config) error { c.shadowHdrs = true; return nil })
+}
+
+// WithRefund5xx says whether responses with a 5xx status (and handler panics)
+// are refunded whole: the default is true, since a failure on the server's side
+// should not cost the caller.
+func WithRefund5xx(on bool) Option {
+	return optionFunc(func(c *config) error { c.refund5xx = on; return nil })
+}
+
+// WithLogger logs refusals (and would-be refusals in shadow mode) and cost
+// errors at Info level. Nothing is logged by default.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrBadOption)
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithDecisionHook calls fn after every refusal, real or shadow (shadow true),
+// before the response is written. fn runs on the request's goroutine.
+func WithDecisionHook(fn func(r *http.Request, d limiter.Decision, shadow bool)) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return fmt.Errorf("%w: nil decision hook", ErrBadOption)
+		}
+		c.onDecision = fn
+		return nil
+	})
+}
+
+// WithCounters makes the handler count its decisions into cs, which the caller
+// can read at any time.
+func WithCounters(cs *Counters) Option {
+	return optionFunc(func(c *config) error {
+		if cs == nil {
+			return fmt.Errorf("%w: nil counters", ErrBadOption)
+		}
+		c.counters = cs
+		return nil
+	})
+}
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("%w: nil clock", ErrBadOption)
+		}
+		c.now = now
+		return nil
+	})
+}

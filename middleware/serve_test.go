@@ -1,0 +1,243 @@
+package middleware
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+func TestClientDisconnectReleases(t *testing.T) {
+	returned := make(chan struct{})
+	entered := make(chan struct{})
+	var e *env
+	e = newEnv(t, testPlan(100, 1, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("hold") {
+			return
+		}
+		close(entered)
+		<-r.Context().Done() // net/http cancels it when the client goes away
+		close(returned)
+	}))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/crm/Leads?hold", nil)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	assert.Equal(t, http.StatusTooManyRequests, e.do("GET", "/crm/Leads", "").Code, "the held request has the only slot")
+	cancel()
+	<-done
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never saw the client go away")
+	}
+	// The deferred release runs right after the handler returns; poll briefly
+	// for the server goroutine to get there.
+	require.Eventually(t, func() bool {
+		return e.do("GET", "/crm/Leads", "").Code == http.StatusOK
+	}, 10*time.Second, time.Millisecond, "the slot came back after the client went away")
+}
+
+func TestInFlightNeverAboveCap(t *testing.T) {
+	const capacity, workers, perWorker = 3, 12, 40
+	var inFlight, peak atomic.Int64
+	e := newEnv(t, testPlan(1<<40, capacity, 2), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		for range 100 {
+			// Yield while holding the slot so that others pile up.
+			time.Sleep(0)
+		}
+		inFlight.Add(-1)
+	}))
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range perWorker {
+				switch e.do("GET", "/crm/Leads", "", HeaderClientID, "app").Code {
+				case http.StatusOK:
+					ok.Add(1)
+				case http.StatusTooManyRequests:
+					refused.Add(1)
+				default:
+					t.Error("unexpected status")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, peak.Load(), int64(capacity))
+	assert.Equal(t, int64(workers*perWorker), ok.Load()+refused.Load())
+	assert.Positive(t, ok.Load())
+	assert.Equal(t, ok.Load(), (1<<40)-e.l.Peek(e.clock.Now(), "").Remaining, "one credit per admitted call")
+}
+
+func TestShadowMode(t *testing.T) {
+	var hooked []bool
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &buf, mu: &mu}, nil))
+	tests := []struct {
+		name        string
+		opts        []Option
+		bulkShadow  bool
+		leadsShadow bool
+	}{
+		{"global", []Option{WithShadow()}, true, true},
+		{"per route", []Option{WithShadow("POST /crm/bulk")}, true, false},
+		{"off", nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hooked = hooked[:0]
+			var cs Counters
+			calls := 0
+			opts := append([]Option{WithCounters(&cs), WithLogger(logger), WithDecisionHook(func(r *http.Request, d limiter.Decision, shadow bool) {
+				hooked = append(hooked, shadow)
+				assert.False(t, d.Allowed)
+				assert.Equal(t, limiter.ReasonCredits, d.Reason)
+			})}, tt.opts...)
+			e := newEnv(t, testPlan(6, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }), opts...)
+			require.Equal(t, http.StatusOK, e.do("POST", "/crm/bulk", "").Code)
+			require.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code) // pool now empty
+
+			rec := e.do("POST", "/crm/bulk", "")
+			if tt.bulkShadow {
+				assert.Equal(t, http.StatusOK, rec.Code)
+				assert.Empty(t, rec.Header().Get(HeaderLimit), "no headers on shadow refusals by default")
+			} else {
+				assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+			}
+			rec = e.do("GET", "/crm/Leads", "")
+			if tt.leadsShadow {
+				assert.Equal(t, http.StatusOK, rec.Code)
+			} else {
+				assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+			}
+			shadowed := int64(0)
+			for _, s := range []bool{tt.bulkShadow, tt.leadsShadow} {
+				if s {
+					shadowed++
+				}
+			}
+			assert.Equal(t, 2+int(shadowed), calls)
+			assert.Equal(t, shadowed, cs.ShadowRefused.Load())
+			assert.Equal(t, 2-shadowed, cs.Refused.Load())
+			assert.Equal(t, int64(2), cs.Admitted.Load())
+			assert.Equal(t, []bool{tt.bulkShadow, tt.leadsShadow}, hooked)
+			assert.Equal(t, int64(0), e.l.Peek(e.clock.Now(), "").Remaining, "shadow refusals spend nothing")
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, buf.String(), "would be refused (shadow mode)")
+	assert.Contains(t, buf.String(), "reason=credits")
+}
+
+func TestShadowHeaders(t *testing.T) {
+	e := newEnv(t, testPlan(5, 5, 5), okHandler(), WithShadow(), WithShadowHeaders())
+	e.do("POST", "/crm/bulk", "")
+	rec := e.do("POST", "/crm/bulk", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "0", rec.Header().Get(HeaderRemaining))
+	assert.Empty(t, rec.Header().Get(HeaderRetryAfter))
+	assert.False(t, ReportCost(httptest.NewRequest("GET", "/", nil), 1))
+}
+
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func TestStreamingAndHijack(t *testing.T) {
+	var e *env
+	e = newEnv(t, testPlan(100, 1, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/crm/stream":
+			_, _ = io.WriteString(w, "one\n")
+			w.(http.Flusher).Flush()
+			require.NoError(t, http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute)))
+			_, _ = io.WriteString(w, "two\n")
+		case "/crm/hijack":
+			conn, brw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			_, _ = brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+			_ = brw.Flush()
+		}
+	}))
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+
+	resp, err := srv.Client().Get(srv.URL + "/crm/stream")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "one\ntwo\n", string(body))
+	assert.Equal(t, "99", resp.Header.Get(HeaderRemaining))
+
+	resp, err = srv.Client().Get(srv.URL + "/crm/hijack")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "hijacked", string(body))
+	require.Eventually(t, func() bool {
+		return e.do("GET", "/crm/x", "").Code == http.StatusOK
+	}, 10*time.Second, time.Millisecond, "the hijacking handler returned, so its slot is free")
+	assert.Equal(t, int64(97), e.l.Peek(e.clock.Now(), "").Remaining, "a hijacked response is not refunded as a 5xx")
+}
+
+func TestWriterWithoutFlusher(t *testing.T) {
+	w := &responseWriter{ResponseWriter: plainWriter{httptest.NewRecorder()}}
+	w.WriteHeader(http.StatusContinue)
+	assert.Equal(t, 0, w.status, "1xx is informational")
+	w.WriteHeader(http.StatusTeapot)
+	assert.Equal(t, http.StatusTeapot, w.statusOrOK())
+	w.Flush() // must not panic when the underlying writer cannot flush
+	_, _, err := w.Hijack()
+	assert.ErrorIs(t, err, http.ErrNotSupported)
+	assert.False(t, w.hijacked)
+
+	w = &responseWriter{ResponseWriter: plainWriter{httptest.NewRecorder()}}
+	w.Flush()
+	assert.Equal(t, http.StatusOK, w.status, "flushing commits a 200")
+}
+
+type plainWriter struct{ r *httptest.ResponseRecorder }
+
+func (p plainWriter) Header() http.Header         { return p.r.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.r.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.r.WriteHeader(code) }
