@@ -115,7 +115,9 @@ type holder struct {
 	wg      sync.WaitGroup
 }
 
-func newHolder() *holder { return &holder{entered: make(chan struct{}, 100), release: make(chan struct{})} }
+func newHolder() *holder {
+	return &holder{entered: make(chan struct{}, 100), release: make(chan struct{})}
+}
 
 func (h *holder) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
