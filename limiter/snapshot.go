@@ -183,7 +183,8 @@ func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(str
 		if !back.After(now) {
 			continue
 		}
-		spent := back.Add(-w.length)
+		// Credits spent in [back-W-slot, back-W) come back at back.
+		spent := back.Add(-w.length - 1)
 		if spent.After(now) { // from a longer window than the current plan's
 			spent = now
 		}

@@ -1,0 +1,133 @@
+package limiter
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchPlan never refuses for credits within a benchmark's run: the point is
+// the admission path, not the refusal path.
+func benchPlan() Plan {
+	return Plan{Name: "bench", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+		SubConcurrency: map[string]int64{"bulk": 1 << 20}}
+}
+
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("tenant-%06d", i)
+	}
+	return keys
+}
+
+func BenchmarkAcquireRelease(b *testing.B) {
+	for _, tenants := range []int{1, 100_000} {
+		for _, usage := range []bool{false, true} {
+			name := fmt.Sprintf("tenants=%d/usage=%v", tenants, usage)
+			keys := benchKeys(tenants)
+			newL := func(b *testing.B) *Limiter {
+				var opts []Option
+				if usage {
+					opts = append(opts, WithUsage(NewUsage(0, 100)))
+				}
+				l, err := New(benchPlan(), opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				now := time.Now()
+				for _, k := range keys { // create every tenant before timing
+					tk, _ := l.Acquire(now, Request{Tenant: k, App: "app", Credits: 1})
+					tk.Release()
+				}
+				return l
+			}
+			b.Run(name+"/single", func(b *testing.B) {
+				l := newL(b)
+				now := time.Now()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					tk, d := l.Acquire(now, Request{Tenant: keys[i%len(keys)], App: "app", Credits: 1, Method: "GET"})
+					if !d.Allowed {
+						b.Fatal(d)
+					}
+					tk.Release()
+				}
+			})
+			b.Run(name+"/parallel", func(b *testing.B) {
+				l := newL(b)
+				now := time.Now()
+				var next atomic.Int64
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					i := int(next.Add(7919))
+					for pb.Next() {
+						i++
+						tk, d := l.Acquire(now, Request{Tenant: keys[i%len(keys)], App: "app", Credits: 1, Method: "GET"})
+						if !d.Allowed {
+							b.Error(d)
+							return
+						}
+						tk.Release()
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkAcquireClassSettle is the full path: app slot, class slot, credits,
+// then settle and release.
+func BenchmarkAcquireClassSettle(b *testing.B) {
+	l, err := New(benchPlan())
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tk, d := l.Acquire(now, Request{Tenant: "t", App: "app", Credits: 2, Class: "bulk"})
+		if !d.Allowed {
+			b.Fatal(d)
+		}
+		tk.Settle(now, 1)
+		tk.Release()
+	}
+}
+
+// BenchmarkMemoryPerTenant reports the heap each active tenant costs: its
+// map entry, window, app semaphore and class semaphore.
+func BenchmarkMemoryPerTenant(b *testing.B) {
+	const n = 20_000
+	keys := benchKeys(n)
+	for _, slots := range []int{0, 24} {
+		b.Run(fmt.Sprintf("slots=%d", slots), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				var opts []Option
+				if slots > 0 {
+					opts = append(opts, WithSlots(slots))
+				}
+				l, err := New(benchPlan(), opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				now := time.Now()
+				for _, k := range keys {
+					tk, _ := l.Acquire(now, Request{Tenant: k, App: "app", Credits: 1, Class: "bulk"})
+					tk.Release()
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/tenant")
+				runtime.KeepAlive(l)
+			}
+		})
+	}
+}
