@@ -3,7 +3,6 @@ package window
 import (
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Slot words pack a slot tag (the slot's epoch modulo 2^23) above the amount
@@ -46,7 +45,8 @@ type Rolling struct {
 	// flight to a slot. It is the contended word, so it lives alone on the first
 	// cache line of the ring's allocation: sharing a line with the read-mostly
 	// fields above made every reader miss (8x slower at 2 goroutines).
-	total *atomic.Int64
+	// It holds an int64 in a uint64 word, so that it shares the ring's type.
+	total *atomic.Uint64
 
 	ring   []atomic.Uint64 // slot words, index epoch % size
 	width  uint64          // slot width in ns
@@ -75,9 +75,9 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
 	r := &Rolling{width: w, length: W, quo: W / w, rem: W % w, skew: signBit % w}
 	r.size = (W+w-1)/w + 1
-	words := make([]atomic.Int64, totalPad+r.size)
+	words := make([]atomic.Uint64, totalPad+r.size)
 	r.total = &words[0]
-	r.ring = unsafe.Slice((*atomic.Uint64)(unsafe.Pointer(&words[totalPad])), r.size)
+	r.ring = words[totalPad:]
 	r.limit.Store(limit)
 	return r, nil
 }
@@ -178,7 +178,7 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		L := r.limit.Load()
 		k := n
 		for {
-			t := r.total.Load()
+			t := int64(r.total.Load())
 			if t+k > L {
 				if !partial {
 					return 0, s, base + x
@@ -188,7 +188,7 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 					return 0, s, base + x
 				}
 			}
-			if r.total.CompareAndSwap(t, t+k) {
+			if r.total.CompareAndSwap(uint64(t), uint64(t+k)) {
 				break
 			}
 			k = n
@@ -198,7 +198,7 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		// this caller's now is not entitled to. Give back and retry from the new
 		// frontier.
 		if r.head.Load() != e {
-			r.total.Add(-k)
+			r.total.Add(uint64(-k))
 			continue
 		}
 		r.addSlot(s, k)
@@ -229,13 +229,13 @@ func (r *Rolling) addSlot(s uint64, k int64) {
 		}
 		if s < h {
 			// Slot s has left the window already: the credits are due back.
-			r.total.Add(-k)
+			r.total.Add(uint64(-k))
 			return
 		}
 		// s is live, so the word holds an expired epoch: retire it here.
 		if w.CompareAndSwap(x, tag<<amountBits|uint64(k)) {
 			if a := int64(x & amountMask); a != 0 {
-				r.total.Add(-a)
+				r.total.Add(uint64(-a))
 			}
 			return
 		}
@@ -293,7 +293,7 @@ func (r *Rolling) expire(i uint64) {
 			return // at or past the frontier: still live
 		}
 		if w.CompareAndSwap(x, xt<<amountBits) {
-			r.total.Add(-a)
+			r.total.Add(uint64(-a))
 			return
 		}
 	}
@@ -321,7 +321,7 @@ func (r *Rolling) help(h uint64) {
 			}
 			if w.CompareAndSwap(x, want) {
 				if a := int64(x & amountMask); a != 0 {
-					r.total.Add(-a)
+					r.total.Add(uint64(-a))
 				}
 				break
 			}

@@ -42,7 +42,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			return 0
 		}
 		if w.CompareAndSwap(x, x-uint64(k)) {
-			r.total.Add(-k)
+			r.total.Add(uint64(-k))
 			return k
 		}
 	}
@@ -51,7 +51,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 // RemainingAt reports the credits that can be taken at now.
 func (r *Rolling) RemainingAt(now time.Time) int64 {
 	r.sync(r.toU(now))
-	return max(r.limit.Load()-r.total.Load(), 0)
+	return max(r.limit.Load()-int64(r.total.Load()), 0)
 }
 
 // Remaining is shorthand for RemainingAt(time.Now()).
@@ -95,7 +95,7 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	}
 	u := r.toU(now)
 	e := r.sync(u)
-	avail := L - r.total.Load()
+	avail := L - int64(r.total.Load())
 	if avail >= n {
 		return now, nil
 	}
