@@ -23,6 +23,10 @@ const day = 24 * time.Hour
 // pointer, recomputed (one small allocation) once per period. A caller whose now
 // is in an older period than the current one is counted in the current one.
 //
+// Period numbers are kept modulo 2^23 beside the spent count: a window idle for
+// exactly a multiple of 2^23 periods would count its old spending once more,
+// for one period (conservative, never an over-admission).
+//
 // A Fixed must be made by NewFixed; methods on the zero value panic.
 type Fixed struct {
 	state atomic.Uint64 // period id (tagBits) << amountBits | credits spent in it

@@ -37,6 +37,11 @@ const (
 // as at the frontier (its credits count from there), so a stale clock can never
 // make the window admit more, and a jump of days clears the ring in S+1 steps.
 //
+// Slot words carry their epoch modulo 2^23. As with any tagged
+// compare-and-swap, this assumes no goroutine stalls between loading a word and
+// swapping it while that word is rewritten to a bit-identical value, which
+// takes the clock moving 2^23 slot widths (240 years at 15-minute slots).
+//
 // A Rolling must be made by NewRolling; methods on the zero value panic.
 type Rolling struct {
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
