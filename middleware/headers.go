@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Limit header names as Zoho documents them. HTTP field names are case
@@ -64,12 +65,23 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
+// headerScratch is memory for one response's limit header values. The
+// admitted path keeps it inside the per-request state that it allocates anyway,
+// so that writing the headers allocates nothing more. A scratch is written by
+// one call only: the header strings point into it afterwards.
+type headerScratch struct {
+	buf  [160]byte
+	vals [8]string
+}
+
 // writeLimitHeaders sets the limit fields on h. It builds every value in one
-// byte buffer and every []string in one backing array, so a call costs two
-// small allocations whatever the number of fields.
-func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitState) {
-	var stack [160]byte
-	buf := stack[:0]
+// byte buffer and every []string in one backing array, both in scratch (nil:
+// two small allocations).
+func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitState, scratch *headerScratch) {
+	if scratch == nil {
+		scratch = new(headerScratch)
+	}
+	buf := scratch.buf[:0]
 	var ends [8]int // end offsets of the values in buf
 	n := 0
 	mark := func() { ends[n] = len(buf); n++ }
@@ -118,8 +130,15 @@ func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitS
 		mark()
 	}
 
-	all := string(buf)
-	vals := make([]string, n)
+	// The values live in scratch (never written again once set) when buf did
+	// not outgrow it; otherwise in one string.
+	var all string
+	if len(buf) > 0 && &buf[0] == &scratch.buf[0] {
+		all = unsafe.String(&scratch.buf[0], len(buf))
+	} else {
+		all = string(buf)
+	}
+	vals := scratch.vals[:n]
 	start := 0
 	for i := range n {
 		vals[i] = all[start:ends[i]]
@@ -132,8 +151,6 @@ func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitS
 	h[keyReset] = next()
 	if credits {
 		h[keyCreditsRemaining] = next()
-	} else {
-		delete(h, keyCreditsRemaining)
 	}
 	if s.retryAfter > 0 {
 		h[keyRetryAfter] = next()

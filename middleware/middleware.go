@@ -101,7 +101,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if cfg.shadowHdrs {
-			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0))
+			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), nil)
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -109,10 +109,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
 	}
-	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0))
-
-	// One allocation holds the wrapped writer, the context and the settle state.
+	// One allocation holds the wrapped writer, the context, the header values
+	// and the settle state.
 	st := &reqState{ticket: ticket}
+	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), &st.hdr)
 	st.w.ResponseWriter = w
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
@@ -194,7 +194,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, now time.Time, 
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
-	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(r, d, retry))
+	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(r, d, retry), nil)
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
 	body := appendRefusalBody(make([]byte, 0, 320), refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
@@ -227,6 +227,7 @@ type reqState struct {
 	w        responseWriter
 	ctx      reqCtx
 	ticket   limiter.Ticket
+	hdr      headerScratch
 	returned bool         // next returned without panicking
 	reported atomic.Bool  // ReportCost was called
 	actual   atomic.Int64 // the cost it reported
