@@ -117,14 +117,11 @@ func assertNoSlotsHeld(t *testing.T, l *Limiter) {
 	ms := l.Store().(*MemoryStore)
 	for i := range ms.shards {
 		for k, tn := range ms.shards[i].m {
-			for j, s := range tn.apps.Load().sems {
-				if s.Held() != 0 {
-					t.Errorf("tenant %s app %s holds %d", k, tn.apps.Load().names[j], s.Held())
-				}
-			}
-			for j, s := range tn.classes.Load().sems {
-				if s.Held() != 0 {
-					t.Errorf("tenant %s class %s holds %d", k, tn.classes.Load().names[j], s.Held())
+			for _, tab := range []*semTable{tn.apps.Load(), tn.classes.Load()} {
+				for _, e := range tab.entries {
+					if h := e.sem.Held(); h != 0 {
+						t.Errorf("tenant %s: %s holds %d", k, e.name, h)
+					}
 				}
 			}
 		}
@@ -186,8 +183,8 @@ func waitNoSlots(t *testing.T, l *Limiter) {
 		for i := range ms.shards {
 			ms.shards[i].mu.RLock()
 			for _, tn := range ms.shards[i].m {
-				for _, s := range append(tn.apps.Load().sems, tn.classes.Load().sems...) {
-					held += s.Held()
+				for _, e := range append(tn.apps.Load().entries, tn.classes.Load().entries...) {
+					held += e.sem.Held()
 				}
 			}
 			ms.shards[i].mu.RUnlock()

@@ -52,6 +52,7 @@ type tenant struct {
 	plan     atomic.Pointer[Plan]
 	wins     atomic.Pointer[windows]
 	apps     atomic.Pointer[semTable]
+	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
 	classes  atomic.Pointer[semTable]
 	lastUsed atomic.Int64 // Unix ns of the last admission
 	alerts   AlertState
@@ -63,19 +64,45 @@ type windows struct {
 	all     creditWindow   // rolling, or the compound of rolling and extras
 	each    []creditWindow // rolling then extras (for eviction and snapshots)
 	extra   []WindowLimit
+	// reset caches all.ResetAt (Unix ns) for admissions: walking a window's
+	// slots for it costs more than the rest of an admission. While now is
+	// before it and credits were just spent, the oldest spent slot cannot
+	// have returned; a refund that empties that slot can make the cached
+	// value early, never late.
+	reset atomic.Int64
+}
+
+func (w *windows) resetAt(now time.Time) time.Time {
+	if c := w.reset.Load(); c > now.UnixNano() {
+		return time.Unix(0, c).In(now.Location())
+	}
+	r := w.all.ResetAt(now)
+	w.reset.Store(r.UnixNano())
+	return r
 }
 
 // semTable is copy-on-write: readers load it without a lock, writers replace
 // it under tenant.mu. Few entries, so a linear scan beats a map.
 type semTable struct {
-	names []string
-	sems  []*semaphore.Weighted
+	entries []*semEntry
+}
+
+// semEntry holds its semaphore inline: one pointer chase less per admission.
+type semEntry struct {
+	name string
+	sem  semaphore.Weighted
+}
+
+func newSemEntry(name string, capacity int64) *semEntry {
+	e := &semEntry{name: name}
+	e.sem.SetCapacity(capacity)
+	return e
 }
 
 func (t *semTable) find(name string) *semaphore.Weighted {
-	for i, n := range t.names {
-		if n == name {
-			return t.sems[i]
+	for _, e := range t.entries {
+		if e.name == name {
+			return &e.sem
 		}
 	}
 	return nil
@@ -150,7 +177,12 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 			return s.Take(now, req, planFor)
 		}
 	}
-	app := t.apps.Load().find(req.App)
+	var app *semaphore.Weighted
+	if e := t.app0.Load(); e != nil && e.name == req.App {
+		app = &e.sem
+	} else {
+		app = t.apps.Load().find(req.App)
+	}
 	if app == nil {
 		if app = s.addApp(sh, t, req.App); app == nil { // returns with the read lock held
 			if sh.m[req.Tenant] != t {
@@ -195,7 +227,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 	ns := now.UnixNano()
 	t.lastUsed.Store(ns)
 	d := Decision{Allowed: true, Cost: req.Credits, Limit: w.rolling.Limit(),
-		Remaining: w.all.RemainingAt(now), Reset: w.all.ResetAt(now)}
+		Remaining: w.all.RemainingAt(now), Reset: w.resetAt(now)}
 	sh.mu.RUnlock()
 	return Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
 		Limit: d.Limit, Alerts: &t.alerts, Ref: t}, d
@@ -225,7 +257,9 @@ func (s *MemoryStore) Release(l *Lease) {
 			c.Release(1)
 		}
 	}
-	if a := t.apps.Load().find(l.App); a != nil {
+	if e := t.app0.Load(); e != nil && e.name == l.App {
+		e.sem.Release(1)
+	} else if a := t.apps.Load().find(l.App); a != nil {
 		a.Release(1)
 	}
 }

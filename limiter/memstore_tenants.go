@@ -37,8 +37,7 @@ func (s *MemoryStore) newWindows(p *Plan) (*windows, error) {
 func classTable(p *Plan) *semTable {
 	t := &semTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
-		t.names = append(t.names, c)
-		t.sems = append(t.sems, semaphore.NewWeighted(p.SubConcurrency[c]))
+		t.entries = append(t.entries, newSemEntry(c, p.SubConcurrency[c]))
 	}
 	return t
 }
@@ -99,8 +98,8 @@ func (s *MemoryStore) evictable(now time.Time, t *tenant) bool {
 		return false
 	}
 	for _, tab := range []*semTable{t.apps.Load(), t.classes.Load()} {
-		for _, sem := range tab.sems {
-			if sem.Held() != 0 {
+		for _, e := range tab.entries {
+			if e.sem.Held() != 0 {
 				return false
 			}
 		}
@@ -146,11 +145,12 @@ func (s *MemoryStore) addApp(sh *memShard, t *tenant, app string) *semaphore.Wei
 		t.mu.Unlock()
 		return sem
 	}
-	if len(tab.names) < s.maxApps {
-		sem := semaphore.NewWeighted(t.plan.Load().Concurrency)
-		t.apps.Store(&semTable{names: append(slices.Clip(tab.names), app), sems: append(slices.Clip(tab.sems), sem)})
+	if len(tab.entries) < s.maxApps {
+		e := newSemEntry(app, t.plan.Load().Concurrency)
+		t.apps.Store(&semTable{entries: append(slices.Clip(tab.entries), e)})
+		t.app0.CompareAndSwap(nil, e)
 		t.mu.Unlock()
-		return sem
+		return &e.sem
 	}
 	t.mu.Unlock()
 	sh.mu.RUnlock()
@@ -162,17 +162,22 @@ func (s *MemoryStore) addApp(sh *memShard, t *tenant, app string) *semaphore.Wei
 		sem = nil // evicted while unlocked: the caller starts over
 	} else if sem == nil {
 		next := &semTable{}
-		for i, sm := range tab.sems {
-			if sm.Held() != 0 {
-				next.names = append(next.names, tab.names[i])
-				next.sems = append(next.sems, sm)
+		for _, e := range tab.entries {
+			if e.sem.Held() != 0 {
+				next.entries = append(next.entries, e)
 			}
 		}
-		if len(next.names) < s.maxApps {
-			sem = semaphore.NewWeighted(t.plan.Load().Concurrency)
-			next.names, next.sems = append(next.names, app), append(next.sems, sem)
+		if len(next.entries) < s.maxApps {
+			e := newSemEntry(app, t.plan.Load().Concurrency)
+			next.entries = append(next.entries, e)
+			sem = &e.sem
 		}
 		t.apps.Store(next)
+		var first *semEntry
+		if len(next.entries) > 0 {
+			first = next.entries[0]
+		}
+		t.app0.Store(first) // no Take is running: the shard is write-locked
 	}
 	t.mu.Unlock()
 	sh.mu.Unlock()
@@ -210,19 +215,23 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 		}
 		t.wins.Store(nw)
 	}
-	for _, sem := range t.apps.Load().sems {
-		sem.SetCapacity(p.Concurrency)
+	for _, e := range t.apps.Load().entries {
+		e.sem.SetCapacity(p.Concurrency)
 	}
 	old := t.classes.Load()
 	next := &semTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
-		sem := old.find(c)
-		if sem == nil {
-			sem = semaphore.NewWeighted(p.SubConcurrency[c])
-		} else {
-			sem.SetCapacity(p.SubConcurrency[c])
+		var e *semEntry
+		for _, o := range old.entries {
+			if o.name == c {
+				e = o
+				e.sem.SetCapacity(p.SubConcurrency[c])
+			}
 		}
-		next.names, next.sems = append(next.names, c), append(next.sems, sem)
+		if e == nil {
+			e = newSemEntry(c, p.SubConcurrency[c])
+		}
+		next.entries = append(next.entries, e)
 	}
 	// A class the new plan drops keeps no semaphore: its held slots are
 	// released on the old one, which Release finds no more and skips.
