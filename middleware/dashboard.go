@@ -186,14 +186,14 @@ var dimensions = map[string]limiter.Dimension{
 func (d *dashboard) span(r *http.Request) (tenant string, since, until time.Time) {
 	q := r.URL.Query()
 	tenant = q.Get("tenant")
-	until = d.cfg.now()
 	hours := int(d.l.Plan(tenant).WindowLength() / time.Hour)
 	if n, err := strconv.Atoi(q.Get("hours")); err == nil {
 		hours = n
 	}
 	hours = min(max(hours, 1), 30*24)
-	// Whole hours, so that the first bucket is not a sliver.
-	since = until.Truncate(time.Hour).Add(-time.Duration(hours-1) * time.Hour)
+	// Whole hours, the current one included: [since, until) is exclusive.
+	until = d.cfg.now().Truncate(time.Hour).Add(time.Hour)
+	since = until.Add(-time.Duration(hours) * time.Hour)
 	return tenant, since, until
 }
 
@@ -236,10 +236,10 @@ type seriesJSON struct {
 
 func (d *dashboard) series(r *http.Request) seriesJSON {
 	tenant, since, until := d.span(r)
-	out := seriesJSON{Limit: d.l.Peek(until, tenant).Limit, Points: []pointJSON{}}
+	out := seriesJSON{Limit: d.l.Peek(d.cfg.now(), tenant).Limit, Points: []pointJSON{}}
 	// One point per hour of the range, empty hours included, so that the
 	// chart's x axis is time.
-	for h := since; !h.After(until); h = h.Add(time.Hour) {
+	for h := since; h.Before(until); h = h.Add(time.Hour) {
 		out.Points = append(out.Points, pointJSON{Hour: h.UTC()})
 	}
 	u := d.l.Usage()

@@ -1,0 +1,113 @@
+package middleware
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// TestLoadInvariants drives a real server on loopback with a bounded Go load
+// loop (8 workers, at most 2 s or 4,000 requests) and checks what must hold
+// however requests interleave: the handler never sees more requests in flight
+// than the caps, admitted credits never exceed the pool, and every response
+// is a 200 or a 429 with well-formed limit headers (and, for 429, a
+// Retry-After and a JSON body in the documented shape).
+func TestLoadInvariants(t *testing.T) {
+	const (
+		pool, conc, bulkCap = 1500, 3, 2
+		workers, maxReqs    = 8, 4000
+		maxTime             = 2 * time.Second
+	)
+	var inFlight, peak, bulkInFlight, bulkPeak atomic.Int64
+	track := func(cur, top *atomic.Int64) func() {
+		n := cur.Add(1)
+		for p := top.Load(); n > p && !top.CompareAndSwap(p, n); p = top.Load() {
+		}
+		return func() { cur.Add(-1) }
+	}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer track(&inFlight, &peak)()
+		if r.URL.Path == "/crm/bulk" {
+			defer track(&bulkInFlight, &bulkPeak)()
+		}
+		time.Sleep(200 * time.Microsecond) // hold the slot for a moment
+		_, _ = io.WriteString(w, "ok")
+	})
+	l, err := limiter.New(testPlan(pool, conc, bulkCap))
+	require.NoError(t, err)
+	h, err := New(next, l, testCosts(t), WithIETFHeaders(""))
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = workers
+
+	costs := map[string]int64{"/crm/Leads": 1, "/crm/bulk": 5}
+	var admitted, sent, refused atomic.Int64
+	var mu sync.Mutex
+	reasons := map[string]int{}
+	deadline := time.Now().Add(maxTime)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline) && sent.Add(1) <= maxReqs; i++ {
+				path, method := "/crm/Leads", "GET"
+				if (w+i)%3 == 0 {
+					path, method = "/crm/bulk", "POST"
+				}
+				req, _ := http.NewRequest(method, srv.URL+path, nil)
+				req.Header.Set(HeaderClientID, "app")
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				lim, perr := ParseHeaders(time.Now(), resp.Header)
+				if perr != nil || !lim.Has(FieldLimit|FieldRemaining|FieldReset) || lim.Limit != pool || lim.Remaining > pool {
+					t.Errorf("malformed limit headers %v: %v", resp.Header, perr)
+					return
+				}
+				switch resp.StatusCode {
+				case http.StatusOK:
+					admitted.Add(costs[path])
+				case http.StatusTooManyRequests:
+					refused.Add(1)
+					var b ErrorBody
+					if err := json.Unmarshal(body, &b); err != nil || b.Status != "error" || !lim.Has(FieldRetryAfter) {
+						t.Errorf("malformed 429: %q %v", body, resp.Header)
+						return
+					}
+					mu.Lock()
+					reasons[b.Code+"/"+b.Details.By]++
+					mu.Unlock()
+				default:
+					t.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+
+	assert.LessOrEqual(t, peak.Load(), int64(conc), "in flight above the concurrency cap")
+	assert.LessOrEqual(t, bulkPeak.Load(), int64(bulkCap), "bulk in flight above the sub-concurrency cap")
+	assert.LessOrEqual(t, admitted.Load(), int64(pool), "admitted credits above the pool")
+	assert.Equal(t, int64(pool)-admitted.Load(), l.Peek(time.Now(), "").Remaining, "the pool and the 200s agree")
+	assert.Positive(t, refused.Load())
+	t.Logf("admitted %d credits, %d refusals by reason %v, peak in flight %d (bulk %d)",
+		admitted.Load(), refused.Load(), fmt.Sprint(reasons), peak.Load(), bulkPeak.Load())
+}

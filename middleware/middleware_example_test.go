@@ -1,0 +1,122 @@
+package middleware_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
+)
+
+var exampleNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func exampleLimiter() (*limiter.Limiter, *limiter.CostTable) {
+	l, err := limiter.New(limiter.Plan{Name: "demo", BaseCredits: 10, Concurrency: 2,
+		SubConcurrency: map[string]int64{"bulk": 1}}, limiter.WithUsage(limiter.NewUsage(24*time.Hour, 100)))
+	if err != nil {
+		panic(err)
+	}
+	costs, err := limiter.NewCostTable(1,
+		limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
+		limiter.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 8, Class: "bulk"})
+	if err != nil {
+		panic(err)
+	}
+	return l, costs
+}
+
+func ExampleNew() {
+	l, costs := exampleLimiter()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[]}`) })
+	h, err := middleware.New(api, l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
+	if err != nil {
+		panic(err)
+	}
+	// Credits come back when their 15-minute slot of the 24-hour window expires.
+	for _, target := range []string{"/crm/bulk/v8/read", "/crm/bulk/v8/read"} {
+		r := httptest.NewRequest("POST", target, nil)
+		r.Header.Set("X-Client-Id", "exporter")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code, "remaining", w.Header().Get(middleware.HeaderRemaining),
+			"credits header", w.Header().Get(middleware.HeaderCreditsRemaining))
+		if w.Code == http.StatusTooManyRequests {
+			var body middleware.ErrorBody
+			_ = json.Unmarshal(w.Body.Bytes(), &body)
+			fmt.Println(body.Code, body.Details.By, "retry after", w.Header().Get("Retry-After"), "s")
+		}
+	}
+	// Output:
+	// 200 remaining 2 credits header 2
+	// 429 remaining 2 credits header 2
+	// LIMIT_EXCEEDED credits retry after 87300 s
+}
+
+func ExampleReportCost() {
+	l, costs := exampleLimiter()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The bulk job found only a little to read: it costs 2, not 8.
+		middleware.ReportCost(r, 2)
+	})
+	h, _ := middleware.New(api, l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))
+	fmt.Println("remaining", l.Peek(exampleNow, "").Remaining)
+	// Output: remaining 8
+}
+
+func ExampleWithShadow() {
+	l, costs := exampleLimiter()
+	var cs middleware.Counters
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithShadow(), middleware.WithCounters(&cs),
+		middleware.WithClock(func() time.Time { return exampleNow }))
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))
+	}
+	fmt.Println("admitted", cs.Admitted.Load(), "would have refused", cs.ShadowRefused.Load(), "refused", cs.Refused.Load())
+	// Output: admitted 1 would have refused 2 refused 0
+}
+
+func ExampleParseHeaders() {
+	h := http.Header{}
+	h.Set("X-RATELIMIT-LIMIT", "50000")
+	h.Set("X-RATELIMIT-REMAINING", "12000")
+	h.Set("X-RATELIMIT-RESET", "900")
+	h.Set("X-API-CREDITS-REMAINING", "12000")
+	lim, err := middleware.ParseHeaders(exampleNow, h)
+	fmt.Println(lim.Limit, lim.Remaining, lim.Reset.Sub(exampleNow), lim.Has(middleware.FieldCreditsRemaining), err)
+	// Output: 50000 12000 15m0s true <nil>
+}
+
+func ExampleClientIP_Key() {
+	c := middleware.ClientIP{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.5:443" // our load balancer
+	r.Header.Set("X-Forwarded-For", "198.51.100.7, 2001:db8:1:2::99")
+	fmt.Println(c.Key(r)) // the rightmost untrusted hop, keyed by its /64
+	r.RemoteAddr = "203.0.113.9:5555" // not a proxy: its header is ignored
+	fmt.Println(c.Key(r))
+	// Output:
+	// 2001:db8:1:2::/64
+	// 203.0.113.9
+}
+
+func ExampleDashboard() {
+	l, costs := exampleLimiter()
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/crm/v8/Leads", nil))
+
+	mux := http.NewServeMux()
+	mux.Handle("/dashboard/", middleware.Dashboard(l, middleware.WithToken("s3cret"),
+		middleware.WithDashboardClock(func() time.Time { return exampleNow })))
+	r := httptest.NewRequest("GET", "/dashboard/api/top?dim=module", nil)
+	r.Header.Set("Authorization", "Bearer s3cret")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	fmt.Print(strings.TrimSpace(w.Body.String()))
+	// Output: {"dim":"module","items":[{"key":"Leads","credits":1,"calls":1,"refused":0}]}
+}
