@@ -97,7 +97,7 @@ func ExampleClientIP_Key() {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "10.0.0.5:443" // our load balancer
 	r.Header.Set("X-Forwarded-For", "198.51.100.7, 2001:db8:1:2::99")
-	fmt.Println(c.Key(r)) // the rightmost untrusted hop, keyed by its /64
+	fmt.Println(c.Key(r))             // the rightmost untrusted hop, keyed by its /64
 	r.RemoteAddr = "203.0.113.9:5555" // not a proxy: its header is ignored
 	fmt.Println(c.Key(r))
 	// Output:
