@@ -131,17 +131,20 @@ func (l *Limiter) resolve(tenant string) *Plan {
 // Acquire admits req at now, all or nothing (see Limiter). When the decision
 // refuses, the Ticket is the zero no-op ticket.
 func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
-	lease, d := l.store.Take(now, req, l.planFor)
+	st := ticketPool.Get().(*ticketState)
+	d := l.store.Take(now, req, l.planFor, &st.lease)
 	if l.usage != nil {
 		l.usage.Record(now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
 	if !d.Allowed {
+		ticketPool.Put(st)
 		return Ticket{}, d
 	}
-	if l.alerts != nil && lease.Alerts != nil {
-		l.alerts.check(now, lease.Alerts, req.Tenant, d.Limit, d.Remaining)
+	if l.alerts != nil && st.lease.Alerts != nil {
+		l.alerts.check(now, st.lease.Alerts, req.Tenant, d.Limit, d.Remaining)
 	}
-	return l.newTicket(&lease), d
+	st.l = l
+	return Ticket{st: st, gen: st.gen.Load()}, d
 }
 
 // Peek reports a tenant's limit, remaining credits and reset time without

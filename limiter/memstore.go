@@ -161,7 +161,7 @@ func (s *MemoryStore) Len() int { return int(s.count.Load()) }
 func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 
 // Take implements Store. It does not allocate once the tenant and app exist.
-func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Plan) (Lease, Decision) {
+func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Plan, lease *Lease) Decision {
 	sh := s.shard(req.Tenant)
 	sh.mu.RLock()
 	t := sh.m[req.Tenant]
@@ -169,12 +169,12 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 		sh.mu.RUnlock()
 		var ok bool
 		if t, ok = s.create(now, sh, req.Tenant, planFor); !ok {
-			return Lease{}, Decision{Reason: ReasonTenants, Cost: req.Credits, RetryAfter: ConcurrencyRetryAfter}
+			return Decision{Reason: ReasonTenants, Cost: req.Credits, RetryAfter: ConcurrencyRetryAfter}
 		}
 		sh.mu.RLock() // t stays: it is new, so nothing is in flight, but its pool...
 		if sh.m[req.Tenant] != t {
 			sh.mu.RUnlock() // ...may have been evicted at once by a concurrent sweep
-			return s.Take(now, req, planFor)
+			return s.Take(now, req, planFor, lease)
 		}
 	}
 	var app *semaphore.Weighted
@@ -187,18 +187,18 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 		if app = s.addApp(sh, t, req.App); app == nil { // returns with the read lock held
 			if sh.m[req.Tenant] != t {
 				sh.mu.RUnlock()
-				return s.Take(now, req, planFor)
+				return s.Take(now, req, planFor, lease)
 			}
 			d := refusal(now, t.wins.Load(), ReasonConcurrency, req.Credits)
 			sh.mu.RUnlock()
-			return Lease{}, d
+			return d
 		}
 	}
 	w := t.wins.Load()
 	if !app.TryAcquire(1) {
 		d := refusal(now, w, ReasonConcurrency, req.Credits)
 		sh.mu.RUnlock()
-		return Lease{}, d
+		return d
 	}
 	class := ""
 	var cls *semaphore.Weighted
@@ -208,7 +208,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 				app.Release(1)
 				d := refusal(now, w, ReasonSubConcurrency, req.Credits)
 				sh.mu.RUnlock()
-				return Lease{}, d
+				return d
 			}
 			class = req.Class
 		}
@@ -221,7 +221,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 			app.Release(1)
 			d := refusal(now, w, ReasonCredits, req.Credits)
 			sh.mu.RUnlock()
-			return Lease{}, d
+			return d
 		}
 	}
 	ns := now.UnixNano()
@@ -229,8 +229,9 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 	d := Decision{Allowed: true, Cost: req.Credits, Limit: w.rolling.Limit(),
 		Remaining: w.all.RemainingAt(now), Reset: w.resetAt(now)}
 	sh.mu.RUnlock()
-	return Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
-		Limit: d.Limit, Alerts: &t.alerts, Ref: t}, d
+	*lease = Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
+		Limit: d.Limit, Alerts: &t.alerts, Ref: t}
+	return d
 }
 
 func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {

@@ -27,13 +27,6 @@ type ticketState struct {
 
 var ticketPool = sync.Pool{New: func() any { return new(ticketState) }}
 
-func (l *Limiter) newTicket(lease *Lease) Ticket {
-	st := ticketPool.Get().(*ticketState)
-	st.l = l
-	st.lease = *lease
-	return Ticket{st: st, gen: st.gen.Load()}
-}
-
 // Release gives back the request's concurrency and sub-concurrency slots. Only
 // the first Release of a ticket (or of any copy) does anything. Credits are not
 // given back: use Settle for that.
@@ -56,9 +49,10 @@ func (t Ticket) Release() {
 			break
 		}
 	}
-	l := st.l
-	l.store.Release(&st.lease)
-	st.l, st.lease = nil, Lease{}
+	st.l.store.Release(&st.lease)
+	// The lease is not cleared: the next Take overwrites it whole, and
+	// clearing 100 bytes per call showed in profiles. Its strings stay
+	// reachable while the state sits in the pool, which is bounded.
 	ticketPool.Put(st)
 }
 

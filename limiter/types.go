@@ -82,8 +82,10 @@ type Store interface {
 	// Take admits req all or nothing: one slot of the application's
 	// concurrency, one of the class's sub-concurrency if the plan caps the
 	// class, and req.Credits from the tenant's pool(s). planFor gives the plan
-	// of a tenant the store has not seen. On refusal nothing is kept.
-	Take(now time.Time, req Request, planFor func(tenant string) *Plan) (Lease, Decision)
+	// of a tenant the store has not seen. When admitted it fills *lease (which
+	// the caller provides so that it need not be copied); on refusal nothing
+	// is kept and *lease is left as it was.
+	Take(now time.Time, req Request, planFor func(tenant string) *Plan, lease *Lease) Decision
 	// Release gives back the lease's slots; called once per admitted Take.
 	Release(l *Lease)
 	// Adjust settles the lease's credits: delta < 0 refunds -delta into the
