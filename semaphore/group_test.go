@@ -101,7 +101,7 @@ func TestGroupKeyWithWaitersIsNotEvicted(t *testing.T) {
 	}()
 	waitQueued(t, s, 1)
 	s.Release(1) // hands a's slot to the waiter: still busy
-	require.NoError(t, <-ch)
+	require.NoError(t, recv(t, ch))
 	_, ok := g.TryAcquire("b", 1)
 	assert.False(t, ok)
 	assert.Equal(t, 0, g.Sweep())

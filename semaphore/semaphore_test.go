@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,6 +34,20 @@ func acquireAsync(ctx context.Context, s *Weighted, n int64) <-chan error {
 	ch := make(chan error, 1)
 	go func() { ch <- s.Acquire(ctx, n) }()
 	return ch
+}
+
+// recv waits for an Acquire result. The timer is only a watchdog that turns
+// a regression into a failure instead of a hung test run; passing tests
+// never wait on it.
+func recv(t testing.TB, ch <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Acquire did not return")
+		return nil
+	}
 }
 
 func pending(ch <-chan error) bool {
@@ -101,7 +118,7 @@ func TestReleaseMoreThanHeldPanics(t *testing.T) {
 	waitQueued(t, s, 1)
 	assert.PanicsWithValue(t, errReleasedMore, func() { s.Release(3) })
 	s.Release(2)
-	require.NoError(t, <-ch)
+	require.NoError(t, recv(t, ch))
 	s.Release(4)
 }
 
@@ -127,7 +144,7 @@ func TestAcquireWaitsForRelease(t *testing.T) {
 	assert.True(t, pending(ch))
 	assert.False(t, s.TryAcquire(0) && s.TryAcquire(1), "full")
 	s.Release(1)
-	require.NoError(t, <-ch)
+	require.NoError(t, recv(t, ch))
 	assert.Equal(t, int64(2), s.Held())
 	s.Release(2)
 	assert.True(t, s.TryAcquire(2), "fast path back once the queue is empty")
@@ -170,13 +187,60 @@ func TestBigWaiterAtHeadBlocksSmallOnes(t *testing.T) {
 	assert.True(t, pending(small))
 
 	s.Release(2) // 4 free: the big one at the head gets it, no starvation
-	require.NoError(t, <-big)
+	require.NoError(t, recv(t, big))
 	assert.Equal(t, 1, s.Waiters())
 	assert.True(t, pending(small))
 
 	s.Release(4)
-	require.NoError(t, <-small)
+	require.NoError(t, recv(t, small))
 	s.Release(1)
+	assert.Equal(t, int64(0), s.Held())
+}
+
+// TestBigWaiterNotStarvedUnderLoad: small users keep taking and returning
+// one slot each, which would starve a request for the whole capacity if they
+// could overtake it. Once it is queued they are refused until it is served.
+func TestBigWaiterNotStarvedUnderLoad(t *testing.T) {
+	const capacity = 4
+	s := NewWeighted(capacity)
+	served := make(chan struct{})
+	var ops atomic.Int64
+	var wg sync.WaitGroup
+	for g := range capacity {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-served:
+					return
+				default:
+				}
+				if i > 200_000 {
+					t.Error("the big waiter starved")
+					return
+				}
+				ops.Add(1)
+				if g%2 == 0 {
+					if s.TryAcquire(1) {
+						runtime.Gosched()
+						s.Release(1)
+					}
+				} else if err := s.Acquire(context.Background(), 1); err == nil {
+					runtime.Gosched()
+					s.Release(1)
+				}
+				runtime.Gosched()
+			}
+		})
+	}
+	for ops.Load() < 2000 { // the small users are running
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // watchdog only
+	defer cancel()
+	require.NoError(t, s.Acquire(ctx, capacity), "the big waiter starved")
+	close(served)
+	s.Release(capacity)
+	wg.Wait()
 	assert.Equal(t, int64(0), s.Held())
 }
 
@@ -192,8 +256,8 @@ func TestCancelledHeadUnblocksWaitersBehind(t *testing.T) {
 	assert.True(t, pending(small))
 
 	cancel()
-	assert.Equal(t, context.Canceled, <-big)
-	require.NoError(t, <-small, "the cancelled head must not keep blocking")
+	assert.Equal(t, context.Canceled, recv(t, big))
+	require.NoError(t, recv(t, small), "the cancelled head must not keep blocking")
 	assert.Equal(t, int64(2), s.Held())
 	s.Release(2)
 	assert.Equal(t, 0, s.Waiters())
@@ -212,12 +276,12 @@ func TestCancelledMiddleWaiterLeavesNoWeight(t *testing.T) {
 	last := acquireAsync(context.Background(), s, 1)
 	waitQueued(t, s, 3)
 	cancel()
-	assert.Equal(t, context.Canceled, <-mid)
+	assert.Equal(t, context.Canceled, recv(t, mid))
 	assert.Equal(t, 2, s.Waiters())
 	s.Release(1)
-	require.NoError(t, <-first)
+	require.NoError(t, recv(t, first))
 	s.Release(1)
-	require.NoError(t, <-last)
+	require.NoError(t, recv(t, last))
 	s.Release(1)
 	assert.Equal(t, int64(0), s.Held())
 }
@@ -242,8 +306,8 @@ func TestCancelVsGrantRace(t *testing.T) {
 	<-reached    // the waiter has seen ctx done and not yet taken the lock
 	s.Release(1) // grants the slot to the (cancelled) head
 	close(proceed)
-	assert.Equal(t, context.Canceled, <-ch)
-	require.NoError(t, <-next, "the returned weight must be re-notified")
+	assert.Equal(t, context.Canceled, recv(t, ch))
+	require.NoError(t, recv(t, next), "the returned weight must be re-notified")
 	assert.Equal(t, int64(1), s.Held())
 	s.Release(1)
 	assert.Equal(t, int64(0), s.Held())
@@ -260,7 +324,7 @@ func TestCancelVsGrantRaceStress(t *testing.T) {
 		waitQueued(t, s, 1)
 		go cancel()
 		s.Release(1)
-		if err := <-ch; err == nil {
+		if err := recv(t, ch); err == nil {
 			s.Release(1)
 		} else {
 			assert.Equal(t, context.Canceled, err)
@@ -278,8 +342,8 @@ func TestSetCapacityUpWakesWaiters(t *testing.T) {
 	b := acquireAsync(context.Background(), s, 1)
 	waitQueued(t, s, 2)
 	s.SetCapacity(3)
-	require.NoError(t, <-a)
-	require.NoError(t, <-b)
+	require.NoError(t, recv(t, a))
+	require.NoError(t, recv(t, b))
 	assert.Equal(t, int64(3), s.Held())
 	assert.Equal(t, int64(3), s.Capacity())
 	s.Release(3)
@@ -311,10 +375,10 @@ func TestSetCapacityDownFailsWaitersThatNoLongerFit(t *testing.T) {
 	small := acquireAsync(context.Background(), s, 1)
 	waitQueued(t, s, 2)
 	s.SetCapacity(2)
-	assert.ErrorIs(t, <-big, ErrTooLarge)
+	assert.ErrorIs(t, recv(t, big), ErrTooLarge)
 	assert.Equal(t, 1, s.Waiters())
 	s.Release(3) // held 1 < 2
-	require.NoError(t, <-small)
+	require.NoError(t, recv(t, small))
 	assert.Equal(t, int64(2), s.Held())
 	s.Release(2)
 }

@@ -65,6 +65,11 @@ const (
 // that needs the whole capacity; and while anyone is queued TryAcquire
 // refuses, so the non-blocking path never overtakes a waiter either.
 //
+// The waiting path is written here rather than taken from x/sync/semaphore
+// because both paths must share one state word: x/sync keeps its count and
+// queue under its mutex, so a lock-free TryAcquire beside it could neither
+// see the queue nor keep the count exact.
+//
 // The zero value has capacity 0 and refuses every positive weight (Acquire
 // returns ErrTooLarge) until SetCapacity raises it. A Weighted must not be
 // copied after first use. All methods are safe for concurrent use.
