@@ -73,27 +73,35 @@ func (a *alerter) run() {
 	}
 }
 
-// check compares the set of thresholds at or below the current usage with the
-// set that has fired. Thresholds newly reached fire once; thresholds usage fell
-// back below are re-armed. A lost CAS means another goroutine made the same
-// transition (or the next decision will).
-func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining int64) {
+// check runs after credits moved by delta (a take, or a settle's difference).
+// A threshold fires when it is reached now and either has not fired yet, or
+// usage was below it just before this move (a new crossing, e.g. after the
+// window let credits go, which no request may have observed). Thresholds that
+// usage is below now are re-armed. A lost CAS means another goroutine made the
+// same transition (or the next decision will).
+func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining, delta int64) {
 	if limit <= 0 {
 		return
 	}
 	used := limit - remaining
-	var cur uint32
+	before := used - delta
+	var cur, below uint32
 	for i, th := range a.thresh {
-		if used >= (limit*int64(th)+99)/100 {
+		at := (limit*int64(th) + 99) / 100
+		if used >= at {
 			cur |= 1 << i
+		}
+		if before < at {
+			below |= 1 << i
 		}
 	}
 	old := st.fired.Load()
-	if old == cur || !st.fired.CompareAndSwap(old, cur) {
+	newly := cur &^ (old &^ below)
+	if old == cur && newly == 0 || !st.fired.CompareAndSwap(old, cur) {
 		return
 	}
 	for i, th := range a.thresh {
-		if (cur&^old)&(1<<i) != 0 {
+		if newly&(1<<i) != 0 {
 			select {
 			case a.queue <- Alert{Tenant: tenant, Threshold: th, Used: used, Limit: limit, At: now}:
 			default:

@@ -141,7 +141,7 @@ func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
 		return Ticket{}, d
 	}
 	if l.alerts != nil && st.lease.Alerts != nil {
-		l.alerts.check(now, st.lease.Alerts, req.Tenant, d.Limit, d.Remaining)
+		l.alerts.check(now, st.lease.Alerts, req.Tenant, d.Limit, d.Remaining, req.Credits)
 	}
 	st.l = l
 	return Ticket{st: st, gen: st.gen.Load()}, d

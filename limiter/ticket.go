@@ -76,7 +76,7 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 			l.usage.adjust(now, lease.Tenant, lease.App, delta)
 		}
 		if l.alerts != nil && lease.Alerts != nil {
-			l.alerts.check(now, lease.Alerts, lease.Tenant, lease.Limit, rem)
+			l.alerts.check(now, lease.Alerts, lease.Tenant, lease.Limit, rem, delta)
 		}
 		lease.Credits = actual
 	}

@@ -1,0 +1,98 @@
+package limiter
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestUsageTopAndSeries(t *testing.T) {
+	u := NewUsage(0, 3)
+	l := mustNew(t, Plan{Name: "p", BaseCredits: 1000, Concurrency: 10}, WithUsage(u))
+	req := func(at time.Time, app, ip string, n int64) {
+		tk, _ := l.Acquire(at, Request{Tenant: "o", App: app, Module: "Leads", IP: ip, User: "u1", Method: "GET", Credits: n})
+		tk.Release()
+	}
+	req(t0, "crm", "1.1.1.1", 5)
+	req(t0.Add(time.Minute), "crm", "1.1.1.1", 5)
+	req(t0.Add(time.Minute), "sync", "2.2.2.2", 20)
+	req(t0.Add(2*time.Hour), "crm", "3.3.3.3", 1)
+	req(t0.Add(2*time.Hour), "bi", "4.4.4.4", 1)
+	req(t0.Add(2*time.Hour), "x", "5.5.5.5", 2) // 3 apps and 3 IPs in this hour: the cap
+	// A refusal: pool is 1000, ask 2000.
+	_, d := l.Acquire(t0.Add(2*time.Hour), Request{Tenant: "o", App: "crm", Method: "POST", Credits: 999})
+	if d.Allowed {
+		t.Fatal(d)
+	}
+	// Settle: charged 5, real cost 2. "sync" is the 4th app of the hour: it
+	// folds into "other", and so does its settled difference.
+	tk, _ := l.Acquire(t0.Add(2*time.Hour), Request{Tenant: "o", App: "sync", Credits: 5})
+	tk.Settle(t0.Add(2*time.Hour), 2)
+	tk.Release()
+
+	top := u.Top("o", DimApp, t0, t0.Add(3*time.Hour), 10)
+	want := []Count{{"sync", 20, 1, 0}, {"crm", 11, 3, 1}, {OtherKey, 2, 1, 0}, {"x", 2, 1, 0}, {"bi", 1, 1, 0}}
+	if fmt.Sprint(top) != fmt.Sprint(want) {
+		t.Fatalf("top apps\n got %v\nwant %v", top, want)
+	}
+	if top := u.Top("o", DimApp, t0, t0.Add(3*time.Hour), 1); len(top) != 1 || top[0].Key != "sync" {
+		t.Fatalf("top 1: %v", top)
+	}
+	ips := u.Top("o", DimIP, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
+	// Requests without an IP come fourth: they fold into "other".
+	if len(ips) != 4 || ips[0].Key != OtherKey || ips[0].Refused != 1 || ips[1].Key != "5.5.5.5" {
+		t.Fatalf("ips in hour 2 (cap 3, the rest folded): %v", ips)
+	}
+	series := u.Series("o", t0, t0.Add(3*time.Hour))
+	if len(series) != 2 || series[0].Calls != 3 || series[0].Credits != 30 ||
+		series[1].Calls != 4 || series[1].Refused != 1 || series[1].Credits != 6 || !series[0].Hour.Equal(t0) {
+		t.Fatalf("series %+v", series)
+	}
+	if got := u.Series("o", t0.Add(time.Hour), t0.Add(2*time.Hour)); len(got) != 0 {
+		t.Fatalf("empty hour: %+v", got)
+	}
+	if u.Top("nobody", DimApp, t0, t0.Add(time.Hour), 5) != nil && len(u.Top("nobody", DimApp, t0, t0.Add(time.Hour), 5)) != 0 {
+		t.Fatal("unknown tenant")
+	}
+}
+
+func TestUsageRetention(t *testing.T) {
+	u := NewUsage(48*time.Hour, 10)
+	u.Record(t0, "o", "a", "", "", "", "GET", 1, false)
+	u.Record(t0.Add(47*time.Hour), "o", "a", "", "", "", "GET", 1, false)
+	if got := u.Series("o", t0, t0.Add(100*time.Hour)); len(got) != 2 {
+		t.Fatalf("within retention: %+v", got)
+	}
+	u.Record(t0.Add(49*time.Hour), "o", "a", "", "", "", "GET", 1, false)
+	if got := u.Series("o", t0, t0.Add(100*time.Hour)); len(got) != 2 || !got[0].Hour.Equal(t0.Add(47*time.Hour)) {
+		t.Fatalf("after retention: %+v", got)
+	}
+	u.Record(t0, "o", "a", "", "", "", "GET", 1, false) // too old: dropped
+	if got := u.Series("o", t0, t0.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("old record kept: %+v", got)
+	}
+}
+
+func TestUsageTenantCap(t *testing.T) {
+	u := NewUsage(0, 10)
+	for i := 0; i < DefaultUsageTenants+50; i++ {
+		u.Record(t0, fmt.Sprintf("t%d", i), "a", "", "", "", "GET", 1, false)
+	}
+	ts := u.Tenants()
+	if len(ts) != DefaultUsageTenants+1 {
+		t.Fatalf("%d tenants kept", len(ts))
+	}
+	if s := u.Series(OtherKey, t0, t0.Add(time.Hour)); len(s) != 1 || s[0].Calls != 50 {
+		t.Fatalf("other: %+v", s)
+	}
+}
+
+func TestUsageRecordAllocs(t *testing.T) {
+	u := NewUsage(0, 10)
+	allocs := testing.AllocsPerRun(5000, func() {
+		u.Record(t0, "o", "a", "m", "ip", "u", "GET", 1, false)
+	})
+	if allocs > 0.01 {
+		t.Fatalf("Record allocates %v per call", allocs)
+	}
+}
