@@ -43,7 +43,7 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 	spend(t0, 1)  // still above 80: not again
 	spend(t0, 1)
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 17}) // 99 %: 90
-	tk.Settle(t0, 18)                                                     // settles to 100 %: 100
+	tk.Settle(t0, 18)                                                   // settles to 100 %: 100
 	tk.Release()
 	spend(t0, 1) // refused, no alert
 	// The window moves on: usage falls to 0 and the thresholds re-arm.
@@ -70,7 +70,7 @@ func TestAlertsRearmAfterRefund(t *testing.T) {
 	var log alertLog
 	l := mustNew(t, testPlan(), WithAlerts([]int{50}, log.add))
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 60}) // 60 %: fires 50
-	tk.Settle(t0, 0)                                                     // refunded: re-armed
+	tk.Settle(t0, 0)                                                    // refunded: re-armed
 	tk.Release()
 	tk, _ = l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 55}) // fires again
 	tk.Release()
