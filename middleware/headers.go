@@ -70,8 +70,8 @@ func ceilSeconds(d time.Duration) int64 {
 // so that writing the headers allocates nothing more. A scratch is written by
 // one call only: the header strings point into it afterwards.
 type headerScratch struct {
-	buf  [160]byte
-	vals [8]string
+	buf  [64]byte
+	vals [7]string // at most: limit, remaining, reset, credits, retry, policy, ratelimit
 }
 
 // writeLimitHeaders sets the limit fields on h. It builds every value in one
