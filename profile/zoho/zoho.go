@@ -1,11 +1,3 @@
-// Package zoho holds Zoho CRM's editions and credit-cost table as data.
-//
-// Figures come from the project's fact sheet (reference/credit-limits.md), which
-// cites Zoho's pages. Where Zoho's own text does not confirm a figure, the code
-// says "unconfirmed"; replace such a route with limiter.Override, e.g.
-//
-//	routes := limiter.Override(zoho.Routes("v8"),
-//		limiter.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
 package zoho
 
 import (

@@ -1,0 +1,129 @@
+package limiter_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+)
+
+var start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func plan() limiter.Plan {
+	return limiter.Plan{Name: "demo", BaseCredits: 100, Concurrency: 2,
+		SubConcurrency: map[string]int64{"bulk": 1}}
+}
+
+func ExampleLimiter_Acquire() {
+	l, _ := limiter.New(plan())
+	tk, d := l.Acquire(start, limiter.Request{Tenant: "org1", App: "crm-sync", Credits: 30})
+	fmt.Println(d.Allowed, d.Remaining, d.Limit)
+	defer tk.Release() // gives back the concurrency slot
+
+	_, d = l.Acquire(start, limiter.Request{Tenant: "org1", App: "crm-sync", Credits: 80})
+	fmt.Println(d.Allowed, d.Reason, d.RetryAfter > 0)
+	// Output:
+	// true 70 100
+	// false credits true
+}
+
+func ExampleTicket_Settle() {
+	l, _ := limiter.New(plan())
+	// Reserve the table's figure, then settle the real cost (here the call
+	// failed on the server side, so it is refunded whole).
+	tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 10})
+	tk.Settle(start.Add(time.Second), 0)
+	tk.Release()
+	fmt.Println(l.Peek(start.Add(time.Second), "org1").Remaining)
+	// Output: 100
+}
+
+func ExampleLimiter_SetPlanAt() {
+	l, _ := limiter.New(plan())
+	tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 90})
+	tk.Release()
+	up := plan()
+	up.AddOnCredits = 50 // bought add-on credits: the spent 90 still count
+	_ = l.SetPlanAt(start, "org1", up)
+	d := l.Peek(start, "org1")
+	fmt.Println(d.Limit, d.Remaining)
+	// Output: 150 60
+}
+
+func ExampleNewCostTable() {
+	ct, err := limiter.NewCostTable(1,
+		limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
+		limiter.Route{Pattern: "POST /crm/v8/{module}/upsert", CostFunc: limiter.RecordsCost(10, 10, 1<<20)},
+		limiter.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 50, Class: "bulk"},
+	)
+	if err != nil {
+		panic(err)
+	}
+	body := `{"data":[` + strings.Repeat(`{},`, 24) + `{}]}` // 25 records
+	p, _ := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/Leads/upsert", strings.NewReader(body)))
+	fmt.Println(p.Credits, p.Module)
+	p, _ = ct.Lookup(httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))
+	fmt.Println(p.Credits, p.Class)
+	_, err = limiter.NewCostTable(1, limiter.Route{Pattern: "GET /a/{x}"}, limiter.Route{Pattern: "GET /{y}/b"})
+	fmt.Println(err != nil)
+	// Output:
+	// 3 Leads
+	// 50 bulk
+	// true
+}
+
+func ExampleRecordsCost() {
+	cost := limiter.RecordsCost(10, 10, 1<<20)
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"data":[{"a":1},{"a":2}]}`))
+	n, _ := cost(r)
+	var rest bytes.Buffer
+	rest.ReadFrom(r.Body) // the body is still there for the handler
+	fmt.Println(n, rest.Len())
+	// Output: 1 26
+}
+
+func ExampleWithAlerts() {
+	l, _ := limiter.New(plan(), limiter.WithAlerts(nil, func(a limiter.Alert) {
+		fmt.Printf("%s at %d%%: %d/%d\n", a.Tenant, a.Threshold, a.Used, a.Limit)
+	}))
+	for i := 0; i < 3; i++ {
+		tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 30})
+		tk.Release()
+	}
+	_ = l.Close(context.Background()) // delivers what is queued
+	// Output:
+	// org1 at 80%: 90/100
+	// org1 at 90%: 90/100
+}
+
+func ExampleUsage_Top() {
+	u := limiter.NewUsage(0, 100)
+	l, _ := limiter.New(plan(), limiter.WithUsage(u))
+	for _, app := range []string{"sync", "sync", "forms"} {
+		tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: app, Credits: 5})
+		tk.Release()
+	}
+	for _, c := range u.Top("org1", limiter.DimApp, start, start.Add(time.Hour), 10) {
+		fmt.Println(c.Key, c.Credits, c.Calls)
+	}
+	// Output:
+	// sync 10 2
+	// forms 5 1
+}
+
+func ExampleLimiter_SnapshotAt() {
+	a, _ := limiter.New(plan())
+	tk, _ := a.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 40})
+	tk.Release()
+	var buf bytes.Buffer
+	_ = a.SnapshotAt(start.Add(time.Hour), &buf)
+
+	b, _ := limiter.New(plan()) // the restarted process
+	err := b.RestoreAt(start.Add(time.Hour), &buf)
+	fmt.Println(err, b.Peek(start.Add(time.Hour), "org1").Remaining)
+	// Output: <nil> 60
+}

@@ -1,0 +1,24 @@
+package zoho_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/creditgate/creditgate/profile/zoho"
+)
+
+func ExampleEdition() {
+	p, _ := zoho.Edition("standard", 10)
+	fmt.Println(p.Credits(), p.Concurrency, p.SubConcurrency["bulk"])
+	// Output: 52500 10 10
+}
+
+func ExampleCostTable() {
+	ct, _ := zoho.CostTable()
+	r := httptest.NewRequest("POST", "/crm/v8/coql",
+		strings.NewReader(`{"select_query":"select Last_Name from Leads limit 1000"}`))
+	p, _ := ct.Lookup(r)
+	fmt.Println(p.Credits, p.Class)
+	// Output: 2 query
+}
