@@ -84,6 +84,22 @@ func TestDashboardJSON(t *testing.T) {
 	assert.Equal(t, countJSON{Key: "exporter", Credits: 16, Calls: 4, Refused: 1}, top.Items[0])
 	assert.Equal(t, countJSON{Key: "webform", Credits: 3, Calls: 3}, top.Items[1])
 
+	// Usage is recorded through the limiter with every dimension filled in by
+	// the middleware: the module from the route's {module}, user, IP, method.
+	tops := map[string][]countJSON{}
+	for _, dim := range []string{"module", "user", "ip", "method"} {
+		rec = dashGet(t, d, "/dashboard/api/top?dim="+dim)
+		var tj topJSON
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tj))
+		tops[dim] = tj.Items
+	}
+	assert.Equal(t, countJSON{Key: "", Credits: 15, Calls: 3, Refused: 1}, tops["module"][0],
+		"bulk has no {module}: the empty key leads with 15 credits")
+	assert.Equal(t, countJSON{Key: "Leads", Credits: 4, Calls: 4}, tops["module"][1])
+	assert.Equal(t, countJSON{Key: "bob", Credits: 16, Calls: 4, Refused: 1}, tops["user"][0])
+	assert.Equal(t, countJSON{Key: "192.0.2.1", Credits: 20, Calls: 8, Refused: 1}, tops["ip"][0], "httptest's RemoteAddr")
+	assert.Equal(t, countJSON{Key: "POST", Credits: 15, Calls: 3, Refused: 1}, tops["method"][0])
+
 	assert.Equal(t, http.StatusBadRequest, dashGet(t, d, "/dashboard/api/top?dim=nope").Code)
 	assert.Equal(t, http.StatusNotFound, dashGet(t, d, "/dashboard/other").Code)
 	rec = httptest.NewRecorder()

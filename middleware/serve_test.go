@@ -241,3 +241,25 @@ type plainWriter struct{ r *httptest.ResponseRecorder }
 func (p plainWriter) Header() http.Header         { return p.r.Header() }
 func (p plainWriter) Write(b []byte) (int, error) { return p.r.Write(b) }
 func (p plainWriter) WriteHeader(code int)        { p.r.WriteHeader(code) }
+
+func TestAlertsFireThroughTheLimiter(t *testing.T) {
+	got := make(chan limiter.Alert, 10)
+	l, err := limiter.New(testPlan(10, 5, 5), limiter.WithAlerts([]int{50, 100}, func(a limiter.Alert) { got <- a }))
+	require.NoError(t, err)
+	h, err := New(okHandler(), l, testCosts(t), WithClock(newClock().Now))
+	require.NoError(t, err)
+	for range 10 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/Leads", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, l.Close(ctx))
+	close(got)
+	var thresholds []int
+	for a := range got {
+		thresholds = append(thresholds, a.Threshold)
+	}
+	assert.Equal(t, []int{50, 100}, thresholds)
+}

@@ -17,6 +17,7 @@ import (
 func progress(stop context.Context, out io.Writer, o options, l *limiter.Limiter, res *result,
 	alerts <-chan limiter.Alert, loadDone <-chan struct{}) {
 	start := time.Now()
+	last := start
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -28,7 +29,14 @@ func progress(stop context.Context, out io.Writer, o options, l *limiter.Limiter
 			continue
 		case <-tick.C:
 		case <-stop.Done():
+			if time.Since(last) < 500*time.Millisecond { // the tick just said it
+				if o.tty {
+					fmt.Fprintln(out)
+				}
+				return
+			}
 		}
+		last = time.Now()
 		d := l.Peek(time.Now(), "")
 		var calls, refused int64
 		for _, s := range res.stats {
@@ -55,12 +63,11 @@ func progress(stop context.Context, out io.Writer, o options, l *limiter.Limiter
 
 func printAlert(out io.Writer, o options, res *result, a limiter.Alert) {
 	res.alerts = append(res.alerts, a)
-	prefix := ""
+	line := fmt.Sprintf("ALERT: %d%% of the credits used (%s of %s)", a.Threshold, group(a.Used), group(a.Limit))
 	if o.tty {
-		prefix = "\r"
+		line = fmt.Sprintf("\r%-90s", line) // over the progress line
 	}
-	fmt.Fprintf(out, "%s%-90s\n", prefix, fmt.Sprintf("ALERT: %d%% of the credits used (%s of %s)",
-		a.Threshold, group(a.Used), group(a.Limit)))
+	fmt.Fprintln(out, line)
 }
 
 // drainAlerts prints the alerts that arrived after the last progress line.
