@@ -107,6 +107,7 @@ func ExampleUsage_Top() {
 		tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: app, Credits: 5})
 		tk.Release()
 	}
+	defer l.Close(context.Background()) // stops the aggregating goroutine
 	for _, c := range u.Top("org1", limiter.DimApp, start, start.Add(time.Hour), 10) {
 		fmt.Println(c.Key, c.Credits, c.Calls)
 	}

@@ -31,6 +31,10 @@ type Limiter struct {
 
 	usage  *Usage
 	alerts *alerter
+
+	stopUsage chan struct{} // closed by Close; nil without usage
+	usageDone chan struct{}
+	closeOnce sync.Once
 }
 
 // Option configures New.
@@ -101,6 +105,13 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 	l.store = c.store
 	if l.store == nil {
 		l.store = NewMemoryStore(c.storeOpts...)
+	}
+	if l.usage != nil {
+		l.stopUsage, l.usageDone = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(l.usageDone)
+			l.usage.drain(l.stopUsage)
+		}()
 	}
 	if c.alertFn != nil {
 		a, err := newAlerter(c.thresh, c.alertFn, 1024)
@@ -178,9 +189,23 @@ func (l *Limiter) Usage() *Usage { return l.usage }
 // Store returns the store the limiter keeps its state in.
 func (l *Limiter) Store() Store { return l.store }
 
-// Close stops the alert goroutine, delivering the alerts queued so far, and
-// waits for it or for ctx. A Limiter without alerts has nothing to stop.
+// Close stops the goroutines the Limiter started (the alert deliverer, which
+// first delivers the alerts queued so far, and the usage aggregator) and waits
+// for them or for ctx. Statistics recorded afterwards are still aggregated, by
+// queries. Close is idempotent.
 func (l *Limiter) Close(ctx context.Context) error {
+	l.closeOnce.Do(func() {
+		if l.stopUsage != nil {
+			close(l.stopUsage)
+		}
+	})
+	if l.usageDone != nil {
+		select {
+		case <-l.usageDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if l.alerts == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -37,6 +38,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				b.Cleanup(func() { _ = l.Close(context.Background()) })
 				now := time.Now()
 				for _, k := range keys { // create every tenant before timing
 					tk, _ := l.Acquire(now, Request{Tenant: k, App: "app", Credits: 1})
@@ -118,6 +120,7 @@ func BenchmarkMemoryPerTenant(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				b.Cleanup(func() { _ = l.Close(context.Background()) })
 				now := time.Now()
 				for _, k := range keys {
 					tk, _ := l.Acquire(now, Request{Tenant: k, App: "app", Credits: 1, Class: "bulk"})

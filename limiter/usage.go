@@ -30,6 +30,7 @@ const (
 	DefaultUsageTenants = 1000
 	usageShards         = 8
 	usageBatch          = 256
+	usageQueue          = 64 // full batches waiting: at most 64*256 events
 )
 
 // Count is one row of Top. Calls counts admitted calls, Refused refused ones,
@@ -52,15 +53,20 @@ type Point struct {
 // at most DefaultUsageTenants tenants are kept, the rest fold into tenant
 // OtherKey; hours older than the retention are dropped.
 //
-// Record only appends to one of a few sharded buffers; the aggregation runs a
-// batch at a time (by the recorder that fills a buffer, or by a query), so the
-// hot path pays an append and, amortised, one aggregation per event. Safe for
-// concurrent use.
+// Record only appends to one of a few sharded buffers. Full buffers queue for
+// aggregation, which a Limiter given WithUsage runs on its own goroutine (until
+// Limiter.Close); queries aggregate whatever is pending first, and if the
+// queue is full the recorder aggregates itself rather than let memory grow.
+// Without a Limiter's goroutine, recording still works: queries and the full
+// queue do the work. Safe for concurrent use.
 type Usage struct {
 	retention time.Duration
 	maxPerDim int
 	seed      maphash.Seed
 	shards    [usageShards]usageShard
+
+	full chan []usageEvent // batches waiting for aggregation
+	free chan []usageEvent // empty batches to reuse
 
 	mu      sync.Mutex // protects tenants, newest and the aggregation
 	tenants map[string]*tenantUsage
@@ -68,10 +74,9 @@ type Usage struct {
 }
 
 type usageShard struct {
-	mu    sync.Mutex // protects buf and spare
-	buf   []usageEvent
-	spare []usageEvent // an empty batch buffer to swap in
-	_     [16]byte
+	mu  sync.Mutex // protects buf
+	buf []usageEvent
+	_   [40]byte
 }
 
 type usageEvent struct {
@@ -100,7 +105,8 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 		maxPerDimension = 100
 	}
 	u := &Usage{retention: retention, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
-		tenants: map[string]*tenantUsage{}}
+		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
+		free: make(chan []usageEvent, usageQueue)}
 	for i := range u.shards {
 		u.shards[i].buf = make([]usageEvent, 0, usageBatch)
 	}
@@ -136,24 +142,58 @@ func (u *Usage) push(e usageEvent) {
 		return
 	}
 	full := sh.buf
-	sh.buf, sh.spare = sh.spare, nil
-	if sh.buf == nil {
+	select {
+	case sh.buf = <-u.free:
+	default:
 		sh.buf = make([]usageEvent, 0, usageBatch)
 	}
 	sh.mu.Unlock()
-	u.mu.Lock()
-	u.aggregate(full)
-	u.mu.Unlock()
-	clear(full) // drop the strings
-	sh.mu.Lock()
-	if sh.spare == nil {
-		sh.spare = full[:0] // recycled: steady-state recording does not allocate
+	select {
+	case u.full <- full: // for the drainer (or the next query)
+	default: // queue full: aggregate here rather than grow
+		u.mu.Lock()
+		u.aggregate(full)
+		u.mu.Unlock()
+		u.recycle(full)
 	}
-	sh.mu.Unlock()
+}
+
+func (u *Usage) recycle(b []usageEvent) {
+	clear(b) // drop the strings
+	select {
+	case u.free <- b[:0]:
+	default:
+	}
+}
+
+// drain aggregates full batches until stop closes. The Limiter runs it when
+// given WithUsage, so that recording costs the hot path an append only.
+func (u *Usage) drain(stop <-chan struct{}) {
+	for {
+		select {
+		case b := <-u.full:
+			u.mu.Lock()
+			u.aggregate(b)
+			u.mu.Unlock()
+			u.recycle(b)
+		case <-stop:
+			return
+		}
+	}
 }
 
 // flush aggregates every pending event. Called with u.mu held.
 func (u *Usage) flush() {
+	for {
+		select {
+		case b := <-u.full:
+			u.aggregate(b)
+			u.recycle(b)
+			continue
+		default:
+		}
+		break
+	}
 	for i := range u.shards {
 		sh := &u.shards[i]
 		sh.mu.Lock()
