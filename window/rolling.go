@@ -157,6 +157,11 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 	return took
 }
 
+// takeHook, if set (by tests only), runs between reading the frontier and
+// taking from the total: the window in which another caller can move the
+// frontier under this one.
+var takeHook func()
+
 // take charges n credits (or, if partial, as many of them as fit) at u and
 // returns the amount taken, the slot epoch it was charged to and the instant it
 // counts at (u, or the frontier's instant for a stale caller).
@@ -179,6 +184,9 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		s := e + r.quo
 		if x+r.rem >= r.width {
 			s++
+		}
+		if takeHook != nil {
+			takeHook()
 		}
 		L := r.limit.Load()
 		k := n
