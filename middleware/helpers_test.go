@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -71,6 +72,7 @@ func newEnv(t testing.TB, plan limiter.Plan, next http.Handler, opts ...Option) 
 	u := limiter.NewUsage(48*time.Hour, 100)
 	l, err := limiter.New(plan, limiter.WithUsage(u))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(context.Background()) }) // stops the usage goroutine
 	clock := newClock()
 	h, err := New(next, l, testCosts(t), append([]Option{WithClock(clock.Now)}, opts...)...)
 	require.NoError(t, err)

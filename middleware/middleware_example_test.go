@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,6 +33,7 @@ func exampleLimiter() (*limiter.Limiter, *limiter.CostTable) {
 
 func ExampleNew() {
 	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[]}`) })
 	h, err := middleware.New(api, l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	if err != nil {
@@ -59,6 +61,7 @@ func ExampleNew() {
 
 func ExampleReportCost() {
 	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The bulk job found only a little to read: it costs 2, not 8.
 		middleware.ReportCost(r, 2)
@@ -71,6 +74,7 @@ func ExampleReportCost() {
 
 func ExampleWithShadow() {
 	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
 	var cs middleware.Counters
 	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithShadow(), middleware.WithCounters(&cs),
 		middleware.WithClock(func() time.Time { return exampleNow }))
@@ -107,6 +111,7 @@ func ExampleClientIP_Key() {
 
 func ExampleDashboard() {
 	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
 	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/crm/v8/Leads", nil))
 

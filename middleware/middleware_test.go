@@ -36,6 +36,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"nil logger", okHandler(), l, ct, []Option{WithLogger(nil)}, ErrBadOption},
 		{"nil counters", okHandler(), l, ct, []Option{WithCounters(nil)}, ErrBadOption},
 		{"nil hook", okHandler(), l, ct, []Option{WithDecisionHook(nil)}, ErrBadOption},
+		{"bad v6 prefix", okHandler(), l, ct, []Option{WithIPPrefixes(0, 32)}, ErrBadOption},
+		{"bad v4 prefix", okHandler(), l, ct, []Option{WithIPPrefixes(64, 33)}, ErrBadOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,4 +265,34 @@ func TestCostErrors(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "97", rec.Header().Get(HeaderRemaining), "three records, three credits")
 	assert.Equal(t, 1, calls)
+}
+
+func TestIPKeyOptions(t *testing.T) {
+	l, err := limiter.New(testPlan(100, 5, 5))
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		opts   []Option
+		remote string
+		xff    string
+		want   string
+	}{
+		{"default ignores xff", nil, "10.0.0.1:1", "2001:db8:1:2::5", "10.0.0.1"},
+		{"trusted proxy", []Option{WithTrustedProxies("10.0.0.0/8")}, "10.0.0.1:1", "2001:db8:1:2::5", "2001:db8:1:2::/64"},
+		{"prefixes after proxies", []Option{WithTrustedProxies("10.0.0.0/8"), WithIPPrefixes(48, 24)}, "10.0.0.1:1", "2001:db8:1:2::5", "2001:db8:1::/48"},
+		{"prefixes before proxies", []Option{WithIPPrefixes(128, 24), WithTrustedProxies("10.0.0.0/8")}, "10.0.0.1:1", "198.51.100.7", "198.51.100.0/24"},
+		{"custom key wins", []Option{WithTrustedProxies("10.0.0.0/8"), Keys{IP: func(*http.Request) string { return "x" }}}, "10.0.0.1:1", "198.51.100.7", "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := buildConfig(tt.opts)
+			require.NoError(t, err)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			r.Header.Set("X-Forwarded-For", tt.xff)
+			assert.Equal(t, tt.want, cfg.keys.IP(r))
+		})
+	}
+	_, err = New(okHandler(), l, testCosts(t), Keys{Tenant: FromHeader("X-Tenant")})
+	require.NoError(t, err)
 }

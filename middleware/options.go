@@ -28,7 +28,8 @@ func (f optionFunc) apply(c *config) error { return f(c) }
 
 // config is the whole configuration of one handler; buildConfig fills the defaults.
 type config struct {
-	keys       Keys
+	keys       Keys     // keys.IP nil: ip.Key
+	ip         ClientIP // the default IP key's settings
 	headers    headerConfig
 	now        func() time.Time
 	logger     *slog.Logger
@@ -65,7 +66,7 @@ func (k Keys) apply(c *config) error {
 
 func buildConfig(opts []Option) (*config, error) {
 	c := &config{
-		keys: Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser, IP: ClientIP{}.Key},
+		keys: Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser},
 		now:  time.Now,
 		// A 5xx is the server's fault: the caller should not pay for it.
 		refund5xx: true,
@@ -79,12 +80,15 @@ func buildConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
+	if c.keys.IP == nil {
+		c.keys.IP = c.ip.Key
+	}
 	return c, nil
 }
 
-// WithTrustedProxies makes the client IP key believe Forwarded and
-// X-Forwarded-For from peers in these networks (see [ClientIP]); IPv6 clients
-// stay keyed by their /64. It replaces the IP key function.
+// WithTrustedProxies makes the default client IP key believe Forwarded and
+// X-Forwarded-For from peers in these networks (see [ClientIP]). It has no
+// effect when [Keys] sets its own IP function.
 func WithTrustedProxies(cidrs ...string) Option {
 	return optionFunc(func(c *config) error {
 		ps := make([]netip.Prefix, 0, len(cidrs))
@@ -95,7 +99,20 @@ func WithTrustedProxies(cidrs ...string) Option {
 			}
 			ps = append(ps, p.Masked())
 		}
-		c.keys.IP = ClientIP{TrustedProxies: ps}.Key
+		c.ip.TrustedProxies = ps
+		return nil
+	})
+}
+
+// WithIPPrefixes sets the prefix lengths the default client IP key groups
+// addresses by: v6 for IPv6 (default 64, so that a host rotating through its
+// /64 stays one client), v4 for IPv4 (default 32).
+func WithIPPrefixes(v6, v4 int) Option {
+	return optionFunc(func(c *config) error {
+		if v6 < 1 || v6 > 128 || v4 < 1 || v4 > 32 {
+			return fmt.Errorf("%w: prefix lengths must be 1..128 (IPv6) and 1..32 (IPv4)", ErrBadOption)
+		}
+		c.ip.IPv6Bits, c.ip.IPv4Bits = v6, v4
 		return nil
 	})
 }
