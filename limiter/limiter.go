@@ -142,6 +142,7 @@ func (l *Limiter) resolve(tenant string) *Plan {
 // Acquire admits req at now, all or nothing (see Limiter). When the decision
 // refuses, the Ticket is the zero no-op ticket.
 func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
+	req.Credits = max(req.Credits, 0) // a negative cost would mint credits at Settle
 	st := ticketPool.Get().(*ticketState)
 	d := l.store.Take(now, req, l.planFor, &st.lease)
 	if l.usage != nil {

@@ -228,3 +228,59 @@ func TestMaxApps(t *testing.T) {
 	t2.Release()
 	t3.Release()
 }
+
+func TestClockJumpsBackwards(t *testing.T) {
+	l := mustNew(t, testPlan(), WithSlots(24))
+	tk, d := l.Acquire(t0.Add(time.Hour), Request{Tenant: "o", App: "a", Credits: 60})
+	tk.Release()
+	if !d.Allowed {
+		t.Fatal(d)
+	}
+	// An earlier clock must not see a fuller pool than the later one did.
+	_, d = l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 41})
+	if d.Allowed {
+		t.Fatalf("backwards clock admitted more than the limit: %+v", d)
+	}
+	tk, d = l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 40})
+	if !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("%+v", d)
+	}
+	tk.Release()
+}
+
+func TestOddCosts(t *testing.T) {
+	l := mustNew(t, testPlan())
+	// More than the whole pool: refused for credits, with a retry hint that
+	// is at least a window away (it can never fit).
+	_, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 101})
+	if d.Allowed || d.Reason != ReasonCredits || d.RetryAfter < 24*time.Hour {
+		t.Fatalf("over the pool: %+v", d)
+	}
+	// A negative cost is a free call, and settling it cannot mint credits.
+	tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: -5})
+	if !d.Allowed || d.Cost != 0 || d.Remaining != 100 {
+		t.Fatalf("negative: %+v", d)
+	}
+	tk.Settle(t0, -7)
+	tk.Release()
+	if d := l.Peek(t0, "o"); d.Remaining != 100 {
+		t.Fatalf("after settle: %+v", d)
+	}
+	for _, r := range []Reason{ReasonNone, ReasonCredits, ReasonConcurrency, ReasonSubConcurrency, ReasonTenants, 99} {
+		if r.String() == "" {
+			t.Fatal(r)
+		}
+	}
+}
+
+func TestIdleAfter(t *testing.T) {
+	l := mustNew(t, testPlan(), WithMaxTenants(1), WithIdleAfter(time.Hour))
+	tk, _ := l.Acquire(t0, Request{Tenant: "a", App: "x"})
+	tk.Release()
+	if _, d := l.Acquire(t0.Add(time.Minute), Request{Tenant: "b", App: "x"}); d.Reason != ReasonTenants {
+		t.Fatalf("a evicted before its idle time: %+v", d)
+	}
+	if _, d := l.Acquire(t0.Add(2*time.Hour), Request{Tenant: "b", App: "x"}); !d.Allowed {
+		t.Fatalf("a not evicted after its idle time: %+v", d)
+	}
+}

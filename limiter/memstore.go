@@ -225,7 +225,9 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 		}
 	}
 	ns := now.UnixNano()
-	t.lastUsed.Store(ns)
+	if ns-t.lastUsed.Load() > int64(time.Millisecond) { // idleness needs no finer grain,
+		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
+	}
 	d := Decision{Allowed: true, Cost: req.Credits, Limit: w.rolling.Limit(),
 		Remaining: w.all.RemainingAt(now), Reset: w.resetAt(now)}
 	sh.mu.RUnlock()
