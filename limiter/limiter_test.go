@@ -284,3 +284,55 @@ func TestIdleAfter(t *testing.T) {
 		t.Fatalf("a not evicted after its idle time: %+v", d)
 	}
 }
+
+func TestCompoundPlan(t *testing.T) {
+	p := testPlan()
+	p.Extra = []WindowLimit{{Credits: 10, Window: 10 * time.Second}}
+	l := mustNew(t, p, WithSlots(24))
+	tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
+	if !d.Allowed || d.Limit != 100 {
+		t.Fatalf("%+v", d)
+	}
+	tk.Release()
+	_, d = l.Acquire(t0.Add(time.Second), Request{Tenant: "o", App: "a", Credits: 1})
+	if d.Allowed || d.Reason != ReasonCredits || d.RetryAfter <= 0 || d.RetryAfter > 20*time.Second {
+		t.Fatalf("extra window must refuse: %+v", d)
+	}
+	tk, d = l.Acquire(t0.Add(30*time.Second), Request{Tenant: "o", App: "a", Credits: 10})
+	if !d.Allowed {
+		t.Fatalf("extra window must have refilled: %+v", d)
+	}
+	tk.Settle(t0.Add(30*time.Second), 0)
+	tk.Release()
+	// Upgrading the pool keeps the compound.
+	up := clonePlan(p)
+	up.AddOnCredits = 100
+	if err := l.SetPlanAt(t0.Add(30*time.Second), "o", up); err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Peek(t0.Add(time.Minute), "o"); d.Limit != 200 {
+		t.Fatalf("after upgrade: %+v", d)
+	}
+	_, d = l.Acquire(t0.Add(time.Minute), Request{Tenant: "o", App: "a", Credits: 11})
+	if d.Allowed {
+		t.Fatalf("extra window lost by the upgrade: %+v", d)
+	}
+}
+
+func TestUsageThroughLimiter(t *testing.T) {
+	u := NewUsage(0, 10)
+	l := mustNew(t, Plan{Name: "p", BaseCredits: 1 << 20, Concurrency: 1}, WithUsage(u))
+	for i := 0; i < 5000; i++ { // many batches: the drainer and the full queue both work
+		tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1})
+		tk.Release()
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := u.Series("o", t0, t0.Add(time.Hour)); len(s) != 1 || s[0].Calls != 5000 || s[0].Credits != 5000 {
+		t.Fatalf("%+v", s)
+	}
+	if l.Usage() != u {
+		t.Fatal("Usage()")
+	}
+}
