@@ -13,7 +13,8 @@ import "time"
 // A Compound must be made by NewCompound; it is safe for concurrent use if its
 // parts are.
 type Compound struct {
-	ws []Window
+	ws  []Window
+	tws []tokenWindow // tws[i] is ws[i] if it refunds by token (i < maxTokens), else nil
 }
 
 // NewCompound returns a window that admits only when every one of ws admits.
@@ -26,7 +27,13 @@ func NewCompound(ws ...Window) (*Compound, error) {
 			return nil, ErrNoWindows
 		}
 	}
-	return &Compound{ws: append([]Window(nil), ws...)}, nil
+	c := &Compound{ws: append([]Window(nil), ws...), tws: make([]tokenWindow, len(ws))}
+	for i, w := range ws {
+		if tw, ok := w.(tokenWindow); ok && i < maxTokens {
+			c.tws[i] = tw
+		}
+	}
+	return c, nil
 }
 
 // Windows returns the parts, in the order they are tried.
@@ -57,7 +64,7 @@ func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	for i, w := range c.ws {
 		var ok bool
 		var err error
-		if tw, isTok := w.(tokenWindow); isTok && i < maxTokens {
+		if tw := c.tws[i]; tw != nil {
 			ok, toks[i], err = tw.tryAcquireTok(now, n)
 		} else {
 			ok, err = w.TryAcquireAt(now, n)
@@ -66,7 +73,7 @@ func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
-			if tw, isTok := c.ws[j].(tokenWindow); isTok && j < maxTokens {
+			if tw := c.tws[j]; tw != nil {
 				tw.refundTok(toks[j], n)
 			} else {
 				c.ws[j].RefundAt(now, now, n)
