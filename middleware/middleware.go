@@ -70,7 +70,7 @@ type Counters struct {
 	Admitted      atomic.Int64 // requests passed to the wrapped handler with a slot
 	Refused       atomic.Int64 // 429s sent
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
-	CostErrors    atomic.Int64 // 400/413 for an unpriceable request
+	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
 	Refunded      atomic.Int64 // admitted requests refunded whole (5xx, panic)
 	Settled       atomic.Int64 // admitted requests settled through ReportCost
 }
@@ -80,6 +80,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := cfg.now()
 	price, err := h.costs.Lookup(r)
 	if err != nil {
+		if cfg.shadowAll || cfg.shadow[price.Pattern] {
+			// Shadow mode refuses nothing, not even what it cannot price:
+			// the request goes on unmetered, as if the middleware were absent.
+			h.noteCostError(r, err)
+			h.next.ServeHTTP(w, r)
+			return
+		}
 		h.costError(w, r, err)
 		return
 	}
@@ -204,7 +211,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, now time.Time, 
 	_, _ = w.Write(body)
 }
 
-func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *handler) noteCostError(r *http.Request, err error) {
 	if cs := h.cfg.counters; cs != nil {
 		cs.CostErrors.Add(1)
 	}
@@ -212,6 +219,10 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 		h.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "middleware: request cost not computable",
 			slog.String("error", err.Error()))
 	}
+}
+
+func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
+	h.noteCostError(r, err)
 	// The error text may quote the body; the client gets a fixed message.
 	if tooLarge, ok := errors.AsType[*limiter.BodyTooLargeError](err); ok {
 		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
@@ -253,7 +264,8 @@ func (c *reqCtx) Value(key any) any {
 // knows it (reserve and settle, as Shopify does): the difference from the
 // reserved price is refunded or charged when the handler returns. n == 0 refunds
 // everything. The last call wins; it is safe from any goroutine until the
-// handler returns. It reports false when r did not come through an admitting
+// handler returns. A 5xx response or a panic refunds everything regardless
+// (unless WithRefund5xx(false)). It reports false when r did not come through an admitting
 // middleware (no middleware, or a shadow-mode request that would have been
 // refused and so holds nothing).
 func ReportCost(r *http.Request, n int64) bool {

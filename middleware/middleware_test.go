@@ -103,8 +103,10 @@ func TestRefuseCredits(t *testing.T) {
 	assert.Equal(t, ra, itoa(b.Details.RetryAfter), "Retry-After and the body agree")
 	assert.Greater(t, b.Details.RetryAfter, int64(3600), "credits come back only when the rolling window moves")
 	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
-	assert.Equal(t, "7", rec.Header().Get(HeaderLimit))
-	assert.Equal(t, "2", rec.Header().Get(HeaderRemaining))
+	assert.Equal(t, http.Header{
+		"X-Ratelimit-Limit": {"7"}, "X-Ratelimit-Remaining": {"2"}, "X-Ratelimit-Reset": {ra},
+		"X-Api-Credits-Remaining": {"2"}, "Retry-After": {ra},
+	}, limitHeaders(rec.Header()), "credits come back when the window moves: reset and retry agree")
 	// A cheaper call still fits.
 	assert.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
 }
@@ -260,6 +262,13 @@ func TestCostErrors(t *testing.T) {
 	assert.Equal(t, CodeTooLarge, b.Code)
 	assert.Equal(t, int64(64), b.Details.Limit)
 	assert.Zero(t, calls)
+
+	// In shadow mode an unpriceable request goes on, unmetered.
+	var cs Counters
+	sh := newEnv(t, testPlan(100, 5, 5), okHandler(), WithShadow("POST /crm/{module}"), WithCounters(&cs))
+	assert.Equal(t, http.StatusOK, sh.do("POST", "/crm/Leads", big).Code)
+	assert.Equal(t, int64(1), cs.CostErrors.Load())
+	assert.Equal(t, int64(100), sh.l.Peek(sh.clock.Now(), "").Remaining)
 
 	rec = e.do("POST", "/crm/Leads", `{"data":[{},{},{}]}`)
 	assert.Equal(t, http.StatusOK, rec.Code)
