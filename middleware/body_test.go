@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +79,23 @@ func TestAppendJSONString(t *testing.T) {
 		assert.Equal(t, s, got)
 		assert.NotContains(t, string(raw), "<")
 	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "bulk", "q\"\\", "\x00\x7f<>&", "héllo\u2028", "bad\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("%q -> invalid JSON %s: %v", s, raw, err)
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); utf8.ValidString(s) && got != want {
+			t.Fatalf("%q -> %q", s, got)
+		}
+		if strings.ContainsAny(string(raw), "<>&") {
+			t.Fatalf("%q -> unescaped markup characters in %s", s, raw)
+		}
+	})
 }

@@ -117,13 +117,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cs.Admitted.Add(1)
 	}
 	// One allocation holds the wrapped writer, the context, the header values
-	// and the settle state.
+	// and the settle state. The deferred finish comes first so that nothing
+	// after the admission can leak the slots.
 	st := &reqState{ticket: ticket}
-	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), &st.hdr)
+	defer h.finish(st)
 	st.w.ResponseWriter = w
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
-	defer h.finish(st)
+	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), &st.hdr)
 	h.next.ServeHTTP(&st.w, r.WithContext(&st.ctx))
 	st.returned = true
 }

@@ -145,7 +145,8 @@ func WithIETFHeaders(policy string) Option {
 // route), or for every route when none is given. In shadow mode every decision
 // is computed, counted, logged and passed to the decision hook, and admitted
 // requests spend credits as usual, but a refusal lets the request through, so
-// that a limit can be tried on live traffic before it bites.
+// that a limit can be tried on live traffic before it bites. The limiter's
+// usage statistics count those requests as refused: what would have happened.
 func WithShadow(patterns ...string) Option {
 	return optionFunc(func(c *config) error {
 		if len(patterns) == 0 {
