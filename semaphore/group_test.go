@@ -77,7 +77,7 @@ func TestGroupBoundWithBusyKeys(t *testing.T) {
 
 	// a was retired: its old semaphore refuses, and a new key needs room.
 	assert.False(t, held["a"].TryAcquire(1))
-	assert.ErrorIs(t, held["a"].Acquire(context.Background(), 1), ErrEvicted)
+	assert.ErrorIs(t, held["a"].Acquire(watchdog(t), 1), ErrEvicted)
 	assert.PanicsWithValue(t, errReleasedMore, func() { held["a"].Release(1) })
 	_, ok = g.TryAcquire("a", 1)
 	assert.False(t, ok, "full again")
@@ -96,7 +96,7 @@ func TestGroupKeyWithWaitersIsNotEvicted(t *testing.T) {
 	require.NoError(t, err)
 	ch := make(chan error, 1)
 	go func() {
-		_, err := g.Acquire(context.Background(), "a", 1)
+		_, err := g.Acquire(watchdog(t), "a", 1)
 		ch <- err
 	}()
 	waitQueued(t, s, 1)
@@ -154,6 +154,7 @@ func TestGroupEvictionNeverDoublesCapacity(t *testing.T) {
 	var held [keys]atomic.Int64
 	var acquired atomic.Int64
 	var wg sync.WaitGroup
+	watch := watchdog(t)
 	for w := range 8 {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 3))
@@ -167,7 +168,7 @@ func TestGroupEvictionNeverDoublesCapacity(t *testing.T) {
 						continue
 					}
 				} else {
-					ctx, cancel := context.WithCancel(context.Background())
+					ctx, cancel := context.WithCancel(watch)
 					if rng.IntN(4) == 0 {
 						cancel()
 					}

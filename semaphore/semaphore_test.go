@@ -50,6 +50,14 @@ func recv(t testing.TB, ch <-chan error) error {
 	}
 }
 
+// watchdog returns a context that ends after 10 s: only a guard that turns a
+// hang into a failure; passing tests never reach it.
+func watchdog(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func pending(ch <-chan error) bool {
 	select {
 	case <-ch:
