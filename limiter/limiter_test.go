@@ -336,3 +336,30 @@ func TestUsageThroughLimiter(t *testing.T) {
 		t.Fatal("Usage()")
 	}
 }
+
+// A class dropped and re-added by plan changes while a request holds its
+// slot: the release goes to the semaphore it was taken from.
+func TestSetPlanClassChurn(t *testing.T) {
+	l := mustNew(t, testPlan())
+	tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Class: "bulk", Credits: 1})
+	if !d.Allowed {
+		t.Fatal(d)
+	}
+	noBulk := testPlan()
+	noBulk.SubConcurrency = nil
+	if err := l.SetPlanAt(t0, "o", noBulk); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetPlanAt(t0, "o", testPlan()); err != nil {
+		t.Fatal(err)
+	}
+	tk.Release() // must not panic on the new semaphore
+	tk2, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Class: "bulk", Credits: 1})
+	if !d.Allowed {
+		t.Fatalf("new bulk semaphore: %+v", d)
+	}
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "b", Class: "bulk", Credits: 1}); d.Reason != ReasonSubConcurrency {
+		t.Fatalf("bulk cap: %+v", d)
+	}
+	tk2.Release()
+}

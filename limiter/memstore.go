@@ -232,7 +232,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 		Remaining: w.all.RemainingAt(now), Reset: w.resetAt(now)}
 	sh.mu.RUnlock()
 	*lease = Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
-		Limit: d.Limit, Alerts: &t.alerts, Ref: t}
+		Limit: d.Limit, Alerts: &t.alerts, Ref: t, appSem: app, classSem: cls}
 	return d
 }
 
@@ -251,19 +251,11 @@ func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {
 
 // Release implements Store.
 func (s *MemoryStore) Release(l *Lease) {
-	t, _ := l.Ref.(*tenant)
-	if t == nil {
-		return
+	if l.classSem != nil {
+		l.classSem.Release(1)
 	}
-	if l.Class != "" {
-		if c := t.classes.Load().find(l.Class); c != nil {
-			c.Release(1)
-		}
-	}
-	if e := t.app0.Load(); e != nil && e.name == l.App {
-		e.sem.Release(1)
-	} else if a := t.apps.Load().find(l.App); a != nil {
-		a.Release(1)
+	if l.appSem != nil {
+		l.appSem.Release(1)
 	}
 }
 

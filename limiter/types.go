@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"github.com/creditgate/creditgate/semaphore"
 	"sync/atomic"
 	"time"
 )
@@ -68,6 +69,10 @@ type Lease struct {
 	Alerts *AlertState
 	ID     uint64 // for stores that name leases (e.g. with an expiry)
 	Ref    any    // store-private
+
+	// The in-memory store's semaphores, kept so that Release needs no
+	// lookup and cannot hit a semaphore a plan change put in their place.
+	appSem, classSem *semaphore.Weighted
 }
 
 // AlertState is a tenant's alert arming: bit i set means threshold i has fired
