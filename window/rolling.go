@@ -162,6 +162,10 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 // frontier under this one.
 var takeHook func()
 
+// slotHook, if set (by tests only), runs between taking from the total and
+// recording the credits in their slot.
+var slotHook func()
+
 // take charges n credits (or, if partial, as many of them as fit) at u and
 // returns the amount taken, the slot epoch it was charged to and the instant it
 // counts at (u, or the frontier's instant for a stale caller).
@@ -213,6 +217,9 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		if r.head.Load() != e {
 			r.total.Add(uint64(-k))
 			continue
+		}
+		if slotHook != nil {
+			slotHook()
 		}
 		r.addSlot(s, k)
 		return k, s, base + x

@@ -215,3 +215,19 @@ func TestRollingFrontierMovesDuringTake(t *testing.T) {
 	replay(t, []entry{{t0.UnixNano(), 10}, {late.UnixNano(), 1}, {eff.UnixNano(), 5}},
 		int64(10*time.Second), 10)
 }
+
+// TestRollingSlotLeavesDuringTake: between taking from the total and writing
+// its slot, a caller's slot leaves the window (another caller jumps the clock
+// 30 s). Its credits are then already due back: they must not stay counted.
+func TestRollingSlotLeavesDuringTake(t *testing.T) {
+	r := newTestRolling(t)
+	later := t0.Add(30 * time.Second)
+	slotHook = func() {
+		slotHook = nil
+		mustTake(t, r, later, 3)
+	}
+	defer func() { slotHook = nil }()
+	mustTake(t, r, t0, 4)
+	assert.Equal(t, int64(7), r.RemainingAt(later), "only the 3 taken at the later instant count")
+	assert.Equal(t, int64(10), r.RemainingAt(later.Add(11*time.Second)))
+}
