@@ -83,17 +83,20 @@ var keyCounts = []int{1, manyKeys}
 
 func keyedRow(n int) string { return fmt.Sprintf("Keyed/keys=%d", n) }
 
+// The rows, in the order of the issue (and of the ratio table).
+
 func BenchmarkPoolAcquire(b *testing.B)     { runRow(b, "PoolAcquire") }
 func BenchmarkWeightedAcquire(b *testing.B) { runRow(b, "WeightedAcquire") }
 func BenchmarkSlot(b *testing.B)            { runRow(b, "Slot") }
-func BenchmarkMiddleware(b *testing.B)      { runRow(b, "Middleware") }
-func BenchmarkFloor(b *testing.B)           { runRow(b, "Floor") }
 
 func BenchmarkKeyed(b *testing.B) {
 	for _, n := range keyCounts {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) { runRow(b, keyedRow(n)) })
 	}
 }
+
+func BenchmarkMiddleware(b *testing.B) { runRow(b, "Middleware") }
+func BenchmarkFloor(b *testing.B)      { runRow(b, "Floor") }
 
 // TestEveryCallAdmitted checks that each implementation, configured as in its
 // benchmark, admits every call of a short sequential loop and of a short

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -104,6 +105,19 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// spread is the largest deviation of xs from m, as a fraction of m (like
+// benchstat's ±), so that a noisy figure shows as one.
+func spread(xs []float64, m float64) float64 {
+	if m == 0 {
+		return 0
+	}
+	var d float64
+	for _, x := range xs {
+		d = max(d, math.Abs(x-m))
+	}
+	return d / math.Abs(m)
+}
+
 type groupKey struct {
 	row string
 	cpu int
@@ -113,6 +127,7 @@ type groupKey struct {
 type figures struct {
 	runs    int
 	medians map[string]float64
+	spread  map[string]float64 // largest deviation from the median, as a fraction of it
 }
 
 // summarize groups samples by row and cpu and takes each metric's median.
@@ -136,16 +151,25 @@ func summarize(samples []sample) (map[groupKey]map[string]figures, []groupKey) {
 	for k, impls := range raw {
 		out[k] = map[string]figures{}
 		for im, units := range impls {
-			f := figures{medians: map[string]float64{}}
+			f := figures{medians: map[string]float64{}, spread: map[string]float64{}}
 			for u, vs := range units {
-				f.medians[u] = median(vs)
+				m := median(vs)
+				f.medians[u] = m
+				f.spread[u] = spread(vs, m)
 				f.runs = max(f.runs, len(vs))
 			}
 			out[k][im] = f
 		}
 	}
+	// Rows keep the order of the input (the suite's order); cpus ascend.
+	first := map[string]int{}
+	for i, k := range order {
+		if _, ok := first[k.row]; !ok {
+			first[k.row] = i
+		}
+	}
 	slices.SortStableFunc(order, func(a, b groupKey) int {
-		if c := strings.Compare(a.row, b.row); c != 0 {
+		if c := first[a.row] - first[b.row]; c != 0 {
 			return c
 		}
 		return a.cpu - b.cpu
@@ -169,6 +193,14 @@ func fmtNum(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// fmtSpread is " ±N%" when the runs of f deviate from the median by 1% or more.
+func fmtSpread(f figures, unit string) string {
+	if p := 100 * f.spread[unit]; p >= 1 && f.runs > 1 {
+		return fmt.Sprintf(" ±%.0f%%", p)
+	}
+	return ""
 }
 
 func fmtAllocs(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
@@ -227,12 +259,12 @@ func table(w io.Writer, samples []sample) error {
 		for _, p := range peers {
 			ov, pv, ratio, oa := "—", "—", "—", "—"
 			if haveOurs {
-				ov, oa = fmtNum(o.medians[unit]-base), fmtAllocs(o.medians["allocs/op"])
+				ov, oa = fmtNum(o.medians[unit]-base)+fmtSpread(o, unit), fmtAllocs(o.medians["allocs/op"])
 			}
 			pf, haveP := g[p]
 			pa, runs, note := "—", o.runs, ""
 			if haveP {
-				pv, pa, note = fmtNum(pf.medians[unit]-base), fmtAllocs(pf.medians["allocs/op"]), notes(pf)
+				pv, pa, note = fmtNum(pf.medians[unit]-base)+fmtSpread(pf, unit), fmtAllocs(pf.medians["allocs/op"]), notes(pf)
 				if !haveOurs || pf.runs < runs {
 					runs = pf.runs // the fewer runs of the pair
 				}
@@ -263,7 +295,7 @@ func main() {
 	}
 	samples, cpuModel, err := parse(in)
 	if err == nil && cpuModel != "" {
-		fmt.Printf("Machine: %s. Ratios below 1 mean ours is faster (or smaller).\n\n", cpuModel)
+		fmt.Printf("Machine: %s. Median of the runs; ±N%% is the largest deviation of a run from it.\nRatios below 1 mean ours is faster (or smaller).\n\n", cpuModel)
 	}
 	if err == nil {
 		err = table(os.Stdout, samples)

@@ -72,8 +72,8 @@ func TestTable(t *testing.T) {
 	}
 	out := sb.String()
 	for _, want := range []string{
-		// median of 10, 30, 12 is 12; 12/48 = 0.25
-		"| PoolAcquire [ns/op] | 1 | throttled | 12.0 | 48.0 | 0.25 | 0 | 0 | 1 | CAS errors 1.25% of calls |",
+		// median of 10, 30, 12 is 12 (30 is 150 % off it); 12/48 = 0.25
+		"| PoolAcquire [ns/op] | 1 | throttled | 12.0 ±150% | 48.0 | 0.25 | 0 | 0 | 1 | CAS errors 1.25% of calls |",
 		"| PoolAcquire [ns/op] | 2 | throttled | 15.0 | 60.0 | 0.25 | 0 | 1 | 1 | CAS errors 2.00% of calls |",
 		"| Keyed/keys=100000 [ns/op] | 2 | ulule | 50.0 | 200 | 0.25 | 0 | 2 |",
 		// overheads over bare: 100 and 400
@@ -84,6 +84,9 @@ func TestTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q\n%s", want, out)
 		}
+	}
+	if p, k := strings.Index(out, "| PoolAcquire"), strings.Index(out, "| Keyed"); p < 0 || k < p {
+		t.Errorf("rows not in input order:\n%s", out)
 	}
 	if strings.Contains(out, "| bare |") {
 		t.Errorf("bare listed as a peer:\n%s", out)
