@@ -109,6 +109,9 @@ func (c ClientIP) format(a netip.Addr, host string) string {
 
 // parseRemoteAddr accepts "host:port", "[v6]:port" and a bare address.
 func parseRemoteAddr(s string) (netip.Addr, string, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil { // the common case, in one pass
+		return ap.Addr(), s[:strings.LastIndexByte(s, ':')], true
+	}
 	host := s
 	if h, _, err := net.SplitHostPort(s); err == nil {
 		host = h
