@@ -20,6 +20,8 @@ var ErrNilStore = errors.New("limiter: nil store")
 // otherwise. State lives in a Store, in memory by default. Time comes in as
 // now, so tests and replays are deterministic. Safe for concurrent use; the
 // hot path (Acquire, Release) does not allocate once a tenant exists.
+// A Limiter must be made by New (the zero value has no store and panics).
+// With WithUsage or WithAlerts it runs a goroutine: call Close.
 type Limiter struct {
 	store   Store
 	def     *Plan
@@ -139,8 +141,10 @@ func (l *Limiter) resolve(tenant string) *Plan {
 	return l.def
 }
 
-// Acquire admits req at now, all or nothing (see Limiter). When the decision
-// refuses, the Ticket is the zero no-op ticket.
+// Acquire admits req at now, all or nothing (see Limiter). An admitted
+// request's Ticket must be released when the call ends (its slots are held
+// until then); when the decision refuses, the Ticket is the zero no-op ticket
+// and nothing was taken. A negative Credits counts as 0.
 func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
 	req.Credits = max(req.Credits, 0) // a negative cost would mint credits at Settle
 	st := ticketPool.Get().(*ticketState)

@@ -105,6 +105,9 @@ func (p Plan) WindowLength() time.Duration {
 // non-positive concurrency or sub-concurrency cap, a nameless class, an extra
 // window that is empty or can never bind (shorter than the pool's window yet
 // allowing more than the whole pool), or a pool that overflows int64.
+// A sub-concurrency cap above Concurrency is valid: the scopes differ (per
+// tenant and class versus per application), as in Zoho's Free edition (5 and 10).
+// Classes that a cost table names but the plan does not: see CheckClasses.
 func (p Plan) Validate() error {
 	bad := func(field string, err error) error { return &PlanError{Plan: p.Name, Field: field, Err: err} }
 	for _, f := range []struct {
