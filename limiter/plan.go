@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 // DefaultWindow is the rolling window length a Plan with a zero Window uses.
@@ -104,7 +106,7 @@ func (p Plan) WindowLength() time.Duration {
 // Validate reports the first problem with p: negative sizes, an empty pool, a
 // non-positive concurrency or sub-concurrency cap, a nameless class, an extra
 // window that is empty or can never bind (shorter than the pool's window yet
-// allowing more than the whole pool), or a pool that overflows int64.
+// allowing more than the whole pool), or a pool above window.MaxLimit (2^40).
 // A sub-concurrency cap above Concurrency is valid: the scopes differ (per
 // tenant and class versus per application), as in Zoho's Free edition (5 and 10).
 // Classes that a cost table names but the plan does not: see CheckClasses.
@@ -129,6 +131,9 @@ func (p Plan) Validate() error {
 	if pool <= 0 {
 		return bad("Credits", ErrNoCredits)
 	}
+	if pool > window.MaxLimit {
+		return bad("Credits", ErrOverflow)
+	}
 	if p.Concurrency <= 0 {
 		return bad("Concurrency", ErrNoConcurrency)
 	}
@@ -151,6 +156,8 @@ func (p Plan) Validate() error {
 		switch {
 		case x.Credits <= 0:
 			return bad(field, ErrNoCredits)
+		case x.Credits > window.MaxLimit:
+			return bad(field, ErrOverflow)
 		case x.Window <= 0:
 			return bad(field, ErrNegative)
 		case x.Window <= w && x.Credits > pool:

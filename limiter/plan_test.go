@@ -28,6 +28,7 @@ func TestPlanValidate(t *testing.T) {
 		{"extra no window", func(p *Plan) { p.Extra = []WindowLimit{{10, 0}} }, ErrNegative},
 		{"extra above pool", func(p *Plan) { p.Extra = []WindowLimit{{101, time.Hour}} }, ErrCapAbovePool},
 		{"overflow", func(p *Plan) { p.CreditsPerLicence, p.Licences = math.MaxInt64/2, 3 }, ErrOverflow},
+		{"above window limit", func(p *Plan) { p.BaseCredits = 1<<40 + 1 }, ErrOverflow},
 	} {
 		p := clonePlan(ok)
 		tc.edit(&p)
