@@ -23,6 +23,14 @@ var (
 // freed).
 const retryLimit = 4
 
+// evictScan bounds how many entries of one shard a lookup examines when it
+// needs room. Map iteration starts at a random place, so this samples: when a
+// Group is full of busy keys, a flood of new keys costs each at most
+// evictScan*shards cheap checks instead of a scan of every key. The price is
+// that an idle key can be missed in a huge shard (ErrTooManyKeys while one
+// exists); Sweep examines everything.
+const evictScan = 64
+
 // Group holds one Weighted per key (an application id, or application + API
 // class), created on demand with the capacity the capacity function gives
 // for the key. At most maxKeys keys are live: when a new key needs room, an
@@ -196,7 +204,11 @@ func (g *Group) reserve() bool {
 // evictOneLocked drops one idle semaphore from sh, whose lock is held, and
 // keeps its slot in count for the caller's new key.
 func (g *Group) evictOneLocked(sh *groupShard) bool {
+	seen := 0
 	for k, s := range sh.m {
+		if seen++; seen > evictScan {
+			return false
+		}
 		if s.retire() {
 			delete(sh.m, k)
 			return true
@@ -205,13 +217,14 @@ func (g *Group) evictOneLocked(sh *groupShard) bool {
 	return false
 }
 
-// sweepShard drops up to limit idle semaphores from sh (all if limit < 0).
+// sweepShard drops up to limit idle semaphores from sh, examining at most
+// evictScan entries; with limit < 0 it examines all and drops every idle one.
 func (g *Group) sweepShard(sh *groupShard, limit int) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := 0
+	k, seen := 0, 0
 	for key, s := range sh.m {
-		if k == limit {
+		if seen++; k == limit || limit >= 0 && seen > evictScan {
 			break
 		}
 		if s.retire() {

@@ -317,6 +317,9 @@ func (s *Weighted) updateState(f func(int64) int64) {
 // TryAcquire either took weight first (and retire fails) or sees the dead flag
 // and looks the key up again, so two live semaphores never share a key.
 func (s *Weighted) retire() bool {
+	if st := s.state.Load(); st&flagMask != 0 || avail(st) != s.cap.Load() {
+		return false // busy: no need to take the lock to know
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.head != nil {
