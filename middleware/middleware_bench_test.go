@@ -110,3 +110,36 @@ func BenchmarkClientIP(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLimiterShare measures, with the same plan, routes and request as
+// BenchmarkMiddleware, the part of the admitted path that belongs to package
+// limiter (pricing and Acquire/Release), so that the middleware's own
+// overhead is BenchmarkMiddleware minus this minus BenchmarkBare.
+func BenchmarkLimiterShare(b *testing.B) {
+	l, err := limiter.New(limiter.Plan{Name: "bench", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+		SubConcurrency: map[string]int64{"bulk": 1 << 20}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	costs := testCosts(b)
+	now := time.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/crm/Leads", nil)
+		r.RemoteAddr = "192.0.2.1:4711"
+		for pb.Next() {
+			p, err := costs.Lookup(r)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			t, d := l.Acquire(now, limiter.Request{App: "app", IP: "192.0.2.1", Module: p.Module,
+				Method: r.Method, Credits: p.Credits, Class: p.Class})
+			if !d.Allowed {
+				b.Error("refused")
+				return
+			}
+			t.Release()
+		}
+	})
+}

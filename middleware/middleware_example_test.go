@@ -125,3 +125,25 @@ func ExampleDashboard() {
 	fmt.Print(strings.TrimSpace(w.Body.String()))
 	// Output: {"dim":"module","items":[{"key":"Leads","credits":1,"calls":1,"refused":0}]}
 }
+
+func ExampleContextWithIdentity() {
+	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
+	api, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
+	// An authentication layer in front says which organisation pays: each
+	// tenant has its own pool of 10 credits.
+	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := r.URL.Query().Get("org") // stands in for a verified token's claim
+		api.ServeHTTP(w, r.WithContext(middleware.ContextWithIdentity(r.Context(),
+			middleware.Identity{Tenant: org, App: "crm-sync", User: "ann"})))
+	})
+	for _, target := range []string{"/crm/bulk/v8/read?org=acme", "/crm/bulk/v8/read?org=globex", "/crm/bulk/v8/read?org=acme"} {
+		w := httptest.NewRecorder()
+		auth.ServeHTTP(w, httptest.NewRequest("POST", target, nil))
+		fmt.Println(target[len("/crm/bulk/v8/read?"):], w.Code, w.Header().Get(middleware.HeaderRemaining))
+	}
+	// Output:
+	// org=acme 404 2
+	// org=globex 404 2
+	// org=acme 429 2
+}
