@@ -182,3 +182,22 @@ func parseAttrs(tag string) map[string]string {
 		rest = rest[eq+2+endq+1:]
 	}
 }
+
+func TestDashboardLimits(t *testing.T) {
+	e := dashEnv(t)
+	d := Dashboard(e.l, WithTopN(1), WithDashboardClock(func() time.Time { return t0 }))
+	var top topJSON
+	require.NoError(t, json.Unmarshal(dashGet(t, d, "/api/top?dim=app").Body.Bytes(), &top))
+	assert.Len(t, top.Items, 1)
+	assert.Equal(t, "exporter", top.Items[0].Key)
+	for q, want := range map[string]int{"hours=100000": 30 * 24, "hours=-3": 1, "hours=x": 24, "": 24} {
+		var ser seriesJSON
+		require.NoError(t, json.Unmarshal(dashGet(t, d, "/api/series?"+q).Body.Bytes(), &ser))
+		assert.Len(t, ser.Points, want, q)
+	}
+	var s summaryJSON
+	require.NoError(t, json.Unmarshal(dashGet(t, d, "/api/summary?tenant=nobody").Body.Bytes(), &s))
+	assert.Equal(t, "nobody", s.Tenant)
+	assert.Equal(t, int64(20), s.Limit, "an unseen tenant has the default plan's whole pool")
+	assert.Equal(t, int64(0), s.Used)
+}
