@@ -186,3 +186,21 @@ func FuzzRecordsCost(f *testing.F) {
 		}
 	})
 }
+
+func TestLookupCostFuncError(t *testing.T) {
+	ct, err := NewCostTable(1, Route{Pattern: "POST /crm/v8/{module}", CostFunc: RecordsCost(10, 10, 8), Class: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/Leads", strings.NewReader(`{"data":[1,2,3]}`)))
+	var tooLarge *BodyTooLargeError
+	if !errors.As(err, &tooLarge) || p.Pattern != "POST /crm/v8/{module}" || p.Module != "Leads" || p.Class != "w" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if got := ct.Routes(); len(got) != 1 || ct.DefaultCost() != 1 {
+		t.Fatal("accessors")
+	}
+	if err.Error() == "" || tooLarge.Error() == "" {
+		t.Fatal("messages")
+	}
+}
