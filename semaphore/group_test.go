@@ -2,6 +2,7 @@ package semaphore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -200,4 +201,34 @@ func TestGroupEvictionNeverDoublesCapacity(t *testing.T) {
 	assert.LessOrEqual(t, g.Len(), maxKeys)
 	assert.Equal(t, g.Len(), g.Sweep(), "everything is idle at the end")
 	assert.Equal(t, 0, g.Len())
+}
+
+func TestGroupAcquireWaitsAndCancels(t *testing.T) {
+	g := newTestGroup(t, 4, 1)
+	s, err := g.Acquire(context.Background(), "app", 1)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(watchdog(t))
+	cancelled := make(chan error, 1)
+	go func() {
+		_, err := g.Acquire(ctx, "app", 1)
+		cancelled <- err
+	}()
+	waitQueued(t, s, 1)
+	served := make(chan error, 1)
+	go func() {
+		s2, err := g.Acquire(watchdog(t), "app", 1)
+		if err == nil && s2 != s {
+			err = errors.New("a second semaphore for one key")
+		}
+		served <- err
+	}()
+	waitQueued(t, s, 2)
+	cancel()
+	assert.Equal(t, context.Canceled, recv(t, cancelled))
+	s.Release(1)
+	require.NoError(t, recv(t, served))
+	assert.Equal(t, int64(1), s.Held())
+	s.Release(1)
+	assert.Equal(t, 1, g.Sweep())
 }
