@@ -70,7 +70,7 @@ func ceilSeconds(d time.Duration) int64 {
 // so that writing the headers allocates nothing more. A scratch is written by
 // one call only: the header strings point into it afterwards.
 type headerScratch struct {
-	buf  [64]byte
+	buf  [128]byte // fits every field, IETF ones included, for pools below 10^15
 	vals [7]string // at most: limit, remaining, reset, credits, retry, policy, ratelimit
 }
 

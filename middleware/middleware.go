@@ -18,6 +18,8 @@ type handler struct {
 	l     *limiter.Limiter
 	costs *limiter.CostTable
 	cfg   *config
+
+	lastWindow atomic.Pointer[windowEntry] // see window
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -133,9 +135,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) state(r *http.Request, d limiter.Decision, retry time.Duration) limitState {
 	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, retryAfter: retry}
 	if h.cfg.headers.ietf {
-		s.window = h.l.Plan(h.cfg.keys.Tenant(r)).WindowLength()
+		s.window = h.window(h.cfg.keys.Tenant(r), d.Limit)
 	}
 	return s
+}
+
+// windowEntry is the last tenant's window length, for the IETF w parameter.
+type windowEntry struct {
+	tenant string
+	limit  int64
+	window time.Duration
+}
+
+// window returns the tenant's window length. Limiter.Plan copies the plan, so
+// the last answer is kept and reused while the tenant and its pool size stay
+// the same (a plan change that keeps the pool size but changes the window
+// shows in w on the next tenant switch).
+func (h *handler) window(tenant string, limit int64) time.Duration {
+	if e := h.lastWindow.Load(); e != nil && e.tenant == tenant && e.limit == limit {
+		return e.window
+	}
+	w := h.l.Plan(tenant).WindowLength()
+	h.lastWindow.Store(&windowEntry{tenant: tenant, limit: limit, window: w})
+	return w
 }
 
 // finish runs deferred: it settles the ticket and releases the slots, whether
