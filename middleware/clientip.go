@@ -41,6 +41,12 @@ const maxHops = 32
 // Key returns the client key for r; "" when RemoteAddr cannot be parsed (a
 // request built by hand in a test, or a Unix socket peer).
 func (c ClientIP) Key(r *http.Request) string {
+	if len(c.TrustedProxies) == 0 && (c.IPv4Bits == 0 || c.IPv4Bits == 32) {
+		// The common case, an IPv4 peer keyed as is, without a full parse.
+		if host, ok := ipv4HostPort(r.RemoteAddr); ok {
+			return host
+		}
+	}
 	peer, host, ok := parseRemoteAddr(r.RemoteAddr)
 	if !ok {
 		return ""
@@ -222,4 +228,42 @@ func parseNode(s string) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// ipv4HostPort recognises a canonical "a.b.c.d:port" (decimal octets without
+// leading zeros, as net/http writes RemoteAddr) and returns "a.b.c.d".
+func ipv4HostPort(s string) (string, bool) {
+	i, octets := 0, 0
+	for octets < 4 {
+		start, v := i, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' && i-start < 3 {
+			v = v*10 + int(s[i]-'0')
+			i++
+		}
+		if n := i - start; n == 0 || v > 255 || (n > 1 && s[start] == '0') {
+			return "", false
+		}
+		octets++
+		if octets < 4 {
+			if i >= len(s) || s[i] != '.' {
+				return "", false
+			}
+			i++
+		}
+	}
+	host := i
+	if i >= len(s) || s[i] != ':' || i+1 == len(s) || len(s)-i-1 > 5 {
+		return "", false
+	}
+	port := 0
+	for i++; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return "", false
+		}
+		port = port*10 + int(s[i]-'0')
+	}
+	if port > 65535 {
+		return "", false
+	}
+	return s[:host], true
 }

@@ -126,6 +126,18 @@ func TestClientIPLongChainIsBounded(t *testing.T) {
 	assert.Equal(t, "10.0.0.1", c.Key(r))
 }
 
+func TestIPv4HostPort(t *testing.T) {
+	for s, want := range map[string]string{
+		"192.0.2.7:4711": "192.0.2.7", "0.0.0.0:0": "0.0.0.0", "255.255.255.255:65535": "255.255.255.255",
+		"192.0.2.7": "", "192.0.2.7:": "", "192.0.2.07:1": "", "192.0.2.256:1": "", "1.2.3:4": "",
+		"1.2.3.4.5:6": "", "1.2.3.4:123456": "", "1.2.3.4:8x": "", "1.2.3.4:65536": "", "[::1]:80": "", "": "", "1234.1.1.1:1": "",
+	} {
+		host, ok := ipv4HostPort(s)
+		assert.Equal(t, want, host, s)
+		assert.Equal(t, want != "", ok, s)
+	}
+}
+
 func TestClientIPv4PeerAllocatesNothing(t *testing.T) {
 	r := &http.Request{RemoteAddr: "192.0.2.7:4711", Header: http.Header{}}
 	var c ClientIP
@@ -138,7 +150,17 @@ func FuzzClientIP(f *testing.F) {
 	f.Add("[2001:db8::1]:80", "[2001:db8::2]:1", `for="[2001:db8::3]:80"`, 128)
 	f.Add("10.0.0.1:1", "bogus,,", `for="\"x;,",for=`, 0)
 	f.Add("[::ffff:10.0.0.1]:1", "::ffff:1.2.3.4", `for=_hidden;by=unknown`, -5)
+	f.Add("192.0.2.255:65535", "", "", 0)
+	f.Add("01.2.3.4:5", "", "", 0)
+	f.Add("256.1.1.1:80", "", "", 0)
 	f.Fuzz(func(t *testing.T, remote, xff, fwd string, bits int) {
+		// The IPv4 fast path agrees with the full parse.
+		if host, ok := ipv4HostPort(remote); ok {
+			ap, err := netip.ParseAddrPort(remote)
+			if err != nil || !ap.Addr().Is4() || ap.Addr().String() != host {
+				t.Fatalf("fast path took %q as %q; full parse: %v %v", remote, host, ap, err)
+			}
+		}
 		c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8::/32"), IPv6Bits: bits}
 		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
 		if xff != "" {
