@@ -6,7 +6,7 @@
 #
 #   bash bench/run.sh                      # COUNT=6 BENCHTIME=1s CPUS=1,2: about 9 min on 2 cores
 #   COUNT=3 BENCHTIME=300ms bash bench/run.sh
-#   benchstat bench/results/latest.txt    # optional, if benchstat is installed
+#   benchstat -col /impl bench/results/latest.txt   # optional, if benchstat is installed
 #
 # The test binary is built once and run COUNT times over the whole suite (not
 # -count=COUNT per benchmark), so that the runs of every implementation are
