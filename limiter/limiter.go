@@ -44,6 +44,7 @@ type Option interface{ apply(*config) }
 
 type config struct {
 	store     Store
+	storeSet  bool
 	storeOpts []StoreOption
 	planFor   func(string) Plan
 	usage     *Usage
@@ -72,7 +73,9 @@ func WithSlots(n int) Option {
 }
 
 // WithStore replaces the in-memory store (the other store options then do nothing).
-func WithStore(s Store) Option { return optionFunc(func(c *config) { c.store = s }) }
+func WithStore(s Store) Option {
+	return optionFunc(func(c *config) { c.store, c.storeSet = s, true })
+}
 
 // WithPlanFor gives each tenant its plan when the store first sees it (and
 // again after eviction). SetPlan overrides it. Plans it returns are validated
@@ -100,6 +103,9 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 	var c config
 	for _, o := range opts {
 		o.apply(&c)
+	}
+	if c.storeSet && c.store == nil {
+		return nil, ErrNilStore
 	}
 	def := clonePlan(p)
 	l := &Limiter{def: &def, custom: c.planFor, usage: c.usage, overrides: map[string]*Plan{}}

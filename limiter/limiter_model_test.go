@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -116,7 +117,8 @@ func assertNoSlotsHeld(t *testing.T, l *Limiter) {
 	t.Helper()
 	ms := l.Store().(*MemoryStore)
 	for i := range ms.shards {
-		for k, tn := range ms.shards[i].m {
+		for _, tn := range ms.shards[i].tenants() {
+			k := tn.key
 			for _, tab := range []*semTable{tn.apps.Load(), tn.classes.Load()} {
 				for _, e := range tab.entries {
 					if h := e.sem.Held(); h != 0 {
@@ -181,18 +183,60 @@ func waitNoSlots(t *testing.T, l *Limiter) {
 	for time.Now().Before(deadline) {
 		held := int64(0)
 		for i := range ms.shards {
-			ms.shards[i].mu.RLock()
-			for _, tn := range ms.shards[i].m {
+			for _, tn := range ms.shards[i].tenants() {
 				for _, e := range append(tn.apps.Load().entries, tn.classes.Load().entries...) {
 					held += e.sem.Held()
 				}
 			}
-			ms.shards[i].mu.RUnlock()
 		}
 		if held == 0 {
 			return
 		}
 		time.Sleep(time.Millisecond)
+	}
+	assertNoSlotsHeld(t, l)
+}
+
+// TestEvictionRace: goroutines hammer more tenants than the store holds, with
+// free calls (pools stay full, so idle tenants are evicted all the time). The
+// per-app cap of 1 must hold across evictions: eviction must never let two
+// live copies of one tenant exist while a call is in flight.
+func TestEvictionRace(t *testing.T) {
+	p := Plan{Name: "e", BaseCredits: 10, Concurrency: 1}
+	if _, err := New(p, WithStore(nil)); !errors.Is(err, ErrNilStore) {
+		t.Fatalf("WithStore(nil): %v", err)
+	}
+	l := mustNew(t, p, WithMaxTenants(3))
+	var inFlight [6]atomic.Int64
+	var clock atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 3))
+			for i := 0; i < 3000; i++ {
+				k := rng.IntN(len(inFlight))
+				now := t0.Add(time.Duration(clock.Add(int64(time.Millisecond * 300))))
+				tk, d := l.Acquire(now, Request{Tenant: string(rune('a' + k)), App: "x"})
+				if !d.Allowed {
+					continue
+				}
+				if n := inFlight[k].Add(1); n > 1 {
+					t.Errorf("tenant %c: %d in flight with a cap of 1", 'a'+k, n)
+				}
+				inFlight[k].Add(-1)
+				tk.Release()
+			}
+		}(g)
+	}
+	wg.Wait()
+	ms := l.Store().(*MemoryStore)
+	if ms.Evicted() == 0 {
+		t.Fatal("no eviction happened: the test tests nothing")
+	}
+	if ms.Len() > 3+6 { // concurrent creators may overshoot by one each
+		t.Fatalf("%d tenants held", ms.Len())
 	}
 	assertNoSlotsHeld(t, l)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/creditgate/creditgate/semaphore"
 )
 
-const numShards = 64
+const numShards = 1024 // small shards: inserts copy one
 
 // DefaultMaxApps bounds the applications one tenant keeps slots for.
 const DefaultMaxApps = 64
@@ -25,9 +25,10 @@ const DefaultMaxApps = 64
 // with ReasonTenants, and evictions are not retried for a second of request
 // time, so a full store of busy tenants does not scan itself on every call.
 //
-// A Take holds its shard's read lock from lookup to the end of the admission,
-// so eviction (under the write lock) never removes a tenant mid-admission; a
-// Release needs no lock, since a tenant with slots held is never evicted.
+// Lookups take no lock (see Take for how eviction stays safe without one); a
+// Release needs none either, since a tenant with slots held is never evicted.
+// Creating a tenant copies its shard's map (1024 shards: about n/1024
+// entries), which is the price of lock-free lookups.
 type MemoryStore struct {
 	shards     [numShards]memShard
 	seed       maphash.Seed
@@ -40,15 +41,64 @@ type MemoryStore struct {
 	evicted    atomic.Int64
 }
 
+// memShard holds its part of the tenant map copy-on-write: Take reads the
+// current map with one atomic load and no lock, so that lookups never write a
+// shared cache line; inserts and evictions copy the (small) shard map under mu.
 type memShard struct {
-	mu sync.RWMutex // protects m; held shared for a whole Take
-	m  map[string]*tenant
-	_  [32]byte // keep neighbouring shards' locks off one cache line
+	m  atomic.Pointer[map[string]*tenant]
+	mu sync.Mutex // serialises writers of m
+	_  [48]byte   // keep neighbouring shards apart
+}
+
+func (sh *memShard) get(key string) *tenant {
+	if m := sh.m.Load(); m != nil {
+		return (*m)[key]
+	}
+	return nil
+}
+
+func (sh *memShard) tenants() []*tenant {
+	m := sh.m.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]*tenant, 0, len(*m))
+	for _, t := range *m {
+		out = append(out, t)
+	}
+	return out
+}
+
+// insert adds t unless key is present; it returns the tenant now in the map
+// and whether it is t. Callers hold no lock.
+func (sh *memShard) insert(t *tenant) (*tenant, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old := sh.m.Load()
+	if old != nil {
+		if cur := (*old)[t.key]; cur != nil {
+			return cur, false
+		}
+	}
+	n := 1
+	if old != nil {
+		n += len(*old)
+	}
+	m := make(map[string]*tenant, n)
+	if old != nil {
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	m[t.key] = t
+	sh.m.Store(&m)
+	return t, true
 }
 
 type tenant struct {
 	key      string
-	mu       sync.Mutex // serialises app/class table and window changes
+	dead     atomic.Bool // set by eviction: a Take that sees it starts over
+	mu       sync.Mutex  // serialises app/class table and window changes
 	plan     atomic.Pointer[Plan]
 	wins     atomic.Pointer[windows]
 	apps     atomic.Pointer[semTable]
@@ -90,6 +140,7 @@ type semTable struct {
 // semEntry holds its semaphore inline: one pointer chase less per admission.
 type semEntry struct {
 	name string
+	dead atomic.Bool // set while the entry is being dropped from a full table
 	sem  semaphore.Weighted
 }
 
@@ -99,10 +150,10 @@ func newSemEntry(name string, capacity int64) *semEntry {
 	return e
 }
 
-func (t *semTable) find(name string) *semaphore.Weighted {
+func (t *semTable) find(name string) *semEntry {
 	for _, e := range t.entries {
 		if e.name == name {
-			return &e.sem
+			return e
 		}
 	}
 	return nil
@@ -141,9 +192,6 @@ func StoreMaxApps(n int) StoreOption {
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore(opts ...StoreOption) *MemoryStore {
 	s := &MemoryStore{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps}
-	for i := range s.shards {
-		s.shards[i].m = make(map[string]*tenant)
-	}
 	for _, o := range opts {
 		o.applyStore(s)
 	}
@@ -160,55 +208,52 @@ func (s *MemoryStore) Len() int { return int(s.count.Load()) }
 // Evicted returns how many tenants eviction has removed so far.
 func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 
-// Take implements Store. It does not allocate once the tenant and app exist.
+// Take implements Store. It does not allocate once the tenant and app exist,
+// and takes no lock: the lookup is an atomic load, the admission three
+// lock-free acquires.
+//
+// Eviction safety (see sweep): after its application slot is taken, Take
+// checks the tenant's and the entry's dead flags; eviction sets the flag and
+// then checks that nothing is held. Both sides write before they read (Go
+// atomics are sequentially consistent), so at least one sees the other: the
+// Take gives its slot back and starts over, or the eviction backs off.
 func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Plan, lease *Lease) Decision {
 	sh := s.shard(req.Tenant)
-	sh.mu.RLock()
-	t := sh.m[req.Tenant]
+	t := sh.get(req.Tenant)
 	if t == nil {
-		sh.mu.RUnlock()
 		var ok bool
 		if t, ok = s.create(now, sh, req.Tenant, planFor); !ok {
 			return Decision{Reason: ReasonTenants, Cost: req.Credits, RetryAfter: ConcurrencyRetryAfter}
 		}
-		sh.mu.RLock() // t stays: it is new, so nothing is in flight, but its pool...
-		if sh.m[req.Tenant] != t {
-			sh.mu.RUnlock() // ...may have been evicted at once by a concurrent sweep
-			return s.Take(now, req, planFor, lease)
-		}
 	}
-	var app *semaphore.Weighted
-	if e := t.app0.Load(); e != nil && e.name == req.App {
-		app = &e.sem
-	} else {
-		app = t.apps.Load().find(req.App)
-	}
-	if app == nil {
-		if app = s.addApp(sh, t, req.App); app == nil { // returns with the read lock held
-			if sh.m[req.Tenant] != t {
-				sh.mu.RUnlock()
-				return s.Take(now, req, planFor, lease)
+	e := t.app0.Load()
+	if e == nil || e.name != req.App {
+		if e = t.apps.Load().find(req.App); e == nil {
+			if e = s.addApp(t, req.App); e == nil {
+				if t.dead.Load() {
+					return s.Take(now, req, planFor, lease)
+				}
+				return refusal(now, t.wins.Load(), ReasonConcurrency, req.Credits)
 			}
-			d := refusal(now, t.wins.Load(), ReasonConcurrency, req.Credits)
-			sh.mu.RUnlock()
-			return d
 		}
 	}
 	w := t.wins.Load()
+	app := &e.sem
 	if !app.TryAcquire(1) {
-		d := refusal(now, w, ReasonConcurrency, req.Credits)
-		sh.mu.RUnlock()
-		return d
+		return refusal(now, w, ReasonConcurrency, req.Credits)
+	}
+	if t.dead.Load() || e.dead.Load() {
+		app.Release(1)
+		return s.Take(now, req, planFor, lease) // evicted meanwhile: look up again
 	}
 	class := ""
 	var cls *semaphore.Weighted
 	if req.Class != "" {
-		if cls = t.classes.Load().find(req.Class); cls != nil {
+		if c := t.classes.Load().find(req.Class); c != nil {
+			cls = &c.sem
 			if !cls.TryAcquire(1) {
 				app.Release(1)
-				d := refusal(now, w, ReasonSubConcurrency, req.Credits)
-				sh.mu.RUnlock()
-				return d
+				return refusal(now, w, ReasonSubConcurrency, req.Credits)
 			}
 			class = req.Class
 		}
@@ -219,9 +264,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 				cls.Release(1)
 			}
 			app.Release(1)
-			d := refusal(now, w, ReasonCredits, req.Credits)
-			sh.mu.RUnlock()
-			return d
+			return refusal(now, w, ReasonCredits, req.Credits)
 		}
 	}
 	ns := now.UnixNano()
@@ -230,7 +273,6 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 	}
 	d := Decision{Allowed: true, Cost: req.Credits, Limit: w.rolling.Limit(),
 		Remaining: w.all.RemainingAt(now), Reset: w.resetAt(now)}
-	sh.mu.RUnlock()
 	*lease = Lease{Tenant: t.key, App: req.App, Class: class, Credits: req.Credits, At: ns,
 		Limit: d.Limit, Alerts: &t.alerts, Ref: t, appSem: app, classSem: cls}
 	return d
@@ -278,16 +320,11 @@ func (s *MemoryStore) Adjust(now time.Time, l *Lease, delta int64) int64 {
 // Peek implements Store. An unknown tenant is reported with its plan's full
 // pool and is not created.
 func (s *MemoryStore) Peek(now time.Time, tenant string, planFor func(string) *Plan) Decision {
-	sh := s.shard(tenant)
-	sh.mu.RLock()
-	t := sh.m[tenant]
+	t := s.shard(tenant).get(tenant)
 	if t == nil {
-		sh.mu.RUnlock()
 		p := planFor(tenant)
 		return Decision{Allowed: true, Limit: p.Credits(), Remaining: p.Credits(), Reset: now}
 	}
 	w := t.wins.Load()
-	d := Decision{Allowed: true, Limit: w.rolling.Limit(), Remaining: w.all.RemainingAt(now), Reset: w.all.ResetAt(now)}
-	sh.mu.RUnlock()
-	return d
+	return Decision{Allowed: true, Limit: w.rolling.Limit(), Remaining: w.all.RemainingAt(now), Reset: w.all.ResetAt(now)}
 }

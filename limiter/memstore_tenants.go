@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/creditgate/creditgate/semaphore"
 )
 
 // sweepBackoff is how long (in request time) a store full of busy tenants
@@ -66,6 +64,7 @@ func (s *MemoryStore) newTenant(key string, p *Plan) (*tenant, error) {
 
 // create adds a tenant, evicting idle ones if the store is full. ok is false
 // when the store is full of busy tenants (or the plan cannot build a window).
+// Concurrent creators may overshoot the bound by a few tenants.
 func (s *MemoryStore) create(now time.Time, sh *memShard, key string, planFor func(string) *Plan) (*tenant, bool) {
 	if s.maxTenants > 0 && s.count.Load() >= s.maxTenants {
 		ns := now.UnixNano()
@@ -80,19 +79,15 @@ func (s *MemoryStore) create(now time.Time, sh *memShard, key string, planFor fu
 	if err != nil {
 		return nil, false
 	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if old := sh.m[key]; old != nil {
-		return old, true
-	}
 	t.lastUsed.Store(now.UnixNano())
-	sh.m[key] = t
-	s.count.Add(1)
-	return t, true
+	cur, added := sh.insert(t)
+	if added {
+		s.count.Add(1)
+	}
+	return cur, true
 }
 
-// evictable: nothing in flight, every window full, idle long enough. Called
-// with the tenant's shard write-locked, so no Take is inside it.
+// evictable: nothing in flight, every window full, idle long enough.
 func (s *MemoryStore) evictable(now time.Time, t *tenant) bool {
 	if now.UnixNano()-t.lastUsed.Load() < s.idleAfter {
 		return false
@@ -112,17 +107,45 @@ func (s *MemoryStore) evictable(now time.Time, t *tenant) bool {
 	return true
 }
 
+// kill marks t dead if it is evictable, re-checking after the mark so that a
+// concurrent Take either sees the mark or is seen holding a slot (see Take).
+func (s *MemoryStore) kill(now time.Time, t *tenant) bool {
+	if !s.evictable(now, t) {
+		return false
+	}
+	t.dead.Store(true)
+	if s.evictable(now, t) {
+		return true
+	}
+	t.dead.Store(false)
+	return false
+}
+
 // sweep evicts every evictable tenant and returns how many went.
 func (s *MemoryStore) sweep(now time.Time) int {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
+		if sh.m.Load() == nil {
+			continue
+		}
 		sh.mu.Lock()
-		for k, t := range sh.m {
-			if s.evictable(now, t) {
-				delete(sh.m, k)
-				n++
+		old := *sh.m.Load()
+		var gone []string
+		for k, t := range old {
+			if s.kill(now, t) {
+				gone = append(gone, k)
 			}
+		}
+		if len(gone) > 0 {
+			m := make(map[string]*tenant, len(old)-len(gone))
+			for k, t := range old {
+				if !t.dead.Load() {
+					m[k] = t
+				}
+			}
+			sh.m.Store(&m)
+			n += len(gone)
 		}
 		sh.mu.Unlock()
 	}
@@ -134,55 +157,38 @@ func (s *MemoryStore) sweep(now time.Time) int {
 // Sweep evicts every idle tenant now (see MemoryStore) and returns how many.
 func (s *MemoryStore) Sweep(now time.Time) int { return s.sweep(now) }
 
-// addApp adds a semaphore for app. Called and returning with sh read-locked;
-// when the app table is full it write-locks the shard to drop idle apps, so
-// no Take can be about to use a dropped semaphore. nil: full of busy apps, or
-// t was evicted meanwhile (the caller checks).
-func (s *MemoryStore) addApp(sh *memShard, t *tenant, app string) *semaphore.Weighted {
+// addApp adds an entry for app. When the table is full it drops idle
+// entries first (with the same mark-then-check protocol as tenants); nil means
+// the table is full of busy applications.
+func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	tab := t.apps.Load()
-	if sem := tab.find(app); sem != nil {
-		t.mu.Unlock()
-		return sem
+	if e := tab.find(app); e != nil {
+		return e
 	}
-	if len(tab.entries) < s.maxApps {
-		e := newSemEntry(app, t.plan.Load().Concurrency)
-		t.apps.Store(&semTable{entries: append(slices.Clip(tab.entries), e)})
-		t.app0.CompareAndSwap(nil, e)
-		t.mu.Unlock()
-		return &e.sem
-	}
-	t.mu.Unlock()
-	sh.mu.RUnlock()
-	sh.mu.Lock()
-	t.mu.Lock()
-	tab = t.apps.Load()
-	sem := tab.find(app)
-	if sh.m[t.key] != t {
-		sem = nil // evicted while unlocked: the caller starts over
-	} else if sem == nil {
-		next := &semTable{}
+	next := &semTable{entries: slices.Clip(tab.entries)}
+	if len(tab.entries) >= s.maxApps {
+		next.entries = nil
 		for _, e := range tab.entries {
-			if e.sem.Held() != 0 {
-				next.entries = append(next.entries, e)
+			e.dead.Store(true)
+			if e.sem.Held() == 0 {
+				continue // dropped
 			}
-		}
-		if len(next.entries) < s.maxApps {
-			e := newSemEntry(app, t.plan.Load().Concurrency)
+			e.dead.Store(false)
 			next.entries = append(next.entries, e)
-			sem = &e.sem
 		}
-		t.apps.Store(next)
-		var first *semEntry
-		if len(next.entries) > 0 {
-			first = next.entries[0]
+		if len(next.entries) >= s.maxApps {
+			return nil
 		}
-		t.app0.Store(first) // no Take is running: the shard is write-locked
 	}
-	t.mu.Unlock()
-	sh.mu.Unlock()
-	sh.mu.RLock()
-	return sem
+	e := newSemEntry(app, t.plan.Load().Concurrency)
+	next.entries = append(next.entries, e)
+	t.apps.Store(next)
+	if a0 := t.app0.Load(); a0 == nil || a0.dead.Load() {
+		t.app0.Store(next.entries[0])
+	}
+	return e
 }
 
 // SetPlan implements Store: the pool's limit and the semaphores' capacities
@@ -191,10 +197,7 @@ func (s *MemoryStore) addApp(sh *memShard, t *tenant, app string) *semaphore.Wei
 // windows and is charged at now what its old pool had spent (conservative:
 // those credits come back a full window later than they would have).
 func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
-	sh := s.shard(key)
-	sh.mu.RLock()
-	t := sh.m[key]
-	sh.mu.RUnlock()
+	t := s.shard(key).get(key)
 	if t == nil {
 		return nil
 	}
@@ -222,11 +225,8 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 	next := &semTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
-		for _, o := range old.entries {
-			if o.name == c {
-				e = o
-				e.sem.SetCapacity(p.SubConcurrency[c])
-			}
+		if e = old.find(c); e != nil {
+			e.sem.SetCapacity(p.SubConcurrency[c])
 		}
 		if e == nil {
 			e = newSemEntry(c, p.SubConcurrency[c])

@@ -63,14 +63,7 @@ func (l *Limiter) SnapshotAt(now time.Time, w io.Writer) error {
 	}
 	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
 	for i := range ms.shards {
-		sh := &ms.shards[i]
-		sh.mu.RLock()
-		ts := make([]*tenant, 0, len(sh.m))
-		for _, t := range sh.m {
-			ts = append(ts, t)
-		}
-		sh.mu.RUnlock()
-		for _, t := range ts {
+		for _, t := range ms.shards[i].tenants() {
 			if ret := returns(now, t.wins.Load().rolling); len(ret) > 0 {
 				snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: t.key, Returns: ret})
 			}
@@ -167,10 +160,7 @@ func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 
 func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(string) *Plan) {
 	sh := s.shard(st.Tenant)
-	sh.mu.RLock()
-	_, exists := sh.m[st.Tenant]
-	sh.mu.RUnlock()
-	if exists {
+	if sh.get(st.Tenant) != nil {
 		return
 	}
 	t, err := s.newTenant(st.Tenant, planFor(st.Tenant))
@@ -192,10 +182,7 @@ func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(str
 		w.rolling.ChargeAt(spent, sp.Credits)
 	}
 	t.lastUsed.Store(now.UnixNano())
-	sh.mu.Lock()
-	if sh.m[st.Tenant] == nil {
-		sh.m[st.Tenant] = t
+	if _, added := sh.insert(t); added {
 		s.count.Add(1)
 	}
-	sh.mu.Unlock()
 }
