@@ -65,6 +65,8 @@ func Routes(version string) []limiter.Route {
 		r("GET "+v+"/settings/fields", 1, ""),
 		r("GET "+v+"/settings/layouts", 1, ""),
 		r("GET "+v+"/settings/related_lists", 1, ""),
+		// Create a custom module: 500 (unconfirmed: one secondary source only).
+		r("POST "+v+"/settings/modules", 500, ""),
 		// The list of available APIs with their credit ranges: 1 (Zoho's own text).
 		r("GET "+v+"/__apis", 1, ""),
 	}

@@ -112,6 +112,7 @@ func TestCostTable(t *testing.T) {
 		{"GET", "/crm/v8/settings/roles", "", 1, "", ""},
 		{"GET", "/crm/v8/settings/profiles", "", 1, "", ""},
 		{"GET", "/crm/v8/settings/modules", "", 1, "", ""},
+		{"POST", "/crm/v8/settings/modules", "{}", 500, "", ""},
 		{"GET", "/crm/v8/settings/fields?module=Leads", "", 1, "", ""},
 		{"GET", "/crm/v8/__apis", "", 1, "", ""},
 		{"GET", "/crm/v8/unknown/thing/here/deep", "", 1, "", ""}, // default
