@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -200,9 +201,35 @@ var costs = func() []int64 {
 
 const costMask = 1<<12 - 1
 
+// processEnd holds what must run once every test and benchmark is done
+// (closing the instances warmTake keeps for the whole process).
+var processEnd struct {
+	sync.Mutex
+	fns []func()
+}
+
+func atProcessEnd(f func()) {
+	processEnd.Lock()
+	defer processEnd.Unlock()
+	processEnd.fns = append(processEnd.fns, f)
+}
+
+// TestMain is goleak.VerifyTestMain with the process-wide instances closed
+// before the leak check.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+	code := m.Run()
+	processEnd.Lock()
+	for _, f := range processEnd.fns {
+		f()
+	}
+	processEnd.Unlock()
+	if code == 0 {
 		// ulule's memory store stops its cleaner only from a finalizer.
-		goleak.IgnoreTopFunction("github.com/ulule/limiter/v3/drivers/store/memory.(*cleaner).Run"),
-	)
+		err := goleak.Find(goleak.IgnoreTopFunction("github.com/ulule/limiter/v3/drivers/store/memory.(*cleaner).Run"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -14,15 +16,21 @@ import (
 // Peers of the keyed rows. Both read the clock themselves on every call, so
 // ours reads it too in these rows (time.Now per call).
 
-// newSethvargo returns sethvargo/go-limiter's memorystore with bigLimit tokens
-// per period. The interval must be long: with a huge token count and a short
-// interval its refill rounds to zero and it refuses after one interval.
+// newSethvargoStore returns sethvargo/go-limiter's memorystore with bigLimit
+// tokens per period. The interval must be long: with a huge token count and a
+// short interval its refill rounds to zero and it refuses after one interval.
+// Close stops its sweeper goroutine.
+func newSethvargoStore() (sethvargo.Store, error) {
+	return memorystore.New(&memorystore.Config{Tokens: bigLimit, Interval: period})
+}
+
+// newSethvargo is newSethvargoStore closed at the end of tb.
 func newSethvargo(tb testing.TB) sethvargo.Store {
-	s, err := memorystore.New(&memorystore.Config{Tokens: bigLimit, Interval: period})
+	s, err := newSethvargoStore()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = s.Close(context.Background()) }) // stops its sweeper
+	tb.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
 }
 
@@ -32,16 +40,53 @@ func newUlule() *ulule.Limiter {
 	return ulule.New(memory.NewStore(), ulule.Rate{Period: period, Limit: bigLimit})
 }
 
-// keyedBench runs take over n keys round-robin, after one warm-up pass that
-// creates every key, so the timed loop measures decisions, not insertions.
-func keyedBench(b *testing.B, n int, take func(ctx context.Context, key string) bool) {
-	ks := keySet(n)
+// takeFunc is one keyed decision; true = admitted.
+type takeFunc func(ctx context.Context, key string) bool
+
+// warm caches the keyed instances, built and warmed once per process.
+var warm struct {
+	sync.Mutex
+	m map[string]takeFunc // by impl name and key count
+}
+
+// warmTake returns an instance of impl over n keys on which every key has
+// already been taken once, so that the timed loop measures decisions, not
+// insertions. It is built once per process and reused by every invocation of
+// the benchmark (the framework calls a benchmark several times while it sizes
+// b.N, and again for each -cpu), because building 100,000 keys can take
+// seconds; the reuse spends a few 10^8 of the 2^40 credits at most. close, if
+// not nil, runs at the end of the process.
+func warmTake(b *testing.B, impl string, n int, build func() (take takeFunc, close func(), err error)) takeFunc {
+	warm.Lock()
+	defer warm.Unlock()
+	id := fmt.Sprintf("%s/%d", impl, n)
+	if t, ok := warm.m[id]; ok {
+		return t
+	}
+	take, closeFn, err := build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if closeFn != nil {
+		atProcessEnd(closeFn)
+	}
 	ctx := context.Background()
-	for _, k := range ks {
+	for _, k := range keySet(n) {
 		if !take(ctx, k) {
 			b.Fatalf("warm-up call for %q refused", k)
 		}
 	}
+	if warm.m == nil {
+		warm.m = map[string]takeFunc{}
+	}
+	warm.m[id] = take
+	return take
+}
+
+// keyedBench runs take over n keys round-robin.
+func keyedBench(b *testing.B, n int, take takeFunc) {
+	ks := keySet(n)
+	ctx := context.Background()
 	var refused atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -77,11 +122,16 @@ func init() {
 				}
 			},
 			run: func(b *testing.B) {
-				s := newSethvargo(b)
-				keyedBench(b, n, func(ctx context.Context, key string) bool {
-					_, _, _, ok, err := s.Take(ctx, key)
-					return ok && err == nil
-				})
+				keyedBench(b, n, warmTake(b, "sethvargo", n, func() (takeFunc, func(), error) {
+					s, err := newSethvargoStore()
+					if err != nil {
+						return nil, nil, err
+					}
+					return func(ctx context.Context, key string) bool {
+						_, _, _, ok, err := s.Take(ctx, key)
+						return ok && err == nil
+					}, func() { _ = s.Close(context.Background()) }, nil
+				}))
 			},
 		})
 		register(keyedRow(n), impl{
@@ -100,11 +150,13 @@ func init() {
 				}
 			},
 			run: func(b *testing.B) {
-				l := newUlule()
-				keyedBench(b, n, func(ctx context.Context, key string) bool {
-					c, err := l.Get(ctx, key)
-					return err == nil && !c.Reached
-				})
+				keyedBench(b, n, warmTake(b, "ulule", n, func() (takeFunc, func(), error) {
+					l := newUlule()
+					return func(ctx context.Context, key string) bool {
+						c, err := l.Get(ctx, key)
+						return err == nil && !c.Reached
+					}, nil, nil
+				}))
 			},
 		})
 	}

@@ -47,12 +47,17 @@ func init() {
 				}
 			},
 			run: func(b *testing.B) {
-				l := newOursLimiter(b)
-				keyedBench(b, n, func(_ context.Context, key string) bool {
-					t, d := l.Acquire(time.Now(), limiter.Request{Tenant: key, Credits: 1})
-					t.Release()
-					return d.Allowed
-				})
+				keyedBench(b, n, warmTake(b, ours, n, func() (takeFunc, func(), error) {
+					l, err := limiter.New(benchPlan)
+					if err != nil {
+						return nil, nil, err
+					}
+					return func(_ context.Context, key string) bool {
+						t, d := l.Acquire(time.Now(), limiter.Request{Tenant: key, Credits: 1})
+						t.Release()
+						return d.Allowed
+					}, func() { _ = l.Close(context.Background()) }, nil
+				}))
 			},
 		})
 	}
