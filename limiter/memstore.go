@@ -9,7 +9,7 @@ import (
 	"github.com/creditgate/creditgate/semaphore"
 )
 
-const numShards = 1024 // small shards: inserts copy one
+const numShards = 256
 
 // DefaultMaxApps bounds the applications one tenant keeps slots for.
 const DefaultMaxApps = 64
@@ -25,10 +25,9 @@ const DefaultMaxApps = 64
 // with ReasonTenants, and evictions are not retried for a second of request
 // time, so a full store of busy tenants does not scan itself on every call.
 //
-// Lookups take no lock (see Take for how eviction stays safe without one); a
+// A lookup holds its shard's read lock for the map access only; the
+// admission itself takes no lock (see Take for how eviction stays safe). A
 // Release needs none either, since a tenant with slots held is never evicted.
-// Creating a tenant copies its shard's map (1024 shards: about n/1024
-// entries), which is the price of lock-free lookups.
 type MemoryStore struct {
 	shards     [numShards]memShard
 	seed       maphash.Seed
@@ -41,71 +40,62 @@ type MemoryStore struct {
 	evicted    atomic.Int64
 }
 
-// memShard holds its part of the tenant map copy-on-write: Take reads the
-// current map with one atomic load and no lock, so that lookups never write a
-// shared cache line; inserts and evictions copy the (small) shard map under mu.
+// memShard is one part of the tenant map. Its lock covers only the map
+// access itself: admissions run outside it (see Take for why eviction is
+// still safe).
 type memShard struct {
-	m  atomic.Pointer[map[string]*tenant]
-	mu sync.Mutex // serialises writers of m
-	_  [48]byte   // keep neighbouring shards apart
+	mu sync.RWMutex // protects m
+	m  map[string]*tenant
+	_  [32]byte // keep neighbouring shards' locks apart
 }
 
 func (sh *memShard) get(key string) *tenant {
-	if m := sh.m.Load(); m != nil {
-		return (*m)[key]
-	}
-	return nil
+	sh.mu.RLock()
+	t := sh.m[key]
+	sh.mu.RUnlock()
+	return t
 }
 
 func (sh *memShard) tenants() []*tenant {
-	m := sh.m.Load()
-	if m == nil {
-		return nil
-	}
-	out := make([]*tenant, 0, len(*m))
-	for _, t := range *m {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	out := make([]*tenant, 0, len(sh.m))
+	for _, t := range sh.m {
 		out = append(out, t)
 	}
 	return out
 }
 
-// insert adds t unless key is present; it returns the tenant now in the map
-// and whether it is t. Callers hold no lock.
+// insert adds t unless its key is present; it returns the tenant now in the
+// map and whether it is t.
 func (sh *memShard) insert(t *tenant) (*tenant, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old := sh.m.Load()
-	if old != nil {
-		if cur := (*old)[t.key]; cur != nil {
-			return cur, false
-		}
+	if cur := sh.m[t.key]; cur != nil {
+		return cur, false
 	}
-	n := 1
-	if old != nil {
-		n += len(*old)
+	if sh.m == nil {
+		sh.m = make(map[string]*tenant)
 	}
-	m := make(map[string]*tenant, n)
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	m[t.key] = t
-	sh.m.Store(&m)
+	sh.m[t.key] = t
 	return t, true
 }
 
 type tenant struct {
-	key      string
-	dead     atomic.Bool // set by eviction: a Take that sees it starts over
-	mu       sync.Mutex  // serialises app/class table and window changes
-	plan     atomic.Pointer[Plan]
-	wins     atomic.Pointer[windows]
-	apps     atomic.Pointer[semTable]
-	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
-	classes  atomic.Pointer[semTable]
-	lastUsed atomic.Int64 // Unix ns of the last admission
-	alerts   AlertState
+	// Hot fields first, with the first application's entry inline: one
+	// allocation, so an admission touches fewer cache lines.
+	key       string
+	dead      atomic.Bool // set by eviction: a Take that sees it starts over
+	wins      atomic.Pointer[windows]
+	app0      atomic.Pointer[semEntry] // the first app: most tenants have one
+	lastUsed  atomic.Int64             // Unix ns of the last admission
+	classes   atomic.Pointer[semTable]
+	first     semEntry // backs the first app added; never reused once dropped
+	apps      atomic.Pointer[semTable]
+	mu        sync.Mutex // serialises app/class table and window changes
+	plan      atomic.Pointer[Plan]
+	alerts    AlertState
+	usedFirst bool // first has been handed out (guarded by mu)
 }
 
 type windows struct {
@@ -208,9 +198,8 @@ func (s *MemoryStore) Len() int { return int(s.count.Load()) }
 // Evicted returns how many tenants eviction has removed so far.
 func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 
-// Take implements Store. It does not allocate once the tenant and app exist,
-// and takes no lock: the lookup is an atomic load, the admission three
-// lock-free acquires.
+// Take implements Store. It does not allocate once the tenant and app exist;
+// past the map lookup it takes no lock: three lock-free acquires.
 //
 // Eviction safety (see sweep): after its application slot is taken, Take
 // checks the tenant's and the entry's dead flags; eviction sets the flag and

@@ -126,26 +126,12 @@ func (s *MemoryStore) sweep(now time.Time) int {
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
-		if sh.m.Load() == nil {
-			continue
-		}
 		sh.mu.Lock()
-		old := *sh.m.Load()
-		var gone []string
-		for k, t := range old {
+		for k, t := range sh.m {
 			if s.kill(now, t) {
-				gone = append(gone, k)
+				delete(sh.m, k)
+				n++
 			}
-		}
-		if len(gone) > 0 {
-			m := make(map[string]*tenant, len(old)-len(gone))
-			for k, t := range old {
-				if !t.dead.Load() {
-					m[k] = t
-				}
-			}
-			sh.m.Store(&m)
-			n += len(gone)
 		}
 		sh.mu.Unlock()
 	}
@@ -182,7 +168,15 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 			return nil
 		}
 	}
-	e := newSemEntry(app, t.plan.Load().Concurrency)
+	var e *semEntry
+	if !t.usedFirst {
+		t.usedFirst = true
+		e = &t.first
+		e.name = app // before publication below
+		e.sem.SetCapacity(t.plan.Load().Concurrency)
+	} else {
+		e = newSemEntry(app, t.plan.Load().Concurrency)
+	}
 	next.entries = append(next.entries, e)
 	t.apps.Store(next)
 	if a0 := t.app0.Load(); a0 == nil || a0.dead.Load() {
