@@ -204,68 +204,100 @@ func (u *Usage) flush() {
 	}
 }
 
+// aggregate folds a batch into the statistics. Runs of events with the same
+// keys (one client's burst) are summed first and applied once: the map
+// lookups per distinct run, not per event, are what aggregation costs.
 func (u *Usage) aggregate(evs []usageEvent) {
-	keep := int64(u.retention / time.Hour)
+	var run *usageEvent
+	var sum Count
 	for i := range evs {
 		e := &evs[i]
-		if e.hour > u.newest {
-			u.newest = e.hour
-			u.prune(e.hour - keep)
+		if run != nil && sameKeys(run, e) {
+			sum.add(e)
+			continue
 		}
-		if e.hour <= u.newest-keep {
-			continue // older than the retention
+		if run != nil {
+			u.apply(run, sum)
 		}
-		tu := u.tenants[e.tenant]
+		run, sum = e, Count{}
+		sum.add(e)
+	}
+	if run != nil {
+		u.apply(run, sum)
+	}
+}
+
+func sameKeys(a, b *usageEvent) bool {
+	return a.hour == b.hour && a.adjust == b.adjust && a.tenant == b.tenant && a.app == b.app &&
+		a.module == b.module && a.ip == b.ip && a.user == b.user && a.meth == b.meth
+}
+
+func (c *Count) add(e *usageEvent) {
+	switch {
+	case e.adjust:
+		c.Credits += e.credits
+	case e.refused:
+		c.Refused++
+	default:
+		c.Calls++
+		c.Credits += e.credits
+	}
+}
+
+func (c *Count) plus(d Count) {
+	c.Credits, c.Calls, c.Refused = c.Credits+d.Credits, c.Calls+d.Calls, c.Refused+d.Refused
+}
+
+// apply adds sum to the buckets of e's keys.
+func (u *Usage) apply(e *usageEvent, sum Count) {
+	keep := int64(u.retention / time.Hour)
+	if e.hour > u.newest {
+		u.newest = e.hour
+		u.prune(e.hour - keep)
+	}
+	if e.hour <= u.newest-keep {
+		return // older than the retention
+	}
+	tenant := e.tenant
+	tu := u.tenants[tenant]
+	if tu == nil {
+		if len(u.tenants) >= DefaultUsageTenants {
+			tenant = OtherKey
+			tu = u.tenants[OtherKey]
+		}
 		if tu == nil {
-			if len(u.tenants) >= DefaultUsageTenants {
-				e.tenant = OtherKey
-				tu = u.tenants[OtherKey]
-			}
-			if tu == nil {
-				tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-				u.tenants[e.tenant] = tu
-			}
+			tu = &tenantUsage{hours: map[int64]*hourUsage{}}
+			u.tenants[tenant] = tu
 		}
-		h := tu.hours[e.hour]
-		if h == nil {
-			h = &hourUsage{}
-			tu.hours[e.hour] = h
+	}
+	h := tu.hours[e.hour]
+	if h == nil {
+		h = &hourUsage{}
+		tu.hours[e.hour] = h
+	}
+	h.total.plus(sum)
+	keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
+	for d, k := range keys {
+		if e.adjust && Dimension(d) != DimApp {
+			continue // a settled difference is known by application only
 		}
-		add := func(c *Count) {
-			switch {
-			case e.adjust:
-				c.Credits += e.credits
-			case e.refused:
-				c.Refused++
-			default:
-				c.Calls++
-				c.Credits += e.credits
-			}
+		m := h.dims[d]
+		if m == nil {
+			m = map[string]*Count{}
+			h.dims[d] = m
 		}
-		add(&h.total)
-		keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
-		for d, k := range keys {
-			if e.adjust && Dimension(d) != DimApp {
-				continue
+		c := m[k]
+		if c == nil {
+			if len(m) >= u.maxPerDim {
+				k = OtherKey
+				c = m[k]
 			}
-			m := h.dims[d]
-			if m == nil {
-				m = map[string]*Count{}
-				h.dims[d] = m
-			}
-			c := m[k]
 			if c == nil {
-				if len(m) >= u.maxPerDim {
-					k = OtherKey
-					c = m[k]
-				}
-				if c == nil {
-					c = &Count{Key: k}
-					m[k] = c
-				}
+				c = &Count{Key: k}
+				m[k] = c
 			}
-			add(c)
 		}
+		c.plus(sum)
 	}
 }
 
