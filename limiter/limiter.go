@@ -91,6 +91,8 @@ func WithUsage(u *Usage) Option { return optionFunc(func(c *config) { c.usage = 
 // thresholds (percent of the pool; nil = 80, 90, 100) and again only after
 // usage fell back below it. fn runs on a goroutine of its own, never inside
 // Acquire; Close stops it. Alerts beyond a queue of 1024 are dropped and counted.
+// Usage is Decision.Limit - Decision.Remaining after each admission or settle,
+// so for a compound plan it reflects the tightest window.
 func WithAlerts(thresholds []int, fn func(Alert)) Option {
 	return optionFunc(func(c *config) { c.thresh, c.alertFn = thresholds, fn })
 }
