@@ -82,7 +82,9 @@ type AlertState struct{ fired atomic.Uint32 }
 // Store keeps tenants' credit pools and concurrency slots. MemoryStore is the
 // default; a shared store (Redis) implements the same contract atomically on
 // its side. storetest.Run checks an implementation. Methods are safe for
-// concurrent use.
+// concurrent use. A store shared by several processes should make its
+// concurrency slots leases that expire (named by Lease.ID), so that the slots
+// of a process that died come back; the in-memory store needs none.
 type Store interface {
 	// Take admits req all or nothing: one slot of the application's
 	// concurrency, one of the class's sub-concurrency if the plan caps the
