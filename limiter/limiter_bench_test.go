@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -153,4 +154,33 @@ func BenchmarkCostTableLookup(b *testing.B) {
 			b.Fatal(p)
 		}
 	}
+}
+
+// BenchmarkSnapshot: 1,000 tenants, each with spends in every slot of its
+// window (the worst case for reading a window's returns through AvailableAt).
+func BenchmarkSnapshot(b *testing.B) {
+	l, err := New(benchPlan())
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	keys := benchKeys(1000)
+	for s := 0; s < 96; s++ {
+		at := start.Add(time.Duration(s) * 15 * time.Minute)
+		for _, k := range keys {
+			tk, _ := l.Acquire(at, Request{Tenant: k, App: "a", Credits: int64(1 + s)})
+			tk.Release()
+		}
+	}
+	now := start.Add(24*time.Hour - time.Minute)
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		buf.Reset()
+		if err := l.SnapshotAt(now, &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len())/1000, "B/tenant")
 }
