@@ -34,11 +34,14 @@ type Price struct {
 	Module  string // the {module} path segment, "" if the pattern has none
 }
 
-// CostTable maps requests to prices. It delegates matching to an internal
-// http.ServeMux so that precedence and conflicts are exactly ServeMux's.
+// CostTable maps requests to prices. Patterns are validated and checked for
+// conflicts by an internal http.ServeMux, and requests are matched with
+// ServeMux's precedence: by a compiled copy of its routing tree for clean,
+// plainly spelled paths (no allocation), by the ServeMux itself for the rest.
 // It is immutable after NewCostTable and safe for concurrent use.
 type CostTable struct {
 	mux         *http.ServeMux
+	m           *matcher // nil: every request goes to mux
 	routes      []route
 	defaultCost int64
 }
@@ -70,6 +73,13 @@ func NewCostTable(defaultCost int64, routes ...Route) (*CostTable, error) {
 			return nil, err
 		}
 		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern)})
+	}
+	if muxRoutesWildcards() {
+		patterns := make([]string, len(routes))
+		for i, r := range routes {
+			patterns[i] = r.Pattern
+		}
+		t.m = newMatcher(patterns)
 	}
 	return t, nil
 }
@@ -122,9 +132,8 @@ func pathSegment(path string, n int) string {
 // Lookup prices r. The error comes only from a route's CostFunc (for example an
 // oversized or malformed body); the Price then still names the route.
 func (t *CostTable) Lookup(r *http.Request) (Price, error) {
-	h, _ := t.mux.Handler(r)
-	i, ok := h.(routeIndex)
-	if !ok { // not found, or a redirect ServeMux would send
+	i := t.match(r)
+	if i < 0 { // not found, or a redirect ServeMux would send
 		return Price{Credits: t.defaultCost}, nil
 	}
 	rt := &t.routes[i]
@@ -143,6 +152,23 @@ func (t *CostTable) Lookup(r *http.Request) (Price, error) {
 		p.Credits = c
 	}
 	return p, nil
+}
+
+// match returns the index of r's route, -1 for none.
+func (t *CostTable) match(r *http.Request) int {
+	if t.m != nil && r.URL != nil && r.Method != http.MethodConnect && fastPath(r.URL) {
+		return t.m.lookup(r.Method, r.URL.Path)
+	}
+	return t.muxMatch(r)
+}
+
+// muxMatch is match by ServeMux alone.
+func (t *CostTable) muxMatch(r *http.Request) int {
+	h, _ := t.mux.Handler(r)
+	if i, ok := h.(routeIndex); ok {
+		return int(i)
+	}
+	return -1
 }
 
 // DefaultCost is what requests that match no route cost.

@@ -1,0 +1,335 @@
+package limiter
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// matcher finds the route of a request the way http.ServeMux.Handler does,
+// without its per-request costs (path cleaning and unescaping, an allocation
+// for the wildcard matches, a read lock). It mirrors ServeMux's routing tree:
+// a tree of path segments per method, searched literal child first, then the
+// single-segment wildcard, then the multi-segment one, backtracking on
+// failure. Because ServeMux rejected every conflicting pattern when the table
+// was built, the first match found this way is ServeMux's most specific one.
+//
+// It handles only requests whose escaped path needs no unescaping and no
+// cleaning (see fastPath) and tables without host-qualified patterns; Lookup
+// hands everything else to the ServeMux itself, so the two never disagree
+// (TestMatchDifferential and FuzzMatch check this against ServeMux).
+type matcher struct {
+	methods   []methodTree // patterns with a method, one tree per method
+	anyMethod *segNode     // patterns without a method
+	get       *segNode     // methods' "GET" tree, also tried for HEAD
+	routes    []matchInfo  // indexed like CostTable.routes
+}
+
+type methodTree struct {
+	method string
+	root   *segNode
+}
+
+// matchInfo is what the trailing-slash redirect check needs about a pattern.
+type matchInfo struct {
+	multi bool // the last segment is a multi wildcard (or a trailing slash)
+	segs  int  // number of segments
+}
+
+// segNode is one path position. route is the pattern that ends here (-1 if
+// none); multi the pattern whose multi wildcard starts here (-1 if none).
+type segNode struct {
+	route  int
+	multi  int
+	lits   []litChild          // literal children while few
+	litMap map[string]*segNode // literal children once many
+	wild   *segNode            // single-segment wildcard child
+}
+
+type litChild struct {
+	seg  string
+	node *segNode
+}
+
+// maxLitSlice is the fan-out above which literal children go into a map, as
+// in ServeMux's own tree.
+const maxLitSlice = 8
+
+func newSegNode() *segNode { return &segNode{route: -1, multi: -1} }
+
+// patSeg is one parsed path segment of a pattern.
+type patSeg struct {
+	s     string // literal (unescaped; "/" for {$}); "" for wildcards
+	wild  bool
+	multi bool
+}
+
+// parsePattern splits a pattern ServeMux has accepted into method, host and
+// segments, as ServeMux's own parser does.
+func parsePattern(s string) (method, host string, segs []patSeg) {
+	rest := s
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		method, rest = s[:i], strings.TrimLeft(s[i+1:], " \t")
+	}
+	i := strings.IndexByte(rest, '/')
+	host, rest = rest[:i], rest[i:]
+	for len(rest) > 0 {
+		rest = rest[1:]
+		if rest == "" { // trailing slash: an anonymous multi wildcard
+			segs = append(segs, patSeg{wild: true, multi: true})
+			break
+		}
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			i = len(rest)
+		}
+		var seg string
+		seg, rest = rest[:i], rest[i:]
+		switch {
+		case strings.IndexByte(seg, '{') < 0:
+			if u, err := url.PathUnescape(seg); err == nil {
+				seg = u
+			}
+			// ServeMux files an empty literal ("//" in a method-less
+			// pattern) under the key of the single wildcard, so it
+			// matches any one segment; so does the matcher.
+			segs = append(segs, patSeg{s: seg, wild: seg == ""})
+		case seg == "{$}":
+			segs = append(segs, patSeg{s: "/"})
+		default:
+			segs = append(segs, patSeg{wild: true, multi: strings.HasSuffix(seg, "...}")})
+		}
+	}
+	return method, host, segs
+}
+
+// newMatcher builds a matcher for patterns, which ServeMux has accepted
+// together. It returns nil when a pattern names a host: those tables are
+// matched by ServeMux alone.
+func newMatcher(patterns []string) *matcher {
+	m := &matcher{anyMethod: newSegNode(), routes: make([]matchInfo, len(patterns))}
+	for i, p := range patterns {
+		method, host, segs := parsePattern(p)
+		if host != "" {
+			return nil
+		}
+		n := m.tree(method)
+		for _, s := range segs {
+			switch {
+			case s.multi:
+				n.multi = i
+			case s.wild:
+				if n.wild == nil {
+					n.wild = newSegNode()
+				}
+				n = n.wild
+			default:
+				n = n.addLit(s.s)
+			}
+		}
+		if len(segs) == 0 || !segs[len(segs)-1].multi {
+			n.route = i
+		}
+		m.routes[i] = matchInfo{multi: len(segs) > 0 && segs[len(segs)-1].multi, segs: len(segs)}
+	}
+	return m
+}
+
+// tree returns the tree of method, creating it.
+func (m *matcher) tree(method string) *segNode {
+	if method == "" {
+		return m.anyMethod
+	}
+	if n := m.methodRoot(method); n != nil {
+		return n
+	}
+	n := newSegNode()
+	m.methods = append(m.methods, methodTree{method: method, root: n})
+	if method == http.MethodGet {
+		m.get = n
+	}
+	return n
+}
+
+func (m *matcher) methodRoot(method string) *segNode {
+	for i := range m.methods {
+		if m.methods[i].method == method {
+			return m.methods[i].root
+		}
+	}
+	return nil
+}
+
+func (n *segNode) addLit(seg string) *segNode {
+	if c := n.lit(seg); c != nil {
+		return c
+	}
+	c := newSegNode()
+	if n.litMap != nil {
+		n.litMap[seg] = c
+		return c
+	}
+	n.lits = append(n.lits, litChild{seg, c})
+	if len(n.lits) > maxLitSlice {
+		n.litMap = make(map[string]*segNode, len(n.lits))
+		for _, l := range n.lits {
+			n.litMap[l.seg] = l.node
+		}
+		n.lits = nil
+	}
+	return c
+}
+
+func (n *segNode) lit(seg string) *segNode {
+	if n.litMap != nil {
+		return n.litMap[seg]
+	}
+	for i := range n.lits {
+		if n.lits[i].seg == seg {
+			return n.lits[i].node
+		}
+	}
+	return nil
+}
+
+// match returns the route matching path (plus a "/" when slash), -1 if none.
+// path is "" or starts with '/'.
+func (n *segNode) match(path string, slash bool) int {
+	if path == "" {
+		if !slash {
+			return n.route
+		}
+		path, slash = "/", false
+	}
+	seg, rest := "/", ""
+	if path != "/" {
+		seg = path[1:]
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, rest = seg[:i], seg[i:]
+		}
+	}
+	if c := n.lit(seg); c != nil {
+		if r := c.match(rest, slash); r >= 0 {
+			return r
+		}
+	}
+	// A single wildcard never matches the trailing slash.
+	if n.wild != nil && seg != "/" {
+		if r := n.wild.match(rest, slash); r >= 0 {
+			return r
+		}
+	}
+	return n.multi
+}
+
+// matchMethod tries the request's method, then GET for HEAD, then the
+// method-less patterns, as ServeMux does.
+func (m *matcher) matchMethod(method, path string, slash bool) int {
+	if n := m.methodRoot(method); n != nil {
+		if r := n.match(path, slash); r >= 0 {
+			return r
+		}
+	}
+	if method == http.MethodHead && m.get != nil {
+		if r := m.get.match(path, slash); r >= 0 {
+			return r
+		}
+	}
+	return m.anyMethod.match(path, slash)
+}
+
+// exact mirrors ServeMux's exactMatch: no multi wildcard matched a non-empty
+// remainder of path (plus a "/" when slash).
+func (m *matcher) exact(r int, path string, slash bool) bool {
+	if r < 0 {
+		return false
+	}
+	info := m.routes[r]
+	if !info.multi {
+		return true
+	}
+	if !slash && path[len(path)-1] != '/' {
+		return false
+	}
+	n := strings.Count(path, "/")
+	if slash {
+		n++
+	}
+	return info.segs == n
+}
+
+// lookup returns the route ServeMux would serve for method and a clean path
+// (see fastPath), or -1 when it would answer 404, 405 or redirect.
+func (m *matcher) lookup(method, path string) int {
+	r := m.matchMethod(method, path, false)
+	if path[len(path)-1] != '/' && !m.exact(r, path, false) {
+		// ServeMux redirects /tree to /tree/ when only the latter matches exactly.
+		if m.exact(m.matchMethod(method, path, true), path, true) {
+			return -1
+		}
+	}
+	return r
+}
+
+// pathSafe marks the bytes that url.URL.EscapedPath leaves as they are and
+// that need no unescaping, so that a path made only of them is its own
+// escaped form.
+var pathSafe = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// fastPath reports whether u's path can be matched without ServeMux: its
+// escaped form is the path itself (no RawPath, nothing to escape or
+// unescape) and it is clean (it starts with '/' and has no empty, "." or
+// ".." segment but a trailing slash's), so ServeMux would not redirect it.
+func fastPath(u *url.URL) bool {
+	p := u.Path
+	if u.RawPath != "" || p == "" || p[0] != '/' {
+		return false
+	}
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if !pathSafe[p[i]] {
+				return false
+			}
+			continue
+		}
+		switch p[start:i] {
+		case "":
+			if i < len(p) {
+				return false
+			}
+		case ".", "..":
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
+
+// muxRoutesWildcards reports whether ServeMux routes with the Go 1.22
+// patterns the matcher mirrors; with GODEBUG=httpmuxgo121=1 it does not, and
+// every request goes to the ServeMux.
+var muxRoutesWildcards = sync.OnceValue(func() bool {
+	mux := http.NewServeMux()
+	if err := register(mux, "/{x}", routeIndex(0)); err != nil {
+		return false
+	}
+	h, _ := mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/a"}})
+	_, ok := h.(routeIndex)
+	return ok
+})
