@@ -127,7 +127,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
 	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), &st.hdr)
-	h.next.ServeHTTP(&st.w, r.WithContext(&st.ctx))
+	// WithContext is inlined and its copy does not escape, so the request
+	// copy lives in st too instead of in an allocation of its own.
+	st.req = *r.WithContext(&st.ctx)
+	h.next.ServeHTTP(&st.w, &st.req)
 	st.returned = true
 }
 
@@ -258,6 +261,7 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 
 // reqState is allocated once per admitted request.
 type reqState struct {
+	req      http.Request // the copy next gets, carrying ctx
 	w        responseWriter
 	ctx      reqCtx
 	ticket   limiter.Ticket
