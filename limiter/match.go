@@ -204,10 +204,11 @@ func (n *segNode) match(path string, slash bool) int {
 	}
 	seg, rest := "/", ""
 	if path != "/" {
-		seg = path[1:]
-		if i := strings.IndexByte(seg, '/'); i >= 0 {
-			seg, rest = seg[:i], seg[i:]
+		i := 1
+		for i < len(path) && path[i] != '/' {
+			i++
 		}
+		seg, rest = path[1:i], path[i:]
 	}
 	if c := n.lit(seg); c != nil {
 		if r := c.match(rest, slash); r >= 0 {

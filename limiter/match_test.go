@@ -288,3 +288,21 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// pathSegment against strings.Split.
+func TestPathSegment(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		p := randomPath(rng)
+		segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		for n := range 6 {
+			want := ""
+			if n < len(segs) {
+				want = segs[n]
+			}
+			if got := pathSegment(p, n); got != want {
+				t.Fatalf("pathSegment(%q, %d) = %q, want %q", p, n, got, want)
+			}
+		}
+	}
+}
