@@ -15,7 +15,7 @@ const (
 	tagHalf    = 1 << (tagBits - 1)
 	signBit    = 1 << 63
 	busy       = 1 << 63 // head mark: a jump's ring reset is in progress
-	totalPad   = 8       // words before the ring: the total's own cache line
+	curPad     = 8       // words before the ring: the current slot's own cache line
 )
 
 // Rolling admits at most Limit credits in any interval of length W.
@@ -26,16 +26,68 @@ const (
 // sliding log, Rolling withholds at most the credits spent in one slot's width
 // (those spent in (t−W−w, t−W]).
 //
-// The state is a shared total (every credit not yet returned), a frontier (the
-// oldest slot still inside the window) and a ring of S+1 slot words. TryAcquireAt
-// is one compare-and-swap on the total plus one atomic add on the current slot:
-// no mutex, no allocation, no goroutine. Expiry is lazy: the caller that sees the
-// frontier move claims it with a compare-and-swap and returns the expired slots'
-// credits to the total (slot first, total after, so the total never undercounts).
+// # State
+//
+// A frontier (head: the oldest slot still inside the window), the current slot
+// word (cur: the newest slot's tag and the credits spent in it), past (the
+// credits of every other slot not yet returned) and a ring of S+1 slot words
+// that record, per older slot, what past holds for it. Nothing else counts
+// credits: what a caller may take is Limit − past − cur's amount.
+//
+// # The hot path: one compare-and-swap
+//
+// A caller in cur's slot loads cur, then past, then checks that the frontier
+// has not moved since it computed its slot, and swaps cur's amount up by n if
+// past + amount + n fits the limit. That single swap is the only locked
+// instruction. It is sound because every credit that can still count is in
+// past or in cur at every instant, and because the swap succeeds only if cur
+// did not change since it was loaded, which means no credit was taken in
+// between (every take goes through cur):
+//
+//   - cur before past: credits leave cur only by a roll (below), which adds
+//     them to past before it swaps cur. A caller that loads a cur written by a
+//     roll therefore sees that roll's addition to past; a roll after its load
+//     makes its swap fail.
+//   - the frontier check after past: the head was e both before cur and after
+//     past, and it only grows, so past was loaded while the frontier was e.
+//     Credits of slots >= e only leave past once the head passes them, so past
+//     had them all; slots that leave after the check leave legitimately
+//     (an admission counted under frontier e must only count slots >= e, and
+//     every later admission counts under a frontier at least as new).
+//
+// # Rolling to a new slot
+//
+// The first caller in a newer slot s rolls cur: it adds the old slot's amount
+// a to past, then swaps cur from the old word to (s, n). If the swap fails it
+// subtracts a again and retries; meanwhile past over-counts by a, which can
+// only refuse someone spuriously, never admit too much. After a successful
+// swap it records a in the ring word of the old slot, retiring whatever
+// expired slot the word held (returning that slot's credits from past). If the
+// old slot has left the window by then, a is subtracted from past instead; if
+// it leaves while being recorded (the sweeper found the word still holding an
+// older, empty slot), the recorder notices the moved frontier after its swap
+// and empties the word itself. An old amount whose slot has already left the
+// window is not moved to past at all. Credits in flight between cur and their
+// ring word are in past throughout, so they are never undercounted; a refund
+// of such credits is dropped (a conservative under-refund).
+//
+// A caller whose slot is older than cur's (its now is behind another caller's,
+// in the same frontier) is counted as at the start of cur's slot, the way a
+// caller behind the frontier is counted at the frontier: its credits come back
+// one slot later, never earlier.
+//
+// # Expiry
+//
+// Lazy: the caller that sees the frontier move claims it with a
+// compare-and-swap on head, empties the ring words of the slots that left
+// (word first, past after, so past never undercounts) and empties cur if its
+// slot left too. A jump of a whole ring or more marks the head busy, and every
+// caller that sees the mark helps reset the whole ring and cur (help), so
+// nobody waits on a preempted sweeper and a jump of days clears in S+2 steps.
 //
 // Time is the caller's: a caller whose now is older than the frontier is treated
 // as at the frontier (its credits count from there), so a stale clock can never
-// make the window admit more, and a jump of days clears the ring in S+1 steps.
+// make the window admit more.
 //
 // Slot words carry their epoch modulo 2^23. As with any tagged
 // compare-and-swap, this assumes no goroutine stalls between loading a word and
@@ -46,19 +98,21 @@ const (
 type Rolling struct {
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
 	limit atomic.Int64
-	// total counts the credits spent and not yet returned, including ones in
-	// flight to a slot. It is the contended word, so it lives alone on the first
-	// cache line of the ring's allocation: sharing a line with the read-mostly
-	// fields above made every reader miss (8x slower at 2 goroutines).
-	// It holds an int64 in a uint64 word, so that it shares the ring's type.
-	total *atomic.Uint64
+	// past counts the credits of live slots other than cur's (and of slots
+	// not yet swept, or in flight to their ring word). Every take reads it but
+	// only rolls, sweeps and refunds write it, so it shares the read-mostly
+	// line with the fields above.
+	past atomic.Int64
+	// cur is the contended word, so it lives alone on the first cache line of
+	// the ring's allocation: sharing a line with the read-mostly fields above
+	// made every reader miss (8x slower at 2 goroutines).
+	cur *atomic.Uint64
 
 	ring   []atomic.Uint64 // slot words, index epoch % size
 	width  uint64          // slot width in ns
 	length uint64          // W in ns
 	quo    uint64          // W / width
 	rem    uint64          // W % width
-	size   uint64          // len(ring) = ceil(W/width) + 1
 	skew   uint64          // 2^63 % width: aligns slots with the Unix epoch
 }
 
@@ -79,13 +133,16 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 	S := uint64(c.slots)
 	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
 	r := &Rolling{width: w, length: W, quo: W / w, rem: W % w, skew: signBit % w}
-	r.size = (W+w-1)/w + 1
-	words := make([]atomic.Uint64, totalPad+r.size)
-	r.total = &words[0]
-	r.ring = words[totalPad:]
+	size := (W+w-1)/w + 1
+	words := make([]atomic.Uint64, curPad+size)
+	r.cur = &words[0]
+	r.ring = words[curPad:]
 	r.limit.Store(limit)
 	return r, nil
 }
+
+// size is the ring length: ceil(W/w) + 1, the most slots ever live at once.
+func (r *Rolling) size() uint64 { return uint64(len(r.ring)) }
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the
@@ -157,18 +214,19 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 	return took
 }
 
-// takeHook, if set (by tests only), runs between reading the frontier and
-// taking from the total: the window in which another caller can move the
-// frontier under this one.
-var takeHook func()
-
-// slotHook, if set (by tests only), runs between taking from the total and
-// recording the credits in their slot.
-var slotHook func()
+// Test-only hooks (set by tests, nil otherwise): takeHook runs between reading
+// the frontier and loading cur, the window in which another caller can move
+// the frontier under this one; loadHook between loading cur and past;
+// rollHook between adding the old slot's amount to past and swapping cur;
+// slotHook, after a successful roll, between checking that the old slot is
+// still live and recording its amount in its ring word; sweepHook between
+// moving the frontier and sweeping the slots that left.
+var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 
 // take charges n credits (or, if partial, as many of them as fit) at u and
 // returns the amount taken, the slot epoch it was charged to and the instant it
-// counts at (u, or the frontier's instant for a stale caller).
+// counts at (u, the frontier's instant for a stale caller, or the start of
+// cur's slot for a caller behind it).
 func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) {
 	for {
 		e := r.head.Load()
@@ -192,180 +250,77 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		if takeHook != nil {
 			takeHook()
 		}
-		L := r.limit.Load()
-		k := n
-		for {
-			t := int64(r.total.Load())
-			if t+k > L {
-				if !partial {
-					return 0, s, base + x
-				}
-				k = L - t
-				if k <= 0 {
-					return 0, s, base + x
-				}
-			}
-			if r.total.CompareAndSwap(uint64(t), uint64(t+k)) {
-				break
-			}
-			k = n
+		c := r.cur.Load()
+		if loadHook != nil {
+			loadHook()
 		}
-		// The frontier may have moved (and returned credits) between reading it
-		// and taking from the total; then the check above was against a total
-		// this caller's now is not entitled to. Give back and retry from the new
-		// frontier.
+		p := r.past.Load()
 		if r.head.Load() != e {
-			r.total.Add(uint64(-k))
-			continue
+			continue // past may lack slots this caller's frontier still counts
 		}
-		if slotHook != nil {
-			slotHook()
-		}
-		r.addSlot(s, k)
-		return k, s, base + x
-	}
-}
-
-// addSlot records k credits (already in the total) against slot s.
-func (r *Rolling) addSlot(s uint64, k int64) {
-	w := &r.ring[s%r.size]
-	tag := s & tagMask
-	for {
-		x := w.Load()
-		if x>>amountBits == tag {
-			// Add rather than CAS: if the word was swept or retagged since the
-			// load, the credits land in a word whose epoch is s or later, which
-			// withholds them longer but never returns them early.
-			w.Add(uint64(k))
-			return
-		}
-		// Another epoch holds the word. Read the frontier after the word: every
-		// epoch ever written is at most frontier+D, and the ring keeps the live
-		// epochs [frontier, frontier+D] at distinct indexes.
-		h := r.head.Load()
-		if h&busy != 0 {
-			r.help(h)
-			continue
-		}
-		if s < h {
-			// Slot s has left the window already: the credits are due back.
-			r.total.Add(uint64(-k))
-			return
-		}
-		// s is live, so the word holds an expired epoch: retire it here.
-		if w.CompareAndSwap(x, tag<<amountBits|uint64(k)) {
-			if a := int64(x & amountMask); a != 0 {
-				r.total.Add(uint64(-a))
-			}
-			return
-		}
-	}
-}
-
-// advance moves the frontier from e to u's frontier and returns the credits of
-// the slots that left the window. Only the caller whose CAS wins sweeps a
-// short step; a jump of a whole ring or more marks the head busy, and every
-// caller that sees it helps clear the ring (help), so nobody waits on a
-// preempted sweeper and no epoch from before the jump is compared with one after.
-func (r *Rolling) advance(e, u uint64) {
-	if e&busy != 0 {
-		r.help(e)
-		return
-	}
-	en := (u - r.length) / r.width
-	if en <= e {
-		return
-	}
-	if en-e >= r.size {
-		if r.head.CompareAndSwap(e, en|busy) {
-			r.help(en | busy)
-		}
-		return
-	}
-	if !r.head.CompareAndSwap(e, en) {
-		return
-	}
-	i := e % r.size
-	for k := e; k < en; k++ {
-		r.expire(i)
-		if i++; i == r.size {
-			i = 0
-		}
-	}
-}
-
-// expire returns the credits of ring word i if its epoch is below the frontier.
-func (r *Rolling) expire(i uint64) {
-	w := &r.ring[i]
-	for {
-		x := w.Load()
-		a := int64(x & amountMask)
-		if a == 0 {
-			return
-		}
-		h := r.head.Load() // after the word: see addSlot
-		if h&busy != 0 {
-			r.help(h)
-			return
-		}
-		xt := x >> amountBits
-		if d := ((h & tagMask) - xt) & tagMask; d == 0 || d >= tagHalf {
-			return // at or past the frontier: still live
-		}
-		if w.CompareAndSwap(x, xt<<amountBits) {
-			r.total.Add(uint64(-a))
-			return
-		}
-	}
-}
-
-// help finishes the jump to frontier h (busy-marked): every word holds an
-// epoch from before the jump, all expired, so each is reset to the newest
-// expired epoch of its index with its credits returned, and the head is then
-// unmarked. Helpers stop as soon as the head is no longer h, so a late helper
-// never touches a word written after the jump.
-func (r *Rolling) help(h uint64) {
-	en := h &^ busy
-	k := en - r.size
-	i := k % r.size
-	for range r.size {
-		w := &r.ring[i]
-		want := (k & tagMask) << amountBits
-		for {
-			x := w.Load()
-			if x == want {
-				break
-			}
-			if r.head.Load() != h {
-				return
-			}
-			if w.CompareAndSwap(x, want) {
-				if a := int64(x & amountMask); a != 0 {
-					r.total.Add(uint64(-a))
+		L := r.limit.Load()
+		eff := base + x
+		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
+		// anything further ahead is really behind (or long expired).
+		if d := (c>>amountBits - s) & tagMask; d != 0 {
+			if d > e+r.size()-1-s {
+				k, done := r.roll(e, s, c, p, L, n, partial)
+				if done {
+					return k, s, eff
 				}
-				break
+				continue
+			}
+			s += d
+			eff = s * r.width
+		}
+		a := int64(c & amountMask)
+		k := n
+		if p+a+k > L {
+			if !partial {
+				return 0, s, eff
+			}
+			if k = L - p - a; k <= 0 {
+				return 0, s, eff
 			}
 		}
-		k++
-		if i++; i == r.size {
-			i = 0
+		if r.cur.CompareAndSwap(c, c+uint64(k)) {
+			return k, s, eff
 		}
 	}
-	r.head.CompareAndSwap(h, en)
 }
 
-// sync brings the frontier up to u and returns it.
-func (r *Rolling) sync(u uint64) uint64 {
-	for {
-		e := r.head.Load()
-		if e&busy != 0 {
-			r.help(e)
-			continue
+// roll makes s, newer than cur's slot, the current slot and charges it, given
+// cur c and past p loaded under frontier e (see Rolling). It returns what it
+// took and whether it is done (false: cur changed, retry).
+func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool) {
+	back := (s - c>>amountBits) & tagMask // cur's slot is s-back
+	var a int64                           // what moves from cur to past
+	if back <= s-e {
+		a = int64(c & amountMask)
+	} // else cur's slot has left the window: its credits are due back.
+	k := n
+	if p+a+k > L {
+		if !partial {
+			return 0, true
 		}
-		base := e*r.width + r.length
-		if u < base || u-base < r.width {
-			return e
+		if k = L - p - a; k <= 0 {
+			return 0, true
 		}
-		r.advance(e, u)
 	}
+	if a != 0 {
+		r.past.Add(a)
+		if rollHook != nil {
+			rollHook()
+		}
+	}
+	if !r.cur.CompareAndSwap(c, (s&tagMask)<<amountBits|uint64(k)) {
+		if a != 0 {
+			r.past.Add(-a)
+		}
+		return 0, false
+	}
+	if a != 0 {
+		r.record(s-back, a)
+	}
+	return k, true
 }

@@ -13,7 +13,7 @@ func (r *Rolling) RefundAt(now, spent time.Time, n int64) {
 	}
 	e := r.sync(r.toU(now))
 	s := r.toU(spent) / r.width
-	if s < e || s > e+r.size-1 {
+	if s < e || s > e+r.size()-1 {
 		return
 	}
 	r.refundSlot(s, n)
@@ -25,33 +25,60 @@ func (r *Rolling) refundTok(s uint64, n int64) {
 	}
 }
 
-// refundSlot takes up to n credits out of slot s (only if the word still holds
-// epoch s), then out of the total: slot first, so the total never undercounts.
-// It returns how many it gave back.
+// refundSlot takes up to n credits out of slot s: out of cur if s is the
+// current slot, else out of s's ring word (only if the word still holds epoch
+// s) and then out of past: word first, so past never undercounts. It returns
+// how many it gave back. Credits in flight from cur to their ring word (a
+// roll has moved them to past but not yet recorded them) are in neither, so a
+// refund racing with the roll of its slot gives back nothing: an under-refund,
+// which only withholds credits until the slot leaves the window.
 func (r *Rolling) refundSlot(s uint64, n int64) int64 {
-	w := &r.ring[s%r.size]
 	tag := s & tagMask
+	for {
+		c := r.cur.Load()
+		if c>>amountBits != tag {
+			break
+		}
+		k := min(int64(c&amountMask), n)
+		if k == 0 {
+			return 0
+		}
+		if r.cur.CompareAndSwap(c, c-uint64(k)) {
+			return k
+		}
+	}
+	w := &r.ring[s%r.size()]
 	for {
 		x := w.Load()
 		if x>>amountBits != tag {
 			return 0
 		}
-		a := int64(x & amountMask)
-		k := min(a, n)
+		k := min(int64(x&amountMask), n)
 		if k == 0 {
 			return 0
 		}
 		if w.CompareAndSwap(x, x-uint64(k)) {
-			r.total.Add(uint64(-k))
+			r.past.Add(-k)
 			return k
 		}
 	}
 }
 
+// spent reports the credits counted under frontier e: past plus cur's amount
+// if cur's slot is still live (cur first, then past: see Rolling).
+func (r *Rolling) spent(e uint64) int64 {
+	c := r.cur.Load()
+	p := r.past.Load()
+	if d := ((e & tagMask) - c>>amountBits) & tagMask; d != 0 && d < tagHalf {
+		return p // cur's slot has left the window; a sweep will empty it
+	}
+	return p + int64(c&amountMask)
+}
+
 // RemainingAt reports the credits that can be taken at now.
 func (r *Rolling) RemainingAt(now time.Time) int64 {
-	r.sync(r.toU(now))
-	return max(r.limit.Load()-int64(r.total.Load()), 0)
+	e := r.sync(r.toU(now))
+	return max(r.limit.Load()-r.spent(e), 0)
 }
 
 // Remaining is shorthand for RemainingAt(time.Now()).
@@ -60,12 +87,17 @@ func (r *Rolling) Remaining() int64 { return r.RemainingAt(time.Now()) }
 // live calls fn for each live slot from the oldest, with the instant its
 // credits come back and its amount, until fn returns false.
 func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
-	for k := e; k < e+r.size; k++ {
-		x := r.ring[k%r.size].Load()
-		if x>>amountBits != k&tagMask {
-			continue
+	c := r.cur.Load()
+	size := r.size()
+	for k := e; k < e+size; k++ {
+		var a int64
+		if x := r.ring[k%size].Load(); x>>amountBits == k&tagMask {
+			a = int64(x & amountMask)
 		}
-		if a := int64(x & amountMask); a > 0 && !fn((k+1)*r.width+r.length, a) {
+		if c>>amountBits == k&tagMask {
+			a += int64(c & amountMask)
+		}
+		if a > 0 && !fn((k+1)*r.width+r.length, a) {
 			return
 		}
 	}
@@ -95,13 +127,13 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	}
 	u := r.toU(now)
 	e := r.sync(u)
-	avail := L - int64(r.total.Load())
+	avail := L - r.spent(e)
 	if avail >= n {
 		return now, nil
 	}
 	// If the slots do not cover it (credits in flight to a slot), everything
 	// spent so far is back once the newest live slot leaves.
-	at := (e+r.size)*r.width + r.length
+	at := (e+r.size())*r.width + r.length
 	r.live(e, func(b uint64, a int64) bool {
 		avail += a
 		if avail >= n {

@@ -11,14 +11,16 @@ import (
 // refLog is the reference: an exact sliding log of admissions (each credit
 // comes back exactly W after it was counted), under a mutex, plus the one fact
 // about Rolling it needs to predict it exactly: the frontier, which follows
-// the newest instant any call has passed in.
+// the newest instant any call has passed in, and the current slot (the newest
+// one charged), at whose start a caller behind it is counted.
 type refLog struct {
-	mu      sync.Mutex
-	length  int64 // W in ns
-	width   int64 // slot width in ns
-	limit   int64
-	maxNow  int64
-	entries []entry
+	mu       sync.Mutex
+	length   int64 // W in ns
+	width    int64 // slot width in ns
+	limit    int64
+	maxNow   int64
+	curStart int64 // start of the newest slot any admission was counted in
+	entries  []entry
 }
 
 type entry struct {
@@ -26,7 +28,7 @@ type entry struct {
 }
 
 func newRefLog(r *Rolling) *refLog {
-	return &refLog{length: int64(r.Length()), width: int64(r.SlotWidth()), limit: r.Limit(), maxNow: -1 << 62}
+	return &refLog{length: int64(r.Length()), width: int64(r.SlotWidth()), limit: r.Limit(), maxNow: -1 << 62, curStart: -1 << 62}
 }
 
 // see records that a call passed now; it returns the frontier epoch and the
@@ -34,7 +36,13 @@ func newRefLog(r *Rolling) *refLog {
 func (m *refLog) see(now int64) (frontier, eff int64) {
 	m.maxNow = max(m.maxNow, now)
 	frontier = (m.maxNow - m.length) / m.width
-	return frontier, max(now, frontier*m.width+m.length)
+	return frontier, max(now, frontier*m.width+m.length, m.curStart)
+}
+
+// admit logs an admission of n counted at eff.
+func (m *refLog) admit(eff, n int64) {
+	m.entries = append(m.entries, entry{eff, n})
+	m.curStart = max(m.curStart, eff/m.width*m.width)
 }
 
 // held sums the credits whose slot is at or past the frontier (what Rolling
@@ -138,7 +146,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 					t.Fatalf("op %d: ChargeAt(%d) = %d, want %d", i, o.n, got, want)
 				}
 				if want > 0 {
-					m.entries = append(m.entries, entry{eff, want})
+					m.admit(eff, want)
 				}
 				break
 			}
@@ -149,7 +157,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 					i, now.Sub(start), o.n, ok, err, want, rolling, exact)
 			}
 			if ok {
-				m.entries = append(m.entries, entry{eff, o.n})
+				m.admit(eff, o.n)
 			}
 		case 3:
 			frontier, _ := m.see(u)

@@ -1,0 +1,211 @@
+package window
+
+// record files a credits, rolled out of cur and already added to past, in the
+// ring word of their slot t. Called only by the roll that moved them, once per
+// slot (cur's slot only moves forward), so the word never holds t already
+// except by tag aliasing, where adding is the conservative choice.
+func (r *Rolling) record(t uint64, a int64) {
+	w := &r.ring[t%r.size()]
+	tag := t & tagMask
+	for {
+		// Read the frontier after the word: every epoch ever written is at
+		// most frontier+size-1, and the ring keeps the live epochs
+		// [frontier, frontier+size-1] at distinct indexes, so a word holding
+		// another epoch than a live t holds an expired one.
+		x := w.Load()
+		h := r.head.Load()
+		if h&busy != 0 {
+			r.help(h)
+			continue
+		}
+		if t < h {
+			r.past.Add(-a) // slot t has left the window: the credits are due back
+			return
+		}
+		nx, old := tag<<amountBits|uint64(a), int64(x&amountMask)
+		if x>>amountBits == tag {
+			nx, old = x+uint64(a), 0
+		}
+		if slotHook != nil {
+			slotHook()
+		}
+		if !w.CompareAndSwap(x, nx) {
+			continue
+		}
+		if old != 0 {
+			r.past.Add(-old) // the expired slot the word held, retired here
+		}
+		// If the frontier passed t after the check, the sweeper may have found
+		// the word still holding the older, empty slot and skipped it: empty
+		// it here, or the credits would stay counted for another whole window.
+		if h := r.head.Load() &^ busy; t < h {
+			r.drop(t)
+		}
+		return
+	}
+}
+
+// drop empties the ring word of slot t, known to have left the window, if it
+// still holds t, and returns its credits to past.
+func (r *Rolling) drop(t uint64) {
+	w := &r.ring[t%r.size()]
+	tag := t & tagMask
+	for {
+		x := w.Load()
+		if x>>amountBits != tag || x&amountMask == 0 {
+			return
+		}
+		if w.CompareAndSwap(x, tag<<amountBits) {
+			r.past.Add(-int64(x & amountMask))
+			return
+		}
+	}
+}
+
+// advance moves the frontier from e to u's frontier and returns the credits of
+// the slots that left the window. Only the caller whose CAS wins sweeps a
+// short step; a jump of a whole ring or more marks the head busy, and every
+// caller that sees it helps clear the ring (help), so nobody waits on a
+// preempted sweeper and no epoch from before the jump is compared with one after.
+func (r *Rolling) advance(e, u uint64) {
+	if e&busy != 0 {
+		r.help(e)
+		return
+	}
+	en := (u - r.length) / r.width
+	if en <= e {
+		return
+	}
+	size := r.size()
+	if en-e >= size {
+		if r.head.CompareAndSwap(e, en|busy) {
+			r.help(en | busy)
+		}
+		return
+	}
+	if !r.head.CompareAndSwap(e, en) {
+		return
+	}
+	if sweepHook != nil {
+		sweepHook()
+	}
+	i := e % size
+	for k := e; k < en; k++ {
+		r.expire(i)
+		if i++; i == size {
+			i = 0
+		}
+	}
+	r.retireCur()
+}
+
+// expire returns the credits of ring word i if its epoch is below the frontier.
+func (r *Rolling) expire(i uint64) {
+	w := &r.ring[i]
+	for {
+		x := w.Load()
+		a := int64(x & amountMask)
+		if a == 0 {
+			return
+		}
+		h := r.head.Load() // after the word: see record
+		if h&busy != 0 {
+			r.help(h)
+			return
+		}
+		xt := x >> amountBits
+		if d := ((h & tagMask) - xt) & tagMask; d == 0 || d >= tagHalf {
+			return // at or past the frontier: still live
+		}
+		if w.CompareAndSwap(x, xt<<amountBits) {
+			r.past.Add(-a)
+			return
+		}
+	}
+}
+
+// retireCur empties cur if its slot has left the window (its credits are not
+// in past, so nothing is returned) and retags it with the newest expired
+// slot, so that cur's tag never drifts more than a ring behind the frontier
+// and a tag comparison with a live slot stays unambiguous.
+func (r *Rolling) retireCur() {
+	for {
+		c := r.cur.Load()
+		h := r.head.Load() // after cur: cur's slot is at most h+size-1
+		if h&busy != 0 {
+			return // the jump's helpers reset cur
+		}
+		want := ((h - 1) & tagMask) << amountBits
+		if d := ((h & tagMask) - c>>amountBits) & tagMask; d == 0 || d >= tagHalf || c == want {
+			return
+		}
+		if r.cur.CompareAndSwap(c, want) {
+			return
+		}
+	}
+}
+
+// help finishes the jump to frontier h (busy-marked): every word holds an
+// epoch from before the jump, all expired, so each is reset to the newest
+// expired epoch of its index with its credits returned, cur is emptied, and
+// the head is then unmarked. Helpers stop as soon as the head is no longer h,
+// so a late helper never touches a word written after the jump.
+func (r *Rolling) help(h uint64) {
+	en := h &^ busy
+	size := r.size()
+	k := en - size
+	i := k % size
+	for range size {
+		w := &r.ring[i]
+		want := (k & tagMask) << amountBits
+		for {
+			x := w.Load()
+			if x == want {
+				break
+			}
+			if r.head.Load() != h {
+				return
+			}
+			if w.CompareAndSwap(x, want) {
+				if a := int64(x & amountMask); a != 0 {
+					r.past.Add(-a)
+				}
+				break
+			}
+		}
+		k++
+		if i++; i == size {
+			i = 0
+		}
+	}
+	want := ((en - 1) & tagMask) << amountBits
+	for {
+		c := r.cur.Load()
+		if c == want {
+			break
+		}
+		if r.head.Load() != h {
+			return
+		}
+		if r.cur.CompareAndSwap(c, want) {
+			break
+		}
+	}
+	r.head.CompareAndSwap(h, en)
+}
+
+// sync brings the frontier up to u and returns it.
+func (r *Rolling) sync(u uint64) uint64 {
+	for {
+		e := r.head.Load()
+		if e&busy != 0 {
+			r.help(e)
+			continue
+		}
+		base := e*r.width + r.length
+		if u < base || u-base < r.width {
+			return e
+		}
+		r.advance(e, u)
+	}
+}

@@ -1,0 +1,185 @@
+package window
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Deterministic interleavings of a roll (cur moving to a newer slot) with
+// other callers, driven by the test-only hooks in take, roll and record. The
+// window is newTestRolling's: 10 credits, 10 s, 1-second slots.
+
+// TestRollingSlotLeavesDuringRoll: after a roll has moved slot 0's 4 credits
+// to past, and before it records them, another caller jumps the clock 30 s
+// (the ring is reset). Slot 0's credits are then due back: they must not stay
+// counted, and the roller's own credit, in a slot that left too, neither.
+func TestRollingSlotLeavesDuringRoll(t *testing.T) {
+	r := newTestRolling(t)
+	later := t0.Add(30 * time.Second)
+	mustTake(t, r, t0, 4)
+	slotHook = func() {
+		slotHook = nil
+		mustTake(t, r, later, 3)
+	}
+	defer func() { slotHook = nil }()
+	mustTake(t, r, t0.Add(time.Second), 1) // rolls slot 0 out of cur
+	assert.Nil(t, slotHook, "the hook ran")
+	assert.Equal(t, int64(7), r.RemainingAt(later), "only the 3 taken at the later instant count")
+	assert.Equal(t, int64(10), r.RemainingAt(later.Add(11*time.Second)))
+}
+
+// TestRollingSlotLeavesDuringRecord: slot 0 leaves the window by a short step
+// between the roller's check that it is live and its write of the ring word.
+// The sweeper finds the word still holding an older, empty slot and skips it;
+// the roller must notice the moved frontier after its write and return slot
+// 0's credits itself, or they would stay counted for another whole window.
+func TestRollingSlotLeavesDuringRecord(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 4)
+	slotHook = func() {
+		slotHook = nil
+		mustTake(t, r, t4, 1) // t4 = t0+11s: slot 0 leaves
+	}
+	defer func() { slotHook = nil }()
+	mustTake(t, r, t0.Add(time.Second), 1)
+	assert.Nil(t, slotHook, "the hook ran")
+	assert.Equal(t, int64(8), r.RemainingAt(t4), "slot 0's 4 are back; the two 1s count")
+	assert.Equal(t, int64(9), r.RemainingAt(t4.Add(time.Second)), "slot 1's credit is back")
+	assert.Equal(t, int64(10), r.RemainingAt(t4.Add(11*time.Second)))
+}
+
+// TestRollingRollRacesTake: while a roll has added slot 0's 4 credits to past
+// but not yet swapped cur, another caller in the same new slot rolls first.
+// The first roll's swap fails and it takes its 4 back out of past before
+// retrying (now as a plain take in the current slot): nothing is counted
+// twice once it is done, and nothing is lost. In between, past over-counts,
+// which can only refuse, never over-admit.
+func TestRollingRollRacesTake(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 4)
+	t1s := t0.Add(time.Second)
+	rollHook = func() {
+		rollHook = nil
+		assert.Equal(t, int64(2), r.RemainingAt(t1s), "transient over-count of the roll's 4")
+		mustTake(t, r, t1s, 2)
+	}
+	defer func() { rollHook = nil }()
+	mustTake(t, r, t1s, 3)
+	assert.Nil(t, rollHook, "the hook ran")
+	assert.Equal(t, int64(1), r.RemainingAt(t1s))
+	ok, _ := r.TryAcquireAt(t1s, 2)
+	assert.False(t, ok)
+	assert.Equal(t, int64(5), r.RemainingAt(t4), "slot 0's 4 are back")
+	assert.Equal(t, int64(10), r.RemainingAt(t4.Add(time.Second)))
+}
+
+// TestRollingRefundDuringRoll: a refund of slot 0's credits while a roll has
+// them in flight (in past, not yet in their ring word) finds them in neither
+// cur nor the ring and gives back nothing: a documented under-refund, never
+// an over-refund. Once recorded, the same refund works.
+func TestRollingRefundDuringRoll(t *testing.T) {
+	r := newTestRolling(t)
+	ok, _, slot := r.takeTok(t0, 4)
+	require.True(t, ok)
+	var got int64 = -1
+	slotHook = func() {
+		slotHook = nil
+		got = r.refundSlot(slot, 4)
+	}
+	defer func() { slotHook = nil }()
+	mustTake(t, r, t0.Add(time.Second), 1)
+	assert.Zero(t, got, "a refund racing with the roll gives nothing back")
+	assert.Equal(t, int64(5), r.RemainingAt(t0.Add(time.Second)))
+	assert.Equal(t, int64(4), r.refundSlot(slot, 4))
+	assert.Equal(t, int64(9), r.RemainingAt(t0.Add(time.Second)))
+	assert.Zero(t, r.refundSlot(slot, 4), "nothing left in slot 0")
+}
+
+// TestRollingBehindCurrentSlot: when W is not a multiple of the slot width, two
+// callers under the same frontier can be in different slots. One at the start
+// of slot k makes k current; one a nanosecond earlier, in slot k-1, is counted
+// at the start of slot k (as a caller behind the frontier is counted at the
+// frontier), so its credits come back with slot k's, never earlier.
+func TestRollingBehindCurrentSlot(t *testing.T) {
+	r, err := NewRolling(10, 10*time.Second, WithSlots(7))
+	require.NoError(t, err)
+	w := int64(r.SlotWidth())
+	b := time.Unix(0, (t0.UnixNano()/w+1)*w).UTC() // the start of a slot k
+	ok, eff := r.takeEff(b, 3)
+	require.True(t, ok)
+	assert.Equal(t, b, eff)
+	ok, eff = r.takeEff(b.Add(-time.Nanosecond), 4)
+	require.True(t, ok)
+	assert.Equal(t, b, eff, "counted at the start of the current slot")
+	// From a refund's view: the 4 are in slot k, not in slot k-1.
+	r.RefundAt(b, b.Add(-time.Nanosecond), 4)
+	assert.Equal(t, int64(3), r.RemainingAt(b))
+	r.RefundAt(b, b, 1)
+	assert.Equal(t, int64(4), r.RemainingAt(b))
+	back := b.Add(r.SlotWidth() + r.Length()) // slot k's credits come back
+	assert.Equal(t, int64(4), r.RemainingAt(back.Add(-time.Nanosecond)))
+	assert.Equal(t, int64(10), r.RemainingAt(back))
+}
+
+// TestRollingRollBetweenLoads: a roll lands between a caller's load of cur and
+// its load of past. Loading cur first, the caller sees the rolled-out 6 in
+// past, and its swap fails anyway; loading past first it would see them in
+// neither and admit 5 on top of 7 (issue #2: never over-admit).
+func TestRollingRollBetweenLoads(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 6)
+	t1s := t0.Add(time.Second)
+	loadHook = func() {
+		loadHook = nil
+		mustTake(t, r, t1s, 1) // rolls slot 0's 6 into past
+	}
+	defer func() { loadHook = nil }()
+	ok, err := r.TryAcquireAt(t1s, 5)
+	require.NoError(t, err)
+	assert.Nil(t, loadHook, "the hook ran")
+	assert.False(t, ok, "6 + 1 + 5 credits in one window")
+	assert.Equal(t, int64(3), r.RemainingAt(t1s))
+}
+
+// TestRollingRecordRetiresUnsweptSlot: the caller that moved the frontier past
+// slot 0 is preempted before sweeping it, and meanwhile slot 11, which shares
+// slot 0's ring word, is rolled out of cur and recorded there. The recorder
+// must return slot 0's credits as it overwrites them, or nobody ever would.
+func TestRollingRecordRetiresUnsweptSlot(t *testing.T) {
+	r := newTestRolling(t) // 11 ring words
+	mustTake(t, r, t0, 4)
+	mustTake(t, r, t0.Add(time.Second), 1) // slot 0's 4 go to ring word 0
+	sweepHook = func() {
+		sweepHook = nil
+		mustTake(t, r, t4, 2)                  // slot 11 is current (t4 = t0+11s)
+		mustTake(t, r, t4.Add(time.Second), 3) // slot 11 goes to ring word 0
+	}
+	defer func() { sweepHook = nil }()
+	r.RemainingAt(t4) // moves the frontier past slot 0
+	assert.Nil(t, sweepHook, "the hook ran")
+	assert.Equal(t, int64(5), r.RemainingAt(t4.Add(time.Second)), "slots 11 and 12 count, slot 0 not")
+	assert.Equal(t, int64(10), r.RemainingAt(t4.Add(13*time.Second)))
+}
+
+// TestRollingQueriedOnly: a window that is only queried for 2^23 slot widths,
+// in steps short of a jump, keeps cur's tag near the frontier: the credits
+// taken at the start stay returned, and the tag is never mistaken for a live
+// slot after it wraps around.
+func TestRollingQueriedOnly(t *testing.T) {
+	r, err := NewRolling(10, 192*time.Nanosecond, WithSlots(96)) // 2 ns slots, 97 words
+	require.NoError(t, err)
+	mustTake(t, r, t0, 5)
+	assert.Equal(t, int64(5), r.RemainingAt(t0.Add(r.Length()))) // a step, not a jump
+	now := t0.Add(r.Length() + r.SlotWidth())                    // t0's slot is back
+	step := 96 * r.SlotWidth()                                   // the longest step that is not a jump
+	for i := range (3<<23)/96 + 1 {
+		if got := r.RemainingAt(now); got != 10 {
+			t.Fatalf("step %d (%v slots on): RemainingAt = %d, want 10", i, int64(now.Sub(t0)/r.SlotWidth()), got)
+		}
+		now = now.Add(step)
+	}
+	mustTake(t, r, now, 10)
+}
