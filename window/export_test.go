@@ -24,3 +24,14 @@ func (r *Rolling) takeTok(now time.Time, n int64) (ok bool, eff time.Time, slot 
 	took, s, u := r.take(r.toU(now), n, false)
 	return took != 0, r.fromU(u, time.UTC), s
 }
+
+// acquireTok is TryAcquireAt (fast path first, then take) that also reports
+// the counted instant and the slot charged, for the stress test's replay and
+// refunds. The fast path counts at now itself, in now's slot.
+func (r *Rolling) acquireTok(now time.Time, n int64) (ok bool, eff time.Time, slot uint64) {
+	u := r.toU(now)
+	if ok, done := r.fast(u, n, r.limit.Load()); done {
+		return ok, now, u / r.width
+	}
+	return r.takeTok(now, n)
+}

@@ -127,21 +127,51 @@ func TestRollingBehindCurrentSlot(t *testing.T) {
 // TestRollingRollBetweenLoads: a roll lands between a caller's load of cur and
 // its load of past. Loading cur first, the caller sees the rolled-out 6 in
 // past, and its swap fails anyway; loading past first it would see them in
-// neither and admit 5 on top of 7 (issue #2: never over-admit).
+// neither and admit 5 on top of 7 (issue #2: never over-admit). Run with the
+// frontier still to move (take's path) and already moved by a query (where
+// TryAcquireAt's fast path finds cur's new slot and must not trust it).
 func TestRollingRollBetweenLoads(t *testing.T) {
-	r := newTestRolling(t)
-	mustTake(t, r, t0, 6)
-	t1s := t0.Add(time.Second)
-	loadHook = func() {
+	for _, queried := range []bool{false, true} {
+		r := newTestRolling(t)
+		mustTake(t, r, t0, 6)
+		t1s := t0.Add(time.Second)
+		if queried {
+			assert.Equal(t, int64(4), r.RemainingAt(t1s))
+		}
+		loadHook = func() {
+			loadHook = nil
+			mustTake(t, r, t1s, 1) // rolls slot 0's 6 into past
+		}
+		ok, err := r.TryAcquireAt(t1s, 5)
+		require.NoError(t, err)
+		assert.Nil(t, loadHook, "queried=%v: the hook ran", queried)
 		loadHook = nil
-		mustTake(t, r, t1s, 1) // rolls slot 0's 6 into past
+		assert.False(t, ok, "queried=%v: 6 + 1 + 5 credits in one window", queried)
+		assert.Equal(t, int64(3), r.RemainingAt(t1s), "queried=%v", queried)
 	}
-	defer func() { loadHook = nil }()
-	ok, err := r.TryAcquireAt(t1s, 5)
-	require.NoError(t, err)
-	assert.Nil(t, loadHook, "the hook ran")
-	assert.False(t, ok, "6 + 1 + 5 credits in one window")
-	assert.Equal(t, int64(3), r.RemainingAt(t1s))
+}
+
+// TestRollingFrontierMovesDuringFastTake is TestRollingFrontierMovesDuringTake
+// for TryAcquireAt's fast path, where cur already holds the caller's slot: a
+// query moves the frontier (returning slot 0's 9, spent at t0+0.9s) between
+// the caller's read of the frontier and its loads. At its own now, t0+10.5s,
+// those 9 still count, so it must be counted from the moved frontier, in slot
+// 11 rather than slot 10, which shows in when its credit comes back.
+func TestRollingFrontierMovesDuringFastTake(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0.Add(900*time.Millisecond), 9)
+	mustTake(t, r, t0.Add(10*time.Second), 1) // cur holds slot 10
+	takeHook = func() {
+		takeHook = nil
+		assert.Equal(t, int64(9), r.RemainingAt(t4), "slot 0's 9 are back at t0+11s")
+	}
+	defer func() { takeHook = nil }()
+	mustTake(t, r, t0.Add(10500*time.Millisecond), 1)
+	assert.Nil(t, takeHook, "the hook ran")
+	assert.Equal(t, int64(8), r.RemainingAt(t4))
+	at := t0.Add(21 * time.Second) // slot 10 is back, slot 11 is not
+	assert.Equal(t, int64(9), r.RemainingAt(at), "the credit counts in slot 11")
+	assert.Equal(t, int64(10), r.RemainingAt(at.Add(time.Second)))
 }
 
 // TestRollingRecordRetiresUnsweptSlot: the caller that moved the frontier past
@@ -182,4 +212,19 @@ func TestRollingQueriedOnly(t *testing.T) {
 		now = now.Add(step)
 	}
 	mustTake(t, r, now, 10)
+}
+
+// TestRollingLostSwapRetries: a caller whose swap of cur loses to another take
+// in the same slot retries rather than reporting a refusal: 4+1+5 fit.
+func TestRollingLostSwapRetries(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 4)
+	loadHook = func() {
+		loadHook = nil
+		mustTake(t, r, t0, 1)
+	}
+	defer func() { loadHook = nil }()
+	mustTake(t, r, t0, 5)
+	assert.Nil(t, loadHook, "the hook ran")
+	assert.Zero(t, r.RemainingAt(t0))
 }

@@ -10,7 +10,8 @@ import (
 
 // TestRollingStress races goroutines with random costs (1..L) and a shared
 // clock that mostly moves forward, with stale callers and rare day-long jumps,
-// some refunding what they took. Every admission is logged at the instant it
+// some refunding what they took. Half the goroutines take as TryAcquireAt
+// does (fast path first), half through take alone. Every admission is logged at the instant it
 // was counted, and the log is replayed: no interval of length W may hold more
 // than L. Counted instants are checked against the callers' clocks: never
 // before the caller's now, never after the newest now any caller passed.
@@ -51,7 +52,11 @@ func TestRollingStress(t *testing.T) {
 					for m := newest.Load(); now > m && !newest.CompareAndSwap(m, now); m = newest.Load() {
 					}
 					n := 1 + rng.Int64N(c.limit)
-					ok, eff, slot := r.takeTok(time.Unix(0, now), n)
+					take := r.takeTok
+					if g%2 == 0 {
+						take = r.acquireTok // TryAcquireAt's fast path first
+					}
+					ok, eff, slot := take(time.Unix(0, now), n)
 					if !ok {
 						continue
 					}
