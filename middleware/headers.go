@@ -62,26 +62,44 @@ func ceilSeconds(d time.Duration) int64 {
 	if d <= 0 {
 		return 0
 	}
-	return int64((d + time.Second - 1) / time.Second)
+	s := int64(d / time.Second) // not (d+time.Second-1)/time.Second, which overflows near the maximum
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
 }
 
-// headerScratch is memory for one response's limit header values. The
-// admitted path keeps it inside the per-request state that it allocates anyway,
-// so that writing the headers allocates nothing more. A scratch is written by
-// one call only: the header strings point into it afterwards.
+// headerScratch is memory for one response's limit header values, every
+// field included; writeLimitHeaders allocates one when given none. A scratch
+// is written by one call only: the header strings point into it afterwards.
 type headerScratch struct {
 	buf  [128]byte // fits every field, IETF ones included, for pools below 10^15
 	vals [7]string // at most: limit, remaining, reset, credits, retry, policy, ratelimit
 }
 
-// writeLimitHeaders sets the limit fields on h. It builds every value in one
-// byte buffer and every []string in one backing array, both in scratch (nil:
-// two small allocations).
+// admitScratch is the smaller scratch inside the admitted path's request
+// state, sized for the fields it writes without the IETF ones (limit,
+// remaining, reset, credits remaining), so that the state fits the 512 B size
+// class (TestReqStateSize).
+type admitScratch struct {
+	buf  [64]byte // four values of up to 16 digits
+	vals [4]string
+}
+
+// writeLimitHeaders sets the limit fields on h, with their values in scratch
+// (nil: one is allocated).
 func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitState, scratch *headerScratch) {
 	if scratch == nil {
 		scratch = new(headerScratch)
 	}
-	buf := scratch.buf[:0]
+	writeLimitFields(h, cfg, now, s, scratch.buf[:], scratch.vals[:])
+}
+
+// writeLimitFields sets the limit fields on h. It builds every value in one
+// byte buffer and every []string in one backing array: mem and vals when they
+// are large enough, else one string and one slice allocated here.
+func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitState, mem []byte, vals []string) {
+	buf := mem[:0]
 	var ends [8]int // end offsets of the values in buf
 	n := 0
 	mark := func() { ends[n] = len(buf); n++ }
@@ -102,7 +120,7 @@ func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitS
 		buf = strconv.AppendInt(buf, delay, 10)
 	}
 	mark()
-	credits := s.limit > 0 && (s.limit-remaining)*2 > s.limit
+	credits := s.limit > 0 && s.limit-remaining > s.limit/2 // more than half used, without overflowing
 	if credits {
 		buf = strconv.AppendInt(buf, remaining, 10)
 		mark()
@@ -130,15 +148,18 @@ func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitS
 		mark()
 	}
 
-	// The values live in scratch (never written again once set) when buf did
+	// The values live in mem (never written again once set) when buf did
 	// not outgrow it; otherwise in one string.
 	var all string
-	if len(buf) > 0 && &buf[0] == &scratch.buf[0] {
-		all = unsafe.String(&scratch.buf[0], len(buf))
+	if len(buf) > 0 && &buf[0] == &mem[0] {
+		all = unsafe.String(&mem[0], len(buf))
 	} else {
 		all = string(buf)
 	}
-	vals := scratch.vals[:n]
+	if n > len(vals) {
+		vals = make([]string, n)
+	}
+	vals = vals[:n]
 	start := 0
 	for i := range n {
 		vals[i] = all[start:ends[i]]

@@ -3,6 +3,7 @@ package middleware
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -200,4 +201,24 @@ func FuzzParseHeaders(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCeilSecondsAndHalfUsed(t *testing.T) {
+	for d, want := range map[time.Duration]int64{
+		-time.Second: 0, 0: 0, 1: 1, time.Second: 1, time.Second + 1: 2,
+		math.MaxInt64: int64(math.MaxInt64/time.Second) + 1,
+	} {
+		assert.Equal(t, want, ceilSeconds(d), "ceilSeconds(%d)", int64(d))
+	}
+	// X-API-CREDITS-REMAINING appears once more than half the pool is used,
+	// also for pools near the int64 limit.
+	for _, tc := range []struct {
+		limit, remaining int64
+		sent             bool
+	}{{4, 2, false}, {4, 1, true}, {5, 3, false}, {5, 2, true}, {math.MaxInt64, 1, true}, {math.MaxInt64, math.MaxInt64 / 2, true}, {math.MaxInt64, math.MaxInt64/2 + 1, false}} {
+		h := http.Header{}
+		writeLimitHeaders(h, &headerConfig{}, t0, limitState{limit: tc.limit, remaining: tc.remaining, reset: t0}, nil)
+		_, sent := h[keyCreditsRemaining]
+		assert.Equal(t, tc.sent, sent, "limit %d remaining %d", tc.limit, tc.remaining)
+	}
 }

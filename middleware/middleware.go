@@ -121,12 +121,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One allocation holds the wrapped writer, the context, the header values
 	// and the settle state. The deferred finish comes first so that nothing
 	// after the admission can leak the slots.
-	st := &reqState{ticket: ticket}
+	var (
+		st   *reqState
+		mem  []byte
+		vals []string
+	)
+	if cfg.headers.ietf {
+		big := &reqStateIETF{}
+		st, mem, vals = &big.reqState, big.ietf.buf[:], big.ietf.vals[:]
+	} else {
+		st = &reqState{}
+		mem, vals = st.hdr.buf[:], st.hdr.vals[:]
+	}
+	st.ticket = ticket
 	defer h.finish(st)
 	st.w.ResponseWriter = w
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
-	writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), &st.hdr)
+	writeLimitFields(w.Header(), &cfg.headers, now, h.state(r, d, 0), mem, vals)
 	// WithContext is inlined and its copy does not escape, so the request
 	// copy lives in st too instead of in an allocation of its own.
 	st.req = *r.WithContext(&st.ctx)
@@ -259,16 +271,25 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 		"the request cost could not be computed from its body", 0)
 }
 
-// reqState is allocated once per admitted request.
+// reqState is allocated once per admitted request. Its size is most of the
+// admitted path's cost after the limiter's (allocation, zeroing, collection),
+// so it is kept in the 512 B size class (TestReqStateSize).
 type reqState struct {
 	req      http.Request // the copy next gets, carrying ctx
-	w        responseWriter
 	ctx      reqCtx
+	w        responseWriter
 	ticket   limiter.Ticket
-	hdr      headerScratch
-	returned bool         // next returned without panicking
+	actual   atomic.Int64 // the cost ReportCost reported
 	reported atomic.Bool  // ReportCost was called
-	actual   atomic.Int64 // the cost it reported
+	returned bool         // next returned without panicking
+	hdr      admitScratch
+}
+
+// reqStateIETF is the request state with room for the IETF fields, which
+// do not fit admitScratch; still one allocation.
+type reqStateIETF struct {
+	reqState
+	ietf headerScratch
 }
 
 // reqCtx is the request context handed to next: its parent plus a way back to

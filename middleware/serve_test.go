@@ -223,7 +223,7 @@ func TestStreamingAndHijack(t *testing.T) {
 func TestWriterWithoutFlusher(t *testing.T) {
 	w := &responseWriter{ResponseWriter: plainWriter{httptest.NewRecorder()}}
 	w.WriteHeader(http.StatusContinue)
-	assert.Equal(t, 0, w.status, "1xx is informational")
+	assert.Equal(t, int32(0), w.status, "1xx is informational")
 	w.WriteHeader(http.StatusTeapot)
 	assert.Equal(t, http.StatusTeapot, w.statusOrOK())
 	w.Flush() // must not panic when the underlying writer cannot flush
@@ -233,7 +233,7 @@ func TestWriterWithoutFlusher(t *testing.T) {
 
 	w = &responseWriter{ResponseWriter: plainWriter{httptest.NewRecorder()}}
 	w.Flush()
-	assert.Equal(t, http.StatusOK, w.status, "flushing commits a 200")
+	assert.Equal(t, int32(http.StatusOK), w.status, "flushing commits a 200")
 }
 
 type plainWriter struct{ r *httptest.ResponseRecorder }

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bufio"
+	"math"
 	"net"
 	"net/http"
 )
@@ -13,7 +14,7 @@ import (
 // full duplex) of the writer underneath.
 type responseWriter struct {
 	http.ResponseWriter
-	status   int
+	status   int32 // int32 keeps the request state in its size class
 	hijacked bool
 }
 
@@ -25,7 +26,7 @@ var (
 func (w *responseWriter) WriteHeader(code int) {
 	// 1xx responses are informational and may precede the real status.
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
+		w.status = int32(min(code, math.MaxInt32))
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -69,5 +70,5 @@ func (w *responseWriter) statusOrOK() int {
 	if w.status == 0 {
 		return http.StatusOK
 	}
-	return w.status
+	return int(w.status)
 }
