@@ -24,6 +24,7 @@ var ErrNilStore = errors.New("limiter: nil store")
 // With WithUsage or WithAlerts it runs a goroutine: call Close.
 type Limiter struct {
 	store   Store
+	mem     *MemoryStore // store, if it is the in-memory one: called directly
 	def     *Plan
 	planFor func(string) *Plan // bound once in New: a method value would allocate per call
 
@@ -116,6 +117,7 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 	if l.store == nil {
 		l.store = NewMemoryStore(c.storeOpts...)
 	}
+	l.mem, _ = l.store.(*MemoryStore)
 	if l.usage != nil {
 		l.stopUsage, l.usageDone = make(chan struct{}), make(chan struct{})
 		go func() {
@@ -153,10 +155,19 @@ func (l *Limiter) resolve(tenant string) *Plan {
 // request's Ticket must be released when the call ends (its slots are held
 // until then); when the decision refuses, the Ticket is the zero no-op ticket
 // and nothing was taken. A negative Credits counts as 0.
-func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
+func (l *Limiter) Acquire(now time.Time, req Request) (_ Ticket, d Decision) {
 	req.Credits = max(req.Credits, 0) // a negative cost would mint credits at Settle
 	st := ticketPool.Get().(*ticketState)
-	d := l.store.Take(now, req, l.planFor, &st.lease)
+	var alerts *AlertState
+	if l.mem != nil {
+		l.mem.take(now, &req, l.planFor, &st.ml, &d) // straight into the result
+		if d.Allowed {
+			alerts = &st.ml.t.alerts
+		}
+	} else {
+		d = l.store.Take(now, req, l.planFor, &st.lease)
+		alerts = st.lease.Alerts
+	}
 	if l.usage != nil {
 		l.usage.Record(now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
@@ -164,8 +175,8 @@ func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
 		ticketPool.Put(st)
 		return Ticket{}, d
 	}
-	if l.alerts != nil && st.lease.Alerts != nil {
-		l.alerts.check(now, st.lease.Alerts, req.Tenant, d.Limit, d.Remaining, req.Credits)
+	if l.alerts != nil && alerts != nil {
+		l.alerts.check(now, alerts, req.Tenant, d.Limit, d.Remaining, req.Credits)
 	}
 	st.l = l
 	return Ticket{st: st, gen: st.gen.Load()}, d

@@ -10,26 +10,30 @@ import (
 // waits before scanning for evictable tenants again.
 const sweepBackoff = int64(time.Second)
 
-func (s *MemoryStore) newWindows(p *Plan) (*windows, error) {
-	w := &windows{length: p.WindowLength(), extra: slices.Clone(p.Extra)}
-	r, err := newRolling(p.Credits(), w.length, s.slots)
+// initWindows builds p's windows into w (a tenant's w0, or a new one for a
+// plan change), before w is published.
+func (s *MemoryStore) initWindows(w *windows, p *Plan) error {
+	r, err := newRolling(p.Credits(), p.WindowLength(), s.slots)
 	if err != nil {
-		return nil, fmt.Errorf("limiter: plan %q: %w", p.Name, err)
+		return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 	}
-	w.rolling, w.all, w.each = r, r, []creditWindow{r}
+	w.rolling = r
+	if len(p.Extra) == 0 {
+		return nil
+	}
+	m := &multiWindows{each: []creditWindow{r}, extra: slices.Clone(p.Extra)}
 	for _, x := range p.Extra {
 		e, err := newRolling(x.Credits, x.Window, s.slots)
 		if err != nil {
-			return nil, fmt.Errorf("limiter: plan %q: %w", p.Name, err)
+			return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 		}
-		w.each = append(w.each, e)
+		m.each = append(m.each, e)
 	}
-	if len(w.each) > 1 {
-		if w.all, err = newCompound(w.each...); err != nil {
-			return nil, fmt.Errorf("limiter: plan %q: %w", p.Name, err)
-		}
+	if m.all, err = newCompound(m.each...); err != nil {
+		return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 	}
-	return w, nil
+	w.multi = m
+	return nil
 }
 
 func classTable(p *Plan) *semTable {
@@ -49,14 +53,13 @@ func sortedKeys(m map[string]int64) []string {
 	return ks
 }
 
-func (s *MemoryStore) newTenant(key string, p *Plan) (*tenant, error) {
-	w, err := s.newWindows(p)
-	if err != nil {
+func (s *MemoryStore) newTenant(key string, h uint64, p *Plan) (*tenant, error) {
+	t := &tenant{key: key, hash: h}
+	if err := s.initWindows(&t.w0, p); err != nil {
 		return nil, err
 	}
-	t := &tenant{key: key}
 	t.plan.Store(p)
-	t.wins.Store(w)
+	t.wins.Store(&t.w0)
 	t.apps.Store(&semTable{})
 	t.classes.Store(classTable(p))
 	return t, nil
@@ -65,7 +68,7 @@ func (s *MemoryStore) newTenant(key string, p *Plan) (*tenant, error) {
 // create adds a tenant, evicting idle ones if the store is full. ok is false
 // when the store is full of busy tenants (or the plan cannot build a window).
 // Concurrent creators may overshoot the bound by a few tenants.
-func (s *MemoryStore) create(now time.Time, sh *memShard, key string, planFor func(string) *Plan) (*tenant, bool) {
+func (s *MemoryStore) create(now time.Time, sh *memShard, h uint64, key string, planFor func(string) *Plan) (*tenant, bool) {
 	if s.maxTenants > 0 && s.count.Load() >= s.maxTenants {
 		ns := now.UnixNano()
 		if ns >= s.noSweep.Load() && s.sweep(now) == 0 {
@@ -75,7 +78,7 @@ func (s *MemoryStore) create(now time.Time, sh *memShard, key string, planFor fu
 			return nil, false
 		}
 	}
-	t, err := s.newTenant(key, planFor(key))
+	t, err := s.newTenant(key, h, planFor(key))
 	if err != nil {
 		return nil, false
 	}
@@ -99,9 +102,15 @@ func (s *MemoryStore) evictable(now time.Time, t *tenant) bool {
 			}
 		}
 	}
-	for _, w := range t.wins.Load().each {
-		if w.RemainingAt(now) < w.Limit() {
-			return false
+	w := t.wins.Load()
+	if w.rolling.RemainingAt(now) < w.rolling.Limit() {
+		return false
+	}
+	if w.multi != nil {
+		for _, x := range w.multi.each {
+			if x.RemainingAt(now) < x.Limit() {
+				return false
+			}
 		}
 	}
 	return true
@@ -125,15 +134,7 @@ func (s *MemoryStore) kill(now time.Time, t *tenant) bool {
 func (s *MemoryStore) sweep(now time.Time) int {
 	n := 0
 	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for k, t := range sh.m {
-			if s.kill(now, t) {
-				delete(sh.m, k)
-				n++
-			}
-		}
-		sh.mu.Unlock()
+		n += s.shards[i].sweep(func(t *tenant) bool { return s.kill(now, t) })
 	}
 	s.count.Add(int64(-n))
 	s.evicted.Add(int64(n))
@@ -191,24 +192,25 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 // windows and is charged at now what its old pool had spent (conservative:
 // those credits come back a full window later than they would have).
 func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
-	t := s.shard(key).get(key)
+	sh, h := s.shard(key)
+	t := sh.get(h, key)
 	if t == nil {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w := t.wins.Load()
-	if w.length == p.WindowLength() && slices.Equal(w.extra, p.Extra) {
+	if w.length() == p.WindowLength() && slices.Equal(w.extra(), p.Extra) {
 		if err := w.rolling.SetLimit(p.Credits()); err != nil {
 			return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 		}
 	} else {
-		nw, err := s.newWindows(p)
-		if err != nil {
+		nw := new(windows)
+		if err := s.initWindows(nw, p); err != nil {
 			return err
 		}
 		if used := w.rolling.Limit() - w.rolling.RemainingAt(now); used > 0 {
-			nw.all.ChargeAt(now, used)
+			nw.all().ChargeAt(now, used)
 		}
 		t.wins.Store(nw)
 	}

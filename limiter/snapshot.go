@@ -159,11 +159,11 @@ func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 }
 
 func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(string) *Plan) {
-	sh := s.shard(st.Tenant)
-	if sh.get(st.Tenant) != nil {
+	sh, h := s.shard(st.Tenant)
+	if sh.get(h, st.Tenant) != nil {
 		return
 	}
-	t, err := s.newTenant(st.Tenant, planFor(st.Tenant))
+	t, err := s.newTenant(st.Tenant, h, planFor(st.Tenant))
 	if err != nil {
 		return
 	}
@@ -174,7 +174,7 @@ func (s *MemoryStore) restore(now time.Time, st snapshotTenant, planFor func(str
 			continue
 		}
 		// Credits spent in [back-W-slot, back-W) come back at back.
-		spent := back.Add(-w.length - 1)
+		spent := back.Add(-w.length() - 1)
 		if spent.After(now) { // from a longer window than the current plan's
 			spent = now
 		}

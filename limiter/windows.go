@@ -9,7 +9,7 @@ import (
 // creditWindow is what the limiter needs of a window: the window contract.
 type creditWindow = window.Window
 
-func newRolling(limit int64, length time.Duration, slots int) (creditWindow, error) {
+func newRolling(limit int64, length time.Duration, slots int) (*window.Rolling, error) {
 	if slots > 0 {
 		return window.NewRolling(limit, length, window.WithSlots(slots))
 	}

@@ -1,0 +1,122 @@
+package limiter
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+// TestTenantTable checks the shard table against a map model through inserts,
+// repeated inserts, sweeps (tombstones) and the rebuilds they trigger.
+func TestTenantTable(t *testing.T) {
+	s := NewMemoryStore()
+	sh := &memShard{}
+	model := map[string]*tenant{}
+	add := func(k string) {
+		_, h := s.shard(k)
+		nt := &tenant{key: k, hash: h}
+		got, added := sh.insert(nt)
+		if want := model[k]; want != nil {
+			if added || got != want {
+				t.Fatalf("insert %q again: added=%v, got another tenant", k, added)
+			}
+			return
+		}
+		if !added || got != nt {
+			t.Fatalf("insert %q: not added", k)
+		}
+		model[k] = nt
+	}
+	check := func() {
+		t.Helper()
+		for i := 0; i < 3000; i++ {
+			k := fmt.Sprint("k", i)
+			_, h := s.shard(k)
+			if got := sh.get(h, k); got != model[k] {
+				t.Fatalf("get %q = %p, want %p", k, got, model[k])
+			}
+		}
+		if n := len(sh.tenants()); n != len(model) || sh.live != n {
+			t.Fatalf("tenants() = %d, live = %d, want %d", n, sh.live, len(model))
+		}
+		if tab := sh.tab.Load(); tab != nil && sh.used*4 > len(tab.slots)*3 {
+			t.Fatalf("table over 3/4 full: %d of %d", sh.used, len(tab.slots))
+		}
+	}
+	check() // empty
+	for round := 0; round < 4; round++ {
+		for i := 0; i < 2000; i++ {
+			add(fmt.Sprint("k", (i*7+round*500)%3000))
+		}
+		check()
+		n := sh.sweep(func(tn *tenant) bool { return len(tn.key)%2 == round%2 })
+		for k := range model {
+			if len(k)%2 == round%2 {
+				delete(model, k)
+				n--
+			}
+		}
+		if n != 0 {
+			t.Fatalf("sweep count off by %d", n)
+		}
+		check()
+	}
+	// An empty key is a valid tenant, distinct from the tombstone.
+	add("")
+	sh.sweep(func(tn *tenant) bool { return tn.key == "" })
+	delete(model, "")
+	check()
+}
+
+// TestTenantTableConcurrent runs lookups against inserts and sweeps (for -race).
+func TestTenantTableConcurrent(t *testing.T) {
+	s := NewMemoryStore()
+	sh := &memShard{}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				k := fmt.Sprint("k", (i*31+g)%500)
+				_, h := s.shard(k)
+				if got := sh.get(h, k); got != nil && got.key != k {
+					t.Errorf("get %q returned %q", k, got.key)
+					return
+				}
+				if g%2 == 0 {
+					sh.insert(&tenant{key: k, hash: h})
+				} else if i%100 == 0 {
+					sh.sweep(func(tn *tenant) bool { return tn.hash%3 == 0 })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, tn := range sh.tenants() {
+		if seen[tn.key] {
+			t.Fatalf("tenant %q twice", tn.key)
+		}
+		seen[tn.key] = true
+	}
+}
+
+// TestTenantLayout keeps the tenant in a 64-byte-aligned size class (see tenant).
+func TestTenantLayout(t *testing.T) {
+	// The 192-byte size class (above 176) holds 64-byte-aligned objects.
+	if sz := unsafe.Sizeof(tenant{}); sz <= 176 || sz > 192 {
+		t.Fatalf("tenant is %d bytes: not in the 192-byte size class", sz)
+	}
+	var tn tenant
+	if off := unsafe.Offsetof(tn.w0) + unsafe.Sizeof(tn.w0); off > 64 {
+		t.Fatalf("w0 ends at %d, past line 0", off)
+	}
+	if off := unsafe.Offsetof(tn.app0); off != 64 {
+		t.Fatalf("app0 at %d, want 64 (line 1)", off)
+	}
+	if off := unsafe.Offsetof(tn.first) + unsafe.Offsetof(tn.first.sem) + 16; off > 128 {
+		t.Fatalf("first's semaphore state and capacity end at %d, past line 1", off)
+	}
+}
