@@ -113,10 +113,13 @@ func TestTenantLayout(t *testing.T) {
 	if off := unsafe.Offsetof(tn.w0) + unsafe.Sizeof(tn.w0); off > 64 {
 		t.Fatalf("w0 ends at %d, past line 0", off)
 	}
-	if off := unsafe.Offsetof(tn.app0); off != 64 {
-		t.Fatalf("app0 at %d, want 64 (line 1)", off)
+	if off := unsafe.Offsetof(tn.lastUsed); off < 64 || off >= 128 {
+		t.Fatalf("lastUsed at %d, want line 1", off)
 	}
-	if off := unsafe.Offsetof(tn.first) + unsafe.Offsetof(tn.first.sem) + 16; off > 128 {
-		t.Fatalf("first's semaphore state and capacity end at %d, past line 1", off)
+	if off := unsafe.Offsetof(tn.first) + unsafe.Offsetof(tn.first.name); off < 64 {
+		t.Fatalf("first's name at %d, want line 1", off)
+	}
+	if off := unsafe.Offsetof(tn.first) + unsafe.Offsetof(tn.first.sem); off != 128 {
+		t.Fatalf("first's semaphore at %d, want 128 (line 2)", off)
 	}
 }
