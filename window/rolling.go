@@ -57,8 +57,10 @@ const (
 //
 // # Rolling to a new slot
 //
-// The first caller in a newer slot s rolls cur: it adds the old slot's amount
-// a to past, then swaps cur from the old word to (s, n). If the swap fails it
+// The first caller in a newer slot s rolls cur: having loaded cur and past
+// and checked the frontier as above, and past + a + n against the limit, it
+// adds the old slot's amount a to past, then swaps cur from the old word to
+// (s, n). If the swap fails it
 // subtracts a again and retries; meanwhile past over-counts by a, which can
 // only refuse someone spuriously, never admit too much. After a successful
 // swap it records a in the ring word of the old slot, retiring whatever
