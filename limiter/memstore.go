@@ -218,7 +218,7 @@ func (s *MemoryStore) Len() int { return int(s.count.Load()) }
 func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 
 // Take implements Store. It does not allocate once the tenant and app exist;
-// past the map lookup it takes no lock: three lock-free acquires.
+// it takes no lock (the lookup neither, see memShard): three lock-free acquires.
 //
 // Eviction safety (see sweep): after its application slot is taken, Take
 // checks the tenant's and the entry's dead flags; eviction sets the flag and
