@@ -15,7 +15,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 export CREDITGATE_CHROMIUM="${CREDITGATE_CHROMIUM:-$(command -v chromium)}"
 
