@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/creditgate/creditgate/semaphore"
@@ -96,12 +97,16 @@ func ExampleLease() {
 	// held after close: 0
 }
 
-type printT struct{}
+// printT prints what Check reports with the directory cut off, and with the
+// line number shown as LINE when it is exactly the expected one, so that the
+// output depends neither on the checkout nor on where the example sits in
+// this file (a wrong line number would still show, and fail the example).
+type printT struct{ line int }
 
-func (printT) Errorf(format string, args ...any) {
-	// Trim the file path so that the output does not depend on the checkout.
+func (p printT) Errorf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	fmt.Println(msg[strings.LastIndex(msg, "/")+1:])
+	msg = msg[strings.LastIndex(msg, "/")+1:]
+	fmt.Println(strings.Replace(msg, fmt.Sprintf(":%d:", p.line), ":LINE:", 1))
 }
 
 // A Tracker finds leases nobody released, with where they were taken; in a
@@ -111,10 +116,11 @@ func ExampleTracker() {
 	s := semaphore.NewWeighted(2)
 	s.TryAcquire(2)
 	ok := tr.Lease(s, 1)
-	tr.Lease(s, 1) // leaked
+	_, _, line, _ := runtime.Caller(0)
+	tr.Lease(s, 1) // leaked, on the line after line
 	ok.Release()
-	fmt.Println(len(tr.Outstanding()), tr.Check(printT{}))
+	fmt.Println(len(tr.Outstanding()), tr.Check(printT{line: line + 1}))
 	// Output:
-	// semaphore_example_test.go:114: lease of weight 1 not released
+	// semaphore_example_test.go:LINE: lease of weight 1 not released
 	// 1 false
 }
