@@ -147,28 +147,33 @@ func BenchmarkTryAcquireReleaseParallel(b *testing.B) {
 	}
 }
 
+// acquireReleaseLoop is the RunParallel body of the Acquire benchmarks:
+// Acquire(ctx, 1) then Release(1) on s.
+func acquireReleaseLoop(b *testing.B, s benchSem) func(*testing.PB) {
+	ctx := context.Background()
+	return func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.Acquire(ctx, 1); err != nil {
+				b.Error(err)
+				return
+			}
+			s.Release(1)
+		}
+	}
+}
+
 // BenchmarkAcquireRelease: Acquire(ctx)+Release, uncontended (capacity far
 // above the number of goroutines) and contended (capacity 1, so goroutines
 // queue and are handed the slot in turn).
 func BenchmarkAcquireRelease(b *testing.B) {
-	ctx := context.Background()
 	for _, c := range []struct {
 		name     string
 		capacity int64
 	}{{"contention=none", 1 << 20}, {"contention=capacity1", 1}} {
 		for _, impl := range benchImpls {
 			b.Run(c.name+"/"+impl.name, func(b *testing.B) {
-				s := impl.new(c.capacity)
 				b.ReportAllocs()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := s.Acquire(ctx, 1); err != nil {
-							b.Error(err)
-							return
-						}
-						s.Release(1)
-					}
-				})
+				b.RunParallel(acquireReleaseLoop(b, impl.new(c.capacity)))
 			})
 		}
 	}
@@ -177,21 +182,11 @@ func BenchmarkAcquireRelease(b *testing.B) {
 // BenchmarkAcquireReleaseWaiters keeps the semaphore full so that every
 // Acquire queues behind others: the slow path of each implementation.
 func BenchmarkAcquireReleaseWaiters(b *testing.B) {
-	ctx := context.Background()
 	for _, impl := range benchImpls {
 		b.Run(impl.name, func(b *testing.B) {
-			s := impl.new(2)
 			b.ReportAllocs()
 			b.SetParallelism(4)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := s.Acquire(ctx, 1); err != nil {
-						b.Error(err)
-						return
-					}
-					s.Release(1)
-				}
-			})
+			b.RunParallel(acquireReleaseLoop(b, impl.new(2)))
 		})
 	}
 }
