@@ -92,7 +92,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.costError(w, r, err)
 		return
 	}
-	ticket, d := h.l.Acquire(now, limiter.Request{
+	// The key functions run once per request: the tenant and application
+	// are reused below for the headers and the refusal log.
+	req := limiter.Request{
 		Tenant:  cfg.keys.Tenant(r),
 		App:     cfg.keys.App(r),
 		User:    cfg.keys.User(r),
@@ -101,16 +103,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method:  r.Method,
 		Credits: price.Credits,
 		Class:   price.Class,
-	})
+	}
+	ticket, d := h.l.Acquire(now, req)
 	if !d.Allowed {
 		shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
-		h.noteRefusal(r, d, price, shadow)
+		h.noteRefusal(r, req.App, d, price, shadow)
 		if !shadow {
-			h.refuse(w, r, now, d, price)
+			h.refuse(w, req.Tenant, now, d, price)
 			return
 		}
 		if cfg.shadowHdrs {
-			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(r, d, 0), nil)
+			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), nil)
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -138,7 +141,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.w.ResponseWriter = w
 	st.ctx.Context = r.Context()
 	st.ctx.st = st
-	writeLimitFields(w.Header(), &cfg.headers, now, h.state(r, d, 0), mem, vals)
+	writeLimitFields(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), mem, vals)
 	// WithContext is inlined and its copy does not escape, so the request
 	// copy lives in st too instead of in an allocation of its own.
 	st.req = *r.WithContext(&st.ctx)
@@ -146,11 +149,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.returned = true
 }
 
-// state turns a decision into what the headers say.
-func (h *handler) state(r *http.Request, d limiter.Decision, retry time.Duration) limitState {
+// state turns a decision for tenant into what the headers say.
+func (h *handler) state(tenant string, d limiter.Decision, retry time.Duration) limitState {
 	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, retryAfter: retry}
 	if h.cfg.headers.ietf {
-		s.window = h.window(h.cfg.keys.Tenant(r), d.Limit)
+		s.window = h.window(tenant, d.Limit)
 	}
 	return s
 }
@@ -208,7 +211,7 @@ func byReason(reason limiter.Reason) string {
 	}
 }
 
-func (h *handler) noteRefusal(r *http.Request, d limiter.Decision, price limiter.Price, shadow bool) {
+func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, price limiter.Price, shadow bool) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		if shadow {
@@ -225,7 +228,7 @@ func (h *handler) noteRefusal(r *http.Request, d limiter.Decision, price limiter
 		cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, msg,
 			slog.String("reason", d.Reason.String()),
 			slog.String("route", price.Pattern),
-			slog.String("app", cfg.keys.App(r)),
+			slog.String("app", app),
 			slog.Int64("cost", price.Credits),
 			slog.Int64("remaining", d.Remaining),
 			slog.Duration("retry_after", d.RetryAfter))
@@ -235,11 +238,11 @@ func (h *handler) noteRefusal(r *http.Request, d limiter.Decision, price limiter
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price limiter.Price) {
+func (h *handler) refuse(w http.ResponseWriter, tenant string, now time.Time, d limiter.Decision, price limiter.Price) {
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
-	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(r, d, retry), nil)
+	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(tenant, d, retry), nil)
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
 	body := appendRefusalBody(make([]byte, 0, 320), refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,

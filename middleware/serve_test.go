@@ -263,3 +263,43 @@ func TestAlertsFireThroughTheLimiter(t *testing.T) {
 	}
 	assert.Equal(t, []int{50, 100}, thresholds)
 }
+
+// Every key function runs once per request, on every path that writes the
+// IETF fields or logs a refusal: the tenant and application are looked up
+// once and reused.
+func TestKeyFuncsOncePerRequest(t *testing.T) {
+	var tenants, apps, users, ips atomic.Int64
+	keys := Keys{
+		Tenant: func(*http.Request) string { tenants.Add(1); return "" },
+		App:    func(*http.Request) string { apps.Add(1); return "a" },
+		User:   func(*http.Request) string { users.Add(1); return "u" },
+		IP:     func(*http.Request) string { ips.Add(1); return "192.0.2.1" },
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want int // status of the third request, after two that spend the pool
+	}{
+		{"refused", nil, http.StatusTooManyRequests},
+		{"shadow", []Option{WithShadow(), WithShadowHeaders()}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tenants.Store(0)
+			apps.Store(0)
+			users.Store(0)
+			ips.Store(0)
+			opts := append([]Option{keys, WithIETFHeaders(""), WithLogger(logger)}, tc.opts...)
+			e := newEnv(t, testPlan(10, 5, 5), okHandler(), opts...)
+			assert.Equal(t, http.StatusOK, e.do("POST", "/crm/bulk", "").Code)
+			assert.Equal(t, http.StatusOK, e.do("POST", "/crm/bulk", "").Code)
+			rec := e.do("POST", "/crm/bulk", "")
+			assert.Equal(t, tc.want, rec.Code)
+			assert.Equal(t, `"credits";q=10;w=86400`, rec.Header().Get(HeaderRateLimitPolicy))
+			for name, n := range map[string]int64{"tenant": tenants.Load(), "app": apps.Load(),
+				"user": users.Load(), "ip": ips.Load()} {
+				assert.Equal(t, int64(3), n, "%s key calls for 3 requests", name)
+			}
+		})
+	}
+}
