@@ -6,8 +6,8 @@ import "time"
 // counted at: now itself, or the frontier's instant for a stale caller. The
 // stress and reference tests log that instant to replay the admissions.
 func (r *Rolling) takeEff(now time.Time, n int64) (ok bool, eff time.Time) {
-	took, _, u := r.take(r.toU(now), n, false)
-	return took != 0, r.fromU(u, time.UTC)
+	ok, eff, _ = r.takeTok(now, n)
+	return ok, eff
 }
 
 // WaitWith exposes wait with a fake clock and timer factory.

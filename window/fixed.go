@@ -197,14 +197,9 @@ func (f *Fixed) take(now time.Time, n int64, partial bool) (int64, uint64) {
 	for {
 		x, used, q := f.load(p)
 		p = q
-		k := n
-		if int64(used)+k > L {
-			if !partial {
-				return 0, p.id
-			}
-			if k = L - int64(used); k <= 0 {
-				return 0, p.id
-			}
+		k := fit(int64(used), n, L, partial)
+		if k == 0 {
+			return 0, p.id
 		}
 		if f.state.CompareAndSwap(x, (p.id&tagMask)<<amountBits|(used+uint64(k))) {
 			return k, p.id

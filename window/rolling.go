@@ -320,14 +320,9 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 			eff = s * r.width
 		}
 		a := int64(c & amountMask)
-		k := n
-		if p+a+k > L {
-			if !partial {
-				return 0, s, eff
-			}
-			if k = L - p - a; k <= 0 {
-				return 0, s, eff
-			}
+		k := fit(p+a, n, L, partial)
+		if k == 0 {
+			return 0, s, eff
 		}
 		if r.cur.CompareAndSwap(c, c+uint64(k)) {
 			return k, s, eff
@@ -344,14 +339,9 @@ func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool
 	if back <= s-e {
 		a = int64(c & amountMask)
 	} // else cur's slot has left the window: its credits are due back.
-	k := n
-	if p+a+k > L {
-		if !partial {
-			return 0, true
-		}
-		if k = L - p - a; k <= 0 {
-			return 0, true
-		}
+	k := fit(p+a, n, L, partial)
+	if k == 0 {
+		return 0, true
 	}
 	if a != 0 {
 		r.past.Add(a)

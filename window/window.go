@@ -95,6 +95,18 @@ func buildConfig(opts []Option) config {
 	return c
 }
 
+// fit returns how many of n credits a take may charge beside the spent ones
+// under limit L: all n if they fit, else (partial) as many as fit, else 0.
+func fit(spent, n, L int64, partial bool) int64 {
+	if spent+n <= L {
+		return n
+	}
+	if !partial {
+		return 0
+	}
+	return max(L-spent, 0)
+}
+
 // tokenWindow lets Compound refund exactly the credits it took, even when a
 // stale caller's credits were charged to a later slot than its own now.
 type tokenWindow interface {
