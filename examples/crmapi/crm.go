@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,18 +42,6 @@ func (c *fakeCRM) routes() *http.ServeMux {
 	return mux
 }
 
-// work waits d or until the client goes away; it reports whether to answer.
-func work(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -69,7 +56,7 @@ func (c *fakeCRM) record(module string) object {
 }
 
 func (c *fakeCRM) listRecords(w http.ResponseWriter, r *http.Request) {
-	if !work(r.Context(), latencyGet) {
+	if !sleep(r.Context(), latencyGet) {
 		return
 	}
 	m := r.PathValue("module")
@@ -78,14 +65,14 @@ func (c *fakeCRM) listRecords(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *fakeCRM) getRecord(w http.ResponseWriter, r *http.Request) {
-	if !work(r.Context(), latencyGet) {
+	if !sleep(r.Context(), latencyGet) {
 		return
 	}
 	writeJSON(w, http.StatusOK, object{"data": []object{c.record(r.PathValue("module"))}})
 }
 
 func (c *fakeCRM) search(w http.ResponseWriter, r *http.Request) {
-	if !work(r.Context(), latencySearch) {
+	if !sleep(r.Context(), latencySearch) {
 		return
 	}
 	writeJSON(w, http.StatusOK, object{"data": []object{c.record(r.PathValue("module"))},
@@ -103,7 +90,7 @@ func (c *fakeCRM) writeRecords(w http.ResponseWriter, r *http.Request) {
 			"message": "invalid data", "status": "error"})
 		return
 	}
-	if !work(r.Context(), latencyWrite) {
+	if !sleep(r.Context(), latencyWrite) {
 		return
 	}
 	out := make([]object, len(body.Data))
@@ -116,14 +103,14 @@ func (c *fakeCRM) writeRecords(w http.ResponseWriter, r *http.Request) {
 
 func (c *fakeCRM) coql(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 4<<20))
-	if !work(r.Context(), latencyCOQL) {
+	if !sleep(r.Context(), latencyCOQL) {
 		return
 	}
 	writeJSON(w, http.StatusOK, object{"data": []object{c.record("Leads")}, "info": object{"count": 1, "more_records": false}})
 }
 
 func (c *fakeCRM) convert(w http.ResponseWriter, r *http.Request) {
-	if !work(r.Context(), latencyConvert) {
+	if !sleep(r.Context(), latencyConvert) {
 		return
 	}
 	writeJSON(w, http.StatusOK, object{"data": []object{{
@@ -133,7 +120,7 @@ func (c *fakeCRM) convert(w http.ResponseWriter, r *http.Request) {
 
 func (c *fakeCRM) bulkRead(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 4<<20))
-	if !work(r.Context(), latencyBulk) {
+	if !sleep(r.Context(), latencyBulk) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, object{"data": []object{{"status": "success", "code": "ADDED_SUCCESSFULLY",

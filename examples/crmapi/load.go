@@ -158,7 +158,8 @@ func worker(stop, reqCtx context.Context, client *http.Client, base string, app 
 	}
 }
 
-// sleep waits d or until ctx is done; it reports whether d elapsed.
+// sleep waits d or until ctx is done (the load's stop, or a client gone
+// away in a handler); it reports whether d elapsed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
