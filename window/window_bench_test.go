@@ -109,12 +109,18 @@ func BenchmarkTryAcquireAt(b *testing.B) {
 			w := benchWindows(b, 1)[name]
 			now := time.Now()
 			w.TryAcquireAt(now, 1)
+			var admitted atomic.Bool
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					w.TryAcquireAt(now, 1)
+					if ok, _ := w.TryAcquireAt(now, 1); ok {
+						admitted.Store(true)
+					}
 				}
 			})
+			if admitted.Load() {
+				b.Fatal("admitted in the refused benchmark")
+			}
 		})
 	}
 }
