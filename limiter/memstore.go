@@ -128,8 +128,9 @@ func (w *windows) remaining(now time.Time) int64 {
 	return w.rolling.RemainingAt(now)
 }
 
-func (w *windows) resetAt(now time.Time) time.Time {
-	if c := w.reset.Load(); c > now.UnixNano() {
+// resetAt takes now also as Unix ns, which the admission has already computed.
+func (w *windows) resetAt(now time.Time, ns int64) time.Time {
+	if c := w.reset.Load(); c > ns {
 		return time.Unix(0, c).In(now.Location())
 	}
 	r := w.all().ResetAt(now)
@@ -329,7 +330,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	lease.t, lease.app, lease.cls, lease.appName = t, app, cls, req.App
 	lease.credits, lease.at, lease.limit = req.Credits, ns, limit
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
-	d.Remaining, d.Reset = w.remaining(now), w.resetAt(now)
+	d.Remaining, d.Reset = w.remaining(now), w.resetAt(now, ns)
 }
 
 func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {
