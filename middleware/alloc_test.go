@@ -49,6 +49,33 @@ func TestAdmittedPathAllocs(t *testing.T) {
 	}
 }
 
+// A refusal allocates its scratch (header values and body together) and
+// the Content-Type value, and writes the same as before.
+func TestRefusedPathAllocs(t *testing.T) {
+	for _, opts := range [][]Option{nil, {WithIETFHeaders("credits")}} {
+		l, err := limiter.New(limiter.Plan{Name: "a", BaseCredits: 1, Concurrency: 1 << 20,
+			SubConcurrency: map[string]int64{"bulk": 1}})
+		require.NoError(t, err)
+		now := time.Now()
+		h, err := New(bareHandler, l, testCosts(t), append([]Option{WithClock(func() time.Time { return now })}, opts...)...)
+		require.NoError(t, err)
+		r := httptest.NewRequest("GET", "/crm/Leads", nil)
+		r.RemoteAddr = "192.0.2.1:4711"
+		w := &benchWriter{h: http.Header{}}
+		h.ServeHTTP(w, r) // spends the pool
+		require.Equal(t, http.StatusOK, w.code)
+		allocs := testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			w.code = 0
+			h.ServeHTTP(w, r)
+		})
+		assert.LessOrEqual(t, allocs, 2.0)
+		assert.Equal(t, http.StatusTooManyRequests, w.code)
+		assert.Equal(t, "1", w.h.Get(HeaderLimit))
+		assert.NotEmpty(t, w.h.Get(HeaderRetryAfter))
+	}
+}
+
 // The admitted path's small scratch holds its four fields at any width and
 // writes what the full scratch writes; wider content (the IETF fields) is
 // still written right, with allocations.

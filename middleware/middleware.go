@@ -242,14 +242,22 @@ func (h *handler) refuse(w http.ResponseWriter, tenant string, now time.Time, d 
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
-	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(tenant, d, retry), nil)
+	sc := new(refusalScratch) // header values and body in one allocation
+	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(tenant, d, retry), &sc.hdr)
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
-	body := appendRefusalBody(make([]byte, 0, 320), refusal{
+	body := appendRefusalBody(sc.body[:0], refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
 		reset: d.Reset, retryAfter: retry,
 	})
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)
+}
+
+// refusalScratch is the memory of one 429: its limit header values and its
+// body (which fits unless a class name is very long; it then grows).
+type refusalScratch struct {
+	hdr  headerScratch
+	body [320]byte
 }
 
 func (h *handler) noteCostError(r *http.Request, err error) {
