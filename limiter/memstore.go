@@ -88,13 +88,13 @@ type windows struct {
 }
 
 type multiWindows struct {
-	all   creditWindow   // the compound of rolling and extras
-	each  []creditWindow // rolling then extras (for eviction)
+	all   window.Window   // the compound of rolling and extras
+	each  []window.Window // rolling then extras (for eviction)
 	extra []WindowLimit
 }
 
 // all is the window every admission must pass: the pool, or the compound.
-func (w *windows) all() creditWindow {
+func (w *windows) all() window.Window {
 	if w.multi != nil {
 		return w.multi.all
 	}

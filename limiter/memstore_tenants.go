@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 // sweepBackoff is how long (in request time) a store full of busy tenants
@@ -21,7 +23,7 @@ func (s *MemoryStore) initWindows(w *windows, p *Plan) error {
 	if len(p.Extra) == 0 {
 		return nil
 	}
-	m := &multiWindows{each: []creditWindow{r}, extra: slices.Clone(p.Extra)}
+	m := &multiWindows{each: []window.Window{r}, extra: slices.Clone(p.Extra)}
 	for _, x := range p.Extra {
 		e, err := newRolling(x.Credits, x.Window, s.slots)
 		if err != nil {
@@ -29,7 +31,7 @@ func (s *MemoryStore) initWindows(w *windows, p *Plan) error {
 		}
 		m.each = append(m.each, e)
 	}
-	if m.all, err = newCompound(m.each...); err != nil {
+	if m.all, err = window.NewCompound(m.each...); err != nil {
 		return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 	}
 	w.multi = m

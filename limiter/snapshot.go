@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 // Snapshot errors. A failed Restore changes nothing: the limiter stays usable
@@ -83,7 +85,7 @@ func (l *Limiter) SnapshotAt(now time.Time, w io.Writer) error {
 
 // returns reads a window's step function of returning credits through
 // AvailableAt alone: each distinct return time, found by binary search.
-func returns(now time.Time, w creditWindow) []snapshotSpend {
+func returns(now time.Time, w window.Window) []snapshotSpend {
 	lim, rem := w.Limit(), w.RemainingAt(now)
 	used := lim - rem
 	var out []snapshotSpend
