@@ -59,8 +59,8 @@ func (l *Limiter) Snapshot(w io.Writer) error { return l.SnapshotAt(time.Now(), 
 // they do not survive the process. Extra (compound) windows are not saved
 // either: they are meant to be short.
 func (l *Limiter) SnapshotAt(now time.Time, w io.Writer) error {
-	ms, ok := l.store.(*MemoryStore)
-	if !ok {
+	ms := l.mem
+	if ms == nil {
 		return ErrNoSnapshot
 	}
 	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
@@ -126,8 +126,8 @@ func (l *Limiter) Restore(r io.Reader) error { return l.RestoreAt(time.Now(), r)
 // ErrSnapshotCorrupt, another version a *SnapshotVersionError; either way
 // nothing is changed.
 func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
-	ms, ok := l.store.(*MemoryStore)
-	if !ok {
+	ms := l.mem
+	if ms == nil {
 		return ErrNoSnapshot
 	}
 	var snap snapshot

@@ -1,7 +1,9 @@
 package limiter
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 )
@@ -63,5 +65,13 @@ func TestLimiterThroughStoreInterface(t *testing.T) {
 	}
 	if got := log.thresholds(); !slices.Equal(got, []int{80}) {
 		t.Fatalf("alerts: %v", got)
+	}
+	// Snapshots read the in-memory store's state: another store has none.
+	var buf bytes.Buffer
+	if err := l.SnapshotAt(t0, &buf); !errors.Is(err, ErrNoSnapshot) {
+		t.Fatalf("SnapshotAt: %v", err)
+	}
+	if err := l.RestoreAt(t0, &buf); !errors.Is(err, ErrNoSnapshot) {
+		t.Fatalf("RestoreAt: %v", err)
 	}
 }
