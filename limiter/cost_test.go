@@ -133,8 +133,7 @@ func TestLookupAllocs(t *testing.T) {
 			t.Fatal(p)
 		}
 	})
-	t.Logf("Lookup allocs: %v", allocs)
-	if allocs > 2 {
+	if allocs != 0 { // a plainly spelled path takes the compiled matcher
 		t.Errorf("Lookup allocates %v per call", allocs)
 	}
 }
