@@ -330,11 +330,12 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	lease.t, lease.app, lease.cls, lease.appName = t, app, cls, req.App
 	lease.credits, lease.at, lease.limit = req.Credits, ns, limit
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
+	d.Window = w.length()
 	d.Remaining, d.Reset = w.remaining(now), w.resetAt(now, ns)
 }
 
 func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {
-	d := Decision{Reason: r, Cost: cost, Limit: w.rolling.Limit(), Remaining: w.all().RemainingAt(now),
+	d := Decision{Reason: r, Cost: cost, Limit: w.rolling.Limit(), Window: w.length(), Remaining: w.all().RemainingAt(now),
 		Reset: w.all().ResetAt(now), RetryAfter: ConcurrencyRetryAfter}
 	if r == ReasonCredits {
 		if at, err := w.all().AvailableAt(now, cost); err == nil {
@@ -383,8 +384,8 @@ func (s *MemoryStore) Peek(now time.Time, tenant string, planFor func(string) *P
 	t := sh.get(h, tenant)
 	if t == nil {
 		p := planFor(tenant)
-		return Decision{Allowed: true, Limit: p.Credits(), Remaining: p.Credits(), Reset: now}
+		return Decision{Allowed: true, Limit: p.Credits(), Remaining: p.Credits(), Reset: now, Window: p.WindowLength()}
 	}
 	w := t.wins.Load()
-	return Decision{Allowed: true, Limit: w.rolling.Limit(), Remaining: w.all().RemainingAt(now), Reset: w.all().ResetAt(now)}
+	return Decision{Allowed: true, Limit: w.rolling.Limit(), Remaining: w.all().RemainingAt(now), Reset: w.all().ResetAt(now), Window: w.length()}
 }

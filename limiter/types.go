@@ -54,6 +54,7 @@ type Decision struct {
 	Remaining  int64         // after this decision
 	Reset      time.Time     // when the next credits come back
 	RetryAfter time.Duration // 0 when allowed
+	Window     time.Duration // the pool's window length (0 when no tenant was reached)
 }
 
 // Lease is what a Store hands out for an admitted request and takes back in

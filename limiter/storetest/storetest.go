@@ -54,12 +54,15 @@ func take(t *testing.T, s limiter.Store, at time.Time, req limiter.Request, want
 	if d.Reason != want || d.Allowed != (want == limiter.ReasonNone) {
 		t.Fatalf("Take(%+v) = %+v, want reason %v", req, d, want)
 	}
+	if want != limiter.ReasonTenants && d.Window != Plan().Window {
+		t.Fatalf("Take(%+v).Window = %v, want the plan's %v", req, d.Window, Plan().Window)
+	}
 	return l
 }
 
 func remaining(t *testing.T, s limiter.Store, at time.Time, tenant string, want int64) {
 	t.Helper()
-	if d := s.Peek(at, tenant, defaultPlan); d.Remaining != want {
+	if d := s.Peek(at, tenant, defaultPlan); d.Remaining != want || d.Window != Plan().Window {
 		t.Fatalf("remaining of %s = %d, want %d (%+v)", tenant, d.Remaining, want, d)
 	}
 }

@@ -1,0 +1,145 @@
+package limiter
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The coarse clock's readings stay within a tick (plus scheduling) of
+// time.Now, never run backwards for one reader while the wall clock does not,
+// and the goroutine comes and goes with readers.
+func TestCoarseClockTracksWallClock(t *testing.T) {
+	c := newCoarseClock()
+	defer func() { <-c.close() }()
+	var last time.Time
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		before := time.Now()
+		got := c.now()
+		after := time.Now()
+		// A reading is never after the wall clock and lags it by little: the
+		// bound is loose because -race and a loaded machine delay the ticker.
+		if got.After(after) {
+			t.Fatalf("reading %v is after time.Now %v", got, after)
+		}
+		if lag := before.Sub(got); lag > 200*time.Millisecond {
+			t.Fatalf("reading lags the wall clock by %v", lag)
+		}
+		if got.Before(last) {
+			t.Fatalf("reading went back from %v to %v", last, got)
+		}
+		last = got
+	}
+	if c.ns.Load() == 0 {
+		t.Fatal("no goroutine ticks while the clock is being read")
+	}
+}
+
+func TestCoarseClockAdvances(t *testing.T) {
+	c := newCoarseClock()
+	defer func() { <-c.close() }()
+	first := c.now()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.now().After(first) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reading did not advance in 5 s")
+		}
+		time.Sleep(clockTick / 4)
+	}
+}
+
+func TestCoarseClockStopsWhenIdleAndRestarts(t *testing.T) {
+	c := newCoarseClock()
+	defer func() { <-c.close() }()
+	c.now()
+	if !c.running.Load() {
+		t.Fatal("first read did not start the ticker")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.running.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("ticker still running 5 s after the last read")
+		}
+		time.Sleep(clockTick)
+	}
+	if c.ns.Load() != 0 {
+		t.Fatal("an idle clock kept a reading nobody refreshes")
+	}
+	before := time.Now()
+	if got := c.now(); got.Before(before.Add(-time.Millisecond)) {
+		t.Fatalf("read after idle returned a stale %v (now %v)", got, before)
+	}
+	if !c.running.Load() {
+		t.Fatal("read after idle did not restart the ticker")
+	}
+}
+
+func TestCoarseClockClose(t *testing.T) {
+	c := newCoarseClock()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				c.now()
+			}
+		})
+	}
+	done := c.close()
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not stop the ticker")
+	}
+	if c.running.Load() || c.ns.Load() != 0 {
+		t.Fatal("ticker state left after close")
+	}
+	before := time.Now()
+	if got := c.now(); got.Before(before) || c.running.Load() {
+		t.Fatalf("read after close: %v (want time.Now, %v), running %v", got, before, c.running.Load())
+	}
+	<-c.close() // idempotent
+}
+
+func TestLimiterNowAndClose(t *testing.T) {
+	l, err := New(Plan{Name: "p", BaseCredits: 10, Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, d := l.Acquire(l.Now(), Request{Tenant: "t", Credits: 1})
+	if !d.Allowed {
+		t.Fatal(d)
+	}
+	tk.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l.clock.running.Load() {
+		t.Fatal("Close left the clock ticking")
+	}
+}
+
+func BenchmarkClock(b *testing.B) {
+	b.Run("coarse", func(b *testing.B) {
+		c := newCoarseClock()
+		defer func() { <-c.close() }()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = c.now()
+			}
+		})
+	})
+	b.Run("time.Now", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = time.Now()
+			}
+		})
+	})
+}
