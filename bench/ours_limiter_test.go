@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/creditgate/creditgate/limiter"
 )
@@ -11,7 +10,9 @@ import (
 // Ours in the keyed rows: a limiter whose plan gives every tenant bigLimit
 // credits per period and more concurrency than any run holds; one decision is
 // Acquire (1 credit) then Release. Like the peers, it reads the clock on every
-// call (time.Now), so the row compares whole decisions.
+// call, so the row compares whole decisions: each reads its own library's
+// clock (the peers runtime.nanotime, ours Limiter.Now, the coarse clock its
+// middleware uses).
 
 // benchPlan is the plan of every tenant in the keyed and middleware rows.
 var benchPlan = limiter.Plan{Name: "bench", Window: period, BaseCredits: bigLimit, Concurrency: slotCapacity}
@@ -41,7 +42,7 @@ func init() {
 			probe: func(tb testing.TB) func(int) error {
 				l, ks := newOursLimiter(tb), keySet(n)
 				return func(i int) error {
-					t, d := l.Acquire(time.Now(), limiter.Request{Tenant: ks[i%n], Credits: 1})
+					t, d := l.Acquire(l.Now(), limiter.Request{Tenant: ks[i%n], Credits: 1})
 					t.Release()
 					return acquireErr(d)
 				}
@@ -53,7 +54,7 @@ func init() {
 						return nil, nil, err
 					}
 					return func(_ context.Context, key string) bool {
-						t, d := l.Acquire(time.Now(), limiter.Request{Tenant: key, Credits: 1})
+						t, d := l.Acquire(l.Now(), limiter.Request{Tenant: key, Credits: 1})
 						t.Release()
 						return d.Allowed
 					}, func() { _ = l.Close(context.Background()) }, nil
