@@ -79,7 +79,7 @@ type Counters struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
-	now := cfg.now()
+	now := h.now()
 	price, err := h.costs.Lookup(r)
 	if err != nil {
 		if cfg.shadowAll || cfg.shadow[price.Pattern] {
@@ -149,6 +149,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.returned = true
 }
 
+// now reads the handler's clock: WithClock's, else the limiter's.
+func (h *handler) now() time.Time {
+	if h.cfg.now != nil {
+		return h.cfg.now()
+	}
+	return h.l.Now()
+}
+
 // state turns a decision for tenant into what the headers say.
 func (h *handler) state(tenant string, d limiter.Decision, retry time.Duration) limitState {
 	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, retryAfter: retry}
@@ -184,12 +192,12 @@ func (h *handler) finish(st *reqState) {
 	failed := !st.returned || (st.w.statusOrOK() >= 500 && !st.w.hijacked)
 	switch {
 	case failed && h.cfg.refund5xx:
-		st.ticket.Settle(h.cfg.now(), 0)
+		st.ticket.Settle(h.now(), 0)
 		if cs := h.cfg.counters; cs != nil {
 			cs.Refunded.Add(1)
 		}
 	case st.reported.Load():
-		st.ticket.Settle(h.cfg.now(), st.actual.Load())
+		st.ticket.Settle(h.now(), st.actual.Load())
 		if cs := h.cfg.counters; cs != nil {
 			cs.Settled.Add(1)
 		}

@@ -31,7 +31,7 @@ type config struct {
 	keys       Keys     // keys.IP nil: ip.Key
 	ip         ClientIP // the default IP key's settings
 	headers    headerConfig
-	now        func() time.Time
+	now        func() time.Time // nil: the limiter's coarse clock (limiter.Limiter.Now)
 	logger     *slog.Logger
 	shadowAll  bool
 	shadow     map[string]bool // route patterns in shadow mode
@@ -67,7 +67,6 @@ func (k Keys) apply(c *config) error {
 func buildConfig(opts []Option) (*config, error) {
 	c := &config{
 		keys: Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser},
-		now:  time.Now,
 		// A 5xx is the server's fault: the caller should not pay for it.
 		refund5xx: true,
 		headers:   headerConfig{policy: "credits"},
@@ -213,7 +212,10 @@ func WithCounters(cs *Counters) Option {
 	})
 }
 
-// WithClock replaces time.Now, for tests.
+// WithClock replaces the default clock, for tests. The default is the
+// limiter's coarse clock ([limiter.Limiter.Now]): one atomic load where
+// time.Now can cost more than the rest of the decision, and fine enough for
+// windows counted in minutes and headers in seconds.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) error {
 		if now == nil {
