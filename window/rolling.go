@@ -15,7 +15,6 @@ const (
 	tagHalf    = 1 << (tagBits - 1)
 	signBit    = 1 << 63
 	busy       = 1 << 63 // head mark: a jump's ring reset is in progress
-	curPad     = 8       // words before the ring: the current slot's own cache line
 )
 
 // Rolling admits at most Limit credits in any interval of length W.
@@ -96,51 +95,70 @@ const (
 // swapping it while that word is rewritten to a bit-identical value, which
 // takes the clock moving 2^23 slot widths (240 years at 15-minute slots).
 //
-// A Rolling must be made by NewRolling; methods on the zero value panic.
+// A Rolling must be made by NewRolling, or set up in place by Init (to embed
+// it in a larger struct); methods on the zero value panic.
+//
+// Layout: the struct is two cache lines, the first read by every take and
+// rarely written, the second holding cur, which every take writes: sharing a
+// line with the read-mostly fields made every reader miss (8x slower at 2
+// goroutines). NewRolling's allocation (128 bytes) is 64-byte aligned; an
+// embedder keeps the lines apart by placing the Rolling at a 64-byte offset
+// of a 64-byte-aligned allocation. The slot words of older slots, which only
+// rolls and expiry touch, are a separate allocation.
 type Rolling struct {
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
 	limit atomic.Int64
 	// past counts the credits of live slots other than cur's (and of slots
 	// not yet swept, or in flight to their ring word). Every take reads it but
 	// only rolls, sweeps and refunds write it, so it shares the read-mostly
-	// line with the fields above.
-	past atomic.Int64
-	// cur is the contended word, so it lives alone on the first cache line of
-	// the ring's allocation: sharing a line with the read-mostly fields above
-	// made every reader miss (8x slower at 2 goroutines).
-	cur *atomic.Uint64
+	// line with the fields below.
+	past   atomic.Int64
+	width  uint64 // slot width in ns
+	length uint64 // W in ns
+	quo    uint64 // W / width
+	rem    uint64 // W % width
+	skew   uint64 // 2^63 % width: aligns slots with the Unix epoch
 
-	ring   []atomic.Uint64 // slot words, index epoch % size
-	width  uint64          // slot width in ns
-	length uint64          // W in ns
-	quo    uint64          // W / width
-	rem    uint64          // W % width
-	skew   uint64          // 2^63 % width: aligns slots with the Unix epoch
+	cur  atomic.Uint64   // the current slot's word: the contended one
+	ring []atomic.Uint64 // slot words, index epoch % size
+	_    [32]byte
 }
 
 // NewRolling returns a window admitting at most limit credits in any interval
 // of the given length, split into DefaultSlots slots unless WithSlots says otherwise.
 func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, error) {
+	r := new(Rolling)
+	if err := r.Init(limit, length, opts...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Init sets up a zero Rolling in place as NewRolling would, for a Rolling
+// embedded in a larger struct (one allocation, and one pointer less to
+// follow, per keyed window). It must run before r is shared; a Rolling in use
+// is not changed and gets ErrInUse.
+func (r *Rolling) Init(limit int64, length time.Duration, opts ...Option) error {
+	if r.width != 0 {
+		return ErrInUse
+	}
 	if limit <= 0 || limit > MaxLimit {
-		return nil, ErrInvalidLimit
+		return ErrInvalidLimit
 	}
 	if length <= 0 {
-		return nil, ErrInvalidLength
+		return ErrInvalidLength
 	}
 	c := buildConfig(opts)
 	if c.slots < 1 || c.slots > MaxSlots {
-		return nil, ErrInvalidSlots
+		return ErrInvalidSlots
 	}
 	W := uint64(length)
 	S := uint64(c.slots)
 	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
-	r := &Rolling{width: w, length: W, quo: W / w, rem: W % w, skew: signBit % w}
-	size := (W+w-1)/w + 1
-	words := make([]atomic.Uint64, curPad+size)
-	r.cur = &words[0]
-	r.ring = words[curPad:]
+	r.width, r.length, r.quo, r.rem, r.skew = w, W, W/w, W%w, signBit%w
+	r.ring = make([]atomic.Uint64, (W+w-1)/w+1)
 	r.limit.Store(limit)
-	return r, nil
+	return nil
 }
 
 // size is the ring length: ceil(W/w) + 1, the most slots ever live at once.
@@ -191,11 +209,28 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 		return false, ErrExceedsLimit
 	}
 	u := r.toU(now)
-	if ok, done := r.fast(u, n, L); done {
+	if ok, done, _ := r.fast(u, n, L); done {
 		return ok, nil
 	}
 	took, _, _ := r.take(u, n, false)
 	return took != 0, nil
+}
+
+// TryTakeAt is TryAcquireAt for callers that report the pool after each call:
+// it also returns RemainingAt(now) as of just after the call, which the
+// common case knows from the loads it took anyway. Bad input (n <= 0, or
+// above Limit) is refused rather than reported as an error.
+func (r *Rolling) TryTakeAt(now time.Time, n int64) (ok bool, remaining int64) {
+	L := r.limit.Load()
+	if n <= 0 || n > L {
+		return false, r.RemainingAt(now)
+	}
+	u := r.toU(now)
+	if ok, done, rem := r.fast(u, n, L); done {
+		return ok, rem
+	}
+	took, _, _ := r.take(u, n, false)
+	return took != 0, r.RemainingAt(now)
 }
 
 // fast is take's common case, kept apart because take's generality (partial
@@ -204,11 +239,13 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 // where u expects it and cur already holds u's slot. It decides exactly as
 // take would, in the same order of loads (see Rolling), or reports done=false
 // and leaves the decision to take.
-func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool) {
+//
+// rem is what remains after the decision (see TryTakeAt) when done.
+func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
 	e := r.head.Load()
 	base := e*r.width + r.length
 	if e&busy != 0 || u < base || u-base >= r.width {
-		return false, false
+		return false, false, 0
 	}
 	s := e + r.quo
 	if u-base+r.rem >= r.width {
@@ -219,22 +256,23 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool) {
 	}
 	c := r.cur.Load()
 	if c>>amountBits != s&tagMask {
-		return false, false
+		return false, false, 0
 	}
 	if loadHook != nil {
 		loadHook()
 	}
 	p := r.past.Load()
 	if r.head.Load() != e {
-		return false, false
+		return false, false, 0
 	}
-	if p+int64(c&amountMask)+n > L {
-		return false, true
+	spent := p + int64(c&amountMask)
+	if spent+n > L {
+		return false, true, max(L-spent, 0)
 	}
 	if r.cur.CompareAndSwap(c, c+uint64(n)) {
-		return true, true
+		return true, true, L - spent - n
 	}
-	return false, false
+	return false, false, 0
 }
 
 // TryAcquire is shorthand for TryAcquireAt(time.Now(), n).

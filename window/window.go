@@ -56,6 +56,8 @@ var (
 	// ErrInvalidLength is returned for a window length or period that is not
 	// positive (or, for Fixed, neither a whole number of days nor a divisor of a day).
 	ErrInvalidLength = errors.New("window: length must be positive")
+	// ErrInUse is returned by Rolling.Init for a Rolling already set up.
+	ErrInUse = errors.New("window: Init on a window already set up")
 	// ErrInvalidSlots is returned for a slot count outside 1..MaxSlots.
 	ErrInvalidSlots = errors.New("window: slot count must be between 1 and 65536")
 	// ErrInvalidReset is returned by NewFixed for a reset offset outside [0, 24h).

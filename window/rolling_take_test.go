@@ -1,0 +1,108 @@
+package window
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// TryTakeAt must decide exactly as TryAcquireAt and report exactly what
+// RemainingAt reports after the call, on a twin window fed the same calls:
+// forward steps within and across slots, backward steps, jumps of days,
+// refunds, and counts out of range.
+func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for seq := range 300 {
+		const limit = 50
+		a, err := NewRolling(limit, 10*time.Second, WithSlots(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := NewRolling(limit, 10*time.Second, WithSlots(10))
+		now := start
+		var spentAt []time.Time
+		for step := range 200 {
+			switch k := rng.IntN(20); {
+			case k < 12:
+				now = now.Add(time.Duration(rng.Int64N(int64(700 * time.Millisecond))))
+			case k < 14:
+				now = now.Add(-time.Duration(rng.Int64N(int64(3 * time.Second))))
+			case k == 14:
+				now = now.Add(time.Duration(rng.Int64N(int64(72 * time.Hour))))
+			case k == 15 && len(spentAt) > 0:
+				at := spentAt[rng.IntN(len(spentAt))]
+				a.RefundAt(now, at, 3)
+				b.RefundAt(now, at, 3)
+			}
+			n := rng.Int64N(limit/3) + 1
+			switch rng.IntN(25) {
+			case 0:
+				n = 0
+			case 1:
+				n = -2
+			case 2:
+				n = limit + 1
+			}
+			gotOK, gotRem := a.TryTakeAt(now, n)
+			wantOK, _ := b.TryAcquireAt(now, n)
+			wantRem := b.RemainingAt(now)
+			if gotOK != wantOK || gotRem != wantRem {
+				t.Fatalf("seq %d step %d: TryTakeAt(t0+%v, %d) = %v, %d; TryAcquireAt+RemainingAt = %v, %d",
+					seq, step, now.Sub(start), n, gotOK, gotRem, wantOK, wantRem)
+			}
+			if gotRem != a.RemainingAt(now) {
+				t.Fatalf("seq %d step %d: TryTakeAt reported %d, RemainingAt says %d", seq, step, gotRem, a.RemainingAt(now))
+			}
+			if gotOK {
+				spentAt = append(spentAt, now)
+			}
+		}
+	}
+}
+
+// A Rolling is two cache lines with cur starting the second (see Rolling).
+func TestRollingLayout(t *testing.T) {
+	var r Rolling
+	if sz := unsafe.Sizeof(r); sz != 128 {
+		t.Fatalf("Rolling is %d bytes, want 128 (two cache lines)", sz)
+	}
+	if off := unsafe.Offsetof(r.cur); off != 64 {
+		t.Fatalf("cur at offset %d, want 64", off)
+	}
+	for range 8 {
+		if p := uintptr(unsafe.Pointer(must(NewRolling(1, time.Hour)))); p%64 != 0 {
+			t.Fatalf("NewRolling's allocation at %#x is not 64-byte aligned", p)
+		}
+	}
+}
+
+func must(r *Rolling, err error) *Rolling {
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func TestInit(t *testing.T) {
+	type holder struct {
+		_ [64]byte
+		r Rolling
+	}
+	h := new(holder)
+	if err := h.r.Init(0, time.Hour); err != ErrInvalidLimit {
+		t.Fatalf("Init(0) = %v, want ErrInvalidLimit", err)
+	}
+	if err := h.r.Init(10, time.Hour, WithSlots(4)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, rem := h.r.TryTakeAt(start, 4); !ok || rem != 6 {
+		t.Fatalf("TryTakeAt on an embedded window = %v, %d; want true, 6", ok, rem)
+	}
+	if err := h.r.Init(20, time.Minute); err != ErrInUse {
+		t.Fatalf("second Init = %v, want ErrInUse", err)
+	}
+	if h.r.Limit() != 10 || h.r.RemainingAt(start) != 6 || h.r.Length() != time.Hour {
+		t.Fatal("a refused Init changed the window")
+	}
+}
