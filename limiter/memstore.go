@@ -49,10 +49,11 @@ type MemoryStore struct {
 // millisecond, and the first application's name), line 2 the first
 // application's semaphore, which every admission and release writes: under
 // RunParallel on one tenant, reading the name or lastUsed from the
-// semaphore's line cost a cache-line transfer each. The struct fills the
-// 192-byte size class, whose objects are 64-byte aligned, so these really are
-// lines (TestTenantLayout checks the offsets). At 100,000 tenants all three
-// are loaded from t directly, in parallel, rather than through pointers.
+// semaphore's line cost a cache-line transfer each; lines 3 and 4 are the
+// pool (see roll). The struct fills the 320-byte size class, whose objects
+// are 64-byte aligned, so these really are lines (TestTenantLayout checks the
+// offsets). At 100,000 tenants all five are loaded from t directly, in
+// parallel, rather than through pointers.
 type tenant struct {
 	key  string
 	hash uint64                  // maphash of key: the shard and the table slot
@@ -72,6 +73,13 @@ type tenant struct {
 	mu        sync.Mutex // serialises app/class table and window changes
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
+	_         [8]byte
+
+	// roll is w0's pool, inline: lines 3 (read-mostly) and 4 (its current
+	// slot word, which every admission writes), so an admission at 100,000
+	// tenants misses on the tenant's lines, loaded in parallel, and not on
+	// a window struct and a slot word behind two more pointers.
+	roll window.Rolling
 }
 
 // windows is a tenant's pool, plus its extra windows for a compound plan.
@@ -110,15 +118,17 @@ func (w *windows) extra() []WindowLimit {
 
 func (w *windows) length() time.Duration { return w.rolling.Length() }
 
-// tryAcquire and remaining call the pool directly when it is the only
-// window: a call through the interface cannot be inlined or devirtualised.
-func (w *windows) tryAcquire(now time.Time, n int64) bool {
+// tryTake takes n credits and reports what remains after the call. It calls
+// the pool directly when it is the only window (r is w.rolling, passed so
+// that the caller can name the tenant's inline pool without a load): a call
+// through the interface cannot be inlined or devirtualised, and TryTakeAt
+// knows the remainder from the loads it took anyway.
+func (w *windows) tryTake(r *window.Rolling, now time.Time, n int64) (bool, int64) {
 	if w.multi != nil {
 		ok, _ := w.multi.all.TryAcquireAt(now, n)
-		return ok
+		return ok, w.multi.all.RemainingAt(now)
 	}
-	ok, _ := w.rolling.TryAcquireAt(now, n)
-	return ok
+	return r.TryTakeAt(now, n)
 }
 
 func (w *windows) remaining(now time.Time) int64 {
@@ -289,8 +299,14 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	// Reading the limit now, before the semaphore's compare-and-swap (a full
 	// barrier), lets a cold pool's cache miss overlap the semaphore's: at
 	// 100,000 tenants admissions wait on such misses more than on anything.
+	// The tenant's own pool is named from t (not loaded from w), so its
+	// lines can load while w's does.
 	w := t.wins.Load()
-	limit := w.rolling.Limit()
+	r := w.rolling
+	if w == &t.w0 {
+		r = &t.roll
+	}
+	limit := r.Limit()
 	app := &e.sem
 	if !app.TryAcquire(1) {
 		*d = refusal(now, w, ReasonConcurrency, req.Credits)
@@ -312,13 +328,19 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 			}
 		}
 	}
-	if req.Credits > 0 && !w.tryAcquire(now, req.Credits) {
-		if cls != nil {
-			cls.Release(1)
+	var rem int64
+	if req.Credits > 0 {
+		var ok bool
+		if ok, rem = w.tryTake(r, now, req.Credits); !ok {
+			if cls != nil {
+				cls.Release(1)
+			}
+			app.Release(1)
+			*d = refusal(now, w, ReasonCredits, req.Credits)
+			return
 		}
-		app.Release(1)
-		*d = refusal(now, w, ReasonCredits, req.Credits)
-		return
+	} else {
+		rem = w.remaining(now)
 	}
 	ns := now.UnixNano()
 	if ns-t.lastUsed.Load() > int64(time.Millisecond) { // idleness needs no finer grain,
@@ -330,8 +352,8 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	lease.t, lease.app, lease.cls, lease.appName = t, app, cls, req.App
 	lease.credits, lease.at, lease.limit = req.Credits, ns, limit
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
-	d.Window = w.length()
-	d.Remaining, d.Reset = w.remaining(now), w.resetAt(now, ns)
+	d.Window = r.Length()
+	d.Remaining, d.Reset = rem, w.resetAt(now, ns)
 }
 
 func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -105,11 +106,23 @@ func TestTenantTableConcurrent(t *testing.T) {
 
 // TestTenantLayout keeps the tenant in a 64-byte-aligned size class (see tenant).
 func TestTenantLayout(t *testing.T) {
-	// The 192-byte size class (above 176) holds 64-byte-aligned objects.
-	if sz := unsafe.Sizeof(tenant{}); sz <= 176 || sz > 192 {
-		t.Fatalf("tenant is %d bytes: not in the 192-byte size class", sz)
+	// The 320-byte size class (above 288) holds 64-byte-aligned objects.
+	if sz := unsafe.Sizeof(tenant{}); sz <= 288 || sz > 320 {
+		t.Fatalf("tenant is %d bytes: not in the 320-byte size class", sz)
 	}
 	var tn tenant
+	if off := unsafe.Offsetof(tn.roll); off != 192 {
+		t.Fatalf("the inline pool at %d, want 192 (lines 3 and 4)", off)
+	}
+	for range 8 {
+		s := NewMemoryStore()
+		var tk memLease
+		var d Decision
+		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d)
+		if p := uintptr(unsafe.Pointer(tk.t)); p%64 != 0 {
+			t.Fatalf("tenant allocated at %#x, not 64-byte aligned", p)
+		}
+	}
 	if off := unsafe.Offsetof(tn.w0) + unsafe.Sizeof(tn.w0); off > 64 {
 		t.Fatalf("w0 ends at %d, past line 0", off)
 	}

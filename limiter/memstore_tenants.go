@@ -13,10 +13,13 @@ import (
 const sweepBackoff = int64(time.Second)
 
 // initWindows builds p's windows into w (a tenant's w0, or a new one for a
-// plan change), before w is published.
-func (s *MemoryStore) initWindows(w *windows, p *Plan) error {
-	r, err := newRolling(p.Credits(), p.WindowLength(), s.slots)
-	if err != nil {
+// plan change), before w is published. The pool is set up in r if r is not
+// nil (the tenant's inline one), else allocated.
+func (s *MemoryStore) initWindows(w *windows, p *Plan, r *window.Rolling) error {
+	if r == nil {
+		r = new(window.Rolling)
+	}
+	if err := initRolling(r, p.Credits(), p.WindowLength(), s.slots); err != nil {
 		return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 	}
 	w.rolling = r
@@ -25,12 +28,13 @@ func (s *MemoryStore) initWindows(w *windows, p *Plan) error {
 	}
 	m := &multiWindows{each: []window.Window{r}, extra: slices.Clone(p.Extra)}
 	for _, x := range p.Extra {
-		e, err := newRolling(x.Credits, x.Window, s.slots)
-		if err != nil {
+		e := new(window.Rolling)
+		if err := initRolling(e, x.Credits, x.Window, s.slots); err != nil {
 			return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 		}
 		m.each = append(m.each, e)
 	}
+	var err error
 	if m.all, err = window.NewCompound(m.each...); err != nil {
 		return fmt.Errorf("limiter: plan %q: %w", p.Name, err)
 	}
@@ -57,7 +61,7 @@ func sortedKeys(m map[string]int64) []string {
 
 func (s *MemoryStore) newTenant(key string, h uint64, p *Plan) (*tenant, error) {
 	t := &tenant{key: key, hash: h}
-	if err := s.initWindows(&t.w0, p); err != nil {
+	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
 		return nil, err
 	}
 	t.plan.Store(p)
@@ -208,7 +212,7 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 		}
 	} else {
 		nw := new(windows)
-		if err := s.initWindows(nw, p); err != nil {
+		if err := s.initWindows(nw, p, nil); err != nil {
 			return err
 		}
 		if used := w.rolling.Limit() - w.rolling.RemainingAt(now); used > 0 {

@@ -6,11 +6,11 @@ import (
 	"github.com/creditgate/creditgate/window"
 )
 
-// newRolling builds a tenant's rolling window with the store's slot count
-// (0 = window's default).
-func newRolling(limit int64, length time.Duration, slots int) (*window.Rolling, error) {
+// initRolling sets up r, a tenant's rolling window, with the store's slot
+// count (0 = window's default).
+func initRolling(r *window.Rolling, limit int64, length time.Duration, slots int) error {
 	if slots > 0 {
-		return window.NewRolling(limit, length, window.WithSlots(slots))
+		return r.Init(limit, length, window.WithSlots(slots))
 	}
-	return window.NewRolling(limit, length)
+	return r.Init(limit, length)
 }
