@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +29,8 @@ type handler struct {
 // headers and a Zoho-shaped JSON body ([ErrorBody]): code TOO_MANY_REQUESTS for
 // a full concurrency or sub-concurrency cap, LIMIT_EXCEEDED for spent credits.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
-// next with a copy of the request whose context lets next call [ReportCost].
+// next unchanged, with a ResponseWriter through which next can call
+// [ReportCost].
 // A request whose cost cannot be computed (a body-priced route with a malformed
 // or oversized body) gets 400 or 413 in the same JSON shape.
 //
@@ -121,9 +121,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
 	}
-	// One allocation holds the wrapped writer, the context, the header values
-	// and the settle state. The deferred finish comes first so that nothing
-	// after the admission can leak the slots.
+	// One allocation holds the writer next gets, the settle state and the
+	// header values. The deferred finish comes first so that nothing after
+	// the admission can leak the slots.
 	var (
 		st   *reqState
 		mem  []byte
@@ -138,14 +138,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ticket = ticket
 	defer h.finish(st)
-	st.w.ResponseWriter = w
-	st.ctx.Context = r.Context()
-	st.ctx.st = st
+	st.ResponseWriter = w
 	writeLimitFields(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), mem, vals)
-	// WithContext is inlined and its copy does not escape, so the request
-	// copy lives in st too instead of in an allocation of its own.
-	st.req = *r.WithContext(&st.ctx)
-	h.next.ServeHTTP(&st.w, &st.req)
+	// next gets r itself: ReportCost finds st through the writer, so the
+	// request needs neither a copy nor a wrapped context.
+	h.next.ServeHTTP(st, r)
 	st.returned = true
 }
 
@@ -189,15 +186,16 @@ func (h *handler) window(tenant string, limit int64) time.Duration {
 // finish runs deferred: it settles the ticket and releases the slots, whether
 // next returned or panicked. It does not recover, so a panic goes on unchanged.
 func (h *handler) finish(st *reqState) {
-	failed := !st.returned || (st.w.statusOrOK() >= 500 && !st.w.hijacked)
+	rep := st.report.Swap(reportClosed) // a later ReportCost reports false
+	failed := !st.returned || (st.statusOrOK() >= 500 && !st.hijacked)
 	switch {
 	case failed && h.cfg.refund5xx:
 		st.ticket.Settle(h.now(), 0)
 		if cs := h.cfg.counters; cs != nil {
 			cs.Refunded.Add(1)
 		}
-	case st.reported.Load():
-		st.ticket.Settle(h.now(), st.actual.Load())
+	case rep < 0:
+		st.ticket.Settle(h.now(), ^rep)
 		if cs := h.cfg.counters; cs != nil {
 			cs.Settled.Add(1)
 		}
@@ -290,19 +288,29 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 		"the request cost could not be computed from its body", 0)
 }
 
-// reqState is allocated once per admitted request. Its size is most of the
-// admitted path's cost after the limiter's (allocation, zeroing, collection),
-// so it is kept in the 512 B size class (TestReqStateSize).
+// reqState is allocated once per admitted request, and is the writer next
+// gets: ReportCost finds it by unwrapping the writer. It is not pooled, so a
+// writer a handler kept past its return (net/http forbids using it then)
+// can only reach its own, finished request.
 type reqState struct {
-	req      http.Request // the copy next gets, carrying ctx
-	ctx      reqCtx
-	w        responseWriter
+	responseWriter
 	ticket   limiter.Ticket
-	actual   atomic.Int64 // the cost ReportCost reported
-	reported atomic.Bool  // ReportCost was called
+	report   atomic.Int64 // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
 	returned bool         // next returned without panicking
 	hdr      admitScratch
 }
+
+// reportClosed is reqState.report once finish has read it.
+const reportClosed = 1
+
+var (
+	_ http.Flusher  = (*reqState)(nil)
+	_ http.Hijacker = (*reqState)(nil)
+	_ rwUnwrapper   = (*reqState)(nil)
+)
+
+// rwUnwrapper is what http.ResponseController unwraps writers by.
+type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 
 // reqStateIETF is the request state with room for the IETF fields, which
 // do not fit admitScratch; still one allocation.
@@ -311,36 +319,41 @@ type reqStateIETF struct {
 	ietf headerScratch
 }
 
-// reqCtx is the request context handed to next: its parent plus a way back to
-// the request's state for ReportCost, without a second allocation.
-type reqCtx struct {
-	context.Context
-	st *reqState
-}
-
-type stateKey struct{}
-
-func (c *reqCtx) Value(key any) any {
-	if _, ok := key.(stateKey); ok {
-		return c.st
-	}
-	return c.Context.Value(key)
-}
-
 // ReportCost settles the request's credits at n, the real cost once the handler
 // knows it (reserve and settle, as Shopify does): the difference from the
-// reserved price is refunded or charged when the handler returns. n == 0 refunds
-// everything. The last call wins; it is safe from any goroutine until the
-// handler returns. A 5xx response or a panic refunds everything regardless
-// (unless WithRefund5xx(false)). It reports false when r did not come through an admitting
-// middleware (no middleware, or a shadow-mode request that would have been
-// refused and so holds nothing).
-func ReportCost(r *http.Request, n int64) bool {
-	st, ok := r.Context().Value(stateKey{}).(*reqState)
-	if !ok || n < 0 {
+// reserved price is refunded or charged when the handler returns. n == 0
+// refunds everything. w is the ResponseWriter the handler was given, or any
+// writer that wraps it through an Unwrap() http.ResponseWriter method (as
+// [http.ResponseController] unwraps), so that middleware between this one and
+// the handler may wrap it.
+//
+// The last call wins; it is safe from any goroutine while the handler runs. A
+// 5xx response or a panic refunds everything regardless (unless
+// WithRefund5xx(false)). ReportCost reports false, and changes nothing, when n
+// is negative, when w did not come from an admitting middleware (no
+// middleware, or a shadow-mode request that would have been refused and so
+// holds nothing), or when the handler has already returned.
+func ReportCost(w http.ResponseWriter, n int64) bool {
+	if n < 0 {
 		return false
 	}
-	st.actual.Store(n)
-	st.reported.Store(true)
-	return true
+	for w != nil {
+		if st, ok := w.(*reqState); ok {
+			for {
+				old := st.report.Load()
+				if old == reportClosed {
+					return false
+				}
+				if st.report.CompareAndSwap(old, ^n) {
+					return true
+				}
+			}
+		}
+		u, ok := w.(rwUnwrapper)
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
 }

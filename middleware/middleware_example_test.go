@@ -64,7 +64,7 @@ func ExampleReportCost() {
 	defer l.Close(context.Background())
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The bulk job found only a little to read: it costs 2, not 8.
-		middleware.ReportCost(r, 2)
+		middleware.ReportCost(w, 2)
 	})
 	h, _ := middleware.New(api, l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))

@@ -66,8 +66,7 @@ func TestAdmitHeadersExact(t *testing.T) {
 	e.h.ServeHTTP(rec, r)
 	assert.Equal(t, http.StatusCreated, rec.Code)
 	require.NotNil(t, seen)
-	assert.NotSame(t, r, seen, "the request is copied before its context changes")
-	assert.Nil(t, r.Context().Value(stateKey{}), "the caller's request is untouched")
+	assert.Same(t, r, seen, "next gets the request itself: nothing about it changes")
 	reset := limitHeaders(rec.Header()).Get(HeaderReset)
 	assert.NotEqual(t, "0", reset, "credits were spent, so a reset lies ahead")
 	assert.Equal(t, http.Header{
@@ -218,9 +217,9 @@ func TestRefund5xxAndReportCost(t *testing.T) {
 		case "fail":
 			w.WriteHeader(http.StatusBadGateway)
 		case "report3":
-			assert.True(t, ReportCost(r, 3))
+			assert.True(t, ReportCost(w, 3))
 		case "report0":
-			assert.True(t, ReportCost(r, 0))
+			assert.True(t, ReportCost(w, 0))
 		}
 	})
 	tests := []struct {
@@ -243,7 +242,63 @@ func TestRefund5xxAndReportCost(t *testing.T) {
 			assert.Equal(t, tt.remaining, e.l.Peek(e.clock.Now(), "").Remaining)
 		})
 	}
-	assert.False(t, ReportCost(httptest.NewRequest("GET", "/", nil), 1), "no middleware, nothing to report to")
+	assert.False(t, ReportCost(httptest.NewRecorder(), 1), "no middleware, nothing to report to")
+}
+
+// unwrapWriter is another middleware's writer between ours and the handler.
+type unwrapWriter struct{ http.ResponseWriter }
+
+func (w unwrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// opaqueWriter wraps without Unwrap: ReportCost cannot see through it.
+type opaqueWriter struct{ http.ResponseWriter }
+
+func TestReportCostWriter(t *testing.T) {
+	var (
+		got   *http.Request
+		kept  http.ResponseWriter
+		inner = map[string]func(http.ResponseWriter) http.ResponseWriter{
+			"unwrap":  func(w http.ResponseWriter) http.ResponseWriter { return unwrapWriter{unwrapWriter{w}} },
+			"opaque":  func(w http.ResponseWriter) http.ResponseWriter { return opaqueWriter{w} },
+			"direct":  func(w http.ResponseWriter) http.ResponseWriter { return w },
+			"goroute": func(w http.ResponseWriter) http.ResponseWriter { return w },
+		}
+	)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, kept = r, w
+		do := r.URL.Query().Get("do")
+		rw := inner[do](w)
+		switch do {
+		case "goroute":
+			// Another goroutine reports while the handler runs, racing
+			// with a report of its own; the last one wins (both are 2).
+			done := make(chan bool)
+			go func() { done <- ReportCost(rw, 2) }()
+			assert.True(t, ReportCost(rw, 2))
+			assert.True(t, <-done)
+		case "opaque":
+			assert.False(t, ReportCost(rw, 2), "a writer without Unwrap hides the middleware")
+		default:
+			assert.False(t, ReportCost(rw, -1), "negative cost")
+			assert.True(t, ReportCost(rw, 9))
+			assert.True(t, ReportCost(rw, 2), "the last call wins")
+		}
+	})
+	for _, tt := range []struct {
+		do        string
+		remaining int64
+	}{{"direct", 98}, {"unwrap", 98}, {"goroute", 98}, {"opaque", 95}} {
+		t.Run(tt.do, func(t *testing.T) {
+			e := newEnv(t, testPlan(100, 5, 5), next)
+			r := httptest.NewRequest("POST", "/crm/bulk?do="+tt.do, nil)
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			assert.Same(t, r, got, "next gets the request unchanged")
+			assert.Equal(t, tt.remaining, e.l.Peek(e.clock.Now(), "").Remaining)
+			assert.False(t, ReportCost(kept, 0), "the handler returned: too late")
+			assert.Equal(t, tt.remaining, e.l.Peek(e.clock.Now(), "").Remaining, "a late report changes nothing")
+		})
+	}
 }
 
 func TestCostErrors(t *testing.T) {
