@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -77,15 +78,6 @@ type headerScratch struct {
 	vals [7]string // at most: limit, remaining, reset, credits, retry, policy, ratelimit
 }
 
-// admitScratch is the smaller scratch inside the admitted path's request
-// state, sized for the fields it writes without the IETF ones (limit,
-// remaining, reset, credits remaining), so that the state fits the 512 B size
-// class (TestReqStateSize).
-type admitScratch struct {
-	buf  [64]byte // four values of up to 16 digits
-	vals [4]string
-}
-
 // writeLimitHeaders sets the limit fields on h, with their values in scratch
 // (nil: one is allocated).
 func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitState, scratch *headerScratch) {
@@ -111,16 +103,12 @@ func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitSt
 	buf = strconv.AppendInt(buf, remaining, 10)
 	mark()
 	if cfg.epochReset {
-		r := s.reset
-		if r.Before(now) {
-			r = now
-		}
-		buf = strconv.AppendInt(buf, ceilSeconds(time.Duration(r.UnixNano())), 10)
+		buf = strconv.AppendInt(buf, epochReset(now, s.reset), 10)
 	} else {
 		buf = strconv.AppendInt(buf, delay, 10)
 	}
 	mark()
-	credits := s.limit > 0 && s.limit-remaining > s.limit/2 // more than half used, without overflowing
+	credits := showCredits(s.limit, remaining)
 	if credits {
 		buf = strconv.AppendInt(buf, remaining, 10)
 		mark()
@@ -180,6 +168,85 @@ func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitSt
 		h[keyRateLimitPolicy] = next()
 		h[keyRateLimit] = next()
 	}
+}
+
+// epochReset is X-RATELIMIT-RESET with WithResetEpoch: the reset's Unix
+// time in whole seconds rounded up, never before now.
+func epochReset(now, reset time.Time) int64 {
+	if reset.Before(now) {
+		reset = now
+	}
+	return ceilSeconds(time.Duration(reset.UnixNano()))
+}
+
+// showCredits says whether X-API-CREDITS-REMAINING is sent: once more than
+// half the pool is used (computed without overflowing).
+func showCredits(limit, remaining int64) bool {
+	return limit > 0 && limit-remaining > limit/2
+}
+
+// writeAdmitted sets what writeLimitFields sets without the IETF fields and
+// Retry-After (the admitted path's usual case) with one map assignment per
+// field: LIMIT and RESET come from the caches, and REMAINING, the one value
+// that changes with every request, is written into rem (whose memory must
+// never be written again) and shared with X-API-CREDITS-REMAINING.
+func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, rem *remainingValue) {
+	remaining := max(s.remaining, 0)
+	var reset int64
+	if cfg.epochReset {
+		reset = epochReset(now, s.reset)
+	} else {
+		reset = ceilSeconds(s.reset.Sub(now))
+	}
+	b := strconv.AppendInt(rem.buf[:0], remaining, 10)
+	rem.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	h[keyLimit] = c.limits.get(s.limit)
+	h[keyRemaining] = rem.v[:]
+	h[keyReset] = c.resets.get(reset)
+	if showCredits(s.limit, remaining) {
+		h[keyCreditsRemaining] = rem.v[:]
+	}
+}
+
+// remainingValue is the memory of one response's REMAINING value.
+type remainingValue struct {
+	v   [1]string
+	buf [19]byte // any int64 >= 0
+}
+
+// valueCaches are a handler's caches of the LIMIT and RESET values.
+type valueCaches struct {
+	limits, resets valueCache
+}
+
+// valueCache maps an integer header value to its field value, built once and
+// shared by every response that sends it: the pool size rarely changes, the
+// reset delay once a second per tenant. Each slot holds the last value that
+// hashed to it, so a few tenants with different values mostly hit; a miss
+// costs an allocation or two.
+type valueCache struct {
+	slots [valueCacheSlots]atomic.Pointer[cachedValue]
+}
+
+const valueCacheSlots = 64 // a power of 2
+
+type cachedValue struct {
+	n int64
+	v [1]string
+}
+
+// get returns n in decimal as a slice with len = cap = 1. Responses share it,
+// which is safe because nothing writes to it in place: Header.Add appends to
+// a copy (cap 1) and Set replaces it.
+func (c *valueCache) get(n int64) []string {
+	const shift = 64 - 6                                    // log2(valueCacheSlots)
+	slot := &c.slots[(uint64(n)*0x9e3779b97f4a7c15)>>shift] // Fibonacci hashing spreads consecutive values
+	if e := slot.Load(); e != nil && e.n == n {
+		return e.v[:]
+	}
+	e := &cachedValue{n: n, v: [1]string{strconv.FormatInt(n, 10)}}
+	slot.Store(e)
+	return e.v[:]
 }
 
 // validPolicyName reports whether name can be written inside an sf-string

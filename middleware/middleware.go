@@ -19,6 +19,7 @@ type handler struct {
 	cfg   *config
 
 	lastWindow atomic.Pointer[windowEntry] // see window
+	values     valueCaches                 // LIMIT and RESET header values
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -122,24 +123,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cs.Admitted.Add(1)
 	}
 	// One allocation holds the writer next gets, the settle state and the
-	// header values. The deferred finish comes first so that nothing after
-	// the admission can leak the slots.
+	// header values that are not cached. The deferred finish comes first so
+	// that nothing after the admission can leak the slots.
 	var (
-		st   *reqState
-		mem  []byte
-		vals []string
+		st  *reqState
+		big *reqStateIETF
 	)
 	if cfg.headers.ietf {
-		big := &reqStateIETF{}
-		st, mem, vals = &big.reqState, big.ietf.buf[:], big.ietf.vals[:]
+		big = &reqStateIETF{}
+		st = &big.reqState
 	} else {
 		st = &reqState{}
-		mem, vals = st.hdr.buf[:], st.hdr.vals[:]
 	}
 	st.ticket = ticket
 	defer h.finish(st)
 	st.ResponseWriter = w
-	writeLimitFields(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), mem, vals)
+	if big != nil {
+		writeLimitFields(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), big.ietf.buf[:], big.ietf.vals[:])
+	} else {
+		writeAdmitted(w.Header(), &cfg.headers, &h.values, now, h.state(req.Tenant, d, 0), &st.rem)
+	}
 	// next gets r itself: ReportCost finds st through the writer, so the
 	// request needs neither a copy nor a wrapped context.
 	h.next.ServeHTTP(st, r)
@@ -297,7 +300,7 @@ type reqState struct {
 	ticket   limiter.Ticket
 	report   atomic.Int64 // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
 	returned bool         // next returned without panicking
-	hdr      admitScratch
+	rem      remainingValue
 }
 
 // reportClosed is reqState.report once finish has read it.
@@ -313,7 +316,7 @@ var (
 type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 
 // reqStateIETF is the request state with room for the IETF fields, which
-// do not fit admitScratch; still one allocation.
+// are not cached; still one allocation.
 type reqStateIETF struct {
 	reqState
 	ietf headerScratch
