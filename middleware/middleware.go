@@ -18,8 +18,7 @@ type handler struct {
 	costs *limiter.CostTable
 	cfg   *config
 
-	lastWindow atomic.Pointer[windowEntry] // see window
-	values     valueCaches                 // LIMIT and RESET header values
+	values valueCaches // LIMIT and RESET header values
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -93,8 +92,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.costError(w, r, err)
 		return
 	}
-	// The key functions run once per request: the tenant and application
-	// are reused below for the headers and the refusal log.
+	// The key functions run once per request: the application is reused
+	// below for the refusal log.
 	req := limiter.Request{
 		Tenant:  cfg.keys.Tenant(r),
 		App:     cfg.keys.App(r),
@@ -110,11 +109,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
 		h.noteRefusal(r, req.App, d, price, shadow)
 		if !shadow {
-			h.refuse(w, req.Tenant, now, d, price)
+			h.refuse(w, now, d, price)
 			return
 		}
 		if cfg.shadowHdrs {
-			writeLimitHeaders(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), nil)
+			writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -139,9 +138,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(st)
 	st.ResponseWriter = w
 	if big != nil {
-		writeLimitFields(w.Header(), &cfg.headers, now, h.state(req.Tenant, d, 0), big.ietf.buf[:], big.ietf.vals[:])
+		writeLimitFields(w.Header(), &cfg.headers, now, stateOf(d, 0), big.ietf.buf[:], big.ietf.vals[:])
 	} else {
-		writeAdmitted(w.Header(), &cfg.headers, &h.values, now, h.state(req.Tenant, d, 0), &st.rem)
+		writeAdmitted(w.Header(), &cfg.headers, &h.values, now, stateOf(d, 0), &st.rem)
 	}
 	// next gets r itself: ReportCost finds st through the writer, so the
 	// request needs neither a copy nor a wrapped context.
@@ -157,33 +156,9 @@ func (h *handler) now() time.Time {
 	return h.l.Now()
 }
 
-// state turns a decision for tenant into what the headers say.
-func (h *handler) state(tenant string, d limiter.Decision, retry time.Duration) limitState {
-	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, retryAfter: retry}
-	if h.cfg.headers.ietf {
-		s.window = h.window(tenant, d.Limit)
-	}
-	return s
-}
-
-// windowEntry is the last tenant's window length, for the IETF w parameter.
-type windowEntry struct {
-	tenant string
-	limit  int64
-	window time.Duration
-}
-
-// window returns the tenant's window length. Limiter.Plan copies the plan, so
-// the last answer is kept and reused while the tenant and its pool size stay
-// the same (a plan change that keeps the pool size but changes the window
-// shows in w on the next tenant switch).
-func (h *handler) window(tenant string, limit int64) time.Duration {
-	if e := h.lastWindow.Load(); e != nil && e.tenant == tenant && e.limit == limit {
-		return e.window
-	}
-	w := h.l.Plan(tenant).WindowLength()
-	h.lastWindow.Store(&windowEntry{tenant: tenant, limit: limit, window: w})
-	return w
+// stateOf turns a decision into what the headers say.
+func stateOf(d limiter.Decision, retry time.Duration) limitState {
+	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
 }
 
 // finish runs deferred: it settles the ticket and releases the slots, whether
@@ -247,12 +222,12 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, tenant string, now time.Time, d limiter.Decision, price limiter.Price) {
+func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price limiter.Price) {
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
-	writeLimitHeaders(hdr, &h.cfg.headers, now, h.state(tenant, d, retry), &sc.hdr)
+	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
 	body := appendRefusalBody(sc.body[:0], refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,

@@ -82,6 +82,28 @@ func TestAdmitHeadersExact(t *testing.T) {
 	assert.Equal(t, "4", rec.Header().Get(HeaderCreditsRemaining))
 }
 
+// The IETF w parameter is each tenant's own window, also when requests of
+// tenants with different windows alternate, and follows a plan change at
+// once, even one that keeps the pool size.
+func TestIETFWindowPerTenant(t *testing.T) {
+	e := newEnv(t, testPlan(10, 5, 5), okHandler(), WithIETFHeaders(""), Keys{Tenant: FromHeader("X-Tenant")})
+	hourly := testPlan(10, 5, 5)
+	hourly.Window = time.Hour
+	require.NoError(t, e.l.SetPlanAt(e.clock.Now(), "b", hourly))
+	policy := func(tenant string) string {
+		return e.do("GET", "/crm/Leads", "", "X-Tenant", tenant).Header().Get(HeaderRateLimitPolicy)
+	}
+	for range 2 {
+		assert.Equal(t, `"credits";q=10;w=86400`, policy("a"))
+		assert.Equal(t, `"credits";q=10;w=3600`, policy("b"))
+	}
+	twoHours := testPlan(10, 5, 5)
+	twoHours.Window = 2 * time.Hour
+	require.NoError(t, e.l.SetPlanAt(e.clock.Now(), "b", twoHours))
+	assert.Equal(t, `"credits";q=10;w=7200`, policy("b"))
+	assert.Equal(t, `"credits";q=10;w=86400`, policy("a"))
+}
+
 func TestRefuseCredits(t *testing.T) {
 	calls := 0
 	e := newEnv(t, testPlan(7, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
