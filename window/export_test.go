@@ -17,7 +17,7 @@ var WaitWith = wait
 type TimerFunc = timerFunc
 
 // RingSize reports the number of slot words.
-func (r *Rolling) RingSize() int { return len(r.ring) }
+func (r *Rolling) RingSize() int { return int(r.size()) }
 
 // takeTok is takeEff that also returns the slot charged, for refundSlot.
 func (r *Rolling) takeTok(now time.Time, n int64) (ok bool, eff time.Time, slot uint64) {

@@ -3,6 +3,7 @@ package window
 import (
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Slot words pack a slot tag (the slot's epoch modulo 2^23) above the amount
@@ -98,13 +99,16 @@ const (
 // A Rolling must be made by NewRolling, or set up in place by Init (to embed
 // it in a larger struct); methods on the zero value panic.
 //
-// Layout: the struct is two cache lines, the first read by every take and
-// rarely written, the second holding cur, which every take writes: sharing a
-// line with the read-mostly fields made every reader miss (8x slower at 2
-// goroutines). NewRolling's allocation (128 bytes) is 64-byte aligned; an
-// embedder keeps the lines apart by placing the Rolling at a 64-byte offset
-// of a 64-byte-aligned allocation. The slot words of older slots, which only
-// rolls and expiry touch, are a separate allocation.
+// Layout: the struct is a cache line read by every take and rarely
+// written, then the start of a second line holding cur, which every take
+// writes: sharing a line with the read-mostly fields made every reader miss
+// (8x slower at 2 goroutines). The rest of cur's line (FreeBytes) is padding
+// in NewRolling's allocation, which is 64-byte aligned; an embedder places
+// the Rolling at a 64-byte offset of a 64-byte-aligned allocation and can
+// put there what it writes together with cur (the limiter puts the tenant's
+// concurrency semaphore there: one contended line per admission, not two).
+// The slot words of older slots, which only rolls and expiry touch, are a
+// separate allocation.
 type Rolling struct {
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
 	limit atomic.Int64
@@ -119,19 +123,32 @@ type Rolling struct {
 	rem    uint64 // W % width
 	skew   uint64 // 2^63 % width: aligns slots with the Unix epoch
 
-	cur  atomic.Uint64   // the current slot's word: the contended one
-	ring []atomic.Uint64 // slot words, index epoch % size
-	_    [32]byte
+	cur atomic.Uint64 // the current slot's word: the contended one
+	// ring is the first of the size() slot words, index epoch % size. One
+	// pointer rather than a slice: it keeps cur's line free for the embedder,
+	// and a separate slice header would cost an allocation per window.
+	ring *atomic.Uint64
+}
+
+// FreeBytes is how many bytes of cur's cache line follow a Rolling (see
+// Rolling): an embedder that places a Rolling at a 64-byte boundary can put
+// that much of what it writes with every take right after it.
+const FreeBytes = 64 - 16
+
+// padded is NewRolling's allocation: a Rolling and the rest of cur's line.
+type padded struct {
+	r Rolling
+	_ [FreeBytes]byte
 }
 
 // NewRolling returns a window admitting at most limit credits in any interval
 // of the given length, split into DefaultSlots slots unless WithSlots says otherwise.
 func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, error) {
-	r := new(Rolling)
-	if err := r.Init(limit, length, opts...); err != nil {
+	p := new(padded)
+	if err := p.r.Init(limit, length, opts...); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return &p.r, nil
 }
 
 // Init sets up a zero Rolling in place as NewRolling would, for a Rolling
@@ -156,13 +173,22 @@ func (r *Rolling) Init(limit int64, length time.Duration, opts ...Option) error 
 	S := uint64(c.slots)
 	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
 	r.width, r.length, r.quo, r.rem, r.skew = w, W, W/w, W%w, signBit%w
-	r.ring = make([]atomic.Uint64, (W+w-1)/w+1)
+	r.ring = &make([]atomic.Uint64, r.size())[0]
 	r.limit.Store(limit)
 	return nil
 }
 
 // size is the ring length: ceil(W/w) + 1, the most slots ever live at once.
-func (r *Rolling) size() uint64 { return uint64(len(r.ring)) }
+// It follows from W and w, so the ring needs no length field.
+func (r *Rolling) size() uint64 {
+	if r.rem != 0 {
+		return r.quo + 2
+	}
+	return r.quo + 1
+}
+
+// word returns ring word i (bounds-checked against size).
+func (r *Rolling) word(i uint64) *atomic.Uint64 { return &unsafe.Slice(r.ring, r.size())[i] }
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the

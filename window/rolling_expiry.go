@@ -5,7 +5,7 @@ package window
 // slot (cur's slot only moves forward), so the word never holds t already
 // except by tag aliasing, where adding is the conservative choice.
 func (r *Rolling) record(t uint64, a int64) {
-	w := &r.ring[t%r.size()]
+	w := r.word(t % r.size())
 	tag := t & tagMask
 	for {
 		// Read the frontier after the word: every epoch ever written is at
@@ -48,7 +48,7 @@ func (r *Rolling) record(t uint64, a int64) {
 // drop empties the ring word of slot t, known to have left the window, if it
 // still holds t, and returns its credits to past.
 func (r *Rolling) drop(t uint64) {
-	w := &r.ring[t%r.size()]
+	w := r.word(t % r.size())
 	tag := t & tagMask
 	for {
 		x := w.Load()
@@ -101,7 +101,7 @@ func (r *Rolling) advance(e, u uint64) {
 
 // expire returns the credits of ring word i if its epoch is below the frontier.
 func (r *Rolling) expire(i uint64) {
-	w := &r.ring[i]
+	w := r.word(i)
 	for {
 		x := w.Load()
 		a := int64(x & amountMask)
@@ -156,7 +156,7 @@ func (r *Rolling) help(h uint64) {
 	k := en - size
 	i := k % size
 	for range size {
-		w := &r.ring[i]
+		w := r.word(i)
 		want := (k & tagMask) << amountBits
 		for {
 			x := w.Load()

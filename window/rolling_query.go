@@ -47,7 +47,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			return k
 		}
 	}
-	w := &r.ring[s%r.size()]
+	w := r.word(s % r.size())
 	for {
 		x := w.Load()
 		if x>>amountBits != tag {
@@ -91,7 +91,7 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 	size := r.size()
 	for k := e; k < e+size; k++ {
 		var a int64
-		if x := r.ring[k%size].Load(); x>>amountBits == k&tagMask {
+		if x := r.word(k % size).Load(); x>>amountBits == k&tagMask {
 			a = int64(x & amountMask)
 		}
 		if c>>amountBits == k&tagMask {

@@ -61,14 +61,18 @@ func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
 	}
 }
 
-// A Rolling is two cache lines with cur starting the second (see Rolling).
+// A Rolling is one cache line, then cur starting the second, leaving
+// FreeBytes of it (see Rolling); NewRolling pads it to two lines.
 func TestRollingLayout(t *testing.T) {
 	var r Rolling
-	if sz := unsafe.Sizeof(r); sz != 128 {
-		t.Fatalf("Rolling is %d bytes, want 128 (two cache lines)", sz)
+	if sz := unsafe.Sizeof(r); sz != 128-FreeBytes {
+		t.Fatalf("Rolling is %d bytes, want %d (a line and %d bytes)", sz, 128-FreeBytes, 64-FreeBytes)
 	}
 	if off := unsafe.Offsetof(r.cur); off != 64 {
 		t.Fatalf("cur at offset %d, want 64", off)
+	}
+	if sz := unsafe.Sizeof(padded{}); sz != 128 {
+		t.Fatalf("NewRolling allocates %d bytes, want 128", sz)
 	}
 	for range 8 {
 		if p := uintptr(unsafe.Pointer(must(NewRolling(1, time.Hour)))); p%64 != 0 {
