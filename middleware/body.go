@@ -124,11 +124,24 @@ func writeErrorJSON(w http.ResponseWriter, status int, code, message string, lim
 	buf = append(buf, `},"message":`...)
 	buf = appendJSONString(buf, message)
 	buf = append(buf, `,"status":"error"}`...)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(buf)
+}
+
+// The field values of every JSON error response, shared: a len = cap = 1
+// slice is never written in place (Header.Add appends to a copy).
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noSniff         = []string{"nosniff"}
+)
+
+// setJSONHeaders marks an error response as JSON that browsers must not sniff
+// as anything else (the body quotes request data only escaped, but a browser
+// guessing HTML from it is what nosniff forbids).
+func setJSONHeaders(h http.Header) {
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
 }
 
 // appendJSONString appends s as a JSON string, escaping what JSON requires and

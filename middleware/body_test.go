@@ -60,7 +60,8 @@ func TestWriteErrorJSON(t *testing.T) {
 	rec := httptest.NewRecorder()
 	writeErrorJSON(rec, http.StatusRequestEntityTooLarge, CodeTooLarge, "the request body is too large", 1<<20)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
-	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, []string{"application/json; charset=utf-8"}, rec.Header().Values("Content-Type"))
+	assert.Equal(t, []string{"nosniff"}, rec.Header().Values("X-Content-Type-Options"))
 	var got ErrorBody
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 	assert.Equal(t, ErrorBody{Code: CodeTooLarge, Status: "error", Message: "the request body is too large",

@@ -228,7 +228,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
 	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
-	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	setJSONHeaders(hdr)
 	body := appendRefusalBody(sc.body[:0], refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
 		reset: d.Reset, retryAfter: retry,

@@ -123,7 +123,8 @@ func TestRefuseCredits(t *testing.T) {
 	assert.NotEmpty(t, ra)
 	assert.Equal(t, ra, itoa(b.Details.RetryAfter), "Retry-After and the body agree")
 	assert.Greater(t, b.Details.RetryAfter, int64(3600), "credits come back only when the rolling window moves")
-	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, []string{"application/json; charset=utf-8"}, rec.Header().Values("Content-Type"))
+	assert.Equal(t, []string{"nosniff"}, rec.Header().Values("X-Content-Type-Options"))
 	assert.Equal(t, http.Header{
 		"X-Ratelimit-Limit": {"7"}, "X-Ratelimit-Remaining": {"2"}, "X-Ratelimit-Reset": {ra},
 		"X-Api-Credits-Remaining": {"2"}, "Retry-After": {ra},
