@@ -231,39 +231,56 @@ func parseNode(s string) netip.Addr {
 }
 
 // ipv4HostPort recognises a canonical "a.b.c.d:port" (decimal octets without
-// leading zeros, as net/http writes RemoteAddr) and returns "a.b.c.d".
+// leading zeros, as net/http writes RemoteAddr) and returns "a.b.c.d". It runs
+// on every request, often twice (tenant and IP keys), so it scans digits
+// without a multiply-add chain and checks each run's value at its end.
 func ipv4HostPort(s string) (string, bool) {
-	i, octets := 0, 0
-	for octets < 4 {
-		start, v := i, 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' && i-start < 3 {
-			v = v*10 + int(s[i]-'0')
+	i := 0
+	for dots := 0; ; dots++ {
+		start := i
+		for i < len(s) && s[i]-'0' <= 9 {
 			i++
 		}
-		if n := i - start; n == 0 || v > 255 || (n > 1 && s[start] == '0') {
+		if !canonicalOctet(s[start:i]) || i == len(s) {
 			return "", false
 		}
-		octets++
-		if octets < 4 {
-			if i >= len(s) || s[i] != '.' {
+		if dots == 3 {
+			if s[i] != ':' {
 				return "", false
 			}
-			i++
+			break
 		}
-	}
-	host := i
-	if i >= len(s) || s[i] != ':' || i+1 == len(s) || len(s)-i-1 > 5 {
-		return "", false
-	}
-	port := 0
-	for i++; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i] != '.' {
 			return "", false
 		}
-		port = port*10 + int(s[i]-'0')
+		i++
 	}
-	if port > 65535 {
+	host := i
+	port := s[i+1:]
+	if len(port) < 1 || len(port) > 5 {
+		return "", false
+	}
+	for j := 0; j < len(port); j++ {
+		if port[j]-'0' > 9 {
+			return "", false
+		}
+	}
+	if len(port) == 5 && port > "65535" { // same length: byte order is numeric order
 		return "", false
 	}
 	return s[:host], true
+}
+
+// canonicalOctet reports whether d, all decimal digits, is 0..255 without a
+// leading zero.
+func canonicalOctet(d string) bool {
+	switch len(d) {
+	case 1:
+		return true
+	case 2:
+		return d[0] != '0'
+	case 3:
+		return d[0] == '1' || (d[0] == '2' && (d[1] < '5' || (d[1] == '5' && d[2] <= '5')))
+	}
+	return false
 }

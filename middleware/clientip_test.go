@@ -131,6 +131,8 @@ func TestIPv4HostPort(t *testing.T) {
 		"192.0.2.7:4711": "192.0.2.7", "0.0.0.0:0": "0.0.0.0", "255.255.255.255:65535": "255.255.255.255",
 		"192.0.2.7": "", "192.0.2.7:": "", "192.0.2.07:1": "", "192.0.2.256:1": "", "1.2.3:4": "",
 		"1.2.3.4.5:6": "", "1.2.3.4:123456": "", "1.2.3.4:8x": "", "1.2.3.4:65536": "", "[::1]:80": "", "": "", "1234.1.1.1:1": "",
+		"249.250.199.100:1": "249.250.199.100", "1.2.3.4:65535": "1.2.3.4", "1.2.3.260:1": "", "1.2.3.300:1": "",
+		"1.2.3.4:99999": "", "1..3.4:1": "", ".1.2.3:4": "", "1.2.3.4:-1": "",
 	} {
 		host, ok := ipv4HostPort(s)
 		assert.Equal(t, want, host, s)
@@ -154,12 +156,17 @@ func FuzzClientIP(f *testing.F) {
 	f.Add("01.2.3.4:5", "", "", 0)
 	f.Add("256.1.1.1:80", "", "", 0)
 	f.Fuzz(func(t *testing.T, remote, xff, fwd string, bits int) {
-		// The IPv4 fast path agrees with the full parse.
-		if host, ok := ipv4HostPort(remote); ok {
+		// The IPv4 fast path agrees with the full parse, and takes every
+		// canonical IPv4 address and port.
+		host, ok := ipv4HostPort(remote)
+		if ok {
 			ap, err := netip.ParseAddrPort(remote)
 			if err != nil || !ap.Addr().Is4() || ap.Addr().String() != host {
 				t.Fatalf("fast path took %q as %q; full parse: %v %v", remote, host, ap, err)
 			}
+		}
+		if ap, err := netip.ParseAddrPort(remote); err == nil && ap.Addr().Is4() && ap.String() == remote && !ok {
+			t.Fatalf("fast path refused canonical %q", remote)
 		}
 		c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8::/32"), IPv6Bits: bits}
 		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
