@@ -43,17 +43,19 @@ type MemoryStore struct {
 	evicted    atomic.Int64
 }
 
-// tenant is laid out by cache line: line 0 holds what admissions read and
-// nobody writes (key, hash, flags, the inline windows' pool pointer and reset
-// cache), line 1 what they read and rarely write (lastUsed, at most once a
-// millisecond, and the first application's name), line 2 the first
-// application's semaphore, which every admission and release writes: under
-// RunParallel on one tenant, reading the name or lastUsed from the
-// semaphore's line cost a cache-line transfer each; lines 3 and 4 are the
-// pool (see roll). The struct fills the 320-byte size class, whose objects
-// are 64-byte aligned, so these really are lines (TestTenantLayout checks the
-// offsets). At 100,000 tenants all five are loaded from t directly, in
-// parallel, rather than through pointers.
+// tenant is laid out by cache line, so that an admission touches four lines
+// and writes one. Line 0 holds what admissions read and nobody writes (key,
+// hash, flags, the inline windows' pool pointer and reset cache); line 1 what
+// they read and rarely write (lastUsed, at most once a millisecond, and the
+// first application's entry); line 2 the pool's read-mostly line; line 3 the
+// one every admission and release writes: the pool's current slot word
+// followed by the first application's semaphore (see roll). Under
+// RunParallel on one tenant, reading anything from the written line cost a
+// cache-line transfer each, and two written lines cost two. Line 4 is cold.
+// The struct fills the 320-byte size class, whose objects are 64-byte
+// aligned, so these really are lines (TestTenantLayout checks the offsets and
+// the alignment). At 100,000 tenants the lines are loaded from t directly,
+// in parallel, rather than through pointers.
 type tenant struct {
 	key  string
 	hash uint64                  // maphash of key: the shard and the table slot
@@ -65,21 +67,22 @@ type tenant struct {
 	lastUsed atomic.Int64             // Unix ns of the last admission
 	classes  atomic.Pointer[semTable]
 	apps     atomic.Pointer[semTable]
-	plan     atomic.Pointer[Plan]
-	// first backs the first app added (never reused once dropped). Its name
-	// ends line 1 and its semaphore starts line 2.
+	// first is the first app added (never reused once dropped); its
+	// semaphore is sem0.
 	first semEntry
+
+	// roll is w0's pool, inline (lines 2 and the start of 3), so an
+	// admission at 100,000 tenants misses on the tenant's own lines, not on
+	// a window struct and a slot word behind two more pointers.
+	roll window.Rolling
+	// sem0 shares the pool's written line (window.FreeBytes).
+	sem0 semaphore.Weighted
+	plan atomic.Pointer[Plan]
 
 	mu        sync.Mutex // serialises app/class table and window changes
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
-	_         [8]byte
-
-	// roll is w0's pool, inline: lines 3 (read-mostly) and 4 (its current
-	// slot word, which every admission writes), so an admission at 100,000
-	// tenants misses on the tenant's lines, loaded in parallel, and not on
-	// a window struct and a slot word behind two more pointers.
-	roll window.Rolling
+	_         [48]byte
 }
 
 // windows is a tenant's pool, plus its extra windows for a compound plan.
@@ -154,17 +157,23 @@ type semTable struct {
 	entries []*semEntry
 }
 
-// semEntry holds its semaphore inline: one pointer chase less per admission.
+// semEntry is one application's or class's semaphore. Its semaphore is
+// allocated with it (newSemEntry) or, for a tenant's first application, is
+// the tenant's sem0.
 type semEntry struct {
 	name string
 	dead atomic.Bool // set while the entry is being dropped from a full table
-	sem  semaphore.Weighted
+	sem  *semaphore.Weighted
 }
 
 func newSemEntry(name string, capacity int64) *semEntry {
-	e := &semEntry{name: name}
-	e.sem.SetCapacity(capacity)
-	return e
+	x := &struct {
+		e semEntry
+		s semaphore.Weighted
+	}{e: semEntry{name: name}}
+	x.e.sem = &x.s
+	x.s.SetCapacity(capacity)
+	return &x.e
 }
 
 func (t *semTable) find(name string) *semEntry {
@@ -307,7 +316,10 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		r = &t.roll
 	}
 	limit := r.Limit()
-	app := &e.sem
+	app := e.sem
+	if e == &t.first {
+		app = &t.sem0 // named from t, not loaded: see r above
+	}
 	if !app.TryAcquire(1) {
 		*d = refusal(now, w, ReasonConcurrency, req.Credits)
 		return
@@ -320,7 +332,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	var cls *semaphore.Weighted
 	if req.Class != "" {
 		if c := t.classes.Load().find(req.Class); c != nil {
-			cls = &c.sem
+			cls = c.sem
 			if !cls.TryAcquire(1) {
 				app.Release(1)
 				*d = refusal(now, w, ReasonSubConcurrency, req.Credits)

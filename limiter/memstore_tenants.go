@@ -180,6 +180,7 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 		t.usedFirst = true
 		e = &t.first
 		e.name = app // before publication below
+		e.sem = &t.sem0
 		e.sem.SetCapacity(t.plan.Load().Concurrency)
 	} else {
 		e = newSemEntry(app, t.plan.Load().Concurrency)
