@@ -70,6 +70,22 @@ func ceilSeconds(d time.Duration) int64 {
 	return s
 }
 
+// untilSeconds is ceilSeconds(reset.Sub(now)) for wall times: Sub's
+// overflow checks cost more than the rest of a header value, so they run only
+// when the two are more than 2^32 s apart. (A monotonic reading in both, which
+// Sub would prefer, differs from the wall difference only if the wall clock
+// was set in between; the limiter's times are wall times.)
+func untilSeconds(now, reset time.Time) int64 {
+	s := reset.Unix() - now.Unix()
+	if s > 1<<32 || s < -1<<32 {
+		return ceilSeconds(reset.Sub(now))
+	}
+	if reset.Nanosecond() > now.Nanosecond() { // a fraction of a second more
+		s++
+	}
+	return max(s, 0)
+}
+
 // headerScratch is memory for one response's limit header values, every
 // field included; writeLimitHeaders allocates one when given none. A scratch
 // is written by one call only: the header strings point into it afterwards.
@@ -97,7 +113,7 @@ func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitSt
 	mark := func() { ends[n] = len(buf); n++ }
 
 	remaining := max(s.remaining, 0)
-	delay := ceilSeconds(s.reset.Sub(now))
+	delay := untilSeconds(now, s.reset)
 	buf = strconv.AppendInt(buf, s.limit, 10)
 	mark()
 	buf = strconv.AppendInt(buf, remaining, 10)
@@ -196,7 +212,7 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	if cfg.epochReset {
 		reset = epochReset(now, s.reset)
 	} else {
-		reset = ceilSeconds(s.reset.Sub(now))
+		reset = untilSeconds(now, s.reset)
 	}
 	b := strconv.AppendInt(rem.buf[:0], remaining, 10)
 	rem.v[0] = unsafe.String(unsafe.SliceData(b), len(b))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -201,6 +202,27 @@ func FuzzParseHeaders(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUntilSeconds(t *testing.T) {
+	far := t0.Add(math.MaxInt64)
+	for _, tc := range []struct{ now, reset time.Time }{
+		{t0, t0}, {t0, t0.Add(1)}, {t0, t0.Add(-1)}, {t0.Add(1), t0.Add(time.Second)},
+		{t0.Add(999_999_999), t0.Add(time.Second)}, {t0.Add(999_999_999), t0.Add(2 * time.Second)},
+		{t0.Add(5e8), t0.Add(3*time.Second + 4e8)}, {t0.Add(5e8), t0.Add(3*time.Second + 6e8)},
+		{t0, t0.Add(-90 * time.Minute)}, {t0, t0.Add(24 * time.Hour)}, {t0, far}, {far, t0},
+		{t0, t0.Add(1<<32*time.Second + 1)}, {t0, t0.Add(1<<32*time.Second - 1)},
+		{time.Unix(0, 0), time.Unix(1<<62, 5)}, {time.Unix(-1<<62, 0), time.Unix(1<<62, 5)},
+		{time.Unix(-5, 7e8), time.Unix(-3, 2e8)}, {time.Unix(-5, 2e8), time.Unix(-3, 7e8)},
+	} {
+		assert.Equal(t, ceilSeconds(tc.reset.Sub(tc.now)), untilSeconds(tc.now, tc.reset), "%v -> %v", tc.now, tc.reset)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		now := time.Unix(0, rnd.Int64()-math.MaxInt64/2)
+		reset := now.Add(time.Duration(rnd.Int64N(1<<rnd.IntN(63)) - 1<<rnd.IntN(63)/2))
+		require.Equal(t, ceilSeconds(reset.Sub(now)), untilSeconds(now, reset), "%v -> %v", now, reset)
+	}
 }
 
 func TestCeilSecondsAndHalfUsed(t *testing.T) {
