@@ -224,10 +224,12 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	}
 }
 
-// remainingValue is the memory of one response's REMAINING value.
+// remainingValue is the memory of one response's REMAINING value. Up to 16
+// digits fit (and keep the request state in the 80 B size class); a larger
+// value is formatted into an allocation of its own.
 type remainingValue struct {
 	v   [1]string
-	buf [19]byte // any int64 >= 0
+	buf [16]byte
 }
 
 // valueCaches are a handler's caches of the LIMIT and RESET values.

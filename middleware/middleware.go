@@ -272,10 +272,9 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 // can only reach its own, finished request.
 type reqState struct {
 	responseWriter
-	ticket   limiter.Ticket
-	report   atomic.Int64 // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
-	returned bool         // next returned without panicking
-	rem      remainingValue
+	ticket limiter.Ticket
+	report atomic.Int64 // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
+	rem    remainingValue
 }
 
 // reportClosed is reqState.report once finish has read it.

@@ -16,6 +16,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	status   int32 // int32 keeps the request state in its size class
 	hijacked bool
+	returned bool // the handler returned without panicking (set by the middleware)
 }
 
 var (
