@@ -58,10 +58,8 @@ func FromHeader(name string) KeyFunc {
 // not read a request header such as X-Tenant: the tenant decides which pool
 // pays, and a header is whatever the client says (see [FromHeader]).
 func DefaultTenant(r *http.Request) string {
-	if id, ok := IdentityFromContext(r.Context()); ok {
-		return id.Tenant
-	}
-	return ""
+	id, _ := IdentityFromContext(r.Context())
+	return id.Tenant
 }
 
 var (
@@ -74,7 +72,12 @@ var (
 // lies in X-Client-Id moves itself to another concurrency cap but still spends
 // its tenant's credits.
 func DefaultApp(r *http.Request) string {
-	if id, ok := IdentityFromContext(r.Context()); ok && id.App != "" {
+	id, _ := IdentityFromContext(r.Context())
+	return appOf(r, &id)
+}
+
+func appOf(r *http.Request, id *Identity) string {
+	if id.App != "" {
 		return id.App
 	}
 	return clientIDHeader(r)
@@ -84,8 +87,46 @@ func DefaultApp(r *http.Request) string {
 // context [Identity], else the X-User-Id header, else "". Users only appear in
 // usage statistics.
 func DefaultUser(r *http.Request) string {
-	if id, ok := IdentityFromContext(r.Context()); ok && id.User != "" {
+	id, _ := IdentityFromContext(r.Context())
+	return userOf(r, &id)
+}
+
+func userOf(r *http.Request, id *Identity) string {
+	if id.User != "" {
 		return id.User
 	}
 	return userIDHeader(r)
+}
+
+// Which of Keys' Tenant, App and User are the defaults (config.defaultKeys).
+const (
+	defaultTenantKey = 1 << iota
+	defaultAppKey
+	defaultUserKey
+)
+
+// parties runs the tenant, application and user keys. Those that are the
+// defaults share one lookup of the context Identity, which walks the whole
+// context chain (three or four links under net/http's server).
+func (c *config) parties(r *http.Request) (tenant, app, user string) {
+	if c.defaultKeys == 0 {
+		return c.keys.Tenant(r), c.keys.App(r), c.keys.User(r)
+	}
+	id, _ := IdentityFromContext(r.Context())
+	if c.defaultKeys&defaultTenantKey != 0 {
+		tenant = id.Tenant
+	} else {
+		tenant = c.keys.Tenant(r)
+	}
+	if c.defaultKeys&defaultAppKey != 0 {
+		app = appOf(r, &id)
+	} else {
+		app = c.keys.App(r)
+	}
+	if c.defaultKeys&defaultUserKey != 0 {
+		user = userOf(r, &id)
+	} else {
+		user = c.keys.User(r)
+	}
+	return tenant, app, user
 }

@@ -94,10 +94,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The key functions run once per request: the application is reused
 	// below for the refusal log.
+	tenant, app, user := cfg.parties(r)
 	req := limiter.Request{
-		Tenant:  cfg.keys.Tenant(r),
-		App:     cfg.keys.App(r),
-		User:    cfg.keys.User(r),
+		Tenant:  tenant,
+		App:     app,
+		User:    user,
 		IP:      cfg.keys.IP(r),
 		Module:  price.Module,
 		Method:  r.Method,

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -352,6 +353,46 @@ func TestCostErrors(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "97", rec.Header().Get(HeaderRemaining), "three records, three credits")
 	assert.Equal(t, 1, calls)
+}
+
+// parties, which looks the context Identity up once for the default keys,
+// gives what the key functions give one by one, for every mix of default and
+// custom keys.
+func TestPartiesMatchKeys(t *testing.T) {
+	custom := func(s string) KeyFunc { return func(*http.Request) string { return s } }
+	ctxs := map[string]context.Context{
+		"none":    context.Background(),
+		"full":    ContextWithIdentity(context.Background(), Identity{Tenant: "t", App: "a", User: "u"}),
+		"partial": ContextWithIdentity(context.Background(), Identity{Tenant: "t"}),
+	}
+	for mask := range 8 {
+		var k Keys
+		if mask&1 != 0 {
+			k.Tenant = custom("T")
+		}
+		if mask&2 != 0 {
+			k.App = custom("A")
+		}
+		if mask&4 != 0 {
+			k.User = custom("U")
+		}
+		cfg, err := buildConfig([]Option{k})
+		require.NoError(t, err)
+		for name, ctx := range ctxs {
+			r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+			r.Header.Set(HeaderClientID, "hdr-app")
+			r.Header.Set(HeaderUserID, "hdr-user")
+			tenant, app, user := cfg.parties(r)
+			assert.Equal(t, []string{cfg.keys.Tenant(r), cfg.keys.App(r), cfg.keys.User(r)},
+				[]string{tenant, app, user}, "mask %d, identity %s", mask, name)
+		}
+	}
+	cfg, err := buildConfig(nil)
+	require.NoError(t, err)
+	r := httptest.NewRequestWithContext(ctxs["partial"], "GET", "/", nil)
+	r.Header.Set(HeaderClientID, "hdr-app")
+	tenant, app, user := cfg.parties(r)
+	assert.Equal(t, []string{"t", "hdr-app", ""}, []string{tenant, app, user})
 }
 
 func TestIPKeyOptions(t *testing.T) {

@@ -28,17 +28,18 @@ func (f optionFunc) apply(c *config) error { return f(c) }
 
 // config is the whole configuration of one handler; buildConfig fills the defaults.
 type config struct {
-	keys       Keys     // keys.IP nil: ip.Key
-	ip         ClientIP // the default IP key's settings
-	headers    headerConfig
-	now        func() time.Time // nil: the limiter's coarse clock (limiter.Limiter.Now)
-	logger     *slog.Logger
-	shadowAll  bool
-	shadow     map[string]bool // route patterns in shadow mode
-	shadowHdrs bool            // send limit headers on shadow decisions
-	refund5xx  bool
-	onDecision func(r *http.Request, d limiter.Decision, shadow bool)
-	counters   *Counters
+	keys        Keys     // keys.IP nil: ip.Key
+	defaultKeys uint8    // which of keys' Tenant, App and User are the defaults (see parties)
+	ip          ClientIP // the default IP key's settings
+	headers     headerConfig
+	now         func() time.Time // nil: the limiter's coarse clock (limiter.Limiter.Now)
+	logger      *slog.Logger
+	shadowAll   bool
+	shadow      map[string]bool // route patterns in shadow mode
+	shadowHdrs  bool            // send limit headers on shadow decisions
+	refund5xx   bool
+	onDecision  func(r *http.Request, d limiter.Decision, shadow bool)
+	counters    *Counters
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -51,12 +52,15 @@ type Keys struct {
 func (k Keys) apply(c *config) error {
 	if k.Tenant != nil {
 		c.keys.Tenant = k.Tenant
+		c.defaultKeys &^= defaultTenantKey
 	}
 	if k.App != nil {
 		c.keys.App = k.App
+		c.defaultKeys &^= defaultAppKey
 	}
 	if k.User != nil {
 		c.keys.User = k.User
+		c.defaultKeys &^= defaultUserKey
 	}
 	if k.IP != nil {
 		c.keys.IP = k.IP
@@ -66,7 +70,8 @@ func (k Keys) apply(c *config) error {
 
 func buildConfig(opts []Option) (*config, error) {
 	c := &config{
-		keys: Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser},
+		keys:        Keys{Tenant: DefaultTenant, App: DefaultApp, User: DefaultUser},
+		defaultKeys: defaultTenantKey | defaultAppKey | defaultUserKey,
 		// A 5xx is the server's fault: the caller should not pay for it.
 		refund5xx: true,
 		headers:   headerConfig{policy: "credits"},
