@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -171,7 +172,8 @@ func (l *Limiter) Acquire(now time.Time, req Request) (_ Ticket, d Decision) {
 		alerts = st.lease.Alerts
 	}
 	if l.usage != nil {
-		l.usage.Record(now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
+		h := l.usageHash(st.ml.hash, req.Tenant)
+		l.usage.record(h, now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
 	if !d.Allowed {
 		ticketPool.Put(st)
@@ -193,6 +195,16 @@ func (l *Limiter) Acquire(now time.Time, req Request) (_ Ticket, d Decision) {
 // scheduling delay, which the windows' minutes-wide slots and the headers'
 // seconds do not see. Acquire(l.Now(), req) is the usual call.
 func (l *Limiter) Now() time.Time { return l.clock.now() }
+
+// usageHash picks a tenant's usage shard: the in-memory store's hash of it
+// when there is one (h), else the recorder's own. Every event of a tenant
+// must take the same shard, so that the recorder sees them in order.
+func (l *Limiter) usageHash(h uint64, tenant string) uint64 {
+	if l.mem == nil {
+		return maphash.String(l.usage.seed, tenant)
+	}
+	return h
+}
 
 // Peek reports a tenant's limit, remaining credits and reset time without
 // spending or creating anything.

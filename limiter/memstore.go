@@ -271,6 +271,7 @@ type memLease struct {
 	credits  int64 // reserved at admission
 	at       int64 // admission time, Unix ns (the window slot to refund into)
 	limit    int64
+	hash     uint64 // the tenant key's hash
 }
 
 func (ml *memLease) release() {
@@ -284,6 +285,7 @@ func (ml *memLease) release() {
 // it directly, without copying the request or going through the Store interface.
 func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Plan, lease *memLease, d *Decision) {
 	sh, h := s.shard(req.Tenant)
+	lease.hash = h // for the usage recorder's shard, refused or not
 	t := sh.get(h, req.Tenant)
 	if t == nil {
 		var ok bool

@@ -79,11 +79,13 @@ type usageShard struct {
 	_   [40]byte
 }
 
+// usageEvent is one decision, or a run of decisions with the same keys
+// that push merged: calls and refused count them.
 type usageEvent struct {
 	hour                                int64
 	tenant, app, module, ip, user, meth string
-	credits                             int64
-	refused, adjust                     bool
+	credits, calls, refused             int64
+	adjust                              bool
 }
 
 type tenantUsage struct {
@@ -93,6 +95,9 @@ type tenantUsage struct {
 type hourUsage struct {
 	total Count
 	dims  [numDims]map[string]*Count
+	// last is each dimension's most recently applied count: traffic repeats
+	// its applications, methods and modules, so most applies skip the map.
+	last [numDims]*Count
 }
 
 // NewUsage returns a recorder keeping retention (DefaultRetention when <= 0)
@@ -115,13 +120,25 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 
 // Record counts one decision: credits spent by an admitted call, or a refusal.
 func (u *Usage) Record(at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
-	u.push(usageEvent{hour: hourOf(at), tenant: tenant, app: app, module: module, ip: ip, user: user,
-		meth: method, credits: credits, refused: refused})
+	u.record(maphash.String(u.seed, tenant), at, tenant, app, module, ip, user, method, credits, refused)
 }
 
-// adjust records a settled difference in credits (no call).
-func (u *Usage) adjust(at time.Time, tenant, app string, delta int64) {
-	u.push(usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
+// record is Record with the tenant already hashed (by any hash: it only
+// picks a shard), which the Limiter's in-memory store has done.
+func (u *Usage) record(h uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
+	e := usageEvent{hour: hourOf(at), tenant: tenant, app: app, module: module, ip: ip, user: user, meth: method}
+	if refused {
+		e.refused = 1
+	} else {
+		e.calls, e.credits = 1, credits
+	}
+	u.push(h, &e)
+}
+
+// adjust records a settled difference in credits (no call); h as for record,
+// and the same for every event of a tenant (see Limiter.usageHash).
+func (u *Usage) adjust(at time.Time, h uint64, tenant, app string, delta int64) {
+	u.push(h, &usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
 }
 
 func hourOf(t time.Time) int64 {
@@ -133,10 +150,22 @@ func hourOf(t time.Time) int64 {
 	return h
 }
 
-func (u *Usage) push(e usageEvent) {
-	sh := &u.shards[maphash.String(u.seed, e.tenant)%usageShards]
+// push appends e to a shard's buffer, or adds it to the buffer's last event
+// when that has the same keys: a client's burst then costs the aggregator
+// one event, and the buffer fills (and hands a batch over) only when keys
+// change. The strings are compared by ==, which is a pointer check when, as
+// usual, a caller passes the same strings again.
+func (u *Usage) push(h uint64, e *usageEvent) {
+	sh := &u.shards[(h>>32)%usageShards]
 	sh.mu.Lock()
-	sh.buf = append(sh.buf, e)
+	if n := len(sh.buf); n > 0 {
+		if last := &sh.buf[n-1]; sameKeys(last, e) {
+			last.credits, last.calls, last.refused = last.credits+e.credits, last.calls+e.calls, last.refused+e.refused
+			sh.mu.Unlock()
+			return
+		}
+	}
+	sh.buf = append(sh.buf, *e)
 	if len(sh.buf) < usageBatch {
 		sh.mu.Unlock()
 		return
@@ -233,15 +262,7 @@ func sameKeys(a, b *usageEvent) bool {
 }
 
 func (c *Count) add(e *usageEvent) {
-	switch {
-	case e.adjust:
-		c.Credits += e.credits
-	case e.refused:
-		c.Refused++
-	default:
-		c.Calls++
-		c.Credits += e.credits
-	}
+	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
 }
 
 func (c *Count) plus(d Count) {
@@ -281,6 +302,10 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 		if e.adjust && Dimension(d) != DimApp {
 			continue // a settled difference is known by application only
 		}
+		if c := h.last[d]; c != nil && c.Key == k {
+			c.plus(sum)
+			continue
+		}
 		m := h.dims[d]
 		if m == nil {
 			m = map[string]*Count{}
@@ -297,6 +322,7 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 				m[k] = c
 			}
 		}
+		h.last[d] = c
 		c.plus(sum)
 	}
 }

@@ -2,6 +2,9 @@ package limiter
 
 import (
 	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 )
@@ -94,5 +97,88 @@ func TestUsageRecordAllocs(t *testing.T) {
 	})
 	if allocs > 0.01 {
 		t.Fatalf("Record allocates %v per call", allocs)
+	}
+}
+
+// TestUsageMatchesModel records random bursts (repeated keys, which push
+// merges, and alternating ones, which it must not), refusals and settled
+// differences from several goroutines, and checks every total against a plain
+// count of what was recorded. The caps are high enough that nothing folds.
+func TestUsageMatchesModel(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		u := NewUsage(0, 1000)
+		tenants, apps, methods := []string{"t1", "t2"}, []string{"a", "b", "c"}, []string{"GET", "POST"}
+		type key struct{ tenant, dim, k string }
+		want := map[key]Count{}
+		add := func(tenant, dim, k string, c Count) {
+			w := want[key{tenant, dim, k}]
+			w.plus(c)
+			want[key{tenant, dim, k}] = w
+		}
+		type ev struct {
+			tenant, app, meth string
+			credits           int64
+			refused, adjust   bool
+		}
+		var evs []ev
+		for range 2000 {
+			e := ev{tenant: tenants[rng.IntN(2)], app: apps[rng.IntN(3)], meth: methods[rng.IntN(2)], credits: rng.Int64N(5)}
+			switch rng.IntN(10) {
+			case 0:
+				e.refused = true
+			case 1:
+				e.adjust, e.credits = true, rng.Int64N(7)-3
+			}
+			for range 1 + rng.IntN(4) { // bursts of the same keys
+				evs = append(evs, e)
+			}
+		}
+		var wg sync.WaitGroup
+		for g := range 3 {
+			wg.Go(func() {
+				for i := g; i < len(evs); i += 3 {
+					e := evs[i]
+					if e.adjust {
+						u.adjust(t0, maphash.String(u.seed, e.tenant), e.tenant, e.app, e.credits)
+					} else {
+						u.Record(t0, e.tenant, e.app, "m", "ip", "u", e.meth, e.credits, e.refused)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, e := range evs {
+			c := Count{Credits: e.credits, Calls: 1}
+			switch {
+			case e.adjust:
+				c.Calls = 0
+			case e.refused:
+				c = Count{Refused: 1}
+			}
+			add(e.tenant, "app", e.app, c)
+			if !e.adjust {
+				add(e.tenant, "method", e.meth, c)
+			}
+		}
+		for _, tenant := range tenants {
+			for _, dim := range []struct {
+				name string
+				d    Dimension
+			}{{"app", DimApp}, {"method", DimMethod}} {
+				for _, c := range u.Top(tenant, dim.d, t0, t0.Add(time.Hour), 100) {
+					w := want[key{tenant, dim.name, c.Key}]
+					if c.Credits != w.Credits || c.Calls != w.Calls || c.Refused != w.Refused {
+						t.Fatalf("seed %d: %s %s %q = %+v, want %+v", seed, tenant, dim.name, c.Key, c, w)
+					}
+					delete(want, key{tenant, dim.name, c.Key})
+				}
+			}
+		}
+		for k, w := range want {
+			if w != (Count{}) {
+				t.Fatalf("seed %d: %+v missing from Top (want %+v)", seed, k, w)
+			}
+		}
 	}
 }
