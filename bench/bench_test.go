@@ -84,6 +84,10 @@ var keyCounts = []int{1, manyKeys}
 
 func keyedRow(n int) string { return fmt.Sprintf("Keyed/keys=%d", n) }
 
+// keyedFullRow is the keyed row with ours doing all an admission can: the
+// class's sub-concurrency slot and usage recording on top of Keyed's.
+func keyedFullRow(n int) string { return fmt.Sprintf("KeyedFull/keys=%d", n) }
+
 // The rows, in the order of the issue (and of the ratio table).
 
 func BenchmarkPoolAcquire(b *testing.B)     { runRow(b, "PoolAcquire") }
@@ -93,6 +97,12 @@ func BenchmarkSlot(b *testing.B)            { runRow(b, "Slot") }
 func BenchmarkKeyed(b *testing.B) {
 	for _, n := range keyCounts {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) { runRow(b, keyedRow(n)) })
+	}
+}
+
+func BenchmarkKeyedFull(b *testing.B) {
+	for _, n := range keyCounts {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) { runRow(b, keyedFullRow(n)) })
 	}
 }
 

@@ -106,7 +106,15 @@ func keyedBench(b *testing.B, n int, take takeFunc) {
 
 func init() {
 	for _, n := range keyCounts {
-		register(keyedRow(n), impl{
+		registerKeyedPeers(keyedRow(n), n)
+		registerKeyedPeers(keyedFullRow(n), n) // the same peers: they have nothing more to do
+	}
+}
+
+// registerKeyedPeers registers the peers of a keyed row over n keys.
+func registerKeyedPeers(row string, n int) {
+	{
+		register(row, impl{
 			name: "sethvargo",
 			probe: func(tb testing.TB) func(int) error {
 				s, ks := newSethvargo(tb), keySet(n)
@@ -134,7 +142,7 @@ func init() {
 				}))
 			},
 		})
-		register(keyedRow(n), impl{
+		register(row, impl{
 			name: "ulule",
 			probe: func(tb testing.TB) func(int) error {
 				l, ks := newUlule(), keySet(n)

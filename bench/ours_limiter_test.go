@@ -28,6 +28,26 @@ func newOursLimiter(tb testing.TB) *limiter.Limiter {
 	return l
 }
 
+// fullPlan is benchPlan with a capped class, for the KeyedFull rows.
+var fullPlan = func() limiter.Plan {
+	p := benchPlan
+	p.SubConcurrency = map[string]int64{"bulk": slotCapacity}
+	return p
+}()
+
+// newFullLimiter is a limiter that does everything an admission can: app
+// slot, class slot, credits and usage recording (aggregated by its goroutine).
+func newFullLimiter() (*limiter.Limiter, error) {
+	return limiter.New(fullPlan, limiter.WithUsage(limiter.NewUsage(0, 0)))
+}
+
+// fullRequest is the KeyedFull rows' request: every dimension the usage
+// statistics keep, and the capped class.
+func fullRequest(key string) limiter.Request {
+	return limiter.Request{Tenant: key, App: "crm-sync", User: "user@example.com", IP: "192.0.2.1",
+		Module: "Leads", Method: "GET", Class: "bulk", Credits: 1}
+}
+
 func acquireErr(d limiter.Decision) error {
 	if !d.Allowed {
 		return errRefused
@@ -55,6 +75,37 @@ func init() {
 					}
 					return func(_ context.Context, key string) bool {
 						t, d := l.Acquire(l.Now(), limiter.Request{Tenant: key, Credits: 1})
+						t.Release()
+						return d.Allowed
+					}, func() { _ = l.Close(context.Background()) }, nil
+				}))
+			},
+		})
+	}
+	for _, n := range keyCounts {
+		register(keyedFullRow(n), impl{
+			name: ours,
+			probe: func(tb testing.TB) func(int) error {
+				l, err := newFullLimiter()
+				if err != nil {
+					tb.Fatal(err)
+				}
+				tb.Cleanup(func() { _ = l.Close(context.Background()) })
+				ks := keySet(n)
+				return func(i int) error {
+					t, d := l.Acquire(l.Now(), fullRequest(ks[i%n]))
+					t.Release()
+					return acquireErr(d)
+				}
+			},
+			run: func(b *testing.B) {
+				keyedBench(b, n, warmTake(b, ours+"-full", n, func() (takeFunc, func(), error) {
+					l, err := newFullLimiter()
+					if err != nil {
+						return nil, nil, err
+					}
+					return func(_ context.Context, key string) bool {
+						t, d := l.Acquire(l.Now(), fullRequest(key))
 						t.Release()
 						return d.Allowed
 					}, func() { _ = l.Close(context.Background()) }, nil
