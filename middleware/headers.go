@@ -246,7 +246,10 @@ type valueCache struct {
 	slots [valueCacheSlots]atomic.Pointer[cachedValue]
 }
 
-const valueCacheSlots = 64 // a power of 2
+const (
+	valueCacheBits  = 6
+	valueCacheSlots = 1 << valueCacheBits
+)
 
 type cachedValue struct {
 	n int64
@@ -257,8 +260,9 @@ type cachedValue struct {
 // which is safe because nothing writes to it in place: Header.Add appends to
 // a copy (cap 1) and Set replaces it.
 func (c *valueCache) get(n int64) []string {
-	const shift = 64 - 6                                    // log2(valueCacheSlots)
-	slot := &c.slots[(uint64(n)*0x9e3779b97f4a7c15)>>shift] // Fibonacci hashing spreads consecutive values
+	// Fibonacci hashing: consecutive values (resets a second apart) land
+	// in different slots.
+	slot := &c.slots[(uint64(n)*0x9e3779b97f4a7c15)>>(64-valueCacheBits)]
 	if e := slot.Load(); e != nil && e.n == n {
 		return e.v[:]
 	}
