@@ -29,8 +29,8 @@ const (
 	DefaultRetention    = 30 * 24 * time.Hour
 	DefaultUsageTenants = 1000
 	usageShards         = 8
-	usageBatch          = 256
-	usageQueue          = 64 // full batches waiting: at most 64*256 events
+	usageBatch          = 64
+	usageQueue          = 16 // full batches waiting: at most usageQueue*usageBatch events
 )
 
 // Count is one row of Top. Calls counts admitted calls, Refused refused ones,
