@@ -128,3 +128,21 @@ func ExampleLimiter_SnapshotAt() {
 	fmt.Println(err, b.Peek(start.Add(time.Hour), "org1").Remaining)
 	// Output: <nil> 60
 }
+
+// Now is the clock to admit live traffic with: the wall time to a
+// millisecond, one atomic load per read. Close stops its ticker.
+func ExampleLimiter_Now() {
+	l, err := limiter.New(plan())
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close(context.Background())
+	now := l.Now()
+	tk, d := l.Acquire(now, limiter.Request{Tenant: "org1", App: "crm-sync", Credits: 30})
+	defer tk.Release()
+	fmt.Println(d.Allowed, d.Remaining, d.Window)
+	fmt.Println(time.Since(now) < time.Second)
+	// Output:
+	// true 70 24h0m0s
+	// true
+}

@@ -97,3 +97,34 @@ func ExampleWait() {
 	// true
 	// <nil> 5
 }
+
+func ExampleRolling_TryTakeAt() {
+	w, _ := window.NewRolling(10, 24*time.Hour)
+	t0 := time.Date(2026, 3, 2, 9, 5, 0, 0, time.UTC)
+	fmt.Println(w.TryTakeAt(t0, 7))
+	fmt.Println(w.TryTakeAt(t0, 4)) // refused: what remains is unchanged
+	fmt.Println(w.TryTakeAt(t0, 0)) // bad input is refused, not an error
+	// Output:
+	// true 3
+	// false 3
+	// false 3
+}
+
+// A Rolling can live inside a larger struct (one allocation per keyed pool,
+// and no pointer to follow), set up in place by Init before it is shared.
+func ExampleRolling_Init() {
+	type account struct {
+		name string
+		pool window.Rolling
+	}
+	a := &account{name: "org1"}
+	if err := a.pool.Init(100, time.Hour, window.WithSlots(4)); err != nil {
+		panic(err)
+	}
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	fmt.Println(a.pool.TryTakeAt(t0, 40))
+	fmt.Println(a.pool.Init(5, time.Minute))
+	// Output:
+	// true 60
+	// window: Init on a window already set up
+}
