@@ -20,6 +20,7 @@ import (
 // often the GC runs); it is kept in the 80 B size class.
 func TestReqStateSize(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(reqState{}), uintptr(80))
+	assert.LessOrEqual(t, unsafe.Sizeof(reqStateIETF{}), uintptr(160))
 }
 
 func TestAdmittedPathAllocs(t *testing.T) {
@@ -79,20 +80,31 @@ func TestRefusedPathAllocs(t *testing.T) {
 	}
 }
 
-// The admitted path's writer writes exactly what the general one does, for
-// both reset forms, at any width, and allocates nothing once the LIMIT and
-// RESET values are cached (unless REMAINING has more than 16 digits).
+// admit writes what the admitted path writes.
+func admit(h http.Header, cfg *headerConfig, c *valueCaches, s limitState, rem *remainingValue, rl *rateLimitValue) {
+	writeAdmitted(h, cfg, c, t0, s, rem)
+	if cfg.ietf {
+		writeAdmittedIETF(h, cfg, c, t0, s, rl)
+	}
+}
+
+// The admitted path's writers write exactly what the general one does, for
+// both reset forms, with and without the IETF fields, at any width, and
+// allocate nothing once the LIMIT, RESET and policy values are cached (unless
+// REMAINING has more than 16 digits or RateLimit more than 56 bytes).
 func TestWriteAdmitted(t *testing.T) {
-	for _, cfg := range []headerConfig{{}, {epochReset: true}} {
+	long := "a-policy-name-much-longer-than-the-default"
+	for _, cfg := range []headerConfig{{}, {epochReset: true}, {ietf: true, policy: "credits"},
+		{ietf: true, epochReset: true, policy: long}} {
 		var c valueCaches
 		for _, s := range []limitState{
-			{limit: 10, remaining: 9, reset: t0.Add(90 * time.Second)},
-			{limit: 10, remaining: 5, reset: t0.Add(90 * time.Second)},                     // exactly half used: no credits field
-			{limit: 10, remaining: 4, reset: t0.Add(1500 * time.Millisecond)},              // credits remaining sent
-			{limit: 10, remaining: -3, reset: t0.Add(-time.Hour)},                          // negative remaining, reset past
-			{limit: 1 << 40, remaining: 1, reset: t0.Add(1e6 * time.Hour)},                 // credits remaining sent
-			{limit: 999_999_999_999_999, remaining: 1, reset: t0.Add(time.Second)},         //
-			{limit: math.MaxInt64, remaining: math.MaxInt64, reset: t0.Add(math.MaxInt64)}, // widest values
+			{limit: 10, remaining: 9, reset: t0.Add(90 * time.Second), window: 24 * time.Hour},
+			{limit: 10, remaining: 5, reset: t0.Add(90 * time.Second), window: time.Hour},                         // exactly half used: no credits field
+			{limit: 10, remaining: 4, reset: t0.Add(1500 * time.Millisecond)},                                     // credits remaining sent, no window
+			{limit: 10, remaining: -3, reset: t0.Add(-time.Hour), window: time.Millisecond},                       // negative remaining, reset past
+			{limit: 1 << 40, remaining: 1, reset: t0.Add(1e6 * time.Hour)},                                        // credits remaining sent
+			{limit: 999_999_999_999_999, remaining: 1, reset: t0.Add(time.Second)},                                //
+			{limit: math.MaxInt64, remaining: math.MaxInt64, reset: t0.Add(math.MaxInt64), window: math.MaxInt64}, // widest values
 			{limit: math.MaxInt64, remaining: 1, reset: t0.Add(math.MaxInt64)},
 			{limit: math.MaxInt64, remaining: 9_999_999_999_999_999, reset: t0.Add(time.Hour)}, // the widest that fits
 			{limit: 0, remaining: 0, reset: t0},
@@ -100,23 +112,39 @@ func TestWriteAdmitted(t *testing.T) {
 			want := http.Header{}
 			writeLimitHeaders(want, &cfg, t0, s, nil)
 			h := http.Header{}
-			writeAdmitted(h, &cfg, &c, t0, s, new(remainingValue))
+			admit(h, &cfg, &c, s, new(remainingValue), new(rateLimitValue))
 			assert.Equal(t, want, h, "%+v %+v", cfg, s)
-			assert.Equal(t, showCredits(s.limit, max(s.remaining, 0)), len(h) == 4)
 
-			rems := make([]remainingValue, 101)
+			rems, rls := make([]remainingValue, 101), make([]rateLimitValue, 101)
 			i := 0
 			allocs := testing.AllocsPerRun(100, func() {
 				clear(h)
-				writeAdmitted(h, &cfg, &c, t0, s, &rems[i])
+				admit(h, &cfg, &c, s, &rems[i], &rls[i])
 				i++
 			})
 			wantAllocs := 0.0
 			if s.remaining >= 1e16 { // more digits than remainingValue holds
-				wantAllocs = 1
+				wantAllocs++
 			}
-			assert.Equal(t, wantAllocs, allocs, "%+v", s)
+			if cfg.ietf && len(want.Get(HeaderRateLimit)) > len(rateLimitValue{}.buf) {
+				wantAllocs++
+			}
+			assert.Equal(t, wantAllocs, allocs, "%+v %+v", cfg, s)
 			assert.Equal(t, want, h, "cached: %+v %+v", cfg, s)
+		}
+	}
+}
+
+// Policies that share a cache slot evict each other and stay right.
+func TestPolicyCacheCollisions(t *testing.T) {
+	var c policyCache
+	for round := range 3 {
+		for limit := int64(0); limit < 100; limit += 3 {
+			for _, w := range []time.Duration{0, time.Second, time.Hour, 24 * time.Hour} {
+				v := c.get("p", limit, w)
+				require.Equal(t, []string{string(appendPolicy(nil, "p", limit, w))}, v, "round %d", round)
+				require.Equal(t, 1, cap(v))
+			}
 		}
 	}
 }

@@ -134,21 +134,9 @@ func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitSt
 		mark()
 	}
 	if cfg.ietf {
-		buf = append(buf, '"')
-		buf = append(buf, cfg.policy...)
-		buf = append(buf, `";q=`...)
-		buf = strconv.AppendInt(buf, s.limit, 10)
-		if w := ceilSeconds(s.window); w > 0 {
-			buf = append(buf, ";w="...)
-			buf = strconv.AppendInt(buf, w, 10)
-		}
+		buf = appendPolicy(buf, cfg.policy, s.limit, s.window)
 		mark()
-		buf = append(buf, '"')
-		buf = append(buf, cfg.policy...)
-		buf = append(buf, `";r=`...)
-		buf = strconv.AppendInt(buf, remaining, 10)
-		buf = append(buf, ";t="...)
-		buf = strconv.AppendInt(buf, delay, 10)
+		buf = appendRateLimit(buf, cfg.policy, remaining, delay)
 		mark()
 	}
 
@@ -224,6 +212,78 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	}
 }
 
+// appendPolicy appends the RateLimit-Policy value: "<policy>";q=L;w=W, the
+// w parameter left out when the window is unknown (0).
+func appendPolicy(buf []byte, policy string, limit int64, window time.Duration) []byte {
+	buf = append(buf, '"')
+	buf = append(buf, policy...)
+	buf = append(buf, `";q=`...)
+	buf = strconv.AppendInt(buf, limit, 10)
+	if w := ceilSeconds(window); w > 0 {
+		buf = append(buf, ";w="...)
+		buf = strconv.AppendInt(buf, w, 10)
+	}
+	return buf
+}
+
+// appendRateLimit appends the RateLimit value: "<policy>";r=R;t=T.
+func appendRateLimit(buf []byte, policy string, remaining, delay int64) []byte {
+	buf = append(buf, '"')
+	buf = append(buf, policy...)
+	buf = append(buf, `";r=`...)
+	buf = strconv.AppendInt(buf, remaining, 10)
+	buf = append(buf, ";t="...)
+	return strconv.AppendInt(buf, delay, 10)
+}
+
+// writeAdmittedIETF adds the IETF fields to what writeAdmitted wrote: the
+// policy from the cache (it changes only with the pool size and window), the
+// RateLimit value, which changes with every request, in rl.
+func writeAdmittedIETF(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, rl *rateLimitValue) {
+	b := appendRateLimit(rl.buf[:0], cfg.policy, max(s.remaining, 0), untilSeconds(now, s.reset))
+	rl.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	h[keyRateLimitPolicy] = c.policies.get(cfg.policy, s.limit, s.window)
+	h[keyRateLimit] = rl.v[:]
+}
+
+// rateLimitValue is the memory of one response's RateLimit value; it fits
+// the default policy name with any remaining credits and delay (a longer
+// name may need an allocation).
+type rateLimitValue struct {
+	v   [1]string
+	buf [56]byte
+}
+
+// policyCache maps a pool size and window to the RateLimit-Policy value,
+// shared like valueCache's: a slot holds the last pair that hashed to it.
+type policyCache struct {
+	slots [policyCacheSlots]atomic.Pointer[cachedPolicy]
+}
+
+const (
+	policyCacheBits  = 4
+	policyCacheSlots = 1 << policyCacheBits
+)
+
+type cachedPolicy struct {
+	limit  int64
+	window time.Duration
+	v      [1]string
+}
+
+// get returns the policy value for limit and window, with len = cap = 1.
+// policy is the handler's policy name, the same on every call.
+func (c *policyCache) get(policy string, limit int64, window time.Duration) []string {
+	key := uint64(limit) ^ uint64(window)*0xff51afd7ed558ccd
+	slot := &c.slots[(key*0x9e3779b97f4a7c15)>>(64-policyCacheBits)]
+	if e := slot.Load(); e != nil && e.limit == limit && e.window == window {
+		return e.v[:]
+	}
+	e := &cachedPolicy{limit: limit, window: window, v: [1]string{string(appendPolicy(nil, policy, limit, window))}}
+	slot.Store(e)
+	return e.v[:]
+}
+
 // remainingValue is the memory of one response's REMAINING value. Up to 16
 // digits fit (and keep the request state in the 80 B size class); a larger
 // value is formatted into an allocation of its own.
@@ -232,9 +292,11 @@ type remainingValue struct {
 	buf [16]byte
 }
 
-// valueCaches are a handler's caches of the LIMIT and RESET values.
+// valueCaches are a handler's caches of the LIMIT, RESET and
+// RateLimit-Policy values.
 type valueCaches struct {
 	limits, resets valueCache
+	policies       policyCache
 }
 
 // valueCache maps an integer header value to its field value, built once and

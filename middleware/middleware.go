@@ -138,10 +138,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.ticket = ticket
 	defer h.finish(st)
 	st.ResponseWriter = w
+	hdr, s := w.Header(), stateOf(d, 0)
+	writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.rem)
 	if big != nil {
-		writeLimitFields(w.Header(), &cfg.headers, now, stateOf(d, 0), big.ietf.buf[:], big.ietf.vals[:])
-	} else {
-		writeAdmitted(w.Header(), &cfg.headers, &h.values, now, stateOf(d, 0), &st.rem)
+		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.rl)
 	}
 	// next gets r itself: ReportCost finds st through the writer, so the
 	// request needs neither a copy nor a wrapped context.
@@ -290,11 +290,11 @@ var (
 // rwUnwrapper is what http.ResponseController unwraps writers by.
 type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 
-// reqStateIETF is the request state with room for the IETF fields, which
-// are not cached; still one allocation.
+// reqStateIETF is the request state with room for the RateLimit value;
+// still one allocation.
 type reqStateIETF struct {
 	reqState
-	ietf headerScratch
+	rl rateLimitValue
 }
 
 // ReportCost settles the request's credits at n, the real cost once the handler
