@@ -15,8 +15,8 @@
 //     [HeaderReset], [HeaderCreditsRemaining] past half the pool, optionally
 //     the IETF RateLimit fields), then the wrapped handler; the slots are
 //     released when it returns, panics or sees its client go away, 5xx
-//     responses are refunded, and [ReportCost] settles a cost known only at
-//     the end.
+//     responses are refunded, and [ReportCost], called with the handler's
+//     ResponseWriter, settles a cost known only at the end.
 //
 // [WithShadow] tries a limit on live traffic without refusing anything. Usage
 // statistics (by application, module, IP, user and method) and alerts are
