@@ -11,6 +11,8 @@ import (
 // Ours in the middleware row: middleware.New at default options over a
 // default limiter (benchPlan), the route priced at one credit, and the tenant
 // keyed by client IP as the peers key their callers, so every row has one key.
+// At default options the middleware reads the limiter's coarse clock
+// (Limiter.Now), as the keyed rows do; the peers read their own clocks.
 func newOursHTTP(tb testing.TB) http.Handler {
 	costs, err := limiter.NewCostTable(1, limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1})
 	if err != nil {
