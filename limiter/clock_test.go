@@ -14,23 +14,29 @@ func TestCoarseClockTracksWallClock(t *testing.T) {
 	c := newCoarseClock()
 	defer func() { <-c.close() }()
 	var last time.Time
+	var reads, late int
 	deadline := time.Now().Add(50 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		before := time.Now()
 		got := c.now()
 		after := time.Now()
-		// A reading is never after the wall clock and lags it by little: the
-		// bound is loose because -race and a loaded machine delay the ticker.
+		reads++
 		if got.After(after) {
 			t.Fatalf("reading %v is after time.Now %v", got, after)
 		}
-		if lag := before.Sub(got); lag > 200*time.Millisecond {
-			t.Fatalf("reading lags the wall clock by %v", lag)
+		// The lag is a tick plus the ticker's scheduling delay, which a
+		// loaded machine under -race can stretch now and then: most
+		// readings must be fresh, not all.
+		if before.Sub(got) > 20*time.Millisecond {
+			late++
 		}
 		if got.Before(last) {
 			t.Fatalf("reading went back from %v to %v", last, got)
 		}
 		last = got
+	}
+	if late*4 > reads {
+		t.Fatalf("%d of %d readings lag the wall clock by more than 20 ms", late, reads)
 	}
 	if c.ns.Load() == 0 {
 		t.Fatal("no goroutine ticks while the clock is being read")

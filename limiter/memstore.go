@@ -2,9 +2,11 @@ package limiter
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/creditgate/creditgate/semaphore"
 	"github.com/creditgate/creditgate/window"
@@ -82,7 +84,21 @@ type tenant struct {
 	mu        sync.Mutex // serialises app/class table and window changes
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
-	_         [48]byte
+	// keyBuf holds the key when it fits (see setKey): the store never keeps
+	// a caller's string, which may be a slice of a larger buffer, and the
+	// key compare of a lookup reads a line of the tenant rather than a
+	// separate allocation.
+	keyBuf [48]byte
+}
+
+// setKey makes t.key a copy of key, in keyBuf if it fits.
+func (t *tenant) setKey(key string) {
+	if len(key) > len(t.keyBuf) || len(key) == 0 {
+		t.key = strings.Clone(key)
+		return
+	}
+	n := copy(t.keyBuf[:], key)
+	t.key = unsafe.String(&t.keyBuf[0], n) // keyBuf is never written again
 }
 
 // windows is a tenant's pool, plus its extra windows for a compound plan.

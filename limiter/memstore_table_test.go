@@ -3,6 +3,7 @@ package limiter
 import (
 	"fmt"
 	"github.com/creditgate/creditgate/window"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,6 +128,7 @@ func TestTenantLayout(t *testing.T) {
 		t.Errorf("the inline pool at %d, want 128 (line 2)", off)
 	}
 	line("sem0", unsafe.Offsetof(tn.sem0), 3)
+	line("keyBuf", unsafe.Offsetof(tn.keyBuf), 4)
 	line("sem0's end", unsafe.Offsetof(tn.sem0)+unsafe.Sizeof(tn.sem0)-1, 3)
 	if unsafe.Offsetof(tn.sem0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
 		unsafe.Sizeof(tn.sem0) > window.FreeBytes {
@@ -139,6 +141,36 @@ func TestTenantLayout(t *testing.T) {
 		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d)
 		if p := uintptr(unsafe.Pointer(tk.t)); p%64 != 0 {
 			t.Fatalf("tenant allocated at %#x, not 64-byte aligned", p)
+		}
+	}
+}
+
+// The store keeps copies of keys, never the caller's strings (which may pin
+// a larger buffer): short ones inside the tenant, long ones cloned.
+func TestTenantKeyCopied(t *testing.T) {
+	s := NewMemoryStore()
+	pf := func(string) *Plan { p := benchPlan(); return &p }
+	for _, n := range []int{1, 13, 48, 49, 300} {
+		big := strings.Repeat("k", 1000)
+		key := big[:n] // a slice of a larger string
+		var ml memLease
+		var d Decision
+		s.take(time.Unix(1e9, 0), &Request{Tenant: key, App: big[:3], Credits: 1}, pf, &ml, &d)
+		ml.release()
+		tn := ml.t
+		if tn.key != key {
+			t.Fatalf("len %d: key %q", n, tn.key)
+		}
+		if unsafe.StringData(tn.key) == unsafe.StringData(key) {
+			t.Fatalf("len %d: the tenant keeps the caller's string", n)
+		}
+		if unsafe.StringData(tn.first.name) == unsafe.StringData(big) {
+			t.Fatalf("the app entry keeps the caller's string")
+		}
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(tn.key))), uintptr(unsafe.Pointer(tn))
+		inside := p >= lo && p < lo+unsafe.Sizeof(*tn)
+		if inside != (n <= len(tn.keyBuf)) {
+			t.Fatalf("len %d: key inside the tenant = %v", n, inside)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package limiter
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/creditgate/creditgate/window"
@@ -60,7 +61,8 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 func (s *MemoryStore) newTenant(key string, h uint64, p *Plan) (*tenant, error) {
-	t := &tenant{key: key, hash: h}
+	t := &tenant{hash: h}
+	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
 		return nil, err
 	}
@@ -179,11 +181,11 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 	if !t.usedFirst {
 		t.usedFirst = true
 		e = &t.first
-		e.name = app // before publication below
+		e.name = strings.Clone(app) // before publication below
 		e.sem = &t.sem0
 		e.sem.SetCapacity(t.plan.Load().Concurrency)
 	} else {
-		e = newSemEntry(app, t.plan.Load().Concurrency)
+		e = newSemEntry(strings.Clone(app), t.plan.Load().Concurrency)
 	}
 	next.entries = append(next.entries, e)
 	t.apps.Store(next)

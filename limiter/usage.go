@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -288,7 +289,7 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 		}
 		if tu == nil {
 			tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-			u.tenants[tenant] = tu
+			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: see memstore's newTenant
 		}
 	}
 	h := tu.hours[e.hour]
@@ -318,6 +319,7 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 				c = m[k]
 			}
 			if c == nil {
+				k = strings.Clone(k)
 				c = &Count{Key: k}
 				m[k] = c
 			}
