@@ -171,6 +171,17 @@ func TestWriteAdmittedShared(t *testing.T) {
 	assert.Equal(t, b, c2, "the cache is unchanged")
 }
 
+// A value cache miss (many tenants, each with its own reset) costs one
+// allocation; a hit none.
+func TestValueCacheAllocs(t *testing.T) {
+	var c valueCache
+	n := int64(0)
+	miss := testing.AllocsPerRun(1000, func() { n += 1000; _ = c.get(1e12 + n) })
+	assert.Equal(t, 1.0, miss)
+	hit := testing.AllocsPerRun(1000, func() { _ = c.get(1e12 + n) })
+	assert.Zero(t, hit)
+}
+
 // Values that share a cache slot evict each other and stay right.
 func TestValueCacheCollisions(t *testing.T) {
 	var c valueCache

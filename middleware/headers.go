@@ -302,20 +302,22 @@ type valueCaches struct {
 // valueCache maps an integer header value to its field value, built once and
 // shared by every response that sends it: the pool size rarely changes, the
 // reset delay once a second per tenant. Each slot holds the last value that
-// hashed to it, so a few tenants with different values mostly hit; a miss
-// costs an allocation or two.
+// hashed to it, so up to about a hundred tenants with different values mostly
+// hit; a miss costs one allocation, which many more tenants with different
+// resets pay on most requests.
 type valueCache struct {
 	slots [valueCacheSlots]atomic.Pointer[cachedValue]
 }
 
 const (
-	valueCacheBits  = 6
+	valueCacheBits  = 8
 	valueCacheSlots = 1 << valueCacheBits
 )
 
 type cachedValue struct {
-	n int64
-	v [1]string
+	n   int64
+	v   [1]string // points into buf
+	buf [20]byte  // any int64
 }
 
 // get returns n in decimal as a slice with len = cap = 1. Responses share it,
@@ -328,7 +330,9 @@ func (c *valueCache) get(n int64) []string {
 	if e := slot.Load(); e != nil && e.n == n {
 		return e.v[:]
 	}
-	e := &cachedValue{n: n, v: [1]string{strconv.FormatInt(n, 10)}}
+	e := &cachedValue{n: n}
+	b := strconv.AppendInt(e.buf[:0], n, 10)
+	e.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
 	slot.Store(e)
 	return e.v[:]
 }
