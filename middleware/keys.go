@@ -105,12 +105,16 @@ const (
 	defaultUserKey
 )
 
-// parties runs the tenant, application and user keys. Those that are the
-// defaults share one lookup of the context Identity, which walks the whole
-// context chain (three or four links under net/http's server).
-func (c *config) parties(r *http.Request) (tenant, app, user string) {
+// parties runs the tenant, application and (withUser) user keys. Those that
+// are the defaults share one lookup of the context Identity, which walks the
+// whole context chain (three or four links under net/http's server).
+func (c *config) parties(r *http.Request, withUser bool) (tenant, app, user string) {
 	if c.defaultKeys == 0 {
-		return c.keys.Tenant(r), c.keys.App(r), c.keys.User(r)
+		tenant, app = c.keys.Tenant(r), c.keys.App(r)
+		if withUser {
+			user = c.keys.User(r)
+		}
+		return tenant, app, user
 	}
 	id, _ := IdentityFromContext(r.Context())
 	if c.defaultKeys&defaultTenantKey != 0 {
@@ -123,9 +127,11 @@ func (c *config) parties(r *http.Request) (tenant, app, user string) {
 	} else {
 		app = c.keys.App(r)
 	}
-	if c.defaultKeys&defaultUserKey != 0 {
+	switch {
+	case !withUser:
+	case c.defaultKeys&defaultUserKey != 0:
 		user = userOf(r, &id)
-	} else {
+	default:
 		user = c.keys.User(r)
 	}
 	return tenant, app, user

@@ -19,6 +19,10 @@ type handler struct {
 	cfg   *config
 
 	values valueCaches // LIMIT and RESET header values
+
+	// statsKeys says whether the user and IP keys run: only the limiter's
+	// usage statistics or a store other than its in-memory one use them.
+	statsKeys bool
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -63,7 +67,8 @@ func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts .
 	if err := limiter.CheckClasses(l.Plan(""), costs); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
-	return &handler{next: next, l: l, costs: costs, cfg: cfg}, nil
+	_, inMemory := l.Store().(*limiter.MemoryStore)
+	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.Usage() != nil || !inMemory}, nil
 }
 
 // Counters are the decisions of one handler, updated atomically (see
@@ -94,12 +99,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The key functions run once per request: the application is reused
 	// below for the refusal log.
-	tenant, app, user := cfg.parties(r)
+	tenant, app, user := cfg.parties(r, h.statsKeys)
+	var ip string
+	if h.statsKeys {
+		ip = cfg.keys.IP(r)
+	}
 	req := limiter.Request{
 		Tenant:  tenant,
 		App:     app,
 		User:    user,
-		IP:      cfg.keys.IP(r),
+		IP:      ip,
 		Module:  price.Module,
 		Method:  r.Method,
 		Credits: price.Credits,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,17 +383,69 @@ func TestPartiesMatchKeys(t *testing.T) {
 			r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
 			r.Header.Set(HeaderClientID, "hdr-app")
 			r.Header.Set(HeaderUserID, "hdr-user")
-			tenant, app, user := cfg.parties(r)
+			tenant, app, user := cfg.parties(r, true)
 			assert.Equal(t, []string{cfg.keys.Tenant(r), cfg.keys.App(r), cfg.keys.User(r)},
 				[]string{tenant, app, user}, "mask %d, identity %s", mask, name)
+			tenant, app, user = cfg.parties(r, false)
+			assert.Equal(t, []string{cfg.keys.Tenant(r), cfg.keys.App(r), ""},
+				[]string{tenant, app, user}, "mask %d, identity %s, no user", mask, name)
 		}
 	}
 	cfg, err := buildConfig(nil)
 	require.NoError(t, err)
 	r := httptest.NewRequestWithContext(ctxs["partial"], "GET", "/", nil)
 	r.Header.Set(HeaderClientID, "hdr-app")
-	tenant, app, user := cfg.parties(r)
+	tenant, app, user := cfg.parties(r, true)
 	assert.Equal(t, []string{"t", "hdr-app", ""}, []string{tenant, app, user})
+}
+
+// ipStore is a Store of its own that sees the IP key.
+type ipStore struct {
+	*limiter.MemoryStore
+	ips []string
+}
+
+func (s *ipStore) Take(now time.Time, req limiter.Request, planFor func(string) *limiter.Plan, lease *limiter.Lease) limiter.Decision {
+	s.ips = append(s.ips, req.IP)
+	return s.MemoryStore.Take(now, req, planFor, lease)
+}
+
+// The user and IP keys run only when something uses them: the limiter's
+// usage statistics or a store of its own.
+func TestStatsKeysOnlyWhenUsed(t *testing.T) {
+	var users, ips atomic.Int64
+	keys := Keys{
+		User: func(*http.Request) string { users.Add(1); return "u" },
+		IP:   func(*http.Request) string { ips.Add(1); return "192.0.2.9" },
+	}
+	own := &ipStore{MemoryStore: limiter.NewMemoryStore()}
+	for _, tc := range []struct {
+		name string
+		opts []limiter.Option
+		want int64
+	}{
+		{"in-memory store, no usage", nil, 0},
+		{"usage", []limiter.Option{limiter.WithUsage(limiter.NewUsage(time.Hour, 10))}, 2},
+		{"own store", []limiter.Option{limiter.WithStore(own)}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			users.Store(0)
+			ips.Store(0)
+			l, err := limiter.New(testPlan(100, 5, 5), tc.opts...)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = l.Close(context.Background()) })
+			h, err := New(okHandler(), l, testCosts(t), keys)
+			require.NoError(t, err)
+			for range 2 {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/Leads", nil))
+				require.Equal(t, http.StatusOK, rec.Code)
+			}
+			assert.Equal(t, tc.want, users.Load())
+			assert.Equal(t, tc.want, ips.Load())
+		})
+	}
+	assert.Equal(t, []string{"192.0.2.9", "192.0.2.9"}, own.ips, "the store got the IP key")
 }
 
 func TestIPKeyOptions(t *testing.T) {

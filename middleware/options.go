@@ -44,7 +44,10 @@ type config struct {
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
 // field keeps the default ([DefaultTenant], [DefaultApp], [DefaultUser], and
-// the zero [ClientIP]'s Key).
+// the zero [ClientIP]'s Key). The user and IP keys name a request only for the
+// limiter's usage statistics, so they run only when the limiter keeps them
+// (limiter.WithUsage) or has a store other than its in-memory one, which may
+// use them (limiter.WithStore).
 type Keys struct {
 	Tenant, App, User, IP KeyFunc
 }
