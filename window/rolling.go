@@ -116,24 +116,25 @@ type Rolling struct {
 	// not yet swept, or in flight to their ring word). Every take reads it but
 	// only rolls, sweeps and refunds write it, so it shares the read-mostly
 	// line with the fields below.
-	past   atomic.Int64
-	width  uint64 // slot width in ns
-	length uint64 // W in ns
-	quo    uint64 // W / width
-	rem    uint64 // W % width
-	skew   uint64 // 2^63 % width: aligns slots with the Unix epoch
+	past  atomic.Int64
+	width uint64 // slot width in ns
+	quo   uint64 // W / width (W itself is quo*width + rem: one field less)
+	rem   uint64 // W % width
+	skew  uint64 // 2^63 % width: aligns slots with the Unix epoch
+	// ring is the first of the size() slot words, index epoch % size. One
+	// pointer rather than a slice: a separate slice header would cost an
+	// allocation per window. Takes never read it, so it ends the first line:
+	// where an allocation header shifts the struct by 8 bytes (see
+	// withRing), it is what moves onto cur's line.
+	ring *atomic.Uint64
 
 	cur atomic.Uint64 // the current slot's word: the contended one
-	// ring is the first of the size() slot words, index epoch % size. One
-	// pointer rather than a slice: it keeps cur's line free for the embedder,
-	// and a separate slice header would cost an allocation per window.
-	ring *atomic.Uint64
 }
 
 // FreeBytes is how many bytes of cur's cache line follow a Rolling (see
 // Rolling): an embedder that places a Rolling at a 64-byte boundary can put
 // that much of what it writes with every take right after it.
-const FreeBytes = 64 - 16
+const FreeBytes = 64 - 8
 
 // padded is NewRolling's allocation: a Rolling and the rest of cur's line.
 type padded struct {
@@ -141,11 +142,37 @@ type padded struct {
 	_ [FreeBytes]byte
 }
 
+// defaultRing is the ring length of DefaultSlots slots over a length they
+// divide (a 24-hour window's 96 slots of 15 minutes): ceil(W/w) + 1.
+const defaultRing = DefaultSlots + 1
+
+// withRing is NewRolling's allocation for a default ring: the Rolling and its
+// ring words in one object in the 896-byte size class, instead of 128 and
+// 776 (in 896) bytes apart. Objects this large that hold pointers start 8
+// bytes into their slot, after an allocation header, so the lines fall 8
+// bytes early: the first line holds all that takes read but the ring
+// pointer, which goes onto cur's line together with the first ring words.
+// Takes read neither; rolls and expiry write ring words once per slot width,
+// so sharing cur's line with them costs nothing that matters, and no other
+// object can land on it.
+type withRing struct {
+	r    Rolling
+	ring [defaultRing]atomic.Uint64
+}
+
 // NewRolling returns a window admitting at most limit credits in any interval
 // of the given length, split into DefaultSlots slots unless WithSlots says otherwise.
 func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, error) {
+	c := buildConfig(opts)
+	if length > 0 && c.slots >= 1 && ringSize(uint64(length), uint64(c.slots)) == defaultRing {
+		p := new(withRing)
+		if err := p.r.init(limit, length, c, &p.ring[0]); err != nil {
+			return nil, err
+		}
+		return &p.r, nil
+	}
 	p := new(padded)
-	if err := p.r.Init(limit, length, opts...); err != nil {
+	if err := p.r.init(limit, length, c, nil); err != nil {
 		return nil, err
 	}
 	return &p.r, nil
@@ -156,6 +183,22 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 // follow, per keyed window). It must run before r is shared; a Rolling in use
 // is not changed and gets ErrInUse.
 func (r *Rolling) Init(limit int64, length time.Duration, opts ...Option) error {
+	return r.init(limit, length, buildConfig(opts), nil)
+}
+
+// slotWidth is w = ceil(W/S), at least 2 ns (which keeps epochs below the
+// busy bit).
+func slotWidth(W, S uint64) uint64 { return max((W+S-1)/S, 2) }
+
+// ringSize is the ring length for W and S slots: ceil(W/w) + 1.
+func ringSize(W, S uint64) uint64 {
+	w := slotWidth(W, S)
+	return (W+w-1)/w + 1
+}
+
+// init is Init with the options built; ring, if not nil, is the first of
+// ringSize words the caller allocated with r.
+func (r *Rolling) init(limit int64, length time.Duration, c config, ring *atomic.Uint64) error {
 	if r.width != 0 {
 		return ErrInUse
 	}
@@ -165,15 +208,16 @@ func (r *Rolling) Init(limit int64, length time.Duration, opts ...Option) error 
 	if length <= 0 {
 		return ErrInvalidLength
 	}
-	c := buildConfig(opts)
 	if c.slots < 1 || c.slots > MaxSlots {
 		return ErrInvalidSlots
 	}
 	W := uint64(length)
-	S := uint64(c.slots)
-	w := max((W+S-1)/S, 2) // >= 2 ns keeps epochs below the busy bit
-	r.width, r.length, r.quo, r.rem, r.skew = w, W, W/w, W%w, signBit%w
-	r.ring = &make([]atomic.Uint64, r.size())[0]
+	w := slotWidth(W, uint64(c.slots))
+	r.width, r.quo, r.rem, r.skew = w, W/w, W%w, signBit%w
+	if ring == nil {
+		ring = &make([]atomic.Uint64, r.size())[0]
+	}
+	r.ring = ring
 	r.limit.Store(limit)
 	return nil
 }
@@ -210,7 +254,10 @@ func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {
 func (r *Rolling) Limit() int64 { return r.limit.Load() }
 
 // Length reports the window length W.
-func (r *Rolling) Length() time.Duration { return time.Duration(r.length) }
+func (r *Rolling) Length() time.Duration { return time.Duration(r.length()) }
+
+// length is W in ns.
+func (r *Rolling) length() uint64 { return r.quo*r.width + r.rem }
 
 // SlotWidth reports the slot width w: the bound on how late a credit comes back.
 func (r *Rolling) SlotWidth() time.Duration { return time.Duration(r.width) }
@@ -269,7 +316,7 @@ func (r *Rolling) TryTakeAt(now time.Time, n int64) (ok bool, remaining int64) {
 // rem is what remains after the decision (see TryTakeAt) when done.
 func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
 	e := r.head.Load()
-	base := e*r.width + r.length
+	base := e*r.width + r.length()
 	if e&busy != 0 || u < base || u-base >= r.width {
 		return false, false, 0
 	}
@@ -344,8 +391,8 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 			r.help(e)
 			continue
 		}
-		base := e*r.width + r.length // the instant frontier e became current
-		var x uint64                 // offset of the effective now past base
+		base := e*r.width + r.length() // the instant frontier e became current
+		var x uint64                   // offset of the effective now past base
 		if u >= base {
 			x = u - base
 			if x >= r.width {

@@ -72,7 +72,7 @@ func (r *Rolling) advance(e, u uint64) {
 		r.help(e)
 		return
 	}
-	en := (u - r.length) / r.width
+	en := (u - r.length()) / r.width
 	if en <= e {
 		return
 	}
@@ -202,7 +202,7 @@ func (r *Rolling) sync(u uint64) uint64 {
 			r.help(e)
 			continue
 		}
-		base := e*r.width + r.length
+		base := e*r.width + r.length()
 		if u < base || u-base < r.width {
 			return e
 		}

@@ -97,7 +97,7 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 		if c>>amountBits == k&tagMask {
 			a += int64(c & amountMask)
 		}
-		if a > 0 && !fn((k+1)*r.width+r.length, a) {
+		if a > 0 && !fn((k+1)*r.width+r.length(), a) {
 			return
 		}
 	}
@@ -133,7 +133,7 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	}
 	// If the slots do not cover it (credits in flight to a slot), everything
 	// spent so far is back once the newest live slot leaves.
-	at := (e+r.size())*r.width + r.length
+	at := (e+r.size())*r.width + r.length()
 	r.live(e, func(b uint64, a int64) bool {
 		avail += a
 		if avail >= n {

@@ -62,7 +62,8 @@ func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
 }
 
 // A Rolling is one cache line, then cur starting the second, leaving
-// FreeBytes of it (see Rolling); NewRolling pads it to two lines.
+// FreeBytes of it (see Rolling). NewRolling's allocations keep cur's line
+// apart from every field a take reads.
 func TestRollingLayout(t *testing.T) {
 	var r Rolling
 	if sz := unsafe.Sizeof(r); sz != 128-FreeBytes {
@@ -72,11 +73,23 @@ func TestRollingLayout(t *testing.T) {
 		t.Fatalf("cur at offset %d, want 64", off)
 	}
 	if sz := unsafe.Sizeof(padded{}); sz != 128 {
-		t.Fatalf("NewRolling allocates %d bytes, want 128", sz)
+		t.Fatalf("the padded allocation is %d bytes, want 128", sz)
 	}
-	for range 8 {
-		if p := uintptr(unsafe.Pointer(must(NewRolling(1, time.Hour)))); p%64 != 0 {
-			t.Fatalf("NewRolling's allocation at %#x is not 64-byte aligned", p)
+	line := func(p unsafe.Pointer) uintptr { return uintptr(p) / 64 }
+	for _, slots := range []int{DefaultSlots, 10} {
+		for range 8 {
+			r := must(NewRolling(1, 24*time.Hour, WithSlots(slots)))
+			c := line(unsafe.Pointer(&r.cur))
+			for name, p := range map[string]unsafe.Pointer{"head": unsafe.Pointer(&r.head),
+				"limit": unsafe.Pointer(&r.limit), "past": unsafe.Pointer(&r.past),
+				"skew": unsafe.Pointer(&r.skew)} {
+				if line(p) == c {
+					t.Fatalf("slots %d: %s shares cur's line", slots, name)
+				}
+			}
+			if slots != DefaultSlots && uintptr(unsafe.Pointer(r))%64 != 0 {
+				t.Fatalf("slots %d: the padded allocation is not 64-byte aligned", slots)
+			}
 		}
 	}
 }
