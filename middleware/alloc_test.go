@@ -23,6 +23,14 @@ func TestReqStateSize(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(reqStateIETF{}), uintptr(160))
 }
 
+// Cached header values fill line-aligned size classes: at 48 B, the load of
+// the value every request reads took 12 % of the -cpu 2 middleware profile
+// (its line shared, presumably, with an object another core keeps writing).
+func TestCachedValueLines(t *testing.T) {
+	assert.Equal(t, uintptr(64), unsafe.Sizeof(cachedValue{}))
+	assert.Equal(t, uintptr(128), unsafe.Sizeof(cachedPolicy{}))
+}
+
 func TestAdmittedPathAllocs(t *testing.T) {
 	for _, tc := range []struct {
 		name string
