@@ -138,13 +138,20 @@ func pathSegment(path string, n int) string {
 // Lookup prices r. The error comes only from a route's CostFunc (for example an
 // oversized or malformed body); the Price then still names the route.
 func (t *CostTable) Lookup(r *http.Request) (Price, error) {
-	i := t.match(r)
+	var segs [maxSegs]string
+	i, n := t.route(r, &segs)
 	if i < 0 { // not found, or a redirect ServeMux would send
 		return Price{Credits: t.defaultCost}, nil
 	}
 	rt := &t.routes[i]
 	p := Price{Credits: rt.Cost, Class: rt.Class, Pattern: rt.Pattern}
-	if rt.moduleSeg >= 0 && r.URL != nil {
+	switch {
+	case rt.moduleSeg < 0:
+	case n >= 0: // split by the fast path
+		if rt.moduleSeg < n {
+			p.Module = segs[rt.moduleSeg]
+		}
+	case r.URL != nil:
 		p.Module = pathSegment(r.URL.Path, rt.moduleSeg)
 	}
 	if rt.CostFunc != nil {
@@ -160,12 +167,23 @@ func (t *CostTable) Lookup(r *http.Request) (Price, error) {
 	return p, nil
 }
 
+// route returns the index of r's route (-1 for none) and, when the compiled
+// matcher found it, the number of path segments it split into segs (-1 when
+// the ServeMux matched).
+func (t *CostTable) route(r *http.Request, segs *[maxSegs]string) (int, int) {
+	if t.m != nil && r.URL != nil && r.Method != http.MethodConnect {
+		if n, trailing, ok := splitPath(r.URL, segs); ok {
+			return t.m.lookup(r.Method, segs[:n], trailing), n
+		}
+	}
+	return t.muxMatch(r), -1
+}
+
 // match returns the index of r's route, -1 for none.
 func (t *CostTable) match(r *http.Request) int {
-	if t.m != nil && r.URL != nil && r.Method != http.MethodConnect && fastPath(r.URL) {
-		return t.m.lookup(r.Method, r.URL.Path)
-	}
-	return t.muxMatch(r)
+	var segs [maxSegs]string
+	i, _ := t.route(r, &segs)
+	return i
 }
 
 // muxMatch is match by ServeMux alone.

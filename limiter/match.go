@@ -193,31 +193,31 @@ func (n *segNode) lit(seg string) *segNode {
 	return nil
 }
 
-// match returns the route matching path (plus a "/" when slash), -1 if none.
-// path is "" or starts with '/'.
-func (n *segNode) match(path string, slash bool) int {
-	if path == "" {
-		if !slash {
-			return n.route
+// match returns the route matching the path made of segs and, if trailing,
+// a final "/" (plus another "/" when slash, for the redirect check), -1 if
+// none. Segments are matched literal child first, then the single wildcard,
+// then the multi wildcard, as ServeMux's tree does.
+func (n *segNode) match(segs []string, trailing, slash bool) int {
+	var seg string
+	if len(segs) == 0 {
+		if !trailing {
+			if !slash {
+				return n.route
+			}
+			slash = false // the redirect check's "/" ends the path
 		}
-		path, slash = "/", false
-	}
-	seg, rest := "/", ""
-	if path != "/" {
-		i := 1
-		for i < len(path) && path[i] != '/' {
-			i++
-		}
-		seg, rest = path[1:i], path[i:]
+		seg, trailing = "/", false
+	} else {
+		seg, segs = segs[0], segs[1:]
 	}
 	if c := n.lit(seg); c != nil {
-		if r := c.match(rest, slash); r >= 0 {
+		if r := c.match(segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
 	// A single wildcard never matches the trailing slash.
 	if n.wild != nil && seg != "/" {
-		if r := n.wild.match(rest, slash); r >= 0 {
+		if r := n.wild.match(segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
@@ -226,23 +226,23 @@ func (n *segNode) match(path string, slash bool) int {
 
 // matchMethod tries the request's method, then GET for HEAD, then the
 // method-less patterns, as ServeMux does.
-func (m *matcher) matchMethod(method, path string, slash bool) int {
+func (m *matcher) matchMethod(method string, segs []string, trailing, slash bool) int {
 	if n := m.methodRoot(method); n != nil {
-		if r := n.match(path, slash); r >= 0 {
+		if r := n.match(segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
 	if method == http.MethodHead && m.get != nil {
-		if r := m.get.match(path, slash); r >= 0 {
+		if r := m.get.match(segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
-	return m.anyMethod.match(path, slash)
+	return m.anyMethod.match(segs, trailing, slash)
 }
 
 // exact mirrors ServeMux's exactMatch: no multi wildcard matched a non-empty
-// remainder of path (plus a "/" when slash).
-func (m *matcher) exact(r int, path string, slash bool) bool {
+// remainder of the path (plus a "/" when slash).
+func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 	if r < 0 {
 		return false
 	}
@@ -250,10 +250,13 @@ func (m *matcher) exact(r int, path string, slash bool) bool {
 	if !info.multi {
 		return true
 	}
-	if !slash && path[len(path)-1] != '/' {
+	if !slash && !trailing {
 		return false
 	}
-	n := strings.Count(path, "/")
+	n := len(segs) // the path's slashes: one per segment, one more if trailing
+	if trailing {
+		n++
+	}
 	if slash {
 		n++
 	}
@@ -261,12 +264,12 @@ func (m *matcher) exact(r int, path string, slash bool) bool {
 }
 
 // lookup returns the route ServeMux would serve for method and a clean path
-// (see fastPath), or -1 when it would answer 404, 405 or redirect.
-func (m *matcher) lookup(method, path string) int {
-	r := m.matchMethod(method, path, false)
-	if path[len(path)-1] != '/' && !m.exact(r, path, false) {
+// split by splitPath, or -1 when it would answer 404, 405 or redirect.
+func (m *matcher) lookup(method string, segs []string, trailing bool) int {
+	r := m.matchMethod(method, segs, trailing, false)
+	if !trailing && !m.exact(r, segs, trailing, false) {
 		// ServeMux redirects /tree to /tree/ when only the latter matches exactly.
-		if m.exact(m.matchMethod(method, path, true), path, true) {
+		if m.exact(m.matchMethod(method, segs, trailing, true), segs, trailing, true) {
 			return -1
 		}
 	}
@@ -292,34 +295,55 @@ var pathSafe = func() (t [256]bool) {
 	return t
 }()
 
-// fastPath reports whether u's path can be matched without ServeMux: its
-// escaped form is the path itself (no RawPath, nothing to escape or
-// unescape) and it is clean (it starts with '/' and has no empty, "." or
-// ".." segment but a trailing slash's), so ServeMux would not redirect it.
-func fastPath(u *url.URL) bool {
+// maxSegs is how many path segments splitPath splits into; longer paths go
+// to the ServeMux. API paths are far shorter.
+const maxSegs = 12
+
+// splitPath reports whether u's path can be matched without ServeMux and, if
+// so, splits it into segs[:n] (without the slashes) and whether it ends in a
+// slash: its escaped form must be the path itself (no RawPath, nothing to
+// escape or unescape), and it must be clean (start with '/' and have no
+// empty, "." or ".." segment but a trailing slash's), so that ServeMux would
+// not redirect it. One pass over the path serves the check, the match and
+// the module segment.
+func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
 	p := u.Path
 	if u.RawPath != "" || p == "" || p[0] != '/' {
-		return false
+		return 0, false, false
 	}
 	start := 1
 	for i := 1; i <= len(p); i++ {
 		if i < len(p) && p[i] != '/' {
 			if !pathSafe[p[i]] {
-				return false
+				return 0, false, false
 			}
 			continue
 		}
-		switch p[start:i] {
+		switch seg := p[start:i]; seg {
 		case "":
 			if i < len(p) {
-				return false
+				return 0, false, false
 			}
+			return n, true, true // the trailing slash (or the root)
 		case ".", "..":
-			return false
+			return 0, false, false
+		default:
+			if n == maxSegs {
+				return 0, false, false
+			}
+			segs[n] = seg
+			n++
 		}
 		start = i + 1
 	}
-	return true
+	return n, false, true
+}
+
+// fastPath reports whether splitPath accepts u.
+func fastPath(u *url.URL) bool {
+	var segs [maxSegs]string
+	_, _, ok := splitPath(u, &segs)
+	return ok
 }
 
 // muxRoutesWildcards reports whether ServeMux routes with the Go 1.22

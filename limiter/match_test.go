@@ -306,3 +306,28 @@ func TestPathSegment(t *testing.T) {
 		}
 	}
 }
+
+// Paths longer than splitPath splits go to the ServeMux, with the same route
+// and module as a short path would get.
+func TestLongPathFallsBack(t *testing.T) {
+	pats := []string{"GET /crm/{module}/", "GET /crm/{module}/{id}"}
+	ct, err := NewCostTable(1, Route{Pattern: pats[0], Cost: 3}, Route{Pattern: pats[1], Cost: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, segs := range []int{3, 4, maxSegs, maxSegs + 1, 40} {
+		path := "/crm/Leads" + strings.Repeat("/x", segs-2)
+		r := requestFor("GET", path)
+		if fast := checkSame(t, ct, pats, r); fast != (segs <= maxSegs) {
+			t.Fatalf("%d segments: fast path %v", segs, fast)
+		}
+		p, err := ct.Lookup(r)
+		want := int64(3)
+		if segs == 3 {
+			want = 2
+		}
+		if err != nil || p.Module != "Leads" || p.Credits != want {
+			t.Fatalf("%d segments: %+v, %v", segs, p, err)
+		}
+	}
+}
