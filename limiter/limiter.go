@@ -231,6 +231,13 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 // Plan returns the plan tenant has (a copy).
 func (l *Limiter) Plan(tenant string) Plan { return clonePlan(*l.resolve(tenant)) }
 
+// UsesCallers reports whether Acquire reads Request.User and Request.IP:
+// the usage statistics do, and so may a Store other than the in-memory one,
+// which ignores them. A caller that pays to compute them (parsing a client
+// address, say) can skip that when it reports false; it does not change
+// for the Limiter's life.
+func (l *Limiter) UsesCallers() bool { return l.usage != nil || l.mem == nil }
+
 // Usage returns the statistics recorder, nil if not recording.
 func (l *Limiter) Usage() *Usage { return l.usage }
 

@@ -363,3 +363,16 @@ func TestSetPlanClassChurn(t *testing.T) {
 	}
 	tk2.Release()
 }
+
+func TestUsesCallers(t *testing.T) {
+	p := Plan{Name: "p", BaseCredits: 10, Concurrency: 1}
+	if l := mustNew(t, p); l.UsesCallers() {
+		t.Fatal("in-memory store without usage reads User and IP?")
+	}
+	if l := mustNew(t, p, WithUsage(NewUsage(0, 0))); !l.UsesCallers() {
+		t.Fatal("usage statistics read User and IP")
+	}
+	if l := mustNew(t, p, WithStore(wrappedStore{NewMemoryStore()})); !l.UsesCallers() {
+		t.Fatal("a store of its own may read User and IP")
+	}
+}

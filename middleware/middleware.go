@@ -67,8 +67,7 @@ func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts .
 	if err := limiter.CheckClasses(l.Plan(""), costs); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
-	_, inMemory := l.Store().(*limiter.MemoryStore)
-	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.Usage() != nil || !inMemory}, nil
+	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}, nil
 }
 
 // Counters are the decisions of one handler, updated atomically (see
