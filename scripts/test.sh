@@ -35,10 +35,12 @@ for m in $modules; do
   (cd "$m" && go test -race -shuffle=on -count=1 -timeout 20m ./...)
 done
 
+benchlog=$(mktemp) # not a fixed path: two runs at once must not share it
+trap 'rm -f "$benchlog"' EXIT
 for m in $modules; do
   echo "== $m: every benchmark once"
-  (cd "$m" && go test -run='^$' -bench=. -benchtime=1x -count=1 -timeout 20m ./... >/tmp/creditgate-bench-once.log 2>&1) \
-    || { cat /tmp/creditgate-bench-once.log; exit 1; }
-  grep -E '^(ok|FAIL|---)' /tmp/creditgate-bench-once.log || true
+  (cd "$m" && go test -run='^$' -bench=. -benchtime=1x -count=1 -timeout 20m ./... >"$benchlog" 2>&1) \
+    || { cat "$benchlog"; exit 1; }
+  grep -E '^(ok|FAIL|---)' "$benchlog" || true
 done
 echo "== all tests passed"
