@@ -150,7 +150,21 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 				}
 				break
 			}
-			ok, err := r.TryAcquireAt(now, o.n)
+			var ok bool
+			var err error
+			if o.action == 2 { // the same through TryTakeAt, whose remainder must be exact too
+				var rem int64
+				ok, rem = r.TryTakeAt(now, o.n)
+				after := rolling
+				if ok {
+					after += o.n
+				}
+				if wantRem := max(m.limit-after, 0); rem != wantRem {
+					t.Fatalf("op %d: TryTakeAt(+%v, %d) reports %d remaining, want %d", i, now.Sub(start), o.n, rem, wantRem)
+				}
+			} else {
+				ok, err = r.TryAcquireAt(now, o.n)
+			}
 			want := rolling+o.n <= m.limit
 			if err != nil || ok != want {
 				t.Fatalf("op %d: TryAcquireAt(+%v, %d) = %v, %v; want %v (Rolling holds %d, exact log %d)",
