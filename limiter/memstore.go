@@ -45,15 +45,16 @@ type MemoryStore struct {
 	evicted    atomic.Int64
 }
 
-// tenant is laid out by cache line, so that an admission touches four lines
-// and writes one. Line 0 holds what admissions read and nobody writes (key,
+// tenant is laid out by cache line, so that an admission writes one line and
+// reads four more. Line 0 holds what admissions read and nobody writes (key,
 // hash, flags, the inline windows' pool pointer and reset cache); line 1 what
 // they read and rarely write (lastUsed, at most once a millisecond, and the
 // first application's entry); line 2 the pool's read-mostly line; line 3 the
 // one every admission and release writes: the pool's current slot word
 // followed by the first application's semaphore (see roll). Under
 // RunParallel on one tenant, reading anything from the written line cost a
-// cache-line transfer each, and two written lines cost two. Line 4 is cold.
+// cache-line transfer each, and two written lines cost two. Line 4 holds the
+// key's bytes (which a lookup compares) and what only writers touch.
 // The struct fills the 320-byte size class, whose objects are 64-byte
 // aligned, so these really are lines (TestTenantLayout checks the offsets and
 // the alignment). At 100,000 tenants the lines are loaded from t directly,
