@@ -137,14 +137,22 @@ func pathSegment(path string, n int) string {
 
 // Lookup prices r. The error comes only from a route's CostFunc (for example an
 // oversized or malformed body); the Price then still names the route.
-func (t *CostTable) Lookup(r *http.Request) (Price, error) {
+func (t *CostTable) Lookup(r *http.Request) (p Price, err error) {
+	// Small enough to inline, as Limiter.Acquire: the price is written in
+	// the caller's frame instead of being copied out (7 words).
+	err = t.lookup(r, &p)
+	return p, err
+}
+
+func (t *CostTable) lookup(r *http.Request, p *Price) error {
 	var segs [maxSegs]string
 	i, n := t.route(r, &segs)
 	if i < 0 { // not found, or a redirect ServeMux would send
-		return Price{Credits: t.defaultCost}, nil
+		*p = Price{Credits: t.defaultCost}
+		return nil
 	}
 	rt := &t.routes[i]
-	p := Price{Credits: rt.Cost, Class: rt.Class, Pattern: rt.Pattern}
+	*p = Price{Credits: rt.Cost, Class: rt.Class, Pattern: rt.Pattern}
 	switch {
 	case rt.moduleSeg < 0:
 	case n >= 0: // split by the fast path
@@ -157,14 +165,14 @@ func (t *CostTable) Lookup(r *http.Request) (Price, error) {
 	if rt.CostFunc != nil {
 		c, err := rt.CostFunc(r)
 		if err != nil {
-			return p, fmt.Errorf("limiter: cost of %q: %w", rt.Pattern, err)
+			return fmt.Errorf("limiter: cost of %q: %w", rt.Pattern, err)
 		}
 		if c < 0 {
-			return p, fmt.Errorf("%w: %q computed %d", ErrNegativeCost, rt.Pattern, c)
+			return fmt.Errorf("%w: %q computed %d", ErrNegativeCost, rt.Pattern, c)
 		}
 		p.Credits = c
 	}
-	return p, nil
+	return nil
 }
 
 // route returns the index of r's route (-1 for none) and, when the compiled
