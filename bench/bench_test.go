@@ -104,6 +104,7 @@ func BenchmarkKeyedFull(b *testing.B) {
 	for _, n := range keyCounts {
 		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) { runRow(b, keyedFullRow(n)) })
 	}
+	dropWarm() // the last keyed row: the rows after it run without its keys
 }
 
 func BenchmarkMiddleware(b *testing.B) { runRow(b, "Middleware") }
@@ -211,28 +212,11 @@ var costs = func() []int64 {
 
 const costMask = 1<<12 - 1
 
-// processEnd holds what must run once every test and benchmark is done
-// (closing the instances warmTake keeps for the whole process).
-var processEnd struct {
-	sync.Mutex
-	fns []func()
-}
-
-func atProcessEnd(f func()) {
-	processEnd.Lock()
-	defer processEnd.Unlock()
-	processEnd.fns = append(processEnd.fns, f)
-}
-
 // TestMain is goleak.VerifyTestMain with the process-wide instances closed
 // before the leak check.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	processEnd.Lock()
-	for _, f := range processEnd.fns {
-		f()
-	}
-	processEnd.Unlock()
+	dropWarm()
 	if code == 0 {
 		// ulule's memory store stops its cleaner only from a finalizer.
 		err := goleak.Find(goleak.IgnoreTopFunction("github.com/ulule/limiter/v3/drivers/store/memory.(*cleaner).Run"))

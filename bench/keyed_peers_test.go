@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,10 +44,26 @@ func newUlule() *ulule.Limiter {
 // takeFunc is one keyed decision; true = admitted.
 type takeFunc func(ctx context.Context, key string) bool
 
-// warm caches the keyed instances, built and warmed once per process.
+// warm caches the keyed instances, built and warmed once per process (until
+// dropWarm).
 var warm struct {
 	sync.Mutex
-	m map[string]takeFunc // by impl name and key count
+	m       map[string]takeFunc // by impl name and key count
+	closers []func()
+}
+
+// dropWarm closes and forgets the keyed instances and collects their heap,
+// so that the rows after the keyed ones do not run beside some hundreds of
+// megabytes of live keys, which every allocating implementation would pay
+// for in garbage collection.
+func dropWarm() {
+	warm.Lock()
+	for _, f := range warm.closers {
+		f()
+	}
+	warm.m, warm.closers = nil, nil
+	warm.Unlock()
+	runtime.GC()
 }
 
 // warmTake returns an instance of impl over n keys on which every key has
@@ -68,7 +85,7 @@ func warmTake(b *testing.B, impl string, n int, build func() (take takeFunc, clo
 		b.Fatal(err)
 	}
 	if closeFn != nil {
-		atProcessEnd(closeFn)
+		warm.closers = append(warm.closers, closeFn)
 	}
 	ctx := context.Background()
 	for _, k := range keySet(n) {
