@@ -50,7 +50,9 @@ type Point struct {
 // Usage keeps credits, calls and refusals per tenant by application, module,
 // IP, user and method, in hour buckets, for a retention period, like Zoho's
 // API dashboard. Memory is bounded: each dimension keeps at most
-// maxPerDimension keys per tenant and hour, the rest fold into OtherKey;
+// maxPerDimension keys per tenant and hour, and the tail (the keys with the
+// fewest credits so far when a new key competes for a place) folds into
+// OtherKey, so a heavy key keeps its row even if it arrives late;
 // at most DefaultUsageTenants tenants are kept, the rest fold into tenant
 // OtherKey; hours older than the retention are dropped.
 //
@@ -314,19 +316,65 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 		}
 		c := m[k]
 		if c == nil {
-			if len(m) >= u.maxPerDim {
-				k = OtherKey
-				c = m[k]
-			}
-			if c == nil {
-				k = strings.Clone(k)
-				c = &Count{Key: k}
-				m[k] = c
-			}
+			c = admit(m, k, sum, u.maxPerDim)
 		}
 		h.last[d] = c
 		c.plus(sum)
 	}
+}
+
+// admit finds a place in m for key k, new in this hour, which brings sum.
+// Below the cap k gets its own count. At the cap the tail folds into
+// OtherKey: the smallest count (least credits, then fewest calls, then the
+// greatest key, so that ties fold the same way every time) moves into it to
+// make room for k, unless k itself brings less than that, in which case k
+// is the tail and its count is OtherKey's. So a heavy key that arrives late
+// in the hour still gets a row of its own, and totals are kept exactly.
+func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
+	other := m[OtherKey]
+	if len(m)-btoi(other != nil) < maxKeys {
+		c := &Count{Key: strings.Clone(k)}
+		m[c.Key] = c
+		return c
+	}
+	var tail *Count
+	for key, c := range m {
+		if key != OtherKey && (tail == nil || smaller(c, tail)) {
+			tail = c
+		}
+	}
+	if other == nil {
+		other = &Count{Key: OtherKey}
+		m[OtherKey] = other
+	}
+	if tail == nil || !smaller(tail, &sum) {
+		return other // k is the tail
+	}
+	other.plus(*tail)
+	delete(m, tail.Key) // h.last may hold tail: the caller replaces it
+	c := &Count{Key: strings.Clone(k)}
+	m[c.Key] = c
+	return c
+}
+
+// smaller orders counts for folding: fewer credits, then fewer calls and
+// refusals, then (ties) the greater key is the smaller count. sum, a new
+// key's first count, has no key and loses every tie.
+func smaller(a, b *Count) bool {
+	if a.Credits != b.Credits {
+		return a.Credits < b.Credits
+	}
+	if x, y := a.Calls+a.Refused, b.Calls+b.Refused; x != y {
+		return x < y
+	}
+	return b.Key != "" && a.Key > b.Key
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (u *Usage) prune(oldest int64) {

@@ -27,14 +27,16 @@ func TestUsageTopAndSeries(t *testing.T) {
 	if d.Allowed {
 		t.Fatal(d)
 	}
-	// Settle: charged 5, real cost 2. "sync" is the 4th app of the hour: it
-	// folds into "other", and so does its settled difference.
+	// Settle: charged 5, real cost 2. "sync" is the 4th app of the hour and
+	// brings more than the smallest, so the tail folds into "other" instead:
+	// bi (1 credit, 1 call; crm has a refusal more). Its settled difference
+	// follows it to its row.
 	tk, _ := l.Acquire(t0.Add(2*time.Hour), Request{Tenant: "o", App: "sync", Credits: 5})
 	tk.Settle(t0.Add(2*time.Hour), 2)
 	tk.Release()
 
 	top := u.Top("o", DimApp, t0, t0.Add(3*time.Hour), 10)
-	want := []Count{{"sync", 20, 1, 0}, {"crm", 11, 3, 1}, {OtherKey, 2, 1, 0}, {"x", 2, 1, 0}, {"bi", 1, 1, 0}}
+	want := []Count{{"sync", 22, 2, 0}, {"crm", 11, 3, 1}, {"x", 2, 1, 0}, {OtherKey, 1, 1, 0}}
 	if fmt.Sprint(top) != fmt.Sprint(want) {
 		t.Fatalf("top apps\n got %v\nwant %v", top, want)
 	}
@@ -42,9 +44,12 @@ func TestUsageTopAndSeries(t *testing.T) {
 		t.Fatalf("top 1: %v", top)
 	}
 	ips := u.Top("o", DimIP, t0.Add(2*time.Hour), t0.Add(3*time.Hour), 10)
-	// Requests without an IP come fourth: they fold into "other".
-	if len(ips) != 4 || ips[0].Key != OtherKey || ips[0].Refused != 1 || ips[1].Key != "5.5.5.5" {
-		t.Fatalf("ips in hour 2 (cap 3, the rest folded): %v", ips)
+	// The refusal without an IP brings less than the smallest of the three
+	// IPs: it is the tail and folds. The sync call without an IP brings
+	// more: 4.4.4.4 (tied with 3.3.3.3, the greater key) folds instead.
+	wantIPs := []Count{{"", 5, 1, 0}, {"5.5.5.5", 2, 1, 0}, {"3.3.3.3", 1, 1, 0}, {OtherKey, 1, 1, 1}}
+	if fmt.Sprint(ips) != fmt.Sprint(wantIPs) {
+		t.Fatalf("ips in hour 2 (cap 3, the tail folded)\n got %v\nwant %v", ips, wantIPs)
 	}
 	series := u.Series("o", t0, t0.Add(3*time.Hour))
 	if len(series) != 2 || series[0].Calls != 3 || series[0].Credits != 30 ||
@@ -178,6 +183,47 @@ func TestUsageMatchesModel(t *testing.T) {
 		for k, w := range want {
 			if w != (Count{}) {
 				t.Fatalf("seed %d: %+v missing from Top (want %+v)", seed, k, w)
+			}
+		}
+	}
+}
+
+// At the cap the tail folds: a key that brings more than the smallest gets a
+// row even when it arrives last, and every credit, call and refusal is still
+// counted exactly once, in some row or in OtherKey.
+func TestUsageFoldsTheTail(t *testing.T) {
+	u := NewUsage(0, 3)
+	for i := range 10 {
+		u.Record(t0, "o", fmt.Sprintf("small%d", i), "", "", "", "GET", 1, false)
+	}
+	u.Record(t0, "o", "heavy", "", "", "", "GET", 50, false)
+	top := u.Top("o", DimApp, t0, t0.Add(time.Hour), 10)
+	if len(top) != 4 || top[0].Key != "heavy" || top[0].Credits != 50 || top[1].Key != OtherKey || top[1].Credits != 8 {
+		t.Fatalf("top apps: %v", top)
+	}
+
+	rng := rand.New(rand.NewPCG(5, 8))
+	for seed := range 50 {
+		u := NewUsage(0, 1+seed%4)
+		var want Count
+		for range 300 {
+			c := Count{Credits: rng.Int64N(20), Calls: 1}
+			refused := rng.IntN(5) == 0
+			if refused {
+				c = Count{Refused: 1}
+			}
+			want.plus(c)
+			u.Record(t0, "o", fmt.Sprintf("a%d", rng.IntN(12)), "", fmt.Sprintf("ip%d", rng.IntN(30)), "", "GET", c.Credits, refused)
+		}
+		for _, d := range []Dimension{DimApp, DimIP} {
+			var got Count
+			rows := u.Top("o", d, t0, t0.Add(time.Hour), 100)
+			for _, c := range rows {
+				got.plus(c)
+			}
+			got.Key = ""
+			if got != want || len(rows) > 1+(1+seed%4) {
+				t.Fatalf("seed %d dim %d: rows %v sum to %+v, want %+v", seed, d, rows, got, want)
 			}
 		}
 	}
