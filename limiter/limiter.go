@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // ErrNilStore is returned by New for WithStore(nil).
@@ -180,8 +181,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 		alerts = st.lease.Alerts
 	}
 	if l.usage != nil {
-		h := l.usageHash(st.ml.hash, req.Tenant)
-		l.usage.record(h, now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
+		l.usage.record(l.usageShard(st, req.Tenant), now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
 	if !d.Allowed {
 		ticketPool.Put(st)
@@ -204,14 +204,19 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 // seconds do not see. Acquire(l.Now(), req) is the usual call.
 func (l *Limiter) Now() time.Time { return l.clock.now() }
 
-// usageHash picks a tenant's usage shard: the in-memory store's hash of it
-// when there is one (h), else the recorder's own. Every event of a tenant
-// must take the same shard, so that the recorder sees them in order.
-func (l *Limiter) usageHash(h uint64, tenant string) uint64 {
+// usageShard picks the usage shard of a request's events: from its tenant
+// (the in-memory store's hash, else the recorder's own) and its ticket
+// state. States are pooled per P, so one tenant's requests on different
+// cores record into different shards instead of queueing on one shard's
+// lock, while a request's decision and its settle share a shard and stay in
+// order. Between requests there is no order to keep: concurrent requests
+// have none, and the recorder folds its tail by size, not by arrival.
+func (l *Limiter) usageShard(st *ticketState, tenant string) uint64 {
+	h := st.ml.hash
 	if l.mem == nil {
-		return maphash.String(l.usage.seed, tenant)
+		h = maphash.String(l.usage.seed, tenant)
 	}
-	return h
+	return h ^ uint64(uintptr(unsafe.Pointer(st))>>6)*0x9e3779b97f4a7c15
 }
 
 // Peek reports a tenant's limit, remaining credits and reset time without

@@ -77,14 +77,14 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
 			rem := st.l.mem.adjust(now, ml.t, ml.at, delta)
-			st.l.settled(now, ml.hash, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
+			st.l.settled(now, st, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
 			ml.credits = actual
 		}
 	} else {
 		lease := &st.lease
 		if delta := actual - lease.Credits; delta != 0 {
 			rem := st.l.store.Adjust(now, lease, delta)
-			st.l.settled(now, 0, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta)
+			st.l.settled(now, st, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta)
 			lease.Credits = actual
 		}
 	}
@@ -92,10 +92,9 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 }
 
 // settled records a settled difference in the usage statistics and the alerts.
-// h is the tenant's hash from the in-memory store (0 for other stores).
-func (l *Limiter) settled(now time.Time, h uint64, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
+func (l *Limiter) settled(now time.Time, st *ticketState, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
 	if l.usage != nil {
-		l.usage.adjust(now, l.usageHash(h, tenant), tenant, app, delta)
+		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
 	}
 	if l.alerts != nil && alerts != nil {
 		l.alerts.check(now, alerts, tenant, limit, rem, delta)

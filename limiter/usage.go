@@ -126,8 +126,8 @@ func (u *Usage) Record(at time.Time, tenant, app, module, ip, user, method strin
 	u.record(maphash.String(u.seed, tenant), at, tenant, app, module, ip, user, method, credits, refused)
 }
 
-// record is Record with the tenant already hashed (by any hash: it only
-// picks a shard), which the Limiter's in-memory store has done.
+// record is Record with the shard picked by h (any well-mixed value; see
+// Limiter.usageShard).
 func (u *Usage) record(h uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
 	e := usageEvent{hour: hourOf(at), tenant: tenant, app: app, module: module, ip: ip, user: user, meth: method}
 	if refused {
@@ -139,7 +139,7 @@ func (u *Usage) record(h uint64, at time.Time, tenant, app, module, ip, user, me
 }
 
 // adjust records a settled difference in credits (no call); h as for record,
-// and the same for every event of a tenant (see Limiter.usageHash).
+// and the same as its decision's (see Limiter.usageShard).
 func (u *Usage) adjust(at time.Time, h uint64, tenant, app string, delta int64) {
 	u.push(h, &usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
 }
