@@ -55,7 +55,6 @@ type config struct {
 	usage     *Usage
 	thresh    []int
 	alertFn   func(Alert)
-	alertBuf  int
 }
 
 type optionFunc func(*config)
@@ -259,8 +258,8 @@ func (l *Limiter) Store() Store { return l.store }
 
 // Close stops the goroutines the Limiter started (the alert deliverer, which
 // first delivers the alerts queued so far, the usage aggregator and Now's
-// ticker) and waits for them or for ctx. Statistics recorded afterwards are still aggregated, by
-// queries. Close is idempotent.
+// ticker) and waits for them or for ctx. Statistics recorded afterwards are
+// still aggregated, by queries. Close is idempotent.
 func (l *Limiter) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
 		if l.stopUsage != nil {

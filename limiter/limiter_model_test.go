@@ -22,7 +22,7 @@ type modelTicket struct {
 	tk                 Ticket
 	tenant, app, class string
 	credits            int64
-	settled, released  bool
+	settled            bool
 }
 
 func TestAcquireReleaseSettleModel(t *testing.T) {

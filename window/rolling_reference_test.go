@@ -3,18 +3,16 @@ package window
 import (
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 )
 
 // refLog is the reference: an exact sliding log of admissions (each credit
-// comes back exactly W after it was counted), under a mutex, plus the one fact
+// comes back exactly W after it was counted), plus the one fact
 // about Rolling it needs to predict it exactly: the frontier, which follows
 // the newest instant any call has passed in, and the current slot (the newest
 // one charged), at whose start a caller behind it is counted.
 type refLog struct {
-	mu       sync.Mutex
 	length   int64 // W in ns
 	width    int64 // slot width in ns
 	limit    int64
