@@ -46,30 +46,37 @@ type MemoryStore struct {
 }
 
 // tenant is laid out by cache line, so that an admission writes one line and
-// reads four more. Line 0 holds what admissions read and nobody writes (key,
-// hash, flags, the inline windows' pool pointer and reset cache); line 1 what
-// they read and rarely write (lastUsed, at most once a millisecond, and the
-// first application's entry); line 2 the pool's read-mostly line; line 3 the
-// one every admission and release writes: the pool's current slot word
-// followed by the first application's semaphore (see roll). Under
-// RunParallel on one tenant, reading anything from the written line cost a
-// cache-line transfer each, and two written lines cost two. Line 4 holds the
-// key's bytes (which a lookup compares) and what only writers touch.
+// reads three more, and a lookup of a key of up to 24 bytes reads one. Line 0
+// holds what lookups compare and admissions read and nobody writes but
+// eviction (hash, dead flag, the key's length and first bytes, the windows
+// the tenant was created with); line 1 what admissions read and rarely write
+// (the current windows, lastUsed, at most once a millisecond, and the first
+// application's entry); line 2 the pool's read-mostly line; line 3 the one
+// every admission and release writes: the pool's current slot word followed
+// by the first application's semaphore (see roll). Under RunParallel on one
+// tenant, reading anything from the written line cost a cache-line transfer
+// each, and two written lines cost two. Line 4 holds what only writers and
+// slow paths touch (the key as a string, the application table).
 // The struct fills the 320-byte size class, whose objects are 64-byte
 // aligned, so these really are lines (TestTenantLayout checks the offsets and
-// the alignment). At 100,000 tenants the lines are loaded from t directly,
-// in parallel, rather than through pointers.
+// the alignment). At 100,000 tenants every line is a cache miss: the lines
+// are loaded from t directly, in parallel, rather than through pointers, and
+// the key compare stays on the line the hash check loaded instead of
+// following the key's pointer to its bytes, a miss that could only start
+// once the first had ended.
 type tenant struct {
-	key  string
-	hash uint64                  // maphash of key: the shard and the table slot
-	dead atomic.Bool             // set by eviction: a Take that sees it starts over
-	wins atomic.Pointer[windows] // &w0 until a plan change swaps windows
-	w0   windows                 // the windows the tenant was created with
+	hash uint64      // maphash of key: the shard and the table slot
+	dead atomic.Bool // set by eviction: a Take that sees it starts over
+	klen uint32      // len(key)
+	// kpre is the key's first bytes, which is all of it for most keys
+	// (tenant ids, addresses); then it is also key's storage (see setKey).
+	kpre [24]byte
+	w0   windows // the windows the tenant was created with
 
+	wins     atomic.Pointer[windows]  // &w0 until a plan change swaps windows
 	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
 	lastUsed atomic.Int64             // Unix ns of the last admission
 	classes  atomic.Pointer[semTable]
-	apps     atomic.Pointer[semTable]
 	// first is the first app added (never reused once dropped); its
 	// semaphore is sem0.
 	first semEntry
@@ -81,38 +88,59 @@ type tenant struct {
 	// sem0 shares the pool's written line (window.FreeBytes).
 	sem0 semaphore.Weighted
 	plan atomic.Pointer[Plan]
+	mu   sync.Mutex // serialises app/class table and window changes
 
-	mu        sync.Mutex // serialises app/class table and window changes
+	key       string
+	apps      atomic.Pointer[semTable]
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
-	// keyBuf holds the key when it fits (see setKey): the store never keeps
-	// a caller's string, which may be a slice of a larger buffer, and the
-	// key compare of a lookup reads a line of the tenant rather than a
-	// separate allocation.
-	keyBuf [48]byte
+	// keyBuf holds a key too long for kpre when it fits (see setKey): the
+	// store never keeps a caller's string, which may be a slice of a larger
+	// buffer.
+	keyBuf [35]byte
 }
 
-// setKey makes t.key a copy of key, in keyBuf if it fits.
+// setKey sets the key: t.key is a copy of key, in kpre or keyBuf if it
+// fits, and kpre holds its first bytes.
 func (t *tenant) setKey(key string) {
-	if len(key) > len(t.keyBuf) || len(key) == 0 {
+	t.klen = uint32(len(key)) // a key of 4 GiB is not looked up
+	n := copy(t.kpre[:], key)
+	switch {
+	case len(key) == 0:
+		t.key = ""
+	case n == len(key):
+		t.key = unsafe.String(&t.kpre[0], n) // kpre is never written again
+	case len(key) <= len(t.keyBuf):
+		t.key = unsafe.String(&t.keyBuf[0], copy(t.keyBuf[:], key))
+	default:
 		t.key = strings.Clone(key)
-		return
 	}
-	n := copy(t.keyBuf[:], key)
-	t.key = unsafe.String(&t.keyBuf[0], n) // keyBuf is never written again
+}
+
+// is reports whether t's key is key, whose hash is h. A key that fits in
+// kpre is compared there, on the line that holds the hash.
+func (t *tenant) is(h uint64, key string) bool {
+	if t.hash != h || int(t.klen) != len(key) {
+		return false
+	}
+	n := min(len(key), len(t.kpre))
+	if string(t.kpre[:n]) != key[:n] { // compared in place: no conversion
+		return false
+	}
+	return n == len(key) || t.key[n:] == key[n:]
 }
 
 // windows is a tenant's pool, plus its extra windows for a compound plan.
 // What admissions read is kept to three words (see tenant).
 type windows struct {
-	rolling *window.Rolling // the pool
 	// reset caches all().ResetAt (Unix ns) for admissions: walking a window's
 	// slots for it costs more than the rest of an admission. While now is
 	// before it and credits were just spent, the oldest spent slot cannot
 	// have returned; a refund that empties that slot can make the cached
 	// value early, never late.
-	reset atomic.Int64
-	multi *multiWindows // nil unless the plan has extra windows
+	reset   atomic.Int64
+	multi   *multiWindows   // nil unless the plan has extra windows
+	rolling *window.Rolling // the pool (t.roll for w0: admissions name it from t)
 }
 
 type multiWindows struct {
@@ -330,9 +358,9 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	// The tenant's own pool is named from t (not loaded from w), so its
 	// lines can load while w's does.
 	w := t.wins.Load()
-	r := w.rolling
-	if w == &t.w0 {
-		r = &t.roll
+	r := &t.roll
+	if w != &t.w0 {
+		r = w.rolling
 	}
 	limit := r.Limit()
 	app := e.sem

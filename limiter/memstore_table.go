@@ -73,7 +73,7 @@ func (sh *memShard) get(h uint64, key string) *tenant {
 		if t == nil {
 			return nil
 		}
-		if s.hash.Load() == h && t != tombstone && t.hash == h && t.key == key {
+		if s.hash.Load() == h && t != tombstone && t.is(h, key) {
 			return t
 		}
 	}

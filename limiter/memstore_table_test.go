@@ -18,7 +18,8 @@ func TestTenantTable(t *testing.T) {
 	model := map[string]*tenant{}
 	add := func(k string) {
 		_, h := s.shard(k)
-		nt := &tenant{key: k, hash: h}
+		nt := &tenant{hash: h}
+		nt.setKey(k)
 		got, added := sh.insert(nt)
 		if want := model[k]; want != nil {
 			if added || got != want {
@@ -89,7 +90,9 @@ func TestTenantTableConcurrent(t *testing.T) {
 					return
 				}
 				if g%2 == 0 {
-					sh.insert(&tenant{key: k, hash: h})
+					nt := &tenant{hash: h}
+					nt.setKey(k)
+					sh.insert(nt)
 				} else if i%100 == 0 {
 					sh.sweep(func(tn *tenant) bool { return tn.hash%3 == 0 })
 				}
@@ -121,6 +124,9 @@ func TestTenantLayout(t *testing.T) {
 		}
 	}
 	line("w0's end", unsafe.Offsetof(tn.w0)+unsafe.Sizeof(tn.w0)-1, 0)
+	line("kpre", unsafe.Offsetof(tn.kpre), 0)
+	line("wins", unsafe.Offsetof(tn.wins), 1)
+	line("classes", unsafe.Offsetof(tn.classes), 1)
 	line("app0", unsafe.Offsetof(tn.app0), 1)
 	line("lastUsed", unsafe.Offsetof(tn.lastUsed), 1)
 	line("first's end", unsafe.Offsetof(tn.first)+unsafe.Sizeof(tn.first)-1, 1)
@@ -128,7 +134,8 @@ func TestTenantLayout(t *testing.T) {
 		t.Errorf("the inline pool at %d, want 128 (line 2)", off)
 	}
 	line("sem0", unsafe.Offsetof(tn.sem0), 3)
-	line("keyBuf", unsafe.Offsetof(tn.keyBuf), 4)
+	line("key", unsafe.Offsetof(tn.key), 4)
+	line("apps", unsafe.Offsetof(tn.apps), 4)
 	line("sem0's end", unsafe.Offsetof(tn.sem0)+unsafe.Sizeof(tn.sem0)-1, 3)
 	if unsafe.Offsetof(tn.sem0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
 		unsafe.Sizeof(tn.sem0) > window.FreeBytes {
@@ -150,7 +157,7 @@ func TestTenantLayout(t *testing.T) {
 func TestTenantKeyCopied(t *testing.T) {
 	s := NewMemoryStore()
 	pf := func(string) *Plan { p := benchPlan(); return &p }
-	for _, n := range []int{1, 13, 48, 49, 300} {
+	for _, n := range []int{0, 1, 13, 24, 25, 35, 36, 300} {
 		big := strings.Repeat("k", 1000)
 		key := big[:n] // a slice of a larger string
 		var ml memLease
@@ -161,7 +168,7 @@ func TestTenantKeyCopied(t *testing.T) {
 		if tn.key != key {
 			t.Fatalf("len %d: key %q", n, tn.key)
 		}
-		if unsafe.StringData(tn.key) == unsafe.StringData(key) {
+		if n > 0 && unsafe.StringData(tn.key) == unsafe.StringData(key) {
 			t.Fatalf("len %d: the tenant keeps the caller's string", n)
 		}
 		if unsafe.StringData(tn.first.name) == unsafe.StringData(big) {
@@ -169,8 +176,30 @@ func TestTenantKeyCopied(t *testing.T) {
 		}
 		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(tn.key))), uintptr(unsafe.Pointer(tn))
 		inside := p >= lo && p < lo+unsafe.Sizeof(*tn)
-		if inside != (n <= len(tn.keyBuf)) {
+		if inside != (n > 0 && n <= len(tn.keyBuf)) {
 			t.Fatalf("len %d: key inside the tenant = %v", n, inside)
+		}
+	}
+}
+
+// A lookup compares the key's first bytes in the tenant's first line and the
+// rest, if any, from the key: keys that differ only past that prefix, or
+// only in length, or only in the prefix are told apart (the hash is forced
+// equal here, as in a collision).
+func TestTenantKeyCompare(t *testing.T) {
+	long := strings.Repeat("p", 24)
+	keys := []string{"", "a", "b", "ab", long, long + "x", long + "y", long + "xy", "q" + long[1:] + "x",
+		strings.Repeat("z", 35), strings.Repeat("z", 36), strings.Repeat("z", 35) + "y"}
+	for _, k := range keys {
+		tn := &tenant{hash: 7}
+		tn.setKey(k)
+		for _, other := range keys {
+			if got := tn.is(7, other); got != (k == other) {
+				t.Errorf("tenant %q is %q = %v", k, other, got)
+			}
+		}
+		if tn.is(8, k) {
+			t.Errorf("tenant %q matched another hash", k)
 		}
 	}
 }
