@@ -110,6 +110,12 @@ func BenchmarkKeyedFull(b *testing.B) {
 func BenchmarkMiddleware(b *testing.B) { runRow(b, "Middleware") }
 func BenchmarkFloor(b *testing.B)      { runRow(b, "Floor") }
 
+func BenchmarkKeyedFloor(b *testing.B) {
+	for _, n := range keyCounts {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) { runRow(b, keyedFloorRow(n)) })
+	}
+}
+
 // TestEveryCallAdmitted checks that each implementation, configured as in its
 // benchmark, admits every call of a short sequential loop and of a short
 // two-goroutine loop: the fairness condition of the whole suite.
