@@ -6,10 +6,10 @@ import (
 )
 
 // memShard is one part of the tenant map: an open-addressing hash table
-// (linear probing) whose slots are atomic (hash, pointer) pairs, so a lookup
-// is a few plain loads and writes nothing shared. A read lock, even an uncontended
-// one, is two atomic adds on a word every core's lookups share, which showed
-// as the largest cost of an admission under RunParallel.
+// (linear probing) whose slots are atomic (hash, pointer) pairs, so a
+// lookup is a few plain loads and writes nothing shared. A read lock, even an
+// uncontended one, is two atomic adds on a word every core's lookups share,
+// which showed as the largest cost of an admission under RunParallel.
 //
 // Writers (insert, sweep) serialise on mu. A table is never resized in
 // place: growing builds a new one and publishes it, so a reader probing an
@@ -35,8 +35,8 @@ type tenantTable struct {
 
 // tableSlot is a tenant and its hash, which a probe compares before it
 // follows the pointer: at 100,000 tenants every tenant a probe reads is a
-// cache miss, and a probe passes a third of a colliding slot on average
-// (more as the table fills) before it reaches its own. Writers store the hash
+// cache miss, and at the table's load a probe passes 0.3 to 1.5 colliding
+// slots on average before it reaches its own. Writers store the hash
 // before the tenant and readers load the tenant before the hash, so a reader
 // that sees a tenant sees its hash, or a later one (a slot reused after a
 // tombstone): get then checks the tenant's own hash, and a stale mismatch
