@@ -29,7 +29,7 @@ const OtherKey = "other"
 const (
 	DefaultRetention    = 30 * 24 * time.Hour
 	DefaultUsageTenants = 1000
-	usageShards         = 8
+	usageShards         = 32 // few enough to flush, enough that cores seldom share one
 	usageBatch          = 64
 	usageQueue          = 16 // full batches waiting: at most usageQueue*usageBatch events
 )
@@ -76,10 +76,13 @@ type Usage struct {
 	newest  int64 // newest hour seen (Unix hours)
 }
 
+// usageShard is 128 bytes, so that two shards' words never share a cache
+// line whatever the alignment of the Usage (at 72 bytes they did, and two
+// cores recording into neighbouring shards fought over the line).
 type usageShard struct {
 	mu  sync.Mutex // protects buf
 	buf []usageEvent
-	_   [40]byte
+	_   [96]byte
 }
 
 // usageEvent is one decision, or a run of decisions with the same keys
@@ -115,10 +118,7 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 	u := &Usage{retention: retention, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
 		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
 		free: make(chan []usageEvent, usageQueue)}
-	for i := range u.shards {
-		u.shards[i].buf = make([]usageEvent, 0, usageBatch)
-	}
-	return u
+	return u // shard buffers are allocated by their first push
 }
 
 // Record counts one decision: credits spent by an admitted call, or a refusal.
@@ -168,17 +168,16 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 			return
 		}
 	}
+	if sh.buf == nil {
+		sh.buf = u.newBatch()
+	}
 	sh.buf = append(sh.buf, *e)
 	if len(sh.buf) < usageBatch {
 		sh.mu.Unlock()
 		return
 	}
 	full := sh.buf
-	select {
-	case sh.buf = <-u.free:
-	default:
-		sh.buf = make([]usageEvent, 0, usageBatch)
-	}
+	sh.buf = u.newBatch()
 	sh.mu.Unlock()
 	select {
 	case u.full <- full: // for the drainer (or the next query)
@@ -187,6 +186,16 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 		u.aggregate(full)
 		u.mu.Unlock()
 		u.recycle(full)
+	}
+}
+
+// newBatch returns an empty batch, recycled if one is free.
+func (u *Usage) newBatch() []usageEvent {
+	select {
+	case b := <-u.free:
+		return b
+	default:
+		return make([]usageEvent, 0, usageBatch)
 	}
 }
 

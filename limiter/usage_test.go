@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestUsageTopAndSeries(t *testing.T) {
@@ -231,5 +232,13 @@ func TestUsageFoldsTheTail(t *testing.T) {
 				t.Fatalf("seed %d dim %d: rows %v sum to %+v, want %+v", seed, d, rows, got, want)
 			}
 		}
+	}
+}
+
+// Shards are 128 bytes apart, so no two share a cache line however the
+// Usage is aligned.
+func TestUsageShardSize(t *testing.T) {
+	if sz := unsafe.Sizeof(usageShard{}); sz != 128 {
+		t.Fatalf("usageShard is %d bytes, want 128", sz)
 	}
 }
