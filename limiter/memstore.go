@@ -85,10 +85,15 @@ type tenant struct {
 	// admission at 100,000 tenants misses on the tenant's own lines, not on
 	// a window struct and a slot word behind two more pointers.
 	roll window.Rolling
-	// sem0 shares the pool's written line (window.FreeBytes).
-	sem0 semaphore.Weighted
+	// sem0 (the first application's slots) and cls0 (the first capped API
+	// class's, of the plan the tenant was created with) share the pool's
+	// written line (window.FreeBytes): on two cores, an admission and its
+	// release then move one line between them instead of one per semaphore.
+	sem0 semaphore.Slots
+	cls0 semaphore.Slots
 	plan atomic.Pointer[Plan]
 	mu   sync.Mutex // serialises app/class table and window changes
+	_    [8]byte    // the rest of line 3
 
 	key       string
 	apps      atomic.Pointer[semTable]
@@ -203,18 +208,18 @@ type semTable struct {
 }
 
 // semEntry is one application's or class's semaphore. Its semaphore is
-// allocated with it (newSemEntry) or, for a tenant's first application, is
-// the tenant's sem0.
+// allocated with it (newSemEntry) or, for a tenant's first application and
+// first class, is the tenant's sem0 or cls0.
 type semEntry struct {
 	name string
 	dead atomic.Bool // set while the entry is being dropped from a full table
-	sem  *semaphore.Weighted
+	sem  *semaphore.Slots
 }
 
 func newSemEntry(name string, capacity int64) *semEntry {
 	x := &struct {
 		e semEntry
-		s semaphore.Weighted
+		s semaphore.Slots
 	}{e: semEntry{name: name}}
 	x.e.sem = &x.s
 	x.s.SetCapacity(capacity)
@@ -311,7 +316,7 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 // whole Lease per admission showed in profiles.
 type memLease struct {
 	t        *tenant
-	app, cls *semaphore.Weighted // cls nil when the class has no cap
+	app, cls *semaphore.Slots // cls nil when the class has no cap
 	appName  string
 	credits  int64 // reserved at admission
 	at       int64 // admission time, Unix ns (the window slot to refund into)
@@ -376,7 +381,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		s.take(now, req, planFor, lease, d)
 		return // evicted meanwhile: look up again
 	}
-	var cls *semaphore.Weighted
+	var cls *semaphore.Slots
 	if req.Class != "" {
 		if c := t.classes.Load().find(req.Class); c != nil {
 			cls = c.sem

@@ -136,10 +136,10 @@ func TestTenantLayout(t *testing.T) {
 	line("sem0", unsafe.Offsetof(tn.sem0), 3)
 	line("key", unsafe.Offsetof(tn.key), 4)
 	line("apps", unsafe.Offsetof(tn.apps), 4)
-	line("sem0's end", unsafe.Offsetof(tn.sem0)+unsafe.Sizeof(tn.sem0)-1, 3)
+	line("cls0's end", unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-1, 3)
 	if unsafe.Offsetof(tn.sem0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
-		unsafe.Sizeof(tn.sem0) > window.FreeBytes {
-		t.Errorf("sem0 does not fit in the pool's written line")
+		unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-unsafe.Offsetof(tn.sem0) > window.FreeBytes {
+		t.Errorf("sem0 and cls0 do not fit in the pool's written line")
 	}
 	for range 8 {
 		s := NewMemoryStore()

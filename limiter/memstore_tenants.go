@@ -43,12 +43,21 @@ func (s *MemoryStore) initWindows(w *windows, p *Plan, r *window.Rolling) error 
 	return nil
 }
 
-func classTable(p *Plan) *semTable {
-	t := &semTable{}
-	for _, c := range sortedKeys(p.SubConcurrency) {
-		t.entries = append(t.entries, newSemEntry(c, p.SubConcurrency[c]))
+// classTable builds the class semaphores of a new tenant t: the first
+// class's is t.cls0, the rest are allocated.
+func (t *tenant) classTable(p *Plan) *semTable {
+	tab := &semTable{}
+	for i, c := range sortedKeys(p.SubConcurrency) {
+		var e *semEntry
+		if i == 0 {
+			e = &semEntry{name: c, sem: &t.cls0}
+			t.cls0.SetCapacity(p.SubConcurrency[c])
+		} else {
+			e = newSemEntry(c, p.SubConcurrency[c])
+		}
+		tab.entries = append(tab.entries, e)
 	}
-	return t
+	return tab
 }
 
 func sortedKeys(m map[string]int64) []string {
@@ -69,7 +78,7 @@ func (s *MemoryStore) newTenant(key string, h uint64, p *Plan) (*tenant, error) 
 	t.plan.Store(p)
 	t.wins.Store(&t.w0)
 	t.apps.Store(&semTable{})
-	t.classes.Store(classTable(p))
+	t.classes.Store(t.classTable(p))
 	return t, nil
 }
 
