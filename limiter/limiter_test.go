@@ -350,6 +350,12 @@ func TestSetPlanClassChurn(t *testing.T) {
 	if err := l.SetPlanAt(t0, "o", noBulk); err != nil {
 		t.Fatal(err)
 	}
+	// bulk is uncapped now: a second bulk call (the cap was 1) takes no class slot.
+	tkU, d := l.Acquire(t0, Request{Tenant: "o", App: "b", Class: "bulk", Credits: 1})
+	if !d.Allowed {
+		t.Fatalf("bulk without a cap: %+v", d)
+	}
+	tkU.Release()
 	if err := l.SetPlanAt(t0, "o", testPlan()); err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,7 @@ func TestTenantLayout(t *testing.T) {
 	line("sem0", unsafe.Offsetof(tn.sem0), 3)
 	line("key", unsafe.Offsetof(tn.key), 4)
 	line("apps", unsafe.Offsetof(tn.apps), 4)
+	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 4)
 	line("cls0's end", unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-1, 3)
 	if unsafe.Offsetof(tn.sem0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
 		unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-unsafe.Offsetof(tn.sem0) > window.FreeBytes {
@@ -176,7 +177,7 @@ func TestTenantKeyCopied(t *testing.T) {
 		}
 		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(tn.key))), uintptr(unsafe.Pointer(tn))
 		inside := p >= lo && p < lo+unsafe.Sizeof(*tn)
-		if inside != (n > 0 && n <= len(tn.keyBuf)) {
+		if inside != (n > 0 && n <= len(tn.kpre)) {
 			t.Fatalf("len %d: key inside the tenant = %v", n, inside)
 		}
 	}

@@ -50,7 +50,8 @@ func (t *tenant) classTable(p *Plan) *semTable {
 	for i, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
 		if i == 0 {
-			e = &semEntry{name: c, sem: &t.cls0}
+			e = &t.cls0e
+			e.name, e.sem = c, &t.cls0 // before the tenant is published
 			t.cls0.SetCapacity(p.SubConcurrency[c])
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
@@ -248,8 +249,13 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 		next.entries = append(next.entries, e)
 	}
 	// A class the new plan drops keeps no semaphore: its held slots are
-	// released on the old one, which Release finds no more and skips.
+	// released on the old one, which Release finds no more and skips. If it
+	// is cls0's, admissions must stop finding it through cls0e; cls0e never
+	// comes back (a class added again later gets a new entry).
 	t.classes.Store(next)
+	if t.cls0e.sem != nil && next.find(t.cls0e.name) != &t.cls0e {
+		t.cls0e.dead.Store(true)
+	}
 	t.plan.Store(p)
 	return nil
 }
