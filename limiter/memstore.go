@@ -53,17 +53,18 @@ type MemoryStore struct {
 // (the current windows, lastUsed, at most once a millisecond, and the first
 // application's entry); line 2 the pool's read-mostly line; line 3 the one
 // every admission and release writes: the pool's current slot word followed
-// by the first application's semaphore (see roll). Under RunParallel on one
-// tenant, reading anything from the written line cost a cache-line transfer
-// each, and two written lines cost two. Line 4 holds what only writers and
-// slow paths touch (the key as a string, the application table).
+// by the first application's and the first class's slots (see roll). Under
+// RunParallel on one tenant, reading anything from the written line cost a
+// cache-line transfer each, and two written lines cost two. Line 4 holds
+// the first class's entry and what only writers and slow paths touch (the
+// key as a string, the application table).
 // The struct fills the 320-byte size class, whose objects are 64-byte
 // aligned, so these really are lines (TestTenantLayout checks the offsets and
 // the alignment). At 100,000 tenants every line is a cache miss: the lines
 // are loaded from t directly, in parallel, rather than through pointers, and
-// the key compare stays on the line the hash check loaded instead of
-// following the key's pointer to its bytes, a miss that could only start
-// once the first had ended.
+// the compare of a key of up to 24 bytes stays on the line the hash check
+// loaded instead of following the key's pointer to its bytes, a miss that
+// could only start once the first had ended.
 type tenant struct {
 	hash uint64      // maphash of key: the shard and the table slot
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
