@@ -152,7 +152,9 @@ func (t *CostTable) lookup(r *http.Request, p *Price) error {
 		return nil
 	}
 	rt := &t.routes[i]
-	*p = Price{Credits: rt.Cost, Class: rt.Class, Pattern: rt.Pattern}
+	// Field by field: *p = Price{...} builds the literal on the stack and
+	// copies it, which showed in profiles. p is zero (Lookup's result).
+	p.Credits, p.Class, p.Pattern = rt.Cost, rt.Class, rt.Pattern
 	switch {
 	case rt.moduleSeg < 0:
 	case n >= 0: // split by the fast path

@@ -312,31 +312,33 @@ func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
 		return 0, false, false
 	}
 	start := 1
-	for i := 1; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			if !pathSafe[p[i]] {
+	for i := 1; i < len(p); i++ {
+		if c := p[i]; c != '/' {
+			if !pathSafe[c] {
 				return 0, false, false
 			}
 			continue
 		}
-		switch seg := p[start:i]; seg {
-		case "":
-			if i < len(p) {
-				return 0, false, false
-			}
-			return n, true, true // the trailing slash (or the root)
-		case ".", "..":
+		seg := p[start:i]
+		if seg == "" || seg == "." || seg == ".." || n == maxSegs {
 			return 0, false, false
-		default:
-			if n == maxSegs {
-				return 0, false, false
-			}
-			segs[n] = seg
-			n++
 		}
+		segs[n] = seg
+		n++
 		start = i + 1
 	}
-	return n, false, true
+	switch seg := p[start:]; seg {
+	case "":
+		return n, true, true // the trailing slash (or the root)
+	case ".", "..":
+		return 0, false, false
+	default:
+		if n == maxSegs {
+			return 0, false, false
+		}
+		segs[n] = seg
+		return n + 1, false, true
+	}
 }
 
 // fastPath reports whether splitPath accepts u.
