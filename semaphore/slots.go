@@ -10,10 +10,18 @@ import "sync/atomic"
 // [Weighted] is the semaphore to use when callers wait (40 bytes, with a
 // FIFO queue).
 //
-// Held is exact at every moment: Slots counts what is held, not what is
-// free, so a capacity change never blurs it. SetCapacity applies to later
-// acquires; weight held beyond a lowered capacity stays held until
-// released, and nothing new is admitted until it is back under the cap.
+// Slots counts what is held, not what is free, so a capacity change never
+// blurs the count. SetCapacity applies to later acquires; weight held beyond
+// a lowered capacity stays held until released, and nothing new is admitted
+// until it is back under the cap.
+//
+// TryAcquire adds its weight and takes it back if it does not fit, so for
+// an instant the count includes weight that is not held: Held may then read
+// high, and a concurrent TryAcquire may be refused although, without the
+// other's attempt, it would have fitted. Both only happen with the count
+// within a weight of the capacity, and never let more than the capacity be
+// held. Counting that never shows an attempt would cost a second fetch of
+// the word on every acquire (see TryAcquire).
 //
 // The zero value has capacity 0 and refuses every positive weight. A Slots
 // must not be copied after first use. All methods are safe for concurrent
@@ -37,16 +45,20 @@ func (s *Slots) TryAcquire(n int64) bool {
 	if n <= 0 {
 		return n == 0
 	}
-	c := s.cap.Load()
-	for {
-		h := s.held.Load()
-		if h > c-n { // c-n cannot overflow: 0 <= c, 0 < n
-			return false
-		}
-		if s.held.CompareAndSwap(h, h+n) {
-			return true
-		}
+	if n > MaxCapacity {
+		return false
 	}
+	// Add first, then look: one atomic add fetches the word once, for
+	// writing, where a load and a compare-and-swap fetched it to read and
+	// again to write; on two cores sharing a tenant that took an admission
+	// from 114 to 87 ns. An add that does not fit is taken back. h > 0 also
+	// refuses what an overflow would wrap (it would take thousands of
+	// goroutines adding MaxCapacity at once).
+	if h := s.held.Add(n); h > 0 && h <= s.cap.Load() {
+		return true
+	}
+	s.held.Add(-n)
+	return false
 }
 
 // Release returns weight n. It panics with "semaphore: released more than
@@ -75,7 +87,8 @@ func (s *Slots) released(n int64) {
 	}
 }
 
-// Held returns the weight held now.
+// Held returns the weight held now (with, for an instant, the weight of a
+// TryAcquire about to be refused: see Slots).
 func (s *Slots) Held() int64 { return s.held.Load() }
 
 // Capacity returns the capacity.
