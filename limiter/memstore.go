@@ -215,7 +215,7 @@ type semTable struct {
 // first class, is the tenant's sem0 or cls0.
 type semEntry struct {
 	name string
-	dead atomic.Bool // set while the entry is being dropped from a full table
+	dead atomic.Bool // an app's: set while it is being dropped from a full table; cls0e's: its class was dropped
 	sem  *semaphore.Slots
 }
 
