@@ -16,7 +16,11 @@ type Request struct {
 // Reason says why a Decision refused.
 type Reason uint8
 
-// Reasons for a refusal.
+// Reasons for a refusal. The in-memory store counts slots with
+// semaphore.Slots: when an application or class is at its cap, a request
+// being refused can, for an instant, make a concurrent one be refused too
+// although one slot had just come free (never the other way: nothing is
+// admitted past a cap).
 const (
 	ReasonNone           Reason = iota
 	ReasonCredits               // the pool has too few credits
