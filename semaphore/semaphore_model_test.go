@@ -94,6 +94,34 @@ func TestModelConcurrent(t *testing.T) {
 // capacity, no waiter is stranded, and the books balance at the end.
 func TestModelConcurrentSetCapacity(t *testing.T) {
 	s := NewWeighted(8)
+	checkCapacityChurn(t, s, 8, 300, func(i int) int64 { return 3 + int64(i%6) }, func(n int64) bool {
+		if s.TryAcquire(n) {
+			return true
+		}
+		err := s.Acquire(context.Background(), n)
+		if err == ErrTooLarge {
+			return false // the capacity was below n at that moment
+		}
+		return assert.NoError(t, err)
+	})
+}
+
+// churnSem is what checkCapacityChurn needs of a semaphore.
+type churnSem interface {
+	Release(int64)
+	SetCapacity(int64)
+	Held() int64
+	Capacity() int64
+	TryAcquire(int64) bool
+}
+
+// checkCapacityChurn has 8 goroutines take weights of 1 to 3 with acquire
+// and give them back, ops times each, while another sets the capacity to
+// capAt(i) for i = 0, 1, ... until they are done, then to maxCap: what they
+// believe they hold never exceeds maxCap, the largest capacity in force, and
+// at the end nothing is held and all of maxCap can be taken.
+func checkCapacityChurn(t *testing.T, s churnSem, maxCap int64, ops int, capAt func(int) int64, acquire func(n int64) bool) {
+	t.Helper()
 	var held atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -101,11 +129,11 @@ func TestModelConcurrentSetCapacity(t *testing.T) {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
-				s.SetCapacity(8)
+				s.SetCapacity(maxCap)
 				return
 			default:
 			}
-			s.SetCapacity(3 + int64(i%6))
+			s.SetCapacity(capAt(i))
 			runtime.Gosched()
 		}
 	})
@@ -113,20 +141,13 @@ func TestModelConcurrentSetCapacity(t *testing.T) {
 	for g := range 8 {
 		workers.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 11))
-			for range 300 {
+			for range ops {
 				n := 1 + rng.Int64N(3)
-				ok := s.TryAcquire(n)
-				if !ok {
-					err := s.Acquire(context.Background(), n)
-					if err == ErrTooLarge {
-						continue // the capacity was below n at that moment
-					}
-					if !assert.NoError(t, err) {
-						continue
-					}
+				if !acquire(n) {
+					continue
 				}
-				if h := held.Add(n); h > 8 {
-					t.Errorf("held %d > 8", h)
+				if h := held.Add(n); h > maxCap {
+					t.Errorf("held %d > %d", h, maxCap)
 				}
 				runtime.Gosched()
 				held.Add(-n)
@@ -137,8 +158,9 @@ func TestModelConcurrentSetCapacity(t *testing.T) {
 	workers.Wait()
 	close(stop)
 	wg.Wait()
+	assert.Equal(t, int64(0), held.Load())
 	assert.Equal(t, int64(0), s.Held())
-	assert.Equal(t, int64(8), s.Capacity())
-	assert.True(t, s.TryAcquire(8))
-	s.Release(8)
+	assert.Equal(t, maxCap, s.Capacity())
+	assert.True(t, s.TryAcquire(maxCap), "all of it free at the end")
+	s.Release(maxCap)
 }

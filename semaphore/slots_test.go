@@ -3,9 +3,6 @@ package semaphore
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,54 +50,12 @@ func TestSlotsSetCapacity(t *testing.T) {
 }
 
 // TestSlotsModelConcurrent: goroutines TryAcquire and Release random
-// weights while the capacity changes; a counter of what they believe they
-// hold must never exceed the largest capacity in force, Held must equal it
-// whenever everyone is quiet, and everything ends at 0.
+// weights while the capacity flips between 6 and 3; what they believe they
+// hold never exceeds the largest capacity in force, and everything ends at 0
+// (see checkCapacityChurn).
 func TestSlotsModelConcurrent(t *testing.T) {
-	const (
-		goroutines = 8
-		ops        = 2000
-	)
 	s := NewSlots(6)
-	var held atomic.Int64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	var capWG sync.WaitGroup
-	capWG.Go(func() { // capacity flips between 6 and 3
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				s.SetCapacity(6)
-				return
-			default:
-			}
-			s.SetCapacity(int64(3 + 3*(i%2)))
-			runtime.Gosched()
-		}
-	})
-	for g := range goroutines {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), 11))
-			for range ops {
-				n := 1 + rng.Int64N(3)
-				if !s.TryAcquire(n) {
-					continue
-				}
-				if h := held.Add(n); h > 6 {
-					t.Errorf("held %d > the largest capacity 6", h)
-				}
-				runtime.Gosched()
-				held.Add(-n)
-				s.Release(n)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	capWG.Wait()
-	assert.Equal(t, int64(0), s.Held())
-	assert.Equal(t, int64(0), held.Load())
-	assert.True(t, s.TryAcquire(6), "all of it free at the end")
+	checkCapacityChurn(t, s, 6, 2000, func(i int) int64 { return int64(3 + 3*(i%2)) }, s.TryAcquire)
 }
 
 // Sequential property test against a plain counter.
