@@ -254,41 +254,6 @@ type rateLimitValue struct {
 	buf [56]byte
 }
 
-// policyCache maps a pool size and window to the RateLimit-Policy value,
-// shared like valueCache's: a slot holds the last pair that hashed to it.
-type policyCache struct {
-	slots [policyCacheSlots]atomic.Pointer[cachedPolicy]
-}
-
-const (
-	policyCacheBits  = 4
-	policyCacheSlots = 1 << policyCacheBits
-)
-
-// cachedPolicy fills the 128-byte size class, two cache lines of its own,
-// for the same reason as cachedValue.
-type cachedPolicy struct {
-	limit  int64
-	window time.Duration
-	v      [1]string // points into buf when the value fits
-	buf    [96]byte
-}
-
-// get returns the policy value for limit and window, with len = cap = 1.
-// policy is the handler's policy name, the same on every call.
-func (c *policyCache) get(policy string, limit int64, window time.Duration) []string {
-	key := uint64(limit) ^ uint64(window)*0xff51afd7ed558ccd
-	slot := &c.slots[(key*0x9e3779b97f4a7c15)>>(64-policyCacheBits)]
-	if e := slot.Load(); e != nil && e.limit == limit && e.window == window {
-		return e.v[:]
-	}
-	e := &cachedPolicy{limit: limit, window: window}
-	b := appendPolicy(e.buf[:0], policy, limit, window)
-	e.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
-	slot.Store(e)
-	return e.v[:]
-}
-
 // remainingValue is the memory of one response's REMAINING value. Up to 16
 // digits fit (and keep the request state in the 80 B size class); a larger
 // value is formatted into an allocation of its own.
@@ -304,46 +269,74 @@ type valueCaches struct {
 	policies       policyCache
 }
 
-// valueCache maps an integer header value to its field value, built once and
-// shared by every response that sends it: the pool size rarely changes, the
-// reset delay once a second per tenant. Each slot holds the last value that
-// hashed to it, so up to about a hundred tenants with different values mostly
-// hit; a miss costs one allocation, which many more tenants with different
-// resets pay on most requests.
-type valueCache struct {
-	slots [valueCacheSlots]atomic.Pointer[cachedValue]
+// sharedValues maps a key to its header field value, built once and shared
+// by every response that sends it: the pool size and window rarely change,
+// the reset delay once a second per tenant. Each slot holds the last key
+// that hashed to it, so up to about a hundred tenants with different values
+// mostly hit; a miss costs one allocation, which many more tenants with
+// different resets pay on most requests. B is the value's inline memory,
+// an array sized so that an entry fills a size class of whole cache lines
+// (TestCachedValueLines): every request on every core reads the entry, and a
+// small object beside it that one core keeps writing (a semaphore, say)
+// would otherwise make each of those reads a miss.
+type sharedValues[K comparable, B any] struct {
+	slots [sharedValueSlots]atomic.Pointer[sharedValue[K, B]]
 }
 
 const (
-	valueCacheBits  = 8
-	valueCacheSlots = 1 << valueCacheBits
+	sharedValueBits  = 8
+	sharedValueSlots = 1 << sharedValueBits
 )
 
-// cachedValue fills a 64-byte size class, so that it has a cache line of its
-// own: every request on every core reads it, and a small object next to it
-// that one core keeps writing (a semaphore, say) would otherwise make each of
-// those reads a miss.
-type cachedValue struct {
-	n   int64
-	v   [1]string // points into buf
-	buf [40]byte  // any int64, and the padding
+type sharedValue[K comparable, B any] struct {
+	key K
+	v   [1]string // points into buf when the value fits
+	buf B
 }
 
-// get returns n in decimal as a slice with len = cap = 1. Responses share it,
-// which is safe because nothing writes to it in place: Header.Add appends to
-// a copy (cap 1) and Set replaces it.
-func (c *valueCache) get(n int64) []string {
-	// Fibonacci hashing: consecutive values (resets a second apart) land
-	// in different slots.
-	slot := &c.slots[(uint64(n)*0x9e3779b97f4a7c15)>>(64-valueCacheBits)]
-	if e := slot.Load(); e != nil && e.n == n {
+// get returns key's value as a slice with len = cap = 1, building it with
+// appendValue on a miss. hash is the key's hash; Fibonacci hashing spreads
+// consecutive keys (resets a second apart) over the slots. Responses share
+// the slice, which is safe because nothing writes to it in place:
+// Header.Add appends to a copy (cap 1) and Set replaces it.
+func (c *sharedValues[K, B]) get(key K, hash uint64, appendValue func([]byte, K) []byte) []string {
+	slot := &c.slots[(hash*0x9e3779b97f4a7c15)>>(64-sharedValueBits)]
+	if e := slot.Load(); e != nil && e.key == key {
 		return e.v[:]
 	}
-	e := &cachedValue{n: n}
-	b := strconv.AppendInt(e.buf[:0], n, 10)
+	e := &sharedValue[K, B]{key: key}
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&e.buf)), unsafe.Sizeof(e.buf))
+	b := appendValue(buf[:0], key)
 	e.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
 	slot.Store(e)
 	return e.v[:]
+}
+
+// valueCache holds integer header values (LIMIT, RESET); an entry is 64
+// bytes.
+type valueCache struct{ sharedValues[int64, [40]byte] }
+
+func (c *valueCache) get(n int64) []string { return c.sharedValues.get(n, uint64(n), appendDecimal) }
+
+func appendDecimal(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
+
+// policyCache holds RateLimit-Policy values; an entry is 128 bytes.
+type policyCache struct {
+	sharedValues[policyKey, [80]byte]
+}
+
+type policyKey struct {
+	policy string // the handler's policy name, the same on every call
+	limit  int64
+	window time.Duration
+}
+
+func (c *policyCache) get(policy string, limit int64, window time.Duration) []string {
+	return c.sharedValues.get(policyKey{policy, limit, window}, uint64(limit)^uint64(window)*0xff51afd7ed558ccd, appendPolicyKey)
+}
+
+func appendPolicyKey(b []byte, k policyKey) []byte {
+	return appendPolicy(b, k.policy, k.limit, k.window)
 }
 
 // validPolicyName reports whether name can be written inside an sf-string
