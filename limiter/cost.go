@@ -189,13 +189,6 @@ func (t *CostTable) route(r *http.Request, segs *[maxSegs]string) (int, int) {
 	return t.muxMatch(r), -1
 }
 
-// match returns the index of r's route, -1 for none.
-func (t *CostTable) match(r *http.Request) int {
-	var segs [maxSegs]string
-	i, _ := t.route(r, &segs)
-	return i
-}
-
 // muxMatch is match by ServeMux alone.
 func (t *CostTable) muxMatch(r *http.Request) int {
 	h, _ := t.mux.Handler(r)

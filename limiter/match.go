@@ -341,13 +341,6 @@ func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
 	}
 }
 
-// fastPath reports whether splitPath accepts u.
-func fastPath(u *url.URL) bool {
-	var segs [maxSegs]string
-	_, _, ok := splitPath(u, &segs)
-	return ok
-}
-
 // muxRoutesWildcards reports whether ServeMux routes with the Go 1.22
 // patterns the matcher mirrors; with GODEBUG=httpmuxgo121=1 it does not, and
 // every request goes to the ServeMux.
