@@ -109,14 +109,10 @@ const (
 // are the defaults share one lookup of the context Identity, which walks the
 // whole context chain (three or four links under net/http's server).
 func (c *config) parties(r *http.Request, withUser bool) (tenant, app, user string) {
-	if c.defaultKeys == 0 {
-		tenant, app = c.keys.Tenant(r), c.keys.App(r)
-		if withUser {
-			user = c.keys.User(r)
-		}
-		return tenant, app, user
+	var id Identity
+	if c.defaultKeys != 0 {
+		id, _ = IdentityFromContext(r.Context())
 	}
-	id, _ := IdentityFromContext(r.Context())
 	if c.defaultKeys&defaultTenantKey != 0 {
 		tenant = id.Tenant
 	} else {
