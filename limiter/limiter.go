@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -36,6 +37,7 @@ type Limiter struct {
 	custom    func(tenant string) Plan
 
 	usage  *Usage
+	runs   atomic.Bool // usage counted in the in-memory store's tenants (see usageRun); cleared by Close
 	alerts *alerter
 	clock  *coarseClock
 
@@ -121,6 +123,9 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 		l.store = NewMemoryStore(c.storeOpts...)
 	}
 	l.mem, _ = l.store.(*MemoryStore)
+	if l.mem != nil && l.usage != nil && l.mem.claimRuns(l.usage) {
+		l.runs.Store(true)
+	}
 	if l.usage != nil {
 		l.stopUsage, l.usageDone = make(chan struct{}), make(chan struct{})
 		go func() {
@@ -179,7 +184,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 		*d = l.store.Take(now, *req, l.planFor, &st.lease)
 		alerts = st.lease.Alerts
 	}
-	if l.usage != nil {
+	if l.usage != nil && !(d.Allowed && l.runs.Load() && st.ml.t.recordRun(l.usage, &l.runs, now.UnixNano(), req)) {
 		l.usage.record(l.usageShard(st, req.Tenant), now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
 	if !d.Allowed {
@@ -262,6 +267,10 @@ func (l *Limiter) Store() Store { return l.store }
 // still aggregated, by queries. Close is idempotent.
 func (l *Limiter) Close(ctx context.Context) error {
 	l.closeOnce.Do(func() {
+		if l.runs.Swap(false) { // later calls record into the buffers
+			l.mem.flushRuns(l.usage)
+			l.usage.removeSource(l.mem)
+		}
 		if l.stopUsage != nil {
 			close(l.stopUsage)
 		}

@@ -43,6 +43,7 @@ type MemoryStore struct {
 	slots      int
 	noSweep    atomic.Int64 // Unix ns before which a full store does not sweep again
 	evicted    atomic.Int64
+	runUsage   atomic.Pointer[Usage] // the statistics tenants keep runs for (see usageRun)
 }
 
 // tenant is laid out by cache line, so that an admission writes one line and
@@ -53,12 +54,14 @@ type MemoryStore struct {
 // (the current windows, lastUsed, at most once a millisecond, and the first
 // application's entry); line 2 the pool's read-mostly line; line 3 the one
 // every admission and release writes: the pool's current slot word followed
-// by the first application's and the first class's slots (see roll). Under
+// by the first application's and the first class's slots (see roll) and
+// the usage run's lock and counters. Under
 // RunParallel on one tenant, reading anything from the written line cost a
 // cache-line transfer each, and two written lines cost two. Line 4 holds
 // the first class's entry and what only writers and slow paths touch (the
-// key as a string, the application table).
-// The struct fills the 320-byte size class, whose objects are 64-byte
+// key as a string, the application table); lines 5 and 6 the usage run's
+// keys, read by admissions only when a Limiter records usage.
+// The struct fills the 448-byte size class, whose objects are 64-byte
 // aligned, so these really are lines (TestTenantLayout checks the offsets and
 // the alignment). At 100,000 tenants every line is a cache miss: the lines
 // are loaded from t directly, in parallel, rather than through pointers, and
@@ -92,9 +95,13 @@ type tenant struct {
 	// release then move one line between them instead of one per semaphore.
 	sem0 semaphore.Slots
 	cls0 semaphore.Slots
-	plan atomic.Pointer[Plan]
-	mu   sync.Mutex // serialises app/class table and window changes
-	_    [8]byte    // the rest of line 3
+	// runMu guards the usage run (run, runCredits, runCalls; see
+	// recordRun), whose counters share the written line too: recording an
+	// admission then writes only the line the admission wrote.
+	runMu      atomic.Uint32
+	_          [4]byte
+	runCredits int64
+	runCalls   int64
 
 	key       string
 	apps      atomic.Pointer[semTable]
@@ -107,6 +114,10 @@ type tenant struct {
 	// were three cache misses in a row. dead is set once a plan change
 	// drops the class.
 	cls0e semEntry
+
+	plan atomic.Pointer[Plan]
+	mu   sync.Mutex // serialises app/class table and window changes
+	run  usageRun   // guarded by runMu; lines 5 and 6
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the

@@ -142,6 +142,9 @@ func (s *MemoryStore) kill(now time.Time, t *tenant) bool {
 	}
 	t.dead.Store(true)
 	if s.evictable(now, t) {
+		if u := s.runUsage.Load(); u != nil {
+			t.flushRun(u) // nothing can add to it now: a Take that comes sees dead
+		}
 		return true
 	}
 	t.dead.Store(false)

@@ -77,7 +77,12 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
 			rem := st.l.mem.adjust(now, ml.t, ml.at, delta)
-			st.l.settled(now, st, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
+			if st.l.runs.Load() {
+				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
+				st.l.settled(now, nil, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
+			} else {
+				st.l.settled(now, st, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
+			}
 			ml.credits = actual
 		}
 	} else {
@@ -91,9 +96,10 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 	st.gen.Store(t.gen + 2)
 }
 
-// settled records a settled difference in the usage statistics and the alerts.
+// settled records a settled difference in the usage statistics (unless st
+// is nil: the caller recorded it) and the alerts.
 func (l *Limiter) settled(now time.Time, st *ticketState, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
-	if l.usage != nil {
+	if l.usage != nil && st != nil {
 		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
 	}
 	if l.alerts != nil && alerts != nil {

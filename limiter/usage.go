@@ -3,9 +3,11 @@ package limiter
 import (
 	"cmp"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,7 +63,11 @@ type Point struct {
 // Limiter.Close); queries aggregate whatever is pending first, and if the
 // queue is full the recorder aggregates itself rather than let memory grow.
 // Without a Limiter's goroutine, recording still works: queries and the full
-// queue do the work. Safe for concurrent use.
+// queue do the work. A Limiter on its in-memory store counts admitted calls
+// in the tenants instead, as runs of calls with the same keys, and hands a
+// run over when its keys change, when its tenant is evicted, on Close and
+// when a query reads: a query sees every call whose Acquire has returned.
+// Safe for concurrent use.
 type Usage struct {
 	retention time.Duration
 	maxPerDim int
@@ -70,10 +76,18 @@ type Usage struct {
 
 	full chan []usageEvent // batches waiting for aggregation
 	free chan []usageEvent // empty batches to reuse
+	// sent counts the batches queued on full, done (under mu) those
+	// aggregated from it: a query waits for the drainer to finish a batch it
+	// has taken off the queue but not yet aggregated.
+	sent atomic.Int64
+	done int64
 
 	mu      sync.Mutex // protects tenants, newest and the aggregation
 	tenants map[string]*tenantUsage
 	newest  int64 // newest hour seen (Unix hours)
+
+	srcMu   sync.Mutex
+	sources map[*MemoryStore]int // stores whose tenants keep runs for u (see usageRun), by Limiters using them
 }
 
 // usageShard is 128 bytes, so that two shards' words never share a cache
@@ -144,8 +158,10 @@ func (u *Usage) adjust(at time.Time, h uint64, tenant, app string, delta int64) 
 	u.push(h, &usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
 }
 
-func hourOf(t time.Time) int64 {
-	ns := t.UnixNano()
+func hourOf(t time.Time) int64 { return hourOfNs(t.UnixNano()) }
+
+// hourOfNs is the Unix hour of ns (Unix nanoseconds), rounded down.
+func hourOfNs(ns int64) int64 {
 	h := ns / int64(time.Hour)
 	if ns < 0 && ns%int64(time.Hour) != 0 {
 		h--
@@ -179,9 +195,11 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 	full := sh.buf
 	sh.buf = u.newBatch()
 	sh.mu.Unlock()
+	u.sent.Add(1) // before the send: a query then waits until it is aggregated
 	select {
 	case u.full <- full: // for the drainer (or the next query)
 	default: // queue full: aggregate here rather than grow
+		u.sent.Add(-1)
 		u.mu.Lock()
 		u.aggregate(full)
 		u.mu.Unlock()
@@ -215,6 +233,7 @@ func (u *Usage) drain(stop <-chan struct{}) {
 		case b := <-u.full:
 			u.mu.Lock()
 			u.aggregate(b)
+			u.done++
 			u.mu.Unlock()
 			u.recycle(b)
 		case <-stop:
@@ -229,11 +248,17 @@ func (u *Usage) flush() {
 		select {
 		case b := <-u.full:
 			u.aggregate(b)
+			u.done++
 			u.recycle(b)
 			continue
 		default:
 		}
-		break
+		if u.done >= u.sent.Load() {
+			break
+		}
+		u.mu.Unlock() // the drainer holds a batch and needs mu to aggregate it
+		runtime.Gosched()
+		u.mu.Lock()
 	}
 	for i := range u.shards {
 		sh := &u.shards[i]
@@ -405,6 +430,7 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 	if dim >= numDims || n <= 0 {
 		return nil
 	}
+	u.collect()
 	u.mu.Lock()
 	u.flush()
 	sum := map[string]*Count{}
@@ -438,6 +464,7 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 // Series returns tenant's hour buckets overlapping [since, until) that have
 // data, oldest first.
 func (u *Usage) Series(tenant string, since, until time.Time) []Point {
+	u.collect()
 	u.mu.Lock()
 	u.flush()
 	var out []Point
@@ -457,6 +484,7 @@ func (u *Usage) Series(tenant string, since, until time.Time) []Point {
 
 // Tenants returns the tenants with statistics, sorted.
 func (u *Usage) Tenants() []string {
+	u.collect()
 	u.mu.Lock()
 	u.flush()
 	out := make([]string, 0, len(u.tenants))
@@ -466,4 +494,37 @@ func (u *Usage) Tenants() []string {
 	u.mu.Unlock()
 	slices.Sort(out)
 	return out
+}
+
+// addSource and removeSource count a Limiter that keeps runs for u in s's
+// tenants, or stops to.
+func (u *Usage) addSource(s *MemoryStore) {
+	u.srcMu.Lock()
+	if u.sources == nil {
+		u.sources = map[*MemoryStore]int{}
+	}
+	u.sources[s]++
+	u.srcMu.Unlock()
+}
+
+func (u *Usage) removeSource(s *MemoryStore) {
+	u.srcMu.Lock()
+	if u.sources[s]--; u.sources[s] <= 0 {
+		delete(u.sources, s)
+	}
+	u.srcMu.Unlock()
+}
+
+// collect hands the runs every source's tenants hold to the buffers, for a
+// query to see them. Called without u.mu, which a push may take.
+func (u *Usage) collect() {
+	u.srcMu.Lock()
+	stores := make([]*MemoryStore, 0, len(u.sources))
+	for s := range u.sources {
+		stores = append(stores, s)
+	}
+	u.srcMu.Unlock()
+	for _, s := range stores {
+		s.flushRuns(u)
+	}
 }
