@@ -285,6 +285,30 @@ func TestIdleAfter(t *testing.T) {
 	}
 }
 
+// Idleness is kept to an eighth of the idle time: a use that comes later
+// than that after the last one recorded restarts the idle time, and an
+// earlier one may not (the tenant then goes at most an eighth early).
+func TestIdleAfterGrain(t *testing.T) {
+	l := mustNew(t, testPlan(), WithMaxTenants(1), WithIdleAfter(time.Hour))
+	use := func(tenant string, at time.Duration) Decision {
+		tk, d := l.Acquire(t0.Add(at), Request{Tenant: tenant, App: "x"})
+		tk.Release()
+		return d
+	}
+	use("a", 0)
+	use("a", 50*time.Minute) // more than 7.5 minutes later: recorded
+	if d := use("b", 105*time.Minute); d.Reason != ReasonTenants {
+		t.Fatalf("a, used 55 minutes ago, evicted: %+v", d)
+	}
+	if d := use("b", 111*time.Minute); !d.Allowed {
+		t.Fatalf("a, used 61 minutes ago, not evicted: %+v", d)
+	}
+	use("b", 115*time.Minute) // within 7.5 minutes of the last record
+	if d := use("c", 172*time.Minute); !d.Allowed {
+		t.Fatalf("b, recorded 61 minutes ago, not evicted: %+v", d)
+	}
+}
+
 func TestCompoundPlan(t *testing.T) {
 	p := testPlan()
 	p.Extra = []WindowLimit{{Credits: 10, Window: 10 * time.Second}}

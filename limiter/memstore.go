@@ -40,10 +40,18 @@ type MemoryStore struct {
 	maxTenants int64        // 0 = unbounded
 	maxApps    int
 	idleAfter  int64 // ns
-	slots      int
-	noSweep    atomic.Int64 // Unix ns before which a full store does not sweep again
-	evicted    atomic.Int64
-	runUsage   atomic.Pointer[Usage] // the statistics tenants keep runs for (see usageRun)
+	// touch is how stale a tenant's lastUsed may get: idleAfter/8, at
+	// least a millisecond, or 0 (never written) without an idle time,
+	// since then nothing reads it. A lastUsed late by that much lets a
+	// tenant be evicted that much early, which loses nothing (eviction
+	// takes only tenants with nothing spent or held), while writing it on
+	// every admission kept one more line per tenant dirty: at 100,000
+	// tenants, a write-back per admission.
+	touch    int64
+	slots    int
+	noSweep  atomic.Int64 // Unix ns before which a full store does not sweep again
+	evicted  atomic.Int64
+	runUsage atomic.Pointer[Usage] // the statistics tenants keep runs for (see usageRun)
 }
 
 // tenant is laid out by cache line, so that an admission writes one line and
@@ -51,7 +59,7 @@ type MemoryStore struct {
 // holds what lookups compare and admissions read and nobody writes but
 // eviction (hash, dead flag, the key's length and first bytes, the windows
 // the tenant was created with); line 1 what admissions read and rarely write
-// (the current windows, lastUsed, at most once a millisecond, and the first
+// (the current windows, lastUsed, at most once per MemoryStore.touch, and the first
 // application's entry); line 2 the pool's read-mostly line; line 3 the one
 // every admission and release writes: the pool's current slot word followed
 // by the first application's and the first class's slots (see roll) and
@@ -285,6 +293,9 @@ func NewMemoryStore(opts ...StoreOption) *MemoryStore {
 	for _, o := range opts {
 		o.applyStore(s)
 	}
+	if s.idleAfter > 0 {
+		s.touch = max(s.idleAfter/8, int64(time.Millisecond))
+	}
 	return s
 }
 
@@ -425,7 +436,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		rem = w.remaining(now)
 	}
 	ns := now.UnixNano()
-	if ns-t.lastUsed.Load() > int64(time.Millisecond) { // idleness needs no finer grain,
+	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
 	}
 	// Field by field: a composite literal is built on the stack and then
