@@ -347,6 +347,7 @@ type memLease struct {
 	at       int64 // admission time, Unix ns (the window slot to refund into)
 	limit    int64
 	hash     uint64 // the tenant key's hash
+	inRun    bool   // the call was counted in t's usage run (see recordRun)
 }
 
 func (ml *memLease) release() {
@@ -443,7 +444,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	// copied, which showed in profiles (and the wide copy stalls on the
 	// narrow stores just made).
 	lease.t, lease.app, lease.cls, lease.appName = t, app, cls, req.App
-	lease.credits, lease.at, lease.limit = req.Credits, ns, limit
+	lease.credits, lease.at, lease.limit, lease.inRun = req.Credits, ns, limit, false
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
 	d.Window = r.Length()
 	d.Remaining, d.Reset = rem, w.resetAt(now, ns)

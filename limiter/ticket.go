@@ -77,7 +77,7 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
 			rem := st.l.mem.adjust(now, ml.t, ml.at, delta)
-			if st.l.runs.Load() {
+			if ml.inRun { // after its call, which may still be in the run
 				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
 				st.l.settled(now, nil, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
 			} else {

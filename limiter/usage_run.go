@@ -43,12 +43,19 @@ func (t *tenant) unlockRun() { t.runMu.Store(0) }
 
 // recordRun counts an admitted call of t, made at ns (Unix), into t's run;
 // a call whose keys differ ends the run, which goes to u, and starts the
-// next. It reports false, having handed over what t's run held, if live is
-// no longer set: a closing Limiter clears it and then collects every run,
-// so a call that saw it set but takes the lock after that collection must
-// not start a run nobody will collect (the caller records it directly).
+// next. It reports false when it did not count the call, which the caller
+// then records into the buffers: when the run is locked, or when live is no
+// longer set (having handed over what t's run held): a closing Limiter
+// clears it and then collects every run, so a call that saw it set but
+// takes the lock after that collection must not start a run nobody will
+// collect.
 func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) bool {
-	t.lockRun()
+	if !t.runMu.CompareAndSwap(0, 1) {
+		// Another core is counting this tenant's call: rather than wait
+		// (which on one busy tenant cost more than the buffers), this call
+		// goes to the buffers, and its Settle follows it there.
+		return false
+	}
 	r := &t.run
 	if uint64(ns-r.from) < uint64(time.Hour) && sameString(r.app, req.App) && sameString(r.module, req.Module) &&
 		sameString(r.ip, req.IP) && sameString(r.user, req.User) && sameString(r.meth, req.Method) && live.Load() {
@@ -131,4 +138,12 @@ func (s *MemoryStore) claimRuns(u *Usage) bool {
 	}
 	u.addSource(s)
 	return true
+}
+
+// countRun is recordRun for the lease's call, noting in the lease where the
+// call was counted: its settled difference must follow it (see pushAdjust),
+// and one recorded into the buffers is followed there by the ticket's.
+func (ml *memLease) countRun(u *Usage, live *atomic.Bool, ns int64, req *Request) bool {
+	ml.inRun = ml.t.recordRun(u, live, ns, req)
+	return ml.inRun
 }

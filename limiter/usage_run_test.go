@@ -237,3 +237,48 @@ func TestUsageRunAllocs(t *testing.T) {
 		t.Fatalf("an admission with usage allocates %v", allocs)
 	}
 }
+
+// A call that finds its tenant's run locked (another core counting a call
+// of the same tenant) goes to the buffers instead of waiting, and its
+// settled difference follows it there; nothing is lost either way. A
+// ticket state reused by a Limiter without statistics carries nothing over.
+func TestUsageRunBusy(t *testing.T) {
+	u := NewUsage(0, 100)
+	l := mustNew(t, Plan{Name: "p", BaseCredits: 100, Concurrency: 5}, WithUsage(u))
+	call := func(credits, actual int64) Ticket {
+		tk, d := l.Acquire(t0, Request{Tenant: "o", App: "crm", Credits: credits})
+		if !d.Allowed {
+			t.Fatal(d.Reason)
+		}
+		tk.Settle(t0, actual)
+		return tk
+	}
+	call(5, 3).Release()
+	sh, h := l.mem.shard("o")
+	tn := sh.get(h, "o")
+	tn.runMu.Store(1) // held elsewhere
+	tk := call(4, 1)
+	if tk.st.ml.inRun {
+		t.Fatal("a call counted in a locked run")
+	}
+	tk.Release()
+	tn.runMu.Store(0)
+	tk = call(2, 2)
+	if !tk.st.ml.inRun {
+		t.Fatal("a call not counted in its free run")
+	}
+	tk.Release()
+	if s := u.Series("o", t0, t0.Add(time.Hour)); len(s) != 1 || s[0].Calls != 3 || s[0].Credits != 6 {
+		t.Fatalf("series %+v, want 3 calls and 3+1+2 credits", s)
+	}
+	if top := u.Top("o", DimApp, t0, t0.Add(time.Hour), 5); len(top) != 1 || top[0].Credits != 6 || top[0].Calls != 3 {
+		t.Fatalf("apps %+v", top)
+	}
+
+	plain := mustNew(t, Plan{Name: "p", BaseCredits: 100, Concurrency: 5})
+	for range 10 { // the pooled states the calls above used
+		tk, _ := plain.Acquire(t0, Request{Tenant: "o", App: "crm", Credits: 5})
+		tk.Settle(t0, 1) // would push into a nil Usage if inRun were stale
+		tk.Release()
+	}
+}
