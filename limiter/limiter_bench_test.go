@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/semaphore"
 )
 
 // benchPlan never refuses for credits within a benchmark's run: the point is
@@ -214,14 +216,14 @@ func BenchmarkAdmissionSteps(b *testing.B) {
 			{"lookup+add", func(k string) { find(k).lastUsed.Add(1) }},
 			{"+slot", func(k string) {
 				t := find(k)
-				t.sem0.TryAcquire(1)
-				t.sem0.Release(1)
+				t.slots0.TryAcquire(semaphore.PairA)
+				t.slots0.Release(semaphore.PairA)
 			}},
 			{"+window", func(k string) {
 				t := find(k)
-				t.sem0.TryAcquire(1)
+				t.slots0.TryAcquire(semaphore.PairA)
 				t.roll.TryTakeAt(now, 1)
-				t.sem0.Release(1)
+				t.slots0.Release(semaphore.PairA)
 			}},
 			{"take", func(k string) {
 				var ml memLease

@@ -121,10 +121,13 @@ func assertNoSlotsHeld(t *testing.T, l *Limiter) {
 			k := tn.key
 			for _, tab := range []*semTable{tn.apps.Load(), tn.classes.Load()} {
 				for _, e := range tab.entries {
-					if h := e.sem.Held(); h != 0 {
+					if h := tn.held(e); h != 0 {
 						t.Errorf("tenant %s: %s holds %d", k, e.name, h)
 					}
 				}
+			}
+			if a, b := tn.slots0.Held(); a != 0 || b != 0 { // a dropped class's too
+				t.Errorf("tenant %s: the first app and class hold %d and %d", k, a, b)
 			}
 		}
 	}
@@ -185,7 +188,7 @@ func waitNoSlots(t *testing.T, l *Limiter) {
 		for i := range ms.shards {
 			for _, tn := range ms.shards[i].tenants() {
 				for _, e := range append(tn.apps.Load().entries, tn.classes.Load().entries...) {
-					held += e.sem.Held()
+					held += tn.held(e)
 				}
 			}
 		}

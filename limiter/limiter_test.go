@@ -90,6 +90,40 @@ func TestAcquireReasons(t *testing.T) {
 	}
 }
 
+// A tenant's first application and first class share one word of slots
+// (slots0), the rest have their own: every mix of the two refuses for the
+// right reason and gives back all it took.
+func TestSlotMixes(t *testing.T) {
+	l := mustNew(t, Plan{Name: "p", BaseCredits: 100, Concurrency: 1, SubConcurrency: map[string]int64{"a": 1, "b": 1}})
+	take := func(app, class string, want Reason) Ticket {
+		t.Helper()
+		tk, d := l.Acquire(t0, Request{Tenant: "o", App: app, Class: class, Credits: 1})
+		if d.Reason != want {
+			t.Fatalf("%s/%s: %v, want %v", app, class, d.Reason, want)
+		}
+		return tk
+	}
+	take("x", "", ReasonNone).Release() // x is the first app, "a" the first class
+	for _, c := range []struct {
+		app, class   string // held
+		app2, class2 string // then tried
+		want         Reason
+	}{
+		{"x", "a", "x", "b", ReasonConcurrency},    // both halves held: x's refuses
+		{"x", "a", "y", "a", ReasonSubConcurrency}, // y has room, a's half refuses
+		{"y", "a", "x", "a", ReasonSubConcurrency}, // x's half has room, a's refuses
+		{"x", "b", "y", "b", ReasonSubConcurrency}, // b's own slots refuse
+		{"y", "b", "y", "a", ReasonConcurrency},    // y's own slots refuse
+		{"x", "b", "x", "a", ReasonConcurrency},    // x's half refuses before a's is tried
+	} {
+		held := take(c.app, c.class, ReasonNone)
+		take(c.app2, c.class2, c.want)
+		held.Release()
+		take(c.app2, c.class2, ReasonNone).Release()
+		assertNoSlotsHeld(t, l)
+	}
+}
+
 func TestSettle(t *testing.T) {
 	l := mustNew(t, testPlan(), WithSlots(24))
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})

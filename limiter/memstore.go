@@ -90,19 +90,20 @@ type tenant struct {
 	lastUsed atomic.Int64             // Unix ns of the last admission
 	classes  atomic.Pointer[semTable]
 	// first is the first app added (never reused once dropped); its
-	// semaphore is sem0.
+	// slots are slots0's A.
 	first semEntry
 
 	// roll is w0's pool, inline (lines 2 and the start of 3), so an
 	// admission at 100,000 tenants misses on the tenant's own lines, not on
 	// a window struct and a slot word behind two more pointers.
 	roll window.Rolling
-	// sem0 (the first application's slots) and cls0 (the first capped API
-	// class's, of the plan the tenant was created with) share the pool's
-	// written line (window.FreeBytes): on two cores, an admission and its
-	// release then move one line between them instead of one per semaphore.
-	sem0 semaphore.Slots
-	cls0 semaphore.Slots
+	// slots0 counts the first application's slots (A) and the first capped
+	// API class's, of the plan the tenant was created with (B), in one
+	// word: an admission of both takes them with one atomic add, and gives
+	// them back with one. It shares the pool's written line
+	// (window.FreeBytes): on two cores, an admission and its release then
+	// move one line between them instead of one per semaphore.
+	slots0 semaphore.Pair
 	// runMu guards the usage run (run, runCredits, runCalls; see
 	// recordRun), whose counters share the written line too: recording an
 	// admission then writes only the line the admission wrote.
@@ -110,12 +111,14 @@ type tenant struct {
 	_          [4]byte
 	runCredits int64
 	runCalls   int64
+	_          [16]byte // the rest of line 3 (and into the 448-byte size class)
 
 	key       string
 	apps      atomic.Pointer[semTable]
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
-	// cls0e is cls0's entry, the first of the class table the tenant was
+	cls0Used  bool // cls0e is the first class of the plan the tenant was created with
+	// cls0e is slots0 B's entry, the first of the class table the tenant was
 	// created with. An admission of that class finds it here, on a line
 	// loaded from t alongside the others, instead of through the class
 	// table, its entry slice and a separate entry: at 100,000 tenants those
@@ -231,7 +234,8 @@ type semTable struct {
 
 // semEntry is one application's or class's semaphore. Its semaphore is
 // allocated with it (newSemEntry) or, for a tenant's first application and
-// first class, is the tenant's sem0 or cls0.
+// first class (sem nil), is a half of the tenant's slots0 (see
+// tenant.held).
 type semEntry struct {
 	name string
 	dead atomic.Bool // an app's: set while it is being dropped from a full table; cls0e's: its class was dropped
@@ -326,11 +330,11 @@ func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Pla
 	s.take(now, &req, planFor, &ml, &d)
 	if d.Allowed {
 		class := ""
-		if ml.cls != nil {
+		if ml.cls != nil || ml.which&semaphore.PairB != 0 {
 			class = req.Class
 		}
 		*lease = Lease{Tenant: ml.t.key, App: req.App, Class: class, Credits: ml.credits, At: ml.at,
-			Limit: ml.limit, Alerts: &ml.t.alerts, Ref: ml.t, appSem: ml.app, classSem: ml.cls}
+			Limit: ml.limit, Alerts: &ml.t.alerts, Ref: ml.t, appSem: ml.app, classSem: ml.cls, which: ml.which}
 	}
 	return d
 }
@@ -347,14 +351,24 @@ type memLease struct {
 	at       int64 // admission time, Unix ns (the window slot to refund into)
 	limit    int64
 	hash     uint64 // the tenant key's hash
+	which    uint64 // the halves of t.slots0 held (semaphore.PairA, PairB)
 	inRun    bool   // the call was counted in t's usage run (see recordRun)
 }
 
-func (ml *memLease) release() {
-	if ml.cls != nil {
-		ml.cls.Release(1)
+func (ml *memLease) release() { releaseSlots(ml.t, ml.app, ml.cls, ml.which) }
+
+// releaseSlots gives back what an admission of t took: app's and cls's
+// slots (either may be nil) and the halves of t.slots0 that which names.
+func releaseSlots(t *tenant, app, cls *semaphore.Slots, which uint64) {
+	if cls != nil {
+		cls.Release(1)
 	}
-	ml.app.Release(1)
+	if which != 0 {
+		t.slots0.Release(which)
+	}
+	if app != nil {
+		app.Release(1)
+	}
 }
 
 // take is Take with the request by pointer and a memLease: the Limiter calls
@@ -394,42 +408,56 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		r = w.rolling
 	}
 	limit := r.Limit()
-	app := e.sem
-	if e == &t.first {
-		app = &t.sem0 // named from t, not loaded: see r above
+	var c *semEntry // the class's entry, nil if the class has no cap
+	if req.Class != "" {
+		if c = &t.cls0e; c.name != req.Class || c.dead.Load() {
+			c = t.classes.Load().find(req.Class)
+		}
 	}
-	if !app.TryAcquire(1) {
+	// The first application's and first class's slots are the halves of
+	// slots0, taken in one add; other entries have Slots of their own.
+	var app, cls *semaphore.Slots
+	var which uint64
+	if e == &t.first {
+		which = semaphore.PairA
+	} else {
+		app = e.sem
+	}
+	if c == &t.cls0e {
+		which |= semaphore.PairB
+	} else if c != nil {
+		cls = c.sem
+	}
+	if app != nil && !app.TryAcquire(1) {
 		*d = refusal(now, w, ReasonConcurrency, req.Credits)
 		return
 	}
+	if which != 0 {
+		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
+			releaseSlots(t, app, nil, 0)
+			reason := ReasonSubConcurrency
+			if refusedA {
+				reason = ReasonConcurrency
+			}
+			*d = refusal(now, w, reason, req.Credits)
+			return
+		}
+	}
 	if t.dead.Load() || e.dead.Load() {
-		app.Release(1)
+		releaseSlots(t, app, nil, which)
 		s.take(now, req, planFor, lease, d)
 		return // evicted meanwhile: look up again
 	}
-	var cls *semaphore.Slots
-	if req.Class != "" {
-		c := &t.cls0e
-		if c.name != req.Class || c.dead.Load() {
-			c = t.classes.Load().find(req.Class)
-		}
-		if c != nil {
-			cls = c.sem
-			if !cls.TryAcquire(1) {
-				app.Release(1)
-				*d = refusal(now, w, ReasonSubConcurrency, req.Credits)
-				return
-			}
-		}
+	if cls != nil && !cls.TryAcquire(1) {
+		releaseSlots(t, app, nil, which)
+		*d = refusal(now, w, ReasonSubConcurrency, req.Credits)
+		return
 	}
 	var rem int64
 	if req.Credits > 0 {
 		var ok bool
 		if ok, rem = w.tryTake(r, now, req.Credits); !ok {
-			if cls != nil {
-				cls.Release(1)
-			}
-			app.Release(1)
+			releaseSlots(t, app, cls, which)
 			*d = refusal(now, w, ReasonCredits, req.Credits)
 			return
 		}
@@ -443,7 +471,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	// Field by field: a composite literal is built on the stack and then
 	// copied, which showed in profiles (and the wide copy stalls on the
 	// narrow stores just made).
-	lease.t, lease.app, lease.cls, lease.appName = t, app, cls, req.App
+	lease.t, lease.app, lease.cls, lease.which, lease.appName = t, app, cls, which, req.App
 	lease.credits, lease.at, lease.limit, lease.inRun = req.Credits, ns, limit, false
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
 	d.Window = r.Length()
@@ -465,12 +493,11 @@ func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {
 
 // Release implements Store.
 func (s *MemoryStore) Release(l *Lease) {
-	if l.classSem != nil {
-		l.classSem.Release(1)
+	t, _ := l.Ref.(*tenant)
+	if t == nil {
+		return
 	}
-	if l.appSem != nil {
-		l.appSem.Release(1)
-	}
+	releaseSlots(t, l.appSem, l.classSem, l.which)
 }
 
 // Adjust implements Store.

@@ -133,18 +133,18 @@ func TestTenantLayout(t *testing.T) {
 	if off := unsafe.Offsetof(tn.roll); off != 128 {
 		t.Errorf("the inline pool at %d, want 128 (line 2)", off)
 	}
-	line("sem0", unsafe.Offsetof(tn.sem0), 3)
+	line("slots0", unsafe.Offsetof(tn.slots0), 3)
 	line("key", unsafe.Offsetof(tn.key), 4)
 	line("apps", unsafe.Offsetof(tn.apps), 4)
 	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 4)
-	line("cls0's end", unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-1, 3)
+	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
 	line("runMu", unsafe.Offsetof(tn.runMu), 3)
 	line("runCalls' end", unsafe.Offsetof(tn.runCalls)+7, 3)
 	line("run", unsafe.Offsetof(tn.run), 5)
 	line("run's end", unsafe.Offsetof(tn.run)+unsafe.Sizeof(tn.run)-1, 6)
-	if unsafe.Offsetof(tn.sem0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
-		unsafe.Offsetof(tn.cls0)+unsafe.Sizeof(tn.cls0)-unsafe.Offsetof(tn.sem0) > window.FreeBytes {
-		t.Errorf("sem0 and cls0 do not fit in the pool's written line")
+	if unsafe.Offsetof(tn.slots0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
+		unsafe.Sizeof(tn.slots0) > window.FreeBytes {
+		t.Errorf("slots0 does not follow the pool on its written line")
 	}
 	for range 8 {
 		s := NewMemoryStore()

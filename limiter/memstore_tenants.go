@@ -44,15 +44,15 @@ func (s *MemoryStore) initWindows(w *windows, p *Plan, r *window.Rolling) error 
 }
 
 // classTable builds the class semaphores of a new tenant t: the first
-// class's is t.cls0, the rest are allocated.
+// class's is t.slots0's B, the rest are allocated.
 func (t *tenant) classTable(p *Plan) *semTable {
 	tab := &semTable{}
 	for i, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
 		if i == 0 {
 			e = &t.cls0e
-			e.name, e.sem = c, &t.cls0 // before the tenant is published
-			t.cls0.SetCapacity(p.SubConcurrency[c])
+			e.name, t.cls0Used = c, true // before the tenant is published
+			t.slots0.SetCapacityB(p.SubConcurrency[c])
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
 		}
@@ -115,7 +115,7 @@ func (s *MemoryStore) evictable(now time.Time, t *tenant) bool {
 	}
 	for _, tab := range []*semTable{t.apps.Load(), t.classes.Load()} {
 		for _, e := range tab.entries {
-			if e.sem.Held() != 0 {
+			if t.held(e) != 0 {
 				return false
 			}
 		}
@@ -180,7 +180,7 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 		next.entries = nil
 		for _, e := range tab.entries {
 			e.dead.Store(true)
-			if e.sem.Held() == 0 {
+			if t.held(e) == 0 {
 				continue // dropped
 			}
 			e.dead.Store(false)
@@ -195,8 +195,7 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 		t.usedFirst = true
 		e = &t.first
 		e.name = strings.Clone(app) // before publication below
-		e.sem = &t.sem0
-		e.sem.SetCapacity(t.plan.Load().Concurrency)
+		t.slots0.SetCapacityA(t.plan.Load().Concurrency)
 	} else {
 		e = newSemEntry(strings.Clone(app), t.plan.Load().Concurrency)
 	}
@@ -237,14 +236,14 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 		t.wins.Store(nw)
 	}
 	for _, e := range t.apps.Load().entries {
-		e.sem.SetCapacity(p.Concurrency)
+		t.setCapacity(e, p.Concurrency)
 	}
 	old := t.classes.Load()
 	next := &semTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
 		if e = old.find(c); e != nil {
-			e.sem.SetCapacity(p.SubConcurrency[c])
+			t.setCapacity(e, p.SubConcurrency[c])
 		}
 		if e == nil {
 			e = newSemEntry(c, p.SubConcurrency[c])
@@ -253,12 +252,37 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 	}
 	// A class the new plan drops keeps no semaphore: its held slots are
 	// released on the old one, which Release finds no more and skips. If it
-	// is cls0's, admissions must stop finding it through cls0e; cls0e never
+	// is cls0e's, admissions must stop finding it through cls0e; cls0e never
 	// comes back (a class added again later gets a new entry).
 	t.classes.Store(next)
-	if t.cls0e.sem != nil && next.find(t.cls0e.name) != &t.cls0e {
+	if t.cls0Used && next.find(t.cls0e.name) != &t.cls0e {
 		t.cls0e.dead.Store(true)
 	}
 	t.plan.Store(p)
 	return nil
+}
+
+// held returns the slots held of entry e of t: its own Slots', or for the
+// first application and the first class, their half of t.slots0.
+func (t *tenant) held(e *semEntry) int64 {
+	if e.sem != nil {
+		return e.sem.Held()
+	}
+	a, b := t.slots0.Held()
+	if e == &t.first {
+		return a
+	}
+	return b
+}
+
+// setCapacity sets the capacity of entry e of t (see held).
+func (t *tenant) setCapacity(e *semEntry, n int64) {
+	switch {
+	case e.sem != nil:
+		e.sem.SetCapacity(n)
+	case e == &t.first:
+		t.slots0.SetCapacityA(n)
+	default:
+		t.slots0.SetCapacityB(n)
+	}
 }

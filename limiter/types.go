@@ -78,6 +78,7 @@ type Lease struct {
 	// The in-memory store's semaphores, kept so that Release needs no
 	// lookup and cannot hit a semaphore a plan change put in their place.
 	appSem, classSem *semaphore.Slots
+	which            uint64 // the halves of the tenant's slots0 held
 }
 
 // AlertState is a tenant's alert arming: bit i set means threshold i has fired

@@ -1,0 +1,107 @@
+package semaphore
+
+import (
+	"errors"
+	"sync/atomic"
+)
+
+// Pair is two [Slots] of weight-one slots, A and B, counted in one word, for
+// a caller that mostly takes a slot of each at once: the limiter takes an
+// application's concurrency slot (A) and its API class's sub-concurrency
+// slot (B) together, and one atomic add then takes both, and one gives both
+// back, where two Slots cost two of each on the line every admission writes.
+//
+// Each count is 32 bits of the word, and capacities are clamped to
+// MaxPairCapacity (about a billion slots, which no process holds at once).
+// Like Slots, TryAcquire adds first and takes back what does not fit, with
+// the same consequences (see Slots); a refused attempt names the count that
+// refused it.
+//
+// The zero value has both capacities 0. A Pair must not be copied after
+// first use. All methods are safe for concurrent use; TryAcquire and Release
+// take no lock.
+type Pair struct {
+	held atomic.Uint64 // A's count in the low 32 bits, B's in the high 32
+	caps atomic.Uint64 // A's capacity in the low 32 bits, B's in the high 32
+}
+
+// Which slots of a Pair a call takes or gives back: PairA, PairB or both
+// (PairA|PairB). The values are what one slot adds to the counting word.
+const (
+	PairA uint64 = 1
+	PairB uint64 = 1 << 32
+)
+
+// MaxPairCapacity is the largest capacity of a Pair's count: small enough
+// that a count plus any number of concurrent attempts stays below 2^31, so
+// a count that reads 2^31 or more can only be a release of a slot not held.
+const MaxPairCapacity = 1<<30 - 1
+
+var errPairWhich = errors.New("semaphore: Pair slots must be PairA, PairB or PairA|PairB")
+
+// TryAcquire takes one slot of each count which names, all or nothing,
+// without waiting, and reports whether it did; when it did not, refusedA
+// reports whether A's count refused (else B's did). It panics on a which
+// other than PairA, PairB or PairA|PairB.
+func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
+	if which == 0 || which&^(PairA|PairB) != 0 {
+		panic(errPairWhich)
+	}
+	h := p.held.Add(which)
+	c := p.caps.Load()
+	// A count that which does not name may be over its capacity (lowered
+	// while held) without refusing this call: only the named ones count.
+	overA := uint32(h) > uint32(c) && which&PairA != 0
+	overB := h>>32 > c>>32 && which >= PairB
+	if !(overA || overB) {
+		return true, false
+	}
+	p.held.Add(-which)
+	return false, overA
+}
+
+// Release gives back one slot of each count which names. Like
+// Slots.Release, it panics with "semaphore: released more than held" (the
+// release undone first) if a count would go below zero, which in one word
+// would borrow from the other count; and on a bad which, as TryAcquire.
+func (p *Pair) Release(which uint64) {
+	if which == 0 || which&^(PairA|PairB) != 0 {
+		panic(errPairWhich)
+	}
+	if h := p.held.Add(-which); h&(1<<31|1<<63) != 0 { // a count at 2^31 or more: it went below zero
+		p.held.Add(which)
+		panic(errReleasedMore)
+	}
+}
+
+// Held returns the slots held of A and of B (with, for an instant, those
+// of a TryAcquire about to be refused: see Slots).
+func (p *Pair) Held() (a, b int64) {
+	h := p.held.Load()
+	return int64(uint32(h)), int64(h >> 32)
+}
+
+// Capacity returns the capacities of A and B.
+func (p *Pair) Capacity() (a, b int64) {
+	c := p.caps.Load()
+	return int64(uint32(c)), int64(c >> 32)
+}
+
+// SetCapacityA and SetCapacityB change one count's capacity (clamped to
+// 0..MaxPairCapacity); see Slots for what happens to slots held beyond a
+// lowered one.
+func (p *Pair) SetCapacityA(n int64) { p.setCapacity(0, n) }
+
+// SetCapacityB: see SetCapacityA.
+func (p *Pair) SetCapacityB(n int64) { p.setCapacity(32, n) }
+
+func (p *Pair) setCapacity(shift uint, n int64) {
+	n = min(max(n, 0), MaxPairCapacity)
+	for {
+		c := p.caps.Load()
+		next := c&^(uint64(1<<32-1)<<shift) | uint64(n)<<shift
+		if p.caps.CompareAndSwap(c, next) {
+			return
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package semaphore
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPairTryAcquireRelease(t *testing.T) {
+	var p Pair
+	p.SetCapacityA(2)
+	p.SetCapacityB(1)
+	held := func(a, b int64) {
+		t.Helper()
+		ga, gb := p.Held()
+		assert.Equal(t, [2]int64{a, b}, [2]int64{ga, gb})
+	}
+	ok, _ := p.TryAcquire(PairA | PairB)
+	assert.True(t, ok)
+	ok, refusedA := p.TryAcquire(PairA | PairB)
+	assert.False(t, ok)
+	assert.False(t, refusedA, "A has room (1 of 2): B refused")
+	held(1, 1)
+	ok, _ = p.TryAcquire(PairA)
+	assert.True(t, ok, "A alone still fits")
+	ok, refusedA = p.TryAcquire(PairA | PairB)
+	assert.False(t, ok)
+	assert.True(t, refusedA, "both full: A is named first")
+	ok, refusedA = p.TryAcquire(PairA)
+	assert.True(t, !ok && refusedA)
+	held(2, 1)
+	p.Release(PairA | PairB)
+	held(1, 0)
+	ok, _ = p.TryAcquire(PairB)
+	assert.True(t, ok)
+	p.Release(PairB)
+	p.Release(PairA)
+	held(0, 0)
+
+	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(PairA) }, "A below zero would borrow from B")
+	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(PairB) })
+	held(0, 0)
+	ok, _ = p.TryAcquire(PairB)
+	assert.True(t, ok)
+	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(PairA | PairB) }, "A not held")
+	held(0, 1)
+	for _, bad := range []uint64{0, 2, PairB << 1, PairA | 4} {
+		assert.PanicsWithValue(t, errPairWhich, func() { p.TryAcquire(bad) })
+		assert.PanicsWithValue(t, errPairWhich, func() { p.Release(bad) })
+	}
+
+	var zero Pair
+	ok, refusedA = zero.TryAcquire(PairB)
+	assert.True(t, !ok && !refusedA, "the zero value has capacities 0")
+	zero.SetCapacityA(1 << 62)
+	zero.SetCapacityB(-5)
+	a, b := zero.Capacity()
+	assert.Equal(t, [2]int64{MaxPairCapacity, 0}, [2]int64{a, b}, "clamped, each without touching the other")
+}
+
+// A lowered capacity keeps what is held and admits nothing new until the
+// count is back under it, for each count independently.
+func TestPairSetCapacity(t *testing.T) {
+	var p Pair
+	p.SetCapacityA(3)
+	p.SetCapacityB(3)
+	for range 3 {
+		ok, _ := p.TryAcquire(PairA | PairB)
+		assert.True(t, ok)
+	}
+	p.SetCapacityB(1)
+	p.Release(PairA | PairB)
+	ok, refusedA := p.TryAcquire(PairA | PairB)
+	assert.True(t, !ok && !refusedA, "B holds 2 at capacity 1")
+	ok, _ = p.TryAcquire(PairA)
+	assert.True(t, ok, "A is unchanged")
+	a, b := p.Capacity()
+	assert.Equal(t, [2]int64{3, 1}, [2]int64{a, b})
+}
+
+// TestPairModelConcurrent: goroutines take A, B or both and give them back
+// while both capacities churn; what they believe they hold of each count
+// never exceeds the largest capacity in force, and everything ends at 0.
+func TestPairModelConcurrent(t *testing.T) {
+	const maxA, maxB = 6, 3
+	var p Pair
+	p.SetCapacityA(maxA)
+	p.SetCapacityB(maxB)
+	var heldA, heldB atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.SetCapacityA(int64(maxA - 3*(i%2)))
+			p.SetCapacityB(int64(maxB - 2*(i%3%2)))
+			runtime.Gosched()
+		}
+	})
+	var workers sync.WaitGroup
+	for g := range 8 {
+		workers.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 3000 {
+				which := []uint64{PairA, PairB, PairA | PairB}[rng.IntN(3)]
+				if ok, _ := p.TryAcquire(which); !ok {
+					continue
+				}
+				a, b := int64(which&PairA), int64(which>>32)
+				if h := heldA.Add(a); h > maxA {
+					t.Errorf("A: %d held > %d", h, maxA)
+				}
+				if h := heldB.Add(b); h > maxB {
+					t.Errorf("B: %d held > %d", h, maxB)
+				}
+				runtime.Gosched()
+				heldA.Add(-a)
+				heldB.Add(-b)
+				p.Release(which)
+			}
+		})
+	}
+	workers.Wait()
+	close(stop)
+	wg.Wait()
+	a, b := p.Held()
+	assert.Equal(t, [2]int64{0, 0}, [2]int64{a, b})
+}
