@@ -7,11 +7,17 @@ import (
 	"sort"
 	"time"
 
+	"github.com/creditgate/creditgate/semaphore"
 	"github.com/creditgate/creditgate/window"
 )
 
 // DefaultWindow is the rolling window length a Plan with a zero Window uses.
 const DefaultWindow = 24 * time.Hour
+
+// MaxConcurrency is the largest concurrency or sub-concurrency cap a plan
+// may set: a billion calls in flight, far beyond any process, and what a
+// tenant's slot counts hold (semaphore.MaxPairCapacity).
+const MaxConcurrency = semaphore.MaxPairCapacity
 
 // Plan errors. Validate wraps them in a *PlanError that names the plan and field.
 var (
@@ -20,7 +26,7 @@ var (
 	ErrNoConcurrency = errors.New("limiter: concurrency must be positive")
 	ErrCapAbovePool  = errors.New("limiter: cap can never bind")
 	ErrUnknownClass  = errors.New("limiter: unknown api class")
-	ErrOverflow      = errors.New("limiter: credits overflow")
+	ErrOverflow      = errors.New("limiter: credits or slots overflow")
 )
 
 // PlanError says which plan and field failed validation.
@@ -137,6 +143,9 @@ func (p Plan) Validate() error {
 	if p.Concurrency <= 0 {
 		return bad("Concurrency", ErrNoConcurrency)
 	}
+	if p.Concurrency > MaxConcurrency {
+		return bad("Concurrency", ErrOverflow)
+	}
 	classes := make([]string, 0, len(p.SubConcurrency))
 	for c := range p.SubConcurrency {
 		classes = append(classes, c)
@@ -148,6 +157,9 @@ func (p Plan) Validate() error {
 		}
 		if p.SubConcurrency[c] <= 0 {
 			return bad("SubConcurrency["+c+"]", ErrNoConcurrency)
+		}
+		if p.SubConcurrency[c] > MaxConcurrency {
+			return bad("SubConcurrency["+c+"]", ErrOverflow)
 		}
 	}
 	w := p.WindowLength()

@@ -29,6 +29,8 @@ func TestPlanValidate(t *testing.T) {
 		{"extra above pool", func(p *Plan) { p.Extra = []WindowLimit{{101, time.Hour}} }, ErrCapAbovePool},
 		{"overflow", func(p *Plan) { p.CreditsPerLicence, p.Licences = math.MaxInt64/2, 3 }, ErrOverflow},
 		{"above window limit", func(p *Plan) { p.BaseCredits = 1<<40 + 1 }, ErrOverflow},
+		{"concurrency above the cap", func(p *Plan) { p.Concurrency = MaxConcurrency + 1 }, ErrOverflow},
+		{"sub-concurrency above the cap", func(p *Plan) { p.SubConcurrency = map[string]int64{"bulk": 1 << 40} }, ErrOverflow},
 	} {
 		p := clonePlan(ok)
 		tc.edit(&p)
