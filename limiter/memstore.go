@@ -59,17 +59,17 @@ type MemoryStore struct {
 // holds what lookups compare and admissions read and nobody writes but
 // eviction (hash, dead flag, the key's length and first bytes, the windows
 // the tenant was created with); line 1 what admissions read and rarely write
-// (the current windows, lastUsed, at most once per MemoryStore.touch, and the first
-// application's entry); line 2 the pool's read-mostly line; line 3 the one
-// every admission and release writes: the pool's current slot word followed
-// by the first application's and the first class's slots (see roll) and
-// the usage run's lock and counters. Under
+// (the current windows, lastUsed, at most once per MemoryStore.touch, and
+// the first application's entry); line 2 the pool's read-mostly line; line
+// 3 the one every admission and release writes: the pool's current slot
+// word followed by the first application's and the first class's slots
+// (see roll) and the usage run's lock and counters. Under
 // RunParallel on one tenant, reading anything from the written line cost a
 // cache-line transfer each, and two written lines cost two. Line 4 holds
 // the first class's entry and what only writers and slow paths touch (the
-// key as a string, the application table); lines 5 and 6 the usage run's
-// keys, read by admissions only when a Limiter records usage.
-// The struct fills the 448-byte size class, whose objects are 64-byte
+// key as a string, the application table); lines 5 and 6 (of a
+// tenantWithRun only) the usage run's keys.
+// The struct fills the 320-byte size class, whose objects are 64-byte
 // aligned, so these really are lines (TestTenantLayout checks the offsets and
 // the alignment). At 100,000 tenants every line is a cache miss: the lines
 // are loaded from t directly, in parallel, rather than through pointers, and
@@ -104,20 +104,21 @@ type tenant struct {
 	// (window.FreeBytes): on two cores, an admission and its release then
 	// move one line between them instead of one per semaphore.
 	slots0 semaphore.Pair
-	// runMu guards the usage run (run, runCredits, runCalls; see
-	// recordRun), whose counters share the written line too: recording an
-	// admission then writes only the line the admission wrote.
+	// runMu guards the usage run (its keys, in a tenantWithRun, and
+	// runCredits and runCalls; see recordRun), whose counters share the
+	// written line too: recording an admission then writes only the line
+	// the admission wrote.
 	runMu      atomic.Uint32
-	_          [4]byte
+	hasRun     bool // t is a tenantWithRun's (set before publication)
 	runCredits int64
 	runCalls   int64
-	_          [16]byte // the rest of line 3 (and into the 448-byte size class)
+	plan       atomic.Pointer[Plan]
+	mu         sync.Mutex // serialises app/class table and window changes
 
 	key       string
 	apps      atomic.Pointer[semTable]
 	alerts    AlertState
 	usedFirst bool // first has been handed out (guarded by mu)
-	cls0Used  bool // cls0e is the first class of the plan the tenant was created with
 	// cls0e is slots0 B's entry, the first of the class table the tenant was
 	// created with. An admission of that class finds it here, on a line
 	// loaded from t alongside the others, instead of through the class
@@ -125,10 +126,27 @@ type tenant struct {
 	// were three cache misses in a row. dead is set once a plan change
 	// drops the class.
 	cls0e semEntry
+}
 
-	plan atomic.Pointer[Plan]
-	mu   sync.Mutex // serialises app/class table and window changes
-	run  usageRun   // guarded by runMu; lines 5 and 6
+// tenantWithRun is a tenant of a store whose tenants keep usage runs (see
+// usageRun): the run's keys follow the tenant, on its lines 5 and 6, and
+// fill the 448-byte size class. Tenants of stores without statistics are
+// plain tenants, in the 320-byte class: at 100,000 tenants the larger
+// objects had made admissions on two cores up to 1.8x slower some runs,
+// statistics or not.
+type tenantWithRun struct {
+	tenant
+	run usageRun // guarded by tenant.runMu
+	_   [24]byte // into the 448-byte size class: the 416-byte one is not 64-byte aligned
+}
+
+// run returns t's usage run, nil if t has none.
+func (t *tenant) run() *usageRun {
+	if !t.hasRun {
+		return nil
+	}
+	// t is the first field of a tenantWithRun: its run is in the same object.
+	return &(*tenantWithRun)(unsafe.Pointer(t)).run
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the

@@ -51,7 +51,7 @@ func (t *tenant) classTable(p *Plan) *semTable {
 		var e *semEntry
 		if i == 0 {
 			e = &t.cls0e
-			e.name, t.cls0Used = c, true // before the tenant is published
+			e.name = c // before the tenant is published
 			t.slots0.SetCapacityB(p.SubConcurrency[c])
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
@@ -71,7 +71,12 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 func (s *MemoryStore) newTenant(key string, h uint64, p *Plan) (*tenant, error) {
-	t := &tenant{hash: h}
+	t := new(tenant)
+	if s.runUsage.Load() != nil {
+		t = &new(tenantWithRun).tenant
+		t.hasRun = true
+	}
+	t.hash = h
 	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
 		return nil, err
@@ -255,7 +260,7 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 	// is cls0e's, admissions must stop finding it through cls0e; cls0e never
 	// comes back (a class added again later gets a new entry).
 	t.classes.Store(next)
-	if t.cls0Used && next.find(t.cls0e.name) != &t.cls0e {
+	if t.cls0e.name != "" && next.find(t.cls0e.name) != &t.cls0e { // a class is never "" (Validate)
 		t.cls0e.dead.Store(true)
 	}
 	t.plan.Store(p)

@@ -50,13 +50,13 @@ func (t *tenant) unlockRun() { t.runMu.Store(0) }
 // takes the lock after that collection must not start a run nobody will
 // collect.
 func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) bool {
-	if !t.runMu.CompareAndSwap(0, 1) {
-		// Another core is counting this tenant's call: rather than wait
+	r := t.run()
+	if r == nil || !t.runMu.CompareAndSwap(0, 1) {
+		// A tenant made before its store kept runs has none. Another core is counting this tenant's call: rather than wait
 		// (which on one busy tenant cost more than the buffers), this call
 		// goes to the buffers, and its Settle follows it there.
 		return false
 	}
-	r := &t.run
 	if uint64(ns-r.from) < uint64(time.Hour) && sameString(r.app, req.App) && sameString(r.module, req.Module) &&
 		sameString(r.ip, req.IP) && sameString(r.user, req.User) && sameString(r.meth, req.Method) && live.Load() {
 		t.runCredits += req.Credits
@@ -101,7 +101,7 @@ func (t *tenant) takeRun() (e usageEvent, ok bool) {
 	if t.runCalls == 0 && t.runCredits == 0 {
 		return e, false
 	}
-	r := &t.run
+	r := t.run()
 	e = usageEvent{hour: r.from / int64(time.Hour), tenant: t.key, app: r.app, module: r.module, ip: r.ip,
 		user: r.user, meth: r.meth, credits: t.runCredits, calls: t.runCalls}
 	t.runCredits, t.runCalls = 0, 0
@@ -111,9 +111,13 @@ func (t *tenant) takeRun() (e usageEvent, ok bool) {
 // flushRun hands t's run to u, if it counted anything, and forgets its keys
 // (and so the caller's strings).
 func (t *tenant) flushRun(u *Usage) {
+	r := t.run()
+	if r == nil {
+		return
+	}
 	t.lockRun()
 	e, ok := t.takeRun()
-	t.run = usageRun{}
+	*r = usageRun{}
 	if ok {
 		u.push(t.hash, &e) // under the lock: see pushAdjust
 	}

@@ -282,3 +282,28 @@ func TestUsageRunBusy(t *testing.T) {
 		tk.Release()
 	}
 }
+
+// A tenant made before its store kept runs has none: its calls go to the
+// buffers, and are counted all the same.
+func TestUsageRunPlainTenant(t *testing.T) {
+	s := NewMemoryStore()
+	p := Plan{Name: "p", BaseCredits: 100, Concurrency: 5}
+	plain := mustNew(t, p, WithStore(s))
+	tk, _ := plain.Acquire(t0, Request{Tenant: "old", App: "crm", Credits: 1})
+	tk.Release()
+	u := NewUsage(0, 100)
+	l := mustNew(t, p, WithStore(s), WithUsage(u))
+	for _, tenant := range []string{"old", "new", "old", "new"} {
+		tk, _ := l.Acquire(t0, Request{Tenant: tenant, App: "crm", Credits: 2})
+		if tk.st.ml.inRun != (tenant == "new") {
+			t.Fatalf("%s: counted in a run = %v", tenant, tk.st.ml.inRun)
+		}
+		tk.Settle(t0, 1)
+		tk.Release()
+	}
+	for _, tenant := range []string{"old", "new"} {
+		if got := u.Series(tenant, t0, t0.Add(time.Hour)); len(got) != 1 || got[0].Calls != 2 || got[0].Credits != 2 {
+			t.Fatalf("%s: %+v, want 2 calls settled to 1 credit each", tenant, got)
+		}
+	}
+}
