@@ -112,9 +112,13 @@ func TestTenantTableConcurrent(t *testing.T) {
 // TestTenantLayout keeps the tenant in a 64-byte-aligned size class, with
 // the fields on the lines the tenant's doc says.
 func TestTenantLayout(t *testing.T) {
-	// The 448-byte size class (above 416) holds 64-byte-aligned objects.
-	if sz := unsafe.Sizeof(tenant{}); sz <= 416 || sz > 448 {
-		t.Fatalf("tenant is %d bytes: not in the 448-byte size class", sz)
+	// The 320-byte size class (above 288) and the 448-byte one (above 416)
+	// hold 64-byte-aligned objects.
+	if sz := unsafe.Sizeof(tenant{}); sz <= 288 || sz > 320 {
+		t.Fatalf("tenant is %d bytes: not in the 320-byte size class", sz)
+	}
+	if sz := unsafe.Sizeof(tenantWithRun{}); sz <= 416 || sz > 448 {
+		t.Fatalf("tenantWithRun is %d bytes: not in the 448-byte size class", sz)
 	}
 	var tn tenant
 	line := func(name string, off uintptr, want uintptr) {
@@ -140,19 +144,27 @@ func TestTenantLayout(t *testing.T) {
 	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
 	line("runMu", unsafe.Offsetof(tn.runMu), 3)
 	line("runCalls' end", unsafe.Offsetof(tn.runCalls)+7, 3)
-	line("run", unsafe.Offsetof(tn.run), 5)
-	line("run's end", unsafe.Offsetof(tn.run)+unsafe.Sizeof(tn.run)-1, 6)
+	line("mu's end", unsafe.Offsetof(tn.mu)+unsafe.Sizeof(tn.mu)-1, 3)
+	var tr tenantWithRun
+	line("run", unsafe.Offsetof(tr.run), 5)
+	line("run's end", unsafe.Offsetof(tr.run)+unsafe.Sizeof(tr.run)-1, 6)
 	if unsafe.Offsetof(tn.slots0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
 		unsafe.Sizeof(tn.slots0) > window.FreeBytes {
 		t.Errorf("slots0 does not follow the pool on its written line")
 	}
-	for range 8 {
+	for i := range 16 {
 		s := NewMemoryStore()
+		if i%2 == 1 {
+			s.claimRuns(NewUsage(0, 0))
+		}
 		var tk memLease
 		var d Decision
 		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d)
 		if p := uintptr(unsafe.Pointer(tk.t)); p%64 != 0 {
 			t.Fatalf("tenant allocated at %#x, not 64-byte aligned", p)
+		}
+		if tk.t.hasRun != (i%2 == 1) || (tk.t.run() != nil) != tk.t.hasRun {
+			t.Fatalf("a store keeping runs = %v made a tenant with a run = %v", i%2 == 1, tk.t.hasRun)
 		}
 	}
 }
@@ -206,5 +218,12 @@ func TestTenantKeyCompare(t *testing.T) {
 		if tn.is(8, k) {
 			t.Errorf("tenant %q matched another hash", k)
 		}
+	}
+}
+
+// Ticket states fill a 64-byte-aligned size class exactly (see ticketState).
+func TestTicketStateSize(t *testing.T) {
+	if sz := unsafe.Sizeof(ticketState{}); sz != 256 {
+		t.Fatalf("ticketState is %d bytes, want 256", sz)
 	}
 }

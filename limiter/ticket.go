@@ -19,11 +19,17 @@ type Ticket struct {
 	gen uint64
 }
 
+// ticketState is exactly 256 bytes, a size class whose objects are 64-byte
+// aligned, so that two cores' states (pooled per P, but allocated where the
+// first calls ran) never share a cache line: at 232 bytes, in the 240-byte
+// class, neighbours did, and each admission's writes to its state moved a
+// line between the cores (100,000 tenants on two cores: 145 ns against 85).
 type ticketState struct {
 	gen   atomic.Uint64
 	l     *Limiter
 	lease Lease    // when l has a Store other than its MemoryStore
 	ml    memLease // when l.mem is set
+	_     [24]byte // to 256 bytes (TestTicketStateSize)
 }
 
 var ticketPool = sync.Pool{New: func() any { return new(ticketState) }}
