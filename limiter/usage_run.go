@@ -52,9 +52,10 @@ func (t *tenant) unlockRun() { t.runMu.Store(0) }
 func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) bool {
 	r := t.run()
 	if r == nil || !t.runMu.CompareAndSwap(0, 1) {
-		// A tenant made before its store kept runs has none. Another core is counting this tenant's call: rather than wait
-		// (which on one busy tenant cost more than the buffers), this call
-		// goes to the buffers, and its Settle follows it there.
+		// A tenant made before its store kept runs has none. Or another
+		// core is counting a call of this tenant: rather than wait (which
+		// on one busy tenant cost more than the buffers), this call goes
+		// to the buffers, and its Settle follows it there.
 		return false
 	}
 	if uint64(ns-r.from) < uint64(time.Hour) && sameString(r.app, req.App) && sameString(r.module, req.Module) &&
