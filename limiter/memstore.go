@@ -63,7 +63,8 @@ type MemoryStore struct {
 // the first application's entry); line 2 the pool's read-mostly line; line
 // 3 the one every admission and release writes: the pool's current slot
 // word followed by the first application's and the first class's slots
-// (see roll) and the usage run's lock and counters. Under
+// (see roll), the usage run's lock and counters, and (written only by slow
+// paths) the plan and the mutex. Under
 // RunParallel on one tenant, reading anything from the written line cost a
 // cache-line transfer each, and two written lines cost two. Line 4 holds
 // the first class's entry and what only writers and slow paths touch (the
@@ -131,9 +132,8 @@ type tenant struct {
 // tenantWithRun is a tenant of a store whose tenants keep usage runs (see
 // usageRun): the run's keys follow the tenant, on its lines 5 and 6, and
 // fill the 448-byte size class. Tenants of stores without statistics are
-// plain tenants, in the 320-byte class: at 100,000 tenants the larger
-// objects had made admissions on two cores up to 1.8x slower some runs,
-// statistics or not.
+// plain tenants, in the 320-byte class, and do not carry 128 bytes they
+// would never use.
 type tenantWithRun struct {
 	tenant
 	run usageRun // guarded by tenant.runMu
