@@ -430,7 +430,7 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 	if dim >= numDims || n <= 0 {
 		return nil
 	}
-	u.collect()
+	u.collect(tenant)
 	u.mu.Lock()
 	u.flush()
 	sum := map[string]*Count{}
@@ -464,7 +464,7 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 // Series returns tenant's hour buckets overlapping [since, until) that have
 // data, oldest first.
 func (u *Usage) Series(tenant string, since, until time.Time) []Point {
-	u.collect()
+	u.collect(tenant)
 	u.mu.Lock()
 	u.flush()
 	var out []Point
@@ -484,7 +484,7 @@ func (u *Usage) Series(tenant string, since, until time.Time) []Point {
 
 // Tenants returns the tenants with statistics, sorted.
 func (u *Usage) Tenants() []string {
-	u.collect()
+	u.collect("")
 	u.mu.Lock()
 	u.flush()
 	out := make([]string, 0, len(u.tenants))
@@ -515,9 +515,12 @@ func (u *Usage) removeSource(s *MemoryStore) {
 	u.srcMu.Unlock()
 }
 
-// collect hands the runs every source's tenants hold to the buffers, for a
-// query to see them. Called without u.mu, which a push may take.
-func (u *Usage) collect() {
+// collect hands the runs the sources' tenants hold to the buffers, for a
+// query to see them: tenant's only (a lookup per store, so that a
+// dashboard reading one tenant does not walk them all), or every tenant's
+// for "" and for OtherKey, which folds in the tenants past the cap. Called
+// without u.mu, which a push may take.
+func (u *Usage) collect(tenant string) {
 	u.srcMu.Lock()
 	stores := make([]*MemoryStore, 0, len(u.sources))
 	for s := range u.sources {
@@ -525,6 +528,13 @@ func (u *Usage) collect() {
 	}
 	u.srcMu.Unlock()
 	for _, s := range stores {
-		s.flushRuns(u)
+		if tenant == "" || tenant == OtherKey {
+			s.flushRuns(u)
+			continue
+		}
+		sh, h := s.shard(tenant)
+		if t := sh.get(h, tenant); t != nil {
+			t.flushRun(u)
+		}
 	}
 }

@@ -307,3 +307,36 @@ func TestUsageRunPlainTenant(t *testing.T) {
 		}
 	}
 }
+
+// A query for one tenant collects that tenant's run only; Tenants, and a
+// query for OtherKey (which folds in tenants past the cap), collect all.
+func TestUsageRunCollectOne(t *testing.T) {
+	u := NewUsage(0, 100)
+	l := mustNew(t, Plan{Name: "p", BaseCredits: 100, Concurrency: 5}, WithUsage(u))
+	for _, tenant := range []string{"a", "b", "a", "b"} {
+		tk, _ := l.Acquire(t0, Request{Tenant: tenant, App: "crm", Credits: 1})
+		tk.Release()
+	}
+	pending := func(tenant string) int64 {
+		sh, h := l.mem.shard(tenant)
+		tn := sh.get(h, tenant)
+		tn.lockRun()
+		defer tn.unlockRun()
+		return tn.runCalls
+	}
+	if got := u.Series("a", t0, t0.Add(time.Hour)); len(got) != 1 || got[0].Calls != 2 {
+		t.Fatalf("a: %+v", got)
+	}
+	if pending("a") != 0 || pending("b") != 2 {
+		t.Fatalf("after a query for a: a holds %d, b %d (want 0 and 2)", pending("a"), pending("b"))
+	}
+	if got := u.Top(OtherKey, DimApp, t0, t0.Add(time.Hour), 5); len(got) != 0 || pending("b") != 0 {
+		t.Fatalf("a query for %q: %+v, b still holds %d", OtherKey, got, pending("b"))
+	}
+	if got := u.Tenants(); len(got) != 2 {
+		t.Fatalf("tenants %v", got)
+	}
+	if got := u.Top("b", DimApp, t0, t0.Add(time.Hour), 5); len(got) != 1 || got[0].Calls != 2 {
+		t.Fatalf("b: %+v", got)
+	}
+}
