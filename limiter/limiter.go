@@ -184,7 +184,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 		*d = l.store.Take(now, *req, l.planFor, &st.lease)
 		alerts = st.lease.Alerts
 	}
-	if l.usage != nil && !(d.Allowed && l.runs.Load() && st.ml.countRun(l.usage, &l.runs, now.UnixNano(), req)) {
+	if l.usage != nil && !(d.Allowed && l.runs.Load() && st.ml.countRun(l.usage, &l.runs, req)) {
 		l.usage.record(l.usageShard(st, req.Tenant), now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
 	}
 	if !d.Allowed {

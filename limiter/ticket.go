@@ -85,27 +85,26 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 			rem := st.l.mem.adjust(now, ml.t, ml.at, delta)
 			if ml.inRun { // after its call, which may still be in the run
 				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
-				st.l.settled(now, nil, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
-			} else {
-				st.l.settled(now, st, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
 			}
+			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
 			ml.credits = actual
 		}
 	} else {
 		lease := &st.lease
 		if delta := actual - lease.Credits; delta != 0 {
 			rem := st.l.store.Adjust(now, lease, delta)
-			st.l.settled(now, st, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta)
+			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta)
 			lease.Credits = actual
 		}
 	}
 	st.gen.Store(t.gen + 2)
 }
 
-// settled records a settled difference in the usage statistics (unless st
-// is nil: the caller recorded it) and the alerts.
-func (l *Limiter) settled(now time.Time, st *ticketState, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
-	if l.usage != nil && st != nil {
+// settled records a settled difference in the usage statistics (if record:
+// one that followed its call into a tenant's run is recorded there) and the
+// alerts.
+func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
+	if l.usage != nil && record {
 		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
 	}
 	if l.alerts != nil && alerts != nil {

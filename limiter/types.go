@@ -17,7 +17,7 @@ type Request struct {
 type Reason uint8
 
 // Reasons for a refusal. The in-memory store counts slots with
-// semaphore.Slots: when an application or class is at its cap, a request
+// semaphore.Slots and semaphore.Pair: when an application or class is at its cap, a request
 // being refused can, for an instant, make a concurrent one be refused too
 // although one slot had just come free (never the other way: nothing is
 // admitted past a cap).

@@ -65,7 +65,7 @@ func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) 
 		t.unlockRun()
 		return true
 	}
-	done, ok := t.takeRun()
+	t.pushRun(u)
 	counted := live.Load()
 	if counted {
 		*r = usageRun{from: hourOfNs(ns) * int64(time.Hour), app: req.App, module: req.Module,
@@ -73,9 +73,6 @@ func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) 
 		t.runCredits, t.runCalls = req.Credits, 1
 	} else {
 		*r = usageRun{}
-	}
-	if ok {
-		u.push(t.hash, &done) // under the lock: see pushAdjust
 	}
 	t.unlockRun()
 	return counted
@@ -89,11 +86,17 @@ func (t *tenant) recordRun(u *Usage, live *atomic.Bool, ns int64, req *Request) 
 // another.
 func (t *tenant) pushAdjust(u *Usage, at time.Time, app string, delta int64) {
 	t.lockRun()
+	t.pushRun(u)
+	u.adjust(at, t.hash, t.key, app, delta)
+	t.unlockRun()
+}
+
+// pushRun hands what t's run counted, if anything, to u and empties its
+// counts (not its keys). Called with runMu held: see pushAdjust.
+func (t *tenant) pushRun(u *Usage) {
 	if e, ok := t.takeRun(); ok {
 		u.push(t.hash, &e)
 	}
-	u.adjust(at, t.hash, t.key, app, delta)
-	t.unlockRun()
 }
 
 // takeRun returns t's run as an event and empties its counts (not its
@@ -117,11 +120,8 @@ func (t *tenant) flushRun(u *Usage) {
 		return
 	}
 	t.lockRun()
-	e, ok := t.takeRun()
+	t.pushRun(u)
 	*r = usageRun{}
-	if ok {
-		u.push(t.hash, &e) // under the lock: see pushAdjust
-	}
 	t.unlockRun()
 }
 
@@ -148,7 +148,7 @@ func (s *MemoryStore) claimRuns(u *Usage) bool {
 // countRun is recordRun for the lease's call, noting in the lease where the
 // call was counted: its settled difference must follow it (see pushAdjust),
 // and one recorded into the buffers is followed there by the ticket's.
-func (ml *memLease) countRun(u *Usage, live *atomic.Bool, ns int64, req *Request) bool {
-	ml.inRun = ml.t.recordRun(u, live, ns, req)
+func (ml *memLease) countRun(u *Usage, live *atomic.Bool, req *Request) bool {
+	ml.inRun = ml.t.recordRun(u, live, ml.at, req) // at: the admission's time, Unix ns
 	return ml.inRun
 }

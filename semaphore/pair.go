@@ -44,9 +44,7 @@ var errPairWhich = errors.New("semaphore: Pair slots must be PairA, PairB or Pai
 // reports whether A's count refused (else B's did). It panics on a which
 // other than PairA, PairB or PairA|PairB.
 func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
-	if which == 0 || which&^(PairA|PairB) != 0 {
-		panic(errPairWhich)
-	}
+	checkWhich(which)
 	h := p.held.Add(which)
 	c := p.caps.Load()
 	// A count that which does not name may be over its capacity (lowered
@@ -65,12 +63,17 @@ func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 // release undone first) if a count would go below zero, which in one word
 // would borrow from the other count; and on a bad which, as TryAcquire.
 func (p *Pair) Release(which uint64) {
-	if which == 0 || which&^(PairA|PairB) != 0 {
-		panic(errPairWhich)
-	}
+	checkWhich(which)
 	if h := p.held.Add(-which); h&(1<<31|1<<63) != 0 { // a count at 2^31 or more: it went below zero
 		p.held.Add(which)
 		panic(errReleasedMore)
+	}
+}
+
+// checkWhich panics unless which is PairA, PairB or PairA|PairB.
+func checkWhich(which uint64) {
+	if which == 0 || which&^(PairA|PairB) != 0 {
+		panic(errPairWhich)
 	}
 }
 
