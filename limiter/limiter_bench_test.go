@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"net/http/httptest"
 	"runtime"
 	"sync/atomic"
@@ -187,9 +188,14 @@ func BenchmarkSnapshot(b *testing.B) {
 	b.ReportMetric(float64(buf.Len())/1000, "B/tenant")
 }
 
+// sinkU keeps the steps' loads from being optimised away.
+var sinkU int
+
 // BenchmarkAdmissionSteps times an admission's parts, cumulatively, for 1 and
-// 100,000 tenants round-robin: the lookup plus one atomic add on the tenant
-// found (what any per-tenant state costs to reach), then with the
+// 100,000 tenants round-robin: the key's hash, then the load of its table
+// slot, then the whole lookup (which reads the tenant's first line), then
+// the lookup plus one atomic add on the tenant found (what any per-tenant
+// state costs to reach), then with the
 // application slot taken and given back, then with the window's take, then
 // the store's whole take, then Limiter.Acquire and Release (ticket and all).
 func BenchmarkAdmissionSteps(b *testing.B) {
@@ -213,6 +219,13 @@ func BenchmarkAdmissionSteps(b *testing.B) {
 			name string
 			f    func(k string)
 		}{
+			{"hash", func(k string) { sinkU += int(maphash.String(s.seed, k) & 1) }},
+			{"slot", func(k string) {
+				sh, h := s.shard(k)
+				tab := sh.tab.Load()
+				sinkU += int(tab.slots[h&tab.mask].hash.Load() & 1)
+			}},
+			{"lookup", func(k string) { sinkU += int(find(k).klen) }},
 			{"lookup+add", func(k string) { find(k).lastUsed.Add(1) }},
 			{"+slot", func(k string) {
 				t := find(k)
