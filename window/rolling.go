@@ -205,7 +205,7 @@ func (r *Rolling) init(limit int64, length time.Duration, c config, ring *atomic
 	if limit <= 0 || limit > MaxLimit {
 		return ErrInvalidLimit
 	}
-	if length <= 0 {
+	if length <= 0 || length > MaxLength {
 		return ErrInvalidLength
 	}
 	if c.slots < 1 || c.slots > MaxSlots {
@@ -339,7 +339,7 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
 		return false, false, 0
 	}
 	spent := p + int64(c&amountMask)
-	if spent+n > L {
+	if n > L-spent {
 		return false, true, max(L-spent, 0)
 	}
 	if r.cur.CompareAndSwap(c, c+uint64(n)) {

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -100,6 +101,7 @@ func TestNewRollingRejects(t *testing.T) {
 		{MaxLimit + 1, time.Hour, nil, ErrInvalidLimit},
 		{1, 0, nil, ErrInvalidLength},
 		{1, -time.Second, nil, ErrInvalidLength},
+		{1, MaxLength + 1, nil, ErrInvalidLength},
 		{1, time.Hour, []Option{WithSlots(0)}, ErrInvalidSlots},
 		{1, time.Hour, []Option{WithSlots(-3)}, ErrInvalidSlots},
 		{1, time.Hour, []Option{WithSlots(MaxSlots + 1)}, ErrInvalidSlots},
@@ -214,4 +216,27 @@ func TestRollingFrontierMovesDuringTake(t *testing.T) {
 	assert.Equal(t, late, eff, "counted from the moved frontier, not at its own now")
 	replay(t, []entry{{t0.UnixNano(), 10}, {late.UnixNano(), 1}, {eff.UnixNano(), 5}},
 		int64(10*time.Second), 10)
+}
+
+// TestChargeHuge: a charge of up to MaxInt64 credits (a huge settled cost)
+// takes what is left of the pool and no more, in every kind of window: the
+// sum of the spent credits and the charge must not overflow into a charge
+// that fits whole and corrupts the slot word.
+func TestChargeHuge(t *testing.T) {
+	roll := newTestRolling(t)
+	fixed, err := NewFixed(10, time.Hour, 0, time.UTC)
+	require.NoError(t, err)
+	comp, err := NewCompound(newTestRolling(t), newTestRolling(t))
+	require.NoError(t, err)
+	for name, w := range map[string]Window{"rolling": roll, "fixed": fixed, "compound": comp} {
+		t.Run(name, func(t *testing.T) {
+			mustTake(t, w, t0, 4)
+			assert.Equal(t, int64(6), w.ChargeAt(t1, math.MaxInt64), "the charge takes what is left")
+			assert.Zero(t, w.RemainingAt(t1))
+			assert.Zero(t, w.ChargeAt(t2, math.MaxInt64))
+			ok, err := w.TryAcquireAt(t2, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "an exhausted pool admits nothing")
+		})
+	}
 }

@@ -38,6 +38,12 @@ type Window interface {
 // amount beside a 23-bit slot tag, so any amount up to 2^40 fits with room.
 const MaxLimit = 1 << 40
 
+// MaxLength is the longest rolling window NewRolling accepts: ten years.
+// Instants are counted in unsigned nanoseconds from 1677 (see Rolling), and
+// the latest one a window computes, when credits come back, is about two
+// lengths after now; a length of a century would overflow within this one.
+const MaxLength = 10 * 366 * 24 * time.Hour
+
 // MaxSlots is the largest slot count WithSlots accepts.
 const MaxSlots = 1 << 16
 
@@ -54,8 +60,9 @@ var (
 	// ErrInvalidLimit is returned for a limit <= 0 or above MaxLimit.
 	ErrInvalidLimit = errors.New("window: limit must be between 1 and 2^40")
 	// ErrInvalidLength is returned for a window length or period that is not
-	// positive (or, for Fixed, neither a whole number of days nor a divisor of a day).
-	ErrInvalidLength = errors.New("window: length must be positive")
+	// positive, a rolling length above MaxLength, or (for Fixed) a period
+	// neither a whole number of days nor a divisor of a day.
+	ErrInvalidLength = errors.New("window: length must be positive (and a rolling one at most MaxLength)")
 	// ErrInUse is returned by Rolling.Init for a Rolling already set up.
 	ErrInUse = errors.New("window: Init on a window already set up")
 	// ErrInvalidSlots is returned for a slot count outside 1..MaxSlots.
@@ -99,8 +106,10 @@ func buildConfig(opts []Option) config {
 
 // fit returns how many of n credits a take may charge beside the spent ones
 // under limit L: all n if they fit, else (partial) as many as fit, else 0.
+// It compares n with L-spent: spent+n overflows for an n near MaxInt64 (a
+// charge of a huge settled cost), which would then fit whole.
 func fit(spent, n, L int64, partial bool) int64 {
-	if spent+n <= L {
+	if n <= L-spent {
 		return n
 	}
 	if !partial {
