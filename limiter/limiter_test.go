@@ -2,10 +2,13 @@ package limiter
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -160,6 +163,29 @@ func TestSettle(t *testing.T) {
 	var zero Ticket
 	zero.Release()
 	zero.Settle(t0, 3)
+}
+
+// TestSettleHuge: a settled cost near MaxInt64 (a handler's bug, a hostile
+// figure) spends what is left of the pool, and the pool stays spent until
+// its credits come back; the usage statistics count it as the largest pool.
+func TestSettleHuge(t *testing.T) {
+	u := NewUsage(0, 0)
+	l := mustNew(t, testPlan(), WithSlots(24), WithUsage(u))
+	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
+	tk.Settle(t0, math.MaxInt64)
+	tk.Release()
+	for _, at := range []time.Duration{0, time.Hour, 23 * time.Hour} {
+		if _, d := l.Acquire(t0.Add(at), Request{Tenant: "o", App: "a", Credits: 1}); d.Allowed || d.Remaining != 0 {
+			t.Fatalf("t0+%v: a pool spent by a huge settle admitted: %+v", at, d)
+		}
+	}
+	if d := l.Peek(t0.Add(25*time.Hour), "o"); d.Remaining != 100 {
+		t.Fatalf("the pool did not come back: %+v", d)
+	}
+	top := u.Top("o", DimApp, t0, t0.Add(time.Hour), 1)
+	if len(top) != 1 || top[0].Credits != window.MaxLimit {
+		t.Fatalf("usage of the settled call: %+v (want %d credits)", top, int64(window.MaxLimit))
+	}
 }
 
 func TestSetPlan(t *testing.T) {

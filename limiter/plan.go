@@ -112,7 +112,8 @@ func (p Plan) WindowLength() time.Duration {
 // Validate reports the first problem with p: negative sizes, an empty pool, a
 // non-positive concurrency or sub-concurrency cap, a nameless class, an extra
 // window that is empty or can never bind (shorter than the pool's window yet
-// allowing more than the whole pool), or a pool above window.MaxLimit (2^40).
+// allowing more than the whole pool), a pool above window.MaxLimit (2^40), or
+// a window longer than window.MaxLength (ten years).
 // A sub-concurrency cap above Concurrency is valid: the scopes differ (per
 // tenant and class versus per application), as in Zoho's Free edition (5 and 10).
 // Classes that a cost table names but the plan does not: see CheckClasses.
@@ -139,6 +140,9 @@ func (p Plan) Validate() error {
 	}
 	if pool > window.MaxLimit {
 		return bad("Credits", ErrOverflow)
+	}
+	if p.Window > window.MaxLength {
+		return bad("Window", ErrOverflow)
 	}
 	if p.Concurrency <= 0 {
 		return bad("Concurrency", ErrNoConcurrency)
@@ -172,6 +176,8 @@ func (p Plan) Validate() error {
 			return bad(field, ErrOverflow)
 		case x.Window <= 0:
 			return bad(field, ErrNegative)
+		case x.Window > window.MaxLength:
+			return bad(field, ErrOverflow)
 		case x.Window <= w && x.Credits > pool:
 			return bad(field, ErrCapAbovePool)
 		}

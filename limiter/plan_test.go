@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 func TestPlanValidate(t *testing.T) {
@@ -30,6 +32,10 @@ func TestPlanValidate(t *testing.T) {
 		{"overflow", func(p *Plan) { p.CreditsPerLicence, p.Licences = math.MaxInt64/2, 3 }, ErrOverflow},
 		{"above window limit", func(p *Plan) { p.BaseCredits = 1<<40 + 1 }, ErrOverflow},
 		{"concurrency above the cap", func(p *Plan) { p.Concurrency = MaxConcurrency + 1 }, ErrOverflow},
+		{"window above the longest", func(p *Plan) { p.Window = window.MaxLength + 1 }, ErrOverflow},
+		{"extra window above the longest", func(p *Plan) {
+			p.Extra = []WindowLimit{{Credits: 1, Window: math.MaxInt64}}
+		}, ErrOverflow},
 		{"sub-concurrency above the cap", func(p *Plan) { p.SubConcurrency = map[string]int64{"bulk": 1 << 40} }, ErrOverflow},
 	} {
 		p := clonePlan(ok)

@@ -16,6 +16,10 @@ import (
 var (
 	ErrSnapshotCorrupt = errors.New("limiter: corrupt snapshot")
 	ErrNoSnapshot      = errors.New("limiter: store does not support snapshots")
+	// ErrSnapshotTenants is returned (wrapped) when restoring would take
+	// the store past its tenant bound (WithMaxTenants): restoring only some
+	// would hand the others fresh pools, so none is restored.
+	ErrSnapshotTenants = errors.New("limiter: snapshot holds more tenants than the store may")
 )
 
 // SnapshotVersionError is returned by Restore for a snapshot written in a
@@ -122,9 +126,10 @@ func (l *Limiter) Restore(r io.Reader) error { return l.RestoreAt(time.Now(), r)
 // serving): each tenant of the snapshot that the store does not hold yet is
 // created with its current plan and charged the credits still out at now, so
 // they come back when they would have. Tenants already present are left
-// alone. A corrupt, truncated or foreign snapshot gives an error wrapping
-// ErrSnapshotCorrupt, another version a *SnapshotVersionError; either way
-// nothing is changed.
+// alone. A corrupt, truncated or foreign snapshot (or one followed by
+// anything but white space) gives an error wrapping ErrSnapshotCorrupt,
+// another version a *SnapshotVersionError, more tenants than the store's
+// bound leaves room for ErrSnapshotTenants; in each case nothing is changed.
 func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 	ms := l.mem
 	if ms == nil {
@@ -135,6 +140,9 @@ func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&snap); err != nil {
 		return fmt.Errorf("%w: %v", ErrSnapshotCorrupt, err)
+	}
+	if _, err := dec.Token(); err != io.EOF { // a second value, or the start of one
+		return fmt.Errorf("%w: data after the snapshot", ErrSnapshotCorrupt)
 	}
 	if snap.Format != snapshotFormat {
 		return fmt.Errorf("%w: format %q", ErrSnapshotCorrupt, snap.Format)
@@ -149,9 +157,20 @@ func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 		}
 		seen[t.Tenant] = true
 		for i, s := range t.Returns {
-			if s.Credits <= 0 || (i > 0 && s.At <= t.Returns[i-1].At) {
+			if s.Credits <= 0 || s.Credits > window.MaxLimit || (i > 0 && s.At <= t.Returns[i-1].At) {
 				return fmt.Errorf("%w: tenant %q: bad entry %d", ErrSnapshotCorrupt, t.Tenant, i)
 			}
+		}
+	}
+	if ms.maxTenants > 0 {
+		added := int64(0)
+		for _, st := range snap.Tenants {
+			if sh, h := ms.shard(st.Tenant); sh.get(h, st.Tenant) == nil {
+				added++
+			}
+		}
+		if n := ms.count.Load() + added; n > ms.maxTenants {
+			return fmt.Errorf("%w: %d tenants with those held, at most %d", ErrSnapshotTenants, n, ms.maxTenants)
 		}
 	}
 	for _, st := range snap.Tenants {

@@ -3,6 +3,7 @@ package limiter
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,10 @@ func TestRestoreErrors(t *testing.T) {
 		{strings.Replace(good, `"credits":5`, `"credits":-5`, 1), ErrSnapshotCorrupt},
 		{strings.Replace(good, `"tenant":"a"`, `"tenant":""`, 1), ErrSnapshotCorrupt},
 		{strings.Replace(good, `"taken":1`, `"taken":1,"extra":2`, 1), ErrSnapshotCorrupt},
+		{strings.Replace(good, `"credits":5`, `"credits":9223372036854775807`, 1), ErrSnapshotCorrupt},
+		{strings.Replace(good, `"credits":5`, `"credits":1099511627777`, 1), ErrSnapshotCorrupt}, // MaxLimit+1
+		{good + ` {"tenants": [{"tenant":"x"`, ErrSnapshotCorrupt},
+		{good + `x`, ErrSnapshotCorrupt},
 	} {
 		l := mustNew(t, p)
 		if err := l.RestoreAt(t0, strings.NewReader(tc.in)); !errors.Is(err, tc.want) {
@@ -87,11 +92,51 @@ func TestRestoreErrors(t *testing.T) {
 	if err := l.RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":1`, `"version":0`, 1))); !errors.As(err, &ve) || ve.Version != 0 {
 		t.Fatalf("old version: %v", err)
 	}
-	if err := l.RestoreAt(t0, strings.NewReader(good)); err != nil {
+	if err := l.RestoreAt(t0, strings.NewReader(good+"\n\t ")); err != nil { // trailing white space is fine
 		t.Fatal(err)
 	}
 	if d := l.Peek(t0, "a"); d.Remaining != 95 {
 		t.Fatalf("restored: %+v", d)
+	}
+}
+
+// TestRestoreTenantBound: a snapshot with more tenants than the store's bound
+// leaves room for restores none of them (some would otherwise get fresh
+// pools, or the bound would be broken); tenants already held do not count
+// twice.
+func TestRestoreTenantBound(t *testing.T) {
+	snap := func(tenants ...string) string {
+		var b strings.Builder
+		b.WriteString(`{"format":"creditgate-limiter-snapshot","version":1,"taken":1,"tenants":[`)
+		for i, k := range tenants {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"tenant":%q,"returns":[{"at":9000000000000000000,"credits":5}]}`, k)
+		}
+		b.WriteString("]}")
+		return b.String()
+	}
+	l := mustNew(t, testPlan(), WithMaxTenants(2))
+	err := l.RestoreAt(t0, strings.NewReader(snap("a", "b", "c")))
+	if !errors.Is(err, ErrSnapshotTenants) {
+		t.Fatalf("3 tenants into a bound of 2: %v", err)
+	}
+	if n := l.mem.Len(); n != 0 {
+		t.Fatalf("a refused restore left %d tenants", n)
+	}
+	if _, d := l.Acquire(t0, Request{Tenant: "a", App: "x", Credits: 1}); !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	// a is held: restoring a and b needs one more tenant, which fits; a is left alone.
+	if err := l.RestoreAt(t0, strings.NewReader(snap("a", "b"))); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := l.Peek(t0, "a").Remaining, l.Peek(t0, "b").Remaining; a != 99 || b != 95 {
+		t.Fatalf("remaining a %d (want 99), b %d (want 95)", a, b)
+	}
+	if err := l.RestoreAt(t0, strings.NewReader(snap("c"))); !errors.Is(err, ErrSnapshotTenants) {
+		t.Fatalf("a third tenant: %v", err)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 // Ticket is the handle of an admitted request. It is a small value: copies
@@ -73,12 +75,14 @@ func (t Ticket) Release() {
 // slot, or the excess charged at now (never below zero). actual 0 refunds
 // the whole reservation, e.g. when the call failed on the server side. Only
 // the first Settle counts, and only before Release; it does not release slots.
+// An actual above window.MaxLimit counts as window.MaxLimit: no pool is
+// larger, and the statistics' sums stay far from overflowing.
 func (t Ticket) Settle(now time.Time, actual int64) {
 	st := t.st
 	if st == nil || !st.gen.CompareAndSwap(t.gen, t.gen+1) {
 		return
 	}
-	actual = max(actual, 0)
+	actual = min(max(actual, 0), window.MaxLimit)
 	if st.l.mem != nil {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
