@@ -1,6 +1,9 @@
 package window
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // RefundAt gives back up to n credits spent at spent, from spent's slot, if that
 // slot is still inside the window at now. It never gives back more than the
@@ -99,6 +102,55 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 		}
 		if a > 0 && !fn((k+1)*r.width+r.length(), a) {
 			return
+		}
+	}
+}
+
+// Returns is the window's state at now as a schedule: each instant at which
+// spent credits come back, oldest first, with how many (one entry per slot,
+// instants strictly increasing). Unlike Limit minus RemainingAt, it counts
+// all that is spent, also beyond a limit lowered by SetLimit. Credits that a
+// concurrent take moves between slot words, and credits taken while the
+// schedule is read, may be counted once more, at the latest instant: a
+// schedule errs towards credits coming back late, never early. Snapshots
+// and plan changes copy a window through it.
+func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
+	return func(yield func(time.Time, int64) bool) {
+		u := r.toU(now)
+		e := r.sync(u)
+		all := r.spent(e)
+		loc := now.Location()
+		// An entry is yielded once the next one is known, so that the
+		// credits in flight can join the last slot's if they share its instant.
+		var pend uint64
+		var pendN, seen int64
+		stopped := false
+		r.live(e, func(b uint64, a int64) bool {
+			seen += a
+			if pendN > 0 && !yield(r.fromU(pend, loc), pendN) {
+				stopped = true
+				return false
+			}
+			pend, pendN = b, a
+			return true
+		})
+		if stopped {
+			return
+		}
+		if extra := all - seen; extra > 0 {
+			// As AvailableAt: credits not in any slot word are back once
+			// the newest live slot leaves, at the latest.
+			last := (e+r.size())*r.width + r.length()
+			if pendN > 0 && pend != last && !yield(r.fromU(pend, loc), pendN) {
+				return
+			}
+			if pend != last {
+				pendN = 0
+			}
+			pend, pendN = last, pendN+extra
+		}
+		if pendN > 0 {
+			yield(r.fromU(pend, loc), pendN)
 		}
 	}
 }

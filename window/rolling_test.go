@@ -2,6 +2,7 @@ package window
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -239,4 +240,49 @@ func TestChargeHuge(t *testing.T) {
 			assert.False(t, ok, "an exhausted pool admits nothing")
 		})
 	}
+}
+
+// TestRollingReturns: the schedule Returns gives agrees with RemainingAt
+// (its total is what is spent) and with AvailableAt (each instant is when the
+// credits up to it are back), over random takes and refunds; and it counts
+// what a lowered limit hides from RemainingAt.
+func TestRollingReturns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for seed := 0; seed < 50; seed++ {
+		r, err := NewRolling(1000, time.Hour, WithSlots(12))
+		require.NoError(t, err)
+		now := t0
+		for i := 0; i < 200; i++ {
+			now = now.Add(time.Duration(rng.Int64N(int64(10 * time.Minute))))
+			if rng.IntN(5) == 0 {
+				r.RefundAt(now, now.Add(-time.Duration(rng.Int64N(int64(time.Hour)))), rng.Int64N(50))
+			} else {
+				_, _ = r.TryAcquireAt(now, 1+rng.Int64N(100))
+			}
+			rem := r.RemainingAt(now)
+			var sum int64
+			prev := now
+			for at, n := range r.Returns(now) {
+				require.True(t, at.After(prev), "seed %d step %d: instants not increasing after now", seed, i)
+				require.Positive(t, n)
+				sum += n
+				if rem+sum <= r.Limit() {
+					avail, err := r.AvailableAt(now, rem+sum)
+					require.NoError(t, err)
+					require.True(t, avail.Equal(at), "seed %d step %d: %d credits back at %v by Returns, %v by AvailableAt", seed, i, rem+sum, at, avail)
+				}
+				prev = at
+			}
+			require.Equal(t, r.Limit()-rem, sum, "seed %d step %d: the schedule's total", seed, i)
+		}
+	}
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 10)
+	require.NoError(t, r.SetLimit(4))
+	var sum int64
+	for _, n := range r.Returns(t1) {
+		sum += n
+	}
+	assert.Equal(t, int64(10), sum, "a lowered limit hides nothing from Returns")
+	assert.Zero(t, r.RemainingAt(t1))
 }
