@@ -34,6 +34,7 @@ type Limiter struct {
 
 	mu        sync.RWMutex // protects overrides
 	overrides map[string]*Plan
+	setMu     sync.Mutex // serialises SetPlanAt: the overrides and the store change in one order
 	custom    func(tenant string) Plan
 
 	usage  *Usage
@@ -239,8 +240,10 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 		return err
 	}
 	c := clonePlan(p)
+	l.setMu.Lock()
+	defer l.setMu.Unlock()
 	l.mu.Lock()
-	l.overrides[tenant] = &c
+	l.overrides[tenant] = &c // first: a tenant made meanwhile gets c (see MemoryStore.create)
 	l.mu.Unlock()
 	return l.store.SetPlan(now, tenant, &c)
 }

@@ -2,6 +2,8 @@ package limiter
 
 import (
 	"hash/maphash"
+	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +54,7 @@ type MemoryStore struct {
 	noSweep  atomic.Int64 // Unix ns before which a full store does not sweep again
 	evicted  atomic.Int64
 	runUsage atomic.Pointer[Usage] // the statistics tenants keep runs for (see usageRun)
+	plans    atomic.Uint64         // SetPlan calls begun (see create)
 }
 
 // tenant is laid out by cache line, so that an admission writes one line and
@@ -185,11 +188,16 @@ type windows struct {
 	// slots for it costs more than the rest of an admission. While now is
 	// before it and credits were just spent, the oldest spent slot cannot
 	// have returned; a refund that empties that slot can make the cached
-	// value early, never late.
+	// value early, never late. It holds replacingReset from the moment
+	// SetPlan starts to replace these windows (see retake).
 	reset   atomic.Int64
 	multi   *multiWindows   // nil unless the plan has extra windows
 	rolling *window.Rolling // the pool (t.roll for w0: admissions name it from t)
 }
+
+// replacingReset, in windows.reset, marks windows that SetPlan replaces: no
+// reset instant is that early, so resetAt never caches over it.
+const replacingReset = math.MinInt64
 
 type multiWindows struct {
 	all   window.Window   // the compound of rolling and extras
@@ -236,12 +244,23 @@ func (w *windows) remaining(now time.Time) int64 {
 
 // resetAt takes now also as Unix ns, which the admission has already computed.
 func (w *windows) resetAt(now time.Time, ns int64) time.Time {
-	if c := w.reset.Load(); c > ns {
+	c := w.reset.Load()
+	if c > ns {
 		return time.Unix(0, c).In(now.Location())
 	}
 	r := w.all().ResetAt(now)
-	w.reset.Store(r.UnixNano())
+	if c != replacingReset { // a swap, not a store: the mark must stay
+		w.reset.CompareAndSwap(c, r.UnixNano())
+	}
 	return r
+}
+
+// list returns the windows one by one: the pool, then the extra windows.
+func (w *windows) list() []window.Window {
+	if w.multi != nil {
+		return w.multi.each
+	}
+	return []window.Window{w.rolling}
 }
 
 // semTable is copy-on-write: readers load it without a lock, writers replace
@@ -479,6 +498,15 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 			*d = refusal(now, w, ReasonCredits, req.Credits)
 			return
 		}
+		if w.reset.Load() == replacingReset { // after the take: see SetPlan
+			if w, ok, rem = retake(t, w, now, req.Credits); !ok {
+				releaseSlots(t, app, cls, which)
+				*d = refusal(now, w, ReasonCredits, req.Credits)
+				return
+			}
+			r = w.rolling
+			limit = r.Limit()
+		}
 	} else {
 		rem = w.remaining(now)
 	}
@@ -527,6 +555,9 @@ func (s *MemoryStore) Adjust(now time.Time, l *Lease, delta int64) int64 {
 	return s.adjust(now, t, l.At, delta)
 }
 
+// A refund into windows that SetPlan is replacing may be lost (their
+// spends may have been copied already): a refund withheld, never credits
+// minted. A charge is made again on the new windows, as in take.
 func (s *MemoryStore) adjust(now time.Time, t *tenant, at, delta int64) int64 {
 	w := t.wins.Load()
 	switch {
@@ -534,8 +565,38 @@ func (s *MemoryStore) adjust(now time.Time, t *tenant, at, delta int64) int64 {
 		w.all().RefundAt(now, time.Unix(0, at), -delta)
 	case delta > 0:
 		w.all().ChargeAt(now, delta)
+		for w.reset.Load() == replacingReset {
+			w = replacement(t, w)
+			w.all().ChargeAt(now, delta)
+		}
 	}
 	return w.all().RemainingAt(now)
+}
+
+// retake takes n credits again, from the windows that replace w, after a
+// take from w found w marked by SetPlan: SetPlan marks w before it copies
+// w's spends into the new windows, so a take that does not see the mark
+// was copied, and one that sees it may not have been. Taking again counts
+// the call twice at worst (while a plan changes), never not at all.
+func retake(t *tenant, w *windows, now time.Time, n int64) (nw *windows, ok bool, rem int64) {
+	for {
+		nw = replacement(t, w)
+		if ok, rem = nw.tryTake(nw.rolling, now, n); !ok || nw.reset.Load() != replacingReset {
+			return nw, ok, rem
+		}
+		w = nw // replaced again meanwhile
+	}
+}
+
+// replacement waits for the windows that replace w (SetPlan publishes them
+// once it has copied w's spends, holding t.mu: a short wait).
+func replacement(t *tenant, w *windows) *windows {
+	for {
+		if nw := t.wins.Load(); nw != w {
+			return nw
+		}
+		runtime.Gosched()
+	}
 }
 
 // Peek implements Store. An unknown tenant is reported with its plan's full

@@ -101,6 +101,7 @@ func (s *MemoryStore) create(now time.Time, sh *memShard, h uint64, key string, 
 			return nil, false
 		}
 	}
+	gen := s.plans.Load()
 	t, err := s.newTenant(key, h, planFor(key))
 	if err != nil {
 		return nil, false
@@ -109,6 +110,14 @@ func (s *MemoryStore) create(now time.Time, sh *memShard, h uint64, key string, 
 	cur, added := sh.insert(t)
 	if added {
 		s.count.Add(1)
+	}
+	// A SetPlan that began after planFor was asked may have found no tenant
+	// to change (the Limiter stores its plan before it calls SetPlan): give
+	// the tenant its plan again, until no SetPlan began meanwhile. Cheap
+	// when nothing changed, and rare: it takes a SetPlan during a creation.
+	for g := s.plans.Load(); g != gen; g = s.plans.Load() {
+		gen = g
+		_ = s.setPlan(now, cur, planFor(key)) // planFor's plans are valid, and made windows before
 	}
 	return cur, true
 }
@@ -215,14 +224,20 @@ func (s *MemoryStore) addApp(t *tenant, app string) *semEntry {
 // SetPlan implements Store: the pool's limit and the semaphores' capacities
 // change in place, so spent credits and held slots carry over. A new window
 // length or new extra windows cannot be changed in place: the tenant gets new
-// windows and is charged at now what its old pool had spent (conservative:
-// those credits come back a full window later than they would have).
+// windows, each charged with what the old ones had spent, when it was spent
+// (see carry). Admissions that race with the replacement are counted (see
+// retake).
 func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
+	s.plans.Add(1) // before the lookup: see create
 	sh, h := s.shard(key)
 	t := sh.get(h, key)
 	if t == nil {
 		return nil
 	}
+	return s.setPlan(now, t, p)
+}
+
+func (s *MemoryStore) setPlan(now time.Time, t *tenant, p *Plan) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	w := t.wins.Load()
@@ -235,9 +250,8 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 		if err := s.initWindows(nw, p, nil); err != nil {
 			return err
 		}
-		if used := w.rolling.Limit() - w.rolling.RemainingAt(now); used > 0 {
-			nw.all().ChargeAt(now, used)
-		}
+		w.reset.Store(replacingReset) // before reading what w spent: see retake
+		carry(now, w, nw)
 		t.wins.Store(nw)
 	}
 	for _, e := range t.apps.Load().entries {
@@ -265,6 +279,41 @@ func (s *MemoryStore) SetPlan(now time.Time, key string, p *Plan) error {
 	}
 	t.plan.Store(p)
 	return nil
+}
+
+// carry charges each of the new windows nw with what the old windows w
+// spent, at the end of the slot it was spent in, so that it comes back when
+// it would have (to a slot's width), also in a window of another length. A
+// new window takes the spends of the shortest old window at least as long
+// (which saw all the history it needs), else of the longest (older spends
+// are forgotten). Spends above the new limit stay spent, as SetLimit keeps
+// them: the window is charged under the largest limit, then set to its own.
+// nw is not yet published: nothing else takes from it.
+func carry(now time.Time, w, nw *windows) {
+	olds := w.list()
+	for _, dst := range nw.list() {
+		L := dst.(*window.Rolling).Length()
+		var src *window.Rolling
+		for _, o := range olds {
+			o := o.(*window.Rolling)
+			switch ol := o.Length(); {
+			case src == nil,
+				ol >= L && (src.Length() < L || ol < src.Length()),
+				ol < L && src.Length() < L && ol > src.Length():
+				src = o
+			}
+		}
+		limit := dst.Limit()
+		_ = dst.SetLimit(window.MaxLimit)
+		for back, n := range src.Returns(now) {
+			at := back.Add(-src.Length() - 1)
+			if at.After(now) { // the current slot
+				at = now
+			}
+			dst.ChargeAt(at, n)
+		}
+		_ = dst.SetLimit(limit)
+	}
 }
 
 // held returns the slots held of entry e of t: its own Slots', or for the

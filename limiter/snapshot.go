@@ -87,34 +87,12 @@ func (l *Limiter) SnapshotAt(now time.Time, w io.Writer) error {
 	return json.NewEncoder(w).Encode(&snap)
 }
 
-// returns reads a window's step function of returning credits through
-// AvailableAt alone: each distinct return time, found by binary search.
-func returns(now time.Time, w window.Window) []snapshotSpend {
-	lim, rem := w.Limit(), w.RemainingAt(now)
-	used := lim - rem
+// returns is w's schedule of returning credits at now (see
+// window.Rolling.Returns: all that is spent, also beyond a lowered limit).
+func returns(now time.Time, w *window.Rolling) []snapshotSpend {
 	var out []snapshotSpend
-	at := func(k int64) time.Time {
-		t, err := w.AvailableAt(now, rem+k)
-		if err != nil {
-			return now
-		}
-		return t
-	}
-	for k := int64(1); k <= used; {
-		t := at(k)
-		lo, hi := k, used
-		for lo < hi {
-			mid := lo + (hi-lo+1)/2
-			if at(mid).Equal(t) {
-				lo = mid
-			} else {
-				hi = mid - 1
-			}
-		}
-		if t.After(now) {
-			out = append(out, snapshotSpend{At: t.UnixNano(), Credits: lo - k + 1})
-		}
-		k = lo + 1
+	for at, n := range w.Returns(now) {
+		out = append(out, snapshotSpend{At: at.UnixNano(), Credits: n})
 	}
 	return out
 }

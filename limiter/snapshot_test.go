@@ -162,3 +162,30 @@ func FuzzRestore(f *testing.F) {
 		tk.Release()
 	})
 }
+
+// TestSnapshotBeyondLoweredLimit: a snapshot saves all that is spent, also
+// what a lowered limit hides from Remaining, so a restore under the old
+// limit does not hand the difference back.
+func TestSnapshotBeyondLoweredLimit(t *testing.T) {
+	p := testPlan()
+	l := mustNew(t, p)
+	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 100}); !d.Allowed {
+		t.Fatal(d)
+	}
+	low := p
+	low.BaseCredits = 10
+	if err := l.SetPlanAt(t0, "o", low); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := l.SnapshotAt(t0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	l2 := mustNew(t, p)
+	if err := l2.RestoreAt(t0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if d := l2.Peek(t0, "o"); d.Remaining != 0 {
+		t.Fatalf("restored under the old limit: %+v", d)
+	}
+}
