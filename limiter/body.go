@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,15 +27,27 @@ func (e *BodyTooLargeError) Error() string {
 }
 
 // readBody reads up to maxBody bytes of r.Body and puts back a body that yields
-// everything the client sent, read or not, so the next handler sees it whole.
+// everything the client sent, read or not, so the next handler sees it whole;
+// if reading failed, it yields the bytes read and then the same error.
 func readBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	orig := r.Body
-	buf, err := io.ReadAll(io.LimitReader(orig, maxBody+1))
+	// One byte past maxBody tells a longer body from one of maxBody bytes;
+	// no body is longer than MaxInt64, and maxBody+1 would wrap there.
+	lim := maxBody
+	if lim < math.MaxInt64 {
+		lim++
+	}
+	buf, err := io.ReadAll(io.LimitReader(orig, lim))
 	rest := io.Reader(bytes.NewReader(buf))
-	if int64(len(buf)) > maxBody {
+	switch {
+	case err != nil:
+		// Replay the bytes read, then the same error: a clean EOF would pass
+		// a truncated body on as if it were whole.
+		rest = io.MultiReader(rest, errReader{err})
+	case int64(len(buf)) > maxBody:
 		rest = io.MultiReader(rest, orig)
 	}
 	r.Body = readCloser{rest, orig}
@@ -53,6 +66,11 @@ type readCloser struct {
 }
 
 func (rc readCloser) Close() error { return rc.c.Close() }
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // RecordsCost returns a CostFunc for multi-record writes: ceil(records/perCredit)
 // credits, at least 1 and at most maxCredits, where records is the length of the

@@ -3,6 +3,7 @@ package limiter
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,6 +100,38 @@ func TestRecordsCostRestoresBody(t *testing.T) {
 	}
 	if _, err := RecordsCost(0, 1, 1)(r); !errors.Is(err, ErrCostArgs) {
 		t.Error("bad args accepted")
+	}
+}
+
+func TestReadBodyUnlimited(t *testing.T) {
+	// maxBody+1 used to wrap to MinInt64: nothing was read, the cost was 1
+	// and the next reader got an empty body.
+	body := `{"data":[1,2,3]}`
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	if c, err := RecordsCost(1, 100, math.MaxInt64)(r); err != nil || c != 3 {
+		t.Fatalf("cost %d %v, want 3", c, err)
+	}
+	if got, _ := io.ReadAll(r.Body); string(got) != body {
+		t.Fatalf("body not restored: %q", got)
+	}
+}
+
+func TestReadBodyError(t *testing.T) {
+	// A read error must reach the next reader after the bytes read, not
+	// turn into a clean EOF that passes a truncated body on.
+	body := `{"data":[` + strings.Repeat("1,", 2500) + `1]}`
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 1000)
+	var tooBig *http.MaxBytesError
+	if _, err := RecordsCost(1, 100, 1<<20)(r); !errors.As(err, &tooBig) {
+		t.Fatalf("cost error %v, want the MaxBytesError", err)
+	}
+	got, err := io.ReadAll(r.Body)
+	if string(got) != body[:1000] || !errors.As(err, &tooBig) {
+		t.Fatalf("next reader got %d bytes and %v, want 1000 and the MaxBytesError", len(got), err)
+	}
+	if _, err := r.Body.Read(make([]byte, 1)); !errors.As(err, &tooBig) {
+		t.Fatalf("error not repeated: %v", err)
 	}
 }
 
