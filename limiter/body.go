@@ -76,8 +76,10 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // credits, at least 1 and at most maxCredits, where records is the length of the
 // "data" array of a JSON body of at most maxBody bytes. The body is restored for
 // the next reader. A body without "data" costs 1; a malformed body is an error
-// wrapping ErrMalformedBody, an oversized one a *BodyTooLargeError. Arguments
-// that are not positive give a func that always returns ErrCostArgs.
+// wrapping ErrMalformedBody, and so is one whose top-level object has "data"
+// twice or a key that differs from "data" only in case (upstream parsers
+// disagree on which one counts). An oversized body is a *BodyTooLargeError.
+// Arguments that are not positive give a func that always returns ErrCostArgs.
 func RecordsCost(perCredit, maxCredits, maxBody int64) func(*http.Request) (int64, error) {
 	if perCredit <= 0 || maxCredits <= 0 || maxBody <= 0 {
 		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
@@ -87,16 +89,87 @@ func RecordsCost(perCredit, maxCredits, maxBody int64) func(*http.Request) (int6
 		if err != nil || len(buf) == 0 {
 			return 1, err
 		}
-		var v struct {
-			Data []json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(buf, &v); err != nil {
+		n, err := countRecords(buf)
+		if err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrMalformedBody, err)
 		}
-		n := int64(len(v.Data))
 		c := (n + perCredit - 1) / perCredit
 		return min(max(c, 1), maxCredits), nil
 	}
+}
+
+// countRecords returns the length of the top-level "data" array of the JSON
+// value buf, 0 for null or an object without "data". It walks the tokens
+// instead of unmarshalling into a struct: encoding/json matches keys
+// case-insensitively and keeps the last duplicate, while the upstream (Zoho
+// CRM) reads "data" case-sensitively, so {"data":[...],"Data":null} would
+// count none of the records it writes. A second "data", or a key that is
+// "data" but for case, is an error: which one upstream reads is its parser's
+// choice, not ours to guess.
+func countRecords(buf []byte) (int64, error) {
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	tok, err := dec.Token()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	switch tok {
+	case nil: // null
+	case json.Delim('{'):
+		seen := false
+		var skip json.RawMessage
+		for dec.More() {
+			if tok, err = dec.Token(); err != nil {
+				return 0, err
+			}
+			key, _ := tok.(string) // Token errors unless a key comes here
+			switch {
+			case key == "data":
+				if seen {
+					return 0, errors.New(`"data" appears twice`)
+				}
+				seen = true
+				if n, err = countArray(dec); err != nil {
+					return 0, err
+				}
+			case strings.EqualFold(key, "data"):
+				return 0, fmt.Errorf(`key %q is "data" but for case`, key)
+			default:
+				if err := dec.Decode(&skip); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing brace
+			return 0, err
+		}
+	default:
+		return 0, errors.New("body is not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return 0, errors.New("data after the JSON object")
+	}
+	return n, nil
+}
+
+// countArray reads a JSON array or null and returns its length.
+func countArray(dec *json.Decoder) (int64, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return 0, err
+	}
+	if tok != json.Delim('[') {
+		return 0, errors.New(`"data" is not an array`)
+	}
+	var n int64
+	var skip json.RawMessage
+	for ; dec.More(); n++ {
+		if err := dec.Decode(&skip); err != nil {
+			return 0, err
+		}
+	}
+	_, err = dec.Token() // the closing bracket
+	return n, err
 }
 
 // QueryLimitCost returns a CostFunc that reads a JSON body of at most maxBody

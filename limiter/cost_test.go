@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -103,6 +104,37 @@ func TestRecordsCostRestoresBody(t *testing.T) {
 	}
 }
 
+func TestRecordsCostKeys(t *testing.T) {
+	// encoding/json matched "Data" and "DATA" to the field and let the last
+	// duplicate win, while a case-sensitive upstream counts the first
+	// "data": such bodies priced 100 records at 1.
+	f := RecordsCost(1, 1000, 1<<20)
+	data := `"data":[` + strings.Repeat("{},", 99) + `{}]`
+	for body, want := range map[string]int64{
+		`{` + data + `}`:                        100,
+		`{"a":{"Data":[]},` + data + `,"b":[]}`: 100, // only the top level counts
+		`{"\u0064ata":[1,2,3]}`:                 3,   // the same key, escaped
+		`{"datA":null}`:                         0,
+		`{` + data + `,"Data":null}`:            0,
+		`{` + data + `,"DATA":[]}`:              0,
+		`{"DATA":[],` + data + `}`:              0,
+		`{` + data + `,"data":[]}`:              0,
+		`{"data":[],` + data + `}`:              0,
+		`{"data":null,` + data + `}`:            0,
+		`{"data":{}}`:                           0,
+		`{"data":[1,]}`:                         0,
+		`{"data":[1]} {}`:                       0,
+		`{"data":[1]`:                           0,
+		`[{"data":[1]}]`:                        0,
+		` `:                                     0,
+	} {
+		c, err := f(httptest.NewRequest("POST", "/", strings.NewReader(body)))
+		if want == 0 && !errors.Is(err, ErrMalformedBody) || want != 0 && (err != nil || c != want) {
+			t.Errorf("%.60s: %d %v, want %d (0: malformed)", body, c, err, want)
+		}
+	}
+}
+
 func TestReadBodyUnlimited(t *testing.T) {
 	// maxBody+1 used to wrap to MinInt64: nothing was read, the cost was 1
 	// and the next reader got an empty body.
@@ -199,6 +231,11 @@ func FuzzRecordsCost(f *testing.F) {
 	f.Add([]byte(`{"data":[`), int64(1))
 	f.Add([]byte(`[]`), int64(3))
 	f.Add([]byte(`{"select_query":"select a from b limit 3, 900"}`), int64(2))
+	f.Add([]byte(`{"data":[1,2,3],"Data":null}`), int64(1))
+	f.Add([]byte(`{"DATA":[],"data":[1,2,3]}`), int64(1))
+	f.Add([]byte(`{"data":[1,2],"data":[1,2,3]}`), int64(1))
+	f.Add([]byte(`{"\u0064ata":[1,2],"x":{"Data":[]}}`), int64(1))
+	f.Add([]byte(`{"data":[1]} {"data":[1,2]}`), int64(1))
 	f.Fuzz(func(t *testing.T, body []byte, per int64) {
 		if per <= 0 || per > 1000 {
 			per = 10
@@ -207,6 +244,17 @@ func FuzzRecordsCost(f *testing.F) {
 		c, err := RecordsCost(per, 10, 256)(r)
 		if err == nil && (c < 1 || c > 10) {
 			t.Fatalf("cost %d out of range", c)
+		}
+		if err == nil && len(body) > 0 {
+			// Accepted: valid JSON with at most one key that folds to
+			// "data", on which encoding/json cannot go wrong.
+			var v struct{ Data []json.RawMessage }
+			if json.Unmarshal(body, &v) != nil {
+				t.Fatalf("accepted a body encoding/json refuses")
+			}
+			if want := min(max((int64(len(v.Data))+per-1)/per, 1), 10); c != want {
+				t.Fatalf("cost %d, encoding/json counts %d records: %d", c, len(v.Data), want)
+			}
 		}
 		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
 			t.Fatal("body not restored")
