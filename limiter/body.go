@@ -175,8 +175,9 @@ func countArray(dec *json.Decoder) (int64, error) {
 // QueryLimitCost returns a CostFunc that reads a JSON body of at most maxBody
 // bytes, takes the row LIMIT of the query string in field (a SQL-like
 // "... LIMIT n", "LIMIT offset, n" or "LIMIT n OFFSET m"; defaultLimit when
-// absent) and charges the cost of the first tier whose UpTo is >= that limit
-// (the last tier beyond them all). Zoho prices COQL this way.
+// absent; a "limit" in a quoted literal does not count) and charges the cost
+// of the first tier whose UpTo is >= that limit (the last tier beyond them
+// all, and for a query with a literal left open). Zoho prices COQL this way.
 func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Tier) func(*http.Request) (int64, error) {
 	if len(tiers) == 0 || maxBody <= 0 {
 		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
@@ -215,8 +216,16 @@ func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Ti
 // Tier is one price band of QueryLimitCost.
 type Tier struct{ UpTo, Cost int64 }
 
-// queryLimit finds the row count of the last LIMIT clause of q.
+// queryLimit finds the row count of the last LIMIT clause of q, outside its
+// quoted literals. A literal left open gives math.MaxInt64, the last tier: we
+// cannot tell where upstream ends it, so a LIMIT after the quote may be in it
+// or not, and only the top price is never too low (an error would let shadow
+// mode pass the query unmetered).
 func queryLimit(q string, def int64) (int64, error) {
+	q, ok := stripLiterals(q)
+	if !ok {
+		return math.MaxInt64, nil
+	}
 	f := strings.Fields(strings.NewReplacer(",", " , ").Replace(q))
 	at := -1
 	for i, w := range f {
@@ -244,6 +253,38 @@ func queryLimit(q string, def int64) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// stripLiterals replaces each single- or double-quoted literal of q by a
+// space, and reports false if one is left open. In a literal a backslash
+// escapes the next byte, as in 'it\'s'; a doubled quote (SQL's escape) reads
+// as two adjacent literals, which blanks the same text. Were upstream not to
+// honour backslashes, a LIMIT this hides would need a quote after it, which
+// COQL does not allow after LIMIT.
+func stripLiterals(q string) (string, bool) {
+	if !strings.ContainsAny(q, `'"`) {
+		return q, true
+	}
+	b := make([]byte, 0, len(q))
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c != '\'' && c != '"' {
+			b = append(b, c)
+			continue
+		}
+		j := i + 1
+		for ; j < len(q) && q[j] != c; j++ {
+			if q[j] == '\\' {
+				j++
+			}
+		}
+		if j >= len(q) {
+			return "", false
+		}
+		b = append(b, ' ')
+		i = j
+	}
+	return string(b), true
 }
 
 // QueryParamCost returns a CostFunc costing with when the URL query has param

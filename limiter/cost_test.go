@@ -174,10 +174,31 @@ func TestQueryLimit(t *testing.T) {
 		"select a from b LIMIT 10, 20":     20,
 		"select a from b limit 10,20":      20,
 		"select a from b limit 7 offset 3": 7,
+		// A "limit" in a literal is not the LIMIT clause.
+		`select a from b where c = ' limit 1 '`:             200,
+		`select a from b where c = 'it''s, limit 1'`:        200,
+		`select a from b where c = 'it\'s limit 1' limit 7`: 7,
+		`select a from b where c = "limit 1" and d = '\\'`:  200,
+		`select 'limit' from b where c = 'x'limit 3`:        3,
+		// An open literal: top tier, whatever follows the quote.
+		`select a from b where c = 'x limit 1`:   math.MaxInt64,
+		`select a from b where c = 'x\' limit 1`: math.MaxInt64,
+		`select a from b limit 1 "`:              math.MaxInt64,
 	} {
 		got, err := queryLimit(q, 200)
 		if err != nil || got != want {
 			t.Errorf("%q: %d %v", q, got, err)
+		}
+	}
+	cost := QueryLimitCost("q", 200, 1<<10, Tier{1, 1}, Tier{200, 5}, Tier{2000, 9})
+	for q, want := range map[string]int64{
+		`select a from b limit 1`:               1,
+		`select a from b where c = ' limit 1 '`: 5,
+		`select a from b where c = ' limit 1`:   9,
+	} {
+		body, _ := json.Marshal(map[string]string{"q": q})
+		if c, err := cost(httptest.NewRequest("POST", "/", strings.NewReader(string(body)))); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
 		}
 	}
 	for _, q := range []string{"select limit", "limit x", "limit 1,", "limit -3"} {
@@ -236,6 +257,10 @@ func FuzzRecordsCost(f *testing.F) {
 	f.Add([]byte(`{"data":[1,2],"data":[1,2,3]}`), int64(1))
 	f.Add([]byte(`{"\u0064ata":[1,2],"x":{"Data":[]}}`), int64(1))
 	f.Add([]byte(`{"data":[1]} {"data":[1,2]}`), int64(1))
+	f.Add([]byte(`{"select_query":"select a from b where c = ' limit 1 '"}`), int64(1))
+	f.Add([]byte(`{"select_query":"select a from b where c = 'x limit 1"}`), int64(1))
+	f.Add([]byte(`{"select_query":"select a from b where c = 'it\\'s limit 1' limit 7"}`), int64(1))
+	f.Add([]byte(`{"select_query":"select a from b where c = \"it''s\" limit 1"}`), int64(1))
 	f.Fuzz(func(t *testing.T, body []byte, per int64) {
 		if per <= 0 || per > 1000 {
 			per = 10
@@ -263,6 +288,20 @@ func FuzzRecordsCost(f *testing.F) {
 		c, err = QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})(r)
 		if err == nil && (c < 1 || c > 3) {
 			t.Fatalf("coql cost %d", c)
+		}
+		// No literal hides or fakes a LIMIT, however it is escaped.
+		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
+		if !strings.Contains(string(body), `\`) {
+			lits = append(lits, `"`+strings.ReplaceAll(string(body), `"`, `""`)+`"`)
+		}
+		for _, lit := range lits {
+			q := "select a from b where c = " + lit
+			if n, err := queryLimit(q, 200); n != 200 || err != nil {
+				t.Fatalf("%q: limit %d %v, want the default", q, n, err)
+			}
+			if n, err := queryLimit(q+" limit 7", 200); n != 7 || err != nil {
+				t.Fatalf("%q limit 7: limit %d %v", q, n, err)
+			}
 		}
 	})
 }
