@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -288,24 +289,60 @@ func stripLiterals(q string) (string, bool) {
 }
 
 // QueryParamCost returns a CostFunc costing with when the URL query has param
-// (any value) and without otherwise. It does not allocate.
+// (any value) and without otherwise. Keys are compared unescaped, as in
+// url.Values; a pair that url.ParseQuery drops for bad escaping might be
+// param to another parser, and costs the higher of the two. It allocates only
+// for escaped keys.
 func QueryParamCost(param string, with, without int64) func(*http.Request) (int64, error) {
 	return func(r *http.Request) (int64, error) {
-		if r.URL != nil && hasParam(r.URL.RawQuery, param) {
+		if r.URL == nil {
+			return without, nil
+		}
+		switch present, unsure := hasParam(r.URL.RawQuery, param); {
+		case present:
 			return with, nil
+		case unsure:
+			return max(with, without), nil
 		}
 		return without, nil
 	}
 }
 
-func hasParam(raw, name string) bool {
+// hasParam reports whether the query raw has the key name, and, if not,
+// whether a pair that failed to unescape could be it.
+func hasParam(raw, name string) (present, unsure bool) {
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
-		k, _, _ := strings.Cut(kv, "=")
-		if k == name {
-			return true
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(k) // no allocation unless escaped
+		switch {
+		case err != nil:
+			unsure = true
+		case k != name:
+		case validEscapes(v):
+			return true, false
+		default: // net/url drops the pair, another parser may not
+			unsure = true
 		}
 	}
-	return false
+	return false, unsure
+}
+
+// validEscapes reports whether url.QueryUnescape accepts s, without
+// allocating.
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -206,6 +207,64 @@ func TestQueryLimit(t *testing.T) {
 			t.Errorf("%q: %v", q, err)
 		}
 	}
+}
+
+func TestQueryParamCost(t *testing.T) {
+	// Keys are compared unescaped, as url.Query does; a pair net/url would
+	// drop for bad escaping may be the parameter, so it costs the higher.
+	for _, tc := range []struct {
+		query         string
+		with, without int64
+		want          int64
+	}{
+		{"", 3, 1, 1},
+		{"cvid=5", 3, 1, 3},
+		{"a=1&cvid", 3, 1, 3},
+		{"cv%69d=5", 3, 1, 3},
+		{"%63vid=5&a", 3, 1, 3},
+		{"cvi+d=5&cvidx=1&xcvid", 3, 1, 1},
+		{"a=%zz&cvi%64%=1", 3, 1, 3},
+		{"cvid=%zz", 3, 1, 3},
+		{"x=%zz", 3, 1, 1},
+		{"p%zz=1", 1, 5, 5},
+		{"p=%zz&p", 1, 5, 1}, // present all the same
+		{"%70=1", 1, 5, 1},
+	} {
+		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		name := "cvid"
+		if tc.with < tc.without {
+			name = "p"
+		}
+		if c, err := QueryParamCost(name, tc.with, tc.without)(r); err != nil || c != tc.want {
+			t.Errorf("%q: %d %v, want %d", tc.query, c, err, tc.want)
+		}
+	}
+	f := QueryParamCost("cvid", 3, 1)
+	r := httptest.NewRequest("GET", "/?page=2&cvid=5", nil)
+	if allocs := testing.AllocsPerRun(100, func() { f(r) }); allocs != 0 {
+		t.Errorf("QueryParamCost allocates %v per call on plain keys", allocs)
+	}
+}
+
+func FuzzQueryParamCost(f *testing.F) {
+	f.Add("cvid=1&page=2", "cvid")
+	f.Add("cv%69d=1", "cvid")
+	f.Add("c%2Bv=1&c+v", "c v")
+	f.Add("cvid%=1&cvid=%zz", "cvid")
+	f.Add("a;cvid=1&&=", "cvid")
+	f.Fuzz(func(t *testing.T, raw, name string) {
+		if name == "" {
+			return
+		}
+		vals, err := url.ParseQuery(raw)
+		present, unsure := hasParam(raw, name)
+		if err == nil && (present != vals.Has(name) || unsure) {
+			t.Fatalf("%q has %q: %v (unsure %v), url.ParseQuery says %v", raw, name, present, unsure, vals.Has(name))
+		}
+		if vals.Has(name) && !present {
+			t.Fatalf("%q has %q, hasParam missed it", raw, name)
+		}
+	})
 }
 
 func TestLookupAllocs(t *testing.T) {
