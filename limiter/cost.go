@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -162,7 +163,13 @@ func (t *CostTable) lookup(r *http.Request, p *Price) error {
 			p.Module = segs[rt.moduleSeg]
 		}
 	case r.URL != nil:
-		p.Module = pathSegment(r.URL.Path, rt.moduleSeg)
+		// As ServeMux: split the escaped path, then unescape the segment.
+		// In the unescaped Path each %2F before it would shift the index.
+		seg := pathSegment(r.URL.EscapedPath(), rt.moduleSeg)
+		if u, err := url.PathUnescape(seg); err == nil {
+			seg = u
+		}
+		p.Module = seg
 	}
 	if rt.CostFunc != nil {
 		c, err := rt.CostFunc(r)

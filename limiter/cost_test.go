@@ -33,6 +33,7 @@ func TestCostTableSpecificity(t *testing.T) {
 		{"POST", "/crm/v8/Deals", 2, "Deals"},
 		{"POST", "/crm/v8/Leads", 3, ""},
 		{"GET", "/crm/v8/Deals/1/2", 4, "Deals"},
+		{"GET", "/crm/v8/a%2Fb", 1, "a/b"}, // ServeMux: one segment
 		{"GET", "http://api.example.com/crm/v8/Deals", 5, "Deals"},
 		{"GET", "/other", 7, ""},
 		{"GET", "/crm/v8/a/../Deals", 7, ""}, // ServeMux would redirect: default
@@ -40,6 +41,31 @@ func TestCostTableSpecificity(t *testing.T) {
 		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.url, nil))
 		if err != nil || p.Credits != tc.cost || p.Module != tc.module {
 			t.Errorf("%s %s: %+v %v, want %d %q", tc.method, tc.url, p, err, tc.cost, tc.module)
+		}
+	}
+}
+
+func TestCostTableEscapedModule(t *testing.T) {
+	// ServeMux splits the escaped path: the module was taken from the
+	// unescaped one, where a %2F in an earlier segment shifts the index.
+	ct, err := NewCostTable(1,
+		Route{Pattern: "POST /crm/{org}/{module}", Cost: 2},
+		Route{Pattern: "GET /crm/v8/{module}", Cost: 3},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, module string }{
+		{"POST", "/crm/a%2Fb/Leads", "Leads"},
+		{"POST", "/crm/org/Le%2Fads", "Le/ads"},
+		{"POST", "/crm/org/Leads", "Leads"},
+		{"GET", "/crm/v8/a%2Fb", "a/b"},
+		{"GET", "/crm/v8/Le%61ds", "Leads"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits == 1 || p.Module != tc.module {
+			t.Errorf("%s %s: %+v %v, want module %q", tc.method, tc.path, p, err, tc.module)
 		}
 	}
 }
@@ -287,6 +313,8 @@ func FuzzCostTable(f *testing.F) {
 	f.Add("GET /crm/v8/{module}", "POST /a/{b...}", "/x/{$}", "/crm/v8/Leads/1")
 	f.Add("{", "GET /a/{x}", "GET /{y}/b", "/a/b")
 	f.Add("host.com/{module}/", "/{a}/{a}", "", "//")
+	f.Add("/crm/{org}/{module}", "/crm/v8/{module}/{id}", "/x/{module...}", "/crm/a%2Fb/Leads")
+	f.Add("/crm/{org}/{module}", "/{a}/b/{module}", "/x/{module...}", "/x/a%2F%62/c")
 	f.Fuzz(func(t *testing.T, p1, p2, p3, path string) {
 		ct, err := NewCostTable(1, Route{Pattern: p1, Cost: 2}, Route{Pattern: p2, Cost: 3}, Route{Pattern: p3, Cost: 4})
 		if err != nil {
@@ -302,6 +330,18 @@ func FuzzCostTable(f *testing.F) {
 		p, err := ct.Lookup(r)
 		if err != nil || p.Credits < 1 || p.Credits > 4 {
 			t.Fatalf("lookup %q: %+v %v", path, p, err)
+		}
+		// The module is the {module} value ServeMux itself would give.
+		mux := http.NewServeMux()
+		var pattern, module string
+		for _, pat := range []string{p1, p2, p3} {
+			mux.HandleFunc(pat, func(_ http.ResponseWriter, r *http.Request) {
+				pattern, module = r.Pattern, r.PathValue("module")
+			})
+		}
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+		if pattern == p.Pattern && strings.Contains(pattern, "{module}") && module != p.Module {
+			t.Fatalf("%q on %q: module %q, ServeMux says %q", path, pattern, p.Module, module)
 		}
 	})
 }
