@@ -271,6 +271,13 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 			"the request body is larger than the server reads to price it", tooLarge.Limit)
 		return
 	}
+	// An http.MaxBytesReader around the body (a handler's or a server's
+	// bound, tighter than the cost function's) is the same refusal.
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
+			"the request body is larger than the server accepts", tooLarge.Limit)
+		return
+	}
 	writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData,
 		"the request cost could not be computed from its body", 0)
 }

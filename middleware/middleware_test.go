@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -341,6 +342,17 @@ func TestCostErrors(t *testing.T) {
 	b = decodeBody(t, rec)
 	assert.Equal(t, CodeTooLarge, b.Code)
 	assert.Equal(t, int64(64), b.Details.Limit)
+	assert.Zero(t, calls)
+
+	// A tighter http.MaxBytesReader around the body is refused the same way.
+	r := httptest.NewRequest("POST", "/crm/Leads", strings.NewReader(`{"data":[1,2,3,4,5,6,7,8,9]}`))
+	rec = httptest.NewRecorder()
+	r.Body = http.MaxBytesReader(rec, r.Body, 10)
+	e.h.ServeHTTP(rec, r)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	b = decodeBody(t, rec)
+	assert.Equal(t, CodeTooLarge, b.Code)
+	assert.Equal(t, int64(10), b.Details.Limit)
 	assert.Zero(t, calls)
 
 	// In shadow mode an unpriceable request goes on, unmetered.
