@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// ErrThresholds is returned for alert thresholds outside 1..1000 percent or
-// more than 32 of them.
+// ErrThresholds is returned for alert thresholds outside 1..100 percent or
+// more than 32 of them. Usage never exceeds the pool (Decision.Remaining
+// stops at 0), so a threshold above 100 could never fire.
 var ErrThresholds = errors.New("limiter: bad alert thresholds")
 
 // DefaultThresholds are Zoho's alert levels, in percent of the pool.
@@ -45,7 +46,7 @@ func newAlerter(thresh []int, fn func(Alert), buf int) (*alerter, error) {
 	thresh = slices.Clone(thresh)
 	slices.Sort(thresh)
 	thresh = slices.Compact(thresh)
-	if len(thresh) == 0 || len(thresh) > 32 || thresh[0] < 1 || thresh[len(thresh)-1] > 1000 {
+	if len(thresh) == 0 || len(thresh) > 32 || thresh[0] < 1 || thresh[len(thresh)-1] > 100 {
 		return nil, ErrThresholds
 	}
 	a := &alerter{thresh: thresh, fn: fn, queue: make(chan Alert, buf),

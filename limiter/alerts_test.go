@@ -102,9 +102,17 @@ func TestAlertsNeverBlockAcquire(t *testing.T) {
 }
 
 func TestAlertThresholdsInvalid(t *testing.T) {
-	for _, th := range [][]int{{}, {0}, {1001}, make([]int, 33)} {
+	// Usage cannot pass the pool: a threshold above 100 % would never fire.
+	for _, th := range [][]int{{}, {0}, {101}, {90, 120}, {1001}, make([]int, 33)} {
 		if _, err := New(testPlan(), WithAlerts(th, func(Alert) {})); !errors.Is(err, ErrThresholds) {
 			t.Errorf("%v: %v", th, err)
 		}
+	}
+	l, err := New(testPlan(), WithAlerts([]int{1, 100}, func(Alert) {}))
+	if err != nil {
+		t.Fatalf("1 and 100 %%: %v", err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -95,8 +95,9 @@ func WithPlanFor(f func(tenant string) Plan) Option {
 func WithUsage(u *Usage) Option { return optionFunc(func(c *config) { c.usage = u }) }
 
 // WithAlerts calls fn once each time a tenant's usage crosses one of the
-// thresholds (percent of the pool; nil = 80, 90, 100) and again only after
-// usage fell back below it. fn runs on a goroutine of its own, never inside
+// thresholds (percent of the pool, 1 to 100: usage never exceeds the pool, so
+// New refuses a higher one with ErrThresholds; nil = 80, 90, 100) and again
+// only after usage fell back below it. fn runs on a goroutine of its own, never inside
 // Acquire; Close stops it. Alerts beyond a queue of 1024 are dropped and counted.
 // Usage is Decision.Limit - Decision.Remaining after each admission or settle,
 // so for a compound plan it reflects the tightest window.
