@@ -74,18 +74,20 @@ func (a *alerter) run() {
 	}
 }
 
-// check runs after credits moved by delta (a take, or a settle's difference).
-// A threshold fires when it is reached now and either has not fired yet, or
-// usage was below it just before this move (a new crossing, e.g. after the
-// window let credits go, which no request may have observed). Thresholds that
-// usage is below now are re-armed. A lost CAS means another goroutine made the
-// same transition (or the next decision will).
-func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining, delta int64) {
+// check runs after a change added applied credits to the pool (an
+// admission's cost, what a settle charged: fewer than it asked for if the
+// pool ran out; 0 for a refund), which left remaining of limit. A threshold
+// fires when it is reached now and either has not fired yet, or usage was
+// below it just before this change (a new crossing, e.g. after the window let
+// credits go, which no request may have observed). Thresholds that usage is
+// below now are re-armed. A lost CAS means another goroutine made the same
+// transition (or the next decision will).
+func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining, applied int64) {
 	if limit <= 0 {
 		return
 	}
 	used := limit - remaining
-	before := used - delta
+	before := used - applied // the settled difference would overstate a cut-short charge
 	var cur, below uint32
 	for i, th := range a.thresh {
 		at := (limit*int64(th) + 99) / 100

@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -114,5 +115,144 @@ func TestAlertThresholdsInvalid(t *testing.T) {
 	}
 	if err := l.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A settle that charges more than the pool has left is cut short: usage
+// before it was what the settle found, not used minus the whole difference,
+// so thresholds it did not cross do not fire again. Through the MemoryStore
+// directly, with an extra window (a compound pool), and through the Store
+// interface, which does not say how much a charge took.
+func TestAlertsSettleCutShort(t *testing.T) {
+	compound := testPlan()
+	compound.Extra = []WindowLimit{{Credits: 1000, Window: 48 * time.Hour}}
+	for _, c := range []struct {
+		name string
+		plan Plan
+		opts []Option
+	}{
+		{"memory", testPlan(), nil},
+		{"compound", compound, nil},
+		{"store", testPlan(), []Option{WithStore(wrappedStore{NewMemoryStore()})}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var log alertLog
+			l := mustNew(t, c.plan, append(c.opts, WithAlerts(nil, log.add))...)
+			tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 85}) // 80
+			tk.Release()
+			tk, _ = l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10}) // 90
+			// +20, of which 5 fit: 100, and not 90 again.
+			tk.Settle(t0, 30)
+			tk.Release()
+			if err := l.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := log.thresholds(), []int{80, 90, 100}; !slices.Equal(got, want) {
+				t.Fatalf("alerts %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestAlertsModel drives one tenant from one goroutine (admissions, settles
+// up and down, releases, time that lets the window give credits back) and
+// checks the alerts against the reference: a threshold fires exactly when an
+// admission or settle takes usage, as Peek reports it just before and just
+// after, from below it to at or above it. Through the Store interface, whose
+// Adjust does not say how much a cut-short charge took, alerts may only be
+// missed (a charge that emptied the pool after the window gave credits back
+// unseen), never added.
+func TestAlertsModel(t *testing.T) {
+	compound := testPlan()
+	compound.Extra = []WindowLimit{{Credits: 1000, Window: 48 * time.Hour}}
+	for _, c := range []struct {
+		name   string
+		plan   Plan
+		store  bool
+		subset bool
+	}{
+		{"memory", testPlan(), false, false},
+		{"compound", compound, false, false},
+		{"store", testPlan(), true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for seed := uint64(1); seed <= 30; seed++ {
+				alertsModel(t, seed, c.plan, c.store, c.subset)
+			}
+		})
+	}
+}
+
+func alertsModel(t *testing.T, seed uint64, p Plan, store, subset bool) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var thresh []int
+	if rng.IntN(3) > 0 {
+		for range 1 + rng.IntN(5) {
+			thresh = append(thresh, 1+rng.IntN(100))
+		}
+	}
+	var log alertLog
+	opts := []Option{WithSlots(24), WithAlerts(thresh, log.add)}
+	if store {
+		opts = append(opts, WithStore(wrappedStore{NewMemoryStore(StoreSlots(24))}))
+	}
+	l := mustNew(t, p, opts...)
+	if thresh == nil {
+		thresh = DefaultThresholds
+	}
+	thresh = slices.Compact(slices.Sorted(slices.Values(thresh)))
+	type fire struct {
+		th   int
+		used int64
+	}
+	var want []fire
+	now := t0
+	used := func() (int64, int64) {
+		d := l.Peek(now, "o")
+		return d.Limit - d.Remaining, d.Limit
+	}
+	var live []Ticket
+	for range 300 {
+		now = now.Add([]time.Duration{0, 0, time.Minute, time.Hour, 7 * time.Hour, 25 * time.Hour}[rng.IntN(6)])
+		before, _ := used()
+		switch op := rng.IntN(10); {
+		case op < 5 && len(live) < 2: // Concurrency 2
+			tk, d := l.Acquire(now, Request{Tenant: "o", App: "a", Credits: int64(rng.IntN(40))})
+			if d.Allowed {
+				live = append(live, tk)
+			}
+		case op < 8 && len(live) > 0:
+			live[0].Settle(now, int64(rng.IntN(80)))
+		case len(live) > 0:
+			live[0].Release()
+			live = live[1:]
+		}
+		after, limit := used()
+		for _, th := range thresh {
+			if at := (limit*int64(th) + 99) / 100; before < at && after >= at {
+				want = append(want, fire{th, after})
+			}
+		}
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l.DroppedAlerts() != 0 {
+		t.Fatalf("seed %d: %d alerts dropped", seed, l.DroppedAlerts())
+	}
+	var got []fire
+	for _, a := range log.got {
+		got = append(got, fire{a.Threshold, a.Used})
+	}
+	if !subset && !slices.Equal(got, want) {
+		t.Fatalf("seed %d, thresholds %v: alerts %v, want %v", seed, thresh, got, want)
+	}
+	rest := want
+	for _, g := range got { // got must be a subsequence of want
+		i := slices.Index(rest, g)
+		if i < 0 {
+			t.Fatalf("seed %d, thresholds %v: alerts %v, not a subsequence of %v", seed, thresh, got, want)
+		}
+		rest = rest[i+1:]
 	}
 }

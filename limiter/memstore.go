@@ -552,25 +552,29 @@ func (s *MemoryStore) Adjust(now time.Time, l *Lease, delta int64) int64 {
 	if t == nil {
 		return 0
 	}
-	return s.adjust(now, t, l.At, delta)
+	rem, _ := s.adjust(now, t, l.At, delta)
+	return rem
 }
 
+// adjust returns the remaining credits and, for a charge, how many it took:
+// fewer than delta when the pool ran out (for a compound plan, the least any
+// window took). The alerts need it to tell the usage before the charge.
 // A refund into windows that SetPlan is replacing may be lost (their
 // spends may have been copied already): a refund withheld, never credits
 // minted. A charge is made again on the new windows, as in take.
-func (s *MemoryStore) adjust(now time.Time, t *tenant, at, delta int64) int64 {
+func (s *MemoryStore) adjust(now time.Time, t *tenant, at, delta int64) (rem, took int64) {
 	w := t.wins.Load()
 	switch {
 	case delta < 0:
 		w.all().RefundAt(now, time.Unix(0, at), -delta)
 	case delta > 0:
-		w.all().ChargeAt(now, delta)
+		took = w.all().ChargeAt(now, delta)
 		for w.reset.Load() == replacingReset {
 			w = replacement(t, w)
-			w.all().ChargeAt(now, delta)
+			took = w.all().ChargeAt(now, delta)
 		}
 	}
-	return w.all().RemainingAt(now)
+	return w.all().RemainingAt(now), took
 }
 
 // retake takes n credits again, from the windows that replace w, after a

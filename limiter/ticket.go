@@ -86,18 +86,26 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 	if st.l.mem != nil {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
-			rem := st.l.mem.adjust(now, ml.t, ml.at, delta)
+			rem, took := st.l.mem.adjust(now, ml.t, ml.at, delta)
 			if ml.inRun { // after its call, which may still be in the run
 				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
 			}
-			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta)
+			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta, took)
 			ml.credits = actual
 		}
 	} else {
 		lease := &st.lease
 		if delta := actual - lease.Credits; delta != 0 {
 			rem := st.l.store.Adjust(now, lease, delta)
-			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta)
+			// A charge that left credits was not cut short; one that
+			// emptied the pool may have been, by an amount Adjust does
+			// not report: count none, so that no crossing below the top
+			// is claimed twice.
+			var took int64
+			if delta > 0 && rem > 0 {
+				took = delta
+			}
+			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta, took)
 			lease.Credits = actual
 		}
 	}
@@ -106,12 +114,12 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 
 // settled records a settled difference in the usage statistics (if record:
 // one that followed its call into a tenant's run is recorded there) and the
-// alerts.
-func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, limit, rem, delta int64) {
+// alerts, for which took is what the settle charged (0 for a refund).
+func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, limit, rem, delta, took int64) {
 	if l.usage != nil && record {
 		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
 	}
 	if l.alerts != nil && alerts != nil {
-		l.alerts.check(now, alerts, tenant, limit, rem, delta)
+		l.alerts.check(now, alerts, tenant, limit, rem, took)
 	}
 }
