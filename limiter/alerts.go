@@ -26,7 +26,8 @@ type Alert struct {
 	At        time.Time
 }
 
-// alerter detects crossings with one atomic load per decision and hands
+// alerter detects crossings with one atomic load per decision (before the
+// pool is read) and a compare-and-swap only when the state changes, and hands
 // alerts to a goroutine through a bounded queue, so the user's function never
 // runs on the hot path nor inside any lock.
 type alerter struct {
@@ -74,34 +75,75 @@ func (a *alerter) run() {
 	}
 }
 
-// check runs after a change added applied credits to the pool (an
-// admission's cost, what a settle charged: fewer than it asked for if the
-// pool ran out; 0 for a refund), which left remaining of limit. A threshold
-// fires when it is reached now and either has not fired yet, or usage was
-// below it just before this change (a new crossing, e.g. after the window let
-// credits go, which no request may have observed). Thresholds that usage is
-// below now are re-armed. A lost CAS means another goroutine made the same
-// transition (or the next decision will).
-func (a *alerter) check(now time.Time, st *AlertState, tenant string, limit, remaining, applied int64) {
+// The alert state is one word: the thresholds that fired (bit i for
+// thresh[i]) in the low 32 bits, and above them a generation that every
+// change of the word steps. An observation (an admission's or a settle's
+// report of the pool) is applied with a compare-and-swap from the word as it
+// was loaded before that admission or settle read the pool (its seen word):
+// it changes the state only if nothing else did while it was in flight. So
+// no state change falls between an applied observation's load and its swap,
+// the applied observations read the pool in the order they are applied, and
+// the state moves as if they had come one at a time. One that loses is
+// dropped, as it may be stale: applied, it could re-arm a threshold that a
+// newer observation already found usage above, which would then fire twice
+// for one crossing, or fire one that a newer observation re-armed. A fire so
+// dropped comes with the next applied observation that finds usage at or
+// above its threshold; a re-arm so dropped is lost (until usage is seen below
+// the threshold again), so a fall and rise that races another change of the
+// state can go unreported; out of order, none is reported twice.
+const (
+	alertMask  = 1<<32 - 1 // the fired thresholds
+	alertShift = 32        // the generation's place
+	alertGens  = 1<<31 - 1 // the generation's bits (32 to 62)
+	alertSeen  = 1 << 63   // set in a seen word that was loaded, 0 is none
+)
+
+// seen loads st's word for an observation about to read the pool.
+func (st *AlertState) seen() uint64 { return st.word.Load() | alertSeen }
+
+// check applies one observation: a change added applied credits to the pool
+// (an admission's cost, what a settle charged: fewer than it asked for if the
+// pool ran out; 0 for a refund), which left remaining of limit. seen is st's
+// word loaded before the change read the pool, or 0 if it was not (a Store
+// outside this package): it is loaded now, which orders the observation only
+// against the changes from here on.
+//
+// A threshold fires when usage has reached it and either it has not fired
+// yet, or usage was below it just before this change (a new crossing, after
+// a fall nobody reported, e.g. the window let credits go). Thresholds usage
+// is below are re-armed. The usage before is used - applied: exact when the
+// store read the remainder in the same step as its change, as the
+// MemoryStore does on a lone window's fast path; where it reads it just
+// after, another change landing in between is taken for part of this one,
+// the one way left for a crossing to be reported twice (or missed).
+func (a *alerter) check(now time.Time, st *AlertState, seen uint64, tenant string, limit, remaining, applied int64) {
 	if limit <= 0 {
 		return
 	}
+	if seen == 0 {
+		seen = st.word.Load()
+	}
+	seen &^= alertSeen
 	used := limit - remaining
 	before := used - applied // the settled difference would overstate a cut-short charge
-	var cur, below uint32
+	var reach, rearm uint32
 	for i, th := range a.thresh {
 		at := (limit*int64(th) + 99) / 100
 		if used >= at {
-			cur |= 1 << i
+			reach |= 1 << i
 		}
 		if before < at {
-			below |= 1 << i
+			rearm |= 1 << i
 		}
 	}
-	old := st.fired.Load()
-	newly := cur &^ (old &^ below)
-	if old == cur && newly == 0 || !st.fired.CompareAndSwap(old, cur) {
-		return
+	old := uint32(seen & alertMask)
+	newly := reach &^ (old &^ rearm)
+	if reach == old && newly == 0 {
+		return // the common case: nothing to change, no write
+	}
+	gen := (seen>>alertShift + 1) & alertGens
+	if !st.word.CompareAndSwap(seen, gen<<alertShift|uint64(reach)) {
+		return // the state changed while this observation was in flight
 	}
 	for i, th := range a.thresh {
 		if newly&(1<<i) != 0 {

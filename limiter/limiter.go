@@ -94,13 +94,30 @@ func WithPlanFor(f func(tenant string) Plan) Option {
 // WithUsage records every decision into u.
 func WithUsage(u *Usage) Option { return optionFunc(func(c *config) { c.usage = u }) }
 
-// WithAlerts calls fn once each time a tenant's usage crosses one of the
-// thresholds (percent of the pool, 1 to 100: usage never exceeds the pool, so
-// New refuses a higher one with ErrThresholds; nil = 80, 90, 100) and again
-// only after usage fell back below it. fn runs on a goroutine of its own, never inside
-// Acquire; Close stops it. Alerts beyond a queue of 1024 are dropped and counted.
-// Usage is Decision.Limit - Decision.Remaining after each admission or settle,
-// so for a compound plan it reflects the tightest window.
+// WithAlerts calls fn when a tenant's usage crosses one of the thresholds
+// (percent of the pool, 1 to 100: usage never exceeds the pool, so New
+// refuses a higher one with ErrThresholds; nil = 80, 90, 100): once per
+// crossing, not once per request. Usage is Decision.Limit -
+// Decision.Remaining after each admission or settle, so for a compound plan
+// it reflects the tightest window. A threshold fires when an admission or a
+// settle finds usage at or above it, unless it fired and usage has not been
+// seen below it since, either by an admission or settle that reports less
+// (after a refund, say) or by one whose own change started below it (after
+// the window gave credits back unseen).
+//
+// Concurrent admissions' and settles' checks may run in any order. Each is
+// applied only if the tenant's alert state did not change while its
+// admission or settle was in flight (the state is loaded before the pool is
+// read; for an admission through a Store whose Take is not the MemoryStore's,
+// when Take returns); otherwise it is dropped as possibly stale, so a stale
+// report never re-arms a threshold nor fires one twice for a crossing. A fire so dropped comes with a later admission; a re-arm so
+// dropped is lost, and the rise after it goes unreported. A settle, a
+// compound plan, or an admission that moves the window on reads the pool
+// just after its change rather than with it; another change landing in
+// between can then still make a crossing be reported twice or missed.
+//
+// fn runs on a goroutine of its own, never inside Acquire; Close stops it.
+// Alerts beyond a queue of 1024 are dropped and counted.
 func WithAlerts(thresholds []int, fn func(Alert)) Option {
 	return optionFunc(func(c *config) { c.thresh, c.alertFn = thresholds, fn })
 }
@@ -177,14 +194,16 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	req.Credits = max(req.Credits, 0) // a negative cost would mint credits at Settle
 	st := ticketPool.Get().(*ticketState)
 	var alerts *AlertState
+	var seen uint64 // the alert state before the pool was read (see alerter.check)
 	if l.mem != nil {
-		l.mem.take(now, req, l.planFor, &st.ml, d) // straight into the result
+		seen = l.mem.take(now, req, l.planFor, &st.ml, d, l.alerts != nil) // straight into the result
 		if d.Allowed {
 			alerts = &st.ml.t.alerts
 		}
 	} else {
+		st.lease.alertsSeen = 0 // the pooled lease may hold another's; a Store elsewhere leaves it
 		*d = l.store.Take(now, *req, l.planFor, &st.lease)
-		alerts = st.lease.Alerts
+		alerts, seen = st.lease.Alerts, st.lease.alertsSeen
 	}
 	if l.usage != nil && !(d.Allowed && l.runs.Load() && st.ml.countRun(l.usage, &l.runs, req)) {
 		l.usage.record(l.usageShard(st, req.Tenant), now, req.Tenant, req.App, req.Module, req.IP, req.User, req.Method, req.Credits, !d.Allowed)
@@ -194,7 +213,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 		return Ticket{}
 	}
 	if l.alerts != nil && alerts != nil {
-		l.alerts.check(now, alerts, req.Tenant, d.Limit, d.Remaining, req.Credits)
+		l.alerts.check(now, alerts, seen, req.Tenant, d.Limit, d.Remaining, req.Credits)
 	}
 	st.l = l
 	return Ticket{st: st, gen: st.gen.Load()}

@@ -241,7 +241,7 @@ func BenchmarkAdmissionSteps(b *testing.B) {
 			{"take", func(k string) {
 				var ml memLease
 				var d Decision
-				s.take(now, &Request{Tenant: k, Credits: 1}, l.planFor, &ml, &d)
+				s.take(now, &Request{Tenant: k, Credits: 1}, l.planFor, &ml, &d, false)
 				ml.release()
 			}},
 			{"acquire", func(k string) {

@@ -114,15 +114,15 @@ type tenant struct {
 	// the admission wrote.
 	runMu      atomic.Uint32
 	hasRun     bool // t is a tenantWithRun's (set before publication)
+	usedFirst  bool // first has been handed out (guarded by mu); in padding here, as alerts grew to a word
 	runCredits int64
 	runCalls   int64
 	plan       atomic.Pointer[Plan]
 	mu         sync.Mutex // serialises app/class table and window changes
 
-	key       string
-	apps      atomic.Pointer[semTable]
-	alerts    AlertState
-	usedFirst bool // first has been handed out (guarded by mu)
+	key    string
+	apps   atomic.Pointer[semTable]
+	alerts AlertState
 	// cls0e is slots0 B's entry, the first of the class table the tenant was
 	// created with. An admission of that class finds it here, on a line
 	// loaded from t alongside the others, instead of through the class
@@ -364,14 +364,15 @@ func (s *MemoryStore) Evicted() int64 { return s.evicted.Load() }
 func (s *MemoryStore) Take(now time.Time, req Request, planFor func(string) *Plan, lease *Lease) Decision {
 	var ml memLease
 	var d Decision
-	s.take(now, &req, planFor, &ml, &d)
+	seen := s.take(now, &req, planFor, &ml, &d, true)
 	if d.Allowed {
 		class := ""
 		if ml.cls != nil || ml.which&semaphore.PairB != 0 {
 			class = req.Class
 		}
 		*lease = Lease{Tenant: ml.t.key, App: req.App, Class: class, Credits: ml.credits, At: ml.at,
-			Limit: ml.limit, Alerts: &ml.t.alerts, Ref: ml.t, appSem: ml.app, classSem: ml.cls, which: ml.which}
+			Limit: ml.limit, Alerts: &ml.t.alerts, Ref: ml.t, appSem: ml.app, classSem: ml.cls, which: ml.which,
+			alertsSeen: seen}
 	}
 	return d
 }
@@ -410,7 +411,9 @@ func releaseSlots(t *tenant, app, cls *semaphore.Slots, which uint64) {
 
 // take is Take with the request by pointer and a memLease: the Limiter calls
 // it directly, without copying the request or going through the Store interface.
-func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Plan, lease *memLease, d *Decision) {
+// If alerts, it returns the tenant's alert word as it was before the pool was
+// read (AlertState.seen), which orders the admission's alert check.
+func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Plan, lease *memLease, d *Decision, alerts bool) (seen uint64) {
 	sh, h := s.shard(req.Tenant)
 	lease.hash = h // for the usage recorder's shard, refused or not
 	t := sh.get(h, req.Tenant)
@@ -418,7 +421,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		var ok bool
 		if t, ok = s.create(now, sh, h, req.Tenant, planFor); !ok {
 			*d = Decision{Reason: ReasonTenants, Cost: req.Credits, RetryAfter: ConcurrencyRetryAfter}
-			return
+			return 0
 		}
 	}
 	e := t.app0.Load()
@@ -426,11 +429,10 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		if e = t.apps.Load().find(req.App); e == nil {
 			if e = s.addApp(t, req.App); e == nil {
 				if t.dead.Load() {
-					s.take(now, req, planFor, lease, d)
-					return
+					return s.take(now, req, planFor, lease, d, alerts)
 				}
 				*d = refusal(now, t.wins.Load(), ReasonConcurrency, req.Credits)
-				return
+				return 0
 			}
 		}
 	}
@@ -467,7 +469,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	}
 	if app != nil && !app.TryAcquire(1) {
 		*d = refusal(now, w, ReasonConcurrency, req.Credits)
-		return
+		return 0
 	}
 	if which != 0 {
 		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
@@ -477,18 +479,22 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 				reason = ReasonConcurrency
 			}
 			*d = refusal(now, w, reason, req.Credits)
-			return
+			return 0
 		}
 	}
 	if t.dead.Load() || e.dead.Load() {
 		releaseSlots(t, app, nil, which)
-		s.take(now, req, planFor, lease, d)
-		return // evicted meanwhile: look up again
+		return s.take(now, req, planFor, lease, d, alerts) // evicted meanwhile: look up again
 	}
 	if cls != nil && !cls.TryAcquire(1) {
 		releaseSlots(t, app, nil, which)
 		*d = refusal(now, w, ReasonSubConcurrency, req.Credits)
-		return
+		return 0
+	}
+	if alerts {
+		// Before the pool is read: the check of what this admission
+		// reports is applied only if the state has not changed since.
+		seen = t.alerts.seen()
 	}
 	var rem int64
 	if req.Credits > 0 {
@@ -496,7 +502,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		if ok, rem = w.tryTake(r, now, req.Credits); !ok {
 			releaseSlots(t, app, cls, which)
 			*d = refusal(now, w, ReasonCredits, req.Credits)
-			return
+			return 0
 		}
 		if w.reset.Load() == replacingReset { // after the take: see SetPlan
 			if w, ok, rem = retake(t, w, now, req.Credits); !ok {
@@ -522,6 +528,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
 	d.Window = r.Length()
 	d.Remaining, d.Reset = rem, w.resetAt(now, ns)
+	return seen
 }
 
 func refusal(now time.Time, w *windows, r Reason, cost int64) Decision {

@@ -159,7 +159,7 @@ func TestTenantLayout(t *testing.T) {
 		}
 		var tk memLease
 		var d Decision
-		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d)
+		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d, false)
 		if p := uintptr(unsafe.Pointer(tk.t)); p%64 != 0 {
 			t.Fatalf("tenant allocated at %#x, not 64-byte aligned", p)
 		}
@@ -179,7 +179,7 @@ func TestTenantKeyCopied(t *testing.T) {
 		key := big[:n] // a slice of a larger string
 		var ml memLease
 		var d Decision
-		s.take(time.Unix(1e9, 0), &Request{Tenant: key, App: big[:3], Credits: 1}, pf, &ml, &d)
+		s.take(time.Unix(1e9, 0), &Request{Tenant: key, App: big[:3], Credits: 1}, pf, &ml, &d, false)
 		ml.release()
 		tn := ml.t
 		if tn.key != key {

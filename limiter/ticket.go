@@ -31,7 +31,7 @@ type ticketState struct {
 	l     *Limiter
 	lease Lease    // when l has a Store other than its MemoryStore
 	ml    memLease // when l.mem is set
-	_     [24]byte // to 256 bytes (TestTicketStateSize)
+	_     [16]byte // to 256 bytes (TestTicketStateSize)
 }
 
 var ticketPool = sync.Pool{New: func() any { return new(ticketState) }}
@@ -86,16 +86,18 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 	if st.l.mem != nil {
 		ml := &st.ml
 		if delta := actual - ml.credits; delta != 0 {
+			seen := st.l.alertsSeen(&ml.t.alerts)
 			rem, took := st.l.mem.adjust(now, ml.t, ml.at, delta)
 			if ml.inRun { // after its call, which may still be in the run
 				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
 			}
-			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, ml.limit, rem, delta, took)
+			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, seen, ml.limit, rem, delta, took)
 			ml.credits = actual
 		}
 	} else {
 		lease := &st.lease
 		if delta := actual - lease.Credits; delta != 0 {
+			seen := st.l.alertsSeen(lease.Alerts)
 			rem := st.l.store.Adjust(now, lease, delta)
 			// A charge that left credits was not cut short; one that
 			// emptied the pool may have been, by an amount Adjust does
@@ -105,21 +107,31 @@ func (t Ticket) Settle(now time.Time, actual int64) {
 			if delta > 0 && rem > 0 {
 				took = delta
 			}
-			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, lease.Limit, rem, delta, took)
+			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, seen, lease.Limit, rem, delta, took)
 			lease.Credits = actual
 		}
 	}
 	st.gen.Store(t.gen + 2)
 }
 
+// alertsSeen loads a tenant's alert state before a settle changes its pool
+// (see alerter.check); 0 when there are no alerts.
+func (l *Limiter) alertsSeen(alerts *AlertState) uint64 {
+	if l.alerts == nil || alerts == nil {
+		return 0
+	}
+	return alerts.seen()
+}
+
 // settled records a settled difference in the usage statistics (if record:
 // one that followed its call into a tenant's run is recorded there) and the
-// alerts, for which took is what the settle charged (0 for a refund).
-func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, limit, rem, delta, took int64) {
+// alerts, for which took is what the settle charged (0 for a refund) and seen
+// the alert state before it.
+func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, seen uint64, limit, rem, delta, took int64) {
 	if l.usage != nil && record {
 		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
 	}
 	if l.alerts != nil && alerts != nil {
-		l.alerts.check(now, alerts, tenant, limit, rem, took)
+		l.alerts.check(now, alerts, seen, tenant, limit, rem, took)
 	}
 }

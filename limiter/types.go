@@ -71,6 +71,9 @@ type Lease struct {
 	At      int64  // admission time, Unix ns (the window slot to refund into)
 	Limit   int64
 	// Alerts is the tenant's alert arming state, nil if the store keeps none.
+	// The MemoryStore also notes its state just before Take reads the pool,
+	// which orders the admission's alert check against concurrent ones; with
+	// another Store the check is ordered from when Take returns.
 	Alerts *AlertState
 	ID     uint64 // for stores that name leases (e.g. with an expiry)
 	Ref    any    // store-private
@@ -79,11 +82,15 @@ type Lease struct {
 	// lookup and cannot hit a semaphore a plan change put in their place.
 	appSem, classSem *semaphore.Slots
 	which            uint64 // the halves of the tenant's slots0 held
+	// Alerts' word as the MemoryStore loaded it before Take read the pool
+	// (AlertState.seen), 0 if not loaded.
+	alertsSeen uint64
 }
 
-// AlertState is a tenant's alert arming: bit i set means threshold i has fired
-// in the current crossing. The zero value is disarmed.
-type AlertState struct{ fired atomic.Uint32 }
+// AlertState is a tenant's alert arming: which thresholds have fired in their
+// current crossing, and a generation that orders the reports applied to it
+// (see alerter.check). The zero value is disarmed.
+type AlertState struct{ word atomic.Uint64 }
 
 // Store keeps tenants' credit pools and concurrency slots. MemoryStore is the
 // default; a shared store (Redis) implements the same contract atomically on
