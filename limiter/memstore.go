@@ -508,7 +508,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 			if w, ok, rem = retake(t, w, now, req.Credits); !ok {
 				releaseSlots(t, app, cls, which)
 				*d = refusal(now, w, ReasonCredits, req.Credits)
-				return
+				return 0
 			}
 			r = w.rolling
 			limit = r.Limit()
