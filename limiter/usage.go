@@ -3,11 +3,9 @@ package limiter
 import (
 	"cmp"
 	"hash/maphash"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -74,13 +72,15 @@ type Usage struct {
 	seed      maphash.Seed
 	shards    [usageShards]usageShard
 
-	full chan []usageEvent // batches waiting for aggregation
+	// full holds batches waiting for aggregation. A shard hands a batch
+	// over under its lock, and every receiver takes batches under mu and
+	// aggregates them before letting go of it: so a batch is always in its
+	// shard, on full or aggregated, never in between where a query could
+	// miss it, and each shard's batches are aggregated in the order pushed
+	// (a settled difference after its call).
+	full chan []usageEvent
 	free chan []usageEvent // empty batches to reuse
-	// sent counts the batches queued on full, done (under mu) those
-	// aggregated from it: a query waits for the drainer to finish a batch it
-	// has taken off the queue but not yet aggregated.
-	sent atomic.Int64
-	done int64
+	kick chan struct{}     // wakes a drainer (capacity 1): a batch is on full
 
 	mu      sync.Mutex // protects tenants, newest and the aggregation
 	tenants map[string]*tenantUsage
@@ -131,7 +131,7 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 	}
 	u := &Usage{retention: retention, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
 		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
-		free: make(chan []usageEvent, usageQueue)}
+		free: make(chan []usageEvent, usageQueue), kick: make(chan struct{}, 1)}
 	return u // shard buffers are allocated by their first push
 }
 
@@ -192,18 +192,25 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 		sh.mu.Unlock()
 		return
 	}
-	full := sh.buf
-	sh.buf = u.newBatch()
-	sh.mu.Unlock()
-	u.sent.Add(1) // before the send: a query then waits until it is aggregated
+	// The full buffer leaves the shard under its lock (see Usage.full).
 	select {
-	case u.full <- full: // for the drainer (or the next query)
-	default: // queue full: aggregate here rather than grow
-		u.sent.Add(-1)
+	case u.full <- sh.buf: // for the drainer (or the next query)
+		sh.buf = u.newBatch()
+		sh.mu.Unlock()
+		select {
+		case u.kick <- struct{}{}:
+		default: // a wake-up is pending already, and comes after the send above
+		}
+	default:
+		// Queue full: aggregate here rather than grow, after the queued
+		// batches and holding the shard, whose later events come after.
 		u.mu.Lock()
-		u.aggregate(full)
+		u.drainQueue()
+		u.aggregate(sh.buf)
 		u.mu.Unlock()
-		u.recycle(full)
+		clear(sh.buf) // drop the strings
+		sh.buf = sh.buf[:0]
+		sh.mu.Unlock()
 	}
 }
 
@@ -226,44 +233,51 @@ func (u *Usage) recycle(b []usageEvent) {
 }
 
 // drain aggregates full batches until stop closes. The Limiter runs it when
-// given WithUsage, so that recording costs the hot path an append only.
+// given WithUsage, so that recording costs the hot path an append only. It
+// waits on kick rather than on full: taking a batch before mu would let a
+// query aggregate that shard's later events first.
 func (u *Usage) drain(stop <-chan struct{}) {
 	for {
 		select {
-		case b := <-u.full:
+		case <-u.kick:
 			u.mu.Lock()
-			u.aggregate(b)
-			u.done++
+			u.drainQueue()
 			u.mu.Unlock()
-			u.recycle(b)
 		case <-stop:
 			return
 		}
 	}
 }
 
-// flush aggregates every pending event. Called with u.mu held.
-func (u *Usage) flush() {
-	for {
+// drainQueue aggregates the batches on full, at least all those queued when
+// it was called (at most usageQueue: it does not chase a busy recorder).
+// Called with u.mu held.
+func (u *Usage) drainQueue() {
+	for range usageQueue {
 		select {
 		case b := <-u.full:
 			u.aggregate(b)
-			u.done++
 			u.recycle(b)
-			continue
 		default:
+			return
 		}
-		if u.done >= u.sent.Load() {
-			break
-		}
-		u.mu.Unlock() // the drainer holds a batch and needs mu to aggregate it
-		runtime.Gosched()
-		u.mu.Lock()
 	}
+}
+
+// flush aggregates every event pushed before it was called, each shard's
+// in order. Called without u.mu: it takes a shard's lock and then mu, as a
+// push that finds the queue full does.
+func (u *Usage) flush() {
+	u.mu.Lock()
+	u.drainQueue() // the bulk, before holding up any shard
+	u.mu.Unlock()
 	for i := range u.shards {
 		sh := &u.shards[i]
 		sh.mu.Lock()
+		u.mu.Lock()
+		u.drainQueue() // the batches this shard handed over meanwhile, before its buffer
 		u.aggregate(sh.buf)
+		u.mu.Unlock()
 		clear(sh.buf)
 		sh.buf = sh.buf[:0]
 		sh.mu.Unlock()
@@ -431,8 +445,8 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 		return nil
 	}
 	u.collect(tenant)
-	u.mu.Lock()
 	u.flush()
+	u.mu.Lock()
 	sum := map[string]*Count{}
 	if tu := u.tenants[tenant]; tu != nil {
 		from, to := hourOf(since), hourOf(until.Add(-1))
@@ -465,8 +479,8 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 // data, oldest first.
 func (u *Usage) Series(tenant string, since, until time.Time) []Point {
 	u.collect(tenant)
-	u.mu.Lock()
 	u.flush()
+	u.mu.Lock()
 	var out []Point
 	if tu := u.tenants[tenant]; tu != nil {
 		from, to := hourOf(since), hourOf(until.Add(-1))
@@ -485,8 +499,8 @@ func (u *Usage) Series(tenant string, since, until time.Time) []Point {
 // Tenants returns the tenants with statistics, sorted.
 func (u *Usage) Tenants() []string {
 	u.collect("")
-	u.mu.Lock()
 	u.flush()
+	u.mu.Lock()
 	out := make([]string, 0, len(u.tenants))
 	for k := range u.tenants {
 		out = append(out, k)

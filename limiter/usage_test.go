@@ -242,3 +242,55 @@ func TestUsageShardSize(t *testing.T) {
 		t.Fatalf("usageShard is %d bytes, want 128", sz)
 	}
 }
+
+// A query sees every event whose push returned before it started, and in
+// the order pushed, while another goroutine fills the same shard (batches
+// leaving it as the query runs), with and without a drainer. Per hour: a
+// call of "a" (10 credits), one of "b" (100) and b's settled difference
+// (-99), at a cap of one key: in that order b takes the row and a folds;
+// the difference before its call would fold instead and leave b at 100.
+func TestUsageQuerySeesPushed(t *testing.T) {
+	for _, drainer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("drainer=%v", drainer), func(t *testing.T) { usageQuerySeesPushed(t, drainer) })
+	}
+}
+
+func usageQuerySeesPushed(t *testing.T, drainer bool) {
+	u := NewUsage(10000*time.Hour, 1)
+	h := maphash.String(u.seed, "probe") // every event on the probe's shard
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	if drainer {
+		wg.Go(func() { u.drain(stop) })
+	}
+	wg.Go(func() {
+		apps := make([]string, 64)
+		for i := range apps {
+			apps[i] = fmt.Sprintf("bg%d", i)
+		}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			u.record(h, t0, "bg", apps[i%len(apps)], "", "", "", "GET", 1, false)
+		}
+	})
+	end := time.Now().Add(2 * time.Second) // a bound for slow machines; before the fix every run failed well within it
+	for i := 0; i < 2000 && time.Now().Before(end); i++ {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		u.record(h, at, "probe", "a", "", "", "", "GET", 10, false)
+		u.record(h, at, "probe", "b", "", "", "", "GET", 100, false)
+		u.adjust(at, h, "probe", "b", -99)
+		if s := u.Series("probe", at, at.Add(time.Hour)); len(s) != 1 || s[0].Calls != 2 || s[0].Credits != 11 {
+			t.Fatalf("hour %d: series %+v, want 2 calls and 11 credits", i, s)
+		}
+		top := u.Top("probe", DimApp, at, at.Add(time.Hour), 5)
+		if want := []Count{{OtherKey, 10, 1, 0}, {"b", 1, 1, 0}}; fmt.Sprint(top) != fmt.Sprint(want) {
+			t.Fatalf("hour %d: apps %v, want %v", i, top, want)
+		}
+	}
+}
