@@ -67,7 +67,7 @@ type Point struct {
 // when a query reads: a query sees every call whose Acquire has returned.
 // Safe for concurrent use.
 type Usage struct {
-	retention time.Duration
+	keep      int64 // hours retained: the retention rounded up
 	maxPerDim int
 	seed      maphash.Seed
 	shards    [usageShards]usageShard
@@ -122,14 +122,20 @@ type hourUsage struct {
 
 // NewUsage returns a recorder keeping retention (DefaultRetention when <= 0)
 // of hour buckets with at most maxPerDimension keys per dimension (100 when <= 0).
+// Statistics are kept by the hour, so retention rounds up to whole hours:
+// anything up to an hour keeps the newest hour.
 func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
+	keep := int64(retention / time.Hour)
+	if retention%time.Hour != 0 {
+		keep++ // rounded down, under an hour kept nothing
+	}
 	if maxPerDimension <= 0 {
 		maxPerDimension = 100
 	}
-	u := &Usage{retention: retention, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
+	u := &Usage{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
 		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
 		free: make(chan []usageEvent, usageQueue), kick: make(chan struct{}, 1)}
 	return u // shard buffers are allocated by their first push
@@ -322,12 +328,11 @@ func (c *Count) plus(d Count) {
 
 // apply adds sum to the buckets of e's keys.
 func (u *Usage) apply(e *usageEvent, sum Count) {
-	keep := int64(u.retention / time.Hour)
 	if e.hour > u.newest {
 		u.newest = e.hour
-		u.prune(e.hour - keep)
+		u.prune(e.hour - u.keep)
 	}
-	if e.hour <= u.newest-keep {
+	if e.hour <= u.newest-u.keep {
 		return // older than the retention
 	}
 	tenant := e.tenant

@@ -294,3 +294,24 @@ func usageQuerySeesPushed(t *testing.T, drainer bool) {
 		}
 	}
 }
+
+// Retention rounds up to whole hours: under an hour keeps the newest hour
+// (it kept nothing), 90 minutes two.
+func TestUsageRetentionRoundsUp(t *testing.T) {
+	for _, c := range []struct {
+		retention time.Duration
+		hours     int
+	}{{time.Nanosecond, 1}, {30 * time.Minute, 1}, {time.Hour, 1}, {90 * time.Minute, 2}} {
+		u := NewUsage(c.retention, 10)
+		u.Record(t0, "o", "a", "", "", "", "GET", 1, false)
+		if got := u.Series("o", t0, t0.Add(time.Hour)); len(got) != 1 || got[0].Calls != 1 {
+			t.Fatalf("retention %v: %+v, want the call", c.retention, got)
+		}
+		for i := range 3 {
+			u.Record(t0.Add(time.Duration(i)*time.Hour), "o", "a", "", "", "", "GET", 1, false)
+		}
+		if got := u.Series("o", t0, t0.Add(3*time.Hour)); len(got) != c.hours {
+			t.Fatalf("retention %v: %+v, want the last %d hours", c.retention, got, c.hours)
+		}
+	}
+}
