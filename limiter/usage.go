@@ -3,6 +3,7 @@ package limiter
 import (
 	"cmp"
 	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,9 @@ const (
 
 // OtherKey collects what the cardinality caps fold away.
 const OtherKey = "other"
+
+// noHour is before every hour, and noHour-keep does not overflow.
+const noHour = math.MinInt64 / 2
 
 // Usage defaults.
 const (
@@ -54,7 +58,8 @@ type Point struct {
 // fewest credits so far when a new key competes for a place) folds into
 // OtherKey, so a heavy key keeps its row even if it arrives late;
 // at most DefaultUsageTenants tenants are kept, the rest fold into tenant
-// OtherKey; hours older than the retention are dropped.
+// OtherKey; hours older than the retention, counted back from the latest
+// hour that two records have reached (see apply), are dropped.
 //
 // Record only appends to one of a few sharded buffers. Full buffers queue for
 // aggregation, which a Limiter given WithUsage runs on its own goroutine (until
@@ -82,9 +87,12 @@ type Usage struct {
 	free chan []usageEvent // empty batches to reuse
 	kick chan struct{}     // wakes a drainer (capacity 1): a batch is on full
 
-	mu      sync.Mutex // protects tenants, newest and the aggregation
+	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
-	newest  int64 // newest hour seen (Unix hours)
+	// newest is the retention window's last hour: the latest hour that two
+	// aggregated events are dated at or after. latest is the latest hour
+	// any is dated at. Unix hours; noHour before there are any.
+	newest, latest int64
 
 	srcMu   sync.Mutex
 	sources map[*MemoryStore]int // stores whose tenants keep runs for u (see usageRun), by Limiters using them
@@ -135,7 +143,7 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 	if maxPerDimension <= 0 {
 		maxPerDimension = 100
 	}
-	u := &Usage{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(),
+	u := &Usage{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
 		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
 		free: make(chan []usageEvent, usageQueue), kick: make(chan struct{}, 1)}
 	return u // shard buffers are allocated by their first push
@@ -327,10 +335,26 @@ func (c *Count) plus(d Count) {
 }
 
 // apply adds sum to the buckets of e's keys.
+//
+// Time is the callers', so one event can be dated far ahead (a clock
+// stepped, a wrong now). If the window ended at the latest hour seen, that
+// one event would prune every hour retained, and then drop the calls dated
+// right as too old. So it ends at the latest hour that two events have
+// reached: a lone event ahead prunes nothing and is kept in its hour, and a
+// real move of time (a replay after a pause, a clock set right) moves the
+// window with its second event. Memory stays bounded: only the latest
+// hour, holding one event, can lie past the window. The trade-off: two
+// stray events (a burst with the same keys, which push merges, counts
+// once) move the window as a real jump would, and normal traffic prunes an
+// hour at the second event of the next hour rather than the first.
 func (u *Usage) apply(e *usageEvent, sum Count) {
 	if e.hour > u.newest {
-		u.newest = e.hour
-		u.prune(e.hour - u.keep)
+		if e.hour > u.latest {
+			u.newest, u.latest = u.latest, e.hour
+		} else {
+			u.newest = e.hour
+		}
+		u.prune(u.newest - u.keep)
 	}
 	if e.hour <= u.newest-u.keep {
 		return // older than the retention

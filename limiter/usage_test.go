@@ -78,6 +78,10 @@ func TestUsageRetention(t *testing.T) {
 		t.Fatalf("within retention: %+v", got)
 	}
 	u.Record(t0.Add(49*time.Hour), "o", "a", "", "", "", "GET", 1, false)
+	if got := u.Series("o", t0, t0.Add(100*time.Hour)); len(got) != 3 {
+		t.Fatalf("one event moved the window (see apply): %+v", got)
+	}
+	u.Record(t0.Add(49*time.Hour), "o", "b", "", "", "", "GET", 1, false) // the second: the window moves
 	if got := u.Series("o", t0, t0.Add(100*time.Hour)); len(got) != 2 || !got[0].Hour.Equal(t0.Add(47*time.Hour)) {
 		t.Fatalf("after retention: %+v", got)
 	}
@@ -307,11 +311,85 @@ func TestUsageRetentionRoundsUp(t *testing.T) {
 		if got := u.Series("o", t0, t0.Add(time.Hour)); len(got) != 1 || got[0].Calls != 1 {
 			t.Fatalf("retention %v: %+v, want the call", c.retention, got)
 		}
-		for i := range 3 {
+		for i := range 3 { // two events an hour: the second moves the window (see apply)
 			u.Record(t0.Add(time.Duration(i)*time.Hour), "o", "a", "", "", "", "GET", 1, false)
+			u.Record(t0.Add(time.Duration(i)*time.Hour), "o", "b", "", "", "", "GET", 1, false)
 		}
 		if got := u.Series("o", t0, t0.Add(3*time.Hour)); len(got) != c.hours {
 			t.Fatalf("retention %v: %+v, want the last %d hours", c.retention, got, c.hours)
+		}
+	}
+}
+
+// One event dated a month ahead (a clock stepped, a wrong now) prunes
+// nothing, and the calls after it, dated right, are kept; the window goes
+// on following them, and the stray event stays in its own hour.
+func TestUsageFutureOutlier(t *testing.T) {
+	u := NewUsage(48*time.Hour, 10)
+	rec := func(at time.Time, app string) { u.Record(at, "o", app, "", "", "", "GET", 1, false) }
+	rec(t0, "a")
+	rec(t0.Add(time.Hour), "a")
+	stray := t0.Add(31 * 24 * time.Hour)
+	rec(stray, "a")
+	rec(t0.Add(time.Hour+time.Minute), "b") // the next call, dated right
+	got := u.Series("o", t0, stray.Add(time.Hour))
+	if len(got) != 3 || !got[0].Hour.Equal(t0) || got[1].Calls != 2 || !got[2].Hour.Equal(stray) {
+		t.Fatalf("after a stray event: %+v, want t0, t0+1h (2 calls) and the stray hour", got)
+	}
+	for i := 2; i <= 72; i++ { // three days of calls, dated right: the window follows them
+		rec(t0.Add(time.Duration(i)*time.Hour), "a")
+		rec(t0.Add(time.Duration(i)*time.Hour), "b")
+	}
+	got = u.Series("o", t0, stray.Add(time.Hour))
+	if len(got) != 49 || !got[0].Hour.Equal(t0.Add(25*time.Hour)) || !got[48].Hour.Equal(stray) {
+		t.Fatalf("after 3 days: %d hours from %v to %v, want hours 25 to 72 and the stray one", len(got), got[0].Hour, got[len(got)-1].Hour)
+	}
+}
+
+// A real jump forward (a replay after a pause) moves the window with its
+// second event: the hours it leaves behind go, and calls dated before it
+// are then too old.
+func TestUsageJumpForward(t *testing.T) {
+	u := NewUsage(48*time.Hour, 10)
+	rec := func(at time.Time, app string) { u.Record(at, "o", app, "", "", "", "GET", 1, false) }
+	rec(t0, "a")
+	rec(t0.Add(time.Hour), "a")
+	later := t0.Add(60 * 24 * time.Hour)
+	rec(later, "a")
+	if got := u.Series("o", t0, later.Add(time.Hour)); len(got) != 3 {
+		t.Fatalf("after the jump's first event: %+v, want all three hours", got)
+	}
+	rec(later.Add(time.Minute), "b")
+	if got := u.Series("o", t0, later.Add(time.Hour)); len(got) != 1 || !got[0].Hour.Equal(later) || got[0].Calls != 2 {
+		t.Fatalf("after its second: %+v, want the new hour only, with 2 calls", got)
+	}
+	rec(t0.Add(time.Hour), "a")
+	if got := u.Series("o", t0, later.Add(time.Hour)); len(got) != 1 {
+		t.Fatalf("a call from before the jump kept: %+v", got)
+	}
+}
+
+// Whatever the dates, a tenant keeps at most the retention's hours and the
+// one latest hour past the window.
+func TestUsageHoursBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	u := NewUsage(24*time.Hour, 10)
+	base := t0
+	for i := range 3000 {
+		at := base.Add(time.Duration(rng.IntN(30)) * time.Hour)
+		switch rng.IntN(20) {
+		case 0:
+			at = base.Add(time.Duration(rng.IntN(24*400)) * time.Hour) // stray, far ahead
+		case 1:
+			base = base.Add(time.Duration(rng.IntN(200)) * time.Hour) // time jumps
+		}
+		u.Record(at, "o", fmt.Sprint(i%3), "", "", "", "GET", 1, false)
+		u.Tenants() // aggregate
+		u.mu.Lock()
+		n := len(u.tenants["o"].hours)
+		u.mu.Unlock()
+		if n > 24+1 {
+			t.Fatalf("event %d: %d hours kept, want at most 25", i, n)
 		}
 	}
 }
