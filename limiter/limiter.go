@@ -252,6 +252,9 @@ func (l *Limiter) Peek(now time.Time, tenant string) Decision {
 
 // SetPlan changes a tenant's plan at run time (upgrade, add-on credits): the
 // pool's size and the slot caps change, what is spent and held carries over.
+// A new window length or new extra windows give the tenant new windows, into
+// which what was spent carries over at the times it was spent; admissions
+// racing with that copy are counted (twice at worst, while it runs).
 func (l *Limiter) SetPlan(tenant string, p Plan) error { return l.SetPlanAt(time.Now(), tenant, p) }
 
 // SetPlanAt is SetPlan at a given time (used when the window length changes).

@@ -115,6 +115,9 @@ type Store interface {
 	// Peek reports the tenant's pool without spending.
 	Peek(now time.Time, tenant string, planFor func(tenant string) *Plan) Decision
 	// SetPlan applies p to a tenant the store holds, keeping what is spent
-	// and what is held. A tenant it does not hold is not created.
+	// and what is held, also what admissions racing with it take. A tenant
+	// it does not hold is not created; but one that a Take is creating
+	// meanwhile, having asked planFor before the Limiter stored p, must end
+	// with p (the MemoryStore asks planFor again after such a creation).
 	SetPlan(now time.Time, tenant string, p *Plan) error
 }
