@@ -285,6 +285,19 @@ func (s *hookStore) Adjust(now time.Time, l *Lease, delta int64) int64 {
 	return rem
 }
 
+// spender returns a func that admits and releases a call of n credits of
+// tenant "o" at t0, failing the test if it is refused.
+func spender(t *testing.T, l *Limiter) func(n int64) {
+	return func(n int64) {
+		t.Helper()
+		tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: n})
+		if !d.Allowed {
+			t.Fatalf("refused: %+v", d)
+		}
+		tk.Release()
+	}
+}
+
 // Checks that run out of order: A takes usage from 75 to 85, B from 85 to
 // 95, and B's check runs first (80 and 90 fire). A's report of 85 is stale:
 // it must not re-arm 90 (nor fire 80 again), so C's 96 fires nothing.
@@ -292,13 +305,7 @@ func TestAlertsStaleCheck(t *testing.T) {
 	var log alertLog
 	s := &hookStore{Store: NewMemoryStore()}
 	l := mustNew(t, testPlan(), WithStore(s), WithAlerts(nil, log.add))
-	spend := func(n int64) {
-		tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: n})
-		if !d.Allowed {
-			t.Fatalf("refused: %+v", d)
-		}
-		tk.Release()
-	}
+	spend := spender(t, l)
 	spend(75)
 	s.hook = func() { spend(10) } // B, inside A's Take
 	spend(10)                     // A
@@ -319,13 +326,7 @@ func TestAlertsStaleSettle(t *testing.T) {
 	var log alertLog
 	s := &hookStore{Store: NewMemoryStore()}
 	l := mustNew(t, testPlan(), WithStore(s), WithAlerts(nil, log.add))
-	spend := func(n int64) {
-		tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: n})
-		if !d.Allowed {
-			t.Fatalf("refused: %+v", d)
-		}
-		tk.Release()
-	}
+	spend := spender(t, l)
 	spend(65)
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 30}) // 95: 80, 90
 	s.hook = func() { spend(30) }                                       // B, inside the refund's Adjust
