@@ -16,6 +16,15 @@ const (
 	tagHalf    = 1 << (tagBits - 1)
 	signBit    = 1 << 63
 	busy       = 1 << 63 // head mark: a jump's ring reset is in progress
+	// retired is the amount of a cur that expiry reset (retireCur, help),
+	// tagged with an expired slot: more than any slot holds (at most
+	// MaxLimit), so no reset word is bit-identical to a live one a take
+	// may have loaded. With amount 0, a take that loaded a slot emptied by
+	// a refund could swap after the slot was filled and then expired and
+	// cur reset to the same word, and count its credits in the expired
+	// slot: admitted, and counted nowhere. Nothing reads a retired amount:
+	// cur's slot has left the window.
+	retired = amountMask
 )
 
 // Rolling admits at most Limit credits in any interval of length W.

@@ -126,7 +126,7 @@ func (r *Rolling) expire(i uint64) {
 
 // retireCur empties cur if its slot has left the window (its credits are not
 // in past, so nothing is returned) and retags it with the newest expired
-// slot, so that cur's tag never drifts more than a ring behind the frontier
+// slot and the retired amount (see retired), so that cur's tag never drifts more than a ring behind the frontier
 // and a tag comparison with a live slot stays unambiguous.
 func (r *Rolling) retireCur() {
 	for {
@@ -135,7 +135,7 @@ func (r *Rolling) retireCur() {
 		if h&busy != 0 {
 			return // the jump's helpers reset cur
 		}
-		want := ((h - 1) & tagMask) << amountBits
+		want := ((h-1)&tagMask)<<amountBits | retired
 		if d := ((h & tagMask) - c>>amountBits) & tagMask; d == 0 || d >= tagHalf || c == want {
 			return
 		}
@@ -147,8 +147,8 @@ func (r *Rolling) retireCur() {
 
 // help finishes the jump to frontier h (busy-marked): every word holds an
 // epoch from before the jump, all expired, so each is reset to the newest
-// expired epoch of its index with its credits returned, cur is emptied, and
-// the head is then unmarked. Helpers stop as soon as the head is no longer h,
+// expired epoch of its index with its credits returned, cur is retired (see
+// retired), and the head is then unmarked. Helpers stop as soon as the head is no longer h,
 // so a late helper never touches a word written after the jump.
 func (r *Rolling) help(h uint64) {
 	en := h &^ busy
@@ -178,7 +178,7 @@ func (r *Rolling) help(h uint64) {
 			i = 0
 		}
 	}
-	want := ((en - 1) & tagMask) << amountBits
+	want := ((en-1)&tagMask)<<amountBits | retired
 	for {
 		c := r.cur.Load()
 		if c == want {

@@ -228,3 +228,24 @@ func TestRollingLostSwapRetries(t *testing.T) {
 	assert.Nil(t, loadHook, "the hook ran")
 	assert.Zero(t, r.RemainingAt(t0))
 }
+
+// TestRollingRetiredCurIsUnique: a take that loaded cur when a refund had
+// emptied its slot must not be able to swap after another take filled that
+// slot and a jump retired it: the retired word differs from every word a
+// live slot can hold. (With retired amounts of 0, the reset word was
+// bit-identical, the stale swap succeeded and its credits were counted in
+// the expired slot, that is nowhere: two full-pool takes in one slot.)
+func TestRollingRetiredCurIsUnique(t *testing.T) {
+	for _, jump := range []time.Duration{2 * time.Second, time.Second} { // a ring jump (help), a one-slot move
+		r, err := NewRolling(5, time.Second, WithSlots(1)) // one 1-second slot, a ring of 2
+		require.NoError(t, err)
+		now := start.Truncate(time.Second).Add(time.Second)
+		ok, _, slot := r.acquireTok(now, 1)
+		require.True(t, ok)
+		require.Equal(t, int64(1), r.refundSlot(slot, 1))
+		stale := r.cur.Load() // what a take about to swap has loaded: (s, 0)
+		mustTake(t, r, now, 5)
+		r.RemainingAt(now.Add(jump)) // s leaves the window; cur is retired
+		assert.NotEqual(t, stale, r.cur.Load(), "jump %v: the retired cur is the word a stale take loaded", jump)
+	}
+}
