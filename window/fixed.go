@@ -80,8 +80,31 @@ func (f *Fixed) SetLimit(limit int64) error {
 // boundary is the reset instant of local calendar day (y, m, d), normalised.
 func (f *Fixed) boundary(y int, m time.Month, d int) time.Time {
 	r := f.resetAt
-	return time.Date(y, m, d, int(r/time.Hour), int(r%time.Hour/time.Minute),
-		int(r%time.Minute/time.Second), int(r%time.Second), f.loc)
+	h, mi, s, ns := int(r/time.Hour), int(r%time.Hour/time.Minute), int(r%time.Minute/time.Second), int(r%time.Second)
+	b := time.Date(y, m, d, h, mi, s, ns, f.loc)
+	if b.Hour() == h && b.Minute() == mi && b.Second() == s && b.Nanosecond() == ns {
+		return b
+	}
+	// The reset time does not exist that day: the clocks jumped over it
+	// (in America/Havana, say, from 00:00 to 01:00). time.Date then picks
+	// an instant on either side, maybe on the day before, which would merge
+	// the two days' periods. The period starts when the clocks jump: the
+	// end of b's zone if b is before the jump, else its start.
+	start, end := b.ZoneBounds()
+	if wall(b) < wall(time.Date(y, m, d, h, mi, s, ns, time.UTC)) {
+		if !end.IsZero() {
+			return end
+		}
+	} else if !start.IsZero() {
+		return start
+	}
+	return b
+}
+
+// wall is t's local clock reading as nanoseconds since 1970 (not an instant).
+func wall(t time.Time) int64 {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC).UnixNano()
 }
 
 // dayNumber counts civil days from 1970-01-01 to (y, m, d).

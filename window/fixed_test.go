@@ -166,3 +166,41 @@ func TestFixedStaleCallerCountsInCurrentPeriod(t *testing.T) {
 	assert.Equal(t, int64(4), f.RemainingAt(today))
 	assert.Equal(t, int64(10), f.RemainingAt(today.Add(day)))
 }
+
+// TestFixedResetAtMidnightGap: in zones whose clocks jump forward at
+// midnight (America/Havana, America/Santiago), Sunday 00:00 does not exist
+// and time.Date puts it on Saturday at 23:00. Sunday's period must still be
+// Sunday's: it starts when the clocks jump, Saturday's spending does not
+// count in it, and its reset is in the future. Hourly periods of the two
+// days must differ too.
+func TestFixedResetAtMidnightGap(t *testing.T) {
+	for _, tc := range []struct {
+		zone     string
+		sat, sun time.Time
+	}{
+		{"America/Havana", time.Date(2024, 3, 9, 12, 0, 0, 0, time.UTC), time.Date(2024, 3, 10, 16, 0, 0, 0, time.UTC)},
+		{"America/Santiago", time.Date(2024, 9, 7, 16, 0, 0, 0, time.UTC), time.Date(2024, 9, 8, 16, 0, 0, 0, time.UTC)},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		require.NoError(t, err)
+		f, err := NewFixed(10, day, 0, loc)
+		require.NoError(t, err)
+		mustTake(t, f, tc.sat, 10)
+		ok, err := f.TryAcquireAt(tc.sun, 1)
+		require.NoError(t, err)
+		assert.True(t, ok, "%s: Sunday refused: Saturday's spending still counts", tc.zone)
+		assert.True(t, f.ResetAt(tc.sun).After(tc.sun), "%s: reset %v is not after %v", tc.zone, f.ResetAt(tc.sun), tc.sun)
+		mustTake(t, f, tc.sun, 9)
+		av, err := f.AvailableAt(tc.sun, 10)
+		require.NoError(t, err)
+		assert.True(t, av.After(tc.sun), "%s: AvailableAt %v is not after %v", tc.zone, av, tc.sun)
+	}
+	loc, err := time.LoadLocation("America/Havana")
+	require.NoError(t, err)
+	f, err := NewFixed(10, time.Hour, 0, loc)
+	require.NoError(t, err)
+	sat, sun := f.periodOf(time.Date(2024, 3, 9, 10, 30, 0, 0, loc)), f.periodOf(time.Date(2024, 3, 10, 10, 30, 0, 0, loc))
+	assert.NotEqual(t, sat.id, sun.id, "Saturday's and Sunday's 10:30 share a period")
+	assert.Less(t, sun.start, sun.end)
+	assert.Less(t, time.Date(2024, 3, 10, 10, 30, 0, 0, loc).UnixNano(), sun.end)
+}
