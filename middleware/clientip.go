@@ -15,8 +15,11 @@ import (
 // client and trusting them from anyone lets every request claim a new address.
 // List the proxies in front of the server in TrustedProxies; when the peer is one
 // of them, the forwarding chain is walked from right to left, past every trusted
-// hop, and the first untrusted address is the client. A Forwarded header, when
-// present, is preferred over X-Forwarded-For.
+// hop, and the first untrusted address is the client. Only one forwarding
+// header is read: X-Forwarded-For, or RFC 7239 Forwarded when UseForwarded is
+// set. Say which one your proxies write: a proxy passes the other one through
+// as the client sent it, so believing whichever is present would let a client
+// pick its own address.
 //
 // IPv6 clients are keyed by their /64 prefix (IPv6Bits, default 64) because a
 // single host usually owns a whole /64 and can rotate through it at will; IPv4
@@ -32,6 +35,9 @@ type ClientIP struct {
 	IPv6Bits int
 	// IPv4Bits is the prefix length IPv4 clients are keyed by; 0 means 32.
 	IPv4Bits int
+	// UseForwarded reads the RFC 7239 Forwarded header instead of
+	// X-Forwarded-For; set it only when the trusted proxies write Forwarded.
+	UseForwarded bool
 }
 
 // maxHops bounds how many forwarding entries are examined, so a header with
@@ -56,8 +62,10 @@ func (c ClientIP) Key(r *http.Request) string {
 		return c.format(peer, host)
 	}
 	var buf [maxHops]netip.Addr
-	hops := forwardedFor(r.Header, buf[:0])
-	if hops == nil {
+	var hops []netip.Addr
+	if c.UseForwarded {
+		hops = forwardedFor(r.Header, buf[:0])
+	} else {
 		hops = xForwardedFor(r.Header, buf[:0])
 	}
 	client := peer
@@ -147,7 +155,6 @@ func xForwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
 
 // forwardedFor appends the for= parameters of RFC 7239 Forwarded elements, all
 // header lines in order; an element without for= counts as an unknown hop.
-// It returns nil when the header is absent.
 func forwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
 	vals := h.Values("Forwarded")
 	if len(vals) == 0 {
@@ -168,9 +175,6 @@ func forwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
 			}
 			out = appendHop(out, hop)
 		}
-	}
-	if out == nil {
-		out = []netip.Addr{} // present but empty: do not fall back to X-Forwarded-For
 	}
 	return out
 }

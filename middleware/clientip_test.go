@@ -2,10 +2,14 @@ package middleware
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func prefixes(ss ...string) []netip.Prefix {
@@ -73,7 +77,22 @@ func TestClientIPKey(t *testing.T) {
 			headers: map[string][]string{"X-Forwarded-For": {"2001:db8:5:6::9"}}, want: "2001:db8:5:6::/64",
 		},
 		{
-			name: "forwarded preferred over xff", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			// A proxy that appends X-Forwarded-For passes the client's own
+			// Forwarded through: by default it must not be read.
+			name: "xff mode ignores forwarded", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{
+				"Forwarded":       {`for=198.51.100.1`},
+				"X-Forwarded-For": {"203.0.113.9"},
+			},
+			want: "203.0.113.9",
+		},
+		{
+			name: "xff mode forwarded only", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.1`}},
+			want:    "10.1.1.1",
+		},
+		{
+			name: "forwarded mode ignores xff", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
 			headers: map[string][]string{
 				"Forwarded":       {`for=198.51.100.1;proto=https, for="[2001:db8:ffff::1]:80"`},
 				"X-Forwarded-For": {"203.0.113.9"},
@@ -81,17 +100,22 @@ func TestClientIPKey(t *testing.T) {
 			want: "198.51.100.1",
 		},
 		{
-			name: "forwarded quoted comma and case", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			name: "forwarded mode xff only", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"X-Forwarded-For": {"203.0.113.9"}},
+			want:    "10.1.1.1",
+		},
+		{
+			name: "forwarded quoted comma and case", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
 			headers: map[string][]string{"Forwarded": {`For="198.51.100.1";by="a,b", for=10.3.3.3`}},
 			want:    "198.51.100.1",
 		},
 		{
-			name: "forwarded unknown stops walk", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			name: "forwarded unknown stops walk", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
 			headers: map[string][]string{"Forwarded": {`for=198.51.100.1, for=unknown, for=10.3.3.3`}},
 			want:    "10.3.3.3",
 		},
 		{
-			name: "forwarded without for", c: ClientIP{TrustedProxies: trusted}, remote: "10.1.1.1:1",
+			name: "forwarded without for", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
 			headers: map[string][]string{"Forwarded": {`proto=https`}},
 			want:    "10.1.1.1",
 		},
@@ -147,6 +171,25 @@ func TestClientIPv4PeerAllocatesNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
+// TestClientIPBehindAppendingProxy runs a real reverse proxy (httputil's,
+// which appends X-Forwarded-For and passes Forwarded through, as nginx and
+// most load balancers do): a client-sent Forwarded must not become the key.
+func TestClientIPBehindAppendingProxy(t *testing.T) {
+	c := ClientIP{TrustedProxies: prefixes("127.0.0.0/8", "::1/128")}
+	got := make(chan string, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- c.Key(r)
+	}))
+	defer backend.Close()
+	u, err := url.Parse(backend.URL)
+	require.NoError(t, err)
+	req := httptest.NewRequest("GET", "/crm/Leads", nil)
+	req.RemoteAddr = "203.0.113.9:5555" // the real client
+	req.Header.Set("Forwarded", "for=198.51.100.77")
+	httputil.NewSingleHostReverseProxy(u).ServeHTTP(httptest.NewRecorder(), req)
+	assert.Equal(t, "203.0.113.9", <-got)
+}
+
 func FuzzClientIP(f *testing.F) {
 	f.Add("10.1.1.1:1", "6.6.6.6, 203.0.113.9", `for=198.51.100.1;proto=https`, 64)
 	f.Add("[2001:db8::1]:80", "[2001:db8::2]:1", `for="[2001:db8::3]:80"`, 128)
@@ -168,7 +211,7 @@ func FuzzClientIP(f *testing.F) {
 		if ap, err := netip.ParseAddrPort(remote); err == nil && ap.Addr().Is4() && ap.String() == remote && !ok {
 			t.Fatalf("fast path refused canonical %q", remote)
 		}
-		c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8::/32"), IPv6Bits: bits}
+		c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8", "2001:db8::/32"), IPv6Bits: bits, UseForwarded: bits%2 != 0}
 		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
 		if xff != "" {
 			r.Header["X-Forwarded-For"] = []string{xff}

@@ -3,8 +3,11 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -474,6 +477,7 @@ func TestIPKeyOptions(t *testing.T) {
 		{"trusted proxy", []Option{WithTrustedProxies("10.0.0.0/8")}, "10.0.0.1:1", "2001:db8:1:2::5", "2001:db8:1:2::/64"},
 		{"prefixes after proxies", []Option{WithTrustedProxies("10.0.0.0/8"), WithIPPrefixes(48, 24)}, "10.0.0.1:1", "2001:db8:1:2::5", "2001:db8:1::/48"},
 		{"prefixes before proxies", []Option{WithIPPrefixes(128, 24), WithTrustedProxies("10.0.0.0/8")}, "10.0.0.1:1", "198.51.100.7", "198.51.100.0/24"},
+		{"forwarded header", []Option{WithTrustedProxies("10.0.0.0/8"), WithForwardedHeader()}, "10.0.0.1:1", "198.51.100.7", "10.0.0.1"},
 		{"custom key wins", []Option{WithTrustedProxies("10.0.0.0/8"), Keys{IP: func(*http.Request) string { return "x" }}}, "10.0.0.1:1", "198.51.100.7", "x"},
 	}
 	for _, tt := range tests {
@@ -488,4 +492,31 @@ func TestIPKeyOptions(t *testing.T) {
 	}
 	_, err = New(okHandler(), l, testCosts(t), Keys{Tenant: FromHeader("X-Tenant")})
 	require.NoError(t, err)
+}
+
+// TestClientIPTenantBehindProxy: ClientIP.Key as the tenant key behind a
+// trusted proxy that appends X-Forwarded-For. A client-sent Forwarded header
+// used to win, so every faked address got a fresh credit pool.
+func TestClientIPTenantBehindProxy(t *testing.T) {
+	l, err := limiter.New(testPlan(1, 10, 1))
+	require.NoError(t, err)
+	defer l.Close(context.Background())
+	ip := ClientIP{TrustedProxies: prefixes("127.0.0.0/8", "::1/128")}
+	h, err := New(okHandler(), l, testCosts(t), Keys{Tenant: ip.Key})
+	require.NoError(t, err)
+	backend := httptest.NewServer(h)
+	defer backend.Close()
+	u, err := url.Parse(backend.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var codes []int
+	for i := range 3 {
+		req := httptest.NewRequest("GET", "/crm/Leads", nil)
+		req.RemoteAddr = "203.0.113.9:5555" // the same real client every time
+		req.Header.Set("Forwarded", fmt.Sprintf("for=198.51.100.%d", i+1))
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, req)
+		codes = append(codes, rec.Code)
+	}
+	assert.Equal(t, []int{http.StatusOK, http.StatusTooManyRequests, http.StatusTooManyRequests}, codes)
 }

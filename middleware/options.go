@@ -93,9 +93,9 @@ func buildConfig(opts []Option) (*config, error) {
 	return c, nil
 }
 
-// WithTrustedProxies makes the default client IP key believe Forwarded and
-// X-Forwarded-For from peers in these networks (see [ClientIP]). It has no
-// effect when [Keys] sets its own IP function.
+// WithTrustedProxies makes the default client IP key believe X-Forwarded-For
+// (or Forwarded, after [WithForwardedHeader]) from peers in these networks
+// (see [ClientIP]). It has no effect when [Keys] sets its own IP function.
 func WithTrustedProxies(cidrs ...string) Option {
 	return optionFunc(func(c *config) error {
 		ps := make([]netip.Prefix, 0, len(cidrs))
@@ -109,6 +109,13 @@ func WithTrustedProxies(cidrs ...string) Option {
 		c.ip.TrustedProxies = ps
 		return nil
 	})
+}
+
+// WithForwardedHeader makes the default client IP key read the RFC 7239
+// Forwarded header from trusted proxies instead of X-Forwarded-For (see
+// [ClientIP.UseForwarded]). Use it only when the proxies write Forwarded.
+func WithForwardedHeader() Option {
+	return optionFunc(func(c *config) error { c.ip.UseForwarded = true; return nil })
 }
 
 // WithIPPrefixes sets the prefix lengths the default client IP key groups
