@@ -161,6 +161,26 @@ func forwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
 		return nil
 	}
 	for _, v := range vals {
+		if !quotesClosed(v) {
+			// An unterminated quoted-string, from the client, would swallow
+			// the elements the proxies appended after it. Keep only the
+			// rightmost comma-separated pieces that are well-formed on their
+			// own (what the proxies wrote) and mark the rest as one unknown
+			// hop, so that nothing left of it is believed.
+			start := len(v)
+			for {
+				i := strings.LastIndexByte(v[:start], ',')
+				if i < 0 || !quotesClosed(v[i+1:start]) {
+					break // v is unclosed, so some piece is: the loop ends
+				}
+				start = i
+			}
+			out = appendHop(out, netip.Addr{})
+			if start == len(v) {
+				continue
+			}
+			v = v[start+1:]
+		}
 		for len(v) > 0 {
 			var elem string
 			elem, v = splitQuoted(v, ',')
@@ -186,6 +206,22 @@ func appendHop(out []netip.Addr, a netip.Addr) []netip.Addr {
 		out = out[:maxHops-1]
 	}
 	return append(out, a)
+}
+
+// quotesClosed reports whether every quoted-string in s is terminated.
+func quotesClosed(s string) bool {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		}
+	}
+	return !quoted
 }
 
 // splitQuoted cuts s at the first sep that is not inside a quoted string.

@@ -120,6 +120,33 @@ func TestClientIPKey(t *testing.T) {
 			want:    "10.1.1.1",
 		},
 		{
+			// The client sent `for=198.51.100.77;x="`, the proxy appended its
+			// own element: the unterminated quote must not swallow it.
+			name: "forwarded unterminated quote", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.77;x=", for=203.0.113.9`}},
+			want:    "203.0.113.9",
+		},
+		{
+			name: "forwarded unterminated quote before quoted hops", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.77;x="\", for=6.6.6.6, for="[2001:db8:7:8::1]:80", for=10.3.3.3`}},
+			want:    "2001:db8:7:8::/64",
+		},
+		{
+			name: "forwarded unterminated quote all trusted", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.77;x=", for=10.3.3.3`}},
+			want:    "10.3.3.3",
+		},
+		{
+			name: "forwarded unterminated quote alone", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.77;x="`}},
+			want:    "10.1.1.1",
+		},
+		{
+			name: "forwarded unterminated quote on earlier line", c: ClientIP{TrustedProxies: trusted, UseForwarded: true}, remote: "10.1.1.1:1",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.77;x="`, `for=10.3.3.3`}},
+			want:    "10.3.3.3",
+		},
+		{
 			name: "trusted ipv6 proxy", c: ClientIP{TrustedProxies: trusted}, remote: "[2001:db8:ffff::2]:1",
 			headers: map[string][]string{"X-Forwarded-For": {"[2001:db8:7:8::1]"}}, want: "2001:db8:7:8::/64",
 		},
@@ -198,6 +225,8 @@ func FuzzClientIP(f *testing.F) {
 	f.Add("192.0.2.255:65535", "", "", 0)
 	f.Add("01.2.3.4:5", "", "", 0)
 	f.Add("256.1.1.1:80", "", "", 0)
+	f.Add("10.0.0.1:1", "", `for=198.51.100.77;x=", for=203.0.113.9`, 1)
+	f.Add("10.0.0.1:1", "", `for=1.1.1.1;x="\", for="[2001:db8::1]:80",`, 1)
 	f.Fuzz(func(t *testing.T, remote, xff, fwd string, bits int) {
 		// The IPv4 fast path agrees with the full parse, and takes every
 		// canonical IPv4 address and port.
