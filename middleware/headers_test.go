@@ -162,11 +162,36 @@ func TestParseHeadersMalformedIETFIgnored(t *testing.T) {
 	assert.Zero(t, l.Present)
 }
 
+// TestParseIETFHugeSeconds: w and t are sf-integers of up to 15 digits, whose
+// product with time.Second used to overflow into a negative window and a
+// reset in the past, with no error. Beyond ~146 years they are ignored.
+func TestParseIETFHugeSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		n       string
+		present bool
+	}{{"10000000000", false}, {"999999999999999", false}, {"4611686018", true}, {"4611686019", false}} {
+		h := http.Header{}
+		h.Set(HeaderRateLimitPolicy, `"credits";q=100;w=`+tc.n)
+		h.Set(HeaderRateLimit, `"credits";r=0;t=`+tc.n)
+		l, err := ParseHeaders(t0, h)
+		require.NoError(t, err, "malformed IETF fields are ignored, not errors")
+		assert.Equal(t, tc.present, l.Has(FieldWindow), "w=%s", tc.n)
+		assert.Equal(t, tc.present, l.Has(FieldReset), "t=%s", tc.n)
+		if tc.present {
+			assert.Positive(t, l.Window, "w=%s", tc.n)
+			assert.True(t, l.Reset.After(t0), "t=%s: reset %v", tc.n, l.Reset)
+		}
+		assert.Equal(t, int64(100), l.Limit)
+	}
+}
+
 func FuzzParseHeaders(f *testing.F) {
 	f.Add("5000", "1200", "42", "1200", "3", `"credits";q=5000;w=86400`, `"credits";r=1200;t=42`)
 	f.Add("-1", "x", "1763800000", "", "Sun, 06 Nov 1994 08:49:37 GMT", `"a\"b";q=1`, `"`)
 	f.Add("", "", "", "", "", `"burst";q=100;w=60, "daily";q=1000;w=86400`, `"burst";r=50;t=30`)
 	f.Add("99999999999999999", " 7 ", "0", "0", "9223372036", `"p";q=999999999999999;w=0`, `;;;=,,`)
+	f.Add("", "", "", "", "", `"credits";q=100;w=10000000000`, `"credits";r=0;t=10000000000`)
+	f.Add("", "", "", "", "", `"credits";w=999999999999999`, `"credits";t=999999999999999`)
 	f.Fuzz(func(t *testing.T, limit, remaining, reset, credits, retry, policy, rl string) {
 		h := http.Header{}
 		set := func(k, v string) {
@@ -187,6 +212,12 @@ func FuzzParseHeaders(f *testing.F) {
 		}
 		if l.Limit < 0 || l.Remaining < 0 || l.CreditsRemaining < 0 || l.RetryAfter < 0 || l.Window < 0 {
 			t.Fatalf("negative value parsed: %+v", l)
+		}
+		if l.Has(FieldWindow) && l.Window <= 0 {
+			t.Fatalf("window %v from %q", l.Window, policy)
+		}
+		if reset == "" && l.Has(FieldReset) && l.Reset.Before(t0) {
+			t.Fatalf("reset %v before now from %q", l.Reset, rl)
 		}
 		// What the writer produces always parses back to the same numbers.
 		if l.Has(FieldLimit | FieldRemaining | FieldReset) {

@@ -63,7 +63,8 @@ const epochCutoff = 1_000_000_000
 //   - Retry-After: delay-seconds or an HTTP-date;
 //   - RateLimit-Policy / RateLimit (IETF draft -10): q, w, r and t of the first
 //     policy, filling only what the X- fields did not give. Malformed IETF
-//     fields are ignored, as the draft requires.
+//     fields are ignored, as the draft requires; so are w and t beyond 2^62
+//     nanoseconds (about 146 years), the bound Retry-After has too.
 //
 // A malformed X- field or Retry-After yields a *[HeaderError] for the first
 // such field, while the Limits still hold every field that did parse. It never
@@ -138,12 +139,18 @@ func parseCount(s string) (int64, bool) {
 	return n, true
 }
 
+// seconds converts n seconds to a Duration, refusing counts beyond 2^62 ns
+// (about 146 years) so that neither the product nor now plus it overflows.
+func seconds(n int64) (time.Duration, bool) {
+	if n < 0 || n > int64(time.Duration(1<<62)/time.Second) {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
 func parseRetryAfter(now time.Time, s string) (time.Duration, bool) {
 	if n, ok := parseCount(s); ok {
-		if n > int64(time.Duration(1<<62)/time.Second) {
-			return 0, false
-		}
-		return time.Duration(n) * time.Second, true
+		return seconds(n)
 	}
 	t, err := http.ParseTime(strings.TrimSpace(s))
 	if err != nil {
@@ -161,9 +168,12 @@ func parseIETF(now time.Time, h http.Header, l *Limits) {
 			l.Limit = q
 			l.Present |= FieldLimit
 		}
+		// w and t beyond seconds' bound are malformed, and so ignored.
 		if w, ok := sfParam(params, "w"); ok && w > 0 {
-			l.Window = time.Duration(w) * time.Second
-			l.Present |= FieldWindow
+			if d, ok := seconds(w); ok {
+				l.Window = d
+				l.Present |= FieldWindow
+			}
 		}
 	}
 	if v := h.Values(HeaderRateLimit); len(v) > 0 {
@@ -173,8 +183,10 @@ func parseIETF(now time.Time, h http.Header, l *Limits) {
 			l.Present |= FieldRemaining
 		}
 		if t, ok := sfParam(params, "t"); ok && !l.Has(FieldReset) {
-			l.Reset = now.Add(time.Duration(t) * time.Second)
-			l.Present |= FieldReset
+			if d, ok := seconds(t); ok {
+				l.Reset = now.Add(d)
+				l.Present |= FieldReset
+			}
 		}
 	}
 }
