@@ -48,6 +48,7 @@ func (f dashboardOptionFunc) applyDashboard(c *dashboardConfig) { f(c) }
 type dashboardConfig struct {
 	tokenSum [32]byte // sha256 of the token, compared in constant time
 	hasToken bool
+	locked   bool // WithToken(""): no token is accepted
 	now      func() time.Time
 	topN     int
 }
@@ -55,10 +56,13 @@ type dashboardConfig struct {
 // WithToken makes the dashboard require the token, either as
 // "Authorization: Bearer <token>" or as ?token=<token> (so that a browser can
 // open the page; the page passes it on to the JSON endpoints in the header and
-// sends no Referer). An empty token leaves the dashboard open.
+// sends no Referer). An empty token, such as an unset variable read with
+// os.Getenv, locks the dashboard: every request gets 401. A dashboard without
+// WithToken is open to anyone who reaches its mount point.
 func WithToken(token string) DashboardOption {
 	return dashboardOptionFunc(func(c *dashboardConfig) {
-		c.hasToken = token != ""
+		c.hasToken = true
+		c.locked = token == ""
 		c.tokenSum = sha256.Sum256([]byte(token))
 	})
 }
@@ -103,6 +107,7 @@ type dashboard struct {
 //	./api/series       hourly points: {points: [{hour, credits, calls, refused}], limit}
 //	./api/top?dim=app  top entries of a dimension (app, module, ip, user, method): {dim, items: [{key, credits, calls, refused}]}
 //
+// Without [WithToken] anyone who can reach the mount point may read it.
 // Nothing is served unless the handler is mounted. Statistics come from the
 // limiter's [limiter.Usage]; without one the lists and series are empty.
 // A nil l is a programmer error and panics here rather than on the first request.
@@ -160,6 +165,9 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *dashboard) authorized(r *http.Request) bool {
 	if !d.cfg.hasToken {
 		return true
+	}
+	if d.cfg.locked {
+		return false
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {

@@ -123,7 +123,14 @@ func TestDashboardToken(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/?token=s3cret0").Code)
 	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/api/summary", "Authorization", "Bearer s3cret").Code)
 	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/?token=s3cret").Code)
-	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l, WithToken("")), "/d/").Code, "empty token: open")
+	// An empty token (an unset variable) locks the dashboard rather than open it.
+	locked := Dashboard(e.l, WithToken(""))
+	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/").Code, "empty token: locked")
+	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/api/summary").Code, "empty token: locked")
+	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/?token=").Code, "empty token: locked")
+	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/api/summary", "Authorization", "Bearer ").Code, "empty token: locked")
+	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l, WithToken(""), WithToken("s3cret")), "/d/?token=s3cret").Code, "a later token wins")
+	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l), "/d/").Code, "no WithToken: open")
 	assert.Panics(t, func() { Dashboard(nil) })
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -67,7 +68,33 @@ func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts .
 	if err := limiter.CheckClasses(l.Plan(""), costs); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
+	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
+		return nil, err
+	}
 	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}, nil
+}
+
+// checkShadowRoutes refuses shadow patterns the cost table does not have: a
+// typo would otherwise leave the route it meant enforcing.
+func checkShadowRoutes(shadow map[string]bool, costs *limiter.CostTable) error {
+	if len(shadow) == 0 {
+		return nil
+	}
+	known := map[string]bool{"": true} // the default route
+	for _, r := range costs.Routes() {
+		known[r.Pattern] = true
+	}
+	var unknown []string
+	for p := range shadow {
+		if !known[p] {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("%w: shadow routes not in the cost table: %q", ErrBadOption, unknown)
+	}
+	return nil
 }
 
 // Counters are the decisions of one handler, updated atomically (see

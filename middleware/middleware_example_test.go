@@ -72,11 +72,11 @@ func ExampleReportCost() {
 	// Output: remaining 8
 }
 
-func ExampleWithShadow() {
+func ExampleWithShadowAll() {
 	l, costs := exampleLimiter()
 	defer l.Close(context.Background())
 	var cs middleware.Counters
-	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithShadow(), middleware.WithCounters(&cs),
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithShadowAll(), middleware.WithCounters(&cs),
 		middleware.WithClock(func() time.Time { return exampleNow }))
 	for range 3 {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))

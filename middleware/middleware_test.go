@@ -44,6 +44,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"nil hook", okHandler(), l, ct, []Option{WithDecisionHook(nil)}, ErrBadOption},
 		{"bad v6 prefix", okHandler(), l, ct, []Option{WithIPPrefixes(0, 32)}, ErrBadOption},
 		{"bad v4 prefix", okHandler(), l, ct, []Option{WithIPPrefixes(64, 33)}, ErrBadOption},
+		// A list from configuration may be empty: that must not shadow everything.
+		{"empty shadow list", okHandler(), l, ct, []Option{WithShadow([]string(nil)...)}, ErrBadOption},
+		// A typo must not leave the route it meant enforcing.
+		{"unknown shadow route", okHandler(), l, ct, []Option{WithShadow("POST /crm/bulk", "GET /crm/{modul}")}, ErrBadOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -519,4 +523,17 @@ func TestClientIPTenantBehindProxy(t *testing.T) {
 		codes = append(codes, rec.Code)
 	}
 	assert.Equal(t, []int{http.StatusOK, http.StatusTooManyRequests, http.StatusTooManyRequests}, codes)
+}
+
+func TestShadowRoutesChecked(t *testing.T) {
+	l, err := limiter.New(testPlan(10, 1, 1))
+	require.NoError(t, err)
+	_, err = New(okHandler(), l, testCosts(t), WithShadow("POST /crm/bulk", "GET /crm/{modul}"))
+	require.ErrorIs(t, err, ErrBadOption)
+	assert.Contains(t, err.Error(), `"GET /crm/{modul}"`, "the error names the unknown pattern")
+	assert.NotContains(t, err.Error(), `"POST /crm/bulk"`)
+	_, err = New(okHandler(), l, testCosts(t), WithShadow("", "POST /crm/bulk"))
+	assert.NoError(t, err, `"" is the default route`)
+	_, err = New(okHandler(), l, testCosts(t), WithShadowAll())
+	assert.NoError(t, err)
 }

@@ -156,16 +156,17 @@ func WithIETFHeaders(policy string) Option {
 
 // WithShadow turns on shadow (dry-run) mode for the given route patterns, as
 // written in the cost table (limiter.Route.Pattern; "" is the table's default
-// route), or for every route when none is given. In shadow mode every decision
-// is computed, counted, logged and passed to the decision hook, and admitted
-// requests spend credits as usual, but a refusal lets the request through, so
-// that a limit can be tried on live traffic before it bites. The limiter's
-// usage statistics count those requests as refused: what would have happened.
+// route); [New] refuses a pattern the table does not have. In shadow mode every
+// decision is computed, counted, logged and passed to the decision hook, and
+// admitted requests spend credits as usual, but a refusal lets the request
+// through, so that a limit can be tried on live traffic before it bites. The
+// limiter's usage statistics count those requests as refused: what would have
+// happened. An empty list is an error, not "every route" (a list read from
+// configuration may be empty): use [WithShadowAll] for that.
 func WithShadow(patterns ...string) Option {
 	return optionFunc(func(c *config) error {
 		if len(patterns) == 0 {
-			c.shadowAll = true
-			return nil
+			return fmt.Errorf("%w: WithShadow without route patterns (WithShadowAll shadows every route)", ErrBadOption)
 		}
 		if c.shadow == nil {
 			c.shadow = make(map[string]bool, len(patterns))
@@ -175,6 +176,12 @@ func WithShadow(patterns ...string) Option {
 		}
 		return nil
 	})
+}
+
+// WithShadowAll turns on shadow mode (see [WithShadow]) for every route:
+// nothing is refused.
+func WithShadowAll() Option {
+	return optionFunc(func(c *config) error { c.shadowAll = true; return nil })
 }
 
 // WithShadowHeaders sends the limit headers on requests a shadow decision would

@@ -107,7 +107,7 @@ func TestShadowMode(t *testing.T) {
 		bulkShadow  bool
 		leadsShadow bool
 	}{
-		{"global", []Option{WithShadow()}, true, true},
+		{"global", []Option{WithShadowAll()}, true, true},
 		{"per route", []Option{WithShadow("POST /crm/bulk")}, true, false},
 		{"off", nil, false, false},
 	}
@@ -162,7 +162,7 @@ func TestShadowHeaders(t *testing.T) {
 	var reported []bool
 	e := newEnv(t, testPlan(5, 5, 5), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reported = append(reported, ReportCost(w, 5))
-	}), WithShadow(), WithShadowHeaders())
+	}), WithShadowAll(), WithShadowHeaders())
 	e.do("POST", "/crm/bulk", "")
 	rec := e.do("POST", "/crm/bulk", "")
 	assert.Equal(t, http.StatusOK, rec.Code)
@@ -285,7 +285,7 @@ func TestKeyFuncsOncePerRequest(t *testing.T) {
 		want int // status of the third request, after two that spend the pool
 	}{
 		{"refused", nil, http.StatusTooManyRequests},
-		{"shadow", []Option{WithShadow(), WithShadowHeaders()}, http.StatusOK},
+		{"shadow", []Option{WithShadowAll(), WithShadowHeaders()}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tenants.Store(0)
