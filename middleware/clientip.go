@@ -40,8 +40,11 @@ type ClientIP struct {
 	UseForwarded bool
 }
 
-// maxHops bounds how many forwarding entries are examined, so a header with
-// thousands of entries costs no more than a normal one.
+// maxHops bounds how many forwarding entries are parsed and walked.
+// X-Forwarded-For is read from its right end, so a header with thousands of
+// entries costs no more than a normal one; Forwarded, whose quoted-strings
+// may hide commas, costs one byte scan of its length but still parses only
+// the last maxHops elements.
 const maxHops = 32
 
 // Key returns the client key for r; "" when RemoteAddr cannot be parsed (a
@@ -61,27 +64,131 @@ func (c ClientIP) Key(r *http.Request) string {
 	if len(c.TrustedProxies) == 0 || !c.trusted(peer) {
 		return c.format(peer, host)
 	}
-	var buf [maxHops]netip.Addr
-	var hops []netip.Addr
+	w := hopWalk{c: &c, client: peer}
 	if c.UseForwarded {
-		hops = forwardedFor(r.Header, buf[:0])
+		w.forwarded(r.Header.Values("Forwarded"))
 	} else {
-		hops = xForwardedFor(r.Header, buf[:0])
+		w.xForwardedFor(r.Header.Values("X-Forwarded-For"))
 	}
-	client := peer
-	for i := len(hops) - 1; i >= 0; i-- {
-		h := hops[i]
-		if !h.IsValid() {
-			// An unknown or obfuscated hop: nobody we trust vouches for
-			// anything left of it, so the last trusted hop is the client.
-			break
-		}
-		client = h
-		if !c.trusted(h) {
-			break
+	return c.format(w.client, "")
+}
+
+// hopWalk walks a forwarding chain from the right, past trusted hops.
+type hopWalk struct {
+	c      *ClientIP
+	client netip.Addr // the peer, then the last hop walked
+	n      int        // hops visited
+}
+
+// visit takes the next hop to the left and reports whether to go on.
+func (w *hopWalk) visit(h netip.Addr) bool {
+	w.n++
+	if !h.IsValid() {
+		// An unknown or obfuscated hop: nobody we trust vouches for
+		// anything left of it, so the last trusted hop is the client.
+		return false
+	}
+	w.client = h
+	return w.c.trusted(h) && w.n < maxHops
+}
+
+// xForwardedFor walks the X-Forwarded-For hops, the header lines in order,
+// from the right; a hop that does not parse ends the walk.
+func (w *hopWalk) xForwardedFor(vals []string) {
+	for i := len(vals) - 1; i >= 0; i-- {
+		v := vals[i]
+		for {
+			j := strings.LastIndexByte(v, ',')
+			if !w.visit(parseNode(strings.TrimSpace(v[j+1:]))) {
+				return
+			}
+			if j < 0 {
+				break
+			}
+			v = v[:j]
 		}
 	}
-	return c.format(client, "")
+}
+
+// forwarded walks the for= parameters of RFC 7239 Forwarded elements, the
+// header lines in order, from the right; an element without for= counts as
+// an unknown hop.
+func (w *hopWalk) forwarded(vals []string) {
+	for i := len(vals) - 1; i >= 0; i-- {
+		if !w.forwardedLine(vals[i]) {
+			return
+		}
+	}
+}
+
+func (w *hopWalk) forwardedLine(v string) bool {
+	// One pass finds the element boundaries (commas outside quoted-strings),
+	// keeping the last maxHops: the walk never needs more.
+	var commas [maxHops]int
+	n, quoted := 0, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			commas[n%maxHops] = i
+			n++
+		}
+	}
+	if quoted {
+		// An unterminated quoted-string, from the client, would swallow
+		// the elements the proxies appended after it. Walk only the
+		// rightmost comma-separated pieces that are well-formed on their
+		// own (what the proxies wrote); the first other piece is an
+		// unknown hop, so nothing left of it is believed.
+		for end := len(v); ; {
+			j := strings.LastIndexByte(v[:end], ',')
+			piece := v[j+1 : end]
+			if !quotesClosed(piece) {
+				return w.visit(netip.Addr{})
+			}
+			if !w.visit(forwardedElem(piece)) {
+				return false
+			}
+			if j < 0 {
+				return true // not reached: v is unterminated, so a piece is
+			}
+			end = j
+		}
+	}
+	end := len(v)
+	for k := n - 1; ; k-- {
+		start := 0
+		if k >= 0 {
+			if n-1-k >= maxHops {
+				return false // not reached: visit stops after maxHops
+			}
+			start = commas[k%maxHops] + 1
+		}
+		if !w.visit(forwardedElem(v[start:end])) {
+			return false
+		}
+		if k < 0 {
+			return true
+		}
+		end = start - 1
+	}
+}
+
+// forwardedElem returns the for= node of one Forwarded element.
+func forwardedElem(elem string) netip.Addr {
+	var hop netip.Addr
+	for rest := elem; len(rest) > 0; {
+		var pair string
+		pair, rest = splitQuoted(rest, ';')
+		k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+			hop = parseNode(unquote(strings.TrimSpace(val)))
+		}
+	}
+	return hop
 }
 
 func (c ClientIP) trusted(a netip.Addr) bool {
@@ -137,77 +244,6 @@ func parseRemoteAddr(s string) (netip.Addr, string, bool) {
 	return a, host, true
 }
 
-// xForwardedFor appends the X-Forwarded-For hops, all header lines in order.
-// A hop that does not parse is appended as the zero Addr. It returns nil when
-// the header is absent.
-func xForwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
-	vals := h.Values("X-Forwarded-For")
-	if len(vals) == 0 {
-		return nil
-	}
-	for _, v := range vals {
-		for part := range strings.SplitSeq(v, ",") {
-			out = appendHop(out, parseNode(strings.TrimSpace(part)))
-		}
-	}
-	return out
-}
-
-// forwardedFor appends the for= parameters of RFC 7239 Forwarded elements, all
-// header lines in order; an element without for= counts as an unknown hop.
-func forwardedFor(h http.Header, out []netip.Addr) []netip.Addr {
-	vals := h.Values("Forwarded")
-	if len(vals) == 0 {
-		return nil
-	}
-	for _, v := range vals {
-		if !quotesClosed(v) {
-			// An unterminated quoted-string, from the client, would swallow
-			// the elements the proxies appended after it. Keep only the
-			// rightmost comma-separated pieces that are well-formed on their
-			// own (what the proxies wrote) and mark the rest as one unknown
-			// hop, so that nothing left of it is believed.
-			start := len(v)
-			for {
-				i := strings.LastIndexByte(v[:start], ',')
-				if i < 0 || !quotesClosed(v[i+1:start]) {
-					break // v is unclosed, so some piece is: the loop ends
-				}
-				start = i
-			}
-			out = appendHop(out, netip.Addr{})
-			if start == len(v) {
-				continue
-			}
-			v = v[start+1:]
-		}
-		for len(v) > 0 {
-			var elem string
-			elem, v = splitQuoted(v, ',')
-			var hop netip.Addr
-			for rest := elem; len(rest) > 0; {
-				var pair string
-				pair, rest = splitQuoted(rest, ';')
-				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
-					hop = parseNode(unquote(strings.TrimSpace(val)))
-				}
-			}
-			out = appendHop(out, hop)
-		}
-	}
-	return out
-}
-
-// appendHop keeps only the last maxHops entries: the walk starts at the right.
-func appendHop(out []netip.Addr, a netip.Addr) []netip.Addr {
-	if len(out) == maxHops {
-		copy(out, out[1:])
-		out = out[:maxHops-1]
-	}
-	return append(out, a)
-}
-
 // quotesClosed reports whether every quoted-string in s is terminated.
 func quotesClosed(s string) bool {
 	quoted := false
@@ -250,10 +286,16 @@ func unquote(s string) string {
 	return s
 }
 
+// testHookParseNode, when set by a test, counts parseNode's calls.
+var testHookParseNode func()
+
 // parseNode parses a forwarding node: "192.0.2.1", "192.0.2.1:80",
 // "[2001:db8::1]", "[2001:db8::1]:80", or a bare IPv6 address as some proxies
 // write in X-Forwarded-For. Anything else ("unknown", "_hidden") is the zero Addr.
 func parseNode(s string) netip.Addr {
+	if testHookParseNode != nil {
+		testHookParseNode()
+	}
 	if strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
 		if end < 0 {

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -175,6 +176,47 @@ func TestClientIPLongChainIsBounded(t *testing.T) {
 	r := &http.Request{RemoteAddr: "10.1.1.1:1", Header: http.Header{"X-Forwarded-For": {chain}}}
 	// Only the last maxHops entries are walked; all trusted, so the leftmost of those.
 	assert.Equal(t, "10.0.0.1", c.Key(r))
+}
+
+// TestClientIPLongChainParsesLittle: the walk used to parse every entry of a
+// long chain (and shift a 32-entry buffer for each), so a 1 MB header cost
+// thousands of times a normal one. Now at most maxHops entries are parsed.
+func TestClientIPLongChainParsesLittle(t *testing.T) {
+	var parsed int
+	testHookParseNode = func() { parsed++ }
+	defer func() { testHookParseNode = nil }()
+	trusted := prefixes("10.0.0.0/8")
+	long := 100_000
+	for _, tc := range []struct {
+		name string
+		c    ClientIP
+		hdr  string
+		val  string
+		want string
+	}{
+		{"xff all trusted", ClientIP{TrustedProxies: trusted}, "X-Forwarded-For",
+			strings.Repeat("10.0.0.1, ", long) + "10.0.0.2", "10.0.0.1"},
+		{"xff client far left", ClientIP{TrustedProxies: trusted}, "X-Forwarded-For",
+			"203.0.113.1" + strings.Repeat(", 10.0.0.1", long), "10.0.0.1"},
+		{"forwarded all trusted", ClientIP{TrustedProxies: trusted, UseForwarded: true}, "Forwarded",
+			strings.Repeat(`for=10.0.0.1;by="a,b", `, long) + "for=10.0.0.2", "10.0.0.1"},
+		{"forwarded unterminated", ClientIP{TrustedProxies: trusted, UseForwarded: true}, "Forwarded",
+			`x="` + strings.Repeat(", for=10.0.0.1", long), "10.0.0.1"},
+	} {
+		parsed = 0
+		r := &http.Request{RemoteAddr: "10.1.1.1:1", Header: http.Header{tc.hdr: {tc.val}}}
+		assert.Equal(t, tc.want, tc.c.Key(r), tc.name)
+		assert.LessOrEqual(t, parsed, maxHops, "%s: entries parsed", tc.name)
+	}
+	// Several lines count together.
+	parsed = 0
+	lines := make([]string, 100)
+	for i := range lines {
+		lines[i] = "10.0.0.1, 10.0.0.1"
+	}
+	r := &http.Request{RemoteAddr: "10.1.1.1:1", Header: http.Header{"X-Forwarded-For": lines}}
+	assert.Equal(t, "10.0.0.1", ClientIP{TrustedProxies: trusted}.Key(r))
+	assert.Equal(t, maxHops, parsed)
 }
 
 func TestIPv4HostPort(t *testing.T) {

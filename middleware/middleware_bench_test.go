@@ -3,6 +3,8 @@ package middleware
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +111,22 @@ func BenchmarkClientIP(b *testing.B) {
 			_ = c.Key(r)
 		}
 	})
+}
+
+// BenchmarkClientIPLongChain: a trusted proxy's X-Forwarded-For of n
+// entries; the time per Key should not grow with n.
+func BenchmarkClientIPLongChain(b *testing.B) {
+	c := ClientIP{TrustedProxies: prefixes("10.0.0.0/8")}
+	for _, n := range []int{32, 100_000} {
+		r := &http.Request{RemoteAddr: "10.1.1.1:1", Header: http.Header{
+			"X-Forwarded-For": {strings.Repeat("203.0.113.1, ", n-1) + "10.0.0.1"}}}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = c.Key(r)
+			}
+		})
+	}
 }
 
 // BenchmarkLimiterShare measures, with the same plan, routes and request as
