@@ -113,7 +113,8 @@ func appendRefusalBody(buf []byte, f refusal) []byte {
 
 // writeErrorJSON sends a non-refusal error (a cost that could not be computed).
 func writeErrorJSON(w http.ResponseWriter, status int, code, message string, limit int64) {
-	buf := make([]byte, 0, 160)
+	sc := new(errorScratch) // body and header values in one allocation
+	buf := sc.body[:0]
 	buf = append(buf, `{"code":"`...)
 	buf = append(buf, code...)
 	buf = append(buf, `","details":{`...)
@@ -124,24 +125,31 @@ func writeErrorJSON(w http.ResponseWriter, status int, code, message string, lim
 	buf = append(buf, `},"message":`...)
 	buf = appendJSONString(buf, message)
 	buf = append(buf, `,"status":"error"}`...)
-	setJSONHeaders(w.Header())
+	setJSONHeaders(w.Header(), &sc.json)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf)
 }
 
-// The field values of every JSON error response, shared: a len = cap = 1
-// slice is never written in place (Header.Add appends to a copy).
-var (
-	jsonContentType = []string{"application/json; charset=utf-8"}
-	noSniff         = []string{"nosniff"}
-)
+type errorScratch struct {
+	json jsonHeaderValues
+	body [160]byte
+}
+
+// jsonHeaderValues is one response's memory for setJSONHeaders: a handler
+// (or middleware outside this one) may write into a header's slices, so no
+// two responses share one.
+type jsonHeaderValues struct {
+	contentType, noSniff [1]string
+}
 
 // setJSONHeaders marks an error response as JSON that browsers must not sniff
 // as anything else (the body quotes request data only escaped, but a browser
 // guessing HTML from it is what nosniff forbids).
-func setJSONHeaders(h http.Header) {
-	h["Content-Type"] = jsonContentType
-	h["X-Content-Type-Options"] = noSniff
+func setJSONHeaders(h http.Header, vals *jsonHeaderValues) {
+	vals.contentType[0] = "application/json; charset=utf-8"
+	vals.noSniff[0] = "nosniff"
+	h["Content-Type"] = vals.contentType[:]
+	h["X-Content-Type-Options"] = vals.noSniff[:]
 }
 
 // appendJSONString appends s as a JSON string, escaping what JSON requires and

@@ -192,9 +192,12 @@ func showCredits(limit, remaining int64) bool {
 // writeAdmitted sets what writeLimitFields sets without the IETF fields and
 // Retry-After (the admitted path's usual case) with one map assignment per
 // field: LIMIT and RESET come from the caches, and REMAINING, the one value
-// that changes with every request, is written into rem (whose memory must
-// never be written again) and shared with X-API-CREDITS-REMAINING.
-func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, rem *remainingValue) {
+// that changes with every request, is written into vals.buf (whose memory
+// must never be written again). Each []string is an array in vals, which
+// belongs to this response alone: a handler may edit or reuse h[k] in place
+// without touching another response's value. X-API-CREDITS-REMAINING shares
+// REMAINING's array (one value, 16 B less in the request state).
+func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, vals *admittedValues) {
 	remaining := max(s.remaining, 0)
 	var reset int64
 	if cfg.epochReset {
@@ -202,13 +205,16 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	} else {
 		reset = untilSeconds(now, s.reset)
 	}
-	b := strconv.AppendInt(rem.buf[:0], remaining, 10)
-	rem.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
-	h[keyLimit] = c.limits.get(s.limit)
-	h[keyRemaining] = rem.v[:]
-	h[keyReset] = c.resets.get(reset)
+	b := strconv.AppendInt(vals.buf[:0], remaining, 10)
+	rem := unsafe.String(unsafe.SliceData(b), len(b))
+	vals.limit[0] = c.limits.get(s.limit)
+	vals.remaining[0] = rem
+	vals.reset[0] = c.resets.get(reset)
+	h[keyLimit] = vals.limit[:]
+	h[keyRemaining] = vals.remaining[:]
+	h[keyReset] = vals.reset[:]
 	if showCredits(s.limit, remaining) {
-		h[keyCreditsRemaining] = rem.v[:]
+		h[keyCreditsRemaining] = vals.remaining[:]
 	}
 }
 
@@ -238,28 +244,30 @@ func appendRateLimit(buf []byte, policy string, remaining, delay int64) []byte {
 
 // writeAdmittedIETF adds the IETF fields to what writeAdmitted wrote: the
 // policy from the cache (it changes only with the pool size and window), the
-// RateLimit value, which changes with every request, in rl.
-func writeAdmittedIETF(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, rl *rateLimitValue) {
-	b := appendRateLimit(rl.buf[:0], cfg.policy, max(s.remaining, 0), untilSeconds(now, s.reset))
-	rl.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
-	h[keyRateLimitPolicy] = c.policies.get(cfg.policy, s.limit, s.window)
-	h[keyRateLimit] = rl.v[:]
+// RateLimit value, which changes with every request, in vals.buf; both in
+// arrays of this response's own, as in writeAdmitted.
+func writeAdmittedIETF(h http.Header, cfg *headerConfig, c *valueCaches, now time.Time, s limitState, vals *ietfValues) {
+	b := appendRateLimit(vals.buf[:0], cfg.policy, max(s.remaining, 0), untilSeconds(now, s.reset))
+	vals.rateLimit[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	vals.policy[0] = c.policies.get(cfg.policy, s.limit, s.window)
+	h[keyRateLimitPolicy] = vals.policy[:]
+	h[keyRateLimit] = vals.rateLimit[:]
 }
 
-// rateLimitValue is the memory of one response's RateLimit value; it fits
-// the default policy name with any remaining credits and delay (a longer
-// name may need an allocation).
-type rateLimitValue struct {
-	v   [1]string
-	buf [56]byte
+// ietfValues is one response's memory for the IETF fields; buf fits the
+// default policy name with any remaining credits and delay (a longer name
+// may need an allocation).
+type ietfValues struct {
+	policy, rateLimit [1]string
+	buf               [56]byte
 }
 
-// remainingValue is the memory of one response's REMAINING value. Up to 16
-// digits fit (and keep the request state in the 80 B size class); a larger
-// value is formatted into an allocation of its own.
-type remainingValue struct {
-	v   [1]string
-	buf [16]byte
+// admittedValues is one response's memory for the admitted path's fields.
+// Up to 16 digits of REMAINING fit in buf; a larger value is formatted into
+// an allocation of its own.
+type admittedValues struct {
+	limit, remaining, reset [1]string
+	buf                     [16]byte
 }
 
 // valueCaches are a handler's caches of the LIMIT, RESET and
@@ -290,33 +298,32 @@ const (
 
 type sharedValue[K comparable, B any] struct {
 	key K
-	v   [1]string // points into buf when the value fits
+	v   string // points into buf when the value fits
 	buf B
 }
 
-// get returns key's value as a slice with len = cap = 1, building it with
-// appendValue on a miss. hash is the key's hash; Fibonacci hashing spreads
-// consecutive keys (resets a second apart) over the slots. Responses share
-// the slice, which is safe because nothing writes to it in place:
-// Header.Add appends to a copy (cap 1) and Set replaces it.
-func (c *sharedValues[K, B]) get(key K, hash uint64, appendValue func([]byte, K) []byte) []string {
+// get returns key's value, building it with appendValue on a miss. hash is
+// the key's hash; Fibonacci hashing spreads consecutive keys (resets a second
+// apart) over the slots. Responses share the string, which is immutable, but
+// never a []string: a handler may write into its header's slices.
+func (c *sharedValues[K, B]) get(key K, hash uint64, appendValue func([]byte, K) []byte) string {
 	slot := &c.slots[(hash*0x9e3779b97f4a7c15)>>(64-sharedValueBits)]
 	if e := slot.Load(); e != nil && e.key == key {
-		return e.v[:]
+		return e.v
 	}
 	e := &sharedValue[K, B]{key: key}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&e.buf)), unsafe.Sizeof(e.buf))
 	b := appendValue(buf[:0], key)
-	e.v[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	e.v = unsafe.String(unsafe.SliceData(b), len(b))
 	slot.Store(e)
-	return e.v[:]
+	return e.v
 }
 
 // valueCache holds integer header values (LIMIT, RESET); an entry is 64
 // bytes.
 type valueCache struct{ sharedValues[int64, [40]byte] }
 
-func (c *valueCache) get(n int64) []string { return c.sharedValues.get(n, uint64(n), appendDecimal) }
+func (c *valueCache) get(n int64) string { return c.sharedValues.get(n, uint64(n), appendDecimal) }
 
 func appendDecimal(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
 
@@ -331,7 +338,7 @@ type policyKey struct {
 	window time.Duration
 }
 
-func (c *policyCache) get(policy string, limit int64, window time.Duration) []string {
+func (c *policyCache) get(policy string, limit int64, window time.Duration) string {
 	return c.sharedValues.get(policyKey{policy, limit, window}, uint64(limit)^uint64(window)*0xff51afd7ed558ccd, appendPolicyKey)
 }
 

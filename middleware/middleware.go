@@ -174,9 +174,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(st)
 	st.ResponseWriter = w
 	hdr, s := w.Header(), stateOf(d, 0)
-	writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.rem)
+	writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
 	if big != nil {
-		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.rl)
+		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
 	}
 	// next gets r itself: ReportCost finds st through the writer, so the
 	// request needs neither a copy nor a wrapped context.
@@ -264,7 +264,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
 	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
-	setJSONHeaders(hdr)
+	setJSONHeaders(hdr, &sc.json)
 	body := appendRefusalBody(sc.body[:0], refusal{
 		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
 		reset: d.Reset, retryAfter: retry,
@@ -277,6 +277,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 // body (which fits unless a class name is very long; it then grows).
 type refusalScratch struct {
 	hdr  headerScratch
+	json jsonHeaderValues
 	body [320]byte
 }
 
@@ -316,8 +317,8 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 type reqState struct {
 	responseWriter
 	ticket limiter.Ticket
-	report atomic.Int64 // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
-	rem    remainingValue
+	report atomic.Int64   // 0: no report; ^n (< 0): ReportCost(n); reportClosed: next returned
+	vals   admittedValues // this response's limit header values
 }
 
 // reportClosed is reqState.report once finish has read it.
@@ -336,7 +337,7 @@ type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 // still one allocation.
 type reqStateIETF struct {
 	reqState
-	rl rateLimitValue
+	ietf ietfValues
 }
 
 // ReportCost settles the request's credits at n, the real cost once the handler

@@ -306,3 +306,33 @@ func TestKeyFuncsOncePerRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderSlicesNotShared: a handler (or an outer middleware) that reuses a
+// header's slice in place must change only its own response. The admitted
+// path's LIMIT (cached) and the 429's Content-Type (package-level) slices
+// used to be shared by every response.
+func TestHeaderSlicesNotShared(t *testing.T) {
+	e := newEnv(t, testPlan(100, 10, 1), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Evil") != "" {
+			h := w.Header()
+			h[keyLimit] = append(h[keyLimit][:0], "tampered")
+			h[keyReset][0] = "tampered"
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	_ = e.do("GET", "/crm/Leads", "", "X-Evil", "1")
+	rec := e.do("GET", "/crm/Leads", "")
+	assert.Equal(t, "100", rec.Header().Get(HeaderLimit))
+	assert.NotEqual(t, "tampered", rec.Header().Get(HeaderReset))
+
+	e2 := newEnv(t, testPlan(1, 10, 1), okHandler())
+	_ = e2.do("GET", "/crm/Leads", "")
+	rr := e2.do("GET", "/crm/Leads", "")
+	require.Equal(t, http.StatusTooManyRequests, rr.Code)
+	ct := rr.Header()["Content-Type"]
+	_ = append(ct[:0], "text/html")
+	rr.Header()["X-Content-Type-Options"][0] = "x"
+	rr = e2.do("GET", "/crm/Leads", "")
+	assert.Equal(t, "application/json; charset=utf-8", rr.Header().Get("Content-Type"))
+	assert.Equal(t, "nosniff", rr.Header().Get("X-Content-Type-Options"))
+}
