@@ -4,11 +4,14 @@ import "time"
 
 // Compound is several windows that must all admit, such as 100 credits per
 // 10 s and 250,000 per 24 h. Acquisition is all or nothing: the parts are tried
-// in order, and when one refuses, the parts already taken are refunded exactly
-// (Rolling and Fixed parts by the slot or period they charged, so nothing is
-// leaked even for a stale caller). Between the take and the refund another
-// caller may briefly see the earlier parts as spent: a transient, conservative
-// refusal, never an over-admission.
+// in order, and when one refuses, the parts already taken are refunded
+// (Rolling and Fixed parts by the slot or period they charged, also for a
+// stale caller). Between the take and the refund another caller may briefly
+// see the earlier parts as spent: a transient, conservative refusal, never an
+// over-admission. One case refunds less: a Rolling part whose slot another
+// caller is rolling over at that instant holds the credits in neither slot
+// word (see Rolling.RefundAt), and they stay spent, as if the refused call
+// had spent them, until their slot leaves the window.
 //
 // A Compound must be made by NewCompound; it is safe for concurrent use if its
 // parts are.
