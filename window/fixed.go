@@ -107,6 +107,9 @@ func wall(t time.Time) int64 {
 	return time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC).UnixNano()
 }
 
+// maxDay bounds the length of a civil day in any zone (see periodOf).
+const maxDay = 48 * time.Hour
+
 // dayNumber counts civil days from 1970-01-01 to (y, m, d).
 func dayNumber(y int, m time.Month, d int) int64 {
 	return time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Unix() / 86400
@@ -147,7 +150,10 @@ func (f *Fixed) periodOf(t time.Time) *period {
 	if end.After(next) {
 		end = next
 	}
-	perDay := int64(25*time.Hour/f.period) + 1
+	// Ids count perDay slots a day: enough for the longest civil day (26
+	// hours in Antarctica/Troll, whose clocks move by two; more after a
+	// zone's own date-line change), so that no two periods share one.
+	perDay := int64(maxDay/f.period) + 1
 	return &period{id: uint64(n*perDay + int64(j)), start: start.UnixNano(), end: end.UnixNano()}
 }
 

@@ -204,3 +204,19 @@ func TestFixedResetAtMidnightGap(t *testing.T) {
 	assert.Less(t, sun.start, sun.end)
 	assert.Less(t, time.Date(2024, 3, 10, 10, 30, 0, 0, loc).UnixNano(), sun.end)
 }
+
+// TestFixedLongDay: Antarctica/Troll's clocks move by two hours, so its
+// fall-back day lasts 26 hours; the last period of that day and the first of
+// the next must still be two periods.
+func TestFixedLongDay(t *testing.T) {
+	loc, err := time.LoadLocation("Antarctica/Troll")
+	require.NoError(t, err)
+	f, err := NewFixed(10, 30*time.Minute, 0, loc)
+	require.NoError(t, err)
+	next := time.Date(2024, 10, 28, 0, 0, 0, 0, loc)
+	require.Equal(t, 26*time.Hour, next.Sub(time.Date(2024, 10, 27, 0, 0, 0, 0, loc)))
+	mustTake(t, f, next.Add(-10*time.Minute), 10)
+	ok, err := f.TryAcquireAt(next.Add(10*time.Minute), 1)
+	require.NoError(t, err)
+	assert.True(t, ok, "the next day's first period shares the long day's last one")
+}
