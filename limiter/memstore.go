@@ -33,8 +33,9 @@ const DefaultMaxApps = 64
 // with ReasonTenants, and evictions are not retried for a second of request
 // time, so a full store of busy tenants does not scan itself on every call.
 //
-// A lookup takes no lock (see memShard), and neither does the admission (see Take for how eviction stays safe). A
-// Release needs none either, since a tenant with slots held is never evicted.
+// A lookup takes no lock (see memShard), and neither does the admission
+// (see Take for how eviction stays safe). A Release needs none either, since
+// a tenant with slots held is never evicted.
 type MemoryStore struct {
 	shards     [numShards]memShard
 	seed       maphash.Seed
@@ -242,9 +243,10 @@ func (w *windows) remaining(now time.Time) int64 {
 	return w.rolling.RemainingAt(now)
 }
 
-// resetAt takes now also as Unix ns, which the admission has already computed.
-func (w *windows) resetAt(now time.Time, ns int64) time.Time {
-	c := w.reset.Load()
+// resetAt takes now also as Unix ns, which the admission has already
+// computed, and c, w.reset as the admission loaded it after its take (the
+// load that also tells it whether SetPlan marked w).
+func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
 	if c > ns {
 		return time.Unix(0, c).In(now.Location())
 	}
@@ -496,7 +498,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 		// reports is applied only if the state has not changed since.
 		seen = t.alerts.seen()
 	}
-	var rem int64
+	var rem, reset int64
 	if req.Credits > 0 {
 		var ok bool
 		if ok, rem = w.tryTake(r, now, req.Credits); !ok {
@@ -504,7 +506,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 			*d = refusal(now, w, ReasonCredits, req.Credits)
 			return 0
 		}
-		if w.reset.Load() == replacingReset { // after the take: see SetPlan
+		if reset = w.reset.Load(); reset == replacingReset { // after the take: see retake
 			if w, ok, rem = retake(t, w, now, req.Credits); !ok {
 				releaseSlots(t, app, cls, which)
 				*d = refusal(now, w, ReasonCredits, req.Credits)
@@ -512,9 +514,10 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 			}
 			r = w.rolling
 			limit = r.Limit()
+			reset = w.reset.Load()
 		}
 	} else {
-		rem = w.remaining(now)
+		rem, reset = w.remaining(now), w.reset.Load()
 	}
 	ns := now.UnixNano()
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
@@ -527,7 +530,7 @@ func (s *MemoryStore) take(now time.Time, req *Request, planFor func(string) *Pl
 	lease.credits, lease.at, lease.limit, lease.inRun = req.Credits, ns, limit, false
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, ReasonNone, req.Credits, limit, 0
 	d.Window = r.Length()
-	d.Remaining, d.Reset = rem, w.resetAt(now, ns)
+	d.Remaining, d.Reset = rem, w.resetAt(now, ns, reset)
 	return seen
 }
 
