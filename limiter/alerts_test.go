@@ -119,14 +119,20 @@ func TestAlertThresholdsInvalid(t *testing.T) {
 	}
 }
 
+// compoundTestPlan is testPlan with a daily-ish extra window: a compound pool.
+func compoundTestPlan() Plan {
+	p := testPlan()
+	p.Extra = []WindowLimit{{Credits: 1000, Window: 48 * time.Hour}}
+	return p
+}
+
 // A settle that charges more than the pool has left is cut short: usage
 // before it was what the settle found, not used minus the whole difference,
 // so thresholds it did not cross do not fire again. Through the MemoryStore
 // directly, with an extra window (a compound pool), and through the Store
 // interface, which does not say how much a charge took.
 func TestAlertsSettleCutShort(t *testing.T) {
-	compound := testPlan()
-	compound.Extra = []WindowLimit{{Credits: 1000, Window: 48 * time.Hour}}
+	compound := compoundTestPlan()
 	for _, c := range []struct {
 		name string
 		plan Plan
@@ -164,8 +170,7 @@ func TestAlertsSettleCutShort(t *testing.T) {
 // missed (a charge that emptied the pool after the window gave credits back
 // unseen), never added.
 func TestAlertsModel(t *testing.T) {
-	compound := testPlan()
-	compound.Extra = []WindowLimit{{Credits: 1000, Window: 48 * time.Hour}}
+	compound := compoundTestPlan()
 	for _, c := range []struct {
 		name   string
 		plan   Plan

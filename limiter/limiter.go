@@ -110,8 +110,9 @@ func WithUsage(u *Usage) Option { return optionFunc(func(c *config) { c.usage = 
 // admission or settle was in flight (the state is loaded before the pool is
 // read; for an admission through a Store whose Take is not the MemoryStore's,
 // when Take returns); otherwise it is dropped as possibly stale, so a stale
-// report never re-arms a threshold nor fires one twice for a crossing. A fire so dropped comes with a later admission; a re-arm so
-// dropped is lost, and the rise after it goes unreported. A settle, a
+// report never re-arms a threshold nor fires one twice for a crossing. A
+// fire so dropped comes with a later admission; a re-arm so dropped is lost,
+// and the rise after it goes unreported. A settle, a
 // compound plan, or an admission that moves the window on reads the pool
 // just after its change rather than with it; another change landing in
 // between can then still make a crossing be reported twice or missed.

@@ -126,8 +126,9 @@ func (r *Rolling) expire(i uint64) {
 
 // retireCur empties cur if its slot has left the window (its credits are not
 // in past, so nothing is returned) and retags it with the newest expired
-// slot and the retired amount (see retired), so that cur's tag never drifts more than a ring behind the frontier
-// and a tag comparison with a live slot stays unambiguous.
+// slot and the retired amount (see retired), so that cur's tag never drifts
+// more than a ring behind the frontier and a tag comparison with a live slot
+// stays unambiguous.
 func (r *Rolling) retireCur() {
 	for {
 		c := r.cur.Load()
@@ -148,8 +149,9 @@ func (r *Rolling) retireCur() {
 // help finishes the jump to frontier h (busy-marked): every word holds an
 // epoch from before the jump, all expired, so each is reset to the newest
 // expired epoch of its index with its credits returned, cur is retired (see
-// retired), and the head is then unmarked. Helpers stop as soon as the head is no longer h,
-// so a late helper never touches a word written after the jump.
+// retired), and the head is then unmarked. Helpers stop as soon as the head
+// is no longer h, so a late helper never touches a word written after the
+// jump.
 func (r *Rolling) help(h uint64) {
 	en := h &^ busy
 	size := r.size()
