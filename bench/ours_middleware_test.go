@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/middleware"
 )
 
@@ -14,7 +14,7 @@ import (
 // At default options the middleware reads the limiter's coarse clock
 // (Limiter.Now), as the keyed rows do; the peers read their own clocks.
 func newOursHTTP(tb testing.TB) http.Handler {
-	costs, err := limiter.NewCostTable(1, limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1})
+	costs, err := cost.NewTable(1, cost.Route{Pattern: "GET /crm/v8/{module}", Cost: 1})
 	if err != nil {
 		tb.Fatal(err)
 	}

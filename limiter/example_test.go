@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"strings"
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
@@ -52,38 +50,6 @@ func ExampleLimiter_SetPlanAt() {
 	d := l.Peek(start, "org1")
 	fmt.Println(d.Limit, d.Remaining)
 	// Output: 150 60
-}
-
-func ExampleNewCostTable() {
-	ct, err := limiter.NewCostTable(1,
-		limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
-		limiter.Route{Pattern: "POST /crm/v8/{module}/upsert", CostFunc: limiter.RecordsCost(10, 10, 1<<20)},
-		limiter.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 50, Class: "bulk"},
-	)
-	if err != nil {
-		panic(err)
-	}
-	body := `{"data":[` + strings.Repeat(`{},`, 24) + `{}]}` // 25 records
-	p, _ := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/Leads/upsert", strings.NewReader(body)))
-	fmt.Println(p.Credits, p.Module)
-	p, _ = ct.Lookup(httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))
-	fmt.Println(p.Credits, p.Class)
-	_, err = limiter.NewCostTable(1, limiter.Route{Pattern: "GET /a/{x}"}, limiter.Route{Pattern: "GET /{y}/b"})
-	fmt.Println(err != nil)
-	// Output:
-	// 3 Leads
-	// 50 bulk
-	// true
-}
-
-func ExampleRecordsCost() {
-	cost := limiter.RecordsCost(10, 10, 1<<20)
-	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"data":[{"a":1},{"a":2}]}`))
-	n, _ := cost(r)
-	var rest bytes.Buffer
-	rest.ReadFrom(r.Body) // the body is still there for the handler
-	fmt.Println(n, rest.Len())
-	// Output: 1 26
 }
 
 func ExampleWithAlerts() {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"net/http/httptest"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -137,25 +136,6 @@ func BenchmarkMemoryPerTenant(b *testing.B) {
 				runtime.KeepAlive(l)
 			}
 		})
-	}
-}
-
-func BenchmarkCostTableLookup(b *testing.B) {
-	ct, err := NewCostTable(1,
-		Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
-		Route{Pattern: "GET /crm/v8/{module}/{id}", Cost: 1},
-		Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2, Class: "x"},
-		Route{Pattern: "GET /crm/v8/settings/modules", Cost: 1},
-	)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := httptest.NewRequest("GET", "/crm/v8/Leads/123", nil)
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if p, _ := ct.Lookup(r); p.Module != "Leads" {
-			b.Fatal(p)
-		}
 	}
 }
 

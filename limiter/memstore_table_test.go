@@ -2,12 +2,13 @@ package limiter
 
 import (
 	"fmt"
-	"github.com/creditgate/creditgate/window"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/creditgate/creditgate/window"
 )
 
 // TestTenantTable checks the shard table against a map model through inserts,

@@ -60,7 +60,7 @@ type Plan struct {
 	Concurrency       int64 // in-flight calls per application
 	// SubConcurrency caps in-flight calls per API class ("bulk", "query", ...)
 	// across all applications of a tenant. A class absent from the map has no cap;
-	// CheckClasses reports cost-table classes a plan does not name.
+	// cost.Table.CheckClasses reports cost-table classes a plan does not name.
 	SubConcurrency map[string]int64
 	Extra          []WindowLimit // extra windows that must all admit (compound)
 }
@@ -116,7 +116,7 @@ func (p Plan) WindowLength() time.Duration {
 // a window longer than window.MaxLength (ten years).
 // A sub-concurrency cap above Concurrency is valid: the scopes differ (per
 // tenant and class versus per application), as in Zoho's Free edition (5 and 10).
-// Classes that a cost table names but the plan does not: see CheckClasses.
+// Classes that a cost table names but the plan does not: see cost.Table.CheckClasses.
 func (p Plan) Validate() error {
 	bad := func(field string, err error) error { return &PlanError{Plan: p.Name, Field: field, Err: err} }
 	for _, f := range []struct {
@@ -181,26 +181,6 @@ func (p Plan) Validate() error {
 		case x.Window <= w && x.Credits > pool:
 			return bad(field, ErrCapAbovePool)
 		}
-	}
-	return nil
-}
-
-// CheckClasses reports, as an error wrapping ErrUnknownClass, every API class
-// that a route of t names but p.SubConcurrency does not. Such a class would run
-// without a sub-concurrency cap, which is almost always a typo; adapters that
-// combine a plan with a cost table call this at construction.
-func CheckClasses(p Plan, t *CostTable) error {
-	if t == nil {
-		return nil
-	}
-	var missing []string
-	for _, c := range t.Classes() {
-		if _, ok := p.SubConcurrency[c]; !ok {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w %q in plan %q", ErrUnknownClass, missing, p.Name)
 	}
 	return nil
 }

@@ -75,18 +75,3 @@ func TestPlanCredits(t *testing.T) {
 		t.Error("default window")
 	}
 }
-
-func TestCheckClasses(t *testing.T) {
-	ct, err := NewCostTable(1, Route{Pattern: "POST /bulk", Class: "bulk"}, Route{Pattern: "/q", Class: "query"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := Plan{Name: "p", SubConcurrency: map[string]int64{"bulk": 1}}
-	if err := CheckClasses(p, ct); !errors.Is(err, ErrUnknownClass) {
-		t.Fatalf("got %v", err)
-	}
-	p.SubConcurrency["query"] = 2
-	if err := CheckClasses(p, ct); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -1,9 +1,10 @@
 package limiter
 
 import (
-	"github.com/creditgate/creditgate/semaphore"
 	"sync/atomic"
 	"time"
+
+	"github.com/creditgate/creditgate/semaphore"
 )
 
 // Request is one call to admit.

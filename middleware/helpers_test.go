@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 )
 
@@ -49,12 +50,12 @@ func testPlan(credits, conc, bulk int64) limiter.Plan {
 // testRoutes: GET /crm/{module} costs 1, POST /crm/bulk costs 5 in class bulk,
 // POST /crm/{module} costs one credit per record of the body (at most 10, body
 // at most 64 bytes).
-func testCosts(t testing.TB) *limiter.CostTable {
-	ct, err := limiter.NewCostTable(1,
-		limiter.Route{Pattern: "GET /crm/{module}", Cost: 1},
-		limiter.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: "bulk"},
-		limiter.Route{Pattern: "POST /crm/{module}", CostFunc: limiter.RecordsCost(1, 10, 64)},
-		limiter.Route{Pattern: "GET /free", Cost: 0},
+func testCosts(t testing.TB) *cost.Table {
+	ct, err := cost.NewTable(1,
+		cost.Route{Pattern: "GET /crm/{module}", Cost: 1},
+		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: "bulk"},
+		cost.Route{Pattern: "POST /crm/{module}", CostFunc: cost.RecordsCost(1, 10, 64)},
+		cost.Route{Pattern: "GET /free", Cost: 0},
 	)
 	require.NoError(t, err)
 	return ct

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 )
 
@@ -16,7 +17,7 @@ import (
 type handler struct {
 	next  http.Handler
 	l     *limiter.Limiter
-	costs *limiter.CostTable
+	costs *cost.Table
 	cfg   *config
 
 	values valueCaches // LIMIT and RESET header values
@@ -52,7 +53,7 @@ type handler struct {
 //
 // New returns an error for a nil next, l or costs, a bad option, or a cost table
 // naming an API class that l's default plan has no sub-concurrency cap for.
-func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts ...Option) (http.Handler, error) {
+func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Option) (http.Handler, error) {
 	switch {
 	case next == nil:
 		return nil, ErrNilHandler
@@ -65,7 +66,7 @@ func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts .
 	if err != nil {
 		return nil, err
 	}
-	if err := limiter.CheckClasses(l.Plan(""), costs); err != nil {
+	if err := costs.CheckClasses(l.Plan("").SubConcurrency); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
 	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
@@ -76,7 +77,7 @@ func New(next http.Handler, l *limiter.Limiter, costs *limiter.CostTable, opts .
 
 // checkShadowRoutes refuses shadow patterns the cost table does not have: a
 // typo would otherwise leave the route it meant enforcing.
-func checkShadowRoutes(shadow map[string]bool, costs *limiter.CostTable) error {
+func checkShadowRoutes(shadow map[string]bool, costs *cost.Table) error {
 	if len(shadow) == 0 {
 		return nil
 	}
@@ -231,7 +232,7 @@ func byReason(reason limiter.Reason) string {
 	}
 }
 
-func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, price limiter.Price, shadow bool) {
+func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, price cost.Price, shadow bool) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		if shadow {
@@ -258,7 +259,7 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price limiter.Price) {
+func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
@@ -294,7 +295,7 @@ func (h *handler) noteCostError(r *http.Request, err error) {
 func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 	h.noteCostError(r, err)
 	// The error text may quote the body; the client gets a fixed message.
-	if tooLarge, ok := errors.AsType[*limiter.BodyTooLargeError](err); ok {
+	if tooLarge, ok := errors.AsType[*cost.BodyTooLargeError](err); ok {
 		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
 			"the request body is larger than the server reads to price it", tooLarge.Limit)
 		return

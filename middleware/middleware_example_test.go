@@ -10,21 +10,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
 )
 
 var exampleNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-func exampleLimiter() (*limiter.Limiter, *limiter.CostTable) {
+func exampleLimiter() (*limiter.Limiter, *cost.Table) {
 	l, err := limiter.New(limiter.Plan{Name: "demo", BaseCredits: 10, Concurrency: 2,
 		SubConcurrency: map[string]int64{"bulk": 1}}, limiter.WithUsage(limiter.NewUsage(24*time.Hour, 100)))
 	if err != nil {
 		panic(err)
 	}
-	costs, err := limiter.NewCostTable(1,
-		limiter.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
-		limiter.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 8, Class: "bulk"})
+	costs, err := cost.NewTable(1,
+		cost.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
+		cost.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 8, Class: "bulk"})
 	if err != nil {
 		panic(err)
 	}

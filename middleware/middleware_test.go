@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 )
 
@@ -28,7 +29,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		name string
 		next http.Handler
 		l    *limiter.Limiter
-		ct   *limiter.CostTable
+		ct   *cost.Table
 		opts []Option
 		want error
 	}{
@@ -60,7 +61,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		l2, err := limiter.New(limiter.Plan{Name: "p", BaseCredits: 10, Concurrency: 1})
 		require.NoError(t, err)
 		_, err = New(okHandler(), l2, ct)
-		assert.ErrorIs(t, err, limiter.ErrUnknownClass)
+		assert.ErrorIs(t, err, cost.ErrUnknownClass)
 	})
 }
 

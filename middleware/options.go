@@ -155,7 +155,7 @@ func WithIETFHeaders(policy string) Option {
 }
 
 // WithShadow turns on shadow (dry-run) mode for the given route patterns, as
-// written in the cost table (limiter.Route.Pattern; "" is the table's default
+// written in the cost table (cost.Route.Pattern; "" is the table's default
 // route); [New] refuses a pattern the table does not have. In shadow mode every
 // decision is computed, counted, logged and passed to the decision hook, and
 // admitted requests spend credits as usual, but a refusal lets the request

@@ -2,8 +2,8 @@
 //
 // Figures come from the project's fact sheet (reference/credit-limits.md), which
 // cites Zoho's pages. Where Zoho's own text does not confirm a figure, the code
-// says "unconfirmed"; replace such a route with limiter.Override, e.g.
+// says "unconfirmed"; replace such a route with cost.Override, e.g.
 //
-//	routes := limiter.Override(zoho.Routes("v8"),
-//		limiter.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
+//	routes := cost.Override(zoho.Routes("v8"),
+//		cost.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
 package zoho

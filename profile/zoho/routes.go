@@ -3,25 +3,25 @@ package zoho
 import (
 	"net/http"
 
-	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/cost"
 )
 
 // Routes returns Zoho CRM's credit-cost table for an API version such as "v8",
 // as ServeMux patterns. Calls it does not list cost 1 (CostTable's default).
-// The slice is fresh; edit it, or use limiter.Override, to change a figure.
-func Routes(version string) []limiter.Route {
+// The slice is fresh; edit it, or use cost.Override, to change a figure.
+func Routes(version string) []cost.Route {
 	v := "/crm/" + version
 	bulk := "/crm/bulk/" + version
-	records := limiter.RecordsCost(10, 10, MaxBody) // 1 credit per 10 records, max 10
-	r := func(pattern string, cost int64, class string) limiter.Route {
-		return limiter.Route{Pattern: pattern, Cost: cost, Class: class}
+	records := cost.RecordsCost(10, 10, MaxBody) // 1 credit per 10 records, max 10
+	r := func(pattern string, credits int64, class string) cost.Route {
+		return cost.Route{Pattern: pattern, Cost: credits, Class: class}
 	}
-	fn := func(pattern string, f func(*http.Request) (int64, error), class string) limiter.Route {
-		return limiter.Route{Pattern: pattern, CostFunc: f, Class: class}
+	fn := func(pattern string, f func(*http.Request) (int64, error), class string) cost.Route {
+		return cost.Route{Pattern: pattern, CostFunc: f, Class: class}
 	}
-	return []limiter.Route{
+	return []cost.Route{
 		// Get records: 1; with a custom view (cvid): 3 (secondary sources).
-		fn("GET "+v+"/{module}", limiter.QueryParamCost("cvid", 3, 1), ""),
+		fn("GET "+v+"/{module}", cost.QueryParamCost("cvid", 3, 1), ""),
 		r("GET "+v+"/{module}/{id}", 1, ""),
 		// Insert/update/upsert: 1 credit per 10 records, max 10 (secondary sources).
 		fn("POST "+v+"/{module}", records, ""),
@@ -38,9 +38,9 @@ func Routes(version string) []limiter.Route {
 		r("GET "+v+"/{module}/search", 1, ""),
 		// COQL: 1/2/3 for LIMIT <= 200/1,000/2,000 (secondary sources); Zoho's
 		// default LIMIT is 200.
-		fn("POST "+v+"/coql", limiter.QueryLimitCost("select_query", 200, MaxBody,
-			limiter.Tier{UpTo: 200, Cost: 1}, limiter.Tier{UpTo: 1000, Cost: 2},
-			limiter.Tier{UpTo: 2000, Cost: 3}), ClassQuery),
+		fn("POST "+v+"/coql", cost.QueryLimitCost("select_query", 200, MaxBody,
+			cost.Tier{UpTo: 200, Cost: 1}, cost.Tier{UpTo: 1000, Cost: 2},
+			cost.Tier{UpTo: 2000, Cost: 3}), ClassQuery),
 		// Convert lead: 5 (Zoho's own text).
 		r("POST "+v+"/Leads/{id}/actions/convert", 5, ClassConvert),
 		// Bulk read job 50, bulk write initialize 500 (secondary sources).
@@ -73,6 +73,6 @@ func Routes(version string) []limiter.Route {
 }
 
 // CostTable returns the v8 table with a default cost of 1.
-func CostTable() (*limiter.CostTable, error) {
-	return limiter.NewCostTable(1, Routes("v8")...)
+func CostTable() (*cost.Table, error) {
+	return cost.NewTable(1, Routes("v8")...)
 }

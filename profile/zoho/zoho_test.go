@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/profile/zoho"
 )
 
@@ -64,7 +64,7 @@ func TestCostTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := limiter.CheckClasses(zoho.Free, ct); err != nil {
+	if err := ct.CheckClasses(zoho.Free.SubConcurrency); err != nil {
 		t.Fatal(err)
 	}
 	records := func(n int) string {
@@ -131,8 +131,8 @@ func TestCostTable(t *testing.T) {
 }
 
 func TestOverrideUnconfirmed(t *testing.T) {
-	routes := limiter.Override(zoho.Routes("v8"), limiter.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
-	ct, err := limiter.NewCostTable(1, routes...)
+	routes := cost.Override(zoho.Routes("v8"), cost.Route{Pattern: "GET /crm/v8/{module}/search", Cost: 3})
+	ct, err := cost.NewTable(1, routes...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"net/http"
@@ -8,7 +8,7 @@ import (
 // Test helpers over the matcher's internals.
 
 // match returns the index of r's route, -1 for none.
-func (t *CostTable) match(r *http.Request) int {
+func (t *Table) match(r *http.Request) int {
 	var segs [maxSegs]string
 	i, _ := t.route(r, &segs)
 	return i

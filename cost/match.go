@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"net/http"
@@ -23,7 +23,7 @@ type matcher struct {
 	methods   []methodTree // patterns with a method, one tree per method
 	anyMethod *segNode     // patterns without a method
 	get       *segNode     // methods' "GET" tree, also tried for HEAD
-	routes    []matchInfo  // indexed like CostTable.routes
+	routes    []matchInfo  // indexed like Table.routes
 }
 
 type methodTree struct {

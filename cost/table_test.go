@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"encoding/json"
@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-func TestCostTableSpecificity(t *testing.T) {
-	ct, err := NewCostTable(7,
+func TestTableSpecificity(t *testing.T) {
+	ct, err := NewTable(7,
 		Route{Pattern: "/crm/v8/{module}", Cost: 1},
 		Route{Pattern: "POST /crm/v8/{module}", Cost: 2},
 		Route{Pattern: "POST /crm/v8/Leads", Cost: 3, Class: "x"},
@@ -45,10 +45,10 @@ func TestCostTableSpecificity(t *testing.T) {
 	}
 }
 
-func TestCostTableEscapedModule(t *testing.T) {
+func TestTableEscapedModule(t *testing.T) {
 	// ServeMux splits the escaped path: the module was taken from the
 	// unescaped one, where a %2F in an earlier segment shifts the index.
-	ct, err := NewCostTable(1,
+	ct, err := NewTable(1,
 		Route{Pattern: "POST /crm/{org}/{module}", Cost: 2},
 		Route{Pattern: "GET /crm/v8/{module}", Cost: 3},
 	)
@@ -70,25 +70,25 @@ func TestCostTableEscapedModule(t *testing.T) {
 	}
 }
 
-func TestCostTableErrors(t *testing.T) {
+func TestTableErrors(t *testing.T) {
 	for _, routes := range [][]Route{
 		{{Pattern: "GET /a/{x}"}, {Pattern: "GET /{y}/b"}}, // conflict
 		{{Pattern: "GET /a"}, {Pattern: "GET /a"}},         // duplicate
 		{{Pattern: "GET /a/{"}},
 		{{Pattern: ""}},
 	} {
-		if _, err := NewCostTable(1, routes...); !errors.Is(err, ErrPattern) {
+		if _, err := NewTable(1, routes...); !errors.Is(err, ErrPattern) {
 			t.Errorf("%v: got %v", routes, err)
 		}
 	}
-	if _, err := NewCostTable(-1); !errors.Is(err, ErrNegativeCost) {
+	if _, err := NewTable(-1); !errors.Is(err, ErrNegative) {
 		t.Error("negative default accepted")
 	}
-	if _, err := NewCostTable(1, Route{Pattern: "/a", Cost: -1}); !errors.Is(err, ErrNegativeCost) {
+	if _, err := NewTable(1, Route{Pattern: "/a", Cost: -1}); !errors.Is(err, ErrNegative) {
 		t.Error("negative cost accepted")
 	}
-	ct, _ := NewCostTable(1, Route{Pattern: "/a", CostFunc: func(*http.Request) (int64, error) { return -2, nil }})
-	if _, err := ct.Lookup(httptest.NewRequest("GET", "/a", nil)); !errors.Is(err, ErrNegativeCost) {
+	ct, _ := NewTable(1, Route{Pattern: "/a", CostFunc: func(*http.Request) (int64, error) { return -2, nil }})
+	if _, err := ct.Lookup(httptest.NewRequest("GET", "/a", nil)); !errors.Is(err, ErrNegative) {
 		t.Error("negative computed cost accepted")
 	}
 }
@@ -126,7 +126,7 @@ func TestRecordsCostRestoresBody(t *testing.T) {
 			t.Errorf("%q: %d %v", body, c, err)
 		}
 	}
-	if _, err := RecordsCost(0, 1, 1)(r); !errors.Is(err, ErrCostArgs) {
+	if _, err := RecordsCost(0, 1, 1)(r); !errors.Is(err, ErrArgs) {
 		t.Error("bad args accepted")
 	}
 }
@@ -294,7 +294,7 @@ func FuzzQueryParamCost(f *testing.F) {
 }
 
 func TestLookupAllocs(t *testing.T) {
-	ct, err := NewCostTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1}, Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2})
+	ct, err := NewTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1}, Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,14 +309,14 @@ func TestLookupAllocs(t *testing.T) {
 	}
 }
 
-func FuzzCostTable(f *testing.F) {
+func FuzzTable(f *testing.F) {
 	f.Add("GET /crm/v8/{module}", "POST /a/{b...}", "/x/{$}", "/crm/v8/Leads/1")
 	f.Add("{", "GET /a/{x}", "GET /{y}/b", "/a/b")
 	f.Add("host.com/{module}/", "/{a}/{a}", "", "//")
 	f.Add("/crm/{org}/{module}", "/crm/v8/{module}/{id}", "/x/{module...}", "/crm/a%2Fb/Leads")
 	f.Add("/crm/{org}/{module}", "/{a}/b/{module}", "/x/{module...}", "/x/a%2F%62/c")
 	f.Fuzz(func(t *testing.T, p1, p2, p3, path string) {
-		ct, err := NewCostTable(1, Route{Pattern: p1, Cost: 2}, Route{Pattern: p2, Cost: 3}, Route{Pattern: p3, Cost: 4})
+		ct, err := NewTable(1, Route{Pattern: p1, Cost: 2}, Route{Pattern: p2, Cost: 3}, Route{Pattern: p3, Cost: 4})
 		if err != nil {
 			if !errors.Is(err, ErrPattern) {
 				t.Fatalf("unexpected error kind: %v", err)
@@ -406,7 +406,7 @@ func FuzzRecordsCost(f *testing.F) {
 }
 
 func TestLookupCostFuncError(t *testing.T) {
-	ct, err := NewCostTable(1, Route{Pattern: "POST /crm/v8/{module}", CostFunc: RecordsCost(10, 10, 8), Class: "w"})
+	ct, err := NewTable(1, Route{Pattern: "POST /crm/v8/{module}", CostFunc: RecordsCost(10, 10, 8), Class: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,5 +420,20 @@ func TestLookupCostFuncError(t *testing.T) {
 	}
 	if err.Error() == "" || tooLarge.Error() == "" {
 		t.Fatal("messages")
+	}
+}
+
+func TestCheckClasses(t *testing.T) {
+	ct, err := NewTable(1, Route{Pattern: "POST /bulk", Class: "bulk"}, Route{Pattern: "/q", Class: "query"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := map[string]int64{"bulk": 1}
+	if err := ct.CheckClasses(caps); !errors.Is(err, ErrUnknownClass) {
+		t.Fatalf("got %v", err)
+	}
+	caps["query"] = 2
+	if err := ct.CheckClasses(caps); err != nil {
+		t.Fatal(err)
 	}
 }

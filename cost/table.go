@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"errors"
@@ -11,8 +11,8 @@ import (
 
 // Cost-table errors.
 var (
-	ErrPattern      = errors.New("limiter: bad route pattern")
-	ErrNegativeCost = errors.New("limiter: negative cost")
+	ErrPattern  = errors.New("cost: bad route pattern")
+	ErrNegative = errors.New("cost: negative cost")
 )
 
 // Route prices the requests that match Pattern, in net/http ServeMux syntax
@@ -35,12 +35,12 @@ type Price struct {
 	Module  string // the {module} path segment, "" if the pattern has none
 }
 
-// CostTable maps requests to prices. Patterns are validated and checked for
+// Table maps requests to prices. Patterns are validated and checked for
 // conflicts by an internal http.ServeMux, and requests are matched with
 // ServeMux's precedence: by a compiled copy of its routing tree for clean,
 // plainly spelled paths (no allocation), by the ServeMux itself for the rest.
-// It is immutable after NewCostTable and safe for concurrent use.
-type CostTable struct {
+// It is immutable after NewTable and safe for concurrent use.
+type Table struct {
 	mux         *http.ServeMux
 	m           *matcher // nil: every request goes to mux
 	routes      []route
@@ -58,17 +58,17 @@ type routeIndex int
 
 func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
-// NewCostTable builds a table. Requests no route matches cost defaultCost.
+// NewTable builds a table. Requests no route matches cost defaultCost.
 // Invalid or conflicting patterns (ServeMux would panic) and negative costs are
-// errors wrapping ErrPattern or ErrNegativeCost.
-func NewCostTable(defaultCost int64, routes ...Route) (*CostTable, error) {
+// errors wrapping ErrPattern or ErrNegative.
+func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
-		return nil, fmt.Errorf("%w: default %d", ErrNegativeCost, defaultCost)
+		return nil, fmt.Errorf("%w: default %d", ErrNegative, defaultCost)
 	}
-	t := &CostTable{mux: http.NewServeMux(), defaultCost: defaultCost}
+	t := &Table{mux: http.NewServeMux(), defaultCost: defaultCost}
 	for i, r := range routes {
 		if r.Cost < 0 {
-			return nil, fmt.Errorf("%w: %q costs %d", ErrNegativeCost, r.Pattern, r.Cost)
+			return nil, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
 		}
 		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
 			return nil, err
@@ -138,14 +138,14 @@ func pathSegment(path string, n int) string {
 
 // Lookup prices r. The error comes only from a route's CostFunc (for example an
 // oversized or malformed body); the Price then still names the route.
-func (t *CostTable) Lookup(r *http.Request) (p Price, err error) {
+func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 	// Small enough to inline, as Limiter.Acquire: the price is written in
 	// the caller's frame instead of being copied out (7 words).
 	err = t.lookup(r, &p)
 	return p, err
 }
 
-func (t *CostTable) lookup(r *http.Request, p *Price) error {
+func (t *Table) lookup(r *http.Request, p *Price) error {
 	var segs [maxSegs]string
 	i, n := t.route(r, &segs)
 	if i < 0 { // not found, or a redirect ServeMux would send
@@ -174,10 +174,10 @@ func (t *CostTable) lookup(r *http.Request, p *Price) error {
 	if rt.CostFunc != nil {
 		c, err := rt.CostFunc(r)
 		if err != nil {
-			return fmt.Errorf("limiter: cost of %q: %w", rt.Pattern, err)
+			return fmt.Errorf("cost: cost of %q: %w", rt.Pattern, err)
 		}
 		if c < 0 {
-			return fmt.Errorf("%w: %q computed %d", ErrNegativeCost, rt.Pattern, c)
+			return fmt.Errorf("%w: %q computed %d", ErrNegative, rt.Pattern, c)
 		}
 		p.Credits = c
 	}
@@ -187,7 +187,7 @@ func (t *CostTable) lookup(r *http.Request, p *Price) error {
 // route returns the index of r's route (-1 for none) and, when the compiled
 // matcher found it, the number of path segments it split into segs (-1 when
 // the ServeMux matched).
-func (t *CostTable) route(r *http.Request, segs *[maxSegs]string) (int, int) {
+func (t *Table) route(r *http.Request, segs *[maxSegs]string) (int, int) {
 	if t.m != nil && r.URL != nil && r.Method != http.MethodConnect {
 		if n, trailing, ok := splitPath(r.URL, segs); ok {
 			return t.m.lookup(r.Method, segs[:n], trailing), n
@@ -197,7 +197,7 @@ func (t *CostTable) route(r *http.Request, segs *[maxSegs]string) (int, int) {
 }
 
 // muxMatch is match by ServeMux alone.
-func (t *CostTable) muxMatch(r *http.Request) int {
+func (t *Table) muxMatch(r *http.Request) int {
 	h, _ := t.mux.Handler(r)
 	if i, ok := h.(routeIndex); ok {
 		return int(i)
@@ -206,10 +206,10 @@ func (t *CostTable) muxMatch(r *http.Request) int {
 }
 
 // DefaultCost is what requests that match no route cost.
-func (t *CostTable) DefaultCost() int64 { return t.defaultCost }
+func (t *Table) DefaultCost() int64 { return t.defaultCost }
 
 // Routes returns a copy of the table's routes, in construction order.
-func (t *CostTable) Routes() []Route {
+func (t *Table) Routes() []Route {
 	out := make([]Route, len(t.routes))
 	for i, r := range t.routes {
 		out[i] = r.Route
@@ -218,7 +218,7 @@ func (t *CostTable) Routes() []Route {
 }
 
 // Classes returns the distinct non-empty classes the routes name, sorted.
-func (t *CostTable) Classes() []string {
+func (t *Table) Classes() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range t.routes {
@@ -248,4 +248,24 @@ func Override(routes []Route, replacements ...Route) []Route {
 		}
 	}
 	return out
+}
+
+// ErrUnknownClass is wrapped by CheckClasses.
+var ErrUnknownClass = errors.New("cost: api class without a sub-concurrency cap")
+
+// CheckClasses reports, as an error wrapping ErrUnknownClass, every API class
+// that a route of t names but caps (a plan's sub-concurrency caps) does not.
+// Such a class would run without a cap, which is almost always a typo;
+// adapters that combine a plan with a cost table call this at construction.
+func (t *Table) CheckClasses(caps map[string]int64) error {
+	var missing []string
+	for _, c := range t.Classes() {
+		if _, ok := caps[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %q", ErrUnknownClass, missing)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 
 // The compiled matcher must pick exactly the route ServeMux.Handler picks
 // (including "none" for 404, 405 and every redirect) on every request. These
-// tests compare CostTable.match, which uses the matcher where it can, with
-// CostTable.muxMatch, which asks the ServeMux, on random tables and requests.
+// tests compare Table.match, which uses the matcher where it can, with
+// Table.muxMatch, which asks the ServeMux, on random tables and requests.
 
 var (
 	matchMethods = []string{"", "GET", "HEAD", "POST", "DELETE", "CONNECT"}
@@ -46,15 +46,15 @@ func randomPattern(rng *rand.Rand) string {
 
 // randomTable registers random patterns, dropping those ServeMux rejects
 // (invalid, or in conflict with one already taken).
-func randomTable(t testing.TB, rng *rand.Rand) (*CostTable, []string) {
+func randomTable(t testing.TB, rng *rand.Rand) (*Table, []string) {
 	var pats []string
 	for range 1 + rng.IntN(12) {
 		p := randomPattern(rng)
-		if _, err := NewCostTable(0, routesOf(append(pats, p))...); err == nil {
+		if _, err := NewTable(0, routesOf(append(pats, p))...); err == nil {
 			pats = append(pats, p)
 		}
 	}
-	ct, err := NewCostTable(0, routesOf(pats)...)
+	ct, err := NewTable(0, routesOf(pats)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func requestFor(method, raw string) *http.Request {
 	return &http.Request{Method: method, URL: u, Host: "example.com:8080"}
 }
 
-func checkSame(t testing.TB, ct *CostTable, pats []string, r *http.Request) (fast bool) {
+func checkSame(t testing.TB, ct *Table, pats []string, r *http.Request) (fast bool) {
 	t.Helper()
 	got, want := ct.match(r), ct.muxMatch(r)
 	if got != want {
@@ -141,7 +141,7 @@ func TestMatchDifferential(t *testing.T) {
 func TestMatchPrecedence(t *testing.T) {
 	pats := []string{"/", "/a/", "/a/{x}", "/a/b", "GET /a/b", "/a/{x}/{$}", "/c/{rest...}",
 		"POST /crm/{m}/upsert", "/d", "/d/{$}", "GET /e/", "/f/{x}/g"}
-	ct, err := NewCostTable(0, routesOf(pats)...)
+	ct, err := NewTable(0, routesOf(pats)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestMatchPrecedence(t *testing.T) {
 
 func TestMatchHostPatternsUseServeMux(t *testing.T) {
 	pats := []string{"example.com/a", "/a"}
-	ct, err := NewCostTable(0, routesOf(pats)...)
+	ct, err := NewTable(0, routesOf(pats)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestFastPath(t *testing.T) {
 }
 
 func TestLookupMatcherAllocs(t *testing.T) {
-	ct, err := NewCostTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
+	ct, err := NewTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
 		Route{Pattern: "/crm/v8/{module}/{id}", Cost: 2}, Route{Pattern: "/", Cost: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -244,11 +244,11 @@ func FuzzMatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, table, method, path string) {
 		var pats []string
 		for p := range strings.SplitSeq(table, "\n") {
-			if _, err := NewCostTable(0, routesOf(append(pats, p))...); err == nil {
+			if _, err := NewTable(0, routesOf(append(pats, p))...); err == nil {
 				pats = append(pats, p)
 			}
 		}
-		ct, err := NewCostTable(0, routesOf(pats)...)
+		ct, err := NewTable(0, routesOf(pats)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func FuzzMatch(f *testing.F) {
 // BenchmarkMatch compares the compiled matcher with ServeMux on the same
 // table and request.
 func BenchmarkMatch(b *testing.B) {
-	ct, err := NewCostTable(1,
+	ct, err := NewTable(1,
 		Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
 		Route{Pattern: "GET /crm/v8/{module}/{id}", Cost: 1},
 		Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2, Class: "x"},
@@ -311,7 +311,7 @@ func TestPathSegment(t *testing.T) {
 // and module as a short path would get.
 func TestLongPathFallsBack(t *testing.T) {
 	pats := []string{"GET /crm/{module}/", "GET /crm/{module}/{id}"}
-	ct, err := NewCostTable(1, Route{Pattern: pats[0], Cost: 3}, Route{Pattern: pats[1], Cost: 2})
+	ct, err := NewTable(1, Route{Pattern: pats[0], Cost: 3}, Route{Pattern: pats[1], Cost: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package limiter
+package cost
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 
 // Body-cost errors.
 var (
-	ErrMalformedBody = errors.New("limiter: malformed request body")
-	ErrCostArgs      = errors.New("limiter: bad cost function arguments")
+	ErrMalformedBody = errors.New("cost: malformed request body")
+	ErrArgs          = errors.New("cost: bad cost function arguments")
 )
 
 // BodyTooLargeError is returned when a cost function would have to read more
@@ -24,7 +24,7 @@ var (
 type BodyTooLargeError struct{ Limit int64 }
 
 func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("limiter: request body larger than %d bytes", e.Limit)
+	return fmt.Sprintf("cost: request body larger than %d bytes", e.Limit)
 }
 
 // readBody reads up to maxBody bytes of r.Body and puts back a body that yields
@@ -53,7 +53,7 @@ func readBody(r *http.Request, maxBody int64) ([]byte, error) {
 	}
 	r.Body = readCloser{rest, orig}
 	if err != nil {
-		return nil, fmt.Errorf("limiter: reading body: %w", err)
+		return nil, fmt.Errorf("cost: reading body: %w", err)
 	}
 	if int64(len(buf)) > maxBody {
 		return nil, &BodyTooLargeError{Limit: maxBody}
@@ -80,10 +80,10 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // wrapping ErrMalformedBody, and so is one whose top-level object has "data"
 // twice or a key that differs from "data" only in case (upstream parsers
 // disagree on which one counts). An oversized body is a *BodyTooLargeError.
-// Arguments that are not positive give a func that always returns ErrCostArgs.
+// Arguments that are not positive give a func that always returns ErrArgs.
 func RecordsCost(perCredit, maxCredits, maxBody int64) func(*http.Request) (int64, error) {
 	if perCredit <= 0 || maxCredits <= 0 || maxBody <= 0 {
-		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
+		return func(*http.Request) (int64, error) { return 0, ErrArgs }
 	}
 	return func(r *http.Request) (int64, error) {
 		buf, err := readBody(r, maxBody)
@@ -181,7 +181,7 @@ func countArray(dec *json.Decoder) (int64, error) {
 // all, and for a query with a literal left open). Zoho prices COQL this way.
 func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Tier) func(*http.Request) (int64, error) {
 	if len(tiers) == 0 || maxBody <= 0 {
-		return func(*http.Request) (int64, error) { return 0, ErrCostArgs }
+		return func(*http.Request) (int64, error) { return 0, ErrArgs }
 	}
 	return func(r *http.Request) (int64, error) {
 		buf, err := readBody(r, maxBody)

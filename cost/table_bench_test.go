@@ -1,0 +1,25 @@
+package cost
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+func BenchmarkLookup(b *testing.B) {
+	ct, err := NewTable(1,
+		Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
+		Route{Pattern: "GET /crm/v8/{module}/{id}", Cost: 1},
+		Route{Pattern: "POST /crm/v8/{module}/upsert", Cost: 2, Class: "x"},
+		Route{Pattern: "GET /crm/v8/settings/modules", Cost: 1},
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/crm/v8/Leads/123", nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p, _ := ct.Lookup(r); p.Module != "Leads" {
+			b.Fatal(p)
+		}
+	}
+}
