@@ -63,16 +63,43 @@ func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	if n <= 0 {
 		return false, ErrInvalidCount
 	}
-	var toks [maxTokens]uint64
-	for i, w := range c.ws {
-		var ok bool
-		var err error
-		if tw := c.tws[i]; tw != nil {
-			ok, toks[i], err = tw.tryAcquireTok(now, n)
-		} else {
-			ok, err = w.TryAcquireAt(now, n)
+	for _, w := range c.ws {
+		if n > w.Limit() {
+			return false, ErrExceedsLimit
 		}
-		if ok && err == nil {
+	}
+	return c.TakeAt(now, n, 0, false).Took != 0, nil
+}
+
+// TakeAt takes n credits from every part, or from none; with partial, the
+// first part takes as many as it can, each later part up to what the one
+// before it took, and Took is the least any part took. keep
+// applies to the first part (the pool). Spent is the first part's, Remaining
+// the least any part has left, each from that part's own step.
+func (c *Compound) TakeAt(now time.Time, n, keep int64, partial bool) Take {
+	if partial || n <= 0 {
+		t := c.ws[0].TakeAt(now, n, keep, partial)
+		for _, w := range c.ws[1:] {
+			x := w.TakeAt(now, t.Took, 0, partial)
+			t.Took, t.Remaining = min(t.Took, x.Took), min(t.Remaining, x.Remaining)
+		}
+		return t
+	}
+	var toks [maxTokens]uint64
+	var t Take
+	for i, w := range c.ws {
+		var x Take
+		if tw := c.tws[i]; tw != nil {
+			x, toks[i] = tw.stepTok(now, n, keep, false)
+		} else {
+			x = w.TakeAt(now, n, keep, false)
+		}
+		keep = 0
+		if i == 0 {
+			t = x
+		}
+		t.Remaining = min(t.Remaining, x.Remaining)
+		if x.Took != 0 {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
@@ -82,9 +109,13 @@ func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
 				c.ws[j].RefundAt(now, now, n)
 			}
 		}
-		return false, err
+		if i > 0 {
+			t.Spent -= n // the pool's take was given back
+		}
+		t.Took = 0
+		return t
 	}
-	return true, nil
+	return t
 }
 
 // RefundAt refunds every part.
@@ -96,14 +127,7 @@ func (c *Compound) RefundAt(now, spent time.Time, n int64) {
 
 // ChargeAt charges every part up to n and returns the least any part took.
 func (c *Compound) ChargeAt(now time.Time, n int64) int64 {
-	if n <= 0 {
-		return 0
-	}
-	took := n
-	for _, w := range c.ws {
-		took = min(took, w.ChargeAt(now, n))
-	}
-	return took
+	return c.TakeAt(now, n, 0, true).Took
 }
 
 // RemainingAt reports the least any part has left.

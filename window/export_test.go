@@ -21,7 +21,7 @@ func (r *Rolling) RingSize() int { return int(r.size()) }
 
 // takeTok is takeEff that also returns the slot charged, for refundSlot.
 func (r *Rolling) takeTok(now time.Time, n int64) (ok bool, eff time.Time, slot uint64) {
-	took, s, u := r.take(r.toU(now), n, false)
+	took, s, u, _ := r.take(r.toU(now), n, 0, false)
 	return took != 0, r.fromU(u, time.UTC), s
 }
 
@@ -34,4 +34,23 @@ func (r *Rolling) acquireTok(now time.Time, n int64) (ok bool, eff time.Time, sl
 		return ok, now, u / r.width
 	}
 	return r.takeTok(now, n)
+}
+
+// TryTakeAt is TakeAt without keep or partial, as the tests that compare its
+// remainder with RemainingAt were written.
+func (r *Rolling) TryTakeAt(now time.Time, n int64) (bool, int64) {
+	t := r.TakeAt(now, n, 0, false)
+	return t.Took != 0, t.Remaining
+}
+
+// tryAcquireTok is TryAcquireAt that also returns the period charged.
+func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
+	if n <= 0 {
+		return false, 0, ErrInvalidCount
+	}
+	if n > f.limit.Load() {
+		return false, 0, ErrExceedsLimit
+	}
+	t, id := f.stepTok(now, n, 0, false)
+	return t.Took != 0, id, nil
 }

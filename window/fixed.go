@@ -177,28 +177,32 @@ func (f *Fixed) current(t time.Time, tn int64) *period {
 
 // TryAcquireAt takes n credits at now if all n remain in now's period.
 func (f *Fixed) TryAcquireAt(now time.Time, n int64) (bool, error) {
-	ok, _, err := f.tryAcquireTok(now, n)
-	return ok, err
-}
-
-func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
 	if n <= 0 {
-		return false, 0, ErrInvalidCount
+		return false, ErrInvalidCount
 	}
 	if n > f.limit.Load() {
-		return false, 0, ErrExceedsLimit
+		return false, ErrExceedsLimit
 	}
-	took, id := f.take(now, n, false)
-	return took != 0, id, nil
+	return f.TakeAt(now, n, 0, false).Took != 0, nil
+}
+
+// TakeAt takes n credits at now, leaving at least keep of the limit untaken:
+// all n or nothing, or with partial as many as fit. The Take it returns is
+// read in the same atomic step as the change. n <= 0 takes nothing.
+func (f *Fixed) TakeAt(now time.Time, n, keep int64, partial bool) Take {
+	t, _ := f.stepTok(now, n, keep, partial)
+	return t
+}
+
+func (f *Fixed) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
+	L := f.limit.Load()
+	took, id, spent := f.take(now, max(n, 0), L-max(keep, 0), partial)
+	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, id
 }
 
 // ChargeAt takes up to n credits at now, as many as remain, and returns how many.
 func (f *Fixed) ChargeAt(now time.Time, n int64) int64 {
-	if n <= 0 {
-		return 0
-	}
-	took, _ := f.take(now, n, true)
-	return took
+	return f.TakeAt(now, n, 0, true).Took
 }
 
 // load returns the state word, the credits spent in it that count, and the
@@ -220,18 +224,19 @@ func (f *Fixed) load(p *period) (x, used uint64, _ *period) {
 	}
 }
 
-func (f *Fixed) take(now time.Time, n int64, partial bool) (int64, uint64) {
+// take charges n credits (or, if partial, as many as fit under the limit L)
+// and returns what it took, the period charged and what is spent after.
+func (f *Fixed) take(now time.Time, n, L int64, partial bool) (int64, uint64, int64) {
 	p := f.current(now, now.UnixNano())
-	L := f.limit.Load()
 	for {
 		x, used, q := f.load(p)
 		p = q
 		k := fit(int64(used), n, L, partial)
 		if k == 0 {
-			return 0, p.id
+			return 0, p.id, int64(used)
 		}
 		if f.state.CompareAndSwap(x, (p.id&tagMask)<<amountBits|(used+uint64(k))) {
-			return k, p.id
+			return k, p.id, int64(used) + k
 		}
 	}
 }

@@ -286,33 +286,40 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	if n <= 0 {
 		return false, ErrInvalidCount
 	}
-	L := r.limit.Load()
-	if n > L {
+	if n > r.limit.Load() {
 		return false, ErrExceedsLimit
 	}
-	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, L); done {
-		return ok, nil
-	}
-	took, _, _ := r.take(u, n, false)
-	return took != 0, nil
+	return r.TakeAt(now, n, 0, false).Took != 0, nil
 }
 
-// TryTakeAt is TryAcquireAt for callers that report the pool after each call:
-// it also returns RemainingAt(now) as of just after the call, which the
-// common case knows from the loads it took anyway. Bad input (n <= 0, or
-// above Limit) is refused rather than reported as an error.
-func (r *Rolling) TryTakeAt(now time.Time, n int64) (ok bool, remaining int64) {
+// TakeAt takes n credits at now, leaving at least keep of the limit untaken
+// (a reserve held for others): all n or nothing, or with partial as many as
+// fit. The Take it returns is read in the same atomic step as the change.
+// Bad input (n <= 0) takes nothing.
+func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	L := r.limit.Load()
-	if n <= 0 || n > L {
-		return false, r.RemainingAt(now)
+	if n <= 0 {
+		return r.peek(now, L)
 	}
 	u := r.toU(now)
-	if ok, done, rem := r.fast(u, n, L); done {
-		return ok, rem
+	lim := L - max(keep, 0)
+	if !partial {
+		if ok, done, spent := r.fast(u, n, lim); done {
+			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
+			if ok {
+				t.Took = n
+			}
+			return t
+		}
 	}
-	took, _, _ := r.take(u, n, false)
-	return took != 0, r.RemainingAt(now)
+	took, _, _, spent := r.take(u, n, keep, partial)
+	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}
+}
+
+// peek is a Take that takes nothing.
+func (r *Rolling) peek(now time.Time, L int64) Take {
+	rem := r.RemainingAt(now)
+	return Take{Spent: L - rem, Remaining: rem}
 }
 
 // fast is take's common case, kept apart because take's generality (partial
@@ -320,10 +327,10 @@ func (r *Rolling) TryTakeAt(now time.Time, n int64) (ok bool, remaining int64) {
 // nanosecond on a path that is otherwise one compare-and-swap: the frontier is
 // where u expects it and cur already holds u's slot. It decides exactly as
 // take would, in the same order of loads (see Rolling), or reports done=false
-// and leaves the decision to take.
+// and leaves the decision to take. L is the limit less what must be kept.
 //
-// rem is what remains after the decision (see TryTakeAt) when done.
-func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
+// spent is what the window holds spent after the decision when done.
+func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
 	base := e*r.width + r.length()
 	if e&busy != 0 || u < base || u-base >= r.width {
@@ -347,12 +354,12 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
 	if r.head.Load() != e {
 		return false, false, 0
 	}
-	spent := p + int64(c&amountMask)
+	spent = p + int64(c&amountMask)
 	if n > L-spent {
-		return false, true, max(L-spent, 0)
+		return false, true, spent
 	}
 	if r.cur.CompareAndSwap(c, c+uint64(n)) {
-		return true, true, L - spent - n
+		return true, true, spent + n
 	}
 	return false, false, 0
 }
@@ -360,24 +367,15 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, rem int64) {
 // TryAcquire is shorthand for TryAcquireAt(time.Now(), n).
 func (r *Rolling) TryAcquire(n int64) (bool, error) { return r.TryAcquireAt(time.Now(), n) }
 
-func (r *Rolling) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
-	if n <= 0 {
-		return false, 0, ErrInvalidCount
-	}
-	if n > r.limit.Load() {
-		return false, 0, ErrExceedsLimit
-	}
-	took, s, _ := r.take(r.toU(now), n, false)
-	return took != 0, s, nil
+func (r *Rolling) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
+	L := r.limit.Load()
+	took, s, _, spent := r.take(r.toU(now), n, keep, partial)
+	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, s
 }
 
 // ChargeAt takes up to n credits at now, as many as remain, and returns how many.
 func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
-	if n <= 0 {
-		return 0
-	}
-	took, _, _ := r.take(r.toU(now), n, true)
-	return took
+	return r.TakeAt(now, n, 0, true).Took
 }
 
 // Test-only hooks (set by tests, nil otherwise): takeHook runs between reading
@@ -389,11 +387,12 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 // moving the frontier and sweeping the slots that left.
 var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 
-// take charges n credits (or, if partial, as many of them as fit) at u and
-// returns the amount taken, the slot epoch it was charged to and the instant it
-// counts at (u, the frontier's instant for a stale caller, or the start of
-// cur's slot for a caller behind it).
-func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) {
+// take charges n credits (or, if partial, as many of them as fit), leaving
+// keep of the limit untaken, at u and returns the amount taken, the slot
+// epoch it was charged to, the instant it counts at (u, the frontier's
+// instant for a stale caller, or the start of cur's slot for a caller behind
+// it) and what the window holds spent after the step.
+func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot, at uint64, spent int64) {
 	for {
 		e := r.head.Load()
 		if e&busy != 0 {
@@ -424,15 +423,15 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		if r.head.Load() != e {
 			continue // past may lack slots this caller's frontier still counts
 		}
-		L := r.limit.Load()
+		L := r.limit.Load() - max(keep, 0)
 		eff := base + x
 		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
 		// anything further ahead is really behind (or long expired).
 		if d := (c>>amountBits - s) & tagMask; d != 0 {
 			if d > e+r.size()-1-s {
-				k, done := r.roll(e, s, c, p, L, n, partial)
+				k, done, spent := r.roll(e, s, c, p, L, n, partial)
 				if done {
-					return k, s, eff
+					return k, s, eff, spent
 				}
 				continue
 			}
@@ -442,18 +441,18 @@ func (r *Rolling) take(u uint64, n int64, partial bool) (int64, uint64, uint64) 
 		a := int64(c & amountMask)
 		k := fit(p+a, n, L, partial)
 		if k == 0 {
-			return 0, s, eff
+			return 0, s, eff, p + a
 		}
 		if r.cur.CompareAndSwap(c, c+uint64(k)) {
-			return k, s, eff
+			return k, s, eff, p + a + k
 		}
 	}
 }
 
 // roll makes s, newer than cur's slot, the current slot and charges it, given
 // cur c and past p loaded under frontier e (see Rolling). It returns what it
-// took and whether it is done (false: cur changed, retry).
-func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool) {
+// took, whether it is done (false: cur changed, retry) and what is spent after.
+func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool, int64) {
 	back := (s - c>>amountBits) & tagMask // cur's slot is s-back
 	var a int64                           // what moves from cur to past
 	if back <= s-e {
@@ -461,7 +460,7 @@ func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool
 	} // else cur's slot has left the window: its credits are due back.
 	k := fit(p+a, n, L, partial)
 	if k == 0 {
-		return 0, true
+		return 0, true, p + a
 	}
 	if a != 0 {
 		r.past.Add(a)
@@ -473,10 +472,10 @@ func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool
 		if a != 0 {
 			r.past.Add(-a)
 		}
-		return 0, false
+		return 0, false, 0
 	}
 	if a != 0 {
 		r.record(s-back, a)
 	}
-	return k, true
+	return k, true, p + a + k
 }

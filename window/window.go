@@ -16,6 +16,11 @@ type Window interface {
 	// RefundAt gives back n credits that were acquired at time spent. Credits whose
 	// slot has already left the window are not resurrected; the pool never exceeds Limit.
 	RefundAt(now, spent time.Time, n int64)
+	// TakeAt takes n credits at now, all or nothing (or, if partial, as many
+	// as fit), leaving at least keep of the limit untaken, and reports the
+	// step as read in the same atomic step as the change. n <= 0 takes
+	// nothing and reports the window as it is.
+	TakeAt(now time.Time, n, keep int64, partial bool) Take
 	// ChargeAt debits up to n credits at now without the all-or-nothing check, for
 	// settling a real cost above the reserved one; it takes at most what remains
 	// (never below 0) and returns what it took.
@@ -32,6 +37,16 @@ type Window interface {
 	// SetLimit changes the pool size at run time (plan upgrade, add-on credits)
 	// without losing what is spent. Error if limit <= 0 or above MaxLimit.
 	SetLimit(limit int64) error
+}
+
+// Take is what one TakeAt did: how much it took and what the window holds
+// just after, both from the same atomic step, so that a caller can tell the
+// usage before and after its own change exactly (an alert crossing, say)
+// whatever other callers do meanwhile.
+type Take struct {
+	Took      int64 // credits taken: all asked for, fewer (partial), or 0
+	Spent     int64 // credits spent in the window just after (for a Compound, its first part's)
+	Remaining int64 // credits that could be taken just after (a Compound's least)
 }
 
 // MaxLimit is the largest pool a window accepts. Slot words pack a 41-bit
@@ -121,7 +136,7 @@ func fit(spent, n, L int64, partial bool) int64 {
 // tokenWindow lets Compound refund exactly the credits it took, even when a
 // stale caller's credits were charged to a later slot than its own now.
 type tokenWindow interface {
-	tryAcquireTok(now time.Time, n int64) (ok bool, tok uint64, err error)
+	stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64)
 	refundTok(tok uint64, n int64)
 }
 

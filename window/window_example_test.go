@@ -98,16 +98,16 @@ func ExampleWait() {
 	// <nil> 5
 }
 
-func ExampleRolling_TryTakeAt() {
+func ExampleRolling_TakeAt() {
 	w, _ := window.NewRolling(10, 24*time.Hour)
 	t0 := time.Date(2026, 3, 2, 9, 5, 0, 0, time.UTC)
-	fmt.Println(w.TryTakeAt(t0, 7))
-	fmt.Println(w.TryTakeAt(t0, 4)) // refused: what remains is unchanged
-	fmt.Println(w.TryTakeAt(t0, 0)) // bad input is refused, not an error
+	fmt.Printf("%+v\n", w.TakeAt(t0, 7, 0, false))
+	fmt.Printf("%+v\n", w.TakeAt(t0, 2, 2, false)) // refused: 2 of the 3 left are kept back
+	fmt.Printf("%+v\n", w.TakeAt(t0, 5, 0, true))  // partial: what fits
 	// Output:
-	// true 3
-	// false 3
-	// false 3
+	// {Took:7 Spent:7 Remaining:3}
+	// {Took:0 Spent:7 Remaining:3}
+	// {Took:3 Spent:10 Remaining:0}
 }
 
 // A Rolling can live inside a larger struct (one allocation per keyed pool,
