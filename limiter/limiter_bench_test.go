@@ -215,7 +215,7 @@ func BenchmarkAdmissionSteps(b *testing.B) {
 			{"+window", func(k string) {
 				t := find(k)
 				t.slots0.TryAcquire(semaphore.PairA)
-				t.roll.TryTakeAt(now, 1)
+				t.roll.TakeAt(now, 1, 0, false)
 				t.slots0.Release(semaphore.PairA)
 			}},
 			{"take", func(k string) {

@@ -233,7 +233,8 @@ func (w *windows) tryTake(r *window.Rolling, now time.Time, n int64) (bool, int6
 		ok, _ := w.multi.all.TryAcquireAt(now, n)
 		return ok, w.multi.all.RemainingAt(now)
 	}
-	return r.TryTakeAt(now, n)
+	t := r.TakeAt(now, n, 0, false)
+	return t.Took != 0, t.Remaining
 }
 
 func (w *windows) remaining(now time.Time) int64 {
