@@ -1,0 +1,130 @@
+package store
+
+import (
+	"io"
+	"iter"
+	"time"
+)
+
+// Request is one call to admit. Stores read Tenant, App, Class, Credits and
+// Keep; the other fields are for the caller's usage statistics.
+type Request struct {
+	Tenant string // the pool's owner (an organisation, an account)
+	App    string // the application (client id) whose concurrency cap applies
+	Class  string // the API class whose sub-concurrency cap applies, "" for none
+	// Credits is what the call costs; 0 is a free call that takes slots
+	// only. A negative cost counts as 0.
+	Credits int64
+	// Keep is how many credits of the pool the call must leave untaken: a
+	// reserve that only other callers may spend (a client's web forms, say).
+	Keep int64
+
+	User, IP, Module, Method string
+}
+
+// Reason says why a Decision refused.
+type Reason uint8
+
+// Reasons for a refusal.
+const (
+	ReasonNone           Reason = iota
+	ReasonCredits               // the pool has too few credits
+	ReasonConcurrency           // the application's in-flight cap is reached
+	ReasonSubConcurrency        // the class's in-flight cap is reached
+	ReasonTenants               // the store holds as many busy tenants as it may
+	ReasonUnavailable           // the store could not decide (e.g. unreachable)
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return "none"
+	case ReasonCredits:
+		return "credits"
+	case ReasonConcurrency:
+		return "concurrency"
+	case ReasonSubConcurrency:
+		return "sub-concurrency"
+	case ReasonTenants:
+		return "tenants"
+	case ReasonUnavailable:
+		return "unavailable"
+	}
+	return "unknown"
+}
+
+// ConcurrencyRetryAfter is the RetryAfter of a concurrency refusal: slots come
+// free when calls end, which no store can predict.
+const ConcurrencyRetryAfter = time.Second
+
+// Decision is the outcome of one step of a store. Cost and Used are read in
+// the same atomic step as the change, so Used-Cost is exactly the pool's use
+// just before it, whatever other callers do.
+type Decision struct {
+	Allowed bool
+	Reason  Reason
+	// Cost is the step's credits: for Take, the request's (taken when
+	// Allowed); for Settle and Charge, what was charged (negative: refunded).
+	Cost      int64
+	Limit     int64         // the pool's size
+	Remaining int64         // credits that could be taken just after (the least of the plan's windows)
+	Used      int64         // credits spent in the pool just after
+	Reset     time.Time     // when the next spent credits come back
+	Window    time.Duration // the pool's window length (0 when no tenant was reached)
+	// RetryAfter is 0 when allowed; for a credits refusal, how long until
+	// the credits asked for (plus the Keep) are back if nothing else is
+	// spent; ConcurrencyRetryAfter for a slot refusal.
+	RetryAfter time.Duration
+}
+
+// PlanFunc gives the plan of a tenant. A store asks it for a tenant it does
+// not hold yet (and, if it keeps no plans of its own, on every step). Plans
+// it returns are valid and must not be changed.
+type PlanFunc func(tenant string) *Plan
+
+// Store keeps tenants' credit pools and concurrency slots. L is the store's
+// own lease type: what it needs to release and settle an admission without a
+// lookup. Callers hold leases and pass them back untouched; their contents
+// are the store's business. Methods are safe for concurrent use; each is
+// one atomic step of the store (one round trip for a remote store).
+type Store[L any] interface {
+	// Take admits req at now all or nothing: one slot of the application's
+	// concurrency, one of the class's sub-concurrency if the plan caps the
+	// class, and req.Credits from every window of the tenant's plan while
+	// leaving req.Keep in the pool. It fills *d and, when admitted, *lease;
+	// on refusal nothing is kept and d says why and when to retry.
+	Take(now time.Time, req *Request, plans PlanFunc, lease *L, d *Decision)
+	// Release gives back the slots of an admitted Take. Called once per
+	// admission.
+	Release(lease *L)
+	// Settle moves the lease's charge by delta credits at now: delta < 0
+	// refunds -delta into the window slot the credits were taken in (never
+	// more than is still spent there); delta > 0 charges up to delta, or
+	// with exact all of it or nothing (Allowed false, Reason credits).
+	Settle(now time.Time, lease *L, delta int64, exact bool) Decision
+	// Charge takes up to n credits from tenant's pool at now with no slots
+	// and no lease: spending that was made outside this store's callers
+	// (another process, another integration) and that a caller learned of.
+	Charge(now time.Time, tenant string, n int64, plans PlanFunc) Decision
+	// Peek reports tenant's pool at now without changing or creating
+	// anything; RetryAfter is how long until n credits (n > 0) are back.
+	Peek(now time.Time, tenant string, n int64, plans PlanFunc) Decision
+	// SetPlan gives tenant plan p from now on, keeping what is spent and
+	// what is held, also what admissions racing with it take. A tenant the
+	// store does not hold is not created; but one that a Take creates
+	// meanwhile, having asked its PlanFunc before the caller stored p, must
+	// end with p.
+	SetPlan(now time.Time, tenant string, p *Plan) error
+}
+
+// Snapshotter is a store that can save its tenants' spending and restore it
+// (state that survives a restart). Slots in flight are not saved.
+type Snapshotter interface {
+	SnapshotAt(now time.Time, w io.Writer) error
+	RestoreAt(now time.Time, r io.Reader) error
+}
+
+// Lister is a store that can list the tenants it holds.
+type Lister interface {
+	Tenants() iter.Seq[string]
+}
