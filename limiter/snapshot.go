@@ -130,8 +130,8 @@ func (l *Limiter) RestoreAt(now time.Time, r io.Reader) error {
 	}
 	seen := map[string]bool{}
 	for _, t := range snap.Tenants {
-		if t.Tenant == "" || seen[t.Tenant] {
-			return fmt.Errorf("%w: empty or repeated tenant %q", ErrSnapshotCorrupt, t.Tenant)
+		if seen[t.Tenant] { // "" is the default tenant (no identity): a tenant like any other
+			return fmt.Errorf("%w: repeated tenant %q", ErrSnapshotCorrupt, t.Tenant)
 		}
 		seen[t.Tenant] = true
 		for i, s := range t.Returns {

@@ -25,6 +25,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	spend(t0.Add(20*time.Hour), "a", 7)
 	spend(t0.Add(time.Hour), "b", 999)
 	spend(t0, "idle", 1)
+	spend(t0.Add(2*time.Hour), "", 30) // the default tenant: no identity (issue #13 item 1)
 	now := t0.Add(22 * time.Hour)
 	var buf bytes.Buffer
 	if err := a.SnapshotAt(now, &buf); err != nil {
@@ -38,7 +39,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	for _, at := range []time.Duration{10 * time.Minute, 2 * time.Hour, 2*time.Hour + 30*time.Minute,
 		25*time.Hour + 30*time.Minute, 27 * time.Hour, 44 * time.Hour, 50 * time.Hour} {
 		when := now.Add(at)
-		for _, tenant := range []string{"a", "b", "idle", "never"} {
+		for _, tenant := range []string{"a", "b", "idle", "never", ""} {
 			da, db := a.Peek(when, tenant), b.Peek(when, tenant)
 			if da.Remaining != db.Remaining || da.Limit != db.Limit || !da.Reset.Equal(db.Reset) {
 				t.Errorf("+%v %s: original %+v restored %+v", at, tenant, da, db)
@@ -69,7 +70,7 @@ func TestRestoreErrors(t *testing.T) {
 		{good[:len(good)/2], ErrSnapshotCorrupt},
 		{strings.Replace(good, "creditgate-limiter-snapshot", "other", 1), ErrSnapshotCorrupt},
 		{strings.Replace(good, `"credits":5`, `"credits":-5`, 1), ErrSnapshotCorrupt},
-		{strings.Replace(good, `"tenant":"a"`, `"tenant":""`, 1), ErrSnapshotCorrupt},
+		{strings.Replace(good, `]}]}`, `]},{"tenant":"a","returns":[]}]}`, 1), ErrSnapshotCorrupt}, // repeated
 		{strings.Replace(good, `"taken":1`, `"taken":1,"extra":2`, 1), ErrSnapshotCorrupt},
 		{strings.Replace(good, `"credits":5`, `"credits":9223372036854775807`, 1), ErrSnapshotCorrupt},
 		{strings.Replace(good, `"credits":5`, `"credits":1099511627777`, 1), ErrSnapshotCorrupt}, // MaxLimit+1
