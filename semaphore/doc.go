@@ -4,10 +4,7 @@
 // [Weighted] serves both sides of a credit-metered API: the server refuses at
 // once when a concurrency cap is full ([Weighted.TryAcquire], one CAS, no lock,
 // no allocation), and the client waits its turn in strict FIFO order
-// ([Weighted.Acquire], cancellable by its context). [Slots] is the
-// non-blocking half alone in 16 bytes, to embed beside other hot state, with
-// a one-instruction Release; [Pair] is two such counts in one word, taken
-// together with one atomic add. [Group] keeps one
+// ([Weighted.Acquire], cancellable by its context). [Group] keeps one
 // semaphore per key (application, or application + API class), bounded in
 // number, evicting idle ones. [Lease] ties held weight to the life of
 // something else, such as a response body, and [Tracker] finds leases that

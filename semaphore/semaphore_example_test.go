@@ -124,20 +124,3 @@ func ExampleTracker() {
 	// semaphore_example_test.go:LINE: lease of weight 1 not released
 	// 1 false
 }
-
-// A Pair takes an application's slot and its API class's in one atomic add.
-func ExamplePair() {
-	var p semaphore.Pair
-	p.SetCapacityA(10) // the application's concurrency
-	p.SetCapacityB(1)  // the bulk class's sub-concurrency
-	ok, _ := p.TryAcquire(semaphore.PairA | semaphore.PairB)
-	fmt.Println(ok)
-	ok, refusedA := p.TryAcquire(semaphore.PairA | semaphore.PairB)
-	fmt.Println(ok, refusedA) // refused by the class, not the application
-	p.Release(semaphore.PairA | semaphore.PairB)
-	fmt.Println(p.Held())
-	// Output:
-	// true
-	// false false
-	// 0 0
-}

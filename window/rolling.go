@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/creditgate/creditgate/internal/layout"
 )
 
 // Slot words pack a slot tag (the slot's epoch modulo 2^23) above the amount
@@ -27,98 +29,115 @@ const (
 	retired = amountMask
 )
 
-// Rolling admits at most Limit credits in any interval of length W.
+// Rolling admits at most Limit credits in any interval of length W, under any
+// interleaving of callers, stale clocks and jumps of time.
 //
-// The window is split into slots of width w = ceil(W/S). Credits spent in slot
-// k, which covers [k·w, (k+1)·w), come back at (k+1)·w + W: only once the whole
-// slot is older than W, so no credit ever returns early. Compared with an exact
-// sliding log, Rolling withholds at most the credits spent in one slot's width
-// (those spent in (t−W−w, t−W]).
+// The window is split into slots of width w = ceil(W/S) (S = DefaultSlots
+// unless WithSlots says otherwise). Credits spent in slot k, which covers
+// [k·w, (k+1)·w), come back at (k+1)·w + W: never early, and compared with an
+// exact sliding log at most one slot's width of spending late. A caller whose
+// now is older than what the window has seen is counted as at the newest
+// instant, so a stale clock can never make the window admit more.
 //
-// # State
+// A take is one compare-and-swap on the current slot's word: no mutex, no
+// allocation, no goroutine. TakeAt reports what it took and what the window
+// holds, from that same step. (How the engine stays exact without a lock is
+// described in the comment above the type's fields.)
 //
-// A frontier (head: the oldest slot still inside the window), the current slot
-// word (cur: the newest slot's tag and the credits spent in it), past (the
-// credits of every other slot not yet returned) and a ring of S+1 slot words
-// that record, per older slot, what past holds for it. Nothing else counts
-// credits: what a caller may take is Limit − past − cur's amount.
-//
-// # The hot path: one compare-and-swap
-//
-// A caller in cur's slot loads cur, then past, then checks that the frontier
-// has not moved since it computed its slot, and swaps cur's amount up by n if
-// past + amount + n fits the limit. That single swap is the only locked
-// instruction. It is sound because every credit that can still count is in
-// past or in cur at every instant, and because the swap succeeds only if cur
-// did not change since it was loaded, which means no credit was taken in
-// between (every take goes through cur):
-//
-//   - cur before past: credits leave cur only by a roll (below), which adds
-//     them to past before it swaps cur. A caller that loads a cur written by a
-//     roll therefore sees that roll's addition to past; a roll after its load
-//     makes its swap fail.
-//   - the frontier check after past: the head was e both before cur and after
-//     past, and it only grows, so past was loaded while the frontier was e.
-//     Credits of slots >= e only leave past once the head passes them, so past
-//     had them all; slots that leave after the check leave legitimately
-//     (an admission counted under frontier e must only count slots >= e, and
-//     every later admission counts under a frontier at least as new).
-//
-// # Rolling to a new slot
-//
-// The first caller in a newer slot s rolls cur: having loaded cur and past
-// and checked the frontier as above, and past + a + n against the limit, it
-// adds the old slot's amount a to past, then swaps cur from the old word to
-// (s, n). If the swap fails it
-// subtracts a again and retries; meanwhile past over-counts by a, which can
-// only refuse someone spuriously, never admit too much. After a successful
-// swap it records a in the ring word of the old slot, retiring whatever
-// expired slot the word held (returning that slot's credits from past). If the
-// old slot has left the window by then, a is subtracted from past instead; if
-// it leaves while being recorded (the sweeper found the word still holding an
-// older, empty slot), the recorder notices the moved frontier after its swap
-// and empties the word itself. An old amount whose slot has already left the
-// window is not moved to past at all. Credits in flight between cur and their
-// ring word are in past throughout, so they are never undercounted; a refund
-// of such credits is dropped (a conservative under-refund).
-//
-// A caller whose slot is older than cur's (its now is behind another caller's,
-// in the same frontier) is counted as at the start of cur's slot, the way a
-// caller behind the frontier is counted at the frontier: its credits come back
-// one slot later, never earlier.
-//
-// # Expiry
-//
-// Lazy: the caller that sees the frontier move claims it with a
-// compare-and-swap on head, empties the ring words of the slots that left
-// (word first, past after, so past never undercounts) and empties cur if its
-// slot left too. A jump of a whole ring or more marks the head busy, and every
-// caller that sees the mark helps reset the whole ring and cur (help), so
-// nobody waits on a preempted sweeper and a jump of days clears in S+2 steps.
-//
-// Time is the caller's: a caller whose now is older than the frontier is treated
-// as at the frontier (its credits count from there), so a stale clock can never
-// make the window admit more.
-//
-// Slot words carry their epoch modulo 2^23. As with any tagged
-// compare-and-swap, this assumes no goroutine stalls between loading a word and
-// swapping it while that word is rewritten to a bit-identical value, which
-// takes the clock moving 2^23 slot widths (240 years at 15-minute slots).
-//
-// A Rolling must be made by NewRolling, or set up in place by Init (to embed
-// it in a larger struct); methods on the zero value panic.
-//
-// Layout: the struct is a cache line read by every take and rarely
-// written, then the start of a second line holding cur, which every take
-// writes: sharing a line with the read-mostly fields made every reader miss
-// (8x slower at 2 goroutines). The rest of cur's line (FreeBytes) is padding
-// in NewRolling's allocation, which is 64-byte aligned; an embedder places
-// the Rolling at a 64-byte offset of a 64-byte-aligned allocation and can
-// put there what it writes together with cur (the limiter puts the tenant's
-// concurrency semaphore there: one contended line per admission, not two).
-// The slot words of older slots, which only rolls and expiry touch, are a
-// separate allocation.
+// A Rolling must be made by NewRolling; methods on the zero value panic.
+// All methods are safe for concurrent use.
 type Rolling struct {
+	// How Rolling works (design note; not part of the API).
+	//
+	// The window is split into slots of width w = ceil(W/S). Credits spent in slot
+	// k, which covers [k·w, (k+1)·w), come back at (k+1)·w + W: only once the whole
+	// slot is older than W, so no credit ever returns early. Compared with an exact
+	// sliding log, Rolling withholds at most the credits spent in one slot's width
+	// (those spent in (t−W−w, t−W]).
+	//
+	// # State
+	//
+	// A frontier (head: the oldest slot still inside the window), the current slot
+	// word (cur: the newest slot's tag and the credits spent in it), past (the
+	// credits of every other slot not yet returned) and a ring of S+1 slot words
+	// that record, per older slot, what past holds for it. Nothing else counts
+	// credits: what a caller may take is Limit − past − cur's amount.
+	//
+	// # The hot path: one compare-and-swap
+	//
+	// A caller in cur's slot loads cur, then past, then checks that the frontier
+	// has not moved since it computed its slot, and swaps cur's amount up by n if
+	// past + amount + n fits the limit. That single swap is the only locked
+	// instruction. It is sound because every credit that can still count is in
+	// past or in cur at every instant, and because the swap succeeds only if cur
+	// did not change since it was loaded, which means no credit was taken in
+	// between (every take goes through cur):
+	//
+	//   - cur before past: credits leave cur only by a roll (below), which adds
+	//     them to past before it swaps cur. A caller that loads a cur written by a
+	//     roll therefore sees that roll's addition to past; a roll after its load
+	//     makes its swap fail.
+	//   - the frontier check after past: the head was e both before cur and after
+	//     past, and it only grows, so past was loaded while the frontier was e.
+	//     Credits of slots >= e only leave past once the head passes them, so past
+	//     had them all; slots that leave after the check leave legitimately
+	//     (an admission counted under frontier e must only count slots >= e, and
+	//     every later admission counts under a frontier at least as new).
+	//
+	// # Rolling to a new slot
+	//
+	// The first caller in a newer slot s rolls cur: having loaded cur and past
+	// and checked the frontier as above, and past + a + n against the limit, it
+	// adds the old slot's amount a to past, then swaps cur from the old word to
+	// (s, n). If the swap fails it
+	// subtracts a again and retries; meanwhile past over-counts by a, which can
+	// only refuse someone spuriously, never admit too much. After a successful
+	// swap it records a in the ring word of the old slot, retiring whatever
+	// expired slot the word held (returning that slot's credits from past). If the
+	// old slot has left the window by then, a is subtracted from past instead; if
+	// it leaves while being recorded (the sweeper found the word still holding an
+	// older, empty slot), the recorder notices the moved frontier after its swap
+	// and empties the word itself. An old amount whose slot has already left the
+	// window is not moved to past at all. Credits in flight between cur and their
+	// ring word are in past throughout, so they are never undercounted; a refund
+	// of such credits is dropped (a conservative under-refund).
+	//
+	// A caller whose slot is older than cur's (its now is behind another caller's,
+	// in the same frontier) is counted as at the start of cur's slot, the way a
+	// caller behind the frontier is counted at the frontier: its credits come back
+	// one slot later, never earlier.
+	//
+	// # Expiry
+	//
+	// Lazy: the caller that sees the frontier move claims it with a
+	// compare-and-swap on head, empties the ring words of the slots that left
+	// (word first, past after, so past never undercounts) and empties cur if its
+	// slot left too. A jump of a whole ring or more marks the head busy, and every
+	// caller that sees the mark helps reset the whole ring and cur (help), so
+	// nobody waits on a preempted sweeper and a jump of days clears in S+2 steps.
+	//
+	// Time is the caller's: a caller whose now is older than the frontier is treated
+	// as at the frontier (its credits count from there), so a stale clock can never
+	// make the window admit more.
+	//
+	// Slot words carry their epoch modulo 2^23. As with any tagged
+	// compare-and-swap, this assumes no goroutine stalls between loading a word and
+	// swapping it while that word is rewritten to a bit-identical value, which
+	// takes the clock moving 2^23 slot widths (240 years at 15-minute slots).
+	//
+	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
+	// it in a larger struct); methods on the zero value panic.
+	//
+	// Layout: the struct is a cache line read by every take and rarely
+	// written, then the start of a second line holding cur, which every take
+	// writes: sharing a line with the read-mostly fields made every reader miss
+	// (8x slower at 2 goroutines). The rest of cur's line (layout.FreeBytes) is padding
+	// in NewRolling's allocation, which is 64-byte aligned; an embedder places
+	// the Rolling at a 64-byte offset of a 64-byte-aligned allocation and can
+	// put there what it writes together with cur (the limiter puts the tenant's
+	// concurrency semaphore there: one contended line per admission, not two).
+	// The slot words of older slots, which only rolls and expiry touch, are a
+	// separate allocation.
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
 	limit atomic.Int64
 	// past counts the credits of live slots other than cur's (and of slots
@@ -140,15 +159,10 @@ type Rolling struct {
 	cur atomic.Uint64 // the current slot's word: the contended one
 }
 
-// FreeBytes is how many bytes of cur's cache line follow a Rolling (see
-// Rolling): an embedder that places a Rolling at a 64-byte boundary can put
-// that much of what it writes with every take right after it.
-const FreeBytes = 64 - 8
-
 // padded is NewRolling's allocation: a Rolling and the rest of cur's line.
 type padded struct {
 	r Rolling
-	_ [FreeBytes]byte
+	_ [layout.FreeBytes]byte
 }
 
 // defaultRing is the ring length of DefaultSlots slots over a length they
@@ -187,12 +201,15 @@ func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, er
 	return &p.r, nil
 }
 
-// Init sets up a zero Rolling in place as NewRolling would, for a Rolling
-// embedded in a larger struct (one allocation, and one pointer less to
-// follow, per keyed window). It must run before r is shared; a Rolling in use
-// is not changed and gets ErrInUse.
-func (r *Rolling) Init(limit int64, length time.Duration, opts ...Option) error {
-	return r.init(limit, length, buildConfig(opts), nil)
+func init() {
+	// The in-memory store embeds a Rolling in its tenants (see layout).
+	layout.InitRolling = func(r *Rolling, limit int64, length time.Duration, slots int) error {
+		c := buildConfig(nil)
+		if slots > 0 {
+			c.slots = slots
+		}
+		return r.init(limit, length, c, nil)
+	}
 }
 
 // slotWidth is w = ceil(W/S), at least 2 ns (which keeps epochs below the
@@ -209,7 +226,7 @@ func ringSize(W, S uint64) uint64 {
 // ringSize words the caller allocated with r.
 func (r *Rolling) init(limit int64, length time.Duration, c config, ring *atomic.Uint64) error {
 	if r.width != 0 {
-		return ErrInUse
+		return errInUse
 	}
 	if limit <= 0 || limit > MaxLimit {
 		return ErrInvalidLimit

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/creditgate/creditgate/internal/layout"
 )
 
 // TryTakeAt must decide exactly as TryAcquireAt and report exactly what
@@ -66,8 +68,8 @@ func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
 // apart from every field a take reads.
 func TestRollingLayout(t *testing.T) {
 	var r Rolling
-	if sz := unsafe.Sizeof(r); sz != 128-FreeBytes {
-		t.Fatalf("Rolling is %d bytes, want %d (a line and %d bytes)", sz, 128-FreeBytes, 64-FreeBytes)
+	if sz := unsafe.Sizeof(r); sz != 128-layout.FreeBytes {
+		t.Fatalf("Rolling is %d bytes, want %d (a line and %d bytes)", sz, 128-layout.FreeBytes, 64-layout.FreeBytes)
 	}
 	if off := unsafe.Offsetof(r.cur); off != 64 {
 		t.Fatalf("cur at offset %d, want 64", off)
@@ -101,23 +103,29 @@ func must(r *Rolling, err error) *Rolling {
 	return r
 }
 
+// initRolling is the in-place constructor the in-memory store gets through
+// package layout.
+func initRolling(r *Rolling, limit int64, length time.Duration, slots int) error {
+	return layout.InitRolling.(func(*Rolling, int64, time.Duration, int) error)(r, limit, length, slots)
+}
+
 func TestInit(t *testing.T) {
 	type holder struct {
 		_ [64]byte
 		r Rolling
 	}
 	h := new(holder)
-	if err := h.r.Init(0, time.Hour); err != ErrInvalidLimit {
+	if err := initRolling(&h.r, 0, time.Hour, 0); err != ErrInvalidLimit {
 		t.Fatalf("Init(0) = %v, want ErrInvalidLimit", err)
 	}
-	if err := h.r.Init(10, time.Hour, WithSlots(4)); err != nil {
+	if err := initRolling(&h.r, 10, time.Hour, 4); err != nil {
 		t.Fatal(err)
 	}
 	if ok, rem := h.r.TryTakeAt(start, 4); !ok || rem != 6 {
 		t.Fatalf("TryTakeAt on an embedded window = %v, %d; want true, 6", ok, rem)
 	}
-	if err := h.r.Init(20, time.Minute); err != ErrInUse {
-		t.Fatalf("second Init = %v, want ErrInUse", err)
+	if err := initRolling(&h.r, 20, time.Minute, 0); err != errInUse {
+		t.Fatalf("second Init = %v, want errInUse", err)
 	}
 	if h.r.Limit() != 10 || h.r.RemainingAt(start) != 6 || h.r.Length() != time.Hour {
 		t.Fatal("a refused Init changed the window")

@@ -78,8 +78,6 @@ var (
 	// positive, a rolling length above MaxLength, or (for Fixed) a period
 	// neither a whole number of days nor a divisor of a day.
 	ErrInvalidLength = errors.New("window: length must be positive (and a rolling one at most MaxLength)")
-	// ErrInUse is returned by Rolling.Init for a Rolling already set up.
-	ErrInUse = errors.New("window: Init on a window already set up")
 	// ErrInvalidSlots is returned for a slot count outside 1..MaxSlots.
 	ErrInvalidSlots = errors.New("window: slot count must be between 1 and 65536")
 	// ErrInvalidReset is returned by NewFixed for a reset offset outside [0, 24h).
@@ -118,6 +116,9 @@ func buildConfig(opts []Option) config {
 	}
 	return c
 }
+
+// errInUse is returned by an in-place set-up of a Rolling already set up.
+var errInUse = errors.New("window: Init on a window already set up")
 
 // fit returns how many of n credits a take may charge beside the spent ones
 // under limit L: all n if they fit, else (partial) as many as fit, else 0.

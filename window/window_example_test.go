@@ -109,22 +109,3 @@ func ExampleRolling_TakeAt() {
 	// {Took:0 Spent:7 Remaining:3}
 	// {Took:3 Spent:10 Remaining:0}
 }
-
-// A Rolling can live inside a larger struct (one allocation per keyed pool,
-// and no pointer to follow), set up in place by Init before it is shared.
-func ExampleRolling_Init() {
-	type account struct {
-		name string
-		pool window.Rolling
-	}
-	a := &account{name: "org1"}
-	if err := a.pool.Init(100, time.Hour, window.WithSlots(4)); err != nil {
-		panic(err)
-	}
-	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	fmt.Println(a.pool.TryTakeAt(t0, 40))
-	fmt.Println(a.pool.Init(5, time.Minute))
-	// Output:
-	// true 60
-	// window: Init on a window already set up
-}

@@ -1,4 +1,4 @@
-package semaphore
+package slots
 
 import "sync/atomic"
 
@@ -7,7 +7,7 @@ import "sync/atomic"
 // limiter puts a tenant's first application's and first API class's slots
 // on the cache line that its credit window writes on every admission, so
 // that on two cores an admission moves one line between them, not three.
-// [Weighted] is the semaphore to use when callers wait (40 bytes, with a
+// semaphore.Weighted is the one to use when callers wait (40 bytes, with a
 // FIFO queue).
 //
 // Slots counts what is held, not what is free, so a capacity change never
@@ -61,7 +61,7 @@ func (s *Slots) TryAcquire(n int64) bool {
 	return false
 }
 
-// Release returns weight n. It panics with "semaphore: released more than
+// Release returns weight n. It panics with "slots: released more than
 // held" if that would make the held weight negative (the release is undone
 // first), and on a negative n; Release(0) does nothing. It is one atomic
 // add: when another core holds the word, the add fetches it once, for

@@ -1,4 +1,4 @@
-package semaphore
+package slots
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ const (
 // a count that reads 2^31 or more can only be a release of a slot not held.
 const MaxPairCapacity = 1<<30 - 1
 
-var errPairWhich = errors.New("semaphore: Pair slots must be PairA, PairB or PairA|PairB")
+var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|PairB")
 
 // TryAcquire takes one slot of each count which names, all or nothing,
 // without waiting, and reports whether it did; when it did not, refusedA
@@ -59,7 +59,7 @@ func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 }
 
 // Release gives back one slot of each count which names. Like
-// Slots.Release, it panics with "semaphore: released more than held" (the
+// Slots.Release, it panics with "slots: released more than held" (the
 // release undone first) if a count would go below zero, which in one word
 // would borrow from the other count; and on a bad which, as TryAcquire.
 func (p *Pair) Release(which uint64) {
