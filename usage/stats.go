@@ -1,7 +1,8 @@
-package limiter
+package usage
 
 import (
 	"cmp"
+	"context"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -13,29 +14,29 @@ import (
 // Dimension is one axis of the usage statistics.
 type Dimension uint8
 
-// Dimensions of Usage.Top.
+// Dimensions of Stats.Top.
 const (
-	DimApp Dimension = iota
-	DimModule
-	DimIP
-	DimUser
-	DimMethod
+	App Dimension = iota
+	Module
+	IP
+	User
+	Method
 	numDims
 )
 
-// OtherKey collects what the cardinality caps fold away.
-const OtherKey = "other"
+// Other collects what the cardinality caps fold away.
+const Other = "other"
 
 // noHour is before every hour, and noHour-keep does not overflow.
 const noHour = math.MinInt64 / 2
 
-// Usage defaults.
+// Defaults.
 const (
-	DefaultRetention    = 30 * 24 * time.Hour
-	DefaultUsageTenants = 1000
-	usageShards         = 32 // few enough to flush, enough that cores seldom share one
-	usageBatch          = 64
-	usageQueue          = 16 // full batches waiting: at most usageQueue*usageBatch events
+	DefaultRetention = 30 * 24 * time.Hour
+	DefaultTenants   = 1000
+	numShards        = 32 // few enough to flush, enough that cores seldom share one
+	batchSize        = 64
+	queueLen         = 16 // full batches waiting: at most queueLen*batchSize events
 )
 
 // Count is one row of Top. Calls counts admitted calls, Refused refused ones,
@@ -51,31 +52,26 @@ type Point struct {
 	Credits, Calls, Refused int64
 }
 
-// Usage keeps credits, calls and refusals per tenant by application, module,
+// Stats keeps credits, calls and refusals per tenant by application, module,
 // IP, user and method, in hour buckets, for a retention period, like Zoho's
 // API dashboard. Memory is bounded: each dimension keeps at most
 // maxPerDimension keys per tenant and hour, and the tail (the keys with the
 // fewest credits so far when a new key competes for a place) folds into
-// OtherKey, so a heavy key keeps its row even if it arrives late;
-// at most DefaultUsageTenants tenants are kept, the rest fold into tenant
-// OtherKey; hours older than the retention, counted back from the latest
+// Other, so a heavy key keeps its row even if it arrives late;
+// at most DefaultTenants tenants are kept, the rest fold into tenant
+// Other; hours older than the retention, counted back from the latest
 // hour that two records have reached (see apply), are dropped.
 //
 // Record only appends to one of a few sharded buffers. Full buffers queue for
-// aggregation, which a Limiter given WithUsage runs on its own goroutine (until
-// Limiter.Close); queries aggregate whatever is pending first, and if the
-// queue is full the recorder aggregates itself rather than let memory grow.
-// Without a Limiter's goroutine, recording still works: queries and the full
-// queue do the work. A Limiter on its in-memory store counts admitted calls
-// in the tenants instead, as runs of calls with the same keys, and hands a
-// run over when its keys change, when its tenant is evicted, on Close and
-// when a query reads: a query sees every call whose Acquire has returned.
-// Safe for concurrent use.
-type Usage struct {
+// aggregation, which a goroutine of the Stats runs (until Close); queries
+// aggregate whatever is pending first, so a query sees every event recorded
+// before it, and if the queue is full the recorder aggregates itself rather
+// than let memory grow. Safe for concurrent use.
+type Stats struct {
 	keep      int64 // hours retained: the retention rounded up
 	maxPerDim int
 	seed      maphash.Seed
-	shards    [usageShards]usageShard
+	shards    [numShards]shard
 
 	// full holds batches waiting for aggregation. A shard hands a batch
 	// over under its lock, and every receiver takes batches under mu and
@@ -83,9 +79,9 @@ type Usage struct {
 	// shard, on full or aggregated, never in between where a query could
 	// miss it, and each shard's batches are aggregated in the order pushed
 	// (a settled difference after its call).
-	full chan []usageEvent
-	free chan []usageEvent // empty batches to reuse
-	kick chan struct{}     // wakes a drainer (capacity 1): a batch is on full
+	full chan []event
+	free chan []event  // empty batches to reuse
+	kick chan struct{} // wakes a drainer (capacity 1): a batch is on full
 
 	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
@@ -94,22 +90,23 @@ type Usage struct {
 	// any is dated at. Unix hours; noHour before there are any.
 	newest, latest int64
 
-	srcMu   sync.Mutex
-	sources map[*MemoryStore]int // stores whose tenants keep runs for u (see usageRun), by Limiters using them
+	stop     chan struct{} // closed by Close
+	done     chan struct{} // closed when the drainer has exited
+	closeOne sync.Once
 }
 
-// usageShard is 128 bytes, so that two shards' words never share a cache
-// line whatever the alignment of the Usage (at 72 bytes they did, and two
+// shard is 128 bytes, so that two shards' words never share a cache
+// line whatever the alignment of the Stats (at 72 bytes they did, and two
 // cores recording into neighbouring shards fought over the line).
-type usageShard struct {
+type shard struct {
 	mu  sync.Mutex // protects buf
-	buf []usageEvent
+	buf []event
 	_   [96]byte
 }
 
-// usageEvent is one decision, or a run of decisions with the same keys
+// event is one decision, or a run of decisions with the same keys
 // that push merged: calls and refused count them.
-type usageEvent struct {
+type event struct {
 	hour                                int64
 	tenant, app, module, ip, user, meth string
 	credits, calls, refused             int64
@@ -128,11 +125,11 @@ type hourUsage struct {
 	last [numDims]*Count
 }
 
-// NewUsage returns a recorder keeping retention (DefaultRetention when <= 0)
+// New returns statistics keeping retention (DefaultRetention when <= 0)
 // of hour buckets with at most maxPerDimension keys per dimension (100 when <= 0).
 // Statistics are kept by the hour, so retention rounds up to whole hours:
 // anything up to an hour keeps the newest hour.
-func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
+func New(retention time.Duration, maxPerDimension int) *Stats {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
@@ -143,33 +140,65 @@ func NewUsage(retention time.Duration, maxPerDimension int) *Usage {
 	if maxPerDimension <= 0 {
 		maxPerDimension = 100
 	}
-	u := &Usage{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
-		tenants: map[string]*tenantUsage{}, full: make(chan []usageEvent, usageQueue),
-		free: make(chan []usageEvent, usageQueue), kick: make(chan struct{}, 1)}
+	u := &Stats{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
+		tenants: map[string]*tenantUsage{}, full: make(chan []event, queueLen),
+		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(u.done)
+		u.drain(u.stop)
+	}()
 	return u // shard buffers are allocated by their first push
 }
 
-// Record counts one decision: credits spent by an admitted call, or a refusal.
-func (u *Usage) Record(at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
-	u.record(maphash.String(u.seed, tenant), at, tenant, app, module, ip, user, method, credits, refused)
-}
-
-// record is Record with the shard picked by h (any well-mixed value; see
-// Limiter.usageShard).
-func (u *Usage) record(h uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
-	e := usageEvent{hour: hourOf(at), tenant: tenant, app: app, module: module, ip: ip, user: user, meth: method}
-	if refused {
-		e.refused = 1
-	} else {
-		e.calls, e.credits = 1, credits
+// Close stops the goroutine that aggregates recorded events and waits for it
+// or for ctx. Recording and queries still work afterwards (queries then do
+// the aggregation). Close is idempotent.
+func (u *Stats) Close(ctx context.Context) error {
+	u.closeOne.Do(func() { close(u.stop) })
+	select {
+	case <-u.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	u.push(h, &e)
 }
 
-// adjust records a settled difference in credits (no call); h as for record,
-// and the same as its decision's (see Limiter.usageShard).
-func (u *Usage) adjust(at time.Time, h uint64, tenant, app string, delta int64) {
-	u.push(h, &usageEvent{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
+// Event is one decision to count: an admitted call that spent Credits, or a
+// refusal.
+type Event struct {
+	At                                    time.Time
+	Tenant, App, Module, IP, User, Method string
+	Credits                               int64
+	Refused                               bool
+}
+
+// Record counts one decision.
+func (u *Stats) Record(e Event) { u.RecordIn(maphash.String(u.seed, e.Tenant), &e) }
+
+// Settle counts a settled difference of an admitted call's credits (its
+// real cost less what it reserved), by application only.
+func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
+	u.SettleIn(maphash.String(u.seed, tenant), at, tenant, app, delta)
+}
+
+// RecordIn is Record into the buffer that buf (any well-mixed value) picks,
+// for a caller that spreads one tenant's events over buffers so that cores
+// do not queue on one: events recorded with the same buf are aggregated in
+// the order recorded, so a call's settled difference should use its call's.
+func (u *Stats) RecordIn(buf uint64, e *Event) {
+	x := event{hour: hourOf(e.At), tenant: e.Tenant, app: e.App, module: e.Module, ip: e.IP, user: e.User, meth: e.Method}
+	if e.Refused {
+		x.refused = 1
+	} else {
+		x.calls, x.credits = 1, e.Credits
+	}
+	u.push(buf, &x)
+}
+
+// SettleIn is Settle into the buffer buf picks (see RecordIn).
+func (u *Stats) SettleIn(buf uint64, at time.Time, tenant, app string, delta int64) {
+	u.push(buf, &event{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
 }
 
 func hourOf(t time.Time) int64 { return hourOfNs(t.UnixNano()) }
@@ -188,8 +217,8 @@ func hourOfNs(ns int64) int64 {
 // one event, and the buffer fills (and hands a batch over) only when keys
 // change. The strings are compared by ==, which is a pointer check when, as
 // usual, a caller passes the same strings again.
-func (u *Usage) push(h uint64, e *usageEvent) {
-	sh := &u.shards[(h>>32)%usageShards]
+func (u *Stats) push(h uint64, e *event) {
+	sh := &u.shards[(h>>32)%numShards]
 	sh.mu.Lock()
 	if n := len(sh.buf); n > 0 {
 		if last := &sh.buf[n-1]; sameKeys(last, e) {
@@ -202,11 +231,11 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 		sh.buf = u.newBatch()
 	}
 	sh.buf = append(sh.buf, *e)
-	if len(sh.buf) < usageBatch {
+	if len(sh.buf) < batchSize {
 		sh.mu.Unlock()
 		return
 	}
-	// The full buffer leaves the shard under its lock (see Usage.full).
+	// The full buffer leaves the shard under its lock (see Stats.full).
 	select {
 	case u.full <- sh.buf: // for the drainer (or the next query)
 		sh.buf = u.newBatch()
@@ -229,16 +258,16 @@ func (u *Usage) push(h uint64, e *usageEvent) {
 }
 
 // newBatch returns an empty batch, recycled if one is free.
-func (u *Usage) newBatch() []usageEvent {
+func (u *Stats) newBatch() []event {
 	select {
 	case b := <-u.free:
 		return b
 	default:
-		return make([]usageEvent, 0, usageBatch)
+		return make([]event, 0, batchSize)
 	}
 }
 
-func (u *Usage) recycle(b []usageEvent) {
+func (u *Stats) recycle(b []event) {
 	clear(b) // drop the strings
 	select {
 	case u.free <- b[:0]:
@@ -246,11 +275,11 @@ func (u *Usage) recycle(b []usageEvent) {
 	}
 }
 
-// drain aggregates full batches until stop closes. The Limiter runs it when
-// given WithUsage, so that recording costs the hot path an append only. It
+// drain aggregates full batches until stop closes, on the Stats' own
+// goroutine, so that recording costs the hot path an append only. It
 // waits on kick rather than on full: taking a batch before mu would let a
 // query aggregate that shard's later events first.
-func (u *Usage) drain(stop <-chan struct{}) {
+func (u *Stats) drain(stop <-chan struct{}) {
 	for {
 		select {
 		case <-u.kick:
@@ -264,10 +293,10 @@ func (u *Usage) drain(stop <-chan struct{}) {
 }
 
 // drainQueue aggregates the batches on full, at least all those queued when
-// it was called (at most usageQueue: it does not chase a busy recorder).
+// it was called (at most queueLen: it does not chase a busy recorder).
 // Called with u.mu held.
-func (u *Usage) drainQueue() {
-	for range usageQueue {
+func (u *Stats) drainQueue() {
+	for range queueLen {
 		select {
 		case b := <-u.full:
 			u.aggregate(b)
@@ -281,7 +310,7 @@ func (u *Usage) drainQueue() {
 // flush aggregates every event pushed before it was called, each shard's
 // in order. Called without u.mu: it takes a shard's lock and then mu, as a
 // push that finds the queue full does.
-func (u *Usage) flush() {
+func (u *Stats) flush() {
 	u.mu.Lock()
 	u.drainQueue() // the bulk, before holding up any shard
 	u.mu.Unlock()
@@ -301,8 +330,8 @@ func (u *Usage) flush() {
 // aggregate folds a batch into the statistics. Runs of events with the same
 // keys (one client's burst) are summed first and applied once: the map
 // lookups per distinct run, not per event, are what aggregation costs.
-func (u *Usage) aggregate(evs []usageEvent) {
-	var run *usageEvent
+func (u *Stats) aggregate(evs []event) {
+	var run *event
 	var sum Count
 	for i := range evs {
 		e := &evs[i]
@@ -321,12 +350,12 @@ func (u *Usage) aggregate(evs []usageEvent) {
 	}
 }
 
-func sameKeys(a, b *usageEvent) bool {
+func sameKeys(a, b *event) bool {
 	return a.hour == b.hour && a.adjust == b.adjust && a.tenant == b.tenant && a.app == b.app &&
 		a.module == b.module && a.ip == b.ip && a.user == b.user && a.meth == b.meth
 }
 
-func (c *Count) add(e *usageEvent) {
+func (c *Count) add(e *event) {
 	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
 }
 
@@ -347,7 +376,7 @@ func (c *Count) plus(d Count) {
 // stray events (a burst with the same keys, which push merges, counts
 // once) move the window as a real jump would, and normal traffic prunes an
 // hour at the second event of the next hour rather than the first.
-func (u *Usage) apply(e *usageEvent, sum Count) {
+func (u *Stats) apply(e *event, sum Count) {
 	if e.hour > u.newest {
 		if e.hour > u.latest {
 			u.newest, u.latest = u.latest, e.hour
@@ -362,13 +391,13 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 	tenant := e.tenant
 	tu := u.tenants[tenant]
 	if tu == nil {
-		if len(u.tenants) >= DefaultUsageTenants {
-			tenant = OtherKey
-			tu = u.tenants[OtherKey]
+		if len(u.tenants) >= DefaultTenants {
+			tenant = Other
+			tu = u.tenants[Other]
 		}
 		if tu == nil {
 			tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: see memstore's newTenant
+			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: tenant strings may be slices of larger buffers
 		}
 	}
 	h := tu.hours[e.hour]
@@ -379,7 +408,7 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 	h.total.plus(sum)
 	keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
 	for d, k := range keys {
-		if e.adjust && Dimension(d) != DimApp {
+		if e.adjust && Dimension(d) != App {
 			continue // a settled difference is known by application only
 		}
 		if c := h.last[d]; c != nil && c.Key == k {
@@ -402,13 +431,13 @@ func (u *Usage) apply(e *usageEvent, sum Count) {
 
 // admit finds a place in m for key k, new in this hour, which brings sum.
 // Below the cap k gets its own count. At the cap the tail folds into
-// OtherKey: the smallest count (least credits, then fewest calls, then the
+// Other: the smallest count (least credits, then fewest calls, then the
 // greatest key, so that ties fold the same way every time) moves into it to
 // make room for k, unless k itself brings less than that, in which case k
-// is the tail and its count is OtherKey's. So a heavy key that arrives late
+// is the tail and its count is Other's. So a heavy key that arrives late
 // in the hour still gets a row of its own, and totals are kept exactly.
 func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
-	other := m[OtherKey]
+	other := m[Other]
 	if len(m)-btoi(other != nil) < maxKeys {
 		c := &Count{Key: strings.Clone(k)}
 		m[c.Key] = c
@@ -416,13 +445,13 @@ func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
 	}
 	var tail *Count
 	for key, c := range m {
-		if key != OtherKey && (tail == nil || smaller(c, tail)) {
+		if key != Other && (tail == nil || smaller(c, tail)) {
 			tail = c
 		}
 	}
 	if other == nil {
-		other = &Count{Key: OtherKey}
-		m[OtherKey] = other
+		other = &Count{Key: Other}
+		m[Other] = other
 	}
 	if tail == nil || !smaller(tail, &sum) {
 		return other // k is the tail
@@ -454,7 +483,7 @@ func btoi(b bool) int {
 	return 0
 }
 
-func (u *Usage) prune(oldest int64) {
+func (u *Stats) prune(oldest int64) {
 	for k, tu := range u.tenants {
 		for h := range tu.hours {
 			if h <= oldest {
@@ -469,11 +498,10 @@ func (u *Usage) prune(oldest int64) {
 
 // Top returns the n keys of dimension dim with the most credits (then calls,
 // then key) for tenant over the hours overlapping [since, until).
-func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int) []Count {
+func (u *Stats) Top(tenant string, dim Dimension, since, until time.Time, n int) []Count {
 	if dim >= numDims || n <= 0 {
 		return nil
 	}
-	u.collect(tenant)
 	u.flush()
 	u.mu.Lock()
 	sum := map[string]*Count{}
@@ -506,8 +534,7 @@ func (u *Usage) Top(tenant string, dim Dimension, since, until time.Time, n int)
 
 // Series returns tenant's hour buckets overlapping [since, until) that have
 // data, oldest first.
-func (u *Usage) Series(tenant string, since, until time.Time) []Point {
-	u.collect(tenant)
+func (u *Stats) Series(tenant string, since, until time.Time) []Point {
 	u.flush()
 	u.mu.Lock()
 	var out []Point
@@ -526,8 +553,7 @@ func (u *Usage) Series(tenant string, since, until time.Time) []Point {
 }
 
 // Tenants returns the tenants with statistics, sorted.
-func (u *Usage) Tenants() []string {
-	u.collect("")
+func (u *Stats) Tenants() []string {
 	u.flush()
 	u.mu.Lock()
 	out := make([]string, 0, len(u.tenants))
@@ -537,47 +563,4 @@ func (u *Usage) Tenants() []string {
 	u.mu.Unlock()
 	slices.Sort(out)
 	return out
-}
-
-// addSource and removeSource count a Limiter that keeps runs for u in s's
-// tenants, or stops to.
-func (u *Usage) addSource(s *MemoryStore) {
-	u.srcMu.Lock()
-	if u.sources == nil {
-		u.sources = map[*MemoryStore]int{}
-	}
-	u.sources[s]++
-	u.srcMu.Unlock()
-}
-
-func (u *Usage) removeSource(s *MemoryStore) {
-	u.srcMu.Lock()
-	if u.sources[s]--; u.sources[s] <= 0 {
-		delete(u.sources, s)
-	}
-	u.srcMu.Unlock()
-}
-
-// collect hands the runs the sources' tenants hold to the buffers, for a
-// query to see them: tenant's only (a lookup per store, so that a
-// dashboard reading one tenant does not walk them all), or every tenant's
-// for "" and for OtherKey, which folds in the tenants past the cap. Called
-// without u.mu, which a push may take.
-func (u *Usage) collect(tenant string) {
-	u.srcMu.Lock()
-	stores := make([]*MemoryStore, 0, len(u.sources))
-	for s := range u.sources {
-		stores = append(stores, s)
-	}
-	u.srcMu.Unlock()
-	for _, s := range stores {
-		if tenant == "" || tenant == OtherKey {
-			s.flushRuns(u)
-			continue
-		}
-		sh, h := s.shard(tenant)
-		if t := sh.get(h, tenant); t != nil {
-			t.flushRun(u)
-		}
-	}
 }
