@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // Ours in the keyed rows: a limiter whose plan gives every tenant bigLimit
@@ -15,7 +16,7 @@ import (
 // middleware uses).
 
 // benchPlan is the plan of every tenant in the keyed and middleware rows.
-var benchPlan = limiter.Plan{Name: "bench", Window: period, BaseCredits: bigLimit, Concurrency: slotCapacity}
+var benchPlan = limiter.Plan{Name: "bench", Window: period, Credits: bigLimit, Concurrency: slotCapacity}
 
 // newOursLimiter returns a limiter at default settings (in-memory store, no
 // tenant bound, default slots).
@@ -37,8 +38,16 @@ var fullPlan = func() limiter.Plan {
 
 // newFullLimiter is a limiter that does everything an admission can: app
 // slot, class slot, credits and usage recording (aggregated by its goroutine).
-func newFullLimiter() (*limiter.Limiter, error) {
-	return limiter.New(fullPlan, limiter.WithUsage(limiter.NewUsage(0, 0)))
+// close stops both the limiter's goroutines and the statistics'.
+func newFullLimiter() (l *limiter.Limiter, close func(), err error) {
+	stats := usage.New(0, 0)
+	l, err = limiter.New(fullPlan, limiter.WithUsage(stats))
+	return l, func() {
+		if l != nil {
+			_ = l.Close(context.Background())
+		}
+		_ = stats.Close(context.Background())
+	}, err
 }
 
 // fullRequest is the KeyedFull rows' request: every dimension the usage
@@ -86,11 +95,11 @@ func init() {
 		register(keyedFullRow(n), impl{
 			name: ours,
 			probe: func(tb testing.TB) func(int) error {
-				l, err := newFullLimiter()
+				l, closeAll, err := newFullLimiter()
+				tb.Cleanup(closeAll)
 				if err != nil {
 					tb.Fatal(err)
 				}
-				tb.Cleanup(func() { _ = l.Close(context.Background()) })
 				ks := keySet(n)
 				return func(i int) error {
 					t, d := l.Acquire(l.Now(), fullRequest(ks[i%n]))
@@ -100,15 +109,16 @@ func init() {
 			},
 			run: func(b *testing.B) {
 				keyedBench(b, n, warmTake(b, ours+"-full", n, func() (takeFunc, func(), error) {
-					l, err := newFullLimiter()
+					l, closeAll, err := newFullLimiter()
 					if err != nil {
+						closeAll()
 						return nil, nil, err
 					}
 					return func(_ context.Context, key string) bool {
 						t, d := l.Acquire(l.Now(), fullRequest(key))
 						t.Release()
 						return d.Allowed
-					}, func() { _ = l.Close(context.Background()) }, nil
+					}, closeAll, nil
 				}))
 			},
 		})

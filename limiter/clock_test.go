@@ -110,7 +110,7 @@ func TestCoarseClockClose(t *testing.T) {
 }
 
 func TestLimiterNowAndClose(t *testing.T) {
-	l, err := New(Plan{Name: "p", BaseCredits: 10, Concurrency: 1})
+	l, err := New(Plan{Name: "p", Credits: 10, Concurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
 )
 
 var start = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func plan() limiter.Plan {
-	return limiter.Plan{Name: "demo", BaseCredits: 100, Concurrency: 2,
+	return limiter.Plan{Name: "demo", Credits: 100, Concurrency: 2,
 		SubConcurrency: map[string]int64{"bulk": 1}}
 }
 
@@ -45,7 +47,7 @@ func ExampleLimiter_SetPlanAt() {
 	tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 90})
 	tk.Release()
 	up := plan()
-	up.AddOnCredits = 50 // bought add-on credits: the spent 90 still count
+	up.Credits += 50 // bought add-on credits: the spent 90 still count
 	_ = l.SetPlanAt(start, "org1", up)
 	d := l.Peek(start, "org1")
 	fmt.Println(d.Limit, d.Remaining)
@@ -66,20 +68,62 @@ func ExampleWithAlerts() {
 	// org1 at 90%: 90/100
 }
 
-func ExampleUsage_Top() {
-	u := limiter.NewUsage(0, 100)
+func ExampleWithUsage() {
+	u := usage.New(0, 100)
+	defer u.Close(context.Background()) // stops its aggregating goroutine
 	l, _ := limiter.New(plan(), limiter.WithUsage(u))
 	for _, app := range []string{"sync", "sync", "forms"} {
 		tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: app, Credits: 5})
 		tk.Release()
 	}
-	defer l.Close(context.Background()) // stops the aggregating goroutine
-	for _, c := range u.Top("org1", limiter.DimApp, start, start.Add(time.Hour), 10) {
+	for _, c := range u.Top("org1", usage.App, start, start.Add(time.Hour), 10) {
 		fmt.Println(c.Key, c.Credits, c.Calls)
 	}
 	// Output:
 	// sync 10 2
 	// forms 5 1
+}
+
+// A request admitted at its route's least price reserves the rest once its
+// body has told the real price: all or nothing.
+func ExampleTicket_Reserve() {
+	l, _ := limiter.New(plan())
+	tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 1})
+	defer tk.Release()
+	fmt.Println(tk.Reserve(start, 9).Allowed)   // the body held 100 records: 10 credits in all
+	fmt.Println(tk.Reserve(start, 200).Allowed) // more than the pool has: nothing taken
+	fmt.Println(l.Peek(start, "org1").Remaining)
+	// Output:
+	// true
+	// false
+	// 90
+}
+
+// A plan whose pool comes back whole at midnight in Los Angeles (Zoho's old
+// daily reset), over a store with 60 slots per window.
+func ExampleWithStore() {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	p := limiter.Plan{Name: "v1", Credits: 100, Concurrency: 5,
+		Calendar: &limiter.Calendar{Location: la}}
+	l, _ := limiter.New(p, limiter.WithStore(memory.New(memory.WithSlots(60))))
+	at := time.Date(2026, 3, 2, 23, 0, 0, 0, la)
+	tk, _ := l.Acquire(at, limiter.Request{Tenant: "org1", App: "a", Credits: 100})
+	tk.Release()
+	d := l.Peek(at, "org1")
+	fmt.Println(d.Remaining, d.Reset.In(la).Format("Jan 2 15:04"))
+	fmt.Println(l.Peek(at.Add(time.Hour), "org1").Remaining)
+	// Output:
+	// 0 Mar 3 00:00
+	// 100
+}
+
+// Spending the server reports but this process did not make is charged, so
+// that what the limiter admits next fits the real pool.
+func ExampleLimiter_Charge() {
+	l, _ := limiter.New(plan())
+	d := l.Charge(start, "org1", 25)
+	fmt.Println(d.Cost, d.Remaining)
+	// Output: 25 75
 }
 
 func ExampleLimiter_SnapshotAt() {

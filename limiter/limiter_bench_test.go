@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"hash/maphash"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/creditgate/creditgate/semaphore"
+	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // benchPlan never refuses for credits within a benchmark's run: the point is
 // the admission path, not the refusal path.
 func benchPlan() Plan {
-	return Plan{Name: "bench", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+	return Plan{Name: "bench", Credits: 1 << 40, Concurrency: 1 << 20,
 		SubConcurrency: map[string]int64{"bulk": 1 << 20}}
 }
 
@@ -30,13 +30,15 @@ func benchKeys(n int) []string {
 
 func BenchmarkAcquireRelease(b *testing.B) {
 	for _, tenants := range []int{1, 100_000} {
-		for _, usage := range []bool{false, true} {
-			name := fmt.Sprintf("tenants=%d/usage=%v", tenants, usage)
+		for _, stats := range []bool{false, true} {
+			name := fmt.Sprintf("tenants=%d/usage=%v", tenants, stats)
 			keys := benchKeys(tenants)
 			newL := func(b *testing.B) *Limiter {
 				var opts []Option
-				if usage {
-					opts = append(opts, WithUsage(NewUsage(0, 100)))
+				if stats {
+					u := usage.New(0, 100)
+					b.Cleanup(func() { _ = u.Close(context.Background()) })
+					opts = append(opts, WithUsage(u))
 				}
 				l, err := New(benchPlan(), opts...)
 				if err != nil {
@@ -118,7 +120,7 @@ func BenchmarkMemoryPerTenant(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				var opts []Option
 				if slots > 0 {
-					opts = append(opts, WithSlots(slots))
+					opts = append(opts, withMem(memory.WithSlots(slots)))
 				}
 				l, err := New(benchPlan(), opts...)
 				if err != nil {
@@ -170,79 +172,3 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // sinkU keeps the steps' loads from being optimised away.
 var sinkU int
-
-// BenchmarkAdmissionSteps times an admission's parts, cumulatively, for 1 and
-// 100,000 tenants round-robin: the key's hash, then the load of its table
-// slot, then the whole lookup (which reads the tenant's first line), then
-// the lookup plus one atomic add on the tenant found (what any per-tenant
-// state costs to reach), then with the
-// application slot taken and given back, then with the window's take, then
-// the store's whole take, then Limiter.Acquire and Release (ticket and all).
-func BenchmarkAdmissionSteps(b *testing.B) {
-	for _, tenants := range []int{1, 100_000} {
-		keys := benchKeys(tenants)
-		l, err := New(Plan{Name: "steps", BaseCredits: 1 << 40, Concurrency: 1 << 20})
-		if err != nil {
-			b.Fatal(err)
-		}
-		now := time.Now()
-		for _, k := range keys {
-			tk, _ := l.Acquire(now, Request{Tenant: k, Credits: 1})
-			tk.Release()
-		}
-		s := l.mem
-		find := func(k string) *tenant {
-			sh, h := s.shard(k)
-			return sh.get(h, k)
-		}
-		steps := []struct {
-			name string
-			f    func(k string)
-		}{
-			{"hash", func(k string) { sinkU += int(maphash.String(s.seed, k) & 1) }},
-			{"slot", func(k string) {
-				sh, h := s.shard(k)
-				tab := sh.tab.Load()
-				sinkU += int(tab.slots[h&tab.mask].hash.Load() & 1)
-			}},
-			{"lookup", func(k string) { sinkU += int(find(k).klen) }},
-			{"lookup+add", func(k string) { find(k).lastUsed.Add(1) }},
-			{"+slot", func(k string) {
-				t := find(k)
-				t.slots0.TryAcquire(semaphore.PairA)
-				t.slots0.Release(semaphore.PairA)
-			}},
-			{"+window", func(k string) {
-				t := find(k)
-				t.slots0.TryAcquire(semaphore.PairA)
-				t.roll.TakeAt(now, 1, 0, false)
-				t.slots0.Release(semaphore.PairA)
-			}},
-			{"take", func(k string) {
-				var ml memLease
-				var d Decision
-				s.take(now, &Request{Tenant: k, Credits: 1}, l.planFor, &ml, &d, false)
-				ml.release()
-			}},
-			{"acquire", func(k string) {
-				tk, _ := l.Acquire(now, Request{Tenant: k, Credits: 1})
-				tk.Release()
-			}},
-		}
-		for _, st := range steps {
-			b.Run(fmt.Sprintf("tenants=%d/%s", tenants, st.name), func(b *testing.B) {
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					st.f(keys[i])
-					if i++; i == len(keys) {
-						i = 0
-					}
-				}
-			})
-		}
-		if err := l.Close(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/store/memory"
 )
 
 // model is the reference: within one window nothing comes back, so the pool
@@ -28,8 +30,8 @@ type modelTicket struct {
 func TestAcquireReleaseSettleModel(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		p := Plan{Name: "m", BaseCredits: 60, Concurrency: 3, SubConcurrency: map[string]int64{"bulk": 2}}
-		l := mustNew(t, p, WithSlots(24))
+		p := Plan{Name: "m", Credits: 60, Concurrency: 3, SubConcurrency: map[string]int64{"bulk": 2}}
+		l := mustNew(t, p, withMem(memory.WithSlots(24)))
 		m := &model{conc: 3, sub: 2, limit: 60, apps: map[string]int64{}, classes: map[string]int64{}, spent: map[string]int64{}}
 		var live []*modelTicket
 		var stale []Ticket
@@ -115,20 +117,10 @@ func TestAcquireReleaseSettleModel(t *testing.T) {
 
 func assertNoSlotsHeld(t *testing.T, l *Limiter) {
 	t.Helper()
-	ms := l.Store().(*MemoryStore)
-	for i := range ms.shards {
-		for _, tn := range ms.shards[i].tenants() {
-			k := tn.key
-			for _, tab := range []*semTable{tn.apps.Load(), tn.classes.Load()} {
-				for _, e := range tab.entries {
-					if h := tn.held(e); h != 0 {
-						t.Errorf("tenant %s: %s holds %d", k, e.name, h)
-					}
-				}
-			}
-			if a, b := tn.slots0.Held(); a != 0 || b != 0 { // a dropped class's too
-				t.Errorf("tenant %s: the first app and class hold %d and %d", k, a, b)
-			}
+	ms := l.Store().(*memory.Store)
+	for tenant := range ms.Tenants() {
+		if h := ms.Held(tenant); h != 0 {
+			t.Errorf("tenant %q holds %d slots", tenant, h)
 		}
 	}
 }
@@ -137,7 +129,7 @@ func assertNoSlotsHeld(t *testing.T, l *Limiter) {
 // some through copies); at the end no slot is held and the pool is exactly
 // the limit minus the settled costs.
 func TestConcurrentNoLeak(t *testing.T) {
-	p := Plan{Name: "c", BaseCredits: 1 << 30, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 3}}
+	p := Plan{Name: "c", Credits: 1 << 30, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 3}}
 	l := mustNew(t, p)
 	var charged atomic.Int64
 	var wg sync.WaitGroup
@@ -169,10 +161,10 @@ func TestConcurrentNoLeak(t *testing.T) {
 	// for them by releasing nothing until the slots drain.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if d := l.Peek(t0, "t"); d.Remaining == p.BaseCredits-charged.Load() {
+		if d := l.Peek(t0, "t"); d.Remaining == p.Credits-charged.Load() {
 			break
 		} else if time.Now().After(deadline) {
-			t.Fatalf("remaining %d, want %d", d.Remaining, p.BaseCredits-charged.Load())
+			t.Fatalf("remaining %d, want %d", d.Remaining, p.Credits-charged.Load())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -181,16 +173,12 @@ func TestConcurrentNoLeak(t *testing.T) {
 
 func waitNoSlots(t *testing.T, l *Limiter) {
 	t.Helper()
-	ms := l.Store().(*MemoryStore)
+	ms := l.Store().(*memory.Store)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		held := int64(0)
-		for i := range ms.shards {
-			for _, tn := range ms.shards[i].tenants() {
-				for _, e := range append(tn.apps.Load().entries, tn.classes.Load().entries...) {
-					held += tn.held(e)
-				}
-			}
+		for tenant := range ms.Tenants() {
+			held += ms.Held(tenant)
 		}
 		if held == 0 {
 			return
@@ -205,11 +193,11 @@ func waitNoSlots(t *testing.T, l *Limiter) {
 // per-app cap of 1 must hold across evictions: eviction must never let two
 // live copies of one tenant exist while a call is in flight.
 func TestEvictionRace(t *testing.T) {
-	p := Plan{Name: "e", BaseCredits: 10, Concurrency: 1}
-	if _, err := New(p, WithStore(nil)); !errors.Is(err, ErrNilStore) {
+	p := Plan{Name: "e", Credits: 10, Concurrency: 1}
+	if _, err := New(p, WithStore[memory.Lease](nil)); !errors.Is(err, ErrNilStore) {
 		t.Fatalf("WithStore(nil): %v", err)
 	}
-	l := mustNew(t, p, WithMaxTenants(3))
+	l := mustNew(t, p, withMem(memory.WithMaxTenants(3)))
 	var inFlight [6]atomic.Int64
 	var clock atomic.Int64
 	var wg sync.WaitGroup
@@ -234,7 +222,7 @@ func TestEvictionRace(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	ms := l.Store().(*MemoryStore)
+	ms := l.Store().(*memory.Store)
 	if ms.Evicted() == 0 {
 		t.Fatal("no eviction happened: the test tests nothing")
 	}

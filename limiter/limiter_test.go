@@ -6,35 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func testPlan() Plan {
-	return Plan{Name: "t", BaseCredits: 100, Concurrency: 2, SubConcurrency: map[string]int64{"bulk": 1}}
-}
-
-func mustNew(t *testing.T, p Plan, opts ...Option) *Limiter {
-	t.Helper()
-	l, err := New(p, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return l
-}
-
 func TestAcquireReasons(t *testing.T) {
-	l := mustNew(t, testPlan(), WithSlots(24))
+	l := mustNew(t, testPlan(), withMem(memory.WithSlots(24)))
 	req := Request{Tenant: "org", App: "a", Credits: 10}
 	t1, d := l.Acquire(t0, req)
 	if !d.Allowed || d.Remaining != 90 || d.Limit != 100 || d.Cost != 10 || d.RetryAfter != 0 {
@@ -97,7 +75,7 @@ func TestAcquireReasons(t *testing.T) {
 // (slots0), the rest have their own: every mix of the two refuses for the
 // right reason and gives back all it took.
 func TestSlotMixes(t *testing.T) {
-	l := mustNew(t, Plan{Name: "p", BaseCredits: 100, Concurrency: 1, SubConcurrency: map[string]int64{"a": 1, "b": 1}})
+	l := mustNew(t, Plan{Name: "p", Credits: 100, Concurrency: 1, SubConcurrency: map[string]int64{"a": 1, "b": 1}})
 	take := func(app, class string, want Reason) Ticket {
 		t.Helper()
 		tk, d := l.Acquire(t0, Request{Tenant: "o", App: app, Class: class, Credits: 1})
@@ -128,7 +106,7 @@ func TestSlotMixes(t *testing.T) {
 }
 
 func TestSettle(t *testing.T) {
-	l := mustNew(t, testPlan(), WithSlots(24))
+	l := mustNew(t, testPlan(), withMem(memory.WithSlots(24)))
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
 	tk.Settle(t0.Add(time.Second), 4) // refund 6
 	tk.Settle(t0.Add(time.Second), 0) // second settle: no-op
@@ -169,8 +147,8 @@ func TestSettle(t *testing.T) {
 // figure) spends what is left of the pool, and the pool stays spent until
 // its credits come back; the usage statistics count it as the largest pool.
 func TestSettleHuge(t *testing.T) {
-	u := NewUsage(0, 0)
-	l := mustNew(t, testPlan(), WithSlots(24), WithUsage(u))
+	u := newStats(t, 0, 0)
+	l := mustNew(t, testPlan(), withMem(memory.WithSlots(24)), WithUsage(u))
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
 	tk.Settle(t0, math.MaxInt64)
 	tk.Release()
@@ -182,17 +160,17 @@ func TestSettleHuge(t *testing.T) {
 	if d := l.Peek(t0.Add(25*time.Hour), "o"); d.Remaining != 100 {
 		t.Fatalf("the pool did not come back: %+v", d)
 	}
-	top := u.Top("o", DimApp, t0, t0.Add(time.Hour), 1)
+	top := u.Top("o", usage.App, t0, t0.Add(time.Hour), 1)
 	if len(top) != 1 || top[0].Credits != window.MaxLimit {
 		t.Fatalf("usage of the settled call: %+v (want %d credits)", top, int64(window.MaxLimit))
 	}
 }
 
 func TestSetPlan(t *testing.T) {
-	l := mustNew(t, testPlan(), WithSlots(24))
+	l := mustNew(t, testPlan(), withMem(memory.WithSlots(24)))
 	tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 90})
 	up := testPlan()
-	up.AddOnCredits = 50
+	up.Credits += 50
 	up.Concurrency = 1
 	if err := l.SetPlanAt(t0, "o", up); err != nil {
 		t.Fatal(err)
@@ -207,7 +185,7 @@ func TestSetPlan(t *testing.T) {
 	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 60}); !d.Allowed {
 		t.Fatalf("after upgrade: %+v", d)
 	}
-	if l.Plan("o").AddOnCredits != 50 || l.Plan("x").AddOnCredits != 0 {
+	if l.Plan("o").Credits != 150 || l.Plan("x").Credits != 100 {
 		t.Fatal("Plan")
 	}
 	bad := testPlan()
@@ -230,7 +208,7 @@ func TestPlanFor(t *testing.T) {
 	l := mustNew(t, testPlan(), WithPlanFor(func(tenant string) Plan {
 		p := testPlan()
 		if tenant == "big" {
-			p.BaseCredits = 1000
+			p.Credits = 1000
 		}
 		if tenant == "broken" {
 			p.Concurrency = -1
@@ -246,7 +224,7 @@ func TestPlanFor(t *testing.T) {
 }
 
 func TestMaxTenants(t *testing.T) {
-	l := mustNew(t, testPlan(), WithMaxTenants(2), WithSlots(24))
+	l := mustNew(t, testPlan(), withMem(memory.WithMaxTenants(2), memory.WithSlots(24)))
 	ta, _ := l.Acquire(t0, Request{Tenant: "a", App: "x", Credits: 1})
 	tb, _ := l.Acquire(t0, Request{Tenant: "b", App: "x"})
 	_, d := l.Acquire(t0, Request{Tenant: "c", App: "x"})
@@ -264,7 +242,7 @@ func TestMaxTenants(t *testing.T) {
 		t.Fatalf("after eviction: %+v", d)
 	}
 	tc.Release()
-	ms := l.Store().(*MemoryStore)
+	ms := l.Store().(*memory.Store)
 	if ms.Len() != 2 || ms.Evicted() != 1 {
 		t.Fatalf("len %d evicted %d", ms.Len(), ms.Evicted())
 	}
@@ -274,7 +252,7 @@ func TestMaxTenants(t *testing.T) {
 }
 
 func TestMaxApps(t *testing.T) {
-	l := mustNew(t, testPlan(), WithStore(NewMemoryStore(StoreMaxApps(2))))
+	l := mustNew(t, testPlan(), withMem(memory.WithMaxApps(2)))
 	t1, _ := l.Acquire(t0, Request{Tenant: "o", App: "1"})
 	t2, _ := l.Acquire(t0, Request{Tenant: "o", App: "2"})
 	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "3"}); d.Reason != ReasonConcurrency {
@@ -290,7 +268,7 @@ func TestMaxApps(t *testing.T) {
 }
 
 func TestClockJumpsBackwards(t *testing.T) {
-	l := mustNew(t, testPlan(), WithSlots(24))
+	l := mustNew(t, testPlan(), withMem(memory.WithSlots(24)))
 	tk, d := l.Acquire(t0.Add(time.Hour), Request{Tenant: "o", App: "a", Credits: 60})
 	tk.Release()
 	if !d.Allowed {
@@ -334,7 +312,7 @@ func TestOddCosts(t *testing.T) {
 }
 
 func TestIdleAfter(t *testing.T) {
-	l := mustNew(t, testPlan(), WithMaxTenants(1), WithIdleAfter(time.Hour))
+	l := mustNew(t, testPlan(), withMem(memory.WithMaxTenants(1), memory.WithIdleAfter(time.Hour)))
 	tk, _ := l.Acquire(t0, Request{Tenant: "a", App: "x"})
 	tk.Release()
 	if _, d := l.Acquire(t0.Add(time.Minute), Request{Tenant: "b", App: "x"}); d.Reason != ReasonTenants {
@@ -349,7 +327,7 @@ func TestIdleAfter(t *testing.T) {
 // than that after the last one recorded restarts the idle time, and an
 // earlier one may not (the tenant then goes at most an eighth early).
 func TestIdleAfterGrain(t *testing.T) {
-	l := mustNew(t, testPlan(), WithMaxTenants(1), WithIdleAfter(time.Hour))
+	l := mustNew(t, testPlan(), withMem(memory.WithMaxTenants(1), memory.WithIdleAfter(time.Hour)))
 	use := func(tenant string, at time.Duration) Decision {
 		tk, d := l.Acquire(t0.Add(at), Request{Tenant: tenant, App: "x"})
 		tk.Release()
@@ -372,7 +350,7 @@ func TestIdleAfterGrain(t *testing.T) {
 func TestCompoundPlan(t *testing.T) {
 	p := testPlan()
 	p.Extra = []WindowLimit{{Credits: 10, Window: 10 * time.Second}}
-	l := mustNew(t, p, WithSlots(24))
+	l := mustNew(t, p, withMem(memory.WithSlots(24)))
 	tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 10})
 	if !d.Allowed || d.Limit != 100 {
 		t.Fatalf("%+v", d)
@@ -389,8 +367,8 @@ func TestCompoundPlan(t *testing.T) {
 	tk.Settle(t0.Add(30*time.Second), 0)
 	tk.Release()
 	// Upgrading the pool keeps the compound.
-	up := clonePlan(p)
-	up.AddOnCredits = 100
+	up := p.Clone()
+	up.Credits += 100
 	if err := l.SetPlanAt(t0.Add(30*time.Second), "o", up); err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +382,8 @@ func TestCompoundPlan(t *testing.T) {
 }
 
 func TestUsageThroughLimiter(t *testing.T) {
-	u := NewUsage(0, 10)
-	l := mustNew(t, Plan{Name: "p", BaseCredits: 1 << 20, Concurrency: 1}, WithUsage(u))
+	u := newStats(t, 0, 10)
+	l := mustNew(t, Plan{Name: "p", Credits: 1 << 20, Concurrency: 1}, WithUsage(u))
 	for i := 0; i < 5000; i++ { // many batches: the drainer and the full queue both work
 		tk, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1})
 		tk.Release()
@@ -455,14 +433,11 @@ func TestSetPlanClassChurn(t *testing.T) {
 }
 
 func TestUsesCallers(t *testing.T) {
-	p := Plan{Name: "p", BaseCredits: 10, Concurrency: 1}
+	p := Plan{Name: "p", Credits: 10, Concurrency: 1}
 	if l := mustNew(t, p); l.UsesCallers() {
-		t.Fatal("in-memory store without usage reads User and IP?")
+		t.Fatal("without usage statistics nothing reads User and IP")
 	}
-	if l := mustNew(t, p, WithUsage(NewUsage(0, 0))); !l.UsesCallers() {
+	if l := mustNew(t, p, WithUsage(newStats(t, 0, 0))); !l.UsesCallers() {
 		t.Fatal("usage statistics read User and IP")
-	}
-	if l := mustNew(t, p, WithStore(wrappedStore{NewMemoryStore()})); !l.UsesCallers() {
-		t.Fatal("a store of its own may read User and IP")
 	}
 }

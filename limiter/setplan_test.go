@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/store/memory"
 )
 
 // TestSetPlanDuringCreation: a SetPlan made while the tenant's first request
@@ -13,7 +15,7 @@ import (
 func TestSetPlanDuringCreation(t *testing.T) {
 	asked, proceed := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	free := Plan{Name: "free", BaseCredits: 1000, Concurrency: 10}
+	free := Plan{Name: "free", Credits: 1000, Concurrency: 10}
 	l := mustNew(t, free, WithPlanFor(func(string) Plan {
 		once.Do(func() { close(asked); <-proceed })
 		return free
@@ -25,7 +27,7 @@ func TestSetPlanDuringCreation(t *testing.T) {
 		tk.Release()
 	}()
 	<-asked
-	if err := l.SetPlanAt(t0, "org", Plan{Name: "suspended", BaseCredits: 1, Concurrency: 1}); err != nil {
+	if err := l.SetPlanAt(t0, "org", Plan{Name: "suspended", Credits: 1, Concurrency: 1}); err != nil {
 		t.Fatal(err)
 	}
 	close(proceed)
@@ -42,7 +44,7 @@ func TestSetPlanDuringCreation(t *testing.T) {
 // only the extra window's cap changes) carries over what the extra window
 // had spent, not just the pool's.
 func TestSetPlanKeepsExtraSpend(t *testing.T) {
-	p := Plan{Name: "p", Window: 10 * time.Second, BaseCredits: 10, Concurrency: 100,
+	p := Plan{Name: "p", Window: 10 * time.Second, Credits: 10, Concurrency: 100,
 		Extra: []WindowLimit{{Credits: 100, Window: 24 * time.Hour}}}
 	l := mustNew(t, p)
 	now := t0
@@ -73,13 +75,13 @@ func TestSetPlanKeepsExtraSpend(t *testing.T) {
 // TestSetPlanKeepsSpendAboveLoweredLimit: what is spent beyond a lowered
 // limit stays spent through a later change of the window's length.
 func TestSetPlanKeepsSpendAboveLoweredLimit(t *testing.T) {
-	p := Plan{Name: "p", Window: time.Hour, BaseCredits: 100, Concurrency: 100}
+	p := Plan{Name: "p", Window: time.Hour, Credits: 100, Concurrency: 100}
 	l := mustNew(t, p)
 	if _, d := l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 100}); !d.Allowed {
 		t.Fatal(d)
 	}
 	low := p
-	low.BaseCredits = 10
+	low.Credits = 10
 	if err := l.SetPlanAt(t0, "org", low); err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +98,8 @@ func TestSetPlanKeepsSpendAboveLoweredLimit(t *testing.T) {
 // come back when they would have in the new length, counted from when they
 // were spent, not from the plan change.
 func TestSetPlanKeepsSpendTimes(t *testing.T) {
-	p := Plan{Name: "p", Window: time.Hour, BaseCredits: 100, Concurrency: 100}
-	l := mustNew(t, p, WithSlots(60)) // slots of a minute
+	p := Plan{Name: "p", Window: time.Hour, Credits: 100, Concurrency: 100}
+	l := mustNew(t, p, withMem(memory.WithSlots(60))) // slots of a minute
 	if _, d := l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 60}); !d.Allowed {
 		t.Fatal(d)
 	}
@@ -118,7 +120,7 @@ func TestSetPlanKeepsSpendTimes(t *testing.T) {
 // the pool is ever admitted.
 func TestSetPlanRacesAdmissions(t *testing.T) {
 	const pool = 20_000
-	p := Plan{Name: "p", Window: time.Hour, BaseCredits: pool, Concurrency: 1000}
+	p := Plan{Name: "p", Window: time.Hour, Credits: pool, Concurrency: 1000}
 	l := mustNew(t, p)
 	tk, _ := l.Acquire(t0, Request{Tenant: "org", App: "a"})
 	tk.Release()

@@ -7,12 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/store/memory"
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	p := testPlan()
-	p.BaseCredits = 1000
-	a := mustNew(t, p, WithSlots(96))
+	p.Credits = 1000
+	a := mustNew(t, p, withMem(memory.WithSlots(96)))
 	spend := func(at time.Time, tenant string, n int64) {
 		tk, d := a.Acquire(at, Request{Tenant: tenant, App: "x", Credits: n})
 		if !d.Allowed {
@@ -31,7 +34,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err := a.SnapshotAt(now, &buf); err != nil {
 		t.Fatal(err)
 	}
-	b := mustNew(t, p, WithSlots(96))
+	b := mustNew(t, p, withMem(memory.WithSlots(96)))
 	restoreAt := now.Add(10 * time.Minute) // a restart takes a while
 	if err := b.RestoreAt(restoreAt, bytes.NewReader(buf.Bytes())); err != nil {
 		t.Fatal(err)
@@ -47,7 +50,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	// A second restore leaves present tenants alone.
-	c := mustNew(t, p, WithSlots(96))
+	c := mustNew(t, p, withMem(memory.WithSlots(96)))
 	for range 2 {
 		if err := c.RestoreAt(restoreAt, bytes.NewReader(buf.Bytes())); err != nil {
 			t.Fatal(err)
@@ -65,17 +68,17 @@ func TestRestoreErrors(t *testing.T) {
 		in   string
 		want error
 	}{
-		{"", ErrSnapshotCorrupt},
-		{"garbage", ErrSnapshotCorrupt},
-		{good[:len(good)/2], ErrSnapshotCorrupt},
-		{strings.Replace(good, "creditgate-limiter-snapshot", "other", 1), ErrSnapshotCorrupt},
-		{strings.Replace(good, `"credits":5`, `"credits":-5`, 1), ErrSnapshotCorrupt},
-		{strings.Replace(good, `]}]}`, `]},{"tenant":"a","returns":[]}]}`, 1), ErrSnapshotCorrupt}, // repeated
-		{strings.Replace(good, `"taken":1`, `"taken":1,"extra":2`, 1), ErrSnapshotCorrupt},
-		{strings.Replace(good, `"credits":5`, `"credits":9223372036854775807`, 1), ErrSnapshotCorrupt},
-		{strings.Replace(good, `"credits":5`, `"credits":1099511627777`, 1), ErrSnapshotCorrupt}, // MaxLimit+1
-		{good + ` {"tenants": [{"tenant":"x"`, ErrSnapshotCorrupt},
-		{good + `x`, ErrSnapshotCorrupt},
+		{"", store.ErrSnapshotCorrupt},
+		{"garbage", store.ErrSnapshotCorrupt},
+		{good[:len(good)/2], store.ErrSnapshotCorrupt},
+		{strings.Replace(good, "creditgate-limiter-snapshot", "other", 1), store.ErrSnapshotCorrupt},
+		{strings.Replace(good, `"credits":5`, `"credits":-5`, 1), store.ErrSnapshotCorrupt},
+		{strings.Replace(good, `]}]}`, `]},{"tenant":"a","returns":[]}]}`, 1), store.ErrSnapshotCorrupt}, // repeated
+		{strings.Replace(good, `"taken":1`, `"taken":1,"extra":2`, 1), store.ErrSnapshotCorrupt},
+		{strings.Replace(good, `"credits":5`, `"credits":9223372036854775807`, 1), store.ErrSnapshotCorrupt},
+		{strings.Replace(good, `"credits":5`, `"credits":1099511627777`, 1), store.ErrSnapshotCorrupt}, // MaxLimit+1
+		{good + ` {"tenants": [{"tenant":"x"`, store.ErrSnapshotCorrupt},
+		{good + `x`, store.ErrSnapshotCorrupt},
 	} {
 		l := mustNew(t, p)
 		if err := l.RestoreAt(t0, strings.NewReader(tc.in)); !errors.Is(err, tc.want) {
@@ -89,7 +92,7 @@ func TestRestoreErrors(t *testing.T) {
 		}
 	}
 	l := mustNew(t, p)
-	var ve *SnapshotVersionError
+	var ve *memory.SnapshotVersionError
 	if err := l.RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":1`, `"version":0`, 1))); !errors.As(err, &ve) || ve.Version != 0 {
 		t.Fatalf("old version: %v", err)
 	}
@@ -118,12 +121,12 @@ func TestRestoreTenantBound(t *testing.T) {
 		b.WriteString("]}")
 		return b.String()
 	}
-	l := mustNew(t, testPlan(), WithMaxTenants(2))
+	l := mustNew(t, testPlan(), withMem(memory.WithMaxTenants(2)))
 	err := l.RestoreAt(t0, strings.NewReader(snap("a", "b", "c")))
-	if !errors.Is(err, ErrSnapshotTenants) {
+	if !errors.Is(err, memory.ErrSnapshotTenants) {
 		t.Fatalf("3 tenants into a bound of 2: %v", err)
 	}
-	if n := l.mem.Len(); n != 0 {
+	if n := l.Store().(*memory.Store).Len(); n != 0 {
 		t.Fatalf("a refused restore left %d tenants", n)
 	}
 	if _, d := l.Acquire(t0, Request{Tenant: "a", App: "x", Credits: 1}); !d.Allowed {
@@ -136,7 +139,7 @@ func TestRestoreTenantBound(t *testing.T) {
 	if a, b := l.Peek(t0, "a").Remaining, l.Peek(t0, "b").Remaining; a != 99 || b != 95 {
 		t.Fatalf("remaining a %d (want 99), b %d (want 95)", a, b)
 	}
-	if err := l.RestoreAt(t0, strings.NewReader(snap("c"))); !errors.Is(err, ErrSnapshotTenants) {
+	if err := l.RestoreAt(t0, strings.NewReader(snap("c"))); !errors.Is(err, memory.ErrSnapshotTenants) {
 		t.Fatalf("a third tenant: %v", err)
 	}
 }
@@ -174,7 +177,7 @@ func TestSnapshotBeyondLoweredLimit(t *testing.T) {
 		t.Fatal(d)
 	}
 	low := p
-	low.BaseCredits = 10
+	low.Credits = 10
 	if err := l.SetPlanAt(t0, "o", low); err != nil {
 		t.Fatal(err)
 	}

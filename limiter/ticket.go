@@ -2,9 +2,9 @@ package limiter
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/creditgate/creditgate/window"
 )
@@ -13,125 +13,126 @@ import (
 // share one pooled state whose generation counter makes Release take effect
 // exactly once, whichever copy calls it (a stale copy, even after the state
 // was reused by a later request, is a no-op). The zero Ticket is a no-op.
-//
-// Generations step by 4: g = active, g+1 = settling, g+2 = settled,
-// g+4 = released (and the next request's active value).
 type Ticket struct {
-	st  *ticketState
+	h   *ticketHeader // two words with gen: a Ticket fits where it did before leases had types
 	gen uint64
 }
 
-// ticketState is exactly 256 bytes, a size class whose objects are 64-byte
-// aligned, so that two cores' states (pooled per P, but allocated where the
-// first calls ran) never share a cache line: at 232 bytes, in the 240-byte
-// class, neighbours did, and each admission's writes to its state moved a
-// line between the cores (100,000 tenants on two cores: 145 ns against 85).
-type ticketState struct {
-	gen   atomic.Uint64
-	l     *Limiter
-	lease Lease    // when l has a Store other than its MemoryStore
-	ml    memLease // when l.mem is set
-	_     [16]byte // to 256 bytes (TestTicketStateSize)
+// ticketHeader opens every ticket state, whatever its lease type: the
+// generation, and the binding that knows the state's type.
+type ticketHeader struct {
+	gen atomic.Uint64
+	ops ticketOps
 }
 
-var ticketPool = sync.Pool{New: func() any { return new(ticketState) }}
+// ticketOps is a binding's side of its tickets; h is the header of one of
+// its ticket states.
+type ticketOps interface {
+	release(h *ticketHeader, gen uint64)
+	settle(h *ticketHeader, now time.Time, gen uint64, actual int64)
+	reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision
+}
 
-// Release gives back the request's concurrency and sub-concurrency slots. Only
-// the first Release of a ticket (or of any copy) does anything. Credits are not
-// given back: use Settle for that.
+// Generations step by 4: g = active, g+1 = settling (or reserving), g+2 =
+// settled, g+4 = released (and the next request's active value).
+
+// Release gives back the request's concurrency and sub-concurrency slots.
+// Only the first Release of a ticket (or of any copy) does anything. Credits
+// are not given back: use Settle for that.
 func (t Ticket) Release() {
-	st := t.st
-	if st == nil {
-		return
+	if t.h != nil {
+		t.h.ops.release(t.h, t.gen)
 	}
+}
+
+// Settle turns the credits reserved at admission (Decision.Cost, plus any
+// Reserve) into actual, the real cost (from the status, or a figure the
+// handler reports): the difference is refunded into the admission's window
+// slot, or the excess charged at now (as much as the pool has left). actual
+// 0 refunds the whole reservation, e.g. when the call failed on the server
+// side. Only the first Settle counts, and only before Release; it does not
+// release slots. An actual above window.MaxLimit counts as window.MaxLimit.
+func (t Ticket) Settle(now time.Time, actual int64) {
+	if t.h != nil {
+		t.h.ops.settle(t.h, now, t.gen, min(max(actual, 0), window.MaxLimit))
+	}
+}
+
+// Reserve takes n more credits for the request at now, all or nothing, and
+// reports the decision: a request admitted at a route's least price reserves
+// the rest once its body has told its real price. A refusal (Allowed false,
+// with the reason and RetryAfter) leaves the ticket as it was; the caller
+// then usually settles to 0 and releases. Reserve before Settle and Release
+// only; n <= 0 reserves nothing.
+func (t Ticket) Reserve(now time.Time, n int64) Decision {
+	if t.h == nil {
+		return Decision{Reason: ReasonCredits, Cost: n}
+	}
+	return t.h.ops.reserve(t.h, now, t.gen, min(n, window.MaxLimit))
+}
+
+// state is the ticket state h opens.
+func state[L any](h *ticketHeader) *ticketState[L] {
+	return (*ticketState[L])(unsafe.Pointer(h)) // the header is its first field
+}
+
+func (b *binding[L]) release(h *ticketHeader, gen uint64) {
+	st := state[L](h)
 	for {
 		g := st.gen.Load()
 		switch g {
-		case t.gen, t.gen + 2:
-		case t.gen + 1: // a Settle is running on a copy: let it finish
+		case gen, gen + 2:
+		case gen + 1: // a Settle or Reserve is running on a copy: let it finish
 			runtime.Gosched()
 			continue
 		default:
 			return
 		}
-		if st.gen.CompareAndSwap(g, t.gen+4) {
+		if st.gen.CompareAndSwap(g, gen+4) {
 			break
 		}
 	}
-	if st.l.mem != nil {
-		st.ml.release()
-	} else {
-		st.l.store.Release(&st.lease)
-	}
-	// The lease is not cleared: the next Take overwrites it whole, and
-	// clearing 100 bytes per call showed in profiles. Its strings stay
-	// reachable while the state sits in the pool, which is bounded.
-	ticketPool.Put(st)
+	st.b.s.Release(&st.lease)
+	// The lease is not cleared: the next Take overwrites it.
+	st.b.pool.Put(st)
 }
 
-// Settle reserves-and-settles: the request reserved Decision.Cost credits at
-// admission; actual is what it really cost (from the status, or a figure the
-// handler reports). The difference is refunded into the admission's window
-// slot, or the excess charged at now (never below zero). actual 0 refunds
-// the whole reservation, e.g. when the call failed on the server side. Only
-// the first Settle counts, and only before Release; it does not release slots.
-// An actual above window.MaxLimit counts as window.MaxLimit: no pool is
-// larger, and the statistics' sums stay far from overflowing.
-func (t Ticket) Settle(now time.Time, actual int64) {
-	st := t.st
-	if st == nil || !st.gen.CompareAndSwap(t.gen, t.gen+1) {
+func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual int64) {
+	st := state[L](h)
+	if !st.gen.CompareAndSwap(gen, gen+1) {
 		return
 	}
-	actual = min(max(actual, 0), window.MaxLimit)
-	if st.l.mem != nil {
-		ml := &st.ml
-		if delta := actual - ml.credits; delta != 0 {
-			seen := st.l.alertsSeen(&ml.t.alerts)
-			rem, took := st.l.mem.adjust(now, ml.t, ml.at, delta)
-			if ml.inRun { // after its call, which may still be in the run
-				ml.t.pushAdjust(st.l.usage, now, ml.appName, delta)
-			}
-			st.l.settled(now, st, !ml.inRun, ml.t.key, ml.appName, &ml.t.alerts, seen, ml.limit, rem, delta, took)
-			ml.credits = actual
-		}
-	} else {
-		lease := &st.lease
-		if delta := actual - lease.Credits; delta != 0 {
-			seen := st.l.alertsSeen(lease.Alerts)
-			rem := st.l.store.Adjust(now, lease, delta)
-			// A charge that left credits was not cut short; one that
-			// emptied the pool may have been, by an amount Adjust does
-			// not report: count none, so that no crossing below the top
-			// is claimed twice.
-			var took int64
-			if delta > 0 && rem > 0 {
-				took = delta
-			}
-			st.l.settled(now, st, true, lease.Tenant, lease.App, lease.Alerts, seen, lease.Limit, rem, delta, took)
-			lease.Credits = actual
-		}
+	if delta := actual - st.credits; delta != 0 {
+		d := st.b.s.Settle(now, &st.lease, delta, false)
+		st.settled(now, &d, delta)
+		st.credits = actual
 	}
-	st.gen.Store(t.gen + 2)
+	st.gen.Store(gen + 2)
 }
 
-// alertsSeen loads a tenant's alert state before a settle changes its pool
-// (see alerter.check); 0 when there are no alerts.
-func (l *Limiter) alertsSeen(alerts *AlertState) uint64 {
-	if l.alerts == nil || alerts == nil {
-		return 0
+func (b *binding[L]) reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision {
+	st := state[L](h)
+	if n <= 0 {
+		return Decision{Allowed: true}
 	}
-	return alerts.seen()
+	if !st.gen.CompareAndSwap(gen, gen+1) {
+		return Decision{Reason: ReasonCredits, Cost: n}
+	}
+	d := st.b.s.Settle(now, &st.lease, n, true)
+	if d.Allowed {
+		st.settled(now, &d, d.Cost)
+		st.credits += d.Cost
+	}
+	st.gen.Store(gen)
+	return d
 }
 
-// settled records a settled difference in the usage statistics (if record:
-// one that followed its call into a tenant's run is recorded there) and the
-// alerts, for which took is what the settle charged (0 for a refund) and seen
-// the alert state before it.
-func (l *Limiter) settled(now time.Time, st *ticketState, record bool, tenant, app string, alerts *AlertState, seen uint64, limit, rem, delta, took int64) {
-	if l.usage != nil && record {
-		l.usage.adjust(now, l.usageShard(st, tenant), tenant, app, delta)
+// settled reports a settle's step to the usage statistics (the call's cost
+// moved by delta, by application) and the alerts.
+func (st *ticketState[L]) settled(now time.Time, d *Decision, delta int64) {
+	l := st.b.l
+	if l.usage != nil {
+		l.usage.SettleIn(st.buf(), now, st.tenant, st.app, delta)
 	}
-	if l.alerts != nil && alerts != nil {
-		l.alerts.check(now, alerts, seen, tenant, limit, rem, took)
-	}
+	l.stepped(now, st.tenant, d)
 }

@@ -45,7 +45,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 		{"ietf", []Option{WithIETFHeaders("credits")}, 1}, // the larger state, with the full header scratch inside
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := limiter.New(limiter.Plan{Name: "a", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+			l, err := limiter.New(limiter.Plan{Name: "a", Credits: 1 << 40, Concurrency: 1 << 20,
 				SubConcurrency: map[string]int64{"bulk": 1 << 20}})
 			require.NoError(t, err)
 			now := time.Now()
@@ -68,7 +68,7 @@ func TestAdmittedPathAllocs(t *testing.T) {
 // nothing else (its Content-Type and nosniff values live in the scratch too).
 func TestRefusedPathAllocs(t *testing.T) {
 	for _, opts := range [][]Option{nil, {WithIETFHeaders("credits")}} {
-		l, err := limiter.New(limiter.Plan{Name: "a", BaseCredits: 1, Concurrency: 1 << 20,
+		l, err := limiter.New(limiter.Plan{Name: "a", Credits: 1, Concurrency: 1 << 20,
 			SubConcurrency: map[string]int64{"bulk": 1}})
 		require.NoError(t, err)
 		now := time.Now()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/usage"
 )
 
 //go:embed dashboard.html
@@ -185,9 +186,9 @@ func (d *dashboard) serveJSON(w http.ResponseWriter, v any) {
 }
 
 // dimensions maps the ?dim= names to limiter dimensions.
-var dimensions = map[string]limiter.Dimension{
-	"app": limiter.DimApp, "module": limiter.DimModule, "ip": limiter.DimIP,
-	"user": limiter.DimUser, "method": limiter.DimMethod,
+var dimensions = map[string]usage.Dimension{
+	"app": usage.App, "module": usage.Module, "ip": usage.IP,
+	"user": usage.User, "method": usage.Method,
 }
 
 // span returns the tenant and the [since, until) range a request asks for.
@@ -279,7 +280,7 @@ type topJSON struct {
 	Items []countJSON `json:"items"`
 }
 
-func (d *dashboard) top(r *http.Request, dim limiter.Dimension) topJSON {
+func (d *dashboard) top(r *http.Request, dim usage.Dimension) topJSON {
 	tenant, since, until := d.span(r)
 	out := topJSON{Dim: r.URL.Query().Get("dim"), Items: []countJSON{}}
 	u := d.l.Usage()

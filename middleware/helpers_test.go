@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/usage"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -42,7 +43,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // testPlan: a pool of credits, one concurrency cap per app and a "bulk" class.
 func testPlan(credits, conc, bulk int64) limiter.Plan {
 	return limiter.Plan{
-		Name: "test", BaseCredits: credits, Concurrency: conc,
+		Name: "test", Credits: credits, Concurrency: conc,
 		SubConcurrency: map[string]int64{"bulk": bulk},
 	}
 }
@@ -65,12 +66,13 @@ type env struct {
 	l     *limiter.Limiter
 	h     http.Handler
 	clock *fakeClock
-	usage *limiter.Usage
+	usage *usage.Stats
 }
 
 func newEnv(t testing.TB, plan limiter.Plan, next http.Handler, opts ...Option) *env {
 	t.Helper()
-	u := limiter.NewUsage(48*time.Hour, 100)
+	u := usage.New(48*time.Hour, 100)
+	t.Cleanup(func() { _ = u.Close(context.Background()) })
 	l, err := limiter.New(plan, limiter.WithUsage(u))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close(context.Background()) }) // stops the usage goroutine
@@ -118,4 +120,11 @@ func limitHeaders(h http.Header) http.Header {
 		}
 	}
 	return out
+}
+
+// newStats returns usage statistics closed when the test ends.
+func newStats(t testing.TB) *usage.Stats {
+	u := usage.New(time.Hour, 10)
+	t.Cleanup(func() { _ = u.Close(context.Background()) })
+	return u
 }

@@ -29,7 +29,7 @@ var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 // benchHandler wraps bareHandler with a pool that never runs out.
 func benchHandler(b *testing.B, opts ...Option) http.Handler {
 	b.Helper()
-	l, err := limiter.New(limiter.Plan{Name: "bench", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+	l, err := limiter.New(limiter.Plan{Name: "bench", Credits: 1 << 40, Concurrency: 1 << 20,
 		SubConcurrency: map[string]int64{"bulk": 1 << 20}})
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +75,7 @@ func BenchmarkMiddlewareIETF(b *testing.B) {
 
 // BenchmarkRefused is the 429 path (a pool of 1 already spent).
 func BenchmarkRefused(b *testing.B) {
-	l, err := limiter.New(limiter.Plan{Name: "bench", BaseCredits: 1, Concurrency: 1 << 20,
+	l, err := limiter.New(limiter.Plan{Name: "bench", Credits: 1, Concurrency: 1 << 20,
 		SubConcurrency: map[string]int64{"bulk": 1}})
 	if err != nil {
 		b.Fatal(err)
@@ -134,7 +134,7 @@ func BenchmarkClientIPLongChain(b *testing.B) {
 // limiter (pricing and Acquire/Release), so that the middleware's own
 // overhead is BenchmarkMiddleware minus this minus BenchmarkBare.
 func BenchmarkLimiterShare(b *testing.B) {
-	l, err := limiter.New(limiter.Plan{Name: "bench", BaseCredits: 1 << 40, Concurrency: 1 << 20,
+	l, err := limiter.New(limiter.Plan{Name: "bench", Credits: 1 << 40, Concurrency: 1 << 20,
 		SubConcurrency: map[string]int64{"bulk": 1 << 20}})
 	if err != nil {
 		b.Fatal(err)

@@ -13,28 +13,35 @@ import (
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/usage"
 )
 
 var exampleNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-func exampleLimiter() (*limiter.Limiter, *cost.Table) {
-	l, err := limiter.New(limiter.Plan{Name: "demo", BaseCredits: 10, Concurrency: 2,
-		SubConcurrency: map[string]int64{"bulk": 1}}, limiter.WithUsage(limiter.NewUsage(24*time.Hour, 100)))
+// exampleLimiter returns a limiter with usage statistics and a cost table;
+// close stops both goroutines.
+func exampleLimiter() (l *limiter.Limiter, costs *cost.Table, close func()) {
+	stats := usage.New(24*time.Hour, 100)
+	l, err := limiter.New(limiter.Plan{Name: "demo", Credits: 10, Concurrency: 2,
+		SubConcurrency: map[string]int64{"bulk": 1}}, limiter.WithUsage(stats))
 	if err != nil {
 		panic(err)
 	}
-	costs, err := cost.NewTable(1,
+	costs, err = cost.NewTable(1,
 		cost.Route{Pattern: "GET /crm/v8/{module}", Cost: 1},
 		cost.Route{Pattern: "POST /crm/bulk/v8/read", Cost: 8, Class: "bulk"})
 	if err != nil {
 		panic(err)
 	}
-	return l, costs
+	return l, costs, func() {
+		_ = l.Close(context.Background())
+		_ = stats.Close(context.Background())
+	}
 }
 
 func ExampleNew() {
-	l, costs := exampleLimiter()
-	defer l.Close(context.Background())
+	l, costs, close := exampleLimiter()
+	defer close()
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[]}`) })
 	h, err := middleware.New(api, l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	if err != nil {
@@ -61,8 +68,8 @@ func ExampleNew() {
 }
 
 func ExampleReportCost() {
-	l, costs := exampleLimiter()
-	defer l.Close(context.Background())
+	l, costs, close := exampleLimiter()
+	defer close()
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The bulk job found only a little to read: it costs 2, not 8.
 		middleware.ReportCost(w, 2)
@@ -74,8 +81,8 @@ func ExampleReportCost() {
 }
 
 func ExampleWithShadowAll() {
-	l, costs := exampleLimiter()
-	defer l.Close(context.Background())
+	l, costs, close := exampleLimiter()
+	defer close()
 	var cs middleware.Counters
 	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithShadowAll(), middleware.WithCounters(&cs),
 		middleware.WithClock(func() time.Time { return exampleNow }))
@@ -111,8 +118,8 @@ func ExampleClientIP_Key() {
 }
 
 func ExampleDashboard() {
-	l, costs := exampleLimiter()
-	defer l.Close(context.Background())
+	l, costs, close := exampleLimiter()
+	defer close()
 	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/crm/v8/Leads", nil))
 
@@ -128,8 +135,8 @@ func ExampleDashboard() {
 }
 
 func ExampleContextWithIdentity() {
-	l, costs := exampleLimiter()
-	defer l.Close(context.Background())
+	l, costs, close := exampleLimiter()
+	defer close()
 	api, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithClock(func() time.Time { return exampleNow }))
 	// An authentication layer in front says which organisation pays: each
 	// tenant has its own pool of 10 credits.

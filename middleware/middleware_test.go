@@ -58,7 +58,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 	t.Run("class without a cap", func(t *testing.T) {
-		l2, err := limiter.New(limiter.Plan{Name: "p", BaseCredits: 10, Concurrency: 1})
+		l2, err := limiter.New(limiter.Plan{Name: "p", Credits: 10, Concurrency: 1})
 		require.NoError(t, err)
 		_, err = New(okHandler(), l2, ct)
 		assert.ErrorIs(t, err, cost.ErrUnknownClass)
@@ -419,34 +419,21 @@ func TestPartiesMatchKeys(t *testing.T) {
 	assert.Equal(t, []string{"t", "hdr-app", ""}, []string{tenant, app, user})
 }
 
-// ipStore is a Store of its own that sees the IP key.
-type ipStore struct {
-	*limiter.MemoryStore
-	ips []string
-}
-
-func (s *ipStore) Take(now time.Time, req limiter.Request, planFor func(string) *limiter.Plan, lease *limiter.Lease) limiter.Decision {
-	s.ips = append(s.ips, req.IP)
-	return s.MemoryStore.Take(now, req, planFor, lease)
-}
-
 // The user and IP keys run only when something uses them: the limiter's
-// usage statistics or a store of its own.
+// usage statistics.
 func TestStatsKeysOnlyWhenUsed(t *testing.T) {
 	var users, ips atomic.Int64
 	keys := Keys{
 		User: func(*http.Request) string { users.Add(1); return "u" },
 		IP:   func(*http.Request) string { ips.Add(1); return "192.0.2.9" },
 	}
-	own := &ipStore{MemoryStore: limiter.NewMemoryStore()}
 	for _, tc := range []struct {
 		name string
 		opts []limiter.Option
 		want int64
 	}{
 		{"in-memory store, no usage", nil, 0},
-		{"usage", []limiter.Option{limiter.WithUsage(limiter.NewUsage(time.Hour, 10))}, 2},
-		{"own store", []limiter.Option{limiter.WithStore(own)}, 2},
+		{"usage", []limiter.Option{limiter.WithUsage(newStats(t))}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			users.Store(0)
@@ -465,7 +452,6 @@ func TestStatsKeysOnlyWhenUsed(t *testing.T) {
 			assert.Equal(t, tc.want, ips.Load())
 		})
 	}
-	assert.Equal(t, []string{"192.0.2.9", "192.0.2.9"}, own.ips, "the store got the IP key")
 }
 
 func TestIPKeyOptions(t *testing.T) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"io"
 	"iter"
 	"time"
@@ -118,11 +119,17 @@ type Store[L any] interface {
 }
 
 // Snapshotter is a store that can save its tenants' spending and restore it
-// (state that survives a restart). Slots in flight are not saved.
+// (state that survives a restart). Slots in flight are not saved. RestoreAt
+// creates the tenants it restores with their plans from plans; a snapshot it
+// cannot read gives an error wrapping ErrSnapshotCorrupt and changes nothing.
 type Snapshotter interface {
 	SnapshotAt(now time.Time, w io.Writer) error
-	RestoreAt(now time.Time, r io.Reader) error
+	RestoreAt(now time.Time, r io.Reader, plans PlanFunc) error
 }
+
+// ErrSnapshotCorrupt is wrapped by a Snapshotter's RestoreAt for a snapshot
+// it cannot read.
+var ErrSnapshotCorrupt = errors.New("store: corrupt snapshot")
 
 // Lister is a store that can list the tenants it holds.
 type Lister interface {

@@ -118,11 +118,13 @@ func (c *Compound) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	return t
 }
 
-// RefundAt refunds every part.
-func (c *Compound) RefundAt(now, spent time.Time, n int64) {
-	for _, w := range c.ws {
+// RefundAt refunds every part and returns what the first part gave back.
+func (c *Compound) RefundAt(now, spent time.Time, n int64) int64 {
+	back := c.ws[0].RefundAt(now, spent, n)
+	for _, w := range c.ws[1:] {
 		w.RefundAt(now, spent, n)
 	}
+	return back
 }
 
 // ChargeAt charges every part up to n and returns the least any part took.

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"iter"
 	"sync/atomic"
 	"time"
 )
@@ -241,29 +242,31 @@ func (f *Fixed) take(now time.Time, n, L int64, partial bool) (int64, uint64, in
 	}
 }
 
-// RefundAt gives back up to n credits if spent is in the period current at now.
-func (f *Fixed) RefundAt(now, spent time.Time, n int64) {
+// RefundAt gives back up to n credits if spent is in the period current at
+// now, and returns how many it gave back.
+func (f *Fixed) RefundAt(now, spent time.Time, n int64) int64 {
 	if n <= 0 {
-		return
+		return 0
 	}
 	p := f.current(now, now.UnixNano())
 	if sn := spent.UnixNano(); sn < p.start || sn >= p.end {
-		return
+		return 0
 	}
-	f.refundTok(p.id, n)
+	return f.refundTok(p.id, n)
 }
 
-func (f *Fixed) refundTok(id uint64, n int64) {
+func (f *Fixed) refundTok(id uint64, n int64) int64 {
 	for n > 0 {
 		x := f.state.Load()
 		if x>>amountBits != id&tagMask {
-			return
+			return 0
 		}
 		k := min(uint64(n), x&amountMask)
 		if k == 0 || f.state.CompareAndSwap(x, x-k) {
-			return
+			return int64(k)
 		}
 	}
+	return 0
 }
 
 // RemainingAt reports the credits left in now's period.
@@ -295,4 +298,19 @@ func (f *Fixed) AvailableAt(now time.Time, n int64) (time.Time, error) {
 		return now, nil
 	}
 	return time.Unix(0, p.end).In(now.Location()), nil
+}
+
+// Period reports the period length (a day around a DST change may differ).
+func (f *Fixed) Period() time.Duration { return f.period }
+
+// Returns is the window's state at now as a schedule, as Rolling.Returns:
+// everything spent in now's period comes back at its end (one entry, none
+// when nothing is spent), also beyond a limit lowered by SetLimit.
+func (f *Fixed) Returns(now time.Time) iter.Seq2[time.Time, int64] {
+	return func(yield func(time.Time, int64) bool) {
+		_, used, p := f.load(f.current(now, now.UnixNano()))
+		if used > 0 {
+			yield(time.Unix(0, p.end).In(now.Location()), int64(used))
+		}
+	}
 }

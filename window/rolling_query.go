@@ -10,22 +10,24 @@ import (
 // slot holds, so the pool never exceeds the limit and expired credits stay gone.
 // A refund for a stale acquisition (one counted at the frontier, later than its
 // own now) may find less in spent's slot and give back less: never too much.
-func (r *Rolling) RefundAt(now, spent time.Time, n int64) {
+// It returns how many it gave back.
+func (r *Rolling) RefundAt(now, spent time.Time, n int64) int64 {
 	if n <= 0 {
-		return
+		return 0
 	}
 	e := r.sync(r.toU(now))
 	s := r.toU(spent) / r.width
 	if s < e || s > e+r.size()-1 {
-		return
+		return 0
 	}
-	r.refundSlot(s, n)
+	return r.refundSlot(s, n)
 }
 
-func (r *Rolling) refundTok(s uint64, n int64) {
+func (r *Rolling) refundTok(s uint64, n int64) int64 {
 	if n > 0 {
-		r.refundSlot(s, n)
+		return r.refundSlot(s, n)
 	}
+	return 0
 }
 
 // refundSlot takes up to n credits out of slot s: out of cur if s is the

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -112,5 +113,48 @@ func TestTakeAtExactUnderContention(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// RefundAt reports what it gave back: never more than its slot (or period)
+// still holds.
+func TestRefundAtReportsAmount(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 1, 0, 0, 0, time.UTC)
+	for name, w := range takeKinds(t, 100) {
+		t.Run(name, func(t *testing.T) {
+			w.TakeAt(t0, 30, 0, false)
+			if got := w.RefundAt(t0, t0, 20); got != 20 {
+				t.Fatalf("refund 20 of 30: gave back %d", got)
+			}
+			if got := w.RefundAt(t0, t0, 50); got != 10 {
+				t.Fatalf("refund 50 of the 10 left: gave back %d", got)
+			}
+			if got := w.RemainingAt(t0); got != 100 {
+				t.Fatalf("remaining %d after refunding all", got)
+			}
+		})
+	}
+}
+
+func TestFixedReturns(t *testing.T) {
+	f, err := NewFixed(100, 24*time.Hour, 0, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for range f.Returns(t0) {
+		t.Fatal("an unspent window returns something")
+	}
+	f.TakeAt(t0, 30, 0, false)
+	_ = f.SetLimit(10) // spends above a lowered limit stay in the schedule
+	var got []string
+	for at, n := range f.Returns(t0) {
+		got = append(got, fmt.Sprint(at.Format(time.RFC3339), " ", n))
+	}
+	if want := []string{"2026-03-02T00:00:00Z 30"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Returns = %v, want %v", got, want)
+	}
+	if f.Period() != 24*time.Hour {
+		t.Fatal(f.Period())
 	}
 }

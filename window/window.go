@@ -15,7 +15,8 @@ type Window interface {
 	TryAcquireAt(now time.Time, n int64) (bool, error)
 	// RefundAt gives back n credits that were acquired at time spent. Credits whose
 	// slot has already left the window are not resurrected; the pool never exceeds Limit.
-	RefundAt(now, spent time.Time, n int64)
+	// It returns how many credits it gave back.
+	RefundAt(now, spent time.Time, n int64) int64
 	// TakeAt takes n credits at now, all or nothing (or, if partial, as many
 	// as fit), leaving at least keep of the limit untaken, and reports the
 	// step as read in the same atomic step as the change. n <= 0 takes
@@ -138,7 +139,7 @@ func fit(spent, n, L int64, partial bool) int64 {
 // stale caller's credits were charged to a later slot than its own now.
 type tokenWindow interface {
 	stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64)
-	refundTok(tok uint64, n int64)
+	refundTok(tok uint64, n int64) int64
 }
 
 var (

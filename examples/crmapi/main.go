@@ -28,6 +28,7 @@ import (
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/profile/zoho"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // options are the command's flags.
@@ -61,7 +62,7 @@ func main() {
 type result struct {
 	apps   []integration
 	stats  []*appStats
-	usage  map[string]limiter.Count // server side, by application
+	usage  map[string]usage.Count // server side, by application
 	limit  int64
 	used   int64
 	alerts []limiter.Alert
@@ -81,8 +82,9 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	alerts := make(chan limiter.Alert, 16)
-	usage := limiter.NewUsage(30*24*time.Hour, 1000)
-	l, err := limiter.New(plan, limiter.WithUsage(usage), limiter.WithAlerts(nil, func(a limiter.Alert) {
+	stats := usage.New(30*24*time.Hour, 1000)
+	defer stats.Close(context.Background())
+	l, err := limiter.New(plan, limiter.WithUsage(stats), limiter.WithAlerts(nil, func(a limiter.Alert) {
 		select {
 		case alerts <- a:
 		default: // the progress loop is behind; the dashboard still shows usage
@@ -118,10 +120,10 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "creditgate demo: fake CRM API at %s/crm/v8/, dashboard at %s/dashboard/\n", base, base)
 	fmt.Fprintf(out, "plan: Zoho CRM %s, %d licence(s): %s credits per rolling 24 h, %d calls in flight per app, %d per heavy API class\n",
-		plan.Name, o.licences, group(plan.Credits()), plan.Concurrency, zoho.SubConcurrency)
+		plan.Name, o.licences, group(plan.Credits), plan.Concurrency, zoho.SubConcurrency)
 	fmt.Fprintf(out, "load: %d integrations for %s\n", len(integrations()), o.duration)
 
-	res := &result{apps: integrations(), limit: plan.Credits()}
+	res := &result{apps: integrations(), limit: plan.Credits}
 	for range res.apps {
 		res.stats = append(res.stats, &appStats{})
 	}
@@ -141,8 +143,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	now := time.Now()
 	dec := l.Peek(now, "")
 	res.used = dec.Limit - dec.Remaining
-	res.usage = map[string]limiter.Count{}
-	for _, c := range usage.Top("", limiter.DimApp, now.Add(-time.Hour), now.Add(time.Hour), 100) {
+	res.usage = map[string]usage.Count{}
+	for _, c := range stats.Top("", usage.App, now.Add(-time.Hour), now.Add(time.Hour), 100) {
 		res.usage[c.Key] = c
 	}
 	summary(out, res)

@@ -1,201 +1,117 @@
-// Package storetest is the conformance suite every limiter.Store must pass.
-// It drives the store with explicit times (a fake clock), so a store that
-// keeps time on a server must honour the now it is given.
+// Package storetest is the conformance suite every store.Store must pass,
+// and Reference, the simple store that is the suite's second subject and the
+// model of the property tests.
+//
+// The suite drives stores with explicit times (a fake clock), so a store
+// that keeps time on a server must honour the now it is given while tested.
+// It allows a store to give credits back up to a slot's width late (as a
+// rolling window of slots does): its checks stay a margin away from the
+// instants where that could matter.
 package storetest
 
 import (
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 )
 
 // T0 is the suite's start time: not zero, since zero times are sentinels.
 var T0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// Plan is the plan the suite gives every tenant unless a test says otherwise.
-func Plan() limiter.Plan {
-	return limiter.Plan{Name: "storetest", Window: time.Hour, BaseCredits: 100, Concurrency: 2,
+// Plan is the plan the suite gives every tenant unless a test says
+// otherwise: 100 credits an hour, 2 in flight per application, 1 per bulk.
+func Plan() store.Plan {
+	return store.Plan{Name: "storetest", Window: time.Hour, Credits: 100, Concurrency: 2,
 		SubConcurrency: map[string]int64{"bulk": 1}}
 }
 
-// Run runs every conformance test on stores made by newStore (one per test).
-func Run(t *testing.T, newStore func() limiter.Store) {
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T, limiter.Store)
-	}{
-		{"AllOrNothing", testAllOrNothing},
-		{"SharedPool", testSharedPool},
-		{"SubConcurrency", testSubConcurrency},
-		{"WindowReturns", testWindowReturns},
-		{"Adjust", testAdjust},
-		{"PeekDoesNotSpend", testPeek},
-		{"SetPlan", testSetPlan},
-		{"TenantsIsolated", testIsolated},
-		{"ConcurrentCap", testConcurrentCap},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore()) })
+// Config says how to make the stores under test.
+type Config[L any] struct {
+	// New returns an empty store; each test gets its own.
+	New func() store.Store[L]
+	// Bounded, if not nil, returns an empty store that holds at most n
+	// tenants, evicting idle ones (nothing in flight, every window full) to
+	// make room and refusing with store.ReasonTenants when none is idle.
+	// The suite then checks the bound and eviction racing admissions.
+	Bounded func(n int) store.Store[L]
+}
+
+type storeTest[L any] struct {
+	name string
+	fn   func(*testing.T, store.Store[L])
+}
+
+// Run runs every conformance test on the stores c makes.
+func Run[L any](t *testing.T, c Config[L]) {
+	tests := []storeTest[L]{
+		{"AllOrNothing", testAllOrNothing[L]},
+		{"SharedPool", testSharedPool[L]},
+		{"SubConcurrency", testSubConcurrency[L]},
+		{"Keep", testKeep[L]},
+		{"WindowReturns", testWindowReturns[L]},
+		{"SettleRefund", testSettleRefund[L]},
+		{"SettleCharge", testSettleCharge[L]},
+		{"SettleExact", testSettleExact[L]},
+		{"Charge", testCharge[L]},
+		{"Peek", testPeek[L]},
+		{"SetPlan", testSetPlan[L]},
+		{"SetPlanWindow", testSetPlanWindow[L]},
+		{"Calendar", testCalendar[L]},
+		{"Compound", testCompound[L]},
+		{"ClockBackwards", testClockBackwards[L]},
+		{"ClockJumps", testClockJumps[L]},
+		{"TenantsIsolated", testIsolated[L]},
+		{"ConcurrentCap", testConcurrentCap[L]},
+		{"ExactFigures", testExactFigures[L]},
+		{"ConcurrentSettles", testConcurrentSettles[L]},
+		{"SetPlanRacesAdmissions", testSetPlanRaces[L]},
+		{"Alerts", testAlerts[L]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, c.New()) })
+	}
+	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, c.New) })
+	if c.Bounded != nil {
+		t.Run("Bounded", func(t *testing.T) { testBounded(t, c.Bounded) })
+		t.Run("EvictionRace", func(t *testing.T) { testEvictionRace(t, c.Bounded) })
 	}
 }
 
-func planFor(p limiter.Plan) func(string) *limiter.Plan {
-	return func(string) *limiter.Plan { return &p }
+func planFor(p store.Plan) store.PlanFunc {
+	return func(string) *store.Plan { return &p }
 }
 
 var defaultPlan = planFor(Plan())
 
-func take(t *testing.T, s limiter.Store, at time.Time, req limiter.Request, want limiter.Reason) limiter.Lease {
+// take asks s to admit req at at with the suite's plan and checks the reason.
+func take[L any](t *testing.T, s store.Store[L], at time.Time, req store.Request, want store.Reason) (*L, store.Decision) {
 	t.Helper()
-	var l limiter.Lease
-	d := s.Take(at, req, defaultPlan, &l)
-	if d.Reason != want || d.Allowed != (want == limiter.ReasonNone) {
-		t.Fatalf("Take(%+v) = %+v, want reason %v", req, d, want)
-	}
-	if want != limiter.ReasonTenants && d.Window != Plan().Window {
-		t.Fatalf("Take(%+v).Window = %v, want the plan's %v", req, d.Window, Plan().Window)
-	}
-	return l
+	return takeWith(t, s, defaultPlan, at, req, want)
 }
 
-func remaining(t *testing.T, s limiter.Store, at time.Time, tenant string, want int64) {
+func takeWith[L any](t *testing.T, s store.Store[L], plans store.PlanFunc, at time.Time, req store.Request, want store.Reason) (*L, store.Decision) {
 	t.Helper()
-	if d := s.Peek(at, tenant, defaultPlan); d.Remaining != want || d.Window != Plan().Window {
-		t.Fatalf("remaining of %s = %d, want %d (%+v)", tenant, d.Remaining, want, d)
+	l := new(L)
+	var d store.Decision
+	s.Take(at, &req, plans, l, &d)
+	if d.Reason != want || d.Allowed != (want == store.ReasonNone) {
+		t.Fatalf("Take(%+v) at T0+%v = %+v, want reason %v", req, at.Sub(T0), d, want)
+	}
+	if want != store.ReasonTenants && d.Window != plans(req.Tenant).WindowLength() {
+		t.Fatalf("Take(%+v).Window = %v, want the plan's %v", req, d.Window, plans(req.Tenant).WindowLength())
+	}
+	return l, d
+}
+
+// remaining checks what Peek says tenant has left at at.
+func remaining[L any](t *testing.T, s store.Store[L], at time.Time, tenant string, want int64) {
+	t.Helper()
+	if d := s.Peek(at, tenant, 0, defaultPlan); d.Remaining != want || d.Window != Plan().Window {
+		t.Fatalf("remaining of %s at T0+%v = %d, want %d (%+v)", tenant, at.Sub(T0), d.Remaining, want, d)
 	}
 }
 
-func testAllOrNothing(t *testing.T, s limiter.Store) {
-	r := limiter.Request{Tenant: "t", App: "a", Credits: 10}
-	l1 := take(t, s, T0, r, limiter.ReasonNone)
-	l2 := take(t, s, T0, r, limiter.ReasonNone)
-	take(t, s, T0, r, limiter.ReasonConcurrency) // no credits taken
-	remaining(t, s, T0, "t", 80)
-	s.Release(&l1)
-	take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 81}, limiter.ReasonCredits) // slot given back
-	l3 := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 80}, limiter.ReasonNone)
-	remaining(t, s, T0, "t", 0)
-	s.Release(&l2)
-	s.Release(&l3)
-	l4 := take(t, s, T0, limiter.Request{Tenant: "t", App: "a"}, limiter.ReasonNone) // free call
-	s.Release(&l4)
-}
-
-func testSharedPool(t *testing.T, s limiter.Store) {
-	la := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 60}, limiter.ReasonNone)
-	lb := take(t, s, T0, limiter.Request{Tenant: "t", App: "b", Credits: 40}, limiter.ReasonNone)
-	take(t, s, T0, limiter.Request{Tenant: "t", App: "c", Credits: 1}, limiter.ReasonCredits)
-	s.Release(&la)
-	s.Release(&lb)
-}
-
-func testSubConcurrency(t *testing.T, s limiter.Store) {
-	l1 := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Class: "bulk", Credits: 1}, limiter.ReasonNone)
-	take(t, s, T0, limiter.Request{Tenant: "t", App: "b", Class: "bulk", Credits: 1}, limiter.ReasonSubConcurrency)
-	l2 := take(t, s, T0, limiter.Request{Tenant: "t", App: "b", Class: "uncapped", Credits: 1}, limiter.ReasonNone)
-	remaining(t, s, T0, "t", 98) // the refusal took nothing
-	s.Release(&l1)
-	l3 := take(t, s, T0, limiter.Request{Tenant: "t", App: "b", Class: "bulk", Credits: 1}, limiter.ReasonNone)
-	s.Release(&l2)
-	s.Release(&l3)
-}
-
-func testWindowReturns(t *testing.T, s limiter.Store) {
-	l := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 100}, limiter.ReasonNone)
-	s.Release(&l)
-	d := s.Peek(T0.Add(30*time.Minute), "t", defaultPlan)
-	if d.Remaining != 0 || !d.Reset.After(T0.Add(time.Hour-time.Nanosecond)) || d.Reset.After(T0.Add(2*time.Hour)) {
-		t.Fatalf("half a window later: %+v", d)
-	}
-	take(t, s, T0.Add(30*time.Minute), limiter.Request{Tenant: "t", App: "a", Credits: 1}, limiter.ReasonCredits)
-	remaining(t, s, T0.Add(2*time.Hour), "t", 100)
-}
-
-func testAdjust(t *testing.T, s limiter.Store) {
-	l := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 10}, limiter.ReasonNone)
-	if rem := s.Adjust(T0.Add(time.Minute), &l, -10); rem != 100 {
-		t.Fatalf("refund whole: remaining %d", rem)
-	}
-	if rem := s.Adjust(T0.Add(time.Minute), &l, 150); rem != 0 {
-		t.Fatalf("charge beyond the pool: remaining %d", rem)
-	}
-	s.Release(&l)
-	remaining(t, s, T0.Add(time.Minute), "t", 0)
-}
-
-func testPeek(t *testing.T, s limiter.Store) {
-	remaining(t, s, T0, "new", 100)
-	l := take(t, s, T0, limiter.Request{Tenant: "new", App: "a", Credits: 5}, limiter.ReasonNone)
-	remaining(t, s, T0, "new", 95)
-	remaining(t, s, T0, "new", 95)
-	s.Release(&l)
-}
-
-func testSetPlan(t *testing.T, s limiter.Store) {
-	l := take(t, s, T0, limiter.Request{Tenant: "t", App: "a", Credits: 90}, limiter.ReasonNone)
-	up := Plan()
-	up.AddOnCredits = 100
-	up.Concurrency = 1
-	if err := s.SetPlan(T0, "t", &up); err != nil {
-		t.Fatal(err)
-	}
-	remaining(t, s, T0, "t", 110)
-	var l2 limiter.Lease
-	if d := s.Take(T0, limiter.Request{Tenant: "t", App: "a", Credits: 1}, planFor(up), &l2); d.Reason != limiter.ReasonConcurrency {
-		t.Fatalf("lowered concurrency not applied: %+v", d)
-	}
-	s.Release(&l)
-	if d := s.Take(T0, limiter.Request{Tenant: "t", App: "a", Credits: 110}, planFor(up), &l2); !d.Allowed {
-		t.Fatalf("upgrade: %+v", d)
-	}
-	s.Release(&l2)
-}
-
-func testIsolated(t *testing.T, s limiter.Store) {
-	l := take(t, s, T0, limiter.Request{Tenant: "x", App: "a", Credits: 100}, limiter.ReasonNone)
-	l2 := take(t, s, T0, limiter.Request{Tenant: "y", App: "a", Credits: 100}, limiter.ReasonNone)
-	remaining(t, s, T0, "x", 0)
-	s.Release(&l)
-	s.Release(&l2)
-}
-
-// testConcurrentCap: under contention the per-app cap is never exceeded and
-// every slot comes back.
-func testConcurrentCap(t *testing.T, s limiter.Store) {
-	big := Plan()
-	big.BaseCredits = 1 << 30
-	pf := planFor(big)
-	var inFlight, peak atomic.Int64
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 300; i++ {
-				var l limiter.Lease
-				if d := s.Take(T0, limiter.Request{Tenant: "c", App: "a", Credits: 1}, pf, &l); !d.Allowed {
-					continue
-				}
-				n := inFlight.Add(1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
-				inFlight.Add(-1)
-				s.Release(&l)
-			}
-		}()
-	}
-	wg.Wait()
-	if p := peak.Load(); p > big.Concurrency {
-		t.Fatalf("peak in flight %d above the cap %d", p, big.Concurrency)
-	}
-	var l1, l2 limiter.Lease
-	d1 := s.Take(T0, limiter.Request{Tenant: "c", App: "a", Credits: 1}, pf, &l1)
-	d2 := s.Take(T0, limiter.Request{Tenant: "c", App: "a", Credits: 1}, pf, &l2)
-	if !d1.Allowed || !d2.Allowed {
-		t.Fatalf("slots leaked: %+v %+v", d1, d2)
-	}
-	s.Release(&l1)
-	s.Release(&l2)
+func req(tenant, app string, credits int64) store.Request {
+	return store.Request{Tenant: tenant, App: app, Credits: credits}
 }

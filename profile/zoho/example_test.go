@@ -10,7 +10,7 @@ import (
 
 func ExampleEdition() {
 	p, _ := zoho.Edition("standard", 10)
-	fmt.Println(p.Credits(), p.Concurrency, p.SubConcurrency["bulk"])
+	fmt.Println(p.Credits, p.Concurrency, p.SubConcurrency["bulk"])
 	// Output: 52500 10 10
 }
 

@@ -3,9 +3,11 @@ package zoho
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
-	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 )
 
 // API classes that share Zoho's sub-concurrency limit.
@@ -34,49 +36,84 @@ func subConcurrency() map[string]int64 {
 	}
 }
 
-// The editions with zero licences, so that Credits() is the base allowance;
-// Edition sets the licence count. The pool is
-// min(base + per-licence × licences, cap) + add-ons over a rolling 24 hours.
-// Concurrency (in-flight calls per app; Zoho's current scope, per org or per
-// user, is unconfirmed) is 5/10/15/20/25.
+// EditionLimits is one edition's credit formula and caps. The pool over a
+// rolling 24 hours is min(Base + PerLicence × licences, Cap) + add-ons (Cap
+// 0: none), Zoho's published formula; Concurrency is the in-flight cap per
+// application (Zoho's current scope, per org or per user, is unconfirmed).
+type EditionLimits struct {
+	Name        string
+	Base        int64
+	PerLicence  int64
+	Cap         int64
+	Concurrency int64
+}
+
+// The editions (credit-limits.md, section 1).
 var (
-	Free = limiter.Plan{Name: "free", BaseCredits: 5000, MaxCredits: 5000,
-		Concurrency: 5, SubConcurrency: subConcurrency()}
-	Standard = limiter.Plan{Name: "standard", BaseCredits: 50000, CreditsPerLicence: 250,
-		MaxCredits: 100000, Concurrency: 10, SubConcurrency: subConcurrency()}
-	Professional = limiter.Plan{Name: "professional", BaseCredits: 50000, CreditsPerLicence: 500,
-		MaxCredits: 3000000, Concurrency: 15, SubConcurrency: subConcurrency()}
-	Enterprise = limiter.Plan{Name: "enterprise", BaseCredits: 50000, CreditsPerLicence: 1000,
-		MaxCredits: 5000000, Concurrency: 20, SubConcurrency: subConcurrency()}
+	Free         = EditionLimits{Name: "free", Base: 5000, Cap: 5000, Concurrency: 5}
+	Standard     = EditionLimits{Name: "standard", Base: 50000, PerLicence: 250, Cap: 100000, Concurrency: 10}
+	Professional = EditionLimits{Name: "professional", Base: 50000, PerLicence: 500, Cap: 3000000, Concurrency: 15}
+	Enterprise   = EditionLimits{Name: "enterprise", Base: 50000, PerLicence: 1000, Cap: 5000000, Concurrency: 20}
 	// Ultimate (CRM Plus) has no cap.
-	Ultimate = limiter.Plan{Name: "ultimate", BaseCredits: 50000, CreditsPerLicence: 2000,
-		Concurrency: 25, SubConcurrency: subConcurrency()}
+	Ultimate = EditionLimits{Name: "ultimate", Base: 50000, PerLicence: 2000, Concurrency: 25}
 )
 
-// Edition returns the named edition ("free", "standard", "professional",
-// "enterprise", "ultimate"; case-insensitive; "starter", "zoho one" and
-// "crm plus" are accepted aliases) with the given number of licences. Its
-// SubConcurrency map is a fresh copy the caller may change.
-func Edition(name string, licences int64) (limiter.Plan, error) {
-	var p limiter.Plan
+// Credits returns the edition's pool for licences and add-on credits,
+// saturating instead of overflowing (a plan that large fails validation).
+func (e EditionLimits) Credits(licences, addOns int64) int64 {
+	c := e.Base
+	if licences > 0 {
+		if e.PerLicence > (math.MaxInt64-c)/licences {
+			c = math.MaxInt64
+		} else {
+			c += e.PerLicence * licences
+		}
+	}
+	if e.Cap > 0 && c > e.Cap {
+		c = e.Cap
+	}
+	if addOns > 0 && c > math.MaxInt64-addOns {
+		return math.MaxInt64
+	}
+	return c + max(addOns, 0)
+}
+
+// Plan returns the edition's plan for licences and add-on credits: the pool,
+// the rolling 24 hours, the concurrency cap and the sub-concurrency caps.
+func (e EditionLimits) Plan(licences, addOns int64) (store.Plan, error) {
+	if licences < 0 || addOns < 0 {
+		return store.Plan{}, fmt.Errorf("zoho: negative licences or add-ons (%d, %d)", licences, addOns)
+	}
+	p := store.Plan{Name: e.Name, Credits: e.Credits(licences, addOns), Window: 24 * time.Hour,
+		Concurrency: e.Concurrency, SubConcurrency: subConcurrency()}
+	return p, p.Validate()
+}
+
+// Edition returns the named edition's plan ("free", "standard",
+// "professional", "enterprise", "ultimate"; case-insensitive; "starter",
+// "zoho one" and "crm plus" are accepted aliases) with the given number of
+// licences and no add-on credits.
+func Edition(name string, licences int64) (store.Plan, error) {
+	e, err := Lookup(name)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	return e.Plan(licences, 0)
+}
+
+// Lookup returns the named edition's limits (see Edition for the names).
+func Lookup(name string) (EditionLimits, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "free":
-		p = Free
+		return Free, nil
 	case "standard", "starter":
-		p = Standard
+		return Standard, nil
 	case "professional":
-		p = Professional
+		return Professional, nil
 	case "enterprise", "zoho one":
-		p = Enterprise
+		return Enterprise, nil
 	case "ultimate", "crm plus":
-		p = Ultimate
-	default:
-		return limiter.Plan{}, fmt.Errorf("%w %q", ErrEdition, name)
+		return Ultimate, nil
 	}
-	if licences < 0 {
-		return limiter.Plan{}, fmt.Errorf("zoho: negative licences %d", licences)
-	}
-	p.Licences = licences
-	p.SubConcurrency = subConcurrency()
-	return p, p.Validate()
+	return EditionLimits{}, fmt.Errorf("%w %q", ErrEdition, name)
 }

@@ -2,12 +2,15 @@ package zoho_test
 
 import (
 	"errors"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/profile/zoho"
+	"github.com/creditgate/creditgate/store"
 )
 
 func TestEditionCredits(t *testing.T) {
@@ -33,7 +36,7 @@ func TestEditionCredits(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := p.Credits(); got != tc.credits {
+		if got := p.Credits; got != tc.credits {
 			t.Errorf("%s x%d: credits %d, want %d", tc.name, tc.licences, got, tc.credits)
 		}
 		if p.Concurrency != tc.conc {
@@ -51,11 +54,41 @@ func TestEditionCredits(t *testing.T) {
 	if _, err := zoho.Edition("free", -1); err == nil {
 		t.Error("negative licences accepted")
 	}
-	// Edition hands out fresh maps: changing one must not change the package var.
+	// Edition hands out fresh maps: changing one must not change the next.
 	p, _ := zoho.Edition("free", 0)
 	p.SubConcurrency["bulk"] = 1
-	if zoho.Free.SubConcurrency["bulk"] != 10 {
-		t.Error("Edition shares its map with Free")
+	if q, _ := zoho.Edition("free", 0); q.SubConcurrency["bulk"] != 10 {
+		t.Error("Edition shares its map between plans")
+	}
+}
+
+// The formula: capped, then add-ons on top; overflow saturates and fails
+// validation instead of wrapping.
+func TestEditionFormula(t *testing.T) {
+	for _, tc := range []struct {
+		e                zoho.EditionLimits
+		licences, addOns int64
+		want             int64
+	}{
+		{zoho.Standard, 10, 0, 52500},
+		{zoho.Standard, 1000, 0, 100000},
+		{zoho.Standard, 1000, 7, 100007}, // add-ons after the cap
+		{zoho.Ultimate, math.MaxInt64 / 2, 0, math.MaxInt64},
+		{zoho.Ultimate, 1, math.MaxInt64, math.MaxInt64},
+	} {
+		if got := tc.e.Credits(tc.licences, tc.addOns); got != tc.want {
+			t.Errorf("%s x%d +%d: %d, want %d", tc.e.Name, tc.licences, tc.addOns, got, tc.want)
+		}
+	}
+	if _, err := zoho.Ultimate.Plan(math.MaxInt64/2, 0); err == nil {
+		t.Error("an overflowing pool validated")
+	}
+	if _, err := zoho.Standard.Plan(1, -1); err == nil {
+		t.Error("negative add-ons accepted")
+	}
+	p, err := zoho.Enterprise.Plan(25, 1000)
+	if err != nil || p.Credits != 76000 || p.WindowLength() != 24*time.Hour {
+		t.Fatalf("enterprise x25 +1000: %+v %v", p, err)
 	}
 }
 
@@ -64,7 +97,7 @@ func TestCostTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ct.CheckClasses(zoho.Free.SubConcurrency); err != nil {
+	if err := ct.CheckClasses(freePlan(t).SubConcurrency); err != nil {
 		t.Fatal(err)
 	}
 	records := func(n int) string {
@@ -143,4 +176,12 @@ func TestOverrideUnconfirmed(t *testing.T) {
 	if len(routes) != len(zoho.Routes("v8")) {
 		t.Fatal("override appended instead of replacing")
 	}
+}
+
+func freePlan(t *testing.T) store.Plan {
+	p, err := zoho.Edition("free", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,4 +1,4 @@
-package limiter
+package memory
 
 import (
 	"fmt"
@@ -8,17 +8,18 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/creditgate/creditgate/window"
+	"github.com/creditgate/creditgate/internal/layout"
+	"github.com/creditgate/creditgate/store"
 )
 
 // TestTenantTable checks the shard table against a map model through inserts,
 // repeated inserts, sweeps (tombstones) and the rebuilds they trigger.
 func TestTenantTable(t *testing.T) {
-	s := NewMemoryStore()
-	sh := &memShard{}
+	s := New()
+	sh := &shard{}
 	model := map[string]*tenant{}
 	add := func(k string) {
-		_, h := s.shard(k)
+		_, h := s.shardOf(k)
 		nt := &tenant{hash: h}
 		nt.setKey(k)
 		got, added := sh.insert(nt)
@@ -37,7 +38,7 @@ func TestTenantTable(t *testing.T) {
 		t.Helper()
 		for i := 0; i < 3000; i++ {
 			k := fmt.Sprint("k", i)
-			_, h := s.shard(k)
+			_, h := s.shardOf(k)
 			if got := sh.get(h, k); got != model[k] {
 				t.Fatalf("get %q = %p, want %p", k, got, model[k])
 			}
@@ -76,8 +77,8 @@ func TestTenantTable(t *testing.T) {
 
 // TestTenantTableConcurrent runs lookups against inserts and sweeps (for -race).
 func TestTenantTableConcurrent(t *testing.T) {
-	s := NewMemoryStore()
-	sh := &memShard{}
+	s := New()
+	sh := &shard{}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
@@ -85,7 +86,7 @@ func TestTenantTableConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 2000; i++ {
 				k := fmt.Sprint("k", (i*31+g)%500)
-				_, h := s.shard(k)
+				_, h := s.shardOf(k)
 				if got := sh.get(h, k); got != nil && got.key != k {
 					t.Errorf("get %q returned %q", k, got.key)
 					return
@@ -113,13 +114,9 @@ func TestTenantTableConcurrent(t *testing.T) {
 // TestTenantLayout keeps the tenant in a 64-byte-aligned size class, with
 // the fields on the lines the tenant's doc says.
 func TestTenantLayout(t *testing.T) {
-	// The 320-byte size class (above 288) and the 448-byte one (above 416)
-	// hold 64-byte-aligned objects.
+	// The 320-byte size class (above 288) holds 64-byte-aligned objects.
 	if sz := unsafe.Sizeof(tenant{}); sz <= 288 || sz > 320 {
 		t.Fatalf("tenant is %d bytes: not in the 320-byte size class", sz)
-	}
-	if sz := unsafe.Sizeof(tenantWithRun{}); sz <= 416 || sz > 448 {
-		t.Fatalf("tenantWithRun is %d bytes: not in the 448-byte size class", sz)
 	}
 	var tn tenant
 	line := func(name string, off uintptr, want uintptr) {
@@ -139,33 +136,22 @@ func TestTenantLayout(t *testing.T) {
 		t.Errorf("the inline pool at %d, want 128 (line 2)", off)
 	}
 	line("slots0", unsafe.Offsetof(tn.slots0), 3)
+	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
+	line("mu's end", unsafe.Offsetof(tn.mu)+unsafe.Sizeof(tn.mu)-1, 3)
 	line("key", unsafe.Offsetof(tn.key), 4)
 	line("apps", unsafe.Offsetof(tn.apps), 4)
 	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 4)
-	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
-	line("runMu", unsafe.Offsetof(tn.runMu), 3)
-	line("runCalls' end", unsafe.Offsetof(tn.runCalls)+7, 3)
-	line("mu's end", unsafe.Offsetof(tn.mu)+unsafe.Sizeof(tn.mu)-1, 3)
-	var tr tenantWithRun
-	line("run", unsafe.Offsetof(tr.run), 5)
-	line("run's end", unsafe.Offsetof(tr.run)+unsafe.Sizeof(tr.run)-1, 6)
 	if unsafe.Offsetof(tn.slots0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
-		unsafe.Sizeof(tn.slots0) > window.FreeBytes {
+		unsafe.Sizeof(tn.slots0) > layout.FreeBytes {
 		t.Errorf("slots0 does not follow the pool on its written line")
 	}
-	for i := range 16 {
-		s := NewMemoryStore()
-		if i%2 == 1 {
-			s.claimRuns(NewUsage(0, 0))
-		}
-		var tk memLease
-		var d Decision
-		s.take(time.Unix(1e9, 0), &Request{Tenant: "t", App: "a", Credits: 1}, func(string) *Plan { p := benchPlan(); return &p }, &tk, &d, false)
-		if p := uintptr(unsafe.Pointer(tk.t)); p%64 != 0 {
+	for range 16 {
+		s := New()
+		var l Lease
+		var d store.Decision
+		s.Take(time.Unix(1e9, 0), &store.Request{Tenant: "t", App: "a", Credits: 1}, benchPlans, &l, &d)
+		if p := uintptr(unsafe.Pointer(l.t)); p%64 != 0 {
 			t.Fatalf("tenant allocated at %#x, not 64-byte aligned", p)
-		}
-		if tk.t.hasRun != (i%2 == 1) || (tk.t.run() != nil) != tk.t.hasRun {
-			t.Fatalf("a store keeping runs = %v made a tenant with a run = %v", i%2 == 1, tk.t.hasRun)
 		}
 	}
 }
@@ -173,15 +159,14 @@ func TestTenantLayout(t *testing.T) {
 // The store keeps copies of keys, never the caller's strings (which may pin
 // a larger buffer): short ones inside the tenant, long ones cloned.
 func TestTenantKeyCopied(t *testing.T) {
-	s := NewMemoryStore()
-	pf := func(string) *Plan { p := benchPlan(); return &p }
+	s := New()
 	for _, n := range []int{0, 1, 13, 24, 25, 35, 36, 300} {
 		big := strings.Repeat("k", 1000)
 		key := big[:n] // a slice of a larger string
-		var ml memLease
-		var d Decision
-		s.take(time.Unix(1e9, 0), &Request{Tenant: key, App: big[:3], Credits: 1}, pf, &ml, &d, false)
-		ml.release()
+		var ml Lease
+		var d store.Decision
+		s.Take(time.Unix(1e9, 0), &store.Request{Tenant: key, App: big[:3], Credits: 1}, benchPlans, &ml, &d)
+		s.Release(&ml)
 		tn := ml.t
 		if tn.key != key {
 			t.Fatalf("len %d: key %q", n, tn.key)
@@ -222,9 +207,8 @@ func TestTenantKeyCompare(t *testing.T) {
 	}
 }
 
-// Ticket states fill a 64-byte-aligned size class exactly (see ticketState).
-func TestTicketStateSize(t *testing.T) {
-	if sz := unsafe.Sizeof(ticketState{}); sz != 256 {
-		t.Fatalf("ticketState is %d bytes, want 256", sz)
-	}
-}
+// benchPlans gives every tenant a plan that never refuses for credits.
+func benchPlans(string) *store.Plan { return &benchPlan }
+
+var benchPlan = store.Plan{Name: "bench", Credits: 1 << 40, Concurrency: 1 << 20,
+	SubConcurrency: map[string]int64{"bulk": 1 << 20}}

@@ -1,11 +1,11 @@
-package limiter
+package memory
 
 import (
 	"sync"
 	"sync/atomic"
 )
 
-// memShard is one part of the tenant map: an open-addressing hash table
+// shard is one part of the tenant map: an open-addressing hash table
 // (linear probing) whose slots are atomic (hash, pointer) pairs, so a
 // lookup is a few plain loads and writes nothing shared. A read lock, even an
 // uncontended one, is two atomic adds on a word every core's lookups share,
@@ -20,7 +20,7 @@ import (
 // them. The table is at most 3/4 full (tombstones included), so every probe
 // ends at an empty slot. Creation stays O(1) amortised, unlike the
 // copy-on-write maps this replaced.
-type memShard struct {
+type shard struct {
 	tab  atomic.Pointer[tenantTable]
 	mu   sync.Mutex // serialises writers; readers take no lock
 	used int        // slots holding a tenant or a tombstone (guarded by mu)
@@ -62,7 +62,7 @@ func newTenantTable(size int) *tenantTable {
 }
 
 // get returns the tenant of key, whose hash is h, or nil.
-func (sh *memShard) get(h uint64, key string) *tenant {
+func (sh *shard) get(h uint64, key string) *tenant {
 	tab := sh.tab.Load()
 	if tab == nil {
 		return nil
@@ -79,7 +79,7 @@ func (sh *memShard) get(h uint64, key string) *tenant {
 	}
 }
 
-func (sh *memShard) tenants() []*tenant {
+func (sh *shard) tenants() []*tenant {
 	tab := sh.tab.Load()
 	if tab == nil {
 		return nil
@@ -95,7 +95,7 @@ func (sh *memShard) tenants() []*tenant {
 
 // insert adds t unless its key is present; it returns the tenant now in the
 // table and whether it is t.
-func (sh *memShard) insert(t *tenant) (*tenant, bool) {
+func (sh *shard) insert(t *tenant) (*tenant, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if cur := sh.get(t.hash, t.key); cur != nil {
@@ -122,7 +122,7 @@ func (sh *memShard) insert(t *tenant) (*tenant, bool) {
 // live tenants and the one being added (so it grows again only after
 // filling half as much again). Called with mu held. The table stays compact:
 // at 100,000 tenants a lookup's first cache miss is its slot.
-func (sh *memShard) rebuild(old *tenantTable) *tenantTable {
+func (sh *shard) rebuild(old *tenantTable) *tenantTable {
 	size := minTableSize
 	for size < (sh.live+1)*2 {
 		size *= 2
@@ -147,7 +147,7 @@ func (sh *memShard) rebuild(old *tenantTable) *tenantTable {
 }
 
 // sweep removes the tenants kill accepts and returns how many went.
-func (sh *memShard) sweep(kill func(*tenant) bool) int {
+func (sh *shard) sweep(kill func(*tenant) bool) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	tab := sh.tab.Load()

@@ -1,0 +1,142 @@
+package memory
+
+import (
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/window"
+)
+
+// SetPlan implements store.Store: the pool's limit and the slots' capacities
+// change in place, so spent credits and held slots carry over. Other window
+// changes (a new length, a calendar, other extra windows) cannot be made in
+// place: the tenant gets new windows, each charged with what the old ones
+// had spent, when it was spent (see carry). Admissions that race with the
+// replacement are counted (see takeAgain).
+func (s *Store) SetPlan(now time.Time, key string, p *store.Plan) error {
+	s.plans.Add(1) // before the lookup: see create
+	t := s.lookup(key)
+	if t == nil {
+		return nil
+	}
+	return s.setPlan(now, t, p)
+}
+
+func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.wins.Load()
+	if sameShape(t.plan.Load(), p) {
+		if err := w.pool().SetLimit(p.Credits); err != nil {
+			return fmt.Errorf("memory: plan %q: %w", p.Name, err)
+		}
+	} else {
+		nw := new(windows)
+		if err := s.initWindows(nw, p, nil); err != nil {
+			return err
+		}
+		w.reset.Store(replacingReset) // before reading what w spent: see takeAgain
+		carry(now, w, nw)
+		t.wins.Store(nw)
+	}
+	for _, e := range t.apps.Load().entries {
+		t.setCapacity(e, p.Concurrency)
+	}
+	old := t.classes.Load()
+	next := &semTable{}
+	for _, c := range sortedKeys(p.SubConcurrency) {
+		e := old.find(c)
+		if e != nil {
+			t.setCapacity(e, p.SubConcurrency[c])
+		} else {
+			e = newSemEntry(c, p.SubConcurrency[c])
+		}
+		next.entries = append(next.entries, e)
+	}
+	// A class the new plan drops keeps no slots: its held slots are released
+	// on the old entry, which no admission finds any more. If it is cls0e's,
+	// admissions must stop finding it through cls0e; cls0e never comes back
+	// (a class added again later gets a new entry).
+	t.classes.Store(next)
+	if t.cls0e.name != "" && next.find(t.cls0e.name) != &t.cls0e { // a class is never "" (Validate)
+		t.cls0e.dead.Store(true)
+	}
+	t.plan.Store(p)
+	return nil
+}
+
+// sameShape reports whether b's windows are a's but for the pool's credits,
+// which SetLimit changes in place.
+func sameShape(a, b *store.Plan) bool {
+	if a.WindowLength() != b.WindowLength() || !sameCalendar(a.Calendar, b.Calendar) || len(a.Extra) != len(b.Extra) {
+		return false
+	}
+	for i, x := range a.Extra {
+		y := b.Extra[i]
+		if x.Credits != y.Credits || x.Window != y.Window || !sameCalendar(x.Calendar, y.Calendar) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameCalendar(a, b *store.Calendar) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Reset == b.Reset && a.Location.String() == b.Location.String()
+}
+
+// schedule is a window's spending as a schedule of returns (see
+// window.Rolling.Returns) and its length.
+func schedule(w window.Window, now time.Time) (iter.Seq2[time.Time, int64], time.Duration, bool) {
+	switch x := w.(type) {
+	case *window.Rolling:
+		return x.Returns(now), x.Length(), true
+	case *window.Fixed:
+		return x.Returns(now), x.Period(), false
+	}
+	return func(func(time.Time, int64) bool) {}, 0, false
+}
+
+// carry charges each of the new windows nw with what the old windows w
+// spent. A rolling window takes each spend at the end of the slot it was
+// spent in, so that it comes back when it would have (to a slot's width),
+// also in a window of another length; a calendar window takes at now what
+// is still out. A new window takes the spends of the shortest old window at
+// least as long (which saw all the history it needs), else of the longest.
+// Spends above the new limit stay spent, as SetLimit keeps them: the window
+// is charged under the largest limit, then set to its own. nw is not yet
+// published: nothing else takes from it.
+func carry(now time.Time, w, nw *windows) {
+	olds := w.list()
+	for _, dst := range nw.list() {
+		_, L, dstRolls := schedule(dst, now)
+		var src window.Window
+		var srcLen time.Duration
+		for _, o := range olds {
+			_, ol, _ := schedule(o, now)
+			switch {
+			case src == nil,
+				ol >= L && (srcLen < L || ol < srcLen),
+				ol < L && srcLen < L && ol > srcLen:
+				src, srcLen = o, ol
+			}
+		}
+		returns, _, srcRolls := schedule(src, now)
+		limit := dst.Limit()
+		_ = dst.SetLimit(window.MaxLimit)
+		for back, n := range returns {
+			at := now
+			if spent := back.Add(-srcLen - 1); dstRolls && srcRolls && spent.Before(now) {
+				at = spent // else the current slot, or a calendar's current period
+			}
+			if back.After(now) {
+				dst.ChargeAt(at, n)
+			}
+		}
+		_ = dst.SetLimit(limit)
+	}
+}

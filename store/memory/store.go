@@ -1,0 +1,123 @@
+package memory
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+const (
+	shardBits = 8
+	numShards = 1 << shardBits
+)
+
+// DefaultMaxApps bounds the applications one tenant keeps slots for.
+const DefaultMaxApps = 64
+
+// Store is the in-memory store.Store: tenants in a sharded hash table, each
+// holding its windows (the pool, rolling or calendar, and a compound plan's
+// extra windows) and one slot count per application and per capped API
+// class. It is the default store of a limiter, and what one process needs.
+//
+// It is bounded: with WithMaxTenants a new tenant that would exceed the
+// bound first evicts idle tenants (nothing in flight, every window full,
+// unused for at least WithIdleAfter); evicting them loses nothing, as a
+// re-created tenant starts exactly where it was. If every tenant is busy the
+// request is refused with store.ReasonTenants.
+//
+// Take, Release and Settle take no lock and do not allocate once a tenant
+// and its application exist. Safe for concurrent use.
+type Store struct {
+	shards     [numShards]shard
+	seed       maphash.Seed
+	count      atomic.Int64 // tenants held
+	maxTenants int64        // 0 = unbounded
+	maxApps    int
+	idleAfter  int64 // ns
+	// touch is how stale a tenant's lastUsed may get: idleAfter/8, at least a
+	// millisecond, or 0 (never written) without an idle time. A lastUsed
+	// late by that much lets a tenant be evicted that much early, which loses
+	// nothing, while writing it on every admission kept one more line per
+	// tenant dirty.
+	touch   int64
+	slots   int
+	noSweep atomic.Int64 // Unix ns before which a full store does not sweep again
+	evicted atomic.Int64
+	plans   atomic.Uint64 // SetPlan calls begun (see create)
+}
+
+var (
+	_ store.Store[Lease] = (*Store)(nil)
+	_ store.Snapshotter  = (*Store)(nil)
+	_ store.Lister       = (*Store)(nil)
+)
+
+// Option configures New.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithMaxTenants bounds the tenants held (0, the default: unbounded).
+func WithMaxTenants(n int) Option {
+	return optionFunc(func(s *Store) { s.maxTenants = int64(max(n, 0)) })
+}
+
+// WithIdleAfter is how long a tenant must be unused before it may be evicted
+// (default 0: a full pool with nothing in flight is enough).
+func WithIdleAfter(d time.Duration) Option {
+	return optionFunc(func(s *Store) { s.idleAfter = int64(max(d, 0)) })
+}
+
+// WithSlots sets the slot count of each rolling window (0, the default:
+// window.DefaultSlots, 15-minute slots in 24 hours). More slots bring
+// credits back closer to the exact time, at 8 bytes a slot.
+func WithSlots(n int) Option { return optionFunc(func(s *Store) { s.slots = max(n, 0) }) }
+
+// WithMaxApps bounds the applications per tenant (default DefaultMaxApps).
+// A tenant at the bound drops an idle application to make room, and refuses
+// a new one with store.ReasonConcurrency if all are busy.
+func WithMaxApps(n int) Option {
+	return optionFunc(func(s *Store) {
+		if n > 0 {
+			s.maxApps = n
+		}
+	})
+}
+
+// New returns an empty in-memory store.
+func New(opts ...Option) *Store {
+	s := &Store{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	if s.idleAfter > 0 {
+		s.touch = max(s.idleAfter/8, int64(time.Millisecond))
+	}
+	return s
+}
+
+// shardOf returns key's shard and hash: the top bits pick the shard, the low
+// bits the table slot, so one hash serves both.
+func (s *Store) shardOf(key string) (*shard, uint64) {
+	h := maphash.String(s.seed, key)
+	return &s.shards[h>>(64-shardBits)], h
+}
+
+// lookup returns the tenant of key, nil if the store does not hold it.
+func (s *Store) lookup(key string) *tenant {
+	sh, h := s.shardOf(key)
+	return sh.get(h, key)
+}
+
+// Len returns the number of tenants held.
+func (s *Store) Len() int { return int(s.count.Load()) }
+
+// Evicted returns how many tenants eviction has removed so far.
+func (s *Store) Evicted() int64 { return s.evicted.Load() }
+
+// Sweep evicts every idle tenant now (see Store) and returns how many went.
+func (s *Store) Sweep(now time.Time) int { return s.sweep(now) }

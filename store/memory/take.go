@@ -1,0 +1,223 @@
+package memory
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/creditgate/creditgate/internal/slots"
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/window"
+)
+
+// Lease is the in-memory store's record of one admission: the tenant and the
+// slots it holds, so that Release and Settle need no lookup and cannot hit
+// slots a plan change put in their place. Its zero value is no admission.
+type Lease struct {
+	t        *tenant
+	app, cls *slots.Slots // the application's and the class's own slots, nil if in slots0 or none
+	which    uint64       // the halves of t.slots0 held (slots.PairA, PairB)
+	at       int64        // admission time, Unix ns: the slot a refund goes back to
+}
+
+// Take implements store.Store. It takes no lock and does not allocate once
+// the tenant and its application exist: a lookup, then lock-free slot and
+// credit takes.
+//
+// Eviction safety: after its application slot is taken, Take checks the
+// tenant's and the entry's dead flags; eviction sets the flag and then
+// checks that nothing is held. Both sides write before they read (Go
+// atomics are sequentially consistent), so at least one sees the other: the
+// Take gives its slot back and starts over, or the eviction backs off.
+func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
+	n := max(req.Credits, 0) // a negative cost would mint credits at Settle
+	for {
+		sh, h := s.shardOf(req.Tenant)
+		t := sh.get(h, req.Tenant)
+		if t == nil {
+			if t = s.create(now, sh, h, req.Tenant, plans); t == nil {
+				*d = store.Decision{Reason: store.ReasonTenants, Cost: n, RetryAfter: s.tenantsRetryAfter(now)}
+				return
+			}
+		}
+		if s.admit(now, t, req, n, lease, d) {
+			return
+		}
+	}
+}
+
+// admit is Take for tenant t; false means t was evicted meanwhile and Take
+// must look it up again.
+func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+	e := t.app0.Load()
+	if e == nil || e.name != req.App {
+		if e = t.apps.Load().find(req.App); e == nil {
+			if e = s.addApp(t, req.App); e == nil {
+				if t.dead.Load() {
+					return false
+				}
+				refusal(now, t.wins.Load(), store.ReasonConcurrency, n, req.Keep, d)
+				return true
+			}
+		}
+	}
+	// Reading the pool's limit before the slots' atomic add (a full
+	// barrier) lets a cold pool's cache miss overlap the slots': at 100,000
+	// tenants admissions wait on such misses more than on anything. The
+	// tenant's own pool is named from t, not loaded from w.
+	w := t.wins.Load()
+	r := &t.roll
+	if w != &t.w0 {
+		r = w.rolling
+	}
+	var limit int64
+	if w.multi == nil {
+		limit = r.Limit()
+	}
+	app, cls, which := t.slotsOf(e, t.classEntry(req.Class))
+	if reason := takeSlots(t, app, which); reason != store.ReasonNone {
+		refusal(now, w, reason, n, req.Keep, d)
+		return true
+	}
+	if t.dead.Load() || e.dead.Load() {
+		releaseSlots(t, app, nil, which)
+		return false
+	}
+	if cls != nil && !cls.TryAcquire(1) {
+		releaseSlots(t, app, nil, which)
+		refusal(now, w, store.ReasonSubConcurrency, n, req.Keep, d)
+		return true
+	}
+	tk := w.take(r, now, n, req.Keep, false)
+	reset := w.reset.Load() // after the take: see takeAgain
+	if reset == replacingReset && n > 0 && tk.Took != 0 {
+		w, tk = takeAgain(t, w, now, n, req.Keep, false)
+		reset = w.reset.Load()
+	}
+	if n > 0 && tk.Took == 0 {
+		releaseSlots(t, app, cls, which)
+		refusal(now, w, store.ReasonCredits, n, req.Keep, d)
+		return true
+	}
+	ns := now.UnixNano()
+	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
+		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
+	}
+	if w.multi != nil || w != &t.w0 {
+		limit = w.pool().Limit()
+	}
+	// Field by field: a composite literal is built on the stack and then
+	// copied, which showed in profiles.
+	lease.t, lease.app, lease.cls, lease.which, lease.at = t, app, cls, which, ns
+	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
+	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
+	d.Reset = w.resetAt(now, ns, reset)
+	return true
+}
+
+// classEntry returns the entry of a capped class, nil for an uncapped one.
+func (t *tenant) classEntry(class string) *semEntry {
+	if class == "" {
+		return nil
+	}
+	if c := &t.cls0e; c.name == class && !c.dead.Load() {
+		return c
+	}
+	return t.classes.Load().find(class)
+}
+
+// slotsOf says where the slots of application entry e and class entry c
+// (nil: uncapped) are: the first application's and first class's are the
+// halves of slots0, taken in one add (which); other entries have their own.
+func (t *tenant) slotsOf(e, c *semEntry) (app, cls *slots.Slots, which uint64) {
+	if e == &t.first {
+		which = slots.PairA
+	} else {
+		app = e.sem
+	}
+	if c == &t.cls0e {
+		which |= slots.PairB
+	} else if c != nil {
+		cls = c.sem
+	}
+	return app, cls, which
+}
+
+// takeSlots takes the application's own slot and the halves of slots0 that
+// which names, all or nothing, and says which cap refused.
+func takeSlots(t *tenant, app *slots.Slots, which uint64) store.Reason {
+	if app != nil && !app.TryAcquire(1) {
+		return store.ReasonConcurrency
+	}
+	if which != 0 {
+		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
+			releaseSlots(t, app, nil, 0)
+			if refusedA {
+				return store.ReasonConcurrency
+			}
+			return store.ReasonSubConcurrency
+		}
+	}
+	return store.ReasonNone
+}
+
+// releaseSlots gives back what an admission of t took: app's and cls's
+// slots (either may be nil) and the halves of t.slots0 that which names.
+func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
+	if cls != nil {
+		cls.Release(1)
+	}
+	if which != 0 {
+		t.slots0.Release(which)
+	}
+	if app != nil {
+		app.Release(1)
+	}
+}
+
+// refusal fills d for a request of n credits (keeping keep) refused for
+// reason.
+func refusal(now time.Time, w *windows, reason store.Reason, n, keep int64, d *store.Decision) {
+	all, pool := w.all(), w.pool()
+	*d = store.Decision{Reason: reason, Cost: n, Limit: pool.Limit(), Window: w.length(),
+		Remaining: all.RemainingAt(now), Used: pool.Limit() - pool.RemainingAt(now),
+		Reset: all.ResetAt(now), RetryAfter: store.ConcurrencyRetryAfter}
+	if reason == store.ReasonCredits {
+		d.RetryAfter = retryAfter(now, all, n+max(keep, 0), w.length())
+	}
+}
+
+// retryAfter is how long until n credits are back in w if nothing else is
+// spent; never (more than the pool) counts as one window length.
+func retryAfter(now time.Time, w window.Window, n int64, length time.Duration) time.Duration {
+	if at, err := w.AvailableAt(now, max(n, 1)); err == nil {
+		return max(at.Sub(now), 0)
+	}
+	return length
+}
+
+// takeAgain takes n credits again, from the windows that replace w, after a
+// take from w found w marked by SetPlan: SetPlan marks w before it copies
+// w's spends into the new windows, so a take that does not see the mark was
+// copied, and one that sees it may not have been. Taking again counts the
+// call twice at worst (while a plan changes), never not at all.
+func takeAgain(t *tenant, w *windows, now time.Time, n, keep int64, partial bool) (*windows, window.Take) {
+	for {
+		nw := replacement(t, w)
+		tk := nw.all().TakeAt(now, n, keep, partial)
+		if tk.Took == 0 || nw.reset.Load() != replacingReset {
+			return nw, tk
+		}
+		w = nw // replaced again meanwhile
+	}
+}
+
+// replacement waits for the windows that replace w (SetPlan publishes them
+// once it has copied w's spends, holding t.mu: a short wait).
+func replacement(t *tenant, w *windows) *windows {
+	for {
+		if nw := t.wins.Load(); nw != w {
+			return nw
+		}
+		runtime.Gosched()
+	}
+}

@@ -1,0 +1,237 @@
+package memory
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/creditgate/creditgate/internal/slots"
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/window"
+)
+
+// tenant is laid out by cache line (TestTenantLayout checks it), so that an
+// admission writes one line and reads three more, and a lookup of a key of
+// up to 24 bytes reads one:
+//   - line 0: what lookups compare and admissions read (hash, dead flag, the
+//     key's length and first bytes, the windows the tenant was created with);
+//   - line 1: what admissions read and rarely write (the current windows,
+//     lastUsed, the first application's entry);
+//   - lines 2 and 3: the inline pool, whose current slot word opens line 3,
+//     followed by slots0, so that an admission and its release write one
+//     line; slow paths' fields (plan, mu) fill the rest of it;
+//   - line 4: the key as a string, the application table and the first
+//     class's entry.
+//
+// The struct fills the 320-byte size class, whose objects are 64-byte
+// aligned. At 100,000 tenants every line is a cache miss: the lines load
+// from t directly, in parallel, rather than through pointers.
+type tenant struct {
+	hash uint64      // maphash of key: the shard and the table slot
+	dead atomic.Bool // set by eviction: a Take that sees it starts over
+	klen uint32      // len(key)
+	// kpre is the key's first bytes, which is all of it for most keys;
+	// then it is also key's storage (see setKey).
+	kpre [24]byte
+	w0   windows // the windows the tenant was created with
+
+	wins     atomic.Pointer[windows]  // &w0 until a plan change swaps windows
+	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
+	lastUsed atomic.Int64             // Unix ns of the last admission
+	classes  atomic.Pointer[semTable]
+	// first is the first app added (never reused once dropped); its slots
+	// are slots0's A.
+	first semEntry
+
+	// roll is w0's pool when it rolls, inline: an admission at 100,000
+	// tenants misses on the tenant's own lines, not on a window behind more
+	// pointers.
+	roll window.Rolling
+	// slots0 counts the first application's slots (A) and the first capped
+	// class's (B) in one word, taken with one atomic add, on the pool's
+	// written line (see layout.FreeBytes).
+	slots0    slots.Pair
+	usedFirst bool // first has been handed out (guarded by mu)
+	plan      atomic.Pointer[store.Plan]
+	mu        sync.Mutex // serialises app/class table and window changes
+	_         [16]byte   // to the end of line 3: no other core's reads on the written line
+
+	key  string
+	apps atomic.Pointer[semTable]
+	// cls0e is slots0 B's entry, the first of the class table the tenant
+	// was created with, found here without following the table. dead is set
+	// once a plan change drops the class.
+	cls0e semEntry
+}
+
+// setKey sets the key: t.key is a copy of key, in kpre if it fits (the
+// store never keeps a caller's string, which may be a slice of a larger
+// buffer), and kpre holds its first bytes.
+func (t *tenant) setKey(key string) {
+	t.klen = uint32(len(key))
+	n := copy(t.kpre[:], key)
+	switch {
+	case len(key) == 0:
+		t.key = ""
+	case n == len(key):
+		t.key = unsafe.String(&t.kpre[0], n) // kpre is never written again
+	default:
+		t.key = strings.Clone(key)
+	}
+}
+
+// is reports whether t's key is key, whose hash is h. A key that fits in
+// kpre is compared there, on the line that holds the hash.
+func (t *tenant) is(h uint64, key string) bool {
+	if t.hash != h || int(t.klen) != len(key) {
+		return false
+	}
+	n := min(len(key), len(t.kpre))
+	if string(t.kpre[:n]) != key[:n] { // compared in place: no conversion
+		return false
+	}
+	return n == len(key) || t.key[n:] == key[n:]
+}
+
+// windows is a tenant's pool, plus, for a calendar pool or a compound plan,
+// the general form. What admissions read is kept to three words.
+type windows struct {
+	// reset caches the windows' ResetAt (Unix ns) for admissions: walking
+	// a window's slots for it costs more than the rest of an admission.
+	// While now is before it and credits were just spent, the oldest spent
+	// slot cannot have returned; a refund can make it early, never late. It
+	// holds replacingReset from the moment SetPlan starts to replace these
+	// windows (see retake).
+	reset   atomic.Int64
+	multi   *multiWindows   // nil for a lone rolling pool
+	rolling *window.Rolling // the pool if it rolls, else nil
+}
+
+// replacingReset, in windows.reset, marks windows that SetPlan replaces: no
+// reset instant is that early, so resetAt never caches over it.
+const replacingReset = math.MinInt64
+
+// multiWindows is the general form: a calendar pool, or extra windows.
+type multiWindows struct {
+	pool  window.Window       // the first window
+	all   window.Window       // the pool, or the compound of pool and extras
+	each  []window.Window     // pool then extras
+	specs []store.WindowLimit // the plan's windows, pool first
+}
+
+// pool is the window whose limit is the plan's Credits.
+func (w *windows) pool() window.Window {
+	if w.multi != nil {
+		return w.multi.pool
+	}
+	return w.rolling
+}
+
+// all is the window every admission must pass.
+func (w *windows) all() window.Window {
+	if w.multi != nil {
+		return w.multi.all
+	}
+	return w.rolling
+}
+
+// list returns the windows one by one: the pool, then the extra windows.
+func (w *windows) list() []window.Window {
+	if w.multi != nil {
+		return w.multi.each
+	}
+	return []window.Window{w.rolling}
+}
+
+// length is the pool's window length (a calendar pool's period).
+func (w *windows) length() time.Duration {
+	if w.multi != nil {
+		return w.multi.specs[0].Window
+	}
+	return w.rolling.Length()
+}
+
+// take takes n credits (see window.TakeAt). It calls the pool directly when
+// it is a lone rolling window (r, passed so that the caller can name the
+// tenant's inline pool without a load): a call through the interface cannot
+// be inlined or devirtualised.
+func (w *windows) take(r *window.Rolling, now time.Time, n, keep int64, partial bool) window.Take {
+	if w.multi != nil {
+		return w.multi.all.TakeAt(now, n, keep, partial)
+	}
+	return r.TakeAt(now, n, keep, partial)
+}
+
+// resetAt takes now also as Unix ns, which the admission has already
+// computed, and c, w.reset as the admission loaded it after its take (the
+// load that also tells it whether SetPlan marked w).
+func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
+	if c > ns {
+		return time.Unix(0, c).In(now.Location())
+	}
+	r := w.all().ResetAt(now)
+	if c != replacingReset { // a swap, not a store: the mark must stay
+		w.reset.CompareAndSwap(c, r.UnixNano())
+	}
+	return r
+}
+
+// semTable is copy-on-write: readers load it without a lock, writers
+// replace it under tenant.mu. Few entries, so a linear scan beats a map.
+type semTable struct {
+	entries []*semEntry
+}
+
+// semEntry is one application's or class's slots: its own Slots, or for a
+// tenant's first application and first class (sem nil) a half of slots0.
+type semEntry struct {
+	name string
+	dead atomic.Bool // an app's: set while it is dropped from a full table; cls0e's: its class was dropped
+	sem  *slots.Slots
+}
+
+func newSemEntry(name string, capacity int64) *semEntry {
+	x := &struct {
+		e semEntry
+		s slots.Slots
+	}{e: semEntry{name: name}}
+	x.e.sem = &x.s
+	x.s.SetCapacity(capacity)
+	return &x.e
+}
+
+func (t *semTable) find(name string) *semEntry {
+	for _, e := range t.entries {
+		if e.name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// held returns the slots held of entry e of t.
+func (t *tenant) held(e *semEntry) int64 {
+	if e.sem != nil {
+		return e.sem.Held()
+	}
+	a, b := t.slots0.Held()
+	if e == &t.first {
+		return a
+	}
+	return b
+}
+
+// setCapacity sets the capacity of entry e of t.
+func (t *tenant) setCapacity(e *semEntry, n int64) {
+	switch {
+	case e.sem != nil:
+		e.sem.SetCapacity(n)
+	case e == &t.first:
+		t.slots0.SetCapacityA(n)
+	default:
+		t.slots0.SetCapacityB(n)
+	}
+}
