@@ -48,17 +48,13 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // admit is Take for tenant t; false means t was evicted meanwhile and Take
 // must look it up again.
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
-	e := t.app0.Load()
-	if e == nil || e.name != req.App {
-		if e = t.apps.Load().find(req.App); e == nil {
-			if e = s.addApp(t, req.App); e == nil {
-				if t.dead.Load() {
-					return false
-				}
-				refusal(now, t.wins.Load(), store.ReasonConcurrency, n, req.Keep, d)
-				return true
-			}
+	e := s.appEntry(t, req.App)
+	if e == nil { // the application table is full of busy applications
+		if t.dead.Load() {
+			return false
 		}
+		refusal(now, t.wins.Load(), store.ReasonConcurrency, n, req.Keep, d)
+		return true
 	}
 	// Reading the pool's limit before the slots' atomic add (a full
 	// barrier) lets a cold pool's cache miss overlap the slots': at 100,000
@@ -112,6 +108,18 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
 	d.Reset = w.resetAt(now, ns, reset)
 	return true
+}
+
+// appEntry returns app's entry, added if need be; nil if the table is full
+// of busy applications.
+func (s *Store) appEntry(t *tenant, app string) *semEntry {
+	if e := t.app0.Load(); e != nil && e.name == app {
+		return e
+	}
+	if e := t.apps.Load().find(app); e != nil {
+		return e
+	}
+	return s.addApp(t, app)
 }
 
 // classEntry returns the entry of a capped class, nil for an uncapped one.

@@ -1,0 +1,174 @@
+package usage
+
+import (
+	"strings"
+)
+
+// aggregate folds a batch into the statistics. Runs of events with the same
+// keys (one client's burst) are summed first and applied once: the map
+// lookups per distinct run, not per event, are what aggregation costs.
+func (u *Stats) aggregate(evs []event) {
+	var run *event
+	var sum Count
+	for i := range evs {
+		e := &evs[i]
+		if run != nil && sameKeys(run, e) {
+			sum.add(e)
+			continue
+		}
+		if run != nil {
+			u.apply(run, sum)
+		}
+		run, sum = e, Count{}
+		sum.add(e)
+	}
+	if run != nil {
+		u.apply(run, sum)
+	}
+}
+
+func sameKeys(a, b *event) bool {
+	return a.hour == b.hour && a.adjust == b.adjust && a.tenant == b.tenant && a.app == b.app &&
+		a.module == b.module && a.ip == b.ip && a.user == b.user && a.meth == b.meth
+}
+
+func (c *Count) add(e *event) {
+	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
+}
+
+func (c *Count) plus(d Count) {
+	c.Credits, c.Calls, c.Refused = c.Credits+d.Credits, c.Calls+d.Calls, c.Refused+d.Refused
+}
+
+// apply adds sum to the buckets of e's keys.
+//
+// Time is the callers', so one event can be dated far ahead (a clock
+// stepped, a wrong now). If the window ended at the latest hour seen, that
+// one event would prune every hour retained, and then drop the calls dated
+// right as too old. So it ends at the latest hour that two events have
+// reached: a lone event ahead prunes nothing and is kept in its hour, and a
+// real move of time (a replay after a pause, a clock set right) moves the
+// window with its second event. Memory stays bounded: only the latest
+// hour, holding one event, can lie past the window. The trade-off: two
+// stray events (a burst with the same keys, which push merges, counts
+// once) move the window as a real jump would, and normal traffic prunes an
+// hour at the second event of the next hour rather than the first.
+func (u *Stats) apply(e *event, sum Count) {
+	if e.hour > u.newest {
+		if e.hour > u.latest {
+			u.newest, u.latest = u.latest, e.hour
+		} else {
+			u.newest = e.hour
+		}
+		u.prune(u.newest - u.keep)
+	}
+	if e.hour <= u.newest-u.keep {
+		return // older than the retention
+	}
+	tenant := e.tenant
+	tu := u.tenants[tenant]
+	if tu == nil {
+		if len(u.tenants) >= DefaultTenants {
+			tenant = Other
+			tu = u.tenants[Other]
+		}
+		if tu == nil {
+			tu = &tenantUsage{hours: map[int64]*hourUsage{}}
+			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: tenant strings may be slices of larger buffers
+		}
+	}
+	h := tu.hours[e.hour]
+	if h == nil {
+		h = &hourUsage{}
+		tu.hours[e.hour] = h
+	}
+	h.total.plus(sum)
+	keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
+	for d, k := range keys {
+		if e.adjust && Dimension(d) != App {
+			continue // a settled difference is known by application only
+		}
+		if c := h.last[d]; c != nil && c.Key == k {
+			c.plus(sum)
+			continue
+		}
+		m := h.dims[d]
+		if m == nil {
+			m = map[string]*Count{}
+			h.dims[d] = m
+		}
+		c := m[k]
+		if c == nil {
+			c = admit(m, k, sum, u.maxPerDim)
+		}
+		h.last[d] = c
+		c.plus(sum)
+	}
+}
+
+// admit finds a place in m for key k, new in this hour, which brings sum.
+// Below the cap k gets its own count. At the cap the tail folds into
+// Other: the smallest count (least credits, then fewest calls, then the
+// greatest key, so that ties fold the same way every time) moves into it to
+// make room for k, unless k itself brings less than that, in which case k
+// is the tail and its count is Other's. So a heavy key that arrives late
+// in the hour still gets a row of its own, and totals are kept exactly.
+func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
+	other := m[Other]
+	if len(m)-btoi(other != nil) < maxKeys {
+		c := &Count{Key: strings.Clone(k)}
+		m[c.Key] = c
+		return c
+	}
+	var tail *Count
+	for key, c := range m {
+		if key != Other && (tail == nil || smaller(c, tail)) {
+			tail = c
+		}
+	}
+	if other == nil {
+		other = &Count{Key: Other}
+		m[Other] = other
+	}
+	if tail == nil || !smaller(tail, &sum) {
+		return other // k is the tail
+	}
+	other.plus(*tail)
+	delete(m, tail.Key) // h.last may hold tail: the caller replaces it
+	c := &Count{Key: strings.Clone(k)}
+	m[c.Key] = c
+	return c
+}
+
+// smaller orders counts for folding: fewer credits, then fewer calls and
+// refusals, then (ties) the greater key is the smaller count. sum, a new
+// key's first count, has no key and loses every tie.
+func smaller(a, b *Count) bool {
+	if a.Credits != b.Credits {
+		return a.Credits < b.Credits
+	}
+	if x, y := a.Calls+a.Refused, b.Calls+b.Refused; x != y {
+		return x < y
+	}
+	return b.Key != "" && a.Key > b.Key
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (u *Stats) prune(oldest int64) {
+	for k, tu := range u.tenants {
+		for h := range tu.hours {
+			if h <= oldest {
+				delete(tu.hours, h)
+			}
+		}
+		if len(tu.hours) == 0 {
+			delete(u.tenants, k)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package window
+
+import "time"
+
+// TryAcquireAt takes n credits at now if all n are available.
+func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
+	if n <= 0 {
+		return false, ErrInvalidCount
+	}
+	if n > r.limit.Load() {
+		return false, ErrExceedsLimit
+	}
+	return r.TakeAt(now, n, 0, false).Took != 0, nil
+}
+
+// TakeAt takes n credits at now, leaving at least keep of the limit untaken
+// (a reserve held for others): all n or nothing, or with partial as many as
+// fit. The Take it returns is read in the same atomic step as the change.
+// Bad input (n <= 0) takes nothing.
+func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
+	L := r.limit.Load()
+	if n <= 0 {
+		return r.peek(now, L)
+	}
+	u := r.toU(now)
+	lim := L - max(keep, 0)
+	if !partial {
+		if ok, done, spent := r.fast(u, n, lim); done {
+			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
+			if ok {
+				t.Took = n
+			}
+			return t
+		}
+	}
+	took, _, _, spent := r.take(u, n, keep, partial)
+	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}
+}
+
+// peek is a Take that takes nothing.
+func (r *Rolling) peek(now time.Time, L int64) Take {
+	rem := r.RemainingAt(now)
+	return Take{Spent: L - rem, Remaining: rem}
+}
+
+// fast is take's common case, kept apart because take's generality (partial
+// takes, the counted instant, promotion, rolls, the retry loop) costs about a
+// nanosecond on a path that is otherwise one compare-and-swap: the frontier is
+// where u expects it and cur already holds u's slot. It decides exactly as
+// take would, in the same order of loads (see Rolling), or reports done=false
+// and leaves the decision to take. L is the limit less what must be kept.
+//
+// spent is what the window holds spent after the decision when done.
+func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
+	e := r.head.Load()
+	base := e*r.width + r.length()
+	if e&busy != 0 || u < base || u-base >= r.width {
+		return false, false, 0
+	}
+	s := e + r.quo
+	if u-base+r.rem >= r.width {
+		s++
+	}
+	if takeHook != nil {
+		takeHook()
+	}
+	c := r.cur.Load()
+	if c>>amountBits != s&tagMask {
+		return false, false, 0
+	}
+	if loadHook != nil {
+		loadHook()
+	}
+	p := r.past.Load()
+	if r.head.Load() != e {
+		return false, false, 0
+	}
+	spent = p + int64(c&amountMask)
+	if n > L-spent {
+		return false, true, spent
+	}
+	if r.cur.CompareAndSwap(c, c+uint64(n)) {
+		return true, true, spent + n
+	}
+	return false, false, 0
+}
+
+// TryAcquire is shorthand for TryAcquireAt(time.Now(), n).
+func (r *Rolling) TryAcquire(n int64) (bool, error) { return r.TryAcquireAt(time.Now(), n) }
+
+func (r *Rolling) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
+	L := r.limit.Load()
+	took, s, _, spent := r.take(r.toU(now), n, keep, partial)
+	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, s
+}
+
+// ChargeAt takes up to n credits at now, as many as remain, and returns how many.
+func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
+	return r.TakeAt(now, n, 0, true).Took
+}
+
+// Test-only hooks (set by tests, nil otherwise): takeHook runs between reading
+// the frontier and loading cur, the window in which another caller can move
+// the frontier under this one; loadHook between loading cur and past;
+// rollHook between adding the old slot's amount to past and swapping cur;
+// slotHook, after a successful roll, between checking that the old slot is
+// still live and recording its amount in its ring word; sweepHook between
+// moving the frontier and sweeping the slots that left.
+var takeHook, loadHook, rollHook, slotHook, sweepHook func()
+
+// take charges n credits (or, if partial, as many of them as fit), leaving
+// keep of the limit untaken, at u and returns the amount taken, the slot
+// epoch it was charged to, the instant it counts at (u, the frontier's
+// instant for a stale caller, or the start of cur's slot for a caller behind
+// it) and what the window holds spent after the step.
+func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot, at uint64, spent int64) {
+	for {
+		e := r.head.Load()
+		if e&busy != 0 {
+			r.help(e)
+			continue
+		}
+		base := e*r.width + r.length() // the instant frontier e became current
+		var x uint64                   // offset of the effective now past base
+		if u >= base {
+			x = u - base
+			if x >= r.width {
+				r.advance(e, u)
+				continue
+			}
+		} // else: stale caller, counted as at base.
+		s := e + r.quo
+		if x+r.rem >= r.width {
+			s++
+		}
+		if takeHook != nil {
+			takeHook()
+		}
+		c := r.cur.Load()
+		if loadHook != nil {
+			loadHook()
+		}
+		p := r.past.Load()
+		if r.head.Load() != e {
+			continue // past may lack slots this caller's frontier still counts
+		}
+		L := r.limit.Load() - max(keep, 0)
+		eff := base + x
+		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
+		// anything further ahead is really behind (or long expired).
+		if d := (c>>amountBits - s) & tagMask; d != 0 {
+			if d > e+r.size()-1-s {
+				k, done, spent := r.roll(e, s, c, p, L, n, partial)
+				if done {
+					return k, s, eff, spent
+				}
+				continue
+			}
+			s += d
+			eff = s * r.width
+		}
+		a := int64(c & amountMask)
+		k := fit(p+a, n, L, partial)
+		if k == 0 {
+			return 0, s, eff, p + a
+		}
+		if r.cur.CompareAndSwap(c, c+uint64(k)) {
+			return k, s, eff, p + a + k
+		}
+	}
+}
+
+// roll makes s, newer than cur's slot, the current slot and charges it, given
+// cur c and past p loaded under frontier e (see Rolling). It returns what it
+// took, whether it is done (false: cur changed, retry) and what is spent after.
+func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool, int64) {
+	back := (s - c>>amountBits) & tagMask // cur's slot is s-back
+	var a int64                           // what moves from cur to past
+	if back <= s-e {
+		a = int64(c & amountMask)
+	} // else cur's slot has left the window: its credits are due back.
+	k := fit(p+a, n, L, partial)
+	if k == 0 {
+		return 0, true, p + a
+	}
+	if a != 0 {
+		r.past.Add(a)
+		if rollHook != nil {
+			rollHook()
+		}
+	}
+	if !r.cur.CompareAndSwap(c, (s&tagMask)<<amountBits|uint64(k)) {
+		if a != 0 {
+			r.past.Add(-a)
+		}
+		return 0, false, 0
+	}
+	if a != 0 {
+		r.record(s-back, a)
+	}
+	return k, true, p + a + k
+}
