@@ -100,12 +100,32 @@ func decodeFold(rec string) []foldedWindow {
 	return out
 }
 
-// foldUntil is when a record's last credits come back.
-func foldUntil(buf string) int64 {
+// foldUntil is when a record's last credits come back. Sweeps call it on
+// every record, so it reads the varints in place and allocates nothing.
+func foldUntil(rec string) int64 {
 	var until int64
-	for _, fw := range decodeFold(buf) {
-		for _, e := range fw.returns {
-			until = max(until, e[0])
+	i := 0
+	next := func() uint64 { // a uvarint from rec at i
+		var v uint64
+		for shift := 0; i < len(rec) && shift < 64; shift += 7 {
+			c := rec[i]
+			i++
+			v |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		return v
+	}
+	for nw := next(); nw > 0; nw-- {
+		next() // length
+		i++    // rolls
+		prev := int64(0)
+		for ne := next(); ne > 0; ne-- {
+			u := next() // a zig-zag varint: the delta
+			prev += int64(u>>1) ^ -int64(u&1)
+			next() // credits
+			until = max(until, prev)
 		}
 	}
 	return until

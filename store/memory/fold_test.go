@@ -154,3 +154,33 @@ func TestFoldBytesBound(t *testing.T) {
 		t.Fatalf("after the records expired: %+v", d)
 	}
 }
+
+// foldUntil reads records in place as decodeFold does, without allocating.
+func TestFoldUntil(t *testing.T) {
+	s := New(WithSlots(12))
+	p := foldPlan
+	p.Extra = []store.WindowLimit{{Credits: 50, Window: 2 * time.Hour}}
+	plans := func(string) *store.Plan { return &p }
+	for i := range 5 {
+		var l Lease
+		var d store.Decision
+		s.Take(foldT0.Add(time.Duration(i)*17*time.Minute), &store.Request{Tenant: "a", App: "x", Credits: 3}, plans, &l, &d)
+		s.Release(&l)
+	}
+	rec, ok := encodeFold(foldT0.Add(90*time.Minute), s.lookup("a").wins.Load())
+	if !ok {
+		t.Fatal("nothing encoded")
+	}
+	var want int64
+	for _, fw := range decodeFold(rec) {
+		for _, e := range fw.returns {
+			want = max(want, e[0])
+		}
+	}
+	if got := foldUntil(rec); got != want || want == 0 {
+		t.Fatalf("foldUntil = %d, decodeFold says %d", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { foldUntil(rec) }); n != 0 {
+		t.Fatalf("foldUntil allocates %v times", n)
+	}
+}
