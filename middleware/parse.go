@@ -262,13 +262,14 @@ func (p *parser) retryAfter() {
 	if len(v) == 0 {
 		return
 	}
+	first := strings.TrimSpace(v[0]) // once: trimming it per line was quadratic
 	for _, s := range v[1:] {
-		if strings.TrimSpace(s) != strings.TrimSpace(v[0]) {
+		if strings.TrimSpace(s) != first {
 			p.fail(HeaderRetryAfter)
 			return
 		}
 	}
-	d, ok := parseRetryAfter(p.now, v[0])
+	d, ok := parseRetryAfter(p.now, first)
 	if !ok {
 		p.fail(HeaderRetryAfter)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,7 +47,10 @@ func checkPool(t *testing.T, now time.Time, p Pool) {
 			t.Fatalf("count %d (field %b, present %b)", v.n, v.f, p.Present)
 		}
 	}
-	if p.Has(FieldLimit) && (p.Has(FieldUsed) || p.Has(FieldRemaining)) && !p.Has(FieldUsed|FieldRemaining) {
+	// Used is derived only when Remaining <= Limit: the server may report
+	// more remaining than the limit (add-on credits).
+	if p.Has(FieldLimit|FieldUsed) && !p.Has(FieldRemaining) ||
+		p.Has(FieldLimit|FieldRemaining) && p.Remaining <= p.Limit && !p.Has(FieldUsed) {
 		t.Fatalf("used or remaining not derived: %+v", p)
 	}
 	if p.Has(FieldReset) != !p.Reset.IsZero() || (p.Has(FieldReset) && (p.Reset.Before(now) || p.Reset.After(now.Add(maxHorizon)))) {
@@ -158,4 +162,18 @@ func FuzzIMFFixdate(f *testing.F) {
 			t.Fatalf("%q: %v %v, want %v", formatted, got, ok, tm)
 		}
 	})
+}
+
+// hostileHeader has RateLimit and Retry-After fields of about n bytes each:
+// n/4 list members followed by n/2 spaces, and n/32 Retry-After lines after
+// a first one padded with n/2 spaces.
+func hostileHeader(n int) http.Header {
+	retry := []string{"5" + strings.Repeat(" ", n/2)}
+	for range n / 32 {
+		retry = append(retry, "6")
+	}
+	return http.Header{
+		keyRateLimit:  {strings.Repeat("x,", n/4) + `"a";r=1` + strings.Repeat(" ", n/2)},
+		keyRetryAfter: retry,
+	}
 }

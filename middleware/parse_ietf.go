@@ -103,7 +103,9 @@ type sfList struct {
 // its parameters (";q=1;w=2"). valid is false for a member of another shape;
 // done is true when the list is exhausted.
 func (it *sfList) next() (name, params string, valid, done bool) {
-	for strings.TrimSpace(it.rest) == "" {
+	// Not TrimSpace(it.rest): trimming a long tail of spaces on every call
+	// made a long list quadratic. A blank member is skipped as invalid.
+	for it.rest == "" {
 		if len(it.lines) == 0 {
 			return "", "", false, true
 		}

@@ -98,6 +98,27 @@ func TestParseIETFMembers(t *testing.T) {
 	}
 }
 
+// TestParseIETFHugeSeconds: w and t are sf-integers of up to 15 digits,
+// whose product with time.Second once overflowed into a negative window and
+// a reset in the past. Beyond 366 days they are ignored, without an error.
+func TestParseIETFHugeSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		n       string
+		present bool
+	}{{"10000000000", false}, {"999999999999999", false}, {"4611686019", false}, {"31622401", false}, {"31622400", true}} {
+		h := ietfHeader(`"credits";q=100;w=`+tc.n, `"credits";r=0;t=`+tc.n)
+		l, err := ParseHeaders(t0, h)
+		require.NoError(t, err, "malformed IETF fields are ignored, not errors")
+		assert.Equal(t, tc.present, l.Has(FieldWindow), "w=%s", tc.n)
+		assert.Equal(t, tc.present, l.Has(FieldReset), "t=%s", tc.n)
+		if tc.present {
+			assert.Equal(t, 366*24*time.Hour, l.Window, "w=%s", tc.n)
+			assert.Equal(t, t0.Add(366*24*time.Hour), l.Reset, "t=%s", tc.n)
+		}
+		assert.Equal(t, int64(100), l.Limit)
+	}
+}
+
 func TestParseHeadersErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -224,4 +245,22 @@ func TestDialectString(t *testing.T) {
 	assert.Equal(t, "hubspot", DialectHubSpot.String())
 	assert.Equal(t, "zoho|ietf|salesforce", (DialectZoho | DialectIETF | DialectSalesforce).String())
 	assert.Equal(t, "zoho|github|ietf|hubspot|salesforce", Dialect(0xff).String())
+}
+
+// TestParseHostileHeaderLinear: a RateLimit list with a long tail of spaces
+// and Retry-After lines after a padded first one used to take time
+// quadratic in their size (2 MB: minutes; BenchmarkParseHeadersHostile),
+// which a hostile server could use to stall its clients. The watchdog only
+// catches that: the parse takes milliseconds.
+func TestParseHostileHeaderLinear(t *testing.T) {
+	h := hostileHeader(2 << 20)
+	done := make(chan Limits, 1)
+	go func() { l, _ := ParseHeaders(t0, h); done <- l }()
+	select {
+	case l := <-done:
+		assert.Equal(t, Pool{Remaining: 1, Name: "a", Present: FieldRemaining}, l.Pool)
+		assert.False(t, l.Has(FieldRetryAfter), "its lines differ")
+	case <-time.After(time.Minute):
+		t.Fatal("ParseHeaders still running after a minute")
+	}
 }
