@@ -26,8 +26,9 @@ func (e *HeaderError) Unwrap() error { return ErrMalformedHeader }
 // Fields is a set of limit fields found in a response.
 type Fields uint8
 
-// The fields [ParseHeaders] reports in Pool.Present (and, for the last two,
-// in Limits.Present only).
+// The fields [ParseHeaders] reports in [Pool].Present. FieldCreditsRemaining
+// and FieldRetryAfter stand for Limits.CreditsRemaining and
+// Limits.RetryAfter, and are set in the main pool's Present only.
 const (
 	FieldLimit Fields = 1 << iota
 	FieldRemaining
@@ -44,7 +45,8 @@ type Dialect uint8
 // The dialects [ParseHeaders] reads.
 const (
 	// DialectZoho: X-RATELIMIT-LIMIT/-REMAINING/-RESET with RESET a delay,
-	// and X-API-CREDITS-REMAINING; also what this package's [New] writes.
+	// and X-API-CREDITS-REMAINING; what this package writes (with
+	// [WithResetEpoch], it looks like GitHub's).
 	DialectZoho Dialect = 1 << iota
 	// DialectGitHub: the same X-RateLimit-* fields (HTTP field names are
 	// case-insensitive) told apart by X-RateLimit-Used, X-RateLimit-Resource
@@ -110,25 +112,26 @@ func (p Pool) NextReset(now time.Time) (t time.Time, ok bool) {
 
 // fill sets the fields of p that it lacks and q has.
 func (p *Pool) fill(q Pool) {
-	get := func(f Fields) bool { ok := !p.Has(f) && q.Has(f); p.Present |= q.Present & f; return ok }
-	if get(FieldLimit) {
+	take := q.Present &^ p.Present
+	if take&FieldLimit != 0 {
 		p.Limit = q.Limit
 	}
-	if get(FieldRemaining) {
+	if take&FieldRemaining != 0 {
 		p.Remaining = q.Remaining
 	}
-	if get(FieldUsed) {
+	if take&FieldUsed != 0 {
 		p.Used = q.Used
 	}
-	if get(FieldReset) {
+	if take&FieldReset != 0 {
 		p.Reset = q.Reset
 	}
-	if get(FieldWindow) {
+	if take&FieldWindow != 0 {
 		p.Window = q.Window
 	}
 	if p.Name == "" {
 		p.Name = q.Name
 	}
+	p.Present |= take
 }
 
 // derive completes Used or Remaining from Limit and the other.
@@ -149,7 +152,7 @@ func (p *Pool) derive() {
 // answers what remains and when more comes back without looking at the
 // dialect.
 type Limits struct {
-	Pool                           // the main pool: the longest window reported
+	Pool                           // the main pool: the day's or hour's credits
 	Interval         Pool          // a shorter pool beside it (HubSpot's 10 s, a second IETF policy)
 	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent past half the pool
 	RetryAfter       time.Duration // from Retry-After, in [0, 366 days]
@@ -200,25 +203,27 @@ func (l Limits) Available(now time.Time) (n int64, more time.Time, ok bool) {
 //     the response counts as GitHub's when it has -Used, -Resource or an
 //     epoch reset, as Zoho's otherwise. X-API-CREDITS-REMAINING (Zoho, past
 //     half use) lowers Remaining when it is the lower.
-//   - RateLimit-Policy and RateLimit (IETF draft -10): members are matched
-//     by policy name; of the first two policies the longer window is the
-//     Pool and the other the Interval (in order when a window is unknown).
-//     They fill only what the fields above left empty; malformed members and
-//     parameters are ignored, as the draft requires.
 //   - X-HubSpot-RateLimit-Daily, -Daily-Remaining: the Pool (a day);
 //     -Max, -Remaining, -Interval-Milliseconds: the Interval, or, without
-//     them, -Secondly and -Secondly-Remaining (one second).
+//     the first two, -Secondly and -Secondly-Remaining (one second).
 //   - Sforce-Limit-Info: api-usage=USED/LIMIT, a rolling day; api-bursts,
 //     per-app-api-usage and other items are skipped.
+//   - RateLimit-Policy and RateLimit (IETF draft -10): members are matched
+//     by policy name; of the first two policies counting requests, the
+//     longer window is the Pool and the other the Interval (in the order
+//     sent when a window is unknown). pk is not read. Malformed members and
+//     parameters are ignored, as the draft requires.
 //   - Retry-After: delay-seconds or an HTTP-date.
 //
-// Every value is checked on its own: integers are non-negative and at most
-// 2^53, durations and resets at most 366 days away; a reset in the past is
-// now. A field sent twice must repeat its value. A malformed or absurd value
-// leaves its field absent and, outside the IETF fields, yields a
-// *[HeaderError] for the first such field, while the Limits still hold every
-// field that did parse. It never panics and allocates nothing for
-// well-formed fields (an HTTP-date in an obsolete format aside).
+// When several dialects describe a pool, each field comes from the first of
+// them in this list that gives it. Every value is checked on its own:
+// integers are non-negative and at most 2^53, durations and resets at most
+// 366 days away; a reset in the past is now. A field sent twice must repeat
+// its value. A malformed or absurd value leaves its field absent and, outside
+// the IETF fields, yields a *[HeaderError] for the first such field, while
+// the Limits still hold every field that did parse. It never panics, takes
+// time linear in the header's size, and allocates nothing for well-formed
+// fields (an HTTP-date in an obsolete format aside).
 func ParseHeaders(now time.Time, h http.Header) (Limits, error) {
 	p := parser{now: now, h: h}
 	p.xRateLimit()
