@@ -191,7 +191,7 @@ func (p *parser) salesforce() {
 			if strings.TrimSpace(k) != "api-usage" {
 				continue
 			}
-			u, l, ok := usage(val)
+			u, l, ok := apiUsage(val)
 			if !ok || (found && (u != used || l != limit)) {
 				p.fail(fieldSforceLimitInfo.name)
 				return
@@ -207,8 +207,8 @@ func (p *parser) salesforce() {
 		Present: FieldLimit | FieldUsed | FieldWindow}, Pool{})
 }
 
-// usage reads "USED/LIMIT".
-func usage(s string) (used, limit int64, ok bool) {
+// apiUsage reads "USED/LIMIT".
+func apiUsage(s string) (used, limit int64, ok bool) {
 	u, l, cut := strings.Cut(s, "/")
 	if !cut {
 		return 0, 0, false
