@@ -57,12 +57,13 @@ func ExampleTable_Match() {
 	// ...then read the body and charge the rest.
 	_ = ct.PriceBody(r, &p)
 	fmt.Println(p.Credits, p.MaxBody)
-	p, _ = ct.Match(httptest.NewRequest("POST", "/crm/bulk/v8/read", nil))
-	fmt.Println(p.Credits, p.Class, p.MaxBody)
+	// A path that needs cleaning is priced as the route it reaches.
+	p, _ = ct.Match(httptest.NewRequest("POST", "/crm//bulk/v8/read", nil))
+	fmt.Println(p.Credits, p.Class, p.Unclean)
 	// Output:
 	// 1 1048576
 	// 3 0
-	// 50 bulk 0
+	// 50 bulk true
 }
 
 func ExamplePricer() {

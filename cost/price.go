@@ -64,14 +64,14 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		v := &vs.v[0]
 		t.name(p, v)
 		lo, hi, err := t.bounds(r, v.route)
-		p.Credits, p.MaxBody = lo, 0
+		p.Credits, p.MaxBody, p.Unclean = lo, 0, vs.unclean
 		if hi > lo {
 			p.MaxBody = t.bodyToRead(v.route, lo)
 		}
 		return err
 	}
 	best, bestHi := 0, int64(-1)
-	p.Credits, p.MaxBody = 0, 0
+	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {

@@ -10,24 +10,6 @@ import (
 	"testing"
 )
 
-// issueTable is a part of the Zoho table.
-func issueTable(t testing.TB) *Table {
-	t.Helper()
-	ct, err := NewTable(1,
-		Route{Pattern: "GET /crm/v8/{module}", Pricer: QueryParamCost("cvid", 3, 1)},
-		Route{Pattern: "GET /crm/v8/{module}/{id}", Cost: 1},
-		Route{Pattern: "POST /crm/v8/{module}/upsert", Pricer: RecordsCost("data", 10, 10, 1<<20)},
-		Route{Pattern: "POST /crm/v8/coql", Cost: 2, Class: "query"},
-		Route{Pattern: "POST /crm/v8/Leads/{id}/actions/convert", Cost: 5, Class: "convert"},
-		Route{Pattern: "POST /crm/bulk/v8/read", Cost: 50, Class: "bulk"},
-		Route{Pattern: "POST /crm/bulk/v8/jobs/", Cost: 20, Class: "bulk"},
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ct
-}
-
 // unreadBody fails the test if anything reads it.
 type unreadBody struct{ t testing.TB }
 
@@ -48,6 +30,7 @@ func TestMatchThenPriceBody(t *testing.T) {
 		{"POST", "/crm/bulk/v8/read", 50, 50, 0},
 		{"GET", "/crm/v8/Leads?cvid=2", 3, 3, 0}, // QueryParamCost needs no body: final at Match
 		{"GET", "/crm/v8/Leads", 1, 1, 0},
+		{"POST", "/CRM/v8/Leads/upsert", 1, 3, 1 << 20}, // read loosely
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		r.Body = io.NopCloser(unreadBody{t})
@@ -63,6 +46,28 @@ func TestMatchThenPriceBody(t *testing.T) {
 		r.Body = io.NopCloser(strings.NewReader(records))
 		if l, err := ct.Lookup(r); err != nil || l != p {
 			t.Errorf("%s %s: Lookup %+v %v, Match and PriceBody %+v", tc.method, tc.target, l, err, p)
+		}
+	}
+}
+
+func TestPriceBodyKeepsFloor(t *testing.T) {
+	// A reading that costs 5 whatever the body keeps the price at 5 when
+	// the records reading counts fewer; more records raise it.
+	ct, err := NewTable(1,
+		Route{Pattern: "POST /a/{m}", Pricer: RecordsCost("data", 1, 10, 1<<10)},
+		Route{Pattern: "POST /a/b/c", Cost: 5, Class: "x"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, want := range map[string]int64{`{"data":[1]}`: 5, `{"data":[1,2,3,4,5,6,7]}`: 7} {
+		r := httptest.NewRequest("POST", "/a/b%2Fc", strings.NewReader(body))
+		p, err := ct.Match(r)
+		if err != nil || p.Credits != 5 || p.MaxBody != 1<<10 || p.Class != "" || !p.Unclean {
+			t.Fatalf("Match %+v %v", p, err)
+		}
+		if err := ct.PriceBody(r, &p); err != nil || p.Credits != want {
+			t.Errorf("%s: %+v %v, want %d", body, p, err, want)
 		}
 	}
 }

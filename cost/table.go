@@ -25,7 +25,10 @@ type Route struct {
 	Class   string // sub-concurrency class, "" = none
 }
 
-// Price is what a request costs and which class it belongs to.
+// Price is what a request costs and which class it belongs to. When routers
+// may read the request's path as different routes (see Unclean), Class,
+// Pattern and Module are those of the reading that can cost the most
+// (ServeMux's on a tie), and Credits is at least what each reading costs.
 type Price struct {
 	// Credits is the cost. When MaxBody > 0 it is the least the request
 	// can cost, and PriceBody completes it.
@@ -37,13 +40,21 @@ type Price struct {
 	// MaxBody bytes of it. A request declaring a longer Content-Length
 	// cannot be priced.
 	MaxBody int64
+	// Unclean reports a path (or host) that is not in the form ServeMux
+	// serves its route at: one ServeMux redirects (dot segments, doubled
+	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
+	// or one that another router reads as another route (ignoring case,
+	// trailing dots or a trailing slash). The request is priced as the
+	// dearest of these readings; a strict server refuses it instead.
+	Unclean bool
 }
 
 // Table maps requests to prices. Patterns are validated and checked for
 // conflicts by an internal http.ServeMux, and requests are matched with
-// ServeMux's precedence: by a compiled copy of its routing tree for clean,
-// plainly spelled paths (no allocation), by the ServeMux itself for the rest.
-// It is immutable after NewTable and safe for concurrent use.
+// ServeMux's precedence, by a compiled copy of its routing tree (no
+// allocation for plainly spelled, clean paths) or, for tables with host
+// patterns, by the ServeMux itself. It is immutable after NewTable and safe
+// for concurrent use.
 type Table struct {
 	mux         *http.ServeMux
 	m           *matcher // nil: every request goes to mux

@@ -33,10 +33,11 @@ func TestTableSpecificity(t *testing.T) {
 		{"POST", "/crm/v8/Deals", 2, "Deals"},
 		{"POST", "/crm/v8/Leads", 3, ""},
 		{"GET", "/crm/v8/Deals/1/2", 4, "Deals"},
-		{"GET", "/crm/v8/a%2Fb", 1, "a/b"}, // ServeMux: one segment
+		// ServeMux: one segment, {module}; unescaped: {module}/{rest...}.
+		{"GET", "/crm/v8/a%2Fb", 4, "a"},
 		{"GET", "http://api.example.com/crm/v8/Deals", 5, "Deals"},
 		{"GET", "/other", 7, ""},
-		{"GET", "/crm/v8/a/../Deals", 7, ""}, // ServeMux would redirect: default
+		{"GET", "/crm/v8/a/../Deals", 1, "Deals"}, // priced as the clean path
 	} {
 		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.url, nil))
 		if err != nil || p.Credits != tc.cost || p.Module != tc.module {
