@@ -2,7 +2,6 @@ package cost
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,18 +96,20 @@ type Pricer struct {
 // whose top-level object has key twice or a key that differs from it only
 // in case (upstream parsers disagree on which one counts), or whose key is
 // neither an array nor null. An oversized body is a *BodyTooLargeError.
-// An empty key or arguments that are not positive give a Pricer that always
-// returns ErrArgs.
+// Counting is linear in the body and allocates nothing per record. An empty
+// key or arguments that are not positive give a Pricer that always returns
+// ErrArgs.
 func RecordsCost(key string, perCredit, maxCredits, maxBody int64) Pricer {
 	if key == "" || perCredit <= 0 || maxCredits <= 0 || maxBody <= 0 {
 		return Pricer{Func: func(*http.Request) (int64, error) { return 0, ErrArgs }}
 	}
+	k := []byte(key)
 	f := func(r *http.Request) (int64, error) {
 		buf, err := ReadBody(r, maxBody)
 		if err != nil || len(buf) == 0 {
 			return 1, err
 		}
-		n, err := countRecords(buf, key)
+		n, err := countRecords(buf, k)
 		if err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrMalformedBody, err)
 		}
@@ -176,78 +177,4 @@ func validEscapes(s string) bool {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// countRecords returns the length of the array under key in the top-level
-// object of the JSON value buf, 0 for null or an object without key. It
-// walks the tokens instead of unmarshalling into a struct: encoding/json
-// matches keys case-insensitively and keeps the last duplicate, while the
-// upstream (Zoho CRM) reads them case-sensitively, so
-// {"data":[...],"Data":null} would count none of the records it writes. A
-// second key, or one that is key but for case, is an error: which one
-// upstream reads is its parser's choice, not ours to guess.
-func countRecords(buf []byte, key string) (int64, error) {
-	dec := json.NewDecoder(bytes.NewReader(buf))
-	tok, err := dec.Token()
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	switch tok {
-	case nil: // null
-	case json.Delim('{'):
-		seen := false
-		var skip json.RawMessage
-		for dec.More() {
-			if tok, err = dec.Token(); err != nil {
-				return 0, err
-			}
-			k, _ := tok.(string) // Token errors unless a key comes here
-			switch {
-			case k == key:
-				if seen {
-					return 0, fmt.Errorf("%q appears twice", key)
-				}
-				seen = true
-				if n, err = countArray(dec); err != nil {
-					return 0, err
-				}
-			case strings.EqualFold(k, key):
-				return 0, fmt.Errorf("key %q is %q but for case", k, key)
-			default:
-				if err := dec.Decode(&skip); err != nil {
-					return 0, err
-				}
-			}
-		}
-		if _, err := dec.Token(); err != nil { // the closing brace
-			return 0, err
-		}
-	default:
-		return 0, errors.New("body is not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return 0, errors.New("data after the JSON object")
-	}
-	return n, nil
-}
-
-// countArray reads a JSON array or null and returns its length.
-func countArray(dec *json.Decoder) (int64, error) {
-	tok, err := dec.Token()
-	if err != nil || tok == nil {
-		return 0, err
-	}
-	if tok != json.Delim('[') {
-		return 0, errors.New("not an array")
-	}
-	var n int64
-	var skip json.RawMessage
-	for ; dec.More(); n++ {
-		if err := dec.Decode(&skip); err != nil {
-			return 0, err
-		}
-	}
-	_, err = dec.Token() // the closing bracket
-	return n, err
 }
