@@ -45,6 +45,7 @@ type ErrorBody struct {
 type ErrorDetails struct {
 	By         string `json:"by,omitempty"`          // ByCredits, ByConcurrency, BySubConcurrency, "body"
 	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "bulk"
+	Cost       *int64 `json:"cost,omitempty"`        // credits the refused request would have cost (refusals only)
 	Limit      int64  `json:"limit,omitempty"`       // pool size, or the body limit in bytes
 	Remaining  *int64 `json:"remaining,omitempty"`   // credits left (refusals only)
 	ResetTime  string `json:"reset_time,omitempty"`  // RFC 3339, UTC: when credits come back
@@ -55,6 +56,7 @@ type ErrorDetails struct {
 type refusal struct {
 	by               string
 	class            string
+	cost             int64 // what the refused request would have cost
 	limit, remaining int64
 	reset            time.Time
 	retryAfter       time.Duration
@@ -92,6 +94,8 @@ func appendRefusalBody(buf []byte, f refusal) []byte {
 		buf = append(buf, `,"class":`...)
 		buf = appendJSONString(buf, f.class)
 	}
+	buf = append(buf, `,"cost":`...)
+	buf = strconv.AppendInt(buf, f.cost, 10)
 	if f.by == ByCredits {
 		buf = append(buf, `,"limit":`...)
 		buf = strconv.AppendInt(buf, f.limit, 10)

@@ -14,7 +14,7 @@ import (
 )
 
 func TestRefusalBody(t *testing.T) {
-	zero := int64(0)
+	zero, five := int64(0), int64(5)
 	tests := []struct {
 		name string
 		f    refusal
@@ -22,10 +22,10 @@ func TestRefusalBody(t *testing.T) {
 	}{
 		{
 			name: "credits",
-			f:    refusal{by: ByCredits, limit: 5000, remaining: -2, reset: t0.Add(time.Hour), retryAfter: time.Hour},
+			f:    refusal{by: ByCredits, cost: 5, limit: 5000, remaining: -2, reset: t0.Add(time.Hour), retryAfter: time.Hour},
 			want: ErrorBody{Code: CodeLimitExceeded, Status: "error",
 				Message: "the API credits for the current window are used up",
-				Details: ErrorDetails{By: ByCredits, Limit: 5000, Remaining: &zero,
+				Details: ErrorDetails{By: ByCredits, Cost: &five, Limit: 5000, Remaining: &zero,
 					ResetTime: "2026-11-22T11:00:00Z", RetryAfter: 3600}},
 		},
 		{
@@ -33,14 +33,14 @@ func TestRefusalBody(t *testing.T) {
 			f:    refusal{by: ByConcurrency, reset: t0, retryAfter: 100 * time.Millisecond},
 			want: ErrorBody{Code: CodeTooManyRequests, Status: "error",
 				Message: "too many concurrent calls from this application",
-				Details: ErrorDetails{By: ByConcurrency, ResetTime: "2026-11-22T10:00:00Z", RetryAfter: 1}},
+				Details: ErrorDetails{By: ByConcurrency, Cost: &zero, ResetTime: "2026-11-22T10:00:00Z", RetryAfter: 1}},
 		},
 		{
 			name: "sub-concurrency",
 			f:    refusal{by: BySubConcurrency, class: `bu"lk<`, retryAfter: time.Second},
 			want: ErrorBody{Code: CodeTooManyRequests, Status: "error",
 				Message: "too many concurrent calls of this API class",
-				Details: ErrorDetails{By: BySubConcurrency, Class: `bu"lk<`, RetryAfter: 1}},
+				Details: ErrorDetails{By: BySubConcurrency, Class: `bu"lk<`, Cost: &zero, RetryAfter: 1}},
 		},
 	}
 	for _, tt := range tests {

@@ -267,7 +267,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
 	setJSONHeaders(hdr, &sc.json)
 	body := appendRefusalBody(sc.body[:0], refusal{
-		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
+		by: byReason(d.Reason), class: price.Class, cost: price.Credits, limit: d.Limit, remaining: d.Remaining,
 		reset: d.Reset, retryAfter: retry,
 	})
 	w.WriteHeader(http.StatusTooManyRequests)

@@ -130,6 +130,8 @@ func TestRefuseCredits(t *testing.T) {
 	assert.Equal(t, int64(7), b.Details.Limit)
 	require.NotNil(t, b.Details.Remaining)
 	assert.Equal(t, int64(2), *b.Details.Remaining)
+	require.NotNil(t, b.Details.Cost, "the body says what the refused request would have cost")
+	assert.Equal(t, int64(5), *b.Details.Cost)
 	ra := rec.Header().Get(HeaderRetryAfter)
 	assert.NotEmpty(t, ra)
 	assert.Equal(t, ra, itoa(b.Details.RetryAfter), "Retry-After and the body agree")
@@ -209,6 +211,8 @@ func TestRefuseSubConcurrency(t *testing.T) {
 	assert.Equal(t, CodeTooManyRequests, b.Code)
 	assert.Equal(t, BySubConcurrency, b.Details.By)
 	assert.Equal(t, "bulk", b.Details.Class)
+	require.NotNil(t, b.Details.Cost)
+	assert.Equal(t, int64(5), *b.Details.Cost)
 	hd.finish()
 	assert.Equal(t, int64(95), e.l.Peek(e.clock.Now(), "").Remaining, "the held bulk call cost 5, the refused one nothing")
 }
