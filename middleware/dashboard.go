@@ -54,9 +54,9 @@ type dashboardConfig struct {
 }
 
 // WithToken makes the dashboard require the token, either as
-// "Authorization: Bearer <token>" or as ?token=<token> (so that a browser can
-// open the page; the page passes it on to the JSON endpoints in the header and
-// sends no Referer). An empty token, such as an unset variable read with
+// "Authorization: Bearer <token>" (the scheme in any case) or as
+// ?token=<token> (so that a browser can open the page; the page passes it on
+// to the JSON endpoints in the header and sends no Referer). An empty token, such as an unset variable read with
 // os.Getenv, locks the dashboard: every request gets 401. A dashboard without
 // WithToken is open to anyone who reaches its mount point.
 func WithToken(token string) DashboardOption {
@@ -169,7 +169,7 @@ func (d *dashboard) authorized(r *http.Request) bool {
 	if d.cfg.locked {
 		return false
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		tok = r.URL.Query().Get("token")
 	}
@@ -177,6 +177,17 @@ func (d *dashboard) authorized(r *http.Request) bool {
 	// length as well as its content.
 	sum := sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(sum[:], d.cfg.tokenSum[:]) == 1
+}
+
+// bearerToken returns the token of an Authorization value of the Bearer
+// scheme, whose name is case-insensitive and followed by one or more spaces
+// (RFC 9110, section 11.4; RFC 6750, section 2.1).
+func bearerToken(auth string) (string, bool) {
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(tok, " "), true
 }
 
 func (d *dashboard) serveJSON(w http.ResponseWriter, v any) {
