@@ -131,12 +131,12 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
-		writeErrorJSON(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "the dashboard is read-only", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusMethodNotAllowed, Detail: "the dashboard is read-only"})
 		return
 	}
 	if !d.authorized(r) {
 		h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
-		writeErrorJSON(w, http.StatusUnauthorized, "AUTHENTICATION_FAILURE", "a valid dashboard token is required", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusUnauthorized, Detail: "a valid dashboard token is required"})
 		return
 	}
 	path := r.URL.Path
@@ -148,7 +148,7 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(path, "/api/top"):
 		dim, ok := dimensions[r.URL.Query().Get("dim")]
 		if !ok {
-			writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData, "dim must be one of app, module, ip, user, method", 0)
+			writeFailure(w, problemBodies{}, Failure{Status: http.StatusBadRequest, Detail: "dim must be one of app, module, ip, user, method"})
 			return
 		}
 		d.serveJSON(w, d.top(r, dim))
@@ -158,7 +158,7 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Frame-Options", "DENY")
 		_, _ = w.Write(dashboardHTML)
 	default:
-		writeErrorJSON(w, http.StatusNotFound, "NOT_FOUND", "no such dashboard page", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusNotFound, Detail: "no such dashboard page"})
 	}
 }
 

@@ -8,9 +8,10 @@
 // application, user, client IP; see [DefaultTenant], [DefaultApp],
 // [DefaultUser], [ClientIP]) and lets the limiter admit it, all or nothing:
 //
-//   - refused: 429 with Retry-After, the limit headers and a Zoho-shaped JSON
-//     body ([ErrorBody]: TOO_MANY_REQUESTS for concurrency, LIMIT_EXCEEDED
-//     for spent credits); the wrapped handler never runs;
+//   - refused: 429 with Retry-After, the limit headers and a body saying
+//     which limit refused it and what the request would have cost ([Refusal];
+//     RFC 9457 problem details unless [WithErrorBodies] gives a vendor's
+//     shape, such as profile/zoho's); the wrapped handler never runs;
 //   - admitted: the limit headers ([HeaderLimit], [HeaderRemaining],
 //     [HeaderReset], [HeaderCreditsRemaining] past half the pool, optionally
 //     the IETF RateLimit fields), then the wrapped handler; the slots are

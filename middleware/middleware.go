@@ -32,13 +32,13 @@ type handler struct {
 // class's sub-concurrency slot and the credits.
 //
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
-// headers and a Zoho-shaped JSON body ([ErrorBody]): code TOO_MANY_REQUESTS for
-// a full concurrency or sub-concurrency cap, LIMIT_EXCEEDED for spent credits.
+// headers and a body saying which limit refused it ([Refusal], written by the
+// [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
 // next unchanged, with a ResponseWriter through which next can call
 // [ReportCost].
 // A request whose cost cannot be computed (a body-priced route with a malformed
-// or oversized body) gets 400 or 413 in the same JSON shape.
+// or oversized body) gets 400 or 413 ([Failure]) in the same shape.
 //
 // The slots are released when next returns: normally, by panicking (the panic
 // goes on after the release, and the credits are refunded like a 5xx), or after
@@ -265,10 +265,11 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
 	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
-	setJSONHeaders(hdr, &sc.json)
-	body := appendRefusalBody(sc.body[:0], refusal{
-		by: byReason(d.Reason), class: price.Class, cost: price.Credits, limit: d.Limit, remaining: d.Remaining,
-		reset: d.Reset, retryAfter: retry,
+	bodies := h.cfg.bodies
+	setErrorHeaders(hdr, &sc.json, bodies.ContentType())
+	body := bodies.AppendRefusal(sc.body[:0], Refusal{
+		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
+		Remaining: max(d.Remaining, 0), Reset: d.Reset, RetryAfter: retry,
 	})
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)
@@ -278,7 +279,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 // body (which fits unless a class name is very long; it then grows).
 type refusalScratch struct {
 	hdr  headerScratch
-	json jsonHeaderValues
+	json errorHeaderValues
 	body [320]byte
 }
 
@@ -294,21 +295,18 @@ func (h *handler) noteCostError(r *http.Request, err error) {
 
 func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 	h.noteCostError(r, err)
-	// The error text may quote the body; the client gets a fixed message.
+	// The error text may quote the body; the client gets a fixed sentence.
+	f := Failure{Status: http.StatusBadRequest, Detail: "the request cost could not be computed from its body"}
 	if tooLarge, ok := errors.AsType[*cost.BodyTooLargeError](err); ok {
-		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
-			"the request body is larger than the server reads to price it", tooLarge.Limit)
-		return
+		f = Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: tooLarge.Limit,
+			Detail: "the request body is larger than the server reads to price it"}
+	} else if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		// An http.MaxBytesReader around the body (a handler's or a server's
+		// bound, tighter than the cost function's) is the same refusal.
+		f = Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: tooLarge.Limit,
+			Detail: "the request body is larger than the server accepts"}
 	}
-	// An http.MaxBytesReader around the body (a handler's or a server's
-	// bound, tighter than the cost function's) is the same refusal.
-	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
-			"the request body is larger than the server accepts", tooLarge.Limit)
-		return
-	}
-	writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData,
-		"the request cost could not be computed from its body", 0)
+	writeFailure(w, h.cfg.bodies, f)
 }
 
 // reqState is allocated once per admitted request, and is the writer next

@@ -49,15 +49,20 @@ func ExampleNew() {
 		fmt.Println(w.Code, "remaining", w.Header().Get(middleware.HeaderRemaining),
 			"credits header", w.Header().Get(middleware.HeaderCreditsRemaining))
 		if w.Code == http.StatusTooManyRequests {
-			var body middleware.ErrorBody
+			// RFC 9457 problem details, unless WithErrorBodies says otherwise.
+			var body struct {
+				Title string
+				By    string
+				Cost  int64
+			}
 			_ = json.Unmarshal(w.Body.Bytes(), &body)
-			fmt.Println(body.Code, body.Details.By, "retry after", w.Header().Get("Retry-After"), "s")
+			fmt.Println(body.Title, "by", body.By, "cost", body.Cost, "retry after", w.Header().Get("Retry-After"), "s")
 		}
 	}
 	// Output:
 	// 200 remaining 2 credits header 2
 	// 429 remaining 2 credits header 2
-	// LIMIT_EXCEEDED credits retry after 87300 s
+	// Too Many Requests by credits cost 8 retry after 87300 s
 }
 
 func ExampleReportCost() {

@@ -40,6 +40,7 @@ type config struct {
 	refund5xx   bool
 	onDecision  func(r *http.Request, d limiter.Decision, shadow bool)
 	counters    *Counters
+	bodies      ErrorBodies // 429 and error bodies
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -78,6 +79,7 @@ func buildConfig(opts []Option) (*config, error) {
 		// A 5xx is the server's fault: the caller should not pay for it.
 		refund5xx: true,
 		headers:   headerConfig{policy: "credits"},
+		bodies:    problemBodies{},
 	}
 	for _, o := range opts {
 		if o == nil {

@@ -100,7 +100,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	crm := &fakeCRM{}
 	// The load generator plays the part of a trusted gateway on loopback that
 	// reports each integration's address in X-Forwarded-For.
-	api, err := middleware.New(crm.routes(), l, costs, middleware.WithTrustedProxies("127.0.0.0/8", "::1/128"))
+	api, err := middleware.New(crm.routes(), l, costs, middleware.WithTrustedProxies("127.0.0.0/8", "::1/128"),
+		middleware.WithErrorBodies(zoho.ErrorBodies{}))
 	if err != nil {
 		return nil, err
 	}

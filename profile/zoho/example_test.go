@@ -1,10 +1,14 @@
 package zoho_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/profile/zoho"
 )
 
@@ -21,4 +25,17 @@ func ExampleCostTable() {
 	p, _ := ct.Lookup(r)
 	fmt.Println(p.Credits, p.Class)
 	// Output: 2 query
+}
+
+func ExampleErrorBodies() {
+	l, _ := limiter.New(zoho.Free)
+	defer l.Close(context.Background())
+	ct, _ := zoho.CostTable()
+	api := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h, _ := middleware.New(api, l, ct, middleware.WithErrorBodies(zoho.ErrorBodies{}))
+	// A COQL query whose body is not JSON cannot be priced.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader("select")))
+	fmt.Println(w.Code, w.Body.String())
+	// Output: 400 {"code":"INVALID_DATA","details":{},"message":"the request cost could not be computed from its body","status":"error"}
 }
