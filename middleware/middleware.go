@@ -38,7 +38,8 @@ type handler struct {
 // next unchanged, with a ResponseWriter through which next can call
 // [ReportCost].
 // A request whose cost cannot be computed (a body-priced route with a malformed
-// or oversized body) gets 400 or 413 ([Failure]) in the same shape.
+// or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
+// does one whose tenant or application key is too long ([WithMaxKeyBytes]).
 //
 // The slots are released when next returns: normally, by panicking (the panic
 // goes on after the release, and the credits are refunded like a 5xx), or after
@@ -105,6 +106,7 @@ type Counters struct {
 	Refused       atomic.Int64 // 429s sent
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
+	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
 	Refunded      atomic.Int64 // admitted requests refunded whole (5xx, panic)
 	Settled       atomic.Int64 // admitted requests settled through ReportCost
 }
@@ -127,17 +129,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The key functions run once per request: the application is reused
 	// below for the refusal log.
 	tenant, app, user := cfg.parties(r, h.statsKeys)
+	if len(tenant) > cfg.maxKey || len(app) > cfg.maxKey {
+		h.keyTooLong(w, r, price.Pattern, len(tenant) > cfg.maxKey)
+		return
+	}
 	var ip string
 	if h.statsKeys {
-		ip = cfg.keys.IP(r)
+		user, ip = cfg.shortKey(user), cfg.shortKey(cfg.keys.IP(r))
 	}
 	req := limiter.Request{
 		Tenant:  tenant,
 		App:     app,
 		User:    user,
 		IP:      ip,
-		Module:  price.Module,
-		Method:  r.Method,
+		Module:  cfg.shortKey(price.Module),
+		Method:  cfg.shortKey(r.Method),
 		Credits: price.Credits,
 		Class:   price.Class,
 	}

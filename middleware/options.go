@@ -41,6 +41,7 @@ type config struct {
 	onDecision  func(r *http.Request, d limiter.Decision, shadow bool)
 	counters    *Counters
 	bodies      ErrorBodies // 429 and error bodies
+	maxKey      int         // bytes of a key (WithMaxKeyBytes)
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -80,6 +81,7 @@ func buildConfig(opts []Option) (*config, error) {
 		refund5xx: true,
 		headers:   headerConfig{policy: "credits"},
 		bodies:    problemBodies{},
+		maxKey:    DefaultMaxKeyBytes,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -93,6 +95,34 @@ func buildConfig(opts []Option) (*config, error) {
 		c.keys.IP = c.ip.Key
 	}
 	return c, nil
+}
+
+// DefaultMaxKeyBytes is the longest key [New] accepts unless
+// [WithMaxKeyBytes] says otherwise.
+const DefaultMaxKeyBytes = 256
+
+// WithMaxKeyBytes bounds the bytes of every key the middleware derives from a
+// request, so that what the limiter keeps per tenant, application and usage
+// entry is bounded in bytes, whatever the client sends. n is at least 64
+// (default [DefaultMaxKeyBytes]).
+//
+// A tenant or application key over n bytes is refused with 400 (by [ByKey]):
+// those keys choose a credit pool and a concurrency cap, so a legitimate one
+// is short (an organisation id, an OAuth client id), and a long one is abuse
+// or a broken authentication in front, which a refusal shows and hashing
+// would hide. The keys that only name a request in usage statistics, its
+// user, client IP, the {module} segment of its path and its method, are
+// shortened instead: the request is served, and the key becomes a prefix of
+// itself, "~" and 32 hex digits of its SHA-256, n bytes in all, so that
+// distinct keys stay apart.
+func WithMaxKeyBytes(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < minKeyBytes || n > 1<<20 {
+			return fmt.Errorf("%w: WithMaxKeyBytes(%d): the limit must be %d..%d", ErrBadOption, n, minKeyBytes, 1<<20)
+		}
+		c.maxKey = n
+		return nil
+	})
 }
 
 // WithTrustedProxies makes the default client IP key believe X-Forwarded-For
