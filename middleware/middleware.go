@@ -25,6 +25,10 @@ type handler struct {
 	// statsKeys says whether the user and IP keys run: only the limiter's
 	// usage statistics or a store other than its in-memory one use them.
 	statsKeys bool
+
+	// readsBodies: some route prices by a function, which may read the body.
+	readsBodies bool
+	budget      byteBudget // bytes of bodies held for pricing (WithPricingBudget)
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -40,6 +44,9 @@ type handler struct {
 // A request whose cost cannot be computed (a body-priced route with a malformed
 // or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
 // does one whose tenant or application key is too long ([WithMaxKeyBytes]).
+// The bodies being priced hold at most [WithPricingBudget] bytes between them;
+// past it a request gets 503 with Retry-After at once. A request whose body
+// was priced reaches next as a shallow copy whose body replays it whole.
 //
 // The slots are released when next returns: normally, by panicking (the panic
 // goes on after the release, and the credits are refunded like a 5xx), or after
@@ -73,7 +80,12 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
 		return nil, err
 	}
-	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}, nil
+	h := &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}
+	for _, rt := range costs.Routes() {
+		h.readsBodies = h.readsBodies || rt.CostFunc != nil
+	}
+	h.budget.free.Store(cfg.budget)
+	return h, nil
 }
 
 // checkShadowRoutes refuses shadow patterns the cost table does not have: a
@@ -107,6 +119,7 @@ type Counters struct {
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
 	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
+	BudgetRefused atomic.Int64 // 503s sent: the pricing budget was spent (WithPricingBudget)
 	Refunded      atomic.Int64 // admitted requests refunded whole (5xx, panic)
 	Settled       atomic.Int64 // admitted requests settled through ReportCost
 }
@@ -114,16 +127,18 @@ type Counters struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
 	now := h.now()
-	price, err := h.costs.Lookup(r)
+	// Pricing: the common request, without a body, inline.
+	var (
+		price cost.Price
+		err   error
+	)
+	if h.readsBodies && hasBody(r) {
+		r, price, err = h.lookupBody(r)
+	} else {
+		price, err = h.costs.Lookup(r)
+	}
 	if err != nil {
-		if cfg.shadowAll || cfg.shadow[price.Pattern] {
-			// Shadow mode refuses nothing, not even what it cannot price:
-			// the request goes on unmetered, as if the middleware were absent.
-			h.noteCostError(r, err)
-			h.next.ServeHTTP(w, r)
-			return
-		}
-		h.costError(w, r, err)
+		h.unpriced(w, r, price, err)
 		return
 	}
 	// The key functions run once per request: the application is reused
@@ -149,16 +164,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ticket, d := h.l.Acquire(now, req)
 	if !d.Allowed {
-		shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
-		h.noteRefusal(r, req.App, d, price, shadow)
-		if !shadow {
-			h.refuse(w, now, d, price)
-			return
-		}
-		if cfg.shadowHdrs {
-			writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
-		}
-		h.next.ServeHTTP(w, r)
+		h.refused(w, r, now, d, price, app)
 		return
 	}
 	if cs := cfg.counters; cs != nil {
@@ -167,16 +173,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One allocation holds the writer next gets, the settle state and the
 	// header values that are not cached. The deferred finish comes first so
 	// that nothing after the admission can leak the slots.
-	var (
-		st  *reqState
-		big *reqStateIETF
-	)
-	if cfg.headers.ietf {
-		big = &reqStateIETF{}
-		st = &big.reqState
-	} else {
-		st = &reqState{}
-	}
+	st, big := newReqState(cfg.headers.ietf)
 	st.ticket = ticket
 	defer h.finish(st)
 	st.ResponseWriter = w
@@ -185,10 +182,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if big != nil {
 		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
 	}
-	// next gets r itself: ReportCost finds st through the writer, so the
-	// request needs neither a copy nor a wrapped context.
+	// next gets r itself (a copy only if its body was priced): ReportCost
+	// finds st through the writer, so the request needs no wrapped context.
 	h.next.ServeHTTP(st, r)
 	st.returned = true
+}
+
+// refused answers a refusal: 429, or in shadow mode the wrapped handler.
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, app string) {
+	cfg := h.cfg
+	shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
+	h.noteRefusal(r, app, d, price, shadow)
+	if !shadow {
+		h.refuse(w, now, d, price)
+		return
+	}
+	if cfg.shadowHdrs {
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
+	}
+	h.next.ServeHTTP(w, r)
 }
 
 // now reads the handler's clock: WithClock's, else the limiter's.
@@ -343,6 +355,16 @@ type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 type reqStateIETF struct {
 	reqState
 	ietf ietfValues
+}
+
+// newReqState allocates a request's state, with room for the RateLimit value
+// (big, else nil) if ietf.
+func newReqState(ietf bool) (st *reqState, big *reqStateIETF) {
+	if ietf {
+		big = &reqStateIETF{}
+		return &big.reqState, big
+	}
+	return &reqState{}, nil
 }
 
 // ReportCost settles the request's credits at n, the real cost once the handler

@@ -42,6 +42,7 @@ type config struct {
 	counters    *Counters
 	bodies      ErrorBodies // 429 and error bodies
 	maxKey      int         // bytes of a key (WithMaxKeyBytes)
+	budget      int64       // bytes of bodies held for pricing (WithPricingBudget)
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -82,6 +83,7 @@ func buildConfig(opts []Option) (*config, error) {
 		headers:   headerConfig{policy: "credits"},
 		bodies:    problemBodies{},
 		maxKey:    DefaultMaxKeyBytes,
+		budget:    DefaultPricingBudget,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -121,6 +123,24 @@ func WithMaxKeyBytes(n int) Option {
 			return fmt.Errorf("%w: WithMaxKeyBytes(%d): the limit must be %d..%d", ErrBadOption, n, minKeyBytes, 1<<20)
 		}
 		c.maxKey = n
+		return nil
+	})
+}
+
+// WithPricingBudget bounds the bytes of request bodies the handler holds to
+// price them, across all its requests at once (default
+// [DefaultPricingBudget]). A request whose pricing would hold more gets 503
+// with Retry-After (by [ByBodyBudget]) at once, never a wait, also in shadow
+// mode; the bytes come back when its pricing ends. Without a bound, clients
+// that declare large bodies on body-priced routes and stall could make the
+// server hold each route's body limit per connection. The server's
+// ReadTimeout bounds how long one of them holds its share.
+func WithPricingBudget(bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if bytes <= 0 {
+			return fmt.Errorf("%w: WithPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
+		}
+		c.budget = bytes
 		return nil
 	})
 }
