@@ -65,6 +65,36 @@ func ExampleNew() {
 	// Too Many Requests by credits cost 8 retry after 87300 s
 }
 
+// A deployment serves the middleware with timeouts that end stalled
+// connections, each of which would hold its application's slot while it
+// lives (see the package doc).
+func Example_server() {
+	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[]}`) })
+	h, err := middleware.New(api, l, costs)
+	if err != nil {
+		panic(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Config = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,  // headers trickled in
+		ReadTimeout:       30 * time.Second, // a body that stalls
+		WriteTimeout:      60 * time.Second, // a client that does not read: above the slowest response
+		IdleTimeout:       2 * time.Minute,  // keep-alive between requests
+	}
+	ts.Start()
+	defer ts.Close()
+	resp, err := ts.Client().Get(ts.URL + "/crm/v8/Leads")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, "remaining", resp.Header.Get(middleware.HeaderRemaining))
+	// Output: 200 remaining 9
+}
+
 func ExampleReportCost() {
 	l, costs := exampleLimiter()
 	defer l.Close(context.Background())
