@@ -125,3 +125,33 @@ func TestWithErrorBodies(t *testing.T) {
 	assert.Equal(t, "text/x-test", rec.Header().Get("Content-Type"))
 	assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
 }
+
+// Every error response, whatever its status, tells browsers not to sniff it.
+func TestErrorResponsesNoSniff(t *testing.T) {
+	e := newEnv(t, testPlan(1, 5, 5), okHandler())
+	require.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
+	tight := newEnv(t, testPlan(100, 5, 5), okHandler(), WithPricingBudget(64))
+	dash := Dashboard(e.l, WithToken("s3cret"))
+	dashDo := func(method, target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		dash.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+		return rec
+	}
+	for _, tc := range []struct {
+		rec  *httptest.ResponseRecorder
+		want int
+	}{
+		{e.do("GET", "/crm/Leads", ""), http.StatusTooManyRequests},
+		{e.do("POST", "/crm/Leads", "{"), http.StatusBadRequest},
+		{e.do("POST", "/crm/Leads", `{"data":[`+string(make([]byte, 100))+`]}`), http.StatusRequestEntityTooLarge},
+		{e.do("GET", "/crm/Leads", "", HeaderClientID, string(make([]byte, DefaultMaxKeyBytes+1))), http.StatusBadRequest},
+		{tight.do("POST", "/crm/Leads", `{"data":[]}`), http.StatusServiceUnavailable},
+		{dashDo("GET", "/d/api/summary"), http.StatusUnauthorized},
+		{dashDo("POST", "/d/api/summary"), http.StatusMethodNotAllowed},
+		{dashDo("GET", "/d/api/top?token=s3cret&dim=x"), http.StatusBadRequest},
+		{dashDo("GET", "/d/nothing?token=s3cret"), http.StatusNotFound},
+	} {
+		assert.Equal(t, tc.want, tc.rec.Code)
+		decodeBody(t, tc.rec) // problem details, with nosniff
+	}
+}

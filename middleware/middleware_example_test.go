@@ -183,3 +183,41 @@ func ExampleContextWithIdentity() {
 	// org=globex 404 2
 	// org=acme 429 2
 }
+
+func ExampleWithMaxKeyBytes() {
+	l, costs := exampleLimiter()
+	defer l.Close(context.Background())
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithMaxKeyBytes(64),
+		middleware.WithClock(func() time.Time { return exampleNow }))
+	// An application key picks a concurrency cap: one longer than the limit
+	// is refused, not shortened.
+	for _, app := range []string{"crm-sync", strings.Repeat("x", 65)} {
+		r := httptest.NewRequest("GET", "/crm/v8/Leads", nil)
+		r.Header.Set(middleware.HeaderClientID, app)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(len(app), w.Code)
+	}
+	// Output:
+	// 8 404
+	// 65 400
+}
+
+func ExampleWithPricingBudget() {
+	l, _ := exampleLimiter()
+	defer l.Close(context.Background())
+	// One credit per 10 records, reading at most 1 MiB of body to count them.
+	costs, _ := cost.NewTable(1, cost.Route{Pattern: "POST /crm/v8/{module}", CostFunc: cost.RecordsCost(10, 10, 1<<20)})
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithPricingBudget(4<<10),
+		middleware.WithClock(func() time.Time { return exampleNow }))
+	// The bodies being priced share 4 KiB: a larger one cannot be held.
+	for _, n := range []int{10, 2000} {
+		body := `{"data":[{}` + strings.Repeat(`,{}`, n-1) + `]}`
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/Leads", strings.NewReader(body)))
+		fmt.Printf("%d bytes: %d Retry-After %q\n", len(body), w.Code, w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 40 bytes: 404 Retry-After ""
+	// 6010 bytes: 503 Retry-After "1"
+}
