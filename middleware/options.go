@@ -133,8 +133,10 @@ func WithMaxKeyBytes(n int) Option {
 // with Retry-After (by [ByBodyBudget]) at once, never a wait, also in shadow
 // mode; the bytes come back when its pricing ends. Without a bound, clients
 // that declare large bodies on body-priced routes and stall could make the
-// server hold each route's body limit per connection. The server's
-// ReadTimeout bounds how long one of them holds its share.
+// server hold each route's body limit per connection. The budget counts the
+// bytes read and the room offered to each read; io.ReadAll's final copy holds
+// them twice for a moment. The server's ReadTimeout bounds how long a
+// stalled body holds its share.
 func WithPricingBudget(bytes int64) Option {
 	return optionFunc(func(c *config) error {
 		if bytes <= 0 {

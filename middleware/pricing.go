@@ -44,9 +44,11 @@ func (b *byteBudget) give(n int64) { b.free.Add(n) }
 
 // budgetBody is a request body being priced: every read first takes from the
 // budget what the reader may then hold, its bytes so far plus the room it
-// offers (for io.ReadAll, which cost functions use, exactly its buffer's
-// capacity). Once pricing ends (finish), it gives all back and reads pass
-// through: the bytes are the handler's from then on.
+// offers. That is what io.ReadAll, which cost functions use, holds while it
+// reads (less the tails of its full chunks, under 1/16 of them); its copy
+// into one slice at the end holds them twice for a moment. Once pricing ends
+// (finish), budgetBody gives all back and reads pass through: the bytes are
+// the handler's from then on.
 type budgetBody struct {
 	rc       io.ReadCloser
 	budget   *byteBudget

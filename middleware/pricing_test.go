@@ -80,8 +80,8 @@ func TestPricingBudget(t *testing.T) {
 		}()
 		<-stalled
 	}
-	// Three stalled bodies hold 200 KB to 250 KB each (io.ReadAll's buffer):
-	// a 600 KB body does not fit in what is left.
+	// Three stalled bodies hold 200 KB and the room of io.ReadAll's current
+	// chunk each: a 600 KB body does not fit in what is left.
 	held := budget - hd.budget.free.Load()
 	assert.GreaterOrEqual(t, held, int64(3*200_000))
 	assert.LessOrEqual(t, held, int64(3*260_000))
