@@ -83,9 +83,13 @@ type problemBodies struct{}
 func (problemBodies) ContentType() string { return "application/problem+json" }
 
 func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
-	buf = appendProblemHead(buf, http.StatusTooManyRequests, refusalDetail(f.By))
-	buf = append(buf, `,"by":`...)
-	buf = jsonstr.Append(buf, f.By)
+	// The title, detail and by are this package's constants, plain ASCII:
+	// they go in unescaped, which shows on the 429 path.
+	buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)
+	buf = append(buf, refusalDetail(f.By)...)
+	buf = append(buf, `","by":"`...)
+	buf = append(buf, f.By...)
+	buf = append(buf, '"')
 	if f.Class != "" {
 		buf = append(buf, `,"class":`...)
 		buf = jsonstr.Append(buf, f.Class)

@@ -68,8 +68,11 @@ func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	}
 	buf = append(buf, `{"code":"`...)
 	buf = append(buf, code...)
-	buf = append(buf, `","details":{"by":`...)
-	buf = jsonstr.Append(buf, f.By)
+	// By and the message are middleware's and this package's constants,
+	// plain ASCII: they go in unescaped, which shows on the 429 path.
+	buf = append(buf, `","details":{"by":"`...)
+	buf = append(buf, f.By...)
+	buf = append(buf, '"')
 	if f.Class != "" {
 		buf = append(buf, `,"class":`...)
 		buf = jsonstr.Append(buf, f.Class)
@@ -89,9 +92,9 @@ func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	}
 	buf = append(buf, `,"retry_after":`...)
 	buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
-	buf = append(buf, `},"message":`...)
-	buf = jsonstr.Append(buf, refusalMessage(f.By))
-	return append(buf, `,"status":"error"}`...)
+	buf = append(buf, `},"message":"`...)
+	buf = append(buf, refusalMessage(f.By)...)
+	return append(buf, `","status":"error"}`...)
 }
 
 // AppendFailure writes a 400 (INVALID_DATA), 413 (REQUEST_ENTITY_TOO_LARGE)
