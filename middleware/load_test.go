@@ -85,13 +85,13 @@ func TestLoadInvariants(t *testing.T) {
 					admitted.Add(costs[path])
 				case http.StatusTooManyRequests:
 					refused.Add(1)
-					var b ErrorBody
-					if err := json.Unmarshal(body, &b); err != nil || b.Status != "error" || !lim.Has(FieldRetryAfter) {
+					var b problem
+					if err := json.Unmarshal(body, &b); err != nil || b.Status != http.StatusTooManyRequests || !lim.Has(FieldRetryAfter) {
 						t.Errorf("malformed 429: %q %v", body, resp.Header)
 						return
 					}
 					mu.Lock()
-					reasons[b.Code+"/"+b.Details.By]++
+					reasons[b.By]++
 					mu.Unlock()
 				default:
 					t.Errorf("status %d", resp.StatusCode)
