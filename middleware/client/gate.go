@@ -60,8 +60,9 @@ func (g *gate) wait(ctx context.Context, c *call) (admission, error) {
 		g.mu.Unlock()
 		return admission{}, g.t.ends(c, w.deadline, w.ref)
 	}
+	done := w.done // read under the lock: another pass may finish w once it is let go
 	g.mu.Unlock()
-	if w.done {
+	if done {
 		return w.adm, w.err
 	}
 	start := g.t.clock.Now()
