@@ -174,13 +174,15 @@ func plan(credits, conc int64) limiter.Plan {
 }
 
 // costs: GET /crm/{module} 1 credit, POST /crm/bulk 10 in class bulk,
-// GET /crm/big 50, GET /free 0.
+// GET /crm/big 50, GET /free 0, POST /crm/{module} one credit per record of
+// its body (the only body-priced route).
 func costs(t testing.TB) *cost.Table {
 	ct, err := cost.NewTable(1,
 		cost.Route{Pattern: "GET /crm/{module}", Cost: 1},
 		cost.Route{Pattern: "POST /crm/bulk", Cost: 10, Class: "bulk"},
 		cost.Route{Pattern: "GET /crm/big", Cost: 50},
 		cost.Route{Pattern: "GET /free", Cost: 0},
+		cost.Route{Pattern: "POST /crm/{module}", CostFunc: cost.RecordsCost(1, 10, 1024)},
 	)
 	if err != nil {
 		t.Fatal(err)
