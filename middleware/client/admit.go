@@ -23,6 +23,7 @@ type admission struct {
 	pool, quota limiter.Ticket
 	it          *integration
 	cost        int64
+	left        int64 // the pool's remaining credits just after the admission
 }
 
 // refusal says why a call was not admitted and when to try again.
@@ -92,7 +93,7 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 		}
 		return admission{}, r
 	}
-	a.pool = tk
+	a.pool, a.left = tk, d.Remaining
 	it.c.credits.Add(p.Credits)
 	t.record(now, it.Name, p.Module, method, p.Credits, false)
 	return a, refusal{}

@@ -33,7 +33,7 @@ func (b *blocked) init() {
 // blocks reports whether waiter w waits behind an earlier one, and that
 // one's refusal.
 func (b *blocked) blocks(w *waiter) (refusal, bool) {
-	c := w.c
+	c := &w.c
 	if i := slices.Index(b.ints, c.it); i >= 0 {
 		return b.intRefs[i], true // FIFO within an integration
 	}

@@ -46,7 +46,7 @@ func (c *call) run() (*http.Response, error) {
 			return nil, err
 		}
 		v := serverView(now, resp.Header)
-		t.reconcile(now, sent, &v)
+		t.reconcile(now, sent, &v, a.left)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			c.it.c.throttled.Add(1)
 		}

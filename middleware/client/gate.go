@@ -31,7 +31,7 @@ type gate struct {
 
 // waiter is one queued call.
 type waiter struct {
-	c        *call
+	c        call // a copy: the caller's call stays on its stack
 	deadline time.Time // the context's, zero for none
 	ready    chan struct{}
 	done     bool
@@ -46,7 +46,7 @@ type waiter struct {
 // wait queues c until it is admitted, fails (see Transport.ends), or its
 // context ends (ctx.Err(), unchanged).
 func (g *gate) wait(ctx context.Context, c *call) (admission, error) {
-	w := &waiter{c: c, ready: make(chan struct{}, 1)}
+	w := &waiter{c: *c, ready: make(chan struct{}, 1)}
 	w.deadline, _ = ctx.Deadline()
 	g.mu.Lock()
 	if g.stopped {
@@ -58,7 +58,7 @@ func (g *gate) wait(ctx context.Context, c *call) (admission, error) {
 	if !w.done && c.failFast {
 		g.remove(w)
 		g.mu.Unlock()
-		return admission{}, g.t.ends(c, w.deadline, w.ref)
+		return admission{}, g.t.ends(&w.c, w.deadline, w.ref)
 	}
 	done := w.done // read under the lock: another pass may finish w once it is let go
 	g.mu.Unlock()
@@ -182,7 +182,7 @@ func (g *gate) ended(w *waiter) bool {
 	if w.c.failFast {
 		return false
 	}
-	if err := g.t.ends(w.c, w.deadline, w.ref); err != nil {
+	if err := g.t.ends(&w.c, w.deadline, w.ref); err != nil {
 		g.finish(w, admission{}, err)
 		return true
 	}

@@ -59,14 +59,18 @@ func serverView(now time.Time, h http.Header) view {
 // processes, other tools on the account), and is charged as external. The
 // pool is never raised: credits come back as its own window returns them.
 // Only a response to a request sent after the last one reconciled counts,
-// since an older one tells of a pool that has moved on.
-func (t *Transport) reconcile(now, sent time.Time, v *view) {
+// since an older one tells of a pool that has moved on. left is what the
+// pool had just after the call was admitted: a server that reports at least
+// as much has seen no spending of others since (credits the window returned
+// meanwhile aside, which the next response settles), and the pool need not
+// be read again.
+func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	if t.learn.Load() || t.learned && v.hasLimit && v.limit != t.pool.Load() {
 		if t.learnFrom(now, v) {
 			t.gate.released(true) // the new plan may let waiters in
 		}
 	}
-	if !v.hasRemaining {
+	if !v.hasRemaining || v.remaining >= left {
 		return
 	}
 	s := sent.UnixNano()
