@@ -31,7 +31,7 @@ type gate struct {
 
 // waiter is one queued call.
 type waiter struct {
-	c        call // a copy: the caller's call stays on its stack
+	c        call      // a copy: the caller's call stays on its stack
 	deadline time.Time // the context's, zero for none
 	ready    chan struct{}
 	done     bool
