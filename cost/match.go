@@ -15,10 +15,10 @@ import (
 // failure. Because ServeMux rejected every conflicting pattern when the table
 // was built, the first match found this way is ServeMux's most specific one.
 //
-// It handles only requests whose escaped path needs no unescaping and no
-// cleaning (see fastPath) and tables without host-qualified patterns; Lookup
-// hands everything else to the ServeMux itself, so the two never disagree
-// (TestMatchDifferential and FuzzMatch check this against ServeMux).
+// It handles tables without host-qualified patterns (the others go to the
+// ServeMux itself). Plain, clean paths (splitPath) are split without
+// allocating; the others are cleaned, split and unescaped first (views.go).
+// TestMatchDifferential and FuzzMatch check that it agrees with ServeMux.
 type matcher struct {
 	methods   []methodTree // patterns with a method, one tree per method
 	anyMethod *segNode     // patterns without a method
@@ -40,11 +40,12 @@ type matchInfo struct {
 // segNode is one path position. route is the pattern that ends here (-1 if
 // none); multi the pattern whose multi wildcard starts here (-1 if none).
 type segNode struct {
-	route  int
-	multi  int
-	lits   []litChild          // literal children while few
-	litMap map[string]*segNode // literal children once many
-	wild   *segNode            // single-segment wildcard child
+	route   int
+	multi   int
+	lits    []litChild            // literal children while few
+	litMap  map[string]*segNode   // literal children once many
+	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
+	wild    *segNode              // single-segment wildcard child
 }
 
 type litChild struct {
@@ -166,18 +167,21 @@ func (n *segNode) addLit(seg string) *segNode {
 		return c
 	}
 	c := newSegNode()
-	if n.litMap != nil {
-		n.litMap[seg] = c
-		return c
-	}
-	n.lits = append(n.lits, litChild{seg, c})
-	if len(n.lits) > maxLitSlice {
+	if n.litMap == nil {
+		n.lits = append(n.lits, litChild{seg, c})
+		if len(n.lits) <= maxLitSlice {
+			return c
+		}
 		n.litMap = make(map[string]*segNode, len(n.lits))
-		for _, l := range n.lits {
+		n.foldMap = make(map[string][]*segNode, len(n.lits))
+		for _, l := range n.lits[:len(n.lits)-1] {
 			n.litMap[l.seg] = l.node
+			n.foldMap[lowerASCII(l.seg)] = append(n.foldMap[lowerASCII(l.seg)], l.node)
 		}
 		n.lits = nil
 	}
+	n.litMap[seg] = c
+	n.foldMap[lowerASCII(seg)] = append(n.foldMap[lowerASCII(seg)], c)
 	return c
 }
 
@@ -193,11 +197,17 @@ func (n *segNode) lit(seg string) *segNode {
 	return nil
 }
 
+// walk is one search of the tree: its mode, and what it noticed.
+type walk struct {
+	fold     bool // literals match segments ASCII case-insensitively
+	foldMiss bool // a segment missed a literal that differs from it only in case
+}
+
 // match returns the route matching the path made of segs and, if trailing,
 // a final "/" (plus another "/" when slash, for the redirect check), -1 if
 // none. Segments are matched literal child first, then the single wildcard,
 // then the multi wildcard, as ServeMux's tree does.
-func (n *segNode) match(segs []string, trailing, slash bool) int {
+func (n *segNode) match(w *walk, segs []string, trailing, slash bool) int {
 	var seg string
 	if len(segs) == 0 {
 		if !trailing {
@@ -210,14 +220,20 @@ func (n *segNode) match(segs []string, trailing, slash bool) int {
 	} else {
 		seg, segs = segs[0], segs[1:]
 	}
-	if c := n.lit(seg); c != nil {
-		if r := c.match(segs, trailing, slash); r >= 0 {
+	if w.fold {
+		if r := n.matchFold(w, seg, segs, trailing, slash); r >= 0 {
 			return r
 		}
+	} else if c := n.lit(seg); c != nil {
+		if r := c.match(w, segs, trailing, slash); r >= 0 {
+			return r
+		}
+	} else if !w.foldMiss && n.hasFold(seg) {
+		w.foldMiss = true
 	}
 	// A single wildcard never matches the trailing slash.
 	if n.wild != nil && seg != "/" {
-		if r := n.wild.match(segs, trailing, slash); r >= 0 {
+		if r := n.wild.match(w, segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
@@ -226,18 +242,18 @@ func (n *segNode) match(segs []string, trailing, slash bool) int {
 
 // matchMethod tries the request's method, then GET for HEAD, then the
 // method-less patterns, as ServeMux does.
-func (m *matcher) matchMethod(method string, segs []string, trailing, slash bool) int {
+func (m *matcher) matchMethod(w *walk, method string, segs []string, trailing, slash bool) int {
 	if n := m.methodRoot(method); n != nil {
-		if r := n.match(segs, trailing, slash); r >= 0 {
+		if r := n.match(w, segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
 	if method == http.MethodHead && m.get != nil {
-		if r := m.get.match(segs, trailing, slash); r >= 0 {
+		if r := m.get.match(w, segs, trailing, slash); r >= 0 {
 			return r
 		}
 	}
-	return m.anyMethod.match(segs, trailing, slash)
+	return m.anyMethod.match(w, segs, trailing, slash)
 }
 
 // exact mirrors ServeMux's exactMatch: no multi wildcard matched a non-empty
@@ -264,16 +280,17 @@ func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 }
 
 // lookup returns the route ServeMux would serve for method and a clean path
-// split by splitPath, or -1 when it would answer 404, 405 or redirect.
-func (m *matcher) lookup(method string, segs []string, trailing bool) int {
-	r := m.matchMethod(method, segs, trailing, false)
+// split into segs, -1 when it would answer 404 or 405. When ServeMux would
+// redirect /tree to /tree/ (only the latter matches exactly), it returns the
+// route of /tree/ and redirect true.
+func (m *matcher) lookup(w *walk, method string, segs []string, trailing bool) (r int, redirect bool) {
+	r = m.matchMethod(w, method, segs, trailing, false)
 	if !trailing && !m.exact(r, segs, trailing, false) {
-		// ServeMux redirects /tree to /tree/ when only the latter matches exactly.
-		if m.exact(m.matchMethod(method, segs, trailing, true), segs, trailing, true) {
-			return -1
+		if r2 := m.matchMethod(w, method, segs, trailing, true); m.exact(r2, segs, trailing, true) {
+			return r2, true
 		}
 	}
-	return r
+	return r, false
 }
 
 // pathSafe marks the bytes that url.URL.EscapedPath leaves as they are and
@@ -295,17 +312,18 @@ var pathSafe = func() (t [256]bool) {
 	return t
 }()
 
-// maxSegs is how many path segments splitPath splits into; longer paths go
-// to the ServeMux. API paths are far shorter.
+// maxSegs is how many path segments splitPath splits into; longer paths
+// take the slow path. API paths are far shorter.
 const maxSegs = 12
 
-// splitPath reports whether u's path can be matched without ServeMux and, if
-// so, splits it into segs[:n] (without the slashes) and whether it ends in a
+// splitPath reports whether u's path can take the fast path and, if so,
+// splits it into segs[:n] (without the slashes) and whether it ends in a
 // slash: its escaped form must be the path itself (no RawPath, nothing to
 // escape or unescape), and it must be clean (start with '/' and have no
-// empty, "." or ".." segment but a trailing slash's), so that ServeMux would
-// not redirect it. One pass over the path serves the check, the match and
-// the module segment.
+// empty segment but a trailing slash's), so that ServeMux would not
+// redirect it, and no segment may end in a dot ("." and ".." but also
+// "read.", which some routers read as "read"). One pass over the path
+// serves the check, the match and the module segment.
 func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
 	p := u.Path
 	if u.RawPath != "" || p == "" || p[0] != '/' {
@@ -320,22 +338,19 @@ func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
 			continue
 		}
 		seg := p[start:i]
-		if seg == "" || seg == "." || seg == ".." || n == maxSegs {
+		if seg == "" || seg[len(seg)-1] == '.' || n == maxSegs {
 			return 0, false, false
 		}
 		segs[n] = seg
 		n++
 		start = i + 1
 	}
-	switch seg := p[start:]; seg {
-	case "":
+	switch seg := p[start:]; {
+	case seg == "":
 		return n, true, true // the trailing slash (or the root)
-	case ".", "..":
+	case seg[len(seg)-1] == '.' || n == maxSegs:
 		return 0, false, false
 	default:
-		if n == maxSegs {
-			return 0, false, false
-		}
 		segs[n] = seg
 		return n + 1, false, true
 	}

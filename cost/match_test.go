@@ -202,7 +202,7 @@ func TestFastPath(t *testing.T) {
 	}{
 		{"/", true}, {"/a/b", true}, {"/a/b/", true}, {"/a.b/~c", true},
 		{"", false}, {"a", false}, {"//", false}, {"/a//b", false}, {"/a/.", false},
-		{"/a/../b", false}, {"/a/./", false}, {"/a b", false}, {"/a%20b", false}, {"*", false},
+		{"/a/../b", false}, {"/a/./", false}, {"/a./b", false}, {"/a/b.", false}, {"/a/.b", true}, {"/a b", false}, {"/a%20b", false}, {"*", false},
 	} {
 		if got := fastPath(&url.URL{Path: tc.path}); got != tc.want {
 			t.Errorf("fastPath(%q) = %v, want %v", tc.path, got, tc.want)

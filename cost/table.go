@@ -3,8 +3,8 @@ package cost
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -20,26 +20,41 @@ var (
 // one wins, exactly as in ServeMux.
 type Route struct {
 	Pattern string
-	Cost    int64 // constant cost, used when CostFunc is nil
-	// CostFunc computes the cost from the request, e.g. RecordsCost. It must
-	// leave the request usable by the next handler (restore a body it reads).
-	CostFunc func(r *http.Request) (int64, error)
-	Class    string // sub-concurrency class, "" = none
+	Cost    int64  // constant cost, used when Pricer.Func is nil
+	Pricer  Pricer // prices from the request, e.g. RecordsCost
+	Class   string // sub-concurrency class, "" = none
 }
 
-// Price is what a request costs and which class it belongs to.
+// Price is what a request costs and which class it belongs to. When routers
+// may read the request's path as different routes (see Unclean), Class,
+// Pattern and Module are those of the reading that can cost the most
+// (ServeMux's on a tie), and Credits is at least what each reading costs.
 type Price struct {
+	// Credits is the cost. When MaxBody > 0 it is the least the request
+	// can cost, and PriceBody completes it.
 	Credits int64
 	Class   string
 	Pattern string // matched pattern, "" for the default
 	Module  string // the {module} path segment, "" if the pattern has none
+	// MaxBody > 0 says the price depends on the body: PriceBody reads up to
+	// MaxBody bytes of it. A request declaring a longer Content-Length
+	// cannot be priced.
+	MaxBody int64
+	// Unclean reports a path (or host) that is not in the form ServeMux
+	// serves its route at: one ServeMux redirects (dot segments, doubled
+	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
+	// or one that another router reads as another route (ignoring case,
+	// trailing dots or a trailing slash). The request is priced as the
+	// dearest of these readings; a strict server refuses it instead.
+	Unclean bool
 }
 
 // Table maps requests to prices. Patterns are validated and checked for
 // conflicts by an internal http.ServeMux, and requests are matched with
-// ServeMux's precedence: by a compiled copy of its routing tree for clean,
-// plainly spelled paths (no allocation), by the ServeMux itself for the rest.
-// It is immutable after NewTable and safe for concurrent use.
+// ServeMux's precedence, by a compiled copy of its routing tree (no
+// allocation for plainly spelled, clean paths) or, for tables with host
+// patterns, by the ServeMux itself. It is immutable after NewTable and safe
+// for concurrent use.
 type Table struct {
 	mux         *http.ServeMux
 	m           *matcher // nil: every request goes to mux
@@ -49,31 +64,34 @@ type Table struct {
 
 type route struct {
 	Route
-	moduleSeg int // index of the {module} segment in the path, -1 if none
+	moduleSeg int   // index of the {module} segment in the path, -1 if none
+	hi        int64 // the most the route costs, MaxInt64 if unknown
 }
 
-// routeIndex is the handler registered for each route; Lookup recognises it in
-// what ServeMux.Handler returns. It never serves anything.
+// routeIndex is the handler registered for each route; muxMatch recognises it
+// in what ServeMux.Handler returns. It never serves anything.
 type routeIndex int
 
 func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewTable builds a table. Requests no route matches cost defaultCost.
-// Invalid or conflicting patterns (ServeMux would panic) and negative costs are
-// errors wrapping ErrPattern or ErrNegative.
+// Invalid or conflicting patterns (ServeMux would panic) are errors wrapping
+// ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
+// Max is below its Min, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
 		return nil, fmt.Errorf("%w: default %d", ErrNegative, defaultCost)
 	}
 	t := &Table{mux: http.NewServeMux(), defaultCost: defaultCost}
 	for i, r := range routes {
-		if r.Cost < 0 {
-			return nil, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
+		hi, err := checkRoute(r)
+		if err != nil {
+			return nil, err
 		}
 		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
 			return nil, err
 		}
-		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern)})
+		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern), hi: hi})
 	}
 	if muxRoutesWildcards() {
 		patterns := make([]string, len(routes))
@@ -83,6 +101,25 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 		t.m = newMatcher(patterns)
 	}
 	return t, nil
+}
+
+// checkRoute validates r's costs and returns the most it costs.
+func checkRoute(r Route) (int64, error) {
+	p := r.Pricer
+	switch {
+	case r.Cost < 0:
+		return 0, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
+	case p.Func == nil:
+		return r.Cost, nil
+	case p.Min < 0 || p.Max < 0 || p.MaxBody < 0:
+		return 0, fmt.Errorf("%w: %q pricer min %d, max %d, max body %d",
+			ErrNegative, r.Pattern, p.Min, p.Max, p.MaxBody)
+	case p.Max != 0 && p.Max < p.Min:
+		return 0, fmt.Errorf("%w: %q pricer max %d below min %d", ErrArgs, r.Pattern, p.Max, p.Min)
+	case p.Max == 0:
+		return math.MaxInt64, nil
+	}
+	return p.Max, nil
 }
 
 func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
@@ -134,66 +171,6 @@ func pathSegment(path string, n int) string {
 		j++
 	}
 	return path[i:j]
-}
-
-// Lookup prices r. The error comes only from a route's CostFunc (for example an
-// oversized or malformed body); the Price then still names the route.
-func (t *Table) Lookup(r *http.Request) (p Price, err error) {
-	// Small enough to inline, as Limiter.Acquire: the price is written in
-	// the caller's frame instead of being copied out (7 words).
-	err = t.lookup(r, &p)
-	return p, err
-}
-
-func (t *Table) lookup(r *http.Request, p *Price) error {
-	var segs [maxSegs]string
-	i, n := t.route(r, &segs)
-	if i < 0 { // not found, or a redirect ServeMux would send
-		*p = Price{Credits: t.defaultCost}
-		return nil
-	}
-	rt := &t.routes[i]
-	// Field by field: *p = Price{...} builds the literal on the stack and
-	// copies it, which showed in profiles. p is zero (Lookup's result).
-	p.Credits, p.Class, p.Pattern = rt.Cost, rt.Class, rt.Pattern
-	switch {
-	case rt.moduleSeg < 0:
-	case n >= 0: // split by the fast path
-		if rt.moduleSeg < n {
-			p.Module = segs[rt.moduleSeg]
-		}
-	case r.URL != nil:
-		// As ServeMux: split the escaped path, then unescape the segment.
-		// In the unescaped Path each %2F before it would shift the index.
-		seg := pathSegment(r.URL.EscapedPath(), rt.moduleSeg)
-		if u, err := url.PathUnescape(seg); err == nil {
-			seg = u
-		}
-		p.Module = seg
-	}
-	if rt.CostFunc != nil {
-		c, err := rt.CostFunc(r)
-		if err != nil {
-			return fmt.Errorf("cost: cost of %q: %w", rt.Pattern, err)
-		}
-		if c < 0 {
-			return fmt.Errorf("%w: %q computed %d", ErrNegative, rt.Pattern, c)
-		}
-		p.Credits = c
-	}
-	return nil
-}
-
-// route returns the index of r's route (-1 for none) and, when the compiled
-// matcher found it, the number of path segments it split into segs (-1 when
-// the ServeMux matched).
-func (t *Table) route(r *http.Request, segs *[maxSegs]string) (int, int) {
-	if t.m != nil && r.URL != nil && r.Method != http.MethodConnect {
-		if n, trailing, ok := splitPath(r.URL, segs); ok {
-			return t.m.lookup(r.Method, segs[:n], trailing), n
-		}
-	}
-	return t.muxMatch(r), -1
 }
 
 // muxMatch is match by ServeMux alone.

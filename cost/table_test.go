@@ -33,10 +33,11 @@ func TestTableSpecificity(t *testing.T) {
 		{"POST", "/crm/v8/Deals", 2, "Deals"},
 		{"POST", "/crm/v8/Leads", 3, ""},
 		{"GET", "/crm/v8/Deals/1/2", 4, "Deals"},
-		{"GET", "/crm/v8/a%2Fb", 1, "a/b"}, // ServeMux: one segment
+		// ServeMux: one segment, {module}; unescaped: {module}/{rest...}.
+		{"GET", "/crm/v8/a%2Fb", 4, "a"},
 		{"GET", "http://api.example.com/crm/v8/Deals", 5, "Deals"},
 		{"GET", "/other", 7, ""},
-		{"GET", "/crm/v8/a/../Deals", 7, ""}, // ServeMux would redirect: default
+		{"GET", "/crm/v8/a/../Deals", 1, "Deals"}, // priced as the clean path
 	} {
 		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.url, nil))
 		if err != nil || p.Credits != tc.cost || p.Module != tc.module {
@@ -87,14 +88,14 @@ func TestTableErrors(t *testing.T) {
 	if _, err := NewTable(1, Route{Pattern: "/a", Cost: -1}); !errors.Is(err, ErrNegative) {
 		t.Error("negative cost accepted")
 	}
-	ct, _ := NewTable(1, Route{Pattern: "/a", CostFunc: func(*http.Request) (int64, error) { return -2, nil }})
+	ct, _ := NewTable(1, Route{Pattern: "/a", Pricer: Pricer{Func: func(*http.Request) (int64, error) { return -2, nil }}})
 	if _, err := ct.Lookup(httptest.NewRequest("GET", "/a", nil)); !errors.Is(err, ErrNegative) {
 		t.Error("negative computed cost accepted")
 	}
 }
 
 func TestRecordsCostRestoresBody(t *testing.T) {
-	f := RecordsCost(10, 10, 64)
+	f := RecordsCost("data", 10, 10, 64).Func
 	body := `{"data":[1,2,3,4,5,6,7,8,9,10,11]}`
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	c, err := f(r)
@@ -126,7 +127,7 @@ func TestRecordsCostRestoresBody(t *testing.T) {
 			t.Errorf("%q: %d %v", body, c, err)
 		}
 	}
-	if _, err := RecordsCost(0, 1, 1)(r); !errors.Is(err, ErrArgs) {
+	if _, err := RecordsCost("data", 0, 1, 1).Func(r); !errors.Is(err, ErrArgs) {
 		t.Error("bad args accepted")
 	}
 }
@@ -135,7 +136,7 @@ func TestRecordsCostKeys(t *testing.T) {
 	// encoding/json matched "Data" and "DATA" to the field and let the last
 	// duplicate win, while a case-sensitive upstream counts the first
 	// "data": such bodies priced 100 records at 1.
-	f := RecordsCost(1, 1000, 1<<20)
+	f := RecordsCost("data", 1, 1000, 1<<20).Func
 	data := `"data":[` + strings.Repeat("{},", 99) + `{}]`
 	for body, want := range map[string]int64{
 		`{` + data + `}`:                        100,
@@ -167,7 +168,7 @@ func TestReadBodyUnlimited(t *testing.T) {
 	// and the next reader got an empty body.
 	body := `{"data":[1,2,3]}`
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
-	if c, err := RecordsCost(1, 100, math.MaxInt64)(r); err != nil || c != 3 {
+	if c, err := RecordsCost("data", 1, 100, math.MaxInt64).Func(r); err != nil || c != 3 {
 		t.Fatalf("cost %d %v, want 3", c, err)
 	}
 	if got, _ := io.ReadAll(r.Body); string(got) != body {
@@ -182,7 +183,7 @@ func TestReadBodyError(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 	r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 1000)
 	var tooBig *http.MaxBytesError
-	if _, err := RecordsCost(1, 100, 1<<20)(r); !errors.As(err, &tooBig) {
+	if _, err := RecordsCost("data", 1, 100, 1<<20).Func(r); !errors.As(err, &tooBig) {
 		t.Fatalf("cost error %v, want the MaxBytesError", err)
 	}
 	got, err := io.ReadAll(r.Body)
@@ -191,47 +192,6 @@ func TestReadBodyError(t *testing.T) {
 	}
 	if _, err := r.Body.Read(make([]byte, 1)); !errors.As(err, &tooBig) {
 		t.Fatalf("error not repeated: %v", err)
-	}
-}
-
-func TestQueryLimit(t *testing.T) {
-	for q, want := range map[string]int64{
-		"select a from b":                  200,
-		"select a from b limit 5":          5,
-		"select a from b LIMIT 10, 20":     20,
-		"select a from b limit 10,20":      20,
-		"select a from b limit 7 offset 3": 7,
-		// A "limit" in a literal is not the LIMIT clause.
-		`select a from b where c = ' limit 1 '`:             200,
-		`select a from b where c = 'it''s, limit 1'`:        200,
-		`select a from b where c = 'it\'s limit 1' limit 7`: 7,
-		`select a from b where c = "limit 1" and d = '\\'`:  200,
-		`select 'limit' from b where c = 'x'limit 3`:        3,
-		// An open literal: top tier, whatever follows the quote.
-		`select a from b where c = 'x limit 1`:   math.MaxInt64,
-		`select a from b where c = 'x\' limit 1`: math.MaxInt64,
-		`select a from b limit 1 "`:              math.MaxInt64,
-	} {
-		got, err := queryLimit(q, 200)
-		if err != nil || got != want {
-			t.Errorf("%q: %d %v", q, got, err)
-		}
-	}
-	cost := QueryLimitCost("q", 200, 1<<10, Tier{1, 1}, Tier{200, 5}, Tier{2000, 9})
-	for q, want := range map[string]int64{
-		`select a from b limit 1`:               1,
-		`select a from b where c = ' limit 1 '`: 5,
-		`select a from b where c = ' limit 1`:   9,
-	} {
-		body, _ := json.Marshal(map[string]string{"q": q})
-		if c, err := cost(httptest.NewRequest("POST", "/", strings.NewReader(string(body)))); err != nil || c != want {
-			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
-		}
-	}
-	for _, q := range []string{"select limit", "limit x", "limit 1,", "limit -3"} {
-		if _, err := queryLimit(q, 1); !errors.Is(err, ErrMalformedBody) {
-			t.Errorf("%q: %v", q, err)
-		}
 	}
 }
 
@@ -261,11 +221,11 @@ func TestQueryParamCost(t *testing.T) {
 		if tc.with < tc.without {
 			name = "p"
 		}
-		if c, err := QueryParamCost(name, tc.with, tc.without)(r); err != nil || c != tc.want {
+		if c, err := QueryParamCost(name, tc.with, tc.without).Func(r); err != nil || c != tc.want {
 			t.Errorf("%q: %d %v, want %d", tc.query, c, err, tc.want)
 		}
 	}
-	f := QueryParamCost("cvid", 3, 1)
+	f := QueryParamCost("cvid", 3, 1).Func
 	r := httptest.NewRequest("GET", "/?page=2&cvid=5", nil)
 	if allocs := testing.AllocsPerRun(100, func() { f(r) }); allocs != 0 {
 		t.Errorf("QueryParamCost allocates %v per call on plain keys", allocs)
@@ -350,22 +310,17 @@ func FuzzRecordsCost(f *testing.F) {
 	f.Add([]byte(`{"data":[1,2,3]}`), int64(10))
 	f.Add([]byte(`{"data":[`), int64(1))
 	f.Add([]byte(`[]`), int64(3))
-	f.Add([]byte(`{"select_query":"select a from b limit 3, 900"}`), int64(2))
 	f.Add([]byte(`{"data":[1,2,3],"Data":null}`), int64(1))
 	f.Add([]byte(`{"DATA":[],"data":[1,2,3]}`), int64(1))
 	f.Add([]byte(`{"data":[1,2],"data":[1,2,3]}`), int64(1))
 	f.Add([]byte(`{"\u0064ata":[1,2],"x":{"Data":[]}}`), int64(1))
 	f.Add([]byte(`{"data":[1]} {"data":[1,2]}`), int64(1))
-	f.Add([]byte(`{"select_query":"select a from b where c = ' limit 1 '"}`), int64(1))
-	f.Add([]byte(`{"select_query":"select a from b where c = 'x limit 1"}`), int64(1))
-	f.Add([]byte(`{"select_query":"select a from b where c = 'it\\'s limit 1' limit 7"}`), int64(1))
-	f.Add([]byte(`{"select_query":"select a from b where c = \"it''s\" limit 1"}`), int64(1))
 	f.Fuzz(func(t *testing.T, body []byte, per int64) {
 		if per <= 0 || per > 1000 {
 			per = 10
 		}
 		r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
-		c, err := RecordsCost(per, 10, 256)(r)
+		c, err := RecordsCost("data", per, 10, 256).Func(r)
 		if err == nil && (c < 1 || c > 10) {
 			t.Fatalf("cost %d out of range", c)
 		}
@@ -383,30 +338,11 @@ func FuzzRecordsCost(f *testing.F) {
 		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
 			t.Fatal("body not restored")
 		}
-		r = httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
-		c, err = QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})(r)
-		if err == nil && (c < 1 || c > 3) {
-			t.Fatalf("coql cost %d", c)
-		}
-		// No literal hides or fakes a LIMIT, however it is escaped.
-		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
-		if !strings.Contains(string(body), `\`) {
-			lits = append(lits, `"`+strings.ReplaceAll(string(body), `"`, `""`)+`"`)
-		}
-		for _, lit := range lits {
-			q := "select a from b where c = " + lit
-			if n, err := queryLimit(q, 200); n != 200 || err != nil {
-				t.Fatalf("%q: limit %d %v, want the default", q, n, err)
-			}
-			if n, err := queryLimit(q+" limit 7", 200); n != 7 || err != nil {
-				t.Fatalf("%q limit 7: limit %d %v", q, n, err)
-			}
-		}
 	})
 }
 
 func TestLookupCostFuncError(t *testing.T) {
-	ct, err := NewTable(1, Route{Pattern: "POST /crm/v8/{module}", CostFunc: RecordsCost(10, 10, 8), Class: "w"})
+	ct, err := NewTable(1, Route{Pattern: "POST /crm/v8/{module}", Pricer: RecordsCost("data", 10, 10, 8), Class: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}

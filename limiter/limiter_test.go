@@ -231,8 +231,8 @@ func TestMaxTenants(t *testing.T) {
 	if d.Allowed || d.Reason != ReasonTenants {
 		t.Fatalf("full of busy tenants: %+v", d)
 	}
-	tb.Release() // b: nothing in flight and a full pool -> evictable
-	ta.Release() // a: spent credits -> not evictable
+	tb.Release() // b: nothing in flight and a full pool -> dropped
+	ta.Release() // a: spent credits -> folded
 	// Within the sweep backoff nothing is scanned.
 	if _, d = l.Acquire(t0.Add(time.Millisecond), Request{Tenant: "c", App: "x"}); d.Reason != ReasonTenants {
 		t.Fatalf("backoff: %+v", d)
@@ -243,11 +243,14 @@ func TestMaxTenants(t *testing.T) {
 	}
 	tc.Release()
 	ms := l.Store().(*memory.Store)
-	if ms.Len() != 2 || ms.Evicted() != 1 {
-		t.Fatalf("len %d evicted %d", ms.Len(), ms.Evicted())
+	if ms.Len() != 1 || ms.Evicted() != 2 || ms.Folded() != 1 {
+		t.Fatalf("len %d evicted %d folded %d", ms.Len(), ms.Evicted(), ms.Folded())
 	}
 	if d := l.Peek(t0.Add(2*time.Second), "a"); d.Remaining != 99 {
-		t.Fatalf("a was evicted with credits spent: %+v", d)
+		t.Fatalf("a was folded without its credits spent: %+v", d)
+	}
+	if _, d := l.Acquire(t0.Add(3*time.Second), Request{Tenant: "a", App: "x", Credits: 100}); d.Allowed {
+		t.Fatalf("a came back with a full pool: %+v", d)
 	}
 }
 
@@ -315,8 +318,9 @@ func TestIdleAfter(t *testing.T) {
 	l := mustNew(t, testPlan(), withMem(memory.WithMaxTenants(1), memory.WithIdleAfter(time.Hour)))
 	tk, _ := l.Acquire(t0, Request{Tenant: "a", App: "x"})
 	tk.Release()
-	if _, d := l.Acquire(t0.Add(time.Minute), Request{Tenant: "b", App: "x"}); d.Reason != ReasonTenants {
-		t.Fatalf("a evicted before its idle time: %+v", d)
+	if _, d := l.Acquire(t0.Add(time.Minute), Request{Tenant: "b", App: "x"}); d.Reason != ReasonTenants ||
+		d.RetryAfter != 59*time.Minute {
+		t.Fatalf("a evicted before its idle time, or the refusal does not say when it will be (issue #13 item 6): %+v", d)
 	}
 	if _, d := l.Acquire(t0.Add(2*time.Hour), Request{Tenant: "b", App: "x"}); !d.Allowed {
 		t.Fatalf("a not evicted after its idle time: %+v", d)

@@ -55,7 +55,7 @@ func testCosts(t testing.TB) *cost.Table {
 	ct, err := cost.NewTable(1,
 		cost.Route{Pattern: "GET /crm/{module}", Cost: 1},
 		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: "bulk"},
-		cost.Route{Pattern: "POST /crm/{module}", CostFunc: cost.RecordsCost(1, 10, 64)},
+		cost.Route{Pattern: "POST /crm/{module}", Pricer: cost.RecordsCost("data", 1, 10, 64)},
 		cost.Route{Pattern: "GET /free", Cost: 0},
 	)
 	require.NoError(t, err)

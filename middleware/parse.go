@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ var ErrMalformedHeader = errors.New("middleware: malformed limit header")
 // HeaderError names the limit field that did not parse. Its message does not
 // repeat the value: it came from the other side of the wire.
 type HeaderError struct {
-	Name string // the field name as documented, e.g. HeaderReset
+	Name string // the field name, e.g. HeaderReset or "Sforce-Limit-Info"
 }
 
 func (e *HeaderError) Error() string { return ErrMalformedHeader.Error() + " " + e.Name }
@@ -25,7 +26,9 @@ func (e *HeaderError) Unwrap() error { return ErrMalformedHeader }
 // Fields is a set of limit fields found in a response.
 type Fields uint8
 
-// The fields [ParseHeaders] reports in Limits.Present.
+// The fields [ParseHeaders] reports in [Pool].Present. FieldCreditsRemaining
+// and FieldRetryAfter stand for Limits.CreditsRemaining and
+// Limits.RetryAfter, and are set in the main pool's Present only.
 const (
 	FieldLimit Fields = 1 << iota
 	FieldRemaining
@@ -33,198 +36,249 @@ const (
 	FieldCreditsRemaining
 	FieldRetryAfter
 	FieldWindow
+	FieldUsed
 )
 
-// Limits is what a response says about the caller's credits.
+// Dialect is a set of limit header dialects.
+type Dialect uint8
+
+// The dialects [ParseHeaders] reads.
+const (
+	// DialectZoho: X-RATELIMIT-LIMIT/-REMAINING/-RESET with RESET a delay,
+	// and X-API-CREDITS-REMAINING; what this package writes (with
+	// [WithResetEpoch], it looks like GitHub's).
+	DialectZoho Dialect = 1 << iota
+	// DialectGitHub: the same X-RateLimit-* fields (HTTP field names are
+	// case-insensitive) told apart by X-RateLimit-Used, X-RateLimit-Resource
+	// or a reset that is a Unix time (at least 1e9).
+	DialectGitHub
+	// DialectIETF: RateLimit-Policy and RateLimit, draft-ietf-httpapi-ratelimit-headers-10.
+	DialectIETF
+	// DialectHubSpot: X-HubSpot-RateLimit-*.
+	DialectHubSpot
+	// DialectSalesforce: Sforce-Limit-Info.
+	DialectSalesforce
+)
+
+var dialectNames = [...]string{"zoho", "github", "ietf", "hubspot", "salesforce"}
+
+// String returns the dialects' names joined by "|", or "none".
+func (d Dialect) String() string {
+	var b strings.Builder
+	for i, name := range dialectNames {
+		if d&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte('|')
+			}
+			b.WriteString(name)
+		}
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
+}
+
+// Pool is one quota as a server reports it. Present says which fields hold a
+// value; Used and Remaining are also filled from Limit and the other one when
+// the server sends only two of the three (Salesforce sends used/limit).
+// Remaining is never negative but may exceed Limit (add-on credits); Used may
+// too (Salesforce's bursts past the daily limit).
+type Pool struct {
+	Limit     int64         // quota per window
+	Remaining int64         // what is left of it
+	Used      int64         // what is spent of it
+	Reset     time.Time     // when more comes back; never before the parse's now
+	Window    time.Duration // the window's length, in (0, 366 days]
+	Name      string        // the server's name for it: IETF policy, GitHub resource
+	Present   Fields        // which of the above hold a value
+}
+
+// Has reports whether every field in f holds a value.
+func (p Pool) Has(f Fields) bool { return p.Present&f == f }
+
+// NextReset returns when the server says more of the pool comes back: Reset
+// when it was sent, else now plus Window, which bounds a rolling or daily
+// window from above. ok is false when neither is known.
+func (p Pool) NextReset(now time.Time) (t time.Time, ok bool) {
+	switch {
+	case p.Has(FieldReset):
+		return p.Reset, true
+	case p.Has(FieldWindow):
+		return now.Add(p.Window), true
+	}
+	return time.Time{}, false
+}
+
+// fill sets the fields of p that it lacks and q has.
+func (p *Pool) fill(q Pool) {
+	take := q.Present &^ p.Present
+	if take&FieldLimit != 0 {
+		p.Limit = q.Limit
+	}
+	if take&FieldRemaining != 0 {
+		p.Remaining = q.Remaining
+	}
+	if take&FieldUsed != 0 {
+		p.Used = q.Used
+	}
+	if take&FieldReset != 0 {
+		p.Reset = q.Reset
+	}
+	if take&FieldWindow != 0 {
+		p.Window = q.Window
+	}
+	if p.Name == "" {
+		p.Name = q.Name
+	}
+	p.Present |= take
+}
+
+// derive completes Used or Remaining from Limit and the other.
+func (p *Pool) derive() {
+	switch {
+	case p.Has(FieldLimit|FieldRemaining) && !p.Has(FieldUsed) && p.Remaining <= p.Limit:
+		p.Used = p.Limit - p.Remaining
+		p.Present |= FieldUsed
+	case p.Has(FieldLimit|FieldUsed) && !p.Has(FieldRemaining):
+		p.Remaining = max(p.Limit-p.Used, 0)
+		p.Present |= FieldRemaining
+	}
+}
+
+// Limits is what a response says about the caller's quotas, in any dialect.
+// The embedded Pool is the main one (credits per day or hour); its Present
+// also carries FieldCreditsRemaining and FieldRetryAfter. [Limits.Available]
+// answers what remains and when more comes back without looking at the
+// dialect.
 type Limits struct {
-	Limit            int64         // pool size
-	Remaining        int64         // credits left
-	Reset            time.Time     // when the next spent credits come back
+	Pool                           // the main pool: the day's or hour's credits
+	Interval         Pool          // a shorter pool beside it (HubSpot's 10 s, a second IETF policy)
 	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent past half the pool
-	RetryAfter       time.Duration // from Retry-After, 0 if absent
-	Window           time.Duration // from RateLimit-Policy w, 0 if absent
-	Present          Fields        // which of the above were found
+	RetryAfter       time.Duration // from Retry-After, in [0, 366 days]
+	Dialects         Dialect       // the dialects that gave a value
 }
 
-// Has reports whether every field in f was found.
-func (l Limits) Has(f Fields) bool { return l.Present&f == f }
-
-// epochCutoff separates a delay from a Unix time in X-RATELIMIT-RESET: no
-// credit window is 31 years long, and no reset instant lies before 2001.
-const epochCutoff = 1_000_000_000
-
-// ParseHeaders reads the limit fields this package writes, and the same fields
-// from a real Zoho (or GitHub-style) server, as seen at now:
-//
-//   - X-RATELIMIT-LIMIT, X-RATELIMIT-REMAINING, X-API-CREDITS-REMAINING:
-//     non-negative integers;
-//   - X-RATELIMIT-RESET: seconds until reset, or Unix seconds when at least
-//     1e9 (GitHub's convention), turned into an instant relative to now;
-//   - Retry-After: delay-seconds or an HTTP-date;
-//   - RateLimit-Policy / RateLimit (IETF draft -10): q, w, r and t of the first
-//     policy, filling only what the X- fields did not give. Malformed IETF
-//     fields are ignored, as the draft requires; so are w and t beyond 2^62
-//     nanoseconds (about 146 years), the bound Retry-After has too.
-//
-// A malformed X- field or Retry-After yields a *[HeaderError] for the first
-// such field, while the Limits still hold every field that did parse. It never
-// panics on any input.
-func ParseHeaders(now time.Time, h http.Header) (Limits, error) {
-	var l Limits
-	var firstErr error
-	fail := func(name string) {
-		if firstErr == nil {
-			firstErr = &HeaderError{Name: name}
+// Available returns what the server says may still be spent and when more
+// comes back: n is the least Remaining of the pools that report one, 0 while
+// a Retry-After runs; more is the latest of the end of Retry-After and the
+// NextReset of each pool holding only n, zero if one of those does not say.
+// ok is false when the response says nothing about what remains.
+func (l Limits) Available(now time.Time) (n int64, more time.Time, ok bool) {
+	pools := [2]*Pool{&l.Pool, &l.Interval}
+	n = math.MaxInt64
+	for _, p := range pools {
+		if p.Has(FieldRemaining) {
+			n, ok = min(n, p.Remaining), true
 		}
 	}
-	intField := func(key, name string, f Fields, dst *int64) {
-		v, ok := h[key]
-		if !ok || len(v) == 0 {
-			return
-		}
-		n, ok := parseCount(v[0])
-		if !ok {
-			fail(name)
-			return
-		}
-		*dst = n
-		l.Present |= f
+	if l.Has(FieldRetryAfter) && l.RetryAfter > 0 {
+		n, more, ok = 0, now.Add(l.RetryAfter), true
 	}
-	intField(keyLimit, HeaderLimit, FieldLimit, &l.Limit)
-	intField(keyRemaining, HeaderRemaining, FieldRemaining, &l.Remaining)
-	intField(keyCreditsRemaining, HeaderCreditsRemaining, FieldCreditsRemaining, &l.CreditsRemaining)
-	var reset int64
-	intField(keyReset, HeaderReset, FieldReset, &reset)
-	if l.Has(FieldReset) {
-		if reset >= epochCutoff {
-			l.Reset = time.Unix(reset, 0)
-		} else {
-			l.Reset = now.Add(time.Duration(reset) * time.Second)
-		}
+	if !ok {
+		return 0, time.Time{}, false
 	}
-	if v, ok := h[keyRetryAfter]; ok && len(v) > 0 {
-		if d, ok := parseRetryAfter(now, v[0]); ok {
-			l.RetryAfter = d
-			l.Present |= FieldRetryAfter
-		} else {
-			fail(HeaderRetryAfter)
-		}
-	}
-	parseIETF(now, h, &l)
-	return l, firstErr
-}
-
-// maxCount bounds parsed integers so that later arithmetic (seconds to
-// nanoseconds, sums of credits) cannot overflow.
-const maxCount = 1 << 53
-
-// parseCount reads a non-negative decimal integer with optional surrounding
-// spaces and no sign.
-func parseCount(s string) (int64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 16 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if n > maxCount {
-		return 0, false
-	}
-	return n, true
-}
-
-// seconds converts n seconds to a Duration, refusing counts beyond 2^62 ns
-// (about 146 years) so that neither the product nor now plus it overflows.
-func seconds(n int64) (time.Duration, bool) {
-	if n < 0 || n > int64(time.Duration(1<<62)/time.Second) {
-		return 0, false
-	}
-	return time.Duration(n) * time.Second, true
-}
-
-func parseRetryAfter(now time.Time, s string) (time.Duration, bool) {
-	if n, ok := parseCount(s); ok {
-		return seconds(n)
-	}
-	t, err := http.ParseTime(strings.TrimSpace(s))
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-// parseIETF fills what the X- fields left empty from the first member of
-// RateLimit-Policy and RateLimit.
-func parseIETF(now time.Time, h http.Header, l *Limits) {
-	if v := h.Values(HeaderRateLimitPolicy); len(v) > 0 {
-		params := firstMemberParams(v[0])
-		if q, ok := sfParam(params, "q"); ok && !l.Has(FieldLimit) {
-			l.Limit = q
-			l.Present |= FieldLimit
-		}
-		// w and t beyond seconds' bound are malformed, and so ignored.
-		if w, ok := sfParam(params, "w"); ok && w > 0 {
-			if d, ok := seconds(w); ok {
-				l.Window = d
-				l.Present |= FieldWindow
-			}
-		}
-	}
-	if v := h.Values(HeaderRateLimit); len(v) > 0 {
-		params := firstMemberParams(v[0])
-		if r, ok := sfParam(params, "r"); ok && !l.Has(FieldRemaining) {
-			l.Remaining = r
-			l.Present |= FieldRemaining
-		}
-		if t, ok := sfParam(params, "t"); ok && !l.Has(FieldReset) {
-			if d, ok := seconds(t); ok {
-				l.Reset = now.Add(d)
-				l.Present |= FieldReset
-			}
-		}
-	}
-}
-
-// firstMemberParams returns the parameters of the first list member: the text
-// after its item, e.g. `;q=100;w=60` from `"burst";q=100;w=60, "daily";...`.
-// It returns "" when the member does not start with an sf-string.
-func firstMemberParams(s string) string {
-	member, _ := splitQuoted(strings.TrimSpace(s), ',')
-	member = strings.TrimSpace(member)
-	if len(member) < 2 || member[0] != '"' {
-		return ""
-	}
-	for i := 1; i < len(member); i++ {
-		switch member[i] {
-		case '\\':
-			i++
-		case '"':
-			return member[i+1:]
-		}
-	}
-	return ""
-}
-
-// sfParam finds ;key=integer in params, accepting only a non-negative sf-integer
-// (at most 15 digits, RFC 9651).
-func sfParam(params, key string) (int64, bool) {
-	for rest := params; len(rest) > 0; {
-		var p string
-		p, rest = splitQuoted(rest, ';')
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || k != key {
+	for _, p := range pools {
+		if !p.Has(FieldRemaining) || p.Remaining != n {
 			continue
 		}
-		if len(v) == 0 || len(v) > 15 {
-			return 0, false
+		t, known := p.NextReset(now)
+		if !known {
+			return n, time.Time{}, true
 		}
-		return parseCount(v)
+		if t.After(more) {
+			more = t
+		}
 	}
-	return 0, false
+	return n, more, true
+}
+
+// ParseHeaders reads what a response's header says about the caller's
+// quotas, as seen at now, in every dialect a client reconciles with:
+//
+//   - X-RATELIMIT-LIMIT, -REMAINING, -RESET (Zoho, this package) and
+//     X-RateLimit-Limit, -Remaining, -Used, -Reset, -Resource (GitHub): the
+//     same fields, since names are case-insensitive. RESET below 1e9 is
+//     seconds from now, from 1e9 a Unix time (GitHub's, or [WithResetEpoch]);
+//     the response counts as GitHub's when it has -Used, -Resource or an
+//     epoch reset, as Zoho's otherwise. X-API-CREDITS-REMAINING (Zoho, past
+//     half use) lowers Remaining when it is the lower.
+//   - X-HubSpot-RateLimit-Daily, -Daily-Remaining: the Pool (a day);
+//     -Max, -Remaining, -Interval-Milliseconds: the Interval, or, without
+//     the first two, -Secondly and -Secondly-Remaining (one second).
+//   - Sforce-Limit-Info: api-usage=USED/LIMIT, a rolling day; api-bursts,
+//     per-app-api-usage and other items are skipped.
+//   - RateLimit-Policy and RateLimit (IETF draft -10): members are matched
+//     by policy name; of the first two policies counting requests, the
+//     longer window is the Pool and the other the Interval (in the order
+//     sent when a window is unknown). pk is not read. Malformed members and
+//     parameters are ignored, as the draft requires.
+//   - Retry-After: delay-seconds or an HTTP-date.
+//
+// When several dialects describe a pool, each field comes from the first of
+// them in this list that gives it. Every value is checked on its own:
+// integers are non-negative and at most 2^53, durations and resets at most
+// 366 days away; a reset in the past is now. A field sent twice must repeat
+// its value. A malformed or absurd value leaves its field absent and, outside
+// the IETF fields, yields a *[HeaderError] for the first such field, while
+// the Limits still hold every field that did parse. It never panics, takes
+// time linear in the header's size, and allocates nothing for well-formed
+// fields (an HTTP-date in an obsolete format aside).
+func ParseHeaders(now time.Time, h http.Header) (Limits, error) {
+	p := parser{now: now, h: h}
+	p.xRateLimit()
+	p.hubSpot()
+	p.salesforce()
+	p.ietf()
+	p.retryAfter()
+	p.l.Pool.derive()
+	p.l.Interval.derive()
+	return p.l, p.err
+}
+
+// parser holds one ParseHeaders call's state.
+type parser struct {
+	now time.Time
+	h   http.Header
+	l   Limits
+	err error // the first malformed field's
+}
+
+func (p *parser) fail(name string) {
+	if p.err == nil {
+		p.err = &HeaderError{Name: name}
+	}
+}
+
+// merge adds a dialect's pools to the result, filling only what earlier
+// dialects left empty.
+func (p *parser) merge(d Dialect, main, interval Pool) {
+	if main.Present|interval.Present == 0 {
+		return
+	}
+	p.l.Dialects |= d
+	p.l.Pool.fill(main)
+	p.l.Interval.fill(interval)
+}
+
+// retryAfter reads Retry-After; every line sent must be the same.
+func (p *parser) retryAfter() {
+	v := p.h[keyRetryAfter]
+	if len(v) == 0 {
+		return
+	}
+	first := strings.TrimSpace(v[0]) // once: trimming it per line was quadratic
+	for _, s := range v[1:] {
+		if strings.TrimSpace(s) != first {
+			p.fail(HeaderRetryAfter)
+			return
+		}
+	}
+	d, ok := parseRetryAfter(p.now, first)
+	if !ok {
+		p.fail(HeaderRetryAfter)
+		return
+	}
+	p.l.RetryAfter = d
+	p.l.Present |= FieldRetryAfter
 }

@@ -1,7 +1,10 @@
 package usage
 
 import (
+	"hash/fnv"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // aggregate folds a batch into the statistics. Runs of events with the same
@@ -65,7 +68,7 @@ func (u *Stats) apply(e *event, sum Count) {
 	if e.hour <= u.newest-u.keep {
 		return // older than the retention
 	}
-	tenant := e.tenant
+	tenant := clip(e.tenant)
 	tu := u.tenants[tenant]
 	if tu == nil {
 		if len(u.tenants) >= DefaultTenants {
@@ -83,7 +86,7 @@ func (u *Stats) apply(e *event, sum Count) {
 		tu.hours[e.hour] = h
 	}
 	h.total.plus(sum)
-	keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
+	keys := [numDims]string{clip(e.app), clip(e.module), clip(e.ip), clip(e.user), clip(e.meth)}
 	for d, k := range keys {
 		if e.adjust && Dimension(d) != App {
 			continue // a settled difference is known by application only
@@ -171,4 +174,25 @@ func (u *Stats) prune(oldest int64) {
 			delete(u.tenants, k)
 		}
 	}
+}
+
+// MaxKeyBytes bounds the bytes of a key (tenant, application, module, IP,
+// user, method) the statistics keep, so that their memory is bounded in
+// bytes, not only in keys: a longer one (a hostile header, say) is kept as
+// its first bytes, "…" and a hash of the whole, which keeps long keys apart.
+const MaxKeyBytes = 256
+
+// clip returns k, or its clipped form (see MaxKeyBytes).
+func clip(k string) string {
+	if len(k) <= MaxKeyBytes {
+		return k
+	}
+	h := fnv.New64a()
+	h.Write([]byte(k))
+	sum := strconv.FormatUint(h.Sum64(), 16)
+	prefix := k[:MaxKeyBytes-len("…")-len(sum)]
+	for !utf8.ValidString(prefix) && len(prefix) > 0 { // do not cut a character in two
+		prefix = prefix[:len(prefix)-1]
+	}
+	return prefix + "…" + sum
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -407,4 +410,38 @@ func record(u *Stats, at time.Time, tenant, app, module, ip, user, method string
 // recordIn is RecordIn with the event's fields in a row.
 func recordIn(u *Stats, buf uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
 	u.RecordIn(buf, &Event{At: at, Tenant: tenant, App: app, Module: module, IP: ip, User: user, Method: method, Credits: credits, Refused: refused})
+}
+
+// Keys are bounded in bytes (issue #13 item 5): 200 events whose user and
+// application are 192 KiB each keep at most MaxKeyBytes of each, distinct
+// long keys stay apart, and short ones are untouched.
+func TestUsageLongKeys(t *testing.T) {
+	u := newStats(t, 0, 1000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 200 {
+		big := strings.Repeat("u", 192<<10) + fmt.Sprint(i)
+		record(u, t0, "o", big, "Leads", "192.0.2.1", big, "GET", 1, false)
+	}
+	top := u.Top("o", User, t0, t0.Add(time.Hour), 1000)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if len(top) != 200 {
+		t.Fatalf("%d users, want 200 distinct", len(top))
+	}
+	for _, c := range top {
+		if len(c.Key) > MaxKeyBytes || !strings.HasPrefix(c.Key, "uuu") {
+			t.Fatalf("a key of %d bytes kept: %.40q", len(c.Key), c.Key)
+		}
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 2<<20 {
+		t.Fatalf("the statistics hold %d bytes after 200 long keys", grew)
+	}
+	if got := u.Top("o", Module, t0, t0.Add(time.Hour), 1); got[0].Key != "Leads" {
+		t.Fatalf("a short key changed: %v", got)
+	}
+	if clip(strings.Repeat("é", 300)) == clip(strings.Repeat("é", 301)) || !utf8.ValidString(clip(strings.Repeat("é", 300))) {
+		t.Fatal("clip merged two keys or cut a character")
+	}
 }

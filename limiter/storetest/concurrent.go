@@ -213,21 +213,29 @@ func testAlerts[L any](t *testing.T, s store.Store[L]) {
 	}
 }
 
-// A bounded store refuses a new tenant when every tenant it holds is busy
-// (credits out or slots held), and makes room once one is idle.
+// A bounded store refuses a new tenant while every tenant it holds is busy
+// (slots held), saying when to come back, and makes room once one is idle;
+// a tenant that left with credits out gets them back when they are due,
+// not at once.
 func testBounded[L any](t *testing.T, bounded func(int) store.Store[L]) {
 	s := bounded(2)
 	la, _ := take(t, s, T0, req("a", "x", 10), store.ReasonNone)
-	s.Release(la)
-	lb, _ := take(t, s, T0, req("b", "x", 0), store.ReasonNone) // busy: a slot held
+	lb, _ := take(t, s, T0, req("b", "x", 0), store.ReasonNone)
 	_, d := take(t, s, T0, req("c", "x", 1), store.ReasonTenants)
-	if d.RetryAfter <= 0 {
-		t.Fatalf("a full store's refusal says when to come back: %+v", d)
+	if d.RetryAfter <= 0 || d.Limit != 0 {
+		t.Fatalf("a full store's refusal says when to come back, and no pool: %+v", d)
 	}
 	s.Release(lb)
-	lc, _ := take(t, s, T0.Add(2*time.Second), req("c", "x", 1), store.ReasonNone) // b was idle
+	s.Release(la)
+	lc, _ := take(t, s, T0.Add(2*time.Second), req("c", "x", 1), store.ReasonNone)
 	s.Release(lc)
-	remaining(t, s, T0.Add(2*time.Second), "a", 90) // a, spent, was kept
+	ld, _ := take(t, s, T0.Add(2*time.Second), req("d", "x", 1), store.ReasonNone)
+	s.Release(ld)
+	remaining(t, s, T0.Add(3*time.Second), "a", 90) // a's spend was kept, whether a was
+	la, _ = take(t, s, T0.Add(4*time.Second), req("a", "x", 90), store.ReasonNone)
+	s.Release(la)
+	take(t, s, T0.Add(5*time.Second), req("a", "x", 1), store.ReasonCredits)
+	remaining(t, s, T0.Add(3*time.Hour), "a", 100)
 }
 
 // Goroutines hammer more tenants than the store holds, with free calls (so

@@ -22,3 +22,13 @@ func ExampleCostTable() {
 	fmt.Println(p.Credits, p.Class)
 	// Output: 2 query
 }
+
+func ExampleQueryLimitCost() {
+	coql := zoho.QueryLimitCost("select_query", 200, 1<<20,
+		zoho.Tier{UpTo: 200, Cost: 1}, zoho.Tier{UpTo: 1000, Cost: 2}, zoho.Tier{UpTo: 2000, Cost: 3})
+	r := httptest.NewRequest("POST", "/crm/v8/coql",
+		strings.NewReader(`{"select_query":"select Last_Name from Leads where Email = 'limit 1' limit 400, 1500"}`))
+	c, _ := coql.Func(r)
+	fmt.Println(c, coql.Min, coql.Max)
+	// Output: 3 1 3
+}

@@ -1,10 +1,6 @@
 package zoho
 
-import (
-	"net/http"
-
-	"github.com/creditgate/creditgate/cost"
-)
+import "github.com/creditgate/creditgate/cost"
 
 // Routes returns Zoho CRM's credit-cost table for an API version such as "v8",
 // as ServeMux patterns. Calls it does not list cost 1 (CostTable's default).
@@ -12,12 +8,13 @@ import (
 func Routes(version string) []cost.Route {
 	v := "/crm/" + version
 	bulk := "/crm/bulk/" + version
-	records := cost.RecordsCost(10, 10, MaxBody) // 1 credit per 10 records, max 10
+	// 1 credit per 10 records of the "data" array, max 10.
+	records := cost.RecordsCost("data", 10, 10, MaxBody)
 	r := func(pattern string, credits int64, class string) cost.Route {
 		return cost.Route{Pattern: pattern, Cost: credits, Class: class}
 	}
-	fn := func(pattern string, f func(*http.Request) (int64, error), class string) cost.Route {
-		return cost.Route{Pattern: pattern, CostFunc: f, Class: class}
+	fn := func(pattern string, p cost.Pricer, class string) cost.Route {
+		return cost.Route{Pattern: pattern, Pricer: p, Class: class}
 	}
 	return []cost.Route{
 		// Get records: 1; with a custom view (cvid): 3 (secondary sources).
@@ -38,9 +35,9 @@ func Routes(version string) []cost.Route {
 		r("GET "+v+"/{module}/search", 1, ""),
 		// COQL: 1/2/3 for LIMIT <= 200/1,000/2,000 (secondary sources); Zoho's
 		// default LIMIT is 200.
-		fn("POST "+v+"/coql", cost.QueryLimitCost("select_query", 200, MaxBody,
-			cost.Tier{UpTo: 200, Cost: 1}, cost.Tier{UpTo: 1000, Cost: 2},
-			cost.Tier{UpTo: 2000, Cost: 3}), ClassQuery),
+		fn("POST "+v+"/coql", QueryLimitCost("select_query", 200, MaxBody,
+			Tier{UpTo: 200, Cost: 1}, Tier{UpTo: 1000, Cost: 2},
+			Tier{UpTo: 2000, Cost: 3}), ClassQuery),
 		// Convert lead: 5 (Zoho's own text).
 		r("POST "+v+"/Leads/{id}/actions/convert", 5, ClassConvert),
 		// Bulk read job 50, bulk write initialize 500 (secondary sources).

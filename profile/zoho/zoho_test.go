@@ -185,3 +185,31 @@ func freePlan(t *testing.T) store.Plan {
 	}
 	return p
 }
+
+func TestCostTableUncleanPaths(t *testing.T) {
+	// Issue #13: with the middleware in front of a backend that cleans
+	// paths, these cost 1 and escaped the bulk class.
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, 100), ",") + `]}`
+	for _, tc := range []struct {
+		method, path, body string
+		credits            int64
+		class              string
+	}{
+		{"POST", "/crm/v8//Leads/upsert", records, 10, ""},
+		{"POST", "/crm//bulk/v8/read", "{}", 50, "bulk"},
+		{"POST", "/crm/bulk/v8/../v8/write", "{}", 500, "bulk"},
+		{"POST", "/crm/bulk%2Fv8/read", "{}", 50, "bulk"},
+		{"POST", "/crm/v8/Leads/4/actions/./send_mail", "{}", 20, "mail"},
+		{"POST", "/crm/V8/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "query"},
+		{"POST", "/crm/bulk/v8/read/", "{}", 50, "bulk"},
+	} {
+		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
+		if err != nil || p.Credits != tc.credits || p.Class != tc.class || !p.Unclean {
+			t.Errorf("%s %s: %+v %v, want %d %q, unclean", tc.method, tc.path, p, err, tc.credits, tc.class)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		t.cls0e.dead.Store(true)
 	}
 	t.plan.Store(p)
+	s.recost(t)
 	return nil
 }
 
@@ -101,36 +102,53 @@ func schedule(w window.Window, now time.Time) (iter.Seq2[time.Time, int64], time
 	return func(func(time.Time, int64) bool) {}, 0, false
 }
 
+// source is a window's spending as a schedule of returns (see
+// window.Rolling.Returns), its length, and whether it rolls.
+type source struct {
+	returns iter.Seq2[time.Time, int64]
+	length  time.Duration
+	rolls   bool
+}
+
 // carry charges each of the new windows nw with what the old windows w
-// spent. A rolling window takes each spend at the end of the slot it was
-// spent in, so that it comes back when it would have (to a slot's width),
-// also in a window of another length; a calendar window takes at now what
-// is still out. A new window takes the spends of the shortest old window at
-// least as long (which saw all the history it needs), else of the longest.
-// Spends above the new limit stay spent, as SetLimit keeps them: the window
-// is charged under the largest limit, then set to its own. nw is not yet
-// published: nothing else takes from it.
+// spent (see carryFrom).
 func carry(now time.Time, w, nw *windows) {
-	olds := w.list()
+	var srcs []source
+	for _, o := range w.list() {
+		returns, length, rolls := schedule(o, now)
+		srcs = append(srcs, source{returns, length, rolls})
+	}
+	carryFrom(now, srcs, nw)
+}
+
+// carryFrom charges each of the new windows nw with a source's spending. A
+// rolling window takes each spend at the end of the slot it was spent in,
+// so that it comes back when it would have (to a slot's width), also in a
+// window of another length; a calendar window takes at now what is still
+// out. A new window takes the spends of the shortest source at least as
+// long (which saw all the history it needs), else of the longest. Spends
+// above the new limit stay spent, as SetLimit keeps them: the window is
+// charged under the largest limit, then set to its own. nw is not yet
+// published: nothing else takes from it.
+func carryFrom(now time.Time, srcs []source, nw *windows) {
+	if len(srcs) == 0 {
+		return
+	}
 	for _, dst := range nw.list() {
 		_, L, dstRolls := schedule(dst, now)
-		var src window.Window
-		var srcLen time.Duration
-		for _, o := range olds {
-			_, ol, _ := schedule(o, now)
-			switch {
-			case src == nil,
-				ol >= L && (srcLen < L || ol < srcLen),
-				ol < L && srcLen < L && ol > srcLen:
-				src, srcLen = o, ol
+		src := srcs[0]
+		for _, o := range srcs[1:] {
+			switch ol := o.length; {
+			case ol >= L && (src.length < L || ol < src.length),
+				ol < L && src.length < L && ol > src.length:
+				src = o
 			}
 		}
-		returns, _, srcRolls := schedule(src, now)
 		limit := dst.Limit()
 		_ = dst.SetLimit(window.MaxLimit)
-		for back, n := range returns {
+		for back, n := range src.returns {
 			at := now
-			if spent := back.Add(-srcLen - 1); dstRolls && srcRolls && spent.Before(now) {
+			if spent := back.Add(-src.length - 1); dstRolls && src.rolls && spent.Before(now) {
 				at = spent // else the current slot, or a calendar's current period
 			}
 			if back.After(now) {

@@ -62,11 +62,20 @@ func (s *Store) report(now time.Time, w *windows, cost int64, tk window.Take) st
 func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
 	sh, h := s.shardOf(tenant)
 	t := sh.get(h, tenant)
-	if t == nil {
-		if t = s.create(now, sh, h, tenant, plans); t == nil {
-			return store.Decision{Reason: store.ReasonTenants, Cost: n, RetryAfter: s.tenantsRetryAfter(now)}
+	for {
+		if t == nil {
+			if t = s.create(now, sh, h, tenant, plans); t == nil {
+				return store.Decision{Reason: store.ReasonTenants, Cost: n, RetryAfter: s.tenantsRetryAfter(now)}
+			}
 		}
+		t.pins.Add(1) // then the dead flag: a fold either sees the pin or is seen
+		if !t.dead.Load() {
+			break
+		}
+		t.pins.Add(-1)
+		t = sh.get(h, tenant) // folded meanwhile: look up again
 	}
+	defer t.pins.Add(-1)
 	w := t.wins.Load()
 	if n <= 0 {
 		return s.report(now, w, 0, w.all().TakeAt(now, 0, 0, false))
@@ -78,7 +87,17 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 // Peek implements store.Store. An unknown tenant is reported with its plan's
 // full pool and is not created.
 func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
-	t := s.lookup(tenant)
+	sh, h := s.shardOf(tenant)
+	t := sh.get(h, tenant)
+	if t == nil {
+		sh.mu.Lock()
+		t = sh.get(h, tenant) // unfolded meanwhile?
+		rec, ok := sh.folded[tenant]
+		sh.mu.Unlock()
+		if t == nil && ok {
+			return foldedPeek(now, rec, plans(tenant), n)
+		}
+	}
 	if t == nil {
 		p := plans(tenant)
 		d := store.Decision{Allowed: true, Limit: p.Credits, Remaining: p.Credits, Reset: now, Window: p.WindowLength()}

@@ -57,17 +57,30 @@ type snapshotSpend struct {
 // (compound) windows are not saved either: they are meant to be short.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
-	for i := range s.shards {
-		for _, t := range s.shards[i].tenants() {
-			returns, _, _ := schedule(t.wins.Load().pool(), now)
-			var ret []snapshotSpend
-			for at, n := range returns {
+	add := func(key string, returns iter.Seq2[time.Time, int64]) {
+		var ret []snapshotSpend
+		for at, n := range returns {
+			if at.After(now) {
 				ret = append(ret, snapshotSpend{At: at.UnixNano(), Credits: n})
 			}
-			if len(ret) > 0 {
-				snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: t.key, Returns: ret})
+		}
+		if len(ret) > 0 {
+			snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: key, Returns: ret})
+		}
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		for _, t := range sh.tenants() {
+			returns, _, _ := schedule(t.wins.Load().pool(), now)
+			add(t.key, returns)
+		}
+		sh.mu.Lock()
+		for key, rec := range sh.folded {
+			if fws := decodeFold(rec); len(fws) > 0 {
+				add(key, fws[0].seq(time.UTC))
 			}
 		}
+		sh.mu.Unlock()
 	}
 	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int {
 		switch {
@@ -97,7 +110,7 @@ func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) erro
 	if s.maxTenants > 0 {
 		added := int64(0)
 		for _, st := range snap.Tenants {
-			if s.lookup(st.Tenant) == nil {
+			if !s.holds(st.Tenant) {
 				added++
 			}
 		}
@@ -144,10 +157,10 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 }
 
 func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) {
-	sh, h := s.shardOf(st.Tenant)
-	if sh.get(h, st.Tenant) != nil {
+	if s.holds(st.Tenant) {
 		return
 	}
+	sh, h := s.shardOf(st.Tenant)
 	t, err := s.newTenant(st.Tenant, h, plans(st.Tenant))
 	if err != nil {
 		return
@@ -170,17 +183,48 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		pool.ChargeAt(at, sp.Credits)
 	}
 	t.lastUsed.Store(now.UnixNano())
-	if _, added := sh.insert(t); added {
+	cost := int64(t.cost)
+	sh.mu.Lock()
+	added := false
+	if _, folded := sh.folded[st.Tenant]; !folded {
+		_, added = sh.insertLocked(t)
+	}
+	sh.mu.Unlock()
+	if added {
 		s.count.Add(1)
+		s.bytes.Add(cost)
 	}
 }
 
-// Tenants implements store.Lister: the keys of the tenants held, in no order.
+// holds reports whether the store holds tenant, active or folded.
+func (s *Store) holds(tenant string) bool {
+	sh, h := s.shardOf(tenant)
+	if sh.get(h, tenant) != nil {
+		return true
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, ok := sh.folded[tenant]
+	return ok || sh.get(h, tenant) != nil
+}
+
+// Tenants implements store.Lister: the keys of the tenants held, active
+// then folded, shard by shard, in no order.
 func (s *Store) Tenants() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for i := range s.shards {
-			for _, t := range s.shards[i].tenants() {
-				if !yield(t.key) {
+			sh := &s.shards[i]
+			keys := make([]string, 0, 8)
+			for _, t := range sh.tenants() {
+				keys = append(keys, t.key)
+			}
+			sh.mu.Lock()
+			for k := range sh.folded {
+				keys = append(keys, k)
+			}
+			sh.mu.Unlock()
+			for _, k := range keys {
+				if !yield(k) {
 					return
 				}
 			}

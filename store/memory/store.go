@@ -21,11 +21,17 @@ const DefaultMaxApps = 64
 // extra windows) and one slot count per application and per capped API
 // class. It is the default store of a limiter, and what one process needs.
 //
-// It is bounded: with WithMaxTenants a new tenant that would exceed the
-// bound first evicts idle tenants (nothing in flight, every window full,
-// unused for at least WithIdleAfter); evicting them loses nothing, as a
-// re-created tenant starts exactly where it was. If every tenant is busy the
-// request is refused with store.ReasonTenants.
+// It is bounded, in bytes (WithMaxBytes, DefaultMaxBytes) and optionally in
+// active tenants (WithMaxTenants). A new tenant that would exceed a bound
+// first makes room: idle tenants (nothing in flight, unused for at least
+// WithIdleAfter) are folded into a compact record of when their spent
+// credits come back, or dropped if none are out, and rebuilt exactly when
+// they return (see fold.go), so no spending is lost and a full store holds
+// more than 10 times more idle tenants than active
+// ones (TestFoldMemory: 1,325 B active, 106 B folded). If no tenant can be
+// folded, the request is refused with store.ReasonTenants and a RetryAfter of
+// when room can come: when a folded record expires, or a busy tenant turns
+// idle.
 //
 // Take, Release and Settle take no lock and do not allocate once a tenant
 // and its application exist. Safe for concurrent use.
@@ -46,7 +52,17 @@ type Store struct {
 	noSweep atomic.Int64 // Unix ns before which a full store does not sweep again
 	evicted atomic.Int64
 	plans   atomic.Uint64 // SetPlan calls begun (see create)
+
+	maxBytes int64        // bound on bytes (see WithMaxBytes)
+	bytes    atomic.Int64 // tenants' and folded records' estimated bytes
+	folded   atomic.Int64 // folded records held
+	nextRoom atomic.Int64 // Unix ns at which the last full sweep saw room coming
 }
+
+// DefaultMaxBytes is the memory a store may hold for tenants unless
+// WithMaxBytes says otherwise: room for about 200,000 active tenants with
+// default windows, or millions of folded idle ones.
+const DefaultMaxBytes = 256 << 20
 
 var (
 	_ store.Store[Lease] = (*Store)(nil)
@@ -64,6 +80,17 @@ func (f optionFunc) apply(s *Store) { f(s) }
 // WithMaxTenants bounds the tenants held (0, the default: unbounded).
 func WithMaxTenants(n int) Option {
 	return optionFunc(func(s *Store) { s.maxTenants = int64(max(n, 0)) })
+}
+
+// WithMaxBytes bounds the memory the store holds for its tenants, active and
+// folded, as estimated from their windows, slots and keys (n <= 0:
+// DefaultMaxBytes).
+func WithMaxBytes(n int64) Option {
+	return optionFunc(func(s *Store) {
+		if n > 0 {
+			s.maxBytes = n
+		}
+	})
 }
 
 // WithIdleAfter is how long a tenant must be unused before it may be evicted
@@ -90,7 +117,7 @@ func WithMaxApps(n int) Option {
 
 // New returns an empty in-memory store.
 func New(opts ...Option) *Store {
-	s := &Store{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps}
+	s := &Store{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o.apply(s)
 	}
@@ -116,8 +143,17 @@ func (s *Store) lookup(key string) *tenant {
 // Len returns the number of tenants held.
 func (s *Store) Len() int { return int(s.count.Load()) }
 
-// Evicted returns how many tenants eviction has removed so far.
+// Evicted returns how many tenants have left the table so far, folded or
+// dropped.
 func (s *Store) Evicted() int64 { return s.evicted.Load() }
 
-// Sweep evicts every idle tenant now (see Store) and returns how many went.
+// Folded returns the number of folded records held (see Store).
+func (s *Store) Folded() int { return int(s.folded.Load()) }
+
+// Bytes returns the memory the store counts against WithMaxBytes.
+func (s *Store) Bytes() int64 { return s.bytes.Load() }
+
+// Sweep folds every idle tenant now and drops the folded records whose
+// credits have all come back (see Store); it returns how many tenants left
+// the table and records went.
 func (s *Store) Sweep(now time.Time) int { return s.sweep(now) }

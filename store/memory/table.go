@@ -25,7 +25,11 @@ type shard struct {
 	mu   sync.Mutex // serialises writers; readers take no lock
 	used int        // slots holding a tenant or a tombstone (guarded by mu)
 	live int        // slots holding a tenant (guarded by mu)
-	_    [32]byte   // keep neighbouring shards apart
+	// folded holds the idle tenants folded into their spending schedule
+	// (see fold.go), by key; guarded by mu. A key is in the table or here,
+	// never both: both move under mu.
+	folded map[string]string
+	_      [24]byte // keep neighbouring shards apart
 }
 
 type tenantTable struct {
@@ -98,6 +102,11 @@ func (sh *shard) tenants() []*tenant {
 func (sh *shard) insert(t *tenant) (*tenant, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.insertLocked(t)
+}
+
+// insertLocked is insert with mu held.
+func (sh *shard) insertLocked(t *tenant) (*tenant, bool) {
 	if cur := sh.get(t.hash, t.key); cur != nil {
 		return cur, false
 	}
@@ -146,10 +155,9 @@ func (sh *shard) rebuild(old *tenantTable) *tenantTable {
 	return tab
 }
 
-// sweep removes the tenants kill accepts and returns how many went.
+// sweep removes the tenants kill accepts and returns how many went. Called
+// with mu held.
 func (sh *shard) sweep(kill func(*tenant) bool) int {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	tab := sh.tab.Load()
 	if tab == nil {
 		return 0
@@ -162,5 +170,8 @@ func (sh *shard) sweep(kill func(*tenant) bool) int {
 		}
 	}
 	sh.live -= n
+	if n > 0 && (sh.live+1)*8 < len(tab.slots) && len(tab.slots) > minTableSize {
+		sh.rebuild(tab) // most went (folded): give the memory of their slots back
+	}
 	return n
 }

@@ -56,7 +56,9 @@ func TestTenantTable(t *testing.T) {
 			add(fmt.Sprint("k", (i*7+round*500)%3000))
 		}
 		check()
+		sh.mu.Lock()
 		n := sh.sweep(func(tn *tenant) bool { return len(tn.key)%2 == round%2 })
+		sh.mu.Unlock()
 		for k := range model {
 			if len(k)%2 == round%2 {
 				delete(model, k)
@@ -70,7 +72,9 @@ func TestTenantTable(t *testing.T) {
 	}
 	// An empty key is a valid tenant, distinct from the tombstone.
 	add("")
+	sh.mu.Lock()
 	sh.sweep(func(tn *tenant) bool { return tn.key == "" })
+	sh.mu.Unlock()
 	delete(model, "")
 	check()
 }
@@ -96,7 +100,9 @@ func TestTenantTableConcurrent(t *testing.T) {
 					nt.setKey(k)
 					sh.insert(nt)
 				} else if i%100 == 0 {
+					sh.mu.Lock()
 					sh.sweep(func(tn *tenant) bool { return tn.hash%3 == 0 })
+					sh.mu.Unlock()
 				}
 			}
 		}()

@@ -65,6 +65,8 @@ type tenant struct {
 	// was created with, found here without following the table. dead is set
 	// once a plan change drops the class.
 	cls0e semEntry
+	pins  atomic.Int32 // Charges in progress: a tenant with any is not folded
+	cost  uint32       // the bytes counted for t in Store.bytes (guarded by mu)
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the

@@ -2,9 +2,11 @@ package memory
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/creditgate/creditgate/internal/layout"
 	"github.com/creditgate/creditgate/store"
@@ -104,89 +106,193 @@ func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) 
 	t.wins.Store(&t.w0)
 	t.apps.Store(&semTable{})
 	t.classes.Store(t.classTable(p))
+	t.cost = tenantCost(t)
 	return t, nil
 }
 
-// create adds a tenant, evicting idle ones if the store is full; nil when
-// the store is full of busy tenants (or the plan cannot build a window).
-// Concurrent creators may overshoot the bound by a few tenants.
+// recost counts t's bytes again after its tables or windows changed. Called
+// with t.mu held, once t is in the table.
+func (s *Store) recost(t *tenant) {
+	c := tenantCost(t)
+	s.bytes.Add(int64(c) - int64(t.cost))
+	t.cost = c
+}
+
+// create adds a tenant, rebuilt from its folded record if it has one; nil
+// when the store is full and no room can be made (or the plan cannot build
+// a window). Concurrent creators may overshoot a bound by a few tenants.
 func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans store.PlanFunc) *tenant {
-	if s.maxTenants > 0 && s.count.Load() >= s.maxTenants {
-		ns := now.UnixNano()
-		if ns >= s.noSweep.Load() && s.sweep(now) == 0 {
-			s.noSweep.Store(ns + sweepBackoff)
-		}
-		if s.count.Load() >= s.maxTenants {
-			return nil
-		}
+	if !s.makeRoom(now) {
+		return nil
 	}
 	gen := s.plans.Load()
-	t, err := s.newTenant(key, h, plans(key))
+	t, err := s.newTenant(key, h, plans(key)) // outside the lock: plans is the caller's code
 	if err != nil {
 		return nil
 	}
 	t.lastUsed.Store(now.UnixNano())
-	cur, added := sh.insert(t)
-	if added {
-		s.count.Add(1)
+	sh.mu.Lock()
+	if cur := sh.get(h, key); cur != nil {
+		sh.mu.Unlock()
+		return cur
 	}
+	if rec, ok := sh.folded[key]; ok {
+		unfold(now, t.wins.Load(), rec) // before publication: nothing else takes from t
+		delete(sh.folded, key)
+		s.folded.Add(-1)
+		s.bytes.Add(-recordCost(key, rec))
+	}
+	cost := int64(t.cost) // before publication: addApp changes it under t.mu
+	sh.insertLocked(t)
+	sh.mu.Unlock()
+	s.count.Add(1)
+	s.bytes.Add(cost)
 	// A SetPlan that began after plans was asked may have found no tenant
 	// to change (callers store their plan before they call SetPlan): give
 	// the tenant its plan again, until no SetPlan began meanwhile. Cheap
 	// when nothing changed, and rare: it takes a SetPlan during a creation.
 	for g := s.plans.Load(); g != gen; g = s.plans.Load() {
 		gen = g
-		_ = s.setPlan(now, cur, plans(key)) // plans gives valid plans, which made windows before
+		_ = s.setPlan(now, t, plans(key)) // plans gives valid plans, which made windows before
 	}
-	return cur
+	return t
 }
 
-// tenantsRetryAfter is the RetryAfter of a refusal for a full store.
-func (s *Store) tenantsRetryAfter(time.Time) time.Duration { return store.ConcurrencyRetryAfter }
+// full reports whether a new tenant would take the store past a bound.
+func (s *Store) full() bool {
+	return (s.maxTenants > 0 && s.count.Load() >= s.maxTenants) || s.bytes.Load() >= s.maxBytes
+}
 
-// evictable: nothing in flight, every window full, idle long enough.
-func (s *Store) evictable(now time.Time, t *tenant) bool {
-	if now.UnixNano()-t.lastUsed.Load() < s.idleAfter {
-		return false
+// makeRoom sweeps a full store, at most once per sweepBackoff of request
+// time when sweeping finds nothing (so that a store of busy tenants does not
+// scan itself on every call), and reports whether there is room.
+func (s *Store) makeRoom(now time.Time) bool {
+	if !s.full() {
+		return true
+	}
+	if ns := now.UnixNano(); ns >= s.noSweep.Load() && s.sweep(now) == 0 {
+		s.noSweep.Store(ns + sweepBackoff)
+	}
+	return !s.full()
+}
+
+// tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
+// the room the last sweep saw coming, at least a second.
+func (s *Store) tenantsRetryAfter(now time.Time) time.Duration {
+	return max(time.Unix(0, s.nextRoom.Load()).Sub(now), time.Second)
+}
+
+// sweep folds every idle tenant and drops every expired record; it returns
+// how many tenants and records went, and notes when more room comes.
+func (s *Store) sweep(now time.Time) int {
+	ns := now.UnixNano()
+	next := int64(math.MaxInt64) // when room comes: the earliest expiry or idle tenant seen
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for key, rec := range sh.folded {
+			if until := foldUntil(rec); until <= ns {
+				delete(sh.folded, key)
+				s.folded.Add(-1)
+				s.bytes.Add(-recordCost(key, rec))
+				n++
+			} else {
+				next = min(next, until)
+			}
+		}
+		gone := sh.sweep(func(t *tenant) bool {
+			ok, at := s.fold(now, sh, t)
+			if !ok {
+				next = min(next, at)
+			}
+			return ok
+		})
+		sh.mu.Unlock()
+		s.count.Add(int64(-gone))
+		s.evicted.Add(int64(gone))
+		n += gone
+	}
+	if next == math.MaxInt64 {
+		next = ns + sweepBackoff // an empty store: no room is coming, try again later
+	}
+	s.nextRoom.Store(next)
+	return n
+}
+
+// fold folds t if it is idle: it marks t dead, re-checking after the mark
+// that nothing is held (a Take either sees the mark or is seen holding a
+// slot), and keeps its record, if any credits are out, in sh. Called with
+// sh.mu held. When t is busy, at is when it may be idle.
+func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
+	ns := now.UnixNano()
+	if idle := t.lastUsed.Load() + s.idleAfter; idle > ns {
+		return false, idle
+	}
+	t.mu.Lock() // no plan change meanwhile
+	defer t.mu.Unlock()
+	if s.busy(t) {
+		return false, ns + int64(store.ConcurrencyRetryAfter)
+	}
+	t.dead.Store(true)
+	if s.busy(t) {
+		t.dead.Store(false)
+		return false, ns + int64(store.ConcurrencyRetryAfter)
+	}
+	s.bytes.Add(-int64(t.cost))
+	if rec, ok := encodeFold(now, t.wins.Load()); ok {
+		if sh.folded == nil {
+			sh.folded = map[string]string{}
+		}
+		sh.folded[strings.Clone(t.key)] = rec // t.key may live in t's own bytes, which must go
+		s.folded.Add(1)
+		s.bytes.Add(recordCost(t.key, rec))
+	}
+	return true, 0
+}
+
+// busy reports whether t has slots held or a Charge in progress.
+func (s *Store) busy(t *tenant) bool {
+	if t.pins.Load() != 0 {
+		return true
+	}
+	a, b := t.slots0.Held()
+	if a != 0 || b != 0 {
+		return true
 	}
 	for _, tab := range []*semTable{t.apps.Load(), t.classes.Load()} {
 		for _, e := range tab.entries {
-			if t.held(e) != 0 {
-				return false
+			if e.sem != nil && e.sem.Held() != 0 {
+				return true
 			}
 		}
 	}
-	for _, x := range t.wins.Load().list() {
-		if x.RemainingAt(now) < x.Limit() {
-			return false
-		}
-	}
-	return true
-}
-
-// kill marks t dead if it is evictable, re-checking after the mark so that a
-// concurrent Take either sees the mark or is seen holding a slot (see Take).
-func (s *Store) kill(now time.Time, t *tenant) bool {
-	if !s.evictable(now, t) {
-		return false
-	}
-	t.dead.Store(true)
-	if s.evictable(now, t) {
-		return true
-	}
-	t.dead.Store(false)
 	return false
 }
 
-// sweep evicts every evictable tenant and returns how many went.
-func (s *Store) sweep(now time.Time) int {
-	n := 0
-	for i := range s.shards {
-		n += s.shards[i].sweep(func(t *tenant) bool { return s.kill(now, t) })
+// recordCost is what a folded record counts against WithMaxBytes.
+func recordCost(key string, rec string) int64 { return int64(len(key) + len(rec) + foldBytes) }
+
+// tenantCost estimates what an active tenant costs: the tenant, its
+// windows' slot rings, its slot entries beyond the first of each kind, and
+// a key too long for the tenant's own bytes.
+func tenantCost(t *tenant) uint32 {
+	n := int(unsafe.Sizeof(*t)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
+	if len(t.key) > len(t.kpre) {
+		n += len(t.key)
 	}
-	s.count.Add(int64(-n))
-	s.evicted.Add(int64(n))
-	return n
+	for i, x := range t.wins.Load().list() {
+		switch w := x.(type) {
+		case *window.Rolling:
+			n += 8 * int(w.Length()/w.SlotWidth()+2)
+			if i > 0 || w != &t.roll {
+				n += 128
+			}
+		default:
+			n += 128
+		}
+	}
+	return uint32(min(n, 1<<31))
 }
 
 // addApp adds an entry for app. When the table is full it drops idle
@@ -228,6 +334,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	if a0 := t.app0.Load(); a0 == nil || a0.dead.Load() {
 		t.app0.Store(next.entries[0])
 	}
+	s.recost(t)
 	return e
 }
 

@@ -1,0 +1,161 @@
+package cost
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Match prices r without reading its body, for admission before the body
+// is read: the route, class and module, and either the final cost or, when
+// it depends on the body (p.MaxBody > 0), the least it can be. The error
+// comes only from a Pricer that needs no body; p then still names the route.
+func (t *Table) Match(r *http.Request) (p Price, err error) {
+	var vs views
+	err = t.matchViews(r, &p, &vs)
+	return p, err
+}
+
+// PriceBody completes p, which Match returned for r, by reading up to
+// p.MaxBody bytes of r's body (restored for the next reader); then
+// p.MaxBody is 0 and p.Credits final, never below what Match said. The
+// error comes from a Pricer (for example *BodyTooLargeError or
+// ErrMalformedBody); p is then unchanged.
+func (t *Table) PriceBody(r *http.Request, p *Price) error {
+	if p.MaxBody == 0 {
+		return nil
+	}
+	var vs views
+	var q Price
+	if err := t.matchViews(r, &q, &vs); err != nil {
+		return err
+	}
+	if err := t.priceBody(r, &q, &vs); err != nil {
+		return err
+	}
+	p.Credits, p.MaxBody = max(p.Credits, q.Credits), 0
+	return nil
+}
+
+// Lookup prices r in one call: Match, then PriceBody if the price depends
+// on the body. The error comes only from a route's Pricer (for example an
+// oversized or malformed body); the Price then still names the route.
+func (t *Table) Lookup(r *http.Request) (p Price, err error) {
+	// Small enough to inline: the price is written in the caller's frame
+	// instead of being copied out.
+	err = t.lookup(r, &p)
+	return p, err
+}
+
+func (t *Table) lookup(r *http.Request, p *Price) error {
+	var vs views
+	err := t.matchViews(r, p, &vs)
+	if err == nil && p.MaxBody > 0 {
+		err = t.priceBody(r, p, &vs)
+	}
+	return err
+}
+
+// matchViews reads r (views) and prices each reading without its body: p
+// names the dearest reading (by the most it can cost; the first, ServeMux's,
+// on a tie) and costs at least what every reading costs at least.
+func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
+	t.views(r, vs)
+	if vs.n == 1 { // nearly always
+		v := &vs.v[0]
+		t.name(p, v)
+		lo, hi, err := t.bounds(r, v.route)
+		p.Credits, p.MaxBody, p.Unclean = lo, 0, vs.unclean
+		if hi > lo {
+			p.MaxBody = t.bodyToRead(v.route, lo)
+		}
+		return err
+	}
+	best, bestHi := 0, int64(-1)
+	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
+	for k := 0; k < vs.n; k++ {
+		lo, hi, err := t.bounds(r, vs.v[k].route)
+		if err != nil {
+			t.name(p, &vs.v[k])
+			return err
+		}
+		if hi > bestHi {
+			best, bestHi = k, hi
+		}
+		p.Credits = max(p.Credits, lo)
+	}
+	t.name(p, &vs.v[best])
+	for k := 0; k < vs.n; k++ {
+		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
+			p.MaxBody = mb // the tightest: PriceBody reads for each
+		}
+	}
+	return nil
+}
+
+// name sets p's route fields from v.
+func (t *Table) name(p *Price, v *view) {
+	if v.route < 0 {
+		p.Class, p.Pattern, p.Module = "", "", ""
+		return
+	}
+	rt := &t.routes[v.route]
+	p.Class, p.Pattern, p.Module = rt.Class, rt.Pattern, v.module
+}
+
+// bounds returns what route i costs at least and at most, running its
+// Pricer now if it needs no body.
+func (t *Table) bounds(r *http.Request, i int) (lo, hi int64, err error) {
+	if i < 0 {
+		return t.defaultCost, t.defaultCost, nil
+	}
+	rt := &t.routes[i]
+	switch pr := &rt.Pricer; {
+	case pr.Func == nil:
+		return rt.Cost, rt.Cost, nil
+	case pr.MaxBody > 0:
+		return pr.Min, rt.hi, nil
+	}
+	c, err := rt.call(r)
+	return c, c, err
+}
+
+// bodyToRead returns how much body route i's Pricer reads if the route is
+// priced from the body and may cost more than credits, else 0.
+func (t *Table) bodyToRead(i int, credits int64) int64 {
+	if i < 0 {
+		return 0
+	}
+	if rt := &t.routes[i]; rt.Pricer.Func != nil && rt.hi > credits {
+		return rt.Pricer.MaxBody
+	}
+	return 0
+}
+
+// priceBody runs the Pricers of the readings that need the body and could
+// cost more than p already does.
+func (t *Table) priceBody(r *http.Request, p *Price, vs *views) error {
+	credits := p.Credits
+	for k := 0; k < vs.n; k++ {
+		if i := vs.v[k].route; t.bodyToRead(i, credits) > 0 {
+			c, err := t.routes[i].call(r)
+			if err != nil {
+				return err
+			}
+			credits = max(credits, c)
+		}
+	}
+	p.Credits, p.MaxBody = credits, 0
+	return nil
+}
+
+// call runs rt's Pricer and holds its result to the declared bounds.
+func (rt *route) call(r *http.Request) (int64, error) {
+	c, err := rt.Pricer.Func(r)
+	if err != nil {
+		return 0, fmt.Errorf("cost: cost of %q: %w", rt.Pattern, err)
+	}
+	if c < 0 {
+		return 0, fmt.Errorf("%w: %q computed %d", ErrNegative, rt.Pattern, c)
+	}
+	return min(max(c, rt.Pricer.Min), rt.hi), nil
+}

@@ -1,0 +1,256 @@
+package cost
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Routers disagree on where some requests go. ServeMux redirects an unclean
+// path (/a//b, /a/./b, /a/../b) to its clean form, while a gateway in front
+// of a backend that cleans paths itself sees the request reach the clean
+// route; a backend that unescapes before routing reads %2F as a separator
+// and %2E%2E as "..", and one that routes case-insensitively, ignores a
+// trailing slash or trailing dots (Express, ASP.NET, IIS, virtual hosts for
+// the host name) reaches routes ServeMux would not. The table reads each
+// request the ways that differ (views) and prices it at the highest.
+
+// maxViews bounds the readings of one request: ServeMux's (on the cleaned
+// path), an unescaping backend's, and a loose one.
+const maxViews = 3
+
+// A view is one reading of a request: the route it reaches (-1 for none)
+// and its {module} segment.
+type view struct {
+	route  int
+	module string
+}
+
+type views struct {
+	v       [maxViews]view
+	n       int
+	unclean bool // not in the form of the route ServeMux serves, or readings differ
+}
+
+// add records a reading, once per route.
+func (vs *views) add(route int, module string) {
+	for k := 0; k < vs.n; k++ {
+		if vs.v[k].route == route {
+			return
+		}
+	}
+	if vs.n > 0 {
+		vs.unclean = true // another router reaches another route
+	}
+	if vs.n < maxViews {
+		vs.v[vs.n] = view{route: route, module: module}
+		vs.n++
+	}
+}
+
+// views reads r. A clean, plainly spelled path (nearly every request) takes
+// one walk of the compiled matcher, and a second only when a segment missed
+// a literal but for case or the path ends in a slash.
+func (t *Table) views(r *http.Request, vs *views) {
+	if t.m == nil || r.URL == nil || r.Method == http.MethodConnect {
+		t.muxViews(r, vs)
+		return
+	}
+	var segs [maxSegs]string
+	n, trailing, ok := splitPath(r.URL, &segs)
+	if !ok {
+		t.slowViews(r, vs)
+		return
+	}
+	var w walk
+	i, redirect := t.m.lookup(&w, r.Method, segs[:n], trailing)
+	vs.add(i, t.module(i, segs[:n]))
+	vs.unclean = redirect
+	if w.foldMiss || trailing && n > 0 {
+		t.looseView(r.Method, segs[:n], vs)
+	}
+}
+
+// slowViews reads a path that needs cleaning or unescaping with the matcher:
+// as ServeMux would once it has cleaned it, as an unescaping backend would
+// when it has escapes, and loosely when that may differ.
+func (t *Table) slowViews(r *http.Request, vs *views) {
+	esc := r.URL.EscapedPath()
+	clean := cleanPath(esc)
+	segs, trailing := splitClean(clean, true)
+	var w walk
+	i, redirect := t.m.lookup(&w, r.Method, segs, trailing)
+	vs.add(i, t.module(i, segs))
+	vs.unclean = redirect || clean != esc
+	if r.URL.RawPath != "" {
+		up := cleanPath(r.URL.Path)
+		usegs, utrailing := splitClean(up, false)
+		if up != r.URL.Path || len(usegs) != len(segs) {
+			vs.unclean = true // an escaped slash or dot segment
+		}
+		j, _ := t.m.lookup(&w, r.Method, usegs, utrailing)
+		vs.add(j, t.module(j, usegs))
+		segs, trailing = usegs, utrailing
+	}
+	if w.foldMiss || trailing && len(segs) > 0 || dotted(segs) {
+		t.looseView(r.Method, segs, vs)
+	}
+}
+
+// looseView adds the reading of a router that ignores ASCII case, trailing
+// dots and a trailing slash.
+func (t *Table) looseView(method string, segs []string, vs *views) {
+	var buf [maxSegs]string
+	loose := buf[:0]
+	for _, s := range segs {
+		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
+			s = trimmed
+		}
+		loose = append(loose, s)
+	}
+	w := walk{fold: true}
+	i, _ := t.m.lookup(&w, method, loose, false)
+	vs.add(i, t.module(i, loose))
+}
+
+// muxViews reads r with the ServeMux, for the tables the matcher does not
+// handle (host patterns, GODEBUG=httpmuxgo121) and CONNECT requests, with
+// the same readings as the matcher's except case-insensitive paths.
+func (t *Table) muxViews(r *http.Request, vs *views) {
+	i := t.muxMatch(r)
+	if r.URL == nil || r.Method == http.MethodConnect {
+		vs.add(i, t.muxModule(i, r.URL))
+		return
+	}
+	esc := r.URL.EscapedPath()
+	clean := cleanPath(esc)
+	u := r.URL
+	if clean != esc {
+		// ServeMux redirects to the clean path: price the route it reaches.
+		u = &url.URL{Path: unescapePath(clean), RawPath: clean}
+		i, vs.unclean = t.muxMatch(withURL(r, r.Host, u)), true
+	}
+	if i < 0 && !strings.HasSuffix(clean, "/") {
+		// Perhaps a redirect from /tree to /tree/.
+		u2 := &url.URL{Path: unescapePath(clean) + "/", RawPath: clean + "/"}
+		if j := t.muxMatch(withURL(r, r.Host, u2)); j >= 0 {
+			i, u, vs.unclean = j, u2, true
+		}
+	}
+	vs.add(i, t.muxModule(i, u))
+	p := cleanPath(r.URL.Path)
+	if r.URL.RawPath != "" {
+		u := &url.URL{Path: p}
+		j := t.muxMatch(withURL(r, r.Host, u))
+		vs.add(j, t.muxModule(j, u))
+		vs.unclean = vs.unclean || p != r.URL.Path
+	}
+	host := strings.ToLower(strings.TrimSuffix(stripPort(r.Host), "."))
+	if loose := loosePath(p); host != stripPort(r.Host) || loose != p {
+		u := &url.URL{Path: loose}
+		j := t.muxMatch(withURL(r, host, u))
+		vs.add(j, t.muxModule(j, u))
+	}
+}
+
+// module returns segment rt.moduleSeg of segs for route i.
+func (t *Table) module(i int, segs []string) string {
+	if i < 0 {
+		return ""
+	}
+	if n := t.routes[i].moduleSeg; n >= 0 && n < len(segs) {
+		return segs[n]
+	}
+	return ""
+}
+
+// muxModule returns the {module} segment of u's path for route i as
+// ServeMux gives it: split the escaped path, then unescape the segment.
+func (t *Table) muxModule(i int, u *url.URL) string {
+	if i < 0 || u == nil || t.routes[i].moduleSeg < 0 {
+		return ""
+	}
+	return unescapePath(pathSegment(u.EscapedPath(), t.routes[i].moduleSeg))
+}
+
+func withURL(r *http.Request, host string, u *url.URL) *http.Request {
+	return &http.Request{Method: r.Method, Host: host, URL: u}
+}
+
+// cleanPath is ServeMux's: path.Clean, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+// splitClean splits a clean path into its segments and whether it ends in a
+// slash; escaped paths have their segments unescaped, as ServeMux does.
+func splitClean(p string, escaped bool) ([]string, bool) {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return nil, true
+	}
+	segs := strings.Split(p, "/")
+	trailing := segs[len(segs)-1] == ""
+	if trailing {
+		segs = segs[:len(segs)-1]
+	}
+	if escaped {
+		for k, s := range segs {
+			segs[k] = unescapePath(s)
+		}
+	}
+	return segs, trailing
+}
+
+// unescapePath is ServeMux's: s unescaped, or s if it does not unescape.
+func unescapePath(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// dotted reports whether a segment ends in a dot.
+func dotted(segs []string) bool {
+	for _, s := range segs {
+		if s != "" && s[len(s)-1] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// loosePath is the clean path p without trailing dots on its segments and
+// without a trailing slash.
+func loosePath(p string) string {
+	segs, _ := splitClean(p, false)
+	for k, s := range segs {
+		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
+			segs[k] = trimmed
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+// stripPort is ServeMux's stripHostPort.
+func stripPort(h string) string {
+	if !strings.Contains(h, ":") {
+		return h
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}

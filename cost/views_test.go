@@ -1,0 +1,210 @@
+package cost
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+)
+
+// issueTable is issue #13's part of the Zoho table.
+func issueTable(t testing.TB) *Table {
+	t.Helper()
+	ct, err := NewTable(1,
+		Route{Pattern: "GET /crm/v8/{module}", Pricer: QueryParamCost("cvid", 3, 1)},
+		Route{Pattern: "GET /crm/v8/{module}/{id}", Cost: 1},
+		Route{Pattern: "POST /crm/v8/{module}/upsert", Pricer: RecordsCost("data", 10, 10, 1<<20)},
+		Route{Pattern: "POST /crm/v8/coql", Cost: 2, Class: "query"},
+		Route{Pattern: "POST /crm/v8/Leads/{id}/actions/convert", Cost: 5, Class: "convert"},
+		Route{Pattern: "POST /crm/bulk/v8/read", Cost: 50, Class: "bulk"},
+		Route{Pattern: "POST /crm/bulk/v8/jobs/", Cost: 20, Class: "bulk"},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+func TestUncleanPaths(t *testing.T) {
+	// Issue #13: with the middleware in front of a backend that cleans
+	// (or unescapes, or folds case in) paths itself, these reached dear
+	// routes at the default price and outside their class.
+	records := `{"data":[` + strings.Repeat(`{},`, 99) + `{}]}`
+	ct := issueTable(t)
+	for _, tc := range []struct {
+		method, target, body string
+		credits              int64
+		class, module        string
+		unclean              bool
+	}{
+		{"POST", "/crm/v8/Leads/upsert", records, 10, "", "Leads", false},
+		{"POST", "/crm/bulk/v8/read", "", 50, "bulk", "", false},
+		{"GET", "/crm/v8/Leads?cvid=1", "", 3, "", "Leads", false},
+		{"POST", "/crm/v8/COQL/upsert", records, 10, "", "COQL", false}, // COQL is a module here
+		// Cleaning, as ServeMux or the backend does.
+		{"POST", "/crm/v8//Leads/upsert", records, 10, "", "Leads", true},
+		{"POST", "/crm//bulk/v8/read", "", 50, "bulk", "", true},
+		{"POST", "/crm/bulk/v8/./read", "", 50, "bulk", "", true},
+		{"POST", "/crm/x/../bulk/v8/read", "", 50, "bulk", "", true},
+		{"POST", "/crm/bulk/v8/read/.", "", 50, "bulk", "", true},
+		{"GET", "/crm/v8/./Leads?cvid=1", "", 3, "", "Leads", true},
+		{"POST", "/crm/bulk/v8/jobs", "", 20, "bulk", "", true}, // ServeMux redirects to jobs/
+		// Escaped slashes and dots, for a backend that unescapes first.
+		{"POST", "/crm/bulk%2Fv8/read", "", 50, "bulk", "", true},
+		{"POST", "/crm/bulk%2fv8%2Fread", "", 50, "bulk", "", true},
+		{"POST", "/crm/x/%2E%2E/bulk/v8/read", "", 50, "bulk", "", true},
+		{"POST", "/crm/v8/Leads%2Fupsert", records, 10, "", "Leads", true},
+		{"POST", "/crm/v8/Le%61ds/upsert", records, 10, "", "Leads", false}, // same path
+		// Case, trailing slash, trailing dots, for lenient routers.
+		{"POST", "/CRM/BULK/V8/READ", "", 50, "bulk", "", true},
+		{"POST", "/crm/V8/coql", "", 2, "query", "", true},
+		{"POST", "/crm/v8/leads/1/actions/Convert", "", 5, "convert", "", true},
+		{"POST", "/crm/bulk/v8/read/", "", 50, "bulk", "", true},
+		{"POST", "/crm/bulk/v8/read.", "", 50, "bulk", "", true},
+		{"POST", "/crm/bulk./v8/read..", "", 50, "bulk", "", true},
+		{"POST", "/CRM//Bulk%2Fv8/./READ./", "", 50, "bulk", "", true},
+		// The dearer reading wins: a records route may cost 10, coql 2.
+		{"POST", "/crm/v8/coql%2Fupsert", records, 10, "", "coql", true},
+	} {
+		r := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits != tc.credits || p.Class != tc.class || p.Module != tc.module || p.Unclean != tc.unclean {
+			t.Errorf("%s %s: %+v %v, want %d %q module %q unclean %v",
+				tc.method, tc.target, p, err, tc.credits, tc.class, tc.module, tc.unclean)
+		}
+	}
+}
+
+func TestUncleanHost(t *testing.T) {
+	// Host patterns go to ServeMux, which matches hosts exactly; DNS
+	// names ignore case and a final dot.
+	ct, err := NewTable(1, Route{Pattern: "POST api.example.com/bulk", Cost: 50, Class: "bulk"}, Route{Pattern: "/", Cost: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host, path string
+		credits    int64
+		unclean    bool
+	}{
+		{"api.example.com", "/bulk", 50, false},
+		{"api.example.com:8443", "/bulk", 50, false},
+		{"API.Example.COM", "/bulk", 50, true},
+		{"api.example.com.:443", "/bulk", 50, true},
+		{"api.example.com", "//bulk", 50, true},
+		{"api.example.com", "/x/../bulk", 50, true},
+		{"api.example.com", "/bulk/", 50, true},
+		{"api.example.com", "/bulk.", 50, true},
+		{"api.example.com", "/%62ulk", 50, false},
+		{"other.example.com", "/bulk", 2, false},
+	} {
+		r := &http.Request{Method: "POST", Host: tc.host, URL: mustURL(t, tc.path)}
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits != tc.credits || p.Unclean != tc.unclean {
+			t.Errorf("%s %s: %+v %v, want %d unclean %v", tc.host, tc.path, p, err, tc.credits, tc.unclean)
+		}
+	}
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	u, err := url.ParseRequestURI(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestLooseViewAllocs(t *testing.T) {
+	// The second walk for case, trailing slashes and dots allocates
+	// nothing either.
+	ct := issueTable(t)
+	for _, target := range []string{"/crm/V8/coql", "/crm/v8/leads/1/actions/convert", "/crm/bulk/v8/read/"} {
+		r := requestFor("POST", target)
+		allocs := testing.AllocsPerRun(100, func() {
+			if p, err := ct.Lookup(r); err != nil || p.Credits < 2 {
+				t.Fatal(p, err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: Lookup allocates %v per call", target, allocs)
+		}
+	}
+}
+
+// refClean is the path ServeMux cleans target to, by path.Clean.
+func refClean(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// FuzzCleanPrice checks issue #13's property on fuzzed tables (patterns
+// separated by newlines; route i costs i+1 in class ci) and requests: a
+// request costs at least the route its cleaned path reaches in ServeMux
+// (following a /tree to /tree/ redirect), and its class is that route's
+// unless another reading of the path costs more; then it is that one's.
+func FuzzCleanPrice(f *testing.F) {
+	f.Add("POST /crm/v8/{module}/upsert\nPOST /crm/bulk/v8/read", "POST", "/crm//bulk/v8/read")
+	f.Add("POST /crm/v8/{module}/upsert\nPOST /crm/bulk/v8/read", "POST", "/crm/bulk%2Fv8/read")
+	f.Add("/a/\nGET /a/{x...}\n/{y}", "GET", "/b/../a")
+	f.Add("/a/{x}\n/a/{x}/b\n/A/c", "GET", "/a/c/./b/")
+	f.Add("GET /e/\n/", "GET", "/e")
+	f.Add("api.example.com/b\n/", "GET", "/b/")
+	f.Add("/x/{y}\n/x/Y/z", "HEAD", "/x/y./Z")
+	f.Fuzz(func(t *testing.T, table, method, target string) {
+		var routes []Route
+		for p := range strings.SplitSeq(table, "\n") {
+			rt := Route{Pattern: p, Cost: int64(len(routes) + 1), Class: fmt.Sprint("c", len(routes))}
+			if _, err := NewTable(0, append(routes, rt)...); err == nil {
+				routes = append(routes, rt)
+			}
+		}
+		ct, err := NewTable(0, routes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := requestFor(method, target)
+		p, err := ct.Lookup(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		class, pattern := "", ""
+		if p.Credits > 0 {
+			class, pattern = routes[p.Credits-1].Class, routes[p.Credits-1].Pattern
+		}
+		if p.Class != class || p.Pattern != pattern {
+			t.Fatalf("%s %q: %+v: class and pattern not those of the route priced", method, target, p)
+		}
+		if r.Method == http.MethodConnect {
+			return // ServeMux does not clean CONNECT paths
+		}
+		esc := r.URL.EscapedPath()
+		clean := refClean(esc)
+		u, _ := url.PathUnescape(clean)
+		h, pat := ct.mux.Handler(&http.Request{Method: method, Host: r.Host, URL: &url.URL{Path: u, RawPath: clean}})
+		want := -1
+		if i, ok := h.(routeIndex); ok {
+			want = int(i)
+		} else {
+			for i, rt := range routes {
+				if rt.Pattern == pat { // a redirect names the pattern it reaches
+					want = i
+				}
+			}
+		}
+		if p.Credits < int64(want+1) || p.Credits == int64(want+1) && want >= 0 && p.Class != routes[want].Class {
+			t.Fatalf("%s %q (clean %q) on %+v: %+v, ServeMux serves the clean path with %d", method, target, clean, routes, p, want)
+		}
+		if clean != esc && !p.Unclean {
+			t.Fatalf("%s %q: not reported unclean", method, target)
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package zoho
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/creditgate/creditgate/cost"
+)
+
+// QueryLimitCost prices COQL queries: it reads a JSON body of at most
+// maxBody bytes, takes the row LIMIT of the query string in field (a
+// SQL-like "... LIMIT n", "LIMIT offset, n" or "LIMIT n OFFSET m";
+// defaultLimit when absent; a "limit" in a quoted literal does not count) and
+// charges the cost of the first tier whose UpTo is >= that limit (the last
+// tier beyond them all, and for a query with a literal left open). Its bounds
+// are the cheapest and dearest tiers. No tiers, or a maxBody that is not
+// positive, give a Pricer that always returns cost.ErrArgs.
+func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Tier) cost.Pricer {
+	if len(tiers) == 0 || maxBody <= 0 {
+		return cost.Pricer{Func: func(*http.Request) (int64, error) { return 0, cost.ErrArgs }}
+	}
+	tiers = append([]Tier(nil), tiers...)
+	f := func(r *http.Request) (int64, error) {
+		buf, err := cost.ReadBody(r, maxBody)
+		if err != nil {
+			return 0, err
+		}
+		q, err := queryField(buf, field)
+		if err != nil {
+			return 0, err
+		}
+		limit, err := queryLimit(q, defaultLimit)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range tiers {
+			if limit <= t.UpTo {
+				return t.Cost, nil
+			}
+		}
+		return tiers[len(tiers)-1].Cost, nil
+	}
+	lo, hi := tiers[0].Cost, tiers[0].Cost
+	for _, t := range tiers {
+		lo, hi = min(lo, t.Cost), max(hi, t.Cost)
+	}
+	return cost.Pricer{Func: f, Min: lo, Max: hi, MaxBody: maxBody}
+}
+
+// queryField returns the string field of the JSON object buf ("" if absent;
+// an empty body is an empty object).
+func queryField(buf []byte, field string) (string, error) {
+	var m map[string]json.RawMessage
+	if len(buf) == 0 {
+		buf = []byte("{}")
+	}
+	if err := json.Unmarshal(buf, &m); err != nil {
+		return "", fmt.Errorf("%w: %v", cost.ErrMalformedBody, err)
+	}
+	var q string
+	if raw, ok := m[field]; ok {
+		if err := json.Unmarshal(raw, &q); err != nil {
+			return "", fmt.Errorf("%w: %s: %v", cost.ErrMalformedBody, field, err)
+		}
+	}
+	return q, nil
+}
+
+// Tier is one price band of QueryLimitCost.
+type Tier struct{ UpTo, Cost int64 }
+
+// queryLimit finds the row count of the last LIMIT clause of q, outside its
+// quoted literals. A literal left open gives math.MaxInt64, the last tier: we
+// cannot tell where upstream ends it, so a LIMIT after the quote may be in it
+// or not, and only the top price is never too low (an error would let shadow
+// mode pass the query unmetered).
+func queryLimit(q string, def int64) (int64, error) {
+	q, ok := stripLiterals(q)
+	if !ok {
+		return math.MaxInt64, nil
+	}
+	f := strings.Fields(strings.NewReplacer(",", " , ").Replace(q))
+	at := -1
+	for i, w := range f {
+		if strings.EqualFold(w, "limit") {
+			at = i
+		}
+	}
+	if at < 0 {
+		return def, nil
+	}
+	num := func(i int) (int64, bool) {
+		if i >= len(f) {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		return n, err == nil && n >= 0
+	}
+	n, ok := num(at + 1)
+	if !ok {
+		return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
+	}
+	if at+2 < len(f) && f[at+2] == "," { // LIMIT offset, count
+		if n, ok = num(at + 3); !ok {
+			return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
+		}
+	}
+	return n, nil
+}
+
+// stripLiterals replaces each single- or double-quoted literal of q by a
+// space, and reports false if one is left open. In a literal a backslash
+// escapes the next byte, as in 'it\'s'; a doubled quote (SQL's escape) reads
+// as two adjacent literals, which blanks the same text. Were upstream not to
+// honour backslashes, a LIMIT this hides would need a quote after it, which
+// COQL does not allow after LIMIT.
+func stripLiterals(q string) (string, bool) {
+	if !strings.ContainsAny(q, `'"`) {
+		return q, true
+	}
+	b := make([]byte, 0, len(q))
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c != '\'' && c != '"' {
+			b = append(b, c)
+			continue
+		}
+		j := i + 1
+		for ; j < len(q) && q[j] != c; j++ {
+			if q[j] == '\\' {
+				j++
+			}
+		}
+		if j >= len(q) {
+			return "", false
+		}
+		b = append(b, ' ')
+		i = j
+	}
+	return string(b), true
+}

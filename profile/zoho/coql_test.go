@@ -1,0 +1,96 @@
+package zoho
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/creditgate/creditgate/cost"
+)
+
+// COQL pricing, moved here from package cost with its tests.
+
+func TestQueryLimit(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b":                  200,
+		"select a from b limit 5":          5,
+		"select a from b LIMIT 10, 20":     20,
+		"select a from b limit 10,20":      20,
+		"select a from b limit 7 offset 3": 7,
+		// A "limit" in a literal is not the LIMIT clause.
+		`select a from b where c = ' limit 1 '`:             200,
+		`select a from b where c = 'it''s, limit 1'`:        200,
+		`select a from b where c = 'it\'s limit 1' limit 7`: 7,
+		`select a from b where c = "limit 1" and d = '\\'`:  200,
+		`select 'limit' from b where c = 'x'limit 3`:        3,
+		// An open literal: top tier, whatever follows the quote.
+		`select a from b where c = 'x limit 1`:   math.MaxInt64,
+		`select a from b where c = 'x\' limit 1`: math.MaxInt64,
+		`select a from b limit 1 "`:              math.MaxInt64,
+	} {
+		got, err := queryLimit(q, 200)
+		if err != nil || got != want {
+			t.Errorf("%q: %d %v", q, got, err)
+		}
+	}
+	p := QueryLimitCost("q", 200, 1<<10, Tier{1, 1}, Tier{200, 5}, Tier{2000, 9})
+	if p.Min != 1 || p.Max != 9 || p.MaxBody != 1<<10 {
+		t.Errorf("bounds %d..%d, max body %d", p.Min, p.Max, p.MaxBody)
+	}
+	for q, want := range map[string]int64{
+		`select a from b limit 1`:               1,
+		`select a from b where c = ' limit 1 '`: 5,
+		`select a from b where c = ' limit 1`:   9,
+	} {
+		body, _ := json.Marshal(map[string]string{"q": q})
+		if c, err := p.Func(httptest.NewRequest("POST", "/", strings.NewReader(string(body)))); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+	for _, q := range []string{"select limit", "limit x", "limit 1,", "limit -3"} {
+		if _, err := queryLimit(q, 1); !errors.Is(err, cost.ErrMalformedBody) {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+	if _, err := QueryLimitCost("q", 200, 1<<10).Func(httptest.NewRequest("POST", "/", nil)); !errors.Is(err, cost.ErrArgs) {
+		t.Errorf("no tiers: %v", err)
+	}
+}
+
+func FuzzQueryLimitCost(f *testing.F) {
+	f.Add([]byte(`{"select_query":"select a from b limit 3, 900"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = ' limit 1 '"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = 'x limit 1"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = 'it\\'s limit 1' limit 7"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = \"it''s\" limit 1"}`))
+	f.Add([]byte(`{"data":[1,2,3]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
+		c, err := QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3}).Func(r)
+		if err == nil && (c < 1 || c > 3) {
+			t.Fatalf("coql cost %d", c)
+		}
+		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
+			t.Fatal("body not restored")
+		}
+		// No literal hides or fakes a LIMIT, however it is escaped.
+		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
+		if !strings.Contains(string(body), `\`) {
+			lits = append(lits, `"`+strings.ReplaceAll(string(body), `"`, `""`)+`"`)
+		}
+		for _, lit := range lits {
+			q := "select a from b where c = " + lit
+			if n, err := queryLimit(q, 200); n != 200 || err != nil {
+				t.Fatalf("%q: limit %d %v, want the default", q, n, err)
+			}
+			if n, err := queryLimit(q+" limit 7", 200); n != 7 || err != nil {
+				t.Fatalf("%q limit 7: limit %d %v", q, n, err)
+			}
+		}
+	})
+}

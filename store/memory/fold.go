@@ -1,0 +1,211 @@
+package memory
+
+import (
+	"encoding/binary"
+	"iter"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// An idle tenant (nothing in flight, unused for the idle time) whose windows
+// still hold spent credits cannot simply be evicted: a fresh tenant would
+// start with a full pool. It is folded instead: its windows' schedules of
+// returning credits (window.Rolling.Returns, window.Fixed.Returns) are
+// encoded in a few bytes per spent slot and kept by key in its shard, and
+// the tenant is rebuilt from them when it comes back, its credits returning
+// exactly when they would have (a rolling window's to its slot). A record
+// whose credits have all come back is dropped. So a full store makes room
+// by folding, and holds more than 10 times more idle tenants in the same
+// memory.
+//
+// The record: for each window, its length and whether it rolls, then its
+// entries (when credits come back, Unix ns, and how many), as varints; the
+// instants are deltas from the previous entry's.
+
+// foldBytes is what a record costs beside its key and payload: the map
+// entry (key and slice headers, control byte, load factor).
+const foldBytes = 48
+
+// encodeFold encodes t's windows' schedules at now; nil if nothing is out.
+func encodeFold(now time.Time, w *windows) (string, bool) {
+	var buf []byte
+	spent := false
+	list := w.list()
+	buf = binary.AppendUvarint(buf, uint64(len(list)))
+	for _, x := range list {
+		returns, length, rolls := schedule(x, now)
+		buf = binary.AppendUvarint(buf, uint64(length))
+		buf = append(buf, boolByte(rolls))
+		var entries [][2]int64
+		for at, n := range returns {
+			entries = append(entries, [2]int64{at.UnixNano(), n})
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(entries)))
+		prev := int64(0)
+		for _, e := range entries {
+			buf = binary.AppendVarint(buf, e[0]-prev)
+			buf = binary.AppendUvarint(buf, uint64(e[1]))
+			prev = e[0]
+			spent = true
+		}
+	}
+	if !spent {
+		return "", false
+	}
+	return string(buf), true
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// foldedWindow is one window of a record: its length, whether it rolls, and
+// its schedule.
+type foldedWindow struct {
+	length  time.Duration
+	rolls   bool
+	returns [][2]int64 // Unix ns, credits
+}
+
+// decodeFold decodes a record; records are written by encodeFold only, so
+// a short read (which cannot happen) ends the decoding.
+func decodeFold(rec string) []foldedWindow {
+	buf := []byte(rec) // a record is tens of bytes: the copy stays on the stack
+	next := func() uint64 {
+		v, n := binary.Uvarint(buf)
+		buf = buf[max(n, 0):]
+		return v
+	}
+	nw := next()
+	out := make([]foldedWindow, 0, nw)
+	for range nw {
+		fw := foldedWindow{length: time.Duration(next())}
+		if len(buf) > 0 {
+			fw.rolls, buf = buf[0] == 1, buf[1:]
+		}
+		ne := next()
+		prev := int64(0)
+		for range ne {
+			d, n := binary.Varint(buf)
+			buf = buf[max(n, 0):]
+			prev += d
+			fw.returns = append(fw.returns, [2]int64{prev, int64(next())})
+		}
+		out = append(out, fw)
+	}
+	return out
+}
+
+// foldUntil is when a record's last credits come back. Sweeps call it on
+// every record, so it reads the varints in place and allocates nothing.
+func foldUntil(rec string) int64 {
+	var until int64
+	i := 0
+	next := func() uint64 { // a uvarint from rec at i
+		var v uint64
+		for shift := 0; i < len(rec) && shift < 64; shift += 7 {
+			c := rec[i]
+			i++
+			v |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		return v
+	}
+	for nw := next(); nw > 0; nw-- {
+		next() // length
+		i++    // rolls
+		prev := int64(0)
+		for ne := next(); ne > 0; ne-- {
+			u := next() // a zig-zag varint: the delta
+			prev += int64(u>>1) ^ -int64(u&1)
+			next() // credits
+			until = max(until, prev)
+		}
+	}
+	return until
+}
+
+// seq yields fw's schedule as window Returns do.
+func (fw foldedWindow) seq(loc *time.Location) iter.Seq2[time.Time, int64] {
+	return func(yield func(time.Time, int64) bool) {
+		for _, e := range fw.returns {
+			if !yield(time.Unix(0, e[0]).In(loc), e[1]) {
+				return
+			}
+		}
+	}
+}
+
+// unfold charges the new tenant's windows nw with a record's schedules, as a
+// plan change carries spending over (see carry): each window takes the
+// schedule of the shortest folded window at least as long, else the longest.
+func unfold(now time.Time, nw *windows, rec string) {
+	var srcs []source
+	for _, fw := range decodeFold(rec) {
+		srcs = append(srcs, source{returns: fw.seq(now.Location()), length: fw.length, rolls: fw.rolls})
+	}
+	carryFrom(now, srcs, nw)
+}
+
+// foldedPeek is Peek for a folded tenant with plan p: what its record says
+// is still out at now, in p's windows.
+func foldedPeek(now time.Time, rec string, p *store.Plan, n int64) store.Decision {
+	fws := decodeFold(rec)
+	d := store.Decision{Allowed: true, Limit: p.Credits, Window: p.WindowLength(), Reset: now}
+	limits := append([]store.WindowLimit{p.Pool()}, p.Extra...)
+	d.Remaining = p.Credits
+	at := now
+	for i, x := range limits {
+		if i >= len(fws) {
+			d.Remaining = min(d.Remaining, x.Credits)
+			continue
+		}
+		var out int64
+		for _, e := range fws[i].returns {
+			if e[0] > now.UnixNano() {
+				out += e[1]
+			}
+		}
+		if i == 0 {
+			d.Used = out
+		}
+		d.Remaining = min(d.Remaining, max(x.Credits-out, 0))
+		if back := firstReturn(now, fws[i], x.Credits-out, n); back.After(at) {
+			at = back
+		}
+	}
+	for _, fw := range fws[:1] {
+		for _, e := range fw.returns {
+			if e[0] > now.UnixNano() {
+				d.Reset = time.Unix(0, e[0]).In(now.Location())
+				break
+			}
+		}
+	}
+	if n > d.Remaining {
+		d.RetryAfter = at.Sub(now)
+	}
+	return d
+}
+
+// firstReturn is when a window with free credits, and fw's schedule out,
+// has n free.
+func firstReturn(now time.Time, fw foldedWindow, free, n int64) time.Time {
+	at := now
+	for _, e := range fw.returns {
+		if free >= n {
+			break
+		}
+		if e[0] > now.UnixNano() {
+			free += e[1]
+			at = time.Unix(0, e[0])
+		}
+	}
+	return at
+}
