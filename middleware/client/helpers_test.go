@@ -182,7 +182,7 @@ func costs(t testing.TB) *cost.Table {
 		cost.Route{Pattern: "POST /crm/bulk", Cost: 10, Class: "bulk"},
 		cost.Route{Pattern: "GET /crm/big", Cost: 50},
 		cost.Route{Pattern: "GET /free", Cost: 0},
-		cost.Route{Pattern: "POST /crm/{module}", CostFunc: cost.RecordsCost(1, 10, 1024)},
+		cost.Route{Pattern: "POST /crm/{module}", Pricer: cost.RecordsCost("data", 1, 10, 1024)},
 	)
 	if err != nil {
 		t.Fatal(err)

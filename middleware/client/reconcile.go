@@ -33,7 +33,10 @@ func serverView(now time.Time, h http.Header) view {
 		return v
 	}
 	l, _ := middleware.ParseHeaders(now, h)
-	if l.Has(middleware.FieldLimit) && l.Limit > 0 {
+	if l.Has(middleware.FieldLimit) {
+		if l.Limit <= 0 {
+			return v // a pool of nothing: absurd, and so is what it says is left
+		}
 		v.limit, v.hasLimit = l.Limit, true
 	}
 	switch {
