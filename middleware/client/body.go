@@ -19,13 +19,16 @@ func (t *Transport) hold(resp *http.Response, a admission, c *call) *http.Respon
 	}
 	b := &heldBody{rc: resp.Body, t: t, adm: a}
 	t.open.Add(1)
+	if t.track != nil || t.maxHold > 0 {
+		b.x = &heldExtra{}
+	}
 	if t.track != nil {
-		b.seq = t.track.add(c, b)
+		b.x.seq = t.track.add(c, b)
 	}
 	if t.maxHold > 0 {
-		b.mu.Lock()
-		b.timer = t.clock.AfterFunc(t.maxHold, b.reclaim)
-		b.mu.Unlock()
+		b.x.mu.Lock()
+		b.x.timer = t.clock.AfterFunc(t.maxHold, b.reclaim)
+		b.x.mu.Unlock()
 	}
 	if _, ok := resp.Body.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 		resp.Body = &heldRW{b} // a protocol switch's body is read-write
@@ -41,8 +44,12 @@ type heldBody struct {
 	t    *Transport
 	adm  admission
 	done atomic.Bool
-	seq  uint64 // in the tracker
-	mu   sync.Mutex
+	x    *heldExtra // with body tracking or WithMaxHold only: the common body stays small
+}
+
+type heldExtra struct {
+	seq uint64 // in the tracker
+	mu  sync.Mutex
 	// timer reclaims the slots after WithMaxHold; guarded by mu, since it
 	// may fire before hold has stored it.
 	timer Timer
@@ -69,15 +76,15 @@ func (b *heldBody) release() bool {
 	}
 	t := b.t
 	if t.maxHold > 0 {
-		b.mu.Lock()
-		if b.timer != nil {
-			b.timer.Stop()
+		b.x.mu.Lock()
+		if b.x.timer != nil {
+			b.x.timer.Stop()
 		}
-		b.mu.Unlock()
+		b.x.mu.Unlock()
 	}
 	t.open.Add(-1)
 	if t.track != nil {
-		t.track.forget(b.seq)
+		t.track.forget(b.x.seq)
 	}
 	b.adm.release(t, false)
 	return true
@@ -87,7 +94,7 @@ func (b *heldBody) release() bool {
 func (b *heldBody) reclaim() {
 	var where OpenBody
 	if tr := b.t.track; tr != nil {
-		where, _ = tr.get(b.seq)
+		where, _ = tr.get(b.x.seq)
 	}
 	if !b.release() {
 		return

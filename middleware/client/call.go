@@ -45,8 +45,11 @@ func (c *call) run() (*http.Response, error) {
 			a.done(t, now, true)
 			return nil, err
 		}
-		v := serverView(now, resp.Header)
-		t.reconcile(now, sent, &v, a.left)
+		var v view
+		if t.due(now, resp.StatusCode) {
+			v = serverView(now, resp.Header)
+			t.reconcile(now, sent, &v, a.left)
+		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			c.it.c.throttled.Add(1)
 		}

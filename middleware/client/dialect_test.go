@@ -182,3 +182,28 @@ func mustGetURL(t testing.TB, tr http.RoundTripper, url string) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 }
+
+// The headers of successes are read at most once per WithReconcileEvery;
+// with 0, every response's are.
+func TestReconcileEvery(t *testing.T) {
+	for _, tc := range []struct {
+		every time.Duration
+		want  int64 // external spend seen after two calls at one instant
+	}{{time.Millisecond, 10}, {0, 20}} {
+		clk := newClock()
+		var calls, external int64
+		base := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls++
+			external += 10 // someone else spends 10 beside each of our calls
+			return response(r, 200, "", "X-RATELIMIT-REMAINING", itoa(1000-calls-external)), nil
+		})
+		tr := newTransport(t, base, clk, client.WithPlan(plan(1000, 1)), client.WithReconcileEvery(tc.every))
+		mustGet(t, tr, "", "/crm/Leads")
+		mustGet(t, tr, "", "/crm/Leads")
+		assert.Equal(t, tc.want, tr.Stats().External, "every %v", tc.every)
+		clk.Advance(time.Millisecond)
+		mustGet(t, tr, "", "/crm/Leads")
+		assert.Equal(t, int64(30), tr.Stats().External, "read again a period later")
+		assert.Equal(t, int64(1000-3-30), remaining(tr, clk))
+	}
+}

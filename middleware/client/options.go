@@ -33,6 +33,7 @@ type config struct {
 	maxHold time.Duration
 	logger  *slog.Logger
 	track   bool
+	every   *time.Duration
 }
 
 // DefaultConcurrency is the in-flight cap of a Transport that learns its
@@ -139,6 +140,26 @@ func WithMaxHold(d time.Duration) Option {
 			return fmt.Errorf("%w: max hold %v", ErrConfig, d)
 		}
 		c.maxHold = d
+		return nil
+	})
+}
+
+// DefaultReconcileEvery is how often, at most, the headers of successful
+// responses are read (see WithReconcileEvery).
+const DefaultReconcileEvery = time.Millisecond
+
+// WithReconcileEvery reads the limit headers of successful responses at most
+// once per d (default DefaultReconcileEvery; 0: every response). Refusals
+// and failures, and every response while the pool is being learned, are
+// always read. A response's figures are as old as its latency, tens of
+// milliseconds, so reading one per millisecond loses nothing a client could
+// act on, and under load it saves the parse of every other response.
+func WithReconcileEvery(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: reconcile period %v", ErrConfig, d)
+		}
+		c.every = &d
 		return nil
 	})
 }

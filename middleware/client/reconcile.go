@@ -57,6 +57,18 @@ func serverView(now time.Time, h http.Header) view {
 	return v
 }
 
+// due reports whether a response's headers are read: always for a refusal
+// or failure (status 400 and up) and while the pool is learned, else at most
+// once per WithReconcileEvery (one response per period wins the CAS).
+func (t *Transport) due(now time.Time, status int) bool {
+	if status >= 400 || t.every == 0 || t.learn.Load() {
+		return true
+	}
+	ns := now.UnixNano()
+	last := t.lastRead.Load()
+	return ns-last >= t.every && t.lastRead.CompareAndSwap(last, ns)
+}
+
 // reconcile brings the pool down to what the server says is left: spending
 // the server counts and this pool does not was made by others (other
 // processes, other tools on the account), and is charged as external. The

@@ -55,6 +55,8 @@ type Transport struct {
 	poolMu    sync.Mutex  // serialises applyPool
 	pool      atomic.Int64
 	lastSync  atomic.Int64 // send time (Unix ns) of the newest response reconciled
+	lastRead  atomic.Int64 // when (Unix ns) a success's headers were last read
+	every     int64        // WithReconcileEvery, ns
 
 	outside   counters
 	reclaimed atomic.Int64
@@ -87,7 +89,11 @@ func New(base http.RoundTripper, opts ...Option) (*Transport, error) {
 		base = http.DefaultTransport
 	}
 	t := &Transport{base: base, l: c.l, tenant: c.tenant, app: c.app, strict: c.strict,
-		retry: retry, usage: c.usage, maxHold: c.maxHold, logger: c.logger, costs: c.costs}
+		retry: retry, usage: c.usage, maxHold: c.maxHold, logger: c.logger, costs: c.costs,
+		every: int64(DefaultReconcileEvery)}
+	if c.every != nil {
+		t.every = int64(*c.every)
+	}
 	if err := t.bindLimiter(&c); err != nil {
 		return nil, err
 	}
