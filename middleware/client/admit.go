@@ -95,7 +95,9 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 	}
 	a.pool, a.left = tk, d.Remaining
 	it.c.credits.Add(p.Credits)
-	t.record(now, it.Name, p.Module, method, p.Credits, false)
+	if t.usage != nil {
+		t.record(now, it.Name, p.Module, method, p.Credits, false)
+	}
 	return a, refusal{}
 }
 

@@ -2,9 +2,11 @@ package client_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware/client"
@@ -47,13 +49,15 @@ func roundTrips(b *testing.B, rt http.RoundTripper, ctx context.Context) {
 func BenchmarkRoundTrip(b *testing.B) {
 	ctx := client.WithIntegration(context.Background(), "sync")
 	b.Run("impl=bare", func(b *testing.B) { roundTrips(b, newBenchRT(), ctx) })
-	b.Run("impl=creditgate", func(b *testing.B) {
-		tr, err := client.New(newBenchRT(), client.WithPlan(limiter.Plan{Credits: 1 << 40, Concurrency: 1 << 20}),
-			client.WithIntegrations(client.Integration{Name: "sync"}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer tr.Close(context.Background())
-		roundTrips(b, tr, ctx)
-	})
+	for _, every := range []time.Duration{client.DefaultReconcileEvery, 0} {
+		b.Run(fmt.Sprintf("impl=creditgate/reconcile=%v", every), func(b *testing.B) {
+			tr, err := client.New(newBenchRT(), client.WithPlan(limiter.Plan{Credits: 1 << 40, Concurrency: 1 << 20}),
+				client.WithIntegrations(client.Integration{Name: "sync"}), client.WithReconcileEvery(every))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tr.Close(context.Background())
+			roundTrips(b, tr, ctx)
+		})
+	}
 }
