@@ -1,0 +1,5 @@
+package redis
+
+const hammerEnv = "CG_REDIS_HAMMER"
+
+func hammerMain() int { return 0 }

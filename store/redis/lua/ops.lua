@@ -1,0 +1,250 @@
+-- ops.lua: the operations, appended to lib.lua. Each is one atomic step.
+
+-- pick is the old window a new one of length len takes its spending from:
+-- the shortest at least as long, else the longest (as the reference store).
+local function pick(olds, n, len)
+  local src
+  for i = 0, n - 1 do
+    local o = olds[i]
+    if not src or (o.len >= len and (src.len < len or o.len < src.len))
+      or (o.len < len and src.len < len and o.len > src.len) then
+      src = o
+    end
+  end
+  return src
+end
+
+-- reshape rewrites the windows stored under another plan into this plan's:
+-- rolling slots move to the new slot holding their end (never earlier);
+-- what a calendar period holds, or goes into one, counts from u. False if
+-- the caller must send the calendar periods of u.
+local function reshape(st, u)
+  local n = tonumber(redis.call('HGET', KW, 'n')) or 0
+  local olds, dels = {}, {}
+  for i = 0, n - 1 do
+    local v = redis.call('HMGET', KW, fld(i, 'k'), fld(i, 'W'), fld(i, 'w'), fld(i, 'h'), fld(i, 'c'), fld(i, 's'))
+    local o = {kind = v[1], len = tonumber(v[2]) or 0, w = tonumber(v[3]) or 1,
+      h = tonumber(v[4]) or 0, c = tonumber(v[5]) or -1, s = tonumber(v[6]) or 0}
+    if o.kind == 'c' and o.c <= u then o.s = 0 end
+    if o.kind == 'r' and o.s > 0 then o.slots = range(i, o.h, o.c) end
+    for _, f in ipairs({'k', 'W', 'w', 'h', 'c', 's'}) do dels[#dels + 1] = fld(i, f) end
+    for k in pairs(o.slots or {}) do dels[#dels + 1] = slot(i, k) end
+    olds[i] = o
+  end
+  hdel(dels)
+  for j = 0, plan.n - 1 do
+    local win, src = plan.wins[j], pick(olds, n, plan.wins[j].len)
+    local ws = {h = 0, c = -1, s = 0}
+    if win.kind == 'c' then ws.c = nil end
+    if win.kind == 'c' then
+      local pe = cperiod(win, ws, u)
+      if not pe then return false end
+      ws.c, ws.h = pe, u
+      if src then ws.s = src.s end
+    elseif src and src.kind == 'r' and src.slots then
+      local acc = {}
+      for k, a in pairs(src.slots) do
+        local k2 = math.ceil((k + 1) * src.w / win.a) - 1
+        acc[k2] = (acc[k2] or 0) + a
+      end
+      for k2, a in pairs(acc) do add(j, win, ws, k2 * win.a, a) end
+    elseif src and src.s > 0 then
+      add(j, win, ws, u, src.s)
+    end
+    st.wins[j] = ws
+  end
+  st.fresh = true
+  return true
+end
+
+-- begin loads the tenant for this plan at the caller's clock (the
+-- frontier if that is behind) and expires what came back. It returns the
+-- state and u, or a reply to send instead: another plan is stored (the
+-- caller retries with it), or calendar periods are due. A step that may
+-- create the tenant adopts the pending plan SetPlan left for it.
+local function begin(create, setting)
+  if not setting then
+    local pid = redis.call('HGET', KP, 'id')
+    if pid and pid ~= plan.id then return nil, {PLAN, redis.call('HGET', KP, 'enc')} end
+  end
+  local st = load()
+  local u = math.max(clock(), st.f)
+  if not st.held then
+    if create and not setting then
+      local q = redis.call('HMGET', KQ, 'id', 'enc')
+      if q[1] and q[1] ~= plan.id then return nil, {PLAN, q[2]} end
+      if q[1] then
+        redis.call('HSET', KP, 'id', q[1], 'enc', q[2])
+        redis.call('DEL', KQ)
+      end
+    end
+    st.fresh = true
+    for i = 0, plan.n - 1 do
+      if plan.wins[i].kind == 'c' then st.wins[i].c = nil end
+    end
+  elseif st.id ~= plan.id then
+    if not reshape(st, u) then return nil, {PERIODS, u} end
+  end
+  for i = 0, plan.n - 1 do
+    if not expire(i, plan.wins[i], st.wins[i], u, st.dels) then return nil, {PERIODS, u} end
+  end
+  return st, u
+end
+
+-- lease counts the live leases of key under cap (pruning expired ones).
+local function full(key, cap, u)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
+  return redis.call('ZCARD', key) >= cap
+end
+
+-- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl (ms), 3
+-- credits, 4 keep, 5 block wanted beyond the credits, 6 block fraction.
+local function op_take()
+  local st, u = begin(true, false)
+  if not st then return u end
+  local n, keep = tonumber(arg(3)), tonumber(arg(4))
+  local capped = KC ~= KW
+  local reason = R_NONE
+  -- a member already held (a spare slot this instance reuses) is not
+  -- counted against the cap it already counts in
+  local mine = redis.call('ZSCORE', KA, arg(0))
+  if not mine and full(KA, plan.app, u) then
+    reason = R_CONC
+  elseif capped and not (mine and redis.call('ZSCORE', KC, arg(0))) and full(KC, plan.class, u) then
+    reason = R_SUB
+  elseif not fits(st, n, keep) then
+    local r = retry(st, u, n + keep, 0)
+    save(st, u)
+    return decision(st, u, R_CREDITS, n, r)
+  end
+  if reason ~= R_NONE then
+    save(st, u)
+    return decision(st, u, reason, n, 0)
+  end
+  for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, n) end
+  local extra, want, frac = 0, tonumber(arg(5)), tonumber(arg(6))
+  if n > 0 and want > 0 then
+    extra = want
+    for i = 0, plan.n - 1 do
+      local lim = plan.wins[i].credits - st.wins[i].s
+      if i == 0 then lim = lim - keep end
+      extra = math.min(extra, math.floor(lim / frac))
+    end
+    extra = math.max(extra, 0)
+    for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, extra) end
+  end
+  local deadline, kttl = u + tonumber(arg(1)), tonumber(arg(2))
+  redis.call('ZADD', KA, deadline, arg(0))
+  redis.call('PEXPIRE', KA, kttl)
+  if capped then
+    redis.call('ZADD', KC, deadline, arg(0))
+    redis.call('PEXPIRE', KC, kttl)
+  end
+  save(st, u)
+  return decision(st, u, R_NONE, n, 0, extra)
+end
+
+-- settle args: 0 the instant the lease's credits were counted at, 1
+-- delta, 2 exact (1) or partial (0).
+local function op_settle()
+  local st, u = begin(false, false)
+  if not st then return u end
+  local ut, delta, exact = tonumber(arg(0)), tonumber(arg(1)), arg(2) == '1'
+  local res
+  if delta < 0 then
+    local back = refund(0, plan.wins[0], st.wins[0], ut, -delta)
+    for i = 1, plan.n - 1 do refund(i, plan.wins[i], st.wins[i], ut, -delta) end
+    res = decision(st, u, R_NONE, -back, 0)
+  elseif exact and not fits(st, delta, 0) then
+    res = decision(st, u, R_CREDITS, delta, retry(st, u, delta, 0))
+  elseif exact then
+    for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, delta) end
+    res = decision(st, u, R_NONE, delta, 0)
+  else
+    res = decision(st, u, R_NONE, charge(st, u, delta), 0)
+  end
+  save(st, u)
+  return res
+end
+
+-- charge args: 0 credits.
+local function op_charge()
+  local st, u = begin(true, false)
+  if not st then return u end
+  local res = decision(st, u, R_NONE, charge(st, u, math.max(tonumber(arg(0)), 0)), 0)
+  save(st, u)
+  return res
+end
+
+-- peek args: 0 credits wanted. Writes nothing unless the stored windows
+-- are of another plan (reshaped for it, as any step would).
+local function op_peek()
+  local m = tonumber(arg(0))
+  local pid = redis.call('HGET', KP, 'id')
+  if pid and pid ~= plan.id then return {PLAN, redis.call('HGET', KP, 'enc')} end
+  local st = load()
+  local u = math.max(clock(), st.f)
+  if not st.held then
+    for i = 0, plan.n - 1 do
+      if plan.wins[i].kind == 'c' then st.wins[i].c = nil end
+    end
+  elseif st.id ~= plan.id then
+    if not reshape(st, u) then return {PERIODS, u} end
+    save(st, u)
+  end
+  for i = 0, plan.n - 1 do
+    if not expire(i, plan.wins[i], st.wins[i], u, {}) then return {PERIODS, u} end
+  end
+  local r = 0
+  if m > 0 then r = retry(st, u, m, 0) end
+  return decision(st, u, R_NONE, 0, r)
+end
+
+-- setplan args: 0 the plan's encoding, 1 pending ttl (ms). A tenant not
+-- held is not created: the plan waits in Q for a creation already under
+-- way (one that asked its PlanFunc before the caller stored the plan).
+local function op_setplan()
+  if redis.call('HEXISTS', KW, 'id') == 0 then
+    redis.call('HSET', KQ, 'id', plan.id, 'enc', arg(0))
+    redis.call('PEXPIRE', KQ, tonumber(arg(1)))
+    return {OK, 0}
+  end
+  redis.call('HSET', KP, 'id', plan.id, 'enc', arg(0))
+  local st, u = begin(false, true)
+  if not st then return u end
+  save(st, u)
+  return {OK, 1}
+end
+
+-- release args: members. Idempotent.
+local function op_release()
+  for j = 0, #ARGV - OPARG do
+    redis.call('ZREM', KA, arg(j))
+    if KC ~= KW then redis.call('ZREM', KC, arg(j)) end
+  end
+  return {OK}
+end
+
+-- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
+-- many were still held (a lease that expired is not brought back).
+local function op_renew()
+  local deadline, held = clock() + tonumber(arg(0)), 0
+  for j = 2, #ARGV - OPARG do
+    if redis.call('ZSCORE', KA, arg(j)) then
+      held = held + 1
+      redis.call('ZADD', KA, deadline, arg(j))
+      if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, arg(j)) end
+    end
+  end
+  redis.call('PEXPIRE', KA, tonumber(arg(1)))
+  if KC ~= KW then redis.call('PEXPIRE', KC, tonumber(arg(1))) end
+  return {OK, held}
+end
+
+local ops = {take = op_take, settle = op_settle, charge = op_charge, peek = op_peek,
+  setplan = op_setplan, release = op_release, renew = op_renew}
+local fn = ops[ARGV[1]]
+if not fn then return redis.error_reply('creditgate: unknown op') end
+local rec = replayed()
+if rec then return rec end
+return record(fn())
