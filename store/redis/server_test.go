@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +29,7 @@ func TestMain(m *testing.M) {
 			"(it installs redis-server and redis-tools)")
 		os.Exit(1)
 	}
+	goredis.SetLogger(quiet{}) // the outage tests' dial errors are expected
 	var err error
 	if shared, err = startServer(0); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,6 +45,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // server is one redis-server on 127.0.0.1.
 type server struct {
@@ -200,4 +204,9 @@ func (cl *cluster) stop() {
 	}
 }
 
-var _ = filepath.Join
+// restart kills the server and starts it again on the same port and
+// directory (an append-only file, if it has one, is read back).
+func (s *server) restart() error {
+	s.stop()
+	return s.start()
+}
