@@ -16,7 +16,6 @@ type tenant struct {
 	name string
 	tag  string // prefix + "{" + name64 + "}"
 	kw   string
-	kp   string
 	kq   string
 
 	override atomic.Pointer[planInfo] // the plan Redis holds for the tenant, nil if none seen
@@ -30,11 +29,12 @@ type tenant struct {
 	deg     *degraded      // failure mode state (nil: none)
 	owed    int64          // credits spent while Redis was unreachable, to book
 	last    store.Decision // the pool as the last step saw it
+	pend    []rel          // released slots not yet sent (see release.go)
 }
 
 func newTenant(prefix, name string) *tenant {
 	tag := prefix + "{" + base64.RawURLEncoding.EncodeToString([]byte(name)) + "}"
-	return &tenant{name: name, tag: tag, kw: tag + ":w", kp: tag + ":p", kq: tag + ":q",
+	return &tenant{name: name, tag: tag, kw: tag + ":w", kq: tag + ":q",
 		apps: map[string]string{}, classes: map[string]string{}}
 }
 
@@ -98,7 +98,7 @@ func (ts *tenants) trim() {
 	ts.m.Range(func(k, v any) bool {
 		t := v.(*tenant)
 		t.mu.Lock()
-		idle := t.blk == nil && t.deg == nil && t.owed == 0
+		idle := t.blk == nil && t.deg == nil && t.owed == 0 && len(t.pend) == 0
 		t.mu.Unlock()
 		if idle {
 			ts.m.Delete(k)

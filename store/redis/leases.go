@@ -164,12 +164,9 @@ func (s *Store) renewAll(all bool) {
 			cmds = append(cmds, sent{keys, args, len(ms), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
-			args := []any{"release", "", "", 0, 0, 0, 0, 0}
 			for _, m := range ms {
-				args = append(args, m)
+				zrems(ctx, p, []rel{{g.akey, g.ckey, m}})
 			}
-			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{keys, args, -1, p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		return nil
 	})
@@ -178,7 +175,7 @@ func (s *Store) renewAll(all bool) {
 	for _, c := range cmds {
 		v, err := c.cmd.Result()
 		if err != nil && isNoScript(err) {
-			a, err2 := s.eval(ctx, c.keys, c.args)
+			a, err2 := s.eval(ctx, c.keys, c.args, nil)
 			v, err = a, err2
 		}
 		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {

@@ -46,8 +46,12 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 			member = spare.member // counted already: reused, not taken again
 		}
 	}
-	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, id,
-		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction)
+	rid, reuse := "", "0" // a take's replay is known by its member (see ops.lua)
+	if spare != nil {
+		rid, reuse = id, "1"
+	}
+	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
+		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse)
 	if err == nil {
 		decision(r, pi, d)
 		t.seen(pi, d)
@@ -82,18 +86,9 @@ func (s *Store) Release(l *Lease) {
 		s.held.spare(l) // kept for the next call of the pair (see WithCreditLeasing)
 	default:
 		s.held.remove(l.member)
-		s.release(l.t, l.akey, l.ckey, l.member)
+		s.queue(l.t, rel{l.akey, l.ckey, l.member})
 	}
 	*l = Lease{}
-}
-
-// release gives slots back in Redis. A failure leaves them to expire.
-func (s *Store) release(t *tenant, akey, ckey string, members ...string) {
-	args := []any{"release", "", "", 0, 0, 0, 0, 0}
-	for _, m := range members {
-		args = append(args, m)
-	}
-	_, _ = s.call(stepKeys(t, akey, ckey, ""), args)
 }
 
 // Settle implements store.Store: a refund goes back into the slot the
@@ -180,7 +175,7 @@ func (s *Store) SetPlan(now time.Time, tenant string, p *store.Plan) error {
 	args = pi.args(args, "", s.cfg.replayTTL.Milliseconds(), now)
 	args = append(args, pi.enc, pending)
 	for range maxSteps {
-		v, err := s.call(stepKeys(t, "", "", ""), args)
+		v, err := s.call(stepKeys(t, "", "", ""), args, t.takePending())
 		if err != nil {
 			return err
 		}

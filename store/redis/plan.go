@@ -20,7 +20,7 @@ type planInfo struct {
 	id     string
 	enc    string
 	wins   []winInfo
-	keyTTL int64 // ms a tenant's keys outlive its last step
+	keyTTL int64 // ms W outlives the step that opened its newest slot
 	roll   bool  // every window rolls (credit leasing applies)
 }
 
@@ -124,7 +124,7 @@ func newPlanInfo(p *store.Plan, slots int) *planInfo {
 		} else {
 			w.width = max((w.length+int64(slots)-1)/int64(slots), 1)
 		}
-		longest = max(longest, w.length+w.width)
+		longest = max(longest, w.length+2*w.width)
 		pi.wins = append(pi.wins, w)
 	}
 	pi.keyTTL = longest/1000 + 1000

@@ -44,9 +44,24 @@ var ErrReply = errors.New("redis: unexpected script reply")
 
 // eval runs the script once: EVALSHA, and EVAL (which loads it again)
 // only when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
-func (s *Store) eval(ctx context.Context, keys []string, args []any) ([]any, error) {
+// Queued releases (pre) go ahead of it in the same pipeline.
+func (s *Store) eval(ctx context.Context, keys []string, args []any, pre []rel) ([]any, error) {
 	s.stats.roundTrips.Add(1)
-	v, err := s.c.EvalSha(ctx, scriptSHA, keys, args...).Result()
+	var v any
+	var err error
+	if len(pre) == 0 {
+		v, err = s.c.EvalSha(ctx, scriptSHA, keys, args...).Result()
+	} else {
+		var cmd *goredis.Cmd
+		_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			zrems(ctx, p, pre)
+			cmd = p.EvalSha(ctx, scriptSHA, keys, args...)
+			return nil
+		})
+		if cmd != nil {
+			v, err = cmd.Result()
+		}
+	}
 	if err != nil && isNoScript(err) {
 		s.stats.reloads.Add(1)
 		s.stats.roundTrips.Add(1)
@@ -81,7 +96,7 @@ func ambiguous(err error) bool {
 // timeout, replaying it (same keys, same step id) after ambiguous errors:
 // a step that did run returns its recorded result, so nothing counts
 // twice. An error wraps ErrUnavailable.
-func (s *Store) call(keys []string, args []any) ([]any, error) {
+func (s *Store) call(keys []string, args []any, pre []rel) ([]any, error) {
 	probe, ok := s.brk.allow(time.Now())
 	if !ok {
 		return nil, fmt.Errorf("%w: circuit open", ErrUnavailable)
@@ -91,7 +106,7 @@ func (s *Store) call(keys []string, args []any) ([]any, error) {
 	var err error
 	for try := 0; ; try++ {
 		var v []any
-		if v, err = s.eval(ctx, keys, args); err == nil {
+		if v, err = s.eval(ctx, keys, args, pre); err == nil {
 			s.brk.done(true, probe, time.Now())
 			return v, nil
 		}

@@ -30,6 +30,7 @@ type Store struct {
 	plans   plans
 	brk     breaker
 	held    leases
+	rel     releaser
 	stats   counters
 	lastNow atomic.Int64 // client time mode: the latest now seen (us), for renewals
 
@@ -73,7 +74,9 @@ func New(c goredis.UniversalClient, opts ...Option) (*Store, error) {
 	s.plans = plans{slots: cfg.slots, m: map[*store.Plan]*planInfo{}}
 	s.brk = breaker{failures: cfg.failures, cooldown: cfg.cooldown, opens: &s.stats.opens}
 	s.held.init()
+	s.rel = releaser{kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go s.background()
+	go s.flusher()
 	return s, nil
 }
 
@@ -81,12 +84,14 @@ func New(c goredis.UniversalClient, opts ...Option) (*Store, error) {
 // slots first, if Redis answers) and waits for it, or for ctx.
 func (s *Store) Close(ctx context.Context) error {
 	s.once.Do(func() { close(s.stop) })
-	select {
-	case <-s.stopped:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, c := range []chan struct{}{s.stopped, s.rel.done} {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
 
 // Lease is the store's lease: what Release and Settle need, no lookup.
@@ -140,17 +145,17 @@ func (s *Store) planOf(t *tenant, plans store.PlanFunc) *planInfo {
 }
 
 // stepKeys are a step's KEYS: the tenant's, the slots' (W when none) and
-// the replay record's (W when the step is idempotent).
+// the replay record's (W when the step needs none).
 func stepKeys(t *tenant, akey, ckey, id string) []string {
-	k := []string{t.kw, t.kp, t.kq, t.kw, t.kw, t.kw}
+	k := []string{t.kw, t.kq, t.kw, t.kw, t.kw}
 	if akey != "" {
-		k[3] = akey
+		k[2] = akey
 	}
 	if ckey != "" {
-		k[4] = ckey
+		k[3] = ckey
 	}
 	if id != "" {
-		k[5] = t.tag + ":r:" + id
+		k[4] = t.tag + ":r:" + id
 	}
 	return k
 }
@@ -170,8 +175,12 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 		args = append(args, op, s.nowArg(now))
 		args = pi.args(args, class, s.cfg.replayTTL.Milliseconds(), at)
 		args = append(args, opArgs...)
-		v, err := s.call(stepKeys(t, akey, ckey, id), args)
+		pre := t.takePending()
+		v, err := s.call(stepKeys(t, akey, ckey, id), args, pre)
 		if err != nil {
+			for _, r := range pre {
+				s.queue(t, r) // for the flusher, or the next step
+			}
 			return reply{}, pi, err
 		}
 		switch status(v) {

@@ -8,13 +8,13 @@
 -- with 14 digits.
 --
 -- KEYS, all inside the tenant's hash tag (so the script runs on a cluster):
---   1 W  hash: the tenant's windows, frontier and plan id ("held" = has id)
---   2 P  hash: the plan override SetPlan stored (id, enc)
---   3 Q  hash: a pending override, for a tenant SetPlan found absent
---   4 A  zset: the application's leases, scored by deadline
---   5 C  zset: the class's leases (W when the class is not capped)
---   6 R  string: this step's recorded result, for replays (W when unused)
-local KW, KP, KQ, KA, KC, KR = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+--   1 W  hash: the tenant's windows, frontier, plan id ("held" = has id)
+--        and the plan SetPlan stored (o its id, oe its encoding)
+--   2 Q  hash: a pending plan, for a tenant SetPlan found absent
+--   3 A  zset: the application's leases, scored by deadline
+--   4 C  zset: the class's leases (W when the class is not capped)
+--   5 R  string: this step's recorded result, for replays (W when unused)
+local KW, KQ, KA, KC, KR = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 -- ARGV: 1 op, 2 now ('' = Redis TIME), 3 plan id, 4 app cap, 5 class cap
 -- (0 = uncapped), 6 ttl of W and P (ms), 7 ttl of replay records (ms),
@@ -69,6 +69,10 @@ local function hdel(names)
   end
 end
 
+-- touched is set when a step opens a new slot or period: only then does
+-- save push W's expiry on (its ttl covers a window and two slots).
+local touched = false
+
 -- A window's state: s spent; rolling: slot fields only in h..c (h the
 -- first that holds credits, once expired); calendar: c the end of the
 -- stored period, h the first instant counted in it.
@@ -89,7 +93,7 @@ local function expire(i, win, ws, u, dels)
   if win.kind == 'c' then
     local pe = cperiod(win, ws, u)
     if not pe then return false end
-    if pe ~= ws.c then ws.s, ws.c, ws.h = 0, pe, u end
+    if pe ~= ws.c then ws.s, ws.c, ws.h, touched = 0, pe, u, true end
     return true
   end
   local k0 = math.floor((u - win.len) / win.a) -- the first slot still out at u
@@ -121,8 +125,8 @@ local function add(i, win, ws, u, n)
   end
   local k = math.floor(u / win.a)
   redis.call('HINCRBY', KW, slot(i, k), n)
-  if ws.s <= 0 then ws.h, ws.c = k, k end
-  if k > ws.c then ws.c = k end
+  if ws.s <= 0 then ws.h, ws.c, touched = k, k, true end
+  if k > ws.c then ws.c, touched = k, true end
   if k < ws.h then ws.h = k end -- a reshape adds slots in any order
   ws.s = ws.s + n
 end
@@ -181,49 +185,49 @@ local function avail(i, win, ws, u, m, lim)
   return -1
 end
 
--- load reads the frontier, the stored plan id and every window's state.
+-- load reads the frontier, the plan ids and every window's state.
 local function load()
-  local names = {'f', 'id'}
+  local names = {'f', 'id', 'o'}
   for i = 0, plan.n - 1 do
     names[#names + 1] = fld(i, 'h')
     names[#names + 1] = fld(i, 'c')
     names[#names + 1] = fld(i, 's')
   end
   local v = redis.call('HMGET', KW, unpack(names))
-  local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, wins = {}, dels = {}}
+  local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], wins = {}, dels = {}}
   for i = 0, plan.n - 1 do
-    local b = 3 + 3 * i
+    local b = 4 + 3 * i
     st.wins[i] = {h = tonumber(v[b]) or 0, c = tonumber(v[b + 1]) or -1, s = tonumber(v[b + 2]) or 0}
     if plan.wins[i].kind == 'c' and not v[b + 1] then st.wins[i].c = nil end
   end
   return st
 end
 
--- save writes the windows back and pushes the tenant's expiry on.
+-- save writes the windows back (and the plan's shape if new).
 local function save(st, u)
   local f = {'f', u, 'id', plan.id}
+  local function put(name, x)
+    f[#f + 1] = name
+    f[#f + 1] = x
+  end
   if st.fresh then
-    f[#f + 1] = 'n'
-    f[#f + 1] = plan.n
+    put('n', plan.n)
     for i = 0, plan.n - 1 do
       local win = plan.wins[i]
-      for _, kv in ipairs({{'k', win.kind}, {'W', win.len}, {'w', win.a}}) do
-        f[#f + 1] = fld(i, kv[1])
-        f[#f + 1] = kv[2]
-      end
+      put(fld(i, 'k'), win.kind)
+      put(fld(i, 'W'), win.len)
+      put(fld(i, 'w'), win.a)
     end
   end
   for i = 0, plan.n - 1 do
     local ws = st.wins[i]
-    for _, kv in ipairs({{'h', ws.h}, {'c', ws.c or 0}, {'s', ws.s}}) do
-      f[#f + 1] = fld(i, kv[1])
-      f[#f + 1] = kv[2]
-    end
+    put(fld(i, 'h'), ws.h)
+    put(fld(i, 'c'), ws.c or 0)
+    put(fld(i, 's'), ws.s)
   end
   hdel(st.dels)
   redis.call('HSET', KW, unpack(f))
-  redis.call('PEXPIRE', KW, plan.ttl)
-  redis.call('PEXPIRE', KP, plan.ttl)
+  if st.fresh or touched then redis.call('PEXPIRE', KW, plan.ttl) end
 end
 
 -- decision is an OK reply for the tenant's windows at u: the pool's use,

@@ -27,7 +27,7 @@ local function reshape(st, u)
       h = tonumber(v[4]) or 0, c = tonumber(v[5]) or -1, s = tonumber(v[6]) or 0}
     if o.kind == 'c' and o.c <= u then o.s = 0 end
     if o.kind == 'r' and o.s > 0 then o.slots = range(i, o.h, o.c) end
-    for _, f in ipairs({'k', 'W', 'w', 'h', 'c', 's'}) do dels[#dels + 1] = fld(i, f) end
+    for _, f in ipairs({'k', 'W', 'w', 'h', 'c', 's'}) do dels[#dels + 1] = fld(i, f) end -- rare: reshapes only
     for k in pairs(o.slots or {}) do dels[#dels + 1] = slot(i, k) end
     olds[i] = o
   end
@@ -63,25 +63,21 @@ end
 -- caller retries with it), or calendar periods are due. A step that may
 -- create the tenant adopts the pending plan SetPlan left for it.
 local function begin(create, setting)
-  if not setting then
-    local pid = redis.call('HGET', KP, 'id')
-    if pid and pid ~= plan.id then return nil, {PLAN, redis.call('HGET', KP, 'enc')} end
-  end
   local st = load()
+  if not setting and st.o and st.o ~= plan.id then
+    return nil, {PLAN, redis.call('HGET', KW, 'oe')}
+  end
   local u = math.max(clock(), st.f)
   if not st.held then
     if create and not setting then
       local q = redis.call('HMGET', KQ, 'id', 'enc')
       if q[1] and q[1] ~= plan.id then return nil, {PLAN, q[2]} end
       if q[1] then
-        redis.call('HSET', KP, 'id', q[1], 'enc', q[2])
+        redis.call('HSET', KW, 'o', q[1], 'oe', q[2])
         redis.call('DEL', KQ)
       end
     end
     st.fresh = true
-    for i = 0, plan.n - 1 do
-      if plan.wins[i].kind == 'c' then st.wins[i].c = nil end
-    end
   elseif st.id ~= plan.id then
     if not reshape(st, u) then return nil, {PERIODS, u} end
   end
@@ -91,28 +87,47 @@ local function begin(create, setting)
   return st, u
 end
 
--- lease counts the live leases of key under cap (pruning expired ones).
+-- full reports whether key holds cap live leases; expired ones are
+-- pruned only when the count reaches the cap. The second result is
+-- whether the set was empty (a new key, to give an expiry).
 local function full(key, cap, u)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
-  return redis.call('ZCARD', key) >= cap
+  local n = redis.call('ZCARD', key)
+  if n >= cap then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
+    n = redis.call('ZCARD', key)
+  end
+  return n >= cap, n == 0
 end
 
--- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl (ms), 3
--- credits, 4 keep, 5 block wanted beyond the credits, 6 block fraction.
+-- hold adds member to key's leases until deadline.
+local function hold(key, deadline, member, empty, kttl)
+  redis.call('ZADD', key, deadline, member)
+  if empty then redis.call('PEXPIRE', key, kttl) end
+end
+
+-- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
+-- (ms), 3 credits, 4 keep, 5 block wanted beyond the credits, 6 block
+-- fraction, 7 '1' if the member is a slot this instance holds already (a
+-- spare it reuses: not counted again). A take whose member is new and
+-- already held is a replay: it ran and admitted, and is not run again
+-- (its figures are read now, and a block it leased stays with the pool).
 local function op_take()
   local st, u = begin(true, false)
   if not st then return u end
-  local n, keep = tonumber(arg(3)), tonumber(arg(4))
-  local capped = KC ~= KW
-  local reason = R_NONE
-  -- a member already held (a spare slot this instance reuses) is not
-  -- counted against the cap it already counts in
-  local mine = redis.call('ZSCORE', KA, arg(0))
-  if not mine and full(KA, plan.app, u) then
+  local n, keep, member = tonumber(arg(3)), tonumber(arg(4)), arg(0)
+  local capped, reuse = KC ~= KW, arg(7) == '1'
+  if not reuse and redis.call('ZSCORE', KA, member) then
+    return decision(st, u, R_NONE, n, 0)
+  end
+  local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
+  if not reuse then afull, aempty = full(KA, plan.app, u) end
+  if afull then
     reason = R_CONC
-  elseif capped and not (mine and redis.call('ZSCORE', KC, arg(0))) and full(KC, plan.class, u) then
-    reason = R_SUB
-  elseif not fits(st, n, keep) then
+  elseif capped and not reuse then
+    cfull, cempty = full(KC, plan.class, u)
+    if cfull then reason = R_SUB end
+  end
+  if reason == R_NONE and not fits(st, n, keep) then
     local r = retry(st, u, n + keep, 0)
     save(st, u)
     return decision(st, u, R_CREDITS, n, r)
@@ -134,12 +149,8 @@ local function op_take()
     for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, extra) end
   end
   local deadline, kttl = u + tonumber(arg(1)), tonumber(arg(2))
-  redis.call('ZADD', KA, deadline, arg(0))
-  redis.call('PEXPIRE', KA, kttl)
-  if capped then
-    redis.call('ZADD', KC, deadline, arg(0))
-    redis.call('PEXPIRE', KC, kttl)
-  end
+  hold(KA, deadline, member, aempty, kttl)
+  if capped then hold(KC, deadline, member, cempty, kttl) end
   save(st, u)
   return decision(st, u, R_NONE, n, 0, extra)
 end
@@ -180,15 +191,10 @@ end
 -- are of another plan (reshaped for it, as any step would).
 local function op_peek()
   local m = tonumber(arg(0))
-  local pid = redis.call('HGET', KP, 'id')
-  if pid and pid ~= plan.id then return {PLAN, redis.call('HGET', KP, 'enc')} end
   local st = load()
+  if st.o and st.o ~= plan.id then return {PLAN, redis.call('HGET', KW, 'oe')} end
   local u = math.max(clock(), st.f)
-  if not st.held then
-    for i = 0, plan.n - 1 do
-      if plan.wins[i].kind == 'c' then st.wins[i].c = nil end
-    end
-  elseif st.id ~= plan.id then
+  if st.held and st.id ~= plan.id then
     if not reshape(st, u) then return {PERIODS, u} end
     save(st, u)
   end
@@ -209,7 +215,7 @@ local function op_setplan()
     redis.call('PEXPIRE', KQ, tonumber(arg(1)))
     return {OK, 0}
   end
-  redis.call('HSET', KP, 'id', plan.id, 'enc', arg(0))
+  redis.call('HSET', KW, 'o', plan.id, 'oe', arg(0))
   local st, u = begin(false, true)
   if not st then return u end
   save(st, u)

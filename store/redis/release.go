@@ -1,0 +1,119 @@
+package redis
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Releases leave the caller's path: Release queues the slots on their
+// tenant, the tenant's next step sends them in the same pipeline, ahead
+// of its script (so this instance never sees its own released slot as
+// held, and a release costs no round trip of its own), and a flusher
+// sends what no step took within flushDelay. They are plain ZREMs
+// (idempotent: sending one twice is harmless).
+
+// rel is one released slot.
+type rel struct{ akey, ckey, member string }
+
+// flushDelay is how long a release waits for a step to carry it.
+const flushDelay = 200 * time.Microsecond
+
+// releaser holds the tenants with queued releases.
+type releaser struct {
+	mu    sync.Mutex // protects dirty
+	dirty []*tenant
+	kick  chan struct{} // buffered 1: wakes the flusher
+	done  chan struct{}
+}
+
+// queue adds r to t's releases and wakes the flusher.
+func (s *Store) queue(t *tenant, r rel) {
+	t.mu.Lock()
+	first := len(t.pend) == 0
+	t.pend = append(t.pend, r)
+	t.mu.Unlock()
+	if !first {
+		return // t is listed already
+	}
+	s.rel.mu.Lock()
+	s.rel.dirty = append(s.rel.dirty, t)
+	s.rel.mu.Unlock()
+	select {
+	case s.rel.kick <- struct{}{}:
+	default:
+	}
+}
+
+// takePending takes t's queued releases (to send with a step).
+func (t *tenant) takePending() []rel {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pend
+	t.pend = nil
+	return p
+}
+
+// zrems queues the ZREMs of rs on p.
+func zrems(ctx context.Context, p goredis.Pipeliner, rs []rel) {
+	for _, r := range rs {
+		p.ZRem(ctx, r.akey, r.member)
+		if r.ckey != "" {
+			p.ZRem(ctx, r.ckey, r.member)
+		}
+	}
+}
+
+// flusher sends the releases no step carried, until stop; then the rest.
+func (s *Store) flusher() {
+	defer close(s.rel.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.flush()
+			return
+		case <-s.rel.kick:
+			timer.Reset(flushDelay)
+			select {
+			case <-timer.C:
+			case <-s.stop:
+				timer.Stop()
+				s.flush()
+				return
+			}
+			s.flush()
+		}
+	}
+}
+
+// flush sends every queued release in one pipeline. A failure leaves the
+// slots to expire with their leases.
+func (s *Store) flush() {
+	s.rel.mu.Lock()
+	ts := s.rel.dirty
+	s.rel.dirty = nil
+	s.rel.mu.Unlock()
+	var all []rel
+	for _, t := range ts {
+		all = append(all, t.takePending()...)
+	}
+	if len(all) == 0 {
+		return
+	}
+	probe, ok := s.brk.allow(time.Now())
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	defer cancel()
+	s.stats.roundTrips.Add(1)
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		zrems(ctx, p, all)
+		return nil
+	})
+	s.brk.done(err == nil, probe, time.Now())
+}
