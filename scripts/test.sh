@@ -4,8 +4,8 @@
 # It installs what the tests need (headless Chromium for the dashboard's browser
 # test; redis-server and redis-cli, which store/redis's tests start on loopback
 # themselves, a three-node cluster included), then for every Go module in the
-# repo: gofmt, go vet, go test -race (which also runs every fuzz target's seed corpus), and every benchmark once so
-# none rots. It does not gate on speed.
+# repo: gofmt, go vet, go test -race (which also runs every fuzz target's seed
+# corpus), and every benchmark once so none rots. It does not gate on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
