@@ -51,7 +51,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 		rid, reuse = id, "1"
 	}
 	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
-		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse)
+		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
 	if err == nil {
 		decision(r, pi, d)
 		t.seen(pi, d)

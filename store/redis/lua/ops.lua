@@ -108,15 +108,16 @@ end
 -- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
 -- (ms), 3 credits, 4 keep, 5 block wanted beyond the credits, 6 block
 -- fraction, 7 '1' if the member is a slot this instance holds already (a
--- spare it reuses: not counted again). A take whose member is new and
--- already held is a replay: it ran and admitted, and is not run again
--- (its figures are read now, and a block it leased stays with the pool).
+-- spare it reuses: not counted again), 8 '1' if this is a replay (sent
+-- again after an ambiguous error). A replayed take whose member is held
+-- ran and admitted, and is not run again (its figures are read now, and
+-- a block it leased stays with the pool).
 local function op_take()
   local st, u = begin(true, false)
   if not st then return u end
   local n, keep, member = tonumber(arg(3)), tonumber(arg(4)), arg(0)
   local capped, reuse = KC ~= KW, arg(7) == '1'
-  if not reuse and redis.call('ZSCORE', KA, member) then
+  if not reuse and arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return decision(st, u, R_NONE, n, 0)
   end
   local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
