@@ -150,13 +150,9 @@ func (s *Store) renewAll(all bool) {
 		cmd  *goredis.Cmd
 	}
 	var cmds []sent
-	now := any("")
-	if s.cfg.clientTime {
-		now = s.lastNow.Load()
-	}
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for g, ms := range renew {
-			args := []any{"renew", now, "", 0, 0, 0, 0, 0, s.cfg.leaseTTL.Microseconds(), 3 * s.cfg.leaseTTL.Milliseconds()}
+			args := []any{"renew", "", "", 0, 0, 0, 0, 0, s.cfg.leaseTTL.Microseconds(), 3 * s.cfg.leaseTTL.Milliseconds()}
 			for _, m := range ms {
 				args = append(args, m)
 			}

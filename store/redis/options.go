@@ -86,10 +86,10 @@ func buildConfig(opts []Option) config {
 // with different prefixes share nothing.
 func WithPrefix(prefix string) Option { return optionFunc(func(c *config) { c.prefix = prefix }) }
 
-// WithClientTime makes the store count at the now it is given instead of
-// Redis's clock (TIME): for tests that drive a fake clock (the conformance
-// suite) and for replays. Live instances keep Redis's clock, which all of
-// them share.
+// WithClientTime makes the store count credits at the now it is given
+// instead of Redis's clock (TIME): for tests that drive a fake clock (the
+// conformance suite) and for replays. Live instances keep Redis's clock,
+// which all of them share. Leases expire by Redis's clock either way.
 func WithClientTime() Option { return optionFunc(func(c *config) { c.clientTime = true }) }
 
 // WithSlots splits each rolling window into n slots (default 96, at most

@@ -32,7 +32,7 @@ type Store struct {
 	held    leases
 	rel     releaser
 	stats   counters
-	lastNow atomic.Int64 // client time mode: the latest now seen (us), for renewals
+	lastNow atomic.Int64 // client time mode: the latest now seen (us), for background steps
 
 	mu sync.Mutex // protects Tenants' gathering across cluster nodes
 

@@ -41,10 +41,17 @@ local function fmt(x) return string.format('%d', x) end
 local function fld(i, name) return fmt(i) .. '.' .. name end
 local function slot(i, k) return fmt(i) .. '.' .. fmt(k) end
 
-local function clock()
-  if ARGV[2] ~= '' then return tonumber(ARGV[2]) end
+-- rtime is Redis's clock: leases always expire by it (a holder's
+-- liveness is real time, also when the windows count at the caller's).
+local function rtime()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- clock is the windows' clock: the caller's now if it sent one.
+local function clock()
+  if ARGV[2] ~= '' then return tonumber(ARGV[2]) end
+  return rtime()
 end
 
 -- range reads the slot fields lo..hi of window i: amounts by slot, absent

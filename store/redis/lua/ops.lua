@@ -117,15 +117,17 @@ local function op_take()
   if not st then return u end
   local n, keep, member = tonumber(arg(3)), tonumber(arg(4)), arg(0)
   local capped, reuse = KC ~= KW, arg(7) == '1'
+  local lt = u -- leases count by Redis's clock (see rtime)
+  if ARGV[2] ~= '' then lt = rtime() end
   if not reuse and arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return decision(st, u, R_NONE, n, 0)
   end
   local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
-  if not reuse then afull, aempty = full(KA, plan.app, u) end
+  if not reuse then afull, aempty = full(KA, plan.app, lt) end
   if afull then
     reason = R_CONC
   elseif capped and not reuse then
-    cfull, cempty = full(KC, plan.class, u)
+    cfull, cempty = full(KC, plan.class, lt)
     if cfull then reason = R_SUB end
   end
   if reason == R_NONE and not fits(st, n, keep) then
@@ -149,7 +151,7 @@ local function op_take()
     extra = math.max(extra, 0)
     for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, extra) end
   end
-  local deadline, kttl = u + tonumber(arg(1)), tonumber(arg(2))
+  local deadline, kttl = lt + tonumber(arg(1)), tonumber(arg(2))
   hold(KA, deadline, member, aempty, kttl)
   if capped then hold(KC, deadline, member, cempty, kttl) end
   save(st, u)
@@ -235,7 +237,7 @@ end
 -- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
 -- many were still held (a lease that expired is not brought back).
 local function op_renew()
-  local deadline, held = clock() + tonumber(arg(0)), 0
+  local deadline, held = rtime() + tonumber(arg(0)), 0
   for j = 2, #ARGV - OPARG do
     if redis.call('ZSCORE', KA, arg(j)) then
       held = held + 1
