@@ -44,48 +44,12 @@ func testFailureMode(t *testing.T, mode Mode) {
 		stores[i%N].Release(&l)
 	}
 	srv.stop()
-	var mu sync.Mutex
-	var down int64
-	var wg sync.WaitGroup
-	stop := after(1500*time.Millisecond, nil)
-	for _, s := range stores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := spend(s, "m", &p, 2, stop)
-			mu.Lock()
-			down += n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	down := spendAll(stores, &p, 1500*time.Millisecond)
 	if err := srv.restart(); err != nil {
 		t.Fatal(err)
 	}
-	var st []Stats
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st = st[:0]
-		var owed int64
-		for _, s := range stores {
-			x := s.Stats()
-			st = append(st, x)
-			owed += x.OutageCredits - x.Reconciled - x.Unreconciled
-		}
-		if owed == 0 && stores[0].Circuit() == Closed || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-		// a step closes the breaker; reconciliation follows on the next tick
-		stores[0].Peek(time.Now(), "m", 0, pf)
-		stores[1].Peek(time.Now(), "m", 0, pf)
-	}
+	reconciled, unreconciled := waitReconciled(stores, pf)
 	used := stores[0].Peek(time.Now(), "m", 0, pf).Used
-	var reconciled, unreconciled int64
-	for _, x := range st {
-		reconciled += x.Reconciled
-		unreconciled += x.Unreconciled
-	}
 	t.Logf("%s: admitted %d credits while Redis was down; reconciled %d (%d beyond the pool); pool used %d of %d",
 		mode, down, reconciled, unreconciled, used, p.Credits)
 	check := func(ok bool, msg string, args ...any) {
@@ -103,6 +67,51 @@ func testFailureMode(t *testing.T, mode Mode) {
 		// each instance: 1/N of what the pool had left (150): 75
 		check(down == 150, "degraded admitted %d, want 1/N of the 150 left for each of N", down)
 		check(reconciled == down && used == p.Credits, "degraded did not book its spending")
+	}
+}
+
+// spendAll has every store spend from tenant "m" for d; it returns the
+// credits admitted.
+func spendAll(stores []*Store, p *store.Plan, d time.Duration) int64 {
+	var mu sync.Mutex
+	var total int64
+	var wg sync.WaitGroup
+	stop := after(d, nil)
+	for _, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := spend(s, "m", p, 2, stop)
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return total
+}
+
+// waitReconciled waits (5 s at most) until the stores have booked what
+// they spent while Redis was away, and returns what they booked and what
+// the pool could not take.
+func waitReconciled(stores []*Store, pf store.PlanFunc) (reconciled, unreconciled int64) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var owed int64
+		reconciled, unreconciled = 0, 0
+		for _, s := range stores {
+			x := s.Stats()
+			owed += x.OutageCredits - x.Reconciled - x.Unreconciled
+			reconciled += x.Reconciled
+			unreconciled += x.Unreconciled
+		}
+		if owed == 0 && stores[0].Circuit() == Closed || time.Now().After(deadline) {
+			return reconciled, unreconciled
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, s := range stores { // a step closes the breaker; reconciling follows on a tick
+			s.Peek(time.Now(), "m", 0, pf)
+		}
 	}
 }
 

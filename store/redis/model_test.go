@@ -124,6 +124,30 @@ func (m *model) settle(u int64, l *modelLease, delta int64, exact bool) store.De
 	return d
 }
 
+func (m *model) release(s *Store, l *modelLease) {
+	s.Release(&l.l)
+	m.apps[l.app]--
+	if l.class == "bulk" {
+		m.classes["bulk"]--
+	}
+}
+
+// peek reads a copy expired at u: Peek moves no frontier.
+func (m *model) peek(u, n int64) store.Decision {
+	v := *m
+	v.slots = map[int64]int64{}
+	for k, a := range m.slots {
+		v.slots[k] = a
+	}
+	want := store.Decision{Allowed: true}
+	u = v.now(u)
+	v.fill(u, n, &want)
+	if n <= want.Remaining {
+		want.RetryAfter = 0
+	}
+	return want
+}
+
 // The script against the model on random steps, times going back and
 // forth: every figure of every decision equal.
 func TestModel(t *testing.T) {
@@ -161,13 +185,8 @@ func TestModel(t *testing.T) {
 			}
 		case op < 6 && len(held) > 0:
 			j := rng.IntN(len(held))
-			l := held[j]
+			m.release(s, held[j])
 			held = append(held[:j], held[j+1:]...)
-			s.Release(&l.l)
-			m.apps[l.app]--
-			if l.class == "bulk" {
-				m.classes["bulk"]--
-			}
 		case op < 8 && len(held) > 0:
 			l := held[rng.IntN(len(held))]
 			delta, exact := rng.Int64N(21)-10, rng.IntN(2) == 0
@@ -178,18 +197,7 @@ func TestModel(t *testing.T) {
 			check(i, "settle", s.Settle(at, &l.l, delta, exact), want)
 		default:
 			n := rng.Int64N(120)
-			// Peek moves no frontier: the model reads a copy expired at u
-			v := *m
-			v.slots = map[int64]int64{}
-			for k, a := range m.slots {
-				v.slots[k] = a
-			}
-			want := store.Decision{Allowed: true}
-			u = v.now(u)
-			v.fill(u, n, &want)
-			if n <= want.Remaining {
-				want.RetryAfter = 0
-			}
+			want := m.peek(u, n)
 			check(i, "peek", s.Peek(at, "m", n, pf), want)
 		}
 	}
