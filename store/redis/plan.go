@@ -22,6 +22,7 @@ type planInfo struct {
 	wins   []winInfo
 	keyTTL int64 // ms W outlives the step that opened its newest slot
 	roll   bool  // every window rolls (credit leasing applies)
+	boxed  []any // the windows' arguments of a rolling plan, boxed once
 }
 
 type winInfo struct {
@@ -128,6 +129,9 @@ func newPlanInfo(p *store.Plan, slots int) *planInfo {
 		pi.wins = append(pi.wins, w)
 	}
 	pi.keyTTL = longest/1000 + 1000
+	if pi.roll {
+		pi.boxed = pi.winArgs(nil, time.Time{})
+	}
 	return pi
 }
 
@@ -140,9 +144,18 @@ func (pi *planInfo) classCap(class string) int64 {
 }
 
 // args appends the script's plan arguments (ARGV 3 to the op's own) for a
-// call at t (the calendar periods around it).
+// call at t (the calendar periods around it). A rolling plan's windows are
+// boxed once (boxing each number per call cost an allocation each).
 func (pi *planInfo) args(a []any, class string, rttl int64, t time.Time) []any {
 	a = append(a, pi.id, pi.p.Concurrency, pi.classCap(class), pi.keyTTL, rttl, len(pi.wins))
+	if pi.boxed != nil {
+		return append(a, pi.boxed...)
+	}
+	return pi.winArgs(a, t)
+}
+
+// winArgs appends the windows' arguments at t.
+func (pi *planInfo) winArgs(a []any, t time.Time) []any {
 	for _, w := range pi.wins {
 		if w.cal != nil {
 			e1, e2 := w.cal.periods(t)
