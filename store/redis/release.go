@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -12,20 +13,23 @@ import (
 // tenant, the tenant's next step sends them in the same pipeline, ahead
 // of its script (so this instance never sees its own released slot as
 // held, and a release costs no round trip of its own), and a flusher
-// sends what no step took within flushDelay. They are plain ZREMs
+// sends what no step took, every flushDelay while releases keep coming
+// (one wakeup per period, not per release: waking a goroutine per call
+// doubled a call's latency on two busy cores). They are plain ZREMs
 // (idempotent: sending one twice is harmless).
 
 // rel is one released slot.
 type rel struct{ akey, ckey, member string }
 
-// flushDelay is how long a release waits for a step to carry it.
-const flushDelay = 200 * time.Microsecond
+// flushDelay is how long a release waits for a step to carry it, at most.
+const flushDelay = time.Millisecond
 
 // releaser holds the tenants with queued releases.
 type releaser struct {
 	mu    sync.Mutex // protects dirty
 	dirty []*tenant
-	kick  chan struct{} // buffered 1: wakes the flusher
+	armed atomic.Bool   // the flusher is running its periods
+	kick  chan struct{} // buffered 1: wakes an idle flusher
 	done  chan struct{}
 }
 
@@ -41,9 +45,8 @@ func (s *Store) queue(t *tenant, r rel) {
 	s.rel.mu.Lock()
 	s.rel.dirty = append(s.rel.dirty, t)
 	s.rel.mu.Unlock()
-	select {
-	case s.rel.kick <- struct{}{}:
-	default:
+	if s.rel.armed.CompareAndSwap(false, true) {
+		s.rel.kick <- struct{}{}
 	}
 }
 
@@ -66,7 +69,8 @@ func zrems(ctx context.Context, p goredis.Pipeliner, rs []rel) {
 	}
 }
 
-// flusher sends the releases no step carried, until stop; then the rest.
+// flusher sends the releases no step carried, every flushDelay while
+// there are any, until stop; then the rest.
 func (s *Store) flusher() {
 	defer close(s.rel.done)
 	timer := time.NewTimer(time.Hour)
@@ -77,6 +81,8 @@ func (s *Store) flusher() {
 			s.flush()
 			return
 		case <-s.rel.kick:
+		}
+		for {
 			timer.Reset(flushDelay)
 			select {
 			case <-timer.C:
@@ -85,14 +91,28 @@ func (s *Store) flusher() {
 				s.flush()
 				return
 			}
-			s.flush()
+			if s.flush() {
+				continue
+			}
+			s.rel.armed.Store(false)
+			// a release queued since the flush saw the flusher armed
+			if !s.rel.hasDirty() || !s.rel.armed.CompareAndSwap(false, true) {
+				break
+			}
 		}
 	}
 }
 
-// flush sends every queued release in one pipeline. A failure leaves the
-// slots to expire with their leases.
-func (s *Store) flush() {
+func (r *releaser) hasDirty() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.dirty) > 0
+}
+
+// flush sends every queued release in one pipeline, and reports whether
+// any tenant was listed. A failure leaves the slots to expire with their
+// leases.
+func (s *Store) flush() bool {
 	s.rel.mu.Lock()
 	ts := s.rel.dirty
 	s.rel.dirty = nil
@@ -102,11 +122,11 @@ func (s *Store) flush() {
 		all = append(all, t.takePending()...)
 	}
 	if len(all) == 0 {
-		return
+		return len(ts) > 0
 	}
 	probe, ok := s.brk.allow(time.Now())
 	if !ok {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
@@ -116,4 +136,5 @@ func (s *Store) flush() {
 		return nil
 	})
 	s.brk.done(err == nil, probe, time.Now())
+	return true
 }
