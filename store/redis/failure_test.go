@@ -15,11 +15,12 @@ import (
 // what it booked to the pool after, is checked against the mode's promise.
 func TestFailureModes(t *testing.T) {
 	for _, mode := range []Mode{FailClosed, FailOpen, Degraded} {
-		t.Run(mode.String(), func(t *testing.T) { testFailureMode(t, mode) })
+		t.Run(mode.String(), func(t *testing.T) { testFailureMode(t, mode, 0) })
 	}
+	t.Run("degraded+leasing", func(t *testing.T) { testFailureMode(t, Degraded, 64) })
 }
 
-func testFailureMode(t *testing.T, mode Mode) {
+func testFailureMode(t *testing.T, mode Mode, block int64) {
 	srv, err := startServer(0, "--appendonly", "yes", "--appendfsync", "always")
 	if err != nil {
 		t.Fatal(err)
@@ -29,10 +30,11 @@ func testFailureMode(t *testing.T, mode Mode) {
 	p := store.Plan{Credits: 200, Window: time.Hour, Concurrency: 8}
 	pf := func(string) *store.Plan { return &p }
 	var stores []*Store
-	prefix := fmt.Sprintf("modes.%s:", mode)
+	prefix := fmt.Sprintf("modes.%s.%d:", mode, block)
 	for range N {
 		stores = append(stores, newStore(t, client(t, srv.addr()), WithPrefix(prefix), WithFailure(mode, N),
-			WithBreaker(2, 100*time.Millisecond), WithLeaseTTL(600*time.Millisecond), WithTimeout(300*time.Millisecond)))
+			WithBreaker(2, 100*time.Millisecond), WithLeaseTTL(600*time.Millisecond), WithTimeout(300*time.Millisecond),
+			WithCreditLeasing(block)))
 	}
 	for i := range 50 { // before the outage: 50 spent, through both
 		var l Lease
@@ -57,13 +59,18 @@ func testFailureMode(t *testing.T, mode Mode) {
 			t.Errorf(msg+fmt.Sprintf(" (down %d, reconciled %d, used %d)", down, reconciled, used), args...)
 		}
 	}
-	switch mode {
-	case FailClosed:
+	switch {
+	case mode == FailClosed:
 		check(down == 0 && used == 50, "fail-closed admitted while down, or the pool moved")
-	case FailOpen:
+	case mode == FailOpen:
 		check(down > 0 && reconciled+unreconciled == down, "fail-open did not book all it admitted")
 		check(used == min(p.Credits, 50+down), "the pool does not count what was booked")
-	case Degraded:
+	case block > 0:
+		// the blocks leased before (counted in the pool already), then 1/N
+		// of what each instance last saw left: never N pools
+		check(down > 0 && down <= p.Credits, "degraded with blocks admitted %d, want at most one pool", down)
+		check(used <= p.Credits && reconciled+unreconciled <= down, "degraded with blocks booked more than it spent")
+	default:
 		// each instance: 1/N of what the pool had left (150): 75
 		check(down == 150, "degraded admitted %d, want 1/N of the 150 left for each of N", down)
 		check(reconciled == down && used == p.Credits, "degraded did not book its spending")

@@ -80,6 +80,7 @@ func (s *Store) Release(l *Lease) {
 		return
 	}
 	switch {
+	case l.kind == openLease: // nothing held
 	case l.kind == degradedLease:
 		l.t.releaseDegraded(l)
 	case s.cfg.maxBlock > 0 && l.kind == remoteLease:
