@@ -126,14 +126,15 @@ func (s *Store) call(keys []string, args []any, pre []rel) ([]any, error) {
 // reply is an OK reply read into numbers.
 type reply struct {
 	reason, cost, remaining, used, reset, retry, u, extra int64
+	stored                                                 int64 // 1: Redis holds a SetPlan plan for the tenant
 }
 
 func readReply(v []any) (reply, error) {
 	var r reply
-	if len(v) < 9 {
+	if len(v) < 10 {
 		return r, fmt.Errorf("%w: %v", ErrReply, v)
 	}
-	dst := []*int64{&r.reason, &r.cost, &r.remaining, &r.used, &r.reset, &r.retry, &r.u, &r.extra}
+	dst := []*int64{&r.reason, &r.cost, &r.remaining, &r.used, &r.reset, &r.retry, &r.u, &r.extra, &r.stored}
 	for i, p := range dst {
 		n, ok := v[i+1].(int64)
 		if !ok {

@@ -186,6 +186,9 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 		switch status(v) {
 		case statusOK:
 			r, err := readReply(v)
+			if err == nil && r.stored == 0 && t.override.Load() != nil {
+				t.override.Store(nil) // gone with the idle tenant: the caller's plans again
+			}
 			return r, pi, err
 		case statusPlan:
 			enc, _ := v[1].(string)

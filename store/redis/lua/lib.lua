@@ -32,8 +32,9 @@ end
 local OPARG = 9 + 5 * plan.n
 local function arg(i) return ARGV[OPARG + i] end
 
--- Replies are arrays: {status, ...}. OK carries a decision:
--- {0, reason, cost, remaining, used, reset, retry (-1 never), u, extra}.
+-- Replies are arrays: {status, ...}. OK carries a decision: {0, reason,
+-- cost, remaining, used, reset, retry (-1 never), u, extra, 1 if W holds
+-- a plan SetPlan stored}.
 local OK, PLAN, PERIODS = 0, 1, 2
 local R_NONE, R_CREDITS, R_CONC, R_SUB = 0, 1, 2, 3
 
@@ -249,7 +250,9 @@ local function decision(st, u, reason, cost, retry, extra)
     local t = reset(win, ws, u)
     if least < 0 or r < least or (r == least and t > rs) then least, rs = r, t end
   end
-  return {OK, reason, cost, rem, pool.s, rs, retry, u, extra or 0}
+  local o = 0
+  if st.o then o = 1 end
+  return {OK, reason, cost, rem, pool.s, rs, retry, u, extra or 0, o}
 end
 
 -- retry is how long until m credits (keep more in the pool) are free in

@@ -64,6 +64,7 @@ end
 -- create the tenant adopts the pending plan SetPlan left for it.
 local function begin(create, setting)
   local st = load()
+  if setting then st.o = plan.id end
   if not setting and st.o and st.o ~= plan.id then
     return nil, {PLAN, redis.call('HGET', KW, 'oe')}
   end
@@ -75,6 +76,7 @@ local function begin(create, setting)
       if q[1] then
         redis.call('HSET', KW, 'o', q[1], 'oe', q[2])
         redis.call('DEL', KQ)
+        st.o = q[1]
       end
     end
     st.fresh = true
