@@ -126,7 +126,7 @@ func (s *Store) call(keys []string, args []any, pre []rel) ([]any, error) {
 // reply is an OK reply read into numbers.
 type reply struct {
 	reason, cost, remaining, used, reset, retry, u, extra int64
-	stored                                                 int64 // 1: Redis holds a SetPlan plan for the tenant
+	stored                                                int64 // 1: Redis holds a SetPlan plan for the tenant
 }
 
 func readReply(v []any) (reply, error) {
