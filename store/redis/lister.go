@@ -19,33 +19,21 @@ func (s *Store) Tenants() iter.Seq[string] {
 		match := s.cfg.prefix + "{*}:w"
 		var names []string
 		scan := func(ctx context.Context, c *goredis.Client) error {
+			var local []string
 			it := c.Scan(ctx, 0, match, 1000).Iterator()
 			for it.Next(ctx) {
 				if name, ok := s.tenantOf(it.Val()); ok {
-					names = append(names, name)
+					local = append(local, name)
 				}
 			}
+			s.mu.Lock() // cluster nodes are scanned concurrently
+			names = append(names, local...)
+			s.mu.Unlock()
 			return it.Err()
 		}
 		switch c := s.c.(type) {
 		case *goredis.ClusterClient:
-			var parts [][]string
-			_ = c.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
-				var local []string
-				it := n.Scan(ctx, 0, match, 1000).Iterator()
-				for it.Next(ctx) {
-					if name, ok := s.tenantOf(it.Val()); ok {
-						local = append(local, name)
-					}
-				}
-				s.mu.Lock()
-				parts = append(parts, local)
-				s.mu.Unlock()
-				return it.Err()
-			})
-			for _, p := range parts {
-				names = append(names, p...)
-			}
+			_ = c.ForEachMaster(ctx, scan)
 		case *goredis.Client:
 			_ = scan(ctx, c)
 		}
