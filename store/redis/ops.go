@@ -176,8 +176,12 @@ func (s *Store) SetPlan(now time.Time, tenant string, p *store.Plan) error {
 	args = pi.args(args, "", s.cfg.replayTTL.Milliseconds(), now)
 	args = append(args, pi.enc, pending)
 	for range maxSteps {
-		v, err := s.call(stepKeys(t, "", "", ""), args, t.takePending())
+		pre := t.takePending()
+		v, err := s.call(stepKeys(t, "", "", ""), args, pre, -1)
 		if err != nil {
+			for _, r := range pre {
+				s.queue(t, r)
+			}
 			return err
 		}
 		if status(v) != statusPeriods {

@@ -11,8 +11,9 @@ import (
 
 // Releases leave the caller's path: Release queues the slots on their
 // tenant, the tenant's next step sends them in the same pipeline, ahead
-// of its script (so this instance never sees its own released slot as
-// held, and a release costs no round trip of its own), and a flusher
+// of its script, or in the script itself for a take on the same slots
+// (so this instance never sees its own released slot as held, and a
+// release costs no round trip of its own), and a flusher
 // sends what no step took, every flushDelay while releases keep coming
 // (one wakeup per period, not per release: waking a goroutine per call
 // doubled a call's latency on two busy cores). They are plain ZREMs
@@ -57,6 +58,20 @@ func (t *tenant) takePending() []rel {
 	p := t.pend
 	t.pend = nil
 	return p
+}
+
+// split parts rs into the releases of other slots and the members of the
+// slots akey and ckey (which a take on them removes in its script).
+func split(rs []rel, akey, ckey string) (other []rel, same []string) {
+	other = rs[:0]
+	for _, r := range rs {
+		if r.akey == akey && r.ckey == ckey {
+			same = append(same, r.member)
+		} else {
+			other = append(other, r)
+		}
+	}
+	return other, same
 }
 
 // zrems queues the ZREMs of rs on p.

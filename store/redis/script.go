@@ -96,7 +96,9 @@ func ambiguous(err error) bool {
 // timeout, replaying it (same keys, same step id) after ambiguous errors:
 // a step that did run returns its recorded result, so nothing counts
 // twice. An error wraps ErrUnavailable.
-func (s *Store) call(keys []string, args []any, pre []rel) ([]any, error) {
+// replayAt, if not negative, is the index of the argument that tells a
+// step it is sent again (see op_take).
+func (s *Store) call(keys []string, args []any, pre []rel, replayAt int) ([]any, error) {
 	probe, ok := s.brk.allow(time.Now())
 	if !ok {
 		return nil, fmt.Errorf("%w: circuit open", ErrUnavailable)
@@ -114,8 +116,8 @@ func (s *Store) call(keys []string, args []any, pre []rel) ([]any, error) {
 			break
 		}
 		s.stats.replays.Add(1)
-		if args[0] == "take" {
-			args[len(args)-1] = "1" // a replay: see op_take
+		if replayAt >= 0 {
+			args[replayAt] = "1"
 		}
 	}
 	s.stats.errors.Add(1)

@@ -175,11 +175,25 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 		args = append(args, op, s.nowArg(now))
 		args = pi.args(args, class, s.cfg.replayTTL.Milliseconds(), at)
 		args = append(args, opArgs...)
+		replayAt := -1
+		if op == "take" {
+			replayAt = len(args) - 1 // the take's last argument (see Take)
+		}
 		pre := t.takePending()
-		v, err := s.call(stepKeys(t, akey, ckey, id), args, pre)
+		var same []string
+		if op == "take" { // releases of the take's own slots ride in the script
+			pre, same = split(pre, akey, ckey)
+			for _, m := range same {
+				args = append(args, m)
+			}
+		}
+		v, err := s.call(stepKeys(t, akey, ckey, id), args, pre, replayAt)
 		if err != nil {
 			for _, r := range pre {
 				s.queue(t, r) // for the flusher, or the next step
+			}
+			for _, m := range same {
+				s.queue(t, rel{akey, ckey, m})
 			}
 			return reply{}, pi, err
 		}

@@ -111,7 +111,8 @@ end
 -- (ms), 3 credits, 4 keep, 5 block wanted beyond the credits, 6 block
 -- fraction, 7 '1' if the member is a slot this instance holds already (a
 -- spare it reuses: not counted again), 8 '1' if this is a replay (sent
--- again after an ambiguous error). A replayed take whose member is held
+-- again after an ambiguous error), then members of the same slots this
+-- instance released since its last step (removed first). A replayed take whose member is held
 -- ran and admitted, and is not run again (its figures are read now, and
 -- a block it leased stays with the pool).
 local function op_take()
@@ -121,6 +122,10 @@ local function op_take()
   local capped, reuse = KC ~= KW, arg(7) == '1'
   local lt = u -- leases count by Redis's clock (see rtime)
   if ARGV[2] ~= '' then lt = rtime() end
+  for j = 9, #ARGV - OPARG do
+    redis.call('ZREM', KA, arg(j))
+    if capped then redis.call('ZREM', KC, arg(j)) end
+  end
   if not reuse and arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return decision(st, u, R_NONE, n, 0)
   end
