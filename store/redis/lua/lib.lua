@@ -16,6 +16,11 @@
 --   5 R  string: this step's recorded result, for replays (W when unused)
 local KW, KQ, KA, KC, KR = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
+-- L holds the functions, so that each closure the script makes on every
+-- run captures one local, not dozens: Lua finds each captured local by
+-- walking a list of them (defining the ops took 5 us a run, now 2.5).
+local L = {}
+
 -- ARGV: 1 op, 2 now ('' = Redis TIME), 3 plan id, 4 app cap, 5 class cap
 -- (0 = uncapped), 6 ttl of W and P (ms), 7 ttl of replay records (ms),
 -- 8 number of windows, then 5 per window (the pool first): kind ('r'
@@ -30,7 +35,7 @@ for i = 0, plan.n - 1 do
     a = tonumber(ARGV[b + 3]), b = tonumber(ARGV[b + 4])}
 end
 local OPARG = 9 + 5 * plan.n
-local function arg(i) return ARGV[OPARG + i] end
+function L.arg(i) return ARGV[OPARG + i] end
 
 -- Replies are arrays: {status, ...}. OK carries a decision: {0, reason,
 -- cost, remaining, used, reset, retry (-1 never), u, extra, 1 if W holds
@@ -38,32 +43,32 @@ local function arg(i) return ARGV[OPARG + i] end
 local OK, PLAN, PERIODS = 0, 1, 2
 local R_NONE, R_CREDITS, R_CONC, R_SUB = 0, 1, 2, 3
 
-local function fmt(x) return string.format('%d', x) end
-local function fld(i, name) return fmt(i) .. '.' .. name end
-local function slot(i, k) return fmt(i) .. '.' .. fmt(k) end
+function L.fmt(x) return string.format('%d', x) end
+function L.fld(i, name) return L.fmt(i) .. '.' .. name end
+function L.slot(i, k) return L.fmt(i) .. '.' .. L.fmt(k) end
 
 -- rtime is Redis's clock: leases always expire by it (a holder's
 -- liveness is real time, also when the windows count at the caller's).
-local function rtime()
+function L.rtime()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
 -- clock is the windows' clock: the caller's now if it sent one.
-local function clock()
+function L.clock()
   if ARGV[2] ~= '' then return tonumber(ARGV[2]) end
-  return rtime()
+  return L.rtime()
 end
 
 -- range reads the slot fields lo..hi of window i: amounts by slot, absent
 -- slots nil. Chunked: unpack has a stack limit.
-local function range(i, lo, hi)
+function L.range(i, lo, hi)
   local out = {}
   local k = lo
   while k <= hi do
     local names = {}
     local top = math.min(hi, k + 999)
-    for j = k, top do names[#names + 1] = slot(i, j) end
+    for j = k, top do names[#names + 1] = L.slot(i, j) end
     local v = redis.call('HMGET', KW, unpack(names))
     for j = 1, #names do out[k + j - 1] = tonumber(v[j]) end
     k = top + 1
@@ -71,7 +76,7 @@ local function range(i, lo, hi)
   return out
 end
 
-local function hdel(names)
+function L.hdel(names)
   for j = 1, #names, 1000 do
     redis.call('HDEL', KW, unpack(names, j, math.min(#names, j + 999)))
   end
@@ -88,7 +93,7 @@ local touched = false
 -- cperiod is the end of the calendar period u counts in: the stored one
 -- while it runs (a caller behind it counts in it), else the caller's; nil
 -- when u is past both periods the caller sent (it computes them for u).
-local function cperiod(win, ws, u)
+function L.cperiod(win, ws, u)
   if ws.c and ws.c > u then return ws.c end
   if u < win.a then return win.a end
   if u < win.b then return win.b end
@@ -97,23 +102,23 @@ end
 
 -- expire drops what has come back by u; false if the caller must send
 -- the calendar periods of u.
-local function expire(i, win, ws, u, dels)
+function L.expire(i, win, ws, u, dels)
   if win.kind == 'c' then
-    local pe = cperiod(win, ws, u)
+    local pe = L.cperiod(win, ws, u)
     if not pe then return false end
     if pe ~= ws.c then ws.s, ws.c, ws.h, touched = 0, pe, u, true end
     return true
   end
   local k0 = math.floor((u - win.len) / win.a) -- the first slot still out at u
   if ws.s <= 0 or ws.h >= k0 then return true end
-  local v = range(i, ws.h, ws.c)
+  local v = L.range(i, ws.h, ws.c)
   local first
   for k = ws.h, ws.c do
     local a = v[k]
     if a then
       if k < k0 then
         ws.s = ws.s - a
-        dels[#dels + 1] = slot(i, k)
+        dels[#dels + 1] = L.slot(i, k)
       elseif not first then
         first = k
       end
@@ -125,14 +130,14 @@ local function expire(i, win, ws, u, dels)
 end
 
 -- add spends n at u.
-local function add(i, win, ws, u, n)
+function L.add(i, win, ws, u, n)
   if n <= 0 then return end
   if win.kind == 'c' then
     ws.s = ws.s + n
     return
   end
   local k = math.floor(u / win.a)
-  redis.call('HINCRBY', KW, slot(i, k), n)
+  redis.call('HINCRBY', KW, L.slot(i, k), n)
   if ws.s <= 0 then ws.h, ws.c, touched = k, k, true end
   if k > ws.c then ws.c, touched = k, true end
   if k < ws.h then ws.h = k end -- a reshape adds slots in any order
@@ -140,7 +145,7 @@ local function add(i, win, ws, u, n)
 end
 
 -- refund gives back up to n of what was spent at ut, if still out.
-local function refund(i, win, ws, ut, n)
+function L.refund(i, win, ws, ut, n)
   if n <= 0 or ws.s <= 0 then return 0 end
   if win.kind == 'c' then
     if ut < ws.h or ut >= ws.c then return 0 end
@@ -150,19 +155,19 @@ local function refund(i, win, ws, ut, n)
   end
   local k = math.floor(ut / win.a)
   if k < ws.h or k > ws.c then return 0 end
-  local a = tonumber(redis.call('HGET', KW, slot(i, k))) or 0
+  local a = tonumber(redis.call('HGET', KW, L.slot(i, k))) or 0
   local r = math.min(a, n)
   if r <= 0 then return 0 end
   if r == a then
-    redis.call('HDEL', KW, slot(i, k))
+    redis.call('HDEL', KW, L.slot(i, k))
   else
-    redis.call('HINCRBY', KW, slot(i, k), -r)
+    redis.call('HINCRBY', KW, L.slot(i, k), -r)
   end
   ws.s = ws.s - r
   if ws.s <= 0 then
     ws.s, ws.h = 0, ws.c + 1
   elseif k == ws.h and r == a then -- the head emptied: find the next
-    local v = range(i, k + 1, ws.c)
+    local v = L.range(i, k + 1, ws.c)
     for j = k + 1, ws.c do
       if v[j] then ws.h = j break end
     end
@@ -170,7 +175,7 @@ local function refund(i, win, ws, ut, n)
   return r
 end
 
-local function reset(win, ws, u)
+function L.reset(win, ws, u)
   if ws.s <= 0 then return u end
   if win.kind == 'c' then return ws.c end
   return (ws.h + 1) * win.a + win.len
@@ -178,12 +183,12 @@ end
 
 -- avail is when m credits are free under lim if nothing more is spent:
 -- u if now, -1 if never.
-local function avail(i, win, ws, u, m, lim)
+function L.avail(i, win, ws, u, m, lim)
   if m > lim then return -1 end
   local free = lim - ws.s
   if free >= m then return u end
   if win.kind == 'c' then return ws.c end
-  local v = range(i, ws.h, ws.c)
+  local v = L.range(i, ws.h, ws.c)
   for k = ws.h, ws.c do
     if v[k] then
       free = free + v[k]
@@ -194,12 +199,12 @@ local function avail(i, win, ws, u, m, lim)
 end
 
 -- load reads the frontier, the plan ids and every window's state.
-local function load()
+function L.load()
   local names = {'f', 'id', 'o'}
   for i = 0, plan.n - 1 do
-    names[#names + 1] = fld(i, 'h')
-    names[#names + 1] = fld(i, 'c')
-    names[#names + 1] = fld(i, 's')
+    names[#names + 1] = L.fld(i, 'h')
+    names[#names + 1] = L.fld(i, 'c')
+    names[#names + 1] = L.fld(i, 's')
   end
   local v = redis.call('HMGET', KW, unpack(names))
   local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], wins = {}, dels = {}}
@@ -212,7 +217,7 @@ local function load()
 end
 
 -- save writes the windows back (and the plan's shape if new).
-local function save(st, u)
+function L.save(st, u)
   local f = {'f', u, 'id', plan.id}
   local function put(name, x)
     f[#f + 1] = name
@@ -222,48 +227,48 @@ local function save(st, u)
     put('n', plan.n)
     for i = 0, plan.n - 1 do
       local win = plan.wins[i]
-      put(fld(i, 'k'), win.kind)
-      put(fld(i, 'W'), win.len)
-      put(fld(i, 'w'), win.a)
+      put(L.fld(i, 'k'), win.kind)
+      put(L.fld(i, 'W'), win.len)
+      put(L.fld(i, 'w'), win.a)
     end
   end
   for i = 0, plan.n - 1 do
     local ws = st.wins[i]
-    put(fld(i, 'h'), ws.h)
-    put(fld(i, 'c'), ws.c or 0)
-    put(fld(i, 's'), ws.s)
+    put(L.fld(i, 'h'), ws.h)
+    put(L.fld(i, 'c'), ws.c or 0)
+    put(L.fld(i, 's'), ws.s)
   end
-  hdel(st.dels)
+  L.hdel(st.dels)
   redis.call('HSET', KW, unpack(f))
   if st.fresh or touched then redis.call('PEXPIRE', KW, plan.ttl) end
 end
 
 -- decision is an OK reply for the tenant's windows at u: the pool's use,
 -- the least remaining, and the binding window's reset (latest among ties).
-local function decision(st, u, reason, cost, retry, extra)
+function L.decision(st, u, reason, cost, ra, extra)
   local pool = st.wins[0]
   local rem, least, rs = plan.wins[0].credits, -1, u
   for i = 0, plan.n - 1 do
     local win, ws = plan.wins[i], st.wins[i]
     local r = math.max(win.credits - ws.s, 0)
     rem = math.min(rem, r)
-    local t = reset(win, ws, u)
+    local t = L.reset(win, ws, u)
     if least < 0 or r < least or (r == least and t > rs) then least, rs = r, t end
   end
   local o = 0
   if st.o then o = 1 end
-  return {OK, reason, cost, rem, pool.s, rs, retry, u, extra or 0, o}
+  return {OK, reason, cost, rem, pool.s, rs, ra, u, extra or 0, o}
 end
 
 -- retry is how long until m credits (keep more in the pool) are free in
 -- every window, -1 if never.
-local function retry(st, u, m, keep)
+function L.retry(st, u, m, keep)
   local at = u
   for i = 0, plan.n - 1 do
     local win = plan.wins[i]
     local lim = win.credits
     if i == 0 then lim = lim - keep end
-    local t = avail(i, win, st.wins[i], u, m, lim)
+    local t = L.avail(i, win, st.wins[i], u, m, lim)
     if t < 0 then return -1 end
     at = math.max(at, t)
   end
@@ -271,7 +276,7 @@ local function retry(st, u, m, keep)
 end
 
 -- fits reports whether n credits fit every window (keep in the pool).
-local function fits(st, n, keep)
+function L.fits(st, n, keep)
   for i = 0, plan.n - 1 do
     local lim = plan.wins[i].credits
     if i == 0 then lim = lim - keep end
@@ -282,16 +287,16 @@ end
 
 -- charge takes up to n: the pool as much as fits, each later window up to
 -- what the one before took (as window.Compound); returns the least taken.
-local function charge(st, u, n)
+function L.charge(st, u, n)
   local took = n
   for i = 0, plan.n - 1 do
     took = math.min(took, math.max(plan.wins[i].credits - st.wins[i].s, 0))
-    add(i, plan.wins[i], st.wins[i], u, took)
+    L.add(i, plan.wins[i], st.wins[i], u, took)
   end
   return took
 end
 
-local function replayed()
+function L.replayed()
   if KR == KW then return nil end
   local r = redis.call('GET', KR)
   if not r then return nil end
@@ -302,10 +307,10 @@ end
 
 -- record keeps an OK reply under this step's id for a while, so that a
 -- replay after an ambiguous error returns it instead of acting twice.
-local function record(res)
+function L.record(res)
   if KR ~= KW and res[1] == OK then
     local parts = {}
-    for j = 1, #res do parts[j] = fmt(res[j]) end
+    for j = 1, #res do parts[j] = L.fmt(res[j]) end
     redis.call('SET', KR, table.concat(parts, ','), 'PX', plan.rttl)
   end
   return res

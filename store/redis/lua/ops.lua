@@ -2,7 +2,7 @@
 
 -- pick is the old window a new one of length len takes its spending from:
 -- the shortest at least as long, else the longest (as the reference store).
-local function pick(olds, n, len)
+function L.pick(olds, n, len)
   local src
   for i = 0, n - 1 do
     local o = olds[i]
@@ -18,26 +18,26 @@ end
 -- rolling slots move to the new slot holding their end (never earlier);
 -- what a calendar period holds, or goes into one, counts from u. False if
 -- the caller must send the calendar periods of u.
-local function reshape(st, u)
+function L.reshape(st, u)
   local n = tonumber(redis.call('HGET', KW, 'n')) or 0
   local olds, dels = {}, {}
   for i = 0, n - 1 do
-    local v = redis.call('HMGET', KW, fld(i, 'k'), fld(i, 'W'), fld(i, 'w'), fld(i, 'h'), fld(i, 'c'), fld(i, 's'))
+    local v = redis.call('HMGET', KW, L.fld(i, 'k'), L.fld(i, 'W'), L.fld(i, 'w'), L.fld(i, 'h'), L.fld(i, 'c'), L.fld(i, 's'))
     local o = {kind = v[1], len = tonumber(v[2]) or 0, w = tonumber(v[3]) or 1,
       h = tonumber(v[4]) or 0, c = tonumber(v[5]) or -1, s = tonumber(v[6]) or 0}
     if o.kind == 'c' and o.c <= u then o.s = 0 end
-    if o.kind == 'r' and o.s > 0 then o.slots = range(i, o.h, o.c) end
-    for _, f in ipairs({'k', 'W', 'w', 'h', 'c', 's'}) do dels[#dels + 1] = fld(i, f) end -- rare: reshapes only
-    for k in pairs(o.slots or {}) do dels[#dels + 1] = slot(i, k) end
+    if o.kind == 'r' and o.s > 0 then o.slots = L.range(i, o.h, o.c) end
+    for _, f in ipairs({'k', 'W', 'w', 'h', 'c', 's'}) do dels[#dels + 1] = L.fld(i, f) end -- rare: reshapes only
+    for k in pairs(o.slots or {}) do dels[#dels + 1] = L.slot(i, k) end
     olds[i] = o
   end
-  hdel(dels)
+  L.hdel(dels)
   for j = 0, plan.n - 1 do
-    local win, src = plan.wins[j], pick(olds, n, plan.wins[j].len)
+    local win, src = plan.wins[j], L.pick(olds, n, plan.wins[j].len)
     local ws = {h = 0, c = -1, s = 0}
     if win.kind == 'c' then ws.c = nil end
     if win.kind == 'c' then
-      local pe = cperiod(win, ws, u)
+      local pe = L.cperiod(win, ws, u)
       if not pe then return false end
       ws.c, ws.h = pe, u
       if src then ws.s = src.s end
@@ -47,9 +47,9 @@ local function reshape(st, u)
         local k2 = math.ceil((k + 1) * src.w / win.a) - 1
         acc[k2] = (acc[k2] or 0) + a
       end
-      for k2, a in pairs(acc) do add(j, win, ws, k2 * win.a, a) end
+      for k2, a in pairs(acc) do L.add(j, win, ws, k2 * win.a, a) end
     elseif src and src.s > 0 then
-      add(j, win, ws, u, src.s)
+      L.add(j, win, ws, u, src.s)
     end
     st.wins[j] = ws
   end
@@ -62,13 +62,13 @@ end
 -- state and u, or a reply to send instead: another plan is stored (the
 -- caller retries with it), or calendar periods are due. A step that may
 -- create the tenant adopts the pending plan SetPlan left for it.
-local function begin(create, setting)
-  local st = load()
+function L.begin(create, setting)
+  local st = L.load()
   if setting then st.o = plan.id end
   if not setting and st.o and st.o ~= plan.id then
     return nil, {PLAN, redis.call('HGET', KW, 'oe')}
   end
-  local u = math.max(clock(), st.f)
+  local u = math.max(L.clock(), st.f)
   if not st.held then
     if create and not setting then
       local q = redis.call('HMGET', KQ, 'id', 'enc')
@@ -81,10 +81,10 @@ local function begin(create, setting)
     end
     st.fresh = true
   elseif st.id ~= plan.id then
-    if not reshape(st, u) then return nil, {PERIODS, u} end
+    if not L.reshape(st, u) then return nil, {PERIODS, u} end
   end
   for i = 0, plan.n - 1 do
-    if not expire(i, plan.wins[i], st.wins[i], u, st.dels) then return nil, {PERIODS, u} end
+    if not L.expire(i, plan.wins[i], st.wins[i], u, st.dels) then return nil, {PERIODS, u} end
   end
   return st, u
 end
@@ -92,7 +92,7 @@ end
 -- full reports whether key holds cap live leases; expired ones are
 -- pruned only when the count reaches the cap. The second result is
 -- whether the set was empty (a new key, to give an expiry).
-local function full(key, cap, u)
+function L.full(key, cap, u)
   local n = redis.call('ZCARD', key)
   if n >= cap then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
@@ -102,7 +102,7 @@ local function full(key, cap, u)
 end
 
 -- hold adds member to key's leases until deadline.
-local function hold(key, deadline, member, empty, kttl)
+function L.hold(key, deadline, member, empty, kttl)
   redis.call('ZADD', key, deadline, member)
   if empty then redis.call('PEXPIRE', key, kttl) end
 end
@@ -115,39 +115,39 @@ end
 -- instance released since its last step (removed first). A replayed take whose member is held
 -- ran and admitted, and is not run again (its figures are read now, and
 -- a block it leased stays with the pool).
-local function op_take()
-  local st, u = begin(true, false)
+function L.op_take()
+  local st, u = L.begin(true, false)
   if not st then return u end
-  local n, keep, member = tonumber(arg(3)), tonumber(arg(4)), arg(0)
-  local capped, reuse = KC ~= KW, arg(7) == '1'
+  local n, keep, member = tonumber(L.arg(3)), tonumber(L.arg(4)), L.arg(0)
+  local capped, reuse = KC ~= KW, L.arg(7) == '1'
   local lt = u -- leases count by Redis's clock (see rtime)
-  if ARGV[2] ~= '' then lt = rtime() end
+  if ARGV[2] ~= '' then lt = L.rtime() end
   for j = 9, #ARGV - OPARG do
-    redis.call('ZREM', KA, arg(j))
-    if capped then redis.call('ZREM', KC, arg(j)) end
+    redis.call('ZREM', KA, L.arg(j))
+    if capped then redis.call('ZREM', KC, L.arg(j)) end
   end
-  if not reuse and arg(8) == '1' and redis.call('ZSCORE', KA, member) then
-    return decision(st, u, R_NONE, n, 0)
+  if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
+    return L.decision(st, u, R_NONE, n, 0)
   end
   local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
-  if not reuse then afull, aempty = full(KA, plan.app, lt) end
+  if not reuse then afull, aempty = L.full(KA, plan.app, lt) end
   if afull then
     reason = R_CONC
   elseif capped and not reuse then
-    cfull, cempty = full(KC, plan.class, lt)
+    cfull, cempty = L.full(KC, plan.class, lt)
     if cfull then reason = R_SUB end
   end
-  if reason == R_NONE and not fits(st, n, keep) then
-    local r = retry(st, u, n + keep, 0)
-    save(st, u)
-    return decision(st, u, R_CREDITS, n, r)
+  if reason == R_NONE and not L.fits(st, n, keep) then
+    local r = L.retry(st, u, n + keep, 0)
+    L.save(st, u)
+    return L.decision(st, u, R_CREDITS, n, r)
   end
   if reason ~= R_NONE then
-    save(st, u)
-    return decision(st, u, reason, n, 0)
+    L.save(st, u)
+    return L.decision(st, u, reason, n, 0)
   end
-  for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, n) end
-  local extra, want, frac = 0, tonumber(arg(5)), tonumber(arg(6))
+  for i = 0, plan.n - 1 do L.add(i, plan.wins[i], st.wins[i], u, n) end
+  local extra, want, frac = 0, tonumber(L.arg(5)), tonumber(L.arg(6))
   if n > 0 and want > 0 then
     extra = want
     for i = 0, plan.n - 1 do
@@ -156,111 +156,111 @@ local function op_take()
       extra = math.min(extra, math.floor(lim / frac))
     end
     extra = math.max(extra, 0)
-    for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, extra) end
+    for i = 0, plan.n - 1 do L.add(i, plan.wins[i], st.wins[i], u, extra) end
   end
-  local deadline, kttl = lt + tonumber(arg(1)), tonumber(arg(2))
-  hold(KA, deadline, member, aempty, kttl)
-  if capped then hold(KC, deadline, member, cempty, kttl) end
-  save(st, u)
-  return decision(st, u, R_NONE, n, 0, extra)
+  local deadline, kttl = lt + tonumber(L.arg(1)), tonumber(L.arg(2))
+  L.hold(KA, deadline, member, aempty, kttl)
+  if capped then L.hold(KC, deadline, member, cempty, kttl) end
+  L.save(st, u)
+  return L.decision(st, u, R_NONE, n, 0, extra)
 end
 
 -- settle args: 0 the instant the lease's credits were counted at, 1
 -- delta, 2 exact (1) or partial (0).
-local function op_settle()
-  local st, u = begin(false, false)
+function L.op_settle()
+  local st, u = L.begin(false, false)
   if not st then return u end
-  local ut, delta, exact = tonumber(arg(0)), tonumber(arg(1)), arg(2) == '1'
+  local ut, delta, exact = tonumber(L.arg(0)), tonumber(L.arg(1)), L.arg(2) == '1'
   local res
   if delta < 0 then
-    local back = refund(0, plan.wins[0], st.wins[0], ut, -delta)
-    for i = 1, plan.n - 1 do refund(i, plan.wins[i], st.wins[i], ut, -delta) end
-    res = decision(st, u, R_NONE, -back, 0)
-  elseif exact and not fits(st, delta, 0) then
-    res = decision(st, u, R_CREDITS, delta, retry(st, u, delta, 0))
+    local back = L.refund(0, plan.wins[0], st.wins[0], ut, -delta)
+    for i = 1, plan.n - 1 do L.refund(i, plan.wins[i], st.wins[i], ut, -delta) end
+    res = L.decision(st, u, R_NONE, -back, 0)
+  elseif exact and not L.fits(st, delta, 0) then
+    res = L.decision(st, u, R_CREDITS, delta, L.retry(st, u, delta, 0))
   elseif exact then
-    for i = 0, plan.n - 1 do add(i, plan.wins[i], st.wins[i], u, delta) end
-    res = decision(st, u, R_NONE, delta, 0)
+    for i = 0, plan.n - 1 do L.add(i, plan.wins[i], st.wins[i], u, delta) end
+    res = L.decision(st, u, R_NONE, delta, 0)
   else
-    res = decision(st, u, R_NONE, charge(st, u, delta), 0)
+    res = L.decision(st, u, R_NONE, L.charge(st, u, delta), 0)
   end
-  save(st, u)
+  L.save(st, u)
   return res
 end
 
 -- charge args: 0 credits.
-local function op_charge()
-  local st, u = begin(true, false)
+function L.op_charge()
+  local st, u = L.begin(true, false)
   if not st then return u end
-  local res = decision(st, u, R_NONE, charge(st, u, math.max(tonumber(arg(0)), 0)), 0)
-  save(st, u)
+  local res = L.decision(st, u, R_NONE, L.charge(st, u, math.max(tonumber(L.arg(0)), 0)), 0)
+  L.save(st, u)
   return res
 end
 
 -- peek args: 0 credits wanted. Writes nothing unless the stored windows
 -- are of another plan (reshaped for it, as any step would).
-local function op_peek()
-  local m = tonumber(arg(0))
-  local st = load()
+function L.op_peek()
+  local m = tonumber(L.arg(0))
+  local st = L.load()
   if st.o and st.o ~= plan.id then return {PLAN, redis.call('HGET', KW, 'oe')} end
-  local u = math.max(clock(), st.f)
+  local u = math.max(L.clock(), st.f)
   if st.held and st.id ~= plan.id then
-    if not reshape(st, u) then return {PERIODS, u} end
-    save(st, u)
+    if not L.reshape(st, u) then return {PERIODS, u} end
+    L.save(st, u)
   end
   for i = 0, plan.n - 1 do
-    if not expire(i, plan.wins[i], st.wins[i], u, {}) then return {PERIODS, u} end
+    if not L.expire(i, plan.wins[i], st.wins[i], u, {}) then return {PERIODS, u} end
   end
   local r = 0
-  if m > 0 then r = retry(st, u, m, 0) end
-  return decision(st, u, R_NONE, 0, r)
+  if m > 0 then r = L.retry(st, u, m, 0) end
+  return L.decision(st, u, R_NONE, 0, r)
 end
 
 -- setplan args: 0 the plan's encoding, 1 pending ttl (ms). A tenant not
 -- held is not created: the plan waits in Q for a creation already under
 -- way (one that asked its PlanFunc before the caller stored the plan).
-local function op_setplan()
+function L.op_setplan()
   if redis.call('HEXISTS', KW, 'id') == 0 then
-    redis.call('HSET', KQ, 'id', plan.id, 'enc', arg(0))
-    redis.call('PEXPIRE', KQ, tonumber(arg(1)))
+    redis.call('HSET', KQ, 'id', plan.id, 'enc', L.arg(0))
+    redis.call('PEXPIRE', KQ, tonumber(L.arg(1)))
     return {OK, 0}
   end
-  redis.call('HSET', KW, 'o', plan.id, 'oe', arg(0))
-  local st, u = begin(false, true)
+  redis.call('HSET', KW, 'o', plan.id, 'oe', L.arg(0))
+  local st, u = L.begin(false, true)
   if not st then return u end
-  save(st, u)
+  L.save(st, u)
   return {OK, 1}
 end
 
 -- release args: members. Idempotent.
-local function op_release()
+function L.op_release()
   for j = 0, #ARGV - OPARG do
-    redis.call('ZREM', KA, arg(j))
-    if KC ~= KW then redis.call('ZREM', KC, arg(j)) end
+    redis.call('ZREM', KA, L.arg(j))
+    if KC ~= KW then redis.call('ZREM', KC, L.arg(j)) end
   end
   return {OK}
 end
 
 -- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
 -- many were still held (a lease that expired is not brought back).
-local function op_renew()
-  local deadline, held = rtime() + tonumber(arg(0)), 0
+function L.op_renew()
+  local deadline, held = L.rtime() + tonumber(L.arg(0)), 0
   for j = 2, #ARGV - OPARG do
-    if redis.call('ZSCORE', KA, arg(j)) then
+    if redis.call('ZSCORE', KA, L.arg(j)) then
       held = held + 1
-      redis.call('ZADD', KA, deadline, arg(j))
-      if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, arg(j)) end
+      redis.call('ZADD', KA, deadline, L.arg(j))
+      if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
     end
   end
-  redis.call('PEXPIRE', KA, tonumber(arg(1)))
-  if KC ~= KW then redis.call('PEXPIRE', KC, tonumber(arg(1))) end
+  redis.call('PEXPIRE', KA, tonumber(L.arg(1)))
+  if KC ~= KW then redis.call('PEXPIRE', KC, tonumber(L.arg(1))) end
   return {OK, held}
 end
 
-local ops = {take = op_take, settle = op_settle, charge = op_charge, peek = op_peek,
-  setplan = op_setplan, release = op_release, renew = op_renew}
+local ops = {take = L.op_take, settle = L.op_settle, charge = L.op_charge, peek = L.op_peek,
+  setplan = L.op_setplan, release = L.op_release, renew = L.op_renew}
 local fn = ops[ARGV[1]]
 if not fn then return redis.error_reply('creditgate: unknown op') end
-local rec = replayed()
+local rec = L.replayed()
 if rec then return rec end
-return record(fn())
+return L.record(fn())
