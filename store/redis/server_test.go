@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(hammerEnv) != "" { // a child process of a multi-process test
 		os.Exit(hammerMain())
 	}
+	if os.Getenv(fleetEnv) != "" { // a child of TestTransportFleet
+		os.Exit(fleetMain())
+	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		fmt.Fprintln(os.Stderr, "store/redis: redis-server is not installed: run `bash scripts/test.sh` "+
 			"(it installs redis-server and redis-tools)")
