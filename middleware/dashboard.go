@@ -141,7 +141,7 @@ type dashboard struct {
 // Endpoints, relative to the mount point, all GET or HEAD (see
 // dashboard_api.go for the fields):
 //
-//	./              the page; its URL's query (tenant, period, date, app, user) is the view, a link to share
+//	./              the page (no data: served without a token); its query (tenant, period, date, app, user) is the view, a link to share
 //	./api/me        who the token is: {role: operator|tenant, tenant, tz, today, ...}
 //	./api/summary   the pool now: {tenant, plan, limit, remaining, used, reset_time, reset_in, ...}
 //	./api/period    a period's totals and its points (hours, or days for 30d)
@@ -156,7 +156,9 @@ type dashboard struct {
 // saying which; a tenant token asking for another tenant, a 403.
 //
 // Without [WithToken], [WithTenantToken] or [WithTenantTokens] anyone who
-// can reach the mount point may read every tenant. A nil l is a
+// can reach the mount point may read every tenant. With them, the page
+// asks for a token, or takes it once from ?token= and keeps it for the
+// browser tab (sessionStorage), out of the links it makes. A nil l is a
 // programmer error and panics here rather than on the first request.
 func Dashboard(l *limiter.Limiter, opts ...DashboardOption) http.Handler {
 	if l == nil {
@@ -189,21 +191,25 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, &dashError{http.StatusMethodNotAllowed, "the dashboard is read-only"})
 		return
 	}
-	sc, ok := d.authorize(r)
-	if !ok {
-		h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
-		d.fail(w, &dashError{http.StatusUnauthorized, "a valid dashboard token is required"})
-		return
-	}
 	path := r.URL.Path
-	if i := strings.LastIndex("/"+path, "/api/"); i >= 0 { // "/" for a path stripped of its prefix
+	if path != "" && !strings.HasSuffix(path, "/") {
+		i := strings.LastIndex("/"+path, "/api/") // "/" for a path stripped of its prefix
+		if i < 0 {
+			d.fail(w, &dashError{http.StatusNotFound, "no such dashboard page"})
+			return
+		}
+		sc, ok := d.authorize(r)
+		if !ok {
+			h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
+			d.fail(w, &dashError{http.StatusUnauthorized, "a valid dashboard token is required"})
+			return
+		}
 		d.serveAPI(w, r, ("/" + path)[i+len("/api/"):], sc)
 		return
 	}
-	if path != "" && !strings.HasSuffix(path, "/") {
-		d.fail(w, &dashError{http.StatusNotFound, "no such dashboard page"})
-		return
-	}
+	// The page holds no data and is served to anyone: it asks for a token
+	// (kept in the tab's sessionStorage, not in its links, so that a link
+	// to a view can be shared) and reads everything through the API.
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", dashboardCSP)
 	h.Set("X-Frame-Options", "DENY")

@@ -9,12 +9,12 @@ import (
 
 // WithToken makes the dashboard require a token, and gives this one the
 // operator's view: every tenant, a picker and the list of tenants by use.
-// A request carries a token as "Authorization: Bearer <token>" (the
-// scheme in any case) or as ?token=<token> (so that a browser can open the
-// page; the page passes it on to the JSON endpoints in the header and
-// sends no Referer). An empty token, such as an unset variable read with
-// os.Getenv, locks the operator's view: no token opens it (tenant tokens
-// still open theirs). A later WithToken replaces an earlier one. A
+// An API request carries a token as "Authorization: Bearer <token>" (the
+// scheme in any case) or as ?token=<token> (a CSV download link). The page
+// takes one typed in, or from its own ?token= once, and sends it in the
+// header with no Referer. An empty token, such as an unset variable read
+// with os.Getenv, locks the operator's view: no token opens it (tenant
+// tokens still open theirs). A later WithToken replaces an earlier one. A
 // dashboard given no token at all is open to anyone who reaches its mount
 // point, with the operator's view.
 func WithToken(token string) DashboardOption {

@@ -15,9 +15,12 @@ func TestDashboardToken(t *testing.T) {
 	d := Dashboard(e.l, WithToken("s3cret"))
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/api/summary").Code)
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/api/summary", "Authorization", "Bearer s3cre").Code)
-	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/?token=s3cret0").Code)
+	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/api/summary?token=s3cret0").Code)
 	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/api/summary", "Authorization", "Bearer s3cret").Code)
-	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/?token=s3cret").Code)
+	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/api/summary?token=s3cret").Code, "a CSV link's token")
+	// The page holds no data: it is served without a token, and asks for one.
+	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/").Code)
+	assert.Equal(t, http.StatusNotFound, dashGet(t, d, "/d/nothing").Code)
 	// The auth scheme is case-insensitive, and one or more spaces follow it
 	// (RFC 9110, section 11.4).
 	for _, auth := range []string{"bearer s3cret", "BEARER s3cret", "bEaReR  s3cret"} {
@@ -28,12 +31,12 @@ func TestDashboardToken(t *testing.T) {
 	}
 	// An empty token (an unset variable) locks the dashboard rather than open it.
 	locked := Dashboard(e.l, WithToken(""))
-	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/").Code, "empty token: locked")
-	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/api/summary").Code, "empty token: locked")
-	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/?token=").Code, "empty token: locked")
+	for _, target := range []string{"/d/api/me", "/d/api/summary", "/d/api/summary?token=", "/d/api/top?dim=app&token="} {
+		assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, target).Code, "empty token: locked")
+	}
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/api/summary", "Authorization", "Bearer ").Code, "empty token: locked")
-	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l, WithToken(""), WithToken("s3cret")), "/d/?token=s3cret").Code, "a later token wins")
-	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l), "/d/").Code, "no WithToken: open")
+	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l, WithToken(""), WithToken("s3cret")), "/d/api/me?token=s3cret").Code, "a later token wins")
+	assert.Equal(t, http.StatusOK, dashGet(t, Dashboard(e.l), "/d/api/me").Code, "no WithToken: open")
 	assert.Panics(t, func() { Dashboard(nil) })
 }
 
@@ -76,7 +79,7 @@ func TestDashboardTenantTokens(t *testing.T) {
 	// Tenant tokens alone lock the operator's view.
 	only := Dashboard(e.l, WithTenantToken("acme", "acme-tok"))
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, only, "/api/me").Code)
-	assert.Equal(t, http.StatusOK, dashGet(t, only, "/?token=acme-tok").Code)
+	assert.Equal(t, http.StatusOK, dashGet(t, only, "/api/me?token=acme-tok").Code)
 	// WithToken("") locks the operator's view, not the tenants'.
 	locked := Dashboard(e.l, WithToken(""), WithTenantToken("acme", "acme-tok"))
 	assert.Equal(t, "tenant", getJSON[meJSON](t, locked, "/api/me?token=acme-tok").Role)

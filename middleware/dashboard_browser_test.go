@@ -197,8 +197,10 @@ func browseDrillDownAndBack(t *testing.T, b *browser, pg *dashPage) {
 	assert.Contains(t, eval[string](b, "location.search"), "app=bulk-exporter")
 	b.act("history.back()")
 	assert.Equal(t, "all", eval[string](b, "document.body.getAttribute('data-view')"))
-	// The drilled-down view is a link: opened afresh, it shows the same.
-	b.open(pg.base + "&app=web-forms&period=30d")
+	// The drilled-down view is a link, with no token in it: opened afresh
+	// (the tab keeps the token), it shows the same.
+	assert.NotContains(t, eval[string](b, "location.href"), "token")
+	b.open(pg.url + "/dashboard/?tenant=acme&app=web-forms&period=30d")
 	assert.Equal(t, "app", eval[string](b, "document.body.getAttribute('data-view')"))
 	assert.ElementsMatch(t, []string{"ann", "bob", "chloé", "dmitri"}, eval[[]string](b, "Array.from(document.querySelectorAll('#table-user tbody tr')).map(r => r.getAttribute('data-key'))"))
 	b.open(pg.base)
@@ -290,10 +292,18 @@ func browseTenantToken(t *testing.T, b *browser, pg *dashPage) {
 	assert.Equal(t, []string{"sync"}, eval[[]string](b, "Array.from(document.querySelectorAll('#top-app .bar')).map(g => g.getAttribute('data-key'))"))
 }
 
+// A link opened in a tab that has no token: the page asks for one, loads
+// nothing until then, and then shows the linked view.
 func browseNoToken(t *testing.T, b *browser, pg *dashPage) {
-	b.call(b.session, "Page.navigate", map[string]any{"url": pg.url + "/dashboard/"}, nil)
-	b.waitFor("document.readyState === 'complete'")
-	assert.False(t, eval[bool](b, "!!document.getElementById('panels')"), "without a token the page is not served")
+	eval[any](b, "sessionStorage.clear()")
+	b.navigate(pg.url + "/dashboard/?tenant=acme&app=crm-sync")
+	b.waitFor("!document.getElementById('token-form').hidden")
+	assert.Equal(t, "false", eval[string](b, "document.body.getAttribute('data-ready')"))
+	assert.Equal(t, "token-input", eval[string](b, "document.activeElement.id"), "the token field has the focus")
+	b.act("document.getElementById('token-input').value = 'op'; document.getElementById('token-form').requestSubmit()")
+	assert.Equal(t, "app", eval[string](b, "document.body.getAttribute('data-view')"))
+	assert.Equal(t, []string{"svc-sync"}, eval[[]string](b, "Array.from(document.querySelectorAll('#top-user .bar')).map(g => g.getAttribute('data-key'))"))
+	assert.True(t, eval[bool](b, "document.getElementById('token-form').hidden"))
 }
 
 func btoi(b bool) int64 {

@@ -194,10 +194,19 @@ func (b *browser) act(js string) {
 	b.waitFor(fmt.Sprintf("document.body.getAttribute('data-ready') === 'true' && Number(document.body.getAttribute('data-loads')) > %d", n))
 }
 
+// open navigates to url and waits until the new page has loaded its data.
 func (b *browser) open(url string) {
 	b.t.Helper()
+	b.navigate(url)
+	b.waitFor("document.body && document.body.getAttribute('data-ready') === 'true'")
+}
+
+// navigate loads url and waits for the new document (not its data).
+func (b *browser) navigate(url string) {
+	b.t.Helper()
+	before := eval[float64](b, "performance.timeOrigin")
 	b.call(b.session, "Page.navigate", map[string]any{"url": url}, nil)
-	b.waitFor("location.href === " + jsString(url) + " && document.body && document.body.getAttribute('data-ready') === 'true'")
+	b.waitFor(fmt.Sprintf("performance.timeOrigin !== %v && document.readyState === 'complete'", before))
 }
 
 // key presses a key (Tab, Enter) in the page, as the keyboard does.
