@@ -97,3 +97,30 @@ func BenchmarkBreakdownFlood(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRecordAggregate is Record and its aggregation (which the
+// drainer does off Record's path; at -cpu 1 it shares the core), with and
+// without the breakdowns, over many tenants so that pushes rarely merge.
+func BenchmarkRecordAggregate(b *testing.B) {
+	keys := make([]string, 100_000)
+	for i := range keys {
+		keys[i] = fmt.Sprint("tenant", i)
+	}
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("breakdowns=%v", on), func(b *testing.B) {
+			opt := WithBreakdownCaps(0, 0)
+			if on {
+				opt = nil
+			}
+			u := New(0, 100, opt)
+			defer func() { _ = u.Close(b.Context()) }()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				u.Record(Event{At: t0, Tenant: keys[i%len(keys)], App: "app", User: "u", Method: "GET", Credits: 1})
+				i++
+			}
+			u.Tenants() // what is still pending
+		})
+	}
+}
