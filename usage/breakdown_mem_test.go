@@ -8,17 +8,20 @@ import (
 	"time"
 )
 
-// flood records n calls in each of hours hours of one tenant, every call
-// with an application, module, IP and user never seen before, keys of
-// MaxKeyBytes, and each call heavier than the one before, so that every
-// new key evicts the lightest at every cap: the worst case for memory.
+// flood records n calls in each of hours hours of one tenant, the worst
+// case for memory: every key MaxKeyBytes long; IPs, modules and methods
+// never seen before; applications and users from sets larger than the
+// breakdowns' cap of keys (so that every breakdown fills every row to its
+// cap of inner keys); each call heavier than the one before, so that every
+// new key evicts the lightest at every cap.
 func flood(u *Stats, hours, n int) {
 	pad := strings.Repeat("x", MaxKeyBytes-12)
 	for h := range hours {
 		at := t0.Add(time.Duration(h) * time.Hour)
 		for i := range n {
 			k := fmt.Sprintf("%s%06d%02d", pad, i, h)
-			record(u, at, "o", "a"+k, "m"+k, "i"+k, "u"+k, "GET", int64(i+1), false)
+			app, user := fmt.Sprintf("%s%06d", pad+"a", i%25), fmt.Sprintf("%s%06d", pad+"u", (i/3)%25)
+			record(u, at, "o", app, "m"+k, "i"+k, user, "M"+k, int64(i+1), false)
 		}
 		u.Tenants() // aggregate now: the batches are not part of the statistics' size
 	}
