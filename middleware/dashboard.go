@@ -2,12 +2,12 @@ package middleware
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +39,35 @@ func inlineHash(page []byte, open, end string) string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
+// DashboardSource is what a dashboard shows: usage statistics, and each
+// tenant's pool as it stands. [Dashboard] reads a *limiter.Limiter, the
+// server's view. A process calling such an API through the client
+// transport has the same two things (the statistics its integrations
+// record into, the pool its governor reads from the server's headers) and
+// serves the same page for its own integrations with [DashboardOf]; the
+// spending of others it learns from the headers goes to
+// usage.Stats.RecordOutside, shown as its own row.
+type DashboardSource interface {
+	// Usage returns the statistics; nil shows empty lists and charts.
+	Usage() *usage.Stats
+	// Pool returns tenant's pool at now: Limit, Remaining, Used, Reset,
+	// Window and Name (the plan) are shown.
+	Pool(now time.Time, tenant string) Pool
+}
+
+// limiterSource is a Limiter as a DashboardSource.
+type limiterSource struct{ l *limiter.Limiter }
+
+func (s limiterSource) Usage() *usage.Stats { return s.l.Usage() }
+
+func (s limiterSource) Pool(now time.Time, tenant string) Pool {
+	p := s.l.Plan(tenant)
+	dec := s.l.Peek(now, tenant)
+	return Pool{Limit: dec.Limit, Remaining: dec.Remaining, Used: max(dec.Limit-dec.Remaining, 0),
+		Reset: dec.Reset, Window: p.WindowLength(), Name: p.Name,
+		Present: FieldLimit | FieldRemaining | FieldUsed | FieldReset | FieldWindow}
+}
+
 // DashboardOption configures [Dashboard].
 type DashboardOption interface{ applyDashboard(*dashboardConfig) }
 
@@ -47,25 +76,15 @@ type dashboardOptionFunc func(*dashboardConfig)
 func (f dashboardOptionFunc) applyDashboard(c *dashboardConfig) { f(c) }
 
 type dashboardConfig struct {
-	tokenSum [32]byte // sha256 of the token, compared in constant time
-	hasToken bool
-	locked   bool // WithToken(""): no token is accepted
-	now      func() time.Time
-	topN     int
-}
-
-// WithToken makes the dashboard require the token, either as
-// "Authorization: Bearer <token>" (the scheme in any case) or as
-// ?token=<token> (so that a browser can open the page; the page passes it on
-// to the JSON endpoints in the header and sends no Referer). An empty token, such as an unset variable read with
-// os.Getenv, locks the dashboard: every request gets 401. A dashboard without
-// WithToken is open to anyone who reaches its mount point.
-func WithToken(token string) DashboardOption {
-	return dashboardOptionFunc(func(c *dashboardConfig) {
-		c.hasToken = true
-		c.locked = token == ""
-		c.tokenSum = sha256.Sum256([]byte(token))
-	})
+	tokenSum     [32]byte // sha256 of the operator's token, compared in constant time
+	hasToken     bool     // some token is required
+	locked       bool     // WithToken(""): no token is the operator's
+	tenantTokens map[[32]byte]string
+	tenantOf     func(string) (string, bool)
+	now          func() time.Time
+	loc          *time.Location
+	topN         int
+	alerts       *AlertLog
 }
 
 // WithDashboardClock replaces time.Now, for tests.
@@ -77,46 +96,83 @@ func WithDashboardClock(now func() time.Time) DashboardOption {
 	})
 }
 
-// WithTopN sets how many entries each top list holds (default 10, at most 100).
+// WithTopN sets how many rows a list holds when ?n= is not given (default
+// 10, at most maxRows); the rest is summed into one "other" row.
 func WithTopN(n int) DashboardOption {
 	return dashboardOptionFunc(func(c *dashboardConfig) {
 		if n > 0 {
-			c.topN = min(n, 100)
+			c.topN = min(n, maxRows)
 		}
 	})
 }
 
+// WithLocation sets the time zone of the periods (today, yesterday, a
+// date, the days of the last 30) and of the times shown: the account's
+// time zone. Default UTC.
+func WithLocation(loc *time.Location) DashboardOption {
+	return dashboardOptionFunc(func(c *dashboardConfig) {
+		if loc != nil {
+			c.loc = loc
+		}
+	})
+}
+
+// WithAlertLog shows log's thresholds and crossings on the page.
+func WithAlertLog(log *AlertLog) DashboardOption {
+	return dashboardOptionFunc(func(c *dashboardConfig) { c.alerts = log })
+}
+
+// maxRows bounds the rows of a list (?n=).
+const maxRows = 1000
+
 type dashboard struct {
-	l   *limiter.Limiter
+	src DashboardSource
 	cfg dashboardConfig
 }
 
-// Dashboard returns a read-only handler that shows l's usage: one HTML page with
-// charts drawn by an inline script (no external resources; it works offline)
-// and the JSON endpoints it reads. Mount it under a prefix ending in a slash,
-// like net/http/pprof; it routes on the end of the path, so no StripPrefix is
-// needed:
+// Dashboard returns a read-only handler that shows l's usage like Zoho's API
+// dashboard: one HTML page (charts drawn by its inline script, no external
+// resources; it works offline) and the JSON endpoints it reads. Mount it
+// under a prefix ending in a slash, like net/http/pprof; it routes on the
+// end of the path, so no StripPrefix is needed:
 //
 //	mux.Handle("/dashboard/", middleware.Dashboard(l, middleware.WithToken(tok)))
 //
-// Endpoints, relative to the mount point, all GET or HEAD, all taking
-// ?tenant= (default "") and the numeric ones ?hours= (default: the plan's
-// window, at most 30 days):
+// Endpoints, relative to the mount point, all GET or HEAD (see
+// dashboard_api.go for the fields):
 //
-//	./                 the page
-//	./api/summary      credits used vs pool now: {tenant, plan, limit, remaining, used, reset_time, reset_in, window_seconds, now}
-//	./api/series       hourly points: {points: [{hour, credits, calls, refused}], limit}
-//	./api/top?dim=app  top entries of a dimension (app, module, ip, user, method): {dim, items: [{key, credits, calls, refused}]}
+//	./              the page (no data: served without a token); its query (tenant, period, date, app, user) is the view, a link to share
+//	./api/me        who the token is: {role: operator|tenant, tenant, tz, today, ...}
+//	./api/summary   the pool now: {tenant, plan, limit, remaining, used, reset_time, reset_in, ...}
+//	./api/period    a period's totals and its points (hours, or days for 30d)
+//	./api/top       one dimension's rows (dim=app|module|ip|user|method), or a breakdown (app= or user=)
+//	./api/tenants   the tenants by use (operator only)
+//	./api/alerts    the thresholds and the crossings ([WithAlertLog])
 //
-// Without [WithToken] anyone who can reach the mount point may read it.
-// Nothing is served unless the handler is mounted. Statistics come from the
-// limiter's [limiter.Usage]; without one the lists and series are empty.
-// A nil l is a programmer error and panics here rather than on the first request.
+// Parameters: tenant (default ""), period (24h, today, yesterday, 30d,
+// date; default 24h), date (YYYY-MM-DD), dim, n (rows, 1 to 1000; the rest
+// is summed into "other"), app or user (drill down), format (json or csv,
+// for top, period, tenants, alerts). A bad or unknown parameter is a 400
+// saying which; a tenant token asking for another tenant, a 403.
+//
+// Without [WithToken], [WithTenantToken] or [WithTenantTokens] anyone who
+// can reach the mount point may read every tenant. With them, the page
+// asks for a token, or takes it once from ?token= and keeps it for the
+// browser tab (sessionStorage), out of the links it makes. A nil l is a
+// programmer error and panics here rather than on the first request.
 func Dashboard(l *limiter.Limiter, opts ...DashboardOption) http.Handler {
 	if l == nil {
 		panic("middleware: Dashboard with a nil limiter")
 	}
-	d := &dashboard{l: l, cfg: dashboardConfig{now: time.Now, topN: 10}}
+	return DashboardOf(limiterSource{l}, opts...)
+}
+
+// DashboardOf is Dashboard over any source of statistics and pools.
+func DashboardOf(src DashboardSource, opts ...DashboardOption) http.Handler {
+	if src == nil {
+		panic("middleware: DashboardOf with a nil source")
+	}
+	d := &dashboard{src: src, cfg: dashboardConfig{now: time.Now, topN: 10, loc: time.UTC}}
 	for _, o := range opts {
 		if o != nil {
 			o.applyDashboard(&d.cfg)
@@ -132,174 +188,95 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
-		writeFailure(w, problemBodies{}, Failure{Status: http.StatusMethodNotAllowed, Detail: "the dashboard is read-only"})
-		return
-	}
-	if !d.authorized(r) {
-		h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
-		writeFailure(w, problemBodies{}, Failure{Status: http.StatusUnauthorized, Detail: "a valid dashboard token is required"})
+		d.fail(w, &dashError{http.StatusMethodNotAllowed, "the dashboard is read-only"})
 		return
 	}
 	path := r.URL.Path
-	switch {
-	case strings.HasSuffix(path, "/api/summary"):
-		d.serveJSON(w, d.summary(r))
-	case strings.HasSuffix(path, "/api/series"):
-		d.serveJSON(w, d.series(r))
-	case strings.HasSuffix(path, "/api/top"):
-		dim, ok := dimensions[r.URL.Query().Get("dim")]
-		if !ok {
-			writeFailure(w, problemBodies{}, Failure{Status: http.StatusBadRequest, Detail: "dim must be one of app, module, ip, user, method"})
+	if path != "" && !strings.HasSuffix(path, "/") {
+		i := strings.LastIndex("/"+path, "/api/") // "/" for a path stripped of its prefix
+		if i < 0 {
+			d.fail(w, &dashError{http.StatusNotFound, "no such dashboard page"})
 			return
 		}
-		d.serveJSON(w, d.top(r, dim))
-	case path == "" || strings.HasSuffix(path, "/"):
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", dashboardCSP)
-		h.Set("X-Frame-Options", "DENY")
-		_, _ = w.Write(dashboardHTML)
-	default:
-		writeFailure(w, problemBodies{}, Failure{Status: http.StatusNotFound, Detail: "no such dashboard page"})
+		sc, ok := d.authorize(r)
+		if !ok {
+			h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
+			d.fail(w, &dashError{http.StatusUnauthorized, "a valid dashboard token is required"})
+			return
+		}
+		d.serveAPI(w, r, ("/" + path)[i+len("/api/"):], sc)
+		return
 	}
+	// The page holds no data and is served to anyone: it asks for a token
+	// (kept in the tab's sessionStorage, not in its links, so that a link
+	// to a view can be shared) and reads everything through the API.
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", dashboardCSP)
+	h.Set("X-Frame-Options", "DENY")
+	_, _ = w.Write(dashboardHTML)
 }
 
-func (d *dashboard) authorized(r *http.Request) bool {
-	if !d.cfg.hasToken {
-		return true
-	}
-	if d.cfg.locked {
-		return false
-	}
-	tok, ok := bearerToken(r.Header.Get("Authorization"))
+// dashError is a request the dashboard refuses: a status and one fixed
+// sentence, which never quotes the request.
+type dashError struct {
+	status int
+	detail string
+}
+
+func bad(detail string) *dashError { return &dashError{http.StatusBadRequest, detail} }
+
+func (d *dashboard) fail(w http.ResponseWriter, e *dashError) {
+	writeFailure(w, problemBodies{}, Failure{Status: e.status, Detail: e.detail})
+}
+
+// dashReq is one API request: its parameters, checked, and who asks.
+type dashReq struct {
+	q     url.Values
+	scope scope
+	now   time.Time
+}
+
+func (d *dashboard) serveAPI(w http.ResponseWriter, r *http.Request, name string, sc scope) {
+	ep, ok := endpoints[name]
 	if !ok {
-		tok = r.URL.Query().Get("token")
+		d.fail(w, &dashError{http.StatusNotFound, "no such dashboard endpoint"})
+		return
 	}
-	// Comparing fixed-size digests keeps the time independent of the token's
-	// length as well as its content.
-	sum := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(sum[:], d.cfg.tokenSum[:]) == 1
-}
-
-// bearerToken returns the token of an Authorization value of the Bearer
-// scheme, whose name is case-insensitive and followed by one or more spaces
-// (RFC 9110, section 11.4; RFC 6750, section 2.1).
-func bearerToken(auth string) (string, bool) {
-	scheme, tok, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		d.fail(w, bad("the query string is malformed"))
+		return
 	}
-	return strings.TrimLeft(tok, " "), true
-}
-
-func (d *dashboard) serveJSON(w http.ResponseWriter, v any) {
+	if e := checkParams(q, ep.params); e != nil {
+		d.fail(w, e)
+		return
+	}
+	v, e := ep.serve(d, &dashReq{q: q, scope: sc, now: d.cfg.now()})
+	if e != nil {
+		d.fail(w, e)
+		return
+	}
+	if t, ok := v.(csvTable); ok && q.Get("format") == "csv" {
+		writeCSV(w, t)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// dimensions maps the ?dim= names to limiter dimensions.
-var dimensions = map[string]usage.Dimension{
-	"app": usage.App, "module": usage.Module, "ip": usage.IP,
-	"user": usage.User, "method": usage.Method,
-}
-
-// span returns the tenant and the [since, until) range a request asks for.
-func (d *dashboard) span(r *http.Request) (tenant string, since, until time.Time) {
-	q := r.URL.Query()
-	tenant = q.Get("tenant")
-	hours := int(d.l.Plan(tenant).WindowLength() / time.Hour)
-	if n, err := strconv.Atoi(q.Get("hours")); err == nil {
-		hours = n
-	}
-	hours = min(max(hours, 1), 30*24)
-	// Whole hours, the current one included: [since, until) is exclusive.
-	until = d.cfg.now().Truncate(time.Hour).Add(time.Hour)
-	since = until.Add(-time.Duration(hours) * time.Hour)
-	return tenant, since, until
-}
-
-type summaryJSON struct {
-	Tenant        string    `json:"tenant"`
-	Plan          string    `json:"plan"`
-	Limit         int64     `json:"limit"`
-	Remaining     int64     `json:"remaining"`
-	Used          int64     `json:"used"`
-	ResetTime     time.Time `json:"reset_time"`
-	ResetIn       int64     `json:"reset_in"`
-	WindowSeconds int64     `json:"window_seconds"`
-	Now           time.Time `json:"now"`
-}
-
-func (d *dashboard) summary(r *http.Request) summaryJSON {
-	tenant := r.URL.Query().Get("tenant")
-	now := d.cfg.now()
-	p := d.l.Plan(tenant)
-	dec := d.l.Peek(now, tenant)
-	return summaryJSON{
-		Tenant: tenant, Plan: p.Name, Limit: dec.Limit, Remaining: dec.Remaining,
-		Used: max(dec.Limit-dec.Remaining, 0), ResetTime: dec.Reset.UTC(),
-		ResetIn: ceilSeconds(dec.Reset.Sub(now)), WindowSeconds: int64(p.WindowLength() / time.Second),
-		Now: now.UTC(),
-	}
-}
-
-type pointJSON struct {
-	Hour    time.Time `json:"hour"`
-	Credits int64     `json:"credits"`
-	Calls   int64     `json:"calls"`
-	Refused int64     `json:"refused"`
-}
-
-type seriesJSON struct {
-	Limit  int64       `json:"limit"`
-	Points []pointJSON `json:"points"`
-}
-
-func (d *dashboard) series(r *http.Request) seriesJSON {
-	tenant, since, until := d.span(r)
-	out := seriesJSON{Limit: d.l.Peek(d.cfg.now(), tenant).Limit, Points: []pointJSON{}}
-	// One point per hour of the range, empty hours included, so that the
-	// chart's x axis is time.
-	for h := since; h.Before(until); h = h.Add(time.Hour) {
-		out.Points = append(out.Points, pointJSON{Hour: h.UTC()})
-	}
-	u := d.l.Usage()
-	if u == nil {
-		return out
-	}
-	for _, p := range u.Series(tenant, since, until) {
-		i := int(p.Hour.Truncate(time.Hour).Sub(since) / time.Hour)
-		if i < 0 || i >= len(out.Points) {
-			continue
+// checkParams refuses a parameter the endpoint does not take, one given
+// twice, and a format other than json or csv.
+func checkParams(q url.Values, allowed []string) *dashError {
+	for k, vs := range q {
+		if k != "token" && !slices.Contains(allowed, k) {
+			return bad("unknown parameter; this endpoint takes " + strings.Join(allowed, ", "))
 		}
-		pt := &out.Points[i]
-		pt.Credits += p.Credits
-		pt.Calls += p.Calls
-		pt.Refused += p.Refused
+		if len(vs) > 1 {
+			return bad("a parameter is given more than once")
+		}
 	}
-	return out
-}
-
-type countJSON struct {
-	Key     string `json:"key"`
-	Credits int64  `json:"credits"`
-	Calls   int64  `json:"calls"`
-	Refused int64  `json:"refused"`
-}
-
-type topJSON struct {
-	Dim   string      `json:"dim"`
-	Items []countJSON `json:"items"`
-}
-
-func (d *dashboard) top(r *http.Request, dim usage.Dimension) topJSON {
-	tenant, since, until := d.span(r)
-	out := topJSON{Dim: r.URL.Query().Get("dim"), Items: []countJSON{}}
-	u := d.l.Usage()
-	if u == nil {
-		return out
+	if f := q.Get("format"); q.Has("format") && f != "json" && f != "csv" {
+		return bad("format must be json or csv")
 	}
-	for _, c := range u.Top(tenant, dim, since, until, d.cfg.topN) {
-		out.Items = append(out.Items, countJSON{Key: c.Key, Credits: c.Credits, Calls: c.Calls, Refused: c.Refused})
-	}
-	return out
+	return nil
 }

@@ -22,7 +22,10 @@
 // [WithShadow] tries a limit on live traffic without refusing anything. Usage
 // statistics (by application, module, IP, user and method) and alerts are
 // the limiter's (limiter.WithUsage, limiter.WithAlerts); [Dashboard] shows
-// them. [ParseHeaders] reads the limit headers on the client side.
+// them like Zoho's API dashboard (periods in the account's time zone,
+// drill-down, operator and tenant tokens, the crossings an [AlertLog]
+// keeps, CSV), and [DashboardOf] shows any other source of them.
+// [ParseHeaders] reads the limit headers on the client side.
 //
 // # Deployment
 //

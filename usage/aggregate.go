@@ -87,41 +87,52 @@ func (u *Stats) apply(e *event, sum Count) {
 	}
 	h.total.plus(sum)
 	keys := [numDims]string{clip(e.app), clip(e.module), clip(e.ip), clip(e.user), clip(e.meth)}
-	for d, k := range keys {
-		if e.adjust && Dimension(d) != App {
-			continue // a settled difference is known by application only
-		}
-		if c := h.last[d]; c != nil && c.Key == k {
-			c.plus(sum)
-			continue
-		}
-		m := h.dims[d]
-		if m == nil {
-			m = map[string]*Count{}
-			h.dims[d] = m
-		}
-		c := m[k]
-		if c == nil {
-			c = admit(m, k, sum, u.maxPerDim)
-		}
-		h.last[d] = c
-		c.plus(sum)
+	var owned [numDims]bool
+	h.applyDims(&keys, &owned, sum, e.adjust, u.maxPerDim)
+	if u.pairKeys > 0 {
+		h.applyPairs(&keys, &owned, sum, e.adjust, u.pairKeys, u.pairPerKey)
 	}
 }
 
-// admit finds a place in m for key k, new in this hour, which brings sum.
+// applyDims adds sum to the count of each of keys in its dimension. It
+// sets keys[d] to the dimension's own copy, and owned[d], where the key
+// has a row of its own, so that the breakdowns share that copy.
+func (h *hourUsage) applyDims(keys *[numDims]string, owned *[numDims]bool, sum Count, adjust bool, maxPerDim int) {
+	for d, k := range keys {
+		if adjust && Dimension(d) != App {
+			continue // a settled difference is known by application only
+		}
+		c := h.last[d]
+		if c == nil || c.Key != k {
+			m := h.dims[d]
+			if m == nil {
+				m = map[string]*Count{}
+				h.dims[d] = m
+			}
+			if c = m[k]; c == nil {
+				c = admit(m, k, false, sum, maxPerDim)
+			}
+			h.last[d] = c
+		}
+		c.plus(sum)
+		if c.Key == k {
+			keys[d], owned[d] = c.Key, true
+		}
+	}
+}
+
+// admit finds a place in m for key k, new in this hour, which brings sum
+// (k is cloned unless owned).
 // Below the cap k gets its own count. At the cap the tail folds into
 // Other: the smallest count (least credits, then fewest calls, then the
 // greatest key, so that ties fold the same way every time) moves into it to
 // make room for k, unless k itself brings less than that, in which case k
 // is the tail and its count is Other's. So a heavy key that arrives late
 // in the hour still gets a row of its own, and totals are kept exactly.
-func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
+func admit(m map[string]*Count, k string, owned bool, sum Count, maxKeys int) *Count {
 	other := m[Other]
 	if len(m)-btoi(other != nil) < maxKeys {
-		c := &Count{Key: strings.Clone(k)}
-		m[c.Key] = c
-		return c
+		return newCount(m, k, owned)
 	}
 	var tail *Count
 	for key, c := range m {
@@ -138,7 +149,13 @@ func admit(m map[string]*Count, k string, sum Count, maxKeys int) *Count {
 	}
 	other.plus(*tail)
 	delete(m, tail.Key) // h.last may hold tail: the caller replaces it
-	c := &Count{Key: strings.Clone(k)}
+	return newCount(m, k, owned)
+}
+
+// newCount adds key k to m, cloned unless owned: keys stay for the
+// retention, and the caller's may be slices of larger buffers.
+func newCount(m map[string]*Count, k string, owned bool) *Count {
+	c := &Count{Key: ownKey(k, owned)}
 	m[c.Key] = c
 	return c
 }

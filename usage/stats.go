@@ -54,21 +54,26 @@ type Point struct {
 // API dashboard. Memory is bounded: each dimension keeps at most
 // maxPerDimension keys per tenant and hour, and the tail (the keys with the
 // fewest credits so far when a new key competes for a place) folds into
-// Other, so a heavy key keeps its row even if it arrives late;
-// at most DefaultTenants tenants are kept, the rest fold into tenant
-// Other; hours older than the retention, counted back from the latest
-// hour that two records have reached (see apply), are dropped.
+// Other, so a heavy key keeps its row even if it arrives late; the
+// breakdowns kept for drilling down (an application's users, say; see
+// Breakdown) have caps of their own (WithBreakdownCaps); at most
+// DefaultTenants tenants are kept, the rest fold into tenant Other; hours
+// older than the retention, counted back from the latest hour that two
+// records have reached (see apply), are dropped.
 //
 // Record only appends to one of a few sharded buffers. Full buffers queue for
 // aggregation, which a goroutine of the Stats runs (until Close); queries
 // aggregate whatever is pending first, so a query sees every event recorded
 // before it, and if the queue is full the recorder aggregates itself rather
-// than let memory grow. Safe for concurrent use.
+// than let memory grow. The breakdowns are aggregated there too, never on
+// Record's path. Safe for concurrent use.
 type Stats struct {
-	keep      int64 // hours retained: the retention rounded up
-	maxPerDim int
-	seed      maphash.Seed
-	shards    [numShards]shard
+	keep       int64 // hours retained: the retention rounded up
+	maxPerDim  int
+	pairKeys   int // caps of the breakdowns (WithBreakdownCaps); 0: none kept
+	pairPerKey int
+	seed       maphash.Seed
+	shards     [numShards]shard
 
 	// full holds batches waiting for aggregation. A shard hands a batch
 	// over under its lock, and every receiver takes batches under mu and
@@ -119,14 +124,16 @@ type hourUsage struct {
 	dims  [numDims]map[string]*Count
 	// last is each dimension's most recently applied count: traffic repeats
 	// its applications, methods and modules, so most applies skip the map.
-	last [numDims]*Count
+	last  [numDims]*Count
+	pairs [numOuters]*pairTable // the breakdowns, by outer dimension (see breakdowns)
 }
 
 // New returns statistics keeping retention (DefaultRetention when <= 0)
-// of hour buckets with at most maxPerDimension keys per dimension (100 when <= 0).
+// of hour buckets with at most maxPerDimension keys per dimension (100 when <= 0),
+// and the breakdowns for drilling down (see Breakdown, WithBreakdownCaps).
 // Statistics are kept by the hour, so retention rounds up to whole hours:
 // anything up to an hour keeps the newest hour.
-func New(retention time.Duration, maxPerDimension int) *Stats {
+func New(retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
@@ -137,10 +144,16 @@ func New(retention time.Duration, maxPerDimension int) *Stats {
 	if maxPerDimension <= 0 {
 		maxPerDimension = 100
 	}
-	u := &Stats{keep: keep, maxPerDim: maxPerDimension, seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
+	u := &Stats{keep: keep, maxPerDim: maxPerDimension, pairKeys: DefaultBreakdownKeys, pairPerKey: DefaultBreakdownPerKey,
+		seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
 		tenants: map[string]*tenantUsage{}, full: make(chan []event, queueLen),
 		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(u)
+		}
+	}
 	go func() {
 		defer close(u.done)
 		u.drain(u.stop)
@@ -191,6 +204,18 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 		x.calls, x.credits = 1, e.Credits
 	}
 	u.push(buf, &x)
+}
+
+// Outside is the application under which RecordOutside counts credits.
+const Outside = "(outside)"
+
+// RecordOutside counts credits that tenant's pool lost, known at at,
+// that no call recorded here spent: other consumers' spending, which a
+// client learns from the server's limit headers. They count under
+// application Outside as credits without calls (like a settled
+// difference), a row of their own beside this process's applications.
+func (u *Stats) RecordOutside(at time.Time, tenant string, credits int64) {
+	u.Settle(at, tenant, Outside, credits)
 }
 
 // SettleIn is Settle into the buffer buf picks (see RecordIn).

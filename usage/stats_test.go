@@ -396,8 +396,8 @@ func TestUsageHoursBounded(t *testing.T) {
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // newStats returns statistics that the test closes when it ends.
-func newStats(t testing.TB, retention time.Duration, maxPerDimension int) *Stats {
-	u := New(retention, maxPerDimension)
+func newStats(t testing.TB, retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
+	u := New(retention, maxPerDimension, opts...)
 	t.Cleanup(func() { _ = u.Close(context.Background()) })
 	return u
 }

@@ -1,0 +1,115 @@
+package middleware
+
+import (
+	"time"
+
+	"github.com/creditgate/creditgate/usage"
+)
+
+// Periods the dashboard shows, as Zoho's API dashboard offers them, in the
+// dashboard's time zone ([WithLocation]).
+const (
+	period24h       = "24h"       // the last 24 hours, the current one included
+	periodToday     = "today"     // today, hour by hour
+	periodYesterday = "yesterday" // yesterday, hour by hour
+	period30d       = "30d"       // the last 30 days, today included, day by day
+	periodDate      = "date"      // one day (?date=YYYY-MM-DD), hour by hour
+)
+
+// period is a span of whole hours, [since, until), cut into steps.
+//
+// The statistics are kept in hours of UTC. A local day is the hours that
+// start in it: exact where the zone's offset is whole hours; where it is
+// not (India's +05:30), a day's hours run from the first hour starting
+// after its midnight.
+type period struct {
+	name, label  string
+	since, until time.Time // whole hours
+	days         int       // the local days it covers, for the average per day
+	step         time.Duration
+	bounds       []time.Time // the steps' starts and the end: hours, or the days' first hours
+}
+
+// dateLayout is the layout of ?date=.
+const dateLayout = "2006-01-02"
+
+// newPeriod returns the period name (and date, for periodDate) at now in loc;
+// retention bounds how old a date may be.
+func newPeriod(name, date string, now time.Time, loc *time.Location, retention time.Duration) (period, *dashError) {
+	local := now.In(loc)
+	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	switch name {
+	case period24h:
+		until := now.Truncate(time.Hour).Add(time.Hour)
+		return periodHours(name, "Last 24 hours", until.Add(-24*time.Hour), until, 1), nil
+	case periodToday:
+		return periodDay(name, "Today", today), nil
+	case periodYesterday:
+		return periodDay(name, "Yesterday", today.AddDate(0, 0, -1)), nil
+	case period30d:
+		return periodDays(name, "Last 30 days", today.AddDate(0, 0, -29), 30), nil
+	case periodDate:
+		d, err := time.ParseInLocation(dateLayout, date, loc)
+		switch {
+		case err != nil:
+			return period{}, bad("date must be a day as YYYY-MM-DD")
+		case d.After(today):
+			return period{}, bad("date is in the future")
+		case !d.AddDate(0, 0, 1).After(now.Add(-retention)):
+			return period{}, bad("date is older than the statistics keep")
+		}
+		return periodDay(name, d.Format("Mon 2 Jan 2006"), d), nil
+	}
+	return period{}, bad("period must be one of 24h, today, yesterday, 30d, date")
+}
+
+// ceilHour returns t rounded up to a whole hour.
+func ceilHour(t time.Time) time.Time {
+	if h := t.Truncate(time.Hour); !h.Equal(t) {
+		return h.Add(time.Hour)
+	}
+	return t
+}
+
+func periodHours(name, label string, since, until time.Time, days int) period {
+	p := period{name: name, label: label, since: since, until: until, days: days, step: time.Hour}
+	for h := since; !h.After(until); h = h.Add(time.Hour) {
+		p.bounds = append(p.bounds, h)
+	}
+	return p
+}
+
+// periodDay is the local day starting at midnight, hour by hour.
+func periodDay(name, label string, midnight time.Time) period {
+	return periodHours(name, label, ceilHour(midnight), ceilHour(midnight.AddDate(0, 0, 1)), 1)
+}
+
+// periodDays is n local days from midnight, day by day.
+func periodDays(name, label string, midnight time.Time, n int) period {
+	p := period{name: name, label: label, days: n, step: 24 * time.Hour}
+	for i := 0; i <= n; i++ {
+		p.bounds = append(p.bounds, ceilHour(midnight.AddDate(0, 0, i)))
+	}
+	p.since, p.until = p.bounds[0], p.bounds[n]
+	return p
+}
+
+// bucket sums hourly points into the period's steps.
+func (p period) bucket(pts []usage.Point) []usage.Count {
+	out := make([]usage.Count, len(p.bounds)-1)
+	i := 0
+	for _, pt := range pts {
+		for i < len(out) && !pt.Hour.Before(p.bounds[i+1]) {
+			i++
+		}
+		if i == len(out) {
+			break
+		}
+		if pt.Hour.Before(p.bounds[i]) {
+			continue
+		}
+		c := &out[i]
+		c.Credits, c.Calls, c.Refused = c.Credits+pt.Credits, c.Calls+pt.Calls, c.Refused+pt.Refused
+	}
+	return out
+}
