@@ -3,10 +3,12 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/middleware/client"
 	"github.com/creditgate/creditgate/usage"
 )
@@ -133,4 +136,35 @@ func TestBodyPricedRequestUnchanged(t *testing.T) {
 	assert.Equal(t, `{"data":[1,2,3]}`, sent)
 	assert.Equal(t, body, r.Body, "the caller's request keeps its body")
 	assert.Equal(t, int64(97), remaining(tr, clk), "three records, three credits")
+}
+
+// A process serves the usage dashboard for its own integrations: the
+// Transport is a middleware.DashboardSource, with the spending of others as
+// its own row and the pool as the server's headers left it (issue #20 item 6).
+func TestDashboardOfTransport(t *testing.T) {
+	u := usage.New(24*time.Hour, 100)
+	defer u.Close(context.Background())
+	clk := newClock()
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return response(r, 200, "", "X-RATELIMIT-REMAINING", "90"), nil
+	})
+	tr := newTransport(t, base, clk, client.WithPlan(plan(100, 2)), client.WithUsage(u),
+		client.WithIntegrations(client.Integration{Name: "sync"}))
+	mustGet(t, tr, "sync", "/crm/Leads")
+	dash := middleware.DashboardOf(tr, middleware.WithToken("tok"), middleware.WithDashboardClock(clk.Now))
+	get := func(path string) map[string]any {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer tok")
+		dash.ServeHTTP(rec, r)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
+		return v
+	}
+	top := fmt.Sprint(get("/api/top?dim=app"))
+	assert.Contains(t, top, "sync")
+	assert.Contains(t, top, usage.Outside)
+	summary := get("/api/summary")
+	assert.EqualValues(t, 90, summary["remaining"], "the pool as the headers left it")
 }

@@ -6,12 +6,14 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/creditgate/creditgate/usage"
 )
 
 // Outside is the name under which spending the server reports and no
 // integration of this Transport made is counted ([Transport.Stats], and the
 // App of usage events).
-const Outside = "outside"
+const Outside = usage.Outside
 
 // DefaultIntegration is the integration of requests that name none when
 // [WithIntegrations] configures none.

@@ -109,7 +109,9 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	d := t.l.Charge(now, t.tenant, ext)
 	if d.Cost > 0 {
 		t.outside.credits.Add(d.Cost)
-		t.record(now, Outside, "", "", d.Cost, false)
+		if t.usage != nil { // credits without a call: a row of their own
+			t.usage.RecordOutside(now, t.tenant, d.Cost)
+		}
 	}
 }
 
