@@ -227,7 +227,7 @@ func parseCacheControl(h http.Header) cacheControl {
 // route's path or below drops the entries it may change before it is sent
 // (so that no reader gets them meanwhile) and again when it is answered (a
 // read that overlapped it may have stored the old state).
-func (s *saver) write(c *call) (*http.Response, error) {
+func (s *saver) write(c *call, rr *routeRules, o callOpts) (*http.Response, error) {
 	var mask uint64
 	for i, rt := range s.roots {
 		if rt.under(c.req.URL.Path) {
@@ -235,11 +235,11 @@ func (s *saver) write(c *call) (*http.Response, error) {
 		}
 	}
 	if mask == 0 {
-		return c.run()
+		return s.send(c, rr, o)
 	}
 	module := moduleOf(c.req, &c.price)
 	s.cache.invalidate(mask, module)
-	resp, err := c.run()
+	resp, err := s.send(c, rr, o)
 	s.cache.invalidate(mask, module)
 	return resp, err
 }

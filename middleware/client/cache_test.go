@@ -277,3 +277,20 @@ func TestZohoCacheRules(t *testing.T) {
 		assert.Equal(t, 2, calls)
 	})
 }
+
+// A batched write invalidates what it may change, as any write does.
+func TestCacheInvalidatedByBatchedWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr := newZoho(t, crm, client.WithCaching(client.CacheRule{Route: recordsRoute, TTL: time.Minute}),
+			client.WithBatching(client.BatchRule{Route: insertRoute}))
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Leads", "ann"), `"n":1`)
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Deals", "ann"), `"n":1`)
+		for _, a := range writes(tr, context.Background(), "POST", "/crm/v8/Leads", leads(3, 1)) {
+			require.Equal(t, 201, a.status)
+		}
+		assert.Equal(t, []int{3}, crm.batchSizes())
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Leads", "ann"), `"n":2`)
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Deals", "ann"), `"n":1`)
+	})
+}

@@ -298,15 +298,19 @@ func orDefault[N int | int64](v, def N) N {
 func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 	m := c.req.Method
 	rr := s.rules[c.price.Pattern]
-	switch {
-	case rr == nil:
-	case rr.batch != nil && (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch):
-		return rr.batch.roundTrip(c, o)
-	case m == http.MethodGet || m == http.MethodHead:
+	if rr != nil && (m == http.MethodGet || m == http.MethodHead) {
 		return s.read(c, rr, o)
 	}
 	if s.cache != nil && !safeMethod(m) {
-		return s.write(c)
+		return s.write(c, rr, o)
+	}
+	return s.send(c, rr, o)
+}
+
+// send sends a call that is not a read: batched if its route says so.
+func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error) {
+	if m := c.req.Method; rr != nil && rr.batch != nil && (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch) {
+		return rr.batch.roundTrip(c, o)
 	}
 	return c.run()
 }
