@@ -223,21 +223,16 @@ func parseCacheControl(h http.Header) cacheControl {
 	return cc
 }
 
-// write sends a call that may change what the cache holds: one to a cached
-// route's path or below drops the entries it may change before it is sent
-// (so that no reader gets them meanwhile) and again when it is answered (a
-// read that overlapped it may have stored the old state).
-func (s *saver) write(c *call, rr *routeRules, o callOpts) (*http.Response, error) {
-	var mask uint64
-	for i, rt := range s.roots {
-		if rt.under(c.req.URL.Path) {
-			mask |= 1 << uint(i)
-		}
-	}
-	if mask == 0 {
-		return s.send(c, rr, o)
-	}
+// write sends a call that may change what the cache holds (one to the
+// paths of mask's cached routes or below): it drops the entries it may
+// change before it is sent (so that no reader gets them meanwhile) and
+// again when it is answered (a read that overlapped it may have stored the
+// old state).
+func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
 	module := moduleOf(c.req, &c.price)
+	if c.price.Unclean {
+		module = "" // every entry of every route: the path may name another
+	}
 	s.cache.invalidate(mask, module)
 	resp, err := s.send(c, rr, o)
 	s.cache.invalidate(mask, module)

@@ -3,6 +3,8 @@ package client
 import (
 	"net/http"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // Waiters returns how many calls wait in the gate.
@@ -28,4 +30,12 @@ func ParseView(now time.Time, h http.Header) ServerView {
 func Classify(resp *http.Response, credits int64) string {
 	v := serverView(time.Unix(1e9, 0), resp.Header)
 	return [...]string{"none", "concurrency", "credits", "transient"}[classify(resp, &v, credits)]
+}
+
+// SavingMatch runs what RoundTrip adds, for the saving rules, to a call
+// that none applies to: the match of r (priced as pattern) against the
+// rules and the cached paths. It reports whether anything matched.
+func (t *Transport) SavingMatch(r *http.Request, p *cost.Price) bool {
+	rr, mask := t.save.match(r, p)
+	return rr != nil || mask != 0
 }

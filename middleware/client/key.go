@@ -106,9 +106,12 @@ func moduleOf(r *http.Request, p *cost.Price) string {
 	return ""
 }
 
-// root is a cached route's path as segments ("" for a wildcard), for the
-// writes that invalidate it.
-type root []string
+// root is a cached route's path, for the writes that invalidate it: a
+// literal prefix, or segments ("" for a wildcard) when it has wildcards.
+type root struct {
+	prefix string   // the whole path when segs is nil
+	segs   []string // nil: no wildcard
+}
 
 func newRoot(pattern string) root {
 	p := pattern
@@ -118,7 +121,11 @@ func newRoot(pattern string) root {
 	if i := strings.IndexByte(p, '/'); i >= 0 {
 		p = p[i:] // no host
 	}
-	var segs root
+	p = strings.TrimSuffix(p, "/")
+	if !strings.Contains(p, "{") {
+		return root{prefix: p}
+	}
+	var rt root
 	for _, s := range strings.Split(strings.Trim(p, "/"), "/") {
 		if strings.HasPrefix(s, "{") {
 			if strings.HasSuffix(s, "...}") {
@@ -126,27 +133,30 @@ func newRoot(pattern string) root {
 			}
 			s = ""
 		}
-		segs = append(segs, s)
+		rt.segs = append(rt.segs, s)
 	}
-	return segs
+	return rt
 }
 
 // under reports whether path is the root's path or below it, without
 // allocating.
 func (rt root) under(path string) bool {
+	if rt.segs == nil {
+		return strings.HasPrefix(path, rt.prefix) && (len(path) == len(rt.prefix) || path[len(rt.prefix)] == '/')
+	}
 	i := 0
 	if len(path) > 0 && path[0] == '/' {
 		i = 1
 	}
-	for k, seg := range rt {
-		if i > len(path) || (i == len(path) && k < len(rt)) {
+	for _, seg := range rt.segs {
+		if i >= len(path) {
 			return false
 		}
-		j := i
-		for j < len(path) && path[j] != '/' {
-			j++
+		j := i + strings.IndexByte(path[i:], '/')
+		if j < i {
+			j = len(path)
 		}
-		if seg != "" && path[i:j] != seg || j == i {
+		if j == i || seg != "" && path[i:j] != seg {
 			return false
 		}
 		i = j + 1

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // Saving calls: each feature is opt-in per route of the cost table (its
@@ -156,7 +158,7 @@ type saver struct {
 	t        *Transport
 	rules    map[string]*routeRules // by pattern
 	cache    *cache                 // nil without caching rules
-	roots    []root                 // the cached routes' paths, by cache rule
+	roots    []root                 // the cached routes' paths, by caching rule
 	flights  flights
 	headers  []string // WithKeyHeaders, lower case
 	batchers []*batcher
@@ -296,15 +298,35 @@ func orDefault[N int | int64](v, def N) N {
 
 // roundTrip sends call c through the rules of its route, or as it is.
 func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
-	m := c.req.Method
-	rr := s.rules[c.price.Pattern]
-	if rr != nil && (m == http.MethodGet || m == http.MethodHead) {
+	rr, mask := s.match(c.req, &c.price)
+	switch {
+	case rr == nil && mask == 0:
+		return c.run() // what the rules cost a call they do not apply to: match
+	case mask != 0:
+		return s.write(c, rr, o, mask)
+	case c.req.Method == http.MethodGet || c.req.Method == http.MethodHead:
 		return s.read(c, rr, o)
 	}
-	if s.cache != nil && !safeMethod(m) {
-		return s.write(c, rr, o)
-	}
 	return s.send(c, rr, o)
+}
+
+// match returns the rules of r's route (priced as p), and for a write while
+// caching is on, the cached routes whose path it is at or below (bit i:
+// rule i); all of them for a path that routers may read otherwise.
+func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64) {
+	rr = s.rules[p.Pattern]
+	if s.cache == nil || safeMethod(r.Method) {
+		return rr, 0
+	}
+	if p.Unclean {
+		return rr, 1<<uint(len(s.roots)) - 1
+	}
+	for i, rt := range s.roots {
+		if rt.under(r.URL.Path) {
+			mask |= 1 << uint(i)
+		}
+	}
+	return rr, mask
 }
 
 // send sends a call that is not a read: batched if its route says so.
