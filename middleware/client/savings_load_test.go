@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditgate/creditgate/middleware/client"
 	"github.com/creditgate/creditgate/profile/zoho"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // demoStep is one call of the demo load.
@@ -153,4 +154,30 @@ func TestSavingsOnDemoLoad(t *testing.T) {
 	for _, r := range runs[1:] {
 		assert.Positive(t, r.saved.Total().Credits, "%s saves credits", r.name)
 	}
+}
+
+// With WithUsage, what the rules saved is recorded under SavedTenant, by
+// feature (the method) and integration (the application), apart from what
+// was spent.
+func TestSavedInUsage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := usage.New(time.Hour, 10)
+		t.Cleanup(func() { _ = u.Close(context.Background()) })
+		crm := newCRM(t)
+		tr := newZoho(t, crm, client.WithTenant("acme"), client.WithUsage(u), metaRules(),
+			client.WithBatching(client.BatchRule{Route: insertRoute}))
+		for range 3 {
+			mustRead(t, tr, "/crm/v8/users", "ann")
+		}
+		writes(tr, context.Background(), "POST", "/crm/v8/Leads", leads(3, 1))
+		since, until := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		assert.ElementsMatch(t, []usage.Count{{Key: "cached", Credits: 2, Calls: 2}, {Key: "batched", Credits: 2, Calls: 2}},
+			u.Top(client.SavedTenant("acme"), usage.Method, since, until, 10))
+		apps := u.Top(client.SavedTenant("acme"), usage.App, since, until, 10)
+		require.Len(t, apps, 1)
+		assert.Equal(t, usage.Count{Key: client.DefaultIntegration, Credits: 4, Calls: 4}, apps[0])
+		spent := u.Top("acme", usage.App, since, until, 10)
+		require.Len(t, spent, 1)
+		assert.Equal(t, int64(2), spent[0].Credits, "one read and one batch were spent")
+	})
 }
