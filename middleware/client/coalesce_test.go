@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -227,5 +228,48 @@ func TestCoalesceRefundedAnswer(t *testing.T) {
 		}
 		wg.Wait()
 		assert.Equal(t, client.Saving{Calls: 3}, tr.Stats().Saved.Coalesced)
+	})
+}
+
+// A failure to reach the server is shared like an answer: the others do
+// not queue behind it one call at a time.
+func TestCoalesceSharesTransportError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		boom := errors.New("dial tcp: i/o timeout")
+		var mu sync.Mutex
+		calls := 0
+		down := rtFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			time.Sleep(30 * time.Second)
+			return nil, boom
+		})
+		tr := newZoho(t, down, client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				_, _, err := send(context.Background(), tr, "GET", "/crm/v8/Deals", "ann", "")
+				assert.ErrorIs(t, err, boom)
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 30*time.Second, time.Since(start))
+		assert.Equal(t, 1, calls)
+		assert.Equal(t, client.Saving{Calls: 4}, tr.Stats().Saved.Coalesced)
+	})
+}
+
+// An answer that varies on a header outside the key is not shared.
+func TestCoalesceVaryOutsideKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		crm.latency = 50 * time.Millisecond
+		crm.vary = "X-Region"
+		tr := newZoho(t, crm, client.WithCoalescing(client.CoalesceRule{Route: usersRoute}))
+		polls(t, tr, "/crm/v8/users", 3, "ann")
+		calls, _ := crm.spent()
+		assert.Equal(t, 3, calls)
 	})
 }

@@ -39,9 +39,12 @@ const (
 // Range, If-*). So two callers with different credentials never share a
 // response. The first caller sends the call; the others wait for it, each
 // until its own context ends, and each gets its own response (headers
-// cloned, the body a reader of its own over the bytes read once). A body
-// larger than MaxBody is not shared: its caller gets it as it streams, and
-// the others send their own calls, as they do when the first one fails.
+// cloned, the body a reader of its own over the bytes read once), or the
+// same error if the server could not be reached. When the first caller's
+// call fails for that caller alone (its context ended, its integration was
+// refused), the others try again together. A body larger than MaxBody, or
+// an answer that varies on a header outside the key, is not shared: its
+// caller gets it, and the others send their own calls.
 type CoalesceRule struct {
 	Route string // a pattern of the cost table
 	// Integrations limits the rule to these integrations (nil: all).

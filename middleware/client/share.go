@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -69,9 +70,10 @@ func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
 
 // flight is one call that identical concurrent requests wait for.
 type flight struct {
-	done   chan struct{} // closed once snap and failed are set
-	snap   *snapshot     // nil: not shared
-	failed bool          // the call failed (its error was its caller's own)
+	done  chan struct{} // closed once the fields below are set
+	snap  *snapshot     // the shared answer; nil if none
+	err   error         // the shared failure (the server could not be reached)
+	again bool          // the call failed for its own caller: try a new flight
 }
 
 // flights are the calls in flight by key.
@@ -96,11 +98,11 @@ func (fs *flights) join(k key) (*flight, bool) {
 	return f, true
 }
 
-func (fs *flights) finish(k key, f *flight, snap *snapshot, failed bool) {
+func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
 	fs.mu.Lock()
 	delete(fs.m, k)
 	fs.mu.Unlock()
-	f.snap, f.failed = snap, failed
+	f.snap, f.err, f.again = snap, err, again
 	close(f.done)
 }
 
@@ -143,7 +145,10 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 }
 
 // lead sends the call of flight f, shares its answer with the flight and
-// the cache, and returns its own copy.
+// the cache, and returns its own copy. A failure that is its caller's own
+// (its context ended, its integration was refused) is not shared: the
+// others try a new flight. Neither is an answer that varies on a header
+// outside the key.
 func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
 	var gen uint64
 	if cr != nil {
@@ -158,10 +163,19 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		}
 		snap, resp = readWhole(resp, limit)
 	}
+	if snap != nil && !s.varyKept(snap.header) {
+		snap = nil
+	}
 	if snap != nil && cr != nil {
 		s.store(k, c, cr, snap, gen)
 	}
-	s.flights.finish(k, f, snap, err != nil)
+	var le *LimitError
+	own := err != nil && (c.req.Context().Err() != nil || errors.As(err, &le))
+	shared := err
+	if own {
+		shared = nil
+	}
+	s.flights.finish(k, f, snap, shared, own)
 	return resp, err
 }
 
@@ -172,10 +186,10 @@ func (r *shareRule) limit() int64 {
 	return r.maxBody
 }
 
-// follow waits for the call of flight f and answers c from it. If that
-// call failed (its context ended, its integration was refused, the server
-// could not be reached), again says to join a new flight; if its answer is
-// not shared (too large), c is sent on its own.
+// follow waits for the call of flight f and answers c from it: its answer,
+// or its failure to reach the server. If it failed for its own caller,
+// again says to join a new flight; if its answer is not shared (too large,
+// or varying on a header outside the key), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
 	select {
@@ -184,10 +198,14 @@ func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err
 		c.it.c.requests.Add(1)
 		return nil, false, ctx.Err()
 	}
-	if f.failed {
+	switch {
+	case f.again:
 		return nil, true, nil
-	}
-	if f.snap == nil {
+	case f.err != nil:
+		c.it.c.requests.Add(1)
+		c.t.saved(c.it, Coalesced, 1, 0, moduleOf(c.req, &c.price), c.t.clock.Now())
+		return nil, false, f.err
+	case f.snap == nil:
 		resp, err = c.run()
 		return resp, false, err
 	}
