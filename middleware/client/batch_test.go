@@ -389,3 +389,31 @@ func TestSavingConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A batch refused with a 429 and retried (RetryPolicy.NonIdempotent) is sent
+// again with the same records; the CRM writes each once.
+func TestBatchRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		crm.fail = append(crm.fail, func(r *http.Request) (*http.Response, error) {
+			return jsonResponse(r, http.StatusTooManyRequests,
+				json.RawMessage(`{"code":"TOO_MANY_REQUESTS","details":{"by":"concurrency"},"message":"too many","status":"error"}`)), nil
+		})
+		tr := newZoho(t, crm, client.WithRetry(client.RetryPolicy{NonIdempotent: true}),
+			client.WithBatching(client.BatchRule{Route: insertRoute}))
+		got := writes(tr, context.Background(), "POST", "/crm/v8/Leads", leads(5, 1))
+		for i, a := range got {
+			require.NoError(t, a.err)
+			assert.Equal(t, 201, a.status)
+			assert.EqualValues(t, i+1, a.result(t)["details"].(map[string]any)["Seq"])
+		}
+		calls, credits := crm.spent()
+		assert.Equal(t, 2, calls, "the 429, then the retry")
+		assert.Equal(t, []int{5}, crm.batchSizes(), "the refused call wrote nothing")
+		assert.Empty(t, crm.dupes())
+		assert.Equal(t, int64(1), credits)
+		s := stat(tr, client.DefaultIntegration)
+		assert.Equal(t, int64(1), s.Retries)
+		assert.Equal(t, int64(1), s.Credits)
+	})
+}
