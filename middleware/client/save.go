@@ -79,10 +79,12 @@ type CacheRule struct {
 // exactly one record under Member; it waits at most Window for others with
 // the same method, URL, headers (all but Content-Length, User-Agent and
 // tracing headers), other top-level members and integration, and never
-// closer than Window to its context's deadline. Records that share a value
-// of a KeyFields field are never in one batch: the later one goes in a
-// later batch, sent once the earlier one is answered, so writes to one
-// record keep their order.
+// closer than Window to its context's deadline. Records of one module that
+// share a value of a KeyFields field are never in one batch: the later one
+// goes in a later batch, sent once the earlier one is answered, whatever
+// their routes, lanes or integrations, so writes to one record keep the
+// order they came in. (Two writes that name one record by different fields,
+// one by id and one by Email, are not known to meet.)
 //
 // Each caller gets its own record's result, in the shape of a one-record
 // answer: {Member:[result]} with "$.Member[i]" paths renumbered, status 400
