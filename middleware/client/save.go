@@ -65,7 +65,8 @@ type CoalesceRule struct {
 // it is answered, the entries of its module (the {module} of its route or
 // its module query parameter) on every cached route, and the entries of
 // the routes written to that have no module; a write that names no module
-// drops every entry of the routes written to.
+// drops every entry of the routes written to, and one whose path routers
+// may read as another route (cost.Price.Unclean) drops every entry.
 type CacheRule struct {
 	Route        string        // a GET pattern of the cost table
 	TTL          time.Duration // > 0
