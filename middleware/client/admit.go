@@ -116,6 +116,18 @@ func (a *admission) refund(t *Transport, now time.Time) {
 	a.cost = 0
 }
 
+// settle lowers the admission's credits to actual (a batch sent with fewer
+// records than it was priced for).
+func (a *admission) settle(t *Transport, now time.Time, actual int64) {
+	a.pool.Settle(now, actual)
+	a.quota.Settle(now, actual)
+	a.it.c.credits.Add(actual - a.cost)
+	if t.usage != nil {
+		t.usage.Settle(now, t.tenant, a.it.Name, actual-a.cost)
+	}
+	a.cost = actual
+}
+
 // release gives the admission's slots back and wakes the waiters it may
 // let in.
 func (a *admission) release(t *Transport, refunded bool) {

@@ -18,12 +18,20 @@ type call struct {
 	failFast bool
 	attempt  int
 	where    *frame // where RoundTrip was called from, with body tracking
+	internal bool   // a batch's call: its callers were counted as requests
+	// seal, for a batch's call, runs once it is admitted, before each
+	// attempt is sent: it may lower its price (the admission then settles
+	// to it) or fail it, which is then refunded and not sent. A concrete
+	// type, not a func: the call stays on its caller's stack.
+	seal *sealer
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.
 func (c *call) run() (*http.Response, error) {
 	t, ctx := c.t, c.req.Context()
-	c.it.c.requests.Add(1)
+	if !c.internal {
+		c.it.c.requests.Add(1)
+	}
 	if t.track != nil {
 		c.where = callerFrame()
 	}
@@ -33,16 +41,8 @@ func (c *call) run() (*http.Response, error) {
 			closeBody(c.req)
 			return nil, err
 		}
-		sent := t.clock.Now()
-		if c.attempt == 0 {
-			t.budget.first(sent, max(c.price.Credits, 1))
-		}
-		resp, err := t.base.RoundTrip(c.req)
-		now := t.clock.Now()
+		resp, sent, now, err := c.send(&a)
 		if err != nil {
-			// Most transport errors mean the call never reached the server;
-			// if it did and was charged, the next headers say so.
-			a.done(t, now, true)
 			return nil, err
 		}
 		var v view
@@ -57,9 +57,10 @@ func (c *call) run() (*http.Response, error) {
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
 			// server's middleware refunds it.
-			refund := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-			if refund {
+			if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 				a.refund(t, now)
+			} else if c.price.Credits < a.cost {
+				a.settle(t, now, c.price.Credits)
 			}
 			return t.hold(resp, a, c), nil
 		}
@@ -79,6 +80,33 @@ func (c *call) run() (*http.Response, error) {
 		c.attempt++
 		c.it.c.retries.Add(1)
 	}
+}
+
+// send sends one attempt of the admitted call, after its seal. On an
+// error the admission is refunded and released.
+func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err error) {
+	t := c.t
+	if c.seal != nil {
+		credits, err := c.seal.seal(c.req, c.price.Credits)
+		if err != nil {
+			a.done(t, t.clock.Now(), true)
+			closeBody(c.req)
+			return nil, sent, now, err
+		}
+		c.price.Credits = credits
+	}
+	sent = t.clock.Now()
+	if c.attempt == 0 {
+		t.budget.first(sent, max(c.price.Credits, 1))
+	}
+	resp, err = t.base.RoundTrip(c.req)
+	now = t.clock.Now()
+	if err != nil {
+		// Most transport errors mean the call never reached the server;
+		// if it did and was charged, the next headers say so.
+		a.done(t, now, true)
+	}
+	return resp, sent, now, err
 }
 
 // replay gives the next attempt a fresh copy of the request and its body.

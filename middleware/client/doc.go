@@ -23,6 +23,15 @@
 // integration are read with [Transport.Stats], and usage statistics can be
 // recorded in the server's shape ([WithUsage]).
 //
+// Three savings are opt-in, per route of the cost table and optionally per
+// integration: [WithCoalescing] makes identical concurrent reads share one
+// call, [WithCaching] serves metadata from a bounded cache for a TTL, and
+// [WithBatching] sends the single-record writes of many goroutines as one
+// multi-record call. Different credentials never share an answer. Every
+// call and credit saved is counted, per integration and feature
+// ([Stats].Saved, and usage rows under [SavedTenant]); profile/zoho has the
+// rules for Zoho CRM.
+//
 // It is a package of its own, not part of package middleware beside the
 // server's Handler, because its policy (integrations, quotas, reserves,
 // priorities, quiet hours, retries) is a job of its own, and its options

@@ -3,6 +3,8 @@ package client
 import (
 	"net/http"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // Waiters returns how many calls wait in the gate.
@@ -29,3 +31,44 @@ func Classify(resp *http.Response, credits int64) string {
 	v := serverView(time.Unix(1e9, 0), resp.Header)
 	return [...]string{"none", "concurrency", "credits", "transient"}[classify(resp, &v, credits)]
 }
+
+// SavingMatch runs what RoundTrip adds, for the saving rules, to a call
+// that none applies to: the match of r (priced as pattern) against the
+// rules and the cached paths. It reports whether anything matched.
+func (t *Transport) SavingMatch(r *http.Request, p *cost.Price) bool {
+	rr, mask := t.save.match(r, p)
+	return rr != nil || mask != 0
+}
+
+// ParseSingle exposes the single-record parser of batching.
+func ParseSingle(body []byte, member string, keyFields []string) (raw, rest []byte, tokens []string, ok bool) {
+	r, ok := parseSingle(body, member, keyFields)
+	return r.raw, r.rest, r.tokens, ok
+}
+
+// BatchBody exposes the batch body builder.
+func BatchBody(member string, rest []byte, recs [][]byte) []byte {
+	return batchBody(member, rest, recs)
+}
+
+// OneRecords splits a batch answer of n records into the one-record
+// answers its callers get, with whether each succeeded; ok is false when
+// the answer has not n results.
+func OneRecords(body []byte, member string, n int) (answers [][]byte, success []bool, ok bool) {
+	results, others, ok := splitResults(body, member, n)
+	for i, r := range results {
+		answers = append(answers, oneRecord(member, r, i, others))
+		success = append(success, succeeded(r))
+	}
+	return answers, success, ok
+}
+
+// CacheControl exposes the Cache-Control parser.
+func CacheControl(h http.Header) (noStore, noCache, private bool, maxAge int64) {
+	cc := parseCacheControl(h)
+	return cc.noStore, cc.noCache, cc.private, cc.maxAge
+}
+
+// Under reports whether path is at or below the path of pattern, as writes
+// are matched against cached routes.
+func Under(pattern, path string) bool { return newRoot(pattern).under(path) }

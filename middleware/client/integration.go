@@ -111,6 +111,7 @@ func (it *Integration) validate() error {
 // integration is an Integration at run time.
 type integration struct {
 	Integration
+	idx      int          // in Transport.list
 	quotaKey string       // the quota's tenant in the limiter, "" for no quota
 	keep     atomic.Int64 // credits of the others' reserves this one leaves untaken
 	level    atomic.Int64 // MinPool in credits
@@ -122,6 +123,7 @@ type integration struct {
 type callOpts struct {
 	integration string
 	failFast    bool
+	cacheBypass bool
 }
 
 type callOptsKey struct{}
@@ -139,6 +141,14 @@ func WithIntegration(ctx context.Context, name string) context.Context {
 func WithFailFast(ctx context.Context) context.Context {
 	o := optsOf(ctx)
 	o.failFast = true
+	return context.WithValue(ctx, callOptsKey{}, o)
+}
+
+// WithCacheBypass returns a copy of ctx whose requests are not answered from
+// the cache ([WithCaching]): they are sent, and their answers refresh it.
+func WithCacheBypass(ctx context.Context) context.Context {
+	o := optsOf(ctx)
+	o.cacheBypass = true
 	return context.WithValue(ctx, callOptsKey{}, o)
 }
 

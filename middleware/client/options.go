@@ -34,6 +34,7 @@ type config struct {
 	logger  *slog.Logger
 	track   bool
 	every   *time.Duration
+	save    saveConfig
 }
 
 // DefaultConcurrency is the in-flight cap of a Transport that learns its

@@ -16,6 +16,78 @@ type counters struct {
 	retries   atomic.Int64
 	throttled atomic.Int64 // 429s received from the server
 	refused   [numReasons]atomic.Int64
+	saved     [numFeatures]struct{ calls, credits atomic.Int64 }
+}
+
+// Feature is a way the Transport saves calls and credits.
+type Feature uint8
+
+// Features.
+const (
+	Coalesced Feature = iota // a call shared with an identical one in flight
+	Cached                   // an answer served from the cache
+	Batched                  // single-record writes sent as one call
+	numFeatures
+)
+
+var featureNames = [numFeatures]string{"coalesced", "cached", "batched"}
+
+func (f Feature) String() string {
+	if f < numFeatures {
+		return featureNames[f]
+	}
+	return "unknown"
+}
+
+// Saving is what a feature saved: calls not sent, and the credits they
+// would have cost beyond what was spent instead.
+type Saving struct{ Calls, Credits int64 }
+
+// Savings are the savings of each feature.
+type Savings struct{ Coalesced, Cached, Batched Saving }
+
+// Total is the sum of the features' savings.
+func (s Savings) Total() Saving {
+	return Saving{Calls: s.Coalesced.Calls + s.Cached.Calls + s.Batched.Calls,
+		Credits: s.Coalesced.Credits + s.Cached.Credits + s.Batched.Credits}
+}
+
+func (s *Savings) add(o Savings) {
+	for f := range numFeatures {
+		p, q := s.of(f), o.of(f)
+		p.Calls += q.Calls
+		p.Credits += q.Credits
+	}
+}
+
+func (s *Savings) of(f Feature) *Saving {
+	return [...]*Saving{&s.Coalesced, &s.Cached, &s.Batched}[f]
+}
+
+// SavedTenant is the tenant under which a Transport with [WithUsage]
+// records what it saved, apart from what it spent: one call per call
+// saved, as application the integration, as method the feature
+// ("coalesced", "cached", "batched"), as module the request's, and as
+// credits those saved (usage.Stats.Top(SavedTenant(tenant), usage.Method,
+// ...) reads them by feature).
+func SavedTenant(tenant string) string { return tenant + "#saved" }
+
+// saved counts calls saved by feature f for integration it, with the
+// credits they would have cost beyond what was spent instead.
+func (t *Transport) saved(it *integration, f Feature, calls, credits int64, module string, now time.Time) {
+	it.c.saved[f].calls.Add(calls)
+	it.c.saved[f].credits.Add(credits)
+	if t.usage == nil {
+		return
+	}
+	tenant := SavedTenant(t.tenant)
+	for i := range calls {
+		e := usage.Event{At: now, Tenant: tenant, App: it.Name, Module: module, Method: featureNames[f]}
+		if i == 0 {
+			e.Credits = credits
+		}
+		t.usage.Record(e)
+	}
 }
 
 // IntegrationStats are one integration's counters since the Transport was
@@ -32,6 +104,9 @@ type IntegrationStats struct {
 	// Refused counts the calls the client refused (each a *LimitError), by
 	// reason; reasons with no refusal are absent.
 	Refused map[Reason]int64
+	// Saved is what the saving rules saved it (see [WithCoalescing],
+	// [WithCaching], [WithBatching]); its Requests count the calls saved.
+	Saved Savings
 }
 
 // Stats are a Transport's counters.
@@ -44,6 +119,11 @@ type Stats struct {
 	BudgetRefused              int64 // retries the budget refused
 	Reclaimed                  int64 // slots taken back from bodies held past WithMaxHold
 	OpenBodies                 int64 // responses whose slots are still held
+	// Saved sums the integrations' savings.
+	Saved Savings
+	// CacheEntries and CacheBytes are what the cache holds; CacheEvicted
+	// counts the entries it dropped to stay within its bounds.
+	CacheEntries, CacheBytes, CacheEvicted int64
 }
 
 func (c *counters) snapshot(name string) IntegrationStats {
@@ -55,6 +135,9 @@ func (c *counters) snapshot(name string) IntegrationStats {
 			s.Refused[Reason(r)] = n
 		}
 	}
+	for f := range numFeatures {
+		*s.Saved.of(f) = Saving{Calls: c.saved[f].calls.Load(), Credits: c.saved[f].credits.Load()}
+	}
 	return s
 }
 
@@ -64,7 +147,12 @@ func (t *Transport) Stats() Stats {
 		Reclaimed: t.reclaimed.Load(), OpenBodies: t.open.Load()}
 	s.FirstCredits, s.RetryCredits = t.budget.totals(t.clock.Now())
 	for _, it := range t.list {
-		s.Integrations = append(s.Integrations, it.c.snapshot(it.Name))
+		is := it.c.snapshot(it.Name)
+		s.Saved.add(is.Saved)
+		s.Integrations = append(s.Integrations, is)
+	}
+	if t.save != nil && t.save.cache != nil {
+		s.CacheEntries, s.CacheBytes, s.CacheEvicted = t.save.cache.stats()
 	}
 	s.Integrations = append(s.Integrations, t.outside.snapshot(Outside))
 	return s

@@ -47,6 +47,7 @@ type Transport struct {
 	maxHold time.Duration
 	logger  *slog.Logger
 	track   *tracker // nil without WithBodyTracking
+	save    *saver   // nil without saving rules
 
 	learned   bool        // the pool comes from the server's headers
 	learn     atomic.Bool // the pool is still to be learned from a response
@@ -150,6 +151,9 @@ func (t *Transport) build(c *config) error {
 	if err := t.buildIntegrations(c); err != nil {
 		return err
 	}
+	if err := t.buildSaver(&c.save); err != nil {
+		return err
+	}
 	t.budget.init(t.retry)
 	t.gate.t = t
 	if c.track {
@@ -174,7 +178,7 @@ func (t *Transport) buildIntegrations(c *config) error {
 		if t.ints[cfg.Name] != nil {
 			return fmt.Errorf("%w: integration %q configured twice", ErrConfig, cfg.Name)
 		}
-		it := &integration{Integration: cfg}
+		it := &integration{Integration: cfg, idx: len(t.list)}
 		if cfg.Quiet != nil {
 			q := *cfg.Quiet
 			it.Quiet = &q
@@ -211,15 +215,24 @@ func (t *Transport) integrationOf(name string) (*integration, error) {
 // Limiter returns the limiter that holds the pool.
 func (t *Transport) Limiter() *limiter.Limiter { return t.l }
 
-// Close closes the limiter New made (not one given with WithLimiter). It
-// does not wait for calls in flight; their slots are released when their
-// bodies are closed.
+// Close sends the batches still collecting records ([WithBatching]), fails
+// the calls waiting for admission, waits for the batches being sent (or
+// ctx), and closes the limiter New made (not one given with WithLimiter).
+// It does not wait for other calls in flight; their slots are released
+// when their bodies are closed.
 func (t *Transport) Close(ctx context.Context) error {
-	t.gate.stop()
-	if t.ownL {
-		return t.l.Close(ctx)
+	var err error
+	if t.save != nil {
+		t.save.batching.close(t.save.batchers)
 	}
-	return nil
+	t.gate.stop()
+	if t.save != nil {
+		err = t.save.waitSends(ctx)
+	}
+	if t.ownL {
+		err = errors.Join(err, t.l.Close(ctx))
+	}
+	return err
 }
 
 func (t *Transport) closeOwn() {
@@ -249,6 +262,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %w", ErrPrice, err)
 	}
 	c := call{t: t, it: it, req: r, price: price, failFast: o.failFast || it.FailFast}
+	if t.save != nil {
+		return t.save.roundTrip(&c, o)
+	}
 	return c.run()
 }
 

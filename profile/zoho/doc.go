@@ -1,5 +1,7 @@
-// Package zoho holds Zoho CRM's editions and credit-cost table as data, and
-// the shape of its error bodies ([ErrorBodies], for middleware.WithErrorBodies).
+// Package zoho holds Zoho CRM's editions and credit-cost table as data, the
+// shape of its error bodies ([ErrorBodies], for middleware.WithErrorBodies),
+// and the client Transport's saving rules for it ([CacheRules] for its
+// metadata, [CoalesceRules], [BatchRules] for its record writes).
 //
 // Figures come from the project's fact sheet (reference/credit-limits.md), which
 // cites Zoho's pages. Where Zoho's own text does not confirm a figure, the code

@@ -62,6 +62,7 @@ func Routes(version string) []cost.Route {
 		r("GET "+v+"/settings/fields", 1, ""),
 		r("GET "+v+"/settings/layouts", 1, ""),
 		r("GET "+v+"/settings/related_lists", 1, ""),
+		r("GET "+v+"/org", 1, ""), // org settings: metadata, named so that they can be cached
 		// Create a custom module: 500 (unconfirmed: one secondary source only).
 		r("POST "+v+"/settings/modules", 500, ""),
 		// The list of available APIs with their credit ranges: 1 (Zoho's own text).

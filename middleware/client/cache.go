@@ -1,0 +1,240 @@
+package client
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxCacheRules bounds the caching rules: a write names the routes it
+// invalidates in one word.
+const maxCacheRules = 64
+
+// cache is a bounded map of snapshots with a TTL each, least recently used
+// first out. Safe for concurrent use.
+type cache struct {
+	maxEntries int
+	maxBytes   int64
+
+	mu      sync.Mutex // protects the fields below and every entry's
+	m       map[key]*entry
+	head    *entry // most recently used
+	tail    *entry
+	bytes   int64
+	gen     uint64 // counts invalidations
+	evicted int64
+}
+
+type entry struct {
+	k          key
+	route      int    // the caching rule's index
+	module     string // "" for none
+	snap       *snapshot
+	expires    int64 // Unix ns
+	size       int64
+	prev, next *entry
+}
+
+func newCache(entries int, bytes int64) *cache {
+	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}}
+}
+
+// get returns the live entry of k, or nil (dropping it if expired).
+func (c *cache) get(k key, now time.Time) *snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[k]
+	if e == nil {
+		return nil
+	}
+	if now.UnixNano() >= e.expires {
+		c.drop(e)
+		return nil
+	}
+	c.unlink(e)
+	c.pushFront(e)
+	return e.snap
+}
+
+// generation is the count of invalidations so far: put stores only if no
+// invalidation came since the caller read it before sending its call.
+func (c *cache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put stores e unless an invalidation came after gen or it is too large,
+// replacing k's entry and evicting the least recently used as needed.
+func (c *cache) put(e *entry, gen uint64) bool {
+	if e.size > c.maxBytes {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return false
+	}
+	if old := c.m[e.k]; old != nil {
+		c.drop(old)
+	}
+	for c.tail != nil && (len(c.m) >= c.maxEntries || c.bytes+e.size > c.maxBytes) {
+		c.drop(c.tail)
+		c.evicted++
+	}
+	c.m[e.k] = e
+	c.bytes += e.size
+	c.pushFront(e)
+	return true
+}
+
+// invalidate drops the entries of module (on every route), and those of the
+// routes in mask (bit i: rule i) that have no module, or all of theirs when
+// module is "".
+func (c *cache) invalidate(mask uint64, module string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for e := c.head; e != nil; {
+		next := e.next
+		onRoute := mask&(1<<uint(e.route)) != 0
+		if module != "" && e.module == module || onRoute && (module == "" || e.module == "") {
+			c.drop(e)
+		}
+		e = next
+	}
+}
+
+// stats returns the entries, bytes and evictions.
+func (c *cache) stats() (entries, bytes, evicted int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(len(c.m)), c.bytes, c.evicted
+}
+
+func (c *cache) drop(e *entry) {
+	c.unlink(e)
+	delete(c.m, e.k)
+	c.bytes -= e.size
+}
+
+func (c *cache) unlink(e *entry) {
+	if e.prev == nil {
+		c.head = e.next
+	} else {
+		e.prev.next = e.next
+	}
+	if e.next == nil {
+		c.tail = e.prev
+	} else {
+		e.next.prev = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (c *cache) pushFront(e *entry) {
+	e.next = c.head
+	if c.head != nil {
+		c.head.prev = e
+	}
+	c.head = e
+	if c.tail == nil {
+		c.tail = e
+	}
+}
+
+// store keeps the snapshot of call c's answer if the server allows it.
+func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64) {
+	if snap.status != http.StatusOK || len(snap.header["Set-Cookie"]) > 0 {
+		return
+	}
+	cc := parseCacheControl(snap.header)
+	if cc.noStore || cc.noCache || cc.private && !s.hasCredentials(c.req) || !s.varyKept(snap.header) {
+		return
+	}
+	ttl := cr.ttl
+	if cc.maxAge >= 0 {
+		ttl = min(ttl, time.Duration(cc.maxAge)*time.Second)
+	}
+	if ttl <= 0 {
+		return
+	}
+	now := c.t.clock.Now()
+	e := &entry{k: k, route: cr.idx, module: moduleOf(c.req, &c.price), snap: snap,
+		expires: now.Add(ttl).UnixNano(), size: snap.size() + int64(len(k))}
+	s.cache.put(e, gen)
+}
+
+// hasCredentials reports whether r carries a header that says who calls.
+func (s *saver) hasCredentials(r *http.Request) bool {
+	for name := range r.Header {
+		l := strings.ToLower(name)
+		if s.keyHeader(l) && !strings.HasPrefix(l, "accept") && !strings.HasPrefix(l, "if-") && l != "range" {
+			return true
+		}
+	}
+	return false
+}
+
+// varyKept reports whether every header a response varies on is in the key.
+func (s *saver) varyKept(h http.Header) bool {
+	for _, v := range h["Vary"] {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name == "*" || name != "" && !s.keyHeader(name) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cacheControl is what a Cache-Control field says to a private cache.
+type cacheControl struct {
+	noStore, noCache, private bool
+	maxAge                    int64 // seconds, -1 if not said
+}
+
+func parseCacheControl(h http.Header) cacheControl {
+	cc := cacheControl{maxAge: -1}
+	for _, v := range h["Cache-Control"] {
+		for _, d := range strings.Split(v, ",") {
+			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				cc.noStore = true
+			case "no-cache":
+				cc.noCache = true
+			case "private":
+				cc.private = true
+			case "max-age":
+				n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
+				if err != nil || n < 0 {
+					n = 0 // malformed: treat as stale, as RFC 9111 says
+				}
+				if cc.maxAge < 0 || n < cc.maxAge {
+					cc.maxAge = n
+				}
+			}
+		}
+	}
+	return cc
+}
+
+// write sends a call that may change what the cache holds (one to the
+// paths of mask's cached routes or below): it drops the entries it may
+// change before it is sent (so that no reader gets them meanwhile) and
+// again when it is answered (a read that overlapped it may have stored the
+// old state).
+func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
+	module := moduleOf(c.req, &c.price)
+	if c.price.Unclean {
+		module = "" // every entry of every route: the path may name another
+	}
+	s.cache.invalidate(mask, module)
+	resp, err := s.send(c, rr, o)
+	s.cache.invalidate(mask, module)
+	return resp, err
+}

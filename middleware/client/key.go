@@ -1,0 +1,165 @@
+package client
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/creditgate/creditgate/cost"
+)
+
+// key identifies a request for coalescing, caching and batching: a SHA-256
+// digest, so that the cache holds no credentials and two requests that
+// differ in them cannot meet on a collision.
+type key [sha256.Size]byte
+
+// credentialWords mark a header that carries credentials.
+var credentialWords = []string{"auth", "key", "token", "secret", "session", "signature", "credential", "password", "cookie"}
+
+// keyHeader reports whether a header (lower case) goes into the key of a
+// coalesced or cached request: it carries credentials or changes the answer.
+func (s *saver) keyHeader(lower string) bool {
+	switch lower {
+	case "accept", "accept-encoding", "accept-language", "range":
+		return true
+	}
+	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") {
+		return true
+	}
+	for _, w := range credentialWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return contains(s.headers, lower)
+}
+
+// laneIgnored are the headers a batch does not keep apart: they differ per
+// request and say nothing about the write.
+func laneIgnored(lower string) bool {
+	switch lower {
+	case "content-length", "user-agent", "traceparent", "tracestate", "baggage", "x-request-id",
+		"x-correlation-id", "x-amzn-trace-id":
+		return true
+	}
+	return strings.HasPrefix(lower, "x-b3-")
+}
+
+// requestKey digests r's method, host, URL and the headers pick selects
+// (by lower-case name), sorted, then extra.
+func requestKey(r *http.Request, pick func(lower string) bool, extra ...string) key {
+	b := make([]byte, 0, 512)
+	b = field(b, r.Method)
+	b = field(b, r.Host)
+	b = field(b, r.URL.String())
+	type named struct {
+		lower string
+		vs    []string
+	}
+	hs := make([]named, 0, len(r.Header))
+	for name, vs := range r.Header {
+		if l := strings.ToLower(name); pick(l) {
+			hs = append(hs, named{l, vs})
+		}
+	}
+	slices.SortFunc(hs, func(a, b named) int { return strings.Compare(a.lower, b.lower) })
+	for _, h := range hs {
+		b = field(b, h.lower)
+		b = binary.AppendUvarint(b, uint64(len(h.vs)))
+		for _, v := range h.vs {
+			b = field(b, v)
+		}
+	}
+	for _, x := range extra {
+		b = field(b, x)
+	}
+	return sha256.Sum256(b)
+}
+
+// field appends s with its length, so that no two lists of fields digest
+// the same bytes.
+func field(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// moduleOf is the module a request names: its route's {module}, else its
+// module query parameter (Zoho's metadata calls), else "".
+func moduleOf(r *http.Request, p *cost.Price) string {
+	if p.Module != "" {
+		return p.Module
+	}
+	q := r.URL.RawQuery
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if k, v, _ := strings.Cut(kv, "="); k == "module" {
+			if u, err := url.QueryUnescape(v); err == nil {
+				return u
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+// root is a cached route's path, for the writes that invalidate it: a
+// literal prefix, or segments ("" for a wildcard) when it has wildcards.
+type root struct {
+	prefix string   // the whole path when segs is nil
+	segs   []string // nil: no wildcard
+}
+
+func newRoot(pattern string) root {
+	p := pattern
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		p = strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[i:] // no host
+	}
+	p = strings.TrimSuffix(p, "/")
+	if !strings.Contains(p, "{") {
+		return root{prefix: p}
+	}
+	var rt root
+	for _, s := range strings.Split(strings.Trim(p, "/"), "/") {
+		if strings.HasPrefix(s, "{") {
+			if strings.HasSuffix(s, "...}") {
+				break // matches whatever follows
+			}
+			s = ""
+		}
+		rt.segs = append(rt.segs, s)
+	}
+	return rt
+}
+
+// under reports whether path is the root's path or below it, without
+// allocating.
+func (rt root) under(path string) bool {
+	if rt.segs == nil {
+		return strings.HasPrefix(path, rt.prefix) && (len(path) == len(rt.prefix) || path[len(rt.prefix)] == '/')
+	}
+	i := 0
+	if len(path) > 0 && path[0] == '/' {
+		i = 1
+	}
+	for _, seg := range rt.segs {
+		if i >= len(path) {
+			return false
+		}
+		j := i + strings.IndexByte(path[i:], '/')
+		if j < i {
+			j = len(path)
+		}
+		if j == i || seg != "" && path[i:j] != seg {
+			return false
+		}
+		i = j + 1
+	}
+	return true
+}

@@ -1,0 +1,353 @@
+package client
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+)
+
+// Saving calls: each feature is opt-in per route of the cost table (its
+// pattern, exactly as written there) and optionally per integration; a
+// request of a route no rule names goes out as before.
+
+// Defaults of the saving rules.
+const (
+	// DefaultMaxShared is the largest response body that coalesced calls
+	// share or the cache keeps.
+	DefaultMaxShared = 1 << 20
+	// DefaultCacheEntries and DefaultCacheBytes bound the cache.
+	DefaultCacheEntries = 1000
+	DefaultCacheBytes   = 32 << 20
+	// DefaultBatchWindow is how long a batch waits for more records.
+	DefaultBatchWindow = 5 * time.Millisecond
+	// DefaultBatchRecords is the most records a batch carries (Zoho's 100).
+	DefaultBatchRecords = 100
+	// DefaultBatchBytes bounds a batch's body (and the route's pricer reads
+	// at most its MaxBody).
+	DefaultBatchBytes = 1 << 20
+)
+
+// CoalesceRule makes identical concurrent GET and HEAD requests of a route
+// share one call and one charge. Requests are identical when their method,
+// URL, host and key headers are: those that carry credentials
+// (Authorization, Proxy-Authorization, Cookie, any header whose name says
+// key, token, auth, secret, session, signature, credential or password, and
+// those of [WithKeyHeaders]) and those that change the answer (Accept*,
+// Range, If-*). So two callers with different credentials never share a
+// response. The first caller sends the call; the others wait for it, each
+// until its own context ends, and each gets its own response (headers
+// cloned, the body a reader of its own over the bytes read once), or the
+// same error if the server could not be reached. When the first caller's
+// call fails for that caller alone (its context ended, its integration was
+// refused), the others try again together. A body larger than MaxBody, or
+// an answer that varies on a header outside the key, is not shared: its
+// caller gets it, and the others send their own calls.
+type CoalesceRule struct {
+	Route string // a pattern of the cost table
+	// Integrations limits the rule to these integrations (nil: all).
+	Integrations []string
+	MaxBody      int64 // default DefaultMaxShared
+}
+
+// CacheRule serves a GET route's answers from an in-memory cache for TTL,
+// keyed as [CoalesceRule] keys requests (so different credentials never
+// share an entry). Only 200 responses are kept, of at most MaxBody bytes,
+// and not when the server says Cache-Control no-store or no-cache, private
+// for a request that carries no credentials, Vary on a header outside the
+// key, or sets a cookie; a max-age below TTL shortens it. A request with
+// Cache-Control no-cache (or [WithCacheBypass]) is sent and refreshes the
+// entry; no-store is sent and not kept. Concurrent misses share one call,
+// as coalesced calls do. Any other request (POST, PUT, PATCH, DELETE) to a
+// cached route's path or below it drops, before it is sent and again when
+// it is answered, the entries of its module (the {module} of its route or
+// its module query parameter) on every cached route, and the entries of
+// the routes written to that have no module; a write that names no module
+// drops every entry of the routes written to, and one whose path routers
+// may read as another route (cost.Price.Unclean) drops every entry.
+type CacheRule struct {
+	Route        string        // a GET pattern of the cost table
+	TTL          time.Duration // > 0
+	Integrations []string      // nil: all
+	MaxBody      int64         // default DefaultMaxShared
+}
+
+// BatchRule sends the single-record writes of a route that takes an array
+// of records (Zoho's insert, update and upsert: {"data":[...]}) as one call
+// of up to MaxRecords records. A request is batched when its JSON body has
+// exactly one record under Member; it waits at most Window for others with
+// the same method, URL, headers (all but Content-Length, User-Agent and
+// tracing headers), other top-level members and integration, and never
+// closer than Window to its context's deadline. Records of one module that
+// share a value of a KeyFields field are never in one batch: the later one
+// goes in a later batch, sent once the earlier one is answered, whatever
+// their routes, lanes or integrations, so writes to one record keep the
+// order they came in. (Two writes that name one record by different fields,
+// one by id and one by Email, are not known to meet.)
+//
+// Each caller gets its own record's result, in the shape of a one-record
+// answer: {Member:[result]} with "$.Member[i]" paths renumbered, status 400
+// for a result whose status is not "success", else the batch's 200 or 201,
+// or Success when the batch answered 207. When the batch fails as a whole
+// (a transport error, or an answer without one result per record, such as a
+// 401 or a 5xx), every caller gets that failure (its own copy of the
+// response, or the error): a batch is never re-sent by the batcher, so no
+// write is lost without its caller knowing and none is duplicated. A caller
+// whose context ends before its batch is sent is taken out of it.
+type BatchRule struct {
+	Route      string        // a POST, PUT or PATCH pattern of the cost table
+	Member     string        // default "data"
+	MaxRecords int           // default DefaultBatchRecords
+	MaxBytes   int64         // default DefaultBatchBytes, at most the route's Pricer.MaxBody
+	Window     time.Duration // default DefaultBatchWindow
+	// KeyFields identify a record (default "id"); values compare ignoring
+	// case.
+	KeyFields []string
+	// Success is a succeeded record's status when the batch answered 207
+	// (default 201 for POST, else 200).
+	Success      int
+	Integrations []string // nil: all
+}
+
+type saveConfig struct {
+	coalesce     []CoalesceRule
+	cache        []CacheRule
+	batch        []BatchRule
+	cacheEntries int
+	cacheBytes   int64
+	headers      []string
+}
+
+// WithCoalescing adds coalescing rules (see [CoalesceRule]).
+func WithCoalescing(rules ...CoalesceRule) Option {
+	return optionFunc(func(c *config) error { c.save.coalesce = append(c.save.coalesce, rules...); return nil })
+}
+
+// WithCaching adds caching rules (see [CacheRule]).
+func WithCaching(rules ...CacheRule) Option {
+	return optionFunc(func(c *config) error { c.save.cache = append(c.save.cache, rules...); return nil })
+}
+
+// WithBatching adds batching rules (see [BatchRule]).
+func WithBatching(rules ...BatchRule) Option {
+	return optionFunc(func(c *config) error { c.save.batch = append(c.save.batch, rules...); return nil })
+}
+
+// WithCacheSize bounds the cache in entries and bytes (bodies and headers);
+// the least recently used entries go first (default DefaultCacheEntries,
+// DefaultCacheBytes).
+func WithCacheSize(entries int, bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if entries <= 0 || bytes <= 0 {
+			return fmt.Errorf("%w: cache size %d entries, %d bytes", ErrConfig, entries, bytes)
+		}
+		c.save.cacheEntries, c.save.cacheBytes = entries, bytes
+		return nil
+	})
+}
+
+// WithKeyHeaders names more request headers that carry credentials or change
+// the answer, for the keys of coalescing and caching.
+func WithKeyHeaders(names ...string) Option {
+	return optionFunc(func(c *config) error {
+		for _, n := range names {
+			c.save.headers = append(c.save.headers, strings.ToLower(n))
+		}
+		return nil
+	})
+}
+
+// saver holds the saving rules of a Transport; nil when it has none.
+type saver struct {
+	t        *Transport
+	rules    map[string]*routeRules // by pattern
+	cache    *cache                 // nil without caching rules
+	roots    []root                 // the cached routes' paths, by caching rule
+	flights  flights
+	headers  []string // WithKeyHeaders, lower case
+	batchers []*batcher
+	batching batching
+}
+
+// routeRules are the rules of one route.
+type routeRules struct {
+	share *shareRule
+	cache *cacheRoute
+	batch *batcher
+}
+
+type shareRule struct {
+	ints    []bool // by integration index; nil: all
+	maxBody int64
+}
+
+type cacheRoute struct {
+	shareRule
+	idx int
+	ttl time.Duration
+}
+
+func (r *shareRule) applies(it *integration) bool {
+	return r != nil && (r.ints == nil || r.ints[it.idx])
+}
+
+// buildSaver checks the rules against the cost table and the integrations.
+func (t *Transport) buildSaver(c *saveConfig) error {
+	if len(c.coalesce)+len(c.cache)+len(c.batch) == 0 {
+		return nil
+	}
+	s := &saver{t: t, rules: map[string]*routeRules{}, headers: c.headers}
+	t.save = s
+	for _, r := range c.coalesce {
+		rr, ints, err := s.route(r.Route, r.Integrations, http.MethodGet, http.MethodHead)
+		if err != nil {
+			return err
+		}
+		rr.share = &shareRule{ints: ints, maxBody: orDefault(r.MaxBody, DefaultMaxShared)}
+	}
+	if len(c.cache) > 0 {
+		if err := s.buildCache(c); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.batch {
+		rr, ints, err := s.route(r.Route, r.Integrations, http.MethodPost, http.MethodPut, http.MethodPatch)
+		if err != nil {
+			return err
+		}
+		if rr.batch, err = t.newBatcher(r, ints); err != nil {
+			return err
+		}
+		s.batchers = append(s.batchers, rr.batch)
+	}
+	return nil
+}
+
+func (s *saver) buildCache(c *saveConfig) error {
+	if len(c.cache) > maxCacheRules {
+		return fmt.Errorf("%w: %d caching rules, at most %d", ErrConfig, len(c.cache), maxCacheRules)
+	}
+	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes))
+	for i, r := range c.cache {
+		if r.TTL <= 0 {
+			return fmt.Errorf("%w: caching rule %q: TTL %v", ErrConfig, r.Route, r.TTL)
+		}
+		rr, ints, err := s.route(r.Route, r.Integrations, http.MethodGet)
+		if err != nil {
+			return err
+		}
+		rr.cache = &cacheRoute{shareRule: shareRule{ints: ints, maxBody: orDefault(r.MaxBody, DefaultMaxShared)},
+			idx: i, ttl: r.TTL}
+		s.roots = append(s.roots, newRoot(r.Route))
+	}
+	return nil
+}
+
+// route finds a rule's route, checks its method and integrations, and
+// returns the route's rules (made on first use) and the integration set.
+func (s *saver) route(pattern string, its []string, methods ...string) (*routeRules, []bool, error) {
+	bad := func(why string) error { return fmt.Errorf("%w: saving rule for %q: %s", ErrConfig, pattern, why) }
+	found := false
+	for _, r := range s.t.costs.Routes() {
+		found = found || r.Pattern == pattern
+	}
+	if !found {
+		return nil, nil, bad("not a route of the cost table")
+	}
+	if m := patternMethod(pattern); m != "" && !contains(methods, m) {
+		return nil, nil, bad("method " + m + " (want " + strings.Join(methods, ", ") + ")")
+	}
+	var ints []bool
+	if its != nil {
+		ints = make([]bool, len(s.t.list))
+		for _, name := range its {
+			it := s.t.ints[name]
+			if it == nil {
+				return nil, nil, bad("integration " + name + " is not configured")
+			}
+			ints[it.idx] = true
+		}
+	}
+	rr := s.rules[pattern]
+	if rr == nil {
+		rr = &routeRules{}
+		s.rules[pattern] = rr
+	}
+	return rr, ints, nil
+}
+
+// patternMethod is a pattern's method, "" for none.
+func patternMethod(p string) string {
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func orDefault[N int | int64](v, def N) N {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// roundTrip sends call c through the rules of its route, or as it is.
+func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
+	rr, mask := s.match(c.req, &c.price)
+	switch {
+	case rr == nil && mask == 0:
+		return c.run() // what the rules cost a call they do not apply to: match
+	case mask != 0:
+		return s.write(c, rr, o, mask)
+	case c.req.Method == http.MethodGet || c.req.Method == http.MethodHead:
+		return s.read(c, rr, o)
+	}
+	return s.send(c, rr, o)
+}
+
+// match returns the rules of r's route (priced as p), and for a write while
+// caching is on, the cached routes whose path it is at or below (bit i:
+// rule i); all of them for a path that routers may read otherwise.
+func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64) {
+	rr = s.rules[p.Pattern]
+	if s.cache == nil || safeMethod(r.Method) {
+		return rr, 0
+	}
+	if p.Unclean {
+		return rr, 1<<uint(len(s.roots)) - 1
+	}
+	for i, rt := range s.roots {
+		if rt.under(r.URL.Path) {
+			mask |= 1 << uint(i)
+		}
+	}
+	return rr, mask
+}
+
+// send sends a call that is not a read: batched if its route says so.
+func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error) {
+	if m := c.req.Method; rr != nil && rr.batch != nil && (m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch) {
+		return rr.batch.roundTrip(c, o)
+	}
+	return c.run()
+}
+
+// safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).
+func safeMethod(m string) bool {
+	switch m {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}

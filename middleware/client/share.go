@@ -1,0 +1,219 @@
+package client
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// snapshot is a response read whole, which the callers it answers share
+// read-only: each gets its own *http.Response from it.
+type snapshot struct {
+	status       int
+	statusText   string
+	proto        string
+	major, minor int
+	header       http.Header // never changed once made
+	trailer      http.Header
+	body         []byte
+	uncompressed bool
+	tls          *tls.ConnectionState
+}
+
+// response is a fresh response to req: headers cloned, the body a reader of
+// its own over the shared bytes.
+func (s *snapshot) response(req *http.Request) *http.Response {
+	return &http.Response{Status: s.statusText, StatusCode: s.status, Proto: s.proto, ProtoMajor: s.major,
+		ProtoMinor: s.minor, Header: s.header.Clone(), Trailer: s.trailer.Clone(),
+		Body: io.NopCloser(bytes.NewReader(s.body)), ContentLength: int64(len(s.body)),
+		Uncompressed: s.uncompressed, Request: req, TLS: s.tls}
+}
+
+// size is what the snapshot holds, roughly, in bytes.
+func (s *snapshot) size() int64 {
+	n := int64(len(s.body)) + 64
+	for k, vs := range s.header {
+		n += int64(len(k)) + 16
+		for _, v := range vs {
+			n += int64(len(v)) + 16
+		}
+	}
+	return n
+}
+
+// readWhole reads resp's body, if it has at most maxBody bytes, into a
+// snapshot and closes it (which gives the call's slots back), and returns
+// the snapshot and a response made from it. A longer body, or one that
+// fails, gives no snapshot, and resp with a body that yields what was read
+// and then the rest (or the same error).
+func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil || int64(len(buf)) > maxBody {
+		resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(buf), errOr(err, resp.Body)), c: resp.Body}
+		return nil, resp
+	}
+	_ = resp.Body.Close()
+	s := &snapshot{status: resp.StatusCode, statusText: resp.Status, proto: resp.Proto, major: resp.ProtoMajor,
+		minor: resp.ProtoMinor, header: resp.Header, trailer: resp.Trailer, body: buf,
+		uncompressed: resp.Uncompressed, tls: resp.TLS}
+	if s.header == nil {
+		s.header = http.Header{}
+	}
+	return s, s.response(resp.Request)
+}
+
+// flight is one call that identical concurrent requests wait for.
+type flight struct {
+	done  chan struct{} // closed once the fields below are set
+	snap  *snapshot     // the shared answer; nil if none
+	err   error         // the shared failure (the server could not be reached)
+	again bool          // the call failed for its own caller: try a new flight
+}
+
+// flights are the calls in flight by key.
+type flights struct {
+	mu sync.Mutex // protects m
+	m  map[key]*flight
+}
+
+// join returns the flight of k, and whether the caller leads it (makes the
+// call and finishes the flight).
+func (fs *flights) join(k key) (*flight, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f := fs.m[k]; f != nil {
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = map[key]*flight{}
+	}
+	f := &flight{done: make(chan struct{})}
+	fs.m[k] = f
+	return f, true
+}
+
+func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
+	fs.mu.Lock()
+	delete(fs.m, k)
+	fs.mu.Unlock()
+	f.snap, f.err, f.again = snap, err, again
+	close(f.done)
+}
+
+// read sends a GET or HEAD call through its route's coalescing and caching
+// rules: from the cache, from a call in flight, or as the call whose answer
+// the others share (and the cache keeps).
+func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error) {
+	share, cr := rr.share, rr.cache
+	if !share.applies(c.it) {
+		share = nil
+	}
+	if cr != nil && (!cr.applies(c.it) || c.req.Method != http.MethodGet) {
+		cr = nil
+	}
+	if share == nil && cr == nil || c.req.Body != nil && c.req.Body != http.NoBody {
+		return c.run()
+	}
+	k := requestKey(c.req, s.keyHeader)
+	now := c.t.clock.Now()
+	cc := parseCacheControl(c.req.Header)
+	if cr != nil && !o.cacheBypass && !cc.noCache && !cc.noStore {
+		if snap := s.cache.get(k, now); snap != nil {
+			c.it.c.requests.Add(1)
+			c.t.saved(c.it, Cached, 1, c.price.Credits, moduleOf(c.req, &c.price), now)
+			return snap.response(c.req), nil
+		}
+	}
+	if cc.noStore {
+		cr = nil
+	}
+	for {
+		f, leader := s.flights.join(k)
+		if leader {
+			return s.lead(c, k, f, share, cr)
+		}
+		if resp, again, err := s.follow(c, f); !again {
+			return resp, err
+		}
+	}
+}
+
+// lead sends the call of flight f, shares its answer with the flight and
+// the cache, and returns its own copy. A failure that is its caller's own
+// (its context ended, its integration was refused) is not shared: the
+// others try a new flight. Neither is an answer that varies on a header
+// outside the key.
+func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
+	var gen uint64
+	if cr != nil {
+		gen = s.cache.generation()
+	}
+	resp, err := c.run()
+	var snap *snapshot
+	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		limit := share.limit()
+		if cr != nil {
+			limit = max(limit, cr.maxBody)
+		}
+		snap, resp = readWhole(resp, limit)
+	}
+	if snap != nil && !s.varyKept(snap.header) {
+		snap = nil
+	}
+	if snap != nil && cr != nil {
+		s.store(k, c, cr, snap, gen)
+	}
+	var le *LimitError
+	own := err != nil && (c.req.Context().Err() != nil || errors.As(err, &le))
+	shared := err
+	if own {
+		shared = nil
+	}
+	s.flights.finish(k, f, snap, shared, own)
+	return resp, err
+}
+
+func (r *shareRule) limit() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.maxBody
+}
+
+// follow waits for the call of flight f and answers c from it: its answer,
+// or its failure to reach the server. If it failed for its own caller,
+// again says to join a new flight; if its answer is not shared (too large,
+// or varying on a header outside the key), c is sent on its own.
+func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
+	ctx := c.req.Context()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		c.it.c.requests.Add(1)
+		return nil, false, ctx.Err()
+	}
+	switch {
+	case f.again:
+		return nil, true, nil
+	case f.err != nil:
+		c.it.c.requests.Add(1)
+		c.t.saved(c.it, Coalesced, 1, 0, moduleOf(c.req, &c.price), c.t.clock.Now())
+		return nil, false, f.err
+	case f.snap == nil:
+		resp, err = c.run()
+		return resp, false, err
+	}
+	c.it.c.requests.Add(1)
+	credits := c.price.Credits
+	if st := f.snap.status; st == http.StatusTooManyRequests || st >= 500 {
+		credits = 0 // such a call is refunded: it saved a call, no credits
+	}
+	c.t.saved(c.it, Coalesced, 1, credits, moduleOf(c.req, &c.price), c.t.clock.Now())
+	return f.snap.response(c.req), false, nil
+}
