@@ -104,7 +104,7 @@ func (b *builder) addresses(e *Effective) {
 		return
 	}
 	if b.hostPort("dashboard.address", db.Address) {
-		if db.Address == c.Listen {
+		if _, port, _ := net.SplitHostPort(db.Address); db.Address == c.Listen && port != "0" {
 			b.fail("dashboard.address", "the same as listen: the dashboard needs its own listener")
 		}
 		if !loopback(db.Address) && db.Token == "" {
