@@ -37,8 +37,9 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
 		},
-		Transport: tr,
-		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Transport:  tr,
+		BufferPool: &buffers,
+		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if onError != nil {
 				onError()
@@ -51,6 +52,21 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		},
 	}
 }
+
+// buffers are the proxies' copy buffers: without a pool, each response
+// allocates 32 KiB.
+var buffers bufferPool
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 func (g *Gateway) proxyTo(upstream *url.URL) http.Handler {
 	if upstream == nil {
