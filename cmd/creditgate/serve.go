@@ -39,15 +39,30 @@ func serve(ctx context.Context, args []string, e *env) int {
 		log.Warn(w)
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, hangup, stop := signals(ctx)
 	defer stop()
+	err = gateway.Run(ctx, eff, gateway.Options{
+		Logger: log, Level: level, Hangup: hangup,
+		Reload: func() (*config.Effective, error) { return cf.load("", e.getenv) },
+	})
+	if err != nil {
+		log.Error("gateway stopped", slog.String("error", err.Error()))
+		return exitFail
+	}
+	return exitOK
+}
+
+// signals returns a context that SIGINT and SIGTERM cancel (after which a
+// second one kills at once instead of waiting for the drain) and a channel
+// that receives once per SIGHUP.
+func signals(parent context.Context) (context.Context, <-chan struct{}, func()) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()
-		stop() // a second signal kills at once instead of waiting for the drain
+		stop()
 	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	hangup := make(chan struct{})
 	go func() {
 		for {
@@ -63,14 +78,8 @@ func serve(ctx context.Context, args []string, e *env) int {
 			}
 		}
 	}()
-
-	err = gateway.Run(ctx, eff, gateway.Options{
-		Logger: log, Level: level, Hangup: hangup,
-		Reload: func() (*config.Effective, error) { return cf.load("", e.getenv) },
-	})
-	if err != nil {
-		log.Error("gateway stopped", slog.String("error", err.Error()))
-		return exitFail
+	return ctx, hangup, func() {
+		signal.Stop(hup)
+		stop()
 	}
-	return exitOK
 }

@@ -67,86 +67,26 @@ func syntaxError(file string, err error) error {
 func (d *decoder) root() map[string]field {
 	c := d.cfg
 	return map[string]field{
-		"listen":   d.str(&c.Listen),
-		"upstream": d.str(&c.Upstream),
-		"plan": func(n *yaml.Node, path string) {
-			d.planSpec(n, path, &c.Plan)
-		},
-		"tenants": func(n *yaml.Node, path string) {
-			d.entries(n, path, func(key string, v *yaml.Node, p string) {
-				t := TenantPlan{Tenant: key, path: p}
-				d.planSpec(v, p, &t.Spec)
-				c.Tenants = append(c.Tenants, t)
-			})
-		},
-		"costs": func(n *yaml.Node, path string) { d.costs(n, path) },
-		"identity": func(n *yaml.Node, path string) {
-			id := &c.Identity
-			d.mapping(n, path, map[string]field{
-				"tenant_header":   d.str(&id.TenantHeader),
-				"app_header":      d.str(&id.AppHeader),
-				"user_header":     d.str(&id.UserHeader),
-				"trusted_proxies": d.strings(&id.TrustedProxies),
-				"forwarded":       d.boolean(&id.Forwarded),
-			})
-		},
-		"limits": func(n *yaml.Node, path string) {
-			l := &c.Limits
-			hdr := int64(l.MaxHeaderBytes)
-			d.mapping(n, path, map[string]field{
-				"max_tenants":      d.intv(&l.MaxTenants),
-				"max_bytes":        d.size(&l.MaxBytes),
-				"max_apps":         d.intv(&l.MaxApps),
-				"usage_retention":  d.duration(&l.UsageRetention),
-				"usage_max_keys":   d.intv(&l.UsageMaxKeys),
-				"max_header_bytes": d.size(&hdr),
-			})
-			l.MaxHeaderBytes = int(min(hdr, 1<<30))
-		},
-		"dashboard": func(n *yaml.Node, path string) {
-			db := &c.Dashboard
-			d.mapping(n, path, map[string]field{
-				"enabled": d.boolean(&db.Enabled),
-				"address": d.str(&db.Address),
-				"token":   d.str(&db.Token),
-			})
-		},
-		"metrics": func(n *yaml.Node, path string) {
-			m := &c.Metrics
-			d.mapping(n, path, map[string]field{
-				"enabled":     d.boolean(&m.Enabled),
-				"path":        d.str(&m.Path),
-				"top_tenants": d.intv(&m.TopTenants),
-				"top_apps":    d.intv(&m.TopApps),
-			})
-		},
-		"alerts": func(n *yaml.Node, path string) { d.alerts(n, path) },
-		"snapshot": func(n *yaml.Node, path string) {
-			d.mapping(n, path, map[string]field{
-				"file":     d.str(&c.Snapshot.File),
-				"interval": d.duration(&c.Snapshot.Interval),
-			})
-		},
-		"redis": func(n *yaml.Node, path string) {
-			d.mapping(n, path, map[string]field{"url": d.str(&c.Redis.URL)})
-		},
-		"timeouts": func(n *yaml.Node, path string) {
-			t := &c.Timeouts
-			d.mapping(n, path, map[string]field{
-				"read_header":     d.duration(&t.ReadHeader),
-				"read":            d.duration(&t.Read),
-				"write":           d.duration(&t.Write),
-				"idle":            d.duration(&t.Idle),
-				"shutdown":        d.duration(&t.Shutdown),
-				"upstream_dial":   d.duration(&t.UpstreamDial),
-				"upstream_header": d.duration(&t.UpstreamHeader),
-			})
-		},
-		"log": func(n *yaml.Node, path string) {
-			d.mapping(n, path, map[string]field{
-				"level":  d.str(&c.Log.Level),
-				"format": d.str(&c.Log.Format),
-			})
-		},
+		"listen":    d.str(&c.Listen),
+		"upstream":  d.str(&c.Upstream),
+		"plan":      func(n *yaml.Node, path string) { d.planSpec(n, path, &c.Plan) },
+		"tenants":   d.tenants,
+		"costs":     d.costs,
+		"identity":  d.section(d.identity),
+		"limits":    d.limits,
+		"dashboard": d.section(d.dashboard),
+		"metrics":   d.section(d.metrics),
+		"alerts":    d.alerts,
+		"snapshot":  d.section(d.snapshot),
+		"redis":     d.section(func() map[string]field { return map[string]field{"url": d.str(&c.Redis.URL)} }),
+		"timeouts":  d.section(d.timeouts),
+		"log": d.section(func() map[string]field {
+			return map[string]field{"level": d.str(&c.Log.Level), "format": d.str(&c.Log.Format)}
+		}),
 	}
+}
+
+// section decodes a mapping whose fields fs returns.
+func (d *decoder) section(fs func() map[string]field) field {
+	return func(n *yaml.Node, path string) { d.mapping(n, path, fs()) }
 }

@@ -115,3 +115,75 @@ func (d *decoder) alerts(n *yaml.Node, path string) {
 		},
 	})
 }
+
+func (d *decoder) tenants(n *yaml.Node, path string) {
+	d.entries(n, path, func(key string, v *yaml.Node, p string) {
+		t := TenantPlan{Tenant: key, path: p}
+		d.planSpec(v, p, &t.Spec)
+		d.cfg.Tenants = append(d.cfg.Tenants, t)
+	})
+}
+
+func (d *decoder) identity() map[string]field {
+	id := &d.cfg.Identity
+	return map[string]field{
+		"tenant_header":   d.str(&id.TenantHeader),
+		"app_header":      d.str(&id.AppHeader),
+		"user_header":     d.str(&id.UserHeader),
+		"trusted_proxies": d.strings(&id.TrustedProxies),
+		"forwarded":       d.boolean(&id.Forwarded),
+	}
+}
+
+func (d *decoder) limits(n *yaml.Node, path string) {
+	l := &d.cfg.Limits
+	hdr := int64(l.MaxHeaderBytes)
+	d.mapping(n, path, map[string]field{
+		"max_tenants":      d.intv(&l.MaxTenants),
+		"max_bytes":        d.size(&l.MaxBytes),
+		"max_apps":         d.intv(&l.MaxApps),
+		"usage_retention":  d.duration(&l.UsageRetention),
+		"usage_max_keys":   d.intv(&l.UsageMaxKeys),
+		"max_header_bytes": d.size(&hdr),
+	})
+	l.MaxHeaderBytes = int(min(hdr, 1<<30)) // Build checks the range
+}
+
+func (d *decoder) dashboard() map[string]field {
+	db := &d.cfg.Dashboard
+	return map[string]field{
+		"enabled": d.boolean(&db.Enabled),
+		"address": d.str(&db.Address),
+		"token":   d.str(&db.Token),
+	}
+}
+
+func (d *decoder) metrics() map[string]field {
+	m := &d.cfg.Metrics
+	return map[string]field{
+		"enabled":     d.boolean(&m.Enabled),
+		"path":        d.str(&m.Path),
+		"top_tenants": d.intv(&m.TopTenants),
+		"top_apps":    d.intv(&m.TopApps),
+	}
+}
+
+func (d *decoder) snapshot() map[string]field {
+	return map[string]field{
+		"file":     d.str(&d.cfg.Snapshot.File),
+		"interval": d.duration(&d.cfg.Snapshot.Interval),
+	}
+}
+
+func (d *decoder) timeouts() map[string]field {
+	t := &d.cfg.Timeouts
+	return map[string]field{
+		"read_header":     d.duration(&t.ReadHeader),
+		"read":            d.duration(&t.Read),
+		"write":           d.duration(&t.Write),
+		"idle":            d.duration(&t.Idle),
+		"shutdown":        d.duration(&t.Shutdown),
+		"upstream_dial":   d.duration(&t.UpstreamDial),
+		"upstream_header": d.duration(&t.UpstreamHeader),
+	}
+}

@@ -75,43 +75,16 @@ func merge(top, tenant PlanSpec) PlanSpec {
 
 // plan builds one plan from its spec; path is "plan" or "tenants.<name>".
 func (b *builder) plan(s PlanSpec, path string) (store.Plan, bool) {
-	var p store.Plan
-	before := len(b.errs)
-	addOns := int64(0)
-	if s.AddOns != nil {
-		addOns = *s.AddOns
-		if addOns < 0 {
-			b.fail(path+".add_ons", "must not be negative")
-		}
-	}
-	switch {
-	case s.Edition != nil:
-		ed, err := zoho.Lookup(*s.Edition)
-		if err != nil {
-			b.fail(path+".edition", "unknown edition %q (free, standard, professional, enterprise, ultimate)", *s.Edition)
-			return p, false
-		}
-		licences := int64(1)
-		if s.Licences != nil {
-			licences = *s.Licences
-		}
-		if licences < 0 {
-			b.fail(path+".licences", "must not be negative")
-			return p, false
-		}
-		p, _ = ed.Plan(licences, max(addOns, 0)) // validated below, with the overrides
-	case s.Licences != nil:
-		b.fail(path+".licences", "licences need an edition")
-	case s.Credits == nil || s.Concurrency == nil:
-		b.fail(path, "a plan needs an edition, or credits and concurrency")
-	default:
-		p = store.Plan{Name: "custom"}
-	}
-	if len(b.errs) > before {
+	p, ok := b.basePlan(s, path)
+	if !ok {
 		return p, false
 	}
+	addOns := int64(0)
+	if s.AddOns != nil {
+		addOns = max(*s.AddOns, 0)
+	}
 	if s.Credits != nil {
-		p.Credits = *s.Credits + max(addOns, 0)
+		p.Credits = *s.Credits + addOns
 	}
 	if s.Window != nil {
 		p.Window = *s.Window
@@ -138,6 +111,43 @@ func (b *builder) plan(s PlanSpec, path string) (store.Plan, bool) {
 		return p, false
 	}
 	return p, true
+}
+
+// basePlan is the edition's plan for the spec's licences and add-ons, or an
+// empty custom plan when the spec gives credits and concurrency instead.
+func (b *builder) basePlan(s PlanSpec, path string) (store.Plan, bool) {
+	if s.AddOns != nil && *s.AddOns < 0 {
+		b.fail(path+".add_ons", "must not be negative")
+		return store.Plan{}, false
+	}
+	switch {
+	case s.Edition != nil:
+		ed, err := zoho.Lookup(*s.Edition)
+		if err != nil {
+			b.fail(path+".edition", "unknown edition %q (free, standard, professional, enterprise, ultimate)", *s.Edition)
+			return store.Plan{}, false
+		}
+		licences, addOns := int64(1), int64(0)
+		if s.Licences != nil {
+			licences = *s.Licences
+		}
+		if s.AddOns != nil {
+			addOns = *s.AddOns
+		}
+		if licences < 0 {
+			b.fail(path+".licences", "must not be negative")
+			return store.Plan{}, false
+		}
+		p, _ := ed.Plan(licences, addOns) // validated by plan, with the overrides
+		return p, true
+	case s.Licences != nil:
+		b.fail(path+".licences", "licences need an edition")
+	case s.Credits == nil || s.Concurrency == nil:
+		b.fail(path, "a plan needs an edition, or credits and concurrency")
+	default:
+		return store.Plan{Name: "custom"}, true
+	}
+	return store.Plan{}, false
 }
 
 // planError points a store.PlanError at the field of the spec that caused it.

@@ -83,17 +83,29 @@ func newMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, 
 	m.snapshots = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "creditgate_snapshot_saves_total", Help: "Snapshot saves, by result.",
 	}, []string{"result"})
+	for _, r := range []string{"ok", "error"} {
+		m.reloads.WithLabelValues(r)
+		m.snapshots.WithLabelValues(r)
+	}
 	m.lastSave = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "creditgate_snapshot_last_success_timestamp_seconds", Help: "When the snapshot was last saved.",
 	})
+	reg.MustRegister(refused, m.decision, m.inFlight.vec, m.crossings, m.webhook, m.attempts,
+		m.upstream, m.reloads, m.snapshots, m.lastSave)
+	reg.MustRegister(readMetrics(cs, l, mem, topTenants)...)
+	return m
+}
+
+// readMetrics are the metrics read at scrape time from what the middleware,
+// the limiter and the store count themselves.
+func readMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, topTenants int) []prometheus.Collector {
 	counter := func(name, help string, f func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	reg.MustRegister(refused, m.decision, m.inFlight.vec, m.crossings, m.webhook, m.attempts,
-		m.upstream, m.reloads, m.snapshots, m.lastSave,
+	return []prometheus.Collector{
 		counter("creditgate_requests_admitted_total", "Requests admitted and passed to the upstream.", cs.Admitted.Load),
 		counter("creditgate_requests_invalid_total", "Requests whose cost could not be computed (400 or 413).", cs.CostErrors.Load),
 		counter("creditgate_requests_refunded_total", "Admitted requests refunded whole (a 5xx from the upstream, or a failure).", cs.Refunded.Load),
@@ -105,8 +117,7 @@ func newMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, 
 		newTenantCollector(l, mem, topTenants),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	return m
+	}
 }
 
 // refusal counts a refusal by its reason; it is the middleware's decision hook.
