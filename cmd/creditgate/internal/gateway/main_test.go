@@ -15,7 +15,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // effective builds a configuration from YAML text.
-func effective(t *testing.T, text string) *config.Effective {
+func effective(t testing.TB, text string) *config.Effective {
 	t.Helper()
 	c, err := config.Parse("test.yaml", []byte(text))
 	if err != nil {
