@@ -78,7 +78,7 @@ func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 	var pools []tenantPool
 	for t := range c.mem.Tenants() {
 		d := c.l.Peek(now, t)
-		pools = append(pools, tenantPool{name: t, used: d.Limit - d.Remaining, remaining: d.Remaining, limit: d.Limit})
+		pools = append(pools, tenantPool{name: t, used: d.Used, remaining: d.Remaining, limit: d.Limit})
 	}
 	slices.SortFunc(pools, func(a, b tenantPool) int {
 		return cmp.Or(cmp.Compare(b.used, a.used), cmp.Compare(a.name, b.name))
