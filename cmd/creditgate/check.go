@@ -23,14 +23,21 @@ func check(_ context.Context, args []string, e *env) int {
 		fmt.Fprintln(e.stderr, "Usage: creditgate check [flags] [CONFIG]\n\nValidates CONFIG (or -config, CREDITGATE_CONFIG, or the built-in default) with the\nenvironment and flags over it, as serve would, and prints the result.")
 		cf.fs.PrintDefaults()
 	}
-	if err := cf.fs.Parse(args); err != nil {
-		return exitConfig
+	var files []string // flags may come after the file too
+	for {
+		if err := cf.fs.Parse(args); err != nil {
+			return exitConfig
+		}
+		if cf.fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, cf.fs.Arg(0)), cf.fs.Args()[1:]
 	}
-	if cf.fs.NArg() > 1 {
+	if len(files) > 1 {
 		fmt.Fprintln(e.stderr, "check: one configuration file at most")
 		return exitConfig
 	}
-	eff, err := cf.load(cf.fs.Arg(0), e.getenv)
+	eff, err := cf.load(strings.Join(files, ""), e.getenv)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitConfig
@@ -72,8 +79,12 @@ func printEffective(w io.Writer, eff *config.Effective) {
 	} else {
 		fmt.Fprintf(w, "tenants:  named by header %s\n", c.Identity.TenantHeader)
 	}
-	fmt.Fprintf(w, "\ncost table: %s, %d routes; a request no route matches costs %d\n",
-		c.Costs.Profile, len(eff.Routes), eff.Costs.DefaultCost())
+	profile := c.Costs.Profile
+	if profile != "none" {
+		profile += " " + c.Costs.Version
+	}
+	fmt.Fprintf(w, "\ncost table: %s profile, %d routes; a request no route matches costs %d\n",
+		profile, len(eff.Routes), eff.Costs.DefaultCost())
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tFROM")
 	for _, r := range eff.Routes {

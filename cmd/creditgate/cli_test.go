@@ -45,6 +45,10 @@ func TestBadConfigsExit2(t *testing.T) {
 	if code, _, stderr := runCLI(t, nil, "serve", "-dashboard", "off"); code != 2 || !strings.Contains(stderr, "upstream: required") {
 		t.Errorf("serve without an upstream: exit %d, %q", code, stderr)
 	}
+	good := writeFile(t, dir, "good.yaml", "upstream: http://127.0.0.1:1\n")
+	if code, _, stderr := runCLI(t, nil, "check", good, "-listen", "nowhere"); code != 2 || !strings.Contains(stderr, "flag -listen: listen: want host:port") {
+		t.Errorf("check FILE -listen: exit %d, %q", code, stderr)
+	}
 	if code, _, _ := runCLI(t, nil, "frobnicate"); code != 2 {
 		t.Errorf("unknown command: exit %d", code)
 	}

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,6 +77,11 @@ func Build(c *Config) (*Effective, error) {
 	if e.Upstream == nil && len(b.errs) == 0 {
 		e.Warnings = append(e.Warnings, "no upstream: serve needs one (-upstream or CREDITGATE_UPSTREAM)")
 	}
+	// Report in the order a reader meets the fields: flags and variables
+	// (line 0) first, then the file top to bottom.
+	slices.SortStableFunc(b.errs, func(x, y *Error) int {
+		return cmp.Or(cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Column, y.Pos.Column))
+	})
 	if err := b.errs.err(); err != nil {
 		return nil, err
 	}
