@@ -7,6 +7,8 @@ replace github.com/creditgate/creditgate => ..
 require (
 	github.com/creditgate/creditgate v0.0.0-00010101000000-000000000000
 	github.com/didip/tollbooth/v7 v7.0.2
+	github.com/gofri/go-github-ratelimit/v2 v2.0.2
+	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/throttled/throttled/v2 v2.15.0
 	github.com/ulule/limiter/v3 v3.11.2
@@ -19,6 +21,7 @@ require (
 require (
 	github.com/benbjohnson/clock v1.3.0 // indirect
 	github.com/go-pkgz/expirable-cache/v3 v3.0.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/golang-lru v0.5.4 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 )

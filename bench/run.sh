@@ -31,7 +31,7 @@ go build -o "$bindir/ratios" ./cmd/ratios
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) loadavg=$(cut -d' ' -f1-3 /proc/loadavg) $(go version) COUNT=$COUNT BENCHTIME=$BENCHTIME CPUS=$CPUS"
   for i in $(seq "$COUNT"); do
     echo "# run $i of $COUNT"
-    "$bindir/bench.test" -test.run='^$' -test.bench='^Benchmark(PoolAcquire|WeightedAcquire|Slot|Keyed|KeyedFull|Middleware|Floor|KeyedFloor)$' \
+    "$bindir/bench.test" -test.run='^$' -test.bench='^Benchmark(PoolAcquire|WeightedAcquire|Slot|Keyed|KeyedFull|Middleware|Transport|Floor|KeyedFloor)$' \
       -test.benchtime="$BENCHTIME" -test.count=1 -test.cpu="$CPUS" -test.benchmem -test.timeout=60m
   done
   # Memory per key: each op builds 100,000 keys; one op per run is enough.

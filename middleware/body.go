@@ -1,183 +1,191 @@
 package middleware
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/creditgate/creditgate/internal/jsonstr"
 )
 
-// Error codes in the JSON bodies, in Zoho's vocabulary.
-const (
-	// CodeTooManyRequests: a concurrency or sub-concurrency cap is full; retry
-	// after a short pause.
-	CodeTooManyRequests = "TOO_MANY_REQUESTS"
-	// CodeLimitExceeded: the credits of the window are spent; retry after the
-	// reset time.
-	CodeLimitExceeded = "LIMIT_EXCEEDED"
-	// CodeInvalidData: the request's cost could not be computed from it.
-	CodeInvalidData = "INVALID_DATA"
-	// CodeTooLarge: the body is larger than the cost function reads.
-	CodeTooLarge = "REQUEST_ENTITY_TOO_LARGE"
-)
-
-// Values of details.by in refusal bodies.
+// Values of the "by" member of error bodies: which limit a response is about.
 const (
 	ByCredits        = "credits"
 	ByConcurrency    = "concurrency"
 	BySubConcurrency = "sub_concurrency"
 	// ByTenants: the server tracks as many busy tenants as it can; retry soon.
 	ByTenants = "tenants"
+	// ByBody: the body is larger than the server reads to price it (413).
+	ByBody = "body"
+	// ByKey: the tenant or application key is longer than the server accepts
+	// (400, see [WithMaxKeyBytes]).
+	ByKey = "key"
+	// ByBodyBudget: the server holds as many bodies for pricing as it may;
+	// retry soon (503, see [WithPricingBudget]).
+	ByBodyBudget = "body_budget"
 )
 
-// ErrorBody is the JSON shape of every error this package writes, Zoho's error
-// object: {"code","details","message","status":"error"}. It is exported so that
-// clients and tests can decode it. No field ever repeats request input.
-type ErrorBody struct {
-	Code    string       `json:"code"`
-	Details ErrorDetails `json:"details"`
-	Message string       `json:"message"`
-	Status  string       `json:"status"`
+// Refusal is what a 429 reports: which limit refused the request, what the
+// request would have cost, and when to come back.
+type Refusal struct {
+	By         string        // ByCredits, ByConcurrency, BySubConcurrency or ByTenants
+	Class      string        // the route's API class, "" if none
+	Cost       int64         // the credits the refused request would have cost
+	Limit      int64         // the credit pool (meaningful for ByCredits)
+	Remaining  int64         // credits left, never below 0 (meaningful for ByCredits)
+	Reset      time.Time     // when credits come back; zero if unknown
+	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds
 }
 
-// ErrorDetails says why and until when. Fields a refusal reason does not use
-// are left out of the JSON.
-type ErrorDetails struct {
-	By         string `json:"by,omitempty"`          // ByCredits, ByConcurrency, BySubConcurrency, "body"
-	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "bulk"
-	Limit      int64  `json:"limit,omitempty"`       // pool size, or the body limit in bytes
-	Remaining  *int64 `json:"remaining,omitempty"`   // credits left (refusals only)
-	ResetTime  string `json:"reset_time,omitempty"`  // RFC 3339, UTC: when credits come back
-	RetryAfter int64  `json:"retry_after,omitempty"` // whole seconds, as in Retry-After
+// Failure is an error response other than a refusal: a request the
+// middleware cannot meter. (The dashboard's errors use the default shape.)
+type Failure struct {
+	Status     int           // the HTTP status: 400, 413 or 503
+	By         string        // ByBody, ByKey, ByBodyBudget; "" for the others
+	Detail     string        // one fixed sentence for people; it never quotes the request
+	Limit      int64         // the bound the request passed, in bytes (ByBody, ByKey); 0 if none
+	RetryAfter time.Duration // when to retry (ByBodyBudget), as sent in Retry-After; 0 if none
 }
 
-// refusal is what a 429 body describes.
-type refusal struct {
-	by               string
-	class            string
-	limit, remaining int64
-	reset            time.Time
-	retryAfter       time.Duration
+// ErrorBodies writes the bodies of the responses the middleware makes itself.
+// Set it with [WithErrorBodies]; the default writes RFC 9457 problem details
+// (application/problem+json: type, title, status, detail, and the members of
+// [Refusal] or [Failure] as by, class, cost, limit, remaining, reset_time and
+// retry_after). A vendor's shape lives in its profile (profile/zoho).
+//
+// The methods must be safe for concurrent use. They append to buf, which has
+// room for a few hundred bytes, and should not allocate: AppendRefusal runs
+// on every 429, and a storm of them is when the server is busiest.
+type ErrorBodies interface {
+	ContentType() string // the bodies' Content-Type
+	AppendRefusal(buf []byte, r Refusal) []byte
+	AppendFailure(buf []byte, f Failure) []byte
 }
 
-func (f refusal) code() string {
-	if f.by == ByCredits {
-		return CodeLimitExceeded
+// WithErrorBodies makes the middleware write its 429 and error bodies with b
+// instead of the default problem details.
+func WithErrorBodies(b ErrorBodies) Option {
+	return optionFunc(func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: nil ErrorBodies", ErrBadOption)
+		}
+		c.bodies = b
+		return nil
+	})
+}
+
+// problemBodies is the default ErrorBodies: RFC 9457 problem details with the
+// type about:blank, whose title is the status phrase; clients tell the
+// reasons apart by the by member.
+type problemBodies struct{}
+
+func (problemBodies) ContentType() string { return "application/problem+json" }
+
+func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
+	// The title, detail and by are this package's constants, plain ASCII:
+	// they go in unescaped, which shows on the 429 path.
+	buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)
+	buf = append(buf, refusalDetail(f.By)...)
+	buf = append(buf, `","by":"`...)
+	buf = append(buf, f.By...)
+	buf = append(buf, '"')
+	if f.Class != "" {
+		buf = append(buf, `,"class":`...)
+		buf = jsonstr.Append(buf, f.Class)
 	}
-	return CodeTooManyRequests
+	buf = append(buf, `,"cost":`...)
+	buf = strconv.AppendInt(buf, f.Cost, 10)
+	if f.By == ByCredits {
+		buf = append(buf, `,"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
+		buf = append(buf, `,"remaining":`...)
+		buf = strconv.AppendInt(buf, f.Remaining, 10)
+	}
+	if !f.Reset.IsZero() {
+		buf = append(buf, `,"reset_time":"`...)
+		buf = f.Reset.UTC().AppendFormat(buf, time.RFC3339)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, `,"retry_after":`...)
+	buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	return append(buf, '}')
 }
 
-func (f refusal) message() string {
-	switch f.by {
+func (problemBodies) AppendFailure(buf []byte, f Failure) []byte {
+	buf = appendProblemHead(buf, f.Status, f.Detail)
+	if f.By != "" {
+		buf = append(buf, `,"by":`...)
+		buf = jsonstr.Append(buf, f.By)
+	}
+	if f.Limit > 0 {
+		buf = append(buf, `,"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
+	}
+	if f.RetryAfter > 0 {
+		buf = append(buf, `,"retry_after":`...)
+		buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	}
+	return append(buf, '}')
+}
+
+// appendProblemHead opens a problem object with its four standard members.
+func appendProblemHead(buf []byte, status int, detail string) []byte {
+	buf = append(buf, `{"type":"about:blank","title":`...)
+	buf = jsonstr.Append(buf, http.StatusText(status))
+	buf = append(buf, `,"status":`...)
+	buf = strconv.AppendInt(buf, int64(status), 10)
+	buf = append(buf, `,"detail":`...)
+	return jsonstr.Append(buf, detail)
+}
+
+// refusalDetail is the default body's sentence for a refusal.
+func refusalDetail(by string) string {
+	switch by {
 	case ByCredits:
 		return "the API credits for the current window are used up"
 	case BySubConcurrency:
 		return "too many concurrent calls of this API class"
 	case ByTenants:
-		return "the server is busy with too many organisations"
+		return "the server is busy with too many tenants"
 	default:
 		return "too many concurrent calls from this application"
 	}
 }
 
-// appendRefusalBody writes the 429 body by hand: the refusal path can be as hot
-// as the admitted one under a storm, and every field is trusted data.
-func appendRefusalBody(buf []byte, f refusal) []byte {
-	buf = append(buf, `{"code":"`...)
-	buf = append(buf, f.code()...)
-	buf = append(buf, `","details":{"by":"`...)
-	buf = append(buf, f.by...)
-	buf = append(buf, '"')
-	if f.class != "" {
-		buf = append(buf, `,"class":`...)
-		buf = appendJSONString(buf, f.class)
-	}
-	if f.by == ByCredits {
-		buf = append(buf, `,"limit":`...)
-		buf = strconv.AppendInt(buf, f.limit, 10)
-		buf = append(buf, `,"remaining":`...)
-		buf = strconv.AppendInt(buf, max(f.remaining, 0), 10)
-	}
-	if !f.reset.IsZero() {
-		buf = append(buf, `,"reset_time":"`...)
-		buf = f.reset.UTC().AppendFormat(buf, time.RFC3339)
-		buf = append(buf, '"')
-	}
-	buf = append(buf, `,"retry_after":`...)
-	buf = strconv.AppendInt(buf, ceilSeconds(f.retryAfter), 10)
-	buf = append(buf, `},"message":"`...)
-	buf = append(buf, f.message()...)
-	buf = append(buf, `","status":"error"}`...)
-	return buf
-}
-
-// writeErrorJSON sends a non-refusal error (a cost that could not be computed).
-func writeErrorJSON(w http.ResponseWriter, status int, code, message string, limit int64) {
+// writeFailure sends f in the shape of bodies.
+func writeFailure(w http.ResponseWriter, bodies ErrorBodies, f Failure) {
 	sc := new(errorScratch) // body and header values in one allocation
-	buf := sc.body[:0]
-	buf = append(buf, `{"code":"`...)
-	buf = append(buf, code...)
-	buf = append(buf, `","details":{`...)
-	if limit > 0 {
-		buf = append(buf, `"by":"body","limit":`...)
-		buf = strconv.AppendInt(buf, limit, 10)
+	buf := bodies.AppendFailure(sc.body[:0], f)
+	h := w.Header()
+	setErrorHeaders(h, &sc.json, bodies.ContentType())
+	if f.RetryAfter > 0 {
+		sc.retry[0] = strconv.FormatInt(ceilSeconds(f.RetryAfter), 10)
+		h[keyRetryAfter] = sc.retry[:]
 	}
-	buf = append(buf, `},"message":`...)
-	buf = appendJSONString(buf, message)
-	buf = append(buf, `,"status":"error"}`...)
-	setJSONHeaders(w.Header(), &sc.json)
-	w.WriteHeader(status)
+	w.WriteHeader(f.Status)
 	_, _ = w.Write(buf)
 }
 
 type errorScratch struct {
-	json jsonHeaderValues
-	body [160]byte
+	json  errorHeaderValues
+	retry [1]string
+	body  [256]byte
 }
 
-// jsonHeaderValues is one response's memory for setJSONHeaders: a handler
+// errorHeaderValues is one response's memory for setErrorHeaders: a handler
 // (or middleware outside this one) may write into a header's slices, so no
 // two responses share one.
-type jsonHeaderValues struct {
+type errorHeaderValues struct {
 	contentType, noSniff [1]string
 }
 
-// setJSONHeaders marks an error response as JSON that browsers must not sniff
-// as anything else (the body quotes request data only escaped, but a browser
-// guessing HTML from it is what nosniff forbids).
-func setJSONHeaders(h http.Header, vals *jsonHeaderValues) {
-	vals.contentType[0] = "application/json; charset=utf-8"
+// setErrorHeaders marks an error response as what it is, which browsers must
+// not sniff as anything else (the body quotes request data only escaped, but
+// a browser guessing HTML from it is what nosniff forbids).
+func setErrorHeaders(h http.Header, vals *errorHeaderValues, contentType string) {
+	vals.contentType[0] = contentType
 	vals.noSniff[0] = "nosniff"
 	h["Content-Type"] = vals.contentType[:]
 	h["X-Content-Type-Options"] = vals.noSniff[:]
-}
-
-// appendJSONString appends s as a JSON string, escaping what JSON requires and
-// also <, > and & so that the body is inert if a browser sniffs it as HTML.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				buf = append(buf, '\\', c)
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				buf = append(buf, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, `\ufffd`...)
-		} else {
-			buf = append(buf, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(buf, '"')
 }

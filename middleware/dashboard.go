@@ -55,9 +55,9 @@ type dashboardConfig struct {
 }
 
 // WithToken makes the dashboard require the token, either as
-// "Authorization: Bearer <token>" or as ?token=<token> (so that a browser can
-// open the page; the page passes it on to the JSON endpoints in the header and
-// sends no Referer). An empty token, such as an unset variable read with
+// "Authorization: Bearer <token>" (the scheme in any case) or as
+// ?token=<token> (so that a browser can open the page; the page passes it on
+// to the JSON endpoints in the header and sends no Referer). An empty token, such as an unset variable read with
 // os.Getenv, locks the dashboard: every request gets 401. A dashboard without
 // WithToken is open to anyone who reaches its mount point.
 func WithToken(token string) DashboardOption {
@@ -132,12 +132,12 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
-		writeErrorJSON(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "the dashboard is read-only", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusMethodNotAllowed, Detail: "the dashboard is read-only"})
 		return
 	}
 	if !d.authorized(r) {
 		h.Set("WWW-Authenticate", `Bearer realm="creditgate dashboard"`)
-		writeErrorJSON(w, http.StatusUnauthorized, "AUTHENTICATION_FAILURE", "a valid dashboard token is required", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusUnauthorized, Detail: "a valid dashboard token is required"})
 		return
 	}
 	path := r.URL.Path
@@ -149,7 +149,7 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(path, "/api/top"):
 		dim, ok := dimensions[r.URL.Query().Get("dim")]
 		if !ok {
-			writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData, "dim must be one of app, module, ip, user, method", 0)
+			writeFailure(w, problemBodies{}, Failure{Status: http.StatusBadRequest, Detail: "dim must be one of app, module, ip, user, method"})
 			return
 		}
 		d.serveJSON(w, d.top(r, dim))
@@ -159,7 +159,7 @@ func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Frame-Options", "DENY")
 		_, _ = w.Write(dashboardHTML)
 	default:
-		writeErrorJSON(w, http.StatusNotFound, "NOT_FOUND", "no such dashboard page", 0)
+		writeFailure(w, problemBodies{}, Failure{Status: http.StatusNotFound, Detail: "no such dashboard page"})
 	}
 }
 
@@ -170,7 +170,7 @@ func (d *dashboard) authorized(r *http.Request) bool {
 	if d.cfg.locked {
 		return false
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		tok = r.URL.Query().Get("token")
 	}
@@ -178,6 +178,17 @@ func (d *dashboard) authorized(r *http.Request) bool {
 	// length as well as its content.
 	sum := sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(sum[:], d.cfg.tokenSum[:]) == 1
+}
+
+// bearerToken returns the token of an Authorization value of the Bearer
+// scheme, whose name is case-insensitive and followed by one or more spaces
+// (RFC 9110, section 11.4; RFC 6750, section 2.1).
+func bearerToken(auth string) (string, bool) {
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(tok, " "), true
 }
 
 func (d *dashboard) serveJSON(w http.ResponseWriter, v any) {

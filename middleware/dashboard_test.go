@@ -123,6 +123,14 @@ func TestDashboardToken(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/?token=s3cret0").Code)
 	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/api/summary", "Authorization", "Bearer s3cret").Code)
 	assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/?token=s3cret").Code)
+	// The auth scheme is case-insensitive, and one or more spaces follow it
+	// (RFC 9110, section 11.4).
+	for _, auth := range []string{"bearer s3cret", "BEARER s3cret", "bEaReR  s3cret"} {
+		assert.Equal(t, http.StatusOK, dashGet(t, d, "/d/api/summary", "Authorization", auth).Code, auth)
+	}
+	for _, auth := range []string{"Basic s3cret", "Bearers3cret", "Bearer", "s3cret", "Bearer s3cret x"} {
+		assert.Equal(t, http.StatusUnauthorized, dashGet(t, d, "/d/api/summary", "Authorization", auth).Code, auth)
+	}
 	// An empty token (an unset variable) locks the dashboard rather than open it.
 	locked := Dashboard(e.l, WithToken(""))
 	assert.Equal(t, http.StatusUnauthorized, dashGet(t, locked, "/d/").Code, "empty token: locked")

@@ -8,9 +8,10 @@
 // application, user, client IP; see [DefaultTenant], [DefaultApp],
 // [DefaultUser], [ClientIP]) and lets the limiter admit it, all or nothing:
 //
-//   - refused: 429 with Retry-After, the limit headers and a Zoho-shaped JSON
-//     body ([ErrorBody]: TOO_MANY_REQUESTS for concurrency, LIMIT_EXCEEDED
-//     for spent credits); the wrapped handler never runs;
+//   - refused: 429 with Retry-After, the limit headers and a body saying
+//     which limit refused it and what the request would have cost ([Refusal];
+//     RFC 9457 problem details unless [WithErrorBodies] gives a vendor's
+//     shape, such as profile/zoho's); the wrapped handler never runs;
 //   - admitted: the limit headers ([HeaderLimit], [HeaderRemaining],
 //     [HeaderReset], [HeaderCreditsRemaining] past half the pool, optionally
 //     the IETF RateLimit fields), then the wrapped handler; the slots are
@@ -22,4 +23,21 @@
 // statistics (by application, module, IP, user and method) and alerts are
 // the limiter's (limiter.WithUsage, limiter.WithAlerts); [Dashboard] shows
 // them. [ParseHeaders] reads the limit headers on the client side.
+//
+// # Deployment
+//
+// A request holds its application's concurrency slot while the wrapped
+// handler runs, and a handler runs as long as its connection lets it: a client
+// that never reads a 50 MB response keeps the handler blocked in Write, and
+// the slot taken, while the connection lives. Serve the middleware with an
+// [http.Server] whose timeouts end such connections (as the Server example does):
+//
+//   - ReadHeaderTimeout, a few seconds: a client that trickles its headers;
+//   - ReadTimeout: the whole request, body included; it bounds how long a
+//     stalled body holds its share of the pricing budget ([WithPricingBudget]);
+//   - WriteTimeout: from the end of the headers to the end of the response;
+//     it bounds how long a client that does not read holds a slot, so set it
+//     above the slowest legitimate response (a streaming handler extends it
+//     per write with [http.ResponseController.SetWriteDeadline]);
+//   - IdleTimeout: keep-alive connections between requests.
 package middleware

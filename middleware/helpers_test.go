@@ -103,10 +103,32 @@ func okHandler() http.Handler {
 	})
 }
 
-func decodeBody(t testing.TB, rec *httptest.ResponseRecorder) ErrorBody {
+// problem is the default error body (problemBodies), for decoding.
+type problem struct {
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Status     int    `json:"status"`
+	Detail     string `json:"detail"`
+	By         string `json:"by,omitempty"`
+	Class      string `json:"class,omitempty"`
+	Cost       *int64 `json:"cost,omitempty"`
+	Limit      int64  `json:"limit,omitempty"`
+	Remaining  *int64 `json:"remaining,omitempty"`
+	ResetTime  string `json:"reset_time,omitempty"`
+	RetryAfter int64  `json:"retry_after,omitempty"`
+}
+
+// decodeBody decodes a default error body, checking that it is the problem
+// details of the response's status.
+func decodeBody(t testing.TB, rec *httptest.ResponseRecorder) problem {
 	t.Helper()
-	var b ErrorBody
+	var b problem
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b), "body %q", rec.Body.String())
+	require.Equal(t, "about:blank", b.Type)
+	require.Equal(t, rec.Code, b.Status)
+	require.Equal(t, http.StatusText(rec.Code), b.Title)
+	require.Equal(t, []string{"application/problem+json"}, rec.Header().Values("Content-Type"))
+	require.Equal(t, []string{"nosniff"}, rec.Header().Values("X-Content-Type-Options"))
 	return b
 }
 

@@ -2,12 +2,17 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"net/http"
+	"unicode/utf8"
 )
 
 // KeyFunc names one party of a request: its tenant (the pool owner), its
 // application (client id), its user, or its client IP. It must be safe for
-// concurrent use and should not allocate: it runs on every request.
+// concurrent use and should not allocate: it runs on every request. Its result
+// is bounded by [WithMaxKeyBytes].
 type KeyFunc func(r *http.Request) string
 
 // Identity is who a request comes from, as established by the authentication
@@ -131,4 +136,53 @@ func (c *config) parties(r *http.Request, withUser bool) (tenant, app, user stri
 		user = c.keys.User(r)
 	}
 	return tenant, app, user
+}
+
+// minKeyBytes leaves a shortened key a readable prefix of 31 bytes or more.
+const minKeyBytes = 64
+
+// shortKey returns s, or hashKey(s) if s is longer than the limit. Small
+// enough to inline: the hot path only compares a length.
+func (c *config) shortKey(s string) string {
+	if len(s) <= c.maxKey {
+		return s
+	}
+	return hashKey(s, c.maxKey)
+}
+
+// hashKey shortens s to n bytes: a prefix of s cut at a rune boundary, "~"
+// and the first 16 bytes of its SHA-256 in hex. Distinct keys stay distinct
+// unless 128 bits collide; the prefix keeps the key recognisable on a
+// dashboard.
+func hashKey(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	cut := n - 1 - 2*16
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "~" + hex.EncodeToString(sum[:16])
+}
+
+// keyTooLong refuses a request whose tenant (else application) key is over
+// the limit, or passes it on unmetered in shadow mode, as an unpriceable one.
+func (h *handler) keyTooLong(w http.ResponseWriter, r *http.Request, pattern string, tenant bool) {
+	cfg := h.cfg
+	if cs := cfg.counters; cs != nil {
+		cs.KeyErrors.Add(1)
+	}
+	which, detail := "app", "the application key is longer than the server accepts"
+	if tenant {
+		which, detail = "tenant", "the tenant key is longer than the server accepts"
+	}
+	if cfg.logger != nil {
+		// The key itself is not logged: it is long, and the client's.
+		cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "middleware: key too long",
+			slog.String("key", which), slog.String("route", pattern))
+	}
+	if cfg.shadowAll || cfg.shadow[pattern] {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	writeFailure(w, cfg.bodies, Failure{Status: http.StatusBadRequest, By: ByKey,
+		Limit: int64(cfg.maxKey), Detail: detail})
 }

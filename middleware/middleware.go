@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,10 @@ type handler struct {
 	// statsKeys says whether the user and IP keys run: only the limiter's
 	// usage statistics or a store other than its in-memory one use them.
 	statsKeys bool
+
+	// readsBodies: some route prices by a function, which may read the body.
+	readsBodies bool
+	budget      byteBudget // bytes of bodies held for pricing (WithPricingBudget)
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -32,13 +37,17 @@ type handler struct {
 // class's sub-concurrency slot and the credits.
 //
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
-// headers and a Zoho-shaped JSON body ([ErrorBody]): code TOO_MANY_REQUESTS for
-// a full concurrency or sub-concurrency cap, LIMIT_EXCEEDED for spent credits.
+// headers and a body saying which limit refused it ([Refusal], written by the
+// [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
 // next unchanged, with a ResponseWriter through which next can call
 // [ReportCost].
 // A request whose cost cannot be computed (a body-priced route with a malformed
-// or oversized body) gets 400 or 413 in the same JSON shape.
+// or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
+// does one whose tenant or application key is too long ([WithMaxKeyBytes]).
+// The bodies being priced hold at most [WithPricingBudget] bytes between them;
+// past it a request gets 503 with Retry-After at once. A request whose body
+// was priced reaches next as a shallow copy whose body replays it whole.
 //
 // The slots are released when next returns: normally, by panicking (the panic
 // goes on after the release, and the credits are refunded like a 5xx), or after
@@ -72,7 +81,12 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
 		return nil, err
 	}
-	return &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}, nil
+	h := &handler{next: next, l: l, costs: costs, cfg: cfg, statsKeys: l.UsesCallers()}
+	for _, rt := range costs.Routes() {
+		h.readsBodies = h.readsBodies || rt.Pricer.MaxBody > 0
+	}
+	h.budget.free.Store(cfg.budget)
+	return h, nil
 }
 
 // checkShadowRoutes refuses shadow patterns the cost table does not have: a
@@ -105,6 +119,8 @@ type Counters struct {
 	Refused       atomic.Int64 // 429s sent
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
+	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
+	BudgetRefused atomic.Int64 // 503s sent: the pricing budget was spent (WithPricingBudget)
 	Refunded      atomic.Int64 // admitted requests refunded whole (5xx, panic)
 	Settled       atomic.Int64 // admitted requests settled through ReportCost
 }
@@ -112,65 +128,63 @@ type Counters struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
 	now := h.now()
-	price, err := h.costs.Lookup(r)
+	// Pricing without the body: a body-priced route gives its least price
+	// and its body limit, so that what can be refused unread is (issue #13).
+	price, err := h.costs.Match(r)
+	if err == nil && price.MaxBody > 0 && r.ContentLength > price.MaxBody {
+		err = &cost.BodyTooLargeError{Limit: price.MaxBody}
+	}
 	if err != nil {
-		if cfg.shadowAll || cfg.shadow[price.Pattern] {
-			// Shadow mode refuses nothing, not even what it cannot price:
-			// the request goes on unmetered, as if the middleware were absent.
-			h.noteCostError(r, err)
-			h.next.ServeHTTP(w, r)
-			return
-		}
-		h.costError(w, r, err)
+		h.unpriced(w, r, price, err)
 		return
 	}
 	// The key functions run once per request: the application is reused
 	// below for the refusal log.
 	tenant, app, user := cfg.parties(r, h.statsKeys)
+	if len(tenant) > cfg.maxKey || len(app) > cfg.maxKey {
+		h.keyTooLong(w, r, price.Pattern, len(tenant) > cfg.maxKey)
+		return
+	}
 	var ip string
 	if h.statsKeys {
-		ip = cfg.keys.IP(r)
+		user, ip = cfg.shortKey(user), cfg.shortKey(cfg.keys.IP(r))
 	}
 	req := limiter.Request{
 		Tenant:  tenant,
 		App:     app,
 		User:    user,
 		IP:      ip,
-		Module:  price.Module,
-		Method:  r.Method,
+		Module:  cfg.shortKey(price.Module),
+		Method:  cfg.shortKey(r.Method),
 		Credits: price.Credits,
 		Class:   price.Class,
 	}
 	ticket, d := h.l.Acquire(now, req)
 	if !d.Allowed {
-		shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
-		h.noteRefusal(r, req.App, d, price, shadow)
-		if !shadow {
-			h.refuse(w, now, d, price)
-			return
-		}
-		if cfg.shadowHdrs {
-			writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
-		}
-		h.next.ServeHTTP(w, r)
+		h.refused(w, r, now, d, price, app)
 		return
 	}
+	if price.MaxBody > 0 && hasBody(r) {
+		// Slots and the least price are held: now the body may be read.
+		var ok bool
+		if r, ok = h.priceBody(w, r, now, &price, &ticket, &d, app); !ok {
+			return
+		}
+	}
+	h.admitted(w, r, now, ticket, d)
+}
+
+// admitted serves an admitted request: the limit headers, then next, with
+// the slots released when it returns or panics.
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d limiter.Decision) {
+	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
 	}
 	// One allocation holds the writer next gets, the settle state and the
 	// header values that are not cached. The deferred finish comes first so
 	// that nothing after the admission can leak the slots.
-	var (
-		st  *reqState
-		big *reqStateIETF
-	)
-	if cfg.headers.ietf {
-		big = &reqStateIETF{}
-		st = &big.reqState
-	} else {
-		st = &reqState{}
-	}
+	st, big := newReqState(cfg.headers.ietf)
 	st.ticket = ticket
 	defer h.finish(st)
 	st.ResponseWriter = w
@@ -179,10 +193,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if big != nil {
 		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
 	}
-	// next gets r itself: ReportCost finds st through the writer, so the
-	// request needs neither a copy nor a wrapped context.
+	// next gets r itself (a copy only if its body was priced): ReportCost
+	// finds st through the writer, so the request needs no wrapped context.
 	h.next.ServeHTTP(st, r)
 	st.returned = true
+}
+
+// refused answers a refusal: 429, or in shadow mode the wrapped handler.
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, app string) {
+	cfg := h.cfg
+	shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
+	h.noteRefusal(r, app, d, price, shadow)
+	if !shadow {
+		h.refuse(w, now, d, price)
+		return
+	}
+	if cfg.shadowHdrs {
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
+	}
+	h.next.ServeHTTP(w, r)
 }
 
 // now reads the handler's clock: WithClock's, else the limiter's.
@@ -264,11 +293,16 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
-	writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
-	setJSONHeaders(hdr, &sc.json)
-	body := appendRefusalBody(sc.body[:0], refusal{
-		by: byReason(d.Reason), class: price.Class, limit: d.Limit, remaining: d.Remaining,
-		reset: d.Reset, retryAfter: retry,
+	if d.Limit > 0 {
+		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
+	} else { // no pool was reached (a full store): no pool headers describe one
+		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
+	}
+	bodies := h.cfg.bodies
+	setErrorHeaders(hdr, &sc.json, bodies.ContentType())
+	body := bodies.AppendRefusal(sc.body[:0], Refusal{
+		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
+		Remaining: max(d.Remaining, 0), Reset: d.Reset, RetryAfter: retry,
 	})
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)
@@ -278,7 +312,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 // body (which fits unless a class name is very long; it then grows).
 type refusalScratch struct {
 	hdr  headerScratch
-	json jsonHeaderValues
+	json errorHeaderValues
 	body [320]byte
 }
 
@@ -294,21 +328,18 @@ func (h *handler) noteCostError(r *http.Request, err error) {
 
 func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 	h.noteCostError(r, err)
-	// The error text may quote the body; the client gets a fixed message.
+	// The error text may quote the body; the client gets a fixed sentence.
+	f := Failure{Status: http.StatusBadRequest, Detail: "the request cost could not be computed from its body"}
 	if tooLarge, ok := errors.AsType[*cost.BodyTooLargeError](err); ok {
-		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
-			"the request body is larger than the server reads to price it", tooLarge.Limit)
-		return
+		f = Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: tooLarge.Limit,
+			Detail: "the request body is larger than the server reads to price it"}
+	} else if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		// An http.MaxBytesReader around the body (a handler's or a server's
+		// bound, tighter than the cost function's) is the same refusal.
+		f = Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: tooLarge.Limit,
+			Detail: "the request body is larger than the server accepts"}
 	}
-	// An http.MaxBytesReader around the body (a handler's or a server's
-	// bound, tighter than the cost function's) is the same refusal.
-	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		writeErrorJSON(w, http.StatusRequestEntityTooLarge, CodeTooLarge,
-			"the request body is larger than the server accepts", tooLarge.Limit)
-		return
-	}
-	writeErrorJSON(w, http.StatusBadRequest, CodeInvalidData,
-		"the request cost could not be computed from its body", 0)
+	writeFailure(w, h.cfg.bodies, f)
 }
 
 // reqState is allocated once per admitted request, and is the writer next
@@ -339,6 +370,16 @@ type rwUnwrapper interface{ Unwrap() http.ResponseWriter }
 type reqStateIETF struct {
 	reqState
 	ietf ietfValues
+}
+
+// newReqState allocates a request's state, with room for the RateLimit value
+// (big, else nil) if ietf.
+func newReqState(ietf bool) (st *reqState, big *reqStateIETF) {
+	if ietf {
+		big = &reqStateIETF{}
+		return &big.reqState, big
+	}
+	return &reqState{}, nil
 }
 
 // ReportCost settles the request's credits at n, the real cost once the handler

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -71,6 +72,33 @@ func BenchmarkMiddleware(b *testing.B) { benchServe(b, benchHandler(b), http.Sta
 // BenchmarkMiddlewareIETF adds the RateLimit/RateLimit-Policy fields.
 func BenchmarkMiddlewareIETF(b *testing.B) {
 	benchServe(b, benchHandler(b, WithIETFHeaders("")), http.StatusOK)
+}
+
+// BenchmarkMiddlewarePricedBody is the admitted path of a body-priced route:
+// the cost function reads and counts the records, held against the pricing
+// budget.
+func BenchmarkMiddlewarePricedBody(b *testing.B) {
+	h := benchHandler(b)
+	const body = `{"data":[{"a":1},{"a":2},{"a":3}]}`
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &benchWriter{h: http.Header{}}
+		sr := strings.NewReader(body)
+		r := httptest.NewRequest("POST", "/crm/Leads", sr)
+		r.RemoteAddr = "192.0.2.1:4711"
+		r.Header.Set(HeaderClientID, "app")
+		for pb.Next() {
+			clear(w.h)
+			w.code = 0
+			sr.Reset(body)
+			r.Body = io.NopCloser(sr)
+			h.ServeHTTP(w, r)
+			if w.code != http.StatusOK {
+				b.Errorf("status %d", w.code)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkRefused is the 429 path (a pool of 1 already spent).

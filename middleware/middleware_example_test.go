@@ -56,15 +56,50 @@ func ExampleNew() {
 		fmt.Println(w.Code, "remaining", w.Header().Get(middleware.HeaderRemaining),
 			"credits header", w.Header().Get(middleware.HeaderCreditsRemaining))
 		if w.Code == http.StatusTooManyRequests {
-			var body middleware.ErrorBody
+			// RFC 9457 problem details, unless WithErrorBodies says otherwise.
+			var body struct {
+				Title string
+				By    string
+				Cost  int64
+			}
 			_ = json.Unmarshal(w.Body.Bytes(), &body)
-			fmt.Println(body.Code, body.Details.By, "retry after", w.Header().Get("Retry-After"), "s")
+			fmt.Println(body.Title, "by", body.By, "cost", body.Cost, "retry after", w.Header().Get("Retry-After"), "s")
 		}
 	}
 	// Output:
 	// 200 remaining 2 credits header 2
 	// 429 remaining 2 credits header 2
-	// LIMIT_EXCEEDED credits retry after 87300 s
+	// Too Many Requests by credits cost 8 retry after 87300 s
+}
+
+// A deployment serves the middleware with timeouts that end stalled
+// connections, each of which would hold its application's slot while it
+// lives (see the package doc).
+func Example_server() {
+	l, costs, close := exampleLimiter()
+	defer close()
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"data":[]}`) })
+	h, err := middleware.New(api, l, costs)
+	if err != nil {
+		panic(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Config = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,  // headers trickled in
+		ReadTimeout:       30 * time.Second, // a body that stalls
+		WriteTimeout:      60 * time.Second, // a client that does not read: above the slowest response
+		IdleTimeout:       2 * time.Minute,  // keep-alive between requests
+	}
+	ts.Start()
+	defer ts.Close()
+	resp, err := ts.Client().Get(ts.URL + "/crm/v8/Leads")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, "remaining", resp.Header.Get(middleware.HeaderRemaining))
+	// Output: 200 remaining 9
 }
 
 func ExampleReportCost() {
@@ -154,4 +189,42 @@ func ExampleContextWithIdentity() {
 	// org=acme 404 2
 	// org=globex 404 2
 	// org=acme 429 2
+}
+
+func ExampleWithMaxKeyBytes() {
+	l, costs, close := exampleLimiter()
+	defer close()
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithMaxKeyBytes(64),
+		middleware.WithClock(func() time.Time { return exampleNow }))
+	// An application key picks a concurrency cap: one longer than the limit
+	// is refused, not shortened.
+	for _, app := range []string{"crm-sync", strings.Repeat("x", 65)} {
+		r := httptest.NewRequest("GET", "/crm/v8/Leads", nil)
+		r.Header.Set(middleware.HeaderClientID, app)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(len(app), w.Code)
+	}
+	// Output:
+	// 8 404
+	// 65 400
+}
+
+func ExampleWithPricingBudget() {
+	l, _, close := exampleLimiter()
+	defer close()
+	// One credit per 10 records, reading at most 1 MiB of body to count them.
+	costs, _ := cost.NewTable(1, cost.Route{Pattern: "POST /crm/v8/{module}", Pricer: cost.RecordsCost("data", 10, 10, 1<<20)})
+	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithPricingBudget(4<<10),
+		middleware.WithClock(func() time.Time { return exampleNow }))
+	// The bodies being priced share 4 KiB: a larger one cannot be held.
+	for _, n := range []int{10, 2000} {
+		body := `{"data":[{}` + strings.Repeat(`,{}`, n-1) + `]}`
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/Leads", strings.NewReader(body)))
+		fmt.Printf("%d bytes: %d Retry-After %q\n", len(body), w.Code, w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 40 bytes: 404 Retry-After ""
+	// 6010 bytes: 503 Retry-After "1"
 }

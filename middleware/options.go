@@ -40,6 +40,9 @@ type config struct {
 	refund5xx   bool
 	onDecision  func(r *http.Request, d limiter.Decision, shadow bool)
 	counters    *Counters
+	bodies      ErrorBodies // 429 and error bodies
+	maxKey      int         // bytes of a key (WithMaxKeyBytes)
+	budget      int64       // bytes of bodies held for pricing (WithPricingBudget)
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -78,6 +81,9 @@ func buildConfig(opts []Option) (*config, error) {
 		// A 5xx is the server's fault: the caller should not pay for it.
 		refund5xx: true,
 		headers:   headerConfig{policy: "credits"},
+		bodies:    problemBodies{},
+		maxKey:    DefaultMaxKeyBytes,
+		budget:    DefaultPricingBudget,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -91,6 +97,54 @@ func buildConfig(opts []Option) (*config, error) {
 		c.keys.IP = c.ip.Key
 	}
 	return c, nil
+}
+
+// DefaultMaxKeyBytes is the longest key [New] accepts unless
+// [WithMaxKeyBytes] says otherwise.
+const DefaultMaxKeyBytes = 256
+
+// WithMaxKeyBytes bounds the bytes of every key the middleware derives from a
+// request, so that what the limiter keeps per tenant, application and usage
+// entry is bounded in bytes, whatever the client sends. n is at least 64
+// (default [DefaultMaxKeyBytes]).
+//
+// A tenant or application key over n bytes is refused with 400 (by [ByKey]):
+// those keys choose a credit pool and a concurrency cap, so a legitimate one
+// is short (an organisation id, an OAuth client id), and a long one is abuse
+// or a broken authentication in front, which a refusal shows and hashing
+// would hide. The keys that only name a request in usage statistics, its
+// user, client IP, the {module} segment of its path and its method, are
+// shortened instead: the request is served, and the key becomes a prefix of
+// itself, "~" and 32 hex digits of its SHA-256, n bytes in all, so that
+// distinct keys stay apart.
+func WithMaxKeyBytes(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < minKeyBytes || n > 1<<20 {
+			return fmt.Errorf("%w: WithMaxKeyBytes(%d): the limit must be %d..%d", ErrBadOption, n, minKeyBytes, 1<<20)
+		}
+		c.maxKey = n
+		return nil
+	})
+}
+
+// WithPricingBudget bounds the bytes of request bodies the handler holds to
+// price them, across all its requests at once (default
+// [DefaultPricingBudget]). A request whose pricing would hold more gets 503
+// with Retry-After (by [ByBodyBudget]) at once, never a wait, also in shadow
+// mode; the bytes come back when its pricing ends. Without a bound, clients
+// that declare large bodies on body-priced routes and stall could make the
+// server hold each route's body limit per connection. The budget counts the
+// bytes read and the room offered to each read; io.ReadAll's final copy holds
+// them twice for a moment. The server's ReadTimeout bounds how long a
+// stalled body holds its share.
+func WithPricingBudget(bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if bytes <= 0 {
+			return fmt.Errorf("%w: WithPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
+		}
+		c.budget = bytes
+		return nil
+	})
 }
 
 // WithTrustedProxies makes the default client IP key believe X-Forwarded-For

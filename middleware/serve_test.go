@@ -333,6 +333,6 @@ func TestHeaderSlicesNotShared(t *testing.T) {
 	_ = append(ct[:0], "text/html")
 	rr.Header()["X-Content-Type-Options"][0] = "x"
 	rr = e2.do("GET", "/crm/Leads", "")
-	assert.Equal(t, "application/json; charset=utf-8", rr.Header().Get("Content-Type"))
+	assert.Equal(t, "application/problem+json", rr.Header().Get("Content-Type"))
 	assert.Equal(t, "nosniff", rr.Header().Get("X-Content-Type-Options"))
 }

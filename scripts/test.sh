@@ -2,14 +2,17 @@
 # The one command that passes all the tests, on a fresh machine:
 #   bash scripts/test.sh
 # It installs what the tests need (headless Chromium for the dashboard's browser
-# test), then for every Go module in the repo: gofmt, go vet, go test -race
-# (which also runs every fuzz target's seed corpus), and every benchmark once so
-# none rots. It does not gate on speed.
+# test; redis-server and redis-cli, which store/redis's tests start on loopback
+# themselves, a three-node cluster included), then for every Go module in the
+# repo: gofmt, go vet, go test -race (which also runs every fuzz target's seed
+# corpus), and every benchmark once so none rots. It does not gate on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need_pkgs+=(redis-tools)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "== installing ${need_pkgs[*]} (Debian packages)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/profile/zoho"
 )
 
 // loadTally is what the clients of the load test saw.
@@ -144,16 +145,16 @@ func checkAdmittedHeaders(h http.Header) string {
 // checkRefusal checks a 429's headers and Zoho-shaped body; it returns the
 // refusal's details.by.
 func checkRefusal(resp *http.Response, body []byte) (by, msg string) {
-	var b middleware.ErrorBody
+	var b zoho.ErrorBody
 	if err := json.Unmarshal(body, &b); err != nil {
 		return "", "429 body is not JSON: " + string(body)
 	}
 	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
 		return b.Details.By, "Retry-After = " + resp.Header.Get("Retry-After")
 	}
-	wantCode := middleware.CodeTooManyRequests
+	wantCode := zoho.CodeTooManyRequests
 	if b.Details.By == middleware.ByCredits {
-		wantCode = middleware.CodeLimitExceeded
+		wantCode = zoho.CodeLimitExceeded
 	}
 	if b.Code != wantCode || b.Status != "error" || b.Message == "" || resp.Header.Get(middleware.HeaderLimit) != "51000" {
 		return b.Details.By, "429 body " + string(body)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/profile/zoho"
 )
 
 // call is one request an integration makes.
@@ -132,7 +133,7 @@ func worker(stop, reqCtx context.Context, client *http.Client, base string, app 
 		case resp.StatusCode < 300:
 			st.ok.Add(1)
 		case resp.StatusCode == http.StatusTooManyRequests:
-			var e middleware.ErrorBody
+			var e zoho.ErrorBody
 			_ = json.NewDecoder(resp.Body).Decode(&e)
 			switch e.Details.By {
 			case middleware.ByConcurrency:

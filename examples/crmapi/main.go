@@ -102,7 +102,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	crm := &fakeCRM{}
 	// The load generator plays the part of a trusted gateway on loopback that
 	// reports each integration's address in X-Forwarded-For.
-	api, err := middleware.New(crm.routes(), l, costs, middleware.WithTrustedProxies("127.0.0.0/8", "::1/128"))
+	api, err := middleware.New(crm.routes(), l, costs, middleware.WithTrustedProxies("127.0.0.0/8", "::1/128"),
+		middleware.WithErrorBodies(zoho.ErrorBodies{}))
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,16 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts end stalled connections, each of which would otherwise hold
+	// its application's slot, or its share of the pricing budget, for as
+	// long as it lives (see the middleware package doc).
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()

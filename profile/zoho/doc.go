@@ -1,4 +1,5 @@
-// Package zoho holds Zoho CRM's editions and credit-cost table as data.
+// Package zoho holds Zoho CRM's editions and credit-cost table as data, and
+// the shape of its error bodies ([ErrorBodies], for middleware.WithErrorBodies).
 //
 // Figures come from the project's fact sheet (reference/credit-limits.md), which
 // cites Zoho's pages. Where Zoho's own text does not confirm a figure, the code

@@ -1,10 +1,14 @@
 package zoho_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/profile/zoho"
 )
 
@@ -31,4 +35,18 @@ func ExampleQueryLimitCost() {
 	c, _ := coql.Func(r)
 	fmt.Println(c, coql.Min, coql.Max)
 	// Output: 3 1 3
+}
+
+func ExampleErrorBodies() {
+	free, _ := zoho.Edition("free", 0)
+	l, _ := limiter.New(free)
+	defer l.Close(context.Background())
+	ct, _ := zoho.CostTable()
+	api := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h, _ := middleware.New(api, l, ct, middleware.WithErrorBodies(zoho.ErrorBodies{}))
+	// A COQL query whose body is not JSON cannot be priced.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader("select")))
+	fmt.Println(w.Code, w.Body.String())
+	// Output: 400 {"code":"INVALID_DATA","details":{},"message":"the request cost could not be computed from its body","status":"error"}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/profile/zoho"
 )
 
 // bundle is what one configuration serves with; a reload swaps it whole.
@@ -47,6 +48,10 @@ func (g *Gateway) buildHandler(eff *config.Effective) (*bundle, error) {
 		middleware.WithDecisionHook(func(_ *http.Request, d limiter.Decision, shadow bool) { g.m.refusal(d, shadow) }),
 		// Refusals are routine for a gateway: logged at debug, not info.
 		middleware.WithLogger(slog.New(demote{g.log.Handler()})),
+	}
+	if eff.Config.Costs.Profile == "zoho" {
+		// Clients of a Zoho-shaped API expect its error bodies.
+		opts = append(opts, middleware.WithErrorBodies(zoho.ErrorBodies{}))
 	}
 	if len(eff.Trusted) > 0 {
 		cidrs := make([]string, len(eff.Trusted))

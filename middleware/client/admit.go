@@ -1,0 +1,177 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// concurrencyPoll is how soon a call refused a slot tries again when no
+// release wakes it first: a slot held by another process of the fleet
+// comes free with no signal here.
+const concurrencyPoll = 250 * time.Millisecond
+
+// minWait keeps a refusal's retry time in the future, so that a wait never
+// spins.
+const minWait = time.Millisecond
+
+// admission is what an admitted call holds: its pool ticket (credits and
+// slots) and its quota ticket.
+type admission struct {
+	pool, quota limiter.Ticket
+	it          *integration
+	cost        int64
+	left        int64 // the pool's remaining credits just after the admission
+}
+
+// refusal says why a call was not admitted and when to try again.
+type refusal struct {
+	reason Reason
+	at     time.Time
+	never  bool // it costs more than the pool can hold for it
+}
+
+// predictable reports whether the refusal's time is when what was short
+// comes back (credits, hours), not a guess (slots).
+func (r refusal) predictable() bool {
+	switch r.reason {
+	case ReasonCredits, ReasonQuota, ReasonQuietHours, ReasonPoolLevel:
+		return true
+	}
+	return false
+}
+
+// shared reports whether the refusal is for something every integration
+// takes (slots, the pool's credits), as opposed to the integration's own
+// rules.
+func (r refusal) shared() bool {
+	switch r.reason {
+	case ReasonCredits, ReasonConcurrency, ReasonSubConcurrency, ReasonUnavailable:
+		return true
+	}
+	return false
+}
+
+// try admits a call of integration it at now, all or nothing: its quiet
+// hours and pool level, its quota, then the pool (slots and credits, leaving
+// the others' reserves). On refusal nothing is held.
+func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string) (admission, refusal) {
+	if q := it.Quiet; q != nil {
+		if end := q.end(now); !end.IsZero() {
+			return admission{}, refusal{reason: ReasonQuietHours, at: end}
+		}
+	}
+	if lv := it.level.Load(); lv > 0 {
+		if d := t.l.PeekN(now, t.tenant, lv); d.RetryAfter > 0 {
+			return admission{}, refusal{reason: ReasonPoolLevel, at: now.Add(d.RetryAfter)}
+		}
+	}
+	a := admission{it: it, cost: p.Credits}
+	if it.quotaKey != "" && t.pool.Load() > 0 {
+		tk, d := t.l.Acquire(now, limiter.Request{Tenant: it.quotaKey, App: it.Name, Credits: p.Credits})
+		if !d.Allowed {
+			r := refusal{reason: ReasonQuota, at: now.Add(max(d.RetryAfter, minWait))}
+			r.never = d.Reason == limiter.ReasonCredits && p.Credits > d.Limit
+			return admission{}, r
+		}
+		a.quota = tk
+	}
+	keep := it.keep.Load()
+	tk, d := t.l.Acquire(now, limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
+		Credits: p.Credits, Keep: keep, Module: p.Module, Method: method})
+	if !d.Allowed {
+		a.quota.Settle(now, 0)
+		a.quota.Release()
+		r := refusal{reason: reasonOf(d.Reason), at: now.Add(max(d.RetryAfter, minWait))}
+		switch r.reason {
+		case ReasonCredits:
+			r.never = p.Credits+keep > d.Limit
+		case ReasonConcurrency, ReasonSubConcurrency:
+			r.at = now.Add(concurrencyPoll)
+		}
+		return admission{}, r
+	}
+	a.pool, a.left = tk, d.Remaining
+	it.c.credits.Add(p.Credits)
+	if t.usage != nil {
+		t.record(now, it.Name, p.Module, method, p.Credits, false)
+	}
+	return a, refusal{}
+}
+
+// refund gives the admission's credits back (the server refused or failed
+// the call, which then costs nothing).
+func (a *admission) refund(t *Transport, now time.Time) {
+	if a.cost == 0 {
+		return
+	}
+	a.pool.Settle(now, 0)
+	a.quota.Settle(now, 0)
+	a.it.c.credits.Add(-a.cost)
+	if t.usage != nil {
+		t.usage.Settle(now, t.tenant, a.it.Name, -a.cost)
+	}
+	a.cost = 0
+}
+
+// release gives the admission's slots back and wakes the waiters it may
+// let in.
+func (a *admission) release(t *Transport, refunded bool) {
+	a.pool.Release()
+	a.quota.Release()
+	t.gate.released(refunded)
+}
+
+// done refunds (if refund) and releases.
+func (a *admission) done(t *Transport, now time.Time, refund bool) {
+	if refund {
+		a.refund(t, now)
+	}
+	a.release(t, refund)
+}
+
+// admit waits until c may be sent, or says why it may not: the fast path
+// when nobody waits for anything c needs, the gate's queue otherwise.
+func (t *Transport) admit(ctx context.Context, c *call) (admission, error) {
+	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
+		now := t.clock.Now()
+		a, r := t.try(now, c.it, &c.price, c.req.Method)
+		if r.reason == ReasonNone {
+			return a, nil
+		}
+		dl, _ := ctx.Deadline()
+		if err := t.ends(c, dl, r); err != nil {
+			return admission{}, err
+		}
+	}
+	return t.gate.wait(ctx, c)
+}
+
+// ends returns the error that ends call c at once for refusal r, or nil if
+// c may wait: it can never be admitted, it fails fast, or what it waits for
+// is not back before its deadline (zero: none).
+func (t *Transport) ends(c *call, deadline time.Time, r refusal) error {
+	e := &LimitError{Integration: c.it.Name, Reason: r.reason}
+	if r.predictable() {
+		e.RetryAt = r.at
+	}
+	switch {
+	case r.never:
+		e.Never, e.RetryAt = true, time.Time{}
+	case c.failFast:
+	case r.predictable() && !deadline.IsZero() && r.at.After(deadline):
+		e.Deadline = true
+	default:
+		return nil
+	}
+	t.refused(c, e)
+	return e
+}
+
+// refused counts a refusal of the client.
+func (t *Transport) refused(c *call, e *LimitError) {
+	c.it.c.refused[e.Reason].Add(1)
+	t.record(t.clock.Now(), c.it.Name, c.price.Module, c.req.Method, 0, true)
+}

@@ -1,0 +1,160 @@
+package client
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+)
+
+// call is one RoundTrip: its attempts share the integration, the price and
+// the retry state.
+type call struct {
+	t        *Transport
+	it       *integration
+	req      *http.Request
+	price    cost.Price
+	failFast bool
+	attempt  int
+	where    *frame // where RoundTrip was called from, with body tracking
+}
+
+// run sends the call, retrying refusals and failures as the policy allows.
+func (c *call) run() (*http.Response, error) {
+	t, ctx := c.t, c.req.Context()
+	c.it.c.requests.Add(1)
+	if t.track != nil {
+		c.where = callerFrame()
+	}
+	for {
+		a, err := t.admit(ctx, c)
+		if err != nil {
+			closeBody(c.req)
+			return nil, err
+		}
+		sent := t.clock.Now()
+		if c.attempt == 0 {
+			t.budget.first(sent, max(c.price.Credits, 1))
+		}
+		resp, err := t.base.RoundTrip(c.req)
+		now := t.clock.Now()
+		if err != nil {
+			// Most transport errors mean the call never reached the server;
+			// if it did and was charged, the next headers say so.
+			a.done(t, now, true)
+			return nil, err
+		}
+		var v view
+		if t.due(now, resp.StatusCode) {
+			v = serverView(now, resp.Header)
+			t.reconcile(now, sent, &v, a.left)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			c.it.c.throttled.Add(1)
+		}
+		d, retry, err := c.next(resp, &v, now)
+		if !retry && err == nil {
+			// A 5xx, like a 429, is the server's failure: refunded, as the
+			// server's middleware refunds it.
+			refund := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+			if refund {
+				a.refund(t, now)
+			}
+			return t.hold(resp, a, c), nil
+		}
+		a.done(t, now, true)
+		discard(resp.Body)
+		if err != nil {
+			closeBody(c.req)
+			return nil, err
+		}
+		if err := sleep(ctx, t.clock, d); err != nil {
+			closeBody(c.req)
+			return nil, err
+		}
+		if err := c.replay(); err != nil {
+			return nil, err
+		}
+		c.attempt++
+		c.it.c.retries.Add(1)
+	}
+}
+
+// replay gives the next attempt a fresh copy of the request and its body.
+func (c *call) replay() error {
+	cp := *c.req
+	if c.req.GetBody != nil {
+		b, err := c.req.GetBody()
+		if err != nil {
+			return err
+		}
+		cp.Body = b
+	}
+	c.req = &cp
+	return nil
+}
+
+// discard drains a little of a response body and closes it, so that the
+// connection can be reused.
+func discard(b io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, b, 4<<10)
+	_ = b.Close()
+}
+
+// idempotent methods may be sent twice (RFC 9110, 9.2.2).
+func idempotent(m string) bool {
+	switch m {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
+		http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// replayable reports whether the call may be sent again.
+func (c *call) replayable() bool {
+	r := c.req
+	if r.Body != nil && r.Body != http.NoBody && r.GetBody == nil {
+		return false
+	}
+	if c.t.retry.NonIdempotent || idempotent(r.Method) {
+		return true
+	}
+	_, k1 := r.Header["Idempotency-Key"]
+	_, k2 := r.Header["X-Idempotency-Key"]
+	return k1 || k2
+}
+
+// next decides what follows a response: no retry (return it), a retry after
+// d, or an error (the client will not retry it: budget, deadline).
+func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duration, retry bool, err error) {
+	p := &c.t.retry
+	kind := kindNone
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		kind = classify(resp, v, c.price.Credits)
+	case resp.StatusCode >= 500 && p.Retry5xx:
+		kind = kindTransient
+	}
+	if kind == kindNone || c.attempt+1 >= p.MaxAttempts || !c.replayable() {
+		return 0, false, nil
+	}
+	d, back := c.t.delay(kind, v, now, c.attempt)
+	dl, hasDL := c.req.Context().Deadline()
+	if hasDL && kind == kindCredits && !back.IsZero() && back.After(dl) {
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back,
+			Deadline: true, Status: resp.StatusCode}
+		c.t.refused(c, e)
+		return 0, false, e
+	}
+	if hasDL && now.Add(d).After(dl) {
+		return 0, false, nil // no time left to retry: the caller gets the response
+	}
+	if !c.t.budget.allow(now, max(c.price.Credits, 1)) {
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonRetryBudget, Status: resp.StatusCode}
+		c.t.refused(c, e)
+		return 0, false, e
+	}
+	return d, true, nil
+}

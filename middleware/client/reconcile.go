@@ -1,0 +1,204 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/window"
+)
+
+// view is what a response's limit headers say about the pool.
+type view struct {
+	limit, remaining       int64
+	hasLimit, hasRemaining bool
+	reset                  time.Time // zero: not said
+	window                 time.Duration
+	retryAfter             time.Duration
+	hasRetryAfter          bool
+}
+
+// serverView reads a response's limit headers at now. It is the only caller
+// of the header parser, so that a parser reading more dialects replaces one
+// function. A malformed field is left out; the others still count.
+func serverView(now time.Time, h http.Header) view {
+	var v view
+	if len(h) == 0 {
+		return v
+	}
+	l, _ := middleware.ParseHeaders(now, h)
+	if l.Has(middleware.FieldLimit) {
+		if l.Limit <= 0 {
+			return v // a pool of nothing: absurd, and so is what it says is left
+		}
+		v.limit, v.hasLimit = l.Limit, true
+	}
+	switch {
+	case l.Has(middleware.FieldRemaining):
+		v.remaining, v.hasRemaining = l.Remaining, true
+	case l.Has(middleware.FieldCreditsRemaining):
+		v.remaining, v.hasRemaining = l.CreditsRemaining, true
+	}
+	if l.Has(middleware.FieldReset) {
+		v.reset = l.Reset
+	}
+	if l.Has(middleware.FieldWindow) {
+		v.window = l.Window
+	}
+	if l.Has(middleware.FieldRetryAfter) {
+		v.retryAfter, v.hasRetryAfter = l.RetryAfter, true
+	}
+	return v
+}
+
+// due reports whether a response's headers are read: always for a refusal
+// or failure (status 400 and up) and while the pool is learned, else at most
+// once per WithReconcileEvery (one response per period wins the CAS).
+func (t *Transport) due(now time.Time, status int) bool {
+	if status >= 400 || t.every == 0 || t.learn.Load() {
+		return true
+	}
+	ns := now.UnixNano()
+	last := t.lastRead.Load()
+	return ns-last >= t.every && t.lastRead.CompareAndSwap(last, ns)
+}
+
+// reconcile brings the pool down to what the server says is left: spending
+// the server counts and this pool does not was made by others (other
+// processes, other tools on the account), and is charged as external. The
+// pool is never raised: credits come back as its own window returns them.
+// Only a response to a request sent after the last one reconciled counts,
+// since an older one tells of a pool that has moved on. left is what the
+// pool had just after the call was admitted: a server that reports at least
+// as much has seen no spending of others since (credits the window returned
+// meanwhile aside, which the next response settles), and the pool need not
+// be read again.
+func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
+	if t.learn.Load() || t.learned && v.hasLimit && v.limit != t.pool.Load() {
+		if t.learnFrom(now, v) {
+			t.gate.released(true) // the new plan may let waiters in
+		}
+	}
+	if !v.hasRemaining || v.remaining >= left {
+		return
+	}
+	s := sent.UnixNano()
+	for {
+		last := t.lastSync.Load()
+		if s < last {
+			return
+		}
+		if t.lastSync.CompareAndSwap(last, s) {
+			break
+		}
+	}
+	local := t.l.Peek(now, t.tenant)
+	if local.Limit != t.pool.Load() && !t.learn.Load() {
+		t.refreshPool(now) // the limiter's plan changed under us
+	}
+	ext := local.Remaining - v.remaining
+	if ext <= 0 {
+		return
+	}
+	d := t.l.Charge(now, t.tenant, ext)
+	if d.Cost > 0 {
+		t.outside.credits.Add(d.Cost)
+		t.record(now, Outside, "", "", d.Cost, false)
+	}
+}
+
+// learnFrom sets the pool from the first response (or a new limit, for a
+// learned pool): its size and window; one call at a time until then. It
+// reports whether the plan changed.
+func (t *Transport) learnFrom(now time.Time, v *view) bool {
+	known := v.hasLimit && v.limit <= window.MaxLimit
+	if !known && !t.probing.Load() {
+		return false // nothing new to learn
+	}
+	t.poolMu.Lock()
+	defer t.poolMu.Unlock()
+	p := t.l.Plan(t.tenant)
+	p.Concurrency = t.learnConc
+	if known {
+		p.Credits = v.limit
+		if v.window >= time.Second && v.window <= window.MaxLength {
+			p.Window = v.window
+		}
+	}
+	if err := t.l.SetPlanAt(now, t.tenant, p); err != nil {
+		t.warn("client: plan from the server's headers ignored", err)
+		return false
+	}
+	t.probing.Store(false)
+	if known {
+		if err := t.applyPoolLocked(now, p); err != nil {
+			t.warn("client: learned pool too small for the reserves", err)
+		}
+		t.learn.Store(false)
+	}
+	return true
+}
+
+func (t *Transport) refreshPool(now time.Time) {
+	t.poolMu.Lock()
+	defer t.poolMu.Unlock()
+	if err := t.applyPoolLocked(now, t.l.Plan(t.tenant)); err != nil {
+		t.warn("client: new pool too small for the reserves", err)
+	}
+}
+
+// applyPool turns the integrations' percentages into credits of pool p:
+// each one's keep (the others' reserves), pool level, and quota plan.
+func (t *Transport) applyPool(now time.Time, p limiter.Plan) error {
+	t.poolMu.Lock()
+	defer t.poolMu.Unlock()
+	return t.applyPoolLocked(now, p)
+}
+
+func (t *Transport) applyPoolLocked(now time.Time, p limiter.Plan) error {
+	credits := p.Credits
+	share := func(pct float64, up bool) int64 {
+		x := float64(credits) * pct / 100
+		if up {
+			x = math.Ceil(x)
+		}
+		return int64(x)
+	}
+	res := make([]int64, len(t.list))
+	var sum int64
+	for i, it := range t.list {
+		res[i] = share(it.Reserve, true)
+		sum += res[i]
+	}
+	if sum > 0 && sum >= credits {
+		return fmt.Errorf("%w: reserves add up to %d credits, the whole pool of %d", ErrConfig, sum, credits)
+	}
+	for _, it := range t.list {
+		if it.quotaKey == "" {
+			continue
+		}
+		q := limiter.Plan{Name: "quota " + it.Name, Credits: max(share(it.Quota, false), 1),
+			Window: p.Window, Calendar: p.Calendar, Concurrency: store.MaxConcurrency}
+		if err := t.l.SetPlanAt(now, it.quotaKey, q); err != nil {
+			return fmt.Errorf("%w: quota of %q: %w", ErrConfig, it.Name, err)
+		}
+	}
+	for i, it := range t.list {
+		it.keep.Store(sum - res[i])
+		it.level.Store(share(it.MinPool, true))
+	}
+	t.pool.Store(credits)
+	return nil
+}
+
+func (t *Transport) warn(msg string, err error) {
+	if t.logger != nil {
+		t.logger.LogAttrs(context.Background(), slog.LevelWarn, msg, slog.String("error", err.Error()))
+	}
+}

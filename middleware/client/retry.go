@@ -1,0 +1,215 @@
+package client
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// retryKind is what a refusal or failure is, for its retry.
+type retryKind uint8
+
+const (
+	kindNone        retryKind = iota
+	kindConcurrency           // a slot cap: a short full-jitter backoff
+	kindCredits               // the pool is spent: wait for the reset
+	kindTransient             // anything else: Retry-After, or a backoff
+)
+
+// peekBytes is how much of a 429 body classify reads (and puts back).
+const peekBytes = 2 << 10
+
+// classify tells a 429's kind from the limit headers, then the body's
+// vocabulary (this project's and Zoho's codes, HubSpot's policy names),
+// then the length of Retry-After. It leaves the body as it found it.
+func classify(resp *http.Response, v *view, credits int64) retryKind {
+	if v.hasRemaining {
+		if v.remaining < max(credits, 1) {
+			return kindCredits
+		}
+		return kindConcurrency // credits are there: a slot cap refused
+	}
+	if k := bodyKind(resp); k != kindNone {
+		return k
+	}
+	if v.hasRetryAfter && v.retryAfter >= time.Minute {
+		return kindCredits
+	}
+	return kindTransient
+}
+
+var (
+	creditMarkers = [][]byte{[]byte("LIMIT_EXCEEDED"), []byte(`"by":"credits"`), []byte(`"DAILY"`),
+		[]byte("REQUEST_LIMIT_EXCEEDED")}
+	slotMarkers = [][]byte{[]byte(`"by":"concurrency"`), []byte(`"by":"sub_concurrency"`),
+		[]byte("SECONDLY"), []byte("concurren")}
+)
+
+// bodyKind reads the start of a 429 body for words that say what ran out,
+// and puts the body back whole.
+func bodyKind(resp *http.Response) retryKind {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return kindNone
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, peekBytes))
+	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), errOr(err, resp.Body)), c: resp.Body}
+	for _, m := range creditMarkers {
+		if bytes.Contains(head, m) {
+			return kindCredits
+		}
+	}
+	for _, m := range slotMarkers {
+		if bytes.Contains(head, m) {
+			return kindConcurrency
+		}
+	}
+	return kindNone
+}
+
+// replayBody is a body whose start was read and is read again first.
+type replayBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (b *replayBody) Close() error { return b.c.Close() }
+
+// errOr is r, or a reader failing with err when reading failed.
+func errOr(err error, r io.Reader) io.Reader {
+	if err != nil {
+		return errReader{err}
+	}
+	return r
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// delay is how long to wait before retrying a refusal of kind, and when the
+// server said what was short comes back (zero: it did not say).
+func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (time.Duration, time.Time) {
+	p := &t.retry
+	if kind == kindConcurrency {
+		return jitter(backoff(p, attempt)), time.Time{}
+	}
+	ra := time.Duration(-1)
+	switch {
+	case v.hasRetryAfter:
+		ra = v.retryAfter
+	case kind == kindCredits && v.reset.After(now):
+		ra = v.reset.Sub(now)
+	}
+	if ra < 0 {
+		return jitter(backoff(p, attempt)), time.Time{}
+	}
+	// Capped, then up to a fifth more (at least up to one Backoff), so that
+	// a fleet told the same time does not come back in one burst.
+	d := min(ra, p.MaxRetryAfter)
+	return d + jitter(max(d/5, p.Backoff)), now.Add(ra)
+}
+
+// backoff is the ceiling of the attempt's exponential backoff.
+func backoff(p *RetryPolicy, attempt int) time.Duration {
+	if attempt >= 30 {
+		return p.MaxBackoff
+	}
+	return min(p.Backoff<<attempt, p.MaxBackoff)
+}
+
+// jitter is uniform in [0, d]: full jitter.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// budgetBuckets divide the retry budget's window.
+const budgetBuckets = 10
+
+// budget bounds what retries spend by what first attempts spent recently:
+// credits in buckets of a tenth of the window each.
+type budget struct {
+	ratio   float64
+	floor   int64
+	width   int64 // ns per bucket
+	mu      sync.Mutex
+	b       [budgetBuckets]bucket
+	refused atomic.Int64
+}
+
+type bucket struct {
+	id           atomic.Int64 // which bucket of time it counts
+	first, retry atomic.Int64
+}
+
+func (b *budget) init(p RetryPolicy) {
+	b.ratio, b.floor = p.BudgetRatio, p.BudgetFloor
+	b.width = max(int64(p.BudgetWindow)/budgetBuckets, 1)
+	for i := range b.b {
+		b.b[i].id.Store(math.MinInt64)
+	}
+}
+
+// slot returns the bucket of now, emptied if it counted older time; nil for
+// a time older than the bucket holds.
+func (b *budget) slot(now time.Time, locked bool) *bucket {
+	id := now.UnixNano() / b.width
+	bk := &b.b[uint64(id)%budgetBuckets]
+	if bk.id.Load() == id {
+		return bk
+	}
+	if !locked {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+	}
+	switch old := bk.id.Load(); {
+	case old > id:
+		return nil
+	case old < id:
+		bk.first.Store(0)
+		bk.retry.Store(0)
+		bk.id.Store(id)
+	}
+	return bk
+}
+
+// first counts n credits of a first attempt.
+func (b *budget) first(now time.Time, n int64) {
+	if bk := b.slot(now, false); bk != nil {
+		bk.first.Add(n)
+	}
+}
+
+// totals returns what first attempts and retries spent in the window.
+func (b *budget) totals(now time.Time) (first, retry int64) {
+	id := now.UnixNano() / b.width
+	for i := range b.b {
+		if age := id - b.b[i].id.Load(); age >= 0 && age < budgetBuckets {
+			first += b.b[i].first.Load()
+			retry += b.b[i].retry.Load()
+		}
+	}
+	return first, retry
+}
+
+// allow takes n credits of retry budget, or reports false.
+func (b *budget) allow(now time.Time, n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	first, retry := b.totals(now)
+	if float64(retry+n) > b.ratio*float64(first)+float64(b.floor) {
+		b.refused.Add(1)
+		return false
+	}
+	if bk := b.slot(now, true); bk != nil {
+		bk.retry.Add(n)
+	}
+	return true
+}

@@ -1,0 +1,263 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/usage"
+	"github.com/creditgate/creditgate/window"
+)
+
+// Transport is an http.RoundTripper that keeps the calls of every
+// integration inside one shared credit pool (see the package doc): it
+// prices each request with the cost table, waits for the integration's
+// rules, the application slot, the class slot and the credits, sends it on
+// its base transport, holds the slots until the response body is closed or
+// read to its end, reconciles the pool with the server's limit headers and
+// retries refusals within a budget.
+//
+// Make it with New; use it as an http.Client's Transport. Safe for
+// concurrent use. The admitted path takes no lock: a context lookup, the
+// cost table, one or two limiter admissions and a body wrapper. Close
+// releases what New made.
+type Transport struct {
+	base    http.RoundTripper
+	l       *limiter.Limiter
+	ownL    bool // made by New: Close closes it
+	costs   *cost.Table
+	tenant  string
+	app     string
+	ints    map[string]*integration
+	list    []*integration
+	def     *integration
+	strict  bool
+	clock   Clock
+	retry   RetryPolicy
+	budget  budget
+	gate    gate
+	usage   *usage.Stats
+	maxHold time.Duration
+	logger  *slog.Logger
+	track   *tracker // nil without WithBodyTracking
+
+	learned   bool        // the pool comes from the server's headers
+	learn     atomic.Bool // the pool is still to be learned from a response
+	probing   atomic.Bool // one call at a time until the first response
+	learnConc int64       // the concurrency cap once the first response came
+	poolMu    sync.Mutex  // serialises applyPool
+	pool      atomic.Int64
+	lastSync  atomic.Int64 // send time (Unix ns) of the newest response reconciled
+	lastRead  atomic.Int64 // when (Unix ns) a success's headers were last read
+	every     int64        // WithReconcileEvery, ns
+
+	outside   counters
+	reclaimed atomic.Int64
+	open      atomic.Int64
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// New returns a Transport sending on base (nil: http.DefaultTransport).
+// Errors (wrapping ErrConfig, or the plan's or cost table's own) are
+// returned for a bad option, a negative or absurd quota, reserves that add
+// up to the pool, a default integration that is not configured, a cost
+// table naming an API class the plan does not cap, or both WithLimiter and
+// WithPlan.
+func New(base http.RoundTripper, opts ...Option) (*Transport, error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrConfig)
+		}
+		if err := o.apply(&c); err != nil {
+			return nil, err
+		}
+	}
+	retry, err := c.retry.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	t := &Transport{base: base, l: c.l, tenant: c.tenant, app: c.app, strict: c.strict,
+		retry: retry, usage: c.usage, maxHold: c.maxHold, logger: c.logger, costs: c.costs,
+		every: int64(DefaultReconcileEvery)}
+	if c.every != nil {
+		t.every = int64(*c.every)
+	}
+	if err := t.bindLimiter(&c); err != nil {
+		return nil, err
+	}
+	if err := t.build(&c); err != nil {
+		t.closeOwn()
+		return nil, err
+	}
+	return t, nil
+}
+
+// bindLimiter takes the limiter given, or makes one for the plan (learned
+// when it has no credits).
+func (t *Transport) bindLimiter(c *config) error {
+	if c.l != nil {
+		if c.plan != nil {
+			return fmt.Errorf("%w: WithPlan and WithLimiter both given (the limiter's plan is the pool)", ErrConfig)
+		}
+		return nil
+	}
+	p := limiter.Plan{Name: "learned", Concurrency: DefaultConcurrency}
+	if c.plan != nil {
+		p = *c.plan
+	}
+	if p.Credits == 0 {
+		// Until a response says how large the pool is: no credit limit, and
+		// one call at a time, so that a burst cannot go out blind.
+		t.learned = true
+		t.learn.Store(true)
+		t.probing.Store(true)
+		t.learnConc = p.Concurrency
+		p.Credits, p.Concurrency = window.MaxLimit, 1
+	}
+	l, err := limiter.New(p)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	t.l, t.ownL = l, true
+	return nil
+}
+
+// build checks the cost table and the integrations and applies the pool.
+func (t *Transport) build(c *config) error {
+	if t.costs == nil {
+		t.costs, _ = cost.NewTable(1)
+	}
+	pool := t.l.Plan(t.tenant)
+	if err := t.costs.CheckClasses(pool.SubConcurrency); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	t.clock = c.clock
+	if t.clock == nil {
+		t.clock = wallClock{now: t.l.Now}
+	}
+	if err := t.buildIntegrations(c); err != nil {
+		return err
+	}
+	t.budget.init(t.retry)
+	t.gate.t = t
+	if c.track {
+		t.track = &tracker{}
+	}
+	if t.learn.Load() {
+		return nil
+	}
+	return t.applyPool(t.clock.Now(), pool)
+}
+
+func (t *Transport) buildIntegrations(c *config) error {
+	its := c.ints
+	if len(its) == 0 {
+		its = []Integration{{Name: DefaultIntegration}}
+	}
+	t.ints = make(map[string]*integration, len(its))
+	for _, cfg := range its {
+		if err := cfg.validate(); err != nil {
+			return err
+		}
+		if t.ints[cfg.Name] != nil {
+			return fmt.Errorf("%w: integration %q configured twice", ErrConfig, cfg.Name)
+		}
+		it := &integration{Integration: cfg}
+		if cfg.Quiet != nil {
+			q := *cfg.Quiet
+			it.Quiet = &q
+		}
+		if cfg.Quota > 0 {
+			it.quotaKey = t.tenant + "/" + cfg.Name
+		}
+		t.ints[cfg.Name] = it
+		t.list = append(t.list, it)
+	}
+	t.def = t.list[0]
+	if c.def != "" {
+		if t.def = t.ints[c.def]; t.def == nil {
+			return fmt.Errorf("%w: default integration %q is not configured", ErrConfig, c.def)
+		}
+	}
+	return nil
+}
+
+// integrationOf returns the integration a request names.
+func (t *Transport) integrationOf(name string) (*integration, error) {
+	if name == "" {
+		return t.def, nil
+	}
+	if it := t.ints[name]; it != nil {
+		return it, nil
+	}
+	if t.strict {
+		return nil, fmt.Errorf("%w %q", ErrUnknownIntegration, name)
+	}
+	return t.def, nil
+}
+
+// Limiter returns the limiter that holds the pool.
+func (t *Transport) Limiter() *limiter.Limiter { return t.l }
+
+// Close closes the limiter New made (not one given with WithLimiter). It
+// does not wait for calls in flight; their slots are released when their
+// bodies are closed.
+func (t *Transport) Close(ctx context.Context) error {
+	t.gate.stop()
+	if t.ownL {
+		return t.l.Close(ctx)
+	}
+	return nil
+}
+
+func (t *Transport) closeOwn() {
+	if t.ownL {
+		_ = t.l.Close(context.Background())
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	o := optsOf(req.Context())
+	it, err := t.integrationOf(o.integration)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	r := req
+	if req.Body != nil && req.Body != http.NoBody {
+		// A body-priced route reads the body and puts back one that replays
+		// it; the caller's request must not change, so that goes on a copy.
+		cp := *req
+		r = &cp
+	}
+	price, err := t.costs.Lookup(r)
+	if err != nil {
+		closeBody(r)
+		return nil, fmt.Errorf("%w: %w", ErrPrice, err)
+	}
+	c := call{t: t, it: it, req: r, price: price, failFast: o.failFast || it.FailFast}
+	return c.run()
+}
+
+// closeBody closes a request's body, as a RoundTripper must on every path.
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+}
+
+// errStopped is what waiters get when Close stops the gate.
+var errStopped = errors.New("client: transport closed")

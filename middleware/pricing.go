@@ -1,0 +1,168 @@
+package middleware
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// DefaultPricingBudget is how many bytes of request bodies a handler holds
+// for pricing at once, across all requests, unless [WithPricingBudget] says
+// otherwise.
+const DefaultPricingBudget = 64 << 20
+
+// errBudgetSpent fails a read of a body being priced when the handler's
+// pricing budget cannot hold more.
+var errBudgetSpent = errors.New("middleware: pricing budget spent")
+
+// budgetRetry is the Retry-After of a 503 for a spent budget: pricing takes as
+// long as a client takes to send a body, and the budget frees as they end.
+const budgetRetry = time.Second
+
+// byteBudget is a count of free bytes, taken without blocking.
+type byteBudget struct{ free atomic.Int64 }
+
+// take takes n bytes if that many are free.
+func (b *byteBudget) take(n int64) bool {
+	for {
+		f := b.free.Load()
+		if f < n {
+			return false
+		}
+		if b.free.CompareAndSwap(f, f-n) {
+			return true
+		}
+	}
+}
+
+func (b *byteBudget) give(n int64) { b.free.Add(n) }
+
+// budgetBody is a request body being priced: every read first takes from the
+// budget what the reader may then hold, its bytes so far plus the room it
+// offers. That is what io.ReadAll, which cost functions use, holds while it
+// reads (less the tails of its full chunks, under 1/16 of them); its copy
+// into one slice at the end holds them twice for a moment. Once pricing ends
+// (finish), budgetBody gives all back and reads pass through: the bytes are
+// the handler's from then on.
+type budgetBody struct {
+	rc       io.ReadCloser
+	budget   *byteBudget
+	held     int64 // bytes taken from budget
+	read     int64 // bytes read while pricing
+	finished bool
+}
+
+func (b *budgetBody) Read(p []byte) (int, error) {
+	if b.finished {
+		return b.rc.Read(p)
+	}
+	if need := b.read + int64(len(p)); need > b.held {
+		if !b.budget.take(need - b.held) {
+			return 0, errBudgetSpent
+		}
+		b.held = need
+	}
+	n, err := b.rc.Read(p)
+	b.read += int64(n)
+	return n, err
+}
+
+func (b *budgetBody) Close() error { return b.rc.Close() }
+
+func (b *budgetBody) finish() {
+	if b.finished {
+		return
+	}
+	b.finished = true
+	b.budget.give(b.held)
+	b.held = 0
+}
+
+// pricedRequest is the copy of a request whose body is being priced, and
+// that body, in one allocation.
+type pricedRequest struct {
+	req  http.Request
+	body budgetBody
+}
+
+// priceBody reads and prices the body of a request admitted at its route's
+// least price, holding what it reads against the pricing budget, and
+// reserves the rest of the price on the ticket, all or nothing. It returns
+// the request next gets (a copy with the body put back), or false once it
+// has answered: a body that cannot be priced (400, 413, or 503 for a spent
+// budget) or a pool that cannot pay the rest (429); the ticket is then
+// refunded and released. d becomes the decision of the whole price.
+func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, ticket *limiter.Ticket, d *limiter.Decision, app string) (*http.Request, bool) {
+	least := price.Credits
+	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget}}
+	pr.req.Body = &pr.body
+	admitted := false
+	defer func() { // also if the cost function panics
+		pr.body.finish()
+		if !admitted {
+			ticket.Settle(now, 0)
+			ticket.Release()
+		}
+	}()
+	if err := h.costs.PriceBody(&pr.req, price); err != nil {
+		h.unpriced(w, &pr.req, *price, err)
+		return nil, false
+	}
+	if extra := price.Credits - least; extra > 0 {
+		rd := ticket.Reserve(now, extra)
+		if !rd.Allowed {
+			// Reported as the whole request's refusal: the least price is
+			// refunded as this returns.
+			rd.Cost, rd.Remaining, rd.Used = price.Credits, rd.Remaining+d.Cost, rd.Used-d.Cost
+			h.refused(w, &pr.req, now, rd, *price, app)
+			return nil, false
+		}
+		cost := d.Cost + rd.Cost
+		*d = rd
+		d.Cost = cost
+	}
+	admitted = true
+	return &pr.req, true
+}
+
+// hasBody reports whether r may have a body to read.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// unpriced answers a request whose price could not be computed.
+func (h *handler) unpriced(w http.ResponseWriter, r *http.Request, price cost.Price, err error) {
+	cfg := h.cfg
+	if errors.Is(err, errBudgetSpent) {
+		// Even in shadow mode: the limit under trial is not what refused,
+		// the server's memory is, and the body is half read.
+		h.budgetSpent(w, r)
+		return
+	}
+	if cfg.shadowAll || cfg.shadow[price.Pattern] {
+		// Shadow mode refuses nothing, not even what it cannot price:
+		// the request goes on unmetered, as if the middleware were absent.
+		h.noteCostError(r, err)
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.costError(w, r, err)
+}
+
+func (h *handler) budgetSpent(w http.ResponseWriter, r *http.Request) {
+	if cs := h.cfg.counters; cs != nil {
+		cs.BudgetRefused.Add(1)
+	}
+	if h.cfg.logger != nil {
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "middleware: pricing budget spent",
+			slog.Int64("budget", h.cfg.budget))
+	}
+	writeFailure(w, h.cfg.bodies, Failure{Status: http.StatusServiceUnavailable, By: ByBodyBudget,
+		RetryAfter: budgetRetry, Detail: "the server holds as many request bodies for pricing as it can"})
+}

@@ -1,0 +1,162 @@
+package zoho
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/creditgate/creditgate/internal/jsonstr"
+	"github.com/creditgate/creditgate/middleware"
+)
+
+// Error codes of Zoho's error object, as the middleware writes them with
+// [ErrorBodies].
+const (
+	// CodeTooManyRequests: a concurrency or sub-concurrency cap is full; retry
+	// after a short pause.
+	CodeTooManyRequests = "TOO_MANY_REQUESTS"
+	// CodeLimitExceeded: the credits of the window are spent; retry after the
+	// reset time.
+	CodeLimitExceeded = "LIMIT_EXCEEDED"
+	// CodeInvalidData: the request's cost could not be computed from it, or
+	// its tenant or application key is too long.
+	CodeInvalidData = "INVALID_DATA"
+	// CodeTooLarge: the body is larger than the cost function reads.
+	CodeTooLarge = "REQUEST_ENTITY_TOO_LARGE"
+	// CodeUnavailable: the server holds as many bodies for pricing as it may.
+	// Not a code of Zoho's published table, which the fact sheet has none for.
+	CodeUnavailable = "SERVICE_UNAVAILABLE"
+)
+
+// ErrorBody is Zoho's error object, {"code","details","message","status":"error"},
+// the shape [ErrorBodies] writes. It is exported so that clients and tests
+// can decode it. No field ever repeats request input.
+type ErrorBody struct {
+	Code    string       `json:"code"`
+	Details ErrorDetails `json:"details"`
+	Message string       `json:"message"`
+	Status  string       `json:"status"`
+}
+
+// ErrorDetails says why and until when. Fields a response does not use are
+// left out of the JSON.
+type ErrorDetails struct {
+	By         string `json:"by,omitempty"`          // middleware.ByCredits, ByConcurrency, ...
+	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "bulk"
+	Cost       *int64 `json:"cost,omitempty"`        // credits the refused request would have cost (refusals only)
+	Limit      int64  `json:"limit,omitempty"`       // pool size, or the body or key limit in bytes
+	Remaining  *int64 `json:"remaining,omitempty"`   // credits left (credit refusals only)
+	ResetTime  string `json:"reset_time,omitempty"`  // RFC 3339, UTC: when credits come back
+	RetryAfter int64  `json:"retry_after,omitempty"` // whole seconds, as in Retry-After
+}
+
+// ErrorBodies writes the middleware's 429 and error bodies in Zoho's shape
+// ([ErrorBody]): middleware.WithErrorBodies(zoho.ErrorBodies{}).
+type ErrorBodies struct{}
+
+var _ middleware.ErrorBodies = ErrorBodies{}
+
+// ContentType is JSON, as Zoho sends.
+func (ErrorBodies) ContentType() string { return "application/json; charset=utf-8" }
+
+// AppendRefusal writes a 429: TOO_MANY_REQUESTS for a full concurrency cap,
+// LIMIT_EXCEEDED for spent credits.
+func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
+	code := CodeTooManyRequests
+	if f.By == middleware.ByCredits {
+		code = CodeLimitExceeded
+	}
+	buf = append(buf, `{"code":"`...)
+	buf = append(buf, code...)
+	// By and the message are middleware's and this package's constants,
+	// plain ASCII: they go in unescaped, which shows on the 429 path.
+	buf = append(buf, `","details":{"by":"`...)
+	buf = append(buf, f.By...)
+	buf = append(buf, '"')
+	if f.Class != "" {
+		buf = append(buf, `,"class":`...)
+		buf = jsonstr.Append(buf, f.Class)
+	}
+	buf = append(buf, `,"cost":`...)
+	buf = strconv.AppendInt(buf, f.Cost, 10)
+	if f.By == middleware.ByCredits {
+		buf = append(buf, `,"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
+		buf = append(buf, `,"remaining":`...)
+		buf = strconv.AppendInt(buf, f.Remaining, 10)
+	}
+	if !f.Reset.IsZero() {
+		buf = append(buf, `,"reset_time":"`...)
+		buf = f.Reset.UTC().AppendFormat(buf, time.RFC3339)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, `,"retry_after":`...)
+	buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	buf = append(buf, `},"message":"`...)
+	buf = append(buf, refusalMessage(f.By)...)
+	return append(buf, `","status":"error"}`...)
+}
+
+// AppendFailure writes a 400 (INVALID_DATA), 413 (REQUEST_ENTITY_TOO_LARGE)
+// or 503 (SERVICE_UNAVAILABLE).
+func (ErrorBodies) AppendFailure(buf []byte, f middleware.Failure) []byte {
+	buf = append(buf, `{"code":"`...)
+	buf = append(buf, failureCode(f.Status)...)
+	buf = append(buf, `","details":{`...)
+	sep := ""
+	if f.By != "" {
+		buf = append(buf, `"by":`...)
+		buf = jsonstr.Append(buf, f.By)
+		sep = ","
+	}
+	if f.Limit > 0 {
+		buf = append(buf, sep...)
+		buf = append(buf, `"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
+		sep = ","
+	}
+	if f.RetryAfter > 0 {
+		buf = append(buf, sep...)
+		buf = append(buf, `"retry_after":`...)
+		buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	}
+	buf = append(buf, `},"message":`...)
+	buf = jsonstr.Append(buf, f.Detail)
+	return append(buf, `,"status":"error"}`...)
+}
+
+func refusalMessage(by string) string {
+	switch by {
+	case middleware.ByCredits:
+		return "the API credits for the current window are used up"
+	case middleware.BySubConcurrency:
+		return "too many concurrent calls of this API class"
+	case middleware.ByTenants:
+		return "the server is busy with too many organisations"
+	default:
+		return "too many concurrent calls from this application"
+	}
+}
+
+func failureCode(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusServiceUnavailable:
+		return CodeUnavailable
+	default:
+		return CodeInvalidData
+	}
+}
+
+// ceilSeconds rounds d up to whole seconds, as Retry-After does.
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
+}

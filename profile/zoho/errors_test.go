@@ -1,0 +1,147 @@
+package zoho_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/profile/zoho"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// zohoServer is the middleware with Zoho's bodies in front of a handler that
+// holds requests with ?hold until release is closed.
+func zohoServer(t *testing.T, credits, conc int64, release chan struct{}, entered chan struct{}) http.Handler {
+	t.Helper()
+	l, err := limiter.New(limiter.Plan{Name: "z", Credits: credits, Concurrency: conc,
+		SubConcurrency: map[string]int64{zoho.ClassBulk: 1}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	ct, err := cost.NewTable(1,
+		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: zoho.ClassBulk},
+		cost.Route{Pattern: "POST /crm/{module}", Pricer: cost.RecordsCost("data", 1, 10, 64)})
+	require.NoError(t, err)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("hold") {
+			entered <- struct{}{}
+			<-release
+		}
+	})
+	h, err := middleware.New(next, l, ct, middleware.WithErrorBodies(zoho.ErrorBodies{}),
+		middleware.WithClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	return h
+}
+
+func serve(h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
+	return rec
+}
+
+// decode checks the four keys of Zoho's error object and returns it.
+func decode(t *testing.T, rec *httptest.ResponseRecorder) zoho.ErrorBody {
+	t.Helper()
+	var keys map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &keys), "%s", rec.Body)
+	assert.Len(t, keys, 4, "Zoho's error object has exactly code, details, message, status")
+	var b zoho.ErrorBody
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b))
+	assert.Equal(t, "error", b.Status)
+	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
+	return b
+}
+
+func TestErrorBodiesRefusals(t *testing.T) {
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
+	h := zohoServer(t, 7, 5, release, entered)
+	require.Equal(t, http.StatusOK, serve(h, "POST", "/crm/Leads", `{"data":[{}]}`).Code)
+	done := make(chan struct{})
+	go func() { defer close(done); serve(h, "POST", "/crm/bulk?hold", "") }()
+	<-entered
+
+	rec := serve(h, "POST", "/crm/bulk", "")
+	require.Equal(t, http.StatusTooManyRequests, rec.Code)
+	b := decode(t, rec)
+	five := int64(5)
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeTooManyRequests, Status: "error",
+		Message: "too many concurrent calls of this API class",
+		Details: zoho.ErrorDetails{By: middleware.BySubConcurrency, Class: zoho.ClassBulk, Cost: &five,
+			ResetTime: b.Details.ResetTime, RetryAfter: 1}}, b)
+	close(release)
+	<-done
+
+	rec = serve(h, "POST", "/crm/Leads", `{"data":[{},{}]}`) // 2 credits, 1 left
+	require.Equal(t, http.StatusTooManyRequests, rec.Code)
+	b = decode(t, rec)
+	two, one := int64(2), int64(1)
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeLimitExceeded, Status: "error",
+		Message: "the API credits for the current window are used up",
+		Details: zoho.ErrorDetails{By: middleware.ByCredits, Cost: &two, Limit: 7, Remaining: &one,
+			ResetTime: b.Details.ResetTime, RetryAfter: b.Details.RetryAfter}}, b)
+	assert.Equal(t, rec.Header().Get("Retry-After"), jsonInt(b.Details.RetryAfter))
+	_, err := time.Parse(time.RFC3339, b.Details.ResetTime)
+	assert.NoError(t, err)
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestErrorBodiesFailures(t *testing.T) {
+	h := zohoServer(t, 100, 5, nil, nil)
+	rec := serve(h, "POST", "/crm/Leads", `{"data":[<script>`)
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeInvalidData, Status: "error",
+		Message: "the request cost could not be computed from its body"}, decode(t, rec))
+	assert.NotContains(t, rec.Body.String(), "script")
+
+	rec = serve(h, "POST", "/crm/Leads", `{"data":[`+strings.Repeat(" ", 100)+`]}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeTooLarge, Status: "error",
+		Message: "the request body is larger than the server reads to price it",
+		Details: zoho.ErrorDetails{By: middleware.ByBody, Limit: 64}}, decode(t, rec))
+}
+
+// Every combination of the optional details is valid JSON with the right
+// members.
+func TestErrorBodiesAppendFailure(t *testing.T) {
+	for _, by := range []string{"", middleware.ByBodyBudget} {
+		for _, limit := range []int64{0, 256} {
+			for _, retry := range []time.Duration{0, 1500 * time.Millisecond} {
+				f := middleware.Failure{Status: http.StatusServiceUnavailable, By: by, Limit: limit,
+					RetryAfter: retry, Detail: `"<x>"`}
+				raw := zoho.ErrorBodies{}.AppendFailure(nil, f)
+				var b zoho.ErrorBody
+				require.NoError(t, json.Unmarshal(raw, &b), "%s", raw)
+				want := zoho.ErrorBody{Code: zoho.CodeUnavailable, Status: "error", Message: `"<x>"`,
+					Details: zoho.ErrorDetails{By: by, Limit: limit}}
+				if retry > 0 {
+					want.Details.RetryAfter = 2
+				}
+				assert.Equal(t, want, b)
+				assert.NotContains(t, string(raw), "<")
+			}
+		}
+	}
+}
+
+// The 429 body is written without allocating, into the middleware's scratch.
+func TestErrorBodiesRefusalAllocs(t *testing.T) {
+	buf := make([]byte, 0, 320)
+	f := middleware.Refusal{By: middleware.ByCredits, Class: zoho.ClassComposite, Cost: math.MaxInt64,
+		Limit: math.MaxInt64, Remaining: math.MaxInt64, Reset: t0.Add(math.MaxInt64), RetryAfter: math.MaxInt64}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { buf = zoho.ErrorBodies{}.AppendRefusal(buf[:0], f) }))
+	assert.LessOrEqual(t, len(buf), 320, "the widest refusal fits the middleware's scratch")
+}

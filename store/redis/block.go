@@ -1,0 +1,138 @@
+package redis
+
+import (
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// block is a tenant's leased credits: taken from every window of the plan
+// in one step, counted at one instant (at), spent here without a round
+// trip, and what is left given back into the slot it was taken in.
+type block struct {
+	pi      *planInfo
+	credits int64     // left to spend
+	at      int64     // us: the instant the block was counted at
+	top     int64     // the pool's use just after the block was taken
+	rem     int64     // what the pool had left just after
+	reset   time.Time // the pool's reset then
+	until   time.Time // caller's clock: spend no later than this
+	used    bool      // spent from since the last sweep
+}
+
+// initialBlock is the first block's target: a block starts small and
+// doubles each time one is used up.
+const initialBlock = 8
+
+// want is the size of the next block to ask for.
+func (t *tenant) want(maxBlock int64) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bwant == 0 {
+		t.bwant = min(initialBlock, maxBlock)
+	}
+	return t.bwant
+}
+
+// takeLocal admits req from t's block and a spare slot, if both cover it.
+func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+	if req.Keep > 0 || !pi.roll {
+		return false
+	}
+	pair := req.App + "\x00" + req.Class
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.blk
+	if n > 0 && (b == nil || b.pi != pi || b.credits < n || now.After(b.until)) {
+		return false
+	}
+	x := s.held.popSpare(t, pair)
+	if x == nil {
+		return false
+	}
+	*lease = Lease{t: t, pi: pi, akey: x.akey, ckey: x.ckey, member: x.member, kind: remoteLease, pair: pair}
+	*d = store.Decision{Allowed: true, Cost: n, Limit: pi.p.Credits, Window: pi.p.WindowLength()}
+	if b != nil && b.pi == pi {
+		b.credits -= n
+		b.used = true
+		lease.at = b.at
+		d.Used, d.Remaining, d.Reset = b.top-b.credits, b.rem+b.credits, b.reset
+	} else { // a free call on a spare slot: the pool as last seen
+		d.Used, d.Remaining, d.Reset = t.last.Used, t.last.Remaining, t.last.Reset
+	}
+	s.stats.local.Add(1)
+	return true
+}
+
+// newBlock keeps the extra credits a take leased; a block it replaces
+// gives back what it had left.
+func (s *Store) newBlock(now time.Time, t *tenant, pi *planInfo, r reply, d *store.Decision) {
+	t.mu.Lock()
+	old := t.blk
+	t.blk = &block{pi: pi, credits: r.extra, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
+		until: now.Add(pi.p.WindowLength() / 2), used: true}
+	t.bwant = min(2*t.bwant, s.cfg.maxBlock)
+	t.mu.Unlock()
+	s.stats.blocks.Add(1)
+	// The decision says what this call left: the block is this instance's.
+	d.Remaining += r.extra
+	d.Used -= r.extra
+	if old != nil && old.credits > 0 {
+		s.giveBack(now, t, old)
+	}
+}
+
+// settleBlock settles a lease counted at the block's instant against the
+// block: a refund goes back into it (it is in the same slot), a charge
+// comes out of it if it holds enough.
+func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decision, bool) {
+	t := l.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.blk
+	if b == nil || b.pi != l.pi || b.at != l.at || delta > b.credits || now.After(b.until) {
+		return store.Decision{}, false
+	}
+	b.credits -= delta
+	b.used = true
+	return store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength(),
+		Used: b.top - b.credits, Remaining: b.rem + b.credits, Reset: b.reset}, true
+}
+
+// giveBack refunds a block's unspent credits into the slot it was taken in.
+func (s *Store) giveBack(now time.Time, t *tenant, b *block) {
+	if _, _, err := s.step("settle", t, b.pi, s.bgNow(now), "", noClass, "", s.newID(), b.at, -b.credits, "0"); err == nil {
+		s.stats.givenBack.Add(b.credits)
+	}
+}
+
+// giveBackBlocks gives back the blocks unused since the last sweep (all
+// of them if all), halving their tenants' next block.
+func (s *Store) giveBackBlocks(now time.Time, all bool) {
+	if s.cfg.maxBlock == 0 {
+		return
+	}
+	type back struct {
+		t *tenant
+		b *block
+	}
+	var out []back
+	s.tenants.each(func(t *tenant) {
+		t.mu.Lock()
+		if b := t.blk; b != nil {
+			if all || !b.used || now.After(b.until) {
+				t.blk = nil
+				t.bwant = max(t.bwant/2, 1)
+				out = append(out, back{t, b})
+			} else {
+				b.used = false
+			}
+		}
+		t.mu.Unlock()
+	})
+	for _, x := range out {
+		if x.b.credits > 0 {
+			s.giveBack(now, x.t, x.b)
+		}
+	}
+}

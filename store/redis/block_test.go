@@ -1,0 +1,59 @@
+package redis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// Credit leasing: blocks double while used up, never exceed 1/8 of what
+// the pool has left, and the pool is spent exactly, never beyond.
+func TestCreditLeasingBlocks(t *testing.T) {
+	s := newStore(t, client(t, shared.addr()), WithCreditLeasing(64), WithLeaseTTL(300*time.Millisecond))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	take := func(tenant string) store.Decision {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: tenant, App: "a", Credits: 1}, pf, &l, &d)
+		s.Release(&l)
+		return d
+	}
+	if d := take("x"); !d.Allowed || d.Used != 1 || d.Remaining != 99 {
+		t.Fatalf("first take: %+v", d)
+	}
+	if d := s.Peek(time.Now(), "x", 0, pf); d.Used != 9 {
+		t.Fatalf("a first block of 8: the pool counts %d", d.Used)
+	}
+	var used []int64
+	for range 99 {
+		d := take("x")
+		if !d.Allowed {
+			t.Fatalf("refused with credits left: %+v", d)
+		}
+		used = append(used, d.Used)
+	}
+	for i, u := range used { // each figure once, in order: the block's range is this instance's
+		if u != int64(i+2) {
+			t.Fatalf("take %d reports %d used", i+2, u)
+		}
+	}
+	if d := take("x"); d.Reason != store.ReasonCredits {
+		t.Fatalf("beyond the pool: %+v", d)
+	}
+	st := s.Stats()
+	if st.Local < 70 || st.Blocks < 3 {
+		t.Fatalf("blocks did not serve the takes: %+v", st)
+	}
+	// an idle block goes back into its slot at the second sweep
+	take("y")
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Peek(time.Now(), "y", 0, pf).Used != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the idle block was not given back: %+v", s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%+v", s.Stats())
+}

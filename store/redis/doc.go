@@ -1,0 +1,75 @@
+// Package redis is the store.Store on Redis: one credit pool and one set
+// of concurrency caps per tenant, shared by every instance on the same
+// Redis (or Redis Cluster).
+//
+// # One step, one round trip
+//
+// Each step is one run of one Lua script (lua/lib.lua and lua/ops.lua,
+// run by its SHA; EVAL loads it again only when Redis answers NOSCRIPT,
+// after a restart or SCRIPT FLUSH). A Take takes the application's slot,
+// the class's slot and the credits of every window of the plan, all or
+// nothing, and returns the decision with the pool's use read in the same
+// step, so alert crossings stay exact across instances. A Release is
+// queued and sent ahead of the tenant's next step in the same pipeline
+// (or by a flusher within a fraction of a millisecond): a call costs one
+// round trip.
+//
+// Windows are those of window.Rolling: a rolling window of length W in
+// slots of width w = ceil(W/S) (S = 96 by default, WithSlots), credits
+// spent in slot k back at (k+1)w + W, never early; calendar windows reset
+// whole at wall-clock boundaries (computed by the instance with
+// window.Fixed and checked against Redis's clock); compound plans must all
+// admit. Time is Redis's (TIME), one clock for every instance;
+// WithClientTime makes the store count at the now it is given, for tests
+// and replays. A caller behind the tenant's newest instant counts there.
+//
+// All of a tenant's keys carry one hash tag, the tenant's name in base64
+// (any bytes, braces included), so a step touches one cluster slot. Idle
+// keys expire about a window after their last spend; a plan SetPlan stored
+// in Redis (where every instance finds it) goes with them.
+//
+// # Replays and leases
+//
+// A call that fails ambiguously (timeout, connection reset) is sent again
+// with the same step id within WithTimeout: Settle and Charge find their
+// recorded result (kept WithReplayTTL), a Take finds its slot member
+// already held and is not run again (its figures are then read anew).
+// Nothing is charged twice.
+//
+// A slot is a lease with a deadline (a sorted-set member scored by it);
+// the store's goroutine renews the slots it holds every third of
+// WithLeaseTTL, in one pipeline; a crashed holder's slots come back when
+// their deadline passes. Release is idempotent.
+//
+// # Credit leasing
+//
+// WithCreditLeasing lets an instance take a block of credits beyond a
+// call's in the same step and spend it locally, keeping ended calls' slots
+// for the next calls (renewed like any lease): most decisions then make no
+// round trip. Blocks double while used up and halve when given back idle,
+// never exceed 1/8 of what the pool has left, and what is not spent goes
+// back into the slot it was taken in (at the next sweep, or Close). The
+// pool is never over-admitted: a block is spent from the pool when taken.
+// Decisions served from a block report the use within the block's range,
+// so each figure is still reported once fleet-wide; a block given back
+// lowers the use, and a threshold in the range given back can be crossed
+// again later.
+//
+// # Failures
+//
+// Every call has a deadline (WithTimeout). A circuit breaker
+// (WithBreaker) stops calling a Redis that keeps failing and probes it
+// again after a cooldown. Meanwhile the failure mode (WithFailure)
+// decides: FailClosed refuses (store.ReasonUnavailable); FailOpen admits
+// and counts; Degraded spends leased credits, then 1/N of the pool per
+// window for N instances (never N pools). What FailOpen and Degraded
+// spent is charged to the pool once Redis is back. Stats and Circuit
+// report it all.
+//
+// # Snapshots
+//
+// Redis persists itself (RDB, AOF, replicas): that is this store's
+// snapshot, and the store does not implement store.Snapshotter. To move
+// tenants between deployments, copy the keys under the prefix (DUMP and
+// RESTORE, or a replica).
+package redis

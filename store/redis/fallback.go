@@ -1,0 +1,226 @@
+package redis
+
+import (
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/window"
+)
+
+// degraded is a tenant's safe share while Redis is unreachable: 1/N of
+// the pool's credits per window (of what the pool had left when last
+// seen, if less), ceil(cap/N) slots per application and class. It lives
+// on after the outage, so a flapping Redis does not hand out a fresh
+// share each time: the share's spending comes back as the pool's would.
+type degraded struct {
+	pi      *planInfo
+	win     *window.Rolling // nil: the share is empty
+	apps    map[string]int64
+	classes map[string]int64
+}
+
+// seen records the pool as a step saw it (the degraded share's base).
+func (t *tenant) seen(pi *planInfo, d *store.Decision) {
+	t.lastPlan.Store(pi)
+	t.mu.Lock()
+	t.last = *d
+	t.mu.Unlock()
+}
+
+// bgNow is the now of steps the store makes by itself: in client time
+// mode, the latest now it was given (a wall clock would move the tenants'
+// frontiers to it).
+func (s *Store) bgNow(now time.Time) time.Time {
+	if s.cfg.clientTime {
+		return time.UnixMicro(s.lastNow.Load())
+	}
+	return now
+}
+
+// unavailable decides a Take that Redis could not, by the failure mode.
+func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) {
+	*d = store.Decision{Cost: n, Limit: pi.p.Credits, Window: pi.p.WindowLength(), Reset: now}
+	switch s.cfg.mode {
+	case FailOpen:
+		*lease = Lease{t: t, pi: pi, member: "open", kind: openLease}
+		d.Allowed = true
+		t.owe(pi, n)
+		s.stats.outAdmitted.Add(1)
+		s.stats.outCredits.Add(n)
+		return
+	case Degraded:
+		if s.takeDegraded(now, t, pi, req, n, lease, d) {
+			s.stats.outAdmitted.Add(1)
+			return
+		}
+		if d.Reason != store.ReasonNone {
+			return
+		}
+	}
+	s.stats.refused.Add(1)
+	d.Reason, d.RetryAfter = store.ReasonUnavailable, s.cfg.cooldown
+}
+
+// takeDegraded admits from the leased block, else from the share.
+func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+	N := int64(s.cfg.instances)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.deg
+	if g == nil || g.pi != pi {
+		g = &degraded{pi: pi, apps: map[string]int64{}, classes: map[string]int64{}}
+		base := pi.p.Credits
+		if t.last.Limit == pi.p.Credits && t.last.Window != 0 {
+			base = min(base, t.last.Remaining)
+		}
+		if share := base / N; share > 0 {
+			g.win, _ = window.NewRolling(share, pi.p.WindowLength())
+		}
+		t.deg = g
+	}
+	capOf := func(c int64) int64 { return (c + N - 1) / N }
+	classCap := pi.classCap(req.Class)
+	switch {
+	case g.apps[req.App] >= capOf(pi.p.Concurrency):
+		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
+		return false
+	case classCap > 0 && g.classes[req.Class] >= capOf(classCap):
+		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
+		return false
+	}
+	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App}
+	if classCap > 0 {
+		lease.ckey = req.Class
+	}
+	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 {
+		b.credits -= n // leased already: counted in Redis
+		d.Remaining, d.Used = b.credits, b.top-b.credits
+	} else if n > 0 {
+		if g.win == nil {
+			return false
+		}
+		tk := g.win.TakeAt(now, n, 0, false)
+		if tk.Took == 0 {
+			d.Reason, d.Remaining = store.ReasonCredits, tk.Remaining
+			if at, err := g.win.AvailableAt(now, n); err == nil {
+				d.RetryAfter = at.Sub(now)
+			} else {
+				d.RetryAfter = pi.p.WindowLength()
+			}
+			return false
+		}
+		t.owed += n
+		s.stats.outCredits.Add(n)
+		d.Remaining = tk.Remaining
+	}
+	g.apps[req.App]++
+	if classCap > 0 {
+		g.classes[req.Class]++
+	}
+	d.Allowed = true
+	return true
+}
+
+// releaseDegraded gives back a degraded lease's local slots.
+func (t *tenant) releaseDegraded(l *Lease) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g := t.deg; g != nil {
+		g.apps[l.akey]--
+		if l.ckey != "" {
+			g.classes[l.ckey]--
+		}
+	}
+}
+
+// owe books n credits spent without Redis, to charge once it is back.
+func (t *tenant) owe(pi *planInfo, n int64) {
+	if n <= 0 {
+		return
+	}
+	t.lastPlan.Store(pi)
+	t.mu.Lock()
+	t.owed += n
+	t.mu.Unlock()
+}
+
+// settleLocal settles a lease admitted without Redis.
+func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
+	t := l.t
+	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.deg
+	switch {
+	case delta < 0:
+		back := min(-delta, t.owed)
+		t.owed -= back
+		d.Cost = -back
+		if g != nil && g.win != nil && l.kind == degradedLease {
+			g.win.RefundAt(now, now, back)
+		}
+	case l.kind == degradedLease && g != nil && g.win != nil:
+		tk := g.win.TakeAt(now, delta, 0, !exact)
+		if tk.Took == 0 && exact {
+			return store.Decision{Reason: store.ReasonCredits, Cost: delta, Limit: d.Limit, Window: d.Window,
+				RetryAfter: d.Window}
+		}
+		d.Cost = tk.Took
+		t.owed += tk.Took
+	default:
+		t.owed += delta
+	}
+	return d
+}
+
+// settleUnavailable settles a Redis lease while Redis is away: a charge is
+// booked for later (refused if exact and the mode is FailClosed); a refund
+// is lost (the credits come back when their slot does).
+func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool) store.Decision {
+	d := store.Decision{Allowed: true, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
+	switch {
+	case delta < 0:
+	case exact && s.cfg.mode == FailClosed:
+		d.Allowed, d.Reason, d.Cost, d.RetryAfter = false, store.ReasonUnavailable, delta, s.cfg.cooldown
+	default:
+		l.t.owe(l.pi, delta)
+		d.Cost = delta
+	}
+	return d
+}
+
+// reconcile charges the pools what was spent while Redis was away, once
+// the circuit is closed: at the instant it is booked, so those credits
+// come back later than they would have (never earlier).
+func (s *Store) reconcile() {
+	if c, _ := s.brk.circuit(); c != Closed {
+		return
+	}
+	type debt struct {
+		t *tenant
+		n int64
+	}
+	var out []debt
+	s.tenants.each(func(t *tenant) {
+		t.mu.Lock()
+		if t.owed > 0 && t.lastPlan.Load() != nil {
+			out = append(out, debt{t, t.owed})
+			t.owed = 0
+		}
+		t.mu.Unlock()
+	})
+	now := s.bgNow(time.Now())
+	for _, x := range out {
+		pi := x.t.override.Load()
+		if pi == nil {
+			pi = x.t.lastPlan.Load()
+		}
+		r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), x.n)
+		if err != nil {
+			x.t.owe(pi, x.n)
+			continue
+		}
+		s.stats.reconciled.Add(r.cost)
+		s.stats.unreconciled.Add(x.n - r.cost)
+	}
+}

@@ -1,0 +1,203 @@
+package redis
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// held is a slot this instance holds in Redis: in use by a call, or spare
+// (credit leasing keeps ended calls' slots for the next call of the same
+// application and class, until a renewal period passes unused).
+type held struct {
+	t          *tenant
+	akey, ckey string
+	member     string
+	pair       string
+	spare      bool
+	used       bool // a spare taken since the last renewal
+}
+
+type spareKey struct {
+	t    *tenant
+	pair string
+}
+
+// leases is the registry the renewer walks.
+type leases struct {
+	mu     sync.Mutex // protects m and spares
+	m      map[string]*held
+	spares map[spareKey][]*held
+}
+
+func (h *leases) init() {
+	h.m = map[string]*held{}
+	h.spares = map[spareKey][]*held{}
+}
+
+func (h *leases) add(l *Lease) {
+	h.mu.Lock()
+	if x := h.m[l.member]; x != nil { // a reused spare
+		x.spare = false
+	} else {
+		h.m[l.member] = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
+	}
+	h.mu.Unlock()
+}
+
+func (h *leases) remove(member string) {
+	h.mu.Lock()
+	delete(h.m, member)
+	h.mu.Unlock()
+}
+
+// spare keeps l's slot for the next call of its pair.
+func (h *leases) spare(l *Lease) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x := h.m[l.member]
+	if x == nil {
+		return
+	}
+	x.spare = true
+	k := spareKey{l.t, l.pair}
+	h.spares[k] = append(h.spares[k], x)
+}
+
+// popSpare takes a spare slot of t's pair, nil if none.
+func (h *leases) popSpare(t *tenant, pair string) *held {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := spareKey{t, pair}
+	s := h.spares[k]
+	if len(s) == 0 {
+		return nil
+	}
+	x := s[len(s)-1]
+	if len(s) == 1 {
+		delete(h.spares, k)
+	} else {
+		h.spares[k] = s[:len(s)-1]
+	}
+	x.spare, x.used = false, true
+	return x
+}
+
+// pushSpare puts back a spare that a refused take did not use.
+func (h *leases) pushSpare(x *held) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	x.spare = true
+	k := spareKey{x.t, x.pair}
+	h.spares[k] = append(h.spares[k], x)
+}
+
+type group struct {
+	t          *tenant
+	akey, ckey string
+}
+
+// sweep groups the slots to renew by their keys, and takes out the spares
+// unused since the last sweep (all of them if all), to give back.
+func (h *leases) sweep(all bool) (renew, drop map[group][]string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	renew, drop = map[group][]string{}, map[group][]string{}
+	for k, s := range h.spares {
+		keep := s[:0]
+		for _, x := range s {
+			if all || !x.used {
+				g := group{x.t, x.akey, x.ckey}
+				drop[g] = append(drop[g], x.member)
+				delete(h.m, x.member)
+				continue
+			}
+			x.used = false
+			keep = append(keep, x)
+		}
+		if len(keep) == 0 {
+			delete(h.spares, k)
+		} else {
+			h.spares[k] = keep
+		}
+	}
+	for _, x := range h.m {
+		g := group{x.t, x.akey, x.ckey}
+		renew[g] = append(renew[g], x.member)
+	}
+	return renew, drop
+}
+
+// renewAll pushes the deadlines of the slots held on, and gives back idle
+// spares, in one pipeline.
+func (s *Store) renewAll(all bool) {
+	renew, drop := s.held.sweep(all)
+	if len(renew)+len(drop) == 0 {
+		return
+	}
+	probe, ok := s.brk.allow(time.Now())
+	if !ok {
+		return // the slots expire if Redis stays away; the holders are told nothing
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	defer cancel()
+	type sent struct {
+		keys []string
+		args []any
+		n    int
+		cmd  *goredis.Cmd
+	}
+	var cmds []sent
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for g, ms := range renew {
+			args := []any{"renew", "", "", 0, 0, 0, 0, 0, s.cfg.leaseTTL.Microseconds(), 3 * s.cfg.leaseTTL.Milliseconds()}
+			for _, m := range ms {
+				args = append(args, m)
+			}
+			keys := stepKeys(g.t, g.akey, g.ckey, "")
+			cmds = append(cmds, sent{keys, args, len(ms), p.EvalSha(ctx, scriptSHA, keys, args...)})
+		}
+		for g, ms := range drop {
+			for _, m := range ms {
+				zrems(ctx, p, []rel{{g.akey, g.ckey, m}})
+			}
+		}
+		return nil
+	})
+	s.stats.roundTrips.Add(1)
+	s.brk.done(err == nil || isNoScript(err), probe, time.Now())
+	for _, c := range cmds {
+		v, err := c.cmd.Result()
+		if err != nil && isNoScript(err) {
+			a, err2 := s.eval(ctx, c.keys, c.args, nil)
+			v, err = a, err2
+		}
+		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {
+			if kept, _ := a[1].(int64); kept < int64(c.n) {
+				s.stats.leasesLost.Add(int64(c.n) - kept)
+			}
+		}
+	}
+}
+
+// background renews leases every third of their TTL; with credit leasing
+// it gives back idle blocks; after an outage it books what was spent.
+func (s *Store) background() {
+	defer close(s.stopped)
+	tick := time.NewTicker(s.cfg.leaseTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.giveBackBlocks(time.Now(), true)
+			s.renewAll(true)
+			return
+		case <-tick.C:
+			s.renewAll(false)
+			s.giveBackBlocks(time.Now(), false)
+			s.reconcile()
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package redis
+
+import (
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// Take implements store.Store: one script run takes the application's
+// slot, the class's slot and the credits of every window, all or nothing.
+// With credit leasing, a call that the instance's block and spare slots
+// cover makes no round trip. When Redis cannot be reached, the failure
+// mode decides (see Mode).
+func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
+	t := s.tenants.get(req.Tenant)
+	pi := s.planOf(t, plans)
+	n := max(req.Credits, 0)
+	if s.cfg.maxBlock > 0 && s.takeLocal(now, t, pi, req, n, lease, d) {
+		return
+	}
+	if s.brk.isOpen(time.Now()) {
+		s.unavailable(now, t, pi, req, n, lease, d)
+		return
+	}
+	id := s.newID()
+	want := int64(0)
+	if s.cfg.maxBlock > 0 && pi.roll && req.Keep <= 0 && n > 0 {
+		want = t.want(s.cfg.maxBlock)
+	}
+	pair := req.App + "\x00" + req.Class
+	akey := t.appKey(req.App)
+	ckeyFor := func(pi *planInfo) string {
+		if pi.classCap(req.Class) > 0 {
+			return t.classKey(req.Class)
+		}
+		return ""
+	}
+	member := id
+	var spare *held
+	if s.cfg.maxBlock > 0 {
+		if spare = s.held.popSpare(t, pair); spare != nil && spare.ckey != ckeyFor(pi) {
+			s.held.pushSpare(spare) // of another plan's class caps
+			spare = nil
+		}
+		if spare != nil {
+			member = spare.member // counted already: reused, not taken again
+		}
+	}
+	rid, reuse := "", "0" // a take's replay is known by its member (see ops.lua)
+	if spare != nil {
+		rid, reuse = id, "1"
+	}
+	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
+		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
+	if err == nil {
+		decision(r, pi, d)
+		t.seen(pi, d)
+	}
+	if err != nil || !d.Allowed {
+		if spare != nil {
+			s.held.pushSpare(spare)
+		}
+		if err != nil {
+			s.unavailable(now, t, pi, req, n, lease, d)
+		}
+		return
+	}
+	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckeyFor(pi), member: member, at: r.u, kind: remoteLease, pair: pair}
+	s.held.add(lease)
+	if r.extra > 0 {
+		s.newBlock(now, t, pi, r, d)
+	}
+}
+
+// Release implements store.Store. It is idempotent: a second Release of
+// the same lease does nothing.
+func (s *Store) Release(l *Lease) {
+	if l.t == nil || l.member == "" {
+		*l = Lease{}
+		return
+	}
+	switch {
+	case l.kind == openLease: // nothing held
+	case l.kind == degradedLease:
+		l.t.releaseDegraded(l)
+	case s.cfg.maxBlock > 0 && l.kind == remoteLease:
+		s.held.spare(l) // kept for the next call of the pair (see WithCreditLeasing)
+	default:
+		s.held.remove(l.member)
+		s.queue(l.t, rel{l.akey, l.ckey, l.member})
+	}
+	*l = Lease{}
+}
+
+// Settle implements store.Store: a refund goes back into the slot the
+// credits were taken in (what is still out there); a charge takes up to
+// delta, or with exact all of it or nothing.
+func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
+	var d store.Decision
+	if l.t == nil || delta == 0 {
+		return store.Decision{Allowed: true}
+	}
+	if l.kind != remoteLease {
+		return s.settleLocal(now, l, delta, exact)
+	}
+	if s.cfg.maxBlock > 0 {
+		if d, ok := s.settleBlock(now, l, delta); ok {
+			return d
+		}
+	}
+	id := s.newID()
+	x := "0"
+	if exact {
+		x = "1"
+	}
+	r, pi, err := s.step("settle", l.t, l.pi, now, "", noClass, "", id, l.at, delta, x)
+	if err != nil {
+		return s.settleUnavailable(now, l, delta, exact)
+	}
+	l.pi = pi
+	decision(r, pi, &d)
+	return d
+}
+
+// Charge implements store.Store.
+func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
+	t := s.tenants.get(tenant)
+	pi := s.planOf(t, plans)
+	var d store.Decision
+	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", s.newID(), max(n, 0))
+	if err != nil {
+		t.owe(pi, max(n, 0))
+		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, Window: pi.p.WindowLength()}
+	}
+	decision(r, pi, &d)
+	t.seen(pi, &d)
+	return d
+}
+
+// Peek implements store.Store: it creates nothing. Unreachable, it says
+// so (Reason store.ReasonUnavailable) with the plan's figures.
+func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
+	t := s.tenants.get(tenant)
+	pi := s.planOf(t, plans)
+	var d store.Decision
+	r, pi, err := s.step("peek", t, pi, now, "", noClass, "", "", n)
+	if err != nil {
+		return store.Decision{Reason: store.ReasonUnavailable, Limit: pi.p.Credits, Window: pi.p.WindowLength(),
+			RetryAfter: s.cfg.cooldown}
+	}
+	decision(r, pi, &d)
+	switch {
+	case n <= 0:
+	case r.retry < 0:
+		d.RetryAfter = d.Window // more than the pool
+	default:
+		d.RetryAfter = time.Duration(r.retry) * time.Microsecond
+	}
+	return d
+}
+
+// SetPlan implements store.Store: the plan is stored in Redis, where every
+// instance's next step for the tenant finds it (and switches to it). A
+// tenant Redis does not hold is not created; the plan waits briefly for a
+// creation already under way (see store.Store.SetPlan).
+func (s *Store) SetPlan(now time.Time, tenant string, p *store.Plan) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	t := s.tenants.get(tenant)
+	c := p.Clone()
+	pi := newPlanInfo(&c, s.cfg.slots)
+	pending := max(2*s.cfg.timeout, time.Second).Milliseconds()
+	args := make([]any, 0, 16)
+	args = append(args, "setplan", s.nowArg(now))
+	args = pi.args(args, "", s.cfg.replayTTL.Milliseconds(), now)
+	args = append(args, pi.enc, pending)
+	for range maxSteps {
+		pre := t.takePending()
+		v, err := s.call(stepKeys(t, "", "", ""), args, pre, -1)
+		if err != nil {
+			for _, r := range pre {
+				s.queue(t, r)
+			}
+			return err
+		}
+		if status(v) != statusPeriods {
+			if held, _ := v[1].(int64); held == 1 {
+				t.override.Store(pi)
+			}
+			return nil
+		}
+		u, _ := v[1].(int64)
+		args = append(args[:2], nil)[:2]
+		args = pi.args(args, "", s.cfg.replayTTL.Milliseconds(), time.UnixMicro(u))
+		args = append(args, pi.enc, pending)
+	}
+	return ErrReply
+}
