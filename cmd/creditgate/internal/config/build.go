@@ -193,6 +193,8 @@ func (b *builder) limits() {
 	b.between("limits.max_apps", int64(l.MaxApps), 1, 1<<20)
 	b.between("limits.usage_max_keys", int64(l.UsageMaxKeys), 1, 10_000)
 	b.between("limits.max_header_bytes", int64(l.MaxHeaderBytes), 1<<10, 1<<20)
+	b.between("limits.max_key_bytes", int64(l.MaxKeyBytes), 64, 1<<16)
+	b.between("limits.pricing_budget", l.PricingBudget, 1<<20, 1<<40)
 	if l.UsageRetention < 3600e9 {
 		b.fail("limits.usage_retention", "want at least 1h, got %v", l.UsageRetention)
 	}

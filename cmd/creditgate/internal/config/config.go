@@ -99,6 +99,8 @@ type Limits struct {
 	UsageRetention time.Duration
 	UsageMaxKeys   int // keys per dimension and hour in the statistics
 	MaxHeaderBytes int
+	MaxKeyBytes    int   // a longer tenant or application key gets 400
+	PricingBudget  int64 // request body bytes held for pricing at once
 }
 
 // Dashboard is the read-only usage dashboard and the metrics' listener.
@@ -177,7 +179,7 @@ func Default() *Config {
 		Limits: Limits{
 			MaxBytes: 256 << 20, MaxApps: 64,
 			UsageRetention: 30 * 24 * time.Hour, UsageMaxKeys: 100,
-			MaxHeaderBytes: 64 << 10,
+			MaxHeaderBytes: 64 << 10, MaxKeyBytes: 256, PricingBudget: 64 << 20,
 		},
 		Dashboard: Dashboard{Enabled: true, Address: "127.0.0.1:9090"},
 		Metrics:   Metrics{Enabled: true, Path: "/metrics", TopTenants: 20, TopApps: 50},

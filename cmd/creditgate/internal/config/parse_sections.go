@@ -145,6 +145,8 @@ func (d *decoder) limits(n *yaml.Node, path string) {
 		"usage_retention":  d.duration(&l.UsageRetention),
 		"usage_max_keys":   d.intv(&l.UsageMaxKeys),
 		"max_header_bytes": d.size(&hdr),
+		"max_key_bytes":    d.intv(&l.MaxKeyBytes),
+		"pricing_budget":   d.size(&l.PricingBudget),
 	})
 	l.MaxHeaderBytes = int(min(hdr, 1<<30)) // Build checks the range
 }

@@ -157,3 +157,25 @@ creditgate_tenant_credits_used{tenant="other"} 150
 		t.Fatal(err)
 	}
 }
+
+// A tenant key past limits.max_key_bytes is refused with 400 before the
+// limiter sees it, and counted as invalid by reason.
+func TestLongKeyRefused(t *testing.T) {
+	up := upstream(t)
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL)+"limits: {max_key_bytes: 64}\n")
+	if n := spend(t, g, strings.Repeat("t", 65), 1); n != 0 {
+		t.Fatal("a 65-byte tenant key was admitted")
+	}
+	if n := spend(t, g, strings.Repeat("t", 64), 1); n != 1 {
+		t.Fatal("a 64-byte tenant key was refused")
+	}
+	want := `
+# HELP creditgate_requests_invalid_total Requests refused with 400 or 413, by reason: cost (the body could not be priced), key (a tenant or application key longer than limits.max_key_bytes).
+# TYPE creditgate_requests_invalid_total counter
+creditgate_requests_invalid_total{reason="cost"} 0
+creditgate_requests_invalid_total{reason="key"} 1
+`
+	if err := testutil.GatherAndCompare(g.m.reg, strings.NewReader(want), "creditgate_requests_invalid_total"); err != nil {
+		t.Fatal(err)
+	}
+}

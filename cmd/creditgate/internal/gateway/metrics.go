@@ -105,9 +105,17 @@ func readMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store,
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
+	invalid := func(reason string, f func() int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "creditgate_requests_invalid_total",
+			Help:        "Requests refused with 400 or 413, by reason: cost (the body could not be priced), key (a tenant or application key longer than limits.max_key_bytes).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(f()) })
+	}
 	return []prometheus.Collector{
 		counter("creditgate_requests_admitted_total", "Requests admitted and passed to the upstream.", cs.Admitted.Load),
-		counter("creditgate_requests_invalid_total", "Requests whose cost could not be computed (400 or 413).", cs.CostErrors.Load),
+		invalid("cost", cs.CostErrors.Load), invalid("key", cs.KeyErrors.Load),
+		counter("creditgate_requests_budget_refused_total", "Requests refused with 503 because the bodies held for pricing reached limits.pricing_budget.", cs.BudgetRefused.Load),
 		counter("creditgate_requests_refunded_total", "Admitted requests refunded whole (a 5xx from the upstream, or a failure).", cs.Refunded.Load),
 		counter("creditgate_alerts_dropped_total", "Alert crossings the limiter dropped because its queue was full.", l.DroppedAlerts),
 		gauge("creditgate_store_tenants", "Tenants held in the store.", func() float64 { return float64(mem.Len()) }),
