@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+	"github.com/creditgate/creditgate/store"
+)
+
+func init() {
+	register(&command{name: "check", summary: "validate a configuration; print the effective plan and cost table", run: check})
+}
+
+func check(_ context.Context, args []string, e *env) int {
+	cf := newConfigFlags("check", e.stderr)
+	cf.fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: creditgate check [flags] [CONFIG]\n\nValidates CONFIG (or -config, CREDITGATE_CONFIG, or the built-in default) with the\nenvironment and flags over it, as serve would, and prints the result.")
+		cf.fs.PrintDefaults()
+	}
+	var files []string // flags may come after the file too
+	for {
+		if err := cf.fs.Parse(args); err != nil {
+			return exitConfig
+		}
+		if cf.fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, cf.fs.Arg(0)), cf.fs.Args()[1:]
+	}
+	if len(files) > 1 {
+		fmt.Fprintln(e.stderr, "check: one configuration file at most")
+		return exitConfig
+	}
+	eff, err := cf.load(strings.Join(files, ""), e.getenv)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitConfig
+	}
+	printEffective(e.stdout, eff)
+	return exitOK
+}
+
+// printEffective prints what a configuration amounts to.
+func printEffective(w io.Writer, eff *config.Effective) {
+	c := eff.Config
+	src := c.File
+	if src == "" {
+		src = "built-in default"
+	}
+	fmt.Fprintf(w, "configuration: %s: valid\n", src)
+	upstream := c.Upstream
+	if upstream == "" {
+		upstream = "(none)"
+	}
+	fmt.Fprintf(w, "listen:   %s -> %s\n", c.Listen, upstream)
+	if c.Dashboard.Enabled {
+		token := "no token"
+		if c.Dashboard.Token != "" {
+			token = "token required"
+		}
+		fmt.Fprintf(w, "admin:    http://%s/dashboard/ (%s)", c.Dashboard.Address, token)
+		if c.Metrics.Enabled {
+			fmt.Fprintf(w, ", metrics at %s", c.Metrics.Path)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nplan:     %s\n", describePlan(eff.Default))
+	for _, t := range slices.Sorted(maps.Keys(eff.Tenants)) {
+		fmt.Fprintf(w, "tenant %q: %s\n", t, describePlan(eff.Tenants[t]))
+	}
+	if c.Identity.TenantHeader == "" {
+		fmt.Fprintln(w, "tenants:  one pool for every caller (no identity.tenant_header)")
+	} else {
+		fmt.Fprintf(w, "tenants:  named by header %s\n", c.Identity.TenantHeader)
+	}
+	profile := c.Costs.Profile
+	if profile != "none" {
+		profile += " " + c.Costs.Version
+	}
+	fmt.Fprintf(w, "\ncost table: %s profile, %d routes; a request no route matches costs %d\n",
+		profile, len(eff.Routes), eff.Costs.DefaultCost())
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tFROM")
+	for _, r := range eff.Routes {
+		class := r.Class
+		if class == "" {
+			class = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Pattern, r.Cost, class, r.Source)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), orNone(c.Alerts.Webhook.URL))
+	if c.Snapshot.File != "" {
+		fmt.Fprintf(w, "snapshot: %s, every %v\n", c.Snapshot.File, c.Snapshot.Interval)
+	} else {
+		fmt.Fprintln(w, "snapshot: none (state is lost on restart)")
+	}
+	for _, warn := range eff.Warnings {
+		fmt.Fprintf(w, "warning:  %s\n", warn)
+	}
+}
+
+// describePlan says a plan in one line.
+func describePlan(p store.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d credits per %v", p.Name, p.Credits, p.WindowLength())
+	if p.Calendar != nil {
+		fmt.Fprintf(&b, " (calendar, reset %v past midnight %s)", p.Calendar.Reset, p.Calendar.Location)
+	} else {
+		b.WriteString(" (rolling)")
+	}
+	fmt.Fprintf(&b, ", %d in flight per application", p.Concurrency)
+	if len(p.SubConcurrency) > 0 {
+		var caps []string
+		for _, class := range slices.Sorted(maps.Keys(p.SubConcurrency)) {
+			caps = append(caps, fmt.Sprintf("%s %d", class, p.SubConcurrency[class]))
+		}
+		fmt.Fprintf(&b, ", per class: %s", strings.Join(caps, ", "))
+	}
+	return b.String()
+}
+
+func joinInts(xs []int) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

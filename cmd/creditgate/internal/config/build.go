@@ -1,0 +1,235 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/store"
+)
+
+// Effective is a validated configuration and what it derives: the plans, the
+// cost table, the parsed addresses.
+type Effective struct {
+	Config   *Config
+	Default  store.Plan            // every tenant's plan unless Tenants says otherwise
+	Tenants  map[string]store.Plan // per-tenant plans
+	Costs    *cost.Table
+	Routes   []RouteInfo // the table's routes, described for people
+	Upstream *url.URL    // nil when none is configured (see RequireUpstream)
+	Trusted  []netip.Prefix
+	LogLevel slog.Level
+	Warnings []string
+}
+
+// PlanFor returns tenant's plan.
+func (e *Effective) PlanFor(tenant string) store.Plan {
+	if p, ok := e.Tenants[tenant]; ok {
+		return p
+	}
+	return e.Default
+}
+
+// RequireUpstream returns an error unless an upstream is configured: serving
+// needs one, checking a file does not.
+func (e *Effective) RequireUpstream() error {
+	if e.Upstream != nil {
+		return nil
+	}
+	return &Error{Pos: e.Config.At("upstream"), Field: "upstream",
+		Msg: "required: set it in the file, with -upstream or with CREDITGATE_UPSTREAM"}
+}
+
+// builder collects errors against the configuration's positions.
+type builder struct {
+	c    *Config
+	errs Errors
+}
+
+func (b *builder) fail(path, format string, args ...any) {
+	b.errs = append(b.errs, &Error{Pos: b.c.At(path), Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Build validates c and derives its plans and cost table. Every problem is
+// reported, each as an *Error naming where the field was set (file and line,
+// flag or environment variable) and the field.
+func Build(c *Config) (*Effective, error) {
+	b := &builder{c: c}
+	e := &Effective{Config: c}
+	b.addresses(e)
+	b.identity(e)
+	b.limits()
+	b.alerts()
+	b.misc(e)
+	table, infos, routeClass := b.costTable()
+	e.Costs, e.Routes = table, infos
+	e.Default, e.Tenants = b.plans(table, routeClass)
+	if c.Identity.TenantHeader != "" && len(c.Identity.TrustedProxies) == 0 {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: a client can pick its own credit pool; list the proxies that set it in identity.trusted_proxies", c.Identity.TenantHeader))
+	}
+	if e.Upstream == nil && len(b.errs) == 0 {
+		e.Warnings = append(e.Warnings, "no upstream: serve needs one (-upstream or CREDITGATE_UPSTREAM)")
+	}
+	// Report in the order a reader meets the fields: flags and variables
+	// (line 0) first, then the file top to bottom.
+	slices.SortStableFunc(b.errs, func(x, y *Error) int {
+		return cmp.Or(cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Column, y.Pos.Column))
+	})
+	if err := b.errs.err(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (b *builder) addresses(e *Effective) {
+	c := b.c
+	b.hostPort("listen", c.Listen)
+	if c.Upstream != "" {
+		u, err := url.Parse(c.Upstream)
+		switch {
+		case err != nil:
+			b.fail("upstream", "not a URL: %v", err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			b.fail("upstream", "want an http:// or https:// URL, got %q", c.Upstream)
+		case u.Host == "":
+			b.fail("upstream", "no host in %q", c.Upstream)
+		case u.User != nil:
+			b.fail("upstream", "credentials in the URL are not supported")
+		default:
+			e.Upstream = u
+		}
+	}
+	db := c.Dashboard
+	if !db.Enabled {
+		return
+	}
+	if b.hostPort("dashboard.address", db.Address) {
+		if _, port, _ := net.SplitHostPort(db.Address); db.Address == c.Listen && port != "0" {
+			b.fail("dashboard.address", "the same as listen: the dashboard needs its own listener")
+		}
+		if !loopback(db.Address) && db.Token == "" {
+			b.fail("dashboard.address", "%q is not a loopback address: set dashboard.token (or CREDITGATE_DASHBOARD_TOKEN) so that only its holders read usage and metrics", db.Address)
+		}
+	}
+	if m := c.Metrics; m.Enabled {
+		if !strings.HasPrefix(m.Path, "/") || strings.HasPrefix(m.Path, "/dashboard/") || m.Path == "/" {
+			b.fail("metrics.path", "want a path such as /metrics, outside /dashboard/, got %q", m.Path)
+		}
+		b.between("metrics.top_tenants", int64(m.TopTenants), 1, 1000)
+		b.between("metrics.top_apps", int64(m.TopApps), 1, 1000)
+	}
+}
+
+func (b *builder) hostPort(path, addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		b.fail(path, "want host:port such as 127.0.0.1:8080, got %q", addr)
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		b.fail(path, "bad port %q", port)
+		return false
+	}
+	if strings.ContainsAny(host, " /") {
+		b.fail(path, "bad host %q", host)
+		return false
+	}
+	return true
+}
+
+// loopback reports whether addr's host can only be reached from this machine.
+func loopback(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (b *builder) between(path string, v, lo, hi int64) {
+	if v < lo || v > hi {
+		b.fail(path, "want %d to %d, got %d", lo, hi, v)
+	}
+}
+
+func (b *builder) identity(e *Effective) {
+	id := b.c.Identity
+	for _, h := range []struct{ path, v string }{
+		{"identity.tenant_header", id.TenantHeader},
+		{"identity.app_header", id.AppHeader},
+		{"identity.user_header", id.UserHeader},
+	} {
+		if strings.ContainsAny(h.v, " :\t\r\n") {
+			b.fail(h.path, "not a header name: %q", h.v)
+		}
+	}
+	for i, s := range id.TrustedProxies {
+		path := fmt.Sprintf("identity.trusted_proxies[%d]", i)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				b.fail(path, "want a CIDR such as 10.0.0.0/8 or an address, got %q", s)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		e.Trusted = append(e.Trusted, p.Masked())
+	}
+}
+
+func (b *builder) limits() {
+	l := b.c.Limits
+	b.between("limits.max_tenants", int64(l.MaxTenants), 0, 1<<30)
+	b.between("limits.max_bytes", l.MaxBytes, 1<<20, 1<<40)
+	b.between("limits.max_apps", int64(l.MaxApps), 1, 1<<20)
+	b.between("limits.usage_max_keys", int64(l.UsageMaxKeys), 1, 10_000)
+	b.between("limits.max_header_bytes", int64(l.MaxHeaderBytes), 1<<10, 1<<20)
+	b.between("limits.max_key_bytes", int64(l.MaxKeyBytes), 64, 1<<16)
+	b.between("limits.pricing_budget", l.PricingBudget, 1<<20, 1<<40)
+	if l.UsageRetention < 3600e9 {
+		b.fail("limits.usage_retention", "want at least 1h, got %v", l.UsageRetention)
+	}
+}
+
+func (b *builder) alerts() {
+	a := b.c.Alerts
+	if len(a.Thresholds) > 32 {
+		b.fail("alerts.thresholds", "at most 32")
+	}
+	for i, t := range a.Thresholds {
+		path := fmt.Sprintf("alerts.thresholds[%d]", i)
+		b.between(path, int64(t), 1, 100)
+		if i > 0 && t <= a.Thresholds[i-1] {
+			b.fail(path, "thresholds must be in ascending order, without repeats")
+		}
+	}
+	w := a.Webhook
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			b.fail("alerts.webhook.url", "want an http:// or https:// URL, got %q", w.URL)
+		}
+	}
+	b.positive("alerts.webhook.timeout", int64(w.Timeout))
+	b.positive("alerts.webhook.initial_backoff", int64(w.InitialBackoff))
+	b.between("alerts.webhook.max_attempts", int64(w.MaxAttempts), 1, 100)
+	b.between("alerts.webhook.queue", int64(w.Queue), 1, 100_000)
+	if w.MaxBackoff < w.InitialBackoff {
+		b.fail("alerts.webhook.max_backoff", "below initial_backoff (%v)", w.InitialBackoff)
+	}
+}
+
+func (b *builder) positive(path string, v int64) {
+	if v <= 0 {
+		b.fail(path, "must be positive")
+	}
+}

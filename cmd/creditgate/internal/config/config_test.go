@@ -1,0 +1,224 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mustParse(t *testing.T, name, text string) *Config {
+	t.Helper()
+	c, err := Parse(name, []byte(text))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return c
+}
+
+func mustBuild(t *testing.T, c *Config) *Effective {
+	t.Helper()
+	e, err := Build(c)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return e
+}
+
+// The example file documents the defaults: parsed, it must be Default with
+// its upstream, or the comments and the code have drifted apart.
+func TestExampleIsTheDefault(t *testing.T) {
+	data, err := os.ReadFile("../../example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustParse(t, "example.yaml", string(data))
+	if c.Upstream != "http://127.0.0.1:9000" {
+		t.Fatalf("upstream = %q", c.Upstream)
+	}
+	got, want := *c, *Default()
+	got.Upstream, got.File, got.at, want.at = "", "", nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("example.yaml differs from Default():\n got %+v\nwant %+v", got, want)
+	}
+	e := mustBuild(t, c)
+	if e.Default.Credits != 51_000 || e.Default.Concurrency != 20 || e.Default.SubConcurrency["bulk"] != 10 {
+		t.Fatalf("default plan = %+v", e.Default)
+	}
+	if len(e.Routes) < 20 || e.Costs.DefaultCost() != 1 {
+		t.Fatalf("cost table: %d routes, default %d", len(e.Routes), e.Costs.DefaultCost())
+	}
+}
+
+func TestErrorsNameFileLineAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string // substrings, each in the error
+	}{
+		{"unknown field", "listen: 127.0.0.1:1\nlisten_addr: x\n", []string{"c.yaml:2:1: listen_addr: unknown field"}},
+		{"repeated key", "listen: a:1\nlisten: b:2\n", []string{"c.yaml:2:1: listen: repeated"}},
+		{"wrong type", "plan:\n  licences: many\n", []string{`c.yaml:2:13: plan.licences: want a whole number, got "many"`}},
+		{"quoted number", "plan:\n  licences: \"5\"\n", []string{"c.yaml:2:13: plan.licences: want a whole number"}},
+		{"bad duration", "timeouts:\n  idle: forever\n", []string{"c.yaml:2:9: timeouts.idle: want a duration"}},
+		{"bad edition", "plan:\n  edition: platinum\n", []string{`c.yaml:2:3: plan.edition: unknown edition "platinum"`}},
+		{"licences without edition", "plan:\n  edition: enterprise\ntenants:\n  t1:\n    credits: 10\n    concurrency: 0\n",
+			[]string{"c.yaml:6:5: tenants.t1.concurrency: store: concurrency must be positive"}},
+		{"route without cost", "costs:\n  routes:\n    - pattern: GET /x\n", []string{"c.yaml:3:7: costs.routes[0]: a route needs a cost or records"}},
+		{"override not in profile", "costs:\n  overrides:\n    - pattern: GET /x\n      cost: 2\n",
+			[]string{"c.yaml:3:7: costs.overrides[0].pattern:", "not a route of the profile"}},
+		{"class without cap", "costs:\n  routes:\n    - pattern: POST /reports\n      cost: 5\n      class: reports\n",
+			[]string{"c.yaml:5:7: costs.routes[0].class:", `class "reports" has no cap in plan.sub_concurrency`}},
+		{"bad pattern", "costs:\n  routes:\n    - pattern: \"GET /{a\"\n      cost: 5\n", []string{"c.yaml:3:7: costs.routes[0].pattern:"}},
+		{"redis", "redis:\n  url: redis://127.0.0.1:6379\n", []string{"c.yaml:2:3: redis.url: not available in this build"}},
+		{"dashboard exposed", "dashboard:\n  address: 0.0.0.0:9090\n", []string{"c.yaml:2:3: dashboard.address:", "set dashboard.token"}},
+		{"thresholds", "alerts:\n  thresholds: [90, 80, 101]\n", []string{"c.yaml:2:20: alerts.thresholds[1]: thresholds must be in ascending order", "c.yaml:2:24: alerts.thresholds[2]: want 1 to 100"}},
+		{"syntax", "plan:\n  edition: [x\n", []string{"c.yaml:", "syntax:"}},
+		{"not a mapping", "plan: 5\n", []string{"c.yaml:1:7: plan: want a mapping of"}},
+		{"merge key", "base: &b {edition: free}\n", []string{"c.yaml:1:1: base: unknown field"}},
+		{"bad upstream", "upstream: ftp://x\n", []string{`c.yaml:1:1: upstream: want an http:// or https:// URL, got "ftp://x"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tc.text))
+			if err == nil {
+				_, err = Build(c)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error does not wrap ErrInvalid: %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error\n%v\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// JSON goes through the same parser: the same fields, the same positions.
+func TestJSON(t *testing.T) {
+	js := "{\n\t\"upstream\": \"http://127.0.0.1:9000\",\n\t\"plan\": {\"edition\": \"professional\", \"licences\": 10},\n" +
+		"\t\"costs\": {\"overrides\": [{\"pattern\": \"GET /crm/v8/{module}/search\", \"cost\": 3}]}\n}\n"
+	e := mustBuild(t, mustParse(t, "c.json", js))
+	if e.Default.Credits != 55_000 || e.Default.Concurrency != 15 {
+		t.Fatalf("plan = %+v", e.Default)
+	}
+	found := false
+	for _, r := range e.Routes {
+		if r.Pattern == "GET /crm/v8/{module}/search" {
+			found = r.Cost == "3" && r.Source == "override"
+		}
+	}
+	if !found {
+		t.Fatalf("override not applied: %+v", e.Routes)
+	}
+	_, err := Parse("c.json", []byte("{\n\t\"plan\": {\n\t\t\"licences\": true\n\t}\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.json:3:15: plan.licences: want a whole number") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestTenantPlansMerge(t *testing.T) {
+	c := mustParse(t, "c.yaml", `
+upstream: http://127.0.0.1:9000
+plan:
+  edition: enterprise
+  licences: 2
+  sub_concurrency: {bulk: 4}
+identity:
+  tenant_header: X-Org
+  trusted_proxies: [10.0.0.0/8, 192.0.2.7]
+tenants:
+  big:
+    licences: 100
+  tiny:
+    credits: 500
+    concurrency: 2
+    sub_concurrency: {query: 1}
+  daily:
+    calendar: {reset: "00:00", location: America/Los_Angeles}
+`)
+	e := mustBuild(t, c)
+	if p := e.PlanFor("someone"); p.Credits != 52_000 || p.SubConcurrency["bulk"] != 4 || p.SubConcurrency["query"] != 10 {
+		t.Errorf("default = %+v", p)
+	}
+	if p := e.PlanFor("big"); p.Credits != 150_000 || p.Concurrency != 20 || p.SubConcurrency["bulk"] != 4 {
+		t.Errorf("big = %+v", p)
+	}
+	if p := e.PlanFor("tiny"); p.Credits != 500 || p.Concurrency != 2 || p.SubConcurrency["bulk"] != 4 || p.SubConcurrency["query"] != 1 {
+		t.Errorf("tiny = %+v", p)
+	}
+	if p := e.PlanFor("daily"); p.Calendar == nil || p.Calendar.Location.String() != "America/Los_Angeles" || p.Credits != 52_000 {
+		t.Errorf("daily = %+v", p)
+	}
+	if len(e.Trusted) != 2 || e.Trusted[1].String() != "192.0.2.7/32" {
+		t.Errorf("trusted = %v", e.Trusted)
+	}
+	if len(e.Warnings) != 0 {
+		t.Errorf("warnings = %v", e.Warnings)
+	}
+}
+
+// Flags win over the environment, which wins over the file; an error names
+// the flag or variable it came from.
+func TestOverlay(t *testing.T) {
+	c := mustParse(t, "c.yaml", "listen: 127.0.0.1:1\nupstream: http://file\nsnapshot: {file: /tmp/a}\n")
+	env := map[string]string{"CREDITGATE_UPSTREAM": "http://env", "CREDITGATE_SNAPSHOT": "/tmp/env"}
+	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set("snapshot", "/tmp/flag", Pos{Source: "flag -snapshot"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:1" || c.Upstream != "http://env" || c.Snapshot.File != "/tmp/flag" {
+		t.Fatalf("got listen %q upstream %q snapshot %q", c.Listen, c.Upstream, c.Snapshot.File)
+	}
+	if got := c.At("upstream").String(); got != "env CREDITGATE_UPSTREAM" {
+		t.Errorf("At(upstream) = %q", got)
+	}
+	err := c.ApplyEnv(func(k string) string {
+		return map[string]string{"CREDITGATE_SNAPSHOT_INTERVAL": "often"}[k]
+	})
+	if err == nil || !strings.Contains(err.Error(), "env CREDITGATE_SNAPSHOT_INTERVAL: snapshot.interval: want a duration") {
+		t.Fatalf("error = %v", err)
+	}
+	_ = c.Set("listen", "nonsense", Pos{Source: "flag -listen"})
+	if _, err := Build(c); err == nil || !strings.Contains(err.Error(), `flag -listen: listen: want host:port`) {
+		t.Fatalf("Build error = %v", err)
+	}
+}
+
+func TestDefaultsRun(t *testing.T) {
+	e := mustBuild(t, Default())
+	if e.RequireUpstream() == nil || !strings.Contains(e.RequireUpstream().Error(), "upstream: required") {
+		t.Fatalf("RequireUpstream = %v", e.RequireUpstream())
+	}
+	if e.Config.Timeouts.ReadHeader != 10*time.Second || e.Config.Limits.MaxHeaderBytes != 64<<10 {
+		t.Fatalf("timeouts %+v", e.Config.Timeouts)
+	}
+}
+
+// Aliases that point at large nodes many times over are bounded work.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x: &a {")
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("c" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + "_" + strconv.Itoa(i) + ": 1")
+	}
+	b.WriteString("}\ntenants:\n")
+	for i := range 1000 {
+		b.WriteString("  t" + strconv.Itoa(i) + ": {sub_concurrency: *a}\n")
+	}
+	_, err := Parse("bomb.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "too many nodes") {
+		t.Fatalf("error = %v", err)
+	}
+}

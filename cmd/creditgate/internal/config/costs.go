@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/profile/zoho"
+)
+
+// RouteInfo describes one route of the effective cost table for people.
+type RouteInfo struct {
+	Pattern string
+	Cost    string // "5", "1..10 (records in data, 1 per 10)"
+	Class   string
+	Source  string // "zoho v8", "override", "route"
+}
+
+var apiVersion = regexp.MustCompile(`^v[0-9]{1,3}$`)
+
+// costTable builds the table: the profile's routes, the overrides replacing
+// some of them, then the file's own routes. It returns nil when anything is
+// wrong, and which route of the file named each class.
+func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
+	cs := b.c.Costs
+	var base []cost.Route
+	source := ""
+	switch cs.Profile {
+	case "zoho":
+		if !apiVersion.MatchString(cs.Version) {
+			b.fail("costs.version", "want an API version such as v8, got %q", cs.Version)
+			return nil, nil, nil
+		}
+		base, source = zoho.Routes(cs.Version), "zoho "+cs.Version
+	case "none":
+	default:
+		b.fail("costs.profile", "want zoho or none, got %q", cs.Profile)
+		return nil, nil, nil
+	}
+	if cs.Default < 0 {
+		b.fail("costs.default", "must not be negative")
+	}
+	before := len(b.errs)
+	inBase := map[string]bool{}
+	for _, r := range base {
+		inBase[r.Pattern] = true
+	}
+	routeClass := map[string]string{}
+	srcOf := map[string]string{}
+	overrides := b.fileRoutes("costs.overrides", cs.Overrides, routeClass, srcOf, func(pattern string) string {
+		if !inBase[pattern] {
+			return "not a route of the profile: add it under costs.routes"
+		}
+		return ""
+	})
+	extra := b.fileRoutes("costs.routes", cs.Routes, routeClass, srcOf, func(pattern string) string {
+		if inBase[pattern] {
+			return "already a route of the profile: change it under costs.overrides"
+		}
+		return ""
+	})
+	if len(b.errs) > before {
+		return nil, nil, nil
+	}
+	routes := append(cost.Override(base, overrides...), extra...)
+	table, err := cost.NewTable(cs.Default, routes...)
+	if err != nil {
+		b.fail("costs", "%v", err) // routes that conflict with each other
+		return nil, nil, nil
+	}
+	infos := make([]RouteInfo, 0, len(routes))
+	for _, r := range table.Routes() {
+		src := source
+		if s, ok := srcOf[r.Pattern]; ok {
+			src = s
+		}
+		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(r.Pattern)), Class: r.Class, Source: src})
+	}
+	return table, infos, routeClass
+}
+
+// fileRoutes turns the file's routes into cost routes, checking each on its
+// own (so that its error points at its line) and against the profile.
+func (b *builder) fileRoutes(path string, in []Route, routeClass, srcOf map[string]string, check func(string) string) []cost.Route {
+	seen := map[string]bool{}
+	out := make([]cost.Route, 0, len(in))
+	for i, r := range in {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if r.Pattern == "" {
+			continue // reported by the decoder
+		}
+		if seen[r.Pattern] || srcOf[r.Pattern] != "" {
+			b.fail(p+".pattern", "pattern %q listed twice", r.Pattern)
+			continue
+		}
+		seen[r.Pattern] = true
+		if msg := check(r.Pattern); msg != "" {
+			b.fail(p+".pattern", "%q: %s", r.Pattern, msg)
+			continue
+		}
+		cr, ok := b.route(p, r)
+		if !ok {
+			continue
+		}
+		if _, err := cost.NewTable(0, cr); err != nil {
+			b.fail(p+".pattern", "%v", err)
+			continue
+		}
+		if r.Class != "" {
+			if _, ok := routeClass[r.Class]; !ok {
+				routeClass[r.Class] = p
+			}
+		}
+		srcOf[r.Pattern] = map[string]string{"costs.overrides": "override", "costs.routes": "route"}[path]
+		out = append(out, cr)
+	}
+	return out
+}
+
+func (b *builder) route(p string, r Route) (cost.Route, bool) {
+	cr := cost.Route{Pattern: r.Pattern, Cost: r.Cost, Class: r.Class}
+	if r.Cost < 0 {
+		b.fail(p+".cost", "must not be negative")
+		return cr, false
+	}
+	if rec := r.Records; rec != nil {
+		ok := true
+		for _, x := range []struct {
+			name string
+			v    int64
+		}{{"per_credit", rec.PerCredit}, {"max_credits", rec.MaxCredits}, {"max_body", rec.MaxBody}} {
+			if x.v <= 0 {
+				b.fail(p+".records."+x.name, "must be positive")
+				ok = false
+			}
+		}
+		if rec.Key == "" {
+			b.fail(p+".records.key", "must not be empty")
+			ok = false
+		}
+		if !ok {
+			return cr, false
+		}
+		cr.Pricer = cost.RecordsCost(rec.Key, rec.PerCredit, rec.MaxCredits, rec.MaxBody)
+	}
+	return cr, true
+}
+
+// recordsOf finds the file's records pricing of a pattern, if any.
+func (b *builder) recordsOf(pattern string) *Records {
+	for _, list := range [][]Route{b.c.Costs.Overrides, b.c.Costs.Routes} {
+		for _, r := range list {
+			if r.Pattern == pattern {
+				return r.Records
+			}
+		}
+	}
+	return nil
+}
+
+// describe says what a route costs.
+func describe(r cost.Route, rec *Records) string {
+	switch {
+	case rec != nil:
+		return fmt.Sprintf("1..%d (1 per %d records in %q)", rec.MaxCredits, rec.PerCredit, rec.Key)
+	case r.Pricer.Func == nil:
+		return fmt.Sprint(r.Cost)
+	case r.Pricer.Max > 0:
+		return fmt.Sprintf("%d..%d (priced from the request)", r.Pricer.Min, r.Pricer.Max)
+	default:
+		return fmt.Sprintf("%d.. (priced from the request)", r.Pricer.Min)
+	}
+}

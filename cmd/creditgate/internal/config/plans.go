@@ -1,0 +1,189 @@
+package config
+
+import (
+	"errors"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/profile/zoho"
+	"github.com/creditgate/creditgate/store"
+)
+
+// plans builds the default plan and each tenant's, and checks that every
+// class the cost table names has a cap in each (a class without one would run
+// uncapped, which is almost always a typo). routeClass says which route of
+// the file named a class, to point the error there.
+func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.Plan, map[string]store.Plan) {
+	def, ok := b.plan(b.c.Plan, "plan")
+	if ok && table != nil {
+		b.classCaps(def, "plan", table, routeClass)
+	}
+	tenants := map[string]store.Plan{}
+	for _, t := range b.c.Tenants {
+		if t.Tenant == "" {
+			b.fail(t.path, "an empty tenant name: requests with no tenant get the top-level plan")
+			continue
+		}
+		p, ok := b.plan(merge(b.c.Plan, t.Spec), t.path)
+		if !ok {
+			continue
+		}
+		if table != nil {
+			b.classCaps(p, t.path, table, routeClass)
+		}
+		tenants[t.Tenant] = p
+	}
+	return def, tenants
+}
+
+// merge returns top with the fields tenant sets replaced, and its
+// sub-concurrency caps merged class by class.
+func merge(top, tenant PlanSpec) PlanSpec {
+	m := top
+	if tenant.Edition != nil {
+		m.Edition = tenant.Edition
+	}
+	if tenant.Licences != nil {
+		m.Licences = tenant.Licences
+	}
+	if tenant.AddOns != nil {
+		m.AddOns = tenant.AddOns
+	}
+	if tenant.Credits != nil {
+		m.Credits = tenant.Credits
+	}
+	if tenant.Window != nil {
+		m.Window = tenant.Window
+	}
+	if tenant.Calendar != nil {
+		m.Calendar = tenant.Calendar
+	}
+	if tenant.Concurrency != nil {
+		m.Concurrency = tenant.Concurrency
+	}
+	if top.SubConcurrency != nil || tenant.SubConcurrency != nil {
+		m.SubConcurrency = maps.Clone(top.SubConcurrency)
+		if m.SubConcurrency == nil {
+			m.SubConcurrency = map[string]int64{}
+		}
+		maps.Copy(m.SubConcurrency, tenant.SubConcurrency)
+	}
+	return m
+}
+
+// plan builds one plan from its spec; path is "plan" or "tenants.<name>".
+func (b *builder) plan(s PlanSpec, path string) (store.Plan, bool) {
+	p, ok := b.basePlan(s, path)
+	if !ok {
+		return p, false
+	}
+	addOns := int64(0)
+	if s.AddOns != nil {
+		addOns = max(*s.AddOns, 0)
+	}
+	if s.Credits != nil {
+		p.Credits = *s.Credits + addOns
+	}
+	if s.Window != nil {
+		p.Window = *s.Window
+	}
+	if s.Concurrency != nil {
+		p.Concurrency = *s.Concurrency
+	}
+	if s.Calendar != nil {
+		loc, err := time.LoadLocation(s.Calendar.Location)
+		if err != nil {
+			b.fail(path+".calendar.location", "unknown time zone %q", s.Calendar.Location)
+			return p, false
+		}
+		p.Calendar = &store.Calendar{Reset: s.Calendar.Reset, Location: loc}
+	}
+	if s.SubConcurrency != nil {
+		if p.SubConcurrency == nil {
+			p.SubConcurrency = map[string]int64{}
+		}
+		maps.Copy(p.SubConcurrency, s.SubConcurrency)
+	}
+	if err := p.Validate(); err != nil {
+		b.planError(path, err)
+		return p, false
+	}
+	return p, true
+}
+
+// basePlan is the edition's plan for the spec's licences and add-ons, or an
+// empty custom plan when the spec gives credits and concurrency instead.
+func (b *builder) basePlan(s PlanSpec, path string) (store.Plan, bool) {
+	if s.AddOns != nil && *s.AddOns < 0 {
+		b.fail(path+".add_ons", "must not be negative")
+		return store.Plan{}, false
+	}
+	switch {
+	case s.Edition != nil:
+		ed, err := zoho.Lookup(*s.Edition)
+		if err != nil {
+			b.fail(path+".edition", "unknown edition %q (free, standard, professional, enterprise, ultimate)", *s.Edition)
+			return store.Plan{}, false
+		}
+		licences, addOns := int64(1), int64(0)
+		if s.Licences != nil {
+			licences = *s.Licences
+		}
+		if s.AddOns != nil {
+			addOns = *s.AddOns
+		}
+		if licences < 0 {
+			b.fail(path+".licences", "must not be negative")
+			return store.Plan{}, false
+		}
+		p, _ := ed.Plan(licences, addOns) // validated by plan, with the overrides
+		return p, true
+	case s.Licences != nil:
+		b.fail(path+".licences", "licences need an edition")
+	case s.Credits == nil || s.Concurrency == nil:
+		b.fail(path, "a plan needs an edition, or credits and concurrency")
+	default:
+		return store.Plan{Name: "custom"}, true
+	}
+	return store.Plan{}, false
+}
+
+// planError points a store.PlanError at the field of the spec that caused it.
+func (b *builder) planError(path string, err error) {
+	var pe *store.PlanError
+	if !errors.As(err, &pe) {
+		b.fail(path, "%v", err)
+		return
+	}
+	field := "credits"
+	switch f := pe.Field; {
+	case f == "Window":
+		field = "window"
+	case f == "Calendar":
+		field = "calendar"
+	case f == "Concurrency":
+		field = "concurrency"
+	case strings.HasPrefix(f, "SubConcurrency"):
+		field = "sub_concurrency"
+		if class, ok := strings.CutPrefix(f, "SubConcurrency["); ok {
+			field += "." + strings.TrimSuffix(class, "]")
+		}
+	}
+	b.fail(path+"."+field, "%v", pe.Err)
+}
+
+// classCaps reports each class of the table that p has no cap for.
+func (b *builder) classCaps(p store.Plan, path string, table *cost.Table, routeClass map[string]string) {
+	for _, class := range table.Classes() {
+		if _, ok := p.SubConcurrency[class]; ok {
+			continue
+		}
+		where := path + ".sub_concurrency"
+		if r, ok := routeClass[class]; ok {
+			where = r + ".class"
+		}
+		b.fail(where, "class %q has no cap in %s.sub_concurrency (add one: a class without a cap runs uncapped)", class, path)
+	}
+}

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store/memory"
+)
+
+// other is the label value that collects what the cardinality bounds fold
+// away, as in package usage.
+const other = "other"
+
+// maxLabelBytes bounds a label value taken from a request header.
+const maxLabelBytes = 128
+
+// labelValue makes a client-chosen name a safe label value: valid UTF-8 and
+// at most maxLabelBytes. A name it has to change gets a hash of the original,
+// so that two names never collapse into one series (which the registry
+// refuses).
+func labelValue(s string) string {
+	if len(s) <= maxLabelBytes && utf8.ValidString(s) {
+		return s
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	cut := min(len(s), maxLabelBytes-24)
+	return fmt.Sprintf("%s…%016x", strings.ToValidUTF8(s[:cut], "\uFFFD"), h.Sum64())
+}
+
+// tenantCollector reports each tenant's pool at scrape time, read with Peek:
+// the top tenants by credits used get their own series, the others are
+// summed into tenant="other", so the series stay bounded however many
+// tenants there are.
+type tenantCollector struct {
+	l                     *limiter.Limiter
+	mem                   *memory.Store
+	top                   int
+	used, remaining, size *prometheus.Desc
+}
+
+func newTenantCollector(l *limiter.Limiter, mem *memory.Store, top int) *tenantCollector {
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, []string{"tenant"}, nil)
+	}
+	return &tenantCollector{
+		l: l, mem: mem, top: top,
+		used:      desc("creditgate_tenant_credits_used", "Credits spent in the tenant's current window (top tenants by use; the rest summed as tenant=\"other\")."),
+		remaining: desc("creditgate_tenant_credits_remaining", "Credits the tenant may still spend now."),
+		size:      desc("creditgate_tenant_credits_limit", "The tenant's pool."),
+	}
+}
+
+func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.used
+	ch <- c.remaining
+	ch <- c.size
+}
+
+type tenantPool struct {
+	name                   string
+	used, remaining, limit int64
+}
+
+func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	var pools []tenantPool
+	for t := range c.mem.Tenants() {
+		d := c.l.Peek(now, t)
+		pools = append(pools, tenantPool{name: t, used: d.Used, remaining: d.Remaining, limit: d.Limit})
+	}
+	slices.SortFunc(pools, func(a, b tenantPool) int {
+		return cmp.Or(cmp.Compare(b.used, a.used), cmp.Compare(a.name, b.name))
+	})
+	var rest tenantPool
+	for i, p := range pools {
+		if i >= c.top {
+			rest.used += p.used
+			rest.remaining += p.remaining
+			rest.limit += p.limit
+			continue
+		}
+		c.emit(ch, labelValue(p.name), p)
+	}
+	if len(pools) > c.top {
+		c.emit(ch, other, rest)
+	}
+}
+
+func (c *tenantCollector) emit(ch chan<- prometheus.Metric, name string, p tenantPool) {
+	ch <- prometheus.MustNewConstMetric(c.used, prometheus.GaugeValue, float64(p.used), name)
+	ch <- prometheus.MustNewConstMetric(c.remaining, prometheus.GaugeValue, float64(p.remaining), name)
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(p.limit), name)
+}
+
+// inFlight keeps one gauge per application and class, for at most max
+// applications (the first seen); later ones share app="other". The lookup on
+// the request path is one map read in a copy-on-write map, with no lock.
+type inFlight struct {
+	vec *prometheus.GaugeVec
+	max int
+
+	mu    sync.Mutex      // serialises writers of known and overflow
+	apps  map[string]bool // applications with their own series (guarded by mu)
+	known atomic.Pointer[map[appClass]prometheus.Gauge]
+	// overflow holds app="other" by class, for applications past max; they
+	// are not added to known, so that map stays bounded.
+	overflow atomic.Pointer[map[string]prometheus.Gauge]
+	full     atomic.Bool
+}
+
+type appClass struct{ app, class string }
+
+func newInFlight(vec *prometheus.GaugeVec, max int) *inFlight {
+	f := &inFlight{vec: vec, max: max, apps: map[string]bool{}}
+	known, overflow := map[appClass]prometheus.Gauge{}, map[string]prometheus.Gauge{}
+	f.known.Store(&known)
+	f.overflow.Store(&overflow)
+	return f
+}
+
+// gauge returns the gauge of app and class ("" : none).
+func (f *inFlight) gauge(app, class string) prometheus.Gauge {
+	if g, ok := (*f.known.Load())[appClass{app, class}]; ok {
+		return g
+	}
+	if f.full.Load() {
+		if g, ok := (*f.overflow.Load())[class]; ok {
+			return g
+		}
+	}
+	return f.add(app, class)
+}
+
+func (f *inFlight) add(app, class string) prometheus.Gauge {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	known := *f.known.Load()
+	if g, ok := known[appClass{app, class}]; ok {
+		return g
+	}
+	classLabel := class
+	if classLabel == "" {
+		classLabel = "none"
+	}
+	classLabel = labelValue(classLabel) // classes come from the cost table: few
+	if !f.apps[app] && len(f.apps) >= f.max {
+		f.full.Store(true)
+		overflow := *f.overflow.Load()
+		if g, ok := overflow[class]; ok {
+			return g
+		}
+		g := f.vec.WithLabelValues(other, classLabel)
+		next := maps.Clone(overflow)
+		next[class] = g
+		f.overflow.Store(&next)
+		return g
+	}
+	f.apps[app] = true
+	g := f.vec.WithLabelValues(labelValue(app), classLabel)
+	next := maps.Clone(known)
+	next[appClass{app, class}] = g
+	f.known.Store(&next)
+	return g
+}

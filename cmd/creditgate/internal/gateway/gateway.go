@@ -1,0 +1,219 @@
+// Package gateway is the creditgate reverse proxy: a limiter over an
+// in-memory store, the middleware in front of an httputil.ReverseProxy, the
+// dashboard and Prometheus metrics, alerts out to a webhook, snapshots, and a
+// configuration that reloads without losing accounting.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
+)
+
+// Gateway is the proxy handler and its state. The limiter, its store and the
+// statistics live as long as the Gateway; a reload swaps the plans (SetPlan),
+// the cost table and the handler built from them, so nothing spent is lost.
+// Safe for concurrent use; Close when done.
+type Gateway struct {
+	log       *slog.Logger
+	level     *slog.LevelVar
+	l         *limiter.Limiter
+	mem       *memory.Store
+	stats     *usage.Stats
+	m         *metrics
+	alerts    *alerts
+	transport *http.Transport
+	counters  middleware.Counters
+
+	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
+	current atomic.Pointer[bundle]
+
+	mu         sync.Mutex      // serialises Reload
+	overridden map[string]bool // tenants given a plan by SetPlan (guarded by mu)
+}
+
+// New builds a gateway for eff. level, if not nil, is set from the
+// configuration now and on each reload.
+func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gateway, error) {
+	c := eff.Config
+	g := &Gateway{log: log, level: level, overridden: map[string]bool{}}
+	g.setLevel(eff)
+	g.eff.Store(eff)
+	g.mem = memory.New(memory.WithMaxTenants(c.Limits.MaxTenants),
+		memory.WithMaxBytes(c.Limits.MaxBytes), memory.WithMaxApps(c.Limits.MaxApps))
+	g.stats = usage.New(c.Limits.UsageRetention, c.Limits.UsageMaxKeys)
+	// The alert function is bound before the limiter exists; it reaches the
+	// deliverer through g, which is set below before any request.
+	opts := []limiter.Option{
+		limiter.WithStore(g.mem), limiter.WithUsage(g.stats),
+		limiter.WithPlanFor(func(tenant string) limiter.Plan { return g.eff.Load().PlanFor(tenant) }),
+	}
+	if len(c.Alerts.Thresholds) > 0 {
+		opts = append(opts, limiter.WithAlerts(c.Alerts.Thresholds, func(a limiter.Alert) { g.alerts.notify(a) }))
+	}
+	l, err := limiter.New(eff.Default, opts...)
+	if err != nil {
+		_ = g.stats.Close(context.Background())
+		return nil, err
+	}
+	g.l = l
+	g.m = newMetrics(&g.counters, l, g.mem, c.Metrics.TopTenants, c.Metrics.TopApps)
+	g.alerts = newAlerts(c.Alerts.Webhook, log, g.m)
+	g.alerts.start()
+	g.transport = NewTransport(c.Timeouts)
+	b, err := g.buildHandler(eff)
+	if err != nil {
+		_ = g.Close(context.Background())
+		return nil, err
+	}
+	g.current.Store(b)
+	return g, nil
+}
+
+func (g *Gateway) setLevel(eff *config.Effective) {
+	if g.level != nil {
+		g.level.Set(eff.LogLevel)
+	}
+}
+
+// Limiter returns the gateway's limiter.
+func (g *Gateway) Limiter() *limiter.Limiter { return g.l }
+
+// Reload switches to eff: tenants whose plan changes get it through SetPlan
+// (what they spent and hold carries over), the cost table, identity and
+// upstream change for the next request, in-flight requests finish on the old
+// handler. Settings that need a restart are named in the log. On error
+// nothing changes.
+func (g *Gateway) Reload(eff *config.Effective) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.eff.Load()
+	g.eff.Store(eff) // first: a tenant created from now on gets the new plan
+	b, err := g.buildHandler(eff)
+	if err != nil {
+		g.eff.Store(old)
+		g.m.reloads.WithLabelValues("error").Inc()
+		return err
+	}
+	now := time.Now()
+	tenants := maps.Clone(g.overridden)
+	for t := range g.mem.Tenants() {
+		tenants[t] = true
+	}
+	var errs []error
+	for t := range tenants {
+		p := eff.PlanFor(t)
+		if samePlan(old.PlanFor(t), p) {
+			continue // an override set earlier already holds the old plan
+		}
+		if err := g.l.SetPlanAt(now, t, p); err != nil {
+			errs = append(errs, err) // validated by Build: not expected
+			continue
+		}
+		g.overridden[t] = true
+	}
+	g.current.Store(b)
+	g.alerts.setURL(eff.Config.Alerts.Webhook.URL)
+	g.setLevel(eff)
+	g.m.reloads.WithLabelValues("ok").Inc()
+	for _, f := range restartOnly(old.Config, eff.Config) {
+		g.log.Warn("configuration reloaded, but this field needs a restart to change", slog.String("field", f))
+	}
+	return errors.Join(errs...)
+}
+
+// samePlan reports whether two plans are the same limits.
+func samePlan(a, b store.Plan) bool {
+	return a.Name == b.Name && a.Credits == b.Credits && a.WindowLength() == b.WindowLength() &&
+		a.Concurrency == b.Concurrency && maps.Equal(a.SubConcurrency, b.SubConcurrency) &&
+		reflect.DeepEqual(a.Extra, b.Extra) && sameCalendar(a.Calendar, b.Calendar)
+}
+
+func sameCalendar(a, b *store.Calendar) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Reset == b.Reset && a.Location.String() == b.Location.String()
+}
+
+// restartOnly names the fields that differ between a and b and that a reload
+// does not apply.
+func restartOnly(a, b *config.Config) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		x, y any
+	}{
+		{"listen", a.Listen, b.Listen}, {"dashboard", a.Dashboard, b.Dashboard},
+		{"metrics", a.Metrics, b.Metrics}, {"limits", a.Limits, b.Limits},
+		{"snapshot", a.Snapshot, b.Snapshot}, {"timeouts", a.Timeouts, b.Timeouts},
+		{"alerts.thresholds", a.Alerts.Thresholds, b.Alerts.Thresholds},
+		{"log.format", a.Log.Format, b.Log.Format},
+		{"alerts.webhook (other than url)", webhookNoURL(a.Alerts.Webhook), webhookNoURL(b.Alerts.Webhook)},
+	} {
+		if !reflect.DeepEqual(f.x, f.y) {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+func webhookNoURL(w config.Webhook) config.Webhook {
+	w.URL = ""
+	return w
+}
+
+// Admin returns the handler of the dashboard's listener: the dashboard under
+// /dashboard/, the metrics at metricsPath, /healthz. With a token, the
+// metrics need it too (Authorization: Bearer <token>).
+func (g *Gateway) Admin() http.Handler {
+	c := g.eff.Load().Config
+	mux := http.NewServeMux()
+	var dopts []middleware.DashboardOption
+	if c.Dashboard.Token != "" {
+		dopts = append(dopts, middleware.WithToken(c.Dashboard.Token))
+	}
+	mux.Handle("/dashboard/", middleware.Dashboard(g.l, dopts...))
+	if c.Metrics.Enabled {
+		var h http.Handler = promhttp.HandlerFor(g.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)})
+		if c.Dashboard.Token != "" {
+			h = requireToken(c.Dashboard.Token, h)
+		}
+		mux.Handle("GET "+c.Metrics.Path, h)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
+	return mux
+}
+
+// Close stops the limiter, then delivers what alerts are queued and stops the
+// statistics, each within ctx.
+func (g *Gateway) Close(ctx context.Context) error {
+	var errs []error
+	if g.l != nil {
+		errs = append(errs, g.l.Close(ctx))
+	}
+	if g.alerts != nil {
+		errs = append(errs, g.alerts.close(ctx))
+	}
+	errs = append(errs, g.stats.Close(ctx))
+	if g.transport != nil {
+		g.transport.CloseIdleConnections()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+)
+
+// NewTransport returns the transport to the upstream: Go's default one with
+// the configured timeouts and enough idle connections per host for a
+// gateway's concurrency (the default keeps 2, so a busy proxy would open and
+// close a connection for most requests). The bare proxy of the load test
+// uses it too, so that the two differ only by the limiter.
+func NewTransport(t config.Timeouts) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: t.UpstreamDial, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = t.UpstreamHeader
+	tr.MaxIdleConns = 1024
+	tr.MaxIdleConnsPerHost = 1024
+	tr.IdleConnTimeout = 90 * time.Second
+	return tr
+}
+
+// NewProxy returns a reverse proxy to upstream over tr. It sets the
+// X-Forwarded-* headers (appending the client to an X-Forwarded-For it was
+// sent) and answers 502 with a JSON body when the upstream cannot be reached;
+// onError, if not nil, counts those.
+func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError func()) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.SetXForwarded()
+		},
+		Transport:  tr,
+		BufferPool: &buffers,
+		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if onError != nil {
+				onError()
+			}
+			log.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte(`{"code":"UPSTREAM_ERROR","details":{},"message":"the upstream server could not be reached","status":"error"}` + "\n"))
+		},
+	}
+}
+
+// buffers are the proxies' copy buffers: without a pool, each response
+// allocates 32 KiB.
+var buffers bufferPool
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+func (g *Gateway) proxyTo(upstream *url.URL) http.Handler {
+	if upstream == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "no upstream configured", http.StatusBadGateway)
+		})
+	}
+	return NewProxy(upstream, g.transport, g.log, g.m.upstream.Inc)
+}
+
+// timedWriter carries a request's arrival time to the admitted handler,
+// which finds it by unwrapping its ResponseWriter, so that the decision's
+// latency is measured without a context value (which would copy the
+// request). Pooled: one per request in flight.
+type timedWriter struct {
+	http.ResponseWriter
+	start   time.Time
+	decided bool // the admitted handler observed the latency
+}
+
+// Unwrap lets http.ResponseController and the middleware reach the writer
+// underneath (Flush, Hijack, deadlines).
+func (w *timedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var timedPool = sync.Pool{New: func() any { return new(timedWriter) }}
+
+// findTimed unwraps w down to the gateway's timedWriter.
+func findTimed(w http.ResponseWriter) *timedWriter {
+	for i := 0; i < 8 && w != nil; i++ {
+		if tw, ok := w.(*timedWriter); ok {
+			return tw
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// ServeHTTP serves one request with the current configuration's handler.
+// A request the middleware answers itself (a refusal, an unpriceable body)
+// has its decision timed here.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b := g.current.Load()
+	tw := timedPool.Get().(*timedWriter)
+	tw.ResponseWriter, tw.start, tw.decided = w, time.Now(), false
+	b.h.ServeHTTP(tw, r)
+	if !tw.decided {
+		g.m.decision.Observe(time.Since(tw.start).Seconds())
+	}
+	tw.ResponseWriter = nil
+	timedPool.Put(tw)
+}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+)
+
+// Options are Run's collaborators.
+type Options struct {
+	Logger *slog.Logger
+	Level  *slog.LevelVar // set from the configuration; may be nil
+	// Reload re-reads the configuration (file, environment, flags) when
+	// Hangup fires.
+	Reload func() (*config.Effective, error)
+	Hangup <-chan struct{}
+}
+
+// Run serves eff until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish for at most timeouts.shutdown,
+// saves the snapshot and delivers queued alerts. Each value from o.Hangup
+// reloads the configuration; one that does not validate is logged and the
+// running one kept.
+func Run(ctx context.Context, eff *config.Effective, o Options) error {
+	log, c := o.Logger, eff.Config
+	g, err := New(eff, log, o.Level)
+	if err != nil {
+		return err
+	}
+	if f := c.Snapshot.File; f != "" {
+		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
+		case err != nil:
+			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))
+		case ok:
+			log.Info("snapshot restored", slog.String("file", f))
+		}
+	}
+	proxy, admin, err := listen(eff, g, log)
+	if err != nil {
+		_ = g.Close(context.Background())
+		return err
+	}
+	failed := make(chan error, 2)
+	serve := func(s *http.Server, ln net.Listener) {
+		if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- err
+		}
+	}
+	go serve(proxy.srv, proxy.ln)
+	attrs := []any{slog.String("proxy", proxy.ln.Addr().String()), slog.String("upstream", c.Upstream)}
+	if admin != nil {
+		go serve(admin.srv, admin.ln)
+		attrs = append(attrs, slog.String("dashboard", "http://"+admin.ln.Addr().String()+"/dashboard/"))
+		if c.Metrics.Enabled {
+			attrs = append(attrs, slog.String("metrics", "http://"+admin.ln.Addr().String()+c.Metrics.Path))
+		}
+	}
+	log.Info("listening", attrs...)
+	snap := g.startSnapshots(c.Snapshot)
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-failed:
+			runErr = err
+			break loop
+		case <-o.Hangup:
+			g.reload(o.Reload)
+		}
+	}
+	return errors.Join(runErr, g.shutdown(c.Timeouts.Shutdown, proxy, admin, snap))
+}
+
+// reload applies a re-read configuration, or logs why not.
+func (g *Gateway) reload(read func() (*config.Effective, error)) {
+	if read == nil {
+		return
+	}
+	eff, err := read()
+	if err == nil {
+		err = g.Reload(eff)
+	} else {
+		g.m.reloads.WithLabelValues("error").Inc()
+	}
+	if err != nil {
+		g.log.Error("configuration not reloaded: the running one is kept", slog.String("error", err.Error()))
+		return
+	}
+	for _, w := range eff.Warnings {
+		g.log.Warn(w)
+	}
+	g.log.Info("configuration reloaded", slog.String("plan", eff.Default.Name),
+		slog.Int64("credits", eff.Default.Credits), slog.Int("tenants", len(eff.Tenants)))
+}
+
+type server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listen opens the proxy's and the dashboard's listeners.
+func listen(eff *config.Effective, g *Gateway, log *slog.Logger) (proxy, admin *server, err error) {
+	c := eff.Config
+	mk := func(addr string, h http.Handler) (*server, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		t := c.Timeouts
+		return &server{ln: ln, srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: t.ReadHeader,
+			ReadTimeout:       t.Read,
+			WriteTimeout:      t.Write,
+			IdleTimeout:       t.Idle,
+			MaxHeaderBytes:    c.Limits.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}}, nil
+	}
+	if proxy, err = mk(c.Listen, g); err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	if c.Dashboard.Enabled {
+		if admin, err = mk(c.Dashboard.Address, g.Admin()); err != nil {
+			proxy.ln.Close()
+			return nil, nil, fmt.Errorf("dashboard: %w", err)
+		}
+	}
+	return proxy, admin, nil
+}
+
+// shutdown drains the listeners within timeout, saves the snapshot, and
+// closes the gateway.
+func (g *Gateway) shutdown(timeout time.Duration, proxy, admin *server, snap *snapshots) error {
+	g.log.Info("shutting down: draining in-flight requests", slog.Duration("timeout", timeout))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := proxy.srv.Shutdown(ctx); err != nil {
+		g.log.Warn("drain timed out: closing the connections still open")
+		_ = proxy.srv.Close()
+	}
+	if admin != nil {
+		if err := admin.srv.Shutdown(ctx); err != nil {
+			_ = admin.srv.Close()
+		}
+	}
+	snap.stop() // after the drain: the last save holds every settled request
+	// Whatever the drain left of the budget, queued alerts get a few seconds.
+	cctx, ccancel := context.WithTimeout(context.Background(), max(time.Until(deadline(ctx)), 5*time.Second))
+	defer ccancel()
+	err := g.Close(cctx)
+	g.log.Info("stopped")
+	return err
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+// requireToken lets through requests bearing token (Authorization: Bearer),
+// compared in constant time.
+func requireToken(token string, h http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="creditgate"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

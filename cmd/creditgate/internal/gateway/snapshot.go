@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+	"github.com/creditgate/creditgate/limiter"
+)
+
+// saveSnapshot writes l's state to file so that a crash at any point leaves
+// either the old file or the new one whole: a temporary file in the same
+// directory, synced, renamed over file, and the directory synced so that the
+// rename itself survives a power loss.
+func saveSnapshot(l *limiter.Limiter, file string, now time.Time) (err error) {
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := l.SnapshotAt(now, tmp); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // not every file system syncs directories; the rename is done
+		d.Close()
+	}
+	return nil
+}
+
+// errUnrestorable is wrapped by restoreSnapshot's error for a file it could not
+// read; the file has then been moved aside (the error names where).
+var errUnrestorable = errors.New("snapshot: file not restored")
+
+// restoreSnapshot loads file into l, a limiter that has not served yet. A
+// missing file is a first start, not an error. A corrupt one is moved aside,
+// so that the next save does not destroy what an operator may want to read,
+// and reported; the limiter then starts with full pools.
+func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored bool, err error) {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("snapshot: %w", err)
+	}
+	rerr := l.RestoreAt(now, f)
+	f.Close()
+	if rerr == nil {
+		return true, nil
+	}
+	aside := fmt.Sprintf("%s.corrupt-%d", file, now.Unix())
+	if err := os.Rename(file, aside); err != nil {
+		return false, fmt.Errorf("%w: %v (and it could not be moved aside: %v)", errUnrestorable, rerr, err)
+	}
+	return false, fmt.Errorf("%w: %v (moved to %s)", errUnrestorable, rerr, aside)
+}
+
+// snapshots saves the snapshot every interval on a goroutine of its own, and
+// once more on stop.
+type snapshots struct {
+	g    *Gateway
+	file string
+	quit chan struct{}
+	done chan struct{}
+}
+
+// startSnapshots starts the periodic saves; a zero file saves nothing.
+func (g *Gateway) startSnapshots(c config.Snapshot) *snapshots {
+	s := &snapshots{g: g, file: c.File, quit: make(chan struct{}), done: make(chan struct{})}
+	if c.File == "" {
+		close(s.done)
+		return s
+	}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(c.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.save()
+			case <-s.quit:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *snapshots) save() {
+	if err := saveSnapshot(s.g.l, s.file, time.Now()); err != nil {
+		s.g.m.snapshots.WithLabelValues("error").Inc()
+		s.g.log.Error("snapshot not saved", slog.String("file", s.file), slog.String("error", err.Error()))
+		return
+	}
+	s.g.m.snapshots.WithLabelValues("ok").Inc()
+	s.g.m.lastSave.SetToCurrentTime()
+	s.g.log.Debug("snapshot saved", slog.String("file", s.file))
+}
+
+// stop ends the periodic saves and saves once more.
+func (s *snapshots) stop() {
+	if s.file == "" {
+		return
+	}
+	close(s.quit)
+	<-s.done
+	s.save()
+	s.g.log.Info("snapshot saved", slog.String("file", s.file))
+}
