@@ -81,15 +81,19 @@ func fleetMain() int {
 	hc := &http.Client{Transport: tr}
 	var wg sync.WaitGroup
 	end := time.Now().Add(c.For)
+	start := time.Now()
 	for _, it := range []struct {
 		name, method, path string
 		workers            int
+		after              time.Duration // so that the export meets its quota before the pool runs out
 	}{
 		// The export alone could spend the pool in a tenth of a second.
-		{"export", "POST", "/crm/bulk/read", 4}, {"sync", "GET", "/crm/Leads", 1}, {"forms", "GET", "/crm/Contacts", 1},
+		{"export", "POST", "/crm/bulk/read", 4, 0}, {"sync", "GET", "/crm/Leads", 1, c.For / 3},
+		{"forms", "GET", "/crm/Contacts", 1, c.For / 3},
 	} {
 		for range it.workers {
 			wg.Go(func() {
+				time.Sleep(time.Until(start.Add(it.after)))
 				for time.Now().Before(end) {
 					ctx, cancel := context.WithDeadline(cgclient.WithFailFast(cgclient.WithIntegration(context.Background(), it.name)), end)
 					req, _ := http.NewRequestWithContext(ctx, it.method, c.URL+it.path, nil)
