@@ -1,7 +1,6 @@
 package limiter
 
 import (
-	"sync"
 	"time"
 	"unsafe"
 
@@ -9,75 +8,84 @@ import (
 	"github.com/creditgate/creditgate/usage"
 )
 
-// backend is a store bound to its lease type: what the Limiter calls.
+// backend is a store bound to its lease type: what the Limiter calls. Its
+// hot methods take ticket states, which are on the heap: pointers to the
+// caller's stack through an interface call would escape and allocate, and
+// copying the request and the decision through the call by value cost more
+// than the rest of an admission's bookkeeping.
 type backend interface {
-	// acquire takes the request and returns the decision by value: pointers
-	// through an interface call escape, and would cost two allocations.
-	acquire(now time.Time, req Request) (Ticket, Decision)
+	newState() *ticketHeader // a ticket state with room for a lease
+	take(now time.Time, h *ticketHeader)
+	ticketOps
 	peek(now time.Time, tenant string, n int64) Decision
 	charge(now time.Time, tenant string, n int64) Decision
 	setPlan(now time.Time, tenant string, p *Plan) error
 	store() any
 }
 
-// binding is a Limiter's store with its lease type L, and the pool of
-// ticket states that hold its leases.
+// binding is a Limiter's store with its lease type L.
 type binding[L any] struct {
-	l    *Limiter
-	s    store.Store[L]
-	pool sync.Pool // *ticketState[L]
+	l *Limiter
+	s store.Store[L]
 }
 
-func newBinding[L any](l *Limiter, s store.Store[L]) *binding[L] {
-	b := &binding[L]{l: l, s: s}
-	b.pool.New = func() any { return &ticketState[L]{ticketHeader: ticketHeader{ops: b}, b: b} }
-	return b
-}
+func newBinding[L any](l *Limiter, s store.Store[L]) *binding[L] { return &binding[L]{l: l, s: s} }
 
-// ticketState is an admitted request's state, pooled (per P) and shared by
-// the copies of its Ticket; its generation makes Release and Settle take
-// effect once (see Ticket).
+// ticketState is an admitted request's state: the header, which the
+// Limiter fills and reads, and the store's lease. States are pooled (per P)
+// and shared by the copies of a Ticket; the generation makes Release and
+// Settle take effect once (see Ticket).
 type ticketState[L any] struct {
 	ticketHeader
-	b       *binding[L]
-	lease   L
-	req     Request  // the request being admitted, on the heap for the store's pointer
-	dec     Decision // the store's decision, likewise
-	credits int64    // reserved so far
-	tenant  string
-	app     string
+	lease L
 	// Two cores' states never share a cache line: states are allocated where
 	// the first calls ran, and each admission writes its own.
 	_ [64]byte
 }
 
-func (b *binding[L]) acquire(now time.Time, rq Request) (Ticket, Decision) {
-	st := b.pool.Get().(*ticketState[L])
-	st.req = rq
-	req, d := &st.req, &st.dec
-	b.s.Take(now, req, b.l.planFor, &st.lease, d)
-	l := b.l
+func (b *binding[L]) newState() *ticketHeader {
+	st := &ticketState[L]{}
+	st.ops = b
+	return &st.ticketHeader
+}
+
+// state is the ticket state h opens.
+func state[L any](h *ticketHeader) *ticketState[L] {
+	return (*ticketState[L])(unsafe.Pointer(h)) // the header is its first field
+}
+
+func (b *binding[L]) take(now time.Time, h *ticketHeader) {
+	b.s.Take(now, &h.req, b.l.planFor, &state[L](h).lease, &h.dec)
+}
+
+// acquire admits req on a pooled ticket state (see Limiter.Acquire).
+func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
+	h := l.pool.Get().(*ticketHeader)
+	// What a store reads (see store.Request): the statistics' keys stay in
+	// the caller's req, which nothing after this call keeps.
+	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep = req.Tenant, req.App, req.Class, req.Credits, req.Keep
+	l.be.take(now, h)
+	*d = h.dec
 	if l.usage != nil {
-		l.usage.RecordIn(st.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
+		l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
 	}
 	if !d.Allowed {
-		dec := *d
-		b.pool.Put(st)
-		return Ticket{}, dec
+		l.pool.Put(h)
+		return Ticket{}
 	}
 	if l.alerts != nil {
 		l.alerts.check(now, req.Tenant, d)
 	}
-	st.credits, st.tenant, st.app = d.Cost, req.Tenant, req.App
-	return Ticket{h: &st.ticketHeader, gen: st.gen.Load()}, *d
+	h.credits = d.Cost
+	return Ticket{h: h, gen: h.gen.Load()}
 }
 
-// buf is the usage buffer of st's events: states are pooled per P, so one
+// buf is the usage buffer of h's events: states are pooled per P, so one
 // tenant's requests on different cores record into different buffers,
 // while a request's decision and its settle share one and stay in order.
-func (st *ticketState[L]) buf() uint64 {
-	return uint64(uintptr(unsafe.Pointer(st))>>6) * 0x9e3779b97f4a7c15
+func (h *ticketHeader) buf() uint64 {
+	return uint64(uintptr(unsafe.Pointer(h))>>6) * 0x9e3779b97f4a7c15
 }
 
 func (b *binding[L]) peek(now time.Time, tenant string, n int64) Decision {

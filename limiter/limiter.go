@@ -40,6 +40,7 @@ type Limiter struct {
 	usage  *usage.Stats
 	alerts *alerter
 	clock  *coarseClock
+	pool   sync.Pool // *ticketHeader of be's ticket states
 }
 
 // Option configures New.
@@ -106,6 +107,7 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 		c.bind = func(l *Limiter) backend { return newBinding[memory.Lease](l, memory.New()) }
 	}
 	l.be = c.bind(l)
+	l.pool.New = func() any { return l.be.newState() }
 	l.clock = newCoarseClock()
 	return l, nil
 }
@@ -130,8 +132,11 @@ func (l *Limiter) resolve(tenant string) *Plan {
 // request's Ticket must be released when the call ends (its slots are held
 // until then); when the decision refuses, the Ticket is the zero no-op
 // ticket and nothing was taken. A negative Credits counts as 0.
-func (l *Limiter) Acquire(now time.Time, req Request) (Ticket, Decision) {
-	return l.be.acquire(now, req)
+func (l *Limiter) Acquire(now time.Time, req Request) (t Ticket, d Decision) {
+	// Small enough to inline: the request and the decision then stay in the
+	// caller's frame, passed by pointer, instead of being copied in and out.
+	t = l.acquire(now, &req, &d)
+	return t, d
 }
 
 // Now is the limiter's clock: the wall time to a millisecond, read with one

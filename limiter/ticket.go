@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/creditgate/creditgate/window"
 )
@@ -19,10 +18,14 @@ type Ticket struct {
 }
 
 // ticketHeader opens every ticket state, whatever its lease type: the
-// generation, and the binding that knows the state's type.
+// generation, the binding that knows the state's type, and what the Limiter
+// keeps of the admission.
 type ticketHeader struct {
-	gen atomic.Uint64
-	ops ticketOps
+	gen     atomic.Uint64
+	ops     ticketOps
+	req     Request  // what the store reads of the request (its Tenant and App also name the settles' statistics)
+	dec     Decision // the store's decision, filled in place
+	credits int64    // reserved so far
 }
 
 // ticketOps is a binding's side of its tickets; h is the header of one of
@@ -71,10 +74,6 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 	return t.h.ops.reserve(t.h, now, t.gen, min(n, window.MaxLimit))
 }
 
-// state is the ticket state h opens.
-func state[L any](h *ticketHeader) *ticketState[L] {
-	return (*ticketState[L])(unsafe.Pointer(h)) // the header is its first field
-}
 
 func (b *binding[L]) release(h *ticketHeader, gen uint64) {
 	st := state[L](h)
@@ -92,9 +91,9 @@ func (b *binding[L]) release(h *ticketHeader, gen uint64) {
 			break
 		}
 	}
-	st.b.s.Release(&st.lease)
+	b.s.Release(&st.lease)
 	// The lease is not cleared: the next Take overwrites it.
-	st.b.pool.Put(st)
+	b.l.pool.Put(h)
 }
 
 func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual int64) {
@@ -103,8 +102,8 @@ func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual i
 		return
 	}
 	if delta := actual - st.credits; delta != 0 {
-		d := st.b.s.Settle(now, &st.lease, delta, false)
-		st.settled(now, &d, delta)
+		d := b.s.Settle(now, &st.lease, delta, false)
+		b.l.settled(now, h, &d, delta)
 		st.credits = actual
 	}
 	st.gen.Store(gen + 2)
@@ -118,9 +117,9 @@ func (b *binding[L]) reserve(h *ticketHeader, now time.Time, gen uint64, n int64
 	if !st.gen.CompareAndSwap(gen, gen+1) {
 		return Decision{Reason: ReasonCredits, Cost: n}
 	}
-	d := st.b.s.Settle(now, &st.lease, n, true)
+	d := b.s.Settle(now, &st.lease, n, true)
 	if d.Allowed {
-		st.settled(now, &d, d.Cost)
+		b.l.settled(now, h, &d, d.Cost)
 		st.credits += d.Cost
 	}
 	st.gen.Store(gen)
@@ -129,10 +128,9 @@ func (b *binding[L]) reserve(h *ticketHeader, now time.Time, gen uint64, n int64
 
 // settled reports a settle's step to the usage statistics (the call's cost
 // moved by delta, by application) and the alerts.
-func (st *ticketState[L]) settled(now time.Time, d *Decision, delta int64) {
-	l := st.b.l
+func (l *Limiter) settled(now time.Time, h *ticketHeader, d *Decision, delta int64) {
 	if l.usage != nil {
-		l.usage.SettleIn(st.buf(), now, st.tenant, st.app, delta)
+		l.usage.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, delta)
 	}
-	l.stepped(now, st.tenant, d)
+	l.stepped(now, h.req.Tenant, d)
 }

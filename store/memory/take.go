@@ -48,7 +48,10 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // admit is Take for tenant t; false means t was evicted meanwhile and Take
 // must look it up again.
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
-	e := s.appEntry(t, req.App)
+	e := t.app0.Load() // most tenants have one application: no call for it
+	if e == nil || e.name != req.App {
+		e = s.appEntry(t, req.App)
+	}
 	if e == nil { // the application table is full of busy applications
 		if t.dead.Load() {
 			return false
@@ -70,8 +73,13 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		limit = r.Limit()
 	}
 	app, cls, which := t.slotsOf(e, t.classEntry(req.Class))
-	if reason := takeSlots(t, app, which); reason != store.ReasonNone {
-		refusal(now, w, reason, n, req.Keep, d)
+	if app != nil || which == 0 {
+		if reason := takeSlots(t, app, which); reason != store.ReasonNone {
+			refusal(now, w, reason, n, req.Keep, d)
+			return true
+		}
+	} else if ok, refusedA := t.slots0.TryAcquire(which); !ok { // the common case, inline
+		refusal(now, w, slotReason(refusedA), n, req.Keep, d)
 		return true
 	}
 	if t.dead.Load() || e.dead.Load() {
@@ -113,9 +121,6 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 // appEntry returns app's entry, added if need be; nil if the table is full
 // of busy applications.
 func (s *Store) appEntry(t *tenant, app string) *semEntry {
-	if e := t.app0.Load(); e != nil && e.name == app {
-		return e
-	}
 	if e := t.apps.Load().find(app); e != nil {
 		return e
 	}
@@ -159,13 +164,18 @@ func takeSlots(t *tenant, app *slots.Slots, which uint64) store.Reason {
 	if which != 0 {
 		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
 			releaseSlots(t, app, nil, 0)
-			if refusedA {
-				return store.ReasonConcurrency
-			}
-			return store.ReasonSubConcurrency
+			return slotReason(refusedA)
 		}
 	}
 	return store.ReasonNone
+}
+
+// slotReason names the cap that refused a take of slots0's halves.
+func slotReason(refusedA bool) store.Reason {
+	if refusedA {
+		return store.ReasonConcurrency
+	}
+	return store.ReasonSubConcurrency
 }
 
 // releaseSlots gives back what an admission of t took: app's and cls's
