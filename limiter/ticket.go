@@ -74,7 +74,6 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 	return t.h.ops.reserve(t.h, now, t.gen, min(n, window.MaxLimit))
 }
 
-
 func (b *binding[L]) release(h *ticketHeader, gen uint64) {
 	st := state[L](h)
 	for {
