@@ -73,6 +73,7 @@ func Run(ctx context.Context, o Options) error {
 	d.summary(p, outs)
 	if o.Stay && ctx.Err() == nil {
 		p.line("\nThe dashboard stays up at %s (Ctrl-C to stop).", d.dashboard(modes[0].tenant))
+		p.line("Its pools refill a day after they were spent (%v here); the usage by application stays.", day.Round(100*time.Millisecond))
 		<-ctx.Done()
 	}
 	return ctx.Err()
