@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
@@ -123,7 +124,7 @@ func start(o Options, day time.Duration) (*demo, error) {
 		d.base = proxy
 		var admin string
 		admin, err = d.serve(d.o.Admin, d.g.Admin())
-		d.admin = admin[len("http://"):]
+		d.admin = reachable(admin[len("http://"):])
 	}
 	if err != nil {
 		d.stop()
@@ -181,6 +182,20 @@ func (d *demo) dashboard(tenant string) string {
 		u += "&token=" + d.token
 	}
 	return u
+}
+
+// reachable names a listener on every interface by this machine's name,
+// which a browser can open, rather than by 0.0.0.0 or [::].
+func reachable(hostPort string) string {
+	host, port, err := net.SplitHostPort(hostPort)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsUnspecified() {
+		return hostPort
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "localhost"
+	}
+	return net.JoinHostPort(name, port)
 }
 
 func isLoopback(host string) bool {

@@ -49,6 +49,12 @@ func TestDashboardAddress(t *testing.T) {
 			t.Errorf("isLoopback(%s) = %v", h, !want)
 		}
 	}
+	if got := reachable("127.0.0.1:80"); got != "127.0.0.1:80" {
+		t.Errorf("reachable(127.0.0.1:80) = %q", got)
+	}
+	if got := reachable("[::]:80"); strings.HasPrefix(got, "[::]") || !strings.HasSuffix(got, ":80") {
+		t.Errorf("reachable([::]:80) = %q", got)
+	}
 	d := &demo{admin: "10.0.0.1:9090", token: "abc"}
 	if got := d.dashboard("t"); got != "http://10.0.0.1:9090/dashboard/?tenant=t&token=abc" {
 		t.Errorf("dashboard = %q", got)

@@ -23,6 +23,7 @@ type row struct {
 	retries                 int64 // on its own without the governor; the Transport's with it
 	waits                   int64 // calls the governor made wait (-1: no governor)
 	saved                   int64 // credits the savings saved (-1: no savings)
+	failed                  int64 // calls that got no answer
 }
 
 // outcome is one run's rows and pool.
@@ -111,7 +112,7 @@ func (d *demo) collect(r *run) *outcome {
 	for _, it := range r.its {
 		t, u := r.tally(it), byApp[it.name]
 		rw := row{done: t.done.Load(), want: it.want, credits: u.Credits, calls: u.Calls + u.Refused,
-			refused: u.Refused, retries: t.retries.Load(), waits: -1, saved: -1}
+			refused: u.Refused, retries: t.retries.Load(), waits: -1, saved: -1, failed: t.failed.Load()}
 		if s, ok := stats[it.name]; ok {
 			rw.retries, rw.waits = s.Retries, s.Waits
 			if r.saves {

@@ -150,6 +150,11 @@ func (d *demo) summary(p *printer, outs []*outcome) {
 		s += fmt.Sprintf("%14s", group(o.used)+"/"+group(o.limit))
 	}
 	p.line("%s\n", s)
+	for _, o := range outs {
+		if n := sum(o.rows, func(r row) int64 { return r.failed }); n > 0 {
+			p.line("(%s: %d calls got no answer from the gateway; the figures above miss them.)", o.title, n)
+		}
+	}
 	for _, l := range story(outs) {
 		p.line("%s", l)
 	}
