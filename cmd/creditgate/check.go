@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -97,9 +98,19 @@ func printEffective(w io.Writer, eff *config.Effective) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), orNone(c.Alerts.Webhook.URL))
-	if c.Snapshot.File != "" {
+	switch r := c.Redis; {
+	case r.URL != "":
+		fmt.Fprintf(w, "state:    shared in Redis at %s (prefix %q, timeout %v, %s", redacted(r.URL), r.Prefix, r.Timeout, r.Failure)
+		if r.Failure == "degraded" {
+			fmt.Fprintf(w, " over %d instances", r.Instances)
+		}
+		if r.CreditLeasing > 0 {
+			fmt.Fprintf(w, ", credit leasing up to %d", r.CreditLeasing)
+		}
+		fmt.Fprintln(w, ")\nsnapshot: not used (Redis holds the state)")
+	case c.Snapshot.File != "":
 		fmt.Fprintf(w, "snapshot: %s, every %v\n", c.Snapshot.File, c.Snapshot.Interval)
-	} else {
+	default:
 		fmt.Fprintln(w, "snapshot: none (state is lost on restart)")
 	}
 	for _, warn := range eff.Warnings {
@@ -125,6 +136,15 @@ func describePlan(p store.Plan) string {
 		fmt.Fprintf(&b, ", per class: %s", strings.Join(caps, ", "))
 	}
 	return b.String()
+}
+
+// redacted is a URL with its password, if any, shown as xxxxx.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
 }
 
 func joinInts(xs []int) string {

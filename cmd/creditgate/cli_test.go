@@ -22,8 +22,10 @@ func TestBadConfigsExit2(t *testing.T) {
 			want: "bad.yaml:2:1: timeout: unknown field"},
 		{name: "plan", file: "upstream: http://127.0.0.1:1\nplan:\n  credits: 0\n  concurrency: 3\n",
 			want: "bad.yaml:3:3: plan.credits: store: plan has no credits"},
-		{name: "redis flag", args: []string{"-redis-url", "redis://127.0.0.1:6379"},
-			want: "flag -redis-url: redis.url: not available in this build"},
+		{name: "redis flag", args: []string{"-redis-url", "http://127.0.0.1:6379"},
+			want: "flag -redis-url: redis.url: want redis://"},
+		{name: "redis mode", file: "upstream: http://127.0.0.1:1\nredis:\n  url: redis://127.0.0.1:1\n  failure: maybe\n",
+			want: "bad.yaml:4:3: redis.failure: want fail-closed, fail-open, degraded"},
 		{name: "env", env: []string{"CREDITGATE_SNAPSHOT_INTERVAL=soon"},
 			want: "env CREDITGATE_SNAPSHOT_INTERVAL: snapshot.interval: want a duration"},
 		{name: "missing file", args: []string{"-config", dir + "/nope.yaml"}, want: "nope.yaml: cannot read"},
@@ -67,9 +69,12 @@ costs:
   routes:
     - {pattern: "POST /crm/v8/reports/run", cost: 25, class: bulk}
 `)
-	code, stdout, stderr := runCLI(t, nil, "check", cfg)
+	code, stdout, stderr := runCLI(t, nil, "check", cfg, "-redis-url", "redis://gw:s3cret@10.0.0.5:6379/1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "s3cret") {
+		t.Errorf("check prints the Redis password:\n%s", stdout)
 	}
 	for _, want := range []string{
 		"gw.yaml: valid",
@@ -80,6 +85,8 @@ costs:
 		"POST /crm/v8/reports/run", "route",
 		"POST /crm/v8/coql", "1..3 (priced from the request)", "query",
 		"POST /crm/bulk/v8/write", "500",
+		`state:    shared in Redis at redis://gw:xxxxx@10.0.0.5:6379/1 (prefix "cg:", timeout 500ms, fail-closed)`,
+		"snapshot: not used (Redis holds the state)",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout)

@@ -10,6 +10,7 @@
 //
 // Usage:
 //
+//	creditgate demo                                         # a fake CRM, the gateway, four integrations: why the governor matters
 //	creditgate serve -upstream http://127.0.0.1:9000      # the default plan, no file needed
 //	creditgate serve -config creditgate.yaml
 //	creditgate check creditgate.yaml                        # validate, print the plan and cost table

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,16 +12,7 @@ func (b *builder) misc(e *Effective) {
 	if c.Snapshot.File != "" && c.Snapshot.Interval < time.Second {
 		b.fail("snapshot.interval", "want at least 1s, got %v", c.Snapshot.Interval)
 	}
-	if c.Redis.URL != "" {
-		u, err := url.Parse(c.Redis.URL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			b.fail("redis.url", "want a redis://, rediss:// or unix:// URL")
-		} else {
-			// Running on local state when shared state was asked for would
-			// let each replica admit a whole pool: refuse rather than guess.
-			b.fail("redis.url", "not available in this build: the Redis store (shared state across replicas) is not built in yet; remove redis.url to run on this process's own state")
-		}
-	}
+	b.redis()
 	t := c.Timeouts
 	for _, x := range []struct {
 		path string

@@ -140,9 +140,16 @@ type Snapshot struct {
 	Interval time.Duration
 }
 
-// Redis is the shared store of a fleet (not in this build).
+// Redis is the shared store of a fleet: with a URL, every gateway on the
+// same Redis and prefix shares each tenant's pool and concurrency caps.
 type Redis struct {
-	URL string
+	URL           string        // redis://, rediss:// or unix://; "" : this process's memory
+	Cluster       bool          // URL names Redis Cluster nodes (more with ?addr=host:port)
+	Prefix        string        // the keys' prefix: gateways share what they share a prefix for
+	Timeout       time.Duration // one call to Redis, its retries included
+	Failure       string        // while Redis is unreachable: fail-closed, fail-open or degraded
+	Instances     int           // degraded: how many gateways share the pool (each takes 1/N)
+	CreditLeasing int64         // credits a gateway may take at once and spend locally (0: off)
 }
 
 // Timeouts of the listeners and the upstream.
@@ -189,6 +196,7 @@ func Default() *Config {
 				InitialBackoff: time.Second, MaxBackoff: time.Minute, Queue: 1024},
 		},
 		Snapshot: Snapshot{Interval: time.Minute},
+		Redis:    Redis{Prefix: "cg:", Timeout: 500 * time.Millisecond, Failure: "fail-closed", Instances: 1},
 		Timeouts: Timeouts{
 			ReadHeader: 10 * time.Second, Read: time.Minute, Write: 2 * time.Minute,
 			Idle: 2 * time.Minute, Shutdown: 30 * time.Second,

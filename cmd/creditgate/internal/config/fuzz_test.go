@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 		"costs: {routes: [{pattern: 'GET /{x', cost: 1}, {pattern: 'GET /y', cost: 2, class: bulk}]}",
 		"x: &a [1, 2]\ny: *a", "alerts: {thresholds: [80, 80]}", "limits: {max_bytes: 1GiB, max_header_bytes: 12x}",
 		"{\"plan\": {\"calendar\": {\"reset\": \"25:00\", \"location\": \"Nowhere/Land\"}}}",
-		"---\na: 1\n---\nb: 2\n", "plan:\n  sub_concurrency:\n    '': 1\n",
+		"---\na: 1\n---\nb: 2\n", "redis: {url: 'redis://u:p@h:port', failure: maybe, instances: -1, credit_leasing: x}", "plan:\n  sub_concurrency:\n    '': 1\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -78,7 +78,7 @@ func (d *decoder) root() map[string]field {
 		"metrics":   d.section(d.metrics),
 		"alerts":    d.alerts,
 		"snapshot":  d.section(d.snapshot),
-		"redis":     d.section(func() map[string]field { return map[string]field{"url": d.str(&c.Redis.URL)} }),
+		"redis":     d.section(d.redis),
 		"timeouts":  d.section(d.timeouts),
 		"log": d.section(func() map[string]field {
 			return map[string]field{"level": d.str(&c.Log.Level), "format": d.str(&c.Log.Format)}

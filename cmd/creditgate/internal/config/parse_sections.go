@@ -177,6 +177,19 @@ func (d *decoder) snapshot() map[string]field {
 	}
 }
 
+func (d *decoder) redis() map[string]field {
+	r := &d.cfg.Redis
+	return map[string]field{
+		"url":            d.str(&r.URL),
+		"cluster":        d.boolean(&r.Cluster),
+		"prefix":         d.str(&r.Prefix),
+		"timeout":        d.duration(&r.Timeout),
+		"failure":        d.str(&r.Failure),
+		"instances":      d.intv(&r.Instances),
+		"credit_leasing": d.int64v(&r.CreditLeasing),
+	}
+}
+
 func (d *decoder) timeouts() map[string]field {
 	t := &d.cfg.Timeouts
 	return map[string]field{

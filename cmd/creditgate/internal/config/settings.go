@@ -23,7 +23,7 @@ var Settings = []Setting{
 		func(c *Config, v string) error { c.Listen = v; return nil }},
 	{"upstream", "CREDITGATE_UPSTREAM", "upstream", "URL requests are proxied to",
 		func(c *Config, v string) error { c.Upstream = v; return nil }},
-	{"redis-url", "CREDITGATE_REDIS_URL", "redis.url", "Redis URL for state shared across replicas (not in this build)",
+	{"redis-url", "CREDITGATE_REDIS_URL", "redis.url", "Redis URL: pools and caps shared by every gateway on it",
 		func(c *Config, v string) error { c.Redis.URL = v; return nil }},
 	{"snapshot", "CREDITGATE_SNAPSHOT", "snapshot.file", "file the credit state is saved to and restored from",
 		func(c *Config, v string) error { c.Snapshot.File = v; return nil }},

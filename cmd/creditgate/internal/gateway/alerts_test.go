@@ -49,7 +49,7 @@ func testAlerts(t *testing.T, url string, attempts int) (*alerts, *[]time.Durati
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
-	m := newMetrics(&cs, l, memory.New(), 5, 5)
+	m := newMetrics(&cs, l, memBacking{memory.New()}, 5, 5)
 	cfg := config.Default().Alerts.Webhook
 	cfg.URL, cfg.MaxAttempts, cfg.Queue = url, attempts, 2
 	a := newAlerts(cfg, quiet(), m)

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/creditgate/creditgate/limiter"
-	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/store"
 )
 
 // other is the label value that collects what the cardinality bounds fold
@@ -42,20 +42,21 @@ func labelValue(s string) string {
 // tenantCollector reports each tenant's pool at scrape time, read with Peek:
 // the top tenants by credits used get their own series, the others are
 // summed into tenant="other", so the series stay bounded however many
-// tenants there are.
+// tenants there are. With Redis, the tenants are every gateway's (a SCAN)
+// and each Peek is a round trip.
 type tenantCollector struct {
 	l                     *limiter.Limiter
-	mem                   *memory.Store
+	tenants               store.Lister
 	top                   int
 	used, remaining, size *prometheus.Desc
 }
 
-func newTenantCollector(l *limiter.Limiter, mem *memory.Store, top int) *tenantCollector {
+func newTenantCollector(l *limiter.Limiter, tenants store.Lister, top int) *tenantCollector {
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, []string{"tenant"}, nil)
 	}
 	return &tenantCollector{
-		l: l, mem: mem, top: top,
+		l: l, tenants: tenants, top: top,
 		used:      desc("creditgate_tenant_credits_used", "Credits spent in the tenant's current window (top tenants by use; the rest summed as tenant=\"other\")."),
 		remaining: desc("creditgate_tenant_credits_remaining", "Credits the tenant may still spend now."),
 		size:      desc("creditgate_tenant_credits_limit", "The tenant's pool."),
@@ -76,7 +77,7 @@ type tenantPool struct {
 func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	var pools []tenantPool
-	for t := range c.mem.Tenants() {
+	for t := range c.tenants.Tenants() {
 		d := c.l.Peek(now, t)
 		pools = append(pools, tenantPool{name: t, used: d.Used, remaining: d.Remaining, limit: d.Limit})
 	}

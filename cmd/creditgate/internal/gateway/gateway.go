@@ -1,5 +1,5 @@
 // Package gateway is the creditgate reverse proxy: a limiter over an
-// in-memory store, the middleware in front of an httputil.ReverseProxy, the
+// in-memory store (or Redis, shared by a fleet), the middleware in front of an httputil.ReverseProxy, the
 // dashboard and Prometheus metrics, alerts out to a webhook, snapshots, and a
 // configuration that reloads without losing accounting.
 package gateway
@@ -21,7 +21,6 @@ import (
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/store"
-	"github.com/creditgate/creditgate/store/memory"
 	"github.com/creditgate/creditgate/usage"
 )
 
@@ -33,7 +32,7 @@ type Gateway struct {
 	log       *slog.Logger
 	level     *slog.LevelVar
 	l         *limiter.Limiter
-	mem       *memory.Store
+	st        backing // the limiter's store
 	stats     *usage.Stats
 	m         *metrics
 	alerts    *alerts
@@ -54,13 +53,16 @@ func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gatewa
 	g := &Gateway{log: log, level: level, overridden: map[string]bool{}}
 	g.setLevel(eff)
 	g.eff.Store(eff)
-	g.mem = memory.New(memory.WithMaxTenants(c.Limits.MaxTenants),
-		memory.WithMaxBytes(c.Limits.MaxBytes), memory.WithMaxApps(c.Limits.MaxApps))
+	st, withStore, err := newBacking(c, log)
+	if err != nil {
+		return nil, err
+	}
+	g.st = st
 	g.stats = usage.New(c.Limits.UsageRetention, c.Limits.UsageMaxKeys)
 	// The alert function is bound before the limiter exists; it reaches the
 	// deliverer through g, which is set below before any request.
 	opts := []limiter.Option{
-		limiter.WithStore(g.mem), limiter.WithUsage(g.stats),
+		withStore, limiter.WithUsage(g.stats),
 		limiter.WithPlanFor(func(tenant string) limiter.Plan { return g.eff.Load().PlanFor(tenant) }),
 	}
 	if len(c.Alerts.Thresholds) > 0 {
@@ -69,10 +71,11 @@ func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gatewa
 	l, err := limiter.New(eff.Default, opts...)
 	if err != nil {
 		_ = g.stats.Close(context.Background())
+		_ = st.close(context.Background())
 		return nil, err
 	}
 	g.l = l
-	g.m = newMetrics(&g.counters, l, g.mem, c.Metrics.TopTenants, c.Metrics.TopApps)
+	g.m = newMetrics(&g.counters, l, st, c.Metrics.TopTenants, c.Metrics.TopApps)
 	g.alerts = newAlerts(c.Alerts.Webhook, log, g.m)
 	g.alerts.start()
 	g.transport = NewTransport(c.Timeouts)
@@ -112,7 +115,7 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 	}
 	now := time.Now()
 	tenants := maps.Clone(g.overridden)
-	for t := range g.mem.Tenants() {
+	for t := range g.st.Tenants() {
 		tenants[t] = true
 	}
 	var errs []error
@@ -163,7 +166,7 @@ func restartOnly(a, b *config.Config) []string {
 		{"metrics", a.Metrics, b.Metrics}, {"limits", a.Limits, b.Limits},
 		{"snapshot", a.Snapshot, b.Snapshot}, {"timeouts", a.Timeouts, b.Timeouts},
 		{"alerts.thresholds", a.Alerts.Thresholds, b.Alerts.Thresholds},
-		{"log.format", a.Log.Format, b.Log.Format},
+		{"log.format", a.Log.Format, b.Log.Format}, {"redis", a.Redis, b.Redis},
 		{"alerts.webhook (other than url)", webhookNoURL(a.Alerts.Webhook), webhookNoURL(b.Alerts.Webhook)},
 	} {
 		if !reflect.DeepEqual(f.x, f.y) {
@@ -201,12 +204,16 @@ func (g *Gateway) Admin() http.Handler {
 	return mux
 }
 
-// Close stops the limiter, then delivers what alerts are queued and stops the
+// Close stops the limiter and closes its store (a Redis store gives back
+// what it leased), then delivers what alerts are queued and stops the
 // statistics, each within ctx.
 func (g *Gateway) Close(ctx context.Context) error {
 	var errs []error
 	if g.l != nil {
 		errs = append(errs, g.l.Close(ctx))
+	}
+	if g.st != nil {
+		errs = append(errs, g.st.close(ctx))
 	}
 	if g.alerts != nil {
 		errs = append(errs, g.alerts.close(ctx))

@@ -142,7 +142,7 @@ func TestTenantMetricsTopN(t *testing.T) {
 	for i, tenant := range []string{"a", "b", "c", "d"} {
 		spend(t, g, tenant, i+1)
 	}
-	got := testutil.CollectAndCount(newTenantCollector(g.l, g.mem, 2))
+	got := testutil.CollectAndCount(newTenantCollector(g.l, g.st, 2))
 	if got != 9 { // 3 series for d, c and other
 		t.Fatalf("series = %d, want 9", got)
 	}
@@ -153,7 +153,7 @@ creditgate_tenant_credits_used{tenant="c"} 150
 creditgate_tenant_credits_used{tenant="d"} 200
 creditgate_tenant_credits_used{tenant="other"} 150
 `
-	if err := testutil.CollectAndCompare(newTenantCollector(g.l, g.mem, 2), strings.NewReader(want), "creditgate_tenant_credits_used"); err != nil {
+	if err := testutil.CollectAndCompare(newTenantCollector(g.l, g.st, 2), strings.NewReader(want), "creditgate_tenant_credits_used"); err != nil {
 		t.Fatal(err)
 	}
 }

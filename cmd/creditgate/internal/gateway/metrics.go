@@ -6,7 +6,6 @@ import (
 
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
-	"github.com/creditgate/creditgate/store/memory"
 )
 
 // reasons are the refusal reasons, indexed by limiter.Reason, as label values.
@@ -20,9 +19,10 @@ var reasons = [...]string{
 }
 
 // metrics are the gateway's Prometheus metrics. Everything is measured, none
-// is a placeholder: the store's error count and circuit state come with the
-// Redis store, which the memory store has no equivalent of (it cannot fail;
-// refusals for want of room are reason="tenants").
+// is a placeholder: the store's metrics are its own (the memory store's
+// size and evictions; the Redis store's errors and circuit state, which the
+// memory store has no equivalent of: it cannot fail, and its refusals for
+// want of room are reason="tenants").
 type metrics struct {
 	reg *prometheus.Registry
 
@@ -39,8 +39,8 @@ type metrics struct {
 }
 
 // newMetrics registers the metrics of a gateway whose middleware counts into
-// cs, whose store is mem and whose limiter is l.
-func newMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, topTenants, topApps int) *metrics {
+// cs, whose store is st and whose limiter is l.
+func newMetrics(cs *middleware.Counters, l *limiter.Limiter, st backing, topTenants, topApps int) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{reg: reg}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -92,18 +92,15 @@ func newMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, 
 	})
 	reg.MustRegister(refused, m.decision, m.inFlight.vec, m.crossings, m.webhook, m.attempts,
 		m.upstream, m.reloads, m.snapshots, m.lastSave)
-	reg.MustRegister(readMetrics(cs, l, mem, topTenants)...)
+	reg.MustRegister(readMetrics(cs, l, st, topTenants)...)
 	return m
 }
 
 // readMetrics are the metrics read at scrape time from what the middleware,
 // the limiter and the store count themselves.
-func readMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store, topTenants int) []prometheus.Collector {
+func readMetrics(cs *middleware.Counters, l *limiter.Limiter, st backing, topTenants int) []prometheus.Collector {
 	counter := func(name, help string, f func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
-	}
-	gauge := func(name, help string, f func() float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
 	invalid := func(reason string, f func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -112,20 +109,16 @@ func readMetrics(cs *middleware.Counters, l *limiter.Limiter, mem *memory.Store,
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, func() float64 { return float64(f()) })
 	}
-	return []prometheus.Collector{
+	return append(st.collectors(),
 		counter("creditgate_requests_admitted_total", "Requests admitted and passed to the upstream.", cs.Admitted.Load),
 		invalid("cost", cs.CostErrors.Load), invalid("key", cs.KeyErrors.Load),
 		counter("creditgate_requests_budget_refused_total", "Requests refused with 503 because the bodies held for pricing reached limits.pricing_budget.", cs.BudgetRefused.Load),
 		counter("creditgate_requests_refunded_total", "Admitted requests refunded whole (a 5xx from the upstream, or a failure).", cs.Refunded.Load),
 		counter("creditgate_alerts_dropped_total", "Alert crossings the limiter dropped because its queue was full.", l.DroppedAlerts),
-		gauge("creditgate_store_tenants", "Tenants held in the store.", func() float64 { return float64(mem.Len()) }),
-		gauge("creditgate_store_folded_tenants", "Idle tenants folded into compact records.", func() float64 { return float64(mem.Folded()) }),
-		gauge("creditgate_store_bytes", "Memory the store counts against limits.max_bytes.", func() float64 { return float64(mem.Bytes()) }),
-		counter("creditgate_store_evictions_total", "Tenants that left the store's table, folded or dropped.", mem.Evicted),
-		newTenantCollector(l, mem, topTenants),
+		newTenantCollector(l, st, topTenants),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	}
+	)
 }
 
 // refusal counts a refusal by its reason; it is the middleware's decision hook.

@@ -25,7 +25,8 @@ type Options struct {
 
 // Run serves eff until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish for at most timeouts.shutdown,
-// saves the snapshot and delivers queued alerts. Each value from o.Hangup
+// saves the snapshot (not with Redis, which holds the state) and delivers
+// queued alerts. Each value from o.Hangup
 // reloads the configuration; one that does not validate is logged and the
 // running one kept.
 func Run(ctx context.Context, eff *config.Effective, o Options) error {
@@ -34,7 +35,18 @@ func Run(ctx context.Context, eff *config.Effective, o Options) error {
 	if err != nil {
 		return err
 	}
-	if f := c.Snapshot.File; f != "" {
+	snapCfg := c.Snapshot
+	if rb, ok := g.st.(*redisBacking); ok {
+		rb.ping(log, c.Redis)
+		if snapCfg.File != "" {
+			// Redis persists itself; a file beside it would restore a
+			// stale copy of what every replica shares.
+			log.Warn("snapshot.file is not used: Redis holds the state (persist Redis itself: RDB, AOF or replicas)",
+				slog.String("file", snapCfg.File))
+			snapCfg.File = ""
+		}
+	}
+	if f := snapCfg.File; f != "" {
 		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
 		case err != nil:
 			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))
@@ -63,7 +75,7 @@ func Run(ctx context.Context, eff *config.Effective, o Options) error {
 		}
 	}
 	log.Info("listening", attrs...)
-	snap := g.startSnapshots(c.Snapshot)
+	snap := g.startSnapshots(snapCfg)
 
 	var runErr error
 loop:
