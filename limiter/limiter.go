@@ -34,6 +34,7 @@ type Limiter struct {
 
 	mu        sync.RWMutex // protects overrides
 	overrides map[string]*Plan
+	interned  planSet    // WithPlanFor's answers, one *Plan per distinct plan
 	setMu     sync.Mutex // serialises SetPlanAt: the overrides and the store change in one order
 	custom    func(tenant string) Plan
 
@@ -121,8 +122,7 @@ func (l *Limiter) resolve(tenant string) *Plan {
 	}
 	if l.custom != nil {
 		if c := l.custom(tenant); c.Validate() == nil {
-			c = c.Clone()
-			return &c
+			return l.interned.get(c)
 		}
 	}
 	return l.def

@@ -445,3 +445,24 @@ func TestUsesCallers(t *testing.T) {
 		t.Fatal("usage statistics read User and IP")
 	}
 }
+
+// WithPlanFor's answers reach the store as one *Plan per distinct plan, not
+// a new one per call: a store that keeps per-plan state (store/redis's plan
+// cache and credit leasing) saw every call's plan as new (found behind the
+// gateway: credit leasing never served a call locally).
+func TestPlanForStablePointers(t *testing.T) {
+	l := mustNew(t, testPlan(), WithPlanFor(func(tenant string) Plan {
+		p := testPlan()
+		if tenant == "big" {
+			p.Credits = 1000
+		}
+		return p
+	}))
+	a, b := l.resolve("x"), l.resolve("y")
+	if a != b || a != l.resolve("x") {
+		t.Fatal("the same plan for two calls came as two pointers")
+	}
+	if big := l.resolve("big"); big == a || big.Credits != 1000 {
+		t.Fatalf("a different plan shares a pointer: %+v", big)
+	}
+}

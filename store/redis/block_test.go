@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -56,4 +57,57 @@ func TestCreditLeasingBlocks(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("%+v", s.Stats())
+}
+
+// A busy instance keeps at most one spare slot per application and class:
+// spares count against the shared cap, and kept without a bound they left
+// a second instance on the same application nothing but refusals.
+func TestSparesLeaveRoomForOthers(t *testing.T) {
+	prefix := "spares" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(3*time.Second))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(3*time.Second))
+	p := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	call := func(s *Store) bool {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "shared", App: "a", Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			time.Sleep(time.Millisecond) // the call
+			s.Release(&l)
+		}
+		return d.Allowed
+	}
+	for range 4 { // a's four workers, each a call then a pause: a busy instance, never all slots in use
+		for range 20 {
+			call(a)
+		}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				call(a)
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+	admitted := 0
+	for range 50 {
+		if call(b) {
+			admitted++
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(done)
+	wg.Wait()
+	if admitted < 10 {
+		t.Fatalf("the second instance was admitted %d times in 50 while the first kept spares", admitted)
+	}
 }

@@ -53,17 +53,26 @@ func (h *leases) remove(member string) {
 	h.mu.Unlock()
 }
 
-// spare keeps l's slot for the next call of its pair.
-func (h *leases) spare(l *Lease) {
+// maxSpares bounds the spare slots an instance keeps per pair: a spare is a
+// slot of the shared cap that no call of any instance can use, and a busy
+// instance that kept every slot it released starved the others (two
+// gateway replicas on one application: one held all four slots, the other
+// got only 429s).
+const maxSpares = 1
+
+// spare keeps l's slot for the next call of its pair, unless the pair has
+// maxSpares already; false: the caller releases it.
+func (h *leases) spare(l *Lease) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	x := h.m[l.member]
-	if x == nil {
-		return
+	k := spareKey{l.t, l.pair}
+	if x == nil || len(h.spares[k]) >= maxSpares {
+		return false
 	}
 	x.spare = true
-	k := spareKey{l.t, l.pair}
 	h.spares[k] = append(h.spares[k], x)
+	return true
 }
 
 // popSpare takes a spare slot of t's pair, nil if none.

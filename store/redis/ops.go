@@ -83,8 +83,8 @@ func (s *Store) Release(l *Lease) {
 	case l.kind == openLease: // nothing held
 	case l.kind == degradedLease:
 		l.t.releaseDegraded(l)
-	case s.cfg.maxBlock > 0 && l.kind == remoteLease:
-		s.held.spare(l) // kept for the next call of the pair (see WithCreditLeasing)
+	case s.cfg.maxBlock > 0 && l.kind == remoteLease && s.held.spare(l):
+		// kept for the next call of the pair (see WithCreditLeasing)
 	default:
 		s.held.remove(l.member)
 		s.queue(l.t, rel{l.akey, l.ckey, l.member})
