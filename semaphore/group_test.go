@@ -232,3 +232,37 @@ func TestGroupAcquireWaitsAndCancels(t *testing.T) {
 	s.Release(1)
 	assert.Equal(t, 1, g.Sweep())
 }
+
+// TestGroupAcquireCancelledBeforeGrant: Group.Acquire goes through
+// Weighted.Acquire, so go.dev/issue/63615 is fixed for it too: a grant that
+// meets an ended context is given back, and nothing stays held on the key.
+func TestGroupAcquireCancelledBeforeGrant(t *testing.T) {
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	testHookQueued = func() { reached <- struct{}{}; <-proceed }
+	defer func() { testHookQueued = nil }()
+
+	g := newTestGroup(t, 4, 1)
+	for i := range 64 {
+		s, ok := g.TryAcquire("app", 1)
+		require.True(t, ok)
+		ctx, cancel := context.WithCancel(context.Background())
+		type result struct {
+			s   *Weighted
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			s, err := g.Acquire(ctx, "app", 1)
+			ch <- result{s, err}
+		}()
+		<-reached
+		cancel()
+		s.Release(1) // grants the slot to the waiter whose context has ended
+		proceed <- struct{}{}
+		r := <-ch
+		require.Equal(t, context.Canceled, r.err, "round %d", i)
+		require.Nil(t, r.s, "round %d", i)
+		require.Equal(t, int64(0), s.Held(), "round %d", i)
+	}
+	assert.Equal(t, 1, g.Sweep(), "the key is idle: nothing leaked")
+}

@@ -321,6 +321,39 @@ func TestCancelVsGrantRace(t *testing.T) {
 	assert.Equal(t, int64(0), s.Held())
 }
 
+// TestAcquireCancelledBeforeGrant is go.dev/issue/63615 here: the context
+// ends, then a Release grants the queued waiter its weight, and only then does
+// the waiter select. Both cases are ready and select picks one at random, so
+// Acquire returned nil half the time although its context had ended first.
+// It must return ctx.Err() and give the weight back to the waiter behind it.
+func TestAcquireCancelledBeforeGrant(t *testing.T) {
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	testHookQueued = func() { reached <- struct{}{}; <-proceed }
+	defer func() { testHookQueued = nil }()
+
+	s := NewWeighted(2)
+	// Each round fails with probability 1/2 without the fix: 64 rounds miss
+	// the bug once in 2^64 runs.
+	for i := range 64 {
+		require.True(t, s.TryAcquire(1))
+		ctx, cancel := context.WithCancel(context.Background())
+		head := acquireAsync(ctx, s, 2)
+		<-reached // queued, not yet selecting
+		next := acquireAsync(context.Background(), s, 2)
+		<-reached
+		cancel()
+		s.Release(1) // grants 2 to the head, whose context has ended
+		require.Equal(t, 1, s.Waiters(), "round %d", i)
+		proceed <- struct{}{}
+		proceed <- struct{}{}
+		require.Equal(t, context.Canceled, recv(t, head), "round %d", i)
+		require.NoError(t, recv(t, next), "round %d: the grant is passed on", i)
+		require.Equal(t, int64(2), s.Held(), "round %d", i)
+		s.Release(2)
+		require.Equal(t, int64(0), s.Held(), "round %d", i)
+	}
+}
+
 // TestCancelVsGrantRaceStress runs the same race without the hook, both
 // outcomes allowed, and checks that no weight is lost or invented.
 func TestCancelVsGrantRaceStress(t *testing.T) {

@@ -17,9 +17,15 @@ type waiter struct {
 	prev, next *waiter
 }
 
-// testHookCancelled, if set, runs after a waiter saw its context end and
-// before it takes the lock; tests use it to force the cancel-vs-grant race.
-var testHookCancelled func()
+// Test hooks that force the cancel-vs-grant races; nil outside tests.
+var (
+	// testHookQueued runs after a waiter is queued and before it waits, so a
+	// test can make both the grant and ctx.Done() ready before it selects.
+	testHookQueued func()
+	// testHookCancelled runs after a waiter saw its context end and before it
+	// takes the lock.
+	testHookCancelled func()
+)
 
 var waiterPool = sync.Pool{New: func() any { return &waiter{ready: make(chan struct{}, 1)} }}
 
@@ -66,12 +72,32 @@ func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int6
 	w := getWaiter(n)
 	s.pushLocked(w)
 	s.mu.Unlock()
+	if testHookQueued != nil {
+		testHookQueued()
+	}
+	return s.wait(ctx, done, w)
+}
 
+// wait blocks until w is woken or ctx is done, and returns w to the pool.
+func (s *Weighted) wait(ctx context.Context, done <-chan struct{}, w *waiter) error {
 	select {
 	case <-w.ready:
 		err := w.err
+		n := w.n
 		putWaiter(w)
-		return err
+		select {
+		case <-done:
+			// Both were ready and select chose the grant at random
+			// (go.dev/issue/63615): the context ended first as far as the
+			// caller can tell, so keep the promise of ctx.Err() and pass the
+			// weight on as if we had never been served.
+			if err == nil {
+				s.Release(n)
+			}
+			return ctx.Err()
+		default:
+			return err
+		}
 	case <-done:
 	}
 	if testHookCancelled != nil {
@@ -85,7 +111,7 @@ func (s *Weighted) acquireSlow(ctx context.Context, done <-chan struct{}, n int6
 		// back and hand it to the next waiters, as if we had never been served.
 		<-w.ready
 		if w.err == nil {
-			s.updateState(func(old int64) int64 { return old + n<<availShift })
+			s.updateState(func(old int64) int64 { return old + w.n<<availShift })
 		}
 	} else {
 		s.removeLocked(w)

@@ -217,7 +217,9 @@ func (s *Weighted) releaseSlow(n int64) {
 
 // Acquire takes weight n, waiting in FIFO order until it is available or ctx
 // is done. On failure nothing is held: it returns ctx.Err() unchanged if the
-// context ended first (also if it ended before the call), ErrTooLarge at once
+// context ended first (also if it ended before the call, and if the weight
+// was granted while the context was ending: the grant is then passed on to the
+// waiters behind, go.dev/issue/63615), ErrTooLarge at once
 // if n exceeds the capacity, and ErrNegative for n < 0. Acquire(ctx, 0)
 // returns nil at once. A waiter whose context ends is removed from the queue
 // and the waiters behind it are reconsidered, so it never blocks them.
