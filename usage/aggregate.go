@@ -80,17 +80,51 @@ func (u *Stats) apply(e *event, sum Count) {
 			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: tenant strings may be slices of larger buffers
 		}
 	}
+	if tu.inRun && sameRun(&tu.run, e) {
+		tu.runSum.plus(sum)
+		return
+	}
+	u.settleRun(tu)
+	tu.run = event{hour: e.hour, adjust: e.adjust, app: clip(e.app), module: clip(e.module),
+		ip: clip(e.ip), user: clip(e.user), meth: clip(e.meth)}
+	tu.runSum, tu.inRun = sum, true
+}
+
+// sameRun reports whether e has the keys of run, which holds them clipped:
+// a key longer than MaxKeyBytes never matches, and costs a settle per event.
+func sameRun(run, e *event) bool {
+	return run.hour == e.hour && run.adjust == e.adjust && run.app == e.app && run.module == e.module &&
+		run.ip == e.ip && run.user == e.user && run.meth == e.meth
+}
+
+// settleRun adds tu's run to its hour, and ends it.
+func (u *Stats) settleRun(tu *tenantUsage) {
+	if !tu.inRun {
+		return
+	}
+	e, sum := &tu.run, tu.runSum
+	tu.inRun = false
 	h := tu.hours[e.hour]
 	if h == nil {
 		h = &hourUsage{}
 		tu.hours[e.hour] = h
 	}
 	h.total.plus(sum)
-	keys := [numDims]string{clip(e.app), clip(e.module), clip(e.ip), clip(e.user), clip(e.meth)}
+	keys := [numDims]string{e.app, e.module, e.ip, e.user, e.meth}
 	var owned [numDims]bool
 	h.applyDims(&keys, &owned, sum, e.adjust, u.maxPerDim)
 	if u.pairKeys > 0 {
 		h.applyPairs(&keys, &owned, sum, e.adjust, u.pairKeys, u.pairPerKey)
+	}
+	tu.run = event{} // drop the caller's strings: the maps keep their own copies
+}
+
+// settleRuns settles every tenant's run, so that hours hold everything
+// aggregated. Called with u.mu held, before a query reads hours; the
+// tenants are at most DefaultTenants+1.
+func (u *Stats) settleRuns() {
+	for _, tu := range u.tenants {
+		u.settleRun(tu)
 	}
 }
 
@@ -182,12 +216,15 @@ func btoi(b bool) int {
 
 func (u *Stats) prune(oldest int64) {
 	for k, tu := range u.tenants {
+		if tu.inRun && tu.run.hour <= oldest {
+			tu.run, tu.runSum, tu.inRun = event{}, Count{}, false
+		}
 		for h := range tu.hours {
 			if h <= oldest {
 				delete(tu.hours, h)
 			}
 		}
-		if len(tu.hours) == 0 {
+		if len(tu.hours) == 0 && !tu.inRun {
 			delete(u.tenants, k)
 		}
 	}

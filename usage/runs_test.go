@@ -1,0 +1,86 @@
+package usage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Many tenants take turns, each repeating its keys for a while (a tenant's
+// run), with queries in between: every query sees exactly what was recorded
+// before it, per tenant, application and hour, whether the events sit in
+// hours or in a run not yet settled.
+func TestUsageRunsMatchModel(t *testing.T) {
+	for seed := range uint64(10) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		u := newStats(t, 0, 1000)
+		const tenants = 40
+		apps := []string{"a", "b", "c"}
+		type key struct {
+			tenant, app string
+			hour        int
+		}
+		want := map[key]Count{}
+		cur := make([]string, tenants) // each tenant's current application
+		for i := range cur {
+			cur[i] = apps[rng.IntN(len(apps))]
+		}
+		for step := range 4000 {
+			i := rng.IntN(tenants)
+			if rng.IntN(10) == 0 {
+				cur[i] = apps[rng.IntN(len(apps))]
+			}
+			tenant, hour := fmt.Sprint("t", i), rng.IntN(3)
+			at := t0.Add(time.Duration(hour) * time.Hour)
+			credits := rng.Int64N(4)
+			if rng.IntN(8) == 0 {
+				u.Settle(at, tenant, cur[i], credits)
+				w := want[key{tenant, cur[i], hour}]
+				w.Credits += credits
+				want[key{tenant, cur[i], hour}] = w
+			} else {
+				record(u, at, tenant, cur[i], "m", "ip", "u", "GET", credits, false)
+				w := want[key{tenant, cur[i], hour}]
+				w.Credits, w.Calls = w.Credits+credits, w.Calls+1
+				want[key{tenant, cur[i], hour}] = w
+			}
+			if step%97 != 0 {
+				continue
+			}
+			q := rng.IntN(tenants)
+			tenant = fmt.Sprint("t", q)
+			for hour := range 3 {
+				at := t0.Add(time.Duration(hour) * time.Hour)
+				got := map[string]Count{}
+				for _, c := range u.Top(tenant, App, at, at.Add(time.Hour), 100) {
+					got[c.Key] = Count{Credits: c.Credits, Calls: c.Calls}
+				}
+				for _, app := range apps {
+					if w := want[key{tenant, app, hour}]; got[app] != w {
+						t.Fatalf("seed %d step %d: %s %s hour %d = %+v, want %+v", seed, step, tenant, app, hour, got[app], w)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A tenant's run that the retention leaves behind goes with its hour: it is
+// not settled later into an hour that no longer exists, and its tenant goes.
+func TestUsageRunPrunedWithItsHour(t *testing.T) {
+	u := newStats(t, time.Hour, 100)
+	record(u, t0, "old", "a", "m", "ip", "u", "GET", 3, false)
+	record(u, t0, "old", "a", "m", "ip", "u", "GET", 3, false)
+	later := t0.Add(5 * time.Hour)
+	for _, app := range []string{"a", "b"} { // two events (not one burst) move the retention window (see apply)
+		record(u, later, "new", app, "m", "ip", "u", "GET", 1, false)
+	}
+	if got := u.Top("old", App, t0, later.Add(time.Hour), 10); len(got) != 0 {
+		t.Fatalf("old tenant's pruned run counted: %+v", got)
+	}
+	if got := u.Tenants(); !slices.Equal(got, []string{"new"}) {
+		t.Fatalf("Tenants() = %v, want [new]", got)
+	}
+}
