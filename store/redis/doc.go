@@ -62,11 +62,11 @@
 // again after a cooldown. Meanwhile the failure mode (WithFailure)
 // decides: FailClosed refuses (store.ReasonUnavailable); FailOpen admits
 // and counts; Degraded spends leased credits, then 1/N of what the
-// instance last saw left in the pool, for N instances (never N pools).
-// That view does not count another instance's unspent leased block, so
-// with credit leasing a fleet cut off from Redis can spend up to one block
-// per other instance beyond the pool (TestFailureModes: 8 credits with
-// blocks of up to 64); without leasing, Degraded stays within it. What
+// instance last saw left in the pool, for N instances: at most one pool in
+// all while cut off, never N pools. That view may be stale (what others
+// spent after it, and with credit leasing their unspent blocks, are not in
+// it), so the fleet can spend beyond what was really left
+// (TestFailureModes: 8 credits with blocks of up to 64). What
 // FailOpen and Degraded spent is charged to the pool once Redis is back
 // (Stats.Unreconciled counts what no longer fit). Stats and Circuit report
 // it all.
