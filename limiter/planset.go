@@ -2,6 +2,7 @@ package limiter
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -11,8 +12,12 @@ import (
 // caches each plan's encoding, and leases credits per plan) must see the
 // same pointer for the same plan, not a new one per request.
 type planSet struct {
-	mu sync.RWMutex // protects m
-	m  map[string]*Plan
+	mu sync.RWMutex // protects m and n
+	// m holds the plans by planKey, which names their locations only:
+	// plans whose locations share a name but not their rules (fixed zones
+	// built with one name, say) share a key, not a pointer.
+	m map[string][]*Plan
+	n int // plans in m
 }
 
 // maxPlans bounds the set: past it, it starts again (the pointers it gave
@@ -22,22 +27,52 @@ const maxPlans = 4096
 func (s *planSet) get(p Plan) *Plan {
 	k := planKey(&p)
 	s.mu.RLock()
-	q := s.m[k]
+	q := s.find(k, &p)
 	s.mu.RUnlock()
 	if q != nil {
 		return q
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q = s.m[k]; q != nil {
+	if q = s.find(k, &p); q != nil {
 		return q
 	}
-	if s.m == nil || len(s.m) >= maxPlans {
-		s.m = map[string]*Plan{}
+	if s.m == nil || s.n >= maxPlans {
+		s.m, s.n = map[string][]*Plan{}, 0
 	}
 	c := p.Clone()
-	s.m[k] = &c
+	s.m[k] = append(s.m[k], &c)
+	s.n++
 	return &c
+}
+
+// find returns the plan of key k whose locations are p's, nil if none.
+// Called with s.mu held.
+func (s *planSet) find(k string, p *Plan) *Plan {
+	for _, q := range s.m[k] {
+		if sameLocations(q, p) {
+			return q
+		}
+	}
+	return nil
+}
+
+// sameLocations reports whether the calendars of a and b, which have the
+// same planKey, are in the same locations: the same pointer, or the same
+// rules (time.LoadLocation returns a new pointer per call).
+func sameLocations(a, b *Plan) bool {
+	same := func(x, y *Calendar) bool {
+		return x == nil || x.Location == y.Location || reflect.DeepEqual(x.Location, y.Location)
+	}
+	if !same(a.Calendar, b.Calendar) {
+		return false
+	}
+	for i := range a.Extra {
+		if !same(a.Extra[i].Calendar, b.Extra[i].Calendar) {
+			return false
+		}
+	}
+	return true
 }
 
 // planKey is the content of p, in a canonical order.
