@@ -94,13 +94,27 @@ func (h *leases) popSpare(t *tenant, pair string) *held {
 	return x
 }
 
-// pushSpare puts back a spare that a refused take did not use.
-func (h *leases) pushSpare(x *held) {
+// pushSpare puts back a spare that a refused take did not use, unless a
+// call of the pair that ended meanwhile made the pair's maxSpares: then it
+// forgets x and returns false, and the caller releases it.
+func (h *leases) pushSpare(x *held) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	x.spare = true
 	k := spareKey{x.t, x.pair}
+	if len(h.spares[k]) >= maxSpares {
+		delete(h.m, x.member)
+		return false
+	}
+	x.spare = true
 	h.spares[k] = append(h.spares[k], x)
+	return true
+}
+
+// putBack puts back a spare a take did not use, or releases it.
+func (s *Store) putBack(x *held) {
+	if !s.held.pushSpare(x) {
+		s.queue(x.t, rel{x.akey, x.ckey, x.member})
+	}
 }
 
 type group struct {

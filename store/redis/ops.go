@@ -39,7 +39,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	var spare *held
 	if s.cfg.maxBlock > 0 {
 		if spare = s.held.popSpare(t, pair); spare != nil && spare.ckey != ckeyFor(pi) {
-			s.held.pushSpare(spare) // of another plan's class caps
+			s.putBack(spare) // of another plan's class caps
 			spare = nil
 		}
 		if spare != nil {
@@ -58,7 +58,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	}
 	if err != nil || !d.Allowed {
 		if spare != nil {
-			s.held.pushSpare(spare)
+			s.putBack(spare)
 		}
 		if err != nil {
 			s.unavailable(now, t, pi, req, n, lease, d)
