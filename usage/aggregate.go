@@ -85,9 +85,25 @@ func (u *Stats) apply(e *event, sum Count) {
 		return
 	}
 	u.settleRun(tu)
-	tu.run = event{hour: e.hour, adjust: e.adjust, app: clip(e.app), module: clip(e.module),
-		ip: clip(e.ip), user: clip(e.user), meth: clip(e.meth)}
+	r := &tu.run // its keys are the run's own (see own)
+	r.hour, r.adjust = e.hour, e.adjust
+	r.app, r.module, r.ip = own(r.app, e.app), own(r.module, e.module), own(r.ip, e.ip)
+	r.user, r.meth = own(r.user, e.user), own(r.meth, e.meth)
 	tu.runSum, tu.inRun = sum, true
+}
+
+// own returns k clipped, as a string of the statistics' own: had when it
+// is k (a tenant's next run mostly repeats keys of its last), else a copy.
+// A run may wait days for its tenant's next event, and a caller's key may
+// be a slice of a much larger buffer.
+func own(had, k string) string {
+	switch {
+	case had == k:
+		return had
+	case len(k) > MaxKeyBytes:
+		return clip(k) // a new string
+	}
+	return strings.Clone(k)
 }
 
 // sameRun reports whether e has the keys of run, which holds them clipped:
@@ -116,7 +132,9 @@ func (u *Stats) settleRun(tu *tenantUsage) {
 	if u.pairKeys > 0 {
 		h.applyPairs(&keys, &owned, sum, e.adjust, u.pairKeys, u.pairPerKey)
 	}
-	tu.run = event{} // drop the caller's strings: the maps keep their own copies
+	// The run's keys stay for the next run to reuse, as the maps' copies
+	// where they have one, so that a key is held once.
+	e.app, e.module, e.ip, e.user, e.meth = keys[App], keys[Module], keys[IP], keys[User], keys[Method]
 }
 
 // settleRuns settles every tenant's run, so that hours hold everything

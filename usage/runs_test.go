@@ -1,9 +1,11 @@
 package usage
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,5 +84,30 @@ func TestUsageRunPrunedWithItsHour(t *testing.T) {
 	}
 	if got := u.Tenants(); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("Tenants() = %v, want [new]", got)
+	}
+}
+
+// A run keeps keys of its own, not the caller's strings: keys that are
+// short slices of a large buffer (a request read whole, say) do not keep
+// that buffer alive while the run waits for its tenant's next event or a
+// query, which may be days away.
+func TestUsageRunKeepsNoCallersBuffer(t *testing.T) {
+	u := newStats(t, 0, 100)
+	if err := u.Close(context.Background()); err != nil { // the recorder aggregates once the queue is full
+		t.Fatal(err)
+	}
+	const big = 64 << 20
+	grew := heapAfter(func() {
+		buf := strings.Repeat("x", big)
+		recordIn(u, 0, t0, "t", buf[:5], buf[5:9], buf[9:12], buf[12:14], buf[14:15], 1, false)
+		for i := range (queueLen + 1) * batchSize { // fill the queue: this aggregates t's event
+			recordIn(u, 0, t0, "o", []string{"a", "b"}[i%2], "m", "ip", "u", "GET", 1, false)
+		}
+	})
+	if grew > big/2 {
+		t.Fatalf("the statistics grew by %d bytes: a run keeps the caller's buffer of %d", grew, big)
+	}
+	if got := u.Top("t", App, t0, t0.Add(time.Hour), 10); len(got) != 1 || got[0] != (Count{Key: "xxxxx", Credits: 1, Calls: 1}) {
+		t.Fatalf("t's run: %+v", got)
 	}
 }

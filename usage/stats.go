@@ -117,8 +117,8 @@ type event struct {
 
 type tenantUsage struct {
 	hours map[int64]*hourUsage
-	// run holds the keys (clipped; tenant unused), hour and kind of the
-	// latest event applied to this tenant, and runSum what the events with
+	// run holds the keys (clipped, copies of its own; tenant unused), hour
+	// and kind of the latest event applied to this tenant, and runSum what the events with
 	// those keys have brought since, not yet in hours: traffic repeats a
 	// tenant's keys, and a run costs one compare where hours cost a dozen
 	// map and pointer steps, each a cache miss when many tenants take turns.
