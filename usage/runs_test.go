@@ -111,3 +111,75 @@ func TestUsageRunKeepsNoCallersBuffer(t *testing.T) {
 		t.Fatalf("t's run: %+v", got)
 	}
 }
+
+// More tenants than DefaultTenants take turns, with long keys, refusals and
+// settled differences among their calls, queries in between: the tenants
+// past the cap count as Other, and every query (TenantRows, Series, Rows,
+// Tenants) sees exactly what was recorded before it, runs pending or not.
+func TestUsageRunsTenantCapMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	u := newStats(t, 0, 1000)
+	long := strings.Repeat("L", 2*MaxKeyBytes)
+	apps := []string{"a", "b", long + "1", long + "2"}
+	type key struct{ tenant, app string }
+	want, totals := map[key]Count{}, map[string]Count{}
+	kept, other := map[string]bool{}, false
+	for step := range 20_000 {
+		i := rng.IntN(DefaultTenants + 100)
+		tenant, app := fmt.Sprint("t", i), apps[rng.IntN(len(apps))]
+		if i < 3 { // a few busy tenants repeat their keys
+			app = apps[i]
+		}
+		if !kept[tenant] && len(kept) < DefaultTenants {
+			kept[tenant] = true
+		}
+		folded := tenant
+		if !kept[tenant] {
+			folded, other = Other, true
+		}
+		credits := rng.Int64N(5)
+		var c Count
+		switch rng.IntN(10) {
+		case 0:
+			u.SettleIn(0, t0, tenant, app, -credits)
+			c.Credits = -credits
+		case 1:
+			recordIn(u, 0, t0, tenant, app, "m", "ip", "u", "GET", credits, true)
+			c.Refused = 1
+		default:
+			recordIn(u, 0, t0, tenant, app, "m", "ip", "u", "GET", credits, false)
+			c.Credits, c.Calls = credits, 1
+		}
+		w, tot := want[key{folded, clip(app)}], totals[folded]
+		w.plus(c)
+		tot.plus(c)
+		want[key{folded, clip(app)}], totals[folded] = w, tot
+		if step%499 != 0 {
+			continue
+		}
+		rows := u.TenantRows(t0, t0.Add(time.Hour))
+		got := map[string]Count{}
+		for _, r := range rows {
+			got[r.Key] = Count{Credits: r.Credits, Calls: r.Calls, Refused: r.Refused}
+		}
+		for tn, w := range totals {
+			if w != (Count{}) && got[tn] != w {
+				t.Fatalf("step %d: tenant %s = %+v, want %+v", step, tn, got[tn], w)
+			}
+		}
+		if n := len(u.Tenants()); n != len(kept)+btoi(other) {
+			t.Fatalf("step %d: %d tenants, want %d", step, n, len(kept)+btoi(other))
+		}
+		for _, tn := range []string{"t0", "t1", "t2", folded} {
+			s := u.Series(tn, t0, t0.Add(time.Hour))
+			if w := totals[tn]; (len(s) == 1) != (w != Count{}) || len(s) == 1 && (Count{Credits: s[0].Credits, Calls: s[0].Calls, Refused: s[0].Refused}) != w {
+				t.Fatalf("step %d: series of %s = %+v, want %+v", step, tn, s, w)
+			}
+			for _, r := range u.Rows(tn, App, t0, t0.Add(time.Hour), len(apps)) {
+				if w := want[key{tn, r.Key}]; (Count{Credits: r.Credits, Calls: r.Calls, Refused: r.Refused}) != w {
+					t.Fatalf("step %d: %s app %.10s = %+v, want %+v", step, tn, r.Key, r, w)
+				}
+			}
+		}
+	}
+}
