@@ -1,9 +1,9 @@
 package limiter
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -25,7 +25,10 @@ type planSet struct {
 const maxPlans = 4096
 
 func (s *planSet) get(p Plan) *Plan {
-	k := planKey(&p)
+	// A store that keeps no plans (store/redis) asks on every step: the
+	// key is built on the stack, and a hit allocates nothing.
+	var buf [256]byte
+	k := appendPlanKey(buf[:0], &p)
 	s.mu.RLock()
 	q := s.find(k, &p)
 	s.mu.RUnlock()
@@ -41,15 +44,15 @@ func (s *planSet) get(p Plan) *Plan {
 		s.m, s.n = map[string][]*Plan{}, 0
 	}
 	c := p.Clone()
-	s.m[k] = append(s.m[k], &c)
+	s.m[string(k)] = append(s.m[string(k)], &c)
 	s.n++
 	return &c
 }
 
 // find returns the plan of key k whose locations are p's, nil if none.
 // Called with s.mu held.
-func (s *planSet) find(k string, p *Plan) *Plan {
-	for _, q := range s.m[k] {
+func (s *planSet) find(k []byte, p *Plan) *Plan {
+	for _, q := range s.m[string(k)] {
 		if sameLocations(q, p) {
 			return q
 		}
@@ -75,22 +78,46 @@ func sameLocations(a, b *Plan) bool {
 	return true
 }
 
-// planKey is the content of p, in a canonical order.
-func planKey(p *Plan) string {
-	classes := make([]string, 0, len(p.SubConcurrency))
-	for c, n := range p.SubConcurrency {
-		classes = append(classes, fmt.Sprintf("%q=%d", c, n))
+// appendPlanKey appends the content of p, in a canonical order, to b.
+// Strings are quoted, so no two plans share a key.
+func appendPlanKey(b []byte, p *Plan) []byte {
+	b = strconv.AppendQuote(b, p.Name)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, p.Credits, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(p.WindowLength()), 10)
+	b = appendCalendar(b, p.Calendar)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, p.Concurrency, 10)
+	var small [8]string
+	classes := small[:0]
+	for c := range p.SubConcurrency {
+		classes = append(classes, c)
 	}
 	slices.Sort(classes)
-	cal := func(c *Calendar) string {
-		if c == nil {
-			return "-"
-		}
-		return fmt.Sprintf("%d@%s", c.Reset, c.Location)
+	for _, c := range classes {
+		b = append(b, '|')
+		b = strconv.AppendQuote(b, c)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, p.SubConcurrency[c], 10)
 	}
-	k := fmt.Sprintf("%q|%d|%d|%s|%d|%v", p.Name, p.Credits, p.WindowLength(), cal(p.Calendar), p.Concurrency, classes)
 	for _, x := range p.Extra {
-		k += fmt.Sprintf("|%d/%d/%s", x.Credits, x.Window, cal(x.Calendar))
+		b = append(b, '/')
+		b = strconv.AppendInt(b, x.Credits, 10)
+		b = append(b, '/')
+		b = strconv.AppendInt(b, int64(x.Window), 10)
+		b = appendCalendar(b, x.Calendar)
 	}
-	return k
+	return b
+}
+
+// appendCalendar appends c's reset and location name ("-" for none).
+func appendCalendar(b []byte, c *Calendar) []byte {
+	if c == nil {
+		return append(b, "|-"...)
+	}
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(c.Reset), 10)
+	b = append(b, '@')
+	return strconv.AppendQuote(b, c.Location.String())
 }

@@ -5,7 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-	_ "time/tzdata" // LoadLocation works without the system's database
+	_ "time/tzdata"
+
+	"github.com/creditgate/creditgate/store" // LoadLocation works without the system's database
 )
 
 // Two calendars in locations of one name but different rules are different
@@ -108,4 +110,93 @@ func (s *planSet) len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.n
+}
+
+// BenchmarkPlanForResolve is what a store that keeps no plans (store/redis)
+// costs the limiter per step with WithPlanFor: the caller's function, the
+// plan's validation and the set's lookup, for a plan with a capped class
+// and a calendar window.
+func BenchmarkPlanForResolve(b *testing.B) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		b.Skip(err) // no time zone database
+	}
+	l, err := New(testPlan(), WithPlanFor(func(string) Plan {
+		p := testPlan()
+		p.SubConcurrency = map[string]int64{"bulk": 5, "query": 10}
+		p.Extra = []store.WindowLimit{{Credits: 100, Window: time.Hour}, {Credits: 100, Window: 24 * time.Hour, Calendar: &store.Calendar{Location: la}}}
+		return p
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if l.resolve("t") == l.def {
+			b.Fatal("the default plan: the custom one is invalid")
+		}
+	}
+}
+
+// Plans that differ in any one field get pointers of their own; equal ones
+// share one.
+func TestPlanKeyTellsPlansApart(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func() Plan {
+		p := testPlan()
+		p.Window = 24 * time.Hour
+		p.SubConcurrency = map[string]int64{"bulk": 1, "query": 2}
+		p.Extra = []store.WindowLimit{{Credits: 50, Window: time.Hour}}
+		return p
+	}
+	variants := map[string]func(*Plan){
+		"name":          func(p *Plan) { p.Name = "u" },
+		"name quoting":  func(p *Plan) { p.Name = `t|1` },
+		"credits":       func(p *Plan) { p.Credits++ },
+		"window":        func(p *Plan) { p.Window = 12 * time.Hour },
+		"calendar":      func(p *Plan) { p.Window, p.Calendar = 0, &store.Calendar{Location: la} },
+		"reset":         func(p *Plan) { p.Window, p.Calendar = 0, &store.Calendar{Location: la, Reset: time.Hour} },
+		"concurrency":   func(p *Plan) { p.Concurrency++ },
+		"class cap":     func(p *Plan) { p.SubConcurrency["bulk"] = 2 },
+		"class name":    func(p *Plan) { p.SubConcurrency = map[string]int64{"bulkx": 1, "query": 2} },
+		"one class":     func(p *Plan) { delete(p.SubConcurrency, "query") },
+		"extra credits": func(p *Plan) { p.Extra[0].Credits++ },
+		"extra window":  func(p *Plan) { p.Extra[0].Window = 2 * time.Hour },
+		"extra cal":     func(p *Plan) { p.Extra[0].Calendar = &store.Calendar{Location: la} },
+		"no extra":      func(p *Plan) { p.Extra = nil },
+	}
+	var s planSet
+	b := base()
+	first := s.get(b)
+	if again := s.get(base()); again != first {
+		t.Fatal("two equal plans got two pointers")
+	}
+	seen := map[*Plan]string{first: "base"}
+	for name, change := range variants {
+		p := base()
+		change(&p)
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		q := s.get(p)
+		if other, ok := seen[q]; ok {
+			t.Errorf("%s shares its pointer with %s", name, other)
+		}
+		seen[q] = name
+	}
+}
+
+// With WithPlanFor over a store that asks on every step, the limiter's own
+// part (validation and the set's lookup) allocates nothing.
+func TestPlanForResolveAllocs(t *testing.T) {
+	p := testPlan()
+	p.SubConcurrency = map[string]int64{"bulk": 1, "query": 2}
+	p.Extra = []store.WindowLimit{{Credits: 50, Window: time.Hour}}
+	l := mustNew(t, testPlan(), WithPlanFor(func(string) Plan { return p }))
+	if a := testing.AllocsPerRun(100, func() { l.resolve("t") }); a != 0 {
+		t.Fatalf("resolve allocates %v times per call", a)
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -112,29 +113,39 @@ func (p Plan) Validate() error {
 	if p.Concurrency > MaxConcurrency {
 		return bad("Concurrency", ErrOverflow)
 	}
-	classes := make([]string, 0, len(p.SubConcurrency))
-	for c := range p.SubConcurrency {
-		classes = append(classes, c)
-	}
-	slices.Sort(classes) // deterministic error for a map
-	for _, c := range classes {
-		switch n := p.SubConcurrency[c]; {
-		case c == "":
-			return bad("SubConcurrency", ErrUnknownClass)
-		case n <= 0:
-			return bad("SubConcurrency["+c+"]", ErrNoConcurrency)
-		case n > MaxConcurrency:
-			return bad("SubConcurrency["+c+"]", ErrOverflow)
+	for c, n := range p.SubConcurrency {
+		if c == "" || n <= 0 || n > MaxConcurrency {
+			return p.classError() // found without allocating: a plan is validated per step over some stores
 		}
 	}
 	w := p.WindowLength()
 	for i, x := range p.Extra {
-		name := fmt.Sprintf("Extra[%d]", i)
 		if err := x.validate(); err != nil {
-			return bad(name+"."+field(err, "Credits", "Window", "Calendar"), err)
+			return bad(fmt.Sprintf("Extra[%d].", i)+field(err, "Credits", "Window", "Calendar"), err)
 		}
 		if x.Window <= w && x.Credits > p.Credits {
-			return bad(name, ErrCapAbovePool)
+			return bad(fmt.Sprintf("Extra[%d]", i), ErrCapAbovePool)
+		}
+	}
+	return nil
+}
+
+// classError is Validate's error for p's first bad class in sorted order,
+// so that a map's random order gives the same error every time.
+func (p Plan) classError() error {
+	classes := slices.Sorted(maps.Keys(p.SubConcurrency))
+	for _, c := range classes {
+		field, err := "SubConcurrency["+c+"]", error(nil)
+		switch n := p.SubConcurrency[c]; {
+		case c == "":
+			field, err = "SubConcurrency", ErrUnknownClass
+		case n <= 0:
+			err = ErrNoConcurrency
+		case n > MaxConcurrency:
+			err = ErrOverflow
+		}
+		if err != nil {
+			return &PlanError{Plan: p.Name, Field: field, Err: err}
 		}
 	}
 	return nil
