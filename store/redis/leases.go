@@ -110,6 +110,21 @@ func (h *leases) pushSpare(x *held) bool {
 	return true
 }
 
+// drop releases a spare no take of the current plan can use (its slot
+// counts in a class key the plan no longer caps, or the other way round):
+// kept, it would hold that slot from every instance until the sweep.
+func (s *Store) drop(x *held) {
+	s.held.forget(x)
+	s.queue(x.t, rel{x.akey, x.ckey, x.member})
+}
+
+// forget stops tracking x, which the caller releases.
+func (h *leases) forget(x *held) {
+	h.mu.Lock()
+	delete(h.m, x.member)
+	h.mu.Unlock()
+}
+
 // putBack puts back a spare a take did not use, or releases it.
 func (s *Store) putBack(x *held) {
 	if !s.held.pushSpare(x) {

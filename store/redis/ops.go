@@ -39,7 +39,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	var spare *held
 	if s.cfg.maxBlock > 0 {
 		if spare = s.held.popSpare(t, pair); spare != nil && spare.ckey != ckeyFor(pi) {
-			s.putBack(spare) // of another plan's class caps
+			s.drop(spare) // of another plan's class caps: no take of this plan can use it
 			spare = nil
 		}
 		if spare != nil {

@@ -1,6 +1,12 @@
 package redis
 
-import "testing"
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
 
 // A take that reused the pair's spare and was refused gives the spare back;
 // if a call of the pair ended meanwhile and became the spare, the pair keeps
@@ -27,5 +33,45 @@ func TestSparePutBackKeepsOne(t *testing.T) {
 	}
 	if n := len(h.m); n > maxSpares {
 		t.Fatalf("%d slots held with no call in flight, at most %d spare", n, maxSpares)
+	}
+}
+
+// A spare kept under a plan that capped its class is not reused once the
+// plan no longer caps it (its slot counts in the class's key); it is
+// released then, not kept for a plan that may never come back, so the
+// class's slot is free for the other instances at once.
+func TestSpareOfAnotherPlanReleased(t *testing.T) {
+	prefix := "sparesplan" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(30*time.Second))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(30*time.Second))
+	capped := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 1}}
+	uncapped := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 4}
+	var mu sync.Mutex
+	cur := &capped
+	pf := func(string) *store.Plan { mu.Lock(); defer mu.Unlock(); return cur }
+	use := func(p *store.Plan) { mu.Lock(); cur = p; mu.Unlock() }
+	call := func(s *Store) bool {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "t", App: "a", Class: "bulk", Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			s.Release(&l)
+		}
+		return d.Allowed
+	}
+	if !call(a) { // a keeps its slot as the pair's spare, in the class's key
+		t.Fatal("the first bulk call was refused")
+	}
+	use(&uncapped)
+	if !call(a) { // pops that spare, which this plan cannot use
+		t.Fatal("a bulk call under the uncapped plan was refused")
+	}
+	use(&capped)
+	deadline := time.Now().Add(2 * time.Second) // the release is queued, then flushed
+	for !call(b) {
+		if time.Now().After(deadline) {
+			t.Fatal("b's bulk call is still refused: a's spare of the capped plan holds the class's one slot")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
