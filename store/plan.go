@@ -114,7 +114,7 @@ func (p Plan) Validate() error {
 		return bad("Concurrency", ErrOverflow)
 	}
 	for c, n := range p.SubConcurrency {
-		if c == "" || n <= 0 || n > MaxConcurrency {
+		if _, err := classProblem(c, n); err != nil {
 			return p.classError() // found without allocating: a plan is validated per step over some stores
 		}
 	}
@@ -133,22 +133,28 @@ func (p Plan) Validate() error {
 // classError is Validate's error for p's first bad class in sorted order,
 // so that a map's random order gives the same error every time.
 func (p Plan) classError() error {
-	classes := slices.Sorted(maps.Keys(p.SubConcurrency))
-	for _, c := range classes {
-		field, err := "SubConcurrency["+c+"]", error(nil)
-		switch n := p.SubConcurrency[c]; {
-		case c == "":
-			field, err = "SubConcurrency", ErrUnknownClass
-		case n <= 0:
-			err = ErrNoConcurrency
-		case n > MaxConcurrency:
-			err = ErrOverflow
-		}
-		if err != nil {
+	for _, c := range slices.Sorted(maps.Keys(p.SubConcurrency)) {
+		if field, err := classProblem(c, p.SubConcurrency[c]); err != nil {
 			return &PlanError{Plan: p.Name, Field: field, Err: err}
 		}
 	}
 	return nil
+}
+
+// classProblem says what is wrong with class c capped at n, and in which
+// field; nil if nothing (the field is built only for an error).
+func classProblem(c string, n int64) (field string, err error) {
+	switch {
+	case c == "":
+		return "SubConcurrency", ErrUnknownClass
+	case n <= 0:
+		err = ErrNoConcurrency
+	case n > MaxConcurrency:
+		err = ErrOverflow
+	default:
+		return "", nil
+	}
+	return "SubConcurrency[" + c + "]", err
 }
 
 // windowError carries the field of a WindowLimit that failed.

@@ -30,10 +30,7 @@ func (u *Stats) aggregate(evs []event) {
 	}
 }
 
-func sameKeys(a, b *event) bool {
-	return a.hour == b.hour && a.adjust == b.adjust && a.tenant == b.tenant && a.app == b.app &&
-		a.module == b.module && a.ip == b.ip && a.user == b.user && a.meth == b.meth
-}
+func sameKeys(a, b *event) bool { return a.tenant == b.tenant && sameRun(a, b) }
 
 func (c *Count) add(e *event) {
 	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
@@ -106,8 +103,9 @@ func own(had, k string) string {
 	return strings.Clone(k)
 }
 
-// sameRun reports whether e has the keys of run, which holds them clipped:
-// a key longer than MaxKeyBytes never matches, and costs a settle per event.
+// sameRun reports whether e has the keys of run but the tenant's. A run
+// holds its keys clipped: a key longer than MaxKeyBytes never matches, and
+// costs a settle per event.
 func sameRun(run, e *event) bool {
 	return run.hour == e.hour && run.adjust == e.adjust && run.app == e.app && run.module == e.module &&
 		run.ip == e.ip && run.user == e.user && run.meth == e.meth

@@ -114,15 +114,8 @@ func (h *leases) pushSpare(x *held) bool {
 // counts in a class key the plan no longer caps, or the other way round):
 // kept, it would hold that slot from every instance until the sweep.
 func (s *Store) drop(x *held) {
-	s.held.forget(x)
+	s.held.remove(x.member)
 	s.queue(x.t, rel{x.akey, x.ckey, x.member})
-}
-
-// forget stops tracking x, which the caller releases.
-func (h *leases) forget(x *held) {
-	h.mu.Lock()
-	delete(h.m, x.member)
-	h.mu.Unlock()
 }
 
 // putBack puts back a spare a take did not use, or releases it.
