@@ -65,7 +65,11 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	// the caller's req, which nothing after this call keeps.
 	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep = req.Tenant, req.App, req.Class, req.Credits, req.Keep
 	l.be.take(now, h)
-	*d = h.dec
+	// Field by field: the store has just written h.dec with narrow stores,
+	// which a block copy's wide loads would wait on (store forwarding).
+	x := &h.dec
+	d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
+	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
 	if l.usage != nil {
 		l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})

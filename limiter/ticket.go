@@ -76,7 +76,7 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 
 func (b *binding[L]) release(h *ticketHeader, gen uint64) {
 	st := state[L](h)
-	for {
+	for !st.gen.CompareAndSwap(gen, gen+4) { // the common case: nothing else ran on the ticket
 		g := st.gen.Load()
 		switch g {
 		case gen, gen + 2:

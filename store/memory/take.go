@@ -13,6 +13,7 @@ import (
 // slots it holds, so that Release and Settle need no lookup and cannot hit
 // slots a plan change put in their place. Its zero value is no admission.
 type Lease struct {
+	s        *Store // the store of t: a lease may be reused with another
 	t        *tenant
 	app, cls *slots.Slots // the application's and the class's own slots, nil if in slots0 or none
 	which    uint64       // the halves of t.slots0 held (slots.PairA, PairB)
@@ -30,6 +31,15 @@ type Lease struct {
 // Take gives its slot back and starts over, or the eviction backs off.
 func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
 	n := max(req.Credits, 0) // a negative cost would mint credits at Settle
+	// A lease keeps its tenant after Release, and a caller that reuses
+	// leases (the limiter pools them per P) mostly asks for that tenant
+	// again: its key is compared on the tenant's first line, with no hash
+	// and no table probe. A tenant evicted since is dead (admit checks it
+	// again once it holds its slots, as after a lookup).
+	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() && t.hasKey(req.Tenant) &&
+		s.admit(now, t, req, n, lease, d) {
+		return
+	}
 	for {
 		sh, h := s.shardOf(req.Tenant)
 		t := sh.get(h, req.Tenant)
@@ -111,7 +121,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	}
 	// Field by field: a composite literal is built on the stack and then
 	// copied, which showed in profiles.
-	lease.t, lease.app, lease.cls, lease.which, lease.at = t, app, cls, which, ns
+	lease.s, lease.t, lease.app, lease.cls, lease.which, lease.at = s, t, app, cls, which, ns
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
 	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
 	d.Reset = w.resetAt(now, ns, reset)

@@ -88,7 +88,12 @@ func (t *tenant) setKey(key string) {
 // is reports whether t's key is key, whose hash is h. A key that fits in
 // kpre is compared there, on the line that holds the hash.
 func (t *tenant) is(h uint64, key string) bool {
-	if t.hash != h || int(t.klen) != len(key) {
+	return t.hash == h && t.hasKey(key)
+}
+
+// hasKey reports whether t's key is key.
+func (t *tenant) hasKey(key string) bool {
+	if int(t.klen) != len(key) {
 		return false
 	}
 	n := min(len(key), len(t.kpre))
