@@ -54,3 +54,6 @@ func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
 	t, id := f.stepTok(now, n, 0, false)
 	return t.Took != 0, id, nil
 }
+
+// RingAllocated reports whether the ring of slot words exists yet.
+func (r *Rolling) RingAllocated() bool { return r.ring.Load() != nil }

@@ -137,7 +137,7 @@ type Rolling struct {
 	// put there what it writes together with cur (the limiter puts the tenant's
 	// concurrency semaphore there: one contended line per admission, not two).
 	// The slot words of older slots, which only rolls and expiry touch, are a
-	// separate allocation.
+	// separate allocation, made by the first roll.
 	head  atomic.Uint64 // frontier epoch: slots below it have left the window
 	limit atomic.Int64
 	// past counts the credits of live slots other than cur's (and of slots
@@ -151,10 +151,12 @@ type Rolling struct {
 	skew  uint64 // 2^63 % width: aligns slots with the Unix epoch
 	// ring is the first of the size() slot words, index epoch % size. One
 	// pointer rather than a slice: a separate slice header would cost an
-	// allocation per window. Takes never read it, so it ends the first line:
-	// where an allocation header shifts the struct by 8 bytes (see
-	// withRing), it is what moves onto cur's line.
-	ring *atomic.Uint64
+	// allocation per window. Takes never read it, so it ends the first
+	// line. It is allocated by the first roll that records a slot: until
+	// then every word reads as empty (see word), so a key that spends
+	// within one slot's width, as most short-lived keys do, never pays for
+	// the ring (776 bytes for 96 slots).
+	ring atomic.Pointer[atomic.Uint64]
 
 	cur atomic.Uint64 // the current slot's word: the contended one
 }
@@ -165,37 +167,11 @@ type padded struct {
 	_ [layout.FreeBytes]byte
 }
 
-// defaultRing is the ring length of DefaultSlots slots over a length they
-// divide (a 24-hour window's 96 slots of 15 minutes): ceil(W/w) + 1.
-const defaultRing = DefaultSlots + 1
-
-// withRing is NewRolling's allocation for a default ring: the Rolling and its
-// ring words in one object in the 896-byte size class, instead of 128 and
-// 776 (in 896) bytes apart. Objects this large that hold pointers start 8
-// bytes into their slot, after an allocation header, so the lines fall 8
-// bytes early: the first line holds all that takes read but the ring
-// pointer, which goes onto cur's line together with the first ring words.
-// Takes read neither; rolls and expiry write ring words once per slot width,
-// so sharing cur's line with them costs nothing that matters, and no other
-// object can land on it.
-type withRing struct {
-	r    Rolling
-	ring [defaultRing]atomic.Uint64
-}
-
 // NewRolling returns a window admitting at most limit credits in any interval
 // of the given length, split into DefaultSlots slots unless WithSlots says otherwise.
 func NewRolling(limit int64, length time.Duration, opts ...Option) (*Rolling, error) {
-	c := buildConfig(opts)
-	if length > 0 && c.slots >= 1 && ringSize(uint64(length), uint64(c.slots)) == defaultRing {
-		p := new(withRing)
-		if err := p.r.init(limit, length, c, &p.ring[0]); err != nil {
-			return nil, err
-		}
-		return &p.r, nil
-	}
 	p := new(padded)
-	if err := p.r.init(limit, length, c, nil); err != nil {
+	if err := p.r.init(limit, length, buildConfig(opts)); err != nil {
 		return nil, err
 	}
 	return &p.r, nil
@@ -208,7 +184,7 @@ func init() {
 		if slots > 0 {
 			c.slots = slots
 		}
-		return r.init(limit, length, c, nil)
+		return r.init(limit, length, c)
 	}
 }
 
@@ -216,15 +192,8 @@ func init() {
 // busy bit).
 func slotWidth(W, S uint64) uint64 { return max((W+S-1)/S, 2) }
 
-// ringSize is the ring length for W and S slots: ceil(W/w) + 1.
-func ringSize(W, S uint64) uint64 {
-	w := slotWidth(W, S)
-	return (W+w-1)/w + 1
-}
-
-// init is Init with the options built; ring, if not nil, is the first of
-// ringSize words the caller allocated with r.
-func (r *Rolling) init(limit int64, length time.Duration, c config, ring *atomic.Uint64) error {
+// init sets r up with the options built (its ring comes with the first roll).
+func (r *Rolling) init(limit int64, length time.Duration, c config) error {
 	if r.width != 0 {
 		return errInUse
 	}
@@ -240,10 +209,6 @@ func (r *Rolling) init(limit int64, length time.Duration, c config, ring *atomic
 	W := uint64(length)
 	w := slotWidth(W, uint64(c.slots))
 	r.width, r.quo, r.rem, r.skew = w, W/w, W%w, signBit%w
-	if ring == nil {
-		ring = &make([]atomic.Uint64, r.size())[0]
-	}
-	r.ring = ring
 	r.limit.Store(limit)
 	return nil
 }
@@ -257,8 +222,33 @@ func (r *Rolling) size() uint64 {
 	return r.quo + 1
 }
 
-// word returns ring word i (bounds-checked against size).
-func (r *Rolling) word(i uint64) *atomic.Uint64 { return &unsafe.Slice(r.ring, r.size())[i] }
+// word returns ring word i (bounds-checked against size), nil while the
+// ring is not allocated: every word is then empty, and a word with no
+// credits is inert whatever its tag (nothing expires, refunds or counts
+// from it), so nil and a ring of zero words are the same state.
+func (r *Rolling) word(i uint64) *atomic.Uint64 {
+	p := r.ring.Load()
+	if p == nil {
+		return nil
+	}
+	return &unsafe.Slice(p, r.size())[i]
+}
+
+// wordToWrite is word for a writer, allocating the ring first if need be
+// (the first of racing writers publishes it; the others use that one).
+func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
+	p := r.ring.Load()
+	if p == nil {
+		p = &make([]atomic.Uint64, r.size())[0]
+		if ringHook != nil {
+			ringHook()
+		}
+		if !r.ring.CompareAndSwap(nil, p) {
+			p = r.ring.Load()
+		}
+	}
+	return &unsafe.Slice(p, r.size())[i]
+}
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the

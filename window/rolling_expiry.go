@@ -5,7 +5,7 @@ package window
 // slot (cur's slot only moves forward), so the word never holds t already
 // except by tag aliasing, where adding is the conservative choice.
 func (r *Rolling) record(t uint64, a int64) {
-	w := r.word(t % r.size())
+	w := r.wordToWrite(t % r.size())
 	tag := t & tagMask
 	for {
 		// Read the frontier after the word: every epoch ever written is at
@@ -49,6 +49,9 @@ func (r *Rolling) record(t uint64, a int64) {
 // still holds t, and returns its credits to past.
 func (r *Rolling) drop(t uint64) {
 	w := r.word(t % r.size())
+	if w == nil {
+		return
+	}
 	tag := t & tagMask
 	for {
 		x := w.Load()
@@ -102,6 +105,9 @@ func (r *Rolling) advance(e, u uint64) {
 // expire returns the credits of ring word i if its epoch is below the frontier.
 func (r *Rolling) expire(i uint64) {
 	w := r.word(i)
+	if w == nil {
+		return
+	}
 	for {
 		x := w.Load()
 		a := int64(x & amountMask)
@@ -157,6 +163,9 @@ func (r *Rolling) help(h uint64) {
 	size := r.size()
 	k := en - size
 	i := k % size
+	if r.ring.Load() == nil {
+		size = 0 // no word holds credits; a ring a late recorder allocates is its to clear (see record)
+	}
 	for range size {
 		w := r.word(i)
 		want := (k & tagMask) << amountBits

@@ -53,6 +53,9 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 		}
 	}
 	w := r.word(s % r.size())
+	if w == nil {
+		return 0
+	}
 	for {
 		x := w.Load()
 		if x>>amountBits != tag {
@@ -96,8 +99,10 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 	size := r.size()
 	for k := e; k < e+size; k++ {
 		var a int64
-		if x := r.word(k % size).Load(); x>>amountBits == k&tagMask {
-			a = int64(x & amountMask)
+		if w := r.word(k % size); w != nil {
+			if x := w.Load(); x>>amountBits == k&tagMask {
+				a = int64(x & amountMask)
+			}
 		}
 		if c>>amountBits == k&tagMask {
 			a += int64(c & amountMask)

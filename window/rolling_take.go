@@ -108,6 +108,9 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 // moving the frontier and sweeping the slots that left.
 var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 
+// ringHook (test-only) runs between allocating a ring and publishing it.
+var ringHook func()
+
 // take charges n credits (or, if partial, as many of them as fit), leaving
 // keep of the limit untaken, at u and returns the amount taken, the slot
 // epoch it was charged to, the instant it counts at (u, the frontier's

@@ -105,14 +105,20 @@ func TestFoldMemory(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return float64(after.HeapAlloc-before.HeapAlloc) / n, s
 	}
+	// Each tenant spends in two slots (foldPlan's are 37.5 s wide), so
+	// that its pool's ring of slot words exists, as in any tenant active
+	// for longer than a slot; TestLazyRing measures one that is not.
+	const second = 40 * time.Second
 	fill := func(s *Store) *Store {
 		for i := range n {
-			spend(t, s, foldT0.Add(time.Duration(i)*100*time.Millisecond), fmt.Sprintf("tenant-%06d", i), 1)
+			at, key := foldT0.Add(time.Duration(i)*100*time.Millisecond), fmt.Sprintf("tenant-%06d", i)
+			spend(t, s, at, key, 1)
+			spend(t, s, at.Add(second), key, 1)
 		}
 		return s
 	}
 	active, sa := heap(func() *Store { return fill(New()) })
-	folded, sf := heap(func() *Store { s := fill(New()); s.Sweep(foldT0.Add(n * 100 * time.Millisecond)); return s })
+	folded, sf := heap(func() *Store { s := fill(New()); s.Sweep(foldT0.Add(n*100*time.Millisecond + second)); return s })
 	t.Logf("per tenant: active %.0f B (counted %d), folded %.0f B (counted %d)",
 		active, sa.Bytes()/n, folded, sf.Bytes()/n)
 	if active < 10*folded {
@@ -183,4 +189,30 @@ func TestFoldUntil(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { foldUntil(rec) }); n != 0 {
 		t.Fatalf("foldUntil allocates %v times", n)
 	}
+}
+
+// A tenant that has spent within one slot's width has no ring of slot words
+// yet (window.Rolling allocates it at the first roll), so it takes at most
+// half the memory of one that has rolled (issue #17 item 1); WithMaxBytes
+// still counts the ring it may grow, so the bound holds when it does.
+func TestLazyRing(t *testing.T) {
+	const n = 20_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := New()
+	for i := range n {
+		spend(t, s, foldT0.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("tenant-%06d", i), 1)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("per tenant: %.0f B on the heap, %d B counted", heap, s.Bytes()/n)
+	if heap > 1311/2 {
+		t.Fatalf("%.0f B per tenant that spent in one slot, want at most 655 (half of 1,311)", heap)
+	}
+	if float64(s.Bytes()/n) < heap {
+		t.Fatalf("counted %d B per tenant, less than the %.0f B on the heap", s.Bytes()/n, heap)
+	}
+	runtime.KeepAlive(s)
 }
