@@ -145,8 +145,9 @@ type budget struct {
 }
 
 type bucket struct {
-	id           atomic.Int64 // which bucket of time it counts
-	first, retry atomic.Int64
+	id    atomic.Int64 // which bucket of time it counts
+	retry atomic.Int64
+	first striped // every first attempt adds to it
 }
 
 func (b *budget) init(p RetryPolicy) {

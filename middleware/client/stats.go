@@ -9,8 +9,8 @@ import (
 
 // counters are one integration's, updated atomically.
 type counters struct {
-	requests  atomic.Int64 // calls, retries not counted
-	credits   atomic.Int64 // credits spent, after refunds
+	requests  striped // calls, retries not counted
+	credits   striped // credits spent, after refunds
 	waits     atomic.Int64
 	waitedNs  atomic.Int64
 	retries   atomic.Int64

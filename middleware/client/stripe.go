@@ -1,0 +1,58 @@
+package client
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// stripeBits sets how many stripes a striped counter has.
+const stripeBits = 3
+
+// striped is a counter that every call writes (calls, credits, open bodies,
+// the retry budget's first attempts). One word that two cores both add to
+// moves between them on every call; striped spreads the count over stripes
+// on cache lines of their own, one picked by the calling goroutine's stack,
+// so that calls on different cores mostly add to different lines. Load sums
+// the stripes: exact once the adds are done, and never torn by a single
+// add, but a Load racing adds on several stripes may see some and not
+// others, as it could see one word before or after each add.
+//
+// Go cannot align a field to a cache line, so the stripes are 64 bytes
+// apart after 64 bytes of padding: each stripe's word shares its line with
+// padding only, wherever the counter starts.
+type striped struct {
+	_ [64]byte
+	s [1 << stripeBits]struct {
+		v atomic.Int64
+		_ [56]byte
+	}
+}
+
+func (c *striped) Add(n int64) { c.s[stripe()].v.Add(n) }
+
+func (c *striped) Load() int64 {
+	var sum int64
+	for i := range c.s {
+		sum += c.s[i].v.Load()
+	}
+	return sum
+}
+
+// Store sets the count to n (in the first stripe, the others to 0); not
+// atomic with respect to concurrent adds, as a reset of a counter never is.
+func (c *striped) Store(n int64) {
+	for i := range c.s {
+		c.s[i].v.Store(0)
+	}
+	c.s[0].v.Store(n)
+}
+
+// stripe picks a stripe from the address of the caller's stack: each
+// goroutine has its own stack, 8 KiB or more, so goroutines on different
+// cores land on different stripes, and one goroutine mostly on the same.
+//
+//go:nosplit
+func stripe() int {
+	var x byte
+	return int(uint64(uintptr(unsafe.Pointer(&x))>>13) * 0x9e3779b97f4a7c15 >> (64 - stripeBits))
+}
