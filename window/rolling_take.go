@@ -4,13 +4,20 @@ import "time"
 
 // TryAcquireAt takes n credits at now if all n are available.
 func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
-	if n <= 0 {
-		return false, ErrInvalidCount
-	}
-	if n > r.limit.Load() {
+	L := r.limit.Load()
+	if uint64(n-1) >= uint64(L) { // n <= 0 or n > L, in one compare
+		if n <= 0 {
+			return false, ErrInvalidCount
+		}
 		return false, ErrExceedsLimit
 	}
-	return r.TakeAt(now, n, 0, false).Took != 0, nil
+	// TakeAt's path without the Take it builds: this is the pool rows' call.
+	u := r.toU(now)
+	if ok, done, _ := r.fast(u, n, L); done {
+		return ok, nil
+	}
+	took, _, _, _ := r.take(u, n, 0, false)
+	return took != 0, nil
 }
 
 // TakeAt takes n credits at now, leaving at least keep of the limit untaken
@@ -54,7 +61,7 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
 	base := e*r.width + r.length()
-	if e&busy != 0 || u < base || u-base >= r.width {
+	if e&busy != 0 || u-base >= r.width { // u < base wraps around: also out
 		return false, false, 0
 	}
 	s := e + r.quo
