@@ -207,13 +207,26 @@ func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 // do not queue on one: events recorded with the same buf are aggregated in
 // the order recorded, so a call's settled difference should use its call's.
 func (u *Stats) RecordIn(buf uint64, e *Event) {
-	x := event{hour: hourOf(e.At), tenant: e.Tenant, app: e.App, module: e.Module, ip: e.IP, user: e.User, meth: e.Method}
+	var calls, credits, refused int64 = 1, e.Credits, 0
 	if e.Refused {
-		x.refused = 1
-	} else {
-		x.calls, x.credits = 1, e.Credits
+		calls, credits, refused = 0, 0, 1
 	}
-	u.push(buf, &x)
+	hour := hourOf(e.At)
+	sh := u.shardOf(buf)
+	sh.mu.Lock()
+	// Compared with the buffer's last event field by field, before an
+	// event is built: a burst with the same keys (the common case) then
+	// copies nothing, and no wide copy waits on the caller's narrow stores.
+	if n := len(sh.buf); n > 0 {
+		if l := &sh.buf[n-1]; l.hour == hour && !l.adjust && l.tenant == e.Tenant && l.app == e.App &&
+			l.module == e.Module && l.ip == e.IP && l.user == e.User && l.meth == e.Method {
+			l.credits, l.calls, l.refused = l.credits+credits, l.calls+calls, l.refused+refused
+			sh.mu.Unlock()
+			return
+		}
+	}
+	u.appendLocked(sh, &event{hour: hour, tenant: e.Tenant, app: e.App, module: e.Module, ip: e.IP,
+		user: e.User, meth: e.Method, credits: credits, calls: calls, refused: refused})
 }
 
 // Outside is the application under which RecordOutside counts credits.
@@ -250,7 +263,7 @@ func hourOfNs(ns int64) int64 {
 // change. The strings are compared by ==, which is a pointer check when, as
 // usual, a caller passes the same strings again.
 func (u *Stats) push(h uint64, e *event) {
-	sh := &u.shards[(h>>32)%numShards]
+	sh := u.shardOf(h)
 	sh.mu.Lock()
 	if n := len(sh.buf); n > 0 {
 		if last := &sh.buf[n-1]; sameKeys(last, e) {
@@ -259,6 +272,15 @@ func (u *Stats) push(h uint64, e *event) {
 			return
 		}
 	}
+	u.appendLocked(sh, e)
+}
+
+// shardOf is the shard that buffer key h picks.
+func (u *Stats) shardOf(h uint64) *shard { return &u.shards[(h>>32)%numShards] }
+
+// appendLocked appends e to sh's buffer, whose lock the caller holds, and
+// unlocks it; a full buffer is handed to the aggregator.
+func (u *Stats) appendLocked(sh *shard, e *event) {
 	if sh.buf == nil {
 		sh.buf = u.newBatch()
 	}

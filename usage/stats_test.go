@@ -445,3 +445,21 @@ func TestUsageLongKeys(t *testing.T) {
 		t.Fatal("clip merged two keys or cut a character")
 	}
 }
+
+// A decision never merges into a settled difference with the same keys in
+// the buffer: a settle's keys are its application's alone, and a call with
+// no other keys has the same ones. The call keeps its count, by module too.
+func TestRecordAfterSettleSameKeys(t *testing.T) {
+	u := newStats(t, 0, 100)
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	u.SettleIn(7, at, "t", "app", 5)
+	recordIn(u, 7, at, "t", "app", "", "", "", "", 2, false)
+	rows := u.Rows("t", App, at.Add(-time.Hour), at.Add(time.Hour), 10)
+	if len(rows) != 1 || rows[0].Key != "app" || rows[0].Calls != 1 || rows[0].Credits != 7 {
+		t.Fatalf("rows by app = %+v, want app with 1 call and 7 credits", rows)
+	}
+	mods := u.Rows("t", Module, at.Add(-time.Hour), at.Add(time.Hour), 10)
+	if len(mods) != 1 || mods[0].Calls != 1 || mods[0].Credits != 2 {
+		t.Fatalf("rows by module = %+v, want one row with 1 call and 2 credits", mods)
+	}
+}
