@@ -27,11 +27,13 @@ const DefaultMaxApps = 64
 // WithIdleAfter) are folded into a compact record of when their spent
 // credits come back, or dropped if none are out, and rebuilt exactly when
 // they return (see fold.go), so no spending is lost and a full store holds
-// more than 10 times more idle tenants than active
-// ones (TestFoldMemory: 1,325 B active, 106 B folded). If no tenant can be
-// folded, the request is refused with store.ReasonTenants and a RetryAfter of
-// when room can come: when a folded record expires, or a busy tenant turns
-// idle.
+// more than 10 times more idle tenants than active ones (TestFoldMemory:
+// 1,325 B active, about 110 B folded). A tenant that has spent within one
+// slot only has no ring of slot words yet (about 430 B); the bound counts
+// the ring anyway, so it holds when the ring comes. If no tenant can be
+// folded, the request is refused with store.ReasonTenants and a RetryAfter
+// of when room can come: when a folded record expires, or a busy tenant
+// turns idle.
 //
 // Take, Release and Settle take no lock and do not allocate once a tenant
 // and its application exist. Safe for concurrent use.
