@@ -10,7 +10,7 @@ import (
 // counters are one integration's, updated atomically.
 type counters struct {
 	requests  striped // calls, retries not counted
-	credits   striped // credits spent, after refunds
+	credits   upDown  // credits spent, after refunds
 	waits     atomic.Int64
 	waitedNs  atomic.Int64
 	retries   atomic.Int64

@@ -8,14 +8,15 @@ import (
 // stripeBits sets how many stripes a striped counter has.
 const stripeBits = 3
 
-// striped is a counter that every call writes (calls, credits, open bodies,
-// the retry budget's first attempts). One word that two cores both add to
-// moves between them on every call; striped spreads the count over stripes
-// on cache lines of their own, one picked by the calling goroutine's stack,
-// so that calls on different cores mostly add to different lines. Load sums
-// the stripes: exact once the adds are done, and never torn by a single
-// add, but a Load racing adds on several stripes may see some and not
-// others, as it could see one word before or after each add.
+// striped is a counter that every call writes and that only grows between
+// resets (calls, the retry budget's first attempts). One word that two
+// cores both add to moves between them on every call; striped spreads the
+// count over stripes on cache lines of their own, one picked by the calling
+// goroutine's stack, so that calls on different cores mostly add to
+// different lines. Load sums the stripes one by one: racing adds, it reads
+// a value between the counts at the start and at the end of the read, so
+// successive Loads never go down. A count that also goes down is an upDown:
+// summed stripe by stripe it could read a -1 without its +1.
 //
 // Go cannot align a field to a cache line, so the stripes are 64 bytes
 // apart after 64 bytes of padding: each stripe's word shares its line with
@@ -28,7 +29,10 @@ type striped struct {
 	}
 }
 
-func (c *striped) Add(n int64) { c.s[stripe()].v.Add(n) }
+// Add adds n >= 0.
+func (c *striped) Add(n int64) { c.addAt(stripe(), n) }
+
+func (c *striped) addAt(i int, n int64) { c.s[i].v.Add(n) }
 
 func (c *striped) Load() int64 {
 	var sum int64
@@ -45,6 +49,30 @@ func (c *striped) Store(n int64) {
 		c.s[i].v.Store(0)
 	}
 	c.s[0].v.Store(n)
+}
+
+// upDown is a striped count that goes both ways (open bodies, credits
+// charged then refunded): what was added and what was taken away are
+// counted apart, each only growing.
+type upDown struct{ up, down striped }
+
+func (c *upDown) Add(n int64) { c.addAt(stripe(), n) }
+
+func (c *upDown) addAt(i int, n int64) {
+	if n >= 0 {
+		c.up.addAt(i, n)
+	} else {
+		c.down.addAt(i, -n)
+	}
+}
+
+// Load reads what was taken away first, then what was added: it is never
+// below a value the count held during the read (so never negative for a
+// count that never is), and above it by at most what was taken away while
+// it read.
+func (c *upDown) Load() int64 {
+	d := c.down.Load()
+	return c.up.Load() - d
 }
 
 // stripe picks a stripe from the address of the caller's stack: each

@@ -61,7 +61,7 @@ type Transport struct {
 
 	outside   counters
 	reclaimed atomic.Int64
-	open      striped // response bodies not yet closed
+	open      upDown // response bodies not yet closed
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
