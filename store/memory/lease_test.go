@@ -1,6 +1,8 @@
 package memory
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,5 +60,59 @@ func TestLeaseRemembersOnlyItsOwnTenant(t *testing.T) {
 	}
 	if s3.Len() != 1 {
 		t.Fatalf("s3 holds %d tenants, want 1", s3.Len())
+	}
+}
+
+// Goroutines reuse one lease each across two tenants while a sweeper folds
+// idle tenants and the clock moves: every admitted credit must be counted in
+// the live tenant (exact accounting through fold/unfold), none in a folded one.
+func TestLeaseShortcutWithFolding(t *testing.T) {
+	plan := store.Plan{Name: "p", Credits: 1 << 30, Window: 24 * time.Hour, Concurrency: 100}
+	plans := func(string) *store.Plan { return &plan }
+	s := New(WithIdleAfter(time.Millisecond))
+	var clock atomic.Int64
+	clock.Store(foldT0.UnixNano())
+	var spent [2]atomic.Int64
+	keys := [2]string{"a", "b"}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var sweeps sync.WaitGroup
+	sweeps.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s.Sweep(time.Unix(0, clock.Add(int64(time.Millisecond))))
+		}
+	})
+	for g := range 4 {
+		wg.Go(func() {
+			var l Lease
+			for i := range 3000 {
+				k := (g + i/50) % 2
+				var d store.Decision
+				s.Take(time.Unix(0, clock.Load()), &store.Request{Tenant: keys[k], App: "x", Credits: 1}, plans, &l, &d)
+				if !d.Allowed {
+					t.Errorf("refused: %+v", d)
+					return
+				}
+				spent[k].Add(1)
+				s.Release(&l)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sweeps.Wait()
+	at := time.Unix(0, clock.Load())
+	for k, key := range keys {
+		if got := plan.Credits - s.Peek(at, key, 0, plans).Remaining; got != spent[k].Load() {
+			t.Errorf("%s: %d spent in the store, %d admitted (folded %d, evicted %d)", key, got, spent[k].Load(), s.Folded(), s.Evicted())
+		}
+	}
+	if s.Evicted() == 0 {
+		t.Fatal("no tenant was folded: the test exercised nothing")
 	}
 }
