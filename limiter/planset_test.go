@@ -5,9 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-	_ "time/tzdata"
+	_ "time/tzdata" // LoadLocation works without the system's database
 
-	"github.com/creditgate/creditgate/store" // LoadLocation works without the system's database
+	"github.com/creditgate/creditgate/store"
 )
 
 // Two calendars in locations of one name but different rules are different

@@ -76,18 +76,17 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 
 func (b *binding[L]) release(h *ticketHeader, gen uint64) {
 	st := state[L](h)
-	for !st.gen.CompareAndSwap(gen, gen+4) { // the common case: nothing else ran on the ticket
-		g := st.gen.Load()
+claim:
+	for g := gen; ; g = st.gen.Load() { // the first try needs no load
 		switch g {
-		case gen, gen + 2:
+		case gen, gen + 2: // active or settled
+			if st.gen.CompareAndSwap(g, gen+4) {
+				break claim
+			}
 		case gen + 1: // a Settle or Reserve is running on a copy: let it finish
 			runtime.Gosched()
-			continue
 		default:
-			return
-		}
-		if st.gen.CompareAndSwap(g, gen+4) {
-			break
+			return // released already, by a copy
 		}
 	}
 	b.s.Release(&st.lease)

@@ -107,8 +107,14 @@ func own(had, k string) string {
 // holds its keys clipped: a key longer than MaxKeyBytes never matches, and
 // costs a settle per event.
 func sameRun(run, e *event) bool {
-	return run.hour == e.hour && run.adjust == e.adjust && run.app == e.app && run.module == e.module &&
-		run.ip == e.ip && run.user == e.user && run.meth == e.meth
+	return run.hasRun(e.hour, e.adjust, e.app, e.module, e.ip, e.user, e.meth)
+}
+
+// hasRun reports whether r has these keys but the tenant's; RecordIn asks
+// it before it builds an event.
+func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth string) bool {
+	return r.hour == hour && r.adjust == adjust && r.app == app && r.module == module &&
+		r.ip == ip && r.user == user && r.meth == meth
 }
 
 // settleRun adds tu's run to its hour, and ends it.

@@ -218,8 +218,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	// event is built: a burst with the same keys (the common case) then
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
-		if l := &sh.buf[n-1]; l.hour == hour && !l.adjust && l.tenant == e.Tenant && l.app == e.App &&
-			l.module == e.Module && l.ip == e.IP && l.user == e.User && l.meth == e.Method {
+		if l := &sh.buf[n-1]; l.tenant == e.Tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
 			l.credits, l.calls, l.refused = l.credits+credits, l.calls+calls, l.refused+refused
 			sh.mu.Unlock()
 			return

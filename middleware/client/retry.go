@@ -174,7 +174,7 @@ func (b *budget) slot(now time.Time, locked bool) *bucket {
 	case old > id:
 		return nil
 	case old < id:
-		bk.first.Store(0)
+		bk.first.reset()
 		bk.retry.Store(0)
 		bk.id.Store(id)
 	}

@@ -42,13 +42,12 @@ func (c *striped) Load() int64 {
 	return sum
 }
 
-// Store sets the count to n (in the first stripe, the others to 0); not
-// atomic with respect to concurrent adds, as a reset of a counter never is.
-func (c *striped) Store(n int64) {
+// reset sets the count to 0; not atomic with respect to concurrent adds, as
+// a reset of a counter never is.
+func (c *striped) reset() {
 	for i := range c.s {
 		c.s[i].v.Store(0)
 	}
-	c.s[0].v.Store(n)
 }
 
 // upDown is a striped count that goes both ways (open bodies, credits
