@@ -6,6 +6,9 @@
 # themselves, a three-node cluster included), then for every Go module in the
 # repo: gofmt, go vet, go test -race (which also runs every fuzz target's seed
 # corpus), and every benchmark once so none rots. It does not gate on speed.
+# The tests build with -tags creditgate_testhooks, which compiles in the
+# window's test hooks that its interleaving tests drive (see window/hooks.go);
+# the benchmarks build without it, as users do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,12 +33,12 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 
 for m in $modules; do
   echo "== $m: go vet"
-  (cd "$m" && go vet ./...)
+  (cd "$m" && go vet ./... && go vet -tags creditgate_testhooks ./...)
 done
 
 for m in $modules; do
-  echo "== $m: go test -race -shuffle=on -count=1"
-  (cd "$m" && go test -race -shuffle=on -count=1 -timeout 20m ./...)
+  echo "== $m: go test -race -shuffle=on -count=1 -tags creditgate_testhooks"
+  (cd "$m" && go test -race -shuffle=on -count=1 -tags creditgate_testhooks -timeout 20m ./...)
 done
 
 benchlog=$(mktemp) # not a fixed path: two runs at once must not share it

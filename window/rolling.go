@@ -240,7 +240,7 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 	p := r.ring.Load()
 	if p == nil {
 		p = &make([]atomic.Uint64, r.size())[0]
-		if ringHook != nil {
+		if testHooks && ringHook != nil {
 			ringHook()
 		}
 		if !r.ring.CompareAndSwap(nil, p) {

@@ -26,7 +26,7 @@ func (r *Rolling) record(t uint64, a int64) {
 		if x>>amountBits == tag {
 			nx, old = x+uint64(a), 0
 		}
-		if slotHook != nil {
+		if testHooks && slotHook != nil {
 			slotHook()
 		}
 		if !w.CompareAndSwap(x, nx) {
@@ -89,7 +89,7 @@ func (r *Rolling) advance(e, u uint64) {
 	if !r.head.CompareAndSwap(e, en) {
 		return
 	}
-	if sweepHook != nil {
+	if testHooks && sweepHook != nil {
 		sweepHook()
 	}
 	i := e % size

@@ -68,14 +68,14 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	if u-base+r.rem >= r.width {
 		s++
 	}
-	if takeHook != nil {
+	if testHooks && takeHook != nil {
 		takeHook()
 	}
 	c := r.cur.Load()
 	if c>>amountBits != s&tagMask {
 		return false, false, 0
 	}
-	if loadHook != nil {
+	if testHooks && loadHook != nil {
 		loadHook()
 	}
 	p := r.past.Load()
@@ -106,7 +106,8 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 	return r.TakeAt(now, n, 0, true).Took
 }
 
-// Test-only hooks (set by tests, nil otherwise): takeHook runs between reading
+// Test-only hooks (set by tests, nil otherwise; they run only when built
+// with -tags creditgate_testhooks, see testHooks): takeHook runs between reading
 // the frontier and loading cur, the window in which another caller can move
 // the frontier under this one; loadHook between loading cur and past;
 // rollHook between adding the old slot's amount to past and swapping cur;
@@ -143,11 +144,11 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 		if x+r.rem >= r.width {
 			s++
 		}
-		if takeHook != nil {
+		if testHooks && takeHook != nil {
 			takeHook()
 		}
 		c := r.cur.Load()
-		if loadHook != nil {
+		if testHooks && loadHook != nil {
 			loadHook()
 		}
 		p := r.past.Load()
@@ -195,7 +196,7 @@ func (r *Rolling) roll(e, s, c uint64, p, L, n int64, partial bool) (int64, bool
 	}
 	if a != 0 {
 		r.past.Add(a)
-		if rollHook != nil {
+		if testHooks && rollHook != nil {
 			rollHook()
 		}
 	}

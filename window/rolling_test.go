@@ -198,27 +198,6 @@ func TestRollingRefundStaleSlot(t *testing.T) {
 	assert.Equal(t, int64(4), r.RemainingAt(t4))
 }
 
-// TestRollingFrontierMovesDuringTake pins the race the post-check in take
-// exists for: a caller reads the frontier, another caller moves it (returning
-// slot 0's credits) and takes, and only then does the first one load cur and
-// past. The first caller must not be counted at its own now, at which slot 0's
-// credits are still in the window.
-func TestRollingFrontierMovesDuringTake(t *testing.T) {
-	r := newTestRolling(t)
-	mustTake(t, r, t0, 10)
-	late := t0.Add(11 * time.Second) // slot 0 comes back
-	takeHook = func() {
-		takeHook = nil
-		mustTake(t, r, late, 1)
-	}
-	defer func() { takeHook = nil }()
-	ok, eff := r.takeEff(t3, 5) // t3 = late - 1ns: slot 0 still counts here
-	require.True(t, ok)
-	assert.Equal(t, late, eff, "counted from the moved frontier, not at its own now")
-	replay(t, []entry{{t0.UnixNano(), 10}, {late.UnixNano(), 1}, {eff.UnixNano(), 5}},
-		int64(10*time.Second), 10)
-}
-
 // TestChargeHuge: a charge of up to MaxInt64 credits (a huge settled cost)
 // takes what is left of the pool and no more, in every kind of window: the
 // sum of the spent credits and the charge must not overflow into a charge
