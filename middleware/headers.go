@@ -107,39 +107,8 @@ func writeLimitHeaders(h http.Header, cfg *headerConfig, now time.Time, s limitS
 // byte buffer and every []string in one backing array: mem and vals when they
 // are large enough, else one string and one slice allocated here.
 func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitState, mem []byte, vals []string) {
-	buf := mem[:0]
 	var ends [8]int // end offsets of the values in buf
-	n := 0
-	mark := func() { ends[n] = len(buf); n++ }
-
-	remaining := max(s.remaining, 0)
-	delay := untilSeconds(now, s.reset)
-	buf = strconv.AppendInt(buf, s.limit, 10)
-	mark()
-	buf = strconv.AppendInt(buf, remaining, 10)
-	mark()
-	if cfg.epochReset {
-		buf = strconv.AppendInt(buf, epochReset(now, s.reset), 10)
-	} else {
-		buf = strconv.AppendInt(buf, delay, 10)
-	}
-	mark()
-	credits := showCredits(s.limit, remaining)
-	if credits {
-		buf = strconv.AppendInt(buf, remaining, 10)
-		mark()
-	}
-	if s.retryAfter > 0 {
-		buf = strconv.AppendInt(buf, ceilSeconds(s.retryAfter), 10)
-		mark()
-	}
-	if cfg.ietf {
-		buf = appendPolicy(buf, cfg.policy, s.limit, s.window)
-		mark()
-		buf = appendRateLimit(buf, cfg.policy, remaining, delay)
-		mark()
-	}
-
+	buf, n, credits := appendLimitValues(mem[:0], &ends, cfg, now, s)
 	// The values live in mem (never written again once set) when buf did
 	// not outgrow it; otherwise in one string.
 	var all string
@@ -172,6 +141,41 @@ func writeLimitFields(h http.Header, cfg *headerConfig, now time.Time, s limitSt
 		h[keyRateLimitPolicy] = next()
 		h[keyRateLimit] = next()
 	}
+}
+
+// appendLimitValues appends the limit fields' values to buf, in the order
+// writeLimitFields sets them, recording where each ends in ends; n is how
+// many, credits whether X-API-CREDITS-REMAINING is among them.
+func appendLimitValues(buf []byte, ends *[8]int, cfg *headerConfig, now time.Time, s limitState) (_ []byte, n int, credits bool) {
+	mark := func() { ends[n] = len(buf); n++ }
+	remaining := max(s.remaining, 0)
+	delay := untilSeconds(now, s.reset)
+	buf = strconv.AppendInt(buf, s.limit, 10)
+	mark()
+	buf = strconv.AppendInt(buf, remaining, 10)
+	mark()
+	if cfg.epochReset {
+		buf = strconv.AppendInt(buf, epochReset(now, s.reset), 10)
+	} else {
+		buf = strconv.AppendInt(buf, delay, 10)
+	}
+	mark()
+	credits = showCredits(s.limit, remaining)
+	if credits {
+		buf = strconv.AppendInt(buf, remaining, 10)
+		mark()
+	}
+	if s.retryAfter > 0 {
+		buf = strconv.AppendInt(buf, ceilSeconds(s.retryAfter), 10)
+		mark()
+	}
+	if cfg.ietf {
+		buf = appendPolicy(buf, cfg.policy, s.limit, s.window)
+		mark()
+		buf = appendRateLimit(buf, cfg.policy, remaining, delay)
+		mark()
+	}
+	return buf, n, credits
 }
 
 // epochReset is X-RATELIMIT-RESET with WithResetEpoch: the reset's Unix

@@ -80,23 +80,7 @@ func printEffective(w io.Writer, eff *config.Effective) {
 	} else {
 		fmt.Fprintf(w, "tenants:  named by header %s\n", c.Identity.TenantHeader)
 	}
-	profile := c.Costs.Profile
-	if profile != "none" {
-		profile += " " + c.Costs.Version
-	}
-	fmt.Fprintf(w, "\ncost table: %s profile, %d routes; a request no route matches costs %d\n",
-		profile, len(eff.Routes), eff.Costs.DefaultCost())
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tFROM")
-	for _, r := range eff.Routes {
-		class := r.Class
-		if class == "" {
-			class = "-"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Pattern, r.Cost, class, r.Source)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
+	printCosts(w, eff)
 	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), orNone(c.Alerts.Webhook.URL))
 	switch r := c.Redis; {
 	case r.URL != "":
@@ -116,6 +100,29 @@ func printEffective(w io.Writer, eff *config.Effective) {
 	for _, warn := range eff.Warnings {
 		fmt.Fprintf(w, "warning:  %s\n", warn)
 	}
+}
+
+// printCosts prints the effective cost table: its profile, its default cost
+// and a row per route with where its figure comes from.
+func printCosts(w io.Writer, eff *config.Effective) {
+	c := eff.Config
+	profile := c.Costs.Profile
+	if profile != "none" {
+		profile += " " + c.Costs.Version
+	}
+	fmt.Fprintf(w, "\ncost table: %s profile, %d routes; a request no route matches costs %d\n",
+		profile, len(eff.Routes), eff.Costs.DefaultCost())
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tFROM")
+	for _, r := range eff.Routes {
+		class := r.Class
+		if class == "" {
+			class = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Pattern, r.Cost, class, r.Source)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }
 
 // describePlan says a plan in one line.

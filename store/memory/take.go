@@ -63,16 +63,11 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		e = s.appEntry(t, req.App)
 	}
 	if e == nil { // the application table is full of busy applications
-		if t.dead.Load() {
-			return false
-		}
-		refusal(now, t.wins.Load(), store.ReasonConcurrency, n, req.Keep, d)
-		return true
+		return noApp(now, t, n, req.Keep, d)
 	}
-	// Reading the pool's limit before the slots' atomic add (a full
-	// barrier) lets a cold pool's cache miss overlap the slots': at 100,000
-	// tenants admissions wait on such misses more than on anything. The
-	// tenant's own pool is named from t, not loaded from w.
+	// The pool's limit is read before the slots' atomic add (a full
+	// barrier), so that a cold pool's cache miss overlaps the slots' (at
+	// 100,000 tenants such misses dominate); t's own pool is named from t.
 	w := t.wins.Load()
 	r := &t.roll
 	if w != &t.w0 {
@@ -97,9 +92,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		return false
 	}
 	if cls != nil && !cls.TryAcquire(1) {
-		releaseSlots(t, app, nil, which)
-		refusal(now, w, store.ReasonSubConcurrency, n, req.Keep, d)
-		return true
+		return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
 	}
 	tk := w.take(r, now, n, req.Keep, false)
 	reset := w.reset.Load() // after the take: see takeAgain
@@ -108,9 +101,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		reset = w.reset.Load()
 	}
 	if n > 0 && tk.Took == 0 {
-		releaseSlots(t, app, cls, which)
-		refusal(now, w, store.ReasonCredits, n, req.Keep, d)
-		return true
+		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req.Keep, d)
 	}
 	ns := now.UnixNano()
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
@@ -125,6 +116,25 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
 	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
 	d.Reset = w.resetAt(now, ns, reset)
+	return true
+}
+
+// noApp is admit's refusal when t's application table is full of busy
+// applications; false if t was evicted meanwhile.
+func noApp(now time.Time, t *tenant, n, keep int64, d *store.Decision) bool {
+	if t.dead.Load() {
+		return false
+	}
+	refusal(now, t.wins.Load(), store.ReasonConcurrency, n, keep, d)
+	return true
+}
+
+// refuse gives back the slots an admission of t took (app's, cls's and the
+// halves of t.slots0 that which names), fills d with a refusal for reason
+// and reports true (admit's "decided").
+func refuse(now time.Time, t *tenant, w *windows, app, cls *slots.Slots, which uint64, reason store.Reason, n, keep int64, d *store.Decision) bool {
+	releaseSlots(t, app, cls, which)
+	refusal(now, w, reason, n, keep, d)
 	return true
 }
 

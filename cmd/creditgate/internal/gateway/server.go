@@ -35,25 +35,7 @@ func Run(ctx context.Context, eff *config.Effective, o Options) error {
 	if err != nil {
 		return err
 	}
-	snapCfg := c.Snapshot
-	if rb, ok := g.st.(*redisBacking); ok {
-		rb.ping(log, c.Redis)
-		if snapCfg.File != "" {
-			// Redis persists itself; a file beside it would restore a
-			// stale copy of what every replica shares.
-			log.Warn("snapshot.file is not used: Redis holds the state (persist Redis itself: RDB, AOF or replicas)",
-				slog.String("file", snapCfg.File))
-			snapCfg.File = ""
-		}
-	}
-	if f := snapCfg.File; f != "" {
-		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
-		case err != nil:
-			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))
-		case ok:
-			log.Info("snapshot restored", slog.String("file", f))
-		}
-	}
+	snapCfg := g.restore(log, c)
 	proxy, admin, err := listen(eff, g, log)
 	if err != nil {
 		_ = g.Close(context.Background())
@@ -91,6 +73,31 @@ loop:
 		}
 	}
 	return errors.Join(runErr, g.shutdown(c.Timeouts.Shutdown, proxy, admin, snap))
+}
+
+// restore restores the snapshot file, if the configuration names one and
+// the state is not in Redis, and returns the snapshot settings to run with.
+func (g *Gateway) restore(log *slog.Logger, c *config.Config) config.Snapshot {
+	snapCfg := c.Snapshot
+	if rb, ok := g.st.(*redisBacking); ok {
+		rb.ping(log, c.Redis)
+		if snapCfg.File != "" {
+			// Redis persists itself; a file beside it would restore a
+			// stale copy of what every replica shares.
+			log.Warn("snapshot.file is not used: Redis holds the state (persist Redis itself: RDB, AOF or replicas)",
+				slog.String("file", snapCfg.File))
+			snapCfg.File = ""
+		}
+	}
+	if f := snapCfg.File; f != "" {
+		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
+		case err != nil:
+			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))
+		case ok:
+			log.Info("snapshot restored", slog.String("file", f))
+		}
+	}
+	return snapCfg
 }
 
 // reload applies a re-read configuration, or logs why not.
