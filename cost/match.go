@@ -16,8 +16,9 @@ import (
 // was built, the first match found this way is ServeMux's most specific one.
 //
 // It handles tables without host-qualified patterns (the others go to the
-// ServeMux itself). Plain, clean paths (splitPath) are split without
-// allocating; the others are cleaned, split and unescaped first (views.go).
+// ServeMux itself). Plain, clean paths (scanPath) are matched over the path
+// string itself (matchpath.go); the others are cleaned, split and unescaped
+// first (views.go).
 // TestMatchDifferential and FuzzMatch check that it agrees with ServeMux.
 type matcher struct {
 	methods   []methodTree // patterns with a method, one tree per method
@@ -257,8 +258,9 @@ func (m *matcher) matchMethod(w *walk, method string, segs []string, trailing, s
 }
 
 // exact mirrors ServeMux's exactMatch: no multi wildcard matched a non-empty
-// remainder of the path (plus a "/" when slash).
-func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
+// remainder of a path of n segments (plus a "/" when trailing, another when
+// slash).
+func (m *matcher) exact(r, n int, trailing, slash bool) bool {
 	if r < 0 {
 		return false
 	}
@@ -269,8 +271,7 @@ func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 	if !slash && !trailing {
 		return false
 	}
-	n := len(segs) // the path's slashes: one per segment, one more if trailing
-	if trailing {
+	if trailing { // the path's slashes: one per segment, one more if trailing
 		n++
 	}
 	if slash {
@@ -285,8 +286,8 @@ func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 // route of /tree/ and redirect true.
 func (m *matcher) lookup(w *walk, method string, segs []string, trailing bool) (r int, redirect bool) {
 	r = m.matchMethod(w, method, segs, trailing, false)
-	if !trailing && !m.exact(r, segs, trailing, false) {
-		if r2 := m.matchMethod(w, method, segs, trailing, true); m.exact(r2, segs, trailing, true) {
+	if !trailing && !m.exact(r, len(segs), trailing, false) {
+		if r2 := m.matchMethod(w, method, segs, trailing, true); m.exact(r2, len(segs), trailing, true) {
 			return r2, true
 		}
 	}
@@ -312,49 +313,9 @@ var pathSafe = func() (t [256]bool) {
 	return t
 }()
 
-// maxSegs is how many path segments splitPath splits into; longer paths
-// take the slow path. API paths are far shorter.
+// maxSegs is how many path segments the fast path takes (scanPath); longer
+// paths take the slow path. API paths are far shorter.
 const maxSegs = 12
-
-// splitPath reports whether u's path can take the fast path and, if so,
-// splits it into segs[:n] (without the slashes) and whether it ends in a
-// slash: its escaped form must be the path itself (no RawPath, nothing to
-// escape or unescape), and it must be clean (start with '/' and have no
-// empty segment but a trailing slash's), so that ServeMux would not
-// redirect it, and no segment may end in a dot ("." and ".." but also
-// "read.", which some routers read as "read"). One pass over the path
-// serves the check, the match and the module segment.
-func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
-	p := u.Path
-	if u.RawPath != "" || p == "" || p[0] != '/' {
-		return 0, false, false
-	}
-	start := 1
-	for i := 1; i < len(p); i++ {
-		if c := p[i]; c != '/' {
-			if !pathSafe[c] {
-				return 0, false, false
-			}
-			continue
-		}
-		seg := p[start:i]
-		if seg == "" || seg[len(seg)-1] == '.' || n == maxSegs {
-			return 0, false, false
-		}
-		segs[n] = seg
-		n++
-		start = i + 1
-	}
-	switch seg := p[start:]; {
-	case seg == "":
-		return n, true, true // the trailing slash (or the root)
-	case seg[len(seg)-1] == '.' || n == maxSegs:
-		return 0, false, false
-	default:
-		segs[n] = seg
-		return n + 1, false, true
-	}
-}
 
 // muxRoutesWildcards reports whether ServeMux routes with the Go 1.22
 // patterns the matcher mirrors; with GODEBUG=httpmuxgo121=1 it does not, and

@@ -307,7 +307,7 @@ func TestPathSegment(t *testing.T) {
 	}
 }
 
-// Paths longer than splitPath splits go to the ServeMux, with the same route
+// Paths longer than scanPath takes go to the slow path, with the same route
 // and module as a short path would get.
 func TestLongPathFallsBack(t *testing.T) {
 	pats := []string{"GET /crm/{module}/", "GET /crm/{module}/{id}"}

@@ -1,0 +1,174 @@
+package cost
+
+import "net/http"
+
+// The fast path: a clean, plainly spelled path (nearly every request) is
+// checked in one scan (scanPath) and then matched over the path string
+// itself (matchPath), with no segment array to fill and zero.
+
+// pathCuts is a path scanPath accepted, cut into segments by offsets (no
+// array of strings to fill, and little to zero), and what its walks noticed.
+type pathCuts struct {
+	p        string
+	cut      [maxSegs + 1]uint16 // segment k is p[cut[k]+1 : cut[k+1]]
+	n        int                 // segments, not counting a trailing slash
+	trailing bool                // p ends in a slash
+	foldMiss bool                // as walk.foldMiss
+}
+
+func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
+
+// scanPath reports whether p can take the fast path and, if so, cuts it into
+// c. It must be clean (start with '/' and have no empty segment but a
+// trailing slash's), so that ServeMux would not redirect it, made only of
+// pathSafe bytes, so that it is its own escaped and unescaped form, with no
+// segment ending in a dot ("." and ".." but also "read.", which some
+// routers read as "read"), and it must have at most maxSegs segments. The
+// caller checks that the URL has no RawPath.
+func scanPath(p string, c *pathCuts) bool {
+	if p == "" || p[0] != '/' || len(p) > 1<<16-1 {
+		return false
+	}
+	n, start := 0, 1 // start of the current segment
+	for i := 1; i < len(p); i++ {
+		if b := p[i]; b != '/' {
+			if !pathSafe[b] {
+				return false
+			}
+			continue
+		}
+		if i == start || p[i-1] == '.' || n == maxSegs {
+			return false
+		}
+		n++
+		c.cut[n] = uint16(i)
+		start = i + 1
+	}
+	c.p, c.trailing = p, start == len(p)
+	if !c.trailing {
+		if p[len(p)-1] == '.' || n == maxSegs {
+			return false
+		}
+		n++
+		c.cut[n] = uint16(len(p))
+	}
+	c.n = n
+	return true
+}
+
+// segs returns c's segments, for the rare walks that need them (looseView).
+func (c *pathCuts) segs(buf *[maxSegs]string) []string {
+	for k := range c.n {
+		buf[k] = c.seg(k)
+	}
+	return buf[:c.n]
+}
+
+// matchPath is match over c from its segment k. Where a node leaves only
+// one way on, it loops instead of recursing.
+func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
+	for {
+		var seg string
+		end := false // seg is the final "/"
+		switch {
+		case k < c.n:
+			seg = c.seg(k)
+		case k == c.n && c.trailing:
+			seg, end = "/", true
+		case !slash:
+			return n.route
+		default: // the redirect check's "/" ends the path
+			seg, end, slash = "/", true, false
+		}
+		k++
+		child := n.lit(seg)
+		if child == nil && !c.foldMiss && (n.lits != nil || n.foldMap != nil) && n.hasFold(seg) {
+			c.foldMiss = true
+		}
+		wild := n.wild
+		if end {
+			wild = nil // a single wildcard never matches the trailing slash
+		}
+		if child != nil {
+			if wild == nil && n.multi < 0 {
+				n = child // its answer is n's
+				continue
+			}
+			if r := child.matchPath(c, k, slash); r >= 0 {
+				return r
+			}
+		}
+		if wild == nil {
+			return n.multi
+		}
+		if n.multi < 0 {
+			n = wild
+			continue
+		}
+		if r := wild.matchPath(c, k, slash); r >= 0 {
+			return r
+		}
+		return n.multi
+	}
+}
+
+// matchPathMethod is matchMethod over c; root is the request method's tree
+// (methodRoot).
+func (m *matcher) matchPathMethod(c *pathCuts, root *segNode, method string, slash bool) int {
+	if root != nil {
+		if r := root.matchPath(c, 0, slash); r >= 0 {
+			return r
+		}
+	}
+	if m.get != nil && method == http.MethodHead {
+		if r := m.get.matchPath(c, 0, slash); r >= 0 {
+			return r
+		}
+	}
+	return m.anyMethod.matchPath(c, 0, slash)
+}
+
+// lookupPath is lookup over c.
+func (m *matcher) lookupPath(c *pathCuts, method string) (r int, redirect bool) {
+	root := m.methodRoot(method)
+	r = m.matchPathMethod(c, root, method, false)
+	if !c.trailing && !m.exact(r, c.n, false, false) {
+		if r2 := m.matchPathMethod(c, root, method, true); m.exact(r2, c.n, false, true) {
+			return r2, true
+		}
+	}
+	return r, false
+}
+
+// What fastView found.
+const (
+	fastDone     = 1 << iota // the fast path read the path
+	fastRedirect             // ServeMux redirects it, /tree to /tree/
+	fastLoose                // a loose reading may differ: add looseView
+)
+
+// fastView reads r's path on the fast path when it can (st has fastDone):
+// the route ServeMux serves (-1 for none) and its {module} segment.
+func (t *Table) fastView(r *http.Request) (route int, module string, st int) {
+	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
+		return -1, "", 0
+	}
+	var c pathCuts
+	if !scanPath(r.URL.Path, &c) {
+		return -1, "", 0
+	}
+	i, redirect := t.m.lookupPath(&c, r.Method)
+	st = fastDone
+	if redirect {
+		st |= fastRedirect
+	}
+	if c.foldMiss || c.trailing && c.n > 0 {
+		st |= fastLoose
+	}
+	if i >= 0 {
+		if k := t.routes[i].moduleSeg; k >= 0 && k < c.n {
+			module = c.seg(k)
+		}
+	}
+	return i, module, st
+}

@@ -1,0 +1,157 @@
+package cost
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// The fast path (scanPath, matchPath, fastView, price1) must give what the
+// general one gives. These tests hold it to the segment walk (match) and to
+// slowViews, which read a clean path just as the fast path does.
+
+var cleanSegs = []string{"a", "b", "c", "ab", "~", "A", "B", "Ab", "x.y", "-"}
+
+// randomCleanPath returns a path scanPath accepts, or nearly (one segment
+// too many).
+func randomCleanPath(rng *rand.Rand) string {
+	n := rng.IntN(5)
+	if rng.IntN(50) == 0 {
+		n = maxSegs - 1 + rng.IntN(3)
+	}
+	var sb strings.Builder
+	for range n {
+		sb.WriteString("/" + cleanSegs[rng.IntN(len(cleanSegs))])
+	}
+	if n == 0 || rng.IntN(4) == 0 {
+		sb.WriteString("/")
+	}
+	return sb.String()
+}
+
+// slowPrice prices r as Match (or, with body, Lookup) would without the
+// fast path.
+func (t *Table) slowPrice(r *http.Request, body bool) (Price, error) {
+	var vs views
+	var p Price
+	t.slowViews(r, &vs)
+	err := t.matchViews(r, &p, &vs)
+	if body && err == nil && p.MaxBody > 0 {
+		err = t.priceBody(r, &p, vs.v[:vs.n]...)
+	}
+	return p, err
+}
+
+func TestMatchPathDifferential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tables, fast, matched, folds := 1500, 0, 0, 0
+	if testing.Short() {
+		tables = 200
+	}
+	for range tables {
+		ct, pats := randomTable(t, rng)
+		if ct.m == nil {
+			continue
+		}
+		priced := pricedTable(t, rng, pats)
+		for range 60 {
+			method := matchMethods[rng.IntN(len(matchMethods)-1)] // not CONNECT
+			path := randomCleanPath(rng)
+			var c pathCuts
+			if !scanPath(path, &c) {
+				continue
+			}
+			fast++
+			segs, trailing := splitClean(path, false)
+			var w walk
+			want, wantRedirect := ct.m.lookup(&w, method, segs, trailing)
+			got, redirect := ct.m.lookupPath(&c, method)
+			if got != want || redirect != wantRedirect || c.foldMiss != w.foldMiss {
+				t.Fatalf("patterns %q, %s %q: matchPath %d %v fold miss %v, match %d %v %v",
+					pats, method, path, got, redirect, c.foldMiss, want, wantRedirect, w.foldMiss)
+			}
+			if got >= 0 {
+				matched++
+			}
+			if w.foldMiss {
+				folds++
+			}
+			r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: "x=1"}}
+			checkPrices(t, ct, pats, r)
+			checkPrices(t, priced, pats, r)
+		}
+	}
+	if fast < tables*60/2 || matched < tables*60/10 || folds < tables {
+		t.Fatalf("%d fast paths, %d matched, %d fold misses, of %d", fast, matched, folds, tables*60)
+	}
+}
+
+// pricedTable is a table of pats whose routes have classes and, some,
+// pricers: one that needs the body, one that fails, one from the query.
+func pricedTable(t *testing.T, rng *rand.Rand, pats []string) *Table {
+	fail := Pricer{Func: func(*http.Request) (int64, error) { return 0, ErrArgs }}
+	rs := routesOf(pats)
+	for i := range rs {
+		// One wildcard of each pattern is {module}, whose segment the
+		// price names.
+		if w := strings.IndexAny(rs[i].Pattern, "{"); w >= 0 && rs[i].Pattern[w+1] != '$' {
+			e := strings.IndexAny(rs[i].Pattern[w:], ".}")
+			rs[i].Pattern = rs[i].Pattern[:w+1] + "module" + rs[i].Pattern[w+e:]
+		}
+		rs[i].Class = []string{"", "c", "d"}[rng.IntN(3)]
+		switch rng.IntN(6) {
+		case 0:
+			rs[i].Pricer = RecordsCost("data", 10, int64(1+rng.IntN(20)), 1<<10)
+		case 1:
+			rs[i].Pricer = fail
+		case 2:
+			rs[i].Pricer = QueryParamCost("x", int64(rng.IntN(20)), 1)
+		}
+	}
+	ct, err := NewTable(int64(rng.IntN(3)), rs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+// checkPrices compares Match and Lookup with slowPrice.
+func checkPrices(t *testing.T, ct *Table, pats []string, r *http.Request) {
+	t.Helper()
+	for _, body := range []bool{false, true} {
+		want, wantErr := ct.slowPrice(r, body)
+		name, f := "Match", ct.Match
+		if body {
+			name, f = "Lookup", ct.Lookup
+		}
+		if p, err := f(r); p != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("patterns %q, %s %q: %s %+v %v, slow path %+v %v",
+				pats, r.Method, r.URL.Path, name, p, err, want, wantErr)
+		}
+	}
+}
+
+func TestScanPathCuts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 5000 {
+		path := randomCleanPath(rng)
+		var c pathCuts
+		if !scanPath(path, &c) {
+			if strings.Count(strings.TrimSuffix(path, "/"), "/") <= maxSegs {
+				t.Fatalf("scanPath refused %q", path)
+			}
+			continue
+		}
+		segs, trailing := splitClean(path, false)
+		var buf [maxSegs]string
+		if got := c.segs(&buf); strings.Join(got, "|") != strings.Join(segs, "|") || c.trailing != trailing {
+			t.Fatalf("%q: segments %q trailing %v, want %q %v", path, got, c.trailing, segs, trailing)
+		}
+	}
+	var c pathCuts
+	if long := "/" + strings.Repeat("a", 1<<16); scanPath(long, &c) {
+		t.Error("scanPath took a path too long for its offsets")
+	}
+}
