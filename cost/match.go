@@ -21,10 +21,11 @@ import (
 // first (views.go).
 // TestMatchDifferential and FuzzMatch check that it agrees with ServeMux.
 type matcher struct {
-	methods   []methodTree // patterns with a method, one tree per method
-	anyMethod *segNode     // patterns without a method
-	get       *segNode     // methods' "GET" tree, also tried for HEAD
-	routes    []matchInfo  // indexed like Table.routes
+	methods   []methodTree         // patterns with a method, one tree per method
+	std       [stdMethods]*segNode // methods' trees of the usual methods
+	anyMethod *segNode             // patterns without a method
+	get       *segNode             // methods' "GET" tree, also tried for HEAD
+	routes    []matchInfo          // indexed like Table.routes
 }
 
 type methodTree struct {
@@ -148,6 +149,9 @@ func (m *matcher) tree(method string) *segNode {
 	}
 	n := newSegNode()
 	m.methods = append(m.methods, methodTree{method: method, root: n})
+	if k := stdMethod(method); k >= 0 {
+		m.std[k] = n
+	}
 	if method == http.MethodGet {
 		m.get = n
 	}
@@ -155,12 +159,40 @@ func (m *matcher) tree(method string) *segNode {
 }
 
 func (m *matcher) methodRoot(method string) *segNode {
+	if k := stdMethod(method); k >= 0 {
+		return m.std[k]
+	}
 	for i := range m.methods {
 		if m.methods[i].method == method {
 			return m.methods[i].root
 		}
 	}
 	return nil
+}
+
+// stdMethods is how many methods stdMethod numbers.
+const stdMethods = 7
+
+// stdMethod numbers the usual methods, -1 for the others: a switch on
+// constants compares a method without calling memequal.
+func stdMethod(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 0
+	case http.MethodPost:
+		return 1
+	case http.MethodPut:
+		return 2
+	case http.MethodDelete:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodHead:
+		return 5
+	case http.MethodOptions:
+		return 6
+	}
+	return -1
 }
 
 func (n *segNode) addLit(seg string) *segNode {
