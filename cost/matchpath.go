@@ -65,7 +65,9 @@ func (c *pathCuts) segs(buf *[maxSegs]string) []string {
 }
 
 // matchPath is match over c from its segment k. Where a node leaves only
-// one way on, it loops instead of recursing.
+// one way on it loops, with no call on the way (eqSeg and equalFoldASCII
+// inline) to keep its state in registers; a map of literals and
+// backtracking are tail calls.
 func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 	for {
 		var seg string
@@ -81,35 +83,78 @@ func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 			seg, end, slash = "/", true, false
 		}
 		k++
-		child := n.lit(seg)
-		if child == nil && !c.foldMiss && (n.lits != nil || n.foldMap != nil) && n.hasFold(seg) {
+		if n.litMap != nil {
+			return n.matchMap(c, k, slash, seg, end)
+		}
+		var child *segNode
+		fold := false // a literal equals seg but for case
+		for i := range n.lits {
+			if l := n.lits[i].seg; eqSeg(l, seg) {
+				child = n.lits[i].node
+				break
+			} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
+				fold = true
+			}
+		}
+		if child == nil && fold {
 			c.foldMiss = true
 		}
 		wild := n.wild
 		if end {
 			wild = nil // a single wildcard never matches the trailing slash
 		}
-		if child != nil {
-			if wild == nil && n.multi < 0 {
-				n = child // its answer is n's
-				continue
-			}
-			if r := child.matchPath(c, k, slash); r >= 0 {
-				return r
-			}
-		}
-		if wild == nil {
-			return n.multi
-		}
-		if n.multi < 0 {
+		switch {
+		case n.multi >= 0 || child != nil && wild != nil:
+			return n.backtrack(c, k, slash, child, wild)
+		case child != nil:
+			n = child
+		case wild != nil:
 			n = wild
-			continue
+		default:
+			return -1
 		}
+	}
+}
+
+// matchMap is matchPath's step at a node whose literals are in a map.
+func (n *segNode) matchMap(c *pathCuts, k int, slash bool, seg string, end bool) int {
+	child := n.litMap[seg]
+	if child == nil && !c.foldMiss && n.hasFold(seg) {
+		c.foldMiss = true
+	}
+	wild := n.wild
+	if end {
+		wild = nil
+	}
+	return n.backtrack(c, k, slash, child, wild)
+}
+
+// backtrack tries child, then wild, then n's multi wildcard, for matchPath.
+func (n *segNode) backtrack(c *pathCuts, k int, slash bool, child, wild *segNode) int {
+	if child != nil {
+		if r := child.matchPath(c, k, slash); r >= 0 {
+			return r
+		}
+	}
+	if wild != nil {
 		if r := wild.matchPath(c, k, slash); r >= 0 {
 			return r
 		}
-		return n.multi
 	}
+	return n.multi
+}
+
+// eqSeg is a == b, without calling memequal: segments are short.
+func eqSeg(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // matchPathMethod is matchMethod over c; root is the request method's tree
