@@ -326,25 +326,6 @@ func (m *matcher) lookup(w *walk, method string, segs []string, trailing bool) (
 	return r, false
 }
 
-// pathSafe marks the bytes that url.URL.EscapedPath leaves as they are and
-// that need no unescaping, so that a path made only of them is its own
-// escaped form.
-var pathSafe = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-_.~$&+,/:;=@" {
-		t[c] = true
-	}
-	return t
-}()
-
 // maxSegs is how many path segments the fast path takes (scanPath); longer
 // paths take the slow path. API paths are far shorter.
 const maxSegs = 12

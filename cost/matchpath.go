@@ -18,41 +18,61 @@ type pathCuts struct {
 
 func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
 
+// pathByte sorts bytes for scanPath: the bytes that url.URL.EscapedPath
+// leaves as they are and that need no unescaping, so that a path made only
+// of them is its own escaped form, are safe, but for '/'.
+var pathByte = func() (t [256]uint8) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:;=@" {
+		t[c] = byteSafe
+	}
+	t['/'] = byteSlash
+	return t
+}()
+
+const (
+	byteBad = iota
+	byteSafe
+	byteSlash
+)
+
 // scanPath reports whether p can take the fast path and, if so, cuts it into
 // c. It must be clean (start with '/' and have no empty segment but a
 // trailing slash's), so that ServeMux would not redirect it, made only of
-// pathSafe bytes, so that it is its own escaped and unescaped form, with no
-// segment ending in a dot ("." and ".." but also "read.", which some
-// routers read as "read"), and it must have at most maxSegs segments. The
-// caller checks that the URL has no RawPath.
+// safe bytes (pathByte), so that it is its own escaped and unescaped form,
+// with no segment ending in a dot ("." and ".." but also "read.", which
+// some routers read as "read"), and it must have at most maxSegs segments.
+// The caller checks that the URL has no RawPath. Each segment is one tight
+// loop over its safe bytes.
 func scanPath(p string, c *pathCuts) bool {
 	if p == "" || p[0] != '/' || len(p) > 1<<16-1 {
 		return false
 	}
-	n, start := 0, 1 // start of the current segment
-	for i := 1; i < len(p); i++ {
-		if b := p[i]; b != '/' {
-			if !pathSafe[b] {
+	n, i := 0, 1
+	for {
+		start := i
+		for i < len(p) && pathByte[p[i]] == byteSafe {
+			i++
+		}
+		if i == len(p) {
+			if i == start {
+				c.trailing = true // the trailing slash (or the root)
+				break
+			}
+			if p[i-1] == '.' || n == maxSegs {
 				return false
 			}
-			continue
+			n++
+			c.cut[n] = uint16(i)
+			break
 		}
-		if i == start || p[i-1] == '.' || n == maxSegs {
+		if p[i] != '/' || i == start || p[i-1] == '.' || n == maxSegs {
 			return false
 		}
 		n++
 		c.cut[n] = uint16(i)
-		start = i + 1
+		i++
 	}
-	c.p, c.trailing = p, start == len(p)
-	if !c.trailing {
-		if p[len(p)-1] == '.' || n == maxSegs {
-			return false
-		}
-		n++
-		c.cut[n] = uint16(len(p))
-	}
-	c.n = n
+	c.p, c.n = p, n
 	return true
 }
 
