@@ -45,6 +45,7 @@ type segNode struct {
 	route   int
 	multi   int
 	lits    []litChild            // literal children while few
+	lit0    litChild              // lits[0], for matchPath: one load less
 	litMap  map[string]*segNode   // literal children once many
 	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
 	wild    *segNode              // single-segment wildcard child
@@ -203,8 +204,10 @@ func (n *segNode) addLit(seg string) *segNode {
 	if n.litMap == nil {
 		n.lits = append(n.lits, litChild{seg, c})
 		if len(n.lits) <= maxLitSlice {
+			n.lit0 = n.lits[0]
 			return c
 		}
+		n.lit0 = litChild{}
 		n.litMap = make(map[string]*segNode, len(n.lits))
 		n.foldMap = make(map[string][]*segNode, len(n.lits))
 		for _, l := range n.lits[:len(n.lits)-1] {

@@ -108,12 +108,19 @@ func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 		}
 		var child *segNode
 		fold := false // a literal equals seg but for case
-		for i := range n.lits {
-			if l := n.lits[i].seg; eqSeg(l, seg) {
-				child = n.lits[i].node
-				break
-			} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
-				fold = true
+		if l := n.lit0.seg; n.lit0.node != nil {
+			if eqSeg(l, seg) {
+				child = n.lit0.node
+			} else {
+				fold = len(l) == len(seg) && equalFoldASCII(l, seg)
+				for i := 1; i < len(n.lits); i++ {
+					if l := n.lits[i].seg; eqSeg(l, seg) {
+						child = n.lits[i].node
+						break
+					} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
+						fold = true
+					}
+				}
 			}
 		}
 		if child == nil && fold {
