@@ -192,6 +192,12 @@ func (m *matcher) matchPathMethod(c *pathCuts, root *segNode, method string, sla
 			return r
 		}
 	}
+	return m.matchPathOthers(c, method, slash)
+}
+
+// matchPathOthers is matchPathMethod after the method's own tree: GET's for
+// HEAD, then the method-less patterns.
+func (m *matcher) matchPathOthers(c *pathCuts, method string, slash bool) int {
 	if m.get != nil && method == http.MethodHead {
 		if r := m.get.matchPath(c, 0, slash); r >= 0 {
 			return r
@@ -200,10 +206,16 @@ func (m *matcher) matchPathMethod(c *pathCuts, root *segNode, method string, sla
 	return m.anyMethod.matchPath(c, 0, slash)
 }
 
-// lookupPath is lookup over c.
+// lookupPath is lookup over c. Its common way (the method's tree matches
+// exactly) makes one call.
 func (m *matcher) lookupPath(c *pathCuts, method string) (r int, redirect bool) {
-	root := m.methodRoot(method)
-	r = m.matchPathMethod(c, root, method, false)
+	root, r := m.methodRoot(method), -1
+	if root != nil {
+		r = root.matchPath(c, 0, false)
+	}
+	if r < 0 {
+		r = m.matchPathOthers(c, method, false)
+	}
 	if !c.trailing && !m.exact(r, c.n, false, false) {
 		if r2 := m.matchPathMethod(c, root, method, true); m.exact(r2, c.n, false, true) {
 			return r2, true

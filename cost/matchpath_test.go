@@ -32,13 +32,30 @@ func randomCleanPath(rng *rand.Rand) string {
 }
 
 // slowPrice prices r as Match (or, with body, Lookup) would without the
-// fast path.
-func (t *Table) slowPrice(r *http.Request, body bool) (Price, error) {
+// fast path, and without price1: by matchViews' loop over readings.
+func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	var vs views
-	var p Price
 	t.slowViews(r, &vs)
-	err := t.matchViews(r, &p, &vs)
-	if body && err == nil && p.MaxBody > 0 {
+	best, bestHi := 0, int64(-1)
+	p.Unclean = vs.unclean
+	for k := 0; k < vs.n; k++ {
+		lo, hi, err := t.bounds(r, vs.v[k].route)
+		if err != nil {
+			t.name(&p, vs.v[k].route, vs.v[k].module)
+			return p, err
+		}
+		if hi > bestHi {
+			best, bestHi = k, hi
+		}
+		p.Credits = max(p.Credits, lo)
+	}
+	t.name(&p, vs.v[best].route, vs.v[best].module)
+	for k := 0; k < vs.n; k++ {
+		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
+			p.MaxBody = mb
+		}
+	}
+	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}
 	return p, err
