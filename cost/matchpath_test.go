@@ -172,3 +172,44 @@ func TestScanPathCuts(t *testing.T) {
 		t.Error("scanPath took a path too long for its offsets")
 	}
 }
+
+// refFast is the fast path's acceptance by definition: a path ServeMux
+// would not clean, of safe bytes only, no segment ending in a dot, at most
+// maxSegs segments.
+func refFast(p string) bool {
+	if p == "" || p[0] != '/' || len(p) >= 1<<16 || cleanPath(p) != p {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c != '/' && !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:;=@", rune(c)) {
+			return false
+		}
+	}
+	segs, _ := splitClean(p, false)
+	return !dotted(segs) && len(segs) <= maxSegs
+}
+
+func TestScanPathAcceptance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const chars = "ab/./A%é ~-:@?#"
+	counts := map[bool]int{}
+	for range 50000 {
+		path := randomCleanPath(rng)
+		if rng.IntN(2) == 0 { // or anything
+			b := []byte("/")
+			for range rng.IntN(12) {
+				b = append(b, chars[rng.IntN(len(chars))])
+			}
+			path = string(b[rng.IntN(2):])
+		}
+		var c pathCuts
+		ok := scanPath(path, &c)
+		if want := refFast(path); ok != want {
+			t.Fatalf("scanPath(%q) = %v, want %v", path, ok, want)
+		}
+		counts[ok]++
+	}
+	if counts[false] < 10000 || counts[true] < 10000 {
+		t.Fatalf("scanPath took %d paths, not %d", counts[true], counts[false])
+	}
+}
