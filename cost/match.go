@@ -46,6 +46,7 @@ type segNode struct {
 	multi   int
 	lits    []litChild            // literal children while few
 	lit0    litChild              // lits[0], for matchPath: one load less
+	step    uint8                 // the one way on from here, if so (setSteps)
 	litMap  map[string]*segNode   // literal children once many
 	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
 	wild    *segNode              // single-segment wildcard child
@@ -137,7 +138,39 @@ func newMatcher(patterns []string) *matcher {
 		}
 		m.routes[i] = matchInfo{multi: len(segs) > 0 && segs[len(segs)-1].multi, segs: len(segs)}
 	}
+	m.anyMethod.setSteps()
+	for _, t := range m.methods {
+		t.root.setSteps()
+	}
 	return m
+}
+
+// A node's step says when a segment (not the trailing slash) has only one
+// way on from it, so that matchPath can take it without the general case.
+const (
+	stepAny  = iota // no shortcut
+	stepLit         // only the literal child lit0
+	stepWild        // only the wildcard child, whatever the segment
+)
+
+// setSteps sets the steps of n and the nodes under it.
+func (n *segNode) setSteps() {
+	switch {
+	case n.multi >= 0 || n.litMap != nil:
+	case len(n.lits) == 1 && n.wild == nil:
+		n.step = stepLit
+	case len(n.lits) == 0 && n.wild != nil:
+		n.step = stepWild
+	}
+	for _, l := range n.lits {
+		l.node.setSteps()
+	}
+	for _, c := range n.litMap {
+		c.setSteps()
+	}
+	if n.wild != nil {
+		n.wild.setSteps()
+	}
 }
 
 // tree returns the tree of method, creating it.

@@ -90,6 +90,18 @@ func (c *pathCuts) segs(buf *[maxSegs]string) []string {
 // backtracking are tail calls.
 func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 	for {
+		if k < c.n { // a segment: perhaps the one way on
+			switch n.step {
+			case stepWild:
+				n, k = n.wild, k+1
+				continue
+			case stepLit:
+				if eqSeg(n.lit0.seg, c.seg(k)) {
+					n, k = n.lit0.node, k+1
+					continue
+				}
+			}
+		}
 		var seg string
 		end := false // seg is the final "/"
 		switch {
