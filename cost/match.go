@@ -47,6 +47,9 @@ type segNode struct {
 	lits    []litChild            // literal children while few
 	lit0    litChild              // lits[0], for matchPath: one load less
 	step    uint8                 // the one way on from here, if so (setSteps)
+	run     string                // stepLit nodes in a row: their literals, joined by "/"
+	runSegs int                   // how many (0 for fewer than two)
+	runEnd  *segNode              // the node they lead to
 	litMap  map[string]*segNode   // literal children once many
 	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
 	wild    *segNode              // single-segment wildcard child
@@ -153,15 +156,8 @@ const (
 	stepWild        // only the wildcard child, whatever the segment
 )
 
-// setSteps sets the steps of n and the nodes under it.
+// setSteps sets the steps (and runs) of n and the nodes under it.
 func (n *segNode) setSteps() {
-	switch {
-	case n.multi >= 0 || n.litMap != nil:
-	case len(n.lits) == 1 && n.wild == nil:
-		n.step = stepLit
-	case len(n.lits) == 0 && n.wild != nil:
-		n.step = stepWild
-	}
 	for _, l := range n.lits {
 		l.node.setSteps()
 	}
@@ -170,6 +166,25 @@ func (n *segNode) setSteps() {
 	}
 	if n.wild != nil {
 		n.wild.setSteps()
+	}
+	switch {
+	case n.multi >= 0 || n.litMap != nil:
+	case len(n.lits) == 1 && n.wild == nil:
+		n.step = stepLit
+	case len(n.lits) == 0 && n.wild != nil:
+		n.step = stepWild
+	}
+	// A run compares several segments at once. Its literals hold no "/"
+	// (nor are "/", {$}'s), so that a path's segments equal them one by one
+	// if and only if the run equals the path from the first to the last.
+	c := n.lit0.node
+	if n.step != stepLit || strings.Contains(n.lit0.seg, "/") || c.step != stepLit || strings.Contains(c.lit0.seg, "/") {
+		return
+	}
+	if c.runSegs > 0 {
+		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.run, c.runSegs+1, c.runEnd
+	} else {
+		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.lit0.seg, 2, c.lit0.node
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 var (
 	matchMethods = []string{"", "GET", "HEAD", "POST", "DELETE", "CONNECT"}
-	matchSegs    = []string{"a", "b", "c", "{w}", "{w}", "{m...}", "{$}", "", "a%62"}
+	matchSegs    = []string{"a", "b", "c", "{w}", "{w}", "{m...}", "{$}", "", "a%62", "a%2Fb"}
 	pathSegs     = []string{"a", "b", "c", "ab", "~"}                                 // plain
 	oddSegs      = []string{"", ".", "..", "%61", "a%2Fb", "x y", "{w}", "a%62", "é"} // need cleaning or escaping
 )

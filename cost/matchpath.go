@@ -96,6 +96,10 @@ func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 				n, k = n.wild, k+1
 				continue
 			case stepLit:
+				if m := n.runSegs; m > 0 && k+m <= c.n && eqSeg(n.run, c.p[c.cut[k]+1:c.cut[k+m]]) {
+					n, k = n.runEnd, k+m
+					continue
+				}
 				if eqSeg(n.lit0.seg, c.seg(k)) {
 					n, k = n.lit0.node, k+1
 					continue
