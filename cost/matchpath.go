@@ -222,13 +222,10 @@ func (m *matcher) matchPathOthers(c *pathCuts, method string, slash bool) int {
 	return m.anyMethod.matchPath(c, 0, slash)
 }
 
-// lookupPath is lookup over c. Its common way (the method's tree matches
-// exactly) makes one call.
-func (m *matcher) lookupPath(c *pathCuts, method string) (r int, redirect bool) {
-	root, r := m.methodRoot(method), -1
-	if root != nil {
-		r = root.matchPath(c, 0, false)
-	}
+// lookupRest completes lookup over c after the method's tree gave r: the
+// other trees if r < 0, then the check for a redirect to the path with a
+// trailing slash. fastView skips it when r is already an exact match.
+func (m *matcher) lookupRest(c *pathCuts, root *segNode, method string, r int) (int, bool) {
 	if r < 0 {
 		r = m.matchPathOthers(c, method, false)
 	}
@@ -257,10 +254,18 @@ func (t *Table) fastView(r *http.Request) (route int, module string, st int) {
 	if !scanPath(r.URL.Path, &c) {
 		return -1, "", 0
 	}
-	i, redirect := t.m.lookupPath(&c, r.Method)
+	// lookup, its common way inline: the method's tree matches exactly.
+	m := t.m
+	root, i := m.methodRoot(r.Method), -1
+	if root != nil {
+		i = root.matchPath(&c, 0, false)
+	}
 	st = fastDone
-	if redirect {
-		st |= fastRedirect
+	if i < 0 || !c.trailing && m.routes[i].multi {
+		var redirect bool
+		if i, redirect = m.lookupRest(&c, root, r.Method, i); redirect {
+			st |= fastRedirect
+		}
 	}
 	if c.foldMiss || c.trailing && c.n > 0 {
 		st |= fastLoose
