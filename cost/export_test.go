@@ -14,7 +14,7 @@ func (t *Table) match(r *http.Request) int {
 	if t.m == nil || r.URL == nil || r.Method == http.MethodConnect {
 		return t.muxMatch(r)
 	}
-	if i, _, st := t.fastView(r); st&fastDone != 0 {
+	if i, _, st := t.fastView(r, new(pathCuts)); st&fastDone != 0 {
 		if st&fastRedirect != 0 {
 			return -1
 		}

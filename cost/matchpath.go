@@ -245,25 +245,25 @@ const (
 )
 
 // fastView reads r's path on the fast path when it can (st has fastDone):
-// the route ServeMux serves (-1 for none) and its {module} segment.
-func (t *Table) fastView(r *http.Request) (route int, module string, st int) {
+// the route ServeMux serves (-1 for none) and its {module} segment. c, the
+// caller's, is left holding the path's segments, for views.
+func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string, st int) {
 	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
 		return -1, "", 0
 	}
-	var c pathCuts
-	if !scanPath(r.URL.Path, &c) {
+	if !scanPath(r.URL.Path, c) {
 		return -1, "", 0
 	}
 	// lookup, its common way inline: the method's tree matches exactly.
 	m := t.m
 	root, i := m.methodRoot(r.Method), -1
 	if root != nil {
-		i = root.matchPath(&c, 0, false)
+		i = root.matchPath(c, 0, false)
 	}
 	st = fastDone
 	if i < 0 || !c.trailing && m.routes[i].multi {
 		var redirect bool
-		if i, redirect = m.lookupRest(&c, root, r.Method, i); redirect {
+		if i, redirect = m.lookupRest(c, root, r.Method, i); redirect {
 			st |= fastRedirect
 		}
 	}

@@ -16,12 +16,13 @@ func (t *Table) Match(r *http.Request) (p Price, err error) {
 }
 
 func (t *Table) matchInto(r *http.Request, p *Price) error {
-	i, module, st := t.fastView(r)
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
 	if st&(fastDone|fastLoose) == fastDone { // one reading: nearly always
 		return t.price1(r, p, i, module, st&fastRedirect != 0)
 	}
 	var vs views
-	t.views(r, &vs, i, module, st)
+	t.views(r, &vs, &c, i, module, st)
 	return t.matchViews(r, p, &vs)
 }
 
@@ -36,8 +37,9 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	}
 	var vs views
 	var q Price
-	i, module, st := t.fastView(r)
-	t.views(r, &vs, i, module, st)
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
+	t.views(r, &vs, &c, i, module, st)
 	if err := t.matchViews(r, &q, &vs); err != nil {
 		return err
 	}
@@ -59,7 +61,8 @@ func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 }
 
 func (t *Table) lookup(r *http.Request, p *Price) error {
-	i, module, st := t.fastView(r)
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
 	if st&(fastDone|fastLoose) == fastDone {
 		err := t.price1(r, p, i, module, st&fastRedirect != 0)
 		if err == nil && p.MaxBody > 0 {
@@ -68,7 +71,7 @@ func (t *Table) lookup(r *http.Request, p *Price) error {
 		return err
 	}
 	var vs views
-	t.views(r, &vs, i, module, st)
+	t.views(r, &vs, &c, i, module, st)
 	err := t.matchViews(r, p, &vs)
 	if err == nil && p.MaxBody > 0 {
 		err = t.priceBody(r, p, vs.v[:vs.n]...)

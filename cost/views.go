@@ -50,18 +50,16 @@ func (vs *views) add(route int, module string) {
 	}
 }
 
-// views reads r, given what fastView found. A clean, plainly spelled path
+// views reads r, given what fastView found (and left in c). A clean, plainly spelled path
 // (nearly every request) takes fastView's walk, and a loose one only when a
 // segment missed a literal but for case or the path ends in a slash.
-func (t *Table) views(r *http.Request, vs *views, route int, module string, st int) {
+func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module string, st int) {
 	switch {
 	case st&fastDone != 0:
 		vs.add(route, module)
 		vs.unclean = st&fastRedirect != 0
 		if st&fastLoose != 0 {
-			var c pathCuts
 			var segs [maxSegs]string
-			scanPath(r.URL.Path, &c)
 			t.looseView(r.Method, c.segs(&segs), vs)
 		}
 	case t.m == nil || r.URL == nil || r.Method == http.MethodConnect:
