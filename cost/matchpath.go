@@ -84,10 +84,10 @@ func (c *pathCuts) segs(buf *[maxSegs]string) []string {
 	return buf[:c.n]
 }
 
-// matchPath is match over c from its segment k. Where a node leaves only
-// one way on it loops, with no call on the way (eqSeg and equalFoldASCII
-// inline) to keep its state in registers; a map of literals and
-// backtracking are tail calls.
+// matchPath is match over c from its segment k. A node's one way on (step,
+// run) is taken first; where a node leaves one way on it loops, with no call
+// on the way (eqSeg and equalFoldASCII inline) to keep its state in
+// registers; a map of literals and backtracking are tail calls.
 func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 	for {
 		if k < c.n { // a segment: perhaps the one way on
@@ -124,19 +124,12 @@ func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 		}
 		var child *segNode
 		fold := false // a literal equals seg but for case
-		if l := n.lit0.seg; n.lit0.node != nil {
-			if eqSeg(l, seg) {
-				child = n.lit0.node
-			} else {
-				fold = len(l) == len(seg) && equalFoldASCII(l, seg)
-				for i := 1; i < len(n.lits); i++ {
-					if l := n.lits[i].seg; eqSeg(l, seg) {
-						child = n.lits[i].node
-						break
-					} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
-						fold = true
-					}
-				}
+		for i := range n.lits {
+			if l := n.lits[i].seg; eqSeg(l, seg) {
+				child = n.lits[i].node
+				break
+			} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
+				fold = true
 			}
 		}
 		if child == nil && fold {
