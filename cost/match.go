@@ -47,8 +47,8 @@ type segNode struct {
 	lits    []litChild            // literal children while few
 	lit0    litChild              // lits[0], for matchPath: one load less
 	step    uint8                 // the one way on from here, if so (setSteps)
-	run     string                // stepLit nodes in a row: their literals, joined by "/"
-	runSegs int                   // how many (0 for fewer than two)
+	run     string                // from here, stepLit nodes in a row: their literals joined by "/"
+	runSegs int                   // how many literals (0: fewer than two, no run)
 	runEnd  *segNode              // the node they lead to
 	litMap  map[string]*segNode   // literal children once many
 	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal

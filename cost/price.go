@@ -15,6 +15,8 @@ func (t *Table) Match(r *http.Request) (p Price, err error) {
 	return p, err
 }
 
+// matchInto is Match. A single reading (fastView found no other) is priced
+// by price1 without a views struct to fill and zero.
 func (t *Table) matchInto(r *http.Request, p *Price) error {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)

@@ -50,9 +50,10 @@ func (vs *views) add(route int, module string) {
 	}
 }
 
-// views reads r, given what fastView found (and left in c). A clean, plainly spelled path
-// (nearly every request) takes fastView's walk, and a loose one only when a
-// segment missed a literal but for case or the path ends in a slash.
+// views reads r, given what fastView found (and left in c). A clean,
+// plainly spelled path (nearly every request) takes fastView's walk, and a
+// loose one only when a segment missed a literal but for case or the path
+// ends in a slash.
 func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module string, st int) {
 	switch {
 	case st&fastDone != 0:
