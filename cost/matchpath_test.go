@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -212,4 +213,37 @@ func TestScanPathAcceptance(t *testing.T) {
 	if counts[false] < 10000 || counts[true] < 10000 {
 		t.Fatalf("scanPath took %d paths, not %d", counts[true], counts[false])
 	}
+}
+
+// FuzzFastPrice holds Match and Lookup to slowPrice on fuzzed tables
+// (patterns separated by newlines; every third route prices from the body,
+// every fifth fails) and the paths the fast path takes.
+func FuzzFastPrice(f *testing.F) {
+	f.Add("GET /crm/v8/{module}\nGET /crm/v8/{module}/{id}\nGET /crm/v8/settings/modules", "GET", "/crm/v8/Leads/1")
+	f.Add("/a/b/c/{module}\n/a/b/{x...}\nGET /a/B/c/", "HEAD", "/a/b/c")
+	f.Add("POST /{module}/upsert\n/{$}\n/x/", "POST", "/Leads/upsert/")
+	f.Add("/a%2Fb/c\n/a/b/{module}", "PUT", "/a/b/c")
+	f.Fuzz(func(t *testing.T, table, method, path string) {
+		var routes []Route
+		for p := range strings.SplitSeq(table, "\n") {
+			rt := Route{Pattern: p, Cost: int64(len(routes) + 1), Class: fmt.Sprint("c", len(routes))}
+			switch len(routes) % 15 {
+			case 3, 9:
+				rt.Pricer = RecordsCost("data", 1, 100, 1<<10)
+			case 5, 10:
+				rt.Pricer = Pricer{Func: func(*http.Request) (int64, error) { return 0, ErrArgs }}
+			}
+			if _, err := NewTable(0, append(routes, rt)...); err == nil {
+				routes = append(routes, rt)
+			}
+		}
+		ct, err := NewTable(0, routes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &http.Request{Method: method, URL: &url.URL{Path: path}}
+		if _, _, st := ct.fastView(r, new(pathCuts)); st&fastDone != 0 {
+			checkPrices(t, ct, nil, r)
+		}
+	})
 }
