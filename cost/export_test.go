@@ -14,16 +14,17 @@ func (t *Table) match(r *http.Request) int {
 	if t.m == nil || r.URL == nil || r.Method == http.MethodConnect {
 		return t.muxMatch(r)
 	}
-	var segs [maxSegs]string
-	n, trailing, ok := splitPath(r.URL, &segs)
-	s := segs[:n]
-	if !ok {
-		esc := r.URL.EscapedPath()
-		if cleanPath(esc) != esc {
-			return -1 // redirected to the clean path
+	if i, _, st := t.fastView(r, new(pathCuts)); st&fastDone != 0 {
+		if st&fastRedirect != 0 {
+			return -1
 		}
-		s, trailing = splitClean(esc, true)
+		return i
 	}
+	esc := r.URL.EscapedPath()
+	if cleanPath(esc) != esc {
+		return -1 // redirected to the clean path
+	}
+	s, trailing := splitClean(esc, true)
 	var w walk
 	if i, redirect := t.m.lookup(&w, r.Method, s, trailing); !redirect {
 		return i
@@ -31,9 +32,8 @@ func (t *Table) match(r *http.Request) int {
 	return -1
 }
 
-// fastPath reports whether splitPath accepts u.
+// fastPath reports whether the fast path (scanPath) takes u.
 func fastPath(u *url.URL) bool {
-	var segs [maxSegs]string
-	_, _, ok := splitPath(u, &segs)
-	return ok
+	var c pathCuts
+	return scanPath(u.Path, &c) && u.RawPath == ""
 }

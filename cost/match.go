@@ -16,14 +16,16 @@ import (
 // was built, the first match found this way is ServeMux's most specific one.
 //
 // It handles tables without host-qualified patterns (the others go to the
-// ServeMux itself). Plain, clean paths (splitPath) are split without
-// allocating; the others are cleaned, split and unescaped first (views.go).
+// ServeMux itself). Plain, clean paths (scanPath) are matched over the path
+// string itself (matchpath.go); the others are cleaned, split and unescaped
+// first (views.go).
 // TestMatchDifferential and FuzzMatch check that it agrees with ServeMux.
 type matcher struct {
-	methods   []methodTree // patterns with a method, one tree per method
-	anyMethod *segNode     // patterns without a method
-	get       *segNode     // methods' "GET" tree, also tried for HEAD
-	routes    []matchInfo  // indexed like Table.routes
+	methods   []methodTree         // patterns with a method, one tree per method
+	std       [stdMethods]*segNode // methods' trees of the usual methods
+	anyMethod *segNode             // patterns without a method
+	get       *segNode             // methods' "GET" tree, also tried for HEAD
+	routes    []matchInfo          // indexed like Table.routes
 }
 
 type methodTree struct {
@@ -43,6 +45,11 @@ type segNode struct {
 	route   int
 	multi   int
 	lits    []litChild            // literal children while few
+	lit0    litChild              // lits[0], for matchPath: one load less
+	step    uint8                 // the one way on from here, if so (setSteps)
+	run     string                // from here, stepLit nodes in a row: their literals joined by "/"
+	runSegs int                   // how many literals (0: fewer than two, no run)
+	runEnd  *segNode              // the node they lead to
 	litMap  map[string]*segNode   // literal children once many
 	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
 	wild    *segNode              // single-segment wildcard child
@@ -134,7 +141,51 @@ func newMatcher(patterns []string) *matcher {
 		}
 		m.routes[i] = matchInfo{multi: len(segs) > 0 && segs[len(segs)-1].multi, segs: len(segs)}
 	}
+	m.anyMethod.setSteps()
+	for _, t := range m.methods {
+		t.root.setSteps()
+	}
 	return m
+}
+
+// A node's step says when a segment (not the trailing slash) has only one
+// way on from it, so that matchPath can take it without the general case.
+const (
+	stepAny  = iota // no shortcut
+	stepLit         // only the literal child lit0
+	stepWild        // only the wildcard child, whatever the segment
+)
+
+// setSteps sets the steps (and runs) of n and the nodes under it.
+func (n *segNode) setSteps() {
+	for _, l := range n.lits {
+		l.node.setSteps()
+	}
+	for _, c := range n.litMap {
+		c.setSteps()
+	}
+	if n.wild != nil {
+		n.wild.setSteps()
+	}
+	switch {
+	case n.multi >= 0 || n.litMap != nil:
+	case len(n.lits) == 1 && n.wild == nil:
+		n.step = stepLit
+	case len(n.lits) == 0 && n.wild != nil:
+		n.step = stepWild
+	}
+	// A run compares several segments at once. Its literals hold no "/"
+	// (nor are "/", {$}'s), so that a path's segments equal them one by one
+	// if and only if the run equals the path from the first to the last.
+	c := n.lit0.node
+	if n.step != stepLit || strings.Contains(n.lit0.seg, "/") || c.step != stepLit || strings.Contains(c.lit0.seg, "/") {
+		return
+	}
+	if c.runSegs > 0 {
+		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.run, c.runSegs+1, c.runEnd
+	} else {
+		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.lit0.seg, 2, c.lit0.node
+	}
 }
 
 // tree returns the tree of method, creating it.
@@ -147,6 +198,9 @@ func (m *matcher) tree(method string) *segNode {
 	}
 	n := newSegNode()
 	m.methods = append(m.methods, methodTree{method: method, root: n})
+	if k := stdMethod(method); k >= 0 {
+		m.std[k] = n
+	}
 	if method == http.MethodGet {
 		m.get = n
 	}
@@ -154,12 +208,40 @@ func (m *matcher) tree(method string) *segNode {
 }
 
 func (m *matcher) methodRoot(method string) *segNode {
+	if k := stdMethod(method); k >= 0 {
+		return m.std[k]
+	}
 	for i := range m.methods {
 		if m.methods[i].method == method {
 			return m.methods[i].root
 		}
 	}
 	return nil
+}
+
+// stdMethods is how many methods stdMethod numbers.
+const stdMethods = 7
+
+// stdMethod numbers the usual methods, -1 for the others: a switch on
+// constants compares a method without calling memequal.
+func stdMethod(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 0
+	case http.MethodPost:
+		return 1
+	case http.MethodPut:
+		return 2
+	case http.MethodDelete:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodHead:
+		return 5
+	case http.MethodOptions:
+		return 6
+	}
+	return -1
 }
 
 func (n *segNode) addLit(seg string) *segNode {
@@ -170,8 +252,10 @@ func (n *segNode) addLit(seg string) *segNode {
 	if n.litMap == nil {
 		n.lits = append(n.lits, litChild{seg, c})
 		if len(n.lits) <= maxLitSlice {
+			n.lit0 = n.lits[0]
 			return c
 		}
+		n.lit0 = litChild{}
 		n.litMap = make(map[string]*segNode, len(n.lits))
 		n.foldMap = make(map[string][]*segNode, len(n.lits))
 		for _, l := range n.lits[:len(n.lits)-1] {
@@ -257,8 +341,9 @@ func (m *matcher) matchMethod(w *walk, method string, segs []string, trailing, s
 }
 
 // exact mirrors ServeMux's exactMatch: no multi wildcard matched a non-empty
-// remainder of the path (plus a "/" when slash).
-func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
+// remainder of a path of n segments (plus a "/" when trailing, another when
+// slash).
+func (m *matcher) exact(r, n int, trailing, slash bool) bool {
 	if r < 0 {
 		return false
 	}
@@ -269,8 +354,7 @@ func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 	if !slash && !trailing {
 		return false
 	}
-	n := len(segs) // the path's slashes: one per segment, one more if trailing
-	if trailing {
+	if trailing { // the path's slashes: one per segment, one more if trailing
 		n++
 	}
 	if slash {
@@ -285,76 +369,17 @@ func (m *matcher) exact(r int, segs []string, trailing, slash bool) bool {
 // route of /tree/ and redirect true.
 func (m *matcher) lookup(w *walk, method string, segs []string, trailing bool) (r int, redirect bool) {
 	r = m.matchMethod(w, method, segs, trailing, false)
-	if !trailing && !m.exact(r, segs, trailing, false) {
-		if r2 := m.matchMethod(w, method, segs, trailing, true); m.exact(r2, segs, trailing, true) {
+	if !trailing && !m.exact(r, len(segs), trailing, false) {
+		if r2 := m.matchMethod(w, method, segs, trailing, true); m.exact(r2, len(segs), trailing, true) {
 			return r2, true
 		}
 	}
 	return r, false
 }
 
-// pathSafe marks the bytes that url.URL.EscapedPath leaves as they are and
-// that need no unescaping, so that a path made only of them is its own
-// escaped form.
-var pathSafe = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-_.~$&+,/:;=@" {
-		t[c] = true
-	}
-	return t
-}()
-
-// maxSegs is how many path segments splitPath splits into; longer paths
-// take the slow path. API paths are far shorter.
+// maxSegs is how many path segments the fast path takes (scanPath); longer
+// paths take the slow path. API paths are far shorter.
 const maxSegs = 12
-
-// splitPath reports whether u's path can take the fast path and, if so,
-// splits it into segs[:n] (without the slashes) and whether it ends in a
-// slash: its escaped form must be the path itself (no RawPath, nothing to
-// escape or unescape), and it must be clean (start with '/' and have no
-// empty segment but a trailing slash's), so that ServeMux would not
-// redirect it, and no segment may end in a dot ("." and ".." but also
-// "read.", which some routers read as "read"). One pass over the path
-// serves the check, the match and the module segment.
-func splitPath(u *url.URL, segs *[maxSegs]string) (n int, trailing, ok bool) {
-	p := u.Path
-	if u.RawPath != "" || p == "" || p[0] != '/' {
-		return 0, false, false
-	}
-	start := 1
-	for i := 1; i < len(p); i++ {
-		if c := p[i]; c != '/' {
-			if !pathSafe[c] {
-				return 0, false, false
-			}
-			continue
-		}
-		seg := p[start:i]
-		if seg == "" || seg[len(seg)-1] == '.' || n == maxSegs {
-			return 0, false, false
-		}
-		segs[n] = seg
-		n++
-		start = i + 1
-	}
-	switch seg := p[start:]; {
-	case seg == "":
-		return n, true, true // the trailing slash (or the root)
-	case seg[len(seg)-1] == '.' || n == maxSegs:
-		return 0, false, false
-	default:
-		segs[n] = seg
-		return n + 1, false, true
-	}
-}
 
 // muxRoutesWildcards reports whether ServeMux routes with the Go 1.22
 // patterns the matcher mirrors; with GODEBUG=httpmuxgo121=1 it does not, and

@@ -16,7 +16,7 @@ import (
 
 var (
 	matchMethods = []string{"", "GET", "HEAD", "POST", "DELETE", "CONNECT"}
-	matchSegs    = []string{"a", "b", "c", "{w}", "{w}", "{m...}", "{$}", "", "a%62"}
+	matchSegs    = []string{"a", "b", "c", "{w}", "{w}", "{m...}", "{$}", "", "a%62", "a%2Fb"}
 	pathSegs     = []string{"a", "b", "c", "ab", "~"}                                 // plain
 	oddSegs      = []string{"", ".", "..", "%61", "a%2Fb", "x y", "{w}", "a%62", "é"} // need cleaning or escaping
 )
@@ -307,7 +307,7 @@ func TestPathSegment(t *testing.T) {
 	}
 }
 
-// Paths longer than splitPath splits go to the ServeMux, with the same route
+// Paths longer than scanPath takes go to the slow path, with the same route
 // and module as a short path would get.
 func TestLongPathFallsBack(t *testing.T) {
 	pats := []string{"GET /crm/{module}/", "GET /crm/{module}/{id}"}

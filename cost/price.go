@@ -10,9 +10,22 @@ import (
 // it depends on the body (p.MaxBody > 0), the least it can be. The error
 // comes only from a Pricer that needs no body; p then still names the route.
 func (t *Table) Match(r *http.Request) (p Price, err error) {
-	var vs views
-	err = t.matchViews(r, &p, &vs)
+	// Small enough to inline, like Lookup.
+	err = t.matchInto(r, &p)
 	return p, err
+}
+
+// matchInto is Match. A single reading (fastView found no other) is priced
+// by price1 without a views struct to fill and zero.
+func (t *Table) matchInto(r *http.Request, p *Price) error {
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
+	if st&(fastDone|fastLoose) == fastDone { // one reading: nearly always
+		return t.price1(r, p, i, module, st&fastRedirect != 0)
+	}
+	var vs views
+	t.views(r, &vs, &c, i, module, st)
+	return t.matchViews(r, p, &vs)
 }
 
 // PriceBody completes p, which Match returned for r, by reading up to
@@ -26,10 +39,13 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	}
 	var vs views
 	var q Price
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
+	t.views(r, &vs, &c, i, module, st)
 	if err := t.matchViews(r, &q, &vs); err != nil {
 		return err
 	}
-	if err := t.priceBody(r, &q, &vs); err != nil {
+	if err := t.priceBody(r, &q, vs.v[:vs.n]...); err != nil {
 		return err
 	}
 	p.Credits, p.MaxBody = max(p.Credits, q.Credits), 0
@@ -47,35 +63,53 @@ func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 }
 
 func (t *Table) lookup(r *http.Request, p *Price) error {
+	var c pathCuts
+	i, module, st := t.fastView(r, &c)
+	if st&(fastDone|fastLoose) == fastDone {
+		err := t.price1(r, p, i, module, st&fastRedirect != 0)
+		if err == nil && p.MaxBody > 0 {
+			err = t.priceBody(r, p, view{route: i})
+		}
+		return err
+	}
 	var vs views
+	t.views(r, &vs, &c, i, module, st)
 	err := t.matchViews(r, p, &vs)
 	if err == nil && p.MaxBody > 0 {
-		err = t.priceBody(r, p, &vs)
+		err = t.priceBody(r, p, vs.v[:vs.n]...)
 	}
 	return err
 }
 
-// matchViews reads r (views) and prices each reading without its body: p
-// names the dearest reading (by the most it can cost; the first, ServeMux's,
-// on a tie) and costs at least what every reading costs at least.
+// price1 prices the one reading of r, route i, without its body.
+func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean bool) error {
+	if i >= 0 && t.routes[i].Pricer.Func == nil { // a constant cost: most routes
+		rt := &t.routes[i]
+		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, unclean
+		return nil
+	}
+	t.name(p, i, module)
+	lo, hi, err := t.bounds(r, i)
+	p.Credits, p.MaxBody, p.Unclean = lo, 0, unclean
+	if hi > lo {
+		p.MaxBody = t.bodyToRead(i, lo)
+	}
+	return err
+}
+
+// matchViews prices each of r's readings without its body: p names the
+// dearest reading (by the most it can cost; the first, ServeMux's, on a
+// tie) and costs at least what every reading costs at least.
 func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
-	t.views(r, vs)
-	if vs.n == 1 { // nearly always
-		v := &vs.v[0]
-		t.name(p, v)
-		lo, hi, err := t.bounds(r, v.route)
-		p.Credits, p.MaxBody, p.Unclean = lo, 0, vs.unclean
-		if hi > lo {
-			p.MaxBody = t.bodyToRead(v.route, lo)
-		}
-		return err
+	if vs.n == 1 {
+		return t.price1(r, p, vs.v[0].route, vs.v[0].module, vs.unclean)
 	}
 	best, bestHi := 0, int64(-1)
 	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
-			t.name(p, &vs.v[k])
+			t.name(p, vs.v[k].route, vs.v[k].module)
 			return err
 		}
 		if hi > bestHi {
@@ -83,7 +117,7 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		}
 		p.Credits = max(p.Credits, lo)
 	}
-	t.name(p, &vs.v[best])
+	t.name(p, vs.v[best].route, vs.v[best].module)
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
@@ -92,14 +126,14 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	return nil
 }
 
-// name sets p's route fields from v.
-func (t *Table) name(p *Price, v *view) {
-	if v.route < 0 {
+// name sets p's route fields from route i and its module segment.
+func (t *Table) name(p *Price, i int, module string) {
+	if i < 0 {
 		p.Class, p.Pattern, p.Module = "", "", ""
 		return
 	}
-	rt := &t.routes[v.route]
-	p.Class, p.Pattern, p.Module = rt.Class, rt.Pattern, v.module
+	rt := &t.routes[i]
+	p.Class, p.Pattern, p.Module = rt.Class, rt.Pattern, module
 }
 
 // bounds returns what route i costs at least and at most, running its
@@ -131,13 +165,13 @@ func (t *Table) bodyToRead(i int, credits int64) int64 {
 	return 0
 }
 
-// priceBody runs the Pricers of the readings that need the body and could
-// cost more than p already does.
-func (t *Table) priceBody(r *http.Request, p *Price, vs *views) error {
+// priceBody runs the Pricers of the readings vs that need the body and
+// could cost more than p already does.
+func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 	credits := p.Credits
-	for k := 0; k < vs.n; k++ {
-		if i := vs.v[k].route; t.bodyToRead(i, credits) > 0 {
-			c, err := t.routes[i].call(r)
+	for _, v := range vs {
+		if t.bodyToRead(v.route, credits) > 0 {
+			c, err := t.routes[v.route].call(r)
 			if err != nil {
 				return err
 			}

@@ -132,7 +132,12 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	return nil
 }
 
-// moduleSegment finds which path segment of a (valid) pattern is {module}.
+// moduleSegment finds which path segment of a (valid) pattern holds the
+// value ServeMux's PathValue("module") gives: the {module} segment's own,
+// but for a pattern with an empty segment ("//"). ServeMux files an empty
+// segment under the key of a single wildcard and records the path segment
+// it matches there as a value too, so the n-th named wildcard reads the
+// n-th recorded segment, an earlier one (see golang/go#81222).
 func moduleSegment(pattern string) int {
 	p := pattern
 	if i := strings.IndexAny(p, " \t"); i >= 0 {
@@ -141,9 +146,20 @@ func moduleSegment(pattern string) int {
 	if i := strings.IndexByte(p, '/'); i >= 0 {
 		p = p[i+1:] // drop host and leading slash
 	}
+	var recorded []int // segments whose matches ServeMux records
+	named := 0         // named wildcards before {module}
 	for i, seg := range strings.Split(p, "/") {
-		if seg == "{module}" || seg == "{module...}" {
+		switch {
+		case seg == "{module}" || seg == "{module...}":
+			if named < len(recorded) {
+				return recorded[named]
+			}
 			return i
+		case seg == "":
+			recorded = append(recorded, i)
+		case seg[0] == '{' && seg != "{$}":
+			recorded = append(recorded, i) // a single wildcard: {x...} ends a pattern
+			named++
 		}
 	}
 	return -1

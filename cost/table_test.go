@@ -373,3 +373,37 @@ func TestCheckClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With an empty segment ("//") before it, the module is the segment
+// ServeMux's PathValue reads, an earlier one (golang/go#81222).
+func TestModuleSegmentEmptySegments(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		want    int
+	}{
+		{"/crm/v8/{module}", 2}, {"GET /{org}/{module}/{id}", 1}, {"/x/{module...}", 1},
+		{"//{module}", 0}, {"/a//{module}", 1}, {"//{x}/{module}", 1}, {"/{x}//{module}/{y}", 1},
+		{"/a/{$}", -1}, {"host.com//{module}", 0},
+	} {
+		if got := moduleSegment(tc.pattern); got != tc.want {
+			t.Errorf("moduleSegment(%q) = %d, want %d", tc.pattern, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ pattern, path string }{
+		{"//{module}", "/s0/s1"}, {"/a//{module}/{id}", "/a/s1/s2/s3"}, {"//{x}/{module}", "/s0/s1/s2"},
+	} {
+		pat := tc.pattern
+		ct, err := NewTable(1, Route{Pattern: pat, Cost: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", tc.path, nil)
+		module := "(not served)"
+		mux := http.NewServeMux()
+		mux.HandleFunc(pat, func(_ http.ResponseWriter, r *http.Request) { module = r.PathValue("module") })
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+		if p, err := ct.Lookup(r); err != nil || p.Credits != 2 || p.Module != module {
+			t.Errorf("%s on %q: %+v %v, ServeMux's module %q", r.URL.Path, pat, p, err, module)
+		}
+	}
+}

@@ -50,26 +50,23 @@ func (vs *views) add(route int, module string) {
 	}
 }
 
-// views reads r. A clean, plainly spelled path (nearly every request) takes
-// one walk of the compiled matcher, and a second only when a segment missed
-// a literal but for case or the path ends in a slash.
-func (t *Table) views(r *http.Request, vs *views) {
-	if t.m == nil || r.URL == nil || r.Method == http.MethodConnect {
+// views reads r, given what fastView found (and left in c). A clean,
+// plainly spelled path (nearly every request) takes fastView's walk, and a
+// loose one only when a segment missed a literal but for case or the path
+// ends in a slash.
+func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module string, st int) {
+	switch {
+	case st&fastDone != 0:
+		vs.add(route, module)
+		vs.unclean = st&fastRedirect != 0
+		if st&fastLoose != 0 {
+			var segs [maxSegs]string
+			t.looseView(r.Method, c.segs(&segs), vs)
+		}
+	case t.m == nil || r.URL == nil || r.Method == http.MethodConnect:
 		t.muxViews(r, vs)
-		return
-	}
-	var segs [maxSegs]string
-	n, trailing, ok := splitPath(r.URL, &segs)
-	if !ok {
+	default:
 		t.slowViews(r, vs)
-		return
-	}
-	var w walk
-	i, redirect := t.m.lookup(&w, r.Method, segs[:n], trailing)
-	vs.add(i, t.module(i, segs[:n]))
-	vs.unclean = redirect
-	if w.foldMiss || trailing && n > 0 {
-		t.looseView(r.Method, segs[:n], vs)
 	}
 }
 

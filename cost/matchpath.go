@@ -1,0 +1,272 @@
+package cost
+
+import "net/http"
+
+// The fast path: a clean, plainly spelled path (nearly every request) is
+// checked in one scan (scanPath) and then matched over the path string
+// itself (matchPath), with no segment array to fill and zero.
+
+// pathCuts is a path scanPath accepted, cut into segments by offsets (no
+// array of strings to fill, and little to zero), and what its walks noticed.
+type pathCuts struct {
+	p        string
+	cut      [maxSegs + 1]uint16 // segment k is p[cut[k]+1 : cut[k+1]]
+	n        int                 // segments, not counting a trailing slash
+	trailing bool                // p ends in a slash
+	foldMiss bool                // as walk.foldMiss
+}
+
+func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
+
+// pathByte sorts bytes for scanPath: the bytes that url.URL.EscapedPath
+// leaves as they are and that need no unescaping, so that a path made only
+// of them is its own escaped form, are safe, but for '/'.
+var pathByte = func() (t [256]uint8) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:;=@" {
+		t[c] = byteSafe
+	}
+	t['/'] = byteSlash
+	return t
+}()
+
+const (
+	byteBad = iota
+	byteSafe
+	byteSlash
+)
+
+// scanPath reports whether p can take the fast path and, if so, cuts it into
+// c. It must be clean (start with '/' and have no empty segment but a
+// trailing slash's), so that ServeMux would not redirect it, made only of
+// safe bytes (pathByte), so that it is its own escaped and unescaped form,
+// with no segment ending in a dot ("." and ".." but also "read.", which
+// some routers read as "read"), and it must have at most maxSegs segments.
+// The caller checks that the URL has no RawPath. Each segment is one tight
+// loop over its safe bytes.
+func scanPath(p string, c *pathCuts) bool {
+	if p == "" || p[0] != '/' || len(p) > 1<<16-1 {
+		return false
+	}
+	n, i := 0, 1
+	for {
+		start := i
+		for i < len(p) && pathByte[p[i]] == byteSafe {
+			i++
+		}
+		if i == len(p) {
+			if i == start {
+				c.trailing = true // the trailing slash (or the root)
+				break
+			}
+			if p[i-1] == '.' || n == maxSegs {
+				return false
+			}
+			n++
+			c.cut[n] = uint16(i)
+			break
+		}
+		if p[i] != '/' || i == start || p[i-1] == '.' || n == maxSegs {
+			return false
+		}
+		n++
+		c.cut[n] = uint16(i)
+		i++
+	}
+	c.p, c.n = p, n
+	return true
+}
+
+// segs returns c's segments, for the rare walks that need them (looseView).
+func (c *pathCuts) segs(buf *[maxSegs]string) []string {
+	for k := range c.n {
+		buf[k] = c.seg(k)
+	}
+	return buf[:c.n]
+}
+
+// matchPath is match over c from its segment k. A node's one way on (step,
+// run) is taken first; where a node leaves one way on it loops, with no call
+// on the way (eqSeg and equalFoldASCII inline) to keep its state in
+// registers; a map of literals and backtracking are tail calls.
+func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
+	for {
+		if k < c.n { // a segment: perhaps the one way on
+			switch n.step {
+			case stepWild:
+				n, k = n.wild, k+1
+				continue
+			case stepLit:
+				if m := n.runSegs; m > 0 && k+m <= c.n && eqSeg(n.run, c.p[c.cut[k]+1:c.cut[k+m]]) {
+					n, k = n.runEnd, k+m
+					continue
+				}
+				if eqSeg(n.lit0.seg, c.seg(k)) {
+					n, k = n.lit0.node, k+1
+					continue
+				}
+			}
+		}
+		var seg string
+		end := false // seg is the final "/"
+		switch {
+		case k < c.n:
+			seg = c.seg(k)
+		case k == c.n && c.trailing:
+			seg, end = "/", true
+		case !slash:
+			return n.route
+		default: // the redirect check's "/" ends the path
+			seg, end, slash = "/", true, false
+		}
+		k++
+		if n.litMap != nil {
+			return n.matchMap(c, k, slash, seg, end)
+		}
+		var child *segNode
+		fold := false // a literal equals seg but for case
+		for i := range n.lits {
+			if l := n.lits[i].seg; eqSeg(l, seg) {
+				child = n.lits[i].node
+				break
+			} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
+				fold = true
+			}
+		}
+		if child == nil && fold {
+			c.foldMiss = true
+		}
+		wild := n.wild
+		if end {
+			wild = nil // a single wildcard never matches the trailing slash
+		}
+		switch {
+		case n.multi >= 0 || child != nil && wild != nil:
+			return n.backtrack(c, k, slash, child, wild)
+		case child != nil:
+			n = child
+		case wild != nil:
+			n = wild
+		default:
+			return -1
+		}
+	}
+}
+
+// matchMap is matchPath's step at a node whose literals are in a map.
+func (n *segNode) matchMap(c *pathCuts, k int, slash bool, seg string, end bool) int {
+	child := n.litMap[seg]
+	if child == nil && !c.foldMiss && n.hasFold(seg) {
+		c.foldMiss = true
+	}
+	wild := n.wild
+	if end {
+		wild = nil
+	}
+	return n.backtrack(c, k, slash, child, wild)
+}
+
+// backtrack tries child, then wild, then n's multi wildcard, for matchPath.
+func (n *segNode) backtrack(c *pathCuts, k int, slash bool, child, wild *segNode) int {
+	if child != nil {
+		if r := child.matchPath(c, k, slash); r >= 0 {
+			return r
+		}
+	}
+	if wild != nil {
+		if r := wild.matchPath(c, k, slash); r >= 0 {
+			return r
+		}
+	}
+	return n.multi
+}
+
+// eqSeg is a == b, without calling memequal: segments are short.
+func eqSeg(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchPathMethod is matchMethod over c; root is the request method's tree
+// (methodRoot).
+func (m *matcher) matchPathMethod(c *pathCuts, root *segNode, method string, slash bool) int {
+	if root != nil {
+		if r := root.matchPath(c, 0, slash); r >= 0 {
+			return r
+		}
+	}
+	return m.matchPathOthers(c, method, slash)
+}
+
+// matchPathOthers is matchPathMethod after the method's own tree: GET's for
+// HEAD, then the method-less patterns.
+func (m *matcher) matchPathOthers(c *pathCuts, method string, slash bool) int {
+	if m.get != nil && method == http.MethodHead {
+		if r := m.get.matchPath(c, 0, slash); r >= 0 {
+			return r
+		}
+	}
+	return m.anyMethod.matchPath(c, 0, slash)
+}
+
+// lookupRest completes lookup over c after the method's tree gave r: the
+// other trees if r < 0, then the check for a redirect to the path with a
+// trailing slash. fastView skips it when r is already an exact match.
+func (m *matcher) lookupRest(c *pathCuts, root *segNode, method string, r int) (int, bool) {
+	if r < 0 {
+		r = m.matchPathOthers(c, method, false)
+	}
+	if !c.trailing && !m.exact(r, c.n, false, false) {
+		if r2 := m.matchPathMethod(c, root, method, true); m.exact(r2, c.n, false, true) {
+			return r2, true
+		}
+	}
+	return r, false
+}
+
+// What fastView found.
+const (
+	fastDone     = 1 << iota // the fast path read the path
+	fastRedirect             // ServeMux redirects it, /tree to /tree/
+	fastLoose                // a loose reading may differ: add looseView
+)
+
+// fastView reads r's path on the fast path when it can (st has fastDone):
+// the route ServeMux serves (-1 for none) and its {module} segment. c, the
+// caller's, is left holding the path's segments, for views.
+func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string, st int) {
+	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
+		return -1, "", 0
+	}
+	if !scanPath(r.URL.Path, c) {
+		return -1, "", 0
+	}
+	// lookup, its common way inline: the method's tree matches exactly.
+	m := t.m
+	root, i := m.methodRoot(r.Method), -1
+	if root != nil {
+		i = root.matchPath(c, 0, false)
+	}
+	st = fastDone
+	if i < 0 || !c.trailing && m.routes[i].multi {
+		var redirect bool
+		if i, redirect = m.lookupRest(c, root, r.Method, i); redirect {
+			st |= fastRedirect
+		}
+	}
+	if c.foldMiss || c.trailing && c.n > 0 {
+		st |= fastLoose
+	}
+	if i >= 0 {
+		if k := t.routes[i].moduleSeg; k >= 0 && k < c.n {
+			module = c.seg(k)
+		}
+	}
+	return i, module, st
+}
