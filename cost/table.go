@@ -35,7 +35,10 @@ type Price struct {
 	Credits int64
 	Class   string
 	Pattern string // matched pattern, "" for the default
-	Module  string // the {module} path segment, "" if the pattern has none
+	// Module is the path segment at the pattern's {module}, "" if the
+	// pattern has none; for {module...}, the first segment it matches (a
+	// module name, where ServeMux's PathValue gives the whole rest).
+	Module string
 	// MaxBody > 0 says the price depends on the body: PriceBody reads up to
 	// MaxBody bytes of it. A request declaring a longer Content-Length
 	// cannot be priced.
