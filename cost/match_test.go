@@ -61,6 +61,24 @@ func randomTable(t testing.TB, rng *rand.Rand) (*Table, []string) {
 	return ct, pats
 }
 
+// fuzzTable builds the table of the patterns in table (one per line) that
+// NewTable accepts together, in order, route i of them made by mk; the fuzz
+// targets' tables.
+func fuzzTable(t *testing.T, table string, mk func(i int, pattern string) Route) (*Table, []Route) {
+	var routes []Route
+	for p := range strings.SplitSeq(table, "\n") {
+		rt := mk(len(routes), p)
+		if _, err := NewTable(0, append(routes, rt)...); err == nil {
+			routes = append(routes, rt)
+		}
+	}
+	ct, err := NewTable(0, routes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct, routes
+}
+
 func routesOf(patterns []string) []Route {
 	rs := make([]Route, len(patterns))
 	for i, p := range patterns {
@@ -242,15 +260,10 @@ func FuzzMatch(f *testing.F) {
 	f.Add("GET /e/\n/", "GET", "/e")
 	f.Add("/x/./y\n/x/{y}", "GET", "/x/./y")
 	f.Fuzz(func(t *testing.T, table, method, path string) {
-		var pats []string
-		for p := range strings.SplitSeq(table, "\n") {
-			if _, err := NewTable(0, routesOf(append(pats, p))...); err == nil {
-				pats = append(pats, p)
-			}
-		}
-		ct, err := NewTable(0, routesOf(pats)...)
-		if err != nil {
-			t.Fatal(err)
+		ct, routes := fuzzTable(t, table, func(i int, p string) Route { return Route{Pattern: p, Cost: int64(i)} })
+		pats := make([]string, len(routes))
+		for i, rt := range routes {
+			pats[i] = rt.Pattern
 		}
 		checkSame(t, ct, pats, requestFor(method, path))
 		checkSame(t, ct, pats, &http.Request{Method: method, URL: &url.URL{Path: path}})

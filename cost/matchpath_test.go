@@ -224,23 +224,16 @@ func FuzzFastPrice(f *testing.F) {
 	f.Add("POST /{module}/upsert\n/{$}\n/x/", "POST", "/Leads/upsert/")
 	f.Add("/a%2Fb/c\n/a/b/{module}", "PUT", "/a/b/c")
 	f.Fuzz(func(t *testing.T, table, method, path string) {
-		var routes []Route
-		for p := range strings.SplitSeq(table, "\n") {
-			rt := Route{Pattern: p, Cost: int64(len(routes) + 1), Class: fmt.Sprint("c", len(routes))}
-			switch len(routes) % 15 {
+		ct, _ := fuzzTable(t, table, func(i int, p string) Route {
+			rt := Route{Pattern: p, Cost: int64(i + 1), Class: fmt.Sprint("c", i)}
+			switch i % 15 {
 			case 3, 9:
 				rt.Pricer = RecordsCost("data", 1, 100, 1<<10)
 			case 5, 10:
 				rt.Pricer = Pricer{Func: func(*http.Request) (int64, error) { return 0, ErrArgs }}
 			}
-			if _, err := NewTable(0, append(routes, rt)...); err == nil {
-				routes = append(routes, rt)
-			}
-		}
-		ct, err := NewTable(0, routes...)
-		if err != nil {
-			t.Fatal(err)
-		}
+			return rt
+		})
 		r := &http.Request{Method: method, URL: &url.URL{Path: path}}
 		if _, _, st := ct.fastView(r, new(pathCuts)); st&fastDone != 0 {
 			checkPrices(t, ct, nil, r)

@@ -160,17 +160,9 @@ func FuzzCleanPrice(f *testing.F) {
 	f.Add("api.example.com/b\n/", "GET", "/b/")
 	f.Add("/x/{y}\n/x/Y/z", "HEAD", "/x/y./Z")
 	f.Fuzz(func(t *testing.T, table, method, target string) {
-		var routes []Route
-		for p := range strings.SplitSeq(table, "\n") {
-			rt := Route{Pattern: p, Cost: int64(len(routes) + 1), Class: fmt.Sprint("c", len(routes))}
-			if _, err := NewTable(0, append(routes, rt)...); err == nil {
-				routes = append(routes, rt)
-			}
-		}
-		ct, err := NewTable(0, routes...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ct, routes := fuzzTable(t, table, func(i int, p string) Route {
+			return Route{Pattern: p, Cost: int64(i + 1), Class: fmt.Sprint("c", i)}
+		})
 		r := requestFor(method, target)
 		p, err := ct.Lookup(r)
 		if err != nil {

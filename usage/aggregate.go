@@ -117,6 +117,11 @@ func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth stri
 		r.ip == ip && r.user == user && r.meth == meth
 }
 
+// merge adds another event's counts to r, which has its keys.
+func (r *event) merge(credits, calls, refused int64) {
+	r.credits, r.calls, r.refused = r.credits+credits, r.calls+calls, r.refused+refused
+}
+
 // settleRun adds tu's run to its hour, and ends it.
 func (u *Stats) settleRun(tu *tenantUsage) {
 	if !tu.inRun {

@@ -219,7 +219,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
 		if l := &sh.buf[n-1]; l.tenant == e.Tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
-			l.credits, l.calls, l.refused = l.credits+credits, l.calls+calls, l.refused+refused
+			l.merge(credits, calls, refused)
 			sh.mu.Unlock()
 			return
 		}
@@ -266,7 +266,7 @@ func (u *Stats) push(h uint64, e *event) {
 	sh.mu.Lock()
 	if n := len(sh.buf); n > 0 {
 		if last := &sh.buf[n-1]; sameKeys(last, e) {
-			last.credits, last.calls, last.refused = last.credits+e.credits, last.calls+e.calls, last.refused+e.refused
+			last.merge(e.credits, e.calls, e.refused)
 			sh.mu.Unlock()
 			return
 		}
