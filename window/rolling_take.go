@@ -4,7 +4,7 @@ import "time"
 
 // TryAcquireAt takes n credits at now if all n are available.
 func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
-	L := r.limit.Load()
+	L := r.Limit()
 	if uint64(n-1) >= uint64(L) { // n <= 0 or n > L, in one compare
 		if n <= 0 {
 			return false, ErrInvalidCount
@@ -25,7 +25,7 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 // fit. The Take it returns is read in the same atomic step as the change.
 // Bad input (n <= 0) takes nothing.
 func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
-	L := r.limit.Load()
+	L := r.Limit()
 	if n <= 0 {
 		return r.peek(now, L)
 	}
@@ -60,11 +60,11 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // spent is what the window holds spent after the decision when done.
 func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
-	base := e*r.width + r.length()
+	s := e + r.quo()                      // u's slot, unless it is one further (below)
+	base := s*r.width + r.rem             // = e*width + W
 	if e&busy != 0 || u-base >= r.width { // u < base wraps around: also out
 		return false, false, 0
 	}
-	s := e + r.quo
 	if u-base+r.rem >= r.width {
 		s++
 	}
@@ -96,7 +96,7 @@ func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 func (r *Rolling) TryAcquire(n int64) (bool, error) { return r.TryAcquireAt(time.Now(), n) }
 
 func (r *Rolling) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
-	L := r.limit.Load()
+	L := r.Limit()
 	took, s, _, spent := r.take(r.toU(now), n, keep, partial)
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, s
 }
@@ -140,7 +140,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 				continue
 			}
 		} // else: stale caller, counted as at base.
-		s := e + r.quo
+		s := e + r.quo()
 		if x+r.rem >= r.width {
 			s++
 		}
@@ -155,7 +155,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 		if r.head.Load() != e {
 			continue // past may lack slots this caller's frontier still counts
 		}
-		L := r.limit.Load() - max(keep, 0)
+		L := r.Limit() - max(keep, 0)
 		eff := base + x
 		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
 		// anything further ahead is really behind (or long expired).

@@ -43,8 +43,9 @@ type tenantTable struct {
 // slots on average before it reaches its own. Writers store the hash
 // before the tenant and readers load the tenant before the hash, so a reader
 // that sees a tenant sees its hash, or a later one (a slot reused after a
-// tombstone): get then checks the tenant's own hash, and a stale mismatch
-// only makes it miss, as a stale table does.
+// tombstone): the hash only filters, and get then compares the tenant's
+// key (on the tenant's first line), which decides. A tenant evicted since
+// is dead, which Take checks.
 type tableSlot struct {
 	hash atomic.Uint64
 	t    atomic.Pointer[tenant]
@@ -77,7 +78,7 @@ func (sh *shard) get(h uint64, key string) *tenant {
 		if t == nil {
 			return nil
 		}
-		if s.hash.Load() == h && t != tombstone && t.is(h, key) {
+		if s.hash.Load() == h && t != tombstone && t.hasKey(key) {
 			return t
 		}
 	}
