@@ -261,10 +261,13 @@ func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {
 func (r *Rolling) Limit() int64 { return int64(r.limitQuo.Load() >> quoBits) }
 
 // quoBits holds quo, at most MaxSlots; the limit (at most MaxLimit) fits above.
-const quoBits = 17
+const (
+	quoBits = 17
+	quoMask = 1<<quoBits - 1
+)
 
 // quo is W / width.
-func (r *Rolling) quo() uint64 { return r.limitQuo.Load() & (1<<quoBits - 1) }
+func (r *Rolling) quo() uint64 { return r.limitQuo.Load() & quoMask }
 
 // Length reports the window length W.
 func (r *Rolling) Length() time.Duration { return time.Duration(r.length()) }

@@ -4,7 +4,8 @@ import "time"
 
 // TryAcquireAt takes n credits at now if all n are available.
 func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
-	L := r.Limit()
+	lq := r.limitQuo.Load()
+	L := int64(lq >> quoBits)
 	if uint64(n-1) >= uint64(L) { // n <= 0 or n > L, in one compare
 		if n <= 0 {
 			return false, ErrInvalidCount
@@ -13,7 +14,7 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	}
 	// TakeAt's path without the Take it builds: this is the pool rows' call.
 	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, L); done {
+	if ok, done, _ := r.fast(u, n, L, lq&quoMask); done {
 		return ok, nil
 	}
 	took, _, _, _ := r.take(u, n, 0, false)
@@ -25,14 +26,15 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 // fit. The Take it returns is read in the same atomic step as the change.
 // Bad input (n <= 0) takes nothing.
 func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
-	L := r.Limit()
+	lq := r.limitQuo.Load()
+	L := int64(lq >> quoBits)
 	if n <= 0 {
 		return r.peek(now, L)
 	}
 	u := r.toU(now)
 	lim := L - max(keep, 0)
 	if !partial {
-		if ok, done, spent := r.fast(u, n, lim); done {
+		if ok, done, spent := r.fast(u, n, lim, lq&quoMask); done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
 			if ok {
 				t.Took = n
@@ -55,12 +57,13 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // nanosecond on a path that is otherwise one compare-and-swap: the frontier is
 // where u expects it and cur already holds u's slot. It decides exactly as
 // take would, in the same order of loads (see Rolling), or reports done=false
-// and leaves the decision to take. L is the limit less what must be kept.
+// and leaves the decision to take. L is the limit less what must be kept,
+// q is quo (both from the caller's one load of limitQuo).
 //
 // spent is what the window holds spent after the decision when done.
-func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
+func (r *Rolling) fast(u uint64, n, L int64, q uint64) (ok, done bool, spent int64) {
 	e := r.head.Load()
-	s := e + r.quo()                      // u's slot, unless it is one further (below)
+	s := e + q                            // u's slot, unless it is one further (below)
 	base := s*r.width + r.rem             // = e*width + W
 	if e&busy != 0 || u-base >= r.width { // u < base wraps around: also out
 		return false, false, 0

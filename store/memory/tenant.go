@@ -2,6 +2,7 @@ package memory
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,6 +192,25 @@ func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
 // replace it under tenant.mu. Few entries, so a linear scan beats a map.
 type semTable struct {
 	entries []*semEntry
+}
+
+// noEntries is the empty table, shared: a tenant gets its own table with
+// its first entry (most tenants have one application and no capped class).
+var noEntries = &semTable{}
+
+// newSemTable returns a table to fill, a copy of entries with room for one
+// more in the same allocation (a tenant's first application's table is one
+// allocation, not two).
+func newSemTable(entries []*semEntry) *semTable {
+	if len(entries) == 0 {
+		x := new(struct {
+			t   semTable
+			one [1]*semEntry
+		})
+		x.t.entries = x.one[:0]
+		return &x.t
+	}
+	return &semTable{entries: slices.Clip(entries)}
 }
 
 // semEntry is one application's or class's slots: its own Slots, or for a

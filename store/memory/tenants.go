@@ -71,6 +71,9 @@ func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error 
 // classTable builds the class slots of a new tenant t: the first class's is
 // t.slots0's B, the rest are allocated.
 func (t *tenant) classTable(p *store.Plan) *semTable {
+	if len(p.SubConcurrency) == 0 {
+		return noEntries
+	}
 	tab := &semTable{}
 	for i, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
@@ -104,7 +107,7 @@ func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) 
 	}
 	t.plan.Store(p)
 	t.wins.Store(&t.w0)
-	t.apps.Store(&semTable{})
+	t.apps.Store(noEntries)
 	t.classes.Store(t.classTable(p))
 	t.cost = tenantCost(t)
 	return t, nil
@@ -305,7 +308,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	if e := tab.find(app); e != nil {
 		return e
 	}
-	next := &semTable{entries: slices.Clip(tab.entries)}
+	next := newSemTable(tab.entries)
 	if len(tab.entries) >= s.maxApps {
 		next.entries = nil
 		for _, e := range tab.entries {
