@@ -216,3 +216,43 @@ func TestSetPlanClassesRace(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot of keys that share their first 16 bytes, some active and some
+// folded, restores each key's own spending.
+func TestPrefixKeysSnapshot(t *testing.T) {
+	s := New(WithSlots(12))
+	keys := prefixKeys()
+	for i, k := range keys {
+		if d := spend(t, s, foldT0, k, 1+int64(i)); !d.Allowed {
+			t.Fatalf("%q refused: %+v", k, d)
+		}
+		if i == len(keys)/2 {
+			s.Sweep(foldT0) // the first half folded (idle: nothing in flight)
+		}
+	}
+	if s.Folded() == 0 || s.Len() == 0 {
+		t.Fatalf("%d active, %d folded: want both", s.Len(), s.Folded())
+	}
+	var buf strings.Builder
+	if err := s.SnapshotAt(foldT0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	r := New(WithSlots(12))
+	if err := r.RestoreAt(foldT0, strings.NewReader(buf.String()), foldPlans); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for k := range r.Tenants() {
+		seen[k] = true
+	}
+	for i, k := range keys {
+		if !seen[k] {
+			t.Errorf("%q not restored", k)
+		}
+		for name, st := range map[string]*Store{"original": s, "restored": r} {
+			if d := st.Peek(foldT0, k, 0, foldPlans); d.Used != 1+int64(i) {
+				t.Errorf("%s %q: used %d, want %d", name, k, d.Used, 1+i)
+			}
+		}
+	}
+}
