@@ -295,7 +295,7 @@ func tenantCost(t *tenant) uint32 {
 			n += 128
 		}
 	}
-	return uint32(min(n, 1<<31))
+	return uint32(min(int64(n), 1<<31))
 }
 
 // addApp adds an entry for app. When the table is full it drops idle
