@@ -148,7 +148,7 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 // when nobody waits for anything c needs, the gate's queue otherwise.
 func (t *Transport) admit(ctx context.Context, c *call) (admission, error) {
 	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-		now := t.clock.Now()
+		now := t.now()
 		a, r := t.try(now, c.it, &c.price, c.req.Method)
 		if r.reason == ReasonNone {
 			return a, nil

@@ -95,12 +95,12 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 		}
 		c.price.Credits = credits
 	}
-	sent = t.clock.Now()
+	sent = t.now()
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
 	}
 	resp, err = t.base.RoundTrip(c.req)
-	now = t.clock.Now()
+	now = t.now()
 	if err != nil {
 		// Most transport errors mean the call never reached the server;
 		// if it did and was charged, the next headers say so.
