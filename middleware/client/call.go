@@ -62,7 +62,7 @@ func (c *call) run() (*http.Response, error) {
 			} else if c.price.Credits < a.cost {
 				a.settle(t, now, c.price.Credits)
 			}
-			return t.hold(resp, a, c), nil
+			return t.hold(resp, &a, c), nil
 		}
 		a.done(t, now, true)
 		discard(resp.Body)

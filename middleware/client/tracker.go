@@ -75,7 +75,7 @@ type frame struct {
 	line int
 }
 
-func (tr *tracker) add(c *call, _ *heldBody) uint64 {
+func (tr *tracker) add(c *call) uint64 {
 	o := OpenBody{Integration: c.it.Name, Method: c.req.Method}
 	if c.req.URL != nil {
 		o.URL = c.req.URL.Redacted()
