@@ -152,9 +152,10 @@ func (g *gate) dispatchLocked() {
 			w = nx
 			continue
 		}
-		a, r := t.try(now, w.c.it, &w.c.price, w.c.req.Method)
+		var r refusal
+		a, ok := t.try(now, w.c.it, &w.c.price, w.c.req.Method, &r)
 		switch {
-		case r.reason == ReasonNone:
+		case ok:
 			g.finish(w, a, nil)
 		default:
 			w.ref, w.blocked = r, false
