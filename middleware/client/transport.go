@@ -277,12 +277,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cp := *req
 		r = &cp
 	}
-	price, err := t.costs.Lookup(r)
-	if err != nil {
+	// The price goes straight into the call: a copy through a local cost
+	// one more 80-byte copy per call.
+	c := call{t: t, it: it, req: r, failFast: o.failFast || it.FailFast}
+	if c.price, err = t.costs.Lookup(r); err != nil {
 		closeBody(r)
 		return nil, fmt.Errorf("%w: %w", ErrPrice, err)
 	}
-	c := call{t: t, it: it, req: r, price: price, failFast: o.failFast || it.FailFast}
 	if t.save != nil {
 		return t.save.roundTrip(&c, o)
 	}
