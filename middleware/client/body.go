@@ -16,9 +16,14 @@ import (
 func (t *Transport) hold(resp *http.Response, a *admission, c *call) *http.Response {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		a.release(t, false)
+		c.ended()
 		return resp
 	}
-	t.open.Add(1)
+	if c.internal {
+		t.heldInternal.Add(1)
+	} else {
+		c.it.c.held.Add(1) // the call's count as a request too
+	}
 	var b held
 	if t.track == nil && t.maxHold <= 0 && a.quota == (limiter.Ticket{}) {
 		b = &heldBody{rc: resp.Body, t: t, pool: a.pool}
@@ -73,7 +78,7 @@ func (b *heldBody) release() {
 	if !b.pool.Release() {
 		return
 	}
-	b.t.open.Add(-1)
+	b.t.closed.Add(1)
 	b.t.gate.released(false)
 }
 
@@ -130,7 +135,7 @@ func (b *heldLong) release() bool {
 		}
 		b.mu.Unlock()
 	}
-	t.open.Add(-1)
+	t.closed.Add(1)
 	if t.track != nil {
 		t.track.forget(b.seq)
 	}

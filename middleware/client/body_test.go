@@ -192,6 +192,7 @@ func TestHeldBodyReleasesOnce(t *testing.T) {
 			var last []*http.Response
 			for round := range 20 {
 				resps := holdAll(t, tr, conc)
+				assert.Equal(t, int64(conc), tr.Stats().OpenBodies)
 				for _, r := range last { // stale: their tickets now serve resps
 					require.NoError(t, r.Body.Close())
 				}
@@ -215,6 +216,8 @@ func TestHeldBodyReleasesOnce(t *testing.T) {
 				require.NoError(t, r.Body.Close())
 			}
 			assert.Zero(t, tr.Stats().OpenBodies)
+			// Every call counted once, held or refused.
+			assert.Equal(t, int64(21*(conc+1)), stat(tr, client.DefaultIntegration).Requests)
 		})
 	}
 }

@@ -27,11 +27,27 @@ type call struct {
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.
+// It is counted as a request when it returns: by hold if it returns a held
+// body, else here.
 func (c *call) run() (*http.Response, error) {
-	t, ctx := c.t, c.req.Context()
+	resp, err := c.attempts()
+	if err != nil {
+		c.ended()
+	}
+	return resp, err
+}
+
+// ended counts a call that returns no held body as a request (a batch's
+// call is not one: its callers were counted).
+func (c *call) ended() {
 	if !c.internal {
 		c.it.c.requests.Add(1)
 	}
+}
+
+// attempts is run's loop.
+func (c *call) attempts() (*http.Response, error) {
+	t, ctx := c.t, c.req.Context()
 	if t.track != nil {
 		c.where = callerFrame()
 	}

@@ -50,7 +50,7 @@ func (t *Transport) OpenBodies() []OpenBody {
 // WithBodyTracking it checks only that none is open.
 func (t *Transport) CheckBodies(tb TestingT) bool {
 	if t.track == nil {
-		if n := t.open.Load(); n > 0 {
+		if n := t.openBodies(); n > 0 {
 			tb.Errorf("client: %d response bodies not closed (WithBodyTracking says where)", n)
 			return false
 		}

@@ -62,7 +62,11 @@ type Transport struct {
 
 	outside   counters
 	reclaimed atomic.Int64
-	open      upDown // response bodies not yet closed
+	// heldInternal counts the held bodies of batches' calls (an
+	// integration's held counts its callers' calls), closed the held bodies
+	// released: see openBodies.
+	heldInternal striped
+	closed       striped
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
