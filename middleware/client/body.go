@@ -47,10 +47,11 @@ type held interface {
 	base() io.ReadCloser
 }
 
-// heldBody is the held body of most calls: the pool's ticket only, in 48
-// bytes, since one is allocated per call. The ticket's Release, true only
-// the first time, is what makes a second Close (or a Close after EOF) do
-// nothing: no flag of its own, and one atomic operation fewer per call.
+// heldBody is the held body of most calls: the pool's ticket only, 40
+// bytes (a 48-byte allocation), since one is allocated per call. The
+// ticket's Release, true only the first time, is what makes a second Close
+// (or a Close after EOF) do nothing: no flag of its own, and one atomic
+// operation fewer per call.
 type heldBody struct {
 	rc   io.ReadCloser
 	t    *Transport

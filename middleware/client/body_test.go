@@ -245,3 +245,47 @@ func assertFull(t *testing.T, tr *client.Transport, round int) {
 	require.ErrorAs(t, err, &le, "round %d: every slot is held", round)
 	assert.Equal(t, client.ReasonConcurrency, le.Reason)
 }
+
+// rwBody is a read-write body, as a protocol switch's is.
+type rwBody struct {
+	io.Reader
+	bytes.Buffer
+	closed bool
+}
+
+func (b *rwBody) Read(p []byte) (int, error) { return b.Reader.Read(p) }
+func (b *rwBody) Close() error               { b.closed = true; return nil }
+
+// A 101 Switching Protocols response keeps a writable body, for both held
+// body types, and holds its slot until it is closed.
+func TestSwitchingProtocolsBodyWritable(t *testing.T) {
+	for _, track := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tracking=%v", track), func(t *testing.T) {
+			var rw *rwBody
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				rw = &rwBody{Reader: strings.NewReader("")}
+				return &http.Response{StatusCode: http.StatusSwitchingProtocols, Body: rw, Request: r,
+					Header: http.Header{}}, nil
+			})
+			opts := []client.Option{client.WithClock(newClock()), client.WithCosts(costs(t)),
+				client.WithPlan(plan(100, 1))}
+			if track {
+				opts = append(opts, client.WithBodyTracking())
+			}
+			tr, err := client.New(base, opts...)
+			require.NoError(t, err)
+			defer tr.Close(context.Background())
+			resp, err := get(context.Background(), tr, "", "/crm/Leads")
+			require.NoError(t, err)
+			w, ok := resp.Body.(io.Writer)
+			require.True(t, ok, "the body stays writable")
+			_, err = w.Write([]byte("ping"))
+			require.NoError(t, err)
+			assert.Equal(t, "ping", rw.String())
+			assertFull(t, tr, 0)
+			require.NoError(t, resp.Body.Close())
+			assert.True(t, rw.closed)
+			assert.Zero(t, tr.Stats().OpenBodies)
+		})
+	}
+}
