@@ -69,7 +69,11 @@ func (c *call) attempts() (*http.Response, error) {
 		if resp.StatusCode == http.StatusTooManyRequests {
 			c.it.c.throttled.Add(1)
 		}
-		d, retry, err := c.next(resp, &v, now)
+		var d time.Duration
+		retry := false
+		if resp.StatusCode >= http.StatusTooManyRequests { // below, next says no retry
+			d, retry, err = c.next(resp, &v, now)
+		}
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
 			// server's middleware refunds it.
