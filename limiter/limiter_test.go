@@ -38,8 +38,9 @@ func TestAcquireReasons(t *testing.T) {
 	if d.Allowed || d.Reason != ReasonSubConcurrency {
 		t.Fatalf("sub: %+v", d)
 	}
-	t3.Release()
-	t3.Release() // no-op
+	if !t3.Release() || t3.Release() {
+		t.Fatal("Release reports true only the first time")
+	}
 	t4, d := l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 70, Class: "bulk"})
 	if !d.Allowed || d.Remaining != 5 {
 		t.Fatalf("bulk again: %+v", d)
@@ -127,7 +128,9 @@ func TestSettle(t *testing.T) {
 	tk.Release()
 	tk2, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1}) // reuses the pooled state
 	tk3, _ := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 1})
-	cp.Release() // stale copy: must not release tk2's slot
+	if cp.Release() { // stale copy: must not release tk2's slot
+		t.Fatal("a stale copy's Release reported true")
+	}
 	cp.Settle(t0, 0)
 	if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a"}); d.Allowed {
 		t.Fatal("stale copy released a live ticket's slot")
@@ -139,7 +142,9 @@ func TestSettle(t *testing.T) {
 		t.Fatalf("end: %+v", d)
 	}
 	var zero Ticket
-	zero.Release()
+	if zero.Release() {
+		t.Fatal("the zero ticket's Release reported true")
+	}
 	zero.Settle(t0, 3)
 }
 

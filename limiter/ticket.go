@@ -31,7 +31,7 @@ type ticketHeader struct {
 // ticketOps is a binding's side of its tickets; h is the header of one of
 // its ticket states.
 type ticketOps interface {
-	release(h *ticketHeader, gen uint64)
+	release(h *ticketHeader, gen uint64) bool
 	settle(h *ticketHeader, now time.Time, gen uint64, actual int64)
 	reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision
 }
@@ -39,13 +39,12 @@ type ticketOps interface {
 // Generations step by 4: g = active, g+1 = settling (or reserving), g+2 =
 // settled, g+4 = released (and the next request's active value).
 
-// Release gives back the request's concurrency and sub-concurrency slots.
-// Only the first Release of a ticket (or of any copy) does anything. Credits
-// are not given back: use Settle for that.
-func (t Ticket) Release() {
-	if t.h != nil {
-		t.h.ops.release(t.h, t.gen)
-	}
+// Release gives back the request's concurrency and sub-concurrency slots
+// and reports true on the first Release of a ticket (or of any copy); later
+// ones, and the zero ticket's, do nothing and report false. Credits are not
+// given back: use Settle for that.
+func (t Ticket) Release() bool {
+	return t.h != nil && t.h.ops.release(t.h, t.gen)
 }
 
 // Settle turns the credits reserved at admission (Decision.Cost, plus any
@@ -74,7 +73,7 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 	return t.h.ops.reserve(t.h, now, t.gen, min(n, window.MaxLimit))
 }
 
-func (b *binding[L]) release(h *ticketHeader, gen uint64) {
+func (b *binding[L]) release(h *ticketHeader, gen uint64) bool {
 	st := state[L](h)
 claim:
 	for g := gen; ; g = st.gen.Load() { // the first try needs no load
@@ -86,12 +85,13 @@ claim:
 		case gen + 1: // a Settle or Reserve is running on a copy: let it finish
 			runtime.Gosched()
 		default:
-			return // released already, by a copy
+			return false // released already, by a copy
 		}
 	}
 	b.s.Release(&st.lease)
 	// The lease is not cleared: the next Take overwrites it.
 	b.l.pool.Put(h)
+	return true
 }
 
 func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual int64) {

@@ -56,49 +56,59 @@ func (r refusal) shared() bool {
 
 // try admits a call of integration it at now, all or nothing: its quiet
 // hours and pool level, its quota, then the pool (slots and credits, leaving
-// the others' reserves). On refusal nothing is held.
-func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string) (admission, refusal) {
+// the others' reserves). On refusal it fills r and holds nothing. The
+// refusal goes through r so that the results (seven words and a bool) come
+// back in registers: a refusal beside them put both in memory, read back
+// wide just after being written narrow, which showed in profiles.
+func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string, r *refusal) (admission, bool) {
 	if q := it.Quiet; q != nil {
 		if end := q.end(now); !end.IsZero() {
-			return admission{}, refusal{reason: ReasonQuietHours, at: end}
+			*r = refusal{reason: ReasonQuietHours, at: end}
+			return admission{}, false
 		}
 	}
 	if lv := it.level.Load(); lv > 0 {
 		if d := t.l.PeekN(now, t.tenant, lv); d.RetryAfter > 0 {
-			return admission{}, refusal{reason: ReasonPoolLevel, at: now.Add(d.RetryAfter)}
+			*r = refusal{reason: ReasonPoolLevel, at: now.Add(d.RetryAfter)}
+			return admission{}, false
 		}
 	}
-	a := admission{it: it, cost: p.Credits}
+	var quota limiter.Ticket
 	if it.quotaKey != "" && t.pool.Load() > 0 {
 		tk, d := t.l.Acquire(now, limiter.Request{Tenant: it.quotaKey, App: it.Name, Credits: p.Credits})
 		if !d.Allowed {
-			r := refusal{reason: ReasonQuota, at: now.Add(max(d.RetryAfter, minWait))}
+			*r = refusal{reason: ReasonQuota, at: now.Add(max(d.RetryAfter, minWait))}
 			r.never = d.Reason == limiter.ReasonCredits && p.Credits > d.Limit
-			return admission{}, r
+			return admission{}, false
 		}
-		a.quota = tk
+		quota = tk
 	}
 	keep := it.keep.Load()
 	tk, d := t.l.Acquire(now, limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
 		Credits: p.Credits, Keep: keep, Module: p.Module, Method: method})
 	if !d.Allowed {
-		a.quota.Settle(now, 0)
-		a.quota.Release()
-		r := refusal{reason: reasonOf(d.Reason), at: now.Add(max(d.RetryAfter, minWait))}
-		switch r.reason {
-		case ReasonCredits:
-			r.never = p.Credits+keep > d.Limit
-		case ReasonConcurrency, ReasonSubConcurrency:
-			r.at = now.Add(concurrencyPoll)
-		}
-		return admission{}, r
+		quota.Settle(now, 0)
+		quota.Release()
+		t.poolRefusal(now, p.Credits+keep, &d, r)
+		return admission{}, false
 	}
-	a.pool, a.left = tk, d.Remaining
 	it.c.credits.Add(p.Credits)
 	if t.usage != nil {
 		t.record(now, it.Name, p.Module, method, p.Credits, false)
 	}
-	return a, refusal{}
+	return admission{pool: tk, quota: quota, it: it, cost: p.Credits, left: d.Remaining}, true
+}
+
+// poolRefusal fills r for the pool's refusal d of a call that needed need
+// credits (its own and the reserves it leaves).
+func (t *Transport) poolRefusal(now time.Time, need int64, d *limiter.Decision, r *refusal) {
+	*r = refusal{reason: reasonOf(d.Reason), at: now.Add(max(d.RetryAfter, minWait))}
+	switch r.reason {
+	case ReasonCredits:
+		r.never = need > d.Limit
+	case ReasonConcurrency, ReasonSubConcurrency:
+		r.at = now.Add(concurrencyPoll)
+	}
 }
 
 // refund gives the admission's credits back (the server refused or failed
@@ -148,9 +158,9 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 // when nobody waits for anything c needs, the gate's queue otherwise.
 func (t *Transport) admit(ctx context.Context, c *call) (admission, error) {
 	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-		now := t.clock.Now()
-		a, r := t.try(now, c.it, &c.price, c.req.Method)
-		if r.reason == ReasonNone {
+		now := t.now()
+		var r refusal
+		if a, ok := t.try(now, c.it, &c.price, c.req.Method, &r); ok {
 			return a, nil
 		}
 		dl, _ := ctx.Deadline()

@@ -6,54 +6,59 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
+
+	"github.com/creditgate/creditgate/limiter"
 )
 
 // hold returns resp with its body wrapped so that the admission's slots are
 // released when the body is closed or read to its end (or reclaimed after
 // WithMaxHold). A response without a body releases them at once.
-func (t *Transport) hold(resp *http.Response, a admission, c *call) *http.Response {
+func (t *Transport) hold(resp *http.Response, a *admission, c *call) *http.Response {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		a.release(t, false)
+		c.ended()
 		return resp
 	}
-	b := &heldBody{rc: resp.Body, t: t, adm: a}
-	t.open.Add(1)
-	if t.track != nil || t.maxHold > 0 {
-		b.x = &heldExtra{}
-	}
-	if t.track != nil {
-		b.x.seq = t.track.add(c, b)
-	}
-	if t.maxHold > 0 {
-		b.x.mu.Lock()
-		b.x.timer = t.clock.AfterFunc(t.maxHold, b.reclaim)
-		b.x.mu.Unlock()
-	}
-	if _, ok := resp.Body.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body = &heldRW{b} // a protocol switch's body is read-write
+	if c.internal {
+		t.heldInternal.Add(1)
 	} else {
-		resp.Body = b
+		c.it.c.held.Add(1) // the call's count as a request too
 	}
+	var b held
+	if t.track == nil && t.maxHold <= 0 && a.quota == (limiter.Ticket{}) {
+		b = &heldBody{rc: resp.Body, t: t, pool: a.pool}
+	} else {
+		b = t.holdLong(resp.Body, a, c)
+	}
+	// The status first: asserting an interface is a lookup.
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if _, ok := resp.Body.(io.Writer); ok {
+			resp.Body = &heldRW{b} // a protocol switch's body is read-write
+			return resp
+		}
+	}
+	resp.Body = b
 	return resp
 }
 
-// heldBody is a response body holding its call's slots.
+// held is a response body holding its call's slots.
+type held interface {
+	io.ReadCloser
+	base() io.ReadCloser
+}
+
+// heldBody is the held body of most calls: the pool's ticket only, 40
+// bytes (a 48-byte allocation), since one is allocated per call. The
+// ticket's Release, true only the first time, is what makes a second Close
+// (or a Close after EOF) do nothing: no flag of its own, and one atomic
+// operation fewer per call.
 type heldBody struct {
 	rc   io.ReadCloser
 	t    *Transport
-	adm  admission
-	done atomic.Bool
-	x    *heldExtra // with body tracking or WithMaxHold only: the common body stays small
+	pool limiter.Ticket
 }
 
-type heldExtra struct {
-	seq uint64 // in the tracker
-	mu  sync.Mutex
-	// timer reclaims the slots after WithMaxHold; guarded by mu, since it
-	// may fire before hold has stored it.
-	timer Timer
-}
+func (b *heldBody) base() io.ReadCloser { return b.rc }
 
 func (b *heldBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
@@ -70,31 +75,81 @@ func (b *heldBody) Close() error {
 }
 
 // release gives the slots back the first time it is called.
-func (b *heldBody) release() bool {
-	if !b.done.CompareAndSwap(false, true) {
+func (b *heldBody) release() {
+	if !b.pool.Release() {
+		return
+	}
+	b.t.closed.Add(1)
+	b.t.gate.released(false)
+}
+
+// heldLong is a held body with a quota ticket, body tracking or WithMaxHold.
+type heldLong struct {
+	heldBody
+	quota limiter.Ticket
+	it    *integration
+	seq   uint64 // in the tracker
+	mu    sync.Mutex
+	// timer reclaims the slots after WithMaxHold; guarded by mu, since it
+	// may fire before holdLong has stored it.
+	timer Timer
+}
+
+func (t *Transport) holdLong(rc io.ReadCloser, a *admission, c *call) *heldLong {
+	b := &heldLong{heldBody: heldBody{rc: rc, t: t, pool: a.pool}, quota: a.quota, it: a.it}
+	if t.track != nil {
+		b.seq = t.track.add(c)
+	}
+	if t.maxHold > 0 {
+		b.mu.Lock()
+		b.timer = t.clock.AfterFunc(t.maxHold, b.reclaim)
+		b.mu.Unlock()
+	}
+	return b
+}
+
+func (b *heldLong) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.release()
+	}
+	return n, err
+}
+
+func (b *heldLong) Close() error {
+	err := b.rc.Close()
+	b.release()
+	return err
+}
+
+// release gives the slots back the first time it is called (the first
+// to release the pool's ticket, which every admission holds).
+func (b *heldLong) release() bool {
+	if !b.pool.Release() {
 		return false
 	}
 	t := b.t
 	if t.maxHold > 0 {
-		b.x.mu.Lock()
-		if b.x.timer != nil {
-			b.x.timer.Stop()
+		b.mu.Lock()
+		if b.timer != nil {
+			b.timer.Stop()
 		}
-		b.x.mu.Unlock()
+		b.mu.Unlock()
 	}
-	t.open.Add(-1)
+	t.closed.Add(1)
 	if t.track != nil {
-		t.track.forget(b.x.seq)
+		t.track.forget(b.seq)
 	}
-	b.adm.release(t, false)
+	b.quota.Release()
+	t.gate.released(false)
 	return true
 }
 
 // reclaim takes the slots back from a body held too long.
-func (b *heldBody) reclaim() {
+func (b *heldLong) reclaim() {
 	var where OpenBody
 	if tr := b.t.track; tr != nil {
-		where, _ = tr.get(b.x.seq)
+		where, _ = tr.get(b.seq)
 	}
 	if !b.release() {
 		return
@@ -102,12 +157,12 @@ func (b *heldBody) reclaim() {
 	b.t.reclaimed.Add(1)
 	if lg := b.t.logger; lg != nil {
 		lg.LogAttrs(context.Background(), slog.LevelWarn, "client: response body held too long; slots reclaimed",
-			slog.String("integration", b.adm.it.Name), slog.Duration("max_hold", b.t.maxHold),
+			slog.String("integration", b.it.Name), slog.Duration("max_hold", b.t.maxHold),
 			slog.String("opened_at", where.At()))
 	}
 }
 
 // heldRW is a held body that is also writable (101 Switching Protocols).
-type heldRW struct{ *heldBody }
+type heldRW struct{ held }
 
-func (b *heldRW) Write(p []byte) (int, error) { return b.rc.(io.Writer).Write(p) }
+func (b *heldRW) Write(p []byte) (int, error) { return b.base().(io.Writer).Write(p) }

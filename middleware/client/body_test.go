@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,4 +168,124 @@ func TestDashboardOfTransport(t *testing.T) {
 	assert.Contains(t, top, usage.Outside)
 	summary := get("/api/summary")
 	assert.EqualValues(t, 90, summary["remaining"], "the pool as the headers left it")
+}
+
+// Each held body gives its slots back once, whatever closes it: Close
+// twice, Close after reading to EOF, Close from several goroutines at once,
+// and Close of the last round's bodies once their limiter tickets have
+// been reused by this round's calls; for both held body types (the common
+// one, and the one body tracking needs). The pool must then admit exactly
+// its concurrency: a slot leaked refuses a call too early, a slot released
+// twice admits one too many.
+func TestHeldBodyReleasesOnce(t *testing.T) {
+	for _, track := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tracking=%v", track), func(t *testing.T) {
+			const conc = 4
+			opts := []client.Option{client.WithClock(newClock()), client.WithCosts(costs(t)),
+				client.WithPlan(plan(1<<30, conc))}
+			if track {
+				opts = append(opts, client.WithBodyTracking())
+			}
+			tr, err := client.New(&okRT{}, opts...)
+			require.NoError(t, err)
+			defer tr.Close(context.Background())
+			var last []*http.Response
+			for round := range 20 {
+				resps := holdAll(t, tr, conc)
+				assert.Equal(t, int64(conc), tr.Stats().OpenBodies)
+				for _, r := range last { // stale: their tickets now serve resps
+					require.NoError(t, r.Body.Close())
+				}
+				assertFull(t, tr, round)
+				var wg sync.WaitGroup
+				for i, r := range resps {
+					if i == 0 {
+						_, _ = io.ReadAll(r.Body)
+					}
+					for range 3 {
+						wg.Go(func() { _ = r.Body.Close(); _ = r.Body.Close() })
+					}
+				}
+				wg.Wait()
+				assert.Zero(t, tr.Stats().OpenBodies)
+				last = resps
+			}
+			resps := holdAll(t, tr, conc)
+			assertFull(t, tr, -1)
+			for _, r := range resps {
+				require.NoError(t, r.Body.Close())
+			}
+			assert.Zero(t, tr.Stats().OpenBodies)
+			// Every call counted once, held or refused.
+			assert.Equal(t, int64(21*(conc+1)), stat(tr, client.DefaultIntegration).Requests)
+		})
+	}
+}
+
+// holdAll makes n calls without closing their bodies.
+func holdAll(t *testing.T, tr *client.Transport, n int) []*http.Response {
+	t.Helper()
+	resps := make([]*http.Response, n)
+	for i := range resps {
+		var err error
+		resps[i], err = get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+		require.NoError(t, err, "call %d of %d", i+1, n)
+	}
+	return resps
+}
+
+// assertFull checks that every slot of tr is held.
+func assertFull(t *testing.T, tr *client.Transport, round int) {
+	t.Helper()
+	resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	var le *client.LimitError
+	require.ErrorAs(t, err, &le, "round %d: every slot is held", round)
+	assert.Equal(t, client.ReasonConcurrency, le.Reason)
+}
+
+// rwBody is a read-write body, as a protocol switch's is.
+type rwBody struct {
+	io.Reader
+	bytes.Buffer
+	closed bool
+}
+
+func (b *rwBody) Read(p []byte) (int, error) { return b.Reader.Read(p) }
+func (b *rwBody) Close() error               { b.closed = true; return nil }
+
+// A 101 Switching Protocols response keeps a writable body, for both held
+// body types, and holds its slot until it is closed.
+func TestSwitchingProtocolsBodyWritable(t *testing.T) {
+	for _, track := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tracking=%v", track), func(t *testing.T) {
+			var rw *rwBody
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				rw = &rwBody{Reader: strings.NewReader("")}
+				return &http.Response{StatusCode: http.StatusSwitchingProtocols, Body: rw, Request: r,
+					Header: http.Header{}}, nil
+			})
+			opts := []client.Option{client.WithClock(newClock()), client.WithCosts(costs(t)),
+				client.WithPlan(plan(100, 1))}
+			if track {
+				opts = append(opts, client.WithBodyTracking())
+			}
+			tr, err := client.New(base, opts...)
+			require.NoError(t, err)
+			defer tr.Close(context.Background())
+			resp, err := get(context.Background(), tr, "", "/crm/Leads")
+			require.NoError(t, err)
+			w, ok := resp.Body.(io.Writer)
+			require.True(t, ok, "the body stays writable")
+			_, err = w.Write([]byte("ping"))
+			require.NoError(t, err)
+			assert.Equal(t, "ping", rw.String())
+			assertFull(t, tr, 0)
+			require.NoError(t, resp.Body.Close())
+			assert.True(t, rw.closed)
+			assert.Zero(t, tr.Stats().OpenBodies)
+		})
+	}
 }

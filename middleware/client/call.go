@@ -27,11 +27,27 @@ type call struct {
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.
+// It is counted as a request when it returns: by hold if it returns a held
+// body, else here.
 func (c *call) run() (*http.Response, error) {
-	t, ctx := c.t, c.req.Context()
+	resp, err := c.attempts()
+	if err != nil {
+		c.ended()
+	}
+	return resp, err
+}
+
+// ended counts a call that returns no held body as a request (a batch's
+// call is not one: its callers were counted).
+func (c *call) ended() {
 	if !c.internal {
 		c.it.c.requests.Add(1)
 	}
+}
+
+// attempts is run's loop.
+func (c *call) attempts() (*http.Response, error) {
+	t, ctx := c.t, c.req.Context()
 	if t.track != nil {
 		c.where = callerFrame()
 	}
@@ -53,7 +69,11 @@ func (c *call) run() (*http.Response, error) {
 		if resp.StatusCode == http.StatusTooManyRequests {
 			c.it.c.throttled.Add(1)
 		}
-		d, retry, err := c.next(resp, &v, now)
+		var d time.Duration
+		retry := false
+		if resp.StatusCode >= http.StatusTooManyRequests { // below, next says no retry
+			d, retry, err = c.next(resp, &v, now)
+		}
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
 			// server's middleware refunds it.
@@ -62,7 +82,7 @@ func (c *call) run() (*http.Response, error) {
 			} else if c.price.Credits < a.cost {
 				a.settle(t, now, c.price.Credits)
 			}
-			return t.hold(resp, a, c), nil
+			return t.hold(resp, &a, c), nil
 		}
 		a.done(t, now, true)
 		discard(resp.Body)
@@ -95,12 +115,12 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 		}
 		c.price.Credits = credits
 	}
-	sent = t.clock.Now()
+	sent = t.now()
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
 	}
 	resp, err = t.base.RoundTrip(c.req)
-	now = t.clock.Now()
+	now = t.now()
 	if err != nil {
 		// Most transport errors mean the call never reached the server;
 		// if it did and was charged, the next headers say so.

@@ -152,9 +152,10 @@ func (g *gate) dispatchLocked() {
 			w = nx
 			continue
 		}
-		a, r := t.try(now, w.c.it, &w.c.price, w.c.req.Method)
+		var r refusal
+		a, ok := t.try(now, w.c.it, &w.c.price, w.c.req.Method, &r)
 		switch {
-		case r.reason == ReasonNone:
+		case ok:
 			g.finish(w, a, nil)
 		default:
 			w.ref, w.blocked = r, false
@@ -215,9 +216,17 @@ func (g *gate) fire() {
 }
 
 // released runs after a call gave back slots (and credits, if refunded):
-// a pass runs if a waiter may want them.
+// a pass runs if a waiter may want them. Small enough to inline, since
+// every call's release runs it and most find nobody waiting.
 func (g *gate) released(refunded bool) {
-	if g.n.Load() == 0 || !refunded && g.shared.Load() == 0 {
+	if g.n.Load() != 0 {
+		g.pass(refunded)
+	}
+}
+
+// pass is released's pass, when calls wait.
+func (g *gate) pass(refunded bool) {
+	if !refunded && g.shared.Load() == 0 {
 		return
 	}
 	g.mu.Lock()

@@ -9,7 +9,11 @@ import (
 
 // counters are one integration's, updated atomically.
 type counters struct {
-	requests  striped // calls, retries not counted
+	// A call is counted once, when RoundTrip returns: in held if it
+	// returns a held body (whose release closed then counts), in requests
+	// otherwise. One add per call serves both Requests and OpenBodies.
+	requests  striped // calls, retries not counted, but those in held
+	held      striped // calls that returned a held body
 	credits   upDown  // credits spent, after refunds
 	waits     atomic.Int64
 	waitedNs  atomic.Int64
@@ -95,7 +99,7 @@ func (t *Transport) saved(it *integration, f Feature, calls, credits int64, modu
 // spent by others.
 type IntegrationStats struct {
 	Name      string
-	Requests  int64 // calls made through RoundTrip (retries not counted)
+	Requests  int64 // calls made through RoundTrip, counted as it returns (retries not counted)
 	Credits   int64 // credits spent (taken, less refunds)
 	Waits     int64 // calls that had to wait
 	Waited    time.Duration
@@ -127,7 +131,7 @@ type Stats struct {
 }
 
 func (c *counters) snapshot(name string) IntegrationStats {
-	s := IntegrationStats{Name: name, Requests: c.requests.Load(), Credits: c.credits.Load(),
+	s := IntegrationStats{Name: name, Requests: c.requests.Load() + c.held.Load(), Credits: c.credits.Load(),
 		Waits: c.waits.Load(), Waited: time.Duration(c.waitedNs.Load()), Retries: c.retries.Load(),
 		Throttled: c.throttled.Load(), Refused: map[Reason]int64{}}
 	for r := range c.refused {
@@ -141,10 +145,21 @@ func (c *counters) snapshot(name string) IntegrationStats {
 	return s
 }
 
+// openBodies counts the held bodies not yet released. The releases are read
+// first: a body is counted held before it can be released, so the count is
+// never below what it was during the read.
+func (t *Transport) openBodies() int64 {
+	n := -t.closed.Load()
+	for _, it := range t.list {
+		n += it.c.held.Load()
+	}
+	return n + t.heldInternal.Load()
+}
+
 // Stats returns the Transport's counters.
 func (t *Transport) Stats() Stats {
 	s := Stats{External: t.outside.credits.Load(), BudgetRefused: t.budget.refused.Load(),
-		Reclaimed: t.reclaimed.Load(), OpenBodies: t.open.Load()}
+		Reclaimed: t.reclaimed.Load(), OpenBodies: t.openBodies()}
 	s.FirstCredits, s.RetryCredits = t.budget.totals(t.clock.Now())
 	for _, it := range t.list {
 		is := it.c.snapshot(it.Name)

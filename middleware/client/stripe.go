@@ -50,9 +50,9 @@ func (c *striped) reset() {
 	}
 }
 
-// upDown is a striped count that goes both ways (open bodies, credits
-// charged then refunded): what was added and what was taken away are
-// counted apart, each only growing.
+// upDown is a striped count that goes both ways (credits charged then
+// refunded): what was added and what was taken away are counted apart, each
+// only growing.
 type upDown struct{ up, down striped }
 
 func (c *upDown) Add(n int64) { c.addAt(stripe(), n) }

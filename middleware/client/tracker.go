@@ -50,7 +50,7 @@ func (t *Transport) OpenBodies() []OpenBody {
 // WithBodyTracking it checks only that none is open.
 func (t *Transport) CheckBodies(tb TestingT) bool {
 	if t.track == nil {
-		if n := t.open.Load(); n > 0 {
+		if n := t.openBodies(); n > 0 {
 			tb.Errorf("client: %d response bodies not closed (WithBodyTracking says where)", n)
 			return false
 		}
@@ -75,7 +75,7 @@ type frame struct {
 	line int
 }
 
-func (tr *tracker) add(c *call, _ *heldBody) uint64 {
+func (tr *tracker) add(c *call) uint64 {
 	o := OpenBody{Integration: c.it.Name, Method: c.req.Method}
 	if c.req.URL != nil {
 		o.URL = c.req.URL.Redacted()
