@@ -89,28 +89,6 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	return tu
 }
 
-// tenantOf returns the usage of tenant, which it adds unless DefaultTenants
-// are kept already; then it returns Other's.
-func (u *Stats) tenantOf(tenant string) *tenantUsage {
-	tenant = clip(tenant)
-	if tu := u.tenants[tenant]; tu != nil {
-		return tu
-	}
-	if len(u.tenants) >= DefaultTenants {
-		if u.other != nil {
-			return u.other
-		}
-		tenant = Other
-	}
-	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
-	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
-	u.tenants[tenant] = tu
-	if tenant == Other {
-		u.other = tu
-	}
-	return tu
-}
-
 // own returns k clipped, as a string of the statistics' own: had when it
 // is k (a tenant's next run mostly repeats keys of its last), else a copy.
 // A run may wait days for its tenant's next event, and a caller's key may
@@ -275,6 +253,7 @@ func btoi(b bool) int {
 }
 
 func (u *Stats) prune(oldest int64) {
+	n := len(u.tenants)
 	for k, tu := range u.tenants {
 		if tu.inRun && tu.run.hour <= oldest {
 			tu.run, tu.runSum, tu.inRun = event{}, Count{}, false
@@ -285,11 +264,11 @@ func (u *Stats) prune(oldest int64) {
 			}
 		}
 		if len(tu.hours) == 0 && !tu.inRun {
-			delete(u.tenants, k)
-			if tu == u.other {
-				u.other = nil
-			}
+			u.dropTenant(k, tu)
 		}
+	}
+	if len(u.tenants) < n {
+		u.refilter()
 	}
 }
 

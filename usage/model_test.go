@@ -155,3 +155,35 @@ func TestUsageMatchesModelManyTenants(t *testing.T) {
 		m.check(t, u, fmt.Sprintf("seed %d end", seed))
 	}
 }
+
+// Past the cap a filter of the kept tenants' names spares the map (see
+// tenantOf). When the retention drops a tenant, the filter is set anew from
+// those left: they still count as themselves, not as Other, and a new
+// tenant counts as Other while the cap is still reached.
+func TestUsageTenantFilterAfterPrune(t *testing.T) {
+	u := newStats(t, 2*time.Hour, 100) // one buffer: aggregated in the order recorded
+	h1, h2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	recordIn(u, 0, t0, "gone", "a", "m", "ip", "u", "GET", 1, false)
+	for i := range DefaultTenants { // the last folds into Other
+		recordIn(u, 0, h1, fmt.Sprint("t", i), "a", "m", "ip", "u", "GET", 1, false)
+	}
+	for _, app := range []string{"a", "b"} { // two events move the window to h2: "gone" goes
+		recordIn(u, 0, h2, "t5", app, "m", "ip", "u", "GET", 1, false)
+	}
+	recordIn(u, 0, h2, "new", "a", "m", "ip", "u", "GET", 1, false)
+	if n := len(u.Tenants()); n != DefaultTenants {
+		t.Fatalf("%d tenants, want %d", n, DefaultTenants)
+	}
+	for _, c := range []struct {
+		tenant string
+		want   int64
+	}{{"t5", 2}, {Other, 1}, {"gone", 0}} {
+		var got int64
+		for _, p := range u.Series(c.tenant, h2, h2.Add(time.Hour)) {
+			got += p.Calls
+		}
+		if got != c.want {
+			t.Errorf("%s: %d calls at h2, want %d", c.tenant, got, c.want)
+		}
+	}
+}

@@ -87,7 +87,8 @@ type Stats struct {
 
 	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
-	other   *tenantUsage // tenants[Other], if any: where most events go past the cap
+	other   *tenantUsage          // tenants[Other], if any: where most events go past the cap
+	kept    [keptBits / 64]uint64 // a filter of the tenants' names (see tenantOf)
 	// newest is the retention window's last hour: the latest hour that two
 	// aggregated events are dated at or after. latest is the latest hour
 	// any is dated at. Unix hours; noHour before there are any.
