@@ -268,7 +268,7 @@ func (u *Stats) prune(oldest int64) {
 		}
 	}
 	if len(u.tenants) < n {
-		u.refilter()
+		u.resetFilter()
 	}
 }
 

@@ -3,6 +3,7 @@ package usage
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,42 @@ func TestUsageTenantFilterAfterPrune(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s: %d calls at h2, want %d", c.tenant, got, c.want)
+		}
+	}
+}
+
+// Once the cap is reached, RecordIn folds the tenants not kept as it
+// records them (see tenantFilter): their events merge in the buffer as one
+// tenant's burst, and count as Other's; a kept tenant's do not fold.
+func TestUsageFoldsWhenRecorded(t *testing.T) {
+	u := newStats(t, 0, 100)
+	for i := range DefaultTenants + 1 { // the last one folds: Other exists
+		recordIn(u, 0, t0, fmt.Sprint("t", i), "a", "m", "ip", "u", "GET", 1, false)
+	}
+	u.Tenants() // aggregate: the filter is full
+	want, last := 0, "" // events buffered: the filter lets 1.5 % through
+	for i := range 500 {
+		tenant := fmt.Sprint("late", i)
+		if u.filter.folds(u.seed, tenant) {
+			tenant = Other
+		}
+		if tenant != last {
+			want, last = want+1, tenant
+		}
+		recordIn(u, 0, t0, fmt.Sprint("late", i), "a", "m", "ip", "u", "GET", 2, false)
+	}
+	recordIn(u, 0, t0, "t7", "a", "m", "ip", "u", "GET", 3, false)
+	if n := len(u.shardOf(0).buf); n != want+1 || n > 50 {
+		t.Fatalf("%d events buffered, want %d", n, want+1)
+	}
+	for _, c := range []struct {
+		tenant string
+		want   Count
+	}{{Other, Count{Key: Other, Credits: 1 + 1000, Calls: 501}}, {"t7", Count{Key: "t7", Credits: 4, Calls: 2}}} {
+		rows := u.TenantRows(t0, t0.Add(time.Hour))
+		i := slices.IndexFunc(rows, func(r Count) bool { return r.Key == c.tenant })
+		if i < 0 || rows[i] != c.want {
+			t.Fatalf("%s: %+v, want %+v", c.tenant, rows, c.want)
 		}
 	}
 }

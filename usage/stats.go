@@ -57,7 +57,9 @@ type Point struct {
 // Other, so a heavy key keeps its row even if it arrives late; the
 // breakdowns kept for drilling down (an application's users, say; see
 // Breakdown) have caps of their own (WithBreakdownCaps); at most
-// DefaultTenants tenants are kept, the rest fold into tenant Other; hours
+// DefaultTenants tenants are kept, the rest fold into tenant Other (an
+// event recorded while the cap is reached folds as it is recorded, even if
+// the retention frees room before it is aggregated); hours
 // older than the retention, counted back from the latest hour that two
 // records have reached (see apply), are dropped.
 //
@@ -87,8 +89,7 @@ type Stats struct {
 
 	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
-	other   *tenantUsage          // tenants[Other], if any: where most events go past the cap
-	kept    [keptBits / 64]uint64 // a filter of the tenants' names (see tenantOf)
+	other   *tenantUsage // tenants[Other], if any: where most events go past the cap
 	// newest is the retention window's last hour: the latest hour that two
 	// aggregated events are dated at or after. latest is the latest hour
 	// any is dated at. Unix hours; noHour before there are any.
@@ -97,6 +98,8 @@ type Stats struct {
 	stop     chan struct{} // closed by Close
 	done     chan struct{} // closed when the drainer has exited
 	closeOne sync.Once
+
+	filter tenantFilter // which tenants fold into Other, read by RecordIn
 }
 
 // shard is 128 bytes, so that two shards' words never share a cache
@@ -213,14 +216,17 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	if e.Refused {
 		calls, credits, refused = 0, 0, 1
 	}
-	hour := hourOf(e.At)
+	hour, tenant := hourOf(e.At), e.Tenant
+	if u.filter.folds(u.seed, tenant) {
+		tenant = Other // now, so that it merges with the other folded tenants' events
+	}
 	sh := u.shardOf(buf)
 	sh.mu.Lock()
 	// Compared with the buffer's last event field by field, before an
 	// event is built: a burst with the same keys (the common case) then
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
-		if l := &sh.buf[n-1]; l.tenant == e.Tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
+		if l := &sh.buf[n-1]; l.tenant == tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
 			l.merge(credits, calls, refused)
 			sh.mu.Unlock()
 			return
@@ -229,7 +235,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	// Written in place: a batch's slots are zero (see recycle), and a
 	// built event copied in would cost the 136 bytes twice.
 	l := u.next(sh)
-	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, e.Tenant, e.App, e.Module, e.IP, e.User, e.Method
+	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, e.App, e.Module, e.IP, e.User, e.Method
 	l.credits, l.calls, l.refused = credits, calls, refused
 	u.appended(sh)
 }
