@@ -197,7 +197,7 @@ func TestUsageFoldsWhenRecorded(t *testing.T) {
 	for i := range DefaultTenants + 1 { // the last one folds: Other exists
 		recordIn(u, 0, t0, fmt.Sprint("t", i), "a", "m", "ip", "u", "GET", 1, false)
 	}
-	u.Tenants() // aggregate: the filter is full
+	u.Tenants()         // aggregate: the filter is full
 	want, last := 0, "" // events buffered: the filter lets 1.5 % through
 	for i := range 500 {
 		tenant := fmt.Sprint("late", i)

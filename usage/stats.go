@@ -102,15 +102,6 @@ type Stats struct {
 	filter tenantFilter // which tenants fold into Other, read by RecordIn
 }
 
-// shard is 128 bytes, so that two shards' words never share a cache
-// line whatever the alignment of the Stats (at 72 bytes they did, and two
-// cores recording into neighbouring shards fought over the line).
-type shard struct {
-	mu  sync.Mutex // protects buf
-	buf []event
-	_   [96]byte
-}
-
 // event is one decision, or a run of decisions with the same keys
 // that push merged: calls and refused count them.
 type event struct {
@@ -221,13 +212,17 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)
-	sh.mu.Lock()
+	if sh.tryRun(hour, tenant, e, credits, calls, refused) {
+		return
+	}
+	sh.lock()
 	// Compared with the buffer's last event field by field, before an
 	// event is built: a burst with the same keys (the common case) then
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
 		if l := &sh.buf[n-1]; l.tenant == tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
 			l.merge(credits, calls, refused)
+			sh.maybeOpen(l, tenant, e)
 			sh.mu.Unlock()
 			return
 		}
@@ -275,7 +270,7 @@ func hourOfNs(ns int64) int64 {
 // usual, a caller passes the same strings again.
 func (u *Stats) push(h uint64, e *event) {
 	sh := u.shardOf(h)
-	sh.mu.Lock()
+	sh.lock()
 	if n := len(sh.buf); n > 0 {
 		if last := &sh.buf[n-1]; sameKeys(last, e) {
 			last.merge(e.credits, e.calls, e.refused)
@@ -389,7 +384,7 @@ func (u *Stats) flush() {
 	u.mu.Unlock()
 	for i := range u.shards {
 		sh := &u.shards[i]
-		sh.mu.Lock()
+		sh.lock()
 		u.mu.Lock()
 		u.drainQueue() // the batches this shard handed over meanwhile, before its buffer
 		u.aggregate(sh.buf)
