@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 )
 
-// keptBits is the size of a tenantFilter: 64 per kept tenant, so that a
-// tenant not kept passes it 1.5 % of the time.
-const keptBits = 64 * DefaultTenants
+// keptBits is the size of a tenantFilter: a power of two, 65 per kept
+// tenant, so that a tenant not kept passes it 1.5 % of the time.
+const keptBits = 1 << 16
 
 // tenantFilter tells, without Stats.mu, that a tenant folds into Other:
 // the cap is reached and the tenant's name is not kept. Past the cap most
@@ -24,13 +24,15 @@ type tenantFilter struct {
 
 // folds reports whether tenant, when recorded now, counts as Other. A
 // tenant longer than MaxKeyBytes is kept clipped, under a name its own
-// hash does not give: it is left to tenantOf.
+// hash does not give: it is left to tenantOf. (Inlined: below the cap it
+// costs a load.)
 func (f *tenantFilter) folds(seed maphash.Seed, tenant string) bool {
-	if !f.full.Load() || len(tenant) > MaxKeyBytes {
-		return false
-	}
-	b := maphash.String(seed, tenant) % keptBits
-	return f.bits[b/64].Load()&(1<<(b%64)) == 0
+	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(seed, tenant)
+}
+
+func (f *tenantFilter) has(seed maphash.Seed, name string) bool {
+	b := maphash.String(seed, name) % keptBits
+	return f.bits[b/64].Load()&(1<<(b%64)) != 0
 }
 
 func (f *tenantFilter) add(seed maphash.Seed, name string) {
