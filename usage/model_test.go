@@ -201,7 +201,7 @@ func TestUsageFoldsWhenRecorded(t *testing.T) {
 	want, last := 0, "" // events buffered: the filter lets 1.5 % through
 	for i := range 500 {
 		tenant := fmt.Sprint("late", i)
-		if u.filter.folds(u.seed, tenant) {
+		if u.filter.folds(tenant) {
 			tenant = Other
 		}
 		if tenant != last {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -155,6 +156,7 @@ func New(retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
 		tenants: map[string]*tenantUsage{}, full: make(chan []event, queueLen),
 		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	u.filter.seed = rand.Uint64()
 	for _, o := range opts {
 		if o != nil {
 			o.apply(u)
@@ -208,7 +210,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 		calls, credits, refused = 0, 0, 1
 	}
 	hour, tenant := hourOf(e.At), e.Tenant
-	if u.filter.folds(u.seed, tenant) {
+	if u.filter.folds(tenant) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)

@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync/atomic"
 )
@@ -16,9 +15,10 @@ const keptBits = 1 << 16
 // folds them as it records: their events then merge in the buffer like
 // one tenant's burst, and aggregation finds them without the tenants map.
 // Written under Stats.mu; a kept name's bit is never clear, not even while
-// the filter is set anew (see reset).
+// the filter is set anew (see resetFilter).
 type tenantFilter struct {
 	full atomic.Bool // DefaultTenants kept: a new tenant folds into Other
+	seed uint64      // of nameHash, set by New
 	bits [keptBits / 64]atomic.Uint64
 }
 
@@ -26,29 +26,66 @@ type tenantFilter struct {
 // tenant longer than MaxKeyBytes is kept clipped, under a name its own
 // hash does not give: it is left to tenantOf. (Inlined: below the cap it
 // costs a load.)
-func (f *tenantFilter) folds(seed maphash.Seed, tenant string) bool {
-	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(seed, tenant)
+func (f *tenantFilter) folds(tenant string) bool {
+	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(tenant)
 }
 
-func (f *tenantFilter) has(seed maphash.Seed, name string) bool {
-	b := maphash.String(seed, name) % keptBits
-	return f.bits[b/64].Load()&(1<<(b%64)) != 0
+func (f *tenantFilter) has(name string) bool {
+	i, bit := f.bit(name)
+	return f.bits[i].Load()&bit != 0
 }
 
-func (f *tenantFilter) add(seed maphash.Seed, name string) {
-	b := maphash.String(seed, name) % keptBits
-	f.bits[b/64].Or(1 << (b % 64))
+func (f *tenantFilter) add(name string) {
+	i, bit := f.bit(name)
+	f.bits[i].Or(bit)
 }
 
-// resetFilter sets the filter anew from the tenants kept, after some left. Each
-// word goes from its old bits to its new ones in one store, and a kept
-// name's bit is in both.
+// bit returns the word and bit of name.
+func (f *tenantFilter) bit(name string) (int, uint64) {
+	b := nameHash(f.seed, name) >> (64 - 16) // keptBits
+	return int(b / 64), 1 << (b % 64)
+}
+
+// nameHash hashes a tenant's name for the filter: all of its bytes, eight
+// at a time, without maphash's call and page check (a third of what
+// recording cost at 100,000 tenants). Its quality only decides how often a
+// tenant not kept passes the filter and asks the map, never a count.
+func nameHash(seed uint64, s string) uint64 {
+	h := seed ^ uint64(len(s))
+	if len(s) < 8 {
+		var w uint64
+		for i := range len(s) {
+			w |= uint64(s[i]) << (8 * i)
+		}
+		return mix(h ^ w)
+	}
+	for i := 0; i+8 < len(s); i += 8 {
+		h = mix(h ^ le64(s[i:]))
+	}
+	return mix(h ^ le64(s[len(s)-8:])) // the last eight, which may overlap
+}
+
+func mix(h uint64) uint64 {
+	h *= 0x9e3779b97f4a7c15
+	return h ^ h>>29
+}
+
+// le64 reads s's first eight bytes (one load: the compiler merges them).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// resetFilter sets the filter anew from the tenants kept, after some left.
+// Each word goes from its old bits to its new ones in one store, and a
+// kept name's bit is in both.
 func (u *Stats) resetFilter() {
 	u.filter.full.Store(false) // first: a tenant dropped may be kept again
 	var bits [keptBits / 64]uint64
 	for name := range u.tenants {
-		b := maphash.String(u.seed, name) % keptBits
-		bits[b/64] |= 1 << (b % 64)
+		i, bit := u.filter.bit(name)
+		bits[i] |= bit
 	}
 	for i, w := range bits {
 		u.filter.bits[i].Store(w)
@@ -59,7 +96,7 @@ func (u *Stats) resetFilter() {
 // tenantOf returns the usage of tenant, which it adds unless DefaultTenants
 // are kept already; then it returns Other's. Called with u.mu held.
 func (u *Stats) tenantOf(tenant string) *tenantUsage {
-	if u.filter.folds(u.seed, tenant) {
+	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
 	tenant = clip(tenant)
@@ -75,7 +112,7 @@ func (u *Stats) tenantOf(tenant string) *tenantUsage {
 	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
 	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
 	u.tenants[tenant] = tu
-	u.filter.add(u.seed, tenant)
+	u.filter.add(tenant)
 	if tenant == Other {
 		u.other = tu
 	}
