@@ -284,49 +284,6 @@ func (u *Stats) push(h uint64, e *event) {
 	u.appended(sh)
 }
 
-// shardOf is the shard that buffer key h picks.
-func (u *Stats) shardOf(h uint64) *shard { return &u.shards[(h>>32)%numShards] }
-
-// next appends a zero event to sh's buffer, whose lock the caller holds,
-// and returns it for the caller to fill in before it calls appended.
-func (u *Stats) next(sh *shard) *event {
-	if sh.buf == nil {
-		sh.buf = u.newBatch()
-	}
-	n := len(sh.buf)
-	sh.buf = sh.buf[:n+1]
-	return &sh.buf[n]
-}
-
-// appended unlocks sh after next, and hands a full buffer to the
-// aggregator.
-func (u *Stats) appended(sh *shard) {
-	if len(sh.buf) < batchSize {
-		sh.mu.Unlock()
-		return
-	}
-	// The full buffer leaves the shard under its lock (see Stats.full).
-	select {
-	case u.full <- sh.buf: // for the drainer (or the next query)
-		sh.buf = u.newBatch()
-		sh.mu.Unlock()
-		select {
-		case u.kick <- struct{}{}:
-		default: // a wake-up is pending already, and comes after the send above
-		}
-	default:
-		// Queue full: aggregate here rather than grow, after the queued
-		// batches and holding the shard, whose later events come after.
-		u.mu.Lock()
-		u.drainQueue()
-		u.aggregate(sh.buf)
-		u.mu.Unlock()
-		clear(sh.buf) // drop the strings
-		sh.buf = sh.buf[:0]
-		sh.mu.Unlock()
-	}
-}
-
 // newBatch returns an empty batch, recycled if one is free.
 func (u *Stats) newBatch() []event {
 	select {
