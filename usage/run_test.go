@@ -13,17 +13,38 @@ import (
 // against the model, with runs that fill up (large credits), decisions
 // that cannot join one (negative credits, copies of the keys, another
 // hour), settled differences between them in the same buffer, and queries
-// in between, over four buffers.
+// in between, over four buffers. Half the bursts differ from the one
+// before in one key or the hour alone, some keys as prefixes of another
+// (the same pointer, another length), so that each compare of the run's
+// keys is needed.
 func TestOpenRunMatchesModel(t *testing.T) {
 	for seed := range uint64(8) {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		u, m := newStats(t, 0, 1000), newModel()
-		tenants, apps := newKeyPool(rng, "t", 5), newKeyPool(rng, "a", 2)
+		base := "prefixes"
+		var pools [6]*keyPool // tenant, app, module, IP, user, method
+		for i := range pools {
+			pools[i] = newKeyPool(rng, fmt.Sprint("k", i), 2)
+			pools[i].keys = append(pools[i].keys, base[:3], base[:5])
+		}
+		var e Event
+		var buf uint64
 		opened := 0
-		for step := 0; step < 6000; {
-			buf := uint64(rng.IntN(4)) << 32
-			e := Event{At: t0.Add(time.Duration(rng.IntN(3)) * time.Hour), Tenant: tenants.pick(rng.IntN(5)),
-				App: apps.pick(rng.IntN(2)), Module: "Leads", User: "u", Method: "GET"}
+		for step := 0; step < 8000; {
+			if step == 0 || rng.IntN(2) == 0 {
+				buf = uint64(rng.IntN(4)) << 32
+				e = Event{At: t0.Add(time.Duration(rng.IntN(3)) * time.Hour)}
+				for i, k := range runKeys(&e) {
+					*k = pools[i].pick(rng.IntN(len(pools[i].keys)))
+				}
+			} else if d := rng.IntN(7); d == 6 {
+				e.At = e.At.Add(time.Hour)
+			} else {
+				k := runKeys(&e)[d]
+				for old := *k; *k == old; {
+					*k = pools[d].pick(rng.IntN(len(pools[d].keys)))
+				}
+			}
 			for range 1 + rng.IntN(40) {
 				e.Credits, e.Refused = rng.Int64N(4), rng.IntN(8) == 0
 				switch rng.IntN(20) {
@@ -51,6 +72,10 @@ func TestOpenRunMatchesModel(t *testing.T) {
 			t.Fatalf("seed %d: a run was open after %d decisions only", seed, opened)
 		}
 	}
+}
+
+func runKeys(e *Event) [6]*string {
+	return [6]*string{&e.Tenant, &e.App, &e.Module, &e.IP, &e.User, &e.Method}
 }
 
 // A decision that compared the keys of a run that has closed and opened
