@@ -69,8 +69,9 @@ func (u *Stats) appended(sh *shard) {
 // counts stay as if every decision had taken the lock.
 type openRun struct {
 	// state is runOpen, a tag that changes whenever the run opens (so a
-	// decision that compared the keys of an earlier run fails its CAS),
-	// and the counts since it opened.
+	// decision that compared the keys of an earlier run fails its CAS,
+	// unless 2^31 openings, each after a locked merge, pass between its
+	// load and its CAS), and the counts since it opened.
 	state atomic.Uint64
 	// The last event's keys: its strings' data pointers (0 when empty),
 	// lengths (each below 1<<16) and hour. Only compared, never read
