@@ -5,13 +5,15 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // aggregate folds a batch into the statistics. Runs of events with the same
 // keys (one client's burst) are summed first and applied once: the map
 // lookups per distinct run, not per event, are what aggregation costs.
 func (u *Stats) aggregate(evs []event) {
-	var run *event
+	var run, prev *event // prev: the run applied last
+	var prevTU *tenantUsage
 	var sum Count
 	for i := range evs {
 		e := &evs[i]
@@ -20,13 +22,13 @@ func (u *Stats) aggregate(evs []event) {
 			continue
 		}
 		if run != nil {
-			u.apply(run, sum)
+			prev, prevTU = run, u.apply(run, sum, prev, prevTU)
 		}
 		run, sum = e, Count{}
 		sum.add(e)
 	}
 	if run != nil {
-		u.apply(run, sum)
+		u.apply(run, sum, prev, prevTU)
 	}
 }
 
@@ -40,7 +42,8 @@ func (c *Count) plus(d Count) {
 	c.Credits, c.Calls, c.Refused = c.Credits+d.Credits, c.Calls+d.Calls, c.Refused+d.Refused
 }
 
-// apply adds sum to the buckets of e's keys.
+// apply adds sum to the buckets of e's keys, and returns the tenant it
+// went to (nil if too old). prev is the event applied before, to prevTU.
 //
 // Time is the callers', so one event can be dated far ahead (a clock
 // stepped, a wrong now). If the window ended at the latest hour seen, that
@@ -53,7 +56,7 @@ func (c *Count) plus(d Count) {
 // stray events (a burst with the same keys, which push merges, counts
 // once) move the window as a real jump would, and normal traffic prunes an
 // hour at the second event of the next hour rather than the first.
-func (u *Stats) apply(e *event, sum Count) {
+func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *tenantUsage {
 	if e.hour > u.newest {
 		if e.hour > u.latest {
 			u.newest, u.latest = u.latest, e.hour
@@ -61,25 +64,21 @@ func (u *Stats) apply(e *event, sum Count) {
 			u.newest = e.hour
 		}
 		u.prune(u.newest - u.keep)
+		prevTU = nil // prune may have ended its run
 	}
 	if e.hour <= u.newest-u.keep {
-		return // older than the retention
+		return nil // older than the retention
 	}
-	tenant := clip(e.tenant)
-	tu := u.tenants[tenant]
-	if tu == nil {
-		if len(u.tenants) >= DefaultTenants {
-			tenant = Other
-			tu = u.tenants[Other]
-		}
-		if tu == nil {
-			tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-			u.tenants[strings.Clone(tenant)] = tu // kept for the retention: tenant strings may be slices of larger buffers
-		}
+	tu := prevTU
+	if tu == nil || !samePtr(prev.tenant, e.tenant) {
+		tu = u.tenantOf(e.tenant)
 	}
-	if tu.inRun && sameRun(&tu.run, e) {
+	// prev's keys are the caller's strings, like e's, where tu's run
+	// holds copies: the same strings again (many tenants folded into
+	// Other, say) are known by their pointers, without comparing bytes.
+	if tu.inRun && (tu == prevTU && prev.samePtrs(e) || sameRun(&tu.run, e)) {
 		tu.runSum.plus(sum)
-		return
+		return tu
 	}
 	u.settleRun(tu)
 	r := &tu.run // its keys are the run's own (see own)
@@ -87,6 +86,7 @@ func (u *Stats) apply(e *event, sum Count) {
 	r.app, r.module, r.ip = own(r.app, e.app), own(r.module, e.module), own(r.ip, e.ip)
 	r.user, r.meth = own(r.user, e.user), own(r.meth, e.meth)
 	tu.runSum, tu.inRun = sum, true
+	return tu
 }
 
 // own returns k clipped, as a string of the statistics' own: had when it
@@ -108,6 +108,17 @@ func own(had, k string) string {
 // costs a settle per event.
 func sameRun(run, e *event) bool {
 	return run.hasRun(e.hour, e.adjust, e.app, e.module, e.ip, e.user, e.meth)
+}
+
+// samePtrs reports whether e has r's keys but the tenant's as the very same
+// strings (or both empty), so that they need no comparing.
+func (r *event) samePtrs(e *event) bool {
+	return r.hour == e.hour && r.adjust == e.adjust && samePtr(r.app, e.app) && samePtr(r.module, e.module) &&
+		samePtr(r.ip, e.ip) && samePtr(r.user, e.user) && samePtr(r.meth, e.meth)
+}
+
+func samePtr(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
 }
 
 // hasRun reports whether r has these keys but the tenant's; RecordIn asks
@@ -242,6 +253,7 @@ func btoi(b bool) int {
 }
 
 func (u *Stats) prune(oldest int64) {
+	n := len(u.tenants)
 	for k, tu := range u.tenants {
 		if tu.inRun && tu.run.hour <= oldest {
 			tu.run, tu.runSum, tu.inRun = event{}, Count{}, false
@@ -252,8 +264,11 @@ func (u *Stats) prune(oldest int64) {
 			}
 		}
 		if len(tu.hours) == 0 && !tu.inRun {
-			delete(u.tenants, k)
+			u.dropTenant(k, tu)
 		}
+	}
+	if len(u.tenants) < n {
+		u.resetFilter()
 	}
 }
 

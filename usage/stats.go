@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -57,7 +58,9 @@ type Point struct {
 // Other, so a heavy key keeps its row even if it arrives late; the
 // breakdowns kept for drilling down (an application's users, say; see
 // Breakdown) have caps of their own (WithBreakdownCaps); at most
-// DefaultTenants tenants are kept, the rest fold into tenant Other; hours
+// DefaultTenants tenants are kept, the rest fold into tenant Other (an
+// event recorded while the cap is reached folds as it is recorded, even if
+// the retention frees room before it is aggregated); hours
 // older than the retention, counted back from the latest hour that two
 // records have reached (see apply), are dropped.
 //
@@ -87,6 +90,7 @@ type Stats struct {
 
 	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
+	other   *tenantUsage // tenants[Other], if any: where most events go past the cap
 	// newest is the retention window's last hour: the latest hour that two
 	// aggregated events are dated at or after. latest is the latest hour
 	// any is dated at. Unix hours; noHour before there are any.
@@ -95,15 +99,8 @@ type Stats struct {
 	stop     chan struct{} // closed by Close
 	done     chan struct{} // closed when the drainer has exited
 	closeOne sync.Once
-}
 
-// shard is 128 bytes, so that two shards' words never share a cache
-// line whatever the alignment of the Stats (at 72 bytes they did, and two
-// cores recording into neighbouring shards fought over the line).
-type shard struct {
-	mu  sync.Mutex // protects buf
-	buf []event
-	_   [96]byte
+	filter tenantFilter // which tenants fold into Other, read by RecordIn
 }
 
 // event is one decision, or a run of decisions with the same keys
@@ -159,6 +156,7 @@ func New(retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
 		tenants: map[string]*tenantUsage{}, full: make(chan []event, queueLen),
 		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	u.filter.seed = rand.Uint64()
 	for _, o := range opts {
 		if o != nil {
 			o.apply(u)
@@ -211,21 +209,32 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	if e.Refused {
 		calls, credits, refused = 0, 0, 1
 	}
-	hour := hourOf(e.At)
+	hour, tenant := hourOf(e.At), e.Tenant
+	if u.filter.folds(tenant) {
+		tenant = Other // now, so that it merges with the other folded tenants' events
+	}
 	sh := u.shardOf(buf)
-	sh.mu.Lock()
+	if sh.tryRun(hour, tenant, e, credits, calls, refused) {
+		return
+	}
+	sh.lock()
 	// Compared with the buffer's last event field by field, before an
 	// event is built: a burst with the same keys (the common case) then
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
-		if l := &sh.buf[n-1]; l.tenant == e.Tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
+		if l := &sh.buf[n-1]; l.tenant == tenant && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
 			l.merge(credits, calls, refused)
+			sh.maybeOpen(l, tenant, e)
 			sh.mu.Unlock()
 			return
 		}
 	}
-	u.appendLocked(sh, &event{hour: hour, tenant: e.Tenant, app: e.App, module: e.Module, ip: e.IP,
-		user: e.User, meth: e.Method, credits: credits, calls: calls, refused: refused})
+	// Written in place: a batch's slots are zero (see recycle), and a
+	// built event copied in would cost the 136 bytes twice.
+	l := u.next(sh)
+	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, e.App, e.Module, e.IP, e.User, e.Method
+	l.credits, l.calls, l.refused = credits, calls, refused
+	u.appended(sh)
 }
 
 // Outside is the application under which RecordOutside counts credits.
@@ -263,7 +272,7 @@ func hourOfNs(ns int64) int64 {
 // usual, a caller passes the same strings again.
 func (u *Stats) push(h uint64, e *event) {
 	sh := u.shardOf(h)
-	sh.mu.Lock()
+	sh.lock()
 	if n := len(sh.buf); n > 0 {
 		if last := &sh.buf[n-1]; sameKeys(last, e) {
 			last.merge(e.credits, e.calls, e.refused)
@@ -271,43 +280,8 @@ func (u *Stats) push(h uint64, e *event) {
 			return
 		}
 	}
-	u.appendLocked(sh, e)
-}
-
-// shardOf is the shard that buffer key h picks.
-func (u *Stats) shardOf(h uint64) *shard { return &u.shards[(h>>32)%numShards] }
-
-// appendLocked appends e to sh's buffer, whose lock the caller holds, and
-// unlocks it; a full buffer is handed to the aggregator.
-func (u *Stats) appendLocked(sh *shard, e *event) {
-	if sh.buf == nil {
-		sh.buf = u.newBatch()
-	}
-	sh.buf = append(sh.buf, *e)
-	if len(sh.buf) < batchSize {
-		sh.mu.Unlock()
-		return
-	}
-	// The full buffer leaves the shard under its lock (see Stats.full).
-	select {
-	case u.full <- sh.buf: // for the drainer (or the next query)
-		sh.buf = u.newBatch()
-		sh.mu.Unlock()
-		select {
-		case u.kick <- struct{}{}:
-		default: // a wake-up is pending already, and comes after the send above
-		}
-	default:
-		// Queue full: aggregate here rather than grow, after the queued
-		// batches and holding the shard, whose later events come after.
-		u.mu.Lock()
-		u.drainQueue()
-		u.aggregate(sh.buf)
-		u.mu.Unlock()
-		clear(sh.buf) // drop the strings
-		sh.buf = sh.buf[:0]
-		sh.mu.Unlock()
-	}
+	*u.next(sh) = *e
+	u.appended(sh)
 }
 
 // newBatch returns an empty batch, recycled if one is free.
@@ -369,7 +343,7 @@ func (u *Stats) flush() {
 	u.mu.Unlock()
 	for i := range u.shards {
 		sh := &u.shards[i]
-		sh.mu.Lock()
+		sh.lock()
 		u.mu.Lock()
 		u.drainQueue() // the batches this shard handed over meanwhile, before its buffer
 		u.aggregate(sh.buf)

@@ -1,0 +1,164 @@
+package usage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Bursts of decisions count through the shards' open runs (see openRun):
+// against the model, with runs that fill up (large credits), decisions
+// that cannot join one (negative credits, copies of the keys, another
+// hour), settled differences between them in the same buffer, and queries
+// in between, over four buffers. Half the bursts differ from the one
+// before in one key or the hour alone, some keys as prefixes of another
+// (the same pointer, another length), so that each compare of the run's
+// keys is needed.
+func TestOpenRunMatchesModel(t *testing.T) {
+	for seed := range uint64(8) {
+		rng := rand.New(rand.NewPCG(seed, 23))
+		u, m := newStats(t, 0, 1000), newModel()
+		base := "prefixes"
+		var pools [6]*keyPool // tenant, app, module, IP, user, method
+		for i := range pools {
+			pools[i] = newKeyPool(rng, fmt.Sprint("k", i), 2)
+			pools[i].keys = append(pools[i].keys, base[:3], base[:5])
+		}
+		var e Event
+		var buf uint64
+		opened := 0
+		for step := 0; step < 8000; {
+			if step == 0 || rng.IntN(2) == 0 {
+				buf = uint64(rng.IntN(4)) << 32
+				e = Event{At: t0.Add(time.Duration(rng.IntN(3)) * time.Hour)}
+				for i, k := range runKeys(&e) {
+					*k = pools[i].pick(rng.IntN(len(pools[i].keys)))
+				}
+			} else if d := rng.IntN(7); d == 6 {
+				e.At = e.At.Add(time.Hour)
+			} else {
+				k := runKeys(&e)[d]
+				for old := *k; *k == old; {
+					*k = pools[d].pick(rng.IntN(len(pools[d].keys)))
+				}
+			}
+			for range 1 + rng.IntN(40) {
+				e.Credits, e.Refused = rng.Int64N(4), rng.IntN(8) == 0
+				switch rng.IntN(20) {
+				case 0:
+					e.Credits = 3000 // fills the run's credits in a few decisions
+				case 1:
+					e.Credits = -2
+				}
+				u.RecordIn(buf, &e)
+				m.record(&e)
+				if u.shardOf(buf).run.state.Load()&runOpen != 0 {
+					opened++
+				}
+				if rng.IntN(60) == 0 {
+					u.SettleIn(buf, e.At, e.Tenant, e.App, 5)
+					m.settle(e.At, e.Tenant, e.App, 5)
+				}
+				if step++; step%701 == 0 {
+					m.check(t, u, fmt.Sprintf("seed %d step %d", seed, step))
+				}
+			}
+		}
+		m.check(t, u, fmt.Sprintf("seed %d end", seed))
+		if opened < 1000 {
+			t.Fatalf("seed %d: a run was open after %d decisions only", seed, opened)
+		}
+	}
+}
+
+func runKeys(e *Event) [6]*string {
+	return [6]*string{&e.Tenant, &e.App, &e.Module, &e.IP, &e.User, &e.Method}
+}
+
+// A decision that compared the keys of a run that has closed and opened
+// again since (with other keys) fails its compare-and-swap: the tag in the
+// state changed, even though the new run's counts are the same.
+func TestOpenRunTagChanges(t *testing.T) {
+	u := newStats(t, 0, 100)
+	burst := func(app string) {
+		for range openAfter + 1 {
+			recordIn(u, 0, t0, "t", app, "m", "ip", "u", "GET", 1, false)
+		}
+	}
+	burst("a")
+	r := &u.shardOf(0).run
+	w := r.state.Load()
+	if w&runOpen == 0 {
+		t.Fatal("no run open after a burst")
+	}
+	burst("b") // closes a's run, opens b's
+	x := r.state.Load()
+	if x&runOpen == 0 || x&tagMask == w&tagMask {
+		t.Fatalf("state %x after %x: want open with another tag", x, w)
+	}
+	if r.state.CompareAndSwap(w&^(callsMax|creditsMax<<creditsShift)|x&(callsMax|creditsMax<<creditsShift), w+1) {
+		t.Fatal("a stale decision's compare-and-swap succeeded")
+	}
+}
+
+// Goroutines record bursts into two shared buffers, so that they race on
+// the open runs' compare-and-swap and on closing them, with settled
+// differences among their decisions, while another queries: each query
+// sees at least every decision that returned before it and at most those
+// that started, and in the end every count is exact.
+func TestOpenRunConcurrent(t *testing.T) {
+	u := newStats(t, 0, 100)
+	const workers, perWorker = 4, 20_000
+	var started, done, opened atomic.Int64 // calls; decisions that left a run open
+	var credits [workers]int64
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 29))
+			for range perWorker {
+				e := Event{At: t0, Tenant: "t", App: "a", Module: "m", Method: "GET", Credits: rng.Int64N(3)}
+				if rng.IntN(500) == 0 {
+					e.App = "b" // closes the run: the next burst opens it again
+				}
+				buf := uint64(g%2) << 32
+				started.Add(1)
+				u.RecordIn(buf, &e)
+				done.Add(1)
+				if u.shardOf(buf).run.state.Load()&runOpen != 0 {
+					opened.Add(1)
+				}
+				credits[g] += e.Credits
+				if rng.IntN(100) == 0 {
+					u.SettleIn(buf, t0, "t", e.App, -1)
+					credits[g]--
+				}
+			}
+		})
+	}
+	for ok := true; ok; {
+		ok = done.Load() < workers*perWorker
+		before := done.Load()
+		var calls int64
+		for _, p := range u.Series("t", t0, t0.Add(time.Hour)) {
+			calls += p.Calls
+		}
+		if after := started.Load(); calls < before || calls > after {
+			t.Fatalf("a query saw %d calls: %d had returned before it, %d started by its end", calls, before, after)
+		}
+	}
+	wg.Wait()
+	if n := opened.Load(); n < perWorker {
+		t.Fatalf("a run was open after %d decisions only", n)
+	}
+	var want int64
+	for _, c := range credits {
+		want += c
+	}
+	rows := u.TenantRows(t0, t0.Add(time.Hour))
+	if len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: want, Calls: workers * perWorker}) {
+		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, workers*perWorker)
+	}
+}

@@ -1,0 +1,189 @@
+package usage
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// shard is 128 bytes, so that two shards' words never share a cache
+// line whatever the alignment of the Stats (at 72 bytes they did, and two
+// cores recording into neighbouring shards fought over the line).
+type shard struct {
+	mu  sync.Mutex // protects buf; taken by lock, which closes run
+	buf []event
+	run openRun
+	_   [16]byte
+}
+
+// shardOf is the shard that buffer key h picks.
+func (u *Stats) shardOf(h uint64) *shard { return &u.shards[(h>>32)%numShards] }
+
+// next appends a zero event to sh's buffer, whose lock the caller holds,
+// and returns it for the caller to fill in before it calls appended.
+func (u *Stats) next(sh *shard) *event {
+	if sh.buf == nil {
+		sh.buf = u.newBatch()
+	}
+	n := len(sh.buf)
+	sh.buf = sh.buf[:n+1]
+	return &sh.buf[n]
+}
+
+// appended unlocks sh after next, and hands a full buffer to the
+// aggregator.
+func (u *Stats) appended(sh *shard) {
+	if len(sh.buf) < batchSize {
+		sh.mu.Unlock()
+		return
+	}
+	// The full buffer leaves the shard under its lock (see Stats.full).
+	select {
+	case u.full <- sh.buf: // for the drainer (or the next query)
+		sh.buf = u.newBatch()
+		sh.mu.Unlock()
+		select {
+		case u.kick <- struct{}{}:
+		default: // a wake-up is pending already, and comes after the send above
+		}
+	default:
+		// Queue full: aggregate here rather than grow, after the queued
+		// batches and holding the shard, whose later events come after.
+		u.mu.Lock()
+		u.drainQueue()
+		u.aggregate(sh.buf)
+		u.mu.Unlock()
+		clear(sh.buf) // drop the strings
+		sh.buf = sh.buf[:0]
+		sh.mu.Unlock()
+	}
+}
+
+// openRun lets RecordIn count a decision with one compare-and-swap instead
+// of the shard's lock and unlock when it repeats the buffer's last event:
+// the same keys as the very same strings, in the same hour. While open,
+// its counts belong to that last event. Whoever takes the lock closes it
+// first (see lock), merging its counts into the event, so that every
+// reader of the buffer finds what a locked merge would have left, and a
+// decision that finds it closed takes the lock like any other: order and
+// counts stay as if every decision had taken the lock.
+type openRun struct {
+	// state is runOpen, a tag that changes whenever the run opens (so a
+	// decision that compared the keys of an earlier run fails its CAS,
+	// unless 2^31 openings, each after a locked merge, pass between its
+	// load and its CAS), and the counts since it opened.
+	state atomic.Uint64
+	// The last event's keys: its strings' data pointers (0 when empty),
+	// lengths (each below 1<<16) and hour. Only compared, never read
+	// through: the event holds its strings, so while the run is open
+	// the same pointer and length is the same string.
+	ptrs [6]atomic.Uintptr
+	lens [2]atomic.Uint64
+	hour atomic.Int64
+}
+
+// The fields of openRun.state. A count that would overflow its field
+// takes the lock, which closes the run and opens it afresh.
+const (
+	runOpen      = 1 << 63
+	tagShift     = 32
+	tagMask      = (1<<31 - 1) << tagShift
+	callsMax     = 1<<10 - 1
+	refusedShift = 10
+	refusedMax   = 1<<8 - 1
+	creditsShift = 18
+	creditsMax   = 1<<14 - 1
+	openAfter    = 8 // merges into the last event before a run opens: a burst
+)
+
+// lock takes sh's lock and closes its run.
+func (sh *shard) lock() {
+	sh.mu.Lock()
+	r := &sh.run
+	if r.state.Load()&runOpen == 0 {
+		return
+	}
+	w := r.state.And(^uint64(runOpen))
+	sh.buf[len(sh.buf)-1].merge(int64(w>>creditsShift&creditsMax), int64(w&callsMax), int64(w>>refusedShift&refusedMax))
+}
+
+// tryRun counts a decision into sh's open run, if it has the run's keys,
+// and reports whether it did.
+func (sh *shard) tryRun(hour int64, tenant string, e *Event, credits, calls, refused int64) bool {
+	r := &sh.run
+	w := r.state.Load()
+	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
+	// The keys compared here, not in a call: this is the whole fast path.
+	if w&runOpen == 0 || !ok || r.hour.Load() != hour || r.lens[0].Load() != l0 || r.lens[1].Load() != l1 ||
+		r.ptrs[0].Load() != strPtr(tenant) || r.ptrs[1].Load() != strPtr(e.App) ||
+		r.ptrs[2].Load() != strPtr(e.Module) || r.ptrs[3].Load() != strPtr(e.IP) ||
+		r.ptrs[4].Load() != strPtr(e.User) || r.ptrs[5].Load() != strPtr(e.Method) {
+		return false
+	}
+	for {
+		c, n, f := w>>creditsShift&creditsMax, w&callsMax, w>>refusedShift&refusedMax
+		if uint64(credits) > creditsMax-c || uint64(calls) > callsMax-n || uint64(refused) > refusedMax-f {
+			return false // full, or credits < 0
+		}
+		if r.state.CompareAndSwap(w, w+uint64(credits)<<creditsShift+uint64(calls)+uint64(refused)<<refusedShift) {
+			return true
+		}
+		// Another decision counted first: the keys are the same while
+		// the run is open with the same tag.
+		if x := r.state.Load(); x&(runOpen|tagMask) == w&(runOpen|tagMask) {
+			w = x
+			continue
+		}
+		return false
+	}
+}
+
+// maybeOpen opens sh's run for the buffer's last event l, into which a
+// decision with these strings just merged, once l counts a burst and if
+// the decision passed l's very strings (a caller with copies would
+// never match the run, and close it each time). Called with sh.mu held.
+func (sh *shard) maybeOpen(l *event, tenant string, e *Event) {
+	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
+	if !ok || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
+		!samePtr(l.module, e.Module) || !samePtr(l.ip, e.IP) || !samePtr(l.user, e.User) || !samePtr(l.meth, e.Method) {
+		return
+	}
+	r := &sh.run
+	// Stored only where they changed: a run that fills up opens again
+	// with the same keys at the cost of the state's store alone.
+	for i, s := range [6]string{tenant, e.App, e.Module, e.IP, e.User, e.Method} {
+		if p := strPtr(s); r.ptrs[i].Load() != p {
+			r.ptrs[i].Store(p)
+		}
+	}
+	for i, v := range [2]uint64{l0, l1} {
+		if r.lens[i].Load() != v {
+			r.lens[i].Store(v)
+		}
+	}
+	if r.hour.Load() != l.hour {
+		r.hour.Store(l.hour)
+	}
+	tag := (r.state.Load() + 1<<tagShift) & tagMask
+	r.state.Store(runOpen | tag) // last: a decision that sees it open sees the keys
+}
+
+// packLens packs the keys' lengths into two words, ok if each is below
+// 1<<16. (Two words, not an array: an array written in halves and read
+// whole waits for the stores.)
+func packLens(tenant, app, module, ip, user, meth string) (l0, l1 uint64, ok bool) {
+	a, b, c, d, x, y := len(tenant), len(app), len(module), len(ip), len(user), len(meth)
+	if (a|b|c|d|x|y)>>16 != 0 {
+		return 0, 0, false
+	}
+	return uint64(a) | uint64(b)<<16 | uint64(c)<<32 | uint64(d)<<48, uint64(x) | uint64(y)<<16, true
+}
+
+// strPtr is s's data pointer as a number, 0 when s is empty (whose pointer
+// is unspecified). Never turned back into a pointer.
+func strPtr(s string) uintptr {
+	if len(s) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(unsafe.StringData(s)))
+}
