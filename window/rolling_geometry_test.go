@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// geometries are windows at the edges of what limitQuo packs (quo up to
-// MaxSlots, the limit up to MaxLimit) and of the slot arithmetic: W not a
+// geometries are windows at the edges of the limits (quo up to MaxSlots,
+// the limit up to MaxLimit) and of the slot arithmetic: W not a
 // multiple of the width, one slot, widths of 2 ns (the floor), W shorter
 // than a slot (quo 0).
 var geometries = []struct {
@@ -30,7 +30,7 @@ var geometries = []struct {
 }
 
 // Length, SlotWidth and the ring follow from W and S alone, whatever the
-// limit packed beside quo (and after SetLimit to either end of its range).
+// limit (and after SetLimit to either end of its range).
 func TestRollingGeometry(t *testing.T) {
 	for _, g := range geometries {
 		r := must(NewRolling(g.limit, g.length, WithSlots(g.slots)))
@@ -149,8 +149,8 @@ func TestRollingSetLimitRace(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	if r.Length() != W || r.SlotWidth() != width || r.quo() != MaxSlots {
-		t.Fatalf("geometry changed: length %v width %v quo %d", r.Length(), r.SlotWidth(), r.quo())
+	if r.Length() != W || r.SlotWidth() != width || r.quo != MaxSlots {
+		t.Fatalf("geometry changed: length %v width %v quo %d", r.Length(), r.SlotWidth(), r.quo)
 	}
 	replay(t, log, int64(W), hi)
 }

@@ -86,7 +86,7 @@ func (r *Rolling) spent(e uint64) int64 {
 // RemainingAt reports the credits that can be taken at now.
 func (r *Rolling) RemainingAt(now time.Time) int64 {
 	e := r.sync(r.toU(now))
-	return max(r.Limit()-r.spent(e), 0)
+	return max(r.limit.Load()-r.spent(e), 0)
 }
 
 // Remaining is shorthand for RemainingAt(time.Now()).
@@ -180,7 +180,7 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if n <= 0 {
 		return time.Time{}, ErrInvalidCount
 	}
-	L := r.Limit()
+	L := r.limit.Load()
 	if n > L {
 		return time.Time{}, ErrExceedsLimit
 	}

@@ -4,8 +4,7 @@ import "time"
 
 // TryAcquireAt takes n credits at now if all n are available.
 func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
-	lq := r.limitQuo.Load()
-	L := int64(lq >> quoBits)
+	L := r.limit.Load()
 	if uint64(n-1) >= uint64(L) { // n <= 0 or n > L, in one compare
 		if n <= 0 {
 			return false, ErrInvalidCount
@@ -14,7 +13,7 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	}
 	// TakeAt's path without the Take it builds: this is the pool rows' call.
 	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, L, lq&quoMask); done {
+	if ok, done, _ := r.fast(u, n, L); done {
 		return ok, nil
 	}
 	took, _, _, _ := r.take(u, n, 0, false)
@@ -26,15 +25,14 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 // fit. The Take it returns is read in the same atomic step as the change.
 // Bad input (n <= 0) takes nothing.
 func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
-	lq := r.limitQuo.Load()
-	L := int64(lq >> quoBits)
+	L := r.limit.Load()
 	if n <= 0 {
 		return r.peek(now, L)
 	}
 	u := r.toU(now)
 	lim := L - max(keep, 0)
 	if !partial {
-		if ok, done, spent := r.fast(u, n, lim, lq&quoMask); done {
+		if ok, done, spent := r.fast(u, n, lim); done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
 			if ok {
 				t.Took = n
@@ -57,17 +55,16 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // nanosecond on a path that is otherwise one compare-and-swap: the frontier is
 // where u expects it and cur already holds u's slot. It decides exactly as
 // take would, in the same order of loads (see Rolling), or reports done=false
-// and leaves the decision to take. L is the limit less what must be kept,
-// q is quo (both from the caller's one load of limitQuo).
+// and leaves the decision to take. L is the limit less what must be kept.
 //
 // spent is what the window holds spent after the decision when done.
-func (r *Rolling) fast(u uint64, n, L int64, q uint64) (ok, done bool, spent int64) {
+func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
-	s := e + q                            // u's slot, unless it is one further (below)
-	base := s*r.width + r.rem             // = e*width + W
+	base := e*r.width + r.length()
 	if e&busy != 0 || u-base >= r.width { // u < base wraps around: also out
 		return false, false, 0
 	}
+	s := e + r.quo
 	if u-base+r.rem >= r.width {
 		s++
 	}
@@ -99,7 +96,7 @@ func (r *Rolling) fast(u uint64, n, L int64, q uint64) (ok, done bool, spent int
 func (r *Rolling) TryAcquire(n int64) (bool, error) { return r.TryAcquireAt(time.Now(), n) }
 
 func (r *Rolling) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
-	L := r.Limit()
+	L := r.limit.Load()
 	took, s, _, spent := r.take(r.toU(now), n, keep, partial)
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, s
 }
@@ -143,7 +140,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 				continue
 			}
 		} // else: stale caller, counted as at base.
-		s := e + r.quo()
+		s := e + r.quo
 		if x+r.rem >= r.width {
 			s++
 		}
@@ -158,7 +155,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 		if r.head.Load() != e {
 			continue // past may lack slots this caller's frontier still counts
 		}
-		L := r.Limit() - max(keep, 0)
+		L := r.limit.Load() - max(keep, 0)
 		eff := base + x
 		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
 		// anything further ahead is really behind (or long expired).

@@ -63,40 +63,36 @@ func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
 	}
 }
 
-// A Rolling is one cache line, cur first, and NewRolling's allocations
-// are 64-byte aligned: a take reads and writes one line (see Rolling).
+// A Rolling is one cache line, then cur starting the second, leaving
+// FreeBytes of it (see Rolling). NewRolling's allocations keep cur's line
+// apart from every field a take reads.
 func TestRollingLayout(t *testing.T) {
 	var r Rolling
-	if sz := unsafe.Sizeof(r); sz != 64 {
-		t.Fatalf("Rolling is %d bytes, want 64", sz)
+	if sz := unsafe.Sizeof(r); sz != 128-layout.FreeBytes {
+		t.Fatalf("Rolling is %d bytes, want %d (a line and %d bytes)", sz, 128-layout.FreeBytes, 64-layout.FreeBytes)
 	}
-	if off := unsafe.Offsetof(r.cur); off != 0 { // an embedder's written fields go just before it
-		t.Fatalf("cur at offset %d, want 0", off)
+	if off := unsafe.Offsetof(r.cur); off != 64 {
+		t.Fatalf("cur at offset %d, want 64", off)
 	}
+	if sz := unsafe.Sizeof(padded{}); sz != 128 {
+		t.Fatalf("the padded allocation is %d bytes, want 128", sz)
+	}
+	line := func(p unsafe.Pointer) uintptr { return uintptr(p) / 64 }
 	for _, slots := range []int{DefaultSlots, 10} {
 		for range 8 {
 			r := must(NewRolling(1, 24*time.Hour, WithSlots(slots)))
-			if uintptr(unsafe.Pointer(r))%64 != 0 {
-				t.Fatalf("slots %d: the allocation is not 64-byte aligned", slots)
+			c := line(unsafe.Pointer(&r.cur))
+			for name, p := range map[string]unsafe.Pointer{"head": unsafe.Pointer(&r.head),
+				"limit": unsafe.Pointer(&r.limit), "past": unsafe.Pointer(&r.past),
+				"skew": unsafe.Pointer(&r.skew)} {
+				if line(p) == c {
+					t.Fatalf("slots %d: %s shares cur's line", slots, name)
+				}
+			}
+			if slots != DefaultSlots && uintptr(unsafe.Pointer(r))%64 != 0 {
+				t.Fatalf("slots %d: the padded allocation is not 64-byte aligned", slots)
 			}
 		}
-	}
-}
-
-// The limit and quo share a word: the largest of each round-trips, and
-// SetLimit keeps quo.
-func TestLimitQuo(t *testing.T) {
-	r := must(NewRolling(MaxLimit, MaxLength, WithSlots(MaxSlots)))
-	if r.Limit() != MaxLimit || r.Length() != MaxLength {
-		t.Fatalf("limit %d, length %v: want %d, %v", r.Limit(), r.Length(), int64(MaxLimit), MaxLength)
-	}
-	r = must(NewRolling(5, 3*time.Nanosecond*MaxSlots, WithSlots(MaxSlots)))
-	q := r.quo()
-	if q != MaxSlots {
-		t.Fatalf("quo %d, want %d", q, MaxSlots)
-	}
-	if err := r.SetLimit(MaxLimit); err != nil || r.Limit() != MaxLimit || r.quo() != q {
-		t.Fatalf("after SetLimit: limit %d quo %d err %v", r.Limit(), r.quo(), err)
 	}
 }
 

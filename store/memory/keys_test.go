@@ -11,13 +11,15 @@ import (
 	"github.com/creditgate/creditgate/store"
 )
 
-// prefixKeys are keys around kpre's 16 bytes that share their first 16
-// bytes (or are a prefix of them): a lookup must tell them apart by length
-// and by the bytes after the prefix.
+// prefixKeys are keys around kpre's 24 bytes (and 16, where it once
+// ended) that share their first bytes (or are a prefix of them): a lookup
+// must tell them apart by length and by the bytes after the prefix.
 func prefixKeys() []string {
 	p := strings.Repeat("k", 16)
+	q := strings.Repeat("k", 24)
 	return []string{"", p[:1], p[:15], p, p + "x", p + "y", p + "xy", p + strings.Repeat("x", 8),
-		p + strings.Repeat("x", 9), p + strings.Repeat("y", 8), "j" + p[1:], "j" + p[1:] + "x"}
+		p + strings.Repeat("x", 9), p + strings.Repeat("y", 8), "j" + p[1:], "j" + p[1:] + "x",
+		q[:23], q, q + "x", q + "y", q + "xy", "j" + q[1:] + "x"}
 }
 
 // All keys in one shard with one hash: the table slot's hash filters
@@ -32,7 +34,7 @@ func TestTenantTableCollidingKeys(t *testing.T) {
 	sh := &shard{}
 	model := map[string]*tenant{}
 	add := func(k string) {
-		nt := &tenant{tenantCold: &tenantCold{hash: h}}
+		nt := &tenant{hash: h}
 		nt.setKey(k)
 		if got, added := sh.insert(nt); !added || got != nt {
 			t.Fatalf("insert %q: added %v", k, added)
@@ -88,7 +90,7 @@ func keyOf(tn *tenant) string {
 	return tn.key
 }
 
-// Goroutines each reuse one lease across keys that share their first 16
+// Goroutines each reuse one lease across keys that share their first 16 or 24
 // bytes while a sweeper folds idle tenants: the lease shortcut and the
 // lookups must charge each key's own pool, so every key's pool counts
 // exactly what was admitted for it (through fold and unfold).
@@ -217,7 +219,7 @@ func TestSetPlanClassesRace(t *testing.T) {
 	}
 }
 
-// A snapshot of keys that share their first 16 bytes, some active and some
+// A snapshot of keys that share their first 16 or 24 bytes, some active and some
 // folded, restores each key's own spending.
 func TestPrefixKeysSnapshot(t *testing.T) {
 	s := New(WithSlots(12))

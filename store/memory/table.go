@@ -43,9 +43,8 @@ type tenantTable struct {
 // slots on average before it reaches its own. Writers store the hash
 // before the tenant and readers load the tenant before the hash, so a reader
 // that sees a tenant sees its hash, or a later one (a slot reused after a
-// tombstone): the hash only filters, and get then compares the tenant's
-// key (on the tenant's first line), which decides. A tenant evicted since
-// is dead, which Take checks.
+// tombstone): get then checks the tenant's own hash, and a stale mismatch
+// only makes it miss, as a stale table does.
 type tableSlot struct {
 	hash atomic.Uint64
 	t    atomic.Pointer[tenant]
@@ -78,7 +77,7 @@ func (sh *shard) get(h uint64, key string) *tenant {
 		if t == nil {
 			return nil
 		}
-		if s.hash.Load() == h && t != tombstone && t.hasKey(key) {
+		if s.hash.Load() == h && t != tombstone && t.is(h, key) {
 			return t
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/creditgate/creditgate/internal/layout"
 	"github.com/creditgate/creditgate/store"
 )
 
@@ -19,7 +20,7 @@ func TestTenantTable(t *testing.T) {
 	model := map[string]*tenant{}
 	add := func(k string) {
 		_, h := s.shardOf(k)
-		nt := &tenant{tenantCold: &tenantCold{hash: h}}
+		nt := &tenant{hash: h}
 		nt.setKey(k)
 		got, added := sh.insert(nt)
 		if want := model[k]; want != nil {
@@ -95,7 +96,7 @@ func TestTenantTableConcurrent(t *testing.T) {
 					return
 				}
 				if g%2 == 0 {
-					nt := &tenant{tenantCold: &tenantCold{hash: h}}
+					nt := &tenant{hash: h}
 					nt.setKey(k)
 					sh.insert(nt)
 				} else if i%100 == 0 {
@@ -119,9 +120,9 @@ func TestTenantTableConcurrent(t *testing.T) {
 // TestTenantLayout keeps the tenant in a 64-byte-aligned size class, with
 // the fields on the lines the tenant's doc says.
 func TestTenantLayout(t *testing.T) {
-	// The 192-byte size class (above 176) holds 64-byte-aligned objects.
-	if sz := unsafe.Sizeof(tenant{}); sz <= 176 || sz > 192 {
-		t.Fatalf("tenant is %d bytes: not in the 192-byte size class", sz)
+	// The 320-byte size class (above 288) holds 64-byte-aligned objects.
+	if sz := unsafe.Sizeof(tenant{}); sz <= 288 || sz > 320 {
+		t.Fatalf("tenant is %d bytes: not in the 320-byte size class", sz)
 	}
 	var tn tenant
 	line := func(name string, off uintptr, want uintptr) {
@@ -130,13 +131,26 @@ func TestTenantLayout(t *testing.T) {
 			t.Errorf("%s at offset %d: line %d, want line %d", name, off, off/64, want)
 		}
 	}
-	line("slots0", unsafe.Offsetof(tn.slots0), 0)
-	line("the pool's cur", unsafe.Offsetof(tn.roll), 0) // cur is the Rolling's first word
-	line("dead", unsafe.Offsetof(tn.dead), 1)
-	line("kpre's end", unsafe.Offsetof(tn.kpre)+unsafe.Sizeof(tn.kpre)-1, 1)
+	line("w0's end", unsafe.Offsetof(tn.w0)+unsafe.Sizeof(tn.w0)-1, 0)
+	line("kpre", unsafe.Offsetof(tn.kpre), 0)
+	line("wins", unsafe.Offsetof(tn.wins), 1)
+	line("classes", unsafe.Offsetof(tn.classes), 1)
+	line("app0", unsafe.Offsetof(tn.app0), 1)
 	line("lastUsed", unsafe.Offsetof(tn.lastUsed), 1)
-	line("w0", unsafe.Offsetof(tn.w0), 2)
-	line("first's end", unsafe.Offsetof(tn.first)+unsafe.Sizeof(tn.first)-1, 2)
+	line("first's end", unsafe.Offsetof(tn.first)+unsafe.Sizeof(tn.first)-1, 1)
+	if off := unsafe.Offsetof(tn.roll); off != 128 {
+		t.Errorf("the inline pool at %d, want 128 (line 2)", off)
+	}
+	line("slots0", unsafe.Offsetof(tn.slots0), 3)
+	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
+	line("mu's end", unsafe.Offsetof(tn.mu)+unsafe.Sizeof(tn.mu)-1, 3)
+	line("key", unsafe.Offsetof(tn.key), 4)
+	line("apps", unsafe.Offsetof(tn.apps), 4)
+	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 4)
+	if unsafe.Offsetof(tn.slots0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
+		unsafe.Sizeof(tn.slots0) > layout.FreeBytes {
+		t.Errorf("slots0 does not follow the pool on its written line")
+	}
 	for range 16 {
 		s := New()
 		var l Lease
@@ -152,7 +166,7 @@ func TestTenantLayout(t *testing.T) {
 // a larger buffer): short ones inside the tenant, long ones cloned.
 func TestTenantKeyCopied(t *testing.T) {
 	s := New()
-	for _, n := range []int{0, 1, 13, 16, 17, 24, 25, 35, 36, 300} {
+	for _, n := range []int{0, 1, 13, 24, 25, 35, 36, 300} {
 		big := strings.Repeat("k", 1000)
 		key := big[:n] // a slice of a larger string
 		var ml Lease
@@ -179,19 +193,22 @@ func TestTenantKeyCopied(t *testing.T) {
 
 // A lookup compares the key's first bytes in the tenant's first line and the
 // rest, if any, from the key: keys that differ only past that prefix, or
-// only in length, or only in the prefix are told apart (the table's hash
-// only filters: hasKey decides alone, as in a collision).
+// only in length, or only in the prefix are told apart (the hash is forced
+// equal here, as in a collision).
 func TestTenantKeyCompare(t *testing.T) {
-	long := strings.Repeat("p", 16)
+	long := strings.Repeat("p", 24)
 	keys := []string{"", "a", "b", "ab", long, long + "x", long + "y", long + "xy", "q" + long[1:] + "x",
 		strings.Repeat("z", 35), strings.Repeat("z", 36), strings.Repeat("z", 35) + "y"}
 	for _, k := range keys {
-		tn := &tenant{tenantCold: new(tenantCold)}
+		tn := &tenant{hash: 7}
 		tn.setKey(k)
 		for _, other := range keys {
-			if got := tn.hasKey(other); got != (k == other) {
-				t.Errorf("tenant %q has key %q = %v", k, other, got)
+			if got := tn.is(7, other); got != (k == other) {
+				t.Errorf("tenant %q is %q = %v", k, other, got)
 			}
+		}
+		if tn.is(8, k) {
+			t.Errorf("tenant %q matched another hash", k)
 		}
 	}
 }

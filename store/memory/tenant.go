@@ -14,67 +14,60 @@ import (
 	"github.com/creditgate/creditgate/window"
 )
 
-// tenant is what an admission touches, three cache lines in a 192-byte
-// (so 64-byte-aligned) allocation, with the rest behind a pointer in a
-// separate allocation (tenantCold, its fields promoted). At 100,000
-// tenants the bytes an admission reads must stay few enough to stay in
-// cache: what counts is the size of the allocation every admission of
-// every tenant walks through, not only the lines it reads (the untouched
-// tail of a larger allocation still crowds the cache, through the
-// hardware's prefetches and the pages it spans). TestTenantLayout checks
-// the lines:
-//   - line 0: what an admission writes (the first application's and first
-//     class's slot counts, slots0, and the inline pool's current slot word,
-//     cur), and most of the pool: the only line two cores admitting for one
-//     tenant take from each other;
-//   - line 1: the rest of the pool, what lookups compare (dead flag, the
-//     key's length and first bytes), and what admissions read and rarely
-//     write (the current windows, the first application's entry pointer,
-//     lastUsed);
-//   - line 2: the windows the tenant was created with and the first
-//     application's entry.
+// tenant is laid out by cache line (TestTenantLayout checks it), so that an
+// admission writes one line and reads three more, and a lookup of a key of
+// up to 24 bytes reads one:
+//   - line 0: what lookups compare and admissions read (hash, dead flag, the
+//     key's length and first bytes, the windows the tenant was created with);
+//   - line 1: what admissions read and rarely write (the current windows,
+//     lastUsed, the first application's entry);
+//   - lines 2 and 3: the inline pool, whose current slot word opens line 3,
+//     followed by slots0, so that an admission and its release write one
+//     line; slow paths' fields (plan, mu) fill the rest of it;
+//   - line 4: the key as a string, the application table and the first
+//     class's entry.
+//
+// The struct fills the 320-byte size class, whose objects are 64-byte
+// aligned. At 100,000 tenants every line is a cache miss: the lines load
+// from t directly, in parallel, rather than through pointers.
 type tenant struct {
-	// slots0 counts the first application's slots (A) and the first capped
-	// class's (B) in one word, taken with one atomic add, beside cur.
-	slots0 slots.Pair
-	// roll is w0's pool when it rolls, inline: an admission at 100,000
-	// tenants misses on the tenant's own lines, not on a window behind more
-	// pointers. Its first word is cur (see window.Rolling's layout).
-	roll window.Rolling
-
+	hash uint64      // maphash of key: the shard and the table slot
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
 	klen uint32      // len(key)
 	// kpre is the key's first bytes, which is all of it for most keys;
 	// then it is also key's storage (see setKey).
-	kpre     [16]byte
+	kpre [24]byte
+	w0   windows // the windows the tenant was created with
+
 	wins     atomic.Pointer[windows]  // &w0 until a plan change swaps windows
 	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
 	lastUsed atomic.Int64             // Unix ns of the last admission
-
-	*tenantCold
-	w0 windows // the windows the tenant was created with
+	classes  atomic.Pointer[semTable]
 	// first is the first app added (never reused once dropped); its slots
 	// are slots0's A.
 	first semEntry
-}
 
-// tenantCold is what admissions of the common kind (the tenant's first
-// application, its first class or none, a key of up to 16 bytes) never
-// touch: a separate allocation, so that it does not crowd the cache.
-type tenantCold struct {
-	hash    uint64 // maphash of key: the shard and the table slot (lookups compare the slot's copy)
-	key     string
-	apps    atomic.Pointer[semTable]
-	classes atomic.Pointer[semTable]
+	// roll is w0's pool when it rolls, inline: an admission at 100,000
+	// tenants misses on the tenant's own lines, not on a window behind more
+	// pointers.
+	roll window.Rolling
+	// slots0 counts the first application's slots (A) and the first capped
+	// class's (B) in one word, taken with one atomic add, on the pool's
+	// written line (see layout.FreeBytes).
+	slots0    slots.Pair
+	usedFirst bool // first has been handed out (guarded by mu)
+	plan      atomic.Pointer[store.Plan]
+	mu        sync.Mutex // serialises app/class table and window changes
+	_         [16]byte   // to the end of line 3: no other core's reads on the written line
+
+	key  string
+	apps atomic.Pointer[semTable]
 	// cls0e is slots0 B's entry, the first of the class table the tenant
 	// was created with, found here without following the table. dead is set
 	// once a plan change drops the class.
-	cls0e     semEntry
-	plan      atomic.Pointer[store.Plan]
-	mu        sync.Mutex   // serialises app/class table and window changes
-	pins      atomic.Int32 // Charges in progress: a tenant with any is not folded
-	cost      uint32       // the bytes counted for t in Store.bytes (guarded by mu)
-	usedFirst bool         // first has been handed out (guarded by mu)
+	cls0e semEntry
+	pins  atomic.Int32 // Charges in progress: a tenant with any is not folded
+	cost  uint32       // the bytes counted for t in Store.bytes (guarded by mu)
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the
@@ -91,6 +84,12 @@ func (t *tenant) setKey(key string) {
 	default:
 		t.key = strings.Clone(key)
 	}
+}
+
+// is reports whether t's key is key, whose hash is h. A key that fits in
+// kpre is compared there, on the line that holds the hash.
+func (t *tenant) is(h uint64, key string) bool {
+	return t.hash == h && t.hasKey(key)
 }
 
 // hasKey reports whether t's key is key.

@@ -99,7 +99,7 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) {
-	t := &tenant{tenantCold: new(tenantCold)}
+	t := new(tenant)
 	t.hash = h
 	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
@@ -280,7 +280,7 @@ func recordCost(key string, rec string) int64 { return int64(len(key) + len(rec)
 // windows' slot rings, its slot entries beyond the first of each kind, and
 // a key too long for the tenant's own bytes.
 func tenantCost(t *tenant) uint32 {
-	n := int(unsafe.Sizeof(*t)+unsafe.Sizeof(*t.tenantCold)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
+	n := int(unsafe.Sizeof(*t)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
 	if len(t.key) > len(t.kpre) {
 		n += len(t.key)
 	}
