@@ -95,56 +95,8 @@ func keyOf(tn *tenant) string {
 // lookups must charge each key's own pool, so every key's pool counts
 // exactly what was admitted for it (through fold and unfold).
 func TestPrefixKeysWithFolding(t *testing.T) {
-	plan := store.Plan{Name: "p", Credits: 1 << 30, Window: 24 * time.Hour, Concurrency: 100}
-	plans := func(string) *store.Plan { return &plan }
-	s := New(WithIdleAfter(time.Millisecond))
 	keys := prefixKeys()
-	spent := make([]atomic.Int64, len(keys))
-	var clock atomic.Int64
-	clock.Store(foldT0.UnixNano())
-	stop := make(chan struct{})
-	var sweeps sync.WaitGroup
-	sweeps.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			s.Sweep(time.Unix(0, clock.Add(int64(time.Millisecond))))
-		}
-	})
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			var l Lease
-			for i := 0; i < 4000 || (s.Evicted() < int64(len(keys)) && i < 3_000_000); i++ {
-				k := (g + i/7) % len(keys)
-				var d store.Decision
-				s.Take(time.Unix(0, clock.Load()), &store.Request{Tenant: keys[k], App: "x", Credits: 1}, plans, &l, &d)
-				if !d.Allowed {
-					t.Errorf("refused: %+v", d)
-					return
-				}
-				if l.t.key != keys[k] {
-					t.Errorf("take for %q admitted by the tenant of %q", keys[k], l.t.key)
-					return
-				}
-				spent[k].Add(1)
-				s.Release(&l)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	sweeps.Wait()
-	at := time.Unix(0, clock.Load())
-	for k, key := range keys {
-		if got := plan.Credits - s.Peek(at, key, 0, plans).Remaining; got != spent[k].Load() {
-			t.Errorf("%q: %d spent in the store, %d admitted (evicted %d)", key, got, spent[k].Load(), s.Evicted())
-		}
-	}
-	if s.Evicted() < int64(len(keys)) {
+	if s := foldRace(t, keys, 4000, 7, int64(len(keys))); s.Evicted() < int64(len(keys)) {
 		t.Fatalf("%d evictions: the test exercised little folding", s.Evicted())
 	}
 }

@@ -67,14 +67,28 @@ func TestLeaseRemembersOnlyItsOwnTenant(t *testing.T) {
 // idle tenants and the clock moves: every admitted credit must be counted in
 // the live tenant (exact accounting through fold/unfold), none in a folded one.
 func TestLeaseShortcutWithFolding(t *testing.T) {
+	// 3,000 takes, and more until the sweeper has folded a tenant (on a
+	// loaded machine it may get no turn before): the test must exercise
+	// folding, not just hope to.
+	if s := foldRace(t, []string{"a", "b"}, 3000, 50, 1); s.Evicted() == 0 {
+		t.Fatal("no tenant was folded: the test exercised nothing")
+	}
+}
+
+// foldRace has 4 goroutines take one credit at a time from keys, each
+// reusing one lease and moving to the next key every stride takes, while a
+// sweeper folds idle tenants and moves the clock: takes takes each, and
+// more until minEvicted tenants were folded (at most 3,000,000). Every take
+// must be admitted by its own key's tenant, and at the end every key's pool
+// must count exactly what was admitted for it. It returns the store.
+func foldRace(t *testing.T, keys []string, takes, stride int, minEvicted int64) *Store {
+	t.Helper()
 	plan := store.Plan{Name: "p", Credits: 1 << 30, Window: 24 * time.Hour, Concurrency: 100}
 	plans := func(string) *store.Plan { return &plan }
 	s := New(WithIdleAfter(time.Millisecond))
+	spent := make([]atomic.Int64, len(keys))
 	var clock atomic.Int64
 	clock.Store(foldT0.UnixNano())
-	var spent [2]atomic.Int64
-	keys := [2]string{"a", "b"}
-	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	var sweeps sync.WaitGroup
 	sweeps.Go(func() {
@@ -87,18 +101,20 @@ func TestLeaseShortcutWithFolding(t *testing.T) {
 			s.Sweep(time.Unix(0, clock.Add(int64(time.Millisecond))))
 		}
 	})
+	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
 			var l Lease
-			// 3,000 takes, and more until the sweeper has folded a tenant
-			// (on a loaded machine it may get no turn before): the test
-			// must exercise folding, not just hope to.
-			for i := 0; i < 3000 || (s.Evicted() == 0 && i < 3_000_000); i++ {
-				k := (g + i/50) % 2
+			for i := 0; i < takes || (s.Evicted() < minEvicted && i < 3_000_000); i++ {
+				k := (g + i/stride) % len(keys)
 				var d store.Decision
 				s.Take(time.Unix(0, clock.Load()), &store.Request{Tenant: keys[k], App: "x", Credits: 1}, plans, &l, &d)
 				if !d.Allowed {
 					t.Errorf("refused: %+v", d)
+					return
+				}
+				if l.t.key != keys[k] {
+					t.Errorf("take for %q admitted by the tenant of %q", keys[k], l.t.key)
 					return
 				}
 				spent[k].Add(1)
@@ -112,10 +128,8 @@ func TestLeaseShortcutWithFolding(t *testing.T) {
 	at := time.Unix(0, clock.Load())
 	for k, key := range keys {
 		if got := plan.Credits - s.Peek(at, key, 0, plans).Remaining; got != spent[k].Load() {
-			t.Errorf("%s: %d spent in the store, %d admitted (folded %d, evicted %d)", key, got, spent[k].Load(), s.Folded(), s.Evicted())
+			t.Errorf("%q: %d spent in the store, %d admitted (folded %d, evicted %d)", key, got, spent[k].Load(), s.Folded(), s.Evicted())
 		}
 	}
-	if s.Evicted() == 0 {
-		t.Fatal("no tenant was folded: the test exercised nothing")
-	}
+	return s
 }
