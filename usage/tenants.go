@@ -10,7 +10,10 @@ import (
 // that a tenant not kept passes it less than 0.1 % of the time with one
 // load. (Each that passes costs about 200 ns: it breaks Other's run in
 // the buffer. At one bit in 8 KB, 1.5 % passed.)
-const keptWords = 512
+const (
+	keptBits  = 9
+	keptWords = 1 << keptBits
+)
 
 // tenantFilter tells, without Stats.mu, that a tenant folds into Other:
 // the cap is reached and the tenant's name is not kept. Past the cap most
@@ -46,7 +49,7 @@ func (f *tenantFilter) add(name string) {
 // bits3 returns the word of name and its three bits in it.
 func (f *tenantFilter) bits3(name string) (int, uint64) {
 	h := nameHash(f.seed, name)
-	return int(h >> (64 - 9)), 1<<(h&63) | 1<<(h>>6&63) | 1<<(h>>12&63) // keptWords: 1<<9
+	return int(h >> (64 - keptBits)), 1<<(h&63) | 1<<(h>>6&63) | 1<<(h>>12&63)
 }
 
 // nameHash hashes a tenant's name for the filter: all of its bytes, eight
