@@ -2,6 +2,8 @@ package memory
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +15,7 @@ import (
 )
 
 // TestTenantTable checks the shard table against a map model through inserts,
-// repeated inserts, sweeps (tombstones) and the rebuilds they trigger.
+// repeated inserts, sweeps (deleted slots) and the rebuilds they trigger.
 func TestTenantTable(t *testing.T) {
 	s := New()
 	sh := &shard{}
@@ -46,8 +48,8 @@ func TestTenantTable(t *testing.T) {
 		if n := len(sh.tenants()); n != len(model) || sh.live != n {
 			t.Fatalf("tenants() = %d, live = %d, want %d", n, sh.live, len(model))
 		}
-		if tab := sh.tab.Load(); tab != nil && sh.used*4 > len(tab.slots)*3 {
-			t.Fatalf("table over 3/4 full: %d of %d", sh.used, len(tab.slots))
+		if tab := sh.tab.Load(); tab != nil && sh.used*16 > tab.capacity()*13 {
+			t.Fatalf("table over 13/16 full: %d of %d", sh.used, tab.capacity())
 		}
 	}
 	check() // empty
@@ -70,7 +72,7 @@ func TestTenantTable(t *testing.T) {
 		}
 		check()
 	}
-	// An empty key is a valid tenant, distinct from the tombstone.
+	// An empty key is a valid tenant, distinct from an empty slot.
 	add("")
 	sh.mu.Lock()
 	sh.sweep(func(tn *tenant) bool { return tn.key == "" })
@@ -218,3 +220,92 @@ func benchPlans(string) *store.Plan { return &benchPlan }
 
 var benchPlan = store.Plan{Name: "bench", Credits: 1 << 40, Concurrency: 1 << 20,
 	SubConcurrency: map[string]int64{"bulk": 1 << 20}}
+
+// TestTenantTableMatchesModel drives a shard with random inserts and sweeps
+// of keys whose hashes are drawn from a few home buckets and a few tags, so
+// that buckets fill, probes run on past full buckets and deleted slots, tags
+// collide within a bucket, and tables wrap around; after each step every key
+// is looked up against a map model and the slot counts are recounted.
+func TestTenantTableMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 40 {
+		homes, tags := 1+r.IntN(6), 1+r.IntN(3)
+		hashOf := func(i int) uint64 {
+			// The home bucket is the low 32 bits scaled to the table: a few
+			// values near the top of the range wrap probes around the end.
+			low := uint64(math.MaxUint32 - uint32(i%homes)*(math.MaxUint32/7))
+			return uint64(i%tags)<<tagShift | uint64(i)<<32&(1<<tagShift-1) | low
+		}
+		sh := &shard{}
+		model := map[string]*tenant{}
+		keys := 20 + r.IntN(120)
+		for step := range 300 {
+			if r.IntN(8) == 0 {
+				cut := r.IntN(3)
+				sh.mu.Lock()
+				n := sh.sweep(func(tn *tenant) bool { return int(tn.klen)%3 == cut })
+				sh.mu.Unlock()
+				for k, tn := range model {
+					if int(tn.klen)%3 == cut {
+						delete(model, k)
+						n--
+					}
+				}
+				if n != 0 {
+					t.Fatalf("trial %d step %d: sweep count off by %d", trial, step, n)
+				}
+			} else {
+				i := r.IntN(keys)
+				k := strings.Repeat("k", i%5) + fmt.Sprint(i)
+				nt := &tenant{hash: hashOf(i)}
+				nt.setKey(k)
+				got, added := sh.insert(nt)
+				if want := model[k]; want != nil {
+					if added || got != want {
+						t.Fatalf("trial %d step %d: insert %q again: added=%v", trial, step, k, added)
+					}
+				} else {
+					if !added || got != nt {
+						t.Fatalf("trial %d step %d: insert %q: not added", trial, step, k)
+					}
+					model[k] = nt
+				}
+			}
+			for i := range keys {
+				k := strings.Repeat("k", i%5) + fmt.Sprint(i)
+				if got := sh.get(hashOf(i), k); got != model[k] {
+					t.Fatalf("trial %d step %d: get %q = %p, want %p", trial, step, k, got, model[k])
+				}
+			}
+			tab := sh.tab.Load()
+			if tab == nil {
+				continue
+			}
+			used, live := 0, 0
+			for i := range tab.buckets {
+				tg := tab.buckets[i].tags.Load()
+				if tg>>56 != 0 {
+					t.Fatalf("bucket %d: byte 7 of the tags is %#x", i, tg>>56)
+				}
+				for j := range bucketSlots {
+					switch b := tg >> (8 * j) & 0xff; {
+					case b >= tagLive:
+						used++
+						live++
+						if tab.buckets[i].t[j].Load() == nil {
+							t.Fatalf("bucket %d slot %d: a live tag without a tenant", i, j)
+						}
+					case b == tagDeleted:
+						used++
+					case b != tagEmpty:
+						t.Fatalf("bucket %d slot %d: tag %#x", i, j, b)
+					}
+				}
+			}
+			if used != sh.used || live != sh.live || live != len(model) || used*16 > tab.capacity()*13 {
+				t.Fatalf("trial %d step %d: used %d (counted %d), live %d (counted %d), model %d, capacity %d",
+					trial, step, sh.used, used, sh.live, live, len(model), tab.capacity())
+			}
+		}
+	}
+}
