@@ -129,8 +129,9 @@ func New(opts ...Option) *Store {
 	return s
 }
 
-// shardOf returns key's shard and hash: the top bits pick the shard, the low
-// bits the table slot, so one hash serves both.
+// shardOf returns key's shard and hash: the top bits pick the shard, the
+// seven below them the tag in its bucket, the low 32 bits its home bucket, so
+// one hash serves all three.
 func (s *Store) shardOf(key string) (*shard, uint64) {
 	h := maphash.String(s.seed, key)
 	return &s.shards[h>>(64-shardBits)], h

@@ -31,7 +31,7 @@ import (
 // aligned. At 100,000 tenants every line is a cache miss: the lines load
 // from t directly, in parallel, rather than through pointers.
 type tenant struct {
-	hash uint64      // maphash of key: the shard and the table slot
+	hash uint64      // maphash of key: the shard, the home bucket and the tag
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
 	klen uint32      // len(key)
 	// kpre is the key's first bytes, which is all of it for most keys;
