@@ -163,10 +163,10 @@ func TestTenantTableShape(t *testing.T) {
 						}
 						model[key(i)] = nt
 					}
-					if step%97 == 0 {
+					if step%499 == 0 {
 						checkTableShape(t, sh, fmt.Sprintf("phase %d step %d", phase, step))
 					}
-					if r.IntN(50) == 0 {
+					if r.IntN(200) == 0 {
 						cut := r.Uint64()
 						sweep(fmt.Sprintf("phase %d step %d: small sweep", phase, step),
 							func(tn *tenant) bool { return (tn.hash^cut)%11 == 0 })
