@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -183,4 +185,117 @@ func TestTenantTableShape(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTenantTableResidentsAlwaysFound checks the claim the lock-free
+// lookup rests on: a tenant present throughout is found by every lookup
+// and held once by every tenants() scan, while a writer inserts and sweeps
+// other keys that share its home buckets and tags (so deleted slots on its
+// probe are reused, buckets fill and empty, and the table grows and shrinks
+// over and over). Only a tenant just added or just removed may be missed or
+// found stale. Run with -race too.
+func TestTenantTableResidentsAlwaysFound(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 5))
+	homes := []uint64{0, 0x80000000, 0xffffffff} // the first, a middle and the last bucket
+	hashOf := func() uint64 {
+		// Two tags that differ in their lowest bit: zeroBytes' false
+		// positives, and tenants followed only to fail the hash compare.
+		return r.Uint64()&^(0x7e<<tagShift|math.MaxUint32) | homes[r.IntN(len(homes))]
+	}
+	sh := &shard{}
+	const nres, nchurn = 40, 400
+	res := make([]*tenant, nres)
+	for i := range res {
+		res[i] = &tenant{hash: hashOf()}
+		res[i].setKey(fmt.Sprint("resident", i))
+	}
+	churn := make([]uint64, nchurn)
+	for i := range churn {
+		churn[i] = hashOf()
+	}
+	addChurn := func(i int) {
+		nt := &tenant{hash: churn[i]}
+		nt.setKey(fmt.Sprint("churn", i))
+		sh.insert(nt)
+	}
+	// Churn first, so that the residents' probes pass buckets the writer
+	// then changes.
+	for i := range nchurn / 4 {
+		addChurn(i)
+	}
+	for _, tn := range res {
+		if _, added := sh.insert(tn); !added {
+			t.Fatalf("resident %q not added", tn.key)
+		}
+	}
+	isResident := func(tn *tenant) bool { return len(tn.key) > 8 && tn.key[:8] == "resident" }
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var lookups, scans atomic.Int64
+	for g := range 2 {
+		wg.Go(func() {
+			for n := 0; !stop.Load(); n++ {
+				if g == 1 && n%8 == 0 {
+					count := map[*tenant]int{}
+					for _, tn := range sh.tenants() {
+						count[tn]++
+					}
+					for _, tn := range res {
+						if count[tn] != 1 {
+							t.Errorf("tenants() holds resident %q %d times", tn.key, count[tn])
+							return
+						}
+					}
+					scans.Add(1)
+					continue
+				}
+				for _, tn := range res {
+					if got := sh.get(tn.hash, tn.key); got != tn {
+						t.Errorf("get %q = %q: a resident missed", tn.key, keyOf(got))
+						return
+					}
+				}
+				lookups.Add(1)
+			}
+		})
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	rebuilds := 0
+	for cycle := 0; cycle < 150 && !t.Failed(); cycle++ {
+		// Grow with churn, small sweeps leaving deleted slots to reuse...
+		for step := range 2 * nchurn {
+			if tab := sh.tab.Load(); r.IntN(100) == 0 {
+				cut := r.Uint64()
+				sh.mu.Lock()
+				sh.sweep(func(tn *tenant) bool { return !isResident(tn) && (tn.hash^cut)%7 == 0 })
+				sh.mu.Unlock()
+				if sh.tab.Load() != tab {
+					rebuilds++
+				}
+			} else {
+				addChurn((step*7 + cycle) % nchurn)
+				if sh.tab.Load() != tab {
+					rebuilds++
+				}
+			}
+		}
+		// ...then sweep all of it: the table shrinks to the residents.
+		tab := sh.tab.Load()
+		sh.mu.Lock()
+		sh.sweep(func(tn *tenant) bool { return !isResident(tn) })
+		sh.mu.Unlock()
+		if sh.tab.Load() != tab {
+			rebuilds++
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if lookups.Load() < 100 || scans.Load() < 10 || rebuilds < 500 {
+		t.Fatalf("%d lookup rounds, %d scans, %d rebuilds: the test exercised little", lookups.Load(), scans.Load(), rebuilds)
+	}
+	t.Logf("%d lookup rounds, %d scans, %d rebuilds", lookups.Load(), scans.Load(), rebuilds)
+	checkTableShape(t, sh, "at the end")
 }
