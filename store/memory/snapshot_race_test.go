@@ -39,7 +39,7 @@ func TestSnapshotWhileFolding(t *testing.T) {
 		})
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
-	for i := range 300 {
+	for i := range 100 {
 		now := time.Unix(0, clock.Load())
 		var buf strings.Builder
 		if err := s.SnapshotAt(now, &buf); err != nil {
