@@ -68,19 +68,28 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: key, Returns: ret})
 		}
 	}
+	var folded []string // a shard's folded keys and records, in pairs
 	for i := range s.shards {
 		sh := &s.shards[i]
-		for _, t := range sh.tenants() {
+		// The table and the folded records under one hold of mu: a sweep
+		// or a creation in between would move a tenant from one to the
+		// other, and the snapshot would list it twice or not at all.
+		sh.mu.Lock()
+		active := sh.tenants()
+		folded = folded[:0]
+		for key, rec := range sh.folded {
+			folded = append(folded, key, rec)
+		}
+		sh.mu.Unlock()
+		for _, t := range active {
 			returns, _, _ := schedule(t.wins.Load().pool(), now)
 			add(t.key, returns)
 		}
-		sh.mu.Lock()
-		for key, rec := range sh.folded {
-			if fws := decodeFold(rec); len(fws) > 0 {
-				add(key, fws[0].seq(time.UTC))
+		for j := 0; j < len(folded); j += 2 {
+			if fws := decodeFold(folded[j+1]); len(fws) > 0 {
+				add(folded[j], fws[0].seq(time.UTC))
 			}
 		}
-		sh.mu.Unlock()
 	}
 	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int {
 		switch {
@@ -215,10 +224,10 @@ func (s *Store) Tenants() iter.Seq[string] {
 		for i := range s.shards {
 			sh := &s.shards[i]
 			keys := make([]string, 0, 8)
+			sh.mu.Lock() // both under one hold: see SnapshotAt
 			for _, t := range sh.tenants() {
 				keys = append(keys, t.key)
 			}
-			sh.mu.Lock()
 			for k := range sh.folded {
 				keys = append(keys, k)
 			}
