@@ -22,8 +22,8 @@ func prefixKeys() []string {
 		q[:23], q, q + "x", q + "y", q + "xy", "j" + q[1:] + "x"}
 }
 
-// All keys in one shard with one hash: the table slot's hash filters
-// nothing, and hasKey alone must find each tenant, past tombstones and
+// All keys in one shard with one hash: the bucket tags filter nothing, and
+// hasKey alone must find each tenant, past deleted slots and
 // through rebuilds, while lookups race (for -race).
 func TestTenantTableCollidingKeys(t *testing.T) {
 	const h = 0x5eed

@@ -36,8 +36,8 @@ type shard struct {
 
 // tenantTable is a shard's buckets. Its size is not a power of two: a
 // hash's home bucket is its low 32 bits scaled to the bucket count, so the
-// table is sized to its tenants (13 to 19 bytes a tenant, against 32 to 48
-// for the (hash, pointer) slots it replaced). At 100,000 tenants a lookup's
+// table is sized to its tenants (11 to 15 bytes a tenant between rebuilds,
+// against 32 to 48 for the (hash, pointer) slots it replaced). At 100,000 tenants a lookup's
 // one sure cache miss is its bucket, and the benchmark's round-robin over
 // them streams tenants through the cache between two visits of a bucket:
 // the smaller the table, the more of it is still cached (an interleaved
@@ -59,11 +59,15 @@ const bucketSlots = 7
 // pointers whose tag matches: at the table's load, most lookups load one
 // bucket and one tenant.
 //
-// Writers store a slot's pointer before its tag when they add a tenant, and
-// its tag before its pointer (nil) when they delete one; readers load the
-// tags before the pointer. So a reader that sees a live tag finds that
-// tenant, nil, or a later one (the slot reused), and checks the tenant's own
-// hash and key: a stale view only makes it miss, as a stale table does.
+// What keeps lookups right is that a bucket's tags change in one store
+// each and that no slot byte ever goes back to tagEmpty while the table is
+// published (a lookup would stop there, short of a key further on), and
+// that a reader checks each tenant it follows: nil, or the tenant's own
+// hash and key. The order of the stores (a slot's pointer before its tag
+// when a tenant is added, the tag before the pointer when one is deleted;
+// readers load the tags first) only spares a reader that sees a live tag a
+// nil pointer: a stale view makes a lookup miss, as a stale table does, and
+// a miss goes to insert, which looks again under the lock.
 type bucket struct {
 	tags atomic.Uint64
 	t    [bucketSlots]atomic.Pointer[tenant]
@@ -74,10 +78,10 @@ const (
 	tagDeleted = 0x01
 	tagLive    = 0x80
 
-	lowBytes  = 0x0001010101010101 // 1 in each slot's byte
-	highBits  = 0x0080808080808080 // the top bit of each slot's byte
-	tagShift  = 64 - shardBits - 7 // the seven hash bits below the shard's
-	minTables = 1                  // buckets in the smallest table
+	lowBytes   = 0x0001010101010101 // 1 in each slot's byte
+	highBits   = 0x0080808080808080 // the top bit of each slot's byte
+	tagShift   = 64 - shardBits - 7 // the seven hash bits below the shard's
+	minBuckets = 1                  // buckets in the smallest table
 )
 
 // tagOf is h's live tag.
@@ -192,7 +196,7 @@ func (tab *tenantTable) put(t *tenant) bool {
 // tenants and the one being added (so it grows again after a third as many
 // more). Called with mu held.
 func (sh *shard) rebuild(old *tenantTable) *tenantTable {
-	tab := newTenantTable(max(minTables, ((sh.live+1)*8/5+bucketSlots-1)/bucketSlots))
+	tab := newTenantTable(max(minBuckets, ((sh.live+1)*8/5+bucketSlots-1)/bucketSlots))
 	if old != nil {
 		old.each(func(t *tenant) { tab.put(t) })
 	}
@@ -232,7 +236,7 @@ func (sh *shard) sweep(kill func(*tenant) bool) int {
 		}
 	}
 	sh.live -= n
-	if n > 0 && (sh.live+1)*8 < tab.capacity() && tab.n > minTables {
+	if n > 0 && (sh.live+1)*8 < tab.capacity() && tab.n > minBuckets {
 		sh.rebuild(tab) // most went (folded): give the memory of their slots back
 	}
 	return n

@@ -26,7 +26,7 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 		}
 		return
 	}
-	if int(tab.n) != len(tab.buckets) || tab.n < minTables {
+	if int(tab.n) != len(tab.buckets) || tab.n < minBuckets {
 		t.Fatalf("%s: n %d, %d buckets", what, tab.n, len(tab.buckets))
 	}
 	used, live := 0, 0
@@ -79,7 +79,7 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 	if used*16 > tab.capacity()*13 {
 		t.Fatalf("%s: %d of %d slots used, over 13/16", what, used, tab.capacity())
 	}
-	if tab.n > minTables && (live+1)*8 < tab.capacity() {
+	if tab.n > minBuckets && (live+1)*8 < tab.capacity() {
 		t.Fatalf("%s: %d buckets for %d tenants: not shrunk", what, tab.n, live)
 	}
 }
