@@ -2,6 +2,7 @@ package memory
 
 import (
 	"hash/maphash"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,11 +50,12 @@ type Store struct {
 	// late by that much lets a tenant be evicted that much early, which loses
 	// nothing, while writing it on every admission kept one more line per
 	// tenant dirty.
-	touch   int64
-	slots   int
-	noSweep atomic.Int64 // Unix ns before which a full store does not sweep again
-	evicted atomic.Int64
-	plans   atomic.Uint64 // SetPlan calls begun (see create)
+	touch    int64
+	slots    int
+	noSweep  atomic.Int64 // Unix ns before which a full store does not sweep again
+	sweeping sync.Mutex   // makeRoom's sweeps, one at a time
+	evicted  atomic.Int64
+	plans    atomic.Uint64 // SetPlan calls begun (see create)
 
 	maxBytes int64        // bound on bytes (see WithMaxBytes)
 	bytes    atomic.Int64 // tenants' and folded records' estimated bytes
@@ -159,4 +161,8 @@ func (s *Store) Bytes() int64 { return s.bytes.Load() }
 // Sweep folds every idle tenant now and drops the folded records whose
 // credits have all come back (see Store); it returns how many tenants left
 // the table and records went.
-func (s *Store) Sweep(now time.Time) int { return s.sweep(now) }
+func (s *Store) Sweep(now time.Time) int {
+	s.sweeping.Lock()
+	defer s.sweeping.Unlock()
+	return s.sweep(now)
+}

@@ -173,11 +173,26 @@ func (s *Store) makeRoom(now time.Time) bool {
 	if !s.full() {
 		return true
 	}
-	if ns := now.UnixNano(); ns >= s.noSweep.Load() && s.sweep(now) == 0 {
-		s.noSweep.Store(ns + sweepBackoff)
+	if testHooks && roomHook != nil {
+		roomHook()
+	}
+	if ns := now.UnixNano(); ns >= s.noSweep.Load() {
+		// One sweep at a time, and the store checked again once this
+		// creator's turn comes: a sweep just after another creator's finds
+		// nothing idle because that one folded it all, and would hold
+		// every sweep off for sweepBackoff while new tenants turn idle.
+		s.sweeping.Lock()
+		if s.full() && ns >= s.noSweep.Load() && s.sweep(now) == 0 {
+			s.noSweep.Store(ns + sweepBackoff)
+		}
+		s.sweeping.Unlock()
 	}
 	return !s.full()
 }
+
+// roomHook, when set (tests built with -tags creditgate_testhooks), runs in
+// makeRoom between its check that the store is full and its sweep.
+var roomHook func()
 
 // tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
 // the room the last sweep saw coming, at least a second.
