@@ -127,7 +127,8 @@ type groupKey struct {
 type figures struct {
 	runs    int
 	medians map[string]float64
-	spread  map[string]float64 // largest deviation from the median, as a fraction of it
+	spread  map[string]float64   // largest deviation from the median, as a fraction of it
+	values  map[string][]float64 // each run's figure, in input order
 }
 
 // summarize groups samples by row and cpu and takes each metric's median.
@@ -151,7 +152,7 @@ func summarize(samples []sample) (map[groupKey]map[string]figures, []groupKey) {
 	for k, impls := range raw {
 		out[k] = map[string]figures{}
 		for im, units := range impls {
-			f := figures{medians: map[string]float64{}, spread: map[string]float64{}}
+			f := figures{medians: map[string]float64{}, spread: map[string]float64{}, values: units}
 			for u, vs := range units {
 				m := median(vs)
 				f.medians[u] = m
@@ -203,6 +204,42 @@ func fmtSpread(f figures, unit string) string {
 	return ""
 }
 
+// paired is the median and quartiles of ours/peer taken run by run: the
+// i-th run of ours against the i-th of the peer (and over the i-th bare
+// baseline), which bench/run.sh measures within the same process, seconds
+// apart. On a shared machine whose speed drifts between runs it is steadier
+// than the ratio of the two medians. ok is false unless both (and bare,
+// if any) have the same number of runs.
+func paired(o, p figures, b *figures, unit string) (med, lo, hi float64, ok bool) {
+	ov, pv := o.values[unit], p.values[unit]
+	if len(ov) == 0 || len(ov) != len(pv) || (b != nil && len(b.values[unit]) != len(ov)) {
+		return 0, 0, 0, false
+	}
+	rs := make([]float64, 0, len(ov))
+	for i := range ov {
+		base := 0.0
+		if b != nil {
+			base = b.values[unit][i]
+		}
+		if pv[i]-base <= 0 {
+			return 0, 0, 0, false
+		}
+		rs = append(rs, (ov[i]-base)/(pv[i]-base))
+	}
+	slices.Sort(rs)
+	n := len(rs)
+	return median(rs), rs[n/4], rs[3*n/4], true
+}
+
+// fmtPaired is paired's figure, with its quartiles when there are four runs
+// or more.
+func fmtPaired(med, lo, hi float64, runs int) string {
+	if runs < 4 {
+		return fmt.Sprintf("%.2f", med)
+	}
+	return fmt.Sprintf("%.2f [%.2f-%.2f]", med, lo, hi)
+}
+
 func fmtAllocs(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
 // notes lists a peer's extra metrics (e.g. throttled's caserr/op).
@@ -233,15 +270,16 @@ func table(w io.Writer, samples []sample) error {
 	if len(order) == 0 {
 		return errors.New("ratios: no benchmark lines with impl=NAME in the input")
 	}
-	fmt.Fprintln(w, "| row | cpu | peer | ours | peer | ours/peer | allocs/op ours | allocs/op peer | runs | notes |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| row | cpu | peer | ours | peer | ours/peer | paired [quartiles] | allocs/op ours | allocs/op peer | runs | notes |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, k := range order {
 		g := groups[k]
 		unit := primary(k.row)
 		label := k.row
 		var base float64
+		var bf *figures
 		if b, ok := g[bare]; ok {
-			base = b.medians[unit]
+			base, bf = b.medians[unit], &b
 			label += fmt.Sprintf(" (overhead over bare %s %s)", fmtNum(base), unit)
 		}
 		label += " [" + unit + "]"
@@ -257,7 +295,7 @@ func table(w io.Writer, samples []sample) error {
 			peers = []string{""}
 		}
 		for _, p := range peers {
-			ov, pv, ratio, oa := "—", "—", "—", "—"
+			ov, pv, ratio, pair, oa := "—", "—", "—", "—", "—"
 			if haveOurs {
 				ov, oa = fmtNum(o.medians[unit]-base)+fmtSpread(o, unit), fmtAllocs(o.medians["allocs/op"])
 			}
@@ -271,12 +309,15 @@ func table(w io.Writer, samples []sample) error {
 				if haveOurs && pf.medians[unit]-base > 0 {
 					ratio = fmt.Sprintf("%.2f", (o.medians[unit]-base)/(pf.medians[unit]-base))
 				}
+				if med, lo, hi, ok := paired(o, pf, bf, unit); haveOurs && ok {
+					pair = fmtPaired(med, lo, hi, len(o.values[unit]))
+				}
 			}
 			if unit == "B/key" {
 				oa, pa = "—", "—"
 			}
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %d | %s |\n",
-				label, k.cpu, p, ov, pv, ratio, oa, pa, runs, note)
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d | %s |\n",
+				label, k.cpu, p, ov, pv, ratio, pair, oa, pa, runs, note)
 		}
 	}
 	return nil
@@ -295,7 +336,8 @@ func main() {
 	}
 	samples, cpuModel, err := parse(in)
 	if err == nil && cpuModel != "" {
-		fmt.Printf("Machine: %s. Median of the runs; ±N%% is the largest deviation of a run from it.\nRatios below 1 mean ours is faster (or smaller).\n\n", cpuModel)
+		fmt.Printf("Machine: %s. Median of the runs; ±N%% is the largest deviation of a run from it.\n"+
+			"Paired: the median [quartiles] of ours/peer taken run by run.\nRatios below 1 mean ours is faster (or smaller).\n\n", cpuModel)
 	}
 	if err == nil {
 		err = table(os.Stdout, samples)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -73,13 +74,14 @@ func TestTable(t *testing.T) {
 	out := sb.String()
 	for _, want := range []string{
 		// median of 10, 30, 12 is 12 (30 is 150 % off it); 12/48 = 0.25
-		"| PoolAcquire [ns/op] | 1 | throttled | 12.0 ±150% | 48.0 | 0.25 | 0 | 0 | 1 | CAS errors 1.25% of calls |",
-		"| PoolAcquire [ns/op] | 2 | throttled | 15.0 | 60.0 | 0.25 | 0 | 1 | 1 | CAS errors 2.00% of calls |",
-		"| Keyed/keys=100000 [ns/op] | 2 | ulule | 50.0 | 200 | 0.25 | 0 | 2 |",
+		// three runs of ours against one of the peer: no pairs
+		"| PoolAcquire [ns/op] | 1 | throttled | 12.0 ±150% | 48.0 | 0.25 | — | 0 | 0 | 1 | CAS errors 1.25% of calls |",
+		"| PoolAcquire [ns/op] | 2 | throttled | 15.0 | 60.0 | 0.25 | 0.25 | 0 | 1 | 1 | CAS errors 2.00% of calls |",
+		"| Keyed/keys=100000 [ns/op] | 2 | ulule | 50.0 | 200 | 0.25 | 0.25 | 0 | 2 |",
 		// overheads over bare: 100 and 400
-		"| Middleware (overhead over bare 10.0 ns/op) [ns/op] | 1 | tollbooth | 100 | 400 | 0.25 | 0 | 27 |",
-		"| MemoryPerKey/kind=window [B/key] | 1 | xtimerate | 80.0 | 115 | 0.70 | — | — |",
-		"| Floor [ns/op] | 2 | atomicadd | — | 6.50 | — |",
+		"| Middleware (overhead over bare 10.0 ns/op) [ns/op] | 1 | tollbooth | 100 | 400 | 0.25 | 0.25 | 0 | 27 |",
+		"| MemoryPerKey/kind=window [B/key] | 1 | xtimerate | 80.0 | 115 | 0.70 | 0.70 | — | — |",
+		"| Floor [ns/op] | 2 | atomicadd | — | 6.50 | — | — |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q\n%s", want, out)
@@ -96,5 +98,32 @@ func TestTable(t *testing.T) {
 func TestTableEmpty(t *testing.T) {
 	if err := table(&strings.Builder{}, nil); err == nil {
 		t.Fatal("no error for input without benchmarks")
+	}
+}
+
+// The paired column takes ours/peer run by run, each over that run's bare
+// baseline: a slow run of both moves it less than the ratio of medians.
+func TestTablePaired(t *testing.T) {
+	var in strings.Builder
+	// Runs of ours, the peer and bare, in run.sh's order; overheads
+	// ours 10, 40, 20, 30 and peer 20, 20, 80, 60: per run 0.5, 2, 0.25,
+	// 0.5, so the median is 0.5 with quartiles 0.5 and 2, where the
+	// medians' overheads are 35-7.5 and 47.5-7.5, a ratio of 0.69.
+	for i, v := range [][3]float64{{15, 25, 5}, {45, 25, 5}, {30, 90, 10}, {40, 70, 10}} {
+		fmt.Fprintf(&in, "# run %d\n", i+1)
+		fmt.Fprintf(&in, "BenchmarkRow/impl=bare 1 %g ns/op\n", v[2])
+		fmt.Fprintf(&in, "BenchmarkRow/impl=creditgate 1 %g ns/op\n", v[0])
+		fmt.Fprintf(&in, "BenchmarkRow/impl=peer 1 %g ns/op\n", v[1])
+	}
+	samples, _, err := parse(strings.NewReader(in.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	if err := table(&sb, samples); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| peer | 27.5 ±57% | 40.0 ±89% | 0.69 | 0.50 [0.50-2.00] |"; !strings.Contains(sb.String(), want) {
+		t.Errorf("table lacks %q\n%s", want, sb.String())
 	}
 }
