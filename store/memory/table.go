@@ -37,14 +37,13 @@ type shard struct {
 // tenantTable is a shard's buckets. Its size is not a power of two: a
 // hash's home bucket is its low 32 bits scaled to the bucket count, so the
 // table is sized to its tenants (11 to 15 bytes a tenant between rebuilds,
-// against 32 to 48 for the (hash, pointer) slots it replaced). At 100,000 tenants a lookup's
-// one sure cache miss is its bucket, and the benchmark's round-robin over
-// them streams tenants through the cache between two visits of a bucket:
-// the smaller the table, the more of it is still cached (an interleaved
-// A/B of the compact floor with 320-byte tenants: 16-byte slots 92 ns,
-// 8-byte slots 57 ns).
+// against 32 to 48 for the (hash, pointer) slots it replaced). At 100,000
+// tenants a lookup's one sure cache miss is its bucket, and the benchmark's
+// round-robin over them streams tenants through the cache between two
+// visits of a bucket: the smaller the table, the more of it is still cached
+// (an interleaved A/B of the compact floor with 320-byte tenants: 16-byte
+// slots 92 ns, 8-byte slots 57 ns).
 type tenantTable struct {
-	n       uint64 // len(buckets)
 	buckets []bucket
 }
 
@@ -94,13 +93,16 @@ func tagOf(h uint64) uint64 { return tagLive | h>>tagShift&0x7f }
 func zeroBytes(x uint64) uint64 { return (x - lowBytes) &^ x & highBits }
 
 // home is h's first bucket.
-func (tab *tenantTable) home(h uint64) uint64 { return uint64(uint32(h)) * tab.n >> 32 }
+func (tab *tenantTable) home(h uint64) uint64 { return uint64(uint32(h)) * tab.size() >> 32 }
+
+// size is the number of buckets.
+func (tab *tenantTable) size() uint64 { return uint64(len(tab.buckets)) }
 
 // capacity is the table's slot count.
-func (tab *tenantTable) capacity() int { return int(tab.n) * bucketSlots }
+func (tab *tenantTable) capacity() int { return len(tab.buckets) * bucketSlots }
 
 func newTenantTable(buckets int) *tenantTable {
-	return &tenantTable{n: uint64(buckets), buckets: make([]bucket, buckets)}
+	return &tenantTable{buckets: make([]bucket, buckets)}
 }
 
 // get returns the tenant of key, whose hash is h, or nil.
@@ -121,7 +123,7 @@ func (sh *shard) get(h uint64, key string) *tenant {
 		if zeroBytes(tags) != 0 { // an empty slot: the key was never further on
 			return nil
 		}
-		if i++; i == tab.n {
+		if i++; i == tab.size() {
 			i = 0
 		}
 	}
@@ -186,7 +188,7 @@ func (tab *tenantTable) put(t *tenant) bool {
 			b.tags.Store(tags&^(0xff<<j) | tagOf(t.hash)<<j)
 			return tags>>j&0xff == tagEmpty
 		}
-		if i++; i == tab.n {
+		if i++; i == tab.size() {
 			i = 0
 		}
 	}
@@ -236,7 +238,7 @@ func (sh *shard) sweep(kill func(*tenant) bool) int {
 		}
 	}
 	sh.live -= n
-	if n > 0 && (sh.live+1)*8 < tab.capacity() && tab.n > minBuckets {
+	if n > 0 && (sh.live+1)*8 < tab.capacity() && len(tab.buckets) > minBuckets {
 		sh.rebuild(tab) // most went (folded): give the memory of their slots back
 	}
 	return n

@@ -26,8 +26,8 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 		}
 		return
 	}
-	if int(tab.n) != len(tab.buckets) || tab.n < minBuckets {
-		t.Fatalf("%s: n %d, %d buckets", what, tab.n, len(tab.buckets))
+	if len(tab.buckets) < minBuckets {
+		t.Fatalf("%s: %d buckets", what, len(tab.buckets))
 	}
 	used, live := 0, 0
 	seen := map[*tenant]bool{}
@@ -53,7 +53,7 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 					t.Fatalf("%s: tenant %q held twice", what, p.key)
 				}
 				seen[p] = true
-				for k := tab.home(p.hash); k != uint64(i); k = (k + 1) % tab.n {
+				for k := tab.home(p.hash); k != uint64(i); k = (k + 1) % tab.size() {
 					if zeroBytes(tab.buckets[k].tags.Load()) != 0 {
 						t.Fatalf("%s: tenant %q in bucket %d, past bucket %d which has an empty slot (home %d)",
 							what, p.key, i, k, tab.home(p.hash))
@@ -79,8 +79,8 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 	if used*16 > tab.capacity()*13 {
 		t.Fatalf("%s: %d of %d slots used, over 13/16", what, used, tab.capacity())
 	}
-	if tab.n > minBuckets && (live+1)*8 < tab.capacity() {
-		t.Fatalf("%s: %d buckets for %d tenants: not shrunk", what, tab.n, live)
+	if len(tab.buckets) > minBuckets && (live+1)*8 < tab.capacity() {
+		t.Fatalf("%s: %d buckets for %d tenants: not shrunk", what, len(tab.buckets), live)
 	}
 }
 
