@@ -40,19 +40,33 @@ func TestSnapshotWhileFolding(t *testing.T) {
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
 	for i := range 100 {
-		now := time.Unix(0, clock.Load())
-		var buf strings.Builder
-		if err := s.SnapshotAt(now, &buf); err != nil {
-			t.Fatal(err)
-		}
-		if err := New(WithSlots(12)).RestoreAt(now, strings.NewReader(buf.String()), fewCredits); err != nil {
+		if _, err := restored(s, time.Unix(0, clock.Load()), fewCredits); err != nil {
 			t.Fatalf("snapshot %d: %v", i, err)
 		}
-		seen := map[string]int{}
-		for k := range s.Tenants() {
-			if seen[k]++; seen[k] > 1 {
-				t.Fatalf("Tenants() lists %q twice", k)
+		for k, n := range tenantCounts(s) {
+			if n > 1 {
+				t.Fatalf("Tenants() lists %q %d times", k, n)
 			}
 		}
 	}
+}
+
+// restored is a store restored from a snapshot of s taken at at (both with
+// 12 slots, as the tests' stores are).
+func restored(s *Store, at time.Time, plans store.PlanFunc) (*Store, error) {
+	var buf strings.Builder
+	if err := s.SnapshotAt(at, &buf); err != nil {
+		return nil, err
+	}
+	r := New(WithSlots(12))
+	return r, r.RestoreAt(at, strings.NewReader(buf.String()), plans)
+}
+
+// tenantCounts counts how many times s.Tenants() lists each key.
+func tenantCounts(s *Store) map[string]int {
+	seen := map[string]int{}
+	for k := range s.Tenants() {
+		seen[k]++
+	}
+	return seen
 }

@@ -3,7 +3,6 @@ package memory
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,18 +84,11 @@ func TestManyTenantsFoldConcurrently(t *testing.T) {
 	if short > nkeys/10 {
 		t.Errorf("%d tenants admitted less than their credits (refused for room)", short)
 	}
-	var buf strings.Builder
-	if err := s.SnapshotAt(now, &buf); err != nil {
+	r, err := restored(s, now, fewCredits)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(WithSlots(12))
-	if err := r.RestoreAt(now, strings.NewReader(buf.String()), fewCredits); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for k := range s.Tenants() {
-		seen[k]++
-	}
+	seen := tenantCounts(s)
 	for k, key := range keys {
 		if seen[key] != 1 {
 			t.Errorf("Tenants() lists %q %d times", key, seen[key])
