@@ -12,6 +12,7 @@ import (
 type block struct {
 	pi      *planInfo
 	credits int64     // left to spend
+	taken   int64     // what this instance counted in Redis at at: the block and the take that leased it
 	at      int64     // us: the instant the block was counted at
 	top     int64     // the pool's use just after the block was taken
 	rem     int64     // what the pool had left just after
@@ -69,7 +70,7 @@ func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Req
 func (s *Store) newBlock(now time.Time, t *tenant, pi *planInfo, r reply, d *store.Decision) {
 	t.mu.Lock()
 	old := t.blk
-	t.blk = &block{pi: pi, credits: r.extra, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
+	t.blk = &block{pi: pi, credits: r.extra, taken: r.extra + r.cost, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
 		until: now.Add(pi.p.WindowLength() / 2), used: true}
 	t.bwant = min(2*t.bwant, s.cfg.maxBlock)
 	t.mu.Unlock()
@@ -93,6 +94,8 @@ func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decisio
 	if b == nil || b.pi != l.pi || b.at != l.at || delta > b.credits || now.After(b.until) {
 		return store.Decision{}, false
 	}
+	// a refund beyond what was counted there would be credits Redis still offers to all
+	delta = max(delta, b.credits-b.taken)
 	b.credits -= delta
 	b.used = true
 	return store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength(),

@@ -111,3 +111,35 @@ func TestSparesLeaveRoomForOthers(t *testing.T) {
 		t.Fatalf("the second instance was admitted %d times in 50 while the first kept spares", admitted)
 	}
 }
+
+// A refund of a lease counted at the block's instant goes into the block,
+// never more than this instance counted in Redis there: before, a refund
+// beyond what the lease took grew the block past it, and the instance
+// spent those credits locally while Redis still offered them to all.
+func TestBlockRefundBounded(t *testing.T) {
+	s := newStore(t, client(t, shared.addr()), WithCreditLeasing(64))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	var l Lease
+	var d store.Decision
+	s.Take(time.Now(), &store.Request{Tenant: "r", App: "a", Credits: 1}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("first take: %+v", d)
+	}
+	if sd := s.Settle(time.Now(), &l, -50, false); sd.Cost < -9 {
+		t.Fatalf("refunded %d, the slot holds 9: %+v", -sd.Cost, sd)
+	}
+	s.Release(&l)
+	admitted := 0
+	for range 200 {
+		s.Take(time.Now(), &store.Request{Tenant: "r", App: "a", Credits: 1}, pf, &l, &d)
+		if !d.Allowed {
+			break
+		}
+		admitted++
+		s.Release(&l)
+	}
+	if admitted > 100 {
+		t.Fatalf("admitted %d credits after the refund from a pool of 100", admitted)
+	}
+}

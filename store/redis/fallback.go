@@ -67,7 +67,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := t.deg
-	if g == nil || g.pi != pi {
+	if g == nil || g.pi.id != pi.id { // by id: a PlanFunc may hand out a new pointer to the same plan
 		g = &degraded{pi: pi, apps: map[string]int64{}, classes: map[string]int64{}}
 		base := pi.p.Credits
 		if t.last.Limit == pi.p.Credits && t.last.Window != 0 {
@@ -88,7 +88,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
 		return false
 	}
-	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App}
+	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App, deg: g}
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
@@ -125,7 +125,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 func (t *tenant) releaseDegraded(l *Lease) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if g := t.deg; g != nil {
+	if g := t.deg; g != nil && g == l.deg { // a share made anew since holds none of l's
 		g.apps[l.akey]--
 		if l.ckey != "" {
 			g.classes[l.ckey]--
@@ -150,7 +150,7 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	g := t.deg
+	g := l.deg // its own share: one made anew since did not give its credits
 	switch {
 	case delta < 0:
 		back := min(-delta, t.owed)

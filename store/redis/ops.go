@@ -59,6 +59,8 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	if err != nil || !d.Allowed {
 		if spare != nil {
 			s.putBack(spare)
+		} else if err != nil { // it may have run and held the slot, which no one would renew or release
+			s.queue(t, rel{akey, ckeyFor(pi), member})
 		}
 		if err != nil {
 			s.unavailable(now, t, pi, req, n, lease, d)

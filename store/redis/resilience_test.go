@@ -215,3 +215,32 @@ func TestAmbiguousErrorsChargeOnce(t *testing.T) {
 		t.Fatalf("spent %d, the pool counts %d; %+v", spent, d.Used, st)
 	}
 }
+
+// A take whose replies are all lost may have run and held its slot; the
+// store gives that slot back (a release of an id no one else uses is
+// harmless if it did not run) instead of leaving it held until its lease
+// expires, with no one to renew or release it.
+func TestFailedTakeGivesItsSlotBack(t *testing.T) {
+	px := newProxy(t, shared.addr())
+	c := client(t, px.l.Addr().String())
+	s := newStore(t, c, WithTimeout(3*time.Second))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Peek(time.Now(), "other", 0, pf) // the script is loaded: the take runs
+	var l Lease
+	var d store.Decision
+	px.drop.Store(100) // every reply of the take and its replays
+	s.Take(time.Now(), &store.Request{Tenant: "lost", App: "a", Credits: 1}, pf, &l, &d)
+	px.drop.Store(0)
+	if d.Allowed || d.Reason != store.ReasonUnavailable {
+		t.Fatalf("the take with no reply: %+v", d)
+	}
+	s.Take(time.Now(), &store.Request{Tenant: "lost", App: "a", Credits: 1}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("the slot of the take with no reply is still held: %+v", d)
+	}
+	s.Release(&l)
+}

@@ -104,7 +104,8 @@ type Lease struct {
 	member string // the slots' member in the lease sets, "" if none
 	at     int64  // us: the instant the credits were counted at
 	kind   leaseKind
-	pair   string // app and class, the key of a spare slot
+	pair   string    // app and class, the key of a spare slot
+	deg    *degraded // the share a degradedLease counts in
 }
 
 type leaseKind uint8

@@ -116,16 +116,19 @@ end
 -- ran and admitted, and is not run again (its figures are read now, and
 -- a block it leased stays with the pool).
 function L.op_take()
-  local st, u = L.begin(true, false)
-  if not st then return u end
-  local n, keep, member = tonumber(L.arg(3)), tonumber(L.arg(4)), L.arg(0)
-  local capped, reuse = KC ~= KW, L.arg(7) == '1'
-  local lt = u -- leases count by Redis's clock (see rtime)
-  if ARGV[2] ~= '' then lt = L.rtime() end
+  local capped = KC ~= KW
+  -- the releases first: a take sent back for another plan or for
+  -- calendar periods must not drop them (its caller does not send them again)
   for j = 9, #ARGV - OPARG do
     redis.call('ZREM', KA, L.arg(j))
     if capped then redis.call('ZREM', KC, L.arg(j)) end
   end
+  local st, u = L.begin(true, false)
+  if not st then return u end
+  local n, keep, member = tonumber(L.arg(3)), tonumber(L.arg(4)), L.arg(0)
+  local reuse = L.arg(7) == '1'
+  local lt = u -- leases count by Redis's clock (see rtime)
+  if ARGV[2] ~= '' then lt = L.rtime() end
   if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return L.decision(st, u, R_NONE, n, 0)
   end

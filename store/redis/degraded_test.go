@@ -1,0 +1,121 @@
+package redis
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// downStore is a store whose Redis is unreachable, in Degraded mode for
+// two instances, its breaker opening at the first failure.
+func downStore(t *testing.T) *Store {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newStore(t, client(t, "127.0.0.1:"+strconv.Itoa(port)), WithFailure(Degraded, 2),
+		WithBreaker(1, time.Hour))
+}
+
+// The degraded share is the tenant's, whatever pointer the PlanFunc hands
+// out for the same plan (the contract does not ask for stable pointers,
+// and the store's plan cache starts over past maxPlans): before, each new
+// pointer made a new share, and every take was admitted.
+func TestDegradedShareSurvivesNewPlanPointers(t *testing.T) {
+	s := downStore(t)
+	base := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { p := base; return &p }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	admitted := 0
+	for i := range 10 { // one after another: 1/2 of the 10 credits
+		var l Lease
+		var d store.Decision
+		s.Take(t0.Add(time.Duration(i)*time.Second), &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			admitted++
+			s.Release(&l)
+		}
+	}
+	if admitted != 5 {
+		t.Fatalf("admitted %d credits from a share of 5", admitted)
+	}
+	held := 0
+	for range 4 { // at once, free calls: ceil(4/2) slots
+		var l Lease
+		var d store.Decision
+		s.Take(t0.Add(time.Minute), &store.Request{Tenant: "d", App: "b"}, pf, &l, &d)
+		if d.Allowed {
+			held++
+		}
+	}
+	if held != 2 {
+		t.Fatalf("%d calls in flight on a share of 2 slots", held)
+	}
+}
+
+// A degraded lease taken under one plan and released after the tenant's
+// share was made anew for another gives its slot back to its own share,
+// not to the new one (whose count went below what it holds).
+func TestDegradedReleaseAfterPlanChange(t *testing.T) {
+	s := downStore(t)
+	a := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 2}
+	b := store.Plan{Credits: 20, Window: time.Hour, Concurrency: 2}
+	cur := &a
+	pf := func(string) *store.Plan { return cur }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	take := func(l *Lease) store.Decision {
+		var d store.Decision
+		s.Take(t0, &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, l, &d)
+		return d
+	}
+	var la, lb1, lb2 Lease
+	if d := take(&la); !d.Allowed {
+		t.Fatalf("under a: %+v", d)
+	}
+	cur = &b
+	if d := take(&lb1); !d.Allowed {
+		t.Fatalf("under b: %+v", d)
+	}
+	s.Release(&la)
+	if d := take(&lb2); d.Allowed {
+		t.Fatalf("two calls in flight under b, whose share has one slot: %+v", d)
+	}
+}
+
+// A refund of a degraded lease goes back into its own share: a share made
+// anew for another plan never gave those credits.
+func TestDegradedRefundAfterPlanChange(t *testing.T) {
+	s := downStore(t)
+	a := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 2}
+	b := store.Plan{Credits: 20, Window: time.Hour, Concurrency: 2}
+	cur := &a
+	pf := func(string) *store.Plan { return cur }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var la Lease
+	var d store.Decision
+	s.Take(t0, &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("under a: %+v", d)
+	}
+	cur = &b
+	var lb Lease
+	s.Take(t0, &store.Request{Tenant: "d", App: "x", Credits: 1}, pf, &lb, &d) // b's share: 20/2, 9 left
+	if !d.Allowed {
+		t.Fatalf("under b: %+v", d)
+	}
+	s.Settle(t0, &la, -1, false)
+	admitted := 0
+	for i := range 20 {
+		var l Lease
+		s.Take(t0, &store.Request{Tenant: "d", App: "b" + strconv.Itoa(i), Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			admitted++
+			s.Release(&l)
+		}
+	}
+	if admitted != 9 {
+		t.Fatalf("admitted %d more credits from a share of 10, 1 spent", admitted)
+	}
+}
