@@ -111,6 +111,27 @@ func TestRetryConcurrency429HonoursRetryAfter(t *testing.T) {
 	assert.Equal(t, int64(2), s.calls.Load())
 }
 
+// The exponential backoff stays within MaxBackoff at every attempt, also
+// where Backoff shifted by the attempt overflows (20 s << 29): no retry
+// goes out at once.
+func TestBackoffNoOverflow(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, "", nil}}}
+	tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)), client.WithRetry(client.RetryPolicy{
+		MaxAttempts: 31, Backoff: 20 * time.Second, MaxBackoff: time.Minute, BudgetFloor: 1000}))
+	resp, err := advancing(t, clk, time.Minute, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, int64(31), s.calls.Load())
+	asked := clk.Asked()
+	assert.Len(t, asked, 30, "every retry waited")
+	for i, d := range asked {
+		assert.True(t, d > 0 && d <= time.Minute, "retry %d after %v", i+1, d)
+	}
+}
+
 // Retry-After is honoured, capped, with a positive jitter.
 func TestRetryAfterCappedJittered(t *testing.T) {
 	for _, tc := range []struct {
