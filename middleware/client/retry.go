@@ -118,10 +118,11 @@ func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (
 
 // backoff is the ceiling of the attempt's exponential backoff.
 func backoff(p *RetryPolicy, attempt int) time.Duration {
-	if attempt >= 30 {
+	// Compared shifted right: Backoff<<attempt may overflow (20 s << 29).
+	if attempt >= 30 || p.Backoff > p.MaxBackoff>>attempt {
 		return p.MaxBackoff
 	}
-	return min(p.Backoff<<attempt, p.MaxBackoff)
+	return p.Backoff << attempt
 }
 
 // jitter is uniform in [0, d]: full jitter.
