@@ -132,6 +132,22 @@ func TestBackoffNoOverflow(t *testing.T) {
 	}
 }
 
+// An absurd pool size (a limit of 0) beside a Retry-After leaves the pool
+// headers out, not the Retry-After: the retry still waits for it.
+func TestRetryAfterBesideAbsurdLimit(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, "", []string{"X-Ratelimit-Limit", "0", "Retry-After", "30"}}, {200, "", nil}}}
+	tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)))
+	resp, err := advancing(t, clk, time.Minute, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	asked := clk.Asked()
+	require.NotEmpty(t, asked)
+	assert.GreaterOrEqual(t, asked[0], 30*time.Second, "not retried before Retry-After")
+}
+
 // Retry-After is honoured, capped, with a positive jitter.
 func TestRetryAfterCappedJittered(t *testing.T) {
 	for _, tc := range []struct {
