@@ -119,7 +119,17 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
 	}
+	// A panic of the base transport goes on to the caller, who may recover
+	// (net/http's server does): the admission is given back first, or its
+	// slots would be lost for good. An open-coded defer: a flag at return.
+	returned := false
+	defer func() {
+		if !returned {
+			a.done(t, t.now(), true)
+		}
+	}()
 	resp, err = t.base.RoundTrip(c.req)
+	returned = true
 	now = t.now()
 	if err != nil {
 		// Most transport errors mean the call never reached the server;

@@ -177,11 +177,14 @@ func (g *gate) dispatchLocked() {
 }
 
 // ended finishes w with an error if its last refusal ends it (see
-// Transport.ends). A fail-fast waiter is left to its own goroutine, which
-// removes it after the pass it was queued in.
+// Transport.ends), and reports whether w leaves after this pass. A
+// fail-fast waiter always does: it is left to its own goroutine, which
+// removes it after the pass it was queued in, and it blocks nobody (nor
+// counts as shared, nor arms the timer) meanwhile, or a waiter behind it
+// could fail on the deadline of what it lacked.
 func (g *gate) ended(w *waiter) bool {
 	if w.c.failFast {
-		return false
+		return true
 	}
 	if err := g.t.ends(&w.c, w.deadline, w.ref); err != nil {
 		g.finish(w, admission{}, err)

@@ -204,3 +204,36 @@ func TestIntegrationWaitDoesNotBlockOthers(t *testing.T) {
 	clk.Advance(time.Hour + 15*time.Minute)
 	require.NoError(t, <-done)
 }
+
+// A fail-fast call that queues behind waiters and is refused leaves at once:
+// it holds up nobody meanwhile. Here a call that waits only for the bulk
+// slot, with credits enough, must not fail on the deadline of the credits
+// a larger fail-fast call of a higher priority lacked.
+func TestFailFastRefusalBlocksNobody(t *testing.T) {
+	clk := &fakeClock{now: time.Now()} // the wait's deadline is a real one
+	tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)), client.WithIntegrations(
+		client.Integration{Name: "sync"}, client.Integration{Name: "ff", Priority: 10, FailFast: true}))
+	mustGet(t, tr, "sync", "/crm/big") // 50 left
+	bulk := func(ctx context.Context) (*http.Response, error) {
+		r, err := http.NewRequestWithContext(client.WithIntegration(ctx, "sync"), http.MethodPost, "http://api.test/crm/bulk", nil)
+		require.NoError(t, err)
+		return tr.RoundTrip(r)
+	}
+	held, err := bulk(context.Background()) // the bulk slot; 40 left
+	require.NoError(t, err)
+	ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(10*time.Minute))
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := bulk(ctx)
+		if err == nil {
+			err = resp.Body.Close()
+		}
+		done <- err
+	}()
+	eventually(t, "the bulk call waits", func() bool { return tr.Waiters() == 1 })
+	assert.Equal(t, client.ReasonCredits, reasonOf(ffGet(t, tr, "ff", "/crm/big")))
+	assert.Equal(t, int64(1), tr.Waiters(), "the waiter did not end on the fail-fast call's refusal")
+	require.NoError(t, held.Body.Close())
+	require.NoError(t, <-done, "admitted once the bulk slot is free")
+}

@@ -33,6 +33,9 @@ func serverView(now time.Time, h http.Header) view {
 		return v
 	}
 	l, _ := middleware.ParseHeaders(now, h)
+	if l.Has(middleware.FieldRetryAfter) { // first: a field of its own, kept whatever the pool's say
+		v.retryAfter, v.hasRetryAfter = l.RetryAfter, true
+	}
 	if l.Has(middleware.FieldLimit) {
 		if l.Limit <= 0 {
 			return v // a pool of nothing: absurd, and so is what it says is left
@@ -50,9 +53,6 @@ func serverView(now time.Time, h http.Header) view {
 	}
 	if l.Has(middleware.FieldWindow) {
 		v.window = l.Window
-	}
-	if l.Has(middleware.FieldRetryAfter) {
-		v.retryAfter, v.hasRetryAfter = l.RetryAfter, true
 	}
 	return v
 }

@@ -16,7 +16,7 @@ type retryKind uint8
 
 const (
 	kindNone        retryKind = iota
-	kindConcurrency           // a slot cap: a short full-jitter backoff
+	kindConcurrency           // a slot cap: a short full-jitter backoff, or Retry-After
 	kindCredits               // the pool is spent: wait for the reset
 	kindTransient             // anything else: Retry-After, or a backoff
 )
@@ -95,7 +95,9 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // server said what was short comes back (zero: it did not say).
 func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (time.Duration, time.Time) {
 	p := &t.retry
-	if kind == kindConcurrency {
+	if kind == kindConcurrency && !v.hasRetryAfter {
+		// A slot comes free at no time the server said: a short backoff.
+		// When it did say (Retry-After), that is honoured like any other.
 		return jitter(backoff(p, attempt)), time.Time{}
 	}
 	ra := time.Duration(-1)
@@ -116,10 +118,11 @@ func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (
 
 // backoff is the ceiling of the attempt's exponential backoff.
 func backoff(p *RetryPolicy, attempt int) time.Duration {
-	if attempt >= 30 {
+	// Compared shifted right: Backoff<<attempt may overflow (20 s << 29).
+	if attempt >= 30 || p.Backoff > p.MaxBackoff>>attempt {
 		return p.MaxBackoff
 	}
-	return min(p.Backoff<<attempt, p.MaxBackoff)
+	return p.Backoff << attempt
 }
 
 // jitter is uniform in [0, d]: full jitter.

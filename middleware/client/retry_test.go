@@ -88,6 +88,66 @@ func TestRetryConcurrency429(t *testing.T) {
 	assert.Equal(t, int64(1), st.Credits, "the refused attempt was refunded")
 }
 
+// A concurrency 429 that says Retry-After (as the server middleware's
+// does: a second) is not retried sooner: the short backoff is for a
+// refusal that says nothing of when to come back.
+func TestRetryConcurrency429HonoursRetryAfter(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{
+		{429, `{"code":"TOO_MANY_REQUESTS","details":{"by":"concurrency"}}`,
+			[]string{"X-Ratelimit-Remaining", "80", "Retry-After", "30"}},
+		{200, "ok", nil},
+	}}
+	tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)))
+	resp, err := advancing(t, clk, time.Minute, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	asked := clk.Asked()
+	require.NotEmpty(t, asked)
+	assert.GreaterOrEqual(t, asked[0], 30*time.Second, "not retried before Retry-After")
+	assert.LessOrEqual(t, asked[0], 36*time.Second, "capped jitter")
+	assert.Equal(t, int64(2), s.calls.Load())
+}
+
+// The exponential backoff stays within MaxBackoff at every attempt, also
+// where Backoff shifted by the attempt overflows (20 s << 29): no retry
+// goes out at once.
+func TestBackoffNoOverflow(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, "", nil}}}
+	tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)), client.WithRetry(client.RetryPolicy{
+		MaxAttempts: 31, Backoff: 20 * time.Second, MaxBackoff: time.Minute, BudgetFloor: 1000}))
+	resp, err := advancing(t, clk, time.Minute, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, int64(31), s.calls.Load())
+	asked := clk.Asked()
+	assert.Len(t, asked, 30, "every retry waited")
+	for i, d := range asked {
+		assert.True(t, d > 0 && d <= time.Minute, "retry %d after %v", i+1, d)
+	}
+}
+
+// An absurd pool size (a limit of 0) beside a Retry-After leaves the pool
+// headers out, not the Retry-After: the retry still waits for it.
+func TestRetryAfterBesideAbsurdLimit(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, "", []string{"X-Ratelimit-Limit", "0", "Retry-After", "30"}}, {200, "", nil}}}
+	tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)))
+	resp, err := advancing(t, clk, time.Minute, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	asked := clk.Asked()
+	require.NotEmpty(t, asked)
+	assert.GreaterOrEqual(t, asked[0], 30*time.Second, "not retried before Retry-After")
+}
+
 // Retry-After is honoured, capped, with a positive jitter.
 func TestRetryAfterCappedJittered(t *testing.T) {
 	for _, tc := range []struct {

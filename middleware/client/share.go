@@ -154,6 +154,12 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	if cr != nil {
 		gen = s.cache.generation()
 	}
+	finished := false
+	defer func() {
+		if !finished { // the call panicked: the others try a new flight
+			s.flights.finish(k, f, nil, nil, true)
+		}
+	}()
 	resp, err := c.run()
 	var snap *snapshot
 	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -175,6 +181,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	if own {
 		shared = nil
 	}
+	finished = true
 	s.flights.finish(k, f, snap, shared, own)
 	return resp, err
 }

@@ -3,9 +3,11 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +226,40 @@ func TestTransportErrorRefunds(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, int64(100), remaining(tr, clk))
 	assert.Equal(t, int64(0), stat(tr, client.DefaultIntegration).Credits)
+}
+
+// A base transport that panics gives the call's slots and credits back (the
+// panic goes on to the caller, who may recover, as net/http's server does
+// for a handler), and a coalesced call's followers do not wait for it
+// forever.
+func TestBasePanicGivesBack(t *testing.T) {
+	for _, coalesce := range []bool{false, true} {
+		t.Run(fmt.Sprint("coalesce=", coalesce), func(t *testing.T) {
+			clk := newClock()
+			var panics atomic.Int64
+			ok := &okRT{}
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				if panics.Add(-1) >= 0 {
+					panic("base transport")
+				}
+				return ok.RoundTrip(r)
+			})
+			opts := []client.Option{client.WithPlan(plan(100, 1))}
+			if coalesce {
+				opts = append(opts, client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}))
+			}
+			tr := newTransport(t, base, clk, opts...)
+			panics.Store(1)
+			func() {
+				defer func() { assert.NotNil(t, recover(), "the panic reaches the caller") }()
+				_, _ = get(context.Background(), tr, "", "/crm/Leads")
+			}()
+			assert.Equal(t, int64(100), remaining(tr, clk), "credits given back")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			resp, err := get(client.WithFailFast(ctx), tr, "", "/crm/Leads")
+			require.NoError(t, err, "the slot was given back, and no flight is left behind")
+			require.NoError(t, resp.Body.Close())
+		})
+	}
 }
