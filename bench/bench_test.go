@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,8 +80,35 @@ func runRow(b *testing.B, row string) {
 	}
 }
 
-// keyCounts are the key counts of the keyed and middleware rows.
-var keyCounts = []int{1, manyKeys}
+// keyCounts are the key counts of the keyed rows: 1 and manyKeys, or those
+// of $CREDITGATE_BENCH_KEYS (comma-separated, each 1 to manyKeys), which
+// shows how each implementation's cost grows with its key count.
+var keyCounts = func() []int {
+	ks, err := parseKeyCounts(os.Getenv("CREDITGATE_BENCH_KEYS"))
+	if err != nil {
+		panic(err)
+	}
+	return ks
+}()
+
+// parseKeyCounts parses $CREDITGATE_BENCH_KEYS; "" is the default.
+func parseKeyCounts(s string) ([]int, error) {
+	if s == "" {
+		return []int{1, manyKeys}, nil
+	}
+	var ks []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > manyKeys {
+			return nil, fmt.Errorf("bench: CREDITGATE_BENCH_KEYS=%q: %q is not a key count from 1 to %d", s, f, manyKeys)
+		}
+		if slices.Contains(ks, n) {
+			return nil, fmt.Errorf("bench: CREDITGATE_BENCH_KEYS=%q: %d twice", s, n)
+		}
+		ks = append(ks, n)
+	}
+	return ks, nil
+}
 
 func keyedRow(n int) string { return fmt.Sprintf("Keyed/keys=%d", n) }
 
@@ -232,4 +260,18 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+func TestParseKeyCounts(t *testing.T) {
+	if ks, err := parseKeyCounts(""); err != nil || !slices.Equal(ks, []int{1, manyKeys}) {
+		t.Errorf(`parseKeyCounts("") = %v, %v; want [1 %d]`, ks, err, manyKeys)
+	}
+	if ks, err := parseKeyCounts("1, 1000,100000"); err != nil || !slices.Equal(ks, []int{1, 1000, 100000}) {
+		t.Errorf("parseKeyCounts(1, 1000,100000) = %v, %v", ks, err)
+	}
+	for _, bad := range []string{"0", "-5", "100001", "x", "1,,2", "10,10", ","} {
+		if ks, err := parseKeyCounts(bad); err == nil {
+			t.Errorf("parseKeyCounts(%q) = %v, want an error", bad, ks)
+		}
+	}
 }
