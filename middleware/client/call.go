@@ -188,6 +188,7 @@ func (c *call) replayable() bool {
 // d, or an error (the client will not retry it: budget, deadline).
 func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duration, retry bool, err error) {
 	p := &c.t.retry
+	v.far(now, resp.Header)
 	kind := kindNone
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -200,7 +201,7 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 	}
 	d, back := c.t.delay(kind, v, now, c.attempt)
 	dl, hasDL := c.req.Context().Deadline()
-	if hasDL && kind == kindCredits && !back.IsZero() && back.After(dl) {
+	if hasDL && kind == kindCredits && (v.retryFar || !back.IsZero() && back.After(dl)) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back,
 			Deadline: true, Status: resp.StatusCode}
 		c.t.refused(c, e)

@@ -19,7 +19,9 @@
 // After each response the Transport reconciles its view with the server's
 // limit headers (spending it did not make is charged to the pool and counted
 // as external, "outside"); a 429 is classified and retried within a retry
-// budget in credits, honouring Retry-After capped and jittered. Counters per
+// budget in credits, honouring Retry-After capped and jittered (one too far
+// to read, more than a year away or negative, is past the cap; one that is
+// no number and no date is ignored). Counters per
 // integration are read with [Transport.Stats], and usage statistics can be
 // recorded in the server's shape ([WithUsage]).
 //
