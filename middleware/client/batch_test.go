@@ -432,6 +432,9 @@ func (panicBody) Close() error             { return nil }
 func TestBatchBasePanic(t *testing.T) {
 	for name, fail := range map[string]func(r *http.Request) (*http.Response, error){
 		"round trip": func(*http.Request) (*http.Response, error) { panic("base transport") },
+		"error value": func(*http.Request) (*http.Response, error) {
+			panic(fmt.Errorf("base transport: %w", io.ErrUnexpectedEOF))
+		},
 		"answer body": func(r *http.Request) (*http.Response, error) {
 			resp := jsonResponse(r, http.StatusOK, nil)
 			resp.Body = panicBody{}
@@ -447,8 +450,12 @@ func TestBatchBasePanic(t *testing.T) {
 				p.Credits, p.Concurrency = 100, 1
 				tr := newZoho(t, crm, client.WithPlan(p), client.WithBatching(client.BatchRule{Route: insertRoute}))
 				for _, a := range writes(tr, context.Background(), "POST", "/crm/v8/Leads", leads(5, 1)) {
-					require.Error(t, a.err)
+					require.ErrorIs(t, a.err, client.ErrBatchPanic)
 					assert.Contains(t, a.err.Error(), "panicked")
+					assert.Contains(t, a.err.Error(), "base ", "the panic's value")
+					if name == "error value" {
+						assert.ErrorIs(t, a.err, io.ErrUnexpectedEOF, "an error panicked with is wrapped")
+					}
 				}
 				spent := int64(0)
 				if name == "answer body" {

@@ -29,7 +29,10 @@
 // integration: [WithCoalescing] makes identical concurrent reads share one
 // call, [WithCaching] serves metadata from a bounded cache for a TTL, and
 // [WithBatching] sends the single-record writes of many goroutines as one
-// multi-record call. Different credentials never share an answer. Every
+// multi-record call (a panic of the base transport there fails the batch's
+// callers with [ErrBatchPanic], and gives back what the batch held; on a
+// call sent alone it reaches the caller, once the call's slots and credits
+// are given back). Different credentials never share an answer. Every
 // call and credit saved is counted, per integration and feature
 // ([Stats].Saved, and usage rows under [SavedTenant]); profile/zoho has the
 // rules for Zoho CRM.
