@@ -440,6 +440,11 @@ func TestBatchBasePanic(t *testing.T) {
 			resp.Body = panicBody{}
 			return resp, nil
 		},
+		"refusal body": func(r *http.Request) (*http.Response, error) {
+			resp := jsonResponse(r, http.StatusTooManyRequests, nil)
+			resp.Body = panicBody{} // read to classify the refusal
+			return resp, nil
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
