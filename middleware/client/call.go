@@ -72,7 +72,7 @@ func (c *call) attempts() (*http.Response, error) {
 		var d time.Duration
 		retry := false
 		if resp.StatusCode >= http.StatusTooManyRequests { // below, next says no retry
-			d, retry, err = c.next(resp, &v, now)
+			d, retry, err = c.decide(&a, resp, &v, now)
 		}
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
@@ -182,6 +182,20 @@ func (c *call) replayable() bool {
 	_, k1 := r.Header["Idempotency-Key"]
 	_, k2 := r.Header["X-Idempotency-Key"]
 	return k1 || k2
+}
+
+// decide is next, giving admission a back if it panics: classify reads
+// the refusal's body, the base transport's. The panic goes on, as in send.
+func (c *call) decide(a *admission, resp *http.Response, v *view, now time.Time) (time.Duration, bool, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			a.done(c.t, c.t.now(), true)
+		}
+	}()
+	d, retry, err := c.next(resp, v, now)
+	returned = true
+	return d, retry, err
 }
 
 // next decides what follows a response: no retry (return it), a retry after
