@@ -36,9 +36,10 @@ func (bt *batcher) send(b *batch) {
 // with panic v, after closing the answer resp (if any), which gives its
 // slots back. A call that panicked gave its admission back (call.send).
 func (bt *batcher) recovered(b *batch, resp *http.Response, v any) {
-	err := fmt.Errorf("%w: %v\n%s", ErrBatchPanic, v, debug.Stack())
+	stack := debug.Stack()
+	err := fmt.Errorf("%w: %v\n%s", ErrBatchPanic, v, stack)
 	if e, ok := v.(error); ok {
-		err = fmt.Errorf("%w: %w\n%s", ErrBatchPanic, e, debug.Stack())
+		err = fmt.Errorf("%w: %w\n%s", ErrBatchPanic, e, stack)
 	}
 	if resp != nil {
 		func() {
