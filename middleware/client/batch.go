@@ -18,6 +18,14 @@ import (
 // read): whether their records were written is unknown.
 var ErrBatchAnswer = errors.New("client: batch answer without one result per record")
 
+// ErrBatchPanic is wrapped by the error the callers of a batch get when the
+// base transport panicked sending it or reading its answer: the batch is
+// sent on a goroutine of the Transport's own, where the panic could reach
+// no caller and would end the process. Whether their records were written
+// is unknown. The error holds the panic's value (wrapped, if an error) and
+// stack.
+var ErrBatchPanic = errors.New("client: the base transport panicked sending a batch")
+
 // errBatchEmpty ends a batch whose callers all left before it was sent.
 var errBatchEmpty = errors.New("client: batch emptied before it was sent")
 

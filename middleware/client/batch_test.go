@@ -417,3 +417,64 @@ func TestBatchRetried(t *testing.T) {
 		assert.Equal(t, int64(1), s.Credits)
 	})
 }
+
+// panicBody panics on Read, as a base transport's body may.
+type panicBody struct{}
+
+func (panicBody) Read([]byte) (int, error) { panic("base body") }
+func (panicBody) Close() error             { return nil }
+
+// A base transport that panics sending a batch (or reading its answer), on
+// the batch's own goroutine where no caller could recover it, does not end
+// the process: each caller gets an error, and the batch's slot and credits
+// are given back (a call that panicked is refunded; an answered one is
+// paid, its slot released). The batches after it go on.
+func TestBatchBasePanic(t *testing.T) {
+	for name, fail := range map[string]func(r *http.Request) (*http.Response, error){
+		"round trip": func(*http.Request) (*http.Response, error) { panic("base transport") },
+		"error value": func(*http.Request) (*http.Response, error) {
+			panic(fmt.Errorf("base transport: %w", io.ErrUnexpectedEOF))
+		},
+		"answer body": func(r *http.Request) (*http.Response, error) {
+			resp := jsonResponse(r, http.StatusOK, nil)
+			resp.Body = panicBody{}
+			return resp, nil
+		},
+		"refusal body": func(r *http.Request) (*http.Response, error) {
+			resp := jsonResponse(r, http.StatusTooManyRequests, nil)
+			resp.Body = panicBody{} // read to classify the refusal
+			return resp, nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				crm := newCRM(t)
+				crm.fail = append(crm.fail, fail)
+				p, err := zoho.Edition("free", 0)
+				require.NoError(t, err)
+				p.Credits, p.Concurrency = 100, 1
+				tr := newZoho(t, crm, client.WithPlan(p), client.WithBatching(client.BatchRule{Route: insertRoute}))
+				for _, a := range writes(tr, context.Background(), "POST", "/crm/v8/Leads", leads(5, 1)) {
+					require.ErrorIs(t, a.err, client.ErrBatchPanic)
+					assert.Contains(t, a.err.Error(), "panicked")
+					assert.Contains(t, a.err.Error(), "base ", "the panic's value")
+					if name == "error value" {
+						assert.ErrorIs(t, a.err, io.ErrUnexpectedEOF, "an error panicked with is wrapped")
+					}
+				}
+				spent := int64(0)
+				if name == "answer body" {
+					spent = 1 // answered: the server charged it
+				}
+				assert.Equal(t, spent, stat(tr, client.DefaultIntegration).Credits)
+				assert.Equal(t, 100-spent, tr.Limiter().Peek(time.Now(), "").Remaining)
+				// The only slot is back, and the records' holders are gone.
+				for _, a := range writes(tr, client.WithFailFast(context.Background()), "POST", "/crm/v8/Leads", leads(5, 1)) {
+					require.NoError(t, a.err)
+					assert.Equal(t, 201, a.status)
+				}
+				assert.Equal(t, []int{5}, crm.batchSizes())
+			})
+		})
+	}
+}

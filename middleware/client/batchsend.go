@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -17,13 +18,47 @@ func (bt *batcher) send(b *batch) {
 	ctx, cancel, live := bt.prepare(b)
 	defer cancel()
 	var resp *http.Response
+	defer func() {
+		if v := recover(); v != nil {
+			bt.recovered(b, resp, v)
+		}
+		bt.s.finish(b) // also after a panic, or the batches behind b would never go
+	}()
 	var cost int64
 	err := errBatchEmpty
 	if len(live) > 0 {
 		resp, cost, err = bt.call(ctx, b, live)
 	}
 	bt.deliver(b, resp, cost, err)
-	bt.s.finish(b)
+}
+
+// recovered answers the callers of batch b that deliver had not answered
+// with panic v, after closing the answer resp (if any), which gives its
+// slots back. A call that panicked gave its admission back (call.send).
+func (bt *batcher) recovered(b *batch, resp *http.Response, v any) {
+	stack := debug.Stack()
+	err := fmt.Errorf("%w: %v\n%s", ErrBatchPanic, v, stack)
+	if e, ok := v.(error); ok {
+		err = fmt.Errorf("%w: %w\n%s", ErrBatchPanic, e, stack)
+	}
+	if resp != nil {
+		func() {
+			defer func() { _ = recover() }() // its Close may panic too
+			_ = resp.Body.Close()
+		}()
+	}
+	bt.s.mu.Lock()
+	recs := b.sent
+	if !b.sealed {
+		recs = b.live()
+	}
+	bt.s.mu.Unlock()
+	for _, p := range recs {
+		select {
+		case p.res <- batchResult{err: err}:
+		default: // answered before the panic (res holds one answer)
+		}
+	}
 }
 
 // prepare returns the batch's context: the first caller's values, no

@@ -72,7 +72,7 @@ func (c *call) attempts() (*http.Response, error) {
 		var d time.Duration
 		retry := false
 		if resp.StatusCode >= http.StatusTooManyRequests { // below, next says no retry
-			d, retry, err = c.next(resp, &v, now)
+			d, retry, err = c.decide(&a, resp, &v, now)
 		}
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
@@ -184,10 +184,25 @@ func (c *call) replayable() bool {
 	return k1 || k2
 }
 
+// decide is next, giving admission a back if it panics: classify reads
+// the refusal's body, the base transport's. The panic goes on, as in send.
+func (c *call) decide(a *admission, resp *http.Response, v *view, now time.Time) (time.Duration, bool, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			a.done(c.t, c.t.now(), true)
+		}
+	}()
+	d, retry, err := c.next(resp, v, now)
+	returned = true
+	return d, retry, err
+}
+
 // next decides what follows a response: no retry (return it), a retry after
 // d, or an error (the client will not retry it: budget, deadline).
 func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duration, retry bool, err error) {
 	p := &c.t.retry
+	v.far(now, resp.Header)
 	kind := kindNone
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -200,7 +215,7 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 	}
 	d, back := c.t.delay(kind, v, now, c.attempt)
 	dl, hasDL := c.req.Context().Deadline()
-	if hasDL && kind == kindCredits && !back.IsZero() && back.After(dl) {
+	if hasDL && kind == kindCredits && (v.retryFar || !back.IsZero() && back.After(dl)) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back,
 			Deadline: true, Status: resp.StatusCode}
 		c.t.refused(c, e)

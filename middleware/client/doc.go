@@ -19,7 +19,9 @@
 // After each response the Transport reconciles its view with the server's
 // limit headers (spending it did not make is charged to the pool and counted
 // as external, "outside"); a 429 is classified and retried within a retry
-// budget in credits, honouring Retry-After capped and jittered. Counters per
+// budget in credits, honouring Retry-After capped and jittered (one too far
+// to read, more than a year away or negative, is past the cap; one that is
+// no number and no date is ignored). Counters per
 // integration are read with [Transport.Stats], and usage statistics can be
 // recorded in the server's shape ([WithUsage]).
 //
@@ -27,7 +29,10 @@
 // integration: [WithCoalescing] makes identical concurrent reads share one
 // call, [WithCaching] serves metadata from a bounded cache for a TTL, and
 // [WithBatching] sends the single-record writes of many goroutines as one
-// multi-record call. Different credentials never share an answer. Every
+// multi-record call (a panic of the base transport there fails the batch's
+// callers with [ErrBatchPanic], and gives back what the batch held; on a
+// call sent alone it reaches the caller, once the call's slots and credits
+// are given back). Different credentials never share an answer. Every
 // call and credit saved is counted, per integration and feature
 // ([Stats].Saved, and usage rows under [SavedTenant]); profile/zoho has the
 // rules for Zoho CRM.

@@ -29,6 +29,7 @@ func ParseView(now time.Time, h http.Header) ServerView {
 // "transient".
 func Classify(resp *http.Response, credits int64) string {
 	v := serverView(time.Unix(1e9, 0), resp.Header)
+	v.far(time.Unix(1e9, 0), resp.Header)
 	return [...]string{"none", "concurrency", "credits", "transient"}[classify(resp, &v, credits)]
 }
 

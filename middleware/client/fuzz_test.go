@@ -41,6 +41,8 @@ func FuzzClassify(f *testing.F) {
 	f.Add(`{"policyName":"SECONDLY"}`, "3", "")
 	f.Add(strings.Repeat("concurrency ", 400), "", "7")
 	f.Add("", "Wed, 21 Oct 2015 07:28:00 GMT", "x")
+	f.Add("", "Fri, 31 Dec 9999 23:59:59 GMT", "")
+	f.Add("", "-99999999999999999999999", "")
 	f.Fuzz(func(t *testing.T, body, retryAfter, rem string) {
 		r, _ := http.NewRequest(http.MethodGet, "http://api.test/", nil)
 		resp := response(r, 429, body, "Retry-After", retryAfter, "X-Ratelimit-Remaining", rem)

@@ -191,7 +191,9 @@ type RetryPolicy struct {
 	// caller with its body intact.
 	MaxAttempts int
 	// MaxRetryAfter caps the wait a server's Retry-After or reset asks for
-	// (default 5 minutes); a positive jitter of up to a fifth is added.
+	// (default 5 minutes); a positive jitter of up to a fifth is added. A
+	// Retry-After past what the header parser reads (more than a year
+	// away, or a negative number) asks for more than the cap.
 	MaxRetryAfter time.Duration
 	// Backoff and MaxBackoff bound the full-jitter backoff of concurrency
 	// refusals and transient failures (default 100 ms and 10 s).

@@ -22,6 +22,7 @@ type view struct {
 	window                 time.Duration
 	retryAfter             time.Duration
 	hasRetryAfter          bool
+	retryFar               bool // Retry-After is past what the parser reads (retryAfter is farAway)
 }
 
 // serverView reads a response's limit headers at now. It is the only caller

@@ -6,9 +6,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/creditgate/creditgate/middleware"
 )
 
 // retryKind is what a refusal or failure is, for its retry.
@@ -91,8 +94,57 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// farAway is the Retry-After of a refusal that asked for longer than the
+// header parser reads: longer than any cap.
+const farAway = time.Duration(math.MaxInt64)
+
+// far takes a Retry-After that the header parser left out for being past
+// its horizon (more than a year, or more digits than it reads) or negative
+// (as an overflowed delay reads) for a wait past any cap: the server asked
+// for a long one, and the short backoff would be the worst answer. Garbage
+// that is no number and no date stays ignored (RFC 9110), and so do lines
+// that disagree. Read on refusals only, after serverView.
+func (v *view) far(now time.Time, h http.Header) {
+	if v.hasRetryAfter {
+		return
+	}
+	lines := h[middleware.HeaderRetryAfter]
+	if len(lines) == 0 {
+		return
+	}
+	s := strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) != s {
+			return
+		}
+	}
+	// The parser reads every unsigned number and date within a year:
+	// one it left out is out of range.
+	if !signedDigits(s) {
+		if _, err := http.ParseTime(s); err != nil {
+			return
+		}
+	}
+	v.retryAfter, v.hasRetryAfter, v.retryFar = farAway, true, true
+}
+
+// signedDigits reports whether s is decimal digits, with an optional minus.
+func signedDigits(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // delay is how long to wait before retrying a refusal of kind, and when the
-// server said what was short comes back (zero: it did not say).
+// server said what was short comes back (zero: it did not say, or said a
+// time past what the client reads).
 func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (time.Duration, time.Time) {
 	p := &t.retry
 	if kind == kindConcurrency && !v.hasRetryAfter {
@@ -113,7 +165,11 @@ func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (
 	// Capped, then up to a fifth more (at least up to one Backoff), so that
 	// a fleet told the same time does not come back in one burst.
 	d := min(ra, p.MaxRetryAfter)
-	return d + jitter(max(d/5, p.Backoff)), now.Add(ra)
+	back := now.Add(ra)
+	if v.retryFar {
+		back = time.Time{}
+	}
+	return d + jitter(max(d/5, p.Backoff)), back
 }
 
 // backoff is the ceiling of the attempt's exponential backoff.

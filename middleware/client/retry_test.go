@@ -175,6 +175,59 @@ func TestRetryAfterCappedJittered(t *testing.T) {
 	}
 }
 
+// A Retry-After too far for the header parser to read (more than a year, a
+// number past any clock, a negative delay, as an overflowed one reads) is a
+// wait past the cap: the retry waits the cap, as for any Retry-After above
+// it, never the short backoff; with a deadline, the refusal is at once.
+// Garbage that is neither a number nor a date is ignored (RFC 9110): the
+// short backoff.
+func TestRetryAfterBeyondParser(t *testing.T) {
+	for _, tc := range []struct {
+		name, retryAfter string
+		lo, hi           time.Duration
+	}{
+		{"seconds", "99999999999", 5 * time.Minute, 6 * time.Minute},
+		{"digits", "99999999999999999999999", 5 * time.Minute, 6 * time.Minute},
+		{"date", "Fri, 31 Dec 9999 23:59:59 GMT", 5 * time.Minute, 6 * time.Minute},
+		{"negative", "-5", 5 * time.Minute, 6 * time.Minute},
+		{"garbage", "soon", 0, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			s := &script{steps: []step{{429, "", []string{"Retry-After", tc.retryAfter}}, {200, "", nil}}}
+			tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)))
+			resp, err := advancing(t, clk, time.Hour, func() (*http.Response, error) {
+				return get(context.Background(), tr, "", "/crm/Leads")
+			})
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			asked := clk.Asked()
+			require.NotEmpty(t, asked)
+			assert.GreaterOrEqual(t, asked[0], tc.lo)
+			assert.LessOrEqual(t, asked[0], tc.hi)
+			assert.Equal(t, int64(2), s.calls.Load())
+		})
+		if tc.name == "garbage" {
+			continue
+		}
+		t.Run(tc.name+"/deadline", func(t *testing.T) {
+			clk := newClock()
+			s := &script{steps: []step{{429, "", []string{"Retry-After", tc.retryAfter}}}}
+			tr := newTransport(t, s, clk, client.WithPlan(plan(100, 5)))
+			ctx, cancel := context.WithDeadline(context.Background(), t0.Add(time.Hour))
+			defer cancel()
+			_, err := get(ctx, tr, "", "/crm/Leads")
+			var le *client.LimitError
+			require.ErrorAs(t, err, &le)
+			assert.Equal(t, client.ReasonCredits, le.Reason)
+			assert.True(t, le.Deadline)
+			assert.True(t, le.RetryAt.IsZero(), "when is past what the client reads")
+			assert.Equal(t, 429, le.Status)
+			assert.Equal(t, int64(1), s.calls.Load(), "never retried")
+		})
+	}
+}
+
 // A credits 429 whose reset is after the context's deadline fails at once
 // with a LimitError saying when the credits return.
 func TestCredits429PastDeadline(t *testing.T) {
@@ -302,6 +355,9 @@ func TestClassify(t *testing.T) {
 		{"credits", "", []string{"X-Ratelimit-Remaining", "0"}},
 		{"concurrency", "", []string{"X-Ratelimit-Remaining", "500"}},
 		{"credits", "", []string{"Retry-After", "7200"}},
+		{"credits", "", []string{"Retry-After", "99999999999"}},
+		{"credits", "", []string{"Retry-After", "-1"}},
+		{"transient", "", []string{"Retry-After", "later"}},
 		{"transient", "", []string{"Retry-After", "2"}},
 		{"transient", "slow down", nil},
 	} {

@@ -93,7 +93,10 @@ type CacheRule struct {
 // or Success when the batch answered 207. When the batch fails as a whole
 // (a transport error, or an answer without one result per record, such as a
 // 401 or a 5xx), every caller gets that failure (its own copy of the
-// response, or the error): a batch is never re-sent by the batcher, so no
+// response, or the error); a panic of the base transport while the batch is
+// sent or its answer read is such a failure ([ErrBatchPanic]), not the
+// end of the process, since it happens on a goroutine of the Transport's
+// own. A batch is never re-sent by the batcher, so no
 // write is lost without its caller knowing and none is duplicated. A caller
 // whose context ends before its batch is sent is taken out of it.
 type BatchRule struct {

@@ -263,3 +263,29 @@ func TestBasePanicGivesBack(t *testing.T) {
 		})
 	}
 }
+
+// A 429 whose body panics when it is read to classify the refusal gives the
+// call's slots and credits back too, before the panic reaches the caller.
+func TestBasePanicReadingRefusal(t *testing.T) {
+	clk := newClock()
+	var panics atomic.Int64
+	ok := &okRT{}
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if panics.Add(-1) >= 0 {
+			resp := response(r, http.StatusTooManyRequests, "")
+			resp.Body = panicBody{}
+			return resp, nil
+		}
+		return ok.RoundTrip(r)
+	})
+	tr := newTransport(t, base, clk, client.WithPlan(plan(100, 1)))
+	panics.Store(1)
+	func() {
+		defer func() { assert.NotNil(t, recover(), "the panic reaches the caller") }()
+		_, _ = get(context.Background(), tr, "", "/crm/Leads")
+	}()
+	assert.Equal(t, int64(100), remaining(tr, clk), "credits given back")
+	resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+	require.NoError(t, err, "the slot was given back")
+	require.NoError(t, resp.Body.Close())
+}
