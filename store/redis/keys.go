@@ -91,10 +91,23 @@ func (ts *tenants) get(name string) *tenant {
 	if ts.n.Add(1) > int64(ts.max) {
 		ts.trim()
 	}
+	if testHooks && gotHook != nil {
+		gotHook(name)
+	}
 	return t
 }
 
+// gotHook, when set (tests built with -tags creditgate_testhooks), runs in
+// get just before it returns a tenant it made; trimHook at each trim.
+var (
+	gotHook  func(name string)
+	trimHook func()
+)
+
 func (ts *tenants) trim() {
+	if testHooks && trimHook != nil {
+		trimHook()
+	}
 	ts.m.Range(func(k, v any) bool {
 		t := v.(*tenant)
 		t.mu.Lock()
