@@ -200,3 +200,52 @@ func TestTrimKeepsLeasedTenant(t *testing.T) {
 		t.Errorf("the pool counts %d of the 5 settled while Redis was away (%+v)", used, s.Stats())
 	}
 }
+
+// A tenant that once had a degraded share is dropped from the cache once
+// its debt is booked and the share's spending has come back (as good as a
+// new share): before, a share was kept for good, and every tenant an
+// outage touched stayed cached, past any cap.
+func TestTrimDropsSpentShares(t *testing.T) {
+	srv, err := startServer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.remove()
+	s := newStore(t, client(t, srv.addr()), WithFailure(Degraded, 2), WithBreaker(1, 50*time.Millisecond),
+		WithLeaseTTL(300*time.Millisecond), WithTimeout(200*time.Millisecond), WithClientTime()) // the background's trims too run at t0's
+	const max, n = 4, 20
+	s.tenants.max = max
+	p := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 2}
+	pf := func(string) *store.Plan { return &p }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	srv.stop()
+	for i := range n {
+		var l Lease
+		var d store.Decision
+		if s.Take(t0, &store.Request{Tenant: fmt.Sprint("d", i), App: "a", Credits: 1}, pf, &l, &d); !d.Allowed {
+			t.Fatalf("d%d: %+v", i, d)
+		}
+		s.Release(&l)
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Stats().Reconciled < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		s.Peek(t0, "d0", 0, pf) // closes the breaker; reconciling follows on a tick
+	}
+	if r := s.Stats().Reconciled; r != n {
+		t.Fatalf("reconciled %d of %d", r, n)
+	}
+	s.Peek(t0.Add(30*time.Minute), "x", 0, pf)
+	if c := s.tenants.n.Load(); c < n {
+		t.Errorf("%d tenants cached: shares with spending in their window dropped", c)
+	}
+	for i := range n / 4 { // trims, as the first new tenant past the cap, a window later
+		s.Peek(t0.Add(2*time.Hour), fmt.Sprint("y", i), 0, pf)
+	}
+	if c := s.tenants.n.Load(); c > 2*max {
+		t.Errorf("%d tenants cached past a cap of %d, their shares spent out and debts booked", c, max)
+	}
+}
