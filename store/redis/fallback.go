@@ -110,6 +110,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			return false
 		}
 		t.owed += n
+		t.lastPlan.Store(pi) // reconcile books only a debt with a plan: a first step may be this one
 		s.stats.outCredits.Add(n)
 		d.Remaining = tk.Remaining
 	}
@@ -150,7 +151,8 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	g := l.deg // its own share: one made anew since did not give its credits
+	g := l.deg             // its own share: one made anew since did not give its credits
+	t.lastPlan.Store(l.pi) // a degraded lease's may be the tenant's only plan seen
 	switch {
 	case delta < 0:
 		back := min(-delta, t.owed)
@@ -203,7 +205,7 @@ func (s *Store) reconcile() {
 	var out []debt
 	s.tenants.each(func(t *tenant) {
 		t.mu.Lock()
-		if t.owed > 0 && t.lastPlan.Load() != nil {
+		if t.owed > 0 && t.lastPlan.Load() != nil && t.pin() { // kept until the debt is booked or back
 			out = append(out, debt{t, t.owed})
 			t.owed = 0
 		}
@@ -218,8 +220,10 @@ func (s *Store) reconcile() {
 		r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), x.n)
 		if err != nil {
 			x.t.owe(pi, x.n)
+			x.t.unpin()
 			continue
 		}
+		x.t.unpin()
 		s.stats.reconciled.Add(r.cost)
 		s.stats.unreconciled.Add(x.n - r.cost)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/creditgate/creditgate/store"
 )
@@ -30,6 +31,8 @@ type tenant struct {
 	owed    int64          // credits spent while Redis was unreachable, to book
 	last    store.Decision // the pool as the last step saw it
 	pend    []rel          // released slots not yet sent (see release.go)
+
+	refs atomic.Int64 // steps under way and leases out; -1: dropped from the cache
 }
 
 func newTenant(prefix, name string) *tenant {
@@ -72,40 +75,107 @@ func (t *tenant) classKey(class string) string {
 const maxNames = 1024
 
 // tenants is the instance's tenant cache, bounded: past max it drops the
-// tenants that hold nothing local (no block, no degraded state).
+// tenants that hold nothing local (see drop) and that no step or lease has
+// pinned. A step changes a tenant's local state only while it holds a pin
+// (get's, or its lease's), and a dropped tenant can be pinned no more: so
+// no block, debt or share goes to a tenant the cache no longer lists.
 type tenants struct {
 	prefix string
 	max    int
 	n      atomic.Int64
-	m      sync.Map // string -> *tenant
+	// next is the size past which get trims: max, or more after a trim
+	// that left many busy tenants, so that trims scan the cache once per
+	// many new tenants (the background tick trims back to max).
+	next     atomic.Int64
+	trimming sync.Mutex // one trim at a time
+	m        sync.Map   // string -> *tenant
 }
 
-func (ts *tenants) get(name string) *tenant {
-	if v, ok := ts.m.Load(name); ok {
-		return v.(*tenant)
+// pin marks t in use by a step or a lease; false if t was dropped.
+func (t *tenant) pin() bool {
+	for {
+		r := t.refs.Load()
+		if r < 0 {
+			return false
+		}
+		if t.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
 	}
-	t := newTenant(ts.prefix, name)
-	if v, loaded := ts.m.LoadOrStore(name, t); loaded {
-		return v.(*tenant)
-	}
-	if ts.n.Add(1) > int64(ts.max) {
-		ts.trim()
-	}
-	return t
 }
 
-func (ts *tenants) trim() {
+func (t *tenant) unpin() { t.refs.Add(-1) }
+
+// get returns name's tenant pinned: the caller unpins it when done (an
+// admission's lease holds the pin until Release).
+func (ts *tenants) get(now time.Time, name string) *tenant {
+	for {
+		if v, ok := ts.m.Load(name); ok {
+			t := v.(*tenant)
+			if t.pin() {
+				return t
+			}
+			ts.m.CompareAndDelete(name, t) // being dropped: its trim deletes it too
+			continue
+		}
+		t := newTenant(ts.prefix, name)
+		t.refs.Store(1)
+		if _, loaded := ts.m.LoadOrStore(name, t); loaded {
+			continue
+		}
+		if ts.n.Add(1) > max(ts.next.Load(), int64(ts.max)) {
+			ts.trim(now)
+		}
+		if testHooks && gotHook != nil {
+			gotHook(name)
+		}
+		return t
+	}
+}
+
+// gotHook, when set (tests built with -tags creditgate_testhooks), runs in
+// get just before it returns a tenant it made; trimHook at each trim.
+var (
+	gotHook  func(name string)
+	trimHook func()
+)
+
+// drop marks t dropped if it holds nothing local (no block, no debt, no
+// queued release, no degraded share with spending still in its window: one
+// without is as good as a new one) and no one has pinned it (slots held
+// are pins). Under t.mu, where pinned steps change that state: a step that
+// pinned, changed and unpinned between a check and the mark is not missed.
+func (t *tenant) drop(now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.deg
+	return t.blk == nil && t.owed == 0 && len(t.pend) == 0 &&
+		(g == nil || g.win == nil || g.win.RemainingAt(now) == g.win.Limit()) &&
+		t.refs.CompareAndSwap(0, -1)
+}
+
+// trim drops the idle tenants no one has pinned. It then lets the cache
+// grow by a quarter of its size (at least of max) before the next trim:
+// a full scan per new tenant, with the cache full of busy ones, was
+// quadratic.
+func (ts *tenants) trim(now time.Time) {
+	if !ts.trimming.TryLock() {
+		return // another caller is trimming
+	}
+	defer ts.trimming.Unlock()
+	if testHooks && trimHook != nil {
+		trimHook()
+	}
 	ts.m.Range(func(k, v any) bool {
 		t := v.(*tenant)
-		t.mu.Lock()
-		idle := t.blk == nil && t.deg == nil && t.owed == 0 && len(t.pend) == 0
-		t.mu.Unlock()
-		if idle {
-			ts.m.Delete(k)
+		if t.refs.Load() == 0 && t.drop(now) {
+			ts.m.CompareAndDelete(k, t)
 			ts.n.Add(-1)
 		}
 		return true
 	})
+	left := ts.n.Load()
+	ts.next.Store(left + max(left, int64(ts.max))/4)
 }
 
 // each calls fn for every cached tenant.

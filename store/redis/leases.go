@@ -229,6 +229,9 @@ func (s *Store) background() {
 			s.renewAll(false)
 			s.giveBackBlocks(time.Now(), false)
 			s.reconcile()
+			if s.tenants.n.Load() > int64(s.tenants.max) { // the tenants get left busy may be idle now
+				s.tenants.trim(s.bgNow(time.Now()))
+			}
 		}
 	}
 }

@@ -12,7 +12,15 @@ import (
 // cover makes no round trip. When Redis cannot be reached, the failure
 // mode decides (see Mode).
 func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
-	t := s.tenants.get(req.Tenant)
+	t := s.tenants.get(now, req.Tenant)
+	s.take(now, t, req, plans, lease, d)
+	if !d.Allowed { // an admission's lease keeps t pinned until Release
+		*lease = Lease{}
+		t.unpin()
+	}
+}
+
+func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
 	pi := s.planOf(t, plans)
 	n := max(req.Credits, 0)
 	if s.cfg.maxBlock > 0 && s.takeLocal(now, t, pi, req, n, lease, d) {
@@ -77,10 +85,11 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // Release implements store.Store. It is idempotent: a second Release of
 // the same lease does nothing.
 func (s *Store) Release(l *Lease) {
-	if l.t == nil || l.member == "" {
+	if l.t == nil {
 		*l = Lease{}
 		return
 	}
+	defer l.t.unpin() // the Take's pin
 	switch {
 	case l.kind == openLease: // nothing held
 	case l.kind == degradedLease:
@@ -126,7 +135,8 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 
 // Charge implements store.Store.
 func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
-	t := s.tenants.get(tenant)
+	t := s.tenants.get(now, tenant)
+	defer t.unpin()
 	pi := s.planOf(t, plans)
 	var d store.Decision
 	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", s.newID(), max(n, 0))
@@ -142,7 +152,8 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 // Peek implements store.Store: it creates nothing. Unreachable, it says
 // so (Reason store.ReasonUnavailable) with the plan's figures.
 func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc) store.Decision {
-	t := s.tenants.get(tenant)
+	t := s.tenants.get(now, tenant)
+	defer t.unpin()
 	pi := s.planOf(t, plans)
 	var d store.Decision
 	r, pi, err := s.step("peek", t, pi, now, "", noClass, "", "", n)
@@ -169,7 +180,8 @@ func (s *Store) SetPlan(now time.Time, tenant string, p *store.Plan) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	t := s.tenants.get(tenant)
+	t := s.tenants.get(now, tenant)
+	defer t.unpin()
 	c := p.Clone()
 	pi := newPlanInfo(&c, s.cfg.slots)
 	pending := max(2*s.cfg.timeout, time.Second).Milliseconds()
