@@ -463,3 +463,32 @@ func TestRecordAfterSettleSameKeys(t *testing.T) {
 		t.Fatalf("rows by module = %+v, want one row with 1 call and 2 credits", mods)
 	}
 }
+
+// A key named "other" (a client may call itself that) shares Other's row,
+// also when it is the key that first reaches the cap: the tail it pushes
+// out folds into Other, and is not lost when "other" takes its row.
+func TestUsageOtherKeyAtCap(t *testing.T) {
+	u := newStats(t, 0, 2, WithBreakdownCaps(2, 2))
+	for i, k := range []string{"a", "b", Other} { // each heavier than the last
+		record(u, t0, "o", k, "m", "ip", k, "GET", int64(1+2*i), false)
+		u.Tenants() // aggregated in turn: "a" is the tail when Other comes
+	}
+	const want = 1 + 3 + 5
+	until := t0.Add(time.Hour)
+	for _, d := range []Dimension{App, User} {
+		var got, bd int64
+		for _, c := range u.Rows("o", d, t0, until, 10) {
+			got += c.Credits
+			if d == App {
+				b, err := u.Breakdown("o", App, c.Key, User, t0, until, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bd += b.Total.Credits
+			}
+		}
+		if got != want || d == App && bd != want {
+			t.Fatalf("dimension %d: rows add up to %d credits, breakdown totals to %d, want %d", d, got, bd, want)
+		}
+	}
+}
