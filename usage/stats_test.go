@@ -492,3 +492,25 @@ func TestUsageOtherKeyAtCap(t *testing.T) {
 		}
 	}
 }
+
+// A tenant or key longer than MaxKeyBytes is kept clipped, and the queries
+// find it by the name it was recorded under, as by its clipped name (which
+// Tenants and Rows return): a tenant's dashboard asks with its own name.
+func TestUsageQueryLongNames(t *testing.T) {
+	u := newStats(t, 0, 1000)
+	tenant, app := strings.Repeat("t", MaxKeyBytes+1), strings.Repeat("a", 2*MaxKeyBytes)
+	record(u, t0, tenant, app, "m", "ip", "u", "GET", 3, false)
+	until := t0.Add(time.Hour)
+	for _, name := range []string{tenant, clip(tenant)} {
+		for _, key := range []string{app, clip(app)} {
+			s, of := u.Series(name, t0, until), u.SeriesOf(name, App, key, t0, until)
+			rows := u.Rows(name, App, t0, until, 10)
+			b, err := u.Breakdown(name, App, key, User, t0, until, 10)
+			if err != nil || len(s) != 1 || s[0].Credits != 3 || len(of) != 1 || of[0].Credits != 3 ||
+				len(rows) != 1 || rows[0].Key != clip(app) || b.Total.Credits != 3 || len(b.Rows) != 1 {
+				t.Fatalf("tenant of %d bytes, app of %d: series %v, of the app %v, rows %v, breakdown %+v, %v",
+					len(name), len(key), s, of, rows, b, err)
+			}
+		}
+	}
+}
