@@ -50,6 +50,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 	}
 	var b Breakdown
 	b.Total.Key = key
+	key = clip(key) // kept so
 	rows := u.sum(tenant, since, until, func(h *hourUsage) map[string]*Count {
 		if h.pairs[i] == nil {
 			return nil
@@ -70,6 +71,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 // sum adds up, key by key, the counts that pick finds in each of tenant's
 // hours overlapping [since, until). pick runs under u.mu.
 func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage) map[string]*Count) []Count {
+	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	sum := map[string]*Count{}
@@ -138,10 +140,12 @@ func (u *Stats) SeriesOf(tenant string, dim Dimension, key string, since, until 
 	if dim >= numDims {
 		return nil
 	}
+	key = clip(key) // kept so
 	return u.series(tenant, since, until, func(h *hourUsage) *Count { return h.dims[dim][key] })
 }
 
 func (u *Stats) series(tenant string, since, until time.Time, pick func(*hourUsage) *Count) []Point {
+	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	var out []Point
