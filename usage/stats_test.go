@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -511,6 +512,17 @@ func TestUsageQueryLongNames(t *testing.T) {
 				t.Fatalf("tenant of %d bytes, app of %d: series %v, of the app %v, rows %v, breakdown %+v, %v",
 					len(name), len(key), s, of, rows, b, err)
 			}
+		}
+	}
+}
+
+// A retention of the largest Duration (forever, say) rounds up to whole
+// hours past it: Retention says the largest Duration, not a negative one
+// (the dashboard's dates older than now less it would all be refused).
+func TestUsageRetentionHuge(t *testing.T) {
+	for _, r := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Hour + 1, math.MaxInt64 / time.Hour * time.Hour} {
+		if got := newStats(t, r, 0).Retention(); got < r {
+			t.Fatalf("retention %v: Retention %v", r, got)
 		}
 	}
 }
