@@ -2,6 +2,7 @@ package usage
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -203,5 +204,11 @@ func (u *Stats) TenantRows(since, until time.Time) []Count {
 }
 
 // Retention returns how long the statistics keep an hour: the retention
-// given to New rounded up to whole hours.
-func (u *Stats) Retention() time.Duration { return time.Duration(u.keep) * time.Hour }
+// given to New rounded up to whole hours (the largest Duration where that
+// passes it).
+func (u *Stats) Retention() time.Duration {
+	if u.keep > int64(math.MaxInt64/time.Hour) {
+		return math.MaxInt64 // the hours overflow a Duration
+	}
+	return time.Duration(u.keep) * time.Hour
+}
