@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,63 @@ func TestAlertLogBounded(t *testing.T) {
 	assert.Equal(t, []int64{4, 2}, used, "a's of the last three, newest first")
 	assert.Len(t, log.Alerts("b"), 1)
 	assert.Equal(t, []int{50}, log.Thresholds())
+}
+
+// A spreadsheet that splits on another separator (Excel where the list
+// separator is ";", an import that detects tabs) must not find a formula
+// at the start of a cell inside a key either (OWASP: the separators too):
+// every cell is quoted, so that no separator in one splits it.
+func TestDashboardCSVSeparators(t *testing.T) {
+	src := newFakeSource(t, 100)
+	keys := []string{"x;=1+1", "x\t=1+1", "x;+1", "x;-1;@A1", `x";=1+1`, "x,=1+1", "x\n=1+1"}
+	for _, app := range keys {
+		src.record(t0, usage.Event{App: app, Credits: 2})
+	}
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	body := dashGet(t, d, "/api/top?dim=app&format=csv&n=1000").Body.String()
+	for _, sep := range []byte{',', ';', '\t'} {
+		for _, cell := range splitCells(body, sep) {
+			if _, err := strconv.ParseInt(cell, 10, 64); err != nil && cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("split on %q, a cell starts a formula: %q\n%s", sep, cell, body)
+			}
+		}
+	}
+	_, rows := getCSV(t, d, "/api/top?dim=app&format=csv&n=1000")
+	var got []string
+	for _, r := range rows[1:] {
+		got = append(got, r[0])
+	}
+	assert.ElementsMatch(t, keys, got, "read back as CSV, the keys are whole")
+}
+
+// splitCells splits a CSV body as a spreadsheet does with separator sep:
+// a cell that starts with a double quote runs to the closing one ("" is
+// one); records end at a newline outside quotes.
+func splitCells(body string, sep byte) []string {
+	var cells []string
+	var cur strings.Builder
+	quoted, start := false, true
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case quoted && c == '"' && i+1 < len(body) && body[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case quoted && c == '"':
+			quoted = false
+		case quoted:
+			cur.WriteByte(c)
+		case c == '"' && start:
+			quoted = true
+		case c == sep || c == '\n' || c == '\r':
+			cells = append(cells, cur.String())
+			cur.Reset()
+			start = true
+			continue
+		default:
+			cur.WriteByte(c)
+		}
+		start = false
+	}
+	return append(cells, cur.String())
 }

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,4 +142,19 @@ func TestDashboardPeriodZones(t *testing.T) {
 	require.Len(t, p.Points, 24)
 	assert.Equal(t, "00:30", p.Points[0].Label, "the first hour that starts in the day")
 	assert.Equal(t, int64(4), p.Used, "the hour from 18:00 UTC started on the 21st, local")
+}
+
+// A pool so large for its window that the period's capacity passes int64
+// (a server may say 2^53 credits a second) shows the largest capacity,
+// not a negative one from the float's overflow.
+func TestDashboardPeriodCapacityHuge(t *testing.T) {
+	src := newFakeSource(t, 1<<53)
+	src.pool.Window = time.Second
+	src.record(t0, usage.Event{Credits: 7})
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	for _, q := range []string{"period=24h", "period=30d"} {
+		p := getJSON[periodJSON](t, d, "/api/period?"+q)
+		require.NotNil(t, p.Capacity, q)
+		assert.Equal(t, [2]int64{math.MaxInt64, math.MaxInt64 - 7}, [2]int64{*p.Capacity, *p.Unused}, q)
+	}
 }

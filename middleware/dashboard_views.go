@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -89,8 +90,14 @@ func (d *dashboard) period(x *dashReq) (any, *dashError) {
 	}
 	out.AvgCallsPerDay = float64(out.Calls) / float64(p.days)
 	if f == nil && pool.Window > 0 {
-		capacity := int64(float64(pool.Limit) * float64(p.until.Sub(p.since)) / float64(pool.Window))
+		capacity := int64(math.MaxInt64) // where the product passes int64 (2^53 a second), not a converted overflow
+		if c := float64(pool.Limit) * float64(p.until.Sub(p.since)) / float64(pool.Window); c < math.MaxInt64 {
+			capacity = int64(c)
+		}
 		unused := max(capacity-out.Used, 0)
+		if out.Used < 0 && unused < capacity {
+			unused = math.MaxInt64 // refunds past the use, and capacity-Used overflowed
+		}
 		out.Capacity, out.Unused = &capacity, &unused
 	}
 	return out, nil

@@ -216,8 +216,8 @@ func admit(m map[string]*Count, k string, owned bool, sum Count, maxKeys int) *C
 		other = &Count{Key: Other}
 		m[Other] = other
 	}
-	if tail == nil || !smaller(tail, &sum) {
-		return other // k is the tail
+	if k == Other || tail == nil || !smaller(tail, &sum) {
+		return other // k is Other's own row, or the tail
 	}
 	other.plus(*tail)
 	delete(m, tail.Key) // h.last may hold tail: the caller replaces it

@@ -117,8 +117,8 @@ func (t *pairTable) row(k string, owned bool, sum Count, maxKeys int) *pairRow {
 		other = &pairRow{total: Count{Key: Other}}
 		t.rows[Other] = other
 	}
-	if tail == nil || !smaller(&tail.total, &sum) {
-		return other // k is the tail
+	if k == Other || tail == nil || !smaller(&tail.total, &sum) {
+		return other // k is Other's own row, or the tail
 	}
 	// The tail's inner counts fold whole into Other's inner Other: a
 	// flood of new keys folds a row per event, which must stay cheap,

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -50,6 +51,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 	}
 	var b Breakdown
 	b.Total.Key = key
+	key = clip(key) // kept so
 	rows := u.sum(tenant, since, until, func(h *hourUsage) map[string]*Count {
 		if h.pairs[i] == nil {
 			return nil
@@ -70,6 +72,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 // sum adds up, key by key, the counts that pick finds in each of tenant's
 // hours overlapping [since, until). pick runs under u.mu.
 func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage) map[string]*Count) []Count {
+	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	sum := map[string]*Count{}
@@ -138,10 +141,12 @@ func (u *Stats) SeriesOf(tenant string, dim Dimension, key string, since, until 
 	if dim >= numDims {
 		return nil
 	}
+	key = clip(key) // kept so
 	return u.series(tenant, since, until, func(h *hourUsage) *Count { return h.dims[dim][key] })
 }
 
 func (u *Stats) series(tenant string, since, until time.Time, pick func(*hourUsage) *Count) []Point {
+	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	var out []Point
@@ -199,5 +204,11 @@ func (u *Stats) TenantRows(since, until time.Time) []Count {
 }
 
 // Retention returns how long the statistics keep an hour: the retention
-// given to New rounded up to whole hours.
-func (u *Stats) Retention() time.Duration { return time.Duration(u.keep) * time.Hour }
+// given to New rounded up to whole hours (the largest Duration where that
+// passes it).
+func (u *Stats) Retention() time.Duration {
+	if u.keep > int64(math.MaxInt64/time.Hour) {
+		return math.MaxInt64 // the hours overflow a Duration
+	}
+	return time.Duration(u.keep) * time.Hour
+}

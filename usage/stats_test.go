@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -461,5 +462,67 @@ func TestRecordAfterSettleSameKeys(t *testing.T) {
 	mods := u.Rows("t", Module, at.Add(-time.Hour), at.Add(time.Hour), 10)
 	if len(mods) != 1 || mods[0].Calls != 1 || mods[0].Credits != 2 {
 		t.Fatalf("rows by module = %+v, want one row with 1 call and 2 credits", mods)
+	}
+}
+
+// A key named "other" (a client may call itself that) shares Other's row,
+// also when it is the key that first reaches the cap: the tail it pushes
+// out folds into Other, and is not lost when "other" takes its row.
+func TestUsageOtherKeyAtCap(t *testing.T) {
+	u := newStats(t, 0, 2, WithBreakdownCaps(2, 2))
+	for i, k := range []string{"a", "b", Other} { // each heavier than the last
+		record(u, t0, "o", k, "m", "ip", k, "GET", int64(1+2*i), false)
+		u.Tenants() // aggregated in turn: "a" is the tail when Other comes
+	}
+	const want = 1 + 3 + 5
+	until := t0.Add(time.Hour)
+	for _, d := range []Dimension{App, User} {
+		var got, bd int64
+		for _, c := range u.Rows("o", d, t0, until, 10) {
+			got += c.Credits
+			if d == App {
+				b, err := u.Breakdown("o", App, c.Key, User, t0, until, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bd += b.Total.Credits
+			}
+		}
+		if got != want || d == App && bd != want {
+			t.Fatalf("dimension %d: rows add up to %d credits, breakdown totals to %d, want %d", d, got, bd, want)
+		}
+	}
+}
+
+// A tenant or key longer than MaxKeyBytes is kept clipped, and the queries
+// find it by the name it was recorded under, as by its clipped name (which
+// Tenants and Rows return): a tenant's dashboard asks with its own name.
+func TestUsageQueryLongNames(t *testing.T) {
+	u := newStats(t, 0, 1000)
+	tenant, app := strings.Repeat("t", MaxKeyBytes+1), strings.Repeat("a", 2*MaxKeyBytes)
+	record(u, t0, tenant, app, "m", "ip", "u", "GET", 3, false)
+	until := t0.Add(time.Hour)
+	for _, name := range []string{tenant, clip(tenant)} {
+		for _, key := range []string{app, clip(app)} {
+			s, of := u.Series(name, t0, until), u.SeriesOf(name, App, key, t0, until)
+			rows := u.Rows(name, App, t0, until, 10)
+			b, err := u.Breakdown(name, App, key, User, t0, until, 10)
+			if err != nil || len(s) != 1 || s[0].Credits != 3 || len(of) != 1 || of[0].Credits != 3 ||
+				len(rows) != 1 || rows[0].Key != clip(app) || b.Total.Credits != 3 || len(b.Rows) != 1 {
+				t.Fatalf("tenant of %d bytes, app of %d: series %v, of the app %v, rows %v, breakdown %+v, %v",
+					len(name), len(key), s, of, rows, b, err)
+			}
+		}
+	}
+}
+
+// A retention of the largest Duration (forever, say) rounds up to whole
+// hours past it: Retention says the largest Duration, not a negative one
+// (the dashboard's dates older than now less it would all be refused).
+func TestUsageRetentionHuge(t *testing.T) {
+	for _, r := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Hour + 1, math.MaxInt64 / time.Hour * time.Hour} {
+		if got := newStats(t, r, 0).Retention(); got < r {
+			t.Fatalf("retention %v: Retention %v", r, got)
+		}
 	}
 }
