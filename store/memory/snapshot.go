@@ -176,6 +176,10 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 	}
 	pool := t.wins.Load().pool()
 	_, length, rolls := schedule(pool, now)
+	// Spends above the limit stay spent, as in carryFrom: charged under the
+	// largest limit, then set to the pool's (t is not yet published).
+	limit := pool.Limit()
+	_ = pool.SetLimit(window.MaxLimit)
 	for _, sp := range st.Returns {
 		back := time.Unix(0, sp.At)
 		if !back.After(now) {
@@ -188,9 +192,9 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		if spent := back.Add(-length - 1); rolls && spent.Before(now) {
 			at = spent
 		}
-		// ChargeAt, not a take: a plan that shrank takes what fits.
 		pool.ChargeAt(at, sp.Credits)
 	}
+	_ = pool.SetLimit(limit)
 	t.lastUsed.Store(now.UnixNano())
 	cost := int64(t.cost)
 	sh.mu.Lock()
