@@ -170,6 +170,7 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		return
 	}
 	sh, h := s.shardOf(st.Tenant)
+	gen := s.plans.Load() // see create
 	t, err := s.newTenant(st.Tenant, h, plans(st.Tenant))
 	if err != nil {
 		return
@@ -203,9 +204,14 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		_, added = sh.insertLocked(t)
 	}
 	sh.mu.Unlock()
-	if added {
-		s.count.Add(1)
-		s.bytes.Add(cost)
+	if !added {
+		return
+	}
+	s.count.Add(1)
+	s.bytes.Add(cost)
+	for g := s.plans.Load(); g != gen; g = s.plans.Load() { // a SetPlan that found no tenant: see create
+		gen = g
+		_ = s.setPlan(now, t, plans(st.Tenant))
 	}
 }
 
