@@ -149,3 +149,25 @@ func BenchmarkClock(b *testing.B) {
 		})
 	})
 }
+
+// TestCloseExpiredContext: Close with a context already done (or that ends
+// while the clock stops) still stops the alert deliverer; it only gives up
+// waiting. It stopped it half the time: select picked ctx.Done over the
+// stopped clock before the alerter was told to stop, leaking its goroutine.
+func TestCloseExpiredContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 20 {
+		l, err := New(Plan{Name: "p", Credits: 10, Concurrency: 1}, WithAlerts(nil, func(Alert) {}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = l.Close(ctx) // nil or ctx.Err(): either way, stopping has begun
+		select {
+		case <-l.alerts.done:
+		case <-time.After(5 * time.Second):
+			_ = l.Close(context.Background())
+			t.Fatalf("Close %d with a done context left the alert deliverer running", i)
+		}
+	}
+}

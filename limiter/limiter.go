@@ -207,13 +207,15 @@ func (l *Limiter) Store() any { return l.be.store() }
 // waits for them or for ctx. It does not close the store nor the usage
 // statistics, which the caller made. Close is idempotent.
 func (l *Limiter) Close(ctx context.Context) error {
+	clock := l.clock.close()
+	var err error
+	if l.alerts != nil {
+		err = l.alerts.close(ctx) // tells the deliverer to stop before it waits: a done ctx only cuts the wait
+	}
 	select {
-	case <-l.clock.close():
+	case <-clock:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if l.alerts == nil {
-		return nil
-	}
-	return l.alerts.close(ctx)
 }

@@ -193,3 +193,40 @@ func TestSnapshotBeyondLoweredLimit(t *testing.T) {
 		t.Fatalf("restored under the old limit: %+v", d)
 	}
 }
+
+// TestSnapshotBeyondLoweredLimitLater: the same over spends that return at
+// different times. A restore under the lowered plan must charge every
+// return, not the earliest ones up to the limit: the first 60 coming back
+// leaves the later 40 spent, 10 of 50 free (restored first-fit: 50 free).
+func TestSnapshotBeyondLoweredLimitLater(t *testing.T) {
+	p := testPlan()
+	l := mustNew(t, p)
+	for _, s := range []struct {
+		at time.Duration
+		n  int64
+	}{{0, 60}, {20 * time.Hour, 40}} {
+		tk, d := l.Acquire(t0.Add(s.at), Request{Tenant: "o", App: "a", Credits: s.n})
+		if !d.Allowed {
+			t.Fatal(d)
+		}
+		tk.Release()
+	}
+	low := p
+	low.Credits = 50
+	now := t0.Add(21 * time.Hour)
+	if err := l.SetPlanAt(now, "o", low); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := l.SnapshotAt(now, &buf); err != nil {
+		t.Fatal(err)
+	}
+	l2 := mustNew(t, low)
+	if err := l2.RestoreAt(now, &buf); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(25 * time.Hour) // the 60 are back, the 40 are not
+	if d, d2 := l.Peek(later, "o"), l2.Peek(later, "o"); d.Remaining != 10 || d2.Remaining != d.Remaining {
+		t.Fatalf("remaining at +25h: original %d (want 10), restored %d", d.Remaining, d2.Remaining)
+	}
+}

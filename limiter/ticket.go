@@ -96,7 +96,7 @@ claim:
 
 func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual int64) {
 	st := state[L](h)
-	if !st.gen.CompareAndSwap(gen, gen+1) {
+	if !claim(&st.gen, gen) {
 		return
 	}
 	if delta := actual - st.credits; delta != 0 {
@@ -112,7 +112,7 @@ func (b *binding[L]) reserve(h *ticketHeader, now time.Time, gen uint64, n int64
 	if n <= 0 {
 		return Decision{Allowed: true}
 	}
-	if !st.gen.CompareAndSwap(gen, gen+1) {
+	if !claim(&st.gen, gen) {
 		return Decision{Reason: ReasonCredits, Cost: n}
 	}
 	d := b.s.Settle(now, &st.lease, n, true)
@@ -122,6 +122,22 @@ func (b *binding[L]) reserve(h *ticketHeader, now time.Time, gen uint64, n int64
 	}
 	st.gen.Store(gen)
 	return d
+}
+
+// claim moves a ticket state from active (gen) to settling (gen+1) for a
+// Settle or Reserve, waiting while one runs on a copy (as release does);
+// false if the ticket was settled or released meanwhile.
+func claim(g *atomic.Uint64, gen uint64) bool {
+	for !g.CompareAndSwap(gen, gen+1) {
+		switch g.Load() {
+		case gen: // it just finished: try again
+		case gen + 1:
+			runtime.Gosched()
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // settled reports a settle's step to the usage statistics (the call's cost

@@ -170,12 +170,17 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		return
 	}
 	sh, h := s.shardOf(st.Tenant)
+	gen := s.plans.Load() // see create
 	t, err := s.newTenant(st.Tenant, h, plans(st.Tenant))
 	if err != nil {
 		return
 	}
 	pool := t.wins.Load().pool()
 	_, length, rolls := schedule(pool, now)
+	// Spends above the limit stay spent, as in carryFrom: charged under the
+	// largest limit, then set to the pool's (t is not yet published).
+	limit := pool.Limit()
+	_ = pool.SetLimit(window.MaxLimit)
 	for _, sp := range st.Returns {
 		back := time.Unix(0, sp.At)
 		if !back.After(now) {
@@ -188,9 +193,9 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		if spent := back.Add(-length - 1); rolls && spent.Before(now) {
 			at = spent
 		}
-		// ChargeAt, not a take: a plan that shrank takes what fits.
 		pool.ChargeAt(at, sp.Credits)
 	}
+	_ = pool.SetLimit(limit)
 	t.lastUsed.Store(now.UnixNano())
 	cost := int64(t.cost)
 	sh.mu.Lock()
@@ -199,9 +204,14 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		_, added = sh.insertLocked(t)
 	}
 	sh.mu.Unlock()
-	if added {
-		s.count.Add(1)
-		s.bytes.Add(cost)
+	if !added {
+		return
+	}
+	s.count.Add(1)
+	s.bytes.Add(cost)
+	for g := s.plans.Load(); g != gen; g = s.plans.Load() { // a SetPlan that found no tenant: see create
+		gen = g
+		_ = s.setPlan(now, t, plans(st.Tenant))
 	}
 }
 

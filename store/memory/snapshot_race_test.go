@@ -70,3 +70,41 @@ func tenantCounts(s *Store) map[string]int {
 	}
 	return seen
 }
+
+// TestRestoreDuringSetPlan: a SetPlan that begins after RestoreAt asked a
+// tenant's plan, and before the restored tenant is in the table, finds no
+// tenant to change; the restored tenant must still end with the new plan,
+// as one a Take creates does (store.Store.SetPlan).
+func TestRestoreDuringSetPlan(t *testing.T) {
+	s := New(WithSlots(12))
+	old, upgraded := store.Plan{Name: "old", Credits: 10, Concurrency: 1}, store.Plan{Name: "new", Credits: 1000, Concurrency: 1}
+	var d store.Decision
+	var l Lease
+	s.Take(foldT0, &store.Request{Tenant: "a", App: "x", Credits: 4}, func(string) *store.Plan { return &old }, &l, &d)
+	if !d.Allowed {
+		t.Fatal(d)
+	}
+	s.Release(&l)
+	var buf strings.Builder
+	if err := s.SnapshotAt(foldT0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	r := New(WithSlots(12))
+	cur := &old
+	plans := func(string) *store.Plan {
+		p := cur
+		if p == &old { // the caller stores its new plan, then calls SetPlan, while the restore builds a
+			cur = &upgraded
+			if err := r.SetPlan(foldT0, "a", &upgraded); err != nil {
+				t.Error(err)
+			}
+		}
+		return p
+	}
+	if err := r.RestoreAt(foldT0, strings.NewReader(buf.String()), plans); err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Peek(foldT0, "a", 0, plans); d.Limit != upgraded.Credits || d.Remaining != upgraded.Credits-4 {
+		t.Fatalf("restored during SetPlan: %+v, want limit %d, remaining %d", d, upgraded.Credits, upgraded.Credits-4)
+	}
+}
