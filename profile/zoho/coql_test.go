@@ -94,3 +94,20 @@ func FuzzQueryLimitCost(f *testing.F) {
 		}
 	})
 }
+
+// A LIMIT glued to a closing parenthesis is still the LIMIT clause: SQL
+// tokenizers end a token at a parenthesis, so pricing it as no LIMIT (the
+// default, 200) would charge a 2,000-row query the cheapest tier.
+func TestQueryLimitAfterParenthesis(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b where (c = 1)limit 2000":        2000,
+		"select a from b where ((c = 1))LIMIT 10, 2000":  2000,
+		"select a from b where (c = 1) limit 2000":       2000,
+		"select count(a) from b where (c = 1)limit 1500": 1500,
+		"select count(a) from b":                         200,
+	} {
+		if got, err := queryLimit(q, 200); err != nil || got != want {
+			t.Errorf("%q: limit %d %v, want %d", q, got, err, want)
+		}
+	}
+}
