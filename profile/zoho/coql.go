@@ -83,7 +83,8 @@ func queryLimit(q string, def int64) (int64, error) {
 	if !ok {
 		return math.MaxInt64, nil
 	}
-	f := strings.Fields(strings.NewReplacer(",", " , ").Replace(q))
+	// A parenthesis ends a token, as in SQL: "(c = 1)limit 2000" has a LIMIT.
+	f := strings.Fields(limitSeparators.Replace(q))
 	at := -1
 	for i, w := range f {
 		if strings.EqualFold(w, "limit") {
@@ -111,6 +112,10 @@ func queryLimit(q string, def int64) (int64, error) {
 	}
 	return n, nil
 }
+
+// limitSeparators spaces out what queryLimit splits the query at besides
+// white space: commas (a token of their own) and parentheses.
+var limitSeparators = strings.NewReplacer(",", " , ", "(", " ", ")", " ")
 
 // stripLiterals replaces each single- or double-quoted literal of q by a
 // space, and reports false if one is left open. In a literal a backslash
