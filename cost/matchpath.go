@@ -22,7 +22,8 @@ func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
 // leaves as they are and that need no unescaping, so that a path made only
 // of them is its own escaped form, are safe, but for '/'.
 var pathByte = func() (t [256]uint8) {
-	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:;=@" {
+	// Not ';': servlet containers drop path parameters (slowViews).
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:=@" {
 		t[c] = byteSafe
 	}
 	t['/'] = byteSlash

@@ -97,11 +97,15 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 }
 
 // looseView adds the reading of a router that ignores ASCII case, trailing
-// dots and a trailing slash.
+// dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
+// containers and Spring drop them from each segment).
 func (t *Table) looseView(method string, segs []string, vs *views) {
 	var buf [maxSegs]string
 	loose := buf[:0]
 	for _, s := range segs {
+		if k := strings.IndexByte(s, ';'); k > 0 {
+			s = s[:k]
+		}
 		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
 			s = trimmed
 		}
@@ -219,21 +223,25 @@ func unescapePath(s string) string {
 	return s
 }
 
-// dotted reports whether a segment ends in a dot.
+// dotted reports whether a segment ends in a dot or has path parameters:
+// whether a loose router may read the path otherwise.
 func dotted(segs []string) bool {
 	for _, s := range segs {
-		if s != "" && s[len(s)-1] == '.' {
+		if s != "" && s[len(s)-1] == '.' || strings.IndexByte(s, ';') >= 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// loosePath is the clean path p without trailing dots on its segments and
-// without a trailing slash.
+// loosePath is the clean path p without path parameters and trailing dots
+// on its segments and without a trailing slash.
 func loosePath(p string) string {
 	segs, _ := splitClean(p, false)
 	for k, s := range segs {
+		if j := strings.IndexByte(s, ';'); j > 0 {
+			s, segs[k] = s[:j], s[:j]
+		}
 		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
 			segs[k] = trimmed
 		}

@@ -200,3 +200,41 @@ func FuzzCleanPrice(f *testing.F) {
 		}
 	})
 }
+
+// Java servlet containers (Tomcat, Jetty) and Spring drop a segment's path
+// parameters (";jsessionid=x") before routing, so with the middleware in
+// front of such a backend "/crm/bulk/v8/read;x" reached the bulk route at
+// the default price, outside its class. Path parameters are a loose reading.
+func TestUncleanPathParameters(t *testing.T) {
+	ct := issueTable(t)
+	for _, tc := range []struct {
+		method, target string
+		credits        int64
+		class          string
+	}{
+		{"POST", "/crm/bulk/v8/read;x", 50, "bulk"},
+		{"POST", "/crm/bulk;v=1/v8/read", 50, "bulk"},
+		{"POST", "/crm;/bulk/v8;a;b/read;jsessionid=1", 50, "bulk"},
+		{"POST", "/crm/v8/Leads/1/actions/convert;x", 5, "convert"},
+		{"POST", "/CRM/bulk/v8/read;x./", 50, "bulk"},
+	} {
+		r := httptest.NewRequest(tc.method, tc.target, nil)
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits != tc.credits || p.Class != tc.class || !p.Unclean {
+			t.Errorf("%s %s: %+v %v, want %d %q unclean", tc.method, tc.target, p, err, tc.credits, tc.class)
+		}
+	}
+	// Host tables, which ServeMux matches, read them the same way.
+	hosts, err := NewTable(1, Route{Pattern: "POST api.example.com/bulk", Cost: 50, Class: "bulk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &http.Request{Method: "POST", Host: "api.example.com", URL: mustURL(t, "/bulk;x")}
+	if p, err := hosts.Lookup(r); err != nil || p.Credits != 50 || !p.Unclean {
+		t.Errorf("host table, /bulk;x: %+v %v", p, err)
+	}
+	// Without one, nothing changes.
+	if p, err := ct.Lookup(httptest.NewRequest("GET", "/crm/v8/Leads/1", nil)); err != nil || p.Credits != 1 || p.Unclean {
+		t.Errorf("plain path: %+v %v", p, err)
+	}
+}

@@ -1,6 +1,7 @@
 package zoho
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -52,7 +53,9 @@ func QueryLimitCost(field string, defaultLimit int64, maxBody int64, tiers ...Ti
 }
 
 // queryField returns the string field of the JSON object buf ("" if absent;
-// an empty body is an empty object).
+// an empty body is an empty object). As in cost.RecordsCost, field twice, or
+// a key that is field but for case, is malformed: which one upstream runs is
+// its parser's choice, and the map below would keep the last.
 func queryField(buf []byte, field string) (string, error) {
 	var m map[string]json.RawMessage
 	if len(buf) == 0 {
@@ -61,6 +64,9 @@ func queryField(buf []byte, field string) (string, error) {
 	if err := json.Unmarshal(buf, &m); err != nil {
 		return "", fmt.Errorf("%w: %v", cost.ErrMalformedBody, err)
 	}
+	if err := checkKeys(buf, field); err != nil {
+		return "", err
+	}
 	var q string
 	if raw, ok := m[field]; ok {
 		if err := json.Unmarshal(raw, &q); err != nil {
@@ -68,6 +74,36 @@ func queryField(buf []byte, field string) (string, error) {
 		}
 	}
 	return q, nil
+}
+
+// checkKeys reports field twice, or a key that is field but for case, among
+// the top-level keys of the valid JSON object (or null) buf; duplicates of
+// other keys are upstream's to refuse.
+func checkKeys(buf []byte, field string) error {
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // null
+	}
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %v", cost.ErrMalformedBody, err)
+		}
+		switch k, _ := tok.(string); {
+		case k == field && seen:
+			return fmt.Errorf("%w: %q appears twice", cost.ErrMalformedBody, field)
+		case k == field:
+			seen = true
+		case strings.EqualFold(k, field):
+			return fmt.Errorf("%w: a key is %q but for case", cost.ErrMalformedBody, field)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: %v", cost.ErrMalformedBody, err)
+		}
+	}
+	return nil
 }
 
 // Tier is one price band of QueryLimitCost.
@@ -83,7 +119,8 @@ func queryLimit(q string, def int64) (int64, error) {
 	if !ok {
 		return math.MaxInt64, nil
 	}
-	f := strings.Fields(strings.NewReplacer(",", " , ").Replace(q))
+	// A parenthesis ends a token, as in SQL: "(c = 1)limit 2000" has a LIMIT.
+	f := strings.Fields(limitSeparators.Replace(q))
 	at := -1
 	for i, w := range f {
 		if strings.EqualFold(w, "limit") {
@@ -111,6 +148,10 @@ func queryLimit(q string, def int64) (int64, error) {
 	}
 	return n, nil
 }
+
+// limitSeparators spaces out what queryLimit splits the query at besides
+// white space: commas (a token of their own) and parentheses.
+var limitSeparators = strings.NewReplacer(",", " , ", "(", " ", ")", " ")
 
 // stripLiterals replaces each single- or double-quoted literal of q by a
 // space, and reports false if one is left open. In a literal a backslash

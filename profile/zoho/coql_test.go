@@ -94,3 +94,55 @@ func FuzzQueryLimitCost(f *testing.F) {
 		}
 	})
 }
+
+// A LIMIT glued to a closing parenthesis is still the LIMIT clause: SQL
+// tokenizers end a token at a parenthesis, so pricing it as no LIMIT (the
+// default, 200) would charge a 2,000-row query the cheapest tier.
+func TestQueryLimitAfterParenthesis(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b where (c = 1)limit 2000":        2000,
+		"select a from b where ((c = 1))LIMIT 10, 2000":  2000,
+		"select a from b where (c = 1) limit 2000":       2000,
+		"select count(a) from b where (c = 1)limit 1500": 1500,
+		"select count(a) from b":                         200,
+	} {
+		if got, err := queryLimit(q, 200); err != nil || got != want {
+			t.Errorf("%q: limit %d %v, want %d", q, got, err, want)
+		}
+	}
+}
+
+// A body with the query field twice, or with a key that is it but for case,
+// is malformed, as for cost.RecordsCost: which one upstream runs is its
+// parser's choice, and encoding/json's map keeps the last, so
+// {"select_query":"... limit 2000","select_query":"... limit 1"} was priced
+// at 1 credit for a query upstream may run with 2,000 rows.
+func TestQueryFieldTwice(t *testing.T) {
+	p := QueryLimitCost("select_query", 200, 1<<10, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})
+	for _, body := range []string{
+		`{"select_query":"select a from b limit 2000","select_query":"select a from b limit 1"}`,
+		`{"select_query":"select a from b limit 2000","select\u005fquery":"select a from b limit 1"}`,
+		`{"select_query":"select a from b limit 1","Select_Query":"select a from b limit 2000"}`,
+		`{"Select_Query":"select a from b limit 2000"}`,
+	} {
+		c, err := p.Func(httptest.NewRequest("POST", "/", strings.NewReader(body)))
+		if !errors.Is(err, cost.ErrMalformedBody) {
+			t.Errorf("%s: cost %d %v, want ErrMalformedBody", body, c, err)
+		}
+	}
+	for body, want := range map[string]int64{
+		`{"select_query":"select a from b limit 2000","other":"limit 1"}`: 3,
+		`{"other":{"select_query":"x"},"select_query":"select a from b"}`: 1,
+		`null`: 1,
+		``:     1,
+	} {
+		if c, err := p.Func(httptest.NewRequest("POST", "/", strings.NewReader(body))); err != nil || c != want {
+			t.Errorf("%s: cost %d %v, want %d", body, c, err, want)
+		}
+	}
+	for _, body := range []string{`[]`, `{"select_query":1}`, `{} {}`, `{"select_query":"x"`} {
+		if c, err := p.Func(httptest.NewRequest("POST", "/", strings.NewReader(body))); !errors.Is(err, cost.ErrMalformedBody) {
+			t.Errorf("%s: cost %d %v, want ErrMalformedBody", body, c, err)
+		}
+	}
+}
