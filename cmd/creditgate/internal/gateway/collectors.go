@@ -25,12 +25,12 @@ const other = "other"
 // maxLabelBytes bounds a label value taken from a request header.
 const maxLabelBytes = 128
 
-// labelValue makes a client-chosen name a safe label value: valid UTF-8 and
-// at most maxLabelBytes. A name it has to change gets a hash of the original,
-// so that two names never collapse into one series (which the registry
-// refuses).
+// labelValue makes a client-chosen name a safe label value: valid UTF-8, at
+// most maxLabelBytes, and not "other" (the series the rest are summed
+// under). A name it has to change gets a hash of the original, so that two
+// names never collapse into one series (which the registry refuses).
 func labelValue(s string) string {
-	if len(s) <= maxLabelBytes && utf8.ValidString(s) {
+	if len(s) <= maxLabelBytes && utf8.ValidString(s) && s != other {
 		return s
 	}
 	h := fnv.New64a()
@@ -155,7 +155,9 @@ func (f *inFlight) add(app, class string) prometheus.Gauge {
 	if classLabel == "" {
 		classLabel = "none"
 	}
-	classLabel = labelValue(classLabel) // classes come from the cost table: few
+	if classLabel != other { // no class is folded: "other" is a class's own name
+		classLabel = labelValue(classLabel) // classes come from the cost table: few
+	}
 	if !f.apps[app] && len(f.apps) >= f.max {
 		f.full.Store(true)
 		overflow := *f.overflow.Load()

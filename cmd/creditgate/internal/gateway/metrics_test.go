@@ -59,6 +59,9 @@ func TestLabelValue(t *testing.T) {
 	if !utf8.ValidString(bad) || bad == labelValue("caf\xe8") {
 		t.Fatalf("invalid UTF-8: %q", bad)
 	}
+	if v := labelValue(other); v == other || !strings.HasPrefix(v, other) {
+		t.Fatalf("a name that is the overflow series: %q", v)
+	}
 	if labelValue("acme") != "acme" {
 		t.Fatal("a plain name changed")
 	}
