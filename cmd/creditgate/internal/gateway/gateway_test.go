@@ -196,3 +196,17 @@ func TestTenantNamedOther(t *testing.T) {
 		t.Fatalf("used series = %d, want 2 (the tenant called other, and the rest)", n)
 	}
 }
+
+// A tenant named what a long name's label value is (the hash suffix is
+// public: a hash of the name) must not take that series from it: two
+// series with the same labels fail the whole scrape.
+func TestTenantNamedLikeAFoldedName(t *testing.T) {
+	up := upstream(t)
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL)+"")
+	long := strings.Repeat("x", 200)
+	spend(t, g, long, 1)
+	spend(t, g, labelValue(long), 2)
+	if _, err := g.m.reg.Gather(); err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+}
