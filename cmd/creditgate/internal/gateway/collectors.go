@@ -2,8 +2,9 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -28,15 +29,17 @@ const maxLabelBytes = 128
 // labelValue makes a client-chosen name a safe label value: valid UTF-8, at
 // most maxLabelBytes, and not "other" (the series the rest are summed
 // under). A name it has to change gets a hash of the original, so that two
-// names never collapse into one series (which the registry refuses).
+// names never collapse into one series (which the registry refuses). A name
+// with "…" in it is changed too: it could be another's changed value, and
+// the hash is SHA-256's, so that a client cannot make two names that share
+// one.
 func labelValue(s string) string {
-	if len(s) <= maxLabelBytes && utf8.ValidString(s) && s != other {
+	if len(s) <= maxLabelBytes && utf8.ValidString(s) && s != other && !strings.Contains(s, "…") {
 		return s
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s))
+	h := sha256.Sum256([]byte(s))
 	cut := min(len(s), maxLabelBytes-24)
-	return fmt.Sprintf("%s…%016x", strings.ToValidUTF8(s[:cut], "\uFFFD"), h.Sum64())
+	return fmt.Sprintf("%s…%016x", strings.ToValidUTF8(s[:cut], "\uFFFD"), binary.BigEndian.Uint64(h[:8]))
 }
 
 // tenantCollector reports each tenant's pool at scrape time, read with Peek:

@@ -202,7 +202,7 @@ func TestTenantNamedOther(t *testing.T) {
 // series with the same labels fail the whole scrape.
 func TestTenantNamedLikeAFoldedName(t *testing.T) {
 	up := upstream(t)
-	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL)+"")
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL))
 	long := strings.Repeat("x", 200)
 	spend(t, g, long, 1)
 	spend(t, g, labelValue(long), 2)
