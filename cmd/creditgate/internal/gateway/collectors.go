@@ -38,8 +38,14 @@ func labelValue(s string) string {
 		return s
 	}
 	h := sha256.Sum256([]byte(s))
-	cut := min(len(s), maxLabelBytes-24)
-	return fmt.Sprintf("%s…%016x", strings.ToValidUTF8(s[:cut], "\uFFFD"), binary.BigEndian.Uint64(h[:8]))
+	// The kept prefix is cut after the invalid bytes are replaced (each
+	// U+FFFD is three bytes), at a rune's start.
+	prefix := strings.ToValidUTF8(s[:min(len(s), maxLabelBytes-24)], "\uFFFD")
+	cut := min(len(prefix), maxLabelBytes-24)
+	for cut < len(prefix) && !utf8.RuneStart(prefix[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…%016x", prefix[:cut], binary.BigEndian.Uint64(h[:8]))
 }
 
 // tenantCollector reports each tenant's pool at scrape time, read with Peek:
