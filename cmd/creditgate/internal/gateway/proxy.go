@@ -30,7 +30,8 @@ func NewTransport(t config.Timeouts) *http.Transport {
 // NewProxy returns a reverse proxy to upstream over tr. It sets the
 // X-Forwarded-* headers (appending the client to an X-Forwarded-For it was
 // sent) and answers 502 with a JSON body when the upstream cannot be reached;
-// onError, if not nil, counts those.
+// onError, if not nil, counts those. A call whose client went away first ends
+// with 499 and is not counted.
 func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError func()) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -41,6 +42,18 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		BufferPool: &buffers,
 		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client went away (its request's context ended), not
+				// the upstream: nothing to count or warn of. The status
+				// (nginx's 499, which no client reads) is below 500, so
+				// the call is charged: the upstream got it and may do the
+				// work, and a client must not get slow calls free by
+				// hanging up before their answer.
+				log.LogAttrs(r.Context(), slog.LevelDebug, "client went away before the upstream answered",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path))
+				w.WriteHeader(statusClientClosed)
+				return
+			}
 			if onError != nil {
 				onError()
 			}
@@ -52,6 +65,10 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		},
 	}
 }
+
+// statusClientClosed is what a call whose client went away before the
+// upstream answered ends with: nginx's 499 Client Closed Request.
+const statusClientClosed = 499
 
 // buffers are the proxies' copy buffers: without a pool, each response
 // allocates 32 KiB.
