@@ -56,3 +56,22 @@ func TestClientGoneIsNotAnUpstreamError(t *testing.T) {
 		t.Errorf("acme used %d credits, want 50: the upstream got the call", d.Used)
 	}
 }
+
+// An upstream that does not answer within timeouts.upstream_header is a
+// gateway timeout (504), not an upstream that could not be reached (502).
+func TestUpstreamTimeoutIs504(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(up.Close)
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL)+"timeouts: {upstream_header: 50ms}\n")
+	r := httptest.NewRequest(http.MethodGet, "/crm/v8/Leads", nil)
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != http.StatusGatewayTimeout {
+		t.Fatalf("status %d, want 504: %s", w.Code, w.Body)
+	}
+	if v := testutil.ToFloat64(g.m.upstream); v != 1 {
+		t.Errorf("upstream errors = %v, want 1", v)
+	}
+}
