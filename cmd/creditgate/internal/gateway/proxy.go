@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,9 +30,9 @@ func NewTransport(t config.Timeouts) *http.Transport {
 
 // NewProxy returns a reverse proxy to upstream over tr. It sets the
 // X-Forwarded-* headers (appending the client to an X-Forwarded-For it was
-// sent) and answers 502 with a JSON body when the upstream cannot be reached;
-// onError, if not nil, counts those. A call whose client went away first ends
-// with 499 and is not counted.
+// sent) and answers 502 with a JSON body when the upstream cannot be reached,
+// 504 when it did not answer in time; onError, if not nil, counts both. A
+// call whose client went away first ends with 499 and is not counted.
 func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError func()) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -60,6 +61,14 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 			log.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Reached, but no answer within timeouts.upstream_header
+				// (or the dial's): a gateway timeout.
+				w.WriteHeader(http.StatusGatewayTimeout)
+				_, _ = w.Write([]byte(`{"code":"UPSTREAM_TIMEOUT","details":{},"message":"the upstream server did not answer in time","status":"error"}` + "\n"))
+				return
+			}
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = w.Write([]byte(`{"code":"UPSTREAM_ERROR","details":{},"message":"the upstream server could not be reached","status":"error"}` + "\n"))
 		},
