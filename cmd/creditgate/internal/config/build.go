@@ -98,10 +98,12 @@ func (b *builder) addresses(e *Effective) {
 			b.fail("upstream", "not a URL: %v", err)
 		case u.Scheme != "http" && u.Scheme != "https":
 			b.fail("upstream", "want an http:// or https:// URL, got %q", c.Upstream)
-		case u.Host == "":
+		case u.Hostname() == "":
 			b.fail("upstream", "no host in %q", c.Upstream)
 		case u.User != nil:
 			b.fail("upstream", "credentials in the URL are not supported")
+		case isListen(c.Listen, u):
+			b.fail("upstream", "the gateway itself (listen is %s): each call would come back through it", c.Listen)
 		default:
 			e.Upstream = u
 		}
@@ -144,6 +146,33 @@ func (b *builder) hostPort(path, addr string) bool {
 	return true
 }
 
+// isListen reports whether u names the address the gateway listens on: the
+// same port, and the same host, or both hosts this machine's loopback, or a
+// listener on every address and a loopback upstream.
+func isListen(listen string, u *url.URL) bool {
+	lh, lp, err := net.SplitHostPort(listen)
+	if err != nil || lp == "0" {
+		return false
+	}
+	up := u.Port()
+	if up == "" {
+		up = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if up != lp {
+		return false
+	}
+	uh := u.Hostname()
+	local := func(h string) bool {
+		ip, err := netip.ParseAddr(h)
+		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
+	}
+	everywhere := lh == ""
+	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {
+		everywhere = true
+	}
+	return strings.EqualFold(lh, uh) || (local(uh) && (local(lh) || everywhere))
+}
+
 // loopback reports whether addr's host can only be reached from this machine.
 func loopback(addr string) bool {
 	host, _, _ := net.SplitHostPort(addr)
@@ -169,6 +198,9 @@ func (b *builder) identity(e *Effective) {
 	} {
 		if strings.ContainsAny(h.v, " :\t\r\n") {
 			b.fail(h.path, "not a header name: %q", h.v)
+		}
+		if strings.EqualFold(h.v, "Host") {
+			b.fail(h.path, "Host is not among a request's headers (net/http moves it to the request's host): every call would have no key")
 		}
 	}
 	for i, s := range id.TrustedProxies {

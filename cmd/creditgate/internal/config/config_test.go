@@ -82,6 +82,20 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"not a mapping", "plan: 5\n", []string{"c.yaml:1:7: plan: want a mapping of"}},
 		{"merge key", "base: &b {edition: free}\n", []string{"c.yaml:1:1: base: unknown field"}},
 		{"bad upstream", "upstream: ftp://x\n", []string{`c.yaml:1:1: upstream: want an http:// or https:// URL, got "ftp://x"`}},
+		// Go dials a URL with a port and no host name on this machine.
+		{"upstream without host name", "upstream: \"http://:9000\"\n", []string{`c.yaml:1:1: upstream: no host in "http://:9000"`}},
+		// Each call would come back through the gateway, spending credits
+		// and slots at every turn until the caps refuse the innermost.
+		{"upstream is the gateway", "listen: 127.0.0.1:8080\nupstream: http://localhost:8080/api\n",
+			[]string{"c.yaml:2:1: upstream: the gateway itself (listen is 127.0.0.1:8080)"}},
+		{"upstream is the gateway on every address", "listen: \":8080\"\nupstream: http://127.0.0.1:8080\n",
+			[]string{"c.yaml:2:1: upstream: the gateway itself"}},
+		// The sum wraps round to a negative pool: "has no credits" would
+		// blame the wrong thing.
+		{"credits overflow", "plan:\n  credits: 9223372036854775807\n  add_ons: 10\n  concurrency: 5\n",
+			[]string{"c.yaml:2:3: plan.credits: with add_ons, past the largest pool"}},
+		// net/http moves Host out of the headers: the key would always be "".
+		{"host header", "identity:\n  tenant_header: host\n", []string{"c.yaml:2:3: identity.tenant_header: Host"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("c.yaml", []byte(tc.text))

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"maps"
+	"math"
 	"strings"
 	"time"
 
@@ -84,6 +85,10 @@ func (b *builder) plan(s PlanSpec, path string) (store.Plan, bool) {
 		addOns = max(*s.AddOns, 0)
 	}
 	if s.Credits != nil {
+		if *s.Credits > math.MaxInt64-addOns {
+			b.fail(path+".credits", "with add_ons, past the largest pool (%d)", int64(math.MaxInt64))
+			return p, false
+		}
 		p.Credits = *s.Credits + addOns
 	}
 	if s.Window != nil {

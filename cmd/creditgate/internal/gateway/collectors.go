@@ -2,8 +2,9 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -25,18 +26,26 @@ const other = "other"
 // maxLabelBytes bounds a label value taken from a request header.
 const maxLabelBytes = 128
 
-// labelValue makes a client-chosen name a safe label value: valid UTF-8 and
-// at most maxLabelBytes. A name it has to change gets a hash of the original,
-// so that two names never collapse into one series (which the registry
-// refuses).
+// labelValue makes a client-chosen name a safe label value: valid UTF-8, at
+// most maxLabelBytes, and not "other" (the series the rest are summed
+// under). A name it has to change gets a hash of the original, so that two
+// names never collapse into one series (which the registry refuses). A name
+// with "…" in it is changed too: it could be another's changed value, and
+// the hash is SHA-256's, so that a client cannot make two names that share
+// one.
 func labelValue(s string) string {
-	if len(s) <= maxLabelBytes && utf8.ValidString(s) {
+	if len(s) <= maxLabelBytes && utf8.ValidString(s) && s != other && !strings.Contains(s, "…") {
 		return s
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s))
-	cut := min(len(s), maxLabelBytes-24)
-	return fmt.Sprintf("%s…%016x", strings.ToValidUTF8(s[:cut], "\uFFFD"), h.Sum64())
+	h := sha256.Sum256([]byte(s))
+	// The kept prefix is cut after the invalid bytes are replaced (each
+	// U+FFFD is three bytes), at a rune's start.
+	prefix := strings.ToValidUTF8(s[:min(len(s), maxLabelBytes-24)], "\uFFFD")
+	cut := min(len(prefix), maxLabelBytes-24)
+	for cut < len(prefix) && !utf8.RuneStart(prefix[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…%016x", prefix[:cut], binary.BigEndian.Uint64(h[:8]))
 }
 
 // tenantCollector reports each tenant's pool at scrape time, read with Peek:
@@ -155,7 +164,9 @@ func (f *inFlight) add(app, class string) prometheus.Gauge {
 	if classLabel == "" {
 		classLabel = "none"
 	}
-	classLabel = labelValue(classLabel) // classes come from the cost table: few
+	if classLabel != other { // no class is folded: "other" is a class's own name
+		classLabel = labelValue(classLabel) // classes come from the cost table: few
+	}
 	if !f.apps[app] && len(f.apps) >= f.max {
 		f.full.Store(true)
 		overflow := *f.overflow.Load()

@@ -179,3 +179,34 @@ creditgate_requests_invalid_total{reason="key"} 1
 		t.Fatal(err)
 	}
 }
+
+// A tenant that calls itself "other" (the header is the client's) must not
+// share the label value the rest are summed under: two series with the same
+// labels fail the whole scrape.
+func TestTenantNamedOther(t *testing.T) {
+	up := upstream(t)
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL)+"metrics: {top_tenants: 1}\n")
+	spend(t, g, "other", 3)
+	spend(t, g, "b", 1)
+	spend(t, g, "c", 1)
+	if _, err := g.m.reg.Gather(); err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+	if n := testutil.CollectAndCount(newTenantCollector(g.l, g.st, 1), "creditgate_tenant_credits_used"); n != 2 {
+		t.Fatalf("used series = %d, want 2 (the tenant called other, and the rest)", n)
+	}
+}
+
+// A tenant named what a long name's label value is (the hash suffix is
+// public: a hash of the name) must not take that series from it: two
+// series with the same labels fail the whole scrape.
+func TestTenantNamedLikeAFoldedName(t *testing.T) {
+	up := upstream(t)
+	g := newGateway(t, strings.ReplaceAll(tenantsYAML, "%s", up.URL))
+	long := strings.Repeat("x", 200)
+	spend(t, g, long, 1)
+	spend(t, g, labelValue(long), 2)
+	if _, err := g.m.reg.Gather(); err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+}

@@ -55,9 +55,17 @@ func TestLabelValue(t *testing.T) {
 	if a == b || len(a) > maxLabelBytes+8 || !utf8.ValidString(a) {
 		t.Fatalf("long names: %q %q", a, b)
 	}
+	// Invalid bytes become U+FFFD, three bytes each: the value must still
+	// fit.
+	if v := labelValue(strings.Repeat("a\xff", 100)); len(v) > maxLabelBytes || !utf8.ValidString(v) {
+		t.Fatalf("invalid long name: %d bytes, %q", len(v), v)
+	}
 	bad := labelValue("caf\xe9")
 	if !utf8.ValidString(bad) || bad == labelValue("caf\xe8") {
 		t.Fatalf("invalid UTF-8: %q", bad)
+	}
+	if v := labelValue(other); v == other || !strings.HasPrefix(v, other) {
+		t.Fatalf("a name that is the overflow series: %q", v)
 	}
 	if labelValue("acme") != "acme" {
 		t.Fatal("a plain name changed")

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,8 +30,9 @@ func NewTransport(t config.Timeouts) *http.Transport {
 
 // NewProxy returns a reverse proxy to upstream over tr. It sets the
 // X-Forwarded-* headers (appending the client to an X-Forwarded-For it was
-// sent) and answers 502 with a JSON body when the upstream cannot be reached;
-// onError, if not nil, counts those.
+// sent) and answers 502 with a JSON body when the upstream cannot be reached,
+// 504 when it did not answer in time; onError, if not nil, counts both. A
+// call whose client went away first ends with 499 and is not counted.
 func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError func()) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -41,17 +43,41 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		BufferPool: &buffers,
 		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client went away (its request's context ended), not
+				// the upstream: nothing to count or warn of. The status
+				// (nginx's 499, which no client reads) is below 500, so
+				// the call is charged: the upstream got it and may do the
+				// work, and a client must not get slow calls free by
+				// hanging up before their answer.
+				log.LogAttrs(r.Context(), slog.LevelDebug, "client went away before the upstream answered",
+					slog.String("method", r.Method), slog.String("path", r.URL.Path))
+				w.WriteHeader(statusClientClosed)
+				return
+			}
 			if onError != nil {
 				onError()
 			}
 			log.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Reached, but no answer within timeouts.upstream_header
+				// (or the dial's): a gateway timeout.
+				w.WriteHeader(http.StatusGatewayTimeout)
+				_, _ = w.Write([]byte(`{"code":"UPSTREAM_TIMEOUT","details":{},"message":"the upstream server did not answer in time","status":"error"}` + "\n"))
+				return
+			}
 			w.WriteHeader(http.StatusBadGateway)
 			_, _ = w.Write([]byte(`{"code":"UPSTREAM_ERROR","details":{},"message":"the upstream server could not be reached","status":"error"}` + "\n"))
 		},
 	}
 }
+
+// statusClientClosed is what a call whose client went away before the
+// upstream answered ends with: nginx's 499 Client Closed Request.
+const statusClientClosed = 499
 
 // buffers are the proxies' copy buffers: without a pool, each response
 // allocates 32 KiB.
