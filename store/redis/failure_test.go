@@ -2,6 +2,7 @@ package redis
 
 import (
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -158,5 +159,36 @@ func TestBreaker(t *testing.T) {
 		if st, back := b.circuit(); st != r.state || c.opens.Load() != r.opens || back != r.back {
 			t.Fatalf("step %d: %v (%d opens, %d closes), want %v (%d, %d)", i, st, c.opens.Load(), back, r.state, r.opens, r.back)
 		}
+	}
+}
+
+// Every failure the breaker counts is an error in Stats: a take that fails
+// queues the release of its member (it may have run), and the flush of
+// that release, to the same unreachable Redis, fails too. The circuit may
+// open on such a failure; Errors must still count it, or a gauge of errors
+// shows fewer failures than the breaker's threshold when it opened.
+func TestErrorsCountEveryBreakerFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there: every call fails at once
+	const threshold = 3
+	s := newStore(t, client(t, addr), WithFailure(FailOpen, 1), WithBreaker(threshold, time.Hour),
+		WithTimeout(50*time.Millisecond))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 8}
+	pf := func(string) *store.Plan { return &p }
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().BreakerOpens == 0 && time.Now().Before(deadline) {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "e", App: "a", Credits: 1}, pf, &l, &d)
+		s.Release(&l)
+		time.Sleep(20 * time.Millisecond) // the release flusher's turn
+	}
+	st := s.Stats()
+	if st.BreakerOpens != 1 || st.Errors < threshold {
+		t.Fatalf("breaker opens %d, errors %d: want 1 and at least %d (the threshold)", st.BreakerOpens, st.Errors, threshold)
 	}
 }

@@ -198,6 +198,9 @@ func (s *Store) renewAll(all bool) {
 		return nil
 	})
 	s.stats.roundTrips.Add(1)
+	if err != nil && !isNoScript(err) {
+		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
+	}
 	s.brk.done(err == nil || isNoScript(err), probe, time.Now())
 	for _, c := range cmds {
 		v, err := c.cmd.Result()

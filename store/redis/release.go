@@ -150,6 +150,9 @@ func (s *Store) flush() bool {
 		zrems(ctx, p, all)
 		return nil
 	})
+	if err != nil {
+		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
+	}
 	s.brk.done(err == nil, probe, time.Now())
 	return true
 }

@@ -5,7 +5,7 @@ import "sync/atomic"
 // Stats are a store's counters since New.
 type Stats struct {
 	RoundTrips   int64 // script runs sent (a NOSCRIPT reload counts twice)
-	Errors       int64 // calls that failed after their retries
+	Errors       int64 // calls that failed after their retries (steps, renewals, release flushes: each failure the breaker counts)
 	Replays      int64 // retries of a step after an ambiguous error
 	Reloads      int64 // NOSCRIPT answers (script cache lost: restart, flush)
 	BreakerOpens int64 // times the circuit opened
