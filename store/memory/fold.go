@@ -153,59 +153,16 @@ func unfold(now time.Time, nw *windows, rec string) {
 	carryFrom(now, srcs, nw)
 }
 
-// foldedPeek is Peek for a folded tenant with plan p: what its record says
-// is still out at now, in p's windows.
-func foldedPeek(now time.Time, rec string, p *store.Plan, n int64) store.Decision {
-	fws := decodeFold(rec)
-	d := store.Decision{Allowed: true, Limit: p.Credits, Window: p.WindowLength(), Reset: now}
-	limits := append([]store.WindowLimit{p.Pool()}, p.Extra...)
-	d.Remaining = p.Credits
-	at := now
-	for i, x := range limits {
-		if i >= len(fws) {
-			d.Remaining = min(d.Remaining, x.Credits)
-			continue
-		}
-		var out int64
-		for _, e := range fws[i].returns {
-			if e[0] > now.UnixNano() {
-				out += e[1]
-			}
-		}
-		if i == 0 {
-			d.Used = out
-		}
-		d.Remaining = min(d.Remaining, max(x.Credits-out, 0))
-		if back := firstReturn(now, fws[i], x.Credits-out, n); back.After(at) {
-			at = back
-		}
+// foldedWindows builds the windows of plan p that a folded tenant with
+// record rec would come back with at now (see unfold), for Peek: reading the
+// record's windows by position instead reported a full pool to a tenant
+// whose plan changed while it was folded, and one window's spends where
+// unfold carries another's. nil if p cannot build a window.
+func (s *Store) foldedWindows(now time.Time, rec string, p *store.Plan) *windows {
+	w := new(windows)
+	if s.initWindows(w, p, nil) != nil {
+		return nil
 	}
-	for _, fw := range fws[:1] {
-		for _, e := range fw.returns {
-			if e[0] > now.UnixNano() {
-				d.Reset = time.Unix(0, e[0]).In(now.Location())
-				break
-			}
-		}
-	}
-	if n > d.Remaining {
-		d.RetryAfter = at.Sub(now)
-	}
-	return d
-}
-
-// firstReturn is when a window with free credits, and fw's schedule out,
-// has n free.
-func firstReturn(now time.Time, fw foldedWindow, free, n int64) time.Time {
-	at := now
-	for _, e := range fw.returns {
-		if free >= n {
-			break
-		}
-		if e[0] > now.UnixNano() {
-			free += e[1]
-			at = time.Unix(0, e[0])
-		}
-	}
-	return at
+	unfold(now, w, rec)
+	return w
 }

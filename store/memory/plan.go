@@ -27,6 +27,9 @@ func (s *Store) SetPlan(now time.Time, key string, p *store.Plan) error {
 func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.dead.Load() { // folded since the lookup: it comes back with plans' plan, and its bytes are no longer counted
+		return nil
+	}
 	w := t.wins.Load()
 	if sameShape(t.plan.Load(), p) {
 		if err := w.pool().SetLimit(p.Credits); err != nil {

@@ -95,7 +95,9 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 		rec, ok := sh.folded[tenant]
 		sh.mu.Unlock()
 		if t == nil && ok {
-			return foldedPeek(now, rec, plans(tenant), n)
+			if w := s.foldedWindows(now, rec, plans(tenant)); w != nil {
+				return peek(now, w, n)
+			}
 		}
 	}
 	if t == nil {
@@ -109,7 +111,11 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 		}
 		return d
 	}
-	w := t.wins.Load()
+	return peek(now, t.wins.Load(), n)
+}
+
+// peek is Peek of windows w.
+func peek(now time.Time, w *windows, n int64) store.Decision {
 	all, pool := w.all(), w.pool()
 	rem := all.RemainingAt(now)
 	d := store.Decision{Allowed: true, Limit: pool.Limit(), Remaining: rem, Used: pool.Limit() - pool.RemainingAt(now),

@@ -319,6 +319,9 @@ func tenantCost(t *tenant) uint32 {
 func (s *Store) addApp(t *tenant, app string) *semEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.dead.Load() { // folded since admit's lookup: its bytes are no longer counted
+		return nil
+	}
 	tab := t.apps.Load()
 	if e := tab.find(app); e != nil {
 		return e
