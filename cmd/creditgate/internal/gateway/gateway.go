@@ -38,6 +38,7 @@ type Gateway struct {
 	alerts    *alerts
 	transport *http.Transport
 	counters  middleware.Counters
+	active    atomic.Int64 // proxy handlers running, upgraded connections included
 
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
