@@ -146,6 +146,11 @@ func (b *builder) hostPort(path, addr string) bool {
 	return true
 }
 
+// IsListen reports whether u names the address listen: see isListen. A
+// reload checks the new upstream against the running listen address, since
+// a new listen needs a restart.
+func IsListen(listen string, u *url.URL) bool { return isListen(listen, u) }
+
 // isListen reports whether u names the address the gateway listens on: the
 // same port, and the same host, or both hosts this machine's loopback, or a
 // listener on every address and a loopback upstream.

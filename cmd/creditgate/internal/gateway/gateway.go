@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -38,6 +39,7 @@ type Gateway struct {
 	alerts    *alerts
 	transport *http.Transport
 	counters  middleware.Counters
+	active    atomic.Int64 // proxy handlers running, upgraded connections included
 
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
@@ -106,6 +108,17 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.eff.Load()
+	// serve requires an upstream at start, and the listener keeps its
+	// address until a restart: a reload must not lose the first nor point
+	// the gateway at itself.
+	err := eff.RequireUpstream()
+	if err == nil && config.IsListen(old.Config.Listen, eff.Upstream) {
+		err = fmt.Errorf("upstream: %s is the gateway itself (it listens on %s until a restart)", eff.Upstream, old.Config.Listen)
+	}
+	if err != nil {
+		g.m.reloads.WithLabelValues("error").Inc()
+		return err
+	}
 	g.eff.Store(eff) // first: a tenant created from now on gets the new plan
 	b, err := g.buildHandler(eff)
 	if err != nil {

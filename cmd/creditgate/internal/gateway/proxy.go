@@ -138,6 +138,8 @@ func findTimed(w http.ResponseWriter) *timedWriter {
 // A request the middleware answers itself (a refusal, an unpriceable body)
 // has its decision timed here.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.active.Add(1)
+	defer g.active.Add(-1)
 	b := g.current.Load()
 	tw := timedPool.Get().(*timedWriter)
 	tw.ResponseWriter, tw.start, tw.decided = w, time.Now(), false

@@ -125,6 +125,9 @@ func (g *Gateway) reload(read func() (*config.Effective, error)) {
 type server struct {
 	srv *http.Server
 	ln  net.Listener
+	// cancel ends the context of every request the server serves: the only
+	// way to end an upgraded connection, which Shutdown and Close forget.
+	cancel context.CancelFunc
 }
 
 // listen opens the proxy's and the dashboard's listeners.
@@ -136,8 +139,10 @@ func listen(eff *config.Effective, g *Gateway, log *slog.Logger) (proxy, admin *
 			return nil, err
 		}
 		t := c.Timeouts
-		return &server{ln: ln, srv: &http.Server{
+		base, cancel := context.WithCancel(context.Background())
+		return &server{ln: ln, cancel: cancel, srv: &http.Server{
 			Handler:           h,
+			BaseContext:       func(net.Listener) context.Context { return base },
 			ReadHeaderTimeout: t.ReadHeader,
 			ReadTimeout:       t.Read,
 			WriteTimeout:      t.Write,
@@ -168,10 +173,23 @@ func (g *Gateway) shutdown(timeout time.Duration, proxy, admin *server, snap *sn
 		g.log.Warn("drain timed out: closing the connections still open")
 		_ = proxy.srv.Close()
 	}
+	// Shutdown neither waits for nor closes upgraded (hijacked) connections:
+	// their handlers, which hold their slots, are waited for here, within
+	// the same timeout, then ended through their requests' context (the
+	// proxy then closes both sides).
+	if !g.waitHandlers(ctx) {
+		g.log.Warn("drain timed out: closing the upgraded connections still open", slog.Int64("connections", g.active.Load()))
+		proxy.cancel()
+		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.waitHandlers(wctx)
+		wcancel()
+	}
+	proxy.cancel()
 	if admin != nil {
 		if err := admin.srv.Shutdown(ctx); err != nil {
 			_ = admin.srv.Close()
 		}
+		admin.cancel()
 	}
 	snap.stop() // after the drain: the last save holds every settled request
 	// Whatever the drain left of the budget, queued alerts get a few seconds.
@@ -180,6 +198,20 @@ func (g *Gateway) shutdown(timeout time.Duration, proxy, admin *server, snap *sn
 	err := g.Close(cctx)
 	g.log.Info("stopped")
 	return err
+}
+
+// waitHandlers waits until no proxy handler runs, or ctx ends (false).
+func (g *Gateway) waitHandlers(ctx context.Context) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for g.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 func deadline(ctx context.Context) time.Time {
