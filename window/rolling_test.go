@@ -221,6 +221,26 @@ func TestChargeHuge(t *testing.T) {
 	}
 }
 
+// TestTakeHugeKeep: a reserve near MaxInt64 keeps the whole pool, also once
+// SetLimit has lowered the limit below what is spent: the limit less the
+// reserve less the spent credits must not overflow into room for a take.
+func TestTakeHugeKeep(t *testing.T) {
+	for name, w := range takeKinds(t, 1000) {
+		t.Run(name, func(t *testing.T) {
+			mustTake(t, w, t0, 1000)
+			part := w
+			if c, ok := w.(*Compound); ok {
+				part = c.Windows()[0]
+			}
+			require.NoError(t, part.SetLimit(100))
+			for _, partial := range []bool{false, true} {
+				x := w.TakeAt(t1, 50, math.MaxInt64, partial)
+				assert.Zero(t, x.Took, "partial %v: took from a pool spent past its limit", partial)
+			}
+		})
+	}
+}
+
 // TestRollingReturns: the schedule Returns gives agrees with RemainingAt
 // (its total is what is spent) and with AvailableAt (each instant is when the
 // credits up to it are back), over random takes and refunds; and it counts
