@@ -197,7 +197,7 @@ func (f *Fixed) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 
 func (f *Fixed) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
 	L := f.limit.Load()
-	took, id, spent := f.take(now, max(n, 0), L-max(keep, 0), partial)
+	took, id, spent := f.take(now, max(n, 0), under(L, keep), partial)
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, id
 }
 

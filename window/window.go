@@ -135,6 +135,11 @@ func fit(spent, n, L int64, partial bool) int64 {
 	return max(L-spent, 0)
 }
 
+// under is what a take may fill under limit L leaving keep untaken, at
+// least 0: fit subtracts the spent credits from it, which overflows into
+// room for a take if a keep near MaxInt64 left it near MinInt64.
+func under(L, keep int64) int64 { return max(L-max(keep, 0), 0) }
+
 // tokenWindow lets Compound refund exactly the credits it took, even when a
 // stale caller's credits were charged to a later slot than its own now.
 type tokenWindow interface {
