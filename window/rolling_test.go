@@ -241,6 +241,31 @@ func TestTakeHugeKeep(t *testing.T) {
 	}
 }
 
+// TestQueriesAtTimesEnd: near the last instant a time.Time's UnixNano holds
+// (2262), when credits come back is past it. ResetAt, AvailableAt and
+// Returns must not wrap that around to an instant before now (ResetAt and
+// AvailableAt said now while nothing was left, so Wait spun every
+// millisecond instead of failing at once): they say the last instant.
+func TestQueriesAtTimesEnd(t *testing.T) {
+	end := time.Unix(0, math.MaxInt64)
+	for _, length := range []time.Duration{24 * time.Hour, MaxLength} {
+		r, err := NewRolling(10, length)
+		require.NoError(t, err)
+		now := end.Add(-time.Hour)
+		mustTake(t, r, now, 10)
+		assert.True(t, r.ResetAt(now).After(now), "%v: ResetAt %v, nothing left", length, r.ResetAt(now))
+		at, err := r.AvailableAt(now, 1)
+		require.NoError(t, err)
+		assert.True(t, at.After(now), "%v: AvailableAt %v, nothing left", length, at)
+		var sum int64
+		for b, n := range r.Returns(now) {
+			assert.True(t, b.After(now), "%v: %d credits back at %v", length, n, b)
+			sum += n
+		}
+		assert.Equal(t, int64(10), sum)
+	}
+}
+
 // TestRollingReturns: the schedule Returns gives agrees with RemainingAt
 // (its total is what is spent) and with AvailableAt (each instant is when the
 // credits up to it are back), over random takes and refunds; and it counts
