@@ -263,6 +263,19 @@ func TestQueriesAtTimesEnd(t *testing.T) {
 			sum += n
 		}
 		assert.Equal(t, int64(10), sum)
+		// Several slots due past the last instant share it: one entry.
+		r2, err := NewRolling(10, length, WithSlots(4))
+		require.NoError(t, err)
+		for i := range 4 {
+			mustTake(t, r2, end.Add(-length+time.Duration(i)*length/4), 1)
+		}
+		var got []time.Time
+		for b := range r2.Returns(end) {
+			got = append(got, b)
+		}
+		for i := 1; i < len(got); i++ {
+			assert.True(t, got[i].After(got[i-1]), "%v: instants not increasing: %v", length, got)
+		}
 	}
 }
 
