@@ -127,6 +127,32 @@ func TestFixedResetInTheGap(t *testing.T) {
 	}
 }
 
+// TestFixedSkippedDay: Samoa skipped 30 December 2011 (from 23:59:59 on
+// the 29th, UTC-10, to 00:00 on the 31st, UTC+14). time.Date puts the
+// missing day's midnight at the 29th's, whose clock reads 00:00 too, so the
+// 29th's periods ended where they started: ResetAt and AvailableAt said the
+// credits were back before now (Wait spun every millisecond all day) and
+// RefundAt gave nothing back. The 29th ends when the clocks jump.
+func TestFixedSkippedDay(t *testing.T) {
+	apia, err := time.LoadLocation("Pacific/Apia")
+	require.NoError(t, err)
+	jump := time.Date(2011, 12, 31, 0, 0, 0, 0, apia)
+	for _, c := range []struct {
+		period time.Duration
+		reset  time.Time
+	}{{day, jump}, {8 * time.Hour, time.Date(2011, 12, 29, 8, 0, 0, 0, apia)}, {2 * day, jump}} {
+		f, err := NewFixed(10, c.period, 0, apia)
+		require.NoError(t, err)
+		now := time.Date(2011, 12, 29, 4, 0, 0, 0, apia)
+		mustTake(t, f, now, 10)
+		assert.True(t, f.ResetAt(now).Equal(c.reset), "%v: ResetAt %v", c.period, f.ResetAt(now))
+		at, err := f.AvailableAt(now, 1)
+		require.NoError(t, err)
+		assert.True(t, at.Equal(c.reset), "%v: AvailableAt %v", c.period, at)
+		assert.Equal(t, int64(3), f.RefundAt(now, now, 3), "%v", c.period)
+	}
+}
+
 func TestFixedWeeklyAndHourly(t *testing.T) {
 	la := losAngeles(t)
 	week, err := NewFixed(5, 7*day, 9*time.Hour, la)
