@@ -83,16 +83,18 @@ func (f *Fixed) boundary(y int, m time.Month, d int) time.Time {
 	r := f.resetAt
 	h, mi, s, ns := int(r/time.Hour), int(r%time.Hour/time.Minute), int(r%time.Minute/time.Second), int(r%time.Second)
 	b := time.Date(y, m, d, h, mi, s, ns, f.loc)
-	if b.Hour() == h && b.Minute() == mi && b.Second() == s && b.Nanosecond() == ns {
+	want := wall(time.Date(y, m, d, h, mi, s, ns, time.UTC))
+	if wall(b) == want { // the date too: a skipped day's reset reads as the day before's
 		return b
 	}
 	// The reset time does not exist that day: the clocks jumped over it
-	// (in America/Havana, say, from 00:00 to 01:00). time.Date then picks
-	// an instant on either side, maybe on the day before, which would merge
-	// the two days' periods. The period starts when the clocks jump: the
-	// end of b's zone if b is before the jump, else its start.
+	// (in America/Havana, say, from 00:00 to 01:00, or over the whole day
+	// in Pacific/Apia on 30 December 2011). time.Date then picks an instant
+	// on either side, maybe on the day before, which would merge the two
+	// days' periods. The period starts when the clocks jump: the end of b's
+	// zone if b is before the jump, else its start.
 	start, end := b.ZoneBounds()
-	if wall(b) < wall(time.Date(y, m, d, h, mi, s, ns, time.UTC)) {
+	if wall(b) < want {
 		if !end.IsZero() {
 			return end
 		}
