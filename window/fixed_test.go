@@ -153,6 +153,29 @@ func TestFixedSkippedDay(t *testing.T) {
 	}
 }
 
+// TestFixedSkippedDayTiles: with a reset after midnight, the skipped day's
+// period runs from the jump to the 31st's reset. It was counted as the
+// 31st's day, so the 31st's first period got the same id as the one before
+// it: credits spent before 03:00 stayed spent until 05:00, while ResetAt
+// said 03:00. Periods must tile, each with its own id.
+func TestFixedSkippedDayTiles(t *testing.T) {
+	apia, err := time.LoadLocation("Pacific/Apia")
+	require.NoError(t, err)
+	for _, period := range []time.Duration{3 * time.Hour, day} {
+		f, err := NewFixed(10, period, 2*time.Hour, apia)
+		require.NoError(t, err)
+		p := f.periodOf(time.Date(2011, 12, 29, 12, 0, 0, 0, apia))
+		for range 12 {
+			q := f.periodOf(time.Unix(0, p.end))
+			require.Equal(t, p.end, q.start, "%v: contiguous", period)
+			require.Greater(t, q.end, q.start, "%v", period)
+			require.Greater(t, q.id, p.id, "%v: [%v, %v) shares the id of the one before", period,
+				time.Unix(0, q.start).In(apia), time.Unix(0, q.end).In(apia))
+			p = q
+		}
+	}
+}
+
 func TestFixedWeeklyAndHourly(t *testing.T) {
 	la := losAngeles(t)
 	week, err := NewFixed(5, 7*day, 9*time.Hour, la)
