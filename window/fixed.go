@@ -135,7 +135,9 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		d--
 		b = f.boundary(y, m, d)
 	}
-	y, m, d = b.Date()
+	// The day's date, normalised (d may be 0): not b's, which for a
+	// skipped day is the next day's (see boundary).
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
 	n := dayNumber(y, m, d)
 	if f.period >= day {
 		k := int64(f.period / day)
