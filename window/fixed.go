@@ -2,6 +2,7 @@ package window
 
 import (
 	"iter"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -126,6 +127,19 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// lastInstant is the last instant UnixNano holds (in 2262).
+var lastInstant = time.Unix(0, math.MaxInt64)
+
+// nanos is t.UnixNano, saturated at the last instant it holds rather than
+// wrapped around to 1677 (a period ending after 2262 would end before it
+// began).
+func nanos(t time.Time) int64 {
+	if t.After(lastInstant) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
 // periodOf computes the period containing t from the calendar.
 func (f *Fixed) periodOf(t time.Time) *period {
 	lt := t.In(f.loc)
@@ -145,7 +159,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		first := j*k - n // days from (y, m, d) to the period's first day
 		start := f.boundary(y, m, d+int(first))
 		end := f.boundary(y, m, d+int(first+k))
-		return &period{id: uint64(j), start: start.UnixNano(), end: end.UnixNano()}
+		return &period{id: uint64(j), start: nanos(start), end: nanos(end)}
 	}
 	next := f.boundary(y, m, d+1)
 	off := t.Sub(b)
@@ -159,7 +173,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 	// hours in Antarctica/Troll, whose clocks move by two; more after a
 	// zone's own date-line change), so that no two periods share one.
 	perDay := int64(maxDay/f.period) + 1
-	return &period{id: uint64(n*perDay + int64(j)), start: start.UnixNano(), end: end.UnixNano()}
+	return &period{id: uint64(n*perDay + int64(j)), start: nanos(start), end: nanos(end)}
 }
 
 // current returns the cached period for t, moving it forward when t has left
