@@ -279,6 +279,27 @@ func TestQueriesAtTimesEnd(t *testing.T) {
 	}
 }
 
+// TestClockBeforeTimesStart: a clock gone back before 1678 (the first
+// instant UnixNano holds) is a stale caller, counted where the window is.
+// UnixNano wraps such instants around: 1600 read as 2184, a jump ahead that
+// forgot every credit spent and admitted a second pool within the window.
+func TestClockBeforeTimesStart(t *testing.T) {
+	for _, back := range []time.Time{
+		time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1677, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), {},
+	} {
+		for name, w := range takeKinds(t, 10) {
+			mustTake(t, w, t0, 10)
+			ok, err := w.TryAcquireAt(back, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "%s at %v: admitted from a spent pool", name, back)
+			ok, err = w.TryAcquireAt(t1, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "%s after %v: admitted from a spent pool", name, back)
+		}
+	}
+}
+
 // TestRollingReturns: the schedule Returns gives agrees with RemainingAt
 // (its total is what is spent) and with AvailableAt (each instant is when the
 // credits up to it are back), over random takes and refunds; and it counts
