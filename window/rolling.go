@@ -253,9 +253,10 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the
 // Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
-// unsigned divisions. Instants before 1678 all map to 0.
+// unsigned divisions. Instants before 1678 all map to 0, and after 2262 to
+// 2262's last (see unixNano).
 func (r *Rolling) toU(t time.Time) uint64 {
-	x := uint64(t.UnixNano()) ^ signBit
+	x := uint64(unixNano(t)) ^ signBit
 	if x < r.skew {
 		return 0
 	}

@@ -300,6 +300,15 @@ func TestClockBeforeTimesStart(t *testing.T) {
 	}
 }
 
+// TestUnixNanoInRange: within the instants UnixNano holds, unixNano is it,
+// to the nanosecond at both ends.
+func TestUnixNanoInRange(t *testing.T) {
+	for _, x := range []int64{math.MinInt64, math.MinInt64 + 1, -1, 0, 1, math.MaxInt64 - 1, math.MaxInt64,
+		-9223372036000000001, -9223372035999999999, 9223372035999999999, 9223372036000000000, t0.UnixNano()} {
+		assert.Equal(t, x, unixNano(time.Unix(0, x).In(time.FixedZone("x", 3600))))
+	}
+}
+
 // TestRollingReturns: the schedule Returns gives agrees with RemainingAt
 // (its total is what is spent) and with AvailableAt (each instant is when the
 // credits up to it are back), over random takes and refunds; and it counts

@@ -2,6 +2,7 @@ package window
 
 import (
 	"errors"
+	"math"
 	"time"
 )
 
@@ -139,6 +140,28 @@ func fit(spent, n, L int64, partial bool) int64 {
 // least 0: fit subtracts the spent credits from it, which overflows into
 // room for a take if a keep near MaxInt64 left it near MinInt64.
 func under(L, keep int64) int64 { return max(L-max(keep, 0), 0) }
+
+// unixSecs bounds the seconds whose every instant UnixNano holds.
+const unixSecs = math.MaxInt64/1_000_000_000 - 1
+
+var firstInstant, lastInstant = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+
+// unixNano is t.UnixNano, saturated at the first and last instants it holds
+// (1677, 2262) instead of wrapped around: 1600 would read as 2184, a jump
+// ahead that forgets what is spent, and a period ending after 2262 would
+// end before it began. Within range it costs one predictable branch more.
+func unixNano(t time.Time) int64 {
+	s := t.Unix()
+	if uint64(s+unixSecs) > 2*unixSecs { // s outside [-unixSecs, unixSecs]
+		if t.Before(firstInstant) {
+			return math.MinInt64
+		}
+		if t.After(lastInstant) {
+			return math.MaxInt64
+		}
+	}
+	return s*1e9 + int64(t.Nanosecond())
+}
 
 // tokenWindow lets Compound refund exactly the credits it took, even when a
 // stale caller's credits were charged to a later slot than its own now.
