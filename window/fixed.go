@@ -83,16 +83,18 @@ func (f *Fixed) boundary(y int, m time.Month, d int) time.Time {
 	r := f.resetAt
 	h, mi, s, ns := int(r/time.Hour), int(r%time.Hour/time.Minute), int(r%time.Minute/time.Second), int(r%time.Second)
 	b := time.Date(y, m, d, h, mi, s, ns, f.loc)
-	if b.Hour() == h && b.Minute() == mi && b.Second() == s && b.Nanosecond() == ns {
+	want := wall(time.Date(y, m, d, h, mi, s, ns, time.UTC))
+	if wall(b) == want { // the date too: a skipped day's reset reads as the day before's
 		return b
 	}
 	// The reset time does not exist that day: the clocks jumped over it
-	// (in America/Havana, say, from 00:00 to 01:00). time.Date then picks
-	// an instant on either side, maybe on the day before, which would merge
-	// the two days' periods. The period starts when the clocks jump: the
-	// end of b's zone if b is before the jump, else its start.
+	// (in America/Havana, say, from 00:00 to 01:00, or over the whole day
+	// in Pacific/Apia on 30 December 2011). time.Date then picks an instant
+	// on either side, maybe on the day before, which would merge the two
+	// days' periods. The period starts when the clocks jump: the end of b's
+	// zone if b is before the jump, else its start.
 	start, end := b.ZoneBounds()
-	if wall(b) < wall(time.Date(y, m, d, h, mi, s, ns, time.UTC)) {
+	if wall(b) < want {
 		if !end.IsZero() {
 			return end
 		}
@@ -133,7 +135,9 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		d--
 		b = f.boundary(y, m, d)
 	}
-	y, m, d = b.Date()
+	// The day's date, normalised (d may be 0): not b's, which for a
+	// skipped day is the next day's (see boundary).
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
 	n := dayNumber(y, m, d)
 	if f.period >= day {
 		k := int64(f.period / day)
@@ -141,7 +145,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		first := j*k - n // days from (y, m, d) to the period's first day
 		start := f.boundary(y, m, d+int(first))
 		end := f.boundary(y, m, d+int(first+k))
-		return &period{id: uint64(j), start: start.UnixNano(), end: end.UnixNano()}
+		return &period{id: uint64(j), start: unixNano(start), end: unixNano(end)}
 	}
 	next := f.boundary(y, m, d+1)
 	off := t.Sub(b)
@@ -155,7 +159,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 	// hours in Antarctica/Troll, whose clocks move by two; more after a
 	// zone's own date-line change), so that no two periods share one.
 	perDay := int64(maxDay/f.period) + 1
-	return &period{id: uint64(n*perDay + int64(j)), start: start.UnixNano(), end: end.UnixNano()}
+	return &period{id: uint64(n*perDay + int64(j)), start: unixNano(start), end: unixNano(end)}
 }
 
 // current returns the cached period for t, moving it forward when t has left
@@ -197,7 +201,7 @@ func (f *Fixed) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 
 func (f *Fixed) stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64) {
 	L := f.limit.Load()
-	took, id, spent := f.take(now, max(n, 0), L-max(keep, 0), partial)
+	took, id, spent := f.take(now, max(n, 0), under(L, keep), partial)
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}, id
 }
 
@@ -228,7 +232,7 @@ func (f *Fixed) load(p *period) (x, used uint64, _ *period) {
 // take charges n credits (or, if partial, as many as fit under the limit L)
 // and returns what it took, the period charged and what is spent after.
 func (f *Fixed) take(now time.Time, n, L int64, partial bool) (int64, uint64, int64) {
-	p := f.current(now, now.UnixNano())
+	p := f.current(now, unixNano(now))
 	for {
 		x, used, q := f.load(p)
 		p = q
@@ -248,8 +252,8 @@ func (f *Fixed) RefundAt(now, spent time.Time, n int64) int64 {
 	if n <= 0 {
 		return 0
 	}
-	p := f.current(now, now.UnixNano())
-	if sn := spent.UnixNano(); sn < p.start || sn >= p.end {
+	p := f.current(now, unixNano(now))
+	if sn := unixNano(spent); sn < p.start || sn >= p.end {
 		return 0
 	}
 	return f.refundTok(p.id, n)
@@ -271,13 +275,13 @@ func (f *Fixed) refundTok(id uint64, n int64) int64 {
 
 // RemainingAt reports the credits left in now's period.
 func (f *Fixed) RemainingAt(now time.Time) int64 {
-	_, used, _ := f.load(f.current(now, now.UnixNano()))
+	_, used, _ := f.load(f.current(now, unixNano(now)))
 	return max(f.limit.Load()-int64(used), 0)
 }
 
 // ResetAt reports the end of now's period, or now if nothing is spent in it.
 func (f *Fixed) ResetAt(now time.Time) time.Time {
-	_, used, p := f.load(f.current(now, now.UnixNano()))
+	_, used, p := f.load(f.current(now, unixNano(now)))
 	if used == 0 {
 		return now
 	}
@@ -293,7 +297,7 @@ func (f *Fixed) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if n > L {
 		return time.Time{}, ErrExceedsLimit
 	}
-	_, used, p := f.load(f.current(now, now.UnixNano()))
+	_, used, p := f.load(f.current(now, unixNano(now)))
 	if L-int64(used) >= n {
 		return now, nil
 	}
@@ -308,7 +312,7 @@ func (f *Fixed) Period() time.Duration { return f.period }
 // when nothing is spent), also beyond a limit lowered by SetLimit.
 func (f *Fixed) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 	return func(yield func(time.Time, int64) bool) {
-		_, used, p := f.load(f.current(now, now.UnixNano()))
+		_, used, p := f.load(f.current(now, unixNano(now)))
 		if used > 0 {
 			yield(time.Unix(0, p.end).In(now.Location()), int64(used))
 		}

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"math"
 	"testing"
 	"time"
 	_ "time/tzdata" // the DST tests must not depend on the machine's zoneinfo
@@ -125,6 +126,72 @@ func TestFixedResetInTheGap(t *testing.T) {
 		assert.InDelta(t, float64(day), float64(e.Sub(s)), float64(time.Hour))
 		prevEnd = e
 	}
+}
+
+// TestFixedSkippedDay: Samoa skipped 30 December 2011 (from 23:59:59 on
+// the 29th, UTC-10, to 00:00 on the 31st, UTC+14). time.Date puts the
+// missing day's midnight at the 29th's, whose clock reads 00:00 too, so the
+// 29th's periods ended where they started: ResetAt and AvailableAt said the
+// credits were back before now (Wait spun every millisecond all day) and
+// RefundAt gave nothing back. The 29th ends when the clocks jump.
+func TestFixedSkippedDay(t *testing.T) {
+	apia, err := time.LoadLocation("Pacific/Apia")
+	require.NoError(t, err)
+	jump := time.Date(2011, 12, 31, 0, 0, 0, 0, apia)
+	for _, c := range []struct {
+		period time.Duration
+		reset  time.Time
+	}{{day, jump}, {8 * time.Hour, time.Date(2011, 12, 29, 8, 0, 0, 0, apia)}, {2 * day, jump}} {
+		f, err := NewFixed(10, c.period, 0, apia)
+		require.NoError(t, err)
+		now := time.Date(2011, 12, 29, 4, 0, 0, 0, apia)
+		mustTake(t, f, now, 10)
+		assert.True(t, f.ResetAt(now).Equal(c.reset), "%v: ResetAt %v", c.period, f.ResetAt(now))
+		at, err := f.AvailableAt(now, 1)
+		require.NoError(t, err)
+		assert.True(t, at.Equal(c.reset), "%v: AvailableAt %v", c.period, at)
+		assert.Equal(t, int64(3), f.RefundAt(now, now, 3), "%v", c.period)
+	}
+}
+
+// TestFixedSkippedDayTiles: with a reset after midnight, the skipped day's
+// period runs from the jump to the 31st's reset. It was counted as the
+// 31st's day, so the 31st's first period got the same id as the one before
+// it: credits spent before 03:00 stayed spent until 05:00, while ResetAt
+// said 03:00. Periods must tile, each with its own id.
+func TestFixedSkippedDayTiles(t *testing.T) {
+	apia, err := time.LoadLocation("Pacific/Apia")
+	require.NoError(t, err)
+	for _, period := range []time.Duration{3 * time.Hour, day} {
+		f, err := NewFixed(10, period, 2*time.Hour, apia)
+		require.NoError(t, err)
+		p := f.periodOf(time.Date(2011, 12, 29, 12, 0, 0, 0, apia))
+		for range 12 {
+			q := f.periodOf(time.Unix(0, p.end))
+			require.Equal(t, p.end, q.start, "%v: contiguous", period)
+			require.Greater(t, q.end, q.start, "%v", period)
+			require.Greater(t, q.id, p.id, "%v: [%v, %v) shares the id of the one before", period,
+				time.Unix(0, q.start).In(apia), time.Unix(0, q.end).In(apia))
+			p = q
+		}
+	}
+}
+
+// TestFixedAtTimesEnd: a period ending past the last instant UnixNano holds
+// (2262) got an end wrapped around to 1677: ResetAt and AvailableAt said
+// the credits were back long before now, RefundAt gave nothing back. The
+// period ends at the last instants instead (see unixNano).
+func TestFixedAtTimesEnd(t *testing.T) {
+	end := time.Unix(0, math.MaxInt64).UTC()
+	f, err := NewFixed(10, day, 0, time.UTC)
+	require.NoError(t, err)
+	now := end.Add(-time.Hour)
+	mustTake(t, f, now, 10)
+	assert.True(t, f.ResetAt(now).After(now), "ResetAt %v", f.ResetAt(now))
+	at, err := f.AvailableAt(now, 1)
+	require.NoError(t, err)
+	assert.True(t, at.After(now), "AvailableAt %v", at)
+	assert.Equal(t, int64(3), f.RefundAt(now, now, 3))
 }
 
 func TestFixedWeeklyAndHourly(t *testing.T) {

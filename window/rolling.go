@@ -253,13 +253,11 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the
 // Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
-// unsigned divisions. Instants before 1678 all map to 0.
+// unsigned divisions. Instants before 1678 all map to its first second, and
+// after 2262 to its last (see unixNano).
 func (r *Rolling) toU(t time.Time) uint64 {
-	x := uint64(t.UnixNano()) ^ signBit
-	if x < r.skew {
-		return 0
-	}
-	return x - r.skew
+	x := uint64(unixNano(t)) ^ signBit
+	return x - min(x, r.skew) // 0 below skew
 }
 
 func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {

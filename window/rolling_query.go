@@ -107,10 +107,21 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 		if c>>amountBits == k&tagMask {
 			a += int64(c & amountMask)
 		}
-		if a > 0 && !fn((k+1)*r.width+r.length(), a) {
+		if a > 0 && !fn(r.backU(k), a) {
 			return
 		}
 	}
+}
+
+// backU is when slot k's credits come back, (k+1)·w + W, or the last
+// instant toU maps (MaxInt64 ns) if that is later: computed in full it
+// would wrap around 2^64 to an instant long past.
+func (r *Rolling) backU(k uint64) uint64 {
+	last := ^uint64(0) - r.skew
+	if k >= (last-r.length())/r.width {
+		return last
+	}
+	return (k+1)*r.width + r.length()
 }
 
 // Returns is the window's state at now as a schedule: each instant at which
@@ -134,6 +145,10 @@ func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 		stopped := false
 		r.live(e, func(b uint64, a int64) bool {
 			seen += a
+			if pendN > 0 && b == pend { // slots due past the last instant (see backU)
+				pendN += a
+				return true
+			}
 			if pendN > 0 && !yield(r.fromU(pend, loc), pendN) {
 				stopped = true
 				return false
@@ -147,7 +162,7 @@ func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 		if extra := all - seen; extra > 0 {
 			// As AvailableAt: credits not in any slot word are back once
 			// the newest live slot leaves, at the latest.
-			last := (e+r.size())*r.width + r.length()
+			last := r.backU(e + r.size() - 1)
 			if pendN > 0 && pend != last && !yield(r.fromU(pend, loc), pendN) {
 				return
 			}
@@ -192,7 +207,7 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	}
 	// If the slots do not cover it (credits in flight to a slot), everything
 	// spent so far is back once the newest live slot leaves.
-	at := (e+r.size())*r.width + r.length()
+	at := r.backU(e + r.size() - 1)
 	r.live(e, func(b uint64, a int64) bool {
 		avail += a
 		if avail >= n {

@@ -120,7 +120,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 	now := start
 	for i, o := range ops {
 		now = now.Add(o.step)
-		u := now.UnixNano()
+		u := unixNano(now) // the window's reading of now: past 2262 (ops of up to ten years), not wrapped
 		switch o.action {
 		case 0, 1, 2, 4:
 			if o.n > m.limit && o.action != 4 {
@@ -175,7 +175,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 			frontier, _ := m.see(u)
 			spent := now.Add(-o.back)
 			before := r.RemainingAt(now)
-			want := m.refund(frontier, spent.UnixNano(), o.n)
+			want := m.refund(frontier, unixNano(spent), o.n)
 			r.RefundAt(now, spent, o.n)
 			if got := r.RemainingAt(now) - before; got != want {
 				t.Fatalf("op %d: refund of %d gave back %d, want %d", i, o.n, got, want)

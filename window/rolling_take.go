@@ -30,7 +30,7 @@ func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 		return r.peek(now, L)
 	}
 	u := r.toU(now)
-	lim := L - max(keep, 0)
+	lim := under(L, keep)
 	if !partial {
 		if ok, done, spent := r.fast(u, n, lim); done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
@@ -155,7 +155,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 		if r.head.Load() != e {
 			continue // past may lack slots this caller's frontier still counts
 		}
-		L := r.limit.Load() - max(keep, 0)
+		L := under(r.limit.Load(), keep)
 		eff := base + x
 		// d: how far cur's slot is ahead of s. Live slots end at e+size-1, so
 		// anything further ahead is really behind (or long expired).

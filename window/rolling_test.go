@@ -221,6 +221,100 @@ func TestChargeHuge(t *testing.T) {
 	}
 }
 
+// TestTakeHugeKeep: a reserve near MaxInt64 keeps the whole pool, also once
+// SetLimit has lowered the limit below what is spent: the limit less the
+// reserve less the spent credits must not overflow into room for a take.
+func TestTakeHugeKeep(t *testing.T) {
+	for name, w := range takeKinds(t, 1000) {
+		t.Run(name, func(t *testing.T) {
+			mustTake(t, w, t0, 1000)
+			part := w
+			if c, ok := w.(*Compound); ok {
+				part = c.Windows()[0]
+			}
+			require.NoError(t, part.SetLimit(100))
+			for _, partial := range []bool{false, true} {
+				x := w.TakeAt(t1, 50, math.MaxInt64, partial)
+				assert.Zero(t, x.Took, "partial %v: took from a pool spent past its limit", partial)
+			}
+		})
+	}
+}
+
+// TestQueriesAtTimesEnd: near the last instant a time.Time's UnixNano holds
+// (2262), when credits come back is past it. ResetAt, AvailableAt and
+// Returns must not wrap that around to an instant before now (ResetAt and
+// AvailableAt said now while nothing was left, so Wait spun every
+// millisecond instead of failing at once): they say the last instant.
+func TestQueriesAtTimesEnd(t *testing.T) {
+	end := time.Unix(0, math.MaxInt64)
+	for _, length := range []time.Duration{24 * time.Hour, MaxLength} {
+		r, err := NewRolling(10, length)
+		require.NoError(t, err)
+		now := end.Add(-time.Hour)
+		mustTake(t, r, now, 10)
+		assert.True(t, r.ResetAt(now).After(now), "%v: ResetAt %v, nothing left", length, r.ResetAt(now))
+		at, err := r.AvailableAt(now, 1)
+		require.NoError(t, err)
+		assert.True(t, at.After(now), "%v: AvailableAt %v, nothing left", length, at)
+		var sum int64
+		for b, n := range r.Returns(now) {
+			assert.True(t, b.After(now), "%v: %d credits back at %v", length, n, b)
+			sum += n
+		}
+		assert.Equal(t, int64(10), sum)
+		// Several slots due past the last instant share it: one entry.
+		r2, err := NewRolling(10, length, WithSlots(4))
+		require.NoError(t, err)
+		for i := range 4 {
+			mustTake(t, r2, end.Add(-length+time.Duration(i)*length/4), 1)
+		}
+		var got []time.Time
+		for b := range r2.Returns(end) {
+			got = append(got, b)
+		}
+		for i := 1; i < len(got); i++ {
+			assert.True(t, got[i].After(got[i-1]), "%v: instants not increasing: %v", length, got)
+		}
+	}
+}
+
+// TestClockBeforeTimesStart: a clock gone back before 1678 (the first
+// instant UnixNano holds) is a stale caller, counted where the window is.
+// UnixNano wraps such instants around: 1600 read as 2184, a jump ahead that
+// forgot every credit spent and admitted a second pool within the window.
+func TestClockBeforeTimesStart(t *testing.T) {
+	for _, back := range []time.Time{
+		time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1677, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), {},
+	} {
+		for name, w := range takeKinds(t, 10) {
+			mustTake(t, w, t0, 10)
+			ok, err := w.TryAcquireAt(back, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "%s at %v: admitted from a spent pool", name, back)
+			ok, err = w.TryAcquireAt(t1, 1)
+			require.NoError(t, err)
+			assert.False(t, ok, "%s after %v: admitted from a spent pool", name, back)
+		}
+	}
+}
+
+// TestUnixNanoInRange: within the seconds UnixNano holds whole, unixNano
+// is it; past them, it reads within a second of the end, never wrapped.
+func TestUnixNanoInRange(t *testing.T) {
+	zone := time.FixedZone("x", 3600)
+	for _, x := range []int64{-9223372035000000000, -1, 0, 1, 9223372035999999999, t0.UnixNano()} {
+		assert.Equal(t, x, unixNano(time.Unix(0, x).In(zone)))
+	}
+	for _, far := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 0, zone), time.Unix(0, math.MinInt64)} {
+		assert.Less(t, unixNano(far), int64(-9223372035000000000)+1e9, "%v", far)
+	}
+	for _, far := range []time.Time{time.Date(3000, 1, 1, 0, 0, 0, 0, zone), time.Unix(0, math.MaxInt64)} {
+		assert.GreaterOrEqual(t, unixNano(far), int64(9223372035000000000), "%v", far)
+	}
+}
+
 // TestRollingReturns: the schedule Returns gives agrees with RemainingAt
 // (its total is what is spent) and with AvailableAt (each instant is when the
 // credits up to it are back), over random takes and refunds; and it counts

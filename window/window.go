@@ -2,6 +2,7 @@ package window
 
 import (
 	"errors"
+	"math"
 	"time"
 )
 
@@ -133,6 +134,24 @@ func fit(spent, n, L int64, partial bool) int64 {
 		return 0
 	}
 	return max(L-spent, 0)
+}
+
+// under is what a take may fill under limit L leaving keep untaken, at
+// least 0: fit subtracts the spent credits from it, which overflows into
+// room for a take if a keep near MaxInt64 left it near MinInt64.
+func under(L, keep int64) int64 { return max(L-max(keep, 0), 0) }
+
+// unixSecs bounds the seconds whose every instant UnixNano holds.
+const unixSecs = math.MaxInt64/1_000_000_000 - 1
+
+// unixNano is t.UnixNano with t's second clamped to those it holds whole
+// (1677 to 2262) instead of wrapped around: 1600 would read as 2184, a jump
+// ahead that forgets what is spent, and a period ending after 2262 would
+// end before it began. Instants past either end read as within a second of
+// it: stale callers, or a jump to 2262. It is two conditional moves more
+// than UnixNano and keeps TakeAt's toU inlined.
+func unixNano(t time.Time) int64 {
+	return min(max(t.Unix(), -unixSecs), unixSecs)*1e9 + int64(t.Nanosecond())
 }
 
 // tokenWindow lets Compound refund exactly the credits it took, even when a
