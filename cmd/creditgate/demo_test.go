@@ -119,8 +119,16 @@ func TestDemo(t *testing.T) {
 	if n := tb.cell(t, "forms", "forms served", without); n >= 60 || n == 0 {
 		t.Errorf("without the governor %d of 60 web forms were served: want some refused, after some served", n)
 	}
-	if tb.pool[without] != "5,000/5,000" {
-		t.Errorf("without the governor the pool ended at %s, want spent", tb.pool[without])
+	// Spent: the pool ran dry and the API refused calls. On a loaded machine
+	// a one-second day can end with a few credits left that no queued call
+	// fits (a run ended at 4,989), so the last 1 % is not asked for.
+	refused := int64(0)
+	for it := range tb.rows {
+		refused += tb.cell(t, it, "429s", without)
+	}
+	used, err := strconv.ParseInt(strings.ReplaceAll(strings.Split(tb.pool[without], "/")[0], ",", ""), 10, 64)
+	if err != nil || used < limit*99/100 || refused == 0 {
+		t.Errorf("without the governor the pool ended at %s with %d 429s, want spent and calls refused", tb.pool[without], refused)
 	}
 	for _, run := range []int{with, savings} {
 		if n := tb.cell(t, "forms", "forms served", run); n != 60 {
