@@ -21,13 +21,13 @@ func init() {
 func check(_ context.Context, args []string, e *env) int {
 	cf := newConfigFlags("check", e.stderr)
 	cf.fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: creditgate check [flags] [CONFIG]\n\nValidates CONFIG (or -config, CREDITGATE_CONFIG, or the built-in default) with the\nenvironment and flags over it, as serve would, and prints the result.")
+		fmt.Fprintln(cf.fs.Output(), "Usage: creditgate check [flags] [CONFIG]\n\nValidates CONFIG (or -config, CREDITGATE_CONFIG, or the built-in default) with the\nenvironment and flags over it, as serve would, and prints the result.")
 		cf.fs.PrintDefaults()
 	}
 	var files []string // flags may come after the file too
 	for {
-		if err := cf.fs.Parse(args); err != nil {
-			return exitConfig
+		if code, ok := parseFlags(cf.fs, args, e); !ok {
+			return code
 		}
 		if cf.fs.NArg() == 0 {
 			break

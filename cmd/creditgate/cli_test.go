@@ -106,3 +106,20 @@ func TestConfigExample(t *testing.T) {
 		t.Fatalf("check example: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// Each command's -h is help asked for, as the top-level --help is: its
+// usage on standard output and exit 0. A flag the command does not have is
+// one line on standard error, naming the command and the flag, and exit 2.
+func TestCommandHelpAndBadFlags(t *testing.T) {
+	for _, cmd := range []string{"serve", "check", "demo"} {
+		code, stdout, stderr := runCLI(t, nil, cmd, "-h")
+		if code != 0 || !strings.HasPrefix(stdout, "Usage: creditgate "+cmd+" [flags]") || stderr != "" {
+			t.Errorf("%s -h: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", cmd, code, stdout, stderr)
+		}
+		code, stdout, stderr = runCLI(t, nil, cmd, "-no-such-flag")
+		want := "creditgate " + cmd + ": flag provided but not defined: -no-such-flag"
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%s -no-such-flag: exit %d, stderr %q; want 2 and one line starting %q", cmd, code, stderr, want)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&command{name: "demo", run: runDemo,
-		summary: "show in a minute why the governor matters: a fake CRM, the gateway, four integrations, with and without it"})
+		summary: "show in 30 s why the governor matters: a fake CRM, the gateway, four integrations, without the governor and with it"})
 }
 
 func runDemo(ctx context.Context, args []string, e *env) int {
@@ -28,13 +28,14 @@ func runDemo(ctx context.Context, args []string, e *env) int {
 	fs.StringVar(&o.Admin, "dashboard", "127.0.0.1:0", "the dashboard's address (off loopback, a token is printed)")
 	fs.StringVar(&o.Token, "dashboard-token", e.getenv("CREDITGATE_DASHBOARD_TOKEN"), "the dashboard's token (env CREDITGATE_DASHBOARD_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: creditgate demo [flags]\n\nRuns a fake Zoho-like CRM, the gateway in front of it and four integrations that share its\ncredit pool, first without the governor, then with it, and prints the runs side by side.")
+		fmt.Fprintln(fs.Output(), "Usage: creditgate demo [flags]\n\nRuns a fake Zoho-like CRM, the gateway in front of it and four integrations that share its\ncredit pool, without the governor, with it, and with its credit savings (-savings), and\nprints the runs side by side.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		if err == nil {
-			fmt.Fprintf(e.stderr, "demo: unexpected argument %q\n", fs.Arg(0))
-		}
+	if code, ok := parseFlags(fs, args, e); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "demo: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
 	if f, ok := e.stdout.(*os.File); ok {

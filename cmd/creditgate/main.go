@@ -23,6 +23,8 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -80,6 +82,26 @@ func run(ctx context.Context, args []string, e *env) int {
 		return exitConfig
 	}
 	return c.run(ctx, args[1:], e)
+}
+
+// parseFlags parses a command's flags. Help asked for (-h) prints fs.Usage
+// on standard output and returns exitOK; a bad flag is one line on standard
+// error and returns exitConfig; ok is false in both cases. fs.Usage must
+// write to fs.Output().
+func parseFlags(fs *flag.FlagSet, args []string, e *env) (code int, ok bool) {
+	fs.SetOutput(io.Discard) // the flag package's own message and usage
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		return exitOK, false
+	default:
+		fmt.Fprintf(e.stderr, "creditgate %s: %v (\"creditgate %s -h\" lists the flags)\n", fs.Name(), err, fs.Name())
+		return exitConfig, false
+	}
 }
 
 func usage(w io.Writer) {

@@ -18,10 +18,15 @@ func init() {
 
 func serve(ctx context.Context, args []string, e *env) int {
 	cf := newConfigFlags("serve", e.stderr)
-	if err := cf.fs.Parse(args); err != nil || cf.fs.NArg() > 0 {
-		if err == nil {
-			fmt.Fprintf(e.stderr, "serve: unexpected argument %q (the file goes after -config)\n", cf.fs.Arg(0))
-		}
+	cf.fs.Usage = func() {
+		fmt.Fprintln(cf.fs.Output(), "Usage: creditgate serve [flags]\n\nRuns the gateway in front of the upstream API with the configuration of -config (or\nCREDITGATE_CONFIG, or the built-in default), the environment and flags over it.")
+		cf.fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(cf.fs, args, e); !ok {
+		return code
+	}
+	if cf.fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "serve: unexpected argument %q (the file goes after -config)\n", cf.fs.Arg(0))
 		return exitConfig
 	}
 	eff, err := cf.load("", e.getenv)

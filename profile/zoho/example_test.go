@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware"
+	"github.com/creditgate/creditgate/middleware/client"
 	"github.com/creditgate/creditgate/profile/zoho"
 )
 
@@ -49,4 +51,34 @@ func ExampleErrorBodies() {
 	h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader("select")))
 	fmt.Println(w.Code, w.Body.String())
 	// Output: 400 {"code":"INVALID_DATA","details":{},"message":"the request cost could not be computed from its body","status":"error"}
+}
+
+// The credit savings on every Zoho route each fits, as the README shows
+// them: here a second read of the users (metadata) comes from the cache.
+func Example_savings() {
+	calls := 0
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		fmt.Fprint(w, `{"users":[]}`)
+	}))
+	defer api.Close()
+	plan, _ := zoho.Edition("enterprise", 25)
+	costs, _ := zoho.CostTable()
+
+	tr, _ := client.New(nil, client.WithPlan(plan), client.WithCosts(costs),
+		client.WithCaching(zoho.CacheRules("v8", 10*time.Minute)...),      // users, roles, modules, fields, layouts, org, __apis
+		client.WithCoalescing(zoho.CoalesceRules("v8")...),                // identical concurrent GETs share one call
+		client.WithBatching(zoho.BatchRules("v8", 5*time.Millisecond)...)) // single-record writes sent 100 a call
+
+	defer tr.Close(context.Background())
+	hc := &http.Client{Transport: tr}
+	for range 2 {
+		resp, err := hc.Get(api.URL + "/crm/v8/users")
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+	}
+	fmt.Printf("calls %d, saved %+v\n", calls, tr.Stats().Saved.Cached)
+	// Output: calls 1, saved {Calls:1 Credits:1}
 }
