@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -47,6 +48,9 @@ func TestClusterOddNames(t *testing.T) {
 		if d := s.Peek(time.Now(), name, 1, pf); d.Remaining != 7 {
 			t.Fatalf("tenant %.10q: peek %+v", name, d)
 		}
+	}
+	if !slices.Contains(slices.Collect(s.Tenants()), "") {
+		t.Fatal("Tenants() misses the empty name")
 	}
 	if st := s.Stats(); st.Errors != 0 {
 		t.Fatalf("stats %+v", st)

@@ -55,6 +55,9 @@ func (s *Store) tenantOf(key string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if enc == emptyTag {
+		return "", true
+	}
 	b, err := base64.RawURLEncoding.DecodeString(enc)
 	return string(b), err == nil
 }
