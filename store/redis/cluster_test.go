@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -54,5 +55,34 @@ func TestClusterOddNames(t *testing.T) {
 	}
 	if st := s.Stats(); st.Errors != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// A prefix with braces would set the hash tag itself: "{}" makes Redis
+// hash each key whole (the steps' keys span slots: CROSSSLOT), "{cg}"
+// puts every tenant in one slot. Such a store either is refused or runs
+// its steps with each tenant in a slot of its own.
+func TestClusterPrefixBraces(t *testing.T) {
+	_, rc, _ := clusterStore(t)
+	p := store.Plan{Credits: 10, Window: time.Minute, Concurrency: 2}
+	pf := func(string) *store.Plan { return &p }
+	for _, prefix := range []string{"cg{}:", "{cg}:"} {
+		s, err := New(rc, WithPrefix(prefix))
+		if err != nil {
+			continue
+		}
+		defer s.Close(context.Background())
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "a", App: "x", Credits: 1}, pf, &l, &d)
+		if !d.Allowed {
+			t.Fatalf("prefix %q: take %+v", prefix, d)
+		}
+		s.Release(&l)
+		a := rc.ClusterKeySlot(context.Background(), s.tenants.get(time.Now(), "a").kw).Val()
+		b := rc.ClusterKeySlot(context.Background(), s.tenants.get(time.Now(), "b").kw).Val()
+		if a == b {
+			t.Fatalf("prefix %q: tenants a and b share slot %d", prefix, a)
+		}
 	}
 }
