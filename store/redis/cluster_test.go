@@ -212,3 +212,31 @@ func TestClusterSlotMigration(t *testing.T) {
 		t.Fatalf("a slot migration counted as Redis failing: %+v", st)
 	}
 }
+
+// Tenants() on every primary of a cluster, under a prefix with the glob
+// characters of SCAN's MATCH: it finds the store's tenants, only them.
+func TestClusterTenantsGlobPrefix(t *testing.T) {
+	_, rc, _ := clusterStore(t)
+	p := store.Plan{Credits: 10, Window: time.Minute}
+	pf := func(string) *store.Plan { return &p }
+	for _, prefix := range []string{"cg[1]:", "cg*?\\:"} {
+		s, err := New(rc, WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close(context.Background())
+		var want []string
+		for i := range 20 {
+			name := prefix + strconv.Itoa(i)
+			want = append(want, name)
+			if d := s.Charge(time.Now(), name, 1, pf); !d.Allowed || d.Remaining != 9 {
+				t.Fatalf("%+v", d)
+			}
+		}
+		got := slices.Sorted(s.Tenants())
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("prefix %q: Tenants() = %q, want %q", prefix, got, want)
+		}
+	}
+}
