@@ -16,7 +16,7 @@ func (s *Store) Tenants() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*s.cfg.timeout)
 		defer cancel()
-		match := s.cfg.prefix + "{*}:w"
+		match := globEscape(s.cfg.prefix) + "{*}:w"
 		var names []string
 		scan := func(ctx context.Context, c *goredis.Client) error {
 			var local []string
@@ -43,6 +43,19 @@ func (s *Store) Tenants() iter.Seq[string] {
 			}
 		}
 	}
+}
+
+// globEscape escapes the characters MATCH reads as a pattern (the prefix
+// is any string): "cg[1]:" matched "cg1:", not itself.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^-`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // tenantOf decodes the tenant of a window key.
