@@ -36,9 +36,22 @@ type tenant struct {
 }
 
 func newTenant(prefix, name string) *tenant {
-	tag := prefix + "{" + base64.RawURLEncoding.EncodeToString([]byte(name)) + "}"
+	tag := prefix + "{" + name64(name) + "}"
 	return &tenant{name: name, tag: tag, kw: tag + ":w", kq: tag + ":q",
 		apps: map[string]string{}, classes: map[string]string{}}
+}
+
+// emptyTag is the empty name's hash tag: its base64 is empty, and Redis
+// hashes a key with an empty tag ("{}") whole, putting the tenant's keys
+// in different cluster slots (CROSSSLOT). "=" is in no raw base64.
+const emptyTag = "="
+
+// name64 is name in base64, the tenant's hash tag.
+func name64(name string) string {
+	if name == "" {
+		return emptyTag
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(name))
 }
 
 // appKey is the key of app's leases.

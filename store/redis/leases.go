@@ -198,13 +198,16 @@ func (s *Store) renewAll(all bool) {
 		return nil
 	})
 	s.stats.roundTrips.Add(1)
-	if err != nil && !isNoScript(err) {
-		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
-	}
-	s.brk.done(err == nil || isNoScript(err), probe, time.Now())
+	ok = err == nil || isNoScript(err) || moving(err)
 	for _, c := range cmds {
 		v, err := c.cmd.Result()
-		if err != nil && isNoScript(err) {
+		// run again where the node lacked the script, or the slot was on
+		// the move (see moving): leases held must not expire meanwhile
+		for err != nil && (isNoScript(err) || moving(err)) {
+			if moving(err) && !wait(ctx, movingDelay) {
+				ok = false
+				break
+			}
 			a, err2 := s.eval(ctx, c.keys, c.args, nil)
 			v, err = a, err2
 		}
@@ -214,6 +217,10 @@ func (s *Store) renewAll(all bool) {
 			}
 		}
 	}
+	if !ok {
+		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
+	}
+	s.brk.done(ok, probe, time.Now())
 }
 
 // background renews leases every third of their TTL; with credit leasing

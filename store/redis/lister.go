@@ -16,7 +16,7 @@ func (s *Store) Tenants() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*s.cfg.timeout)
 		defer cancel()
-		match := s.cfg.prefix + "{*}:w"
+		match := globEscape(s.cfg.prefix) + "{*}:w"
 		var names []string
 		scan := func(ctx context.Context, c *goredis.Client) error {
 			var local []string
@@ -45,6 +45,19 @@ func (s *Store) Tenants() iter.Seq[string] {
 	}
 }
 
+// globEscape escapes the characters MATCH reads as a pattern (the prefix
+// is any string): "cg[1]:" matched "cg1:", not itself.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^-`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // tenantOf decodes the tenant of a window key.
 func (s *Store) tenantOf(key string) (string, bool) {
 	rest, ok := strings.CutPrefix(key, s.cfg.prefix+"{")
@@ -54,6 +67,9 @@ func (s *Store) tenantOf(key string) (string, bool) {
 	enc, ok := strings.CutSuffix(rest, "}:w")
 	if !ok {
 		return "", false
+	}
+	if enc == emptyTag {
+		return "", true
 	}
 	b, err := base64.RawURLEncoding.DecodeString(enc)
 	return string(b), err == nil

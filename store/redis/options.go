@@ -86,7 +86,8 @@ func buildConfig(opts []Option) config {
 }
 
 // WithPrefix puts the store's keys under prefix (default "cg:"): stores
-// with different prefixes share nothing.
+// with different prefixes share nothing. It holds no brace: the tenant's
+// hash tag follows it (New returns ErrConfig).
 func WithPrefix(prefix string) Option { return optionFunc(func(c *config) { c.prefix = prefix }) }
 
 // WithClientTime makes the store count credits at the now it is given

@@ -112,6 +112,10 @@ func (s *Store) call(keys []string, args []any, pre []rel, replayAt int) ([]any,
 			s.brk.done(true, probe, time.Now())
 			return v, nil
 		}
+		if moving(err) && wait(ctx, movingDelay) {
+			try-- // the step did not run: no replay
+			continue
+		}
 		if !ambiguous(err) || ctx.Err() != nil || try >= 2 {
 			break
 		}
@@ -123,6 +127,35 @@ func (s *Store) call(keys []string, args []any, pre []rel, replayAt int) ([]any,
 	s.stats.errors.Add(1)
 	s.brk.done(false, probe, time.Now())
 	return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// movingDelay is the wait before a step refused by a slot on the move
+// is sent again.
+const movingDelay = 2 * time.Millisecond
+
+// moving reports a step refused, not run, because its cluster slot is
+// being migrated (TRYAGAIN: its keys are on both nodes for a moment; ASK
+// or MOVED: the client's redirects ran out): it is sent again within the
+// call's deadline, not counted as Redis failing.
+func moving(err error) bool {
+	var re goredis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	m := err.Error()
+	return strings.HasPrefix(m, "TRYAGAIN") || strings.HasPrefix(m, "ASK ") || strings.HasPrefix(m, "MOVED ")
+}
+
+// wait waits d, false if ctx ends first.
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // reply is an OK reply read into numbers.

@@ -182,12 +182,22 @@ func startCluster() (*cluster, error) {
 		cl.stop()
 		return nil, fmt.Errorf("redis-cli --cluster create: %v: %s", err, out)
 	}
-	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
-	defer c.Close()
+	// every node, not one: a node that had not yet seen all slots
+	// answered CLUSTERDOWN to the first steps routed to it
+	up := func() bool {
+		for _, a := range addrs {
+			c := goredis.NewClient(&goredis.Options{Addr: a})
+			info, err := c.ClusterInfo(context.Background()).Result()
+			c.Close()
+			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+		}
+		return true
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		info, err := c.ClusterInfo(context.Background()).Result()
-		if err == nil && strings.Contains(info, "cluster_state:ok") && c.Ping(context.Background()).Err() == nil {
+		if up() {
 			return cl, nil
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,9 @@ func New(c goredis.UniversalClient, opts ...Option) (*Store, error) {
 	switch {
 	case cfg.slots < 1 || cfg.slots > maxWindowSlots, cfg.timeout <= 0, cfg.leaseTTL < 3*time.Millisecond,
 		cfg.replayTTL < cfg.timeout, cfg.instances < 1, cfg.failures < 1, cfg.cooldown <= 0,
-		cfg.maxBlock < 0, cfg.mode > Degraded:
+		cfg.maxBlock < 0, cfg.mode > Degraded,
+		strings.ContainsAny(cfg.prefix, "{}"): // it would set the hash tag: "{}" one slot per key, "{x}" one for all
+
 		return nil, ErrConfig
 	}
 	var id [6]byte
