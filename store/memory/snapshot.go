@@ -170,7 +170,7 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 		return
 	}
 	sh, h := s.shardOf(st.Tenant)
-	gen := s.plans.Load() // see create
+	gen := s.plans.Load() // see replan
 	t, err := s.newTenant(st.Tenant, h, plans(st.Tenant))
 	if err != nil {
 		return
@@ -209,10 +209,7 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 	}
 	s.count.Add(1)
 	s.bytes.Add(cost)
-	for g := s.plans.Load(); g != gen; g = s.plans.Load() { // a SetPlan that found no tenant: see create
-		gen = g
-		_ = s.setPlan(now, t, plans(st.Tenant))
-	}
+	s.replan(now, t, st.Tenant, plans, gen)
 }
 
 // holds reports whether the store holds tenant, active or folded.

@@ -152,13 +152,21 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 	s.bytes.Add(cost)
 	// A SetPlan that began after plans was asked may have found no tenant
 	// to change (callers store their plan before they call SetPlan): give
-	// the tenant its plan again, until no SetPlan began meanwhile. Cheap
-	// when nothing changed, and rare: it takes a SetPlan during a creation.
+	// the tenant its plan again, until no SetPlan began meanwhile.
+	s.replan(now, t, key, plans, gen)
+	return t
+}
+
+// replan gives t, made with plans' plan for key when s.plans read gen and
+// then published, its plan again until no SetPlan began meanwhile: one
+// that began before t was in the table found nothing to change. Cheap when
+// nothing changed, and rare: it takes a SetPlan during a creation or a
+// restore.
+func (s *Store) replan(now time.Time, t *tenant, key string, plans store.PlanFunc, gen uint64) {
 	for g := s.plans.Load(); g != gen; g = s.plans.Load() {
 		gen = g
 		_ = s.setPlan(now, t, plans(key)) // plans gives valid plans, which made windows before
 	}
-	return t
 }
 
 // full reports whether a new tenant would take the store past a bound.
