@@ -102,7 +102,7 @@ func (b *builder) addresses(e *Effective) {
 			b.fail("upstream", "no host in %q", c.Upstream)
 		case u.User != nil:
 			b.fail("upstream", "credentials in the URL are not supported")
-		case isListen(c.Listen, u):
+		case IsListen(c.Listen, u):
 			b.fail("upstream", "the gateway itself (listen is %s): each call would come back through it", c.Listen)
 		default:
 			e.Upstream = u
@@ -146,15 +146,12 @@ func (b *builder) hostPort(path, addr string) bool {
 	return true
 }
 
-// IsListen reports whether u names the address listen: see isListen. A
-// reload checks the new upstream against the running listen address, since
-// a new listen needs a restart.
-func IsListen(listen string, u *url.URL) bool { return isListen(listen, u) }
-
-// isListen reports whether u names the address the gateway listens on: the
+// IsListen reports whether u names the address the gateway listens on: the
 // same port, and the same host, or both hosts this machine's loopback, or a
-// listener on every address and a loopback upstream.
-func isListen(listen string, u *url.URL) bool {
+// listener on every address and a loopback upstream. A reload checks the new
+// upstream against the running listen address, since a new listen needs a
+// restart.
+func IsListen(listen string, u *url.URL) bool {
 	lh, lp, err := net.SplitHostPort(listen)
 	if err != nil || lp == "0" {
 		return false
