@@ -83,8 +83,8 @@ func TestClusterPrefixBraces(t *testing.T) {
 			t.Fatalf("prefix %q: take %+v", prefix, d)
 		}
 		s.Release(&l)
-		a := rc.ClusterKeySlot(context.Background(), s.tenants.get(time.Now(), "a").kw).Val()
-		b := rc.ClusterKeySlot(context.Background(), s.tenants.get(time.Now(), "b").kw).Val()
+		a := rc.ClusterKeySlot(context.Background(), windowKey(s, "a")).Val()
+		b := rc.ClusterKeySlot(context.Background(), windowKey(s, "b")).Val()
 		if a == b {
 			t.Fatalf("prefix %q: tenants a and b share slot %d", prefix, a)
 		}
@@ -158,7 +158,7 @@ func TestClusterSlotMigration(t *testing.T) {
 		t.Fatalf("%+v", d)
 	}
 	s.Release(&l)
-	slot := rc.ClusterKeySlot(context.Background(), s.tenants.get(time.Now(), tenant).kw).Val()
+	slot := rc.ClusterKeySlot(context.Background(), windowKey(s, tenant)).Val()
 	var admitted atomic.Int64
 	admitted.Add(1)
 	stop := make(chan struct{})

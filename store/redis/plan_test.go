@@ -39,7 +39,7 @@ func TestSetPlanReachesAllInstances(t *testing.T) {
 	if d := take(b); d.Limit != 300 || d.Remaining != 298 {
 		t.Fatalf("the other instance takes under the old plan: %+v", d)
 	}
-	if err := c.Del(context.Background(), a.tenants.get(time.Now(), "t").kw).Err(); err != nil { // as if idle past its ttl
+	if err := c.Del(context.Background(), windowKey(a, "t")).Err(); err != nil { // as if idle past its ttl
 		t.Fatal(err)
 	}
 	// Each instance's next step may still run the plan it last saw (and

@@ -226,3 +226,7 @@ func (s *server) restart() error {
 	s.stop()
 	return s.start()
 }
+
+// windowKey is the key of tenant's window in s, without caching (and so
+// pinning) the tenant as s.tenants.get would.
+func windowKey(s *Store, tenant string) string { return newTenant(s.cfg.prefix, tenant).kw }

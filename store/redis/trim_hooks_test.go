@@ -87,11 +87,7 @@ func TestTrimKeepsDebt(t *testing.T) {
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Stats().Reconciled < 5 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		s.Peek(time.Now(), "o", 0, pf) // closes the breaker; reconciling follows on a tick
-	}
+	awaitReconciled(s, 5, func() { s.Peek(time.Now(), "o", 0, pf) })
 	if used := s.Peek(time.Now(), "o", 0, pf).Used; used != 5 {
 		t.Errorf("the pool counts %d of the 5 credits spent while Redis was away (%+v)", used, s.Stats())
 	}
@@ -190,11 +186,7 @@ func TestTrimKeepsLeasedTenant(t *testing.T) {
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Stats().Reconciled < 5 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		s.Peek(time.Now(), "l", 0, pf) // closes the breaker; reconciling follows on a tick
-	}
+	awaitReconciled(s, 5, func() { s.Peek(time.Now(), "l", 0, pf) })
 	// the restarted server (no persistence) forgot the take's 1
 	if used := s.Peek(time.Now(), "l", 0, pf).Used; used != 5 {
 		t.Errorf("the pool counts %d of the 5 settled while Redis was away (%+v)", used, s.Stats())
@@ -230,11 +222,7 @@ func TestTrimDropsSpentShares(t *testing.T) {
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Stats().Reconciled < n && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		s.Peek(t0, "d0", 0, pf) // closes the breaker; reconciling follows on a tick
-	}
+	awaitReconciled(s, n, func() { s.Peek(t0, "d0", 0, pf) })
 	if r := s.Stats().Reconciled; r != n {
 		t.Fatalf("reconciled %d of %d", r, n)
 	}
@@ -247,5 +235,16 @@ func TestTrimDropsSpentShares(t *testing.T) {
 	}
 	if c := s.tenants.n.Load(); c > 2*max {
 		t.Errorf("%d tenants cached past a cap of %d, their shares spent out and debts booked", c, max)
+	}
+}
+
+// awaitReconciled waits up to 3 s until s has booked n credits spent while
+// Redis was away, calling step every 50 ms meanwhile: a step closes the
+// breaker, and reconciling follows on a background tick.
+func awaitReconciled(s *Store, n int64, step func()) {
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Stats().Reconciled < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		step()
 	}
 }
