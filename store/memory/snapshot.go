@@ -108,7 +108,7 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // hold yet is created with its plan and charged the credits still out at
 // now, so they come back when they would have. Tenants already present are
 // left alone. Those that do not fit in the store's bounds as active tenants
-// are restored folded (see Store), as idle tenants are kept. A corrupt,
+// are restored folded, as the store keeps idle ones (see Store). A corrupt,
 // truncated or foreign snapshot (or one followed by anything but white
 // space) gives an error wrapping store.ErrSnapshotCorrupt, another version a
 // *SnapshotVersionError, tenants that do not fit in WithMaxBytes even folded
