@@ -445,6 +445,11 @@ func TestBatchBasePanic(t *testing.T) {
 			resp.Body = panicBody{} // read to classify the refusal
 			return resp, nil
 		},
+		"answer body and its close": func(r *http.Request) (*http.Response, error) {
+			resp := jsonResponse(r, http.StatusOK, nil)
+			resp.Body = &brittleBody{readPanics: true, closePanics: true} // recovered closes it
+			return resp, nil
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -463,7 +468,7 @@ func TestBatchBasePanic(t *testing.T) {
 					}
 				}
 				spent := int64(0)
-				if name == "answer body" {
+				if strings.HasPrefix(name, "answer body") {
 					spent = 1 // answered: the server charged it
 				}
 				assert.Equal(t, spent, stat(tr, client.DefaultIntegration).Credits)

@@ -42,10 +42,7 @@ func (bt *batcher) recovered(b *batch, resp *http.Response, v any) {
 		err = fmt.Errorf("%w: %w\n%s", ErrBatchPanic, e, stack)
 	}
 	if resp != nil {
-		func() {
-			defer func() { _ = recover() }() // its Close may panic too
-			_ = resp.Body.Close()
-		}()
+		closeAfterPanic(resp.Body) // its Close may panic too
 	}
 	bt.s.mu.Lock()
 	recs := b.sent

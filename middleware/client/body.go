@@ -68,10 +68,13 @@ func (b *heldBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the base body, then gives the slots back: also if the base
+// Close panics, which then goes on to the caller (else the slots were lost
+// for good). The only defer on an admitted call's way, and an open-coded
+// one; Close runs once per call.
 func (b *heldBody) Close() error {
-	err := b.rc.Close()
-	b.release()
-	return err
+	defer b.release()
+	return b.rc.Close()
 }
 
 // release gives the slots back the first time it is called.
@@ -116,10 +119,10 @@ func (b *heldLong) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close is heldBody's.
 func (b *heldLong) Close() error {
-	err := b.rc.Close()
-	b.release()
-	return err
+	defer b.release()
+	return b.rc.Close()
 }
 
 // release gives the slots back the first time it is called (the first

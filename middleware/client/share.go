@@ -155,8 +155,12 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		gen = s.cache.generation()
 	}
 	finished := false
+	var resp *http.Response
 	defer func() {
 		if !finished { // the call panicked: the others try a new flight
+			if resp != nil { // reading its body: no caller will close it
+				closeAfterPanic(resp.Body)
+			}
 			s.flights.finish(k, f, nil, nil, true)
 		}
 	}()
@@ -184,6 +188,14 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	finished = true
 	s.flights.finish(k, f, snap, shared, own)
 	return resp, err
+}
+
+// closeAfterPanic closes a held body while a panic goes on, which gives its
+// slots back; a panic of the base body's Close is dropped, so that the first
+// one goes on.
+func closeAfterPanic(b io.ReadCloser) {
+	defer func() { _ = recover() }()
+	_ = b.Close()
 }
 
 func (r *shareRule) limit() int64 {

@@ -13,9 +13,9 @@ import (
 	"github.com/creditgate/creditgate/window"
 )
 
-// ErrSnapshotTenants is returned (wrapped) when restoring would take the
-// store past its tenant bound (WithMaxTenants): restoring only some would
-// hand the others fresh pools, so none is restored.
+// ErrSnapshotTenants is returned (wrapped) when a snapshot's tenants do not
+// fit in the store's bytes (WithMaxBytes) even folded: restoring only some
+// would hand the others fresh pools, so none is restored.
 var ErrSnapshotTenants = errors.New("memory: snapshot holds more tenants than the store may")
 
 // SnapshotVersionError is returned by RestoreAt for a snapshot written in a
@@ -107,28 +107,23 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // it before serving): each tenant of the snapshot that the store does not
 // hold yet is created with its plan and charged the credits still out at
 // now, so they come back when they would have. Tenants already present are
-// left alone. A corrupt, truncated or foreign snapshot (or one followed by
-// anything but white space) gives an error wrapping store.ErrSnapshotCorrupt,
-// another version a *SnapshotVersionError, more tenants than the store's
-// bound leaves room for ErrSnapshotTenants; in each case nothing is changed.
+// left alone. Those that do not fit in the store's bounds as active tenants
+// are restored folded, as the store keeps idle ones (see Store). A corrupt,
+// truncated or foreign snapshot (or one followed by anything but white
+// space) gives an error wrapping store.ErrSnapshotCorrupt, another version a
+// *SnapshotVersionError, tenants that do not fit in WithMaxBytes even folded
+// ErrSnapshotTenants; in each case nothing is changed.
 func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) error {
 	snap, err := readSnapshot(r)
 	if err != nil {
 		return err
 	}
-	if s.maxTenants > 0 {
-		added := int64(0)
-		for _, st := range snap.Tenants {
-			if !s.holds(st.Tenant) {
-				added++
-			}
-		}
-		if n := s.count.Load() + added; n > s.maxTenants {
-			return fmt.Errorf("%w: %d tenants with those held, at most %d", ErrSnapshotTenants, n, s.maxTenants)
-		}
+	rs, err := s.planRestore(now, snap, plans)
+	if err != nil {
+		return err
 	}
-	for _, st := range snap.Tenants {
-		s.restore(now, st, plans)
+	for i := range rs {
+		s.restore(now, &rs[i], plans)
 	}
 	return nil
 }
@@ -165,15 +160,73 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 	return &snap, nil
 }
 
-func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) {
-	if s.holds(st.Tenant) {
-		return
+// restoring is a tenant of a snapshot that RestoreAt adds: built and
+// charged (t), or folded into rec (t nil).
+type restoring struct {
+	key  string
+	gen  uint64  // s.plans when plans was asked for t's plan (see replan)
+	t    *tenant // nil: restored folded
+	rec  string  // t's record; "" if nothing is out
+	cost int64   // t's bytes
+}
+
+// recCost is what r costs folded.
+func (r *restoring) recCost() int64 {
+	if r.rec == "" {
+		return 0
 	}
-	sh, h := s.shardOf(st.Tenant)
-	gen := s.plans.Load() // see replan
-	t, err := s.newTenant(st.Tenant, h, plans(st.Tenant))
+	return recordCost(r.key, r.rec)
+}
+
+// planRestore builds the snapshot's tenants that the store does not hold
+// and picks those restored active: all of them if they fit in the store's
+// bounds, else, in the snapshot's order, as many as fit beside the others'
+// records. It fails if the records alone do not fit. What it keeps stays
+// within the bytes free, however large the snapshot: a tenant built past
+// them is kept folded only.
+func (s *Store) planRestore(now time.Time, snap *snapshot, plans store.PlanFunc) ([]restoring, error) {
+	room := s.maxBytes - s.bytes.Load()
+	var rs []restoring
+	var active, folded int64 // the bytes of the tenants so far, all active; all folded
+	for _, st := range snap.Tenants {
+		if s.holds(st.Tenant) {
+			continue
+		}
+		r := restoring{key: st.Tenant, gen: s.plans.Load()}
+		t, err := s.charged(now, st, plans(st.Tenant))
+		if err != nil {
+			continue // as create: a plan that builds no window serves no one
+		}
+		r.rec, _ = encodeFold(now, t.wins.Load())
+		r.cost = int64(t.cost)
+		if active += r.cost; active <= room {
+			r.t = t
+		}
+		if folded += r.recCost(); folded > room {
+			return nil, fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, room, s.maxBytes)
+		}
+		rs = append(rs, r)
+	}
+	free, n := room-folded, s.maxTenants-s.count.Load()
+	for i := range rs {
+		r := &rs[i]
+		if extra := r.cost - r.recCost(); r.t == nil || extra > free || (s.maxTenants > 0 && n <= 0) {
+			r.t = nil
+		} else {
+			free -= extra
+			n--
+		}
+	}
+	return rs, nil
+}
+
+// charged builds st's tenant with plan p, charged with st's spends still
+// out at now.
+func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenant, error) {
+	_, h := s.shardOf(st.Tenant)
+	t, err := s.newTenant(st.Tenant, h, p)
 	if err != nil {
-		return
+		return nil, err
 	}
 	pool := t.wins.Load().pool()
 	_, length, rolls := schedule(pool, now)
@@ -197,19 +250,35 @@ func (s *Store) restore(now time.Time, st snapshotTenant, plans store.PlanFunc) 
 	}
 	_ = pool.SetLimit(limit)
 	t.lastUsed.Store(now.UnixNano())
-	cost := int64(t.cost)
-	sh.mu.Lock()
-	added := false
-	if _, folded := sh.folded[st.Tenant]; !folded {
-		_, added = sh.insertLocked(t)
+	return t, nil
+}
+
+// restore adds r, unless the store holds its tenant by now.
+func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
+	if r.t == nil && r.rec == "" {
+		return // nothing out: a new tenant is the same
 	}
-	sh.mu.Unlock()
-	if !added {
+	sh, h := s.shardOf(r.key)
+	sh.mu.Lock()
+	if _, folded := sh.folded[r.key]; folded || sh.get(h, r.key) != nil {
+		sh.mu.Unlock()
 		return
 	}
+	if r.t == nil {
+		if sh.folded == nil {
+			sh.folded = map[string]string{}
+		}
+		sh.folded[r.key] = r.rec
+		sh.mu.Unlock()
+		s.folded.Add(1)
+		s.bytes.Add(r.recCost())
+		return
+	}
+	sh.insertLocked(r.t)
+	sh.mu.Unlock()
 	s.count.Add(1)
-	s.bytes.Add(cost)
-	s.replan(now, t, st.Tenant, plans, gen)
+	s.bytes.Add(r.cost)
+	s.replan(now, r.t, r.key, plans, r.gen)
 }
 
 // holds reports whether the store holds tenant, active or folded.
