@@ -32,7 +32,7 @@ type tenant struct {
 	last    store.Decision // the pool as the last step saw it
 	pend    []rel          // released slots not yet sent (see release.go)
 
-	refs atomic.Int64 // steps under way and leases out; -1: dropped from the cache
+	refs atomic.Int64 // steps under way, leases out and spare slots; -1: dropped from the cache
 }
 
 func newTenant(prefix, name string) *tenant {
