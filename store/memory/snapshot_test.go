@@ -2,6 +2,8 @@ package memory
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +59,55 @@ func TestSnapshotKeepsExtraWindows(t *testing.T) {
 				t.Errorf("folded %v, +%v: original %+v, restored %+v", fold, at, da, db)
 			}
 		}
+	}
+}
+
+// A snapshot with nothing out in extra windows is written in version 1,
+// which code before version 2 reads; a version 2 snapshot whose windows do
+// not add up is corrupt, and changes nothing.
+func TestSnapshotVersions(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	plain := &store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	c := plain.Clone()
+	compound := &c
+	compound.Extra = []store.WindowLimit{{Credits: 150, Window: 24 * time.Hour}}
+	snap := func(p *store.Plan) string {
+		s := New()
+		var l Lease
+		var d store.Decision
+		s.Take(t0, &store.Request{Tenant: "c", App: "a", Credits: 10}, func(string) *store.Plan { return p }, &l, &d)
+		var buf bytes.Buffer
+		if err := s.SnapshotAt(t0, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	if got := snap(plain); !strings.Contains(got, `"version":1,`) || strings.Contains(got, `"extra"`) {
+		t.Errorf("a pool alone: %s", got)
+	}
+	good := snap(compound)
+	if !strings.Contains(good, `"version":2,`) || !strings.Contains(good, `"extra"`) {
+		t.Fatalf("an extra window: %s", good)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, `"version":2`, `"version":1`, 1),  // extra windows in version 1
+		strings.Replace(good, `"window":3600000000000,`, ``, 1), // no pool length
+		strings.Replace(good, `"window":86400000000000`, `"window":0`, 1),
+		strings.Replace(good, `"window":86400000000000`, `"window":-1`, 1),
+	} {
+		if bad == good {
+			t.Fatalf("the snapshot is not as the test expects: %s", good)
+		}
+		s := New()
+		if err := s.RestoreAt(t0, strings.NewReader(bad), func(string) *store.Plan { return compound }); !errors.Is(err, store.ErrSnapshotCorrupt) {
+			t.Errorf("%s: %v", bad, err)
+		}
+		if s.Len() != 0 {
+			t.Errorf("%s: a corrupt snapshot restored %d tenants", bad, s.Len())
+		}
+	}
+	var ve *SnapshotVersionError
+	if err := New().RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":2`, `"version":3`, 1)), nil); !errors.As(err, &ve) {
+		t.Errorf("version 3: %v", err)
 	}
 }
