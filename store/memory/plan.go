@@ -138,26 +138,39 @@ func carryFrom(now time.Time, srcs []source, nw *windows) {
 		return
 	}
 	for _, dst := range nw.list() {
-		_, L, dstRolls := schedule(dst, now)
-		src := srcs[0]
-		for _, o := range srcs[1:] {
-			switch ol := o.length; {
-			case ol >= L && (src.length < L || ol < src.length),
-				ol < L && src.length < L && ol > src.length:
-				src = o
-			}
-		}
-		limit := dst.Limit()
-		_ = dst.SetLimit(window.MaxLimit)
-		for back, n := range src.returns {
-			at := now
-			if spent := back.Add(-src.length - 1); dstRolls && src.rolls && spent.Before(now) {
-				at = spent // else the current slot, or a calendar's current period
-			}
-			if back.After(now) {
-				dst.ChargeAt(at, n)
-			}
-		}
-		_ = dst.SetLimit(limit)
+		_, L, _ := schedule(dst, now)
+		carryInto(now, pick(srcs, L), dst)
 	}
+}
+
+// pick is the source a new window of length L takes its spends from: the
+// shortest at least as long, else the longest (the first among equals).
+func pick(srcs []source, L time.Duration) source {
+	src := srcs[0]
+	for _, o := range srcs[1:] {
+		switch ol := o.length; {
+		case ol >= L && (src.length < L || ol < src.length),
+			ol < L && src.length < L && ol > src.length:
+			src = o
+		}
+	}
+	return src
+}
+
+// carryInto charges dst, not yet published, with src's spends (see
+// carryFrom).
+func carryInto(now time.Time, src source, dst window.Window) {
+	_, _, dstRolls := schedule(dst, now)
+	limit := dst.Limit()
+	_ = dst.SetLimit(window.MaxLimit)
+	for back, n := range src.returns {
+		at := now
+		if spent := back.Add(-src.length - 1); dstRolls && src.rolls && spent.Before(now) {
+			at = spent // else the current slot, or a calendar's current period
+		}
+		if back.After(now) {
+			dst.ChargeAt(at, n)
+		}
+	}
+	_ = dst.SetLimit(limit)
 }

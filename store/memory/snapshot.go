@@ -28,12 +28,16 @@ func (e *SnapshotVersionError) Error() string {
 
 const (
 	snapshotFormat  = "creditgate-limiter-snapshot"
-	snapshotVersion = 1
+	snapshotVersion = 2 // the newest read; written only when version 1 cannot say it all
 )
 
 // The snapshot is JSON: for each tenant with credits out, when (absolute Unix
 // ns) how many credits come back to its pool. That is a window's state up
-// to slot granularity and does not depend on its slot layout.
+// to slot granularity and does not depend on its slot layout. Version 2
+// adds, for a tenant with credits out in an extra window, the pool's length
+// and every extra window's length and returns (as a folded tenant's record);
+// a snapshot without such a tenant is written as version 1, which older
+// code reads.
 type snapshot struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
@@ -43,7 +47,19 @@ type snapshot struct {
 
 type snapshotTenant struct {
 	Tenant  string          `json:"tenant"`
-	Returns []snapshotSpend `json:"returns"`
+	Returns []snapshotSpend `json:"returns"` // the pool's
+	// Version 2, with Extra only: the pool's window (ns; a calendar's
+	// period) and whether it is a calendar window.
+	Window   int64            `json:"window,omitempty"`
+	Calendar bool             `json:"calendar,omitempty"`
+	Extra    []snapshotWindow `json:"extra,omitempty"`
+}
+
+// snapshotWindow is an extra window's spending (version 2).
+type snapshotWindow struct {
+	Window   int64           `json:"window"`
+	Calendar bool            `json:"calendar,omitempty"`
+	Returns  []snapshotSpend `json:"returns"`
 }
 
 type snapshotSpend struct {
@@ -52,21 +68,38 @@ type snapshotSpend struct {
 }
 
 // SnapshotAt implements store.Snapshotter: for every tenant with credits
-// spent at now, when its pool's spent credits come back (versioned JSON).
-// In-flight slots are not saved: they do not survive the process. Extra
-// (compound) windows are not saved either: they are meant to be short.
+// spent at now, when the spent credits of its pool and of its extra
+// windows come back (versioned JSON). In-flight slots are not saved: they
+// do not survive the process.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
-	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
-	add := func(key string, returns iter.Seq2[time.Time, int64]) {
+	snap := snapshot{Format: snapshotFormat, Version: 1, Taken: now.UnixNano()}
+	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
 			if at.After(now) {
 				ret = append(ret, snapshotSpend{At: at.UnixNano(), Credits: n})
 			}
 		}
-		if len(ret) > 0 {
-			snap.Tenants = append(snap.Tenants, snapshotTenant{Tenant: key, Returns: ret})
+		return ret
+	}
+	add := func(key string, srcs []source) {
+		st := snapshotTenant{Tenant: key, Returns: out(srcs[0].returns)}
+		extra := false
+		for _, x := range srcs[1:] {
+			ret := out(x.returns)
+			extra = extra || len(ret) > 0
+			st.Extra = append(st.Extra, snapshotWindow{Window: int64(x.length), Calendar: !x.rolls, Returns: ret})
 		}
+		switch {
+		case extra:
+			st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
+			snap.Version = 2
+		case len(st.Returns) > 0:
+			st.Extra = nil
+		default:
+			return
+		}
+		snap.Tenants = append(snap.Tenants, st)
 	}
 	var folded []string // a shard's folded keys and records, in pairs
 	for i := range s.shards {
@@ -82,12 +115,20 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 		}
 		sh.mu.Unlock()
 		for _, t := range active {
-			returns, _, _ := schedule(t.wins.Load().pool(), now)
-			add(t.key, returns)
+			var srcs []source
+			for _, x := range t.wins.Load().list() {
+				returns, length, rolls := schedule(x, now)
+				srcs = append(srcs, source{returns, length, rolls})
+			}
+			add(t.key, srcs)
 		}
 		for j := 0; j < len(folded); j += 2 {
-			if fws := decodeFold(folded[j+1]); len(fws) > 0 {
-				add(folded[j], fws[0].seq(time.UTC))
+			var srcs []source
+			for _, fw := range decodeFold(folded[j+1]) {
+				srcs = append(srcs, source{fw.seq(time.UTC), fw.length, fw.rolls})
+			}
+			if len(srcs) > 0 {
+				add(folded[j], srcs)
 			}
 		}
 	}
@@ -142,7 +183,7 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 	if snap.Format != snapshotFormat {
 		return nil, fmt.Errorf("%w: format %q", store.ErrSnapshotCorrupt, snap.Format)
 	}
-	if snap.Version != snapshotVersion {
+	if snap.Version < 1 || snap.Version > snapshotVersion {
 		return nil, &SnapshotVersionError{Version: snap.Version}
 	}
 	seen := map[string]bool{}
@@ -151,13 +192,44 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 			return nil, fmt.Errorf("%w: repeated tenant %q", store.ErrSnapshotCorrupt, t.Tenant)
 		}
 		seen[t.Tenant] = true
-		for i, sp := range t.Returns {
-			if sp.Credits <= 0 || sp.Credits > window.MaxLimit || (i > 0 && sp.At <= t.Returns[i-1].At) {
-				return nil, fmt.Errorf("%w: tenant %q: bad entry %d", store.ErrSnapshotCorrupt, t.Tenant, i)
-			}
+		if err := checkTenant(snap.Version, t); err != nil {
+			return nil, fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, t.Tenant, err)
 		}
 	}
 	return &snap, nil
+}
+
+// checkTenant reports what is wrong with a tenant's entry: a bad return, or
+// version 2's fields in part, in version 1, or with a bad window length.
+func checkTenant(version int, t snapshotTenant) error {
+	if len(t.Extra) == 0 {
+		if t.Window != 0 || t.Calendar {
+			return errors.New("the pool's window without extra windows")
+		}
+		return checkReturns(t.Returns)
+	}
+	if version < 2 {
+		return errors.New("extra windows in version 1")
+	}
+	for i, x := range append([]snapshotWindow{{Window: t.Window, Returns: t.Returns}}, t.Extra...) {
+		if x.Window <= 0 || x.Window > int64(window.MaxLength) {
+			return fmt.Errorf("window %d: length %d", i, x.Window)
+		}
+		if err := checkReturns(x.Returns); err != nil {
+			return fmt.Errorf("window %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// checkReturns reports the first bad entry of a window's returns.
+func checkReturns(ret []snapshotSpend) error {
+	for i, sp := range ret {
+		if sp.Credits <= 0 || sp.Credits > window.MaxLimit || (i > 0 && sp.At <= ret[i-1].At) {
+			return fmt.Errorf("bad entry %d", i)
+		}
+	}
+	return nil
 }
 
 // restoring is a tenant of a snapshot that RestoreAt adds: built and
@@ -228,27 +300,7 @@ func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenan
 	if err != nil {
 		return nil, err
 	}
-	pool := t.wins.Load().pool()
-	_, length, rolls := schedule(pool, now)
-	// Spends above the limit stay spent, as in carryFrom: charged under the
-	// largest limit, then set to the pool's (t is not yet published).
-	limit := pool.Limit()
-	_ = pool.SetLimit(window.MaxLimit)
-	for _, sp := range st.Returns {
-		back := time.Unix(0, sp.At)
-		if !back.After(now) {
-			continue
-		}
-		// Credits spent in [back-W-slot, back-W) come back at back; a
-		// calendar pool, or a spend from a longer window than the current
-		// plan's, is charged now.
-		at := now
-		if spent := back.Add(-length - 1); rolls && spent.Before(now) {
-			at = spent
-		}
-		pool.ChargeAt(at, sp.Credits)
-	}
-	_ = pool.SetLimit(limit)
+	restoreWindows(now, st, t.wins.Load()) // t is not yet published
 	t.lastUsed.Store(now.UnixNano())
 	return t, nil
 }
@@ -279,6 +331,44 @@ func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
 	s.count.Add(1)
 	s.bytes.Add(r.cost)
 	s.replan(now, r.t, r.key, plans, r.gen)
+}
+
+// restoreWindows charges w with st's spends, as a plan change carries them
+// (see carryFrom): spends above a limit stay spent, and a rolling window
+// takes each spend at the end of the slot it was spent in, so that it comes
+// back when it would have. A window takes the spends of the saved window of
+// its length and kind if there is one, else as carryFrom picks. A version 1
+// entry holds the pool's spends only, taken as of the pool's current length;
+// the extra windows start empty.
+func restoreWindows(now time.Time, st snapshotTenant, w *windows) {
+	seq := func(ret []snapshotSpend) iter.Seq2[time.Time, int64] {
+		return func(yield func(time.Time, int64) bool) {
+			for _, sp := range ret {
+				if !yield(time.Unix(0, sp.At), sp.Credits) {
+					return
+				}
+			}
+		}
+	}
+	if len(st.Extra) == 0 {
+		pool := w.pool()
+		_, length, rolls := schedule(pool, now)
+		carryInto(now, source{seq(st.Returns), length, rolls}, pool)
+		return
+	}
+	srcs := []source{{seq(st.Returns), time.Duration(st.Window), !st.Calendar}}
+	for _, x := range st.Extra {
+		srcs = append(srcs, source{seq(x.Returns), time.Duration(x.Window), !x.Calendar})
+	}
+	for _, dst := range w.list() {
+		_, length, rolls := schedule(dst, now)
+		i := slices.IndexFunc(srcs, func(x source) bool { return x.length == length && x.rolls == rolls })
+		if i < 0 {
+			carryInto(now, pick(srcs, length), dst)
+		} else {
+			carryInto(now, srcs[i], dst)
+		}
+	}
 }
 
 // holds reports whether the store holds tenant, active or folded.

@@ -119,3 +119,62 @@ func TestDegradedRefundAfterPlanChange(t *testing.T) {
 		t.Fatalf("admitted %d more credits from a share of 10, 1 spent", admitted)
 	}
 }
+
+// The degraded share keeps every window of the plan, 1/N of each: it kept
+// the pool's alone, so an extra window longer than the pool gave its
+// credits back with the pool's (an outage of an hour admitted a share of
+// 10 credits a minute against a share of 20 an hour), and a shorter one
+// bounded no burst. A trim keeps the tenant while any of the share's
+// windows has spending out (a share made anew would start empty), also
+// when the pool's has none and Redis has come back meanwhile (a flap).
+func TestDegradedShareKeepsExtraWindows(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	longer := store.Plan{Credits: 20, Window: time.Minute, Concurrency: 4,
+		Extra: []store.WindowLimit{{Credits: 40, Window: time.Hour}}}
+	shorter := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4,
+		Extra: []store.WindowLimit{{Credits: 4, Window: 10 * time.Second}}}
+	// every is n instants d apart from start
+	every := func(start, d time.Duration, n int) (out []time.Duration) {
+		for i := range n {
+			out = append(out, start+time.Duration(i)*d)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		plan  store.Plan
+		takes []time.Duration // of 1 credit each, from t0
+		trim  time.Duration   // a trim, from t0, before the takes then
+		want  int             // the share: 1/2 of the binding window's credits
+	}{
+		{"longer", longer, every(0, 10*time.Second, 360), 30 * time.Minute, 20},
+		{"longer, the pool's share idle at the trim", longer,
+			append(every(0, 0, 5), every(30*time.Minute, 10*time.Second, 180)...), 30 * time.Minute, 20},
+		{"shorter", shorter, every(0, 0, 100), time.Second, 2},
+	} {
+		s := downStore(t)
+		pf := func(string) *store.Plan { return &c.plan }
+		admitted, trimmed := 0, false
+		for _, at := range c.takes {
+			if !trimmed && at >= c.trim {
+				if v, ok := s.tenants.m.Load("d"); ok { // as if Redis came back: releases sent, debt booked
+					tn := v.(*tenant)
+					tn.mu.Lock()
+					tn.owed, tn.pend = 0, nil
+					tn.mu.Unlock()
+				}
+				s.tenants.max, trimmed = 0, true
+				s.tenants.trim(t0.Add(at))
+			}
+			var l Lease
+			var d store.Decision
+			if s.Take(t0.Add(at), &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, &l, &d); d.Allowed {
+				admitted++
+				s.Release(&l)
+			}
+		}
+		if admitted != c.want {
+			t.Errorf("%s: admitted %d credits from a share of %d", c.name, admitted, c.want)
+		}
+	}
+}

@@ -62,8 +62,8 @@
 // again after a cooldown. Meanwhile the failure mode (WithFailure)
 // decides: FailClosed refuses (store.ReasonUnavailable); FailOpen admits
 // and counts; Degraded spends leased credits, then 1/N of what the
-// instance last saw left in the pool, for N instances: at most one pool in
-// all while cut off, never N pools. That view may be stale (what others
+// instance last saw left in the pool (and in each extra window), for N
+// instances: at most one pool in all while cut off, never N pools. That view may be stale (what others
 // spent after it, and with credit leasing their unspent blocks, are not in
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What

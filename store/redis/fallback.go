@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"math"
 	"time"
 
 	"github.com/creditgate/creditgate/store"
@@ -8,15 +9,50 @@ import (
 )
 
 // degraded is a tenant's safe share while Redis is unreachable: 1/N of
-// the pool's credits per window (of what the pool had left when last
-// seen, if less), ceil(cap/N) slots per application and class. It lives
-// on after the outage, so a flapping Redis does not hand out a fresh
-// share each time: the share's spending comes back as the pool's would.
+// the credits of each of the plan's windows, pool and extra (of what the
+// tenant had left when last seen, if less), ceil(cap/N) slots per
+// application and class. It lives on after the outage, so a flapping
+// Redis does not hand out a fresh share each time: the share's spending
+// comes back as the windows' would.
 type degraded struct {
 	pi      *planInfo
-	win     *window.Rolling // nil: the share is empty
+	win     window.Window     // all of parts; nil: a window's share is empty
+	parts   []*window.Rolling // the pool's share, then the extra windows'
 	apps    map[string]int64
 	classes map[string]int64
+}
+
+// share makes g's windows: 1/n of each of p's windows, of at most base
+// credits.
+func (g *degraded) share(p *store.Plan, base, n int64) {
+	for _, x := range append([]store.WindowLimit{p.Pool()}, p.Extra...) {
+		r, err := window.NewRolling(min(x.Credits, base)/n, x.Window)
+		if err != nil { // an empty share (the plan was validated)
+			g.parts = nil
+			return
+		}
+		g.parts = append(g.parts, r)
+	}
+	if len(g.parts) == 1 {
+		g.win = g.parts[0]
+		return
+	}
+	ws := make([]window.Window, len(g.parts))
+	for i, r := range g.parts {
+		ws[i] = r
+	}
+	g.win, _ = window.NewCompound(ws...)
+}
+
+// idle reports whether no window of g has spending out: a share made anew
+// would be the same.
+func (g *degraded) idle(now time.Time) bool {
+	for _, r := range g.parts {
+		if r.RemainingAt(now) != r.Limit() {
+			return false
+		}
+	}
+	return true
 }
 
 // seen records the pool as a step saw it (the degraded share's base).
@@ -69,13 +105,11 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	g := t.deg
 	if g == nil || g.pi.id != pi.id { // by id: a PlanFunc may hand out a new pointer to the same plan
 		g = &degraded{pi: pi, apps: map[string]int64{}, classes: map[string]int64{}}
-		base := pi.p.Credits
+		base := int64(math.MaxInt64)
 		if t.last.Limit == pi.p.Credits && t.last.Window != 0 {
-			base = min(base, t.last.Remaining)
+			base = t.last.Remaining // the least any window had left
 		}
-		if share := base / N; share > 0 {
-			g.win, _ = window.NewRolling(share, pi.p.WindowLength())
-		}
+		g.share(pi.p, base, N)
 		t.deg = g
 	}
 	capOf := func(c int64) int64 { return (c + N - 1) / N }

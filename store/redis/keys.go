@@ -32,7 +32,7 @@ type tenant struct {
 	last    store.Decision // the pool as the last step saw it
 	pend    []rel          // released slots not yet sent (see release.go)
 
-	refs atomic.Int64 // steps under way and leases out; -1: dropped from the cache
+	refs atomic.Int64 // steps under way, leases out and spare slots; -1: dropped from the cache
 }
 
 func newTenant(prefix, name string) *tenant {
@@ -154,7 +154,7 @@ var (
 )
 
 // drop marks t dropped if it holds nothing local (no block, no debt, no
-// queued release, no degraded share with spending still in its window: one
+// queued release, no degraded share with spending still in its windows: one
 // without is as good as a new one) and no one has pinned it (slots held
 // are pins). Under t.mu, where pinned steps change that state: a step that
 // pinned, changed and unpinned between a check and the mark is not missed.
@@ -163,7 +163,7 @@ func (t *tenant) drop(now time.Time) bool {
 	defer t.mu.Unlock()
 	g := t.deg
 	return t.blk == nil && t.owed == 0 && len(t.pend) == 0 &&
-		(g == nil || g.win == nil || g.win.RemainingAt(now) == g.win.Limit()) &&
+		(g == nil || g.idle(now)) &&
 		t.refs.CompareAndSwap(0, -1)
 }
 

@@ -10,7 +10,9 @@ import (
 
 // held is a slot this instance holds in Redis: in use by a call, or spare
 // (credit leasing keeps ended calls' slots for the next call of the same
-// application and class, until a renewal period passes unused).
+// application and class, until a renewal period passes unused). A spare
+// pins its tenant, as the lease it was did: spares are found by tenant,
+// and a tenant made anew after a trim would not find its own.
 type held struct {
 	t          *tenant
 	akey, ckey string
@@ -61,7 +63,8 @@ func (h *leases) remove(member string) {
 const maxSpares = 1
 
 // spare keeps l's slot for the next call of its pair, unless the pair has
-// maxSpares already; false: the caller releases it.
+// maxSpares already; false: the caller releases it. If true, the spare
+// holds l's pin of its tenant.
 func (h *leases) spare(l *Lease) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -75,7 +78,8 @@ func (h *leases) spare(l *Lease) bool {
 	return true
 }
 
-// popSpare takes a spare slot of t's pair, nil if none.
+// popSpare takes a spare slot of t's pair, nil if none, and drops the
+// spare's pin of t (the caller holds one).
 func (h *leases) popSpare(t *tenant, pair string) *held {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -91,10 +95,12 @@ func (h *leases) popSpare(t *tenant, pair string) *held {
 		h.spares[k] = s[:len(s)-1]
 	}
 	x.spare, x.used = false, true
+	t.unpin()
 	return x
 }
 
-// pushSpare puts back a spare that a refused take did not use, unless a
+// pushSpare puts back a spare that a refused take did not use, pinning
+// its tenant again (the caller holds a pin, so it cannot fail), unless a
 // call of the pair that ended meanwhile made the pair's maxSpares: then it
 // forgets x and returns false, and the caller releases it.
 func (h *leases) pushSpare(x *held) bool {
@@ -105,6 +111,7 @@ func (h *leases) pushSpare(x *held) bool {
 		delete(h.m, x.member)
 		return false
 	}
+	x.t.pin()
 	x.spare = true
 	h.spares[k] = append(h.spares[k], x)
 	return true
@@ -131,7 +138,8 @@ type group struct {
 }
 
 // sweep groups the slots to renew by their keys, and takes out the spares
-// unused since the last sweep (all of them if all), to give back.
+// unused since the last sweep (all of them if all), to give back: the
+// caller then drops their pins.
 func (h *leases) sweep(all bool) (renew, drop map[group][]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -165,6 +173,13 @@ func (h *leases) sweep(all bool) (renew, drop map[group][]string) {
 // spares, in one pipeline.
 func (s *Store) renewAll(all bool) {
 	renew, drop := s.held.sweep(all)
+	defer func() { // once the spares' slots are given back (or left to expire)
+		for g, ms := range drop {
+			for range ms {
+				g.t.unpin()
+			}
+		}
+	}()
 	if len(renew)+len(drop) == 0 {
 		return
 	}

@@ -85,22 +85,26 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 // Release implements store.Store. It is idempotent: a second Release of
 // the same lease does nothing.
 func (s *Store) Release(l *Lease) {
-	if l.t == nil {
+	t := l.t
+	if t == nil {
 		*l = Lease{}
 		return
 	}
-	defer l.t.unpin() // the Take's pin
 	switch {
 	case l.kind == openLease: // nothing held
 	case l.kind == degradedLease:
-		l.t.releaseDegraded(l)
+		t.releaseDegraded(l)
 	case s.cfg.maxBlock > 0 && l.kind == remoteLease && s.held.spare(l):
-		// kept for the next call of the pair (see WithCreditLeasing)
+		// kept for the next call of the pair (see WithCreditLeasing),
+		// with the Take's pin: t stays cached while its spare is held
+		*l = Lease{}
+		return
 	default:
 		s.held.remove(l.member)
-		s.queue(l.t, rel{l.akey, l.ckey, l.member})
+		s.queue(t, rel{l.akey, l.ckey, l.member})
 	}
 	*l = Lease{}
+	t.unpin() // the Take's pin
 }
 
 // Settle implements store.Store: a refund goes back into the slot the

@@ -52,3 +52,36 @@ func TestSetPlanReachesAllInstances(t *testing.T) {
 		}
 	}
 }
+
+// The tenant's key outlives the calendar periods its credits count in. Its
+// expiry was set a window's nominal length after the step that opened the
+// period, and the day the clocks go back has 25 hours: the key (and the
+// credits spent that day) went an hour before the day's period ended, and
+// the tenant had its day's credits again for that hour, whether the day is
+// the pool or an extra window longer than it.
+func TestKeyOutlivesCalendarPeriod(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip(err)
+	}
+	c := client(t, shared.addr())
+	s := newStore(t, c, WithClientTime())
+	now := time.Date(2026, 11, 1, 0, 0, 30, 0, la) // a 25-hour day
+	end := time.Date(2026, 11, 2, 0, 0, 0, 0, la)
+	day := &store.Calendar{Location: la}
+	for name, p := range map[string]store.Plan{
+		"pool": {Credits: 100, Window: 24 * time.Hour, Calendar: day, Concurrency: 4},
+		"extra": {Credits: 100, Window: time.Minute, Concurrency: 4,
+			Extra: []store.WindowLimit{{Credits: 1000, Window: 24 * time.Hour, Calendar: day}}},
+	} {
+		var l Lease
+		var d store.Decision
+		if s.Take(now, &store.Request{Tenant: name, App: "a", Credits: 10}, func(string) *store.Plan { return &p }, &l, &d); !d.Allowed {
+			t.Fatalf("%s: %+v", name, d)
+		}
+		s.Release(&l)
+		if ttl := c.PTTL(context.Background(), windowKey(s, name)).Val(); ttl < end.Sub(now) {
+			t.Errorf("%s: the key expires in %v, the day's period ends in %v", name, ttl, end.Sub(now))
+		}
+	}
+}

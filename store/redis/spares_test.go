@@ -75,3 +75,32 @@ func TestSpareOfAnotherPlanReleased(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A spare slot pins its tenant. Before, a trim dropped a tenant whose only
+// hold was its spare (spares are kept by tenant, and pinned nothing): the
+// tenant made anew for the next call found no spare, and the old one held
+// the application's only slot in Redis, so that call was refused until
+// the renewer gave the spare back, up to two renewal periods later.
+func TestSparePinsTenant(t *testing.T) {
+	s := newStore(t, client(t, shared.addr()), WithCreditLeasing(64), WithLeaseTTL(30*time.Second))
+	s.tenants.max = 1
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	now := time.Now()
+	call := func() store.Decision {
+		var l Lease
+		var d store.Decision
+		if s.Take(now, &store.Request{Tenant: "t", App: "a", Credits: 1}, pf, &l, &d); d.Allowed {
+			s.Release(&l) // the slot stays as the pair's spare
+		}
+		return d
+	}
+	if d := call(); !d.Allowed {
+		t.Fatalf("first call: %+v", d)
+	}
+	s.giveBackBlocks(now, true) // as a renewal tick finding the block unused: the spare is all "t" holds
+	s.Peek(now, "other", 0, pf) // past the cap of 1: a trim
+	if d := call(); !d.Allowed {
+		t.Errorf("the application's next call, on an instance holding its one slot as a spare: %+v", d)
+	}
+}

@@ -83,7 +83,9 @@ function L.hdel(names)
 end
 
 -- touched is set when a step opens a new slot or period: only then does
--- save push W's expiry on (its ttl covers a window and two slots).
+-- save push W's expiry on (its ttl covers a window and two slots, and the
+-- rest of every calendar period, which can be longer than its window: the
+-- day the clocks go back has 25 hours).
 local touched = false
 
 -- A window's state: s spent; rolling: slot fields only in h..c (h the
@@ -240,7 +242,14 @@ function L.save(st, u)
   end
   L.hdel(st.dels)
   redis.call('HSET', KW, unpack(f))
-  if st.fresh or touched then redis.call('PEXPIRE', KW, plan.ttl) end
+  if st.fresh or touched then
+    local ttl = plan.ttl
+    for i = 0, plan.n - 1 do
+      local ws = st.wins[i]
+      if plan.wins[i].kind == 'c' and ws.c then ttl = math.max(ttl, math.floor((ws.c - u) / 1000) + 1000) end
+    end
+    redis.call('PEXPIRE', KW, L.fmt(ttl))
+  end
 end
 
 -- decision is an OK reply for the tenant's windows at u: the pool's use,

@@ -1,0 +1,124 @@
+package memory
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// A snapshot saves the extra windows' spending too: Validate allows an
+// extra window longer than the pool, and a restore that gave it back empty
+// let the tenant spend it again (here 100 credits of a day capped at 150,
+// already spent, admitted again after a restart). Also for a tenant
+// folded when the snapshot is taken.
+func TestSnapshotKeepsExtraWindows(t *testing.T) {
+	p := &store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4,
+		Extra: []store.WindowLimit{{Credits: 150, Window: 24 * time.Hour}}}
+	pf := func(string) *store.Plan { return p }
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	take := func(s *Store, at time.Time, n int64) store.Decision {
+		var l Lease
+		var d store.Decision
+		if s.Take(at, &store.Request{Tenant: "c", App: "a", Credits: n}, pf, &l, &d); d.Allowed {
+			s.Release(&l)
+		}
+		return d
+	}
+	now := t0.Add(4 * time.Hour)
+	for _, mode := range []string{"active", "folded", "restored folded"} {
+		fold := mode == "folded"
+		a := New()
+		if d := take(a, t0, 100); !d.Allowed {
+			t.Fatalf("first 100: %+v", d)
+		}
+		if d := take(a, t0.Add(2*time.Hour), 50); !d.Allowed { // the day's last 50
+			t.Fatalf("next 50: %+v", d)
+		}
+		var buf bytes.Buffer
+		if fold {
+			if a.Sweep(now); a.Folded() != 1 {
+				t.Fatalf("%d tenants folded", a.Folded())
+			}
+		}
+		if err := a.SnapshotAt(now, &buf); err != nil {
+			t.Fatal(err)
+		}
+		b := New()
+		if mode == "restored folded" { // a store at its tenant bound restores c folded
+			b = New(WithMaxTenants(1))
+			var l Lease
+			var d store.Decision
+			b.Take(now, &store.Request{Tenant: "x", App: "a", Credits: 1}, pf, &l, &d)
+			b.Release(&l)
+		}
+		if err := b.RestoreAt(now, &buf, pf); err != nil {
+			t.Fatal(err)
+		}
+		if mode == "restored folded" && b.Folded() != 1 {
+			t.Fatalf("%d tenants restored folded, want 1", b.Folded())
+		}
+		if d := take(b, now, 1); d.Allowed {
+			t.Errorf("%s: the restored tenant spent past its day's 150: %+v", mode, d)
+		}
+		for _, at := range []time.Duration{0, 12 * time.Hour, 24*time.Hour + time.Minute, 26*time.Hour + time.Minute} {
+			da, db := a.Peek(now.Add(at), "c", 0, pf), b.Peek(now.Add(at), "c", 0, pf)
+			if da.Remaining != db.Remaining || !da.Reset.Equal(db.Reset) {
+				t.Errorf("%s, +%v: original %+v, restored %+v", mode, at, da, db)
+			}
+		}
+	}
+}
+
+// A snapshot with nothing out in extra windows is written in version 1,
+// which code before version 2 reads; a version 2 snapshot whose windows do
+// not add up is corrupt, and changes nothing.
+func TestSnapshotVersions(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	plain := &store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	c := plain.Clone()
+	compound := &c
+	compound.Extra = []store.WindowLimit{{Credits: 150, Window: 24 * time.Hour}}
+	snap := func(p *store.Plan) string {
+		s := New()
+		var l Lease
+		var d store.Decision
+		s.Take(t0, &store.Request{Tenant: "c", App: "a", Credits: 10}, func(string) *store.Plan { return p }, &l, &d)
+		var buf bytes.Buffer
+		if err := s.SnapshotAt(t0, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	if got := snap(plain); !strings.Contains(got, `"version":1,`) || strings.Contains(got, `"extra"`) {
+		t.Errorf("a pool alone: %s", got)
+	}
+	good := snap(compound)
+	if !strings.Contains(good, `"version":2,`) || !strings.Contains(good, `"extra"`) {
+		t.Fatalf("an extra window: %s", good)
+	}
+	for _, bad := range []string{
+		strings.Replace(good, `"version":2`, `"version":1`, 1),  // extra windows in version 1
+		strings.Replace(good, `"window":3600000000000,`, ``, 1), // no pool length
+		strings.Replace(good, `"window":86400000000000`, `"window":0`, 1),
+		strings.Replace(good, `"window":86400000000000`, `"window":-1`, 1),
+	} {
+		if bad == good {
+			t.Fatalf("the snapshot is not as the test expects: %s", good)
+		}
+		s := New()
+		if err := s.RestoreAt(t0, strings.NewReader(bad), func(string) *store.Plan { return compound }); !errors.Is(err, store.ErrSnapshotCorrupt) {
+			t.Errorf("%s: %v", bad, err)
+		}
+		if s.Len() != 0 {
+			t.Errorf("%s: a corrupt snapshot restored %d tenants", bad, s.Len())
+		}
+	}
+	var ve *SnapshotVersionError
+	if err := New().RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":2`, `"version":3`, 1)), nil); !errors.As(err, &ve) {
+		t.Errorf("version 3: %v", err)
+	}
+}
