@@ -20,6 +20,8 @@ func TestBadConfigsExit2(t *testing.T) {
 			want: "bad.yaml:4:13: plan.licences: want a whole number"},
 		{name: "unknown field", file: "upstream: http://127.0.0.1:1\ntimeout:\n  read: 5s\n",
 			want: "bad.yaml:2:1: timeout: unknown field"},
+		{name: "syntax", file: "upstream: http://127.0.0.1:1\nplan:\n  edition: enterprise\n licences: 2\n",
+			want: "bad.yaml:4:1: syntax: did not find expected key"},
 		{name: "plan", file: "upstream: http://127.0.0.1:1\nplan:\n  credits: 0\n  concurrency: 3\n",
 			want: "bad.yaml:3:3: plan.credits: store: plan has no credits"},
 		{name: "redis flag", args: []string{"-redis-url", "http://127.0.0.1:6379"},

@@ -145,6 +145,56 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 }
 
+// SIGHUP to another upstream closes the gateway's idle connections to the
+// old one at once, and the one of a call in flight when it ends, which it
+// does on the old upstream; the next call goes to the new one. The transport
+// kept them for its idle timeout, 90 s.
+func TestSIGHUPNewUpstreamClosesOld(t *testing.T) {
+	a, b := newFakeCRM(t, 0), newFakeCRM(t, 0)
+	hold := make(chan struct{})
+	release := sync.OnceFunc(func() { close(hold) })
+	t.Cleanup(release) // before a closes, which waits for its calls
+	a.mu.Lock()
+	a.hold = hold
+	a.mu.Unlock()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "gw.yaml", "upstream: "+a.srv.URL+"\n")
+	gw := startGateway(t, nil, "-config", cfg)
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + gw.proxy + "/crm/v8/Leads/slow")
+		if err != nil {
+			got <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	<-a.arrived
+	if code, _ := call(t, gw, http.MethodGet, "/crm/v8/Leads"); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	a.waitConns(t, 2, "before the reload") // the slow call's, and the second's, now idle
+
+	writeFile(t, dir, "gw.yaml", "upstream: "+b.srv.URL+"\n")
+	gw.signal(syscall.SIGHUP)
+	gw.waitLog("configuration reloaded", 5*time.Second)
+	callsA := a.calls.Load()
+	if code, _ := call(t, gw, http.MethodGet, "/crm/v8/Leads"); code != http.StatusOK || b.calls.Load() != 1 {
+		t.Fatalf("after the reload: status %d, %d calls at the new upstream", code, b.calls.Load())
+	}
+	a.waitConns(t, 1, "after the reload, the idle connection")
+	release()
+	if code := <-got; code != http.StatusOK {
+		t.Fatalf("the call in flight over the reload: status %d", code)
+	}
+	a.waitConns(t, 0, "after the call in flight ended")
+	if n := a.calls.Load() - callsA; n != 0 {
+		t.Fatalf("%d calls at the old upstream after the reload", n)
+	}
+}
+
 // A crossing goes to the webhook, retried after a failure, once.
 func TestWebhookEndToEnd(t *testing.T) {
 	crm := newFakeCRM(t, 0)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +21,7 @@ type fakeCRM struct {
 	inFlight, bulkInFlight atomic.Int64
 	peak, bulkPeak         atomic.Int64
 	calls                  atomic.Int64
+	conns                  atomic.Int64 // connections open
 
 	mu      sync.Mutex
 	hold    chan struct{} // when not nil, /slow waits for it to close
@@ -29,7 +31,16 @@ type fakeCRM struct {
 func newFakeCRM(t *testing.T, delay time.Duration) *fakeCRM {
 	t.Helper()
 	f := &fakeCRM{delay: delay, arrived: make(chan struct{}, 16)}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			f.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			f.conns.Add(-1)
+		}
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -64,4 +75,16 @@ func (f *fakeCRM) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"data":[{"id":"1"}]}`))
+}
+
+// waitConns waits until f has want connections open.
+func (f *fakeCRM) waitConns(t *testing.T, want int64, why string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.conns.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d connections open after 5 s, want %d", why, f.conns.Load(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -27,32 +27,35 @@ import (
 
 // Gateway is the proxy handler and its state. The limiter, its store and the
 // statistics live as long as the Gateway; a reload swaps the plans (SetPlan),
-// the cost table and the handler built from them, so nothing spent is lost.
+// the cost table and the handler built from them, so nothing spent is lost,
+// and the transport if the upstream changes (see link).
 // Safe for concurrent use; Close when done.
 type Gateway struct {
-	log       *slog.Logger
-	level     *slog.LevelVar
-	l         *limiter.Limiter
-	st        backing // the limiter's store
-	stats     *usage.Stats
-	m         *metrics
-	alerts    *alerts
-	transport *http.Transport
-	counters  middleware.Counters
-	active    atomic.Int64 // proxy handlers running, upgraded connections included
+	log      *slog.Logger
+	level    *slog.LevelVar
+	l        *limiter.Limiter
+	st       backing // the limiter's store
+	stats    *usage.Stats
+	m        *metrics
+	alerts   *alerts
+	counters middleware.Counters
 
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
 
-	mu         sync.Mutex      // serialises Reload
-	overridden map[string]bool // tenants given a plan by SetPlan (guarded by mu)
+	mu         sync.Mutex      // serialises Reload; guards overridden and links
+	overridden map[string]bool // tenants given a plan by SetPlan
+	links      map[*link]bool  // the current one, and those retired but not drained
+
+	stop   chan struct{}  // closed by Close: the drains of retired links end
+	drains sync.WaitGroup // retire's goroutines
 }
 
 // New builds a gateway for eff. level, if not nil, is set from the
 // configuration now and on each reload.
 func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gateway, error) {
 	c := eff.Config
-	g := &Gateway{log: log, level: level, overridden: map[string]bool{}}
+	g := &Gateway{log: log, level: level, overridden: map[string]bool{}, links: map[*link]bool{}, stop: make(chan struct{})}
 	g.setLevel(eff)
 	g.eff.Store(eff)
 	st, withStore, err := newBacking(c, log)
@@ -80,8 +83,9 @@ func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gatewa
 	g.m = newMetrics(&g.counters, l, st, c.Metrics.TopTenants, c.Metrics.TopApps)
 	g.alerts = newAlerts(c.Alerts.Webhook, log, g.m)
 	g.alerts.start()
-	g.transport = NewTransport(c.Timeouts)
-	b, err := g.buildHandler(eff)
+	first := &link{upstream: eff.Upstream, tr: NewTransport(c.Timeouts)}
+	g.links[first] = true
+	b, err := g.buildHandler(eff, first)
 	if err != nil {
 		_ = g.Close(context.Background())
 		return nil, err
@@ -120,7 +124,7 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 		return err
 	}
 	g.eff.Store(eff) // first: a tenant created from now on gets the new plan
-	b, err := g.buildHandler(eff)
+	b, err := g.buildHandler(eff, g.linkFor(eff.Upstream))
 	if err != nil {
 		g.eff.Store(old)
 		g.m.reloads.WithLabelValues("error").Inc()
@@ -143,7 +147,10 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 		}
 		g.overridden[t] = true
 	}
-	g.current.Store(b)
+	g.links[b.link] = true // there already if the upstream is the same
+	if prev := g.current.Swap(b); prev.link != b.link {
+		g.retire(prev.link)
+	}
 	g.alerts.setURL(eff.Config.Alerts.Webhook.URL)
 	g.setLevel(eff)
 	g.m.reloads.WithLabelValues("ok").Inc()
@@ -232,8 +239,16 @@ func (g *Gateway) Close(ctx context.Context) error {
 		errs = append(errs, g.alerts.close(ctx))
 	}
 	errs = append(errs, g.stats.Close(ctx))
-	if g.transport != nil {
-		g.transport.CloseIdleConnections()
+	select {
+	case <-g.stop:
+	default:
+		close(g.stop)
 	}
+	g.drains.Wait()
+	g.mu.Lock()
+	for l := range g.links {
+		l.tr.CloseIdleConnections()
+	}
+	g.mu.Unlock()
 	return errors.Join(errs...)
 }

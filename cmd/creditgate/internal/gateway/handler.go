@@ -26,17 +26,20 @@ type bundle struct {
 	eff   *config.Effective
 	costs *cost.Table
 	app   middleware.KeyFunc
+	link  *link // the proxy's, shared with the bundle before if the upstream is the same
 	proxy http.Handler
 	m     *metrics
 }
 
-// buildHandler builds the handler for eff over the gateway's limiter.
-func (g *Gateway) buildHandler(eff *config.Effective) (*bundle, error) {
+// buildHandler builds the handler for eff over the gateway's limiter,
+// proxying over l.
+func (g *Gateway) buildHandler(eff *config.Effective, l *link) (*bundle, error) {
 	id := eff.Config.Identity
 	b := &bundle{
 		eff: eff, costs: eff.Costs, m: g.m,
 		app:   headerKey(id.AppHeader, nil),
-		proxy: g.proxyTo(eff.Upstream),
+		link:  l,
+		proxy: g.proxyTo(l),
 	}
 	keys := middleware.Keys{App: b.app, User: headerKey(id.UserHeader, nil)}
 	if id.TenantHeader != "" {

@@ -94,13 +94,13 @@ func (b *bufferPool) Get() []byte {
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
-func (g *Gateway) proxyTo(upstream *url.URL) http.Handler {
-	if upstream == nil {
+func (g *Gateway) proxyTo(l *link) http.Handler {
+	if l.upstream == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "no upstream configured", http.StatusBadGateway)
 		})
 	}
-	return NewProxy(upstream, g.transport, g.log, g.m.upstream.Inc)
+	return NewProxy(l.upstream, l.tr, g.log, g.m.upstream.Inc)
 }
 
 // timedWriter carries a request's arrival time to the admitted handler,
@@ -138,9 +138,8 @@ func findTimed(w http.ResponseWriter) *timedWriter {
 // A request the middleware answers itself (a refusal, an unpriceable body)
 // has its decision timed here.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.active.Add(1)
-	defer g.active.Add(-1)
-	b := g.current.Load()
+	b := g.enter()
+	defer b.link.active.Add(-1)
 	tw := timedPool.Get().(*timedWriter)
 	tw.ResponseWriter, tw.start, tw.decided = w, time.Now(), false
 	b.h.ServeHTTP(tw, r)

@@ -178,7 +178,7 @@ func (g *Gateway) shutdown(timeout time.Duration, proxy, admin *server, snap *sn
 	// the same timeout, then ended through their requests' context (the
 	// proxy then closes both sides).
 	if !g.waitHandlers(ctx) {
-		g.log.Warn("drain timed out: closing the upgraded connections still open", slog.Int64("connections", g.active.Load()))
+		g.log.Warn("drain timed out: closing the upgraded connections still open", slog.Int64("connections", g.inFlight()))
 		proxy.cancel()
 		wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		g.waitHandlers(wctx)
@@ -204,7 +204,7 @@ func (g *Gateway) shutdown(timeout time.Duration, proxy, admin *server, snap *sn
 func (g *Gateway) waitHandlers(ctx context.Context) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for g.active.Load() > 0 {
+	for g.inFlight() > 0 {
 		select {
 		case <-ctx.Done():
 			return false
