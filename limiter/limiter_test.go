@@ -471,3 +471,50 @@ func TestPlanForStablePointers(t *testing.T) {
 		t.Fatalf("a different plan shares a pointer: %+v", big)
 	}
 }
+
+// AcquireTo decides as Acquire does, and overwrites every field of the
+// decision it is given, refused or admitted: a caller reusing one Decision
+// never reads a field of the one before.
+func TestAcquireToAsAcquire(t *testing.T) {
+	mk := func() *Limiter {
+		l, err := New(Plan{Name: "p", Credits: 100, Concurrency: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		return l
+	}
+	a, b := mk(), mk()
+	stale := Decision{Allowed: true, Reason: ReasonTenants, Cost: -7, Limit: -7, Remaining: -7, Used: -7,
+		Reset: time.Unix(7, 7), Window: -7, RetryAfter: -7}
+	steps := []Request{
+		{Tenant: "o", App: "x", Credits: 60},
+		{Tenant: "o", App: "x", Credits: 1}, // the slot is held: refused
+		{Tenant: "o", App: "y", Credits: 60},
+		{Tenant: "p", App: "x", Credits: 101}, // more than the pool
+		{Tenant: "o", App: "z", Credits: 0},
+	}
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var held []Ticket
+	for i, req := range steps {
+		ta, da := a.Acquire(at, req)
+		d := stale
+		tb := b.AcquireTo(at, &req, &d)
+		if d != da {
+			t.Errorf("step %d: AcquireTo %+v, Acquire %+v", i, d, da)
+		}
+		if (ta == Ticket{}) != (tb == Ticket{}) {
+			t.Errorf("step %d: tickets differ in being zero", i)
+		}
+		if i == 1 {
+			for _, tk := range held {
+				tk.Release()
+			}
+			held = nil
+		}
+		held = append(held, ta, tb)
+	}
+	for _, tk := range held {
+		tk.Release()
+	}
+}

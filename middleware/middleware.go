@@ -159,7 +159,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Credits: price.Credits,
 		Class:   price.Class,
 	}
-	ticket, d := h.l.Acquire(now, req)
+	var d limiter.Decision
+	ticket := h.l.AcquireTo(now, &req, &d)
 	if !d.Allowed {
 		h.refused(w, r, now, d, price, app)
 		return
@@ -171,12 +172,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.admitted(w, r, now, ticket, d)
+	h.admitted(w, r, now, ticket, &d)
 }
 
 // admitted serves an admitted request: the limit headers, then next, with
 // the slots released when it returns or panics.
-func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d limiter.Decision) {
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
@@ -209,7 +210,7 @@ func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time,
 		return
 	}
 	if cfg.shadowHdrs {
-		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(d, 0), nil)
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0), nil)
 	}
 	h.next.ServeHTTP(w, r)
 }
@@ -223,7 +224,7 @@ func (h *handler) now() time.Time {
 }
 
 // stateOf turns a decision into what the headers say.
-func stateOf(d limiter.Decision, retry time.Duration) limitState {
+func stateOf(d *limiter.Decision, retry time.Duration) limitState {
 	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
 }
 
@@ -294,7 +295,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
 	if d.Limit > 0 {
-		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(d, retry), &sc.hdr)
+		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(&d, retry), &sc.hdr)
 	} else { // no pool was reached (a full store): no pool headers describe one
 		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
 	}

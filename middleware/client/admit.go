@@ -56,47 +56,51 @@ func (r refusal) shared() bool {
 
 // try admits a call of integration it at now, all or nothing: its quiet
 // hours and pool level, its quota, then the pool (slots and credits, leaving
-// the others' reserves). On refusal it fills r and holds nothing. The
-// refusal goes through r so that the results (seven words and a bool) come
-// back in registers: a refusal beside them put both in memory, read back
-// wide just after being written narrow, which showed in profiles.
-func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string, r *refusal) (admission, bool) {
+// the others' reserves), and fills a. On refusal it fills r, leaves a alone
+// and holds nothing. Both go through pointers into the caller's frame: an
+// admission returned by value was written narrow and then copied wide, once
+// here and once in admit, and a wide load of narrow stores waits for them
+// (store forwarding fails), which showed in profiles (about 15 ns a call).
+func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string, r *refusal, a *admission) bool {
 	if q := it.Quiet; q != nil {
 		if end := q.end(now); !end.IsZero() {
 			*r = refusal{reason: ReasonQuietHours, at: end}
-			return admission{}, false
+			return false
 		}
 	}
 	if lv := it.level.Load(); lv > 0 {
 		if d := t.l.PeekN(now, t.tenant, lv); d.RetryAfter > 0 {
 			*r = refusal{reason: ReasonPoolLevel, at: now.Add(d.RetryAfter)}
-			return admission{}, false
+			return false
 		}
 	}
 	var quota limiter.Ticket
 	if it.quotaKey != "" && t.pool.Load() > 0 {
-		tk, d := t.l.Acquire(now, limiter.Request{Tenant: it.quotaKey, App: it.Name, Credits: p.Credits})
+		var d limiter.Decision
+		tk := t.l.AcquireTo(now, &limiter.Request{Tenant: it.quotaKey, App: it.Name, Credits: p.Credits}, &d)
 		if !d.Allowed {
 			*r = refusal{reason: ReasonQuota, at: now.Add(max(d.RetryAfter, minWait))}
 			r.never = d.Reason == limiter.ReasonCredits && p.Credits > d.Limit
-			return admission{}, false
+			return false
 		}
 		quota = tk
 	}
 	keep := it.keep.Load()
-	tk, d := t.l.Acquire(now, limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
-		Credits: p.Credits, Keep: keep, Module: p.Module, Method: method})
+	var d limiter.Decision
+	tk := t.l.AcquireTo(now, &limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
+		Credits: p.Credits, Keep: keep, Module: p.Module, Method: method}, &d)
 	if !d.Allowed {
 		quota.Settle(now, 0)
 		quota.Release()
 		t.poolRefusal(now, p.Credits+keep, &d, r)
-		return admission{}, false
+		return false
 	}
 	it.c.credits.Add(p.Credits)
 	if t.usage != nil {
 		t.record(now, it.Name, p.Module, method, p.Credits, false)
 	}
-	return admission{pool: tk, quota: quota, it: it, cost: p.Credits, left: d.Remaining}, true
+	a.pool, a.quota, a.it, a.cost, a.left = tk, quota, it, p.Credits, d.Remaining
+	return true
 }
 
 // poolRefusal fills r for the pool's refusal d of a call that needed need
@@ -154,21 +158,24 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 	a.release(t, refund)
 }
 
-// admit waits until c may be sent, or says why it may not: the fast path
-// when nobody waits for anything c needs, the gate's queue otherwise.
-func (t *Transport) admit(ctx context.Context, c *call) (admission, error) {
+// admit waits until c may be sent, filling a, or says why it may not: the
+// fast path when nobody waits for anything c needs, the gate's queue
+// otherwise.
+func (t *Transport) admit(ctx context.Context, c *call, a *admission) error {
 	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
 		now := t.now()
 		var r refusal
-		if a, ok := t.try(now, c.it, &c.price, c.req.Method, &r); ok {
-			return a, nil
+		if t.try(now, c.it, &c.price, c.req.Method, &r, a) {
+			return nil
 		}
 		dl, _ := ctx.Deadline()
 		if err := t.ends(c, dl, r); err != nil {
-			return admission{}, err
+			return err
 		}
 	}
-	return t.gate.wait(ctx, c)
+	w, err := t.gate.wait(ctx, c)
+	*a = w
+	return err
 }
 
 // ends returns the error that ends call c at once for refusal r, or nil if

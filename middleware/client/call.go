@@ -52,8 +52,8 @@ func (c *call) attempts() (*http.Response, error) {
 		c.where = callerFrame()
 	}
 	for {
-		a, err := t.admit(ctx, c)
-		if err != nil {
+		var a admission
+		if err := t.admit(ctx, c, &a); err != nil {
 			closeBody(c.req)
 			return nil, err
 		}

@@ -153,7 +153,8 @@ func (g *gate) dispatchLocked() {
 			continue
 		}
 		var r refusal
-		a, ok := t.try(now, w.c.it, &w.c.price, w.c.req.Method, &r)
+		var a admission
+		ok := t.try(now, w.c.it, &w.c.price, w.c.req.Method, &r, &a)
 		switch {
 		case ok:
 			g.finish(w, a, nil)
