@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -141,5 +142,58 @@ func TestBlockRefundBounded(t *testing.T) {
 	}
 	if admitted > 100 {
 		t.Fatalf("admitted %d credits after the refund from a pool of 100", admitted)
+	}
+}
+
+// A block is counted in every window of the plan when it is leased, so it
+// may be spent only while the shortest window still holds it: spent later,
+// its credits have come back to that window and are counted twice. Here a
+// burst window of 10 credits a second beside an hourly pool: a block leased
+// at t0 could be spent for half the pool's window (30 minutes), so 1.2 s
+// later the instance spent it beside the 10 the burst window offered again,
+// 11 credits within a few milliseconds under a cap of 10 a second.
+func TestBlockSpentWithinShortestWindow(t *testing.T) {
+	prefix := "burst" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 4,
+		Extra: []store.WindowLimit{{Credits: 10, Window: time.Second}}}
+	pf := func(string) *store.Plan { return &p }
+	take := func(s *Store, at time.Time) bool {
+		var l Lease
+		var d store.Decision
+		s.Take(at, &store.Request{Tenant: "burst", App: "a", Credits: 1}, pf, &l, &d)
+		s.Release(&l)
+		return d.Allowed
+	}
+	if !take(a, time.Now()) {
+		t.Fatal("the first take was refused")
+	}
+	if st := a.Stats(); st.Blocks != 1 {
+		t.Fatalf("no block was leased: %+v", st)
+	}
+	time.Sleep(1200 * time.Millisecond) // the burst window's credits of t0 are back
+	start := time.Now()
+	admitted := 0
+	for range 30 {
+		if take(a, time.Now()) {
+			admitted++
+		}
+	}
+	// a gives its blocks back; another instance takes what is left.
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix))
+	for range 30 {
+		if take(b, time.Now()) {
+			admitted++
+		}
+	}
+	most := 10
+	if took := time.Since(start); took >= time.Second { // a machine this slow spans two windows
+		most = 20
+	}
+	if admitted > most || admitted < 10 {
+		t.Fatalf("%d credits admitted, where the burst window (10 a second) allowed 10 to %d", admitted, most)
 	}
 }
