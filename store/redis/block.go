@@ -71,7 +71,7 @@ func (s *Store) newBlock(now time.Time, t *tenant, pi *planInfo, r reply, d *sto
 	t.mu.Lock()
 	old := t.blk
 	t.blk = &block{pi: pi, credits: r.extra, taken: r.extra + r.cost, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
-		until: now.Add(pi.p.WindowLength() / 2), used: true}
+		until: now.Add(pi.spendFor), used: true}
 	t.bwant = min(2*t.bwant, s.cfg.maxBlock)
 	t.mu.Unlock()
 	s.stats.blocks.Add(1)

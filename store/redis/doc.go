@@ -49,7 +49,9 @@
 // round trip. Blocks double while used up and halve when given back idle,
 // never exceed 1/8 of what the pool has left, and what is not spent goes
 // back into the slot it was taken in (at the next sweep, or Close). The
-// pool is never over-admitted: a block is spent from the pool when taken.
+// pool is never over-admitted: a block is spent from every window of the
+// plan when taken, and spent locally for at most half the shortest of
+// them, while they all still count it.
 // Decisions served from a block report the use within the block's range,
 // so each figure is still reported once fleet-wide; a block given back
 // lowers the use, and a threshold in the range given back can be crossed

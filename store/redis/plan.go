@@ -22,7 +22,11 @@ type planInfo struct {
 	wins   []winInfo
 	keyTTL int64 // ms W outlives the step that opened its newest slot
 	roll   bool  // every window rolls (credit leasing applies)
-	boxed  []any // the windows' arguments of a rolling plan, boxed once
+	// spendFor is how long a leased block may be spent: half the shortest
+	// window, which holds the block's credits only until it rolls past
+	// the instant they were counted at.
+	spendFor time.Duration
+	boxed    []any // the windows' arguments of a rolling plan, boxed once
 }
 
 type winInfo struct {
@@ -117,7 +121,9 @@ func newPlanInfo(p *store.Plan, slots int) *planInfo {
 	h.Write([]byte(enc))
 	pi := &planInfo{p: p, enc: enc, id: strconv.FormatUint(h.Sum64(), 36), roll: true}
 	var longest int64
+	pi.spendFor = p.WindowLength() / 2
 	for _, x := range append([]store.WindowLimit{p.Pool()}, p.Extra...) {
+		pi.spendFor = min(pi.spendFor, x.Window/2)
 		w := winInfo{credits: x.Credits, length: ceilUS(x.Window)}
 		if x.Calendar != nil {
 			w.cal = &calendar{period: x.Window, reset: x.Calendar.Reset, loc: x.Calendar.Location}
