@@ -153,11 +153,17 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // truncated or foreign snapshot (or one followed by anything but white
 // space) gives an error wrapping store.ErrSnapshotCorrupt, another version a
 // *SnapshotVersionError, tenants that do not fit in WithMaxBytes even folded
-// ErrSnapshotTenants; in each case nothing is changed.
+// ErrSnapshotTenants; in each case nothing is changed. A now before the
+// snapshot was taken (the restoring clock behind the snapshotting one) is
+// taken as the snapshot's time: charged at the earlier now, a spend would
+// come back early (a calendar's whole pool at the earlier period's end).
 func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) error {
 	snap, err := readSnapshot(r)
 	if err != nil {
 		return err
+	}
+	if taken := time.Unix(0, snap.Taken).In(now.Location()); taken.After(now) {
+		now = taken // the windows count a later take at their newest slot or period: conservative
 	}
 	rs, err := s.planRestore(now, snap, plans)
 	if err != nil {

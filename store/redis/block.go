@@ -47,7 +47,14 @@ func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Req
 	if n > 0 && (b == nil || b.pi != pi || b.credits < n || now.After(b.until)) {
 		return false
 	}
-	x := s.held.popSpare(t, pair)
+	// A spare kept under a plan with other class caps has its slot in
+	// another class key (or none): taken here, the class's cap would not
+	// count this call.
+	keyed := noClassKey
+	if pi.classCap(req.Class) > 0 {
+		keyed = classKeyed
+	}
+	x := s.held.popSpareOf(t, pair, keyed)
 	if x == nil {
 		return false
 	}

@@ -178,3 +178,33 @@ func TestDegradedShareKeepsExtraWindows(t *testing.T) {
 		}
 	}
 }
+
+// A plan change during an outage does not hand out a fresh share: the
+// share made for the new plan is charged with what the tenant spent from
+// the old one. Before, each change made a share with nothing spent, and
+// a PlanFunc alternating between two plans (two limiters of a fleet on
+// different plans, a plan rolled out and back) had every take admitted.
+func TestDegradedShareKeepsSpendingAcrossPlans(t *testing.T) {
+	s := downStore(t)
+	a := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 4}
+	b := store.Plan{Credits: 20, Window: time.Hour, Concurrency: 4}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	admitted := 0
+	for i := range 40 {
+		p := &a
+		if i%2 == 1 {
+			p = &b
+		}
+		pf := func(string) *store.Plan { return p }
+		var l Lease
+		var d store.Decision
+		s.Take(t0.Add(time.Duration(i)*time.Second), &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			admitted++
+			s.Release(&l)
+		}
+	}
+	if admitted > 10 { // the larger plan's share: 20 credits for two instances
+		t.Fatalf("admitted %d credits within an hour from shares of 5 and 10", admitted)
+	}
+}

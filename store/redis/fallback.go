@@ -44,6 +44,34 @@ func (g *degraded) share(p *store.Plan, base, n int64) {
 	g.win, _ = window.NewCompound(ws...)
 }
 
+// carry charges g's windows, not yet in use, with what old's spent that
+// is still out at now: a plan change during an outage must not hand out a
+// fresh share. Each of g's windows takes at now the most any of old's has
+// out, also past its own limit (as SetLimit keeps spending: capped at the
+// limit, a share spent past the next one's would lose the rest), so it
+// comes back no earlier than it would have in a window as long.
+func (g *degraded) carry(now time.Time, old *degraded) {
+	if old == nil {
+		return
+	}
+	var out int64
+	for _, r := range old.parts {
+		var n int64
+		for _, c := range r.Returns(now) {
+			n += c
+		}
+		out = max(out, n)
+	}
+	if out > 0 {
+		for _, r := range g.parts {
+			limit := r.Limit()
+			_ = r.SetLimit(window.MaxLimit)
+			r.ChargeAt(now, out)
+			_ = r.SetLimit(limit)
+		}
+	}
+}
+
 // idle reports whether no window of g has spending out: a share made anew
 // would be the same.
 func (g *degraded) idle(now time.Time) bool {
@@ -110,6 +138,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			base = t.last.Remaining // the least any window had left
 		}
 		g.share(pi.p, base, N)
+		g.carry(now, t.deg)
 		t.deg = g
 	}
 	capOf := func(c int64) int64 { return (c + N - 1) / N }
@@ -194,6 +223,9 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 		d.Cost = -back
 		if g != nil && g.win != nil && l.kind == degradedLease {
 			g.win.RefundAt(now, now, back)
+			if cur := t.deg; cur != g && cur != nil && cur.win != nil {
+				cur.win.RefundAt(now, now, back) // carried into the share made since (see carry)
+			}
 		}
 	case l.kind == degradedLease && g != nil && g.win != nil:
 		tk := g.win.TakeAt(now, delta, 0, !exact)

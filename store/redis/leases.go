@@ -81,6 +81,20 @@ func (h *leases) spare(l *Lease) bool {
 // popSpare takes a spare slot of t's pair, nil if none, and drops the
 // spare's pin of t (the caller holds one).
 func (h *leases) popSpare(t *tenant, pair string) *held {
+	return h.popSpareOf(t, pair, anyClass)
+}
+
+// The class keys a spare popSpareOf may take: any, none, or one.
+const (
+	anyClass = iota
+	noClassKey
+	classKeyed
+)
+
+// popSpareOf is popSpare, taking the spare only if its slot's class key
+// is what keyed asks (takeLocal's plan's): a spare of another plan's
+// class caps is left for a take through Redis, which releases it.
+func (h *leases) popSpareOf(t *tenant, pair string, keyed int) *held {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := spareKey{t, pair}
@@ -89,6 +103,9 @@ func (h *leases) popSpare(t *tenant, pair string) *held {
 		return nil
 	}
 	x := s[len(s)-1]
+	if keyed != anyClass && (x.ckey != "") != (keyed == classKeyed) {
+		return nil
+	}
 	if len(s) == 1 {
 		delete(h.spares, k)
 	} else {

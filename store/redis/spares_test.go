@@ -104,3 +104,39 @@ func TestSparePinsTenant(t *testing.T) {
 		t.Errorf("the application's next call, on an instance holding its one slot as a spare: %+v", d)
 	}
 }
+
+// A spare kept from a call of a plan that did not cap its class (its slot
+// is in no class key) is not reused without a round trip once the plan
+// caps the class. takeLocal popped it with no look at its class key: with
+// the new plan's block leased, a second bulk call was admitted beside the
+// first while the plan allows one (the class's key counted only the first).
+func TestSpareOfAnotherPlanNotUsedLocally(t *testing.T) {
+	prefix := "sparelocal" + time.Now().Format("150405.000000") + ":"
+	s := newStore(t, client(t, shared.addr()), WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(30*time.Second))
+	capped := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 1}}
+	uncapped := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 4}
+	var mu sync.Mutex
+	cur := &uncapped
+	pf := func(string) *store.Plan { mu.Lock(); defer mu.Unlock(); return cur }
+	take := func(l *Lease) store.Decision {
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "t", App: "a", Class: "bulk", Credits: 1}, pf, l, &d)
+		return d
+	}
+	var l1, l2, l3 Lease
+	if d := take(&l1); !d.Allowed { // uncapped: no class slot
+		t.Fatalf("first bulk call: %+v", d)
+	}
+	mu.Lock()
+	cur = &capped
+	mu.Unlock()
+	if d := take(&l2); !d.Allowed { // the class's one slot, and a block of this plan
+		t.Fatalf("the first bulk call of the capped plan: %+v", d)
+	}
+	s.Release(&l1) // kept as the pair's spare: a slot in no class key
+	if d := take(&l3); d.Allowed {
+		s.Release(&l3)
+		t.Errorf("a second bulk call admitted beside the first, with a cap of one: %+v", d)
+	}
+	s.Release(&l2)
+}
