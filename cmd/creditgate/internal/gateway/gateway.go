@@ -43,9 +43,10 @@ type Gateway struct {
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
 
-	mu         sync.Mutex      // serialises Reload; guards overridden and links
+	mu         sync.Mutex      // serialises Reload; guards overridden, links and closed
 	overridden map[string]bool // tenants given a plan by SetPlan
 	links      map[*link]bool  // the current one, and those retired but not drained
+	closed     bool            // Close has begun: Reload is refused, nothing is retired
 
 	stop   chan struct{}  // closed by Close: the drains of retired links end
 	drains sync.WaitGroup // retire's goroutines
@@ -107,10 +108,15 @@ func (g *Gateway) Limiter() *limiter.Limiter { return g.l }
 // (what they spent and hold carries over), the cost table, identity and
 // upstream change for the next request, in-flight requests finish on the old
 // handler. Settings that need a restart are named in the log. On error
-// nothing changes.
+// nothing changes; once Close has begun, Reload returns an error.
 func (g *Gateway) Reload(eff *config.Effective) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.closed {
+		// Close has stopped the drains and closes the links it saw: a
+		// link made or retired now would never be closed.
+		return errClosed
+	}
 	old := g.eff.Load()
 	// serve requires an upstream at start, and the listener keeps its
 	// address until a restart: a reload must not lose the first nor point
@@ -159,6 +165,8 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 	}
 	return errors.Join(errs...)
 }
+
+var errClosed = errors.New("the gateway is closed")
 
 // samePlan reports whether two plans are the same limits.
 func samePlan(a, b store.Plan) bool {
@@ -239,11 +247,14 @@ func (g *Gateway) Close(ctx context.Context) error {
 		errs = append(errs, g.alerts.close(ctx))
 	}
 	errs = append(errs, g.stats.Close(ctx))
-	select {
-	case <-g.stop:
-	default:
+	// Under mu: a Reload after this is refused, so no drain is added
+	// while Wait runs (and two Closes do not both close stop).
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
 		close(g.stop)
 	}
+	g.mu.Unlock()
 	g.drains.Wait()
 	g.mu.Lock()
 	for l := range g.links {

@@ -39,7 +39,7 @@ func (g *Gateway) buildHandler(eff *config.Effective, l *link) (*bundle, error) 
 		eff: eff, costs: eff.Costs, m: g.m,
 		app:   headerKey(id.AppHeader, nil),
 		link:  l,
-		proxy: g.proxyTo(l),
+		proxy: g.proxyTo(eff.Upstream, l),
 	}
 	keys := middleware.Keys{App: b.app, User: headerKey(id.UserHeader, nil)}
 	if id.TenantHeader != "" {

@@ -94,13 +94,16 @@ func (b *bufferPool) Get() []byte {
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
-func (g *Gateway) proxyTo(l *link) http.Handler {
-	if l.upstream == nil {
+// proxyTo proxies to upstream over l's transport. upstream, not l.upstream:
+// a link kept over a reload serves the same scheme and host, but the path
+// and query may have changed.
+func (g *Gateway) proxyTo(upstream *url.URL, l *link) http.Handler {
+	if upstream == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "no upstream configured", http.StatusBadGateway)
 		})
 	}
-	return NewProxy(l.upstream, l.tr, g.log, g.m.upstream.Inc)
+	return NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
 }
 
 // timedWriter carries a request's arrival time to the admitted handler,
