@@ -145,11 +145,20 @@ func (s *Store) flush() bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
-	s.stats.roundTrips.Add(1)
-	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		zrems(ctx, p, all)
-		return nil
-	})
+	send := func() error {
+		s.stats.roundTrips.Add(1)
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			zrems(ctx, p, all)
+			return nil
+		})
+		return err
+	}
+	err := send()
+	// A slot on the move (see moving) refused some removals without running
+	// them: all are sent again, as a ZREM done twice is done once.
+	for err != nil && moving(err) && wait(ctx, movingDelay) {
+		err = send()
+	}
 	if err != nil {
 		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
 	}
