@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -197,15 +196,7 @@ func TestShutdownWaitsForUpgradedOnRetiredLink(t *testing.T) {
 			Reload: func() (*config.Effective, error) { return effB, nil },
 		})
 	}()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		} else if i == 200 {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	awaitListening(t, addr)
 	c, br := upgrade(t, addr)
 	defer c.Close()
 	hup <- struct{}{}
