@@ -68,16 +68,7 @@ func heldKinds() map[string][]client.Option {
 func newHeld(t *testing.T, base http.RoundTripper, clk *fakeClock, kind []client.Option, opts ...client.Option) *client.Transport {
 	t.Helper()
 	all := append([]client.Option{client.WithClock(clk), client.WithCosts(costs(t))}, kind...)
-	tr, err := client.New(base, append(all, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		tr.CheckBodies(t)
-		if n := tr.Waiters(); n != 0 {
-			t.Errorf("%d calls still waiting", n)
-		}
-		_ = tr.Close(context.Background())
-	})
-	return tr
+	return checkedTransport(t, base, append(all, opts...)...)
 }
 
 // panics runs f and reports whether it panicked.

@@ -194,8 +194,14 @@ func costs(t testing.TB) *cost.Table {
 // the end that every body was closed and every slot given back.
 func newTransport(t *testing.T, base http.RoundTripper, clk *fakeClock, opts ...client.Option) *client.Transport {
 	t.Helper()
-	all := append([]client.Option{client.WithClock(clk), client.WithCosts(costs(t)), client.WithBodyTracking()}, opts...)
-	tr, err := client.New(base, all...)
+	return checkedTransport(t, base, append([]client.Option{client.WithClock(clk), client.WithCosts(costs(t)), client.WithBodyTracking()}, opts...)...)
+}
+
+// checkedTransport is client.New(base, opts...) with newTransport's checks
+// at the end.
+func checkedTransport(t *testing.T, base http.RoundTripper, opts ...client.Option) *client.Transport {
+	t.Helper()
+	tr, err := client.New(base, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
