@@ -122,3 +122,39 @@ func TestSnapshotVersions(t *testing.T) {
 		t.Errorf("version 3: %v", err)
 	}
 }
+
+// A snapshot says how long the pool's window was, so that a restore under
+// a longer pool keeps the spends as a live plan change does (see
+// carryFrom): a pool of 100 an hour, spent, then given a day's window. Read
+// as of the new length, the spends came back after an hour, 23 hours early.
+func TestRestoreUnderLongerPool(t *testing.T) {
+	hour := &store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	day := &store.Plan{Credits: 100, Window: 24 * time.Hour, Concurrency: 4}
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := New()
+	var l Lease
+	var d store.Decision
+	if a.Take(t0, &store.Request{Tenant: "c", App: "a", Credits: 100}, func(string) *store.Plan { return hour }, &l, &d); !d.Allowed {
+		t.Fatalf("the first 100: %+v", d)
+	}
+	a.Release(&l)
+	now := t0.Add(time.Minute)
+	var buf bytes.Buffer
+	if err := a.SnapshotAt(now, &buf); err != nil {
+		t.Fatal(err)
+	}
+	b := New()
+	if err := b.RestoreAt(now, &buf, func(string) *store.Plan { return day }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetPlan(now, "c", day); err != nil { // the live change, for comparison
+		t.Fatal(err)
+	}
+	pf := func(string) *store.Plan { return day }
+	for _, at := range []time.Duration{2 * time.Hour, 12 * time.Hour, 25 * time.Hour} {
+		live, restored := a.Peek(t0.Add(at), "c", 0, pf), b.Peek(t0.Add(at), "c", 0, pf)
+		if live.Remaining != restored.Remaining {
+			t.Errorf("+%v: %d remaining after a restore under a day's pool, %d after a live change", at, restored.Remaining, live.Remaining)
+		}
+	}
+}
