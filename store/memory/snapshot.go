@@ -28,16 +28,16 @@ func (e *SnapshotVersionError) Error() string {
 
 const (
 	snapshotFormat  = "creditgate-limiter-snapshot"
-	snapshotVersion = 2 // the newest read; written only when version 1 cannot say it all
+	snapshotVersion = 2 // the newest read, and the one written
 )
 
 // The snapshot is JSON: for each tenant with credits out, when (absolute Unix
 // ns) how many credits come back to its pool. That is a window's state up
-// to slot granularity and does not depend on its slot layout. Version 2
-// adds, for a tenant with credits out in an extra window, the pool's length
-// and every extra window's length and returns (as a folded tenant's record);
-// a snapshot without such a tenant is written as version 1, which older
-// code reads.
+// to slot granularity and does not depend on its slot layout. Version 2,
+// the one written, adds the pool's length and kind, and for a tenant with
+// credits out in an extra window every extra window's length and returns
+// (as a folded tenant's record): a restore under another plan then carries
+// the spends as a live plan change does. Version 1 is still read.
 type snapshot struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
@@ -72,7 +72,7 @@ type snapshotSpend struct {
 // windows come back (versioned JSON). In-flight slots are not saved: they
 // do not survive the process.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
-	snap := snapshot{Format: snapshotFormat, Version: 1, Taken: now.UnixNano()}
+	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
@@ -90,15 +90,13 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			extra = extra || len(ret) > 0
 			st.Extra = append(st.Extra, snapshotWindow{Window: int64(x.length), Calendar: !x.rolls, Returns: ret})
 		}
-		switch {
-		case extra:
-			st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
-			snap.Version = 2
-		case len(st.Returns) > 0:
+		if !extra {
+			if len(st.Returns) == 0 {
+				return
+			}
 			st.Extra = nil
-		default:
-			return
 		}
+		st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
 		snap.Tenants = append(snap.Tenants, st)
 	}
 	var folded []string // a shard's folded keys and records, in pairs
@@ -208,14 +206,11 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 // checkTenant reports what is wrong with a tenant's entry: a bad return, or
 // version 2's fields in part, in version 1, or with a bad window length.
 func checkTenant(version int, t snapshotTenant) error {
-	if len(t.Extra) == 0 {
-		if t.Window != 0 || t.Calendar {
-			return errors.New("the pool's window without extra windows")
+	if version < 2 {
+		if len(t.Extra) > 0 || t.Window != 0 || t.Calendar {
+			return errors.New("version 2's windows in version 1")
 		}
 		return checkReturns(t.Returns)
-	}
-	if version < 2 {
-		return errors.New("extra windows in version 1")
 	}
 	for i, x := range append([]snapshotWindow{{Window: t.Window, Returns: t.Returns}}, t.Extra...) {
 		if x.Window <= 0 || x.Window > int64(window.MaxLength) {
@@ -344,8 +339,8 @@ func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
 // takes each spend at the end of the slot it was spent in, so that it comes
 // back when it would have. A window takes the spends of the saved window of
 // its length and kind if there is one, else as carryFrom picks. A version 1
-// entry holds the pool's spends only, taken as of the pool's current length;
-// the extra windows start empty.
+// entry holds the pool's spends only, without its length: they are taken as
+// of the pool's current length, and the extra windows start empty.
 func restoreWindows(now time.Time, st snapshotTenant, w *windows) {
 	seq := func(ret []snapshotSpend) iter.Seq2[time.Time, int64] {
 		return func(yield func(time.Time, int64) bool) {
@@ -356,7 +351,7 @@ func restoreWindows(now time.Time, st snapshotTenant, w *windows) {
 			}
 		}
 	}
-	if len(st.Extra) == 0 {
+	if st.Window == 0 { // version 1
 		pool := w.pool()
 		_, length, rolls := schedule(pool, now)
 		carryInto(now, source{seq(st.Returns), length, rolls}, pool)

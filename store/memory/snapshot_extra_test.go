@@ -73,9 +73,10 @@ func TestSnapshotKeepsExtraWindows(t *testing.T) {
 	}
 }
 
-// A snapshot with nothing out in extra windows is written in version 1,
-// which code before version 2 reads; a version 2 snapshot whose windows do
-// not add up is corrupt, and changes nothing.
+// Snapshots are written in version 2, with the pool's length whether or
+// not extra windows have credits out; version 1 (no lengths) is still
+// read; a version 2 snapshot whose windows do not add up is corrupt, and
+// changes nothing.
 func TestSnapshotVersions(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	plain := &store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
@@ -93,16 +94,27 @@ func TestSnapshotVersions(t *testing.T) {
 		}
 		return buf.String()
 	}
-	if got := snap(plain); !strings.Contains(got, `"version":1,`) || strings.Contains(got, `"extra"`) {
-		t.Errorf("a pool alone: %s", got)
+	alone := snap(plain)
+	if !strings.Contains(alone, `"version":2,`) || !strings.Contains(alone, `"window":3600000000000`) || strings.Contains(alone, `"extra"`) {
+		t.Errorf("a pool alone: %s", alone)
+	}
+	v1 := strings.Replace(strings.Replace(alone, `"version":2`, `"version":1`, 1), `,"window":3600000000000`, ``, 1)
+	r := New()
+	if err := r.RestoreAt(t0, strings.NewReader(v1), func(string) *store.Plan { return plain }); err != nil || r.Len() != 1 {
+		t.Fatalf("version 1 (%s): %v, %d tenants", v1, err, r.Len())
+	}
+	if d := r.Peek(t0, "c", 0, func(string) *store.Plan { return plain }); d.Remaining != 90 {
+		t.Errorf("version 1 restored %d remaining, want 90", d.Remaining)
 	}
 	good := snap(compound)
 	if !strings.Contains(good, `"version":2,`) || !strings.Contains(good, `"extra"`) {
 		t.Fatalf("an extra window: %s", good)
 	}
 	for _, bad := range []string{
-		strings.Replace(good, `"version":2`, `"version":1`, 1),  // extra windows in version 1
-		strings.Replace(good, `"window":3600000000000,`, ``, 1), // no pool length
+		strings.Replace(good, `"version":2`, `"version":1`, 1),   // extra windows in version 1
+		strings.Replace(alone, `"version":2`, `"version":1`, 1),  // a pool length in version 1
+		strings.Replace(good, `"window":3600000000000,`, ``, 1),  // no pool length
+		strings.Replace(alone, `,"window":3600000000000`, ``, 1), // no pool length, no extra windows
 		strings.Replace(good, `"window":86400000000000`, `"window":0`, 1),
 		strings.Replace(good, `"window":86400000000000`, `"window":-1`, 1),
 	} {
