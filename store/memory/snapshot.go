@@ -206,7 +206,9 @@ func readSnapshot(r io.Reader) (*snapshot, error) {
 // checkTenant reports what is wrong with a tenant's entry: a bad return, or
 // version 2's fields in part, in version 1, or with a bad window length.
 func checkTenant(version int, t snapshotTenant) error {
-	if version < 2 {
+	if version < 2 || t.Window == 0 && len(t.Extra) == 0 && !t.Calendar {
+		// Version 1, or a version 2 entry without lengths, as written
+		// before version 2 said every pool's (read as version 1's).
 		if len(t.Extra) > 0 || t.Window != 0 || t.Calendar {
 			return errors.New("version 2's windows in version 1")
 		}

@@ -106,15 +106,20 @@ func TestSnapshotVersions(t *testing.T) {
 	if d := r.Peek(t0, "c", 0, func(string) *store.Plan { return plain }); d.Remaining != 90 {
 		t.Errorf("version 1 restored %d remaining, want 90", d.Remaining)
 	}
+	// a version 2 entry without the pool's length, as written before every
+	// entry had it, reads as version 1's
+	r = New()
+	if err := r.RestoreAt(t0, strings.NewReader(strings.Replace(alone, `,"window":3600000000000`, ``, 1)), func(string) *store.Plan { return plain }); err != nil || r.Len() != 1 {
+		t.Fatalf("version 2 without the pool's length: %v, %d tenants", err, r.Len())
+	}
 	good := snap(compound)
 	if !strings.Contains(good, `"version":2,`) || !strings.Contains(good, `"extra"`) {
 		t.Fatalf("an extra window: %s", good)
 	}
 	for _, bad := range []string{
-		strings.Replace(good, `"version":2`, `"version":1`, 1),   // extra windows in version 1
-		strings.Replace(alone, `"version":2`, `"version":1`, 1),  // a pool length in version 1
-		strings.Replace(good, `"window":3600000000000,`, ``, 1),  // no pool length
-		strings.Replace(alone, `,"window":3600000000000`, ``, 1), // no pool length, no extra windows
+		strings.Replace(good, `"version":2`, `"version":1`, 1),  // extra windows in version 1
+		strings.Replace(alone, `"version":2`, `"version":1`, 1), // a pool length in version 1
+		strings.Replace(good, `"window":3600000000000,`, ``, 1), // no pool length
 		strings.Replace(good, `"window":86400000000000`, `"window":0`, 1),
 		strings.Replace(good, `"window":86400000000000`, `"window":-1`, 1),
 	} {
