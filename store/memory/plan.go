@@ -129,7 +129,8 @@ func carry(now time.Time, w, nw *windows) {
 // so that it comes back when it would have (to a slot's width), also in a
 // window of another length; a calendar window takes at now what is still
 // out. A new window takes the spends of the shortest source at least as
-// long (which saw all the history it needs), else of the longest. Spends
+// long (which saw all the history it needs), else of the longest, of its
+// own kind if there are two of that length (see pick). Spends
 // above the new limit stay spent, as SetLimit keeps them: the window is
 // charged under the largest limit, then set to its own. nw is not yet
 // published: nothing else takes from it.
@@ -138,19 +139,24 @@ func carryFrom(now time.Time, srcs []source, nw *windows) {
 		return
 	}
 	for _, dst := range nw.list() {
-		_, L, _ := schedule(dst, now)
-		carryInto(now, pick(srcs, L), dst)
+		_, L, rolls := schedule(dst, now)
+		carryInto(now, pick(srcs, L, rolls), dst)
 	}
 }
 
-// pick is the source a new window of length L takes its spends from: the
-// shortest at least as long, else the longest (the first among equals).
-func pick(srcs []source, L time.Duration) source {
+// pick is the source a new window of length L (rolling if rolls) takes
+// its spends from: the shortest at least as long, else the longest; among
+// sources of that length, the first of the window's kind, else the first.
+// A calendar window taking a rolling window's spends of its length keeps
+// the spends of the previous period spent; a rolling one taking a
+// calendar's misses those of the previous period.
+func pick(srcs []source, L time.Duration, rolls bool) source {
 	src := srcs[0]
 	for _, o := range srcs[1:] {
 		switch ol := o.length; {
 		case ol >= L && (src.length < L || ol < src.length),
-			ol < L && src.length < L && ol > src.length:
+			ol < L && src.length < L && ol > src.length,
+			ol == src.length && o.rolls == rolls && src.rolls != rolls:
 			src = o
 		}
 	}

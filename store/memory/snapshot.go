@@ -34,10 +34,11 @@ const (
 // The snapshot is JSON: for each tenant with credits out, when (absolute Unix
 // ns) how many credits come back to its pool. That is a window's state up
 // to slot granularity and does not depend on its slot layout. Version 2,
-// the one written, adds the pool's length and kind, and for a tenant with
-// credits out in an extra window every extra window's length and returns
-// (as a folded tenant's record): a restore under another plan then carries
-// the spends as a live plan change does. Version 1 is still read.
+// the one written, adds the pool's length and kind, and every extra
+// window's length, kind and returns, also of one with nothing out (as a
+// folded tenant's record): a restore under another plan then carries the
+// spends as a live plan change does, which takes a window's spends from
+// an empty one too (see pick). Version 1 is still read.
 type snapshot struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
@@ -48,7 +49,7 @@ type snapshot struct {
 type snapshotTenant struct {
 	Tenant  string          `json:"tenant"`
 	Returns []snapshotSpend `json:"returns"` // the pool's
-	// Version 2, with Extra only: the pool's window (ns; a calendar's
+	// Version 2: the pool's window (ns; a calendar's
 	// period) and whether it is a calendar window.
 	Window   int64            `json:"window,omitempty"`
 	Calendar bool             `json:"calendar,omitempty"`
@@ -84,17 +85,14 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	}
 	add := func(key string, srcs []source) {
 		st := snapshotTenant{Tenant: key, Returns: out(srcs[0].returns)}
-		extra := false
+		spent := len(st.Returns) > 0
 		for _, x := range srcs[1:] {
 			ret := out(x.returns)
-			extra = extra || len(ret) > 0
+			spent = spent || len(ret) > 0
 			st.Extra = append(st.Extra, snapshotWindow{Window: int64(x.length), Calendar: !x.rolls, Returns: ret})
 		}
-		if !extra {
-			if len(st.Returns) == 0 {
-				return
-			}
-			st.Extra = nil
+		if !spent {
+			return
 		}
 		st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
 		snap.Tenants = append(snap.Tenants, st)
@@ -339,8 +337,9 @@ func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
 // restoreWindows charges w with st's spends, as a plan change carries them
 // (see carryFrom): spends above a limit stay spent, and a rolling window
 // takes each spend at the end of the slot it was spent in, so that it comes
-// back when it would have. A window takes the spends of the saved window of
-// its length and kind if there is one, else as carryFrom picks. A version 1
+// back when it would have. A window takes the spends of the saved window
+// carryFrom picks, as a live plan change does: one of its length and kind
+// if there is one. A version 1
 // entry holds the pool's spends only, without its length: they are taken as
 // of the pool's current length, and the extra windows start empty.
 func restoreWindows(now time.Time, st snapshotTenant, w *windows) {
@@ -363,15 +362,7 @@ func restoreWindows(now time.Time, st snapshotTenant, w *windows) {
 	for _, x := range st.Extra {
 		srcs = append(srcs, source{seq(x.Returns), time.Duration(x.Window), !x.Calendar})
 	}
-	for _, dst := range w.list() {
-		_, length, rolls := schedule(dst, now)
-		i := slices.IndexFunc(srcs, func(x source) bool { return x.length == length && x.rolls == rolls })
-		if i < 0 {
-			carryInto(now, pick(srcs, length), dst)
-		} else {
-			carryInto(now, srcs[i], dst)
-		}
-	}
+	carryFrom(now, srcs, w)
 }
 
 // holds reports whether the store holds tenant, active or folded.

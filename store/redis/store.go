@@ -164,6 +164,10 @@ func stepKeys(t *tenant, akey, ckey, id string) []string {
 	return k
 }
 
+// takeWant is the position of the block wanted among a take's arguments
+// (see Take and op_take).
+const takeWant = 5
+
 // maxSteps bounds the plan and period retries of one step.
 const maxSteps = 4
 
@@ -216,6 +220,9 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 			}
 			pi = newPlanInfo(p, s.cfg.slots)
 			t.override.Store(pi)
+			if op == "take" && !pi.roll {
+				opArgs[takeWant] = int64(0) // credit leasing applies only when every window rolls (see takeLocal)
+			}
 		case statusPeriods:
 			u, _ := v[1].(int64)
 			at = time.UnixMicro(u)
