@@ -146,11 +146,16 @@ func (fw foldedWindow) seq(loc *time.Location) iter.Seq2[time.Time, int64] {
 // plan change carries spending over (see carry): each window takes the
 // schedule of the shortest folded window at least as long, else the longest.
 func unfold(now time.Time, nw *windows, rec string) {
+	carryFrom(now, foldSources(rec, now.Location()), nw)
+}
+
+// foldSources is a record's windows as sources, their instants in loc.
+func foldSources(rec string, loc *time.Location) []source {
 	var srcs []source
 	for _, fw := range decodeFold(rec) {
-		srcs = append(srcs, source{returns: fw.seq(now.Location()), length: fw.length, rolls: fw.rolls})
+		srcs = append(srcs, source{returns: fw.seq(loc), length: fw.length, rolls: fw.rolls})
 	}
-	carryFrom(now, srcs, nw)
+	return srcs
 }
 
 // foldedWindows builds the windows of plan p that a folded tenant with

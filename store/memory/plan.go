@@ -113,16 +113,19 @@ type source struct {
 	rolls   bool
 }
 
-// carry charges each of the new windows nw with what the old windows w
-// spent (see carryFrom).
-func carry(now time.Time, w, nw *windows) {
+// sourcesOf is what each of w's windows has spent at now, as sources.
+func sourcesOf(now time.Time, w *windows) []source {
 	var srcs []source
 	for _, o := range w.list() {
 		returns, length, rolls := schedule(o, now)
 		srcs = append(srcs, source{returns, length, rolls})
 	}
-	carryFrom(now, srcs, nw)
+	return srcs
 }
+
+// carry charges each of the new windows nw with what the old windows w
+// spent (see carryFrom).
+func carry(now time.Time, w, nw *windows) { carryFrom(now, sourcesOf(now, w), nw) }
 
 // carryFrom charges each of the new windows nw with a source's spending. A
 // rolling window takes each spend at the end of the slot it was spent in,

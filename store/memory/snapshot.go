@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/creditgate/creditgate/store"
@@ -111,32 +112,15 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 		}
 		sh.mu.Unlock()
 		for _, t := range active {
-			var srcs []source
-			for _, x := range t.wins.Load().list() {
-				returns, length, rolls := schedule(x, now)
-				srcs = append(srcs, source{returns, length, rolls})
-			}
-			add(t.key, srcs)
+			add(t.key, sourcesOf(now, t.wins.Load()))
 		}
 		for j := 0; j < len(folded); j += 2 {
-			var srcs []source
-			for _, fw := range decodeFold(folded[j+1]) {
-				srcs = append(srcs, source{fw.seq(time.UTC), fw.length, fw.rolls})
-			}
-			if len(srcs) > 0 {
+			if srcs := foldSources(folded[j+1], time.UTC); len(srcs) > 0 {
 				add(folded[j], srcs)
 			}
 		}
 	}
-	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int {
-		switch {
-		case a.Tenant < b.Tenant:
-			return -1
-		case a.Tenant > b.Tenant:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int { return strings.Compare(a.Tenant, b.Tenant) })
 	return json.NewEncoder(w).Encode(&snap)
 }
 
