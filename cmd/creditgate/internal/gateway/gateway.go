@@ -43,12 +43,11 @@ type Gateway struct {
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
 
-	mu         sync.Mutex      // serialises Reload; guards overridden, links and closed
+	mu         sync.Mutex      // serialises Reload; guards overridden, links and closing stop
 	overridden map[string]bool // tenants given a plan by SetPlan
 	links      map[*link]bool  // the current one, and those retired but not drained
-	closed     bool            // Close has begun: Reload is refused, nothing is retired
 
-	stop   chan struct{}  // closed by Close: the drains of retired links end
+	stop   chan struct{}  // closed by Close (Reload is refused, nothing retired): the drains of retired links end
 	drains sync.WaitGroup // retire's goroutines
 }
 
@@ -112,7 +111,7 @@ func (g *Gateway) Limiter() *limiter.Limiter { return g.l }
 func (g *Gateway) Reload(eff *config.Effective) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closed {
+	if g.closing() {
 		// Close has stopped the drains and closes the links it saw: a
 		// link made or retired now would never be closed.
 		return errClosed
@@ -167,6 +166,16 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 }
 
 var errClosed = errors.New("the gateway is closed")
+
+// closing reports whether Close has begun (stop is closed).
+func (g *Gateway) closing() bool {
+	select {
+	case <-g.stop:
+		return true
+	default:
+		return false
+	}
+}
 
 // samePlan reports whether two plans are the same limits.
 func samePlan(a, b store.Plan) bool {
@@ -250,8 +259,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	// Under mu: a Reload after this is refused, so no drain is added
 	// while Wait runs (and two Closes do not both close stop).
 	g.mu.Lock()
-	if !g.closed {
-		g.closed = true
+	if !g.closing() {
 		close(g.stop)
 	}
 	g.mu.Unlock()
