@@ -221,14 +221,5 @@ func TestShutdownWaitsForUpgradedOnRetiredLink(t *testing.T) {
 		t.Fatalf("Run returned after %v with an upgraded connection open on the retired link (err %v)", time.Since(start), err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	_, _ = io.WriteString(c, "still\n")
-	if l, err := br.ReadString('\n'); l != "still\n" {
-		t.Fatalf("echo during the drain: %q %v", l, err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 900*time.Millisecond || d > 5*time.Second {
-		t.Fatalf("Run returned after %v, want about timeouts.shutdown (1s)", d)
-	}
+	drainedShutdown(t, c, br, done, start)
 }

@@ -108,16 +108,7 @@ func TestShutdownWaitsForUpgraded(t *testing.T) {
 		t.Fatalf("Run returned after %v with an upgraded connection open (err %v)", time.Since(start), err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	_, _ = io.WriteString(c, "still\n") // served during the drain
-	if l, err := br.ReadString('\n'); l != "still\n" {
-		t.Fatalf("echo during the drain: %q %v", l, err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 900*time.Millisecond || d > 5*time.Second {
-		t.Fatalf("Run returned after %v, want about timeouts.shutdown (1s)", d)
-	}
+	drainedShutdown(t, c, br, done, start)
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := br.ReadString('\n'); err == nil {
 		t.Fatal("upgraded connection still open after the stop")
@@ -148,5 +139,22 @@ func awaitListening(t *testing.T, addr string) {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// drainedShutdown checks a graceful stop begun at start with the upgraded
+// connection c (read through br) open: c is still served during the drain,
+// and Run returns nil after about timeouts.shutdown (1 s).
+func drainedShutdown(t *testing.T, c net.Conn, br *bufio.Reader, done <-chan error, start time.Time) {
+	t.Helper()
+	_, _ = io.WriteString(c, "still\n")
+	if l, err := br.ReadString('\n'); l != "still\n" {
+		t.Fatalf("echo during the drain: %q %v", l, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("Run returned after %v, want about timeouts.shutdown (1s)", d)
 	}
 }
