@@ -83,7 +83,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			refusal(now, w, reason, n, req.Keep, d)
 			return true
 		}
-	} else if ok, refusedA := t.slots0.TryAcquire(which); !ok { // the common case, inline
+	} else if ok, refusedA := t.tryPair(which); !ok { // the common case, inline
 		refusal(now, w, slotReason(refusedA), n, req.Keep, d)
 		return true
 	}
@@ -188,7 +188,7 @@ func takeSlots(t *tenant, app *slots.Slots, which uint64) store.Reason {
 		return store.ReasonConcurrency
 	}
 	if which != 0 {
-		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
+		if ok, refusedA := t.tryPair(which); !ok {
 			releaseSlots(t, app, nil, 0)
 			return slotReason(refusedA)
 		}
@@ -211,7 +211,7 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
 		cls.Release(1)
 	}
 	if which != 0 {
-		t.slots0.Release(which)
+		t.releasePair(which)
 	}
 	if app != nil {
 		app.Release(1)
