@@ -87,8 +87,13 @@ func (c *PairCache) Drain(p *Pair) bool {
 	return any
 }
 
-// Cached returns the slots of A and of B cached now (racing takes and
-// releases, a count between those at the start and the end of the read).
+// Cached returns the slots of A and of B cached. It reads the stripes one
+// by one: racing takes and releases, a slot that moves from a stripe read
+// to one not read yet (taken on one stripe, given back on another) counts
+// twice, and one that moves the other way not at all, so the count may be
+// none that the cache ever held. Held less Cached is the slots in use for
+// gauges, not for a decision that must not miss a call in flight: drain,
+// then read Held (which then counts slots cached since, too).
 func (c *PairCache) Cached() (a, b int64) {
 	for i := range c.s {
 		v := c.s[i].w.Load()

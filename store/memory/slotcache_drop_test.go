@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,10 +70,11 @@ func TestSlotCacheFirstAppDroppedInFlight(t *testing.T) {
 		}
 		done <- at
 	}()
-	defer func() {
+	halt := sync.OnceFunc(func() {
 		stop.Store(true)
 		<-done
-	}()
+	})
+	defer halt()
 	deadline := time.Now().Add(1500 * time.Millisecond) // it failed within half a second, with -race too
 	for i := 0; time.Now().Before(deadline); i++ {
 		var l Lease
@@ -91,8 +93,15 @@ func TestSlotCacheFirstAppDroppedInFlight(t *testing.T) {
 		}
 		t.Fatalf("after %d tries (%d moves): the first application, with a call in flight, was dropped for another; then %d more of its calls were admitted beside it under a concurrency of %d", i, moved.Load(), n, conc)
 	}
+	halt()
 	if moved.Load() == 0 {
 		t.Fatal("no slot moved: the test checked nothing")
 	}
+	// Idle, its slots cached, the first application is dropped for another.
 	s.Release(&z)
+	var l Lease
+	if d := take("b", &l); !d.Allowed {
+		t.Fatalf("b refused with the first application idle (its slots cached): %+v", d)
+	}
+	s.Release(&l)
 }
