@@ -128,3 +128,58 @@ func TestSlotCacheLoweredCapUnderChurn(t *testing.T) {
 		t.Fatalf("Sweep evicted %d tenants once idle, want 1 (a slot lost keeps it busy)", n)
 	}
 }
+
+// Sweeps fold the tenant whenever nothing is in flight while calls churn
+// through the slot cache (a lease's tenant shortcut, cached takes, cached
+// releases): a fold never drops a call in flight (the calls of the key,
+// over all its incarnations, never exceed the cap), and nothing is lost.
+func TestSlotCacheFoldUnderChurn(t *testing.T) {
+	const conc, churners = 2, 4
+	s := memory.New(memory.WithSlotCache(), memory.WithIdleAfter(time.Minute))
+	plans := func(string) *store.Plan { return cachePlan(conc, 0) }
+	var inUse, over, admitted atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range churners {
+		wg.Go(func() {
+			var l memory.Lease
+			req := store.Request{Tenant: "t", App: "a", Credits: 1}
+			for !stop.Load() {
+				var d store.Decision
+				s.Take(cacheT0, &req, plans, &l, &d)
+				if !d.Allowed {
+					runtime.Gosched()
+					continue
+				}
+				admitted.Add(1)
+				if n := inUse.Add(1); n > conc {
+					over.Store(n)
+				}
+				inUse.Add(-1)
+				s.Release(&l)
+				for range 4 { // moments with nothing in flight, for the sweeps
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	folds := 0
+	for end := time.Now().Add(time.Second); time.Now().Before(end) && over.Load() == 0; {
+		folds += s.Sweep(cacheT0.Add(time.Hour)) // idle by the clock, not by its slots
+		runtime.Gosched()
+	}
+	stop.Store(true)
+	wg.Wait()
+	if n := over.Load(); n != 0 {
+		t.Fatalf("%d calls of one tenant in flight at once under a concurrency of %d (%d folds)", n, conc, folds)
+	}
+	if folds == 0 || admitted.Load() == 0 {
+		t.Fatalf("%d folds, %d admissions: the test checked nothing", folds, admitted.Load())
+	}
+	if h := s.Held("t"); h != 0 {
+		t.Fatalf("Held = %d once every call is released", h)
+	}
+	if n := s.Sweep(cacheT0.Add(time.Hour)); n != 1 && s.Len() != 0 {
+		t.Fatalf("Sweep took %d tenants once all was given back (%d left): a slot was lost", n, s.Len())
+	}
+}
