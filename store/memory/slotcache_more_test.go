@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -101,5 +102,60 @@ func TestSlotCachePlanDropsClass(t *testing.T) {
 	held(0)
 	if n := s.Sweep(foldT0.Add(2 * time.Hour)); n != 1 {
 		t.Fatalf("Sweep took %d tenants once all was given back, want 1: a slot was lost", n)
+	}
+}
+
+// Tenants restored from a snapshot into a store with the slot cache have
+// their cache, counted in Bytes, and their caps; those that fit only
+// folded come back with theirs.
+func TestSlotCacheRestore(t *testing.T) {
+	src := New()
+	for _, k := range []string{"x", "y", "z"} {
+		spend(t, src, foldT0, k, 10)
+	}
+	var buf bytes.Buffer
+	if err := src.SnapshotAt(foldT0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	// Room for two active tenants with their caches: the third folded.
+	probe := New(WithSlotCache())
+	spend(t, probe, foldT0, "x", 10)
+	one := probe.Bytes()
+	s := New(WithSlotCache(), WithMaxBytes(2*one+one/2))
+	if err := s.RestoreAt(foldT0, bytes.NewReader(buf.Bytes()), foldPlans); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, k := range []string{"x", "y", "z"} {
+		if tn := s.lookup(k); tn != nil {
+			if tn.cache == nil || tn.cost != tenantCost(tn) {
+				t.Fatalf("restored tenant %q: cache %p, cost %d, want %d", k, tn.cache, tn.cost, tenantCost(tn))
+			}
+			sum += int64(tn.cost)
+		}
+	}
+	if s.Len() != 2 || s.Bytes() <= sum || s.Bytes() > s.maxBytes {
+		t.Fatalf("%d active tenants of %d bytes, Bytes %d of %d", s.Len(), sum, s.Bytes(), s.maxBytes)
+	}
+	for _, k := range []string{"x", "y", "z"} { // caps and spends as before, folded or not
+		var ls [3]Lease
+		var d store.Decision
+		for i := range ls {
+			s.Take(foldT0, &store.Request{Tenant: k, App: "x", Credits: 1}, foldPlans, &ls[i], &d)
+			if want := i < 2; d.Allowed != want {
+				t.Fatalf("%s: take %d: %+v, want allowed %v under a concurrency of 2", k, i, d, want)
+			}
+			if d.Allowed && i == 0 && d.Remaining != 89 {
+				t.Fatalf("%s: %d left after 10 restored and 1, want 89", k, d.Remaining)
+			}
+		}
+		s.Release(&ls[0])
+		s.Release(&ls[1])
+		if h := s.Held(k); h != 0 {
+			t.Fatalf("%s: Held %d once released", k, h)
+		}
+		if s.lookup(k).cache == nil {
+			t.Fatalf("%s came back without its slot cache", k)
+		}
 	}
 }
