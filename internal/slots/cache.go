@@ -27,7 +27,7 @@ import (
 //
 // A stripe holds what one release gave back (PairA, PairB or both); a take
 // uses it only if it is what the take needs. Its zero value is ready (on);
-// it is 576 bytes, so only a caller whose slots several cores take at once
+// it is 640 bytes, so only a caller whose slots several cores take at once
 // should keep one.
 type PairCache struct {
 	_ [64]byte // the state's line is the cache's own, wherever it starts
@@ -87,8 +87,13 @@ func (c *PairCache) Drain(p *Pair) bool {
 	return any
 }
 
-// Cached returns the slots of A and of B cached now (racing takes and
-// releases, a count between those at the start and the end of the read).
+// Cached returns the slots of A and of B cached. It reads the stripes one
+// by one: racing takes and releases, a slot that moves from a stripe read
+// to one not read yet (taken on one stripe, given back on another) counts
+// twice, and one that moves the other way not at all, so the count may be
+// none that the cache ever held. Held less Cached is the slots in use for
+// gauges, not for a decision that must not miss a call in flight: drain,
+// then read Held (which then counts slots cached since, too).
 func (c *PairCache) Cached() (a, b int64) {
 	for i := range c.s {
 		v := c.s[i].w.Load()

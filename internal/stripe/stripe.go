@@ -11,11 +11,15 @@ const (
 	Count = 1 << Bits
 )
 
-// Index picks a stripe, 0 to Count-1, from the address of the caller's
-// stack: each goroutine has its own stack, 8 KiB or more, so goroutines on
-// different cores land on different stripes (but for collisions, one pair
-// in Count), and one goroutine mostly on the same. Nothing may depend on a
-// goroutine keeping its stripe: a growing stack moves.
+// Index picks a stripe, 0 to Count-1, from the 8 KiB block of the stack
+// that the caller's frame is in: goroutines have stacks of their own, so
+// goroutines on different cores mostly land on different stripes, and one
+// goroutine called at about the same depth on the same. Not always: a new
+// goroutine's stack is 2 KiB, and up to four such stacks share a block, so
+// a stripe; on a stack of 16 KiB or more, calls at depths in different
+// blocks pick different stripes; and other blocks collide, one pair in
+// Count. Nothing may depend on a goroutine keeping its stripe: a growing
+// stack moves.
 //
 //go:nosplit
 func Index() int {

@@ -260,7 +260,9 @@ func (t *tenant) releasePair(which uint64) {
 	t.slots0.Release(which)
 }
 
-// pairHeld returns slots0's counts in use: held, less those cached.
+// pairHeld returns slots0's counts in use: held, less those cached (as
+// Cached reads them, which slots moving between stripes meanwhile may skew
+// either way: for Held, not for decisions).
 func (t *tenant) pairHeld() (a, b int64) {
 	a, b = t.slots0.Held()
 	if c := t.cache; c != nil {
@@ -282,12 +284,18 @@ func (t *tenant) setPairCapacity(a bool, n int64) {
 	}
 }
 
-// held returns the slots held of entry e of t.
+// held returns the slots held of entry e of t, for addApp's drop check:
+// for slots0's halves, the Pair's counts, cached slots included (addApp
+// drains the cache first). Held less Cached would not do: Cached reads the
+// stripes one by one, and counts twice a slot that moves from a stripe it
+// read to one it has not (a take that backs off from the check's mark may
+// give back on another stripe than it took from), so it could read an
+// application with a call in flight idle.
 func (t *tenant) held(e *semEntry) int64 {
 	if e.sem != nil {
 		return e.sem.Held()
 	}
-	a, b := t.pairHeld()
+	a, b := t.slots0.Held()
 	if e == &t.first {
 		return a
 	}

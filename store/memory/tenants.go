@@ -346,6 +346,9 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	}
 	next := newSemTable(tab.entries)
 	if len(tab.entries) >= s.maxApps {
+		if c := t.cache; c != nil {
+			c.Drain(&t.slots0) // cached slots are no call's (see held)
+		}
 		next.entries = nil
 		for _, e := range tab.entries {
 			e.dead.Store(true)
