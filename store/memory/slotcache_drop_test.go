@@ -49,7 +49,7 @@ func TestSlotCacheFirstAppDroppedInFlight(t *testing.T) {
 		t.Fatalf("a refused: %+v", d)
 	}
 	tn := s.lookup("t")
-	c, p := tn.cache, &tn.slots0
+	c, p := tn.cache(), &tn.slots0
 	var stop atomic.Bool
 	var moved atomic.Int64
 	done := make(chan [2]int)

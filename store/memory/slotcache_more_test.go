@@ -128,8 +128,8 @@ func TestSlotCacheRestore(t *testing.T) {
 	var sum int64
 	for _, k := range []string{"x", "y", "z"} {
 		if tn := s.lookup(k); tn != nil {
-			if tn.cache == nil || tn.cost != tenantCost(tn) {
-				t.Fatalf("restored tenant %q: cache %p, cost %d, want %d", k, tn.cache, tn.cost, tenantCost(tn))
+			if tn.cache() == nil || tn.cost != tenantCost(tn) {
+				t.Fatalf("restored tenant %q: cache %p, cost %d, want %d", k, tn.cache(), tn.cost, tenantCost(tn))
 			}
 			sum += int64(tn.cost)
 		}
@@ -154,7 +154,7 @@ func TestSlotCacheRestore(t *testing.T) {
 		if h := s.Held(k); h != 0 {
 			t.Fatalf("%s: Held %d once released", k, h)
 		}
-		if s.lookup(k).cache == nil {
+		if s.lookup(k).cache() == nil {
 			t.Fatalf("%s came back without its slot cache", k)
 		}
 	}

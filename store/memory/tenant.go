@@ -33,7 +33,13 @@ import (
 type tenant struct {
 	hash uint64      // maphash of key: the shard, the home bucket and the tag
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
-	klen uint32      // len(key)
+	// klen is len(key) (below 2^31: no longer key fits in memory beside
+	// the rest), and cachedBit if t is the first field of a withCache,
+	// whose slot cache keeps slots0's given back slots (WithSlotCache). A
+	// bit here, on the line every admission reads, and the cache at a fixed
+	// offset: a pointer on slots0's line would be read before slots0's add,
+	// and on two cores that read costs a transfer of the line of its own.
+	klen uint32
 	// kpre is the key's first bytes, which is all of it for most keys;
 	// then it is also key's storage (see setKey).
 	kpre [24]byte
@@ -58,10 +64,7 @@ type tenant struct {
 	usedFirst bool // first has been handed out (guarded by mu)
 	plan      atomic.Pointer[store.Plan]
 	mu        sync.Mutex // serialises app/class table and window changes
-	// cache, with WithSlotCache, keeps slots0's given back slots per
-	// goroutine stripe (nil without): read with slots0, set at creation.
-	cache *slots.PairCache
-	_     [8]byte // to the end of line 3: no other core's reads on the written line
+	_         [16]byte   // to the end of line 3: no other core's reads on the written line
 
 	key  string
 	apps atomic.Pointer[semTable]
@@ -77,7 +80,7 @@ type tenant struct {
 // store never keeps a caller's string, which may be a slice of a larger
 // buffer), and kpre holds its first bytes.
 func (t *tenant) setKey(key string) {
-	t.klen = uint32(len(key))
+	t.klen = t.klen&cachedBit | uint32(len(key))
 	n := copy(t.kpre[:], key)
 	switch {
 	case len(key) == 0:
@@ -97,7 +100,7 @@ func (t *tenant) is(h uint64, key string) bool {
 
 // hasKey reports whether t's key is key.
 func (t *tenant) hasKey(key string) bool {
-	if int(t.klen) != len(key) {
+	if int(t.klen&^cachedBit) != len(key) {
 		return false
 	}
 	n := min(len(key), len(t.kpre))
@@ -242,22 +245,40 @@ func (t *semTable) find(name string) *semEntry {
 	return nil
 }
 
+// withCache is a tenant with a slot cache (WithSlotCache), allocated as one.
+type withCache struct {
+	t tenant
+	c slots.PairCache
+}
+
+// newTenantObject allocates a tenant, with a slot cache if cached.
+func newTenantObject(cached bool) *tenant {
+	if !cached {
+		return new(tenant)
+	}
+	x := new(withCache)
+	x.t.klen = cachedBit
+	return &x.t
+}
+
+// cachedBit, in klen, marks a tenant with a slot cache.
+const cachedBit = 1 << 31
+
+// cache returns t's slot cache, nil if it has none.
+func (t *tenant) cache() *slots.PairCache {
+	if t.klen&cachedBit == 0 {
+		return nil
+	}
+	return &(*withCache)(unsafe.Pointer(t)).c // t is the first field of a withCache
+}
+
 // tryPair takes the halves of slots0 that which names (see Pair.TryAcquire),
 // through the cache if t has one.
 func (t *tenant) tryPair(which uint64) (ok, refusedA bool) {
-	if c := t.cache; c != nil {
+	if c := t.cache(); c != nil {
 		return c.TryAcquire(&t.slots0, which)
 	}
 	return t.slots0.TryAcquire(which)
-}
-
-// releasePair gives back the halves of slots0 that which names.
-func (t *tenant) releasePair(which uint64) {
-	if c := t.cache; c != nil {
-		c.Release(&t.slots0, which)
-		return
-	}
-	t.slots0.Release(which)
 }
 
 // pairHeld returns slots0's counts in use: held, less those cached (as
@@ -265,7 +286,7 @@ func (t *tenant) releasePair(which uint64) {
 // either way: for Held, not for decisions).
 func (t *tenant) pairHeld() (a, b int64) {
 	a, b = t.slots0.Held()
-	if c := t.cache; c != nil {
+	if c := t.cache(); c != nil {
 		ca, cb := c.Cached()
 		a, b = max(a-ca, 0), max(b-cb, 0)
 	}
@@ -279,7 +300,7 @@ func (t *tenant) setPairCapacity(a bool, n int64) {
 	} else {
 		t.slots0.SetCapacityB(n)
 	}
-	if c := t.cache; c != nil {
+	if c := t.cache(); c != nil {
 		c.CapacityChanged(&t.slots0)
 	}
 }

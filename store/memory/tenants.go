@@ -100,10 +100,7 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) {
-	t := new(tenant)
-	if s.cache {
-		t.cache = new(slots.PairCache)
-	}
+	t := newTenantObject(s.cache)
 	t.hash = h
 	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
@@ -286,7 +283,7 @@ func (s *Store) busy(t *tenant) bool {
 	if t.pins.Load() != 0 {
 		return true
 	}
-	if c := t.cache; c != nil {
+	if c := t.cache(); c != nil {
 		c.Drain(&t.slots0) // cached slots are no call's: folding t may drop them
 	}
 	a, b := t.slots0.Held()
@@ -311,8 +308,8 @@ func recordCost(key string, rec string) int64 { return int64(len(key) + len(rec)
 // a key too long for the tenant's own bytes.
 func tenantCost(t *tenant) uint32 {
 	n := int(unsafe.Sizeof(*t)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
-	if t.cache != nil {
-		n += int(unsafe.Sizeof(*t.cache))
+	if t.cache() != nil {
+		n += int(unsafe.Sizeof(slots.PairCache{}))
 	}
 	if len(t.key) > len(t.kpre) {
 		n += len(t.key)
@@ -346,7 +343,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	}
 	next := newSemTable(tab.entries)
 	if len(tab.entries) >= s.maxApps {
-		if c := t.cache; c != nil {
+		if c := t.cache(); c != nil {
 			c.Drain(&t.slots0) // cached slots are no call's (see held)
 		}
 		next.entries = nil
