@@ -146,3 +146,33 @@ func TestQueryFieldTwice(t *testing.T) {
 		}
 	}
 }
+
+// coqlCost prices the COQL query q with the v8 table's pricer.
+func coqlCost(q string) (int64, error) {
+	body, _ := json.Marshal(map[string]string{"select_query": q})
+	p := QueryLimitCost("select_query", 200, MaxBody, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})
+	return p.Func(httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader(string(body))))
+}
+
+// A LIMIT past int64 is a LIMIT beyond every tier: the last tier, as the
+// doc says, like "limit 9223372036854775807". It was a malformed body,
+// which shadow mode passes on unmetered.
+func TestQueryLimitOutOfRange(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit 9223372036854775807":      3,
+		"select a from b limit 9223372036854775808":      3,
+		"select a from b limit 99999999999999999999":     3,
+		"select a from b limit +99999999999999999999":    3,
+		"select a from b limit 1, 99999999999999999999":  3,
+		"select a from b limit 99999999999999999999, 10": 1,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+	for _, q := range []string{"select a from b limit -99999999999999999999", "select a from b limit 1, -99999999999999999999"} {
+		if c, err := coqlCost(q); !errors.Is(err, cost.ErrMalformedBody) {
+			t.Errorf("%q: cost %d %v, want ErrMalformedBody", q, c, err)
+		}
+	}
+}
