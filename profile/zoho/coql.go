@@ -3,6 +3,7 @@ package zoho
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -134,8 +135,10 @@ func queryLimit(q string, def int64) (int64, error) {
 		if i >= len(f) {
 			return 0, false
 		}
+		// Past int64, ParseInt returns the bound and ErrRange: a count
+		// beyond every tier, so the last tier, not a malformed body.
 		n, err := strconv.ParseInt(f[i], 10, 64)
-		return n, err == nil && n >= 0
+		return n, (err == nil || errors.Is(err, strconv.ErrRange)) && n >= 0
 	}
 	n, ok := num(at + 1)
 	if !ok {
