@@ -176,3 +176,33 @@ func TestQueryLimitOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+// Only Go's white space, commas and parentheses separated words, so a
+// LIMIT set off by another character was no LIMIT (the default, 1 credit)
+// or a malformed one: a control character such as U+001F (white space to
+// Java's Character.isWhitespace), a zero-width space, a comment glued to
+// it, a trailing semicolon. What upstream's lexer takes for a separator
+// is unknown; reading every such character as one prices each query at
+// least as high as any of those readings. So does reading "limit" with
+// Java's case folding, where "lımıt" (dotless i) equals "LIMIT".
+func TestQueryLimitSeparators(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit\x1f2000":         3,
+		"select a from b\x1flimit\x1f2000":      3,
+		"select a from b limit\u200b2000":       3,
+		"select a from b limit\ufeff2000":       3,
+		"select a from b limit/**/2000":         3,
+		"select a from b limit 2000;":           3,
+		"select a from b limit 10,\x1f2000":     3,
+		"select a from b where c=1 LIMIT\v1500": 3,
+		"select a from b lımıt 2000":            3,
+		"select a from b LİMİT 900":             2,
+		// Still not a LIMIT: a longer word, a dotted name.
+		"select a from b where unlimited = 2000": 1,
+		"select a from b where x.limit = 2000":   1,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+}
