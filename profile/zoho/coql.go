@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/creditgate/creditgate/cost"
 )
@@ -120,11 +122,10 @@ func queryLimit(q string, def int64) (int64, error) {
 	if !ok {
 		return math.MaxInt64, nil
 	}
-	// A parenthesis ends a token, as in SQL: "(c = 1)limit 2000" has a LIMIT.
-	f := strings.Fields(limitSeparators.Replace(q))
+	f := limitWords(q)
 	at := -1
 	for i, w := range f {
-		if strings.EqualFold(w, "limit") {
+		if isLimit(w) {
 			at = i
 		}
 	}
@@ -152,9 +153,59 @@ func queryLimit(q string, def int64) (int64, error) {
 	return n, nil
 }
 
-// limitSeparators spaces out what queryLimit splits the query at besides
-// white space: commas (a token of their own) and parentheses.
-var limitSeparators = strings.NewReplacer(",", " , ", "(", " ", ")", " ")
+// limitWords splits q into the words queryLimit reads: runs of letters,
+// digits and "_.+-", and each comma. Every other character separates, not
+// only white space: "(c = 1)limit 2000" has a LIMIT, as in SQL, and so has
+// "limit\x1f2000" or "limit/**/2000". Which characters upstream's lexer
+// skips is unknown; splitting at all of them finds every LIMIT it could
+// see, and only counts it might read as something else.
+func limitWords(q string) []string {
+	word := func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
+	}
+	var f []string
+	for i := 0; i < len(q); {
+		r, n := utf8.DecodeRuneInString(q[i:])
+		switch {
+		case r == ',':
+			f = append(f, ",")
+		case word(r):
+			j := i + n
+			for j < len(q) {
+				r, m := utf8.DecodeRuneInString(q[j:])
+				if !word(r) {
+					break
+				}
+				j += m
+			}
+			f = append(f, q[i:j])
+			n = j - i
+		}
+		i += n
+	}
+	return f
+}
+
+// isLimit reports whether w is "limit" but for case, as Java's
+// equalsIgnoreCase compares (each rune's upper or lower case the same):
+// "lımıt", with a dotless i, is LIMIT to a Java parser.
+func isLimit(w string) bool {
+	if len(w) < 5 || len(w) > 10 { // five runes of at most two bytes
+		return false
+	}
+	i := 0
+	for _, r := range w {
+		if i == 5 {
+			return false
+		}
+		c := rune("limit"[i])
+		if r != c && unicode.ToUpper(r) != unicode.ToUpper(c) && unicode.ToLower(r) != c {
+			return false
+		}
+		i++
+	}
+	return i == 5
+}
 
 // stripLiterals replaces each single- or double-quoted literal of q by a
 // space, and reports false if one is left open. In a literal a backslash
