@@ -206,3 +206,47 @@ func TestQueryLimitSeparators(t *testing.T) {
 		}
 	}
 }
+
+// A LIMIT in an SQL comment, or a quote in one, decided the price: the
+// last LIMIT of the text won, comments included, so "limit 2000 -- limit
+// 1" cost 1 credit, and a quote inside a comment opened a literal that hid
+// the real LIMIT. Whether COQL honours comments is unconfirmed: the
+// largest count of the query read with comments and without is never too
+// low, whichever upstream does.
+func TestQueryLimitComments(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit 2000 -- limit 1":               3,
+		"select a from b limit 2000 /* limit 1 */":            3,
+		"select a from b limit 2000 -- no limit here":         3,
+		"select a from b /* it's */ limit 2000 /* it's */":    3,
+		"select a from b -- it's\nlimit 2000 -- it's":         3,
+		"select a from b -- it's\rlimit 2000 -- it's":         3,
+		"select a from b /* limit 2000 */ limit 1":            3,
+		"select a from b where c = 5--3 limit 2000":           3,
+		"select a from b where c = 1 -- x\nlimit 1500":        3,
+		"select a from b limit 2000; select a from b limit 1": 3,
+		"select a from b limit 10, 900 -- limit 1":            2,
+		// A comment marker inside a literal is text.
+		"select a from b where c = '--' limit 2000":    3,
+		"select a from b where c = '/*' limit 2000":    3,
+		"select a from b where c = 'x -- limit 1'":     1,
+		"select a from b where c = '/* x' limit 1000 ": 2,
+		// With comments honoured, an unclosed one runs to the end.
+		"select a from b limit 900 /* limit 1": 2,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+	// Read with comments and without, the default applies when either
+	// reading has no LIMIT.
+	for q, want := range map[string]int64{
+		"select a from b -- limit 1":    500,
+		"select a from b /* limit 1 */": 500,
+		"select a from b limit 1":       1,
+	} {
+		if n, err := queryLimit(q, 500); err != nil || n != want {
+			t.Errorf("%q: limit %d %v, want %d", q, n, err, want)
+		}
+	}
+}
