@@ -69,6 +69,15 @@ func FuzzQueryLimitCost(f *testing.F) {
 	f.Add([]byte(`{"select_query":"select a from b where c = \"it''s\" limit 1"}`))
 	f.Add([]byte(`{"data":[1,2,3]}`))
 	f.Add([]byte(`[]`))
+	// What TestQueryLimitOutOfRange, TestQueryLimitSeparators and
+	// TestQueryLimitComments found.
+	f.Add([]byte(`{"select_query":"select a from b limit 99999999999999999999"}`))
+	f.Add([]byte(`{"select_query":"select a from b limit\u001f2000"}`))
+	f.Add([]byte(`{"select_query":"select a from b l\u0131m\u0131t 2000;"}`))
+	f.Add([]byte(`{"select_query":"select a from b limit 2000 -- limit 1"}`))
+	f.Add([]byte(`{"select_query":"select a from b /* it's */ limit 2000 /* it's */"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = '--' limit 900 /* limit 1"}`))
+	f.Add([]byte("select a from b -- it's\r/* x"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
 		c, err := QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3}).Func(r)
@@ -77,6 +86,11 @@ func FuzzQueryLimitCost(f *testing.F) {
 		}
 		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
 			t.Fatal("body not restored")
+		}
+		// Nothing before a LIMIT on a line of its own hides it: no
+		// literal, no comment, however left open.
+		if n, err := queryLimit(string(body)+"\nlimit 2000", 200); err == nil && n < 2000 {
+			t.Fatalf("%q then limit 2000: limit %d", body, n)
 		}
 		// No literal hides or fakes a LIMIT, however it is escaped.
 		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
