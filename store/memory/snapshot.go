@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/window"
@@ -32,7 +33,7 @@ func (e *SnapshotVersionError) Error() string {
 
 const (
 	snapshotFormat  = "creditgate-limiter-snapshot"
-	snapshotVersion = 2 // the newest read, and the one written
+	snapshotVersion = 3 // the newest read; written only when a key needs it, else 2
 )
 
 // The snapshot is JSON: for each tenant with credits out, when (absolute Unix
@@ -42,7 +43,10 @@ const (
 // window's length, kind and returns, also of one with nothing out (as a
 // folded tenant's record): a restore under another plan then carries the
 // spends as a live plan change does, which takes a window's spends from
-// an empty one too (see pick). Version 1 is still read.
+// an empty one too (see pick). Version 3 adds tenant_bytes, a key that
+// is not UTF-8 (as base64: a JSON string would turn its bytes into U+FFFD);
+// it is written only for a snapshot holding such a key, so that others stay
+// readable by code that reads version 2. Version 1 is still read.
 type snapshot struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
@@ -51,8 +55,10 @@ type snapshot struct {
 }
 
 type snapshotTenant struct {
-	Tenant  string          `json:"tenant"`
-	Returns []snapshotSpend `json:"returns"` // the pool's
+	Tenant string `json:"tenant"` // "" if TenantBytes is set
+	// Version 3: the key, if it is not UTF-8.
+	TenantBytes []byte          `json:"tenant_bytes,omitempty"`
+	Returns     []snapshotSpend `json:"returns"` // the pool's
 	// Version 2: the pool's window (ns; a calendar's
 	// period) and whether it is a calendar window.
 	Window   int64            `json:"window,omitempty"`
@@ -77,7 +83,7 @@ type snapshotSpend struct {
 // windows come back (versioned JSON). In-flight slots are not saved: they
 // do not survive the process.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
-	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
+	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: now.UnixNano()}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
@@ -89,6 +95,9 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	}
 	add := func(key string, srcs []source) {
 		st := snapshotTenant{Tenant: key, Returns: out(srcs[0].returns)}
+		if !utf8.ValidString(key) {
+			st.Tenant, st.TenantBytes = "", []byte(key)
+		}
 		spent := len(st.Returns) > 0
 		for _, x := range srcs[1:] {
 			ret := out(x.returns)
@@ -99,6 +108,9 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			return
 		}
 		st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
+		if st.TenantBytes != nil {
+			snap.Version = 3
+		}
 		snap.Tenants = append(snap.Tenants, st)
 	}
 	var folded []string // a shard's folded keys and records, in pairs
@@ -123,7 +135,7 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			}
 		}
 	}
-	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int { return strings.Compare(a.Tenant, b.Tenant) })
+	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int { return strings.Compare(a.key(), b.key()) })
 	return json.NewEncoder(w).Encode(&snap)
 }
 
@@ -303,6 +315,13 @@ func (p *planner) tenants(dec *json.Decoder) error {
 
 // add checks st and plans its restore.
 func (p *planner) add(st snapshotTenant) error {
+	if st.TenantBytes != nil {
+		// One spelling for each key, so that a repeated one is seen.
+		if p.snap.Version < 3 || st.Tenant != "" || utf8.Valid(st.TenantBytes) {
+			return corrupt(nil, fmt.Sprintf("tenant_bytes %q beside tenant %q, in version %d", st.TenantBytes, st.Tenant, p.snap.Version))
+		}
+		st.Tenant = string(st.TenantBytes)
+	}
 	if p.seen[st.Tenant] { // "" is the default tenant (no identity): a tenant like any other
 		return corrupt(nil, fmt.Sprintf("repeated tenant %q", st.Tenant))
 	}
@@ -314,6 +333,14 @@ func (p *planner) add(st snapshotTenant) error {
 		return fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, st.Tenant, err)
 	}
 	return p.plan(st)
+}
+
+// key is t's key.
+func (t *snapshotTenant) key() string {
+	if t.TenantBytes != nil {
+		return string(t.TenantBytes)
+	}
+	return t.Tenant
 }
 
 // checkTenant reports what is wrong with a tenant's entry: a bad return, or

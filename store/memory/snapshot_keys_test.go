@@ -1,8 +1,11 @@
 package memory
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/creditgate/creditgate/store"
 )
 
 // Tenant keys are bytes, and one from a header or a path need not be UTF-8,
@@ -52,5 +55,39 @@ func restoreKeys(t *testing.T, keys []spentKey) {
 	}
 	if r.Len() != len(keys) {
 		t.Errorf("%d tenants restored, want %d", r.Len(), len(keys))
+	}
+}
+
+// tenant_bytes (version 3) holds only a key that is not UTF-8, so that
+// each key has one spelling and a repeated one is seen; and only in
+// version 3, which a snapshot says only when it holds such a key.
+func TestSnapshotTenantBytes(t *testing.T) {
+	head := `{"format":"creditgate-limiter-snapshot","version":3,"taken":1772366400000000000,"tenants":[`
+	ret := `"returns":[{"at":1772370300000000000,"credits":5}],"window":3600000000000}`
+	for _, c := range []struct {
+		name, snap string
+		ok         bool
+	}{
+		{"not UTF-8", head + `{"tenant_bytes":"/w==",` + ret + `]}`, true},
+		{"version 2", strings.Replace(head, `"version":3`, `"version":2`, 1) + `{"tenant_bytes":"/w==",` + ret + `]}`, false},
+		{"UTF-8", head + `{"tenant_bytes":"YQ==",` + ret + `]}`, false},
+		{"empty", head + `{"tenant_bytes":"",` + ret + `]}`, false},
+		{"beside tenant", head + `{"tenant":"a","tenant_bytes":"/w==",` + ret + `]}`, false},
+		{"repeated", head + `{"tenant_bytes":"/w==",` + ret + `,{"tenant_bytes":"/w==",` + ret + `]}`, false},
+	} {
+		r := New(WithSlots(12))
+		err := r.RestoreAt(foldT0, strings.NewReader(c.snap), foldPlans)
+		if c.ok != (err == nil) || err != nil && !errors.Is(err, store.ErrSnapshotCorrupt) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if d := r.Peek(foldT0, "\xff", 0, foldPlans); c.ok != (d.Remaining == 95) {
+			t.Errorf("%s: %d credits left", c.name, d.Remaining)
+		}
+	}
+	var buf strings.Builder
+	src := New(WithSlots(12))
+	spend(t, src, foldT0, "\xff", 5)
+	if err := src.SnapshotAt(foldT0, &buf); err != nil || !strings.Contains(buf.String(), `"version":3,`) || !strings.Contains(buf.String(), `{"tenant":"","tenant_bytes":"/w==",`) {
+		t.Errorf("a snapshot of \"\\xff\": %s, %v", buf.String(), err)
 	}
 }
