@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/store"
 )
 
 // generated serves head, then body(i) for i = 0, 1, ... until n bytes of
@@ -137,5 +139,32 @@ func TestRestoreFullStoreSnapshot(t *testing.T) {
 	}
 	if r.Len()+r.Folded() != src.Len()+src.Folded() {
 		t.Fatalf("restored %d active and %d folded of %d and %d", r.Len(), r.Folded(), src.Len(), src.Folded())
+	}
+}
+
+// Read one tenant at a time, a snapshot must say its format, version and
+// time before its tenants, as SnapshotAt writes them: after them, or with
+// the tenants twice, it is refused as corrupt (a version not yet read
+// when the tenants begin is version 0's), and nothing is restored.
+func TestRestoreHeaderFirst(t *testing.T) {
+	a := `[{"tenant":"a","returns":[{"at":1772370300000000000,"credits":5}]}]`
+	for _, snap := range []string{
+		`{"tenants":` + a + `,"format":"creditgate-limiter-snapshot","version":1,"taken":1}`,
+		`{"format":"creditgate-limiter-snapshot","tenants":` + a + `,"version":1,"taken":1}`,
+		`{"format":"creditgate-limiter-snapshot","version":1,"tenants":` + a + `,"taken":1}`,
+		`{"format":"creditgate-limiter-snapshot","version":1,"tenants":[],"tenants":` + a + `}`,
+	} {
+		r := New()
+		var ve *SnapshotVersionError
+		if err := r.RestoreAt(foldT0, strings.NewReader(snap), foldPlans); !errors.Is(err, store.ErrSnapshotCorrupt) && !errors.As(err, &ve) {
+			t.Errorf("%s: %v", snap, err)
+		}
+		if r.Len() != 0 || r.Folded() != 0 {
+			t.Errorf("%s: restored %d", snap, r.Len()+r.Folded())
+		}
+	}
+	ok := `{"format":"creditgate-limiter-snapshot","version":1,"taken":1,"tenants":` + a + `}`
+	if err := New().RestoreAt(foldT0, strings.NewReader(ok), foldPlans); err != nil {
+		t.Errorf("%s: %v", ok, err)
 	}
 }
