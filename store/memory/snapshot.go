@@ -153,14 +153,15 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // taken as the snapshot's time: charged at the earlier now, a spend would
 // come back early (a calendar's whole pool at the earlier period's end).
 //
-// The snapshot is read one tenant at a time, and what is kept of it stays
-// within the bytes free. RestoreAt reads at most 8 bytes of it per byte of
-// WithMaxBytes, plus 64 KiB, and at most one tenant per 48 bytes of
-// WithMaxBytes (a folded record's least cost); past either bound it stops
-// reading and returns ErrSnapshotTenants. A store's own snapshot stays well
-// within both: it lists only tenants with credits out, in up to about 5.5
-// bytes of JSON per byte the store counts for them. The fields format,
-// version and taken must come before the tenants, as SnapshotAt writes them.
+// The snapshot is read one tenant at a time (each tenant's entry whole),
+// and what is kept of it stays within the bytes free. RestoreAt reads at
+// most 8 bytes of it per byte of WithMaxBytes, plus 64 KiB, and at most one
+// tenant per 48 bytes of WithMaxBytes (a folded record's least cost); past
+// either bound it stops reading and returns ErrSnapshotTenants. A store's
+// own snapshot stays well within both: it lists only tenants with credits
+// out, in up to about 5.5 bytes of JSON per byte the store counts for them.
+// The fields format, version and taken must come before the tenants, as
+// SnapshotAt writes them.
 func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) error {
 	limit := s.maxSnapshot()
 	lr := &io.LimitedReader{R: r, N: limit + 1}
