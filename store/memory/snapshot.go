@@ -141,8 +141,8 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 
 // RestoreAt implements store.Snapshotter, for a store meant to be fresh (call
 // it before serving): each tenant of the snapshot that the store does not
-// hold yet is created with its plan and charged the credits still out at
-// now, so they come back when they would have. Tenants already present are
+// hold yet and has credits still out at now is created with its plan and
+// charged them, so they come back when they would have. Tenants already present are
 // left alone. Those that do not fit in the store's bounds as active tenants
 // are restored folded, as the store keeps idle ones (see Store). A corrupt,
 // truncated or foreign snapshot (or one followed by anything but white
@@ -382,17 +382,12 @@ type restoring struct {
 	key  string
 	gen  uint64  // s.plans when plans was asked for t's plan (see replan)
 	t    *tenant // nil: restored folded
-	rec  string  // t's record; "" if nothing is out
+	rec  string  // t's record (credits are out)
 	cost int64   // t's bytes
 }
 
 // recCost is what r costs folded.
-func (r *restoring) recCost() int64 {
-	if r.rec == "" {
-		return 0
-	}
-	return recordCost(r.key, r.rec)
-}
+func (r *restoring) recCost() int64 { return recordCost(r.key, r.rec) }
 
 // plan builds st's tenant unless the store holds it, restored active if
 // all the tenants so far fit in the bytes free active, else folded (pick
@@ -410,7 +405,12 @@ func (p *planner) plan(st snapshotTenant) error {
 	if err != nil {
 		return nil // as create: a plan that builds no window serves no one
 	}
-	r.rec, _ = encodeFold(p.now, t.wins.Load())
+	if r.rec, _ = encodeFold(p.now, t.wins.Load()); r.rec == "" {
+		// Nothing out at now: a new tenant is the same. Made active, it
+		// would take room, and, with now moved to a snapshot taken ahead,
+		// could not be folded or evicted until then.
+		return nil
+	}
 	r.cost = int64(t.cost)
 	if p.active += r.cost; p.active <= p.room {
 		r.t = t
@@ -418,9 +418,7 @@ func (p *planner) plan(st snapshotTenant) error {
 	if p.folded += r.recCost(); p.folded > p.room {
 		return fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, p.room, s.maxBytes)
 	}
-	if r.t != nil || r.rec != "" { // else restore has nothing to do
-		p.rs = append(p.rs, r)
-	}
+	p.rs = append(p.rs, r)
 	return nil
 }
 
@@ -456,9 +454,6 @@ func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenan
 
 // restore adds r, unless the store holds its tenant by now.
 func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
-	if r.t == nil && r.rec == "" {
-		return // nothing out: a new tenant is the same
-	}
 	sh, h := s.shardOf(r.key)
 	sh.mu.Lock()
 	if _, folded := sh.folded[r.key]; folded || sh.get(h, r.key) != nil {

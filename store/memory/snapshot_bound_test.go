@@ -168,3 +168,43 @@ func TestRestoreHeaderFirst(t *testing.T) {
 		t.Errorf("%s: %v", ok, err)
 	}
 }
+
+// A snapshot taken ahead of the restoring clock is restored as of its
+// taken time (conservative), and its tenants were made active with that
+// time as their last use, also those whose credits were all back by then:
+// tenants with nothing out, which a sweep could not fold or evict until
+// the snapshot's time came. Restored into a store that they filled, they
+// locked every new tenant out for the three years here (for ever with a
+// taken of 2262). A tenant with nothing out is not restored: a new one is
+// the same.
+func TestRestoreTakenAheadNothingOut(t *testing.T) {
+	now := foldT0
+	t0, err := New(WithSlots(12)).newTenant("t0", 0, &foldPlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := int64(t0.cost) // a restored tenant's
+	for _, ahead := range []time.Duration{0, 3 * 365 * 24 * time.Hour} {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"format":%q,"version":2,"taken":%d,"tenants":[`, snapshotFormat, now.Add(ahead).UnixNano())
+		for i := range 200 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"tenant":"t%d","returns":[{"at":%d,"credits":1}],"window":%d}`, i, now.Add(-time.Hour).UnixNano(), int64(time.Hour))
+		}
+		b.WriteString("]}")
+		s := New(WithMaxBytes(33*cost), WithSlots(12))
+		if err := s.RestoreAt(now, strings.NewReader(b.String()), foldPlans); err != nil {
+			t.Fatal(err)
+		}
+		if s.Len() != 0 || s.Folded() != 0 || s.Bytes() != 0 {
+			t.Errorf("taken %v ahead: %d active, %d folded, %d bytes restored for tenants with nothing out", ahead, s.Len(), s.Folded(), s.Bytes())
+		}
+		for _, d := range []time.Duration{0, 24 * time.Hour} {
+			if dec := spend(t, s, now.Add(d), fmt.Sprint("new", d), 1); !dec.Allowed {
+				t.Errorf("taken %v ahead: a new tenant %v after the restore: %+v", ahead, d, dec)
+			}
+		}
+	}
+}
