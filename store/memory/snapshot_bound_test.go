@@ -208,3 +208,44 @@ func TestRestoreTakenAheadNothingOut(t *testing.T) {
 		}
 	}
 }
+
+// A store may end up past its WithMaxBytes by about one tenant (a new
+// tenant is let in while the bytes are below the bound, its own cost
+// counted after), and its snapshot must still restore into a store of the
+// same bounds: refused whole, every tenant would start with a full pool.
+// Here, stores of folded tenants filled until a new one tips them over the
+// bound, snapshotted and restored.
+func TestRestoreOvershotStoreSnapshot(t *testing.T) {
+	const maxBytes = 16 << 10
+	over := 0
+	for n := 1; n <= 400 && over < 5; n++ {
+		src := New(WithMaxBytes(maxBytes), WithSlots(12))
+		at := foldT0
+		for i := range n {
+			// each tenant idle by the next one's arrival: a full store folds it
+			spend(t, src, at.Add(time.Duration(i)*time.Second), fmt.Sprint("t", i), 1)
+		}
+		if src.Bytes() <= maxBytes {
+			continue
+		}
+		over++
+		now := at.Add(time.Duration(n) * time.Second)
+		var buf strings.Builder
+		if err := src.SnapshotAt(now, &buf); err != nil {
+			t.Fatal(err)
+		}
+		dst := New(WithMaxBytes(maxBytes), WithSlots(12))
+		if err := dst.RestoreAt(now, strings.NewReader(buf.String()), foldPlans); err != nil {
+			t.Fatalf("%d tenants, %d bytes of %d: its snapshot does not restore into a store of the same bounds: %v",
+				n, src.Bytes(), maxBytes, err)
+		}
+		for i := range n {
+			if d := dst.Peek(now, fmt.Sprint("t", i), 0, foldPlans); d.Remaining != 99 {
+				t.Fatalf("%d tenants: t%d has %d credits left after the restore, want 99", n, i, d.Remaining)
+			}
+		}
+	}
+	if over == 0 {
+		t.Fatal("no store went past its bound: the test checks nothing")
+	}
+}
