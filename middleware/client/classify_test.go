@@ -66,7 +66,7 @@ func TestClassifyUnusualBodies(t *testing.T) {
 		{"transient", `<html><p>"DAILY" quota, LIMIT_EXCEEDED</p></html>`},         // was credits
 		{"transient", `too many concurrent requests`},                              // was concurrency
 		{"transient", `{"message":"REQUEST_LIMIT_EXCEEDED is not the code here"}`}, // was credits
-		{"transient", `{"message":"the DAILY run is busy","code":"OTHER"}`},        // was credits
+		{"transient", `{"message":"the DAILY run is busy","code":"OTHER"}`},
 		// Codes in another case.
 		{"credits", `{"policyName":"daily"}`},                                          // was transient
 		{"concurrency", `{"code":"TOO_MANY_REQUESTS","details":{"by":"Concurrency"}}`}, // was transient
