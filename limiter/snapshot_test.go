@@ -142,6 +142,16 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":1,"tenants":null}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`[`))
+	// Hostile figures (all read without harm): the largest numbers, spends
+	// before 1970 and centuries ahead, a ten-year window, a snapshot taken
+	// centuries ahead of the restore.
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":2,"taken":9223372036854775807,"tenants":[{"tenant":"a","returns":[{"at":-9223372036854775808,"credits":1},{"at":-1,"credits":1099511627776},{"at":9223372036854775807,"credits":1099511627776}],"window":315360000000000000,"calendar":true,"extra":[{"window":1,"returns":[{"at":1772370000000000000,"credits":1099511627776}]}]}]}`))
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":2,"taken":-9223372036854775808,"tenants":[{"tenant":"a","returns":[{"at":1772370000000000000,"credits":-5}],"window":3600000000000}]}`))
+	// Version 3: a key that is not UTF-8 (and one that is, refused there).
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":3,"taken":1,"tenants":[{"tenant":"","tenant_bytes":"/w==","returns":[{"at":1772370000000000000,"credits":5}],"window":3600000000000},{"tenant":"","tenant_bytes":"YQ==","returns":[{"at":1772370000000000000,"credits":5}]}]}`))
+	// The header after the tenants, and the tenants twice (read tenant by tenant, refused).
+	f.Add([]byte(`{"tenants":[{"tenant":"a","returns":[{"at":1772370000000000000,"credits":5}]}],"format":"creditgate-limiter-snapshot","version":1}`))
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":1,"tenants":[],"tenants":[{"tenant":"a","returns":[{"at":1772370000000000000,"credits":5}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := New(testPlan())
 		if err != nil {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -28,8 +29,8 @@ const (
 const peekBytes = 2 << 10
 
 // classify tells a 429's kind from the limit headers, then the body's
-// vocabulary (this project's and Zoho's codes, HubSpot's policy names),
-// then the length of Retry-After. It leaves the body as it found it.
+// structured fields (this project's and Zoho's by and codes, Salesforce's
+// errorCode, HubSpot's policyName), then the length of Retry-After. It leaves the body as it found it.
 func classify(resp *http.Response, v *view, credits int64) retryKind {
 	if v.hasRemaining {
 		if v.remaining < max(credits, 1) {
@@ -46,32 +47,135 @@ func classify(resp *http.Response, v *view, credits int64) retryKind {
 	return kindTransient
 }
 
-var (
-	creditMarkers = [][]byte{[]byte("LIMIT_EXCEEDED"), []byte(`"by":"credits"`), []byte(`"DAILY"`),
-		[]byte("REQUEST_LIMIT_EXCEEDED")}
-	slotMarkers = [][]byte{[]byte(`"by":"concurrency"`), []byte(`"by":"sub_concurrency"`),
-		[]byte("SECONDLY"), []byte("concurren")}
-)
-
-// bodyKind reads the start of a 429 body for words that say what ran out,
-// and puts the body back whole.
+// bodyKind reads the start of a 429 body for the vendor's fields that say
+// what ran out (bodyFields), and puts the body back whole.
 func bodyKind(resp *http.Response) retryKind {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return kindNone
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, peekBytes))
 	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), errOr(err, resp.Body)), c: resp.Body}
-	for _, m := range creditMarkers {
-		if bytes.Contains(head, m) {
-			return kindCredits
+	return readFields(head).kind()
+}
+
+// bodyFields are the members of an error body that say what ran out, read
+// where each vendor puts them and nowhere else: never from a substring, for
+// a value such as a user-named API class ("DAILY") or a message may hold a
+// code's word.
+type bodyFields struct {
+	by       string // details.by (ours, Zoho's shape) or a problem's by
+	code     string // code (Zoho, ours) or errorCode (Salesforce's first error)
+	policy   string // policyName (HubSpot)
+	conflict bool   // a field repeated with another value: the body is ambiguous
+}
+
+// kind is what the fields say, the most specific first; kindNone when they
+// say nothing or disagree. Values match in any case.
+func (f bodyFields) kind() retryKind {
+	if f.conflict {
+		return kindNone
+	}
+	switch {
+	case strings.EqualFold(f.by, middleware.ByCredits):
+		return kindCredits
+	case strings.EqualFold(f.by, middleware.ByConcurrency), strings.EqualFold(f.by, middleware.BySubConcurrency):
+		return kindConcurrency
+	case f.by != "":
+		return kindNone // tenants, or a limit this client has no wait for
+	case strings.EqualFold(f.code, "LIMIT_EXCEEDED"), strings.EqualFold(f.code, "REQUEST_LIMIT_EXCEEDED"):
+		return kindCredits
+	case strings.EqualFold(f.policy, "DAILY"):
+		return kindCredits
+	case strings.EqualFold(f.policy, "SECONDLY"), strings.EqualFold(f.policy, "TEN_SECONDLY_ROLLING"):
+		return kindConcurrency
+	}
+	return kindNone // TOO_MANY_REQUESTS alone is Zoho's word for both
+}
+
+// readFields reads head, the start of a body, as JSON: an object, or an
+// array whose first element is one (Salesforce). Fields read before a cut
+// or a syntax error count; text that is no JSON has none.
+func readFields(head []byte) bodyFields {
+	var f bodyFields
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(head, []byte("\ufeff"))))
+	t, err := dec.Token()
+	if err == nil && t == json.Delim('[') {
+		t, err = dec.Token()
+	}
+	if err == nil && t == json.Delim('{') {
+		f.object(dec, false)
+	}
+	return f
+}
+
+// object reads the members of an object whose '{' was read, descending into
+// the top level's details; it reports false on a cut or an error.
+func (f *bodyFields) object(dec *json.Decoder, inDetails bool) bool {
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := t.(string)
+		if t, err = dec.Token(); err != nil {
+			return false
+		}
+		switch v := t.(type) {
+		case string:
+			f.set(key, v, inDetails)
+		case json.Delim:
+			var ok bool
+			if v == '{' && key == "details" && !inDetails {
+				ok = f.object(dec, true)
+			} else {
+				ok = skipValue(dec)
+			}
+			if !ok {
+				return false
+			}
 		}
 	}
-	for _, m := range slotMarkers {
-		if bytes.Contains(head, m) {
-			return kindConcurrency
+	_, err := dec.Token()
+	return err == nil
+}
+
+// set keeps a string member that is one of the fields, noting a repeat that
+// disagrees. Keys match exactly, as the vendors write them.
+func (f *bodyFields) set(key, v string, inDetails bool) {
+	var dst *string
+	switch {
+	case key == "by":
+		dst = &f.by
+	case inDetails:
+		return
+	case key == "code", key == "errorCode":
+		dst = &f.code
+	case key == "policyName":
+		dst = &f.policy
+	default:
+		return
+	}
+	if *dst != "" && !strings.EqualFold(*dst, v) {
+		f.conflict = true
+	}
+	*dst = v
+}
+
+// skipValue reads the rest of an array or object whose delimiter was read.
+func skipValue(dec *json.Decoder) bool {
+	for depth := 1; depth > 0; {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
 		}
 	}
-	return kindNone
+	return true
 }
 
 // replayBody is a body whose start was read and is read again first.

@@ -3,11 +3,14 @@ package zoho
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/creditgate/creditgate/cost"
 )
@@ -15,7 +18,8 @@ import (
 // QueryLimitCost prices COQL queries: it reads a JSON body of at most
 // maxBody bytes, takes the row LIMIT of the query string in field (a
 // SQL-like "... LIMIT n", "LIMIT offset, n" or "LIMIT n OFFSET m";
-// defaultLimit when absent; a "limit" in a quoted literal does not count) and
+// defaultLimit when absent; a "limit" in a quoted literal does not count;
+// the largest, if comments or a second statement give more than one) and
 // charges the cost of the first tier whose UpTo is >= that limit (the last
 // tier beyond them all, and for a query with a literal left open). Its bounds
 // are the cheapest and dearest tiers. No tiers, or a maxBody that is not
@@ -109,78 +113,168 @@ func checkKeys(buf []byte, field string) error {
 // Tier is one price band of QueryLimitCost.
 type Tier struct{ UpTo, Cost int64 }
 
-// queryLimit finds the row count of the last LIMIT clause of q, outside its
-// quoted literals. A literal left open gives math.MaxInt64, the last tier: we
-// cannot tell where upstream ends it, so a LIMIT after the quote may be in it
-// or not, and only the top price is never too low (an error would let shadow
-// mode pass the query unmetered).
+// queryLimit returns the largest row count a LIMIT clause of q asks for,
+// outside its quoted literals, or def if there is none. The query is read
+// twice, with SQL comments ("--" to the end of the line, "/* */") and
+// without, and the larger count counts: whether COQL honours comments is
+// unconfirmed, and either reading alone lets a comment hide the real LIMIT
+// ("limit 2000 -- limit 1"; "/* it's */ limit 2000 /* it's */"). A literal
+// left open gives math.MaxInt64, the last tier: we cannot tell where
+// upstream ends it, so a LIMIT after the quote may be in it or not, and
+// only the top price is never too low (an error would let shadow mode pass
+// the query unmetered). The query is malformed only if both readings are.
 func queryLimit(q string, def int64) (int64, error) {
-	q, ok := stripLiterals(q)
+	n, err := limitOf(q, false, def)
+	if strings.Contains(q, "--") || strings.Contains(q, "/*") {
+		m, errc := limitOf(q, true, def)
+		switch {
+		case errc != nil:
+		case err != nil:
+			n, err = m, nil
+		default:
+			n = max(n, m)
+		}
+	}
+	return n, err
+}
+
+// limitOf is queryLimit for one reading of q: the largest count of its
+// LIMIT clauses, def if it has none, math.MaxInt64 if a literal is left
+// open. A LIMIT without a count is malformed, wherever it is: COQL wants
+// a reserved word used as a field name quoted.
+func limitOf(q string, comments bool, def int64) (int64, error) {
+	q, ok := stripLiterals(q, comments)
 	if !ok {
 		return math.MaxInt64, nil
 	}
-	// A parenthesis ends a token, as in SQL: "(c = 1)limit 2000" has a LIMIT.
-	f := strings.Fields(limitSeparators.Replace(q))
-	at := -1
-	for i, w := range f {
-		if strings.EqualFold(w, "limit") {
-			at = i
-		}
-	}
-	if at < 0 {
-		return def, nil
-	}
+	f := limitWords(q)
 	num := func(i int) (int64, bool) {
 		if i >= len(f) {
 			return 0, false
 		}
+		// Past int64, ParseInt returns the bound and ErrRange: a count
+		// beyond every tier, so the last tier, not a malformed body.
 		n, err := strconv.ParseInt(f[i], 10, 64)
-		return n, err == nil && n >= 0
+		return n, (err == nil || errors.Is(err, strconv.ErrRange)) && n >= 0
 	}
-	n, ok := num(at + 1)
-	if !ok {
-		return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
-	}
-	if at+2 < len(f) && f[at+2] == "," { // LIMIT offset, count
-		if n, ok = num(at + 3); !ok {
+	limit, found := def, false
+	for i, w := range f {
+		if !isLimit(w) {
+			continue
+		}
+		n, ok := num(i + 1)
+		if ok && i+2 < len(f) && f[i+2] == "," { // LIMIT offset, count
+			n, ok = num(i + 3)
+		}
+		if !ok {
 			return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
 		}
+		if !found || n > limit {
+			limit, found = n, true
+		}
 	}
-	return n, nil
+	return limit, nil
 }
 
-// limitSeparators spaces out what queryLimit splits the query at besides
-// white space: commas (a token of their own) and parentheses.
-var limitSeparators = strings.NewReplacer(",", " , ", "(", " ", ")", " ")
+// limitWords splits q into the words queryLimit reads: runs of letters,
+// digits and "_.+-", and each comma. Every other character separates, not
+// only white space: "(c = 1)limit 2000" has a LIMIT, as in SQL, and so has
+// "limit\x1f2000" or "limit/**/2000". Which characters upstream's lexer
+// skips is unknown; splitting at all of them finds every LIMIT it could
+// see, and only counts it might read as something else.
+func limitWords(q string) []string {
+	word := func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
+	}
+	var f []string
+	for i := 0; i < len(q); {
+		r, n := utf8.DecodeRuneInString(q[i:])
+		switch {
+		case r == ',':
+			f = append(f, ",")
+		case word(r):
+			j := i + n
+			for j < len(q) {
+				r, m := utf8.DecodeRuneInString(q[j:])
+				if !word(r) {
+					break
+				}
+				j += m
+			}
+			f = append(f, q[i:j])
+			n = j - i
+		}
+		i += n
+	}
+	return f
+}
+
+// isLimit reports whether w is "limit" but for case, as Java's
+// equalsIgnoreCase compares (each rune's upper or lower case the same):
+// "lımıt", with a dotless i, is LIMIT to a Java parser.
+func isLimit(w string) bool {
+	if len(w) < 5 || len(w) > 10 { // five runes of at most two bytes
+		return false
+	}
+	i := 0
+	for _, r := range w {
+		if i == 5 {
+			return false
+		}
+		c := rune("limit"[i])
+		if r != c && unicode.ToUpper(r) != unicode.ToUpper(c) && unicode.ToLower(r) != c {
+			return false
+		}
+		i++
+	}
+	return i == 5
+}
 
 // stripLiterals replaces each single- or double-quoted literal of q by a
-// space, and reports false if one is left open. In a literal a backslash
-// escapes the next byte, as in 'it\'s'; a doubled quote (SQL's escape) reads
-// as two adjacent literals, which blanks the same text. Were upstream not to
-// honour backslashes, a LIMIT this hides would need a quote after it, which
-// COQL does not allow after LIMIT.
-func stripLiterals(q string) (string, bool) {
-	if !strings.ContainsAny(q, `'"`) {
+// space, and with comments each SQL comment too, lexed left to right so
+// that a quote in a comment opens no literal and a comment marker in a
+// literal is text; it reports false if a literal is left open (a comment
+// left open runs to the end). In a literal a backslash escapes the next
+// byte, as in 'it\'s'; a doubled quote (SQL's escape) reads as two
+// adjacent literals, which blanks the same text. Were upstream not to
+// honour backslashes, a LIMIT this hides would need a quote after it,
+// which COQL does not allow after LIMIT.
+func stripLiterals(q string, comments bool) (string, bool) {
+	if !strings.ContainsAny(q, `'"`) && !comments {
 		return q, true
 	}
 	b := make([]byte, 0, len(q))
 	for i := 0; i < len(q); i++ {
 		c := q[i]
-		if c != '\'' && c != '"' {
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for ; j < len(q) && q[j] != c; j++ {
+				if q[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(q) {
+				return "", false
+			}
+			i = j
+		case comments && strings.HasPrefix(q[i:], "--"):
+			j := strings.IndexAny(q[i:], "\r\n")
+			if j < 0 {
+				j = len(q) - i
+			}
+			i += j - 1 // the line break is kept
+		case comments && strings.HasPrefix(q[i:], "/*"):
+			j := strings.Index(q[i+2:], "*/")
+			if j < 0 {
+				j = len(q) - i - 4
+			}
+			i += j + 3
+		default:
 			b = append(b, c)
 			continue
 		}
-		j := i + 1
-		for ; j < len(q) && q[j] != c; j++ {
-			if q[j] == '\\' {
-				j++
-			}
-		}
-		if j >= len(q) {
-			return "", false
-		}
 		b = append(b, ' ')
-		i = j
 	}
 	return string(b), true
 }

@@ -69,6 +69,15 @@ func FuzzQueryLimitCost(f *testing.F) {
 	f.Add([]byte(`{"select_query":"select a from b where c = \"it''s\" limit 1"}`))
 	f.Add([]byte(`{"data":[1,2,3]}`))
 	f.Add([]byte(`[]`))
+	// What TestQueryLimitOutOfRange, TestQueryLimitSeparators and
+	// TestQueryLimitComments found.
+	f.Add([]byte(`{"select_query":"select a from b limit 99999999999999999999"}`))
+	f.Add([]byte(`{"select_query":"select a from b limit\u001f2000"}`))
+	f.Add([]byte(`{"select_query":"select a from b l\u0131m\u0131t 2000;"}`))
+	f.Add([]byte(`{"select_query":"select a from b limit 2000 -- limit 1"}`))
+	f.Add([]byte(`{"select_query":"select a from b /* it's */ limit 2000 /* it's */"}`))
+	f.Add([]byte(`{"select_query":"select a from b where c = '--' limit 900 /* limit 1"}`))
+	f.Add([]byte("select a from b -- it's\r/* x"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
 		c, err := QueryLimitCost("select_query", 200, 256, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3}).Func(r)
@@ -77,6 +86,11 @@ func FuzzQueryLimitCost(f *testing.F) {
 		}
 		if got, _ := io.ReadAll(r.Body); string(got) != string(body) {
 			t.Fatal("body not restored")
+		}
+		// Nothing before a LIMIT on a line of its own hides it: no
+		// literal, no comment, however left open.
+		if n, err := queryLimit(string(body)+"\nlimit 2000", 200); err == nil && n < 2000 {
+			t.Fatalf("%q then limit 2000: limit %d", body, n)
 		}
 		// No literal hides or fakes a LIMIT, however it is escaped.
 		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
@@ -143,6 +157,110 @@ func TestQueryFieldTwice(t *testing.T) {
 	for _, body := range []string{`[]`, `{"select_query":1}`, `{} {}`, `{"select_query":"x"`} {
 		if c, err := p.Func(httptest.NewRequest("POST", "/", strings.NewReader(body))); !errors.Is(err, cost.ErrMalformedBody) {
 			t.Errorf("%s: cost %d %v, want ErrMalformedBody", body, c, err)
+		}
+	}
+}
+
+// coqlCost prices the COQL query q with the v8 table's pricer.
+func coqlCost(q string) (int64, error) {
+	body, _ := json.Marshal(map[string]string{"select_query": q})
+	p := QueryLimitCost("select_query", 200, MaxBody, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})
+	return p.Func(httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader(string(body))))
+}
+
+// A LIMIT past int64 is a LIMIT beyond every tier: the last tier, as the
+// doc says, like "limit 9223372036854775807". It was a malformed body,
+// which shadow mode passes on unmetered.
+func TestQueryLimitOutOfRange(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit 9223372036854775807":      3,
+		"select a from b limit 9223372036854775808":      3,
+		"select a from b limit 99999999999999999999":     3,
+		"select a from b limit +99999999999999999999":    3,
+		"select a from b limit 1, 99999999999999999999":  3,
+		"select a from b limit 99999999999999999999, 10": 1,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+	for _, q := range []string{"select a from b limit -99999999999999999999", "select a from b limit 1, -99999999999999999999"} {
+		if c, err := coqlCost(q); !errors.Is(err, cost.ErrMalformedBody) {
+			t.Errorf("%q: cost %d %v, want ErrMalformedBody", q, c, err)
+		}
+	}
+}
+
+// Only Go's white space, commas and parentheses separated words, so a
+// LIMIT set off by another character was no LIMIT (the default, 1 credit)
+// or a malformed one: a control character such as U+001F (white space to
+// Java's Character.isWhitespace), a zero-width space, a comment glued to
+// it, a trailing semicolon. What upstream's lexer takes for a separator
+// is unknown; reading every such character as one prices each query at
+// least as high as any of those readings. So does reading "limit" with
+// Java's case folding, where "lımıt" (dotless i) equals "LIMIT".
+func TestQueryLimitSeparators(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit\x1f2000":         3,
+		"select a from b\x1flimit\x1f2000":      3,
+		"select a from b limit\u200b2000":       3,
+		"select a from b limit\ufeff2000":       3,
+		"select a from b limit/**/2000":         3,
+		"select a from b limit 2000;":           3,
+		"select a from b limit 10,\x1f2000":     3,
+		"select a from b where c=1 LIMIT\v1500": 3,
+		"select a from b lımıt 2000":            3,
+		"select a from b LİMİT 900":             2,
+		// Still not a LIMIT: a longer word, a dotted name.
+		"select a from b where unlimited = 2000": 1,
+		"select a from b where x.limit = 2000":   1,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+}
+
+// A LIMIT in an SQL comment, or a quote in one, decided the price: the
+// last LIMIT of the text won, comments included, so "limit 2000 -- limit
+// 1" cost 1 credit, and a quote inside a comment opened a literal that hid
+// the real LIMIT. Whether COQL honours comments is unconfirmed: the
+// largest count of the query read with comments and without is never too
+// low, whichever upstream does.
+func TestQueryLimitComments(t *testing.T) {
+	for q, want := range map[string]int64{
+		"select a from b limit 2000 -- limit 1":               3,
+		"select a from b limit 2000 /* limit 1 */":            3,
+		"select a from b limit 2000 -- no limit here":         3,
+		"select a from b /* it's */ limit 2000 /* it's */":    3,
+		"select a from b -- it's\nlimit 2000 -- it's":         3,
+		"select a from b -- it's\rlimit 2000 -- it's":         3,
+		"select a from b /* limit 2000 */ limit 1":            3,
+		"select a from b where c = 5--3 limit 2000":           3,
+		"select a from b where c = 1 -- x\nlimit 1500":        3,
+		"select a from b limit 2000; select a from b limit 1": 3,
+		"select a from b limit 10, 900 -- limit 1":            2,
+		// A comment marker inside a literal is text.
+		"select a from b where c = '--' limit 2000":    3,
+		"select a from b where c = '/*' limit 2000":    3,
+		"select a from b where c = 'x -- limit 1'":     1,
+		"select a from b where c = '/* x' limit 1000 ": 2,
+		// With comments honoured, an unclosed one runs to the end.
+		"select a from b limit 900 /* limit 1": 2,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+	// Read with comments and without, the default applies when either
+	// reading has no LIMIT.
+	for q, want := range map[string]int64{
+		"select a from b -- limit 1":    500,
+		"select a from b /* limit 1 */": 500,
+		"select a from b limit 1":       1,
+	} {
+		if n, err := queryLimit(q, 500); err != nil || n != want {
+			t.Errorf("%q: limit %d %v, want %d", q, n, err, want)
 		}
 	}
 }

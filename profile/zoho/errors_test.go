@@ -145,3 +145,47 @@ func TestErrorBodiesRefusalAllocs(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { buf = zoho.ErrorBodies{}.AppendRefusal(buf[:0], f) }))
 	assert.LessOrEqual(t, len(buf), 320, "the widest refusal fits the middleware's scratch")
 }
+
+// Whatever the class (operator config), the detail and the figures, a body
+// is one JSON object of Zoho's shape: the four keys, the class and the
+// message back as given (each byte of invalid UTF-8 as U+FFFD), nothing a browser could
+// sniff as HTML.
+func FuzzErrorBodies(f *testing.F) {
+	f.Add("bulk", "a fixed sentence", int64(3), int64(100), int64(-1), int64(1500e6), int64(0))
+	f.Add("a\"b\\c\x00\u2028\xff<>&", "\xff\"</script>", int64(math.MinInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MaxInt64))
+	f.Add("\xff\xfe\xed\xa0\x80", "\xc3", int64(0), int64(0), int64(0), int64(0), int64(0))
+	f.Add("DAILY", "", int64(0), int64(0), int64(0), int64(-1), int64(math.MinInt64))
+	f.Fuzz(func(t *testing.T, class, detail string, cost, limit, remaining, retry, reset int64) {
+		check := func(raw []byte, code string) zoho.ErrorBody {
+			var top map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(raw, &top), "%s", raw)
+			assert.Len(t, top, 4, "%s", raw)
+			var b zoho.ErrorBody
+			require.NoError(t, json.Unmarshal(raw, &b), "%s", raw)
+			assert.Equal(t, code, b.Code)
+			assert.Equal(t, "error", b.Status)
+			assert.NotContains(t, string(raw), "<")
+			return b
+		}
+		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants} {
+			r := middleware.Refusal{By: by, Class: class, Cost: cost, Limit: limit, Remaining: remaining,
+				Reset: t0.Add(time.Duration(reset)), RetryAfter: time.Duration(retry)}
+			code := zoho.CodeTooManyRequests
+			if by == middleware.ByCredits {
+				code = zoho.CodeLimitExceeded
+			}
+			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), code)
+			assert.Equal(t, by, b.Details.By)
+			assert.Equal(t, string([]rune(class)), b.Details.Class)
+			require.NotNil(t, b.Details.Cost)
+			assert.Equal(t, cost, *b.Details.Cost)
+			assert.GreaterOrEqual(t, b.Details.RetryAfter, int64(0))
+		}
+		for _, status := range []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable} {
+			fl := middleware.Failure{Status: status, By: class, Detail: detail, Limit: limit, RetryAfter: time.Duration(retry)}
+			code := map[int]string{400: zoho.CodeInvalidData, 413: zoho.CodeTooLarge, 503: zoho.CodeUnavailable}[status]
+			b := check(zoho.ErrorBodies{}.AppendFailure(nil, fl), code)
+			assert.Equal(t, string([]rune(detail)), b.Message)
+		}
+	})
+}

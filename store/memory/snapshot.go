@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/window"
@@ -16,7 +18,9 @@ import (
 
 // ErrSnapshotTenants is returned (wrapped) when a snapshot's tenants do not
 // fit in the store's bytes (WithMaxBytes) even folded: restoring only some
-// would hand the others fresh pools, so none is restored.
+// would hand the others fresh pools, so none is restored. Also for a
+// snapshot longer, or of more tenants, than RestoreAt reads for the store's
+// bounds: whether corrupt or from a bigger store, it does not fit this one.
 var ErrSnapshotTenants = errors.New("memory: snapshot holds more tenants than the store may")
 
 // SnapshotVersionError is returned by RestoreAt for a snapshot written in a
@@ -29,7 +33,7 @@ func (e *SnapshotVersionError) Error() string {
 
 const (
 	snapshotFormat  = "creditgate-limiter-snapshot"
-	snapshotVersion = 2 // the newest read, and the one written
+	snapshotVersion = 3 // the newest read; written only when a key needs it, else 2
 )
 
 // The snapshot is JSON: for each tenant with credits out, when (absolute Unix
@@ -39,7 +43,10 @@ const (
 // window's length, kind and returns, also of one with nothing out (as a
 // folded tenant's record): a restore under another plan then carries the
 // spends as a live plan change does, which takes a window's spends from
-// an empty one too (see pick). Version 1 is still read.
+// an empty one too (see pick). Version 3 adds tenant_bytes, a key that
+// is not UTF-8 (as base64: a JSON string would turn its bytes into U+FFFD);
+// it is written only for a snapshot holding such a key, so that others stay
+// readable by code that reads version 2. Version 1 is still read.
 type snapshot struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
@@ -48,8 +55,10 @@ type snapshot struct {
 }
 
 type snapshotTenant struct {
-	Tenant  string          `json:"tenant"`
-	Returns []snapshotSpend `json:"returns"` // the pool's
+	Tenant string `json:"tenant"` // "" if TenantBytes is set
+	// Version 3: the key, if it is not UTF-8.
+	TenantBytes []byte          `json:"tenant_bytes,omitempty"`
+	Returns     []snapshotSpend `json:"returns"` // the pool's
 	// Version 2: the pool's window (ns; a calendar's
 	// period) and whether it is a calendar window.
 	Window   int64            `json:"window,omitempty"`
@@ -74,7 +83,7 @@ type snapshotSpend struct {
 // windows come back (versioned JSON). In-flight slots are not saved: they
 // do not survive the process.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
-	snap := snapshot{Format: snapshotFormat, Version: snapshotVersion, Taken: now.UnixNano()}
+	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: now.UnixNano()}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
@@ -86,6 +95,9 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	}
 	add := func(key string, srcs []source) {
 		st := snapshotTenant{Tenant: key, Returns: out(srcs[0].returns)}
+		if !utf8.ValidString(key) {
+			st.Tenant, st.TenantBytes = "", []byte(key)
+		}
 		spent := len(st.Returns) > 0
 		for _, x := range srcs[1:] {
 			ret := out(x.returns)
@@ -96,6 +108,9 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			return
 		}
 		st.Window, st.Calendar = int64(srcs[0].length), !srcs[0].rolls
+		if st.TenantBytes != nil {
+			snap.Version = 3
+		}
 		snap.Tenants = append(snap.Tenants, st)
 	}
 	var folded []string // a shard's folded keys and records, in pairs
@@ -120,14 +135,14 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 			}
 		}
 	}
-	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int { return strings.Compare(a.Tenant, b.Tenant) })
+	slices.SortFunc(snap.Tenants, func(a, b snapshotTenant) int { return strings.Compare(a.key(), b.key()) })
 	return json.NewEncoder(w).Encode(&snap)
 }
 
 // RestoreAt implements store.Snapshotter, for a store meant to be fresh (call
 // it before serving): each tenant of the snapshot that the store does not
-// hold yet is created with its plan and charged the credits still out at
-// now, so they come back when they would have. Tenants already present are
+// hold yet and has credits still out at now is created with its plan and
+// charged them, so they come back when they would have. Tenants already present are
 // left alone. Those that do not fit in the store's bounds as active tenants
 // are restored folded, as the store keeps idle ones (see Store). A corrupt,
 // truncated or foreign snapshot (or one followed by anything but white
@@ -137,52 +152,196 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // snapshot was taken (the restoring clock behind the snapshotting one) is
 // taken as the snapshot's time: charged at the earlier now, a spend would
 // come back early (a calendar's whole pool at the earlier period's end).
+//
+// The snapshot is read one tenant at a time (each tenant's entry whole),
+// and what is kept of it stays within the bytes free. RestoreAt reads at
+// most 8 bytes of it per byte of WithMaxBytes, plus 64 KiB, and at most one
+// tenant per 48 bytes of WithMaxBytes (a folded record's least cost); past
+// either bound it stops reading and returns ErrSnapshotTenants. A store's
+// own snapshot stays well within both: it lists only tenants with credits
+// out, in up to about 5.5 bytes of JSON per byte the store counts for them.
+// The fields format, version and taken must come before the tenants, as
+// SnapshotAt writes them.
 func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) error {
-	snap, err := readSnapshot(r)
+	limit := s.maxSnapshot()
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	p := &planner{s: s, now: now, plans: plans, room: s.maxBytes - s.bytes.Load(), seen: map[string]bool{}}
+	err := p.read(json.NewDecoder(lr))
+	if lr.N == 0 { // past the bound, whatever error the cut gave
+		return fmt.Errorf("%w: a snapshot longer than the %d bytes this store reads (8 per byte of WithMaxBytes, and 64 KiB)", ErrSnapshotTenants, limit)
+	}
 	if err != nil {
 		return err
 	}
-	if taken := time.Unix(0, snap.Taken).In(now.Location()); taken.After(now) {
-		now = taken // the windows count a later take at their newest slot or period: conservative
-	}
-	rs, err := s.planRestore(now, snap, plans)
-	if err != nil {
-		return err
-	}
-	for i := range rs {
-		s.restore(now, &rs[i], plans)
+	p.pick()
+	for i := range p.rs {
+		s.restore(p.now, &p.rs[i], plans)
 	}
 	return nil
 }
 
-// readSnapshot decodes and checks a snapshot.
-func readSnapshot(r io.Reader) (*snapshot, error) {
-	var snap snapshot
-	dec := json.NewDecoder(r)
+const (
+	// snapshotBytesPerByte bounds how long a snapshot RestoreAt reads, per
+	// byte of WithMaxBytes: a store's own snapshot takes up to about 5.5
+	// bytes per byte it holds (a folded tenant that spent in each of a
+	// thousand slots), and JSON escapes a control byte of a key in 6.
+	snapshotBytesPerByte = 8
+	snapshotSlack        = 64 << 10 // the header, and a store nearly empty
+)
+
+// maxSnapshot is the longest snapshot RestoreAt reads.
+func (s *Store) maxSnapshot() int64 {
+	if s.maxBytes > (math.MaxInt64-snapshotSlack-1)/snapshotBytesPerByte {
+		return math.MaxInt64 - 1
+	}
+	return snapshotBytesPerByte*s.maxBytes + snapshotSlack
+}
+
+// planner reads a snapshot and plans its restore (see planRestore), one
+// tenant at a time, changing nothing.
+type planner struct {
+	s      *Store
+	now    time.Time // the restore's, or the snapshot's if later
+	plans  store.PlanFunc
+	snap   snapshot // the header; Tenants unused
+	header bool     // the tenants have begun: the header is checked
+	seen   map[string]bool
+	room   int64 // the bytes free when the restore began
+	// The bytes of the tenants so far: all active; all folded.
+	active, folded int64
+	rs             []restoring // those that change the store
+}
+
+// read reads the snapshot from dec, to its end.
+func (p *planner) read(dec *json.Decoder) error {
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&snap); err != nil {
-		return nil, fmt.Errorf("%w: %v", store.ErrSnapshotCorrupt, err)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return corrupt(err, "not a JSON object")
+	}
+	tenants := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return corrupt(err, "")
+		}
+		key, _ := tok.(string)
+		var field any
+		switch {
+		case strings.EqualFold(key, "tenants") && !tenants:
+			tenants = true
+			if err := p.tenants(dec); err != nil {
+				return err
+			}
+			continue
+		case tenants: // as encoding/json matches names, below
+			return corrupt(nil, fmt.Sprintf("field %q after the tenants", key))
+		case strings.EqualFold(key, "format"):
+			field = &p.snap.Format
+		case strings.EqualFold(key, "version"):
+			field = &p.snap.Version
+		case strings.EqualFold(key, "taken"):
+			field = &p.snap.Taken
+		default:
+			return corrupt(nil, fmt.Sprintf("unknown field %q", key))
+		}
+		if err := dec.Decode(field); err != nil {
+			return corrupt(err, "")
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return corrupt(err, "")
 	}
 	if _, err := dec.Token(); err != io.EOF { // a second value, or the start of one
-		return nil, fmt.Errorf("%w: data after the snapshot", store.ErrSnapshotCorrupt)
+		return corrupt(nil, "data after the snapshot")
 	}
-	if snap.Format != snapshotFormat {
-		return nil, fmt.Errorf("%w: format %q", store.ErrSnapshotCorrupt, snap.Format)
+	return p.checkHeader()
+}
+
+// corrupt wraps store.ErrSnapshotCorrupt with err, or with what.
+func corrupt(err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%w: %v", store.ErrSnapshotCorrupt, err)
 	}
-	if snap.Version < 1 || snap.Version > snapshotVersion {
-		return nil, &SnapshotVersionError{Version: snap.Version}
+	return fmt.Errorf("%w: %s", store.ErrSnapshotCorrupt, what)
+}
+
+// checkHeader checks the format and version, once, and takes now as the
+// snapshot's time if that is later.
+func (p *planner) checkHeader() error {
+	if p.header {
+		return nil
 	}
-	seen := map[string]bool{}
-	for _, t := range snap.Tenants {
-		if seen[t.Tenant] { // "" is the default tenant (no identity): a tenant like any other
-			return nil, fmt.Errorf("%w: repeated tenant %q", store.ErrSnapshotCorrupt, t.Tenant)
+	p.header = true
+	if p.snap.Format != snapshotFormat {
+		return corrupt(nil, fmt.Sprintf("format %q", p.snap.Format))
+	}
+	if p.snap.Version < 1 || p.snap.Version > snapshotVersion {
+		return &SnapshotVersionError{Version: p.snap.Version}
+	}
+	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(p.now) {
+		p.now = taken // the windows count a later take at their newest slot or period: conservative
+	}
+	return nil
+}
+
+// tenants reads the tenants' array (or null), planning each as it comes.
+func (p *planner) tenants(dec *json.Decoder) error {
+	if err := p.checkHeader(); err != nil {
+		return err
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return corrupt(err, "")
+	}
+	if tok == nil {
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return corrupt(nil, "tenants not an array")
+	}
+	for dec.More() {
+		var st snapshotTenant
+		if err := dec.Decode(&st); err != nil {
+			return corrupt(err, "")
 		}
-		seen[t.Tenant] = true
-		if err := checkTenant(snap.Version, t); err != nil {
-			return nil, fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, t.Tenant, err)
+		if err := p.add(st); err != nil {
+			return err
 		}
 	}
-	return &snap, nil
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return corrupt(err, "")
+	}
+	return nil
+}
+
+// add checks st and plans its restore.
+func (p *planner) add(st snapshotTenant) error {
+	if st.TenantBytes != nil {
+		// One spelling for each key, so that a repeated one is seen.
+		if p.snap.Version < 3 || st.Tenant != "" || utf8.Valid(st.TenantBytes) {
+			return corrupt(nil, fmt.Sprintf("tenant_bytes %q beside tenant %q, in version %d", st.TenantBytes, st.Tenant, p.snap.Version))
+		}
+		st.Tenant = string(st.TenantBytes)
+	}
+	if p.seen[st.Tenant] { // "" is the default tenant (no identity): a tenant like any other
+		return corrupt(nil, fmt.Sprintf("repeated tenant %q", st.Tenant))
+	}
+	if int64(len(p.seen)) >= p.s.maxBytes/foldBytes {
+		return fmt.Errorf("%w: more than the %d tenants this store reads (one per %d bytes of WithMaxBytes)", ErrSnapshotTenants, len(p.seen), foldBytes)
+	}
+	p.seen[st.Tenant] = true
+	if err := checkTenant(p.snap.Version, st); err != nil {
+		return fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, st.Tenant, err)
+	}
+	return p.plan(st)
+}
+
+// key is t's key.
+func (t *snapshotTenant) key() string {
+	if t.TenantBytes != nil {
+		return string(t.TenantBytes)
+	}
+	return t.Tenant
 }
 
 // checkTenant reports what is wrong with a tenant's entry: a bad return, or
@@ -223,50 +382,54 @@ type restoring struct {
 	key  string
 	gen  uint64  // s.plans when plans was asked for t's plan (see replan)
 	t    *tenant // nil: restored folded
-	rec  string  // t's record; "" if nothing is out
+	rec  string  // t's record (credits are out)
 	cost int64   // t's bytes
 }
 
 // recCost is what r costs folded.
-func (r *restoring) recCost() int64 {
-	if r.rec == "" {
-		return 0
+func (r *restoring) recCost() int64 { return recordCost(r.key, r.rec) }
+
+// plan builds st's tenant unless the store holds it, restored active if
+// all the tenants so far fit in the bytes free active, else folded (pick
+// then chooses those restored active). It fails if the records alone do
+// not fit. What it keeps stays within the bytes free, however large the
+// snapshot: a tenant built past them is kept folded only, and one with
+// nothing out not at all.
+func (p *planner) plan(st snapshotTenant) error {
+	s := p.s
+	if s.holds(st.Tenant) {
+		return nil
 	}
-	return recordCost(r.key, r.rec)
+	r := restoring{key: st.Tenant, gen: s.plans.Load()}
+	t, err := s.charged(p.now, st, p.plans(st.Tenant))
+	if err != nil {
+		return nil // as create: a plan that builds no window serves no one
+	}
+	if r.rec, _ = encodeFold(p.now, t.wins.Load()); r.rec == "" {
+		// Nothing out at now: a new tenant is the same. Made active, it
+		// would take room, and, with now moved to a snapshot taken ahead,
+		// could not be folded or evicted until then.
+		return nil
+	}
+	r.cost = int64(t.cost)
+	if p.active += r.cost; p.active <= p.room {
+		r.t = t
+	}
+	if p.folded += r.recCost(); p.folded > p.room {
+		return fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, p.room, s.maxBytes)
+	}
+	p.rs = append(p.rs, r)
+	return nil
 }
 
-// planRestore builds the snapshot's tenants that the store does not hold
-// and picks those restored active: all of them if they fit in the store's
-// bounds, else, in the snapshot's order, as many as fit beside the others'
-// records. It fails if the records alone do not fit. What it keeps stays
-// within the bytes free, however large the snapshot: a tenant built past
-// them is kept folded only.
-func (s *Store) planRestore(now time.Time, snap *snapshot, plans store.PlanFunc) ([]restoring, error) {
-	room := s.maxBytes - s.bytes.Load()
-	var rs []restoring
-	var active, folded int64 // the bytes of the tenants so far, all active; all folded
-	for _, st := range snap.Tenants {
-		if s.holds(st.Tenant) {
-			continue
-		}
-		r := restoring{key: st.Tenant, gen: s.plans.Load()}
-		t, err := s.charged(now, st, plans(st.Tenant))
-		if err != nil {
-			continue // as create: a plan that builds no window serves no one
-		}
-		r.rec, _ = encodeFold(now, t.wins.Load())
-		r.cost = int64(t.cost)
-		if active += r.cost; active <= room {
-			r.t = t
-		}
-		if folded += r.recCost(); folded > room {
-			return nil, fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, room, s.maxBytes)
-		}
-		rs = append(rs, r)
-	}
-	free, n := room-folded, s.maxTenants-s.count.Load()
-	for i := range rs {
-		r := &rs[i]
+// pick picks the tenants restored active: all of them if they fit in the
+// store's bounds, else, in the snapshot's order, as many as fit beside the
+// others' records.
+func (p *planner) pick() {
+	s := p.s
+	free, n := p.room-p.folded, s.maxTenants-s.count.Load()
+	for i := range p.rs {
+		r := &p.rs[i]
 		if extra := r.cost - r.recCost(); r.t == nil || extra > free || (s.maxTenants > 0 && n <= 0) {
 			r.t = nil
 		} else {
@@ -274,7 +437,6 @@ func (s *Store) planRestore(now time.Time, snap *snapshot, plans store.PlanFunc)
 			n--
 		}
 	}
-	return rs, nil
 }
 
 // charged builds st's tenant with plan p, charged with st's spends still
@@ -292,9 +454,6 @@ func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenan
 
 // restore adds r, unless the store holds its tenant by now.
 func (s *Store) restore(now time.Time, r *restoring, plans store.PlanFunc) {
-	if r.t == nil && r.rec == "" {
-		return // nothing out: a new tenant is the same
-	}
 	sh, h := s.shardOf(r.key)
 	sh.mu.Lock()
 	if _, folded := sh.folded[r.key]; folded || sh.get(h, r.key) != nil {

@@ -135,8 +135,8 @@ func TestSnapshotVersions(t *testing.T) {
 		}
 	}
 	var ve *SnapshotVersionError
-	if err := New().RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":2`, `"version":3`, 1)), nil); !errors.As(err, &ve) {
-		t.Errorf("version 3: %v", err)
+	if err := New().RestoreAt(t0, strings.NewReader(strings.Replace(good, `"version":2`, `"version":4`, 1)), nil); !errors.As(err, &ve) {
+		t.Errorf("version 4: %v", err)
 	}
 }
 

@@ -55,33 +55,69 @@ func TestDegradedShareSurvivesNewPlanPointers(t *testing.T) {
 	}
 }
 
-// A degraded lease taken under one plan and released after the tenant's
-// share was made anew for another gives its slot back to its own share,
-// not to the new one (whose count went below what it holds).
-func TestDegradedReleaseAfterPlanChange(t *testing.T) {
+// During an outage the calls in flight hold their slots in the tenant's
+// degraded share, whichever plan made it: a plan change (SetPlan, a
+// PlanFunc's answer) makes a share that counts the slots the old share's
+// calls still hold, and the release of such a call gives its slot back to
+// the share that counts it, once. Before, a share made anew counted none
+// of them (under b, 1 slot per application, a's 2 calls ran on beside a
+// third; back under a, 2 more beside b's), and a's releases went to a's
+// share, which no take looked at any more.
+func TestDegradedSlotsAcrossPlanChange(t *testing.T) {
 	s := downStore(t)
-	a := store.Plan{Credits: 10, Window: time.Hour, Concurrency: 2}
-	b := store.Plan{Credits: 20, Window: time.Hour, Concurrency: 2}
-	cur := &a
+	plans := map[string]*store.Plan{ // the shares of two instances:
+		"a": {Credits: 100, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 2}}, // 2 per app, 1 bulk
+		"b": {Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"bulk": 2}}, // 1 per app, 1 bulk
+	}
+	cur := plans["a"]
 	pf := func(string) *store.Plan { return cur }
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	take := func(l *Lease) store.Decision {
+	take := func(plan, app, class string, want bool) *Lease {
+		t.Helper()
+		cur = plans[plan]
+		l := new(Lease)
 		var d store.Decision
-		s.Take(t0, &store.Request{Tenant: "d", App: "a", Credits: 1}, pf, l, &d)
-		return d
+		s.Take(t0, &store.Request{Tenant: "d", App: app, Class: class, Credits: 1}, pf, l, &d)
+		if d.Allowed != want {
+			t.Fatalf("app %q class %q under %s: allowed %v, want %v (%+v)", app, class, plan, d.Allowed, want, d)
+		}
+		return l
 	}
-	var la, lb1, lb2 Lease
-	if d := take(&la); !d.Allowed {
-		t.Fatalf("under a: %+v", d)
-	}
-	cur = &b
-	if d := take(&lb1); !d.Allowed {
-		t.Fatalf("under b: %+v", d)
-	}
-	s.Release(&la)
-	if d := take(&lb2); d.Allowed {
-		t.Fatalf("two calls in flight under b, whose share has one slot: %+v", d)
-	}
+	// released before the change: nothing held under b
+	w := take("a", "w", "", true)
+	s.Release(w)
+	w = take("b", "w", "", true)
+	take("b", "w", "", false)
+	s.Release(w)
+
+	// in flight across the change, released after it
+	x0, x1 := take("a", "x", "", true), take("a", "x", "", true)
+	take("a", "x", "", false)
+	take("b", "x", "", false) // a's 2 calls hold b's 1 slot and more
+	s.Release(x0)
+	s.Release(x0) // a second release gives nothing back
+	take("b", "x", "", false)
+	s.Release(x1)
+	x2 := take("b", "x", "", true)
+	take("b", "x", "", false)      // no slot leaked by a's releases
+	x3 := take("a", "x", "", true) // back under a: b's call holds 1 of 2
+	take("a", "x", "", false)
+	s.Release(x2)
+	s.Release(x3)
+	x0, x1 = take("a", "x", "", true), take("a", "x", "", true)
+	take("a", "x", "", false)
+	s.Release(x0)
+	s.Release(x1)
+
+	// a capped class's slot, in other applications
+	p := take("a", "p", "bulk", true)
+	take("b", "q", "bulk", false)
+	s.Release(p)
+	q := take("b", "q", "bulk", true)
+	take("b", "r", "bulk", false)
+	take("a", "r", "bulk", false)
+	s.Release(q)
+	s.Release(take("a", "r", "bulk", true))
 }
 
 // A refund of a degraded lease goes back into its own share: a share made

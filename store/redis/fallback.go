@@ -15,9 +15,12 @@ import (
 // Redis does not hand out a fresh share each time: the share's spending
 // comes back as the windows' would.
 type degraded struct {
-	pi      *planInfo
-	win     window.Window     // all of parts; nil: a window's share is empty
-	parts   []*window.Rolling // the pool's share, then the extra windows'
+	pi    *planInfo
+	win   window.Window     // all of parts; nil: a window's share is empty
+	parts []*window.Rolling // the pool's share, then the extra windows'
+	// apps and classes count the slots held by the tenant's degraded
+	// leases, whichever share admitted them: a share made anew takes over
+	// its predecessor's maps (see takeDegraded), so one count goes on.
 	apps    map[string]int64
 	classes map[string]int64
 }
@@ -133,6 +136,9 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	g := t.deg
 	if g == nil || g.pi.id != pi.id { // by id: a PlanFunc may hand out a new pointer to the same plan
 		g = &degraded{pi: pi, apps: map[string]int64{}, classes: map[string]int64{}}
+		if old := t.deg; old != nil { // the calls in flight hold their slots in the new share
+			g.apps, g.classes = old.apps, old.classes
+		}
 		base := int64(math.MaxInt64)
 		if t.last.Limit == pi.p.Credits && t.last.Window != 0 {
 			base = t.last.Remaining // the least any window had left
@@ -185,14 +191,20 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	return true
 }
 
-// releaseDegraded gives back a degraded lease's local slots.
+// releaseDegraded gives back a degraded lease's local slots, to the
+// tenant's share now: the one that counts them (l's own, or one made
+// since that took over its counts). A count back to 0 is deleted: the
+// maps hold only the names of calls in flight.
 func (t *tenant) releaseDegraded(l *Lease) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if g := t.deg; g != nil && g == l.deg { // a share made anew since holds none of l's
-		g.apps[l.akey]--
-		if l.ckey != "" {
-			g.classes[l.ckey]--
+	g := t.deg // not nil: l's share or a later one (a tenant with a lease out is not dropped)
+	if g.apps[l.akey]--; g.apps[l.akey] <= 0 {
+		delete(g.apps, l.akey)
+	}
+	if l.ckey != "" {
+		if g.classes[l.ckey]--; g.classes[l.ckey] <= 0 {
+			delete(g.classes, l.ckey)
 		}
 	}
 }

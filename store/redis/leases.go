@@ -233,15 +233,17 @@ func (s *Store) renewAll(all bool) {
 	ok = err == nil || isNoScript(err) || moving(err)
 	for _, c := range cmds {
 		v, err := c.cmd.Result()
-		// run again where the node lacked the script, or the slot was on
-		// the move (see moving): leases held must not expire meanwhile
-		for err != nil && (isNoScript(err) || moving(err)) {
-			if moving(err) && !wait(ctx, movingDelay) {
-				ok = false
-				break
-			}
-			a, err2 := s.eval(ctx, c.keys, c.args, nil)
-			v, err = a, err2
+		// run again where the node lacked the script (eval loads it), or
+		// the slot was on the move: leases held must not expire meanwhile
+		send := func() (err error) {
+			v, err = s.eval(ctx, c.keys, c.args, nil)
+			return err
+		}
+		if err != nil && isNoScript(err) {
+			err = send()
+		}
+		if err = whileMoving(ctx, err, send); err != nil && moving(err) {
+			ok = false // still on the move at the deadline
 		}
 		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {
 			if kept, _ := a[1].(int64); kept < int64(c.n) {

@@ -153,12 +153,9 @@ func (s *Store) flush() bool {
 		})
 		return err
 	}
-	err := send()
 	// A slot on the move (see moving) refused some removals without running
 	// them: all are sent again, as a ZREM done twice is done once.
-	for err != nil && moving(err) && wait(ctx, movingDelay) {
-		err = send()
-	}
+	err := whileMoving(ctx, send(), send)
 	if err != nil {
 		s.stats.errors.Add(1) // every failure the breaker counts is an error in Stats
 	}

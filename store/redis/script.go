@@ -108,13 +108,13 @@ func (s *Store) call(keys []string, args []any, pre []rel, replayAt int) ([]any,
 	var err error
 	for try := 0; ; try++ {
 		var v []any
-		if v, err = s.eval(ctx, keys, args, pre); err == nil {
+		send := func() (err error) {
+			v, err = s.eval(ctx, keys, args, pre)
+			return err
+		}
+		if err = whileMoving(ctx, send(), send); err == nil { // refused on the move: not run, no replay
 			s.brk.done(true, probe, time.Now())
 			return v, nil
-		}
-		if moving(err) && wait(ctx, movingDelay) {
-			try-- // the step did not run: no replay
-			continue
 		}
 		if !ambiguous(err) || ctx.Err() != nil || try >= 2 {
 			break
@@ -144,6 +144,16 @@ func moving(err error) bool {
 	}
 	m := err.Error()
 	return strings.HasPrefix(m, "TRYAGAIN") || strings.HasPrefix(m, "ASK ") || strings.HasPrefix(m, "MOVED ")
+}
+
+// whileMoving sends again, movingDelay apart, while err (the last send's)
+// says the slot is on the move and ctx has not ended; it returns the last
+// error, still moving if ctx ended first.
+func whileMoving(ctx context.Context, err error, send func() error) error {
+	for err != nil && moving(err) && wait(ctx, movingDelay) {
+		err = send()
+	}
+	return err
 }
 
 // wait waits d, false if ctx ends first.

@@ -108,7 +108,7 @@ type Lease struct {
 	at     int64  // us: the instant the credits were counted at
 	kind   leaseKind
 	pair   string    // app and class, the key of a spare slot
-	deg    *degraded // the share a degradedLease counts in
+	deg    *degraded // the share a degradedLease took its credits from
 }
 
 type leaseKind uint8

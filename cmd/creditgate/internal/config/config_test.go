@@ -123,45 +123,52 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 // collection it names where the collection starts, not the line that breaks
 // it. Each want was counted by hand in its text.
 func TestSyntaxErrorLine(t *testing.T) {
-	for _, tc := range []struct {
-		name, text string
-		line       int
-	}{
-		// The library's line was right for these: kept.
-		{"mapping value in a value", "listen: a\nupstream: b: c\n", 2},
-		{"key indented under a scalar", "listen: a\nupstream: http://x\n  plan: {}\n", 3},
-		{"unterminated quote", "listen: a\nupstream: \"http://x\nplan: {}\n", 2},
-		{"tab as indentation", "listen: a\nplan:\n\tedition: free\n", 3},
-		{"key without colon", "listen: a\nupstream: b\nplan\nlog: {}\n", 3},
-		{"unknown escape", "listen: a\nupstream: \"x\\q\"\n", 2},
-		{"character that starts no token", "listen: a\nupstream: @x\n", 2},
-		{"repeated key", "listen: a\nupstream: b\nlisten: c\n", 3},
-		// One too low: parser errors.
-		{"dedent to a column no mapping uses", "listen: a\nplan:\n  edition: free\n licences: 2\n", 4},
-		{"sequence entry in a mapping", "listen: a\nplan:\n  edition: free\n- x\n", 4},
-		{"mapping after a top-level sequence", "- a\nlisten: b\n", 2},
-		{"flow mapping not closed", "listen: a\nplan: {edition: free\nupstream: b\n", 2},
-		{"flow sequence not closed", "listen: a\nalerts:\n  thresholds: [50, 80\n", 3},
-		{"JSON without a colon", "{\"listen\": \"a\",\n \"upstream\": \"b\",\n \"plan\" {}}\n", 3},
-		{"block scalar dedented", "listen: a\nupstream: |\n  http://x\n y\n", 4},
-		// No line at all: a parser error on line 1.
-		{"text after a quoted value on line 1", "upstream: 'http://x'y\nlisten: a\n", 1},
-		// The start of the enclosing collection, not the fault.
-		{"key in a sequence at its column", "listen: a\ncosts:\n  routes:\n    - {pattern: GET /x, cost: 1}\n    cost: 2\n", 5},
-		{"route field dedented by one", "listen: a\ncosts:\n  routes:\n    - pattern: GET /x\n      cost: 1\n     class: bulk\n", 6},
-		{"nested mapping dedented", "listen: a\nplan:\n  edition: free\n  calendar:\n    reset: 1h\n   location: UTC\n", 6},
-		{"tab in a later line", "listen: a\nplan:\n  edition: free\n\tlicences: 2\n", 4},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("c.yaml", []byte(tc.text))
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("error %v, want a positioned one", err)
-			}
-			if e.Pos.Line != tc.line || strings.Contains(e.Msg, "yaml:") {
-				t.Errorf("error %q, want line %d of\n%s", err, tc.line, tc.text)
-			}
-		})
+	for _, tc := range syntaxLineCases {
+		t.Run(tc.name, func(t *testing.T) { checkSyntaxLine(t, tc.text, tc.line) })
+	}
+}
+
+// syntaxLineCases are TestSyntaxErrorLine's texts, LF-terminated, and the
+// line of each one's fault.
+var syntaxLineCases = []struct {
+	name, text string
+	line       int
+}{
+	// The library's line was right for these: kept.
+	{"mapping value in a value", "listen: a\nupstream: b: c\n", 2},
+	{"key indented under a scalar", "listen: a\nupstream: http://x\n  plan: {}\n", 3},
+	{"unterminated quote", "listen: a\nupstream: \"http://x\nplan: {}\n", 2},
+	{"tab as indentation", "listen: a\nplan:\n\tedition: free\n", 3},
+	{"key without colon", "listen: a\nupstream: b\nplan\nlog: {}\n", 3},
+	{"unknown escape", "listen: a\nupstream: \"x\\q\"\n", 2},
+	{"character that starts no token", "listen: a\nupstream: @x\n", 2},
+	{"repeated key", "listen: a\nupstream: b\nlisten: c\n", 3},
+	// One too low: parser errors.
+	{"dedent to a column no mapping uses", "listen: a\nplan:\n  edition: free\n licences: 2\n", 4},
+	{"sequence entry in a mapping", "listen: a\nplan:\n  edition: free\n- x\n", 4},
+	{"mapping after a top-level sequence", "- a\nlisten: b\n", 2},
+	{"flow mapping not closed", "listen: a\nplan: {edition: free\nupstream: b\n", 2},
+	{"flow sequence not closed", "listen: a\nalerts:\n  thresholds: [50, 80\n", 3},
+	{"JSON without a colon", "{\"listen\": \"a\",\n \"upstream\": \"b\",\n \"plan\" {}}\n", 3},
+	{"block scalar dedented", "listen: a\nupstream: |\n  http://x\n y\n", 4},
+	// No line at all: a parser error on line 1.
+	{"text after a quoted value on line 1", "upstream: 'http://x'y\nlisten: a\n", 1},
+	// The start of the enclosing collection, not the fault.
+	{"key in a sequence at its column", "listen: a\ncosts:\n  routes:\n    - {pattern: GET /x, cost: 1}\n    cost: 2\n", 5},
+	{"route field dedented by one", "listen: a\ncosts:\n  routes:\n    - pattern: GET /x\n      cost: 1\n     class: bulk\n", 6},
+	{"nested mapping dedented", "listen: a\nplan:\n  edition: free\n  calendar:\n    reset: 1h\n   location: UTC\n", 6},
+	{"tab in a later line", "listen: a\nplan:\n  edition: free\n\tlicences: 2\n", 4},
+}
+
+func checkSyntaxLine(t *testing.T, text string, line int) {
+	t.Helper()
+	_, err := Parse("c.yaml", []byte(text))
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v, want a positioned one", err)
+	}
+	if e.Pos.Line != line || strings.Contains(e.Msg, "yaml:") {
+		t.Errorf("error %q, want line %d of\n%q", err, line, text)
 	}
 }
 

@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 		"x: &a [1, 2]\ny: *a", "alerts: {thresholds: [80, 80]}", "limits: {max_bytes: 1GiB, max_header_bytes: 12x}",
 		"{\"plan\": {\"calendar\": {\"reset\": \"25:00\", \"location\": \"Nowhere/Land\"}}}",
 		"---\na: 1\n---\nb: 2\n", "redis: {url: 'redis://u:p@h:port', failure: maybe, instances: -1, credit_leasing: x}", "plan:\n  sub_concurrency:\n    '': 1\n",
+		"listen: a\rplan:\r  edition: free\r licences: 2\r", "listen: a\r\nplan: {edition: free\rupstream: \"x\u2028y\": z\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -104,15 +104,7 @@ func syntaxError(file string, data []byte, err error) error {
 // a binary search over the lines finds it in a few decodes (three for
 // each of 16 steps for 1 MiB).
 func faultLine(data []byte, from int, problem string) int {
-	var ends []int // ends[k-1] is the length of the first k lines
-	for i, c := range data {
-		if c == '\n' {
-			ends = append(ends, i+1)
-		}
-	}
-	if len(ends) == 0 || ends[len(ends)-1] < len(data) {
-		ends = append(ends, len(data))
-	}
+	ends := lineEnds(data) // ends[k-1] is the length of the first k lines
 	failsWith := func(k int, more string) bool {
 		var doc yaml.Node
 		text := append(data[:ends[k-1]:ends[k-1]], more...)
@@ -148,6 +140,33 @@ func faultLine(data []byte, from int, problem string) int {
 		}
 	}
 	return hi
+}
+
+// lineEnds returns the length of each prefix of data that ends a line, the
+// last one len(data). Lines end where the library ends them, so that its
+// line numbers and these agree: at LF, CRLF and a lone CR (YAML 1.2's
+// breaks), and at NEL, LS and PS (YAML 1.1's, which the library keeps).
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i := 0; i < len(data); i++ {
+		n := 0 // the break's length
+		switch rest := data[i:]; {
+		case rest[0] == '\n', rest[0] == '\r' && !bytes.HasPrefix(rest, []byte("\r\n")):
+			n = 1
+		case bytes.HasPrefix(rest, []byte("\u0085")):
+			n = 2
+		case bytes.HasPrefix(rest, []byte("\u2028")), bytes.HasPrefix(rest, []byte("\u2029")):
+			n = 3
+		}
+		if n > 0 {
+			i += n - 1
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] < len(data) {
+		ends = append(ends, len(data))
+	}
+	return ends
 }
 
 func (d *decoder) root() map[string]field {
