@@ -2,11 +2,12 @@ package client
 
 import (
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/creditgate/creditgate/internal/stripe"
 )
 
 // stripeBits sets how many stripes a striped counter has.
-const stripeBits = 3
+const stripeBits = stripe.Bits
 
 // striped is a counter that every call writes and that only grows between
 // resets (calls, the retry budget's first attempts). One word that two
@@ -30,7 +31,7 @@ type striped struct {
 }
 
 // Add adds n >= 0.
-func (c *striped) Add(n int64) { c.addAt(stripe(), n) }
+func (c *striped) Add(n int64) { c.addAt(stripe.Index(), n) }
 
 func (c *striped) addAt(i int, n int64) { c.s[i].v.Add(n) }
 
@@ -55,7 +56,7 @@ func (c *striped) reset() {
 // only growing.
 type upDown struct{ up, down striped }
 
-func (c *upDown) Add(n int64) { c.addAt(stripe(), n) }
+func (c *upDown) Add(n int64) { c.addAt(stripe.Index(), n) }
 
 func (c *upDown) addAt(i int, n int64) {
 	if n >= 0 {
@@ -72,14 +73,4 @@ func (c *upDown) addAt(i int, n int64) {
 func (c *upDown) Load() int64 {
 	d := c.down.Load()
 	return c.up.Load() - d
-}
-
-// stripe picks a stripe from the address of the caller's stack: each
-// goroutine has its own stack, 8 KiB or more, so goroutines on different
-// cores land on different stripes, and one goroutine mostly on the same.
-//
-//go:nosplit
-func stripe() int {
-	var x byte
-	return int(uint64(uintptr(unsafe.Pointer(&x))>>13) * 0x9e3779b97f4a7c15 >> (64 - stripeBits))
 }

@@ -6,19 +6,14 @@ import (
 	"unsafe"
 )
 
-// A striped counter counts every add, from any number of goroutines, and
-// spreads goroutines over its stripes.
+// A striped counter counts every add, from any number of goroutines
+// (stripe.Index's own test checks how it spreads them).
 func TestStriped(t *testing.T) {
 	var c striped
 	const g, n = 64, 1000
-	seen := make(map[int]bool)
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range g {
 		wg.Go(func() {
-			mu.Lock()
-			seen[stripe()] = true
-			mu.Unlock()
 			for range n {
 				c.Add(3)
 				c.Add(-1)
@@ -28,9 +23,6 @@ func TestStriped(t *testing.T) {
 	wg.Wait()
 	if got := c.Load(); got != g*n*2 {
 		t.Fatalf("Load = %d, want %d", got, g*n*2)
-	}
-	if len(seen) < 4 {
-		t.Fatalf("%d goroutines used %d of %d stripes", g, len(seen), len(c.s))
 	}
 	c.reset()
 	if got := c.Load(); got != 0 {

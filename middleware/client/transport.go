@@ -12,6 +12,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store/memory"
 	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
 )
@@ -132,7 +133,10 @@ func (t *Transport) bindLimiter(c *config) error {
 		t.learnConc = p.Concurrency
 		p.Credits, p.Concurrency = window.MaxLimit, 1
 	}
-	l, err := limiter.New(p)
+	// One tenant whose calls run on every core: its slots are cached per
+	// goroutine (see memory.WithSlotCache), so that two cores' calls do not
+	// trade the tenant's slot word twice a call.
+	l, err := limiter.New(p, limiter.WithStore(memory.New(memory.WithSlotCache())))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -16,7 +16,8 @@ func TestConformance(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		opts []memory.Option
-	}{{"default", nil}, {"slots=60", []memory.Option{memory.WithSlots(60)}}} {
+	}{{"default", nil}, {"slots=60", []memory.Option{memory.WithSlots(60)}},
+		{"slotcache", []memory.Option{memory.WithSlotCache()}}} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Config[memory.Lease]{
 				New: func() store.Store[memory.Lease] { return memory.New(c.opts...) },

@@ -52,6 +52,7 @@ type Store struct {
 	// tenant dirty.
 	touch    int64
 	slots    int
+	cache    bool         // WithSlotCache
 	noSweep  atomic.Int64 // Unix ns before which a full store does not sweep again
 	sweeping sync.Mutex   // makeRoom's sweeps, one at a time
 	evicted  atomic.Int64
@@ -107,6 +108,18 @@ func WithIdleAfter(d time.Duration) Option {
 // window.DefaultSlots, 15-minute slots in 24 hours). More slots bring
 // credits back closer to the exact time, at 8 bytes a slot.
 func WithSlots(n int) Option { return optionFunc(func(s *Store) { s.slots = max(n, 0) }) }
+
+// WithSlotCache gives each tenant a cache of the concurrency slots its
+// calls give back, on stripes per goroutine (see slots.PairCache), so that
+// calls of one tenant on several cores each write a line of their own
+// rather than the tenant's slot word, which moved between the cores twice a
+// call. A cached slot stays counted as held, so no cap is ever exceeded,
+// and a refusal first gives every cached slot back. It costs 640 bytes a
+// tenant (counted against WithMaxBytes) and a little on one core: worth it
+// for a few tenants busy on several cores at once (a client's), not for
+// many (a server's). It covers each tenant's first application and first
+// capped class, which are all most tenants have.
+func WithSlotCache() Option { return optionFunc(func(s *Store) { s.cache = true }) }
 
 // WithMaxApps bounds the applications per tenant (default DefaultMaxApps).
 // A tenant at the bound drops an idle application to make room, and refuses

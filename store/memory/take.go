@@ -83,6 +83,11 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			refusal(now, w, reason, n, req.Keep, d)
 			return true
 		}
+	} else if c := t.cache(); c != nil { // WithSlotCache
+		if ok, refusedA := c.TryAcquire(&t.slots0, which); !ok {
+			refusal(now, w, slotReason(refusedA), n, req.Keep, d)
+			return true
+		}
 	} else if ok, refusedA := t.slots0.TryAcquire(which); !ok { // the common case, inline
 		refusal(now, w, slotReason(refusedA), n, req.Keep, d)
 		return true
@@ -188,7 +193,7 @@ func takeSlots(t *tenant, app *slots.Slots, which uint64) store.Reason {
 		return store.ReasonConcurrency
 	}
 	if which != 0 {
-		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
+		if ok, refusedA := t.tryPair(which); !ok {
 			releaseSlots(t, app, nil, 0)
 			return slotReason(refusedA)
 		}
@@ -210,8 +215,10 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
 	if cls != nil {
 		cls.Release(1)
 	}
-	if which != 0 {
-		t.slots0.Release(which)
+	if c := t.cache(); which != 0 && c != nil {
+		c.Release(&t.slots0, which)
+	} else if which != 0 {
+		t.slots0.Release(which) // inline: the common case
 	}
 	if app != nil {
 		app.Release(1)

@@ -33,7 +33,13 @@ import (
 type tenant struct {
 	hash uint64      // maphash of key: the shard, the home bucket and the tag
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
-	klen uint32      // len(key)
+	// klen is len(key) (below 2^31: no longer key fits in memory beside
+	// the rest), and cachedBit if t is the first field of a withCache,
+	// whose slot cache keeps slots0's given back slots (WithSlotCache). A
+	// bit here, on the line every admission reads, and the cache at a fixed
+	// offset: a pointer on slots0's line would be read before slots0's add,
+	// and on two cores that read costs a transfer of the line of its own.
+	klen uint32
 	// kpre is the key's first bytes, which is all of it for most keys;
 	// then it is also key's storage (see setKey).
 	kpre [24]byte
@@ -74,7 +80,7 @@ type tenant struct {
 // store never keeps a caller's string, which may be a slice of a larger
 // buffer), and kpre holds its first bytes.
 func (t *tenant) setKey(key string) {
-	t.klen = uint32(len(key))
+	t.klen = t.klen&cachedBit | uint32(len(key))
 	n := copy(t.kpre[:], key)
 	switch {
 	case len(key) == 0:
@@ -94,7 +100,7 @@ func (t *tenant) is(h uint64, key string) bool {
 
 // hasKey reports whether t's key is key.
 func (t *tenant) hasKey(key string) bool {
-	if int(t.klen) != len(key) {
+	if int(t.klen&^cachedBit) != len(key) {
 		return false
 	}
 	n := min(len(key), len(t.kpre))
@@ -239,7 +245,73 @@ func (t *semTable) find(name string) *semEntry {
 	return nil
 }
 
-// held returns the slots held of entry e of t.
+// withCache is a tenant with a slot cache (WithSlotCache), allocated as one.
+type withCache struct {
+	t tenant
+	c slots.PairCache
+}
+
+// newTenantObject allocates a tenant, with a slot cache if cached.
+func newTenantObject(cached bool) *tenant {
+	if !cached {
+		return new(tenant)
+	}
+	x := new(withCache)
+	x.t.klen = cachedBit
+	return &x.t
+}
+
+// cachedBit, in klen, marks a tenant with a slot cache.
+const cachedBit = 1 << 31
+
+// cache returns t's slot cache, nil if it has none.
+func (t *tenant) cache() *slots.PairCache {
+	if t.klen&cachedBit == 0 {
+		return nil
+	}
+	return &(*withCache)(unsafe.Pointer(t)).c // t is the first field of a withCache
+}
+
+// tryPair takes the halves of slots0 that which names (see Pair.TryAcquire),
+// through the cache if t has one.
+func (t *tenant) tryPair(which uint64) (ok, refusedA bool) {
+	if c := t.cache(); c != nil {
+		return c.TryAcquire(&t.slots0, which)
+	}
+	return t.slots0.TryAcquire(which)
+}
+
+// pairHeld returns slots0's counts in use: held, less those cached (as
+// Cached reads them, which slots moving between stripes meanwhile may skew
+// either way: for Held, not for decisions).
+func (t *tenant) pairHeld() (a, b int64) {
+	a, b = t.slots0.Held()
+	if c := t.cache(); c != nil {
+		ca, cb := c.Cached()
+		a, b = max(a-ca, 0), max(b-cb, 0)
+	}
+	return a, b
+}
+
+// setPairCapacity sets the capacity of slots0's A (a) or B half to n.
+func (t *tenant) setPairCapacity(a bool, n int64) {
+	if a {
+		t.slots0.SetCapacityA(n)
+	} else {
+		t.slots0.SetCapacityB(n)
+	}
+	if c := t.cache(); c != nil {
+		c.CapacityChanged(&t.slots0)
+	}
+}
+
+// held returns the slots held of entry e of t, for addApp's drop check:
+// for slots0's halves, the Pair's counts, cached slots included (addApp
+// drains the cache first). Held less Cached would not do: Cached reads the
+// stripes one by one, and counts twice a slot that moves from a stripe it
+// read to one it has not (a take that backs off from the check's mark may
+// give back on another stripe than it took from), so it could read an
+// application with a call in flight idle.
 func (t *tenant) held(e *semEntry) int64 {
 	if e.sem != nil {
 		return e.sem.Held()
@@ -256,9 +328,7 @@ func (t *tenant) setCapacity(e *semEntry, n int64) {
 	switch {
 	case e.sem != nil:
 		e.sem.SetCapacity(n)
-	case e == &t.first:
-		t.slots0.SetCapacityA(n)
 	default:
-		t.slots0.SetCapacityB(n)
+		t.setPairCapacity(e == &t.first, n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/creditgate/creditgate/internal/layout"
+	"github.com/creditgate/creditgate/internal/slots"
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/window"
 )
@@ -80,7 +81,7 @@ func (t *tenant) classTable(p *store.Plan) *semTable {
 		if i == 0 {
 			e = &t.cls0e
 			e.name = c // before the tenant is published
-			t.slots0.SetCapacityB(p.SubConcurrency[c])
+			t.setPairCapacity(false, p.SubConcurrency[c])
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
 		}
@@ -99,7 +100,7 @@ func sortedKeys(m map[string]int64) []string {
 }
 
 func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) {
-	t := new(tenant)
+	t := newTenantObject(s.cache)
 	t.hash = h
 	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
@@ -282,6 +283,9 @@ func (s *Store) busy(t *tenant) bool {
 	if t.pins.Load() != 0 {
 		return true
 	}
+	if c := t.cache(); c != nil {
+		c.Drain(&t.slots0) // cached slots are no call's: folding t may drop them
+	}
 	a, b := t.slots0.Held()
 	if a != 0 || b != 0 {
 		return true
@@ -304,6 +308,9 @@ func recordCost(key string, rec string) int64 { return int64(len(key) + len(rec)
 // a key too long for the tenant's own bytes.
 func tenantCost(t *tenant) uint32 {
 	n := int(unsafe.Sizeof(*t)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
+	if t.cache() != nil {
+		n += int(unsafe.Sizeof(slots.PairCache{}))
+	}
 	if len(t.key) > len(t.kpre) {
 		n += len(t.key)
 	}
@@ -336,6 +343,9 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	}
 	next := newSemTable(tab.entries)
 	if len(tab.entries) >= s.maxApps {
+		if c := t.cache(); c != nil {
+			c.Drain(&t.slots0) // cached slots are no call's (see held)
+		}
 		next.entries = nil
 		for _, e := range tab.entries {
 			e.dead.Store(true)
@@ -354,7 +364,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 		t.usedFirst = true
 		e = &t.first
 		e.name = strings.Clone(app) // before publication below
-		t.slots0.SetCapacityA(t.plan.Load().Concurrency)
+		t.setPairCapacity(true, t.plan.Load().Concurrency)
 	} else {
 		e = newSemEntry(strings.Clone(app), t.plan.Load().Concurrency)
 	}
@@ -383,6 +393,6 @@ func (s *Store) Held(tenant string) int64 {
 			}
 		}
 	}
-	a, b := t.slots0.Held() // the first app's and the first class's, also a dropped class's
+	a, b := t.pairHeld() // the first app's and the first class's, also a dropped class's
 	return n + a + b
 }
