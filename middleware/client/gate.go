@@ -173,9 +173,16 @@ func (g *gate) dispatchLocked() {
 		}
 		w = nx
 	}
+	if testHooks && passHook != nil {
+		passHook()
+	}
 	g.shared.Store(shared)
 	g.arm(now, next)
 }
+
+// passHook, in tests, runs in each pass between its tries and its count of
+// the waiters waiting for something shared.
+var passHook func()
 
 // ended finishes w with an error if its last refusal ends it (see
 // Transport.ends), and reports whether w leaves after this pass. A
