@@ -136,6 +136,12 @@ func (g *gate) finish(w *waiter, a admission, err error) {
 // dispatchLocked tries the waiters in order (see gate) and arms the timer
 // for the earliest retry time.
 func (g *gate) dispatchLocked() {
+	// Until this pass has counted them, every waiter may be waiting for
+	// something shared: a release meanwhile, which may free what a waiter
+	// was just refused, then passes again once this pass lets go of the
+	// lock. On the last pass's count it could skip, and the waiter slept
+	// until its retry time (for ever on a clock that does not move).
+	g.shared.Store(g.n.Load())
 	t := g.t
 	now := t.clock.Now()
 	var b blocked
@@ -173,9 +179,16 @@ func (g *gate) dispatchLocked() {
 		}
 		w = nx
 	}
+	if testHooks && passHook != nil {
+		passHook()
+	}
 	g.shared.Store(shared)
 	g.arm(now, next)
 }
+
+// passHook, in tests, runs in each pass between its tries and its count of
+// the waiters waiting for something shared.
+var passHook func()
 
 // ended finishes w with an error if its last refusal ends it (see
 // Transport.ends), and reports whether w leaves after this pass. A

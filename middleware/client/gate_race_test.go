@@ -1,0 +1,67 @@
+//go:build creditgate_testhooks
+
+package client_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/middleware/client"
+)
+
+// A call's slot given back while the gate's pass is between a waiter's
+// refusal for that slot and the pass's count of waiters waiting for
+// something shared must still let the waiter in. The count it read was the
+// last pass's, 0 for the pass that queued the waiter, so the release
+// skipped its pass and the waiter slept until its retry time: for ever on
+// a clock that does not move (TestFailFastRefusalBlocksNobody hung so, once,
+// under load).
+func TestReleaseDuringPassWakesWaiter(t *testing.T) {
+	clk := &fakeClock{now: time.Now()}
+	tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)))
+	bulk := func(ctx context.Context) (*http.Response, error) {
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/crm/bulk", nil)
+		if err != nil {
+			return nil, err
+		}
+		return tr.RoundTrip(r)
+	}
+	held, err := bulk(context.Background()) // the bulk class's only slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	released := make(chan struct{})
+	defer client.SetPassHook(func() {
+		once.Do(func() { // the waiter's first pass, just after its refusal
+			go func() {
+				_ = held.Body.Close()
+				close(released)
+			}()
+			select { // the release runs, or waits for this pass's lock
+			case <-released:
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
+	})()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := bulk(context.Background())
+		if err == nil {
+			err = resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the waiter was not let in after the slot came back (%d waiting)", tr.Waiters())
+	}
+	<-released
+}
