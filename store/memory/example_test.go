@@ -27,3 +27,31 @@ func ExampleWithMaxTenants() {
 	// c true
 	// 1 2 60
 }
+
+// A limiter for one tenant whose calls run on every core (a client's): the
+// slot cache keeps the slots its calls give back where they were given
+// back, still counted, so the cap holds exactly and Held counts only the
+// calls in flight.
+func ExampleWithSlotCache() {
+	plan := limiter.Plan{Name: "p", Credits: 1000, Concurrency: 2}
+	s := memory.New(memory.WithSlotCache())
+	l, _ := limiter.New(plan, limiter.WithStore(s))
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	req := limiter.Request{Tenant: "org", App: "x", Credits: 1}
+	a, _ := l.Acquire(at, req)
+	b, _ := l.Acquire(at, req)
+	_, d := l.Acquire(at, req)
+	fmt.Println(d.Allowed, d.Reason, s.Held("org"))
+	a.Release() // cached on this goroutine's stripe
+	fmt.Println(s.Held("org"))
+	c, d := l.Acquire(at, req) // takes the cached slot
+	fmt.Println(d.Allowed, s.Held("org"))
+	b.Release()
+	c.Release()
+	fmt.Println(s.Held("org"))
+	// Output:
+	// false concurrency 2
+	// 1
+	// true 2
+	// 0
+}
