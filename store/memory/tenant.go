@@ -33,10 +33,10 @@ import (
 type tenant struct {
 	hash uint64      // maphash of key: the shard, the home bucket and the tag
 	dead atomic.Bool // set by eviction: a Take that sees it starts over
-	// klen is len(key) (below 2^31: no longer key fits in memory beside
-	// the rest), and cachedBit if t is the first field of a withCache,
-	// whose slot cache keeps slots0's given back slots (WithSlotCache). A
-	// bit here, on the line every admission reads, and the cache at a fixed
+	// klen is len(key), at most maxKlen (a longer key counts as maxKlen:
+	// hasKey then compares its whole length past kpre), and cachedBit if t
+	// is the first field of a withCache, whose slot cache keeps slots0's
+	// given back slots (WithSlotCache). A bit here, on the line every admission reads, and the cache at a fixed
 	// offset: a pointer on slots0's line would be read before slots0's add,
 	// and on two cores that read costs a transfer of the line of its own.
 	klen uint32
@@ -80,7 +80,7 @@ type tenant struct {
 // store never keeps a caller's string, which may be a slice of a larger
 // buffer), and kpre holds its first bytes.
 func (t *tenant) setKey(key string) {
-	t.klen = t.klen&cachedBit | uint32(len(key))
+	t.klen = t.klen&cachedBit | uint32(min(len(key), maxKlen)) // never cachedBit: see cache
 	n := copy(t.kpre[:], key)
 	switch {
 	case len(key) == 0:
@@ -100,7 +100,7 @@ func (t *tenant) is(h uint64, key string) bool {
 
 // hasKey reports whether t's key is key.
 func (t *tenant) hasKey(key string) bool {
-	if int(t.klen&^cachedBit) != len(key) {
+	if int(t.klen&^cachedBit) != min(len(key), maxKlen) {
 		return false
 	}
 	n := min(len(key), len(t.kpre))
@@ -263,6 +263,12 @@ func newTenantObject(cached bool) *tenant {
 
 // cachedBit, in klen, marks a tenant with a slot cache.
 const cachedBit = 1 << 31
+
+// maxKlen is the largest length klen holds. A key of 2^31 bytes stored
+// as its length would set cachedBit on a plain tenant, and cache() would
+// then take the next object's memory for its cache; one of 2^32 wrapped to
+// a length it never matched.
+const maxKlen = cachedBit - 1
 
 // cache returns t's slot cache, nil if it has none.
 func (t *tenant) cache() *slots.PairCache {
