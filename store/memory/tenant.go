@@ -251,6 +251,10 @@ type withCache struct {
 	c slots.PairCache
 }
 
+// withCacheExtra is what a withCache takes more than a tenant: it is 960
+// bytes, in the 1,024-byte size class, and a tenant is in the 320-byte one.
+const withCacheExtra = 1024 - 320
+
 // newTenantObject allocates a tenant, with a slot cache if cached.
 func newTenantObject(cached bool) *tenant {
 	if !cached {

@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/creditgate/creditgate/internal/layout"
-	"github.com/creditgate/creditgate/internal/slots"
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/window"
 )
@@ -309,7 +308,7 @@ func recordCost(key string, rec string) int64 { return int64(len(key) + len(rec)
 func tenantCost(t *tenant) uint32 {
 	n := int(unsafe.Sizeof(*t)) + 64*(len(t.apps.Load().entries)+len(t.classes.Load().entries))
 	if t.cache() != nil {
-		n += int(unsafe.Sizeof(slots.PairCache{}))
+		n += withCacheExtra
 	}
 	if len(t.key) > len(t.kpre) {
 		n += len(t.key)
