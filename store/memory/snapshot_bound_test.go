@@ -50,14 +50,14 @@ func (g *generated) Read(p []byte) (int, error) {
 // A snapshot far larger than the store could hold was decoded whole before
 // the byte bound refused it: a file of gigabytes (corrupt, hostile, or from
 // a much bigger store) made the restoring process allocate all of it first.
-// RestoreAt reads at most 8 times the store's WithMaxBytes plus 64 KiB of a
+// RestoreAt reads at most 20 times the store's WithMaxBytes plus 64 KiB of a
 // snapshot, and refuses it with ErrSnapshotTenants, changing nothing, as
 // soon as it has more tenants than fit: whether they are many, all spent
 // long ago (costing nothing once restored), or one tenant with a list of
 // returns that never ends.
 func TestRestoreHugeSnapshotBoundedRead(t *testing.T) {
 	const maxBytes = 64 << 10
-	const bound = 8*maxBytes + 64<<10
+	const bound = snapshotBytesPerByte*maxBytes + 64<<10
 	at := foldT0.Add(10 * time.Minute)
 	head := fmt.Sprintf(`{"format":"creditgate-limiter-snapshot","version":2,"taken":%d,"tenants":[`, at.UnixNano())
 	future, past := at.Add(30*time.Minute).UnixNano(), at.Add(-2*time.Hour).UnixNano()
@@ -90,7 +90,7 @@ func TestRestoreHugeSnapshotBoundedRead(t *testing.T) {
 				t.Fatal(d)
 			}
 			active, folded, bytes := r.Len(), r.Folded(), r.Bytes()
-			g := &generated{head: c.head, body: c.body, tail: c.tail, n: 16 << 20} // 32 times the bound
+			g := &generated{head: c.head, body: c.body, tail: c.tail, n: 16 << 20} // 12 times the bound
 			err := r.RestoreAt(at, g, foldPlans)
 			if !errors.Is(err, ErrSnapshotTenants) {
 				t.Fatalf("a 16 MiB snapshot into a 64 KiB store: %v", err)
