@@ -249,3 +249,43 @@ func TestRestoreOvershotStoreSnapshot(t *testing.T) {
 		t.Fatal("no store went past its bound: the test checks nothing")
 	}
 }
+
+// The same, up to the last tenant a store lets in: a store lets a new
+// tenant in while its bytes are below WithMaxBytes, so it may hold, folded,
+// records that together exceed the bound by one record (and below 48
+// bytes, one tenant while the tenant bound is 0). RestoreAt refused those
+// snapshots (ErrSnapshotTenants: more than the bytes free even folded, or
+// more than one tenant per 48 bytes), so every tenant would start with a
+// full pool. TestRestoreOvershotStoreSnapshot stopped before that tenant.
+func TestRestoreLastTenantLetIn(t *testing.T) {
+	for _, maxBytes := range []int64{40, 140, 1000, 4114} {
+		for n := 1; n <= 80; n++ {
+			src := New(WithMaxBytes(maxBytes), WithSlots(12))
+			in := 0
+			for i := range n {
+				if spend(t, src, foldT0.Add(time.Duration(i)*time.Second), fmt.Sprint("t", i), 1).Allowed {
+					in++
+				}
+			}
+			if in < n {
+				break // the store is full: n-1 was the last let in
+			}
+			now := foldT0.Add(time.Duration(n) * time.Second)
+			var buf strings.Builder
+			if err := src.SnapshotAt(now, &buf); err != nil {
+				t.Fatal(err)
+			}
+			dst := New(WithMaxBytes(maxBytes), WithSlots(12))
+			if err := dst.RestoreAt(now, strings.NewReader(buf.String()), foldPlans); err != nil {
+				t.Errorf("WithMaxBytes(%d), %d tenants (%d active, %d folded, %d bytes): %v",
+					maxBytes, n, src.Len(), src.Folded(), src.Bytes(), err)
+				break
+			}
+			for i := range n {
+				if d := dst.Peek(now, fmt.Sprint("t", i), 0, foldPlans); d.Remaining != 99 {
+					t.Fatalf("WithMaxBytes(%d), %d tenants: t%d has %d credits left after the restore, want 99", maxBytes, n, i, d.Remaining)
+				}
+			}
+		}
+	}
+}
