@@ -152,6 +152,13 @@ func FuzzRestore(f *testing.F) {
 	// The header after the tenants, and the tenants twice (read tenant by tenant, refused).
 	f.Add([]byte(`{"tenants":[{"tenant":"a","returns":[{"at":1772370000000000000,"credits":5}]}],"format":"creditgate-limiter-snapshot","version":1}`))
 	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":1,"tenants":[],"tenants":[{"tenant":"a","returns":[{"at":1772370000000000000,"credits":5}]}]}`))
+	// Field names in odd case (also the Kelvin sign and the long s, which
+	// encoding/json folds as k and s), nulls in every position, numbers
+	// as strings, and a tenant twice, as tenant and as tenant_bytes.
+	f.Add([]byte(`{"FORMAT":"creditgate-limiter-snapshot","Version":3,"ta\u212aen":1,"tenant\u017f":[{"TENANT":"a","Returns":[{"AT":1772370000000000000,"Credits":5}],"WINDOW":3600000000000,"Extra":[{"Window":60000000000,"CALENDAR":true,"returns":null}]}]}`))
+	f.Add([]byte(`{"format":null,"version":null,"taken":null,"tenants":[null,{"tenant":null,"tenant_bytes":null,"returns":[null,{"at":null,"credits":null}],"window":null,"calendar":null,"extra":[null]}]}`))
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":"2","taken":"1","tenants":[{"tenant":"a","returns":[{"at":"1772370000000000000","credits":"5"}]}]}`))
+	f.Add([]byte(`{"format":"creditgate-limiter-snapshot","version":3,"taken":1,"tenants":[{"tenant":"\ufffd","returns":[{"at":1772370000000000000,"credits":5}]},{"tenant_bytes":"/w==","returns":[{"at":1772370000000000000,"credits":5}]},{"tenant_bytes":"/w==","returns":[{"at":1772370000000000000,"credits":5}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := New(testPlan())
 		if err != nil {

@@ -50,14 +50,14 @@ func (g *generated) Read(p []byte) (int, error) {
 // A snapshot far larger than the store could hold was decoded whole before
 // the byte bound refused it: a file of gigabytes (corrupt, hostile, or from
 // a much bigger store) made the restoring process allocate all of it first.
-// RestoreAt reads at most 8 times the store's WithMaxBytes plus 64 KiB of a
+// RestoreAt reads at most 20 times the store's WithMaxBytes plus 64 KiB of a
 // snapshot, and refuses it with ErrSnapshotTenants, changing nothing, as
 // soon as it has more tenants than fit: whether they are many, all spent
 // long ago (costing nothing once restored), or one tenant with a list of
 // returns that never ends.
 func TestRestoreHugeSnapshotBoundedRead(t *testing.T) {
 	const maxBytes = 64 << 10
-	const bound = 8*maxBytes + 64<<10
+	const bound = snapshotBytesPerByte*maxBytes + 64<<10
 	at := foldT0.Add(10 * time.Minute)
 	head := fmt.Sprintf(`{"format":"creditgate-limiter-snapshot","version":2,"taken":%d,"tenants":[`, at.UnixNano())
 	future, past := at.Add(30*time.Minute).UnixNano(), at.Add(-2*time.Hour).UnixNano()
@@ -90,7 +90,7 @@ func TestRestoreHugeSnapshotBoundedRead(t *testing.T) {
 				t.Fatal(d)
 			}
 			active, folded, bytes := r.Len(), r.Folded(), r.Bytes()
-			g := &generated{head: c.head, body: c.body, tail: c.tail, n: 16 << 20} // 32 times the bound
+			g := &generated{head: c.head, body: c.body, tail: c.tail, n: 16 << 20} // 12 times the bound
 			err := r.RestoreAt(at, g, foldPlans)
 			if !errors.Is(err, ErrSnapshotTenants) {
 				t.Fatalf("a 16 MiB snapshot into a 64 KiB store: %v", err)
@@ -247,5 +247,45 @@ func TestRestoreOvershotStoreSnapshot(t *testing.T) {
 	}
 	if over == 0 {
 		t.Fatal("no store went past its bound: the test checks nothing")
+	}
+}
+
+// The same, up to the last tenant a store lets in: a store lets a new
+// tenant in while its bytes are below WithMaxBytes, so it may hold, folded,
+// records that together exceed the bound by one record (and below 48
+// bytes, one tenant while the tenant bound is 0). RestoreAt refused those
+// snapshots (ErrSnapshotTenants: more than the bytes free even folded, or
+// more than one tenant per 48 bytes), so every tenant would start with a
+// full pool. TestRestoreOvershotStoreSnapshot stopped before that tenant.
+func TestRestoreLastTenantLetIn(t *testing.T) {
+	for _, maxBytes := range []int64{40, 140, 1000, 4114} {
+		for n := 1; n <= 80; n++ {
+			src := New(WithMaxBytes(maxBytes), WithSlots(12))
+			in := 0
+			for i := range n {
+				if spend(t, src, foldT0.Add(time.Duration(i)*time.Second), fmt.Sprint("t", i), 1).Allowed {
+					in++
+				}
+			}
+			if in < n {
+				break // the store is full: n-1 was the last let in
+			}
+			now := foldT0.Add(time.Duration(n) * time.Second)
+			var buf strings.Builder
+			if err := src.SnapshotAt(now, &buf); err != nil {
+				t.Fatal(err)
+			}
+			dst := New(WithMaxBytes(maxBytes), WithSlots(12))
+			if err := dst.RestoreAt(now, strings.NewReader(buf.String()), foldPlans); err != nil {
+				t.Errorf("WithMaxBytes(%d), %d tenants (%d active, %d folded, %d bytes): %v",
+					maxBytes, n, src.Len(), src.Folded(), src.Bytes(), err)
+				break
+			}
+			for i := range n {
+				if d := dst.Peek(now, fmt.Sprint("t", i), 0, foldPlans); d.Remaining != 99 {
+					t.Fatalf("WithMaxBytes(%d), %d tenants: t%d has %d credits left after the restore, want 99", maxBytes, n, i, d.Remaining)
+				}
+			}
+		}
 	}
 }
