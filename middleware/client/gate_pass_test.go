@@ -3,7 +3,6 @@
 package client_test
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -22,15 +21,7 @@ func TestReleaseDuringPassKeepsPriority(t *testing.T) {
 	tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)), client.WithIntegrations(
 		client.Integration{Name: "bi", Priority: 0},
 		client.Integration{Name: "forms", Priority: 10}))
-	bulk := func(it string) (*http.Response, error) {
-		ctx := client.WithIntegration(context.Background(), it)
-		r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/crm/bulk", nil)
-		if err != nil {
-			return nil, err
-		}
-		return tr.RoundTrip(r)
-	}
-	held, err := bulk("bi") // the bulk class's only slot
+	held, err := postBulk(tr, "bi") // the bulk class's only slot
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +29,7 @@ func TestReleaseDuringPassKeepsPriority(t *testing.T) {
 	var wg sync.WaitGroup
 	queue := func(it string) {
 		wg.Go(func() {
-			resp, err := bulk(it)
+			resp, err := postBulk(tr, it)
 			if err != nil {
 				t.Error(err)
 				close(bodies[it])
@@ -48,18 +39,10 @@ func TestReleaseDuringPassKeepsPriority(t *testing.T) {
 		})
 	}
 	var passes atomic.Int64
-	released := make(chan struct{})
+	released := make(chan chan struct{}, 1)
 	defer client.SetPassHook(func() {
-		if passes.Add(1) != 2 { // pass 1 queues forms, pass 2 bi
-			return
-		}
-		go func() {
-			_ = held.Body.Close()
-			close(released)
-		}()
-		select { // the release runs, or waits for this pass's lock
-		case <-released:
-		case <-time.After(200 * time.Millisecond):
+		if passes.Add(1) == 2 { // pass 1 queues forms, pass 2 bi
+			released <- closeDuringPass(held)
 		}
 	})()
 	queue("forms")
@@ -73,7 +56,7 @@ func TestReleaseDuringPassKeepsPriority(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("nobody was let in after the slot came back (%d waiting)", tr.Waiters())
 	}
-	<-released
+	<-<-released
 	eventually(t, "bi waits", func() bool { return tr.Waiters() == 1 })
 	select {
 	case <-bodies["bi"]:

@@ -22,34 +22,18 @@ import (
 func TestReleaseDuringPassWakesWaiter(t *testing.T) {
 	clk := &fakeClock{now: time.Now()}
 	tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)))
-	bulk := func(ctx context.Context) (*http.Response, error) {
-		r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/crm/bulk", nil)
-		if err != nil {
-			return nil, err
-		}
-		return tr.RoundTrip(r)
-	}
-	held, err := bulk(context.Background()) // the bulk class's only slot
+	held, err := postBulk(tr, "") // the bulk class's only slot
 	if err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	released := make(chan struct{})
+	released := make(chan chan struct{}, 1)
 	defer client.SetPassHook(func() {
-		once.Do(func() { // the waiter's first pass, just after its refusal
-			go func() {
-				_ = held.Body.Close()
-				close(released)
-			}()
-			select { // the release runs, or waits for this pass's lock
-			case <-released:
-			case <-time.After(200 * time.Millisecond):
-			}
-		})
+		once.Do(func() { released <- closeDuringPass(held) }) // the waiter's first pass, just after its refusal
 	})()
 	done := make(chan error, 1)
 	go func() {
-		resp, err := bulk(context.Background())
+		resp, err := postBulk(tr, "")
 		if err == nil {
 			err = resp.Body.Close()
 		}
@@ -63,5 +47,36 @@ func TestReleaseDuringPassWakesWaiter(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the waiter was not let in after the slot came back (%d waiting)", tr.Waiters())
 	}
-	<-released
+	<-<-released
+}
+
+// postBulk sends POST /crm/bulk (the bulk class, whose cap is 1) through tr
+// as integration it ("" for none).
+func postBulk(tr *client.Transport, it string) (*http.Response, error) {
+	ctx := context.Background()
+	if it != "" {
+		ctx = client.WithIntegration(ctx, it)
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://api.test/crm/bulk", nil)
+	if err != nil {
+		return nil, err
+	}
+	return tr.RoundTrip(r)
+}
+
+// closeDuringPass, called from the pass hook, closes held on a goroutine of
+// its own, so that its release runs while the pass holds the gate's lock,
+// and waits until the release is done or, as a release that passes must,
+// waits for that lock. The channel closes once the release is done.
+func closeDuringPass(held *http.Response) chan struct{} {
+	released := make(chan struct{})
+	go func() {
+		_ = held.Body.Close()
+		close(released)
+	}()
+	select {
+	case <-released:
+	case <-time.After(200 * time.Millisecond):
+	}
+	return released
 }

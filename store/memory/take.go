@@ -215,10 +215,12 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
 	if cls != nil {
 		cls.Release(1)
 	}
-	if c := t.cache(); which != 0 && c != nil {
-		c.Release(&t.slots0, which)
-	} else if which != 0 {
-		t.slots0.Release(which) // inline: the common case
+	if which != 0 {
+		if c := t.cache(); c != nil {
+			c.Release(&t.slots0, which)
+		} else {
+			t.slots0.Release(which) // inline: the common case
+		}
 	}
 	if app != nil {
 		app.Release(1)

@@ -48,13 +48,7 @@ func TestReloadSameHostNewPath(t *testing.T) {
 func TestReloadDuringClose(t *testing.T) {
 	for i := range 20 {
 		a, b := newConnUpstream(t, "A"), newConnUpstream(t, "B")
-		g, err := New(effective(t, "upstream: "+a.URL+"\n"), quiet(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code, _ := callVia(g, "/crm/v8/Leads"); code != http.StatusOK {
-			t.Fatalf("status %d", code)
-		}
+		g := servingVia(t, a.URL)
 		wait := slowCalls(t, g, a, 1) // on A over the reload: A's link drains
 		if err := g.Reload(effective(t, "upstream: "+b.URL+"\n")); err != nil {
 			t.Fatal(err)
@@ -79,13 +73,7 @@ func TestReloadDuringClose(t *testing.T) {
 // be closed.
 func TestReloadAfterClose(t *testing.T) {
 	a, b := newConnUpstream(t, "A"), newConnUpstream(t, "B")
-	g, err := New(effective(t, "upstream: "+a.URL+"\n"), quiet(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, _ := callVia(g, "/crm/v8/Leads"); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
+	g := servingVia(t, a.URL)
 	if err := g.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +210,17 @@ func TestShutdownWaitsForUpgradedOnRetiredLink(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	drainedShutdown(t, c, br, done, start)
+}
+
+// servingVia returns a gateway to upstream url that has served one call.
+func servingVia(t *testing.T, url string) *Gateway {
+	t.Helper()
+	g, err := New(effective(t, "upstream: "+url+"\n"), quiet(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := callVia(g, "/crm/v8/Leads"); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	return g
 }
