@@ -110,7 +110,11 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 			ticket.Release()
 		}
 	}()
-	if err := h.costs.PriceBody(&pr.req, price); err != nil {
+	err := h.costs.PriceBody(&pr.req, price)
+	// Pricing has ended: its bytes go back to the budget before anything
+	// else reads the body (next itself, for a shadow-mode refusal).
+	pr.body.finish()
+	if err != nil {
 		h.unpriced(w, &pr.req, *price, err)
 		return nil, false
 	}
