@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/creditgate/creditgate/store/memory"
 )
 
 // In shadow mode a request that its body's price refuses goes on to next:
@@ -49,6 +51,46 @@ func TestShadowPricedBodyLeavesBudget(t *testing.T) {
 			assert.Equal(t, int64(budget), freeInNext, "no bytes held for pricing while next ran")
 			assert.Equal(t, int64(budget), hd.budget.free.Load())
 			assert.Equal(t, int64(3), e.l.Peek(e.clock.Now(), "").Remaining, "nothing spent")
+		})
+	}
+}
+
+// The same requests hold nothing while next runs either: no slot and no
+// credits, as a shadow-mode request that would have been refused (by a
+// limit, ReportCost's doc says "and so holds nothing") or could not be
+// priced ("unmetered, as if the middleware were absent"). They held the
+// application's slot and the route's least price until next returned, so
+// that with the shadow on one route only, the enforced routes beside it
+// were refused for a slot or credits that no admitted request had.
+func TestShadowPricedBodyHoldsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+	}{
+		{"too large to price", records(1 << 10)},
+		{"priced above the pool", `{"data":[1,2,3,4,5,6,7,8]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e *env
+			var held, remaining int64 = -1, -1
+			var sideCode int
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != "POST" {
+					return
+				}
+				held = e.l.Store().(*memory.Store).Held("")
+				remaining = e.l.Peek(e.clock.Now(), "").Remaining
+				sideCode = e.do("GET", "/crm/Leads", "").Code // an enforced route, one slot per app
+			})
+			e = newEnv(t, testPlan(3, 1, 5), next, WithShadow("POST /crm/{module}"))
+			r := httptest.NewRequest("POST", "/crm/Leads", strings.NewReader(tc.body))
+			r.ContentLength = -1
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			assert.Equal(t, http.StatusOK, rec.Code, "shadow mode refuses nothing")
+			assert.Equal(t, int64(0), held, "slots held while next ran")
+			assert.Equal(t, int64(3), remaining, "credits held while next ran")
+			assert.Equal(t, http.StatusOK, sideCode, "an enforced request beside it")
 		})
 	}
 }
