@@ -55,7 +55,22 @@ func TestStoreUnavailableRefusal(t *testing.T) {
 	}
 	rec := e.do("GET", "/crm/Leads", "")
 	b := decodeBody(t, rec)
-	assert.Equal(t, "unavailable", b.By)
+	assert.Equal(t, ByUnavailable, b.By)
 	assert.Nil(t, b.Remaining, "no remaining credits in the body")
 	assert.Equal(t, int64(5), b.RetryAfter)
+}
+
+// The same in shadow mode with WithShadowHeaders: the request goes on,
+// without pool figures the store did not give.
+func TestStoreUnavailableShadowHeaders(t *testing.T) {
+	l, err := limiter.New(testPlan(100, 5, 5), limiter.WithStore[memory.Lease](failClosedStore{memory.New()}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(t.Context()) })
+	clock := newClock()
+	h, err := New(okHandler(), l, testCosts(t), WithClock(clock.Now), WithShadowAll(), WithShadowHeaders())
+	require.NoError(t, err)
+	e := &env{l: l, h: h, clock: clock}
+	rec := e.do("GET", "/crm/Leads", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Empty(t, limitHeaders(rec.Header()))
 }
