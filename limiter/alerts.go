@@ -40,6 +40,9 @@ type Alert struct {
 //
 // fn runs on a goroutine of its own, never inside Acquire; Close stops it.
 // Alerts beyond a queue of 1024 are dropped and counted (DroppedAlerts).
+// An fn that panics loses its alert, counted there too: the panic is
+// recovered (on that goroutine nothing else could, and it would end the
+// process), and the next alerts are delivered.
 func WithAlerts(thresholds []int, fn func(Alert)) Option {
 	return optionFunc(func(c *config) { c.thresh, c.alertFn = thresholds, fn })
 }
@@ -78,18 +81,28 @@ func (a *alerter) run() {
 	for {
 		select {
 		case al := <-a.queue:
-			a.fn(al)
+			a.deliver(al)
 		case <-a.stop:
 			for {
 				select {
 				case al := <-a.queue:
-					a.fn(al)
+					a.deliver(al)
 				default:
 					return
 				}
 			}
 		}
 	}
+}
+
+// deliver calls fn with al; a panic loses al, counted as dropped.
+func (a *alerter) deliver(al Alert) {
+	defer func() {
+		if recover() != nil {
+			a.dropped.Add(1)
+		}
+	}()
+	a.fn(al)
 }
 
 // at is the use at which threshold th (percent) of limit is reached.
@@ -124,7 +137,8 @@ func (a *alerter) close(ctx context.Context) error {
 	}
 }
 
-// DroppedAlerts returns how many alerts were dropped because the queue was full.
+// DroppedAlerts returns how many alerts were dropped because the queue was
+// full or the alert function panicked.
 func (l *Limiter) DroppedAlerts() int64 {
 	if l.alerts == nil {
 		return 0

@@ -16,6 +16,10 @@ const (
 	BySubConcurrency = "sub_concurrency"
 	// ByTenants: the server tracks as many busy tenants as it can; retry soon.
 	ByTenants = "tenants"
+	// ByUnavailable: the server's store could not decide (a shared store
+	// out of reach, failing closed); retry soon. The refusal says nothing
+	// of the pool, which the server could not read.
+	ByUnavailable = "unavailable"
 	// ByBody: the body is larger than the server reads to price it (413).
 	ByBody = "body"
 	// ByKey: the tenant or application key is longer than the server accepts
@@ -29,7 +33,7 @@ const (
 // Refusal is what a 429 reports: which limit refused the request, what the
 // request would have cost, and when to come back.
 type Refusal struct {
-	By         string        // ByCredits, ByConcurrency, BySubConcurrency or ByTenants
+	By         string        // ByCredits, ByConcurrency, BySubConcurrency, ByTenants or ByUnavailable
 	Class      string        // the route's API class, "" if none
 	Cost       int64         // the credits the refused request would have cost
 	Limit      int64         // the credit pool (meaningful for ByCredits)
@@ -148,6 +152,8 @@ func refusalDetail(by string) string {
 		return "too many concurrent calls of this API class"
 	case ByTenants:
 		return "the server is busy with too many tenants"
+	case ByUnavailable:
+		return "the server cannot check the limits now"
 	default:
 		return "too many concurrent calls from this application"
 	}

@@ -43,6 +43,11 @@ func TestRefusalBody(t *testing.T) {
 			f:    Refusal{By: ByTenants, RetryAfter: time.Second},
 			want: problem{Detail: "the server is busy with too many tenants", By: ByTenants, Cost: &zero, RetryAfter: 1},
 		},
+		{
+			name: "unavailable",
+			f:    Refusal{By: ByUnavailable, Cost: 5, RetryAfter: 5 * time.Second},
+			want: problem{Detail: "the server cannot check the limits now", By: ByUnavailable, Cost: &five, RetryAfter: 5},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

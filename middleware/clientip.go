@@ -29,6 +29,8 @@ import (
 // ClientIP is a value; its Key method is a [KeyFunc] and safe for concurrent use.
 type ClientIP struct {
 	// TrustedProxies are the networks whose forwarding headers are believed.
+	// Addresses are matched unmapped, so IPv4 networks are written as such
+	// (WithTrustedProxies converts IPv4-mapped ones).
 	TrustedProxies []netip.Prefix
 	// IPv6Bits is the prefix length IPv6 clients are keyed by; 0 means 64, 128
 	// keys each address on its own.

@@ -13,7 +13,7 @@
 //     RFC 9457 problem details unless [WithErrorBodies] gives a vendor's
 //     shape, such as profile/zoho's); the wrapped handler never runs;
 //   - admitted: the limit headers ([HeaderLimit], [HeaderRemaining],
-//     [HeaderReset], [HeaderCreditsRemaining] past half the pool, optionally
+//     [HeaderReset], [HeaderCreditsRemaining] from half the pool used, optionally
 //     the IETF RateLimit fields), then the wrapped handler; the slots are
 //     released when it returns, panics or sees its client go away, 5xx
 //     responses are refunded, and [ReportCost], called with the handler's

@@ -19,7 +19,7 @@ const (
 	// back (rounded up), or, with [WithResetEpoch], that instant in Unix seconds.
 	HeaderReset = "X-RATELIMIT-RESET"
 	// HeaderCreditsRemaining repeats the remaining credits, and is sent only
-	// once more than half the pool is used, as Zoho does.
+	// once half the pool or more is used, as Zoho does.
 	HeaderCreditsRemaining = "X-API-CREDITS-REMAINING"
 	// HeaderRateLimitPolicy and HeaderRateLimit are the IETF
 	// draft-ietf-httpapi-ratelimit-headers-10 fields, sent with [WithIETFHeaders].
@@ -187,10 +187,13 @@ func epochReset(now, reset time.Time) int64 {
 	return ceilSeconds(time.Duration(reset.UnixNano()))
 }
 
-// showCredits says whether X-API-CREDITS-REMAINING is sent: once more than
-// half the pool is used (computed without overflowing).
+// showCredits says whether X-API-CREDITS-REMAINING is sent: once half the
+// pool or more is used, as Zoho sends it "once usage is at 50% or more of
+// the allowance"; for an odd pool, once the used credits reach the half
+// rounded up. Used >= limit-limit/2 is remaining <= limit/2, which cannot
+// overflow.
 func showCredits(limit, remaining int64) bool {
-	return limit > 0 && limit-remaining > limit/2
+	return limit > 0 && remaining <= limit/2
 }
 
 // writeAdmitted sets what writeLimitFields sets without the IETF fields and

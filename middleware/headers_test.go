@@ -27,9 +27,17 @@ func TestWriteLimitHeaders(t *testing.T) {
 			want: http.Header{"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"600"}, "X-Ratelimit-Reset": {"91"}},
 		},
 		{
-			name: "exactly half used: no credits header",
+			name: "one short of half used: no credits header",
+			s:    limitState{limit: 1000, remaining: 501, reset: t0.Add(time.Second)},
+			want: http.Header{"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"501"}, "X-Ratelimit-Reset": {"1"}},
+		},
+		{
+			name: "exactly half used",
 			s:    limitState{limit: 1000, remaining: 500, reset: t0.Add(time.Second)},
-			want: http.Header{"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"500"}, "X-Ratelimit-Reset": {"1"}},
+			want: http.Header{
+				"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"500"}, "X-Ratelimit-Reset": {"1"},
+				"X-Api-Credits-Remaining": {"500"},
+			},
 		},
 		{
 			name: "more than half used",
@@ -121,12 +129,12 @@ func TestCeilSecondsAndHalfUsed(t *testing.T) {
 	} {
 		assert.Equal(t, want, ceilSeconds(d), "ceilSeconds(%d)", int64(d))
 	}
-	// X-API-CREDITS-REMAINING appears once more than half the pool is used,
+	// X-API-CREDITS-REMAINING appears once half the pool or more is used,
 	// also for pools near the int64 limit.
 	for _, tc := range []struct {
 		limit, remaining int64
 		sent             bool
-	}{{4, 2, false}, {4, 1, true}, {5, 3, false}, {5, 2, true}, {math.MaxInt64, 1, true}, {math.MaxInt64, math.MaxInt64 / 2, true}, {math.MaxInt64, math.MaxInt64/2 + 1, false}} {
+	}{{4, 3, false}, {4, 2, true}, {4, 1, true}, {5, 3, false}, {5, 2, true}, {math.MaxInt64, 1, true}, {math.MaxInt64, math.MaxInt64 / 2, true}, {math.MaxInt64, math.MaxInt64/2 + 1, false}} {
 		h := http.Header{}
 		writeLimitHeaders(h, &headerConfig{}, t0, limitState{limit: tc.limit, remaining: tc.remaining, reset: t0}, nil)
 		_, sent := h[keyCreditsRemaining]

@@ -39,6 +39,8 @@ type handler struct {
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
 // headers and a body saying which limit refused it ([Refusal], written by the
 // [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
+// A refusal by a store that reached no pool (full) or could not decide (a
+// shared store out of reach) has no limit headers: it knows no figures.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
 // next unchanged, with a ResponseWriter through which next can call
 // [ReportCost].
@@ -209,7 +211,7 @@ func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time,
 		h.refuse(w, now, d, price)
 		return
 	}
-	if cfg.shadowHdrs {
+	if cfg.shadowHdrs && describesPool(&d) {
 		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0), nil)
 	}
 	h.next.ServeHTTP(w, r)
@@ -248,6 +250,15 @@ func (h *handler) finish(st *reqState) {
 	st.ticket.Release()
 }
 
+// describesPool reports whether refusal d says what the pool holds: not
+// when no pool was reached (a full store: Limit 0), nor when the store
+// could not decide (it reports the plan's size, but read no use: a
+// Remaining of 0 there is no figure, and a client reconciling with it
+// would book the whole pool as spent).
+func describesPool(d *limiter.Decision) bool {
+	return d.Limit > 0 && d.Reason != limiter.ReasonUnavailable
+}
+
 // byReason maps a refusal reason to details.by.
 func byReason(reason limiter.Reason) string {
 	switch reason {
@@ -257,6 +268,8 @@ func byReason(reason limiter.Reason) string {
 		return BySubConcurrency
 	case limiter.ReasonTenants:
 		return ByTenants
+	case limiter.ReasonUnavailable:
+		return ByUnavailable
 	default:
 		return ByCredits
 	}
@@ -294,16 +307,18 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
-	if d.Limit > 0 {
+	reset := d.Reset
+	if describesPool(&d) {
 		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(&d, retry), &sc.hdr)
-	} else { // no pool was reached (a full store): no pool headers describe one
+	} else { // no pool was reached or read: no pool headers describe one
 		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
+		reset = time.Time{}
 	}
 	bodies := h.cfg.bodies
 	setErrorHeaders(hdr, &sc.json, bodies.ContentType())
 	body := bodies.AppendRefusal(sc.body[:0], Refusal{
 		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
-		Remaining: max(d.Remaining, 0), Reset: d.Reset, RetryAfter: retry,
+		Remaining: max(d.Remaining, 0), Reset: reset, RetryAfter: retry,
 	})
 	w.WriteHeader(http.StatusTooManyRequests)
 	_, _ = w.Write(body)

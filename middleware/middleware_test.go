@@ -468,6 +468,13 @@ func TestIPKeyOptions(t *testing.T) {
 		{"prefixes before proxies", []Option{WithIPPrefixes(128, 24), WithTrustedProxies("10.0.0.0/8")}, "10.0.0.1:1", "198.51.100.7", "198.51.100.0/24"},
 		{"forwarded header", []Option{WithTrustedProxies("10.0.0.0/8"), WithForwardedHeader()}, "10.0.0.1:1", "198.51.100.7", "10.0.0.1"},
 		{"custom key wins", []Option{WithTrustedProxies("10.0.0.0/8"), Keys{IP: func(*http.Request) string { return "x" }}}, "10.0.0.1:1", "198.51.100.7", "x"},
+		// A proxy network in its IPv4-mapped IPv6 form (as an IPv6 socket
+		// shows an IPv4 peer, "::ffff:10.0.0.1") is the same network: it
+		// was never matched, since peers and hops are compared unmapped,
+		// and every client took the proxy's address (one pool for all,
+		// with the IP key as the tenant).
+		{"ipv4-mapped trusted proxy", []Option{WithTrustedProxies("::ffff:10.0.0.0/104")}, "10.0.0.1:1", "198.51.100.7", "198.51.100.7"},
+		{"ipv4-mapped trusted proxy, mapped peer", []Option{WithTrustedProxies("::ffff:10.0.0.0/104")}, "[::ffff:10.0.0.1]:1", "198.51.100.7, ::ffff:10.2.2.2", "198.51.100.7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

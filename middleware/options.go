@@ -149,7 +149,9 @@ func WithPricingBudget(bytes int64) Option {
 
 // WithTrustedProxies makes the default client IP key believe X-Forwarded-For
 // (or Forwarded, after [WithForwardedHeader]) from peers in these networks
-// (see [ClientIP]). It has no effect when [Keys] sets its own IP function.
+// (see [ClientIP]). An IPv4 network may also be written IPv4-mapped, as an
+// IPv6 socket shows its peers ("::ffff:10.0.0.0/104" is 10.0.0.0/8). It has
+// no effect when [Keys] sets its own IP function.
 func WithTrustedProxies(cidrs ...string) Option {
 	return optionFunc(func(c *config) error {
 		ps := make([]netip.Prefix, 0, len(cidrs))
@@ -157,6 +159,10 @@ func WithTrustedProxies(cidrs ...string) Option {
 			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				return fmt.Errorf("%w: trusted proxy %q is not a CIDR prefix", ErrBadOption, s)
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				// Peers and hops are compared unmapped: so is the network.
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 			}
 			ps = append(ps, p.Masked())
 		}

@@ -154,7 +154,7 @@ func (p *Pool) derive() {
 type Limits struct {
 	Pool                           // the main pool: the day's or hour's credits
 	Interval         Pool          // a shorter pool beside it (HubSpot's 10 s, a second IETF policy)
-	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent past half the pool
+	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent from half the pool used
 	RetryAfter       time.Duration // from Retry-After, in [0, 366 days]
 	Dialects         Dialect       // the dialects that gave a value
 }
@@ -201,7 +201,7 @@ func (l Limits) Available(now time.Time) (n int64, more time.Time, ok bool) {
 //     same fields, since names are case-insensitive. RESET below 1e9 is
 //     seconds from now, from 1e9 a Unix time (GitHub's, or [WithResetEpoch]);
 //     the response counts as GitHub's when it has -Used, -Resource or an
-//     epoch reset, as Zoho's otherwise. X-API-CREDITS-REMAINING (Zoho, past
+//     epoch reset, as Zoho's otherwise. X-API-CREDITS-REMAINING (Zoho, from
 //     half use) lowers Remaining when it is the lower.
 //   - X-HubSpot-RateLimit-Daily, -Daily-Remaining: the Pool (a day);
 //     -Max, -Remaining, -Interval-Milliseconds: the Interval, or, without

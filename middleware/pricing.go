@@ -102,23 +102,32 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	least := price.Credits
 	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget}}
 	pr.req.Body = &pr.body
-	admitted := false
-	defer func() { // also if the cost function panics
+	done := false  // the ticket is passed on, or refunded and released
+	defer func() { // if the cost function panics
 		pr.body.finish()
-		if !admitted {
-			ticket.Settle(now, 0)
-			ticket.Release()
+		if !done {
+			dropTicket(now, ticket)
 		}
 	}()
-	if err := h.costs.PriceBody(&pr.req, price); err != nil {
+	err := h.costs.PriceBody(&pr.req, price)
+	// Pricing has ended: its bytes go back to the budget before anything
+	// else reads the body (next itself, for a shadow-mode refusal).
+	pr.body.finish()
+	if err != nil {
+		// Refunded and released before the answer: in shadow mode the
+		// answer is next, which runs unmetered and must hold nothing.
+		dropTicket(now, ticket)
+		done = true
 		h.unpriced(w, &pr.req, *price, err)
 		return nil, false
 	}
 	if extra := price.Credits - least; extra > 0 {
 		rd := ticket.Reserve(now, extra)
 		if !rd.Allowed {
-			// Reported as the whole request's refusal: the least price is
-			// refunded as this returns.
+			// Reported as the whole request's refusal, with the least
+			// price refunded first (a shadow-mode next holds nothing).
+			dropTicket(now, ticket)
+			done = true
 			rd.Cost, rd.Remaining, rd.Used = price.Credits, rd.Remaining+d.Cost, rd.Used-d.Cost
 			h.refused(w, &pr.req, now, rd, *price, app)
 			return nil, false
@@ -127,8 +136,15 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 		*d = rd
 		d.Cost = cost
 	}
-	admitted = true
+	done = true
 	return &pr.req, true
+}
+
+// dropTicket refunds and releases an admission that its body's price
+// refused.
+func dropTicket(now time.Time, t *limiter.Ticket) {
+	t.Settle(now, 0)
+	t.Release()
 }
 
 // hasBody reports whether r may have a body to read.

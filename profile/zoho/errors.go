@@ -12,8 +12,8 @@ import (
 // Error codes of Zoho's error object, as the middleware writes them with
 // [ErrorBodies].
 const (
-	// CodeTooManyRequests: a concurrency or sub-concurrency cap is full; retry
-	// after a short pause.
+	// CodeTooManyRequests: a concurrency or sub-concurrency cap is full (or
+	// the server cannot check its limits now); retry after a short pause.
 	CodeTooManyRequests = "TOO_MANY_REQUESTS"
 	// CodeLimitExceeded: the credits of the window are spent; retry after the
 	// reset time.
@@ -59,8 +59,9 @@ var _ middleware.ErrorBodies = ErrorBodies{}
 // ContentType is JSON, as Zoho sends.
 func (ErrorBodies) ContentType() string { return "application/json; charset=utf-8" }
 
-// AppendRefusal writes a 429: TOO_MANY_REQUESTS for a full concurrency cap,
-// LIMIT_EXCEEDED for spent credits.
+// AppendRefusal writes a 429: LIMIT_EXCEEDED for spent credits,
+// TOO_MANY_REQUESTS for every other refusal (a full concurrency cap, a full
+// store, a store that cannot decide).
 func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	code := CodeTooManyRequests
 	if f.By == middleware.ByCredits {
@@ -133,6 +134,8 @@ func refusalMessage(by string) string {
 		return "too many concurrent calls of this API class"
 	case middleware.ByTenants:
 		return "the server is busy with too many organisations"
+	case middleware.ByUnavailable:
+		return "the server cannot check the API limits now"
 	default:
 		return "too many concurrent calls from this application"
 	}

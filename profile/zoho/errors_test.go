@@ -167,7 +167,7 @@ func FuzzErrorBodies(f *testing.F) {
 			assert.NotContains(t, string(raw), "<")
 			return b
 		}
-		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants} {
+		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable} {
 			r := middleware.Refusal{By: by, Class: class, Cost: cost, Limit: limit, Remaining: remaining,
 				Reset: t0.Add(time.Duration(reset)), RetryAfter: time.Duration(retry)}
 			code := zoho.CodeTooManyRequests

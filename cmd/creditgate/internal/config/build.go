@@ -216,6 +216,11 @@ func (b *builder) identity(e *Effective) {
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// An IPv4 network as an IPv6 socket shows it: peers are
+			// compared unmapped, so is the network.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		e.Trusted = append(e.Trusted, p.Masked())
 	}
 }

@@ -114,7 +114,7 @@ func readMetrics(cs *middleware.Counters, l *limiter.Limiter, st backing, topTen
 		invalid("cost", cs.CostErrors.Load), invalid("key", cs.KeyErrors.Load),
 		counter("creditgate_requests_budget_refused_total", "Requests refused with 503 because the bodies held for pricing reached limits.pricing_budget.", cs.BudgetRefused.Load),
 		counter("creditgate_requests_refunded_total", "Admitted requests refunded whole (a 5xx from the upstream, or a failure).", cs.Refunded.Load),
-		counter("creditgate_alerts_dropped_total", "Alert crossings the limiter dropped because its queue was full.", l.DroppedAlerts),
+		counter("creditgate_alerts_dropped_total", "Alert crossings the limiter dropped because its queue was full or the alert function panicked.", l.DroppedAlerts),
 		newTenantCollector(l, st, topTenants),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
