@@ -191,10 +191,14 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	st.ticket = ticket
 	defer h.finish(st)
 	st.ResponseWriter = w
-	hdr, s := w.Header(), stateOf(d, 0)
-	writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
-	if big != nil {
-		writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
+	// A decision that read no pool (Limit 0: a shared store out of reach
+	// admitting alone) has no figures to show: a client would take them
+	// for the pool's.
+	if hdr, s := w.Header(), stateOf(d, 0); s.limit > 0 {
+		writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
+		if big != nil {
+			writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
+		}
 	}
 	// next gets r itself (a copy only if its body was priced): ReportCost
 	// finds st through the writer, so the request needs no wrapped context.

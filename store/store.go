@@ -66,8 +66,12 @@ type Decision struct {
 	Reason  Reason
 	// Cost is the step's credits: for Take, the request's (taken when
 	// Allowed); for Settle and Charge, what was charged (negative: refunded).
-	Cost      int64
-	Limit     int64         // the pool's size
+	Cost int64
+	// Limit is the pool's size; 0 when no pool was read: no tenant reached
+	// (a full store), or a shared store out of reach deciding alone (the
+	// Redis store's failure modes), whose Remaining and Used are then not
+	// the pool's either.
+	Limit     int64
 	Remaining int64         // credits that could be taken just after (the least of the plan's windows)
 	Used      int64         // credits spent in the pool just after
 	Reset     time.Time     // when the next spent credits come back

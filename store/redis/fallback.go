@@ -105,8 +105,12 @@ func (s *Store) bgNow(now time.Time) time.Time {
 }
 
 // unavailable decides a Take that Redis could not, by the failure mode.
+// Its decisions give no Limit: no shared pool was read, so what they say
+// of credits (FailOpen nothing, Degraded this instance's share or block)
+// is not the pool's, and a caller that shows the pool (the middleware's
+// limit headers, which clients reconcile with) must not show them as it.
 func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) {
-	*d = store.Decision{Cost: n, Limit: pi.p.Credits, Window: pi.p.WindowLength(), Reset: now}
+	*d = store.Decision{Cost: n, Window: pi.p.WindowLength(), Reset: now}
 	switch s.cfg.mode {
 	case FailOpen:
 		*lease = Lease{t: t, pi: pi, member: "open", kind: openLease}
