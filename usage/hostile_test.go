@@ -1,0 +1,122 @@
+package usage
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostileNames are keys a client may send: huge, not UTF-8, control
+// characters, the fold bucket's name and its case variants, one name in
+// two Unicode normalisations, Outside, empty.
+func hostileNames() []string {
+	return []string{
+		"", Other, "Other", "OTHER", "other ", " other", Outside,
+		"caf\u00e9", "cafe\u0301", // NFC and NFD of one name
+		"\x00", "\r\n", "\x1b[31mred", "\xff\xfe", "a\xffb",
+		strings.Repeat("x", 1<<16), strings.Repeat("\xff", 1000), "\xff" + strings.Repeat("a", 1000),
+		strings.Repeat("é", 1000) + "\xff",
+		"<script>alert(1)</script>", "=cmd|' /C calc'!A0",
+	}
+}
+
+// A flood of distinct and hostile names in every dimension and tenant
+// stays within the documented bounds (at most DefaultTenants tenants and
+// Other; per tenant-hour, at most maxPerDimension keys and Other in each
+// dimension; no key longer than MaxKeyBytes), and every credit, call and
+// refusal recorded is still counted: in the tenants' rows, and in each
+// dimension's rows of each tenant.
+func TestUsageHostileFloodBoundedAndExact(t *testing.T) {
+	const maxPerDim, hours = 20, 3
+	u := newStats(t, 2*time.Hour, maxPerDim)
+	names := hostileNames()
+	var want Count
+	perTenant := map[string]Count{}
+	i := 0
+	for h := range hours {
+		at := t0.Add(time.Duration(h) * time.Hour)
+		for n := range 3000 {
+			var tenant string
+			switch {
+			case n%7 == 0:
+				tenant = names[n%len(names)]
+			default:
+				tenant = fmt.Sprintf("t%d", (n*31+h)%1500)
+			}
+			name := func(p string) string {
+				if n%3 == 0 {
+					return names[(n/3+len(p))%len(names)]
+				}
+				return fmt.Sprintf("%s%d-%d", p, n, h)
+			}
+			credits, refused := int64(n%5+1), n%11 == 0
+			record(u, at, tenant, name("a"), name("m"), name("i"), name("u"), name("M"), credits, refused)
+			c := Count{Credits: credits, Calls: 1}
+			if refused {
+				c = Count{Refused: 1}
+			}
+			want.plus(c)
+			if h > 0 { // the first hour leaves the retention
+				pc := perTenant[tenant]
+				pc.plus(c)
+				perTenant[tenant] = pc
+			}
+			i++
+		}
+	}
+	_ = i
+	tenants := u.Tenants()
+	if len(tenants) > DefaultTenants+1 {
+		t.Fatalf("%d tenants kept", len(tenants))
+	}
+	since, until := t0.Add(time.Hour), t0.Add(hours*time.Hour)
+	var got Count
+	for _, c := range u.TenantRows(since, until) {
+		got.plus(Count{Credits: c.Credits, Calls: c.Calls, Refused: c.Refused})
+	}
+	var wantKept Count
+	for _, c := range perTenant {
+		wantKept.plus(c)
+	}
+	if got != wantKept {
+		t.Fatalf("tenant rows add up to %+v, recorded %+v", got, wantKept)
+	}
+	u.mu.Lock()
+	for name, tu := range u.tenants {
+		if len(name) > MaxKeyBytes {
+			t.Errorf("tenant of %d bytes kept", len(name))
+		}
+		if len(tu.hours) > 2 {
+			t.Errorf("tenant %.20q keeps %d hours", name, len(tu.hours))
+		}
+		for hr, hu := range tu.hours {
+			for d, m := range hu.dims {
+				if len(m) > maxPerDim+1 {
+					t.Errorf("tenant %.20q hour %d dimension %d keeps %d keys", name, hr, d, len(m))
+				}
+				for k := range m {
+					if len(k) > MaxKeyBytes {
+						t.Errorf("key of %d bytes kept", len(k))
+					}
+				}
+			}
+		}
+	}
+	u.mu.Unlock()
+	for _, tenant := range tenants {
+		total := Count{}
+		for _, p := range u.Series(tenant, since, until) {
+			total.plus(Count{Credits: p.Credits, Calls: p.Calls, Refused: p.Refused})
+		}
+		for d := range numDims {
+			var sum Count
+			for _, c := range u.Rows(tenant, d, since, until, 5) {
+				sum.plus(Count{Credits: c.Credits, Calls: c.Calls, Refused: c.Refused})
+			}
+			if sum != total {
+				t.Fatalf("tenant %.20q dimension %d: rows add up to %+v, series %+v", tenant, d, sum, total)
+			}
+		}
+	}
+}
