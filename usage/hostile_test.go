@@ -120,3 +120,20 @@ func TestUsageHostileFloodBoundedAndExact(t *testing.T) {
 		}
 	}
 }
+
+// Times past the range of int64 nanoseconds (years before 1678 or after
+// 2262) are still ordered: an "all time" query, from the zero Time to a
+// far date, finds the hours recorded, and an event dated 2^64 ns (584
+// years) after another is not counted in the other's hour.
+func TestUsageFarDates(t *testing.T) {
+	u := newStats(t, 0, 100)
+	record(u, t0, "t", "app", "", "", "", "", 3, false)
+	if got := u.Series("t", time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)); len(got) != 1 || got[0].Credits != 3 {
+		t.Errorf("all time: %+v, want t0's hour with 3 credits", got)
+	}
+	wrapped := time.Unix(t0.Unix()+18446744073, 709551616) // t0 + 2^64 ns: year 2610
+	record(u, wrapped, "t", "app", "", "", "", "", 5, false)
+	if got := u.Series("t", t0, t0.Add(time.Hour)); len(got) != 1 || got[0].Credits != 3 {
+		t.Fatalf("t0's hour: %+v, want 3 credits (the event of %v is not in it)", got, wrapped.Year())
+	}
+}
