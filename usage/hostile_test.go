@@ -137,3 +137,24 @@ func TestUsageFarDates(t *testing.T) {
 		t.Fatalf("t0's hour: %+v, want 3 credits (the event of %v is not in it)", got, wrapped.Year())
 	}
 }
+
+// A long key that is not valid UTF-8 is kept as its first bytes, "…" and
+// a hash, as a valid one is (MaxKeyBytes), not as the hash alone: clip
+// cut its prefix until the prefix was valid, which for a key with an
+// invalid byte near its start is until nothing was left (and took a
+// validation per byte cut, quadratic in MaxKeyBytes, on the aggregator's
+// path for every event with such a key).
+func TestUsageLongKeyNotUTF8(t *testing.T) {
+	u := newStats(t, 0, 100)
+	for i, k := range []string{"\xff" + strings.Repeat("a", 1000), "ab\xc3" + strings.Repeat("b", 1000), strings.Repeat("\xfe", 1000)} {
+		tenant := fmt.Sprint("t", i)
+		record(u, t0, tenant, k, "", "", "", "", 1, false)
+		var got string
+		if rows := u.Top(tenant, App, t0, t0.Add(time.Hour), 10); len(rows) == 1 {
+			got = rows[0].Key
+		}
+		if len(got) > MaxKeyBytes || !strings.HasPrefix(got, k[:MaxKeyBytes-len("…")-16-3]) {
+			t.Errorf("a key of %d bytes starting %.8q is kept as %q (%d bytes), want its first bytes", len(k), k, got, len(got))
+		}
+	}
+}
