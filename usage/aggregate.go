@@ -286,9 +286,12 @@ func clip(k string) string {
 	h := fnv.New64a()
 	h.Write([]byte(k))
 	sum := strconv.FormatUint(h.Sum64(), 16)
-	prefix := k[:MaxKeyBytes-len("…")-len(sum)]
-	for !utf8.ValidString(prefix) && len(prefix) > 0 { // do not cut a character in two
-		prefix = prefix[:len(prefix)-1]
+	n := MaxKeyBytes - len("…") - len(sum)
+	// Do not cut a character in two: back up to its first byte, at most
+	// UTFMax-1 bytes. (Cutting until the prefix was valid UTF-8 left
+	// nothing of a key with an invalid byte near its start.)
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(k[n]); i++ {
+		n--
 	}
-	return prefix + "…" + sum
+	return k[:n] + "…" + sum
 }
