@@ -52,6 +52,17 @@ func (x *dashReq) tenant() (string, *dashError) {
 	return x.scope.tenant, nil
 }
 
+// usageTenant is tenant for an endpoint that reads the statistics. A
+// tenant token's tenant named usage.Other reads none: its statistics are
+// shared with every tenant folded past the statistics' tenant cap.
+func (x *dashReq) usageTenant() (string, *dashError) {
+	t, e := x.tenant()
+	if e == nil && !x.scope.operator && t == usage.Other {
+		return "", &dashError{http.StatusForbidden, "the statistics of this tenant are shared with the tenants folded into other"}
+	}
+	return t, e
+}
+
 func (d *dashboard) periodOf(x *dashReq) (period, *dashError) {
 	name := x.q.Get("period")
 	switch {

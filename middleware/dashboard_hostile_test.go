@@ -35,6 +35,8 @@ func TestDashboardTenantOtherReadsNoFoldedTenant(t *testing.T) {
 			assert.Zero(t, p.Calls, "%s: the folded tenants' calls", target)
 		}
 	}
+	// Its pool is its own.
+	assert.Equal(t, usage.Other, getJSON[summaryJSON](t, d, "/api/summary", bearer...).Tenant)
 	// The operator still reads Other's usage.
 	op := Dashboard(e.l, atHalfPast())
 	top := getJSON[topJSON](t, op, "/api/top?dim=app&tenant=other")

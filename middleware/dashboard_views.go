@@ -53,7 +53,7 @@ func (p periodJSON) csv() (string, [][]string) {
 }
 
 func (d *dashboard) period(x *dashReq) (any, *dashError) {
-	tenant, e := x.tenant()
+	tenant, e := x.usageTenant()
 	if e != nil {
 		return nil, e
 	}
@@ -121,7 +121,7 @@ func (t topJSON) csv() (string, [][]string) {
 }
 
 func (d *dashboard) top(x *dashReq) (any, *dashError) {
-	tenant, e := x.tenant()
+	tenant, e := x.usageTenant()
 	if e != nil {
 		return nil, e
 	}
