@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,69 @@ func TestDashboardTenantOtherReadsNoFoldedTenant(t *testing.T) {
 	top := getJSON[topJSON](t, op, "/api/top?dim=app&tenant=other")
 	require.NotEmpty(t, top.Items)
 	assert.Equal(t, "secret-app", top.Items[0].Key)
+}
+
+// A local day is the hours that start in it, in every zone: also where
+// the clocks skip midnight (Havana and Santiago go from 23:59 to 01:00,
+// Beirut and Cairo from 00:00 to 01:00), where time.Date gives the day
+// before's 23:00 or the day's 01:00 for its midnight. Around each of
+// 2026's changes in such zones, today's (and the next day's yesterday's)
+// hours start in that day and none of it is left out; each of the 30
+// days' buckets starts at its own day's first hour.
+func TestDashboardDaysWhereMidnightIsSkipped(t *testing.T) {
+	src := newFakeSource(t, 240)
+	for _, zone := range []string{"America/Havana", "America/Santiago", "Asia/Beirut", "Africa/Cairo", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kathmandu"} {
+		loc, err := time.LoadLocation(zone)
+		require.NoError(t, err)
+		var now time.Time
+		d := DashboardOf(src, WithDashboardClock(func() time.Time { return now }), WithLocation(loc))
+		date := func(t time.Time) string { return t.In(loc).Format(dateLayout) }
+		// checkDay checks that [from, to) are the hours starting in day.
+		checkDay := func(what, day string, from, to time.Time) bool {
+			return assert.Equal(t, day, date(from), "%s %s: the first hour", zone, what) &&
+				assert.Less(t, date(from.Add(-time.Hour)), day, "%s %s: the hour before the first", zone, what) &&
+				assert.Equal(t, day, date(to.Add(-time.Hour)), "%s %s: the last hour", zone, what) &&
+				assert.Greater(t, date(to), day, "%s %s: the end", zone, what)
+		}
+		// The days around each change of offset in 2026, and one without.
+		days := []time.Time{time.Date(2026, 1, 15, 12, 0, 0, 0, loc)}
+		for at := time.Date(2026, 1, 1, 0, 0, 0, 0, loc); ; {
+			_, end := at.ZoneBounds()
+			if end.IsZero() || end.Year() > 2026 {
+				break
+			}
+			mid := end.In(loc)
+			for i := -1; i <= 1; i++ {
+				days = append(days, time.Date(mid.Year(), mid.Month(), mid.Day()+i, 12, 0, 0, 0, loc))
+			}
+			at = end
+		}
+	days:
+		for _, day := range days {
+			now = day
+			p := getJSON[periodJSON](t, d, "/api/period?period=today")
+			if !checkDay("today", date(day), p.From, p.To) {
+				break days // one failure per zone
+			}
+			now = day.AddDate(0, 0, 1)
+			p = getJSON[periodJSON](t, d, "/api/period?period=yesterday")
+			if !checkDay("yesterday", date(day), p.From, p.To) {
+				break days
+			}
+			p = getJSON[periodJSON](t, d, "/api/period?date="+date(day))
+			if !checkDay("date", date(day), p.From, p.To) {
+				break days
+			}
+			p = getJSON[periodJSON](t, d, "/api/period?period=30d")
+			for i, pt := range p.Points {
+				end := p.To
+				if i+1 < len(p.Points) {
+					end = p.Points[i+1].Start
+				}
+				if !checkDay("30d", date(pt.Start), pt.Start, end) {
+					break days
+				}
+			}
+		}
+	}
 }
