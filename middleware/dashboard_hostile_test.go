@@ -3,7 +3,10 @@ package middleware
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,4 +111,75 @@ func TestDashboardDaysWhereMidnightIsSkipped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Recording through the middleware and reading the dashboard at once
+// (run with -race): every answer is well formed, and afterwards the
+// dashboard counts every call made.
+func TestDashboardConcurrentRecordAndQuery(t *testing.T) {
+	e := newEnv(t, testPlan(1_000_000, 1000, 1000), okHandler())
+	d := Dashboard(e.l, WithDashboardClock(func() time.Time { return t0 }))
+	const writers, calls = 4, 150
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range writers {
+		wg.Go(func() {
+			for i := range calls {
+				rec := e.do("GET", "/crm/Leads", "", HeaderClientID, fmt.Sprint("app", (w*calls+i)%150), HeaderUserID, fmt.Sprint("user", i%7))
+				assert.Equal(t, http.StatusOK, rec.Code)
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for r := range 2 {
+		readers.Go(func() {
+			targets := []string{"/api/top?dim=app&n=5", "/api/top?dim=user&app=app1", "/api/period", "/api/tenants",
+				"/api/top?dim=app&format=csv", "/api/period?period=30d", "/api/summary", "/api/me"}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec := dashGet(t, d, targets[(i+r)%len(targets)])
+				assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	p := getJSON[periodJSON](t, d, "/api/period")
+	assert.Equal(t, int64(writers*calls), p.Calls)
+	top := getJSON[topJSON](t, d, "/api/top?dim=app&n=1000")
+	var sum int64
+	for _, c := range top.Items {
+		sum += c.Calls
+	}
+	assert.Equal(t, int64(writers*calls), sum)
+}
+
+// Asking the dashboard about tenants that never called keeps nothing:
+// no statistics, no pool (Peek creates nothing), whatever the names.
+func TestDashboardQueriesKeepNothing(t *testing.T) {
+	e := newEnv(t, testPlan(20, 5, 5), okHandler())
+	d := Dashboard(e.l, WithDashboardClock(func() time.Time { return t0 }))
+	ask := func(i int) {
+		tenant := url.QueryEscape(fmt.Sprintf("\xff<%d>\r\n", i))
+		for _, target := range []string{"/api/summary?tenant=", "/api/period?tenant=", "/api/top?dim=app&tenant="} {
+			assert.Equal(t, http.StatusOK, dashGet(t, d, target+tenant).Code)
+		}
+	}
+	ask(-1) // whatever a first request allocates for good
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 2000 {
+		ask(i)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	assert.Empty(t, e.usage.Tenants())
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	assert.Less(t, grew, int64(256<<10), "2000 tenants asked about grew the heap by %d bytes", grew)
 }
