@@ -183,3 +183,19 @@ func TestDashboardQueriesKeepNothing(t *testing.T) {
 	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	assert.Less(t, grew, int64(256<<10), "2000 tenants asked about grew the heap by %d bytes", grew)
 }
+
+// A row's drill-down finds its calls whatever the key's bytes: an
+// application named in Latin-1 ("caf\xe9", not UTF-8), which JSON shows
+// with U+FFFD, is asked for by that name, as the page's link does.
+func TestDashboardDrillDownKeyNotUTF8(t *testing.T) {
+	e := newEnv(t, testPlan(20, 5, 5), okHandler())
+	e.do("GET", "/crm/Leads", "", HeaderClientID, "caf\xe9", HeaderUserID, "bob")
+	d := Dashboard(e.l, WithDashboardClock(func() time.Time { return t0 }))
+	top := getJSON[topJSON](t, d, "/api/top?dim=app")
+	require.Len(t, top.Items, 1)
+	key := top.Items[0].Key
+	users := getJSON[topJSON](t, d, "/api/top?dim=user&app="+url.QueryEscape(key))
+	assert.Equal(t, []countJSON{{Key: "bob", Credits: 1, Calls: 1}}, users.Items, "the breakdown of the row %q", key)
+	p := getJSON[periodJSON](t, d, "/api/period?app="+url.QueryEscape(key))
+	assert.Equal(t, int64(1), p.Calls, "the period of the row %q", key)
+}
