@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -198,4 +199,25 @@ func TestDashboardDrillDownKeyNotUTF8(t *testing.T) {
 	assert.Equal(t, []countJSON{{Key: "bob", Credits: 1, Calls: 1}}, users.Items, "the breakdown of the row %q", key)
 	p := getJSON[periodJSON](t, d, "/api/period?app="+url.QueryEscape(key))
 	assert.Equal(t, int64(1), p.Calls, "the period of the row %q", key)
+}
+
+// The thresholds a pool's use has reached are right for any pool a
+// server may report (a client's view reads it from limit headers): a
+// pool of 2^60 or MaxInt64 credits with nothing used has reached none,
+// half used none of 80, 90 and 100, and wholly used all of them. (Used
+// times 100 and Limit times a threshold overflowed int64: 2^60·80 is
+// 0 mod 2^64, so every use reached 80 %.)
+func TestDashboardAlertsHugePool(t *testing.T) {
+	src := newFakeSource(t, 0)
+	d := DashboardOf(src, WithAlertLog(NewAlertLog(nil, 0)), WithDashboardClock(func() time.Time { return t0 }))
+	for _, limit := range []int64{1 << 60, math.MaxInt64} {
+		for _, c := range []struct {
+			used int64
+			want []int
+		}{{0, []int{}}, {limit / 2, []int{}}, {limit - limit/10, []int{80, 90}}, {limit, []int{80, 90, 100}}} {
+			src.pool = Pool{Limit: limit, Used: c.used, Window: time.Hour}
+			a := getJSON[alertsJSON](t, d, "/api/alerts")
+			assert.Equal(t, c.want, a.Crossed, "limit %d, used %d", limit, c.used)
+		}
+	}
 }
