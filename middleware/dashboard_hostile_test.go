@@ -221,3 +221,23 @@ func TestDashboardAlertsHugePool(t *testing.T) {
 		}
 	}
 }
+
+// usage.Outside names an application (credits spent outside this
+// process); a tenant, user, IP, module or method that a client names
+// "(outside)" is a key like any other, with its own label and link on the
+// page: its row has no kind.
+func TestDashboardOutsideOnlyAnApplication(t *testing.T) {
+	src := newFakeSource(t, 100)
+	o := usage.Outside
+	src.record(t0, usage.Event{Tenant: o, App: "a", User: o, IP: o, Module: o, Method: o, Credits: 1})
+	src.u.RecordOutside(t0, o, 5)
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	for _, dim := range []string{"user", "ip", "module", "method"} {
+		top := getJSON[topJSON](t, d, "/api/top?tenant=%28outside%29&dim="+dim)
+		assert.Equal(t, []countJSON{{Key: o, Credits: 1, Calls: 1}}, top.Items, dim) // settled credits count by application only
+	}
+	top := getJSON[topJSON](t, d, "/api/top?tenant=%28outside%29&dim=app")
+	assert.Equal(t, []countJSON{{Key: o, Kind: "outside", Credits: 5}, {Key: "a", Credits: 1, Calls: 1}}, top.Items, "the application")
+	ts := getJSON[tenantsJSON](t, d, "/api/tenants")
+	assert.Equal(t, []countJSON{{Key: o, Credits: 6, Calls: 1}}, ts.Items, "the tenant")
+}
