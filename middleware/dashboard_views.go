@@ -150,11 +150,11 @@ func (d *dashboard) top(x *dashReq) (any, *dashError) {
 	switch {
 	case u == nil:
 	case f == nil:
-		out.Items = countsOf(u.Rows(tenant, dim, p.since, p.until, n))
+		out.Items = countsOf(u.Rows(tenant, dim, p.since, p.until, n), dim, true)
 	default:
 		b, _ := u.Breakdown(tenant, f.dim, f.key, dim, p.since, p.until, n) // Kept checked above
-		total := countOf(b.Total)
-		out.Total, out.Items = &total, countsOf(b.Rows)
+		total := countOf(b.Total, f.dim, true)
+		out.Total, out.Items = &total, countsOf(b.Rows, dim, true)
 	}
 	return out, nil
 }
@@ -179,7 +179,7 @@ func (d *dashboard) tenants(x *dashReq) (any, *dashError) {
 	out := tenantsJSON{Tenants: []string{}, Items: []countJSON{}}
 	if u := d.src.Usage(); u != nil {
 		out.Tenants = append(out.Tenants, u.Tenants()...)
-		out.Items = countsOf(u.TenantRows(p.since, p.until))
+		out.Items = countsOf(u.TenantRows(p.since, p.until), 0, false)
 	}
 	return out, nil
 }
