@@ -241,3 +241,15 @@ func TestDashboardOutsideOnlyAnApplication(t *testing.T) {
 	ts := getJSON[tenantsJSON](t, d, "/api/tenants")
 	assert.Equal(t, []countJSON{{Key: o, Credits: 6, Calls: 1}}, ts.Items, "the tenant")
 }
+
+// An answer that cannot be encoded (a source's pool resetting past year
+// 9999, which JSON's time cannot say) is an error the client sees, not a
+// 200 with an empty body.
+func TestDashboardUnencodableAnswer(t *testing.T) {
+	src := newFakeSource(t, 100)
+	src.pool.Reset = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	rec := dashGet(t, d, "/api/summary")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code, "%q", rec.Body.String())
+	assert.NotEmpty(t, decodeBody(t, rec).Detail)
+}
