@@ -160,3 +160,27 @@ func TestUsageLongKeyNotUTF8(t *testing.T) {
 		}
 	}
 }
+
+// Settled differences and outside credits under hostile application
+// names (past the cap, "other", long, not UTF-8) still add up: the
+// application rows' credits are the series' credits.
+func TestUsageHostileSettlesAddUp(t *testing.T) {
+	u := newStats(t, 0, 5)
+	var want int64
+	for i, app := range append(hostileNames(), "a", "b", "c", "d", "e", "f", "g") {
+		record(u, t0, "t", app, "m", "", "", "", int64(i+1), false)
+		u.Settle(t0, "t", app, int64(-i))
+		u.RecordOutside(t0, "t", 3)
+		want += int64(i+1) - int64(i) + 3
+	}
+	var rows, series int64
+	for _, c := range u.Rows("t", App, t0, t0.Add(time.Hour), 3) {
+		rows += c.Credits
+	}
+	for _, p := range u.Series("t", t0, t0.Add(time.Hour)) {
+		series += p.Credits
+	}
+	if rows != want || series != want {
+		t.Fatalf("application rows add up to %d credits, the series to %d, recorded %d", rows, series, want)
+	}
+}
