@@ -253,3 +253,16 @@ func TestDashboardUnencodableAnswer(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, rec.Code, "%q", rec.Body.String())
 	assert.NotEmpty(t, decodeBody(t, rec).Detail)
 }
+
+// A day the zone skipped whole (Samoa went from 29 to 31 December 2011)
+// has no hours, and the days around it have their 24: time.Date gives
+// the 29th's midnight for the 30th's.
+func TestDashboardDaySkippedWhole(t *testing.T) {
+	apia, err := time.LoadLocation("Pacific/Apia")
+	require.NoError(t, err)
+	var hours []float64
+	for d := 29; d <= 31; d++ {
+		hours = append(hours, dayStart(2011, 12, d+1, apia).Sub(dayStart(2011, 12, d, apia)).Hours())
+	}
+	assert.Equal(t, []float64{24, 0, 24}, hours, "29, 30 and 31 December 2011 in Samoa")
+}
