@@ -65,18 +65,17 @@ func newPeriod(name, date string, now time.Time, loc *time.Location, retention t
 // dayStart returns the first instant of the local day y-m-d in loc (the
 // date normalised as time.Date does). Where the clocks skip midnight,
 // time.Date gives for it the day before's last hour (Havana's 23:00,
-// read with the offset that begins at midnight): the day starts when the
-// clocks jump. Days are counted on the calendar, never by AddDate from
+// read with the offset that begins at midnight), or for a day skipped
+// whole (Samoa's 30 December 2011) the day before's midnight: the day
+// starts when the clocks jump. Days are counted on the calendar, never by AddDate from
 // such an instant (which keeps its clock: Beirut's day that starts at
 // 01:00 would make every other day start at 01:00).
 func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	y, m, d = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Date() // normalised: 1 March for 29 February 2026, say
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if t.Hour() != 0 || t.Minute() != 0 {
-		if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
-			if _, end := t.ZoneBounds(); !end.IsZero() && end.After(t) {
-				return end // t is in the day before, in the zone that ends when the day starts
-			}
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		if _, end := t.ZoneBounds(); !end.IsZero() && end.After(t) {
+			return end // t is in a day before, in the zone that ends when the day starts
 		}
 	}
 	return t
