@@ -67,9 +67,9 @@ func newPeriod(name, date string, now time.Time, loc *time.Location, retention t
 // time.Date gives for it the day before's last hour (Havana's 23:00,
 // read with the offset that begins at midnight), or for a day skipped
 // whole (Samoa's 30 December 2011) the day before's midnight: the day
-// starts when the clocks jump. Days are counted on the calendar, never by AddDate from
-// such an instant (which keeps its clock: Beirut's day that starts at
-// 01:00 would make every other day start at 01:00).
+// starts when the clocks jump. Days are counted on the calendar, never by
+// AddDate from such an instant (which keeps its clock: Beirut's day that
+// starts at 01:00 would make every other day start at 01:00).
 func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	y, m, d = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Date() // normalised: 1 March for 29 February 2026, say
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)

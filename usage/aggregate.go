@@ -282,9 +282,9 @@ const MaxKeyBytes = 256
 
 // dimKey returns k as the statistics keep a key of a dimension (an
 // application, module, IP, user or method: what clients send): valid
-// UTF-8, each run of bytes that are not as U+FFFD (as JSON shows them,
-// so that a dashboard asking for a row's key as it was shown finds it),
-// and clipped (see MaxKeyBytes). Tenants are only clipped.
+// UTF-8, each run of invalid bytes replaced by U+FFFD (as JSON shows
+// them, so that a dashboard asking for a row's key as it was shown finds
+// it), and clipped (see MaxKeyBytes). Tenants are only clipped.
 func dimKey(k string) string {
 	if utf8.ValidString(k) {
 		return clip(k)
