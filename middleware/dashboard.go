@@ -260,8 +260,13 @@ func (d *dashboard) serveAPI(w http.ResponseWriter, r *http.Request, name string
 		writeCSV(w, t)
 		return
 	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		d.fail(w, &dashError{http.StatusInternalServerError, "the answer cannot be encoded as JSON"})
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 // checkParams refuses a parameter the endpoint does not take, one given

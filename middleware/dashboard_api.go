@@ -52,6 +52,17 @@ func (x *dashReq) tenant() (string, *dashError) {
 	return x.scope.tenant, nil
 }
 
+// usageTenant is tenant for an endpoint that reads the statistics. A
+// tenant token's tenant named usage.Other reads none: its statistics are
+// shared with every tenant folded past the statistics' tenant cap.
+func (x *dashReq) usageTenant() (string, *dashError) {
+	t, e := x.tenant()
+	if e == nil && !x.scope.operator && t == usage.Other {
+		return "", &dashError{http.StatusForbidden, "the statistics of this tenant are shared with the tenants folded into other"}
+	}
+	return t, e
+}
+
 func (d *dashboard) periodOf(x *dashReq) (period, *dashError) {
 	name := x.q.Get("period")
 	switch {
@@ -166,23 +177,26 @@ type countJSON struct {
 	Refused int64  `json:"refused"`
 }
 
-func countOf(c usage.Count) countJSON {
+// countOf is c as a row of dimension dim; tenant rows are not of one.
+// usage.Outside is an application's name: as another key (a user a
+// client calls "(outside)", say) it is a key like any other.
+func countOf(c usage.Count, dim usage.Dimension, isDim bool) countJSON {
 	out := countJSON{Key: c.Key, Credits: c.Credits, Calls: c.Calls, Refused: c.Refused}
-	switch c.Key {
-	case usage.Other:
+	switch {
+	case c.Key == usage.Other:
 		out.Kind = "other"
-	case "":
+	case c.Key == "":
 		out.Kind = "none"
-	case usage.Outside:
+	case c.Key == usage.Outside && isDim && dim == usage.App:
 		out.Kind = "outside"
 	}
 	return out
 }
 
-func countsOf(cs []usage.Count) []countJSON {
+func countsOf(cs []usage.Count, dim usage.Dimension, isDim bool) []countJSON {
 	out := make([]countJSON, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, countOf(c))
+		out = append(out, countOf(c, dim, isDim))
 	}
 	return out
 }

@@ -28,7 +28,9 @@ func WithToken(token string) DashboardOption {
 // WithTenantToken gives token the view of one tenant: its own usage, pool
 // and alerts, no picker, and 403 for any other tenant. It can be given for
 // many tenants; an empty token is ignored. It makes the dashboard require
-// a token, as WithToken does.
+// a token, as WithToken does. A tenant named usage.Other reads its pool
+// and alerts but not the statistics (403): it shares them with every
+// tenant folded past the statistics' tenant cap.
 func WithTenantToken(tenant, token string) DashboardOption {
 	return dashboardOptionFunc(func(c *dashboardConfig) {
 		c.hasToken = true

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"math"
+	"math/bits"
 	"net/http"
 	"strconv"
 	"time"
@@ -53,7 +54,7 @@ func (p periodJSON) csv() (string, [][]string) {
 }
 
 func (d *dashboard) period(x *dashReq) (any, *dashError) {
-	tenant, e := x.tenant()
+	tenant, e := x.usageTenant()
 	if e != nil {
 		return nil, e
 	}
@@ -121,7 +122,7 @@ func (t topJSON) csv() (string, [][]string) {
 }
 
 func (d *dashboard) top(x *dashReq) (any, *dashError) {
-	tenant, e := x.tenant()
+	tenant, e := x.usageTenant()
 	if e != nil {
 		return nil, e
 	}
@@ -149,11 +150,11 @@ func (d *dashboard) top(x *dashReq) (any, *dashError) {
 	switch {
 	case u == nil:
 	case f == nil:
-		out.Items = countsOf(u.Rows(tenant, dim, p.since, p.until, n))
+		out.Items = countsOf(u.Rows(tenant, dim, p.since, p.until, n), dim, true)
 	default:
 		b, _ := u.Breakdown(tenant, f.dim, f.key, dim, p.since, p.until, n) // Kept checked above
-		total := countOf(b.Total)
-		out.Total, out.Items = &total, countsOf(b.Rows)
+		total := countOf(b.Total, f.dim, true)
+		out.Total, out.Items = &total, countsOf(b.Rows, dim, true)
 	}
 	return out, nil
 }
@@ -178,7 +179,7 @@ func (d *dashboard) tenants(x *dashReq) (any, *dashError) {
 	out := tenantsJSON{Tenants: []string{}, Items: []countJSON{}}
 	if u := d.src.Usage(); u != nil {
 		out.Tenants = append(out.Tenants, u.Tenants()...)
-		out.Items = countsOf(u.TenantRows(p.since, p.until))
+		out.Items = countsOf(u.TenantRows(p.since, p.until), 0, false)
 	}
 	return out, nil
 }
@@ -220,7 +221,7 @@ func (d *dashboard) alerts(x *dashReq) (any, *dashError) {
 	out.Enabled, out.Thresholds = true, log.Thresholds()
 	pool := d.src.Pool(x.now, tenant)
 	for _, th := range out.Thresholds {
-		if pool.Limit > 0 && pool.Used*100 >= pool.Limit*int64(th) {
+		if reached(pool.Used, pool.Limit, th) {
 			out.Crossed = append(out.Crossed, th)
 		}
 	}
@@ -228,4 +229,19 @@ func (d *dashboard) alerts(x *dashReq) (any, *dashError) {
 		out.Items = append(out.Items, alertJSON{At: al.At.In(d.cfg.loc), Threshold: al.Threshold, Used: al.Used, Limit: al.Limit})
 	}
 	return out, nil
+}
+
+// reached reports whether used is at least pct percent of limit, exactly
+// for any int64s (used·100 and limit·pct in 128 bits: in int64 they
+// overflow for a pool past 2^56 credits, which a server may report).
+func reached(used, limit int64, pct int) bool {
+	switch {
+	case limit <= 0:
+		return false // no pool: nothing to reach
+	case pct <= 0 || used < 0:
+		return used >= 0 && pct <= 0
+	}
+	uh, ul := bits.Mul64(uint64(used), 100)
+	lh, ll := bits.Mul64(uint64(limit), uint64(pct))
+	return uh > lh || uh == lh && ul >= ll
 }

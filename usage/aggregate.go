@@ -97,15 +97,15 @@ func own(had, k string) string {
 	switch {
 	case had == k:
 		return had
-	case len(k) > MaxKeyBytes:
-		return clip(k) // a new string
+	case len(k) > MaxKeyBytes || !utf8.ValidString(k):
+		return dimKey(k) // a new string
 	}
 	return strings.Clone(k)
 }
 
 // sameRun reports whether e has the keys of run but the tenant's. A run
-// holds its keys clipped: a key longer than MaxKeyBytes never matches, and
-// costs a settle per event.
+// holds its keys as dimKey makes them: a key longer than MaxKeyBytes, or
+// not UTF-8, never matches, and costs a settle per event.
 func sameRun(run, e *event) bool {
 	return run.hasRun(e.hour, e.adjust, e.app, e.module, e.ip, e.user, e.meth)
 }
@@ -276,19 +276,46 @@ func (u *Stats) prune(oldest int64) {
 // user, method) the statistics keep, so that their memory is bounded in
 // bytes, not only in keys: a longer one (a hostile header, say) is kept as
 // its first bytes, "…" and a hash of the whole, which keeps long keys apart.
+// A dimension's key that is not valid UTF-8 is kept with U+FFFD for each
+// run of invalid bytes (see dimKey), and asked for so.
 const MaxKeyBytes = 256
+
+// dimKey returns k as the statistics keep a key of a dimension (an
+// application, module, IP, user or method: what clients send): valid
+// UTF-8, each run of invalid bytes replaced by U+FFFD (as JSON shows
+// them, so that a dashboard asking for a row's key as it was shown finds
+// it), and clipped (see MaxKeyBytes). Tenants are only clipped.
+func dimKey(k string) string {
+	if utf8.ValidString(k) {
+		return clip(k)
+	}
+	v := strings.ToValidUTF8(k[:min(len(k), MaxKeyBytes)], "\uFFFD") // the first bytes only: k may be huge
+	if len(k) <= MaxKeyBytes && len(v) <= MaxKeyBytes {
+		return v
+	}
+	return clipped(k, v)
+}
 
 // clip returns k, or its clipped form (see MaxKeyBytes).
 func clip(k string) string {
 	if len(k) <= MaxKeyBytes {
 		return k
 	}
+	return clipped(k, k)
+}
+
+// clipped returns the first bytes of p (k, or k made valid UTF-8), "…" and
+// a hash of k.
+func clipped(k, p string) string {
 	h := fnv.New64a()
 	h.Write([]byte(k))
 	sum := strconv.FormatUint(h.Sum64(), 16)
-	prefix := k[:MaxKeyBytes-len("…")-len(sum)]
-	for !utf8.ValidString(prefix) && len(prefix) > 0 { // do not cut a character in two
-		prefix = prefix[:len(prefix)-1]
+	n := min(len(p), MaxKeyBytes-len("…")-len(sum))
+	// Do not cut a character in two: back up to its first byte, at most
+	// UTFMax-1 bytes. (Cutting until the prefix was valid UTF-8 left
+	// nothing of a key with an invalid byte near its start.)
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && n < len(p) && !utf8.RuneStart(p[n]); i++ {
+		n--
 	}
-	return prefix + "…" + sum
+	return p[:n] + "…" + sum
 }

@@ -51,7 +51,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 	}
 	var b Breakdown
 	b.Total.Key = key
-	key = clip(key) // kept so
+	key = dimKey(key) // kept so
 	rows := u.sum(tenant, since, until, func(h *hourUsage) map[string]*Count {
 		if h.pairs[i] == nil {
 			return nil
@@ -141,7 +141,7 @@ func (u *Stats) SeriesOf(tenant string, dim Dimension, key string, since, until 
 	if dim >= numDims {
 		return nil
 	}
-	key = clip(key) // kept so
+	key = dimKey(key) // kept so
 	return u.series(tenant, since, until, func(h *hourUsage) *Count { return h.dims[dim][key] })
 }
 

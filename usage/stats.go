@@ -254,12 +254,13 @@ func (u *Stats) SettleIn(buf uint64, at time.Time, tenant, app string, delta int
 	u.push(buf, &event{hour: hourOf(at), tenant: tenant, app: app, credits: delta, adjust: true})
 }
 
-func hourOf(t time.Time) int64 { return hourOfNs(t.UnixNano()) }
-
-// hourOfNs is the Unix hour of ns (Unix nanoseconds), rounded down.
-func hourOfNs(ns int64) int64 {
-	h := ns / int64(time.Hour)
-	if ns < 0 && ns%int64(time.Hour) != 0 {
+// hourOf is the Unix hour of t, rounded down. It divides Unix seconds,
+// not nanoseconds: UnixNano wraps before 1678 and after 2262, which put a
+// far date in another hour and made an "all time" query find nothing.
+func hourOf(t time.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s < 0 && s%3600 != 0 {
 		h--
 	}
 	return h
