@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/store"
 )
 
 // padded serves head, then n bytes of pad, then tail, and counts what it
@@ -119,5 +123,74 @@ func TestRestoreOneHugeEntryBoundedRead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The largest entry a tenant of a store may have still restores into a
+// store of the same options: a key of MaxKeyBytes that JSON escapes in 6
+// bytes each, and MaxWindows windows each with a return in every slot.
+// One byte more of key, or one window more, is refused by Take (as a full
+// store) and by RestoreAt (ErrSnapshotTenants).
+func TestRestoreLargestEntry(t *testing.T) {
+	key := strings.Repeat("\x01", MaxKeyBytes)
+	plan := store.Plan{Name: "w", Credits: 1000, Window: time.Hour, Concurrency: 1}
+	for i := range MaxWindows - 1 {
+		plan.Extra = append(plan.Extra, store.WindowLimit{Credits: 1000 * int64(i+2), Window: time.Duration(i+2) * time.Hour})
+	}
+	plans := func(string) *store.Plan { return &plan }
+	take := func(s *Store, at time.Time, key string, plans store.PlanFunc) store.Decision {
+		var l Lease
+		var d store.Decision
+		s.Take(at, &store.Request{Tenant: key, App: "x", Credits: 1}, plans, &l, &d)
+		if d.Allowed {
+			s.Release(&l)
+		}
+		return d
+	}
+	src := New()
+	now := foldT0
+	for i := range 16 * 96 { // every slot of every window: the longest's are 10 minutes wide
+		if d := take(src, now, key, plans); !d.Allowed {
+			t.Fatalf("take %d: %+v", i, d)
+		}
+		now = now.Add(37500 * time.Millisecond) // the pool's slot
+	}
+	var buf strings.Builder
+	if err := src.SnapshotAt(now, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() < 6*MaxKeyBytes+15*90*40 {
+		t.Fatalf("a snapshot of %d bytes: not the largest entry", buf.Len())
+	}
+	dst := New()
+	if err := dst.RestoreAt(now, strings.NewReader(buf.String()), plans); err != nil {
+		t.Fatalf("a snapshot of %d bytes (%d bound): %v", buf.Len(), dst.maxEntry(), err)
+	}
+	if a, b := src.Peek(now, key, 0, plans), dst.Peek(now, key, 0, plans); a.Used != b.Used || a.Remaining != b.Remaining {
+		t.Fatalf("after the restore: used %d, remaining %d; before: %d, %d", b.Used, b.Remaining, a.Used, a.Remaining)
+	}
+
+	// One more byte of key, or one more window.
+	more := plan
+	more.Extra = append(slices.Clone(plan.Extra), store.WindowLimit{Credits: 1e6, Window: 100 * time.Hour})
+	if d := take(New(), now, key+"x", plans); d.Reason != store.ReasonTenants {
+		t.Errorf("a key of %d bytes: %+v", MaxKeyBytes+1, d)
+	}
+	if d := take(New(), now, "k", func(string) *store.Plan { return &more }); d.Reason != store.ReasonTenants {
+		t.Errorf("a plan of %d windows: %+v", MaxWindows+1, d)
+	}
+	if err := src.SetPlan(now, key, &more); err == nil {
+		t.Errorf("SetPlan to a plan of %d windows: nil error", MaxWindows+1)
+	}
+	ret := fmt.Sprintf(`"window":3600000000000,"returns":[{"at":%d,"credits":1}]`, now.Add(time.Minute).UnixNano())
+	for name, entry := range map[string]string{
+		"key":    fmt.Sprintf(`{"tenant":%q,%s}`, strings.Repeat("k", MaxKeyBytes+1), ret),
+		"window": fmt.Sprintf(`{"tenant":"k",%s,"extra":[%s]}`, ret, strings.Repeat(`{"window":7200000000000,"returns":[]},`, MaxWindows-1)+`{"window":7200000000000,"returns":[]}`),
+	} {
+		snap := fmt.Sprintf(`{"format":%q,"version":2,"taken":%d,"tenants":[%s]}`, snapshotFormat, now.UnixNano(), entry)
+		r := New()
+		if err := r.RestoreAt(now, strings.NewReader(snap), foldPlans); !errors.Is(err, ErrSnapshotTenants) || r.Len() != 0 || r.Folded() != 0 {
+			t.Errorf("one %s too many: %v, %d restored", name, err, r.Len()+r.Folded())
+		}
 	}
 }

@@ -42,6 +42,9 @@ func (s *Store) newWindow(x store.WindowLimit, r *window.Rolling) (window.Window
 // plan change), before w is published. A rolling pool is set up in r if r
 // is not nil (the tenant's inline one).
 func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error {
+	if len(p.Extra) >= MaxWindows {
+		return fmt.Errorf("memory: plan %q: %d windows, more than MaxWindows (%d)", p.Name, 1+len(p.Extra), MaxWindows)
+	}
 	specs := append([]store.WindowLimit{p.Pool()}, p.Extra...)
 	pool, rolling, err := s.newWindow(specs[0], r)
 	if err != nil {
@@ -123,9 +126,10 @@ func (s *Store) recost(t *tenant) {
 
 // create adds a tenant, rebuilt from its folded record if it has one; nil
 // when the store is full and no room can be made (or the plan cannot build
-// a window). Concurrent creators may overshoot a bound by a few tenants.
+// a window, or the key is longer than MaxKeyBytes). Concurrent creators may
+// overshoot a bound by a few tenants.
 func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans store.PlanFunc) *tenant {
-	if !s.makeRoom(now) {
+	if len(key) > MaxKeyBytes || !s.makeRoom(now) {
 		return nil
 	}
 	gen := s.plans.Load()
