@@ -163,7 +163,7 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // of WithMaxBytes, plus 64 KiB, and at most one tenant per 48 bytes of
 // WithMaxBytes (a folded record's least cost) and one more (a store lets a
 // tenant in while its bytes are below the bound, so its own records may
-// pass it by one, which a restore allows too). Past any of these bounds it
+// pass it by one, whichever it is, as a restore allows). Past any of these bounds it
 // stops reading and returns ErrSnapshotTenants. A store's own snapshot
 // stays within them: it lists only tenants with credits
 // out, in under 20 bytes of JSON per byte the store counts for them (about
@@ -226,9 +226,10 @@ type planner struct {
 	header bool     // the tenants have begun: the header is checked
 	seen   map[string]bool
 	room   int64 // the bytes free when the restore began
-	// The bytes of the tenants so far: all active; all folded.
-	active, folded int64
-	rs             []restoring // those that change the store
+	// The bytes of the tenants so far: all active; all folded; the
+	// largest folded.
+	active, folded, largest int64
+	rs                      []restoring // those that change the store
 	// The snapshot, read through sr a step at a time (see step).
 	dec     *json.Decoder
 	sr      *stepReader
@@ -429,7 +430,7 @@ func (r *restoring) recCost() int64 { return recordCost(r.key, r.rec) }
 // plan builds st's tenant unless the store holds it, restored active if
 // all the tenants so far fit in the bytes free active, else folded (pick
 // then chooses those restored active). It fails if the records alone do
-// not fit, allowing the last one past the bytes free as the store lets a
+// not fit, allowing one of them past the bytes free as the store lets a
 // tenant in. What it keeps stays within the bytes free and one record,
 // however large the snapshot: a tenant built past them is kept folded
 // only, and one with nothing out not at all.
@@ -454,12 +455,15 @@ func (p *planner) plan(st snapshotTenant) error {
 		r.t = t
 	}
 	// The store lets a new tenant in while its bytes are below the bound,
-	// so its own records may pass the bytes free by the last one: refused
-	// only if those before it fill them.
-	if p.folded >= p.room {
+	// so its own records may pass the bytes free by the last one let in,
+	// which may come anywhere in the snapshot (it lists tenants by key):
+	// refused once the records but the largest fill them. That sum only
+	// grows, so no later record could make it fit again.
+	c := r.recCost()
+	if p.folded+c-max(p.largest, c) >= p.room {
 		return fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, p.room, s.maxBytes)
 	}
-	p.folded += r.recCost()
+	p.folded, p.largest = p.folded+c, max(p.largest, c)
 	p.rs = append(p.rs, r)
 	return nil
 }
