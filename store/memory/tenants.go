@@ -132,6 +132,9 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 	if len(key) > MaxKeyBytes || !s.makeRoom(now) {
 		return nil
 	}
+	if testHooks && createHook != nil {
+		createHook()
+	}
 	gen := s.plans.Load()
 	t, err := s.newTenant(key, h, plans(key)) // outside the lock: plans is the caller's code
 	if err != nil {
@@ -205,6 +208,10 @@ func (s *Store) makeRoom(now time.Time) bool {
 // roomHook, when set (tests built with -tags creditgate_testhooks), runs in
 // makeRoom between its check that the store is full and its sweep.
 var roomHook func()
+
+// createHook, when set (likewise), runs in create once makeRoom found room,
+// before the new tenant's bytes are counted.
+var createHook func()
 
 // tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
 // the room the last sweep saw coming, at least a second.
