@@ -154,13 +154,18 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // come back early (a calendar's whole pool at the earlier period's end).
 //
 // The snapshot is read one tenant at a time (each tenant's entry whole),
-// and what is kept of it stays within the bytes free and one record. RestoreAt reads at
-// most 20 bytes of it per byte of WithMaxBytes, plus 64 KiB, and at most one
-// tenant per 48 bytes of WithMaxBytes (a folded record's least cost) and
-// one more (a store lets a tenant in while its bytes are below the bound,
-// so its own records may pass it by one, which a restore allows too); past
-// either bound it stops reading and returns ErrSnapshotTenants. A store's
-// own snapshot stays within both: it lists only tenants with credits
+// and what is kept of it stays within the bytes free and one record. Of
+// one tenant's entry (or one header field, or the space before either)
+// RestoreAt reads at most what the longest a tenant of this store may have
+// takes (a key of MaxKeyBytes, MaxWindows windows with a return in each
+// slot: under 7 MiB at the default slots), and a longer key or more
+// windows are refused. Of the snapshot it reads at most 20 bytes per byte
+// of WithMaxBytes, plus 64 KiB, and at most one tenant per 48 bytes of
+// WithMaxBytes (a folded record's least cost) and one more (a store lets a
+// tenant in while its bytes are below the bound, so its own records may
+// pass it by one, whichever it is, as a restore allows). Past any of these bounds it
+// stops reading and returns ErrSnapshotTenants. A store's own snapshot
+// stays within them: it lists only tenants with credits
 // out, in under 20 bytes of JSON per byte the store counts for them (about
 // 10 for tenants that spent in every slot of millisecond slots).
 // The fields format, version and taken must come before the tenants, as
@@ -168,10 +173,15 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) error {
 	limit := s.maxSnapshot()
 	lr := &io.LimitedReader{R: r, N: limit + 1}
-	p := &planner{s: s, now: now, plans: plans, room: s.maxBytes - s.bytes.Load(), seen: map[string]bool{}}
-	err := p.read(json.NewDecoder(lr))
+	sr := &stepReader{r: lr}
+	p := &planner{s: s, now: now, plans: plans, room: s.maxBytes - s.bytes.Load(), seen: map[string]bool{},
+		sr: sr, dec: json.NewDecoder(sr), maxStep: s.maxEntry()}
+	err := p.read()
 	if lr.N == 0 { // past the bound, whatever error the cut gave
 		return fmt.Errorf("%w: a snapshot longer than the %d bytes this store reads (%d per byte of WithMaxBytes, and 64 KiB)", ErrSnapshotTenants, limit, snapshotBytesPerByte)
+	}
+	if sr.long { // likewise
+		return fmt.Errorf("%w: a tenant's entry (or a field, or space) longer than the %d bytes this store reads of one (see MaxKeyBytes, MaxWindows)", ErrSnapshotTenants, p.maxStep)
 	}
 	if err != nil {
 		return err
@@ -216,19 +226,30 @@ type planner struct {
 	header bool     // the tenants have begun: the header is checked
 	seen   map[string]bool
 	room   int64 // the bytes free when the restore began
-	// The bytes of the tenants so far: all active; all folded.
-	active, folded int64
-	rs             []restoring // those that change the store
+	// The bytes of the tenants so far: all active; all folded; the
+	// largest folded.
+	active, folded, largest int64
+	rs                      []restoring // those that change the store
+	// The snapshot, read through sr a step at a time (see step).
+	dec     *json.Decoder
+	sr      *stepReader
+	maxStep int64
 }
 
+// step lets dec read at most maxStep bytes more than it has used: one
+// tenant's entry, or one header field, and the space and comma before it.
+func (p *planner) step() { p.sr.stop = p.dec.InputOffset() + p.maxStep }
+
 // read reads the snapshot from dec, to its end.
-func (p *planner) read(dec *json.Decoder) error {
+func (p *planner) read() error {
+	dec := p.dec
 	dec.DisallowUnknownFields()
+	p.step()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return corrupt(err, "not a JSON object")
 	}
 	tenants := false
-	for dec.More() {
+	for p.step(); dec.More(); p.step() {
 		tok, err := dec.Token()
 		if err != nil {
 			return corrupt(err, "")
@@ -238,7 +259,7 @@ func (p *planner) read(dec *json.Decoder) error {
 		switch {
 		case strings.EqualFold(key, "tenants") && !tenants:
 			tenants = true
-			if err := p.tenants(dec); err != nil {
+			if err := p.tenants(); err != nil {
 				return err
 			}
 			continue
@@ -294,10 +315,12 @@ func (p *planner) checkHeader() error {
 }
 
 // tenants reads the tenants' array (or null), planning each as it comes.
-func (p *planner) tenants(dec *json.Decoder) error {
+func (p *planner) tenants() error {
 	if err := p.checkHeader(); err != nil {
 		return err
 	}
+	dec := p.dec
+	p.step()
 	tok, err := dec.Token()
 	if err != nil {
 		return corrupt(err, "")
@@ -308,7 +331,7 @@ func (p *planner) tenants(dec *json.Decoder) error {
 	if tok != json.Delim('[') {
 		return corrupt(nil, "tenants not an array")
 	}
-	for dec.More() {
+	for p.step(); dec.More(); p.step() {
 		var st snapshotTenant
 		if err := dec.Decode(&st); err != nil {
 			return corrupt(err, "")
@@ -341,6 +364,10 @@ func (p *planner) add(st snapshotTenant) error {
 		return fmt.Errorf("%w: more than the %d tenants this store reads (one per %d bytes of WithMaxBytes)", ErrSnapshotTenants, len(p.seen), foldBytes)
 	}
 	p.seen[st.Tenant] = true
+	if len(st.Tenant) > MaxKeyBytes || len(st.Extra) >= MaxWindows {
+		return fmt.Errorf("%w: a tenant of %d bytes with %d windows (at most MaxKeyBytes, %d, and MaxWindows, %d)",
+			ErrSnapshotTenants, len(st.Tenant), 1+len(st.Extra), MaxKeyBytes, MaxWindows)
+	}
 	if err := checkTenant(p.snap.Version, st); err != nil {
 		return fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, st.Tenant, err)
 	}
@@ -403,7 +430,7 @@ func (r *restoring) recCost() int64 { return recordCost(r.key, r.rec) }
 // plan builds st's tenant unless the store holds it, restored active if
 // all the tenants so far fit in the bytes free active, else folded (pick
 // then chooses those restored active). It fails if the records alone do
-// not fit, allowing the last one past the bytes free as the store lets a
+// not fit, allowing one of them past the bytes free as the store lets a
 // tenant in. What it keeps stays within the bytes free and one record,
 // however large the snapshot: a tenant built past them is kept folded
 // only, and one with nothing out not at all.
@@ -428,12 +455,15 @@ func (p *planner) plan(st snapshotTenant) error {
 		r.t = t
 	}
 	// The store lets a new tenant in while its bytes are below the bound,
-	// so its own records may pass the bytes free by the last one: refused
-	// only if those before it fill them.
-	if p.folded >= p.room {
+	// so its own records may pass the bytes free by the last one let in,
+	// which may come anywhere in the snapshot (it lists tenants by key):
+	// refused once the records but the largest fill them. That sum only
+	// grows, so no later record could make it fit again.
+	c := r.recCost()
+	if p.folded+c-max(p.largest, c) >= p.room {
 		return fmt.Errorf("%w: more than the %d bytes free (of %d) even folded", ErrSnapshotTenants, p.room, s.maxBytes)
 	}
-	p.folded += r.recCost()
+	p.folded, p.largest = p.folded+c, max(p.largest, c)
 	p.rs = append(p.rs, r)
 	return nil
 }

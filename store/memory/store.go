@@ -17,6 +17,19 @@ const (
 // DefaultMaxApps bounds the applications one tenant keeps slots for.
 const DefaultMaxApps = 64
 
+// MaxKeyBytes is the longest tenant key the store holds: Take and Charge
+// refuse a longer one with store.ReasonTenants, and RestoreAt a snapshot
+// that holds one. With MaxWindows, it bounds what one tenant may hold, so
+// RestoreAt can bound what it reads of one tenant's entry (the middleware's
+// keys are at most 1 MiB too: WithMaxKeyBytes).
+const MaxKeyBytes = 1 << 20
+
+// MaxWindows is the most windows (the pool and its extra windows) of a plan
+// the store builds: Take and Charge refuse a new tenant whose plan has more
+// (store.ReasonTenants, as for any plan that builds no window), and
+// SetPlan gives a tenant held no such plan (an error).
+const MaxWindows = 16
+
 // Store is the in-memory store.Store: tenants in a sharded hash table, each
 // holding its windows (the pool, rolling or calendar, and a compound plan's
 // extra windows) and one slot count per application and per capped API

@@ -42,6 +42,9 @@ func (s *Store) newWindow(x store.WindowLimit, r *window.Rolling) (window.Window
 // plan change), before w is published. A rolling pool is set up in r if r
 // is not nil (the tenant's inline one).
 func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error {
+	if len(p.Extra) >= MaxWindows {
+		return fmt.Errorf("memory: plan %q: %d windows, more than MaxWindows (%d)", p.Name, 1+len(p.Extra), MaxWindows)
+	}
 	specs := append([]store.WindowLimit{p.Pool()}, p.Extra...)
 	pool, rolling, err := s.newWindow(specs[0], r)
 	if err != nil {
@@ -123,20 +126,32 @@ func (s *Store) recost(t *tenant) {
 
 // create adds a tenant, rebuilt from its folded record if it has one; nil
 // when the store is full and no room can be made (or the plan cannot build
-// a window). Concurrent creators may overshoot a bound by a few tenants.
+// a window, or the key is longer than MaxKeyBytes). Concurrent creators may
+// overshoot WithMaxTenants by a few tenants; WithMaxBytes by one at most
+// (see reserve).
 func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans store.PlanFunc) *tenant {
-	if !s.makeRoom(now) {
+	if len(key) > MaxKeyBytes || !s.makeRoom(now) {
 		return nil
+	}
+	if testHooks && createHook != nil {
+		createHook()
 	}
 	gen := s.plans.Load()
 	t, err := s.newTenant(key, h, plans(key)) // outside the lock: plans is the caller's code
 	if err != nil {
 		return nil
 	}
+	cost := int64(t.cost) // before publication: addApp changes it under t.mu
+	for !s.reserve(cost) {
+		if !s.makeRoom(now) {
+			return nil
+		}
+	}
 	t.lastUsed.Store(now.UnixNano())
 	sh.mu.Lock()
 	if cur := sh.get(h, key); cur != nil {
 		sh.mu.Unlock()
+		s.bytes.Add(-cost)
 		return cur
 	}
 	if rec, ok := sh.folded[key]; ok {
@@ -145,11 +160,9 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 		s.folded.Add(-1)
 		s.bytes.Add(-recordCost(key, rec))
 	}
-	cost := int64(t.cost) // before publication: addApp changes it under t.mu
 	sh.insertLocked(t)
 	sh.mu.Unlock()
 	s.count.Add(1)
-	s.bytes.Add(cost)
 	// A SetPlan that began after plans was asked may have found no tenant
 	// to change (callers store their plan before they call SetPlan): give
 	// the tenant its plan again, until no SetPlan began meanwhile.
@@ -167,6 +180,21 @@ func (s *Store) replan(now time.Time, t *tenant, key string, plans store.PlanFun
 		gen = g
 		_ = s.setPlan(now, t, plans(key)) // plans gives valid plans, which made windows before
 	}
+}
+
+// reserve counts n bytes of a new tenant if the store's bytes are below
+// WithMaxBytes, in one step: creators that each found room (makeRoom) then
+// get in only while it is still there, so the store passes its bound by
+// one tenant at most, and its own snapshot restores (see RestoreAt).
+// Counted after the tenant was in the table, as before, every creator
+// between the check and the count got in.
+func (s *Store) reserve(n int64) bool {
+	for b := s.bytes.Load(); b < s.maxBytes; b = s.bytes.Load() {
+		if s.bytes.CompareAndSwap(b, b+n) {
+			return true
+		}
+	}
+	return false
 }
 
 // full reports whether a new tenant would take the store past a bound.
@@ -201,6 +229,10 @@ func (s *Store) makeRoom(now time.Time) bool {
 // roomHook, when set (tests built with -tags creditgate_testhooks), runs in
 // makeRoom between its check that the store is full and its sweep.
 var roomHook func()
+
+// createHook, when set (likewise), runs in create once makeRoom found room,
+// before the new tenant's bytes are counted.
+var createHook func()
 
 // tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
 // the room the last sweep saw coming, at least a second.
@@ -265,15 +297,18 @@ func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
 		t.dead.Store(false)
 		return false, ns + int64(store.ConcurrencyRetryAfter)
 	}
-	s.bytes.Add(-int64(t.cost))
+	delta := -int64(t.cost)
 	if rec, ok := encodeFold(now, t.wins.Load()); ok {
 		if sh.folded == nil {
 			sh.folded = map[string]string{}
 		}
 		sh.folded[strings.Clone(t.key)] = rec // t.key may live in t's own bytes, which must go
 		s.folded.Add(1)
-		s.bytes.Add(recordCost(t.key, rec))
+		delta += recordCost(t.key, rec)
 	}
+	// One step: between two, a creator could see the bytes without the
+	// record and get in past the bound (see reserve).
+	s.bytes.Add(delta)
 	return true, 0
 }
 
