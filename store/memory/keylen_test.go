@@ -73,7 +73,8 @@ func TestKeyLengthsWithAndWithoutCache(t *testing.T) {
 // A key of 2^31 bytes or more must not set klen's cachedBit: a plain
 // tenant whose cache() believed it a withCache would hand admissions and
 // releases a PairCache past the end of its object (another object's
-// memory). Such keys are absurd, but nothing in the store bounds a key.
+// memory). Take and Charge refuse keys past MaxKeyBytes, so this checks
+// newTenant itself: the clamp stays as a guard behind that bound.
 // It runs only with CREDITGATE_HUGE_KEY=1: copying a 2 GiB key takes this
 // VM about 30 s (page faults), and 4 GiB of memory.
 func TestHugeKeyPlainTenant(t *testing.T) {
