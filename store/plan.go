@@ -17,6 +17,11 @@ const DefaultWindow = 24 * time.Hour
 // set: a billion calls in flight, beyond any process.
 const MaxConcurrency = 1<<30 - 1
 
+// MaxWindows is the most windows a plan may have: its pool and up to
+// MaxWindows-1 extra windows. It bounds what one tenant holds (and what a
+// snapshot of one may take).
+const MaxWindows = 16
+
 // Plan errors. Validate wraps them in a *PlanError that names the field.
 var (
 	ErrNegative      = errors.New("store: negative size")
@@ -26,6 +31,8 @@ var (
 	ErrUnknownClass  = errors.New("store: unknown api class")
 	ErrOverflow      = errors.New("store: credits, slots or window too large")
 	ErrCalendar      = errors.New("store: bad calendar window")
+	// ErrTooManyWindows: more than MaxWindows windows.
+	ErrTooManyWindows = errors.New("store: too many windows")
 )
 
 // PlanError says which plan and field failed validation.

@@ -89,3 +89,23 @@ func TestPlanClone(t *testing.T) {
 		t.Fatalf("clone shares with the original: %+v", c)
 	}
 }
+
+// A plan of more windows than any store holds is refused where plans are
+// checked (limiter.New, SetPlan, a gateway's config), not by every store's
+// Take: the memory store refused each new tenant of such a plan, so a
+// limiter built with it refused every call with ReasonTenants.
+func TestPlanTooManyWindows(t *testing.T) {
+	p := Plan{Name: "p", Credits: 100, Window: time.Hour, Concurrency: 1}
+	for i := range MaxWindows - 1 {
+		p.Extra = append(p.Extra, WindowLimit{Credits: 100, Window: time.Duration(i+2) * time.Hour})
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("%d windows: %v", 1+len(p.Extra), err)
+	}
+	p.Extra = append(p.Extra, WindowLimit{Credits: 100, Window: 100 * time.Hour})
+	err := p.Validate()
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Field != "Extra" || !errors.Is(err, ErrTooManyWindows) {
+		t.Fatalf("%d windows: %v, want a PlanError on Extra for ErrTooManyWindows", 1+len(p.Extra), err)
+	}
+}
