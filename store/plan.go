@@ -125,6 +125,9 @@ func (p Plan) Validate() error {
 			return p.classError() // found without allocating: a plan is validated per step over some stores
 		}
 	}
+	if len(p.Extra) >= MaxWindows {
+		return bad("Extra", ErrTooManyWindows)
+	}
 	w := p.WindowLength()
 	for i, x := range p.Extra {
 		if err := x.validate(); err != nil {

@@ -24,11 +24,9 @@ const DefaultMaxApps = 64
 // keys are at most 1 MiB too: WithMaxKeyBytes).
 const MaxKeyBytes = 1 << 20
 
-// MaxWindows is the most windows (the pool and its extra windows) of a plan
-// the store builds: Take and Charge refuse a new tenant whose plan has more
-// (store.ReasonTenants, as for any plan that builds no window), and
-// SetPlan gives a tenant held no such plan (an error).
-const MaxWindows = 16
+// MaxWindows is store.MaxWindows, the most windows (the pool and its
+// extra windows) of a plan: what one tenant may hold, with MaxKeyBytes.
+const MaxWindows = store.MaxWindows
 
 // Store is the in-memory store.Store: tenants in a sharded hash table, each
 // holding its windows (the pool, rolling or calendar, and a compound plan's
