@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
@@ -219,12 +221,16 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
-// requireToken lets through requests bearing token (Authorization: Bearer),
-// compared in constant time.
+// requireToken lets through requests bearing token (Authorization: Bearer,
+// the scheme's name in any case, as the dashboard reads it) and answers
+// others 401. The tokens' digests are compared, in constant time: the
+// comparison's time says nothing of the token, not even its length.
 func requireToken(token string, h http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(strings.TrimLeft(tok, " ")))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="creditgate"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
