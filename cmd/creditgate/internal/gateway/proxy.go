@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+	"github.com/creditgate/creditgate/middleware"
 )
 
 // NewTransport returns the transport to the upstream: Go's default one with
@@ -103,7 +104,45 @@ func (g *Gateway) proxyTo(upstream *url.URL, l *link) http.Handler {
 			http.Error(w, "no upstream configured", http.StatusBadGateway)
 		})
 	}
-	return NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
+	plain := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
+	own := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
+	own.ModifyResponse = dropLimitHeaders
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if setsLimitHeaders(w.Header()) {
+			own.ServeHTTP(w, r)
+			return
+		}
+		plain.ServeHTTP(w, r) // no figures of its own (shadow, a store out of reach): the upstream's pass
+	})
+}
+
+// limitHeaders are the fields the middleware describes a pool with
+// (Retry-After is not one: an upstream's 429 or 503 means it).
+var limitHeaders = [...]string{
+	http.CanonicalHeaderKey(middleware.HeaderLimit), http.CanonicalHeaderKey(middleware.HeaderRemaining),
+	http.CanonicalHeaderKey(middleware.HeaderReset), http.CanonicalHeaderKey(middleware.HeaderCreditsRemaining),
+	http.CanonicalHeaderKey(middleware.HeaderRateLimitPolicy), http.CanonicalHeaderKey(middleware.HeaderRateLimit),
+}
+
+// setsLimitHeaders reports whether the gateway described its pool in h.
+func setsLimitHeaders(h http.Header) bool {
+	for _, k := range limitHeaders {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// dropLimitHeaders removes an upstream's own limit fields from its answer,
+// when the gateway has set its own: a proxy adds the upstream's beside
+// them, and a client given two values of a field drops it, or reads the
+// upstream account's figures as its pool at the gateway.
+func dropLimitHeaders(r *http.Response) error {
+	for _, k := range limitHeaders {
+		delete(r.Header, k)
+	}
+	return nil
 }
 
 // timedWriter carries a request's arrival time to the admitted handler,
