@@ -43,8 +43,9 @@ const (
 // same error if the server could not be reached. When the first caller's
 // call fails for that caller alone (its context ended, its integration was
 // refused), the others try again together. A body larger than MaxBody, or
-// an answer that varies on a header outside the key, is not shared: its
-// caller gets it, and the others send their own calls.
+// an answer that varies on a header outside the key, sets a cookie, or is
+// Cache-Control private to a request that carries no credentials, is not
+// shared: its caller gets it, and the others send their own calls.
 type CoalesceRule struct {
 	Route string // a pattern of the cost table
 	// Integrations limits the rule to these integrations (nil: all).

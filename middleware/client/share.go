@@ -173,7 +173,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		}
 		snap, resp = readWhole(resp, limit)
 	}
-	if snap != nil && !s.varyKept(snap.header) {
+	if snap != nil && !s.shareable(snap.header, c.req) {
 		snap = nil
 	}
 	if snap != nil && cr != nil {
@@ -188,6 +188,17 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	finished = true
 	s.flights.finish(k, f, snap, shared, own)
 	return resp, err
+}
+
+// shareable reports whether an answer to r may go to other callers with
+// r's key: not if it varies on a header outside the key, sets a cookie (a
+// session the server opened for one caller), or is private to a request
+// that carries no credentials (nothing tells its callers apart).
+func (s *saver) shareable(h http.Header, r *http.Request) bool {
+	if len(h["Set-Cookie"]) > 0 || !s.varyKept(h) {
+		return false
+	}
+	return len(h["Cache-Control"]) == 0 || !parseCacheControl(h).private || s.hasCredentials(r)
 }
 
 // closeAfterPanic closes a held body while a panic goes on, which gives its
@@ -208,7 +219,7 @@ func (r *shareRule) limit() int64 {
 // follow waits for the call of flight f and answers c from it: its answer,
 // or its failure to reach the server. If it failed for its own caller,
 // again says to join a new flight; if its answer is not shared (too large,
-// or varying on a header outside the key), c is sent on its own.
+// or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
 	select {
