@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,6 +157,100 @@ func TestCoalesceNeverSharesPerUserAnswer(t *testing.T) {
 					seen[g.body] = true
 				}
 				assert.Len(t, seen, int(tc.calls), "one answer per call")
+			})
+		})
+	}
+}
+
+// echoRT answers each call, after 50 ms, with what it was asked: method,
+// URL and every header, so that a caller can tell an answer to its own
+// request from one to another's.
+type echoRT struct{ calls atomic.Int64 }
+
+func (e *echoRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	e.calls.Add(1)
+	time.Sleep(50 * time.Millisecond)
+	return response(r, http.StatusOK, echo(r)), nil
+}
+
+func echo(r *http.Request) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s host=%s", r.Method, r.URL, r.Host)
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		fmt.Fprintf(&b, " %s=%q", k, r.Header[k])
+	}
+	return b.String()
+}
+
+// keyPairs are pairs of requests that differ in who asks or in what the
+// answer is: neither may get the other's answer, from a call in flight or
+// from the cache.
+func keyPairs() map[string][2][]string {
+	const u = "https://crm.test/crm/v8/users"
+	h := func(name, a, b string) [2][]string { return [2][]string{{u, name, a}, {u, name, b}} }
+	return map[string][2][]string{
+		// Identity that is not a credential: the account, organization,
+		// project or user a request acts for, with the same credentials.
+		"Stripe-Account":      h("Stripe-Account", "acct_A", "acct_B"),
+		"OpenAI-Organization": h("OpenAI-Organization", "org-A", "org-B"),
+		"OpenAI-Project":      h("OpenAI-Project", "proj_A", "proj_B"),
+		"X-CRM-ORG":           h("X-CRM-ORG", "1001", "1002"),
+		"X-Tenant-Id":         h("X-Tenant-Id", "a", "b"),
+		"X-User-Id":           h("X-User-Id", "a", "b"),
+		"X-On-Behalf-Of":      h("X-On-Behalf-Of", "a", "b"),
+		// Held before: credentials, what changes the answer, the URL.
+		"Authorization":           h("Authorization", "Bearer a", "Bearer b"),
+		"Proxy-Authorization":     h("Proxy-Authorization", "Basic a", "Basic b"),
+		"Cookie":                  h("Cookie", "s=a", "s=b"),
+		"X-Api-Key":               h("X-Api-Key", "a", "b"),
+		"X-Shop (WithKeyHeaders)": h("X-Shop", "a", "b"),
+		"Accept":                  h("Accept", "application/json", "text/csv"),
+		"Accept-Encoding":         h("Accept-Encoding", "gzip", "identity"),
+		"Accept-Language":         h("Accept-Language", "en", "fr"),
+		"Range":                   h("Range", "bytes=0-9", "bytes=10-19"),
+		"If-None-Match":           h("If-None-Match", `"a"`, `"b"`),
+		"one credential or none":  {{u, "Authorization", "Bearer a"}, {u}},
+		"two values or one":       {{u, "Authorization", "Bearer a", "Authorization", "Bearer b"}, {u, "Authorization", "Bearer a"}},
+		"query":                   {{u + "?page=1"}, {u + "?page=2"}},
+		"query or none":           {{u + "?"}, {u}},
+		"host":                    {{u}, {"https://crm.other/crm/v8/users"}},
+		"scheme":                  {{u}, {"http://crm.test/crm/v8/users"}},
+		"port":                    {{u}, {"https://crm.test:8443/crm/v8/users"}},
+		"user info":               {{"https://a:x@crm.test/crm/v8/users"}, {"https://b:x@crm.test/crm/v8/users"}},
+	}
+}
+
+// keyReq makes the request of a key pair's side: URL, then header pairs.
+func keyReq(t testing.TB, side []string) *http.Request {
+	return newReq(t, context.Background(), "GET", side[0], side[1:]...)
+}
+
+// Requests that differ in who asks, or in what the answer is, never get
+// each other's answer: not concurrently (coalescing), not one after the
+// other (the cache). Headers that name the account, organization, project
+// or user a call acts for, with the same credentials (Stripe-Account,
+// OpenAI-Organization, Zoho's X-CRM-ORG, X-Tenant-Id...), were outside the
+// key: one tenant's answer went to another.
+func TestKeySplitsWhoAsks(t *testing.T) {
+	for name, pair := range keyPairs() {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := &echoRT{}
+				tr, _ := newZohoHeld(t, srv, client.WithKeyHeaders("X-Shop"),
+					client.WithCoalescing(client.CoalesceRule{Route: usersRoute}),
+					client.WithCaching(client.CacheRule{Route: usersRoute, TTL: time.Hour}))
+				check := func(g got, side []string) {
+					require.NoError(t, g.err)
+					assert.Equal(t, echo(keyReq(t, side)), g.body, "the answer to another request")
+				}
+				gots := concurrently(2, func(i int) got { return read(tr, keyReq(t, pair[i])) })
+				check(gots[0], pair[0])
+				check(gots[1], pair[1])
+				assert.Equal(t, int64(2), srv.calls.Load(), "coalesced")
+				for i := range 2 { // from the cache: each its own
+					check(read(tr, keyReq(t, pair[i])), pair[i])
+				}
+				assert.Equal(t, int64(2), srv.calls.Load(), "cached")
 			})
 		})
 	}
