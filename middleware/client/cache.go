@@ -170,8 +170,7 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 // hasCredentials reports whether r carries a header that says who calls.
 func (s *saver) hasCredentials(r *http.Request) bool {
 	for name := range r.Header {
-		l := strings.ToLower(name)
-		if s.keyHeader(l) && !strings.HasPrefix(l, "accept") && !strings.HasPrefix(l, "if-") && l != "range" {
+		if s.credential(strings.ToLower(name)) {
 			return true
 		}
 	}

@@ -19,8 +19,15 @@ type key [sha256.Size]byte
 // credentialWords mark a header that carries credentials.
 var credentialWords = []string{"auth", "key", "token", "secret", "session", "signature", "credential", "password", "cookie"}
 
+// identityWords mark a header that names whom a call acts for, with the
+// same credentials: an account (Stripe-Account), an organization
+// (OpenAI-Organization, Zoho's X-CRM-ORG), a project, a tenant, a user (not
+// User-Agent), someone on whose behalf or impersonated.
+var identityWords = []string{"account", "org", "project", "tenant", "user", "behalf", "impersonat"}
+
 // keyHeader reports whether a header (lower case) goes into the key of a
-// coalesced or cached request: it carries credentials or changes the answer.
+// coalesced or cached request: it carries credentials, names whom the call
+// acts for, or changes the answer.
 func (s *saver) keyHeader(lower string) bool {
 	switch lower {
 	case "accept", "accept-encoding", "accept-language", "range":
@@ -29,12 +36,22 @@ func (s *saver) keyHeader(lower string) bool {
 	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") {
 		return true
 	}
-	for _, w := range credentialWords {
+	return s.credential(lower) || lower != "user-agent" && hasWord(lower, identityWords)
+}
+
+// credential reports whether a header (lower case) carries credentials:
+// its name says so, or WithKeyHeaders names it.
+func (s *saver) credential(lower string) bool {
+	return hasWord(lower, credentialWords) || contains(s.headers, lower)
+}
+
+func hasWord(lower string, words []string) bool {
+	for _, w := range words {
 		if strings.Contains(lower, w) {
 			return true
 		}
 	}
-	return contains(s.headers, lower)
+	return false
 }
 
 // laneIgnored are the headers a batch does not keep apart: they differ per

@@ -35,9 +35,12 @@ const (
 // URL, host and key headers are: those that carry credentials
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and
-// those of [WithKeyHeaders]) and those that change the answer (Accept*,
-// Range, If-*). So two callers with different credentials never share a
-// response. The first caller sends the call; the others wait for it, each
+// those of [WithKeyHeaders]), those that name whom the call acts for with
+// the same credentials (any header but User-Agent whose name says account,
+// org, project, tenant, user, behalf or impersonat: Stripe-Account,
+// OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
+// (Accept*, Range, If-*). So two callers with different credentials, or
+// acting for different accounts, never share a response. The first caller sends the call; the others wait for it, each
 // until its own context ends, and each gets its own response (headers
 // cloned, the body a reader of its own over the bytes read once), or the
 // same error if the server could not be reached. When the first caller's
