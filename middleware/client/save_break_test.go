@@ -255,3 +255,29 @@ func TestKeySplitsWhoAsks(t *testing.T) {
 		})
 	}
 }
+
+// A HEAD answer says how long the body of a GET would be: coalesced, each
+// caller (the one that made the call too) got ContentLength 0, the length
+// of the empty body read, instead of the server's.
+func TestCoalesceHeadKeepsContentLength(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			resp := response(r, http.StatusOK, "", "Content-Length", "1234")
+			resp.Body, resp.ContentLength = http.NoBody, 1234 // as net/http answers a HEAD
+			return resp, nil
+		})
+		tr, _ := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		gots := concurrently(3, func(int) got {
+			return read(tr, newReq(t, context.Background(), "HEAD", "https://crm.test/crm/v8/Deals"))
+		})
+		assert.Equal(t, int64(1), calls.Load())
+		for _, g := range gots {
+			require.NoError(t, g.err)
+			assert.Equal(t, int64(1234), g.length)
+			assert.Empty(t, g.body)
+		}
+	})
+}
