@@ -188,7 +188,7 @@ func (bt *batcher) deliver(b *batch, resp *http.Response, cost int64, err error)
 		}
 	default:
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		snap, _ := readWhole(resp, int64(len(body)))
+		snap, _ := readWhole(resp, int64(len(body)), false)
 		for _, p := range recs {
 			p.res <- batchResult{resp: snap.response(p.req)}
 		}

@@ -19,6 +19,7 @@ type snapshot struct {
 	header       http.Header // never changed once made
 	trailer      http.Header
 	body         []byte
+	length       int64 // ContentLength: the body's, or a HEAD answer's as the server said
 	uncompressed bool
 	tls          *tls.ConnectionState
 }
@@ -28,7 +29,7 @@ type snapshot struct {
 func (s *snapshot) response(req *http.Request) *http.Response {
 	return &http.Response{Status: s.statusText, StatusCode: s.status, Proto: s.proto, ProtoMajor: s.major,
 		ProtoMinor: s.minor, Header: s.header.Clone(), Trailer: s.trailer.Clone(),
-		Body: io.NopCloser(bytes.NewReader(s.body)), ContentLength: int64(len(s.body)),
+		Body: io.NopCloser(bytes.NewReader(s.body)), ContentLength: s.length,
 		Uncompressed: s.uncompressed, Request: req, TLS: s.tls}
 }
 
@@ -48,8 +49,9 @@ func (s *snapshot) size() int64 {
 // snapshot and closes it (which gives the call's slots back), and returns
 // the snapshot and a response made from it. A longer body, or one that
 // fails, gives no snapshot, and resp with a body that yields what was read
-// and then the rest (or the same error).
-func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
+// and then the rest (or the same error). The answer to a HEAD (head) keeps
+// its ContentLength, the length of the body a GET would get.
+func readWhole(resp *http.Response, maxBody int64, head bool) (*snapshot, *http.Response) {
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
@@ -60,8 +62,11 @@ func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
 	}
 	_ = resp.Body.Close()
 	s := &snapshot{status: resp.StatusCode, statusText: resp.Status, proto: resp.Proto, major: resp.ProtoMajor,
-		minor: resp.ProtoMinor, header: resp.Header, trailer: resp.Trailer, body: buf,
+		minor: resp.ProtoMinor, header: resp.Header, trailer: resp.Trailer, body: buf, length: int64(len(buf)),
 		uncompressed: resp.Uncompressed, tls: resp.TLS}
+	if head && len(buf) == 0 {
+		s.length = resp.ContentLength
+	}
 	if s.header == nil {
 		s.header = http.Header{}
 	}
@@ -171,7 +176,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		if cr != nil {
 			limit = max(limit, cr.maxBody)
 		}
-		snap, resp = readWhole(resp, limit)
+		snap, resp = readWhole(resp, limit, c.req.Method == http.MethodHead)
 	}
 	if snap != nil && !s.shareable(snap.header, c.req) {
 		snap = nil
