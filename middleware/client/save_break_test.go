@@ -281,3 +281,18 @@ func TestCoalesceHeadKeepsContentLength(t *testing.T) {
 		}
 	})
 }
+
+// The cache keeps no answer larger than its rule's MaxBody: with a
+// coalescing rule on the route that shares larger bodies, the cache kept
+// whatever the flight read (up to the larger of the two).
+func TestCacheMaxBodyWithCoalescing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, client.WithCoalescing(client.CoalesceRule{Route: usersRoute}),
+			client.WithCaching(client.CacheRule{Route: usersRoute, TTL: time.Hour, MaxBody: 100}))
+		const url = "/crm/v8/users?size=500"
+		assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":1`)
+		assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":2`, "a 500-byte body is over the cache's 100")
+		assert.Zero(t, tr.Stats().CacheEntries)
+	})
+}
