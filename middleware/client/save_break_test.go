@@ -296,3 +296,23 @@ func TestCacheMaxBodyWithCoalescing(t *testing.T) {
 		assert.Zero(t, tr.Stats().CacheEntries)
 	})
 }
+
+// A read sent after a write was answered sees the write: it does not join a
+// call in flight since before the write (which may answer the old state).
+// The write dropped the cache's entries, but a read of a cached route that
+// came after it joined the flight of an earlier miss.
+func TestCacheReadAfterWriteJoinsNoOlderFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, metaRules())
+		const url = "/crm/v8/settings/fields?module=Leads&wait=100ms"
+		var wg sync.WaitGroup
+		wg.Go(func() { assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":1`) }) // sent at 0, answered at 100 ms
+		time.Sleep(10 * time.Millisecond)
+		st, _, err := send(context.Background(), tr, "PATCH", "/crm/v8/settings/fields/42?module=Leads&wait=20ms", "ann", `{"fields":[{"id":"42"}]}`)
+		require.NoError(t, err)
+		require.Equal(t, 200, st) // answered at 30 ms
+		assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":2`, "answered by the call in flight since before the write")
+		wg.Wait()
+	})
+}
