@@ -64,7 +64,8 @@ type CoalesceRule struct {
 // key, or sets a cookie; a max-age below TTL shortens it. A request with
 // Cache-Control no-cache (or [WithCacheBypass]) is sent and refreshes the
 // entry; no-store is sent and not kept. Concurrent misses share one call,
-// as coalesced calls do. Any other request (POST, PUT, PATCH, DELETE) to a
+// as coalesced calls do, but never one asked for before a write that
+// dropped entries since. Any other request (POST, PUT, PATCH, DELETE) to a
 // cached route's path or below it drops, before it is sent and again when
 // it is answered, the entries of its module (the {module} of its route or
 // its module query parameter) on every cached route, and the entries of

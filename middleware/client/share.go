@@ -75,6 +75,7 @@ func readWhole(resp *http.Response, maxBody int64, head bool) (*snapshot, *http.
 
 // flight is one call that identical concurrent requests wait for.
 type flight struct {
+	gen   uint64        // the cache's generation when its call was asked for
 	done  chan struct{} // closed once the fields below are set
 	snap  *snapshot     // the shared answer; nil if none
 	err   error         // the shared failure (the server could not be reached)
@@ -88,24 +89,28 @@ type flights struct {
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
-// call and finishes the flight).
-func (fs *flights) join(k key) (*flight, bool) {
+// call and finishes the flight). gen is the cache's generation: with fresh,
+// a flight asked for before an invalidation since (a write that may have
+// changed its answer) is not joined but replaced by a new one.
+func (fs *flights) join(k key, gen uint64, fresh bool) (*flight, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if f := fs.m[k]; f != nil {
+	if f := fs.m[k]; f != nil && (!fresh || f.gen == gen) {
 		return f, false
 	}
 	if fs.m == nil {
 		fs.m = map[key]*flight{}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{gen: gen, done: make(chan struct{})}
 	fs.m[k] = f
 	return f, true
 }
 
 func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
 	fs.mu.Lock()
-	delete(fs.m, k)
+	if fs.m[k] == f { // else replaced by a newer flight
+		delete(fs.m, k)
+	}
 	fs.mu.Unlock()
 	f.snap, f.err, f.again = snap, err, again
 	close(f.done)
@@ -139,7 +144,13 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		cr = nil
 	}
 	for {
-		f, leader := s.flights.join(k)
+		// A read of a cached route joins no flight asked for before a write
+		// that dropped entries since: it could answer the state before it.
+		var gen uint64
+		if s.cache != nil {
+			gen = s.cache.generation()
+		}
+		f, leader := s.flights.join(k, gen, cr != nil)
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -155,10 +166,6 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 // others try a new flight. Neither is an answer that varies on a header
 // outside the key.
 func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
-	var gen uint64
-	if cr != nil {
-		gen = s.cache.generation()
-	}
 	finished := false
 	var resp *http.Response
 	defer func() {
@@ -182,7 +189,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		snap = nil
 	}
 	if snap != nil && cr != nil {
-		s.store(k, c, cr, snap, gen)
+		s.store(k, c, cr, snap, f.gen)
 	}
 	var le *LimitError
 	own := err != nil && (c.req.Context().Err() != nil || errors.As(err, &le))
