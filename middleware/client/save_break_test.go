@@ -316,3 +316,56 @@ func TestCacheReadAfterWriteJoinsNoOlderFlight(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// slowBody yields "{}" after 100 ms, or fails when its request's context
+// ends first, as net/http's bodies do.
+type slowBody struct {
+	ctx  context.Context
+	done bool
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	select {
+	case <-time.After(100 * time.Millisecond):
+		b.done = true
+		return copy(p, "{}"), nil
+	case <-b.ctx.Done():
+		return 0, b.ctx.Err()
+	}
+}
+
+func (b *slowBody) Close() error { return nil }
+
+// When the caller whose call a flight shares leaves while its answer's body
+// is read, the others try again together (CoalesceRule): they each sent a
+// call of their own, as for a body too large to share.
+func TestCoalesceLeaderLeavesDuringBody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			resp := response(r, http.StatusOK, "")
+			resp.Body = &slowBody{ctx: r.Context()}
+			return resp, nil
+		})
+		tr, held := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		leader := make(chan got, 1)
+		go func() { leader <- read(tr, newReq(t, ctx, "GET", "https://crm.test/crm/v8/Deals")) }()
+		synctest.Wait() // the leader reads the body
+		gots := concurrently(3, func(int) got {
+			return read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/Deals"))
+		})
+		for _, g := range gots {
+			require.NoError(t, g.err)
+			assert.Equal(t, "{}", g.body)
+		}
+		assert.ErrorIs(t, (<-leader).err, context.DeadlineExceeded)
+		assert.Equal(t, int64(2), calls.Load(), "the leader's, and one the others share")
+		assert.Zero(t, held())
+	})
+}
