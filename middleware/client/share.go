@@ -191,8 +191,11 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	if snap != nil && cr != nil {
 		s.store(k, c, cr, snap, f.gen)
 	}
+	// The caller's context ended (also while its answer was read, which
+	// left no snapshot), or its integration was refused: the others try
+	// again together.
 	var le *LimitError
-	own := err != nil && (c.req.Context().Err() != nil || errors.As(err, &le))
+	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le)
 	shared := err
 	if own {
 		shared = nil
