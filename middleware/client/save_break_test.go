@@ -369,3 +369,95 @@ func TestCoalesceLeaderLeavesDuringBody(t *testing.T) {
 		assert.Zero(t, held())
 	})
 }
+
+// Held: a panic of the base transport reaches each caller of a flight
+// once, on its own goroutine (each follower tries a new flight and leads
+// it), and every slot is given back.
+func TestCoalescePanicReachesEachCallerOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			panic("base transport")
+		})
+		tr, held := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		panicked := concurrently(4, func(int) int {
+			n := 0
+			func() {
+				defer func() {
+					if recover() != nil {
+						n++
+					}
+				}()
+				read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/Deals"))
+			}()
+			return n
+		})
+		assert.Equal(t, []int{1, 1, 1, 1}, panicked)
+		assert.Equal(t, int64(4), calls.Load())
+		assert.Zero(t, held())
+	})
+}
+
+// closeCounter is a base body that counts its Closes.
+type closeCounter struct {
+	io.Reader
+	closes *atomic.Int64
+}
+
+func (b closeCounter) Close() error { b.closes.Add(1); return nil }
+
+// Held: the base body of a shared call is closed once, however often its
+// callers close theirs, and its slots are given back once; a follower that
+// leaves does not fail the others.
+func TestCoalesceClosesBaseBodyOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls, closes atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			resp := response(r, http.StatusOK, "")
+			resp.Body = closeCounter{strings.NewReader("{}"), &closes}
+			return resp, nil
+		})
+		tr, held := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		var wg sync.WaitGroup
+		var gots [5]got
+		call := func(i int) got {
+			ctx := context.Background()
+			if i == 4 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 10*time.Millisecond)
+				defer cancel()
+			}
+			resp, err := tr.RoundTrip(newReq(t, ctx, "GET", "https://crm.test/crm/v8/Deals"))
+			if err != nil {
+				return got{err: err}
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			_ = resp.Body.Close()
+			return got{body: string(b)}
+		}
+		wg.Go(func() { gots[0] = call(0) })
+		synctest.Wait() // the first leads
+		for i := 1; i < 5; i++ {
+			wg.Go(func() { gots[i] = call(i) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, g := range gots {
+			if g.err == nil {
+				assert.Equal(t, "{}", g.body)
+				ok++
+			} else {
+				assert.ErrorIs(t, g.err, context.DeadlineExceeded)
+			}
+		}
+		assert.Equal(t, 4, ok, "only the caller that left failed")
+		assert.Equal(t, int64(1), calls.Load())
+		assert.Equal(t, int64(1), closes.Load())
+		assert.Zero(t, held())
+	})
+}
