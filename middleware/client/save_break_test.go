@@ -461,3 +461,50 @@ func TestCoalesceClosesBaseBodyOnce(t *testing.T) {
 		assert.Zero(t, held())
 	})
 }
+
+// A request's Cache-Control max-age bounds the age of the answer it takes
+// (RFC 9111, 5.2.1.1): max-age=0 is the usual way to ask for a fresh one.
+// The cache served its entry whatever the request's max-age.
+func TestCacheRequestMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, metaRules())
+		const url = "https://crm.test/crm/v8/users"
+		readAged := func(cc string) string {
+			hdr := []string{"Authorization", "Zoho-oauthtoken ann"}
+			if cc != "" {
+				hdr = append(hdr, "Cache-Control", cc)
+			}
+			g := read(tr, newReq(t, context.Background(), "GET", url, hdr...))
+			require.NoError(t, g.err)
+			return g.body
+		}
+		assert.Contains(t, readAged(""), `"n":1`)
+		time.Sleep(20 * time.Second)
+		assert.Contains(t, readAged("max-age=30"), `"n":1`, "20 s old: young enough")
+		assert.Contains(t, readAged("max-age=10"), `"n":2`, "20 s old: too old")
+		assert.Contains(t, readAged(""), `"n":2`, "the fresh answer refreshed the entry")
+		assert.Contains(t, readAged("max-age=0"), `"n":3`)
+		assert.Contains(t, readAged("max-age=0, private"), `"n":4`)
+	})
+}
+
+// Held: a HEAD is never answered from a GET's entry (nor a GET from a
+// HEAD), and a DELETE under a cached route drops its entries.
+func TestCacheHeadAndDelete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &echoRT{}
+		tr, _ := newZohoHeld(t, srv, metaRules())
+		const url = "https://crm.test/crm/v8/users"
+		for _, m := range []string{"GET", "HEAD", "GET", "HEAD"} {
+			g := read(tr, newReq(t, context.Background(), m, url))
+			require.NoError(t, g.err)
+			assert.Equal(t, echo(newReq(t, context.Background(), m, url)), g.body)
+		}
+		assert.Equal(t, int64(3), srv.calls.Load(), "GET, HEAD, HEAD: the second GET is cached")
+		g := read(tr, newReq(t, context.Background(), "DELETE", url+"/7"))
+		require.NoError(t, g.err)
+		read(tr, newReq(t, context.Background(), "GET", url))
+		assert.Equal(t, int64(5), srv.calls.Load(), "the DELETE dropped the GET's entry")
+	})
+}
