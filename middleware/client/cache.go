@@ -32,6 +32,7 @@ type entry struct {
 	route      int    // the caching rule's index
 	module     string // "" for none
 	snap       *snapshot
+	stored     int64 // Unix ns
 	expires    int64 // Unix ns
 	size       int64
 	prev, next *entry
@@ -41,8 +42,10 @@ func newCache(entries int, bytes int64) *cache {
 	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}}
 }
 
-// get returns the live entry of k, or nil (dropping it if expired).
-func (c *cache) get(k key, now time.Time) *snapshot {
+// get returns the live entry of k, or nil (dropping it if expired); with
+// maxAge >= 0 (seconds, a request's Cache-Control max-age), nil if the
+// entry is as old or older (so max-age=0 takes none, as browsers read it).
+func (c *cache) get(k key, now time.Time, maxAge int64) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.m[k]
@@ -52,6 +55,9 @@ func (c *cache) get(k key, now time.Time) *snapshot {
 	if now.UnixNano() >= e.expires {
 		c.drop(e)
 		return nil
+	}
+	if maxAge >= 0 && time.Duration(now.UnixNano()-e.stored) >= time.Duration(maxAge)*time.Second {
+		return nil // the fresh answer will replace it
 	}
 	c.unlink(e)
 	c.pushFront(e)
@@ -163,7 +169,7 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 	}
 	now := c.t.clock.Now()
 	e := &entry{k: k, route: cr.idx, module: moduleOf(c.req, &c.price), snap: snap,
-		expires: now.Add(ttl).UnixNano(), size: snap.size() + int64(len(k))}
+		stored: now.UnixNano(), expires: now.Add(ttl).UnixNano(), size: snap.size() + int64(len(k))}
 	s.cache.put(e, gen)
 }
 

@@ -62,8 +62,9 @@ type CoalesceRule struct {
 // and not when the server says Cache-Control no-store or no-cache, private
 // for a request that carries no credentials, Vary on a header outside the
 // key, or sets a cookie; a max-age below TTL shortens it. A request with
-// Cache-Control no-cache (or [WithCacheBypass]) is sent and refreshes the
-// entry; no-store is sent and not kept. Concurrent misses share one call,
+// Cache-Control no-cache (or [WithCacheBypass]), or a max-age the entry is
+// older than (max-age=0: any entry), is sent and refreshes the entry;
+// no-store is sent and not kept. Concurrent misses share one call,
 // as coalesced calls do, but never one asked for before a write that
 // dropped entries since. Any other request (POST, PUT, PATCH, DELETE) to a
 // cached route's path or below it drops, before it is sent and again when

@@ -134,7 +134,7 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	now := c.t.clock.Now()
 	cc := parseCacheControl(c.req.Header)
 	if cr != nil && !o.cacheBypass && !cc.noCache && !cc.noStore {
-		if snap := s.cache.get(k, now); snap != nil {
+		if snap := s.cache.get(k, now, cc.maxAge); snap != nil {
 			c.it.c.requests.Add(1)
 			c.t.saved(c.it, Cached, 1, c.price.Credits, moduleOf(c.req, &c.price), now)
 			return snap.response(c.req), nil
