@@ -2,11 +2,13 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -506,5 +508,145 @@ func TestCacheHeadAndDelete(t *testing.T) {
 		require.NoError(t, g.err)
 		read(tr, newReq(t, context.Background(), "GET", url))
 		assert.Equal(t, int64(5), srv.calls.Load(), "the DELETE dropped the GET's entry")
+	})
+}
+
+// batchRT is a record-write server that remembers, for each record's Seq,
+// who sent the call it came in (Authorization and X-Tenant-Id) and answers
+// each record with its Seq, after 20 ms. status, if set, answers every call
+// with it and a body of its own instead.
+type batchRT struct {
+	status int
+	mu     sync.Mutex
+	by     map[string]string // Seq: sender
+	calls  int
+}
+
+func (b *batchRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	time.Sleep(20 * time.Millisecond)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls++
+	if b.status != 0 {
+		return jsonResponse(r, b.status, map[string]any{"code": "TOO_MANY_REQUESTS", "status": "error"}), nil
+	}
+	var in struct{ Data []map[string]json.RawMessage }
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	out := make([]any, len(in.Data))
+	for i, rec := range in.Data {
+		seq := string(rec["Seq"])
+		if b.by == nil {
+			b.by = map[string]string{}
+		}
+		b.by[seq] = r.Header.Get("Authorization") + "|" + r.Header.Get("X-Tenant-Id")
+		out[i] = map[string]any{"code": "SUCCESS", "status": "success", "details": map[string]any{"Seq": json.RawMessage(seq)}}
+	}
+	return jsonResponse(r, http.StatusCreated, map[string]any{"data": out}), nil
+}
+
+// write sends a one-record insert of Seq seq as token for tenant (none if
+// "") with ctx.
+func write(t testing.TB, tr http.RoundTripper, ctx context.Context, seq int, token, tenant string) answer {
+	r, err := http.NewRequestWithContext(ctx, "POST", "https://crm.test/crm/v8/Leads",
+		strings.NewReader(lead(seq, "Last_Name", "L")))
+	require.NoError(t, err)
+	r.Header.Set("Authorization", "Zoho-oauthtoken "+token)
+	if tenant != "" {
+		r.Header.Set("X-Tenant-Id", tenant)
+	}
+	resp, err := tr.RoundTrip(r)
+	if err != nil {
+		return answer{err: err}
+	}
+	b, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	return answer{resp.StatusCode, string(b), err}
+}
+
+// Held: writes of different credentials, tenants or integrations in one
+// window never share a batch; each record is sent with its own caller's
+// credentials, and each caller gets its own record's result.
+func TestBatchNeverMixesWhoWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &batchRT{}
+		tr, _ := newZohoHeld(t, srv, client.WithIntegrations(client.Integration{Name: "forms"}, client.Integration{Name: "sync"}),
+			client.WithBatching(client.BatchRule{Route: insertRoute}))
+		type who struct{ token, tenant, it string }
+		var whos []who
+		for _, tok := range []string{"ann", "bob"} {
+			for _, ten := range []string{"", "t1", "t2"} {
+				for _, it := range []string{"forms", "sync"} {
+					whos = append(whos, who{tok, ten, it})
+				}
+			}
+		}
+		const each = 3
+		answers := concurrently(len(whos)*each, func(i int) answer {
+			w := whos[i/each]
+			return write(t, tr, client.WithIntegration(context.Background(), w.it), i, w.token, w.tenant)
+		})
+		for i, a := range answers {
+			require.NoError(t, a.err)
+			require.Equal(t, 201, a.status, a.body)
+			assert.EqualValues(t, i, a.result(t)["details"].(map[string]any)["Seq"], "another caller's result")
+			w := whos[i/each]
+			srv.mu.Lock()
+			assert.Equal(t, "Zoho-oauthtoken "+w.token+"|"+w.tenant, srv.by[strconv.Itoa(i)], "sent with another caller's credentials")
+			srv.mu.Unlock()
+		}
+		assert.Equal(t, len(whos), srv.calls, "one batch per credentials, tenant and integration")
+	})
+}
+
+// Held: a batch refused with a 429 gives each caller its own copy of the
+// refusal (a POST is not retried without an idempotency key), once, and
+// every slot and credit back.
+func TestBatchRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &batchRT{status: http.StatusTooManyRequests}
+		tr, held := newZohoHeld(t, srv, client.WithBatching(client.BatchRule{Route: insertRoute}))
+		answers := concurrently(5, func(i int) answer { return write(t, tr, context.Background(), i, "ann", "") })
+		for _, a := range answers {
+			require.NoError(t, a.err)
+			assert.Equal(t, 429, a.status)
+			assert.JSONEq(t, `{"code":"TOO_MANY_REQUESTS","status":"error"}`, a.body)
+		}
+		assert.Equal(t, 1, srv.calls)
+		assert.Zero(t, held())
+		assert.Zero(t, stat(tr, client.DefaultIntegration).Credits, "refunded")
+		assert.Zero(t, tr.Stats().Saved.Batched)
+	})
+}
+
+// Held: a caller whose context ends while its batch is in flight gets its
+// context's error at once; its record was sent, the others get their
+// results, and every slot comes back.
+func TestBatchCallerLeavesInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &batchRT{}
+		tr, held := newZohoHeld(t, srv, client.WithBatching(client.BatchRule{Route: insertRoute}))
+		ctx, cancel := context.WithCancel(context.Background())
+		answers := concurrently(4, func(i int) answer {
+			if i == 0 {
+				go func() {
+					time.Sleep(client.DefaultBatchWindow + 10*time.Millisecond) // sent, not answered
+					cancel()
+				}()
+				return write(t, tr, ctx, i, "ann", "")
+			}
+			return write(t, tr, context.Background(), i, "ann", "")
+		})
+		assert.ErrorIs(t, answers[0].err, context.Canceled)
+		for i, a := range answers[1:] {
+			require.NoError(t, a.err)
+			assert.EqualValues(t, i+1, a.result(t)["details"].(map[string]any)["Seq"])
+		}
+		assert.Equal(t, 1, srv.calls)
+		assert.Len(t, srv.by, 4, "the record of the caller that left was sent")
+		assert.Zero(t, held())
 	})
 }
