@@ -650,3 +650,27 @@ func TestBatchCallerLeavesInFlight(t *testing.T) {
 		assert.Zero(t, held())
 	})
 }
+
+// A batched write whose caller left while it was in flight still drops the
+// entries it changes when it is answered: the caller's invalidation came
+// when it left, before the write was done, so a read in between kept the
+// state before the write in the cache for its TTL.
+func TestCacheInvalidatedByBatchAfterCallerLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, held := newZohoHeld(t, crm, client.WithCaching(client.CacheRule{Route: recordsRoute, TTL: time.Minute}),
+			client.WithBatching(client.BatchRule{Route: insertRoute}))
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Leads", "ann"), `"n":1`)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(client.DefaultBatchWindow+5*time.Millisecond, cancel)
+		// Sent at the window's end, answered 100 ms later (Slow).
+		_, _, err := send(ctx, tr, "POST", "/crm/v8/Leads", "ann", lead(1, "Last_Name", "Slow"))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Leads", "ann"), `"n":2`, "read while the write is in flight")
+		time.Sleep(200 * time.Millisecond) // the write is answered
+		synctest.Wait()
+		assert.Len(t, crm.batchSizes(), 1)
+		assert.Contains(t, mustRead(t, tr, "/crm/v8/Leads", "ann"), `"n":3`, "the entry from before the write was answered")
+		assert.Zero(t, held())
+	})
+}
