@@ -73,21 +73,25 @@ const (
 
 // batch is one call's worth of records.
 type batch struct {
-	bt       *batcher
-	seq      uint64 // order of creation
-	lane     *lane
-	lk       key
-	state    batchState
-	recs     []*pending
-	tokens   map[string]struct{}
-	bytes    int64 // of the body so far
-	opened   time.Time
-	flushAt  time.Time
-	timer    Timer
-	tmpl     *http.Request   // the first record's request, cloned
-	ctx0     context.Context // the first record's context, for its values
-	rest     []byte
-	module   string
+	bt      *batcher
+	seq     uint64 // order of creation
+	lane    *lane
+	lk      key
+	state   batchState
+	recs    []*pending
+	tokens  map[string]struct{}
+	bytes   int64 // of the body so far
+	opened  time.Time
+	flushAt time.Time
+	timer   Timer
+	tmpl    *http.Request   // the first record's request, cloned
+	ctx0    context.Context // the first record's context, for its values
+	rest    []byte
+	module  string
+	// inval and invMod are what the batch's write drops from the cache once
+	// answered (see saver.write), also if its callers left meanwhile.
+	inval    uint64
+	invMod   string
 	failFast bool
 	cancel   context.CancelFunc // ends the call once every caller left
 	sealed   bool               // sent: records can no longer leave
@@ -199,6 +203,10 @@ func (bt *batcher) add(lk key, c *call, ff bool, p *pending) error {
 		b = &batch{bt: bt, seq: s.seq, lane: ln, lk: lk, tokens: map[string]struct{}{}, opened: now,
 			tmpl: p.req.Clone(context.Background()), ctx0: p.ctx, rest: p.rec.rest, module: moduleOf(p.req, &c.price),
 			failFast: ff, bytes: int64(len(p.rec.rest) + len(bt.rule.Member) + 8)}
+		if sv := bt.t.save; sv.cache != nil {
+			_, b.inval = sv.match(p.req, &c.price)
+			b.invMod = invalidated(p.req, &c.price)
+		}
 		ln.open = b
 		ln.n++
 	}

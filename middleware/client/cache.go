@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // maxCacheRules bounds the caching rules: a write names the routes it
@@ -228,16 +230,25 @@ func parseCacheControl(h http.Header) cacheControl {
 	return cc
 }
 
+// invalidated is the module whose entries a write r (priced p) drops: its
+// own, or "" (every entry of the routes written to) for a path that routers
+// may read as another route.
+func invalidated(r *http.Request, p *cost.Price) string {
+	if p.Unclean {
+		return "" // every entry of every route: the path may name another
+	}
+	return moduleOf(r, p)
+}
+
 // write sends a call that may change what the cache holds (one to the
 // paths of mask's cached routes or below): it drops the entries it may
 // change before it is sent (so that no reader gets them meanwhile) and
 // again when it is answered (a read that overlapped it may have stored the
 // old state).
+// A batched write also drops them when its batch is answered, in case its
+// callers left before.
 func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
-	module := moduleOf(c.req, &c.price)
-	if c.price.Unclean {
-		module = "" // every entry of every route: the path may name another
-	}
+	module := invalidated(c.req, &c.price)
 	s.cache.invalidate(mask, module)
 	resp, err := s.send(c, rr, o)
 	s.cache.invalidate(mask, module)
