@@ -674,3 +674,30 @@ func TestCacheInvalidatedByBatchAfterCallerLeft(t *testing.T) {
 		assert.Zero(t, held())
 	})
 }
+
+// Two writes that name one record by one field's value are never in one
+// batch, however their JSON spells the value: encoding/json writes & < >
+// as \u0026 \u003c \u003e, other encoders do not, and the record's key
+// compared the JSON text, so the two went in one batch.
+func TestBatchSameRecordSpelledTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, client.WithBatching(zoho.BatchRules("v8", 0)...))
+		bodies := []string{
+			`{"data":[{"Seq":1,"Last_Name":"a","Email":"tom&jerry@x.test"}]}`,
+			`{"data":[{"Seq":2,"Last_Name":"b","Email":"TOM\u0026JERRY@x.test"}]}`,
+			`{"data":[{"Seq":3,"Last_Name":"c","Email":"t\u006fm&jerry@x.test"}]}`,
+		}
+		var wg sync.WaitGroup
+		for i, b := range bodies {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Microsecond) // arrive in order
+				st, body, err := send(context.Background(), tr, "POST", "/crm/v8/Leads/upsert", "ann", b)
+				assert.NoError(t, err)
+				assert.Equal(t, 200, st, body)
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, []int{1, 1, 1}, crm.batchSizes(), "one record, three batches in order")
+	})
+}
