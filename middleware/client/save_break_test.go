@@ -1,8 +1,10 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -700,4 +702,65 @@ func TestBatchSameRecordSpelledTwice(t *testing.T) {
 		wg.Wait()
 		assert.Equal(t, []int{1, 1, 1}, crm.batchSizes(), "one record, three batches in order")
 	})
+}
+
+// failingBody yields n bytes of x, then fails.
+type failingBody struct{ n int }
+
+var errHalfway = errors.New("connection reset halfway")
+
+func (b *failingBody) Read(p []byte) (int, error) {
+	if b.n == 0 {
+		return 0, errHalfway
+	}
+	k := min(len(p), b.n)
+	copy(p, bytes.Repeat([]byte("x"), k))
+	b.n -= k
+	return k, nil
+}
+
+func (b *failingBody) Close() error { return nil }
+
+// Held: a body that fails halfway is never cached, and its caller reads
+// what came then the error; a body over MaxBody reaches its caller whole
+// (64 KiB, streamed on past the 1 KiB read) and is not cached; no slot
+// stays held.
+func TestCacheKeepsNoBrokenOrHugeBody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			resp := response(r, http.StatusOK, "")
+			if r.URL.Query().Get("size") == "huge" {
+				resp.Body = io.NopCloser(io.LimitReader(neverEnding('y'), 64<<10))
+			} else {
+				resp.Body = &failingBody{n: 10}
+			}
+			return resp, nil
+		})
+		tr, held := newZohoHeld(t, srv, client.WithCaching(client.CacheRule{Route: usersRoute, TTL: time.Minute, MaxBody: 1 << 10}))
+		for i := range 2 {
+			g := read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users"))
+			assert.ErrorIs(t, g.err, errHalfway)
+			assert.Equal(t, strings.Repeat("x", 10), g.body)
+			assert.Equal(t, int64(i+1), calls.Load())
+		}
+		for i := range 2 {
+			g := read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users?size=huge"))
+			require.NoError(t, g.err)
+			assert.Equal(t, 64<<10, len(g.body))
+			assert.Equal(t, int64(3+i), calls.Load())
+		}
+		assert.Zero(t, tr.Stats().CacheEntries)
+		assert.Zero(t, held())
+	})
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
