@@ -764,3 +764,34 @@ func (b neverEnding) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// A header set under two spellings of its name (a map key net/http does
+// not canonicalise) is sent as two lines in the spellings' order, and a
+// server takes the first: {X-Api-Key: 1, x-api-key: 2} calls as key 1,
+// {X-Api-Key: 2, x-api-key: 1} as key 2. The key sorted the two by their
+// lower-case name only, in map order, so half the time both requests had
+// one key and one got the other's answer.
+func TestKeyHeaderSpelledTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &echoRT{}
+		tr, _ := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: usersRoute}),
+			client.WithCaching(client.CacheRule{Route: usersRoute, TTL: time.Hour}))
+		mk := func(q, first, second string) *http.Request {
+			r := newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users?"+q)
+			r.Header["X-Api-Key"] = []string{first}
+			r.Header["x-api-key"] = []string{second}
+			return r
+		}
+		for i := range 20 { // each time a URL of its own: nothing cached yet
+			q := strconv.Itoa(i)
+			gots := concurrently(2, func(j int) got {
+				if j == 0 {
+					return read(tr, mk(q, "1", "2"))
+				}
+				return read(tr, mk(q, "2", "1"))
+			})
+			assert.Equal(t, echo(mk(q, "1", "2")), gots[0].body)
+			assert.Equal(t, echo(mk(q, "2", "1")), gots[1].body)
+		}
+	})
+}
