@@ -66,23 +66,30 @@ func laneIgnored(lower string) bool {
 }
 
 // requestKey digests r's method, host, URL and the headers pick selects
-// (by lower-case name), sorted, then extra.
+// (by lower-case name), sorted, then extra. Names that differ only in case
+// (map keys net/http did not canonicalise) are sorted by their spelling,
+// the order in which they are sent, so that their values' order counts.
 func requestKey(r *http.Request, pick func(lower string) bool, extra ...string) key {
 	b := make([]byte, 0, 512)
 	b = field(b, r.Method)
 	b = field(b, r.Host)
 	b = field(b, r.URL.String())
 	type named struct {
-		lower string
-		vs    []string
+		lower, name string
+		vs          []string
 	}
 	hs := make([]named, 0, len(r.Header))
 	for name, vs := range r.Header {
 		if l := strings.ToLower(name); pick(l) {
-			hs = append(hs, named{l, vs})
+			hs = append(hs, named{l, name, vs})
 		}
 	}
-	slices.SortFunc(hs, func(a, b named) int { return strings.Compare(a.lower, b.lower) })
+	slices.SortFunc(hs, func(a, b named) int {
+		if c := strings.Compare(a.lower, b.lower); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
 	for _, h := range hs {
 		b = field(b, h.lower)
 		b = binary.AppendUvarint(b, uint64(len(h.vs)))
