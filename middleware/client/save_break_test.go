@@ -213,14 +213,17 @@ func keyPairs() map[string][2][]string {
 		"Accept-Language":         h("Accept-Language", "en", "fr"),
 		"Range":                   h("Range", "bytes=0-9", "bytes=10-19"),
 		"If-None-Match":           h("If-None-Match", `"a"`, `"b"`),
-		"one credential or none":  {{u, "Authorization", "Bearer a"}, {u}},
-		"two values or one":       {{u, "Authorization", "Bearer a", "Authorization", "Bearer b"}, {u, "Authorization", "Bearer a"}},
-		"query":                   {{u + "?page=1"}, {u + "?page=2"}},
-		"query or none":           {{u + "?"}, {u}},
-		"host":                    {{u}, {"https://crm.other/crm/v8/users"}},
-		"scheme":                  {{u}, {"http://crm.test/crm/v8/users"}},
-		"port":                    {{u}, {"https://crm.test:8443/crm/v8/users"}},
-		"user info":               {{"https://a:x@crm.test/crm/v8/users"}, {"https://b:x@crm.test/crm/v8/users"}},
+		// What the caller prefers the answer to be (RFC 7240), such as
+		// return=minimal or Microsoft Graph's outlook.body-content-type.
+		"Prefer":                 h("Prefer", "return=minimal", "return=representation"),
+		"one credential or none": {{u, "Authorization", "Bearer a"}, {u}},
+		"two values or one":      {{u, "Authorization", "Bearer a", "Authorization", "Bearer b"}, {u, "Authorization", "Bearer a"}},
+		"query":                  {{u + "?page=1"}, {u + "?page=2"}},
+		"query or none":          {{u + "?"}, {u}},
+		"host":                   {{u}, {"https://crm.other/crm/v8/users"}},
+		"scheme":                 {{u}, {"http://crm.test/crm/v8/users"}},
+		"port":                   {{u}, {"https://crm.test:8443/crm/v8/users"}},
+		"user info":              {{"https://a:x@crm.test/crm/v8/users"}, {"https://b:x@crm.test/crm/v8/users"}},
 	}
 }
 
