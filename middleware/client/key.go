@@ -27,10 +27,10 @@ var identityWords = []string{"account", "org", "project", "tenant", "user", "beh
 
 // keyHeader reports whether a header (lower case) goes into the key of a
 // coalesced or cached request: it carries credentials, names whom the call
-// acts for, or changes the answer.
+// acts for, or changes the answer (Accept*, Range, Prefer, If-*).
 func (s *saver) keyHeader(lower string) bool {
 	switch lower {
-	case "accept", "accept-encoding", "accept-language", "range":
+	case "accept", "accept-encoding", "accept-language", "range", "prefer":
 		return true
 	}
 	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") {

@@ -39,7 +39,7 @@ const (
 // the same credentials (any header but User-Agent whose name says account,
 // org, project, tenant, user, behalf or impersonat: Stripe-Account,
 // OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
-// (Accept*, Range, If-*). So two callers with different credentials, or
+// (Accept*, Range, Prefer, If-*). So two callers with different credentials, or
 // acting for different accounts, never share a response. The first caller sends the call; the others wait for it, each
 // until its own context ends, and each gets its own response (headers
 // cloned, the body a reader of its own over the bytes read once), or the
