@@ -798,3 +798,36 @@ func TestKeyHeaderSpelledTwice(t *testing.T) {
 		}
 	})
 }
+
+// A GET that carries a method override (X-HTTP-Method-Override and kin,
+// which Google's and many other APIs honour) is the method it names: a
+// DELETE so sent was answered from the cache, never reaching the server,
+// or from a plain GET's call in flight, and dropped no entry.
+func TestMethodOverrideIsNoRead(t *testing.T) {
+	for _, h := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		t.Run(h, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := &echoRT{}
+				tr, _ := newZohoHeld(t, srv, client.WithCoalescing(client.CoalesceRule{Route: usersRoute}),
+					client.WithCaching(client.CacheRule{Route: usersRoute, TTL: time.Hour}))
+				const url = "https://crm.test/crm/v8/users"
+				plain := func() *http.Request { return newReq(t, context.Background(), "GET", url) }
+				del := func() *http.Request { return newReq(t, context.Background(), "GET", url, h, "DELETE") }
+				gots := concurrently(2, func(i int) got {
+					if i == 0 {
+						return read(tr, plain())
+					}
+					time.Sleep(time.Millisecond) // joins the plain GET's flight, if it may
+					return read(tr, del())
+				})
+				assert.Equal(t, echo(plain()), gots[0].body)
+				assert.Equal(t, echo(del()), gots[1].body, "the DELETE got the GET's answer")
+				assert.Equal(t, int64(2), srv.calls.Load())
+				assert.Equal(t, echo(del()), read(tr, del()).body)
+				assert.Equal(t, int64(3), srv.calls.Load(), "the DELETE was answered from the cache")
+				read(tr, plain())
+				assert.Equal(t, int64(4), srv.calls.Load(), "the DELETE dropped no entry")
+			})
+		})
+	}
+}
