@@ -72,7 +72,10 @@ type CoalesceRule struct {
 // its module query parameter) on every cached route, and the entries of
 // the routes written to that have no module; a write that names no module
 // drops every entry of the routes written to, and one whose path routers
-// may read as another route (cost.Price.Unclean) drops every entry.
+// may read as another route (cost.Price.Unclean) drops every entry. A
+// request with a method override (X-HTTP-Method-Override, X-HTTP-Method or
+// X-Method-Override) is the method it names: never coalesced nor answered
+// from the cache, and a write if that method is not safe.
 type CacheRule struct {
 	Route        string        // a GET pattern of the cost table
 	TTL          time.Duration // > 0
@@ -330,7 +333,7 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 // rule i); all of them for a path that routers may read otherwise.
 func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64) {
 	rr = s.rules[p.Pattern]
-	if s.cache == nil || safeMethod(r.Method) {
+	if s.cache == nil || safeMethod(r.Method) && safeMethod(overridden(r)) {
 		return rr, 0
 	}
 	if p.Unclean {
@@ -350,6 +353,21 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		return rr.batch.roundTrip(c, o)
 	}
 	return c.run()
+}
+
+// overrideHeaders name the method a request acts as, for servers that
+// honour them (canonical keys).
+var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// overridden returns the method r's method-override header names, upper
+// case, or "" if it has none.
+func overridden(r *http.Request) string {
+	for _, h := range overrideHeaders {
+		if vs := r.Header[h]; len(vs) > 0 {
+			return strings.ToUpper(strings.TrimSpace(vs[0]))
+		}
+	}
+	return ""
 }
 
 // safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).
