@@ -215,7 +215,10 @@ func keyPairs() map[string][2][]string {
 		"If-None-Match":           h("If-None-Match", `"a"`, `"b"`),
 		// What the caller prefers the answer to be (RFC 7240), such as
 		// return=minimal or Microsoft Graph's outlook.body-content-type.
-		"Prefer":                 h("Prefer", "return=minimal", "return=representation"),
+		"Prefer": h("Prefer", "return=minimal", "return=representation"),
+		// The version of the API the answer is in.
+		"Stripe-Version":         h("Stripe-Version", "2024-06-20", "2025-03-31"),
+		"X-GitHub-Api-Version":   h("X-GitHub-Api-Version", "2022-11-28", "2026-03-10"),
 		"one credential or none": {{u, "Authorization", "Bearer a"}, {u}},
 		"two values or one":      {{u, "Authorization", "Bearer a", "Authorization", "Bearer b"}, {u, "Authorization", "Bearer a"}},
 		"query":                  {{u + "?page=1"}, {u + "?page=2"}},
