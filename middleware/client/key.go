@@ -27,14 +27,15 @@ var identityWords = []string{"account", "org", "project", "tenant", "user", "beh
 
 // keyHeader reports whether a header (lower case) goes into the key of a
 // coalesced or cached request: it carries credentials, names whom the call
-// acts for, or changes the answer (Accept*, Range, Prefer, If-*).
+// acts for, or changes the answer (Accept*, Range, Prefer, If-*, any
+// header whose name says version: Stripe-Version, X-GitHub-Api-Version).
 func (s *saver) keyHeader(lower string) bool {
 	switch lower {
 	case "accept", "accept-encoding", "accept-language", "range", "prefer":
 		return true
 	}
-	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") {
-		return true
+	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") || strings.Contains(lower, "version") {
+		return true // ... or the API version the answer is in
 	}
 	return s.credential(lower) || lower != "user-agent" && hasWord(lower, identityWords)
 }

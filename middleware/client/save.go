@@ -39,11 +39,12 @@ const (
 // the same credentials (any header but User-Agent whose name says account,
 // org, project, tenant, user, behalf or impersonat: Stripe-Account,
 // OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
-// (Accept*, Range, Prefer, If-*). So two callers with different
-// credentials, or acting for different accounts, never share a response.
-// Credentials that the base transport adds itself (from the request's
-// context, say) are not seen: with coalescing or caching, such a base must
-// act for one identity only. The first caller sends the call; the others
+// (Accept*, Range, Prefer, If-*, any header whose name says version). So
+// two callers with different credentials, or acting for different
+// accounts, never share a response. Credentials that the base transport
+// adds itself (from the request's context, say) are not seen: with
+// coalescing or caching, such a base must act for one identity only. The
+// first caller sends the call; the others
 // wait for it, each until its own context ends, and each gets its own
 // response (headers cloned, the body a reader of its own over the bytes
 // read once), or the same error if the server could not be reached. When
