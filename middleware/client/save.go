@@ -39,21 +39,20 @@ const (
 // the same credentials (any header but User-Agent whose name says account,
 // org, project, tenant, user, behalf or impersonat: Stripe-Account,
 // OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
-// (Accept*, Range, Prefer, If-*, any header whose name says version). So
-// two callers with different credentials, or acting for different
-// accounts, never share a response. Credentials that the base transport
-// adds itself (from the request's context, say) are not seen: with
-// coalescing or caching, such a base must act for one identity only. The
-// first caller sends the call; the others
-// wait for it, each until its own context ends, and each gets its own
-// response (headers cloned, the body a reader of its own over the bytes
-// read once), or the same error if the server could not be reached. When
-// the first caller's call fails for that caller alone (its context ended,
-// also while its answer was read, or its integration was refused), the
-// others try again together. A body larger than MaxBody, or an answer that
-// varies on a header outside the key, sets a cookie, or is Cache-Control
-// private to a request that carries no credentials, is not shared: its
-// caller gets it, and the others send their own calls.
+// (Accept*, Range, Prefer, If-*, any header whose name says version). So two
+// callers with different credentials, or acting for different accounts,
+// never share a response. Credentials that the base transport adds itself
+// (from the request's context, say) are not seen: with coalescing or
+// caching, such a base must act for one identity only. The first caller
+// sends the call; the others wait for it, each until its own context ends,
+// and each gets its own response (headers cloned, the body a reader of its
+// own over the bytes read once), or the same error if the server could not
+// be reached. When the first caller's call fails for that caller alone (its
+// context ended, also while its answer was read, or its integration was
+// refused), the others try again together. A body larger than MaxBody, or an
+// answer that varies on a header outside the key, sets a cookie, or is
+// Cache-Control private to a request that carries no credentials, is not
+// shared: its caller gets it, and the others send their own calls.
 type CoalesceRule struct {
 	Route string // a pattern of the cost table
 	// Integrations limits the rule to these integrations (nil: all).
