@@ -834,3 +834,25 @@ func TestMethodOverrideIsNoRead(t *testing.T) {
 		})
 	}
 }
+
+// An answer that was already Age seconds old (from a CDN or proxy cache on
+// the way) is fresh for max-age minus that (RFC 9111, 4.2.3): the cache
+// kept it for the whole max-age from when it came.
+func TestCacheHonoursAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return response(r, http.StatusOK, "{}", "Cache-Control", "max-age=60", "Age", "50"), nil
+		})
+		tr, _ := newZohoHeld(t, srv, metaRules())
+		const url = "https://crm.test/crm/v8/users"
+		read(tr, newReq(t, context.Background(), "GET", url))
+		time.Sleep(5 * time.Second)
+		read(tr, newReq(t, context.Background(), "GET", url))
+		assert.Equal(t, int64(1), calls.Load(), "55 s old: fresh")
+		time.Sleep(6 * time.Second)
+		read(tr, newReq(t, context.Background(), "GET", url))
+		assert.Equal(t, int64(2), calls.Load(), "61 s old: stale")
+	})
+}
