@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -164,7 +165,11 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 	}
 	ttl := cr.ttl
 	if cc.maxAge >= 0 {
-		ttl = min(ttl, time.Duration(cc.maxAge)*time.Second)
+		// Fresh for max-age less the age it came with (RFC 9111, 4.2.3),
+		// compared in seconds: a huge max-age overflows no Duration.
+		if fresh := cc.maxAge - age(snap.header); fresh < int64(ttl/time.Second) {
+			ttl = time.Duration(fresh) * time.Second
+		}
 	}
 	if ttl <= 0 {
 		return
@@ -196,6 +201,21 @@ func (s *saver) varyKept(h http.Header) bool {
 		}
 	}
 	return true
+}
+
+// age is a response's Age header in seconds: 0 if it has none, and a
+// malformed one past max-age (RFC 9111, 5.1: a cache may treat it as
+// stale).
+func age(h http.Header) int64 {
+	vs := h["Age"]
+	if len(vs) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64)
+	if err != nil || n < 0 {
+		return math.MaxInt32
+	}
+	return min(n, math.MaxInt32)
 }
 
 // cacheControl is what a Cache-Control field says to a private cache.
