@@ -856,3 +856,19 @@ func TestCacheHonoursAge(t *testing.T) {
 		assert.Equal(t, int64(2), calls.Load(), "61 s old: stale")
 	})
 }
+
+// Held: a rule whose TTL is under a second keeps no answer of max-age=0.
+func TestCacheSubSecondTTLMaxAgeZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return response(r, http.StatusOK, "{}", "Cache-Control", "max-age=0"), nil
+		})
+		tr, _ := newZohoHeld(t, srv, client.WithCaching(client.CacheRule{Route: usersRoute, TTL: 500 * time.Millisecond}))
+		for range 2 {
+			read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users"))
+		}
+		assert.Equal(t, int64(2), calls.Load())
+	})
+}
