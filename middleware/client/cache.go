@@ -167,8 +167,8 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 	if cc.maxAge >= 0 {
 		// Fresh for max-age less the age it came with (RFC 9111, 4.2.3),
 		// compared in seconds: a huge max-age overflows no Duration.
-		if fresh := cc.maxAge - age(snap.header); fresh < int64(ttl/time.Second) {
-			ttl = time.Duration(fresh) * time.Second
+		if fresh := cc.maxAge - age(snap.header); fresh <= int64(ttl/time.Second) {
+			ttl = min(ttl, time.Duration(fresh)*time.Second)
 		}
 	}
 	if ttl <= 0 {
