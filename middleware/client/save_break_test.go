@@ -872,3 +872,19 @@ func TestCacheSubSecondTTLMaxAgeZero(t *testing.T) {
 		assert.Equal(t, int64(2), calls.Load())
 	})
 }
+
+// A credential header with no value (code that sets the user's token, ""
+// for a user who has none) carries no credentials: a private answer to it
+// was cached, and served to every other such caller.
+func TestCachePrivateToEmptyCredentials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &sessionRT{private: true}
+		tr, _ := newZohoHeld(t, srv, metaRules())
+		for _, v := range []string{"", " "} {
+			for range 2 {
+				read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users", "Authorization", v, "Cookie", ""))
+			}
+		}
+		assert.Equal(t, int64(4), srv.calls.Load())
+	})
+}
