@@ -3,6 +3,7 @@ package client
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,15 +181,18 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 	s.cache.put(e, gen)
 }
 
-// hasCredentials reports whether r carries a header that says who calls.
+// hasCredentials reports whether r carries a header that says who calls:
+// one of credentials with a value that is not blank.
 func (s *saver) hasCredentials(r *http.Request) bool {
-	for name := range r.Header {
-		if s.credential(strings.ToLower(name)) {
+	for name, vs := range r.Header {
+		if s.credential(strings.ToLower(name)) && slices.ContainsFunc(vs, notBlank) {
 			return true
 		}
 	}
 	return false
 }
+
+func notBlank(v string) bool { return strings.TrimSpace(v) != "" }
 
 // varyKept reports whether every header a response varies on is in the key.
 func (s *saver) varyKept(h http.Header) bool {
