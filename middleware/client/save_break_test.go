@@ -888,3 +888,20 @@ func TestCachePrivateToEmptyCredentials(t *testing.T) {
 		assert.Equal(t, int64(4), srv.calls.Load())
 	})
 }
+
+// The cache's bytes count an answer's trailers, which it keeps and serves:
+// an answer whose trailers alone were over the bound was kept.
+func TestCacheBytesCountTrailers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			resp := response(r, http.StatusOK, "{}")
+			resp.Trailer = http.Header{"X-Digest": {strings.Repeat("d", 8<<10)}}
+			return resp, nil
+		})
+		tr, _ := newZohoHeld(t, srv, metaRules(), client.WithCacheSize(100, 4<<10))
+		read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users"))
+		s := tr.Stats()
+		assert.Zero(t, s.CacheEntries, "8 KiB of trailers in a cache of 4 KiB")
+		assert.LessOrEqual(t, s.CacheBytes, int64(4<<10))
+	})
+}
