@@ -33,10 +33,15 @@ func (s *snapshot) response(req *http.Request) *http.Response {
 		Uncompressed: s.uncompressed, Request: req, TLS: s.tls}
 }
 
-// size is what the snapshot holds, roughly, in bytes.
+// size is what the snapshot holds, roughly, in bytes: body, headers and
+// trailers.
 func (s *snapshot) size() int64 {
-	n := int64(len(s.body)) + 64
-	for k, vs := range s.header {
+	return int64(len(s.body)) + 64 + headerSize(s.header) + headerSize(s.trailer)
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for k, vs := range h {
 		n += int64(len(k)) + 16
 		for _, v := range vs {
 			n += int64(len(v)) + 16
