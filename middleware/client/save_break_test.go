@@ -905,3 +905,33 @@ func TestCacheBytesCountTrailers(t *testing.T) {
 		assert.LessOrEqual(t, s.CacheBytes, int64(4<<10))
 	})
 }
+
+// An answer to a request without credentials is kept for every caller of
+// the process, as a shared cache keeps it, so its s-maxage, which shared
+// caches take over max-age (RFC 9111, 5.2.2.10), bounds it; with
+// credentials the entry is the caller's own, and s-maxage is not for it.
+func TestCacheSharedMaxAge(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hdr   []string
+		calls int64
+	}{
+		{name: "no credentials", calls: 2},
+		{name: "credentials", hdr: []string{"Authorization", "Zoho-oauthtoken ann"}, calls: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var calls atomic.Int64
+				srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+					calls.Add(1)
+					return response(r, http.StatusOK, "{}", "Cache-Control", "max-age=600, s-maxage=0"), nil
+				})
+				tr, _ := newZohoHeld(t, srv, metaRules())
+				for range 2 {
+					read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users", tc.hdr...))
+				}
+				assert.Equal(t, tc.calls, calls.Load())
+			})
+		})
+	}
+}
