@@ -161,8 +161,12 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 		return
 	}
 	cc := parseCacheControl(snap.header)
-	if cc.noStore || cc.noCache || cc.private && !s.hasCredentials(c.req) || !s.varyKept(snap.header) {
+	own := s.hasCredentials(c.req) // else the entry serves every caller, as a shared cache's
+	if cc.noStore || cc.noCache || cc.private && !own || !s.varyKept(snap.header) {
 		return
+	}
+	if !own && cc.sMaxAge >= 0 {
+		cc.maxAge = cc.sMaxAge // RFC 9111, 5.2.2.10
 	}
 	ttl := cr.ttl
 	if cc.maxAge >= 0 {
@@ -222,14 +226,27 @@ func age(h http.Header) int64 {
 	return min(n, math.MaxInt32)
 }
 
-// cacheControl is what a Cache-Control field says to a private cache.
+// seconds is the least of a directive's argument and was (-1: none).
+func seconds(arg string, was int64) int64 {
+	n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
+	if err != nil || n < 0 {
+		n = 0 // malformed: treat as stale, as RFC 9111 says
+	}
+	if was < 0 || n < was {
+		return n
+	}
+	return was
+}
+
+// cacheControl is what a Cache-Control field says to a cache.
 type cacheControl struct {
 	noStore, noCache, private bool
 	maxAge                    int64 // seconds, -1 if not said
+	sMaxAge                   int64 // likewise, for shared caches
 }
 
 func parseCacheControl(h http.Header) cacheControl {
-	cc := cacheControl{maxAge: -1}
+	cc := cacheControl{maxAge: -1, sMaxAge: -1}
 	for _, v := range h["Cache-Control"] {
 		for _, d := range strings.Split(v, ",") {
 			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
@@ -241,13 +258,9 @@ func parseCacheControl(h http.Header) cacheControl {
 			case "private":
 				cc.private = true
 			case "max-age":
-				n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
-				if err != nil || n < 0 {
-					n = 0 // malformed: treat as stale, as RFC 9111 says
-				}
-				if cc.maxAge < 0 || n < cc.maxAge {
-					cc.maxAge = n
-				}
+				cc.maxAge = seconds(arg, cc.maxAge)
+			case "s-maxage":
+				cc.sMaxAge = seconds(arg, cc.sMaxAge)
 			}
 		}
 	}

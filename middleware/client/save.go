@@ -65,7 +65,9 @@ type CoalesceRule struct {
 // share an entry). Only 200 responses are kept, of at most MaxBody bytes,
 // and not when the server says Cache-Control no-store or no-cache, private
 // for a request that carries no credentials, Vary on a header outside the
-// key, or sets a cookie; a max-age below TTL shortens it. A request with
+// key, or sets a cookie; a max-age below TTL shortens it (less the Age the
+// answer came with; for a request without credentials, whose entry serves
+// every caller as a shared cache's would, s-maxage if given). A request with
 // Cache-Control no-cache (or [WithCacheBypass]), or a max-age the entry is
 // older than (max-age=0: any entry), is sent and refreshes the entry;
 // no-store is sent and not kept. Concurrent misses share one call,
