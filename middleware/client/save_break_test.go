@@ -935,3 +935,17 @@ func TestCacheSharedMaxAge(t *testing.T) {
 		})
 	}
 }
+
+// A request's max-age too large for a Duration takes any live entry: it
+// overflowed, negative, and sent every such request to the server.
+func TestCacheRequestHugeMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, metaRules())
+		for range 2 {
+			g := read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users", "Cache-Control", "max-age=99999999999"))
+			require.NoError(t, g.err)
+			assert.Contains(t, g.body, `"n":1`)
+		}
+	})
+}
