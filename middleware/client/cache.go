@@ -60,7 +60,7 @@ func (c *cache) get(k key, now time.Time, maxAge int64) *snapshot {
 		c.drop(e)
 		return nil
 	}
-	if maxAge >= 0 && time.Duration(now.UnixNano()-e.stored) >= time.Duration(maxAge)*time.Second {
+	if maxAge >= 0 && (now.UnixNano()-e.stored)/int64(time.Second) >= maxAge { // in seconds: no overflow
 		return nil // the fresh answer will replace it
 	}
 	c.unlink(e)
@@ -185,8 +185,8 @@ func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64
 	s.cache.put(e, gen)
 }
 
-// hasCredentials reports whether r carries a header that says who calls:
-// one of credentials with a value that is not blank.
+// hasCredentials reports whether r carries a header that says who calls: a
+// credential header with a value that is not blank.
 func (s *saver) hasCredentials(r *http.Request) bool {
 	for name, vs := range r.Header {
 		if s.credential(strings.ToLower(name)) && slices.ContainsFunc(vs, notBlank) {
@@ -281,9 +281,8 @@ func invalidated(r *http.Request, p *cost.Price) string {
 // paths of mask's cached routes or below): it drops the entries it may
 // change before it is sent (so that no reader gets them meanwhile) and
 // again when it is answered (a read that overlapped it may have stored the
-// old state).
-// A batched write also drops them when its batch is answered, in case its
-// callers left before.
+// old state). A batched write also drops them when its batch is answered,
+// in case its callers left before.
 func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
 	module := invalidated(c.req, &c.price)
 	s.cache.invalidate(mask, module)
