@@ -949,3 +949,21 @@ func TestCacheRequestHugeMaxAge(t *testing.T) {
 		}
 	})
 }
+
+// An answer's max-age too large for a Duration keeps it for the TTL: the
+// product overflowed before 72408a7, negative for this one, and the answer
+// was not kept.
+func TestCacheHugeMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		srv := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return response(r, http.StatusOK, "{}", "Cache-Control", "max-age=10000000000"), nil
+		})
+		tr, _ := newZohoHeld(t, srv, metaRules())
+		for range 2 {
+			read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users"))
+		}
+		assert.Equal(t, int64(1), calls.Load())
+	})
+}
