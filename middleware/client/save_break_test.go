@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -965,5 +966,63 @@ func TestCacheHugeMaxAge(t *testing.T) {
 			read(tr, newReq(t, context.Background(), "GET", "https://crm.test/crm/v8/users"))
 		}
 		assert.Equal(t, int64(1), calls.Load())
+	})
+}
+
+// gzipRT is batchRT answering in gzip when the call accepts it, as
+// servers do, with Content-Encoding: gzip.
+type gzipRT struct{ batchRT }
+
+func (g *gzipRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := g.batchRT.RoundTrip(r)
+	if err != nil || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		return resp, err
+	}
+	plain, _ := io.ReadAll(resp.Body)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	resp.Body, resp.ContentLength = io.NopCloser(&b), int64(b.Len())
+	resp.Header.Set("Content-Encoding", "gzip")
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// Writes that ask for a compressed answer (Accept-Encoding: gzip, set by
+// the caller, so net/http leaves the answer compressed) are batched like
+// others, and each caller gets its own record's result: the batch's
+// answer came compressed, could not be split, and every caller got
+// ErrBatchAnswer ("whether their records were written is unknown") for
+// records that were all written, which a caller may well send again.
+func TestBatchCompressedAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &gzipRT{}
+		tr, _ := newZohoHeld(t, srv, client.WithBatching(client.BatchRule{Route: insertRoute}))
+		answers := concurrently(3, func(i int) answer {
+			r, err := http.NewRequest("POST", "https://crm.test/crm/v8/Leads", strings.NewReader(lead(i, "Last_Name", "L")))
+			require.NoError(t, err)
+			r.Header.Set("Authorization", "Zoho-oauthtoken ann")
+			r.Header.Set("Accept-Encoding", "gzip")
+			resp, err := tr.RoundTrip(r)
+			if err != nil {
+				return answer{err: err}
+			}
+			defer resp.Body.Close()
+			var body io.Reader = resp.Body
+			if resp.Header.Get("Content-Encoding") == "gzip" {
+				zr, err := gzip.NewReader(resp.Body)
+				require.NoError(t, err)
+				body = zr
+			}
+			b, err := io.ReadAll(body)
+			return answer{resp.StatusCode, string(b), err}
+		})
+		for i, a := range answers {
+			require.NoError(t, a.err)
+			require.Equal(t, 201, a.status, a.body)
+			assert.EqualValues(t, i, a.result(t)["details"].(map[string]any)["Seq"])
+		}
+		assert.Equal(t, 1, srv.calls)
 	})
 }
