@@ -203,6 +203,10 @@ func (bt *batcher) add(lk key, c *call, ff bool, p *pending) error {
 		b = &batch{bt: bt, seq: s.seq, lane: ln, lk: lk, tokens: map[string]struct{}{}, opened: now,
 			tmpl: p.req.Clone(context.Background()), ctx0: p.ctx, rest: p.rec.rest, module: moduleOf(p.req, &c.price),
 			failFast: ff, bytes: int64(len(p.rec.rest) + len(bt.rule.Member) + 8)}
+		// The batch's answer is read and split here: not in an encoding its
+		// callers asked for (the base may still compress it on the wire, as
+		// net/http does, reading it back for us).
+		b.tmpl.Header.Del("Accept-Encoding")
 		if sv := bt.t.save; sv.cache != nil {
 			_, b.inval = sv.match(p.req, &c.price)
 			b.invMod = invalidated(p.req, &c.price)

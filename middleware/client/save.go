@@ -105,7 +105,10 @@ type CacheRule struct {
 // Each caller gets its own record's result, in the shape of a one-record
 // answer: {Member:[result]} with "$.Member[i]" paths renumbered, status 400
 // for a result whose status is not "success", else the batch's 200 or 201,
-// or Success when the batch answered 207. When the batch fails as a whole
+// or Success when the batch answered 207, uncompressed (the batch is sent
+// without its callers' Accept-Encoding, since its answer is read to be
+// split; the base transport may still compress it on the wire, as
+// net/http does, and decompress it). When the batch fails as a whole
 // (a transport error, or an answer without one result per record, such as a
 // 401 or a 5xx), every caller gets that failure (its own copy of the
 // response, or the error); a panic of the base transport while the batch is
