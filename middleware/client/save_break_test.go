@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1025,4 +1029,50 @@ func TestBatchCompressedAnswer(t *testing.T) {
 		}
 		assert.Equal(t, 1, srv.calls)
 	})
+}
+
+// md5RT refuses (400) a write whose body does not match its Content-MD5 or
+// whose X-Signature is not the body's SHA-256, as servers that check body
+// digests and signatures do; else it answers as batchRT.
+type md5RT struct{ batchRT }
+
+func (m *md5RT) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	sum := md5.Sum(body)
+	sig := sha256.Sum256(body)
+	if v := r.Header.Get("Content-MD5"); v != "" && v != base64.StdEncoding.EncodeToString(sum[:]) ||
+		r.Header.Get("X-Signature") != "" && r.Header.Get("X-Signature") != hex.EncodeToString(sig[:]) {
+		return jsonResponse(r, http.StatusBadRequest, map[string]any{"code": "BAD_DIGEST", "status": "error"}), nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return m.batchRT.RoundTrip(r)
+}
+
+// A write whose headers bind its body (a digest, a signature) is sent as it
+// is: batched, even alone, its body was written anew (compacted, members
+// sorted) and no longer matched, and the server refused it.
+func TestBatchKeepsBodyBoundWrite(t *testing.T) {
+	const body = `{"data": [ {"Seq": 1, "Last_Name": "L"} ], "trigger": ["workflow"]}`
+	md := md5.Sum([]byte(body))
+	sig := sha256.Sum256([]byte(body))
+	for name, hdr := range map[string][]string{
+		"Content-MD5": {"Content-MD5", base64.StdEncoding.EncodeToString(md[:])},
+		"X-Signature": {"X-Signature", hex.EncodeToString(sig[:])},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := &md5RT{}
+				tr, _ := newZohoHeld(t, srv, client.WithBatching(client.BatchRule{Route: insertRoute}))
+				r, err := http.NewRequest("POST", "https://crm.test/crm/v8/Leads", strings.NewReader(body))
+				require.NoError(t, err)
+				r.Header.Set(hdr[0], hdr[1])
+				resp, err := tr.RoundTrip(r)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				assert.Equal(t, 201, resp.StatusCode, string(b))
+			})
+		})
+	}
 }
