@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -150,7 +151,7 @@ func (bt *batcher) roundTrip(c *call, o callOpts) (*http.Response, error) {
 	r := c.req
 	_, k1 := r.Header["Idempotency-Key"]
 	_, k2 := r.Header["X-Idempotency-Key"]
-	if r.Body == nil || r.Body == http.NoBody || k1 || k2 || bt.ints != nil && !bt.ints[c.it.idx] {
+	if r.Body == nil || r.Body == http.NoBody || k1 || k2 || bt.ints != nil && !bt.ints[c.it.idx] || bodyBound(r) {
 		return c.run()
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, bt.maxBytes+1))
@@ -176,6 +177,24 @@ func (bt *batcher) roundTrip(c *call, o callOpts) (*http.Response, error) {
 		return nil, err
 	}
 	return bt.await(p)
+}
+
+// bodyBound reports whether r's headers bind the bytes of its body: a
+// digest (Content-MD5, Digest, Content-Digest, X-Amz-Content-Sha256) or a
+// signature (a header named so, or an Authorization that carries one, as
+// AWS's SigV4 does). A batch writes the body anew, which would break them.
+func bodyBound(r *http.Request) bool {
+	for name, vs := range r.Header {
+		l := strings.ToLower(name)
+		if l == "content-md5" || strings.Contains(l, "digest") || strings.Contains(l, "signature") ||
+			strings.Contains(l, "content-sha") {
+			return true
+		}
+		if l == "authorization" && slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(strings.ToLower(v), "signature=") }) {
+			return true
+		}
+	}
+	return false
 }
 
 // add puts p in its lane's open batch, or in a new one if it does not fit

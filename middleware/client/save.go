@@ -89,18 +89,21 @@ type CacheRule struct {
 	MaxBody      int64         // default DefaultMaxShared
 }
 
-// BatchRule sends the single-record writes of a route that takes an array
-// of records (Zoho's insert, update and upsert: {"data":[...]}) as one call
-// of up to MaxRecords records. A request is batched when its JSON body has
-// exactly one record under Member; it waits at most Window for others with
-// the same method, URL, headers (all but Content-Length, User-Agent and
-// tracing headers), other top-level members and integration, and never
-// closer than Window to its context's deadline. Records of one module that
-// share a value of a KeyFields field are never in one batch: the later one
-// goes in a later batch, sent once the earlier one is answered, whatever
-// their routes, lanes or integrations, so writes to one record keep the
-// order they came in. (Two writes that name one record by different fields,
-// one by id and one by Email, are not known to meet.)
+// BatchRule sends the single-record writes of a route that takes an array of
+// records (Zoho's insert, update and upsert: {"data":[...]}) as one call of
+// up to MaxRecords records. A request is batched when its JSON body has
+// exactly one record under Member, it has no idempotency key, and no digest
+// or signature (Content-MD5, Digest, a header named signature, an
+// Authorization with a Signature=) binds the bytes of its body, which a
+// batch writes anew; it waits at most Window for others with the same
+// method, URL, headers (all but Content-Length, User-Agent and tracing
+// headers), other top-level members and integration, and never closer than
+// Window to its context's deadline. Records of one module that share a value
+// of a KeyFields field are never in one batch: the later one goes in a later
+// batch, sent once the earlier one is answered, whatever their routes, lanes
+// or integrations, so writes to one record keep the order they came in. (Two
+// writes that name one record by different fields, one by id and one by
+// Email, are not known to meet.)
 //
 // Each caller gets its own record's result, in the shape of a one-record
 // answer: {Member:[result]} with "$.Member[i]" paths renumbered, status 400
