@@ -1076,3 +1076,19 @@ func TestBatchKeepsBodyBoundWrite(t *testing.T) {
 		})
 	}
 }
+
+// A request with Pragma: no-cache and no Cache-Control is sent, as if it
+// said Cache-Control: no-cache (RFC 9111, 5.4: caches MUST): it was
+// answered from the cache.
+func TestCacheRequestPragmaNoCache(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr, _ := newZohoHeld(t, crm, metaRules())
+		const url = "https://crm.test/crm/v8/users"
+		read(tr, newReq(t, context.Background(), "GET", url))
+		g := read(tr, newReq(t, context.Background(), "GET", url, "Pragma", "no-cache"))
+		assert.Contains(t, g.body, `"n":2`)
+		g = read(tr, newReq(t, context.Background(), "GET", url, "Pragma", "no-cache", "Cache-Control", "max-age=600"))
+		assert.Contains(t, g.body, `"n":2`, "Cache-Control wins over Pragma")
+	})
+}
