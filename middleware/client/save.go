@@ -68,7 +68,8 @@ type CoalesceRule struct {
 // key, or sets a cookie; a max-age below TTL shortens it (less the Age the
 // answer came with; for a request without credentials, whose entry serves
 // every caller as a shared cache's would, s-maxage if given). A request with
-// Cache-Control no-cache (or [WithCacheBypass]), or a max-age the entry is
+// Cache-Control no-cache (or Pragma: no-cache without Cache-Control, or
+// [WithCacheBypass]), or a max-age the entry is
 // older than (max-age=0: any entry), is sent and refreshes the entry;
 // no-store is sent and not kept. Concurrent misses share one call,
 // as coalesced calls do, but never one asked for before a write that

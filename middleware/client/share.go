@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -138,6 +139,9 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	k := requestKey(c.req, s.keyHeader)
 	now := c.t.clock.Now()
 	cc := parseCacheControl(c.req.Header)
+	if len(c.req.Header["Cache-Control"]) == 0 && pragmaNoCache(c.req.Header) {
+		cc.noCache = true // RFC 9111, 5.4
+	}
 	if cr != nil && !o.cacheBypass && !cc.noCache && !cc.noStore {
 		if snap := s.cache.get(k, now, cc.maxAge); snap != nil {
 			c.it.c.requests.Add(1)
@@ -163,6 +167,18 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 			return resp, err
 		}
 	}
+}
+
+// pragmaNoCache reports whether h says Pragma: no-cache.
+func pragmaNoCache(h http.Header) bool {
+	for _, v := range h["Pragma"] {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lead sends the call of flight f, shares its answer with the flight and
