@@ -69,20 +69,20 @@ type CoalesceRule struct {
 // answer came with; for a request without credentials, whose entry serves
 // every caller as a shared cache's would, s-maxage if given). A request with
 // Cache-Control no-cache (or Pragma: no-cache without Cache-Control, or
-// [WithCacheBypass]), or a max-age the entry is
-// older than (max-age=0: any entry), is sent and refreshes the entry;
-// no-store is sent and not kept. Concurrent misses share one call,
-// as coalesced calls do, but never one asked for before a write that
-// dropped entries since. Any other request (POST, PUT, PATCH, DELETE) to a
-// cached route's path or below it drops, before it is sent and again when
-// it is answered, the entries of its module (the {module} of its route or
-// its module query parameter) on every cached route, and the entries of
-// the routes written to that have no module; a write that names no module
-// drops every entry of the routes written to, and one whose path routers
-// may read as another route (cost.Price.Unclean) drops every entry. A
-// request with a method override (X-HTTP-Method-Override, X-HTTP-Method or
-// X-Method-Override) is the method it names: never coalesced nor answered
-// from the cache, and a write if that method is not safe.
+// [WithCacheBypass]), or a max-age the entry is as old as or older than
+// (max-age=0: any entry), is sent and refreshes the entry; no-store is sent
+// and not kept. Concurrent misses share one call, as coalesced calls do, but
+// never one asked for before a write that dropped entries since. Any other
+// request (POST, PUT, PATCH, DELETE) to a cached route's path or below it
+// drops, before it is sent and again when it is answered, the entries of its
+// module (the {module} of its route or its module query parameter) on every
+// cached route, and the entries of the routes written to that have no
+// module; a write that names no module drops every entry of the routes
+// written to, and one whose path routers may read as another route
+// (cost.Price.Unclean) drops every entry. A request with a method override
+// (X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override) is the method
+// it names: never coalesced nor answered from the cache, and a write if that
+// method is not safe.
 type CacheRule struct {
 	Route        string        // a GET pattern of the cost table
 	TTL          time.Duration // > 0
