@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -73,21 +74,25 @@ const (
 
 // batch is one call's worth of records.
 type batch struct {
-	bt       *batcher
-	seq      uint64 // order of creation
-	lane     *lane
-	lk       key
-	state    batchState
-	recs     []*pending
-	tokens   map[string]struct{}
-	bytes    int64 // of the body so far
-	opened   time.Time
-	flushAt  time.Time
-	timer    Timer
-	tmpl     *http.Request   // the first record's request, cloned
-	ctx0     context.Context // the first record's context, for its values
-	rest     []byte
-	module   string
+	bt      *batcher
+	seq     uint64 // order of creation
+	lane    *lane
+	lk      key
+	state   batchState
+	recs    []*pending
+	tokens  map[string]struct{}
+	bytes   int64 // of the body so far
+	opened  time.Time
+	flushAt time.Time
+	timer   Timer
+	tmpl    *http.Request   // the first record's request, cloned
+	ctx0    context.Context // the first record's context, for its values
+	rest    []byte
+	module  string
+	// inval and invMod are what the batch's write drops from the cache once
+	// answered (see saver.write), also if its callers left meanwhile.
+	inval    uint64
+	invMod   string
 	failFast bool
 	cancel   context.CancelFunc // ends the call once every caller left
 	sealed   bool               // sent: records can no longer leave
@@ -146,7 +151,7 @@ func (bt *batcher) roundTrip(c *call, o callOpts) (*http.Response, error) {
 	r := c.req
 	_, k1 := r.Header["Idempotency-Key"]
 	_, k2 := r.Header["X-Idempotency-Key"]
-	if r.Body == nil || r.Body == http.NoBody || k1 || k2 || bt.ints != nil && !bt.ints[c.it.idx] {
+	if r.Body == nil || r.Body == http.NoBody || k1 || k2 || bt.ints != nil && !bt.ints[c.it.idx] || bodyBound(r) {
 		return c.run()
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, bt.maxBytes+1))
@@ -174,6 +179,24 @@ func (bt *batcher) roundTrip(c *call, o callOpts) (*http.Response, error) {
 	return bt.await(p)
 }
 
+// bodyBound reports whether r's headers bind the bytes of its body: a
+// digest (Content-MD5, Digest, Content-Digest, X-Amz-Content-Sha256) or a
+// signature (a header named so, or an Authorization that carries one, as
+// AWS's SigV4 does). A batch writes the body anew, which would break them.
+func bodyBound(r *http.Request) bool {
+	for name, vs := range r.Header {
+		l := strings.ToLower(name)
+		if l == "content-md5" || strings.Contains(l, "digest") || strings.Contains(l, "signature") ||
+			strings.Contains(l, "content-sha") {
+			return true
+		}
+		if l == "authorization" && slices.ContainsFunc(vs, func(v string) bool { return strings.Contains(strings.ToLower(v), "signature=") }) {
+			return true
+		}
+	}
+	return false
+}
+
 // add puts p in its lane's open batch, or in a new one if it does not fit
 // there (full, too large, or holding one of its records, or older than a
 // batch that does), and schedules the flush.
@@ -199,6 +222,14 @@ func (bt *batcher) add(lk key, c *call, ff bool, p *pending) error {
 		b = &batch{bt: bt, seq: s.seq, lane: ln, lk: lk, tokens: map[string]struct{}{}, opened: now,
 			tmpl: p.req.Clone(context.Background()), ctx0: p.ctx, rest: p.rec.rest, module: moduleOf(p.req, &c.price),
 			failFast: ff, bytes: int64(len(p.rec.rest) + len(bt.rule.Member) + 8)}
+		// The batch's answer is read and split here: not in an encoding its
+		// callers asked for (the base may still compress it on the wire, as
+		// net/http does, reading it back for us).
+		b.tmpl.Header.Del("Accept-Encoding")
+		if sv := bt.t.save; sv.cache != nil {
+			_, b.inval = sv.match(p.req, &c.price)
+			b.invMod = invalidated(p.req, &c.price)
+		}
 		ln.open = b
 		ln.n++
 	}

@@ -11,7 +11,7 @@ import (
 type record struct {
 	raw    []byte   // the record, compact JSON
 	rest   []byte   // the body's other top-level members, compact, keys sorted
-	tokens []string // what identifies the record: "field\x00value"
+	tokens []string // what identifies the record: "field\x00value", lower case
 }
 
 // parseSingle parses a body {member:[record], ...} that holds exactly one
@@ -44,8 +44,13 @@ func parseSingle(body []byte, member string, keyFields []string) (rec record, ok
 		if !has || string(v) == "null" {
 			continue
 		}
+		// A string by its value, however escaped ("s:" starts no other
+		// JSON value); anything else by its compact text.
+		var str string
 		var cv bytes.Buffer
-		if json.Compact(&cv, v) == nil {
+		if json.Unmarshal(v, &str) == nil {
+			rec.tokens = append(rec.tokens, f+"\x00s:"+strings.ToLower(str))
+		} else if json.Compact(&cv, v) == nil {
 			rec.tokens = append(rec.tokens, f+"\x00"+strings.ToLower(cv.String()))
 		}
 	}

@@ -28,6 +28,9 @@ func (bt *batcher) send(b *batch) {
 	err := errBatchEmpty
 	if len(live) > 0 {
 		resp, cost, err = bt.call(ctx, b, live)
+		if b.inval != 0 { // its callers' own invalidation came when they left, if they did
+			bt.t.save.cache.invalidate(b.inval, b.invMod)
+		}
 	}
 	bt.deliver(b, resp, cost, err)
 }
@@ -188,7 +191,7 @@ func (bt *batcher) deliver(b *batch, resp *http.Response, cost int64, err error)
 		}
 	default:
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		snap, _ := readWhole(resp, int64(len(body)))
+		snap, _ := readWhole(resp, int64(len(body)), false)
 		for _, p := range recs {
 			p.res <- batchResult{resp: snap.response(p.req)}
 		}

@@ -1,11 +1,15 @@
 package client
 
 import (
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // maxCacheRules bounds the caching rules: a write names the routes it
@@ -32,6 +36,7 @@ type entry struct {
 	route      int    // the caching rule's index
 	module     string // "" for none
 	snap       *snapshot
+	stored     int64 // Unix ns
 	expires    int64 // Unix ns
 	size       int64
 	prev, next *entry
@@ -41,8 +46,10 @@ func newCache(entries int, bytes int64) *cache {
 	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}}
 }
 
-// get returns the live entry of k, or nil (dropping it if expired).
-func (c *cache) get(k key, now time.Time) *snapshot {
+// get returns the live entry of k, or nil (dropping it if expired); with
+// maxAge >= 0 (seconds, a request's Cache-Control max-age), nil if the
+// entry is as old or older (so max-age=0 takes none, as browsers read it).
+func (c *cache) get(k key, now time.Time, maxAge int64) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.m[k]
@@ -52,6 +59,9 @@ func (c *cache) get(k key, now time.Time) *snapshot {
 	if now.UnixNano() >= e.expires {
 		c.drop(e)
 		return nil
+	}
+	if maxAge >= 0 && (now.UnixNano()-e.stored)/int64(time.Second) >= maxAge { // in seconds: no overflow
+		return nil // the fresh answer will replace it
 	}
 	c.unlink(e)
 	c.pushFront(e)
@@ -147,36 +157,46 @@ func (c *cache) pushFront(e *entry) {
 
 // store keeps the snapshot of call c's answer if the server allows it.
 func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64) {
-	if snap.status != http.StatusOK || len(snap.header["Set-Cookie"]) > 0 {
+	if snap.status != http.StatusOK || int64(len(snap.body)) > cr.maxBody || len(snap.header["Set-Cookie"]) > 0 {
 		return
 	}
 	cc := parseCacheControl(snap.header)
-	if cc.noStore || cc.noCache || cc.private && !s.hasCredentials(c.req) || !s.varyKept(snap.header) {
+	own := s.hasCredentials(c.req) // else the entry serves every caller, as a shared cache's
+	if cc.noStore || cc.noCache || cc.private && !own || !s.varyKept(snap.header) {
 		return
+	}
+	if !own && cc.sMaxAge >= 0 {
+		cc.maxAge = cc.sMaxAge // RFC 9111, 5.2.2.10
 	}
 	ttl := cr.ttl
 	if cc.maxAge >= 0 {
-		ttl = min(ttl, time.Duration(cc.maxAge)*time.Second)
+		// Fresh for max-age less the age it came with (RFC 9111, 4.2.3),
+		// compared in seconds: a huge max-age overflows no Duration.
+		if fresh := cc.maxAge - age(snap.header); fresh <= int64(ttl/time.Second) {
+			ttl = min(ttl, time.Duration(fresh)*time.Second)
+		}
 	}
 	if ttl <= 0 {
 		return
 	}
 	now := c.t.clock.Now()
 	e := &entry{k: k, route: cr.idx, module: moduleOf(c.req, &c.price), snap: snap,
-		expires: now.Add(ttl).UnixNano(), size: snap.size() + int64(len(k))}
+		stored: now.UnixNano(), expires: now.Add(ttl).UnixNano(), size: snap.size() + int64(len(k))}
 	s.cache.put(e, gen)
 }
 
-// hasCredentials reports whether r carries a header that says who calls.
+// hasCredentials reports whether r carries a header that says who calls: a
+// credential header with a value that is not blank.
 func (s *saver) hasCredentials(r *http.Request) bool {
-	for name := range r.Header {
-		l := strings.ToLower(name)
-		if s.keyHeader(l) && !strings.HasPrefix(l, "accept") && !strings.HasPrefix(l, "if-") && l != "range" {
+	for name, vs := range r.Header {
+		if s.credential(strings.ToLower(name)) && slices.ContainsFunc(vs, notBlank) {
 			return true
 		}
 	}
 	return false
 }
+
+func notBlank(v string) bool { return strings.TrimSpace(v) != "" }
 
 // varyKept reports whether every header a response varies on is in the key.
 func (s *saver) varyKept(h http.Header) bool {
@@ -191,14 +211,42 @@ func (s *saver) varyKept(h http.Header) bool {
 	return true
 }
 
-// cacheControl is what a Cache-Control field says to a private cache.
+// age is a response's Age header in seconds: 0 if it has none, and a
+// malformed one past max-age (RFC 9111, 5.1: a cache may treat it as
+// stale).
+func age(h http.Header) int64 {
+	vs := h["Age"]
+	if len(vs) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64)
+	if err != nil || n < 0 {
+		return math.MaxInt32
+	}
+	return min(n, math.MaxInt32)
+}
+
+// seconds is the least of a directive's argument and was (-1: none).
+func seconds(arg string, was int64) int64 {
+	n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
+	if err != nil || n < 0 {
+		n = 0 // malformed: treat as stale, as RFC 9111 says
+	}
+	if was < 0 || n < was {
+		return n
+	}
+	return was
+}
+
+// cacheControl is what a Cache-Control field says to a cache.
 type cacheControl struct {
 	noStore, noCache, private bool
 	maxAge                    int64 // seconds, -1 if not said
+	sMaxAge                   int64 // likewise, for shared caches
 }
 
 func parseCacheControl(h http.Header) cacheControl {
-	cc := cacheControl{maxAge: -1}
+	cc := cacheControl{maxAge: -1, sMaxAge: -1}
 	for _, v := range h["Cache-Control"] {
 		for _, d := range strings.Split(v, ",") {
 			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
@@ -210,29 +258,33 @@ func parseCacheControl(h http.Header) cacheControl {
 			case "private":
 				cc.private = true
 			case "max-age":
-				n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(arg), `"`), 10, 64)
-				if err != nil || n < 0 {
-					n = 0 // malformed: treat as stale, as RFC 9111 says
-				}
-				if cc.maxAge < 0 || n < cc.maxAge {
-					cc.maxAge = n
-				}
+				cc.maxAge = seconds(arg, cc.maxAge)
+			case "s-maxage":
+				cc.sMaxAge = seconds(arg, cc.sMaxAge)
 			}
 		}
 	}
 	return cc
 }
 
+// invalidated is the module whose entries a write r (priced p) drops: its
+// own, or "" (every entry of the routes written to) for a path that routers
+// may read as another route.
+func invalidated(r *http.Request, p *cost.Price) string {
+	if p.Unclean {
+		return "" // every entry of every route: the path may name another
+	}
+	return moduleOf(r, p)
+}
+
 // write sends a call that may change what the cache holds (one to the
 // paths of mask's cached routes or below): it drops the entries it may
 // change before it is sent (so that no reader gets them meanwhile) and
 // again when it is answered (a read that overlapped it may have stored the
-// old state).
+// old state). A batched write also drops them when its batch is answered,
+// in case its callers left before.
 func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
-	module := moduleOf(c.req, &c.price)
-	if c.price.Unclean {
-		module = "" // every entry of every route: the path may name another
-	}
+	module := invalidated(c.req, &c.price)
 	s.cache.invalidate(mask, module)
 	resp, err := s.send(c, rr, o)
 	s.cache.invalidate(mask, module)

@@ -19,22 +19,40 @@ type key [sha256.Size]byte
 // credentialWords mark a header that carries credentials.
 var credentialWords = []string{"auth", "key", "token", "secret", "session", "signature", "credential", "password", "cookie"}
 
+// identityWords mark a header that names whom a call acts for, with the
+// same credentials: an account (Stripe-Account), an organization
+// (OpenAI-Organization, Zoho's X-CRM-ORG), a project, a tenant, a user (not
+// User-Agent), someone on whose behalf or impersonated.
+var identityWords = []string{"account", "org", "project", "tenant", "user", "behalf", "impersonat"}
+
 // keyHeader reports whether a header (lower case) goes into the key of a
-// coalesced or cached request: it carries credentials or changes the answer.
+// coalesced or cached request: it carries credentials, names whom the call
+// acts for, or changes the answer (Accept*, Range, Prefer, If-*, any
+// header whose name says version: Stripe-Version, X-GitHub-Api-Version).
 func (s *saver) keyHeader(lower string) bool {
 	switch lower {
-	case "accept", "accept-encoding", "accept-language", "range":
+	case "accept", "accept-encoding", "accept-language", "range", "prefer":
 		return true
 	}
-	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") {
-		return true
+	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") || strings.Contains(lower, "version") {
+		return true // ... or the API version the answer is in
 	}
-	for _, w := range credentialWords {
+	return s.credential(lower) || lower != "user-agent" && hasWord(lower, identityWords)
+}
+
+// credential reports whether a header (lower case) carries credentials:
+// its name says so, or WithKeyHeaders names it.
+func (s *saver) credential(lower string) bool {
+	return hasWord(lower, credentialWords) || contains(s.headers, lower)
+}
+
+func hasWord(lower string, words []string) bool {
+	for _, w := range words {
 		if strings.Contains(lower, w) {
 			return true
 		}
 	}
-	return contains(s.headers, lower)
+	return false
 }
 
 // laneIgnored are the headers a batch does not keep apart: they differ per
@@ -49,23 +67,30 @@ func laneIgnored(lower string) bool {
 }
 
 // requestKey digests r's method, host, URL and the headers pick selects
-// (by lower-case name), sorted, then extra.
+// (by lower-case name), sorted, then extra. Names that differ only in case
+// (map keys net/http did not canonicalise) are sorted by their spelling,
+// the order in which they are sent, so that their values' order counts.
 func requestKey(r *http.Request, pick func(lower string) bool, extra ...string) key {
 	b := make([]byte, 0, 512)
 	b = field(b, r.Method)
 	b = field(b, r.Host)
 	b = field(b, r.URL.String())
 	type named struct {
-		lower string
-		vs    []string
+		lower, name string
+		vs          []string
 	}
 	hs := make([]named, 0, len(r.Header))
 	for name, vs := range r.Header {
 		if l := strings.ToLower(name); pick(l) {
-			hs = append(hs, named{l, vs})
+			hs = append(hs, named{l, name, vs})
 		}
 	}
-	slices.SortFunc(hs, func(a, b named) int { return strings.Compare(a.lower, b.lower) })
+	slices.SortFunc(hs, func(a, b named) int {
+		if c := strings.Compare(a.lower, b.lower); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
 	for _, h := range hs {
 		b = field(b, h.lower)
 		b = binary.AppendUvarint(b, uint64(len(h.vs)))

@@ -35,16 +35,24 @@ const (
 // URL, host and key headers are: those that carry credentials
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and
-// those of [WithKeyHeaders]) and those that change the answer (Accept*,
-// Range, If-*). So two callers with different credentials never share a
-// response. The first caller sends the call; the others wait for it, each
-// until its own context ends, and each gets its own response (headers
-// cloned, the body a reader of its own over the bytes read once), or the
-// same error if the server could not be reached. When the first caller's
-// call fails for that caller alone (its context ended, its integration was
-// refused), the others try again together. A body larger than MaxBody, or
-// an answer that varies on a header outside the key, is not shared: its
-// caller gets it, and the others send their own calls.
+// those of [WithKeyHeaders]), those that name whom the call acts for with
+// the same credentials (any header but User-Agent whose name says account,
+// org, project, tenant, user, behalf or impersonat: Stripe-Account,
+// OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
+// (Accept*, Range, Prefer, If-*, any header whose name says version). So two
+// callers with different credentials, or acting for different accounts,
+// never share a response. Credentials that the base transport adds itself
+// (from the request's context, say) are not seen: with coalescing or
+// caching, such a base must act for one identity only. The first caller
+// sends the call; the others wait for it, each until its own context ends,
+// and each gets its own response (headers cloned, the body a reader of its
+// own over the bytes read once), or the same error if the server could not
+// be reached. When the first caller's call fails for that caller alone (its
+// context ended, also while its answer was read, or its integration was
+// refused), the others try again together. A body larger than MaxBody, or an
+// answer that varies on a header outside the key, sets a cookie, or is
+// Cache-Control private to a request that carries no credentials, is not
+// shared: its caller gets it, and the others send their own calls.
 type CoalesceRule struct {
 	Route string // a pattern of the cost table
 	// Integrations limits the rule to these integrations (nil: all).
@@ -57,16 +65,24 @@ type CoalesceRule struct {
 // share an entry). Only 200 responses are kept, of at most MaxBody bytes,
 // and not when the server says Cache-Control no-store or no-cache, private
 // for a request that carries no credentials, Vary on a header outside the
-// key, or sets a cookie; a max-age below TTL shortens it. A request with
-// Cache-Control no-cache (or [WithCacheBypass]) is sent and refreshes the
-// entry; no-store is sent and not kept. Concurrent misses share one call,
-// as coalesced calls do. Any other request (POST, PUT, PATCH, DELETE) to a
-// cached route's path or below it drops, before it is sent and again when
-// it is answered, the entries of its module (the {module} of its route or
-// its module query parameter) on every cached route, and the entries of
-// the routes written to that have no module; a write that names no module
-// drops every entry of the routes written to, and one whose path routers
-// may read as another route (cost.Price.Unclean) drops every entry.
+// key, or sets a cookie; a max-age below TTL shortens it (less the Age the
+// answer came with; for a request without credentials, whose entry serves
+// every caller as a shared cache's would, s-maxage if given). A request with
+// Cache-Control no-cache (or Pragma: no-cache without Cache-Control, or
+// [WithCacheBypass]), or a max-age the entry is as old as or older than
+// (max-age=0: any entry), is sent and refreshes the entry; no-store is sent
+// and not kept. Concurrent misses share one call, as coalesced calls do, but
+// never one asked for before a write that dropped entries since. Any other
+// request (POST, PUT, PATCH, DELETE) to a cached route's path or below it
+// drops, before it is sent and again when it is answered, the entries of its
+// module (the {module} of its route or its module query parameter) on every
+// cached route, and the entries of the routes written to that have no
+// module; a write that names no module drops every entry of the routes
+// written to, and one whose path routers may read as another route
+// (cost.Price.Unclean) drops every entry. A request with a method override
+// (X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override) is the method
+// it names: never coalesced nor answered from the cache, and a write if that
+// method is not safe.
 type CacheRule struct {
 	Route        string        // a GET pattern of the cost table
 	TTL          time.Duration // > 0
@@ -74,23 +90,29 @@ type CacheRule struct {
 	MaxBody      int64         // default DefaultMaxShared
 }
 
-// BatchRule sends the single-record writes of a route that takes an array
-// of records (Zoho's insert, update and upsert: {"data":[...]}) as one call
-// of up to MaxRecords records. A request is batched when its JSON body has
-// exactly one record under Member; it waits at most Window for others with
-// the same method, URL, headers (all but Content-Length, User-Agent and
-// tracing headers), other top-level members and integration, and never
-// closer than Window to its context's deadline. Records of one module that
-// share a value of a KeyFields field are never in one batch: the later one
-// goes in a later batch, sent once the earlier one is answered, whatever
-// their routes, lanes or integrations, so writes to one record keep the
-// order they came in. (Two writes that name one record by different fields,
-// one by id and one by Email, are not known to meet.)
+// BatchRule sends the single-record writes of a route that takes an array of
+// records (Zoho's insert, update and upsert: {"data":[...]}) as one call of
+// up to MaxRecords records. A request is batched when its JSON body has
+// exactly one record under Member, it has no idempotency key, and no digest
+// or signature (Content-MD5, Digest, a header named signature, an
+// Authorization with a Signature=) binds the bytes of its body, which a
+// batch writes anew; it waits at most Window for others with the same
+// method, URL, headers (all but Content-Length, User-Agent and tracing
+// headers), other top-level members and integration, and never closer than
+// Window to its context's deadline. Records of one module that share a value
+// of a KeyFields field are never in one batch: the later one goes in a later
+// batch, sent once the earlier one is answered, whatever their routes, lanes
+// or integrations, so writes to one record keep the order they came in. (Two
+// writes that name one record by different fields, one by id and one by
+// Email, are not known to meet.)
 //
 // Each caller gets its own record's result, in the shape of a one-record
 // answer: {Member:[result]} with "$.Member[i]" paths renumbered, status 400
 // for a result whose status is not "success", else the batch's 200 or 201,
-// or Success when the batch answered 207. When the batch fails as a whole
+// or Success when the batch answered 207, uncompressed (the batch is sent
+// without its callers' Accept-Encoding, since its answer is read to be
+// split; the base transport may still compress it on the wire, as
+// net/http does, and decompress it). When the batch fails as a whole
 // (a transport error, or an answer without one result per record, such as a
 // 401 or a 5xx), every caller gets that failure (its own copy of the
 // response, or the error); a panic of the base transport while the batch is
@@ -324,7 +346,7 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 // rule i); all of them for a path that routers may read otherwise.
 func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64) {
 	rr = s.rules[p.Pattern]
-	if s.cache == nil || safeMethod(r.Method) {
+	if s.cache == nil || safeMethod(r.Method) && safeMethod(overridden(r)) {
 		return rr, 0
 	}
 	if p.Unclean {
@@ -344,6 +366,21 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		return rr.batch.roundTrip(c, o)
 	}
 	return c.run()
+}
+
+// overrideHeaders name the method a request acts as, for servers that
+// honour them (canonical keys).
+var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// overridden returns the method r's method-override header names, upper
+// case, or "" if it has none.
+func overridden(r *http.Request) string {
+	for _, h := range overrideHeaders {
+		if vs := r.Header[h]; len(vs) > 0 {
+			return strings.ToUpper(strings.TrimSpace(vs[0]))
+		}
+	}
+	return ""
 }
 
 // safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).

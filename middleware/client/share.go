@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -19,6 +20,7 @@ type snapshot struct {
 	header       http.Header // never changed once made
 	trailer      http.Header
 	body         []byte
+	length       int64 // ContentLength: the body's, or a HEAD answer's as the server said
 	uncompressed bool
 	tls          *tls.ConnectionState
 }
@@ -28,14 +30,19 @@ type snapshot struct {
 func (s *snapshot) response(req *http.Request) *http.Response {
 	return &http.Response{Status: s.statusText, StatusCode: s.status, Proto: s.proto, ProtoMajor: s.major,
 		ProtoMinor: s.minor, Header: s.header.Clone(), Trailer: s.trailer.Clone(),
-		Body: io.NopCloser(bytes.NewReader(s.body)), ContentLength: int64(len(s.body)),
+		Body: io.NopCloser(bytes.NewReader(s.body)), ContentLength: s.length,
 		Uncompressed: s.uncompressed, Request: req, TLS: s.tls}
 }
 
-// size is what the snapshot holds, roughly, in bytes.
+// size is what the snapshot holds, roughly, in bytes: body, headers and
+// trailers.
 func (s *snapshot) size() int64 {
-	n := int64(len(s.body)) + 64
-	for k, vs := range s.header {
+	return int64(len(s.body)) + 64 + headerSize(s.header) + headerSize(s.trailer)
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for k, vs := range h {
 		n += int64(len(k)) + 16
 		for _, v := range vs {
 			n += int64(len(v)) + 16
@@ -48,8 +55,9 @@ func (s *snapshot) size() int64 {
 // snapshot and closes it (which gives the call's slots back), and returns
 // the snapshot and a response made from it. A longer body, or one that
 // fails, gives no snapshot, and resp with a body that yields what was read
-// and then the rest (or the same error).
-func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
+// and then the rest (or the same error). The answer to a HEAD (head) keeps
+// its ContentLength, the length of the body a GET would get.
+func readWhole(resp *http.Response, maxBody int64, head bool) (*snapshot, *http.Response) {
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
@@ -60,8 +68,11 @@ func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
 	}
 	_ = resp.Body.Close()
 	s := &snapshot{status: resp.StatusCode, statusText: resp.Status, proto: resp.Proto, major: resp.ProtoMajor,
-		minor: resp.ProtoMinor, header: resp.Header, trailer: resp.Trailer, body: buf,
+		minor: resp.ProtoMinor, header: resp.Header, trailer: resp.Trailer, body: buf, length: int64(len(buf)),
 		uncompressed: resp.Uncompressed, tls: resp.TLS}
+	if head && len(buf) == 0 {
+		s.length = resp.ContentLength
+	}
 	if s.header == nil {
 		s.header = http.Header{}
 	}
@@ -70,6 +81,7 @@ func readWhole(resp *http.Response, maxBody int64) (*snapshot, *http.Response) {
 
 // flight is one call that identical concurrent requests wait for.
 type flight struct {
+	gen   uint64        // the cache's generation when its call was asked for
 	done  chan struct{} // closed once the fields below are set
 	snap  *snapshot     // the shared answer; nil if none
 	err   error         // the shared failure (the server could not be reached)
@@ -83,24 +95,28 @@ type flights struct {
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
-// call and finishes the flight).
-func (fs *flights) join(k key) (*flight, bool) {
+// call and finishes the flight). gen is the cache's generation: with fresh,
+// a flight asked for before an invalidation since (a write that may have
+// changed its answer) is not joined but replaced by a new one.
+func (fs *flights) join(k key, gen uint64, fresh bool) (*flight, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if f := fs.m[k]; f != nil {
+	if f := fs.m[k]; f != nil && (!fresh || f.gen == gen) {
 		return f, false
 	}
 	if fs.m == nil {
 		fs.m = map[key]*flight{}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{gen: gen, done: make(chan struct{})}
 	fs.m[k] = f
 	return f, true
 }
 
 func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
 	fs.mu.Lock()
-	delete(fs.m, k)
+	if fs.m[k] == f { // else replaced by a newer flight
+		delete(fs.m, k)
+	}
 	fs.mu.Unlock()
 	f.snap, f.err, f.again = snap, err, again
 	close(f.done)
@@ -117,14 +133,17 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	if cr != nil && (!cr.applies(c.it) || c.req.Method != http.MethodGet) {
 		cr = nil
 	}
-	if share == nil && cr == nil || c.req.Body != nil && c.req.Body != http.NoBody {
-		return c.run()
+	if share == nil && cr == nil || c.req.Body != nil && c.req.Body != http.NoBody || overridden(c.req) != "" {
+		return c.run() // a method override: the server may read it as another method
 	}
 	k := requestKey(c.req, s.keyHeader)
 	now := c.t.clock.Now()
 	cc := parseCacheControl(c.req.Header)
+	if len(c.req.Header["Cache-Control"]) == 0 && pragmaNoCache(c.req.Header) {
+		cc.noCache = true // RFC 9111, 5.4
+	}
 	if cr != nil && !o.cacheBypass && !cc.noCache && !cc.noStore {
-		if snap := s.cache.get(k, now); snap != nil {
+		if snap := s.cache.get(k, now, cc.maxAge); snap != nil {
 			c.it.c.requests.Add(1)
 			c.t.saved(c.it, Cached, 1, c.price.Credits, moduleOf(c.req, &c.price), now)
 			return snap.response(c.req), nil
@@ -134,7 +153,13 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		cr = nil
 	}
 	for {
-		f, leader := s.flights.join(k)
+		// A read of a cached route joins no flight asked for before a write
+		// that dropped entries since: it could answer the state before it.
+		var gen uint64
+		if s.cache != nil {
+			gen = s.cache.generation()
+		}
+		f, leader := s.flights.join(k, gen, cr != nil)
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -144,16 +169,24 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	}
 }
 
+// pragmaNoCache reports whether h says Pragma: no-cache.
+func pragmaNoCache(h http.Header) bool {
+	for _, v := range h["Pragma"] {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // lead sends the call of flight f, shares its answer with the flight and
 // the cache, and returns its own copy. A failure that is its caller's own
 // (its context ended, its integration was refused) is not shared: the
 // others try a new flight. Neither is an answer that varies on a header
 // outside the key.
 func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
-	var gen uint64
-	if cr != nil {
-		gen = s.cache.generation()
-	}
 	finished := false
 	var resp *http.Response
 	defer func() {
@@ -171,16 +204,19 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		if cr != nil {
 			limit = max(limit, cr.maxBody)
 		}
-		snap, resp = readWhole(resp, limit)
+		snap, resp = readWhole(resp, limit, c.req.Method == http.MethodHead)
 	}
-	if snap != nil && !s.varyKept(snap.header) {
+	if snap != nil && !s.shareable(snap.header, c.req) {
 		snap = nil
 	}
 	if snap != nil && cr != nil {
-		s.store(k, c, cr, snap, gen)
+		s.store(k, c, cr, snap, f.gen)
 	}
+	// The caller's context ended (also while its answer was read, which
+	// left no snapshot), or its integration was refused: the others try
+	// again together.
 	var le *LimitError
-	own := err != nil && (c.req.Context().Err() != nil || errors.As(err, &le))
+	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le)
 	shared := err
 	if own {
 		shared = nil
@@ -188,6 +224,17 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	finished = true
 	s.flights.finish(k, f, snap, shared, own)
 	return resp, err
+}
+
+// shareable reports whether an answer to r may go to other callers with
+// r's key: not if it varies on a header outside the key, sets a cookie (a
+// session the server opened for one caller), or is private to a request
+// that carries no credentials (nothing tells its callers apart).
+func (s *saver) shareable(h http.Header, r *http.Request) bool {
+	if len(h["Set-Cookie"]) > 0 || !s.varyKept(h) {
+		return false
+	}
+	return len(h["Cache-Control"]) == 0 || !parseCacheControl(h).private || s.hasCredentials(r)
 }
 
 // closeAfterPanic closes a held body while a panic goes on, which gives its
@@ -208,7 +255,7 @@ func (r *shareRule) limit() int64 {
 // follow waits for the call of flight f and answers c from it: its answer,
 // or its failure to reach the server. If it failed for its own caller,
 // again says to join a new flight; if its answer is not shared (too large,
-// or varying on a header outside the key), c is sent on its own.
+// or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
 	select {
