@@ -201,12 +201,21 @@ func (b *browser) open(url string) {
 	b.waitFor("document.body && document.body.getAttribute('data-ready') === 'true'")
 }
 
-// navigate loads url and waits for the new document (not its data).
+// navigate loads url and waits for the new document (not its data). Not
+// with waitFor: until the new document replaces it, the old one may still
+// load data and fail (browseNoToken clears its token first: its next
+// refresh gets a 401), and its error status is not the new page's.
 func (b *browser) navigate(url string) {
 	b.t.Helper()
 	before := eval[float64](b, "performance.timeOrigin")
 	b.call(b.session, "Page.navigate", map[string]any{"url": url}, nil)
-	b.waitFor(fmt.Sprintf("performance.timeOrigin !== %v && document.readyState === 'complete'", before))
+	cond := fmt.Sprintf("performance.timeOrigin !== %v && document.readyState === 'complete'", before)
+	for deadline := time.Now().Add(15 * time.Second); !eval[bool](b, "Boolean("+cond+")"); {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("no new document at %s", url)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // key presses a key (Tab, Enter) in the page, as the keyboard does.
