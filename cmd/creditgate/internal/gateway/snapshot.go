@@ -69,11 +69,44 @@ func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored b
 	if rerr == nil {
 		return true, nil
 	}
-	aside := fmt.Sprintf("%s.corrupt-%d", file, now.Unix())
-	if err := os.Rename(file, aside); err != nil {
+	aside, err := moveAside(file, now)
+	if err != nil {
 		return false, fmt.Errorf("%w: %v (and it could not be moved aside: %v)", errUnrestorable, rerr, err)
 	}
 	return false, fmt.Errorf("%w: %v (moved to %s)", errUnrestorable, rerr, aside)
+}
+
+// maxAside bounds the names moveAside tries in one second.
+const maxAside = 1000
+
+// moveAside renames file to FILE.corrupt-<unix seconds>, or, when that name
+// is taken (a file moved aside earlier in the same second, or anything else
+// there), FILE.corrupt-<unix seconds>-1, -2, ...: it never replaces what is
+// there. os.Rename would, so each name is first claimed by creating an empty
+// file with O_EXCL (which also refuses a symlink there rather than follow
+// it), and the rename then replaces only that claim.
+func moveAside(file string, now time.Time) (string, error) {
+	base := fmt.Sprintf("%s.corrupt-%d", file, now.Unix())
+	for i := range maxAside {
+		aside := base
+		if i > 0 {
+			aside = fmt.Sprintf("%s-%d", base, i)
+		}
+		f, err := os.OpenFile(aside, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		f.Close()
+		if err := os.Rename(file, aside); err != nil {
+			os.Remove(aside)
+			return "", err
+		}
+		return aside, nil
+	}
+	return "", fmt.Errorf("%s and the %d names after it are taken", base, maxAside-1)
 }
 
 // snapshots saves the snapshot every interval on a goroutine of its own, and
