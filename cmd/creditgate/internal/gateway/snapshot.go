@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
@@ -56,13 +57,26 @@ var errUnrestorable = errors.New("snapshot: file not restored")
 // missing file is a first start, not an error. A corrupt one is moved aside,
 // so that the next save does not destroy what an operator may want to read,
 // and reported; the limiter then starts with full pools.
+//
+// Only a regular file (or a symlink to one) is read: anything else (a FIFO,
+// which open(2) would block on until a writer came, a directory, a device)
+// is reported by its kind and left where it is. O_NONBLOCK makes the open
+// of a FIFO return; the kind is then read from the open file, so nothing
+// can swap the path between the check and the read.
 func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored bool, err error) {
-	f, err := os.Open(file)
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("snapshot: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return false, fmt.Errorf("snapshot: %w", err)
+		}
+		return false, fmt.Errorf("snapshot: %s is a %s, not a regular file: not read, and left where it is", file, kind(fi.Mode()))
 	}
 	rerr := l.RestoreAt(now, f)
 	f.Close()
@@ -74,6 +88,24 @@ func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored b
 		return false, fmt.Errorf("%w: %v (and it could not be moved aside: %v)", errUnrestorable, rerr, err)
 	}
 	return false, fmt.Errorf("%w: %v (moved to %s)", errUnrestorable, rerr, aside)
+}
+
+// kind names a file mode that is not a regular file's.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	default:
+		return "file of mode " + m.String()
+	}
 }
 
 // maxAside bounds the names moveAside tries in one second.
