@@ -43,3 +43,44 @@ func TestSnapshotFIFODoesNotHang(t *testing.T) {
 		t.Fatalf("after the stop, %s: %v %v (want the saved snapshot)", snap, fi, err)
 	}
 }
+
+// SIGTERM while a SIGHUP reload is stuck reading the configuration (the
+// file replaced by a FIFO nobody writes to) still stops the gateway
+// gracefully: it drains, saves the snapshot and exits 0, rather than
+// waiting for the read, after which only a second signal (a kill, with
+// no save) would end it.
+func TestSIGTERMDuringStuckReload(t *testing.T) {
+	crm := newFakeCRM(t, 0)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "gw.yaml", "upstream: "+crm.srv.URL+"\n")
+	snap := filepath.Join(dir, "state.json")
+	gw := startGateway(t, nil, "-config", cfg, "-snapshot", snap)
+	spendBulk(t, gw, 2)
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(cfg, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	gw.signal(syscall.SIGHUP)
+	// An open for writing succeeds once the gateway has the FIFO open for
+	// reading; kept open, the gateway's read then waits for data.
+	var w *os.File
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		f, err := os.OpenFile(cfg, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			w = f
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not open the configuration on SIGHUP: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Cleanup(func() { w.Close() })
+	gw.signal(syscall.SIGTERM)
+	if code := gw.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; log:\n%s", code, gw.log())
+	}
+	gw.waitLog("snapshot saved", time.Second)
+}
