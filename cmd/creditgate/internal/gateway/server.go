@@ -128,6 +128,12 @@ func (g *Gateway) restore(log *slog.Logger, c *config.Config) config.Snapshot {
 		}
 	}
 	if f := snapCfg.File; f != "" {
+		switch n, err := removeInterrupted(f); {
+		case err != nil:
+			log.Warn("temporary files of interrupted snapshot saves not all removed", slog.String("file", f), slog.Int("removed", n), slog.String("error", err.Error()))
+		case n > 0:
+			log.Warn("removed the temporary files of snapshot saves a crash interrupted", slog.String("file", f), slog.Int("removed", n))
+		}
 		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
 		case err != nil:
 			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))

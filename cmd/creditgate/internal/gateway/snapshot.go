@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // rename itself survives a power loss.
 func saveSnapshot(l *limiter.Limiter, file string, now time.Time) (err error) {
 	dir := filepath.Dir(file)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(file)+"*")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -47,6 +48,39 @@ func saveSnapshot(l *limiter.Limiter, file string, now time.Time) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// tempPrefix begins the names of saveSnapshot's temporary files; CreateTemp
+// ends them with digits.
+func tempPrefix(file string) string { return "." + filepath.Base(file) + ".tmp-" }
+
+// removeInterrupted removes the temporary files of saves to file that a
+// crash interrupted before their rename (regular files named as
+// saveSnapshot names them, nothing else), and returns how many it removed.
+// Run calls it before it saves, so none is a save of its own.
+func removeInterrupted(file string) (int, error) {
+	dir, prefix := filepath.Dir(file), tempPrefix(file)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // the saves will say so
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // errUnrestorable is wrapped by restoreSnapshot's error for a file it could not
