@@ -103,7 +103,12 @@ func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored b
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("snapshot: %w", err)
+		// A regular file that cannot be opened (permission denied) is
+		// moved aside too: the first save would replace it.
+		if fi, lerr := os.Lstat(file); lerr != nil || !fi.Mode().IsRegular() {
+			return false, fmt.Errorf("snapshot: %w", err)
+		}
+		return false, aside(file, now, err)
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
@@ -117,11 +122,17 @@ func restoreSnapshot(l *limiter.Limiter, file string, now time.Time) (restored b
 	if rerr == nil {
 		return true, nil
 	}
-	aside, err := moveAside(file, now)
+	return false, aside(file, now, rerr)
+}
+
+// aside moves file aside (see moveAside) and returns the error that says
+// why (rerr) and where it went.
+func aside(file string, now time.Time, rerr error) error {
+	to, err := moveAside(file, now)
 	if err != nil {
-		return false, fmt.Errorf("%w: %v (and it could not be moved aside: %v)", errUnrestorable, rerr, err)
+		return fmt.Errorf("%w: %v (and it could not be moved aside: %v)", errUnrestorable, rerr, err)
 	}
-	return false, fmt.Errorf("%w: %v (moved to %s)", errUnrestorable, rerr, aside)
+	return fmt.Errorf("%w: %v (moved to %s)", errUnrestorable, rerr, to)
 }
 
 // kind names a file mode that is not a regular file's.
