@@ -74,6 +74,12 @@ func Build(c *Config) (*Effective, error) {
 	if c.Identity.TenantHeader != "" && len(c.Identity.TrustedProxies) == 0 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: a client can pick its own credit pool; list the proxies that set it in identity.trusted_proxies", c.Identity.TenantHeader))
 	}
+	for _, p := range e.Trusted {
+		if c.Identity.TenantHeader != "" && p.Bits() == 0 {
+			e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: identity.trusted_proxies lists %s, every address: a client can pick its own credit pool; list only the proxies that set it", c.Identity.TenantHeader, p))
+			break
+		}
+	}
 	if e.Upstream == nil && len(b.errs) == 0 {
 		e.Warnings = append(e.Warnings, "no upstream: serve needs one (-upstream or CREDITGATE_UPSTREAM)")
 	}
