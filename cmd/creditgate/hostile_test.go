@@ -84,3 +84,43 @@ func TestSIGTERMDuringStuckReload(t *testing.T) {
 	}
 	gw.waitLog("snapshot saved", time.Second)
 }
+
+// A SIGHUP during the drain that SIGTERM began neither kills the gateway
+// (SIGHUP's default action) nor reloads: the call in flight finishes, the
+// snapshot is saved, the exit is 0.
+func TestSIGHUPDuringDrain(t *testing.T) {
+	crm := newFakeCRM(t, 0)
+	hold := make(chan struct{})
+	crm.mu.Lock()
+	crm.hold = hold
+	crm.mu.Unlock()
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "gw.yaml", "upstream: "+crm.srv.URL+"\n")
+	gw := startGateway(t, nil, "-config", cfg, "-snapshot", filepath.Join(dir, "state.json"))
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + gw.proxy + "/crm/v8/Leads/slow")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	<-crm.arrived
+	gw.signal(syscall.SIGTERM)
+	gw.waitLog("shutting down", 5*time.Second)
+	gw.signal(syscall.SIGHUP)
+	time.Sleep(50 * time.Millisecond) // let it arrive while the call is held
+	close(hold)
+	if code := <-got; code != http.StatusOK {
+		t.Fatalf("the call in flight: status %d", code)
+	}
+	if code := gw.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d; log:\n%s", code, gw.log())
+	}
+	gw.waitLog("snapshot saved", time.Second)
+	if l := gw.findLog("configuration reloaded"); l != nil {
+		t.Fatalf("reloaded during the stop: %v", l)
+	}
+}
