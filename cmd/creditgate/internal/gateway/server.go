@@ -140,6 +140,9 @@ func (g *Gateway) restore(log *slog.Logger, c *config.Config) config.Snapshot {
 		case ok:
 			log.Info("snapshot restored", slog.String("file", f))
 		}
+		if err := probeSave(f); err != nil {
+			log.Error("snapshot saves will fail: the state will not survive a restart", slog.String("file", f), slog.String("error", err.Error()))
+		}
 	}
 	return snapCfg
 }

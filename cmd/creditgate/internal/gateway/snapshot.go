@@ -83,6 +83,17 @@ func removeInterrupted(file string) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// probeSave checks that saveSnapshot can make its temporary file beside
+// file (the directory exists, is one, and is writable), and leaves nothing.
+func probeSave(file string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), tempPrefix(file)+"*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
 // errUnrestorable is wrapped by restoreSnapshot's error for a file it could not
 // read; the file has then been moved aside (the error names where).
 var errUnrestorable = errors.New("snapshot: file not restored")
