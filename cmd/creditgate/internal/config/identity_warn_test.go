@@ -28,3 +28,23 @@ func TestTenantHeaderBelievedFromEveryClientWarns(t *testing.T) {
 		}
 	}
 }
+
+// A tenant header that proxies append to rather than set (X-Forwarded-For,
+// Forwarded: each hop adds itself after what the client sent, on the same
+// line) keys a pool by the client's text too: a client that sends one gets
+// a new pool for each value it makes up, trusted proxies or not. The build
+// warns.
+func TestTenantHeaderForwardedListWarns(t *testing.T) {
+	for _, h := range []string{"X-Forwarded-For", "x-forwarded-for", "Forwarded"} {
+		e := mustBuild(t, mustParse(t, "c.yaml", "upstream: http://127.0.0.1:9000\n"+
+			"identity: {tenant_header: "+h+", trusted_proxies: [10.0.0.0/8]}\n"))
+		if w := strings.Join(e.Warnings, "\n"); !strings.Contains(w, "a new credit pool") {
+			t.Errorf("tenant_header %s: warnings %q, want one", h, e.Warnings)
+		}
+	}
+	e := mustBuild(t, mustParse(t, "c.yaml", "upstream: http://127.0.0.1:9000\n"+
+		"identity: {tenant_header: X-Real-Ip, trusted_proxies: [10.0.0.0/8]}\n"))
+	if len(e.Warnings) != 0 {
+		t.Errorf("X-Real-Ip (set, not appended, by proxies): warnings %q", e.Warnings)
+	}
+}
