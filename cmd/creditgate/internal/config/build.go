@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -73,6 +74,16 @@ func Build(c *Config) (*Effective, error) {
 	e.Default, e.Tenants = b.plans(table, routeClass)
 	if c.Identity.TenantHeader != "" && len(c.Identity.TrustedProxies) == 0 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: a client can pick its own credit pool; list the proxies that set it in identity.trusted_proxies", c.Identity.TenantHeader))
+	}
+	switch textproto.CanonicalMIMEHeaderKey(c.Identity.TenantHeader) {
+	case "X-Forwarded-For", "Forwarded":
+		e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q: proxies append to it after what the client sent, so a client that sends one gets a new credit pool for each value it makes up; key tenants by a header your proxy sets (replacing the client's)", c.Identity.TenantHeader))
+	}
+	for _, p := range e.Trusted {
+		if c.Identity.TenantHeader != "" && p.Bits() == 0 {
+			e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: identity.trusted_proxies lists %s, every address: a client can pick its own credit pool; list only the proxies that set it", c.Identity.TenantHeader, p))
+			break
+		}
 	}
 	if e.Upstream == nil && len(b.errs) == 0 {
 		e.Warnings = append(e.Warnings, "no upstream: serve needs one (-upstream or CREDITGATE_UPSTREAM)")

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +13,9 @@ func (b *builder) misc(e *Effective) {
 	c := b.c
 	if c.Snapshot.File != "" && c.Snapshot.Interval < time.Second {
 		b.fail("snapshot.interval", "want at least 1s, got %v", c.Snapshot.Interval)
+	}
+	if c.Snapshot.File != "" && c.File != "" && sameFile(c.Snapshot.File, c.File) {
+		b.fail("snapshot.file", "%q is the configuration file: the state would be saved over it", c.Snapshot.File)
 	}
 	b.redis()
 	t := c.Timeouts
@@ -31,6 +36,20 @@ func (b *builder) misc(e *Effective) {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		b.fail("log.format", "want text or json, got %q", c.Log.Format)
 	}
+}
+
+// sameFile reports whether paths a and b name one file: the same file if
+// both exist (through symlinks and other spellings), else the same absolute
+// path.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }
 
 // parseClock reads a time of day "HH:MM" as an offset from midnight.

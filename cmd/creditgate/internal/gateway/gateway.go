@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,9 +44,8 @@ type Gateway struct {
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
 
-	mu         sync.Mutex      // serialises Reload; guards overridden, links and closing stop
-	overridden map[string]bool // tenants given a plan by SetPlan
-	links      map[*link]bool  // the current one, and those retired but not drained
+	mu    sync.Mutex     // serialises Reload; guards links and closing stop
+	links map[*link]bool // the current one, and those retired but not drained
 
 	stop   chan struct{}  // closed by Close (Reload is refused, nothing retired): the drains of retired links end
 	drains sync.WaitGroup // retire's goroutines
@@ -55,7 +55,7 @@ type Gateway struct {
 // configuration now and on each reload.
 func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gateway, error) {
 	c := eff.Config
-	g := &Gateway{log: log, level: level, overridden: map[string]bool{}, links: map[*link]bool{}, stop: make(chan struct{})}
+	g := &Gateway{log: log, level: level, links: map[*link]bool{}, stop: make(chan struct{})}
 	g.setLevel(eff)
 	g.eff.Store(eff)
 	st, withStore, err := newBacking(c, log)
@@ -135,22 +135,19 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 		g.m.reloads.WithLabelValues("error").Inc()
 		return err
 	}
+	// The tenants the store holds get their new plan in the store; those
+	// it makes from now on, and those it dropped, get it from WithPlanFor
+	// (eff, stored above), so nothing per tenant is kept beyond the store.
 	now := time.Now()
-	tenants := maps.Clone(g.overridden)
-	for t := range g.st.Tenants() {
-		tenants[t] = true
-	}
 	var errs []error
-	for t := range tenants {
+	for _, t := range slices.Collect(g.st.Tenants()) { // listed first: SetPlan is not made while the store lists
 		p := eff.PlanFor(t)
 		if samePlan(old.PlanFor(t), p) {
-			continue // an override set earlier already holds the old plan
-		}
-		if err := g.l.SetPlanAt(now, t, p); err != nil {
-			errs = append(errs, err) // validated by Build: not expected
 			continue
 		}
-		g.overridden[t] = true
+		if err := g.st.SetPlan(now, t, &p); err != nil {
+			errs = append(errs, err) // validated by Build: not expected
+		}
 	}
 	g.links[b.link] = true // there already if the upstream is the same
 	if prev := g.current.Swap(b); prev.link != b.link {

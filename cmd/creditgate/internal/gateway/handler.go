@@ -96,7 +96,9 @@ func (b *bundle) admitted(w http.ResponseWriter, r *http.Request) {
 
 // headerKey reads the named header, or nothing for an empty name. With
 // trusted networks, only from a peer in one of them: a header any client can
-// set would let it choose its own credit pool.
+// set would let it choose its own credit pool. From a trusted peer it reads
+// the header's last line: a proxy that adds its own line rather than
+// replacing the client's passes the client's on before it.
 func headerKey(name string, trusted []netip.Prefix) middleware.KeyFunc {
 	if name == "" {
 		return func(*http.Request) string { return "" }
@@ -119,7 +121,7 @@ func headerKey(name string, trusted []netip.Prefix) middleware.KeyFunc {
 		for _, p := range trusted {
 			if p.Contains(peer) {
 				if v := r.Header[key]; len(v) > 0 {
-					return v[0]
+					return v[len(v)-1]
 				}
 				return ""
 			}

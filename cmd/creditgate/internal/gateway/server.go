@@ -61,6 +61,20 @@ func Run(ctx context.Context, eff *config.Effective, o Options) error {
 	log.Info("listening", attrs...)
 	snap := g.startSnapshots(snapCfg)
 
+	// A reload's read runs on a goroutine of its own, one at a time (a
+	// SIGHUP during one asks for another after it), so that a read that
+	// does not return (a FIFO, a hung mount) cannot keep this loop from a
+	// graceful stop; a read still running then is abandoned. reads has
+	// room for that read's result, so its goroutine always ends.
+	reads := make(chan read, 1)
+	busy, again := false, false
+	startRead := func() {
+		busy = true
+		go func() {
+			eff, err := o.Reload()
+			reads <- read{eff, err}
+		}()
+	}
 	var runErr error
 loop:
 	for {
@@ -71,10 +85,32 @@ loop:
 			runErr = err
 			break loop
 		case <-o.Hangup:
-			g.reload(o.Reload)
+			switch {
+			case o.Reload == nil:
+			case busy:
+				again = true
+			default:
+				startRead()
+			}
+		case r := <-reads:
+			busy = false
+			g.reload(r.eff, r.err)
+			if again {
+				again = false
+				startRead()
+			}
 		}
 	}
+	if busy {
+		log.Warn("a configuration reload is still reading: abandoned for the stop")
+	}
 	return errors.Join(runErr, g.shutdown(c.Timeouts.Shutdown, proxy, admin, snap))
+}
+
+// read is a reload's re-read configuration, or why there is none.
+type read struct {
+	eff *config.Effective
+	err error
 }
 
 // restore restores the snapshot file, if the configuration names one and
@@ -92,22 +128,27 @@ func (g *Gateway) restore(log *slog.Logger, c *config.Config) config.Snapshot {
 		}
 	}
 	if f := snapCfg.File; f != "" {
+		switch n, err := removeInterrupted(f); {
+		case err != nil:
+			log.Warn("temporary files of interrupted snapshot saves not all removed", slog.String("file", f), slog.Int("removed", n), slog.String("error", err.Error()))
+		case n > 0:
+			log.Warn("removed the temporary files of snapshot saves a crash interrupted", slog.String("file", f), slog.Int("removed", n))
+		}
 		switch ok, err := restoreSnapshot(g.l, f, time.Now()); {
 		case err != nil:
 			log.Error("snapshot not restored: starting with full pools", slog.String("file", f), slog.String("error", err.Error()))
 		case ok:
 			log.Info("snapshot restored", slog.String("file", f))
 		}
+		if err := probeSave(f); err != nil {
+			log.Error("snapshot saves will fail: the state will not survive a restart", slog.String("file", f), slog.String("error", err.Error()))
+		}
 	}
 	return snapCfg
 }
 
-// reload applies a re-read configuration, or logs why not.
-func (g *Gateway) reload(read func() (*config.Effective, error)) {
-	if read == nil {
-		return
-	}
-	eff, err := read()
+// reload applies a re-read configuration, or logs why not (err, the read's).
+func (g *Gateway) reload(eff *config.Effective, err error) {
 	if err == nil {
 		err = g.Reload(eff)
 	} else {
