@@ -164,3 +164,45 @@ func TestSetPlanRacesAdmissions(t *testing.T) {
 		t.Fatalf("admitted %d calls from a pool of %d with no time passing", n, pool)
 	}
 }
+
+// TestReplanFollowsPlanFor: when WithPlanFor's answers change (a reloaded
+// configuration), ReplanAt gives a held tenant its new answer, keeping what
+// it spent, and records no override: SetPlanAt would keep one per tenant
+// for good (the gateway's reloads grew the limiter that way).
+func TestReplanFollowsPlanFor(t *testing.T) {
+	var big atomic.Bool
+	big.Store(true)
+	l := mustNew(t, Plan{Name: "default", Credits: 1, Concurrency: 1}, WithPlanFor(func(string) Plan {
+		if big.Load() {
+			return Plan{Name: "big", Credits: 100, Concurrency: 5}
+		}
+		return Plan{Name: "small", Credits: 10, Concurrency: 1}
+	}))
+	tk, d := l.Acquire(t0, Request{Tenant: "org", App: "a", Credits: 4})
+	if !d.Allowed || d.Limit != 100 {
+		t.Fatalf("first take: %+v", d)
+	}
+	tk.Release()
+	big.Store(false)
+	if d := l.Peek(t0, "org"); d.Limit != 100 {
+		t.Fatalf("before ReplanAt the held tenant has limit %d, want its plan's 100", d.Limit)
+	}
+	if err := l.ReplanAt(t0, "org"); err != nil {
+		t.Fatal(err)
+	}
+	if d := l.Peek(t0, "org"); d.Limit != 10 || d.Remaining != 6 {
+		t.Fatalf("after ReplanAt: limit %d remaining %d, want 10 and 6 (the 4 spent carried over)", d.Limit, d.Remaining)
+	}
+	if p := l.Plan("org"); p.Name != "small" {
+		t.Fatalf("Plan = %q, want small", p.Name)
+	}
+	if n := len(l.overrides); n != 0 {
+		t.Fatalf("ReplanAt kept %d overrides", n)
+	}
+	if err := l.ReplanAt(t0, "absent"); err != nil { // a tenant not held: nothing to change
+		t.Fatal(err)
+	}
+	if n := len(l.overrides); n != 0 {
+		t.Fatalf("ReplanAt of an absent tenant kept %d overrides", n)
+	}
+}
