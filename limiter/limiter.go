@@ -237,5 +237,7 @@ func (l *Limiter) Close(ctx context.Context) error {
 // until then, and tenants made later ask WithPlanFor themselves. SetPlanAt
 // instead keeps the plan it is given for the tenant for good.
 func (l *Limiter) ReplanAt(now time.Time, tenant string) error {
-	return nil
+	l.setMu.Lock()
+	defer l.setMu.Unlock()
+	return l.be.setPlan(now, tenant, l.resolve(tenant))
 }
