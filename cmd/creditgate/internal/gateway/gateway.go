@@ -27,7 +27,7 @@ import (
 )
 
 // Gateway is the proxy handler and its state. The limiter, its store and the
-// statistics live as long as the Gateway; a reload swaps the plans (SetPlan),
+// statistics live as long as the Gateway; a reload swaps the plans (ReplanAt),
 // the cost table and the handler built from them, so nothing spent is lost,
 // and the transport if the upstream changes (see link).
 // Safe for concurrent use; Close when done.
@@ -103,7 +103,7 @@ func (g *Gateway) setLevel(eff *config.Effective) {
 // Limiter returns the gateway's limiter.
 func (g *Gateway) Limiter() *limiter.Limiter { return g.l }
 
-// Reload switches to eff: tenants whose plan changes get it through SetPlan
+// Reload switches to eff: tenants whose plan changes get it through ReplanAt
 // (what they spent and hold carries over), the cost table, identity and
 // upstream change for the next request, in-flight requests finish on the old
 // handler. Settings that need a restart are named in the log. On error
@@ -135,17 +135,18 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 		g.m.reloads.WithLabelValues("error").Inc()
 		return err
 	}
-	// The tenants the store holds get their new plan in the store; those
-	// it makes from now on, and those it dropped, get it from WithPlanFor
-	// (eff, stored above), so nothing per tenant is kept beyond the store.
+	// The tenants the store holds get their new plan through the
+	// limiter's ReplanAt, which asks WithPlanFor (eff, stored above) and
+	// keeps no override; those the store makes from now on, and those it
+	// dropped, ask it themselves. Nothing per tenant is kept beyond the store.
 	now := time.Now()
 	var errs []error
-	for _, t := range slices.Collect(g.st.Tenants()) { // listed first: SetPlan is not made while the store lists
+	for _, t := range slices.Collect(g.st.Tenants()) { // listed first: no plan is set while the store lists
 		p := eff.PlanFor(t)
 		if samePlan(old.PlanFor(t), p) {
 			continue
 		}
-		if err := g.st.SetPlan(now, t, &p); err != nil {
+		if err := g.l.ReplanAt(now, t); err != nil { // eff, stored above, is what WithPlanFor now answers
 			errs = append(errs, err) // validated by Build: not expected
 		}
 	}

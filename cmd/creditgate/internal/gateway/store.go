@@ -23,12 +23,6 @@ import (
 // metrics), its own metrics, and what closing it takes.
 type backing interface {
 	store.Lister
-	// SetPlan gives a tenant the store holds a new plan, keeping what it
-	// spent and holds (store.Store's SetPlan): a reload's, for tenants
-	// made before it. Unlike Limiter.SetPlanAt it records no override in
-	// the limiter, where every tenant given a plan would stay for good;
-	// tenants made later get the plan from WithPlanFor.
-	SetPlan(now time.Time, tenant string, p *store.Plan) error
 	collectors() []prometheus.Collector
 	close(ctx context.Context) error
 }
@@ -104,10 +98,6 @@ func newRedisBacking(c config.Redis, log *slog.Logger) (*redisBacking, error) {
 }
 
 func (r *redisBacking) Tenants() iter.Seq[string] { return r.s.Tenants() }
-
-func (r *redisBacking) SetPlan(now time.Time, tenant string, p *store.Plan) error {
-	return r.s.SetPlan(now, tenant, p)
-}
 
 // redisLog sends the Redis client's own messages (failed dials, mostly)
 // to the gateway's log, rather than to standard error, where they would
