@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
@@ -65,6 +66,29 @@ func ExampleLimiter_SetPlanAt() {
 	d := l.Peek(start, "org1")
 	fmt.Println(d.Limit, d.Remaining)
 	// Output: 150 60
+}
+
+// Plans that come from a configuration: after a reload changes what
+// WithPlanFor answers, ReplanAt moves the tenants already held to it.
+func ExampleLimiter_ReplanAt() {
+	editions := map[string]limiter.Plan{"org1": plan()} // a loaded configuration
+	var mu sync.Mutex
+	l, _ := limiter.New(plan(), limiter.WithPlanFor(func(tenant string) limiter.Plan {
+		mu.Lock()
+		defer mu.Unlock()
+		return editions[tenant]
+	}))
+	tk, _ := l.Acquire(start, limiter.Request{Tenant: "org1", App: "a", Credits: 90})
+	tk.Release()
+	mu.Lock()
+	up := plan()
+	up.Credits = 500 // the reloaded configuration: org1 upgraded
+	editions["org1"] = up
+	mu.Unlock()
+	_ = l.ReplanAt(start, "org1")
+	d := l.Peek(start, "org1")
+	fmt.Println(d.Limit, d.Remaining)
+	// Output: 500 410
 }
 
 func ExampleWithAlerts() {
