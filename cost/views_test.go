@@ -238,3 +238,36 @@ func TestUncleanPathParameters(t *testing.T) {
 		t.Errorf("plain path: %+v %v", p, err)
 	}
 }
+
+// A servlet container (Tomcat) and Spring drop path parameters first and then
+// normalize the path: "..;" becomes a ".." segment that removes the one
+// before it, and ";x" alone an empty segment that collapses. So
+// /crm/bulk/x/..;/v8/read and /crm/bulk/v8/;x/read reach the bulk read
+// behind such a backend, the classic "..;/" bypass.
+func TestUncleanPathParameterSegments(t *testing.T) {
+	ct := issueTable(t)
+	hosts, err := NewTable(1, Route{Pattern: "POST api.example.com/crm/bulk/v8/read", Cost: 50, Class: "bulk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{
+		"/crm/bulk/x/..;/v8/read",
+		"/crm/bulk/x/..;y/v8/read",
+		"/crm/bulk/v8/read/x/..;",
+		"/crm/bulk/v8/;x/read",
+		"/crm/bulk/v8/;/read",
+		"/crm/bulk/./;x/v8/read",
+		"/crm/bulk/v8/read/.;x",
+		"/crm/bulk/v8/x.;/../read",
+		"/crm/bulk/v8/x/y/..;/..;/read",
+	} {
+		r := httptest.NewRequest("POST", target, nil)
+		if p, err := ct.Lookup(r); err != nil || p.Credits != 50 || p.Class != "bulk" || !p.Unclean {
+			t.Errorf("POST %s: %+v %v, want 50 bulk unclean", target, p, err)
+		}
+		r = &http.Request{Method: "POST", Host: "api.example.com", URL: mustURL(t, target)}
+		if p, err := hosts.Lookup(r); err != nil || p.Credits != 50 || p.Class != "bulk" || !p.Unclean {
+			t.Errorf("host table, POST %s: %+v %v, want 50 bulk unclean", target, p, err)
+		}
+	}
+}
