@@ -98,19 +98,10 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 
 // looseView adds the reading of a router that ignores ASCII case, trailing
 // dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
-// containers and Spring drop them from each segment).
+// containers and Spring drop them from each segment, then normalize).
 func (t *Table) looseView(method string, segs []string, vs *views) {
 	var buf [maxSegs]string
-	loose := buf[:0]
-	for _, s := range segs {
-		if k := strings.IndexByte(s, ';'); k > 0 {
-			s = s[:k]
-		}
-		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-			s = trimmed
-		}
-		loose = append(loose, s)
-	}
+	loose := looseSegs(buf[:0], segs)
 	w := walk{fold: true}
 	i, _ := t.m.lookup(&w, method, loose, false)
 	vs.add(i, t.module(i, loose))
@@ -234,19 +225,39 @@ func dotted(segs []string) bool {
 	return false
 }
 
-// loosePath is the clean path p without path parameters and trailing dots
-// on its segments and without a trailing slash.
+// loosePath is the clean path p read loosely (looseSegs), without a
+// trailing slash.
 func loosePath(p string) string {
 	segs, _ := splitClean(p, false)
-	for k, s := range segs {
-		if j := strings.IndexByte(s, ';'); j > 0 {
-			s, segs[k] = s[:j], s[:j]
+	return "/" + strings.Join(looseSegs(segs[:0:0], segs), "/")
+}
+
+// looseSegs appends to dst the segments of a clean path, segs, as a loose
+// router reads them: without path parameters and trailing dots, and
+// normalized after path parameters are dropped, as Tomcat and Spring do, so
+// that "..;" removes the segment before it and ";x" alone is no segment
+// (the "..;/" bypass).
+func looseSegs(dst, segs []string) []string {
+	base := len(dst)
+	for _, s := range segs {
+		if k := strings.IndexByte(s, ';'); k >= 0 {
+			s = s[:k]
+		}
+		switch s {
+		case "", ".":
+			continue
+		case "..":
+			if len(dst) > base {
+				dst = dst[:len(dst)-1]
+			}
+			continue
 		}
 		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-			segs[k] = trimmed
+			s = trimmed
 		}
+		dst = append(dst, s)
 	}
-	return "/" + strings.Join(segs, "/")
+	return dst
 }
 
 // stripPort is ServeMux's stripHostPort.
