@@ -264,3 +264,27 @@ func TestQueryLimitComments(t *testing.T) {
 		}
 	}
 }
+
+// A backslash before a quote escaped it in every reading, so a LIMIT
+// between 'x\' and a quote hidden in a comment was in a literal to the
+// pricer: "c = 'x\' limit 2000 -- '" cost 1 credit. To a parser that
+// honours comments but not backslash escapes (SQL's own literals have
+// none), 'x\' is the whole literal and the query reads 2,000 rows. Reading
+// backslashes both ways prices it at the dearer; a reading that leaves a
+// literal open without them is not upstream's, so it adds nothing.
+func TestQueryLimitBackslashReadings(t *testing.T) {
+	for q, want := range map[string]int64{
+		`select a from b where c = 'x\' limit 2000 -- '`:        3,
+		`select a from b where c = 'x\' limit 2000 /* ' */`:     3,
+		`select a from b where c = "x\" limit 900 -- "`:         2,
+		`select a from b where c = 'x\' limit 2000 --'`:         3,
+		`select a from b where c = 'x\\' limit 2000 -- '`:       3,
+		`select a from b where c = 'it\'s' limit 5`:             1,
+		`select a from b where c = 'O\'Brien' and d = 'x'`:      1,
+		`select a from b where c = 'a\'b' and d = 'x' limit 10`: 1,
+	} {
+		if c, err := coqlCost(q); err != nil || c != want {
+			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
+		}
+	}
+}
