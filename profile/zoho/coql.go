@@ -122,13 +122,29 @@ type Tier struct{ UpTo, Cost int64 }
 // left open gives math.MaxInt64, the last tier: we cannot tell where
 // upstream ends it, so a LIMIT after the quote may be in it or not, and
 // only the top price is never too low (an error would let shadow mode pass
-// the query unmetered). The query is malformed only if both readings are.
+// the query unmetered). The query is malformed only if every reading is.
+//
+// A backslash in a literal is read both ways too when the query has one:
+// escaping the next byte, and as text (SQL's own literals have no
+// escapes), or "c = 'x\' limit 2000 -- '" would hide its LIMIT from a
+// parser that honours comments but not backslashes. A literal left open
+// without backslash escapes is not that parser's reading (it would refuse
+// the query), so such a reading adds nothing.
 func queryLimit(q string, def int64) (int64, error) {
-	n, err := limitOf(q, false, def)
-	if strings.Contains(q, "--") || strings.Contains(q, "/*") {
-		m, errc := limitOf(q, true, def)
+	comments := strings.Contains(q, "--") || strings.Contains(q, "/*")
+	backslash := strings.IndexByte(q, '\\') >= 0
+	n, err := limitOf(q, false, true, def)
+	for _, rd := range [...]struct{ comments, backslash, ok bool }{
+		{true, true, comments},
+		{false, false, backslash},
+		{true, false, comments && backslash},
+	} {
+		if !rd.ok {
+			continue
+		}
+		m, errr := limitOf(q, rd.comments, rd.backslash, def)
 		switch {
-		case errc != nil:
+		case errr != nil:
 		case err != nil:
 			n, err = m, nil
 		default:
@@ -138,14 +154,22 @@ func queryLimit(q string, def int64) (int64, error) {
 	return n, err
 }
 
+// errOpenLiteral is limitOf's for a literal left open when backslashes
+// escape nothing.
+var errOpenLiteral = fmt.Errorf("%w: a literal is left open", cost.ErrMalformedBody)
+
 // limitOf is queryLimit for one reading of q: the largest count of its
 // LIMIT clauses, def if it has none, math.MaxInt64 if a literal is left
-// open. A LIMIT without a count is malformed, wherever it is: COQL wants
-// a reserved word used as a field name quoted.
-func limitOf(q string, comments bool, def int64) (int64, error) {
-	q, ok := stripLiterals(q, comments)
-	if !ok {
+// open (errOpenLiteral without backslash escapes). A LIMIT without a count
+// is malformed, wherever it is: COQL wants a reserved word used as a field
+// name quoted.
+func limitOf(q string, comments, backslash bool, def int64) (int64, error) {
+	q, ok := stripLiterals(q, comments, backslash)
+	switch {
+	case !ok && backslash:
 		return math.MaxInt64, nil
+	case !ok:
+		return 0, errOpenLiteral
 	}
 	f := limitWords(q)
 	num := func(i int) (int64, bool) {
@@ -235,11 +259,9 @@ func isLimit(w string) bool {
 // that a quote in a comment opens no literal and a comment marker in a
 // literal is text; it reports false if a literal is left open (a comment
 // left open runs to the end). In a literal a backslash escapes the next
-// byte, as in 'it\'s'; a doubled quote (SQL's escape) reads as two
-// adjacent literals, which blanks the same text. Were upstream not to
-// honour backslashes, a LIMIT this hides would need a quote after it,
-// which COQL does not allow after LIMIT.
-func stripLiterals(q string, comments bool) (string, bool) {
+// byte when backslash is set, as in 'it\'s'; a doubled quote (SQL's
+// escape) reads as two adjacent literals, which blanks the same text.
+func stripLiterals(q string, comments, backslash bool) (string, bool) {
 	if !strings.ContainsAny(q, `'"`) && !comments {
 		return q, true
 	}
@@ -250,7 +272,7 @@ func stripLiterals(q string, comments bool) (string, bool) {
 		case c == '\'' || c == '"':
 			j := i + 1
 			for ; j < len(q) && q[j] != c; j++ {
-				if q[j] == '\\' {
+				if backslash && q[j] == '\\' {
 					j++
 				}
 			}

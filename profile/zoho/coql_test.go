@@ -92,17 +92,22 @@ func FuzzQueryLimitCost(f *testing.F) {
 		if n, err := queryLimit(string(body)+"\nlimit 2000", 200); err == nil && n < 2000 {
 			t.Fatalf("%q then limit 2000: limit %d", body, n)
 		}
-		// No literal hides or fakes a LIMIT, however it is escaped.
+		// No literal hides a LIMIT, however it is escaped, nor fakes one
+		// unless it is escaped with backslashes: read without them
+		// (TestQueryLimitBackslashReadings), such a literal ends early,
+		// and what follows may be a LIMIT, or a comment hiding one.
 		lits := []string{`'` + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(string(body)) + `'`}
+		exact := []bool{!strings.ContainsAny(string(body), `\'`)}
 		if !strings.Contains(string(body), `\`) {
 			lits = append(lits, `"`+strings.ReplaceAll(string(body), `"`, `""`)+`"`)
+			exact = append(exact, true)
 		}
-		for _, lit := range lits {
+		for i, lit := range lits {
 			q := "select a from b where c = " + lit
-			if n, err := queryLimit(q, 200); n != 200 || err != nil {
+			if n, err := queryLimit(q, 200); n < 200 || exact[i] && n != 200 || err != nil {
 				t.Fatalf("%q: limit %d %v, want the default", q, n, err)
 			}
-			if n, err := queryLimit(q+" limit 7", 200); n != 7 || err != nil {
+			if n, err := queryLimit(q+" limit 7", 200); n < 7 || exact[i] && n != 7 || err != nil {
 				t.Fatalf("%q limit 7: limit %d %v", q, n, err)
 			}
 		}
