@@ -407,3 +407,33 @@ func TestModuleSegmentEmptySegments(t *testing.T) {
 		}
 	}
 }
+
+// A pair with a semicolon is one that url.ParseQuery drops (Go 1.17 on),
+// but parsers that take ';' as a separator too (Go before 1.17, Python
+// before 3.9.2, Rack before 3) read "x=1;cvid=5" as having cvid. It cost
+// the price without the parameter, and "cvid=1;x=2", which net/url drops,
+// the price with it; like a pair dropped for bad escaping, such a pair
+// costs the higher of the two.
+func TestQueryParamCostSemicolon(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  int64
+	}{
+		{"x=1;cvid=5", 3},
+		{"cvid;x=1", 3},
+		{"x;cvid", 3},
+		{"x=1;cv%69d=5&y=2", 3},
+		{"x=1;cvidx=5", 1},
+		{"x=1;xcvid=5&y", 1},
+		{"cvid=1;x=2", 3}, // the key is cvid either way
+	} {
+		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		if c, err := QueryParamCost("cvid", 3, 1).Func(r); err != nil || c != tc.want {
+			t.Errorf("%q: %d %v, want %d", tc.query, c, err, tc.want)
+		}
+		r = httptest.NewRequest("GET", "/?"+tc.query, nil)
+		if c, err := QueryParamCost("cvid", 1, 3).Func(r); err != nil || c != 3 {
+			t.Errorf("%q, dearer without: %d %v, want 3", tc.query, c, err)
+		}
+	}
+}
