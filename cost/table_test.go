@@ -3,6 +3,7 @@ package cost
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -434,6 +435,33 @@ func TestQueryParamCostSemicolon(t *testing.T) {
 		r = httptest.NewRequest("GET", "/?"+tc.query, nil)
 		if c, err := QueryParamCost("cvid", 1, 3).Func(r); err != nil || c != 3 {
 			t.Errorf("%q, dearer without: %d %v, want 3", tc.query, c, err)
+		}
+	}
+}
+
+// A host pattern that no request reaches as written was accepted, and its
+// route never priced anything: ServeMux compares the host as written, with
+// the request's port stripped, so "Example.COM/a" missed Host example.com
+// (the same site), "example.com./a" missed example.com and
+// "example.com:8080/a" missed every request. Each is an error naming the
+// route.
+func TestTableRejectsUnreachableHosts(t *testing.T) {
+	for _, pattern := range []string{
+		"GET Example.COM/a",
+		"API.example.com/",
+		"POST example.com./bulk",
+		"GET example.com:8080/a",
+		"example.com:/a",
+	} {
+		ct, err := NewTable(1, Route{Pattern: "GET /ok", Cost: 1}, Route{Pattern: pattern, Cost: 50})
+		if !errors.Is(err, ErrPattern) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("%q", pattern)) {
+			t.Errorf("%q: table %v, error %v; want ErrPattern naming it", pattern, ct != nil, err)
+		}
+	}
+	// Reachable hosts stay accepted.
+	for _, pattern := range []string{"GET example.com/a", "api-2.example.com/", "[::1]/a", "GET 10.0.0.1/a"} {
+		if _, err := NewTable(1, Route{Pattern: pattern, Cost: 50}); err != nil {
+			t.Errorf("%q: %v", pattern, err)
 		}
 	}
 }
