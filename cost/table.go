@@ -78,8 +78,9 @@ type routeIndex int
 func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewTable builds a table. Requests no route matches cost defaultCost.
-// Invalid or conflicting patterns (ServeMux would panic) are errors wrapping
-// ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
+// Invalid or conflicting patterns (ServeMux would panic), and host patterns
+// no request reaches as written (capitals, a trailing dot, a port), are
+// errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
 // Max is below its Min, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
@@ -92,6 +93,9 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 			return nil, err
 		}
 		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
+			return nil, err
+		}
+		if err := checkHost(r.Pattern); err != nil {
 			return nil, err
 		}
 		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern), hi: hi})
@@ -123,6 +127,26 @@ func checkRoute(r Route) (int64, error) {
 		return math.MaxInt64, nil
 	}
 	return p.Max, nil
+}
+
+// checkHost refuses a (valid) pattern whose host no request reaches as
+// written: ServeMux compares a request's host, its port stripped, with the
+// pattern's byte for byte, so a host with capitals misses the same host in
+// lower case (as clients send it), one with a trailing dot the host
+// without it, and one with a port every request.
+func checkHost(pattern string) error {
+	_, host, _ := parsePattern(pattern)
+	switch {
+	case host == "":
+		return nil
+	case host != strings.ToLower(host):
+		return fmt.Errorf("%w: %q: host %q has capitals; write it in lower case", ErrPattern, pattern, host)
+	case strings.HasSuffix(host, "."):
+		return fmt.Errorf("%w: %q: host %q ends in a dot; write it without", ErrPattern, pattern, host)
+	case strings.Contains(host[strings.LastIndexByte(host, ']')+1:], ":"):
+		return fmt.Errorf("%w: %q: host %q has a port, which requests' hosts are matched without", ErrPattern, pattern, host)
+	}
+	return nil
 }
 
 func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
