@@ -271,3 +271,50 @@ func TestUncleanPathParameterSegments(t *testing.T) {
 		}
 	}
 }
+
+// The package promises that a path matching a route only case-insensitively
+// is priced as that route, and tables with host patterns (matched by
+// ServeMux) did not: /CRM/bulk/v8/read reached the bulk read behind a
+// case-insensitive backend at the default price. The loose reading of such
+// tables folds case as the matcher's does, host routes first, then the
+// routes without a host, as ServeMux tries them.
+func TestHostTableCaseInsensitive(t *testing.T) {
+	ct, err := NewTable(1,
+		Route{Pattern: "POST api.example.com/crm/bulk/v8/read", Cost: 50, Class: "bulk"},
+		Route{Pattern: "POST api.example.com/crm/v8/{module}/upsert", Cost: 7},
+		Route{Pattern: "POST /crm/bulk/v8/write", Cost: 500, Class: "bulk"},
+		Route{Pattern: "POST other.example.com/crm/bulk/v8/write", Cost: 2},
+		Route{Pattern: "GET /crm/v8/{module}", Cost: 3},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, host, target string
+		credits              int64
+		pattern, module      string
+	}{
+		{"POST", "api.example.com", "/CRM/bulk/v8/read", 50, "POST api.example.com/crm/bulk/v8/read", ""},
+		{"POST", "API.example.com:443", "/crm/BULK/V8/Read/", 50, "POST api.example.com/crm/bulk/v8/read", ""},
+		{"POST", "api.example.com", "/crm/V8/Leads/UPSERT", 7, "POST api.example.com/crm/v8/{module}/upsert", "Leads"},
+		{"POST", "api.example.com", "/Crm/Bulk/v8/Write", 500, "POST /crm/bulk/v8/write", ""},
+		{"POST", "elsewhere.example.com", "/CRM/BULK/V8/WRITE", 500, "POST /crm/bulk/v8/write", ""},
+		{"HEAD", "api.example.com", "/CRM/v8/Leads", 3, "GET /crm/v8/{module}", "Leads"},
+	} {
+		r := &http.Request{Method: tc.method, Host: tc.host, URL: mustURL(t, tc.target)}
+		p, err := ct.Lookup(r)
+		if err != nil || p.Credits != tc.credits || p.Pattern != tc.pattern || p.Module != tc.module || !p.Unclean {
+			t.Errorf("%s %s%s: %+v %v, want %d %q %q unclean", tc.method, tc.host, tc.target, p, err, tc.credits, tc.pattern, tc.module)
+		}
+	}
+	// The other host's own cheap route wins there, as in ServeMux, and the
+	// write is dearer only loosely, not for the exact spelling.
+	r := &http.Request{Method: "POST", Host: "other.example.com", URL: mustURL(t, "/crm/bulk/v8/write")}
+	if p, err := ct.Lookup(r); err != nil || p.Credits != 2 || p.Unclean {
+		t.Errorf("other host: %+v %v", p, err)
+	}
+	r = &http.Request{Method: "POST", Host: "other.example.com", URL: mustURL(t, "/crm/bulk/v8/WRITE")}
+	if p, err := ct.Lookup(r); err != nil || p.Credits != 2 {
+		t.Errorf("other host, loosely: %+v %v", p, err)
+	}
+}
