@@ -116,11 +116,24 @@ func parsePattern(s string) (method, host string, segs []patSeg) {
 // together. It returns nil when a pattern names a host: those tables are
 // matched by ServeMux alone.
 func newMatcher(patterns []string) *matcher {
+	for _, p := range patterns {
+		if _, host, _ := parsePattern(p); host != "" {
+			return nil
+		}
+	}
+	return newHostMatcher(patterns, "")
+}
+
+// newHostMatcher builds a matcher for those of patterns (which ServeMux has
+// accepted together) whose host is host; route numbers stay those of
+// patterns. Tables with host patterns use them for the case-insensitive
+// reading, which ServeMux cannot make (muxViews).
+func newHostMatcher(patterns []string, host string) *matcher {
 	m := &matcher{anyMethod: newSegNode(), routes: make([]matchInfo, len(patterns))}
 	for i, p := range patterns {
-		method, host, segs := parsePattern(p)
-		if host != "" {
-			return nil
+		method, h, segs := parsePattern(p)
+		if h != host {
+			continue
 		}
 		n := m.tree(method)
 		for _, s := range segs {

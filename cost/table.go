@@ -59,8 +59,11 @@ type Price struct {
 // patterns, by the ServeMux itself. It is immutable after NewTable and safe
 // for concurrent use.
 type Table struct {
-	mux         *http.ServeMux
-	m           *matcher // nil: every request goes to mux
+	mux *http.ServeMux
+	m   *matcher // nil: every request goes to mux
+	// hosts holds, for tables with host patterns, a matcher per host of
+	// their patterns ("" for those without a host), for the loose reading.
+	hosts       map[string]*matcher
 	routes      []route
 	defaultCost int64
 }
@@ -105,7 +108,14 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 		for i, r := range routes {
 			patterns[i] = r.Pattern
 		}
-		t.m = newMatcher(patterns)
+		if t.m = newMatcher(patterns); t.m == nil {
+			t.hosts = map[string]*matcher{}
+			for _, p := range patterns {
+				if _, host, _ := parsePattern(p); t.hosts[host] == nil {
+					t.hosts[host] = newHostMatcher(patterns, host)
+				}
+			}
+		}
 	}
 	return t, nil
 }

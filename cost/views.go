@@ -109,7 +109,9 @@ func (t *Table) looseView(method string, segs []string, vs *views) {
 
 // muxViews reads r with the ServeMux, for the tables the matcher does not
 // handle (host patterns, GODEBUG=httpmuxgo121) and CONNECT requests, with
-// the same readings as the matcher's except case-insensitive paths.
+// the same readings as the matcher's; the loose one is made by the
+// matchers of t.hosts, and without them (GODEBUG=httpmuxgo121) by the
+// ServeMux, which cannot fold case.
 func (t *Table) muxViews(r *http.Request, vs *views) {
 	i := t.muxMatch(r)
 	if r.URL == nil || r.Method == http.MethodConnect {
@@ -140,6 +142,25 @@ func (t *Table) muxViews(r *http.Request, vs *views) {
 		vs.unclean = vs.unclean || p != r.URL.Path
 	}
 	host := strings.ToLower(strings.TrimSuffix(stripPort(r.Host), "."))
+	if t.hosts != nil {
+		// The loose reading, case-insensitive too: by the matchers of the
+		// host's patterns, then of those without a host, as ServeMux
+		// tries them.
+		segs, _ := splitClean(p, false)
+		var buf [maxSegs]string
+		loose := looseSegs(buf[:0], segs)
+		j := -1
+		if m := t.hosts[host]; m != nil && host != "" {
+			w := walk{fold: true}
+			j, _ = m.lookup(&w, r.Method, loose, false)
+		}
+		if m := t.hosts[""]; m != nil && j < 0 {
+			w := walk{fold: true}
+			j, _ = m.lookup(&w, r.Method, loose, false)
+		}
+		vs.add(j, t.module(j, loose))
+		return
+	}
 	if loose := loosePath(p); host != stripPort(r.Host) || loose != p {
 		u := &url.URL{Path: loose}
 		j := t.muxMatch(withURL(r, host, u))

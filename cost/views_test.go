@@ -318,3 +318,18 @@ func TestHostTableCaseInsensitive(t *testing.T) {
 		t.Errorf("other host, loosely: %+v %v", p, err)
 	}
 }
+
+// A request without a Host is read loosely by the routes without a host.
+func TestHostTableNoHost(t *testing.T) {
+	ct, err := NewTable(1,
+		Route{Pattern: "POST api.example.com/crm/bulk/v8/read", Cost: 50},
+		Route{Pattern: "POST /crm/bulk/v8/write", Cost: 500},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &http.Request{Method: "POST", URL: mustURL(t, "/CRM/bulk/v8/write")}
+	if p, err := ct.Lookup(r); err != nil || p.Credits != 500 || !p.Unclean {
+		t.Errorf("no host: %+v %v", p, err)
+	}
+}
