@@ -333,3 +333,43 @@ func TestHostTableNoHost(t *testing.T) {
 		t.Errorf("no host: %+v %v", p, err)
 	}
 }
+
+// A server that honours a method override (X-HTTP-Method-Override,
+// X-HTTP-Method, X-Method-Override; the client package reads them so too)
+// runs GET /crm/bulk/v8/read with "X-HTTP-Method-Override: POST" as the
+// bulk read, and the table priced the GET: the default, outside the class.
+// Each override is a reading, and the dearest wins.
+func TestMethodOverrideReadings(t *testing.T) {
+	ct := issueTable(t)
+	hosts, err := NewTable(1, Route{Pattern: "POST api.example.com/crm/bulk/v8/read", Cost: 50, Class: "bulk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, target, header, value string
+	}{
+		{"GET", "/crm/bulk/v8/read", "X-HTTP-Method-Override", "POST"},
+		{"GET", "/crm/bulk/v8/read", "X-HTTP-Method", "post"},
+		{"PUT", "/crm/bulk/v8/read", "X-Method-Override", " POST "},
+		{"GET", "/crm/bulk/v8//read", "X-HTTP-Method-Override", "POST"},
+		{"GET", "/CRM/bulk/v8/read", "X-HTTP-Method-Override", "POST"},
+	} {
+		for _, table := range []*Table{ct, hosts} {
+			r := httptest.NewRequest(tc.method, "http://api.example.com"+tc.target, nil)
+			r.Header.Set(tc.header, tc.value)
+			p, err := table.Lookup(r)
+			if err != nil || p.Credits != 50 || p.Class != "bulk" {
+				t.Errorf("%s %s, %s: %s: %+v %v, want 50 bulk", tc.method, tc.target, tc.header, tc.value, p, err)
+			}
+			if m, err := table.Match(r); err != nil || m.Credits != 50 || m.Class != "bulk" {
+				t.Errorf("Match %s %s, %s: %s: %+v %v, want 50 bulk", tc.method, tc.target, tc.header, tc.value, m, err)
+			}
+		}
+	}
+	// An override to a cheaper route does not lower the price.
+	r := httptest.NewRequest("POST", "/crm/bulk/v8/read", nil)
+	r.Header.Set("X-HTTP-Method-Override", "GET")
+	if p, err := ct.Lookup(r); err != nil || p.Credits != 50 || p.Class != "bulk" {
+		t.Errorf("POST overridden to GET: %+v %v", p, err)
+	}
+}
