@@ -47,7 +47,9 @@ type Price struct {
 	// serves its route at: one ServeMux redirects (dot segments, doubled
 	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
 	// or one that another router reads as another route (ignoring case,
-	// trailing dots or a trailing slash). The request is priced as the
+	// trailing dots, path parameters or a trailing slash, or running it as
+	// the method an X-HTTP-Method-Override, X-HTTP-Method or
+	// X-Method-Override header names). The request is priced as the
 	// dearest of these readings; a strict server refuses it instead.
 	Unclean bool
 }

@@ -18,8 +18,9 @@ import (
 // request the ways that differ (views) and prices it at the highest.
 
 // maxViews bounds the readings of one request: ServeMux's (on the cleaned
-// path), an unescaping backend's, and a loose one.
-const maxViews = 3
+// path), an unescaping backend's, and a loose one, for its method and for
+// each method override header's (overrideHeaders).
+const maxViews = 3 * (1 + len(overrideHeaders))
 
 // A view is one reading of a request: the route it reaches (-1 for none)
 // and its {module} segment.
@@ -67,6 +68,49 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 		t.muxViews(r, vs)
 	default:
 		t.slowViews(r, vs)
+	}
+	if st&fastOverride != 0 || st&fastDone == 0 && len(r.Header) > 0 && hasOverride(r.Header) {
+		t.overrideViews(r, vs)
+	}
+}
+
+// overrideHeaders name the method a request acts as, for servers that
+// honour them (canonical keys), as the client package reads them.
+var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// hasOverride reports whether h has a method override header.
+func hasOverride(h http.Header) bool {
+	for _, k := range overrideHeaders {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// overrideViews adds the readings of r as the method each override header
+// names (its first value, trimmed and in capitals, as the client package
+// reads it), for servers that run a request as that method.
+func (t *Table) overrideViews(r *http.Request, vs *views) {
+	for _, k := range overrideHeaders {
+		v := r.Header[k]
+		if len(v) == 0 {
+			continue
+		}
+		m := strings.ToUpper(strings.TrimSpace(v[0]))
+		if m == "" || m == r.Method {
+			continue
+		}
+		// No header: the copy's readings are its method's alone.
+		r2 := &http.Request{Method: m, Host: r.Host, URL: r.URL}
+		var c pathCuts
+		i, module, st := t.fastView(r2, &c)
+		var vs2 views
+		t.views(r2, &vs2, &c, i, module, st)
+		for j := 0; j < vs2.n; j++ {
+			vs.add(vs2.v[j].route, vs2.v[j].module)
+		}
+		vs.unclean = vs.unclean || vs2.unclean
 	}
 }
 
