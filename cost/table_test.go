@@ -465,3 +465,21 @@ func TestTableRejectsUnreachableHosts(t *testing.T) {
 		}
 	}
 }
+
+// A pattern's method is compared with the request's byte for byte, and
+// clients send methods in capitals, so "post /crm/bulk/v8/read" (a typo for
+// POST) was accepted and priced nothing: POST requests to the bulk read cost
+// the default. A method with lower-case letters is an error naming the route.
+func TestTableRejectsLowerCaseMethods(t *testing.T) {
+	for _, pattern := range []string{"post /crm/bulk/v8/read", "Get /a", "pOST example.com/a", "propfind /dav/"} {
+		ct, err := NewTable(1, Route{Pattern: pattern, Cost: 50})
+		if !errors.Is(err, ErrPattern) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("%q", pattern)) {
+			t.Errorf("%q: table %v, error %v; want ErrPattern naming it", pattern, ct != nil, err)
+		}
+	}
+	for _, pattern := range []string{"POST /a", "PROPFIND /dav/", "M-SEARCH /x", "/a/b"} {
+		if _, err := NewTable(1, Route{Pattern: pattern, Cost: 50}); err != nil {
+			t.Errorf("%q: %v", pattern, err)
+		}
+	}
+}
