@@ -83,9 +83,9 @@ type routeIndex int
 func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewTable builds a table. Requests no route matches cost defaultCost.
-// Invalid or conflicting patterns (ServeMux would panic), and host patterns
-// no request reaches as written (capitals, a trailing dot, a port), are
-// errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
+// Invalid or conflicting patterns (ServeMux would panic), methods with
+// lower-case letters and hosts no request reaches as written (capitals, a
+// trailing dot, a port) are errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
 // Max is below its Min, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
@@ -100,7 +100,7 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
 			return nil, err
 		}
-		if err := checkHost(r.Pattern); err != nil {
+		if err := checkReach(r.Pattern); err != nil {
 			return nil, err
 		}
 		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern), hi: hi})
@@ -141,14 +141,17 @@ func checkRoute(r Route) (int64, error) {
 	return p.Max, nil
 }
 
-// checkHost refuses a (valid) pattern whose host no request reaches as
-// written: ServeMux compares a request's host, its port stripped, with the
-// pattern's byte for byte, so a host with capitals misses the same host in
+// checkReach refuses a (valid) pattern whose method or host no request
+// reaches as written: ServeMux compares a request's method with the
+// pattern's byte for byte, and clients send methods in capitals; and its
+// host, the port stripped, so a host with capitals misses the same host in
 // lower case (as clients send it), one with a trailing dot the host
 // without it, and one with a port every request.
-func checkHost(pattern string) error {
-	_, host, _ := parsePattern(pattern)
+func checkReach(pattern string) error {
+	method, host, _ := parsePattern(pattern)
 	switch {
+	case strings.ToUpper(method) != method:
+		return fmt.Errorf("%w: %q: method %q has lower-case letters, and clients send methods in capitals", ErrPattern, pattern, method)
 	case host == "":
 		return nil
 	case host != strings.ToLower(host):
