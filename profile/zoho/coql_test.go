@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -292,4 +293,45 @@ func TestQueryLimitBackslashReadings(t *testing.T) {
 			t.Errorf("%q: cost %d %v, want %d", q, c, err, want)
 		}
 	}
+}
+
+// QueryLimitCost read a query into a slice of all its words, 16 bytes of
+// string header per word however short (a comma is one), so a MaxBody body
+// of commas or one-letter words made it allocate about 95 or 50 times the
+// body: 400 MB for one 4 MiB COQL call. Its allocation is now a small
+// multiple of the body whatever the query's words (sizes, not timing).
+func TestQueryLimitCostMemory(t *testing.T) {
+	p := QueryLimitCost("select_query", 200, MaxBody, Tier{200, 1}, Tier{1000, 2}, Tier{2000, 3})
+	for _, tc := range []struct {
+		name, query string
+		want        int64
+	}{
+		{"words", strings.Repeat("a ", 500000) + "limit 1500", 3},
+		{"limits", strings.Repeat("limit 1 ", 125000), 1},
+		{"commas", strings.Repeat(",", 1000000) + " limit 900", 2},
+		{"offsets", strings.Repeat("limit 1, 2 ", 90000), 1},
+	} {
+		body := `{"select_query":"select a from b where ` + tc.query + `"}`
+		var c int64
+		var err error
+		allocated := bytesAllocated(func() {
+			c, err = p.Func(httptest.NewRequest("POST", "/crm/v8/coql", strings.NewReader(body)))
+		})
+		if err != nil || c != tc.want {
+			t.Errorf("%s: cost %d %v, want %d", tc.name, c, err, tc.want)
+		}
+		if perByte := float64(allocated) / float64(len(body)); perByte > 16 {
+			t.Errorf("%s: %d bytes allocated for a %d-byte body, %.1f a byte", tc.name, allocated, len(body), perByte)
+		}
+	}
+}
+
+// bytesAllocated returns how many bytes f allocates.
+func bytesAllocated(f func()) uint64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	f()
+	runtime.ReadMemStats(&m1)
+	return m1.TotalAlloc - m0.TotalAlloc
 }
