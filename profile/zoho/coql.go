@@ -171,24 +171,33 @@ func limitOf(q string, comments, backslash bool, def int64) (int64, error) {
 	case !ok:
 		return 0, errOpenLiteral
 	}
-	f := limitWords(q)
-	num := func(i int) (int64, bool) {
-		if i >= len(f) {
+	// The words after a LIMIT: a count, or an offset, a comma and a count.
+	num := func(w string, ok bool) (int64, bool) {
+		if !ok {
 			return 0, false
 		}
 		// Past int64, ParseInt returns the bound and ErrRange: a count
 		// beyond every tier, so the last tier, not a malformed body.
-		n, err := strconv.ParseInt(f[i], 10, 64)
+		n, err := strconv.ParseInt(w, 10, 64)
 		return n, (err == nil || errors.Is(err, strconv.ErrRange)) && n >= 0
 	}
 	limit, found := def, false
-	for i, w := range f {
+	for i := 0; ; {
+		w, next, ok := nextWord(q, i)
+		if !ok {
+			return limit, nil
+		}
+		i = next
 		if !isLimit(w) {
 			continue
 		}
-		n, ok := num(i + 1)
-		if ok && i+2 < len(f) && f[i+2] == "," { // LIMIT offset, count
-			n, ok = num(i + 3)
+		// The words after it are read again as words of their own, as
+		// the whole list of words was.
+		w1, j, ok1 := nextWord(q, i)
+		n, ok := num(w1, ok1)
+		if w2, k, ok2 := nextWord(q, j); ok && ok2 && w2 == "," { // LIMIT offset, count
+			w3, _, ok3 := nextWord(q, k)
+			n, ok = num(w3, ok3)
 		}
 		if !ok {
 			return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
@@ -197,40 +206,40 @@ func limitOf(q string, comments, backslash bool, def int64) (int64, error) {
 			limit, found = n, true
 		}
 	}
-	return limit, nil
 }
 
-// limitWords splits q into the words queryLimit reads: runs of letters,
-// digits and "_.+-", and each comma. Every other character separates, not
-// only white space: "(c = 1)limit 2000" has a LIMIT, as in SQL, and so has
-// "limit\x1f2000" or "limit/**/2000". Which characters upstream's lexer
-// skips is unknown; splitting at all of them finds every LIMIT it could
-// see, and only counts it might read as something else.
-func limitWords(q string) []string {
-	word := func(r rune) bool {
-		return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
-	}
-	var f []string
-	for i := 0; i < len(q); {
+// nextWord returns the first word queryLimit reads in q from offset i on,
+// and the offset after it: a run of letters, digits and "_.+-", or a
+// comma. Every other character separates, not only white space: "(c =
+// 1)limit 2000" has a LIMIT, as in SQL, and so has "limit\x1f2000" or
+// "limit/**/2000". Which characters upstream's lexer skips is unknown;
+// splitting at all of them finds every LIMIT it could see, and only counts
+// it might read as something else. Words are read one at a time, with no
+// list of them: a query of commas would need 16 bytes a byte.
+func nextWord(q string, i int) (w string, next int, ok bool) {
+	for i < len(q) {
 		r, n := utf8.DecodeRuneInString(q[i:])
 		switch {
 		case r == ',':
-			f = append(f, ",")
-		case word(r):
+			return ",", i + n, true
+		case isWordRune(r):
 			j := i + n
 			for j < len(q) {
 				r, m := utf8.DecodeRuneInString(q[j:])
-				if !word(r) {
+				if !isWordRune(r) {
 					break
 				}
 				j += m
 			}
-			f = append(f, q[i:j])
-			n = j - i
+			return q[i:j], j, true
 		}
 		i += n
 	}
-	return f
+	return "", i, false
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
 }
 
 // isLimit reports whether w is "limit" but for case, as Java's
