@@ -373,3 +373,31 @@ func TestMethodOverrideReadings(t *testing.T) {
 		t.Errorf("POST overridden to GET: %+v %v", p, err)
 	}
 }
+
+// IIS, and Node's URL parsers (WHATWG's for http URLs, and url.parse)
+// take a backslash in a path for a slash, so /crm\bulk\v8\read reaches the
+// bulk read behind them; ServeMux reads it as one segment, and the table
+// priced it at the default. The loose reading splits segments at
+// backslashes too.
+func TestUncleanBackslashes(t *testing.T) {
+	ct := issueTable(t)
+	hosts, err := NewTable(1, Route{Pattern: "POST api.example.com/crm/bulk/v8/read", Cost: 50, Class: "bulk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{
+		`/crm\bulk\v8\read`,
+		`/crm/bulk\v8/read`,
+		`/crm/bulk/v8/read\`,
+		`/crm/bulk/x\..\v8/read`,
+		"/crm/bulk%5Cv8/read",
+		`/CRM\BULK/v8\read.`,
+	} {
+		for _, table := range []*Table{ct, hosts} {
+			r := &http.Request{Method: "POST", Host: "api.example.com", URL: mustURL(t, target)}
+			if p, err := table.Lookup(r); err != nil || p.Credits != 50 || p.Class != "bulk" || !p.Unclean {
+				t.Errorf("POST %s: %+v %v, want 50 bulk unclean", target, p, err)
+			}
+		}
+	}
+}
