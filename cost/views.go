@@ -142,7 +142,8 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 
 // looseView adds the reading of a router that ignores ASCII case, trailing
 // dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
-// containers and Spring drop them from each segment, then normalize).
+// containers and Spring drop them from each segment, then normalize), and
+// takes a backslash for a slash (looseSegs).
 func (t *Table) looseView(method string, segs []string, vs *views) {
 	var buf [maxSegs]string
 	loose := looseSegs(buf[:0], segs)
@@ -279,11 +280,11 @@ func unescapePath(s string) string {
 	return s
 }
 
-// dotted reports whether a segment ends in a dot or has path parameters:
-// whether a loose router may read the path otherwise.
+// dotted reports whether a segment ends in a dot or has path parameters
+// or a backslash: whether a loose router may read the path otherwise.
 func dotted(segs []string) bool {
 	for _, s := range segs {
-		if s != "" && s[len(s)-1] == '.' || strings.IndexByte(s, ';') >= 0 {
+		if s != "" && s[len(s)-1] == '.' || strings.IndexAny(s, `;\`) >= 0 {
 			return true
 		}
 	}
@@ -302,25 +303,31 @@ func loosePath(p string) string {
 // normalized after path parameters are dropped, as Tomcat and Spring do, so
 // that "..;" removes the segment before it and ";x" alone is no segment
 // (the "..;/" bypass).
+//
+// A backslash separates segments too, as for IIS and Node's URL parsers.
 func looseSegs(dst, segs []string) []string {
 	base := len(dst)
-	for _, s := range segs {
-		if k := strings.IndexByte(s, ';'); k >= 0 {
-			s = s[:k]
-		}
-		switch s {
-		case "", ".":
-			continue
-		case "..":
-			if len(dst) > base {
-				dst = dst[:len(dst)-1]
+	for _, seg := range segs {
+		for more := true; more; {
+			var s string
+			s, seg, more = strings.Cut(seg, `\`)
+			if k := strings.IndexByte(s, ';'); k >= 0 {
+				s = s[:k]
 			}
-			continue
+			switch s {
+			case "", ".":
+				continue
+			case "..":
+				if len(dst) > base {
+					dst = dst[:len(dst)-1]
+				}
+				continue
+			}
+			if trimmed := strings.TrimRight(s, "."); trimmed != "" {
+				s = trimmed
+			}
+			dst = append(dst, s)
 		}
-		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-			s = trimmed
-		}
-		dst = append(dst, s)
 	}
 	return dst
 }
