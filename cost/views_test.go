@@ -401,3 +401,35 @@ func TestUncleanBackslashes(t *testing.T) {
 		}
 	}
 }
+
+// A segment that matches a literal exactly was never checked against the
+// literal's siblings that differ from it only in case, so with routes
+// /a/b/c and /a/B/d, the path /a/b/d (which a case-insensitive router
+// sends to /a/B/d) missed nothing, took no loose reading and cost the
+// default.
+func TestLooseCaseTwins(t *testing.T) {
+	routes := []Route{{Pattern: "POST /a/b/c", Cost: 2}, {Pattern: "POST /a/B/d", Cost: 50, Class: "bulk"}}
+	var many []Route // the literals of a map node
+	for i := range maxLitSlice + 2 {
+		many = append(many, Route{Pattern: fmt.Sprintf("POST /m/l%d/c", i), Cost: 2})
+	}
+	many = append(many, Route{Pattern: "POST /m/L0/d", Cost: 50, Class: "bulk"})
+	for _, tc := range []struct {
+		routes []Route
+		paths  []string
+	}{
+		{routes, []string{"/a/b/d", "/a/b/D", "/a/b//d", "/a/b/d/", "/a/b/%64"}},
+		{many, []string{"/m/l0/d", "/m/l0/D/", "/m/./l0/d"}},
+	} {
+		ct, err := NewTable(1, tc.routes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range tc.paths {
+			p, err := ct.Lookup(httptest.NewRequest("POST", path, nil))
+			if err != nil || p.Credits != 50 || p.Class != "bulk" || !p.Unclean {
+				t.Errorf("POST %s: %+v %v, want 50 bulk unclean", path, p, err)
+			}
+		}
+	}
+}
