@@ -26,6 +26,10 @@ type matcher struct {
 	anyMethod *segNode             // patterns without a method
 	get       *segNode             // methods' "GET" tree, also tried for HEAD
 	routes    []matchInfo          // indexed like Table.routes
+	// foldTwins: a node has literal children that differ only in case, so
+	// a segment that matches one exactly may reach another loosely; every
+	// path then takes the loose reading.
+	foldTwins bool
 }
 
 type methodTree struct {
@@ -155,10 +159,38 @@ func newHostMatcher(patterns []string, host string) *matcher {
 		m.routes[i] = matchInfo{multi: len(segs) > 0 && segs[len(segs)-1].multi, segs: len(segs)}
 	}
 	m.anyMethod.setSteps()
+	m.foldTwins = m.anyMethod.hasFoldTwins()
 	for _, t := range m.methods {
 		t.root.setSteps()
+		m.foldTwins = m.foldTwins || t.root.hasFoldTwins()
 	}
 	return m
+}
+
+// hasFoldTwins reports whether n or a node under it has two literal
+// children that differ only in ASCII case.
+func (n *segNode) hasFoldTwins() bool {
+	for i, l := range n.lits {
+		for _, l2 := range n.lits[:i] {
+			if equalFoldASCII(l.seg, l2.seg) {
+				return true
+			}
+		}
+		if l.node.hasFoldTwins() {
+			return true
+		}
+	}
+	for _, c := range n.foldMap {
+		if len(c) > 1 {
+			return true
+		}
+	}
+	for _, c := range n.litMap {
+		if c.hasFoldTwins() {
+			return true
+		}
+	}
+	return n.wild != nil && n.wild.hasFoldTwins()
 }
 
 // A node's step says when a segment (not the trailing slash) has only one

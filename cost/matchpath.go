@@ -265,7 +265,7 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 			st |= fastRedirect
 		}
 	}
-	if c.foldMiss || c.trailing && c.n > 0 {
+	if c.foldMiss || c.trailing && c.n > 0 || m.foldTwins {
 		st |= fastLoose
 	}
 	if len(r.Header) > 0 && hasOverride(r.Header) {

@@ -135,7 +135,7 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 		vs.add(j, t.module(j, usegs))
 		segs, trailing = usegs, utrailing
 	}
-	if w.foldMiss || trailing && len(segs) > 0 || dotted(segs) {
+	if w.foldMiss || t.m.foldTwins || trailing && len(segs) > 0 || dotted(segs) {
 		t.looseView(r.Method, segs, vs)
 	}
 }
