@@ -118,27 +118,28 @@ func parsePattern(s string) (method, host string, segs []patSeg) {
 
 // newMatcher builds a matcher for patterns, which ServeMux has accepted
 // together. It returns nil when a pattern names a host: those tables are
-// matched by ServeMux alone.
+// matched by ServeMux, and read loosely by a matcher per host (Table.hosts).
 func newMatcher(patterns []string) *matcher {
-	for _, p := range patterns {
+	all := make([]int, len(patterns))
+	for i, p := range patterns {
 		if _, host, _ := parsePattern(p); host != "" {
 			return nil
 		}
+		all[i] = i
 	}
-	return newHostMatcher(patterns, "")
+	return newHostMatcher(patterns, all, make([]matchInfo, len(patterns)))
 }
 
-// newHostMatcher builds a matcher for those of patterns (which ServeMux has
-// accepted together) whose host is host; route numbers stay those of
-// patterns. Tables with host patterns use them for the case-insensitive
-// reading, which ServeMux cannot make (muxViews).
-func newHostMatcher(patterns []string, host string) *matcher {
-	m := &matcher{anyMethod: newSegNode(), routes: make([]matchInfo, len(patterns))}
-	for i, p := range patterns {
-		method, h, segs := parsePattern(p)
-		if h != host {
-			continue
-		}
+// newHostMatcher builds a matcher for the patterns numbered in idx, which
+// ServeMux has accepted together with the others and which share a host
+// (or have none); route numbers stay those of patterns, and routes, indexed
+// likewise, may be shared by the matchers of the other hosts' patterns.
+// Tables with host patterns use them for the case-insensitive reading,
+// which ServeMux cannot make (muxViews).
+func newHostMatcher(patterns []string, idx []int, routes []matchInfo) *matcher {
+	m := &matcher{anyMethod: newSegNode(), routes: routes}
+	for _, i := range idx {
+		method, _, segs := parsePattern(patterns[i])
 		n := m.tree(method)
 		for _, s := range segs {
 			switch {

@@ -111,11 +111,15 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 			patterns[i] = r.Pattern
 		}
 		if t.m = newMatcher(patterns); t.m == nil {
-			t.hosts = map[string]*matcher{}
-			for _, p := range patterns {
-				if _, host, _ := parsePattern(p); t.hosts[host] == nil {
-					t.hosts[host] = newHostMatcher(patterns, host)
-				}
+			byHost := map[string][]int{}
+			for i, p := range patterns {
+				_, host, _ := parsePattern(p)
+				byHost[host] = append(byHost[host], i)
+			}
+			infos := make([]matchInfo, len(patterns)) // shared: one entry per pattern
+			t.hosts = make(map[string]*matcher, len(byHost))
+			for host, idx := range byHost {
+				t.hosts[host] = newHostMatcher(patterns, idx, infos)
 			}
 		}
 	}
