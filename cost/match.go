@@ -30,6 +30,7 @@ type matcher struct {
 	// a segment that matches one exactly may reach another loosely; every
 	// path then takes the loose reading.
 	foldTwins bool
+	depth     int // the most segments a pattern has
 }
 
 type methodTree struct {
@@ -140,6 +141,7 @@ func newHostMatcher(patterns []string, idx []int, routes []matchInfo) *matcher {
 	m := &matcher{anyMethod: newSegNode(), routes: routes}
 	for _, i := range idx {
 		method, _, segs := parsePattern(patterns[i])
+		m.depth = max(m.depth, len(segs))
 		n := m.tree(method)
 		for _, s := range segs {
 			switch {

@@ -66,6 +66,7 @@ type Table struct {
 	// hosts holds, for tables with host patterns, a matcher per host of
 	// their patterns ("" for those without a host), for the loose reading.
 	hosts       map[string]*matcher
+	hostsDepth  int // the most segments of their patterns
 	routes      []route
 	defaultCost int64
 }
@@ -120,6 +121,7 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 			t.hosts = make(map[string]*matcher, len(byHost))
 			for host, idx := range byHost {
 				t.hosts[host] = newHostMatcher(patterns, idx, infos)
+				t.hostsDepth = max(t.hostsDepth, t.hosts[host].depth)
 			}
 		}
 	}

@@ -146,7 +146,7 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 // takes a backslash for a slash (looseSegs).
 func (t *Table) looseView(method string, segs []string, vs *views) {
 	var buf [maxSegs]string
-	loose := looseSegs(buf[:0], segs)
+	loose := looseSegs(buf[:0], segs, t.m.depth+1)
 	w := walk{fold: true}
 	i, _ := t.m.lookup(&w, method, loose, false)
 	vs.add(i, t.module(i, loose))
@@ -191,9 +191,8 @@ func (t *Table) muxViews(r *http.Request, vs *views) {
 		// The loose reading, case-insensitive too: by the matchers of the
 		// host's patterns, then of those without a host, as ServeMux
 		// tries them.
-		segs, _ := splitClean(p, false)
 		var buf [maxSegs]string
-		loose := looseSegs(buf[:0], segs)
+		loose := looseSegsPath(buf[:0], p, t.hostsDepth+1)
 		j := -1
 		if m := t.hosts[host]; m != nil && host != "" {
 			w := walk{fold: true}
@@ -295,41 +294,72 @@ func dotted(segs []string) bool {
 // trailing slash.
 func loosePath(p string) string {
 	segs, _ := splitClean(p, false)
-	return "/" + strings.Join(looseSegs(segs[:0:0], segs), "/")
+	return "/" + strings.Join(looseSegs(segs[:0:0], segs, len(segs)), "/")
 }
 
 // looseSegs appends to dst the segments of a clean path, segs, as a loose
 // router reads them: without path parameters and trailing dots, and
 // normalized after path parameters are dropped, as Tomcat and Spring do, so
 // that "..;" removes the segment before it and ";x" alone is no segment
-// (the "..;/" bypass).
-//
-// A backslash separates segments too, as for IIS and Node's URL parsers.
-func looseSegs(dst, segs []string) []string {
-	base := len(dst)
+// (the "..;/" bypass). A backslash separates segments too, as for IIS and
+// Node's URL parsers. It keeps at most limit segments, counting the others
+// (so that ".." still removes them): a path longer than every pattern by
+// one segment or more matches as it would whole, and a long path costs no
+// more memory than that.
+func looseSegs(dst, segs []string, limit int) []string {
+	l := looser{dst: dst, base: len(dst), limit: limit}
 	for _, seg := range segs {
-		for more := true; more; {
-			var s string
-			s, seg, more = strings.Cut(seg, `\`)
-			if k := strings.IndexByte(s, ';'); k >= 0 {
-				s = s[:k]
+		l = l.seg(seg)
+	}
+	return l.dst
+}
+
+// looseSegsPath is looseSegs over the segments of the clean path p.
+func looseSegsPath(dst []string, p string, limit int) []string {
+	l := looser{dst: dst, base: len(dst), limit: limit}
+	for p = strings.TrimPrefix(p, "/"); p != ""; {
+		var seg string
+		seg, p, _ = strings.Cut(p, "/")
+		l = l.seg(seg)
+	}
+	return l.dst
+}
+
+// looser builds a loose reading's segments (looseSegs); by value, so that
+// the caller's array for them stays on its stack.
+type looser struct {
+	dst                []string
+	base, extra, limit int
+}
+
+func (l looser) seg(seg string) looser {
+	for more := true; more; {
+		var s string
+		s, seg, more = strings.Cut(seg, `\`)
+		if k := strings.IndexByte(s, ';'); k >= 0 {
+			s = s[:k]
+		}
+		switch s {
+		case "", ".":
+			continue
+		case "..":
+			if l.extra > 0 {
+				l.extra--
+			} else if len(l.dst) > l.base {
+				l.dst = l.dst[:len(l.dst)-1]
 			}
-			switch s {
-			case "", ".":
-				continue
-			case "..":
-				if len(dst) > base {
-					dst = dst[:len(dst)-1]
-				}
-				continue
-			}
-			if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-				s = trimmed
-			}
-			dst = append(dst, s)
+			continue
+		}
+		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
+			s = trimmed
+		}
+		if len(l.dst)-l.base >= l.limit {
+			l.extra++
+		} else {
+			l.dst = append(l.dst, s)
 		}
 	}
-	return dst
+	return l
 }
 
 // stripPort is ServeMux's stripHostPort.
