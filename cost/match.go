@@ -26,6 +26,11 @@ type matcher struct {
 	anyMethod *segNode             // patterns without a method
 	get       *segNode             // methods' "GET" tree, also tried for HEAD
 	routes    []matchInfo          // indexed like Table.routes
+	// foldTwins: a node has literal children that differ only in case, so
+	// a segment that matches one exactly may reach another loosely; every
+	// path then takes the loose reading.
+	foldTwins bool
+	depth     int // the most segments a pattern has
 }
 
 type methodTree struct {
@@ -114,14 +119,29 @@ func parsePattern(s string) (method, host string, segs []patSeg) {
 
 // newMatcher builds a matcher for patterns, which ServeMux has accepted
 // together. It returns nil when a pattern names a host: those tables are
-// matched by ServeMux alone.
+// matched by ServeMux, and read loosely by a matcher per host (Table.hosts).
 func newMatcher(patterns []string) *matcher {
-	m := &matcher{anyMethod: newSegNode(), routes: make([]matchInfo, len(patterns))}
+	all := make([]int, len(patterns))
 	for i, p := range patterns {
-		method, host, segs := parsePattern(p)
-		if host != "" {
+		if _, host, _ := parsePattern(p); host != "" {
 			return nil
 		}
+		all[i] = i
+	}
+	return newHostMatcher(patterns, all, make([]matchInfo, len(patterns)))
+}
+
+// newHostMatcher builds a matcher for the patterns numbered in idx, which
+// ServeMux has accepted together with the others and which share a host
+// (or have none); route numbers stay those of patterns, and routes, indexed
+// likewise, may be shared by the matchers of the other hosts' patterns.
+// Tables with host patterns use them for the case-insensitive reading,
+// which ServeMux cannot make (muxViews).
+func newHostMatcher(patterns []string, idx []int, routes []matchInfo) *matcher {
+	m := &matcher{anyMethod: newSegNode(), routes: routes}
+	for _, i := range idx {
+		method, _, segs := parsePattern(patterns[i])
+		m.depth = max(m.depth, len(segs))
 		n := m.tree(method)
 		for _, s := range segs {
 			switch {
@@ -142,10 +162,38 @@ func newMatcher(patterns []string) *matcher {
 		m.routes[i] = matchInfo{multi: len(segs) > 0 && segs[len(segs)-1].multi, segs: len(segs)}
 	}
 	m.anyMethod.setSteps()
+	m.foldTwins = m.anyMethod.hasFoldTwins()
 	for _, t := range m.methods {
 		t.root.setSteps()
+		m.foldTwins = m.foldTwins || t.root.hasFoldTwins()
 	}
 	return m
+}
+
+// hasFoldTwins reports whether n or a node under it has two literal
+// children that differ only in ASCII case.
+func (n *segNode) hasFoldTwins() bool {
+	for i, l := range n.lits {
+		for _, l2 := range n.lits[:i] {
+			if equalFoldASCII(l.seg, l2.seg) {
+				return true
+			}
+		}
+		if l.node.hasFoldTwins() {
+			return true
+		}
+	}
+	for _, c := range n.foldMap {
+		if len(c) > 1 {
+			return true
+		}
+	}
+	for _, c := range n.litMap {
+		if c.hasFoldTwins() {
+			return true
+		}
+	}
+	return n.wild != nil && n.wild.hasFoldTwins()
 }
 
 // A node's step says when a segment (not the trailing slash) has only one

@@ -236,6 +236,10 @@ const (
 	fastDone     = 1 << iota // the fast path read the path
 	fastRedirect             // ServeMux redirects it, /tree to /tree/
 	fastLoose                // a loose reading may differ: add looseView
+	fastOverride             // a method override header: add overrideViews
+
+	// fastMore is what makes more than one reading.
+	fastMore = fastLoose | fastOverride
 )
 
 // fastView reads r's path on the fast path when it can (st has fastDone):
@@ -261,8 +265,11 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 			st |= fastRedirect
 		}
 	}
-	if c.foldMiss || c.trailing && c.n > 0 {
+	if c.foldMiss || c.trailing && c.n > 0 || m.foldTwins {
 		st |= fastLoose
+	}
+	if len(r.Header) > 0 && hasOverride(r.Header) {
+		st |= fastOverride
 	}
 	if i >= 0 {
 		if k := t.routes[i].moduleSeg; k >= 0 && k < c.n {

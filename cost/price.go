@@ -20,7 +20,7 @@ func (t *Table) Match(r *http.Request) (p Price, err error) {
 func (t *Table) matchInto(r *http.Request, p *Price) error {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)
-	if st&(fastDone|fastLoose) == fastDone { // one reading: nearly always
+	if st&(fastDone|fastMore) == fastDone { // one reading: nearly always
 		return t.price1(r, p, i, module, st&fastRedirect != 0)
 	}
 	var vs views
@@ -58,7 +58,7 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)
-	if st&(fastDone|fastLoose) == fastDone && i >= 0 && t.routes[i].Pricer.Func == nil {
+	if st&(fastDone|fastMore) == fastDone && i >= 0 && t.routes[i].Pricer.Func == nil {
 		// A constant-cost route, most calls: the price is returned, not
 		// written through a pointer, which while the collector marks takes
 		// a write barrier per string (a tenth of a client's call).
@@ -72,7 +72,7 @@ func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 
 // lookup is Lookup past the fast view (route i, module, st of path cuts c).
 func (t *Table) lookup(r *http.Request, p *Price, c *pathCuts, i int, module string, st int) error {
-	if st&(fastDone|fastLoose) == fastDone {
+	if st&(fastDone|fastMore) == fastDone {
 		err := t.price1(r, p, i, module, st&fastRedirect != 0)
 		if err == nil && p.MaxBody > 0 {
 			err = t.priceBody(r, p, view{route: i})

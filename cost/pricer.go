@@ -121,8 +121,9 @@ func RecordsCost(key string, perCredit, maxCredits, maxBody int64) Pricer {
 
 // QueryParamCost prices by the URL query: with when it has param (any
 // value), without otherwise. Keys are compared unescaped, as in url.Values;
-// a pair that url.ParseQuery drops for bad escaping might be param to
-// another parser, and costs the higher of the two. It reads no body, and
+// a pair that url.ParseQuery drops, for bad escaping or for a semicolon
+// (which other parsers take for a separator, or for text), might be param
+// to another parser, and costs the higher of the two. It reads no body, and
 // allocates only for escaped keys.
 func QueryParamCost(param string, with, without int64) Pricer {
 	f := func(r *http.Request) (int64, error) {
@@ -146,6 +147,17 @@ func hasParam(raw, name string) (present, unsure bool) {
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
+		if strings.IndexByte(kv, ';') >= 0 {
+			// url.ParseQuery drops the pair; a parser that splits at
+			// ';' too reads its parts, one that does not the whole.
+			unsure = unsure || mayBeKey(kv, name)
+			for rest := kv; rest != "" && !unsure; {
+				var part string
+				part, rest, _ = strings.Cut(rest, ";")
+				unsure = mayBeKey(part, name)
+			}
+			continue
+		}
 		k, v, _ := strings.Cut(kv, "=")
 		k, err := url.QueryUnescape(k) // no allocation unless escaped
 		switch {
@@ -159,6 +171,14 @@ func hasParam(raw, name string) (present, unsure bool) {
 		}
 	}
 	return false, unsure
+}
+
+// mayBeKey reports whether the key of the pair kv is name or fails to
+// unescape.
+func mayBeKey(kv, name string) bool {
+	k, _, _ := strings.Cut(kv, "=")
+	u, err := url.QueryUnescape(k)
+	return err != nil || u == name
 }
 
 // validEscapes reports whether url.QueryUnescape accepts s, without

@@ -47,7 +47,9 @@ type Price struct {
 	// serves its route at: one ServeMux redirects (dot segments, doubled
 	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
 	// or one that another router reads as another route (ignoring case,
-	// trailing dots or a trailing slash). The request is priced as the
+	// trailing dots, path parameters or a trailing slash, or running it as
+	// the method an X-HTTP-Method-Override, X-HTTP-Method or
+	// X-Method-Override header names). The request is priced as the
 	// dearest of these readings; a strict server refuses it instead.
 	Unclean bool
 }
@@ -59,8 +61,12 @@ type Price struct {
 // patterns, by the ServeMux itself. It is immutable after NewTable and safe
 // for concurrent use.
 type Table struct {
-	mux         *http.ServeMux
-	m           *matcher // nil: every request goes to mux
+	mux *http.ServeMux
+	m   *matcher // nil: every request goes to mux
+	// hosts holds, for tables with host patterns, a matcher per host of
+	// their patterns ("" for those without a host), for the loose reading.
+	hosts       map[string]*matcher
+	hostsDepth  int // the most segments of their patterns
 	routes      []route
 	defaultCost int64
 }
@@ -78,8 +84,9 @@ type routeIndex int
 func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // NewTable builds a table. Requests no route matches cost defaultCost.
-// Invalid or conflicting patterns (ServeMux would panic) are errors wrapping
-// ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
+// Invalid or conflicting patterns (ServeMux would panic), methods with
+// lower-case letters and hosts no request reaches as written (capitals, a
+// trailing dot, a port) are errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
 // Max is below its Min, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
@@ -94,6 +101,9 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 		if err := register(t.mux, r.Pattern, routeIndex(i)); err != nil {
 			return nil, err
 		}
+		if err := checkReach(r.Pattern); err != nil {
+			return nil, err
+		}
 		t.routes = append(t.routes, route{Route: r, moduleSeg: moduleSegment(r.Pattern), hi: hi})
 	}
 	if muxRoutesWildcards() {
@@ -101,7 +111,19 @@ func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 		for i, r := range routes {
 			patterns[i] = r.Pattern
 		}
-		t.m = newMatcher(patterns)
+		if t.m = newMatcher(patterns); t.m == nil {
+			byHost := map[string][]int{}
+			for i, p := range patterns {
+				_, host, _ := parsePattern(p)
+				byHost[host] = append(byHost[host], i)
+			}
+			infos := make([]matchInfo, len(patterns)) // shared: one entry per pattern
+			t.hosts = make(map[string]*matcher, len(byHost))
+			for host, idx := range byHost {
+				t.hosts[host] = newHostMatcher(patterns, idx, infos)
+				t.hostsDepth = max(t.hostsDepth, t.hosts[host].depth)
+			}
+		}
 	}
 	return t, nil
 }
@@ -123,6 +145,29 @@ func checkRoute(r Route) (int64, error) {
 		return math.MaxInt64, nil
 	}
 	return p.Max, nil
+}
+
+// checkReach refuses a (valid) pattern whose method or host no request
+// reaches as written: ServeMux compares a request's method with the
+// pattern's byte for byte, and clients send methods in capitals; and its
+// host, the port stripped, so a host with capitals misses the same host in
+// lower case (as clients send it), one with a trailing dot the host
+// without it, and one with a port every request.
+func checkReach(pattern string) error {
+	method, host, _ := parsePattern(pattern)
+	switch {
+	case strings.ToUpper(method) != method:
+		return fmt.Errorf("%w: %q: method %q has lower-case letters, and clients send methods in capitals", ErrPattern, pattern, method)
+	case host == "":
+		return nil
+	case host != strings.ToLower(host):
+		return fmt.Errorf("%w: %q: host %q has capitals; write it in lower case", ErrPattern, pattern, host)
+	case strings.HasSuffix(host, "."):
+		return fmt.Errorf("%w: %q: host %q ends in a dot; write it without", ErrPattern, pattern, host)
+	case strings.Contains(host[strings.LastIndexByte(host, ']')+1:], ":"):
+		return fmt.Errorf("%w: %q: host %q has a port, which requests' hosts are matched without", ErrPattern, pattern, host)
+	}
+	return nil
 }
 
 func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {

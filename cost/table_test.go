@@ -3,6 +3,7 @@ package cost
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -404,6 +405,81 @@ func TestModuleSegmentEmptySegments(t *testing.T) {
 		mux.ServeHTTP(httptest.NewRecorder(), r)
 		if p, err := ct.Lookup(r); err != nil || p.Credits != 2 || p.Module != module {
 			t.Errorf("%s on %q: %+v %v, ServeMux's module %q", r.URL.Path, pat, p, err, module)
+		}
+	}
+}
+
+// A pair with a semicolon is one that url.ParseQuery drops (Go 1.17 on),
+// but parsers that take ';' as a separator too (Go before 1.17, Python
+// before 3.9.2, Rack before 3) read "x=1;cvid=5" as having cvid. It cost
+// the price without the parameter, and "cvid=1;x=2", which net/url drops,
+// the price with it; like a pair dropped for bad escaping, such a pair
+// costs the higher of the two.
+func TestQueryParamCostSemicolon(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  int64
+	}{
+		{"x=1;cvid=5", 3},
+		{"cvid;x=1", 3},
+		{"x;cvid", 3},
+		{"x=1;cv%69d=5&y=2", 3},
+		{"x=1;cvidx=5", 1},
+		{"x=1;xcvid=5&y", 1},
+		{"cvid=1;x=2", 3}, // the key is cvid either way
+	} {
+		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		if c, err := QueryParamCost("cvid", 3, 1).Func(r); err != nil || c != tc.want {
+			t.Errorf("%q: %d %v, want %d", tc.query, c, err, tc.want)
+		}
+		r = httptest.NewRequest("GET", "/?"+tc.query, nil)
+		if c, err := QueryParamCost("cvid", 1, 3).Func(r); err != nil || c != 3 {
+			t.Errorf("%q, dearer without: %d %v, want 3", tc.query, c, err)
+		}
+	}
+}
+
+// A host pattern that no request reaches as written was accepted, and its
+// route never priced anything: ServeMux compares the host as written, with
+// the request's port stripped, so "Example.COM/a" missed Host example.com
+// (the same site), "example.com./a" missed example.com and
+// "example.com:8080/a" missed every request. Each is an error naming the
+// route.
+func TestTableRejectsUnreachableHosts(t *testing.T) {
+	for _, pattern := range []string{
+		"GET Example.COM/a",
+		"API.example.com/",
+		"POST example.com./bulk",
+		"GET example.com:8080/a",
+		"example.com:/a",
+	} {
+		ct, err := NewTable(1, Route{Pattern: "GET /ok", Cost: 1}, Route{Pattern: pattern, Cost: 50})
+		if !errors.Is(err, ErrPattern) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("%q", pattern)) {
+			t.Errorf("%q: table %v, error %v; want ErrPattern naming it", pattern, ct != nil, err)
+		}
+	}
+	// Reachable hosts stay accepted.
+	for _, pattern := range []string{"GET example.com/a", "api-2.example.com/", "[::1]/a", "GET 10.0.0.1/a"} {
+		if _, err := NewTable(1, Route{Pattern: pattern, Cost: 50}); err != nil {
+			t.Errorf("%q: %v", pattern, err)
+		}
+	}
+}
+
+// A pattern's method is compared with the request's byte for byte, and
+// clients send methods in capitals, so "post /crm/bulk/v8/read" (a typo for
+// POST) was accepted and priced nothing: POST requests to the bulk read cost
+// the default. A method with lower-case letters is an error naming the route.
+func TestTableRejectsLowerCaseMethods(t *testing.T) {
+	for _, pattern := range []string{"post /crm/bulk/v8/read", "Get /a", "pOST example.com/a", "propfind /dav/"} {
+		ct, err := NewTable(1, Route{Pattern: pattern, Cost: 50})
+		if !errors.Is(err, ErrPattern) || !strings.Contains(fmt.Sprint(err), fmt.Sprintf("%q", pattern)) {
+			t.Errorf("%q: table %v, error %v; want ErrPattern naming it", pattern, ct != nil, err)
+		}
+	}
+	for _, pattern := range []string{"POST /a", "PROPFIND /dav/", "M-SEARCH /x", "/a/b"} {
+		if _, err := NewTable(1, Route{Pattern: pattern, Cost: 50}); err != nil {
+			t.Errorf("%q: %v", pattern, err)
 		}
 	}
 }

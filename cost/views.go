@@ -18,8 +18,9 @@ import (
 // request the ways that differ (views) and prices it at the highest.
 
 // maxViews bounds the readings of one request: ServeMux's (on the cleaned
-// path), an unescaping backend's, and a loose one.
-const maxViews = 3
+// path), an unescaping backend's, and a loose one, for its method and for
+// each method override header's (overrideHeaders).
+const maxViews = 3 * (1 + len(overrideHeaders))
 
 // A view is one reading of a request: the route it reaches (-1 for none)
 // and its {module} segment.
@@ -68,6 +69,49 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 	default:
 		t.slowViews(r, vs)
 	}
+	if st&fastOverride != 0 || st&fastDone == 0 && len(r.Header) > 0 && hasOverride(r.Header) {
+		t.overrideViews(r, vs)
+	}
+}
+
+// overrideHeaders name the method a request acts as, for servers that
+// honour them (canonical keys), as the client package reads them.
+var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// hasOverride reports whether h has a method override header.
+func hasOverride(h http.Header) bool {
+	for _, k := range overrideHeaders {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// overrideViews adds the readings of r as the method each override header
+// names (its first value, trimmed and in capitals, as the client package
+// reads it), for servers that run a request as that method.
+func (t *Table) overrideViews(r *http.Request, vs *views) {
+	for _, k := range overrideHeaders {
+		v := r.Header[k]
+		if len(v) == 0 {
+			continue
+		}
+		m := strings.ToUpper(strings.TrimSpace(v[0]))
+		if m == "" || m == r.Method {
+			continue
+		}
+		// No header: the copy's readings are its method's alone.
+		r2 := &http.Request{Method: m, Host: r.Host, URL: r.URL}
+		var c pathCuts
+		i, module, st := t.fastView(r2, &c)
+		var vs2 views
+		t.views(r2, &vs2, &c, i, module, st)
+		for j := 0; j < vs2.n; j++ {
+			vs.add(vs2.v[j].route, vs2.v[j].module)
+		}
+		vs.unclean = vs.unclean || vs2.unclean
+	}
 }
 
 // slowViews reads a path that needs cleaning or unescaping with the matcher:
@@ -91,26 +135,18 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 		vs.add(j, t.module(j, usegs))
 		segs, trailing = usegs, utrailing
 	}
-	if w.foldMiss || trailing && len(segs) > 0 || dotted(segs) {
+	if w.foldMiss || t.m.foldTwins || trailing && len(segs) > 0 || dotted(segs) {
 		t.looseView(r.Method, segs, vs)
 	}
 }
 
 // looseView adds the reading of a router that ignores ASCII case, trailing
 // dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
-// containers and Spring drop them from each segment).
+// containers and Spring drop them from each segment, then normalize), and
+// takes a backslash for a slash (looseSegs).
 func (t *Table) looseView(method string, segs []string, vs *views) {
 	var buf [maxSegs]string
-	loose := buf[:0]
-	for _, s := range segs {
-		if k := strings.IndexByte(s, ';'); k > 0 {
-			s = s[:k]
-		}
-		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-			s = trimmed
-		}
-		loose = append(loose, s)
-	}
+	loose := looseSegs(buf[:0], segs, t.m.depth+1)
 	w := walk{fold: true}
 	i, _ := t.m.lookup(&w, method, loose, false)
 	vs.add(i, t.module(i, loose))
@@ -118,7 +154,9 @@ func (t *Table) looseView(method string, segs []string, vs *views) {
 
 // muxViews reads r with the ServeMux, for the tables the matcher does not
 // handle (host patterns, GODEBUG=httpmuxgo121) and CONNECT requests, with
-// the same readings as the matcher's except case-insensitive paths.
+// the same readings as the matcher's; the loose one is made by the
+// matchers of t.hosts, and without them (GODEBUG=httpmuxgo121) by the
+// ServeMux, which cannot fold case.
 func (t *Table) muxViews(r *http.Request, vs *views) {
 	i := t.muxMatch(r)
 	if r.URL == nil || r.Method == http.MethodConnect {
@@ -149,6 +187,24 @@ func (t *Table) muxViews(r *http.Request, vs *views) {
 		vs.unclean = vs.unclean || p != r.URL.Path
 	}
 	host := strings.ToLower(strings.TrimSuffix(stripPort(r.Host), "."))
+	if t.hosts != nil {
+		// The loose reading, case-insensitive too: by the matchers of the
+		// host's patterns, then of those without a host, as ServeMux
+		// tries them.
+		var buf [maxSegs]string
+		loose := looseSegsPath(buf[:0], p, t.hostsDepth+1)
+		j := -1
+		if m := t.hosts[host]; m != nil && host != "" {
+			w := walk{fold: true}
+			j, _ = m.lookup(&w, r.Method, loose, false)
+		}
+		if m := t.hosts[""]; m != nil && j < 0 {
+			w := walk{fold: true}
+			j, _ = m.lookup(&w, r.Method, loose, false)
+		}
+		vs.add(j, t.module(j, loose))
+		return
+	}
 	if loose := loosePath(p); host != stripPort(r.Host) || loose != p {
 		u := &url.URL{Path: loose}
 		j := t.muxMatch(withURL(r, host, u))
@@ -223,30 +279,87 @@ func unescapePath(s string) string {
 	return s
 }
 
-// dotted reports whether a segment ends in a dot or has path parameters:
-// whether a loose router may read the path otherwise.
+// dotted reports whether a segment ends in a dot or has path parameters
+// or a backslash: whether a loose router may read the path otherwise.
 func dotted(segs []string) bool {
 	for _, s := range segs {
-		if s != "" && s[len(s)-1] == '.' || strings.IndexByte(s, ';') >= 0 {
+		if s != "" && s[len(s)-1] == '.' || strings.IndexAny(s, `;\`) >= 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// loosePath is the clean path p without path parameters and trailing dots
-// on its segments and without a trailing slash.
+// loosePath is the clean path p read loosely (looseSegs), without a
+// trailing slash.
 func loosePath(p string) string {
 	segs, _ := splitClean(p, false)
-	for k, s := range segs {
-		if j := strings.IndexByte(s, ';'); j > 0 {
-			s, segs[k] = s[:j], s[:j]
+	return "/" + strings.Join(looseSegs(segs[:0:0], segs, len(segs)), "/")
+}
+
+// looseSegs appends to dst the segments of a clean path, segs, as a loose
+// router reads them: without path parameters and trailing dots, and
+// normalized after path parameters are dropped, as Tomcat and Spring do, so
+// that "..;" removes the segment before it and ";x" alone is no segment
+// (the "..;/" bypass). A backslash separates segments too, as for IIS and
+// Node's URL parsers. It keeps at most limit segments, counting the others
+// (so that ".." still removes them): a path longer than every pattern by
+// one segment or more matches as it would whole, and a long path costs no
+// more memory than that.
+func looseSegs(dst, segs []string, limit int) []string {
+	l := looser{dst: dst, base: len(dst), limit: limit}
+	for _, seg := range segs {
+		l = l.seg(seg)
+	}
+	return l.dst
+}
+
+// looseSegsPath is looseSegs over the segments of the clean path p.
+func looseSegsPath(dst []string, p string, limit int) []string {
+	l := looser{dst: dst, base: len(dst), limit: limit}
+	for p = strings.TrimPrefix(p, "/"); p != ""; {
+		var seg string
+		seg, p, _ = strings.Cut(p, "/")
+		l = l.seg(seg)
+	}
+	return l.dst
+}
+
+// looser builds a loose reading's segments (looseSegs); by value, so that
+// the caller's array for them stays on its stack.
+type looser struct {
+	dst                []string
+	base, extra, limit int
+}
+
+func (l looser) seg(seg string) looser {
+	for more := true; more; {
+		var s string
+		s, seg, more = strings.Cut(seg, `\`)
+		if k := strings.IndexByte(s, ';'); k >= 0 {
+			s = s[:k]
+		}
+		switch s {
+		case "", ".":
+			continue
+		case "..":
+			if l.extra > 0 {
+				l.extra--
+			} else if len(l.dst) > l.base {
+				l.dst = l.dst[:len(l.dst)-1]
+			}
+			continue
 		}
 		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
-			segs[k] = trimmed
+			s = trimmed
+		}
+		if len(l.dst)-l.base >= l.limit {
+			l.extra++
+		} else {
+			l.dst = append(l.dst, s)
 		}
 	}
-	return "/" + strings.Join(segs, "/")
+	return l
 }
 
 // stripPort is ServeMux's stripHostPort.

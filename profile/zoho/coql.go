@@ -122,13 +122,29 @@ type Tier struct{ UpTo, Cost int64 }
 // left open gives math.MaxInt64, the last tier: we cannot tell where
 // upstream ends it, so a LIMIT after the quote may be in it or not, and
 // only the top price is never too low (an error would let shadow mode pass
-// the query unmetered). The query is malformed only if both readings are.
+// the query unmetered). The query is malformed only if every reading is.
+//
+// A backslash in a literal is read both ways too when the query has one:
+// escaping the next byte, and as text (SQL's own literals have no
+// escapes), or "c = 'x\' limit 2000 -- '" would hide its LIMIT from a
+// parser that honours comments but not backslashes. A literal left open
+// without backslash escapes is not that parser's reading (it would refuse
+// the query), so such a reading adds nothing.
 func queryLimit(q string, def int64) (int64, error) {
-	n, err := limitOf(q, false, def)
-	if strings.Contains(q, "--") || strings.Contains(q, "/*") {
-		m, errc := limitOf(q, true, def)
+	comments := strings.Contains(q, "--") || strings.Contains(q, "/*")
+	backslash := strings.IndexByte(q, '\\') >= 0
+	n, err := limitOf(q, false, true, def)
+	for _, rd := range [...]struct{ comments, backslash, ok bool }{
+		{true, true, comments},
+		{false, false, backslash},
+		{true, false, comments && backslash},
+	} {
+		if !rd.ok {
+			continue
+		}
+		m, errr := limitOf(q, rd.comments, rd.backslash, def)
 		switch {
-		case errc != nil:
+		case errr != nil:
 		case err != nil:
 			n, err = m, nil
 		default:
@@ -138,33 +154,50 @@ func queryLimit(q string, def int64) (int64, error) {
 	return n, err
 }
 
+// errOpenLiteral is limitOf's for a literal left open when backslashes
+// escape nothing.
+var errOpenLiteral = fmt.Errorf("%w: a literal is left open", cost.ErrMalformedBody)
+
 // limitOf is queryLimit for one reading of q: the largest count of its
 // LIMIT clauses, def if it has none, math.MaxInt64 if a literal is left
-// open. A LIMIT without a count is malformed, wherever it is: COQL wants
-// a reserved word used as a field name quoted.
-func limitOf(q string, comments bool, def int64) (int64, error) {
-	q, ok := stripLiterals(q, comments)
-	if !ok {
+// open (errOpenLiteral without backslash escapes). A LIMIT without a count
+// is malformed, wherever it is: COQL wants a reserved word used as a field
+// name quoted.
+func limitOf(q string, comments, backslash bool, def int64) (int64, error) {
+	q, ok := stripLiterals(q, comments, backslash)
+	switch {
+	case !ok && backslash:
 		return math.MaxInt64, nil
+	case !ok:
+		return 0, errOpenLiteral
 	}
-	f := limitWords(q)
-	num := func(i int) (int64, bool) {
-		if i >= len(f) {
+	// The words after a LIMIT: a count, or an offset, a comma and a count.
+	num := func(w string, ok bool) (int64, bool) {
+		if !ok {
 			return 0, false
 		}
 		// Past int64, ParseInt returns the bound and ErrRange: a count
 		// beyond every tier, so the last tier, not a malformed body.
-		n, err := strconv.ParseInt(f[i], 10, 64)
+		n, err := strconv.ParseInt(w, 10, 64)
 		return n, (err == nil || errors.Is(err, strconv.ErrRange)) && n >= 0
 	}
 	limit, found := def, false
-	for i, w := range f {
+	for i := 0; ; {
+		w, next, ok := nextWord(q, i)
+		if !ok {
+			return limit, nil
+		}
+		i = next
 		if !isLimit(w) {
 			continue
 		}
-		n, ok := num(i + 1)
-		if ok && i+2 < len(f) && f[i+2] == "," { // LIMIT offset, count
-			n, ok = num(i + 3)
+		// The words after it are read again as words of their own, as
+		// the whole list of words was.
+		w1, j, ok1 := nextWord(q, i)
+		n, ok := num(w1, ok1)
+		if w2, k, ok2 := nextWord(q, j); ok && ok2 && w2 == "," { // LIMIT offset, count
+			w3, _, ok3 := nextWord(q, k)
+			n, ok = num(w3, ok3)
 		}
 		if !ok {
 			return 0, fmt.Errorf("%w: bad LIMIT in query", cost.ErrMalformedBody)
@@ -173,40 +206,40 @@ func limitOf(q string, comments bool, def int64) (int64, error) {
 			limit, found = n, true
 		}
 	}
-	return limit, nil
 }
 
-// limitWords splits q into the words queryLimit reads: runs of letters,
-// digits and "_.+-", and each comma. Every other character separates, not
-// only white space: "(c = 1)limit 2000" has a LIMIT, as in SQL, and so has
-// "limit\x1f2000" or "limit/**/2000". Which characters upstream's lexer
-// skips is unknown; splitting at all of them finds every LIMIT it could
-// see, and only counts it might read as something else.
-func limitWords(q string) []string {
-	word := func(r rune) bool {
-		return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
-	}
-	var f []string
-	for i := 0; i < len(q); {
+// nextWord returns the first word queryLimit reads in q from offset i on,
+// and the offset after it: a run of letters, digits and "_.+-", or a
+// comma. Every other character separates, not only white space: "(c =
+// 1)limit 2000" has a LIMIT, as in SQL, and so has "limit\x1f2000" or
+// "limit/**/2000". Which characters upstream's lexer skips is unknown;
+// splitting at all of them finds every LIMIT it could see, and only counts
+// it might read as something else. Words are read one at a time, with no
+// list of them: a query of commas would need 16 bytes a byte.
+func nextWord(q string, i int) (w string, next int, ok bool) {
+	for i < len(q) {
 		r, n := utf8.DecodeRuneInString(q[i:])
 		switch {
 		case r == ',':
-			f = append(f, ",")
-		case word(r):
+			return ",", i + n, true
+		case isWordRune(r):
 			j := i + n
 			for j < len(q) {
 				r, m := utf8.DecodeRuneInString(q[j:])
-				if !word(r) {
+				if !isWordRune(r) {
 					break
 				}
 				j += m
 			}
-			f = append(f, q[i:j])
-			n = j - i
+			return q[i:j], j, true
 		}
 		i += n
 	}
-	return f
+	return "", i, false
+}
+
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_.+-", r)
 }
 
 // isLimit reports whether w is "limit" but for case, as Java's
@@ -235,11 +268,9 @@ func isLimit(w string) bool {
 // that a quote in a comment opens no literal and a comment marker in a
 // literal is text; it reports false if a literal is left open (a comment
 // left open runs to the end). In a literal a backslash escapes the next
-// byte, as in 'it\'s'; a doubled quote (SQL's escape) reads as two
-// adjacent literals, which blanks the same text. Were upstream not to
-// honour backslashes, a LIMIT this hides would need a quote after it,
-// which COQL does not allow after LIMIT.
-func stripLiterals(q string, comments bool) (string, bool) {
+// byte when backslash is set, as in 'it\'s'; a doubled quote (SQL's
+// escape) reads as two adjacent literals, which blanks the same text.
+func stripLiterals(q string, comments, backslash bool) (string, bool) {
 	if !strings.ContainsAny(q, `'"`) && !comments {
 		return q, true
 	}
@@ -250,7 +281,7 @@ func stripLiterals(q string, comments bool) (string, bool) {
 		case c == '\'' || c == '"':
 			j := i + 1
 			for ; j < len(q) && q[j] != c; j++ {
-				if q[j] == '\\' {
+				if backslash && q[j] == '\\' {
 					j++
 				}
 			}
