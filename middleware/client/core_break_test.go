@@ -1,0 +1,71 @@
+package client_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware/client"
+	"github.com/creditgate/creditgate/store/memory"
+)
+
+// heldTransport is newTransport over a limiter of plan p on a plain memory
+// store, so that held reports the slots the pool's calls hold (the quota
+// tenants' aside); every test ends with none held.
+func heldTransport(t *testing.T, base http.RoundTripper, clk *fakeClock, p limiter.Plan, opts ...client.Option) (tr *client.Transport, held func() int64) {
+	t.Helper()
+	ms := memory.New()
+	l, err := limiter.New(p, limiter.WithStore(ms))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(context.Background()) }) // after the Transport's
+	held = func() int64 { return ms.Held("") }
+	all := append([]client.Option{client.WithClock(clk), client.WithCosts(costs(t)), client.WithLimiter(l),
+		client.WithBodyTracking()}, opts...)
+	tr = checkedTransport(t, base, all...)
+	t.Cleanup(func() { assert.Zero(t, held(), "slots still held") })
+	return tr, held
+}
+
+// trackedBody is a response body that counts its Closes.
+type trackedBody struct {
+	io.Reader
+	closes atomic.Int64
+}
+
+func (b *trackedBody) Close() error { b.closes.Add(1); return nil }
+
+// A base transport that breaks the RoundTripper contract with neither a
+// response nor an error gets the caller an error, not a nil dereference
+// inside the Transport after the call was admitted: that panic left the
+// call's slot and credits held for good.
+func TestBaseNilResponseNilError(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int64
+	ok := &okRT{}
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			return nil, nil
+		}
+		return ok.RoundTrip(r)
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 1))
+	var err error
+	var panicked any
+	func() {
+		defer func() { panicked = recover() }()
+		_, err = get(context.Background(), tr, "", "/crm/Leads")
+	}()
+	assert.Nil(t, panicked, "no panic")
+	assert.Error(t, err, "an error for no response")
+	assert.Zero(t, held(), "the slot was given back")
+	assert.Equal(t, int64(100), remaining(tr, clk), "credits given back")
+	resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+	require.NoError(t, err, "the slot was given back")
+	require.NoError(t, resp.Body.Close())
+}
