@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -131,13 +132,21 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	resp, err = t.base.RoundTrip(c.req)
 	returned = true
 	now = t.now()
-	if err != nil {
+	if err != nil || resp == nil {
+		if err == nil {
+			err = errNoResponse // a base transport breaking the contract
+		}
 		// Most transport errors mean the call never reached the server;
 		// if it did and was charged, the next headers say so.
 		a.done(t, now, true)
+		return nil, sent, now, err
 	}
-	return resp, sent, now, err
+	return resp, sent, now, nil
 }
+
+// errNoResponse is the error of a call whose base transport returned
+// neither a response nor an error.
+var errNoResponse = errors.New("client: the base transport returned no response and no error")
 
 // replay gives the next attempt a fresh copy of the request and its body.
 func (c *call) replay() error {
