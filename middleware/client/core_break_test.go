@@ -2,8 +2,10 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -68,4 +70,27 @@ func TestBaseNilResponseNilError(t *testing.T) {
 	resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
 	require.NoError(t, err, "the slot was given back")
 	require.NoError(t, resp.Body.Close())
+}
+
+// A base transport that returns both a response and an error: the caller
+// gets the error (as from net/http's own client, which ignores such a
+// response), the slot and credits come back, and the response's body,
+// which nobody else will ever see, is closed so its connection is not
+// leaked.
+func TestBaseResponseAndError(t *testing.T) {
+	clk := newClock()
+	body := &trackedBody{Reader: strings.NewReader("half")}
+	boom := errors.New("connection reset")
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		resp := response(r, http.StatusOK, "")
+		resp.Body = body
+		return resp, boom
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 1))
+	resp, err := get(context.Background(), tr, "", "/crm/Leads")
+	assert.Nil(t, resp)
+	assert.ErrorIs(t, err, boom)
+	assert.Zero(t, held(), "the slot was given back")
+	assert.Equal(t, int64(100), remaining(tr, clk), "credits given back")
+	assert.Equal(t, int64(1), body.closes.Load(), "the dropped response's body is closed")
 }
