@@ -135,6 +135,10 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	if err != nil || resp == nil {
 		if err == nil {
 			err = errNoResponse // a base transport breaking the contract
+		} else if resp != nil && resp.Body != nil {
+			// Both a response and an error: the caller gets the error (as
+			// net/http's client would), and nobody else sees this body.
+			_ = resp.Body.Close()
 		}
 		// Most transport errors mean the call never reached the server;
 		// if it did and was charged, the next headers say so.
