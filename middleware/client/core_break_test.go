@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,4 +94,33 @@ func TestBaseResponseAndError(t *testing.T) {
 	assert.Zero(t, held(), "the slot was given back")
 	assert.Equal(t, int64(100), remaining(tr, clk), "credits given back")
 	assert.Equal(t, int64(1), body.closes.Load(), "the dropped response's body is closed")
+}
+
+// A 429 without a body (Body nil, which net/http's client tolerates from a
+// RoundTripper, and hold handles for a success) is retried like any other:
+// dropping it before the retry must not call Read on a nil body.
+func TestRetry429NilBody(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int64
+	ok := &okRT{}
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			resp := response(r, http.StatusTooManyRequests, "", "Retry-After", "1")
+			resp.Body = nil
+			return resp, nil
+		}
+		return ok.RoundTrip(r)
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 1))
+	var panicked any
+	resp, err := advancing(t, clk, 10*time.Second, func() (resp *http.Response, err error) {
+		defer func() { panicked = recover() }()
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	require.Nil(t, panicked, "no panic")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, int64(2), calls.Load())
+	assert.Zero(t, held())
 }
