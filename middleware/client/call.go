@@ -167,8 +167,11 @@ func (c *call) replay() error {
 }
 
 // discard drains a little of a response body and closes it, so that the
-// connection can be reused.
+// connection can be reused. A base transport may return no body at all.
 func discard(b io.ReadCloser) {
+	if b == nil {
+		return
+	}
 	_, _ = io.CopyN(io.Discard, b, 4<<10)
 	_ = b.Close()
 }
