@@ -18,6 +18,12 @@ type call struct {
 	price    cost.Price
 	failFast bool
 	attempt  int
+	// For a retry: when (Unix ns) the budget was taken for it, how much,
+	// and the status it retries; the budget is taken again when it is sent
+	// (budget.move).
+	decided  int64
+	reserved int64
+	status   int
 	where    *frame // where RoundTrip was called from, with body tracking
 	internal bool   // a batch's call: its callers were counted as requests
 	// seal, for a batch's call, runs once it is admitted, before each
@@ -119,6 +125,14 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	sent = t.now()
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
+	} else if !t.budget.move(c.decided, sent, c.reserved) {
+		// Its Retry-After and its wait for admission took it past the
+		// first attempts that paid for it: the budget counts retries sent.
+		a.done(t, sent, true)
+		closeBody(c.req)
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonRetryBudget, Status: c.status}
+		t.refused(c, e)
+		return nil, sent, sent, e
 	}
 	// A panic of the base transport goes on to the caller, who may recover
 	// (net/http's server does): the admission is given back first, or its
@@ -240,10 +254,12 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 	if hasDL && now.Add(d).After(dl) {
 		return 0, false, nil // no time left to retry: the caller gets the response
 	}
-	if !c.t.budget.allow(now, max(c.price.Credits, 1)) {
+	n := max(c.price.Credits, 1)
+	if !c.t.budget.allow(now, n) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonRetryBudget, Status: resp.StatusCode}
 		c.t.refused(c, e)
 		return 0, false, e
 	}
+	c.decided, c.reserved, c.status = now.UnixNano(), n, resp.StatusCode
 	return d, true, nil
 }

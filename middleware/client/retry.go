@@ -374,6 +374,30 @@ func (b *budget) totals(now time.Time) (first, retry int64) {
 	return first, retry
 }
 
+// move takes again, when a retry is sent, the n credits allow took for it
+// when it was decided (decided, Unix ns): its Retry-After and its wait for
+// admission may take it past the window of the first attempts that paid
+// for it, and what the budget bounds is the retries sent in a window. It
+// reports false, with the credits given back, when the window at sent has
+// no room for them.
+func (b *budget) move(decided int64, sent time.Time, n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := decided / b.width
+	if bk := &b.b[uint64(id)%budgetBuckets]; bk.id.Load() == id {
+		bk.retry.Add(-n)
+	}
+	first, retry := b.totals(sent)
+	if float64(retry+n) > b.ratio*float64(first)+float64(b.floor) {
+		b.refused.Add(1)
+		return false
+	}
+	if bk := b.slot(sent, true); bk != nil {
+		bk.retry.Add(n)
+	}
+	return true
+}
+
 // allow takes n credits of retry budget, or reports false.
 func (b *budget) allow(now time.Time, n int64) bool {
 	b.mu.Lock()
