@@ -124,3 +124,21 @@ func TestRetry429NilBody(t *testing.T) {
 	assert.Equal(t, int64(2), calls.Load())
 	assert.Zero(t, held())
 }
+
+// While the pool is still to be learned (no plan, and no response has
+// said its size), the pool's credits are a placeholder (window.MaxLimit):
+// a server that says only what is left (X-RateLimit-Remaining, no limit)
+// brings the pool down to it, but the difference is no spending of
+// others. It was counted as external: Stats.External (and the usage row
+// of Outside) said a trillion credits were spent outside.
+func TestLearningPoolRemainingNotExternal(t *testing.T) {
+	clk := newClock()
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return response(r, http.StatusOK, "{}", "X-Ratelimit-Remaining", "50"), nil
+	})
+	tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking())
+	mustGet(t, tr, "", "/crm/Leads")
+	mustGet(t, tr, "", "/crm/Leads")
+	assert.Zero(t, tr.Stats().External, "no spending of others is known")
+	assert.Equal(t, int64(49), remaining(tr, clk), "the pool follows what the server says is left")
+}
