@@ -79,7 +79,9 @@ func (t *Transport) due(now time.Time, status int) bool {
 // pool had just after the call was admitted: a server that reports at least
 // as much has seen no spending of others since (credits the window returned
 // meanwhile aside, which the next response settles), and the pool need not
-// be read again.
+// be read again. While the pool is still to be learned (its size a
+// placeholder), the pool is brought down all the same, but nothing is
+// counted as external.
 func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	if t.learn.Load() || t.learned && v.hasLimit && v.limit != t.pool.Load() {
 		if t.learnFrom(now, v) {
@@ -108,7 +110,10 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 		return
 	}
 	d := t.l.Charge(now, t.tenant, ext)
-	if d.Cost > 0 {
+	if d.Cost > 0 && !t.learn.Load() {
+		// While the pool is still to be learned its credits are a
+		// placeholder: the pool follows what the server says is left,
+		// but the difference is no spending of others.
 		t.outside.credits.Add(d.Cost)
 		if t.usage != nil { // credits without a call: a row of their own
 			t.usage.RecordOutside(now, t.tenant, d.Cost)
