@@ -142,3 +142,27 @@ func TestLearningPoolRemainingNotExternal(t *testing.T) {
 	assert.Zero(t, tr.Stats().External, "no spending of others is known")
 	assert.Equal(t, int64(49), remaining(tr, clk), "the pool follows what the server says is left")
 }
+
+// A pool learned after a response that said only what was left (no
+// limit) is not stalled by that response: the placeholder pool brought
+// down to X-Ratelimit-Remaining kept its charge of about 1.1e12 credits
+// once the limit came, so that a pool of 100 of which the server says 49
+// are left was empty until the next day, and every call waited for it.
+func TestLearnedPoolNotStalledByPlaceholder(t *testing.T) {
+	clk := newClock()
+	var n atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if n.Add(1) == 1 {
+			return response(r, http.StatusOK, "{}", "X-Ratelimit-Remaining", "50"), nil
+		}
+		return response(r, http.StatusOK, "{}", "X-Ratelimit-Limit", "100", "X-Ratelimit-Remaining", "49"), nil
+	})
+	tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking())
+	mustGet(t, tr, "", "/crm/Leads")
+	mustGet(t, tr, "", "/crm/Leads")
+	require.Equal(t, int64(100), tr.Limiter().Plan("").Credits, "the pool is learned")
+	assert.Equal(t, int64(49), remaining(tr, clk), "what the server says is left")
+	resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+	require.NoError(t, err, "credits are left")
+	require.NoError(t, resp.Body.Close())
+}
