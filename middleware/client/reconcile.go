@@ -79,16 +79,17 @@ func (t *Transport) due(now time.Time, status int) bool {
 // pool had just after the call was admitted: a server that reports at least
 // as much has seen no spending of others since (credits the window returned
 // meanwhile aside, which the next response settles), and the pool need not
-// be read again. While the pool is still to be learned (its size a
-// placeholder), the pool is brought down all the same, but nothing is
-// counted as external.
+// be read again. While the pool is still to be learned it has no credit
+// limit (its size is a placeholder): what is left is not reconciled, since
+// a charge to the placeholder would be no spending of others, and would
+// stay in the pool once its size is learned.
 func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	if t.learn.Load() || t.learned && v.hasLimit && v.limit != t.pool.Load() {
 		if t.learnFrom(now, v) {
 			t.gate.released(true) // the new plan may let waiters in
 		}
 	}
-	if !v.hasRemaining || v.remaining >= left {
+	if !v.hasRemaining || v.remaining >= left || t.learn.Load() {
 		return
 	}
 	s := sent.UnixNano()
@@ -110,10 +111,7 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 		return
 	}
 	d := t.l.Charge(now, t.tenant, ext)
-	if d.Cost > 0 && !t.learn.Load() {
-		// While the pool is still to be learned its credits are a
-		// placeholder: the pool follows what the server says is left,
-		// but the difference is no spending of others.
+	if d.Cost > 0 {
 		t.outside.credits.Add(d.Cost)
 		if t.usage != nil { // credits without a call: a row of their own
 			t.usage.RecordOutside(now, t.tenant, d.Cost)
