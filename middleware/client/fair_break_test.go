@@ -168,3 +168,32 @@ func TestGreedyDoesNotStarve(t *testing.T) {
 	assert.Zero(t, held())
 	assert.Zero(t, tr.Waiters())
 }
+
+// Quiet hours are wall-clock times in their location, also on the days
+// of a DST change: the time since midnight was measured as elapsed time,
+// an hour off the wall clock after the change, so that quiet hours of
+// 09:00 to 10:00 in New York were not quiet at 09:30 on the day clocks go
+// back (10 h 30 of elapsed time since midnight) nor on the day they go
+// forward (8 h 30), and calls went out in the hours they must not.
+func TestQuietHoursOnDSTDays(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	for _, day := range []time.Time{
+		time.Date(2026, 11, 1, 0, 0, 0, 0, ny), // clocks go back at 02:00
+		time.Date(2026, 3, 8, 0, 0, 0, 0, ny),  // clocks go forward at 02:00
+		time.Date(2026, 3, 9, 0, 0, 0, 0, ny),  // an ordinary day
+	} {
+		t.Run(day.Format(time.DateOnly), func(t *testing.T) {
+			clk := &fakeClock{now: time.Date(day.Year(), day.Month(), day.Day(), 9, 30, 0, 0, ny)}
+			tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)), client.WithIntegrations(
+				client.Integration{Name: "backfill", Quiet: &client.QuietHours{From: 9 * time.Hour, To: 10 * time.Hour, Location: ny}}))
+			err := ffGet(t, tr, "backfill", "/crm/Leads")
+			var le *client.LimitError
+			require.ErrorAs(t, err, &le, "09:30 is within 09:00 to 10:00")
+			assert.Equal(t, client.ReasonQuietHours, le.Reason)
+			assert.Equal(t, time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, ny), le.RetryAt.In(ny))
+			clk.Advance(30 * time.Minute)
+			require.NoError(t, ffGet(t, tr, "backfill", "/crm/Leads"), "10:00: the quiet hours are over")
+		})
+	}
+}
