@@ -61,8 +61,11 @@ func (q *QuietHours) end(now time.Time) time.Time {
 	}
 	t := now.In(loc)
 	y, m, d := t.Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	since := t.Sub(midnight)
+	// The wall clock's time of day, not the time elapsed since midnight:
+	// on the day of a DST change they are an hour apart.
+	h, mi, sec := t.Clock()
+	since := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute +
+		time.Duration(sec)*time.Second + time.Duration(t.Nanosecond())
 	at := func(dayOffset int, off time.Duration) time.Time {
 		// Wall-clock offsets: a day around a DST change has 23 or 25 hours.
 		h, mi := int(off/time.Hour), int(off%time.Hour/time.Minute)
