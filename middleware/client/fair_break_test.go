@@ -197,3 +197,26 @@ func TestQuietHoursOnDSTDays(t *testing.T) {
 		})
 	}
 }
+
+// On the day clocks go back, the hour from 01:00 comes twice: quiet hours
+// of 01:30 to 01:45 are quiet in both, and each ends a quarter of an hour
+// after 01:30. In the second the end was the first's, already past: a
+// waiter's retry time in the past, its timer at the minimum wait, and a
+// pass every millisecond for a quarter of an hour.
+func TestQuietHoursInRepeatedHour(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	first := time.Date(2026, 11, 1, 5, 35, 0, 0, time.UTC) // 01:35 EDT
+	for _, now := range []time.Time{first, first.Add(time.Hour)} {
+		t.Run(now.In(ny).Format("15:04 MST"), func(t *testing.T) {
+			clk := &fakeClock{now: now}
+			tr := newTransport(t, &okRT{}, clk, client.WithPlan(plan(100, 5)), client.WithIntegrations(
+				client.Integration{Name: "backfill", Quiet: &client.QuietHours{From: 90 * time.Minute, To: 105 * time.Minute, Location: ny}}))
+			err := ffGet(t, tr, "backfill", "/crm/Leads")
+			var le *client.LimitError
+			require.ErrorAs(t, err, &le)
+			assert.Equal(t, client.ReasonQuietHours, le.Reason)
+			assert.Equal(t, now.Add(10*time.Minute).UTC(), le.RetryAt.UTC(), "at 01:45 of this hour")
+		})
+	}
+}
