@@ -72,15 +72,24 @@ func (q *QuietHours) end(now time.Time) time.Time {
 		s := off % time.Minute
 		return time.Date(y, m, d+dayOffset, h, mi, 0, 0, loc).Add(s)
 	}
+	var end time.Time
 	switch {
 	case q.From < q.To && since >= q.From && since < q.To:
-		return at(0, q.To)
+		end = at(0, q.To)
 	case q.From > q.To && since >= q.From:
-		return at(1, q.To)
+		end = at(1, q.To)
 	case q.From > q.To && since < q.To:
-		return at(0, q.To)
+		end = at(0, q.To)
+	default:
+		return time.Time{}
 	}
-	return time.Time{}
+	if !end.After(now) {
+		// The hour clocks go back repeats its wall-clock times, and
+		// time.Date names the first: in the second, the end is as far
+		// on as the wall clock says.
+		end = now.Add(q.To - since)
+	}
+	return end
 }
 
 func (it *Integration) validate() error {
