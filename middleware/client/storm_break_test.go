@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -234,4 +235,40 @@ func TestRetryBudgetCountsSends(t *testing.T) {
 		require.LessOrEqual(t, in, 10, "retries sent in the 54 s to %v, in a window with no first attempt: the budget's floor at most", at.Sub(t0))
 	}
 	assert.Zero(t, held())
+}
+
+// A retry policy that honours any Retry-After (MaxRetryAfter as large as
+// a Duration goes) still waits for one past the parser's horizon: the
+// wait plus its jitter of up to a fifth overflowed to a negative delay,
+// and the retries went out at once, with no time passing.
+func TestHugeMaxRetryAfterStillWaits(t *testing.T) {
+	for _, ra := range []string{"-5", "99999999999999999999", "31536000"} {
+		t.Run(ra, func(t *testing.T) {
+			clk := newClock()
+			s := &script{steps: []step{{429, "", []string{"Retry-After", ra}}}}
+			tr, held := heldTransport(t, s, clk, plan(100, 5), client.WithRetry(client.RetryPolicy{
+				MaxRetryAfter: time.Duration(math.MaxInt64)}))
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			done := make(chan error, 1)
+			var ended atomic.Bool
+			go func() {
+				resp, err := get(ctx, tr, "", "/crm/Leads")
+				if err == nil {
+					_ = resp.Body.Close()
+				}
+				ended.Store(true)
+				done <- err
+			}()
+			eventually(t, "a wait, or the call's end", func() bool { return clk.pending() > 0 || ended.Load() })
+			require.False(t, ended.Load(), "the call ended with no time passing, after %d calls", s.calls.Load())
+			assert.Equal(t, int64(1), s.calls.Load(), "no retry with no time passing")
+			for _, d := range clk.Asked() {
+				assert.Positive(t, d, "every wait asked is in the future")
+			}
+			cancel()
+			assert.ErrorIs(t, <-done, context.Canceled)
+			assert.Zero(t, held())
+		})
+	}
 }
