@@ -273,7 +273,11 @@ func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (
 	if v.retryFar {
 		back = time.Time{}
 	}
-	return d + jitter(max(d/5, p.Backoff)), back
+	j := jitter(max(d/5, p.Backoff))
+	if j > farAway-d { // a cap as large as a Duration goes: no overflow
+		return farAway, back
+	}
+	return d + j, back
 }
 
 // backoff is the ceiling of the attempt's exponential backoff.
