@@ -272,3 +272,40 @@ func TestHugeMaxRetryAfterStillWaits(t *testing.T) {
 		})
 	}
 }
+
+// A backoff as large as a Duration goes (Backoff and MaxBackoff both at
+// the largest, for "wait as long as need be") is a wait, not a panic: its
+// full jitter asked rand.Int64N for one more than the largest int64, and
+// the caller got "invalid argument to Int64N" for a plain 429.
+func TestHugeBackoffNoPanic(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, "", nil}}}
+	huge := time.Duration(math.MaxInt64)
+	tr, held := heldTransport(t, s, clk, plan(100, 5), client.WithRetry(client.RetryPolicy{Backoff: huge, MaxBackoff: huge}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var ended atomic.Bool
+	var panicked atomic.Value
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked.Store(fmt.Sprint(p))
+				ended.Store(true)
+				done <- nil
+			}
+		}()
+		resp, err := get(ctx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		ended.Store(true)
+		done <- err
+	}()
+	eventually(t, "a wait, or the call's end", func() bool { return clk.pending() > 0 || ended.Load() })
+	require.Nil(t, panicked.Load(), "no panic")
+	require.False(t, ended.Load(), "the call waits")
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	assert.Zero(t, held())
+}
