@@ -294,7 +294,8 @@ func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	// Unsigned: d+1 overflows an int64 for the largest Duration.
+	return time.Duration(rand.Uint64N(uint64(d) + 1))
 }
 
 // budgetBuckets divide the retry budget's window.
