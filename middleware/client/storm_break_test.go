@@ -125,11 +125,14 @@ func TestStormStaysInBudget(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/learned=%v", name, learned), func(t *testing.T) {
 				clk := newClock()
 				s := &forever429{clk: clk, hdr: hdr, seen: map[string]bool{}}
-				p := plan(100, 4)
+				var tr *client.Transport
 				if learned {
+					p := plan(100, 4)
 					p.Credits = 0 // from the headers
+					tr = newTransport(t, s, clk, client.WithPlan(p))
+				} else {
+					tr, _ = heldTransport(t, s, clk, plan(100, 4)) // no slot held at the end
 				}
-				tr := newTransport(t, s, clk, client.WithPlan(p))
 				stormDrive(t, tr, clk, 4, 15, step)
 				s.mu.Lock()
 				defer s.mu.Unlock()
