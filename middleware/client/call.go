@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -17,6 +18,12 @@ type call struct {
 	price    cost.Price
 	failFast bool
 	attempt  int
+	// For a retry: when (Unix ns) the budget was taken for it, how much,
+	// and the status it retries; the budget is taken again when it is sent
+	// (budget.move).
+	decided  int64
+	reserved int64
+	status   int
 	where    *frame // where RoundTrip was called from, with body tracking
 	internal bool   // a batch's call: its callers were counted as requests
 	// seal, for a batch's call, runs once it is admitted, before each
@@ -118,6 +125,14 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	sent = t.now()
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
+	} else if !t.budget.move(c.decided, sent, c.reserved) {
+		// Its Retry-After and its wait for admission took it past the
+		// first attempts that paid for it: the budget counts retries sent.
+		a.done(t, sent, true)
+		closeBody(c.req)
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonRetryBudget, Status: c.status}
+		t.refused(c, e)
+		return nil, sent, sent, e
 	}
 	// A panic of the base transport goes on to the caller, who may recover
 	// (net/http's server does): the admission is given back first, or its
@@ -131,13 +146,25 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	resp, err = t.base.RoundTrip(c.req)
 	returned = true
 	now = t.now()
-	if err != nil {
+	if err != nil || resp == nil {
+		if err == nil {
+			err = errNoResponse // a base transport breaking the contract
+		} else if resp != nil && resp.Body != nil {
+			// Both a response and an error: the caller gets the error (as
+			// net/http's client would), and nobody else sees this body.
+			_ = resp.Body.Close()
+		}
 		// Most transport errors mean the call never reached the server;
 		// if it did and was charged, the next headers say so.
 		a.done(t, now, true)
+		return nil, sent, now, err
 	}
-	return resp, sent, now, err
+	return resp, sent, now, nil
 }
+
+// errNoResponse is the error of a call whose base transport returned
+// neither a response nor an error.
+var errNoResponse = errors.New("client: the base transport returned no response and no error")
 
 // replay gives the next attempt a fresh copy of the request and its body.
 func (c *call) replay() error {
@@ -154,8 +181,11 @@ func (c *call) replay() error {
 }
 
 // discard drains a little of a response body and closes it, so that the
-// connection can be reused.
+// connection can be reused. A base transport may return no body at all.
 func discard(b io.ReadCloser) {
+	if b == nil {
+		return
+	}
 	_, _ = io.CopyN(io.Discard, b, 4<<10)
 	_ = b.Close()
 }
@@ -224,10 +254,12 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 	if hasDL && now.Add(d).After(dl) {
 		return 0, false, nil // no time left to retry: the caller gets the response
 	}
-	if !c.t.budget.allow(now, max(c.price.Credits, 1)) {
+	n := max(c.price.Credits, 1)
+	if !c.t.budget.allow(now, n) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonRetryBudget, Status: resp.StatusCode}
 		c.t.refused(c, e)
 		return 0, false, e
 	}
+	c.decided, c.reserved, c.status = now.UnixNano(), n, resp.StatusCode
 	return d, true, nil
 }

@@ -61,23 +61,35 @@ func (q *QuietHours) end(now time.Time) time.Time {
 	}
 	t := now.In(loc)
 	y, m, d := t.Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	since := t.Sub(midnight)
+	// The wall clock's time of day, not the time elapsed since midnight:
+	// on the day of a DST change they are an hour apart.
+	h, mi, sec := t.Clock()
+	since := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute +
+		time.Duration(sec)*time.Second + time.Duration(t.Nanosecond())
 	at := func(dayOffset int, off time.Duration) time.Time {
 		// Wall-clock offsets: a day around a DST change has 23 or 25 hours.
 		h, mi := int(off/time.Hour), int(off%time.Hour/time.Minute)
 		s := off % time.Minute
 		return time.Date(y, m, d+dayOffset, h, mi, 0, 0, loc).Add(s)
 	}
+	var end time.Time
 	switch {
 	case q.From < q.To && since >= q.From && since < q.To:
-		return at(0, q.To)
+		end = at(0, q.To)
 	case q.From > q.To && since >= q.From:
-		return at(1, q.To)
+		end = at(1, q.To)
 	case q.From > q.To && since < q.To:
-		return at(0, q.To)
+		end = at(0, q.To)
+	default:
+		return time.Time{}
 	}
-	return time.Time{}
+	if !end.After(now) {
+		// The hour clocks go back repeats its wall-clock times, and
+		// time.Date names the first: in the second, the end is as far
+		// on as the wall clock says.
+		end = now.Add(q.To - since)
+	}
+	return end
 }
 
 func (it *Integration) validate() error {

@@ -207,6 +207,9 @@ type RetryPolicy struct {
 	// BudgetRatio and BudgetFloor bound what retries spend: at most
 	// BudgetRatio times the credits first attempts spent in the last
 	// BudgetWindow, plus BudgetFloor credits (defaults 0.1, 10, 1 minute).
+	// A retry is counted when it is sent: one decided within the budget
+	// whose Retry-After or wait for admission takes it to a window with
+	// no room is refused then.
 	BudgetRatio  float64
 	BudgetFloor  int64
 	BudgetWindow time.Duration

@@ -79,14 +79,17 @@ func (t *Transport) due(now time.Time, status int) bool {
 // pool had just after the call was admitted: a server that reports at least
 // as much has seen no spending of others since (credits the window returned
 // meanwhile aside, which the next response settles), and the pool need not
-// be read again.
+// be read again. While the pool is still to be learned it has no credit
+// limit (its size is a placeholder): what is left is not reconciled, since
+// a charge to the placeholder would be no spending of others, and would
+// stay in the pool once its size is learned.
 func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	if t.learn.Load() || t.learned && v.hasLimit && v.limit != t.pool.Load() {
 		if t.learnFrom(now, v) {
 			t.gate.released(true) // the new plan may let waiters in
 		}
 	}
-	if !v.hasRemaining || v.remaining >= left {
+	if !v.hasRemaining || v.remaining >= left || t.learn.Load() {
 		return
 	}
 	s := sent.UnixNano()

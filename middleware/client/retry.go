@@ -273,7 +273,11 @@ func (t *Transport) delay(kind retryKind, v *view, now time.Time, attempt int) (
 	if v.retryFar {
 		back = time.Time{}
 	}
-	return d + jitter(max(d/5, p.Backoff)), back
+	j := jitter(max(d/5, p.Backoff))
+	if j > farAway-d { // a cap as large as a Duration goes: no overflow
+		return farAway, back
+	}
+	return d + j, back
 }
 
 // backoff is the ceiling of the attempt's exponential backoff.
@@ -290,7 +294,8 @@ func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	// Unsigned: d+1 overflows an int64 for the largest Duration.
+	return time.Duration(rand.Uint64N(uint64(d) + 1))
 }
 
 // budgetBuckets divide the retry budget's window.
@@ -372,6 +377,30 @@ func (b *budget) totals(now time.Time) (first, retry int64) {
 		}
 	}
 	return first, retry
+}
+
+// move takes again, when a retry is sent, the n credits allow took for it
+// when it was decided (decided, Unix ns): its Retry-After and its wait for
+// admission may take it past the window of the first attempts that paid
+// for it, and what the budget bounds is the retries sent in a window. It
+// reports false, with the credits given back, when the window at sent has
+// no room for them.
+func (b *budget) move(decided int64, sent time.Time, n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := decided / b.width
+	if bk := &b.b[uint64(id)%budgetBuckets]; bk.id.Load() == id {
+		bk.retry.Add(-n)
+	}
+	first, retry := b.totals(sent)
+	if float64(retry+n) > b.ratio*float64(first)+float64(b.floor) {
+		b.refused.Add(1)
+		return false
+	}
+	if bk := b.slot(sent, true); bk != nil {
+		bk.retry.Add(n)
+	}
+	return true
 }
 
 // allow takes n credits of retry budget, or reports false.
