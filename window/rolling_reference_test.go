@@ -189,6 +189,31 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 			if got, want := r.RemainingAt(now), max(m.limit-rolling, 0); got != want {
 				t.Fatalf("op %d: RemainingAt = %d, want %d", i, got, want)
 			}
+			// Returns lists what is spent, in order, each after now;
+			// ResetAt is the first of them (now if none). Past 2262 the
+			// window reads now as 2262 (see unixNano): not checked.
+			if now.Unix() >= unixSecs-int64(2*MaxLength/time.Second) {
+				break
+			}
+			var sum int64
+			var prev time.Time
+			first := now
+			for at, n := range r.Returns(now) {
+				if n <= 0 || !at.After(now) || (!prev.IsZero() && !at.After(prev)) {
+					t.Fatalf("op %d: Returns gives %d at +%v (now +%v, previous +%v)", i, n, at.Sub(start), now.Sub(start), prev.Sub(start))
+				}
+				if prev.IsZero() {
+					first = at
+				}
+				prev = at
+				sum += n
+			}
+			if sum != rolling {
+				t.Fatalf("op %d: Returns sums to %d, the window counts %d", i, sum, rolling)
+			}
+			if got := r.ResetAt(now); !got.Equal(first) {
+				t.Fatalf("op %d: ResetAt = +%v, Returns' first +%v", i, got.Sub(start), first.Sub(start))
+			}
 		case 6:
 			if err := r.SetLimit(o.n); err != nil {
 				t.Fatalf("op %d: SetLimit(%d): %v", i, o.n, err)
