@@ -373,13 +373,13 @@ func TestRollingAgainstReferenceLimits(t *testing.T) {
 		{7, MaxLength, 5},
 	}
 	for ci, c := range configs {
-		for seed := range 30 {
+		for seed := range 20 {
 			rng := rand.New(rand.NewPCG(uint64(ci)+100, uint64(seed)))
 			r, err := NewRolling(c.limit, c.length, WithSlots(c.slots))
 			if err != nil {
 				t.Fatal(err)
 			}
-			runOps(t, r, randomOpsLimits(rng, 600, c.length, c.limit))
+			runOps(t, r, randomOpsLimits(rng, 400, c.length, c.limit))
 		}
 	}
 }
