@@ -261,11 +261,11 @@ func randomOps(rng *rand.Rand, count int, W time.Duration, limit int64) []op {
 		o := &ops[i]
 		switch p := rng.IntN(100); {
 		case p < 40:
-			o.step = time.Duration(rng.Int64N(int64(W / 20)))
+			o.step = time.Duration(rng.Int64N(max(int64(W/20), 1)))
 		case p < 70:
 			o.step = time.Duration(rng.Int64N(int64(W)))
 		case p < 85:
-			o.step = -time.Duration(rng.Int64N(int64(W / 4))) // backwards
+			o.step = -time.Duration(rng.Int64N(max(int64(W/4), 1))) // backwards
 		case p < 88:
 			o.step = time.Duration(rng.Int64N(5)) * 24 * time.Hour // a day-long jump
 		case p < 90:
@@ -371,6 +371,11 @@ func TestRollingAgainstReferenceLimits(t *testing.T) {
 		{MaxLimit - 1, time.Second, 3},
 		{5, 100 * time.Millisecond, 96},
 		{7, MaxLength, 5},
+		{7, MaxLength, MaxSlots},
+		{3, time.Nanosecond, 1},
+		{3, 7 * time.Nanosecond, 3},
+		{5, 100 * time.Nanosecond, 96},
+		{2, 5 * time.Nanosecond, 16},
 	}
 	for ci, c := range configs {
 		for seed := range 20 {
