@@ -371,7 +371,7 @@ func TestRollingAgainstReferenceLimits(t *testing.T) {
 		{MaxLimit - 1, time.Second, 3},
 		{5, 100 * time.Millisecond, 96},
 		{7, MaxLength, 5},
-		{7, MaxLength, MaxSlots},
+		{7, MaxLength, 1000},
 		{3, time.Nanosecond, 1},
 		{3, 7 * time.Nanosecond, 3},
 		{5, 100 * time.Nanosecond, 96},
