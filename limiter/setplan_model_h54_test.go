@@ -55,7 +55,7 @@ func TestSetPlanModel(t *testing.T) {
 					switch {
 					case m.apps[app] >= m.conc:
 						want = ReasonConcurrency
-					case class == "bulk" && m.classes["bulk"] >= m.sub:
+					case class == "bulk" && m.sub > 0 && m.classes["bulk"] >= m.sub:
 						want = ReasonSubConcurrency
 					case n > 0 && m.limit-m.spent < n:
 						want = ReasonCredits
@@ -66,11 +66,14 @@ func TestSetPlanModel(t *testing.T) {
 					}
 					if d.Allowed {
 						m.apps[app]++
-						if class == "bulk" {
+						took := class
+						if class == "bulk" && m.sub > 0 {
 							m.classes["bulk"]++
+						} else if class == "bulk" {
+							took = "bulk-uncapped" // took no class slot
 						}
 						m.spent += n
-						live = append(live, &modelTicket{tk: tk, tenant: tenant, app: app, class: class, credits: n})
+						live = append(live, &modelTicket{tk: tk, tenant: tenant, app: app, class: took, credits: n})
 					}
 				case op < 9 && len(live) > 0:
 					i := rng.IntN(len(live))
@@ -101,6 +104,9 @@ func TestSetPlanModel(t *testing.T) {
 					p := base.Clone()
 					p.Concurrency = 1 + rng.Int64N(4)
 					p.SubConcurrency = map[string]int64{"bulk": 1 + rng.Int64N(3)}
+					if rng.IntN(4) == 0 {
+						p.SubConcurrency = nil // the class uncapped, with calls in flight
+					}
 					p.Credits = []int64{10, 30, 60, 90}[rng.IntN(4)]
 					var err error
 					ran(t, func() { err = l.SetPlanAt(now, tenant, p) })
@@ -108,6 +114,11 @@ func TestSetPlanModel(t *testing.T) {
 						t.Fatal(err)
 					}
 					m.conc, m.sub, m.limit = p.Concurrency, p.SubConcurrency["bulk"], p.Credits
+					if m.sub == 0 {
+						// Calls in flight keep the slots they took; a cap
+						// set again later counts those still held (the
+						// model's class count is kept, not cleared).
+					}
 				}
 				for _, tenant := range []string{"x", "y"} {
 					m := ms[tenant]
