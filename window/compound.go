@@ -109,10 +109,18 @@ func (c *Compound) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 				c.ws[j].RefundAt(now, now, n)
 			}
 		}
-		if i > 0 {
-			t.Spent -= n // the pool's take was given back
+		t = Take{Spent: t.Spent, Remaining: x.Remaining}
+		// The parts before i gave back what they took: their steps'
+		// remainders are of takes undone, so read them again (on this
+		// refusal path only), as the pool's Spent, which a refund racing
+		// a roll may leave higher than before (see Compound).
+		for j := range i {
+			p := c.ws[j].TakeAt(now, 0, 0, false)
+			if j == 0 {
+				t.Spent = p.Spent
+			}
+			t.Remaining = min(t.Remaining, p.Remaining)
 		}
-		t.Took = 0
 		return t
 	}
 	return t

@@ -25,8 +25,11 @@ const day = 24 * time.Hour
 // is in an older period than the current one is counted in the current one.
 //
 // Period numbers are kept modulo 2^23 beside the spent count: a window idle for
-// exactly a multiple of 2^23 periods would count its old spending once more,
-// for one period (conservative, never an over-admission).
+// a whole multiple of 2^23 numbers would count its old spending once more, for
+// one period (conservative, never an over-admission). A period of a day or
+// more has one number per period; shorter ones are numbered 48h/period+1 a
+// day (room for the longest civil day), so the numbers repeat after about
+// 2^22 periods: 48 days of 1 s periods.
 //
 // A Fixed must be made by NewFixed; methods on the zero value panic.
 type Fixed struct {

@@ -44,10 +44,11 @@ func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}
 }
 
-// peek is a Take that takes nothing.
+// peek is a Take that takes nothing. Spent is what the window counts, not
+// L less what remains: under a lowered limit more may be spent than L.
 func (r *Rolling) peek(now time.Time, L int64) Take {
-	rem := r.RemainingAt(now)
-	return Take{Spent: L - rem, Remaining: rem}
+	spent := r.spent(r.sync(r.toU(now)))
+	return Take{Spent: spent, Remaining: max(L-spent, 0)}
 }
 
 // fast is take's common case, kept apart because take's generality (partial

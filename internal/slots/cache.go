@@ -59,6 +59,11 @@ func (c *PairCache) TryAcquire(p *Pair, which uint64) (ok, refusedA bool) {
 
 // Release is p.Release(which), keeping the slots on the caller's stripe
 // (and giving back what the stripe held before) while the cache is on.
+// Unlike p.Release, it does not catch a release of slots not held while the
+// cache is on (that would read the Pair's word, which the cache is there to
+// spare): the slot is cached and a take may use it, and only a drain that
+// gives it back to a Pair holding none panics. Give back only what a take
+// took.
 func (c *PairCache) Release(p *Pair, which uint64) {
 	checkWhich(which)
 	if o := c.state.Load(); o&1 != 0 {

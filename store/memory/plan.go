@@ -3,6 +3,7 @@ package memory
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/creditgate/creditgate/store"
@@ -51,6 +52,9 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	next := &semTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
 		e := old.find(c)
+		if e == nil {
+			e = old.findDropped(c)
+		}
 		if e != nil {
 			t.setCapacity(e, p.SubConcurrency[c])
 		} else {
@@ -58,13 +62,21 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		}
 		next.entries = append(next.entries, e)
 	}
-	// A class the new plan drops keeps no slots: its held slots are released
-	// on the old entry, which no admission finds any more. If it is cls0e's,
-	// admissions must stop finding it through cls0e; cls0e never comes back
-	// (a class added again later gets a new entry).
+	// A class the new plan drops is uncapped: its entry leaves the table,
+	// and no admission finds it any more (if it is cls0e's, not through
+	// cls0e either). The slots its calls in flight hold are released on it,
+	// and while any are held the entry stays in the table's dropped list: a
+	// later plan that caps the class again takes it back, so that those
+	// calls count under the new cap, as what is held carries over (a new
+	// entry would admit a full cap beside them).
+	for _, e := range slices.Concat(old.entries, old.dropped) {
+		if next.find(e.name) == nil && t.held(e) > 0 {
+			next.dropped = append(next.dropped, e)
+		}
+	}
 	t.classes.Store(next)
-	if t.cls0e.name != "" && next.find(t.cls0e.name) != &t.cls0e { // a class is never "" (Validate)
-		t.cls0e.dead.Store(true)
+	if t.cls0e.name != "" { // a class is never "" (Validate)
+		t.cls0e.dead.Store(next.find(t.cls0e.name) != &t.cls0e)
 	}
 	t.plan.Store(p)
 	s.recost(t)

@@ -118,7 +118,7 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 func peek(now time.Time, w *windows, n int64) store.Decision {
 	all, pool := w.all(), w.pool()
 	rem := all.RemainingAt(now)
-	d := store.Decision{Allowed: true, Limit: pool.Limit(), Remaining: rem, Used: pool.Limit() - pool.RemainingAt(now),
+	d := store.Decision{Allowed: true, Limit: pool.Limit(), Remaining: rem, Used: spent(now, pool),
 		Reset: all.ResetAt(now), Window: w.length()}
 	if n > rem {
 		d.RetryAfter = retryAfter(now, all, n, w.length())

@@ -232,11 +232,17 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
 func refusal(now time.Time, w *windows, reason store.Reason, n, keep int64, d *store.Decision) {
 	all, pool := w.all(), w.pool()
 	*d = store.Decision{Reason: reason, Cost: n, Limit: pool.Limit(), Window: w.length(),
-		Remaining: all.RemainingAt(now), Used: pool.Limit() - pool.RemainingAt(now),
+		Remaining: all.RemainingAt(now), Used: spent(now, pool),
 		Reset: all.ResetAt(now), RetryAfter: store.ConcurrencyRetryAfter}
 	if reason == store.ReasonCredits {
 		d.RetryAfter = retryAfter(now, all, n+max(keep, 0), w.length())
 	}
+}
+
+// spent is what pool counts spent at now: not its limit less what remains,
+// which reads the limit when a lowered one (SetPlan) left more spent.
+func spent(now time.Time, pool window.Window) int64 {
+	return pool.TakeAt(now, 0, 0, false).Spent
 }
 
 // retryAfter is how long until n credits are back in w if nothing else is

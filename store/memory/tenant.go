@@ -70,7 +70,8 @@ type tenant struct {
 	apps atomic.Pointer[semTable]
 	// cls0e is slots0 B's entry, the first of the class table the tenant
 	// was created with, found here without following the table. dead is set
-	// once a plan change drops the class.
+	// while a plan change has dropped the class (one that caps it again
+	// clears it: see setPlan).
 	cls0e semEntry
 	pins  atomic.Int32 // Charges in progress: a tenant with any is not folded
 	cost  uint32       // the bytes counted for t in Store.bytes (guarded by mu)
@@ -197,6 +198,20 @@ func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
 // replace it under tenant.mu. Few entries, so a linear scan beats a map.
 type semTable struct {
 	entries []*semEntry
+	// dropped (classes only) holds the entries of classes a plan dropped
+	// while calls held their slots, for a plan that caps them again (see
+	// setPlan); no admission finds them.
+	dropped []*semEntry
+}
+
+// findDropped returns the dropped entry of name, nil if none.
+func (t *semTable) findDropped(name string) *semEntry {
+	for _, e := range t.dropped {
+		if e.name == name {
+			return e
+		}
+	}
+	return nil
 }
 
 // noEntries is the empty table, shared: a tenant gets its own table with
