@@ -1,0 +1,53 @@
+package redis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// A slot key (the application's leases) must live as long as the slots it
+// holds. A take added its member to an existing key without pushing the
+// key's expiry, which the key's first take (or the last renewal) had set
+// to three of that instance's lease TTLs: when that instance let go (a
+// release, a crash) the key expired under the slots of others still in
+// flight, and the cap admitted again. Here a holds with a 30 ms TTL, b
+// (30 s) takes the other slot, a releases: 200 ms later b's call is still
+// in flight, and the cap of 2 must still count it.
+func TestSlotKeyOutlivesItsSlots(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.slotkey" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
+	pf := func(string) *store.Plan { return &p }
+	req := &store.Request{Tenant: "t", App: "x", Class: "k", Credits: 1}
+	var la, lb Lease
+	var d store.Decision
+	a.Take(time.Now(), req, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	b.Take(time.Now(), req, pf, &lb, &d)
+	if !d.Allowed {
+		t.Fatalf("b: %+v", d)
+	}
+	a.Release(&la)
+	time.Sleep(200 * time.Millisecond) // three of a's TTLs, twice over; b's lease runs 30 s
+	var ls [2]Lease
+	admitted := 0
+	for i := range ls {
+		a.Take(time.Now(), req, pf, &ls[i], &d)
+		if d.Allowed {
+			admitted++
+		}
+	}
+	for i := range ls {
+		a.Release(&ls[i])
+	}
+	b.Release(&lb)
+	if admitted > 1 {
+		t.Fatalf("b's call holds one of 2 slots, yet %d more were admitted: its slot key expired under it", admitted)
+	}
+}
