@@ -90,21 +90,28 @@ function L.begin(create, setting)
 end
 
 -- full reports whether key holds cap live leases; expired ones are
--- pruned only when the count reaches the cap. The second result is
--- whether the set was empty (a new key, to give an expiry).
+-- pruned only when the count reaches the cap.
 function L.full(key, cap, u)
   local n = redis.call('ZCARD', key)
   if n >= cap then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
     n = redis.call('ZCARD', key)
   end
-  return n >= cap, n == 0
+  return n >= cap
 end
 
--- hold adds member to key's leases until deadline.
-function L.hold(key, deadline, member, empty, kttl)
+-- keep makes key live at least kttl ms more (never less: another
+-- instance's leases, with a longer TTL, may be in it).
+function L.keep(key, kttl)
+  if redis.call('PTTL', key) < kttl then redis.call('PEXPIRE', key, kttl) end
+end
+
+-- hold adds member to key's leases until deadline, the key living past it:
+-- a key whose expiry only its first take set (or a renewal of another
+-- instance, which has let go since) expired under the slots still in it.
+function L.hold(key, deadline, member, kttl)
   redis.call('ZADD', key, deadline, member)
-  if empty then redis.call('PEXPIRE', key, kttl) end
+  L.keep(key, kttl)
 end
 
 -- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
@@ -132,12 +139,12 @@ function L.op_take()
   if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return L.decision(st, u, R_NONE, n, 0)
   end
-  local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
-  if not reuse then afull, aempty = L.full(KA, plan.app, lt) end
+  local reason, afull, cfull = R_NONE, false, false
+  if not reuse then afull = L.full(KA, plan.app, lt) end
   if afull then
     reason = R_CONC
   elseif capped and not reuse then
-    cfull, cempty = L.full(KC, plan.class, lt)
+    cfull = L.full(KC, plan.class, lt)
     if cfull then reason = R_SUB end
   end
   if reason == R_NONE and not L.fits(st, n, keep) then
@@ -162,8 +169,8 @@ function L.op_take()
     for i = 0, plan.n - 1 do L.add(i, plan.wins[i], st.wins[i], u, extra) end
   end
   local deadline, kttl = lt + tonumber(L.arg(1)), tonumber(L.arg(2))
-  L.hold(KA, deadline, member, aempty, kttl)
-  if capped then L.hold(KC, deadline, member, cempty, kttl) end
+  L.hold(KA, deadline, member, kttl)
+  if capped then L.hold(KC, deadline, member, kttl) end
   L.save(st, u)
   return L.decision(st, u, R_NONE, n, 0, extra)
 end
