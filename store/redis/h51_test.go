@@ -51,3 +51,45 @@ func TestSlotKeyOutlivesItsSlots(t *testing.T) {
 		t.Fatalf("b's call holds one of 2 slots, yet %d more were admitted: its slot key expired under it", admitted)
 	}
 }
+
+// A renewal set the slot keys' expiry to three of the renewing instance's
+// lease TTLs, also when that shortened it: an instance with short leases
+// (a, 30 ms) that held a slot for a while, then let go, took the key down
+// with the slot of b (30 s leases) still in it.
+func TestSlotKeyOutlivesRenewals(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.renew" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
+	pf := func(string) *store.Plan { return &p }
+	req := &store.Request{Tenant: "t", App: "x", Class: "k", Credits: 1}
+	var la, lb Lease
+	var d store.Decision
+	b.Take(time.Now(), req, pf, &lb, &d)
+	if !d.Allowed {
+		t.Fatalf("b: %+v", d)
+	}
+	a.Take(time.Now(), req, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	time.Sleep(60 * time.Millisecond) // a renews its slot (every 10 ms)
+	a.Release(&la)
+	time.Sleep(200 * time.Millisecond)
+	var ls [2]Lease
+	admitted := 0
+	for i := range ls {
+		a.Take(time.Now(), req, pf, &ls[i], &d)
+		if d.Allowed {
+			admitted++
+		}
+	}
+	for i := range ls {
+		a.Release(&ls[i])
+	}
+	b.Release(&lb)
+	if admitted > 1 {
+		t.Fatalf("b's call holds one of 2 slots, yet %d more were admitted: a's renewals shortened its slot key's life", admitted)
+	}
+}
