@@ -262,8 +262,10 @@ function L.op_renew()
       if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
     end
   end
-  redis.call('PEXPIRE', KA, tonumber(L.arg(1)))
-  if KC ~= KW then redis.call('PEXPIRE', KC, tonumber(L.arg(1))) end
+  if held > 0 then -- never shortening the keys' life (see hold)
+    L.keep(KA, tonumber(L.arg(1)))
+    if KC ~= KW then L.keep(KC, tonumber(L.arg(1))) end
+  end
   return {OK, held}
 end
 
