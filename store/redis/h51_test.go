@@ -93,3 +93,41 @@ func TestSlotKeyOutlivesRenewals(t *testing.T) {
 		t.Fatalf("b's call holds one of 2 slots, yet %d more were admitted: a's renewals shortened its slot key's life", admitted)
 	}
 }
+
+// A leased block may be spent only while the windows still count it: for
+// half the shortest window from the instant Redis counted it at. In
+// server time mode those windows roll by Redis's clock, but the block's
+// deadline was read off the caller's now: a caller whose clock went back
+// (or a fake clock standing still) went on spending a block whose credits
+// had come back to the pool, and another instance spent them again.
+func TestBlockExpiresByRedisClock(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.blockclock" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithCreditLeasing(64))
+	b := newStore(t, c, WithPrefix(prefix))
+	p := store.Plan{Credits: 64, Window: 300 * time.Millisecond, Concurrency: 8}
+	pf := func(string) *store.Plan { return &p }
+	now0 := time.Now().Round(0) // a wall clock reading
+	var l Lease
+	var d store.Decision
+	a.Take(now0, &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	a.Release(&l) // its slot kept as a spare, with the block
+	if st := a.Stats(); st.Blocks != 1 {
+		t.Fatalf("no block leased: %+v", st)
+	}
+	time.Sleep(500 * time.Millisecond) // the window rolls past the block's credits
+	b.Take(time.Now(), &store.Request{Tenant: "t", App: "y", Credits: 64}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("b: the pool is not whole again after its window: %+v", d)
+	}
+	b.Release(&l)
+	a.Take(now0.Add(-time.Second), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
+	allowed := d.Allowed
+	a.Release(&l)
+	if allowed {
+		t.Fatalf("the pool of 64 is spent within its window, yet a admitted from a block whose credits came back to it: %+v", d)
+	}
+}
