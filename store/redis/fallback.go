@@ -165,7 +165,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
-	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 {
+	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
 		b.credits -= n // leased already: counted in Redis
 		d.Remaining, d.Used = b.credits, b.top-b.credits
 	} else if n > 0 {
