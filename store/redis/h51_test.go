@@ -131,3 +131,45 @@ func TestBlockExpiresByRedisClock(t *testing.T) {
 		t.Fatalf("the pool of 64 is spent within its window, yet a admitted from a block whose credits came back to it: %+v", d)
 	}
 }
+
+// A spare slot (credit leasing keeps an ended call's slot for the next) is
+// reused by a take through Redis without the cap being checked: it was
+// counted already. But a plan that lowered the cap since leaves more slots
+// held than it allows, and the take, which read that plan, admitted anyway.
+// Cap 2: a keeps a spare, b holds the other slot, b lowers the cap to 1:
+// a's next take through Redis must be refused.
+func TestSpareReuseChecksTheCap(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.sparecap" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithCreditLeasing(64))
+	b := newStore(t, c, WithPrefix(prefix))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 2}
+	pf := func(string) *store.Plan { return &p }
+	var la, lb Lease
+	var d store.Decision
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	a.Release(&la) // kept as a spare
+	b.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &lb, &d)
+	if !d.Allowed {
+		t.Fatalf("b: %+v", d)
+	}
+	defer b.Release(&lb)
+	low := p
+	low.Concurrency = 1
+	if err := b.SetPlan(time.Now(), "t", &low); err != nil {
+		t.Fatal(err)
+	}
+	// more than a's block: through Redis, which holds the new plan
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 100}, pf, &la, &d)
+	allowed := d.Allowed
+	a.Release(&la)
+	if allowed {
+		t.Fatalf("b's call holds the one slot the new plan allows, yet a's take on its spare was admitted: %+v", d)
+	}
+	if d.Reason != store.ReasonConcurrency {
+		t.Fatalf("refused for %v, not concurrency: %+v", d.Reason, d)
+	}
+}
