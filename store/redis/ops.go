@@ -65,9 +65,17 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		t.seen(pi, d)
 	}
 	if err != nil || !d.Allowed {
-		if spare != nil {
+		switch {
+		case spare != nil && err == nil && d.Reason == store.ReasonCredits:
 			s.putBack(spare)
-		} else if err != nil { // it may have run and held the slot, which no one would renew or release
+		case spare != nil:
+			// given up: the script drops a spare that the caps (of a plan
+			// stored since) no longer leave room for, and refuses for
+			// them; and a step that failed may have run. Kept, the spare
+			// would admit calls here (takeLocal) on a slot Redis does not
+			// count.
+			s.drop(spare)
+		case err != nil: // it may have run and held the slot, which no one would renew or release
 			s.queue(t, rel{akey, ckeyFor(pi), member})
 		}
 		if err != nil {

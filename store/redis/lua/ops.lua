@@ -100,6 +100,11 @@ function L.full(key, cap, u)
   return n >= cap
 end
 
+-- over reports whether key holds more than cap live leases.
+function L.over(key, cap, u)
+  return redis.call('ZCOUNT', key, '(' .. L.fmt(u), '+inf') > cap
+end
+
 -- keep makes key live at least kttl ms more (never less: another
 -- instance's leases, with a longer TTL, may be in it).
 function L.keep(key, kttl)
@@ -136,6 +141,15 @@ function L.op_take()
   local reuse = L.arg(7) == '1'
   local lt = u -- leases count by Redis's clock (see rtime)
   if ARGV[2] ~= '' then lt = L.rtime() end
+  -- a spare is counted already, while it is still held and within the
+  -- caps (a plan stored since may have lowered them): else it is given
+  -- up and the take counts anew, caps checked
+  if reuse and (not redis.call('ZSCORE', KA, member) or L.over(KA, plan.app, lt)
+      or (capped and L.over(KC, plan.class, lt))) then
+    redis.call('ZREM', KA, member)
+    if capped then redis.call('ZREM', KC, member) end
+    reuse = false
+  end
   if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return L.decision(st, u, R_NONE, n, 0)
   end
