@@ -173,3 +173,69 @@ func TestSpareReuseChecksTheCap(t *testing.T) {
 		t.Fatalf("refused for %v, not concurrency: %+v", d.Reason, d)
 	}
 }
+
+// A restart without persistence loses every slot. A spare slot (credit
+// leasing) that Redis no longer holds was renewed in vain (the renewal
+// counted it lost) and kept: the instance admitted calls on it without a
+// round trip, on a slot no one counted, for as long as it kept it busy.
+// With cap 1, a's call on its lost spare and b's call were both admitted.
+func TestLostSpareNotReused(t *testing.T) {
+	srv, err := startServer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.remove()
+	c := client(t, srv.addr())
+	a := newStore(t, c, WithCreditLeasing(64), WithLeaseTTL(60*time.Millisecond), WithBreaker(1000, time.Millisecond))
+	b := newStore(t, c, WithPrefix(a.cfg.prefix))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	free := &store.Request{Tenant: "t", App: "x"} // a free call: a spare covers it
+	var la, lb Lease
+	var d store.Decision
+	a.Take(time.Now(), free, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	a.Release(&la) // kept as a spare
+	// a keeps its spare busy (a sweep gives back an idle one) across the
+	// restart, while its renewals (every 20 ms) find the slot gone
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		var l Lease
+		var d store.Decision
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			a.Take(time.Now(), free, pf, &l, &d)
+			a.Release(&l)
+		}
+	}()
+	if err := srv.restart(); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(2 * time.Second); a.Stats().LeasesLost == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	<-done
+	if a.Stats().LeasesLost == 0 {
+		t.Fatalf("no renewal found the slot gone: %+v", a.Stats())
+	}
+	a.Take(time.Now(), free, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a, after the restart: %+v", d)
+	}
+	defer a.Release(&la)
+	b.Take(time.Now(), free, pf, &lb, &d)
+	allowed := d.Allowed
+	b.Release(&lb)
+	if allowed {
+		t.Fatalf("cap 1, a's call in flight, yet b was admitted: a's call holds a slot Redis does not count")
+	}
+}
