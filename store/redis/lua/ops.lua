@@ -266,21 +266,25 @@ function L.op_release()
 end
 
 -- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
--- many were still held (a lease that expired is not brought back).
+-- many were still held (a lease that expired is not brought back), then
+-- the members that were not.
 function L.op_renew()
-  local deadline, held = L.rtime() + tonumber(L.arg(0)), 0
+  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0}
   for j = 2, #ARGV - OPARG do
     if redis.call('ZSCORE', KA, L.arg(j)) then
       held = held + 1
       redis.call('ZADD', KA, deadline, L.arg(j))
       if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
+    else
+      res[#res + 1] = L.arg(j)
     end
   end
+  res[2] = held
   if held > 0 then -- never shortening the keys' life (see hold)
     L.keep(KA, tonumber(L.arg(1)))
     if KC ~= KW then L.keep(KC, tonumber(L.arg(1))) end
   end
-  return {OK, held}
+  return res
 end
 
 local ops = {take = L.op_take, settle = L.op_settle, charge = L.op_charge, peek = L.op_peek,
