@@ -1,8 +1,13 @@
 package redis
 
 import (
+	"context"
+	"io"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/creditgate/creditgate/store"
 )
@@ -237,5 +242,73 @@ func TestLostSpareNotReused(t *testing.T) {
 	b.Release(&lb)
 	if allowed {
 		t.Fatalf("cap 1, a's call in flight, yet b was admitted: a's call holds a slot Redis does not count")
+	}
+}
+
+// lostReply is a hook that, once armed, lets the next take run on Redis,
+// then runs between (another instance's step, say) and loses the reply:
+// an ambiguous error, after which the store sends the take again.
+type lostReply struct {
+	armed   atomic.Bool
+	between func()
+}
+
+func (h *lostReply) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *lostReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+func (h *lostReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		args := cmd.Args()
+		if len(args) < 9 || (args[0] != "evalsha" && args[0] != "eval") || args[8] != "take" || !h.armed.Load() {
+			return next(ctx, cmd)
+		}
+		if err := next(ctx, cmd); err != nil {
+			return err // not run (NOSCRIPT): the next send
+		}
+		h.armed.Store(false)
+		h.between()
+		cmd.SetErr(io.ErrUnexpectedEOF)
+		return io.ErrUnexpectedEOF
+	}
+}
+
+// A take whose reply was lost is sent again marked as a replay, which
+// finds its slot held and is not run twice. But when another instance
+// stored a plan in between, the replay came back for that plan, and the
+// take was sent once more as a new one: it counted its own slot against
+// the cap (cap 1: refused, its slot held by no one until its lease ran
+// out) and charged its credits again.
+func TestTakeReplayAcrossPlanChange(t *testing.T) {
+	prefix := "h51.replayplan" + time.Now().Format("150405.000000") + ":"
+	ca := client(t, shared.addr())
+	h := &lostReply{}
+	ca.AddHook(h)
+	a := newStore(t, ca, WithPrefix(prefix), WithTimeout(2*time.Second))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
+	up := p
+	up.Credits = 200
+	pf := func(string) *store.Plan { return &p }
+	h.between = func() {
+		if err := b.SetPlan(time.Now(), "t", &up); err != nil {
+			t.Error(err)
+		}
+	}
+	h.armed.Store(true)
+	var l Lease
+	var d store.Decision
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 10}, pf, &l, &d)
+	if h.armed.Load() {
+		t.Fatal("the hook did not fire")
+	}
+	if !d.Allowed {
+		t.Fatalf("the take ran and admitted, its replay says otherwise: %+v", d)
+	}
+	a.Release(&l)
+	if d := b.Peek(time.Now(), "t", 0, pf); d.Used != 10 {
+		t.Fatalf("one take of 10 admitted, the pool used %d: %+v", d.Used, d)
 	}
 }
