@@ -312,3 +312,38 @@ func TestTakeReplayAcrossPlanChange(t *testing.T) {
 		t.Fatalf("one take of 10 admitted, the pool used %d: %+v", d.Used, d)
 	}
 }
+
+// Held: SCRIPT FLUSH (NOSCRIPT) under a step that carries queued releases
+// in its pipeline: the step runs once (EVAL loads the script again), the
+// releases are not lost, and nothing is counted twice.
+func TestScriptFlushUnderPipelinedRelease(t *testing.T) {
+	c := client(t, shared.addr())
+	s := newStore(t, c)
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	var l Lease
+	var d store.Decision
+	s.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("%+v", d)
+	}
+	s.rel.armed.Store(true) // the flusher stays asleep: the release rides with the next step
+	s.Release(&l)
+	if err := c.ScriptFlush(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	reloads := s.Stats().Reloads
+	s.Take(time.Now(), &store.Request{Tenant: "t", App: "y", Credits: 1}, pf, &l, &d)
+	if !d.Allowed || d.Used != 2 {
+		t.Fatalf("after SCRIPT FLUSH: %+v", d)
+	}
+	s.Release(&l)
+	if s.Stats().Reloads != reloads+1 {
+		t.Fatalf("the script was not loaded again: %+v", s.Stats())
+	}
+	s.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
+	if !d.Allowed || d.Used != 3 {
+		t.Fatalf("x's released slot (sent in the flushed step's pipeline) is still held, or a step counted twice: %+v", d)
+	}
+	s.Release(&l)
+}
