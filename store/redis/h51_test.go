@@ -347,3 +347,35 @@ func TestScriptFlushUnderPipelinedRelease(t *testing.T) {
 	}
 	s.Release(&l)
 }
+
+// Held: a take that ran on Redis but whose reply came after the store's
+// deadline (WithTimeout) is unavailable to its caller, and its slot, which
+// no one holds, is released at once: the cap is whole again for others.
+func TestTimedOutTakeReleasesItsSlot(t *testing.T) {
+	prefix := "h51.slowtake" + time.Now().Format("150405.000000") + ":"
+	ca := client(t, shared.addr())
+	h := &lostReply{}
+	ca.AddHook(h)
+	a := newStore(t, ca, WithPrefix(prefix), WithTimeout(50*time.Millisecond))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	h.between = func() { time.Sleep(80 * time.Millisecond) } // the reply comes past the deadline
+	h.armed.Store(true)
+	var l Lease
+	var d store.Decision
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 10}, pf, &l, &d)
+	if d.Allowed || d.Reason != store.ReasonUnavailable {
+		t.Fatalf("a take past its deadline: %+v", d)
+	}
+	for end := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		b.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
+		if d.Allowed {
+			b.Release(&l)
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the timed-out take's slot is still held: %+v", d)
+		}
+	}
+}
