@@ -379,3 +379,45 @@ func TestTimedOutTakeReleasesItsSlot(t *testing.T) {
 		}
 	}
 }
+
+// Leases expire by Redis's clock. A take set and pruned deadlines at the
+// windows' instant, which in server time mode is the tenant's frontier
+// (the latest Redis instant its steps saw), while a renewal set them by
+// Redis's clock as it is. After a failover to a replica whose clock is
+// behind the old primary's (the frontier, replicated, is then ahead of the
+// new clock), a renewed lease looked expired to the next take, which pruned
+// it and admitted past the cap. Here the frontier is put a minute ahead,
+// as such a failover leaves it.
+func TestLeasesByOneClock(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.leaseclock" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	b := newStore(t, c, WithPrefix(prefix))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	if d := b.Charge(time.Now(), "t", 1, pf); !d.Allowed { // the tenant's keys
+		t.Fatalf("%+v", d)
+	}
+	ctx := context.Background()
+	tm, err := c.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.HSet(ctx, windowKey(a, "t"), "f", tm.Add(time.Minute).UnixMicro()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var la, lb Lease
+	var d store.Decision
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	defer a.Release(&la)
+	time.Sleep(100 * time.Millisecond) // a renews its lease (every 10 ms)
+	b.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &lb, &d)
+	allowed := d.Allowed
+	b.Release(&lb)
+	if allowed {
+		t.Fatalf("cap 1, a's call in flight with its lease renewed, yet b was admitted: %+v", d)
+	}
+}
