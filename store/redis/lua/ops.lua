@@ -139,8 +139,10 @@ function L.op_take()
   if not st then return u end
   local n, keep, member = tonumber(L.arg(3)), tonumber(L.arg(4)), L.arg(0)
   local reuse = L.arg(7) == '1'
-  local lt = u -- leases count by Redis's clock (see rtime)
-  if ARGV[2] ~= '' then lt = L.rtime() end
+  -- leases count by Redis's clock as it is (see rtime), as renewals set
+  -- them: not the frontier, which a failover to a node whose clock is
+  -- behind leaves ahead of it (renewed leases then looked expired)
+  local lt = L.rtime()
   -- a spare is counted already, while it is still held and within the
   -- caps (a plan stored since may have lowered them): else it is given
   -- up and the take counts anew, caps checked
