@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"sync/atomic"
@@ -250,6 +251,7 @@ func TestLostSpareNotReused(t *testing.T) {
 // an ambiguous error, after which the store sends the take again.
 type lostReply struct {
 	armed   atomic.Bool
+	op      string // "take" when ""
 	between func()
 }
 
@@ -262,7 +264,7 @@ func (h *lostReply) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 func (h *lostReply) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		args := cmd.Args()
-		if len(args) < 9 || (args[0] != "evalsha" && args[0] != "eval") || args[8] != "take" || !h.armed.Load() {
+		if len(args) < 9 || (args[0] != "evalsha" && args[0] != "eval") || args[8] != cmp.Or(h.op, "take") || !h.armed.Load() {
 			return next(ctx, cmd)
 		}
 		if err := next(ctx, cmd); err != nil {
@@ -419,5 +421,33 @@ func TestLeasesByOneClock(t *testing.T) {
 	b.Release(&lb)
 	if allowed {
 		t.Fatalf("cap 1, a's call in flight with its lease renewed, yet b was admitted: %+v", d)
+	}
+}
+
+// A charge that ran on Redis but answered past the store's deadline was
+// booked as a debt, and the debt charged again once Redis answered: the
+// pool paid twice. Sent again with its step id, it finds its recorded
+// result (kept WithReplayTTL) and is not run twice.
+func TestTimedOutChargeNotBookedTwice(t *testing.T) {
+	prefix := "h51.slowcharge" + time.Now().Format("150405.000000") + ":"
+	ca := client(t, shared.addr())
+	h := &lostReply{op: "charge"}
+	ca.AddHook(h)
+	a := newStore(t, ca, WithPrefix(prefix), WithTimeout(50*time.Millisecond), WithLeaseTTL(30*time.Millisecond))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
+	pf := func(string) *store.Plan { return &p }
+	h.between = func() { time.Sleep(80 * time.Millisecond) } // the reply comes past the deadline
+	h.armed.Store(true)
+	if d := a.Charge(time.Now(), "t", 10, pf); !d.Allowed || d.Cost != 10 {
+		t.Fatalf("%+v", d)
+	}
+	if h.armed.Load() {
+		t.Fatal("the hook did not fire")
+	}
+	for end := time.Now().Add(time.Second); a.Stats().Reconciled == 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond) // the debt is booked every 10 ms
+	}
+	if d := a.Peek(time.Now(), "t", 0, pf); d.Used != 10 {
+		t.Fatalf("one charge of 10, the pool used %d: %+v (%+v)", d.Used, d, a.Stats())
 	}
 }
