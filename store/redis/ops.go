@@ -138,7 +138,7 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 	}
 	r, pi, err := s.step("settle", l.t, l.pi, now, "", noClass, "", id, l.at, delta, x)
 	if err != nil {
-		return s.settleUnavailable(now, l, delta, exact)
+		return s.settleUnavailable(now, l, delta, exact, id, err)
 	}
 	l.pi = pi
 	decision(r, pi, &d)
@@ -151,9 +151,10 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	defer t.unpin()
 	pi := s.planOf(t, plans)
 	var d store.Decision
-	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", s.newID(), max(n, 0))
+	id := s.newID()
+	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", id, max(n, 0))
 	if err != nil {
-		t.owe(pi, max(n, 0))
+		t.oweStep(pi, id, max(n, 0), err)
 		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, Window: pi.p.WindowLength()}
 	}
 	decision(r, pi, &d)
