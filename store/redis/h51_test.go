@@ -451,3 +451,39 @@ func TestTimedOutChargeNotBookedTwice(t *testing.T) {
 		t.Fatalf("one charge of 10, the pool used %d: %+v (%+v)", d.Used, d, a.Stats())
 	}
 }
+
+// A spare is checked against the class's key as well as the
+// application's: the class key evicted (maxmemory) or lost on its own,
+// the spare's class slot is counted nowhere, and a take on it must count
+// it anew, cap checked, as the renewal must report it lost.
+func TestSpareCheckedInClassKey(t *testing.T) {
+	c := client(t, shared.addr())
+	prefix := "h51.spareclass" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, c, WithPrefix(prefix), WithCreditLeasing(64))
+	b := newStore(t, c, WithPrefix(prefix))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"k": 1}}
+	pf := func(string) *store.Plan { return &p }
+	var la, lb Lease
+	var d store.Decision
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Class: "k", Credits: 1}, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	a.Release(&la) // kept as a spare
+	tn := newTenant(a.cfg.prefix, "t")
+	if err := c.Del(context.Background(), tn.classKey("k")).Err(); err != nil { // evicted
+		t.Fatal(err)
+	}
+	b.Take(time.Now(), &store.Request{Tenant: "t", App: "y", Class: "k", Credits: 1}, pf, &lb, &d)
+	if !d.Allowed {
+		t.Fatalf("b: %+v", d)
+	}
+	defer b.Release(&lb)
+	// more than a's block: through Redis
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Class: "k", Credits: 100}, pf, &la, &d)
+	allowed := d.Allowed
+	a.Release(&la)
+	if allowed || d.Reason != store.ReasonSubConcurrency {
+		t.Fatalf("class cap 1 and b's call in flight, yet a's take on its spare: %+v", d)
+	}
+}
