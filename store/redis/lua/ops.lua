@@ -147,7 +147,7 @@ function L.op_take()
   -- caps (a plan stored since may have lowered them): else it is given
   -- up and the take counts anew, caps checked
   if reuse and (not redis.call('ZSCORE', KA, member) or L.over(KA, plan.app, lt)
-      or (capped and L.over(KC, plan.class, lt))) then
+      or (capped and (not redis.call('ZSCORE', KC, member) or L.over(KC, plan.class, lt)))) then
     redis.call('ZREM', KA, member)
     if capped then redis.call('ZREM', KC, member) end
     reuse = false
@@ -269,15 +269,17 @@ end
 
 -- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
 -- many were still held (a lease that expired is not brought back), then
--- the members that were not.
+-- the members that were not (in either key).
 function L.op_renew()
   local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0}
   for j = 2, #ARGV - OPARG do
-    if redis.call('ZSCORE', KA, L.arg(j)) then
+    if redis.call('ZSCORE', KA, L.arg(j)) and (KC == KW or redis.call('ZSCORE', KC, L.arg(j))) then
       held = held + 1
       redis.call('ZADD', KA, deadline, L.arg(j))
       if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
-    else
+    else -- lost in one key: given up in both (its holder forgets it)
+      redis.call('ZREM', KA, L.arg(j))
+      if KC ~= KW then redis.call('ZREM', KC, L.arg(j)) end
       res[#res + 1] = L.arg(j)
     end
   end
