@@ -18,7 +18,19 @@ type block struct {
 	rem     int64     // what the pool had left just after
 	reset   time.Time // the pool's reset then
 	until   time.Time // caller's clock: spend no later than this
-	used    bool      // spent from since the last sweep
+	// since is when the block came back, on this process's monotonic
+	// clock: it is not spent past spendFor from then either, whatever the
+	// caller's now says (in server time mode the windows roll by Redis's
+	// clock; a caller's clock may stand still or go back).
+	since time.Time
+	used  bool // spent from since the last sweep
+}
+
+// expired reports whether b may be spent no more at now: past its
+// deadline on the caller's clock, or spendFor past its taking in real
+// time.
+func (b *block) expired(now time.Time) bool {
+	return now.After(b.until) || time.Since(b.since) > b.pi.spendFor
 }
 
 // initialBlock is the first block's target: a block starts small and
@@ -44,7 +56,7 @@ func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Req
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.blk
-	if n > 0 && (b == nil || b.pi != pi || b.credits < n || now.After(b.until)) {
+	if n > 0 && (b == nil || b.pi != pi || b.credits < n || b.expired(now)) {
 		return false
 	}
 	// A spare kept under a plan with other class caps has its slot in
@@ -78,7 +90,7 @@ func (s *Store) newBlock(now time.Time, t *tenant, pi *planInfo, r reply, d *sto
 	t.mu.Lock()
 	old := t.blk
 	t.blk = &block{pi: pi, credits: r.extra, taken: r.extra + r.cost, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
-		until: now.Add(pi.spendFor), used: true}
+		until: now.Add(pi.spendFor), since: time.Now(), used: true}
 	t.bwant = min(2*t.bwant, s.cfg.maxBlock)
 	t.mu.Unlock()
 	s.stats.blocks.Add(1)
@@ -98,7 +110,7 @@ func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decisio
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.blk
-	if b == nil || b.pi != l.pi || b.at != l.at || delta > b.credits || now.After(b.until) {
+	if b == nil || b.pi != l.pi || b.at != l.at || delta > b.credits || b.expired(now) {
 		return store.Decision{}, false
 	}
 	// a refund beyond what was counted there would be credits Redis still offers to all
@@ -130,7 +142,7 @@ func (s *Store) giveBackBlocks(now time.Time, all bool) {
 	s.tenants.each(func(t *tenant) {
 		t.mu.Lock()
 		if b := t.blk; b != nil {
-			if all || !b.used || now.After(b.until) {
+			if all || !b.used || b.expired(now) {
 				t.blk = nil
 				t.bwant = max(t.bwant/2, 1)
 				out = append(out, back{t, b})

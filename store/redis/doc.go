@@ -73,6 +73,14 @@
 // (Stats.Unreconciled counts what no longer fit). Stats and Circuit report
 // it all.
 //
+// Redis must keep the store's keys: every one has an expiry, so a
+// maxmemory policy that evicts (allkeys-* or volatile-*) may drop a
+// tenant's spending or slots, which are then handed out again. Use
+// noeviction: a full Redis then refuses steps, and the failure mode
+// decides. A restart without persistence (or a failover that lost
+// writes) forgets them too: slots are found lost at the next renewal,
+// and credits spent before are spent again.
+//
 // # Snapshots
 //
 // Redis persists itself (RDB, AOF, replicas): that is this store's

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -165,7 +166,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
-	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 {
+	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
 		b.credits -= n // leased already: counted in Redis
 		d.Remaining, d.Used = b.credits, b.top-b.credits
 	} else if n > 0 {
@@ -224,6 +225,38 @@ func (t *tenant) owe(pi *planInfo, n int64) {
 	t.mu.Unlock()
 }
 
+// owedStep is a charge that failed after it was sent.
+type owedStep struct {
+	id string
+	n  int64
+}
+
+// maxOwedSteps bounds the steps a tenant keeps to send again; past it, and
+// for a step the open breaker never sent, the debt is booked as new.
+const maxOwedSteps = 64
+
+// oweStep books n credits of step id, which failed with err: if it was
+// sent (it may have run, its reply lost or late), reconcile sends it again
+// with its id, and a run finds its recorded result: booked as new, a
+// charge that had run was charged twice.
+func (t *tenant) oweStep(pi *planInfo, id string, n int64, err error) {
+	if n <= 0 {
+		return
+	}
+	if errors.Is(err, errOpen) {
+		t.owe(pi, n)
+		return
+	}
+	t.lastPlan.Store(pi)
+	t.mu.Lock()
+	if len(t.owedSteps) < maxOwedSteps {
+		t.owedSteps = append(t.owedSteps, owedStep{id, n})
+	} else {
+		t.owed += n
+	}
+	t.mu.Unlock()
+}
+
 // settleLocal settles a lease admitted without Redis.
 func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	t := l.t
@@ -260,14 +293,14 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 // settleUnavailable settles a Redis lease while Redis is away: a charge is
 // booked for later (refused if exact and the mode is FailClosed); a refund
 // is lost (the credits come back when their slot does).
-func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool) store.Decision {
+func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool, id string, err error) store.Decision {
 	d := store.Decision{Allowed: true, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
 	switch {
 	case delta < 0:
 	case exact && s.cfg.mode == FailClosed:
 		d.Allowed, d.Reason, d.Cost, d.RetryAfter = false, store.ReasonUnavailable, delta, s.cfg.cooldown
 	default:
-		l.t.owe(l.pi, delta)
+		l.t.oweStep(l.pi, id, delta, err)
 		d.Cost = delta
 	}
 	return d
@@ -281,15 +314,16 @@ func (s *Store) reconcile() {
 		return
 	}
 	type debt struct {
-		t *tenant
-		n int64
+		t     *tenant
+		n     int64
+		steps []owedStep
 	}
 	var out []debt
 	s.tenants.each(func(t *tenant) {
 		t.mu.Lock()
-		if t.owed > 0 && t.lastPlan.Load() != nil && t.pin() { // kept until the debt is booked or back
-			out = append(out, debt{t, t.owed})
-			t.owed = 0
+		if (t.owed > 0 || len(t.owedSteps) > 0) && t.lastPlan.Load() != nil && t.pin() { // kept until the debt is booked or back
+			out = append(out, debt{t, t.owed, t.owedSteps})
+			t.owed, t.owedSteps = 0, nil
 		}
 		t.mu.Unlock()
 	})
@@ -299,14 +333,24 @@ func (s *Store) reconcile() {
 		if pi == nil {
 			pi = x.t.lastPlan.Load()
 		}
-		r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), x.n)
-		if err != nil {
-			x.t.owe(pi, x.n)
-			x.t.unpin()
-			continue
+		// the steps that may have run first, each with its own id (run
+		// once: the replay finds its result), then the rest as new
+		steps := append(x.steps, owedStep{s.newID(), x.n})
+		for i, st := range steps {
+			if st.n <= 0 {
+				continue
+			}
+			r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", st.id, st.n)
+			if err != nil {
+				x.t.mu.Lock()
+				x.t.owedSteps = append(x.t.owedSteps, steps[i:len(steps)-1]...)
+				x.t.owed += steps[len(steps)-1].n
+				x.t.mu.Unlock()
+				break
+			}
+			s.stats.reconciled.Add(r.cost)
+			s.stats.unreconciled.Add(st.n - r.cost)
 		}
 		x.t.unpin()
-		s.stats.reconciled.Add(r.cost)
-		s.stats.unreconciled.Add(x.n - r.cost)
 	}
 }

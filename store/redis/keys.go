@@ -22,7 +22,7 @@ type tenant struct {
 	override atomic.Pointer[planInfo] // the plan Redis holds for the tenant, nil if none seen
 	lastPlan atomic.Pointer[planInfo] // the plan of the last step (for reconciling)
 
-	mu      sync.Mutex // protects apps, classes, blk and deg
+	mu      sync.Mutex // protects apps, classes, blk, deg and the debts
 	apps    map[string]string
 	classes map[string]string
 	blk     *block         // credit leasing (nil: none)
@@ -31,6 +31,10 @@ type tenant struct {
 	owed    int64          // credits spent while Redis was unreachable, to book
 	last    store.Decision // the pool as the last step saw it
 	pend    []rel          // released slots not yet sent (see release.go)
+	// owedSteps are charges (and settles) that failed after they were
+	// sent: they may have run, so they are booked by sending them again
+	// with their step ids (see oweStep).
+	owedSteps []owedStep
 
 	refs atomic.Int64 // steps under way, leases out and spare slots; -1: dropped from the cache
 }
@@ -162,7 +166,7 @@ func (t *tenant) drop(now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := t.deg
-	return t.blk == nil && t.owed == 0 && len(t.pend) == 0 &&
+	return t.blk == nil && t.owed == 0 && len(t.owedSteps) == 0 && len(t.pend) == 0 &&
 		(g == nil || g.idle(now)) &&
 		t.refs.CompareAndSwap(0, -1)
 }

@@ -124,6 +124,9 @@ func (h *leases) pushSpare(x *held) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	k := spareKey{x.t, x.pair}
+	if h.m[x.member] != x { // lost meanwhile (see lose)
+		return false
+	}
 	if len(h.spares[k]) >= maxSpares {
 		delete(h.m, x.member)
 		return false
@@ -132,6 +135,42 @@ func (h *leases) pushSpare(x *held) bool {
 	x.spare = true
 	h.spares[k] = append(h.spares[k], x)
 	return true
+}
+
+// lose forgets a slot Redis no longer holds (a restart, a failover, an
+// eviction, a lease that expired): a spare is dropped with its pin, and a
+// slot in use is released as a spare is not (see spare) when its call ends.
+// Kept, a spare admitted calls without a round trip on a slot no one
+// counted.
+func (h *leases) lose(member string) {
+	h.mu.Lock()
+	x := h.m[member]
+	if x == nil {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.m, member)
+	spare := x.spare
+	if spare {
+		k := spareKey{x.t, x.pair}
+		s := h.spares[k]
+		for i, y := range s {
+			if y == x {
+				s = append(s[:i], s[i+1:]...)
+				break
+			}
+		}
+		if len(s) == 0 {
+			delete(h.spares, k)
+		} else {
+			h.spares[k] = s
+		}
+		x.spare = false
+	}
+	h.mu.Unlock()
+	if spare {
+		x.t.unpin()
+	}
 }
 
 // drop releases a spare no take of the current plan can use (its slot
@@ -248,6 +287,11 @@ func (s *Store) renewAll(all bool) {
 		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {
 			if kept, _ := a[1].(int64); kept < int64(c.n) {
 				s.stats.leasesLost.Add(int64(c.n) - kept)
+			}
+			for _, m := range a[2:] { // not held: no spare may admit on them
+				if m, ok := m.(string); ok {
+					s.held.lose(m)
+				}
 			}
 		}
 	}

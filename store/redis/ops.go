@@ -65,9 +65,17 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		t.seen(pi, d)
 	}
 	if err != nil || !d.Allowed {
-		if spare != nil {
+		switch {
+		case spare != nil && err == nil && d.Reason == store.ReasonCredits:
 			s.putBack(spare)
-		} else if err != nil { // it may have run and held the slot, which no one would renew or release
+		case spare != nil:
+			// given up: the script drops a spare that the caps (of a plan
+			// stored since) no longer leave room for, and refuses for
+			// them; and a step that failed may have run. Kept, the spare
+			// would admit calls here (takeLocal) on a slot Redis does not
+			// count.
+			s.drop(spare)
+		case err != nil: // it may have run and held the slot, which no one would renew or release
 			s.queue(t, rel{akey, ckeyFor(pi), member})
 		}
 		if err != nil {
@@ -130,7 +138,7 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 	}
 	r, pi, err := s.step("settle", l.t, l.pi, now, "", noClass, "", id, l.at, delta, x)
 	if err != nil {
-		return s.settleUnavailable(now, l, delta, exact)
+		return s.settleUnavailable(now, l, delta, exact, id, err)
 	}
 	l.pi = pi
 	decision(r, pi, &d)
@@ -143,9 +151,10 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	defer t.unpin()
 	pi := s.planOf(t, plans)
 	var d store.Decision
-	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", s.newID(), max(n, 0))
+	id := s.newID()
+	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", id, max(n, 0))
 	if err != nil {
-		t.owe(pi, max(n, 0))
+		t.oweStep(pi, id, max(n, 0), err)
 		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, Window: pi.p.WindowLength()}
 	}
 	decision(r, pi, &d)

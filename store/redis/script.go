@@ -38,6 +38,10 @@ const (
 // Redis (or that the open circuit breaker did not let through).
 var ErrUnavailable = errors.New("redis: store unavailable")
 
+// errOpen is wrapped by the errors of calls the open circuit breaker did
+// not send.
+var errOpen = errors.New("circuit open")
+
 // ErrReply is wrapped when the script's reply cannot be read: a store
 // from another version of this package shares the prefix.
 var ErrReply = errors.New("redis: unexpected script reply")
@@ -101,7 +105,7 @@ func ambiguous(err error) bool {
 func (s *Store) call(keys []string, args []any, pre []rel, replayAt int) ([]any, error) {
 	probe, ok := s.brk.allow(time.Now())
 	if !ok {
-		return nil, fmt.Errorf("%w: circuit open", ErrUnavailable)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, errOpen)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()

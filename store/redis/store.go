@@ -196,6 +196,11 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 			}
 		}
 		v, err := s.call(stepKeys(t, akey, ckey, id), args, pre, replayAt)
+		if replayAt >= 0 && args[replayAt] == "1" {
+			// sent again after an ambiguous error: it may have run, and a
+			// run for another plan or periods must know it (see op_take)
+			opArgs[len(opArgs)-1] = "1"
+		}
 		if err != nil {
 			for _, r := range pre {
 				s.queue(t, r) // for the flusher, or the next step

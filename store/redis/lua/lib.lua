@@ -49,9 +49,14 @@ function L.slot(i, k) return L.fmt(i) .. '.' .. L.fmt(k) end
 
 -- rtime is Redis's clock: leases always expire by it (a holder's
 -- liveness is real time, also when the windows count at the caller's).
+-- Read once a run (Redis gives a script one instant anyway).
+local rnow
 function L.rtime()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if not rnow then
+    local t = redis.call('TIME')
+    rnow = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  return rnow
 end
 
 -- clock is the windows' clock: the caller's now if it sent one.

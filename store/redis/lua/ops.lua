@@ -90,21 +90,33 @@ function L.begin(create, setting)
 end
 
 -- full reports whether key holds cap live leases; expired ones are
--- pruned only when the count reaches the cap. The second result is
--- whether the set was empty (a new key, to give an expiry).
+-- pruned only when the count reaches the cap.
 function L.full(key, cap, u)
   local n = redis.call('ZCARD', key)
   if n >= cap then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
     n = redis.call('ZCARD', key)
   end
-  return n >= cap, n == 0
+  return n >= cap
 end
 
--- hold adds member to key's leases until deadline.
-function L.hold(key, deadline, member, empty, kttl)
+-- over reports whether key holds more than cap live leases.
+function L.over(key, cap, u)
+  return redis.call('ZCOUNT', key, '(' .. L.fmt(u), '+inf') > cap
+end
+
+-- keep makes key live at least kttl ms more (never less: another
+-- instance's leases, with a longer TTL, may be in it).
+function L.keep(key, kttl)
+  if redis.call('PTTL', key) < kttl then redis.call('PEXPIRE', key, kttl) end
+end
+
+-- hold adds member to key's leases until deadline, the key living past it:
+-- a key whose expiry only its first take set (or a renewal of another
+-- instance, which has let go since) expired under the slots still in it.
+function L.hold(key, deadline, member, kttl)
   redis.call('ZADD', key, deadline, member)
-  if empty then redis.call('PEXPIRE', key, kttl) end
+  L.keep(key, kttl)
 end
 
 -- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
@@ -127,17 +139,28 @@ function L.op_take()
   if not st then return u end
   local n, keep, member = tonumber(L.arg(3)), tonumber(L.arg(4)), L.arg(0)
   local reuse = L.arg(7) == '1'
-  local lt = u -- leases count by Redis's clock (see rtime)
-  if ARGV[2] ~= '' then lt = L.rtime() end
+  -- leases count by Redis's clock as it is (see rtime), as renewals set
+  -- them: not the frontier, which a failover to a node whose clock is
+  -- behind leaves ahead of it (renewed leases then looked expired)
+  local lt = L.rtime()
+  -- a spare is counted already, while it is still held and within the
+  -- caps (a plan stored since may have lowered them): else it is given
+  -- up and the take counts anew, caps checked
+  if reuse and (not redis.call('ZSCORE', KA, member) or L.over(KA, plan.app, lt)
+      or (capped and (not redis.call('ZSCORE', KC, member) or L.over(KC, plan.class, lt)))) then
+    redis.call('ZREM', KA, member)
+    if capped then redis.call('ZREM', KC, member) end
+    reuse = false
+  end
   if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
     return L.decision(st, u, R_NONE, n, 0)
   end
-  local reason, afull, aempty, cfull, cempty = R_NONE, false, false, false, false
-  if not reuse then afull, aempty = L.full(KA, plan.app, lt) end
+  local reason, afull, cfull = R_NONE, false, false
+  if not reuse then afull = L.full(KA, plan.app, lt) end
   if afull then
     reason = R_CONC
   elseif capped and not reuse then
-    cfull, cempty = L.full(KC, plan.class, lt)
+    cfull = L.full(KC, plan.class, lt)
     if cfull then reason = R_SUB end
   end
   if reason == R_NONE and not L.fits(st, n, keep) then
@@ -162,8 +185,8 @@ function L.op_take()
     for i = 0, plan.n - 1 do L.add(i, plan.wins[i], st.wins[i], u, extra) end
   end
   local deadline, kttl = lt + tonumber(L.arg(1)), tonumber(L.arg(2))
-  L.hold(KA, deadline, member, aempty, kttl)
-  if capped then L.hold(KC, deadline, member, cempty, kttl) end
+  L.hold(KA, deadline, member, kttl)
+  if capped then L.hold(KC, deadline, member, kttl) end
   L.save(st, u)
   return L.decision(st, u, R_NONE, n, 0, extra)
 end
@@ -245,19 +268,27 @@ function L.op_release()
 end
 
 -- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
--- many were still held (a lease that expired is not brought back).
+-- many were still held (a lease that expired is not brought back), then
+-- the members that were not (in either key).
 function L.op_renew()
-  local deadline, held = L.rtime() + tonumber(L.arg(0)), 0
+  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0}
   for j = 2, #ARGV - OPARG do
-    if redis.call('ZSCORE', KA, L.arg(j)) then
+    if redis.call('ZSCORE', KA, L.arg(j)) and (KC == KW or redis.call('ZSCORE', KC, L.arg(j))) then
       held = held + 1
       redis.call('ZADD', KA, deadline, L.arg(j))
       if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
+    else -- lost in one key: given up in both (its holder forgets it)
+      redis.call('ZREM', KA, L.arg(j))
+      if KC ~= KW then redis.call('ZREM', KC, L.arg(j)) end
+      res[#res + 1] = L.arg(j)
     end
   end
-  redis.call('PEXPIRE', KA, tonumber(L.arg(1)))
-  if KC ~= KW then redis.call('PEXPIRE', KC, tonumber(L.arg(1))) end
-  return {OK, held}
+  res[2] = held
+  if held > 0 then -- never shortening the keys' life (see hold)
+    L.keep(KA, tonumber(L.arg(1)))
+    if KC ~= KW then L.keep(KC, tonumber(L.arg(1))) end
+  end
+  return res
 end
 
 local ops = {take = L.op_take, settle = L.op_settle, charge = L.op_charge, peek = L.op_peek,
