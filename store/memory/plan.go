@@ -49,7 +49,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		t.setCapacity(e, p.Concurrency)
 	}
 	old := t.classes.Load()
-	next := &semTable{}
+	next := &classTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
 		e := old.find(c)
 		if e == nil {

@@ -48,7 +48,7 @@ type tenant struct {
 	wins     atomic.Pointer[windows]  // &w0 until a plan change swaps windows
 	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
 	lastUsed atomic.Int64             // Unix ns of the last admission
-	classes  atomic.Pointer[semTable]
+	classes  atomic.Pointer[classTable]
 	// first is the first app added (never reused once dropped); its slots
 	// are slots0's A.
 	first semEntry
@@ -198,14 +198,22 @@ func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
 // replace it under tenant.mu. Few entries, so a linear scan beats a map.
 type semTable struct {
 	entries []*semEntry
-	// dropped (classes only) holds the entries of classes a plan dropped
-	// while calls held their slots, for a plan that caps them again (see
-	// setPlan); no admission finds them.
+}
+
+// classTable is a tenant's class table: a semTable, and the entries of
+// classes a plan dropped while calls held their slots, for a plan that
+// caps them again (see setPlan); no admission finds those. A type of its
+// own so that the application tables, one per tenant, stay 24 bytes.
+type classTable struct {
+	semTable
 	dropped []*semEntry
 }
 
+// noClasses is the class table of a plan without capped classes.
+var noClasses = &classTable{}
+
 // findDropped returns the dropped entry of name, nil if none.
-func (t *semTable) findDropped(name string) *semEntry {
+func (t *classTable) findDropped(name string) *semEntry {
 	for _, e := range t.dropped {
 		if e.name == name {
 			return e

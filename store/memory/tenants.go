@@ -73,11 +73,11 @@ func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error 
 
 // classTable builds the class slots of a new tenant t: the first class's is
 // t.slots0's B, the rest are allocated.
-func (t *tenant) classTable(p *store.Plan) *semTable {
+func (t *tenant) classTable(p *store.Plan) *classTable {
 	if len(p.SubConcurrency) == 0 {
-		return noEntries
+		return noClasses
 	}
-	tab := &semTable{}
+	tab := &classTable{}
 	for i, c := range sortedKeys(p.SubConcurrency) {
 		var e *semEntry
 		if i == 0 {
@@ -324,7 +324,7 @@ func (s *Store) busy(t *tenant) bool {
 	if a != 0 || b != 0 {
 		return true
 	}
-	for _, tab := range []*semTable{t.apps.Load(), t.classes.Load()} {
+	for _, tab := range []*semTable{t.apps.Load(), &t.classes.Load().semTable} {
 		for _, e := range tab.entries {
 			if e.sem != nil && e.sem.Held() != 0 {
 				return true
@@ -420,7 +420,7 @@ func (s *Store) Held(tenant string) int64 {
 		return 0
 	}
 	var n int64
-	for _, tab := range []*semTable{t.apps.Load(), t.classes.Load()} {
+	for _, tab := range []*semTable{t.apps.Load(), &t.classes.Load().semTable} {
 		for _, e := range tab.entries {
 			if e.sem != nil {
 				n += e.sem.Held()
