@@ -80,3 +80,12 @@ func ExamplePricer() {
 	fmt.Println(p.Credits, n)
 	// Output: 3 250000
 }
+
+// A GET that asks the server to run it as a POST is the POST to a server
+// that honours the header, and is priced so.
+func ExampleOverrideMethod() {
+	r, _ := http.NewRequest(http.MethodGet, "https://api.example/crm/v8/Leads", nil)
+	r.Header.Set("X-HTTP-Method-Override", " post ")
+	fmt.Println(cost.OverrideMethod(r))
+	// Output: POST
+}

@@ -75,8 +75,21 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 }
 
 // overrideHeaders name the method a request acts as, for servers that
-// honour them (canonical keys), as the client package reads them.
+// honour them (canonical keys); OverrideMethod reads them for others.
 var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// OverrideMethod returns the method that r's first method-override header
+// (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) names, trimmed
+// and in capitals, or "" if it has none: the method a server that honours
+// the header runs r as, and that Lookup prices r as too.
+func OverrideMethod(r *http.Request) string {
+	for _, k := range overrideHeaders {
+		if vs := r.Header[k]; len(vs) > 0 {
+			return strings.ToUpper(strings.TrimSpace(vs[0]))
+		}
+	}
+	return ""
+}
 
 // hasOverride reports whether h has a method override header.
 func hasOverride(h http.Header) bool {

@@ -368,20 +368,9 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	return c.run()
 }
 
-// overrideHeaders name the method a request acts as, for servers that
-// honour them (canonical keys).
-var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
-
 // overridden returns the method r's method-override header names, upper
-// case, or "" if it has none.
-func overridden(r *http.Request) string {
-	for _, h := range overrideHeaders {
-		if vs := r.Header[h]; len(vs) > 0 {
-			return strings.ToUpper(strings.TrimSpace(vs[0]))
-		}
-	}
-	return ""
-}
+// case, or "" if it has none: the cost table's reading (cost.OverrideMethod).
+func overridden(r *http.Request) string { return cost.OverrideMethod(r) }
 
 // safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).
 func safeMethod(m string) bool {
