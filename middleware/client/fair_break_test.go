@@ -45,7 +45,7 @@ func TestQuotaModel(t *testing.T) {
 			client.Integration{Name: "c"}))
 		names := []string{"a", "b", "c"}
 		var spent [3]atomic.Int64
-		var oneQuota, oneCredits [3]atomic.Bool
+		var oneQuota, oneCredits, anyCredits [3]atomic.Bool
 		var wg sync.WaitGroup
 		for g := range 9 {
 			wg.Go(func() {
@@ -66,6 +66,9 @@ func TestQuotaModel(t *testing.T) {
 						if n == 1 && le.Reason == client.ReasonCredits {
 							oneCredits[i].Store(true)
 						}
+						if le.Reason == client.ReasonCredits {
+							anyCredits[i].Store(true)
+						}
 						assert.Contains(t, []client.Reason{client.ReasonQuota, client.ReasonCredits}, le.Reason)
 					default:
 						t.Errorf("call: %v", err)
@@ -80,10 +83,14 @@ func TestQuotaModel(t *testing.T) {
 		assert.LessOrEqual(t, b, int64(45), "b's quota")
 		assert.LessOrEqual(t, a+c, int64(90), "b's reserve")
 		assert.LessOrEqual(t, total, int64(100), "the pool")
-		if oneQuota[0].Load() {
+		// A call refused for credits held its quota until then: a
+		// one-credit call refused for the quota meanwhile saw it spent by
+		// credits given back after (seen once in CI: 23 of 30). Exact only
+		// when no call of that integration was refused for credits.
+		if oneQuota[0].Load() && !anyCredits[0].Load() {
 			assert.Equal(t, int64(30), a, "a one-credit call refused for a's quota: it is spent")
 		}
-		if oneQuota[1].Load() {
+		if oneQuota[1].Load() && !anyCredits[1].Load() {
 			assert.Equal(t, int64(45), b, "a one-credit call refused for b's quota: it is spent")
 		}
 		if oneCredits[1].Load() {
