@@ -28,8 +28,8 @@ func (bt *batcher) send(b *batch) {
 	err := errBatchEmpty
 	if len(live) > 0 {
 		resp, cost, err = bt.call(ctx, b, live)
-		if b.inval != 0 { // its callers' own invalidation came when they left, if they did
-			bt.t.save.cache.invalidate(b.inval, b.invMod)
+		if b.write { // its callers' own invalidation came when they left, if they did
+			bt.t.save.invalidate(b.inval, b.invMod)
 		}
 	}
 	bt.deliver(b, resp, cost, err)
