@@ -151,7 +151,7 @@ func (c *cache) pushFront(e *entry) {
 
 // store keeps the snapshot of call c's answer if the server allows it.
 func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64) {
-	if snap.status != http.StatusOK || int64(len(snap.body)) > cr.maxBody || len(snap.header["Set-Cookie"]) > 0 {
+	if snap.status != http.StatusOK || int64(len(snap.body)) > cr.maxBody || setsOwn(snap.header) {
 		return
 	}
 	cc := parseCacheControl(snap.header)

@@ -119,7 +119,10 @@ type CacheRule struct {
 // or Success when the batch answered 207, uncompressed (the batch is sent
 // without its callers' Accept-Encoding, since its answer is read to be
 // split; the base transport may still compress it on the wire, as
-// net/http does, and decompress it). When the batch fails as a whole
+// net/http does, and decompress it), with the batch's headers; a cookie the
+// batch's answer sets goes only to the caller whose request the batch was
+// sent as (the first record's: its headers and context), never to the
+// others. When the batch fails as a whole
 // (a transport error, or an answer without one result per record, such as a
 // 401 or a 5xx), every caller gets that failure (its own copy of the
 // response, or the error); a panic of the base transport while the batch is

@@ -228,10 +228,35 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 // session the server opened for one caller), or is private to a request
 // that carries no credentials (nothing tells its callers apart).
 func (s *saver) shareable(h http.Header, r *http.Request) bool {
-	if len(h["Set-Cookie"]) > 0 || !s.varyKept(h) {
+	if setsOwn(h) || !s.varyKept(h) {
 		return false
 	}
 	return len(h["Cache-Control"]) == 0 || !parseCacheControl(h).private || s.hasCredentials(r)
+}
+
+// ownHeaders are the fields of an answer that belong to the one call it
+// answers, which other callers given the same answer must not get: the
+// cookies it sets (a session the server opened for that call). What else
+// coalescing does not share (Cache-Control private, Vary outside the key)
+// says what the answer is, not whom it is for: a batch's callers, who get
+// their own records' results, keep it.
+var ownHeaders = [...]string{"Set-Cookie", "Set-Cookie2"}
+
+// setsOwn reports whether h has one of ownHeaders.
+func setsOwn(h http.Header) bool {
+	for _, k := range ownHeaders {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dropOwnHeaders removes ownHeaders from h, a copy of its own.
+func dropOwnHeaders(h http.Header) {
+	for _, k := range ownHeaders {
+		delete(h, k)
+	}
 }
 
 // closeAfterPanic closes a held body while a panic goes on, which gives its
