@@ -103,6 +103,20 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 	return true
 }
 
+// unmetered charges to its integration's quota the credits of a call
+// admitted with none taken from it: one admitted while the pool was still
+// to be learned, when no quota had a size (try). The pool may have been
+// learned since, from this call's own answer as a rule (the probing call):
+// then the quota has a size and the call counts in it, as it counts in the
+// pool. Called once the call's credits are final (not refunded); Charge
+// takes what the quota has left, if less.
+func (t *Transport) unmetered(now time.Time, a *admission) {
+	if t.pool.Load() == 0 {
+		return // still unknown: no quota to count it in
+	}
+	t.l.Charge(now, a.it.quotaKey, a.cost)
+}
+
 // poolRefusal fills r for the pool's refusal d of a call that needed need
 // credits (its own and the reserves it leaves).
 func (t *Transport) poolRefusal(now time.Time, need int64, d *limiter.Decision, r *refusal) {

@@ -90,9 +90,11 @@ type batch struct {
 	rest    []byte
 	module  string
 	// inval and invMod are what the batch's write drops from the cache once
-	// answered (see saver.write), also if its callers left meanwhile.
+	// answered, and write whether it counts as a write then (see
+	// saver.write), also if its callers left meanwhile.
 	inval    uint64
 	invMod   string
+	write    bool
 	failFast bool
 	cancel   context.CancelFunc // ends the call once every caller left
 	sealed   bool               // sent: records can no longer leave
@@ -226,8 +228,8 @@ func (bt *batcher) add(lk key, c *call, ff bool, p *pending) error {
 		// callers asked for (the base may still compress it on the wire, as
 		// net/http does, reading it back for us).
 		b.tmpl.Header.Del("Accept-Encoding")
-		if sv := bt.t.save; sv.cache != nil {
-			_, b.inval = sv.match(p.req, &c.price)
+		if sv := bt.t.save; sv.watch {
+			_, b.inval, b.write = sv.match(p.req, &c.price)
 			b.invMod = invalidated(p.req, &c.price)
 		}
 		ln.open = b

@@ -483,3 +483,73 @@ func TestBatchBasePanic(t *testing.T) {
 		})
 	}
 }
+
+// A batch's answer is one call's, sent with its first caller's request
+// (headers and context): a cookie it sets is that caller's alone. Left
+// open by the last review: every caller in the batch got its Set-Cookie,
+// a session the server opened for another call, both from a batch answered
+// record by record and from one that failed as a whole. Headers that are
+// safe to share still reach every caller.
+func TestBatchCookieOnlyToItsCaller(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		fail   bool
+	}{
+		{"answered", 201, false},
+		{"failed", 401, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				crm := newCRM(t)
+				if tc.fail {
+					crm.fail = append(crm.fail, func(r *http.Request) (*http.Response, error) {
+						return jsonResponse(r, 401, map[string]any{"code": "INVALID_TOKEN", "status": "error"}), nil
+					})
+				}
+				base := rtFunc(func(r *http.Request) (*http.Response, error) {
+					resp, err := crm.RoundTrip(r)
+					if err == nil && r.Method == http.MethodPost {
+						resp.Header.Add("Set-Cookie", "sid=s3cret; HttpOnly")
+						resp.Header.Add("Set-Cookie", "csrf=t0ken")
+						resp.Header.Set("X-Request-Id", "batch-1")
+					}
+					return resp, err
+				})
+				tr := newZoho(t, base, client.WithBatching(client.BatchRule{Route: insertRoute}))
+				bodies := leads(4, 1)
+				headers := make([]http.Header, len(bodies))
+				statuses := make([]int, len(bodies))
+				var wg sync.WaitGroup
+				for i, b := range bodies {
+					wg.Go(func() {
+						r, _ := http.NewRequest("POST", "https://crm.test/crm/v8/Leads", strings.NewReader(b))
+						r.Header.Set("Authorization", "Zoho-oauthtoken ann")
+						resp, err := tr.RoundTrip(r)
+						if assert.NoError(t, err) {
+							_, _ = io.Copy(io.Discard, resp.Body)
+							_ = resp.Body.Close()
+							headers[i], statuses[i] = resp.Header, resp.StatusCode
+						}
+					})
+					if i == 0 {
+						synctest.Wait() // the first caller's record opens the batch
+					}
+				}
+				wg.Wait()
+				calls, _ := crm.spent()
+				require.Equal(t, 1, calls, "one batch")
+				for i, h := range headers {
+					require.NotNil(t, h, "caller %d", i)
+					assert.Equal(t, tc.status, statuses[i])
+					assert.Equal(t, "batch-1", h.Get("X-Request-Id"), "caller %d: a shared header", i)
+					if i == 0 {
+						assert.Equal(t, []string{"sid=s3cret; HttpOnly", "csrf=t0ken"}, h.Values("Set-Cookie"), "the batch was sent as its call")
+					} else {
+						assert.Empty(t, h.Values("Set-Cookie"), "caller %d got another caller's cookie", i)
+					}
+				}
+			})
+		})
+	}
+}

@@ -28,8 +28,8 @@ func (bt *batcher) send(b *batch) {
 	err := errBatchEmpty
 	if len(live) > 0 {
 		resp, cost, err = bt.call(ctx, b, live)
-		if b.inval != 0 { // its callers' own invalidation came when they left, if they did
-			bt.t.save.cache.invalidate(b.inval, b.invMod)
+		if b.write { // its callers' own invalidation came when they left, if they did
+			bt.t.save.invalidate(b.inval, b.invMod)
 		}
 	}
 	bt.deliver(b, resp, cost, err)
@@ -157,12 +157,18 @@ func (s *sealer) seal(r *http.Request, credits int64) (int64, error) {
 
 // deliver answers the batch's callers: each its record's result, or every
 // one the failure of the whole call.
+//
+// The call was sent as its first caller's (b.recs[0], whose request is the
+// template: its headers and context), and only that caller gets what the
+// answer says to one call alone (ownHeaders: the cookies it sets); the
+// others get the rest.
 func (bt *batcher) deliver(b *batch, resp *http.Response, cost int64, err error) {
 	bt.s.mu.Lock()
 	recs := b.sent
 	if !b.sealed {
 		recs = b.live() // never sent: the error says so
 	}
+	first := b.recs[0]
 	bt.s.mu.Unlock()
 	if err != nil {
 		for _, p := range recs {
@@ -182,7 +188,7 @@ func (bt *batcher) deliver(b *batch, resp *http.Response, cost int64, err error)
 		// Counted before the callers hear: what they read next includes it.
 		bt.t.saved(b.lane.it, Batched, int64(len(recs)-1), alone-cost, b.module, bt.t.clock.Now())
 		for i, p := range recs {
-			p.res <- batchResult{resp: bt.oneResponse(resp, results[i], i, others, p)}
+			p.res <- batchResult{resp: bt.oneResponse(resp, results[i], i, others, p, p == first)}
 		}
 	case rerr != nil || len(body) > maxBatchAnswer || st < 300:
 		e := fmt.Errorf("%w (status %d, %d records)", ErrBatchAnswer, st, len(recs))
@@ -193,13 +199,18 @@ func (bt *batcher) deliver(b *batch, resp *http.Response, cost int64, err error)
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		snap, _ := readWhole(resp, int64(len(body)), false)
 		for _, p := range recs {
-			p.res <- batchResult{resp: snap.response(p.req)}
+			r := snap.response(p.req) // headers cloned
+			if p != first {
+				dropOwnHeaders(r.Header)
+			}
+			p.res <- batchResult{resp: r}
 		}
 	}
 }
 
-// oneResponse is the answer to the one-record call of p, the i-th record.
-func (bt *batcher) oneResponse(resp *http.Response, result json.RawMessage, i int, others map[string]json.RawMessage, p *pending) *http.Response {
+// oneResponse is the answer to the one-record call of p, the i-th record;
+// first says whether the batch was sent as p's call.
+func (bt *batcher) oneResponse(resp *http.Response, result json.RawMessage, i int, others map[string]json.RawMessage, p *pending, first bool) *http.Response {
 	body := oneRecord(bt.rule.Member, result, i, others)
 	st := http.StatusBadRequest
 	if succeeded(result) {
@@ -210,6 +221,9 @@ func (bt *batcher) oneResponse(resp *http.Response, result json.RawMessage, i in
 	}
 	h := resp.Header.Clone()
 	h.Del("Content-Length")
+	if !first {
+		dropOwnHeaders(h)
+	}
 	return &http.Response{Status: strconv.Itoa(st) + " " + http.StatusText(st), StatusCode: st,
 		Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor, Header: h,
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: p.req, TLS: resp.TLS}

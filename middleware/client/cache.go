@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
@@ -27,7 +28,7 @@ type cache struct {
 	head    *entry // most recently used
 	tail    *entry
 	bytes   int64
-	gen     uint64 // counts invalidations
+	gen     *atomic.Uint64 // the saver's count of writes (saver.gen); bumped by invalidate under mu
 	evicted int64
 }
 
@@ -42,8 +43,8 @@ type entry struct {
 	prev, next *entry
 }
 
-func newCache(entries int, bytes int64) *cache {
-	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}}
+func newCache(entries int, bytes int64, gen *atomic.Uint64) *cache {
+	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}, gen: gen}
 }
 
 // get returns the live entry of k, or nil (dropping it if expired); with
@@ -68,15 +69,8 @@ func (c *cache) get(k key, now time.Time, maxAge int64) *snapshot {
 	return e.snap
 }
 
-// generation is the count of invalidations so far: put stores only if no
-// invalidation came since the caller read it before sending its call.
-func (c *cache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
-}
-
-// put stores e unless an invalidation came after gen or it is too large,
+// put stores e unless a write came after gen (the saver's count of writes,
+// read before the call was sent) or it is too large,
 // replacing k's entry and evicting the least recently used as needed.
 func (c *cache) put(e *entry, gen uint64) bool {
 	if e.size > c.maxBytes {
@@ -84,7 +78,7 @@ func (c *cache) put(e *entry, gen uint64) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen.Load() != gen {
 		return false
 	}
 	if old := c.m[e.k]; old != nil {
@@ -106,7 +100,7 @@ func (c *cache) put(e *entry, gen uint64) bool {
 func (c *cache) invalidate(mask uint64, module string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.gen.Add(1) // under mu: a put that checked before it is dropped below
 	for e := c.head; e != nil; {
 		next := e.next
 		onRoute := mask&(1<<uint(e.route)) != 0
@@ -157,7 +151,7 @@ func (c *cache) pushFront(e *entry) {
 
 // store keeps the snapshot of call c's answer if the server allows it.
 func (s *saver) store(k key, c *call, cr *cacheRoute, snap *snapshot, gen uint64) {
-	if snap.status != http.StatusOK || int64(len(snap.body)) > cr.maxBody || len(snap.header["Set-Cookie"]) > 0 {
+	if snap.status != http.StatusOK || int64(len(snap.body)) > cr.maxBody || setsOwn(snap.header) {
 		return
 	}
 	cc := parseCacheControl(snap.header)
@@ -277,16 +271,28 @@ func invalidated(r *http.Request, p *cost.Price) string {
 	return moduleOf(r, p)
 }
 
-// write sends a call that may change what the cache holds (one to the
-// paths of mask's cached routes or below): it drops the entries it may
-// change before it is sent (so that no reader gets them meanwhile) and
-// again when it is answered (a read that overlapped it may have stored the
-// old state). A batched write also drops them when its batch is answered,
-// in case its callers left before.
+// write sends a call that may change what a read of a cached or coalesced
+// route answers (one to the paths of those routes or below; mask: the
+// cached ones): it drops the cache entries it may change before it is sent
+// (so that no reader gets them meanwhile) and again when it is answered (a
+// read that overlapped it may have stored the old state), and each time
+// counts a write, so that no read sent after it joins a call asked for
+// before it was answered. A batched write does both again when its batch is
+// answered, in case its callers left before.
 func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.Response, error) {
 	module := invalidated(c.req, &c.price)
-	s.cache.invalidate(mask, module)
+	s.invalidate(mask, module)
 	resp, err := s.send(c, rr, o)
-	s.cache.invalidate(mask, module)
+	s.invalidate(mask, module)
 	return resp, err
+}
+
+// invalidate counts a write, dropping the cache entries it may change
+// (those of module, and of the cached routes in mask).
+func (s *saver) invalidate(mask uint64, module string) {
+	if s.cache != nil && mask != 0 {
+		s.cache.invalidate(mask, module) // counts it, under the cache's lock
+		return
+	}
+	s.gen.Add(1)
 }

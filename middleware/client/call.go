@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
+	"github.com/creditgate/creditgate/limiter"
 )
 
 // call is one RoundTrip: its attempts share the integration, the price and
@@ -88,6 +89,9 @@ func (c *call) attempts() (*http.Response, error) {
 				a.refund(t, now)
 			} else if c.price.Credits < a.cost {
 				a.settle(t, now, c.price.Credits)
+			}
+			if a.cost > 0 && c.it.quotaKey != "" && a.quota == (limiter.Ticket{}) {
+				t.unmetered(now, &a) // admitted before the quota had a size
 			}
 			return t.hold(resp, &a, c), nil
 		}

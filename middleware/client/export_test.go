@@ -37,8 +37,8 @@ func Classify(resp *http.Response, credits int64) string {
 // that none applies to: the match of r (priced as pattern) against the
 // rules and the cached paths. It reports whether anything matched.
 func (t *Transport) SavingMatch(r *http.Request, p *cost.Price) bool {
-	rr, mask := t.save.match(r, p)
-	return rr != nil || mask != 0
+	rr, _, write := t.save.match(r, p)
+	return rr != nil || write
 }
 
 // ParseSingle exposes the single-record parser of batching.

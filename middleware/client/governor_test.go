@@ -237,3 +237,46 @@ func TestFailFastRefusalBlocksNobody(t *testing.T) {
 	require.NoError(t, held.Body.Close())
 	require.NoError(t, <-done, "admitted once the bulk slot is free")
 }
+
+// A learned pool's quotas count the call that taught the pool its size:
+// it was admitted before any quota had a size, and was never charged to
+// one, so an integration whose first call taught the pool got its quota
+// and that call free. Left open by the last review. A first call the
+// server refunds (a 5xx) costs its quota nothing, as it costs the pool
+// nothing.
+func TestLearnedPoolFirstCallCountsAgainstQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  int   // the first call's status
+		before int64 // credits spent once it is answered
+	}{
+		{"charged", http.StatusOK, 1},
+		{"refunded", http.StatusServiceUnavailable, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			var n atomic.Int64
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				st := http.StatusOK
+				if n.Add(1) == 1 {
+					st = tc.first
+				}
+				return response(r, st, "{}", "X-Ratelimit-Limit", "10"), nil
+			})
+			tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking(),
+				client.WithIntegrations(client.Integration{Name: "export", Quota: 50}))
+			resp := mustGet(t, tr, "export", "/crm/Leads") // teaches the pool: 10 credits, the quota 5
+			require.Equal(t, tc.first, resp.StatusCode)
+			require.Equal(t, int64(10), tr.Limiter().Plan("").Credits, "the pool is learned")
+			pool, quota := tr.Limiter().Peek(clk.Now(), ""), tr.Limiter().Peek(clk.Now(), "/export")
+			assert.Equal(t, tc.before, pool.Used)
+			assert.Equal(t, tc.before, quota.Used, "the quota counts what the pool counts")
+			admitted := int64(0)
+			for ffGet(t, tr, "export", "/crm/Leads") == nil {
+				admitted++
+			}
+			assert.Equal(t, 5-tc.before, admitted, "the quota's 5 credits, less the first call's")
+			assert.Equal(t, client.ReasonQuota, reasonOf(ffGet(t, tr, "export", "/crm/Leads")))
+		})
+	}
+}

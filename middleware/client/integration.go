@@ -25,7 +25,9 @@ const DefaultIntegration = "default"
 type Integration struct {
 	Name string
 	// Quota is the most the integration may spend, in percent of the pool,
-	// over the pool's window: in (0, 100]; 0 is no quota.
+	// over the pool's window: in (0, 100]; 0 is no quota. With a learned
+	// pool, a call answered once the pool's size is known counts in it
+	// even if it was sent before (the call whose answer taught it).
 	Quota float64
 	// Reserve is the share of the pool, in percent, that only this
 	// integration may spend: every other integration leaves it untaken.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
@@ -47,9 +48,15 @@ const (
 // sends the call; the others wait for it, each until its own context ends,
 // and each gets its own response (headers cloned, the body a reader of its
 // own over the bytes read once), or the same error if the server could not
-// be reached. When the first caller's call fails for that caller alone (its
-// context ended, also while its answer was read, or its integration was
-// refused), the others try again together. A body larger than MaxBody, or an
+// be reached. A request sent after a write through the Transport that may
+// have changed its answer (a POST, PUT, PATCH, DELETE or other unsafe
+// method, or a method override naming one, to the path of a coalesced or
+// cached route or below it, or to a path routers may read as another
+// route: cost.Price.Unclean) joins no call asked for before that write was
+// answered, nor while it was in flight: it sends its own. When the first
+// caller's call fails for that caller alone (its context ended, also while
+// its answer was read, or its integration was refused), the others try
+// again together. A body larger than MaxBody, or an
 // answer that varies on a header outside the key, sets a cookie, or is
 // Cache-Control private to a request that carries no credentials, is not
 // shared: its caller gets it, and the others send their own calls.
@@ -112,7 +119,10 @@ type CacheRule struct {
 // or Success when the batch answered 207, uncompressed (the batch is sent
 // without its callers' Accept-Encoding, since its answer is read to be
 // split; the base transport may still compress it on the wire, as
-// net/http does, and decompress it). When the batch fails as a whole
+// net/http does, and decompress it), with the batch's headers; a cookie the
+// batch's answer sets goes only to the caller whose request the batch was
+// sent as (the first record's: its headers and context), never to the
+// others. When the batch fails as a whole
 // (a transport error, or an answer without one result per record, such as a
 // 401 or a 5xx), every caller gets that failure (its own copy of the
 // response, or the error); a panic of the base transport while the batch is
@@ -190,6 +200,9 @@ type saver struct {
 	rules    map[string]*routeRules // by pattern
 	cache    *cache                 // nil without caching rules
 	roots    []root                 // the cached routes' paths, by caching rule
+	shared   []root                 // the coalesced routes' paths
+	watch    bool                   // roots or shared: writes are matched
+	gen      atomic.Uint64          // counts writes to those paths (saver.write), for flights and the cache
 	flights  flights
 	headers  []string // WithKeyHeaders, lower case
 	batchers []*batcher
@@ -231,12 +244,14 @@ func (t *Transport) buildSaver(c *saveConfig) error {
 			return err
 		}
 		rr.share = &shareRule{ints: ints, maxBody: orDefault(r.MaxBody, DefaultMaxShared)}
+		s.shared = append(s.shared, newRoot(r.Route))
 	}
 	if len(c.cache) > 0 {
 		if err := s.buildCache(c); err != nil {
 			return err
 		}
 	}
+	s.watch = len(s.roots)+len(s.shared) > 0
 	for _, r := range c.batch {
 		rr, ints, err := s.route(r.Route, r.Integrations, http.MethodPost, http.MethodPut, http.MethodPatch)
 		if err != nil {
@@ -254,7 +269,7 @@ func (s *saver) buildCache(c *saveConfig) error {
 	if len(c.cache) > maxCacheRules {
 		return fmt.Errorf("%w: %d caching rules, at most %d", ErrConfig, len(c.cache), maxCacheRules)
 	}
-	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes))
+	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes), &s.gen)
 	for i, r := range c.cache {
 		if r.TTL <= 0 {
 			return fmt.Errorf("%w: caching rule %q: TTL %v", ErrConfig, r.Route, r.TTL)
@@ -329,11 +344,11 @@ func orDefault[N int | int64](v, def N) N {
 
 // roundTrip sends call c through the rules of its route, or as it is.
 func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
-	rr, mask := s.match(c.req, &c.price)
+	rr, mask, write := s.match(c.req, &c.price)
 	switch {
-	case rr == nil && mask == 0:
+	case rr == nil && !write:
 		return c.run() // what the rules cost a call they do not apply to: match
-	case mask != 0:
+	case write:
 		return s.write(c, rr, o, mask)
 	case c.req.Method == http.MethodGet || c.req.Method == http.MethodHead:
 		return s.read(c, rr, o)
@@ -341,23 +356,28 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 	return s.send(c, rr, o)
 }
 
-// match returns the rules of r's route (priced as p), and for a write while
-// caching is on, the cached routes whose path it is at or below (bit i:
-// rule i); all of them for a path that routers may read otherwise.
-func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64) {
+// match returns the rules of r's route (priced as p), and for a write, the
+// cached routes whose path it is at or below (bit i: rule i), and whether
+// it is at or below the path of any cached or coalesced route (write); all
+// of them for a path that routers may read otherwise.
+func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64, write bool) {
 	rr = s.rules[p.Pattern]
-	if s.cache == nil || safeMethod(r.Method) && safeMethod(overridden(r)) {
-		return rr, 0
+	if !s.watch || safeMethod(r.Method) && safeMethod(overridden(r)) {
+		return rr, 0, false
 	}
 	if p.Unclean {
-		return rr, 1<<uint(len(s.roots)) - 1
+		return rr, 1<<uint(len(s.roots)) - 1, true
 	}
 	for i, rt := range s.roots {
 		if rt.under(r.URL.Path) {
 			mask |= 1 << uint(i)
 		}
 	}
-	return rr, mask
+	write = mask != 0
+	for i := 0; i < len(s.shared) && !write; i++ {
+		write = s.shared[i].under(r.URL.Path)
+	}
+	return rr, mask, write
 }
 
 // send sends a call that is not a read: batched if its route says so.

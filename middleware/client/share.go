@@ -81,7 +81,7 @@ func readWhole(resp *http.Response, maxBody int64, head bool) (*snapshot, *http.
 
 // flight is one call that identical concurrent requests wait for.
 type flight struct {
-	gen   uint64        // the cache's generation when its call was asked for
+	gen   uint64        // the count of writes (saver.gen) when its call was asked for
 	done  chan struct{} // closed once the fields below are set
 	snap  *snapshot     // the shared answer; nil if none
 	err   error         // the shared failure (the server could not be reached)
@@ -95,13 +95,13 @@ type flights struct {
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
-// call and finishes the flight). gen is the cache's generation: with fresh,
-// a flight asked for before an invalidation since (a write that may have
+// call and finishes the flight). gen is the count of writes (saver.gen),
+// read before: a flight asked for before a write since (one that may have
 // changed its answer) is not joined but replaced by a new one.
-func (fs *flights) join(k key, gen uint64, fresh bool) (*flight, bool) {
+func (fs *flights) join(k key, gen uint64) (*flight, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if f := fs.m[k]; f != nil && (!fresh || f.gen == gen) {
+	if f := fs.m[k]; f != nil && f.gen == gen {
 		return f, false
 	}
 	if fs.m == nil {
@@ -153,13 +153,10 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		cr = nil
 	}
 	for {
-		// A read of a cached route joins no flight asked for before a write
-		// that dropped entries since: it could answer the state before it.
-		var gen uint64
-		if s.cache != nil {
-			gen = s.cache.generation()
-		}
-		f, leader := s.flights.join(k, gen, cr != nil)
+		// A read joins no flight asked for before a write that may have
+		// changed its answer (saver.write): it could answer the state before
+		// it. One atomic load: a read of a coalesced or cached route only.
+		f, leader := s.flights.join(k, s.gen.Load())
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -231,10 +228,35 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 // session the server opened for one caller), or is private to a request
 // that carries no credentials (nothing tells its callers apart).
 func (s *saver) shareable(h http.Header, r *http.Request) bool {
-	if len(h["Set-Cookie"]) > 0 || !s.varyKept(h) {
+	if setsOwn(h) || !s.varyKept(h) {
 		return false
 	}
 	return len(h["Cache-Control"]) == 0 || !parseCacheControl(h).private || s.hasCredentials(r)
+}
+
+// ownHeaders are the fields of an answer that belong to the one call it
+// answers, which other callers given the same answer must not get: the
+// cookies it sets (a session the server opened for that call). What else
+// coalescing does not share (Cache-Control private, Vary outside the key)
+// says what the answer is, not whom it is for: a batch's callers, who get
+// their own records' results, keep it.
+var ownHeaders = [...]string{"Set-Cookie", "Set-Cookie2"}
+
+// setsOwn reports whether h has one of ownHeaders.
+func setsOwn(h http.Header) bool {
+	for _, k := range ownHeaders {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// dropOwnHeaders removes ownHeaders from h, a copy of its own.
+func dropOwnHeaders(h http.Header) {
+	for _, k := range ownHeaders {
+		delete(h, k)
+	}
 }
 
 // closeAfterPanic closes a held body while a panic goes on, which gives its

@@ -37,14 +37,14 @@ func (g *Gateway) buildHandler(eff *config.Effective, l *link) (*bundle, error) 
 	id := eff.Config.Identity
 	b := &bundle{
 		eff: eff, costs: eff.Costs, m: g.m,
-		app:   headerKey(id.AppHeader, nil),
-		link:  l,
-		proxy: g.proxyTo(eff.Upstream, l),
+		app:  headerKey(id.AppHeader, nil),
+		link: l,
 	}
 	keys := middleware.Keys{App: b.app, User: headerKey(id.UserHeader, nil)}
 	if id.TenantHeader != "" {
 		keys.Tenant = headerKey(id.TenantHeader, eff.Trusted)
 	}
+	b.proxy = g.proxyTo(eff.Upstream, l, id.TenantHeader, keys.Tenant)
 	opts := []middleware.Option{
 		keys,
 		middleware.WithCounters(&g.counters),

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"sync"
 	"time"
@@ -97,8 +98,9 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // proxyTo proxies to upstream over l's transport. upstream, not l.upstream:
 // a link kept over a reload serves the same scheme and host, but the path
-// and query may have changed.
-func (g *Gateway) proxyTo(upstream *url.URL, l *link) http.Handler {
+// and query may have changed. With a tenant header (name, read by tenant),
+// the upstream gets it as the gateway resolved it (forwardTenant).
+func (g *Gateway) proxyTo(upstream *url.URL, l *link, name string, tenant middleware.KeyFunc) http.Handler {
 	if upstream == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "no upstream configured", http.StatusBadGateway)
@@ -107,6 +109,10 @@ func (g *Gateway) proxyTo(upstream *url.URL, l *link) http.Handler {
 	plain := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
 	own := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
 	own.ModifyResponse = dropLimitHeaders
+	if name != "" {
+		forwardTenant(plain, name, tenant)
+		forwardTenant(own, name, tenant)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if setsLimitHeaders(w.Header()) {
 			own.ServeHTTP(w, r)
@@ -114,6 +120,45 @@ func (g *Gateway) proxyTo(upstream *url.URL, l *link) http.Handler {
 		}
 		plain.ServeHTTP(w, r) // no figures of its own (shadow, a store out of reach): the upstream's pass
 	})
+}
+
+// forwardTenant makes p send the tenant header name to the upstream as the
+// gateway resolved it (tenant, the middleware's key): one line, the tenant
+// it charged, or none when it charged none from the header (a peer it does
+// not trust, an empty value). Never the client's lines as they came: an
+// upstream that reads another line than the gateway did (the first, where
+// a trusted proxy's is the last), or a value from a peer the gateway does
+// not believe, would serve one tenant on another's credits. Kong's
+// authentication plugins likewise set their X-Consumer-* headers or clear
+// them, and Envoy strips its own from requests of untrusted peers.
+func forwardTenant(p *httputil.ReverseProxy, name string, tenant middleware.KeyFunc) {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	rewrite := p.Rewrite
+	p.Rewrite = func(pr *httputil.ProxyRequest) {
+		rewrite(pr)
+		setTenant(pr.Out.Header, key, tenant(pr.In))
+	}
+}
+
+// setTenant leaves h, the outbound request's own copy of the header, with
+// one line of key, v, or none if v is "". A request that has that line
+// alone (the usual one) is left as it is, and a line kept is a slice of
+// h's own: no allocation.
+func setTenant(h http.Header, key, v string) {
+	vs := h[key]
+	switch {
+	case v == "":
+		delete(h, key)
+	case len(vs) == 1 && vs[0] == v:
+	default:
+		for i, x := range vs {
+			if x == v {
+				h[key] = vs[i : i+1 : i+1] // capped: an append copies
+				return
+			}
+		}
+		h[key] = []string{v}
+	}
 }
 
 // limitHeaders are the fields the middleware describes a pool with
