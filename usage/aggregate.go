@@ -277,14 +277,17 @@ func (u *Stats) prune(oldest int64) {
 // bytes, not only in keys: a longer one (a hostile header, say) is kept as
 // its first bytes, "…" and a hash of the whole, which keeps long keys apart.
 // A dimension's key that is not valid UTF-8 is kept with U+FFFD for each
-// run of invalid bytes (see dimKey), and asked for so.
+// run of invalid bytes (see dimKey), and asked for so: two such keys that
+// differ only in their invalid bytes share a row. A tenant's name that is
+// not valid UTF-8 is kept so too, with "…" and a hash of the whole name
+// added, so that such tenants keep rows of their own (see tenantKey).
 const MaxKeyBytes = 256
 
 // dimKey returns k as the statistics keep a key of a dimension (an
 // application, module, IP, user or method: what clients send): valid
 // UTF-8, each run of invalid bytes replaced by U+FFFD (as JSON shows
 // them, so that a dashboard asking for a row's key as it was shown finds
-// it), and clipped (see MaxKeyBytes). Tenants are only clipped.
+// it), and clipped (see MaxKeyBytes). Tenants are kept by tenantKey.
 func dimKey(k string) string {
 	if utf8.ValidString(k) {
 		return clip(k)
@@ -294,6 +297,20 @@ func dimKey(k string) string {
 		return v
 	}
 	return clipped(k, v)
+}
+
+// tenantKey returns tenant k as the statistics keep it: clipped (see
+// MaxKeyBytes) and, if not valid UTF-8, made valid as dimKey does with
+// "…" and a hash of the whole name always added. A tenant is the pool
+// that the dashboard drills into, so two names that differ only in their
+// invalid bytes (which JSON shows alike) must not share a row, and the
+// row's key, as JSON shows it, must ask for it again (it is valid UTF-8
+// and no longer than MaxKeyBytes, which tenantKey returns unchanged).
+func tenantKey(k string) string {
+	if utf8.ValidString(k) {
+		return clip(k)
+	}
+	return clipped(k, strings.ToValidUTF8(k[:min(len(k), MaxKeyBytes)], "\uFFFD"))
 }
 
 // clip returns k, or its clipped form (see MaxKeyBytes).
