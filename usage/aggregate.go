@@ -1,7 +1,7 @@
 package usage
 
 import (
-	"hash/fnv"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -321,12 +321,16 @@ func clip(k string) string {
 	return clipped(k, k)
 }
 
+// keySeed keys the hash of clipped: random per process, so that a client
+// cannot pick keys that share a kept key (as with a public hash such as
+// FNV). Kept keys live in memory only: nothing carries them to another
+// process.
+var keySeed = maphash.MakeSeed()
+
 // clipped returns the first bytes of p (k, or k made valid UTF-8), "…" and
 // a hash of k.
 func clipped(k, p string) string {
-	h := fnv.New64a()
-	h.Write([]byte(k))
-	sum := strconv.FormatUint(h.Sum64(), 16)
+	sum := strconv.FormatUint(maphash.String(keySeed, k), 16)
 	n := min(len(p), MaxKeyBytes-len("…")-len(sum))
 	// Do not cut a character in two: back up to its first byte, at most
 	// UTFMax-1 bytes. (Cutting until the prefix was valid UTF-8 left
