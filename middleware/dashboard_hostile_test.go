@@ -290,3 +290,23 @@ func TestDashboardDrillDownTenantNotUTF8(t *testing.T) {
 		assert.Equal(t, want[row.Calls], apps.Items[0].Key, "the applications of the row %q", row.Key)
 	}
 }
+
+// Credits near MaxInt64 in each of two hours (a client's view takes them
+// from a server's headers) saturate in the period's day and its total
+// instead of wrapping to a negative use.
+func TestDashboardPeriodCreditsSaturate(t *testing.T) {
+	src := newFakeSource(t, 100)
+	src.u.RecordOutside(t0.Add(-2*time.Hour), "t", math.MaxInt64-1)
+	src.u.RecordOutside(t0.Add(-time.Hour), "t", math.MaxInt64-1)
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	for _, period := range []string{"24h", "30d"} {
+		p := getJSON[periodJSON](t, d, "/api/period?tenant=t&period="+period)
+		assert.Equal(t, int64(math.MaxInt64), p.Used, "the %s period's use", period)
+		var most int64
+		for _, pt := range p.Points {
+			most = max(most, pt.Credits)
+			assert.GreaterOrEqual(t, pt.Credits, int64(0), "the %s period's point %s", period, pt.Label)
+		}
+		assert.Equal(t, int64(math.MaxInt64-1), min(most, math.MaxInt64-1), "the %s period's busiest point", period)
+	}
+}
