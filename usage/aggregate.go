@@ -2,6 +2,7 @@ package usage
 
 import (
 	"hash/maphash"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,11 +36,26 @@ func (u *Stats) aggregate(evs []event) {
 func sameKeys(a, b *event) bool { return a.tenant == b.tenant && sameRun(a, b) }
 
 func (c *Count) add(e *event) {
-	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
+	c.Credits, c.Calls, c.Refused = addSat(c.Credits, e.credits), addSat(c.Calls, e.calls), addSat(c.Refused, e.refused)
 }
 
-func (c *Count) plus(d Count) {
-	c.Credits, c.Calls, c.Refused = c.Credits+d.Credits, c.Calls+d.Calls, c.Refused+d.Refused
+func (c *Count) plus(d Count) { c.Add(d) }
+
+// Add adds d's credits, calls and refusals to c's, each staying at the
+// int64 bound it would pass: credits come from callers and from servers'
+// headers, and a sum of huge ones must not wrap to a small or negative
+// figure. (c's Key is left as it is.)
+func (c *Count) Add(d Count) {
+	c.Credits, c.Calls, c.Refused = addSat(c.Credits, d.Credits), addSat(c.Calls, d.Calls), addSat(c.Refused, d.Refused)
+}
+
+// addSat returns a+b, or the int64 bound that it passes.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (s^a)&(s^b) < 0 { // a and b share a sign that s lacks: it wrapped
+		return math.MaxInt64 ^ a>>63 // MaxInt64 if a >= 0, else MinInt64
+	}
+	return s
 }
 
 // apply adds sum to the buckets of e's keys, and returns the tenant it
@@ -128,9 +144,11 @@ func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth stri
 		r.ip == ip && r.user == user && r.meth == meth
 }
 
-// merge adds another event's counts to r, which has its keys.
+// merge adds another event's counts to r, which has its keys. Credits
+// saturate (see Count.Add); calls and refusals come one per decision, or
+// in a run's few, and cannot reach the bound.
 func (r *event) merge(credits, calls, refused int64) {
-	r.credits, r.calls, r.refused = r.credits+credits, r.calls+calls, r.refused+refused
+	r.credits, r.calls, r.refused = addSat(r.credits, credits), r.calls+calls, r.refused+refused
 }
 
 // settleRun adds tu's run to its hour, and ends it.
@@ -239,7 +257,7 @@ func smaller(a, b *Count) bool {
 	if a.Credits != b.Credits {
 		return a.Credits < b.Credits
 	}
-	if x, y := a.Calls+a.Refused, b.Calls+b.Refused; x != y {
+	if x, y := addSat(a.Calls, a.Refused), addSat(b.Calls, b.Refused); x != y {
 		return x < y
 	}
 	return b.Key != "" && a.Key > b.Key
