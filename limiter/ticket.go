@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
 )
 
@@ -34,6 +35,7 @@ type ticketOps interface {
 	release(h *ticketHeader, gen uint64) bool
 	settle(h *ticketHeader, now time.Time, gen uint64, actual int64)
 	reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision
+	refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event) bool
 }
 
 // Generations step by 4: g = active, g+1 = settling (or reserving), g+2 =
@@ -71,6 +73,44 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 		return Decision{Reason: ReasonCredits, Cost: n}
 	}
 	return t.h.ops.reserve(t.h, now, t.gen, min(n, window.MaxLimit))
+}
+
+// Refuse undoes the admission of a request refused after all (its body
+// could not be priced, or the rest of its price not reserved): it refunds
+// every credit reserved and releases the slots, as Settle(now, 0) and
+// Release would, and the usage statistics count a refusal instead of the
+// call counted at admission. req is the Request as acquired (its keys name
+// the statistics' rows), and now should be the admission's time (the call
+// counts in its hour). It reports what Release would. After a Settle it
+// only releases: the call stays a call.
+func (t Ticket) Refuse(now time.Time, req *Request) bool {
+	if t.h == nil {
+		return false
+	}
+	return t.h.ops.refuse(t.h, now, t.gen, usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
+		IP: req.IP, User: req.User, Method: req.Method})
+}
+
+func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event) bool {
+	st := state[L](h)
+	if claim(&st.gen, gen) {
+		if st.credits != 0 {
+			d := b.s.Settle(now, &st.lease, -st.credits, false)
+			b.l.stepped(now, h.req.Tenant, &d)
+		}
+		if u := b.l.usage; u != nil {
+			// The admission recorded its decision's cost on every key;
+			// a granted Reserve settled more by application only.
+			e.Credits = h.dec.Cost
+			if more := st.credits - h.dec.Cost; more != 0 {
+				u.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, -more)
+			}
+			u.RefuseIn(h.buf(), &e)
+		}
+		st.credits = 0
+		st.gen.Store(gen + 2)
+	}
+	return b.release(h, gen)
 }
 
 func (b *binding[L]) release(h *ticketHeader, gen uint64) bool {

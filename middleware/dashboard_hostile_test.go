@@ -266,3 +266,47 @@ func TestDashboardDaySkippedWhole(t *testing.T) {
 	}
 	assert.Equal(t, []float64{24, 0, 24}, hours, "29, 30 and 31 December 2011 in Samoa")
 }
+
+// A tenant recorded under a name that is not valid UTF-8 is reachable by
+// drill-down: its row's key, as the JSON API shows it, finds its calls
+// (JSON shows an invalid byte as U+FFFD, which the statistics did not
+// keep). Two such tenants that differ only in their invalid bytes keep
+// two rows, each drilling down to its own calls.
+func TestDashboardDrillDownTenantNotUTF8(t *testing.T) {
+	src := newFakeSource(t, 100)
+	src.u.Record(usage.Event{At: t0, Tenant: "caf\xe9", App: "a", Credits: 1})
+	src.u.Record(usage.Event{At: t0, Tenant: "caf\xe8", App: "b", Credits: 2})
+	src.u.Record(usage.Event{At: t0, Tenant: "caf\xe8", App: "b", Credits: 2})
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	ts := getJSON[tenantsJSON](t, d, "/api/tenants")
+	require.Len(t, ts.Items, 2, "two tenants, two rows: %+v", ts.Items)
+	want := map[int64]string{1: "a", 2: "b"} // calls: application
+	for _, row := range ts.Items {
+		q := "tenant=" + url.QueryEscape(row.Key)
+		p := getJSON[periodJSON](t, d, "/api/period?"+q)
+		assert.Equal(t, row.Calls, p.Calls, "the period of the row %q", row.Key)
+		apps := getJSON[topJSON](t, d, "/api/top?dim=app&"+q)
+		require.Len(t, apps.Items, 1, "the applications of the row %q", row.Key)
+		assert.Equal(t, want[row.Calls], apps.Items[0].Key, "the applications of the row %q", row.Key)
+	}
+}
+
+// Credits near MaxInt64 in each of two hours (a client's view takes them
+// from a server's headers) saturate in the period's day and its total
+// instead of wrapping to a negative use.
+func TestDashboardPeriodCreditsSaturate(t *testing.T) {
+	src := newFakeSource(t, 100)
+	src.u.RecordOutside(t0.Add(-2*time.Hour), "t", math.MaxInt64-1)
+	src.u.RecordOutside(t0.Add(-time.Hour), "t", math.MaxInt64-1)
+	d := DashboardOf(src, WithDashboardClock(func() time.Time { return t0 }))
+	for _, period := range []string{"24h", "30d"} {
+		p := getJSON[periodJSON](t, d, "/api/period?tenant=t&period="+period)
+		assert.Equal(t, int64(math.MaxInt64), p.Used, "the %s period's use", period)
+		var most int64
+		for _, pt := range p.Points {
+			most = max(most, pt.Credits)
+			assert.GreaterOrEqual(t, pt.Credits, int64(0), "the %s period's point %s", period, pt.Label)
+		}
+		assert.Equal(t, int64(math.MaxInt64-1), min(most, math.MaxInt64-1), "the %s period's busiest point", period)
+	}
+}

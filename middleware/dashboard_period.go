@@ -126,8 +126,7 @@ func (p period) bucket(pts []usage.Point) []usage.Count {
 		if pt.Hour.Before(p.bounds[i]) {
 			continue
 		}
-		c := &out[i]
-		c.Credits, c.Calls, c.Refused = c.Credits+pt.Credits, c.Calls+pt.Calls, c.Refused+pt.Refused
+		out[i].Add(usage.Count{Credits: pt.Credits, Calls: pt.Calls, Refused: pt.Refused}) // saturating
 	}
 	return out
 }

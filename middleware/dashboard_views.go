@@ -79,6 +79,7 @@ func (d *dashboard) period(x *dashReq) (any, *dashError) {
 	} else if u != nil {
 		pts = u.SeriesOf(tenant, f.dim, f.key, p.since, p.until)
 	}
+	var total usage.Count // saturating sums (see usage.Count.Add)
 	for i, c := range p.bucket(pts) {
 		start := p.bounds[i].In(loc)
 		label := start.Format("15:04")
@@ -87,8 +88,9 @@ func (d *dashboard) period(x *dashReq) (any, *dashError) {
 		}
 		out.Points = append(out.Points, pointJSON{Start: start, Label: label, Credits: c.Credits, Calls: c.Calls,
 			Refused: c.Refused, Future: start.After(x.now)})
-		out.Used, out.Calls, out.Refused = out.Used+c.Credits, out.Calls+c.Calls, out.Refused+c.Refused
+		total.Add(c)
 	}
+	out.Used, out.Calls, out.Refused = total.Credits, total.Calls, total.Refused
 	out.AvgCallsPerDay = float64(out.Calls) / float64(p.days)
 	if f == nil && pool.Window > 0 {
 		capacity := int64(math.MaxInt64) // where the product passes int64 (2^53 a second), not a converted overflow

@@ -47,6 +47,9 @@ type handler struct {
 // A request whose cost cannot be computed (a body-priced route with a malformed
 // or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
 // does one whose tenant or application key is too long ([WithMaxKeyBytes]).
+// A request admitted at its route's least price and then refused by its body
+// (400, 413, 503, or 429 for a price the pool cannot pay) counts in the
+// limiter's usage statistics as a refusal, not a call ([limiter.Ticket.Refuse]).
 // The bodies being priced hold at most [WithPricingBudget] bytes between them;
 // past it a request gets 503 with Retry-After at once. A request whose body
 // was priced reaches next as a shallow copy whose body replays it whole.
@@ -170,7 +173,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if price.MaxBody > 0 && hasBody(r) {
 		// Slots and the least price are held: now the body may be read.
 		var ok bool
-		if r, ok = h.priceBody(w, r, now, &price, &ticket, &d, app); !ok {
+		if r, ok = h.priceBody(w, r, now, &price, &req, &ticket, &d); !ok {
 			return
 		}
 	}

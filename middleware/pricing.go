@@ -97,8 +97,10 @@ type pricedRequest struct {
 // the request next gets (a copy with the body put back), or false once it
 // has answered: a body that cannot be priced (400, 413, or 503 for a spent
 // budget) or a pool that cannot pay the rest (429); the ticket is then
-// refunded and released. d becomes the decision of the whole price.
-func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, ticket *limiter.Ticket, d *limiter.Decision, app string) (*http.Request, bool) {
+// refused (refunded and released, and counted a refusal in the usage
+// statistics, as if refused at admission). req is the request acquired,
+// d becomes the decision of the whole price.
+func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, req *limiter.Request, ticket *limiter.Ticket, d *limiter.Decision) (*http.Request, bool) {
 	least := price.Credits
 	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget}}
 	pr.req.Body = &pr.body
@@ -114,9 +116,9 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	// else reads the body (next itself, for a shadow-mode refusal).
 	pr.body.finish()
 	if err != nil {
-		// Refunded and released before the answer: in shadow mode the
-		// answer is next, which runs unmetered and must hold nothing.
-		dropTicket(now, ticket)
+		// Refused before the answer: in shadow mode the answer is next,
+		// which runs unmetered and must hold nothing.
+		ticket.Refuse(now, req)
 		done = true
 		h.unpriced(w, &pr.req, *price, err)
 		return nil, false
@@ -126,10 +128,10 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 		if !rd.Allowed {
 			// Reported as the whole request's refusal, with the least
 			// price refunded first (a shadow-mode next holds nothing).
-			dropTicket(now, ticket)
+			ticket.Refuse(now, req)
 			done = true
 			rd.Cost, rd.Remaining, rd.Used = price.Credits, rd.Remaining+d.Cost, rd.Used-d.Cost
-			h.refused(w, &pr.req, now, rd, *price, app)
+			h.refused(w, &pr.req, now, rd, *price, req.App)
 			return nil, false
 		}
 		cost := d.Cost + rd.Cost
@@ -140,8 +142,8 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	return &pr.req, true
 }
 
-// dropTicket refunds and releases an admission that its body's price
-// refused.
+// dropTicket refunds and releases an admission whose pricing panicked:
+// the call stays a call, refunded like a 5xx.
 func dropTicket(now time.Time, t *limiter.Ticket) {
 	t.Settle(now, 0)
 	t.Release()

@@ -16,6 +16,7 @@ import (
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // watchedBody counts the reads of a request body.
@@ -164,4 +165,47 @@ func TestRefusedFullStoreHeaders(t *testing.T) {
 	assert.Empty(t, rec.Header().Get(HeaderRemaining))
 	assert.Equal(t, "3000", rec.Header().Get("Retry-After")) // a is idle 50 minutes on
 	assert.Equal(t, ByTenants, decodeBody(t, rec).By)
+}
+
+// A request admitted at its route's least price and then refused by its
+// body (400 malformed, 413 too large, 429 for a price the pool cannot
+// pay) counts in the usage statistics as one refusal, with no call and no
+// credits, in every dimension's rows and breakdowns and in the tenant's
+// hours; and its least price is back in the pool.
+func TestBodyRefusalCountsAsRefusal(t *testing.T) {
+	for _, c := range []struct {
+		name, body string
+		code       int
+	}{
+		{"malformed", `{"data":[1,`, http.StatusBadRequest},
+		{"too large", `{"data":[` + strings.Repeat("1,", 40) + `1]}`, http.StatusRequestEntityTooLarge},
+		{"price above the pool", `{"data":[1,2,3,4,5,6,7,8]}`, http.StatusTooManyRequests},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, testPlan(5, 5, 5), okHandler())
+			r, _ := watchedRequest("/crm/Leads", c.body, -1) // chunked: priced by reading
+			r.Header.Set(HeaderUserID, "bob")
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, r)
+			require.Equal(t, c.code, rec.Code)
+			assert.EqualValues(t, 5, e.l.Peek(e.clock.Now(), "").Remaining, "the least price is back")
+			since, until := e.clock.Now().Add(-time.Hour), e.clock.Now().Add(time.Hour)
+			want := usage.Count{Refused: 1}
+			var total usage.Count
+			for _, p := range e.usage.Series("", since, until) {
+				total.Add(usage.Count{Credits: p.Credits, Calls: p.Calls, Refused: p.Refused})
+			}
+			assert.Equal(t, want, total, "the tenant's hours")
+			for d := range usage.Method + 1 {
+				rows := e.usage.Rows("", d, since, until, 5)
+				require.Len(t, rows, 1, "dimension %d: %+v", d, rows)
+				rows[0].Key = ""
+				assert.Equal(t, want, rows[0], "dimension %d", d)
+			}
+			b, err := e.usage.Breakdown("", usage.App, "", usage.User, since, until, 5)
+			require.NoError(t, err)
+			require.Len(t, b.Rows, 1, "%+v", b.Rows)
+			assert.Equal(t, usage.Count{Key: "bob", Refused: 1}, b.Rows[0], "the application's users")
+		})
+	}
 }

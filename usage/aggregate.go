@@ -1,7 +1,8 @@
 package usage
 
 import (
-	"hash/fnv"
+	"hash/maphash"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,11 +36,26 @@ func (u *Stats) aggregate(evs []event) {
 func sameKeys(a, b *event) bool { return a.tenant == b.tenant && sameRun(a, b) }
 
 func (c *Count) add(e *event) {
-	c.Credits, c.Calls, c.Refused = c.Credits+e.credits, c.Calls+e.calls, c.Refused+e.refused
+	c.Credits, c.Calls, c.Refused = addSat(c.Credits, e.credits), addSat(c.Calls, e.calls), addSat(c.Refused, e.refused)
 }
 
-func (c *Count) plus(d Count) {
-	c.Credits, c.Calls, c.Refused = c.Credits+d.Credits, c.Calls+d.Calls, c.Refused+d.Refused
+func (c *Count) plus(d Count) { c.Add(d) }
+
+// Add adds d's credits, calls and refusals to c's, each staying at the
+// int64 bound it would pass: credits come from callers and from servers'
+// headers, and a sum of huge ones must not wrap to a small or negative
+// figure. (c's Key is left as it is.)
+func (c *Count) Add(d Count) {
+	c.Credits, c.Calls, c.Refused = addSat(c.Credits, d.Credits), addSat(c.Calls, d.Calls), addSat(c.Refused, d.Refused)
+}
+
+// addSat returns a+b, or the int64 bound that it passes.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (s^a)&(s^b) < 0 { // a and b share a sign that s lacks: it wrapped
+		return math.MaxInt64 ^ a>>63 // MaxInt64 if a >= 0, else MinInt64
+	}
+	return s
 }
 
 // apply adds sum to the buckets of e's keys, and returns the tenant it
@@ -128,9 +144,11 @@ func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth stri
 		r.ip == ip && r.user == user && r.meth == meth
 }
 
-// merge adds another event's counts to r, which has its keys.
+// merge adds another event's counts to r, which has its keys. Credits
+// saturate (see Count.Add); calls and refusals come one per decision, or
+// in a run's few, and cannot reach the bound.
 func (r *event) merge(credits, calls, refused int64) {
-	r.credits, r.calls, r.refused = r.credits+credits, r.calls+calls, r.refused+refused
+	r.credits, r.calls, r.refused = addSat(r.credits, credits), r.calls+calls, r.refused+refused
 }
 
 // settleRun adds tu's run to its hour, and ends it.
@@ -239,7 +257,7 @@ func smaller(a, b *Count) bool {
 	if a.Credits != b.Credits {
 		return a.Credits < b.Credits
 	}
-	if x, y := a.Calls+a.Refused, b.Calls+b.Refused; x != y {
+	if x, y := addSat(a.Calls, a.Refused), addSat(b.Calls, b.Refused); x != y {
 		return x < y
 	}
 	return b.Key != "" && a.Key > b.Key
@@ -277,14 +295,17 @@ func (u *Stats) prune(oldest int64) {
 // bytes, not only in keys: a longer one (a hostile header, say) is kept as
 // its first bytes, "…" and a hash of the whole, which keeps long keys apart.
 // A dimension's key that is not valid UTF-8 is kept with U+FFFD for each
-// run of invalid bytes (see dimKey), and asked for so.
+// run of invalid bytes (see dimKey), and asked for so: two such keys that
+// differ only in their invalid bytes share a row. A tenant's name that is
+// not valid UTF-8 is kept so too, with "…" and a hash of the whole name
+// added, so that such tenants keep rows of their own (see tenantKey).
 const MaxKeyBytes = 256
 
 // dimKey returns k as the statistics keep a key of a dimension (an
 // application, module, IP, user or method: what clients send): valid
 // UTF-8, each run of invalid bytes replaced by U+FFFD (as JSON shows
 // them, so that a dashboard asking for a row's key as it was shown finds
-// it), and clipped (see MaxKeyBytes). Tenants are only clipped.
+// it), and clipped (see MaxKeyBytes). Tenants are kept by tenantKey.
 func dimKey(k string) string {
 	if utf8.ValidString(k) {
 		return clip(k)
@@ -296,6 +317,20 @@ func dimKey(k string) string {
 	return clipped(k, v)
 }
 
+// tenantKey returns tenant k as the statistics keep it: clipped (see
+// MaxKeyBytes) and, if not valid UTF-8, made valid as dimKey does with
+// "…" and a hash of the whole name always added. A tenant is the pool
+// that the dashboard drills into, so two names that differ only in their
+// invalid bytes (which JSON shows alike) must not share a row, and the
+// row's key, as JSON shows it, must ask for it again (it is valid UTF-8
+// and no longer than MaxKeyBytes, which tenantKey returns unchanged).
+func tenantKey(k string) string {
+	if utf8.ValidString(k) {
+		return clip(k)
+	}
+	return clipped(k, strings.ToValidUTF8(k[:min(len(k), MaxKeyBytes)], "\uFFFD"))
+}
+
 // clip returns k, or its clipped form (see MaxKeyBytes).
 func clip(k string) string {
 	if len(k) <= MaxKeyBytes {
@@ -304,12 +339,16 @@ func clip(k string) string {
 	return clipped(k, k)
 }
 
+// keySeed keys the hash of clipped: random per process, so that a client
+// cannot pick keys that share a kept key (as with a public hash such as
+// FNV). Kept keys live in memory only: nothing carries them to another
+// process.
+var keySeed = maphash.MakeSeed()
+
 // clipped returns the first bytes of p (k, or k made valid UTF-8), "…" and
 // a hash of k.
 func clipped(k, p string) string {
-	h := fnv.New64a()
-	h.Write([]byte(k))
-	sum := strconv.FormatUint(h.Sum64(), 16)
+	sum := strconv.FormatUint(maphash.String(keySeed, k), 16)
 	n := min(len(p), MaxKeyBytes-len("…")-len(sum))
 	// Do not cut a character in two: back up to its first byte, at most
 	// UTFMax-1 bytes. (Cutting until the prefix was valid UTF-8 left

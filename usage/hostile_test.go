@@ -2,6 +2,8 @@ package usage
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +184,37 @@ func TestUsageHostileSettlesAddUp(t *testing.T) {
 	}
 	if rows != want || series != want {
 		t.Fatalf("application rows add up to %d credits, the series to %d, recorded %d", rows, series, want)
+	}
+}
+
+// A long key is kept as its first bytes, "…" and a hash of the whole
+// that a client cannot compute: with a public, unseeded hash (FNV-64a)
+// a client could pick long keys that share a kept key offline, merging
+// rows or pushing others out. The hash is the same for the same key
+// throughout the process: a key recorded twice is one row, and asked
+// for by its whole name finds it; a tenant too.
+func TestUsageClipHashSeeded(t *testing.T) {
+	u := newStats(t, time.Hour, 10)
+	long := strings.Repeat("k", 2*MaxKeyBytes)
+	tenant := strings.Repeat("t", 2*MaxKeyBytes)
+	record(u, t0, tenant, long, "", "", "", "", 1, false)
+	record(u, t0, tenant, long, "", "", "", "", 1, false)
+	fnvHex := func(k string) string {
+		h := fnv.New64a()
+		h.Write([]byte(k))
+		return strconv.FormatUint(h.Sum64(), 16)
+	}
+	rows := u.Top(tenant, App, t0, t0.Add(time.Hour), 10)
+	if len(rows) != 1 || rows[0].Calls != 2 {
+		t.Fatalf("rows %+v, want one with 2 calls", rows)
+	}
+	if _, sum, _ := strings.Cut(rows[0].Key, "…"); sum == fnvHex(long) {
+		t.Errorf("the kept key ends in the key's FNV-64a %s, which a client can compute", sum)
+	}
+	if ts := u.Tenants(); len(ts) != 1 || strings.HasSuffix(ts[0], "…"+fnvHex(tenant)) {
+		t.Errorf("tenants %q: want one, not ending in its name's FNV-64a", ts)
+	}
+	if p := u.SeriesOf(tenant, App, long, t0, t0.Add(time.Hour)); len(p) != 1 || p[0].Calls != 2 {
+		t.Errorf("SeriesOf the whole key: %+v, want 2 calls", p)
 	}
 }

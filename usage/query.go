@@ -72,7 +72,7 @@ func (u *Stats) Breakdown(tenant string, outer Dimension, key string, inner Dime
 // sum adds up, key by key, the counts that pick finds in each of tenant's
 // hours overlapping [since, until). pick runs under u.mu.
 func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage) map[string]*Count) []Count {
-	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
+	tenant = tenantKey(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	sum := map[string]*Count{}
@@ -146,7 +146,7 @@ func (u *Stats) SeriesOf(tenant string, dim Dimension, key string, since, until 
 }
 
 func (u *Stats) series(tenant string, since, until time.Time, pick func(*hourUsage) *Count) []Point {
-	tenant = clip(tenant) // kept so (see MaxKeyBytes); hashed before mu
+	tenant = tenantKey(tenant) // kept so (see MaxKeyBytes); hashed before mu
 	u.flush()
 	u.mu.Lock()
 	var out []Point

@@ -53,3 +53,39 @@ func TestRecordInMatchesPush(t *testing.T) {
 		}
 	}
 }
+
+// RefuseIn turns a recorded call into a refusal in every row that counted
+// it: its own, or Other's where the cap folded it (no row of its own with
+// negative counts appears), and the tenant's hour; Refuse is the same
+// through the tenant's buffer.
+func TestUsageRefuseIn(t *testing.T) {
+	u := newStats(t, time.Hour, 2)
+	for _, app := range []string{"a", "b"} {
+		record(u, t0, "t", app, "m", "", "", "", 5, false)
+	}
+	e := Event{At: t0, Tenant: "t", App: "c", Module: "m", User: "bob", Credits: 1}
+	u.RecordIn(7, &e)                                  // c folds into Other: a and b bring more
+	record(u, t0, "t", "a", "m", "", "", "", 5, false) // between the call and its refusal
+	u.RefuseIn(7, &e)
+	e.App = "a"
+	u.Record(e)
+	u.Refuse(e)
+	until := t0.Add(time.Hour)
+	want := map[string]Count{"a": {Key: "a", Credits: 10, Calls: 2, Refused: 1}, "b": {Key: "b", Credits: 5, Calls: 1},
+		Other: {Key: Other, Refused: 1}}
+	rows := u.Rows("t", App, t0, until, 5)
+	if len(rows) != len(want) {
+		t.Fatalf("rows %+v, want %+v", rows, want)
+	}
+	for _, c := range rows {
+		if c != want[c.Key] {
+			t.Errorf("row %+v, want %+v", c, want[c.Key])
+		}
+	}
+	if p := u.Series("t", t0, until); len(p) != 1 || p[0].Credits != 15 || p[0].Calls != 3 || p[0].Refused != 2 {
+		t.Errorf("series %+v, want 15 credits, 3 calls, 2 refusals", p)
+	}
+	if b, _ := u.Breakdown("t", App, "a", User, t0, until, 5); b.Total.Calls != 2 || b.Total.Refused != 1 || b.Total.Credits != 10 {
+		t.Errorf("a's breakdown total %+v", b.Total)
+	}
+}

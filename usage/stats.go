@@ -237,6 +237,23 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	u.appended(sh)
 }
 
+// Refuse turns a call that Record counted, e as recorded, into a refusal
+// (see RefuseIn).
+func (u *Stats) Refuse(e Event) { u.RefuseIn(maphash.String(u.seed, e.Tenant), &e) }
+
+// RefuseIn turns an admitted call that RecordIn counted with e into a
+// refusal, for a request refused after its admission (by its body, say):
+// the call and its e.Credits leave the rows of e's keys in e.At's hour,
+// and a refusal counts there instead. e is the event as recorded (its
+// Refused is ignored), and buf the call's, so that the two are aggregated
+// in order. Settled differences of the call are not undone: settle to the
+// recorded cost first, or not at all.
+func (u *Stats) RefuseIn(buf uint64, e *Event) {
+	credits := -max(e.Credits, -math.MaxInt64) // MinInt64 has no opposite
+	u.push(buf, &event{hour: hourOf(e.At), tenant: e.Tenant, app: e.App, module: e.Module, ip: e.IP,
+		user: e.User, meth: e.Method, credits: credits, calls: -1, refused: 1})
+}
+
 // Outside is the application under which RecordOutside counts credits.
 const Outside = "(outside)"
 

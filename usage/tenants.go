@@ -3,6 +3,7 @@ package usage
 import (
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // keptWords is the size of a tenantFilter: a power of two, about one word
@@ -29,11 +30,12 @@ type tenantFilter struct {
 }
 
 // folds reports whether tenant, when recorded now, counts as Other. A
-// tenant longer than MaxKeyBytes is kept clipped, under a name its own
-// hash does not give: it is left to tenantOf. (Inlined: below the cap it
-// costs a load.)
+// tenant longer than MaxKeyBytes, or not valid UTF-8, is kept under
+// another name (see tenantKey), which its own hash does not give: it is
+// left to tenantOf. (Inlined: below the cap it costs a load; past it,
+// only a tenant not kept has its name checked for UTF-8.)
 func (f *tenantFilter) folds(tenant string) bool {
-	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(tenant)
+	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(tenant) && utf8.ValidString(tenant)
 }
 
 func (f *tenantFilter) has(name string) bool {
@@ -105,7 +107,7 @@ func (u *Stats) tenantOf(tenant string) *tenantUsage {
 	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
-	tenant = clip(tenant)
+	tenant = tenantKey(tenant)
 	if tu := u.tenants[tenant]; tu != nil {
 		return tu
 	}
