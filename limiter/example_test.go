@@ -136,6 +136,21 @@ func ExampleTicket_Reserve() {
 	// 90
 }
 
+// A request admitted at its least price whose body turns out malformed:
+// Refuse gives back what it took, and the usage statistics count a
+// refusal, not a call.
+func ExampleTicket_Refuse() {
+	l, _ := limiter.New(plan())
+	req := limiter.Request{Tenant: "org1", App: "a", Credits: 1}
+	tk, _ := l.Acquire(start, req)
+	tk.Reserve(start, 9)                // the body's price, read before it was found malformed
+	fmt.Println(tk.Refuse(start, &req)) // released
+	fmt.Println(l.Peek(start, "org1").Remaining)
+	// Output:
+	// true
+	// 100
+}
+
 // A plan whose pool comes back whole at midnight in Los Angeles (Zoho's old
 // daily reset), over a store with 60 slots per window.
 func ExampleWithStore() {
