@@ -106,17 +106,25 @@ func (s *Store) bgNow(now time.Time) time.Time {
 }
 
 // unavailable decides a Take that Redis could not, by the failure mode.
+// id and err are the failed step's (none if the breaker sent nothing): a
+// FailOpen take that was sent may have run and charged its credits, and
+// its debt is booked as that step (see oweStep), never as a new charge.
 // Its decisions give no Limit: no shared pool was read, so what they say
 // of credits (FailOpen nothing, Degraded this instance's share or block)
 // is not the pool's, and a caller that shows the pool (the middleware's
 // limit headers, which clients reconcile with) must not show them as it.
-func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) {
+func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision,
+	id string, err error) {
 	*d = store.Decision{Cost: n, Window: pi.p.WindowLength(), Reset: now}
 	switch s.cfg.mode {
 	case FailOpen:
 		*lease = Lease{t: t, pi: pi, member: "open", kind: openLease}
 		d.Allowed = true
-		t.owe(pi, n)
+		if err != nil {
+			t.oweStep(pi, id, n, err)
+		} else {
+			t.owe(pi, n)
+		}
 		s.stats.outAdmitted.Add(1)
 		s.stats.outCredits.Add(n)
 		return
@@ -341,6 +349,11 @@ func (s *Store) reconcile() {
 				continue
 			}
 			r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", st.id, st.n)
+			if err == nil && r.reason != int64(store.ReasonNone) {
+				// the record of a FailOpen take that ran and was refused
+				// (a charge is never refused): nothing was charged
+				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), st.n)
+			}
 			if err != nil {
 				x.t.mu.Lock()
 				x.t.owedSteps = append(x.t.owedSteps, steps[i:len(steps)-1]...)
