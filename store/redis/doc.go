@@ -83,8 +83,14 @@
 // tenant's spending or slots, which are then handed out again. Use
 // noeviction: a full Redis then refuses steps, and the failure mode
 // decides. A restart without persistence (or a failover that lost
-// writes) forgets them too: slots are found lost at the next renewal,
-// and credits spent before are spent again.
+// writes) forgets them too, and credits spent before are spent again.
+// Each instance finds its slots lost at its next renewal (within a third
+// of WithLeaseTTL): it holds again those of its calls in flight (counted
+// from then on, also past a cap that others filled meanwhile: it refuses
+// until enough calls end) and drops its spares. Until every instance has
+// renewed, the caps admit beside the calls in flight they forgot. A slot
+// released just as its renewal was sent may be held again, by no call,
+// until its lease runs out.
 //
 // # Snapshots
 //
