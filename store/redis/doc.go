@@ -51,7 +51,16 @@
 // back into the slot it was taken in (at the next sweep, or Close). The
 // pool is never over-admitted: a block is spent from every window of the
 // plan when taken, and spent locally for at most half the shortest of
-// them, while they all still count it.
+// them, while they all still count it. Every reply and renewal for the
+// tenant carries the windows' epoch, which changes when they are made anew
+// (a restart without persistence, a failover that lost writes, an
+// eviction) or reshaped for another plan (SetPlan): a block of another
+// epoch is dropped, not given back (a refund would take back what was
+// spent since). An instance notices at its next round trip for the
+// tenant, at the latest its next renewal (a block is spent only beside a
+// spare slot, which renewals walk: within a third of WithLeaseTTL);
+// until then it spends its block as before, which a pool made anew or a
+// window shortened to less than half its old length no longer counts.
 // Decisions served from a block report the use within the block's range,
 // so each figure is still reported once fleet-wide; a block given back
 // lowers the use, and a threshold in the range given back can be crossed

@@ -263,6 +263,7 @@ func (s *Store) renewAll(all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
 	type sent struct {
+		t    *tenant
 		keys []string
 		args []any
 		n    int
@@ -281,7 +282,7 @@ func (s *Store) renewAll(all bool) {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g.t, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -306,11 +307,15 @@ func (s *Store) renewAll(all bool) {
 		if err = whileMoving(ctx, err, send); err != nil && moving(err) {
 			ok = false // still on the move at the deadline
 		}
-		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {
+		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 3 {
 			if kept, _ := a[1].(int64); kept < int64(c.n) {
 				s.stats.leasesLost.Add(int64(c.n) - kept)
 			}
-			for _, m := range a[2:] { // spares not held: none may admit on them
+			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
+				e, _ := a[2].(int64)
+				s.checkBlock(c.t, e)
+			}
+			for _, m := range a[4:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
 					s.held.lose(m)
 				}

@@ -54,6 +54,7 @@ function L.reshape(st, u)
     st.wins[j] = ws
   end
   st.fresh = true
+  L.newEpoch(st)
   return true
 end
 
@@ -80,6 +81,7 @@ function L.begin(create, setting)
       end
     end
     st.fresh = true
+    L.newEpoch(st)
   elseif st.id ~= plan.id then
     if not L.reshape(st, u) then return nil, {PERIODS, u} end
   end
@@ -269,15 +271,17 @@ end
 
 -- renew args: 0 lease length (us), 1 key ttl (ms), 2 how many of the
 -- members are slots of calls in flight (they come first; the rest are
--- spares), members. Returns how many were still held, then the spares
--- that were not (in either key): given up in both, their holder forgets
--- them. A slot of a call in flight that is not held (a restart without
+-- spares), members. Returns how many were still held, the windows' epoch
+-- and frontier (0 if W is gone: the holder checks its block), then the
+-- spares that were not held (in either key): given up in both, their
+-- holder forgets them. A slot of a call in flight that is not held (a restart without
 -- persistence, a failover, an eviction, a lease that expired) is held
 -- again: the call still runs, and the caps must count it from now on,
 -- also past them if others took its place meanwhile (they are refused
 -- until enough calls end).
 function L.op_renew()
-  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0}
+  local w = redis.call('HMGET', KW, 'e', 'f')
+  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0, tonumber(w[1]) or 0, tonumber(w[2]) or 0}
   local inuse = tonumber(L.arg(2))
   for j = 3, #ARGV - OPARG do
     local m = L.arg(j)
