@@ -123,16 +123,19 @@ func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decisio
 }
 
 // checkBlock drops t's block, unspent and not given back, if a reply
-// found the tenant's windows in another epoch than the block's: made anew
+// found the windows' frontier (the latest instant they counted at, on
+// their clock: Redis's, or in client time mode the latest now any
+// instance gave) spendFor past the block's instant, or the tenant's
+// windows in another epoch than the block's: made anew
 // (a restart without persistence, a failover, an eviction: they no longer
 // count the block, and a refund would take back what was spent since) or
 // reshaped for another plan (SetPlan: the block's credits may come back
 // with the new windows before the block's end). Checked on every reply
 // and renewal for the tenant, not on the local path: until then, the
 // block is spent as before.
-func (s *Store) checkBlock(t *tenant, epoch int64) {
+func (s *Store) checkBlock(t *tenant, epoch, frontier int64) {
 	t.mu.Lock()
-	if b := t.blk; b != nil && b.epoch != epoch {
+	if b := t.blk; b != nil && (b.epoch != epoch || frontier >= b.at+b.pi.spendFor.Microseconds()) {
 		t.blk = nil
 		s.stats.blocksDropped.Add(1)
 	}

@@ -61,6 +61,13 @@
 // spare slot, which renewals walk: within a third of WithLeaseTTL);
 // until then it spends its block as before, which a pool made anew or a
 // window shortened to less than half its old length no longer counts.
+// A block's half window is judged on the windows' clock: locally on the
+// caller's now and on this process's monotonic clock since the block came
+// (the earlier deadline wins), and at each reply and renewal on the
+// windows' frontier, the latest instant they counted at (with
+// WithClientTime, the latest now any instance gave: an instance whose
+// clock is behind the others' drops its block once it sees the frontier
+// half a window past the block's instant).
 // Decisions served from a block report the use within the block's range,
 // so each figure is still reported once fleet-wide; a block given back
 // lowers the use, and a threshold in the range given back can be crossed

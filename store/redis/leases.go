@@ -313,7 +313,8 @@ func (s *Store) renewAll(all bool) {
 			}
 			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
 				e, _ := a[2].(int64)
-				s.checkBlock(c.t, e)
+				f, _ := a[3].(int64)
+				s.checkBlock(c.t, e, f)
 			}
 			for _, m := range a[4:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
@@ -342,7 +343,9 @@ func (s *Store) background() {
 			return
 		case <-tick.C:
 			s.renewAll(false)
-			s.giveBackBlocks(time.Now(), false)
+			// blocks are judged on the callers' clock (see block.expired):
+			// in client time mode the latest now they gave
+			s.giveBackBlocks(s.bgNow(time.Now()), false)
 			s.reconcile()
 			if s.tenants.n.Load() > int64(s.tenants.max) { // the tenants get left busy may be idle now
 				s.tenants.trim(s.bgNow(time.Now()))

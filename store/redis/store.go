@@ -214,7 +214,7 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 		case statusOK:
 			r, err := readReply(v)
 			if err == nil && s.cfg.maxBlock > 0 {
-				s.checkBlock(t, r.epoch)
+				s.checkBlock(t, r.epoch, r.u)
 			}
 			if err == nil && r.stored == 0 && t.override.Load() != nil {
 				t.override.Store(nil) // gone with the idle tenant: the caller's plans again
