@@ -277,3 +277,40 @@ func TestBlockKeptOnCallersClock(t *testing.T) {
 		t.Fatalf("a's block, in use within its deadline on the callers' clock, was given back: %+v", st)
 	}
 }
+
+// A refund of a call counted before a restart without persistence went
+// into the pool made anew after it, in the same window slot: it took back
+// credits spent since (b's 80 of the pool of 80 showed as 70, and 10
+// more were admitted). The windows now know the instant they were made
+// at, and refund nothing counted before it.
+func TestRefundAfterRestartTakesNothingBack(t *testing.T) {
+	srv, err := startServer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.remove()
+	prefix := "h55.refundrestart:"
+	a := newStore(t, client(t, srv.addr()), WithPrefix(prefix), WithClientTime())
+	b := newStore(t, client(t, srv.addr()), WithPrefix(prefix), WithClientTime())
+	p := store.Plan{Credits: 80, Window: time.Hour, Concurrency: 8}
+	pf := func(string) *store.Plan { return &p }
+	var la, lb Lease
+	var d store.Decision
+	a.Take(t0, &store.Request{Tenant: "t", App: "x", Credits: 10}, pf, &la, &d)
+	if !d.Allowed {
+		t.Fatalf("a: %+v", d)
+	}
+	defer a.Release(&la)
+	if err := srv.restart(); err != nil {
+		t.Fatal(err)
+	}
+	b.Take(t0.Add(time.Second), &store.Request{Tenant: "t", App: "y", Credits: 80}, pf, &lb, &d)
+	if !d.Allowed {
+		t.Fatalf("b, after the restart: %+v", d)
+	}
+	b.Release(&lb)
+	a.Settle(t0.Add(time.Second), &la, -10, false)
+	if used := b.Peek(t0.Add(time.Second), "t", 0, pf).Used; used != 80 {
+		t.Fatalf("b spent the pool of 80 after the restart, the pool counts %d: a's refund of a call from before it took credits back", used)
+	}
+}
