@@ -99,7 +99,11 @@
 // tenant's spending or slots, which are then handed out again. Use
 // noeviction: a full Redis then refuses steps, and the failure mode
 // decides. A restart without persistence (or a failover that lost
-// writes) forgets them too, and credits spent before are spent again.
+// writes) forgets them too, and credits spent before are spent again;
+// a refund (Settle) of a call counted before takes nothing back from the
+// windows made since, which know the instant they were made at (with
+// WithClientTime, one made by an instance whose clock is behind that call's
+// instant may still refund it).
 // Each instance finds its slots lost at its next renewal (within a third
 // of WithLeaseTTL): it holds again those of its calls in flight (counted
 // from then on, also past a cap that others filled meanwhile: it refuses

@@ -12,6 +12,8 @@
 --        the plan SetPlan stored (o its id, oe its encoding) and the
 --        windows' epoch (e: changed whenever W is made anew or reshaped
 --        for another plan; instances drop leased blocks of another epoch)
+--        and the instant it was made at (b, on the windows' clock: what
+--        was counted before it was counted in windows since lost)
 --   2 Q  hash: a pending plan, for a tenant SetPlan found absent
 --   3 A  zset: the application's leases, scored by deadline
 --   4 C  zset: the class's leases (W when the class is not capped)
@@ -214,7 +216,7 @@ end
 
 -- load reads the frontier, the plan ids, the epoch and every window's state.
 function L.load()
-  local names = {'f', 'id', 'o', 'e'}
+  local names = {'f', 'id', 'o', 'e', 'b'}
   for i = 0, plan.n - 1 do
     names[#names + 1] = L.fld(i, 'h')
     names[#names + 1] = L.fld(i, 'c')
@@ -222,9 +224,9 @@ function L.load()
   end
   local v = redis.call('HMGET', KW, unpack(names))
   local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], e = tonumber(v[4]) or 0,
-    wins = {}, dels = {}}
+    born = tonumber(v[5]) or 0, wins = {}, dels = {}}
   for i = 0, plan.n - 1 do
-    local b = 5 + 3 * i
+    local b = 6 + 3 * i
     st.wins[i] = {h = tonumber(v[b]) or 0, c = tonumber(v[b + 1]) or -1, s = tonumber(v[b + 2]) or 0}
     if plan.wins[i].kind == 'c' and not v[b + 1] then st.wins[i].c = nil end
   end
@@ -241,6 +243,7 @@ function L.save(st, u)
   if st.fresh then
     put('n', plan.n)
     put('e', L.fmt(st.e))
+    put('b', L.fmt(st.born))
     for i = 0, plan.n - 1 do
       local win = plan.wins[i]
       put(L.fld(i, 'k'), win.kind)

@@ -81,6 +81,7 @@ function L.begin(create, setting)
       end
     end
     st.fresh = true
+    st.born = u
     L.newEpoch(st)
   elseif st.id ~= plan.id then
     if not L.reshape(st, u) then return nil, {PERIODS, u} end
@@ -200,7 +201,9 @@ function L.op_settle()
   if not st then return u end
   local ut, delta, exact = tonumber(L.arg(0)), tonumber(L.arg(1)), L.arg(2) == '1'
   local res
-  if delta < 0 then
+  if delta < 0 and ut < st.born then -- counted in windows since lost: nothing of it is out here
+    res = L.decision(st, u, R_NONE, 0, 0)
+  elseif delta < 0 then
     local back = L.refund(0, plan.wins[0], st.wins[0], ut, -delta)
     for i = 1, plan.n - 1 do L.refund(i, plan.wins[i], st.wins[i], ut, -delta) end
     res = L.decision(st, u, R_NONE, -back, 0)
