@@ -15,9 +15,19 @@ import (
 // runs (the proxy swallows only its replies) and Redis answers again at
 // once: the pool must count the call's 5 credits once.
 func TestFailOpenTakeChargedOnce(t *testing.T) {
+	testOutageTakeChargedOnce(t, FailOpen)
+}
+
+// Degraded, likewise: the call admitted from the instance's share was
+// booked as a new charge.
+func TestDegradedTakeChargedOnce(t *testing.T) {
+	testOutageTakeChargedOnce(t, Degraded)
+}
+
+func testOutageTakeChargedOnce(t *testing.T, mode Mode) {
 	px := newProxy(t, shared.addr())
 	c := client(t, px.l.Addr().String())
-	s := newStore(t, c, WithTimeout(time.Second), WithFailure(FailOpen, 1), WithBreaker(100, time.Second),
+	s := newStore(t, c, WithTimeout(time.Second), WithFailure(mode, 1), WithBreaker(100, time.Second),
 		WithLeaseTTL(60*time.Millisecond))
 	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 4}
 	pf := func(string) *store.Plan { return &p }
@@ -31,7 +41,7 @@ func TestFailOpenTakeChargedOnce(t *testing.T) {
 	s.Take(time.Now(), &store.Request{Tenant: "fo", App: "a", Credits: 5}, pf, &l, &d)
 	px.drop.Store(0)
 	if !d.Allowed {
-		t.Fatalf("FailOpen refused: %+v", d)
+		t.Fatalf("%v refused: %+v", mode, d)
 	}
 	s.Release(&l)
 	deadline := time.Now().Add(5 * time.Second)
