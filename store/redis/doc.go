@@ -86,12 +86,13 @@
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What
 // FailOpen and Degraded spent is charged to the pool once Redis is back
-// (Stats.Unreconciled counts what no longer fit). A FailOpen take that
-// failed after it was sent may have run: with FailOpen every take records
-// its result (WithReplayTTL), and its credits are booked by a charge with
-// the take's id, which finds that record and charges nothing if the take
-// ran and admitted (an outage longer than WithReplayTTL loses the record:
-// the take is then charged again). Stats and Circuit report
+// (Stats.Unreconciled counts what no longer fit). A take that failed
+// after it was sent may have run: with FailOpen or Degraded every take
+// records its result (WithReplayTTL), and the credits of the call the
+// mode admits then (from the share, never from a leased block) are booked
+// by a charge with the take's id, which finds that record and charges
+// nothing if the take ran and admitted (an outage longer than
+// WithReplayTTL loses the record: the take is then charged again). Stats and Circuit report
 // it all.
 //
 // Redis must keep the store's keys: every one has an expiry, so a

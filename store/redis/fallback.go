@@ -107,8 +107,9 @@ func (s *Store) bgNow(now time.Time) time.Time {
 
 // unavailable decides a Take that Redis could not, by the failure mode.
 // id and err are the failed step's (none if the breaker sent nothing): a
-// FailOpen take that was sent may have run and charged its credits, and
-// its debt is booked as that step (see oweStep), never as a new charge.
+// take that was sent may have run and charged its credits, and the debt
+// of a call FailOpen or Degraded admits then is booked as that step (see
+// oweStep), never as a new charge (nor spent from a leased block).
 // Its decisions give no Limit: no shared pool was read, so what they say
 // of credits (FailOpen nothing, Degraded this instance's share or block)
 // is not the pool's, and a caller that shows the pool (the middleware's
@@ -129,7 +130,7 @@ func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.R
 		s.stats.outCredits.Add(n)
 		return
 	case Degraded:
-		if s.takeDegraded(now, t, pi, req, n, lease, d) {
+		if s.takeDegraded(now, t, pi, req, n, lease, d, id, err) {
 			s.stats.outAdmitted.Add(1)
 			return
 		}
@@ -141,8 +142,13 @@ func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.R
 	d.Reason, d.RetryAfter = store.ReasonUnavailable, s.cfg.cooldown
 }
 
-// takeDegraded admits from the leased block, else from the share.
-func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+// takeDegraded admits from the leased block, else from the share. A take
+// that failed after it was sent (id, err) may have run: its credits are
+// taken from the share and booked as that step, which reconcile sends
+// again (it finds the take's record if it ran).
+func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision,
+	id string, err error) bool {
+	sent := err != nil && !errors.Is(err, errOpen)
 	N := int64(s.cfg.instances)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -174,7 +180,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
-	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
+	if b := t.blk; n > 0 && !sent && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
 		b.credits -= n // leased already: counted in Redis
 		d.Remaining, d.Used = b.credits, b.top-b.credits
 	} else if n > 0 {
@@ -191,7 +197,11 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			}
 			return false
 		}
-		t.owed += n
+		if sent && len(t.owedSteps) < maxOwedSteps {
+			t.owedSteps = append(t.owedSteps, owedStep{id, n})
+		} else {
+			t.owed += n
+		}
 		t.lastPlan.Store(pi) // reconcile books only a debt with a plan: a first step may be this one
 		s.stats.outCredits.Add(n)
 		d.Remaining = tk.Remaining

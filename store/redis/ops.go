@@ -58,7 +58,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 	if spare != nil {
 		rid, reuse = id, "1"
 	}
-	if s.cfg.mode == FailOpen {
+	if s.cfg.mode != FailClosed {
 		// recorded: a take that fails after it was sent is admitted and
 		// its credits booked by sending a charge with its id again, which
 		// finds this record if the take ran (see unavailable)
