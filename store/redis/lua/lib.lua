@@ -225,6 +225,7 @@ function L.load()
   local v = redis.call('HMGET', KW, unpack(names))
   local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], e = tonumber(v[4]) or 0,
     born = tonumber(v[5]) or 0, wins = {}, dels = {}}
+  if not st.held then st.e = -1 end -- no windows: no block's epoch (0 is one from before epochs)
   for i = 0, plan.n - 1 do
     local b = 6 + 3 * i
     st.wins[i] = {h = tonumber(v[b]) or 0, c = tonumber(v[b + 1]) or -1, s = tonumber(v[b + 2]) or 0}

@@ -275,7 +275,7 @@ end
 -- renew args: 0 lease length (us), 1 key ttl (ms), 2 how many of the
 -- members are slots of calls in flight (they come first; the rest are
 -- spares), members. Returns how many were still held, the windows' epoch
--- and frontier (0 if W is gone: the holder checks its block), then the
+-- (-1 if W is gone) and frontier (the holder checks its block), then the
 -- spares that were not held (in either key): given up in both, their
 -- holder forgets them. A slot of a call in flight that is not held (a restart without
 -- persistence, a failover, an eviction, a lease that expired) is held
@@ -283,8 +283,10 @@ end
 -- also past them if others took its place meanwhile (they are refused
 -- until enough calls end).
 function L.op_renew()
-  local w = redis.call('HMGET', KW, 'e', 'f')
-  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0, tonumber(w[1]) or 0, tonumber(w[2]) or 0}
+  local w = redis.call('HMGET', KW, 'e', 'f', 'id')
+  local e = tonumber(w[1]) or 0
+  if not w[3] then e = -1 end -- no windows (see load)
+  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0, e, tonumber(w[2]) or 0}
   local inuse = tonumber(L.arg(2))
   for j = 3, #ARGV - OPARG do
     local m = L.arg(j)
