@@ -18,6 +18,7 @@ type block struct {
 	rem     int64     // what the pool had left just after
 	reset   time.Time // the pool's reset then
 	until   time.Time // caller's clock: spend no later than this
+	epoch   int64     // the windows' epoch it was taken in (see lib.lua)
 	// since is when the block came back, on this process's monotonic
 	// clock: it is not spent past spendFor from then either, whatever the
 	// caller's now says (in server time mode the windows roll by Redis's
@@ -90,7 +91,7 @@ func (s *Store) newBlock(now time.Time, t *tenant, pi *planInfo, r reply, d *sto
 	t.mu.Lock()
 	old := t.blk
 	t.blk = &block{pi: pi, credits: r.extra, taken: r.extra + r.cost, at: r.u, top: r.used, rem: r.remaining, reset: d.Reset,
-		until: now.Add(pi.spendFor), since: time.Now(), used: true}
+		until: now.Add(pi.spendFor), since: time.Now(), used: true, epoch: r.epoch}
 	t.bwant = min(2*t.bwant, s.cfg.maxBlock)
 	t.mu.Unlock()
 	s.stats.blocks.Add(1)
@@ -119,6 +120,26 @@ func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decisio
 	b.used = true
 	return store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength(),
 		Used: b.top - b.credits, Remaining: b.rem + b.credits, Reset: b.reset}, true
+}
+
+// checkBlock drops t's block, unspent and not given back, if a reply
+// found the windows' frontier (the latest instant they counted at, on
+// their clock: Redis's, or in client time mode the latest now any
+// instance gave) spendFor past the block's instant, or the tenant's
+// windows in another epoch than the block's: made anew
+// (a restart without persistence, a failover, an eviction: they no longer
+// count the block, and a refund would take back what was spent since) or
+// reshaped for another plan (SetPlan: the block's credits may come back
+// with the new windows before the block's end). Checked on every reply
+// and renewal for the tenant, not on the local path: until then, the
+// block is spent as before.
+func (s *Store) checkBlock(t *tenant, epoch, frontier int64) {
+	t.mu.Lock()
+	if b := t.blk; b != nil && (b.epoch != epoch || frontier >= b.at+b.pi.spendFor.Microseconds()) {
+		t.blk = nil
+		s.stats.blocksDropped.Add(1)
+	}
+	t.mu.Unlock()
 }
 
 // giveBack refunds a block's unspent credits into the slot it was taken in.

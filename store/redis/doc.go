@@ -51,7 +51,23 @@
 // back into the slot it was taken in (at the next sweep, or Close). The
 // pool is never over-admitted: a block is spent from every window of the
 // plan when taken, and spent locally for at most half the shortest of
-// them, while they all still count it.
+// them, while they all still count it. Every reply and renewal for the
+// tenant carries the windows' epoch, which changes when they are made anew
+// (a restart without persistence, a failover that lost writes, an
+// eviction) or reshaped for another plan (SetPlan): a block of another
+// epoch is dropped, not given back (a refund would take back what was
+// spent since). An instance notices at its next round trip for the
+// tenant, at the latest its next renewal (a block is spent only beside a
+// spare slot, which renewals walk: within a third of WithLeaseTTL);
+// until then it spends its block as before, which a pool made anew or a
+// window shortened to less than half its old length no longer counts.
+// A block's half window is judged on the windows' clock: locally on the
+// caller's now and on this process's monotonic clock since the block came
+// (the earlier deadline wins), and at each reply and renewal on the
+// windows' frontier, the latest instant they counted at (with
+// WithClientTime, the latest now any instance gave: an instance whose
+// clock is behind the others' drops its block once it sees the frontier
+// half a window past the block's instant).
 // Decisions served from a block report the use within the block's range,
 // so each figure is still reported once fleet-wide; a block given back
 // lowers the use, and a threshold in the range given back can be crossed
@@ -70,7 +86,13 @@
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What
 // FailOpen and Degraded spent is charged to the pool once Redis is back
-// (Stats.Unreconciled counts what no longer fit). Stats and Circuit report
+// (Stats.Unreconciled counts what no longer fit). A take that failed
+// after it was sent may have run: with FailOpen or Degraded every take
+// records its result (WithReplayTTL), and the credits of the call the
+// mode admits then (from the share, never from a leased block) are booked
+// by a charge with the take's id, which finds that record and charges
+// nothing if the take ran and admitted (an outage longer than
+// WithReplayTTL loses the record: the take is then charged again). Stats and Circuit report
 // it all.
 //
 // Redis must keep the store's keys: every one has an expiry, so a
@@ -78,8 +100,18 @@
 // tenant's spending or slots, which are then handed out again. Use
 // noeviction: a full Redis then refuses steps, and the failure mode
 // decides. A restart without persistence (or a failover that lost
-// writes) forgets them too: slots are found lost at the next renewal,
-// and credits spent before are spent again.
+// writes) forgets them too, and credits spent before are spent again;
+// a refund (Settle) of a call counted before takes nothing back from the
+// windows made since, which know the instant they were made at (with
+// WithClientTime, one made by an instance whose clock is behind that call's
+// instant may still refund it).
+// Each instance finds its slots lost at its next renewal (within a third
+// of WithLeaseTTL): it holds again those of its calls in flight (counted
+// from then on, also past a cap that others filled meanwhile: it refuses
+// until enough calls end) and drops its spares. Until every instance has
+// renewed, the caps admit beside the calls in flight they forgot. A slot
+// released just as its renewal was sent may be held again, by no call,
+// until its lease runs out.
 //
 // # Snapshots
 //

@@ -106,22 +106,31 @@ func (s *Store) bgNow(now time.Time) time.Time {
 }
 
 // unavailable decides a Take that Redis could not, by the failure mode.
+// id and err are the failed step's (none if the breaker sent nothing): a
+// take that was sent may have run and charged its credits, and the debt
+// of a call FailOpen or Degraded admits then is booked as that step (see
+// oweStep), never as a new charge (nor spent from a leased block).
 // Its decisions give no Limit: no shared pool was read, so what they say
 // of credits (FailOpen nothing, Degraded this instance's share or block)
 // is not the pool's, and a caller that shows the pool (the middleware's
 // limit headers, which clients reconcile with) must not show them as it.
-func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) {
+func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision,
+	id string, err error) {
 	*d = store.Decision{Cost: n, Window: pi.p.WindowLength(), Reset: now}
 	switch s.cfg.mode {
 	case FailOpen:
 		*lease = Lease{t: t, pi: pi, member: "open", kind: openLease}
 		d.Allowed = true
-		t.owe(pi, n)
+		if err != nil {
+			t.oweStep(pi, id, n, err)
+		} else {
+			t.owe(pi, n)
+		}
 		s.stats.outAdmitted.Add(1)
 		s.stats.outCredits.Add(n)
 		return
 	case Degraded:
-		if s.takeDegraded(now, t, pi, req, n, lease, d) {
+		if s.takeDegraded(now, t, pi, req, n, lease, d, id, err) {
 			s.stats.outAdmitted.Add(1)
 			return
 		}
@@ -133,8 +142,13 @@ func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.R
 	d.Reason, d.RetryAfter = store.ReasonUnavailable, s.cfg.cooldown
 }
 
-// takeDegraded admits from the leased block, else from the share.
-func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+// takeDegraded admits from the leased block, else from the share. A take
+// that failed after it was sent (id, err) may have run: its credits are
+// taken from the share and booked as that step, which reconcile sends
+// again (it finds the take's record if it ran).
+func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision,
+	id string, err error) bool {
+	sent := err != nil && !errors.Is(err, errOpen)
 	N := int64(s.cfg.instances)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -166,7 +180,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
-	if b := t.blk; n > 0 && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
+	if b := t.blk; n > 0 && !sent && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
 		b.credits -= n // leased already: counted in Redis
 		d.Remaining, d.Used = b.credits, b.top-b.credits
 	} else if n > 0 {
@@ -183,7 +197,11 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			}
 			return false
 		}
-		t.owed += n
+		if sent && len(t.owedSteps) < maxOwedSteps {
+			t.owedSteps = append(t.owedSteps, owedStep{id, n})
+		} else {
+			t.owed += n
+		}
 		t.lastPlan.Store(pi) // reconcile books only a debt with a plan: a first step may be this one
 		s.stats.outCredits.Add(n)
 		d.Remaining = tk.Remaining
@@ -341,6 +359,11 @@ func (s *Store) reconcile() {
 				continue
 			}
 			r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", st.id, st.n)
+			if err == nil && r.reason != int64(store.ReasonNone) {
+				// the record of a FailOpen take that ran and was refused
+				// (a charge is never refused): nothing was charged
+				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), st.n)
+			}
 			if err != nil {
 				x.t.mu.Lock()
 				x.t.owedSteps = append(x.t.owedSteps, steps[i:len(steps)-1]...)

@@ -137,9 +137,11 @@ func (h *leases) pushSpare(x *held) bool {
 	return true
 }
 
-// lose forgets a slot Redis no longer holds (a restart, a failover, an
-// eviction, a lease that expired): a spare is dropped with its pin, and a
-// slot in use is released as a spare is not (see spare) when its call ends.
+// lose forgets a spare Redis no longer holds (a restart, a failover, an
+// eviction, a lease that expired; renewals hold the slots of calls in
+// flight again, see op_renew): it is dropped with its pin, and if a call
+// took it since the sweep, its slot is released as a spare is not (see
+// spare) when the call ends.
 // Kept, a spare admitted calls without a round trip on a slot no one
 // counted.
 func (h *leases) lose(member string) {
@@ -193,13 +195,19 @@ type group struct {
 	akey, ckey string
 }
 
+// renewal is a group's slots to renew: those of calls in flight, then
+// the spares.
+type renewal struct {
+	inuse, spares []string
+}
+
 // sweep groups the slots to renew by their keys, and takes out the spares
 // unused since the last sweep (all of them if all), to give back: the
 // caller then drops their pins.
-func (h *leases) sweep(all bool) (renew, drop map[group][]string) {
+func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	renew, drop = map[group][]string{}, map[group][]string{}
+	renew, drop = map[group]*renewal{}, map[group][]string{}
 	for k, s := range h.spares {
 		keep := s[:0]
 		for _, x := range s {
@@ -220,7 +228,16 @@ func (h *leases) sweep(all bool) (renew, drop map[group][]string) {
 	}
 	for _, x := range h.m {
 		g := group{x.t, x.akey, x.ckey}
-		renew[g] = append(renew[g], x.member)
+		r := renew[g]
+		if r == nil {
+			r = &renewal{}
+			renew[g] = r
+		}
+		if x.spare {
+			r.spares = append(r.spares, x.member)
+		} else {
+			r.inuse = append(r.inuse, x.member)
+		}
 	}
 	return renew, drop
 }
@@ -246,6 +263,7 @@ func (s *Store) renewAll(all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
 	type sent struct {
+		t    *tenant
 		keys []string
 		args []any
 		n    int
@@ -253,13 +271,18 @@ func (s *Store) renewAll(all bool) {
 	}
 	var cmds []sent
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for g, ms := range renew {
-			args := []any{"renew", "", "", 0, 0, 0, 0, 0, s.cfg.leaseTTL.Microseconds(), 3 * s.cfg.leaseTTL.Milliseconds()}
-			for _, m := range ms {
+		for g, r := range renew {
+			// the slots of calls in flight first: held again if lost (see op_renew)
+			args := []any{"renew", "", "", 0, 0, 0, 0, 0, s.cfg.leaseTTL.Microseconds(), 3 * s.cfg.leaseTTL.Milliseconds(),
+				len(r.inuse)}
+			for _, m := range r.inuse {
+				args = append(args, m)
+			}
+			for _, m := range r.spares {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{keys, args, len(ms), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g.t, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -284,11 +307,16 @@ func (s *Store) renewAll(all bool) {
 		if err = whileMoving(ctx, err, send); err != nil && moving(err) {
 			ok = false // still on the move at the deadline
 		}
-		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 1 {
+		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 3 {
 			if kept, _ := a[1].(int64); kept < int64(c.n) {
 				s.stats.leasesLost.Add(int64(c.n) - kept)
 			}
-			for _, m := range a[2:] { // not held: no spare may admit on them
+			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
+				e, _ := a[2].(int64)
+				f, _ := a[3].(int64)
+				s.checkBlock(c.t, e, f)
+			}
+			for _, m := range a[4:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
 					s.held.lose(m)
 				}
@@ -315,7 +343,9 @@ func (s *Store) background() {
 			return
 		case <-tick.C:
 			s.renewAll(false)
-			s.giveBackBlocks(time.Now(), false)
+			// blocks are judged on the callers' clock (see block.expired):
+			// in client time mode the latest now they gave
+			s.giveBackBlocks(s.bgNow(time.Now()), false)
 			s.reconcile()
 			if s.tenants.n.Load() > int64(s.tenants.max) { // the tenants get left busy may be idle now
 				s.tenants.trim(s.bgNow(time.Now()))

@@ -27,7 +27,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		return
 	}
 	if s.brk.isOpen(time.Now()) {
-		s.unavailable(now, t, pi, req, n, lease, d)
+		s.unavailable(now, t, pi, req, n, lease, d, "", nil)
 		return
 	}
 	id := s.newID()
@@ -58,6 +58,12 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 	if spare != nil {
 		rid, reuse = id, "1"
 	}
+	if s.cfg.mode != FailClosed {
+		// recorded: a take that fails after it was sent is admitted and
+		// its credits booked by sending a charge with its id again, which
+		// finds this record if the take ran (see unavailable)
+		rid = id
+	}
 	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
 		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
 	if err == nil {
@@ -79,7 +85,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 			s.queue(t, rel{akey, ckeyFor(pi), member})
 		}
 		if err != nil {
-			s.unavailable(now, t, pi, req, n, lease, d)
+			s.unavailable(now, t, pi, req, n, lease, d, id, err)
 		}
 		return
 	}

@@ -176,6 +176,7 @@ func wait(ctx context.Context, d time.Duration) bool {
 type reply struct {
 	reason, cost, remaining, used, reset, retry, u, extra int64
 	stored                                                int64 // 1: Redis holds a SetPlan plan for the tenant
+	epoch                                                 int64 // the windows' epoch (see lib.lua); 0 in a record from before it
 }
 
 func readReply(v []any) (reply, error) {
@@ -190,6 +191,9 @@ func readReply(v []any) (reply, error) {
 			return r, fmt.Errorf("%w: %v", ErrReply, v)
 		}
 		*p = n
+	}
+	if len(v) > 10 {
+		r.epoch, _ = v[10].(int64)
 	}
 	return r, nil
 }

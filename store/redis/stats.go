@@ -21,12 +21,13 @@ type Stats struct {
 	Local          int64 // decisions served from a leased block, no round trip
 	Blocks         int64 // blocks leased
 	GivenBack      int64 // block credits given back unspent
+	BlocksDropped  int64 // blocks dropped unspent: the windows were made anew or reshaped, or rolled past them
 }
 
 type counters struct {
 	roundTrips, errors, replays, reloads, opens, refused atomic.Int64
 	outAdmitted, outCredits, reconciled, unreconciled    atomic.Int64
-	leasesLost, local, blocks, givenBack                 atomic.Int64
+	leasesLost, local, blocks, givenBack, blocksDropped  atomic.Int64
 }
 
 // Stats returns the store's counters.
@@ -37,7 +38,7 @@ func (s *Store) Stats() Stats {
 		OutageAdmitted: c.outAdmitted.Load(), OutageCredits: c.outCredits.Load(),
 		Reconciled: c.reconciled.Load(), Unreconciled: c.unreconciled.Load(),
 		LeasesLost: c.leasesLost.Load(), Local: c.local.Load(), Blocks: c.blocks.Load(),
-		GivenBack: c.givenBack.Load()}
+		GivenBack: c.givenBack.Load(), BlocksDropped: c.blocksDropped.Load()}
 }
 
 // Circuit returns the state of the store's circuit breaker.

@@ -213,6 +213,9 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 		switch status(v) {
 		case statusOK:
 			r, err := readReply(v)
+			if err == nil && s.cfg.maxBlock > 0 {
+				s.checkBlock(t, r.epoch, r.u)
+			}
 			if err == nil && r.stored == 0 && t.override.Load() != nil {
 				t.override.Store(nil) // gone with the idle tenant: the caller's plans again
 			}

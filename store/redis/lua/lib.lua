@@ -8,8 +8,12 @@
 -- with 14 digits.
 --
 -- KEYS, all inside the tenant's hash tag (so the script runs on a cluster):
---   1 W  hash: the tenant's windows, frontier, plan id ("held" = has id)
---        and the plan SetPlan stored (o its id, oe its encoding)
+--   1 W  hash: the tenant's windows, frontier, plan id ("held" = has id),
+--        the plan SetPlan stored (o its id, oe its encoding) and the
+--        windows' epoch (e: changed whenever W is made anew or reshaped
+--        for another plan; instances drop leased blocks of another epoch)
+--        and the instant it was made at (b, on the windows' clock: what
+--        was counted before it was counted in windows since lost)
 --   2 Q  hash: a pending plan, for a tenant SetPlan found absent
 --   3 A  zset: the application's leases, scored by deadline
 --   4 C  zset: the class's leases (W when the class is not capped)
@@ -39,7 +43,7 @@ function L.arg(i) return ARGV[OPARG + i] end
 
 -- Replies are arrays: {status, ...}. OK carries a decision: {0, reason,
 -- cost, remaining, used, reset, retry (-1 never), u, extra, 1 if W holds
--- a plan SetPlan stored}.
+-- a plan SetPlan stored, the windows' epoch}.
 local OK, PLAN, PERIODS = 0, 1, 2
 local R_NONE, R_CREDITS, R_CONC, R_SUB = 0, 1, 2, 3
 
@@ -205,18 +209,25 @@ function L.avail(i, win, ws, u, m, lim)
   return -1
 end
 
--- load reads the frontier, the plan ids and every window's state.
+-- newEpoch gives the windows a new epoch (Redis's clock, past the old).
+function L.newEpoch(st)
+  st.e = math.max(L.rtime(), st.e + 1)
+end
+
+-- load reads the frontier, the plan ids, the epoch and every window's state.
 function L.load()
-  local names = {'f', 'id', 'o'}
+  local names = {'f', 'id', 'o', 'e', 'b'}
   for i = 0, plan.n - 1 do
     names[#names + 1] = L.fld(i, 'h')
     names[#names + 1] = L.fld(i, 'c')
     names[#names + 1] = L.fld(i, 's')
   end
   local v = redis.call('HMGET', KW, unpack(names))
-  local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], wins = {}, dels = {}}
+  local st = {f = tonumber(v[1]) or 0, id = v[2], held = v[2] ~= false, o = v[3], e = tonumber(v[4]) or 0,
+    born = tonumber(v[5]) or 0, wins = {}, dels = {}}
+  if not st.held then st.e = -1 end -- no windows: no block's epoch (0 is one from before epochs)
   for i = 0, plan.n - 1 do
-    local b = 4 + 3 * i
+    local b = 6 + 3 * i
     st.wins[i] = {h = tonumber(v[b]) or 0, c = tonumber(v[b + 1]) or -1, s = tonumber(v[b + 2]) or 0}
     if plan.wins[i].kind == 'c' and not v[b + 1] then st.wins[i].c = nil end
   end
@@ -232,6 +243,8 @@ function L.save(st, u)
   end
   if st.fresh then
     put('n', plan.n)
+    put('e', L.fmt(st.e))
+    put('b', L.fmt(st.born))
     for i = 0, plan.n - 1 do
       local win = plan.wins[i]
       put(L.fld(i, 'k'), win.kind)
@@ -271,7 +284,7 @@ function L.decision(st, u, reason, cost, ra, extra)
   end
   local o = 0
   if st.o then o = 1 end
-  return {OK, reason, cost, rem, pool.s, rs, ra, u, extra or 0, o}
+  return {OK, reason, cost, rem, pool.s, rs, ra, u, extra or 0, o, st.e}
 end
 
 -- retry is how long until m credits (keep more in the pool) are free in

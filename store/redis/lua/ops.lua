@@ -54,6 +54,7 @@ function L.reshape(st, u)
     st.wins[j] = ws
   end
   st.fresh = true
+  L.newEpoch(st)
   return true
 end
 
@@ -80,6 +81,8 @@ function L.begin(create, setting)
       end
     end
     st.fresh = true
+    st.born = u
+    L.newEpoch(st)
   elseif st.id ~= plan.id then
     if not L.reshape(st, u) then return nil, {PERIODS, u} end
   end
@@ -198,7 +201,9 @@ function L.op_settle()
   if not st then return u end
   local ut, delta, exact = tonumber(L.arg(0)), tonumber(L.arg(1)), L.arg(2) == '1'
   local res
-  if delta < 0 then
+  if delta < 0 and ut < st.born then -- counted in windows since lost: nothing of it is out here
+    res = L.decision(st, u, R_NONE, 0, 0)
+  elseif delta < 0 then
     local back = L.refund(0, plan.wins[0], st.wins[0], ut, -delta)
     for i = 1, plan.n - 1 do L.refund(i, plan.wins[i], st.wins[i], ut, -delta) end
     res = L.decision(st, u, R_NONE, -back, 0)
@@ -267,27 +272,41 @@ function L.op_release()
   return {OK}
 end
 
--- renew args: 0 lease length (us), 1 key ttl (ms), members. Returns how
--- many were still held (a lease that expired is not brought back), then
--- the members that were not (in either key).
+-- renew args: 0 lease length (us), 1 key ttl (ms), 2 how many of the
+-- members are slots of calls in flight (they come first; the rest are
+-- spares), members. Returns how many were still held, the windows' epoch
+-- (-1 if W is gone) and frontier (the holder checks its block), then the
+-- spares that were not held (in either key): given up in both, their
+-- holder forgets them. A slot of a call in flight that is not held (a restart without
+-- persistence, a failover, an eviction, a lease that expired) is held
+-- again: the call still runs, and the caps must count it from now on,
+-- also past them if others took its place meanwhile (they are refused
+-- until enough calls end).
 function L.op_renew()
-  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0}
-  for j = 2, #ARGV - OPARG do
-    if redis.call('ZSCORE', KA, L.arg(j)) and (KC == KW or redis.call('ZSCORE', KC, L.arg(j))) then
+  local w = redis.call('HMGET', KW, 'e', 'f', 'id')
+  local e = tonumber(w[1]) or 0
+  if not w[3] then e = -1 end -- no windows (see load)
+  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0, e, tonumber(w[2]) or 0}
+  local inuse = tonumber(L.arg(2))
+  for j = 3, #ARGV - OPARG do
+    local m = L.arg(j)
+    if redis.call('ZSCORE', KA, m) and (KC == KW or redis.call('ZSCORE', KC, m)) then
       held = held + 1
-      redis.call('ZADD', KA, deadline, L.arg(j))
-      if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, L.arg(j)) end
-    else -- lost in one key: given up in both (its holder forgets it)
-      redis.call('ZREM', KA, L.arg(j))
-      if KC ~= KW then redis.call('ZREM', KC, L.arg(j)) end
-      res[#res + 1] = L.arg(j)
+      redis.call('ZADD', KA, deadline, m)
+      if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, m) end
+    elseif j - 3 < inuse then
+      redis.call('ZADD', KA, deadline, m)
+      if KC ~= KW then redis.call('ZADD', KC, deadline, m) end
+    else
+      redis.call('ZREM', KA, m)
+      if KC ~= KW then redis.call('ZREM', KC, m) end
+      res[#res + 1] = m
     end
   end
   res[2] = held
-  if held > 0 then -- never shortening the keys' life (see hold)
-    L.keep(KA, tonumber(L.arg(1)))
-    if KC ~= KW then L.keep(KC, tonumber(L.arg(1))) end
-  end
+  -- never shortening the keys' life (see hold)
+  L.keep(KA, tonumber(L.arg(1)))
+  if KC ~= KW then L.keep(KC, tonumber(L.arg(1))) end
   return res
 end
 
