@@ -62,8 +62,9 @@ func TestEditionCredits(t *testing.T) {
 	}
 }
 
-// The formula: capped, then add-ons on top; overflow saturates and fails
-// validation instead of wrapping.
+// The formula: base, licences and add-ons, then the cap ("usable credits =
+// the lower of formula and cap", credit-limits.md section 1, add-ons inside
+// the formula); overflow saturates and fails validation instead of wrapping.
 func TestEditionFormula(t *testing.T) {
 	for _, tc := range []struct {
 		e                zoho.EditionLimits
@@ -72,7 +73,13 @@ func TestEditionFormula(t *testing.T) {
 	}{
 		{zoho.Standard, 10, 0, 52500},
 		{zoho.Standard, 1000, 0, 100000},
-		{zoho.Standard, 1000, 7, 100007}, // add-ons after the cap
+		{zoho.Standard, 1000, 7, 100000}, // the cap includes add-ons (it gave 100,007)
+		{zoho.Standard, 10, 7, 52507},
+		{zoho.Standard, 190, 1000, 98500},
+		{zoho.Standard, 199, 1000, 100000}, // 100,750 capped
+		{zoho.Free, 0, 500, 5000},
+		{zoho.Ultimate, 10, 500, 70500}, // no cap
+		{zoho.Standard, math.MaxInt64 / 2, 1, 100000},
 		{zoho.Ultimate, math.MaxInt64 / 2, 0, math.MaxInt64},
 		{zoho.Ultimate, 1, math.MaxInt64, math.MaxInt64},
 	} {
