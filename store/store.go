@@ -65,7 +65,10 @@ type Decision struct {
 	Allowed bool
 	Reason  Reason
 	// Cost is the step's credits: for Take, the request's (taken when
-	// Allowed); for Settle and Charge, what was charged (negative: refunded).
+	// Allowed); for Settle and Charge, what was charged to the pool
+	// (negative: refunded), the window whose Used the Decision reports. A
+	// partial charge's extra windows take what they can of it, perhaps
+	// less, each keeping its own charge.
 	Cost int64
 	// Limit is the pool's size; 0 when no pool was read: no tenant reached
 	// (a full store), or a shared store out of reach deciding alone (the

@@ -73,16 +73,13 @@ func (c *Compound) TryAcquireAt(now time.Time, n int64) (bool, error) {
 
 // TakeAt takes n credits from every part, or from none; with partial, the
 // first part takes as many as it can, each later part up to what the one
-// before it took, and Took is the least any part took. keep
-// applies to the first part (the pool). Spent is the first part's, Remaining
-// the least any part has left, each from that part's own step.
+// before it took. keep applies to the first part (the pool). Took and Spent
+// are the first part's, so that Spent-Took is its use before the step (a
+// later part may have taken less), and Remaining the least any part has
+// left, each from that part's own step.
 func (c *Compound) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	if partial || n <= 0 {
-		t := c.ws[0].TakeAt(now, n, keep, partial)
-		for _, w := range c.ws[1:] {
-			x := w.TakeAt(now, t.Took, 0, partial)
-			t.Took, t.Remaining = min(t.Took, x.Took), min(t.Remaining, x.Remaining)
-		}
+		t, _ := c.takeUpTo(now, n, keep, partial)
 		return t
 	}
 	var toks [maxTokens]uint64
@@ -135,9 +132,23 @@ func (c *Compound) RefundAt(now, spent time.Time, n int64) int64 {
 	return back
 }
 
+// takeUpTo is TakeAt's partial (or n <= 0) step: the first part takes what
+// it can, each later part up to what the one before it took. It returns the
+// step, of the first part's Took and Spent, and the least any part took.
+func (c *Compound) takeUpTo(now time.Time, n, keep int64, partial bool) (Take, int64) {
+	t := c.ws[0].TakeAt(now, n, keep, partial)
+	least := t.Took
+	for _, w := range c.ws[1:] {
+		x := w.TakeAt(now, least, 0, partial)
+		least, t.Remaining = min(least, x.Took), min(t.Remaining, x.Remaining)
+	}
+	return t, least
+}
+
 // ChargeAt charges every part up to n and returns the least any part took.
 func (c *Compound) ChargeAt(now time.Time, n int64) int64 {
-	return c.TakeAt(now, n, 0, true).Took
+	_, least := c.takeUpTo(now, n, 0, true)
+	return least
 }
 
 // RemainingAt reports the least any part has left.

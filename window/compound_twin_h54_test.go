@@ -49,8 +49,8 @@ func twinOf(t *testing.T, w Window) Window {
 // alone, as the Compound's doc says it drives its parts): an all-or-nothing
 // take is taken from every twin if each has room, else from none; a
 // partial one takes from the first what fits and from each later one up to
-// what the one before took. Every Take, and every part's remainder after
-// each step, is the twins'.
+// what the one before took, and its Took is the first's. Every Take, and
+// every part's remainder after each step, is the twins'.
 func TestCompoundAgainstTwins(t *testing.T) {
 	for seed := range uint64(60) {
 		rng := rand.New(rand.NewPCG(seed, 541))
@@ -89,9 +89,10 @@ func TestCompoundAgainstTwins(t *testing.T) {
 			var want Take
 			if partial || n <= 0 {
 				want = twins[0].TakeAt(now, n, keep, partial)
+				least := want.Took
 				for _, w := range twins[1:] {
-					x := w.TakeAt(now, want.Took, 0, partial)
-					want.Took, want.Remaining = min(want.Took, x.Took), min(want.Remaining, x.Remaining)
+					x := w.TakeAt(now, least, 0, partial)
+					least, want.Remaining = min(least, x.Took), min(want.Remaining, x.Remaining)
 				}
 			} else {
 				// Parts are tried in order up to the first that refuses:

@@ -46,7 +46,7 @@ type Window interface {
 // usage before and after its own change exactly (an alert crossing, say)
 // whatever other callers do meanwhile.
 type Take struct {
-	Took      int64 // credits taken: all asked for, fewer (partial), or 0
+	Took      int64 // credits taken: all asked for, fewer (partial), or 0 (for a Compound, its first part's)
 	Spent     int64 // credits spent in the window just after (for a Compound, its first part's)
 	Remaining int64 // credits that could be taken just after (a Compound's least)
 }

@@ -1,5 +1,5 @@
 // Command crmapi is creditgate's server side as a library, in one file: Zoho
-// CRM's Enterprise plan and v8 cost table enforced by the middleware in front
+// CRM's Enterprise plan and cost table enforced by the middleware in front
 // of an API handler, with the usage dashboard beside it.
 //
 //	go run ./examples/crmapi &

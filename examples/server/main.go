@@ -1,5 +1,5 @@
 // Command server puts Zoho CRM's credit limits in front of an API: every
-// call priced by Zoho's v8 cost table, taken from one Enterprise pool, capped
+// call priced by Zoho's cost table (v2 to v9), taken from one Enterprise pool, capped
 // in flight per application and per heavy class, with the usage dashboard.
 //
 //	go run ./examples/server   # then: curl -i localhost:8080/crm/v8/Leads
@@ -25,7 +25,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	costs, err := zoho.CostTable() // v8 routes: upsert = 1 credit per 10 records, COQL by LIMIT, ...
+	costs, err := zoho.CostTable() // v2-v9 routes: upsert = 1 credit per 10 records, COQL by LIMIT, ...
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -135,3 +135,32 @@ func testSnapshot[L any](t *testing.T, newStore func() store.Store[L]) {
 		remaining(t, fresh, at.Add(25*time.Minute), tenant, 100)
 	}
 }
+
+// A partial settle or charge on a plan with an extra window: the pool takes
+// what it has left, the extra window up to that (every window keeps its own
+// charge), and the Decision describes the pool, whose Used it reports: Cost
+// is the pool's charge, so that Used-Cost is its use before the step. It
+// said the least any window took (a settle of +60: pool +49, hourly +9,
+// Cost 9, Used 50), and an alert threshold between 1 and 41 % was missed.
+func testCompoundPartial[L any](t *testing.T, s store.Store[L]) {
+	p := Plan()
+	p.Credits, p.Window = 50, 24*time.Hour
+	p.Extra = []store.WindowLimit{{Credits: 10, Window: time.Hour}}
+	pf := planFor(p)
+	l, _ := takeWith(t, s, pf, T0, req("t", "a", 1), store.ReasonNone)
+	d := s.Settle(T0.Add(time.Minute), l, 60, false)
+	if !d.Allowed || d.Cost != 49 || d.Used != 50 || d.Remaining != 0 {
+		t.Fatalf("settle +60 with 49 left in the pool and 9 in the hour: %+v, want Cost 49, Used 50", d)
+	}
+	s.Release(l)
+	if d := s.Peek(T0.Add(time.Minute), "t", 0, pf); d.Used != 50 || d.Remaining != 0 {
+		t.Fatalf("after the settle: %+v", d)
+	}
+	if d := s.Peek(T0.Add(2*time.Hour), "t", 0, pf); d.Used != 50 || d.Remaining != 0 {
+		t.Fatalf("the hour's window back, the pool still spent: %+v", d)
+	}
+	// Charge: pool +50, hourly +10.
+	if d := s.Charge(T0, "u", 60, pf); !d.Allowed || d.Cost != 50 || d.Used != 50 || d.Remaining != 0 {
+		t.Fatalf("charge 60 with 50 in the pool and 10 in the hour: %+v, want Cost 50, Used 50", d)
+	}
+}

@@ -59,6 +59,7 @@ func Run[L any](t *testing.T, c Config[L]) {
 		{"SetPlanWindow", testSetPlanWindow[L]},
 		{"Calendar", testCalendar[L]},
 		{"Compound", testCompound[L]},
+		{"CompoundPartial", testCompoundPartial[L]},
 		{"ClockBackwards", testClockBackwards[L]},
 		{"ClockJumps", testClockJumps[L]},
 		{"TenantsIsolated", testIsolated[L]},

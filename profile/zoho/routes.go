@@ -70,7 +70,19 @@ func Routes(version string) []cost.Route {
 	}
 }
 
-// CostTable returns the v8 table with a default cost of 1.
+// versions are the API versions CostTable prices. A ServeMux pattern has
+// no wildcard for a version only ({v} would match any segment, "bulk" or a
+// misspelt one too), so each version's routes are listed.
+var versions = [...]string{"v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"}
+
+// CostTable returns the table of every API version from v2 to v9 (Routes of
+// each: Zoho's credit costs do not depend on the version) with a default
+// cost of 1. A path under another segment, /crm/v10/ or /crm/foo/, matches
+// no route and costs 1.
 func CostTable() (*cost.Table, error) {
-	return cost.NewTable(1, Routes("v8")...)
+	var routes []cost.Route
+	for _, v := range versions {
+		routes = append(routes, Routes(v)...)
+	}
+	return cost.NewTable(1, routes...)
 }

@@ -37,9 +37,10 @@ func subConcurrency() map[string]int64 {
 }
 
 // EditionLimits is one edition's credit formula and caps. The pool over a
-// rolling 24 hours is min(Base + PerLicence × licences, Cap) + add-ons (Cap
-// 0: none), Zoho's published formula; Concurrency is the in-flight cap per
-// application (Zoho's current scope, per org or per user, is unconfirmed).
+// rolling 24 hours is min(Base + PerLicence × licences + add-ons, Cap) (Cap
+// 0: none), Zoho's published formula: the cap bounds add-on credits too;
+// Concurrency is the in-flight cap per application (Zoho's current scope,
+// per org or per user, is unconfirmed).
 type EditionLimits struct {
 	Name        string
 	Base        int64
@@ -58,8 +59,9 @@ var (
 	Ultimate = EditionLimits{Name: "ultimate", Base: 50000, PerLicence: 2000, Concurrency: 25}
 )
 
-// Credits returns the edition's pool for licences and add-on credits,
-// saturating instead of overflowing (a plan that large fails validation).
+// Credits returns the edition's pool for licences and add-on credits: the
+// formula, add-ons included, capped; saturating instead of overflowing (a
+// plan that large fails validation).
 func (e EditionLimits) Credits(licences, addOns int64) int64 {
 	c := e.Base
 	if licences > 0 {
@@ -69,13 +71,17 @@ func (e EditionLimits) Credits(licences, addOns int64) int64 {
 			c += e.PerLicence * licences
 		}
 	}
+	if addOns > 0 {
+		if c > math.MaxInt64-addOns {
+			c = math.MaxInt64
+		} else {
+			c += addOns
+		}
+	}
 	if e.Cap > 0 && c > e.Cap {
 		c = e.Cap
 	}
-	if addOns > 0 && c > math.MaxInt64-addOns {
-		return math.MaxInt64
-	}
-	return c + max(addOns, 0)
+	return c
 }
 
 // Plan returns the edition's plan for licences and add-on credits: the pool,

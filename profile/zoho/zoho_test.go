@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,8 +63,9 @@ func TestEditionCredits(t *testing.T) {
 	}
 }
 
-// The formula: capped, then add-ons on top; overflow saturates and fails
-// validation instead of wrapping.
+// The formula: base, licences and add-ons, then the cap ("usable credits =
+// the lower of formula and cap", credit-limits.md section 1, add-ons inside
+// the formula); overflow saturates and fails validation instead of wrapping.
 func TestEditionFormula(t *testing.T) {
 	for _, tc := range []struct {
 		e                zoho.EditionLimits
@@ -72,7 +74,13 @@ func TestEditionFormula(t *testing.T) {
 	}{
 		{zoho.Standard, 10, 0, 52500},
 		{zoho.Standard, 1000, 0, 100000},
-		{zoho.Standard, 1000, 7, 100007}, // add-ons after the cap
+		{zoho.Standard, 1000, 7, 100000}, // the cap includes add-ons (it gave 100,007)
+		{zoho.Standard, 10, 7, 52507},
+		{zoho.Standard, 190, 1000, 98500},
+		{zoho.Standard, 199, 1000, 100000}, // 100,750 capped
+		{zoho.Free, 0, 500, 5000},
+		{zoho.Ultimate, 10, 500, 70500}, // no cap
+		{zoho.Standard, math.MaxInt64 / 2, 1, 100000},
 		{zoho.Ultimate, math.MaxInt64 / 2, 0, math.MaxInt64},
 		{zoho.Ultimate, 1, math.MaxInt64, math.MaxInt64},
 	} {
@@ -210,6 +218,54 @@ func TestCostTableUncleanPaths(t *testing.T) {
 		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
 		if err != nil || p.Credits != tc.credits || p.Class != tc.class || !p.Unclean {
 			t.Errorf("%s %s: %+v %v, want %d %q, unclean", tc.method, tc.path, p, err, tc.credits, tc.class)
+		}
+	}
+}
+
+// Zoho's credit costs do not depend on the API version: the table prices
+// every route alike for v2 to v9 (it listed v8's only, so that "POST
+// /crm/bulk/v7/write" cost the default 1 credit, not 500). A segment that
+// is no version it lists still reaches no route.
+func TestCostTableVersions(t *testing.T) {
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, 25), ",") + `]}`
+	calls := []struct {
+		method, path, body string // path after /crm/, {v} the version
+		credits            int64
+		class, module      string
+	}{
+		{"POST", "bulk/{v}/write", "{}", 500, "bulk", ""},
+		{"POST", "bulk/{v}/read", "{}", 50, "bulk", ""},
+		{"GET", "{v}/Leads?cvid=55", "", 3, "", "Leads"},
+		{"POST", "{v}/Leads/upsert", records, 3, "", "Leads"},
+		{"GET", "{v}/Deals/deleted", "", 2, "", "Deals"},
+		{"POST", "{v}/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "query", ""},
+		{"POST", "{v}/Leads/42/actions/convert", "{}", 5, "convert", ""},
+		{"POST", "{v}/Leads/4/actions/send_mail", "{}", 20, "mail", "Leads"},
+		{"POST", "{v}/__composite_requests", "{}", 1, "composite", ""},
+		{"POST", "{v}/settings/modules", "{}", 500, "", ""},
+		{"GET", "{v}/users", "", 1, "", ""},
+	}
+	for n := 2; n <= 9; n++ {
+		v := "v" + strconv.Itoa(n)
+		for _, c := range calls {
+			path := "/crm/" + strings.Replace(c.path, "{v}", v, 1)
+			p, err := ct.Lookup(httptest.NewRequest(c.method, path, strings.NewReader(c.body)))
+			if err != nil || p.Credits != c.credits || p.Class != c.class || p.Module != c.module || p.Unclean {
+				t.Errorf("%s %s: %+v %v, want %d %q %q", c.method, path, p, err, c.credits, c.class, c.module)
+			}
+		}
+	}
+	for _, seg := range []string{"foo", "bulk", "v", "v8x", "8", "v1", "v10", "v08"} {
+		for _, c := range calls {
+			path := "/crm/" + strings.Replace(c.path, "{v}", seg, 1)
+			p, err := ct.Lookup(httptest.NewRequest(c.method, path, strings.NewReader(c.body)))
+			if err != nil || p.Credits != 1 || p.Pattern != "" || p.Class != "" {
+				t.Errorf("%s %s: %+v %v, want the default (1, no route)", c.method, path, p, err)
+			}
 		}
 	}
 }

@@ -152,6 +152,9 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 // snapshot was taken (the restoring clock behind the snapshotting one) is
 // taken as the snapshot's time: charged at the earlier now, a spend would
 // come back early (a calendar's whole pool at the earlier period's end).
+// A snapshot taken more than its longest window ahead of now (the longest
+// its tenants name; for a version 1 entry, its plan's) is corrupt: its
+// tenants would stay charged until then.
 //
 // The snapshot is read one tenant at a time (each tenant's entry whole),
 // and what is kept of it stays within the bytes free and one record. Of
@@ -184,6 +187,9 @@ func (s *Store) RestoreAt(now time.Time, r io.Reader, plans store.PlanFunc) erro
 		return fmt.Errorf("%w: a tenant's entry (or a field, or space) longer than the %d bytes this store reads of one (see MaxKeyBytes, MaxWindows)", ErrSnapshotTenants, p.maxStep)
 	}
 	if err != nil {
+		return err
+	}
+	if err := p.checkAhead(); err != nil {
 		return err
 	}
 	p.pick()
@@ -225,7 +231,11 @@ type planner struct {
 	snap   snapshot // the header; Tenants unused
 	header bool     // the tenants have begun: the header is checked
 	seen   map[string]bool
-	room   int64 // the bytes free when the restore began
+	// ahead is how far the snapshot was taken ahead of the restore's now
+	// (0: not), longest the longest window its tenants name (see
+	// checkAhead).
+	ahead, longest time.Duration
+	room           int64 // the bytes free when the restore began
 	// The bytes of the tenants so far: all active; all folded; the
 	// largest folded.
 	active, folded, largest int64
@@ -309,7 +319,20 @@ func (p *planner) checkHeader() error {
 		return &SnapshotVersionError{Version: p.snap.Version}
 	}
 	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(p.now) {
-		p.now = taken // the windows count a later take at their newest slot or period: conservative
+		p.ahead = taken.Sub(p.now) // saturates
+		p.now = taken              // the windows count a later take at their newest slot or period: conservative
+	}
+	return nil
+}
+
+// checkAhead refuses a snapshot taken more than its longest window ahead of
+// the restore's now: restored as of its taken time, its tenants would stay
+// charged, and could not be folded, until then, and no clock that a
+// restore should trust is so far behind the one that took it. A snapshot
+// whose tenants name no window (it has none) charges nothing.
+func (p *planner) checkAhead() error {
+	if p.longest > 0 && p.ahead > p.longest {
+		return corrupt(nil, fmt.Sprintf("taken %v ahead of now, more than its longest window (%v)", p.ahead, p.longest))
 	}
 	return nil
 }
@@ -370,6 +393,10 @@ func (p *planner) add(st snapshotTenant) error {
 	}
 	if err := checkTenant(p.snap.Version, st); err != nil {
 		return fmt.Errorf("%w: tenant %q: %v", store.ErrSnapshotCorrupt, st.Tenant, err)
+	}
+	p.longest = max(p.longest, time.Duration(st.Window)) // version 1: 0, see plan
+	for _, x := range st.Extra {
+		p.longest = max(p.longest, time.Duration(x.Window))
 	}
 	return p.plan(st)
 }
@@ -440,7 +467,14 @@ func (p *planner) plan(st snapshotTenant) error {
 		return nil
 	}
 	r := restoring{key: st.Tenant, gen: s.plans.Load()}
-	t, err := s.charged(p.now, st, p.plans(st.Tenant))
+	pl := p.plans(st.Tenant)
+	if st.Window == 0 && pl != nil { // version 1: the windows charged are the plan's
+		p.longest = max(p.longest, pl.WindowLength())
+		for _, x := range pl.Extra {
+			p.longest = max(p.longest, x.Window)
+		}
+	}
+	t, err := s.charged(p.now, st, pl)
 	if err != nil {
 		return nil // as create: a plan that builds no window serves no one
 	}

@@ -176,7 +176,8 @@ func TestRestoreHeaderFirst(t *testing.T) {
 // the snapshot's time came. Restored into a store that they filled, they
 // locked every new tenant out for the three years here (for ever with a
 // taken of 2262). A tenant with nothing out is not restored: a new one is
-// the same.
+// the same. (A snapshot taken more than its longest window ahead, as the
+// three years here, is now refused as corrupt: TestRestoreTakenFarAhead.)
 func TestRestoreTakenAheadNothingOut(t *testing.T) {
 	now := foldT0
 	t0, err := New(WithSlots(12)).newTenant("t0", 0, &foldPlan)
@@ -184,7 +185,7 @@ func TestRestoreTakenAheadNothingOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	cost := int64(t0.cost) // a restored tenant's
-	for _, ahead := range []time.Duration{0, 3 * 365 * 24 * time.Hour} {
+	for _, ahead := range []time.Duration{0, time.Hour, 3 * 365 * 24 * time.Hour} {
 		var b strings.Builder
 		fmt.Fprintf(&b, `{"format":%q,"version":2,"taken":%d,"tenants":[`, snapshotFormat, now.Add(ahead).UnixNano())
 		for i := range 200 {
@@ -195,8 +196,9 @@ func TestRestoreTakenAheadNothingOut(t *testing.T) {
 		}
 		b.WriteString("]}")
 		s := New(WithMaxBytes(33*cost), WithSlots(12))
-		if err := s.RestoreAt(now, strings.NewReader(b.String()), foldPlans); err != nil {
-			t.Fatal(err)
+		err := s.RestoreAt(now, strings.NewReader(b.String()), foldPlans)
+		if far := ahead > time.Hour; far != errors.Is(err, store.ErrSnapshotCorrupt) || !far && err != nil {
+			t.Fatalf("taken %v ahead: %v", ahead, err)
 		}
 		if s.Len() != 0 || s.Folded() != 0 || s.Bytes() != 0 {
 			t.Errorf("taken %v ahead: %d active, %d folded, %d bytes restored for tenants with nothing out", ahead, s.Len(), s.Folded(), s.Bytes())

@@ -313,14 +313,17 @@ function L.fits(st, n, keep)
 end
 
 -- charge takes up to n: the pool as much as fits, each later window up to
--- what the one before took (as window.Compound); returns the least taken.
+-- what the one before took (as window.Compound); returns what the pool
+-- took, as the decision describes the pool (its Used less Cost is its use
+-- before).
 function L.charge(st, u, n)
-  local took = n
+  local took, pool = n, 0
   for i = 0, plan.n - 1 do
     took = math.min(took, math.max(plan.wins[i].credits - st.wins[i].s, 0))
     L.add(i, plan.wins[i], st.wins[i], u, took)
+    if i == 0 then pool = took end
   end
-  return took
+  return pool
 end
 
 function L.replayed()
