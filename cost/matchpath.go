@@ -124,17 +124,22 @@ func (n *segNode) matchPath(c *pathCuts, k int, slash bool) int {
 			return n.matchMap(c, k, slash, seg, end)
 		}
 		var child *segNode
-		fold := false // a literal equals seg but for case
 		for i := range n.lits {
-			if l := n.lits[i].seg; eqSeg(l, seg) {
+			if eqSeg(n.lits[i].seg, seg) {
 				child = n.lits[i].node
 				break
-			} else if len(l) == len(seg) && equalFoldASCII(l, seg) {
-				fold = true
 			}
 		}
-		if child == nil && fold {
-			c.foldMiss = true
+		// A literal equal but for case is looked for only once none is
+		// equal (most segments are equal to one): a table of many versions
+		// has many literals of one length at one node.
+		if child == nil && !c.foldMiss {
+			for i := range n.lits {
+				if l := n.lits[i].seg; len(l) == len(seg) && equalFoldASCII(l, seg) {
+					c.foldMiss = true
+					break
+				}
+			}
 		}
 		wild := n.wild
 		if end {
