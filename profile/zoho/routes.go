@@ -72,8 +72,9 @@ func Routes(version string) []cost.Route {
 
 // versions are the API versions CostTable prices. A ServeMux pattern has
 // no wildcard for a version only ({v} would match any segment, "bulk" or a
-// misspelt one too), so each version's routes are listed.
-var versions = [...]string{"v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"}
+// misspelt one too), so each version's routes are listed. The newest
+// come first: a lookup compares a path's version with them in this order.
+var versions = [...]string{"v8", "v9", "v7", "v6", "v5", "v4", "v3", "v2"}
 
 // CostTable returns the table of every API version from v2 to v9 (Routes of
 // each: Zoho's credit costs do not depend on the version) with a default
