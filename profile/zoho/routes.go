@@ -80,10 +80,14 @@ var versions = [...]string{"v8", "v9", "v7", "v6", "v5", "v4", "v3", "v2"}
 // each: Zoho's credit costs do not depend on the version) with a default
 // cost of 1. A path under another segment, /crm/v10/ or /crm/foo/, matches
 // no route and costs 1.
-func CostTable() (*cost.Table, error) {
+func CostTable() (*cost.Table, error) { return cost.NewTable(1, AllRoutes()...) }
+
+// AllRoutes is Routes of every version CostTable prices, v2 to v9, for a
+// table of one's own (a gateway's, with overrides and routes added).
+func AllRoutes() []cost.Route {
 	var routes []cost.Route
 	for _, v := range versions {
 		routes = append(routes, Routes(v)...)
 	}
-	return cost.NewTable(1, routes...)
+	return routes
 }

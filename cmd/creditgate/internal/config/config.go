@@ -59,7 +59,7 @@ type TenantPlan struct {
 // Costs selects and amends the cost table.
 type Costs struct {
 	Profile   string // "zoho" or "none"
-	Version   string // the profile's API version, "v8"
+	Version   string // the profile's API version, "v8", or "all" (every version the profile prices)
 	Default   int64  // what a request no route matches costs
 	Overrides []Route
 	Routes    []Route
@@ -178,7 +178,7 @@ func Default() *Config {
 	return &Config{
 		Listen: "127.0.0.1:8080",
 		Plan:   PlanSpec{Edition: &edition, Licences: &licences},
-		Costs:  Costs{Profile: "zoho", Version: "v8", Default: 1},
+		Costs:  Costs{Profile: "zoho", Version: "all", Default: 1},
 		Identity: Identity{
 			AppHeader:  "X-Client-Id",
 			UserHeader: "X-User-Id",

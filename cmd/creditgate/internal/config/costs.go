@@ -27,11 +27,15 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 	source := ""
 	switch cs.Profile {
 	case "zoho":
-		if !apiVersion.MatchString(cs.Version) {
-			b.fail("costs.version", "want an API version such as v8, got %q", cs.Version)
+		switch {
+		case cs.Version == "all": // what a gateway in front of Zoho is sent
+			base, source = zoho.AllRoutes(), "zoho"
+		case apiVersion.MatchString(cs.Version):
+			base, source = zoho.Routes(cs.Version), "zoho "+cs.Version
+		default:
+			b.fail("costs.version", "want all or an API version such as v8, got %q", cs.Version)
 			return nil, nil, nil
 		}
-		base, source = zoho.Routes(cs.Version), "zoho "+cs.Version
 	case "none":
 	default:
 		b.fail("costs.profile", "want zoho or none, got %q", cs.Profile)
