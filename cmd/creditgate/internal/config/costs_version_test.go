@@ -21,7 +21,7 @@ func TestCostsVersion(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, text, path string
-		want              int64
+		want             int64
 	}{
 		{"default v7", "upstream: http://u\n", "/crm/bulk/v7/write", 500},
 		{"default v8", "upstream: http://u\n", "/crm/bulk/v8/write", 500},
