@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Instructions per op of one benchmark, counted by valgrind's cachegrind: a
+# figure that does not move with the machine's load or its slow phases, to
+# set beside ab.sh's timings. When two builds run the same number of
+# instructions per op but time apart, the difference is where the code and
+# data lie (alignment, cache lines), not work done.
+#
+#   go test -c -o /tmp/new.test .
+#   bash instr.sh 'BenchmarkTransport/impl=creditgate-savings-idle$' /tmp/base.test /tmp/new.test
+#
+# usage: instr.sh REGEX /abs/a.test /abs/b.test ...
+# Each binary runs REGEX at -test.cpu 1 for N1 and N2 iterations
+# (-test.benchtime Nx; $N1, $N2, default 50000 and 150000) with the
+# collector off, so that what the setup and the collector run cancels out:
+# instr/op = (I(N2) - I(N1)) / (N2 - N1). Needs valgrind (apt-get install
+# valgrind). Valgrind 3.19 cannot run RDTSCP, which the runtime reaches only
+# on contended runtime locks: such a run dies and is tried again.
+set -euo pipefail
+re=$1
+shift
+n1=${N1:-50000} n2=${N2:-150000}
+count() { # binary iterations -> instructions
+  local i out
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(GOGC=off GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=cachegrind --cache-sim=no \
+      --cachegrind-out-file=/dev/null "$1" -test.run '^$' -test.bench "$re" \
+      -test.benchtime "${2}x" -test.cpu 1 2>&1) || true
+    if grep -q 'ns/op' <<<"$out"; then
+      grep -E 'I +refs' <<<"$out" | awk '{gsub(",", "", $4); print $4}'
+      return
+    fi
+  done
+  echo "instr.sh: $1 failed 10 times under valgrind" >&2
+  return 1
+}
+for b in "$@"; do
+  a=$(count "$b" "$n1")
+  z=$(count "$b" "$n2")
+  awk -v b="$(basename "$b" .test)" -v a="$a" -v z="$z" -v n="$((n2 - n1))" \
+    'BEGIN { printf "%-24s %8.1f instr/op\n", b, (z - a) / n }'
+done
