@@ -73,3 +73,40 @@ costs: {profile: none, default: 10}
 		})
 	}
 }
+
+// A tenant header the client lists in Connection (hop-by-hop, which the
+// proxy drops before its Rewrite) still reaches the upstream as the tenant
+// the gateway charged from it (held: setTenant runs after the drop, from
+// the inbound request).
+func TestTenantHeaderInConnectionForwarded(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = r.Header.Values("X-Org")
+		mu.Unlock()
+	}))
+	t.Cleanup(up.Close)
+	g := newGateway(t, "upstream: "+up.URL+`
+identity: {tenant_header: X-Org}
+plan: {credits: 100, concurrency: 5}
+costs: {profile: none, default: 10}
+`)
+	r := httptest.NewRequest(http.MethodGet, "/x", nil)
+	r.RemoteAddr = "192.0.2.1:40000"
+	r.Header.Set("X-Org", "acme")
+	r.Header.Set("Connection", "x-org")
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d", w.Code)
+	}
+	if d := g.l.Peek(time.Now(), "acme"); d.Used != 10 {
+		t.Fatalf("acme: used %d, want 10", d.Used)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "acme" {
+		t.Errorf("the upstream saw X-Org %q, want [acme]", got)
+	}
+}
