@@ -93,3 +93,30 @@ func TestWriteByAnyOverrideCounts(t *testing.T) {
 		})
 	}
 }
+
+// A write that cannot change a cached route's answer (one to a coalesced
+// route's path, outside every cached route's) does not keep that answer
+// out of the cache: the cache drops, and refuses to store, only what the
+// writes to its routes' paths may change. Since the saver's one count of
+// writes (saver.gen) became the cache's too, every record write overlapping
+// a metadata read kept its answer out of the cache: under a steady stream
+// of record writes, the metadata cache stored nothing and every read paid.
+func TestCacheKeepsAnswerAcrossOtherWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		crm := newCRM(t)
+		tr := newZoho(t, crm, metaRules(), client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		const url = "/crm/v8/settings/fields?module=Leads&wait=100ms"
+		var wg sync.WaitGroup
+		wg.Go(func() { assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":1`) }) // 0 to 100ms
+		wg.Go(func() {
+			time.Sleep(10 * time.Millisecond) // a record write, 10 to 30ms
+			st, _, err := send(context.Background(), tr, "POST", "/crm/v8/Leads?wait=20ms", "ann", lead(1, "Last_Name", "A"))
+			assert.NoError(t, err)
+			assert.Equal(t, 201, st)
+		})
+		wg.Wait()
+		assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":1`, "from the cache: a record write changes no field")
+		calls, _ := crm.spent()
+		assert.Equal(t, 2, calls, "the read and the write")
+	})
+}
