@@ -203,7 +203,7 @@ type saver struct {
 	roots    []root                 // the cached routes' paths, by caching rule
 	shared   []root                 // the coalesced routes' paths
 	watch    bool                   // roots or shared: writes are matched
-	gen      atomic.Uint64          // counts writes to those paths (saver.write), for flights and the cache
+	gen      atomic.Uint64          // counts writes to those paths (saver.write), for flights; the cache counts its own
 	flights  flights
 	headers  []string // WithKeyHeaders, lower case
 	batchers []*batcher
@@ -270,7 +270,7 @@ func (s *saver) buildCache(c *saveConfig) error {
 	if len(c.cache) > maxCacheRules {
 		return fmt.Errorf("%w: %d caching rules, at most %d", ErrConfig, len(c.cache), maxCacheRules)
 	}
-	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes), &s.gen)
+	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes))
 	for i, r := range c.cache {
 		if r.TTL <= 0 {
 			return fmt.Errorf("%w: caching rule %q: TTL %v", ErrConfig, r.Route, r.TTL)
