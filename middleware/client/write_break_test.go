@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -118,5 +119,30 @@ func TestCacheKeepsAnswerAcrossOtherWrite(t *testing.T) {
 		assert.Contains(t, mustRead(t, tr, url, "ann"), `"n":1`, "from the cache: a record write changes no field")
 		calls, _ := crm.spent()
 		assert.Equal(t, 2, calls, "the read and the write")
+	})
+}
+
+// A learned pool's first call, retried after a 503 that taught the pool
+// its size, counts once in its quota, as in the pool: the failed attempt
+// was refunded, the retry was admitted with a quota ticket (held).
+func TestLearnedPoolRetriedFirstCallChargedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int64
+		base := rtFunc(func(r *http.Request) (*http.Response, error) {
+			st := http.StatusOK
+			if n.Add(1) == 1 {
+				st = http.StatusServiceUnavailable
+			}
+			return response(r, st, "{}", "X-Ratelimit-Limit", "10"), nil
+		})
+		tr := checkedTransport(t, base, client.WithClock(bubbleClock{}), client.WithBodyTracking(),
+			client.WithRetry(client.RetryPolicy{MaxAttempts: 2, Retry5xx: true, Backoff: time.Millisecond}),
+			client.WithIntegrations(client.Integration{Name: "export", Quota: 50}))
+		resp := mustGet(t, tr, "export", "/crm/Leads")
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, int64(2), n.Load(), "retried once")
+		now := time.Now()
+		assert.Equal(t, int64(1), tr.Limiter().Peek(now, "").Used, "the pool")
+		assert.Equal(t, int64(1), tr.Limiter().Peek(now, "/export").Used, "the quota")
 	})
 }
