@@ -28,7 +28,7 @@ type cache struct {
 	head    *entry // most recently used
 	tail    *entry
 	bytes   int64
-	gen     *atomic.Uint64 // the saver's count of writes (saver.gen); bumped by invalidate under mu
+	gen     atomic.Uint64 // counts invalidations (writes to cached paths); bumped under mu
 	evicted int64
 }
 
@@ -43,9 +43,16 @@ type entry struct {
 	prev, next *entry
 }
 
-func newCache(entries int, bytes int64, gen *atomic.Uint64) *cache {
-	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}, gen: gen}
+func newCache(entries int, bytes int64) *cache {
+	return &cache{maxEntries: entries, maxBytes: bytes, m: map[key]*entry{}}
 }
+
+// generation is the count of invalidations so far: put stores only if no
+// invalidation came since the caller read it before sending its call. Its
+// own count, not the saver's of every watched write (saver.gen): a write
+// outside the cached paths changes no entry, and must not keep answers
+// out of the cache.
+func (c *cache) generation() uint64 { return c.gen.Load() }
 
 // get returns the live entry of k, or nil (dropping it if expired); with
 // maxAge >= 0 (seconds, a request's Cache-Control max-age), nil if the
@@ -69,8 +76,8 @@ func (c *cache) get(k key, now time.Time, maxAge int64) *snapshot {
 	return e.snap
 }
 
-// put stores e unless a write came after gen (the saver's count of writes,
-// read before the call was sent) or it is too large,
+// put stores e unless an invalidation came after gen (generation, read
+// before the call was sent) or it is too large,
 // replacing k's entry and evicting the least recently used as needed.
 func (c *cache) put(e *entry, gen uint64) bool {
 	if e.size > c.maxBytes {
@@ -287,12 +294,12 @@ func (s *saver) write(c *call, rr *routeRules, o callOpts, mask uint64) (*http.R
 	return resp, err
 }
 
-// invalidate counts a write, dropping the cache entries it may change
-// (those of module, and of the cached routes in mask).
+// invalidate counts a write (for flights), and drops the cache entries it
+// may change (those of module, and of the cached routes in mask), which the
+// cache counts on its own (for its puts: a write elsewhere changes no entry).
 func (s *saver) invalidate(mask uint64, module string) {
-	if s.cache != nil && mask != 0 {
-		s.cache.invalidate(mask, module) // counts it, under the cache's lock
-		return
-	}
 	s.gen.Add(1)
+	if s.cache != nil && mask != 0 {
+		s.cache.invalidate(mask, module)
+	}
 }

@@ -89,7 +89,8 @@ type CoalesceRule struct {
 // (cost.Price.Unclean) drops every entry. A request with a method override
 // (X-HTTP-Method-Override, X-HTTP-Method or X-Method-Override) is the method
 // it names: never coalesced nor answered from the cache, and a write if that
-// method is not safe.
+// method is not safe (in any of those headers, or any line of one: a server
+// may read another than the first).
 type CacheRule struct {
 	Route        string        // a GET pattern of the cost table
 	TTL          time.Duration // > 0
@@ -202,7 +203,7 @@ type saver struct {
 	roots    []root                 // the cached routes' paths, by caching rule
 	shared   []root                 // the coalesced routes' paths
 	watch    bool                   // roots or shared: writes are matched
-	gen      atomic.Uint64          // counts writes to those paths (saver.write), for flights and the cache
+	gen      atomic.Uint64          // counts writes to those paths (saver.write), for flights; the cache counts its own
 	flights  flights
 	headers  []string // WithKeyHeaders, lower case
 	batchers []*batcher
@@ -269,7 +270,7 @@ func (s *saver) buildCache(c *saveConfig) error {
 	if len(c.cache) > maxCacheRules {
 		return fmt.Errorf("%w: %d caching rules, at most %d", ErrConfig, len(c.cache), maxCacheRules)
 	}
-	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes), &s.gen)
+	s.cache = newCache(orDefault(c.cacheEntries, DefaultCacheEntries), orDefault(c.cacheBytes, DefaultCacheBytes))
 	for i, r := range c.cache {
 		if r.TTL <= 0 {
 			return fmt.Errorf("%w: caching rule %q: TTL %v", ErrConfig, r.Route, r.TTL)
@@ -362,7 +363,7 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 // of them for a path that routers may read otherwise.
 func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64, write bool) {
 	rr = s.rules[p.Pattern]
-	if !s.watch || safeMethod(r.Method) && safeMethod(overridden(r)) {
+	if !s.watch || safeMethod(r.Method) && !unsafeOverride(r.Header) {
 		return rr, 0, false
 	}
 	if p.Unclean {
@@ -391,6 +392,25 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 // overridden returns the method r's method-override header names, upper
 // case, or "" if it has none: the cost table's reading (cost.OverrideMethod).
 func overridden(r *http.Request) string { return cost.OverrideMethod(r) }
+
+// overrideHeaders are the method override headers cost.OverrideMethod
+// reads (canonical keys).
+var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// unsafeOverride reports whether any line of any method override header in
+// h names a method that is not safe: a server may read another one than
+// cost.OverrideMethod does (the first header's first line), such as the
+// last line, or X-HTTP-Method where X-HTTP-Method-Override says GET.
+func unsafeOverride(h http.Header) bool {
+	for _, k := range overrideHeaders {
+		for _, v := range h[k] {
+			if m := strings.TrimSpace(v); !safeMethod(m) && !safeMethod(strings.ToUpper(m)) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).
 func safeMethod(m string) bool {

@@ -184,6 +184,10 @@ func pragmaNoCache(h http.Header) bool {
 // others try a new flight. Neither is an answer that varies on a header
 // outside the key.
 func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
+	var gen uint64 // the cache's invalidations before the call is sent
+	if cr != nil {
+		gen = s.cache.generation()
+	}
 	finished := false
 	var resp *http.Response
 	defer func() {
@@ -207,7 +211,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		snap = nil
 	}
 	if snap != nil && cr != nil {
-		s.store(k, c, cr, snap, f.gen)
+		s.store(k, c, cr, snap, gen)
 	}
 	// The caller's context ended (also while its answer was read, which
 	// left no snapshot), or its integration was refused: the others try

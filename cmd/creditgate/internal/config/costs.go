@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/profile/zoho"
@@ -66,6 +67,13 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 	if len(b.errs) > before {
 		return nil, nil, nil
 	}
+	from := map[string]string{} // a pattern an override was spread to: the override's
+	if cs.Profile == "zoho" && cs.Version == "all" {
+		overrides = b.spread(base, overrides, srcOf, from)
+		if len(b.errs) > before {
+			return nil, nil, nil
+		}
+	}
 	routes := append(cost.Override(base, overrides...), extra...)
 	table, err := cost.NewTable(cs.Default, routes...)
 	if err != nil {
@@ -78,9 +86,77 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		if s, ok := srcOf[r.Pattern]; ok {
 			src = s
 		}
-		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(r.Pattern)), Class: r.Class, Source: src})
+		named := r.Pattern
+		if o, ok := from[named]; ok {
+			named = o
+		}
+		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Source: src})
 	}
 	return table, infos, routeClass
+}
+
+// spread gives, under version all, each override of a profile route to
+// that route in every other version too: Zoho's costs do not depend on the
+// version, so an override is the figure of the route, and one left to a
+// single version let a client pay the profile's figure (and escape the
+// override's class) by naming another. Two overrides of one route in
+// different versions are refused: which the others take is not for the
+// gateway to guess. from gets, for each pattern spread to, the override's.
+func (b *builder) spread(base, overrides []cost.Route, srcOf, from map[string]string) []cost.Route {
+	byRoute := map[string][]string{} // version-free pattern: the versions' patterns
+	for _, r := range base {
+		if k := versionFree(r.Pattern); k != "" {
+			byRoute[k] = append(byRoute[k], r.Pattern)
+		}
+	}
+	first := map[string]string{} // version-free pattern: the override naming it
+	out := append([]cost.Route(nil), overrides...)
+	for _, o := range overrides {
+		k := versionFree(o.Pattern)
+		if k == "" {
+			continue
+		}
+		if other, ok := first[k]; ok {
+			b.fail(b.overridePath(o.Pattern)+".pattern", "%q and %q override one route in two versions; "+
+				"under costs.version all an override applies to every version: keep one, or set costs.version", other, o.Pattern)
+			continue
+		}
+		first[k] = o.Pattern
+		for _, p := range byRoute[k] {
+			if p == o.Pattern {
+				continue
+			}
+			r := o
+			r.Pattern = p
+			out = append(out, r)
+			srcOf[p], from[p] = srcOf[o.Pattern], o.Pattern
+		}
+	}
+	return out
+}
+
+// versionFree is pattern with its API version segment (v8 in
+// "GET /crm/v8/{module}" or "POST /crm/bulk/v8/write") made a blank, or ""
+// if it has none.
+func versionFree(pattern string) string {
+	segs := strings.Split(pattern, "/")
+	for i, s := range segs {
+		if apiVersion.MatchString(s) {
+			segs[i] = ""
+			return strings.Join(segs, "/")
+		}
+	}
+	return ""
+}
+
+// overridePath is the path in the file of the override of pattern.
+func (b *builder) overridePath(pattern string) string {
+	for i, r := range b.c.Costs.Overrides {
+		if r.Pattern == pattern {
+			return fmt.Sprintf("costs.overrides[%d]", i)
+		}
+	}
+	return "costs.overrides"
 }
 
 // fileRoutes turns the file's routes into cost routes, checking each on its

@@ -137,7 +137,44 @@ func forwardTenant(p *httputil.ReverseProxy, name string, tenant middleware.KeyF
 	p.Rewrite = func(pr *httputil.ProxyRequest) {
 		rewrite(pr)
 		setTenant(pr.Out.Header, key, tenant(pr.In))
+		dropAliases(pr.Out.Header, key)
 	}
+}
+
+// dropAliases removes from h every line whose name is not key but reads as
+// key with underscores for dashes, ignoring case (X_Org for X-Org; Go's
+// server keeps it apart, as X_org): upstreams that read headers as CGI
+// variables (HTTP_X_ORG: WSGI, Rack, PHP) take it for the tenant header,
+// which the gateway did not charge from. nginx (underscores_in_headers off)
+// and Envoy (headers_with_underscores_action) drop such names alike. A
+// walk of h's names, compared only when as long as key: no allocation.
+func dropAliases(h http.Header, key string) {
+	for k := range h {
+		if len(k) == len(key) && k != key && aliasOf(k, key) {
+			delete(h, k)
+		}
+	}
+}
+
+// aliasOf reports whether a and b, as long as each other, are equal with
+// '_' read as '-' and ASCII case ignored.
+func aliasOf(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		if cgiFold(a[i]) != cgiFold(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func cgiFold(c byte) byte {
+	switch {
+	case c == '_':
+		return '-'
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // setTenant leaves h, the outbound request's own copy of the header, with
