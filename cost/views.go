@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,6 +74,15 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 		t.overrideViews(r, vs)
 	}
 }
+
+// ErrAmbiguousMethod is the error for a request whose method override
+// headers name more methods than it is read as (maxOverrideMethods): which
+// one a server runs is unknown, and reading them all is unbounded work.
+var ErrAmbiguousMethod = errors.New("cost: method override headers name too many methods")
+
+// maxOverrideMethods bounds the methods a request's override headers may
+// name, besides its own: one per header.
+const maxOverrideMethods = len(overrideHeaders)
 
 // overrideHeaders name the method a request acts as, for servers that
 // honour them (canonical keys); OverrideMethod reads them for others.
