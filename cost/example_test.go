@@ -89,3 +89,20 @@ func ExampleOverrideMethod() {
 	fmt.Println(cost.OverrideMethod(r))
 	// Output: POST
 }
+
+// Every line of every override header names a method a server may run the
+// request as: the table prices each reading, and a reader that must know
+// whether a request may write looks at them all.
+func ExampleOverrideMethods() {
+	r, _ := http.NewRequest(http.MethodGet, "https://api.example/crm/v8/Leads", nil)
+	r.Header["X-Http-Method-Override"] = []string{"GET", "delete"}
+	r.Header.Set("X-HTTP-Method", "PATCH")
+	cost.OverrideMethods(r, func(m string) bool {
+		fmt.Println(m)
+		return true
+	})
+	// Output:
+	// GET
+	// DELETE
+	// PATCH
+}

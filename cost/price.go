@@ -8,7 +8,8 @@ import (
 // Match prices r without reading its body, for admission before the body
 // is read: the route, class and module, and either the final cost or, when
 // it depends on the body (p.MaxBody > 0), the least it can be. The error
-// comes only from a Pricer that needs no body; p then still names the route.
+// comes from a Pricer that needs no body (p then still names the route),
+// or is ErrAmbiguousMethod (p is then zero).
 func (t *Table) Match(r *http.Request) (p Price, err error) {
 	// Small enough to inline, like Lookup.
 	err = t.matchInto(r, &p)
@@ -53,8 +54,9 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 }
 
 // Lookup prices r in one call: Match, then PriceBody if the price depends
-// on the body. The error comes only from a route's Pricer (for example an
-// oversized or malformed body); the Price then still names the route.
+// on the body. The error comes from a route's Pricer (for example an
+// oversized or malformed body; the Price then still names the route), or
+// is ErrAmbiguousMethod (the Price is then zero).
 func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)
@@ -108,6 +110,10 @@ func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean 
 // dearest reading (by the most it can cost; the first, ServeMux's, on a
 // tie) and costs at least what every reading costs at least.
 func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
+	if vs.ambiguous {
+		*p = Price{}
+		return ErrAmbiguousMethod
+	}
 	if vs.n == 1 {
 		return t.price1(r, p, vs.v[0].route, vs.v[0].module, vs.unclean)
 	}

@@ -34,6 +34,9 @@ type views struct {
 	v       [maxViews]view
 	n       int
 	unclean bool // not in the form of the route ServeMux serves, or readings differ
+	// ambiguous: override headers name more methods than r is read as
+	// (ErrAmbiguousMethod); the readings are then not all there.
+	ambiguous bool
 }
 
 // add records a reading, once per route.
@@ -111,19 +114,49 @@ func hasOverride(h http.Header) bool {
 	return false
 }
 
-// overrideViews adds the readings of r as the method each override header
-// names (its first value, trimmed and in capitals, as the client package
-// reads it), for servers that run a request as that method.
-func (t *Table) overrideViews(r *http.Request, vs *views) {
+// OverrideMethods calls yield with each method r's method-override headers
+// name (every line of each of X-HTTP-Method-Override, X-HTTP-Method and
+// X-Method-Override, in that order; trimmed and in capitals, "" kept),
+// until yield returns false: a server may honour any of them (the last
+// line, say), so a reader that decides by the method, as the cost table and
+// the client's cache do, reads them all.
+func OverrideMethods(r *http.Request, yield func(method string) bool) {
 	for _, k := range overrideHeaders {
-		v := r.Header[k]
-		if len(v) == 0 {
-			continue
+		for _, v := range r.Header[k] {
+			if !yield(strings.ToUpper(strings.TrimSpace(v))) {
+				return
+			}
 		}
-		m := strings.ToUpper(strings.TrimSpace(v[0]))
+	}
+}
+
+// overrideViews adds the readings of r as each method its override headers
+// name (OverrideMethods), for servers that run a request as that method;
+// more than maxOverrideMethods of them make r ambiguous (ErrAmbiguousMethod).
+func (t *Table) overrideViews(r *http.Request, vs *views) {
+	var seen [maxOverrideMethods]string
+	n := 0
+	OverrideMethods(r, func(m string) bool {
 		if m == "" || m == r.Method {
-			continue
+			return true
 		}
+		for _, s := range seen[:n] {
+			if s == m {
+				return true
+			}
+		}
+		if n == len(seen) {
+			vs.ambiguous = true
+			return false
+		}
+		seen[n] = m
+		n++
+		return true
+	})
+	if vs.ambiguous {
+		return
+	}
+	for _, m := range seen[:n] {
 		// No header: the copy's readings are its method's alone.
 		r2 := &http.Request{Method: m, Host: r.Host, URL: r.URL}
 		var c pathCuts

@@ -363,7 +363,7 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 // of them for a path that routers may read otherwise.
 func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64, write bool) {
 	rr = s.rules[p.Pattern]
-	if !s.watch || safeMethod(r.Method) && !unsafeOverride(r.Header) {
+	if !s.watch || safeMethod(r.Method) && !unsafeOverride(r) {
 		return rr, 0, false
 	}
 	if p.Unclean {
@@ -393,23 +393,18 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 // case, or "" if it has none: the cost table's reading (cost.OverrideMethod).
 func overridden(r *http.Request) string { return cost.OverrideMethod(r) }
 
-// overrideHeaders are the method override headers cost.OverrideMethod
-// reads (canonical keys).
-var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
-
-// unsafeOverride reports whether any line of any method override header in
-// h names a method that is not safe: a server may read another one than
-// cost.OverrideMethod does (the first header's first line), such as the
-// last line, or X-HTTP-Method where X-HTTP-Method-Override says GET.
-func unsafeOverride(h http.Header) bool {
-	for _, k := range overrideHeaders {
-		for _, v := range h[k] {
-			if m := strings.TrimSpace(v); !safeMethod(m) && !safeMethod(strings.ToUpper(m)) {
-				return true
-			}
-		}
-	}
-	return false
+// unsafeOverride reports whether any line of any method override header of
+// r names a method that is not safe (cost.OverrideMethods): a server may
+// read another one than cost.OverrideMethod does (the first header's first
+// line), such as the last line, or X-HTTP-Method where
+// X-HTTP-Method-Override says GET.
+func unsafeOverride(r *http.Request) bool {
+	unsafe := false
+	cost.OverrideMethods(r, func(m string) bool {
+		unsafe = !safeMethod(m)
+		return !unsafe
+	})
+	return unsafe
 }
 
 // safeMethod reports a method that changes nothing (RFC 9110, 9.2.1).
