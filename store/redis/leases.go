@@ -190,6 +190,10 @@ func (s *Store) putBack(x *held) {
 	}
 }
 
+// renewHook, when set (tests built with -tags creditgate_testhooks), runs
+// in renewAll between the sweep and the renewals it sends.
+var renewHook func()
+
 type group struct {
 	t          *tenant
 	akey, ckey string
@@ -246,6 +250,9 @@ func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]str
 // spares, in one pipeline.
 func (s *Store) renewAll(all bool) {
 	renew, drop := s.held.sweep(all)
+	if testHooks && renewHook != nil {
+		renewHook()
+	}
 	defer func() { // once the spares' slots are given back (or left to expire)
 		for g, ms := range drop {
 			for range ms {
