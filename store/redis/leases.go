@@ -20,6 +20,7 @@ type held struct {
 	pair       string
 	spare      bool
 	used       bool // a spare taken since the last renewal
+	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
 }
 
 type spareKey struct {
@@ -41,8 +42,8 @@ func (h *leases) init() {
 
 func (h *leases) add(l *Lease) {
 	h.mu.Lock()
-	if x := h.m[l.member]; x != nil { // a reused spare
-		x.spare = false
+	if x := h.m[l.member]; x != nil { // a reused spare: the take held it
+		x.spare, x.lost = false, false
 	} else {
 		h.m[l.member] = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
 	}
@@ -70,7 +71,7 @@ func (h *leases) spare(l *Lease) bool {
 	defer h.mu.Unlock()
 	x := h.m[l.member]
 	k := spareKey{l.t, l.pair}
-	if x == nil || len(h.spares[k]) >= maxSpares {
+	if x == nil || x.lost || len(h.spares[k]) >= maxSpares {
 		return false
 	}
 	x.spare = true
@@ -127,6 +128,10 @@ func (h *leases) pushSpare(x *held) bool {
 	if h.m[x.member] != x { // lost meanwhile (see lose)
 		return false
 	}
+	if x.lost { // lost meanwhile, and the take did not hold it again
+		delete(h.m, x.member)
+		return false
+	}
 	if len(h.spares[k]) >= maxSpares {
 		delete(h.m, x.member)
 		return false
@@ -139,15 +144,21 @@ func (h *leases) pushSpare(x *held) bool {
 
 // lose forgets a spare Redis no longer holds (a restart, a failover, an
 // eviction, a lease that expired; renewals hold the slots of calls in
-// flight again, see op_renew): it is dropped with its pin, and if a call
-// took it since the sweep, its slot is released as a spare is not (see
-// spare) when the call ends.
+// flight again, see op_renew): it is dropped with its pin.
 // Kept, a spare admitted calls without a round trip on a slot no one
-// counted.
+// counted. If a call took it since the sweep, it is the slot of a call in
+// flight: kept, marked lost, for the next renewal to hold again (forgotten,
+// no renewal did, and the caps admitted beside the call as long as it
+// ran), and released as a spare is not (see spare) when the call ends.
 func (h *leases) lose(member string) {
 	h.mu.Lock()
 	x := h.m[member]
 	if x == nil {
+		h.mu.Unlock()
+		return
+	}
+	if !x.spare {
+		x.lost = true
 		h.mu.Unlock()
 		return
 	}
