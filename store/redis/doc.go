@@ -111,7 +111,7 @@
 // until enough calls end) and drops its spares. Until every instance has
 // renewed, the caps admit beside the calls in flight they forgot. A slot
 // released just as its renewal was sent may be held again, by no call,
-// until its lease runs out.
+// until the instance releases it again once the renewal is back.
 //
 // # Snapshots
 //

@@ -50,6 +50,18 @@ func (h *leases) add(l *Lease) {
 	h.mu.Unlock()
 }
 
+// gone returns the members of ms this instance no longer holds.
+func (h *leases) gone(ms []string) (out []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range ms {
+		if h.m[m] == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func (h *leases) remove(member string) {
 	h.mu.Lock()
 	delete(h.m, member)
@@ -281,11 +293,12 @@ func (s *Store) renewAll(all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
 	type sent struct {
-		t    *tenant
-		keys []string
-		args []any
-		n    int
-		cmd  *goredis.Cmd
+		g     group
+		inuse []string
+		keys  []string
+		args  []any
+		n     int
+		cmd   *goredis.Cmd
 	}
 	var cmds []sent
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -300,7 +313,7 @@ func (s *Store) renewAll(all bool) {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{g.t, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g, r.inuse, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -332,13 +345,19 @@ func (s *Store) renewAll(all bool) {
 			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
 				e, _ := a[2].(int64)
 				f, _ := a[3].(int64)
-				s.checkBlock(c.t, e, f)
+				s.checkBlock(c.g.t, e, f)
 			}
 			for _, m := range a[4:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
 					s.held.lose(m)
 				}
 			}
+		}
+		// a call that ended since the sweep may have had its slot released
+		// before the renewal ran, which then held it again, for no call,
+		// until its lease ran out: released again (ZREM is idempotent)
+		for _, m := range s.held.gone(c.inuse) {
+			s.queue(c.g.t, rel{c.g.akey, c.g.ckey, m})
 		}
 	}
 	if !ok {
