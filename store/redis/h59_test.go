@@ -109,3 +109,38 @@ func TestReconcileRefusedTakeChargedOnce(t *testing.T) {
 		t.Fatalf("one call of 5 credits admitted, the pool counts %d: %+v", used, a.Stats())
 	}
 }
+
+// A FailOpen take that ran and admitted, its replies lost, leased a block
+// beside the call: the script charged the block's credits to every
+// window, but the instance never got the block. Reconcile's charge with
+// the take's id finds the record (the call is charged once), yet the
+// block's credits stayed charged, spent by no one, until the window
+// rolled: the pool counts 5 + the block for one call of 5.
+func TestReconcileGivesBackLostBlock(t *testing.T) {
+	ca := client(t, shared.addr())
+	h := &loseRuns{}
+	ca.AddHook(h)
+	prefix := "h59.lostblock" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, ca, WithPrefix(prefix), WithTimeout(2*time.Second), WithFailure(FailOpen, 1),
+		WithBreaker(100, time.Millisecond), WithLeaseTTL(time.Hour), WithCreditLeasing(64))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix))
+	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	var l Lease
+	var d store.Decision
+	h.op = "take"
+	h.n.Store(3) // the take and its two replays
+	a.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 5}, pf, &l, &d)
+	if !d.Allowed || h.n.Load() != 0 {
+		t.Fatalf("FailOpen, take's replies lost: %+v (%d left)", d, h.n.Load())
+	}
+	a.Release(&l)
+	if used := b.Peek(time.Now(), "t", 0, pf).Used; used <= 5 {
+		t.Fatalf("the take leased no block (pool counts %d): the test shows nothing", used)
+	}
+	a.reconcile()
+	a.reconcile()
+	if used := b.Peek(time.Now(), "t", 0, pf).Used; used != 5 {
+		t.Fatalf("one call of 5 credits admitted, and no block was had, the pool counts %d: %+v", used, a.Stats())
+	}
+}
