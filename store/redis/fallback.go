@@ -376,6 +376,15 @@ func (s *Store) reconcile() {
 			}
 			s.stats.reconciled.Add(r.cost)
 			s.stats.unreconciled.Add(st.n - r.cost)
+			if r.extra > 0 {
+				// the record of a take that ran and leased a block beside
+				// the call (a charge leases none): its caller never had
+				// the block, given back at its instant, once (its own id;
+				// lost if this fails: never refunded twice)
+				if _, _, err := s.step("settle", x.t, pi, now, "", noClass, "", st.id+".g", r.u, -r.extra, "0"); err == nil {
+					s.stats.givenBack.Add(r.extra)
+				}
+			}
 		}
 		x.t.unpin()
 	}
