@@ -53,7 +53,7 @@
 // plan when taken, and spent locally for at most half the shortest of
 // them, while they all still count it. Every reply and renewal for the
 // tenant carries the windows' epoch, which changes when they are made anew
-// (a restart without persistence, a failover that lost writes, an
+// (a restart without persistence, a failover that lost them, an
 // eviction) or reshaped for another plan (SetPlan): a block of another
 // epoch is dropped, not given back (a refund would take back what was
 // spent since). An instance notices at its next round trip for the
@@ -61,6 +61,10 @@
 // spare slot, which renewals walk: within a third of WithLeaseTTL);
 // until then it spends its block as before, which a pool made anew or a
 // window shortened to less than half its old length no longer counts.
+// Windows that come back older but not made anew (a failover, or a
+// restart from a snapshot, that lost only their latest writes, the
+// block's take among them) keep their epoch: a block taken in what was
+// lost is spent, as the credits spent there are spent again.
 // A block's half window is judged on the windows' clock: locally on the
 // caller's now and on this process's monotonic clock since the block came
 // (the earlier deadline wins), and at each reply and renewal on the
@@ -111,7 +115,7 @@
 // until enough calls end) and drops its spares. Until every instance has
 // renewed, the caps admit beside the calls in flight they forgot. A slot
 // released just as its renewal was sent may be held again, by no call,
-// until its lease runs out.
+// until the instance releases it again once the renewal is back.
 //
 // # Snapshots
 //

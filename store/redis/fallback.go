@@ -361,8 +361,11 @@ func (s *Store) reconcile() {
 			r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", st.id, st.n)
 			if err == nil && r.reason != int64(store.ReasonNone) {
 				// the record of a FailOpen take that ran and was refused
-				// (a charge is never refused): nothing was charged
-				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", s.newID(), st.n)
+				// (a charge is never refused): nothing was charged. The
+				// charge anew has an id of its own, the same at every
+				// reconcile: one that ran but whose replies were lost is
+				// found by the next, not charged again
+				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", st.id+".c", st.n)
 			}
 			if err != nil {
 				x.t.mu.Lock()
@@ -373,6 +376,15 @@ func (s *Store) reconcile() {
 			}
 			s.stats.reconciled.Add(r.cost)
 			s.stats.unreconciled.Add(st.n - r.cost)
+			if r.extra > 0 {
+				// the record of a take that ran and leased a block beside
+				// the call (a charge leases none): its caller never had
+				// the block, given back at its instant, once (its own id;
+				// lost if this fails: never refunded twice)
+				if _, _, err := s.step("settle", x.t, pi, now, "", noClass, "", st.id+".g", r.u, -r.extra, "0"); err == nil {
+					s.stats.givenBack.Add(r.extra)
+				}
+			}
 		}
 		x.t.unpin()
 	}

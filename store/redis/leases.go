@@ -20,6 +20,7 @@ type held struct {
 	pair       string
 	spare      bool
 	used       bool // a spare taken since the last renewal
+	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
 }
 
 type spareKey struct {
@@ -41,12 +42,24 @@ func (h *leases) init() {
 
 func (h *leases) add(l *Lease) {
 	h.mu.Lock()
-	if x := h.m[l.member]; x != nil { // a reused spare
-		x.spare = false
+	if x := h.m[l.member]; x != nil { // a reused spare: the take held it
+		x.spare, x.lost = false, false
 	} else {
 		h.m[l.member] = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
 	}
 	h.mu.Unlock()
+}
+
+// gone returns the members of ms this instance no longer holds.
+func (h *leases) gone(ms []string) (out []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range ms {
+		if h.m[m] == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (h *leases) remove(member string) {
@@ -70,7 +83,7 @@ func (h *leases) spare(l *Lease) bool {
 	defer h.mu.Unlock()
 	x := h.m[l.member]
 	k := spareKey{l.t, l.pair}
-	if x == nil || len(h.spares[k]) >= maxSpares {
+	if x == nil || x.lost || len(h.spares[k]) >= maxSpares {
 		return false
 	}
 	x.spare = true
@@ -127,6 +140,10 @@ func (h *leases) pushSpare(x *held) bool {
 	if h.m[x.member] != x { // lost meanwhile (see lose)
 		return false
 	}
+	if x.lost { // lost meanwhile, and the take did not hold it again
+		delete(h.m, x.member)
+		return false
+	}
 	if len(h.spares[k]) >= maxSpares {
 		delete(h.m, x.member)
 		return false
@@ -139,15 +156,21 @@ func (h *leases) pushSpare(x *held) bool {
 
 // lose forgets a spare Redis no longer holds (a restart, a failover, an
 // eviction, a lease that expired; renewals hold the slots of calls in
-// flight again, see op_renew): it is dropped with its pin, and if a call
-// took it since the sweep, its slot is released as a spare is not (see
-// spare) when the call ends.
+// flight again, see op_renew): it is dropped with its pin.
 // Kept, a spare admitted calls without a round trip on a slot no one
-// counted.
+// counted. If a call took it since the sweep, it is the slot of a call in
+// flight: kept, marked lost, for the next renewal to hold again (forgotten,
+// no renewal did, and the caps admitted beside the call as long as it
+// ran), and released as a spare is not (see spare) when the call ends.
 func (h *leases) lose(member string) {
 	h.mu.Lock()
 	x := h.m[member]
 	if x == nil {
+		h.mu.Unlock()
+		return
+	}
+	if !x.spare {
+		x.lost = true
 		h.mu.Unlock()
 		return
 	}
@@ -189,6 +212,10 @@ func (s *Store) putBack(x *held) {
 		s.queue(x.t, rel{x.akey, x.ckey, x.member})
 	}
 }
+
+// renewHook, when set (tests built with -tags creditgate_testhooks), runs
+// in renewAll between the sweep and the renewals it sends.
+var renewHook func()
 
 type group struct {
 	t          *tenant
@@ -246,6 +273,9 @@ func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]str
 // spares, in one pipeline.
 func (s *Store) renewAll(all bool) {
 	renew, drop := s.held.sweep(all)
+	if testHooks && renewHook != nil {
+		renewHook()
+	}
 	defer func() { // once the spares' slots are given back (or left to expire)
 		for g, ms := range drop {
 			for range ms {
@@ -263,11 +293,12 @@ func (s *Store) renewAll(all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
 	type sent struct {
-		t    *tenant
-		keys []string
-		args []any
-		n    int
-		cmd  *goredis.Cmd
+		g     group
+		inuse []string
+		keys  []string
+		args  []any
+		n     int
+		cmd   *goredis.Cmd
 	}
 	var cmds []sent
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -282,7 +313,7 @@ func (s *Store) renewAll(all bool) {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{g.t, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g, r.inuse, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -314,13 +345,19 @@ func (s *Store) renewAll(all bool) {
 			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
 				e, _ := a[2].(int64)
 				f, _ := a[3].(int64)
-				s.checkBlock(c.t, e, f)
+				s.checkBlock(c.g.t, e, f)
 			}
 			for _, m := range a[4:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
 					s.held.lose(m)
 				}
 			}
+		}
+		// a call that ended since the sweep may have had its slot released
+		// before the renewal ran, which then held it again, for no call,
+		// until its lease ran out: released again (ZREM is idempotent)
+		for _, m := range s.held.gone(c.inuse) {
+			s.queue(c.g.t, rel{c.g.akey, c.g.ckey, m})
 		}
 	}
 	if !ok {
