@@ -96,8 +96,11 @@
 // mode admits then (from the share, never from a leased block) are booked
 // by a charge with the take's id, which finds that record and charges
 // nothing if the take ran and admitted (an outage longer than
-// WithReplayTTL loses the record: the take is then charged again). Stats and Circuit report
-// it all.
+// WithReplayTTL loses the record: the take is then charged again). Those
+// records cost Redis memory: one small key per take for WithReplayTTL (30 s
+// by default), so about 30 × the fleet's takes per second keys; size
+// maxmemory for it, or shorten WithReplayTTL (it must outlast WithTimeout
+// and an outage one wants charged once). Stats and Circuit report it all.
 //
 // Redis must keep the store's keys: every one has an expiry, so a
 // maxmemory policy that evicts (allkeys-* or volatile-*) may drop a
