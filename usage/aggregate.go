@@ -49,8 +49,17 @@ func (c *Count) Add(d Count) {
 	c.Credits, c.Calls, c.Refused = addSat(c.Credits, d.Credits), addSat(c.Calls, d.Calls), addSat(c.Refused, d.Refused)
 }
 
-// addSat returns a+b, or the int64 bound that it passes.
+// addSat returns a+b, or the int64 bound that it passes. A sum at a bound
+// has saturated (it is at least MaxInt64, or at most MinInt64) and stays
+// there: taking a refund or a refusal's credits from it must not bring it
+// below what it stands for.
 func addSat(a, b int64) int64 {
+	if uint64(a)-math.MaxInt64 <= 1 { // MaxInt64 or MinInt64
+		return a
+	}
+	if uint64(b)-math.MaxInt64 <= 1 {
+		return b
+	}
 	s := a + b
 	if (s^a)&(s^b) < 0 { // a and b share a sign that s lacks: it wrapped
 		return math.MaxInt64 ^ a>>63 // MaxInt64 if a >= 0, else MinInt64
