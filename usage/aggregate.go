@@ -44,7 +44,8 @@ func (c *Count) plus(d Count) { c.Add(d) }
 // Add adds d's credits, calls and refusals to c's, each staying at the
 // int64 bound it would pass: credits come from callers and from servers'
 // headers, and a sum of huge ones must not wrap to a small or negative
-// figure. (c's Key is left as it is.)
+// figure. A sum at a bound has saturated and stays there, whatever is
+// added after. (c's Key is left as it is.)
 func (c *Count) Add(d Count) {
 	c.Credits, c.Calls, c.Refused = addSat(c.Credits, d.Credits), addSat(c.Calls, d.Calls), addSat(c.Refused, d.Refused)
 }
