@@ -44,13 +44,23 @@ func (c *Count) plus(d Count) { c.Add(d) }
 // Add adds d's credits, calls and refusals to c's, each staying at the
 // int64 bound it would pass: credits come from callers and from servers'
 // headers, and a sum of huge ones must not wrap to a small or negative
-// figure. (c's Key is left as it is.)
+// figure. A sum at a bound has saturated and stays there, whatever is
+// added after. (c's Key is left as it is.)
 func (c *Count) Add(d Count) {
 	c.Credits, c.Calls, c.Refused = addSat(c.Credits, d.Credits), addSat(c.Calls, d.Calls), addSat(c.Refused, d.Refused)
 }
 
-// addSat returns a+b, or the int64 bound that it passes.
+// addSat returns a+b, or the int64 bound that it passes. A sum at a bound
+// has saturated (it is at least MaxInt64, or at most MinInt64) and stays
+// there: taking a refund or a refusal's credits from it must not bring it
+// below what it stands for.
 func addSat(a, b int64) int64 {
+	if uint64(a)-math.MaxInt64 <= 1 { // MaxInt64 or MinInt64
+		return a
+	}
+	if uint64(b)-math.MaxInt64 <= 1 {
+		return b
+	}
 	s := a + b
 	if (s^a)&(s^b) < 0 { // a and b share a sign that s lacks: it wrapped
 		return math.MaxInt64 ^ a>>63 // MaxInt64 if a >= 0, else MinInt64
@@ -85,16 +95,21 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	if e.hour <= u.newest-u.keep {
 		return nil // older than the retention
 	}
+	// A settle of a call's cost or a call's refusal corrects a call counted
+	// before: where the tenant has no row, the call was Other's.
+	corrects := sum.Calls < 0 || e.adjust && e.app != Outside
 	tu := prevTU
-	if tu == nil || !samePtr(prev.tenant, e.tenant) {
-		tu = u.tenantOf(e.tenant)
+	if corrects {
+		tu = u.tenantOf(e.tenant, true)
+	} else if tu == nil || !samePtr(prev.tenant, e.tenant) {
+		tu = u.tenantOf(e.tenant, false)
 	}
 	// prev's keys are the caller's strings, like e's, where tu's run
 	// holds copies: the same strings again (many tenants folded into
 	// Other, say) are known by their pointers, without comparing bytes.
 	if tu.inRun && (tu == prevTU && prev.samePtrs(e) || sameRun(&tu.run, e)) {
 		tu.runSum.plus(sum)
-		return tu
+		return again(tu, corrects)
 	}
 	u.settleRun(tu)
 	r := &tu.run // its keys are the run's own (see own)
@@ -102,6 +117,16 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	r.app, r.module, r.ip = own(r.app, e.app), own(r.module, e.module), own(r.ip, e.ip)
 	r.user, r.meth = own(r.user, e.user), own(r.meth, e.meth)
 	tu.runSum, tu.inRun = sum, true
+	return again(tu, corrects)
+}
+
+// again is the tenant's usage that apply's next run of the same tenant may
+// take without a lookup: none after a correction, which may have gone to
+// Other where the tenant's next call makes its own row.
+func again(tu *tenantUsage, corrects bool) *tenantUsage {
+	if corrects {
+		return nil
+	}
 	return tu
 }
 

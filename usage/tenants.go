@@ -102,14 +102,20 @@ func (u *Stats) resetFilter() {
 }
 
 // tenantOf returns the usage of tenant, which it adds unless DefaultTenants
-// are kept already; then it returns Other's. Called with u.mu held.
-func (u *Stats) tenantOf(tenant string) *tenantUsage {
+// are kept already; then it returns Other's. An event that corrects a call
+// counted before (a settle, a refusal) adds no tenant: where the tenant has
+// no row, Other has one, its call was Other's (a prune may have made room
+// since), and the correction goes there too. Called with u.mu held.
+func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
 	tenant = tenantKey(tenant)
 	if tu := u.tenants[tenant]; tu != nil {
 		return tu
+	}
+	if corrects && u.other != nil {
+		return u.other
 	}
 	if len(u.tenants) >= DefaultTenants {
 		if u.other != nil {

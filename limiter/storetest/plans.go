@@ -164,3 +164,23 @@ func testCompoundPartial[L any](t *testing.T, s store.Store[L]) {
 		t.Fatalf("charge 60 with 50 in the pool and 10 in the hour: %+v, want Cost 50, Used 50", d)
 	}
 }
+
+// A partial charge on a plan with two extra windows: each later window
+// takes up to what the one before it took (window.Compound, the Redis
+// script), so a window after a nearly full one is charged no more than it.
+// Charge 60 with a day's pool of 100, an hour's 10 and two hours' 50: pool
+// +60, hour +10, two hours +10. An hour later the hour's window is back and
+// 10 can be taken (the two hours' window has 40 left).
+func testCompoundPartialThree[L any](t *testing.T, s store.Store[L]) {
+	p := Plan()
+	p.Credits, p.Window = 100, 24*time.Hour
+	p.Extra = []store.WindowLimit{{Credits: 10, Window: time.Hour}, {Credits: 50, Window: 2 * time.Hour}}
+	pf := planFor(p)
+	if d := s.Charge(T0, "t", 60, pf); !d.Allowed || d.Cost != 60 || d.Used != 60 {
+		t.Fatalf("charge 60: %+v, want Cost 60, Used 60 (the pool's)", d)
+	}
+	at := T0.Add(time.Hour + time.Minute)
+	if d := s.Peek(at, "t", 0, pf); d.Remaining != 10 {
+		t.Fatalf("an hour later: %+v, want 10 remaining (the hour's window back, the two hours' charged 10)", d)
+	}
+}

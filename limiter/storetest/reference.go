@@ -296,12 +296,14 @@ func (r *Reference) Settle(now time.Time, l *RefLease, delta int64, exact bool) 
 	return d
 }
 
-// charge takes up to n from the pool and up to that much from each other
-// window, and returns what the pool took (the Decision describes the pool).
+// charge takes up to n from the pool and from each later window up to what
+// the one before it took (as window.Compound), and returns what the pool
+// took (the Decision describes the pool).
 func (t *refTenant) charge(now time.Time, n int64) int64 {
 	took := t.wins[0].take(now, n, 0, true)
+	least := took
 	for _, w := range t.wins[1:] {
-		w.take(now, took, 0, true)
+		least = w.take(now, least, 0, true)
 	}
 	return took
 }

@@ -60,6 +60,7 @@ func Run[L any](t *testing.T, c Config[L]) {
 		{"Calendar", testCalendar[L]},
 		{"Compound", testCompound[L]},
 		{"CompoundPartial", testCompoundPartial[L]},
+		{"CompoundPartialThree", testCompoundPartialThree[L]},
 		{"ClockBackwards", testClockBackwards[L]},
 		{"ClockJumps", testClockJumps[L]},
 		{"TenantsIsolated", testIsolated[L]},
