@@ -35,7 +35,7 @@ type ticketOps interface {
 	release(h *ticketHeader, gen uint64) bool
 	settle(h *ticketHeader, now time.Time, gen uint64, actual int64)
 	reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision
-	refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event) bool
+	refuse(h *ticketHeader, now time.Time, gen uint64, req *Request) bool
 }
 
 // Generations step by 4: g = active, g+1 = settling (or reserving), g+2 =
@@ -79,19 +79,20 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 // could not be priced, or the rest of its price not reserved): it refunds
 // every credit reserved and releases the slots, as Settle(now, 0) and
 // Release would, and the usage statistics count a refusal instead of the
-// call counted at admission. req is the Request as acquired (its keys name
-// the statistics' rows), and now should be the admission's time (the call
-// counts in its hour). It reports what Release would. After a Settle it
-// only releases: the call stays a call.
+// call counted at admission, on the ticket's tenant and application and
+// on req's other keys (req is the Request as acquired: its Module, IP,
+// User and Method name the rows the call went to). With req nil the call
+// stays a call, its credits refunded, as after Settle(now, 0). now should
+// be the admission's time (the call counts in its hour). It reports what
+// Release would. After a Settle it only releases: the call stays a call.
 func (t Ticket) Refuse(now time.Time, req *Request) bool {
 	if t.h == nil {
 		return false
 	}
-	return t.h.ops.refuse(t.h, now, t.gen, usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
-		IP: req.IP, User: req.User, Method: req.Method})
+	return t.h.ops.refuse(t.h, now, t.gen, req)
 }
 
-func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event) bool {
+func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, req *Request) bool {
 	st := state[L](h)
 	if claim(&st.gen, gen) {
 		if st.credits != 0 {
@@ -101,11 +102,17 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 		if u := b.l.usage; u != nil {
 			// The admission recorded its decision's cost on every key;
 			// a granted Reserve settled more by application only.
-			e.Credits = h.dec.Cost
-			if more := st.credits - h.dec.Cost; more != 0 {
+			more := st.credits - h.dec.Cost
+			if req == nil {
+				more = st.credits // the call stays, with no credits
+			}
+			if more != 0 {
 				u.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, -more)
 			}
-			u.RefuseIn(h.buf(), &e)
+			if req != nil {
+				u.RefuseIn(h.buf(), &usage.Event{At: now, Tenant: h.req.Tenant, App: h.req.App, Module: req.Module,
+					IP: req.IP, User: req.User, Method: req.Method, Credits: h.dec.Cost})
+			}
 		}
 		st.credits = 0
 		st.gen.Store(gen + 2)

@@ -42,10 +42,16 @@ func TestTicketRefuseRequestArgument(t *testing.T) {
 		if len(rows) != 1 {
 			t.Fatalf("dimension %d: %+v", dim, rows)
 		}
-		// The first admission stays a call with no credits; the second is a
-		// refusal, on the ticket's tenant and application.
-		if c := rows[0]; c.Credits != 0 || c.Calls != 1 || c.Refused != 1 {
-			t.Errorf("dimension %d: %+v, want 0 credits, 1 call, 1 refusal", dim, c)
+		// The first admission stays a call, its credits refunded where
+		// Settle(0) refunds them (the application's rows: settles go by
+		// application only); the second is a refusal, on the ticket's
+		// tenant and application.
+		want := int64(3)
+		if dim == usage.App {
+			want = 0
+		}
+		if c := rows[0]; c.Credits != want || c.Calls != 1 || c.Refused != 1 {
+			t.Errorf("dimension %d: %+v, want %d credits, 1 call, 1 refusal", dim, c, want)
 		}
 	}
 	if rows := u.Rows("x", usage.App, t0, t0.Add(time.Hour), 5); len(rows) != 0 {
