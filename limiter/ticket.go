@@ -35,7 +35,7 @@ type ticketOps interface {
 	release(h *ticketHeader, gen uint64) bool
 	settle(h *ticketHeader, now time.Time, gen uint64, actual int64)
 	reserve(h *ticketHeader, now time.Time, gen uint64, n int64) Decision
-	refuse(h *ticketHeader, now time.Time, gen uint64, req *Request) bool
+	refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event, ok bool) bool
 }
 
 // Generations step by 4: g = active, g+1 = settling (or reserving), g+2 =
@@ -89,10 +89,18 @@ func (t Ticket) Refuse(now time.Time, req *Request) bool {
 	if t.h == nil {
 		return false
 	}
-	return t.h.ops.refuse(t.h, now, t.gen, req)
+	// req's keys go by value: through the interface a pointer would make
+	// every caller's Request escape to the heap.
+	var e usage.Event
+	if req != nil {
+		e = usage.Event{Module: req.Module, IP: req.IP, User: req.User, Method: req.Method}
+	}
+	return t.h.ops.refuse(t.h, now, t.gen, e, req != nil)
 }
 
-func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, req *Request) bool {
+// refuse is Ticket.Refuse; e holds the request's keys but its tenant and
+// application (ok: there is a request).
+func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.Event, ok bool) bool {
 	st := state[L](h)
 	if claim(&st.gen, gen) {
 		if st.credits != 0 {
@@ -103,15 +111,15 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, req *Req
 			// The admission recorded its decision's cost on every key;
 			// a granted Reserve settled more by application only.
 			more := st.credits - h.dec.Cost
-			if req == nil {
+			if !ok {
 				more = st.credits // the call stays, with no credits
 			}
 			if more != 0 {
 				u.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, -more)
 			}
-			if req != nil {
-				u.RefuseIn(h.buf(), &usage.Event{At: now, Tenant: h.req.Tenant, App: h.req.App, Module: req.Module,
-					IP: req.IP, User: req.User, Method: req.Method, Credits: h.dec.Cost})
+			if ok {
+				e.At, e.Tenant, e.App, e.Credits = now, h.req.Tenant, h.req.App, h.dec.Cost
+				u.RefuseIn(h.buf(), &e)
 			}
 		}
 		st.credits = 0
