@@ -115,16 +115,25 @@ func hasOverride(h http.Header) bool {
 }
 
 // OverrideMethods calls yield with each method r's method-override headers
-// name (every line of each of X-HTTP-Method-Override, X-HTTP-Method and
-// X-Method-Override, in that order; trimmed and in capitals, "" kept),
-// until yield returns false: a server may honour any of them (the last
-// line, say), so a reader that decides by the method, as the cost table and
-// the client's cache do, reads them all.
+// name (every element of every line of each of X-HTTP-Method-Override,
+// X-HTTP-Method and X-Method-Override, in that order; trimmed and in
+// capitals, "" kept), until yield returns false: a server may honour any
+// of them (the last line, say, or the first element of the lines joined
+// with commas, as Node's http and express's method-override read them), so
+// a reader that decides by the method, as the cost table and the client's
+// cache do, reads them all.
 func OverrideMethods(r *http.Request, yield func(method string) bool) {
 	for _, k := range overrideHeaders {
 		for _, v := range r.Header[k] {
-			if !yield(strings.ToUpper(strings.TrimSpace(v))) {
-				return
+			for {
+				e, rest, more := strings.Cut(v, ",")
+				if !yield(strings.ToUpper(strings.TrimSpace(e))) {
+					return
+				}
+				if !more {
+					break
+				}
+				v = rest
 			}
 		}
 	}
