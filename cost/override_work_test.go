@@ -36,3 +36,18 @@ func TestOverrideManyLinesBoundedAllocs(t *testing.T) {
 		}
 	}
 }
+
+// upperIs(s, up) is strings.ToUpper(s) == up, for every pair of a set of
+// spellings with case, non-ASCII letters whose upper case differs in
+// length or folds onto ASCII, and invalid UTF-8.
+func TestUpperIs(t *testing.T) {
+	words := []string{"", "a", "A", "get", "GET", "gEt", "GETS", "delete", "é", "É", "ſ", "S", "ı", "I",
+		"ǆ", "Ǆ", "\u212a", "K", "k", "\xff", "\ufffd", "get\xff", "GET\ufffd", "ß", "SS", "ﬀ"}
+	for _, s := range words {
+		for _, up := range append(words, strings.ToUpper(s)) {
+			if got, want := upperIs(s, up), strings.ToUpper(s) == up; got != want {
+				t.Errorf("upperIs(%q, %q) = %v, want %v", s, up, got, want)
+			}
+		}
+	}
+}
