@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/middleware/client"
 )
 
@@ -67,4 +68,38 @@ func TestOverriddenReadNotCached(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A request whose override headers name more methods than the cost table
+// reads (cost.ErrAmbiguousMethod) fails RoundTrip with ErrPrice wrapping
+// it, its body closed, nothing sent, counted, cached or held (held).
+func TestAmbiguousOverrideRoundTrip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sent := 0
+		base := rtFunc(func(r *http.Request) (*http.Response, error) {
+			sent++
+			return response(r, 200, `{}`), nil
+		})
+		tr := newZoho(t, base, metaRules(), client.WithCoalescing(client.CoalesceRule{Route: recordsRoute}))
+		for _, m := range []string{"GET", "POST"} {
+			body := &trackedBody{Reader: strings.NewReader(`{"data":[{}]}`)}
+			r, err := http.NewRequest(m, "https://crm.test/crm/v8/Leads", body)
+			require.NoError(t, err)
+			r.Header.Set("Authorization", "Zoho-oauthtoken ann")
+			r.Header["X-Http-Method-Override"] = []string{"PUT, PATCH", "DELETE", "OPTIONS"}
+			resp, err := tr.RoundTrip(r)
+			assert.Nil(t, resp)
+			assert.ErrorIs(t, err, client.ErrPrice)
+			assert.ErrorIs(t, err, cost.ErrAmbiguousMethod)
+			assert.Equal(t, int64(1), body.closes.Load(), "%s: body closes", m)
+		}
+		assert.Zero(t, sent)
+		s := tr.Stats()
+		for _, is := range s.Integrations {
+			assert.Zero(t, is.Requests, is.Name)
+			assert.Zero(t, is.Credits, is.Name)
+		}
+		assert.Zero(t, s.OpenBodies)
+		assert.Zero(t, s.CacheEntries)
+	})
 }
