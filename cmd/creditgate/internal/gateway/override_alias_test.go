@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creditgate/creditgate/cost"
 )
 
 // A method override header spelt with underscores (X_HTTP_Method_Override,
@@ -71,5 +73,18 @@ costs:
 				t.Errorf("the upstream saw %q, want only %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// overrideNames are the headers the cost table reads as method overrides.
+func TestOverrideNamesAreTheTables(t *testing.T) {
+	for _, o := range overrideNames {
+		r := httptest.NewRequest(http.MethodPost, "/x", nil)
+		r.Header[o] = []string{"DELETE"}
+		n := 0
+		cost.OverrideMethods(r, func(string) bool { n++; return true })
+		if n != 1 {
+			t.Errorf("%s: the cost table reads %d methods", o, n)
+		}
 	}
 }
