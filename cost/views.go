@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Routers disagree on where some requests go. ServeMux redirects an unclean
@@ -115,33 +117,71 @@ func hasOverride(h http.Header) bool {
 }
 
 // OverrideMethods calls yield with each method r's method-override headers
-// name (every line of each of X-HTTP-Method-Override, X-HTTP-Method and
-// X-Method-Override, in that order; trimmed and in capitals, "" kept),
-// until yield returns false: a server may honour any of them (the last
-// line, say), so a reader that decides by the method, as the cost table and
-// the client's cache do, reads them all.
+// name (every element of every line of each of X-HTTP-Method-Override,
+// X-HTTP-Method and X-Method-Override, in that order; trimmed and in
+// capitals, "" kept), until yield returns false: a server may honour any
+// of them (the last line, say, or the first element of the lines joined
+// with commas, as Node's http and express's method-override read them), so
+// a reader that decides by the method, as the cost table and the client's
+// cache do, reads them all.
 func OverrideMethods(r *http.Request, yield func(method string) bool) {
+	overrideElems(r, func(e string) bool { return yield(strings.ToUpper(e)) })
+}
+
+// overrideElems calls yield with each trimmed element of every line of r's
+// method override headers, as sent (OverrideMethods upper-cases them).
+func overrideElems(r *http.Request, yield func(elem string) bool) {
 	for _, k := range overrideHeaders {
 		for _, v := range r.Header[k] {
-			if !yield(strings.ToUpper(strings.TrimSpace(v))) {
-				return
+			for {
+				e, rest, more := strings.Cut(v, ",")
+				if !yield(strings.TrimSpace(e)) {
+					return
+				}
+				if !more {
+					break
+				}
+				v = rest
 			}
 		}
 	}
 }
 
+// upperIs reports whether strings.ToUpper(s) == up, without allocating.
+func upperIs(s, up string) bool {
+	for _, c := range s {
+		u := unicode.ToUpper(c)
+		if u < utf8.RuneSelf {
+			if up == "" || up[0] != byte(u) {
+				return false
+			}
+			up = up[1:]
+			continue
+		}
+		c2, n := utf8.DecodeRuneInString(up)
+		if c2 != u || c2 == utf8.RuneError && n <= 1 { // up ended, or a byte ToUpper would write as U+FFFD
+			return false
+		}
+		up = up[n:]
+	}
+	return up == ""
+}
+
 // overrideViews adds the readings of r as each method its override headers
 // name (OverrideMethods), for servers that run a request as that method;
 // more than maxOverrideMethods of them make r ambiguous (ErrAmbiguousMethod).
+// The elements are compared with the methods read so far before they are
+// upper-cased: a header of thousands of repeats allocates only for the
+// distinct methods.
 func (t *Table) overrideViews(r *http.Request, vs *views) {
 	var seen [maxOverrideMethods]string
 	n := 0
-	OverrideMethods(r, func(m string) bool {
-		if m == "" || m == r.Method {
+	overrideElems(r, func(e string) bool {
+		if e == "" || upperIs(e, r.Method) {
 			return true
 		}
 		for _, s := range seen[:n] {
-			if s == m {
+			if upperIs(e, s) {
 				return true
 			}
 		}
@@ -149,7 +189,7 @@ func (t *Table) overrideViews(r *http.Request, vs *views) {
 			vs.ambiguous = true
 			return false
 		}
-		seen[n] = m
+		seen[n] = strings.ToUpper(e)
 		n++
 		return true
 	})

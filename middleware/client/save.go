@@ -389,9 +389,18 @@ func (s *saver) send(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	return c.run()
 }
 
-// overridden returns the method r's method-override header names, upper
-// case, or "" if it has none: the cost table's reading (cost.OverrideMethod).
-func overridden(r *http.Request) string { return cost.OverrideMethod(r) }
+// overridden reports whether any line (or comma-separated element) of any
+// method override header of r names a method (cost.OverrideMethods): a
+// server may run r as any of them, not only as the first header's first
+// line (cost.OverrideMethod), which may be empty beside one that names HEAD.
+func overridden(r *http.Request) bool {
+	named := false
+	cost.OverrideMethods(r, func(m string) bool {
+		named = m != ""
+		return !named
+	})
+	return named
+}
 
 // unsafeOverride reports whether any line of any method override header of
 // r names a method that is not safe (cost.OverrideMethods): a server may

@@ -133,7 +133,7 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	if cr != nil && (!cr.applies(c.it) || c.req.Method != http.MethodGet) {
 		cr = nil
 	}
-	if share == nil && cr == nil || c.req.Body != nil && c.req.Body != http.NoBody || overridden(c.req) != "" {
+	if share == nil && cr == nil || c.req.Body != nil && c.req.Body != http.NoBody || overridden(c.req) {
 		return c.run() // a method override: the server may read it as another method
 	}
 	k := requestKey(c.req, s.keyHeader)

@@ -40,6 +40,7 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
+			dropOverrideAliases(pr.Out.Header)
 		},
 		Transport:  tr,
 		BufferPool: &buffers,
@@ -152,6 +153,28 @@ func dropAliases(h http.Header, key string) {
 	for k := range h {
 		if len(k) == len(key) && k != key && aliasOf(k, key) {
 			delete(h, k)
+		}
+	}
+}
+
+// overrideNames are the method override headers the cost table reads
+// (cost.OverrideMethods), canonical.
+var overrideNames = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// dropOverrideAliases removes from h every line whose name is not a method
+// override header's but reads as one with underscores for dashes, ignoring
+// case (X_HTTP_Method for X-HTTP-Method; Go's server keeps it apart, as
+// X_http_method): the cost table reads the dashed names only, and a
+// CGI-style upstream (HTTP_X_HTTP_METHOD: Rack, PHP) ran the request as
+// the method such a line names, as dearer as it may be. A walk of h's
+// names, compared only when as long as an override header's: no allocation.
+func dropOverrideAliases(h http.Header) {
+	for k := range h {
+		for _, o := range overrideNames {
+			if len(k) == len(o) && k != o && aliasOf(k, o) {
+				delete(h, k)
+				break
+			}
 		}
 	}
 }
