@@ -94,9 +94,11 @@ const maxOverrideMethods = len(overrideHeaders)
 var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 // OverrideMethod returns the method that r's first method-override header
-// (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) names, trimmed
-// and in capitals, or "" if it has none: the method a server that honours
-// the header runs r as, and that Lookup prices r as too.
+// (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) names on its
+// first line, trimmed and in capitals, or "" if it has none: the method
+// most servers that honour the header run r as. Others read another line
+// or header, so Lookup prices every one of them (OverrideMethods), and a
+// reader that must know whether r may write should too.
 func OverrideMethod(r *http.Request) string {
 	for _, k := range overrideHeaders {
 		if vs := r.Header[k]; len(vs) > 0 {
