@@ -84,6 +84,10 @@ func zrems(ctx context.Context, p goredis.Pipeliner, rs []rel) {
 	}
 }
 
+// flushHook, when set (tests built with -tags creditgate_testhooks), runs
+// in flush between taking the tenants' releases and sending them.
+var flushHook func()
+
 // flusher sends the releases no step carried, every flushDelay while
 // there are any, until stop; then the rest.
 func (s *Store) flusher() {
@@ -135,6 +139,9 @@ func (s *Store) flush() bool {
 	var all []rel
 	for _, t := range ts {
 		all = append(all, t.takePending()...)
+	}
+	if testHooks && flushHook != nil && len(all) > 0 {
+		flushHook()
 	}
 	if len(all) == 0 {
 		return len(ts) > 0
