@@ -17,6 +17,7 @@ import (
 // on its own connection ahead of the flusher's ZREM (TestModel failed so,
 // now and then, under scripts/test.sh's load).
 func TestTakeAfterReleaseTheFlusherHolds(t *testing.T) {
+	t.Cleanup(func() { flushHook = nil }) // after the store's Close, which ends the flusher
 	s := newStore(t, client(t, shared.addr()))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
 	pf := func(string) *store.Plan { return &p }
@@ -34,7 +35,6 @@ func TestTakeAfterReleaseTheFlusherHolds(t *testing.T) {
 		close(taken)
 		<-proceed
 	}
-	t.Cleanup(func() { flushHook = nil })
 	s.Release(&l)
 	<-taken // the flusher holds the release
 	done := make(chan store.Decision)
