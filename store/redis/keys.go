@@ -31,6 +31,11 @@ type tenant struct {
 	owed    int64          // credits spent while Redis was unreachable, to book
 	last    store.Decision // the pool as the last step saw it
 	pend    []rel          // released slots not yet sent (see release.go)
+	// flushed is closed when the releases the flusher took from pend have
+	// reached Redis (or failed); nil when it is sending none. flushes
+	// counts its sends under way. See takePending.
+	flushed chan struct{}
+	flushes int
 	// owedSteps are charges (and settles) that failed after they were
 	// sent: they may have run, so they are booked by sending them again
 	// with their step ids (see oweStep).

@@ -51,13 +51,45 @@ func (s *Store) queue(t *tenant, r rel) {
 	}
 }
 
-// takePending takes t's queued releases (to send with a step).
+// takePending takes t's queued releases (to send with a step). If the
+// flusher is sending releases it took from t, it waits until they have
+// reached Redis (at most the flush's timeout): a step sent on another
+// connection could otherwise run first and find those slots held.
 func (t *tenant) takePending() []rel {
+	t.mu.Lock()
+	p, w := t.pend, t.flushed
+	t.pend = nil
+	t.mu.Unlock()
+	if w != nil {
+		<-w
+	}
+	return p
+}
+
+// takeForFlush takes t's queued releases for the flusher, marking them in
+// flight until flushDone when there are any.
+func (t *tenant) takeForFlush() []rel {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.pend
 	t.pend = nil
+	if len(p) > 0 {
+		if t.flushes == 0 {
+			t.flushed = make(chan struct{})
+		}
+		t.flushes++
+	}
 	return p
+}
+
+// flushDone ends what takeForFlush marked.
+func (t *tenant) flushDone() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.flushes--; t.flushes == 0 {
+		close(t.flushed)
+		t.flushed = nil
+	}
 }
 
 // split parts rs into the releases of other slots and the members of the
@@ -83,6 +115,10 @@ func zrems(ctx context.Context, p goredis.Pipeliner, rs []rel) {
 		}
 	}
 }
+
+// flushHook, when set (tests built with -tags creditgate_testhooks), runs
+// in flush between taking the tenants' releases and sending them.
+var flushHook func()
 
 // flusher sends the releases no step carried, every flushDelay while
 // there are any, until stop; then the rest.
@@ -133,11 +169,23 @@ func (s *Store) flush() bool {
 	s.rel.dirty = nil
 	s.rel.mu.Unlock()
 	var all []rel
+	var sending []*tenant
 	for _, t := range ts {
-		all = append(all, t.takePending()...)
+		if p := t.takeForFlush(); len(p) > 0 {
+			all = append(all, p...)
+			sending = append(sending, t)
+		}
 	}
 	if len(all) == 0 {
 		return len(ts) > 0
+	}
+	defer func() { // the tenants' next steps may go now
+		for _, t := range sending {
+			t.flushDone()
+		}
+	}()
+	if testHooks && flushHook != nil {
+		flushHook()
 	}
 	probe, ok := s.brk.allow(time.Now())
 	if !ok {

@@ -229,24 +229,29 @@ func (g *Gateway) startSnapshots(c config.Snapshot) *snapshots {
 	return s
 }
 
-func (s *snapshots) save() {
+// save saves the snapshot and reports whether it did; a failure is logged
+// and counted here.
+func (s *snapshots) save() bool {
 	if err := saveSnapshot(s.g.l, s.file, time.Now()); err != nil {
 		s.g.m.snapshots.WithLabelValues("error").Inc()
 		s.g.log.Error("snapshot not saved", slog.String("file", s.file), slog.String("error", err.Error()))
-		return
+		return false
 	}
 	s.g.m.snapshots.WithLabelValues("ok").Inc()
 	s.g.m.lastSave.SetToCurrentTime()
 	s.g.log.Debug("snapshot saved", slog.String("file", s.file))
+	return true
 }
 
-// stop ends the periodic saves and saves once more.
+// stop ends the periodic saves and saves once more, logging the save at INFO
+// only when it was made (a failure is save's ERROR).
 func (s *snapshots) stop() {
 	if s.file == "" {
 		return
 	}
 	close(s.quit)
 	<-s.done
-	s.save()
-	s.g.log.Info("snapshot saved", slog.String("file", s.file))
+	if s.save() {
+		s.g.log.Info("snapshot saved", slog.String("file", s.file))
+	}
 }
