@@ -8,7 +8,7 @@ import (
 )
 
 // X-API-CREDITS-REMAINING is sent "only once usage is at 50% or more of
-// the allowance" (reference/credit-limits.md, section 4, from Zoho's
+// the allowance" (docs/credit-limits.md, section 4, from Zoho's
 // pages): at exactly half the pool used it is there, on admissions and
 // refusals alike, and one credit short of half it is not. The middleware
 // sent it only past half, so a client reading Zoho's rule missed it at

@@ -27,7 +27,7 @@ func headerBlock(s string) http.Header {
 }
 
 // dialectExamples are typical responses of each dialect. The field names and
-// shapes are those of /work/shared/reference/credit-limits.md, the section
+// shapes are those of docs/credit-limits.md, the section
 // named in each comment; the numbers are the vendors' published limits where
 // the sheet gives them.
 var dialectExamples = []struct {

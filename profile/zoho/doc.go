@@ -3,10 +3,9 @@
 // and the client Transport's saving rules for it ([CacheRules] for its
 // metadata, [CoalesceRules], [BatchRules] for its record writes).
 //
-// Figures come from the project's fact sheet (credit-limits.md; kept with the
-// project's notes, not in this repository), which cites Zoho's pages: the
-// API limits pages of each version (zoho.com/crm/developer/docs/api/v2/api-limits.html
-// and on) and its Kaizen posts on credits. Where Zoho's own text does not confirm a figure, the code
+// Figures come from the project's fact sheet (docs/credit-limits.md in the
+// repository), which cites Zoho's pages: the API limits pages of each
+// version and its Kaizen posts on credits. Where Zoho's own text does not confirm a figure, the code
 // says "unconfirmed"; replace such a route with cost.Override, e.g.
 //
 //	routes := cost.Override(zoho.Routes("v8"),

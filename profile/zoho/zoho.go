@@ -49,7 +49,7 @@ type EditionLimits struct {
 	Concurrency int64
 }
 
-// The editions (credit-limits.md, section 1).
+// The editions (docs/credit-limits.md, section 1).
 var (
 	Free         = EditionLimits{Name: "free", Base: 5000, Cap: 5000, Concurrency: 5}
 	Standard     = EditionLimits{Name: "standard", Base: 50000, PerLicence: 250, Cap: 100000, Concurrency: 10}
