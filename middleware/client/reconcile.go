@@ -112,7 +112,8 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	}
 	d := t.l.Charge(now, t.tenant, ext)
 	if d.Cost > 0 {
-		t.outside.credits.Add(d.Cost)
+		// What servers say: saturates, never wraps.
+		t.outside.credits.up.addSat(d.Cost)
 		if t.usage != nil { // credits without a call: a row of their own
 			t.usage.RecordOutside(now, t.tenant, d.Cost)
 		}
