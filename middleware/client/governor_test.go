@@ -316,3 +316,34 @@ func TestLearnedPoolCallsBeforeSizeCountAgainstQuota(t *testing.T) {
 	assert.Equal(t, int64(2), admitted, "the quota's 5 credits, less the 3 spent")
 	assert.Equal(t, client.ReasonQuota, reasonOf(ffGet(t, tr, "export", "/crm/Leads")))
 }
+
+// Under contention, every call of a learned pool's integration counts in
+// its quota exactly once, whether answered before the size was known,
+// while it was being learned, or after: the sum of the calls answered
+// before it and the learning race for it (see Transport.unmetered).
+func TestLearnedPoolQuotaCountsEveryCallUnderContention(t *testing.T) {
+	clk := newClock()
+	var n atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if n.Add(1) <= 40 {
+			return response(r, http.StatusOK, "{}"), nil // no size said
+		}
+		return response(r, http.StatusOK, "{}", "X-Ratelimit-Limit", "1000"), nil
+	})
+	tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking(),
+		client.WithIntegrations(client.Integration{Name: "export", Quota: 50}))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				resp, err := get(context.Background(), tr, "export", "/crm/Leads")
+				if assert.NoError(t, err) {
+					assert.NoError(t, resp.Body.Close())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int64(1000), tr.Limiter().Plan("").Credits, "the pool is learned")
+	assert.Equal(t, int64(160), tr.Limiter().Peek(clk.Now(), "/export").Used, "each of the 160 calls once")
+}
