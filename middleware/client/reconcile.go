@@ -148,6 +148,11 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 			t.warn("client: learned pool too small for the reserves", err)
 		}
 		t.learn.Store(false)
+		for _, it := range t.list { // the quotas have sizes now (if applied)
+			if it.quotaKey != "" && t.pool.Load() != 0 {
+				t.chargeUnmetered(now, it)
+			}
+		}
 	}
 	return true
 }

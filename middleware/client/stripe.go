@@ -40,11 +40,14 @@ func (c *striped) addAt(i int, n int64) { c.s[i].v.Add(n) }
 // servers say (credits spent by others): a CAS loop on the first stripe
 // alone, so that the sum Load reads cannot wrap either. Such counts are
 // added to rarely, off the admission path, and never with Add.
-func (c *striped) addSat(n int64) {
-	v := &c.s[0].v
+func (c *striped) addSat(n int64) { addSat(&c.s[0].v, n, math.MaxInt64) }
+
+// addSat adds n >= 0 to v, which stays in [0, bound]: a CAS loop, for
+// counts fed by what servers say.
+func addSat(v *atomic.Int64, n, bound int64) {
 	for {
 		old := v.Load()
-		if v.CompareAndSwap(old, old+min(n, math.MaxInt64-old)) {
+		if v.CompareAndSwap(old, old+min(n, bound-old)) {
 			return
 		}
 	}
