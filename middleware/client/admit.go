@@ -6,6 +6,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/window"
 )
 
 // concurrencyPoll is how soon a call refused a slot tries again when no
@@ -108,13 +109,30 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 // to be learned, when no quota had a size (try). The pool may have been
 // learned since, from this call's own answer as a rule (the probing call):
 // then the quota has a size and the call counts in it, as it counts in the
-// pool. Called once the call's credits are final (not refunded); Charge
-// takes what the quota has left, if less.
+// pool. While the size is still unknown the credits are added to the
+// integration's unmetered sum, which learnFrom charges once the size is
+// known; the pool is read again after the add, so that a size learned
+// meanwhile (whose learnFrom may have drained the sum before it) still
+// gets the credits: each sum is taken by one Swap, charged once. Called
+// once the call's credits are final (not refunded); Charge takes what the
+// quota has left, if less.
 func (t *Transport) unmetered(now time.Time, a *admission) {
-	if t.pool.Load() == 0 {
-		return // still unknown: no quota to count it in
+	if t.pool.Load() != 0 {
+		t.l.Charge(now, a.it.quotaKey, a.cost)
+		return
 	}
-	t.l.Charge(now, a.it.quotaKey, a.cost)
+	addSat(&a.it.unmetered, a.cost, window.MaxLimit)
+	if t.pool.Load() != 0 {
+		t.chargeUnmetered(now, a.it)
+	}
+}
+
+// chargeUnmetered charges to the quota of it the credits of its calls answered
+// before the pool's size was known.
+func (t *Transport) chargeUnmetered(now time.Time, it *integration) {
+	if n := it.unmetered.Swap(0); n > 0 {
+		t.l.Charge(now, it.quotaKey, n)
+	}
 }
 
 // poolRefusal fills r for the pool's refusal d of a call that needed need

@@ -73,3 +73,13 @@ func CacheControl(h http.Header) (noStore, noCache, private bool, maxAge int64) 
 // Under reports whether path is at or below the path of pattern, as writes
 // are matched against cached routes.
 func Under(pattern, path string) bool { return newRoot(pattern).under(path) }
+
+// SetExternal sets the count of credits reported spent by others, as if
+// that many had been reconciled: it stands for the 2^23 answers that each
+// drain a full pool of window.MaxLimit (2^40) credits a count needs to
+// near 2^63, which a test cannot send.
+func (t *Transport) SetExternal(n int64) {
+	t.outside.credits.up.reset()
+	t.outside.credits.down.reset()
+	t.outside.credits.up.s[0].v.Store(n)
+}

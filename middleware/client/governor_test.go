@@ -280,3 +280,70 @@ func TestLearnedPoolFirstCallCountsAgainstQuota(t *testing.T) {
 		})
 	}
 }
+
+// A learned pool's quotas count the calls answered before the pool's size
+// was known (answers without a limit, before the one that teaches it):
+// they were admitted with no quota ticket, and unmetered let them go free
+// while the size was unknown, so that an integration got its quota and
+// every call before the size came free. Their credits are charged to the
+// quota once the size is learned; a refunded one (a 5xx) counts nothing.
+func TestLearnedPoolCallsBeforeSizeCountAgainstQuota(t *testing.T) {
+	clk := newClock()
+	var n atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		switch n.Add(1) {
+		case 1, 3:
+			return response(r, http.StatusOK, "{}"), nil // no size said
+		case 2:
+			return response(r, http.StatusServiceUnavailable, "{}"), nil // refunded
+		}
+		return response(r, http.StatusOK, "{}", "X-Ratelimit-Limit", "10"), nil
+	})
+	tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking(),
+		client.WithIntegrations(client.Integration{Name: "export", Quota: 50}))
+	for _, want := range []int{http.StatusOK, http.StatusServiceUnavailable, http.StatusOK} {
+		require.Equal(t, want, mustGet(t, tr, "export", "/crm/Leads").StatusCode)
+		require.NotEqual(t, int64(10), tr.Limiter().Plan("").Credits, "not learned yet")
+	}
+	mustGet(t, tr, "export", "/crm/Leads") // teaches the pool: 10 credits, the quota 5
+	require.Equal(t, int64(10), tr.Limiter().Plan("").Credits, "the pool is learned")
+	quota := tr.Limiter().Peek(clk.Now(), "/export")
+	assert.Equal(t, int64(3), quota.Used, "the two calls answered before the size, and the one that taught it")
+	admitted := int64(0)
+	for ffGet(t, tr, "export", "/crm/Leads") == nil {
+		admitted++
+	}
+	assert.Equal(t, int64(2), admitted, "the quota's 5 credits, less the 3 spent")
+	assert.Equal(t, client.ReasonQuota, reasonOf(ffGet(t, tr, "export", "/crm/Leads")))
+}
+
+// Under contention, every call of a learned pool's integration counts in
+// its quota exactly once, whether answered before the size was known,
+// while it was being learned, or after: the sum of the calls answered
+// before it and the learning race for it (see Transport.unmetered).
+func TestLearnedPoolQuotaCountsEveryCallUnderContention(t *testing.T) {
+	clk := newClock()
+	var n atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if n.Add(1) <= 40 {
+			return response(r, http.StatusOK, "{}"), nil // no size said
+		}
+		return response(r, http.StatusOK, "{}", "X-Ratelimit-Limit", "1000"), nil
+	})
+	tr := checkedTransport(t, base, client.WithClock(clk), client.WithBodyTracking(),
+		client.WithIntegrations(client.Integration{Name: "export", Quota: 50}))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				resp, err := get(context.Background(), tr, "export", "/crm/Leads")
+				if assert.NoError(t, err) {
+					assert.NoError(t, resp.Body.Close())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int64(1000), tr.Limiter().Plan("").Credits, "the pool is learned")
+	assert.Equal(t, int64(160), tr.Limiter().Peek(clk.Now(), "/export").Used, "each of the 160 calls once")
+}

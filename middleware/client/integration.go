@@ -27,7 +27,12 @@ type Integration struct {
 	// Quota is the most the integration may spend, in percent of the pool,
 	// over the pool's window: in (0, 100]; 0 is no quota. With a learned
 	// pool, a call answered once the pool's size is known counts in it
-	// even if it was sent before (the call whose answer taught it).
+	// even if it was sent before (the call whose answer taught it); the
+	// calls answered before the size was known (answers that said none)
+	// are summed, and the sum is charged to the quota when the size is
+	// learned, as spent then (their credits come back a window after
+	// that). Calls refunded (a 429 or 5xx) count nothing. The sum is one
+	// counter per integration, capped at the largest pool.
 	Quota float64
 	// Reserve is the share of the pool, in percent, that only this
 	// integration may spend: every other integration leaves it untaken.
@@ -130,7 +135,11 @@ type integration struct {
 	keep     atomic.Int64 // credits of the others' reserves this one leaves untaken
 	level    atomic.Int64 // MinPool in credits
 	waiting  atomic.Int64 // its calls queued in the gate
-	c        counters
+	// unmetered is the credits of its calls answered while a learned pool's
+	// size was unknown, not yet charged to its quota (see
+	// Transport.unmetered); at most window.MaxLimit, the most a quota holds.
+	unmetered atomic.Int64
+	c         counters
 }
 
 // callOpts is what a request's context says about it.

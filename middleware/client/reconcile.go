@@ -112,7 +112,8 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 	}
 	d := t.l.Charge(now, t.tenant, ext)
 	if d.Cost > 0 {
-		t.outside.credits.Add(d.Cost)
+		// What servers say: saturates, never wraps.
+		t.outside.credits.up.addSat(d.Cost)
 		if t.usage != nil { // credits without a call: a row of their own
 			t.usage.RecordOutside(now, t.tenant, d.Cost)
 		}
@@ -147,6 +148,11 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 			t.warn("client: learned pool too small for the reserves", err)
 		}
 		t.learn.Store(false)
+		for _, it := range t.list { // the quotas have sizes now (if applied)
+			if it.quotaKey != "" && t.pool.Load() != 0 {
+				t.chargeUnmetered(now, it)
+			}
+		}
 	}
 	return true
 }

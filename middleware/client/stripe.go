@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"sync/atomic"
 
 	"github.com/creditgate/creditgate/internal/stripe"
@@ -34,6 +35,23 @@ type striped struct {
 func (c *striped) Add(n int64) { c.addAt(stripe.Index(), n) }
 
 func (c *striped) addAt(i int, n int64) { c.s[i].v.Add(n) }
+
+// addSat adds n >= 0, saturating at math.MaxInt64, for a count fed by what
+// servers say (credits spent by others): a CAS loop on the first stripe
+// alone, so that the sum Load reads cannot wrap either. Such counts are
+// added to rarely, off the admission path, and never with Add.
+func (c *striped) addSat(n int64) { addSat(&c.s[0].v, n, math.MaxInt64) }
+
+// addSat adds n >= 0 to v, which stays in [0, bound]: a CAS loop, for
+// counts fed by what servers say.
+func addSat(v *atomic.Int64, n, bound int64) {
+	for {
+		old := v.Load()
+		if v.CompareAndSwap(old, old+min(n, bound-old)) {
+			return
+		}
+	}
+}
 
 func (c *striped) Load() int64 {
 	var sum int64
