@@ -352,7 +352,8 @@ func (s *Store) reconcile() {
 			pi = x.t.lastPlan.Load()
 		}
 		// the steps that may have run first, each with its own id (run
-		// once: the replay finds its result), then the rest as new
+		// once: the replay finds its result), then the rest as a new
+		// step, whose id it keeps once sent (see owedAgain)
 		steps := append(x.steps, owedStep{s.newID(), x.n})
 		for i, st := range steps {
 			if st.n <= 0 {
@@ -368,10 +369,7 @@ func (s *Store) reconcile() {
 				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", st.id+".c", st.n)
 			}
 			if err != nil {
-				x.t.mu.Lock()
-				x.t.owedSteps = append(x.t.owedSteps, steps[i:len(steps)-1]...)
-				x.t.owed += steps[len(steps)-1].n
-				x.t.mu.Unlock()
+				x.t.owedAgain(steps, i)
 				break
 			}
 			s.stats.reconciled.Add(r.cost)
@@ -388,4 +386,30 @@ func (s *Store) reconcile() {
 		}
 		x.t.unpin()
 	}
+}
+
+// owedAgain books again the steps of a reconcile that failed at steps[i]
+// (the last is the debt charged as new). steps[i] was sent and may have
+// run: it keeps its id, the debt's charge too, so the next reconcile's
+// repeat finds its record and charges nothing more (booked as new, a
+// charge that ran was charged again). The steps after it were not sent
+// by this reconcile; the debt's, if among them, goes back into t.owed. The
+// steps go first, ahead of those booked since, and all past maxOwedSteps
+// (only when more were booked during this reconcile) are booked as new.
+func (t *tenant) owedAgain(steps []owedStep, i int) {
+	last := len(steps) - 1
+	back := steps[i:last]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i == last {
+		back = steps[i:]
+	} else {
+		t.owed += steps[last].n
+	}
+	all := make([]owedStep, 0, len(back)+len(t.owedSteps))
+	all = append(append(all, back...), t.owedSteps...)
+	for _, st := range all[min(len(all), maxOwedSteps):] {
+		t.owed += st.n
+	}
+	t.owedSteps = all[:min(len(all), maxOwedSteps)]
 }
