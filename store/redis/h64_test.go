@@ -99,3 +99,47 @@ func TestReconcileDebtPastOwedStepsChargedOnce(t *testing.T) {
 		t.Fatalf("%d calls of 2 credits admitted, the pool counts %d: %+v", maxOwedSteps+1, used, a.Stats())
 	}
 }
+
+// Degraded refuses a call for its share (spent) after the call's take
+// ran in Redis and admitted there, its replies lost: the pool kept the
+// take's credits for a call that never ran. Reconcile must give them back,
+// once: here its first attempt's replies are lost too, and it runs thrice.
+func TestDegradedRefusedTakeGivenBack(t *testing.T) {
+	ca := client(t, shared.addr())
+	h := &loseRuns{}
+	ca.AddHook(h)
+	prefix := "h64.refused" + time.Now().Format("150405.000000") + ":"
+	a := newStore(t, ca, WithPrefix(prefix), WithTimeout(2*time.Second), WithFailure(Degraded, 2),
+		WithBreaker(100, time.Millisecond), WithLeaseTTL(time.Hour))
+	b := newStore(t, client(t, shared.addr()), WithPrefix(prefix))
+	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	now := time.Now()
+	if d := b.Charge(now, "t", 90, pf); !d.Allowed {
+		t.Fatalf("b: %+v", d)
+	}
+	var l Lease
+	var d store.Decision
+	a.Take(now, &store.Request{Tenant: "t", App: "x"}, pf, &l, &d) // a sees 10 left: its share is 5
+	if !d.Allowed || d.Remaining != 10 {
+		t.Fatalf("a: %+v", d)
+	}
+	a.Release(&l)
+	h.op = "take"
+	h.n.Store(3) // the take (admitted in Redis: 10 left) and its two replays
+	a.Take(now, &store.Request{Tenant: "t", App: "x", Credits: 6}, pf, &l, &d)
+	if d.Allowed || h.n.Load() != 0 {
+		t.Fatalf("Degraded, share of 5, a call of 6: %+v (%d left)", d, h.n.Load())
+	}
+	if used := b.Peek(now, "t", 0, pf).Used; used != 96 {
+		t.Fatalf("the take did not run in Redis (pool counts %d): the test shows nothing", used)
+	}
+	h.op = "charge"
+	h.n.Store(3) // reconcile's first look at the take's record goes unanswered
+	a.reconcile()
+	a.reconcile()
+	a.reconcile()
+	if used := b.Peek(now, "t", 0, pf).Used; used != 90 {
+		t.Fatalf("the call of 6 was refused, the pool counts %d of it: %+v", used-90, a.Stats())
+	}
+}
