@@ -96,7 +96,20 @@
 // mode admits then (from the share, never from a leased block) are booked
 // by a charge with the take's id, which finds that record and charges
 // nothing if the take ran and admitted (an outage longer than
-// WithReplayTTL loses the record: the take is then charged again). Those
+// WithReplayTTL loses the record: the take is then charged again); a
+// block the take leased, which its caller never had, is given back. A
+// call Degraded refuses after its take was sent (its share spent) may
+// have been admitted in Redis: reconcile looks up the take's record with
+// a charge of nothing under its id and gives back what the take took
+// (once: the give-back has an id of its own, and is lost, not repeated,
+// if all its sends fail). Reconcile charges the rest of the debt (what
+// was admitted with the breaker open, and steps past 64 a tenant) as one
+// charge, which keeps its id once sent: a charge whose replies were lost
+// is found by the next reconcile, not charged again. Each tenant keeps at
+// most 64 such steps; past them a step is booked as new (charged again if
+// it ran) or, a refused call's, not given back. FailClosed records no
+// take: a call it refuses after its take was sent keeps what the take
+// took, if it ran, until the windows give it back. Those
 // records cost Redis memory: one small key per take for WithReplayTTL (30 s
 // by default), so about 30 × the fleet's takes per second keys; size
 // maxmemory for it, or shorten WithReplayTTL (it must outlast WithTimeout

@@ -134,6 +134,7 @@ func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.R
 			s.stats.outAdmitted.Add(1)
 			return
 		}
+		t.oweBack(pi, id, n, err) // refused: if the take ran, it gave the call nothing it took
 		if d.Reason != store.ReasonNone {
 			return
 		}
@@ -198,7 +199,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			return false
 		}
 		if sent && len(t.owedSteps) < maxOwedSteps {
-			t.owedSteps = append(t.owedSteps, owedStep{id, n})
+			t.owedSteps = append(t.owedSteps, owedStep{id: id, n: n})
 		} else {
 			t.owed += n
 		}
@@ -243,10 +244,12 @@ func (t *tenant) owe(pi *planInfo, n int64) {
 	t.mu.Unlock()
 }
 
-// owedStep is a charge that failed after it was sent.
+// owedStep is a charge that failed after it was sent, or (back) a take
+// that failed after it was sent and whose call Degraded refused.
 type owedStep struct {
-	id string
-	n  int64
+	id   string
+	n    int64
+	back bool
 }
 
 // maxOwedSteps bounds the steps a tenant keeps to send again; past it, and
@@ -268,9 +271,28 @@ func (t *tenant) oweStep(pi *planInfo, id string, n int64, err error) {
 	t.lastPlan.Store(pi)
 	t.mu.Lock()
 	if len(t.owedSteps) < maxOwedSteps {
-		t.owedSteps = append(t.owedSteps, owedStep{id, n})
+		t.owedSteps = append(t.owedSteps, owedStep{id: id, n: n})
 	} else {
 		t.owed += n
+	}
+	t.mu.Unlock()
+}
+
+// oweBack books a take of n credits, step id, that failed with err and
+// whose call was refused: if it was sent, it may have run and admitted,
+// and its credits (and a block it leased) are then charged for a call
+// that never ran. Reconcile looks up its record with a charge of nothing
+// under its id, and gives back what the record says it took (once: the
+// give-back has an id of its own). Past maxOwedSteps it is not booked,
+// and what such a take took stays with the pool.
+func (t *tenant) oweBack(pi *planInfo, id string, n int64, err error) {
+	if n <= 0 || err == nil || errors.Is(err, errOpen) {
+		return
+	}
+	t.lastPlan.Store(pi)
+	t.mu.Lock()
+	if len(t.owedSteps) < maxOwedSteps {
+		t.owedSteps = append(t.owedSteps, owedStep{id: id, back: true})
 	}
 	t.mu.Unlock()
 }
@@ -352,14 +374,16 @@ func (s *Store) reconcile() {
 			pi = x.t.lastPlan.Load()
 		}
 		// the steps that may have run first, each with its own id (run
-		// once: the replay finds its result), then the rest as new
-		steps := append(x.steps, owedStep{s.newID(), x.n})
+		// once: the replay finds its result), then the rest as a new
+		// step, whose id it keeps once sent (see owedAgain)
+		steps := append(x.steps, owedStep{id: s.newID(), n: x.n})
 		for i, st := range steps {
-			if st.n <= 0 {
+			if st.n <= 0 && !st.back {
 				continue
 			}
+			// a refused call's take: a charge of nothing finds its record
 			r, _, err := s.step("charge", x.t, pi, now, "", noClass, "", st.id, st.n)
-			if err == nil && r.reason != int64(store.ReasonNone) {
+			if err == nil && r.reason != int64(store.ReasonNone) && !st.back {
 				// the record of a FailOpen take that ran and was refused
 				// (a charge is never refused): nothing was charged. The
 				// charge anew has an id of its own, the same at every
@@ -368,24 +392,55 @@ func (s *Store) reconcile() {
 				r, _, err = s.step("charge", x.t, pi, now, "", noClass, "", st.id+".c", st.n)
 			}
 			if err != nil {
-				x.t.mu.Lock()
-				x.t.owedSteps = append(x.t.owedSteps, steps[i:len(steps)-1]...)
-				x.t.owed += steps[len(steps)-1].n
-				x.t.mu.Unlock()
+				x.t.owedAgain(steps, i)
 				break
 			}
-			s.stats.reconciled.Add(r.cost)
-			s.stats.unreconciled.Add(st.n - r.cost)
-			if r.extra > 0 {
+			back := r.extra
+			if st.back {
+				if r.reason == int64(store.ReasonNone) {
+					back += r.cost // the take ran and admitted: its call was refused here
+				}
+			} else {
+				s.stats.reconciled.Add(r.cost)
+				s.stats.unreconciled.Add(st.n - r.cost)
+			}
+			if back > 0 {
 				// the record of a take that ran and leased a block beside
-				// the call (a charge leases none): its caller never had
-				// the block, given back at its instant, once (its own id;
-				// lost if this fails: never refunded twice)
-				if _, _, err := s.step("settle", x.t, pi, now, "", noClass, "", st.id+".g", r.u, -r.extra, "0"); err == nil {
-					s.stats.givenBack.Add(r.extra)
+				// the call (a charge leases none), or admitted a call
+				// Degraded refused: its caller never had the block (nor
+				// the call's credits), given back at its instant, once
+				// (its own id; lost if this fails: never refunded twice)
+				if _, _, err := s.step("settle", x.t, pi, now, "", noClass, "", st.id+".g", r.u, -back, "0"); err == nil {
+					s.stats.givenBack.Add(back)
 				}
 			}
 		}
 		x.t.unpin()
 	}
+}
+
+// owedAgain books again the steps of a reconcile that failed at steps[i]
+// (the last is the debt charged as new). steps[i] was sent and may have
+// run: it keeps its id, the debt's charge too, so the next reconcile's
+// repeat finds its record and charges nothing more (booked as new, a
+// charge that ran was charged again). The steps after it were not sent
+// by this reconcile; the debt's, if among them, goes back into t.owed. The
+// steps go first, ahead of those booked since, and all past maxOwedSteps
+// (only when more were booked during this reconcile) are booked as new.
+func (t *tenant) owedAgain(steps []owedStep, i int) {
+	last := len(steps) - 1
+	back := steps[i:last]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if i == last {
+		back = steps[i:]
+	} else {
+		t.owed += steps[last].n
+	}
+	all := make([]owedStep, 0, len(back)+len(t.owedSteps))
+	all = append(append(all, back...), t.owedSteps...)
+	for _, st := range all[min(len(all), maxOwedSteps):] {
+		t.owed += st.n
+	}
+	t.owedSteps = all[:min(len(all), maxOwedSteps)]
 }
