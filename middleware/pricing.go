@@ -108,7 +108,7 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	defer func() { // if the cost function panics
 		pr.body.finish()
 		if !done {
-			dropTicket(now, ticket)
+			ticket.Refuse(now, nil) // the call stays a call, refunded like a 5xx
 		}
 	}()
 	err := h.costs.PriceBody(&pr.req, price)
@@ -140,13 +140,6 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	}
 	done = true
 	return &pr.req, true
-}
-
-// dropTicket refunds and releases an admission whose pricing panicked:
-// the call stays a call, refunded like a 5xx.
-func dropTicket(now time.Time, t *limiter.Ticket) {
-	t.Settle(now, 0)
-	t.Release()
 }
 
 // hasBody reports whether r may have a body to read.
