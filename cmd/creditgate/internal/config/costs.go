@@ -46,20 +46,20 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		b.fail("costs.default", "must not be negative")
 	}
 	before := len(b.errs)
-	inBase := map[string]bool{}
+	baseClass := map[string]string{} // a profile route's pattern: its class
 	for _, r := range base {
-		inBase[r.Pattern] = true
+		baseClass[r.Pattern] = r.Class
 	}
 	routeClass := map[string]string{}
 	srcOf := map[string]string{}
 	overrides := b.fileRoutes("costs.overrides", cs.Overrides, routeClass, srcOf, func(pattern string) string {
-		if !inBase[pattern] {
+		if _, ok := baseClass[pattern]; !ok {
 			return "not a route of the profile: add it under costs.routes"
 		}
 		return ""
 	})
 	extra := b.fileRoutes("costs.routes", cs.Routes, routeClass, srcOf, func(pattern string) string {
-		if inBase[pattern] {
+		if _, ok := baseClass[pattern]; ok {
 			return "already a route of the profile: change it under costs.overrides"
 		}
 		return ""
@@ -74,6 +74,8 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 			return nil, nil, nil
 		}
 	}
+	setClasses(overrides, baseClass)
+	setClasses(extra, nil)
 	routes := append(cost.Override(base, overrides...), extra...)
 	table, err := cost.NewTable(cs.Default, routes...)
 	if err != nil {
@@ -93,6 +95,21 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Source: src})
 	}
 	return table, infos, routeClass
+}
+
+// setClasses gives each route without a class the class of the profile's
+// route of its pattern (an override's cost is the figure, not the class: one
+// dropped left the route uncapped by its class's cap), and none to each
+// with NoClass.
+func setClasses(routes []cost.Route, profile map[string]string) {
+	for i, r := range routes {
+		switch r.Class {
+		case "":
+			routes[i].Class = profile[r.Pattern]
+		case NoClass:
+			routes[i].Class = ""
+		}
+	}
 }
 
 // spread gives, under version all, each override of a profile route to
@@ -186,7 +203,7 @@ func (b *builder) fileRoutes(path string, in []Route, routeClass, srcOf map[stri
 			b.fail(p+".pattern", "%v", err)
 			continue
 		}
-		if r.Class != "" {
+		if r.Class != "" && r.Class != NoClass {
 			if _, ok := routeClass[r.Class]; !ok {
 				routeClass[r.Class] = p
 			}
