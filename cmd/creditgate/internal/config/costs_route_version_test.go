@@ -115,3 +115,19 @@ costs:
 		}
 	}
 }
+
+// Spread to every version, two routes of the file that did not conflict
+// in their own versions may conflict in one: the table's error names the
+// pattern a route was spread to, which the file does not have, and says
+// which route of the file it is.
+func TestCostsSpreadRouteConflictNamesItsRoute(t *testing.T) {
+	_, err := Build(mustParse(t, "c.yaml", `upstream: http://u
+costs:
+  routes:
+    - {pattern: "GET /crm/v8/{x}/foo/z", cost: 3}
+    - {pattern: "GET /crm/v7/bar/{y}/z", cost: 4}
+`))
+	if err == nil || !strings.Contains(err.Error(), `"GET /crm/v7/{x}/foo/z" is "GET /crm/v8/{x}/foo/z" spread to its version`) {
+		t.Fatalf("Build: %v", err)
+	}
+}
