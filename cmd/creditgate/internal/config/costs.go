@@ -86,8 +86,15 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		b.fail("costs", "%v%s", err, spreadNote(err, from)) // routes that conflict with each other
 		return nil, nil, nil
 	}
+	return table, b.infos(table, source, srcOf, from), routeClass
+}
+
+// infos describes table's routes: source is the profile's, srcOf the file's
+// routes' and from the file's route each pattern was spread from.
+func (b *builder) infos(table *cost.Table, source string, srcOf, from map[string]string) []RouteInfo {
+	routes := table.Routes()
 	infos := make([]RouteInfo, 0, len(routes))
-	for _, r := range table.Routes() {
+	for _, r := range routes {
 		src := source
 		if s, ok := srcOf[r.Pattern]; ok {
 			src = s
@@ -98,7 +105,7 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		}
 		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Source: src})
 	}
-	return table, infos, routeClass
+	return infos
 }
 
 // setClasses gives each route without a class the class of the profile's
