@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -122,6 +123,28 @@ func TestCommandHelpAndBadFlags(t *testing.T) {
 		want := "creditgate " + cmd + ": flag provided but not defined: -no-such-flag"
 		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, want) {
 			t.Errorf("%s -no-such-flag: exit %d, stderr %q; want 2 and one line starting %q", cmd, code, stderr, want)
+		}
+	}
+}
+
+// check lists an override that sets a cost but no class with the class the
+// profile gave its route, in every version it is spread to: the listing
+// showed "-" for the bulk read job overridden to 80, which ran uncapped.
+func TestCheckListsAnOverridesKeptClass(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "gw.yaml", `
+upstream: http://127.0.0.1:9000
+costs:
+  overrides:
+    - {pattern: "POST /crm/bulk/v8/read", cost: 80}
+`)
+	code, stdout, stderr := runCLI(t, nil, "check", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, v := range []string{"v8", "v2"} {
+		row := regexp.MustCompile(`POST /crm/bulk/` + v + `/read\s+80\s+bulk\s+override\n`)
+		if !row.MatchString(stdout) {
+			t.Errorf("check output lacks %s's bulk read at 80, class bulk, from override:\n%s", v, stdout)
 		}
 	}
 }

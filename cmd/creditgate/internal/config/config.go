@@ -69,9 +69,13 @@ type Costs struct {
 type Route struct {
 	Pattern string
 	Cost    int64
-	Class   string
+	Class   string // "": none, or an override's profile route's; NoClass: none
 	Records *Records
 }
+
+// NoClass is the class that clears one: an override with Class "" keeps
+// the class of the profile's route, one with NoClass leaves it without.
+const NoClass = "none"
 
 // Records prices a multi-record write by the length of a JSON array:
 // ceil(records/PerCredit), at most MaxCredits, reading at most MaxBody bytes.

@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/creditgate/creditgate/cost"
@@ -46,20 +49,20 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		b.fail("costs.default", "must not be negative")
 	}
 	before := len(b.errs)
-	inBase := map[string]bool{}
+	baseClass := map[string]string{} // a profile route's pattern: its class
 	for _, r := range base {
-		inBase[r.Pattern] = true
+		baseClass[r.Pattern] = r.Class
 	}
 	routeClass := map[string]string{}
 	srcOf := map[string]string{}
 	overrides := b.fileRoutes("costs.overrides", cs.Overrides, routeClass, srcOf, func(pattern string) string {
-		if !inBase[pattern] {
+		if _, ok := baseClass[pattern]; !ok {
 			return "not a route of the profile: add it under costs.routes"
 		}
 		return ""
 	})
 	extra := b.fileRoutes("costs.routes", cs.Routes, routeClass, srcOf, func(pattern string) string {
-		if inBase[pattern] {
+		if _, ok := baseClass[pattern]; ok {
 			return "already a route of the profile: change it under costs.overrides"
 		}
 		return ""
@@ -67,21 +70,31 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 	if len(b.errs) > before {
 		return nil, nil, nil
 	}
-	from := map[string]string{} // a pattern an override was spread to: the override's
+	from := map[string]string{} // a pattern a route was spread to: the file's route's
 	if cs.Profile == "zoho" && cs.Version == "all" {
 		overrides = b.spread(base, overrides, srcOf, from)
+		extra = b.spreadRoutes(base, extra, srcOf, from)
 		if len(b.errs) > before {
 			return nil, nil, nil
 		}
 	}
+	setClasses(overrides, baseClass)
+	setClasses(extra, nil)
 	routes := append(cost.Override(base, overrides...), extra...)
 	table, err := cost.NewTable(cs.Default, routes...)
 	if err != nil {
-		b.fail("costs", "%v", err) // routes that conflict with each other
+		b.fail("costs", "%v%s", err, spreadNote(err, from)) // routes that conflict with each other
 		return nil, nil, nil
 	}
+	return table, b.infos(table, source, srcOf, from), routeClass
+}
+
+// infos describes table's routes: source is the profile's, srcOf the file's
+// routes' and from the file's route each pattern was spread from.
+func (b *builder) infos(table *cost.Table, source string, srcOf, from map[string]string) []RouteInfo {
+	routes := table.Routes()
 	infos := make([]RouteInfo, 0, len(routes))
-	for _, r := range table.Routes() {
+	for _, r := range routes {
 		src := source
 		if s, ok := srcOf[r.Pattern]; ok {
 			src = s
@@ -92,7 +105,22 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		}
 		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Source: src})
 	}
-	return table, infos, routeClass
+	return infos
+}
+
+// setClasses gives each route without a class the class of the profile's
+// route of its pattern (an override's cost is the figure, not the class: one
+// dropped left the route uncapped by its class's cap), and none to each
+// with NoClass.
+func setClasses(routes []cost.Route, profile map[string]string) {
+	for i, r := range routes {
+		switch r.Class {
+		case "":
+			routes[i].Class = profile[r.Pattern]
+		case NoClass:
+			routes[i].Class = ""
+		}
+	}
 }
 
 // spread gives, under version all, each override of a profile route to
@@ -117,7 +145,7 @@ func (b *builder) spread(base, overrides []cost.Route, srcOf, from map[string]st
 			continue
 		}
 		if other, ok := first[k]; ok {
-			b.fail(b.overridePath(o.Pattern)+".pattern", "%q and %q override one route in two versions; "+
+			b.fail(entryPath("costs.overrides", b.c.Costs.Overrides, o.Pattern)+".pattern", "%q and %q override one route in two versions; "+
 				"under costs.version all an override applies to every version: keep one, or set costs.version", other, o.Pattern)
 			continue
 		}
@@ -135,28 +163,128 @@ func (b *builder) spread(base, overrides []cost.Route, srcOf, from map[string]st
 	return out
 }
 
-// versionFree is pattern with its API version segment (v8 in
-// "GET /crm/v8/{module}" or "POST /crm/bulk/v8/write") made a blank, or ""
-// if it has none.
-func versionFree(pattern string) string {
-	segs := strings.Split(pattern, "/")
-	for i, s := range segs {
-		if apiVersion.MatchString(s) {
-			segs[i] = ""
-			return strings.Join(segs, "/")
+// spreadRoutes gives, under version all, each of the file's routes under a
+// version the profile prices (GET /crm/v8/custom_thing) to its path in
+// every version the profile prices, as spread does overrides: one left to
+// its version let a client pay the default (and escape the route's class)
+// by naming another. A route of the file for another version's path is
+// kept; the file's routes of one path in several versions must agree (files
+// had to list each before routes spread), two figures are refused: which
+// the other versions take is not for the gateway to guess. A route outside
+// those paths is left alone. from gets, for each pattern spread to, the
+// file's route's.
+func (b *builder) spreadRoutes(base, extra []cost.Route, srcOf, from map[string]string) []cost.Route {
+	var versions []string // the profile's, in its order
+	for _, r := range base {
+		if _, v, _, ok := zohoPath(r.Pattern); ok && !slices.Contains(versions, v) {
+			versions = append(versions, v)
 		}
 	}
-	return ""
+	file := map[string]Route{} // the file's routes by pattern
+	for _, r := range b.c.Costs.Routes {
+		file[r.Pattern] = r
+	}
+	first := map[string]string{} // version-free pattern: the file's first route naming it
+	out := append([]cost.Route(nil), extra...)
+	for _, r := range extra {
+		head, v, tail, ok := zohoPath(r.Pattern)
+		if !ok || !slices.Contains(versions, v) {
+			continue
+		}
+		if other, ok := first[head+tail]; ok {
+			if !sameFigure(file[other], file[r.Pattern]) {
+				b.fail(entryPath("costs.routes", b.c.Costs.Routes, r.Pattern)+".pattern", "%q and %q add one route in two versions at different figures; "+
+					"under costs.version all a route applies to every version: keep one, or set costs.version", other, r.Pattern)
+			}
+			continue
+		}
+		first[head+tail] = r.Pattern
+		for _, w := range versions {
+			p := head + w + tail
+			if _, given := file[p]; given {
+				continue
+			}
+			c := r
+			c.Pattern = p
+			out = append(out, c)
+			srcOf[p], from[p] = srcOf[r.Pattern], r.Pattern
+		}
+	}
+	return out
 }
 
-// overridePath is the path in the file of the override of pattern.
-func (b *builder) overridePath(pattern string) string {
-	for i, r := range b.c.Costs.Overrides {
-		if r.Pattern == pattern {
-			return fmt.Sprintf("costs.overrides[%d]", i)
+// spreadNote says which patterns an error of the table names were spread
+// from a route of the file, which the error's reader never wrote.
+func spreadNote(err error, from map[string]string) string {
+	var notes []string
+	for _, p := range slices.Sorted(maps.Keys(from)) {
+		if strings.Contains(err.Error(), strconv.Quote(p)) {
+			notes = append(notes, fmt.Sprintf("%q is %q spread to its version", p, from[p]))
 		}
 	}
-	return "costs.overrides"
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (under costs.version all: " + strings.Join(notes, "; ") + ")"
+}
+
+// sameFigure reports whether two of the file's routes price and class a
+// call alike.
+func sameFigure(a, b Route) bool {
+	class := func(r Route) string {
+		if r.Class == NoClass {
+			return ""
+		}
+		return r.Class
+	}
+	if a.Cost != b.Cost || class(a) != class(b) || (a.Records == nil) != (b.Records == nil) {
+		return false
+	}
+	return a.Records == nil || *a.Records == *b.Records
+}
+
+// zohoPath cuts pattern around the API version of a Zoho path, under
+// /crm/vN/ or /crm/bulk/vN/: "GET /crm/v8/{module}" is "GET /crm/", "v8"
+// and "/{module}". ok is false for a pattern whose path is not one.
+func zohoPath(pattern string) (head, version, tail string, ok bool) {
+	i := strings.IndexByte(pattern, '/') // past the method and host
+	if i < 0 {
+		return "", "", "", false
+	}
+	rest, ok := strings.CutPrefix(pattern[i:], "/crm/")
+	if !ok {
+		return "", "", "", false
+	}
+	head = pattern[:i] + "/crm/"
+	if r, ok := strings.CutPrefix(rest, "bulk/"); ok {
+		rest, head = r, head+"bulk/"
+	}
+	version, tail, ok = strings.Cut(rest, "/")
+	if !ok || !apiVersion.MatchString(version) {
+		return "", "", "", false
+	}
+	return head, version, "/" + tail, true
+}
+
+// versionFree is pattern with its API version (v8 in "GET /crm/v8/{module}"
+// or "POST /crm/bulk/v8/write") made a blank, or "" if it has none.
+func versionFree(pattern string) string {
+	head, _, tail, ok := zohoPath(pattern)
+	if !ok {
+		return ""
+	}
+	return head + tail
+}
+
+// entryPath is the path in the file of the entry of pattern in one of the
+// costs lists, section its name.
+func entryPath(section string, list []Route, pattern string) string {
+	for i, r := range list {
+		if r.Pattern == pattern {
+			return fmt.Sprintf("%s[%d]", section, i)
+		}
+	}
+	return section
 }
 
 // fileRoutes turns the file's routes into cost routes, checking each on its
@@ -186,7 +314,7 @@ func (b *builder) fileRoutes(path string, in []Route, routeClass, srcOf map[stri
 			b.fail(p+".pattern", "%v", err)
 			continue
 		}
-		if r.Class != "" {
+		if r.Class != "" && r.Class != NoClass {
 			if _, ok := routeClass[r.Class]; !ok {
 				routeClass[r.Class] = p
 			}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -39,6 +41,10 @@ func (d *decoder) planSpec(n *yaml.Node, path string, p *PlanSpec) {
 				p.SubConcurrency = map[string]int64{}
 			}
 			d.entries(n, path, func(class string, v *yaml.Node, path string) {
+				if class == NoClass {
+					d.fail(v, path, "none is not a class (a route's class: none means no class): a cap for it caps nothing")
+					return
+				}
 				if x, ok := d.integer(v, path); ok {
 					p.SubConcurrency[class] = x
 				}
@@ -74,7 +80,17 @@ func (d *decoder) route(n *yaml.Node, path string) Route {
 			costSet = true
 			d.int64v(&r.Cost)(n, path)
 		},
-		"class": d.str(&r.Class),
+		"class": func(n *yaml.Node, path string) {
+			s, ok := d.scalar(n, path)
+			if !ok {
+				return
+			}
+			if t := strings.TrimSpace(s); t == "" || s != NoClass && strings.EqualFold(t, NoClass) {
+				d.fail(n, path, "%q is not a class: write none for no class, or leave class out (an override then keeps the profile's)", s)
+				return
+			}
+			r.Class = s
+		},
 		"records": func(n *yaml.Node, path string) {
 			rec := &Records{Key: "data", PerCredit: 10, MaxCredits: 10, MaxBody: 4 << 20}
 			d.mapping(n, path, map[string]field{
