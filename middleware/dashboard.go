@@ -51,7 +51,9 @@ type DashboardSource interface {
 	// Usage returns the statistics; nil shows empty lists and charts.
 	Usage() *usage.Stats
 	// Pool returns tenant's pool at now: Limit, Remaining, Used, Reset,
-	// Window and Name (the plan) are shown.
+	// Window and Name (the plan) are shown. tenant is the name the calls
+	// were recorded with, also for a tenant the statistics list under a
+	// changed key (see usage.Stats.TenantName).
 	Pool(now time.Time, tenant string) Pool
 }
 

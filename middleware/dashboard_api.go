@@ -63,6 +63,21 @@ func (x *dashReq) usageTenant() (string, *dashError) {
 	return t, e
 }
 
+// poolTenant is the tenant whose pool (and alerts) the view of tenant
+// shows. The statistics keep a tenant whose name is not valid UTF-8, or
+// too long, under a changed key, which the operator's page lists and asks
+// for: its pool is the name's (usage.Stats.TenantName), and a changed key
+// no tenant is kept under is asked as it is, a pool no one spent from. A
+// tenant token's tenant is its name already.
+func (d *dashboard) poolTenant(x *dashReq, tenant string) string {
+	if u := d.src.Usage(); u != nil && x.scope.operator {
+		if name, ok := u.TenantName(tenant); ok {
+			return name
+		}
+	}
+	return tenant
+}
+
 func (d *dashboard) periodOf(x *dashReq) (period, *dashError) {
 	name := x.q.Get("period")
 	switch {
@@ -158,7 +173,7 @@ func (d *dashboard) summary(x *dashReq) (any, *dashError) {
 	if e != nil {
 		return nil, e
 	}
-	p := d.src.Pool(x.now, tenant)
+	p := d.src.Pool(x.now, d.poolTenant(x, tenant))
 	return summaryJSON{
 		Tenant: tenant, Plan: p.Name, Limit: p.Limit, Remaining: p.Remaining, Used: p.Used,
 		ResetTime: p.Reset.In(d.cfg.loc), ResetIn: ceilSeconds(p.Reset.Sub(x.now)),

@@ -66,7 +66,7 @@ func (d *dashboard) period(x *dashReq) (any, *dashError) {
 	if e != nil {
 		return nil, e
 	}
-	pool := d.src.Pool(x.now, tenant)
+	pool := d.src.Pool(x.now, d.poolTenant(x, tenant))
 	loc := d.cfg.loc
 	out := periodJSON{Tenant: tenant, Period: p.name, Label: p.label, TZ: loc.String(), From: p.since.In(loc),
 		To: p.until.In(loc), Step: "hour", Days: p.days, Filter: f.json(), Pool: pool.Limit, Points: []pointJSON{}}
@@ -221,13 +221,14 @@ func (d *dashboard) alerts(x *dashReq) (any, *dashError) {
 		return out, nil
 	}
 	out.Enabled, out.Thresholds = true, log.Thresholds()
-	pool := d.src.Pool(x.now, tenant)
+	name := d.poolTenant(x, tenant) // the limiter's alerts name it too
+	pool := d.src.Pool(x.now, name)
 	for _, th := range out.Thresholds {
 		if reached(pool.Used, pool.Limit, th) {
 			out.Crossed = append(out.Crossed, th)
 		}
 	}
-	for _, al := range log.Alerts(tenant) {
+	for _, al := range log.Alerts(name) {
 		out.Items = append(out.Items, alertJSON{At: al.At.In(d.cfg.loc), Threshold: al.Threshold, Used: al.Used, Limit: al.Limit})
 	}
 	return out, nil

@@ -323,7 +323,8 @@ func (u *Stats) prune(oldest int64) {
 // run of invalid bytes (see dimKey), and asked for so: two such keys that
 // differ only in their invalid bytes share a row. A tenant's name that is
 // not valid UTF-8 is kept so too, with "…" and a hash of the whole name
-// added, so that such tenants keep rows of their own (see tenantKey).
+// added, so that such tenants keep rows of their own (see tenantKey);
+// Stats.TenantName gives back the name of a tenant kept under such a key.
 const MaxKeyBytes = 256
 
 // dimKey returns k as the statistics keep a key of a dimension (an

@@ -114,6 +114,11 @@ type event struct {
 
 type tenantUsage struct {
 	hours map[int64]*hourUsage
+	// renamed: the tenant is kept under a changed key (see tenantKey), and
+	// name is its name (see TenantName), a copy of its own, or "" if it is
+	// longer than maxNameBytes.
+	name    string
+	renamed bool
 	// run holds the keys (clipped, copies of its own; tenant unused), hour
 	// and kind of the latest event applied to this tenant, and runSum what the events with
 	// those keys have brought since, not yet in hours: traffic repeats a

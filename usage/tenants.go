@@ -110,6 +110,7 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
+	name := tenant
 	tenant = tenantKey(tenant)
 	if tu := u.tenants[tenant]; tu != nil {
 		return tu
@@ -124,6 +125,12 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		tenant = Other
 	}
 	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
+	if tenant != name && tenant != Other {
+		tu.renamed = true
+		if len(name) <= maxNameBytes {
+			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
+		}
+	}
 	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
 	u.tenants[tenant] = tu
 	u.filter.add(tenant)
@@ -134,6 +141,37 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
 	}
 	return tu
+}
+
+// maxNameBytes bounds a tenant's name kept beside its changed key (see
+// TenantName): with at most DefaultTenants+1 tenants, their names hold at
+// most about 4 MiB, where a limiter's keys may be 1 MiB each.
+const maxNameBytes = 16 * MaxKeyBytes
+
+// TenantName returns the name of the tenant whose statistics [Stats.Tenants]
+// and [Stats.TenantRows] show under key: the name its events were recorded
+// with, which is key itself unless the statistics keep the tenant under a
+// changed key (a name not valid UTF-8, or longer than [MaxKeyBytes]: see
+// there). A dashboard that lists tenants by key asks a limiter for the
+// pool of that name. ok is false, and name "", when no tenant is kept
+// under key (one never recorded, pruned, or folded into [Other]), or when
+// its name, longer than 4 KiB, was not kept. Two names kept under one key
+// (a changed key that another tenant has as its own name: a 64-bit hash
+// in common) share that key's statistics, and TenantName gives the first.
+func (u *Stats) TenantName(key string) (name string, ok bool) {
+	if len(key) > MaxKeyBytes {
+		return "", false // no key is that long: see tenantKey
+	}
+	u.flush()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	switch tu := u.tenants[key]; {
+	case tu == nil || tu.renamed && tu.name == "":
+		return "", false
+	case tu.renamed:
+		return tu.name, true
+	}
+	return key, true
 }
 
 // dropTenant deletes tenant name, whose usage is tu. The caller resets the
