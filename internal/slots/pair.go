@@ -45,8 +45,8 @@ var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|P
 // other than PairA, PairB or PairA|PairB.
 func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 	checkWhich(which)
+	c := p.caps.Load() // before the add: a plain load starts a cold line's miss early
 	h := p.held.Add(which)
-	c := p.caps.Load()
 	// A count that which does not name may be over its capacity (lowered
 	// while held) without refusing this call: only the named ones count.
 	overA := uint32(h) > uint32(c) && which&PairA != 0
