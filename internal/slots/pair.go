@@ -37,6 +37,11 @@ const (
 // a count that reads 2^31 or more can only be a release of a slot not held.
 const MaxPairCapacity = 1<<30 - 1
 
+// pairHook, in interleaving tests only (built with -tags
+// creditgate_testhooks, see testHooks), runs in TryAcquire between its add
+// on held and its load of the capacities, whichever comes first.
+var pairHook func()
+
 var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|PairB")
 
 // TryAcquire takes one slot of each count which names, all or nothing,
@@ -46,6 +51,9 @@ var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|P
 func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 	checkWhich(which)
 	c := p.caps.Load() // before the add: a plain load starts a cold line's miss early
+	if testHooks && pairHook != nil {
+		pairHook()
+	}
 	h := p.held.Add(which)
 	// A count that which does not name may be over its capacity (lowered
 	// while held) without refusing this call: only the named ones count.
