@@ -39,7 +39,7 @@ const MaxPairCapacity = 1<<30 - 1
 
 // pairHook, in interleaving tests only (built with -tags
 // creditgate_testhooks, see testHooks), runs in TryAcquire between its add
-// on held and its load of the capacities, whichever comes first.
+// on held and its load of the capacities.
 var pairHook func()
 
 var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|PairB")
@@ -50,11 +50,16 @@ var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|P
 // other than PairA, PairB or PairA|PairB.
 func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 	checkWhich(which)
-	c := p.caps.Load() // before the add: a plain load starts a cold line's miss early
+	// The add before the load of the capacities: a capacity change stores
+	// the capacities and then reads held (PairCache.maybeOn), so one of the
+	// two sees the other. Loaded first, an old capacity could admit this
+	// take while maybeOn, missing its slot, turns the cache on over the new
+	// capacity (TestPairCacheLoweredDuringTake).
+	h := p.held.Add(which)
 	if testHooks && pairHook != nil {
 		pairHook()
 	}
-	h := p.held.Add(which)
+	c := p.caps.Load()
 	// A count that which does not name may be over its capacity (lowered
 	// while held) without refusing this call: only the named ones count.
 	overA := uint32(h) > uint32(c) && which&PairA != 0
