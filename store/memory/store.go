@@ -104,12 +104,19 @@ func (ns *names) of(name string) string {
 	if len(name) > maxNameBytes || ns.n.Load() >= maxNames {
 		return c
 	}
+	if testHooks && namesHook != nil {
+		namesHook()
+	}
 	v, loaded := ns.m.LoadOrStore(c, c)
 	if !loaded {
 		ns.n.Add(1)
 	}
 	return v.(string)
 }
+
+// namesHook, when set (tests built with -tags creditgate_testhooks), runs
+// in names.of once a new name is to be kept, before it is stored.
+var namesHook func()
 
 // DefaultMaxBytes is the memory a store may hold for tenants unless
 // WithMaxBytes says otherwise: room for about 200,000 active tenants with
