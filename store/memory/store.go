@@ -101,21 +101,33 @@ func (ns *names) of(name string) string {
 		return v.(string)
 	}
 	c := strings.Clone(name)
-	if len(name) > maxNameBytes || ns.n.Load() >= maxNames {
+	if len(name) > maxNameBytes {
 		return c
+	}
+	// A place is taken before the store, not counted after it: first uses
+	// that overlap would each pass a check against the last free place.
+	for {
+		n := ns.n.Load()
+		if n >= maxNames {
+			return c
+		}
+		if ns.n.CompareAndSwap(n, n+1) {
+			break
+		}
 	}
 	if testHooks && namesHook != nil {
 		namesHook()
 	}
 	v, loaded := ns.m.LoadOrStore(c, c)
-	if !loaded {
-		ns.n.Add(1)
+	if loaded { // another first use stored it: its place is given back
+		ns.n.Add(-1)
 	}
 	return v.(string)
 }
 
 // namesHook, when set (tests built with -tags creditgate_testhooks), runs
-// in names.of once a new name is to be kept, before it is stored.
+// in names.of once a new name has its place in the table, before it is
+// stored.
 var namesHook func()
 
 // DefaultMaxBytes is the memory a store may hold for tenants unless
