@@ -53,3 +53,24 @@ func FuzzValidName(f *testing.F) {
 		}
 	})
 }
+
+// Unaligned substrings of a larger string, with high bytes just outside
+// them and one invalid byte at each place inside: validName reads only
+// the substring's bytes, and misses none of them.
+func TestValidNameSubstrings(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		for off := 0; off < 8; off++ {
+			for bad := -1; bad < n; bad++ {
+				buf := []byte(strings.Repeat("\xff", off) + strings.Repeat("a", n) + "\xff\xff\xff\xff\xff\xff\xff\xff")
+				if bad >= 0 {
+					buf[off+bad] = 0x80
+				}
+				big := string(buf)
+				s := big[off : off+n]
+				if got, want := validName(s), utf8.ValidString(s); got != want {
+					t.Fatalf("validName(%q) (at %d of a larger string) = %v, ValidString %v", s, off, got, want)
+				}
+			}
+		}
+	}
+}
