@@ -78,6 +78,7 @@ type tenant struct {
 	pins      atomic.Int32 // Charges in progress: a tenant with any is not folded
 	cost      uint32       // the bytes counted for t in Store.bytes (guarded by mu)
 	usedFirst bool         // first has been handed out (guarded by mu)
+	_         [15]byte     // to 320 bytes: tenantCost counts unsafe.Sizeof(*t) as the object's size class
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the
