@@ -134,3 +134,51 @@ func TestPairModelConcurrent(t *testing.T) {
 	a, b := p.Held()
 	assert.Equal(t, [2]int64{0, 0}, [2]int64{a, b})
 }
+
+// TestPairModelSequential compares TryAcquire's answer and refusal reason,
+// Release and capacity changes (lowered below what is held too) with a
+// model of two counts, over random sequences: the plain look before the add
+// must refuse exactly what the add would, naming the same count.
+func TestPairModelSequential(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	whichOf := []uint64{PairA, PairB, PairA | PairB}
+	for seq := range 300 {
+		var p Pair
+		var a, b, capA, capB int64
+		var held []uint64
+		for step := range 200 {
+			switch k := r.IntN(10); {
+			case k < 5:
+				w := whichOf[r.IntN(3)]
+				ok, refA := p.TryAcquire(w)
+				fullA := w&PairA != 0 && a+1 > capA
+				fullB := w >= PairB && b+1 > capB
+				if ok != !(fullA || fullB) || !ok && refA != fullA {
+					t.Fatalf("seq %d step %d: TryAcquire(%#x) at A %d/%d B %d/%d = %v, %v", seq, step, w, a, capA, b, capB, ok, refA)
+				}
+				if ok {
+					held = append(held, w)
+					a, b = a+int64(w&PairA), b+int64(w>>32)
+				}
+			case k < 8 && len(held) > 0:
+				i := r.IntN(len(held))
+				w := held[i]
+				held = append(held[:i], held[i+1:]...)
+				p.Release(w)
+				a, b = a-int64(w&PairA), b-int64(w>>32)
+			default:
+				n := int64(r.IntN(5))
+				if r.IntN(2) == 0 {
+					p.SetCapacityA(n)
+					capA = n
+				} else {
+					p.SetCapacityB(n)
+					capB = n
+				}
+			}
+			if ga, gb := p.Held(); ga != a || gb != b {
+				t.Fatalf("seq %d step %d: held %d/%d, model %d/%d", seq, step, ga, gb, a, b)
+			}
+		}
+	}
+}

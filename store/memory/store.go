@@ -2,6 +2,7 @@ package memory
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +74,61 @@ type Store struct {
 	bytes    atomic.Int64 // tenants' and folded records' estimated bytes
 	folded   atomic.Int64 // folded records held
 	nextRoom atomic.Int64 // Unix ns at which the last full sweep saw room coming
+
+	names names // application names, one copy each (see names)
 }
+
+// names keeps one copy of each application name for every tenant's entry:
+// an admission compares its request's name with its entry's, and with a
+// copy per tenant that compare read a line of its own, a cache miss at
+// 100,000 tenants, where one shared copy stays in the cache. Bounded: past
+// maxNames names, or for a name longer than maxNameBytes, each entry gets
+// its own copy as before.
+type names struct {
+	m sync.Map // string -> the same string, the one copy
+	n atomic.Int64
+}
+
+const (
+	maxNames     = 1024
+	maxNameBytes = 128
+)
+
+// of returns the one copy of name, or a copy of its own once the table is
+// full: never the caller's string, which may be a slice of a larger buffer.
+func (ns *names) of(name string) string {
+	if v, ok := ns.m.Load(name); ok {
+		return v.(string)
+	}
+	c := strings.Clone(name)
+	if len(name) > maxNameBytes {
+		return c
+	}
+	// A place is taken before the store, not counted after it: first uses
+	// that overlap would each pass a check against the last free place.
+	for {
+		n := ns.n.Load()
+		if n >= maxNames {
+			return c
+		}
+		if ns.n.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	if testHooks && namesHook != nil {
+		namesHook()
+	}
+	v, loaded := ns.m.LoadOrStore(c, c)
+	if loaded { // another first use stored it: its place is given back
+		ns.n.Add(-1)
+	}
+	return v.(string)
+}
+
+// namesHook, when set (tests built with -tags creditgate_testhooks), runs
+// in names.of once a new name has its place in the table, before it is
+// stored.
+var namesHook func()
 
 // DefaultMaxBytes is the memory a store may hold for tenants unless
 // WithMaxBytes says otherwise: room for about 200,000 active tenants with

@@ -145,10 +145,11 @@ func TestTenantLayout(t *testing.T) {
 	}
 	line("slots0", unsafe.Offsetof(tn.slots0), 3)
 	line("slots0's end", unsafe.Offsetof(tn.slots0)+unsafe.Sizeof(tn.slots0)-1, 3)
-	line("mu's end", unsafe.Offsetof(tn.mu)+unsafe.Sizeof(tn.mu)-1, 3)
+	line("cls0e", unsafe.Offsetof(tn.cls0e), 3)
+	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 3)
 	line("key", unsafe.Offsetof(tn.key), 4)
 	line("apps", unsafe.Offsetof(tn.apps), 4)
-	line("cls0e's end", unsafe.Offsetof(tn.cls0e)+unsafe.Sizeof(tn.cls0e)-1, 4)
+	line("mu", unsafe.Offsetof(tn.mu), 4)
 	if unsafe.Offsetof(tn.slots0) != unsafe.Offsetof(tn.roll)+unsafe.Sizeof(tn.roll) ||
 		unsafe.Sizeof(tn.slots0) > layout.FreeBytes {
 		t.Errorf("slots0 does not follow the pool on its written line")

@@ -23,9 +23,10 @@ import (
 //     lastUsed, the first application's entry);
 //   - lines 2 and 3: the inline pool, whose current slot word opens line 3,
 //     followed by slots0, so that an admission and its release write one
-//     line; slow paths' fields (plan, mu) fill the rest of it;
-//   - line 4: the key as a string, the application table and the first
-//     class's entry.
+//     line, and the first class's entry, which a capped class's admission
+//     reads;
+//   - line 4: what slow paths read and write (the key as a string, the
+//     application table, plan, mu).
 //
 // The struct fills the 320-byte size class, whose objects are 64-byte
 // aligned. At 100,000 tenants every line is a cache miss: the lines load
@@ -60,21 +61,24 @@ type tenant struct {
 	// slots0 counts the first application's slots (A) and the first capped
 	// class's (B) in one word, taken with one atomic add, on the pool's
 	// written line (see layout.FreeBytes).
-	slots0    slots.Pair
-	usedFirst bool // first has been handed out (guarded by mu)
-	plan      atomic.Pointer[store.Plan]
-	mu        sync.Mutex // serialises app/class table and window changes
-	_         [16]byte   // to the end of line 3: no other core's reads on the written line
-
-	key  string
-	apps atomic.Pointer[semTable]
+	slots0 slots.Pair
+	_      [8]byte
 	// cls0e is slots0 B's entry, the first of the class table the tenant
 	// was created with, found here without following the table. dead is set
 	// while a plan change has dropped the class (one that caps it again
-	// clears it: see setPlan).
+	// clears it: see setPlan). On the written line, which every admission
+	// holds by then, rather than on a fifth line that a capped class's
+	// admission would miss on at 100,000 tenants.
 	cls0e semEntry
-	pins  atomic.Int32 // Charges in progress: a tenant with any is not folded
-	cost  uint32       // the bytes counted for t in Store.bytes (guarded by mu)
+
+	key       string
+	apps      atomic.Pointer[semTable]
+	plan      atomic.Pointer[store.Plan]
+	mu        sync.Mutex   // serialises app/class table and window changes
+	pins      atomic.Int32 // Charges in progress: a tenant with any is not folded
+	cost      uint32       // the bytes counted for t in Store.bytes (guarded by mu)
+	usedFirst bool         // first has been handed out (guarded by mu)
+	_         [15]byte     // to 320 bytes: tenantCost counts unsafe.Sizeof(*t) as the object's size class
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the

@@ -397,10 +397,10 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	if !t.usedFirst {
 		t.usedFirst = true
 		e = &t.first
-		e.name = strings.Clone(app) // before publication below
+		e.name = s.names.of(app) // before publication below
 		t.setPairCapacity(true, t.plan.Load().Concurrency)
 	} else {
-		e = newSemEntry(strings.Clone(app), t.plan.Load().Concurrency)
+		e = newSemEntry(s.names.of(app), t.plan.Load().Concurrency)
 	}
 	next.entries = append(next.entries, e)
 	t.apps.Store(next)
