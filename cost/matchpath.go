@@ -20,8 +20,12 @@ func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
 
 // pathByte sorts bytes for scanPath: the bytes that url.URL.EscapedPath
 // leaves as they are and that need no unescaping, so that a path made only
-// of them is its own escaped form, are safe, but for '/'.
+// of them is its own escaped form, are safe (0, so that the scan's test is
+// one compare with zero), but for '/'.
 var pathByte = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = byteBad
+	}
 	// Not ';': servlet containers drop path parameters (slowViews).
 	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:=@" {
 		t[c] = byteSafe
@@ -31,9 +35,9 @@ var pathByte = func() (t [256]uint8) {
 }()
 
 const (
-	byteBad = iota
-	byteSafe
+	byteSafe = iota
 	byteSlash
+	byteBad
 )
 
 // scanPath reports whether p can take the fast path and, if so, cuts it into
@@ -42,36 +46,39 @@ const (
 // safe bytes (pathByte), so that it is its own escaped and unescaped form,
 // with no segment ending in a dot ("." and ".." but also "read.", which
 // some routers read as "read"), and it must have at most maxSegs segments.
-// The caller checks that the URL has no RawPath. Each segment is one tight
-// loop over its safe bytes.
+// The caller checks that the URL has no RawPath. It is one loop over the
+// bytes, of one table load and branch each; a slash's checks look back.
 func scanPath(p string, c *pathCuts) bool {
-	if p == "" || p[0] != '/' || len(p) > 1<<16-1 {
+	if len(p) == 0 || len(p) > 1<<16-1 || p[0] != '/' {
 		return false
 	}
-	n, i := 0, 1
-	for {
-		start := i
-		for i < len(p) && pathByte[p[i]] == byteSafe {
+	// Unsigned offsets, so that the loops need no bounds checks.
+	end, n, i := uint(len(p)), 0, uint(1)
+	for i < end {
+		for i < end && pathByte[p[i]] == byteSafe {
 			i++
 		}
-		if i == len(p) {
-			if i == start {
-				c.trailing = true // the trailing slash (or the root)
-				break
-			}
-			if p[i-1] == '.' || n == maxSegs {
-				return false
-			}
-			n++
-			c.cut[n] = uint16(i)
+		if i == end {
 			break
 		}
-		if p[i] != '/' || i == start || p[i-1] == '.' || n == maxSegs {
+		// A slash ends a segment, which must not be empty nor end in a
+		// dot: the byte before it is neither '/' nor '.' (p[i-1]|1 is
+		// '/' for both).
+		if p[i] != '/' || p[i-1]|1 == '/' || n == maxSegs {
 			return false
 		}
 		n++
 		c.cut[n] = uint16(i)
 		i++
+	}
+	if last := p[end-1]; last == '/' {
+		c.trailing = true // the trailing slash (or the root)
+	} else {
+		if last == '.' || n == maxSegs {
+			return false
+		}
+		n++
+		c.cut[n] = uint16(end)
 	}
 	c.p, c.n = p, n
 	return true
