@@ -49,15 +49,20 @@ type matchInfo struct {
 type segNode struct {
 	route   int
 	multi   int
-	lits    []litChild            // literal children while few
-	lit0    litChild              // lits[0], for matchPath: one load less
-	step    uint8                 // the one way on from here, if so (setSteps)
-	run     string                // from here, stepLit nodes in a row: their literals joined by "/"
-	runSegs int                   // how many literals (0: fewer than two, no run)
-	runEnd  *segNode              // the node they lead to
-	litMap  map[string]*segNode   // literal children once many
-	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
-	wild    *segNode              // single-segment wildcard child
+	lits    []litChild // literal children while few
+	lit0    litChild   // lits[0], for matchPath: one load less
+	step    uint8      // the one way on from here, if so (setSteps)
+	run     string     // from here, stepLit nodes in a row: their literals joined by "/"
+	runSegs int        // how many literals (0: fewer than two, no run)
+	runEnd  *segNode   // the node they lead to
+	// litWord is lit0.seg and a slash as a little-endian word of litLen+1
+	// bytes (litMask), for walkClean; litMask is 0 unless the node is
+	// stepLit and its literal fits and is a clean segment (cleanLit).
+	litWord, litMask uint64
+	litLen           uint
+	litMap           map[string]*segNode   // literal children once many
+	foldMap          map[string][]*segNode // litMap's children by ASCII-lowercased literal
+	wild             *segNode              // single-segment wildcard child
 }
 
 type litChild struct {
@@ -221,6 +226,16 @@ func (n *segNode) setSteps() {
 		n.step = stepLit
 	case len(n.lits) == 0 && n.wild != nil:
 		n.step = stepWild
+	}
+	if n.step == stepLit && cleanLit(n.lit0.seg) {
+		n.litLen = uint(len(n.lit0.seg))
+		for i := int(n.litLen); i >= 0; i-- {
+			b := byte('/')
+			if i < int(n.litLen) {
+				b = n.lit0.seg[i]
+			}
+			n.litWord, n.litMask = n.litWord<<8|uint64(b), n.litMask<<8|0xff
+		}
 	}
 	// A run compares several segments at once. Its literals hold no "/"
 	// (nor are "/", {$}'s), so that a path's segments equal them one by one

@@ -49,11 +49,14 @@ const (
 // The caller checks that the URL has no RawPath. It is one loop over the
 // bytes, of one table load and branch each; a slash's checks look back.
 func scanPath(p string, c *pathCuts) bool {
-	if len(p) == 0 || len(p) > 1<<16-1 || p[0] != '/' {
-		return false
-	}
+	return len(p) > 0 && len(p) <= 1<<16-1 && p[0] == '/' && scanFrom(p, c, 1, 0)
+}
+
+// scanFrom is scanPath from offset i, where segment n+1 starts, the first n
+// cut (p starts with '/' and fits the offsets).
+func scanFrom(p string, c *pathCuts, i uint, n int) bool {
 	// Unsigned offsets, so that the loops need no bounds checks.
-	end, n, i := uint(len(p)), 0, uint(1)
+	end := uint(len(p))
 	for i < end {
 		for i < end && pathByte[p[i]] == byteSafe {
 			i++
@@ -82,6 +85,101 @@ func scanPath(p string, c *pathCuts) bool {
 	}
 	c.p, c.n = p, n
 	return true
+}
+
+// cleanLit reports whether a path segment equal to the literal s is one
+// scanPath takes: not empty, of safe bytes, not ending in a dot; and short
+// enough for walkClean to compare in a word with the slash after it.
+func cleanLit(s string) bool {
+	if s == "" || len(s) > 7 || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if pathByte[s[i]] != byteSafe {
+			return false
+		}
+	}
+	return true
+}
+
+// walkClean is scanPath(p, c) and then root.matchPath(c, 0, false) (ok is
+// scanPath's answer), in one pass while the walk takes the one way on from
+// each node (step): a literal is compared with its segment and the slash
+// after it in one word, which checks those bytes as the scan would (the
+// literal is a clean segment, cleanLit); a wildcard's segment is scanned.
+// Where that pass stops (a miss, a node with more ways on, a trailing
+// slash), the scan and the match go on from there, with what the walk has
+// cut: the steps it took are those matchPath takes. p starts with '/' and
+// fits the offsets.
+func walkClean(root *segNode, p string, c *pathCuts) (route int, ok bool) {
+	n, k, i, end := root, uint(0), uint(1), uint(len(p))
+	tbl := pathBytes
+	_ = tbl[0] // checked once, not in the loop
+	if n == nil {
+		goto rest
+	}
+walk:
+	for i < end && k < maxSegs { // i: where segment k+1 starts
+		var j uint // where it ends
+		switch n.step {
+		case stepLit:
+			if n.litMask == 0 || end < 8 {
+				break walk
+			}
+			// The 8 bytes from i, or the path's last 8 shifted down
+			// to start at i, zeros past its end (no literal byte is 0).
+			var w uint64
+			if i+8 <= end {
+				w = load64(p, i)
+			} else {
+				w = load64(p, end-8) >> (8 * (i + 8 - end) & 63)
+			}
+			switch l := n.litLen; {
+			case w&n.litMask == n.litWord:
+				j = i + l
+			case i+l == end && w&(n.litMask>>8) == n.litWord&(n.litMask>>8):
+				j = end
+			default:
+				break walk
+			}
+			n = n.lit0.node
+		case stepWild:
+			for j = i; j < end && tbl[p[j]] == byteSafe; j++ {
+			}
+			if j == i || p[j-1] == '.' || j < end && p[j] != '/' {
+				break walk
+			}
+			n = n.wild
+		default:
+			break walk
+		}
+		k++
+		c.cut[k] = uint16(j)
+		i = j + 1
+	}
+	if i > end { // the walk read the whole path
+		c.p, c.n = p, int(k)
+		return n.route, true
+	}
+rest:
+	if !scanFrom(p, c, i, int(k)) {
+		return -1, false
+	}
+	if n == nil {
+		return -1, true
+	}
+	return n.matchPath(c, int(k), false), true
+}
+
+// pathBytes is &pathByte, loaded once by walkClean's loop rather than made
+// again at each byte.
+var pathBytes = &pathByte
+
+// load64 returns p[i:i+8] as a little-endian word (one load).
+func load64(p string, i uint) uint64 {
+	p = p[i : i+8]
+	return uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+		uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
 }
 
 // segs returns c's segments, for the rare walks that need them (looseView).
@@ -261,14 +359,15 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
 		return -1, "", 0
 	}
-	if !scanPath(r.URL.Path, c) {
+	p := r.URL.Path
+	if len(p) == 0 || len(p) > 1<<16-1 || p[0] != '/' {
 		return -1, "", 0
 	}
-	// lookup, its common way inline: the method's tree matches exactly.
 	m := t.m
-	root, i := m.methodRoot(r.Method), -1
-	if root != nil {
-		i = root.matchPath(c, 0, false)
+	root := m.methodRoot(r.Method)
+	i, ok := walkClean(root, p, c)
+	if !ok {
+		return -1, "", 0
 	}
 	st = fastDone
 	if i < 0 || !c.trailing && m.routes[i].multi {
