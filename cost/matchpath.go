@@ -1,6 +1,9 @@
 package cost
 
-import "net/http"
+import (
+	"math/bits"
+	"net/http"
+)
 
 // The fast path: a clean, plainly spelled path (nearly every request) is
 // checked in one scan (scanPath) and then matched over the path string
@@ -10,10 +13,10 @@ import "net/http"
 // array of strings to fill, and little to zero), and what its walks noticed.
 type pathCuts struct {
 	p        string
-	cut      [maxSegs + 1]uint16 // segment k is p[cut[k]+1 : cut[k+1]]
-	n        int                 // segments, not counting a trailing slash
-	trailing bool                // p ends in a slash
-	foldMiss bool                // as walk.foldMiss
+	cut      [16]uint16 // segment k is p[cut[k]+1 : cut[k+1]]; maxSegs+1 used
+	n        int        // segments, not counting a trailing slash
+	trailing bool       // p ends in a slash
+	foldMiss bool       // as walk.foldMiss
 }
 
 func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
@@ -109,44 +112,47 @@ func cleanLit(s string) bool {
 // literal is a clean segment, cleanLit); a wildcard's segment is scanned.
 // Where that pass stops (a miss, a node with more ways on, a trailing
 // slash), the scan and the match go on from there, with what the walk has
-// cut: the steps it took are those matchPath takes. p starts with '/' and
-// fits the offsets.
-func walkClean(root *segNode, p string, c *pathCuts) (route int, ok bool) {
+// cut: the steps it took are those matchPath takes. walked says the walk
+// read the whole path: route is then a node's, never a multi wildcard's. p
+// starts with '/' and fits the offsets.
+func walkClean(root *segNode, p string, c *pathCuts) (route int, walked, ok bool) {
 	n, k, i, end := root, uint(0), uint(1), uint(len(p))
 	tbl := pathBytes
-	_ = tbl[0] // checked once, not in the loop
-	if n == nil {
+	_, _ = tbl[0], c.cut[0]  // nil checks once, not in the loop
+	if n == nil || end < 8 { // too short for a word
 		goto rest
 	}
 walk:
 	for i < end && k < maxSegs { // i: where segment k+1 starts
-		var j uint // where it ends
-		switch n.step {
+		// The 8 bytes from i, or the path's last 8 shifted down to start
+		// at i, zeros past its end (no literal byte is 0).
+		var w uint64
+		if i+8 <= end {
+			w = load64(p, i)
+		} else {
+			w = load64(p, end-8) >> (8 * (i + 8 - end) & 63)
+		}
+		// i moves on to the segment's end.
+		switch start := i; n.step {
 		case stepLit:
-			if n.litMask == 0 || end < 8 {
-				break walk
-			}
-			// The 8 bytes from i, or the path's last 8 shifted down
-			// to start at i, zeros past its end (no literal byte is 0).
-			var w uint64
-			if i+8 <= end {
-				w = load64(p, i)
-			} else {
-				w = load64(p, end-8) >> (8 * (i + 8 - end) & 63)
-			}
 			switch l := n.litLen; {
+			case n.litMask == 0:
+				break walk
 			case w&n.litMask == n.litWord:
-				j = i + l
+				i += l
 			case i+l == end && w&(n.litMask>>8) == n.litWord&(n.litMask>>8):
-				j = end
+				i = end
 			default:
 				break walk
 			}
 			n = n.lit0.node
 		case stepWild:
-			for j = i; j < end && tbl[p[j]] == byteSafe; j++ {
+			// Its letters and digits in the word at once, its other
+			// bytes one at a time.
+			for i += alnumRun(w); i < end && tbl[p[i]] == byteSafe; i++ {
 			}
-			if j == i || p[j-1] == '.' || j < end && p[j] != '/' {
+			if i == start || p[i-1] == '.' || i < end && p[i] != '/' {
+				i = start
 				break walk
 			}
 			n = n.wild
@@ -154,26 +160,41 @@ walk:
 			break walk
 		}
 		k++
-		c.cut[k] = uint16(j)
-		i = j + 1
+		c.cut[k&15] = uint16(i) // k <= maxSegs: no bounds check
+		i++
 	}
 	if i > end { // the walk read the whole path
 		c.p, c.n = p, int(k)
-		return n.route, true
+		return n.route, true, true
 	}
 rest:
 	if !scanFrom(p, c, i, int(k)) {
-		return -1, false
+		return -1, false, false
 	}
 	if n == nil {
-		return -1, true
+		return -1, false, true
 	}
-	return n.matchPath(c, int(k), false), true
+	return n.matchPath(c, int(k), false), false, true
 }
 
 // pathBytes is &pathByte, loaded once by walkClean's loop rather than made
 // again at each byte.
 var pathBytes = &pathByte
+
+// alnumRun returns how many of x's bytes, from the lowest, are ASCII
+// letters or digits. A byte b below 0x80 plus 0x80-k has its top bit set
+// if and only if b >= k, carrying into no other byte; a byte from 0x80 up
+// fails (| x), and what it carries reaches only the bytes after it.
+func alnumRun(x uint64) uint {
+	const hi = lsb * 0x80
+	digit := (x + lsb*(0x80-'0')) &^ (x + lsb*(0x80-'9'-1))
+	y := x | lsb*0x20 // capitals to small letters
+	letter := (y + lsb*(0x80-'a')) &^ (y + lsb*(0x80-'z'-1))
+	return uint(bits.TrailingZeros64((^(digit|letter)|x)&hi) >> 3)
+}
+
+// lsb has the low bit of each byte of a word set.
+const lsb = 0x0101010101010101
 
 // load64 returns p[i:i+8] as a little-endian word (one load).
 func load64(p string, i uint) uint64 {
@@ -365,7 +386,7 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	}
 	m := t.m
 	root := m.methodRoot(r.Method)
-	i, ok := walkClean(root, p, c)
+	i, _, ok := walkClean(root, p, c)
 	if !ok {
 		return -1, "", 0
 	}

@@ -39,3 +39,19 @@ func BenchmarkMatchOneRoute(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupOneRoute is the client transport row's pricing: Lookup,
+// one route, a clean path that matches it.
+func BenchmarkLookupOneRoute(b *testing.B) {
+	ct, err := NewTable(1, Route{Pattern: "GET /crm/v8/{module}", Cost: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "https://api.test/crm/v8/Leads", nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if p, _ := ct.Lookup(r); p.Module != "Leads" {
+			b.Fatal(p)
+		}
+	}
+}

@@ -115,7 +115,7 @@ func TestScanPathReference(t *testing.T) {
 
 func TestWalkCleanReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	walked, matched := 0, 0
+	nwalked, matched := 0, 0
 	check := func(ct *Table, pats []string, paths []string) {
 		t.Helper()
 		m := ct.m
@@ -133,17 +133,20 @@ func TestWalkCleanReference(t *testing.T) {
 			want, wantOK := refScan(p)
 			for _, root := range roots {
 				var c pathCuts
-				r, ok := walkClean(root, p, &c)
+				r, walked, ok := walkClean(root, p, &c)
 				wantC, wantR := want, -1
 				if wantOK && root != nil {
 					wantR = root.matchPath(&wantC, 0, false)
+				}
+				if walked && r >= 0 && m.routes[r].multi {
+					t.Fatalf("patterns %q, path %.80q: walked to multi route %d", pats, p, r)
 				}
 				if ok != wantOK || ok && (r != wantR || c != wantC) {
 					t.Fatalf("patterns %q, path %.80q: walkClean %d %v %+v, want %d %v %+v",
 						pats, p, r, ok, c, wantR, wantOK, wantC)
 				}
 				if ok {
-					walked++
+					nwalked++
 				}
 				if r >= 0 {
 					matched++
@@ -182,7 +185,7 @@ func TestWalkCleanReference(t *testing.T) {
 		}
 		check(ct, pats, walkPaths(rng, pats))
 	}
-	if walked < 50000 || matched < 5000 {
-		t.Fatalf("%d paths walked, %d matched", walked, matched)
+	if nwalked < 50000 || matched < 5000 {
+		t.Fatalf("%d paths walked, %d matched", nwalked, matched)
 	}
 }
