@@ -377,21 +377,29 @@ const (
 // the route ServeMux serves (-1 for none) and its {module} segment. c, the
 // caller's, is left holding the path's segments, for views.
 func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string, st int) {
-	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
+	m, u := t.m, r.URL
+	if m == nil || u == nil || u.RawPath != "" {
 		return -1, "", 0
 	}
-	p := r.URL.Path
+	p := u.Path
 	if len(p) == 0 || len(p) > 1<<16-1 || p[0] != '/' {
 		return -1, "", 0
 	}
-	m := t.m
-	root := m.methodRoot(r.Method)
-	i, _, ok := walkClean(root, p, c)
+	// The usual methods are told from CONNECT by stdMethod's switch.
+	var root *segNode
+	if k := stdMethod(r.Method); k >= 0 {
+		root = m.std[k]
+	} else if r.Method == http.MethodConnect {
+		return -1, "", 0
+	} else {
+		root = m.methodRoot(r.Method)
+	}
+	i, walked, ok := walkClean(root, p, c)
 	if !ok {
 		return -1, "", 0
 	}
 	st = fastDone
-	if i < 0 || !c.trailing && m.routes[i].multi {
+	if i < 0 || !walked && !c.trailing && m.routes[i].multi {
 		var redirect bool
 		if i, redirect = m.lookupRest(c, root, r.Method, i); redirect {
 			st |= fastRedirect
@@ -404,8 +412,10 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 		st |= fastOverride
 	}
 	if i >= 0 {
-		if k := t.routes[i].moduleSeg; k >= 0 && k < c.n {
-			module = c.seg(k)
+		// k < c.n <= maxSegs (-1 is above it, unsigned): the masks drop
+		// the bounds checks.
+		if k := uint(t.routes[i].moduleSeg); k < uint(c.n) {
+			module = p[c.cut[k&15]+1 : c.cut[(k+1)&15]]
 		}
 	}
 	return i, module, st
