@@ -135,17 +135,22 @@ walk:
 		// i moves on to the segment's end.
 		switch start := i; n.step {
 		case stepLit:
+			// Its literal, and those of the stepLit nodes after it that
+			// fit in the word, each followed by a slash; or, at the
+			// path's end, by none.
 			switch l := n.litLen; {
-			case n.litMask == 0:
+			case n.litMask == 0 || k+n.litSegs > maxSegs:
 				break walk
 			case w&n.litMask == n.litWord:
-				i += l
 			case i+l == end && w&(n.litMask>>8) == n.litWord&(n.litMask>>8):
-				i = end
 			default:
 				break walk
 			}
-			n = n.lit0.node
+			for q, off := range n.litCuts[:n.litSegs] { // k+q < maxSegs
+				c.cut[(k+1+uint(q))&15] = uint16(i + uint(off))
+			}
+			k, i, n = k+n.litSegs, i+n.litLen+1, n.litEnd
+			continue
 		case stepWild:
 			// Its letters and digits in the word at once, its other
 			// bytes one at a time.

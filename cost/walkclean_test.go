@@ -185,6 +185,33 @@ func TestWalkCleanReference(t *testing.T) {
 		}
 		check(ct, pats, walkPaths(rng, pats))
 	}
+	// Chains of short literals, which walkClean compares several at once.
+	short := []string{"a", "b", "c", "ab", "crm", "v8", "{w}", "{x...}"}
+	for range 400 {
+		var pats []string
+		for range 1 + rng.IntN(6) {
+			var sb strings.Builder
+			n := 1 + rng.IntN(6)
+			if rng.IntN(5) == 0 {
+				n = maxSegs - 1 + rng.IntN(3)
+			}
+			for i := range n {
+				seg := short[rng.IntN(len(short)-1)]
+				if i == n-1 && rng.IntN(4) == 0 {
+					seg = short[len(short)-1]
+				}
+				sb.WriteString("/" + seg)
+			}
+			if _, err := NewTable(0, routesOf(append(pats, sb.String()))...); err == nil {
+				pats = append(pats, sb.String())
+			}
+		}
+		ct, err := NewTable(0, routesOf(pats)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(ct, pats, walkPaths(rng, pats))
+	}
 	if nwalked < 50000 || matched < 5000 {
 		t.Fatalf("%d paths walked, %d matched", nwalked, matched)
 	}
