@@ -65,6 +65,22 @@ func walkPaths(rng *rand.Rand, pats []string) []string {
 	return ps
 }
 
+// everyByte returns base with each byte 0-255 put in at each offset, and
+// put in place of the byte there.
+func everyByte(base string) []string {
+	var ps []string
+	for i := 0; i <= len(base); i++ {
+		for b := range 256 {
+			s := string([]byte{byte(b)})
+			ps = append(ps, base[:i]+s+base[i:])
+			if i < len(base) {
+				ps = append(ps, base[:i]+s+base[i+1:])
+			}
+		}
+	}
+	return ps
+}
+
 // longPaths are paths at the offsets' bound and past it, and of
 // maxSegs-1 to maxSegs+1 long segments.
 func longPaths() []string {
@@ -85,17 +101,7 @@ func TestScanPathReference(t *testing.T) {
 	for range 300 {
 		paths = append(paths, walkPaths(rng, []string{edgePattern(rng, rng.IntN(2) == 0)})...)
 	}
-	// Every byte at every offset of a plain path.
-	const base = "/crm/v8/Leads/123"
-	for i := 0; i <= len(base); i++ {
-		for b := range 256 {
-			s := string([]byte{byte(b)})
-			paths = append(paths, base[:i]+s+base[i:])
-			if i < len(base) {
-				paths = append(paths, base[:i]+s+base[i+1:])
-			}
-		}
-	}
+	paths = append(paths, everyByte("/crm/v8/Leads/123")...)
 	took := 0
 	for _, p := range paths {
 		var c pathCuts
@@ -159,18 +165,7 @@ func TestWalkCleanReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(one, nil, longPaths())
-	const base = "/crm/v8/Leads"
-	var paths []string
-	for i := 0; i <= len(base); i++ {
-		for b := range 256 {
-			s := string([]byte{byte(b)})
-			paths = append(paths, base[:i]+s+base[i:])
-			if i < len(base) {
-				paths = append(paths, base[:i]+s+base[i+1:])
-			}
-		}
-	}
-	check(one, nil, paths)
+	check(one, nil, everyByte("/crm/v8/Leads"))
 	for range 400 {
 		var pats []string
 		for range 1 + rng.IntN(10) {
