@@ -49,15 +49,24 @@ type matchInfo struct {
 type segNode struct {
 	route   int
 	multi   int
-	lits    []litChild            // literal children while few
-	lit0    litChild              // lits[0], for matchPath: one load less
-	step    uint8                 // the one way on from here, if so (setSteps)
-	run     string                // from here, stepLit nodes in a row: their literals joined by "/"
-	runSegs int                   // how many literals (0: fewer than two, no run)
-	runEnd  *segNode              // the node they lead to
-	litMap  map[string]*segNode   // literal children once many
-	foldMap map[string][]*segNode // litMap's children by ASCII-lowercased literal
-	wild    *segNode              // single-segment wildcard child
+	lits    []litChild // literal children while few
+	lit0    litChild   // lits[0], for matchPath: one load less
+	step    uint8      // the one way on from here, if so (setSteps)
+	run     string     // from here, stepLit nodes in a row: their literals joined by "/"
+	runSegs int        // how many literals (0: fewer than two, no run)
+	runEnd  *segNode   // the node they lead to
+	// litWord is, for walkClean, the literals of the stepLit nodes from
+	// here (litSegs of them, litEnd the node they lead to), joined by
+	// slashes and followed by one, as a little-endian word of litLen+1
+	// bytes (litMask); litCuts are the offsets of its slashes. litMask
+	// is 0 unless lit0 is a clean segment (cleanLit) short enough.
+	litWord, litMask uint64
+	litLen, litSegs  uint
+	litEnd           *segNode
+	litCuts          [4]uint8
+	litMap           map[string]*segNode   // literal children once many
+	foldMap          map[string][]*segNode // litMap's children by ASCII-lowercased literal
+	wild             *segNode              // single-segment wildcard child
 }
 
 type litChild struct {
@@ -222,6 +231,7 @@ func (n *segNode) setSteps() {
 	case len(n.lits) == 0 && n.wild != nil:
 		n.step = stepWild
 	}
+	n.setLitWord()
 	// A run compares several segments at once. Its literals hold no "/"
 	// (nor are "/", {$}'s), so that a path's segments equal them one by one
 	// if and only if the run equals the path from the first to the last.
@@ -233,6 +243,26 @@ func (n *segNode) setSteps() {
 		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.run, c.runSegs+1, c.runEnd
 	} else {
 		n.run, n.runSegs, n.runEnd = n.lit0.seg+"/"+c.lit0.seg, 2, c.lit0.node
+	}
+}
+
+// setLitWord sets n's litWord and the fields that go with it: as many
+// stepLit nodes' clean literals from n as fit in 8 bytes with a slash after
+// each.
+func (n *segNode) setLitWord() {
+	var run []byte
+	for c := n; c.step == stepLit && cleanLit(c.lit0.seg) && len(run)+len(c.lit0.seg)+1 <= 8; c = c.lit0.node {
+		run = append(append(run, c.lit0.seg...), '/')
+		n.litCuts[n.litSegs] = uint8(len(run) - 1)
+		n.litSegs++
+		n.litEnd = c.lit0.node
+	}
+	if n.litSegs == 0 {
+		return
+	}
+	n.litLen = uint(len(run) - 1)
+	for i := len(run) - 1; i >= 0; i-- {
+		n.litWord, n.litMask = n.litWord<<8|uint64(run[i]), n.litMask<<8|0xff
 	}
 }
 

@@ -1,6 +1,9 @@
 package cost
 
-import "net/http"
+import (
+	"math/bits"
+	"net/http"
+)
 
 // The fast path: a clean, plainly spelled path (nearly every request) is
 // checked in one scan (scanPath) and then matched over the path string
@@ -10,18 +13,22 @@ import "net/http"
 // array of strings to fill, and little to zero), and what its walks noticed.
 type pathCuts struct {
 	p        string
-	cut      [maxSegs + 1]uint16 // segment k is p[cut[k]+1 : cut[k+1]]
-	n        int                 // segments, not counting a trailing slash
-	trailing bool                // p ends in a slash
-	foldMiss bool                // as walk.foldMiss
+	cut      [16]uint16 // segment k is p[cut[k]+1 : cut[k+1]]; maxSegs+1 used
+	n        int        // segments, not counting a trailing slash
+	trailing bool       // p ends in a slash
+	foldMiss bool       // as walk.foldMiss
 }
 
 func (c *pathCuts) seg(k int) string { return c.p[c.cut[k]+1 : c.cut[k+1]] }
 
 // pathByte sorts bytes for scanPath: the bytes that url.URL.EscapedPath
 // leaves as they are and that need no unescaping, so that a path made only
-// of them is its own escaped form, are safe, but for '/'.
+// of them is its own escaped form, are safe (0, so that the scan's test is
+// one compare with zero), but for '/'.
 var pathByte = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = byteBad
+	}
 	// Not ';': servlet containers drop path parameters (slowViews).
 	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,:=@" {
 		t[c] = byteSafe
@@ -31,9 +38,9 @@ var pathByte = func() (t [256]uint8) {
 }()
 
 const (
-	byteBad = iota
-	byteSafe
+	byteSafe = iota
 	byteSlash
+	byteBad
 )
 
 // scanPath reports whether p can take the fast path and, if so, cuts it into
@@ -42,39 +49,163 @@ const (
 // safe bytes (pathByte), so that it is its own escaped and unescaped form,
 // with no segment ending in a dot ("." and ".." but also "read.", which
 // some routers read as "read"), and it must have at most maxSegs segments.
-// The caller checks that the URL has no RawPath. Each segment is one tight
-// loop over its safe bytes.
+// The caller checks that the URL has no RawPath. It is one loop over the
+// bytes, of one table load and branch each; a slash's checks look back.
 func scanPath(p string, c *pathCuts) bool {
-	if p == "" || p[0] != '/' || len(p) > 1<<16-1 {
-		return false
-	}
-	n, i := 0, 1
-	for {
-		start := i
-		for i < len(p) && pathByte[p[i]] == byteSafe {
+	return len(p) > 0 && len(p) <= 1<<16-1 && p[0] == '/' && scanFrom(p, c, 1, 0)
+}
+
+// scanFrom is scanPath from offset i, where segment n+1 starts, the first n
+// cut (p starts with '/' and fits the offsets).
+func scanFrom(p string, c *pathCuts, i uint, n int) bool {
+	// Unsigned offsets, so that the loops need no bounds checks.
+	end := uint(len(p))
+	for i < end {
+		for i < end && pathByte[p[i]] == byteSafe {
 			i++
 		}
-		if i == len(p) {
-			if i == start {
-				c.trailing = true // the trailing slash (or the root)
-				break
-			}
-			if p[i-1] == '.' || n == maxSegs {
-				return false
-			}
-			n++
-			c.cut[n] = uint16(i)
+		if i == end {
 			break
 		}
-		if p[i] != '/' || i == start || p[i-1] == '.' || n == maxSegs {
+		// A slash ends a segment, which must not be empty nor end in a
+		// dot: the byte before it is neither '/' nor '.' (p[i-1]|1 is
+		// '/' for both).
+		if p[i] != '/' || p[i-1]|1 == '/' || n == maxSegs {
 			return false
 		}
 		n++
 		c.cut[n] = uint16(i)
 		i++
 	}
+	if last := p[end-1]; last == '/' {
+		c.trailing = true // the trailing slash (or the root)
+	} else {
+		if last == '.' || n == maxSegs {
+			return false
+		}
+		n++
+		c.cut[n] = uint16(end)
+	}
 	c.p, c.n = p, n
 	return true
+}
+
+// cleanLit reports whether a path segment equal to the literal s is one
+// scanPath takes: not empty, of safe bytes, not ending in a dot; and short
+// enough for walkClean to compare in a word with the slash after it.
+func cleanLit(s string) bool {
+	if s == "" || len(s) > 7 || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if pathByte[s[i]] != byteSafe {
+			return false
+		}
+	}
+	return true
+}
+
+// walkClean is scanPath(p, c) and then root.matchPath(c, 0, false) (ok is
+// scanPath's answer), in one pass while the walk takes the one way on from
+// each node (step): a literal is compared with its segment and the slash
+// after it in one word, which checks those bytes as the scan would (the
+// literal is a clean segment, cleanLit); a wildcard's segment is scanned.
+// Where that pass stops (a miss, a node with more ways on, a trailing
+// slash), the scan and the match go on from there, with what the walk has
+// cut: the steps it took are those matchPath takes. walked says the walk
+// read the whole path: route is then a node's, never a multi wildcard's. p
+// starts with '/' and fits the offsets.
+func walkClean(root *segNode, p string, c *pathCuts) (route int, walked, ok bool) {
+	n, k, i, end := root, uint(0), uint(1), uint(len(p))
+	tbl := pathBytes
+	_, _ = tbl[0], c.cut[0]  // nil checks once, not in the loop
+	if n == nil || end < 8 { // too short for a word
+		goto rest
+	}
+walk:
+	for i < end && k < maxSegs { // i: where segment k+1 starts
+		// The 8 bytes from i, or the path's last 8 shifted down to start
+		// at i, zeros past its end (no literal byte is 0).
+		var w uint64
+		if i+8 <= end {
+			w = load64(p, i)
+		} else {
+			w = load64(p, end-8) >> (8 * (i + 8 - end) & 63)
+		}
+		// i moves on to the segment's end.
+		switch start := i; n.step {
+		case stepLit:
+			// Its literal, and those of the stepLit nodes after it that
+			// fit in the word, each followed by a slash; or, at the
+			// path's end, by none.
+			switch l := n.litLen; {
+			case n.litMask == 0 || k+n.litSegs > maxSegs:
+				break walk
+			case w&n.litMask == n.litWord:
+			case i+l == end && w&(n.litMask>>8) == n.litWord&(n.litMask>>8):
+			default:
+				break walk
+			}
+			for q, off := range n.litCuts[:n.litSegs] { // k+q < maxSegs
+				c.cut[(k+1+uint(q))&15] = uint16(i + uint(off))
+			}
+			k, i, n = k+n.litSegs, i+n.litLen+1, n.litEnd
+			continue
+		case stepWild:
+			// Its letters and digits in the word at once, its other
+			// bytes one at a time.
+			for i += alnumRun(w); i < end && tbl[p[i]] == byteSafe; i++ {
+			}
+			if i == start || p[i-1] == '.' || i < end && p[i] != '/' {
+				i = start
+				break walk
+			}
+			n = n.wild
+		default:
+			break walk
+		}
+		k++
+		c.cut[k&15] = uint16(i) // k <= maxSegs: no bounds check
+		i++
+	}
+	if i > end { // the walk read the whole path
+		c.p, c.n = p, int(k)
+		return n.route, true, true
+	}
+rest:
+	if !scanFrom(p, c, i, int(k)) {
+		return -1, false, false
+	}
+	if n == nil {
+		return -1, false, true
+	}
+	return n.matchPath(c, int(k), false), false, true
+}
+
+// pathBytes is &pathByte, loaded once by walkClean's loop rather than made
+// again at each byte.
+var pathBytes = &pathByte
+
+// alnumRun returns how many of x's bytes, from the lowest, are ASCII
+// letters or digits. A byte b below 0x80 plus 0x80-k has its top bit set
+// if and only if b >= k, carrying into no other byte; a byte from 0x80 up
+// fails (| x), and what it carries reaches only the bytes after it.
+func alnumRun(x uint64) uint {
+	const hi = lsb * 0x80
+	digit := (x + lsb*(0x80-'0')) &^ (x + lsb*(0x80-'9'-1))
+	y := x | lsb*0x20 // capitals to small letters
+	letter := (y + lsb*(0x80-'a')) &^ (y + lsb*(0x80-'z'-1))
+	return uint(bits.TrailingZeros64((^(digit|letter)|x)&hi) >> 3)
+}
+
+// lsb has the low bit of each byte of a word set.
+const lsb = 0x0101010101010101
+
+// load64 returns p[i:i+8] as a little-endian word (one load).
+func load64(p string, i uint) uint64 {
+	p = p[i : i+8]
+	return uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+		uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
 }
 
 // segs returns c's segments, for the rare walks that need them (looseView).
@@ -251,20 +382,29 @@ const (
 // the route ServeMux serves (-1 for none) and its {module} segment. c, the
 // caller's, is left holding the path's segments, for views.
 func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string, st int) {
-	if t.m == nil || r.URL == nil || r.URL.RawPath != "" || r.Method == http.MethodConnect {
+	m, u := t.m, r.URL
+	if m == nil || u == nil || u.RawPath != "" {
 		return -1, "", 0
 	}
-	if !scanPath(r.URL.Path, c) {
+	p := u.Path
+	if len(p) == 0 || len(p) > 1<<16-1 || p[0] != '/' {
 		return -1, "", 0
 	}
-	// lookup, its common way inline: the method's tree matches exactly.
-	m := t.m
-	root, i := m.methodRoot(r.Method), -1
-	if root != nil {
-		i = root.matchPath(c, 0, false)
+	// The usual methods are told from CONNECT by stdMethod's switch.
+	var root *segNode
+	if k := stdMethod(r.Method); k >= 0 {
+		root = m.std[k]
+	} else if r.Method == http.MethodConnect {
+		return -1, "", 0
+	} else {
+		root = m.methodRoot(r.Method)
+	}
+	i, walked, ok := walkClean(root, p, c)
+	if !ok {
+		return -1, "", 0
 	}
 	st = fastDone
-	if i < 0 || !c.trailing && m.routes[i].multi {
+	if i < 0 || !walked && !c.trailing && m.routes[i].multi {
 		var redirect bool
 		if i, redirect = m.lookupRest(c, root, r.Method, i); redirect {
 			st |= fastRedirect
@@ -277,8 +417,10 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 		st |= fastOverride
 	}
 	if i >= 0 {
-		if k := t.routes[i].moduleSeg; k >= 0 && k < c.n {
-			module = c.seg(k)
+		// k < c.n <= maxSegs (-1 is above it, unsigned): the masks drop
+		// the bounds checks.
+		if k := uint(t.routes[i].moduleSeg); k < uint(c.n) {
+			module = p[c.cut[k&15]+1 : c.cut[(k+1)&15]]
 		}
 	}
 	return i, module, st

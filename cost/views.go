@@ -110,8 +110,8 @@ func OverrideMethod(r *http.Request) string {
 
 // hasOverride reports whether h has a method override header.
 func hasOverride(h http.Header) bool {
-	for _, k := range overrideHeaders {
-		if len(h[k]) > 0 {
+	for i := range overrideHeaders { // not a copy of the array
+		if len(h[overrideHeaders[i]]) > 0 {
 			return true
 		}
 	}
