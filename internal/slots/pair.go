@@ -55,37 +55,20 @@ func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 	// two sees the other. Loaded first, an old capacity could admit this
 	// take while maybeOn, missing its slot, turns the cache on over the new
 	// capacity (TestPairCacheLoweredDuringTake).
-	//
-	// A look with plain loads first refuses a call the counts cannot take
-	// without the add and its undo; and on a cold line (a tenant of
-	// 100,000) it starts the line's miss beside the caller's other loads,
-	// where the locked add, which waits for every earlier load, would start
-	// it after them. It only ever refuses, as the add would have at that
-	// instant; an admission is decided by the add and the load after it.
-	if h := p.held.Load() + which; fits(h, p.caps.Load(), which) {
-		h = p.held.Add(which)
-		if testHooks && pairHook != nil {
-			pairHook()
-		}
-		if fits(h, p.caps.Load(), which) {
-			return true, false
-		}
-		p.held.Add(-which)
+	h := p.held.Add(which)
+	if testHooks && pairHook != nil {
+		pairHook()
 	}
-	return false, p.refusedA(which)
-}
-
-// fits reports whether held is within caps in the counts which names: a
-// count that which does not name may be over its capacity (lowered while
-// held) without refusing a call, only the named ones count.
-func fits(held, caps, which uint64) bool {
-	return (uint32(held) <= uint32(caps) || which&PairA == 0) && (held>>32 <= caps>>32 || which < PairB)
-}
-
-// refusedA names the count that refused a take of which: A if which names
-// it and it is full (as the take saw it, or would now), else B.
-func (p *Pair) refusedA(which uint64) bool {
-	return which&PairA != 0 && (which < PairB || uint32(p.held.Load()+which) > uint32(p.caps.Load()))
+	c := p.caps.Load()
+	// A count that which does not name may be over its capacity (lowered
+	// while held) without refusing this call: only the named ones count.
+	overA := uint32(h) > uint32(c) && which&PairA != 0
+	overB := h>>32 > c>>32 && which >= PairB
+	if !(overA || overB) {
+		return true, false
+	}
+	p.held.Add(-which)
+	return false, overA
 }
 
 // Release gives back one slot of each count which names. Like
