@@ -137,8 +137,8 @@ func TestPairModelConcurrent(t *testing.T) {
 
 // TestPairModelSequential compares TryAcquire's answer and refusal reason,
 // Release and capacity changes (lowered below what is held too) with a
-// model of two counts, over random sequences: the plain look before the add
-// must refuse exactly what the add would, naming the same count.
+// model of two counts, over random sequences: a refusal names the count
+// that refused.
 func TestPairModelSequential(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	whichOf := []uint64{PairA, PairB, PairA | PairB}
