@@ -33,10 +33,17 @@ func randomCleanPath(rng *rand.Rand) string {
 }
 
 // slowPrice prices r as Match (or, with body, Lookup) would without the
-// fast path, and without price1: by matchViews' loop over readings.
+// fast path, and without price1: by matchViews' loop over readings. A
+// method override header adds overrideViews' readings (of the methods it
+// names, which take the fast path when they can).
 func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	var vs views
 	t.slowViews(r, &vs)
+	if len(r.Header) > 0 && hasOverride(r.Header) {
+		if t.overrideViews(r, &vs); vs.ambiguous {
+			return Price{}, ErrAmbiguousMethod
+		}
+	}
 	best, bestHi := 0, int64(-1)
 	p.Unclean = vs.unclean
 	for k := 0; k < vs.n; k++ {
