@@ -192,22 +192,24 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 
 // admit waits until c may be sent, filling a, or says why it may not: the
 // fast path when nobody waits for anything c needs, the gate's queue
-// otherwise.
-func (t *Transport) admit(ctx context.Context, c *call, a *admission) error {
+// otherwise. It returns the time a call admitted at once was admitted at,
+// which send takes for its send time (see send), and the zero time for one
+// that waited.
+func (t *Transport) admit(ctx context.Context, c *call, a *admission) (time.Time, error) {
 	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
 		now := t.now()
 		var r refusal
 		if t.try(now, c.it, &c.price, c.req.Method, &r, a) {
-			return nil
+			return now, nil
 		}
 		dl, _ := ctx.Deadline()
 		if err := t.ends(c, dl, r); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
 	w, err := t.gate.wait(ctx, c)
 	*a = w
-	return err
+	return time.Time{}, err
 }
 
 // ends returns the error that ends call c at once for refusal r, or nil if

@@ -61,11 +61,12 @@ func (c *call) attempts() (*http.Response, error) {
 	}
 	for {
 		var a admission
-		if err := t.admit(ctx, c, &a); err != nil {
+		at, err := t.admit(ctx, c, &a)
+		if err != nil {
 			closeBody(c.req)
 			return nil, err
 		}
-		resp, sent, now, err := c.send(&a)
+		resp, sent, now, err := c.send(&a, at)
 		if err != nil {
 			return nil, err
 		}
@@ -114,8 +115,12 @@ func (c *call) attempts() (*http.Response, error) {
 }
 
 // send sends one attempt of the admitted call, after its seal. On an
-// error the admission is refunded and released.
-func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err error) {
+// error the admission is refunded and released. at is when the call was
+// admitted if it was admitted at once (zero if it waited): with no seal to
+// run it is the send time, nothing but the admission's own bookkeeping
+// having run since, as if the clock had not moved between two reads; a
+// call that waited or ran a seal reads the clock again.
+func (c *call) send(a *admission, at time.Time) (resp *http.Response, sent, now time.Time, err error) {
 	t := c.t
 	if c.seal != nil {
 		credits, err := c.seal.seal(c.req, c.price.Credits)
@@ -125,8 +130,11 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 			return nil, sent, now, err
 		}
 		c.price.Credits = credits
+		at = time.Time{}
 	}
-	sent = t.now()
+	if sent = at; sent.IsZero() {
+		sent = t.now()
+	}
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
 	} else if !t.budget.move(c.decided, sent, c.reserved) {
