@@ -36,25 +36,8 @@ type call struct {
 
 // run sends the call, retrying refusals and failures as the policy allows.
 // It is counted as a request when it returns: by hold if it returns a held
-// body, else here.
+// body, else by fail.
 func (c *call) run() (*http.Response, error) {
-	resp, err := c.attempts()
-	if err != nil {
-		c.ended()
-	}
-	return resp, err
-}
-
-// ended counts a call that returns no held body as a request (a batch's
-// call is not one: its callers were counted).
-func (c *call) ended() {
-	if !c.internal {
-		c.it.c.requests.Add(1)
-	}
-}
-
-// attempts is run's loop.
-func (c *call) attempts() (*http.Response, error) {
 	t, ctx := c.t, c.req.Context()
 	if t.track != nil {
 		c.where = callerFrame()
@@ -64,11 +47,11 @@ func (c *call) attempts() (*http.Response, error) {
 		at, err := t.admit(ctx, c, &a)
 		if err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
 		resp, sent, now, err := c.send(&a, at)
 		if err != nil {
-			return nil, err
+			return c.fail(err)
 		}
 		var v view
 		if t.due(now, resp.StatusCode) {
@@ -100,17 +83,32 @@ func (c *call) attempts() (*http.Response, error) {
 		discard(resp.Body)
 		if err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
 		if err := sleep(ctx, t.clock, d); err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
 		if err := c.replay(); err != nil {
-			return nil, err
+			return c.fail(err)
 		}
 		c.attempt++
 		c.it.c.retries.Add(1)
+	}
+}
+
+// fail returns err for a call that ends with no response, counted as a
+// request.
+func (c *call) fail(err error) (*http.Response, error) {
+	c.ended()
+	return nil, err
+}
+
+// ended counts a call that returns no held body as a request (a batch's
+// call is not one: its callers were counted).
+func (c *call) ended() {
+	if !c.internal {
+		c.it.c.requests.Add(1)
 	}
 }
 
