@@ -190,26 +190,19 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 	a.release(t, refund)
 }
 
-// admit waits until c may be sent, filling a, or says why it may not: the
-// fast path when nobody waits for anything c needs, the gate's queue
-// otherwise. It returns the time a call admitted at once was admitted at,
-// which send takes for its send time (see send), and the zero time for one
-// that waited.
-func (t *Transport) admit(ctx context.Context, c *call, a *admission) (time.Time, error) {
-	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-		now := t.now()
-		var r refusal
-		if t.try(now, c.it, &c.price, c.req.Method, &r, a) {
-			return now, nil
-		}
+// admit waits in the gate until c may be sent, filling a, or says why it
+// may not. tried is the refusal of an admission tried at once, nil if none
+// was (someone waits for something c needs: the gate's queue is first).
+func (t *Transport) admit(ctx context.Context, c *call, tried *refusal, a *admission) error {
+	if tried != nil {
 		dl, _ := ctx.Deadline()
-		if err := t.ends(c, dl, r); err != nil {
-			return time.Time{}, err
+		if err := t.ends(c, dl, *tried); err != nil {
+			return err
 		}
 	}
 	w, err := t.gate.wait(ctx, c)
 	*a = w
-	return time.Time{}, err
+	return err
 }
 
 // ends returns the error that ends call c at once for refusal r, or nil if

@@ -43,9 +43,20 @@ func (c *call) run() (*http.Response, error) {
 		c.where = callerFrame()
 	}
 	for {
+		// Admitted at once when nobody waits for anything c needs, the call
+		// sends at the time it was admitted at (see send); else it waits in
+		// the gate.
 		var a admission
-		at, err := t.admit(ctx, c, &a)
-		if err != nil {
+		var r refusal
+		var at time.Time
+		if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
+			if now := t.now(); t.try(now, c.it, &c.price, c.req.Method, &r, &a) {
+				at = now
+			} else if err := t.admit(ctx, c, &r, &a); err != nil {
+				closeBody(c.req)
+				return c.fail(err)
+			}
+		} else if err := t.admit(ctx, c, nil, &a); err != nil {
 			closeBody(c.req)
 			return c.fail(err)
 		}
