@@ -50,7 +50,7 @@ func (c *call) run() (*http.Response, error) {
 		var r refusal
 		var at time.Time
 		if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-			if now := t.now(); t.try(now, c.it, &c.price, c.req.Method, &r, &a) {
+			if now := t.now(); t.try(now, c, &r, &a) {
 				at = now
 			} else if err := t.admit(ctx, c, &r, &a); err != nil {
 				closeBody(c.req)
