@@ -50,7 +50,13 @@ func (c *call) run() (*http.Response, error) {
 		var r refusal
 		var at time.Time
 		if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-			if now := t.now(); t.try(now, c, &r, &a) {
+			var now time.Time // t.now(), inline: one call fewer
+			if t.wall {
+				now = t.l.Now()
+			} else {
+				now = t.clock.Now()
+			}
+			if t.try(now, c, &r, &a) {
 				at = now
 			} else if err := t.admit(ctx, c, &r, &a); err != nil {
 				closeBody(c.req)
@@ -166,7 +172,11 @@ func (c *call) send(a *admission, at time.Time) (resp *http.Response, sent, now 
 	}()
 	resp, err = t.base.RoundTrip(c.req)
 	returned = true
-	now = t.now()
+	if t.wall { // t.now(), inline: one call fewer
+		now = t.l.Now()
+	} else {
+		now = t.clock.Now()
+	}
 	if err != nil || resp == nil {
 		if err == nil {
 			err = errNoResponse // a base transport breaking the contract
