@@ -24,7 +24,7 @@ const clockIdleTicks = 16
 // until the goroutine has stored a reading). A reading lags the wall clock
 // by at most one tick plus the goroutine's scheduling delay.
 type coarseClock struct {
-	ns      atomic.Int64 // Unix ns of the last tick; 0 while no goroutine ticks
+	ns      atomic.Int64 // the last tick's reading, packed (see pack); 0 while no goroutine ticks
 	running atomic.Bool  // a goroutine owns the ticking (or is about to)
 	closed  atomic.Bool  // stop ticking for good
 	stop    chan struct{}
@@ -49,10 +49,20 @@ func (c *coarseClock) now() time.Time {
 		if !c.read.Load() {
 			c.read.Store(true)
 		}
-		return time.Unix(0, ns)
+		return time.Unix(ns>>nsBits, ns&(1<<nsBits-1))
 	}
 	return c.start()
 }
+
+// nsBits is how many low bits of a packed reading hold its nanoseconds.
+const nsBits = 30 // 1e9 < 1<<30
+
+// pack is a reading as its Unix seconds shifted left by nsBits and its
+// nanoseconds in the low bits, so that a read splits it with a shift and a
+// mask where time.Unix(0, ns) divides by 1e9 (most of a read's cost). The
+// seconds keep 33 bits and a sign: times up to the year 2242, where the Unix
+// nanoseconds the clock kept before ran out in 2262.
+func pack(t time.Time) int64 { return t.Unix()<<nsBits | int64(t.Nanosecond()) }
 
 // start starts the ticking goroutine unless one runs or the clock is closed.
 func (c *coarseClock) start() time.Time {
@@ -64,7 +74,7 @@ func (c *coarseClock) start() time.Time {
 			return t
 		}
 		c.read.Store(true)
-		c.ns.Store(t.UnixNano())
+		c.ns.Store(pack(t))
 		go c.run()
 	}
 	return t
@@ -83,7 +93,7 @@ func (c *coarseClock) run() {
 			return
 		case <-tk.C:
 		}
-		c.ns.Store(time.Now().UnixNano())
+		c.ns.Store(pack(time.Now()))
 		if c.read.Swap(false) {
 			idle = 0
 			continue

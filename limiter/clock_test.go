@@ -2,6 +2,7 @@ package limiter
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -168,6 +169,26 @@ func TestCloseExpiredContext(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			_ = l.Close(context.Background())
 			t.Fatalf("Close %d with a done context left the alert deliverer running", i)
+		}
+	}
+}
+
+// A packed reading reads back as the time.Unix(0, UnixNano) the clock
+// returned before it packed its readings: the same time.Time, field for
+// field, over the years a wall clock reads and at the nanoseconds' edges.
+func TestClockPackReadsBack(t *testing.T) {
+	unpack := func(p int64) time.Time { return time.Unix(p>>nsBits, p&(1<<nsBits-1)) }
+	r := rand.New(rand.NewPCG(1, 2))
+	lo, hi := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	edges := []int64{1, 999_999_999, 1_000_000_000, 1_000_000_001, time.Date(2026, 12, 5, 12, 0, 0, 999_999_999, time.UTC).UnixNano()}
+	for i := range 200_000 {
+		ns := lo + r.Int64N(hi-lo)
+		if i < len(edges) {
+			ns = edges[i]
+		}
+		want := time.Unix(0, ns)
+		if got := unpack(pack(want)); got != want {
+			t.Fatalf("ns %d: packed reads back as %v (%#v), want %v (%#v)", ns, got, got, want, want)
 		}
 	}
 }

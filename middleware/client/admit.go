@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/window"
 )
@@ -55,14 +54,15 @@ func (r refusal) shared() bool {
 	return false
 }
 
-// try admits a call of integration it at now, all or nothing: its quiet
+// try admits call c at now, all or nothing: its quiet
 // hours and pool level, its quota, then the pool (slots and credits, leaving
 // the others' reserves), and fills a. On refusal it fills r, leaves a alone
 // and holds nothing. Both go through pointers into the caller's frame: an
 // admission returned by value was written narrow and then copied wide, once
 // here and once in admit, and a wide load of narrow stores waits for them
 // (store forwarding fails), which showed in profiles (about 15 ns a call).
-func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method string, r *refusal, a *admission) bool {
+func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
+	it, p := c.it, &c.price
 	if q := it.Quiet; q != nil {
 		if end := q.end(now); !end.IsZero() {
 			*r = refusal{reason: ReasonQuietHours, at: end}
@@ -89,7 +89,7 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 	keep := it.keep.Load()
 	var d limiter.Decision
 	tk := t.l.AcquireTo(now, &limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
-		Credits: p.Credits, Keep: keep, Module: p.Module, Method: method}, &d)
+		Credits: p.Credits, Keep: keep, Module: p.Module, Method: c.req.Method}, &d)
 	if !d.Allowed {
 		quota.Settle(now, 0)
 		quota.Release()
@@ -98,7 +98,7 @@ func (t *Transport) try(now time.Time, it *integration, p *cost.Price, method st
 	}
 	it.c.credits.Add(p.Credits)
 	if t.usage != nil {
-		t.record(now, it.Name, p.Module, method, p.Credits, false)
+		t.record(now, it.Name, p.Module, c.req.Method, p.Credits, false)
 	}
 	a.pool, a.quota, a.it, a.cost, a.left = tk, quota, it, p.Credits, d.Remaining
 	return true
@@ -190,18 +190,13 @@ func (a *admission) done(t *Transport, now time.Time, refund bool) {
 	a.release(t, refund)
 }
 
-// admit waits until c may be sent, filling a, or says why it may not: the
-// fast path when nobody waits for anything c needs, the gate's queue
-// otherwise.
-func (t *Transport) admit(ctx context.Context, c *call, a *admission) error {
-	if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
-		now := t.now()
-		var r refusal
-		if t.try(now, c.it, &c.price, c.req.Method, &r, a) {
-			return nil
-		}
+// admit waits in the gate until c may be sent, filling a, or says why it
+// may not. tried is the refusal of an admission tried at once, nil if none
+// was (someone waits for something c needs: the gate's queue is first).
+func (t *Transport) admit(ctx context.Context, c *call, tried *refusal, a *admission) error {
+	if tried != nil {
 		dl, _ := ctx.Deadline()
-		if err := t.ends(c, dl, r); err != nil {
+		if err := t.ends(c, dl, *tried); err != nil {
 			return err
 		}
 	}

@@ -24,21 +24,35 @@ func (t *Transport) hold(resp *http.Response, a *admission, c *call) *http.Respo
 	} else {
 		c.it.c.held.Add(1) // the call's count as a request too
 	}
-	var b held
-	if t.track == nil && t.maxHold <= 0 && a.quota == (limiter.Ticket{}) {
-		b = &heldBody{rc: resp.Body, t: t, pool: a.pool}
-	} else {
-		b = t.holdLong(resp.Body, a, c)
-	}
 	// The status first: asserting an interface is a lookup.
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if _, ok := resp.Body.(io.Writer); ok {
-			resp.Body = &heldRW{b} // a protocol switch's body is read-write
+			resp.Body = &heldRW{t.newHeld(resp.Body, a, c)} // a protocol switch's body is read-write
 			return resp
 		}
 	}
-	resp.Body = b
+	// Stored as the concrete types, not as a held: converting one to an
+	// io.ReadCloser is an itab lookup.
+	if t.short(a) {
+		resp.Body = &heldBody{rc: resp.Body, t: t, pool: a.pool}
+	} else {
+		resp.Body = t.holdLong(resp.Body, a, c)
+	}
 	return resp
+}
+
+// short reports whether admission a's body holds only its pool ticket (a
+// heldBody): no quota ticket, no body tracking, no WithMaxHold.
+func (t *Transport) short(a *admission) bool {
+	return t.track == nil && t.maxHold <= 0 && a.quota == (limiter.Ticket{})
+}
+
+// newHeld returns the held body of rc for admission a of call c.
+func (t *Transport) newHeld(rc io.ReadCloser, a *admission, c *call) held {
+	if t.short(a) {
+		return &heldBody{rc: rc, t: t, pool: a.pool}
+	}
+	return t.holdLong(rc, a, c)
 }
 
 // held is a response body holding its call's slots.

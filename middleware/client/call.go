@@ -36,38 +36,39 @@ type call struct {
 
 // run sends the call, retrying refusals and failures as the policy allows.
 // It is counted as a request when it returns: by hold if it returns a held
-// body, else here.
+// body, else by fail.
 func (c *call) run() (*http.Response, error) {
-	resp, err := c.attempts()
-	if err != nil {
-		c.ended()
-	}
-	return resp, err
-}
-
-// ended counts a call that returns no held body as a request (a batch's
-// call is not one: its callers were counted).
-func (c *call) ended() {
-	if !c.internal {
-		c.it.c.requests.Add(1)
-	}
-}
-
-// attempts is run's loop.
-func (c *call) attempts() (*http.Response, error) {
 	t, ctx := c.t, c.req.Context()
 	if t.track != nil {
 		c.where = callerFrame()
 	}
 	for {
+		// Admitted at once when nobody waits for anything c needs, the call
+		// sends at the time it was admitted at (see send); else it waits in
+		// the gate.
 		var a admission
-		if err := t.admit(ctx, c, &a); err != nil {
+		var r refusal
+		var at time.Time
+		if t.gate.shared.Load() == 0 && c.it.waiting.Load() == 0 {
+			var now time.Time // t.now(), inline: one call fewer
+			if t.wall {
+				now = t.l.Now()
+			} else {
+				now = t.clock.Now()
+			}
+			if t.try(now, c, &r, &a) {
+				at = now
+			} else if err := t.admit(ctx, c, &r, &a); err != nil {
+				closeBody(c.req)
+				return c.fail(err)
+			}
+		} else if err := t.admit(ctx, c, nil, &a); err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
-		resp, sent, now, err := c.send(&a)
+		resp, sent, now, err := c.send(&a, at)
 		if err != nil {
-			return nil, err
+			return c.fail(err)
 		}
 		var v view
 		if t.due(now, resp.StatusCode) {
@@ -99,23 +100,42 @@ func (c *call) attempts() (*http.Response, error) {
 		discard(resp.Body)
 		if err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
 		if err := sleep(ctx, t.clock, d); err != nil {
 			closeBody(c.req)
-			return nil, err
+			return c.fail(err)
 		}
 		if err := c.replay(); err != nil {
-			return nil, err
+			return c.fail(err)
 		}
 		c.attempt++
 		c.it.c.retries.Add(1)
 	}
 }
 
+// fail returns err for a call that ends with no response, counted as a
+// request.
+func (c *call) fail(err error) (*http.Response, error) {
+	c.ended()
+	return nil, err
+}
+
+// ended counts a call that returns no held body as a request (a batch's
+// call is not one: its callers were counted).
+func (c *call) ended() {
+	if !c.internal {
+		c.it.c.requests.Add(1)
+	}
+}
+
 // send sends one attempt of the admitted call, after its seal. On an
-// error the admission is refunded and released.
-func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err error) {
+// error the admission is refunded and released. at is when the call was
+// admitted if it was admitted at once (zero if it waited): with no seal to
+// run it is the send time, nothing but the admission's own bookkeeping
+// having run since, as if the clock had not moved between two reads; a
+// call that waited or ran a seal reads the clock again.
+func (c *call) send(a *admission, at time.Time) (resp *http.Response, sent, now time.Time, err error) {
 	t := c.t
 	if c.seal != nil {
 		credits, err := c.seal.seal(c.req, c.price.Credits)
@@ -125,8 +145,11 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 			return nil, sent, now, err
 		}
 		c.price.Credits = credits
+		at = time.Time{}
 	}
-	sent = t.now()
+	if sent = at; sent.IsZero() {
+		sent = t.now()
+	}
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
 	} else if !t.budget.move(c.decided, sent, c.reserved) {
@@ -149,7 +172,11 @@ func (c *call) send(a *admission) (resp *http.Response, sent, now time.Time, err
 	}()
 	resp, err = t.base.RoundTrip(c.req)
 	returned = true
-	now = t.now()
+	if t.wall { // t.now(), inline: one call fewer
+		now = t.l.Now()
+	} else {
+		now = t.clock.Now()
+	}
 	if err != nil || resp == nil {
 		if err == nil {
 			err = errNoResponse // a base transport breaking the contract

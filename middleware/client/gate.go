@@ -160,7 +160,7 @@ func (g *gate) dispatchLocked() {
 		}
 		var r refusal
 		var a admission
-		ok := t.try(now, w.c.it, &w.c.price, w.c.req.Method, &r, &a)
+		ok := t.try(now, &w.c, &r, &a)
 		switch {
 		case ok:
 			g.finish(w, a, nil)

@@ -199,6 +199,7 @@ func WithKeyHeaders(names ...string) Option {
 type saver struct {
 	t        *Transport
 	rules    map[string]*routeRules // by pattern
+	list     []patternRules         // the same, for rulesOf's scan
 	cache    *cache                 // nil without caching rules
 	roots    []root                 // the cached routes' paths, by caching rule
 	shared   []root                 // the coalesced routes' paths
@@ -208,6 +209,44 @@ type saver struct {
 	headers  []string // WithKeyHeaders, lower case
 	batchers []*batcher
 	batching batching
+}
+
+// patternRules are the rules of the route of pattern.
+type patternRules struct {
+	pattern string
+	rr      *routeRules
+}
+
+// fewRules is how many routes with rules rulesOf scans rather than looking
+// up in the map.
+const fewRules = 8
+
+// rulesOf returns the rules of the route of pattern, nil if it has none. A
+// few are compared one by one, which is quicker than hashing the pattern:
+// it is the cost table's string, so a match is mostly the same pointer,
+// which the comparison returns at once, and the others mostly differ in
+// length.
+func (s *saver) rulesOf(pattern string) *routeRules {
+	if len(s.list) > fewRules {
+		return s.rules[pattern]
+	}
+	for i := range s.list {
+		if s.list[i].pattern == pattern {
+			return s.list[i].rr
+		}
+	}
+	return nil
+}
+
+// add returns the rules of the route of pattern, made if it had none.
+func (s *saver) add(pattern string) *routeRules {
+	rr := s.rules[pattern]
+	if rr == nil {
+		rr = &routeRules{}
+		s.rules[pattern] = rr
+		s.list = append(s.list, patternRules{pattern, rr})
+	}
+	return rr
 }
 
 // routeRules are the rules of one route.
@@ -311,12 +350,7 @@ func (s *saver) route(pattern string, its []string, methods ...string) (*routeRu
 			ints[it.idx] = true
 		}
 	}
-	rr := s.rules[pattern]
-	if rr == nil {
-		rr = &routeRules{}
-		s.rules[pattern] = rr
-	}
-	return rr, ints, nil
+	return s.add(pattern), ints, nil
 }
 
 // patternMethod is a pattern's method, "" for none.
@@ -362,7 +396,7 @@ func (s *saver) roundTrip(c *call, o callOpts) (*http.Response, error) {
 // it is at or below the path of any cached or coalesced route (write); all
 // of them for a path that routers may read otherwise.
 func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint64, write bool) {
-	rr = s.rules[p.Pattern]
+	rr = s.rulesOf(p.Pattern)
 	if !s.watch || safeMethod(r.Method) && !unsafeOverride(r) {
 		return rr, 0, false
 	}
