@@ -106,14 +106,11 @@ func (ns *names) of(name string) string {
 	}
 	// A place is taken before the store, not counted after it: first uses
 	// that overlap would each pass a check against the last free place.
-	for {
-		n := ns.n.Load()
-		if n >= maxNames {
-			return c
-		}
-		if ns.n.CompareAndSwap(n, n+1) {
-			break
-		}
+	// One taken past the bound is given back (meanwhile another may find
+	// the table full: it clones, which is only slower).
+	if ns.n.Add(1) > maxNames {
+		ns.n.Add(-1)
+		return c
 	}
 	if testHooks && namesHook != nil {
 		namesHook()
