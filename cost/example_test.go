@@ -106,3 +106,16 @@ func ExampleOverrideMethods() {
 	// DELETE
 	// PATCH
 }
+
+// A proxy drops other spellings of the method override headers (CGI-style
+// servers read X_HTTP_Method as X-HTTP-Method), so that its upstream runs a
+// request as no method the table did not price.
+func ExampleOverrideHeaders() {
+	for _, h := range cost.OverrideHeaders() {
+		fmt.Println(h)
+	}
+	// Output:
+	// X-Http-Method-Override
+	// X-Http-Method
+	// X-Method-Override
+}

@@ -93,6 +93,12 @@ const maxOverrideMethods = len(overrideHeaders)
 // honour them (canonical keys); OverrideMethod reads them for others.
 var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
+// OverrideHeaders returns the method override headers the table reads
+// (OverrideMethods), in canonical form: a proxy in front of a server that
+// reads other spellings of them (CGI's underscores) drops those, so that
+// the server runs a request as no method the table did not price.
+func OverrideHeaders() [len(overrideHeaders)]string { return overrideHeaders }
+
 // OverrideMethod returns the method that r's first method-override header
 // (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) names on its
 // first line, trimmed and in capitals, or "" if it has none: the method

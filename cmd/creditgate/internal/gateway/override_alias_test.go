@@ -76,9 +76,9 @@ costs:
 	}
 }
 
-// overrideNames are the headers the cost table reads as method overrides.
+// cost.OverrideHeaders are the headers the cost table reads as method overrides.
 func TestOverrideNamesAreTheTables(t *testing.T) {
-	for _, o := range overrideNames {
+	for _, o := range cost.OverrideHeaders() {
 		r := httptest.NewRequest(http.MethodPost, "/x", nil)
 		r.Header[o] = []string{"DELETE"}
 		n := 0

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
+	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/middleware"
 )
 
@@ -157,10 +158,6 @@ func dropAliases(h http.Header, key string) {
 	}
 }
 
-// overrideNames are the method override headers the cost table reads
-// (cost.OverrideMethods), canonical.
-var overrideNames = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
-
 // dropOverrideAliases removes from h every line whose name is not a method
 // override header's but reads as one with underscores for dashes, ignoring
 // case (X_HTTP_Method for X-HTTP-Method; Go's server keeps it apart, as
@@ -169,8 +166,9 @@ var overrideNames = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Me
 // the method such a line names, as dearer as it may be. A walk of h's
 // names, compared only when as long as an override header's: no allocation.
 func dropOverrideAliases(h http.Header) {
+	names := cost.OverrideHeaders()
 	for k := range h {
-		for _, o := range overrideNames {
+		for _, o := range names {
 			if len(k) == len(o) && k != o && aliasOf(k, o) {
 				delete(h, k)
 				break
