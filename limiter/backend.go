@@ -60,7 +60,7 @@ func (b *binding[L]) take(now time.Time, h *ticketHeader) {
 
 // acquire admits req on a pooled ticket state (see Limiter.Acquire).
 func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
-	h := l.pool.Get().(*ticketHeader)
+	h := l.pool.get()
 	// What a store reads (see store.Request): the statistics' keys stay in
 	// the caller's req, which nothing after this call keeps.
 	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep = req.Tenant, req.App, req.Class, req.Credits, req.Keep
@@ -75,7 +75,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
 	}
 	if !d.Allowed {
-		l.pool.Put(h)
+		l.pool.put(h)
 		return Ticket{}
 	}
 	if l.alerts != nil {

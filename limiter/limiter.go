@@ -41,7 +41,7 @@ type Limiter struct {
 	usage  *usage.Stats
 	alerts *alerter
 	clock  *coarseClock
-	pool   sync.Pool // *ticketHeader of be's ticket states
+	pool   statePool // be's ticket states
 }
 
 // Option configures New.
@@ -108,7 +108,7 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 		c.bind = func(l *Limiter) backend { return newBinding[memory.Lease](l, memory.New()) }
 	}
 	l.be = c.bind(l)
-	l.pool.New = func() any { return l.be.newState() }
+	l.pool.init(l.be.newState)
 	l.clock = newCoarseClock()
 	return l, nil
 }

@@ -145,7 +145,7 @@ claim:
 	}
 	b.s.Release(&st.lease)
 	// The lease is not cleared: the next Take overwrites it.
-	b.l.pool.Put(h)
+	b.l.pool.put(h)
 	return true
 }
 
