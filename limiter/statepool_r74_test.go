@@ -1,6 +1,7 @@
 package limiter
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -272,4 +273,52 @@ func TestStatePoolStorePanics(t *testing.T) {
 			assertMemHeld(t, l)
 		})
 	}
+}
+
+// TestCloseWhileAdmitting: Close (of the alert deliverer and Now's clock)
+// while admissions run, and admissions after it, leave the ticket states
+// alone: every admission releases exactly once and nothing stays held.
+func TestCloseWhileAdmitting(t *testing.T) {
+	l, err := New(Plan{Name: "t", Credits: 1000, Concurrency: 1 << 10}, WithAlerts(nil, func(Alert) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admitted, released atomic.Int64
+	var wg sync.WaitGroup
+	closed := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 400 {
+				if i == 200 && w == 0 {
+					if err := l.Close(context.Background()); err != nil {
+						t.Error(err)
+					}
+					close(closed)
+				}
+				now := t0.Add(time.Duration(i) * time.Minute) // crosses thresholds again and again
+				tk, d := l.Acquire(now, Request{Tenant: "o", App: "a", Credits: 3})
+				if !d.Allowed {
+					continue
+				}
+				admitted.Add(1)
+				cp := tk
+				cp.Settle(now, 4)
+				if tk.Release() {
+					released.Add(1)
+				}
+				if cp.Release() {
+					released.Add(1)
+				}
+				_ = l.Now()
+			}
+		}()
+	}
+	wg.Wait()
+	<-closed
+	if a, r := admitted.Load(), released.Load(); a != r || a == 0 {
+		t.Fatalf("%d admissions, %d Releases reported true", a, r)
+	}
+	assertNoSlotsHeld(t, l)
 }
