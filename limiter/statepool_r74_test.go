@@ -322,3 +322,30 @@ func TestCloseWhileAdmitting(t *testing.T) {
 	}
 	assertNoSlotsHeld(t, l)
 }
+
+// TestStatePoolReusesOneState: on one P, admissions one at a time (admitted
+// and released, or refused) all run on the state the first one made: every
+// state comes back to the slot, refused or released, and none is made anew.
+func TestStatePoolReusesOneState(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	l := mustNew(t, Plan{Name: "t", Credits: 100, Concurrency: 1})
+	var made atomic.Int64
+	newState := l.pool.spare.New
+	l.pool.spare.New = func() any { made.Add(1); return newState() }
+	for i := range 1000 {
+		tk, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: int64(i % 2)})
+		if i%3 == 0 {
+			tk.Settle(t0, 0)
+		}
+		if d.Allowed != tk.Release() {
+			t.Fatalf("admission %d: allowed %v, released the opposite", i, d.Allowed)
+		}
+		if _, d := l.Acquire(t0, Request{Tenant: "o", App: "a", Credits: 101}); d.Allowed {
+			t.Fatal("101 credits of 100 admitted")
+		}
+	}
+	if n := made.Load(); n != 1 {
+		t.Fatalf("%d states made for admissions one at a time on one P", n)
+	}
+}
