@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/creditgate/creditgate/store"
+	"github.com/creditgate/creditgate/store/memory"
 	"github.com/creditgate/creditgate/usage"
 )
 
@@ -60,11 +61,15 @@ func (b *binding[L]) take(now time.Time, h *ticketHeader) {
 
 // acquire admits req on a pooled ticket state (see Limiter.Acquire).
 func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
-	h := l.pool.Get().(*ticketHeader)
+	h := l.pool.get()
 	// What a store reads (see store.Request): the statistics' keys stay in
 	// the caller's req, which nothing after this call keeps.
 	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep = req.Tenant, req.App, req.Class, req.Credits, req.Keep
-	l.be.take(now, h)
+	if m := l.mem; m != nil {
+		m.Take(now, &h.req, l.planFor, &state[memory.Lease](h).lease, &h.dec)
+	} else {
+		l.be.take(now, h)
+	}
 	// Field by field: the store has just written h.dec with narrow stores,
 	// which a block copy's wide loads would wait on (store forwarding).
 	x := &h.dec
@@ -75,7 +80,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
 	}
 	if !d.Allowed {
-		l.pool.Put(h)
+		l.pool.put(h)
 		return Ticket{}
 	}
 	if l.alerts != nil {

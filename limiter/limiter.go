@@ -29,6 +29,7 @@ var ErrNilStore = errors.New("limiter: nil store")
 // Close.
 type Limiter struct {
 	be      backend
+	mem     *memory.Store // be's store if it is a *memory.Store: acquire calls it directly
 	def     *Plan
 	planFor store.PlanFunc // bound once in New: a method value would allocate per call
 
@@ -41,7 +42,7 @@ type Limiter struct {
 	usage  *usage.Stats
 	alerts *alerter
 	clock  *coarseClock
-	pool   sync.Pool // *ticketHeader of be's ticket states
+	pool   statePool // be's ticket states
 }
 
 // Option configures New.
@@ -108,7 +109,10 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 		c.bind = func(l *Limiter) backend { return newBinding[memory.Lease](l, memory.New()) }
 	}
 	l.be = c.bind(l)
-	l.pool.New = func() any { return l.be.newState() }
+	if mb := bindMemory(l.be); mb != nil {
+		l.be, l.mem = mb, mb.m
+	}
+	l.pool.init(l.be.newState)
 	l.clock = newCoarseClock()
 	return l, nil
 }

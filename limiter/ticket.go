@@ -129,13 +129,23 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 }
 
 func (b *binding[L]) release(h *ticketHeader, gen uint64) bool {
-	st := state[L](h)
-claim:
-	for g := gen; ; g = st.gen.Load() { // the first try needs no load
+	if !h.claimRelease(gen) {
+		return false
+	}
+	b.s.Release(&state[L](h).lease)
+	// The lease is not cleared: the next Take overwrites it.
+	b.l.pool.put(h)
+	return true
+}
+
+// claimRelease moves h's state from active or settled to released, waiting
+// while a Settle or Reserve runs on a copy; false if a copy released it.
+func (h *ticketHeader) claimRelease(gen uint64) bool {
+	for g := gen; ; g = h.gen.Load() { // the first try needs no load
 		switch g {
 		case gen, gen + 2: // active or settled
-			if st.gen.CompareAndSwap(g, gen+4) {
-				break claim
+			if h.gen.CompareAndSwap(g, gen+4) {
+				return true
 			}
 		case gen + 1: // a Settle or Reserve is running on a copy: let it finish
 			runtime.Gosched()
@@ -143,10 +153,6 @@ claim:
 			return false // released already, by a copy
 		}
 	}
-	b.s.Release(&st.lease)
-	// The lease is not cleared: the next Take overwrites it.
-	b.l.pool.Put(h)
-	return true
 }
 
 func (b *binding[L]) settle(h *ticketHeader, now time.Time, gen uint64, actual int64) {

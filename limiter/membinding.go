@@ -1,0 +1,40 @@
+package limiter
+
+import "github.com/creditgate/creditgate/store/memory"
+
+// memBinding is the binding of a *memory.Store (the default store, and the
+// usual one): admission and release call the store directly, where the
+// generic binding's calls go through the store interface and the shape's
+// dictionary. The rest is the generic binding's.
+type memBinding struct {
+	*binding[memory.Lease]
+	m *memory.Store
+}
+
+// bindMemory returns be as a memBinding if its store is a *memory.Store
+// (not a wrapper of one), else nil.
+func bindMemory(be backend) *memBinding {
+	if b, ok := be.(*binding[memory.Lease]); ok {
+		if m, ok := b.s.(*memory.Store); ok {
+			return &memBinding{binding: b, m: m}
+		}
+	}
+	return nil
+}
+
+func (b *memBinding) newState() *ticketHeader {
+	h := b.binding.newState()
+	h.ops = b
+	return h
+}
+
+func (b *memBinding) release(h *ticketHeader, gen uint64) bool {
+	// The active ticket's release needs one swap: claimRelease's loop is
+	// for the rest, a call more.
+	if !h.gen.CompareAndSwap(gen, gen+4) && !h.claimRelease(gen) {
+		return false
+	}
+	b.m.Release(&state[memory.Lease](h).lease)
+	b.l.pool.put(h) // the lease is not cleared: the next Take overwrites it
+	return true
+}
