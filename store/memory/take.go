@@ -36,9 +36,11 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	// again: its key is compared on the tenant's first line, with no hash
 	// and no table probe. A tenant evicted since is dead (admit checks it
 	// again once it holds its slots, as after a lookup).
-	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() && t.hasKey(req.Tenant) &&
-		s.admit(now, t, req, n, lease, d) {
-		return
+	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() {
+		k := req.Tenant
+		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, n, lease, d) { // t.hasKey(k)
+			return
+		}
 	}
 	for {
 		sh, h := s.shardOf(req.Tenant)
