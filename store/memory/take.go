@@ -101,7 +101,14 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	if cls != nil && !cls.TryAcquire(1) {
 		return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
 	}
-	tk := w.take(r, now, n, req.Keep, false)
+	// The pool is called directly when it is a lone rolling window (r): a
+	// call through the interface cannot be inlined or devirtualised.
+	var tk window.Take
+	if w.multi != nil {
+		tk = w.multi.all.TakeAt(now, n, req.Keep, false)
+	} else {
+		tk = r.TakeAt(now, n, req.Keep, false)
+	}
 	reset := w.reset.Load() // after the take: see takeAgain
 	if reset == replacingReset && n > 0 && tk.Took != 0 {
 		w, tk = takeAgain(t, w, now, n, req.Keep, false)

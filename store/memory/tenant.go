@@ -202,17 +202,6 @@ func (w *windows) length() time.Duration {
 	return w.rolling.Length()
 }
 
-// take takes n credits (see window.TakeAt). It calls the pool directly when
-// it is a lone rolling window (r, passed so that the caller can name the
-// tenant's inline pool without a load): a call through the interface cannot
-// be inlined or devirtualised.
-func (w *windows) take(r *window.Rolling, now time.Time, n, keep int64, partial bool) window.Take {
-	if w.multi != nil {
-		return w.multi.all.TakeAt(now, n, keep, partial)
-	}
-	return r.TakeAt(now, n, keep, partial)
-}
-
 // resetAt takes now also as Unix ns, which the admission has already
 // computed, and c, w.reset as the admission loaded it after its take (the
 // load that also tells it whether SetPlan marked w).
