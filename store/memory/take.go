@@ -135,7 +135,11 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	lease.which, lease.at = which, ns
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
 	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
-	d.Reset = w.resetAt(now, ns, reset)
+	if reset > ns { // the cached instant holds: built here, with no call
+		d.Reset = time.Unix(0, reset).In(now.Location())
+	} else {
+		d.Reset = w.resetAt(now, reset)
+	}
 	return true
 }
 

@@ -202,13 +202,10 @@ func (w *windows) length() time.Duration {
 	return w.rolling.Length()
 }
 
-// resetAt takes now also as Unix ns, which the admission has already
-// computed, and c, w.reset as the admission loaded it after its take (the
-// load that also tells it whether SetPlan marked w).
-func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
-	if c > ns {
-		return time.Unix(0, c).In(now.Location())
-	}
+// resetAt is the windows' ResetAt when c, w.reset as the admission loaded
+// it after its take (the load that also tells it whether SetPlan marked
+// w), is not after now: walked, and cached for the admissions after.
+func (w *windows) resetAt(now time.Time, c int64) time.Time {
 	r := w.all().ResetAt(now)
 	if c != replacingReset { // a swap, not a store: the mark must stay
 		w.reset.CompareAndSwap(c, r.UnixNano())
