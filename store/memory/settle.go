@@ -34,6 +34,9 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 		back := int64(0)
 		if delta < 0 {
 			back = w.all().RefundAt(now, time.Unix(0, l.at), -delta)
+			if back != 0 {
+				w.forgetReset()
+			}
 		}
 		return s.report(now, w, -back, w.all().TakeAt(now, 0, 0, false))
 	}

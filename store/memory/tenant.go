@@ -150,7 +150,9 @@ type windows struct {
 	// reset caches the windows' ResetAt (Unix ns) for admissions: walking
 	// a window's slots for it costs more than the rest of an admission.
 	// While now is before it and credits were just spent, the oldest spent
-	// slot cannot have returned; a refund can make it early, never late. It
+	// slot cannot have returned. A refund, or a pool's limit set in place,
+	// can move which window of a compound plan binds: they forget it
+	// (forgetReset). It
 	// holds replacingReset from the moment SetPlan starts to replace these
 	// windows (see retake).
 	reset   atomic.Int64
@@ -200,6 +202,18 @@ func (w *windows) length() time.Duration {
 		return w.multi.specs[0].Window
 	}
 	return w.rolling.Length()
+}
+
+// forgetReset drops the cached reset instant after a change other than a
+// take (a refund, a pool's limit set in place): in a compound plan such a
+// change can move which window binds, and the cached instant was the other
+// window's, early or late. A swap, so that SetPlan's mark stays; an
+// admission that walked before the change and caches after this may still
+// leave that walk's instant, until it passes.
+func (w *windows) forgetReset() {
+	if c := w.reset.Load(); c != replacingReset && c != 0 {
+		w.reset.CompareAndSwap(c, 0)
+	}
 }
 
 // resetAt is the windows' ResetAt when c, w.reset as the admission loaded
