@@ -36,6 +36,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		if err := w.pool().SetLimit(p.Credits); err != nil {
 			return fmt.Errorf("memory: plan %q: %w", p.Name, err)
 		}
+		w.forgetReset()
 	} else {
 		nw := new(windows)
 		if err := s.initWindows(nw, p, nil); err != nil {

@@ -116,8 +116,10 @@ func (sh *shard) get(h uint64, key string) *tenant {
 		b := &tab.buckets[i]
 		tags := b.tags.Load()
 		for m := zeroBytes(tags ^ want); m != 0; m &= m - 1 {
-			if t := b.t[bits.TrailingZeros64(m)>>3].Load(); t != nil && t.is(h, key) {
-				return t
+			if t := b.t[bits.TrailingZeros64(m)>>3].Load(); t != nil && t.hash == h {
+				if inWords(key) && t.keyIs(key) || !inWords(key) && t.otherKey(key) { // t.hasKey(key)
+					return t
+				}
 			}
 		}
 		if zeroBytes(tags) != 0 { // an empty slot: the key was never further on

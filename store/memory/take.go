@@ -36,9 +36,11 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	// again: its key is compared on the tenant's first line, with no hash
 	// and no table probe. A tenant evicted since is dead (admit checks it
 	// again once it holds its slots, as after a lookup).
-	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() && t.hasKey(req.Tenant) &&
-		s.admit(now, t, req, n, lease, d) {
-		return
+	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() {
+		k := req.Tenant
+		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, n, lease, d) { // t.hasKey(k)
+			return
+		}
 	}
 	for {
 		sh, h := s.shardOf(req.Tenant)
@@ -99,7 +101,14 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	if cls != nil && !cls.TryAcquire(1) {
 		return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
 	}
-	tk := w.take(r, now, n, req.Keep, false)
+	// The pool is called directly when it is a lone rolling window (r): a
+	// call through the interface cannot be inlined or devirtualised.
+	var tk window.Take
+	if w.multi != nil {
+		tk = w.multi.all.TakeAt(now, n, req.Keep, false)
+	} else {
+		tk = r.TakeAt(now, n, req.Keep, false)
+	}
 	reset := w.reset.Load() // after the take: see takeAgain
 	if reset == replacingReset && n > 0 && tk.Took != 0 {
 		w, tk = takeAgain(t, w, now, n, req.Keep, false)
@@ -126,7 +135,11 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	lease.which, lease.at = which, ns
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
 	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
-	d.Reset = w.resetAt(now, ns, reset)
+	if reset > ns { // the cached instant holds: built here, with no call
+		d.Reset = time.Unix(0, reset).In(now.Location())
+	} else {
+		d.Reset = w.resetAt(now, reset)
+	}
 	return true
 }
 

@@ -103,8 +103,37 @@ func (t *tenant) is(h uint64, key string) bool {
 	return t.hash == h && t.hasKey(key)
 }
 
-// hasKey reports whether t's key is key.
+// hasKey reports whether t's key is key. Hot paths (Take's lease check,
+// the table's get) write it out: keyIs inlines, and hasKey does not.
 func (t *tenant) hasKey(key string) bool {
+	if inWords(key) {
+		return t.keyIs(key)
+	}
+	return t.otherKey(key)
+}
+
+// inWords reports whether keyIs can compare key: 8 to 24 bytes, as most
+// keys are, where unaligned loads are allowed (wordKeys).
+func inWords(key string) bool { return wordKeys && uint(len(key))-8 <= 16 }
+
+// keyIs is hasKey for a key inWords. It compares kpre with 8-byte words
+// loaded inline, where == calls memequal, a call that spills what its
+// caller holds in registers (a lookup at more than one tenant compares
+// twice: the lease's tenant, then the table's). The words overlap rather
+// than run past key's end, which may be a page's; kpre is 24 bytes, all
+// readable.
+func (t *tenant) keyIs(key string) bool {
+	n := uint(len(key))
+	k, p := unsafe.Pointer(unsafe.StringData(key)), unsafe.Pointer(&t.kpre)
+	m := (n - 8) / 2 // the second word, which meets the other two
+	// (^ and | bind alike, left to right: hence the parentheses.)
+	x := (*(*uint64)(k) ^ *(*uint64)(p)) | (*(*uint64)(unsafe.Add(k, m)) ^ *(*uint64)(unsafe.Add(p, m))) |
+		(*(*uint64)(unsafe.Add(k, n-8)) ^ *(*uint64)(unsafe.Add(p, n-8)))
+	return x|(uint64(t.klen&^cachedBit)^uint64(n)) == 0
+}
+
+// otherKey is hasKey for any key, in place: kpre, then past it t.key.
+func (t *tenant) otherKey(key string) bool {
 	if int(t.klen&^cachedBit) != min(len(key), maxKlen) {
 		return false
 	}
@@ -121,7 +150,9 @@ type windows struct {
 	// reset caches the windows' ResetAt (Unix ns) for admissions: walking
 	// a window's slots for it costs more than the rest of an admission.
 	// While now is before it and credits were just spent, the oldest spent
-	// slot cannot have returned; a refund can make it early, never late. It
+	// slot cannot have returned. A refund, or a pool's limit set in place,
+	// can move which window of a compound plan binds: they forget it
+	// (forgetReset). It
 	// holds replacingReset from the moment SetPlan starts to replace these
 	// windows (see retake).
 	reset   atomic.Int64
@@ -173,24 +204,22 @@ func (w *windows) length() time.Duration {
 	return w.rolling.Length()
 }
 
-// take takes n credits (see window.TakeAt). It calls the pool directly when
-// it is a lone rolling window (r, passed so that the caller can name the
-// tenant's inline pool without a load): a call through the interface cannot
-// be inlined or devirtualised.
-func (w *windows) take(r *window.Rolling, now time.Time, n, keep int64, partial bool) window.Take {
-	if w.multi != nil {
-		return w.multi.all.TakeAt(now, n, keep, partial)
+// forgetReset drops the cached reset instant after a change other than a
+// take (a refund, a pool's limit set in place): in a compound plan such a
+// change can move which window binds, and the cached instant was the other
+// window's, early or late. A swap, so that SetPlan's mark stays; an
+// admission that walked before the change and caches after this may still
+// leave that walk's instant, until it passes.
+func (w *windows) forgetReset() {
+	if c := w.reset.Load(); c != replacingReset && c != 0 {
+		w.reset.CompareAndSwap(c, 0)
 	}
-	return r.TakeAt(now, n, keep, partial)
 }
 
-// resetAt takes now also as Unix ns, which the admission has already
-// computed, and c, w.reset as the admission loaded it after its take (the
-// load that also tells it whether SetPlan marked w).
-func (w *windows) resetAt(now time.Time, ns, c int64) time.Time {
-	if c > ns {
-		return time.Unix(0, c).In(now.Location())
-	}
+// resetAt is the windows' ResetAt when c, w.reset as the admission loaded
+// it after its take (the load that also tells it whether SetPlan marked
+// w), is not after now: walked, and cached for the admissions after.
+func (w *windows) resetAt(now time.Time, c int64) time.Time {
 	r := w.all().ResetAt(now)
 	if c != replacingReset { // a swap, not a store: the mark must stay
 		w.reset.CompareAndSwap(c, r.UnixNano())
