@@ -152,9 +152,8 @@ type windows struct {
 	// While now is before it and credits were just spent, the oldest spent
 	// slot cannot have returned. A refund, or a pool's limit set in place,
 	// can move which window of a compound plan binds: they forget it
-	// (forgetReset). It
-	// holds replacingReset from the moment SetPlan starts to replace these
-	// windows (see retake).
+	// (forgetReset). It holds replacingReset from the moment SetPlan starts
+	// to replace these windows (see retake).
 	reset   atomic.Int64
 	multi   *multiWindows   // nil for a lone rolling pool
 	rolling *window.Rolling // the pool if it rolls, else nil
