@@ -61,12 +61,14 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // spent is what the window holds spent after the decision when done.
 func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
-	base := e*r.width + r.length()
-	if e&busy != 0 || u-base >= r.width { // u < base wraps around: also out
+	// base, the instant frontier e became current, is e*w + W = (e+quo)*w
+	// + rem: one multiply, and e+quo is u's slot or the one before it.
+	s := e + r.quo
+	x := u - (s*r.width + r.rem)     // u's offset past base
+	if e&busy != 0 || x >= r.width { // u < base wraps around: also out
 		return false, false, 0
 	}
-	s := e + r.quo
-	if u-base+r.rem >= r.width {
+	if x+r.rem >= r.width {
 		s++
 	}
 	if testHooks && takeHook != nil {
