@@ -138,7 +138,7 @@ func own(had, k string) string {
 	switch {
 	case had == k:
 		return had
-	case len(k) > MaxKeyBytes || !utf8.ValidString(k):
+	case len(k) > MaxKeyBytes || !validName(k):
 		return dimKey(k) // a new string
 	}
 	return strings.Clone(k)
@@ -333,7 +333,7 @@ const MaxKeyBytes = 256
 // them, so that a dashboard asking for a row's key as it was shown finds
 // it), and clipped (see MaxKeyBytes). Tenants are kept by tenantKey.
 func dimKey(k string) string {
-	if utf8.ValidString(k) {
+	if validName(k) {
 		return clip(k)
 	}
 	v := strings.ToValidUTF8(k[:min(len(k), MaxKeyBytes)], "\uFFFD") // the first bytes only: k may be huge
@@ -351,7 +351,7 @@ func dimKey(k string) string {
 // row's key, as JSON shows it, must ask for it again (it is valid UTF-8
 // and no longer than MaxKeyBytes, which tenantKey returns unchanged).
 func tenantKey(k string) string {
-	if utf8.ValidString(k) {
+	if validName(k) { // on every event aggregated: see validName
 		return clip(k)
 	}
 	return clipped(k, strings.ToValidUTF8(k[:min(len(k), MaxKeyBytes)], "\uFFFD"))

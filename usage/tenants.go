@@ -183,10 +183,12 @@ func (u *Stats) dropTenant(name string, tu *tenantUsage) {
 	}
 }
 
-// validName is utf8.ValidString for the names recording checks, with a
-// faster common case: a name of ASCII bytes is checked in 8-byte words
-// (le64, as nameHash reads them; the last one overlapping), where ValidString costs ~120 instructions for
-// a 13-byte tenant name, on every call past the cap at 100,000 tenants.
+// validName is utf8.ValidString for the names and keys recording checks,
+// with a faster common case: a name of ASCII bytes is checked in 8-byte
+// words (le64, as nameHash reads them; the last one overlapping), where
+// ValidString costs ~120 instructions for a 13-byte tenant name, on every
+// call past the cap at 100,000 tenants and on every event that tenantOf
+// looks up.
 func validName(s string) bool {
 	n := len(s)
 	if n < 8 {
