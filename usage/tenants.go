@@ -110,9 +110,16 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
+	tu, h := u.findTenant(tenant)
+	if tu != nil {
+		return tu
+	}
 	name := tenant
 	tenant = tenantKey(tenant)
 	if tu := u.tenants[tenant]; tu != nil {
+		if tenant == name { // h is its key's slot
+			u.addIndex(h, tu)
+		}
 		return tu
 	}
 	if corrects && u.other != nil {
@@ -124,15 +131,20 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		}
 		tenant = Other
 	}
-	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
-	if tenant != name && tenant != Other {
+	tu = &tenantUsage{hours: map[int64]*hourUsage{}}
+	renamed := tenant != name
+	if renamed && tenant != Other {
 		tu.renamed = true
 		if len(name) <= maxNameBytes {
 			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
 		}
 	}
 	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
+	tu.key = tenant
 	u.tenants[tenant] = tu
+	if !renamed {
+		u.addIndex(h, tu)
+	}
 	u.filter.add(tenant)
 	if tenant == Other {
 		u.other = tu
@@ -141,6 +153,47 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
 	}
 	return tu
+}
+
+// The index of kept tenants (Stats.index): twice DefaultTenants slots,
+// a tenant in one of the indexProbes from its key's hash, or (all taken:
+// rare, or hostile names) left to the map.
+const (
+	indexBits   = 11
+	indexSlots  = 1 << indexBits
+	indexProbes = 4
+)
+
+// findTenant returns the kept tenant whose key is name, if the index has
+// it, and name's first slot (for addIndex): with the filter's hash, where
+// tenantKey's UTF-8 check and the map's lookup cost ~200 instructions on
+// every event aggregated. That tenant is the map's for name: a key is
+// what tenantKey leaves as it is (valid UTF-8, short), so tenantKey would
+// have looked up name itself. Every probe is looked at, past empty slots
+// (a dropped tenant's), so that a tenant is never indexed twice.
+func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
+	h := indexOf(u.filter.seed, name)
+	for i := range uint64(indexProbes) {
+		if tu := u.index[(h+i)%indexSlots]; tu != nil && tu.key == name {
+			return tu, h
+		}
+	}
+	return nil, h
+}
+
+// indexOf is the first slot of name's probes: the hash's top bits (mix
+// leaves its low bits alike for names alike in their first bytes).
+func indexOf(seed uint64, name string) uint64 { return nameHash(seed, name) >> (64 - indexBits) }
+
+// addIndex indexes tu, a tenant of tenants whose key's first slot is h,
+// which findTenant did not find, in a free slot if it has one.
+func (u *Stats) addIndex(h uint64, tu *tenantUsage) {
+	for i := range uint64(indexProbes) {
+		if s := &u.index[(h+i)%indexSlots]; *s == nil && !u.noIndex {
+			*s = tu
+			return
+		}
+	}
 }
 
 // maxNameBytes bounds a tenant's name kept beside its changed key (see
@@ -178,6 +231,12 @@ func (u *Stats) TenantName(key string) (name string, ok bool) {
 // filter once it is done with dropping.
 func (u *Stats) dropTenant(name string, tu *tenantUsage) {
 	delete(u.tenants, name)
+	h := indexOf(u.filter.seed, name)
+	for i := range uint64(indexProbes) {
+		if s := &u.index[(h+i)%indexSlots]; *s == tu {
+			*s = nil
+		}
+	}
 	if tu == u.other {
 		u.other = nil
 	}
