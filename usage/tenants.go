@@ -32,10 +32,14 @@ type tenantFilter struct {
 // folds reports whether tenant, when recorded now, counts as Other. A
 // tenant longer than MaxKeyBytes, or not valid UTF-8, is kept under
 // another name (see tenantKey), which its own hash does not give: it is
-// left to tenantOf. (Inlined: below the cap it costs a load; past it,
-// only a tenant not kept has its name checked for UTF-8.)
-func (f *tenantFilter) folds(tenant string) bool {
-	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
+// left to tenantOf. (Inlined: below the cap it costs a load, where the
+// call cost ~13 instructions, twice an event; past it, only a tenant not
+// kept has its name checked for UTF-8.)
+func (f *tenantFilter) folds(tenant string) bool { return f.full.Load() && f.foldsPast(tenant) }
+
+// foldsPast is folds once the cap is reached.
+func (f *tenantFilter) foldsPast(tenant string) bool {
+	return len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
 }
 
 func (f *tenantFilter) has(name string) bool {
