@@ -9,32 +9,24 @@ import (
 	"unsafe"
 )
 
-// aggregate folds a batch into the statistics. Runs of events with the same
-// keys (one client's burst) are summed first and applied once: the map
-// lookups per distinct run, not per event, are what aggregation costs.
+// aggregate folds a batch into the statistics, event by event: each is
+// a run of decisions with the same keys already, since RecordIn and push
+// merge a decision into the buffer's last event when it has that event's
+// keys, so that no two neighbours in a batch have the same keys (which
+// TestBatchNeighboursDiffer holds to). Comparing each with the one
+// before here cost two compares of the tenant, which differ when many
+// tenants take turns, on every event.
 func (u *Stats) aggregate(evs []event) {
-	var run, prev *event // prev: the run applied last
+	var prev *event // the event applied last, to prevTU
 	var prevTU *tenantUsage
-	var sum Count
 	for i := range evs {
 		e := &evs[i]
-		if run != nil && sameKeys(run, e) {
-			sum.add(e)
-			continue
-		}
-		if run != nil {
-			prev, prevTU = run, u.apply(run, sum, prev, prevTU)
-		}
-		run, sum = e, Count{Credits: e.credits, Calls: e.calls, Refused: e.refused} // what Count{}.add(e) makes
-	}
-	if run != nil {
-		u.apply(run, sum, prev, prevTU)
+		prevTU = u.apply(e, Count{Credits: e.credits, Calls: e.calls, Refused: e.refused}, prev, prevTU)
+		prev = e
 	}
 }
 
 func sameKeys(a, b *event) bool { return a.tenant == b.tenant && sameRun(a, b) }
-
-func (c *Count) add(e *event) { c.add3(e.credits, e.calls, e.refused) }
 
 func (c *Count) plus(d Count) { c.Add(d) }
 

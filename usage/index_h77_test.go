@@ -151,3 +151,50 @@ func TestTenantIndexMatchesMap(t *testing.T) {
 		}
 	}
 }
+
+// aggregate applies each event of a batch as a run of its own: RecordIn,
+// RefuseIn and SettleIn (push) merge a decision into the buffer's last
+// event when it has that event's keys, so no two neighbours in a shard's
+// buffer, of which batches are made, have the same keys. Random streams
+// (bursts, the same strings and equal copies, refusals, refusals after
+// admission, settles, open runs) into three buffers, each checked after
+// every call.
+func TestBatchNeighboursDiffer(t *testing.T) {
+	u := newStats(t, 0, 0)
+	if err := u.Close(context.Background()); err != nil { // no drainer: buffers read without races
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 77))
+	pick := func(pool ...string) string {
+		k := pool[rng.IntN(len(pool))]
+		if rng.IntN(4) == 0 {
+			return strings.Clone(k)
+		}
+		return k
+	}
+	var e Event
+	for step := range 50_000 {
+		if rng.IntN(3) == 0 || step == 0 {
+			e = Event{At: t0.Add(time.Duration(rng.IntN(2)) * time.Hour), Tenant: pick("t1", "t2", "tenant-000003", "a\xffb"),
+				App: pick("crm", "x", Outside), Module: pick("Leads"), IP: pick("192.0.2.1", "10.0.0.1"), User: pick("u", ""),
+				Method: pick("GET", "POST"), Credits: rng.Int64N(3), Refused: rng.IntN(10) == 0}
+		}
+		buf := uint64(rng.IntN(3)) << 32
+		switch rng.IntN(20) {
+		case 0:
+			u.SettleIn(buf, e.At, e.Tenant, e.App, rng.Int64N(3)-1)
+		case 1:
+			u.RefuseIn(buf, &e)
+		default:
+			u.RecordIn(buf, &e)
+		}
+		sh := u.shardOf(buf)
+		sh.lock() // closes an open run into the last event
+		for i := 1; i < len(sh.buf); i++ {
+			if a, b := &sh.buf[i-1], &sh.buf[i]; a.tenant == b.tenant && a.hasRun(b.hour, b.adjust, b.app, b.module, b.ip, b.user, b.meth) {
+				t.Fatalf("step %d: events %d and %d of a buffer have the same keys: %+v", step, i-1, i, *b)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
