@@ -2,6 +2,7 @@ package usage
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -55,5 +56,25 @@ func TestUsageCreditsSaturate(t *testing.T) {
 	check("breakdown total", b.Total.Credits, math.MaxInt64)
 	for _, c := range b.Rows {
 		check("breakdown row "+c.Key, c.Credits, math.MaxInt64)
+	}
+}
+
+// Count.Add's one-test path (every operand in [-2^62, 2^62)) gives what
+// addSat gives field by field, at the edges of that range and past them.
+func TestCountAddMatchesAddSat(t *testing.T) {
+	const h = 1 << 62
+	edges := []int64{0, 1, -1, 2, h - 1, h, h + 1, -h, -h - 1, -h + 1, math.MaxInt64, math.MaxInt64 - 1,
+		math.MinInt64, math.MinInt64 + 1, math.MaxInt64 / 2, math.MinInt64 / 2}
+	r := rand.New(rand.NewPCG(17, 77))
+	for range 20000 {
+		edges = append(edges[:16], r.Int64()>>r.IntN(64), -r.Int64()>>r.IntN(64))
+		pick := func() int64 { return edges[r.IntN(len(edges))] }
+		c, d := Count{Key: "k", Credits: pick(), Calls: pick(), Refused: pick()}, Count{Credits: pick(), Calls: pick(), Refused: pick()}
+		want := Count{Key: "k", Credits: addSat(c.Credits, d.Credits), Calls: addSat(c.Calls, d.Calls), Refused: addSat(c.Refused, d.Refused)}
+		got := c
+		got.Add(d)
+		if got != want {
+			t.Fatalf("%+v.Add(%+v) = %+v, want %+v", c, d, got, want)
+		}
 	}
 }

@@ -108,13 +108,13 @@ func (sh *shard) lock() {
 }
 
 // tryRun counts a decision into sh's open run, if it has the run's keys,
-// and reports whether it did.
-func (sh *shard) tryRun(hour int64, tenant string, e *Event, credits, calls, refused int64) bool {
+// and reports whether it did. w is the run's state, loaded by the caller,
+// which has found it open.
+func (sh *shard) tryRun(w uint64, hour int64, tenant string, e *Event, credits, calls, refused int64) bool {
 	r := &sh.run
-	w := r.state.Load()
 	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
 	// The keys compared here, not in a call: this is the whole fast path.
-	if w&runOpen == 0 || !ok || r.hour.Load() != hour || r.lens[0].Load() != l0 || r.lens[1].Load() != l1 ||
+	if !ok || r.hour.Load() != hour || r.lens[0].Load() != l0 || r.lens[1].Load() != l1 ||
 		r.ptrs[0].Load() != strPtr(tenant) || r.ptrs[1].Load() != strPtr(e.App) ||
 		r.ptrs[2].Load() != strPtr(e.Module) || r.ptrs[3].Load() != strPtr(e.IP) ||
 		r.ptrs[4].Load() != strPtr(e.User) || r.ptrs[5].Load() != strPtr(e.Method) {

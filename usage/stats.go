@@ -91,6 +91,12 @@ type Stats struct {
 	mu      sync.Mutex // protects tenants, newest, latest and the aggregation
 	tenants map[string]*tenantUsage
 	other   *tenantUsage // tenants[Other], if any: where most events go past the cap
+	// index finds a kept tenant by its key's hash (see findTenant) without
+	// tenantKey and the map: each slot is nil or a tenant in tenants,
+	// which dropTenant clears. noIndex keeps it empty, for the tests that
+	// compare against the map alone.
+	index   [indexSlots]*tenantUsage
+	noIndex bool
 	// newest is the retention window's last hour: the latest hour that two
 	// aggregated events are dated at or after. latest is the latest hour
 	// any is dated at. Unix hours; noHour before there are any.
@@ -114,6 +120,7 @@ type event struct {
 
 type tenantUsage struct {
 	hours map[int64]*hourUsage
+	key   string // its key in Stats.tenants
 	// renamed: the tenant is kept under a changed key (see tenantKey), and
 	// name is its name (see TenantName), a copy of its own, or "" if it is
 	// longer than maxNameBytes.
@@ -219,7 +226,9 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)
-	if sh.tryRun(hour, tenant, e, credits, calls, refused) {
+	// The open bit first, here: with many tenants taking turns the run is
+	// mostly closed, and the call and its key packing cost ~50 instructions.
+	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, hour, tenant, e, credits, calls, refused) {
 		return
 	}
 	sh.lock()

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"math/bits"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -32,10 +33,14 @@ type tenantFilter struct {
 // folds reports whether tenant, when recorded now, counts as Other. A
 // tenant longer than MaxKeyBytes, or not valid UTF-8, is kept under
 // another name (see tenantKey), which its own hash does not give: it is
-// left to tenantOf. (Inlined: below the cap it costs a load; past it,
-// only a tenant not kept has its name checked for UTF-8.)
-func (f *tenantFilter) folds(tenant string) bool {
-	return f.full.Load() && len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
+// left to tenantOf. (Inlined: below the cap it costs a load, where the
+// call cost ~13 instructions, twice an event; past it, only a tenant not
+// kept has its name checked for UTF-8.)
+func (f *tenantFilter) folds(tenant string) bool { return f.full.Load() && f.foldsPast(tenant) }
+
+// foldsPast is folds once the cap is reached.
+func (f *tenantFilter) foldsPast(tenant string) bool {
+	return len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
 }
 
 func (f *tenantFilter) has(name string) bool {
@@ -110,9 +115,16 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
 		return u.other // folds reports false until other is set
 	}
+	tu, h := u.findTenant(tenant)
+	if tu != nil {
+		return tu
+	}
 	name := tenant
 	tenant = tenantKey(tenant)
 	if tu := u.tenants[tenant]; tu != nil {
+		if tenant == name { // h is its key's slot
+			u.addIndex(h, tu)
+		}
 		return tu
 	}
 	if corrects && u.other != nil {
@@ -124,15 +136,20 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		}
 		tenant = Other
 	}
-	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
-	if tenant != name && tenant != Other {
+	tu = &tenantUsage{hours: map[int64]*hourUsage{}}
+	renamed := tenant != name
+	if renamed && tenant != Other {
 		tu.renamed = true
 		if len(name) <= maxNameBytes {
 			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
 		}
 	}
 	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
+	tu.key = tenant
 	u.tenants[tenant] = tu
+	if !renamed {
+		u.addIndex(h, tu)
+	}
 	u.filter.add(tenant)
 	if tenant == Other {
 		u.other = tu
@@ -141,6 +158,56 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
 	}
 	return tu
+}
+
+// The index of kept tenants (Stats.index): twice DefaultTenants slots,
+// a tenant in one of the indexProbes from its key's hash, or (all taken:
+// rare, or hostile names) left to the map.
+const (
+	indexBits   = 11
+	indexSlots  = 1 << indexBits
+	indexProbes = 4
+)
+
+// findTenant returns the kept tenant whose key is name, if the index has
+// it, and name's first slot (for addIndex): with the filter's hash, where
+// tenantKey's UTF-8 check and the map's lookup cost ~200 instructions on
+// every event aggregated. That tenant is the map's for name: a key is
+// what tenantKey leaves as it is (valid UTF-8, short), so tenantKey would
+// have looked up name itself. Every probe is looked at, past empty slots
+// (a dropped tenant's), so that a tenant is never indexed twice.
+func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
+	h := indexOf(u.filter.seed, name)
+	for i := range uint64(indexProbes) {
+		if tu := u.index[(h+i)%indexSlots]; tu != nil && tu.key == name {
+			return tu, h
+		}
+	}
+	return nil, h
+}
+
+// indexOf is the first slot of name's probes: a hash's top bits (mix
+// leaves its low bits alike for names alike in their first bytes). A
+// name of 8 to 16 bytes, the common tenant, is hashed with one mix of its
+// two words (overlapping), where nameHash's loop and two mixes cost ~40
+// instructions on every event aggregated; any other with nameHash. Its
+// quality only decides how often a tenant is left to the map.
+func indexOf(seed uint64, name string) uint64 {
+	if n := len(name); n >= 8 && n <= 16 {
+		return mix(seed^uint64(n)^le64(name)^bits.RotateLeft64(le64(name[n-8:]), 29)) >> (64 - indexBits)
+	}
+	return nameHash(seed, name) >> (64 - indexBits)
+}
+
+// addIndex indexes tu, a tenant of tenants whose key's first slot is h,
+// which findTenant did not find, in a free slot if it has one.
+func (u *Stats) addIndex(h uint64, tu *tenantUsage) {
+	for i := range uint64(indexProbes) {
+		if s := &u.index[(h+i)%indexSlots]; *s == nil && !u.noIndex {
+			*s = tu
+			return
+		}
+	}
 }
 
 // maxNameBytes bounds a tenant's name kept beside its changed key (see
@@ -178,15 +245,23 @@ func (u *Stats) TenantName(key string) (name string, ok bool) {
 // filter once it is done with dropping.
 func (u *Stats) dropTenant(name string, tu *tenantUsage) {
 	delete(u.tenants, name)
+	h := indexOf(u.filter.seed, name)
+	for i := range uint64(indexProbes) {
+		if s := &u.index[(h+i)%indexSlots]; *s == tu {
+			*s = nil
+		}
+	}
 	if tu == u.other {
 		u.other = nil
 	}
 }
 
-// validName is utf8.ValidString for the names recording checks, with a
-// faster common case: a name of ASCII bytes is checked in 8-byte words
-// (le64, as nameHash reads them; the last one overlapping), where ValidString costs ~120 instructions for
-// a 13-byte tenant name, on every call past the cap at 100,000 tenants.
+// validName is utf8.ValidString for the names and keys recording checks,
+// with a faster common case: a name of ASCII bytes is checked in 8-byte
+// words (le64, as nameHash reads them; the last one overlapping), where
+// ValidString costs ~120 instructions for a 13-byte tenant name, on every
+// call past the cap at 100,000 tenants and on every event that tenantOf
+// looks up.
 func validName(s string) bool {
 	n := len(s)
 	if n < 8 {
