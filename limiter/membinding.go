@@ -29,9 +29,7 @@ func (b *memBinding) newState() *ticketHeader {
 }
 
 func (b *memBinding) release(h *ticketHeader, gen uint64) bool {
-	// The active ticket's release needs one swap: claimRelease's loop is
-	// for the rest, a call more.
-	if !h.gen.CompareAndSwap(gen, gen+4) && !h.claimRelease(gen) {
+	if !h.claimRelease(gen) {
 		return false
 	}
 	b.m.Release(&state[memory.Lease](h).lease)

@@ -140,8 +140,15 @@ func (b *binding[L]) release(h *ticketHeader, gen uint64) bool {
 
 // claimRelease moves h's state from active or settled to released, waiting
 // while a Settle or Reserve runs on a copy; false if a copy released it.
+// The active ticket's release, the usual one, is one swap inlined in the
+// caller; the loop is for the rest.
 func (h *ticketHeader) claimRelease(gen uint64) bool {
-	for g := gen; ; g = h.gen.Load() { // the first try needs no load
+	return h.gen.CompareAndSwap(gen, gen+4) || h.claimReleaseWait(gen)
+}
+
+// claimReleaseWait is claimRelease past a failed swap of an active ticket.
+func (h *ticketHeader) claimReleaseWait(gen uint64) bool {
+	for g := h.gen.Load(); ; g = h.gen.Load() {
 		switch g {
 		case gen, gen + 2: // active or settled
 			if h.gen.CompareAndSwap(g, gen+4) {
