@@ -220,11 +220,18 @@ func (w *windows) forgetReset() {
 // w), is not after now: walked, and cached for the admissions after.
 func (w *windows) resetAt(now time.Time, c int64) time.Time {
 	r := w.all().ResetAt(now)
+	if testHooks && resetHook != nil {
+		resetHook()
+	}
 	if c != replacingReset { // a swap, not a store: the mark must stay
 		w.reset.CompareAndSwap(c, r.UnixNano())
 	}
 	return r
 }
+
+// resetHook, when set (tests built with -tags creditgate_testhooks), runs
+// in resetAt between the walk and the swap that caches its instant.
+var resetHook func()
 
 // semTable is copy-on-write: readers load it without a lock, writers
 // replace it under tenant.mu. Few entries, so a linear scan beats a map.
