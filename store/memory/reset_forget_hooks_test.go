@@ -55,3 +55,36 @@ func TestResetForgetBetweenWalkAndCache(t *testing.T) {
 		})
 	}
 }
+
+// TestResetForgetSetPlanBetweenWalkAndCache: as above, with the pool's
+// limit lowered in place (SetPlan, same shape) between the walk and the
+// swap: the extra window bound when the admission walked (back in
+// seconds), the lowered pool binds after (back in an hour).
+func TestResetForgetSetPlanBetweenWalkAndCache(t *testing.T) {
+	s := New()
+	p := compoundR75(100)
+	var l1, l2, l3 Lease
+	takeR75(t, s, foldT0, 3, p, &l1)                  // the extra window binds: 2 left
+	if err := s.SetPlan(foldT0, "k", p); err != nil { // in place, unchanged: forgotten
+		t.Fatal(err)
+	}
+	lowered := compoundR75(5)
+	now := foldT0.Add(time.Second)
+	resetHook = func() { // the admission below has walked: the extra window binds
+		resetHook = nil
+		if err := s.SetPlan(now, "k", lowered); err != nil { // 1 left in each: the pool's later reset binds
+			t.Error(err)
+		}
+	}
+	defer func() { resetHook = nil }()
+	takeR75(t, s, now, 1, p, &l2)
+	if resetHook != nil {
+		t.Fatal("the admission did not walk the windows")
+	}
+	now = now.Add(time.Second)
+	d := takeR75(t, s, now, 1, lowered, &l3)
+	walked := s.lookup("k").wins.Load().all().ResetAt(now)
+	if !d.Reset.Equal(walked) {
+		t.Fatalf("after lowering the pool, the admission's Reset is %v, walked %v", d.Reset, walked)
+	}
+}
