@@ -42,13 +42,9 @@ func TestResetForgetBetweenWalkAndCache(t *testing.T) {
 			}
 			defer func() { resetHook = nil }()
 			takeR75(t, s, now, 1, p, &l3)
-			if resetHook != nil {
-				t.Fatal("the admission did not walk the windows")
-			}
 			now = now.Add(time.Second)
-			d := takeR75(t, s, now, 1, p, &l4)
+			d, walked := nextR75(t, s, now, p, &l4)
 			pk := s.Peek(now, "k", 0, plans)
-			walked := s.lookup("k").wins.Load().all().ResetAt(now)
 			if !d.Reset.Equal(walked) || !pk.Reset.Equal(walked) {
 				t.Fatalf("after the refund, the admission's Reset is %v, Peek's %v, walked %v", d.Reset, pk.Reset, walked)
 			}
@@ -78,13 +74,20 @@ func TestResetForgetSetPlanBetweenWalkAndCache(t *testing.T) {
 	}
 	defer func() { resetHook = nil }()
 	takeR75(t, s, now, 1, p, &l2)
-	if resetHook != nil {
-		t.Fatal("the admission did not walk the windows")
-	}
-	now = now.Add(time.Second)
-	d := takeR75(t, s, now, 1, lowered, &l3)
-	walked := s.lookup("k").wins.Load().all().ResetAt(now)
+	d, walked := nextR75(t, s, now.Add(time.Second), lowered, &l3)
 	if !d.Reset.Equal(walked) {
 		t.Fatalf("after lowering the pool, the admission's Reset is %v, walked %v", d.Reset, walked)
 	}
+}
+
+// nextR75 checks that the admission before walked the windows (resetHook
+// ran), then admits 1 credit at now and returns its decision and the
+// windows' ResetAt walked at now.
+func nextR75(t *testing.T, s *Store, now time.Time, p *store.Plan, l *Lease) (store.Decision, time.Time) {
+	t.Helper()
+	if resetHook != nil {
+		t.Fatal("the admission did not walk the windows")
+	}
+	d := takeR75(t, s, now, 1, p, l)
+	return d, s.lookup("k").wins.Load().all().ResetAt(now)
 }
