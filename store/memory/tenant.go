@@ -152,8 +152,9 @@ type windows struct {
 	// While now is before it and credits were just spent, the oldest spent
 	// slot cannot have returned. A refund, or a pool's limit set in place,
 	// can move which window of a compound plan binds: they forget it
-	// (forgetReset). It holds replacingReset from the moment SetPlan starts
-	// to replace these windows (see retake).
+	// (forgetReset), leaving a forgotten marker. It holds replacingReset
+	// from the moment SetPlan starts to replace these windows (see
+	// takeAgain). 0 and the markers are before any now: nothing cached.
 	reset   atomic.Int64
 	multi   *multiWindows   // nil for a lone rolling pool
 	rolling *window.Rolling // the pool if it rolls, else nil
@@ -162,6 +163,24 @@ type windows struct {
 // replacingReset, in windows.reset, marks windows that SetPlan replaces: no
 // reset instant is that early, so resetAt never caches over it.
 const replacingReset = math.MinInt64
+
+// forgotten is the first of the markers forgetReset leaves in windows.reset
+// (forgotten + forgets' count, masked by forgottenMask): just above
+// replacingReset, in the 4 days from 1677-09-21 00:12:43 UTC, the earliest
+// instant a Unix ns holds: no reset instant and no now is among them, so
+// admit's reset > ns walks, as for 0.
+const (
+	forgotten     = replacingReset + 1
+	forgottenMask = 1<<48 - 1
+)
+
+// forgets counts forgetReset's calls, on a cache line of its own: each
+// leaves a marker no admission can have loaded before it.
+var forgets struct {
+	_ [64]byte
+	n atomic.Uint64
+	_ [56]byte
+}
 
 // multiWindows is the general form: a calendar pool, or extra windows.
 type multiWindows struct {
@@ -206,25 +225,41 @@ func (w *windows) length() time.Duration {
 // forgetReset drops the cached reset instant after a change other than a
 // take (a refund, a pool's limit set in place): in a compound plan such a
 // change can move which window binds, and the cached instant was the other
-// window's, early or late. A swap, so that SetPlan's mark stays; an
-// admission that walked before the change and caches after this may still
-// leave that walk's instant, until it passes.
+// window's, early or late. It leaves a marker no other forget has left, so
+// that an admission that loaded the word before this and walked the windows
+// before the change fails its swap (resetAt), whatever the word held: 0, a
+// marker, or an instant another admission cached meanwhile. It would take
+// 2^48 forgets, of any tenants, between an admission's load and its swap
+// for the marker it loaded to come back. A swap, so that SetPlan's mark
+// stays. Not on admissions' path: a refund's and SetPlan's.
 func (w *windows) forgetReset() {
-	if c := w.reset.Load(); c != replacingReset && c != 0 {
-		w.reset.CompareAndSwap(c, 0)
+	m := forgotten + int64(forgets.n.Add(1)&forgottenMask)
+	for {
+		c := w.reset.Load()
+		if c == replacingReset || w.reset.CompareAndSwap(c, m) {
+			return
+		}
 	}
 }
 
 // resetAt is the windows' ResetAt when c, w.reset as the admission loaded
 // it after its take (the load that also tells it whether SetPlan marked
-// w), is not after now: walked, and cached for the admissions after.
+// w), is not after now: walked, and cached for the admissions after,
+// unless a forget or another admission changed w.reset since c was loaded.
 func (w *windows) resetAt(now time.Time, c int64) time.Time {
 	r := w.all().ResetAt(now)
+	if testHooks && resetHook != nil {
+		resetHook()
+	}
 	if c != replacingReset { // a swap, not a store: the mark must stay
 		w.reset.CompareAndSwap(c, r.UnixNano())
 	}
 	return r
 }
+
+// resetHook, when set (tests built with -tags creditgate_testhooks), runs
+// in resetAt between the walk and the swap that caches its instant.
+var resetHook func()
 
 // semTable is copy-on-write: readers load it without a lock, writers
 // replace it under tenant.mu. Few entries, so a linear scan beats a map.
