@@ -60,15 +60,16 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 //
 // spent is what the window holds spent after the decision when done.
 func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
+	g := r.g
 	e := r.head.Load()
 	// base, the instant frontier e became current, is e*w + W = (e+quo)*w
 	// + rem: one multiply, and e+quo is u's slot or the one before it.
-	s := e + r.quo
-	x := u - (s*r.width + r.rem)     // u's offset past base
-	if e&busy != 0 || x >= r.width { // u < base wraps around: also out
+	s := e + g.quo
+	x := u - (s*g.width + g.rem)     // u's offset past base
+	if e&busy != 0 || x >= g.width { // u < base wraps around: also out
 		return false, false, 0
 	}
-	if x+r.rem >= r.width {
+	if x+g.rem >= g.width {
 		s++
 	}
 	if testHooks && takeHook != nil {
@@ -134,17 +135,17 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 			r.help(e)
 			continue
 		}
-		base := e*r.width + r.length() // the instant frontier e became current
-		var x uint64                   // offset of the effective now past base
+		base := e*r.g.width + r.length() // the instant frontier e became current
+		var x uint64                     // offset of the effective now past base
 		if u >= base {
 			x = u - base
-			if x >= r.width {
+			if x >= r.g.width {
 				r.advance(e, u)
 				continue
 			}
 		} // else: stale caller, counted as at base.
-		s := e + r.quo
-		if x+r.rem >= r.width {
+		s := e + r.g.quo
+		if x+r.g.rem >= r.g.width {
 			s++
 		}
 		if testHooks && takeHook != nil {
@@ -171,7 +172,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 				continue
 			}
 			s += d
-			eff = s * r.width
+			eff = s * r.g.width
 		}
 		a := int64(c & amountMask)
 		k := fit(p+a, n, L, partial)
