@@ -28,7 +28,7 @@ func (s *Store) SetPlan(now time.Time, key string, p *store.Plan) error {
 func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead.Load() { // folded since the lookup: it comes back with plans' plan, and its bytes are no longer counted
+	if t.dead() { // folded since the lookup: it comes back with plans' plan, and its bytes are no longer counted
 		return nil
 	}
 	w := t.wins.Load()
@@ -45,6 +45,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		w.reset.Store(replacingReset) // before reading what w spent: see takeAgain
 		carry(now, w, nw)
 		t.wins.Store(nw)
+		t.setState(stLone, false) // admissions that still see it use w: as a load of wins just before
 	}
 	for _, e := range t.apps.Load().entries {
 		t.setCapacity(e, p.Concurrency)
@@ -77,7 +78,9 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	}
 	t.classes.Store(next)
 	if t.cls0e.name != "" { // a class is never "" (Validate)
-		t.cls0e.dead.Store(next.find(t.cls0e.name) != &t.cls0e)
+		dead := next.find(t.cls0e.name) != &t.cls0e
+		t.cls0e.dead.Store(dead)
+		t.setState(stCls0, !dead)
 	}
 	t.plan.Store(p)
 	s.recost(t)
