@@ -270,9 +270,11 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 // Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
 // unsigned divisions. Instants before 1678 all map to its first second, and
 // after 2262 to its last (see unixNano).
-func (r *Rolling) toU(t time.Time) uint64 {
+func (r *Rolling) toU(t time.Time) uint64 { return r.g.toU(t) }
+
+func (g *geometry) toU(t time.Time) uint64 {
 	x := uint64(unixNano(t)) ^ signBit
-	return x - min(x, r.g.skew) // 0 below skew
+	return x - min(x, g.skew) // 0 below skew
 }
 
 func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {

@@ -12,8 +12,9 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 		return false, ErrExceedsLimit
 	}
 	// TakeAt's path without the Take it builds: this is the pool rows' call.
-	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, L); done {
+	g := r.g // loaded once: fast needs it too
+	u := g.toU(now)
+	if ok, done, _ := r.fast(g, u, n, L); done {
 		return ok, nil
 	}
 	took, _, _, _ := r.take(u, n, 0, false)
@@ -29,10 +30,11 @@ func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	if n <= 0 {
 		return r.peek(now, L)
 	}
-	u := r.toU(now)
+	g := r.g
+	u := g.toU(now)
 	lim := under(L, keep)
 	if !partial {
-		if ok, done, spent := r.fast(u, n, lim); done {
+		if ok, done, spent := r.fast(g, u, n, lim); done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
 			if ok {
 				t.Took = n
@@ -59,8 +61,7 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // and leaves the decision to take. L is the limit less what must be kept.
 //
 // spent is what the window holds spent after the decision when done.
-func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
-	g := r.g
+func (r *Rolling) fast(g *geometry, u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
 	// base, the instant frontier e became current, is e*w + W = (e+quo)*w
 	// + rem: one multiply, and e+quo is u's slot or the one before it.
