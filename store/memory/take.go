@@ -89,6 +89,9 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	} else {
 		c = t.classEntry(req.Class)
 	}
+	if testHooks && classHook != nil {
+		classHook()
+	}
 	app, cls, which := t.slotsOf(e, c)
 	if app != nil || which == 0 {
 		if reason := takeSlots(t, app, which); reason != store.ReasonNone {
@@ -162,6 +165,10 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	}
 	return true
 }
+
+// classHook, when set (tests built with -tags creditgate_testhooks), runs
+// in admit once the class's entry is found, before its slots are taken.
+var classHook func()
 
 // noApp is admit's refusal when t's application table is full of busy
 // applications; false if t was evicted meanwhile.
