@@ -59,6 +59,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		}
 		if e != nil {
 			t.setCapacity(e, p.SubConcurrency[c])
+			e.dead.Store(false) // capped again, if it was dropped
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
 		}
@@ -70,17 +71,27 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	// and while any are held the entry stays in the table's dropped list: a
 	// later plan that caps the class again takes it back, so that those
 	// calls count under the new cap, as what is held carries over (a new
-	// entry would admit a full cap beside them).
+	// entry would admit a full cap beside them). An admission that found
+	// the entry before it left may take its slot after the check: it is
+	// marked dead (cls0e: stCls0 cleared) before held is read, and admit
+	// checks the mark after its slot's take, as for an application (either
+	// the admission sees the mark and starts over, or held sees its slot
+	// and the entry is kept).
 	for _, e := range slices.Concat(old.entries, old.dropped) {
-		if next.find(e.name) == nil && t.held(e) > 0 {
+		if next.find(e.name) != nil {
+			continue
+		}
+		e.dead.Store(true)
+		if e == &t.cls0e {
+			t.setState(stCls0, false)
+		}
+		if t.held(e) > 0 {
 			next.dropped = append(next.dropped, e)
 		}
 	}
 	t.classes.Store(next)
-	if t.cls0e.name != "" { // a class is never "" (Validate)
-		dead := next.find(t.cls0e.name) != &t.cls0e
-		t.cls0e.dead.Store(dead)
-		t.setState(stCls0, !dead)
+	if t.cls0e.name != "" && next.find(t.cls0e.name) == &t.cls0e { // a class is never "" (Validate)
+		t.setState(stCls0, true)
 	}
 	t.plan.Store(p)
 	s.recost(t)

@@ -89,6 +89,9 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	} else {
 		c = t.classEntry(req.Class)
 	}
+	if testHooks && classHook != nil {
+		classHook()
+	}
 	app, cls, which := t.slotsOf(e, c)
 	if app != nil || which == 0 {
 		if reason := takeSlots(t, app, which); reason != store.ReasonNone {
@@ -105,13 +108,22 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		return true
 	}
 	// stFirst, seen after first's slot was taken, says first is not dead
-	// (addApp clears it before it marks first dead and checks the slots).
-	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() {
+	// (addApp clears it before it marks first dead and checks the slots);
+	// stCls0 likewise says cls0e was not dropped (setPlan clears it before
+	// it checks cls0e's slots).
+	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() ||
+		c == &t.cls0e && st&stCls0 == 0 {
 		releaseSlots(t, app, nil, which)
 		return false
 	}
-	if cls != nil && !cls.TryAcquire(1) {
-		return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
+	if cls != nil {
+		if !cls.TryAcquire(1) {
+			return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
+		}
+		if c.dead.Load() { // dropped by a plan change since classEntry (see setPlan)
+			releaseSlots(t, app, cls, which)
+			return false
+		}
 	}
 	// The pool is called directly when it is a lone rolling window (r): a
 	// call through the interface cannot be inlined or devirtualised.
@@ -162,6 +174,10 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	}
 	return true
 }
+
+// classHook, when set (tests built with -tags creditgate_testhooks), runs
+// in admit once the class's entry is found, before its slots are taken.
+var classHook func()
 
 // noApp is admit's refusal when t's application table is full of busy
 // applications; false if t was evicted meanwhile.
