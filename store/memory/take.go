@@ -65,7 +65,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	// second, and reads no other (see tenant).
 	st := t.word.Load()
 	var e *semEntry
-	if st&stFirst != 0 && *t.name0 == req.App {
+	if st&stFirst != 0 && nameIs(t.name0, req.App) {
 		e = &t.first
 	} else if e = t.app0.Load(); e == nil || e.name != req.App {
 		e = s.appEntry(t, req.App)
@@ -84,7 +84,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		lone = w.multi == nil
 	}
 	var c *semEntry // the class's entry, nil if uncapped
-	if st&stCls0 != 0 && *t.cls0 == req.Class {
+	if st&stCls0 != 0 && nameIs(t.cls0, req.Class) {
 		c = &t.cls0e
 	} else {
 		c = t.classEntry(req.Class)
