@@ -196,6 +196,26 @@ func (t *tenant) keyIs(key string) bool {
 	return x|(uint64(t.word.Load()&klenMask)^uint64(n)) == 0
 }
 
+// nameIs reports whether *p, a name's one copy (names.ref), is name:
+// admit's check of the first application's and class's names. A name of 8
+// to 16 bytes is compared with two words loaded inline, which overlap
+// rather than run past either string's end (as in keyIs), and an empty one
+// with no load: == calls memequal, a call that spills what admit holds in
+// registers (and the copy is never the caller's string, so memequal's
+// pointer check does not spare it). Other lengths are compared with ==.
+func nameIs(p *string, name string) bool {
+	a := *p
+	if len(a) != len(name) {
+		return false
+	}
+	n := uint(len(name))
+	x, y := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(name))
+	if wordKeys && n-8 <= 8 {
+		return (*(*uint64)(x)^*(*uint64)(y))|(*(*uint64)(unsafe.Add(x, n-8))^*(*uint64)(unsafe.Add(y, n-8))) == 0
+	}
+	return n == 0 || a == name
+}
+
 // otherKey is hasKey for any key, in place: kpre, then past it t.key.
 func (t *tenant) otherKey(key string) bool {
 	if t.klen() != min(len(key), maxKlen) {
