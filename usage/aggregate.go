@@ -166,8 +166,8 @@ func samePtr(a, b string) bool {
 // hasRun reports whether r has these keys but the tenant's; RecordIn asks
 // it before it builds an event.
 func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth string) bool {
-	return r.hour == hour && r.adjust == adjust && r.app == app && r.module == module &&
-		r.ip == ip && r.user == user && r.meth == meth
+	return r.hour == hour && r.adjust == adjust && eqKey(r.app, app) && eqKey(r.module, module) &&
+		eqKey(r.ip, ip) && eqKey(r.user, user) && eqKey(r.meth, meth)
 }
 
 // merge adds another event's counts to r, which has its keys. Credits
