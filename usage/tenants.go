@@ -179,7 +179,7 @@ const (
 func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
 	h := indexOf(u.filter.seed, name)
 	for i := range uint64(indexProbes) {
-		if tu := u.index[(h+i)%indexSlots]; tu != nil && tu.key == name {
+		if tu := u.index[(h+i)%indexSlots]; tu != nil && eqKey(tu.key, name) {
 			return tu, h
 		}
 	}
