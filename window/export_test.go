@@ -30,8 +30,8 @@ func (r *Rolling) takeTok(now time.Time, n int64) (ok bool, eff time.Time, slot 
 // refunds. The fast path counts at now itself, in now's slot.
 func (r *Rolling) acquireTok(now time.Time, n int64) (ok bool, eff time.Time, slot uint64) {
 	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, r.limit.Load()); done {
-		return ok, now, u / r.width
+	if ok, done, _ := r.fast(r.g, u, n, r.limit.Load()); done {
+		return ok, now, u / r.g.width
 	}
 	return r.takeTok(now, n)
 }

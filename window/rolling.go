@@ -1,6 +1,7 @@
 package window
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -128,43 +129,57 @@ type Rolling struct {
 	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
 	// it in a larger struct); methods on the zero value panic.
 	//
-	// Layout: the struct is a cache line read by every take and rarely
-	// written, then the start of a second line holding cur, which every take
-	// writes: sharing a line with the read-mostly fields made every reader miss
-	// (8x slower at 2 goroutines). The rest of cur's line (layout.FreeBytes) is padding
-	// in NewRolling's allocation, which is 64-byte aligned; an embedder places
-	// the Rolling at a 64-byte offset of a 64-byte-aligned allocation and can
-	// put there what it writes together with cur (the limiter puts the tenant's
-	// concurrency semaphore there: one contended line per admission, not two).
-	// The slot words of older slots, which only rolls and expiry touch, are a
-	// separate allocation, made by the first roll.
-	head  atomic.Uint64 // frontier epoch: slots below it have left the window
-	limit atomic.Int64
+	// Layout: 48 bytes, cur last. The fields every take reads and rarely
+	// writes come first, and the geometry (slot width, W's quotient and
+	// remainder, the epoch skew) is one pointer to a value shared by every
+	// window of the same length and slot count, which stays in the cache.
+	// NewRolling's allocation (64-byte aligned) puts cur alone at the start
+	// of a second line: sharing a line with the read-mostly fields made
+	// every reader miss (8x slower at 2 goroutines). An embedder that
+	// writes something with every take puts it beside cur (the in-memory
+	// store's tenant puts its concurrency slots there, and what a take reads
+	// on a line it reads anyway: two lines per admission). The slot words of
+	// older slots, which only rolls and expiry touch, are a separate
+	// allocation, made by the first roll.
+	head atomic.Uint64 // frontier epoch: slots below it have left the window
 	// past counts the credits of live slots other than cur's (and of slots
 	// not yet swept, or in flight to their ring word). Every take reads it but
-	// only rolls, sweeps and refunds write it, so it shares the read-mostly
-	// line with the fields below.
+	// only rolls, sweeps and refunds write it.
 	past  atomic.Int64
-	width uint64 // slot width in ns
-	quo   uint64 // W / width (W itself is quo*width + rem: one field less)
-	rem   uint64 // W % width
-	skew  uint64 // 2^63 % width: aligns slots with the Unix epoch
+	limit atomic.Int64
+	// g is the window's geometry, immutable and shared by every window of
+	// the same length and slot count (see geometryOf): 8 bytes on the line
+	// a take reads, not 32.
+	g *geometry
 	// ring is the first of the size() slot words, index epoch % size. One
 	// pointer rather than a slice: a separate slice header would cost an
-	// allocation per window. Takes never read it, so it ends the first
-	// line. It is allocated by the first roll that records a slot: until
-	// then every word reads as empty (see word), so a key that spends
-	// within one slot's width, as most short-lived keys do, never pays for
-	// the ring (776 bytes for 96 slots).
+	// allocation per window. Takes never read it. It is allocated by the
+	// first roll that records a slot: until then every word reads as empty
+	// (see word), so a key that spends within one slot's width, as most
+	// short-lived keys do, never pays for the ring (776 bytes for 96
+	// slots).
 	ring atomic.Pointer[atomic.Uint64]
-
+	// cur ends the struct: an embedder starts it 40 bytes before a line,
+	// so that cur opens the next, beside what the embedder writes with it
+	// (see padded).
 	cur atomic.Uint64 // the current slot's word: the contended one
 }
 
-// padded is NewRolling's allocation: a Rolling and the rest of cur's line.
+// geometry is what a window's length and slot count fix: the slot width in
+// ns and W = quo*width + rem, and skew = 2^63 % width, which aligns slots
+// with the Unix epoch.
+type geometry struct {
+	width, quo, rem, skew uint64
+}
+
+// padded is NewRolling's allocation, 64-byte aligned (the 128-byte size
+// class): the fields every take reads and rarely writes end the first line
+// and cur opens the second, alone on it. Two goroutines taking from one
+// window then trade one line, not two.
 type padded struct {
+	_ [64 - 40]byte
 	r Rolling
-	_ [layout.FreeBytes]byte
+	_ [128 - 24 - unsafe.Sizeof(Rolling{})]byte
 }
 
 // NewRolling returns a window admitting at most limit credits in any interval
@@ -194,7 +209,7 @@ func slotWidth(W, S uint64) uint64 { return max((W+S-1)/S, 2) }
 
 // init sets r up with the options built (its ring comes with the first roll).
 func (r *Rolling) init(limit int64, length time.Duration, c config) error {
-	if r.width != 0 {
+	if r.g != nil {
 		return errInUse
 	}
 	if limit <= 0 || limit > MaxLimit {
@@ -208,7 +223,7 @@ func (r *Rolling) init(limit int64, length time.Duration, c config) error {
 	}
 	W := uint64(length)
 	w := slotWidth(W, uint64(c.slots))
-	r.width, r.quo, r.rem, r.skew = w, W/w, W%w, signBit%w
+	r.g = geometryOf(W, w)
 	r.limit.Store(limit)
 	return nil
 }
@@ -216,10 +231,10 @@ func (r *Rolling) init(limit int64, length time.Duration, c config) error {
 // size is the ring length: ceil(W/w) + 1, the most slots ever live at once.
 // It follows from W and w, so the ring needs no length field.
 func (r *Rolling) size() uint64 {
-	if r.rem != 0 {
-		return r.quo + 2
+	if r.g.rem != 0 {
+		return r.g.quo + 2
 	}
-	return r.quo + 1
+	return r.g.quo + 1
 }
 
 // word returns ring word i (bounds-checked against size), nil while the
@@ -255,13 +270,15 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 // Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
 // unsigned divisions. Instants before 1678 all map to its first second, and
 // after 2262 to its last (see unixNano).
-func (r *Rolling) toU(t time.Time) uint64 {
+func (r *Rolling) toU(t time.Time) uint64 { return r.g.toU(t) }
+
+func (g *geometry) toU(t time.Time) uint64 {
 	x := uint64(unixNano(t)) ^ signBit
-	return x - min(x, r.skew) // 0 below skew
+	return x - min(x, g.skew) // 0 below skew
 }
 
 func (r *Rolling) fromU(u uint64, loc *time.Location) time.Time {
-	return time.Unix(0, int64((u+r.skew)^signBit)).In(loc)
+	return time.Unix(0, int64((u+r.g.skew)^signBit)).In(loc)
 }
 
 // Limit reports the pool size.
@@ -271,10 +288,10 @@ func (r *Rolling) Limit() int64 { return r.limit.Load() }
 func (r *Rolling) Length() time.Duration { return time.Duration(r.length()) }
 
 // length is W in ns.
-func (r *Rolling) length() uint64 { return r.quo*r.width + r.rem }
+func (r *Rolling) length() uint64 { return r.g.quo*r.g.width + r.g.rem }
 
 // SlotWidth reports the slot width w: the bound on how late a credit comes back.
-func (r *Rolling) SlotWidth() time.Duration { return time.Duration(r.width) }
+func (r *Rolling) SlotWidth() time.Duration { return time.Duration(r.g.width) }
 
 // SetLimit changes the pool size; what is spent stays spent, so a lowered limit
 // may leave nothing to take until enough credits come back.
@@ -284,4 +301,35 @@ func (r *Rolling) SetLimit(limit int64) error {
 	}
 	r.limit.Store(limit)
 	return nil
+}
+
+// geometryCache interns geometry by (W, width): a store keeps one window per
+// tenant, and 100,000 tenants on a few plans then share a few geometryCache,
+// which stay in cache. It holds at most maxGeometryCache; past that a window
+// gets a geometry of its own (correct, only not shared), so hostile
+// lengths cannot grow it without bound.
+var geometryCache struct {
+	sync.Mutex
+	m map[[2]uint64]*geometry
+}
+
+const maxGeometryCache = 1024
+
+// geometryOf returns the geometry of a window of length W ns and slot
+// width w.
+func geometryOf(W, w uint64) *geometry {
+	k := [2]uint64{W, w}
+	geometryCache.Lock()
+	defer geometryCache.Unlock()
+	if g := geometryCache.m[k]; g != nil {
+		return g
+	}
+	g := &geometry{width: w, quo: W / w, rem: W % w, skew: signBit % w}
+	if geometryCache.m == nil {
+		geometryCache.m = make(map[[2]uint64]*geometry)
+	}
+	if len(geometryCache.m) < maxGeometryCache {
+		geometryCache.m[k] = g
+	}
+	return g
 }

@@ -75,7 +75,7 @@ func (r *Rolling) advance(e, u uint64) {
 		r.help(e)
 		return
 	}
-	en := (u - r.length()) / r.width
+	en := (u - r.length()) / r.g.width
 	if en <= e {
 		return
 	}
@@ -213,8 +213,8 @@ func (r *Rolling) sync(u uint64) uint64 {
 			r.help(e)
 			continue
 		}
-		base := e*r.width + r.length()
-		if u < base || u-base < r.width {
+		base := e*r.g.width + r.length()
+		if u < base || u-base < r.g.width {
 			return e
 		}
 		r.advance(e, u)

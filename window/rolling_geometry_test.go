@@ -149,8 +149,8 @@ func TestRollingSetLimitRace(t *testing.T) {
 		}
 	}()
 	wg.Wait()
-	if r.Length() != W || r.SlotWidth() != width || r.quo != MaxSlots {
-		t.Fatalf("geometry changed: length %v width %v quo %d", r.Length(), r.SlotWidth(), r.quo)
+	if r.Length() != W || r.SlotWidth() != width || r.g.quo != MaxSlots {
+		t.Fatalf("geometry changed: length %v width %v quo %d", r.Length(), r.SlotWidth(), r.g.quo)
 	}
 	replay(t, log, int64(W), hi)
 }

@@ -16,7 +16,7 @@ func (r *Rolling) RefundAt(now, spent time.Time, n int64) int64 {
 		return 0
 	}
 	e := r.sync(r.toU(now))
-	s := r.toU(spent) / r.width
+	s := r.toU(spent) / r.g.width
 	if s < e || s > e+r.size()-1 {
 		return 0
 	}
@@ -117,11 +117,11 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 // instant toU maps (MaxInt64 ns) if that is later: computed in full it
 // would wrap around 2^64 to an instant long past.
 func (r *Rolling) backU(k uint64) uint64 {
-	last := ^uint64(0) - r.skew
-	if k >= (last-r.length())/r.width {
+	last := ^uint64(0) - r.g.skew
+	if k >= (last-r.length())/r.g.width {
 		return last
 	}
-	return (k+1)*r.width + r.length()
+	return (k+1)*r.g.width + r.length()
 }
 
 // Returns is the window's state at now as a schedule: each instant at which

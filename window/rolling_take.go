@@ -12,8 +12,9 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 		return false, ErrExceedsLimit
 	}
 	// TakeAt's path without the Take it builds: this is the pool rows' call.
-	u := r.toU(now)
-	if ok, done, _ := r.fast(u, n, L); done {
+	g := r.g // loaded once: fast needs it too
+	u := g.toU(now)
+	if ok, done, _ := r.fast(g, u, n, L); done {
 		return ok, nil
 	}
 	took, _, _, _ := r.take(u, n, 0, false)
@@ -29,10 +30,11 @@ func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	if n <= 0 {
 		return r.peek(now, L)
 	}
-	u := r.toU(now)
+	g := r.g
+	u := g.toU(now)
 	lim := under(L, keep)
 	if !partial {
-		if ok, done, spent := r.fast(u, n, lim); done {
+		if ok, done, spent := r.fast(g, u, n, lim); done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
 			if ok {
 				t.Took = n
@@ -59,16 +61,16 @@ func (r *Rolling) peek(now time.Time, L int64) Take {
 // and leaves the decision to take. L is the limit less what must be kept.
 //
 // spent is what the window holds spent after the decision when done.
-func (r *Rolling) fast(u uint64, n, L int64) (ok, done bool, spent int64) {
+func (r *Rolling) fast(g *geometry, u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
 	// base, the instant frontier e became current, is e*w + W = (e+quo)*w
 	// + rem: one multiply, and e+quo is u's slot or the one before it.
-	s := e + r.quo
-	x := u - (s*r.width + r.rem)     // u's offset past base
-	if e&busy != 0 || x >= r.width { // u < base wraps around: also out
+	s := e + g.quo
+	x := u - (s*g.width + g.rem)     // u's offset past base
+	if e&busy != 0 || x >= g.width { // u < base wraps around: also out
 		return false, false, 0
 	}
-	if x+r.rem >= r.width {
+	if x+g.rem >= g.width {
 		s++
 	}
 	if testHooks && takeHook != nil {
@@ -134,17 +136,17 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 			r.help(e)
 			continue
 		}
-		base := e*r.width + r.length() // the instant frontier e became current
-		var x uint64                   // offset of the effective now past base
+		base := e*r.g.width + r.length() // the instant frontier e became current
+		var x uint64                     // offset of the effective now past base
 		if u >= base {
 			x = u - base
-			if x >= r.width {
+			if x >= r.g.width {
 				r.advance(e, u)
 				continue
 			}
 		} // else: stale caller, counted as at base.
-		s := e + r.quo
-		if x+r.rem >= r.width {
+		s := e + r.g.quo
+		if x+r.g.rem >= r.g.width {
 			s++
 		}
 		if testHooks && takeHook != nil {
@@ -171,7 +173,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 				continue
 			}
 			s += d
-			eff = s * r.width
+			eff = s * r.g.width
 		}
 		a := int64(c & amountMask)
 		k := fit(p+a, n, L, partial)

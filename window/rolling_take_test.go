@@ -63,16 +63,17 @@ func TestTryTakeAtMatchesTryAcquireAt(t *testing.T) {
 	}
 }
 
-// A Rolling is one cache line, then cur starting the second, leaving
-// FreeBytes of it (see Rolling). NewRolling's allocations keep cur's line
-// apart from every field a take reads.
+// A Rolling is 48 bytes: the fields a take reads, its ring pointer, then
+// cur, which an embedder starts a line with (the in-memory store's tenant
+// puts its slots beside it). NewRolling's allocations keep cur's line
+// apart from every field a take reads, and the geometry is shared.
 func TestRollingLayout(t *testing.T) {
 	var r Rolling
-	if sz := unsafe.Sizeof(r); sz != 128-layout.FreeBytes {
-		t.Fatalf("Rolling is %d bytes, want %d (a line and %d bytes)", sz, 128-layout.FreeBytes, 64-layout.FreeBytes)
+	if sz := unsafe.Sizeof(r); sz != 48 {
+		t.Fatalf("Rolling is %d bytes, want 48", sz)
 	}
-	if off := unsafe.Offsetof(r.cur); off != 64 {
-		t.Fatalf("cur at offset %d, want 64", off)
+	if off := unsafe.Offsetof(r.cur); off != 40 {
+		t.Fatalf("cur at offset %d, want 40 (last)", off)
 	}
 	if sz := unsafe.Sizeof(padded{}); sz != 128 {
 		t.Fatalf("the padded allocation is %d bytes, want 128", sz)
@@ -84,15 +85,20 @@ func TestRollingLayout(t *testing.T) {
 			c := line(unsafe.Pointer(&r.cur))
 			for name, p := range map[string]unsafe.Pointer{"head": unsafe.Pointer(&r.head),
 				"limit": unsafe.Pointer(&r.limit), "past": unsafe.Pointer(&r.past),
-				"skew": unsafe.Pointer(&r.skew)} {
+				"g": unsafe.Pointer(&r.g)} {
 				if line(p) == c {
 					t.Fatalf("slots %d: %s shares cur's line", slots, name)
 				}
 			}
-			if slots != DefaultSlots && uintptr(unsafe.Pointer(r))%64 != 0 {
-				t.Fatalf("slots %d: the padded allocation is not 64-byte aligned", slots)
+			if uintptr(unsafe.Pointer(&r.cur))%64 != 0 {
+				t.Fatalf("slots %d: cur does not open its line", slots)
 			}
 		}
+	}
+	a := must(NewRolling(1, 24*time.Hour))
+	b := must(NewRolling(7, 24*time.Hour))
+	if a.g != b.g {
+		t.Fatalf("two windows of one length and slot count do not share a geometry")
 	}
 }
 

@@ -61,10 +61,13 @@ func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
 	}
 	c := p.caps.Load()
 	// A count that which does not name may be over its capacity (lowered
-	// while held) without refusing this call: only the named ones count.
-	overA := uint32(h) > uint32(c) && which&PairA != 0
-	overB := h>>32 > c>>32 && which >= PairB
-	if !(overA || overB) {
+	// while held) without refusing this call: only the named ones count,
+	// and the mask (which's halves times 2^32-1: all ones in each named
+	// half) leaves the others 0. In masks, not branches, so that
+	// TryAcquire inlines (the store's admission calls it).
+	h &= which * (1<<32 - 1)
+	overA := uint32(h) > uint32(c)
+	if !(overA || h>>32 > c>>32) {
 		return true, false
 	}
 	p.held.Add(-which)

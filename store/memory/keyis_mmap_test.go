@@ -73,3 +73,35 @@ func TestKeyIsAtMappedPageEdge(t *testing.T) {
 		at = at.Add(time.Second)
 	}
 }
+
+// TestNameIsAtMappedPageEdge: names of 1 to 24 bytes that end on the last
+// byte of a readable page or start on its first are compared by nameIs
+// with no load outside them, and an admission of such an application and
+// class (admit's nameIs on the interned copies) is decided: a load past
+// either end would kill the test with SIGSEGV.
+func TestNameIsAtMappedPageEdge(t *testing.T) {
+	page := guardedPage(t)
+	s := New()
+	plan := &store.Plan{Name: "p", Window: time.Minute, Credits: 1000, Concurrency: 4,
+		SubConcurrency: map[string]int64{"bulk": 4, strings.Repeat("c", 12): 4}}
+	plans := func(string) *store.Plan { return plan }
+	for n := 1; n <= 24; n++ {
+		want := strings.Repeat("n", n-1) + "z"
+		for _, off := range []int{len(page) - n, 0} {
+			b := page[off : off+n]
+			copy(b, want)
+			name := unsafe.String(&b[0], n)
+			checkNameIs(t, want, name)
+			checkNameIs(t, strings.Repeat("n", n), name)
+			var l Lease
+			var d store.Decision
+			for _, class := range []string{"", "bulk", strings.Repeat("c", 12)} {
+				s.Take(foldT0, &store.Request{Tenant: "tenant-" + want, App: name, Class: class, Credits: 1}, plans, &l, &d)
+				if !d.Allowed {
+					t.Fatalf("n=%d off=%d class %q refused: %+v", n, off, class, d)
+				}
+				s.Release(&l)
+			}
+		}
+	}
+}

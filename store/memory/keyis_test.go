@@ -11,7 +11,7 @@ import (
 // is against ==, for a tenant of key a and a lookup of b.
 func checkHasKey(t *testing.T, a, b string) {
 	t.Helper()
-	tn := &tenant{hash: 7}
+	tn := hashed(7)
 	tn.setKey(a)
 	want := a == b
 	if got := tn.hasKey(b); got != want {

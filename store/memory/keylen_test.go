@@ -91,7 +91,7 @@ func TestHugeKeyPlainTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tn.cache() != nil {
-		t.Fatalf("a plain tenant with a key of %d bytes has a slot cache (klen %#x)", len(key), tn.klen)
+		t.Fatalf("a plain tenant with a key of %d bytes has a slot cache (klen %#x)", len(key), tn.klen())
 	}
 	if !tn.hasKey(key) || tn.hasKey(key[:len(key)-1]) || tn.hasKey(key[:24]) || tn.hasKey("") {
 		t.Fatalf("hasKey wrong for a key of %d bytes", len(key))

@@ -34,7 +34,7 @@ func TestTenantTableCollidingKeys(t *testing.T) {
 	sh := &shard{}
 	model := map[string]*tenant{}
 	add := func(k string) {
-		nt := &tenant{hash: h}
+		nt := hashed(h)
 		nt.setKey(k)
 		if got, added := sh.insert(nt); !added || got != nt {
 			t.Fatalf("insert %q: added %v", k, added)

@@ -28,7 +28,7 @@ func (s *Store) SetPlan(now time.Time, key string, p *store.Plan) error {
 func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead.Load() { // folded since the lookup: it comes back with plans' plan, and its bytes are no longer counted
+	if t.dead() { // folded since the lookup: it comes back with plans' plan, and its bytes are no longer counted
 		return nil
 	}
 	w := t.wins.Load()
@@ -45,6 +45,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		w.reset.Store(replacingReset) // before reading what w spent: see takeAgain
 		carry(now, w, nw)
 		t.wins.Store(nw)
+		t.setState(stLone, false) // admissions that still see it use w: as a load of wins just before
 	}
 	for _, e := range t.apps.Load().entries {
 		t.setCapacity(e, p.Concurrency)
@@ -58,6 +59,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		}
 		if e != nil {
 			t.setCapacity(e, p.SubConcurrency[c])
+			e.dead.Store(false) // capped again, if it was dropped
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
 		}
@@ -69,15 +71,27 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	// and while any are held the entry stays in the table's dropped list: a
 	// later plan that caps the class again takes it back, so that those
 	// calls count under the new cap, as what is held carries over (a new
-	// entry would admit a full cap beside them).
+	// entry would admit a full cap beside them). An admission that found
+	// the entry before it left may take its slot after the check: it is
+	// marked dead (cls0e: stCls0 cleared) before held is read, and admit
+	// checks the mark after its slot's take, as for an application (either
+	// the admission sees the mark and starts over, or held sees its slot
+	// and the entry is kept).
 	for _, e := range slices.Concat(old.entries, old.dropped) {
-		if next.find(e.name) == nil && t.held(e) > 0 {
+		if next.find(e.name) != nil {
+			continue
+		}
+		e.dead.Store(true)
+		if e == &t.cls0e {
+			t.setState(stCls0, false)
+		}
+		if t.held(e) > 0 {
 			next.dropped = append(next.dropped, e)
 		}
 	}
 	t.classes.Store(next)
-	if t.cls0e.name != "" { // a class is never "" (Validate)
-		t.cls0e.dead.Store(next.find(t.cls0e.name) != &t.cls0e)
+	if t.cls0e.name != "" && next.find(t.cls0e.name) == &t.cls0e { // a class is never "" (Validate)
+		t.setState(stCls0, true)
 	}
 	t.plan.Store(p)
 	s.recost(t)

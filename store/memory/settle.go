@@ -78,7 +78,7 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 			}
 		}
 		t.pins.Add(1) // then the dead flag: a fold either sees the pin or is seen
-		if !t.dead.Load() {
+		if !t.dead() {
 			break
 		}
 		t.pins.Add(-1)

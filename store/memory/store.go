@@ -85,7 +85,7 @@ type Store struct {
 // maxNames names, or for a name longer than maxNameBytes, each entry gets
 // its own copy as before.
 type names struct {
-	m sync.Map // string -> the same string, the one copy
+	m sync.Map // string -> *string, the one copy
 	n atomic.Int64
 }
 
@@ -96,13 +96,18 @@ const (
 
 // of returns the one copy of name, or a copy of its own once the table is
 // full: never the caller's string, which may be a slice of a larger buffer.
-func (ns *names) of(name string) string {
+func (ns *names) of(name string) string { return *ns.ref(name) }
+
+// ref is of's string behind a pointer that every entry of the name shares
+// (a tenant's first line keeps one: 8 bytes, where a string takes 16), or
+// a pointer of its own once the table is full.
+func (ns *names) ref(name string) *string {
 	if v, ok := ns.m.Load(name); ok {
-		return v.(string)
+		return v.(*string)
 	}
 	c := strings.Clone(name)
 	if len(name) > maxNameBytes {
-		return c
+		return &c
 	}
 	// A place is taken before the store, not counted after it: first uses
 	// that overlap would each pass a check against the last free place.
@@ -110,16 +115,16 @@ func (ns *names) of(name string) string {
 	// the table full: it clones, which is only slower).
 	if ns.n.Add(1) > maxNames {
 		ns.n.Add(-1)
-		return c
+		return &c
 	}
 	if testHooks && namesHook != nil {
 		namesHook()
 	}
-	v, loaded := ns.m.LoadOrStore(c, c)
+	v, loaded := ns.m.LoadOrStore(c, &c)
 	if loaded { // another first use stored it: its place is given back
 		ns.n.Add(-1)
 	}
-	return v.(string)
+	return v.(*string)
 }
 
 // namesHook, when set (tests built with -tags creditgate_testhooks), runs

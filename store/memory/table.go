@@ -116,7 +116,7 @@ func (sh *shard) get(h uint64, key string) *tenant {
 		b := &tab.buckets[i]
 		tags := b.tags.Load()
 		for m := zeroBytes(tags ^ want); m != 0; m &= m - 1 {
-			if t := b.t[bits.TrailingZeros64(m)>>3].Load(); t != nil && t.hash == h {
+			if t := b.t[bits.TrailingZeros64(m)>>3].Load(); t != nil && t.hlo == uint32(h) {
 				if inWords(key) && t.keyIs(key) || !inWords(key) && t.otherKey(key) { // t.hasKey(key)
 					return t
 				}
@@ -163,7 +163,7 @@ func (sh *shard) insert(t *tenant) (*tenant, bool) {
 
 // insertLocked is insert with mu held.
 func (sh *shard) insertLocked(t *tenant) (*tenant, bool) {
-	if cur := sh.get(t.hash, t.key); cur != nil {
+	if cur := sh.get(t.hash(), t.key); cur != nil {
 		return cur, false
 	}
 	tab := sh.tab.Load()
@@ -181,13 +181,13 @@ func (sh *shard) insertLocked(t *tenant) (*tenant, bool) {
 // with the shard's mu held, or before tab is published) and reports whether
 // that slot was empty rather than deleted.
 func (tab *tenantTable) put(t *tenant) bool {
-	for i := tab.home(t.hash); ; {
+	for i := tab.home(t.hash()); ; {
 		b := &tab.buckets[i]
 		tags := b.tags.Load()
 		if free := ^tags & highBits; free != 0 {
 			j := bits.TrailingZeros64(free) &^ 7
 			b.t[j>>3].Store(t)
-			b.tags.Store(tags&^(0xff<<j) | tagOf(t.hash)<<j)
+			b.tags.Store(tags&^(0xff<<j) | tagOf(t.hash())<<j)
 			return tags>>j&0xff == tagEmpty
 		}
 		if i++; i == tab.size() {

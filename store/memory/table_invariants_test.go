@@ -46,17 +46,17 @@ func checkTableShape(t *testing.T, sh *shard, what string) {
 				if p == nil {
 					t.Fatalf("%s: bucket %d slot %d: live tag %#x without a tenant", what, i, j, x)
 				}
-				if x != tagOf(p.hash) {
-					t.Fatalf("%s: bucket %d slot %d: tag %#x, the tenant's is %#x", what, i, j, x, tagOf(p.hash))
+				if x != tagOf(p.hash()) {
+					t.Fatalf("%s: bucket %d slot %d: tag %#x, the tenant's is %#x", what, i, j, x, tagOf(p.hash()))
 				}
 				if seen[p] {
 					t.Fatalf("%s: tenant %q held twice", what, p.key)
 				}
 				seen[p] = true
-				for k := tab.home(p.hash); k != uint64(i); k = (k + 1) % tab.size() {
+				for k := tab.home(p.hash()); k != uint64(i); k = (k + 1) % tab.size() {
 					if zeroBytes(tab.buckets[k].tags.Load()) != 0 {
 						t.Fatalf("%s: tenant %q in bucket %d, past bucket %d which has an empty slot (home %d)",
-							what, p.key, i, k, tab.home(p.hash))
+							what, p.key, i, k, tab.home(p.hash()))
 					}
 				}
 			case x == tagDeleted:
@@ -152,7 +152,7 @@ func TestTenantTableShape(t *testing.T) {
 				target := 1 + r.IntN(fam.keys)
 				for step := 0; len(model) < target && step < 4*fam.keys; step++ {
 					i := r.IntN(fam.keys)
-					nt := &tenant{hash: hashes[i]}
+					nt := hashed(hashes[i])
 					nt.setKey(key(i))
 					got, added := sh.insert(nt)
 					if want := model[key(i)]; want != nil {
@@ -171,7 +171,7 @@ func TestTenantTableShape(t *testing.T) {
 					if r.IntN(200) == 0 {
 						cut := r.Uint64()
 						sweep(fmt.Sprintf("phase %d step %d: small sweep", phase, step),
-							func(tn *tenant) bool { return (tn.hash^cut)%11 == 0 })
+							func(tn *tenant) bool { return (tn.hash()^cut)%11 == 0 })
 					}
 				}
 				checkTableShape(t, sh, fmt.Sprintf("phase %d grown", phase))
@@ -180,7 +180,7 @@ func TestTenantTableShape(t *testing.T) {
 				keep := []uint64{0, 1, 2, 5, 16}[r.IntN(5)]
 				cut := r.Uint64()
 				sweep(fmt.Sprintf("phase %d: sweep keeping 1 in %d", phase, keep), func(tn *tenant) bool {
-					return keep == 0 || (tn.hash^cut)%keep != 0
+					return keep == 0 || (tn.hash()^cut)%keep != 0
 				})
 			}
 		})
@@ -206,7 +206,7 @@ func TestTenantTableResidentsAlwaysFound(t *testing.T) {
 	const nres, nchurn = 40, 400
 	res := make([]*tenant, nres)
 	for i := range res {
-		res[i] = &tenant{hash: hashOf()}
+		res[i] = hashed(hashOf())
 		res[i].setKey(fmt.Sprint("resident", i))
 	}
 	churn := make([]uint64, nchurn)
@@ -214,7 +214,7 @@ func TestTenantTableResidentsAlwaysFound(t *testing.T) {
 		churn[i] = hashOf()
 	}
 	addChurn := func(i int) {
-		nt := &tenant{hash: churn[i]}
+		nt := hashed(churn[i])
 		nt.setKey(fmt.Sprint("churn", i))
 		sh.insert(nt)
 	}
@@ -250,7 +250,7 @@ func TestTenantTableResidentsAlwaysFound(t *testing.T) {
 					continue
 				}
 				for _, tn := range res {
-					if got := sh.get(tn.hash, tn.key); got != tn {
+					if got := sh.get(tn.hash(), tn.key); got != tn {
 						t.Errorf("get %q = %q: a resident missed", tn.key, keyOf(got))
 						return
 					}
@@ -267,7 +267,7 @@ func TestTenantTableResidentsAlwaysFound(t *testing.T) {
 			if tab := sh.tab.Load(); r.IntN(100) == 0 {
 				cut := r.Uint64()
 				sh.mu.Lock()
-				sh.sweep(func(tn *tenant) bool { return !isResident(tn) && (tn.hash^cut)%7 == 0 })
+				sh.sweep(func(tn *tenant) bool { return !isResident(tn) && (tn.hash()^cut)%7 == 0 })
 				sh.mu.Unlock()
 				if sh.tab.Load() != tab {
 					rebuilds++

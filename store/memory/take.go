@@ -36,7 +36,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	// again: its key is compared on the tenant's first line, with no hash
 	// and no table probe. A tenant evicted since is dead (admit checks it
 	// again once it holds its slots, as after a lookup).
-	if t := lease.t; t != nil && lease.s == s && !t.dead.Load() {
+	if t := lease.t; t != nil && lease.s == s && !t.dead() {
 		k := req.Tenant
 		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, n, lease, d) { // t.hasKey(k)
 			return
@@ -60,51 +60,60 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // admit is Take for tenant t; false means t was evicted meanwhile and Take
 // must look it up again.
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
-	e := t.app0.Load() // most tenants have one application: no call for it
-	if e == nil || e.name != req.App {
-		e = s.appEntry(t, req.App)
+	// Most tenants have one application and a lone rolling pool, and most
+	// admissions are of their first application and first class or none:
+	// state says so (and that t has no slot cache), and such an admission
+	// reads t's first line and writes its second, and reads no other (see
+	// tenant). It is decided here with no call, so that nothing is spilled
+	// around one before the pool's take; any other goes through slotsAny.
+	st := t.word.Load()
+	e, w, r, lone := &t.first, &t.w0, &t.roll, true
+	var app, cls *slots.Slots
+	var ce *semEntry // the class's entry when it has slots of its own (cls)
+	which := slots.PairA
+	if req.Class != "" {
+		which |= slots.PairB
 	}
-	if e == nil { // the application table is full of busy applications
-		return noApp(now, t, n, req.Keep, d)
-	}
-	// The pool's limit is read before the slots' atomic add (a full
-	// barrier), so that a cold pool's cache miss overlaps the slots' (at
-	// 100,000 tenants such misses dominate); t's own pool is named from t.
-	w := t.wins.Load()
-	r := &t.roll
-	if w != &t.w0 {
-		r = w.rolling
-	}
-	var limit int64
-	if w.multi == nil {
-		limit = r.Limit()
-	}
-	app, cls, which := t.slotsOf(e, t.classEntry(req.Class))
-	if app != nil || which == 0 {
-		if reason := takeSlots(t, app, which); reason != store.ReasonNone {
-			refusal(now, w, reason, n, req.Keep, d)
-			return true
+	if st&(stFirst|stLone|cachedBit) != stFirst|stLone || !nameIs(t.name0, req.App) ||
+		which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
+		var ok bool
+		if e, ce, app, which, w, r, lone, ok = s.slotsAny(now, t, req, n, st, d); e == nil {
+			return ok
 		}
-	} else if c := t.cache(); c != nil { // WithSlotCache
-		if ok, refusedA := c.TryAcquire(&t.slots0, which); !ok {
+		if ce != nil {
+			cls = ce.sem
+		}
+	} else {
+		if testHooks && classHook != nil {
+			classHook()
+		}
+		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
 			refusal(now, w, slotReason(refusedA), n, req.Keep, d)
 			return true
 		}
-	} else if ok, refusedA := t.slots0.TryAcquire(which); !ok { // the common case, inline
-		refusal(now, w, slotReason(refusedA), n, req.Keep, d)
-		return true
 	}
-	if t.dead.Load() || e.dead.Load() {
+	// stFirst, seen after first's slot was taken, says first is not dead
+	// (addApp clears it before it marks first dead and checks the slots);
+	// stCls0 likewise says cls0e was not dropped (setPlan clears it before
+	// it checks cls0e's slots).
+	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() ||
+		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
 		releaseSlots(t, app, nil, which)
 		return false
 	}
-	if cls != nil && !cls.TryAcquire(1) {
-		return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
+	if cls != nil {
+		if !cls.TryAcquire(1) {
+			return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
+		}
+		if ce.dead.Load() { // dropped by a plan change since classEntry (see setPlan)
+			releaseSlots(t, app, cls, which)
+			return false
+		}
 	}
 	// The pool is called directly when it is a lone rolling window (r): a
 	// call through the interface cannot be inlined or devirtualised.
 	var tk window.Take
-	if w.multi != nil {
+	if !lone {
 		tk = w.multi.all.TakeAt(now, n, req.Keep, false)
 	} else {
 		tk = r.TakeAt(now, n, req.Keep, false)
@@ -112,7 +121,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	reset := w.reset.Load() // after the take: see takeAgain
 	if reset == replacingReset && n > 0 && tk.Took != 0 {
 		w, tk = takeAgain(t, w, now, n, req.Keep, false)
-		reset = w.reset.Load()
+		reset, lone = w.reset.Load(), false
 	}
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req.Keep, d)
@@ -121,7 +130,10 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
 	}
-	if w.multi != nil || w != &t.w0 {
+	var limit int64
+	if lone {
+		limit = r.Limit()
+	} else {
 		limit = w.pool().Limit()
 	}
 	// Field by field: a composite literal is built on the stack and then
@@ -134,7 +146,12 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	}
 	lease.which, lease.at = which, ns
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
-	d.Window, d.Remaining, d.Used = w.length(), tk.Remaining, tk.Spent
+	d.Remaining, d.Used = tk.Remaining, tk.Spent
+	if lone {
+		d.Window = r.Length()
+	} else {
+		d.Window = w.length()
+	}
 	if reset > ns { // the cached instant holds: built here, with no call
 		d.Reset = time.Unix(0, reset).In(now.Location())
 	} else {
@@ -143,10 +160,67 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	return true
 }
 
+// slotsAny is admit's start for any admission: it finds the entries of
+// req's application (e) and class, takes their slots (app's own and the
+// halves of slots0 that which names; the class's own slots, ce's, admit
+// takes) and names the pool (w, and r if lone, a lone rolling pool). ce is
+// the class's entry when it has slots of its own, nil if the class is
+// uncapped or cls0e's. e is nil when admit is over, with ok its result:
+// refused (d filled) or t evicted meanwhile (false).
+func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, st uint32, d *store.Decision) (e, ce *semEntry, app *slots.Slots, which uint64, w *windows, r *window.Rolling, lone, ok bool) {
+	if st&stFirst != 0 && nameIs(t.name0, req.App) {
+		e = &t.first
+	} else if e = t.app0.Load(); e == nil || e.name != req.App {
+		e = s.appEntry(t, req.App)
+	}
+	if e == nil { // the application table is full of busy applications
+		return nil, nil, nil, 0, nil, nil, false, noApp(now, t, n, req.Keep, d)
+	}
+	// t's own pool is named from t. (Its limit is read after the slots'
+	// add: on two cores the add's line is the pool's, and a read of it
+	// first would fetch it twice.)
+	w, r, lone = &t.w0, &t.roll, st&stLone != 0
+	if !lone {
+		if w = t.wins.Load(); w != &t.w0 {
+			r = w.rolling
+		}
+		lone = w.multi == nil
+	}
+	var c *semEntry // the class's entry, nil if uncapped
+	if st&stCls0 != 0 && nameIs(t.cls0, req.Class) {
+		c = &t.cls0e
+	} else {
+		c = t.classEntry(req.Class)
+	}
+	if testHooks && classHook != nil {
+		classHook()
+	}
+	var cls *slots.Slots
+	app, cls, which = t.slotsOf(e, c)
+	if cls != nil {
+		ce = c
+	}
+	reason := store.ReasonNone
+	if app != nil || which == 0 {
+		reason = takeSlots(t, app, which)
+	} else if ok, refusedA := t.tryPair(which); !ok { // through the slot cache if t has one
+		reason = slotReason(refusedA)
+	}
+	if reason != store.ReasonNone {
+		refusal(now, w, reason, n, req.Keep, d)
+		return nil, nil, nil, 0, nil, nil, false, true
+	}
+	return e, ce, app, which, w, r, lone, true
+}
+
+// classHook, when set (tests built with -tags creditgate_testhooks), runs
+// in admit once the class's entry is found, before its slots are taken.
+var classHook func()
+
 // noApp is admit's refusal when t's application table is full of busy
 // applications; false if t was evicted meanwhile.
 func noApp(now time.Time, t *tenant, n, keep int64, d *store.Decision) bool {
-	if t.dead.Load() {
+	if t.dead() {
 		return false
 	}
 	refusal(now, t.wins.Load(), store.ReasonConcurrency, n, keep, d)

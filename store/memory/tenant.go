@@ -15,60 +15,74 @@ import (
 )
 
 // tenant is laid out by cache line (TestTenantLayout checks it), so that an
-// admission writes one line and reads three more, and a lookup of a key of
-// up to 24 bytes reads one:
-//   - line 0: what lookups compare and admissions read (hash, dead flag, the
-//     key's length and first bytes, the windows the tenant was created with);
-//   - line 1: what admissions read and rarely write (the current windows,
-//     lastUsed, the first application's entry);
-//   - lines 2 and 3: the inline pool, whose current slot word opens line 3,
-//     followed by slots0, so that an admission and its release write one
-//     line, and the first class's entry, which a capped class's admission
-//     reads;
-//   - line 4: what slow paths read and write (the key as a string, the
-//     application table, plan, mu).
+// admission of the common kind (the tenant's first application, its first
+// capped class or none, a plan of one rolling pool) reads one line and
+// writes one, and reads no other:
+//   - line 0, read-mostly: what lookups compare (the hash's low half, the
+//     key's length and first bytes), the state bits that say the admission
+//     is of that kind, the first application's and class's names, and the
+//     pool's head and past (written when a slot rolls over);
+//   - line 1, written by every admission: the pool's limit, geometry and
+//     current slot word, slots0 (the concurrency slots), lastUsed and the
+//     cached reset instant; an admission first touches it with slots0's
+//     add, which fetches it for writing;
+//   - lines 2 to 4: what other admissions and slow paths read and write
+//     (the other windows' fields, wins and app0, the entries, the key as a
+//     string, the tables, plan, mu).
 //
-// The struct fills the 320-byte size class, whose objects are 64-byte
-// aligned. At 100,000 tenants every line is a cache miss: the lines load
-// from t directly, in parallel, rather than through pointers.
+// At 100,000 tenants every line an admission touches is a cache miss (two,
+// where there were four; TestTenantLayout). The struct fills the 320-byte
+// size class, whose objects are 64-byte aligned.
 type tenant struct {
-	hash uint64      // maphash of key: the shard, the home bucket and the tag
-	dead atomic.Bool // set by eviction: a Take that sees it starts over
-	// klen is len(key), at most maxKlen (a longer key counts as maxKlen:
-	// hasKey then compares its whole length past kpre), and cachedBit if t
-	// is the first field of a withCache, whose slot cache keeps slots0's
-	// given back slots (WithSlotCache). A bit here, on the line every admission reads, and the cache at a fixed
-	// offset: a pointer on slots0's line would be read before slots0's add,
-	// and on two cores that read costs a transfer of the line of its own.
-	klen uint32
+	// hlo is the low half of the maphash of key, the half that picks the
+	// home bucket; word keeps the seven bits of the bucket's tag (see
+	// hash). Compared by lookups after the tag matched.
+	hlo uint32
+	// word packs what every lookup and admission reads beside the key:
+	// the key's length (klenMask: at most maxKlen, a longer key counts as
+	// maxKlen and hasKey then compares its whole length past kpre),
+	// cachedBit if t is the first field of a withCache, whose slot cache
+	// keeps slots0's given back slots (WithSlotCache), the hash's tag bits,
+	// and the state bits (stDead, stLone, stFirst, stCls0), which let an
+	// admission of the common kind skip wins, app0, cls0e and their
+	// targets (see admit). Only the state bits change once t is published.
+	// A bit here, on the line every admission reads, and the cache at a
+	// fixed offset: a pointer on slots0's line would be read before
+	// slots0's add, and on two cores that read costs a transfer of the
+	// line of its own.
+	word atomic.Uint32
 	// kpre is the key's first bytes, which is all of it for most keys;
 	// then it is also key's storage (see setKey).
 	kpre [24]byte
-	w0   windows // the windows the tenant was created with
-
-	wins     atomic.Pointer[windows]  // &w0 until a plan change swaps windows
-	app0     atomic.Pointer[semEntry] // the first app: most tenants have one
-	lastUsed atomic.Int64             // Unix ns of the last admission
-	classes  atomic.Pointer[classTable]
-	// first is the first app added (never reused once dropped); its slots
-	// are slots0's A.
-	first semEntry
-
+	// name0 is first.name, set before stFirst is, shared by the tenants
+	// whose first application it names (see names.ref): one pointer on
+	// line 0, and a string that stays in the cache.
+	name0 *string
+	// cls0 is cls0e.name, set before stCls0 is, shared like name0.
+	cls0 *string
 	// roll is w0's pool when it rolls, inline: an admission at 100,000
 	// tenants misses on the tenant's own lines, not on a window behind more
-	// pointers.
+	// pointers. Its head and past end line 0; its limit, geometry, ring
+	// pointer and cur open line 1, which an admission first touches with
+	// slots0's add (on two cores a read of it first would fetch it twice).
 	roll window.Rolling
 	// slots0 counts the first application's slots (A) and the first capped
 	// class's (B) in one word, taken with one atomic add, on the pool's
-	// written line (see layout.FreeBytes).
-	slots0 slots.Pair
-	_      [8]byte
+	// written line.
+	slots0   slots.Pair
+	lastUsed atomic.Int64 // Unix ns of the last admission
+	w0       windows      // the windows the tenant was created with: reset ends line 1
+
+	wins    atomic.Pointer[windows]  // &w0 until a plan change swaps windows
+	app0    atomic.Pointer[semEntry] // the first app: most tenants have one
+	classes atomic.Pointer[classTable]
+	// first is the first app added (never reused once dropped); its slots
+	// are slots0's A.
+	first semEntry
 	// cls0e is slots0 B's entry, the first of the class table the tenant
 	// was created with, found here without following the table. dead is set
 	// while a plan change has dropped the class (one that caps it again
-	// clears it: see setPlan). On the written line, which every admission
-	// holds by then, rather than on a fifth line that a capped class's
-	// admission would miss on at 100,000 tenants.
+	// clears it: see setPlan).
 	cls0e semEntry
 
 	key       string
@@ -78,14 +92,64 @@ type tenant struct {
 	pins      atomic.Int32 // Charges in progress: a tenant with any is not folded
 	cost      uint32       // the bytes counted for t in Store.bytes (guarded by mu)
 	usedFirst bool         // first has been handed out (guarded by mu)
-	_         [15]byte     // to 320 bytes: tenantCost counts unsafe.Sizeof(*t) as the object's size class
+	_         [24]byte     // to 320 bytes: tenantCost counts unsafe.Sizeof(*t) as the object's size class
+}
+
+// tenant.word's fields.
+const (
+	klenMask = 1<<16 - 1
+	// maxKlen is the largest length word holds: a longer key counts as
+	// maxKlen (its length never spills into the bits above).
+	maxKlen = klenMask
+	// cachedBit marks a tenant with a slot cache.
+	cachedBit = 1 << 16
+	tagPos    = 17 // the tag's seven bits (see hash)
+	// stDead is set by eviction: a Take that sees it starts over.
+	stDead = 1 << (24 + iota - 4)
+	// stLone: wins is &w0, and w0 is a lone rolling pool (roll). Cleared
+	// for good when a plan change swaps windows.
+	stLone
+	// stFirst: app0 is &first, first is not dead, and name0 is its name.
+	// Cleared before first is marked dead (see addApp), so an admission
+	// that sees it after taking first's slot need not read first.dead.
+	stFirst
+	// stCls0: cls0e is live (its class capped by the plan) and cls0 is its
+	// name.
+	stCls0
+)
+
+// hash returns the bits of t's key's hash that its table uses: the home
+// bucket's (the low 32) and the tag's.
+func (t *tenant) hash() uint64 {
+	return uint64(t.hlo) | uint64(t.word.Load()>>tagPos&0x7f)<<tagShift
+}
+
+// setHash keeps the bits of h that hash returns (before t is published).
+func (t *tenant) setHash(h uint64) {
+	t.hlo = uint32(h)
+	t.word.Store(t.word.Load()&^(0x7f<<tagPos) | uint32(h>>tagShift&0x7f)<<tagPos)
+}
+
+// klen is the key's length as word holds it (see maxKlen).
+func (t *tenant) klen() int { return int(t.word.Load() & klenMask) }
+
+// dead reports whether t was evicted (folded).
+func (t *tenant) dead() bool { return t.word.Load()&stDead != 0 }
+
+// setState sets or clears state bits.
+func (t *tenant) setState(bits uint32, on bool) {
+	if on {
+		t.word.Or(bits)
+	} else {
+		t.word.And(^bits)
+	}
 }
 
 // setKey sets the key: t.key is a copy of key, in kpre if it fits (the
 // store never keeps a caller's string, which may be a slice of a larger
 // buffer), and kpre holds its first bytes.
 func (t *tenant) setKey(key string) {
-	t.klen = t.klen&cachedBit | uint32(min(len(key), maxKlen)) // never cachedBit: see cache
+	t.word.Store(t.word.Load()&^klenMask | uint32(min(len(key), maxKlen))) // never cachedBit: see maxKlen
 	n := copy(t.kpre[:], key)
 	switch {
 	case len(key) == 0:
@@ -100,7 +164,7 @@ func (t *tenant) setKey(key string) {
 // is reports whether t's key is key, whose hash is h. A key that fits in
 // kpre is compared there, on the line that holds the hash.
 func (t *tenant) is(h uint64, key string) bool {
-	return t.hash == h && t.hasKey(key)
+	return t.hlo == uint32(h) && t.hasKey(key)
 }
 
 // hasKey reports whether t's key is key. Hot paths (Take's lease check,
@@ -129,12 +193,32 @@ func (t *tenant) keyIs(key string) bool {
 	// (^ and | bind alike, left to right: hence the parentheses.)
 	x := (*(*uint64)(k) ^ *(*uint64)(p)) | (*(*uint64)(unsafe.Add(k, m)) ^ *(*uint64)(unsafe.Add(p, m))) |
 		(*(*uint64)(unsafe.Add(k, n-8)) ^ *(*uint64)(unsafe.Add(p, n-8)))
-	return x|(uint64(t.klen&^cachedBit)^uint64(n)) == 0
+	return x|(uint64(t.word.Load()&klenMask)^uint64(n)) == 0
+}
+
+// nameIs reports whether *p, a name's one copy (names.ref), is name:
+// admit's check of the first application's and class's names. A name of 8
+// to 16 bytes is compared with two words loaded inline, which overlap
+// rather than run past either string's end (as in keyIs), and an empty one
+// with no load: == calls memequal, a call that spills what admit holds in
+// registers (and the copy is never the caller's string, so memequal's
+// pointer check does not spare it). Other lengths are compared with ==.
+func nameIs(p *string, name string) bool {
+	a := *p
+	if len(a) != len(name) {
+		return false
+	}
+	n := uint(len(name))
+	x, y := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(name))
+	if wordKeys && n-8 <= 8 {
+		return (*(*uint64)(x)^*(*uint64)(y))|(*(*uint64)(unsafe.Add(x, n-8))^*(*uint64)(unsafe.Add(y, n-8))) == 0
+	}
+	return n == 0 || a == name
 }
 
 // otherKey is hasKey for any key, in place: kpre, then past it t.key.
 func (t *tenant) otherKey(key string) bool {
-	if int(t.klen&^cachedBit) != min(len(key), maxKlen) {
+	if t.klen() != min(len(key), maxKlen) {
 		return false
 	}
 	n := min(len(key), len(t.kpre))
@@ -158,6 +242,10 @@ type windows struct {
 	reset   atomic.Int64
 	multi   *multiWindows   // nil for a lone rolling pool
 	rolling *window.Rolling // the pool if it rolls, else nil
+	// forgets counts forgetReset's calls on these windows: each leaves in
+	// reset a marker no admission can have loaded before it. Per windows,
+	// not per process: refunds of different tenants share no line.
+	forgets atomic.Uint64
 }
 
 // replacingReset, in windows.reset, marks windows that SetPlan replaces: no
@@ -165,7 +253,7 @@ type windows struct {
 const replacingReset = math.MinInt64
 
 // forgotten is the first of the markers forgetReset leaves in windows.reset
-// (forgotten + forgets' count, masked by forgottenMask): just above
+// (forgotten + windows.forgets' count, masked by forgottenMask): just above
 // replacingReset, in the 4 days from 1677-09-21 00:12:43 UTC, the earliest
 // instant a Unix ns holds: no reset instant and no now is among them, so
 // admit's reset > ns walks, as for 0.
@@ -173,14 +261,6 @@ const (
 	forgotten     = replacingReset + 1
 	forgottenMask = 1<<48 - 1
 )
-
-// forgets counts forgetReset's calls, on a cache line of its own: each
-// leaves a marker no admission can have loaded before it.
-var forgets struct {
-	_ [64]byte
-	n atomic.Uint64
-	_ [56]byte
-}
 
 // multiWindows is the general form: a calendar pool, or extra windows.
 type multiWindows struct {
@@ -229,11 +309,11 @@ func (w *windows) length() time.Duration {
 // that an admission that loaded the word before this and walked the windows
 // before the change fails its swap (resetAt), whatever the word held: 0, a
 // marker, or an instant another admission cached meanwhile. It would take
-// 2^48 forgets, of any tenants, between an admission's load and its swap
+// 2^48 forgets of these windows between an admission's load and its swap
 // for the marker it loaded to come back. A swap, so that SetPlan's mark
 // stays. Not on admissions' path: a refund's and SetPlan's.
 func (w *windows) forgetReset() {
-	m := forgotten + int64(forgets.n.Add(1)&forgottenMask)
+	m := forgotten + int64(w.forgets.Add(1)&forgottenMask)
 	for {
 		c := w.reset.Load()
 		if c == replacingReset || w.reset.CompareAndSwap(c, m) {
@@ -351,22 +431,13 @@ func newTenantObject(cached bool) *tenant {
 		return new(tenant)
 	}
 	x := new(withCache)
-	x.t.klen = cachedBit
+	x.t.word.Store(cachedBit)
 	return &x.t
 }
 
-// cachedBit, in klen, marks a tenant with a slot cache.
-const cachedBit = 1 << 31
-
-// maxKlen is the largest length klen holds. A key of 2^31 bytes stored
-// as its length would set cachedBit on a plain tenant, and cache() would
-// then take the next object's memory for its cache; one of 2^32 wrapped to
-// a length it never matched.
-const maxKlen = cachedBit - 1
-
 // cache returns t's slot cache, nil if it has none.
 func (t *tenant) cache() *slots.PairCache {
-	if t.klen&cachedBit == 0 {
+	if t.word.Load()&cachedBit == 0 {
 		return nil
 	}
 	return &(*withCache)(unsafe.Pointer(t)).c // t is the first field of a withCache

@@ -73,7 +73,7 @@ func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error 
 
 // classTable builds the class slots of a new tenant t: the first class's is
 // t.slots0's B, the rest are allocated.
-func (t *tenant) classTable(p *store.Plan) *classTable {
+func (s *Store) classTable(t *tenant, p *store.Plan) *classTable {
 	if len(p.SubConcurrency) == 0 {
 		return noClasses
 	}
@@ -82,7 +82,9 @@ func (t *tenant) classTable(p *store.Plan) *classTable {
 		var e *semEntry
 		if i == 0 {
 			e = &t.cls0e
-			e.name = c // before the tenant is published
+			t.cls0 = s.names.ref(c) // before the tenant is published
+			e.name = *t.cls0
+			t.setState(stCls0, true)
 			t.setPairCapacity(false, p.SubConcurrency[c])
 		} else {
 			e = newSemEntry(c, p.SubConcurrency[c])
@@ -103,15 +105,18 @@ func sortedKeys(m map[string]int64) []string {
 
 func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) {
 	t := newTenantObject(s.cache)
-	t.hash = h
+	t.setHash(h)
 	t.setKey(key)
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
 		return nil, err
 	}
 	t.plan.Store(p)
 	t.wins.Store(&t.w0)
+	if t.w0.multi == nil {
+		t.setState(stLone, true)
+	}
 	t.apps.Store(noEntries)
-	t.classes.Store(t.classTable(p))
+	t.classes.Store(s.classTable(t, p))
 	t.cost = tenantCost(t)
 	return t, nil
 }
@@ -292,9 +297,9 @@ func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
 	if s.busy(t) {
 		return false, ns + int64(store.ConcurrencyRetryAfter)
 	}
-	t.dead.Store(true)
+	t.setState(stDead, true)
 	if s.busy(t) {
-		t.dead.Store(false)
+		t.setState(stDead, false)
 		return false, ns + int64(store.ConcurrencyRetryAfter)
 	}
 	delta := -int64(t.cost)
@@ -368,7 +373,7 @@ func tenantCost(t *tenant) uint32 {
 func (s *Store) addApp(t *tenant, app string) *semEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead.Load() { // folded since admit's lookup: its bytes are no longer counted
+	if t.dead() { // folded since admit's lookup: its bytes are no longer counted
 		return nil
 	}
 	tab := t.apps.Load()
@@ -383,10 +388,17 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 		next.entries = nil
 		for _, e := range tab.entries {
 			e.dead.Store(true)
+			first := e == &t.first && t.word.Load()&stFirst != 0
+			if first {
+				t.setState(stFirst, false) // before held: see stFirst
+			}
 			if t.held(e) == 0 {
 				continue // dropped
 			}
 			e.dead.Store(false)
+			if first {
+				t.setState(stFirst, true)
+			}
 			next.entries = append(next.entries, e)
 		}
 		if len(next.entries) >= s.maxApps {
@@ -397,7 +409,8 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	if !t.usedFirst {
 		t.usedFirst = true
 		e = &t.first
-		e.name = s.names.of(app) // before publication below
+		t.name0 = s.names.ref(app) // before publication below
+		e.name = *t.name0
 		t.setPairCapacity(true, t.plan.Load().Concurrency)
 	} else {
 		e = newSemEntry(s.names.of(app), t.plan.Load().Concurrency)
@@ -406,6 +419,9 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	t.apps.Store(next)
 	if a0 := t.app0.Load(); a0 == nil || a0.dead.Load() {
 		t.app0.Store(next.entries[0])
+		if next.entries[0] == &t.first {
+			t.setState(stFirst, true) // after name0: admissions compare it
+		}
 	}
 	s.recost(t)
 	return e
