@@ -3,6 +3,7 @@ package memory
 import (
 	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/creditgate/creditgate/internal/slots"
 	"github.com/creditgate/creditgate/store"
@@ -62,10 +63,11 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
 	// Most tenants have one application and a lone rolling pool, and most
 	// admissions are of their first application and first class or none:
-	// state says so (and that t has no slot cache), and such an admission
-	// reads t's first line and writes its second, and reads no other (see
-	// tenant). It is decided here with no call, so that nothing is spilled
-	// around one before the pool's take; any other goes through slotsAny.
+	// state says so, and such an admission reads t's first line and writes
+	// its second, and reads no other (see tenant). It is decided here with
+	// no call (but the slot cache's, for a store WithSlotCache), so that
+	// nothing is spilled around one before the pool's take; any other goes
+	// through slotsAny.
 	st := t.word.Load()
 	e, w, r, lone := &t.first, &t.w0, &t.roll, true
 	var app, cls *slots.Slots
@@ -74,7 +76,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	if req.Class != "" {
 		which |= slots.PairB
 	}
-	if st&(stFirst|stLone|cachedBit) != stFirst|stLone || !nameIs(t.name0, req.App) ||
+	if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) ||
 		which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
 		var ok bool
 		if e, ce, app, which, w, r, lone, ok = s.slotsAny(now, t, req, n, st, d); e == nil {
@@ -87,7 +89,13 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		if testHooks && classHook != nil {
 			classHook()
 		}
-		if ok, refusedA := t.slots0.TryAcquire(which); !ok {
+		var ok, refusedA bool
+		if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
+			ok, refusedA = (*withCache)(unsafe.Pointer(t)).c.TryAcquire(&t.slots0, which)
+		} else {
+			ok, refusedA = t.slots0.TryAcquire(which)
+		}
+		if !ok {
 			refusal(now, w, slotReason(refusedA), n, req.Keep, d)
 			return true
 		}
