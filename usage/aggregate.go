@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"github.com/creditgate/creditgate/internal/words"
 	"hash/maphash"
 	"math"
 	"strconv"
@@ -157,8 +158,8 @@ func own(had, k string) string {
 // e's fields, which passing them to hasRun, a call with its compares
 // inlined, cost ~20 instructions of moves.)
 func sameRun(run, e *event) bool {
-	return run.hour == e.hour && run.adjust == e.adjust && eqKey(run.app, e.app) && eqKey(run.module, e.module) &&
-		eqKey(run.ip, e.ip) && eqKey(run.user, e.user) && eqKey(run.meth, e.meth)
+	return run.hour == e.hour && run.adjust == e.adjust && words.Equal(run.app, e.app) && words.Equal(run.module, e.module) &&
+		words.Equal(run.ip, e.ip) && words.Equal(run.user, e.user) && words.Equal(run.meth, e.meth)
 }
 
 // samePtrs reports whether e has r's keys but the tenant's as the very same
@@ -175,8 +176,8 @@ func samePtr(a, b string) bool {
 // hasRun reports whether r has these keys but the tenant's; RecordIn asks
 // it before it builds an event.
 func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth string) bool {
-	return r.hour == hour && r.adjust == adjust && eqKey(r.app, app) && eqKey(r.module, module) &&
-		eqKey(r.ip, ip) && eqKey(r.user, user) && eqKey(r.meth, meth)
+	return r.hour == hour && r.adjust == adjust && words.Equal(r.app, app) && words.Equal(r.module, module) &&
+		words.Equal(r.ip, ip) && words.Equal(r.user, user) && words.Equal(r.meth, meth)
 }
 
 // merge adds another event's counts to r, which has its keys. Credits

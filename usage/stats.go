@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"github.com/creditgate/creditgate/internal/words"
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
@@ -238,7 +239,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	// event is built: a burst with the same keys (the common case) then
 	// copies nothing, and no wide copy waits on the caller's narrow stores.
 	if n := len(sh.buf); n > 0 {
-		if l := &sh.buf[n-1]; eqKey(l.tenant, tenant) && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
+		if l := &sh.buf[n-1]; words.Equal(l.tenant, tenant) && l.hasRun(hour, false, e.App, e.Module, e.IP, e.User, e.Method) {
 			l.merge(credits, calls, refused)
 			sh.maybeOpen(l, tenant, e)
 			sh.mu.Unlock()

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"github.com/creditgate/creditgate/internal/words"
 	"math/bits"
 	"strings"
 	"sync/atomic"
@@ -179,7 +180,7 @@ const (
 func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
 	h := indexOf(u.filter.seed, name)
 	for i := range uint64(indexProbes) {
-		if tu := u.index[(h+i)%indexSlots]; tu != nil && eqKey(tu.key, name) {
+		if tu := u.index[(h+i)%indexSlots]; tu != nil && words.Equal(tu.key, name) {
 			return tu, h
 		}
 	}

@@ -1,4 +1,4 @@
-package usage
+package words
 
 import (
 	"math/rand/v2"
@@ -6,15 +6,15 @@ import (
 	"testing"
 )
 
-// eqKey agrees with == on every length around its word sizes, with a
+// Equal agrees with == on every length around its word sizes, with a
 // differing byte at every offset, on copies (other pointers), on the same
 // string, on slices at every alignment, and on random short keys from a
 // small alphabet.
-func TestEqKeyAgrees(t *testing.T) {
+func TestEqualAgrees(t *testing.T) {
 	check := func(a, b string) {
 		t.Helper()
-		if got, want := eqKey(a, b), a == b; got != want {
-			t.Fatalf("eqKey(%q, %q) = %v, == %v", a, b, got, want)
+		if got, want := Equal(a, b), a == b; got != want {
+			t.Fatalf("Equal(%q, %q) = %v, == %v", a, b, got, want)
 		}
 	}
 	for n := 0; n <= 40; n++ {

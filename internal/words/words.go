@@ -1,0 +1,24 @@
+// Package words compares short strings a word at a time where the machine
+// loads unaligned words, for the hot paths that compare keys and names
+// (the in-memory store's admission, usage recording): == calls memequal,
+// then memeqbody, about 30 instructions a compare, and a call that spills
+// what its caller holds in registers.
+package words
+
+import "unsafe"
+
+// Equal is a == b. Strings of 4 to 16 bytes are compared in two
+// overlapping words each (the first and the last 4 or 8 bytes), inline,
+// never reading past either string's end; other lengths, and every length
+// where Unaligned is false, with ==.
+func Equal(a, b string) bool {
+	n := len(a)
+	if !Unaligned || n != len(b) || uint(n-4) > 12 { // other lengths, or not 4 to 16 bytes
+		return a == b
+	}
+	p, q := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b))
+	if n < 8 {
+		return (*(*uint32)(p)^*(*uint32)(q))|(*(*uint32)(unsafe.Add(p, n-4))^*(*uint32)(unsafe.Add(q, n-4))) == 0
+	}
+	return *(*uint64)(p) == *(*uint64)(q) && *(*uint64)(unsafe.Add(p, n-8)) == *(*uint64)(unsafe.Add(q, n-8))
+}
