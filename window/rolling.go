@@ -304,7 +304,7 @@ func (r *Rolling) SetLimit(limit int64) error {
 }
 
 // geometryCache interns geometry by (W, width): a store keeps one window per
-// tenant, and 100,000 tenants on a few plans then share a few geometryCache,
+// tenant, and 100,000 tenants on a few plans then share a few geometries,
 // which stay in cache. It holds at most maxGeometryCache; past that a window
 // gets a geometry of its own (correct, only not shared), so hostile
 // lengths cannot grow it without bound.

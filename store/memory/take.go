@@ -3,7 +3,6 @@ package memory
 import (
 	"runtime"
 	"time"
-	"unsafe"
 
 	"github.com/creditgate/creditgate/internal/slots"
 	"github.com/creditgate/creditgate/store"
@@ -91,7 +90,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		}
 		var ok, refusedA bool
 		if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
-			ok, refusedA = (*withCache)(unsafe.Pointer(t)).c.TryAcquire(&t.slots0, which)
+			ok, refusedA = t.slotCache().TryAcquire(&t.slots0, which)
 		} else {
 			ok, refusedA = t.slots0.TryAcquire(which)
 		}

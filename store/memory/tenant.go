@@ -446,8 +446,12 @@ func (t *tenant) cache() *slots.PairCache {
 	if t.word.Load()&cachedBit == 0 {
 		return nil
 	}
-	return &(*withCache)(unsafe.Pointer(t)).c // t is the first field of a withCache
+	return t.slotCache()
 }
+
+// slotCache is t's slot cache, for a t whose word has cachedBit (admit has
+// loaded it already): t is the first field of a withCache.
+func (t *tenant) slotCache() *slots.PairCache { return &(*withCache)(unsafe.Pointer(t)).c }
 
 // tryPair takes the halves of slots0 that which names (see Pair.TryAcquire),
 // through the cache if t has one.
