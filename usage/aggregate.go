@@ -102,15 +102,18 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	corrects := sum.Calls < 0 || e.adjust && e.app != Outside
 	tu := prevTU
 	if corrects {
-		tu = u.tenantOf(e.tenant, true)
+		tu = u.tenantOf(e.tenant, e.hour, true)
 	} else if tu == nil || !samePtr(prev.tenant, e.tenant) {
 		// A kept tenant from the index without tenantOf's call (~20
 		// instructions an event when tenants take turns): tenantOf
 		// returns it too, as a kept name never folds (its filter bits
 		// are set).
 		if tu, _ = u.findTenant(e.tenant); tu == nil {
-			tu = u.tenantOf(e.tenant, false)
+			tu = u.tenantOf(e.tenant, e.hour, false)
 		}
+	}
+	if e.hour < tu.from {
+		tu = u.otherUsage() // an hour of the tenant's before its row
 	}
 	// prev's keys are the caller's strings, like e's, where tu's run
 	// holds copies: the same strings again (many tenants folded into

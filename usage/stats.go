@@ -122,6 +122,10 @@ type event struct {
 }
 
 type tenantUsage struct {
+	// from is the first hour the row counts: an event of the tenant's
+	// dated before it counts as Other's (see addTenant), so that each hour
+	// of a tenant is in one row, and a correction finds its call's.
+	from  int64
 	hours map[int64]*hourUsage
 	key   string // its key in Stats.tenants
 	// renamed: the tenant is kept under a changed key (see tenantKey), and
@@ -172,6 +176,9 @@ func New(retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
 		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	u.filter.seed = rand.Uint64()
+	for i := range u.filter.words {
+		u.filter.words[i].folded.Store(noHour)
+	}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(u)
@@ -225,7 +232,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 		calls, credits, refused = 0, 0, 1
 	}
 	hour, tenant := hourOf(e.At), e.Tenant
-	if u.filter.folds(tenant) {
+	if u.filter.foldsAt(hour, tenant) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)

@@ -26,9 +26,19 @@ const (
 // Written under Stats.mu; a kept name's bit is never clear, not even while
 // the filter is set anew (see resetFilter).
 type tenantFilter struct {
-	full atomic.Bool // DefaultTenants kept: a new tenant folds into Other
-	seed uint64      // of nameHash, set by New
-	bits [keptWords]atomic.Uint64
+	full  atomic.Bool // DefaultTenants kept: a new tenant folds into Other
+	seed  uint64      // of nameHash, set by New
+	words [keptWords]filterWord
+}
+
+// filterWord is a word of the filter's bits, and the latest hour that an
+// event of a tenant whose name has its bits in this word was placed in
+// Other (noHour before any): a row made for such a tenant counts from the
+// hour after (see Stats.addTenant), since its events of that hour may be
+// Other's. Beside the bits, on their cache line.
+type filterWord struct {
+	bits   atomic.Uint64
+	folded atomic.Int64
 }
 
 // folds reports whether tenant, when recorded now, counts as Other. A
@@ -39,6 +49,51 @@ type tenantFilter struct {
 // kept has its name checked for UTF-8.)
 func (f *tenantFilter) folds(tenant string) bool { return f.full.Load() && f.foldsPast(tenant) }
 
+// foldsAt is folds for an event of hour being recorded: a tenant it
+// folds has its word's folded hour raised to hour, before the bits are
+// read again. So a row made meanwhile (Stats.addTenant sets the bits,
+// then reads the hour) either sees the hour, or set its bits before they
+// were read again, and then the event is not folded: it is placed by the
+// aggregator, by the row's from.
+func (f *tenantFilter) foldsAt(hour int64, tenant string) bool {
+	if !f.full.Load() || len(tenant) > MaxKeyBytes {
+		return false
+	}
+	i, bits := f.bits3(tenant)
+	w := &f.words[i]
+	if w.bits.Load()&bits == bits || !validName(tenant) {
+		return false
+	}
+	if w.folded.Load() < hour {
+		w.raise(hour)
+	}
+	return w.bits.Load()&bits != bits
+}
+
+// raise raises w's folded hour to hour.
+func (w *filterWord) raise(hour int64) {
+	for {
+		h := w.folded.Load()
+		if h >= hour || w.folded.CompareAndSwap(h, hour) {
+			return
+		}
+	}
+}
+
+// foldedAt raises the folded hour of name's word to hour: an event of
+// name's placed in Other as it is aggregated. Called with Stats.mu held.
+func (f *tenantFilter) foldedAt(name string, hour int64) {
+	i, _ := f.bits3(name)
+	f.words[i].raise(hour)
+}
+
+// from is the first hour that a row made now for the tenant kept under
+// key counts (see Stats.addTenant), once its bits are set.
+func (f *tenantFilter) from(key string) int64 {
+	i, _ := f.bits3(key)
+	return f.words[i].folded.Load() + 1
+}
+
 // foldsPast is folds once the cap is reached.
 func (f *tenantFilter) foldsPast(tenant string) bool {
 	return len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
@@ -46,12 +101,12 @@ func (f *tenantFilter) foldsPast(tenant string) bool {
 
 func (f *tenantFilter) has(name string) bool {
 	i, bits := f.bits3(name)
-	return f.bits[i].Load()&bits == bits
+	return f.words[i].bits.Load()&bits == bits
 }
 
 func (f *tenantFilter) add(name string) {
 	i, bits := f.bits3(name)
-	f.bits[i].Or(bits)
+	f.words[i].bits.Or(bits)
 }
 
 // bits3 returns the word of name and its three bits in it.
@@ -102,18 +157,23 @@ func (u *Stats) resetFilter() {
 		bits[i] |= b
 	}
 	for i, w := range bits {
-		u.filter.bits[i].Store(w)
+		u.filter.words[i].bits.Store(w)
 	}
 	u.filter.full.Store(u.other != nil && len(u.tenants) >= DefaultTenants)
 }
 
 // tenantOf returns the usage of tenant, which it adds unless DefaultTenants
-// are kept already; then it returns Other's. An event that corrects a call
-// counted before (a settle, a refusal) adds no tenant: where the tenant has
-// no row, Other has one, its call was Other's (a prune may have made room
-// since), and the correction goes there too. Called with u.mu held.
-func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
+// are kept already; then it returns Other's (for an event of hour).
+// An event that corrects a call counted before (a settle, a refusal)
+// adds no tenant: where the tenant has no row, Other has one, its call
+// was Other's (a prune may have made room since), and the correction goes
+// there too. The caller still checks the row's from (see apply). Called
+// with u.mu held.
+func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
+		if !corrects {
+			u.filter.foldedAt(tenant, hour)
+		}
 		return u.other // folds reports false until other is set
 	}
 	tu, h := u.findTenant(tenant)
@@ -132,28 +192,53 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		return u.other
 	}
 	if len(u.tenants) >= DefaultTenants {
+		if !corrects {
+			u.filter.foldedAt(tenant, hour)
+		}
 		if u.other != nil {
 			return u.other
 		}
 		tenant = Other
 	}
-	tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-	renamed := tenant != name
-	if renamed && tenant != Other {
+	return u.addTenant(tenant, name, h)
+}
+
+// otherUsage returns Other's usage, which it adds if none is kept (one
+// more than DefaultTenants at most: Other is never counted against
+// them). Called with u.mu held.
+func (u *Stats) otherUsage() *tenantUsage {
+	if u.other == nil {
+		u.addTenant(Other, Other, indexOf(u.filter.seed, Other))
+	}
+	return u.other
+}
+
+// addTenant adds the usage of a tenant kept under key, whose name it was
+// recorded with is name, and whose key's first index slot is h. The row
+// counts from the hour after the latest hour an event of its filter word
+// was placed in Other (see filterWord): the tenant's events of that hour
+// may be Other's, and the rest of the hour goes there too.
+// Called with u.mu held.
+func (u *Stats) addTenant(key, name string, h uint64) *tenantUsage {
+	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
+	renamed := key != name
+	if renamed && key != Other {
 		tu.renamed = true
 		if len(name) <= maxNameBytes {
 			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
 		}
 	}
-	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
-	tu.key = tenant
-	u.tenants[tenant] = tu
+	key = strings.Clone(key) // kept for the retention: tenant strings may be slices of larger buffers
+	tu.key = key
+	u.tenants[key] = tu
 	if !renamed {
 		u.addIndex(h, tu)
 	}
-	u.filter.add(tenant)
-	if tenant == Other {
+	u.filter.add(key)
+	if key == Other {
 		u.other = tu
+	} else {
+		tu.from = u.filter.from(key) // after the bits: see foldsAt
 	}
 	if u.other != nil && len(u.tenants) >= DefaultTenants {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
