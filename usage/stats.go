@@ -63,7 +63,11 @@ type Point struct {
 // event recorded while the cap is reached mostly folds as it is recorded,
 // even if the retention frees room before it is aggregated; about one
 // tenant in 1,000 is placed when aggregated instead, and gets a row of its
-// own if there is room then); hours
+// own if there is room then). Each hour of a tenant is in one row: a
+// tenant given a row in an hour when its calls may have folded into Other
+// (one of about 500 groups of tenants had a call folded) counts in it from
+// the next hour, so a refusal or settle of a call, counted in the call's
+// hour, lands in the row its call went to. Hours
 // older than the retention, counted back from the latest hour that two
 // records have reached (see apply), are dropped.
 //
@@ -217,7 +221,8 @@ type Event struct {
 func (u *Stats) Record(e Event) { u.RecordIn(maphash.String(u.seed, e.Tenant), &e) }
 
 // Settle counts a settled difference of an admitted call's credits (its
-// real cost less what it reserved), by application only.
+// real cost less what it reserved), by application only, in at's hour:
+// the call's, so that it lands in the row its call did (see Stats).
 func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 	u.SettleIn(maphash.String(u.seed, tenant), at, tenant, app, delta)
 }
@@ -267,8 +272,8 @@ func (u *Stats) Refuse(e Event) { u.RefuseIn(maphash.String(u.seed, e.Tenant), &
 
 // RefuseIn turns an admitted call that RecordIn counted with e into a
 // refusal, for a request refused after its admission (by its body, say):
-// the call and its e.Credits leave the rows of e's keys in e.At's hour,
-// and a refusal counts there instead. e is the event as recorded (its
+// the call and its e.Credits leave the rows of e's keys in e.At's hour
+// (the call's: e as recorded), and a refusal counts there instead. e is the event as recorded (its
 // Refused is ignored), and buf the call's, so that the two are aggregated
 // in order. Settled differences of the call are not undone: settle to the
 // recorded cost first, or not at all.
