@@ -1,0 +1,55 @@
+package usage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Reviewer-84: a tenant's late call of an hour before its row's from,
+// aggregated right before its call of the row's first hour (one buffer,
+// the same tenant string, the window already at that hour), sent both to
+// Other: apply took Other, where the first went for being before the
+// row, as the second's row too (prevTU, kept for a run of one tenant's
+// events). The second call's refusal then went to the tenant's row,
+// which read -1 call, -5 credits, while Other kept the call.
+func TestCallAfterLateCallBeforeRowLandsInRow(t *testing.T) {
+	u := newStats(t, 2*time.Hour, 10) // two hours kept
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	for i := range DefaultTenants + 1 { // the last one is Other
+		record(u, at(0), fmt.Sprintf("old%d", i), "a", "", "", "", "", 1, false)
+	}
+	u.TenantRows(at(0), at(1)) // aggregated: the filter is full
+	x := filteredName(t, u, true, "old0", "old1")
+	const buf = 7 << 32
+	recordIn(u, buf, at(2), x, "a", "", "", "", "", 7, false) // folded as recorded: x's word folded in hour 2
+	u.TenantRows(at(0), at(1))
+	record(u, at(3), "old0", "a", "", "", "", "", 1, false) // two events of hour 3: the window moves, the prune makes room
+	record(u, at(3), "old1", "a", "", "", "", "", 1, false)
+	u.TenantRows(at(0), at(1))
+	if u.filter.full.Load() {
+		t.Fatal("the prune made no room")
+	}
+	recordIn(u, buf, at(2), x, "a", "", "", "", "", 1, false) // late: before x's row (from hour 3), Other's
+	recordIn(u, buf, at(3), x, "a", "", "", "", "", 5, false) // x's row's first hour
+	u.TenantRows(at(0), at(1))
+	u.RefuseIn(buf, &Event{At: at(3), Tenant: x, App: "a", Credits: 5})
+	want := map[string]Count{x: {Key: x, Refused: 1}, "old0": {Key: "old0", Credits: 1, Calls: 1}, "old1": {Key: "old1", Credits: 1, Calls: 1}}
+	rows := u.TenantRows(at(3), at(4))
+	for _, c := range rows {
+		if c != want[c.Key] {
+			t.Errorf("hour 3: row %+v, want %+v", c, want[c.Key])
+		}
+	}
+	if len(rows) != len(want) {
+		t.Errorf("hour 3: rows %+v, want x's refused call in x's row", rows)
+	}
+	var h2 Count
+	for _, c := range u.TenantRows(at(2), at(3)) {
+		c.Key = ""
+		h2.Add(c)
+	}
+	if h2 != (Count{Credits: 8, Calls: 2}) {
+		t.Errorf("hour 2: rows add to %+v, want x's two calls", h2)
+	}
+}
