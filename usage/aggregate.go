@@ -114,6 +114,9 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	}
 	if e.hour < tu.from {
 		tu = u.otherUsage() // an hour of the tenant's before its row
+		// Not for the tenant's next event, which may be of the row's
+		// hours: again's nil makes it look the row up.
+		corrects = true
 	}
 	// prev's keys are the caller's strings, like e's, where tu's run
 	// holds copies: the same strings again (many tenants folded into
