@@ -53,3 +53,52 @@ func TestCallAfterLateCallBeforeRowLandsInRow(t *testing.T) {
 		t.Errorf("hour 2: rows add to %+v, want x's two calls", h2)
 	}
 }
+
+// Reviewer-84 (found, not fixed): one stray call dated far ahead (a clock
+// stepped; apply keeps such a lone event in its hour and lets it prune
+// nothing), folded past the cap, raises its filter word's folded hour to
+// that far hour, and every row made afterwards for a tenant of the word
+// counts from the hour after it: here y, of x's word, given a row in
+// hour 2 when no call of y's word folded since hour 10,000, has its calls
+// of hours 2 to 4 all in Other (the docs: "counts in it from the next
+// hour"). Skipped until the rule changes (see the report): foldsAt can
+// not tell a stray hour from a buffer's late one without the lock.
+func TestStrayFutureFoldDefersRows(t *testing.T) {
+	t.Skip("reviewer-84 finding: a far-future fold defers its word's new rows until then")
+	u := newStats(t, time.Hour, 10)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	for i := range DefaultTenants + 1 {
+		record(u, at(0), fmt.Sprintf("old%d", i), "a", "", "", "", "", 1, false)
+	}
+	u.TenantRows(at(0), at(1))
+	x := filteredName(t, u, true, "old0", "old1")
+	record(u, at(10_000), x, "a", "", "", "", "", 1, false) // folded as recorded, a lone stray
+	u.TenantRows(at(0), at(1))
+	u.mu.Lock()
+	wx, _ := u.filter.bits3(x)
+	y := ""
+	for i := 0; y == ""; i++ {
+		if n := fmt.Sprintf("y%d", i); u.tenants[n] == nil {
+			if w, _ := u.filter.bits3(n); w == wx {
+				y = n
+			}
+		}
+	}
+	u.mu.Unlock()
+	for h := 2; h <= 4; h++ {
+		record(u, at(h), "old0", "a", "", "", "", "", 1, false) // the window moves: the prune makes room
+		record(u, at(h), "old1", "a", "", "", "", "", 1, false)
+		u.TenantRows(at(0), at(1))
+		record(u, at(h), y, "a", "", "", "", "", 1, false)
+		record(u, at(h), y, "b", "", "", "", "", 1, false)
+	}
+	var got Count
+	for _, c := range u.TenantRows(at(3), at(5)) {
+		if c.Key == y {
+			got = c
+		}
+	}
+	if got.Calls != 4 {
+		t.Errorf("y's row in hours 3 and 4: %+v, want its 4 calls", got)
+	}
+}
