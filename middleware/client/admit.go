@@ -24,6 +24,10 @@ type admission struct {
 	it          *integration
 	cost        int64
 	left        int64 // the pool's remaining credits just after the admission
+	// at is the admission's time, kept with usage statistics: the call
+	// counts in its hour, and so do its refund and settle (see
+	// usage.Stats.Settle), so that they land where the call did.
+	at time.Time
 }
 
 // refusal says why a call was not admitted and when to try again.
@@ -99,6 +103,7 @@ func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
 	it.c.credits.Add(p.Credits)
 	if t.usage != nil {
 		t.record(now, it.Name, p.Module, c.req.Method, p.Credits, false)
+		a.at = now
 	}
 	a.pool, a.quota, a.it, a.cost, a.left = tk, quota, it, p.Credits, d.Remaining
 	return true
@@ -157,7 +162,7 @@ func (a *admission) refund(t *Transport, now time.Time) {
 	a.quota.Settle(now, 0)
 	a.it.c.credits.Add(-a.cost)
 	if t.usage != nil {
-		t.usage.Settle(now, t.tenant, a.it.Name, -a.cost)
+		t.usage.Settle(a.at, t.tenant, a.it.Name, -a.cost) // the call's hour
 	}
 	a.cost = 0
 }
@@ -169,7 +174,7 @@ func (a *admission) settle(t *Transport, now time.Time, actual int64) {
 	a.quota.Settle(now, actual)
 	a.it.c.credits.Add(actual - a.cost)
 	if t.usage != nil {
-		t.usage.Settle(now, t.tenant, a.it.Name, actual-a.cost)
+		t.usage.Settle(a.at, t.tenant, a.it.Name, actual-a.cost) // the call's hour
 	}
 	a.cost = actual
 }
