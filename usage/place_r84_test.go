@@ -2,6 +2,7 @@ package usage
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -100,5 +101,30 @@ func TestStrayFutureFoldDefersRows(t *testing.T) {
 	}
 	if got.Calls != 4 {
 		t.Errorf("y's row in hours 3 and 4: %+v, want its 4 calls", got)
+	}
+}
+
+// Reviewer-84: a row made in an hour when its filter word folded counts
+// nothing until the next hour (its calls are Other's), yet Tenants listed
+// it, so a dashboard showed a tenant with no statistics ("Tenants returns
+// the tenants with statistics") whose calls were in Other's row.
+func TestDeferredRowNotListedUntilItCounts(t *testing.T) {
+	u := newStats(t, time.Hour, 10)
+	t1 := t0.Add(time.Hour)
+	for i := range DefaultTenants + 1 {
+		record(u, t0, fmt.Sprintf("old%d", i), "a", "", "", "", "", 1, false)
+	}
+	record(u, t1, "old0", "a", "", "", "", "", 1, false)
+	u.TenantRows(t1, t1.Add(time.Hour))
+	x := filteredName(t, u, true, "old0")
+	record(u, t1, x, "a", "", "", "", "", 7, false) // folded as recorded; the hour's second event prunes t0
+	u.TenantRows(t1, t1.Add(time.Hour))
+	record(u, t1, x, "a", "", "", "", "", 5, false) // a row from the next hour: Other's
+	if slices.Contains(u.Tenants(), x) {
+		t.Errorf("Tenants lists %s, whose calls are all Other's: %+v", x, u.TenantRows(t1, t1.Add(time.Hour)))
+	}
+	record(u, t1.Add(time.Hour), x, "a", "", "", "", "", 1, false)
+	if !slices.Contains(u.Tenants(), x) {
+		t.Errorf("Tenants leaves out %s, which counts a call of the next hour", x)
 	}
 }
