@@ -103,7 +103,11 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	tu := prevTU
 	if corrects {
 		tu = u.tenantOf(e.tenant, e.hour, true)
-	} else if tu == nil || !samePtr(prev.tenant, e.tenant) {
+	} else if tu == nil || !samePtr(prev.tenant, e.tenant) || prev.hour != e.hour {
+		// prevTU only for an event of prev's hour: an event of another
+		// hour placed in Other must raise its filter word's folded hour
+		// (tenantOf), and its tenant's row may count from an hour
+		// between the two (from).
 		// A kept tenant from the index without tenantOf's call (~20
 		// instructions an event when tenants take turns): tenantOf
 		// returns it too, as a kept name never folds (its filter bits
@@ -114,9 +118,6 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	}
 	if e.hour < tu.from {
 		tu = u.otherUsage() // an hour of the tenant's before its row
-		// Not for the tenant's next event, which may be of the row's
-		// hours: again's nil makes it look the row up.
-		corrects = true
 	}
 	// prev's keys are the caller's strings, like e's, where tu's run
 	// holds copies: the same strings again (many tenants folded into
