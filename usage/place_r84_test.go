@@ -128,3 +128,60 @@ func TestDeferredRowNotListedUntilItCounts(t *testing.T) {
 		t.Errorf("Tenants leaves out %s, which counts a call of the next hour", x)
 	}
 }
+
+// Reviewer-84: a tenant given a row in an hour its filter word folded
+// counts in it from the next hour (see Stats), with any retention. But the
+// row, empty until then, was dropped by the next hour's prune (the hour's
+// second event), and the tenant's first call after it made a row anew,
+// deferred again if a tenant of its word had folded in that hour before
+// the prune, as past the cap one mostly has: a tenant with calls in every
+// hour, each after its hour's prune, never counted in its row. Here three
+// hours are kept, 998 tenants keep their rows, and y, of T's word, folds
+// at each hour's start.
+func TestDeferredRowCountsFromTheNextHour(t *testing.T) {
+	u := newStats(t, 3*time.Hour, 10)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	fillers := make([]string, DefaultTenants-2) // with e and Other, the cap
+	for i := range fillers {
+		fillers[i] = fmt.Sprintf("f%d", i)
+		record(u, at(0), fillers[i], "a", "", "", "", "", 1, false)
+	}
+	u.TenantRows(at(0), at(1))
+	record(u, at(0), "e", "a", "", "", "", "", 1, false) // the cap's last row, until hour 3
+	u.TenantRows(at(0), at(1))
+	record(u, at(0), "w", "a", "", "", "", "", 1, false) // Other
+	u.TenantRows(at(0), at(1))
+	const T = "T"
+	y := ""
+	u.mu.Lock()
+	wt, _ := u.filter.bits3(T)
+	for i := 0; y == ""; i++ {
+		if n := fmt.Sprintf("y%d", i); u.tenants[n] == nil && u.filter.foldsPast(n) {
+			if w, _ := u.filter.bits3(n); w == wt {
+				y = n
+			}
+		}
+	}
+	u.mu.Unlock()
+	for h := 1; h <= 6; h++ {
+		record(u, at(h), y, "a", "", "", "", "", 1, false) // folded as recorded: T's word folds in h
+		u.TenantRows(at(0), at(1))
+		record(u, at(h), fillers[0], "b", "", "", "", "", 1, false) // the hour's second event: the prune
+		u.TenantRows(at(0), at(1))
+		record(u, at(h), T, "a", "", "", "", "", 1, false)
+		u.TenantRows(at(0), at(1))
+		for _, f := range fillers {
+			record(u, at(h), f, "a", "", "", "", "", 1, false)
+		}
+		u.TenantRows(at(0), at(1)) // T's row made in h, before y's call of the next hour
+	}
+	var got Count
+	for _, c := range u.TenantRows(at(4), at(7)) {
+		if c.Key == T {
+			got = c
+		}
+	}
+	if got.Calls != 3 {
+		t.Errorf("T's row in hours 4 to 6, after its row was made in hour 3: %+v, want its 3 calls", got)
+	}
+}
