@@ -324,7 +324,13 @@ func (u *Stats) prune(oldest int64) {
 				delete(tu.hours, h)
 			}
 		}
-		if len(tu.hours) == 0 && !tu.inRun {
+		// An empty row whose first hour is the window's last, or the
+		// next (an hour's first event prunes with newest still at the
+		// hour before), stays: made when its filter word had folded,
+		// it counts from that hour (see addTenant), and a row made anew
+		// would defer again if a tenant of its word folded before this
+		// prune, as past the cap one mostly has. At most an hour more.
+		if len(tu.hours) == 0 && !tu.inRun && uint64(tu.from-u.newest) > 1 {
 			u.dropTenant(k, tu)
 		}
 	}
