@@ -277,7 +277,7 @@ func admit(m map[string]*Count, k string, owned bool, sum Count, maxKeys int) *C
 		other = &Count{Key: Other}
 		m[Other] = other
 	}
-	if k == Other || tail == nil || !smaller(tail, &sum) {
+	if k == Other || tail == nil || !below(tail, &sum) {
 		return other // k is Other's own row, or the tail
 	}
 	other.plus(*tail)
@@ -293,9 +293,10 @@ func newCount(m map[string]*Count, k string, owned bool) *Count {
 	return c
 }
 
-// smaller orders counts for folding: fewer credits, then fewer calls and
-// refusals, then (ties) the greater key is the smaller count. sum, a new
-// key's first count, has no key and loses every tie.
+// smaller orders kept counts for folding: fewer credits, then fewer calls
+// and refusals, then (ties) the greater key is the smaller count, the
+// empty key too (a call with no application, say), so that the tail is
+// the same whatever order the map is walked in.
 func smaller(a, b *Count) bool {
 	if a.Credits != b.Credits {
 		return a.Credits < b.Credits
@@ -303,7 +304,17 @@ func smaller(a, b *Count) bool {
 	if x, y := addSat(a.Calls, a.Refused), addSat(b.Calls, b.Refused); x != y {
 		return x < y
 	}
-	return b.Key != "" && a.Key > b.Key
+	return a.Key > b.Key
+}
+
+// below reports whether the kept count c is smaller than sum, a new key's
+// first count, which loses every tie: a key kept stays against a newcomer
+// as heavy as it.
+func below(c, sum *Count) bool {
+	if c.Credits != sum.Credits {
+		return c.Credits < sum.Credits
+	}
+	return addSat(c.Calls, c.Refused) < addSat(sum.Calls, sum.Refused)
 }
 
 func btoi(b bool) int {
