@@ -77,7 +77,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
 	if l.usage != nil {
 		h.at = now.Unix()
-		l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
+		h.folded = l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
 	}
 	if !d.Allowed {

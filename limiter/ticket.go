@@ -27,10 +27,21 @@ type ticketHeader struct {
 	req     Request  // what the store reads of the request (its Tenant and App also name the settles' statistics)
 	dec     Decision // the store's decision, filled in place
 	credits int64    // reserved so far
-	// at is the admission's Unix second, kept with usage statistics: a
-	// call's settles and refusal count in its hour, where the call did,
-	// so that a correction finds the row its call went to.
-	at int64
+	// at is the admission's Unix second, and folded whether the usage
+	// statistics counted the call as tenant Other's, kept with them: a
+	// call's settles and refusal count in its hour and under Other if it
+	// did, so that they land in the row the call went to.
+	at     int64
+	folded bool
+}
+
+// usageTenant is the tenant under which the usage statistics count h's
+// corrections: the call's.
+func (h *ticketHeader) usageTenant() string {
+	if h.folded {
+		return usage.Other
+	}
+	return h.req.Tenant
 }
 
 // ticketOps is a binding's side of its tickets; h is the header of one of
@@ -121,10 +132,10 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 			}
 			at := time.Unix(h.at, 0) // the call's hour: see ticketHeader.at
 			if more != 0 {
-				u.SettleIn(h.buf(), at, h.req.Tenant, h.req.App, -more)
+				u.SettleIn(h.buf(), at, h.usageTenant(), h.req.App, -more)
 			}
 			if ok {
-				e.At, e.Tenant, e.App, e.Credits = at, h.req.Tenant, h.req.App, h.dec.Cost
+				e.At, e.Tenant, e.App, e.Credits = at, h.usageTenant(), h.req.App, h.dec.Cost
 				u.RefuseIn(h.buf(), &e)
 			}
 		}
@@ -218,7 +229,7 @@ func claim(g *atomic.Uint64, gen uint64) bool {
 // moved by delta, by application, in the call's hour) and the alerts.
 func (l *Limiter) settled(now time.Time, h *ticketHeader, d *Decision, delta int64) {
 	if l.usage != nil {
-		l.usage.SettleIn(h.buf(), time.Unix(h.at, 0), h.req.Tenant, h.req.App, delta)
+		l.usage.SettleIn(h.buf(), time.Unix(h.at, 0), h.usageTenant(), h.req.App, delta)
 	}
 	l.stepped(now, h.req.Tenant, d)
 }

@@ -9,10 +9,12 @@ import (
 	"time"
 )
 
-// Reviewer-84: each hour of a tenant is in one row, checked exactly:
-// after every query, a tenant's row in an hour holds all of the tenant's
-// calls of that hour (with their corrections), as the model sums them, or
-// the tenant has no row there and Other holds them. Calls of a population
+// Reviewer-84: a call's corrections land where the call did, checked
+// exactly: after every query, a tenant's row in an hour holds all of the
+// tenant's calls of that hour that RecordIn did not fold (with their
+// corrections, which name the tenant), as the model sums them, or the
+// tenant has no row there and Other holds them; folded calls and their
+// corrections (which name Other) are Other's. Calls of a population
 // past the cap that moves on each hour, two hours retained, some calls
 // late (dated the hour before), each call recorded into one of eight
 // buffers with its corrections after it in the same one (as the limiter
@@ -113,7 +115,9 @@ func TestPlacementEachHourInOneRow(t *testing.T) {
 					}
 					for _, h := range hours {
 						c := call{key: key{tenant, h}, buf: buf, credits: 1 + r.Int64N(9)}
-						recordIn(u, c.buf, at(h), c.tenant, "a", "", "", "", "", c.credits, false)
+						if recordIn(u, c.buf, at(h), c.tenant, "a", "", "", "", "", c.credits, false) {
+							c.tenant = Other // folded as recorded: so are its corrections
+						}
 						open = append(open, c)
 						x := model[c.key]
 						x.Add(Count{Credits: c.credits, Calls: 1})

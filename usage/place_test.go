@@ -9,14 +9,13 @@ import (
 	"time"
 )
 
-// A tenant's calls of one hour are all in its own row or all in Other's,
-// never split, so that a correction (a refusal, a settle) of any of them
-// lands where its call did. Here a tenant's call is folded into Other as
-// it is recorded (DefaultTenants kept), a prune then makes room, and the
-// same tenant's next call of the hour makes it a row: before, that call
-// counted in the new row and the first call's refusal (or settle) went
-// there too, leaving the row with 0 calls and -2 credits while Other kept
-// the refused call and its 7 credits.
+// A correction (a refusal, a settle) of a call lands where the call did.
+// Here a tenant's call is folded into Other as it is recorded
+// (DefaultTenants kept), a prune then makes room, and the same tenant's
+// next call of the hour makes it a row: before, the first call's refusal
+// (or settle), named by the tenant, went to that row, leaving it with 0
+// calls and -2 credits while Other kept the refused call and its 7
+// credits. RecordIn now reports the fold, and the correction names Other.
 func TestCorrectionOfFoldedCallAfterRowMade(t *testing.T) {
 	for _, kind := range []string{"refuse", "settle"} {
 		t.Run(kind, func(t *testing.T) {
@@ -28,34 +27,33 @@ func TestCorrectionOfFoldedCallAfterRowMade(t *testing.T) {
 			record(u, t1, "old0", "a", "", "", "", "", 1, false) // the hour's first event
 			u.Rows("old0", App, t1, t1.Add(time.Hour), 5)        // aggregated: the filter is full
 			x := filteredName(t, u, true)
-			record(u, t1, x, "a", "", "", "", "", 7, false) // folded as recorded: Other's; the hour's second event prunes t0
+			if !record(u, t1, x, "a", "", "", "", "", 7, false) { // Other's; the hour's second event prunes t0
+				t.Fatal("RecordIn did not report the fold")
+			}
 			u.Rows("old0", App, t1, t1.Add(time.Hour), 5)
 			if u.filter.full.Load() {
 				t.Fatal("the prune made no room")
 			}
-			record(u, t1, x, "a", "", "", "", "", 5, false) // not folded: room
+			if record(u, t1, x, "a", "", "", "", "", 5, false) { // room: x's row
+				t.Fatal("RecordIn reports a fold with room")
+			}
 			u.Rows("old0", App, t1, t1.Add(time.Hour), 5)
-			want := Count{Credits: 5, Calls: 1, Refused: 1} // x's two calls, the first refused
+			other := Count{Key: Other, Refused: 1} // the first call, refused
 			if kind == "refuse" {
-				u.Refuse(Event{At: t1, Tenant: x, App: "a", Credits: 7})
+				u.Refuse(Event{At: t1, Tenant: Other, App: "a", Credits: 7})
 			} else {
-				u.Settle(t1, x, "a", -3) // the first call cost 4, not 7
-				want = Count{Credits: 9, Calls: 2}
+				u.Settle(t1, Other, "a", -3) // the first call cost 4, not 7
+				other = Count{Key: Other, Credits: 4, Calls: 1}
 			}
-			var all Count
-			for _, c := range u.TenantRows(t1, t1.Add(time.Hour)) {
-				if c.Credits < 0 || c.Calls < 0 {
-					t.Errorf("row %+v below zero", c)
-				}
-				if c.Key == x && c.Credits+c.Calls+c.Refused != 0 {
-					t.Errorf("x's row %+v, want its hour in Other's with the call folded before it", c)
-				}
-				if c.Key != "old0" {
-					all.Add(c)
+			want := map[string]Count{x: {Key: x, Credits: 5, Calls: 1}, Other: other, "old0": {Key: "old0", Credits: 1, Calls: 1}}
+			rows := u.TenantRows(t1, t1.Add(time.Hour))
+			for _, c := range rows {
+				if c != want[c.Key] {
+					t.Errorf("row %+v, want %+v", c, want[c.Key])
 				}
 			}
-			if all != want {
-				t.Errorf("x's calls add to %+v, want %+v", all, want)
+			if len(rows) != len(want) {
+				t.Errorf("rows %+v, want %v", rows, want)
 			}
 		})
 	}
@@ -76,7 +74,7 @@ func TestPlacementPastTheCapProperty(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			u := newStats(t, time.Hour, 10)
 			type call struct {
-				tenant  string
+				tenant  string // as its corrections name it: Other if RecordIn folded it
 				credits int64
 			}
 			var open []call // the hour's, not yet refused
@@ -118,7 +116,9 @@ func TestPlacementPastTheCapProperty(t *testing.T) {
 					check()
 				default:
 					c := call{tenant: fmt.Sprintf("tenant-%05d", 300*hour+r.IntN(1200)), credits: 1 + r.Int64N(9)}
-					record(u, at(hour), c.tenant, "a", "", "", "", "", c.credits, false)
+					if record(u, at(hour), c.tenant, "a", "", "", "", "", c.credits, false) {
+						c.tenant = Other
+					}
 					open = append(open, c)
 					sum.Add(Count{Credits: c.credits, Calls: 1})
 				}
@@ -130,7 +130,7 @@ func TestPlacementPastTheCapProperty(t *testing.T) {
 
 // The same property with calls recorded by four goroutines while another
 // aggregates (queries): a row made while calls of its tenant fold as they
-// are recorded must still take none of their corrections (see foldsAt).
+// are recorded must still take none of their corrections.
 // Each goroutine corrects only its own calls, in its own buffers' order.
 func TestPlacementPastTheCapConcurrent(t *testing.T) {
 	u := newStats(t, time.Hour, 10)
@@ -179,7 +179,9 @@ func TestPlacementPastTheCapConcurrent(t *testing.T) {
 						// Tenants of each goroutine's own, so that a
 						// correction follows its call in one buffer.
 						c := call{tenant: fmt.Sprintf("g%d-%05d", g, 75*hour+r.IntN(300)), credits: 1 + r.Int64N(9)}
-						record(u, at(hour), c.tenant, "a", "", "", "", "", c.credits, false)
+						if record(u, at(hour), c.tenant, "a", "", "", "", "", c.credits, false) {
+							c.tenant = Other // its corrections name Other, as RecordIn counted it
+						}
 						open = append(open, c)
 						sums[g].Add(Count{Credits: c.credits, Calls: 1})
 					}

@@ -26,19 +26,9 @@ const (
 // Written under Stats.mu; a kept name's bit is never clear, not even while
 // the filter is set anew (see resetFilter).
 type tenantFilter struct {
-	full  atomic.Bool // DefaultTenants kept: a new tenant folds into Other
-	seed  uint64      // of nameHash, set by New
-	words [keptWords]filterWord
-}
-
-// filterWord is a word of the filter's bits, and the latest hour that an
-// event of a tenant whose name has its bits in this word was placed in
-// Other (noHour before any): a row made for such a tenant counts from the
-// hour after (see Stats.addTenant), since its events of that hour may be
-// Other's. Beside the bits, on their cache line.
-type filterWord struct {
-	bits   atomic.Uint64
-	folded atomic.Int64
+	full atomic.Bool // DefaultTenants kept: a new tenant folds into Other
+	seed uint64      // of nameHash, set by New
+	bits [keptWords]atomic.Uint64
 }
 
 // folds reports whether tenant, when recorded now, counts as Other. A
@@ -49,51 +39,6 @@ type filterWord struct {
 // kept has its name checked for UTF-8.)
 func (f *tenantFilter) folds(tenant string) bool { return f.full.Load() && f.foldsPast(tenant) }
 
-// foldsAt is folds for an event of hour being recorded: a tenant it
-// folds has its word's folded hour raised to hour, before the bits are
-// read again. So a row made meanwhile (Stats.addTenant sets the bits,
-// then reads the hour) either sees the hour, or set its bits before they
-// were read again, and then the event is not folded: it is placed by the
-// aggregator, by the row's from.
-func (f *tenantFilter) foldsAt(hour int64, tenant string) bool {
-	if !f.full.Load() || len(tenant) > MaxKeyBytes {
-		return false
-	}
-	i, bits := f.bits3(tenant)
-	w := &f.words[i]
-	if w.bits.Load()&bits == bits || !validName(tenant) {
-		return false
-	}
-	if w.folded.Load() < hour {
-		w.raise(hour)
-	}
-	return w.bits.Load()&bits != bits
-}
-
-// raise raises w's folded hour to hour.
-func (w *filterWord) raise(hour int64) {
-	for {
-		h := w.folded.Load()
-		if h >= hour || w.folded.CompareAndSwap(h, hour) {
-			return
-		}
-	}
-}
-
-// foldedAt raises the folded hour of name's word to hour: an event of
-// name's placed in Other as it is aggregated. Called with Stats.mu held.
-func (f *tenantFilter) foldedAt(name string, hour int64) {
-	i, _ := f.bits3(name)
-	f.words[i].raise(hour)
-}
-
-// from is the first hour that a row made now for the tenant kept under
-// key counts (see Stats.addTenant), once its bits are set.
-func (f *tenantFilter) from(key string) int64 {
-	i, _ := f.bits3(key)
-	return f.words[i].folded.Load() + 1
-}
-
 // foldsPast is folds once the cap is reached.
 func (f *tenantFilter) foldsPast(tenant string) bool {
 	return len(tenant) <= MaxKeyBytes && !f.has(tenant) && validName(tenant)
@@ -101,12 +46,12 @@ func (f *tenantFilter) foldsPast(tenant string) bool {
 
 func (f *tenantFilter) has(name string) bool {
 	i, bits := f.bits3(name)
-	return f.words[i].bits.Load()&bits == bits
+	return f.bits[i].Load()&bits == bits
 }
 
 func (f *tenantFilter) add(name string) {
 	i, bits := f.bits3(name)
-	f.words[i].bits.Or(bits)
+	f.bits[i].Or(bits)
 }
 
 // bits3 returns the word of name and its three bits in it.
@@ -157,7 +102,7 @@ func (u *Stats) resetFilter() {
 		bits[i] |= b
 	}
 	for i, w := range bits {
-		u.filter.words[i].bits.Store(w)
+		u.filter.bits[i].Store(w)
 	}
 	u.filter.full.Store(u.other != nil && len(u.tenants) >= DefaultTenants)
 }
@@ -172,7 +117,7 @@ func (u *Stats) resetFilter() {
 func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
 		if !corrects {
-			u.filter.foldedAt(tenant, hour)
+			u.foldedAt(tenant, hour)
 		}
 		return u.other // folds reports false until other is set
 	}
@@ -193,7 +138,7 @@ func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage 
 	}
 	if len(u.tenants) >= DefaultTenants {
 		if !corrects {
-			u.filter.foldedAt(tenant, hour)
+			u.foldedAt(tenant, hour)
 		}
 		if u.other != nil {
 			return u.other
@@ -215,9 +160,10 @@ func (u *Stats) otherUsage() *tenantUsage {
 
 // addTenant adds the usage of a tenant kept under key, whose name it was
 // recorded with is name, and whose key's first index slot is h. The row
-// counts from the hour after the latest hour an event of its filter word
-// was placed in Other (see filterWord): the tenant's events of that hour
-// may be Other's, and the rest of the hour goes there too.
+// counts from the hour after the latest hour the aggregator placed an
+// event of a tenant of its fold slot in Other (see foldedAt): the
+// tenant's events of that hour may be Other's, and the rest of the hour
+// goes there too.
 // Called with u.mu held.
 func (u *Stats) addTenant(key, name string, h uint64) *tenantUsage {
 	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
@@ -238,7 +184,7 @@ func (u *Stats) addTenant(key, name string, h uint64) *tenantUsage {
 	if key == Other {
 		u.other = tu
 	} else {
-		tu.from = u.filter.from(key) // after the bits: see foldsAt
+		tu.from = u.fromOf(key)
 	}
 	if u.other != nil && len(u.tenants) >= DefaultTenants {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
@@ -362,4 +308,40 @@ func validName(s string) bool {
 		return true
 	}
 	return utf8.ValidString(s)
+}
+
+// The aggregator's fold slots (Stats.folded): the latest hour in which it
+// placed an event of a tenant of the slot in Other, for want of room or
+// by the filter (an event RecordIn folded is Other's as recorded, and its
+// corrections name Other: see RecordIn). A row made for a tenant counts
+// from the hour after its slot's (see addTenant). 8,192 slots: a burst of
+// such folds as an hour turns defers few new rows.
+const (
+	foldBits  = 13
+	foldSlots = 1 << foldBits
+)
+
+// foldedAt notes that the aggregator placed an event of hour of the tenant
+// kept under key in Other. An hour more than one past the window's last
+// counts as the one after it: a stray call dated far ahead (a clock
+// stepped) then defers its slot's rows by two hours at most, not until
+// its hour. Called with u.mu held.
+func (u *Stats) foldedAt(key string, hour int64) {
+	if u.folded == nil {
+		u.folded = make([]int64, foldSlots)
+		for i := range u.folded {
+			u.folded[i] = noHour
+		}
+	}
+	s := &u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)]
+	*s = max(*s, min(hour, u.newest+1))
+}
+
+// fromOf is the first hour a row made now for the tenant kept under key
+// counts (see addTenant). Called with u.mu held.
+func (u *Stats) fromOf(key string) int64 {
+	if u.folded == nil {
+		return noHour + 1
+	}
+	return u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)] + 1
 }
