@@ -76,7 +76,8 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
 	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
 	if l.usage != nil {
-		l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
+		h.at = now.Unix()
+		h.folded = l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
 			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
 	}
 	if !d.Allowed {

@@ -27,6 +27,21 @@ type ticketHeader struct {
 	req     Request  // what the store reads of the request (its Tenant and App also name the settles' statistics)
 	dec     Decision // the store's decision, filled in place
 	credits int64    // reserved so far
+	// at is the admission's Unix second, and folded whether the usage
+	// statistics counted the call as tenant Other's, kept with them: a
+	// call's settles and refusal count in its hour and under Other if it
+	// did, so that they land in the row the call went to.
+	at     int64
+	folded bool
+}
+
+// usageTenant is the tenant under which the usage statistics count h's
+// corrections: the call's.
+func (h *ticketHeader) usageTenant() string {
+	if h.folded {
+		return usage.Other
+	}
+	return h.req.Tenant
 }
 
 // ticketOps is a binding's side of its tickets; h is the header of one of
@@ -82,9 +97,10 @@ func (t Ticket) Reserve(now time.Time, n int64) Decision {
 // call counted at admission, on the ticket's tenant and application and
 // on req's other keys (req is the Request as acquired: its Module, IP,
 // User and Method name the rows the call went to). With req nil the call
-// stays a call, its credits refunded, as after Settle(now, 0). now should
-// be the admission's time (the call counts in its hour). It reports what
-// Release would. After a Settle it only releases: the call stays a call.
+// stays a call, its credits refunded, as after Settle(now, 0). The
+// statistics count the refusal in the admission's hour, as they count a
+// Settle's and a Reserve's credits. It reports what Release would. After
+// a Settle it only releases: the call stays a call.
 func (t Ticket) Refuse(now time.Time, req *Request) bool {
 	if t.h == nil {
 		return false
@@ -114,11 +130,12 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 			if !ok {
 				more = st.credits // the call stays, with no credits
 			}
+			at := time.Unix(h.at, 0) // the call's hour: see ticketHeader.at
 			if more != 0 {
-				u.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, -more)
+				u.SettleIn(h.buf(), at, h.usageTenant(), h.req.App, -more)
 			}
 			if ok {
-				e.At, e.Tenant, e.App, e.Credits = now, h.req.Tenant, h.req.App, h.dec.Cost
+				e.At, e.Tenant, e.App, e.Credits = at, h.usageTenant(), h.req.App, h.dec.Cost
 				u.RefuseIn(h.buf(), &e)
 			}
 		}
@@ -209,10 +226,10 @@ func claim(g *atomic.Uint64, gen uint64) bool {
 }
 
 // settled reports a settle's step to the usage statistics (the call's cost
-// moved by delta, by application) and the alerts.
+// moved by delta, by application, in the call's hour) and the alerts.
 func (l *Limiter) settled(now time.Time, h *ticketHeader, d *Decision, delta int64) {
 	if l.usage != nil {
-		l.usage.SettleIn(h.buf(), now, h.req.Tenant, h.req.App, delta)
+		l.usage.SettleIn(h.buf(), time.Unix(h.at, 0), h.usageTenant(), h.req.App, delta)
 	}
 	l.stepped(now, h.req.Tenant, d)
 }

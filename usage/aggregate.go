@@ -102,15 +102,22 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 	corrects := sum.Calls < 0 || e.adjust && e.app != Outside
 	tu := prevTU
 	if corrects {
-		tu = u.tenantOf(e.tenant, true)
-	} else if tu == nil || !samePtr(prev.tenant, e.tenant) {
+		tu = u.tenantOf(e.tenant, e.hour, true)
+	} else if tu == nil || !samePtr(prev.tenant, e.tenant) || prev.hour != e.hour {
+		// prevTU only for an event of prev's hour: an event of another
+		// hour placed in Other must raise its filter word's folded hour
+		// (tenantOf), and its tenant's row may count from an hour
+		// between the two (from).
 		// A kept tenant from the index without tenantOf's call (~20
 		// instructions an event when tenants take turns): tenantOf
 		// returns it too, as a kept name never folds (its filter bits
 		// are set).
 		if tu, _ = u.findTenant(e.tenant); tu == nil {
-			tu = u.tenantOf(e.tenant, false)
+			tu = u.tenantOf(e.tenant, e.hour, false)
 		}
+	}
+	if e.hour < tu.from {
+		tu = u.otherUsage() // an hour of the tenant's before its row
 	}
 	// prev's keys are the caller's strings, like e's, where tu's run
 	// holds copies: the same strings again (many tenants folded into
@@ -270,7 +277,7 @@ func admit(m map[string]*Count, k string, owned bool, sum Count, maxKeys int) *C
 		other = &Count{Key: Other}
 		m[Other] = other
 	}
-	if k == Other || tail == nil || !smaller(tail, &sum) {
+	if k == Other || tail == nil || !below(tail, &sum) {
 		return other // k is Other's own row, or the tail
 	}
 	other.plus(*tail)
@@ -286,9 +293,10 @@ func newCount(m map[string]*Count, k string, owned bool) *Count {
 	return c
 }
 
-// smaller orders counts for folding: fewer credits, then fewer calls and
-// refusals, then (ties) the greater key is the smaller count. sum, a new
-// key's first count, has no key and loses every tie.
+// smaller orders kept counts for folding: fewer credits, then fewer calls
+// and refusals, then (ties) the greater key is the smaller count, the
+// empty key too (a call with no application, say), so that the tail is
+// the same whatever order the map is walked in.
 func smaller(a, b *Count) bool {
 	if a.Credits != b.Credits {
 		return a.Credits < b.Credits
@@ -296,7 +304,17 @@ func smaller(a, b *Count) bool {
 	if x, y := addSat(a.Calls, a.Refused), addSat(b.Calls, b.Refused); x != y {
 		return x < y
 	}
-	return b.Key != "" && a.Key > b.Key
+	return a.Key > b.Key
+}
+
+// below reports whether the kept count c is smaller than sum, a new key's
+// first count, which loses every tie: a key kept stays against a newcomer
+// as heavy as it.
+func below(c, sum *Count) bool {
+	if c.Credits != sum.Credits {
+		return c.Credits < sum.Credits
+	}
+	return addSat(c.Calls, c.Refused) < addSat(sum.Calls, sum.Refused)
 }
 
 func btoi(b bool) int {
@@ -317,7 +335,13 @@ func (u *Stats) prune(oldest int64) {
 				delete(tu.hours, h)
 			}
 		}
-		if len(tu.hours) == 0 && !tu.inRun {
+		// An empty row whose first hour is the window's last, or the
+		// next (an hour's first event prunes with newest still at the
+		// hour before), stays: made when its filter word had folded,
+		// it counts from that hour (see addTenant), and a row made anew
+		// would defer again if a tenant of its word folded before this
+		// prune, as past the cap one mostly has. At most an hour more.
+		if len(tu.hours) == 0 && !tu.inRun && uint64(tu.from-u.newest) > 1 {
 			u.dropTenant(k, tu)
 		}
 	}

@@ -117,7 +117,7 @@ func (t *pairTable) row(k string, owned bool, sum Count, maxKeys int) *pairRow {
 		other = &pairRow{total: Count{Key: Other}}
 		t.rows[Other] = other
 	}
-	if k == Other || tail == nil || !smaller(&tail.total, &sum) {
+	if k == Other || tail == nil || !below(&tail.total, &sum) {
 		return other // k is Other's own row, or the tail
 	}
 	// The tail's inner counts fold whole into Other's inner Other: a

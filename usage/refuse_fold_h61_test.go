@@ -34,7 +34,7 @@ func TestRefuseLandsWhereTheCallDid(t *testing.T) {
 				}
 				record(u, t1, "old0", "a", "", "", "", "", 1, false) // the hour's first event
 				u.Rows("old0", App, t1, t1.Add(time.Hour), 5)        // aggregated: Other is full
-				x := filteredName(t, u, folds)
+				x := filteredName(t, u, folds, "old1")
 				record(u, t1, x, "a", "", "", "", "", 7, false) // the hour's second event: prunes t0
 				u.Rows("old0", App, t1, t1.Add(time.Hour), 5)
 				record(u, t1, "old1", "a", "", "", "", "", 1, false) // a kept tenant's call after the prune
@@ -74,8 +74,10 @@ func TestRefuseLandsWhereTheCallDid(t *testing.T) {
 
 // filteredName returns a tenant name, not kept by u, that u's full filter
 // folds into Other if folds, else lets through as if kept (a false
-// positive: about one name in 1,000).
-func filteredName(t *testing.T, u *Stats, folds bool) string {
+// positive: about one name in 1,000), and whose filter word is none of
+// apart's: a row made for one of those counts from the hour after the
+// name's fold (see Stats.addTenant).
+func filteredName(t *testing.T, u *Stats, folds bool, apart ...string) string {
 	t.Helper()
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -84,10 +86,21 @@ func filteredName(t *testing.T, u *Stats, folds bool) string {
 	}
 	for i := range 1_000_000 {
 		name := fmt.Sprintf("x%d", i)
-		if u.tenants[name] == nil && u.filter.folds(name) == folds {
+		if u.tenants[name] == nil && u.filter.folds(name) == folds && !sameWord(u, name, apart) {
 			return name
 		}
 	}
 	t.Fatalf("no name the filter folds=%v", folds)
 	return ""
+}
+
+// sameWord reports whether name's filter word is one of others'.
+func sameWord(u *Stats, name string, others []string) bool {
+	i, _ := u.filter.bits3(name)
+	for _, o := range others {
+		if j, _ := u.filter.bits3(o); i == j {
+			return true
+		}
+	}
+	return false
 }

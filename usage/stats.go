@@ -63,7 +63,12 @@ type Point struct {
 // event recorded while the cap is reached mostly folds as it is recorded,
 // even if the retention frees room before it is aggregated; about one
 // tenant in 1,000 is placed when aggregated instead, and gets a row of its
-// own if there is room then); hours
+// own if there is room then). A call's corrections land where the call
+// did: RecordIn reports a call it folded, whose corrections then name
+// Other, and each hour of a tenant is in one row (a tenant given a row in
+// an hour when the aggregator placed its calls in Other, or those of one
+// of about 8,000 groups of tenants, counts in it from the next hour).
+// Hours
 // older than the retention, counted back from the latest hour that two
 // records have reached (see apply), are dropped.
 //
@@ -110,6 +115,9 @@ type Stats struct {
 	closeOne sync.Once
 
 	filter tenantFilter // which tenants fold into Other, read by RecordIn
+	// folded holds the aggregator's fold slots (see foldedAt), nil until
+	// it first places an event in Other. Under mu.
+	folded []int64
 }
 
 // event is one decision, or a run of decisions with the same keys
@@ -122,6 +130,10 @@ type event struct {
 }
 
 type tenantUsage struct {
+	// from is the first hour the row counts: an event of the tenant's
+	// dated before it counts as Other's (see addTenant), so that each hour
+	// of a tenant is in one row, and a correction finds its call's.
+	from  int64
 	hours map[int64]*hourUsage
 	key   string // its key in Stats.tenants
 	// renamed: the tenant is kept under a changed key (see tenantKey), and
@@ -206,11 +218,13 @@ type Event struct {
 	Refused                               bool
 }
 
-// Record counts one decision.
-func (u *Stats) Record(e Event) { u.RecordIn(maphash.String(u.seed, e.Tenant), &e) }
+// Record counts one decision, and reports whether it counted it as
+// tenant Other's (see RecordIn).
+func (u *Stats) Record(e Event) bool { return u.RecordIn(maphash.String(u.seed, e.Tenant), &e) }
 
 // Settle counts a settled difference of an admitted call's credits (its
-// real cost less what it reserved), by application only.
+// real cost less what it reserved), by application only, in at's hour:
+// the call's, so that it lands in the row its call did (see Stats).
 func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 	u.SettleIn(maphash.String(u.seed, tenant), at, tenant, app, delta)
 }
@@ -219,7 +233,12 @@ func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 // for a caller that spreads one tenant's events over buffers so that cores
 // do not queue on one: events recorded with the same buf are aggregated in
 // the order recorded, so a call's settled difference should use its call's.
-func (u *Stats) RecordIn(buf uint64, e *Event) {
+//
+// It reports whether it counted e as tenant Other's as it recorded it
+// (DefaultTenants are kept and e's is not): a refusal or settle of the
+// call should then name Other as its tenant, so that it lands where the
+// call did, even if e's tenant gets a row of its own later in the hour.
+func (u *Stats) RecordIn(buf uint64, e *Event) (folded bool) {
 	var calls, credits, refused int64 = 1, e.Credits, 0
 	if e.Refused {
 		calls, credits, refused = 0, 0, 1
@@ -227,12 +246,13 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	hour, tenant := hourOf(e.At), e.Tenant
 	if u.filter.folds(tenant) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
+		folded = true
 	}
 	sh := u.shardOf(buf)
 	// The open bit first, here: with many tenants taking turns the run is
 	// mostly closed, and the call and its key packing cost ~50 instructions.
 	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, hour, tenant, e, credits, calls, refused) {
-		return
+		return folded
 	}
 	sh.lock()
 	// Compared with the buffer's last event field by field, before an
@@ -243,7 +263,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 			l.merge(credits, calls, refused)
 			sh.maybeOpen(l, tenant, e)
 			sh.mu.Unlock()
-			return
+			return folded
 		}
 	}
 	// Written in place: a batch's slots are zero (see recycle), and a
@@ -252,6 +272,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, e.App, e.Module, e.IP, e.User, e.Method
 	l.credits, l.calls, l.refused = credits, calls, refused
 	u.appended(sh)
+	return folded
 }
 
 // Refuse turns a call that Record counted, e as recorded, into a refusal
@@ -260,8 +281,8 @@ func (u *Stats) Refuse(e Event) { u.RefuseIn(maphash.String(u.seed, e.Tenant), &
 
 // RefuseIn turns an admitted call that RecordIn counted with e into a
 // refusal, for a request refused after its admission (by its body, say):
-// the call and its e.Credits leave the rows of e's keys in e.At's hour,
-// and a refusal counts there instead. e is the event as recorded (its
+// the call and its e.Credits leave the rows of e's keys in e.At's hour
+// (the call's: e as recorded), and a refusal counts there instead. e is the event as recorded (its
 // Refused is ignored), and buf the call's, so that the two are aggregated
 // in order. Settled differences of the call are not undone: settle to the
 // recorded cost first, or not at all.

@@ -404,13 +404,13 @@ func newStats(t testing.TB, retention time.Duration, maxPerDimension int, opts .
 }
 
 // record is Record with the event's fields in a row.
-func record(u *Stats, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
-	u.Record(Event{At: at, Tenant: tenant, App: app, Module: module, IP: ip, User: user, Method: method, Credits: credits, Refused: refused})
+func record(u *Stats, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) (folded bool) {
+	return u.Record(Event{At: at, Tenant: tenant, App: app, Module: module, IP: ip, User: user, Method: method, Credits: credits, Refused: refused})
 }
 
 // recordIn is RecordIn with the event's fields in a row.
-func recordIn(u *Stats, buf uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) {
-	u.RecordIn(buf, &Event{At: at, Tenant: tenant, App: app, Module: module, IP: ip, User: user, Method: method, Credits: credits, Refused: refused})
+func recordIn(u *Stats, buf uint64, at time.Time, tenant, app, module, ip, user, method string, credits int64, refused bool) (folded bool) {
+	return u.RecordIn(buf, &Event{At: at, Tenant: tenant, App: app, Module: module, IP: ip, User: user, Method: method, Credits: credits, Refused: refused})
 }
 
 // Keys are bounded in bytes (issue #13 item 5): 200 events whose user and

@@ -108,12 +108,17 @@ func (u *Stats) resetFilter() {
 }
 
 // tenantOf returns the usage of tenant, which it adds unless DefaultTenants
-// are kept already; then it returns Other's. An event that corrects a call
-// counted before (a settle, a refusal) adds no tenant: where the tenant has
-// no row, Other has one, its call was Other's (a prune may have made room
-// since), and the correction goes there too. Called with u.mu held.
-func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
+// are kept already; then it returns Other's (for an event of hour).
+// An event that corrects a call counted before (a settle, a refusal)
+// adds no tenant: where the tenant has no row, Other has one, its call
+// was Other's (a prune may have made room since), and the correction goes
+// there too. The caller still checks the row's from (see apply). Called
+// with u.mu held.
+func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage {
 	if u.filter.folds(tenant) {
+		if !corrects {
+			u.foldedAt(tenant, hour)
+		}
 		return u.other // folds reports false until other is set
 	}
 	tu, h := u.findTenant(tenant)
@@ -132,28 +137,54 @@ func (u *Stats) tenantOf(tenant string, corrects bool) *tenantUsage {
 		return u.other
 	}
 	if len(u.tenants) >= DefaultTenants {
+		if !corrects {
+			u.foldedAt(tenant, hour)
+		}
 		if u.other != nil {
 			return u.other
 		}
 		tenant = Other
 	}
-	tu = &tenantUsage{hours: map[int64]*hourUsage{}}
-	renamed := tenant != name
-	if renamed && tenant != Other {
+	return u.addTenant(tenant, name, h)
+}
+
+// otherUsage returns Other's usage, which it adds if none is kept (one
+// more than DefaultTenants at most: Other is never counted against
+// them). Called with u.mu held.
+func (u *Stats) otherUsage() *tenantUsage {
+	if u.other == nil {
+		u.addTenant(Other, Other, indexOf(u.filter.seed, Other))
+	}
+	return u.other
+}
+
+// addTenant adds the usage of a tenant kept under key, whose name it was
+// recorded with is name, and whose key's first index slot is h. The row
+// counts from the hour after the latest hour the aggregator placed an
+// event of a tenant of its fold slot in Other (see foldedAt): the
+// tenant's events of that hour may be Other's, and the rest of the hour
+// goes there too.
+// Called with u.mu held.
+func (u *Stats) addTenant(key, name string, h uint64) *tenantUsage {
+	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
+	renamed := key != name
+	if renamed && key != Other {
 		tu.renamed = true
 		if len(name) <= maxNameBytes {
 			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
 		}
 	}
-	tenant = strings.Clone(tenant) // kept for the retention: tenant strings may be slices of larger buffers
-	tu.key = tenant
-	u.tenants[tenant] = tu
+	key = strings.Clone(key) // kept for the retention: tenant strings may be slices of larger buffers
+	tu.key = key
+	u.tenants[key] = tu
 	if !renamed {
 		u.addIndex(h, tu)
 	}
-	u.filter.add(tenant)
-	if tenant == Other {
+	u.filter.add(key)
+	if key == Other {
 		u.other = tu
+	} else {
+		tu.from = u.fromOf(key)
 	}
 	if u.other != nil && len(u.tenants) >= DefaultTenants {
 		u.filter.full.Store(true) // after the bit: a reader that sees full sees it
@@ -277,4 +308,40 @@ func validName(s string) bool {
 		return true
 	}
 	return utf8.ValidString(s)
+}
+
+// The aggregator's fold slots (Stats.folded): the latest hour in which it
+// placed an event of a tenant of the slot in Other, for want of room or
+// by the filter (an event RecordIn folded is Other's as recorded, and its
+// corrections name Other: see RecordIn). A row made for a tenant counts
+// from the hour after its slot's (see addTenant). 8,192 slots: a burst of
+// such folds as an hour turns defers few new rows.
+const (
+	foldBits  = 13
+	foldSlots = 1 << foldBits
+)
+
+// foldedAt notes that the aggregator placed an event of hour of the tenant
+// kept under key in Other. An hour more than one past the window's last
+// counts as the one after it: a stray call dated far ahead (a clock
+// stepped) then defers its slot's rows by two hours at most, not until
+// its hour. Called with u.mu held.
+func (u *Stats) foldedAt(key string, hour int64) {
+	if u.folded == nil {
+		u.folded = make([]int64, foldSlots)
+		for i := range u.folded {
+			u.folded[i] = noHour
+		}
+	}
+	s := &u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)]
+	*s = max(*s, min(hour, u.newest+1))
+}
+
+// fromOf is the first hour a row made now for the tenant kept under key
+// counts (see addTenant). Called with u.mu held.
+func (u *Stats) fromOf(key string) int64 {
+	if u.folded == nil {
+		return noHour + 1
+	}
+	return u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)] + 1
 }

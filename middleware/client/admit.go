@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
 )
 
@@ -24,6 +25,12 @@ type admission struct {
 	it          *integration
 	cost        int64
 	left        int64 // the pool's remaining credits just after the admission
+	// at is the admission's time, and folded whether the usage statistics
+	// counted the call as tenant Other's, kept with them: the call's
+	// refund and settle count in its hour and under Other if it did (see
+	// usage.Stats.RecordIn), so that they land where the call did.
+	at     time.Time
+	folded bool
 }
 
 // refusal says why a call was not admitted and when to try again.
@@ -98,7 +105,8 @@ func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
 	}
 	it.c.credits.Add(p.Credits)
 	if t.usage != nil {
-		t.record(now, it.Name, p.Module, c.req.Method, p.Credits, false)
+		a.folded = t.record(now, it.Name, p.Module, c.req.Method, p.Credits, false)
+		a.at = now
 	}
 	a.pool, a.quota, a.it, a.cost, a.left = tk, quota, it, p.Credits, d.Remaining
 	return true
@@ -157,7 +165,7 @@ func (a *admission) refund(t *Transport, now time.Time) {
 	a.quota.Settle(now, 0)
 	a.it.c.credits.Add(-a.cost)
 	if t.usage != nil {
-		t.usage.Settle(now, t.tenant, a.it.Name, -a.cost)
+		t.usage.Settle(a.at, a.usageTenant(t), a.it.Name, -a.cost) // the call's hour
 	}
 	a.cost = 0
 }
@@ -169,7 +177,7 @@ func (a *admission) settle(t *Transport, now time.Time, actual int64) {
 	a.quota.Settle(now, actual)
 	a.it.c.credits.Add(actual - a.cost)
 	if t.usage != nil {
-		t.usage.Settle(now, t.tenant, a.it.Name, actual-a.cost)
+		t.usage.Settle(a.at, a.usageTenant(t), a.it.Name, actual-a.cost) // the call's hour
 	}
 	a.cost = actual
 }
@@ -230,4 +238,13 @@ func (t *Transport) ends(c *call, deadline time.Time, r refusal) error {
 func (t *Transport) refused(c *call, e *LimitError) {
 	c.it.c.refused[e.Reason].Add(1)
 	t.record(t.clock.Now(), c.it.Name, c.price.Module, c.req.Method, 0, true)
+}
+
+// usageTenant is the tenant under which the usage statistics count a's
+// corrections: the call's.
+func (a *admission) usageTenant(t *Transport) string {
+	if a.folded {
+		return usage.Other
+	}
+	return t.tenant
 }

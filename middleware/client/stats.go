@@ -174,9 +174,10 @@ func (t *Transport) Stats() Stats {
 }
 
 // record writes one usage event when the Transport records usage.
-func (t *Transport) record(now time.Time, app, module, method string, credits int64, refused bool) {
+func (t *Transport) record(now time.Time, app, module, method string, credits int64, refused bool) (folded bool) {
 	if t.usage != nil {
-		t.usage.Record(usage.Event{At: now, Tenant: t.tenant, App: app, Module: module,
+		return t.usage.Record(usage.Event{At: now, Tenant: t.tenant, App: app, Module: module,
 			Method: method, Credits: credits, Refused: refused})
 	}
+	return false
 }
