@@ -162,3 +162,56 @@ func TestOpenRunConcurrent(t *testing.T) {
 		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, workers*perWorker)
 	}
 }
+
+// Helper-83: decisions with the open run's keys count in its state, not
+// under the lock, until a count would overflow its field; then the lock
+// merges the run into its event and it opens afresh. Calls, refusals and
+// credits each fill their field in turn, and every count stays exact.
+func TestOpenRunCountsUntilFull(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		credits int64
+		refused bool
+		max     int // decisions that fill the run: its field's maximum
+	}{
+		{"calls", 0, false, callsMax},
+		{"refused", 0, true, refusedMax},
+		{"credits", 1000, false, creditsMax / 1000},
+	} {
+		u := newStats(t, 0, 100)
+		e := Event{At: t0, Tenant: "t", App: "a", Method: "GET", Credits: c.credits, Refused: c.refused}
+		for range openAfter {
+			u.RecordIn(0, &e)
+		}
+		r := &u.shardOf(0).run
+		w := r.state.Load()
+		if w&runOpen == 0 {
+			t.Fatalf("%s: no run open after a burst", c.name)
+		}
+		const n = 3000
+		fills := 0
+		for i := range n {
+			u.RecordIn(0, &e)
+			x := r.state.Load()
+			if x&tagMask != w&tagMask { // the lock closed the run, which opened again
+				if i%(c.max+1) != c.max {
+					t.Fatalf("%s: decision %d closed the run", c.name, i)
+				}
+				fills++
+			} else if calls, refused, credits := int(x&callsMax), int(x>>refusedShift&refusedMax), int64(x>>creditsShift&creditsMax); calls+refused != i%(c.max+1)+1 || credits != int64(calls)*c.credits {
+				t.Fatalf("%s: decision %d left the run with %d calls, %d refused, %d credits", c.name, i, calls, refused, credits)
+			}
+			w = x
+		}
+		if fills != n/(c.max+1) {
+			t.Fatalf("%s: the run filled %d times in %d decisions, want %d", c.name, fills, n, n/(c.max+1))
+		}
+		want := Count{Key: "t", Calls: openAfter + n, Credits: (openAfter + n) * c.credits}
+		if c.refused {
+			want = Count{Key: "t", Refused: openAfter + n}
+		}
+		if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != want {
+			t.Fatalf("%s: rows %+v, want %+v", c.name, rows, want)
+		}
+	}
+}
