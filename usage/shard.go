@@ -114,11 +114,13 @@ func (sh *shard) lock() {
 	sh.buf[len(sh.buf)-1].merge(int64(w>>creditsShift&creditsMax), int64(w&callsMax), int64(w>>refusedShift&refusedMax))
 }
 
-// tryRun counts a decision into sh's open run, if it has the run's keys,
-// and reports whether it did. w is the run's state, loaded by the caller,
-// which has found it open; calls and refused are 0 or 1.
-func (sh *shard) tryRun(w uint64, hour int64, tenant string, e *Event, credits, calls, refused int64) bool {
+// tryRun counts decision e, with tenant for e.Tenant, into sh's open run,
+// if it has the run's keys, and reports whether it did. w is the run's
+// state, loaded by the caller, which has found it open.
+func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
 	r := &sh.run
+	hour := hourOf(e.At)
+	credits, calls, refused := e.counts()
 	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
 	// The keys compared here, not in a call: this is the whole fast path.
 	// Their differences are ORed and tested once, where a || of the

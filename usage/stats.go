@@ -219,21 +219,40 @@ func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 // for a caller that spreads one tenant's events over buffers so that cores
 // do not queue on one: events recorded with the same buf are aggregated in
 // the order recorded, so a call's settled difference should use its call's.
+//
+// Only the tenant is worked out here, before the filter's call (past the
+// cap): what else the event counts (its hour, calls, credits) tryRun and
+// recordLocked work out from e, so that no more crosses that call than
+// u, buf and e (each value that did cost a spill and a reload).
 func (u *Stats) RecordIn(buf uint64, e *Event) {
-	var calls, credits, refused int64 = 1, e.Credits, 0
-	if e.Refused {
-		calls, credits, refused = 0, 0, 1
-	}
-	hour, tenant := hourOf(e.At), e.Tenant
+	tenant := e.Tenant
 	if u.filter.folds(tenant) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)
 	// The open bit first, here: with many tenants taking turns the run is
 	// mostly closed, and the call and its key packing cost ~50 instructions.
-	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, hour, tenant, e, credits, calls, refused) {
+	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, tenant, e) {
 		return
 	}
+	u.recordLocked(sh, tenant, e)
+}
+
+// counts returns what e counts: an admitted call and its credits, or a
+// refusal.
+func (e *Event) counts() (credits, calls, refused int64) {
+	if e.Refused {
+		return 0, 0, 1
+	}
+	return e.Credits, 1, 0
+}
+
+// recordLocked is RecordIn's path under sh's lock, for a decision its run
+// did not count: a call of its own, so that RecordIn's fast path keeps
+// its few values in registers.
+func (u *Stats) recordLocked(sh *shard, tenant string, e *Event) {
+	hour := hourOf(e.At)
+	credits, calls, refused := e.counts()
 	sh.lock()
 	// Compared with the buffer's last event field by field, before an
 	// event is built: a burst with the same keys (the common case) then
