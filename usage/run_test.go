@@ -2,6 +2,8 @@ package usage
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -212,6 +214,48 @@ func TestOpenRunCountsUntilFull(t *testing.T) {
 		}
 		if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != want {
 			t.Fatalf("%s: rows %+v, want %+v", c.name, rows, want)
+		}
+	}
+}
+
+// Helper-83: a decision joins the open run only within the run's hour:
+// one second before it or at the next hour's first second counts in its
+// own hour, at every date (before 1970, far ahead, near the ends of the
+// hours an int64 of seconds holds).
+func TestOpenRunHourEdges(t *testing.T) {
+	for _, start := range []int64{
+		t0.Unix(), -3600 * 1000, 0, 3600 * 1e9, -3600 * 1e12,
+		math.MaxInt64/3600*3600 - 3600*3, math.MinInt64/3600*3600 + 3600*3,
+	} {
+		u := newStats(t, 0, 100)
+		at := func(sec int64) time.Time { return time.Unix(sec, 0) }
+		e := Event{At: at(start + 1800), Tenant: "t", App: "a", Method: "GET", Credits: 1}
+		for range openAfter + 1 {
+			u.RecordIn(0, &e)
+		}
+		if u.shardOf(0).run.state.Load()&runOpen == 0 {
+			t.Fatalf("start %d: no run open after a burst", start)
+		}
+		want := map[int64]int64{hourOf(e.At): openAfter + 1}
+		for _, sec := range []int64{start - 1, start, start + 3599, start + 3600, start + 1800, start - 3600} {
+			e.At = at(sec)
+			for range openAfter + 1 { // a burst of its own: a run for it, and back
+				u.RecordIn(0, &e)
+			}
+			want[hourOf(e.At)] += openAfter + 1
+			e.At = at(start + 1800)
+			u.RecordIn(0, &e)
+			want[hourOf(e.At)]++
+		}
+		u.flush()
+		u.mu.Lock()
+		got := map[int64]int64{}
+		for h, hu := range u.tenants["t"].hours {
+			got[h] = hu.total.Calls
+		}
+		u.mu.Unlock()
+		if !maps.Equal(got, want) {
+			t.Fatalf("start %d: calls by hour %v, want %v", start, got, want)
 		}
 	}
 }
