@@ -220,10 +220,11 @@ func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 // do not queue on one: events recorded with the same buf are aggregated in
 // the order recorded, so a call's settled difference should use its call's.
 //
-// Only the tenant is worked out here, before the filter's call (past the
-// cap): what else the event counts (its hour, calls, credits) tryRun and
-// recordLocked work out from e, so that no more crosses that call than
-// u, buf and e (each value that did cost a spill and a reload).
+// Only the tenant is worked out before the filter's call (past the cap)
+// and tryRun's: what else the event counts (its hour, calls, credits) is
+// worked out after them, and by tryRun from e, so that no more crosses
+// those calls than u, buf and e (each value that did cost a spill and a
+// reload).
 func (u *Stats) RecordIn(buf uint64, e *Event) {
 	tenant := e.Tenant
 	if u.filter.folds(tenant) {
@@ -235,22 +236,6 @@ func (u *Stats) RecordIn(buf uint64, e *Event) {
 	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, tenant, e) {
 		return
 	}
-	u.recordLocked(sh, tenant, e)
-}
-
-// counts returns what e counts: an admitted call and its credits, or a
-// refusal.
-func (e *Event) counts() (credits, calls, refused int64) {
-	if e.Refused {
-		return 0, 0, 1
-	}
-	return e.Credits, 1, 0
-}
-
-// recordLocked is RecordIn's path under sh's lock, for a decision its run
-// did not count: a call of its own, so that RecordIn's fast path keeps
-// its few values in registers.
-func (u *Stats) recordLocked(sh *shard, tenant string, e *Event) {
 	hour := hourOf(e.At)
 	credits, calls, refused := e.counts()
 	sh.lock()
@@ -271,6 +256,15 @@ func (u *Stats) recordLocked(sh *shard, tenant string, e *Event) {
 	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, e.App, e.Module, e.IP, e.User, e.Method
 	l.credits, l.calls, l.refused = credits, calls, refused
 	u.appended(sh)
+}
+
+// counts returns what e counts: an admitted call and its credits, or a
+// refusal.
+func (e *Event) counts() (credits, calls, refused int64) {
+	if e.Refused {
+		return 0, 0, 1
+	}
+	return e.Credits, 1, 0
 }
 
 // Refuse turns a call that Record counted, e as recorded, into a refusal
