@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,7 @@ type shard struct {
 	mu  sync.Mutex // protects buf; taken by lock, which closes run
 	buf []event
 	run openRun
-	_   [16]byte
+	_   [8]byte
 }
 
 // shardOf is the shard that buffer key h picks.
@@ -75,13 +76,17 @@ type openRun struct {
 	// load and its CAS), and the counts since it opened, each with a
 	// clear guard bit above it (see runGuards).
 	state atomic.Uint64
-	// The last event's keys: its strings' data pointers (0 when empty),
-	// lengths (each below 1<<16) and hour. Only compared, never read
+	// The last event's keys: its strings' data pointers (0 when empty)
+	// and lengths (each below 1<<16). Only compared, never read
 	// through: the event holds its strings, so while the run is open
 	// the same pointer and length is the same string.
 	ptrs [6]atomic.Uintptr
 	lens [2]atomic.Uint64
-	hour atomic.Int64
+	// from and until bound the event's hour in Unix seconds: a time
+	// has that hour (see hourOf) exactly when its second lies in
+	// [from, until): two compares, where hourOf's division and floor
+	// cost ~7 instructions more a decision.
+	from, until atomic.Int64
 }
 
 // The fields of openRun.state. A count that would overflow its field
@@ -119,7 +124,7 @@ func (sh *shard) lock() {
 // state, loaded by the caller, which has found it open.
 func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
 	r := &sh.run
-	hour := hourOf(e.At)
+	sec := e.At.Unix()
 	credits, calls, refused := e.counts()
 	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
 	// The keys compared here, not in a call: this is the whole fast path.
@@ -129,7 +134,7 @@ func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
 	ps := (r.ptrs[0].Load() ^ strPtr(tenant)) | (r.ptrs[1].Load() ^ strPtr(e.App)) |
 		(r.ptrs[2].Load() ^ strPtr(e.Module)) | (r.ptrs[3].Load() ^ strPtr(e.IP)) |
 		(r.ptrs[4].Load() ^ strPtr(e.User)) | (r.ptrs[5].Load() ^ strPtr(e.Method))
-	if !ok || uint64(r.hour.Load()^hour)|(r.lens[0].Load()^l0)|(r.lens[1].Load()^l1)|uint64(ps) != 0 {
+	if !ok || (r.lens[0].Load()^l0)|(r.lens[1].Load()^l1)|uint64(ps) != 0 || sec < r.from.Load() || sec >= r.until.Load() {
 		return false
 	}
 	if uint64(credits) > creditsMax {
@@ -159,7 +164,9 @@ func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
 // never match the run, and close it each time). Called with sh.mu held.
 func (sh *shard) maybeOpen(l *event, tenant string, e *Event) {
 	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
-	if !ok || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
+	// An hour whose bounds in seconds overflow an int64 (the first or
+	// last that one holds) opens no run.
+	if !ok || l.hour <= math.MinInt64/3600 || l.hour >= math.MaxInt64/3600 || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
 		!samePtr(l.module, e.Module) || !samePtr(l.ip, e.IP) || !samePtr(l.user, e.User) || !samePtr(l.meth, e.Method) {
 		return
 	}
@@ -176,8 +183,9 @@ func (sh *shard) maybeOpen(l *event, tenant string, e *Event) {
 			r.lens[i].Store(v)
 		}
 	}
-	if r.hour.Load() != l.hour {
-		r.hour.Store(l.hour)
+	if from := l.hour * 3600; r.from.Load() != from {
+		r.from.Store(from)
+		r.until.Store(from + 3600)
 	}
 	tag := (r.state.Load() + 1<<tagShift) & tagMask
 	r.state.Store(runOpen | tag) // last: a decision that sees it open sees the keys
