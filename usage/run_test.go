@@ -2,6 +2,8 @@ package usage
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -160,5 +162,100 @@ func TestOpenRunConcurrent(t *testing.T) {
 	rows := u.TenantRows(t0, t0.Add(time.Hour))
 	if len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: want, Calls: workers * perWorker}) {
 		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, workers*perWorker)
+	}
+}
+
+// Helper-83: decisions with the open run's keys count in its state, not
+// under the lock, until a count would overflow its field; then the lock
+// merges the run into its event and it opens afresh. Calls, refusals and
+// credits each fill their field in turn, and every count stays exact.
+func TestOpenRunCountsUntilFull(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		credits int64
+		refused bool
+		max     int // decisions that fill the run: its field's maximum
+	}{
+		{"calls", 0, false, callsMax},
+		{"refused", 0, true, refusedMax},
+		{"credits", 1000, false, creditsMax / 1000},
+	} {
+		u := newStats(t, 0, 100)
+		e := Event{At: t0, Tenant: "t", App: "a", Method: "GET", Credits: c.credits, Refused: c.refused}
+		for range openAfter {
+			u.RecordIn(0, &e)
+		}
+		r := &u.shardOf(0).run
+		w := r.state.Load()
+		if w&runOpen == 0 {
+			t.Fatalf("%s: no run open after a burst", c.name)
+		}
+		const n = 3000
+		fills := 0
+		for i := range n {
+			u.RecordIn(0, &e)
+			x := r.state.Load()
+			if x&tagMask != w&tagMask { // the lock closed the run, which opened again
+				if i%(c.max+1) != c.max {
+					t.Fatalf("%s: decision %d closed the run", c.name, i)
+				}
+				fills++
+			} else if calls, refused, credits := int(x&callsMax), int(x>>refusedShift&refusedMax), int64(x>>creditsShift&creditsMax); calls+refused != i%(c.max+1)+1 || credits != int64(calls)*c.credits {
+				t.Fatalf("%s: decision %d left the run with %d calls, %d refused, %d credits", c.name, i, calls, refused, credits)
+			}
+			w = x
+		}
+		if fills != n/(c.max+1) {
+			t.Fatalf("%s: the run filled %d times in %d decisions, want %d", c.name, fills, n, n/(c.max+1))
+		}
+		want := Count{Key: "t", Calls: openAfter + n, Credits: (openAfter + n) * c.credits}
+		if c.refused {
+			want = Count{Key: "t", Refused: openAfter + n}
+		}
+		if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != want {
+			t.Fatalf("%s: rows %+v, want %+v", c.name, rows, want)
+		}
+	}
+}
+
+// Helper-83: a decision joins the open run only within the run's hour:
+// one second before it or at the next hour's first second counts in its
+// own hour, at every date (before 1970, far ahead, near the ends of the
+// hours an int64 of seconds holds).
+func TestOpenRunHourEdges(t *testing.T) {
+	for _, start := range []int64{
+		t0.Unix(), -3600 * 1000, 0, 3600 * 1e9, -3600 * 1e12,
+		math.MaxInt64/3600*3600 - 3600*3, math.MinInt64/3600*3600 + 3600*3,
+	} {
+		u := newStats(t, 0, 100)
+		at := func(sec int64) time.Time { return time.Unix(sec, 0) }
+		e := Event{At: at(start + 1800), Tenant: "t", App: "a", Method: "GET", Credits: 1}
+		for range openAfter + 1 {
+			u.RecordIn(0, &e)
+		}
+		if u.shardOf(0).run.state.Load()&runOpen == 0 {
+			t.Fatalf("start %d: no run open after a burst", start)
+		}
+		want := map[int64]int64{hourOf(e.At): openAfter + 1}
+		for _, sec := range []int64{start - 1, start, start + 3599, start + 3600, start + 1800, start - 3600} {
+			e.At = at(sec)
+			for range openAfter + 1 { // a burst of its own: a run for it, and back
+				u.RecordIn(0, &e)
+			}
+			want[hourOf(e.At)] += openAfter + 1
+			e.At = at(start + 1800)
+			u.RecordIn(0, &e)
+			want[hourOf(e.At)]++
+		}
+		u.flush()
+		u.mu.Lock()
+		got := map[int64]int64{}
+		for h, hu := range u.tenants["t"].hours {
+			got[h] = hu.total.Calls
+		}
+		u.mu.Unlock()
+		if !maps.Equal(got, want) {
+			t.Fatalf("start %d: calls by hour %v, want %v", start, got, want)
+		}
 	}
 }

@@ -238,22 +238,27 @@ func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
 // (DefaultTenants are kept and e's is not): a refusal or settle of the
 // call should then name Other as its tenant, so that it lands where the
 // call did, even if e's tenant gets a row of its own later in the hour.
-func (u *Stats) RecordIn(buf uint64, e *Event) (folded bool) {
-	var calls, credits, refused int64 = 1, e.Credits, 0
-	if e.Refused {
-		calls, credits, refused = 0, 0, 1
-	}
-	hour, tenant := hourOf(e.At), e.Tenant
+// (A tenant named Other is reported so too: its calls are Other's row.)
+//
+// Only the tenant is worked out before the filter's call (past the cap)
+// and tryRun's: what else the event counts (its hour, calls, credits) is
+// worked out after them, and by tryRun from e, so that no more crosses
+// those calls than u, buf and e (each value that did cost a spill and a
+// reload). The report is the tenant compared with Other, for the same
+// reason.
+func (u *Stats) RecordIn(buf uint64, e *Event) bool {
+	tenant := e.Tenant
 	if u.filter.folds(tenant) {
 		tenant = Other // now, so that it merges with the other folded tenants' events
-		folded = true
 	}
 	sh := u.shardOf(buf)
 	// The open bit first, here: with many tenants taking turns the run is
 	// mostly closed, and the call and its key packing cost ~50 instructions.
-	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, hour, tenant, e, credits, calls, refused) {
-		return folded
+	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, tenant, e) {
+		return tenant == Other
 	}
+	hour := hourOf(e.At)
+	credits, calls, refused := e.counts()
 	sh.lock()
 	// Compared with the buffer's last event field by field, before an
 	// event is built: a burst with the same keys (the common case) then
@@ -263,7 +268,7 @@ func (u *Stats) RecordIn(buf uint64, e *Event) (folded bool) {
 			l.merge(credits, calls, refused)
 			sh.maybeOpen(l, tenant, e)
 			sh.mu.Unlock()
-			return folded
+			return tenant == Other
 		}
 	}
 	// Written in place: a batch's slots are zero (see recycle), and a
@@ -272,7 +277,16 @@ func (u *Stats) RecordIn(buf uint64, e *Event) (folded bool) {
 	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, e.App, e.Module, e.IP, e.User, e.Method
 	l.credits, l.calls, l.refused = credits, calls, refused
 	u.appended(sh)
-	return folded
+	return tenant == Other
+}
+
+// counts returns what e counts: an admitted call and its credits, or a
+// refusal.
+func (e *Event) counts() (credits, calls, refused int64) {
+	if e.Refused {
+		return 0, 0, 1
+	}
+	return e.Credits, 1, 0
 }
 
 // Refuse turns a call that Record counted, e as recorded, into a refusal
