@@ -69,7 +69,7 @@ func TestCorrectionOfFoldedCallAfterRowMade(t *testing.T) {
 // that missed its call's row takes them below), and the rows add up to
 // the model's sums of the hour's calls.
 func TestPlacementPastTheCapProperty(t *testing.T) {
-	for seed := range uint64(8) {
+	for seed := range uint64(4) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			u := newStats(t, time.Hour, 10)
