@@ -71,6 +71,8 @@ func (t Ticket) Release() bool {
 // 0 refunds the whole reservation, e.g. when the call failed on the server
 // side. Only the first Settle counts, and only before Release; it does not
 // release slots. An actual above window.MaxLimit counts as window.MaxLimit.
+// The usage statistics count the difference in the admission's hour, in
+// the row the call went to.
 func (t Ticket) Settle(now time.Time, actual int64) {
 	if t.h != nil {
 		t.h.ops.settle(t.h, now, t.gen, min(max(actual, 0), window.MaxLimit))
