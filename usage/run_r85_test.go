@@ -1,6 +1,8 @@
 package usage
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -31,5 +33,47 @@ func TestOpenRunFirstAtEpochHour(t *testing.T) {
 		if rows := u.TenantRows(h, h.Add(time.Hour)); len(rows) != 1 || rows[0] != want {
 			t.Fatalf("second %d: rows %+v, want %+v", sec, rows, want)
 		}
+	}
+}
+
+// Reviewer-85: goroutines on one open run, with decisions at each field's
+// edge (credits of 0, 1, creditsMax, creditsMax+1, negative, huge;
+// refusals), fill and reopen it concurrently: every count is exact.
+func TestOpenRunConcurrentEdges(t *testing.T) {
+	u := newStats(t, 0, 100)
+	const workers, perWorker = 6, 6000
+	creditsOf := []int64{0, 1, 1, 1, creditsMax, creditsMax - 1, creditsMax + 1, -5, 1 << 40, creditsMax / 2}
+	var sums [workers]Count
+	var opened atomic.Int64 // decisions that left the run open
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			e := Event{At: t0, Tenant: "t", App: "a", Method: "GET"}
+			for i := range perWorker {
+				e.Refused = (i+g)%3 == 0
+				e.Credits = creditsOf[(i*7+g)%len(creditsOf)]
+				u.RecordIn(0, &e)
+				if u.shardOf(0).run.state.Load()&runOpen != 0 {
+					opened.Add(1)
+				}
+				if e.Refused {
+					sums[g].Refused++
+				} else {
+					sums[g].Calls++
+					sums[g].Credits += e.Credits
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := opened.Load(); n < perWorker {
+		t.Fatalf("the run was open after %d decisions only", n)
+	}
+	want := Count{Key: "t"}
+	for _, s := range sums {
+		want.Calls, want.Credits, want.Refused = want.Calls+s.Calls, want.Credits+s.Credits, want.Refused+s.Refused
+	}
+	if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != want {
+		t.Fatalf("rows %+v, want %+v", rows, want)
 	}
 }
