@@ -94,3 +94,66 @@ func TestRecordInReportsFolds(t *testing.T) {
 	}
 	check("after a prune", h2, Count{Key: Other}, 1)
 }
+
+// Reviewer-85: a tenant kept under a changed key (a 12-byte name not valid
+// UTF-8) that a prune drops folds as recorded while the cap is reached,
+// and once kept again (re-added after a prune made room, then the cap
+// reached again) never folds by its name.
+func TestRecordInRenamedDroppedAndReadded(t *testing.T) {
+	u := newStats(t, 2*time.Hour, 100) // one buffer: aggregated in the order recorded
+	h := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+	const r = "renamed\xff1234"
+	fill := func(at time.Time, prefix string, n int) {
+		for i := range n {
+			recordIn(u, 0, at, fmt.Sprint(prefix, i), "a", "", "", "", "", 1, false)
+		}
+	}
+	moveTo := func(at time.Time) { // two events of a kept tenant: the window moves, and prunes
+		recordIn(u, 0, at, Other, "a", "", "", "", "", 0, false)
+		recordIn(u, 0, at, Other, "b", "", "", "", "", 0, false)
+		u.Tenants()
+	}
+	recordIn(u, 0, h(0), r, "a", "", "", "", "", 1, false)
+	fill(h(1), "t", DefaultTenants) // the last makes Other
+	u.Tenants()
+	if !u.filter.full.Load() || u.tenants[tenantKey(r)] == nil {
+		t.Fatal("the cap is not reached, or r is not kept")
+	}
+	if u.filter.folds(r) {
+		t.Fatal("kept r folds as recorded")
+	}
+	moveTo(h(2)) // h(0) leaves the window: r, with no other hour, is dropped
+	if u.tenants[tenantKey(r)] != nil || !u.filter.full.Load() {
+		t.Fatalf("r kept %v, filter full %v: want dropped, full", u.tenants[tenantKey(r)] != nil, u.filter.full.Load())
+	}
+	if !recordIn(u, 0, h(2), r, "a", "", "", "", "", 1, false) {
+		t.Fatal("dropped r, past the cap, is not folded as recorded")
+	}
+	at := h(3)
+	moveTo(at) // h(1) leaves: the t tenants go, and make room
+	if u.filter.full.Load() {
+		t.Fatal("the cap is still reached after the t tenants left")
+	}
+	if recordIn(u, 0, at, r, "a", "", "", "", "", 1, false) {
+		t.Fatal("r, with room, folds as recorded")
+	}
+	fill(at, "s", DefaultTenants) // the cap again
+	u.Tenants()
+	if !u.filter.full.Load() || u.tenants[tenantKey(r)] == nil {
+		t.Fatal("the cap is not reached again, or r is not kept")
+	}
+	for range 3 {
+		if recordIn(u, 0, at, r, "a", "", "", "", "", 1, false) {
+			t.Fatal("re-added r folds as recorded")
+		}
+	}
+	var calls int64
+	for _, c := range u.TenantRows(at, at.Add(time.Hour)) {
+		if c.Key == tenantKey(r) {
+			calls = c.Calls
+		}
+	}
+	if calls != 4 {
+		t.Fatalf("re-added r: %d calls in its hour, want 4", calls)
+	}
+}
