@@ -77,3 +77,31 @@ func TestOpenRunConcurrentEdges(t *testing.T) {
 		t.Fatalf("rows %+v, want %+v", rows, want)
 	}
 }
+
+// Reviewer-85: the run's 30-bit tag wraps to 0 on the opening after its
+// largest value, with the open bit set and no counts: its carry reaches
+// neither the open bit nor (from below) the counts, and the run counts
+// on. (A decision that loaded the state 2^30 openings before its CAS,
+// with the same counts, would still succeed: the design's stated limit.)
+func TestOpenRunTagWraps(t *testing.T) {
+	u := newStats(t, 0, 100)
+	e := Event{At: t0, Tenant: "t", App: "a", Method: "GET", Credits: 1}
+	for range openAfter {
+		u.RecordIn(0, &e)
+	}
+	sh := u.shardOf(0)
+	sh.lock() // closes the run, as a decision with other keys would
+	sh.run.state.Store(tagMask)
+	sh.mu.Unlock()
+	u.RecordIn(0, &e) // merges under the lock, and opens the run again
+	if w := sh.run.state.Load(); w != runOpen {
+		t.Fatalf("state %x after the largest tag, want %x", w, uint64(runOpen))
+	}
+	u.RecordIn(0, &e)
+	if w := sh.run.state.Load(); w != runOpen|1<<creditsShift|1 {
+		t.Fatalf("state %x after a decision, want one call of one credit in an open run", w)
+	}
+	if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: openAfter + 2, Calls: openAfter + 2}) {
+		t.Fatalf("rows %+v", rows)
+	}
+}
