@@ -1,6 +1,8 @@
 package usage
 
 import (
+	"maps"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,5 +105,44 @@ func TestOpenRunTagWraps(t *testing.T) {
 	}
 	if rows := u.TenantRows(t0, t0.Add(time.Hour)); len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: openAfter + 2, Calls: openAfter + 2}) {
 		t.Fatalf("rows %+v", rows)
+	}
+}
+
+// Reviewer-85: at the int64 ends of Unix seconds, the first and last hours
+// (whose bounds in seconds overflow) open no run, the hours next to them
+// open one that the next decision joins, and every count lands in its
+// hour.
+func TestOpenRunInt64Ends(t *testing.T) {
+	for _, c := range []struct {
+		sec  int64
+		open bool
+	}{
+		{math.MaxInt64, false}, {math.MinInt64, false},
+		{math.MaxInt64 - 3600, true}, {math.MinInt64 + 7200, true},
+	} {
+		u := newStats(t, 0, 100)
+		e := Event{At: time.Unix(c.sec, 0), Tenant: "t", App: "a", Method: "GET", Credits: 3}
+		for range openAfter {
+			u.RecordIn(0, &e)
+		}
+		r := &u.shardOf(0).run
+		if open := r.state.Load()&runOpen != 0; open != c.open {
+			t.Fatalf("second %d: run open %v, want %v", c.sec, open, c.open)
+		}
+		u.RecordIn(0, &e)
+		if x := r.state.Load(); c.open && x&callsMax != 1 {
+			t.Fatalf("second %d: the next decision left state %x: want it in the run", c.sec, x)
+		}
+		u.flush()
+		u.mu.Lock()
+		got := map[int64]Count{}
+		for h, hu := range u.tenants["t"].hours {
+			got[h] = hu.total
+		}
+		u.mu.Unlock()
+		want := map[int64]Count{hourOf(e.At): {Calls: openAfter + 1, Credits: 3 * (openAfter + 1)}}
+		if !maps.Equal(got, want) {
+			t.Fatalf("second %d: %v, want %v", c.sec, got, want)
+		}
 	}
 }
