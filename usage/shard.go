@@ -183,7 +183,9 @@ func (sh *shard) maybeOpen(l *event, tenant string, e *Event) {
 			r.lens[i].Store(v)
 		}
 	}
-	if from := l.hour * 3600; r.from.Load() != from {
+	// Both bounds compared: a new shard's are 0 and 0, so from alone
+	// (hour 0) or until alone (hour -1) may already hold the new value.
+	if from := l.hour * 3600; r.from.Load() != from || r.until.Load() != from+3600 {
 		r.from.Store(from)
 		r.until.Store(from + 3600)
 	}
