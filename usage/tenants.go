@@ -192,9 +192,10 @@ func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage 
 	return u.addTenant(tenant, name, h)
 }
 
-// otherUsage returns Other's usage, which it adds if none is kept (one
-// more than DefaultTenants at most: Other is never counted against
-// them). Called with u.mu held.
+// otherUsage returns Other's usage, which it adds if none is kept, even
+// with DefaultTenants rows kept: Other then makes one more, and new rows
+// wait until a prune leaves fewer than DefaultTenants, Other included (as
+// tenantOf counts them). Called with u.mu held.
 func (u *Stats) otherUsage() *tenantUsage {
 	if u.other == nil {
 		u.addTenant(Other, Other, indexOf(u.filter.seed, Other))
