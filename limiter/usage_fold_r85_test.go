@@ -1,7 +1,6 @@
 package limiter
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -19,13 +18,7 @@ func TestCorrectionsOfAFoldedInvalidNameCountUnderOther(t *testing.T) {
 	t1 := t0.Add(time.Hour)
 	for _, tenant := range []string{"bad\xffname12", "b\xfe\xff!!", usage.Other} {
 		t.Run(fmt.Sprintf("%q", tenant), func(t *testing.T) {
-			u := usage.New(time.Hour, 10)
-			defer func() { _ = u.Close(context.Background()) }()
-			for i := range usage.DefaultTenants + 1 { // the last one is Other
-				u.Record(usage.Event{At: t0, Tenant: fmt.Sprintf("old%d", i), App: "a", Credits: 1})
-			}
-			u.Record(usage.Event{At: t1, Tenant: "old0", App: "a", Credits: 1}) // the hour's first event
-			u.Tenants()                                                         // aggregated: the cap is reached
+			u := fullUsage(t, t0, t1)
 			l := mustNew(t, Plan{Name: "t", Credits: 1 << 20, Concurrency: 4}, WithUsage(u))
 			req := Request{Tenant: tenant, App: "a", Credits: 3}
 			tk, d := l.Acquire(t1, req) // folded as recorded

@@ -20,13 +20,7 @@ func TestCorrectionsOfAFoldedCallCountUnderOther(t *testing.T) {
 	t1 := t0.Add(time.Hour)
 	for _, end := range []string{"refuse", "settle", "reserve"} {
 		t.Run(end, func(t *testing.T) {
-			u := usage.New(time.Hour, 10)
-			defer func() { _ = u.Close(context.Background()) }()
-			for i := range usage.DefaultTenants + 1 { // the last one is Other
-				u.Record(usage.Event{At: t0, Tenant: fmt.Sprintf("old%d", i), App: "a", Credits: 1})
-			}
-			u.Record(usage.Event{At: t1, Tenant: "old0", App: "a", Credits: 1}) // the hour's first event
-			u.Tenants()                                                         // aggregated: the cap is reached
+			u := fullUsage(t, t0, t1)
 			l := mustNew(t, Plan{Name: "t", Credits: 1 << 20, Concurrency: 4}, WithUsage(u))
 			req := Request{Tenant: "x", App: "a", Credits: 3}
 			tk, d := l.Acquire(t1, req) // folded as recorded
@@ -62,4 +56,18 @@ func TestCorrectionsOfAFoldedCallCountUnderOther(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fullUsage returns statistics keeping one hour, with DefaultTenants kept
+// at t0 (the last one Other) and one event of t1 aggregated: the cap is
+// reached, and the next event of t1 prunes t0's tenants and makes room.
+func fullUsage(t *testing.T, t0, t1 time.Time) *usage.Stats {
+	u := usage.New(time.Hour, 10)
+	t.Cleanup(func() { _ = u.Close(context.Background()) })
+	for i := range usage.DefaultTenants + 1 { // the last one is Other
+		u.Record(usage.Event{At: t0, Tenant: fmt.Sprintf("old%d", i), App: "a", Credits: 1})
+	}
+	u.Record(usage.Event{At: t1, Tenant: "old0", App: "a", Credits: 1}) // the hour's first event
+	u.Tenants()                                                         // aggregated: the cap is reached
+	return u
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 )
@@ -125,85 +124,5 @@ func TestPlacementPastTheCapProperty(t *testing.T) {
 			}
 			check()
 		})
-	}
-}
-
-// The same property with calls recorded by four goroutines while another
-// aggregates (queries): a row made while calls of its tenant fold as they
-// are recorded must still take none of their corrections.
-// Each goroutine corrects only its own calls, in its own buffers' order.
-func TestPlacementPastTheCapConcurrent(t *testing.T) {
-	u := newStats(t, time.Hour, 10)
-	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	for hour := range 6 {
-		var wg sync.WaitGroup
-		sums := make([]Count, 4)
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() { // the aggregator, as queries run it
-			defer close(done)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					u.TenantRows(at(hour), at(hour+1))
-				}
-			}
-		}()
-		for g := range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(hour), uint64(g)))
-				type call struct {
-					tenant  string
-					credits int64
-				}
-				var open []call
-				for range 5_000 {
-					switch n := r.IntN(10); {
-					case n < 2 && len(open) > 0:
-						i := r.IntN(len(open))
-						c := open[i]
-						open = slices.Delete(open, i, i+1)
-						u.Refuse(Event{At: at(hour), Tenant: c.tenant, App: "a", Credits: c.credits})
-						sums[g].Add(Count{Credits: -c.credits, Calls: -1, Refused: 1})
-					case n < 3 && len(open) > 0:
-						i := r.IntN(len(open))
-						d := r.Int64N(2*open[i].credits+1) - open[i].credits
-						u.Settle(at(hour), open[i].tenant, "a", d)
-						open[i].credits += d
-						sums[g].Add(Count{Credits: d})
-					default:
-						// Tenants of each goroutine's own, so that a
-						// correction follows its call in one buffer.
-						c := call{tenant: fmt.Sprintf("g%d-%05d", g, 75*hour+r.IntN(300)), credits: 1 + r.Int64N(9)}
-						if record(u, at(hour), c.tenant, "a", "", "", "", "", c.credits, false) {
-							c.tenant = Other // its corrections name Other, as RecordIn counted it
-						}
-						open = append(open, c)
-						sums[g].Add(Count{Credits: c.credits, Calls: 1})
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(stop)
-		<-done
-		var want, all Count
-		for _, s := range sums {
-			want.Add(s)
-		}
-		for _, c := range u.TenantRows(at(hour), at(hour+1)) {
-			if c.Calls < 0 || c.Credits < 0 || c.Refused < 0 {
-				t.Fatalf("hour %d: row %+v below zero", hour, c)
-			}
-			c.Key = ""
-			all.Add(c)
-		}
-		if all != want {
-			t.Fatalf("hour %d: rows add to %+v, the calls to %+v", hour, all, want)
-		}
 	}
 }
