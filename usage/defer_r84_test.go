@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ import (
 func TestDeferredRowsAfterPrune(t *testing.T) {
 	for _, folded := range []int{10, 100, 500, 2000} {
 		t.Run(fmt.Sprint(folded), func(t *testing.T) {
-			u := newStats(t, time.Hour, 10)
+			u := quietStats(t)
 			t1 := t0.Add(time.Hour)
 			for i := range DefaultTenants + 1 {
 				record(u, t0, fmt.Sprintf("old%d", i), "a", "", "", "", "", 1, false)
@@ -59,7 +60,7 @@ func TestDeferredRowsAfterPrune(t *testing.T) {
 // batches of 200 between queries. Logs the share of each hour's calls in
 // Other, and holds it to what it was before the fix of placement.
 func TestDeferredRowsChurn(t *testing.T) {
-	u := newStats(t, time.Hour, 10)
+	u := quietStats(t)
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	var shares []string
 	for hour := range 8 {
@@ -88,4 +89,19 @@ func TestDeferredRowsChurn(t *testing.T) {
 		}
 	}
 	t.Log(shares)
+}
+
+// quietStats returns statistics keeping an hour whose drainer is closed,
+// so that events are aggregated at the test's queries only: a drainer
+// that aggregated the hour's first calls while they were recorded would
+// prune, make room and let later ones be recorded under their names, which
+// the aggregator then places in Other past the cap, deferring rows of
+// their fold slots (the rule tested here is about calls folded as
+// recorded; .ci/run caught one new tenant deferred so under -race).
+func quietStats(t *testing.T) *Stats {
+	u := newStats(t, time.Hour, 10)
+	if err := u.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
