@@ -105,7 +105,7 @@ func (u *Stats) apply(e *event, sum Count, prev *event, prevTU *tenantUsage) *te
 		tu = u.tenantOf(e.tenant, e.hour, true)
 	} else if tu == nil || !samePtr(prev.tenant, e.tenant) || prev.hour != e.hour {
 		// prevTU only for an event of prev's hour: an event of another
-		// hour placed in Other must raise its filter word's folded hour
+		// hour placed in Other must note its hour in its fold slot
 		// (tenantOf), and its tenant's row may count from an hour
 		// between the two (from).
 		// A kept tenant from the index without tenantOf's call (~20
@@ -337,10 +337,10 @@ func (u *Stats) prune(oldest int64) {
 		}
 		// An empty row whose first hour is the window's last, or the
 		// next (an hour's first event prunes with newest still at the
-		// hour before), stays: made when its filter word had folded,
-		// it counts from that hour (see addTenant), and a row made anew
-		// would defer again if a tenant of its word folded before this
-		// prune, as past the cap one mostly has. At most an hour more.
+		// hour before), stays: made when its fold slot had folded, it
+		// counts from that hour (see addTenant), and a row made anew
+		// would defer again if a tenant of its slot folded before this
+		// prune. At most an hour more.
 		if len(tu.hours) == 0 && !tu.inRun && uint64(tu.from-u.newest) > 1 {
 			u.dropTenant(k, tu)
 		}

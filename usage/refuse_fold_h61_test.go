@@ -75,8 +75,9 @@ func TestRefuseLandsWhereTheCallDid(t *testing.T) {
 // filteredName returns a tenant name, not kept by u, that u's full filter
 // folds into Other if folds, else lets through as if kept (a false
 // positive: about one name in 1,000), and whose filter word is none of
-// apart's: a row made for one of those counts from the hour after the
-// name's fold (see Stats.addTenant).
+// apart's (a guard from place-a's first rule, which deferred the rows of
+// a folded name's filter word; harmless now that a fold as recorded
+// defers nothing).
 func filteredName(t *testing.T, u *Stats, folds bool, apart ...string) string {
 	t.Helper()
 	u.mu.Lock()
