@@ -184,10 +184,7 @@ func (u *Stats) tenantOf(tenant string, hour int64, corrects bool) *tenantUsage 
 		if !corrects {
 			u.foldedAt(tenant, hour)
 		}
-		if u.other != nil {
-			return u.other
-		}
-		tenant = Other
+		return u.otherUsage()
 	}
 	return u.addTenant(tenant, name, h)
 }
@@ -212,8 +209,8 @@ func (u *Stats) otherUsage() *tenantUsage {
 // Called with u.mu held.
 func (u *Stats) addTenant(key, name string, h uint64) *tenantUsage {
 	tu := &tenantUsage{hours: map[int64]*hourUsage{}}
-	renamed := key != name
-	if renamed && key != Other {
+	renamed := key != name // Other is made by otherUsage, under its own name
+	if renamed {
 		tu.renamed = true
 		if len(name) <= maxNameBytes {
 			tu.name = strings.Clone(name) // see TenantName; the caller's may be a slice of a larger buffer
@@ -381,8 +378,13 @@ func (u *Stats) foldedAt(key string, hour int64) {
 			u.folded[i] = noHour
 		}
 	}
-	s := &u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)]
+	s := &u.folded[u.foldSlot(key)]
 	*s = max(*s, min(hour, u.newest+1))
+}
+
+// foldSlot is the fold slot of the tenant kept under key.
+func (u *Stats) foldSlot(key string) uint64 {
+	return nameHash(^u.filter.seed, key) >> (64 - foldBits)
 }
 
 // fromOf is the first hour a row made now for the tenant kept under key
@@ -391,5 +393,5 @@ func (u *Stats) fromOf(key string) int64 {
 	if u.folded == nil {
 		return noHour + 1
 	}
-	return u.folded[nameHash(^u.filter.seed, key)>>(64-foldBits)] + 1
+	return u.folded[u.foldSlot(key)] + 1
 }
