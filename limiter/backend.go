@@ -6,7 +6,6 @@ import (
 
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/store/memory"
-	"github.com/creditgate/creditgate/usage"
 )
 
 // backend is a store bound to its lease type: what the Limiter calls. Its
@@ -77,8 +76,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
 	if l.usage != nil {
 		h.at = now.Unix()
-		h.folded = l.usage.RecordIn(h.buf(), &usage.Event{At: now, Tenant: req.Tenant, App: req.App, Module: req.Module,
-			IP: req.IP, User: req.User, Method: req.Method, Credits: d.Cost, Refused: !d.Allowed})
+		h.folded = l.usage.RecordRequest(h.buf(), now, req, d.Cost, !d.Allowed)
 	}
 	if !d.Allowed {
 		l.pool.put(h)

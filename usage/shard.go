@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"github.com/creditgate/creditgate/store"
 	"math"
 	"math/bits"
 	"sync"
@@ -119,28 +120,30 @@ func (sh *shard) lock() {
 	sh.buf[len(sh.buf)-1].merge(int64(w>>creditsShift&creditsMax), int64(w&callsMax), int64(w>>refusedShift&refusedMax))
 }
 
-// tryRun counts decision e, with tenant for e.Tenant, into sh's open run,
-// if it has the run's keys, and reports whether it did. w is the run's
-// state, loaded by the caller, which has found it open.
-func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
+// tryRun counts the decision on req at Unix second sec, with tenant for
+// req.Tenant, into sh's open run, if it has the run's keys, and reports
+// whether it did. w is the run's state, loaded by the caller, which has
+// found it open.
+func (sh *shard) tryRun(w uint64, sec int64, tenant string, req *store.Request, credits int64, refusal bool) bool {
 	r := &sh.run
-	sec := e.At.Unix()
-	credits, calls, refused := e.counts()
-	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
+	l0, l1, ok := packLens(tenant, req.App, req.Module, req.IP, req.User, req.Method)
 	// The keys compared here, not in a call: this is the whole fast path.
 	// Their differences are ORed and tested once, where a || of the
 	// compares cost ~8 instructions more of flags and jumps. (^ and |
 	// bind alike in Go: each difference in parentheses.)
-	ps := (r.ptrs[0].Load() ^ strPtr(tenant)) | (r.ptrs[1].Load() ^ strPtr(e.App)) |
-		(r.ptrs[2].Load() ^ strPtr(e.Module)) | (r.ptrs[3].Load() ^ strPtr(e.IP)) |
-		(r.ptrs[4].Load() ^ strPtr(e.User)) | (r.ptrs[5].Load() ^ strPtr(e.Method))
+	ps := (r.ptrs[0].Load() ^ strPtr(tenant)) | (r.ptrs[1].Load() ^ strPtr(req.App)) |
+		(r.ptrs[2].Load() ^ strPtr(req.Module)) | (r.ptrs[3].Load() ^ strPtr(req.IP)) |
+		(r.ptrs[4].Load() ^ strPtr(req.User)) | (r.ptrs[5].Load() ^ strPtr(req.Method))
 	if !ok || (r.lens[0].Load()^l0)|(r.lens[1].Load()^l1)|uint64(ps) != 0 || sec < r.from.Load() || sec >= r.until.Load() {
 		return false
 	}
-	if uint64(credits) > creditsMax {
-		return false // credits < 0, or more than a run holds
+	add := uint64(1) << refusedShift // a refusal
+	if !refusal {
+		if uint64(credits) > creditsMax {
+			return false // credits < 0, or more than a run holds
+		}
+		add = uint64(credits)<<creditsShift | 1 // a call
 	}
-	add := uint64(credits)<<creditsShift + uint64(calls) + uint64(refused)<<refusedShift
 	for {
 		if (w+add)&runGuards != 0 {
 			return false // full
@@ -162,18 +165,18 @@ func (sh *shard) tryRun(w uint64, tenant string, e *Event) bool {
 // decision with these strings just merged, once l counts a burst and if
 // the decision passed l's very strings (a caller with copies would
 // never match the run, and close it each time). Called with sh.mu held.
-func (sh *shard) maybeOpen(l *event, tenant string, e *Event) {
-	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
+func (sh *shard) maybeOpen(l *event, tenant string, req *store.Request) {
+	l0, l1, ok := packLens(tenant, req.App, req.Module, req.IP, req.User, req.Method)
 	// An hour whose bounds in seconds overflow an int64 (the first or
 	// last that one holds) opens no run.
-	if !ok || l.hour <= math.MinInt64/3600 || l.hour >= math.MaxInt64/3600 || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
-		!samePtr(l.module, e.Module) || !samePtr(l.ip, e.IP) || !samePtr(l.user, e.User) || !samePtr(l.meth, e.Method) {
+	if !ok || l.hour <= math.MinInt64/3600 || l.hour >= math.MaxInt64/3600 || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, req.App) ||
+		!samePtr(l.module, req.Module) || !samePtr(l.ip, req.IP) || !samePtr(l.user, req.User) || !samePtr(l.meth, req.Method) {
 		return
 	}
 	r := &sh.run
 	// Stored only where they changed: a run that fills up opens again
 	// with the same keys at the cost of the state's store alone.
-	for i, s := range [6]string{tenant, e.App, e.Module, e.IP, e.User, e.Method} {
+	for i, s := range [6]string{tenant, req.App, req.Module, req.IP, req.User, req.Method} {
 		if p := strPtr(s); r.ptrs[i].Load() != p {
 			r.ptrs[i].Store(p)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/usage"
 )
 
@@ -29,4 +30,26 @@ func ExampleStats_TenantName() {
 	// listed as "globex" (changed: false): "globex" true
 	// listed as "�acme" (changed: true): "\xffacme" true
 	//  false
+}
+
+// A limiter records each decision on the request it decided: the keys are
+// read where the request holds them, and the buffer is the call's own (its
+// settle later uses the same, so the two are aggregated in order).
+// RecordRequest reports a call that it counted under Other (past the
+// tenant cap), whose settle or refusal should then name Other.
+func ExampleStats_RecordRequest() {
+	u := usage.New(0, 0)
+	defer u.Close(context.Background())
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	req := store.Request{Tenant: "acme", App: "sync", Module: "Leads", Method: "GET", Credits: 2}
+	const buf = 0x9e3779b97f4a7c15 // any well-mixed value, one per caller or core
+	folded := u.RecordRequest(buf, at, &req, req.Credits, false)
+	u.RecordRequest(buf, at, &req, 0, true) // the next call is refused
+	fmt.Println("counted under Other:", folded)
+	for _, c := range u.Top("acme", usage.Module, at, at.Add(time.Hour), 5) {
+		fmt.Printf("%s: %d credits, %d calls, %d refused\n", c.Key, c.Credits, c.Calls, c.Refused)
+	}
+	// Output:
+	// counted under Other: false
+	// Leads: 2 credits, 1 calls, 1 refused
 }
