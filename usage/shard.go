@@ -62,7 +62,7 @@ func (u *Stats) appended(sh *shard) {
 	}
 }
 
-// openRun lets RecordIn count a decision with one compare-and-swap instead
+// openRun lets RecordRequest count a decision with one compare-and-swap instead
 // of the shard's lock and unlock when it repeats the buffer's last event:
 // the same keys as the very same strings, in the same hour. While open,
 // its counts belong to that last event. Whoever takes the lock closes it

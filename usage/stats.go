@@ -247,18 +247,20 @@ func (u *Stats) RecordIn(buf uint64, e *Event) bool {
 
 // RecordRequest is RecordIn of the decision on req at at: a refusal, or
 // an admitted call that spent credits, under req's Tenant, App, Module,
-// IP, User and Method (the fields of req a store does not read), into the
-// buffer buf picks. It reports whether it counted the call as Other's, as
-// RecordIn does. It is what a limiter records per admission: the keys are
-// read where the caller holds them, where an Event would be a copy of
-// them (136 bytes) per call. req is only read: its strings are kept, not
-// req.
+// IP, User and Method (a store reads the Tenant and App, and none of the
+// other four), into the buffer buf picks; req's Credits, Class and Keep
+// are not read (the call counts credits, what its decision cost). It
+// reports whether it counted the call as Other's, as RecordIn does. It is
+// what a limiter records per admission: the keys are read where the
+// caller holds them, where an Event would be a copy of them (136 bytes)
+// per call. req is only read: its strings are kept, not req.
 func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, credits int64, refused bool) bool {
 	// Only the tenant is worked out before the filter's call (past the
-	// cap) and tryRun's: what else the decision counts (its hour, calls)
-	// is worked out after them, so that little crosses those calls (each
-	// value that did cost a spill and a reload). The report is the fold,
-	// or else the tenant compared with Other, for the same reason.
+	// cap), and only it, the fold and the Unix second before tryRun's:
+	// what else the decision counts (its hour, calls) is worked out after
+	// them, so that little crosses those calls (each value that did cost
+	// a spill and a reload). The report is the fold, or else the tenant
+	// compared with Other, for the same reason.
 	tenant := req.Tenant
 	folded := u.filter.folds(tenant)
 	if folded {
