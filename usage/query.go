@@ -77,12 +77,8 @@ func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage)
 	u.mu.Lock()
 	sum := map[string]*Count{}
 	if tu := u.tenants[tenant]; tu != nil {
-		from, to := hourOf(since), hourOf(until.Add(-1))
-		for hr, h := range tu.hours {
-			if hr < from || hr > to {
-				continue
-			}
-			for k, c := range pick(h) {
+		for _, hr := range hoursIn(nil, tu, hourOf(since), hourOf(until.Add(-1))) {
+			for k, c := range pick(tu.hours[hr]) {
 				s := sum[k]
 				if s == nil {
 					s = &Count{Key: k}
@@ -98,6 +94,23 @@ func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage)
 		out = append(out, *c)
 	}
 	return out
+}
+
+// hoursIn returns tu's hours in [from, to], oldest first: sums over
+// hours add them in time order, so that a sum that saturates (see
+// Count.Add) gives the same answer to every query, where the map's order
+// made one over an hour at MaxInt64 and one at MinInt64 answer either.
+// It appends them to hrs[:0], so that a caller going through many tenants
+// reuses one slice.
+func hoursIn(hrs []int64, tu *tenantUsage, from, to int64) []int64 {
+	hrs = hrs[:0]
+	for hr := range tu.hours {
+		if hr >= from && hr <= to {
+			hrs = append(hrs, hr)
+		}
+	}
+	slices.Sort(hrs)
+	return hrs
 }
 
 // byUse orders counts by credits, then calls, then key.
@@ -190,13 +203,13 @@ func (u *Stats) TenantRows(since, until time.Time) []Count {
 	u.flush()
 	u.mu.Lock()
 	var out []Count
+	var hrs []int64
 	from, to := hourOf(since), hourOf(until.Add(-1))
 	for k, tu := range u.tenants {
 		c := Count{Key: k}
-		for hr, h := range tu.hours {
-			if hr >= from && hr <= to {
-				c.plus(h.total)
-			}
+		hrs = hoursIn(hrs, tu, from, to)
+		for _, hr := range hrs {
+			c.plus(tu.hours[hr].total)
 		}
 		if c != (Count{Key: k}) {
 			out = append(out, c)

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Reviewer-86 (before this change too): a query over two hours, one whose
+// Reviewer-86 (before session 20 too): a query over two hours, one whose
 // credits saturated at MaxInt64 and one at MinInt64, sums the hours in map
 // order, and a saturated sum stays where it first got: the same query on
 // the same statistics answers MaxInt64 or MinInt64 from call to call.
