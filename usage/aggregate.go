@@ -11,7 +11,7 @@ import (
 )
 
 // aggregate folds a batch into the statistics, event by event: each is
-// a run of decisions with the same keys already, since RecordIn and push
+// a run of decisions with the same keys already, since RecordRequest and push
 // merge a decision into the buffer's last event when it has that event's
 // keys, so that no two neighbours in a batch have the same keys (which
 // TestBatchNeighboursDiffer holds to). Comparing each with the one
@@ -180,7 +180,7 @@ func samePtr(a, b string) bool {
 	return len(a) == len(b) && (len(a) == 0 || unsafe.StringData(a) == unsafe.StringData(b))
 }
 
-// hasRun reports whether r has these keys but the tenant's; RecordIn asks
+// hasRun reports whether r has these keys but the tenant's; RecordRequest asks
 // it before it builds an event.
 func (r *event) hasRun(hour int64, adjust bool, app, module, ip, user, meth string) bool {
 	return r.hour == hour && r.adjust == adjust && words.Equal(r.app, app) && words.Equal(r.module, module) &&

@@ -96,8 +96,8 @@ func (u *Stats) sum(tenant string, since, until time.Time, pick func(*hourUsage)
 	return out
 }
 
-// hoursIn returns tu's hours in [from, to], oldest first: sums over
-// hours add them in time order, so that a sum that saturates (see
+// hoursIn returns tu's hours in [from, to], oldest first, for every
+// query over a tenant's hours: sums over hours add them in time order, so that a sum that saturates (see
 // Count.Add) gives the same answer to every query, where the map's order
 // made one over an hour at MaxInt64 and one at MinInt64 answer either.
 // It appends them to hrs[:0], so that a caller going through many tenants
@@ -164,18 +164,13 @@ func (u *Stats) series(tenant string, since, until time.Time, pick func(*hourUsa
 	u.mu.Lock()
 	var out []Point
 	if tu := u.tenants[tenant]; tu != nil {
-		from, to := hourOf(since), hourOf(until.Add(-1))
-		for hr, h := range tu.hours {
-			if hr < from || hr > to {
-				continue
-			}
-			if c := pick(h); c != nil {
+		for _, hr := range hoursIn(nil, tu, hourOf(since), hourOf(until.Add(-1))) {
+			if c := pick(tu.hours[hr]); c != nil {
 				out = append(out, Point{Hour: time.Unix(hr*3600, 0).UTC(), Credits: c.Credits, Calls: c.Calls, Refused: c.Refused})
 			}
 		}
 	}
 	u.mu.Unlock()
-	slices.SortFunc(out, func(a, b Point) int { return a.Hour.Compare(b.Hour) })
 	return out
 }
 

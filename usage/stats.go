@@ -115,7 +115,7 @@ type Stats struct {
 	done     chan struct{} // closed when the drainer has exited
 	closeOne sync.Once
 
-	filter tenantFilter // which tenants fold into Other, read by RecordIn
+	filter tenantFilter // which tenants fold into Other, read by RecordRequest
 	// folded holds the aggregator's fold slots (see foldedAt), nil until
 	// it first places an event in Other. Under mu.
 	folded []int64

@@ -21,7 +21,7 @@ const (
 
 // tenantFilter tells, without Stats.mu, that a tenant folds into Other:
 // the cap is reached and the tenant's name is not kept. Past the cap most
-// tenants are not kept (100,000 tenants take turns, say), and RecordIn
+// tenants are not kept (100,000 tenants take turns, say), and RecordRequest
 // folds them as it records: their events then merge in the buffer like
 // one tenant's burst, and aggregation finds them without the tenants map.
 // Written under Stats.mu; a kept name's bit is never clear, not even while
@@ -357,7 +357,7 @@ func validName(s string) bool {
 
 // The aggregator's fold slots (Stats.folded): the latest hour in which it
 // placed an event of a tenant of the slot in Other, for want of room or
-// by the filter (an event RecordIn folded is Other's as recorded, and its
+// by the filter (an event RecordRequest folded is Other's as recorded, and its
 // corrections name Other: see RecordIn). A row made for a tenant counts
 // from the hour after its slot's (see addTenant). 8,192 slots: a burst of
 // such folds as an hour turns defers few new rows.
