@@ -305,9 +305,12 @@ func (r *Rolling) SetLimit(limit int64) error {
 
 // geometryCache interns geometry by (W, width): a store keeps one window per
 // tenant, and 100,000 tenants on a few plans then share a few geometries,
-// which stay in cache. It holds at most maxGeometryCache; past that a window
-// gets a geometry of its own (correct, only not shared), so hostile
-// lengths cannot grow it without bound.
+// which stay in cache. It holds at most maxGeometryCache, so hostile
+// lengths cannot grow it without bound: a new geometry past that takes
+// the place of an arbitrary one (whose windows keep it, only no longer
+// shared with new ones). Past the bound, new windows got geometries of
+// their own, never shared: once hostile lengths had filled the table, a
+// plan's windows made later did not share theirs either.
 var geometryCache struct {
 	sync.Mutex
 	m map[[2]uint64]*geometry
@@ -328,8 +331,12 @@ func geometryOf(W, w uint64) *geometry {
 	if geometryCache.m == nil {
 		geometryCache.m = make(map[[2]uint64]*geometry)
 	}
-	if len(geometryCache.m) < maxGeometryCache {
-		geometryCache.m[k] = g
+	if len(geometryCache.m) >= maxGeometryCache {
+		for old := range geometryCache.m {
+			delete(geometryCache.m, old)
+			break
+		}
 	}
+	geometryCache.m[k] = g
 	return g
 }
