@@ -1,0 +1,117 @@
+package zoho_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/profile/zoho"
+	"github.com/creditgate/creditgate/store"
+)
+
+// The fact sheet (docs/credit-limits.md, section 3, "Sub-concurrency"): "a
+// group of complex APIs shares a limit of 10, the same on all editions", and
+// zoho.go calls its classes "API classes that share Zoho's sub-concurrency
+// limit". With 10 bulk calls in flight, an 11th complex call of any class
+// must be refused; the profile gives each class a cap of its own, so 50
+// complex calls (10 of each of 5 classes) go through at once.
+func TestSubConcurrencySharedAcrossClasses_r89(t *testing.T) {
+	plan, err := zoho.Edition("ultimate", 1000) // concurrency 25 per app
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := limiter.New(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var held []limiter.Ticket
+	defer func() {
+		for _, tk := range held {
+			tk.Release()
+		}
+	}()
+	admitted := 0
+	// Two applications, so the per-app concurrency cap (25) is not what refuses.
+	for i, class := range []string{zoho.ClassBulk, zoho.ClassQuery, zoho.ClassConvert, zoho.ClassMail, zoho.ClassComposite} {
+		for j := 0; j < zoho.SubConcurrency; j++ {
+			app := fmt.Sprintf("app%d", (i*zoho.SubConcurrency+j)%3)
+			tk, d := l.Acquire(now, store.Request{Tenant: "org", App: app, Class: class, Credits: 1})
+			if d.Allowed {
+				held = append(held, tk)
+				admitted++
+			}
+		}
+	}
+	if admitted > zoho.SubConcurrency {
+		t.Errorf("%d complex calls in flight at once; Zoho's shared sub-concurrency limit is %d", admitted, zoho.SubConcurrency)
+	}
+}
+
+// The fact sheet, section 2: "Mail-merge download: 5 (1 if it fails)",
+// and "__apis ... Sample values: send_mail 20, merge 50". The table lists
+// send_mail but not these two, so each falls to the default of 1: a caller
+// pays 1 credit for a call that costs Zoho's pool 50 (merge) or 5.
+func TestCostTableDearCallsPricedAtDefault_r89(t *testing.T) {
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, path string
+		atLeast      int64
+		source       string
+	}{
+		{"POST", "/crm/v8/Leads/4/actions/merge", 50, "__apis sample: merge 50"},
+		{"POST", "/crm/v8/Leads/4/actions/download_mail_merge", 5, "Mail-merge download: 5"},
+	} {
+		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.path, strings.NewReader("{}")))
+		if err != nil {
+			t.Errorf("%s %s: %v", tc.method, tc.path, err)
+			continue
+		}
+		if p.Credits < tc.atLeast {
+			t.Errorf("%s %s: %d credits (pattern %q); the fact sheet: %s", tc.method, tc.path, p.Credits, p.Pattern, tc.source)
+		}
+	}
+}
+
+// The fact sheet, section 2: Composite "uses 5 concurrency units and 1
+// sub-concurrency unit". With Free's cap of 5 in flight per application one
+// composite call fills it; the profile takes one slot, so five run at once.
+func TestCompositeTakesFiveConcurrencyUnits_r89(t *testing.T) {
+	plan, err := zoho.Edition("free", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/__composite_requests", strings.NewReader("{}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := limiter.New(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	admitted := 0
+	for range 5 {
+		tk, d := l.Acquire(now, store.Request{Tenant: "org", App: "app", Class: p.Class, Credits: p.Credits})
+		if d.Allowed {
+			defer tk.Release()
+			admitted++
+		}
+	}
+	if admitted > 1 {
+		t.Errorf("%d composite calls in flight on Free (5 concurrency units each, cap 5)", admitted)
+	}
+}
