@@ -2,6 +2,7 @@ package zoho_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/profile/zoho"
 	"github.com/creditgate/creditgate/store"
 )
@@ -113,5 +115,25 @@ func TestCompositeTakesFiveConcurrencyUnits_r89(t *testing.T) {
 	}
 	if admitted > 1 {
 		t.Errorf("%d composite calls in flight on Free (5 concurrency units each, cap 5)", admitted)
+	}
+}
+
+// The fact sheet, section 5 (line 60): "429: code TOO_MANY_REQUESTS, meaning
+// the 24-h credits are spent or the concurrency limit is hit"; section 9
+// (line 108): "429, body code TOO_MANY_REQUESTS for credits or concurrency
+// (LIMIT_EXCEEDED in composite samples)". LIMIT_EXCEEDED is the code of a
+// composite sub-request over its count limit (line 61), not of spent
+// credits; ErrorBodies writes it for every credits refusal, so a Zoho SDK or
+// client that waits out TOO_MANY_REQUESTS misreads the server's 429.
+func TestCreditsRefusalCode_r89(t *testing.T) {
+	f := middleware.Refusal{By: middleware.ByCredits, Cost: 1, Limit: 5000, Remaining: 0,
+		Reset: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), RetryAfter: time.Minute}
+	var b zoho.ErrorBody
+	raw := zoho.ErrorBodies{}.AppendRefusal(nil, f)
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	if b.Code != "TOO_MANY_REQUESTS" {
+		t.Errorf("credits refusal: code %q, Zoho sends TOO_MANY_REQUESTS for spent credits: %s", b.Code, raw)
 	}
 }
