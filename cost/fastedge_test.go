@@ -176,7 +176,7 @@ func TestFastPathEdges(t *testing.T) {
 			checkPrices(t, priced, pats, r)
 			// The module is ServeMux's PathValue("module") for the
 			// route it serves (a single reading, no redirect).
-			if i := ct.match(r); i >= 0 && st&(fastLoose|fastRedirect) == 0 {
+			if i := ct.match(r); i >= 0 && st&(fastMore|fastRedirect) == 0 {
 				matched++
 				ppats := make([]string, len(priced.routes))
 				for k := range priced.routes {

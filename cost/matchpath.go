@@ -392,7 +392,8 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	}
 	// The usual methods are told from CONNECT by stdMethod's switch.
 	var root *segNode
-	if k := stdMethod(r.Method); k >= 0 {
+	k := stdMethod(r.Method)
+	if k >= 0 {
 		root = m.std[k]
 	} else if r.Method == http.MethodConnect {
 		return -1, "", 0
@@ -413,7 +414,7 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	if c.foldMiss || c.trailing && c.n > 0 || m.foldTwins {
 		st |= fastLoose
 	}
-	if len(r.Header) > 0 && hasOverride(r.Header) {
+	if len(r.Header) > 0 && hasOverride(r.Header) || k < 0 && lowerMethod(r.Method) {
 		st |= fastOverride
 	}
 	if i >= 0 {

@@ -39,7 +39,7 @@ func randomCleanPath(rng *rand.Rand) string {
 func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	var vs views
 	t.slowViews(r, &vs)
-	if len(r.Header) > 0 && hasOverride(r.Header) {
+	if len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method) {
 		if t.overrideViews(r, &vs); vs.ambiguous {
 			return Price{}, ErrAmbiguousMethod
 		}

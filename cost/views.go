@@ -21,9 +21,10 @@ import (
 // request the ways that differ (views) and prices it at the highest.
 
 // maxViews bounds the readings of one request: ServeMux's (on the cleaned
-// path), an unescaping backend's, and a loose one, for its method and for
-// each method override header's (overrideHeaders).
-const maxViews = 3 * (1 + len(overrideHeaders))
+// path), an unescaping backend's, and a loose one, for its method, for its
+// method in capitals (lowerMethod) and for each method override header's
+// (overrideHeaders).
+const maxViews = 3 * (2 + len(overrideHeaders))
 
 // A view is one reading of a request: the route it reaches (-1 for none)
 // and its {module} segment.
@@ -75,9 +76,22 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 	default:
 		t.slowViews(r, vs)
 	}
-	if st&fastOverride != 0 || st&fastDone == 0 && len(r.Header) > 0 && hasOverride(r.Header) {
+	if st&fastOverride != 0 || st&fastDone == 0 && (len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method)) {
 		t.overrideViews(r, vs)
 	}
+}
+
+// lowerMethod reports whether method has lower-case ASCII letters: ServeMux
+// matches methods as sent, but Django and Flask (Werkzeug) upper-case the
+// request's method and ASP.NET Core compares methods ignoring case, so a
+// backend may run "post" as POST; overrideViews reads it as both.
+func lowerMethod(method string) bool {
+	for i := 0; i < len(method); i++ {
+		if 'a' <= method[i] && method[i] <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrAmbiguousMethod is the error for a request whose method override
@@ -178,12 +192,16 @@ func upperIs(s, up string) bool {
 // overrideViews adds the readings of r as each method its override headers
 // name (OverrideMethods), for servers that run a request as that method;
 // more than maxOverrideMethods of them make r ambiguous (ErrAmbiguousMethod).
+// A method with lower-case letters is also read in capitals (lowerMethod).
 // The elements are compared with the methods read so far before they are
 // upper-cased: a header of thousands of repeats allocates only for the
 // distinct methods.
 func (t *Table) overrideViews(r *http.Request, vs *views) {
-	var seen [maxOverrideMethods]string
-	n := 0
+	var seen [maxOverrideMethods + 1]string
+	n, limit := 0, maxOverrideMethods
+	if lowerMethod(r.Method) {
+		seen[0], n, limit = strings.ToUpper(r.Method), 1, maxOverrideMethods+1
+	}
 	overrideElems(r, func(e string) bool {
 		if e == "" || upperIs(e, r.Method) {
 			return true
@@ -193,7 +211,7 @@ func (t *Table) overrideViews(r *http.Request, vs *views) {
 				return true
 			}
 		}
-		if n == len(seen) {
+		if n == limit {
 			vs.ambiguous = true
 			return false
 		}
