@@ -54,10 +54,13 @@ type handler struct {
 // past it a request gets 503 with Retry-After at once. A request whose body
 // was priced reaches next as a shallow copy whose body replays it whole.
 //
-// The slots are released when next returns: normally, by panicking (the panic
-// goes on after the release, and the credits are refunded like a 5xx), or after
-// the client went away, which net/http reports by cancelling the request
-// context; next must then return, as every handler must. Streaming responses
+// The slots are released when next returns: normally, by panicking (the
+// panic goes on after the release, and the credits are refunded like a 5xx;
+// not for [http.ErrAbortHandler] after a status below 500 to a client that
+// has gone away, httputil.ReverseProxy's abort when the client leaves during
+// the body: that call was served, and stays charged), or after the client
+// went away, which net/http reports by cancelling the request context; next
+// must then return, as every handler must. Streaming responses
 // ([http.Flusher]) keep their slot until next returns. A hijacked connection
 // ([http.Hijacker], or [http.ResponseController] through Unwrap) keeps it only
 // until next returns, even if the connection lives on in another goroutine.
@@ -192,7 +195,7 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	// that nothing after the admission can leak the slots.
 	st, big := newReqState(cfg.headers.ietf)
 	st.ticket = ticket
-	defer h.finish(st)
+	defer h.finishServed(st, r)
 	st.ResponseWriter = w
 	// A decision that read no pool (Limit 0: a shared store out of reach
 	// admitting alone) has no figures to show: a client would take them
@@ -237,8 +240,27 @@ func stateOf(d *limiter.Decision, retry time.Duration) limitState {
 	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
 }
 
-// finish runs deferred: it settles the ticket and releases the slots, whether
-// next returned or panicked. It does not recover, so a panic goes on unchanged.
+// finishServed runs deferred: finish, once next has returned or panicked.
+// A panic with http.ErrAbortHandler after next wrote a status below 500, to
+// a client that has gone away (r's context is cancelled, as net/http
+// cancels it when the client closes or a write to it fails), is a served
+// call, not a failure: httputil.ReverseProxy aborts so when it cannot copy
+// the upstream's body to a client that left, and refunding it would make a
+// call free for any client that closes the connection early. The panic is
+// recovered only to read it, and goes on unchanged.
+func (h *handler) finishServed(st *reqState, r *http.Request) {
+	if !st.returned && st.status != 0 && st.status < 500 && r.Context().Err() != nil {
+		if v := recover(); v != nil {
+			st.returned = v == http.ErrAbortHandler
+			h.finish(st)
+			panic(v)
+		}
+	}
+	h.finish(st)
+}
+
+// finish settles the ticket and releases the slots, whether next returned or
+// panicked. It does not recover, so a panic goes on unchanged.
 func (h *handler) finish(st *reqState) {
 	rep := st.report.Swap(reportClosed) // a later ReportCost reports false
 	failed := !st.returned || (st.statusOrOK() >= 500 && !st.hijacked)
