@@ -45,6 +45,10 @@ func Routes(version string) []cost.Route {
 		r("POST "+bulk+"/write", 500, ClassBulk),
 		// Send mail: 20 (__apis sample).
 		r("POST "+v+"/{module}/{id}/actions/send_mail", 20, ClassMail),
+		// Merge records: 50 (__apis sample). Mail-merge download: 5, 1 if it
+		// fails (Zoho's own text), which the handler settles with ReportCost.
+		r("POST "+v+"/{module}/{id}/actions/merge", 50, ""),
+		r("POST "+v+"/{module}/{id}/actions/download_mail_merge", 5, ""),
 		// Attachments and photo: 1 (__apis sample).
 		r(v+"/{module}/{id}/Attachments", 1, ""),
 		r(v+"/{module}/{id}/Attachments/{aid}", 1, ""),
