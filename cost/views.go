@@ -262,8 +262,8 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 	}
 }
 
-// looseView adds the reading of a router that ignores ASCII case, trailing
-// dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
+// looseView adds the reading of a router that ignores ASCII case (and
+// Java's few non-ASCII twins of ASCII letters, javaFold), trailing dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
 // containers and Spring drop them from each segment, then normalize), and
 // takes a backslash for a slash (looseSegs).
 func (t *Table) looseView(method string, segs []string, vs *views) {
@@ -405,7 +405,27 @@ func unescapePath(s string) string {
 // or a backslash: whether a loose router may read the path otherwise.
 func dotted(segs []string) bool {
 	for _, s := range segs {
-		if s != "" && s[len(s)-1] == '.' || strings.IndexAny(s, `;\`) >= 0 {
+		if s != "" && s[len(s)-1] == '.' || strings.IndexAny(s, `;\`) >= 0 || hasJavaFold(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// javaFold maps the non-ASCII letters that Java's equalsIgnoreCase (and
+// regionMatches(true, ...), as Spring's case-insensitive PathPattern
+// compares) takes for ASCII ones to those: İ and ı for i (one lower-cases,
+// the other upper-cases to the ASCII letter's case), ſ for s and the
+// Kelvin sign for k. The loose reading, which folds ASCII case, folds them
+// too (isLimit reads COQL's LIMIT the same way).
+var javaFold = strings.NewReplacer("\u0130", "i", "\u0131", "i", "\u017f", "s", "\u212a", "k")
+
+// hasJavaFold reports whether s has a letter javaFold maps.
+func hasJavaFold(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		switch {
+		case s[i] == 0xc4 && (s[i+1] == 0xb0 || s[i+1] == 0xb1), s[i] == 0xc5 && s[i+1] == 0xbf,
+			s[i] == 0xe2 && i+2 < len(s) && s[i+1] == 0x84 && s[i+2] == 0xaa:
 			return true
 		}
 	}
@@ -474,6 +494,9 @@ func (l looser) seg(seg string) looser {
 		}
 		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
 			s = trimmed
+		}
+		if hasJavaFold(s) {
+			s = javaFold.Replace(s)
 		}
 		if len(l.dst)-l.base >= l.limit {
 			l.extra++
