@@ -263,7 +263,8 @@ func (t *Table) slowViews(r *http.Request, vs *views) {
 }
 
 // looseView adds the reading of a router that ignores ASCII case (and
-// Java's few non-ASCII twins of ASCII letters, javaFold), trailing dots, a trailing slash and path parameters (";jsessionid=x": Java servlet
+// Java's few non-ASCII twins of ASCII letters, javaFold), trailing dots, a
+// trailing slash and path parameters (";jsessionid=x": Java servlet
 // containers and Spring drop them from each segment, then normalize), and
 // takes a backslash for a slash (looseSegs).
 func (t *Table) looseView(method string, segs []string, vs *views) {
