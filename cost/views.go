@@ -406,7 +406,7 @@ func unescapePath(s string) string {
 // or a backslash: whether a loose router may read the path otherwise.
 func dotted(segs []string) bool {
 	for _, s := range segs {
-		if s != "" && s[len(s)-1] == '.' || strings.IndexAny(s, `;\`) >= 0 || hasJavaFold(s) {
+		if s != "" && (s[len(s)-1] == '.' || s[len(s)-1] == ' ') || strings.IndexAny(s, `;\`) >= 0 || hasJavaFold(s) {
 			return true
 		}
 	}
@@ -441,8 +441,8 @@ func loosePath(p string) string {
 }
 
 // looseSegs appends to dst the segments of a clean path, segs, as a loose
-// router reads them: without path parameters and trailing dots, and
-// normalized after path parameters are dropped, as Tomcat and Spring do, so
+// router reads them: without path parameters and trailing dots and spaces,
+// and normalized after path parameters are dropped, as Tomcat and Spring do, so
 // that "..;" removes the segment before it and ";x" alone is no segment
 // (the "..;/" bypass). A backslash separates segments too, as for IIS and
 // Node's URL parsers. It keeps at most limit segments, counting the others
@@ -493,7 +493,7 @@ func (l looser) seg(seg string) looser {
 			}
 			continue
 		}
-		if trimmed := strings.TrimRight(s, "."); trimmed != "" {
+		if trimmed := strings.TrimRight(s, ". "); trimmed != "" { // as Windows' path normalization
 			s = trimmed
 		}
 		if hasJavaFold(s) {
