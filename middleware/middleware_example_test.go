@@ -217,7 +217,8 @@ func ExampleWithPricingBudget() {
 	costs, _ := cost.NewTable(1, cost.Route{Pattern: "POST /crm/v8/{module}", Pricer: cost.RecordsCost("data", 10, 10, 1<<20)})
 	h, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithPricingBudget(4<<10),
 		middleware.WithClock(func() time.Time { return exampleNow }))
-	// The bodies being priced share 4 KiB: a larger one cannot be held.
+	// The bodies being priced share 4 KiB: a larger one can never be held
+	// (413; a body that fits waits for room with 503 and Retry-After).
 	for _, n := range []int{10, 2000} {
 		body := `{"data":[{}` + strings.Repeat(`,{}`, n-1) + `]}`
 		w := httptest.NewRecorder()
@@ -226,5 +227,5 @@ func ExampleWithPricingBudget() {
 	}
 	// Output:
 	// 40 bytes: 404 Retry-After ""
-	// 6010 bytes: 503 Retry-After "1"
+	// 6010 bytes: 413 Retry-After ""
 }

@@ -131,7 +131,9 @@ func WithMaxKeyBytes(n int) Option {
 // price them, across all its requests at once (default
 // [DefaultPricingBudget]). A request whose pricing would hold more gets 503
 // with Retry-After (by [ByBodyBudget]) at once, never a wait, also in shadow
-// mode; the bytes come back when its pricing ends. Without a bound, clients
+// mode; the bytes come back when its pricing ends. A body that reaches the
+// whole budget, which no wait would let in, gets 413 (by [ByBody], with the
+// budget as its limit), also in shadow mode. Without a bound, clients
 // that declare large bodies on body-priced routes and stall could make the
 // server hold each route's body limit per connection. The budget counts the
 // bytes read and the room offered to each read; io.ReadAll's final copy holds

@@ -21,6 +21,10 @@ const DefaultPricingBudget = 64 << 20
 // pricing budget cannot hold more.
 var errBudgetSpent = errors.New("middleware: pricing budget spent")
 
+// errOverBudget fails a read of a body being priced that has reached the
+// whole pricing budget: it can never be held, however idle the server.
+var errOverBudget = errors.New("middleware: body larger than the pricing budget")
+
 // budgetRetry is the Retry-After of a 503 for a spent budget: pricing takes as
 // long as a client takes to send a body, and the budget frees as they end.
 const budgetRetry = time.Second
@@ -53,6 +57,7 @@ func (b *byteBudget) give(n int64) { b.free.Add(n) }
 type budgetBody struct {
 	rc       io.ReadCloser
 	budget   *byteBudget
+	total    int64 // the whole budget (WithPricingBudget)
 	held     int64 // bytes taken from budget
 	read     int64 // bytes read while pricing
 	finished bool
@@ -61,6 +66,15 @@ type budgetBody struct {
 func (b *budgetBody) Read(p []byte) (int, error) {
 	if b.finished {
 		return b.rc.Read(p)
+	}
+	if b.read+int64(len(p)) > b.total {
+		// More than the whole budget can ever hold: offer less room, and
+		// past the budget the body is too large to price, not a wait
+		// (a 503 "retry soon" would be refused the same way forever).
+		if b.read >= b.total {
+			return 0, errOverBudget
+		}
+		p = p[:b.total-b.read]
 	}
 	if need := b.read + int64(len(p)); need > b.held {
 		if !b.budget.take(need - b.held) {
@@ -102,7 +116,7 @@ type pricedRequest struct {
 // d becomes the decision of the whole price.
 func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, req *limiter.Request, ticket *limiter.Ticket, d *limiter.Decision) (*http.Request, bool) {
 	least := price.Credits
-	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget}}
+	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget, total: h.cfg.budget}}
 	pr.req.Body = &pr.body
 	done := false  // the ticket is passed on, or refunded and released
 	defer func() { // if the cost function panics
@@ -154,6 +168,13 @@ func (h *handler) unpriced(w http.ResponseWriter, r *http.Request, price cost.Pr
 		// Even in shadow mode: the limit under trial is not what refused,
 		// the server's memory is, and the body is half read.
 		h.budgetSpent(w, r)
+		return
+	}
+	if errors.Is(err, errOverBudget) {
+		// The same, but no wait frees room for it: 413, not 503.
+		h.noteCostError(r, err)
+		writeFailure(w, cfg.bodies, Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: cfg.budget,
+			Detail: "the request body is larger than the server holds to price it"})
 		return
 	}
 	if cfg.shadowAll || cfg.shadow[price.Pattern] {

@@ -127,7 +127,8 @@ func TestPricingBudgetAfterPricing(t *testing.T) {
 		got = -1
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("POST", "/big", strings.NewReader(records(100<<10))))
-		assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "shadow: %v", opts != nil)
+		// Larger than the whole budget: no wait lets it in (413, not 503).
+		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code, "shadow: %v", opts != nil)
 		assert.Equal(t, -1, got, "next never ran")
 		assert.Equal(t, int64(64<<10), hd.budget.free.Load())
 	}
