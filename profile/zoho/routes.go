@@ -78,16 +78,18 @@ func Routes(version string) []cost.Route {
 // no wildcard for a version only ({v} would match any segment, "bulk" or a
 // misspelt one too), so each version's routes are listed. The newest
 // come first: a lookup compares a path's version with them in this order.
-var versions = [...]string{"v8", "v9", "v7", "v6", "v5", "v4", "v3", "v2"}
+// Zoho also has a v2.1, between v2 and v3.
+var versions = [...]string{"v8", "v9", "v7", "v6", "v5", "v4", "v3", "v2.1", "v2"}
 
-// CostTable returns the table of every API version from v2 to v9 (Routes of
-// each: Zoho's credit costs do not depend on the version) with a default
-// cost of 1. A path under another segment, /crm/v10/ or /crm/foo/, matches
+// CostTable returns the table of every API version from v2 to v9, v2.1
+// too (Routes of each: Zoho's credit costs do not depend on the version)
+// with a default cost of 1. A path under another segment, /crm/v10/ or /crm/foo/, matches
 // no route and costs 1.
 func CostTable() (*cost.Table, error) { return cost.NewTable(1, AllRoutes()...) }
 
-// AllRoutes is Routes of every version CostTable prices, v2 to v9, for a
-// table of one's own (a gateway's, with overrides and routes added).
+// AllRoutes is Routes of every version CostTable prices, v2 to v9 and
+// v2.1, for a table of one's own (a gateway's, with overrides and routes
+// added).
 func AllRoutes() []cost.Route {
 	var routes []cost.Route
 	for _, v := range versions {
