@@ -175,3 +175,27 @@ func TestCreditsRemainingHeaderExcludesAddOns_r89(t *testing.T) {
 			middleware.HeaderCreditsRemaining, rec.Header())
 	}
 }
+
+// The fact sheet, section 2 (line 36): "Composite: 1 credit. With
+// rollback_on_fail it costs 1 if a rollback happens, 2 if every
+// sub-request succeeds." The table prices every composite call at 1 and its
+// comment leaves the 2 to "the caller", who settles afterwards; the gateway
+// (cmd/creditgate), a reverse proxy, never does, so a successful
+// rollback_on_fail composite costs the pool 1 where it costs Zoho's 2. The
+// body says rollback_on_fail before the call: priced from it, the call is
+// never too low (the table's rule for what it cannot know, as for COQL's
+// open literals), 2 at most 1 too high.
+func TestCompositeRollbackOnFailPricedTwo_r89(t *testing.T) {
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"rollback_on_fail":true,"__composite_requests":[{"method":"GET","uri":"/crm/v8/Leads"}]}`
+	p, err := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/__composite_requests", strings.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Credits < 2 {
+		t.Errorf("composite with rollback_on_fail: %d credits, Zoho charges 2 when it succeeds", p.Credits)
+	}
+}
