@@ -29,7 +29,7 @@ func (s failClosedStore) Take(now time.Time, req *store.Request, plans store.Pla
 // of the pool. The 429 said it was spent: X-RATELIMIT-REMAINING 0 and
 // X-API-CREDITS-REMAINING 0 beside the plan's LIMIT, and a body by
 // "credits" ("the API credits for the current window are used up",
-// LIMIT_EXCEEDED in Zoho's shape) with remaining 0. A client that
+// then LIMIT_EXCEEDED in Zoho's shape) with remaining 0. A client that
 // reconciles with the headers (this project's Transport does, on every
 // response from 400 up) books the whole pool as spent by others, and stays
 // locked out for a window after a blip of the server's store. The refusal

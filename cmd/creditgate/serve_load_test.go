@@ -152,11 +152,7 @@ func checkRefusal(resp *http.Response, body []byte) (by, msg string) {
 	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
 		return b.Details.By, "Retry-After = " + resp.Header.Get("Retry-After")
 	}
-	wantCode := zoho.CodeTooManyRequests
-	if b.Details.By == middleware.ByCredits {
-		wantCode = zoho.CodeLimitExceeded
-	}
-	if b.Code != wantCode || b.Status != "error" || b.Message == "" || resp.Header.Get(middleware.HeaderLimit) != "51000" {
+	if b.Code != zoho.CodeTooManyRequests || b.Status != "error" || b.Message == "" || resp.Header.Get(middleware.HeaderLimit) != "51000" {
 		return b.Details.By, "429 body " + string(body)
 	}
 	if b.Details.By == middleware.BySubConcurrency && b.Details.Class != "bulk" {

@@ -12,12 +12,14 @@ import (
 // Error codes of Zoho's error object, as the middleware writes them with
 // [ErrorBodies].
 const (
-	// CodeTooManyRequests: a concurrency or sub-concurrency cap is full (or
-	// the server cannot check its limits now); retry after a short pause.
+	// CodeTooManyRequests is every refusal's code, as Zoho's 429 carries it
+	// for spent credits and for a full concurrency cap alike (the fact
+	// sheet, section 5): details.by says which (middleware.ByCredits:
+	// retry after the reset time; any other: after a short pause).
+	// LIMIT_EXCEEDED, which this package wrote for spent credits, is the
+	// code of a composite request's sub-request in Zoho's samples, not of
+	// a 429, and a client written for Zoho did not know it.
 	CodeTooManyRequests = "TOO_MANY_REQUESTS"
-	// CodeLimitExceeded: the credits of the window are spent; retry after the
-	// reset time.
-	CodeLimitExceeded = "LIMIT_EXCEEDED"
 	// CodeInvalidData: the request's cost could not be computed from it, or
 	// its tenant or application key is too long.
 	CodeInvalidData = "INVALID_DATA"
@@ -59,16 +61,12 @@ var _ middleware.ErrorBodies = ErrorBodies{}
 // ContentType is JSON, as Zoho sends.
 func (ErrorBodies) ContentType() string { return "application/json; charset=utf-8" }
 
-// AppendRefusal writes a 429: LIMIT_EXCEEDED for spent credits,
-// TOO_MANY_REQUESTS for every other refusal (a full concurrency cap, a full
-// store, a store that cannot decide).
+// AppendRefusal writes a 429, TOO_MANY_REQUESTS for every refusal (spent
+// credits, a full concurrency cap, a full store, a store that cannot
+// decide), with details.by saying which.
 func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
-	code := CodeTooManyRequests
-	if f.By == middleware.ByCredits {
-		code = CodeLimitExceeded
-	}
 	buf = append(buf, `{"code":"`...)
-	buf = append(buf, code...)
+	buf = append(buf, CodeTooManyRequests...)
 	// By and the message are middleware's and this package's constants,
 	// plain ASCII: they go in unescaped, which shows on the 429 path.
 	buf = append(buf, `","details":{"by":"`...)

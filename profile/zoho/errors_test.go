@@ -88,7 +88,7 @@ func TestErrorBodiesRefusals(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, rec.Code)
 	b = decode(t, rec)
 	two, one := int64(2), int64(1)
-	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeLimitExceeded, Status: "error",
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeTooManyRequests, Status: "error",
 		Message: "the API credits for the current window are used up",
 		Details: zoho.ErrorDetails{By: middleware.ByCredits, Cost: &two, Limit: 7, Remaining: &one,
 			ResetTime: b.Details.ResetTime, RetryAfter: b.Details.RetryAfter}}, b)
@@ -170,11 +170,7 @@ func FuzzErrorBodies(f *testing.F) {
 		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable} {
 			r := middleware.Refusal{By: by, Class: class, Cost: cost, Limit: limit, Remaining: remaining,
 				Reset: t0.Add(time.Duration(reset)), RetryAfter: time.Duration(retry)}
-			code := zoho.CodeTooManyRequests
-			if by == middleware.ByCredits {
-				code = zoho.CodeLimitExceeded
-			}
-			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), code)
+			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), zoho.CodeTooManyRequests)
 			assert.Equal(t, by, b.Details.By)
 			assert.Equal(t, string([]rune(class)), b.Details.Class)
 			require.NotNil(t, b.Details.Cost)
