@@ -44,7 +44,7 @@ type ErrorBody struct {
 // left out of the JSON.
 type ErrorDetails struct {
 	By         string `json:"by,omitempty"`          // middleware.ByCredits, ByConcurrency, ...
-	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "bulk"
+	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "complex"
 	Cost       *int64 `json:"cost,omitempty"`        // credits the refused request would have cost (refusals only)
 	Limit      int64  `json:"limit,omitempty"`       // pool size, or the body or key limit in bytes
 	Remaining  *int64 `json:"remaining,omitempty"`   // credits left (credit refusals only)

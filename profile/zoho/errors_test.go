@@ -26,11 +26,11 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 func zohoServer(t *testing.T, credits, conc int64, release chan struct{}, entered chan struct{}) http.Handler {
 	t.Helper()
 	l, err := limiter.New(limiter.Plan{Name: "z", Credits: credits, Concurrency: conc,
-		SubConcurrency: map[string]int64{zoho.ClassBulk: 1}})
+		SubConcurrency: map[string]int64{zoho.ClassComplex: 1}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	ct, err := cost.NewTable(1,
-		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: zoho.ClassBulk},
+		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: zoho.ClassComplex},
 		cost.Route{Pattern: "POST /crm/{module}", Pricer: cost.RecordsCost("data", 1, 10, 64)})
 	require.NoError(t, err)
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +79,7 @@ func TestErrorBodiesRefusals(t *testing.T) {
 	five := int64(5)
 	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeTooManyRequests, Status: "error",
 		Message: "too many concurrent calls of this API class",
-		Details: zoho.ErrorDetails{By: middleware.BySubConcurrency, Class: zoho.ClassBulk, Cost: &five,
+		Details: zoho.ErrorDetails{By: middleware.BySubConcurrency, Class: zoho.ClassComplex, Cost: &five,
 			ResetTime: b.Details.ResetTime, RetryAfter: 1}}, b)
 	close(release)
 	<-done
@@ -140,7 +140,7 @@ func TestErrorBodiesAppendFailure(t *testing.T) {
 // The 429 body is written without allocating, into the middleware's scratch.
 func TestErrorBodiesRefusalAllocs(t *testing.T) {
 	buf := make([]byte, 0, 320)
-	f := middleware.Refusal{By: middleware.ByCredits, Class: zoho.ClassComposite, Cost: math.MaxInt64,
+	f := middleware.Refusal{By: middleware.ByCredits, Class: zoho.ClassComplex, Cost: math.MaxInt64,
 		Limit: math.MaxInt64, Remaining: math.MaxInt64, Reset: t0.Add(math.MaxInt64), RetryAfter: math.MaxInt64}
 	assert.Zero(t, testing.AllocsPerRun(100, func() { buf = zoho.ErrorBodies{}.AppendRefusal(buf[:0], f) }))
 	assert.LessOrEqual(t, len(buf), 320, "the widest refusal fits the middleware's scratch")

@@ -16,7 +16,7 @@ import (
 
 func ExampleEdition() {
 	p, _ := zoho.Edition("standard", 10)
-	fmt.Println(p.Credits, p.Concurrency, p.SubConcurrency["bulk"])
+	fmt.Println(p.Credits, p.Concurrency, p.SubConcurrency[zoho.ClassComplex])
 	// Output: 52500 10 10
 }
 
@@ -26,7 +26,7 @@ func ExampleCostTable() {
 		strings.NewReader(`{"select_query":"select Last_Name from Leads limit 1000"}`))
 	p, _ := ct.Lookup(r)
 	fmt.Println(p.Credits, p.Class)
-	// Output: 2 query
+	// Output: 2 complex
 }
 
 func ExampleQueryLimitCost() {

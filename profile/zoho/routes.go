@@ -37,14 +37,14 @@ func Routes(version string) []cost.Route {
 		// default LIMIT is 200.
 		fn("POST "+v+"/coql", QueryLimitCost("select_query", 200, MaxBody,
 			Tier{UpTo: 200, Cost: 1}, Tier{UpTo: 1000, Cost: 2},
-			Tier{UpTo: 2000, Cost: 3}), ClassQuery),
+			Tier{UpTo: 2000, Cost: 3}), ClassComplex),
 		// Convert lead: 5 (Zoho's own text).
-		r("POST "+v+"/Leads/{id}/actions/convert", 5, ClassConvert),
+		r("POST "+v+"/Leads/{id}/actions/convert", 5, ClassComplex),
 		// Bulk read job 50, bulk write initialize 500 (secondary sources).
-		r("POST "+bulk+"/read", 50, ClassBulk),
-		r("POST "+bulk+"/write", 500, ClassBulk),
+		r("POST "+bulk+"/read", 50, ClassComplex),
+		r("POST "+bulk+"/write", 500, ClassComplex),
 		// Send mail: 20 (__apis sample).
-		r("POST "+v+"/{module}/{id}/actions/send_mail", 20, ClassMail),
+		r("POST "+v+"/{module}/{id}/actions/send_mail", 20, ClassComplex),
 		// Merge records: 50 (__apis sample). Mail-merge download: 5, 1 if it
 		// fails (Zoho's own text), which the handler settles with ReportCost.
 		r("POST "+v+"/{module}/{id}/actions/merge", 50, ""),
@@ -56,7 +56,7 @@ func Routes(version string) []cost.Route {
 		// Composite: 1 (Zoho's own text); with rollback_on_fail 2 when every
 		// sub-request succeeds, 1 after a rollback: priced 2 from the body,
 		// which a handler that knows the outcome may settle to 1.
-		fn("POST "+v+"/__composite_requests", compositeCost(MaxBody), ClassComposite),
+		fn("POST "+v+"/__composite_requests", compositeCost(MaxBody), ClassComplex),
 		// Users, roles, profiles, modules, metadata: 1 (secondary sources). Single
 		// users and modules fall to "GET {module}/{id}" or the default, also 1: a
 		// "users/{id}" pattern would conflict with "{module}/search" in ServeMux.

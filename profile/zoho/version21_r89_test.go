@@ -24,10 +24,10 @@ func TestCostTableVersion21_r89(t *testing.T) {
 		credits    int64
 		class      string
 	}{
-		{"/crm/bulk/v2.1/write", "{}", 500, zoho.ClassBulk},
-		{"/crm/v2.1/Leads/4/actions/send_mail", "{}", 20, zoho.ClassMail},
-		{"/crm/v2.1/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, zoho.ClassQuery},
-		{"/crm/v2.1/Leads/4/actions/convert", "{}", 5, zoho.ClassConvert},
+		{"/crm/bulk/v2.1/write", "{}", 500, zoho.ClassComplex},
+		{"/crm/v2.1/Leads/4/actions/send_mail", "{}", 20, zoho.ClassComplex},
+		{"/crm/v2.1/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, zoho.ClassComplex},
+		{"/crm/v2.1/Leads/4/actions/convert", "{}", 5, zoho.ClassComplex},
 	} {
 		p, err := ct.Lookup(httptest.NewRequest("POST", tc.path, strings.NewReader(tc.body)))
 		if err != nil {

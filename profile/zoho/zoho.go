@@ -10,17 +10,17 @@ import (
 	"github.com/creditgate/creditgate/store"
 )
 
-// API classes that share Zoho's sub-concurrency limit.
-const (
-	ClassBulk      = "bulk"
-	ClassQuery     = "query"
-	ClassConvert   = "convert"
-	ClassMail      = "mail"
-	ClassComposite = "composite"
-)
+// ClassComplex is the class of Zoho's complex APIs, which share one
+// sub-concurrency limit (the fact sheet, section 3: "a group of complex
+// APIs shares a limit of 10"): bulk read and write, COQL, lead conversion,
+// send mail and composite requests. One class, not one per API: with a cap
+// of 10 for each, 50 complex calls could be in flight where Zoho runs 10,
+// and a client kept to such a plan would meet Zoho's 429s.
+const ClassComplex = "complex"
 
-// SubConcurrency is Zoho's sub-concurrency limit for complex APIs: 10 in flight
-// per org for each class, the same on every edition (since 18 Aug 2020).
+// SubConcurrency is Zoho's sub-concurrency limit for complex APIs: 10 in
+// flight per org for the whole group (ClassComplex), the same on every
+// edition (since 18 Aug 2020).
 const SubConcurrency = 10
 
 // MaxBody bounds how much of a request body the cost functions read.
@@ -30,10 +30,7 @@ const MaxBody = 4 << 20
 var ErrEdition = errors.New("zoho: unknown edition")
 
 func subConcurrency() map[string]int64 {
-	return map[string]int64{
-		ClassBulk: SubConcurrency, ClassQuery: SubConcurrency, ClassConvert: SubConcurrency,
-		ClassMail: SubConcurrency, ClassComposite: SubConcurrency,
-	}
+	return map[string]int64{ClassComplex: SubConcurrency}
 }
 
 // EditionLimits is one edition's credit formula and caps. The pool over a

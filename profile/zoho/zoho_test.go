@@ -43,10 +43,9 @@ func TestEditionCredits(t *testing.T) {
 		if p.Concurrency != tc.conc {
 			t.Errorf("%s: concurrency %d, want %d", tc.name, p.Concurrency, tc.conc)
 		}
-		for _, c := range []string{"bulk", "query", "convert", "mail", "composite"} {
-			if p.SubConcurrency[c] != 10 {
-				t.Errorf("%s: sub-concurrency %s = %d, want 10", tc.name, c, p.SubConcurrency[c])
-			}
+		// One class for every complex API: they share Zoho's 10.
+		if len(p.SubConcurrency) != 1 || p.SubConcurrency[zoho.ClassComplex] != 10 {
+			t.Errorf("%s: sub-concurrency %v, want %s: 10 alone", tc.name, p.SubConcurrency, zoho.ClassComplex)
 		}
 	}
 	if _, err := zoho.Edition("gold", 1); !errors.Is(err, zoho.ErrEdition) {
@@ -57,8 +56,8 @@ func TestEditionCredits(t *testing.T) {
 	}
 	// Edition hands out fresh maps: changing one must not change the next.
 	p, _ := zoho.Edition("free", 0)
-	p.SubConcurrency["bulk"] = 1
-	if q, _ := zoho.Edition("free", 0); q.SubConcurrency["bulk"] != 10 {
+	p.SubConcurrency[zoho.ClassComplex] = 1
+	if q, _ := zoho.Edition("free", 0); q.SubConcurrency[zoho.ClassComplex] != 10 {
 		t.Error("Edition shares its map between plans")
 	}
 }
@@ -134,21 +133,21 @@ func TestCostTable(t *testing.T) {
 		{"GET", "/crm/v8/Deals/deleted?type=all", "", 2, "", "Deals"},
 		{"POST", "/crm/v8/Deals/7/actions/get_related_records_count", "{}", 2, "", "Deals"},
 		{"GET", "/crm/v8/Deals/search?word=x", "", 1, "", "Deals"},
-		{"POST", "/crm/v8/coql", coql("select id from Leads limit 200"), 1, "query", ""},
-		{"POST", "/crm/v8/coql", coql("select id from Leads"), 1, "query", ""},
-		{"POST", "/crm/v8/coql", coql("select id from Leads LIMIT 201"), 2, "query", ""},
-		{"POST", "/crm/v8/coql", coql("select id from Leads limit 1000"), 2, "query", ""},
-		{"POST", "/crm/v8/coql", coql("select id from Leads limit 400, 1001"), 3, "query", ""},
-		{"POST", "/crm/v8/coql", coql("select id from Leads limit 2000 offset 5"), 3, "query", ""},
-		{"POST", "/crm/v8/Leads/42/actions/convert", "{}", 5, "convert", ""},
-		{"POST", "/crm/bulk/v8/read", "{}", 50, "bulk", ""},
-		{"POST", "/crm/bulk/v8/write", "{}", 500, "bulk", ""},
-		{"POST", "/crm/v8/Leads/4/actions/send_mail", "{}", 20, "mail", "Leads"},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 200"), 1, "complex", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads"), 1, "complex", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads LIMIT 201"), 2, "complex", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 1000"), 2, "complex", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 400, 1001"), 3, "complex", ""},
+		{"POST", "/crm/v8/coql", coql("select id from Leads limit 2000 offset 5"), 3, "complex", ""},
+		{"POST", "/crm/v8/Leads/42/actions/convert", "{}", 5, "complex", ""},
+		{"POST", "/crm/bulk/v8/read", "{}", 50, "complex", ""},
+		{"POST", "/crm/bulk/v8/write", "{}", 500, "complex", ""},
+		{"POST", "/crm/v8/Leads/4/actions/send_mail", "{}", 20, "complex", "Leads"},
 		{"GET", "/crm/v8/Leads/4/Attachments", "", 1, "", "Leads"},
 		{"POST", "/crm/v8/Leads/4/Attachments", "x", 1, "", "Leads"},
 		{"DELETE", "/crm/v8/Leads/4/Attachments/5", "", 1, "", "Leads"},
 		{"GET", "/crm/v8/Leads/4/photo", "", 1, "", "Leads"},
-		{"POST", "/crm/v8/__composite_requests", "{}", 1, "composite", ""},
+		{"POST", "/crm/v8/__composite_requests", "{}", 1, "complex", ""},
 		{"GET", "/crm/v8/users?type=AllUsers", "", 1, "", ""},
 		{"GET", "/crm/v8/settings/roles", "", 1, "", ""},
 		{"GET", "/crm/v8/settings/profiles", "", 1, "", ""},
@@ -208,12 +207,12 @@ func TestCostTableUncleanPaths(t *testing.T) {
 		class              string
 	}{
 		{"POST", "/crm/v8//Leads/upsert", records, 10, ""},
-		{"POST", "/crm//bulk/v8/read", "{}", 50, "bulk"},
-		{"POST", "/crm/bulk/v8/../v8/write", "{}", 500, "bulk"},
-		{"POST", "/crm/bulk%2Fv8/read", "{}", 50, "bulk"},
-		{"POST", "/crm/v8/Leads/4/actions/./send_mail", "{}", 20, "mail"},
-		{"POST", "/crm/V8/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "query"},
-		{"POST", "/crm/bulk/v8/read/", "{}", 50, "bulk"},
+		{"POST", "/crm//bulk/v8/read", "{}", 50, "complex"},
+		{"POST", "/crm/bulk/v8/../v8/write", "{}", 500, "complex"},
+		{"POST", "/crm/bulk%2Fv8/read", "{}", 50, "complex"},
+		{"POST", "/crm/v8/Leads/4/actions/./send_mail", "{}", 20, "complex"},
+		{"POST", "/crm/V8/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "complex"},
+		{"POST", "/crm/bulk/v8/read/", "{}", 50, "complex"},
 	} {
 		p, err := ct.Lookup(httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
 		if err != nil || p.Credits != tc.credits || p.Class != tc.class || !p.Unclean {
@@ -237,15 +236,15 @@ func TestCostTableVersions(t *testing.T) {
 		credits            int64
 		class, module      string
 	}{
-		{"POST", "bulk/{v}/write", "{}", 500, "bulk", ""},
-		{"POST", "bulk/{v}/read", "{}", 50, "bulk", ""},
+		{"POST", "bulk/{v}/write", "{}", 500, "complex", ""},
+		{"POST", "bulk/{v}/read", "{}", 50, "complex", ""},
 		{"GET", "{v}/Leads?cvid=55", "", 3, "", "Leads"},
 		{"POST", "{v}/Leads/upsert", records, 3, "", "Leads"},
 		{"GET", "{v}/Deals/deleted", "", 2, "", "Deals"},
-		{"POST", "{v}/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "query", ""},
-		{"POST", "{v}/Leads/42/actions/convert", "{}", 5, "convert", ""},
-		{"POST", "{v}/Leads/4/actions/send_mail", "{}", 20, "mail", "Leads"},
-		{"POST", "{v}/__composite_requests", "{}", 1, "composite", ""},
+		{"POST", "{v}/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "complex", ""},
+		{"POST", "{v}/Leads/42/actions/convert", "{}", 5, "complex", ""},
+		{"POST", "{v}/Leads/4/actions/send_mail", "{}", 20, "complex", "Leads"},
+		{"POST", "{v}/__composite_requests", "{}", 1, "complex", ""},
 		{"POST", "{v}/settings/modules", "{}", 500, "", ""},
 		{"GET", "{v}/users", "", 1, "", ""},
 	}
