@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,12 +133,33 @@ func (b *builder) addresses(e *Effective) {
 		}
 	}
 	if m := c.Metrics; m.Enabled {
-		if !strings.HasPrefix(m.Path, "/") || strings.HasPrefix(m.Path, "/dashboard/") || m.Path == "/" {
-			b.fail("metrics.path", "want a path such as /metrics, outside /dashboard/, got %q", m.Path)
+		if !metricsPath(m.Path) {
+			b.fail("metrics.path", "want a clean literal path such as /metrics, outside /dashboard/ and not /healthz (no {}, blanks, empty, . or .. segments), got %q", m.Path)
 		}
 		b.between("metrics.top_tenants", int64(m.TopTenants), 1, 1000)
 		b.between("metrics.top_apps", int64(m.TopApps), 1, 1000)
 	}
+}
+
+// metricsPath reports whether p mounts beside the admin listener's own
+// routes (/dashboard/, GET /healthz, GET /{$}) as the ServeMux pattern
+// "GET "+p: a literal, clean path (ServeMux panics on a wildcard that does
+// not parse, on a path that is not clean, and on a pattern that conflicts
+// with another), outside the others.
+func metricsPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || p == "/" || p == "/healthz" || strings.HasPrefix(p, "/dashboard/") {
+		return false
+	}
+	for _, r := range p {
+		if r == '{' || r == '}' || r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") {
+		clean += "/"
+	}
+	return clean == p
 }
 
 func (b *builder) hostPort(path, addr string) bool {

@@ -40,3 +40,31 @@ func TestMetricsPathBuildAcceptsOnlyWhatMounts(t *testing.T) {
 		})
 	}
 }
+
+// The paths an operator writes still pass Build and mount.
+func TestMetricsPathOrdinaryOnesMount(t *testing.T) {
+	for _, p := range []string{"/metrics", "/metrics/", "/internal/prom", "/dashboard", "/_/metrics.txt"} {
+		c, err := config.Parse("m.yaml", []byte(fmt.Sprintf("upstream: http://127.0.0.1:1\nmetrics: {path: %q}\n", p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		eff, err := config.Build(c)
+		if err != nil {
+			t.Errorf("metrics.path %q refused: %v", p, err)
+			continue
+		}
+		g, err := New(eff, quiet(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("metrics.path %q: Admin panicked: %v", p, r)
+				}
+			}()
+			g.Admin()
+		}()
+		_ = g.Close(context.Background())
+	}
+}
