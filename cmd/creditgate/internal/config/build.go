@@ -114,6 +114,8 @@ func (b *builder) addresses(e *Effective) {
 			b.fail("upstream", "no host in %q", c.Upstream)
 		case u.User != nil:
 			b.fail("upstream", "credentials in the URL are not supported")
+		case !upstreamPort(u.Port()):
+			b.fail("upstream", "bad port %q in %q (want 1 to 65535)", u.Port(), c.Upstream)
 		case IsListen(c.Listen, u):
 			b.fail("upstream", "the gateway itself (listen is %s): each call would come back through it", c.Listen)
 		default:
@@ -186,14 +188,14 @@ func (b *builder) hostPort(path, addr string) bool {
 // restart.
 func IsListen(listen string, u *url.URL) bool {
 	lh, lp, err := net.SplitHostPort(listen)
-	if err != nil || lp == "0" {
+	if err != nil || samePort(lp, "0") {
 		return false
 	}
 	up := u.Port()
 	if up == "" {
 		up = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	if up != lp {
+	if !samePort(up, lp) {
 		return false
 	}
 	uh := u.Hostname()
@@ -206,6 +208,27 @@ func IsListen(listen string, u *url.URL) bool {
 		everywhere = true
 	}
 	return strings.EqualFold(lh, uh) || (local(uh) && (local(lh) || everywhere))
+}
+
+// upstreamPort reports whether an upstream URL's port ("" : the scheme's)
+// can be dialled: url.Parse checks only that it is digits.
+func upstreamPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// samePort reports whether two ports are one: as numbers, since Go dials
+// "08080" as 8080.
+func samePort(a, b string) bool {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return x == y
 }
 
 // loopback reports whether addr's host can only be reached from this machine.
