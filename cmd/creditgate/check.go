@@ -81,7 +81,7 @@ func printEffective(w io.Writer, eff *config.Effective) {
 		fmt.Fprintf(w, "tenants:  named by header %s\n", c.Identity.TenantHeader)
 	}
 	printCosts(w, eff)
-	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), orNone(c.Alerts.Webhook.URL))
+	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), webhookURL(c.Alerts.Webhook.URL))
 	switch r := c.Redis; {
 	case r.URL != "":
 		fmt.Fprintf(w, "state:    shared in Redis at %s (prefix %q, timeout %v, %s", redacted(r.URL), r.Prefix, r.Timeout, r.Failure)
@@ -163,6 +163,14 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// webhookURL is the webhook's URL with its password, if any, shown as xxxxx.
+func webhookURL(raw string) string {
+	if raw == "" {
+		return "none"
+	}
+	return redacted(raw)
 }
 
 func orNone(s string) string {
