@@ -172,10 +172,3 @@ func webhookURL(raw string) string {
 	}
 	return redacted(raw)
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
