@@ -39,3 +39,15 @@ func TestCheckRedactsWebhookPassword(t *testing.T) {
 		}
 	}
 }
+
+// The usage says: Run "creditgate COMMAND -h" for a command's flags; serve,
+// check and demo answer -h on standard output with exit 0 (parseFlags).
+// config answered -h as a bad usage: on standard error, exit 2.
+func TestConfigHelpIsHelp(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		code, stdout, stderr := runCLI(t, nil, "config", arg)
+		if code != 0 || !strings.Contains(stdout, "Usage: creditgate config example") {
+			t.Errorf("config %s: exit %d, stdout %q, stderr %q; want 0 and the usage on standard output", arg, code, stdout, stderr)
+		}
+	}
+}
