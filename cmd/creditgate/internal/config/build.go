@@ -260,6 +260,9 @@ func (b *builder) identity(e *Effective) {
 		if strings.EqualFold(h.v, "Host") {
 			b.fail(h.path, "Host is not among a request's headers (net/http moves it to the request's host): every call would have no key")
 		}
+		if strings.EqualFold(h.v, "Transfer-Encoding") {
+			b.fail(h.path, "Transfer-Encoding is not among a request's headers (net/http moves it to the request's TransferEncoding): every call would have no key")
+		}
 	}
 	for i, s := range id.TrustedProxies {
 		path := fmt.Sprintf("identity.trusted_proxies[%d]", i)
