@@ -314,7 +314,7 @@ func (b *builder) alerts() {
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			b.fail("alerts.webhook.url", "want an http:// or https:// URL, got %q", w.URL)
+			b.fail("alerts.webhook.url", "want an http:// or https:// URL, got %q", redactUserinfo(w.URL))
 		}
 	}
 	b.positive("alerts.webhook.timeout", int64(w.Timeout))
