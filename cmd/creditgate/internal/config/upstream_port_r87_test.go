@@ -43,3 +43,21 @@ func TestUpstreamIsTheGatewayPortSpelling(t *testing.T) {
 		})
 	}
 }
+
+// Dialling the unspecified address (0.0.0.0, [::]) reaches this machine's
+// listeners (Linux connects it to loopback): an upstream at 0.0.0.0 on
+// the port the gateway listens on (on loopback or every address) is the
+// gateway itself, and Build took it.
+func TestUpstreamUnspecifiedIsTheGateway(t *testing.T) {
+	for _, tc := range []struct{ listen, upstream string }{
+		{":8080", "http://0.0.0.0:8080"},
+		{"127.0.0.1:8080", "http://0.0.0.0:8080"},
+		{"127.0.0.1:8080", "http://[::]:8080"},
+		{"0.0.0.0:8080", "http://[::]:8080"},
+	} {
+		_, err := Build(mustParse(t, "c.yaml", "listen: \""+tc.listen+"\"\nupstream: "+tc.upstream+"\n"))
+		if err == nil || !strings.Contains(err.Error(), "upstream: the gateway itself") {
+			t.Errorf("listen %s, upstream %s: want the gateway-itself refusal, got %v", tc.listen, tc.upstream, err)
+		}
+	}
+}
