@@ -203,6 +203,9 @@ func IsListen(listen string, u *url.URL) bool {
 		ip, err := netip.ParseAddr(h)
 		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
 	}
+	if ip, err := netip.ParseAddr(uh); err == nil && ip.IsUnspecified() {
+		return true // dialled, the unspecified address is this machine (Linux connects it to loopback)
+	}
 	everywhere := lh == ""
 	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {
 		everywhere = true
