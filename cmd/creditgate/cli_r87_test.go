@@ -51,3 +51,16 @@ func TestConfigHelpIsHelp(t *testing.T) {
 		}
 	}
 }
+
+// check takes one file: -config or an argument. With both, the argument
+// won and -config was dropped without a word: "check -config prod.yaml
+// staging.yaml" validated staging alone and said so only in its first line.
+func TestCheckConfigFlagAndArgument(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.yaml", "upstream: http://127.0.0.1:1\n")
+	b := writeFile(t, dir, "b.yaml", "upstream: http://127.0.0.1:2\n")
+	code, stdout, stderr := runCLI(t, nil, "check", "-config", a, b)
+	if code != 2 || !strings.Contains(stderr, "one configuration file at most") {
+		t.Errorf("check -config a.yaml b.yaml: exit %d, stderr %q, stdout %.80q; want 2 and one configuration file at most", code, stderr, stdout)
+	}
+}
