@@ -34,7 +34,7 @@ func check(_ context.Context, args []string, e *env) int {
 		}
 		files, args = append(files, cf.fs.Arg(0)), cf.fs.Args()[1:]
 	}
-	if len(files) > 1 {
+	if len(files) > 1 || len(files) == 1 && *cf.file != "" {
 		fmt.Fprintln(e.stderr, "check: one configuration file at most")
 		return exitConfig
 	}
