@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // An upstream that sends its header and then nothing holds the call, and its
@@ -55,5 +57,34 @@ func TestUpstreamHungAfterHeaderReleasesSlot(t *testing.T) {
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
 		t.Errorf("3 s after a call whose upstream hung past timeouts.write (300ms), %d call(s) still in flight; a new call got %d %s", n, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+}
+
+// The same deadline before the upstream's header (timeouts.upstream_header
+// longer than timeouts.write): the call is the upstream's failure, a 504,
+// counted and refunded, not a client that went away (499, charged).
+func TestUpstreamSilentPastWriteTimeoutIs504(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(up.Close)
+	t.Cleanup(func() { close(release) })
+	g := newGateway(t, "upstream: "+up.URL+"\ncosts: {profile: none, default: 1}\nplan: {credits: 100, concurrency: 1}\ntimeouts: {write: 300ms, upstream_header: 1m}\n")
+	r := httptest.NewRequest(http.MethodGet, "/x", nil)
+	w := httptest.NewRecorder()
+	start := time.Now()
+	g.ServeHTTP(w, r)
+	if w.Code != http.StatusGatewayTimeout || time.Since(start) > 5*time.Second {
+		t.Fatalf("status %d after %v, want 504 after about 300ms", w.Code, time.Since(start))
+	}
+	if v := testutil.ToFloat64(g.m.upstream); v != 1 {
+		t.Errorf("upstream errors = %v, want 1", v)
+	}
+	if d := g.l.Peek(time.Now(), ""); d.Used != 0 {
+		t.Errorf("used %d credits, want the 504 refunded", d.Used)
 	}
 }
