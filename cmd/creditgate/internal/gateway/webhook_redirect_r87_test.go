@@ -18,7 +18,7 @@ import (
 // its payload reached no one. A redirect must not turn the POST into a
 // GET: follow it as a POST, or count the alert failed.
 func TestWebhookRedirectDoesNotLoseTheAlert(t *testing.T) {
-	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			var mu sync.Mutex
 			var posts, gets int
@@ -46,6 +46,9 @@ func TestWebhookRedirectDoesNotLoseTheAlert(t *testing.T) {
 			defer mu.Unlock()
 			if delivered == 1 && posts == 0 {
 				t.Errorf("counted delivered, but the receiver got %d bodiless GET(s) and no POST", gets)
+			}
+			if keeps := code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect; keeps && (delivered != 1 || posts != 1) {
+				t.Errorf("a redirect that keeps the POST: delivered %v, posts %d; want it followed and delivered", delivered, posts)
 			}
 		})
 	}
