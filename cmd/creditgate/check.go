@@ -34,7 +34,7 @@ func check(_ context.Context, args []string, e *env) int {
 		}
 		files, args = append(files, cf.fs.Arg(0)), cf.fs.Args()[1:]
 	}
-	if len(files) > 1 {
+	if len(files) > 1 || len(files) == 1 && *cf.file != "" {
 		fmt.Fprintln(e.stderr, "check: one configuration file at most")
 		return exitConfig
 	}
@@ -81,7 +81,7 @@ func printEffective(w io.Writer, eff *config.Effective) {
 		fmt.Fprintf(w, "tenants:  named by header %s\n", c.Identity.TenantHeader)
 	}
 	printCosts(w, eff)
-	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), orNone(c.Alerts.Webhook.URL))
+	fmt.Fprintf(w, "alerts:   %s%%, webhook %s\n", joinInts(c.Alerts.Thresholds), webhookURL(c.Alerts.Webhook.URL))
 	switch r := c.Redis; {
 	case r.URL != "":
 		fmt.Fprintf(w, "state:    shared in Redis at %s (prefix %q, timeout %v, %s", redacted(r.URL), r.Prefix, r.Timeout, r.Failure)
@@ -165,9 +165,10 @@ func joinInts(xs []int) string {
 	return strings.Join(s, ", ")
 }
 
-func orNone(s string) string {
-	if s == "" {
+// webhookURL is the webhook's URL with its password, if any, shown as xxxxx.
+func webhookURL(raw string) string {
+	if raw == "" {
 		return "none"
 	}
-	return s
+	return redacted(raw)
 }

@@ -10,8 +10,16 @@ func init() {
 }
 
 func configCmd(_ context.Context, args []string, e *env) int {
+	const usage = "Usage: creditgate config example   (prints a commented configuration with every field and its default)"
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "-help", "--help": // help asked for, as parseFlags answers it
+			fmt.Fprintln(e.stdout, usage)
+			return exitOK
+		}
+	}
 	if len(args) != 1 || args[0] != "example" {
-		fmt.Fprintln(e.stderr, "Usage: creditgate config example   (prints a commented configuration with every field and its default)")
+		fmt.Fprintln(e.stderr, usage)
 		return exitConfig
 	}
 	_, _ = e.stdout.Write(exampleYAML)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,8 @@ func (b *builder) addresses(e *Effective) {
 			b.fail("upstream", "no host in %q", c.Upstream)
 		case u.User != nil:
 			b.fail("upstream", "credentials in the URL are not supported")
+		case !upstreamPort(u.Port()):
+			b.fail("upstream", "bad port %q in %q (want 1 to 65535)", u.Port(), c.Upstream)
 		case IsListen(c.Listen, u):
 			b.fail("upstream", "the gateway itself (listen is %s): each call would come back through it", c.Listen)
 		default:
@@ -132,12 +135,33 @@ func (b *builder) addresses(e *Effective) {
 		}
 	}
 	if m := c.Metrics; m.Enabled {
-		if !strings.HasPrefix(m.Path, "/") || strings.HasPrefix(m.Path, "/dashboard/") || m.Path == "/" {
-			b.fail("metrics.path", "want a path such as /metrics, outside /dashboard/, got %q", m.Path)
+		if !metricsPath(m.Path) {
+			b.fail("metrics.path", "want a clean literal path such as /metrics, outside /dashboard/ and not /healthz (no {}, blanks, empty, . or .. segments), got %q", m.Path)
 		}
 		b.between("metrics.top_tenants", int64(m.TopTenants), 1, 1000)
 		b.between("metrics.top_apps", int64(m.TopApps), 1, 1000)
 	}
+}
+
+// metricsPath reports whether p mounts beside the admin listener's own
+// routes (/dashboard/, GET /healthz, GET /{$}) as the ServeMux pattern
+// "GET "+p: a literal, clean path (ServeMux panics on a wildcard that does
+// not parse, on a path that is not clean, and on a pattern that conflicts
+// with another), outside the others.
+func metricsPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || p == "/" || p == "/healthz" || strings.HasPrefix(p, "/dashboard/") {
+		return false
+	}
+	for _, r := range p {
+		if r == '{' || r == '}' || r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") {
+		clean += "/"
+	}
+	return clean == p
 }
 
 func (b *builder) hostPort(path, addr string) bool {
@@ -164,14 +188,14 @@ func (b *builder) hostPort(path, addr string) bool {
 // restart.
 func IsListen(listen string, u *url.URL) bool {
 	lh, lp, err := net.SplitHostPort(listen)
-	if err != nil || lp == "0" {
+	if err != nil || samePort(lp, "0") {
 		return false
 	}
 	up := u.Port()
 	if up == "" {
 		up = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	if up != lp {
+	if !samePort(up, lp) {
 		return false
 	}
 	uh := u.Hostname()
@@ -179,11 +203,35 @@ func IsListen(listen string, u *url.URL) bool {
 		ip, err := netip.ParseAddr(h)
 		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
 	}
+	if ip, err := netip.ParseAddr(uh); err == nil && ip.IsUnspecified() {
+		return true // dialled, the unspecified address is this machine (Linux connects it to loopback)
+	}
 	everywhere := lh == ""
 	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {
 		everywhere = true
 	}
 	return strings.EqualFold(lh, uh) || (local(uh) && (local(lh) || everywhere))
+}
+
+// upstreamPort reports whether an upstream URL's port ("" : the scheme's)
+// can be dialled: url.Parse checks only that it is digits.
+func upstreamPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// samePort reports whether two ports are one: as numbers, since Go dials
+// "08080" as 8080.
+func samePort(a, b string) bool {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return x == y
 }
 
 // loopback reports whether addr's host can only be reached from this machine.
@@ -214,6 +262,9 @@ func (b *builder) identity(e *Effective) {
 		}
 		if strings.EqualFold(h.v, "Host") {
 			b.fail(h.path, "Host is not among a request's headers (net/http moves it to the request's host): every call would have no key")
+		}
+		if strings.EqualFold(h.v, "Transfer-Encoding") {
+			b.fail(h.path, "Transfer-Encoding is not among a request's headers (net/http moves it to the request's TransferEncoding): every call would have no key")
 		}
 	}
 	for i, s := range id.TrustedProxies {
@@ -266,7 +317,7 @@ func (b *builder) alerts() {
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			b.fail("alerts.webhook.url", "want an http:// or https:// URL, got %q", w.URL)
+			b.fail("alerts.webhook.url", "want an http:// or https:// URL, got %q", redactUserinfo(w.URL))
 		}
 	}
 	b.positive("alerts.webhook.timeout", int64(w.Timeout))

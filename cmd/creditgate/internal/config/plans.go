@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"strings"
@@ -27,6 +28,10 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 			b.fail(t.path, "an empty tenant name: requests with no tenant get the top-level plan")
 			continue
 		}
+		if msg := unreachableTenant(t.Tenant, b.c.Limits.MaxKeyBytes); msg != "" {
+			b.fail(t.path, "%s: no request can name this tenant", msg)
+			continue
+		}
 		p, ok := b.plan(merge(b.c.Plan, t.Spec), t.path)
 		if !ok {
 			continue
@@ -37,6 +42,22 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 		tenants[t.Tenant] = p
 	}
 	return def, tenants
+}
+
+// unreachableTenant says why no request's tenant header can carry name
+// ("" if one can): net/http trims a header value's outer blanks and refuses
+// control characters in it, and a key longer than limits.max_key_bytes gets
+// 400 before any plan is read.
+func unreachableTenant(name string, maxKey int) string {
+	switch {
+	case strings.TrimSpace(name) != name:
+		return "blanks around the name (header values are trimmed)"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
+		return "a control character in the name"
+	case len(name) > maxKey:
+		return fmt.Sprintf("longer than limits.max_key_bytes (%d bytes)", maxKey)
+	}
+	return ""
 }
 
 // merge returns top with the fields tenant sets replaced, and its

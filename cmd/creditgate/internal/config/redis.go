@@ -60,8 +60,39 @@ func ParseRedisURL(raw string, cluster bool) (single *goredis.Options, nodes *go
 	}
 	msg := err.Error()
 	// Not url.Parse: the URLs whose errors quote them are those it refuses.
-	if m := userinfo.FindStringSubmatch(raw); m != nil && m[1] != "" {
+	// A password may hold what ends the authority for url.Parse ('/', '?',
+	// '#'), and the error then quotes it, or its head as a "port": the
+	// message is that of the URL with everything up to its last '@' after
+	// the scheme replaced.
+	if red := redactUserinfo(raw); red != raw {
+		if cluster {
+			_, err = goredis.ParseClusterURL(red)
+		} else {
+			_, err = goredis.ParseURL(red)
+		}
+		if err != nil {
+			msg = err.Error()
+		} else {
+			msg = "the user or password does not parse (percent-encode any / ? # @ : in them)"
+		}
+	} else if m := userinfo.FindStringSubmatch(raw); m != nil && m[1] != "" {
 		msg = strings.ReplaceAll(msg, m[1], "xxxxx")
 	}
 	return nil, nil, fmt.Errorf("want redis://[user:password@]host:port[/db], rediss://... or unix:///path: %s", msg)
+}
+
+// redactUserinfo replaces what stands between a URL's "://" and its last '@'
+// (the user and password, and whatever they hold) with xxxxx; a URL without
+// both is returned as it is.
+func redactUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return raw
+	}
+	return raw[:i+3] + "xxxxx" + rest[at:]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,7 +55,7 @@ func newAlerts(cfg config.Webhook, log *slog.Logger, m *metrics) *alerts {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &alerts{
 		log: log, m: m, cfg: cfg,
-		client: &http.Client{Timeout: cfg.Timeout},
+		client: &http.Client{Timeout: cfg.Timeout, CheckRedirect: keepPOST},
 		queue:  make(chan AlertPayload, cfg.Queue),
 		sleep:  sleepCtx,
 		ctx:    ctx, cancel: cancel,
@@ -130,6 +131,12 @@ func (a *alerts) deliver(p AlertPayload) {
 		case err == nil && status >= 200 && status < 300:
 			a.m.webhook.WithLabelValues("delivered").Inc()
 			return
+		case err == nil && status >= 300 && status < 400:
+			// A redirect that would turn the POST into a bodiless GET
+			// (301, 302, 303): not followed (see keepPOST), and no later
+			// attempt fares better.
+			a.fail(p, attempt, fmt.Errorf("redirected with status %d (%s): point alerts.webhook.url at where it leads", status, http.StatusText(status)))
+			return
 		case err == nil && status >= 400 && status < 500 && status != 408 && status != 429:
 			a.fail(p, attempt, fmt.Errorf("refused with status %d", status))
 			return
@@ -154,6 +161,20 @@ func (a *alerts) fail(p AlertPayload, attempts int, err error) {
 	a.log.Error("usage alert not delivered to the webhook",
 		slog.String("tenant", p.Tenant), slog.Int("threshold", p.Threshold),
 		slog.Int("attempts", attempts), slog.String("error", err.Error()))
+}
+
+// keepPOST follows a redirect only if it keeps the method (307, 308: the
+// body is sent again); one that would turn the POST into a bodiless GET
+// ends the attempt with the redirect as its response, or the alert would
+// count as delivered while its payload reached no one.
+func keepPOST(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.Method != via[0].Method {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 // post makes one attempt; retryAfter is the receiver's Retry-After, if any.

@@ -41,6 +41,13 @@ type Gateway struct {
 	alerts   *alerts
 	counters middleware.Counters
 
+	// limits are the running ones: a reload keeps them (README: limits
+	// need a restart), the handlers it builds included.
+	limits config.Limits
+	// write is timeouts.write, the server's WriteTimeout (a restart
+	// changes it): a proxied call past it can send its client nothing more.
+	write time.Duration
+
 	eff     atomic.Pointer[config.Effective] // the plans WithPlanFor reads
 	current atomic.Pointer[bundle]
 
@@ -55,7 +62,7 @@ type Gateway struct {
 // configuration now and on each reload.
 func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gateway, error) {
 	c := eff.Config
-	g := &Gateway{log: log, level: level, links: map[*link]bool{}, stop: make(chan struct{})}
+	g := &Gateway{log: log, level: level, limits: c.Limits, write: c.Timeouts.Write, links: map[*link]bool{}, stop: make(chan struct{})}
 	g.setLevel(eff)
 	g.eff.Store(eff)
 	st, withStore, err := newBacking(c, log)

@@ -48,8 +48,8 @@ func (g *Gateway) buildHandler(eff *config.Effective, l *link) (*bundle, error) 
 	opts := []middleware.Option{
 		keys,
 		middleware.WithCounters(&g.counters),
-		middleware.WithMaxKeyBytes(eff.Config.Limits.MaxKeyBytes),
-		middleware.WithPricingBudget(eff.Config.Limits.PricingBudget),
+		middleware.WithMaxKeyBytes(g.limits.MaxKeyBytes), // the running limits: a reload keeps them
+		middleware.WithPricingBudget(g.limits.PricingBudget),
 		middleware.WithDecisionHook(func(_ *http.Request, d limiter.Decision, shadow bool) { g.m.refusal(d, shadow) }),
 		// Refusals are routine for a gateway: logged at debug, not info.
 		middleware.WithLogger(slog.New(demote{g.log.Handler()})),

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +49,7 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 		BufferPool: &buffers,
 		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if r.Context().Err() != nil {
+			if r.Context().Err() != nil && context.Cause(r.Context()) != errWriteTimeout {
 				// The client went away (its request's context ended), not
 				// the upstream: nothing to count or warn of. The status
 				// (nginx's 499, which no client reads) is below 500, so
@@ -66,7 +68,7 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if errors.As(err, &ne) && ne.Timeout() || context.Cause(r.Context()) == errWriteTimeout {
 				// Reached, but no answer within timeouts.upstream_header
 				// (or the dial's): a gateway timeout.
 				w.WriteHeader(http.StatusGatewayTimeout)
@@ -77,6 +79,25 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 			_, _ = w.Write([]byte(`{"code":"UPSTREAM_ERROR","details":{},"message":"the upstream server could not be reached","status":"error"}` + "\n"))
 		},
 	}
+}
+
+// errWriteTimeout ends a proxied call at timeouts.write.
+var errWriteTimeout = errors.New("gateway: the call outlived timeouts.write")
+
+// isUpgrade reports whether h asks for a protocol upgrade (Connection:
+// upgrade, with an Upgrade header), as ReverseProxy reads it.
+func isUpgrade(h http.Header) bool {
+	if h.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range h["Connection"] {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // statusClientClosed is what a call whose client went away before the
@@ -116,6 +137,16 @@ func (g *Gateway) proxyTo(upstream *url.URL, l *link, name string, tenant middle
 		forwardTenant(own, name, tenant)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.write > 0 && !isUpgrade(r.Header) {
+			// Past timeouts.write the server fails every write to the
+			// client, but a proxy waiting on an upstream that sent its
+			// header and then hangs makes none, and held the call and
+			// its slot for as long as the upstream hung. An upgraded
+			// connection (a WebSocket) lives as long as it is used.
+			ctx, cancel := context.WithTimeoutCause(r.Context(), g.write, errWriteTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if setsLimitHeaders(w.Header()) {
 			own.ServeHTTP(w, r)
 			return
