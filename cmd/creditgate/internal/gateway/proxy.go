@@ -34,8 +34,10 @@ func NewTransport(t config.Timeouts) *http.Transport {
 }
 
 // NewProxy returns a reverse proxy to upstream over tr. It sets the
-// X-Forwarded-* headers (appending the client to an X-Forwarded-For it was
-// sent) and answers 502 with a JSON body when the upstream cannot be reached,
+// X-Forwarded-* headers to what this hop sees: X-Forwarded-For names the
+// peer alone, as ReverseProxy drops one the request came with (a client
+// can write any chain; its doc said the peer was appended to it, which
+// reviewer-87 found it never was), and answers 502 with a JSON body when the upstream cannot be reached,
 // 504 when it did not answer in time; onError, if not nil, counts both. A
 // call whose client went away first ends with 499 and is not counted.
 func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError func()) *httputil.ReverseProxy {

@@ -9,13 +9,12 @@ import (
 	"github.com/creditgate/creditgate/cmd/creditgate/internal/config"
 )
 
-// NewProxy's doc: "It sets the X-Forwarded-* headers (appending the client
-// to an X-Forwarded-For it was sent)". With Rewrite, ReverseProxy strips
-// the inbound X-Forwarded-For before Rewrite runs, so SetXForwarded sets the
-// peer alone: behind a load balancer (identity.trusted_proxies) the
-// upstream sees only the balancer's address, never the client the gateway
-// itself believed.
-func TestProxyAppendsToXForwardedFor(t *testing.T) {
+// NewProxy's doc said "It sets the X-Forwarded-* headers (appending the
+// client to an X-Forwarded-For it was sent)" (reviewer-87). With Rewrite,
+// ReverseProxy strips the inbound X-Forwarded-For before Rewrite runs, so
+// SetXForwarded sets the peer alone, which the doc now says: a chain the
+// client wrote, which it may forge, never reaches the upstream.
+func TestProxyXForwardedForIsThePeer(t *testing.T) {
 	got := make(chan string, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("X-Forwarded-For")
@@ -33,7 +32,7 @@ func TestProxyAppendsToXForwardedFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if xff := <-got; xff != "203.0.113.7, 127.0.0.1" {
-		t.Errorf("upstream got X-Forwarded-For %q, want %q (the client's, then the peer appended)", xff, "203.0.113.7, 127.0.0.1")
+	if xff := <-got; xff != "127.0.0.1" {
+		t.Errorf("upstream got X-Forwarded-For %q, want the peer alone, %q", xff, "127.0.0.1")
 	}
 }
