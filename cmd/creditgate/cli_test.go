@@ -70,7 +70,7 @@ costs:
   overrides:
     - {pattern: "GET /crm/v8/{module}/search", cost: 3}
   routes:
-    - {pattern: "POST /crm/v8/reports/run", cost: 25, class: bulk}
+    - {pattern: "POST /crm/v8/reports/run", cost: 25, class: complex}
 `)
 	code, stdout, stderr := runCLI(t, nil, "check", cfg, "-redis-url", "redis://gw:s3cret@10.0.0.5:6379/1")
 	if code != 0 {
@@ -81,12 +81,12 @@ costs:
 	}
 	for _, want := range []string{
 		"gw.yaml: valid",
-		"plan:     professional: 60000 credits per 24h0m0s (rolling), 15 in flight per application, per class: bulk 10",
+		"plan:     professional: 60000 credits per 24h0m0s (rolling), 15 in flight per application, per class: complex 10",
 		`tenant "acme": professional: 70000 credits`,
 		"tenants:  named by header X-Org",
 		"GET /crm/v8/{module}/search", "override",
 		"POST /crm/v8/reports/run", "route",
-		"POST /crm/v8/coql", "1..3 (priced from the request)", "query",
+		"POST /crm/v8/coql", "1..3 (priced from the request)", "complex",
 		"POST /crm/bulk/v8/write", "500",
 		`state:    shared in Redis at redis://gw:xxxxx@10.0.0.5:6379/1 (prefix "cg:", timeout 500ms, fail-closed)`,
 		"snapshot: not used (Redis holds the state)",
@@ -142,9 +142,9 @@ costs:
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, v := range []string{"v8", "v2"} {
-		row := regexp.MustCompile(`POST /crm/bulk/` + v + `/read\s+80\s+bulk\s+override\n`)
+		row := regexp.MustCompile(`POST /crm/bulk/` + v + `/read\s+80\s+complex\s+override\n`)
 		if !row.MatchString(stdout) {
-			t.Errorf("check output lacks %s's bulk read at 80, class bulk, from override:\n%s", v, stdout)
+			t.Errorf("check output lacks %s's bulk read at 80, class complex, from override:\n%s", v, stdout)
 		}
 	}
 }

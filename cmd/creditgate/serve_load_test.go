@@ -155,7 +155,7 @@ func checkRefusal(resp *http.Response, body []byte) (by, msg string) {
 	if b.Code != zoho.CodeTooManyRequests || b.Status != "error" || b.Message == "" || resp.Header.Get(middleware.HeaderLimit) != "51000" {
 		return b.Details.By, "429 body " + string(body)
 	}
-	if b.Details.By == middleware.BySubConcurrency && b.Details.Class != "bulk" {
+	if b.Details.By == middleware.BySubConcurrency && b.Details.Class != "complex" {
 		return b.Details.By, "sub-concurrency refusal without its class: " + string(body)
 	}
 	return b.Details.By, ""
@@ -211,8 +211,8 @@ func checkMetrics(t *testing.T, gw *gatewayProc, tally *loadTally, spent int64) 
 	if got := value("creditgate_decision_duration_seconds", nil); got != float64(tally.requests) {
 		t.Errorf("decision histogram counted %v, clients sent %d", got, tally.requests)
 	}
-	if got := value("creditgate_in_flight", map[string]string{"app": "sync-app", "class": "bulk"}); got != 0 {
-		t.Errorf("in_flight{sync-app,bulk} = %v after the load", got)
+	if got := value("creditgate_in_flight", map[string]string{"app": "sync-app", "class": "complex"}); got != 0 {
+		t.Errorf("in_flight{sync-app,complex} = %v after the load", got)
 	}
 }
 

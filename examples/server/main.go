@@ -1,6 +1,6 @@
 // Command server puts Zoho CRM's credit limits in front of an API: every
 // call priced by Zoho's cost table (v2 to v9), taken from one Enterprise pool, capped
-// in flight per application and per heavy class, with the usage dashboard.
+// in flight per application and for the complex APIs together, with the usage dashboard.
 //
 //	go run ./examples/server   # then: curl -i localhost:8080/crm/v8/Leads
 package main

@@ -45,7 +45,7 @@ func TestExampleIsTheDefault(t *testing.T) {
 		t.Fatalf("example.yaml differs from Default():\n got %+v\nwant %+v", got, want)
 	}
 	e := mustBuild(t, c)
-	if e.Default.Credits != 51_000 || e.Default.Concurrency != 20 || e.Default.SubConcurrency["bulk"] != 10 {
+	if e.Default.Credits != 51_000 || e.Default.Concurrency != 20 || e.Default.SubConcurrency["complex"] != 10 {
 		t.Fatalf("default plan = %+v", e.Default)
 	}
 	if len(e.Routes) < 20 || e.Costs.DefaultCost() != 1 {
@@ -201,7 +201,7 @@ upstream: http://127.0.0.1:9000
 plan:
   edition: enterprise
   licences: 2
-  sub_concurrency: {bulk: 4}
+  sub_concurrency: {complex: 4}
 identity:
   tenant_header: X-Org
   trusted_proxies: [10.0.0.0/8, 192.0.2.7]
@@ -211,18 +211,18 @@ tenants:
   tiny:
     credits: 500
     concurrency: 2
-    sub_concurrency: {query: 1}
+    sub_concurrency: {reports: 1}
   daily:
     calendar: {reset: "00:00", location: America/Los_Angeles}
 `)
 	e := mustBuild(t, c)
-	if p := e.PlanFor("someone"); p.Credits != 52_000 || p.SubConcurrency["bulk"] != 4 || p.SubConcurrency["query"] != 10 {
+	if p := e.PlanFor("someone"); p.Credits != 52_000 || p.SubConcurrency["complex"] != 4 || len(p.SubConcurrency) != 1 {
 		t.Errorf("default = %+v", p)
 	}
-	if p := e.PlanFor("big"); p.Credits != 150_000 || p.Concurrency != 20 || p.SubConcurrency["bulk"] != 4 {
+	if p := e.PlanFor("big"); p.Credits != 150_000 || p.Concurrency != 20 || p.SubConcurrency["complex"] != 4 {
 		t.Errorf("big = %+v", p)
 	}
-	if p := e.PlanFor("tiny"); p.Credits != 500 || p.Concurrency != 2 || p.SubConcurrency["bulk"] != 4 || p.SubConcurrency["query"] != 1 {
+	if p := e.PlanFor("tiny"); p.Credits != 500 || p.Concurrency != 2 || p.SubConcurrency["complex"] != 4 || p.SubConcurrency["reports"] != 1 {
 		t.Errorf("tiny = %+v", p)
 	}
 	if p := e.PlanFor("daily"); p.Calendar == nil || p.Calendar.Location.String() != "America/Los_Angeles" || p.Credits != 52_000 {

@@ -18,7 +18,7 @@ plan: {credits: 1000, concurrency: 5, sub_concurrency: {slow: 1}}
 costs:
   overrides:
     - {pattern: "GET /crm/v8/{module}/search", cost: 3, class: slow}
-    - {pattern: "POST /crm/bulk/v7/write", cost: 400, class: bulk}
+    - {pattern: "POST /crm/bulk/v7/write", cost: 400, class: complex}
 `))
 	for _, tc := range []struct {
 		method, path string
@@ -28,8 +28,8 @@ costs:
 		{"GET", "/crm/v8/Leads/search", 3, "slow"},
 		{"GET", "/crm/v7/Leads/search", 3, "slow"},
 		{"GET", "/crm/v2/Leads/search", 3, "slow"},
-		{"POST", "/crm/bulk/v7/write", 400, "bulk"},
-		{"POST", "/crm/bulk/v9/write", 400, "bulk"},
+		{"POST", "/crm/bulk/v7/write", 400, "complex"},
+		{"POST", "/crm/bulk/v9/write", 400, "complex"},
 		{"GET", "/crm/v7/Leads", 1, ""},
 	} {
 		p, err := e.Costs.Match(httptest.NewRequest(tc.method, tc.path, nil))
@@ -50,8 +50,8 @@ costs:
 	_, err := Build(mustParse(t, "c.yaml", `upstream: http://u
 costs:
   overrides:
-    - {pattern: "POST /crm/bulk/v8/write", cost: 400, class: bulk}
-    - {pattern: "POST /crm/bulk/v2/write", cost: 600, class: bulk}
+    - {pattern: "POST /crm/bulk/v8/write", cost: 400, class: complex}
+    - {pattern: "POST /crm/bulk/v2/write", cost: 600, class: complex}
 `))
 	if err == nil || !strings.Contains(err.Error(), "POST /crm/bulk/v8/write") {
 		t.Fatalf("Build with two versions of one override: %v", err)

@@ -9,7 +9,7 @@ import (
 // An override that sets a cost but no class left its route without the
 // class the profile gave it: overriding Zoho's bulk read job (POST
 // /crm/bulk/v8/read, class bulk) to 80 credits made its calls uncapped by
-// the plan's sub-concurrency for bulk, in every version it was spread to.
+// the plan's sub-concurrency for complex APIs, in every version it was spread to.
 // An override without class keeps the profile's; one with a class sets it.
 func TestCostsOverrideKeepsProfileClass(t *testing.T) {
 	for _, version := range []string{"all", "v8"} {
@@ -26,9 +26,9 @@ costs:
 			want         int64
 			class        string
 		}{
-			{"POST", "/crm/bulk/v8/read", 80, "bulk"},
+			{"POST", "/crm/bulk/v8/read", 80, "complex"},
 			{"POST", "/crm/v8/coql", 2, "slow"},
-			{"POST", "/crm/bulk/v8/write", 500, "bulk"},
+			{"POST", "/crm/bulk/v8/write", 500, "complex"},
 		}
 		if version == "all" {
 			rows = append(rows, []struct {
@@ -36,7 +36,7 @@ costs:
 				want         int64
 				class        string
 			}{
-				{"POST", "/crm/bulk/v3/read", 80, "bulk"},
+				{"POST", "/crm/bulk/v3/read", 80, "complex"},
 				{"POST", "/crm/v9/coql", 2, "slow"},
 			}...)
 		}
@@ -53,8 +53,8 @@ costs:
 		for _, ri := range e.Routes {
 			if ri.Pattern == "POST /crm/bulk/v8/read" {
 				found = true
-				if ri.Class != "bulk" || ri.Source != "override" || ri.Cost != "80" {
-					t.Errorf("version %s: route info %+v, want 80, class bulk, from override", version, ri)
+				if ri.Class != "complex" || ri.Source != "override" || ri.Cost != "80" {
+					t.Errorf("version %s: route info %+v, want 80, class complex, from override", version, ri)
 				}
 			}
 		}

@@ -17,7 +17,7 @@ import (
 func TestCostsRouteUnderVersionAll(t *testing.T) {
 	const routes = `
   routes:
-    - {pattern: "GET /crm/v8/custom_thing", cost: 7, class: bulk}
+    - {pattern: "GET /crm/v8/custom_thing", cost: 7, class: complex}
     - {pattern: "POST /crm/bulk/v8/jobs", records: {key: data, per_credit: 5, max_credits: 4}}
     - {pattern: "example.com/crm/v8/hosted", cost: 9}
     - {pattern: "GET /other/v8/x", cost: 4}
@@ -44,10 +44,10 @@ func TestCostsRouteUnderVersionAll(t *testing.T) {
 	eleven := `{"data":[1,2,3,4,5,6,7,8,9,10,11]}` // 3 credits at 5 per credit
 	e := mustBuild(t, mustParse(t, "c.yaml", "upstream: http://u\nplan: {edition: enterprise}\ncosts:"+routes))
 	check(t, e, []row{
-		{"GET", "/crm/v8/custom_thing", "", 7, "bulk"},
-		{"GET", "/crm/v7/custom_thing", "", 7, "bulk"},
-		{"GET", "/crm/v2/custom_thing", "", 7, "bulk"},
-		{"GET", "/crm/v9/custom_thing", "", 7, "bulk"},
+		{"GET", "/crm/v8/custom_thing", "", 7, "complex"},
+		{"GET", "/crm/v7/custom_thing", "", 7, "complex"},
+		{"GET", "/crm/v2/custom_thing", "", 7, "complex"},
+		{"GET", "/crm/v9/custom_thing", "", 7, "complex"},
 		{"POST", "/crm/bulk/v8/jobs", eleven, 3, ""},
 		{"POST", "/crm/bulk/v5/jobs", eleven, 3, ""},
 		{"GET", "http://example.com/crm/v3/hosted", "", 9, ""},
@@ -62,7 +62,7 @@ func TestCostsRouteUnderVersionAll(t *testing.T) {
 		seen[ri.Pattern] = ri
 	}
 	for pattern, want := range map[string]RouteInfo{
-		"GET /crm/v3/custom_thing": {Cost: "7", Class: "bulk", Source: "route"},
+		"GET /crm/v3/custom_thing": {Cost: "7", Class: "complex", Source: "route"},
 		"POST /crm/bulk/v2/jobs":   {Cost: `1..4 (1 per 5 records in "data")`, Source: "route"},
 		"GET /other/v8/x":          {Cost: "4", Source: "route"},
 	} {
@@ -78,7 +78,7 @@ func TestCostsRouteUnderVersionAll(t *testing.T) {
 	// One version named: its routes alone, the file's added once.
 	e = mustBuild(t, mustParse(t, "c.yaml", "upstream: http://u\nplan: {edition: enterprise}\ncosts:\n  version: v8"+routes))
 	check(t, e, []row{
-		{"GET", "/crm/v8/custom_thing", "", 7, "bulk"},
+		{"GET", "/crm/v8/custom_thing", "", 7, "complex"},
 		{"GET", "/crm/v7/custom_thing", "", 1, ""},
 	})
 
@@ -100,7 +100,7 @@ costs:
 	// gateway to guess: refused, at the second.
 	for _, second := range []string{
 		`{pattern: "GET /crm/v7/custom_thing", cost: 8}`,
-		`{pattern: "GET /crm/v7/custom_thing", cost: 7, class: bulk}`,
+		`{pattern: "GET /crm/v7/custom_thing", cost: 7, class: complex}`,
 		`{pattern: "GET /crm/v7/custom_thing", records: {max_credits: 7}}`,
 	} {
 		_, err := Build(mustParse(t, "c.yaml", `upstream: http://u

@@ -113,7 +113,7 @@ costs:
   routes:
     - pattern: "POST /reports"
       cost: 5
-      class: bulk
+      class: complex
 alerts:
   thresholds:
     - 50

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creditgate/creditgate/profile/zoho"
 	"github.com/creditgate/creditgate/usage"
 )
 
@@ -57,8 +58,8 @@ func (p *printer) status(s string) {
 // banner says what is about to happen.
 func (d *demo) banner(p *printer, ms []mode) {
 	pl := d.eff.Default
-	p.line("The pool: %s credits a day, %d calls in flight per application, %d per heavy API class (Zoho CRM Enterprise's caps, its v8 cost table).",
-		group(pl.Credits), pl.Concurrency, pl.SubConcurrency["bulk"])
+	p.line("The pool: %s credits a day, %d calls in flight per application, %d of its complex APIs (bulk, COQL, conversion, mail) at once (Zoho CRM Enterprise's caps, its v8 cost table).",
+		group(pl.Credits), pl.Concurrency, pl.SubConcurrency[zoho.ClassComplex])
 	p.line("The integrations (each its own application at the gateway):")
 	for _, it := range integrations() {
 		p.line("  %-7s %s", it.name, it.does)
