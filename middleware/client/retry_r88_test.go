@@ -1,0 +1,64 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/middleware/client"
+)
+
+// A retry the budget approved but that was never sent (its caller's
+// context ended during its Retry-After) gives its credits back: the budget
+// counts retries sent (Stats.RetryCredits is "what retries spent"), so a
+// cancelled one must not use up the floor for the next caller's genuine
+// retry. With a floor of one credit, the cancelled retry kept that credit
+// and the next call's 429 was refused by the budget.
+func TestRetryBudgetFreedWhenRetryNotSent(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) <= 2 {
+			return response(r, http.StatusTooManyRequests, "", "Retry-After", "10"), nil
+		}
+		return response(r, http.StatusOK, "ok"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5), client.WithRetry(client.RetryPolicy{
+		BudgetRatio: 1e-9, BudgetFloor: 1}))
+
+	// Call 1: a 429, a retry decided, and its caller gives up during the wait.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		resp, err := get(ctx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+	}()
+	eventually(t, "the retry's wait", func() bool { return clk.pending() > 0 })
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Equal(t, int64(1), calls.Load())
+	assert.Zero(t, tr.Stats().RetryCredits, "no retry was sent: none spent")
+
+	// Call 2: a 429 whose retry is within the floor, then a 200.
+	resp, err := advancing(t, clk, time.Second, func() (*http.Response, error) {
+		return get(context.Background(), tr, "", "/crm/Leads")
+	})
+	var le *client.LimitError
+	if errors.As(err, &le) {
+		t.Fatalf("the second call's retry was refused (%v): the cancelled retry kept the budget", le)
+	}
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, resp.Body.Close())
+	assert.Zero(t, tr.Stats().BudgetRefused)
+	assert.Zero(t, held())
+}
