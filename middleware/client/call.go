@@ -117,6 +117,12 @@ func (c *call) run() (*http.Response, error) {
 // fail returns err for a call that ends with no response, counted as a
 // request.
 func (c *call) fail(err error) (*http.Response, error) {
+	if c.reserved > 0 {
+		// A retry decided but not sent (its wait, its replay or its
+		// admission failed): the budget counts retries sent.
+		c.t.budget.unreserve(c.decided, c.reserved)
+		c.reserved = 0
+	}
 	c.ended()
 	return nil, err
 }
@@ -150,9 +156,11 @@ func (c *call) send(a *admission, at time.Time) (resp *http.Response, sent, now 
 	if sent = at; sent.IsZero() {
 		sent = t.now()
 	}
+	n := c.reserved // taken again by move, or given back by it
+	c.reserved = 0
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
-	} else if !t.budget.move(c.decided, sent, c.reserved) {
+	} else if !t.budget.move(c.decided, sent, n) {
 		// Its Retry-After and its wait for admission took it past the
 		// first attempts that paid for it: the budget counts retries sent.
 		a.done(t, sent, true)

@@ -403,6 +403,17 @@ func (b *budget) move(decided int64, sent time.Time, n int64) bool {
 	return true
 }
 
+// unreserve gives back the n credits allow took, at decided (Unix ns), for
+// a retry that will not be sent.
+func (b *budget) unreserve(decided, n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := decided / b.width
+	if bk := &b.b[uint64(id)%budgetBuckets]; bk.id.Load() == id {
+		bk.retry.Add(-n)
+	}
+}
+
 // allow takes n credits of retry budget, or reports false.
 func (b *budget) allow(now time.Time, n int64) bool {
 	b.mu.Lock()
