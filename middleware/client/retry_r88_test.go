@@ -62,3 +62,28 @@ func TestRetryBudgetFreedWhenRetryNotSent(t *testing.T) {
 	assert.Zero(t, tr.Stats().BudgetRefused)
 	assert.Zero(t, held())
 }
+
+// A request whose method override names a method that is not idempotent
+// (X-HTTP-Method-Override: POST on a GET, as clients behind proxies that
+// pass only GET send writes) is that method to the server, as the cost
+// table and the cache read it: it is not retried unless NonIdempotent says
+// so, like any POST. replayable read only Request.Method, so a 5xx (with
+// Retry5xx) or a 429 sent the write again.
+func TestRetryReadsMethodOverride(t *testing.T) {
+	for _, st := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(http.StatusText(st), func(t *testing.T) {
+			clk := newClock()
+			s := &script{steps: []step{{st, "", nil}, {200, "ok", nil}}}
+			tr, held := heldTransport(t, s, clk, plan(100, 5), client.WithRetry(client.RetryPolicy{Retry5xx: true}))
+			r, err := http.NewRequest(http.MethodGet, "http://api.test/crm/Leads/7", nil)
+			require.NoError(t, err)
+			r.Header.Set("X-HTTP-Method-Override", "POST")
+			resp, err := advancing(t, clk, time.Second, func() (*http.Response, error) { return tr.RoundTrip(r) })
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			assert.Equal(t, int64(1), s.calls.Load(), "a POST (by its override) sent again")
+			assert.Equal(t, st, resp.StatusCode, "the caller gets the refusal, as a POST's")
+			assert.Zero(t, held())
+		})
+	}
+}
