@@ -239,13 +239,26 @@ func idempotent(m string) bool {
 	return false
 }
 
+// idempotentOverride reports whether every method r's method override
+// headers name (cost.OverrideMethods: a server may honour any) is
+// idempotent: the server runs r as that method, as the cost table and the
+// cache read it.
+func idempotentOverride(r *http.Request) bool {
+	ok := true
+	cost.OverrideMethods(r, func(m string) bool {
+		ok = idempotent(m)
+		return ok
+	})
+	return ok
+}
+
 // replayable reports whether the call may be sent again.
 func (c *call) replayable() bool {
 	r := c.req
 	if r.Body != nil && r.Body != http.NoBody && r.GetBody == nil {
 		return false
 	}
-	if c.t.retry.NonIdempotent || idempotent(r.Method) {
+	if c.t.retry.NonIdempotent || idempotent(r.Method) && idempotentOverride(r) {
 		return true
 	}
 	_, k1 := r.Header["Idempotency-Key"]

@@ -201,7 +201,8 @@ type RetryPolicy struct {
 	// Retry5xx retries 5xx responses as transient failures (default off).
 	Retry5xx bool
 	// NonIdempotent retries methods other than GET, HEAD, OPTIONS, TRACE,
-	// PUT and DELETE (default: only with an Idempotency-Key header). The
+	// PUT and DELETE (default: only with an Idempotency-Key header); a
+	// request with a method override header is every method it names. The
 	// body must be replayable (Request.GetBody) in any case.
 	NonIdempotent bool
 	// BudgetRatio and BudgetFloor bound what retries spend: at most
