@@ -38,8 +38,10 @@ const (
 // key, token, auth, secret, session, signature, credential or password, and
 // those of [WithKeyHeaders]), those that name whom the call acts for with
 // the same credentials (any header but User-Agent whose name says account,
-// org, project, tenant, user, behalf or impersonat: Stripe-Account,
-// OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
+// org, project, tenant, user, behalf, impersonat, sudo, context, business,
+// company, customer, merchant, team or workspace: Stripe-Account,
+// Stripe-Context, OpenAI-Organization, Zoho's X-CRM-ORG, GitLab's Sudo)
+// and those that change the answer
 // (Accept*, Range, Prefer, If-*, any header whose name says version). So two
 // callers with different credentials, or acting for different accounts,
 // never share a response. Credentials that the base transport adds itself
