@@ -87,3 +87,30 @@ func TestRetryReadsMethodOverride(t *testing.T) {
 		})
 	}
 }
+
+// A Retry-After of ten seconds written with leading zeros (RFC 9110's
+// delay-seconds is 1*DIGIT: any number of them) is ten seconds, not a wait
+// past the header parser's horizon: the parser reads at most 16 characters,
+// and the client took every longer string of digits for "more than a year
+// away", so that a caller with a minute left failed at once with a
+// deadline LimitError instead of retrying ten seconds later.
+func TestRetryAfterLeadingZeros(t *testing.T) {
+	for _, ra := range []string{"000000000000000010", "0000000000000000000000000000000010"} {
+		t.Run(ra, func(t *testing.T) {
+			clk := newClock()
+			s := &script{steps: []step{{429, `{"code":"LIMIT_EXCEEDED"}`, []string{"Retry-After", ra}}, {200, "ok", nil}}}
+			tr, held := heldTransport(t, s, clk, plan(100, 5))
+			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Minute))
+			defer cancel()
+			resp, err := advancing(t, clk, time.Second, func() (*http.Response, error) { return get(ctx, tr, "", "/crm/Leads") })
+			require.NoError(t, err, "ten seconds is within the caller's minute")
+			require.NoError(t, resp.Body.Close())
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			asked := clk.Asked()
+			require.NotEmpty(t, asked)
+			assert.GreaterOrEqual(t, asked[0], 10*time.Second)
+			assert.LessOrEqual(t, asked[0], 12*time.Second, "ten seconds and a fifth at most")
+			assert.Zero(t, held())
+		})
+	}
+}
