@@ -222,6 +222,18 @@ func (v *view) far(now time.Time, h http.Header) {
 			return
 		}
 	}
+	if z := strings.TrimLeft(s, "0"); z != s && signedDigits(s) {
+		// Leading zeros (delay-seconds is 1*DIGIT), past the parser's
+		// length: the number they pad may well be in range.
+		if z == "" {
+			z = "0"
+		}
+		l, _ := middleware.ParseHeaders(now, http.Header{middleware.HeaderRetryAfter: {z}})
+		if l.Has(middleware.FieldRetryAfter) {
+			v.retryAfter, v.hasRetryAfter = l.RetryAfter, true
+			return
+		}
+	}
 	// The parser reads every unsigned number and date within a year:
 	// one it left out is out of range.
 	if !signedDigits(s) {
