@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/creditgate/creditgate/limiter"
 	"github.com/creditgate/creditgate/middleware/client"
 )
 
@@ -46,4 +48,28 @@ func TestLearnedPoolRecoversFromLimitBelowReserves(t *testing.T) {
 		require.NoError(t, resp.Body.Close())
 	}
 	assert.Equal(t, int64(1000), tr.Limiter().Plan("").Credits, "the limiter's plan follows the server's limit")
+}
+
+// A learned plan (Credits 0) with no concurrency cap, or a negative one, is
+// refused by New, as the same plan with credits is: it was accepted, the
+// first response's limit could never be set in the limiter (no concurrency
+// is no plan), and the Transport went on silently with no credit limit at
+// all (the placeholder's 2^40) and one call at a time, for good.
+func TestLearnedPlanWithoutConcurrencyRefused(t *testing.T) {
+	for _, conc := range []int64{0, -1} {
+		base := rtFunc(func(r *http.Request) (*http.Response, error) {
+			return response(r, http.StatusOK, "{}", "X-RateLimit-Limit", "1000"), nil
+		})
+		_, err := limiter.New(limiter.Plan{Name: "x", Credits: 1000, Window: time.Hour, Concurrency: conc})
+		require.Error(t, err, "the limiter refuses a plan with concurrency %d", conc)
+		tr, err := client.New(base, client.WithPlan(limiter.Plan{Name: "x", Window: time.Hour, Concurrency: conc}))
+		if err != nil {
+			assert.ErrorIs(t, err, client.ErrConfig)
+			continue
+		}
+		mustGetURL(t, tr, "http://api.test/crm/Leads")
+		p := tr.Limiter().Plan("")
+		assert.Equal(t, int64(1000), p.Credits, "concurrency %d: accepted, and the pool never learned", conc)
+		_ = tr.Close(context.Background())
+	}
 }
