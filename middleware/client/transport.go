@@ -125,6 +125,11 @@ func (t *Transport) bindLimiter(c *config) error {
 		p = *c.plan
 	}
 	if p.Credits == 0 {
+		if p.Concurrency <= 0 {
+			// The limiter refuses such a plan once it has credits: here it
+			// would be refused when learned, and the placeholder kept.
+			return fmt.Errorf("%w: learned plan with concurrency %d (must be positive)", ErrConfig, p.Concurrency)
+		}
 		// Until a response says how large the pool is: no credit limit, and
 		// one call at a time, so that a burst cannot go out blind.
 		t.learned = true
