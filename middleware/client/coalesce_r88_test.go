@@ -1,8 +1,10 @@
 package client_test
 
 import (
+	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,4 +46,59 @@ func TestCoalesceActingForHeaders(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A read held back by its own integration's rules (quiet hours here; a
+// quota or a pool level likewise) does not hold back an identical read of
+// another integration, which those rules do not apply to: the second
+// caller joined the first one's flight and waited for the first
+// integration's quiet hours to end (or for its own context), though the
+// pool had room and nothing held it.
+func TestCoalesceFollowerNotHeldByLeadersRules(t *testing.T) {
+	clk := newClock() // 09:00 UTC
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return response(r, http.StatusOK, "{}"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}),
+		client.WithIntegrations(
+			client.Integration{Name: "backfill", Quiet: &client.QuietHours{From: 8 * time.Hour, To: 18 * time.Hour}},
+			client.Integration{Name: "web"}))
+
+	quietCtx, stopQuiet := context.WithCancel(context.Background())
+	quietDone := make(chan error, 1)
+	go func() {
+		resp, err := get(quietCtx, tr, "backfill", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		quietDone <- err
+	}()
+	eventually(t, "the backfill's call held by its quiet hours", func() bool { return tr.Waiters() == 1 })
+
+	webCtx, stopWeb := context.WithCancel(context.Background())
+	webDone := make(chan error, 1)
+	go func() {
+		resp, err := get(webCtx, tr, "web", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		webDone <- err
+	}()
+	var webErr error
+	select {
+	case webErr = <-webDone:
+	case <-time.After(2 * time.Second): // wall time: the web call should not wait at all
+		stopWeb()
+		webErr = <-webDone
+		t.Errorf("the web integration's call waited for the backfill's quiet hours (%d calls sent)", calls.Load())
+	}
+	assert.NoError(t, webErr)
+	assert.Equal(t, int64(1), calls.Load(), "the web call sent")
+	stopQuiet()
+	stopWeb()
+	assert.ErrorIs(t, <-quietDone, context.Canceled)
+	assert.Zero(t, held())
 }
