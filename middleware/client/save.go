@@ -32,7 +32,9 @@ const (
 )
 
 // CoalesceRule makes identical concurrent GET and HEAD requests of a route
-// share one call and one charge. Requests are identical when their method,
+// and an integration share one call and one charge (not those of different
+// integrations: a call waits by its integration's rules, which must not
+// hold back another's caller). Requests are identical when their method,
 // URL, host and key headers are: those that carry credentials
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and

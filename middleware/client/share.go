@@ -88,31 +88,38 @@ type flight struct {
 	again bool          // the call failed for its own caller: try a new flight
 }
 
-// flights are the calls in flight by key.
+// flights are the calls in flight by key and integration: a call waits in
+// the gate by its integration's rules (quiet hours, quota, pool level,
+// priority), which must not hold back another integration's caller.
 type flights struct {
 	mu sync.Mutex // protects m
-	m  map[key]*flight
+	m  map[flightKey]*flight
+}
+
+type flightKey struct {
+	k  key
+	it *integration
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
 // call and finishes the flight). gen is the count of writes (saver.gen),
 // read before: a flight asked for before a write since (one that may have
 // changed its answer) is not joined but replaced by a new one.
-func (fs *flights) join(k key, gen uint64) (*flight, bool) {
+func (fs *flights) join(k flightKey, gen uint64) (*flight, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f := fs.m[k]; f != nil && f.gen == gen {
 		return f, false
 	}
 	if fs.m == nil {
-		fs.m = map[key]*flight{}
+		fs.m = map[flightKey]*flight{}
 	}
 	f := &flight{gen: gen, done: make(chan struct{})}
 	fs.m[k] = f
 	return f, true
 }
 
-func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
+func (fs *flights) finish(k flightKey, f *flight, snap *snapshot, err error, again bool) {
 	fs.mu.Lock()
 	if fs.m[k] == f { // else replaced by a newer flight
 		delete(fs.m, k)
@@ -156,7 +163,7 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		// A read joins no flight asked for before a write that may have
 		// changed its answer (saver.write): it could answer the state before
 		// it. One atomic load: a read of a coalesced or cached route only.
-		f, leader := s.flights.join(k, s.gen.Load())
+		f, leader := s.flights.join(flightKey{k, c.it}, s.gen.Load())
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -195,7 +202,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 			if resp != nil { // reading its body: no caller will close it
 				closeAfterPanic(resp.Body)
 			}
-			s.flights.finish(k, f, nil, nil, true)
+			s.flights.finish(flightKey{k, c.it}, f, nil, nil, true)
 		}
 	}()
 	resp, err := c.run()
@@ -223,7 +230,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		shared = nil
 	}
 	finished = true
-	s.flights.finish(k, f, snap, shared, own)
+	s.flights.finish(flightKey{k, c.it}, f, snap, shared, own)
 	return resp, err
 }
 
