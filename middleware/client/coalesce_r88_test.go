@@ -102,3 +102,53 @@ func TestCoalesceFollowerNotHeldByLeadersRules(t *testing.T) {
 	assert.ErrorIs(t, <-quietDone, context.Canceled)
 	assert.Zero(t, held())
 }
+
+// A fail-fast read (WithFailFast) fails at once with a *LimitError when
+// its call would wait, also when an identical read of its integration is
+// already waiting: it joined that read's flight and waited with it, until
+// its own context ended, the very wait it asked not to make.
+func TestCoalesceFailFastFollowerFailsFast(t *testing.T) {
+	clk := newClock() // 09:00 UTC
+	base := rtFunc(func(r *http.Request) (*http.Response, error) { return response(r, http.StatusOK, "{}"), nil })
+	tr, held := heldTransport(t, base, clk, plan(100, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}),
+		client.WithIntegrations(client.Integration{Name: "backfill",
+			Quiet: &client.QuietHours{From: 8 * time.Hour, To: 18 * time.Hour}}))
+
+	waitCtx, stopWait := context.WithCancel(context.Background())
+	waitDone := make(chan error, 1)
+	go func() {
+		resp, err := get(waitCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		waitDone <- err
+	}()
+	eventually(t, "the first call held by its quiet hours", func() bool { return tr.Waiters() == 1 })
+
+	ffCtx, stopFF := context.WithCancel(client.WithFailFast(context.Background()))
+	ffDone := make(chan error, 1)
+	go func() {
+		resp, err := get(ffCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		ffDone <- err
+	}()
+	var ffErr error
+	select {
+	case ffErr = <-ffDone:
+	case <-time.After(2 * time.Second): // wall time: a fail-fast call does not wait
+		stopFF()
+		ffErr = <-ffDone
+		t.Errorf("the fail-fast call waited")
+	}
+	var le *client.LimitError
+	if assert.ErrorAs(t, ffErr, &le) {
+		assert.Equal(t, client.ReasonQuietHours, le.Reason)
+	}
+	stopWait()
+	stopFF()
+	assert.ErrorIs(t, <-waitDone, context.Canceled)
+	assert.Zero(t, held())
+}
