@@ -33,8 +33,9 @@ const (
 
 // CoalesceRule makes identical concurrent GET and HEAD requests of a route
 // and an integration share one call and one charge (not those of different
-// integrations: a call waits by its integration's rules, which must not
-// hold back another's caller). Requests are identical when their method,
+// integrations, nor a fail-fast call with one that may wait: a call waits by
+// its integration's rules, which must not hold back another's caller).
+// Requests are identical when their method,
 // URL, host and key headers are: those that carry credentials
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and

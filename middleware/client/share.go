@@ -97,8 +97,9 @@ type flights struct {
 }
 
 type flightKey struct {
-	k  key
-	it *integration
+	k        key
+	it       *integration
+	failFast bool // a fail-fast call would wait in no other's flight
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
@@ -163,7 +164,7 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		// A read joins no flight asked for before a write that may have
 		// changed its answer (saver.write): it could answer the state before
 		// it. One atomic load: a read of a coalesced or cached route only.
-		f, leader := s.flights.join(flightKey{k, c.it}, s.gen.Load())
+		f, leader := s.flights.join(flightKey{k, c.it, c.failFast}, s.gen.Load())
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -202,7 +203,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 			if resp != nil { // reading its body: no caller will close it
 				closeAfterPanic(resp.Body)
 			}
-			s.flights.finish(flightKey{k, c.it}, f, nil, nil, true)
+			s.flights.finish(flightKey{k, c.it, c.failFast}, f, nil, nil, true)
 		}
 	}()
 	resp, err := c.run()
@@ -230,7 +231,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		shared = nil
 	}
 	finished = true
-	s.flights.finish(flightKey{k, c.it}, f, snap, shared, own)
+	s.flights.finish(flightKey{k, c.it, c.failFast}, f, snap, shared, own)
 	return resp, err
 }
 
