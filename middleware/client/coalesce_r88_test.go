@@ -152,3 +152,43 @@ func TestCoalesceFailFastFollowerFailsFast(t *testing.T) {
 	assert.ErrorIs(t, <-waitDone, context.Canceled)
 	assert.Zero(t, held())
 }
+
+// A read with a deadline fails at once with a *LimitError (Deadline) when
+// what its call waits for cannot be back before the deadline (the package
+// doc), also when an identical read is already waiting for it: it joined
+// that read's flight, waited out its whole deadline, and got
+// context.DeadlineExceeded, late and with no RetryAt to act on.
+func TestCoalesceFollowerDeadlineFailsAtOnce(t *testing.T) {
+	clk := &fakeClock{now: time.Now()} // near the wall clock, which deadlines keep
+	base := rtFunc(func(r *http.Request) (*http.Response, error) { return response(r, http.StatusOK, "{}"), nil })
+	tr, held := heldTransport(t, base, clk, plan(3, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}))
+	for range 3 { // the pool is spent: its credits come back in an hour
+		mustGet(t, tr, "", "/crm/Deals")
+	}
+
+	waitCtx, stopWait := context.WithCancel(context.Background())
+	waitDone := make(chan error, 1)
+	go func() {
+		resp, err := get(waitCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		waitDone <- err
+	}()
+	eventually(t, "the first call waiting for credits", func() bool { return tr.Waiters() == 1 })
+
+	dlCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := get(dlCtx, tr, "", "/crm/Leads")
+	var le *client.LimitError
+	if assert.ErrorAs(t, err, &le, "after %v", time.Since(start)) {
+		assert.True(t, le.Deadline)
+		assert.Equal(t, client.ReasonCredits, le.Reason)
+	}
+	assert.Less(t, time.Since(start), time.Second, "at once, not at the deadline")
+	stopWait()
+	assert.ErrorIs(t, <-waitDone, context.Canceled)
+	assert.Zero(t, held())
+}
