@@ -408,14 +408,15 @@ func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint
 	if p.Unclean {
 		return rr, 1<<uint(len(s.roots)) - 1, true
 	}
+	path := urlPath(r.URL)
 	for i, rt := range s.roots {
-		if rt.under(r.URL.Path) {
+		if rt.under(path) {
 			mask |= 1 << uint(i)
 		}
 	}
 	write = mask != 0
 	for i := 0; i < len(s.shared) && !write; i++ {
-		write = s.shared[i].under(r.URL.Path)
+		write = s.shared[i].under(path)
 	}
 	return rr, mask, write
 }
