@@ -32,6 +32,9 @@ type call struct {
 	// to it) or fail it, which is then refunded and not sent. A concrete
 	// type, not a func: the call stays on its caller's stack.
 	seal *sealer
+	// fl is the flight this call leads (coalescing), told in the gate
+	// what the call waits for; nil if none.
+	fl *flight
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.

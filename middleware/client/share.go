@@ -86,6 +86,10 @@ type flight struct {
 	snap  *snapshot     // the shared answer; nil if none
 	err   error         // the shared failure (the server could not be reached)
 	again bool          // the call failed for its own caller: try a new flight
+	// What the call waits for in the gate, if it is queued there; guarded
+	// by the gate's mu (gate.note).
+	ref    refusal
+	queued bool
 }
 
 // flights are the calls in flight by key and integration: a call waits in
@@ -206,6 +210,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 			s.flights.finish(flightKey{k, c.it, c.failFast}, f, nil, nil, true)
 		}
 	}()
+	c.fl = f
 	resp, err := c.run()
 	var snap *snapshot
 	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -292,6 +297,20 @@ func (r *shareRule) limit() int64 {
 // or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
+	if dl, ok := ctx.Deadline(); ok {
+		// What the call waits for ends c at once if it is not back before
+		// c's deadline, as it would end c waiting in the queue itself.
+		g := &c.t.gate
+		g.mu.Lock()
+		r, queued := f.ref, f.queued
+		g.mu.Unlock()
+		if queued {
+			if err := c.t.ends(c, dl, r); err != nil {
+				c.it.c.requests.Add(1)
+				return nil, false, err
+			}
+		}
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
