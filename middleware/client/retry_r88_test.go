@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,5 +115,25 @@ func TestRetryAfterLeadingZeros(t *testing.T) {
 			assert.LessOrEqual(t, asked[0], 12*time.Second, "ten seconds and a fifth at most")
 			assert.Zero(t, held())
 		})
+	}
+}
+
+// An Idempotency-Key header with no value (a key the caller failed to
+// make) makes no request idempotent: the server has no key to match the
+// second write with. A POST with an empty or blank key was retried on a
+// 429 as if it had one.
+func TestRetryNeedsIdempotencyKeyValue(t *testing.T) {
+	for _, v := range []string{"", "  "} {
+		clk := newClock()
+		s := &script{steps: []step{{429, "", nil}, {201, "ok", nil}}}
+		tr, held := heldTransport(t, s, clk, plan(100, 5))
+		r, err := http.NewRequest(http.MethodPost, "http://api.test/crm/other/1", strings.NewReader("{}"))
+		require.NoError(t, err)
+		r.Header["Idempotency-Key"] = []string{v}
+		resp, err := advancing(t, clk, time.Second, func() (*http.Response, error) { return tr.RoundTrip(r) })
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		assert.Equal(t, int64(1), s.calls.Load(), "key %q: a POST without a key sent again", v)
+		assert.Zero(t, held())
 	}
 }
