@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
@@ -264,9 +265,10 @@ func (c *call) replayable() bool {
 	if c.t.retry.NonIdempotent || idempotent(r.Method) && idempotentOverride(r) {
 		return true
 	}
-	_, k1 := r.Header["Idempotency-Key"]
-	_, k2 := r.Header["X-Idempotency-Key"]
-	return k1 || k2
+	// A key with no value is none: the server has nothing to match the
+	// second write with.
+	return slices.ContainsFunc(r.Header["Idempotency-Key"], notBlank) ||
+		slices.ContainsFunc(r.Header["X-Idempotency-Key"], notBlank)
 }
 
 // decide is next, giving admission a back if it panics: classify reads
