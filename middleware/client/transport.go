@@ -304,8 +304,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		pr = opaqueView(r)
 	}
 	c.price, err = t.costs.Lookup(pr)
-	if pr != r {
-		r.Body = pr.Body // a body-priced route's, put back to be replayed
+	if pr != r && pr.Body != r.Body {
+		r.Body = pr.Body // a body-priced route's, put back to be replayed (r is a copy)
 	}
 	if err != nil {
 		closeBody(r)
