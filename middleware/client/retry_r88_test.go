@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -136,4 +137,52 @@ func TestRetryNeedsIdempotencyKeyValue(t *testing.T) {
 		assert.Equal(t, int64(1), s.calls.Load(), "key %q: a POST without a key sent again", v)
 		assert.Zero(t, held())
 	}
+}
+
+// A fail-fast call (WithFailFast, Integration.FailFast: "fail at once with
+// a *LimitError instead of waiting", for a queue worker that would rather
+// requeue) is not held for minutes by a server's refusal for credits: it
+// fails at once with a *LimitError saying when they are back. It slept the
+// Retry-After (up to MaxRetryAfter and a fifth) before its retry.
+func TestFailFastNotHeldByCreditsRetryAfter(t *testing.T) {
+	clk := newClock()
+	s := &script{steps: []step{{429, `{"code":"LIMIT_EXCEEDED"}`, []string{"Retry-After", "300"}}, {200, "ok", nil}}}
+	tr, held := heldTransport(t, s, clk, plan(100, 5))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := get(client.WithFailFast(context.Background()), tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		done <- err
+	}()
+	var err error
+	eventually(t, "the call's end or a wait", func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return clk.pending() > 0
+		}
+	})
+	if err == nil && clk.pending() > 0 {
+		t.Errorf("the fail-fast call waits %v for its retry", clk.Asked())
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			default:
+				clk.Advance(time.Minute)
+				runtime.Gosched()
+			}
+		}
+	}
+	var le *client.LimitError
+	if assert.ErrorAs(t, err, &le) {
+		assert.Equal(t, client.ReasonCredits, le.Reason)
+		assert.Equal(t, clk.Now().Add(300*time.Second), le.RetryAt)
+	}
+	assert.Equal(t, int64(1), s.calls.Load())
+	assert.Zero(t, held())
 }
