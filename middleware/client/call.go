@@ -301,6 +301,13 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 		return 0, false, nil
 	}
 	d, back := c.t.delay(kind, v, now, c.attempt)
+	if kind == kindCredits && c.failFast {
+		// It would wait for the pool's credits: a fail-fast call fails at
+		// once instead, saying when they are back (if the server said).
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back, Status: resp.StatusCode}
+		c.t.refused(c, e)
+		return 0, false, e
+	}
 	dl, hasDL := c.req.Context().Deadline()
 	if hasDL && kind == kindCredits && (v.retryFar || !back.IsZero() && back.After(dl)) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back,
