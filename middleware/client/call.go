@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
@@ -32,6 +33,9 @@ type call struct {
 	// to it) or fail it, which is then refunded and not sent. A concrete
 	// type, not a func: the call stays on its caller's stack.
 	seal *sealer
+	// fl is the flight this call leads (coalescing), told in the gate
+	// what the call waits for; nil if none.
+	fl *flight
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.
@@ -117,6 +121,12 @@ func (c *call) run() (*http.Response, error) {
 // fail returns err for a call that ends with no response, counted as a
 // request.
 func (c *call) fail(err error) (*http.Response, error) {
+	if c.reserved > 0 {
+		// A retry decided but not sent (its wait, its replay or its
+		// admission failed): the budget counts retries sent.
+		c.t.budget.unreserve(c.decided, c.reserved)
+		c.reserved = 0
+	}
 	c.ended()
 	return nil, err
 }
@@ -150,9 +160,11 @@ func (c *call) send(a *admission, at time.Time) (resp *http.Response, sent, now 
 	if sent = at; sent.IsZero() {
 		sent = t.now()
 	}
+	n := c.reserved // taken again by move, or given back by it
+	c.reserved = 0
 	if c.attempt == 0 {
 		t.budget.first(sent, max(c.price.Credits, 1))
-	} else if !t.budget.move(c.decided, sent, c.reserved) {
+	} else if !t.budget.move(c.decided, sent, n) {
 		// Its Retry-After and its wait for admission took it past the
 		// first attempts that paid for it: the budget counts retries sent.
 		a.done(t, sent, true)
@@ -231,18 +243,32 @@ func idempotent(m string) bool {
 	return false
 }
 
+// idempotentOverride reports whether every method r's method override
+// headers name (cost.OverrideMethods: a server may honour any) is
+// idempotent: the server runs r as that method, as the cost table and the
+// cache read it.
+func idempotentOverride(r *http.Request) bool {
+	ok := true
+	cost.OverrideMethods(r, func(m string) bool {
+		ok = idempotent(m)
+		return ok
+	})
+	return ok
+}
+
 // replayable reports whether the call may be sent again.
 func (c *call) replayable() bool {
 	r := c.req
 	if r.Body != nil && r.Body != http.NoBody && r.GetBody == nil {
 		return false
 	}
-	if c.t.retry.NonIdempotent || idempotent(r.Method) {
+	if c.t.retry.NonIdempotent || idempotent(r.Method) && idempotentOverride(r) {
 		return true
 	}
-	_, k1 := r.Header["Idempotency-Key"]
-	_, k2 := r.Header["X-Idempotency-Key"]
-	return k1 || k2
+	// A key with no value is none: the server has nothing to match the
+	// second write with.
+	return slices.ContainsFunc(r.Header["Idempotency-Key"], notBlank) ||
+		slices.ContainsFunc(r.Header["X-Idempotency-Key"], notBlank)
 }
 
 // decide is next, giving admission a back if it panics: classify reads
@@ -275,6 +301,13 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 		return 0, false, nil
 	}
 	d, back := c.t.delay(kind, v, now, c.attempt)
+	if kind == kindCredits && c.failFast {
+		// It would wait for the pool's credits: a fail-fast call fails at
+		// once instead, saying when they are back (if the server said).
+		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back, Status: resp.StatusCode}
+		c.t.refused(c, e)
+		return 0, false, e
+	}
 	dl, hasDL := c.req.Context().Deadline()
 	if hasDL && kind == kindCredits && (v.retryFar || !back.IsZero() && back.After(dl)) {
 		e := &LimitError{Integration: c.it.Name, Reason: ReasonCredits, RetryAt: back,

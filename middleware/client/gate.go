@@ -110,7 +110,19 @@ func (g *gate) push(w *waiter) {
 	w.c.it.waiting.Add(1)
 }
 
+// note tells the flight that w's call leads, if any, what w waits for: an
+// identical read with a deadline fails at once on it (saver.follow), as it
+// would in the queue itself.
+func (g *gate) note(w *waiter) {
+	if fl := w.c.fl; fl != nil {
+		fl.ref, fl.queued = w.ref, true
+	}
+}
+
 func (g *gate) remove(w *waiter) {
+	if fl := w.c.fl; fl != nil {
+		fl.queued = false
+	}
 	if w.prev == nil {
 		g.head = w.next
 	} else {
@@ -152,6 +164,7 @@ func (g *gate) dispatchLocked() {
 		nx := w.next
 		if r, ok := b.blocks(w); ok {
 			w.ref, w.blocked = r, true
+			g.note(w)
 			if !g.ended(w) && r.shared() {
 				shared++
 			}
@@ -166,6 +179,7 @@ func (g *gate) dispatchLocked() {
 			g.finish(w, a, nil)
 		default:
 			w.ref, w.blocked = r, false
+			g.note(w)
 			if g.ended(w) {
 				break
 			}

@@ -160,7 +160,9 @@ func WithIntegration(ctx context.Context, name string) context.Context {
 }
 
 // WithFailFast returns a copy of ctx whose requests fail at once with a
-// *LimitError instead of waiting for credits, slots or hours.
+// *LimitError instead of waiting for credits, slots or hours, also when
+// the server refuses one for credits (a 429 retried only after the pool's
+// reset).
 func WithFailFast(ctx context.Context) context.Context {
 	o := optsOf(ctx)
 	o.failFast = true

@@ -22,8 +22,11 @@ var credentialWords = []string{"auth", "key", "token", "secret", "session", "sig
 // identityWords mark a header that names whom a call acts for, with the
 // same credentials: an account (Stripe-Account), an organization
 // (OpenAI-Organization, Zoho's X-CRM-ORG), a project, a tenant, a user (not
-// User-Agent), someone on whose behalf or impersonated.
-var identityWords = []string{"account", "org", "project", "tenant", "user", "behalf", "impersonat"}
+// User-Agent), someone on whose behalf or impersonated, or as whom (GitLab's
+// Sudo), a context (Stripe-Context: the connected account), a business,
+// company, customer, merchant, team or workspace (Sage's X-Business).
+var identityWords = []string{"account", "org", "project", "tenant", "user", "behalf", "impersonat",
+	"sudo", "context", "business", "company", "customer", "merchant", "team", "workspace"}
 
 // keyHeader reports whether a header (lower case) goes into the key of a
 // coalesced or cached request: it carries credentials, names whom the call

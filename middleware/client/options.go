@@ -56,7 +56,8 @@ func WithLimiter(l *limiter.Limiter) Option {
 
 // WithPlan is the pool's plan for a limiter New makes. A plan whose Credits
 // is 0 is learned: its pool and window come from the server's limit headers
-// after the first response, its concurrency caps are kept. With neither
+// after the first response, its concurrency caps are kept (Concurrency
+// must be positive, as in any plan). With neither
 // WithPlan nor WithLimiter the whole plan is learned, with
 // DefaultConcurrency calls in flight at most (one until the first response).
 func WithPlan(p limiter.Plan) Option {
@@ -201,7 +202,8 @@ type RetryPolicy struct {
 	// Retry5xx retries 5xx responses as transient failures (default off).
 	Retry5xx bool
 	// NonIdempotent retries methods other than GET, HEAD, OPTIONS, TRACE,
-	// PUT and DELETE (default: only with an Idempotency-Key header). The
+	// PUT and DELETE (default: only with an Idempotency-Key header); a
+	// request with a method override header is every method it names. The
 	// body must be replayable (Request.GetBody) in any case.
 	NonIdempotent bool
 	// BudgetRatio and BudgetFloor bound what retries spend: at most

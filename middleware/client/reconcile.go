@@ -125,6 +125,16 @@ func (t *Transport) reconcile(now, sent time.Time, v *view, left int64) {
 // reports whether the plan changed.
 func (t *Transport) learnFrom(now time.Time, v *view) bool {
 	known := v.hasLimit && v.limit <= window.MaxLimit
+	if known {
+		if _, _, err := t.reserves(v.limit); err != nil {
+			// Not set in the limiter: the reserves could not be applied to
+			// it, and the pool would stay that small however large the
+			// next answers say it is (each would be compared with a size
+			// never applied).
+			t.warn("client: learned pool too small for the reserves", err)
+			known = false
+		}
+	}
 	if !known && !t.probing.Load() {
 		return false // nothing new to learn
 	}
@@ -175,27 +185,15 @@ func (t *Transport) applyPool(now time.Time, p limiter.Plan) error {
 
 func (t *Transport) applyPoolLocked(now time.Time, p limiter.Plan) error {
 	credits := p.Credits
-	share := func(pct float64, up bool) int64 {
-		x := float64(credits) * pct / 100
-		if up {
-			x = math.Ceil(x)
-		}
-		return int64(x)
-	}
-	res := make([]int64, len(t.list))
-	var sum int64
-	for i, it := range t.list {
-		res[i] = share(it.Reserve, true)
-		sum += res[i]
-	}
-	if sum > 0 && sum >= credits {
-		return fmt.Errorf("%w: reserves add up to %d credits, the whole pool of %d", ErrConfig, sum, credits)
+	res, sum, err := t.reserves(credits)
+	if err != nil {
+		return err
 	}
 	for _, it := range t.list {
 		if it.quotaKey == "" {
 			continue
 		}
-		q := limiter.Plan{Name: "quota " + it.Name, Credits: max(share(it.Quota, false), 1),
+		q := limiter.Plan{Name: "quota " + it.Name, Credits: max(share(credits, it.Quota, false), 1),
 			Window: p.Window, Calendar: p.Calendar, Concurrency: store.MaxConcurrency}
 		if err := t.l.SetPlanAt(now, it.quotaKey, q); err != nil {
 			return fmt.Errorf("%w: quota of %q: %w", ErrConfig, it.Name, err)
@@ -203,10 +201,34 @@ func (t *Transport) applyPoolLocked(now time.Time, p limiter.Plan) error {
 	}
 	for i, it := range t.list {
 		it.keep.Store(sum - res[i])
-		it.level.Store(share(it.MinPool, true))
+		it.level.Store(share(credits, it.MinPool, true))
 	}
 	t.pool.Store(credits)
 	return nil
+}
+
+// share is pct percent of credits, rounded up if up, else down.
+func share(credits int64, pct float64, up bool) int64 {
+	x := float64(credits) * pct / 100
+	if up {
+		x = math.Ceil(x)
+	}
+	return int64(x)
+}
+
+// reserves returns each integration's reserve in a pool of credits, and
+// their sum; an error if they add up to the whole pool.
+func (t *Transport) reserves(credits int64) ([]int64, int64, error) {
+	res := make([]int64, len(t.list))
+	var sum int64
+	for i, it := range t.list {
+		res[i] = share(credits, it.Reserve, true)
+		sum += res[i]
+	}
+	if sum > 0 && sum >= credits {
+		return nil, 0, fmt.Errorf("%w: reserves add up to %d credits, the whole pool of %d", ErrConfig, sum, credits)
+	}
+	return res, sum, nil
 }
 
 func (t *Transport) warn(msg string, err error) {

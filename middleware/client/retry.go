@@ -222,6 +222,18 @@ func (v *view) far(now time.Time, h http.Header) {
 			return
 		}
 	}
+	if z := strings.TrimLeft(s, "0"); z != s && signedDigits(s) {
+		// Leading zeros (delay-seconds is 1*DIGIT), past the parser's
+		// length: the number they pad may well be in range.
+		if z == "" {
+			z = "0"
+		}
+		l, _ := middleware.ParseHeaders(now, http.Header{middleware.HeaderRetryAfter: {z}})
+		if l.Has(middleware.FieldRetryAfter) {
+			v.retryAfter, v.hasRetryAfter = l.RetryAfter, true
+			return
+		}
+	}
 	// The parser reads every unsigned number and date within a year:
 	// one it left out is out of range.
 	if !signedDigits(s) {
@@ -401,6 +413,17 @@ func (b *budget) move(decided int64, sent time.Time, n int64) bool {
 		bk.retry.Add(n)
 	}
 	return true
+}
+
+// unreserve gives back the n credits allow took, at decided (Unix ns), for
+// a retry that will not be sent.
+func (b *budget) unreserve(decided, n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := decided / b.width
+	if bk := &b.b[uint64(id)%budgetBuckets]; bk.id.Load() == id {
+		bk.retry.Add(-n)
+	}
 }
 
 // allow takes n credits of retry budget, or reports false.

@@ -32,21 +32,28 @@ const (
 )
 
 // CoalesceRule makes identical concurrent GET and HEAD requests of a route
-// share one call and one charge. Requests are identical when their method,
+// and an integration share one call and one charge (not those of different
+// integrations, nor a fail-fast call with one that may wait: a call waits by
+// its integration's rules, which must not hold back another's caller).
+// Requests are identical when their method,
 // URL, host and key headers are: those that carry credentials
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and
 // those of [WithKeyHeaders]), those that name whom the call acts for with
 // the same credentials (any header but User-Agent whose name says account,
-// org, project, tenant, user, behalf or impersonat: Stripe-Account,
-// OpenAI-Organization, Zoho's X-CRM-ORG) and those that change the answer
+// org, project, tenant, user, behalf, impersonat, sudo, context, business,
+// company, customer, merchant, team or workspace: Stripe-Account,
+// Stripe-Context, OpenAI-Organization, Zoho's X-CRM-ORG, GitLab's Sudo)
+// and those that change the answer
 // (Accept*, Range, Prefer, If-*, any header whose name says version). So two
 // callers with different credentials, or acting for different accounts,
 // never share a response. Credentials that the base transport adds itself
 // (from the request's context, say) are not seen: with coalescing or
 // caching, such a base must act for one identity only. The first caller
-// sends the call; the others wait for it, each until its own context ends,
-// and each gets its own response (headers cloned, the body a reader of its
+// sends the call; the others wait for it, each until its own context ends
+// (one that joins it while it waits fails at once with a *LimitError, as
+// in the queue, if what it waits for is not back before the joiner's
+// deadline), and each gets its own response (headers cloned, the body a reader of its
 // own over the bytes read once), or the same error if the server could not
 // be reached. A request sent after a write through the Transport that may
 // have changed its answer (a POST, PUT, PATCH, DELETE or other unsafe
@@ -403,14 +410,15 @@ func (s *saver) match(r *http.Request, p *cost.Price) (rr *routeRules, mask uint
 	if p.Unclean {
 		return rr, 1<<uint(len(s.roots)) - 1, true
 	}
+	path := urlPath(r.URL)
 	for i, rt := range s.roots {
-		if rt.under(r.URL.Path) {
+		if rt.under(path) {
 			mask |= 1 << uint(i)
 		}
 	}
 	write = mask != 0
 	for i := 0; i < len(s.shared) && !write; i++ {
-		write = s.shared[i].under(r.URL.Path)
+		write = s.shared[i].under(path)
 	}
 	return rr, mask, write
 }

@@ -86,33 +86,45 @@ type flight struct {
 	snap  *snapshot     // the shared answer; nil if none
 	err   error         // the shared failure (the server could not be reached)
 	again bool          // the call failed for its own caller: try a new flight
+	// What the call waits for in the gate, if it is queued there; guarded
+	// by the gate's mu (gate.note).
+	ref    refusal
+	queued bool
 }
 
-// flights are the calls in flight by key.
+// flights are the calls in flight by key and integration: a call waits in
+// the gate by its integration's rules (quiet hours, quota, pool level,
+// priority), which must not hold back another integration's caller.
 type flights struct {
 	mu sync.Mutex // protects m
-	m  map[key]*flight
+	m  map[flightKey]*flight
+}
+
+type flightKey struct {
+	k        key
+	it       *integration
+	failFast bool // a fail-fast call would wait in no other's flight
 }
 
 // join returns the flight of k, and whether the caller leads it (makes the
 // call and finishes the flight). gen is the count of writes (saver.gen),
 // read before: a flight asked for before a write since (one that may have
 // changed its answer) is not joined but replaced by a new one.
-func (fs *flights) join(k key, gen uint64) (*flight, bool) {
+func (fs *flights) join(k flightKey, gen uint64) (*flight, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f := fs.m[k]; f != nil && f.gen == gen {
 		return f, false
 	}
 	if fs.m == nil {
-		fs.m = map[key]*flight{}
+		fs.m = map[flightKey]*flight{}
 	}
 	f := &flight{gen: gen, done: make(chan struct{})}
 	fs.m[k] = f
 	return f, true
 }
 
-func (fs *flights) finish(k key, f *flight, snap *snapshot, err error, again bool) {
+func (fs *flights) finish(k flightKey, f *flight, snap *snapshot, err error, again bool) {
 	fs.mu.Lock()
 	if fs.m[k] == f { // else replaced by a newer flight
 		delete(fs.m, k)
@@ -156,7 +168,7 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 		// A read joins no flight asked for before a write that may have
 		// changed its answer (saver.write): it could answer the state before
 		// it. One atomic load: a read of a coalesced or cached route only.
-		f, leader := s.flights.join(k, s.gen.Load())
+		f, leader := s.flights.join(flightKey{k, c.it, c.failFast}, s.gen.Load())
 		if leader {
 			return s.lead(c, k, f, share, cr)
 		}
@@ -195,9 +207,10 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 			if resp != nil { // reading its body: no caller will close it
 				closeAfterPanic(resp.Body)
 			}
-			s.flights.finish(k, f, nil, nil, true)
+			s.flights.finish(flightKey{k, c.it, c.failFast}, f, nil, nil, true)
 		}
 	}()
+	c.fl = f
 	resp, err := c.run()
 	var snap *snapshot
 	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -223,7 +236,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		shared = nil
 	}
 	finished = true
-	s.flights.finish(k, f, snap, shared, own)
+	s.flights.finish(flightKey{k, c.it, c.failFast}, f, snap, shared, own)
 	return resp, err
 }
 
@@ -284,6 +297,20 @@ func (r *shareRule) limit() int64 {
 // or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
+	if dl, ok := ctx.Deadline(); ok {
+		// What the call waits for ends c at once if it is not back before
+		// c's deadline, as it would end c waiting in the queue itself.
+		g := &c.t.gate
+		g.mu.Lock()
+		r, queued := f.ref, f.queued
+		g.mu.Unlock()
+		if queued {
+			if err := c.t.ends(c, dl, r); err != nil {
+				c.it.c.requests.Add(1)
+				return nil, false, err
+			}
+		}
+	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():

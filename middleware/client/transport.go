@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +127,11 @@ func (t *Transport) bindLimiter(c *config) error {
 		p = *c.plan
 	}
 	if p.Credits == 0 {
+		if p.Concurrency <= 0 {
+			// The limiter refuses such a plan once it has credits: here it
+			// would be refused when learned, and the placeholder kept.
+			return fmt.Errorf("%w: learned plan with concurrency %d (must be positive)", ErrConfig, p.Concurrency)
+		}
 		// Until a response says how large the pool is: no credit limit, and
 		// one call at a time, so that a burst cannot go out blind.
 		t.learned = true
@@ -272,6 +279,10 @@ func (t *Transport) closeOwn() {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		closeBody(req)
+		return nil, errNilURL
+	}
 	o := optsOf(req.Context())
 	it, err := t.integrationOf(o.integration)
 	if err != nil {
@@ -288,7 +299,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The price goes straight into the call: a copy through a local cost
 	// one more 80-byte copy per call.
 	c := call{t: t, it: it, req: r, failFast: o.failFast || it.FailFast}
-	if c.price, err = t.costs.Lookup(r); err != nil {
+	pr := r
+	if r.URL.Opaque != "" {
+		pr = opaqueView(r)
+	}
+	c.price, err = t.costs.Lookup(pr)
+	if pr != r && pr.Body != r.Body {
+		r.Body = pr.Body // a body-priced route's, put back to be replayed (r is a copy)
+	}
+	if err != nil {
 		closeBody(r)
 		return nil, fmt.Errorf("%w: %w", ErrPrice, err)
 	}
@@ -303,6 +322,50 @@ func closeBody(r *http.Request) {
 	if r.Body != nil {
 		_ = r.Body.Close()
 	}
+}
+
+// errNilURL is the error of a request without a URL, as net/http's.
+var errNilURL = errors.New("client: nil Request.URL")
+
+// opaqueView is r with its opaque URL as the path it sends, for the cost
+// table, which reads URL.Path (empty in an opaque URL); r's body is shared.
+func opaqueView(r *http.Request) *http.Request {
+	u := *r.URL
+	u.Path, u.RawPath, u.Opaque = urlPath(r.URL), "", ""
+	if esc := opaquePath(r.URL.Opaque); u.EscapedPath() != esc {
+		u.RawPath = esc // as url.URL.setPath keeps an escaping of its own
+	}
+	v := *r
+	v.URL = &u
+	return &v
+}
+
+// opaquePath is the escaped path an opaque URL sends: net/http sends
+// "//host/path" as the absolute form, "/path" as it is; "" for no path.
+func opaquePath(o string) string {
+	if rest, ok := strings.CutPrefix(o, "//"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i:]
+		}
+		return ""
+	}
+	if strings.HasPrefix(o, "/") {
+		return o
+	}
+	return ""
+}
+
+// urlPath is u's path, unescaped, also for an opaque URL.
+func urlPath(u *url.URL) string {
+	if u.Opaque == "" {
+		return u.Path
+	}
+	esc := opaquePath(u.Opaque)
+	p, err := url.PathUnescape(esc)
+	if err != nil {
+		return esc
+	}
+	return p
 }
 
 // errStopped is what waiters get when Close stops the gate.
