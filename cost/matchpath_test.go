@@ -58,6 +58,11 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 		p.Credits = max(p.Credits, lo)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
+	for k := 0; k < vs.n; k++ { // no class: the first reading's that has one
+		if i := vs.v[k].route; p.Class == "" && i >= 0 {
+			p.Class = t.routes[i].Class
+		}
+	}
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb

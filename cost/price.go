@@ -108,7 +108,8 @@ func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean 
 
 // matchViews prices each of r's readings without its body: p names the
 // dearest reading (by the most it can cost; the first, ServeMux's, on a
-// tie) and costs at least what every reading costs at least.
+// tie), with the class of the first reading that has one if that reading
+// has none, and costs at least what every reading costs at least.
 func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	if vs.ambiguous {
 		*p = Price{}
@@ -131,6 +132,18 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		p.Credits = max(p.Credits, lo)
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
+	if p.Class == "" {
+		// Which reading the server runs is not known, as for the price: a
+		// reading in a capped class holds that class's slot (COQL's twin
+		// "POST /crm/v8/COQL" is priced as COQL by its loose reading, and
+		// ran outside the query cap by ServeMux's, {module}, which could
+		// cost more and has no class).
+		for k := 0; k < vs.n && p.Class == ""; k++ {
+			if i := vs.v[k].route; i >= 0 {
+				p.Class = t.routes[i].Class
+			}
+		}
+	}
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each

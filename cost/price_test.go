@@ -63,7 +63,7 @@ func TestPriceBodyKeepsFloor(t *testing.T) {
 	for body, want := range map[string]int64{`{"data":[1]}`: 5, `{"data":[1,2,3,4,5,6,7]}`: 7} {
 		r := httptest.NewRequest("POST", "/a/b%2Fc", strings.NewReader(body))
 		p, err := ct.Match(r)
-		if err != nil || p.Credits != 5 || p.MaxBody != 1<<10 || p.Class != "" || !p.Unclean {
+		if err != nil || p.Credits != 5 || p.MaxBody != 1<<10 || p.Class != "x" || !p.Unclean { // the class of the reading that has one
 			t.Fatalf("Match %+v %v", p, err)
 		}
 		if err := ct.PriceBody(r, &p); err != nil || p.Credits != want {
