@@ -314,6 +314,11 @@ func (b *builder) fileRoutes(path string, in []Route, routeClass, srcOf map[stri
 			b.fail(p+".pattern", "%v", err)
 			continue
 		}
+		if h := patternHost(r.Pattern); h != "" {
+			b.fail(p+".pattern", "%q names the host %q: the gateway sends every call to its one upstream "+
+				"whatever Host it names, so the price would be the client's to pick (write the path alone)", r.Pattern, h)
+			continue
+		}
 		if r.Class != "" && r.Class != NoClass {
 			if _, ok := routeClass[r.Class]; !ok {
 				routeClass[r.Class] = p
@@ -378,4 +383,17 @@ func describe(r cost.Route, rec *Records) string {
 	default:
 		return fmt.Sprintf("%d.. (priced from the request)", r.Pricer.Min)
 	}
+}
+
+// patternHost is the host a ServeMux pattern ("[METHOD ][HOST]/[PATH]")
+// names, "" for none.
+func patternHost(pattern string) string {
+	rest := pattern
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		rest = strings.TrimLeft(rest[i:], " \t")
+	}
+	if j := strings.IndexByte(rest, '/'); j > 0 {
+		return rest[:j]
+	}
+	return ""
 }
