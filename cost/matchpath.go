@@ -392,10 +392,11 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	}
 	// The usual methods are told from CONNECT by stdMethod's switch.
 	var root *segNode
-	k := stdMethod(r.Method)
-	if k >= 0 {
+	if k := stdMethod(r.Method); k >= 0 {
 		root = m.std[k]
-	} else if r.Method == http.MethodConnect {
+	} else if r.Method == http.MethodConnect || lowerMethod(r.Method) {
+		// A method in lower case is read in capitals too (overrideViews):
+		// the slow path's readings.
 		return -1, "", 0
 	} else {
 		root = m.methodRoot(r.Method)
@@ -414,7 +415,7 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	if c.foldMiss || c.trailing && c.n > 0 || m.foldTwins {
 		st |= fastLoose
 	}
-	if len(r.Header) > 0 && hasOverride(r.Header) || k < 0 && lowerMethod(r.Method) {
+	if len(r.Header) > 0 && hasOverride(r.Header) {
 		st |= fastOverride
 	}
 	if i >= 0 {

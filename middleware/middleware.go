@@ -195,7 +195,7 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	// that nothing after the admission can leak the slots.
 	st, big := newReqState(cfg.headers.ietf)
 	st.ticket = ticket
-	defer h.finishServed(st, r)
+	defer h.finish(st, r)
 	st.ResponseWriter = w
 	// A decision that read no pool (Limit 0: a shared store out of reach
 	// admitting alone) has no figures to show: a client would take them
@@ -240,28 +240,24 @@ func stateOf(d *limiter.Decision, retry time.Duration) limitState {
 	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
 }
 
-// finishServed runs deferred: finish, once next has returned or panicked.
-// A panic with http.ErrAbortHandler after next wrote a status below 500, to
-// a client that has gone away (r's context is cancelled, as net/http
-// cancels it when the client closes or a write to it fails), is a served
-// call, not a failure: httputil.ReverseProxy aborts so when it cannot copy
-// the upstream's body to a client that left, and refunding it would make a
-// call free for any client that closes the connection early. The panic is
-// recovered only to read it, and goes on unchanged.
-func (h *handler) finishServed(st *reqState, r *http.Request) {
+// finish runs deferred, once next has returned or panicked: it settles the
+// ticket and releases the slots. A panic goes on unchanged. One with
+// http.ErrAbortHandler after next wrote a status below 500, to a client
+// that has gone away (r's context is cancelled, as net/http cancels it when
+// the client closes or a write to it fails), is a served call, not a
+// failure: httputil.ReverseProxy aborts so when it cannot copy the
+// upstream's body to a client that left, and refunding it would make a
+// call free for any client that closes the connection early. Such a panic
+// is recovered only to read it, and raised again once the call is settled.
+// (In finish itself, not a wrapper: recover works only in the deferred
+// function, and a wrapper cost a call on every admitted request.)
+func (h *handler) finish(st *reqState, r *http.Request) {
+	var again any // the panic recovered, raised again once settled
 	if !st.returned && st.status != 0 && st.status < 500 && r.Context().Err() != nil {
-		if v := recover(); v != nil {
-			st.returned = v == http.ErrAbortHandler
-			h.finish(st)
-			panic(v)
+		if again = recover(); again != nil {
+			st.returned = again == http.ErrAbortHandler
 		}
 	}
-	h.finish(st)
-}
-
-// finish settles the ticket and releases the slots, whether next returned or
-// panicked. It does not recover, so a panic goes on unchanged.
-func (h *handler) finish(st *reqState) {
 	rep := st.report.Swap(reportClosed) // a later ReportCost reports false
 	failed := !st.returned || (st.statusOrOK() >= 500 && !st.hijacked)
 	switch {
@@ -277,6 +273,9 @@ func (h *handler) finish(st *reqState) {
 		}
 	}
 	st.ticket.Release()
+	if again != nil {
+		panic(again)
+	}
 }
 
 // describesPool reports whether refusal d says what the pool holds: not
