@@ -299,13 +299,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The price goes straight into the call: a copy through a local cost
 	// one more 80-byte copy per call.
 	c := call{t: t, it: it, req: r, failFast: o.failFast || it.FailFast}
-	pr := r
-	if r.URL.Opaque != "" {
-		pr = opaqueView(r)
-	}
-	c.price, err = t.costs.Lookup(pr)
-	if pr != r && pr.Body != r.Body {
-		r.Body = pr.Body // a body-priced route's, put back to be replayed (r is a copy)
+	if r.URL.Opaque == "" {
+		c.price, err = t.costs.Lookup(r)
+	} else {
+		c.price, err = t.lookupOpaque(r)
 	}
 	if err != nil {
 		closeBody(r)
@@ -322,6 +319,18 @@ func closeBody(r *http.Request) {
 	if r.Body != nil {
 		_ = r.Body.Close()
 	}
+}
+
+// lookupOpaque prices r, whose URL is opaque, by the path it sends
+// (opaqueView). Apart from Lookup's call in RoundTrip, where it cost 15
+// instructions a call.
+func (t *Transport) lookupOpaque(r *http.Request) (cost.Price, error) {
+	pr := opaqueView(r)
+	p, err := t.costs.Lookup(pr)
+	if pr.Body != r.Body {
+		r.Body = pr.Body // a body-priced route's, put back to be replayed (r is a copy)
+	}
+	return p, err
 }
 
 // errNilURL is the error of a request without a URL, as net/http's.
