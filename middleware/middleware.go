@@ -29,7 +29,7 @@ type handler struct {
 
 	// readsBodies: some route prices by a function, which may read the body.
 	readsBodies bool
-	budget      byteBudget // bytes of bodies held for pricing (WithPricingBudget)
+	budget      *byteBudget // bytes of bodies held for pricing (WithPricingBudget, WithSharedPricingBudget)
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -93,7 +93,10 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 	for _, rt := range costs.Routes() {
 		h.readsBodies = h.readsBodies || rt.Pricer.MaxBody > 0
 	}
-	h.budget.free.Store(cfg.budget)
+	if h.budget = cfg.shared; h.budget == nil {
+		h.budget = new(byteBudget)
+		h.budget.free.Store(cfg.budget)
+	}
 	return h, nil
 }
 

@@ -229,3 +229,22 @@ func ExampleWithPricingBudget() {
 	// 40 bytes: 404 Retry-After ""
 	// 6010 bytes: 413 Retry-After ""
 }
+
+func ExampleWithSharedPricingBudget() {
+	l, _, close := exampleLimiter()
+	defer close()
+	costs, _ := cost.NewTable(1, cost.Route{Pattern: "POST /crm/v8/{module}", Pricer: cost.RecordsCost("data", 10, 10, 1<<20)})
+	// One budget for the handler a server runs and the one it builds on a
+	// reload: bodies the old one still prices count against the new one.
+	budget, _ := middleware.NewPricingBudget(64 << 10)
+	before, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithSharedPricingBudget(budget))
+	after, _ := middleware.New(http.NotFoundHandler(), l, costs, middleware.WithSharedPricingBudget(budget))
+	for _, h := range []http.Handler{before, after} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", "/crm/v8/Leads", strings.NewReader(`{"data":[{}]}`)))
+		fmt.Println(w.Code, budget.Free() == budget.Bytes())
+	}
+	// Output:
+	// 404 true
+	// 404 true
+}

@@ -43,6 +43,7 @@ type config struct {
 	bodies      ErrorBodies // 429 and error bodies
 	maxKey      int         // bytes of a key (WithMaxKeyBytes)
 	budget      int64       // bytes of bodies held for pricing (WithPricingBudget)
+	shared      *byteBudget // WithSharedPricingBudget's, nil for one of the handler's own
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -144,7 +145,48 @@ func WithPricingBudget(bytes int64) Option {
 		if bytes <= 0 {
 			return fmt.Errorf("%w: WithPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
 		}
-		c.budget = bytes
+		c.budget, c.shared = bytes, nil
+		return nil
+	})
+}
+
+// PricingBudget is a pricing budget (see [WithPricingBudget]) that several
+// handlers share, made by [NewPricingBudget]. A server that builds a new
+// handler on each reload of its configuration gives them all one, so that
+// the bodies an old handler still holds count against the new one's: a
+// budget of each handler's own started full at every reload, and reloads
+// could hold a budget's worth of stalled bodies each.
+type PricingBudget struct {
+	total int64
+	b     byteBudget
+}
+
+// NewPricingBudget returns a budget of the given bytes for
+// [WithSharedPricingBudget]; bytes must be positive.
+func NewPricingBudget(bytes int64) (*PricingBudget, error) {
+	if bytes <= 0 {
+		return nil, fmt.Errorf("%w: NewPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
+	}
+	p := &PricingBudget{total: bytes}
+	p.b.free.Store(bytes)
+	return p, nil
+}
+
+// Bytes is the budget's size.
+func (p *PricingBudget) Bytes() int64 { return p.total }
+
+// Free is what the budget holds free now: its size less the bytes of the
+// bodies being priced.
+func (p *PricingBudget) Free() int64 { return p.b.free.Load() }
+
+// WithSharedPricingBudget is [WithPricingBudget] with a budget that other
+// handlers may share (nil is an error).
+func WithSharedPricingBudget(b *PricingBudget) Option {
+	return optionFunc(func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: WithSharedPricingBudget(nil)", ErrBadOption)
+		}
+		c.budget, c.shared = b.total, &b.b
 		return nil
 	})
 }

@@ -116,7 +116,7 @@ type pricedRequest struct {
 // d becomes the decision of the whole price.
 func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, req *limiter.Request, ticket *limiter.Ticket, d *limiter.Decision) (*http.Request, bool) {
 	least := price.Credits
-	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: &h.budget, total: h.cfg.budget}}
+	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: h.budget, total: h.cfg.budget}}
 	pr.req.Body = &pr.body
 	done := false  // the ticket is passed on, or refunded and released
 	defer func() { // if the cost function panics

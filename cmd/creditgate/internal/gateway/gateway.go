@@ -44,6 +44,10 @@ type Gateway struct {
 	// limits are the running ones: a reload keeps them (README: limits
 	// need a restart), the handlers it builds included.
 	limits config.Limits
+	// budget is limits.pricing_budget, one for every handler a reload
+	// builds: the bodies an old handler still prices count against the
+	// new one's (each had a full budget of its own).
+	budget *middleware.PricingBudget
 	// write is timeouts.write, the server's WriteTimeout (a restart
 	// changes it): a proxied call past it can send its client nothing more.
 	write time.Duration
@@ -65,6 +69,11 @@ func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gatewa
 	g := &Gateway{log: log, level: level, limits: c.Limits, write: c.Timeouts.Write, links: map[*link]bool{}, stop: make(chan struct{})}
 	g.setLevel(eff)
 	g.eff.Store(eff)
+	budget, err := middleware.NewPricingBudget(c.Limits.PricingBudget)
+	if err != nil {
+		return nil, err
+	}
+	g.budget = budget
 	st, withStore, err := newBacking(c, log)
 	if err != nil {
 		return nil, err
