@@ -205,8 +205,10 @@ func IsListen(listen string, u *url.URL) bool {
 		ip, err := netip.ParseAddr(h)
 		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
 	}
-	if ip, err := netip.ParseAddr(uh); err == nil && ip.IsUnspecified() {
-		return true // dialled, the unspecified address is this machine (Linux connects it to loopback)
+	if ip, err := netip.ParseAddr(uh); err == nil && ip.Unmap().IsUnspecified() {
+		// Dialled, the unspecified address is this machine (Linux connects
+		// it to loopback); Go dials [::ffff:0.0.0.0] as 0.0.0.0.
+		return true
 	}
 	everywhere := lh == ""
 	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {
