@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,5 +57,23 @@ func TestUpgradeHeadersDodgeWriteTimeout_r90(t *testing.T) {
 	}
 	if n := g.inFlight(); n > 0 {
 		t.Errorf("3 s after a call (Upgrade headers, answered 200) whose upstream hung past timeouts.write (300ms), %d call(s) still in flight", n)
+	}
+}
+
+// Guard test: a connection the upstream did upgrade (101) lives past
+// timeouts.write, as long as it is used. Fails when the timer that ends a
+// call at timeouts.write is not stopped by the 101 (keepUpgrade).
+func TestUpgradedLivesPastWriteTimeout_r90(t *testing.T) {
+	up := echoUpgrade(t)
+	g := newGateway(t, "upstream: "+up.URL+"\nplan: {credits: 1000, concurrency: 1}\ntimeouts: {write: 200ms}\n")
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+	c, br := upgrade(t, strings.TrimPrefix(gw.URL, "http://"))
+	defer c.Close()
+	time.Sleep(600 * time.Millisecond)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "pong\n")
+	if l, err := br.ReadString('\n'); l != "pong\n" {
+		t.Fatalf("echo past timeouts.write: %q %v", l, err)
 	}
 }
