@@ -57,7 +57,7 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 // 400 before any plan is read.
 func unreachableTenant(name string, maxKey int) string {
 	switch {
-	case strings.TrimSpace(name) != name:
+	case strings.Trim(name, " \t") != name: // as net/http trims a header value: ASCII blanks only
 		return "blanks around the name (header values are trimmed)"
 	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
 		return "a control character in the name"
