@@ -51,7 +51,8 @@ type handler struct {
 // (400, 413, 503, or 429 for a price the pool cannot pay) counts in the
 // limiter's usage statistics as a refusal, not a call ([limiter.Ticket.Refuse]).
 // The bodies being priced hold at most [WithPricingBudget] bytes between them;
-// past it a request gets 503 with Retry-After at once. A request whose body
+// past it a request gets 503 with Retry-After at once, and one whose body
+// alone reaches the whole budget gets 413. A request whose body
 // was priced reaches next as a shallow copy whose body replays it whole.
 //
 // The slots are released when next returns: normally, by panicking (the

@@ -180,11 +180,15 @@ func (p *PricingBudget) Bytes() int64 { return p.total }
 func (p *PricingBudget) Free() int64 { return p.b.free.Load() }
 
 // WithSharedPricingBudget is [WithPricingBudget] with a budget that other
-// handlers may share (nil is an error).
+// handlers may share, made by [NewPricingBudget] (nil, or a PricingBudget
+// of no bytes such as the zero value, is an error).
 func WithSharedPricingBudget(b *PricingBudget) Option {
 	return optionFunc(func(c *config) error {
 		if b == nil {
 			return fmt.Errorf("%w: WithSharedPricingBudget(nil)", ErrBadOption)
+		}
+		if b.total <= 0 {
+			return fmt.Errorf("%w: WithSharedPricingBudget: a budget of no bytes (make it with NewPricingBudget)", ErrBadOption)
 		}
 		c.budget, c.shared = b.total, &b.b
 		return nil

@@ -72,7 +72,17 @@ func (b *budgetBody) Read(p []byte) (int, error) {
 		// past the budget the body is too large to price, not a wait
 		// (a 503 "retry soon" would be refused the same way forever).
 		if b.read >= b.total {
-			return 0, errOverBudget
+			// A body of exactly the budget fits: one byte, outside the
+			// budget, tells its end (io.ReadAll's last read) from more.
+			if len(p) == 0 {
+				return 0, nil
+			}
+			var one [1]byte
+			n, err := b.rc.Read(one[:])
+			if n > 0 {
+				return 0, errOverBudget
+			}
+			return 0, err
 		}
 		p = p[:b.total-b.read]
 	}

@@ -1,8 +1,9 @@
 // Command creditgate is a reverse proxy that puts credit limits in front of
 // any HTTP API: each call costs credits out of a pool that refills over a
 // rolling window (Zoho CRM's Enterprise profile by default), concurrency is
-// capped per application and per heavy API class, refusals are 429s with
-// Retry-After and the limit headers clients know.
+// capped per application and for heavy APIs (Zoho's complex ones share one
+// cap), refusals are 429s with Retry-After and the limit headers clients
+// know.
 //
 // Install:
 //

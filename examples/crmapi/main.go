@@ -42,8 +42,8 @@ func main() {
 }
 
 // newServer puts next behind Zoho CRM's limits (Enterprise, 1 licence: 51,000
-// credits a rolling day, 20 calls in flight per application, 10 per heavy
-// class) and mounts the dashboard; closeAll stops the limiter and statistics.
+// credits a rolling day, 20 calls in flight per application, 10 of the
+// complex APIs together) and mounts the dashboard; closeAll stops the limiter and statistics.
 func newServer(next http.Handler) (h http.Handler, closeAll func(), err error) {
 	plan, err := zoho.Edition("enterprise", 1)
 	if err != nil {

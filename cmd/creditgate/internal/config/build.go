@@ -136,7 +136,7 @@ func (b *builder) addresses(e *Effective) {
 	}
 	if m := c.Metrics; m.Enabled {
 		if !metricsPath(m.Path) {
-			b.fail("metrics.path", "want a clean literal path such as /metrics, outside /dashboard/ and not /healthz (no {}, blanks, empty, . or .. segments), got %q", m.Path)
+			b.fail("metrics.path", "want a clean literal path such as /metrics, outside /dashboard/ and not /healthz (no {}, %%, blanks, empty, . or .. segments), got %q", m.Path)
 		}
 		b.between("metrics.top_tenants", int64(m.TopTenants), 1, 1000)
 		b.between("metrics.top_apps", int64(m.TopApps), 1, 1000)
@@ -153,7 +153,9 @@ func metricsPath(p string) bool {
 		return false
 	}
 	for _, r := range p {
-		if r == '{' || r == '}' || r <= ' ' || r == 0x7f {
+		if r == '{' || r == '}' || r == '%' || r <= ' ' || r == 0x7f {
+			// '%': ServeMux unescapes a pattern's path, so /%68ealthz
+			// would be /healthz, past the checks above.
 			return false
 		}
 	}
@@ -203,8 +205,10 @@ func IsListen(listen string, u *url.URL) bool {
 		ip, err := netip.ParseAddr(h)
 		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
 	}
-	if ip, err := netip.ParseAddr(uh); err == nil && ip.IsUnspecified() {
-		return true // dialled, the unspecified address is this machine (Linux connects it to loopback)
+	if ip, err := netip.ParseAddr(uh); err == nil && ip.Unmap().IsUnspecified() {
+		// Dialled, the unspecified address is this machine (Linux connects
+		// it to loopback); Go dials [::ffff:0.0.0.0] as 0.0.0.0.
+		return true
 	}
 	everywhere := lh == ""
 	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {

@@ -175,7 +175,8 @@ type Log struct {
 
 // Default returns the built-in configuration: Zoho Enterprise with one
 // licence (51,000 credits a rolling day, 20 calls in flight per application,
-// 10 per heavy class) and Zoho's v8 cost table, everything on loopback. Only
+// 10 of the complex APIs together) and Zoho's cost table of every version
+// (costs.version all), everything on loopback. Only
 // Upstream is missing.
 func Default() *Config {
 	edition, licences := "enterprise", int64(1)

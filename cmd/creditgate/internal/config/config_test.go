@@ -201,7 +201,10 @@ upstream: http://127.0.0.1:9000
 plan:
   edition: enterprise
   licences: 2
-  sub_concurrency: {complex: 4}
+  sub_concurrency: {complex: 4, reports: 9}
+costs:
+  routes:
+    - {pattern: "GET /reports", cost: 1, class: reports}
 identity:
   tenant_header: X-Org
   trusted_proxies: [10.0.0.0/8, 192.0.2.7]
@@ -216,7 +219,7 @@ tenants:
     calendar: {reset: "00:00", location: America/Los_Angeles}
 `)
 	e := mustBuild(t, c)
-	if p := e.PlanFor("someone"); p.Credits != 52_000 || p.SubConcurrency["complex"] != 4 || len(p.SubConcurrency) != 1 {
+	if p := e.PlanFor("someone"); p.Credits != 52_000 || p.SubConcurrency["complex"] != 4 || p.SubConcurrency["reports"] != 9 || len(p.SubConcurrency) != 2 {
 		t.Errorf("default = %+v", p)
 	}
 	if p := e.PlanFor("big"); p.Credits != 150_000 || p.Concurrency != 20 || p.SubConcurrency["complex"] != 4 {

@@ -20,7 +20,9 @@ type RouteInfo struct {
 	Source  string // "zoho v8", "override", "route"
 }
 
-var apiVersion = regexp.MustCompile(`^v[0-9]{1,3}$`)
+// apiVersion is a Zoho API version: v8, or a minor one such as v2.1, which
+// the profile prices too.
+var apiVersion = regexp.MustCompile(`^v[0-9]{1,3}(\.[0-9]{1,3})?$`)
 
 // costTable builds the table: the profile's routes, the overrides replacing
 // some of them, then the file's own routes. It returns nil when anything is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 	if ok && table != nil {
 		b.classCaps(def, "plan", table, routeClass)
 	}
+	if table != nil {
+		b.capsForClasses(b.c.Plan, "plan", table)
+	}
 	tenants := map[string]store.Plan{}
 	for _, t := range b.c.Tenants {
 		if t.Tenant == "" {
@@ -31,6 +35,9 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 		if msg := unreachableTenant(t.Tenant, b.c.Limits.MaxKeyBytes); msg != "" {
 			b.fail(t.path, "%s: no request can name this tenant", msg)
 			continue
+		}
+		if table != nil {
+			b.capsForClasses(t.Spec, t.path, table)
 		}
 		p, ok := b.plan(merge(b.c.Plan, t.Spec), t.path)
 		if !ok {
@@ -50,7 +57,7 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 // 400 before any plan is read.
 func unreachableTenant(name string, maxKey int) string {
 	switch {
-	case strings.TrimSpace(name) != name:
+	case strings.Trim(name, " \t") != name: // as net/http trims a header value: ASCII blanks only
 		return "blanks around the name (header values are trimmed)"
 	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
 		return "a control character in the name"
@@ -198,6 +205,24 @@ func (b *builder) planError(path string, err error) {
 		}
 	}
 	b.fail(path+"."+field, "%v", pe.Err)
+}
+
+// capsForClasses reports each sub_concurrency cap the file sets in s for a
+// class that no route of the table has: it caps nothing (as a cap for none
+// would), and is a typo or a class of Zoho's from before they became one,
+// complex (bulk, query, convert, mail, composite). The edition's caps are
+// not the file's and are not checked.
+func (b *builder) capsForClasses(s PlanSpec, path string, table *cost.Table) {
+	classes := table.Classes()
+	have := "no route has a class"
+	if len(classes) > 0 {
+		have = "the routes' classes are " + strings.Join(classes, ", ")
+	}
+	for _, class := range slices.Sorted(maps.Keys(s.SubConcurrency)) {
+		if !slices.Contains(classes, class) {
+			b.fail(path+".sub_concurrency."+class, "no route has the class %q (%s): its cap caps nothing", class, have)
+		}
+	}
 }
 
 // classCaps reports each class of the table that p has no cap for.

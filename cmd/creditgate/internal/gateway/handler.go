@@ -49,7 +49,7 @@ func (g *Gateway) buildHandler(eff *config.Effective, l *link) (*bundle, error) 
 		keys,
 		middleware.WithCounters(&g.counters),
 		middleware.WithMaxKeyBytes(g.limits.MaxKeyBytes), // the running limits: a reload keeps them
-		middleware.WithSharedPricingBudget(g.budget), // the running limits', shared by every reload's handler
+		middleware.WithSharedPricingBudget(g.budget),     // the running limits', shared by every reload's handler
 		middleware.WithDecisionHook(func(_ *http.Request, d limiter.Decision, shadow bool) { g.m.refusal(d, shadow) }),
 		// Refusals are routine for a gateway: logged at debug, not info.
 		middleware.WithLogger(slog.New(demote{g.log.Handler()})),

@@ -86,6 +86,26 @@ func NewProxy(upstream *url.URL, tr http.RoundTripper, log *slog.Logger, onError
 // errWriteTimeout ends a proxied call at timeouts.write.
 var errWriteTimeout = errors.New("gateway: the call outlived timeouts.write")
 
+// writeTimerKey is the context key of the timer that ends an upgrade
+// request at timeouts.write unless the upstream switches protocols.
+type writeTimerKey struct{}
+
+// keepUpgrade is a ModifyResponse that stops the timeouts.write timer of an
+// upgrade request the upstream answers 101, then runs next (if not nil).
+func keepUpgrade(next func(*http.Response) error) func(*http.Response) error {
+	return func(res *http.Response) error {
+		if res.StatusCode == http.StatusSwitchingProtocols && res.Request != nil {
+			if t, ok := res.Request.Context().Value(writeTimerKey{}).(*time.Timer); ok {
+				t.Stop()
+			}
+		}
+		if next != nil {
+			return next(res)
+		}
+		return nil
+	}
+}
+
 // isUpgrade reports whether h asks for a protocol upgrade (Connection:
 // upgrade, with an Upgrade header), as ReverseProxy reads it.
 func isUpgrade(h http.Header) bool {
@@ -133,20 +153,29 @@ func (g *Gateway) proxyTo(upstream *url.URL, l *link, name string, tenant middle
 	}
 	plain := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
 	own := NewProxy(upstream, l.tr, g.log, g.m.upstream.Inc)
-	own.ModifyResponse = dropLimitHeaders
+	own.ModifyResponse = keepUpgrade(dropLimitHeaders)
+	plain.ModifyResponse = keepUpgrade(nil)
 	if name != "" {
 		forwardTenant(plain, name, tenant)
 		forwardTenant(own, name, tenant)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g.write > 0 && !isUpgrade(r.Header) {
+		if g.write > 0 {
 			// Past timeouts.write the server fails every write to the
 			// client, but a proxy waiting on an upstream that sent its
 			// header and then hangs makes none, and held the call and
 			// its slot for as long as the upstream hung. An upgraded
-			// connection (a WebSocket) lives as long as it is used.
-			ctx, cancel := context.WithTimeoutCause(r.Context(), g.write, errWriteTimeout)
-			defer cancel()
+			// connection (a WebSocket) lives as long as it is used:
+			// the upstream's 101 stops the timer (keepUpgrade), not the
+			// request's headers, which any client may send with an
+			// ordinary call.
+			ctx, cancel := context.WithCancelCause(r.Context())
+			defer cancel(nil)
+			t := time.AfterFunc(g.write, func() { cancel(errWriteTimeout) })
+			defer t.Stop()
+			if isUpgrade(r.Header) {
+				ctx = context.WithValue(ctx, writeTimerKey{}, t)
+			}
 			r = r.WithContext(ctx)
 		}
 		if setsLimitHeaders(w.Header()) {
