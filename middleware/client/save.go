@@ -40,7 +40,8 @@ const (
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and
 // those of [WithKeyHeaders]), those that name whom the call acts for with
-// the same credentials (any header but User-Agent whose name says account,
+// the same credentials (any header but User-Agent and tracing ones, trace
+// in the name, whose name says account,
 // org, project, tenant, user, behalf, impersonat, sudo, context, business,
 // company, customer, merchant, team or workspace: Stripe-Account,
 // Stripe-Context, OpenAI-Organization, Zoho's X-CRM-ORG, GitLab's Sudo)
