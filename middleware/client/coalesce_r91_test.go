@@ -1,8 +1,10 @@
 package client_test
 
 import (
+	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,4 +46,75 @@ func TestCoalesceIgnoresTraceContext(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A read with a deadline that joins a flight whose call waits out a
+// credits 429's Retry-After (five minutes here) fails at once with a
+// *LimitError, as CoalesceRule says ("one that joins it while it waits
+// fails at once ... if what it waits for is not back before the joiner's
+// deadline") and as the leader itself would with that deadline (call.next:
+// a credits refusal whose Retry-After is past the deadline). Only a wait
+// in the gate's queue was told to the flight (gate.note): the joiner
+// waited out its whole deadline and got context.DeadlineExceeded.
+func TestCoalesceFollowerOfRetryAfterFailsAtOnce(t *testing.T) {
+	clk := &fakeClock{now: time.Now()} // near the wall clock, which deadlines keep
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			return response(r, http.StatusTooManyRequests, `{"code":"LIMIT_EXCEEDED"}`, "Retry-After", "300"), nil
+		}
+		return response(r, http.StatusOK, "{}"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}))
+
+	leadCtx, stopLead := context.WithCancel(context.Background())
+	leadDone := make(chan error, 1)
+	go func() {
+		resp, err := get(leadCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		leadDone <- err
+	}()
+	eventually(t, "the first call waiting out its Retry-After", func() bool { return clk.pending() > 0 })
+
+	dlCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	resp, err := get(dlCtx, tr, "", "/crm/Leads")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	took := time.Since(start)
+	var le *client.LimitError
+	if assert.ErrorAs(t, err, &le, "after %v", took) {
+		assert.Equal(t, client.ReasonCredits, le.Reason)
+	}
+	assert.Less(t, took, time.Second, "at once, not at the deadline")
+	stopLead()
+	assert.ErrorIs(t, <-leadDone, context.Canceled)
+	assert.Equal(t, int64(1), calls.Load())
+	assert.Zero(t, held())
+}
+
+// For comparison: the same read alone (no flight to join), with the same
+// deadline, fails at once on the same refusal.
+func TestRetryAfterPastDeadlineFailsAtOnceAlone(t *testing.T) {
+	clk := &fakeClock{now: time.Now()}
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return response(r, http.StatusTooManyRequests, `{"code":"LIMIT_EXCEEDED"}`, "Retry-After", "300"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5))
+	dlCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := get(dlCtx, tr, "", "/crm/Leads")
+	var le *client.LimitError
+	if assert.ErrorAs(t, err, &le) {
+		assert.True(t, le.Deadline)
+		assert.Equal(t, client.ReasonCredits, le.Reason)
+	}
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Zero(t, held())
 }
