@@ -119,6 +119,19 @@ func (g *gate) note(w *waiter) {
 	}
 }
 
+// sleeping tells the flight that c leads, if any, that c waits out a
+// credits refusal's Retry-After (c.back), as note does for a wait in the
+// queue; !on: that the wait is over.
+func (g *gate) sleeping(c *call, on bool) {
+	fl := c.fl
+	if fl == nil || c.back.IsZero() {
+		return
+	}
+	g.mu.Lock()
+	fl.ref, fl.queued = refusal{reason: ReasonCredits, at: c.back}, on
+	g.mu.Unlock()
+}
+
 func (g *gate) remove(w *waiter) {
 	if fl := w.c.fl; fl != nil {
 		fl.queued = false

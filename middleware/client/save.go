@@ -52,9 +52,9 @@ const (
 // (from the request's context, say) are not seen: with coalescing or
 // caching, such a base must act for one identity only. The first caller
 // sends the call; the others wait for it, each until its own context ends
-// (one that joins it while it waits fails at once with a *LimitError, as
-// in the queue, if what it waits for is not back before the joiner's
-// deadline), and each gets its own response (headers cloned, the body a reader of its
+// (one that joins it while it waits, in the queue or out a credits
+// refusal's Retry-After, fails at once with a *LimitError, as in the
+// queue, if what it waits for is not back before the joiner's deadline), and each gets its own response (headers cloned, the body a reader of its
 // own over the bytes read once), or the same error if the server could not
 // be reached. A request sent after a write through the Transport that may
 // have changed its answer (a POST, PUT, PATCH, DELETE or other unsafe
