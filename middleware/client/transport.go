@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/store/memory"
 	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
@@ -127,10 +128,10 @@ func (t *Transport) bindLimiter(c *config) error {
 		p = *c.plan
 	}
 	if p.Credits == 0 {
-		if p.Concurrency <= 0 {
+		if p.Concurrency <= 0 || p.Concurrency > store.MaxConcurrency {
 			// The limiter refuses such a plan once it has credits: here it
 			// would be refused when learned, and the placeholder kept.
-			return fmt.Errorf("%w: learned plan with concurrency %d (must be positive)", ErrConfig, p.Concurrency)
+			return fmt.Errorf("%w: learned plan with concurrency %d (must be 1 to %d)", ErrConfig, p.Concurrency, store.MaxConcurrency)
 		}
 		// Until a response says how large the pool is: no credit limit, and
 		// one call at a time, so that a burst cannot go out blind.
