@@ -38,3 +38,31 @@ func TestLearnedPlanConcurrencyTooLargeRefused(t *testing.T) {
 	assert.Equal(t, int64(1000), p.Credits, "accepted, and the pool never learned")
 	assert.Equal(t, conc, p.Concurrency, "accepted, and one call at a time for good")
 }
+
+// A learned plan with an extra window (a per-minute cap, say) whose
+// credits are above the limit the server says for the pool's window: the
+// limiter refuses the learned plan (ErrCapAbovePool), and learnFrom gives
+// up without setting anything, so the placeholder stays for good: one call
+// at a time (the plan said 5) and no credit limit, with nothing but a
+// warning per response. A limit too small for the reserves (e01970d) lifts
+// the placeholder's one call at a time; this one does not.
+func TestLearnedPlanExtraAboveServerLimitNotStuck(t *testing.T) {
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return response(r, http.StatusOK, "{}", "X-RateLimit-Limit", "50"), nil
+	})
+	tr, err := client.New(base, client.WithPlan(limiter.Plan{Name: "x", Window: time.Hour, Concurrency: 5,
+		Extra: []store.WindowLimit{{Credits: 100, Window: time.Minute}}}))
+	if err != nil {
+		assert.ErrorIs(t, err, client.ErrConfig) // refused up front: fine too
+		return
+	}
+	defer func() { _ = tr.Close(context.Background()) }()
+	for range 3 {
+		mustGetURL(t, tr, "http://api.test/crm/Leads")
+	}
+	p := tr.Limiter().Plan("")
+	assert.Equal(t, int64(5), p.Concurrency, "the plan's concurrency, not the placeholder's one call at a time")
+	if p.Credits != 50 {
+		t.Logf("pool not learned (%d credits): %s", p.Credits, "no credit limit at all")
+	}
+}
