@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,4 +47,26 @@ func TestRetryReadsNonCanonicalMethodOverride(t *testing.T) {
 			assert.Zero(t, held())
 		})
 	}
+}
+
+// The same override, non-canonical, on a cached route: the write is
+// answered from the cache (the GET's answer) and never sent.
+func TestCacheReadsNonCanonicalMethodOverride(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return response(r, http.StatusOK, "{}"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5),
+		client.WithCaching(client.CacheRule{Route: "GET /crm/{module}", TTL: time.Minute}))
+	mustGet(t, tr, "", "/crm/Leads")
+	r, err := http.NewRequest(http.MethodGet, "http://api.test/crm/Leads", nil)
+	require.NoError(t, err)
+	r.Header["x-http-method-override"] = []string{"DELETE"}
+	resp, err := tr.RoundTrip(r)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, int64(2), calls.Load(), "the DELETE (by its override) sent, not answered from the cache")
+	assert.Zero(t, held())
 }
