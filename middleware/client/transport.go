@@ -345,14 +345,23 @@ func opaqueView(r *http.Request) *http.Request {
 	if esc := opaquePath(r.URL.Opaque); u.EscapedPath() != esc {
 		u.RawPath = esc // as url.URL.setPath keeps an escaping of its own
 	}
+	if _, q, ok := strings.Cut(r.URL.Opaque, "?"); ok {
+		// A query written into the opaque part goes out before RawQuery's.
+		if r.URL.RawQuery != "" || r.URL.ForceQuery {
+			q += "?" + r.URL.RawQuery
+		}
+		u.RawQuery, u.ForceQuery = q, false
+	}
 	v := *r
 	v.URL = &u
 	return &v
 }
 
 // opaquePath is the escaped path an opaque URL sends: net/http sends
-// "//host/path" as the absolute form, "/path" as it is; "" for no path.
+// "//host/path" as the absolute form, "/path" as it is; "" for no path. A
+// query written into it is not part of the path.
 func opaquePath(o string) string {
+	o, _, _ = strings.Cut(o, "?")
 	if rest, ok := strings.CutPrefix(o, "//"); ok {
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			return rest[i:]
