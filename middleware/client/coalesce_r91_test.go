@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -116,5 +117,77 @@ func TestRetryAfterPastDeadlineFailsAtOnceAlone(t *testing.T) {
 		assert.Equal(t, client.ReasonCredits, le.Reason)
 	}
 	assert.Less(t, time.Since(start), time.Second)
+	assert.Zero(t, held())
+}
+
+// Guard: followers joining and leaving a queued flight (deadlines that
+// fail them at once, cancels, no deadline), with its leader cancelled while
+// they wait: every caller returns, the survivors lead a new flight, and
+// nothing is left waiting or held (run with -race).
+func TestCoalesceQueuedFlightChurn(t *testing.T) {
+	clk := &fakeClock{now: time.Now()}
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return response(r, http.StatusOK, "{}"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(3, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}))
+	for range 3 {
+		mustGet(t, tr, "", "/crm/Deals")
+	}
+	leadCtx, stopLead := context.WithCancel(context.Background())
+	leadDone := make(chan error, 1)
+	go func() {
+		resp, err := get(leadCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		leadDone <- err
+	}()
+	eventually(t, "the leader queued", func() bool { return tr.Waiters() == 1 })
+
+	var wg sync.WaitGroup
+	var limitErrs, others atomic.Int64
+	cancels := make([]context.CancelFunc, 0, 30)
+	var mu sync.Mutex
+	for i := range 30 {
+		var ctx context.Context
+		var cancel context.CancelFunc
+		switch i % 3 {
+		case 0:
+			ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		default:
+			ctx, cancel = context.WithCancel(context.Background())
+		}
+		mu.Lock()
+		cancels = append(cancels, cancel)
+		mu.Unlock()
+		wg.Go(func() {
+			resp, err := get(ctx, tr, "", "/crm/Leads")
+			var le *client.LimitError
+			switch {
+			case err == nil:
+				_ = resp.Body.Close()
+				others.Add(1)
+			case errors.As(err, &le):
+				limitErrs.Add(1)
+			default:
+				others.Add(1)
+			}
+		})
+	}
+	eventually(t, "the deadline followers failed at once", func() bool { return limitErrs.Load() == 10 })
+	stopLead() // the leader goes: the others lead a new flight, which waits
+	assert.ErrorIs(t, <-leadDone, context.Canceled)
+	eventually(t, "a new leader queued", func() bool { return tr.Waiters() == 1 })
+	clk.Advance(2 * time.Hour) // the credits come back: the new flight goes
+	wg.Wait()
+	for _, c := range cancels {
+		c()
+	}
+	assert.Equal(t, int64(20), others.Load())
+	assert.Equal(t, int64(4), calls.Load(), "three to spend the pool, one for the flight")
+	assert.Zero(t, tr.Waiters())
 	assert.Zero(t, held())
 }
