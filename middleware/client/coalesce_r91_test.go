@@ -191,3 +191,65 @@ func TestCoalesceQueuedFlightChurn(t *testing.T) {
 	assert.Zero(t, tr.Waiters())
 	assert.Zero(t, held())
 }
+
+// A read with a deadline that joined a flight before its call waited in
+// the queue (the call was in a 503's backoff) is not told when the call
+// then waits there for credits that are not back before the deadline: the
+// flight's refusal is read once, at the join, and the follower waits out
+// its whole deadline (context.DeadlineExceeded), where one that joined a
+// moment later fails at once with a *LimitError.
+func TestCoalesceFollowerToldWhenLeaderQueuesLater(t *testing.T) {
+	clk := &fakeClock{now: time.Now()} // near the wall clock, which deadlines keep
+	var calls atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 { // a failure that also says the pool is spent
+			return response(r, http.StatusServiceUnavailable, "", "X-RateLimit-Remaining", "0"), nil
+		}
+		return response(r, http.StatusOK, "{}"), nil
+	})
+	tr, held := heldTransport(t, base, clk, plan(100, 5),
+		client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}),
+		client.WithRetry(client.RetryPolicy{Retry5xx: true}))
+
+	leadCtx, stopLead := context.WithCancel(context.Background())
+	leadDone := make(chan error, 1)
+	go func() {
+		resp, err := get(leadCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		leadDone <- err
+	}()
+	eventually(t, "the leader's backoff", func() bool { return clk.pending() > 0 })
+	mustGet(t, tr, "", "/crm/Deals") // the credit the 503 refunded: the pool is spent
+
+	dlCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	folDone := make(chan error, 1)
+	go func() {
+		resp, err := get(dlCtx, tr, "", "/crm/Leads")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		folDone <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the follower joins and waits
+	clk.Advance(time.Minute)           // the backoff ends: the leader queues for credits
+	eventually(t, "the leader queued", func() bool {
+		if calls.Load() > 2 {
+			t.Fatalf("the retry was sent: %v", tr.Stats())
+		}
+		return tr.Waiters() == 1
+	})
+	err := <-folDone
+	took := time.Since(start)
+	var le *client.LimitError
+	if assert.ErrorAs(t, err, &le, "after %v", took) {
+		assert.Equal(t, client.ReasonCredits, le.Reason)
+	}
+	assert.Less(t, took, time.Second, "once the leader queued, not at the deadline")
+	stopLead()
+	assert.ErrorIs(t, <-leadDone, context.Canceled)
+	assert.Zero(t, held())
+}
