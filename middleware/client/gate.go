@@ -116,6 +116,7 @@ func (g *gate) push(w *waiter) {
 func (g *gate) note(w *waiter) {
 	if fl := w.c.fl; fl != nil {
 		fl.ref, fl.queued = w.ref, true
+		fl.wakeLocked()
 	}
 }
 
@@ -129,7 +130,19 @@ func (g *gate) sleeping(c *call, on bool) {
 	}
 	g.mu.Lock()
 	fl.ref, fl.queued = refusal{reason: ReasonCredits, at: c.back}, on
+	if on {
+		fl.wakeLocked()
+	}
 	g.mu.Unlock()
+}
+
+// wakeLocked wakes fl's followers waiting with a deadline, to check what
+// its call now waits for; under the gate's mu.
+func (fl *flight) wakeLocked() {
+	if fl.wake != nil {
+		close(fl.wake)
+		fl.wake = nil
+	}
 }
 
 func (g *gate) remove(w *waiter) {

@@ -90,6 +90,9 @@ type flight struct {
 	// by the gate's mu (gate.note).
 	ref    refusal
 	queued bool
+	// wake, if not nil, is closed when the gate tells the flight what its
+	// call waits for (gate.note): followers with a deadline check again.
+	wake chan struct{}
 }
 
 // flights are the calls in flight by key and integration: a call waits in
@@ -297,25 +300,37 @@ func (r *shareRule) limit() int64 {
 // or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
-	if dl, ok := ctx.Deadline(); ok {
-		// What the call waits for ends c at once if it is not back before
-		// c's deadline, as it would end c waiting in the queue itself.
-		g := &c.t.gate
-		g.mu.Lock()
-		r, queued := f.ref, f.queued
-		g.mu.Unlock()
-		if queued {
-			if err := c.t.ends(c, dl, r); err != nil {
-				c.it.c.requests.Add(1)
-				return nil, false, err
+	dl, hasDL := ctx.Deadline()
+	for waiting := true; waiting; {
+		var wake chan struct{} // nil (never ready) without a deadline
+		if hasDL {
+			// What the call waits for ends c at once if it is not back
+			// before c's deadline, as it would end c waiting in the queue
+			// itself; also once the call waits there after c joined it
+			// (wake: the gate tells the flight).
+			g := &c.t.gate
+			g.mu.Lock()
+			r, queued := f.ref, f.queued
+			if f.wake == nil {
+				f.wake = make(chan struct{})
+			}
+			wake = f.wake
+			g.mu.Unlock()
+			if queued {
+				if err := c.t.ends(c, dl, r); err != nil {
+					c.it.c.requests.Add(1)
+					return nil, false, err
+				}
 			}
 		}
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		c.it.c.requests.Add(1)
-		return nil, false, ctx.Err()
+		select {
+		case <-f.done:
+			waiting = false
+		case <-wake:
+		case <-ctx.Done():
+			c.it.c.requests.Add(1)
+			return nil, false, ctx.Err()
+		}
 	}
 	switch {
 	case f.again:
