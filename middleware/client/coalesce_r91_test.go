@@ -255,3 +255,40 @@ func TestCoalesceFollowerToldWhenLeaderQueuesLater(t *testing.T) {
 	assert.ErrorIs(t, <-leadDone, context.Canceled)
 	assert.Zero(t, held())
 }
+
+// Fail-fast reads that share a flight whose call the server refuses for
+// credits (a 429 with a Retry-After of five minutes): the leader fails at
+// once with a *LimitError (5708a97), which lead takes for a failure of its
+// caller's own and does not share, so each follower in turn leads a new
+// flight and sends the same call again, into the same refusal: N callers,
+// N refused calls, where the flight was to make one.
+func TestCoalesceFailFastCreditsRefusalShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		base := rtFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond)
+			return response(r, http.StatusTooManyRequests, `{"code":"LIMIT_EXCEEDED"}`, "Retry-After", "300"), nil
+		})
+		tr := checkedTransport(t, base, client.WithPlan(plan(100, 5)), client.WithCosts(costs(t)),
+			client.WithCoalescing(client.CoalesceRule{Route: "GET /crm/{module}"}))
+		ctx := client.WithFailFast(context.Background())
+		var wg sync.WaitGroup
+		var limitErrs atomic.Int64
+		for range 5 {
+			wg.Go(func() {
+				resp, err := get(ctx, tr, "", "/crm/Leads")
+				if err == nil {
+					_ = resp.Body.Close()
+				}
+				var le *client.LimitError
+				if errors.As(err, &le) {
+					limitErrs.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int64(5), limitErrs.Load())
+		assert.Equal(t, int64(1), calls.Load(), "one call for the flight, its refusal shared")
+	})
+}
