@@ -290,5 +290,6 @@ func TestCoalesceFailFastCreditsRefusalShared(t *testing.T) {
 		wg.Wait()
 		assert.Equal(t, int64(5), limitErrs.Load())
 		assert.Equal(t, int64(1), calls.Load(), "one call for the flight, its refusal shared")
+		assert.Equal(t, int64(5), stat(tr, client.DefaultIntegration).Refused[client.ReasonCredits], "each refusal counted")
 	})
 }

@@ -233,7 +233,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	// left no snapshot), or its integration was refused: the others try
 	// again together.
 	var le *LimitError
-	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le)
+	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le) && !serverCredits(c, le)
 	shared := err
 	if own {
 		shared = nil
@@ -241,6 +241,14 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	finished = true
 	s.flights.finish(flightKey{k, c.it, c.failFast}, f, snap, shared, own)
 	return resp, err
+}
+
+// serverCredits reports whether le is a fail-fast call's refusal by the
+// server for credits (call.next): no failure of its caller's own, but the
+// answer every fail-fast caller of the flight gets (it is keyed by
+// failFast), each sending the call again into it.
+func serverCredits(c *call, le *LimitError) bool {
+	return c.failFast && le.Reason == ReasonCredits && le.Status != 0 && !le.Deadline && !le.Never
 }
 
 // shareable reports whether an answer to r may go to other callers with
@@ -337,6 +345,11 @@ func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err
 		return nil, true, nil
 	case f.err != nil:
 		c.it.c.requests.Add(1)
+		if le := (*LimitError)(nil); errors.As(f.err, &le) { // serverCredits: each caller's own copy, counted
+			e := *le
+			c.t.refused(c, &e)
+			return nil, false, &e
+		}
 		c.t.saved(c.it, Coalesced, 1, 0, moduleOf(c.req, &c.price), c.t.clock.Now())
 		return nil, false, f.err
 	case f.snap == nil:
