@@ -56,7 +56,7 @@ const (
 // refusal's Retry-After, fails at once with a *LimitError, as in the
 // queue, if what it waits for is not back before the joiner's deadline), and each gets its own response (headers cloned, the body a reader of its
 // own over the bytes read once), or the same error if the server could not
-// be reached. A request sent after a write through the Transport that may
+// be reached (or, fail-fast, refused the call for credits). A request sent after a write through the Transport that may
 // have changed its answer (a POST, PUT, PATCH, DELETE or other unsafe
 // method, or a method override naming one, to the path of a coalesced or
 // cached route or below it, or to a path routers may read as another
