@@ -291,7 +291,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r := req
-	if req.Body != nil && req.Body != http.NoBody {
+	if overrideSpelled(req.Header) {
+		// A method override under a key net/http did not canonicalise is
+		// sent as written, and a server reads it: on a copy, under its
+		// canonical key, for the cost table, the cache and the retries,
+		// which read those (cost.OverrideMethods).
+		cp := *req
+		cp.Header = canonicalOverrides(req.Header)
+		r = &cp
+	}
+	if r == req && req.Body != nil && req.Body != http.NoBody {
 		// A body-priced route reads the body and puts back one that replays
 		// it; the caller's request must not change, so that goes on a copy.
 		cp := *req
@@ -332,6 +341,42 @@ func (t *Transport) lookupOpaque(r *http.Request) (cost.Price, error) {
 		r.Body = pr.Body // a body-priced route's, put back to be replayed (r is a copy)
 	}
 	return p, err
+}
+
+// overrideSpelled reports whether h has a method override header under a
+// key that is not canonical (cost.OverrideHeaders).
+func overrideSpelled(h http.Header) bool {
+	for k := range h {
+		switch len(k) {
+		case len("X-Http-Method"), len("X-Method-Override"), len("X-Http-Method-Override"):
+			if c := http.CanonicalHeaderKey(k); c != k && isOverrideHeader(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isOverrideHeader(canonical string) bool {
+	for _, o := range cost.OverrideHeaders() {
+		if canonical == o {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalOverrides is a copy of h with its method override headers under
+// their canonical keys (the values of every spelling, canonical first).
+func canonicalOverrides(h http.Header) http.Header {
+	c := h.Clone()
+	for k, vs := range h {
+		if ck := http.CanonicalHeaderKey(k); ck != k && isOverrideHeader(ck) {
+			c[ck] = append(c[ck], vs...)
+			delete(c, k)
+		}
+	}
+	return c
 }
 
 // errNilURL is the error of a request without a URL, as net/http's.
