@@ -36,6 +36,9 @@ type call struct {
 	// fl is the flight this call leads (coalescing), told in the gate
 	// what the call waits for; nil if none.
 	fl *flight
+	// back is when a retry decided on a credits refusal goes (the end of
+	// its Retry-After), told to fl while the call sleeps; zero otherwise.
+	back time.Time
 }
 
 // run sends the call, retrying refusals and failures as the policy allows.
@@ -106,7 +109,10 @@ func (c *call) run() (*http.Response, error) {
 			closeBody(c.req)
 			return c.fail(err)
 		}
-		if err := sleep(ctx, t.clock, d); err != nil {
+		t.gate.sleeping(c, true)
+		err = sleep(ctx, t.clock, d)
+		t.gate.sleeping(c, false)
+		if err != nil {
 			closeBody(c.req)
 			return c.fail(err)
 		}
@@ -325,5 +331,9 @@ func (c *call) next(resp *http.Response, v *view, now time.Time) (d time.Duratio
 		return 0, false, e
 	}
 	c.decided, c.reserved, c.status = now.UnixNano(), n, resp.StatusCode
+	c.back = time.Time{}
+	if kind == kindCredits {
+		c.back = now.Add(d)
+	}
 	return d, true, nil
 }

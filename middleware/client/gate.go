@@ -116,6 +116,32 @@ func (g *gate) push(w *waiter) {
 func (g *gate) note(w *waiter) {
 	if fl := w.c.fl; fl != nil {
 		fl.ref, fl.queued = w.ref, true
+		fl.wakeLocked()
+	}
+}
+
+// sleeping tells the flight that c leads, if any, that c waits out a
+// credits refusal's Retry-After (c.back), as note does for a wait in the
+// queue; !on: that the wait is over.
+func (g *gate) sleeping(c *call, on bool) {
+	fl := c.fl
+	if fl == nil || c.back.IsZero() {
+		return
+	}
+	g.mu.Lock()
+	fl.ref, fl.queued = refusal{reason: ReasonCredits, at: c.back}, on
+	if on {
+		fl.wakeLocked()
+	}
+	g.mu.Unlock()
+}
+
+// wakeLocked wakes fl's followers waiting with a deadline, to check what
+// its call now waits for; under the gate's mu.
+func (fl *flight) wakeLocked() {
+	if fl.wake != nil {
+		close(fl.wake)
+		fl.wake = nil
 	}
 }
 

@@ -30,8 +30,10 @@ var identityWords = []string{"account", "org", "project", "tenant", "user", "beh
 
 // keyHeader reports whether a header (lower case) goes into the key of a
 // coalesced or cached request: it carries credentials, names whom the call
-// acts for, or changes the answer (Accept*, Range, Prefer, If-*, any
-// header whose name says version: Stripe-Version, X-GitHub-Api-Version).
+// acts for (not a tracing header: X-Cloud-Trace-Context says context but
+// is new on every request), or changes the answer (Accept*, Range, Prefer,
+// If-*, any header whose name says version: Stripe-Version,
+// X-GitHub-Api-Version).
 func (s *saver) keyHeader(lower string) bool {
 	switch lower {
 	case "accept", "accept-encoding", "accept-language", "range", "prefer":
@@ -40,7 +42,7 @@ func (s *saver) keyHeader(lower string) bool {
 	if strings.HasPrefix(lower, "if-") || strings.HasPrefix(lower, "accept-") || strings.Contains(lower, "version") {
 		return true // ... or the API version the answer is in
 	}
-	return s.credential(lower) || lower != "user-agent" && hasWord(lower, identityWords)
+	return s.credential(lower) || lower != "user-agent" && !strings.Contains(lower, "trace") && hasWord(lower, identityWords)
 }
 
 // credential reports whether a header (lower case) carries credentials:

@@ -57,7 +57,7 @@ func WithLimiter(l *limiter.Limiter) Option {
 // WithPlan is the pool's plan for a limiter New makes. A plan whose Credits
 // is 0 is learned: its pool and window come from the server's limit headers
 // after the first response, its concurrency caps are kept (Concurrency
-// must be positive, as in any plan). With neither
+// must be 1 to store.MaxConcurrency, as in any plan). With neither
 // WithPlan nor WithLimiter the whole plan is learned, with
 // DefaultConcurrency calls in flight at most (one until the first response).
 func WithPlan(p limiter.Plan) Option {

@@ -143,9 +143,22 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 	p := t.l.Plan(t.tenant)
 	p.Concurrency = t.learnConc
 	if known {
-		p.Credits = v.limit
+		q := p
+		q.Credits = v.limit
 		if v.window >= time.Second && v.window <= window.MaxLength {
-			p.Window = v.window
+			q.Window = v.window
+		}
+		if err := q.Validate(); err != nil {
+			// A plan the limiter refuses (an extra window above this
+			// limit): not learned, but the placeholder's one call at a
+			// time is lifted, as for a limit too small for the reserves.
+			t.warn("client: plan from the server's headers ignored", err)
+			known = false
+			if !t.probing.Load() {
+				return false
+			}
+		} else {
+			p = q
 		}
 	}
 	if err := t.l.SetPlanAt(now, t.tenant, p); err != nil {

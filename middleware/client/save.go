@@ -40,7 +40,8 @@ const (
 // (Authorization, Proxy-Authorization, Cookie, any header whose name says
 // key, token, auth, secret, session, signature, credential or password, and
 // those of [WithKeyHeaders]), those that name whom the call acts for with
-// the same credentials (any header but User-Agent whose name says account,
+// the same credentials (any header but User-Agent and tracing ones, trace
+// in the name, whose name says account,
 // org, project, tenant, user, behalf, impersonat, sudo, context, business,
 // company, customer, merchant, team or workspace: Stripe-Account,
 // Stripe-Context, OpenAI-Organization, Zoho's X-CRM-ORG, GitLab's Sudo)
@@ -51,11 +52,11 @@ const (
 // (from the request's context, say) are not seen: with coalescing or
 // caching, such a base must act for one identity only. The first caller
 // sends the call; the others wait for it, each until its own context ends
-// (one that joins it while it waits fails at once with a *LimitError, as
-// in the queue, if what it waits for is not back before the joiner's
-// deadline), and each gets its own response (headers cloned, the body a reader of its
+// (one that joins it while it waits, in the queue or out a credits
+// refusal's Retry-After, fails at once with a *LimitError, as in the
+// queue, if what it waits for is not back before the joiner's deadline), and each gets its own response (headers cloned, the body a reader of its
 // own over the bytes read once), or the same error if the server could not
-// be reached. A request sent after a write through the Transport that may
+// be reached (or, fail-fast, refused the call for credits). A request sent after a write through the Transport that may
 // have changed its answer (a POST, PUT, PATCH, DELETE or other unsafe
 // method, or a method override naming one, to the path of a coalesced or
 // cached route or below it, or to a path routers may read as another

@@ -90,6 +90,9 @@ type flight struct {
 	// by the gate's mu (gate.note).
 	ref    refusal
 	queued bool
+	// wake, if not nil, is closed when the gate tells the flight what its
+	// call waits for (gate.note): followers with a deadline check again.
+	wake chan struct{}
 }
 
 // flights are the calls in flight by key and integration: a call waits in
@@ -230,7 +233,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	// left no snapshot), or its integration was refused: the others try
 	// again together.
 	var le *LimitError
-	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le)
+	own := snap == nil && c.req.Context().Err() != nil || err != nil && errors.As(err, &le) && !serverCredits(c, le)
 	shared := err
 	if own {
 		shared = nil
@@ -238,6 +241,14 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 	finished = true
 	s.flights.finish(flightKey{k, c.it, c.failFast}, f, snap, shared, own)
 	return resp, err
+}
+
+// serverCredits reports whether le is a fail-fast call's refusal by the
+// server for credits (call.next): no failure of its caller's own, but the
+// answer every fail-fast caller of the flight gets (it is keyed by
+// failFast), each sending the call again into it.
+func serverCredits(c *call, le *LimitError) bool {
+	return c.failFast && le.Reason == ReasonCredits && le.Status != 0 && !le.Deadline && !le.Never
 }
 
 // shareable reports whether an answer to r may go to other callers with
@@ -297,31 +308,48 @@ func (r *shareRule) limit() int64 {
 // or not shareable), c is sent on its own.
 func (s *saver) follow(c *call, f *flight) (resp *http.Response, again bool, err error) {
 	ctx := c.req.Context()
-	if dl, ok := ctx.Deadline(); ok {
-		// What the call waits for ends c at once if it is not back before
-		// c's deadline, as it would end c waiting in the queue itself.
-		g := &c.t.gate
-		g.mu.Lock()
-		r, queued := f.ref, f.queued
-		g.mu.Unlock()
-		if queued {
-			if err := c.t.ends(c, dl, r); err != nil {
-				c.it.c.requests.Add(1)
-				return nil, false, err
+	dl, hasDL := ctx.Deadline()
+	for waiting := true; waiting; {
+		var wake chan struct{} // nil (never ready) without a deadline
+		if hasDL {
+			// What the call waits for ends c at once if it is not back
+			// before c's deadline, as it would end c waiting in the queue
+			// itself; also once the call waits there after c joined it
+			// (wake: the gate tells the flight).
+			g := &c.t.gate
+			g.mu.Lock()
+			r, queued := f.ref, f.queued
+			if f.wake == nil {
+				f.wake = make(chan struct{})
+			}
+			wake = f.wake
+			g.mu.Unlock()
+			if queued {
+				if err := c.t.ends(c, dl, r); err != nil {
+					c.it.c.requests.Add(1)
+					return nil, false, err
+				}
 			}
 		}
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		c.it.c.requests.Add(1)
-		return nil, false, ctx.Err()
+		select {
+		case <-f.done:
+			waiting = false
+		case <-wake:
+		case <-ctx.Done():
+			c.it.c.requests.Add(1)
+			return nil, false, ctx.Err()
+		}
 	}
 	switch {
 	case f.again:
 		return nil, true, nil
 	case f.err != nil:
 		c.it.c.requests.Add(1)
+		if le := (*LimitError)(nil); errors.As(f.err, &le) { // serverCredits: each caller's own copy, counted
+			e := *le
+			c.t.refused(c, &e)
+			return nil, false, &e
+		}
 		c.t.saved(c.it, Coalesced, 1, 0, moduleOf(c.req, &c.price), c.t.clock.Now())
 		return nil, false, f.err
 	case f.snap == nil:

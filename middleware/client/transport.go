@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/store/memory"
 	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
@@ -127,10 +128,10 @@ func (t *Transport) bindLimiter(c *config) error {
 		p = *c.plan
 	}
 	if p.Credits == 0 {
-		if p.Concurrency <= 0 {
+		if p.Concurrency <= 0 || p.Concurrency > store.MaxConcurrency {
 			// The limiter refuses such a plan once it has credits: here it
 			// would be refused when learned, and the placeholder kept.
-			return fmt.Errorf("%w: learned plan with concurrency %d (must be positive)", ErrConfig, p.Concurrency)
+			return fmt.Errorf("%w: learned plan with concurrency %d (must be 1 to %d)", ErrConfig, p.Concurrency, store.MaxConcurrency)
 		}
 		// Until a response says how large the pool is: no credit limit, and
 		// one call at a time, so that a burst cannot go out blind.
@@ -290,7 +291,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r := req
-	if req.Body != nil && req.Body != http.NoBody {
+	if overrideSpelled(req.Header) {
+		// A method override under a key net/http did not canonicalise is
+		// sent as written, and a server reads it: on a copy, under its
+		// canonical key, for the cost table, the cache and the retries,
+		// which read those (cost.OverrideMethods).
+		cp := *req
+		cp.Header = canonicalOverrides(req.Header)
+		r = &cp
+	}
+	if r == req && req.Body != nil && req.Body != http.NoBody {
 		// A body-priced route reads the body and puts back one that replays
 		// it; the caller's request must not change, so that goes on a copy.
 		cp := *req
@@ -333,6 +343,42 @@ func (t *Transport) lookupOpaque(r *http.Request) (cost.Price, error) {
 	return p, err
 }
 
+// overrideSpelled reports whether h has a method override header under a
+// key that is not canonical (cost.OverrideHeaders).
+func overrideSpelled(h http.Header) bool {
+	for k := range h {
+		switch len(k) {
+		case len("X-Http-Method"), len("X-Method-Override"), len("X-Http-Method-Override"):
+			if c := http.CanonicalHeaderKey(k); c != k && isOverrideHeader(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isOverrideHeader(canonical string) bool {
+	for _, o := range cost.OverrideHeaders() {
+		if canonical == o {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalOverrides is a copy of h with its method override headers under
+// their canonical keys (the values of every spelling, canonical first).
+func canonicalOverrides(h http.Header) http.Header {
+	c := h.Clone()
+	for k, vs := range h {
+		if ck := http.CanonicalHeaderKey(k); ck != k && isOverrideHeader(ck) {
+			c[ck] = append(c[ck], vs...)
+			delete(c, k)
+		}
+	}
+	return c
+}
+
 // errNilURL is the error of a request without a URL, as net/http's.
 var errNilURL = errors.New("client: nil Request.URL")
 
@@ -344,14 +390,23 @@ func opaqueView(r *http.Request) *http.Request {
 	if esc := opaquePath(r.URL.Opaque); u.EscapedPath() != esc {
 		u.RawPath = esc // as url.URL.setPath keeps an escaping of its own
 	}
+	if _, q, ok := strings.Cut(r.URL.Opaque, "?"); ok {
+		// A query written into the opaque part goes out before RawQuery's.
+		if r.URL.RawQuery != "" || r.URL.ForceQuery {
+			q += "?" + r.URL.RawQuery
+		}
+		u.RawQuery, u.ForceQuery = q, false
+	}
 	v := *r
 	v.URL = &u
 	return &v
 }
 
 // opaquePath is the escaped path an opaque URL sends: net/http sends
-// "//host/path" as the absolute form, "/path" as it is; "" for no path.
+// "//host/path" as the absolute form, "/path" as it is; "" for no path. A
+// query written into it is not part of the path.
 func opaquePath(o string) string {
+	o, _, _ = strings.Cut(o, "?")
 	if rest, ok := strings.CutPrefix(o, "//"); ok {
 		if i := strings.IndexByte(rest, '/'); i >= 0 {
 			return rest[i:]
