@@ -291,7 +291,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r := req
-	if overrideSpelled(req.Header) {
+	if len(req.Header) > 0 && overrideSpelled(req.Header) {
 		// A method override under a key net/http did not canonicalise is
 		// sent as written, and a server reads it: on a copy, under its
 		// canonical key, for the cost table, the cache and the retries,
