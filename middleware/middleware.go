@@ -29,7 +29,7 @@ type handler struct {
 
 	// readsBodies: some route prices by a function, which may read the body.
 	readsBodies bool
-	budget      *byteBudget // bytes of bodies held for pricing (WithPricingBudget, WithSharedPricingBudget)
+	budget      *PricingBudget // bodies held for pricing (WithPricingBudget, WithSharedPricingBudget)
 }
 
 // New wraps next so that every request is priced by costs and admitted or
@@ -94,9 +94,8 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 	for _, rt := range costs.Routes() {
 		h.readsBodies = h.readsBodies || rt.Pricer.MaxBody > 0
 	}
-	if h.budget = cfg.shared; h.budget == nil {
-		h.budget = new(byteBudget)
-		h.budget.free.Store(cfg.budget)
+	if h.budget = cfg.budget; h.budget == nil {
+		h.budget = newPricingBudget(DefaultPricingBudget)
 	}
 	return h, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
@@ -40,10 +41,9 @@ type config struct {
 	refund5xx   bool
 	onDecision  func(r *http.Request, d limiter.Decision, shadow bool)
 	counters    *Counters
-	bodies      ErrorBodies // 429 and error bodies
-	maxKey      int         // bytes of a key (WithMaxKeyBytes)
-	budget      int64       // bytes of bodies held for pricing (WithPricingBudget)
-	shared      *byteBudget // WithSharedPricingBudget's, nil for one of the handler's own
+	bodies      ErrorBodies    // 429 and error bodies
+	maxKey      int            // bytes of a key (WithMaxKeyBytes)
+	budget      *PricingBudget // bodies held for pricing (WithPricingBudget, WithSharedPricingBudget); nil: New makes one of DefaultPricingBudget
 }
 
 // Keys says how a request's parties are named. It is itself an [Option]; a nil
@@ -84,7 +84,6 @@ func buildConfig(opts []Option) (*config, error) {
 		headers:   headerConfig{policy: "credits"},
 		bodies:    problemBodies{},
 		maxKey:    DefaultMaxKeyBytes,
-		budget:    DefaultPricingBudget,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -145,7 +144,7 @@ func WithPricingBudget(bytes int64) Option {
 		if bytes <= 0 {
 			return fmt.Errorf("%w: WithPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
 		}
-		c.budget, c.shared = bytes, nil
+		c.budget = newPricingBudget(bytes)
 		return nil
 	})
 }
@@ -157,8 +156,8 @@ func WithPricingBudget(bytes int64) Option {
 // budget of each handler's own started full at every reload, and reloads
 // could hold a budget's worth of stalled bodies each.
 type PricingBudget struct {
-	total int64
-	b     byteBudget
+	total int64        // its size
+	free  atomic.Int64 // what it holds free now
 }
 
 // NewPricingBudget returns a budget of the given bytes for
@@ -167,9 +166,14 @@ func NewPricingBudget(bytes int64) (*PricingBudget, error) {
 	if bytes <= 0 {
 		return nil, fmt.Errorf("%w: NewPricingBudget(%d): the budget must be positive", ErrBadOption, bytes)
 	}
+	return newPricingBudget(bytes), nil
+}
+
+// newPricingBudget is a budget of bytes, all free (bytes > 0).
+func newPricingBudget(bytes int64) *PricingBudget {
 	p := &PricingBudget{total: bytes}
-	p.b.free.Store(bytes)
-	return p, nil
+	p.free.Store(bytes)
+	return p
 }
 
 // Bytes is the budget's size.
@@ -177,7 +181,7 @@ func (p *PricingBudget) Bytes() int64 { return p.total }
 
 // Free is what the budget holds free now: its size less the bytes of the
 // bodies being priced.
-func (p *PricingBudget) Free() int64 { return p.b.free.Load() }
+func (p *PricingBudget) Free() int64 { return p.free.Load() }
 
 // WithSharedPricingBudget is [WithPricingBudget] with a budget that other
 // handlers may share, made by [NewPricingBudget] (nil, or a PricingBudget
@@ -190,7 +194,7 @@ func WithSharedPricingBudget(b *PricingBudget) Option {
 		if b.total <= 0 {
 			return fmt.Errorf("%w: WithSharedPricingBudget: a budget of no bytes (make it with NewPricingBudget)", ErrBadOption)
 		}
-		c.budget, c.shared = b.total, &b.b
+		c.budget = b
 		return nil
 	})
 }

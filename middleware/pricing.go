@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/creditgate/creditgate/cost"
@@ -29,11 +28,8 @@ var errOverBudget = errors.New("middleware: body larger than the pricing budget"
 // long as a client takes to send a body, and the budget frees as they end.
 const budgetRetry = time.Second
 
-// byteBudget is a count of free bytes, taken without blocking.
-type byteBudget struct{ free atomic.Int64 }
-
-// take takes n bytes if that many are free.
-func (b *byteBudget) take(n int64) bool {
+// take takes n bytes if that many are free, without blocking.
+func (b *PricingBudget) take(n int64) bool {
 	for {
 		f := b.free.Load()
 		if f < n {
@@ -45,7 +41,7 @@ func (b *byteBudget) take(n int64) bool {
 	}
 }
 
-func (b *byteBudget) give(n int64) { b.free.Add(n) }
+func (b *PricingBudget) give(n int64) { b.free.Add(n) }
 
 // budgetBody is a request body being priced: every read first takes from the
 // budget what the reader may then hold, its bytes so far plus the room it
@@ -56,8 +52,7 @@ func (b *byteBudget) give(n int64) { b.free.Add(n) }
 // the handler's from then on.
 type budgetBody struct {
 	rc       io.ReadCloser
-	budget   *byteBudget
-	total    int64 // the whole budget (WithPricingBudget)
+	budget   *PricingBudget
 	held     int64 // bytes taken from budget
 	read     int64 // bytes read while pricing
 	finished bool
@@ -67,11 +62,11 @@ func (b *budgetBody) Read(p []byte) (int, error) {
 	if b.finished {
 		return b.rc.Read(p)
 	}
-	if b.read+int64(len(p)) > b.total {
+	if total := b.budget.total; b.read+int64(len(p)) > total {
 		// More than the whole budget can ever hold: offer less room, and
 		// past the budget the body is too large to price, not a wait
 		// (a 503 "retry soon" would be refused the same way forever).
-		if b.read >= b.total {
+		if b.read >= total {
 			// A body of exactly the budget fits: one byte, outside the
 			// budget, tells its end (io.ReadAll's last read) from more.
 			if len(p) == 0 {
@@ -84,7 +79,7 @@ func (b *budgetBody) Read(p []byte) (int, error) {
 			}
 			return 0, err
 		}
-		p = p[:b.total-b.read]
+		p = p[:total-b.read]
 	}
 	if need := b.read + int64(len(p)); need > b.held {
 		if !b.budget.take(need - b.held) {
@@ -126,7 +121,7 @@ type pricedRequest struct {
 // d becomes the decision of the whole price.
 func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Time, price *cost.Price, req *limiter.Request, ticket *limiter.Ticket, d *limiter.Decision) (*http.Request, bool) {
 	least := price.Credits
-	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: h.budget, total: h.cfg.budget}}
+	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: h.budget}}
 	pr.req.Body = &pr.body
 	done := false  // the ticket is passed on, or refunded and released
 	defer func() { // if the cost function panics
@@ -183,7 +178,7 @@ func (h *handler) unpriced(w http.ResponseWriter, r *http.Request, price cost.Pr
 	if errors.Is(err, errOverBudget) {
 		// The same, but no wait frees room for it: 413, not 503.
 		h.noteCostError(r, err)
-		writeFailure(w, cfg.bodies, Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: cfg.budget,
+		writeFailure(w, cfg.bodies, Failure{Status: http.StatusRequestEntityTooLarge, By: ByBody, Limit: h.budget.total,
 			Detail: "the request body is larger than the server holds to price it"})
 		return
 	}
@@ -203,7 +198,7 @@ func (h *handler) budgetSpent(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.cfg.logger != nil {
 		h.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "middleware: pricing budget spent",
-			slog.Int64("budget", h.cfg.budget))
+			slog.Int64("budget", h.budget.total))
 	}
 	writeFailure(w, h.cfg.bodies, Failure{Status: http.StatusServiceUnavailable, By: ByBodyBudget,
 		RetryAfter: budgetRetry, Detail: "the server holds as many request bodies for pricing as it can"})
