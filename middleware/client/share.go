@@ -167,13 +167,14 @@ func (s *saver) read(c *call, rr *routeRules, o callOpts) (*http.Response, error
 	if cc.noStore {
 		cr = nil
 	}
+	fk := flightKey{k, c.it, c.failFast}
 	for {
 		// A read joins no flight asked for before a write that may have
 		// changed its answer (saver.write): it could answer the state before
 		// it. One atomic load: a read of a coalesced or cached route only.
-		f, leader := s.flights.join(flightKey{k, c.it, c.failFast}, s.gen.Load())
+		f, leader := s.flights.join(fk, s.gen.Load())
 		if leader {
-			return s.lead(c, k, f, share, cr)
+			return s.lead(c, fk, f, share, cr)
 		}
 		if resp, again, err := s.follow(c, f); !again {
 			return resp, err
@@ -198,7 +199,8 @@ func pragmaNoCache(h http.Header) bool {
 // (its context ended, its integration was refused) is not shared: the
 // others try a new flight. Neither is an answer that varies on a header
 // outside the key.
-func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
+func (s *saver) lead(c *call, fk flightKey, f *flight, share *shareRule, cr *cacheRoute) (*http.Response, error) {
+	k := fk.k
 	var gen uint64 // the cache's invalidations before the call is sent
 	if cr != nil {
 		gen = s.cache.generation()
@@ -210,7 +212,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 			if resp != nil { // reading its body: no caller will close it
 				closeAfterPanic(resp.Body)
 			}
-			s.flights.finish(flightKey{k, c.it, c.failFast}, f, nil, nil, true)
+			s.flights.finish(fk, f, nil, nil, true)
 		}
 	}()
 	c.fl = f
@@ -239,7 +241,7 @@ func (s *saver) lead(c *call, k key, f *flight, share *shareRule, cr *cacheRoute
 		shared = nil
 	}
 	finished = true
-	s.flights.finish(flightKey{k, c.it, c.failFast}, f, snap, shared, own)
+	s.flights.finish(fk, f, snap, shared, own)
 	return resp, err
 }
 
