@@ -308,9 +308,8 @@ func (r *Rolling) SetLimit(limit int64) error {
 // which stay in cache. It holds at most maxGeometryCache, so hostile
 // lengths cannot grow it without bound: a new geometry past that takes
 // the place of an arbitrary one (whose windows keep it, only no longer
-// shared with new ones). Past the bound, new windows got geometries of
-// their own, never shared: once hostile lengths had filled the table, a
-// plan's windows made later did not share theirs either.
+// shared with new ones), so a plan's windows made after hostile lengths
+// filled the table still share theirs.
 var geometryCache struct {
 	sync.Mutex
 	m map[[2]uint64]*geometry
