@@ -16,8 +16,11 @@ var WaitWith = wait
 // TimerFunc exposes timerFunc for fakes.
 type TimerFunc = timerFunc
 
-// RingSize reports the number of slot words.
+// RingSize reports the most slots live at once (the ring words and cur).
 func (r *Rolling) RingSize() int { return int(r.size()) }
+
+// RingWords reports the length of the ring of slot words.
+func (r *Rolling) RingWords() int { return int(r.words()) }
 
 // takeTok is takeEff that also returns the slot charged, for refundSlot.
 func (r *Rolling) takeTok(now time.Time, n int64) (ok bool, eff time.Time, slot uint64) {

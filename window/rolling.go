@@ -60,8 +60,9 @@ type Rolling struct {
 	//
 	// A frontier (head: the oldest slot still inside the window), the current slot
 	// word (cur: the newest slot's tag and the credits spent in it), past (the
-	// credits of every other slot not yet returned) and a ring of S+1 slot words
-	// that record, per older slot, what past holds for it. Nothing else counts
+	// credits of every other slot not yet returned) and a ring of S slot words
+	// (ceil(W/w): the live slots other than cur's, see words) that record, per
+	// older slot, what past holds for it. Nothing else counts
 	// credits: what a caller may take is Limit − past − cur's amount.
 	//
 	// # The hot path: one compare-and-swap
@@ -151,12 +152,12 @@ type Rolling struct {
 	// the same length and slot count (see geometryOf): 8 bytes on the line
 	// a take reads, not 32.
 	g *geometry
-	// ring is the first of the size() slot words, index epoch % size. One
+	// ring is the first of the words() slot words, index epoch % words. One
 	// pointer rather than a slice: a separate slice header would cost an
 	// allocation per window. Takes never read it. It is allocated by the
 	// first roll that records a slot: until then every word reads as empty
 	// (see word), so a key that spends within one slot's width, as most
-	// short-lived keys do, never pays for the ring (776 bytes for 96
+	// short-lived keys do, never pays for the ring (768 bytes for 96
 	// slots).
 	ring atomic.Pointer[atomic.Uint64]
 	// cur ends the struct: an embedder starts it 40 bytes before a line,
@@ -228,8 +229,9 @@ func (r *Rolling) init(limit int64, length time.Duration, c config) error {
 	return nil
 }
 
-// size is the ring length: ceil(W/w) + 1, the most slots ever live at once.
-// It follows from W and w, so the ring needs no length field.
+// size is ceil(W/w) + 1, the most slots ever live at once: the frontier's
+// to cur's, whose slot is at most frontier+size-1 (see fast). It follows
+// from W and w, so the ring needs no length field.
 func (r *Rolling) size() uint64 {
 	if r.g.rem != 0 {
 		return r.g.quo + 2
@@ -237,7 +239,15 @@ func (r *Rolling) size() uint64 {
 	return r.g.quo + 1
 }
 
-// word returns ring word i (bounds-checked against size), nil while the
+// words is the ring's length, size-1, and its index modulus: the ring holds
+// the live slots other than cur's, which are older than cur's slot and so
+// lie in [frontier, frontier+size-2] (a roll records the slot it moves out
+// of cur, older than the slot it moves in), distinct modulo size-1. One word
+// fewer than the live slots puts the default ring (96 slots of a day) in
+// the 768-byte size class instead of the 896-byte one.
+func (r *Rolling) words() uint64 { return r.size() - 1 }
+
+// word returns ring word i (bounds-checked against words), nil while the
 // ring is not allocated: every word is then empty, and a word with no
 // credits is inert whatever its tag (nothing expires, refunds or counts
 // from it), so nil and a ring of zero words are the same state.
@@ -246,7 +256,7 @@ func (r *Rolling) word(i uint64) *atomic.Uint64 {
 	if p == nil {
 		return nil
 	}
-	return &unsafe.Slice(p, r.size())[i]
+	return &unsafe.Slice(p, r.words())[i]
 }
 
 // wordToWrite is word for a writer, allocating the ring first if need be
@@ -254,7 +264,7 @@ func (r *Rolling) word(i uint64) *atomic.Uint64 {
 func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 	p := r.ring.Load()
 	if p == nil {
-		p = &make([]atomic.Uint64, r.size())[0]
+		p = &make([]atomic.Uint64, r.words())[0]
 		if testHooks && ringHook != nil {
 			ringHook()
 		}
@@ -262,7 +272,7 @@ func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
 			p = r.ring.Load()
 		}
 	}
-	return &unsafe.Slice(p, r.size())[i]
+	return &unsafe.Slice(p, r.words())[i]
 }
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of

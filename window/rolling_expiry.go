@@ -5,13 +5,14 @@ package window
 // slot (cur's slot only moves forward), so the word never holds t already
 // except by tag aliasing, where adding is the conservative choice.
 func (r *Rolling) record(t uint64, a int64) {
-	w := r.wordToWrite(t % r.size())
+	w := r.wordToWrite(t % r.words())
 	tag := t & tagMask
 	for {
-		// Read the frontier after the word: every epoch ever written is at
-		// most frontier+size-1, and the ring keeps the live epochs
-		// [frontier, frontier+size-1] at distinct indexes, so a word holding
-		// another epoch than a live t holds an expired one.
+		// Read the frontier after the word: every epoch ever recorded is
+		// older than a cur slot, so at most frontier+size-2, and the ring
+		// keeps the epochs [frontier, frontier+size-2] at distinct indexes
+		// (see words), so a word holding another epoch than a live t holds
+		// an expired one.
 		x := w.Load()
 		h := r.head.Load()
 		if h&busy != 0 {
@@ -48,7 +49,7 @@ func (r *Rolling) record(t uint64, a int64) {
 // drop empties the ring word of slot t, known to have left the window, if it
 // still holds t, and returns its credits to past.
 func (r *Rolling) drop(t uint64) {
-	w := r.word(t % r.size())
+	w := r.word(t % r.words())
 	if w == nil {
 		return
 	}
@@ -79,13 +80,17 @@ func (r *Rolling) advance(e, u uint64) {
 	if en <= e {
 		return
 	}
-	size := r.size()
-	if en-e >= size {
+	// A jump of size slots or more has expired cur's slot too (at most
+	// e+size-1), which help retires: a jump of size-1 must sweep, since cur
+	// may hold the new frontier's slot, while the sweep below visits each of
+	// the size-1 ring words at most once.
+	if en-e >= r.size() {
 		if r.head.CompareAndSwap(e, en|busy) {
 			r.help(en | busy)
 		}
 		return
 	}
+	size := r.words()
 	if !r.head.CompareAndSwap(e, en) {
 		return
 	}
@@ -160,7 +165,7 @@ func (r *Rolling) retireCur() {
 // jump.
 func (r *Rolling) help(h uint64) {
 	en := h &^ busy
-	size := r.size()
+	size := r.words()
 	k := en - size
 	i := k % size
 	if r.ring.Load() == nil {

@@ -52,7 +52,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			return k
 		}
 	}
-	w := r.word(s % r.size())
+	w := r.word(s % r.words())
 	if w == nil {
 		return 0
 	}
@@ -96,10 +96,10 @@ func (r *Rolling) Remaining() int64 { return r.RemainingAt(time.Now()) }
 // credits come back and its amount, until fn returns false.
 func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 	c := r.cur.Load()
-	size := r.size()
+	n, size := r.words(), r.size()
 	for k := e; k < e+size; k++ {
 		var a int64
-		if w := r.word(k % size); w != nil {
+		if w := r.word(k % n); w != nil {
 			if x := w.Load(); x>>amountBits == k&tagMask {
 				a = int64(x & amountMask)
 			}

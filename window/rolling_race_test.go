@@ -43,7 +43,7 @@ func TestRollingBehindCurrentSlot(t *testing.T) {
 // taken at the start stay returned, and the tag is never mistaken for a live
 // slot after it wraps around.
 func TestRollingQueriedOnly(t *testing.T) {
-	r, err := NewRolling(10, 192*time.Nanosecond, WithSlots(96)) // 2 ns slots, 97 words
+	r, err := NewRolling(10, 192*time.Nanosecond, WithSlots(96)) // 2 ns slots, 96 ring words
 	require.NoError(t, err)
 	mustTake(t, r, t0, 5)
 	assert.Equal(t, int64(5), r.RemainingAt(t0.Add(r.Length()))) // a step, not a jump

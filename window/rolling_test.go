@@ -3,6 +3,7 @@ package window
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -121,6 +122,7 @@ func TestRollingGranularity(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 15*time.Minute, r.SlotWidth(), "default: 96 slots, 15 minutes at 24 h")
 	assert.Equal(t, 97, r.RingSize())
+	assert.Equal(t, 96, r.RingWords(), "cur holds the newest live slot, the ring the others")
 	assert.Equal(t, 24*time.Hour, r.Length())
 	// A length that does not divide evenly: slots round up, and the ring still
 	// covers the window plus the current slot.
@@ -128,6 +130,7 @@ func TestRollingGranularity(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1428571429*time.Nanosecond, r.SlotWidth())
 	assert.Equal(t, 8, r.RingSize())
+	assert.Equal(t, 7, r.RingWords())
 	r, err = NewRolling(1, 3*time.Nanosecond, WithSlots(96))
 	require.NoError(t, err)
 	assert.Equal(t, 2*time.Nanosecond, r.SlotWidth(), "slots are at least 2 ns")
@@ -358,4 +361,32 @@ func TestRollingReturns(t *testing.T) {
 	}
 	assert.Equal(t, int64(10), sum, "a lowered limit hides nothing from Returns")
 	assert.Zero(t, r.RemainingAt(t1))
+}
+
+// The ring a day's window allocates at its first roll is 96 words, which
+// fill the 768-byte size class (97 took the 896-byte one).
+func TestRingBytes(t *testing.T) {
+	const n = 1000
+	ws := make([]*Rolling, n)
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := range ws {
+		r, err := NewRolling(100, 24*time.Hour)
+		require.NoError(t, err)
+		_, err = r.TryAcquireAt(at, 1)
+		require.NoError(t, err)
+		ws[i] = r
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, r := range ws {
+		_, err := r.TryAcquireAt(at.Add(15*time.Minute), 1) // the first roll: the ring
+		require.NoError(t, err)
+	}
+	runtime.ReadMemStats(&after)
+	// 768 each, and a few bytes of the test's own (the heap's bookkeeping).
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 800 {
+		t.Fatalf("the first roll allocates %d B per window, want 768", per)
+	}
+	runtime.KeepAlive(ws)
 }

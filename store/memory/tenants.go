@@ -356,7 +356,7 @@ func tenantCost(t *tenant) uint32 {
 	for i, x := range t.wins.Load().list() {
 		switch w := x.(type) {
 		case *window.Rolling:
-			n += 8 * int(w.Length()/w.SlotWidth()+2)
+			n += 8 * int(w.Length()/w.SlotWidth()+1) // the ring (see window.Rolling.words)
 			if i > 0 || w != &t.roll {
 				n += 128
 			}
