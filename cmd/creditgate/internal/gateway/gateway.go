@@ -140,6 +140,9 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 	if err == nil && config.IsListen(old.Config.Listen, eff.Upstream) {
 		err = fmt.Errorf("upstream: %s is the gateway itself (it listens on %s until a restart)", eff.Upstream, old.Config.Listen)
 	}
+	if err == nil {
+		err = eff.UnderRunningLimits(g.limits) // a tenant no request can name under the limits kept
+	}
 	if err != nil {
 		g.m.reloads.WithLabelValues("error").Inc()
 		return err
