@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,4 +95,43 @@ func TestLearnedPlanExtraBackWhenPoolGrows(t *testing.T) {
 	p = tr.Limiter().Plan("")
 	assert.Equal(t, int64(1000), p.Credits, "learned anew")
 	assert.Equal(t, extra, p.Extra, "the per-minute 100 binds under 1000 an hour: back in the plan")
+}
+
+// Calls racing through the first response: the pool is learned once, with
+// the window that cannot bind left out, every call charged once, and never
+// more in flight than the plan's concurrency.
+func TestLearnedPlanExtraLeftOutUnderContention(t *testing.T) {
+	var inFlight, most atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		return response(r, http.StatusOK, "{}", "X-RateLimit-Limit", "1000"), nil
+	})
+	clk := newClock()
+	tr := checkedTransport(t, base, client.WithClock(clk),
+		client.WithPlan(limiter.Plan{Name: "x", Window: time.Hour, Concurrency: 5,
+			Extra: []store.WindowLimit{{Credits: 2000, Window: time.Minute}}}))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				r, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://api.test/crm/Leads", nil)
+				if !assert.NoError(t, err) {
+					return
+				}
+				resp, err := tr.RoundTrip(r)
+				if assert.NoError(t, err) {
+					assert.NoError(t, resp.Body.Close())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p := tr.Limiter().Plan("")
+	assert.Equal(t, int64(1000), p.Credits, "the pool the server states")
+	assert.Empty(t, p.Extra, "the per-minute 2000 cannot bind under 1000 an hour")
+	assert.Equal(t, int64(80), tr.Limiter().Peek(clk.Now(), "").Used, "each of the 80 calls once")
+	assert.LessOrEqual(t, most.Load(), int64(5), "the plan's concurrency")
 }
