@@ -57,7 +57,10 @@ func WithLimiter(l *limiter.Limiter) Option {
 // WithPlan is the pool's plan for a limiter New makes. A plan whose Credits
 // is 0 is learned: its pool and window come from the server's limit headers
 // after the first response, its concurrency caps are kept (Concurrency
-// must be 1 to store.MaxConcurrency, as in any plan). With neither
+// must be 1 to store.MaxConcurrency, as in any plan), and so are its extra
+// windows, but for one that cannot bind under the pool learned (no longer
+// than its window, yet above all of it; store.ErrCapAbovePool): that one is
+// left out while such a pool holds, with a warning (WithLogger). With neither
 // WithPlan nor WithLimiter the whole plan is learned, with
 // DefaultConcurrency calls in flight at most (one until the first response).
 func WithPlan(p limiter.Plan) Option {
@@ -166,7 +169,8 @@ func WithReconcileEvery(d time.Duration) Option {
 	})
 }
 
-// WithLogger logs reclaimed slots and ignored plans at Warn level.
+// WithLogger logs reclaimed slots, ignored plans and extra windows left out
+// of a learned plan at Warn level.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {

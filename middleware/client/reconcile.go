@@ -148,10 +148,12 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 		if v.window >= time.Second && v.window <= window.MaxLength {
 			q.Window = v.window
 		}
+		q.Extra = t.fitExtra(q)
 		if err := q.Validate(); err != nil {
-			// A plan the limiter refuses (an extra window above this
-			// limit): not learned, but the placeholder's one call at a
-			// time is lifted, as for a limit too small for the reserves.
+			// A plan the limiter refuses all the same (a calendar pool
+			// whose learned window is not a day's divisor or multiple):
+			// not learned, but the placeholder's one call at a time is
+			// lifted, as for a limit too small for the reserves.
 			t.warn("client: plan from the server's headers ignored", err)
 			known = false
 			if !t.probing.Load() {
@@ -178,6 +180,25 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 		}
 	}
 	return true
+}
+
+// fitExtra returns the plan's extra windows (WithPlan's) that can bind in
+// the learned pool q. One no longer than q's window yet above q's credits
+// never can, since the pool refuses first, and the limiter refuses a plan
+// with it (store.ErrCapAbovePool): it is left out, with a warning, so that
+// the pool the server states is learned all the same. Leaving it out
+// changes no admission, and it is back with a pool it can bind in.
+func (t *Transport) fitExtra(q limiter.Plan) []store.WindowLimit {
+	var out []store.WindowLimit
+	for i, x := range t.learnExtra {
+		if x.Window <= q.WindowLength() && x.Credits > q.Credits {
+			t.warn("client: extra window left out of the plan learned: it cannot bind under the server's limit",
+				&store.PlanError{Plan: q.Name, Field: fmt.Sprintf("Extra[%d]", i), Err: store.ErrCapAbovePool})
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func (t *Transport) refreshPool(now time.Time) {

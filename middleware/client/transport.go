@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,11 +59,14 @@ type Transport struct {
 	learn     atomic.Bool // the pool is still to be learned from a response
 	probing   atomic.Bool // one call at a time until the first response
 	learnConc int64       // the concurrency cap once the first response came
-	poolMu    sync.Mutex  // serialises applyPool
-	pool      atomic.Int64
-	lastSync  atomic.Int64 // send time (Unix ns) of the newest response reconciled
-	lastRead  atomic.Int64 // when (Unix ns) a success's headers were last read
-	every     int64        // WithReconcileEvery, ns
+	// learnExtra are the learned plan's extra windows (WithPlan's): each
+	// pool learned gets those that can bind in it (see fitExtra).
+	learnExtra []store.WindowLimit
+	poolMu     sync.Mutex // serialises applyPool
+	pool       atomic.Int64
+	lastSync   atomic.Int64 // send time (Unix ns) of the newest response reconciled
+	lastRead   atomic.Int64 // when (Unix ns) a success's headers were last read
+	every      int64        // WithReconcileEvery, ns
 
 	outside   counters
 	reclaimed atomic.Int64
@@ -139,6 +143,7 @@ func (t *Transport) bindLimiter(c *config) error {
 		t.learn.Store(true)
 		t.probing.Store(true)
 		t.learnConc = p.Concurrency
+		t.learnExtra = slices.Clone(p.Extra)
 		p.Credits, p.Concurrency = window.MaxLimit, 1
 	}
 	// One tenant whose calls run on every core: its slots are cached per

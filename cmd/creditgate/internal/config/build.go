@@ -201,20 +201,26 @@ func IsListen(listen string, u *url.URL) bool {
 		return false
 	}
 	uh := u.Hostname()
-	local := func(h string) bool {
-		ip, err := netip.ParseAddr(h)
-		return strings.EqualFold(h, "localhost") || (err == nil && ip.IsLoopback())
-	}
-	if ip, err := netip.ParseAddr(uh); err == nil && ip.Unmap().IsUnspecified() {
+	lip, lok := hostAddr(lh)
+	uip, uok := hostAddr(uh)
+	if uok && uip.IsUnspecified() {
 		// Dialled, the unspecified address is this machine (Linux connects
-		// it to loopback); Go dials [::ffff:0.0.0.0] as 0.0.0.0.
+		// it to loopback).
 		return true
 	}
-	everywhere := lh == ""
-	if ip, err := netip.ParseAddr(lh); err == nil && ip.IsUnspecified() {
-		everywhere = true
+	local := func(h string, ip netip.Addr, ok bool) bool {
+		return strings.EqualFold(h, "localhost") || (ok && ip.IsLoopback())
 	}
-	return strings.EqualFold(lh, uh) || (local(uh) && (local(lh) || everywhere))
+	everywhere := lh == "" || (lok && lip.IsUnspecified())
+	same := strings.EqualFold(lh, uh) || (lok && uok && lip == uip)
+	return same || (local(uh, uip, uok) && (local(lh, lip, lok) || everywhere))
+}
+
+// hostAddr parses host as an IP address, unmapped: Go listens on and dials
+// [::ffff:a.b.c.d] as a.b.c.d, so the two spellings are one address.
+func hostAddr(host string) (netip.Addr, bool) {
+	ip, err := netip.ParseAddr(host)
+	return ip.Unmap(), err == nil
 }
 
 // upstreamPort reports whether an upstream URL's port ("" : the scheme's)

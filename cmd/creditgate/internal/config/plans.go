@@ -67,6 +67,22 @@ func unreachableTenant(name string, maxKey int) string {
 	return ""
 }
 
+// UnderRunningLimits checks e, built from a file for a reload, against
+// the limits of the running gateway, which a reload keeps (they need a
+// restart): a tenant name longer than the running max_key_bytes is carried
+// by no request until then, whatever the file's own max_key_bytes (Build
+// checked the names against that one, which the next start applies).
+func (e *Effective) UnderRunningLimits(running Limits) error {
+	b := &builder{c: e.Config}
+	for _, t := range e.Config.Tenants {
+		if len(t.Tenant) > running.MaxKeyBytes {
+			b.fail(t.path, "longer than limits.max_key_bytes in force (%d bytes; the file's %d needs a restart): no request can name this tenant",
+				running.MaxKeyBytes, e.Config.Limits.MaxKeyBytes)
+		}
+	}
+	return b.errs.err()
+}
+
 // merge returns top with the fields tenant sets replaced, and its
 // sub-concurrency caps merged class by class.
 func merge(top, tenant PlanSpec) PlanSpec {

@@ -44,6 +44,9 @@ type Gateway struct {
 	// limits are the running ones: a reload keeps them (README: limits
 	// need a restart), the handlers it builds included.
 	limits config.Limits
+	// listen is the address listened on: a reload keeps it (a new listen
+	// needs a restart), and checks its upstream against it.
+	listen string
 	// budget is limits.pricing_budget, one for every handler a reload
 	// builds: the bodies an old handler still prices count against the
 	// new one's (each had a full budget of its own).
@@ -66,7 +69,7 @@ type Gateway struct {
 // configuration now and on each reload.
 func New(eff *config.Effective, log *slog.Logger, level *slog.LevelVar) (*Gateway, error) {
 	c := eff.Config
-	g := &Gateway{log: log, level: level, limits: c.Limits, write: c.Timeouts.Write, links: map[*link]bool{}, stop: make(chan struct{})}
+	g := &Gateway{log: log, level: level, limits: c.Limits, listen: c.Listen, write: c.Timeouts.Write, links: map[*link]bool{}, stop: make(chan struct{})}
 	g.setLevel(eff)
 	g.eff.Store(eff)
 	budget, err := middleware.NewPricingBudget(c.Limits.PricingBudget)
@@ -137,8 +140,11 @@ func (g *Gateway) Reload(eff *config.Effective) error {
 	// address until a restart: a reload must not lose the first nor point
 	// the gateway at itself.
 	err := eff.RequireUpstream()
-	if err == nil && config.IsListen(old.Config.Listen, eff.Upstream) {
-		err = fmt.Errorf("upstream: %s is the gateway itself (it listens on %s until a restart)", eff.Upstream, old.Config.Listen)
+	if err == nil && config.IsListen(g.listen, eff.Upstream) {
+		err = fmt.Errorf("upstream: %s is the gateway itself (it listens on %s until a restart)", eff.Upstream, g.listen)
+	}
+	if err == nil {
+		err = eff.UnderRunningLimits(g.limits) // a tenant no request can name under the limits kept
 	}
 	if err != nil {
 		g.m.reloads.WithLabelValues("error").Inc()
