@@ -97,3 +97,26 @@ func TestRollingR99StaleQueryRace(t *testing.T) {
 		t.Fatalf("a query racing with a frontier move saw %d credits spent (limit 10, 1 out)", b)
 	}
 }
+
+// TestRollingR99RefundRetiredCur: a refund by slot (refundTok, Compound's
+// path, which does not bring the frontier up first) of a slot that has left
+// the window, with cur retired and tagged with that slot: it reports the 5
+// asked for as given back, from the retired amount, although the slot held
+// 3 and nothing is given back.
+func TestRollingR99RefundRetiredCur(t *testing.T) {
+	r, err := NewRolling(10, 10*time.Second, WithSlots(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _, slot := r.takeTok(start, 3)
+	if !ok {
+		t.Fatal("take refused")
+	}
+	r.RemainingAt(start.Add(11 * time.Second)) // slot leaves by one step: cur retired, tagged slot
+	if got := r.refundTok(slot, 5); got != 0 {
+		t.Fatalf("a refund of a slot that left the window reports %d given back, want 0", got)
+	}
+	if got := r.RemainingAt(start.Add(11 * time.Second)); got != 10 {
+		t.Fatalf("%d remaining, want 10", got)
+	}
+}
