@@ -45,7 +45,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			break
 		}
 		k := min(int64(c&amountMask), n)
-		if k == 0 {
+		if k == 0 || c&amountMask == retired { // a retired cur's slot has left the window
 			return 0
 		}
 		if r.cur.CompareAndSwap(c, c-uint64(k)) {
@@ -73,11 +73,13 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 }
 
 // spent reports the credits counted under frontier e: past plus cur's amount
-// if cur's slot is still live (cur first, then past: see Rolling).
+// if cur's slot is still live (cur first, then past: see Rolling). A query's
+// e may be older than the head by the time it loads cur: a retired cur is
+// then tagged with a slot e still counts, and its amount is not credits.
 func (r *Rolling) spent(e uint64) int64 {
 	c := r.cur.Load()
 	p := r.past.Load()
-	if d := ((e & tagMask) - c>>amountBits) & tagMask; d != 0 && d < tagHalf {
+	if d := ((e & tagMask) - c>>amountBits) & tagMask; (d != 0 && d < tagHalf) || c&amountMask == retired {
 		return p // cur's slot has left the window; a sweep will empty it
 	}
 	return p + int64(c&amountMask)
@@ -104,7 +106,7 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 				a = int64(x & amountMask)
 			}
 		}
-		if c>>amountBits == k&tagMask {
+		if c>>amountBits == k&tagMask && c&amountMask != retired { // see spent
 			a += int64(c & amountMask)
 		}
 		if a > 0 && !fn(r.backU(k), a) {
