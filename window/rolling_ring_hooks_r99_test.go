@@ -156,3 +156,50 @@ func TestRingR99StalledRecorderJump(t *testing.T) {
 		}
 	}
 }
+
+// TestRingR99ResetAtInFlight: while a roll has slot k0's 4 credits in flight
+// (in past, not yet in their ring word) and a refund has emptied cur, the
+// window counts 4 spent, Returns lists them (at the latest instant) and
+// AvailableAt(10) is that instant; ResetAt, "when the oldest spent credits
+// come back (now if none are spent)", must not say now.
+func TestRingR99ResetAtInFlight(t *testing.T) {
+	defer clearHooks()
+	r, err := NewRolling(10, 10*time.Second, WithSlots(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := r.g.width
+	k0 := r.toU(start)/w + 1
+	at := func(u uint64) time.Time { return r.fromU(u, time.UTC) }
+	if ok, _ := r.TryAcquireAt(at(k0*w), 4); !ok {
+		t.Fatal("take refused")
+	}
+	now := at((k0 + 1) * w)
+	var remaining int64
+	var reset, avail, first time.Time
+	slotHook = func() {
+		slotHook = nil
+		if got := r.RefundAt(now, now, 1); got != 1 {
+			t.Errorf("the refund of the roll's own credit gave back %d", got)
+		}
+		remaining = r.RemainingAt(now)
+		reset = r.ResetAt(now)
+		avail, _ = r.AvailableAt(now, 10)
+		for a := range r.Returns(now) {
+			first = a
+			break
+		}
+	}
+	if ok, _ := r.TryAcquireAt(now, 1); !ok { // rolls slot k0 out: its 4 in flight in the hook
+		t.Fatal("take refused")
+	}
+	if remaining != 6 {
+		t.Fatalf("%d remaining in the hook, want 6", remaining)
+	}
+	if !first.After(now) || !avail.After(now) {
+		t.Fatalf("Returns' first %v, AvailableAt(10) %v: want after now %v", first, avail, now)
+	}
+	if !reset.After(now) {
+		t.Fatalf("ResetAt = %v (now) with 4 credits spent; Returns' first is %v", reset, first)
+	}
+}
