@@ -183,8 +183,13 @@ func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 func (r *Rolling) ResetAt(now time.Time) time.Time {
 	u := r.toU(now)
 	e := r.sync(u)
-	back := u
-	r.live(e, func(b uint64, _ int64) bool { back = b; return false })
+	back, found := u, false
+	r.live(e, func(b uint64, _ int64) bool { back, found = b, true; return false })
+	if !found && r.spent(e) > 0 {
+		// Credits in flight to a slot word: as Returns, back once the
+		// newest live slot leaves, at the latest.
+		back = r.backU(e + r.size() - 1)
+	}
 	if back < u {
 		back = u
 	}
