@@ -203,3 +203,55 @@ func TestRingR99ResetAtInFlight(t *testing.T) {
 		t.Fatalf("ResetAt = %v (now) with 4 credits spent; Returns' first is %v", reset, first)
 	}
 }
+
+// TestRingR99WordBeforeFrontier: record loads the ring word before the
+// frontier, so that a word holding another epoch than a live t holds an
+// expired one (the argument for size-1 words, see words). A roll recording
+// slot k0 is held between its two loads (wordHook) while slot k0 leaves the
+// window and slot k0+size-1, which shares k0's word, is rolled out of cur
+// and recorded there. The held roll must then see the moved frontier and
+// return slot k0's 4, leaving k0+size-1's 2 counted. With the loads the
+// other way round it sees k0 live, takes the word for an expired one and
+// retires the live slot's credits.
+func TestRingR99WordBeforeFrontier(t *testing.T) {
+	defer clearHooks()
+	for _, g := range ringGeoms {
+		name := fmt.Sprintf("W=%v S=%d", g.length, g.slots)
+		r, err := NewRolling(100, g.length, WithSlots(g.slots))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, size := r.g.width, r.size()
+		k0 := r.toU(start)/w + 1
+		take := func(u uint64, n int64) uint64 {
+			t.Helper()
+			ok, _, slot := r.acquireTok(r.fromU(u, time.UTC), n)
+			if !ok {
+				t.Fatalf("%s: take of %d at slot %d refused", name, n, u/w)
+			}
+			return slot
+		}
+		spends := []r99Spend{{take(k0*w, 4), 4}}
+		var inHook []r99Spend
+		wordHook = func() {
+			wordHook = nil
+			inHook = append(inHook,
+				r99Spend{take((k0+size-1)*w, 2), 2}, // the last slot live beside k0
+				r99Spend{take((k0+size)*w, 1), 1})   // k0 leaves; k0+size-1 goes to k0's word
+		}
+		spends = append(spends, r99Spend{take((k0+1)*w, 1), 1}) // rolls k0 out: held in wordHook
+		if wordHook != nil {
+			t.Fatalf("%s: the hook did not run", name)
+		}
+		spends = append(spends, inHook...)
+		u := (k0 + size) * w
+		r99Expect(t, r, u, spends, name)
+		for _, s := range spends[1:] {
+			if b := r.backU(s.slot); b > u {
+				r99Expect(t, r, b-1, spends, name+", before a slot is back")
+				r99Expect(t, r, b, spends, name+", as a slot is back")
+				u = b
+			}
+		}
+	}
+}
