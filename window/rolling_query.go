@@ -77,6 +77,9 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 // e may be older than the head by the time it loads cur: a retired cur is
 // then tagged with a slot e still counts, and its amount is not credits.
 func (r *Rolling) spent(e uint64) int64 {
+	if testHooks && queryHook != nil {
+		queryHook()
+	}
 	c := r.cur.Load()
 	p := r.past.Load()
 	if d := ((e & tagMask) - c>>amountBits) & tagMask; (d != 0 && d < tagHalf) || c&amountMask == retired {
