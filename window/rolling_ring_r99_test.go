@@ -172,8 +172,8 @@ func (m *r99Model) refund(s uint64, got int64) {
 
 // arm sets one hook to run one or two operations near u once.
 func (m *r99Model) arm(u uint64, depth int) {
-	hooks := []*func(){&takeHook, &loadHook, &rollHook, &slotHook, &sweepHook, &ringHook, &wordHook}
-	names := []string{"take", "load", "roll", "slot", "sweep", "ring", "word"}
+	hooks := []*func(){&takeHook, &loadHook, &rollHook, &slotHook, &sweepHook, &ringHook, &wordHook, &queryHook}
+	names := []string{"take", "load", "roll", "slot", "sweep", "ring", "word", "query"}
 	i := m.rng.IntN(len(hooks))
 	h := hooks[i]
 	*h = func() {
@@ -203,7 +203,7 @@ func joinLines(s []string) string {
 }
 
 func clearHooks() {
-	takeHook, loadHook, rollHook, slotHook, sweepHook, ringHook, wordHook = nil, nil, nil, nil, nil, nil, nil
+	takeHook, loadHook, rollHook, slotHook, sweepHook, ringHook, wordHook, queryHook = nil, nil, nil, nil, nil, nil, nil, nil
 }
 
 // check compares the quiescent window with the model at the newest instant.
