@@ -25,8 +25,9 @@ const (
 	// may have loaded. With amount 0, a take that loaded a slot emptied by
 	// a refund could swap after the slot was filled and then expired and
 	// cur reset to the same word, and count its credits in the expired
-	// slot: admitted, and counted nowhere. Nothing reads a retired amount:
-	// cur's slot has left the window.
+	// slot: admitted, and counted nowhere. Nothing counts a retired amount:
+	// cur's slot has left the window (a query whose frontier is older than
+	// the step that retired cur skips it, see spent; a refund finds nothing).
 	retired = amountMask
 )
 

@@ -14,6 +14,9 @@ func (r *Rolling) record(t uint64, a int64) {
 		// (see words), so a word holding another epoch than a live t holds
 		// an expired one.
 		x := w.Load()
+		if testHooks && wordHook != nil {
+			wordHook()
+		}
 		h := r.head.Load()
 		if h&busy != 0 {
 			r.help(h)

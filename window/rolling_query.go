@@ -45,7 +45,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			break
 		}
 		k := min(int64(c&amountMask), n)
-		if k == 0 {
+		if k == 0 || c&amountMask == retired { // a retired cur's slot has left the window
 			return 0
 		}
 		if r.cur.CompareAndSwap(c, c-uint64(k)) {
@@ -73,11 +73,16 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 }
 
 // spent reports the credits counted under frontier e: past plus cur's amount
-// if cur's slot is still live (cur first, then past: see Rolling).
+// if cur's slot is still live (cur first, then past: see Rolling). A query's
+// e may be older than the head by the time it loads cur: a retired cur is
+// then tagged with a slot e still counts, and its amount is not credits.
 func (r *Rolling) spent(e uint64) int64 {
+	if testHooks && queryHook != nil {
+		queryHook()
+	}
 	c := r.cur.Load()
 	p := r.past.Load()
-	if d := ((e & tagMask) - c>>amountBits) & tagMask; d != 0 && d < tagHalf {
+	if d := ((e & tagMask) - c>>amountBits) & tagMask; (d != 0 && d < tagHalf) || c&amountMask == retired {
 		return p // cur's slot has left the window; a sweep will empty it
 	}
 	return p + int64(c&amountMask)
@@ -104,7 +109,7 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 				a = int64(x & amountMask)
 			}
 		}
-		if c>>amountBits == k&tagMask {
+		if c>>amountBits == k&tagMask && c&amountMask != retired { // see spent
 			a += int64(c & amountMask)
 		}
 		if a > 0 && !fn(r.backU(k), a) {
@@ -135,29 +140,40 @@ func (r *Rolling) backU(k uint64) uint64 {
 func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 	return func(yield func(time.Time, int64) bool) {
 		u := r.toU(now)
-		e := r.sync(u)
-		all := r.spent(e)
+		var slots []slotReturn
+		var e uint64
+		var all int64
+		for {
+			e = r.sync(u)
+			all = r.spent(e)
+			slots = slots[:0]
+			r.live(e, func(b uint64, a int64) bool {
+				slots = append(slots, slotReturn{b, a})
+				return true
+			})
+			if r.head.Load() == e {
+				break
+			}
+			// Another caller moved the frontier while this one read: the
+			// window may hold credits in slots past e's last, which read
+			// under e would be listed at its return, early. Read again.
+		}
 		loc := now.Location()
 		// An entry is yielded once the next one is known, so that the
 		// credits in flight can join the last slot's if they share its instant.
 		var pend uint64
 		var pendN, seen int64
-		stopped := false
-		r.live(e, func(b uint64, a int64) bool {
+		for _, sl := range slots {
+			b, a := sl.back, sl.n
 			seen += a
 			if pendN > 0 && b == pend { // slots due past the last instant (see backU)
 				pendN += a
-				return true
+				continue
 			}
 			if pendN > 0 && !yield(r.fromU(pend, loc), pendN) {
-				stopped = true
-				return false
+				return
 			}
 			pend, pendN = b, a
-			return true
-		})
-		if stopped {
-			return
 		}
 		if extra := all - seen; extra > 0 {
 			// As AvailableAt: credits not in any slot word are back once
@@ -177,16 +193,30 @@ func (r *Rolling) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 	}
 }
 
+// slotReturn is one live slot's entry in Returns: when its credits come
+// back and how many.
+type slotReturn struct {
+	back uint64
+	n    int64
+}
+
 // ResetAt reports when the oldest spent credits come back (now if none are spent).
 func (r *Rolling) ResetAt(now time.Time) time.Time {
 	u := r.toU(now)
-	e := r.sync(u)
-	back := u
-	r.live(e, func(b uint64, _ int64) bool { back = b; return false })
-	if back < u {
-		back = u
+	for {
+		e := r.sync(u)
+		back, found := u, false
+		r.live(e, func(b uint64, _ int64) bool { back, found = b, true; return false })
+		if !found && r.spent(e) > 0 {
+			// Credits in flight to a slot word: as Returns, back once the
+			// newest live slot leaves, at the latest.
+			back = r.backU(e + r.size() - 1)
+		}
+		if r.head.Load() != e {
+			continue // the frontier moved while this read: see Returns
+		}
+		return r.fromU(max(back, u), now.Location())
 	}
-	return r.fromU(back, now.Location())
 }
 
 // AvailableAt reports the earliest instant >= now at which n credits can be
@@ -200,24 +230,26 @@ func (r *Rolling) AvailableAt(now time.Time, n int64) (time.Time, error) {
 		return time.Time{}, ErrExceedsLimit
 	}
 	u := r.toU(now)
-	e := r.sync(u)
-	avail := L - r.spent(e)
-	if avail >= n {
-		return now, nil
-	}
-	// If the slots do not cover it (credits in flight to a slot), everything
-	// spent so far is back once the newest live slot leaves.
-	at := r.backU(e + r.size() - 1)
-	r.live(e, func(b uint64, a int64) bool {
-		avail += a
+	for {
+		e := r.sync(u)
+		avail := L - r.spent(e)
 		if avail >= n {
-			at = b
-			return false
+			return now, nil
 		}
-		return true
-	})
-	if at < u {
-		at = u
+		// If the slots do not cover it (credits in flight to a slot),
+		// everything spent so far is back once the newest live slot leaves.
+		at := r.backU(e + r.size() - 1)
+		r.live(e, func(b uint64, a int64) bool {
+			avail += a
+			if avail >= n {
+				at = b
+				return false
+			}
+			return true
+		})
+		if r.head.Load() != e {
+			continue // the frontier moved while this read: see Returns
+		}
+		return r.fromU(max(at, u), now.Location()), nil
 	}
-	return r.fromU(at, now.Location()), nil
 }

@@ -124,6 +124,14 @@ var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 // ringHook (test-only) runs between allocating a ring and publishing it.
 var ringHook func()
 
+// wordHook (test-only) runs in record between loading the ring word and
+// loading the frontier, the order the ring's size-1 words rely on.
+var wordHook func()
+
+// queryHook (test-only) runs in spent before it loads cur: in a query,
+// between bringing the frontier up (sync) and reading the window under it.
+var queryHook func()
+
 // take charges n credits (or, if partial, as many of them as fit), leaving
 // keep of the limit untaken, at u and returns the amount taken, the slot
 // epoch it was charged to, the instant it counts at (u, the frontier's
