@@ -372,7 +372,7 @@ const (
 	fastDone     = 1 << iota // the fast path read the path
 	fastRedirect             // ServeMux redirects it, /tree to /tree/
 	fastLoose                // a loose reading may differ: add looseView
-	fastOverride             // a method override header: add overrideViews
+	fastOverride             // a method override header or _method: add overrideViews
 
 	// fastMore is what makes more than one reading.
 	fastMore = fastLoose | fastOverride
@@ -415,7 +415,7 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	if c.foldMiss || c.trailing && c.n > 0 || m.foldTwins {
 		st |= fastLoose
 	}
-	if len(r.Header) > 0 && hasOverride(r.Header) {
+	if len(r.Header) > 0 && hasOverride(r.Header) || u.RawQuery != "" && r.Method == http.MethodPost && hasMethodParam(u.RawQuery) {
 		st |= fastOverride
 	}
 	if i >= 0 {

@@ -34,12 +34,13 @@ func randomCleanPath(rng *rand.Rand) string {
 
 // slowPrice prices r as Match (or, with body, Lookup) would without the
 // fast path, and without price1: by matchViews' loop over readings. A
-// method override header adds overrideViews' readings (of the methods it
-// names, which take the fast path when they can).
+// method override header or _method parameter adds overrideViews'
+// readings (of the methods it names, which take the fast path when they
+// can).
 func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	var vs views
 	t.slowViews(r, &vs)
-	if len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method) {
+	if overridden(r) {
 		if t.overrideViews(r, &vs); vs.ambiguous {
 			return Price{}, ErrAmbiguousMethod
 		}

@@ -49,9 +49,11 @@ type Price struct {
 	// or one that another router reads as another route (ignoring case,
 	// trailing dots, path parameters or a trailing slash, or running it as
 	// the method an X-HTTP-Method-Override, X-HTTP-Method or
-	// X-Method-Override header names, or as its own method in capitals
-	// when it is sent in lower case). The request is priced as the
-	// dearest of these readings; a strict server refuses it instead.
+	// X-Method-Override header names, or a POST as the method its _method
+	// query parameter names (Symfony, Laravel, express's method-override;
+	// a form body's is not read), or as its own method in capitals when it
+	// is sent in lower case). The request is priced as the dearest of
+	// these readings; a strict server refuses it instead.
 	Unclean bool
 }
 
