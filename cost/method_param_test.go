@@ -53,7 +53,7 @@ func TestMethodParamSpellings(t *testing.T) {
 
 // _method counts as one more override: with three headers naming three
 // other methods, a fourth from the parameter is still read, a fifth is one
-// too many.
+// too many; without the parameter, a fourth is.
 func TestMethodParamAmbiguous(t *testing.T) {
 	ct, err := NewTable(1, Route{Pattern: "DELETE /x", Cost: 9})
 	if err != nil {
@@ -69,6 +69,12 @@ func TestMethodParamAmbiguous(t *testing.T) {
 	r.Header.Add("X-Method-Override", "OPTIONS")
 	if p, err := ct.Lookup(r); !errors.Is(err, ErrAmbiguousMethod) {
 		t.Errorf("five methods: %+v %v, want ErrAmbiguousMethod", p, err)
+	}
+	// The parameter's room is its own: headers alone still name three.
+	r = httptest.NewRequest("POST", "/x", nil)
+	r.Header["X-Http-Method-Override"] = []string{"PUT", "PATCH", "GET", "DELETE"}
+	if p, err := ct.Lookup(r); !errors.Is(err, ErrAmbiguousMethod) {
+		t.Errorf("four methods in headers: %+v %v, want ErrAmbiguousMethod", p, err)
 	}
 }
 

@@ -114,8 +114,8 @@ func lowerMethod(method string) bool {
 var ErrAmbiguousMethod = errors.New("cost: method override headers name too many methods")
 
 // maxOverrideMethods bounds the methods a request's override headers and
-// _method parameter may name, besides its own: one per header, one for
-// the parameter.
+// _method parameter may name, besides its own: one per header, and one
+// for the parameter if it has one.
 const maxOverrideMethods = len(overrideHeaders) + 1
 
 // overrideHeaders name the method a request acts as, for servers that
@@ -281,9 +281,13 @@ func upperIs(s, up string) bool {
 // distinct methods.
 func (t *Table) overrideViews(r *http.Request, vs *views) {
 	var seen [maxOverrideMethods + 1]string
-	n, limit := 0, maxOverrideMethods
+	n, limit := 0, len(overrideHeaders) // one per header
+	param := paramOverride(r)
+	if param {
+		limit++ // and one for the parameter
+	}
 	if lowerMethod(r.Method) {
-		seen[0], n, limit = strings.ToUpper(r.Method), 1, maxOverrideMethods+1
+		seen[0], n, limit = strings.ToUpper(r.Method), 1, limit+1
 	}
 	read := func(e string) bool {
 		if e == "" || upperIs(e, r.Method) {
@@ -303,7 +307,7 @@ func (t *Table) overrideViews(r *http.Request, vs *views) {
 		return true
 	}
 	overrideElems(r, read)
-	if !vs.ambiguous && paramOverride(r) {
+	if !vs.ambiguous && param {
 		methodParams(r.URL.RawQuery, read)
 	}
 	if vs.ambiguous {
