@@ -59,16 +59,25 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 		p.Credits = max(p.Credits, lo)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
-	for k := 0; k < vs.n; k++ { // no class: the first reading's that has one
-		if i := vs.v[k].route; p.Class == "" && i >= 0 {
-			p.Class = t.routes[i].Class
-		}
-	}
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb
 		}
 	}
+	// The readings' classes: one, kept (the dearest's, or the first
+	// reading's that has one); two, a conflict, p as it stands.
+	class := ""
+	for k := 0; k < vs.n; k++ {
+		i := vs.v[k].route
+		if i < 0 || t.routes[i].Class == "" {
+			continue
+		}
+		if class != "" && t.routes[i].Class != class {
+			return p, ErrClassConflict
+		}
+		class = t.routes[i].Class
+	}
+	p.Class = class
 	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}

@@ -1,15 +1,23 @@
 package cost
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
+
+// ErrClassConflict is the error for a request whose readings (see
+// Price.Unclean) fall in different API classes: a price holds one class's
+// cap, and the server may run the request in the other, whose cap it would
+// pass by. Such a request is refused, like one that cannot be priced.
+var ErrClassConflict = errors.New("cost: request may reach routes in different api classes")
 
 // Match prices r without reading its body, for admission before the body
 // is read: the route, class and module, and either the final cost or, when
 // it depends on the body (p.MaxBody > 0), the least it can be. The error
 // comes from a Pricer that needs no body (p then still names the route),
-// or is ErrAmbiguousMethod (p is then zero).
+// is ErrAmbiguousMethod (p is then zero), or wraps ErrClassConflict (p
+// then names the dearest reading).
 func (t *Table) Match(r *http.Request) (p Price, err error) {
 	// Small enough to inline, like Lookup.
 	err = t.matchInto(r, &p)
@@ -55,8 +63,9 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 
 // Lookup prices r in one call: Match, then PriceBody if the price depends
 // on the body. The error comes from a route's Pricer (for example an
-// oversized or malformed body; the Price then still names the route), or
-// is ErrAmbiguousMethod (the Price is then zero).
+// oversized or malformed body; the Price then still names the route), is
+// ErrAmbiguousMethod (the Price is then zero), or wraps ErrClassConflict
+// (as for Match).
 func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)
@@ -108,8 +117,9 @@ func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean 
 
 // matchViews prices each of r's readings without its body: p names the
 // dearest reading (by the most it can cost; the first, ServeMux's, on a
-// tie), with the class of the first reading that has one if that reading
-// has none, and costs at least what every reading costs at least.
+// tie), costs at least what every reading costs at least, and is in the
+// class of the readings that have one, or an ErrClassConflict if they
+// name two.
 func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	if vs.ambiguous {
 		*p = Price{}
@@ -119,6 +129,7 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		return t.price1(r, p, vs.v[0].route, vs.v[0].module, vs.unclean)
 	}
 	best, bestHi := 0, int64(-1)
+	var cs classes
 	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
@@ -130,26 +141,52 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
+		cs.add(t.class(vs.v[k].route))
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
-	if p.Class == "" {
-		// Which reading the server runs is not known, as for the price: a
-		// reading in a capped class holds that class's slot (COQL's twin
-		// "POST /crm/v8/COQL" is priced as COQL by its loose reading, and
-		// ran outside the query cap by ServeMux's, {module}, which could
-		// cost more and has no class).
-		for k := 0; k < vs.n && p.Class == ""; k++ {
-			if i := vs.v[k].route; i >= 0 {
-				p.Class = t.routes[i].Class
-			}
-		}
-	}
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
 		}
 	}
+	if cs.other != "" {
+		return cs.err()
+	}
+	// Which reading the server runs is not known, as for the price: a
+	// reading in a capped class holds that class's slot, if the dearest has
+	// none (COQL's twin "POST /crm/v8/COQL" is priced as COQL by its loose
+	// reading, and ran outside the query cap by ServeMux's, {module}, which
+	// could cost more and has no class).
+	p.Class = cs.class
 	return nil
+}
+
+// classes gathers the classes of a request's readings.
+type classes struct {
+	class string // the first reading's that has one
+	other string // another one, "" if none: ErrClassConflict
+}
+
+func (cs *classes) add(c string) {
+	switch {
+	case c == "" || c == cs.class:
+	case cs.class == "":
+		cs.class = c
+	case cs.other == "":
+		cs.other = c
+	}
+}
+
+func (cs *classes) err() error {
+	return fmt.Errorf("%w: %q and %q", ErrClassConflict, cs.class, cs.other)
+}
+
+// class returns route i's class, "" for none.
+func (t *Table) class(i int) string {
+	if i < 0 {
+		return ""
+	}
+	return t.routes[i].Class
 }
 
 // name sets p's route fields from route i and its module segment.

@@ -26,9 +26,11 @@ type Route struct {
 }
 
 // Price is what a request costs and which class it belongs to. When routers
-// may read the request's path as different routes (see Unclean), Class,
-// Pattern and Module are those of the reading that can cost the most
-// (ServeMux's on a tie), and Credits is at least what each reading costs.
+// may read the request's path as different routes (see Unclean), Pattern
+// and Module are those of the reading that can cost the most (ServeMux's
+// on a tie), Credits is at least what each reading costs, and Class is
+// that of the readings that have one (readings in two classes are
+// refused: ErrClassConflict).
 type Price struct {
 	// Credits is the cost. When MaxBody > 0 it is the least the request
 	// can cost, and PriceBody completes it.

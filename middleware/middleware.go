@@ -382,6 +382,8 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 			Detail: "the request body is larger than the server reads to price it"}
 	} else if errors.Is(err, cost.ErrAmbiguousMethod) {
 		f.Detail = "the request's method override headers name more methods than it is priced for"
+	} else if errors.Is(err, cost.ErrClassConflict) {
+		f.Detail = "the request may reach routes in different API classes"
 	} else if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		// An http.MaxBytesReader around the body (a handler's or a server's
 		// bound, tighter than the cost function's) is the same refusal.
