@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -47,6 +48,7 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	}
 	best, bestHi := 0, int64(-1)
 	p.Unclean = vs.unclean
+	var class [maxViews]string // each reading's, before the body
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
@@ -57,6 +59,7 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
+		class[k] = t.class(r, vs.v[k].route, lo, false)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
 	for k := 0; k < vs.n; k++ {
@@ -66,18 +69,14 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	}
 	// The readings' classes: one, kept (the dearest's, or the first
 	// reading's that has one); two, a conflict, p as it stands.
-	class := ""
-	for k := 0; k < vs.n; k++ {
-		i := vs.v[k].route
-		if i < 0 || t.routes[i].Class == "" {
-			continue
-		}
-		if class != "" && t.routes[i].Class != class {
+	one := ""
+	for _, c := range class[:vs.n] {
+		if c != "" && one != "" && c != one {
 			return p, ErrClassConflict
 		}
-		class = t.routes[i].Class
+		one = cmp.Or(one, c)
 	}
-	p.Class = class
+	p.Class = one
 	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}
@@ -99,7 +98,8 @@ func TestMatchPathDifferential(t *testing.T) {
 		for range 60 {
 			method := matchMethods[rng.IntN(len(matchMethods)-1)] // not CONNECT
 			path := randomCleanPath(rng)
-			r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: "x=1"}}
+			query := []string{"x=1", "", "y=1", "y=1&x=2"}[rng.IntN(4)]
+			r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: query}}
 			got, _, st := ct.fastView(r, new(pathCuts))
 			if st&fastDone == 0 {
 				continue
@@ -144,10 +144,12 @@ func pricedTable(t *testing.T, rng *rand.Rand, pats []string) *Table {
 		switch rng.IntN(6) {
 		case 0:
 			rs[i].Pricer = RecordsCost("data", 10, int64(1+rng.IntN(20)), 1<<10)
+			rs[i].Pricer.InClass = func(_ *http.Request, credits int64) bool { return credits > 1 }
 		case 1:
 			rs[i].Pricer = fail
 		case 2:
 			rs[i].Pricer = QueryParamCost("x", int64(rng.IntN(20)), 1)
+			rs[i].Pricer.InClass = func(r *http.Request, credits int64) bool { return credits > 1 || HasQueryParam(r, "y") }
 		}
 	}
 	ct, err := NewTable(int64(rng.IntN(3)), rs...)

@@ -39,9 +39,10 @@ func (t *Table) matchInto(r *http.Request, p *Price) error {
 
 // PriceBody completes p, which Match returned for r, by reading up to
 // p.MaxBody bytes of r's body (restored for the next reader); then
-// p.MaxBody is 0 and p.Credits final, never below what Match said. The
-// error comes from a Pricer (for example *BodyTooLargeError or
-// ErrMalformedBody); p is then unchanged.
+// p.MaxBody is 0, p.Credits final, never below what Match said, and
+// p.Class final: Match's, or none if the body puts r out of it
+// (Pricer.InClass). The error comes from a Pricer (for example
+// *BodyTooLargeError or ErrMalformedBody); p is then unchanged.
 func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if p.MaxBody == 0 {
 		return nil
@@ -57,7 +58,7 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if err := t.priceBody(r, &q, vs.v[:vs.n]...); err != nil {
 		return err
 	}
-	p.Credits, p.MaxBody = max(p.Credits, q.Credits), 0
+	p.Credits, p.MaxBody, p.Class = max(p.Credits, q.Credits), 0, q.Class
 	return nil
 }
 
@@ -109,6 +110,9 @@ func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean 
 	t.name(p, i, module)
 	lo, hi, err := t.bounds(r, i)
 	p.Credits, p.MaxBody, p.Unclean = lo, 0, unclean
+	if err == nil {
+		p.Class = t.class(r, i, lo, false)
+	}
 	if hi > lo {
 		p.MaxBody = t.bodyToRead(i, lo)
 	}
@@ -141,7 +145,7 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
-		cs.add(t.class(vs.v[k].route))
+		cs.add(t.class(r, vs.v[k].route, lo, false))
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
 	for k := 0; k < vs.n; k++ {
@@ -181,12 +185,19 @@ func (cs *classes) err() error {
 	return fmt.Errorf("%w: %q and %q", ErrClassConflict, cs.class, cs.other)
 }
 
-// class returns route i's class, "" for none.
-func (t *Table) class(i int) string {
+// class returns the class of r's reading as route i, which its Pricer
+// priced at credits: the route's Class, unless the Pricer's InClass says r
+// is not in it; for a route priced from the body, only once the body is
+// read (final), and until then the route's Class, which r may be in.
+func (t *Table) class(r *http.Request, i int, credits int64, final bool) string {
 	if i < 0 {
 		return ""
 	}
-	return t.routes[i].Class
+	rt := &t.routes[i]
+	if in := rt.Pricer.InClass; in == nil || rt.Class == "" || rt.Pricer.MaxBody > 0 && !final || in(r, credits) {
+		return rt.Class
+	}
+	return ""
 }
 
 // name sets p's route fields from route i and its module segment.
@@ -229,19 +240,26 @@ func (t *Table) bodyToRead(i int, credits int64) int64 {
 }
 
 // priceBody runs the Pricers of the readings vs that need the body and
-// could cost more than p already does.
+// could cost more than p already does, and sets p's class from what they
+// computed (a reading not priced from the body keeps the class it had
+// before; one whose Pricer did not run, its route's Class).
 func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 	credits := p.Credits
+	var cs classes
 	for _, v := range vs {
-		if t.bodyToRead(v.route, credits) > 0 {
-			c, err := t.routes[v.route].call(r)
-			if err != nil {
-				return err
-			}
-			credits = max(credits, c)
+		if t.bodyToRead(v.route, credits) == 0 {
+			lo, _, _ := t.bounds(r, v.route) // no error: matchViews ran it
+			cs.add(t.class(r, v.route, lo, false))
+			continue
 		}
+		c, err := t.routes[v.route].call(r)
+		if err != nil {
+			return err
+		}
+		credits = max(credits, c)
+		cs.add(t.class(r, v.route, c, true))
 	}
-	p.Credits, p.MaxBody = credits, 0
+	p.Credits, p.MaxBody, p.Class = credits, 0, cs.class
 	return nil
 }
 

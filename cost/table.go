@@ -92,7 +92,7 @@ func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 // Invalid or conflicting patterns (ServeMux would panic), methods with
 // lower-case letters and hosts no request reaches as written (capitals, a
 // trailing dot, a port) are errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
-// Max is below its Min, ErrArgs.
+// Max is below its Min, or that has an InClass but no Func, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
 		return nil, fmt.Errorf("%w: default %d", ErrNegative, defaultCost)
@@ -139,6 +139,8 @@ func checkRoute(r Route) (int64, error) {
 	switch {
 	case r.Cost < 0:
 		return 0, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
+	case p.Func == nil && p.InClass != nil:
+		return 0, fmt.Errorf("%w: %q pricer has InClass but no Func", ErrArgs, r.Pattern)
 	case p.Func == nil:
 		return r.Cost, nil
 	case p.Min < 0 || p.Max < 0 || p.MaxBody < 0:

@@ -1,10 +1,18 @@
 package zoho_test
 
 import (
+	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/middleware"
 	"github.com/creditgate/creditgate/profile/zoho"
 )
 
@@ -51,4 +59,39 @@ func TestComplexByQueryAndRecords(t *testing.T) {
 				tc.method, tc.path, len(tc.body), p.Credits, p.Class, p.Pattern, err, tc.credits, tc.class)
 		}
 	}
+}
+
+// Through the middleware, with a complex cap of 1: while a Get Records with
+// sort_by is in flight, one with cvid is refused for the class, and a plain
+// Get Records admitted. The middleware admits a request before it reads
+// its body (issue #13), so it holds the class's slot for an upsert of any
+// size (cost.Pricer's InClass): with the class full, an upsert of 10
+// records is refused too, the conservative reading.
+func TestComplexByQueryThroughMiddleware(t *testing.T) {
+	l, err := limiter.New(limiter.Plan{Name: "z", Credits: 1000, Concurrency: 10,
+		SubConcurrency: map[string]int64{zoho.ClassComplex: 1}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	ct, err := zoho.CostTable()
+	require.NoError(t, err)
+	records := func(n int) string {
+		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
+	}
+	var h http.Handler
+	inner := map[string]int{}
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("sort_by") {
+			return
+		}
+		// The sort holds the complex slot while these run.
+		inner["cvid"] = serve(h, "GET", "/crm/v8/Leads?cvid=4", "").Code
+		inner["plain"] = serve(h, "GET", "/crm/v8/Leads", "").Code
+		inner["upsert 11"] = serve(h, "POST", "/crm/v8/Leads/upsert", records(11)).Code
+		inner["upsert 10"] = serve(h, "POST", "/crm/v8/Leads/upsert", records(10)).Code
+	})
+	h, err = middleware.New(next, l, ct, middleware.WithClock(func() time.Time { return t0 }))
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, serve(h, "GET", "/crm/v8/Leads?sort_by=Email", "").Code)
+	assert.Equal(t, map[string]int{"cvid": http.StatusTooManyRequests, "plain": http.StatusOK,
+		"upsert 11": http.StatusTooManyRequests, "upsert 10": http.StatusTooManyRequests}, inner)
 }
