@@ -10,8 +10,8 @@ import (
 
 // A Pricer's InClass puts some of its route's requests out of the route's
 // class: one that reads the query decides at Match; one priced from the
-// body is in the class at Match (it may be: a server holds the slot before
-// it reads the body) and PriceBody, or Lookup, drops it.
+// body is in the class at Match (it may be), flagged BodyClass, and
+// PriceBody, or Lookup, drops it.
 func TestPricerInClass(t *testing.T) {
 	sorted := QueryParamCost("cvid", 3, 1)
 	sorted.InClass = func(r *http.Request, _ int64) bool {
@@ -47,11 +47,12 @@ func TestPricerInClass(t *testing.T) {
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
 		p, err := ct.Match(r)
-		if err != nil || p.Class != tc.matchClass || p.Credits != tc.matchCredits {
-			t.Errorf("Match %s %s: %+v %v, want %d %q", tc.method, tc.target, p, err, tc.matchCredits, tc.matchClass)
+		bodyClass := tc.method == "POST" // the upserts' class waits for the body
+		if err != nil || p.Class != tc.matchClass || p.Credits != tc.matchCredits || p.BodyClass != bodyClass {
+			t.Errorf("Match %s %s: %+v %v, want %d %q, body class %v", tc.method, tc.target, p, err, tc.matchCredits, tc.matchClass, bodyClass)
 			continue
 		}
-		if err := ct.PriceBody(r, &p); err != nil || p.Class != tc.lookClass || p.Credits != tc.credits {
+		if err := ct.PriceBody(r, &p); err != nil || p.Class != tc.lookClass || p.Credits != tc.credits || p.BodyClass {
 			t.Errorf("PriceBody %s %s: %+v %v, want %d %q", tc.method, tc.target, p, err, tc.credits, tc.lookClass)
 		}
 		r = httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))

@@ -62,9 +62,13 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 		class[k] = t.class(r, vs.v[k].route, lo, false)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
+	bodyClass := false // a reading whose class its body decides
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb
+		}
+		if i := vs.v[k].route; i >= 0 && t.routes[i].Class != "" && t.routes[i].Pricer.MaxBody > 0 && t.routes[i].Pricer.InClass != nil {
+			bodyClass = true
 		}
 	}
 	// The readings' classes: one, kept (the dearest's, or the first
@@ -77,6 +81,7 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 		one = cmp.Or(one, c)
 	}
 	p.Class = one
+	p.BodyClass = bodyClass && p.MaxBody > 0 && one != ""
 	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}

@@ -58,7 +58,7 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if err := t.priceBody(r, &q, vs.v[:vs.n]...); err != nil {
 		return err
 	}
-	p.Credits, p.MaxBody, p.Class = max(p.Credits, q.Credits), 0, q.Class
+	p.Credits, p.MaxBody, p.Class, p.BodyClass = max(p.Credits, q.Credits), 0, q.Class, false
 	return nil
 }
 
@@ -104,17 +104,18 @@ func (t *Table) lookup(r *http.Request, p *Price, c *pathCuts, i int, module str
 func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean bool) error {
 	if i >= 0 && t.routes[i].Pricer.Func == nil { // a constant cost: most routes
 		rt := &t.routes[i]
-		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, unclean
+		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.BodyClass, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, false, unclean
 		return nil
 	}
 	t.name(p, i, module)
 	lo, hi, err := t.bounds(r, i)
-	p.Credits, p.MaxBody, p.Unclean = lo, 0, unclean
+	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = lo, 0, false, unclean
 	if err == nil {
 		p.Class = t.class(r, i, lo, false)
 	}
 	if hi > lo {
 		p.MaxBody = t.bodyToRead(i, lo)
+		p.BodyClass = p.MaxBody > 0 && t.bodyClass(i)
 	}
 	return err
 }
@@ -134,7 +135,7 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	}
 	best, bestHi := 0, int64(-1)
 	var cs classes
-	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
+	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = 0, 0, false, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
@@ -148,14 +149,17 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		cs.add(t.class(r, vs.v[k].route, lo, false))
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
+	bodyClass := false
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
 		}
+		bodyClass = bodyClass || t.bodyClass(vs.v[k].route)
 	}
 	if cs.other != "" {
 		return cs.err()
 	}
+	p.BodyClass = bodyClass && p.MaxBody > 0 && cs.class != ""
 	// Which reading the server runs is not known, as for the price: a
 	// reading in a capped class holds that class's slot, if the dearest has
 	// none (COQL's twin "POST /crm/v8/COQL" is priced as COQL by its loose
@@ -183,6 +187,16 @@ func (cs *classes) add(c string) {
 
 func (cs *classes) err() error {
 	return fmt.Errorf("%w: %q and %q", ErrClassConflict, cs.class, cs.other)
+}
+
+// bodyClass reports whether route i's class is decided from its body
+// (Price.BodyClass).
+func (t *Table) bodyClass(i int) bool {
+	if i < 0 {
+		return false
+	}
+	rt := &t.routes[i]
+	return rt.Class != "" && rt.Pricer.MaxBody > 0 && rt.Pricer.InClass != nil
 }
 
 // class returns the class of r's reading as route i, which its Pricer
@@ -259,7 +273,7 @@ func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 		credits = max(credits, c)
 		cs.add(t.class(r, v.route, c, true))
 	}
-	p.Credits, p.MaxBody, p.Class = credits, 0, cs.class
+	p.Credits, p.MaxBody, p.Class, p.BodyClass = credits, 0, cs.class, false
 	return nil
 }
 

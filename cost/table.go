@@ -45,6 +45,11 @@ type Price struct {
 	// MaxBody bytes of it. A request declaring a longer Content-Length
 	// cannot be priced.
 	MaxBody int64
+	// BodyClass reports a Class that the body may yet drop (a Pricer's
+	// InClass decides it from what the body costs; Match's Class is the
+	// one the request may be in): PriceBody settles it. A server that
+	// holds a class's slot from admission prices such a body first.
+	BodyClass bool
 	// Unclean reports a path (or host) that is not in the form ServeMux
 	// serves its route at: one ServeMux redirects (dot segments, doubled
 	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
