@@ -2,6 +2,7 @@ package cost
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -34,10 +35,7 @@ func TestReadingsClassConflict(t *testing.T) {
 		{"/n/1", ""},
 	} {
 		r := httptest.NewRequest("POST", tc.target, nil)
-		for name, f := range map[string]func() (Price, error){
-			"Lookup": func() (Price, error) { return ct.Lookup(r) },
-			"Match":  func() (Price, error) { return ct.Match(r) },
-		} {
+		for name, f := range lookupAndMatch(ct, r) {
 			p, err := f()
 			if tc.class == "!" {
 				if !errors.Is(err, ErrClassConflict) {
@@ -49,5 +47,14 @@ func TestReadingsClassConflict(t *testing.T) {
 				t.Errorf("%s POST %s: %+v %v, want class %q", name, tc.target, p, err, tc.class)
 			}
 		}
+	}
+}
+
+// lookupAndMatch returns Lookup and Match of r by name, for tests that
+// hold both to one answer.
+func lookupAndMatch(ct *Table, r *http.Request) map[string]func() (Price, error) {
+	return map[string]func() (Price, error){
+		"Lookup": func() (Price, error) { return ct.Lookup(r) },
+		"Match":  func() (Price, error) { return ct.Match(r) },
 	}
 }

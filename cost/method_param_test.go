@@ -39,10 +39,7 @@ func TestMethodParamSpellings(t *testing.T) {
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		r.Method = tc.method // httptest keeps it, but say so
-		for name, f := range map[string]func() (Price, error){
-			"Lookup": func() (Price, error) { return ct.Lookup(r) },
-			"Match":  func() (Price, error) { return ct.Match(r) },
-		} {
+		for name, f := range lookupAndMatch(ct, r) {
 			p, err := f()
 			if err != nil || p.Credits != tc.want || p.Unclean != (tc.want == 9) {
 				t.Errorf("%s %s %s: %+v %v, want %d credits", name, tc.method, tc.target, p, err, tc.want)

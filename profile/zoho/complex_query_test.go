@@ -26,9 +26,6 @@ func TestComplexByQueryAndRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := func(n int) string {
-		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
-	}
 	for _, tc := range []struct {
 		method, path, body string
 		credits            int64
@@ -73,9 +70,6 @@ func TestComplexByQueryThroughMiddleware(t *testing.T) {
 	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	ct, err := zoho.CostTable()
 	require.NoError(t, err)
-	records := func(n int) string {
-		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
-	}
 	var h http.Handler
 	inner := map[string]int{}
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,4 +87,9 @@ func TestComplexByQueryThroughMiddleware(t *testing.T) {
 	assert.Equal(t, http.StatusOK, serve(h, "GET", "/crm/v8/Leads?sort_by=Email", "").Code)
 	assert.Equal(t, map[string]int{"cvid": http.StatusTooManyRequests, "plain": http.StatusOK,
 		"upsert 11": http.StatusTooManyRequests, "upsert 10": http.StatusOK}, inner)
+}
+
+// records is a body of n records under "data".
+func records(n int) string {
+	return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
 }

@@ -107,9 +107,6 @@ func TestCostTable(t *testing.T) {
 	if err := ct.CheckClasses(freePlan(t).SubConcurrency); err != nil {
 		t.Fatal(err)
 	}
-	records := func(n int) string {
-		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
-	}
 	coql := func(q string) string { return `{"select_query":"` + q + `"}` }
 	for _, tc := range []struct {
 		method, path, body string
