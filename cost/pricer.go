@@ -91,8 +91,9 @@ type Pricer struct {
 	// with a cvid or sort_by, an upsert above 10 records); nil, every
 	// request of the route is. It reads no body. For a route priced from
 	// the body, Match names the route's Class, which the request may be
-	// in (a server holds the class's slot from admission, before the body
-	// is read), and PriceBody drops it if InClass says no.
+	// in, with Price.BodyClass set, and PriceBody drops it if InClass says
+	// no: a server that takes the class's slot at admission (the
+	// middleware) prices such a body first.
 	InClass func(r *http.Request, credits int64) bool
 }
 
