@@ -7,8 +7,9 @@
 // [Table.PriceBody] split it so that a server can admit a request (its
 // slots and least cost) before reading its body. A path that routers may
 // read differently (unclean, escaped, or matching only case-insensitively)
-// or run as another method (a method override header) is priced as the
-// dearest route it may reach, and flagged in [Price.Unclean].
+// or run as another method (a method override header, a POST's _method
+// query parameter) is priced as the dearest route it may reach, and flagged
+// in [Price.Unclean].
 //
 // The same table serves the server middleware (what to charge) and the client
 // transport (what a call will cost before it is sent).

@@ -300,6 +300,9 @@ func (m *matcher) methodRoot(method string) *segNode {
 // stdMethods is how many methods stdMethod numbers.
 const stdMethods = 7
 
+// stdPost is stdMethod's number of POST.
+const stdPost = 1
+
 // stdMethod numbers the usual methods, -1 for the others: a switch on
 // constants compares a method without calling memequal.
 func stdMethod(method string) int {
@@ -307,7 +310,7 @@ func stdMethod(method string) int {
 	case http.MethodGet:
 		return 0
 	case http.MethodPost:
-		return 1
+		return stdPost
 	case http.MethodPut:
 		return 2
 	case http.MethodDelete:

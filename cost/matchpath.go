@@ -372,7 +372,7 @@ const (
 	fastDone     = 1 << iota // the fast path read the path
 	fastRedirect             // ServeMux redirects it, /tree to /tree/
 	fastLoose                // a loose reading may differ: add looseView
-	fastOverride             // a method override header: add overrideViews
+	fastOverride             // a method override header or _method: add overrideViews
 
 	// fastMore is what makes more than one reading.
 	fastMore = fastLoose | fastOverride
@@ -392,8 +392,12 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	}
 	// The usual methods are told from CONNECT by stdMethod's switch.
 	var root *segNode
+	st = fastDone
 	if k := stdMethod(r.Method); k >= 0 {
 		root = m.std[k]
+		if k == stdPost && len(u.RawQuery) > 0 && hasMethodParam(u.RawQuery) {
+			st |= fastOverride // a POST's _method (methodParams)
+		}
 	} else if r.Method == http.MethodConnect || lowerMethod(r.Method) {
 		// A method in lower case is read in capitals too (overrideViews):
 		// the slow path's readings.
@@ -405,7 +409,6 @@ func (t *Table) fastView(r *http.Request, c *pathCuts) (route int, module string
 	if !ok {
 		return -1, "", 0
 	}
-	st = fastDone
 	if i < 0 || !walked && !c.trailing && m.routes[i].multi {
 		var redirect bool
 		if i, redirect = m.lookupRest(c, root, r.Method, i); redirect {

@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -34,18 +35,20 @@ func randomCleanPath(rng *rand.Rand) string {
 
 // slowPrice prices r as Match (or, with body, Lookup) would without the
 // fast path, and without price1: by matchViews' loop over readings. A
-// method override header adds overrideViews' readings (of the methods it
-// names, which take the fast path when they can).
+// method override header or _method parameter adds overrideViews'
+// readings (of the methods it names, which take the fast path when they
+// can).
 func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 	var vs views
 	t.slowViews(r, &vs)
-	if len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method) {
+	if overridden(r) {
 		if t.overrideViews(r, &vs); vs.ambiguous {
 			return Price{}, ErrAmbiguousMethod
 		}
 	}
 	best, bestHi := 0, int64(-1)
 	p.Unclean = vs.unclean
+	var class [maxViews]string // each reading's, before the body
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
@@ -56,18 +59,29 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
+		class[k] = t.class(r, vs.v[k].route, lo, false)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
-	for k := 0; k < vs.n; k++ { // no class: the first reading's that has one
-		if i := vs.v[k].route; p.Class == "" && i >= 0 {
-			p.Class = t.routes[i].Class
-		}
-	}
+	bodyClass := false // a reading whose class its body decides
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb
 		}
+		if i := vs.v[k].route; i >= 0 && t.routes[i].Class != "" && t.routes[i].Pricer.MaxBody > 0 && t.routes[i].Pricer.InClass != nil {
+			bodyClass = true
+		}
 	}
+	// The readings' classes: one, kept (the dearest's, or the first
+	// reading's that has one); two, a conflict, p as it stands.
+	one := ""
+	for _, c := range class[:vs.n] {
+		if c != "" && one != "" && c != one {
+			return p, ErrClassConflict
+		}
+		one = cmp.Or(one, c)
+	}
+	p.Class = one
+	p.BodyClass = bodyClass && p.MaxBody > 0 && one != ""
 	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}
@@ -89,7 +103,8 @@ func TestMatchPathDifferential(t *testing.T) {
 		for range 60 {
 			method := matchMethods[rng.IntN(len(matchMethods)-1)] // not CONNECT
 			path := randomCleanPath(rng)
-			r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: "x=1"}}
+			query := []string{"x=1", "", "y=1", "y=1&x=2"}[rng.IntN(4)]
+			r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: query}}
 			got, _, st := ct.fastView(r, new(pathCuts))
 			if st&fastDone == 0 {
 				continue
@@ -134,10 +149,12 @@ func pricedTable(t *testing.T, rng *rand.Rand, pats []string) *Table {
 		switch rng.IntN(6) {
 		case 0:
 			rs[i].Pricer = RecordsCost("data", 10, int64(1+rng.IntN(20)), 1<<10)
+			rs[i].Pricer.InClass = func(_ *http.Request, credits int64) bool { return credits > 1 }
 		case 1:
 			rs[i].Pricer = fail
 		case 2:
 			rs[i].Pricer = QueryParamCost("x", int64(rng.IntN(20)), 1)
+			rs[i].Pricer.InClass = func(r *http.Request, credits int64) bool { return credits > 1 || HasQueryParam(r, "y") }
 		}
 	}
 	ct, err := NewTable(int64(rng.IntN(3)), rs...)

@@ -1,15 +1,23 @@
 package cost
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
+
+// ErrClassConflict is the error for a request whose readings (see
+// Price.Unclean) fall in different API classes: a price holds one class's
+// cap, and the server may run the request in the other, whose cap it would
+// pass by. Such a request is refused, like one that cannot be priced.
+var ErrClassConflict = errors.New("cost: request may reach routes in different api classes")
 
 // Match prices r without reading its body, for admission before the body
 // is read: the route, class and module, and either the final cost or, when
 // it depends on the body (p.MaxBody > 0), the least it can be. The error
 // comes from a Pricer that needs no body (p then still names the route),
-// or is ErrAmbiguousMethod (p is then zero).
+// is ErrAmbiguousMethod (p is then zero), or wraps ErrClassConflict (p
+// then names the dearest reading).
 func (t *Table) Match(r *http.Request) (p Price, err error) {
 	// Small enough to inline, like Lookup.
 	err = t.matchInto(r, &p)
@@ -31,9 +39,10 @@ func (t *Table) matchInto(r *http.Request, p *Price) error {
 
 // PriceBody completes p, which Match returned for r, by reading up to
 // p.MaxBody bytes of r's body (restored for the next reader); then
-// p.MaxBody is 0 and p.Credits final, never below what Match said. The
-// error comes from a Pricer (for example *BodyTooLargeError or
-// ErrMalformedBody); p is then unchanged.
+// p.MaxBody is 0, p.Credits final, never below what Match said, and
+// p.Class final: Match's, or none if the body puts r out of it
+// (Pricer.InClass). The error comes from a Pricer (for example
+// *BodyTooLargeError or ErrMalformedBody); p is then unchanged.
 func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if p.MaxBody == 0 {
 		return nil
@@ -49,14 +58,15 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if err := t.priceBody(r, &q, vs.v[:vs.n]...); err != nil {
 		return err
 	}
-	p.Credits, p.MaxBody = max(p.Credits, q.Credits), 0
+	p.Credits, p.MaxBody, p.Class, p.BodyClass = max(p.Credits, q.Credits), 0, q.Class, false
 	return nil
 }
 
 // Lookup prices r in one call: Match, then PriceBody if the price depends
 // on the body. The error comes from a route's Pricer (for example an
-// oversized or malformed body; the Price then still names the route), or
-// is ErrAmbiguousMethod (the Price is then zero).
+// oversized or malformed body; the Price then still names the route), is
+// ErrAmbiguousMethod (the Price is then zero), or wraps ErrClassConflict
+// (as for Match).
 func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 	var c pathCuts
 	i, module, st := t.fastView(r, &c)
@@ -94,22 +104,27 @@ func (t *Table) lookup(r *http.Request, p *Price, c *pathCuts, i int, module str
 func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean bool) error {
 	if i >= 0 && t.routes[i].Pricer.Func == nil { // a constant cost: most routes
 		rt := &t.routes[i]
-		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, unclean
+		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.BodyClass, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, false, unclean
 		return nil
 	}
 	t.name(p, i, module)
 	lo, hi, err := t.bounds(r, i)
-	p.Credits, p.MaxBody, p.Unclean = lo, 0, unclean
+	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = lo, 0, false, unclean
+	if err == nil {
+		p.Class = t.class(r, i, lo, false)
+	}
 	if hi > lo {
 		p.MaxBody = t.bodyToRead(i, lo)
+		p.BodyClass = p.MaxBody > 0 && t.bodyClass(i)
 	}
 	return err
 }
 
 // matchViews prices each of r's readings without its body: p names the
 // dearest reading (by the most it can cost; the first, ServeMux's, on a
-// tie), with the class of the first reading that has one if that reading
-// has none, and costs at least what every reading costs at least.
+// tie), costs at least what every reading costs at least, and is in the
+// class of the readings that have one, or an ErrClassConflict if they
+// name two.
 func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	if vs.ambiguous {
 		*p = Price{}
@@ -119,7 +134,8 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		return t.price1(r, p, vs.v[0].route, vs.v[0].module, vs.unclean)
 	}
 	best, bestHi := 0, int64(-1)
-	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
+	var cs classes
+	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = 0, 0, false, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
@@ -130,26 +146,72 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
+		cs.add(t.class(r, vs.v[k].route, lo, false))
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
-	if p.Class == "" {
-		// Which reading the server runs is not known, as for the price: a
-		// reading in a capped class holds that class's slot (COQL's twin
-		// "POST /crm/v8/COQL" is priced as COQL by its loose reading, and
-		// ran outside the query cap by ServeMux's, {module}, which could
-		// cost more and has no class).
-		for k := 0; k < vs.n && p.Class == ""; k++ {
-			if i := vs.v[k].route; i >= 0 {
-				p.Class = t.routes[i].Class
-			}
-		}
-	}
+	bodyClass := false
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
 		}
+		bodyClass = bodyClass || t.bodyClass(vs.v[k].route)
 	}
+	if cs.other != "" {
+		return cs.err()
+	}
+	p.BodyClass = bodyClass && p.MaxBody > 0 && cs.class != ""
+	// Which reading the server runs is not known, as for the price: a
+	// reading in a capped class holds that class's slot, if the dearest has
+	// none (COQL's twin "POST /crm/v8/COQL" is priced as COQL by its loose
+	// reading, and ran outside the query cap by ServeMux's, {module}, which
+	// could cost more and has no class).
+	p.Class = cs.class
 	return nil
+}
+
+// classes gathers the classes of a request's readings.
+type classes struct {
+	class string // the first reading's that has one
+	other string // another one, "" if none: ErrClassConflict
+}
+
+func (cs *classes) add(c string) {
+	switch {
+	case c == "" || c == cs.class:
+	case cs.class == "":
+		cs.class = c
+	case cs.other == "":
+		cs.other = c
+	}
+}
+
+func (cs *classes) err() error {
+	return fmt.Errorf("%w: %q and %q", ErrClassConflict, cs.class, cs.other)
+}
+
+// bodyClass reports whether route i's class is decided from its body
+// (Price.BodyClass).
+func (t *Table) bodyClass(i int) bool {
+	if i < 0 {
+		return false
+	}
+	rt := &t.routes[i]
+	return rt.Class != "" && rt.Pricer.MaxBody > 0 && rt.Pricer.InClass != nil
+}
+
+// class returns the class of r's reading as route i, which its Pricer
+// priced at credits: the route's Class, unless the Pricer's InClass says r
+// is not in it; for a route priced from the body, only once the body is
+// read (final), and until then the route's Class, which r may be in.
+func (t *Table) class(r *http.Request, i int, credits int64, final bool) string {
+	if i < 0 {
+		return ""
+	}
+	rt := &t.routes[i]
+	if in := rt.Pricer.InClass; in == nil || rt.Class == "" || rt.Pricer.MaxBody > 0 && !final || in(r, credits) {
+		return rt.Class
+	}
+	return ""
 }
 
 // name sets p's route fields from route i and its module segment.
@@ -192,19 +254,26 @@ func (t *Table) bodyToRead(i int, credits int64) int64 {
 }
 
 // priceBody runs the Pricers of the readings vs that need the body and
-// could cost more than p already does.
+// could cost more than p already does, and sets p's class from what they
+// computed (a reading not priced from the body keeps the class it had
+// before; one whose Pricer did not run, its route's Class).
 func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 	credits := p.Credits
+	var cs classes
 	for _, v := range vs {
-		if t.bodyToRead(v.route, credits) > 0 {
-			c, err := t.routes[v.route].call(r)
-			if err != nil {
-				return err
-			}
-			credits = max(credits, c)
+		if t.bodyToRead(v.route, credits) == 0 {
+			lo, _, _ := t.bounds(r, v.route) // no error: matchViews ran it
+			cs.add(t.class(r, v.route, lo, false))
+			continue
 		}
+		c, err := t.routes[v.route].call(r)
+		if err != nil {
+			return err
+		}
+		credits = max(credits, c)
+		cs.add(t.class(r, v.route, c, true))
 	}
-	p.Credits, p.MaxBody = credits, 0
+	p.Credits, p.MaxBody, p.Class, p.BodyClass = credits, 0, cs.class, false
 	return nil
 }
 

@@ -86,6 +86,15 @@ type Pricer struct {
 	// MaxBody is the most Func reads of the body, 0 if it reads none: then
 	// Table.Match runs it, else Table.PriceBody does.
 	MaxBody int64
+	// InClass, if not nil, reports whether a request that Func priced at
+	// credits is in its route's Class (Zoho's Get Records is a complex API
+	// with a cvid or sort_by, an upsert above 10 records); nil, every
+	// request of the route is. It reads no body. For a route priced from
+	// the body, Match names the route's Class, which the request may be
+	// in, with Price.BodyClass set, and PriceBody drops it if InClass says
+	// no: a server that takes the class's slot at admission (the
+	// middleware) prices such a body first.
+	InClass func(r *http.Request, credits int64) bool
 }
 
 // RecordsCost prices multi-record writes: ceil(records/perCredit) credits, at
@@ -139,6 +148,17 @@ func QueryParamCost(param string, with, without int64) Pricer {
 		return without, nil
 	}
 	return Pricer{Func: f, Min: min(with, without), Max: max(with, without)}
+}
+
+// HasQueryParam reports whether r's URL query has the key name, or a pair
+// another parser may read as name (as QueryParamCost reads it): for an
+// InClass that decides by the query. It allocates only for escaped keys.
+func HasQueryParam(r *http.Request, name string) bool {
+	if r.URL == nil || r.URL.RawQuery == "" {
+		return false
+	}
+	present, unsure := hasParam(r.URL.RawQuery, name)
+	return present || unsure
 }
 
 // hasParam reports whether the query raw has the key name, and, if not,

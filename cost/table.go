@@ -26,9 +26,11 @@ type Route struct {
 }
 
 // Price is what a request costs and which class it belongs to. When routers
-// may read the request's path as different routes (see Unclean), Class,
-// Pattern and Module are those of the reading that can cost the most
-// (ServeMux's on a tie), and Credits is at least what each reading costs.
+// may read the request's path as different routes (see Unclean), Pattern
+// and Module are those of the reading that can cost the most (ServeMux's
+// on a tie), Credits is at least what each reading costs, and Class is
+// that of the readings that have one (readings in two classes are
+// refused: ErrClassConflict).
 type Price struct {
 	// Credits is the cost. When MaxBody > 0 it is the least the request
 	// can cost, and PriceBody completes it.
@@ -43,15 +45,22 @@ type Price struct {
 	// MaxBody bytes of it. A request declaring a longer Content-Length
 	// cannot be priced.
 	MaxBody int64
+	// BodyClass reports a Class that the body may yet drop (a Pricer's
+	// InClass decides it from what the body costs; Match's Class is the
+	// one the request may be in): PriceBody settles it. A server that
+	// holds a class's slot from admission prices such a body first.
+	BodyClass bool
 	// Unclean reports a path (or host) that is not in the form ServeMux
 	// serves its route at: one ServeMux redirects (dot segments, doubled
 	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
 	// or one that another router reads as another route (ignoring case,
 	// trailing dots, path parameters or a trailing slash, or running it as
 	// the method an X-HTTP-Method-Override, X-HTTP-Method or
-	// X-Method-Override header names, or as its own method in capitals
-	// when it is sent in lower case). The request is priced as the
-	// dearest of these readings; a strict server refuses it instead.
+	// X-Method-Override header names, or a POST as the method its _method
+	// query parameter names (Symfony, Laravel, express's method-override;
+	// a form body's is not read), or as its own method in capitals when it
+	// is sent in lower case). The request is priced as the dearest of
+	// these readings; a strict server refuses it instead.
 	Unclean bool
 }
 
@@ -88,7 +97,7 @@ func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 // Invalid or conflicting patterns (ServeMux would panic), methods with
 // lower-case letters and hosts no request reaches as written (capitals, a
 // trailing dot, a port) are errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
-// Max is below its Min, ErrArgs.
+// Max is below its Min, or that has an InClass but no Func, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
 		return nil, fmt.Errorf("%w: default %d", ErrNegative, defaultCost)
@@ -135,6 +144,8 @@ func checkRoute(r Route) (int64, error) {
 	switch {
 	case r.Cost < 0:
 		return 0, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
+	case p.Func == nil && p.InClass != nil:
+		return 0, fmt.Errorf("%w: %q pricer has InClass but no Func", ErrArgs, r.Pattern)
 	case p.Func == nil:
 		return r.Cost, nil
 	case p.Min < 0 || p.Max < 0 || p.MaxBody < 0:

@@ -22,9 +22,9 @@ import (
 
 // maxViews bounds the readings of one request: ServeMux's (on the cleaned
 // path), an unescaping backend's, and a loose one, for its method, for its
-// method in capitals (lowerMethod) and for each method override header's
-// (overrideHeaders).
-const maxViews = 3 * (2 + len(overrideHeaders))
+// method in capitals (lowerMethod) and for each method its override
+// headers and _method parameter name (maxOverrideMethods).
+const maxViews = 3 * (2 + maxOverrideMethods)
 
 // A view is one reading of a request: the route it reaches (-1 for none)
 // and its {module} segment.
@@ -63,6 +63,15 @@ func (vs *views) add(route int, module string) {
 // loose one only when a segment missed a literal but for case or the path
 // ends in a slash.
 func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module string, st int) {
+	t.pathViews(r, vs, c, route, module, st)
+	if st&fastOverride != 0 || st&fastDone == 0 && overridden(r) {
+		t.overrideViews(r, vs)
+	}
+}
+
+// pathViews adds the readings of r's path as its own method (views
+// without the override readings).
+func (t *Table) pathViews(r *http.Request, vs *views, c *pathCuts, route int, module string, st int) {
 	switch {
 	case st&fastDone != 0:
 		vs.add(route, module)
@@ -76,9 +85,13 @@ func (t *Table) views(r *http.Request, vs *views, c *pathCuts, route int, module
 	default:
 		t.slowViews(r, vs)
 	}
-	if st&fastOverride != 0 || st&fastDone == 0 && (len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method)) {
-		t.overrideViews(r, vs)
-	}
+}
+
+// overridden reports whether r may run as another method than it is sent
+// as: it has a method override header, a method in lower case, or is a
+// POST with a _method parameter.
+func overridden(r *http.Request) bool {
+	return len(r.Header) > 0 && hasOverride(r.Header) || lowerMethod(r.Method) || paramOverride(r)
 }
 
 // lowerMethod reports whether method has lower-case ASCII letters: ServeMux
@@ -95,13 +108,15 @@ func lowerMethod(method string) bool {
 }
 
 // ErrAmbiguousMethod is the error for a request whose method override
-// headers name more methods than it is read as (maxOverrideMethods): which
-// one a server runs is unknown, and reading them all is unbounded work.
+// headers and _method parameter name more methods than it is read as
+// (maxOverrideMethods): which one a server runs is unknown, and reading
+// them all is unbounded work.
 var ErrAmbiguousMethod = errors.New("cost: method override headers name too many methods")
 
-// maxOverrideMethods bounds the methods a request's override headers may
-// name, besides its own: one per header.
-const maxOverrideMethods = len(overrideHeaders)
+// maxOverrideMethods bounds the methods a request's override headers and
+// _method parameter may name, besides its own: one per header, and one
+// for the parameter if it has one.
+const maxOverrideMethods = len(overrideHeaders) + 1
 
 // overrideHeaders name the method a request acts as, for servers that
 // honour them (canonical keys); OverrideMethod reads them for others.
@@ -145,7 +160,9 @@ func hasOverride(h http.Header) bool {
 // of them (the last line, say, or the first element of the lines joined
 // with commas, as Node's http and express's method-override read them), so
 // a reader that decides by the method, as the cost table and the client's
-// cache do, reads them all.
+// cache do, reads them all. The _method query parameter, which the table
+// also reads for a POST, is not yielded: the readers of these (the
+// client's cache and retries) take a POST for a write already.
 func OverrideMethods(r *http.Request, yield func(method string) bool) {
 	overrideElems(r, func(e string) bool { return yield(strings.ToUpper(e)) })
 }
@@ -169,6 +186,71 @@ func overrideElems(r *http.Request, yield func(elem string) bool) {
 	}
 }
 
+// paramOverride reports whether r is a POST (in any case, as Symfony
+// reads it) whose query has a _method parameter (methodParams).
+func paramOverride(r *http.Request) bool {
+	return r.URL != nil && r.URL.RawQuery != "" && upperIs(r.Method, http.MethodPost) && hasMethodParam(r.URL.RawQuery)
+}
+
+// hasMethodParam reports whether the query raw has a _method parameter
+// that names a method (methodParams). A query without "method" and without
+// escapes has none, and is not split into pairs.
+func hasMethodParam(raw string) bool {
+	if !strings.Contains(raw, "method") && strings.IndexByte(raw, '%') < 0 {
+		return false
+	}
+	found := false
+	methodParams(raw, func(string) bool {
+		found = true
+		return false
+	})
+	return found
+}
+
+// methodParams calls yield with the value of each _method pair of the
+// query raw, unescaped and trimmed ("" skipped), until yield returns false:
+// Symfony and Laravel (http_method_parameter_override, which Laravel turns
+// on) run a POST as the method its _method names, the last one, and
+// express's method-override('_method') as the first. Pairs are split at
+// '&' and at ';' (which some parsers take for a separator too). Keys are
+// unescaped as url.ParseQuery does, then read as PHP names them: leading
+// spaces dropped, and a '.' or an unclosed '[' for the '_' (".method" is
+// $_GET['_method']). A key or value that does not unescape names no method:
+// PHP's and Node's lenient decoders keep its '%', which no method they run
+// has. A form body's _method (which Symfony and Rails read too) is not read.
+func methodParams(raw string, yield func(v string) bool) {
+	for raw != "" {
+		kv := raw
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			kv, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if !methodKey(k) {
+			continue
+		}
+		v, err := url.QueryUnescape(v)
+		if v = strings.TrimSpace(v); err == nil && v != "" && !yield(v) {
+			return
+		}
+	}
+}
+
+// methodKey reports whether the query key k (escaped) names _method
+// (methodParams).
+func methodKey(k string) bool {
+	if strings.IndexAny(k, "%+") >= 0 {
+		u, err := url.QueryUnescape(k)
+		if err != nil {
+			return false
+		}
+		k = u
+	}
+	k = strings.TrimLeft(k, " ")
+	return len(k) == len("_method") && k[1:] == "method" && (k[0] == '_' || k[0] == '.' || k[0] == '[')
+}
+
 // upperIs reports whether strings.ToUpper(s) == up, without allocating.
 func upperIs(s, up string) bool {
 	for _, c := range s {
@@ -190,19 +272,24 @@ func upperIs(s, up string) bool {
 }
 
 // overrideViews adds the readings of r as each method its override headers
-// name (OverrideMethods), for servers that run a request as that method;
-// more than maxOverrideMethods of them make r ambiguous (ErrAmbiguousMethod).
+// name (OverrideMethods), and, for a POST, its _method parameter
+// (methodParams), for servers that run a request as that method; more
+// than maxOverrideMethods of them make r ambiguous (ErrAmbiguousMethod).
 // A method with lower-case letters is also read in capitals (lowerMethod).
 // The elements are compared with the methods read so far before they are
 // upper-cased: a header of thousands of repeats allocates only for the
 // distinct methods.
 func (t *Table) overrideViews(r *http.Request, vs *views) {
 	var seen [maxOverrideMethods + 1]string
-	n, limit := 0, maxOverrideMethods
-	if lowerMethod(r.Method) {
-		seen[0], n, limit = strings.ToUpper(r.Method), 1, maxOverrideMethods+1
+	n, limit := 0, len(overrideHeaders) // one per header
+	param := paramOverride(r)
+	if param {
+		limit++ // and one for the parameter
 	}
-	overrideElems(r, func(e string) bool {
+	if lowerMethod(r.Method) {
+		seen[0], n, limit = strings.ToUpper(r.Method), 1, limit+1
+	}
+	read := func(e string) bool {
 		if e == "" || upperIs(e, r.Method) {
 			return true
 		}
@@ -218,17 +305,21 @@ func (t *Table) overrideViews(r *http.Request, vs *views) {
 		seen[n] = strings.ToUpper(e)
 		n++
 		return true
-	})
+	}
+	overrideElems(r, read)
+	if !vs.ambiguous && param {
+		methodParams(r.URL.RawQuery, read)
+	}
 	if vs.ambiguous {
 		return
 	}
 	for _, m := range seen[:n] {
-		// No header: the copy's readings are its method's alone.
+		// The copy's readings are its method's alone (pathViews).
 		r2 := &http.Request{Method: m, Host: r.Host, URL: r.URL}
 		var c pathCuts
 		i, module, st := t.fastView(r2, &c)
 		var vs2 views
-		t.views(r2, &vs2, &c, i, module, st)
+		t.pathViews(r2, &vs2, &c, i, module, st)
 		for j := 0; j < vs2.n; j++ {
 			vs.add(vs2.v[j].route, vs2.v[j].module)
 		}

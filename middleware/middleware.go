@@ -145,6 +145,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && price.MaxBody > 0 && r.ContentLength > price.MaxBody {
 		err = &cost.BodyTooLargeError{Limit: price.MaxBody}
 	}
+	if err == nil && price.BodyClass && hasBody(r) {
+		r, err = h.priceFirst(r, &price)
+	}
 	if err != nil {
 		h.unpriced(w, r, price, err)
 		return
@@ -382,6 +385,8 @@ func (h *handler) costError(w http.ResponseWriter, r *http.Request, err error) {
 			Detail: "the request body is larger than the server reads to price it"}
 	} else if errors.Is(err, cost.ErrAmbiguousMethod) {
 		f.Detail = "the request's method override headers name more methods than it is priced for"
+	} else if errors.Is(err, cost.ErrClassConflict) {
+		f.Detail = "the request may reach routes in different API classes"
 	} else if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		// An http.MaxBytesReader around the body (a handler's or a server's
 		// bound, tighter than the cost function's) is the same refusal.

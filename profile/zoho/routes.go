@@ -1,6 +1,10 @@
 package zoho
 
-import "github.com/creditgate/creditgate/cost"
+import (
+	"net/http"
+
+	"github.com/creditgate/creditgate/cost"
+)
 
 // Routes returns Zoho CRM's credit-cost table for an API version such as "v8",
 // as ServeMux patterns. Calls it does not list cost 1 (CostTable's default).
@@ -10,6 +14,15 @@ func Routes(version string) []cost.Route {
 	bulk := "/crm/bulk/" + version
 	// 1 credit per 10 records of the "data" array, max 10.
 	records := cost.RecordsCost("data", 10, 10, MaxBody)
+	// Get Records with a custom view (cvid) or a sort (sort_by), and upserts
+	// of more than 10 records (2 credits or more), are complex APIs
+	// (secondary v8 quotes): the others of their routes are not.
+	getRecords := cost.QueryParamCost("cvid", 3, 1)
+	getRecords.InClass = func(r *http.Request, _ int64) bool {
+		return cost.HasQueryParam(r, "cvid") || cost.HasQueryParam(r, "sort_by")
+	}
+	upsert := records
+	upsert.InClass = func(_ *http.Request, credits int64) bool { return credits > 1 }
 	r := func(pattern string, credits int64, class string) cost.Route {
 		return cost.Route{Pattern: pattern, Cost: credits, Class: class}
 	}
@@ -17,14 +30,16 @@ func Routes(version string) []cost.Route {
 		return cost.Route{Pattern: pattern, Pricer: p, Class: class}
 	}
 	return []cost.Route{
-		// Get records: 1; with a custom view (cvid): 3 (secondary sources).
-		fn("GET "+v+"/{module}", cost.QueryParamCost("cvid", 3, 1), ""),
+		// Get records: 1; with a custom view (cvid): 3 (secondary sources);
+		// complex with cvid or sort_by.
+		fn("GET "+v+"/{module}", getRecords, ClassComplex),
 		r("GET "+v+"/{module}/{id}", 1, ""),
-		// Insert/update/upsert: 1 credit per 10 records, max 10 (secondary sources).
+		// Insert/update/upsert: 1 credit per 10 records, max 10 (secondary
+		// sources); an upsert of more than 10 is complex.
 		fn("POST "+v+"/{module}", records, ""),
 		fn("PUT "+v+"/{module}", records, ""),
 		fn("PUT "+v+"/{module}/{id}", records, ""),
-		fn("POST "+v+"/{module}/upsert", records, ""),
+		fn("POST "+v+"/{module}/upsert", upsert, ClassComplex),
 		// Delete: unconfirmed; 1 assumed.
 		r("DELETE "+v+"/{module}", 1, ""),
 		r("DELETE "+v+"/{module}/{id}", 1, ""),

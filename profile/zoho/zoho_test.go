@@ -107,9 +107,6 @@ func TestCostTable(t *testing.T) {
 	if err := ct.CheckClasses(freePlan(t).SubConcurrency); err != nil {
 		t.Fatal(err)
 	}
-	records := func(n int) string {
-		return `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"a":1},`, n), ",") + `]}`
-	}
 	coql := func(q string) string { return `{"select_query":"` + q + `"}` }
 	for _, tc := range []struct {
 		method, path, body string
@@ -118,8 +115,8 @@ func TestCostTable(t *testing.T) {
 	}{
 		{"GET", "/crm/v8/Leads", "", 1, "", "Leads"},
 		{"GET", "/crm/v8/Leads/123", "", 1, "", "Leads"},
-		{"GET", "/crm/v8/Leads?cvid=55&page=2", "", 3, "", "Leads"},
-		{"GET", "/crm/v8/Leads?page=2&cvid=55", "", 3, "", "Leads"},
+		{"GET", "/crm/v8/Leads?cvid=55&page=2", "", 3, "complex", "Leads"}, // a custom view: complex
+		{"GET", "/crm/v8/Leads?page=2&cvid=55", "", 3, "complex", "Leads"},
 		{"POST", "/crm/v8/Leads", records(1), 1, "", "Leads"},
 		{"POST", "/crm/v8/Leads", records(10), 1, "", "Leads"},
 		{"POST", "/crm/v8/Leads", records(11), 2, "", "Leads"},
@@ -127,7 +124,7 @@ func TestCostTable(t *testing.T) {
 		{"POST", "/crm/v8/Leads", records(250), 10, "", "Leads"}, // max 10
 		{"PUT", "/crm/v8/Contacts", records(25), 3, "", "Contacts"},
 		{"PUT", "/crm/v8/Contacts/9", records(1), 1, "", "Contacts"},
-		{"POST", "/crm/v8/Deals/upsert", records(100), 10, "", "Deals"},
+		{"POST", "/crm/v8/Deals/upsert", records(100), 10, "complex", "Deals"}, // above 10 records: complex
 		{"DELETE", "/crm/v8/Deals?ids=1,2", "", 1, "", "Deals"},
 		{"DELETE", "/crm/v8/Deals/1", "", 1, "", "Deals"},
 		{"GET", "/crm/v8/Deals/deleted?type=all", "", 2, "", "Deals"},
@@ -206,7 +203,7 @@ func TestCostTableUncleanPaths(t *testing.T) {
 		credits            int64
 		class              string
 	}{
-		{"POST", "/crm/v8//Leads/upsert", records, 10, ""},
+		{"POST", "/crm/v8//Leads/upsert", records, 10, "complex"},
 		{"POST", "/crm//bulk/v8/read", "{}", 50, "complex"},
 		{"POST", "/crm/bulk/v8/../v8/write", "{}", 500, "complex"},
 		{"POST", "/crm/bulk%2Fv8/read", "{}", 50, "complex"},
@@ -238,8 +235,8 @@ func TestCostTableVersions(t *testing.T) {
 	}{
 		{"POST", "bulk/{v}/write", "{}", 500, "complex", ""},
 		{"POST", "bulk/{v}/read", "{}", 50, "complex", ""},
-		{"GET", "{v}/Leads?cvid=55", "", 3, "", "Leads"},
-		{"POST", "{v}/Leads/upsert", records, 3, "", "Leads"},
+		{"GET", "{v}/Leads?cvid=55", "", 3, "complex", "Leads"},
+		{"POST", "{v}/Leads/upsert", records, 3, "complex", "Leads"},
 		{"GET", "{v}/Deals/deleted", "", 2, "", "Deals"},
 		{"POST", "{v}/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "complex", ""},
 		{"POST", "{v}/Leads/42/actions/convert", "{}", 5, "complex", ""},
