@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -141,5 +142,42 @@ func TestCompositeRollbackOnFailPricedTwo_r89(t *testing.T) {
 	}
 	if p.Credits < 2 {
 		t.Errorf("composite with rollback_on_fail: %d credits, Zoho charges 2 when it succeeds", p.Credits)
+	}
+}
+
+// The fact sheet, section 4 (line 50): X-API-CREDITS-REMAINING is "sent only
+// once usage is at 50% or more of the allowance, add-on credits excluded".
+// Enterprise with 10 licences has an allowance of 60,000; with 40,000 add-on
+// credits the pool is 100,000. Zoho starts sending the header at 30,000 used;
+// the middleware, which knows only the pool, at 50,000.
+func TestCreditsRemainingHeaderExcludesAddOns_r89(t *testing.T) {
+	plan, err := zoho.Enterprise.Plan(10, 40000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := limiter.New(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	h, err := middleware.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), l, ct,
+		middleware.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Charge(now, "", 35000) // 35,000 used: more than half the allowance, add-ons excluded
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/v8/Leads", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if rec.Header().Get(middleware.HeaderCreditsRemaining) == "" {
+		t.Errorf("35,001 of an allowance of 60,000 used (pool 100,000 with add-ons): no %s; headers %v",
+			middleware.HeaderCreditsRemaining, rec.Header())
 	}
 }
