@@ -39,6 +39,8 @@ type handler struct {
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
 // headers and a body saying which limit refused it ([Refusal], written by the
 // [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
+// A request that costs more than the whole pool can never be admitted: it
+// gets 403 instead, by [ByCost], with the limit headers and no Retry-After.
 // A refusal by a store that reached no pool (full) or could not decide (a
 // shared store out of reach) has no limit headers: it knows no figures.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
@@ -48,7 +50,8 @@ type handler struct {
 // or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
 // does one whose tenant or application key is too long ([WithMaxKeyBytes]).
 // A request admitted at its route's least price and then refused by its body
-// (400, 413, 503, or 429 for a price the pool cannot pay) counts in the
+// (400, 413, 503, 429 for a price the pool cannot pay now, or 403 for one
+// above the whole pool) counts in the
 // limiter's usage statistics as a refusal, not a call ([limiter.Ticket.Refuse]).
 // The bodies being priced hold at most [WithPricingBudget] bytes between them;
 // past it a request gets 503 with Retry-After at once, and one whose body
@@ -127,7 +130,7 @@ func checkShadowRoutes(shadow map[string]bool, costs *cost.Table) error {
 // [WithCounters]).
 type Counters struct {
 	Admitted      atomic.Int64 // requests passed to the wrapped handler with a slot
-	Refused       atomic.Int64 // 429s sent
+	Refused       atomic.Int64 // refusals sent: 429s, and 403s for a cost above the pool
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
 	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
@@ -334,6 +337,10 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 }
 
 func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
+	if exceedsPool(&d) {
+		h.refuseCost(w, now, d, price)
+		return
+	}
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
@@ -345,13 +352,36 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
 		reset = time.Time{}
 	}
-	bodies := h.cfg.bodies
-	setErrorHeaders(hdr, &sc.json, bodies.ContentType())
-	body := bodies.AppendRefusal(sc.body[:0], Refusal{
+	h.writeRefusal(w, sc, http.StatusTooManyRequests, Refusal{
 		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
 		Remaining: max(d.Remaining, 0), Reset: reset, RetryAfter: retry,
 	})
-	w.WriteHeader(http.StatusTooManyRequests)
+}
+
+// exceedsPool reports whether refusal d is of a call that costs more than
+// the whole pool: no wait admits it (the window package's ErrExceedsLimit),
+// so it is not told to come back.
+func exceedsPool(d *limiter.Decision) bool {
+	return d.Reason == limiter.ReasonCredits && d.Limit > 0 && d.Cost > d.Limit
+}
+
+// refuseCost answers a call that costs more than the whole pool: 403 (as
+// Shopify refuses a query above its bucket's maximum), by ByCost, with the
+// limit headers but no Retry-After, since no time admits it.
+func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
+	sc := new(refusalScratch)
+	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0), &sc.hdr)
+	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
+		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: d.Limit, Remaining: max(d.Remaining, 0),
+	})
+}
+
+// writeRefusal sends refusal f with status, its body in sc.
+func (h *handler) writeRefusal(w http.ResponseWriter, sc *refusalScratch, status int, f Refusal) {
+	bodies := h.cfg.bodies
+	setErrorHeaders(w.Header(), &sc.json, bodies.ContentType())
+	body := bodies.AppendRefusal(sc.body[:0], f)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
