@@ -203,6 +203,11 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 // Plan returns the plan tenant has (a copy).
 func (l *Limiter) Plan(tenant string) Plan { return l.resolve(tenant).Clone() }
 
+// PlanOf returns the plan tenant has, as Plan does, but shared rather than
+// copied: for a caller that reads a field of it per request (the
+// middleware's limit headers) and must not allocate. It must not be changed.
+func (l *Limiter) PlanOf(tenant string) *Plan { return l.resolve(tenant) }
+
 // UsesCallers reports whether Acquire reads Request.User, IP, Module and
 // Method: only the usage statistics do. A caller that pays to compute them
 // (parsing a client address, say) can skip that when it reports false.

@@ -176,7 +176,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var d limiter.Decision
 	ticket := h.l.AcquireTo(now, &req, &d)
 	if !d.Allowed {
-		h.refused(w, r, now, d, price, app)
+		h.refused(w, r, now, d, price, tenant, app)
 		return
 	}
 	if price.MaxBody > 0 && hasBody(r) {
@@ -219,12 +219,12 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 }
 
 // refused answers a refusal: 429, or in shadow mode the wrapped handler.
-func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, app string) {
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, tenant, app string) {
 	cfg := h.cfg
 	shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
 	h.noteRefusal(r, app, d, price, shadow)
 	if !shadow {
-		h.refuse(w, now, d, price)
+		h.refuse(w, now, d, price, tenant)
 		return
 	}
 	if cfg.shadowHdrs && describesPool(&d) {
@@ -336,7 +336,7 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
+func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
 	if exceedsPool(&d) {
 		h.refuseCost(w, now, d, price)
 		return
@@ -347,7 +347,12 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	sc := new(refusalScratch) // header values and body in one allocation
 	reset := d.Reset
 	if describesPool(&d) {
-		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(&d, retry), &sc.hdr)
+		s := stateOf(&d, retry)
+		var slot slotLimit
+		if h.cfg.headers.ietf && h.slotLimit(&slot, &d, tenant, price.Class) {
+			s.slot = &slot
+		}
+		writeLimitHeaders(hdr, &h.cfg.headers, now, s, &sc.hdr)
 	} else { // no pool was reached or read: no pool headers describe one
 		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
 		reset = time.Time{}
@@ -356,6 +361,21 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
 		Remaining: max(d.Remaining, 0), Reset: reset, RetryAfter: retry,
 	})
+}
+
+// slotLimit fills sl with the slot cap that refused d, if a slot cap did:
+// the IETF fields of a concurrency 429 name that policy, whose Retry-After
+// is a second, not the credits' (see appendRateLimits).
+func (h *handler) slotLimit(sl *slotLimit, d *limiter.Decision, tenant, class string) bool {
+	switch d.Reason {
+	case limiter.ReasonConcurrency:
+		sl.name, sl.limit = ByConcurrency, h.l.PlanOf(tenant).Concurrency
+	case limiter.ReasonSubConcurrency:
+		sl.name, sl.limit = BySubConcurrency, h.l.PlanOf(tenant).SubConcurrency[class]
+	default:
+		return false
+	}
+	return sl.limit > 0
 }
 
 // exceedsPool reports whether refusal d is of a call that costs more than
