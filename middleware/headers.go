@@ -19,7 +19,9 @@ const (
 	// back (rounded up), or, with [WithResetEpoch], that instant in Unix seconds.
 	HeaderReset = "X-RATELIMIT-RESET"
 	// HeaderCreditsRemaining repeats the remaining credits, and is sent only
-	// once half the pool or more is used, as Zoho does.
+	// once half the allowance or more is used, as Zoho does: half the pool
+	// less the plan's add-on credits (store.Plan.AddOns), which Zoho leaves
+	// out.
 	HeaderCreditsRemaining = "X-API-CREDITS-REMAINING"
 	// HeaderRateLimitPolicy and HeaderRateLimit are the IETF
 	// draft-ietf-httpapi-ratelimit-headers-10 fields, sent with [WithIETFHeaders].
@@ -56,6 +58,9 @@ type limitState struct {
 	window           time.Duration // IETF w parameter; 0 leaves w out
 	retryAfter       time.Duration // > 0 only on refusals
 	slot             *slotLimit    // the slot cap that refused (a concurrency 429), nil if none
+	// addOns is the part of limit that X-API-CREDITS-REMAINING leaves
+	// out: the plan's add-on credits (store.Plan.AddOns), 0 for none.
+	addOns int64
 }
 
 // slotLimit is a concurrency or sub-concurrency cap as an IETF policy: its
@@ -168,7 +173,7 @@ func appendLimitValues(buf []byte, ends *[8]int, cfg *headerConfig, now time.Tim
 		buf = strconv.AppendInt(buf, delay, 10)
 	}
 	mark()
-	credits = showCredits(s.limit, remaining)
+	credits = showCredits(s.limit, remaining, s.addOns)
 	if credits {
 		buf = strconv.AppendInt(buf, remaining, 10)
 		mark()
@@ -229,12 +234,14 @@ func epochReset(now, reset time.Time) int64 {
 }
 
 // showCredits says whether X-API-CREDITS-REMAINING is sent: once half the
-// pool or more is used, as Zoho sends it "once usage is at 50% or more of
-// the allowance"; for an odd pool, once the used credits reach the half
-// rounded up. Used >= limit-limit/2 is remaining <= limit/2, which cannot
-// overflow.
-func showCredits(limit, remaining int64) bool {
-	return limit > 0 && remaining <= limit/2
+// allowance (the pool less its add-on credits) or more is used, as Zoho
+// sends it "once usage is at 50% or more of the allowance, add-on credits
+// excluded"; for an odd allowance, once the used credits reach the half
+// rounded up. With a = limit-addOns, used >= a-a/2 is remaining <=
+// addOns+a/2, which cannot overflow.
+func showCredits(limit, remaining, addOns int64) bool {
+	addOns = min(max(addOns, 0), limit)
+	return limit > 0 && remaining <= addOns+(limit-addOns)/2
 }
 
 // writeAdmitted sets what writeLimitFields sets without the IETF fields and
@@ -261,7 +268,7 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	h[keyLimit] = vals.limit[:]
 	h[keyRemaining] = vals.remaining[:]
 	h[keyReset] = vals.reset[:]
-	if showCredits(s.limit, remaining) {
+	if showCredits(s.limit, remaining, s.addOns) {
 		h[keyCreditsRemaining] = vals.remaining[:]
 	}
 }

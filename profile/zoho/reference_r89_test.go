@@ -181,3 +181,39 @@ func TestCreditsRemainingHeaderExcludesAddOns_r89(t *testing.T) {
 			middleware.HeaderCreditsRemaining, rec.Header())
 	}
 }
+
+// Below half the allowance (29,999 of 60,000 used, add-ons aside) Zoho
+// sends no X-API-CREDITS-REMAINING; from 30,000 it does: the header's
+// threshold is the allowance's half, not sooner.
+func TestCreditsRemainingHeaderFromHalfAllowance(t *testing.T) {
+	plan, err := zoho.Enterprise.Plan(10, 40000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		before int64 // used before the call, which costs 1
+		sent   bool
+	}{{29998, false}, {29999, true}, {35000, true}} {
+		l, err := limiter.New(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := middleware.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), l, ct,
+			middleware.WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Charge(now, "", tc.before)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/v8/Leads", nil))
+		if _, sent := rec.Header()[http.CanonicalHeaderKey(middleware.HeaderCreditsRemaining)]; sent != tc.sent {
+			t.Errorf("%d used: %s sent %v, want %v", tc.before+1, middleware.HeaderCreditsRemaining, sent, tc.sent)
+		}
+		_ = l.Close(context.Background())
+	}
+}
