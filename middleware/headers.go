@@ -240,7 +240,10 @@ func epochReset(now, reset time.Time) int64 {
 // rounded up. With a = limit-addOns, used >= a-a/2 is remaining <=
 // addOns+a/2, which cannot overflow.
 func showCredits(limit, remaining, addOns int64) bool {
-	addOns = min(max(addOns, 0), limit)
+	if addOns <= 0 { // the usual plan: the allowance is the pool
+		return limit > 0 && remaining <= limit/2
+	}
+	addOns = min(addOns, limit)
 	return limit > 0 && remaining <= addOns+(limit-addOns)/2
 }
 

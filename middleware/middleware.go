@@ -186,12 +186,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.admitted(w, r, now, ticket, &d, tenant)
+	h.admitted(w, r, now, ticket, &d, h.l.AddOns(tenant))
 }
 
 // admitted serves an admitted request: the limit headers, then next, with
 // the slots released when it returns or panics.
-func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision, tenant string) {
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision, addOns int64) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
@@ -206,7 +206,7 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	// A decision that read no pool (Limit 0: a shared store out of reach
 	// admitting alone) has no figures to show: a client would take them
 	// for the pool's.
-	if hdr, s := w.Header(), h.stateOf(d, 0, tenant); s.limit > 0 {
+	if hdr, s := w.Header(), stateOf(d, 0, addOns); s.limit > 0 {
 		writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
 		if big != nil {
 			writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
@@ -228,7 +228,7 @@ func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time,
 		return
 	}
 	if cfg.shadowHdrs && describesPool(&d) {
-		writeLimitHeaders(w.Header(), &cfg.headers, now, h.stateOf(&d, 0, tenant), nil)
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), nil)
 	}
 	h.next.ServeHTTP(w, r)
 }
@@ -241,15 +241,11 @@ func (h *handler) now() time.Time {
 	return h.l.Now()
 }
 
-// stateOf turns a decision into what the headers say. The tenant's add-on
-// credits are looked up only while less than half the pool is used: past
-// that X-API-CREDITS-REMAINING is sent whatever they are.
-func (h *handler) stateOf(d *limiter.Decision, retry time.Duration, tenant string) limitState {
-	s := limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
-	if s.remaining > s.limit/2 {
-		s.addOns = h.l.AddOns(tenant)
-	}
-	return s
+// stateOf turns a decision into what the headers say, with the add-on
+// credits of the tenant's plan (limiter.Limiter.AddOns: 0 at once unless
+// some plan has any).
+func stateOf(d *limiter.Decision, retry time.Duration, addOns int64) limitState {
+	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry, addOns: addOns}
 }
 
 // finish runs deferred, once next has returned or panicked: it settles the
@@ -353,7 +349,7 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	sc := new(refusalScratch) // header values and body in one allocation
 	reset := d.Reset
 	if describesPool(&d) {
-		s := h.stateOf(&d, retry, tenant)
+		s := stateOf(&d, retry, h.l.AddOns(tenant))
 		var slot slotLimit
 		if h.cfg.headers.ietf && h.slotLimit(&slot, &d, tenant, price.Class) {
 			s.slot = &slot
@@ -396,7 +392,7 @@ func exceedsPool(d *limiter.Decision) bool {
 // limit headers but no Retry-After, since no time admits it.
 func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
 	sc := new(refusalScratch)
-	writeLimitHeaders(w.Header(), &h.cfg.headers, now, h.stateOf(&d, 0, tenant), &sc.hdr)
+	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), &sc.hdr)
 	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
 		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: d.Limit, Remaining: max(d.Remaining, 0),
 	})
