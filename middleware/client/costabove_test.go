@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,8 @@ func TestCostAbovePoolNotRetried(t *testing.T) {
 	assert.Zero(t, s.Retries)
 	assert.Zero(t, s.Throttled, "not a 429")
 	assert.Zero(t, s.Refused[client.ReasonCredits], "not a credits refusal")
+	assert.EqualValues(t, 20, tr.Limiter().Peek(time.Now(), "").Remaining,
+		"the client's pool follows the 403's limit headers (the server's 20 left), the call's 50 not spent on top")
 }
 
 // Should a server send the refusal of a call above its pool as a 429, its
