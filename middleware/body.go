@@ -20,9 +20,10 @@ const (
 	// out of reach, failing closed); retry soon. The refusal says nothing
 	// of the pool, which the server could not read.
 	ByUnavailable = "unavailable"
-	// ByCost: the request costs more than the whole credit pool (Refusal's
-	// Cost above its Limit), so no wait admits it: the refusal is a 403
-	// with no Retry-After, and the client must not retry it.
+	// ByCost: the request costs more than the whole credit pool, or than a
+	// window of a compound plan holds (Refusal's Cost above its Limit), so
+	// no wait admits it: the refusal is a 403 with no Retry-After, and the
+	// client must not retry it.
 	ByCost = "cost"
 	// ByBody: the body is larger than the server reads to price it (413).
 	ByBody = "body"
@@ -42,7 +43,7 @@ type Refusal struct {
 	By         string        // ByCredits, ByConcurrency, BySubConcurrency, ByTenants, ByUnavailable or ByCost
 	Class      string        // the route's API class, "" if none
 	Cost       int64         // the credits the refused request would have cost
-	Limit      int64         // the credit pool (meaningful for ByCredits and ByCost)
+	Limit      int64         // the credit pool (meaningful for ByCredits; for ByCost, the limit the cost exceeds)
 	Remaining  int64         // credits left, never below 0 (meaningful for ByCredits and ByCost)
 	Reset      time.Time     // when credits come back; zero if unknown
 	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds; 0 for ByCost

@@ -39,8 +39,9 @@ type handler struct {
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
 // headers and a body saying which limit refused it ([Refusal], written by the
 // [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
-// A request that costs more than the whole pool can never be admitted: it
-// gets 403 instead, by [ByCost], with the limit headers and no Retry-After.
+// A request that costs more than the whole pool (or than a window of a
+// compound plan holds) can never be admitted: it gets 403 instead, by
+// [ByCost], with the limit headers and no Retry-After.
 // A refusal by a store that reached no pool (full) or could not decide (a
 // shared store out of reach) has no limit headers: it knows no figures.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
@@ -339,8 +340,8 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 }
 
 func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
-	if exceedsPool(&d) {
-		h.refuseCost(w, now, d, price, tenant)
+	if limit := h.exceededLimit(&d, tenant); limit > 0 {
+		h.refuseCost(w, now, d, price, tenant, limit)
 		return
 	}
 	// A 429 always tells the client when to come back, at least one second on.
@@ -380,21 +381,35 @@ func (h *handler) slotLimit(sl *slotLimit, d *limiter.Decision, tenant, class st
 	return sl.limit > 0
 }
 
-// exceedsPool reports whether refusal d is of a call that costs more than
-// the whole pool: no wait admits it (the window package's ErrExceedsLimit),
-// so it is not told to come back.
-func exceedsPool(d *limiter.Decision) bool {
-	return d.Reason == limiter.ReasonCredits && d.Limit > 0 && d.Cost > d.Limit
+// exceededLimit returns the limit that credits refusal d's cost exceeds,
+// 0 if none: the pool's size (the decision's Limit), or that of a smaller
+// window of a compound plan (a burst of 10 credits a second beside a
+// day's pool). No wait admits such a call (the window package's
+// ErrExceedsLimit), so it is not told to come back.
+func (h *handler) exceededLimit(d *limiter.Decision, tenant string) int64 {
+	if d.Reason != limiter.ReasonCredits || d.Limit <= 0 {
+		return 0
+	}
+	if d.Cost > d.Limit {
+		return d.Limit
+	}
+	for _, x := range h.l.PlanOf(tenant).Extra {
+		if d.Cost > x.Credits {
+			return x.Credits
+		}
+	}
+	return 0
 }
 
-// refuseCost answers a call that costs more than the whole pool: 403 (as
-// Shopify refuses a query above its bucket's maximum), by ByCost, with the
-// limit headers but no Retry-After, since no time admits it.
-func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
+// refuseCost answers a call that costs more than limit, the whole pool or
+// a window of it: 403 (as Shopify refuses a query above its bucket's
+// maximum), by ByCost, with the limit headers but no Retry-After, since no
+// time admits it.
+func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string, limit int64) {
 	sc := new(refusalScratch)
 	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), &sc.hdr)
 	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
-		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: d.Limit, Remaining: max(d.Remaining, 0),
+		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: limit, Remaining: max(d.Remaining, 0),
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/creditgate/creditgate/limiter"
 )
 
 // A 429's Retry-After tells the client when the same request will be
@@ -48,4 +50,31 @@ func TestRetryAfterIsTrue_r89(t *testing.T) {
 		require.Zero(t, b.RetryAfter, "spent %d", spent)
 		e.clock.Advance(48 * time.Hour)
 	}
+}
+
+// A compound plan's smaller window is a limit too: a call that costs more
+// than it holds (5 credits, 3 a minute beside a pool of 100) never passes
+// it, however long it waits, and gets the same 403, naming that limit.
+// One that fits it waits for it: a 429 whose Retry-After comes true.
+func TestCostAboveWindowOfCompoundPlan(t *testing.T) {
+	plan := testPlan(100, 2, 1)
+	plan.Extra = []limiter.WindowLimit{{Credits: 3, Window: time.Minute}}
+	e := newEnv(t, plan, okHandler())
+	rec := e.do("POST", "/crm/bulk", "")
+	require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+	require.Empty(t, rec.Header().Values(HeaderRetryAfter))
+	b := decodeBody(t, rec)
+	require.Equal(t, ByCost, b.By)
+	require.Equal(t, int64(3), b.Limit)
+
+	for range 3 {
+		require.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
+	}
+	rec = e.do("GET", "/crm/Leads", "")
+	require.Equal(t, http.StatusTooManyRequests, rec.Code)
+	ra, err := strconv.ParseInt(rec.Header().Get(HeaderRetryAfter), 10, 64)
+	require.NoError(t, err)
+	require.LessOrEqual(t, ra, int64(120), "the minute's window, not the day's")
+	e.clock.Advance(time.Duration(ra) * time.Second)
+	require.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
 }
