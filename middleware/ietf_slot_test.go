@@ -15,22 +15,7 @@ import (
 // earlier than the reset parameter). A client reading the fields reads the
 // credits pool from them, not the cap.
 func TestIETFSlotRefusalFields(t *testing.T) {
-	release := make(chan struct{})
-	entered := make(chan struct{})
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Has("hold") {
-			entered <- struct{}{}
-			<-release
-		}
-	})
-	e := newEnv(t, testPlan(10, 2, 1), next, WithIETFHeaders(""))
-	hold := func(method, target string) (done chan struct{}) {
-		done = make(chan struct{})
-		go func() { defer close(done); e.do(method, target, "") }()
-		<-entered
-		return done
-	}
-	check := func(rec interface{ Header() http.Header }, policy, rateLimit string) {
+	check := func(e *env, rec interface{ Header() http.Header }, policy, rateLimit string) {
 		t.Helper()
 		h := rec.Header()
 		assert.Equal(t, "1", h.Get(HeaderRetryAfter))
@@ -43,26 +28,27 @@ func TestIETFSlotRefusalFields(t *testing.T) {
 	}
 
 	// Nothing spent: the credits' t is 0, and their item stays.
-	d1, d2 := hold("GET", "/free?hold=1"), hold("GET", "/free?hold=1")
+	hd := newHolder()
+	e := newEnv(t, testPlan(10, 2, 1), hd.handler(), WithIETFHeaders(""))
+	hd.start(t, e, "GET", "/free")
+	hd.start(t, e, "GET", "/free")
 	rec := e.do("GET", "/free", "")
 	require.Equal(t, http.StatusTooManyRequests, rec.Code)
-	check(rec, `"concurrency";q=2;qu="concurrent-requests", "credits";q=10;w=86400`,
+	check(e, rec, `"concurrency";q=2;qu="concurrent-requests", "credits";q=10;w=86400`,
 		`"concurrency";r=0;t=1, "credits";r=10;t=0`)
-	release <- struct{}{}
-	release <- struct{}{}
-	<-d1
-	<-d2
+	hd.finish()
 
 	// 5 credits spent by the bulk call held: their t is a day, and the
 	// sub-concurrency 429 names only its cap.
-	d3 := hold("POST", "/crm/bulk?hold=1")
+	hd = newHolder()
+	e = newEnv(t, testPlan(10, 2, 1), hd.handler(), WithIETFHeaders(""))
+	hd.start(t, e, "POST", "/crm/bulk")
 	rec = e.do("POST", "/crm/bulk", "")
 	require.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.Equal(t, BySubConcurrency, decodeBody(t, rec).By)
-	check(rec, `"sub_concurrency";q=1;qu="concurrent-requests", "credits";q=10;w=86400`,
+	check(e, rec, `"sub_concurrency";q=1;qu="concurrent-requests", "credits";q=10;w=86400`,
 		`"sub_concurrency";r=0;t=1`)
-	close(release)
-	<-d3
+	hd.finish()
 }
 
 // The policy names a slot refusal uses are not the credits policy's.
