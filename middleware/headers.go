@@ -19,9 +19,9 @@ const (
 	// back (rounded up), or, with [WithResetEpoch], that instant in Unix seconds.
 	HeaderReset = "X-RATELIMIT-RESET"
 	// HeaderCreditsRemaining repeats the remaining credits, and is sent only
-	// once half the allowance or more is used, as Zoho does: half the pool
-	// less the plan's add-on credits (store.Plan.AddOns), which Zoho leaves
-	// out.
+	// once half the allowance or more is used, as Zoho does; the allowance
+	// is the pool without the plan's add-on credits (store.Plan.AddOns),
+	// which Zoho leaves out.
 	HeaderCreditsRemaining = "X-API-CREDITS-REMAINING"
 	// HeaderRateLimitPolicy and HeaderRateLimit are the IETF
 	// draft-ietf-httpapi-ratelimit-headers-10 fields, sent with [WithIETFHeaders].
