@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditgate/creditgate/store"
@@ -38,6 +39,9 @@ type Limiter struct {
 	interned  planSet    // WithPlanFor's answers, one *Plan per distinct plan
 	setMu     sync.Mutex // serialises SetPlanAt: the overrides and the store change in one order
 	custom    func(tenant string) Plan
+	// addOns is set, for good, once a plan with add-on credits is given or
+	// resolved: until then AddOns answers 0 with no lookup.
+	addOns atomic.Bool
 
 	usage  *usage.Stats
 	alerts *alerter
@@ -98,6 +102,7 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 	def := p.Clone()
 	l := &Limiter{def: &def, custom: c.planFor, usage: c.usage, overrides: map[string]*Plan{}}
 	l.planFor = l.resolve
+	l.noteAddOns(&def)
 	if c.alertFn != nil {
 		a, err := newAlerter(c.thresh, c.alertFn, 1024)
 		if err != nil {
@@ -126,10 +131,19 @@ func (l *Limiter) resolve(tenant string) *Plan {
 	}
 	if l.custom != nil {
 		if c := l.custom(tenant); c.Validate() == nil {
+			l.noteAddOns(&c)
 			return l.interned.get(c)
 		}
 	}
 	return l.def
+}
+
+// noteAddOns sets l.addOns if p has add-on credits (a read first: resolve
+// runs per step over some stores, and a write would bounce the line).
+func (l *Limiter) noteAddOns(p *Plan) {
+	if p.AddOns > 0 && !l.addOns.Load() {
+		l.addOns.Store(true)
+	}
 }
 
 // Acquire admits req at now, all or nothing (see Limiter). An admitted
@@ -192,6 +206,7 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 		return err
 	}
 	c := p.Clone()
+	l.noteAddOns(&c)
 	l.setMu.Lock()
 	defer l.setMu.Unlock()
 	l.mu.Lock()
@@ -202,6 +217,22 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 
 // Plan returns the plan tenant has (a copy).
 func (l *Limiter) Plan(tenant string) Plan { return l.resolve(tenant).Clone() }
+
+// PlanOf returns the plan tenant has, as Plan does, but shared rather than
+// copied: for a caller that reads a field of it per request (the
+// middleware's limit headers) and must not allocate. It must not be changed.
+func (l *Limiter) PlanOf(tenant string) *Plan { return l.resolve(tenant) }
+
+// AddOns returns the add-on credits of tenant's plan (Plan.AddOns): what
+// the middleware leaves out of a pool for X-API-CREDITS-REMAINING. While
+// no plan the limiter was given or resolved has any, it returns 0 with no
+// lookup, so that a handler may ask it on every admission.
+func (l *Limiter) AddOns(tenant string) int64 {
+	if !l.addOns.Load() {
+		return 0
+	}
+	return l.resolve(tenant).AddOns
+}
 
 // UsesCallers reports whether Acquire reads Request.User, IP, Module and
 // Method: only the usage statistics do. A caller that pays to compute them

@@ -89,6 +89,8 @@ func appendPlanKey(b []byte, p *Plan) []byte {
 	b = appendCalendar(b, p.Calendar)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, p.Concurrency, 10)
+	b = append(b, '+')
+	b = strconv.AppendInt(b, p.AddOns, 10)
 	var small [8]string
 	classes := small[:0]
 	for c := range p.SubConcurrency {

@@ -20,6 +20,11 @@ const (
 	// out of reach, failing closed); retry soon. The refusal says nothing
 	// of the pool, which the server could not read.
 	ByUnavailable = "unavailable"
+	// ByCost: the request costs more than the whole credit pool, or than a
+	// window of a compound plan holds (Refusal's Cost above its Limit), so
+	// no wait admits it: the refusal is a 403 with no Retry-After, and the
+	// client must not retry it.
+	ByCost = "cost"
 	// ByBody: the body is larger than the server reads to price it (413).
 	ByBody = "body"
 	// ByKey: the tenant or application key is longer than the server accepts
@@ -30,16 +35,18 @@ const (
 	ByBodyBudget = "body_budget"
 )
 
-// Refusal is what a 429 reports: which limit refused the request, what the
-// request would have cost, and when to come back.
+// Refusal is what a refusal reports: which limit refused the request, what
+// the request would have cost, and when to come back. It is a 429, but for
+// By [ByCost], a 403: a request above the whole pool, which never comes
+// back (RetryAfter 0, Reset zero).
 type Refusal struct {
-	By         string        // ByCredits, ByConcurrency, BySubConcurrency, ByTenants or ByUnavailable
+	By         string        // ByCredits, ByConcurrency, BySubConcurrency, ByTenants, ByUnavailable or ByCost
 	Class      string        // the route's API class, "" if none
 	Cost       int64         // the credits the refused request would have cost
-	Limit      int64         // the credit pool (meaningful for ByCredits)
-	Remaining  int64         // credits left, never below 0 (meaningful for ByCredits)
+	Limit      int64         // the credit pool (meaningful for ByCredits; for ByCost, the limit the cost exceeds)
+	Remaining  int64         // credits left, never below 0 (meaningful for ByCredits and ByCost)
 	Reset      time.Time     // when credits come back; zero if unknown
-	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds
+	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds; 0 for ByCost
 }
 
 // Failure is an error response other than a refusal: a request the
@@ -89,7 +96,11 @@ func (problemBodies) ContentType() string { return "application/problem+json" }
 func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 	// The title, detail and by are this package's constants, plain ASCII:
 	// they go in unescaped, which shows on the 429 path.
-	buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)
+	if f.By == ByCost {
+		buf = append(buf, `{"type":"about:blank","title":"Forbidden","status":403,"detail":"`...)
+	} else {
+		buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)
+	}
 	buf = append(buf, refusalDetail(f.By)...)
 	buf = append(buf, `","by":"`...)
 	buf = append(buf, f.By...)
@@ -100,7 +111,7 @@ func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 	}
 	buf = append(buf, `,"cost":`...)
 	buf = strconv.AppendInt(buf, f.Cost, 10)
-	if f.By == ByCredits {
+	if f.By == ByCredits || f.By == ByCost {
 		buf = append(buf, `,"limit":`...)
 		buf = strconv.AppendInt(buf, f.Limit, 10)
 		buf = append(buf, `,"remaining":`...)
@@ -111,8 +122,10 @@ func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 		buf = f.Reset.UTC().AppendFormat(buf, time.RFC3339)
 		buf = append(buf, '"')
 	}
-	buf = append(buf, `,"retry_after":`...)
-	buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	if f.RetryAfter > 0 {
+		buf = append(buf, `,"retry_after":`...)
+		buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	}
 	return append(buf, '}')
 }
 
@@ -154,6 +167,8 @@ func refusalDetail(by string) string {
 		return "the server is busy with too many tenants"
 	case ByUnavailable:
 		return "the server cannot check the limits now"
+	case ByCost:
+		return "the request costs more credits than the whole pool holds: it can never be admitted"
 	default:
 		return "too many concurrent calls from this application"
 	}

@@ -11,9 +11,12 @@
 //   - refused: 429 with Retry-After, the limit headers and a body saying
 //     which limit refused it and what the request would have cost ([Refusal];
 //     RFC 9457 problem details unless [WithErrorBodies] gives a vendor's
-//     shape, such as profile/zoho's); the wrapped handler never runs;
+//     shape, such as profile/zoho's); the wrapped handler never runs. A
+//     request that costs more than the whole pool gets 403 instead, by
+//     [ByCost], with no Retry-After: no wait admits it;
 //   - admitted: the limit headers ([HeaderLimit], [HeaderRemaining],
-//     [HeaderReset], [HeaderCreditsRemaining] from half the pool used, optionally
+//     [HeaderReset], [HeaderCreditsRemaining] from half the allowance used:
+//     the pool less the plan's add-on credits, store.Plan.AddOns; optionally
 //     the IETF RateLimit fields), then the wrapped handler; the slots are
 //     released when it returns, panics or sees its client go away, 5xx
 //     responses are refunded, and [ReportCost], called with the handler's

@@ -19,7 +19,9 @@ const (
 	// back (rounded up), or, with [WithResetEpoch], that instant in Unix seconds.
 	HeaderReset = "X-RATELIMIT-RESET"
 	// HeaderCreditsRemaining repeats the remaining credits, and is sent only
-	// once half the pool or more is used, as Zoho does.
+	// once half the allowance or more is used, as Zoho does; the allowance
+	// is the pool without the plan's add-on credits (store.Plan.AddOns),
+	// which Zoho leaves out.
 	HeaderCreditsRemaining = "X-API-CREDITS-REMAINING"
 	// HeaderRateLimitPolicy and HeaderRateLimit are the IETF
 	// draft-ietf-httpapi-ratelimit-headers-10 fields, sent with [WithIETFHeaders].
@@ -55,6 +57,17 @@ type limitState struct {
 	reset            time.Time
 	window           time.Duration // IETF w parameter; 0 leaves w out
 	retryAfter       time.Duration // > 0 only on refusals
+	slot             *slotLimit    // the slot cap that refused (a concurrency 429), nil if none
+	// addOns is the part of limit that X-API-CREDITS-REMAINING leaves
+	// out: the plan's add-on credits (store.Plan.AddOns), 0 for none.
+	addOns int64
+}
+
+// slotLimit is a concurrency or sub-concurrency cap as an IETF policy: its
+// name (ByConcurrency, BySubConcurrency) and its limit, calls in flight.
+type slotLimit struct {
+	name  string
+	limit int64
 }
 
 // ceilSeconds rounds d up to whole seconds, never below 0: a client told 0
@@ -90,7 +103,7 @@ func untilSeconds(now, reset time.Time) int64 {
 // field included; writeLimitHeaders allocates one when given none. A scratch
 // is written by one call only: the header strings point into it afterwards.
 type headerScratch struct {
-	buf  [128]byte // fits every field, IETF ones included, for pools below 10^15
+	buf  [192]byte // fits every field, IETF ones and a slot refusal's included, for pools below 10^15
 	vals [7]string // at most: limit, remaining, reset, credits, retry, policy, ratelimit
 }
 
@@ -160,7 +173,7 @@ func appendLimitValues(buf []byte, ends *[8]int, cfg *headerConfig, now time.Tim
 		buf = strconv.AppendInt(buf, delay, 10)
 	}
 	mark()
-	credits = showCredits(s.limit, remaining)
+	credits = showCredits(s.limit, remaining, s.addOns)
 	if credits {
 		buf = strconv.AppendInt(buf, remaining, 10)
 		mark()
@@ -170,12 +183,45 @@ func appendLimitValues(buf []byte, ends *[8]int, cfg *headerConfig, now time.Tim
 		mark()
 	}
 	if cfg.ietf {
-		buf = appendPolicy(buf, cfg.policy, s.limit, s.window)
+		buf = appendPolicies(buf, cfg.policy, s)
 		mark()
-		buf = appendRateLimit(buf, cfg.policy, remaining, delay)
+		buf = appendRateLimits(buf, cfg.policy, remaining, delay, s)
 		mark()
 	}
 	return buf, n, credits
+}
+
+// appendPolicies appends the RateLimit-Policy value: the credits policy,
+// after the slot cap that refused, if one did, in concurrent requests.
+func appendPolicies(buf []byte, policy string, s limitState) []byte {
+	if sl := s.slot; sl != nil {
+		buf = append(buf, '"')
+		buf = append(buf, sl.name...)
+		buf = append(buf, `";q=`...)
+		buf = strconv.AppendInt(buf, sl.limit, 10)
+		buf = append(buf, `;qu="concurrent-requests", `...)
+	}
+	return appendPolicy(buf, policy, s.limit, s.window)
+}
+
+// appendRateLimits appends the RateLimit value. For a slot refusal it names
+// the cap that refused first, with r=0 and t equal to Retry-After, so that
+// the fields of one 429 agree; the credits item follows only if its t is
+// no later than Retry-After: the draft (section 6) says Retry-After SHOULD
+// NOT point earlier than the reset parameter, and a concurrency 429 after
+// credits were spent would otherwise say Retry-After 1 beside t=hours.
+func appendRateLimits(buf []byte, policy string, remaining, delay int64, s limitState) []byte {
+	sl := s.slot
+	if sl == nil {
+		return appendRateLimit(buf, policy, remaining, delay)
+	}
+	retry := ceilSeconds(s.retryAfter)
+	buf = appendRateLimit(buf, sl.name, 0, retry)
+	if delay > retry {
+		return buf
+	}
+	buf = append(buf, ", "...)
+	return appendRateLimit(buf, policy, remaining, delay)
 }
 
 // epochReset is X-RATELIMIT-RESET with WithResetEpoch: the reset's Unix
@@ -188,12 +234,17 @@ func epochReset(now, reset time.Time) int64 {
 }
 
 // showCredits says whether X-API-CREDITS-REMAINING is sent: once half the
-// pool or more is used, as Zoho sends it "once usage is at 50% or more of
-// the allowance"; for an odd pool, once the used credits reach the half
-// rounded up. Used >= limit-limit/2 is remaining <= limit/2, which cannot
-// overflow.
-func showCredits(limit, remaining int64) bool {
-	return limit > 0 && remaining <= limit/2
+// allowance (the pool less its add-on credits) or more is used, as Zoho
+// sends it "once usage is at 50% or more of the allowance, add-on credits
+// excluded"; for an odd allowance, once the used credits reach the half
+// rounded up. With a = limit-addOns, used >= a-a/2 is remaining <=
+// addOns+a/2, which cannot overflow.
+func showCredits(limit, remaining, addOns int64) bool {
+	if addOns <= 0 { // the usual plan: the allowance is the pool
+		return limit > 0 && remaining <= limit/2
+	}
+	addOns = min(addOns, limit)
+	return limit > 0 && remaining <= addOns+(limit-addOns)/2
 }
 
 // writeAdmitted sets what writeLimitFields sets without the IETF fields and
@@ -220,7 +271,7 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	h[keyLimit] = vals.limit[:]
 	h[keyRemaining] = vals.remaining[:]
 	h[keyReset] = vals.reset[:]
-	if showCredits(s.limit, remaining) {
+	if showCredits(s.limit, remaining, s.addOns) {
 		h[keyCreditsRemaining] = vals.remaining[:]
 	}
 }

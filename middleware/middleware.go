@@ -39,6 +39,9 @@ type handler struct {
 // A refused request gets 429, Retry-After (whole seconds, rounded up), the limit
 // headers and a body saying which limit refused it ([Refusal], written by the
 // [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
+// A request that costs more than the whole pool (or than a window of a
+// compound plan holds) can never be admitted: it gets 403 instead, by
+// [ByCost], with the limit headers and no Retry-After.
 // A refusal by a store that reached no pool (full) or could not decide (a
 // shared store out of reach) has no limit headers: it knows no figures.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
@@ -48,7 +51,8 @@ type handler struct {
 // or oversized body) gets 400 or 413 ([Failure]) in the same shape, and so
 // does one whose tenant or application key is too long ([WithMaxKeyBytes]).
 // A request admitted at its route's least price and then refused by its body
-// (400, 413, 503, or 429 for a price the pool cannot pay) counts in the
+// (400, 413, 503, 429 for a price the pool cannot pay now, or 403 for one
+// above the whole pool) counts in the
 // limiter's usage statistics as a refusal, not a call ([limiter.Ticket.Refuse]).
 // The bodies being priced hold at most [WithPricingBudget] bytes between them;
 // past it a request gets 503 with Retry-After at once, and one whose body
@@ -127,7 +131,7 @@ func checkShadowRoutes(shadow map[string]bool, costs *cost.Table) error {
 // [WithCounters]).
 type Counters struct {
 	Admitted      atomic.Int64 // requests passed to the wrapped handler with a slot
-	Refused       atomic.Int64 // 429s sent
+	Refused       atomic.Int64 // refusals sent: 429s, and 403s for a cost above the pool
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
 	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
@@ -176,7 +180,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var d limiter.Decision
 	ticket := h.l.AcquireTo(now, &req, &d)
 	if !d.Allowed {
-		h.refused(w, r, now, d, price, app)
+		h.refused(w, r, now, d, price, tenant, app)
 		return
 	}
 	if price.MaxBody > 0 && hasBody(r) {
@@ -186,12 +190,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.admitted(w, r, now, ticket, &d)
+	h.admitted(w, r, now, ticket, &d, h.l.AddOns(tenant))
 }
 
 // admitted serves an admitted request: the limit headers, then next, with
 // the slots released when it returns or panics.
-func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision) {
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision, addOns int64) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
@@ -206,7 +210,7 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	// A decision that read no pool (Limit 0: a shared store out of reach
 	// admitting alone) has no figures to show: a client would take them
 	// for the pool's.
-	if hdr, s := w.Header(), stateOf(d, 0); s.limit > 0 {
+	if hdr, s := w.Header(), stateOf(d, 0, addOns); s.limit > 0 {
 		writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
 		if big != nil {
 			writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
@@ -219,16 +223,16 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 }
 
 // refused answers a refusal: 429, or in shadow mode the wrapped handler.
-func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, app string) {
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, tenant, app string) {
 	cfg := h.cfg
 	shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
 	h.noteRefusal(r, app, d, price, shadow)
 	if !shadow {
-		h.refuse(w, now, d, price)
+		h.refuse(w, now, d, price, tenant)
 		return
 	}
 	if cfg.shadowHdrs && describesPool(&d) {
-		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0), nil)
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), nil)
 	}
 	h.next.ServeHTTP(w, r)
 }
@@ -241,9 +245,11 @@ func (h *handler) now() time.Time {
 	return h.l.Now()
 }
 
-// stateOf turns a decision into what the headers say.
-func stateOf(d *limiter.Decision, retry time.Duration) limitState {
-	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry}
+// stateOf turns a decision into what the headers say, with the add-on
+// credits of the tenant's plan (limiter.Limiter.AddOns: 0 at once unless
+// some plan has any).
+func stateOf(d *limiter.Decision, retry time.Duration, addOns int64) limitState {
+	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry, addOns: addOns}
 }
 
 // finish runs deferred, once next has returned or panicked: it settles the
@@ -336,25 +342,86 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
+func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
+	if limit := h.exceededLimit(&d, tenant); limit > 0 {
+		h.refuseCost(w, now, d, price, tenant, limit)
+		return
+	}
 	// A 429 always tells the client when to come back, at least one second on.
 	retry := max(d.RetryAfter, time.Nanosecond)
 	hdr := w.Header()
 	sc := new(refusalScratch) // header values and body in one allocation
 	reset := d.Reset
 	if describesPool(&d) {
-		writeLimitHeaders(hdr, &h.cfg.headers, now, stateOf(&d, retry), &sc.hdr)
+		s := stateOf(&d, retry, h.l.AddOns(tenant))
+		var slot slotLimit
+		if h.cfg.headers.ietf && h.slotLimit(&slot, &d, tenant, price.Class) {
+			s.slot = &slot
+		}
+		writeLimitHeaders(hdr, &h.cfg.headers, now, s, &sc.hdr)
 	} else { // no pool was reached or read: no pool headers describe one
 		hdr.Set("Retry-After", strconv.FormatInt(ceilSeconds(retry), 10))
 		reset = time.Time{}
 	}
-	bodies := h.cfg.bodies
-	setErrorHeaders(hdr, &sc.json, bodies.ContentType())
-	body := bodies.AppendRefusal(sc.body[:0], Refusal{
+	h.writeRefusal(w, sc, http.StatusTooManyRequests, Refusal{
 		By: byReason(d.Reason), Class: price.Class, Cost: price.Credits, Limit: d.Limit,
 		Remaining: max(d.Remaining, 0), Reset: reset, RetryAfter: retry,
 	})
-	w.WriteHeader(http.StatusTooManyRequests)
+}
+
+// slotLimit fills sl with the slot cap that refused d, if a slot cap did:
+// the IETF fields of a concurrency 429 name that policy, whose Retry-After
+// is a second, not the credits' (see appendRateLimits).
+func (h *handler) slotLimit(sl *slotLimit, d *limiter.Decision, tenant, class string) bool {
+	switch d.Reason {
+	case limiter.ReasonConcurrency:
+		sl.name, sl.limit = ByConcurrency, h.l.PlanOf(tenant).Concurrency
+	case limiter.ReasonSubConcurrency:
+		sl.name, sl.limit = BySubConcurrency, h.l.PlanOf(tenant).SubConcurrency[class]
+	default:
+		return false
+	}
+	return sl.limit > 0
+}
+
+// exceededLimit returns the limit that credits refusal d's cost exceeds,
+// 0 if none: the pool's size (the decision's Limit), or that of a smaller
+// window of a compound plan (a burst of 10 credits a second beside a
+// day's pool). No wait admits such a call (the window package's
+// ErrExceedsLimit), so it is not told to come back.
+func (h *handler) exceededLimit(d *limiter.Decision, tenant string) int64 {
+	if d.Reason != limiter.ReasonCredits || d.Limit <= 0 {
+		return 0
+	}
+	if d.Cost > d.Limit {
+		return d.Limit
+	}
+	for _, x := range h.l.PlanOf(tenant).Extra {
+		if d.Cost > x.Credits {
+			return x.Credits
+		}
+	}
+	return 0
+}
+
+// refuseCost answers a call that costs more than limit, the whole pool or
+// a window of it: 403 (as Shopify refuses a query above its bucket's
+// maximum), by ByCost, with the limit headers but no Retry-After, since no
+// time admits it.
+func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string, limit int64) {
+	sc := new(refusalScratch)
+	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), &sc.hdr)
+	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
+		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: limit, Remaining: max(d.Remaining, 0),
+	})
+}
+
+// writeRefusal sends refusal f with status, its body in sc.
+func (h *handler) writeRefusal(w http.ResponseWriter, sc *refusalScratch, status int, f Refusal) {
+	bodies := h.cfg.bodies
+	setErrorHeaders(w.Header(), &sc.json, bodies.ContentType())
+	body := bodies.AppendRefusal(sc.body[:0], f)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 

@@ -251,7 +251,12 @@ func WithResetEpoch() Option {
 
 // WithIETFHeaders also sends RateLimit-Policy: "<policy>";q=L;w=W and
 // RateLimit: "<policy>";r=R;t=T (draft-ietf-httpapi-ratelimit-headers-10).
-// An empty policy name means "credits".
+// An empty policy name means "credits". A 429 by a concurrency or
+// sub-concurrency cap names that cap first, as a policy of its own
+// ("concurrency" or "sub_concurrency", q its cap in concurrent requests,
+// RateLimit r=0 and t equal to Retry-After); the credits item stays in
+// RateLimit only if its t is no later than Retry-After, which the draft
+// says must not point earlier than t.
 func WithIETFHeaders(policy string) Option {
 	return optionFunc(func(c *config) error {
 		if policy == "" {
@@ -259,6 +264,9 @@ func WithIETFHeaders(policy string) Option {
 		}
 		if !validPolicyName(policy) {
 			return fmt.Errorf("%w: policy name must be printable ASCII without quotes or backslashes", ErrBadOption)
+		}
+		if policy == ByConcurrency || policy == BySubConcurrency {
+			return fmt.Errorf("%w: policy name %q is a slot cap's, which a concurrency 429 names", ErrBadOption, policy)
 		}
 		c.headers.ietf = true
 		c.headers.policy = policy

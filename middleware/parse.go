@@ -154,7 +154,7 @@ func (p *Pool) derive() {
 type Limits struct {
 	Pool                           // the main pool: the day's or hour's credits
 	Interval         Pool          // a shorter pool beside it (HubSpot's 10 s, a second IETF policy)
-	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent from half the pool used
+	CreditsRemaining int64         // X-API-CREDITS-REMAINING, sent from half the allowance used
 	RetryAfter       time.Duration // from Retry-After, in [0, 366 days]
 	Dialects         Dialect       // the dialects that gave a value
 }

@@ -39,7 +39,7 @@ func TestBodyRefusalAcrossMidnight(t *testing.T) {
 		code       int
 	}{
 		{"malformed", `{"data":[1,`, http.StatusBadRequest},
-		{"price above the pool", `{"data":[1,2,3,4,5,6,7,8]}`, http.StatusTooManyRequests},
+		{"price above the pool", `{"data":[1,2,3,4,5,6,7,8]}`, http.StatusForbidden},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, testPlan(5, 5, 5), okHandler())

@@ -76,14 +76,28 @@ func TestRefusedUnread(t *testing.T) {
 
 // A body priced above what the pool has left is refused after reading:
 // the least price taken at admission is refunded and the slot released.
+// Priced above the whole pool, it is a 403 that no wait undoes.
 func TestPricedAboveRemaining(t *testing.T) {
-	e := newEnv(t, testPlan(5, 1, 5), okHandler())
-	rec := e.do("POST", "/crm/Leads", `{"data":[1,2,3,4,5,6,7,8]}`) // 8 credits of 5
+	e := newEnv(t, testPlan(10, 1, 5), okHandler())
+	require.Equal(t, http.StatusOK, e.do("GET", "/crm/Leads", "").Code)
+	rec := e.do("POST", "/crm/Leads", `{"data":[1,2,3,4,5,6,7,8,9,10]}`) // 10 credits, 9 left
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	body := decodeBody(t, rec)
 	require.NotNil(t, body.Cost)
+	assert.EqualValues(t, 10, *body.Cost)
+	assert.EqualValues(t, 9, *body.Remaining, "the refusal reports the pool as before the least price taken")
+	assert.EqualValues(t, 9, e.l.Peek(e.clock.Now(), "").Remaining, "the least price was not refunded")
+	assert.NotEmpty(t, rec.Header().Get(HeaderRetryAfter))
+
+	e = newEnv(t, testPlan(5, 1, 5), okHandler())
+	rec = e.do("POST", "/crm/Leads", `{"data":[1,2,3,4,5,6,7,8]}`) // 8 credits, a pool of 5
+	assert.Equal(t, http.StatusForbidden, rec.Code)
+	body = decodeBody(t, rec)
+	assert.Equal(t, ByCost, body.By)
+	require.NotNil(t, body.Cost)
 	assert.EqualValues(t, 8, *body.Cost)
-	assert.EqualValues(t, 5, *body.Remaining, "the refusal reports the pool as the least price taken")
+	assert.EqualValues(t, 5, body.Limit)
+	assert.Empty(t, rec.Header().Values(HeaderRetryAfter))
 	assert.EqualValues(t, 5, e.l.Peek(e.clock.Now(), "").Remaining, "the least price was not refunded")
 	rec = e.do("POST", "/crm/Leads", `{"data":[1,2,3,4,5]}`) // the slot came back
 	assert.Equal(t, http.StatusOK, rec.Code)
@@ -169,7 +183,7 @@ func TestRefusedFullStoreHeaders(t *testing.T) {
 
 // A request admitted at its route's least price and then refused by its
 // body (400 malformed, 413 too large, 429 for a price the pool cannot
-// pay) counts in the usage statistics as one refusal, with no call and no
+// pay now, 403 for one above the whole pool) counts in the usage statistics as one refusal, with no call and no
 // credits, in every dimension's rows and breakdowns and in the tenant's
 // hours; and its least price is back in the pool.
 func TestBodyRefusalCountsAsRefusal(t *testing.T) {
@@ -179,7 +193,7 @@ func TestBodyRefusalCountsAsRefusal(t *testing.T) {
 	}{
 		{"malformed", `{"data":[1,`, http.StatusBadRequest},
 		{"too large", `{"data":[` + strings.Repeat("1,", 40) + `1]}`, http.StatusRequestEntityTooLarge},
-		{"price above the pool", `{"data":[1,2,3,4,5,6,7,8]}`, http.StatusTooManyRequests},
+		{"price above the pool", `{"data":[1,2,3,4,5,6,7,8]}`, http.StatusForbidden},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, testPlan(5, 5, 5), okHandler())

@@ -31,6 +31,8 @@ var (
 	ErrUnknownClass  = errors.New("store: unknown api class")
 	ErrOverflow      = errors.New("store: credits, slots or window too large")
 	ErrCalendar      = errors.New("store: bad calendar window")
+	// ErrAddOnsAbovePool: more add-on credits than the pool holds.
+	ErrAddOnsAbovePool = errors.New("store: add-on credits above the pool")
 	// ErrTooManyWindows: more than MaxWindows windows.
 	ErrTooManyWindows = errors.New("store: too many windows")
 )
@@ -68,7 +70,17 @@ type Plan struct {
 	// has no cap.
 	SubConcurrency map[string]int64
 	Extra          []WindowLimit // more windows that must all admit
+	// AddOns is the part of Credits bought on top of the plan's allowance
+	// (Zoho's and Salesforce's add-on credits), 0 for none. Stores admit
+	// them like any credit; only what counts from the allowance alone
+	// reads it, through [Plan.Allowance] (the middleware's
+	// X-API-CREDITS-REMAINING, sent from half the allowance used, as Zoho
+	// sends it "add-on credits excluded").
+	AddOns int64
 }
+
+// Allowance returns the pool without its add-on credits: Credits - AddOns.
+func (p Plan) Allowance() int64 { return p.Credits - p.AddOns }
 
 // WindowLimit is one extra window of a compound plan.
 type WindowLimit struct {
@@ -100,7 +112,8 @@ func (p Plan) WindowLength() time.Duration {
 }
 
 // Validate reports the first problem with p: an empty or too large pool,
-// negative or too long windows, a bad calendar, a non-positive or too large
+// negative add-ons or more than the pool, negative or too long windows, a
+// bad calendar, a non-positive or too large
 // concurrency or sub-concurrency cap, a nameless class, or an extra window
 // that is empty or can never bind (no longer than the pool's window yet
 // allowing more than the whole pool). A sub-concurrency cap above
@@ -113,6 +126,12 @@ func (p Plan) Validate() error {
 	}
 	if err := p.Pool().validate(); err != nil {
 		return bad(field(err, "Credits", "Window", "Calendar"), err)
+	}
+	if p.AddOns < 0 {
+		return bad("AddOns", ErrNegative)
+	}
+	if p.AddOns > p.Credits {
+		return bad("AddOns", ErrAddOnsAbovePool)
 	}
 	if p.Concurrency <= 0 {
 		return bad("Concurrency", ErrNoConcurrency)

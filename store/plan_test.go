@@ -38,6 +38,8 @@ func TestPlanValidate(t *testing.T) {
 		}, ErrCalendar},
 		{"above window limit", func(p *Plan) { p.Credits = 1<<40 + 1 }, ErrOverflow},
 		{"concurrency above the cap", func(p *Plan) { p.Concurrency = MaxConcurrency + 1 }, ErrOverflow},
+		{"negative add-ons", func(p *Plan) { p.AddOns = -1 }, ErrNegative},
+		{"add-ons above the pool", func(p *Plan) { p.AddOns = 101 }, ErrAddOnsAbovePool},
 		{"window above the longest", func(p *Plan) { p.Window = window.MaxLength + 1 }, ErrOverflow},
 		{"extra window above the longest", func(p *Plan) {
 			p.Extra = []WindowLimit{{Credits: 1, Window: math.MaxInt64}}
@@ -107,5 +109,23 @@ func TestPlanTooManyWindows(t *testing.T) {
 	var pe *PlanError
 	if !errors.As(err, &pe) || pe.Field != "Extra" || !errors.Is(err, ErrTooManyWindows) {
 		t.Fatalf("%d windows: %v, want a PlanError on Extra for ErrTooManyWindows", 1+len(p.Extra), err)
+	}
+}
+
+// Allowance is the pool less its add-on credits; a plan made only of
+// add-ons is valid, with an allowance of 0.
+func TestPlanAllowance(t *testing.T) {
+	p := Plan{Credits: 100, Concurrency: 1, AddOns: 30}
+	if err := p.Validate(); err != nil || p.Allowance() != 70 {
+		t.Fatalf("allowance %d, %v", p.Allowance(), err)
+	}
+	p.AddOns = 100
+	if err := p.Validate(); err != nil || p.Allowance() != 0 {
+		t.Fatalf("allowance %d, %v", p.Allowance(), err)
+	}
+	var pe *PlanError
+	p.AddOns = 101
+	if err := p.Validate(); !errors.As(err, &pe) || pe.Field != "AddOns" {
+		t.Fatalf("add-ons above the pool: %v", err)
 	}
 }

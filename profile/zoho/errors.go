@@ -20,6 +20,13 @@ const (
 	// code of a composite request's sub-request in Zoho's samples, not of
 	// a 429, and a client written for Zoho did not know it.
 	CodeTooManyRequests = "TOO_MANY_REQUESTS"
+	// CodeLimitExceeded is the code of a 403 for a call that costs more
+	// than the whole pool (details.by middleware.ByCost, with its cost and
+	// the limit): no wait admits it, so it is not TOO_MANY_REQUESTS, which
+	// clients retry. Zoho's samples give LIMIT_EXCEEDED, details {"by":
+	// "limit","limit":25}, to a composite sub-request over a fixed size
+	// limit, which no retry passes either (the fact sheet, section 5).
+	CodeLimitExceeded = "LIMIT_EXCEEDED"
 	// CodeInvalidData: the request's cost could not be computed from it, or
 	// its tenant or application key is too long.
 	CodeInvalidData = "INVALID_DATA"
@@ -63,10 +70,15 @@ func (ErrorBodies) ContentType() string { return "application/json; charset=utf-
 
 // AppendRefusal writes a 429, TOO_MANY_REQUESTS for every refusal (spent
 // credits, a full concurrency cap, a full store, a store that cannot
-// decide), with details.by saying which.
+// decide), with details.by saying which; or the 403 of a call above the
+// whole pool, LIMIT_EXCEEDED ([CodeLimitExceeded]).
 func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	buf = append(buf, `{"code":"`...)
-	buf = append(buf, CodeTooManyRequests...)
+	if f.By == middleware.ByCost {
+		buf = append(buf, CodeLimitExceeded...)
+	} else {
+		buf = append(buf, CodeTooManyRequests...)
+	}
 	// By and the message are middleware's and this package's constants,
 	// plain ASCII: they go in unescaped, which shows on the 429 path.
 	buf = append(buf, `","details":{"by":"`...)
@@ -78,7 +90,7 @@ func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	}
 	buf = append(buf, `,"cost":`...)
 	buf = strconv.AppendInt(buf, f.Cost, 10)
-	if f.By == middleware.ByCredits {
+	if f.By == middleware.ByCredits || f.By == middleware.ByCost {
 		buf = append(buf, `,"limit":`...)
 		buf = strconv.AppendInt(buf, f.Limit, 10)
 		buf = append(buf, `,"remaining":`...)
@@ -89,8 +101,10 @@ func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 		buf = f.Reset.UTC().AppendFormat(buf, time.RFC3339)
 		buf = append(buf, '"')
 	}
-	buf = append(buf, `,"retry_after":`...)
-	buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	if f.RetryAfter > 0 {
+		buf = append(buf, `,"retry_after":`...)
+		buf = strconv.AppendInt(buf, ceilSeconds(f.RetryAfter), 10)
+	}
 	buf = append(buf, `},"message":"`...)
 	buf = append(buf, refusalMessage(f.By)...)
 	return append(buf, `","status":"error"}`...)
@@ -134,6 +148,8 @@ func refusalMessage(by string) string {
 		return "the server is busy with too many organisations"
 	case middleware.ByUnavailable:
 		return "the server cannot check the API limits now"
+	case middleware.ByCost:
+		return "the API call costs more credits than the organisation's whole allowance"
 	default:
 		return "too many concurrent calls from this application"
 	}

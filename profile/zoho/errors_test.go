@@ -99,6 +99,21 @@ func TestErrorBodiesRefusals(t *testing.T) {
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// A call that costs more than the whole pool (8 credits, a pool of 7) can
+// never be admitted: 403 LIMIT_EXCEEDED, by cost, with its cost and the
+// limit, and no Retry-After, where a 429 TOO_MANY_REQUESTS would have a
+// client retry it forever.
+func TestErrorBodiesCostAbovePool(t *testing.T) {
+	h := zohoServer(t, 7, 5, nil, nil)
+	rec := serve(h, "POST", "/crm/Leads", `{"data":[{},{},{},{},{},{},{},{}]}`)
+	require.Equal(t, http.StatusForbidden, rec.Code, "%s", rec.Body)
+	assert.Empty(t, rec.Header().Values("Retry-After"))
+	eight, seven := int64(8), int64(7)
+	assert.Equal(t, zoho.ErrorBody{Code: zoho.CodeLimitExceeded, Status: "error",
+		Message: "the API call costs more credits than the organisation's whole allowance",
+		Details: zoho.ErrorDetails{By: middleware.ByCost, Cost: &eight, Limit: 7, Remaining: &seven}}, decode(t, rec))
+}
+
 func TestErrorBodiesFailures(t *testing.T) {
 	h := zohoServer(t, 100, 5, nil, nil)
 	rec := serve(h, "POST", "/crm/Leads", `{"data":[<script>`)
@@ -167,10 +182,14 @@ func FuzzErrorBodies(f *testing.F) {
 			assert.NotContains(t, string(raw), "<")
 			return b
 		}
-		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable} {
+		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable, middleware.ByCost} {
 			r := middleware.Refusal{By: by, Class: class, Cost: cost, Limit: limit, Remaining: remaining,
 				Reset: t0.Add(time.Duration(reset)), RetryAfter: time.Duration(retry)}
-			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), zoho.CodeTooManyRequests)
+			code := zoho.CodeTooManyRequests
+			if by == middleware.ByCost {
+				code = zoho.CodeLimitExceeded
+			}
+			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), code)
 			assert.Equal(t, by, b.Details.By)
 			assert.Equal(t, string([]rune(class)), b.Details.Class)
 			require.NotNil(t, b.Details.Cost)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -141,5 +142,78 @@ func TestCompositeRollbackOnFailPricedTwo_r89(t *testing.T) {
 	}
 	if p.Credits < 2 {
 		t.Errorf("composite with rollback_on_fail: %d credits, Zoho charges 2 when it succeeds", p.Credits)
+	}
+}
+
+// The fact sheet, section 4 (line 50): X-API-CREDITS-REMAINING is "sent only
+// once usage is at 50% or more of the allowance, add-on credits excluded".
+// Enterprise with 10 licences has an allowance of 60,000; with 40,000 add-on
+// credits the pool is 100,000. Zoho starts sending the header at 30,000 used;
+// the middleware, which knows only the pool, at 50,000.
+func TestCreditsRemainingHeaderExcludesAddOns_r89(t *testing.T) {
+	plan, err := zoho.Enterprise.Plan(10, 40000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := limiter.New(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	h, err := middleware.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), l, ct,
+		middleware.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Charge(now, "", 35000) // 35,000 used: more than half the allowance, add-ons excluded
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/v8/Leads", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if rec.Header().Get(middleware.HeaderCreditsRemaining) == "" {
+		t.Errorf("35,001 of an allowance of 60,000 used (pool 100,000 with add-ons): no %s; headers %v",
+			middleware.HeaderCreditsRemaining, rec.Header())
+	}
+}
+
+// Below half the allowance (29,999 of 60,000 used, add-ons aside) Zoho
+// sends no X-API-CREDITS-REMAINING; from 30,000 it does: the header's
+// threshold is the allowance's half, not sooner.
+func TestCreditsRemainingHeaderFromHalfAllowance(t *testing.T) {
+	plan, err := zoho.Enterprise.Plan(10, 40000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		before int64 // used before the call, which costs 1
+		sent   bool
+	}{{29998, false}, {29999, true}, {35000, true}} {
+		l, err := limiter.New(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := middleware.New(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), l, ct,
+			middleware.WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Charge(now, "", tc.before)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/crm/v8/Leads", nil))
+		if _, sent := rec.Header()[http.CanonicalHeaderKey(middleware.HeaderCreditsRemaining)]; sent != tc.sent {
+			t.Errorf("%d used: %s sent %v, want %v", tc.before+1, middleware.HeaderCreditsRemaining, sent, tc.sent)
+		}
+		_ = l.Close(context.Background())
 	}
 }

@@ -85,12 +85,17 @@ func (e EditionLimits) Credits(licences, addOns int64) int64 {
 
 // Plan returns the edition's plan for licences and add-on credits: the pool,
 // the rolling 24 hours, the concurrency cap and the sub-concurrency caps.
+// Its AddOns are the add-on credits the pool holds beyond the allowance
+// (fewer than given when the cap binds), which X-API-CREDITS-REMAINING
+// leaves out: Zoho sends it from half the allowance used, "add-on credits
+// excluded".
 func (e EditionLimits) Plan(licences, addOns int64) (store.Plan, error) {
 	if licences < 0 || addOns < 0 {
 		return store.Plan{}, fmt.Errorf("zoho: negative licences or add-ons (%d, %d)", licences, addOns)
 	}
-	p := store.Plan{Name: e.Name, Credits: e.Credits(licences, addOns), Window: 24 * time.Hour,
-		Concurrency: e.Concurrency, SubConcurrency: subConcurrency()}
+	credits := e.Credits(licences, addOns)
+	p := store.Plan{Name: e.Name, Credits: credits, Window: 24 * time.Hour,
+		Concurrency: e.Concurrency, SubConcurrency: subConcurrency(), AddOns: credits - e.Credits(licences, 0)}
 	return p, p.Validate()
 }
 

@@ -99,6 +99,29 @@ func TestEditionFormula(t *testing.T) {
 	}
 }
 
+// A plan's AddOns are the add-on credits its pool holds beyond the
+// allowance, which X-API-CREDITS-REMAINING leaves out: all of them below
+// the cap, only what fits under it above.
+func TestEditionPlanAddOns(t *testing.T) {
+	for _, tc := range []struct {
+		e                        zoho.EditionLimits
+		licences, addOns         int64
+		credits, allowance, kept int64
+	}{
+		{zoho.Enterprise, 10, 40000, 100000, 60000, 40000},
+		{zoho.Enterprise, 10, 0, 60000, 60000, 0},
+		{zoho.Standard, 10, 60000, 100000, 52500, 47500}, // capped: 112,500
+		{zoho.Standard, 1000, 7, 100000, 100000, 0},      // the allowance alone reaches the cap
+		{zoho.Ultimate, 10, 500, 70500, 70000, 500},
+	} {
+		p, err := tc.e.Plan(tc.licences, tc.addOns)
+		if err != nil || p.Credits != tc.credits || p.AddOns != tc.kept || p.Allowance() != tc.allowance {
+			t.Errorf("%s x%d +%d: credits %d, add-ons %d, allowance %d (%v); want %d, %d, %d", tc.e.Name, tc.licences,
+				tc.addOns, p.Credits, p.AddOns, p.Allowance(), err, tc.credits, tc.kept, tc.allowance)
+		}
+	}
+}
+
 func TestCostTable(t *testing.T) {
 	ct, err := zoho.CostTable()
 	if err != nil {

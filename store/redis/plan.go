@@ -45,6 +45,7 @@ type planJSON struct {
 	Concurrency int64            `json:"concurrency"`
 	Sub         map[string]int64 `json:"sub,omitempty"`
 	Extra       []winJSON        `json:"extra,omitempty"`
+	AddOns      int64            `json:"add_ons,omitempty"` // omitted when 0: as plans were encoded before it
 }
 
 type winJSON struct {
@@ -79,7 +80,7 @@ func (c *calJSON) calendar() (*store.Calendar, error) {
 // encodePlan is p's encoding (json sorts map keys: one plan, one string).
 func encodePlan(p *store.Plan) string {
 	j := planJSON{Name: p.Name, Credits: p.Credits, Window: p.WindowLength(), Calendar: calOf(p.Calendar),
-		Concurrency: p.Concurrency, Sub: p.SubConcurrency}
+		Concurrency: p.Concurrency, Sub: p.SubConcurrency, AddOns: p.AddOns}
 	for _, x := range p.Extra {
 		j.Extra = append(j.Extra, winJSON{Credits: x.Credits, Window: x.Window, Calendar: calOf(x.Calendar)})
 	}
@@ -98,7 +99,7 @@ func decodePlan(enc string) (*store.Plan, error) {
 		return nil, err
 	}
 	p := &store.Plan{Name: j.Name, Credits: j.Credits, Window: j.Window, Calendar: cal,
-		Concurrency: j.Concurrency, SubConcurrency: j.Sub}
+		Concurrency: j.Concurrency, SubConcurrency: j.Sub, AddOns: j.AddOns}
 	for _, x := range j.Extra {
 		c, err := x.Calendar.calendar()
 		if err != nil {

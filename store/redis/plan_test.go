@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,19 @@ func TestKeyOutlivesCalendarPeriod(t *testing.T) {
 		if ttl := c.PTTL(context.Background(), windowKey(s, name)).Val(); ttl < end.Sub(now) {
 			t.Errorf("%s: the key expires in %v, the day's period ends in %v", name, ttl, end.Sub(now))
 		}
+	}
+}
+
+// A plan's add-on credits go with it through Redis (SetPlan on one instance,
+// read by another); a plan without them encodes as plans did before.
+func TestPlanEncodingKeepsAddOns(t *testing.T) {
+	p := store.Plan{Name: "e", Credits: 100, Window: time.Hour, Concurrency: 2, AddOns: 40}
+	q, err := decodePlan(encodePlan(&p))
+	if err != nil || q.AddOns != 40 || q.Allowance() != 60 {
+		t.Fatalf("decoded %+v, %v", q, err)
+	}
+	p.AddOns = 0
+	if enc := encodePlan(&p); strings.Contains(enc, "add_ons") {
+		t.Errorf("a plan without add-ons encodes them: %s", enc)
 	}
 }

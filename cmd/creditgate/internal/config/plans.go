@@ -133,7 +133,7 @@ func (b *builder) plan(s PlanSpec, path string) (store.Plan, bool) {
 			b.fail(path+".credits", "with add_ons, past the largest pool (%d)", int64(math.MaxInt64))
 			return p, false
 		}
-		p.Credits = *s.Credits + addOns
+		p.Credits, p.AddOns = *s.Credits+addOns, addOns
 	}
 	if s.Window != nil {
 		p.Window = *s.Window

@@ -199,7 +199,7 @@ func (g *Gateway) closing() bool {
 
 // samePlan reports whether two plans are the same limits.
 func samePlan(a, b store.Plan) bool {
-	return a.Name == b.Name && a.Credits == b.Credits && a.WindowLength() == b.WindowLength() &&
+	return a.Name == b.Name && a.Credits == b.Credits && a.AddOns == b.AddOns && a.WindowLength() == b.WindowLength() &&
 		a.Concurrency == b.Concurrency && maps.Equal(a.SubConcurrency, b.SubConcurrency) &&
 		reflect.DeepEqual(a.Extra, b.Extra) && sameCalendar(a.Calendar, b.Calendar)
 }

@@ -45,7 +45,7 @@ func newMetrics(cs *middleware.Counters, l *limiter.Limiter, st backing, topTena
 	m := &metrics{reg: reg}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "creditgate_requests_refused_total",
-		Help: "Requests refused with 429, by reason: credits, concurrency, sub_concurrency, tenants (the store is full), unavailable (the store could not decide).",
+		Help: "Requests refused with 429 (or 403 for a call that costs more than the whole pool, reason credits), by reason: credits, concurrency, sub_concurrency, tenants (the store is full), unavailable (the store could not decide).",
 	}, []string{"reason"})
 	for r, name := range reasons {
 		if r != int(limiter.ReasonNone) {
