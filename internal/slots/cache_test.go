@@ -147,11 +147,11 @@ func TestPairCacheLoweredCapacity(t *testing.T) {
 		t.Fatal("admitted a second call under a capacity of 1")
 	}
 	c.Release(&p, PairA)
-	for _, bad := range []uint64{0, 2} {
+	for _, bad := range []uint64{0, 1 << 30} {
 		func() {
 			defer func() {
-				if recover() != errPairWhich {
-					t.Errorf("which %#x: no panic", bad)
+				if recover() != errPairDelta {
+					t.Errorf("delta %#x: no panic", bad)
 				}
 			}()
 			c.TryAcquire(&p, bad)
