@@ -124,7 +124,7 @@ func TestCompositeTakesFiveConcurrencyUnits_r89(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	admitted := 0
 	for range 5 {
-		tk, d := l.Acquire(now, store.Request{Tenant: "org", App: "app", Class: p.Class, Credits: p.Credits})
+		tk, d := l.Acquire(now, store.Request{Tenant: "org", App: "app", Class: p.Class, Credits: p.Credits, Units: p.Units})
 		if d.Allowed {
 			defer tk.Release()
 			admitted++
