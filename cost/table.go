@@ -301,26 +301,6 @@ func Override(routes []Route, replacements ...Route) []Route {
 	return out
 }
 
-// ErrUnitsOverCap is wrapped by CheckUnits.
-var ErrUnitsOverCap = errors.New("cost: route takes more concurrency units than the cap")
-
-// CheckUnits reports, as an error wrapping ErrUnitsOverCap, every route of t
-// whose calls take more units than concurrency, a plan's cap per
-// application: such a call could never be admitted. Adapters that combine
-// a plan with a cost table call this at construction, as CheckClasses.
-func (t *Table) CheckUnits(concurrency int64) error {
-	var over []string
-	for _, r := range t.routes {
-		if r.Units > concurrency {
-			over = append(over, fmt.Sprintf("%s takes %d", r.Pattern, r.Units))
-		}
-	}
-	if len(over) > 0 {
-		return fmt.Errorf("%w %d: %q", ErrUnitsOverCap, concurrency, over)
-	}
-	return nil
-}
-
 // ErrUnknownClass is wrapped by CheckClasses.
 var ErrUnknownClass = errors.New("cost: api class without a sub-concurrency cap")
 

@@ -52,21 +52,3 @@ func TestPriceUnits(t *testing.T) {
 		t.Errorf("negative units: %v", err)
 	}
 }
-
-// CheckUnits names every route whose calls take more units than a cap.
-func TestCheckUnits(t *testing.T) {
-	ct, err := NewTable(1, Route{Pattern: "POST /a", Cost: 1, Units: 5}, Route{Pattern: "POST /b", Cost: 1, Units: 3}, Route{Pattern: "POST /c", Cost: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ct.CheckUnits(5); err != nil {
-		t.Errorf("cap 5: %v", err)
-	}
-	err = ct.CheckUnits(4)
-	if !errors.Is(err, ErrUnitsOverCap) || !strings.Contains(err.Error(), "POST /a takes 5") || strings.Contains(err.Error(), "POST /b") {
-		t.Errorf("cap 4: %v", err)
-	}
-	if err := ct.CheckUnits(0); !errors.Is(err, ErrUnitsOverCap) || !strings.Contains(err.Error(), "POST /b takes 3") {
-		t.Errorf("cap 0: %v", err)
-	}
-}

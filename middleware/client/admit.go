@@ -157,8 +157,8 @@ func (t *Transport) poolRefusal(now time.Time, need, units int64, d *limiter.Dec
 		r.never = need > d.Limit
 	case ReasonConcurrency, ReasonSubConcurrency:
 		r.at = now.Add(concurrencyPoll)
-		// More units than the cap: it would wait forever (New refuses such
-		// a route, but a shared limiter's plan may be lowered since).
+		// More units than the cap (a Zoho table under a plan stricter than
+		// Zoho's): it would wait forever.
 		r.never = r.reason == ReasonConcurrency && units > 1 && units > t.l.Plan(t.tenant).Concurrency
 	}
 }

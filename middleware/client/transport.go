@@ -79,8 +79,8 @@ var _ http.RoundTripper = (*Transport)(nil)
 // Errors (wrapping ErrConfig, or the plan's or cost table's own) are
 // returned for a bad option, a negative or absurd quota, reserves that add
 // up to the pool, a default integration that is not configured, a cost
-// table naming an API class the plan does not cap or a route taking more
-// concurrency units than the plan's cap, or both WithLimiter and WithPlan.
+// table naming an API class the plan does not cap, or both WithLimiter and
+// WithPlan.
 func New(base http.RoundTripper, opts ...Option) (*Transport, error) {
 	var c config
 	for _, o := range opts {
@@ -159,13 +159,6 @@ func (t *Transport) build(c *config) error {
 	}
 	pool := t.l.Plan(t.tenant)
 	if err := t.costs.CheckClasses(pool.SubConcurrency); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	conc := pool.Concurrency
-	if t.learned {
-		conc = t.learnConc
-	}
-	if err := t.costs.CheckUnits(conc); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	t.clock = c.clock

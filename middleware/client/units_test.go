@@ -62,26 +62,28 @@ func TestTransportUnits(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-// A route of more units than the plan's cap could never be admitted: New
-// refuses it, and a call of one under a shared limiter whose plan was lowered
-// since fails at once (Never) rather than wait forever.
+// A call of more units than the plan's cap could never be admitted: it
+// fails at once (Never) rather than wait forever, under the Transport's own
+// plan or a shared limiter's lowered since; the others go on.
 func TestTransportUnitsOverCap(t *testing.T) {
-	_, err := client.New(&okRT{}, client.WithCosts(unitCosts(t, 3)), client.WithPlan(plan(100, 2)))
-	require.ErrorIs(t, err, client.ErrConfig)
-	require.ErrorIs(t, err, cost.ErrUnitsOverCap)
-
 	l, err := limiter.New(plan(100, 3))
 	require.NoError(t, err)
 	defer l.Close(context.Background())
-	tr := checkedTransport(t, &okRT{}, client.WithCosts(unitCosts(t, 3)), client.WithLimiter(l))
-	require.NoError(t, l.SetPlan("", plan(100, 2)))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = get(ctx, tr, "", "/crm/composite")
-	var le *client.LimitError
-	require.ErrorAs(t, err, &le, "a call of 3 units under a cap of 2: %v", err)
-	assert.True(t, le.Never)
-	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+	for _, tr := range []*client.Transport{
+		checkedTransport(t, &okRT{}, client.WithCosts(unitCosts(t, 3)), client.WithPlan(plan(100, 2))),
+		checkedTransport(t, &okRT{}, client.WithCosts(unitCosts(t, 3)), client.WithLimiter(l)),
+	} {
+		require.NoError(t, l.SetPlan("", plan(100, 2)))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = get(ctx, tr, "", "/crm/composite")
+		cancel()
+		var le *client.LimitError
+		require.ErrorAs(t, err, &le, "a call of 3 units under a cap of 2: %v", err)
+		assert.True(t, le.Never)
+		assert.Equal(t, client.ReasonConcurrency, le.Reason)
+		assert.False(t, errors.Is(err, context.DeadlineExceeded))
+		mustGet(t, tr, "", "/crm/Leads")
+	}
 }
 
 // While the pool is still to be learned the Transport lets one call out at
