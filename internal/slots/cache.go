@@ -44,7 +44,9 @@ type PairCache struct {
 // TryAcquire is p.TryAcquire(delta), taking the slots cached on the
 // caller's stripe if they are just what delta names.
 func (c *PairCache) TryAcquire(p *Pair, delta uint64) (ok, refusedA bool) {
-	checkDelta(delta) // a delta of 0 would match an empty stripe
+	if checkDelta(delta); delta == 0 { // it would match an empty stripe
+		return true, false
+	}
 	if c.state.Load()&1 == 0 {
 		w := &c.s[stripe.Index()].w
 		if w.Load() == delta && w.CompareAndSwap(delta, 0) {

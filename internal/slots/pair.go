@@ -46,12 +46,13 @@ const MaxPairCapacity = 1<<30 - 1
 // on held and its load of the capacities.
 var pairHook func()
 
-var errPairDelta = errors.New("slots: Pair delta must take 1 to MaxPairCapacity of A or B, and none past it")
+var errPairDelta = errors.New("slots: Pair delta with a weight past MaxPairCapacity")
 
 // TryAcquire takes the weights of A and of B that delta names (see Pair),
 // all or nothing, without waiting, and reports whether it did; when it did
-// not, refusedA reports whether A's count refused (else B's did). It panics
-// on a delta of 0 or with a half past MaxPairCapacity.
+// not, refusedA reports whether A's count refused (else B's did).
+// TryAcquire(0) takes nothing and is true, as Slots.TryAcquire(0). It
+// panics on a delta with a weight past MaxPairCapacity.
 func (p *Pair) TryAcquire(delta uint64) (ok, refusedA bool) {
 	checkDelta(delta)
 	// The add before the load of the capacities: a capacity change stores
@@ -71,19 +72,18 @@ func (p *Pair) TryAcquire(delta uint64) (ok, refusedA bool) {
 	// the others 0. In masks, not branches, so that TryAcquire inlines (the
 	// store's admission calls it).
 	h &= (delta + (1<<30-1)*(PairA+PairB)) >> 30 & (PairA | PairB) * (1<<32 - 1)
-	overA := uint32(h) > uint32(c)
-	if !(overA || h>>32 > c>>32) {
+	if uint32(h) <= uint32(c) && h>>32 <= c>>32 {
 		return true, false
 	}
 	p.held.Add(-delta)
-	return false, overA
+	return false, uint32(h) > uint32(c)
 }
 
 // Release gives back the weights of A and of B that delta names: what a
 // TryAcquire of delta took. Like Slots.Release, it panics with "slots:
 // released more than held" (the release undone first) if a count would go
 // below zero, which in one word would borrow from the other count; and on a
-// bad delta, as TryAcquire.
+// bad delta, as TryAcquire. Release(0) does nothing.
 func (p *Pair) Release(delta uint64) {
 	checkDelta(delta)
 	if h := p.held.Add(-delta); h&(1<<31|1<<63) != 0 { // a count at 2^31 or more: it went below zero
@@ -92,10 +92,10 @@ func (p *Pair) Release(delta uint64) {
 	}
 }
 
-// checkDelta panics unless delta takes something, and neither half is
-// past MaxPairCapacity (2^30-1: bits 30 and 31 of each half clear).
+// checkDelta panics if a half of delta is past MaxPairCapacity (2^30-1:
+// bits 30 and 31 of each half must be clear).
 func checkDelta(delta uint64) {
-	if delta == 0 || delta&(3<<30|3<<62) != 0 {
+	if delta&(3<<30|3<<62) != 0 {
 		panic(errPairDelta)
 	}
 }

@@ -48,10 +48,14 @@ func TestPairTryAcquireRelease(t *testing.T) {
 	assert.True(t, ok)
 	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(PairA | PairB) }, "A not held")
 	held(0, 1)
-	for _, bad := range []uint64{0, 1 << 30, 1 << 31, PairB << 30, PairA | PairB<<31, (MaxPairCapacity + 1) * PairB} {
+	for _, bad := range []uint64{1 << 30, 1 << 31, PairB << 30, PairA | PairB<<31, (MaxPairCapacity + 1) * PairB} {
 		assert.PanicsWithValue(t, errPairDelta, func() { p.TryAcquire(bad) })
 		assert.PanicsWithValue(t, errPairDelta, func() { p.Release(bad) })
 	}
+	ok, _ = p.TryAcquire(0) // takes nothing, as Slots.TryAcquire(0)
+	assert.True(t, ok)
+	p.Release(0)
+	held(0, 1)
 
 	var zero Pair
 	ok, refusedA = zero.TryAcquire(PairB)
