@@ -75,7 +75,7 @@ func (t *Table) Lookup(r *http.Request) (p Price, err error) {
 		// written through a pointer, which while the collector marks takes
 		// a write barrier per string (a tenth of a client's call).
 		rt := &t.routes[i]
-		p.Credits, p.Class, p.Pattern, p.Module, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, st&fastRedirect != 0
+		p.Credits, p.Class, p.Units, p.Pattern, p.Module, p.Unclean = rt.Cost, rt.Class, rt.Units, rt.Pattern, module, st&fastRedirect != 0
 		return p, nil
 	}
 	err = t.lookup(r, &p, &c, i, module, st)
@@ -104,7 +104,7 @@ func (t *Table) lookup(r *http.Request, p *Price, c *pathCuts, i int, module str
 func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean bool) error {
 	if i >= 0 && t.routes[i].Pricer.Func == nil { // a constant cost: most routes
 		rt := &t.routes[i]
-		p.Credits, p.Class, p.Pattern, p.Module, p.MaxBody, p.BodyClass, p.Unclean = rt.Cost, rt.Class, rt.Pattern, module, 0, false, unclean
+		p.Credits, p.Class, p.Units, p.Pattern, p.Module, p.MaxBody, p.BodyClass, p.Unclean = rt.Cost, rt.Class, rt.Units, rt.Pattern, module, 0, false, unclean
 		return nil
 	}
 	t.name(p, i, module)
@@ -151,6 +151,9 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	t.name(p, vs.v[best].route, vs.v[best].module)
 	bodyClass := false
 	for k := 0; k < vs.n; k++ {
+		if i := vs.v[k].route; i >= 0 {
+			p.Units = max(p.Units, t.routes[i].Units) // as the class: the server may run any reading
+		}
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
 		}
@@ -217,11 +220,11 @@ func (t *Table) class(r *http.Request, i int, credits int64, final bool) string 
 // name sets p's route fields from route i and its module segment.
 func (t *Table) name(p *Price, i int, module string) {
 	if i < 0 {
-		p.Class, p.Pattern, p.Module = "", "", ""
+		p.Class, p.Units, p.Pattern, p.Module = "", 0, "", ""
 		return
 	}
 	rt := &t.routes[i]
-	p.Class, p.Pattern, p.Module = rt.Class, rt.Pattern, module
+	p.Class, p.Units, p.Pattern, p.Module = rt.Class, rt.Units, rt.Pattern, module
 }
 
 // bounds returns what route i costs at least and at most, running its

@@ -23,6 +23,10 @@ type Route struct {
 	Cost    int64  // constant cost, used when Pricer.Func is nil
 	Pricer  Pricer // prices from the request, e.g. RecordsCost
 	Class   string // sub-concurrency class, "" = none
+	// Units is how many units of the application's concurrency cap a
+	// call of the route takes while in flight (store.Request.Units); 0
+	// means 1. Zoho's Composite takes 5.
+	Units int64
 }
 
 // Price is what a request costs and which class it belongs to. When routers
@@ -36,6 +40,9 @@ type Price struct {
 	// can cost, and PriceBody completes it.
 	Credits int64
 	Class   string
+	// Units is what the call takes of its application's concurrency cap
+	// (Route.Units, the most of any reading); 0 means 1.
+	Units   int64
 	Pattern string // matched pattern, "" for the default
 	// Module is the path segment at the pattern's {module}, "" if the
 	// pattern has none; for {module...}, the first segment it matches (a
@@ -146,6 +153,8 @@ func checkRoute(r Route) (int64, error) {
 		return 0, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
 	case p.Func == nil && p.InClass != nil:
 		return 0, fmt.Errorf("%w: %q pricer has InClass but no Func", ErrArgs, r.Pattern)
+	case r.Units < 0:
+		return 0, fmt.Errorf("%w: %q takes %d units", ErrNegative, r.Pattern, r.Units)
 	case p.Func == nil:
 		return r.Cost, nil
 	case p.Min < 0 || p.Max < 0 || p.MaxBody < 0:

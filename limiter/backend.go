@@ -63,7 +63,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	h := l.pool.get()
 	// What a store reads (see store.Request): the statistics' keys stay in
 	// the caller's req, which nothing after this call keeps.
-	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep = req.Tenant, req.App, req.Class, req.Credits, req.Keep
+	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep, h.req.Units = req.Tenant, req.App, req.Class, req.Credits, req.Keep, req.Units
 	if m := l.mem; m != nil {
 		m.Take(now, &h.req, l.planFor, &state[memory.Lease](h).lease, &h.dec)
 	} else {

@@ -23,7 +23,7 @@ type model struct {
 type modelTicket struct {
 	tk                 Ticket
 	tenant, app, class string
-	credits            int64
+	credits, units     int64
 	settled            bool
 }
 
@@ -44,11 +44,13 @@ func TestAcquireReleaseSettleModel(t *testing.T) {
 				app := []string{"a", "b"}[rng.IntN(2)]
 				class := []string{"", "bulk", "uncapped"}[rng.IntN(3)]
 				n := int64(rng.IntN(8))
-				tk, d := l.Acquire(now, Request{Tenant: tenant, App: app, Class: class, Credits: n})
+				units := int64(rng.IntN(5)) - 1 // -1 and 0 take one unit; 4 is over the cap of 3, never admitted
+				u := max(units, 1)
+				tk, d := l.Acquire(now, Request{Tenant: tenant, App: app, Class: class, Credits: n, Units: units})
 				ak, ck := tenant+"/"+app, tenant+"/"+class
 				want := ReasonNone
 				switch {
-				case m.apps[ak] >= m.conc:
+				case m.apps[ak]+u > m.conc:
 					want = ReasonConcurrency
 				case class == "bulk" && m.classes[ck] >= m.sub:
 					want = ReasonSubConcurrency
@@ -62,12 +64,12 @@ func TestAcquireReleaseSettleModel(t *testing.T) {
 					t.Fatalf("seed %d step %d: remaining %d, model %d", seed, step, d.Remaining, m.limit-m.spent[tenant])
 				}
 				if d.Allowed {
-					m.apps[ak]++
+					m.apps[ak] += u
 					if class == "bulk" {
 						m.classes[ck]++
 					}
 					m.spent[tenant] += n
-					live = append(live, &modelTicket{tk: tk, tenant: tenant, app: app, class: class, credits: n})
+					live = append(live, &modelTicket{tk: tk, tenant: tenant, app: app, class: class, credits: n, units: u})
 				}
 			case op < 8 && len(live) > 0: // release, sometimes twice, sometimes via a copy
 				i := rng.IntN(len(live))
@@ -78,7 +80,7 @@ func TestAcquireReleaseSettleModel(t *testing.T) {
 					mt.tk.Release()
 				}
 				stale = append(stale, cp)
-				m.apps[mt.tenant+"/"+mt.app]--
+				m.apps[mt.tenant+"/"+mt.app] -= mt.units
 				if mt.class == "bulk" {
 					m.classes[mt.tenant+"/bulk"]--
 				}

@@ -50,13 +50,15 @@ func testPlan(credits, conc, bulk int64) limiter.Plan {
 
 // testRoutes: GET /crm/{module} costs 1, POST /crm/bulk costs 5 in class bulk,
 // POST /crm/{module} costs one credit per record of the body (at most 10, body
-// at most 64 bytes).
+// at most 64 bytes); GET /crm/composite costs 1 and takes 2 units of the
+// application's concurrency cap.
 func testCosts(t testing.TB) *cost.Table {
 	ct, err := cost.NewTable(1,
 		cost.Route{Pattern: "GET /crm/{module}", Cost: 1},
 		cost.Route{Pattern: "POST /crm/bulk", Cost: 5, Class: "bulk"},
 		cost.Route{Pattern: "POST /crm/{module}", Pricer: cost.RecordsCost("data", 1, 10, 64)},
 		cost.Route{Pattern: "GET /free", Cost: 0},
+		cost.Route{Pattern: "GET /crm/composite", Cost: 1, Units: 2},
 	)
 	require.NoError(t, err)
 	return ct

@@ -176,6 +176,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method:  cfg.shortKey(r.Method),
 		Credits: price.Credits,
 		Class:   price.Class,
+		Units:   price.Units,
 	}
 	var d limiter.Decision
 	ticket := h.l.AcquireTo(now, &req, &d)

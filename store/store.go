@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Request is one call to admit. Stores read Tenant, App, Class, Credits and
-// Keep; the other fields are for the caller's usage statistics.
+// Request is one call to admit. Stores read Tenant, App, Class, Credits,
+// Keep and Units; the other fields are for the caller's usage statistics.
 type Request struct {
 	Tenant string // the pool's owner (an organisation, an account)
 	App    string // the application (client id) whose concurrency cap applies
@@ -19,6 +19,13 @@ type Request struct {
 	// Keep is how many credits of the pool the call must leave untaken: a
 	// reserve that only other callers may spend (a client's web forms, say).
 	Keep int64
+	// Units is how many units of the application's concurrency cap the
+	// call takes while in flight (Zoho's Composite takes 5); 0 or less
+	// means 1. Its class, if capped, still takes one unit. A call of more
+	// units than the cap is refused for concurrency every time, as one
+	// costing more than the pool is for credits: callers that wait for
+	// slots check Units against the plan's Concurrency first.
+	Units int64
 
 	User, IP, Module, Method string
 }
@@ -96,14 +103,14 @@ type PlanFunc func(tenant string) *Plan
 // are the store's business. Methods are safe for concurrent use; each is
 // one atomic step of the store (one round trip for a remote store).
 type Store[L any] interface {
-	// Take admits req at now all or nothing: one slot of the application's
-	// concurrency, one of the class's sub-concurrency if the plan caps the
-	// class, and req.Credits from every window of the tenant's plan while
+	// Take admits req at now all or nothing: req.Units of the
+	// application's concurrency (1 if Units is 0 or less), one slot of the
+	// class's sub-concurrency if the plan caps the class, and req.Credits from every window of the tenant's plan while
 	// leaving req.Keep in the pool. It fills *d and, when admitted, *lease;
 	// on refusal nothing is kept and d says why and when to retry.
 	Take(now time.Time, req *Request, plans PlanFunc, lease *L, d *Decision)
-	// Release gives back the slots of an admitted Take. Called once per
-	// admission.
+	// Release gives back the slots of an admitted Take, all the units it
+	// took. Called once per admission.
 	Release(lease *L)
 	// Settle moves the lease's charge by delta credits at now: delta < 0
 	// refunds -delta into the window slot the credits were taken in (never

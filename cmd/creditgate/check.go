@@ -113,13 +113,13 @@ func printCosts(w io.Writer, eff *config.Effective) {
 	fmt.Fprintf(w, "\ncost table: %s profile, %d routes; a request no route matches costs %d\n",
 		profile, len(eff.Routes), eff.Costs.DefaultCost())
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tFROM")
+	fmt.Fprintln(tw, "  ROUTE\tCREDITS\tCLASS\tUNITS\tFROM")
 	for _, r := range eff.Routes {
 		class := r.Class
 		if class == "" {
 			class = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Pattern, r.Cost, class, r.Source)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", r.Pattern, r.Cost, class, max(r.Units, 1), r.Source)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -130,21 +130,27 @@ func TestCommandHelpAndBadFlags(t *testing.T) {
 // check lists an override that sets a cost but no class with the class the
 // profile gave its route, in every version it is spread to: the listing
 // showed "-" for the bulk read job overridden to 80, which ran uncapped.
+// The composite request's units are kept likewise.
 func TestCheckListsAnOverridesKeptClass(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "gw.yaml", `
 upstream: http://127.0.0.1:9000
 costs:
   overrides:
     - {pattern: "POST /crm/bulk/v8/read", cost: 80}
+    - {pattern: "POST /crm/v8/__composite_requests", cost: 3}
 `)
 	code, stdout, stderr := runCLI(t, nil, "check", cfg)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, v := range []string{"v8", "v2"} {
-		row := regexp.MustCompile(`POST /crm/bulk/` + v + `/read\s+80\s+complex\s+override\n`)
+		row := regexp.MustCompile(`POST /crm/bulk/` + v + `/read\s+80\s+complex\s+1\s+override\n`) // 1: its units
 		if !row.MatchString(stdout) {
 			t.Errorf("check output lacks %s's bulk read at 80, class complex, from override:\n%s", v, stdout)
+		}
+		row = regexp.MustCompile(`POST /crm/` + v + `/__composite_requests\s+3\s+complex\s+5\s+override\n`)
+		if !row.MatchString(stdout) {
+			t.Errorf("check output lacks %s's composite at 3, class complex, 5 units, from override:\n%s", v, stdout)
 		}
 	}
 }

@@ -25,8 +25,8 @@ import (
 // slots go to the Pair, until a release finds the count within the
 // capacities again.
 //
-// A stripe holds what one release gave back (PairA, PairB or both); a take
-// uses it only if it is what the take needs. Its zero value is ready (on);
+// A stripe holds what one release gave back (a delta, see Pair); a take
+// uses it only if it is just what the take needs. Its zero value is ready (on);
 // it is 640 bytes (704 more per tenant in the memory store), so only a caller whose slots several cores take at once
 // should keep one.
 type PairCache struct {
@@ -36,42 +36,44 @@ type PairCache struct {
 	state atomic.Uint64
 	_     [56]byte
 	s     [stripe.Count]struct {
-		w atomic.Uint64 // the cached slots: 0, PairA, PairB or PairA|PairB
+		w atomic.Uint64 // the cached slots: 0 or a delta
 		_ [56]byte
 	}
 }
 
-// TryAcquire is p.TryAcquire(which), taking a slot cached on the caller's
-// stripe if it is just what which names.
-func (c *PairCache) TryAcquire(p *Pair, which uint64) (ok, refusedA bool) {
-	checkWhich(which) // a which of 0 would match an empty stripe
+// TryAcquire is p.TryAcquire(delta), taking the slots cached on the
+// caller's stripe if they are just what delta names.
+func (c *PairCache) TryAcquire(p *Pair, delta uint64) (ok, refusedA bool) {
+	if checkDelta(delta); delta == 0 { // it would match an empty stripe
+		return true, false
+	}
 	if c.state.Load()&1 == 0 {
 		w := &c.s[stripe.Index()].w
-		if w.Load() == which && w.CompareAndSwap(which, 0) {
+		if w.Load() == delta && w.CompareAndSwap(delta, 0) {
 			return true, false
 		}
 	}
-	if ok, refusedA = p.TryAcquire(which); !ok && c.Drain(p) {
-		ok, refusedA = p.TryAcquire(which)
+	if ok, refusedA = p.TryAcquire(delta); !ok && c.Drain(p) {
+		ok, refusedA = p.TryAcquire(delta)
 	}
 	return ok, refusedA
 }
 
-// Release is p.Release(which), keeping the slots on the caller's stripe
+// Release is p.Release(delta), keeping the slots on the caller's stripe
 // (and giving back what the stripe held before) while the cache is on.
 // Unlike p.Release, it does not catch a release of slots not held while the
 // cache is on (that would read the Pair's word, which the cache is there to
 // spare): the slot is cached and a take may use it, and only a drain that
 // gives it back to a Pair holding none panics. Give back only what a take
 // took.
-func (c *PairCache) Release(p *Pair, which uint64) {
-	checkWhich(which)
+func (c *PairCache) Release(p *Pair, delta uint64) {
+	checkDelta(delta)
 	if o := c.state.Load(); o&1 != 0 {
-		p.Release(which)
+		p.Release(delta)
 		c.maybeOn(p, o)
 		return
 	}
-	if v := c.s[stripe.Index()].w.Swap(which); v != 0 {
+	if v := c.s[stripe.Index()].w.Swap(delta); v != 0 {
 		p.Release(v)
 	}
 }
@@ -102,7 +104,7 @@ func (c *PairCache) Drain(p *Pair) bool {
 func (c *PairCache) Cached() (a, b int64) {
 	for i := range c.s {
 		v := c.s[i].w.Load()
-		a += int64(v & PairA)
+		a += int64(uint32(v))
 		b += int64(v >> 32)
 	}
 	return a, b

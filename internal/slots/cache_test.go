@@ -147,11 +147,14 @@ func TestPairCacheLoweredCapacity(t *testing.T) {
 		t.Fatal("admitted a second call under a capacity of 1")
 	}
 	c.Release(&p, PairA)
-	for _, bad := range []uint64{0, 2} {
+	if ok, _ := c.TryAcquire(&p, 0); !ok { // takes nothing, caches nothing
+		t.Error("TryAcquire(0) refused")
+	}
+	for _, bad := range []uint64{1 << 30, PairB << 31} {
 		func() {
 			defer func() {
-				if recover() != errPairWhich {
-					t.Errorf("which %#x: no panic", bad)
+				if recover() != errPairDelta {
+					t.Errorf("delta %#x: no panic", bad)
 				}
 			}()
 			c.TryAcquire(&p, bad)

@@ -5,16 +5,19 @@ import (
 	"sync/atomic"
 )
 
-// Pair is two [Slots] of weight-one slots, A and B, counted in one word, for
-// a caller that mostly takes a slot of each at once: the limiter takes an
-// application's concurrency slot (A) and its API class's sub-concurrency
-// slot (B) together, and one atomic add then takes both, and one gives both
-// back, where two Slots cost two of each on the line every admission writes.
+// Pair is two [Slots] counted in one word, A and B, for a caller that
+// mostly takes of each at once: the limiter takes an application's
+// concurrency units (A) and its API class's sub-concurrency slot (B)
+// together, and one atomic add then takes both, and one gives both back,
+// where two Slots cost two of each on the line every admission writes.
 //
-// Each count is 32 bits of the word, and capacities are clamped to
-// MaxPairCapacity (about a billion slots, which no process holds at once).
-// Like Slots, TryAcquire adds first and takes back what does not fit, with
-// the same consequences (see Slots); a refused attempt names the count that
+// A call takes a delta: a weight of A plus a weight of B times PairB
+// (PairA|PairB is one of each; 5*PairA+PairB is a Zoho composite call,
+// which takes five concurrency units and one sub-concurrency unit). Each
+// count is 32 bits of the word, and capacities and weights are clamped to
+// MaxPairCapacity (about a billion, which no process holds at once). Like
+// Slots, TryAcquire adds first and takes back what does not fit, with the
+// same consequences (see Slots); a refused attempt names the count that
 // refused it.
 //
 // The zero value has both capacities 0. A Pair must not be copied after
@@ -25,16 +28,17 @@ type Pair struct {
 	caps atomic.Uint64 // A's capacity in the low 32 bits, B's in the high 32
 }
 
-// Which slots of a Pair a call takes or gives back: PairA, PairB or both
-// (PairA|PairB). The values are what one slot adds to the counting word.
+// What one slot of A and one of B add to a Pair's counting word: a delta
+// (see Pair) is a*PairA + b*PairB.
 const (
 	PairA uint64 = 1
 	PairB uint64 = 1 << 32
 )
 
-// MaxPairCapacity is the largest capacity of a Pair's count: small enough
-// that a count plus any number of concurrent attempts stays below 2^31, so
-// a count that reads 2^31 or more can only be a release of a slot not held.
+// MaxPairCapacity is the largest capacity of a Pair's count and the largest
+// weight of a delta's half: small enough that a count plus any number of
+// concurrent attempts stays below 2^31, so a count that reads 2^31 or more
+// can only be a release of a slot not held.
 const MaxPairCapacity = 1<<30 - 1
 
 // pairHook, in interleaving tests only (built with -tags
@@ -42,54 +46,57 @@ const MaxPairCapacity = 1<<30 - 1
 // on held and its load of the capacities.
 var pairHook func()
 
-var errPairWhich = errors.New("slots: Pair slots must be PairA, PairB or PairA|PairB")
+var errPairDelta = errors.New("slots: Pair delta with a weight past MaxPairCapacity")
 
-// TryAcquire takes one slot of each count which names, all or nothing,
-// without waiting, and reports whether it did; when it did not, refusedA
-// reports whether A's count refused (else B's did). It panics on a which
-// other than PairA, PairB or PairA|PairB.
-func (p *Pair) TryAcquire(which uint64) (ok, refusedA bool) {
-	checkWhich(which)
+// TryAcquire takes the weights of A and of B that delta names (see Pair),
+// all or nothing, without waiting, and reports whether it did; when it did
+// not, refusedA reports whether A's count refused (else B's did).
+// TryAcquire(0) takes nothing and is true, as Slots.TryAcquire(0). It
+// panics on a delta with a weight past MaxPairCapacity.
+func (p *Pair) TryAcquire(delta uint64) (ok, refusedA bool) {
+	checkDelta(delta)
 	// The add before the load of the capacities: a capacity change stores
 	// the capacities and then reads held (PairCache.maybeOn), so one of the
 	// two sees the other. Loaded first, an old capacity could admit this
 	// take while maybeOn, missing its slot, turns the cache on over the new
 	// capacity (TestPairCacheLoweredDuringTake).
-	h := p.held.Add(which)
+	h := p.held.Add(delta)
 	if testHooks && pairHook != nil {
 		pairHook()
 	}
 	c := p.caps.Load()
-	// A count that which does not name may be over its capacity (lowered
+	// A count that delta does not name may be over its capacity (lowered
 	// while held) without refusing this call: only the named ones count,
-	// and the mask (which's halves times 2^32-1: all ones in each named
-	// half) leaves the others 0. In masks, not branches, so that
-	// TryAcquire inlines (the store's admission calls it).
-	h &= which * (1<<32 - 1)
-	overA := uint32(h) > uint32(c)
-	if !(overA || h>>32 > c>>32) {
+	// and the mask (all ones in each half delta names: adding 2^30-1 to a
+	// half below 2^30 sets its bit 30 if and only if it is not 0) leaves
+	// the others 0. In masks, not branches, so that TryAcquire inlines (the
+	// store's admission calls it).
+	h &= (delta + (1<<30-1)*(PairA+PairB)) >> 30 & (PairA | PairB) * (1<<32 - 1)
+	if uint32(h) <= uint32(c) && h>>32 <= c>>32 {
 		return true, false
 	}
-	p.held.Add(-which)
-	return false, overA
+	p.held.Add(-delta)
+	return false, uint32(h) > uint32(c)
 }
 
-// Release gives back one slot of each count which names. Like
-// Slots.Release, it panics with "slots: released more than held" (the
-// release undone first) if a count would go below zero, which in one word
-// would borrow from the other count; and on a bad which, as TryAcquire.
-func (p *Pair) Release(which uint64) {
-	checkWhich(which)
-	if h := p.held.Add(-which); h&(1<<31|1<<63) != 0 { // a count at 2^31 or more: it went below zero
-		p.held.Add(which)
+// Release gives back the weights of A and of B that delta names: what a
+// TryAcquire of delta took. Like Slots.Release, it panics with "slots:
+// released more than held" (the release undone first) if a count would go
+// below zero, which in one word would borrow from the other count; and on a
+// bad delta, as TryAcquire. Release(0) does nothing.
+func (p *Pair) Release(delta uint64) {
+	checkDelta(delta)
+	if h := p.held.Add(-delta); h&(1<<31|1<<63) != 0 { // a count at 2^31 or more: it went below zero
+		p.held.Add(delta)
 		panic(errReleasedMore)
 	}
 }
 
-// checkWhich panics unless which is PairA, PairB or PairA|PairB.
-func checkWhich(which uint64) {
-	if which == 0 || which&^(PairA|PairB) != 0 {
-		panic(errPairWhich)
+// checkDelta panics if a half of delta is past MaxPairCapacity (2^30-1:
+// bits 30 and 31 of each half must be clear).
+func checkDelta(delta uint64) {
+	if delta&(3<<30|3<<62) != 0 {
+		panic(errPairDelta)
 	}
 }
 

@@ -48,10 +48,14 @@ func TestPairTryAcquireRelease(t *testing.T) {
 	assert.True(t, ok)
 	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(PairA | PairB) }, "A not held")
 	held(0, 1)
-	for _, bad := range []uint64{0, 2, PairB << 1, PairA | 4} {
-		assert.PanicsWithValue(t, errPairWhich, func() { p.TryAcquire(bad) })
-		assert.PanicsWithValue(t, errPairWhich, func() { p.Release(bad) })
+	for _, bad := range []uint64{1 << 30, 1 << 31, PairB << 30, PairA | PairB<<31, (MaxPairCapacity + 1) * PairB} {
+		assert.PanicsWithValue(t, errPairDelta, func() { p.TryAcquire(bad) })
+		assert.PanicsWithValue(t, errPairDelta, func() { p.Release(bad) })
 	}
+	ok, _ = p.TryAcquire(0) // takes nothing, as Slots.TryAcquire(0)
+	assert.True(t, ok)
+	p.Release(0)
+	held(0, 1)
 
 	var zero Pair
 	ok, refusedA = zero.TryAcquire(PairB)
@@ -181,4 +185,69 @@ func TestPairModelSequential(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A delta may take several units of A (a Zoho composite call takes five
+// concurrency units and one sub-concurrency unit): admitted only if the
+// units fit, refused by the count short of them, and given back whole.
+func TestPairWeights(t *testing.T) {
+	var p Pair
+	p.SetCapacityA(5)
+	p.SetCapacityB(10)
+	composite := 5*PairA + PairB
+	ok, _ := p.TryAcquire(composite)
+	assert.True(t, ok, "five units fit a capacity of five")
+	ok, refusedA := p.TryAcquire(PairA)
+	assert.True(t, !ok && refusedA, "a sixth unit: refused by A")
+	a, b := p.Held()
+	assert.Equal(t, [2]int64{5, 1}, [2]int64{a, b})
+	p.Release(composite)
+	ok, _ = p.TryAcquire(3 * PairA)
+	assert.True(t, ok)
+	ok, refusedA = p.TryAcquire(composite)
+	assert.True(t, !ok && refusedA, "3 held + 5 > 5")
+	ok, _ = p.TryAcquire(2*PairA + PairB)
+	assert.True(t, ok, "3 held + 2 = 5")
+	p.Release(2*PairA + PairB)
+	p.Release(3 * PairA)
+	ok, refusedA = p.TryAcquire(6*PairA + PairB)
+	assert.True(t, !ok && refusedA, "more units than the capacity: never admitted")
+	a, b = p.Held()
+	assert.Equal(t, [2]int64{0, 0}, [2]int64{a, b}, "a refusal takes nothing")
+
+	// B held over a lowered capacity does not refuse a delta naming only A,
+	// however many units it takes.
+	ok, _ = p.TryAcquire(PairB)
+	assert.True(t, ok)
+	p.SetCapacityB(0)
+	ok, _ = p.TryAcquire(4 * PairA)
+	assert.True(t, ok, "B over its capacity refused a take of A alone")
+	ok, refusedA = p.TryAcquire(PairA + PairB)
+	assert.True(t, !ok && !refusedA, "B over its capacity: refused by B")
+	assert.PanicsWithValue(t, errReleasedMore, func() { p.Release(5 * PairA) }, "4 units held, 5 given back")
+	p.Release(4 * PairA)
+	p.Release(PairB)
+}
+
+// The cache hands a take only what one release gave back whole: a stripe
+// holding a composite's units serves a composite, not a one-unit call.
+func TestPairCacheWeights(t *testing.T) {
+	var p Pair
+	var c PairCache
+	p.SetCapacityA(5)
+	p.SetCapacityB(10)
+	composite := 5*PairA + PairB
+	ok, _ := c.TryAcquire(&p, composite)
+	assert.True(t, ok)
+	c.Release(&p, composite)
+	a, b := c.Cached()
+	assert.Equal(t, [2]int64{5, 1}, [2]int64{a, b}, "the stripe keeps the composite's units")
+	ok, _ = c.TryAcquire(&p, PairA)
+	assert.True(t, ok, "refused while the units were only cached (the refusal drains)")
+	ok, refusedA := c.TryAcquire(&p, composite)
+	assert.True(t, !ok && refusedA, "one unit in use + 5 > 5")
+	c.Release(&p, PairA)
+	c.Drain(&p)
+	a, b = p.Held()
+	assert.Equal(t, [2]int64{0, 0}, [2]int64{a, b})
 }

@@ -24,6 +24,7 @@ type Reference struct {
 // RefLease is the Reference store's lease.
 type RefLease struct {
 	tenant, app, class string
+	units              int64     // of app's concurrency
 	at                 time.Time // the instant the credits were counted at
 	held               bool
 }
@@ -211,8 +212,9 @@ func (r *Reference) Take(now time.Time, req *store.Request, plans store.PlanFunc
 	t, now := r.tenant(req.Tenant, now, plans, true)
 	*d = store.Decision{Cost: n}
 	capped, ok := t.plan.SubConcurrency[req.Class]
+	units := max(req.Units, 1)
 	switch {
-	case t.apps[req.App] >= t.plan.Concurrency:
+	case t.apps[req.App]+units > t.plan.Concurrency:
 		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
 	case ok && t.classes[req.Class] >= capped:
 		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
@@ -220,13 +222,13 @@ func (r *Reference) Take(now time.Time, req *store.Request, plans store.PlanFunc
 		d.Reason, d.RetryAfter = store.ReasonCredits, t.retryAfter(now, n+max(req.Keep, 0))
 	default:
 		d.Allowed = true
-		t.apps[req.App]++
+		t.apps[req.App] += units
 		class := ""
 		if ok {
 			class = req.Class
 			t.classes[class]++
 		}
-		*lease = RefLease{tenant: req.Tenant, app: req.App, class: class, at: now, held: true}
+		*lease = RefLease{tenant: req.Tenant, app: req.App, class: class, units: units, at: now, held: true}
 	}
 	t.decide(now, d)
 }
@@ -260,7 +262,7 @@ func (r *Reference) Release(l *RefLease) {
 		return
 	}
 	l.held = false
-	if t.apps[l.app]--; t.apps[l.app] <= 0 {
+	if t.apps[l.app] -= l.units; t.apps[l.app] <= 0 {
 		delete(t.apps, l.app)
 	}
 	if l.class != "" {

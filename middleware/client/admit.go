@@ -94,13 +94,17 @@ func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
 		quota = tk
 	}
 	keep := it.keep.Load()
+	units := p.Units
+	if units > 1 && t.probing.Load() {
+		units = 1 // the placeholder plan's one call at a time holds any call alone
+	}
 	var d limiter.Decision
 	tk := t.l.AcquireTo(now, &limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,
-		Credits: p.Credits, Keep: keep, Module: p.Module, Method: c.req.Method}, &d)
+		Credits: p.Credits, Keep: keep, Units: units, Module: p.Module, Method: c.req.Method}, &d)
 	if !d.Allowed {
 		quota.Settle(now, 0)
 		quota.Release()
-		t.poolRefusal(now, p.Credits+keep, &d, r)
+		t.poolRefusal(now, p.Credits+keep, units, &d, r)
 		return false
 	}
 	it.c.credits.Add(p.Credits)
@@ -144,14 +148,18 @@ func (t *Transport) chargeUnmetered(now time.Time, it *integration) {
 }
 
 // poolRefusal fills r for the pool's refusal d of a call that needed need
-// credits (its own and the reserves it leaves).
-func (t *Transport) poolRefusal(now time.Time, need int64, d *limiter.Decision, r *refusal) {
+// credits (its own and the reserves it leaves) and units of the
+// application's concurrency cap.
+func (t *Transport) poolRefusal(now time.Time, need, units int64, d *limiter.Decision, r *refusal) {
 	*r = refusal{reason: reasonOf(d.Reason), at: now.Add(max(d.RetryAfter, minWait))}
 	switch r.reason {
 	case ReasonCredits:
 		r.never = need > d.Limit
 	case ReasonConcurrency, ReasonSubConcurrency:
 		r.at = now.Add(concurrencyPoll)
+		// More units than the cap (a Zoho table under a plan stricter than
+		// Zoho's): it would wait forever.
+		r.never = r.reason == ReasonConcurrency && units > 1 && units > t.l.Plan(t.tenant).Concurrency
 	}
 }
 

@@ -101,6 +101,41 @@ func TestCostTableDearCallsPricedAtDefault_r89(t *testing.T) {
 	}
 }
 
+// The fact sheet, section 2: Composite "uses 5 concurrency units and 1
+// sub-concurrency unit". With Free's cap of 5 in flight per application one
+// composite call fills it; the profile takes one slot, so five run at once.
+func TestCompositeTakesFiveConcurrencyUnits_r89(t *testing.T) {
+	plan, err := zoho.Edition("free", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := zoho.CostTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ct.Lookup(httptest.NewRequest("POST", "/crm/v8/__composite_requests", strings.NewReader("{}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := limiter.New(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	admitted := 0
+	for range 5 {
+		tk, d := l.Acquire(now, store.Request{Tenant: "org", App: "app", Class: p.Class, Credits: p.Credits, Units: p.Units})
+		if d.Allowed {
+			defer tk.Release()
+			admitted++
+		}
+	}
+	if admitted > 1 {
+		t.Errorf("%d composite calls in flight on Free (5 concurrency units each, cap 5)", admitted)
+	}
+}
+
 // The fact sheet, section 5 (line 60): "429: code TOO_MANY_REQUESTS, meaning
 // the 24-h credits are spent or the concurrency limit is hit"; section 9
 // (line 108): "429, body code TOO_MANY_REQUESTS for credits or concurrency

@@ -70,8 +70,9 @@ func Routes(version string) []cost.Route {
 		r(v+"/{module}/{id}/photo", 1, ""),
 		// Composite: 1 (Zoho's own text); with rollback_on_fail 2 when every
 		// sub-request succeeds, 1 after a rollback: priced 2 from the body,
-		// which a handler that knows the outcome may settle to 1.
-		fn("POST "+v+"/__composite_requests", compositeCost(MaxBody), ClassComplex),
+		// which a handler that knows the outcome may settle to 1. It takes
+		// CompositeUnits of the application's concurrency cap.
+		{Pattern: "POST " + v + "/__composite_requests", Pricer: compositeCost(MaxBody), Class: ClassComplex, Units: CompositeUnits},
 		// Users, roles, profiles, modules, metadata: 1 (secondary sources). Single
 		// users and modules fall to "GET {module}/{id}" or the default, also 1: a
 		// "users/{id}" pattern would conflict with "{module}/search" in ServeMux.

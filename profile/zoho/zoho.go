@@ -25,6 +25,12 @@ const ClassComplex = "complex"
 // edition (since 18 Aug 2020).
 const SubConcurrency = 10
 
+// CompositeUnits is what a Composite call takes of its application's
+// concurrency cap (Zoho's own text: "uses 5 concurrency units and 1
+// sub-concurrency unit"): on Free, whose cap is 5, one composite call runs
+// at a time.
+const CompositeUnits = 5
+
 // MaxBody bounds how much of a request body the cost functions read.
 const MaxBody = 4 << 20
 

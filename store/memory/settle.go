@@ -17,7 +17,7 @@ func (s *Store) Release(l *Lease) {
 		t.slots0.Release(l.which) // releaseSlots's common case, with no call
 		return
 	}
-	releaseSlots(t, l.app, l.cls, l.which)
+	releaseSlots(t, l.app, l.cls, l.which, l.units)
 }
 
 // Settle implements store.Store. A refund into windows that SetPlan is

@@ -16,7 +16,8 @@ type Lease struct {
 	s        *Store // the store of t: a lease may be reused with another
 	t        *tenant
 	app, cls *slots.Slots // the application's and the class's own slots, nil if in slots0 or none
-	which    uint64       // the halves of t.slots0 held (slots.PairA, PairB)
+	which    uint64       // what t.slots0 holds of the admission (a slots.Pair delta), 0 for none
+	units    int64        // the units app holds, when app is not nil
 	at       int64        // admission time, Unix ns: the slot a refund goes back to
 }
 
@@ -61,7 +62,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // must look it up again.
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
 	// Most tenants have one application and a lone rolling pool, and most
-	// admissions are of their first application and first class or none:
+	// admissions are of their first application, one unit, and first class or none:
 	// state says so, and such an admission reads t's first line and writes
 	// its second, and reads no other (see tenant). It is decided here with
 	// no call (but the slot cache's, for a store WithSlotCache), so that
@@ -75,7 +76,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	if req.Class != "" {
 		which |= slots.PairB
 	}
-	if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) ||
+	if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) || req.Units > 1 ||
 		which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
 		var ok bool
 		if e, ce, app, which, w, r, lone, ok = s.slotsAny(now, t, req, n, st, d); e == nil {
@@ -105,15 +106,15 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	// it checks cls0e's slots).
 	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() ||
 		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
-		releaseSlots(t, app, nil, which)
+		releaseSlots(t, app, nil, which, unitsOf(req))
 		return false
 	}
 	if cls != nil {
 		if !cls.TryAcquire(1) {
-			return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req.Keep, d)
+			return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req, d)
 		}
 		if ce.dead.Load() { // dropped by a plan change since classEntry (see setPlan)
-			releaseSlots(t, app, cls, which)
+			releaseSlots(t, app, cls, which, unitsOf(req))
 			return false
 		}
 	}
@@ -131,7 +132,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		reset, lone = w.reset.Load(), false
 	}
 	if n > 0 && tk.Took == 0 {
-		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req.Keep, d)
+		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
 	ns := now.UnixNano()
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
@@ -152,6 +153,9 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		lease.s, lease.t, lease.app, lease.cls = s, t, app, cls
 	}
 	lease.which, lease.at = which, ns
+	if app != nil {
+		lease.units = unitsOf(req)
+	}
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
 	d.Remaining, d.Used = tk.Remaining, tk.Spent
 	if lone {
@@ -170,7 +174,8 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 // slotsAny is admit's start for any admission: it finds the entries of
 // req's application (e) and class, takes their slots (app's own and the
 // halves of slots0 that which names; the class's own slots, ce's, admit
-// takes) and names the pool (w, and r if lone, a lone rolling pool). ce is
+// takes) and names the pool (w, and r if lone, a lone rolling pool); the
+// application's take is req's units (see unitsOf). ce is
 // the class's entry when it has slots of its own, nil if the class is
 // uncapped or cls0e's. e is nil when admit is over, with ok its result:
 // refused (d filled) or t evicted meanwhile (false).
@@ -203,13 +208,18 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 		classHook()
 	}
 	var cls *slots.Slots
-	app, cls, which = t.slotsOf(e, c)
+	units := unitsOf(req)
+	if units > store.MaxConcurrency { // more than any cap: a Pair's delta could not even name it
+		refusal(now, w, store.ReasonConcurrency, n, req.Keep, d)
+		return nil, nil, nil, 0, nil, nil, false, true
+	}
+	app, cls, which = t.slotsOf(e, c, units)
 	if cls != nil {
 		ce = c
 	}
 	reason := store.ReasonNone
 	if app != nil || which == 0 {
-		reason = takeSlots(t, app, which)
+		reason = takeSlots(t, app, which, units)
 	} else if ok, refusedA := t.tryPair(which); !ok { // through the slot cache if t has one
 		reason = slotReason(refusedA)
 	}
@@ -234,14 +244,18 @@ func noApp(now time.Time, t *tenant, n, keep int64, d *store.Decision) bool {
 	return true
 }
 
-// refuse gives back the slots an admission of t took (app's, cls's and the
-// halves of t.slots0 that which names), fills d with a refusal for reason
-// and reports true (admit's "decided").
-func refuse(now time.Time, t *tenant, w *windows, app, cls *slots.Slots, which uint64, reason store.Reason, n, keep int64, d *store.Decision) bool {
-	releaseSlots(t, app, cls, which)
-	refusal(now, w, reason, n, keep, d)
+// refuse gives back the slots an admission of req at t took (app's, cls's
+// and the delta which of t.slots0), fills d with a refusal for reason and
+// reports true (admit's "decided").
+func refuse(now time.Time, t *tenant, w *windows, app, cls *slots.Slots, which uint64, reason store.Reason, n int64, req *store.Request, d *store.Decision) bool {
+	releaseSlots(t, app, cls, which, unitsOf(req))
+	refusal(now, w, reason, n, req.Keep, d)
 	return true
 }
+
+// unitsOf is what req takes of its application's concurrency cap: its
+// Units, at least 1.
+func unitsOf(req *store.Request) int64 { return max(req.Units, 1) }
 
 // appEntry returns app's entry, added if need be; nil if the table is full
 // of busy applications.
@@ -265,10 +279,11 @@ func (t *tenant) classEntry(class string) *semEntry {
 
 // slotsOf says where the slots of application entry e and class entry c
 // (nil: uncapped) are: the first application's and first class's are the
-// halves of slots0, taken in one add (which); other entries have their own.
-func (t *tenant) slotsOf(e, c *semEntry) (app, cls *slots.Slots, which uint64) {
+// halves of slots0, taken in one add (which, with units of A); other
+// entries have their own.
+func (t *tenant) slotsOf(e, c *semEntry, units int64) (app, cls *slots.Slots, which uint64) {
 	if e == &t.first {
-		which = slots.PairA
+		which = uint64(units) * slots.PairA
 	} else {
 		app = e.sem
 	}
@@ -280,15 +295,15 @@ func (t *tenant) slotsOf(e, c *semEntry) (app, cls *slots.Slots, which uint64) {
 	return app, cls, which
 }
 
-// takeSlots takes the application's own slot and the halves of slots0 that
-// which names, all or nothing, and says which cap refused.
-func takeSlots(t *tenant, app *slots.Slots, which uint64) store.Reason {
-	if app != nil && !app.TryAcquire(1) {
+// takeSlots takes units of the application's own slots and the delta which
+// of slots0, all or nothing, and says which cap refused.
+func takeSlots(t *tenant, app *slots.Slots, which uint64, units int64) store.Reason {
+	if app != nil && !app.TryAcquire(units) {
 		return store.ReasonConcurrency
 	}
 	if which != 0 {
 		if ok, refusedA := t.tryPair(which); !ok {
-			releaseSlots(t, app, nil, 0)
+			releaseSlots(t, app, nil, 0, units)
 			return slotReason(refusedA)
 		}
 	}
@@ -303,9 +318,9 @@ func slotReason(refusedA bool) store.Reason {
 	return store.ReasonSubConcurrency
 }
 
-// releaseSlots gives back what an admission of t took: app's and cls's
-// slots (either may be nil) and the halves of t.slots0 that which names.
-func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
+// releaseSlots gives back what an admission of t took: units of app's
+// slots, one of cls's (either may be nil) and the delta which of t.slots0.
+func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64, units int64) {
 	if cls != nil {
 		cls.Release(1)
 	}
@@ -317,7 +332,7 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64) {
 		}
 	}
 	if app != nil {
-		app.Release(1)
+		app.Release(units)
 	}
 }
 

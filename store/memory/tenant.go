@@ -67,9 +67,9 @@ type tenant struct {
 	// pointer and cur open line 1, which an admission first touches with
 	// slots0's add (on two cores a read of it first would fetch it twice).
 	roll window.Rolling
-	// slots0 counts the first application's slots (A) and the first capped
-	// class's (B) in one word, taken with one atomic add, on the pool's
-	// written line.
+	// slots0 counts the first application's concurrency units (A) and
+	// the first capped class's slots (B) in one word, taken with one
+	// atomic add, on the pool's written line.
 	slots0   slots.Pair
 	lastUsed atomic.Int64 // Unix ns of the last admission
 	w0       windows      // the windows the tenant was created with: reset ends line 1

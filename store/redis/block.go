@@ -50,7 +50,7 @@ func (t *tenant) want(maxBlock int64) int64 {
 
 // takeLocal admits req from t's block and a spare slot, if both cover it.
 func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
-	if req.Keep > 0 || !pi.roll {
+	if req.Keep > 0 || !pi.roll || req.Units > 1 { // spares are of one unit (see Release)
 		return false
 	}
 	pair := req.App + "\x00" + req.Class

@@ -39,7 +39,13 @@
 // A slot is a lease with a deadline (a sorted-set member scored by it);
 // the store's goroutine renews the slots it holds every third of
 // WithLeaseTTL, in one pipeline; a crashed holder's slots come back when
-// their deadline passes. Release is idempotent.
+// their deadline passes. Release is idempotent. A call of several units
+// (store.Request.Units) holds one member per unit in its application's
+// key, all with one deadline (and one in its class's), so its take,
+// renewals and release cost that many set entries: caps and units of
+// thousands are for the memory store. One of more units than the plan's
+// cap is refused without a round trip, and such a call's slots are never
+// kept as spares (see Credit leasing).
 //
 // # Credit leasing
 //

@@ -170,14 +170,14 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	capOf := func(c int64) int64 { return (c + N - 1) / N }
 	classCap := pi.classCap(req.Class)
 	switch {
-	case g.apps[req.App] >= capOf(pi.p.Concurrency):
+	case g.apps[req.App]+max(req.Units, 1) > capOf(pi.p.Concurrency):
 		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
 		return false
 	case classCap > 0 && g.classes[req.Class] >= capOf(classCap):
 		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
 		return false
 	}
-	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App, deg: g}
+	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App, deg: g, units: max(req.Units, 1)}
 	if classCap > 0 {
 		lease.ckey = req.Class
 	}
@@ -207,7 +207,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		s.stats.outCredits.Add(n)
 		d.Remaining = tk.Remaining
 	}
-	g.apps[req.App]++
+	g.apps[req.App] += lease.units
 	if classCap > 0 {
 		g.classes[req.Class]++
 	}
@@ -223,7 +223,7 @@ func (t *tenant) releaseDegraded(l *Lease) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := t.deg // not nil: l's share or a later one (a tenant with a lease out is not dropped)
-	if g.apps[l.akey]--; g.apps[l.akey] <= 0 {
+	if g.apps[l.akey] -= l.units; g.apps[l.akey] <= 0 {
 		delete(g.apps, l.akey)
 	}
 	if l.ckey != "" {

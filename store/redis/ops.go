@@ -23,6 +23,13 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
 	pi := s.planOf(t, plans)
 	n := max(req.Credits, 0)
+	if req.Units > pi.p.Concurrency {
+		// Never admitted, and never sent: each unit is a member of the
+		// app's key (see unitMember), and the release of a take that may
+		// have run would remove that many.
+		*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
+		return
+	}
 	if s.cfg.maxBlock > 0 && s.takeLocal(now, t, pi, req, n, lease, d) {
 		return
 	}
@@ -43,9 +50,9 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		}
 		return ""
 	}
-	member := id
+	member := unitMember(id, req.Units)
 	var spare *held
-	if s.cfg.maxBlock > 0 {
+	if s.cfg.maxBlock > 0 && req.Units <= 1 { // spares are of one unit (see Release)
 		if spare = s.held.popSpare(t, pair); spare != nil && spare.ckey != ckeyFor(pi) {
 			s.drop(spare) // of another plan's class caps: no take of this plan can use it
 			spare = nil
@@ -108,9 +115,11 @@ func (s *Store) Release(l *Lease) {
 	case l.kind == openLease: // nothing held
 	case l.kind == degradedLease:
 		t.releaseDegraded(l)
-	case s.cfg.maxBlock > 0 && l.kind == remoteLease && s.held.spare(l):
+	case s.cfg.maxBlock > 0 && l.kind == remoteLease && memberUnits(l.member) == 1 && s.held.spare(l):
 		// kept for the next call of the pair (see WithCreditLeasing),
-		// with the Take's pin: t stays cached while its spare is held
+		// with the Take's pin: t stays cached while its spare is held.
+		// Never a call of several units: a spare holds its units from
+		// every instance, and Zoho Free's cap is one composite call.
 		*l = Lease{}
 		return
 	default:

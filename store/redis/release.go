@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,11 +110,23 @@ func split(rs []rel, akey, ckey string) (other []rel, same []string) {
 // zrems queues the ZREMs of rs on p.
 func zrems(ctx context.Context, p goredis.Pipeliner, rs []rel) {
 	for _, r := range rs {
-		p.ZRem(ctx, r.akey, r.member)
+		p.ZRem(ctx, r.akey, unitMembers(r.member)...)
 		if r.ckey != "" {
 			p.ZRem(ctx, r.ckey, r.member)
 		}
 	}
+}
+
+// unitMembers is the members of the application's key that member holds:
+// member, then member#2 up to member#units (as L.ahold in ops.lua).
+func unitMembers(member string) []any {
+	n := memberUnits(member)
+	ms := make([]any, 1, n)
+	ms[0] = member
+	for i := int64(2); i <= n; i++ {
+		ms = append(ms, member+"#"+strconv.FormatInt(i, 10))
+	}
+	return ms
 }
 
 // flushHook, when set (tests built with -tags creditgate_testhooks), runs

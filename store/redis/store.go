@@ -109,6 +109,7 @@ type Lease struct {
 	kind   leaseKind
 	pair   string    // app and class, the key of a spare slot
 	deg    *degraded // the share a degradedLease took its credits from
+	units  int64     // of the application's cap, for a degradedLease
 }
 
 type leaseKind uint8
@@ -118,6 +119,29 @@ const (
 	degradedLease                  // slots and credits in the degraded share
 	openLease                      // admitted by FailOpen: nothing held
 )
+
+// unitMember is the lease-set member of a take of units with step id id:
+// id itself for one unit, else id*units, which the scripts read (L.units
+// in ops.lua) to hold that many members of the application's key.
+func unitMember(id string, units int64) string {
+	if units <= 1 {
+		return id
+	}
+	return id + "*" + strconv.FormatInt(units, 10)
+}
+
+// memberUnits is the units a lease-set member takes (see unitMember).
+func memberUnits(member string) int64 {
+	i := strings.LastIndexByte(member, '*')
+	if i < 0 {
+		return 1
+	}
+	n, err := strconv.ParseInt(member[i+1:], 10, 64)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
 
 // newID is a step id unique across instances.
 func (s *Store) newID() string {

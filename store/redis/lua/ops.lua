@@ -92,15 +92,35 @@ function L.begin(create, setting)
   return st, u
 end
 
--- full reports whether key holds cap live leases; expired ones are
--- pruned only when the count reaches the cap.
-function L.full(key, cap, u)
+-- full reports whether key's live leases leave fewer than k units of cap;
+-- expired ones are pruned only when that seems so.
+function L.full(key, cap, u, k)
   local n = redis.call('ZCARD', key)
-  if n >= cap then
+  if n + k > cap then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', u)
     n = redis.call('ZCARD', key)
   end
-  return n >= cap
+  return n + k > cap
+end
+
+-- units is how many units of the application's cap member takes: the
+-- count after its last '*' (the Go side's unitMember), 1 if none. Each
+-- unit is a member of KA: member itself, then member#2 up to member#k,
+-- all with one deadline; a class key holds member alone (one unit).
+function L.units(m)
+  return tonumber(string.match(m, '%*(%d+)$')) or 1
+end
+
+-- ahold adds member's units to KA until deadline.
+function L.ahold(deadline, m)
+  redis.call('ZADD', KA, deadline, m)
+  for i = 2, L.units(m) do redis.call('ZADD', KA, deadline, m .. '#' .. i) end
+end
+
+-- arem removes member's units from KA.
+function L.arem(m)
+  redis.call('ZREM', KA, m)
+  for i = 2, L.units(m) do redis.call('ZREM', KA, m .. '#' .. i) end
 end
 
 -- over reports whether key holds more than cap live leases.
@@ -118,7 +138,7 @@ end
 -- a key whose expiry only its first take set (or a renewal of another
 -- instance, which has let go since) expired under the slots still in it.
 function L.hold(key, deadline, member, kttl)
-  redis.call('ZADD', key, deadline, member)
+  if key == KA then L.ahold(deadline, member) else redis.call('ZADD', key, deadline, member) end
   L.keep(key, kttl)
 end
 
@@ -135,7 +155,7 @@ function L.op_take()
   -- the releases first: a take sent back for another plan or for
   -- calendar periods must not drop them (its caller does not send them again)
   for j = 9, #ARGV - OPARG do
-    redis.call('ZREM', KA, L.arg(j))
+    L.arem(L.arg(j))
     if capped then redis.call('ZREM', KC, L.arg(j)) end
   end
   local st, u = L.begin(true, false)
@@ -151,7 +171,7 @@ function L.op_take()
   -- up and the take counts anew, caps checked
   if reuse and (not redis.call('ZSCORE', KA, member) or L.over(KA, plan.app, lt)
       or (capped and (not redis.call('ZSCORE', KC, member) or L.over(KC, plan.class, lt)))) then
-    redis.call('ZREM', KA, member)
+    L.arem(member)
     if capped then redis.call('ZREM', KC, member) end
     reuse = false
   end
@@ -159,11 +179,11 @@ function L.op_take()
     return L.decision(st, u, R_NONE, n, 0)
   end
   local reason, afull, cfull = R_NONE, false, false
-  if not reuse then afull = L.full(KA, plan.app, lt) end
+  if not reuse then afull = L.full(KA, plan.app, lt, L.units(member)) end
   if afull then
     reason = R_CONC
   elseif capped and not reuse then
-    cfull = L.full(KC, plan.class, lt)
+    cfull = L.full(KC, plan.class, lt, 1)
     if cfull then reason = R_SUB end
   end
   if reason == R_NONE and not L.fits(st, n, keep) then
@@ -266,7 +286,7 @@ end
 -- release args: members. Idempotent.
 function L.op_release()
   for j = 0, #ARGV - OPARG do
-    redis.call('ZREM', KA, L.arg(j))
+    L.arem(L.arg(j))
     if KC ~= KW then redis.call('ZREM', KC, L.arg(j)) end
   end
   return {OK}
@@ -292,13 +312,13 @@ function L.op_renew()
     local m = L.arg(j)
     if redis.call('ZSCORE', KA, m) and (KC == KW or redis.call('ZSCORE', KC, m)) then
       held = held + 1
-      redis.call('ZADD', KA, deadline, m)
+      L.ahold(deadline, m)
       if KC ~= KW then redis.call('ZADD', KC, 'XX', deadline, m) end
     elseif j - 3 < inuse then
-      redis.call('ZADD', KA, deadline, m)
+      L.ahold(deadline, m)
       if KC ~= KW then redis.call('ZADD', KC, deadline, m) end
     else
-      redis.call('ZREM', KA, m)
+      L.arem(m)
       if KC ~= KW then redis.call('ZREM', KC, m) end
       res[#res + 1] = m
     end

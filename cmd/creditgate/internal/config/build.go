@@ -51,8 +51,9 @@ func (e *Effective) RequireUpstream() error {
 
 // builder collects errors against the configuration's positions.
 type builder struct {
-	c    *Config
-	errs Errors
+	c     *Config
+	errs  Errors
+	warns []string
 }
 
 func (b *builder) fail(path, format string, args ...any) {
@@ -73,6 +74,7 @@ func Build(c *Config) (*Effective, error) {
 	table, infos, routeClass := b.costTable()
 	e.Costs, e.Routes = table, infos
 	e.Default, e.Tenants = b.plans(table, routeClass)
+	e.Warnings = append(e.Warnings, b.warns...)
 	if c.Identity.TenantHeader != "" && len(c.Identity.TrustedProxies) == 0 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("identity.tenant_header %q is believed from every client: a client can pick its own credit pool; list the proxies that set it in identity.trusted_proxies", c.Identity.TenantHeader))
 	}

@@ -70,6 +70,9 @@ type Route struct {
 	Pattern string
 	Cost    int64
 	Class   string // "": none, or an override's profile route's; NoClass: none
+	// Units is what a call takes of its application's concurrency cap
+	// (cost.Route.Units): 0 keeps an override's profile route's, else 1.
+	Units   int64
 	Records *Records
 }
 

@@ -213,7 +213,7 @@ tenants:
     licences: 100
   tiny:
     credits: 500
-    concurrency: 2
+    concurrency: 5
     sub_concurrency: {reports: 1}
   daily:
     calendar: {reset: "00:00", location: America/Los_Angeles}
@@ -225,7 +225,7 @@ tenants:
 	if p := e.PlanFor("big"); p.Credits != 150_000 || p.Concurrency != 20 || p.SubConcurrency["complex"] != 4 {
 		t.Errorf("big = %+v", p)
 	}
-	if p := e.PlanFor("tiny"); p.Credits != 500 || p.Concurrency != 2 || p.SubConcurrency["complex"] != 4 || p.SubConcurrency["reports"] != 1 {
+	if p := e.PlanFor("tiny"); p.Credits != 500 || p.Concurrency != 5 || p.SubConcurrency["complex"] != 4 || p.SubConcurrency["reports"] != 1 {
 		t.Errorf("tiny = %+v", p)
 	}
 	if p := e.PlanFor("daily"); p.Calendar == nil || p.Calendar.Location.String() != "America/Los_Angeles" || p.Credits != 52_000 {

@@ -17,6 +17,7 @@ type RouteInfo struct {
 	Pattern string
 	Cost    string // "5", "1..10 (records in data, 1 per 10)"
 	Class   string
+	Units   int64  // of the application's concurrency cap (0: one)
 	Source  string // "zoho v8", "override", "route"
 }
 
@@ -51,20 +52,20 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 		b.fail("costs.default", "must not be negative")
 	}
 	before := len(b.errs)
-	baseClass := map[string]string{} // a profile route's pattern: its class
+	baseRoute := map[string]cost.Route{} // a profile route's pattern: the route
 	for _, r := range base {
-		baseClass[r.Pattern] = r.Class
+		baseRoute[r.Pattern] = r
 	}
 	routeClass := map[string]string{}
 	srcOf := map[string]string{}
 	overrides := b.fileRoutes("costs.overrides", cs.Overrides, routeClass, srcOf, func(pattern string) string {
-		if _, ok := baseClass[pattern]; !ok {
+		if _, ok := baseRoute[pattern]; !ok {
 			return "not a route of the profile: add it under costs.routes"
 		}
 		return ""
 	})
 	extra := b.fileRoutes("costs.routes", cs.Routes, routeClass, srcOf, func(pattern string) string {
-		if _, ok := baseClass[pattern]; ok {
+		if _, ok := baseRoute[pattern]; ok {
 			return "already a route of the profile: change it under costs.overrides"
 		}
 		return ""
@@ -80,8 +81,8 @@ func (b *builder) costTable() (*cost.Table, []RouteInfo, map[string]string) {
 			return nil, nil, nil
 		}
 	}
-	setClasses(overrides, baseClass)
-	setClasses(extra, nil)
+	inherit(overrides, baseRoute)
+	inherit(extra, nil)
 	routes := append(cost.Override(base, overrides...), extra...)
 	table, err := cost.NewTable(cs.Default, routes...)
 	if err != nil {
@@ -105,22 +106,26 @@ func (b *builder) infos(table *cost.Table, source string, srcOf, from map[string
 		if o, ok := from[named]; ok {
 			named = o
 		}
-		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Source: src})
+		infos = append(infos, RouteInfo{Pattern: r.Pattern, Cost: describe(r, b.recordsOf(named)), Class: r.Class, Units: r.Units, Source: src})
 	}
 	return infos
 }
 
-// setClasses gives each route without a class the class of the profile's
+// inherit gives each route without a class the class of the profile's
 // route of its pattern (an override's cost is the figure, not the class: one
 // dropped left the route uncapped by its class's cap), and none to each
-// with NoClass.
-func setClasses(routes []cost.Route, profile map[string]string) {
+// with NoClass; likewise each route without units that route's units (a
+// composite call's 5 stay when its cost is overridden).
+func inherit(routes []cost.Route, profile map[string]cost.Route) {
 	for i, r := range routes {
 		switch r.Class {
 		case "":
-			routes[i].Class = profile[r.Pattern]
+			routes[i].Class = profile[r.Pattern].Class
 		case NoClass:
 			routes[i].Class = ""
+		}
+		if r.Units == 0 {
+			routes[i].Units = profile[r.Pattern].Units
 		}
 	}
 }
@@ -239,7 +244,7 @@ func sameFigure(a, b Route) bool {
 		}
 		return r.Class
 	}
-	if a.Cost != b.Cost || class(a) != class(b) || (a.Records == nil) != (b.Records == nil) {
+	if a.Cost != b.Cost || class(a) != class(b) || a.Units != b.Units || (a.Records == nil) != (b.Records == nil) {
 		return false
 	}
 	return a.Records == nil || *a.Records == *b.Records
@@ -333,7 +338,7 @@ func (b *builder) fileRoutes(path string, in []Route, routeClass, srcOf map[stri
 }
 
 func (b *builder) route(p string, r Route) (cost.Route, bool) {
-	cr := cost.Route{Pattern: r.Pattern, Cost: r.Cost, Class: r.Class}
+	cr := cost.Route{Pattern: r.Pattern, Cost: r.Cost, Class: r.Class, Units: r.Units}
 	if r.Cost < 0 {
 		b.fail(p+".cost", "must not be negative")
 		return cr, false

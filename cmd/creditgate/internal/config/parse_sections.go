@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/creditgate/creditgate/store"
 )
 
 // planSpec decodes a plan: the top-level one or a tenant's.
@@ -90,6 +92,13 @@ func (d *decoder) route(n *yaml.Node, path string) Route {
 				return
 			}
 			r.Class = s
+		},
+		"units": func(n *yaml.Node, path string) {
+			if v, ok := d.integer(n, path); ok && (v < 1 || v > store.MaxConcurrency) {
+				d.fail(n, path, "want a whole number from 1 to %d (the units of its application's concurrency cap a call takes), got %d", int64(store.MaxConcurrency), v)
+			} else if ok {
+				r.Units = v
+			}
 		},
 		"records": func(n *yaml.Node, path string) {
 			rec := &Records{Key: "data", PerCredit: 10, MaxCredits: 10, MaxBody: 4 << 20}

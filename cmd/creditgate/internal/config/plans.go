@@ -22,6 +22,7 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 	def, ok := b.plan(b.c.Plan, "plan")
 	if ok && table != nil {
 		b.classCaps(def, "plan", table, routeClass)
+		b.unitCaps(def, "plan", table)
 	}
 	if table != nil {
 		b.capsForClasses(b.c.Plan, "plan", table)
@@ -45,6 +46,7 @@ func (b *builder) plans(table *cost.Table, routeClass map[string]string) (store.
 		}
 		if table != nil {
 			b.classCaps(p, t.path, table, routeClass)
+			b.unitCaps(p, t.path, table)
 		}
 		tenants[t.Tenant] = p
 	}
@@ -239,6 +241,49 @@ func (b *builder) capsForClasses(s PlanSpec, path string, table *cost.Table) {
 			b.fail(path+".sub_concurrency."+class, "no route has the class %q (%s): its cap caps nothing", class, have)
 		}
 	}
+}
+
+// unitCaps reports each route of the table whose calls take more units of
+// their application's concurrency cap than p's: none of them could ever be
+// admitted. Units the file set are refused at their line; a profile's (Zoho's
+// composite takes 5) draw a warning, since a plan stricter than the
+// vendor's may be meant, and an override's units can lower them.
+func (b *builder) unitCaps(p store.Plan, path string, table *cost.Table) {
+	var profile []string
+	for _, r := range table.Routes() {
+		if r.Units <= p.Concurrency {
+			continue
+		}
+		if where := b.unitsSetAt(r.Pattern); where != "" {
+			b.fail(where, "%q takes %d units of its application's concurrency cap, more than %s.concurrency %d: none of its calls could be admitted",
+				r.Pattern, r.Units, path, p.Concurrency)
+		} else {
+			profile = append(profile, fmt.Sprintf("%s (%d)", r.Pattern, r.Units))
+		}
+	}
+	if n := len(profile); n > 3 {
+		profile = append(profile[:3], fmt.Sprintf("%d more", n-3))
+	}
+	if len(profile) > 0 {
+		b.warns = append(b.warns, fmt.Sprintf("%s.concurrency %d is below the units of its application's concurrency cap that calls of %s take: none of them can be admitted (raise the cap, or set their units under costs.overrides)",
+			path, p.Concurrency, strings.Join(profile, ", ")))
+	}
+}
+
+// unitsSetAt is the path of the units the file set for pattern, "" if none.
+func (b *builder) unitsSetAt(pattern string) string {
+	cs := b.c.Costs
+	for _, l := range []struct {
+		section string
+		routes  []Route
+	}{{"costs.overrides", cs.Overrides}, {"costs.routes", cs.Routes}} {
+		for i, r := range l.routes {
+			if r.Pattern == pattern && r.Units != 0 {
+				return fmt.Sprintf("%s[%d].units", l.section, i)
+			}
+		}
+	}
+	return ""
 }
 
 // classCaps reports each class of the table that p has no cap for.
