@@ -59,16 +59,12 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
-		class[k] = t.class(r, vs.v[k].route, lo, false)
+		class[k] = t.class(r, vs.v[k].route, lo)
 	}
 	t.name(&p, vs.v[best].route, vs.v[best].module)
-	bodyClass := false // a reading whose class its body decides
 	for k := 0; k < vs.n; k++ {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb
-		}
-		if i := vs.v[k].route; i >= 0 && t.routes[i].Class != "" && t.routes[i].Pricer.MaxBody > 0 && t.routes[i].Pricer.InClass != nil {
-			bodyClass = true
 		}
 	}
 	// The readings' classes: one, kept (the dearest's, or the first
@@ -81,7 +77,6 @@ func (t *Table) slowPrice(r *http.Request, body bool) (p Price, err error) {
 		one = cmp.Or(one, c)
 	}
 	p.Class = one
-	p.BodyClass = bodyClass && p.MaxBody > 0 && one != ""
 	if body && p.MaxBody > 0 {
 		err = t.priceBody(r, &p, vs.v[:vs.n]...)
 	}
@@ -149,7 +144,6 @@ func pricedTable(t *testing.T, rng *rand.Rand, pats []string) *Table {
 		switch rng.IntN(6) {
 		case 0:
 			rs[i].Pricer = RecordsCost("data", 10, int64(1+rng.IntN(20)), 1<<10)
-			rs[i].Pricer.InClass = func(_ *http.Request, credits int64) bool { return credits > 1 }
 		case 1:
 			rs[i].Pricer = fail
 		case 2:

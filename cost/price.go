@@ -40,8 +40,7 @@ func (t *Table) matchInto(r *http.Request, p *Price) error {
 // PriceBody completes p, which Match returned for r, by reading up to
 // p.MaxBody bytes of r's body (restored for the next reader); then
 // p.MaxBody is 0, p.Credits final, never below what Match said, and
-// p.Class final: Match's, or none if the body puts r out of it
-// (Pricer.InClass). The error comes from a Pricer (for example
+// p.Class Match's. The error comes from a Pricer (for example
 // *BodyTooLargeError or ErrMalformedBody); p is then unchanged.
 func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if p.MaxBody == 0 {
@@ -58,7 +57,7 @@ func (t *Table) PriceBody(r *http.Request, p *Price) error {
 	if err := t.priceBody(r, &q, vs.v[:vs.n]...); err != nil {
 		return err
 	}
-	p.Credits, p.MaxBody, p.Class, p.BodyClass = max(p.Credits, q.Credits), 0, q.Class, false
+	p.Credits, p.MaxBody, p.Class = max(p.Credits, q.Credits), 0, q.Class
 	return nil
 }
 
@@ -104,18 +103,17 @@ func (t *Table) lookup(r *http.Request, p *Price, c *pathCuts, i int, module str
 func (t *Table) price1(r *http.Request, p *Price, i int, module string, unclean bool) error {
 	if i >= 0 && t.routes[i].Pricer.Func == nil { // a constant cost: most routes
 		rt := &t.routes[i]
-		p.Credits, p.Class, p.Units, p.Pattern, p.Module, p.MaxBody, p.BodyClass, p.Unclean = rt.Cost, rt.Class, rt.Units, rt.Pattern, module, 0, false, unclean
+		p.Credits, p.Class, p.Units, p.Pattern, p.Module, p.MaxBody, p.Unclean = rt.Cost, rt.Class, rt.Units, rt.Pattern, module, 0, unclean
 		return nil
 	}
 	t.name(p, i, module)
 	lo, hi, err := t.bounds(r, i)
-	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = lo, 0, false, unclean
+	p.Credits, p.MaxBody, p.Unclean = lo, 0, unclean
 	if err == nil {
-		p.Class = t.class(r, i, lo, false)
+		p.Class = t.class(r, i, lo)
 	}
 	if hi > lo {
 		p.MaxBody = t.bodyToRead(i, lo)
-		p.BodyClass = p.MaxBody > 0 && t.bodyClass(i)
 	}
 	return err
 }
@@ -135,7 +133,7 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 	}
 	best, bestHi := 0, int64(-1)
 	var cs classes
-	p.Credits, p.MaxBody, p.BodyClass, p.Unclean = 0, 0, false, vs.unclean
+	p.Credits, p.MaxBody, p.Unclean = 0, 0, vs.unclean
 	for k := 0; k < vs.n; k++ {
 		lo, hi, err := t.bounds(r, vs.v[k].route)
 		if err != nil {
@@ -146,10 +144,9 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 			best, bestHi = k, hi
 		}
 		p.Credits = max(p.Credits, lo)
-		cs.add(t.class(r, vs.v[k].route, lo, false))
+		cs.add(t.class(r, vs.v[k].route, lo))
 	}
 	t.name(p, vs.v[best].route, vs.v[best].module)
-	bodyClass := false
 	for k := 0; k < vs.n; k++ {
 		if i := vs.v[k].route; i >= 0 {
 			p.Units = max(p.Units, t.routes[i].Units) // as the class: the server may run any reading
@@ -157,12 +154,10 @@ func (t *Table) matchViews(r *http.Request, p *Price, vs *views) error {
 		if mb := t.bodyToRead(vs.v[k].route, p.Credits); mb > 0 && (p.MaxBody == 0 || mb < p.MaxBody) {
 			p.MaxBody = mb // the tightest: PriceBody reads for each
 		}
-		bodyClass = bodyClass || t.bodyClass(vs.v[k].route)
 	}
 	if cs.other != "" {
 		return cs.err()
 	}
-	p.BodyClass = bodyClass && p.MaxBody > 0 && cs.class != ""
 	// Which reading the server runs is not known, as for the price: a
 	// reading in a capped class holds that class's slot, if the dearest has
 	// none (COQL's twin "POST /crm/v8/COQL" is priced as COQL by its loose
@@ -192,26 +187,15 @@ func (cs *classes) err() error {
 	return fmt.Errorf("%w: %q and %q", ErrClassConflict, cs.class, cs.other)
 }
 
-// bodyClass reports whether route i's class is decided from its body
-// (Price.BodyClass).
-func (t *Table) bodyClass(i int) bool {
-	if i < 0 {
-		return false
-	}
-	rt := &t.routes[i]
-	return rt.Class != "" && rt.Pricer.MaxBody > 0 && rt.Pricer.InClass != nil
-}
-
 // class returns the class of r's reading as route i, which its Pricer
 // priced at credits: the route's Class, unless the Pricer's InClass says r
-// is not in it; for a route priced from the body, only once the body is
-// read (final), and until then the route's Class, which r may be in.
-func (t *Table) class(r *http.Request, i int, credits int64, final bool) string {
+// is not in it (a Pricer with InClass reads no body: see NewTable).
+func (t *Table) class(r *http.Request, i int, credits int64) string {
 	if i < 0 {
 		return ""
 	}
 	rt := &t.routes[i]
-	if in := rt.Pricer.InClass; in == nil || rt.Class == "" || rt.Pricer.MaxBody > 0 && !final || in(r, credits) {
+	if in := rt.Pricer.InClass; in == nil || rt.Class == "" || in(r, credits) {
 		return rt.Class
 	}
 	return ""
@@ -266,7 +250,7 @@ func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 	for _, v := range vs {
 		if t.bodyToRead(v.route, credits) == 0 {
 			lo, _, _ := t.bounds(r, v.route) // no error: matchViews ran it
-			cs.add(t.class(r, v.route, lo, false))
+			cs.add(t.class(r, v.route, lo))
 			continue
 		}
 		c, err := t.routes[v.route].call(r)
@@ -274,9 +258,9 @@ func (t *Table) priceBody(r *http.Request, p *Price, vs ...view) error {
 			return err
 		}
 		credits = max(credits, c)
-		cs.add(t.class(r, v.route, c, true))
+		cs.add(t.class(r, v.route, c))
 	}
-	p.Credits, p.MaxBody, p.Class, p.BodyClass = credits, 0, cs.class, false
+	p.Credits, p.MaxBody, p.Class = credits, 0, cs.class
 	return nil
 }
 

@@ -88,12 +88,11 @@ type Pricer struct {
 	MaxBody int64
 	// InClass, if not nil, reports whether a request that Func priced at
 	// credits is in its route's Class (Zoho's Get Records is a complex API
-	// with a cvid or sort_by, an upsert above 10 records); nil, every
-	// request of the route is. It reads no body. For a route priced from
-	// the body, Match names the route's Class, which the request may be
-	// in, with Price.BodyClass set, and PriceBody drops it if InClass says
-	// no: a server that takes the class's slot at admission (the
-	// middleware) prices such a body first.
+	// with a cvid or sort_by); nil, every request of the route is. It reads
+	// no body, and a Pricer that reads the body (MaxBody > 0) may not have
+	// one: a server takes the class's slot at admission, before it reads
+	// the body (issue #13: what can be refused unread is), so a class the
+	// body decides would be held by every request of the route or by none.
 	InClass func(r *http.Request, credits int64) bool
 }
 

@@ -52,11 +52,6 @@ type Price struct {
 	// MaxBody bytes of it. A request declaring a longer Content-Length
 	// cannot be priced.
 	MaxBody int64
-	// BodyClass reports a Class that the body may yet drop (a Pricer's
-	// InClass decides it from what the body costs; Match's Class is the
-	// one the request may be in): PriceBody settles it. A server that
-	// holds a class's slot from admission prices such a body first.
-	BodyClass bool
 	// Unclean reports a path (or host) that is not in the form ServeMux
 	// serves its route at: one ServeMux redirects (dot segments, doubled
 	// slashes, /tree for /tree/), one with an escaped slash or dot segment,
@@ -104,7 +99,8 @@ func (routeIndex) ServeHTTP(http.ResponseWriter, *http.Request) {}
 // Invalid or conflicting patterns (ServeMux would panic), methods with
 // lower-case letters and hosts no request reaches as written (capitals, a
 // trailing dot, a port) are errors wrapping ErrPattern; negative costs or pricer bounds, ErrNegative; a Pricer whose
-// Max is below its Min, or that has an InClass but no Func, ErrArgs.
+// Max is below its Min, or that has an InClass but no Func or reads the
+// body, ErrArgs.
 func NewTable(defaultCost int64, routes ...Route) (*Table, error) {
 	if defaultCost < 0 {
 		return nil, fmt.Errorf("%w: default %d", ErrNegative, defaultCost)
@@ -153,6 +149,8 @@ func checkRoute(r Route) (int64, error) {
 		return 0, fmt.Errorf("%w: %q costs %d", ErrNegative, r.Pattern, r.Cost)
 	case p.Func == nil && p.InClass != nil:
 		return 0, fmt.Errorf("%w: %q pricer has InClass but no Func", ErrArgs, r.Pattern)
+	case p.MaxBody > 0 && p.InClass != nil:
+		return 0, fmt.Errorf("%w: %q pricer reads the body and has InClass: the class's slot is taken before the body is read", ErrArgs, r.Pattern)
 	case r.Units < 0:
 		return 0, fmt.Errorf("%w: %q takes %d units", ErrNegative, r.Pattern, r.Units)
 	case p.Func == nil:

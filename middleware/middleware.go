@@ -149,9 +149,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && price.MaxBody > 0 && r.ContentLength > price.MaxBody {
 		err = &cost.BodyTooLargeError{Limit: price.MaxBody}
 	}
-	if err == nil && price.BodyClass && hasBody(r) {
-		r, err = h.priceFirst(r, &price)
-	}
 	if err != nil {
 		h.unpriced(w, r, price, err)
 		return

@@ -161,19 +161,6 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 	return &pr.req, true
 }
 
-// priceFirst prices the body of a request whose class the body decides
-// (cost.Price.BodyClass) before admission, which takes the class's slot:
-// admitted at its route's least price, an upsert of a few records would
-// hold the slot of a class only large ones are in. The body is held against
-// the pricing budget as in priceBody. It returns the request next gets (a
-// copy with the body put back), and price is complete unless err is set.
-func (h *handler) priceFirst(r *http.Request, price *cost.Price) (*http.Request, error) {
-	pr := &pricedRequest{req: *r, body: budgetBody{rc: r.Body, budget: h.budget}}
-	pr.req.Body = &pr.body
-	defer pr.body.finish() // the bytes go back before anything else reads the body
-	return &pr.req, h.costs.PriceBody(&pr.req, price)
-}
-
 // hasBody reports whether r may have a body to read.
 func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0

@@ -14,15 +14,15 @@ func Routes(version string) []cost.Route {
 	bulk := "/crm/bulk/" + version
 	// 1 credit per 10 records of the "data" array, max 10.
 	records := cost.RecordsCost("data", 10, 10, MaxBody)
-	// Get Records with a custom view (cvid) or a sort (sort_by), and upserts
-	// of more than 10 records (2 credits or more), are complex APIs
-	// (secondary v8 quotes): the others of their routes are not.
+	// Get Records with a custom view (cvid) or a sort (sort_by) are complex
+	// APIs (secondary v8 quotes): the others of the route are not. Upserts
+	// of more than 10 records are too, by the same quotes, but that is told
+	// by the body, read after admission takes the class's slot: they are
+	// in no class (see cost.Pricer's InClass).
 	getRecords := cost.QueryParamCost("cvid", 3, 1)
 	getRecords.InClass = func(r *http.Request, _ int64) bool {
 		return cost.HasQueryParam(r, "cvid") || cost.HasQueryParam(r, "sort_by")
 	}
-	upsert := records
-	upsert.InClass = func(_ *http.Request, credits int64) bool { return credits > 1 }
 	r := func(pattern string, credits int64, class string) cost.Route {
 		return cost.Route{Pattern: pattern, Cost: credits, Class: class}
 	}
@@ -35,11 +35,11 @@ func Routes(version string) []cost.Route {
 		fn("GET "+v+"/{module}", getRecords, ClassComplex),
 		r("GET "+v+"/{module}/{id}", 1, ""),
 		// Insert/update/upsert: 1 credit per 10 records, max 10 (secondary
-		// sources); an upsert of more than 10 is complex.
+		// sources); in no class (see getRecords above).
 		fn("POST "+v+"/{module}", records, ""),
 		fn("PUT "+v+"/{module}", records, ""),
 		fn("PUT "+v+"/{module}/{id}", records, ""),
-		fn("POST "+v+"/{module}/upsert", upsert, ClassComplex),
+		fn("POST "+v+"/{module}/upsert", records, ""),
 		// Delete: unconfirmed; 1 assumed.
 		r("DELETE "+v+"/{module}", 1, ""),
 		r("DELETE "+v+"/{module}/{id}", 1, ""),

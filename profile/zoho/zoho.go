@@ -13,9 +13,11 @@ import (
 // ClassComplex is the class of Zoho's complex APIs, which share one
 // sub-concurrency limit (the fact sheet, section 3: "a group of complex
 // APIs shares a limit of 10"): bulk read and write, COQL, lead conversion,
-// send mail, composite requests, Get Records with cvid or sort_by, and
-// upserts of more than 10 records (cost.Pricer's InClass decides these
-// from the query and the body). One class, not one per API: with a cap
+// send mail, composite requests, and Get Records with cvid or sort_by
+// (cost.Pricer's InClass decides these from the query). Upserts of more
+// than 10 records, which secondary quotes count too, are in no class: the
+// body tells them, and it is read after admission takes a class's slot.
+// One class, not one per API: with a cap
 // of 10 for each, 50 complex calls could be in flight where Zoho runs 10,
 // and a client kept to such a plan would meet Zoho's 429s.
 const ClassComplex = "complex"

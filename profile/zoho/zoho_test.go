@@ -147,7 +147,7 @@ func TestCostTable(t *testing.T) {
 		{"POST", "/crm/v8/Leads", records(250), 10, "", "Leads"}, // max 10
 		{"PUT", "/crm/v8/Contacts", records(25), 3, "", "Contacts"},
 		{"PUT", "/crm/v8/Contacts/9", records(1), 1, "", "Contacts"},
-		{"POST", "/crm/v8/Deals/upsert", records(100), 10, "complex", "Deals"}, // above 10 records: complex
+		{"POST", "/crm/v8/Deals/upsert", records(100), 10, "", "Deals"}, // in no class: see TestComplexByQueryAndRecords
 		{"DELETE", "/crm/v8/Deals?ids=1,2", "", 1, "", "Deals"},
 		{"DELETE", "/crm/v8/Deals/1", "", 1, "", "Deals"},
 		{"GET", "/crm/v8/Deals/deleted?type=all", "", 2, "", "Deals"},
@@ -226,7 +226,7 @@ func TestCostTableUncleanPaths(t *testing.T) {
 		credits            int64
 		class              string
 	}{
-		{"POST", "/crm/v8//Leads/upsert", records, 10, "complex"},
+		{"POST", "/crm/v8//Leads/upsert", records, 10, ""},
 		{"POST", "/crm//bulk/v8/read", "{}", 50, "complex"},
 		{"POST", "/crm/bulk/v8/../v8/write", "{}", 500, "complex"},
 		{"POST", "/crm/bulk%2Fv8/read", "{}", 50, "complex"},
@@ -259,7 +259,7 @@ func TestCostTableVersions(t *testing.T) {
 		{"POST", "bulk/{v}/write", "{}", 500, "complex", ""},
 		{"POST", "bulk/{v}/read", "{}", 50, "complex", ""},
 		{"GET", "{v}/Leads?cvid=55", "", 3, "complex", "Leads"},
-		{"POST", "{v}/Leads/upsert", records, 3, "complex", "Leads"},
+		{"POST", "{v}/Leads/upsert", records, 3, "", "Leads"},
 		{"GET", "{v}/Deals/deleted", "", 2, "", "Deals"},
 		{"POST", "{v}/coql", `{"select_query":"select id from Leads limit 2000"}`, 3, "complex", ""},
 		{"POST", "{v}/Leads/42/actions/convert", "{}", 5, "complex", ""},
