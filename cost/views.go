@@ -213,9 +213,9 @@ func hasMethodParam(raw string) bool {
 // on) run a POST as the method its _method names, the last one, and
 // express's method-override('_method') as the first. Pairs are split at
 // '&' and at ';' (which some parsers take for a separator too). Keys are
-// unescaped as url.ParseQuery does, then read as PHP names them: leading
-// spaces dropped, and a '.' or an unclosed '[' for the '_' (".method" is
-// $_GET['_method']). A key or value that does not unescape names no method:
+// unescaped as url.ParseQuery does, then read as PHP names them: cut at a
+// NUL ("%00"), leading spaces dropped, and a '.' or an unclosed '[' for the
+// '_' (".method" and "_method%00x" are $_GET['_method']). A key or value that does not unescape names no method:
 // PHP's and Node's lenient decoders keep its '%', which no method they run
 // has. A form body's _method (which Symfony and Rails read too) is not read.
 func methodParams(raw string, yield func(v string) bool) {
@@ -240,6 +240,13 @@ func methodParams(raw string, yield func(v string) bool) {
 // methodKey reports whether the query key k (escaped) names _method
 // (methodParams).
 func methodKey(k string) bool {
+	// PHP ends a name at its first NUL: php_url_decode makes "%00" one in
+	// place, and php_register_variable_ex takes the name's strlen, so
+	// "_method%00x" is $_GET['_method']. Every "%00" of a raw key is a NUL
+	// to PHP (no escape can take its '%'), and what precedes it decodes alone.
+	if i := strings.Index(k, "%00"); i >= 0 {
+		k = k[:i]
+	}
 	if strings.IndexAny(k, "%+") >= 0 {
 		u, err := url.QueryUnescape(k)
 		if err != nil {
