@@ -209,7 +209,11 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 	}
 	var cls *slots.Slots
 	units := unitsOf(req)
-	if units > store.MaxConcurrency { // more than any cap: a Pair's delta could not even name it
+	// More than the cap, refused before any add: slots0 counts 32 bits a
+	// half, and takes of up to MaxConcurrency units each, added before the
+	// cap is read and then taken back, wrapped it when a few were in
+	// flight at once (a sound release panicked, a take was admitted).
+	if units > t.plan.Load().Concurrency {
 		refusal(now, w, store.ReasonConcurrency, n, req.Keep, d)
 		return nil, nil, nil, 0, nil, nil, false, true
 	}
