@@ -428,8 +428,9 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 }
 
 // Held returns the concurrency and sub-concurrency slots that tenant's
-// admissions hold now (one for each admission in flight, one more for each
-// with a capped class): for tests, diagnostics and gauges.
+// admissions hold now (each admission in flight its units of its
+// application's cap, store.Request.Units, and one more if its class is
+// capped): for tests, diagnostics and gauges.
 func (s *Store) Held(tenant string) int64 {
 	t := s.lookup(tenant)
 	if t == nil {
