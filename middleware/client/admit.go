@@ -95,8 +95,11 @@ func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
 	}
 	keep := it.keep.Load()
 	units := p.Units
-	if units > 1 && t.probing.Load() {
-		units = 1 // the placeholder plan's one call at a time holds any call alone
+	if t.probing.Load() {
+		// The placeholder's one call at a time: any call takes its whole
+		// cap, the most units of any route, and a composite call keeps
+		// its units counted once the plan is learned.
+		units = t.probeUnits
 	}
 	var d limiter.Decision
 	tk := t.l.AcquireTo(now, &limiter.Request{Tenant: t.tenant, App: t.app, Class: p.Class,

@@ -68,6 +68,12 @@ type Transport struct {
 	lastRead   atomic.Int64 // when (Unix ns) a success's headers were last read
 	every      int64        // WithReconcileEvery, ns
 
+	// probeUnits is what every call takes of the placeholder's cap while
+	// probing, the whole of it: the most units of any route (at most
+	// learnConc), so that a composite call sent then still holds its units
+	// once the plan is learned, until its body is closed.
+	probeUnits int64
+
 	outside   counters
 	reclaimed atomic.Int64
 	// heldInternal counts the held bodies of batches' calls (an
@@ -144,7 +150,14 @@ func (t *Transport) bindLimiter(c *config) error {
 		t.probing.Store(true)
 		t.learnConc = p.Concurrency
 		t.learnExtra = slices.Clone(p.Extra)
-		p.Credits, p.Concurrency = window.MaxLimit, 1
+		t.probeUnits = 1
+		if t.costs != nil {
+			for _, r := range t.costs.Routes() {
+				t.probeUnits = max(t.probeUnits, r.Units)
+			}
+		}
+		t.probeUnits = min(t.probeUnits, p.Concurrency)
+		p.Credits, p.Concurrency = window.MaxLimit, t.probeUnits
 	}
 	// One tenant whose calls run on every core: its slots are cached per
 	// goroutine (see memory.WithSlotCache), so that two cores' calls do not
