@@ -17,6 +17,14 @@ const DefaultWindow = 24 * time.Hour
 // set: a billion calls in flight, beyond any process.
 const MaxConcurrency = 1<<30 - 1
 
+// MaxUnits is the most units of its application's concurrency cap one call
+// may take (Request.Units; Zoho's heaviest takes 5); a call of more is
+// refused for concurrency and never admitted, as one of more than the cap
+// is. It bounds what takes in flight add to a counter before they are
+// refused (the memory store counts 32 bits a cap), and the members a take
+// writes in the Redis store (one per unit).
+const MaxUnits = 1024
+
 // MaxWindows is the most windows a plan may have: its pool and up to
 // MaxWindows-1 extra windows. It bounds what one tenant holds (and what a
 // snapshot of one may take).

@@ -22,7 +22,8 @@ type Request struct {
 	// Units is how many units of the application's concurrency cap the
 	// call takes while in flight (Zoho's Composite takes 5); 0 or less
 	// means 1. Its class, if capped, still takes one unit. A call of more
-	// units than the cap is refused for concurrency every time, as one
+	// units than the cap (or than MaxUnits) is refused for concurrency
+	// every time, as one
 	// costing more than the pool is for credits: callers that wait for
 	// slots check Units against the plan's Concurrency first.
 	Units int64

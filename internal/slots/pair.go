@@ -14,8 +14,9 @@ import (
 // A call takes a delta: a weight of A plus a weight of B times PairB
 // (PairA|PairB is one of each; 5*PairA+PairB is a Zoho composite call,
 // which takes five concurrency units and one sub-concurrency unit). Each
-// count is 32 bits of the word, and capacities and weights are clamped to
-// MaxPairCapacity (about a billion, which no process holds at once). Like
+// count is 32 bits of the word, capacities are clamped to MaxPairCapacity
+// (about a billion, which no process holds at once) and weights are at
+// most MaxPairWeight. Like
 // Slots, TryAcquire adds first and takes back what does not fit, with the
 // same consequences (see Slots); a refused attempt names the count that
 // refused it.
@@ -35,24 +36,30 @@ const (
 	PairB uint64 = 1 << 32
 )
 
-// MaxPairCapacity is the largest capacity of a Pair's count and the largest
-// weight of a delta's half: small enough that a count plus any number of
-// concurrent attempts stays below 2^31, so a count that reads 2^31 or more
-// can only be a release of a slot not held.
-const MaxPairCapacity = 1<<30 - 1
+// MaxPairCapacity is the largest capacity of a Pair's count, and
+// MaxPairWeight the largest weight of a delta's half: small enough that a
+// count (at most MaxPairCapacity held) plus a million concurrent attempts
+// of the largest weight, each added before it is refused, stays below
+// 2^31, so a count that reads 2^31 or more can only be a release of a slot
+// not held, and no count carries into the other's half (a weight of
+// MaxPairCapacity did, with three to five such attempts in flight).
+const (
+	MaxPairCapacity = 1<<30 - 1
+	MaxPairWeight   = 1<<11 - 1
+)
 
 // pairHook, in interleaving tests only (built with -tags
 // creditgate_testhooks, see testHooks), runs in TryAcquire between its add
 // on held and its load of the capacities.
 var pairHook func()
 
-var errPairDelta = errors.New("slots: Pair delta with a weight past MaxPairCapacity")
+var errPairDelta = errors.New("slots: Pair delta with a weight past MaxPairWeight")
 
 // TryAcquire takes the weights of A and of B that delta names (see Pair),
 // all or nothing, without waiting, and reports whether it did; when it did
 // not, refusedA reports whether A's count refused (else B's did).
 // TryAcquire(0) takes nothing and is true, as Slots.TryAcquire(0). It
-// panics on a delta with a weight past MaxPairCapacity.
+// panics on a delta with a weight past MaxPairWeight.
 func (p *Pair) TryAcquire(delta uint64) (ok, refusedA bool) {
 	checkDelta(delta)
 	// The add before the load of the capacities: a capacity change stores
@@ -92,10 +99,10 @@ func (p *Pair) Release(delta uint64) {
 	}
 }
 
-// checkDelta panics if a half of delta is past MaxPairCapacity (2^30-1:
-// bits 30 and 31 of each half must be clear).
+// checkDelta panics if a half of delta is past MaxPairWeight (2^11-1: bits
+// 11 to 31 of each half must be clear).
 func checkDelta(delta uint64) {
-	if delta&(3<<30|3<<62) != 0 {
+	if delta&^(MaxPairWeight*(PairA|PairB)) != 0 {
 		panic(errPairDelta)
 	}
 }

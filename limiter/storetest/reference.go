@@ -214,7 +214,7 @@ func (r *Reference) Take(now time.Time, req *store.Request, plans store.PlanFunc
 	capped, ok := t.plan.SubConcurrency[req.Class]
 	units := max(req.Units, 1)
 	switch {
-	case units > t.plan.Concurrency-t.apps[req.App]: // not held+units: MaxInt64 units would wrap
+	case units > store.MaxUnits || units > t.plan.Concurrency-t.apps[req.App]: // not held+units: MaxInt64 units would wrap
 		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
 	case ok && t.classes[req.Class] >= capped:
 		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter

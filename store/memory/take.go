@@ -209,11 +209,12 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 	}
 	var cls *slots.Slots
 	units := unitsOf(req)
-	// More than the cap, refused before any add: slots0 counts 32 bits a
-	// half, and takes of up to MaxConcurrency units each, added before the
-	// cap is read and then taken back, wrapped it when a few were in
-	// flight at once (a sound release panicked, a take was admitted).
-	if units > t.plan.Load().Concurrency {
+	// More than the cap or than MaxUnits, refused before any add: slots0
+	// counts 32 bits a half, and takes of up to MaxConcurrency units each,
+	// added before the cap is read and then taken back, wrapped it when a
+	// few were in flight at once (a sound release panicked, a take was
+	// admitted); at most MaxUnits each, a million in flight fit.
+	if units > min(t.plan.Load().Concurrency, store.MaxUnits) {
 		refusal(now, w, store.ReasonConcurrency, n, req.Keep, d)
 		return nil, nil, nil, 0, nil, nil, false, true
 	}
@@ -393,3 +394,7 @@ func replacement(t *tenant, w *windows) *windows {
 		runtime.Gosched()
 	}
 }
+
+// A call of store.MaxUnits units is a weight slots0 takes (a compile-time
+// check: the array's length is negative if it is not).
+var _ [slots.MaxPairWeight - store.MaxUnits]struct{}

@@ -23,7 +23,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
 	pi := s.planOf(t, plans)
 	n := max(req.Credits, 0)
-	if req.Units > pi.p.Concurrency {
+	if req.Units > min(pi.p.Concurrency, store.MaxUnits) {
 		// Never admitted, and never sent: each unit is a member of the
 		// app's key (see unitMember), and the release of a take that may
 		// have run would remove that many.

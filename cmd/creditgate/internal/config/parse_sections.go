@@ -94,8 +94,8 @@ func (d *decoder) route(n *yaml.Node, path string) Route {
 			r.Class = s
 		},
 		"units": func(n *yaml.Node, path string) {
-			if v, ok := d.integer(n, path); ok && (v < 1 || v > store.MaxConcurrency) {
-				d.fail(n, path, "want a whole number from 1 to %d (the units of its application's concurrency cap a call takes), got %d", int64(store.MaxConcurrency), v)
+			if v, ok := d.integer(n, path); ok && (v < 1 || v > store.MaxUnits) {
+				d.fail(n, path, "want a whole number from 1 to %d (the units of its application's concurrency cap a call takes), got %d", int64(store.MaxUnits), v)
 			} else if ok {
 				r.Units = v
 			}
