@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/creditgate/creditgate/store"
 )
 
 // Cost-table errors.
@@ -27,7 +25,8 @@ type Route struct {
 	Class   string // sub-concurrency class, "" = none
 	// Units is how many units of the application's concurrency cap a
 	// call of the route takes while in flight (store.Request.Units); 0
-	// means 1, and at most store.MaxUnits. Zoho's Composite takes 5.
+	// means 1. Zoho's Composite takes 5. A call of more units than its
+	// plan's cap, or than store.MaxUnits, is never admitted.
 	Units int64
 }
 
@@ -155,8 +154,6 @@ func checkRoute(r Route) (int64, error) {
 		return 0, fmt.Errorf("%w: %q pricer reads the body and has InClass: the class's slot is taken before the body is read", ErrArgs, r.Pattern)
 	case r.Units < 0:
 		return 0, fmt.Errorf("%w: %q takes %d units", ErrNegative, r.Pattern, r.Units)
-	case r.Units > store.MaxUnits:
-		return 0, fmt.Errorf("%w: %q takes %d units, more than store.MaxUnits (%d): none of its calls could be admitted", ErrArgs, r.Pattern, r.Units, store.MaxUnits)
 	case p.Func == nil:
 		return r.Cost, nil
 	case p.Min < 0 || p.Max < 0 || p.MaxBody < 0:
