@@ -97,6 +97,27 @@ func (h *leases) popSpare(t *tenant, pair string) *held {
 	return h.popSpareOf(t, pair, anyClass)
 }
 
+// popAppSpares takes every spare slot of t's application app (of any
+// class: each holds a unit of the app's key), and drops their pins of t
+// (the caller holds one). It walks all spares: only a take of several
+// units calls it.
+func (h *leases) popAppSpares(t *tenant, app string) (out []*held) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, s := range h.spares {
+		if k.t != t || len(k.pair) <= len(app) || k.pair[len(app)] != 0 || k.pair[:len(app)] != app {
+			continue
+		}
+		delete(h.spares, k)
+		for _, x := range s {
+			x.spare, x.used = false, true
+			t.unpin()
+		}
+		out = append(out, s...)
+	}
+	return out
+}
+
 // The class keys a spare popSpareOf may take: any, none, or one.
 const (
 	anyClass = iota
