@@ -45,7 +45,8 @@
 // renewals and release cost that many set entries: caps and units of
 // thousands are for the memory store. One of more units than the plan's
 // cap is refused without a round trip, and such a call's slots are never
-// kept as spares (see Credit leasing).
+// kept as spares (see Credit leasing); its take gives back the instance's
+// spares of its application first, as they are units of its key.
 //
 // # Credit leasing
 //
