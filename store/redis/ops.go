@@ -106,7 +106,8 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		}
 		return
 	}
-	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckeyFor(pi), member: member, at: r.u, kind: remoteLease, pair: pair}
+	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckeyFor(pi), member: member, at: r.u, kind: remoteLease, pair: pair,
+		nospare: r.marked == 1}
 	s.held.add(lease)
 	if r.extra > 0 {
 		s.newBlock(now, t, pi, r, d)
