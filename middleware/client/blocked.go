@@ -67,7 +67,12 @@ func (b *blocked) add(w *waiter, r refusal) {
 		if b.credits.reason == ReasonNone || r.at.Before(b.credits.at) {
 			b.credits = r
 		}
-	default: // concurrency, or a store that cannot decide: nobody goes
+	case ReasonUnavailable:
+		// A store that cannot decide this call (out of reach, or a Redis
+		// store's share while it is: a composite call of more units than
+		// the share) blocks nobody: each call's own try finds out, and a
+		// call it can decide goes.
+	default: // concurrency: nobody goes
 		if b.app.reason == ReasonNone {
 			b.app = r
 		}

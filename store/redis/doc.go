@@ -45,7 +45,13 @@
 // renewals and release cost that many set entries: caps and units of
 // thousands are for the memory store. One of more units than the plan's
 // cap is refused without a round trip, and such a call's slots are never
-// kept as spares (see Credit leasing).
+// kept as spares (see Credit leasing); its take gives back the instance's
+// spares of its application first, as they are units of its key. Other
+// instances' spares Redis cannot tell from calls in flight (a spare is kept
+// without a round trip): a take of several units refused for concurrency
+// marks its application for a lease TTL, and while it is marked every
+// instance gives back its spares of it at its next renewal and keeps
+// none, so the call is admitted on a retry once the calls in flight end.
 //
 // # Credit leasing
 //

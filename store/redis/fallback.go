@@ -170,6 +170,12 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	capOf := func(c int64) int64 { return (c + N - 1) / N }
 	classCap := pi.classCap(req.Class)
 	switch {
+	case req.Units > capOf(pi.p.Concurrency):
+		// More units than the share holds: only Redis can admit it, so
+		// the store cannot decide (ReasonUnavailable, see unavailable).
+		// A concurrency refusal said a unit might come free, and the
+		// client's gate let no call of the app overtake it.
+		return false
 	case g.apps[req.App]+max(req.Units, 1) > capOf(pi.p.Concurrency):
 		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
 		return false

@@ -21,6 +21,7 @@ type held struct {
 	spare      bool
 	used       bool // a spare taken since the last renewal
 	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
+	nospare    bool // not to be kept as a spare (a renewal found its application marked: see L.marked)
 }
 
 type spareKey struct {
@@ -43,7 +44,7 @@ func (h *leases) init() {
 func (h *leases) add(l *Lease) {
 	h.mu.Lock()
 	if x := h.m[l.member]; x != nil { // a reused spare: the take held it
-		x.spare, x.lost = false, false
+		x.spare, x.lost, x.nospare = false, false, false
 	} else {
 		h.m[l.member] = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
 	}
@@ -60,6 +61,46 @@ func (h *leases) gone(ms []string) (out []string) {
 		}
 	}
 	return out
+}
+
+// unspare takes out the spares among ms, forgotten (their pins are the
+// caller's to drop once it has queued their release), and marks the
+// others, slots of calls in flight, not to be kept as spares when their
+// calls end: their application is marked (see L.marked).
+func (h *leases) unspare(ms []string) (out []*held) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range ms {
+		x := h.m[m]
+		switch {
+		case x == nil:
+		case x.spare:
+			delete(h.m, m)
+			h.unlist(x)
+			out = append(out, x)
+		default:
+			x.nospare = true
+		}
+	}
+	return out
+}
+
+// unlist takes spare x out of its pair's spares; h.mu is held.
+func (h *leases) unlist(x *held) {
+	k := spareKey{x.t, x.pair}
+	s := h.spares[k]
+	for i, y := range s {
+		if y == x {
+			s = append(s[:i], s[i+1:]...)
+			break
+		}
+	}
+	if len(s) == 0 {
+		delete(h.spares, k)
+	} else {
+		h.spares[k] = s
+	}
+	x.spare = false
 }
 
 func (h *leases) remove(member string) {
@@ -83,7 +124,7 @@ func (h *leases) spare(l *Lease) bool {
 	defer h.mu.Unlock()
 	x := h.m[l.member]
 	k := spareKey{l.t, l.pair}
-	if x == nil || x.lost || len(h.spares[k]) >= maxSpares {
+	if x == nil || x.lost || l.nospare || x.nospare || len(h.spares[k]) >= maxSpares {
 		return false
 	}
 	x.spare = true
@@ -95,6 +136,27 @@ func (h *leases) spare(l *Lease) bool {
 // spare's pin of t (the caller holds one).
 func (h *leases) popSpare(t *tenant, pair string) *held {
 	return h.popSpareOf(t, pair, anyClass)
+}
+
+// popAppSpares takes every spare slot of t's application app (of any
+// class: each holds a unit of the app's key), and drops their pins of t
+// (the caller holds one). It walks all spares: only a take of several
+// units calls it.
+func (h *leases) popAppSpares(t *tenant, app string) (out []*held) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, s := range h.spares {
+		if k.t != t || len(k.pair) <= len(app) || k.pair[len(app)] != 0 || k.pair[:len(app)] != app {
+			continue
+		}
+		delete(h.spares, k)
+		for _, x := range s {
+			x.spare, x.used = false, true
+			t.unpin()
+		}
+		out = append(out, s...)
+	}
+	return out
 }
 
 // The class keys a spare popSpareOf may take: any, none, or one.
@@ -177,20 +239,7 @@ func (h *leases) lose(member string) {
 	delete(h.m, member)
 	spare := x.spare
 	if spare {
-		k := spareKey{x.t, x.pair}
-		s := h.spares[k]
-		for i, y := range s {
-			if y == x {
-				s = append(s[:i], s[i+1:]...)
-				break
-			}
-		}
-		if len(s) == 0 {
-			delete(h.spares, k)
-		} else {
-			h.spares[k] = s
-		}
-		x.spare = false
+		h.unlist(x)
 	}
 	h.mu.Unlock()
 	if spare {
@@ -293,12 +342,12 @@ func (s *Store) renewAll(all bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
 	defer cancel()
 	type sent struct {
-		g     group
-		inuse []string
-		keys  []string
-		args  []any
-		n     int
-		cmd   *goredis.Cmd
+		g             group
+		inuse, spares []string
+		keys          []string
+		args          []any
+		n             int
+		cmd           *goredis.Cmd
 	}
 	var cmds []sent
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -313,7 +362,7 @@ func (s *Store) renewAll(all bool) {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{g, r.inuse, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g, r.inuse, r.spares, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -338,7 +387,7 @@ func (s *Store) renewAll(all bool) {
 		if err = whileMoving(ctx, err, send); err != nil && moving(err) {
 			ok = false // still on the move at the deadline
 		}
-		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 3 {
+		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 4 {
 			if kept, _ := a[1].(int64); kept < int64(c.n) {
 				s.stats.leasesLost.Add(int64(c.n) - kept)
 			}
@@ -347,7 +396,15 @@ func (s *Store) renewAll(all bool) {
 				f, _ := a[3].(int64)
 				s.checkBlock(c.g.t, e, f)
 			}
-			for _, m := range a[4:] { // spares not held: none may admit on them
+			if marked, _ := a[4].(int64); marked == 1 { // see L.marked
+				// the spares still spare are given back; a spare a call
+				// took since the sweep is released when the call ends
+				for _, x := range append(s.held.unspare(c.inuse), s.held.unspare(c.spares)...) {
+					s.queue(x.t, rel{x.akey, x.ckey, x.member})
+					x.t.unpin()
+				}
+			}
+			for _, m := range a[5:] { // spares not held: none may admit on them
 				if m, ok := m.(string); ok {
 					s.held.lose(m)
 				}

@@ -51,6 +51,16 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		return ""
 	}
 	member := unitMember(id, req.Units)
+	if s.cfg.maxBlock > 0 && req.Units > 1 {
+		// This instance's spares of the app are units of its key that no
+		// call uses: kept, a call of the whole cap (Zoho's composite) was
+		// refused with nothing in flight for as long as calls of one unit
+		// kept them. Given back first: the step sends the releases ahead
+		// of the take (see takePending).
+		for _, x := range s.held.popAppSpares(t, req.App) {
+			s.drop(x)
+		}
+	}
 	var spare *held
 	if s.cfg.maxBlock > 0 && req.Units <= 1 { // spares are of one unit (see Release)
 		if spare = s.held.popSpare(t, pair); spare != nil && spare.ckey != ckeyFor(pi) {
@@ -96,7 +106,8 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		}
 		return
 	}
-	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckeyFor(pi), member: member, at: r.u, kind: remoteLease, pair: pair}
+	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckeyFor(pi), member: member, at: r.u, kind: remoteLease, pair: pair,
+		nospare: r.marked == 1}
 	s.held.add(lease)
 	if r.extra > 0 {
 		s.newBlock(now, t, pi, r, d)

@@ -21,7 +21,9 @@ const (
 	// and charges what it spent to the pool once Redis is back. The fleet
 	// admits at most its leased blocks and one pool per window, never N
 	// pools; beyond what the pool really had left only by what others spent
-	// since each instance last looked.
+	// since each instance last looked. A call of more units than its
+	// application's share is refused with store.ReasonUnavailable: only
+	// Redis can admit it.
 	Degraded
 )
 

@@ -177,6 +177,7 @@ type reply struct {
 	reason, cost, remaining, used, reset, retry, u, extra int64
 	stored                                                int64 // 1: Redis holds a SetPlan plan for the tenant
 	epoch                                                 int64 // the windows' epoch (see lib.lua); 0 in a record from before it
+	marked                                                int64 // an admitted take's: 1 if its slot may not be kept as a spare (see L.marked)
 }
 
 func readReply(v []any) (reply, error) {
@@ -194,6 +195,9 @@ func readReply(v []any) (reply, error) {
 	}
 	if len(v) > 10 {
 		r.epoch, _ = v[10].(int64)
+	}
+	if len(v) > 11 {
+		r.marked, _ = v[11].(int64)
 	}
 	return r, nil
 }

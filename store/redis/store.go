@@ -107,9 +107,12 @@ type Lease struct {
 	member string // the slots' member in the lease sets, "" if none
 	at     int64  // us: the instant the credits were counted at
 	kind   leaseKind
-	pair   string    // app and class, the key of a spare slot
-	deg    *degraded // the share a degradedLease took its credits from
-	units  int64     // of the application's cap, for a degradedLease
+	// nospare: the slot is not kept as a spare when the call ends (a
+	// composite call of its application was refused: see L.marked)
+	nospare bool
+	pair    string    // app and class, the key of a spare slot
+	deg     *degraded // the share a degradedLease took its credits from
+	units   int64     // of the application's cap, for a degradedLease
 }
 
 type leaseKind uint8

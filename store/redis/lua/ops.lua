@@ -142,6 +142,22 @@ function L.hold(key, deadline, member, kttl)
   L.keep(key, kttl)
 end
 
+-- marked reports whether a take of several units was refused for
+-- concurrency on KA within a lease length before lt (see op_take): then no
+-- instance keeps spares of the application (the renewals give them up),
+-- as they are units of KA that another instance's composite call needs.
+-- A lapsed mark is removed.
+function L.marked(lt)
+  local f = 'm:' .. KA
+  local m = tonumber(redis.call('HGET', KW, f))
+  if not m then return false end
+  if m <= lt then
+    redis.call('HDEL', KW, f)
+    return false
+  end
+  return true
+end
+
 -- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
 -- (ms), 3 credits, 4 keep, 5 block wanted beyond the credits, 6 block
 -- fraction, 7 '1' if the member is a slot this instance holds already (a
@@ -191,6 +207,9 @@ function L.op_take()
     L.save(st, u)
     return L.decision(st, u, R_CREDITS, n, r)
   end
+  if reason == R_CONC and L.units(member) > 1 then -- see marked
+    redis.call('HSET', KW, 'm:' .. KA, lt + tonumber(L.arg(1)))
+  end
   if reason ~= R_NONE then
     L.save(st, u)
     return L.decision(st, u, reason, n, 0)
@@ -211,7 +230,9 @@ function L.op_take()
   L.hold(KA, deadline, member, kttl)
   if capped then L.hold(KC, deadline, member, kttl) end
   L.save(st, u)
-  return L.decision(st, u, R_NONE, n, 0, extra)
+  local res = L.decision(st, u, R_NONE, n, 0, extra)
+  res[#res + 1] = L.marked(lt) and 1 or 0 -- 1: the holder keeps no spare of it
+  return res
 end
 
 -- settle args: 0 the instant the lease's credits were counted at, 1
@@ -295,7 +316,9 @@ end
 -- renew args: 0 lease length (us), 1 key ttl (ms), 2 how many of the
 -- members are slots of calls in flight (they come first; the rest are
 -- spares), members. Returns how many were still held, the windows' epoch
--- (-1 if W is gone) and frontier (the holder checks its block), then the
+-- (-1 if W is gone) and frontier (the holder checks its block), 1 if the
+-- application is marked (see marked: the holder gives back its spares of
+-- it and keeps none of the slots of its calls in flight), then the
 -- spares that were not held (in either key): given up in both, their
 -- holder forgets them. A slot of a call in flight that is not held (a restart without
 -- persistence, a failover, an eviction, a lease that expired) is held
@@ -306,7 +329,9 @@ function L.op_renew()
   local w = redis.call('HMGET', KW, 'e', 'f', 'id')
   local e = tonumber(w[1]) or 0
   if not w[3] then e = -1 end -- no windows (see load)
-  local deadline, held, res = L.rtime() + tonumber(L.arg(0)), 0, {OK, 0, e, tonumber(w[2]) or 0}
+  local lt = L.rtime()
+  local marked = L.marked(lt)
+  local deadline, held, res = lt + tonumber(L.arg(0)), 0, {OK, 0, e, tonumber(w[2]) or 0, marked and 1 or 0}
   local inuse = tonumber(L.arg(2))
   for j = 3, #ARGV - OPARG do
     local m = L.arg(j)
