@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/usage"
 	"github.com/creditgate/creditgate/window"
 )
@@ -161,8 +162,10 @@ func (t *Transport) poolRefusal(now time.Time, need, units int64, d *limiter.Dec
 	case ReasonConcurrency, ReasonSubConcurrency:
 		r.at = now.Add(concurrencyPoll)
 		// More units than the cap (a Zoho table under a plan stricter than
-		// Zoho's): it would wait forever.
-		r.never = r.reason == ReasonConcurrency && units > 1 && units > t.l.Plan(t.tenant).Concurrency
+		// Zoho's) or than any store takes (store.MaxUnits): it would wait
+		// forever.
+		r.never = r.reason == ReasonConcurrency && units > 1 &&
+			units > min(t.l.Plan(t.tenant).Concurrency, store.MaxUnits)
 	}
 }
 

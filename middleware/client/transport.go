@@ -70,7 +70,7 @@ type Transport struct {
 
 	// probeUnits is what every call takes of the placeholder's cap while
 	// probing, the whole of it: the most units of any route (at most
-	// learnConc), so that a composite call sent then still holds its units
+	// learnConc and store.MaxUnits), so that a composite call sent then still holds its units
 	// once the plan is learned, until its body is closed.
 	probeUnits int64
 
@@ -156,7 +156,7 @@ func (t *Transport) bindLimiter(c *config) error {
 				t.probeUnits = max(t.probeUnits, r.Units)
 			}
 		}
-		t.probeUnits = min(t.probeUnits, p.Concurrency)
+		t.probeUnits = min(t.probeUnits, p.Concurrency, store.MaxUnits)
 		p.Credits, p.Concurrency = window.MaxLimit, t.probeUnits
 	}
 	// One tenant whose calls run on every core: its slots are cached per
