@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/creditgate/creditgate/middleware/client"
 )
@@ -38,5 +40,31 @@ func TestCostAbovePoolNotCountedSpent_r104(t *testing.T) {
 	}
 	if got := stat(tr, "sync").Credits; got != 0 {
 		t.Errorf("a call the server refused by cost (403, no credits taken) counted as %d credits spent, want 0", got)
+	}
+}
+
+// A server that sends the refusal of a call above its whole pool as a 429
+// (its by "cost", as TestClassifyCostAbovePool reads it): no wait admits
+// the call, so it must be sent once, as a 403 by cost is, not retried as a
+// transient failure (a retry budget that would allow it, so that the
+// budget does not hide it).
+func TestCostAbovePool429NotRetried_r104(t *testing.T) {
+	var sent atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return response(r, http.StatusTooManyRequests,
+			`{"type":"about:blank","title":"Too Many Requests","status":429,"by":"cost","cost":50,"limit":20,"remaining":20}`,
+			"Content-Type", "application/problem+json"), nil
+	})
+	tr := checkedTransport(t, base, client.WithPlan(plan(1000, 3)), client.WithCosts(costs(t)),
+		client.WithRetry(client.RetryPolicy{BudgetFloor: 1000, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := get(ctx, tr, "", "/crm/big")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if n := sent.Load(); n != 1 {
+		t.Errorf("a 429 by cost (a call above the whole pool) sent %d times, want once (err %v)", n, err)
 	}
 }
