@@ -77,6 +77,12 @@ func (c *call) run() (*http.Response, error) {
 		if err != nil {
 			return c.fail(err)
 		}
+		if resp.StatusCode == http.StatusForbidden && peekFields(resp).aboveCost() {
+			// A call above the server's whole pool (403 by "cost"): the
+			// server took none of its credits. Refunded before its limit
+			// headers are read, which then say what is left without it.
+			a.refund(t, now)
+		}
 		var v view
 		if t.due(now, resp.StatusCode) {
 			v = serverView(now, resp.Header)

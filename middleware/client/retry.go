@@ -32,13 +32,17 @@ const peekBytes = 2 << 10
 // structured fields (this project's and Zoho's by and codes, Salesforce's
 // errorCode, HubSpot's policyName), then the length of Retry-After. It leaves the body as it found it.
 func classify(resp *http.Response, v *view, credits int64) retryKind {
+	f := peekFields(resp)
+	if f.aboveCost() {
+		return kindNone // a call above the whole pool: no wait admits it
+	}
 	if v.hasRemaining {
 		if v.remaining < max(credits, 1) {
 			return kindCredits
 		}
 		return kindConcurrency // credits are there: a slot cap refused
 	}
-	if k := bodyKind(resp); k != kindNone {
+	if k := f.kind(); k != kindNone {
 		return k
 	}
 	if v.hasRetryAfter && v.retryAfter >= time.Minute {
@@ -47,15 +51,22 @@ func classify(resp *http.Response, v *view, credits int64) retryKind {
 	return kindTransient
 }
 
-// bodyKind reads the start of a 429 body for the vendor's fields that say
-// what ran out (bodyFields), and puts the body back whole.
-func bodyKind(resp *http.Response) retryKind {
+// peekFields reads the start of a refusal's body for the vendor's fields
+// that say what ran out (bodyFields), and puts the body back whole.
+func peekFields(resp *http.Response) bodyFields {
 	if resp.Body == nil || resp.Body == http.NoBody {
-		return kindNone
+		return bodyFields{}
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, peekBytes))
 	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), errOr(err, resp.Body)), c: resp.Body}
-	return readFields(head).kind()
+	return readFields(head)
+}
+
+// aboveCost reports whether the fields say by "cost": the call costs more
+// than the server's whole pool, which took none of its credits, and no
+// wait admits it.
+func (f bodyFields) aboveCost() bool {
+	return !f.conflict && strings.EqualFold(f.by, middleware.ByCost)
 }
 
 // bodyFields are the members of an error body that say what ran out, read
