@@ -77,10 +77,15 @@ func (c *call) run() (*http.Response, error) {
 		if err != nil {
 			return c.fail(err)
 		}
-		if resp.StatusCode == http.StatusForbidden && peekFields(resp).aboveCost() {
-			// A call above the server's whole pool (403 by "cost"): the
-			// server took none of its credits. Refunded before its limit
-			// headers are read, which then say what is left without it.
+		if resp.StatusCode == http.StatusTooManyRequests ||
+			resp.StatusCode == http.StatusForbidden && peekFields(resp).aboveCost() {
+			// A refusal (429, or 403 by "cost": a call above the server's
+			// whole pool): the server took none of its credits, and its
+			// limit headers say what is left without them. Refunded
+			// before they are read, or the pool would end that much above
+			// the server's figure. (A 5xx's headers count the call, which
+			// the server refunds after them: refunded after.)
+			a.left += a.cost
 			a.refund(t, now)
 		}
 		var v view
