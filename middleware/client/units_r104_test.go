@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,5 +61,30 @@ func TestProbeUnitsAboveMaxUnitsStall_r104(t *testing.T) {
 	_ = resp.Body.Close()
 	if got := tr.Limiter().Plan("").Credits; got != 1000 {
 		t.Errorf("pool not learned: %d", got)
+	}
+}
+
+// A call of more units than the plan's cap fails at once (Never) under the
+// Transport's own plan (TestTransportUnitsOverCap), so it must while that
+// plan is still learned too: the probe takes the whole placeholder cap
+// (the plan's cap, 2), and a call of 3 units was sent as if it held them.
+func TestUnitsOverCapWhileProbing_r104(t *testing.T) {
+	var sent atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return response(r, http.StatusOK, "{}", "X-RateLimit-Limit", "1000"), nil
+	})
+	tr := checkedTransport(t, base, client.WithCosts(unitCosts(t, 3)),
+		client.WithPlan(limiter.Plan{Name: "learned", Window: time.Hour, Concurrency: 2}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := get(ctx, tr, "", "/crm/composite")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	var le *client.LimitError
+	if !errors.As(err, &le) || !le.Never || sent.Load() != 0 {
+		t.Errorf("a call of 3 units under a cap of 2, while probing: err %v, sent %d; want a LimitError with Never, not sent",
+			err, sent.Load())
 	}
 }
