@@ -97,6 +97,14 @@ func (t *Transport) try(now time.Time, c *call, r *refusal, a *admission) bool {
 	keep := it.keep.Load()
 	units := p.Units
 	if t.probing.Load() {
+		if units > 1 && units > min(t.learnConc, store.MaxUnits) {
+			// More units than the plan learned will hold, as poolRefusal
+			// finds under it: never sent.
+			quota.Settle(now, 0)
+			quota.Release()
+			*r = refusal{reason: ReasonConcurrency, at: now.Add(concurrencyPoll), never: true}
+			return false
+		}
 		// The placeholder's one call at a time: any call takes its whole
 		// cap, the most units of any route, and a composite call keeps
 		// its units counted once the plan is learned.
