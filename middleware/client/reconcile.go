@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/creditgate/creditgate/limiter"
@@ -142,6 +143,11 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 	defer t.poolMu.Unlock()
 	p := t.l.Plan(t.tenant)
 	p.Concurrency = t.learnConc
+	if !sameWindows(p.Extra, t.setExtra) {
+		// The caller set the plan's windows (SetPlan on the limiter) since
+		// the Transport did: theirs, not WithPlan's, are the ones to keep.
+		t.learnExtra = slices.Clone(p.Extra)
+	}
 	if known {
 		q := p
 		q.Credits = v.limit
@@ -167,6 +173,7 @@ func (t *Transport) learnFrom(now time.Time, v *view) bool {
 		t.warn("client: plan from the server's headers ignored", err)
 		return false
 	}
+	t.setExtra = t.l.Plan(t.tenant).Extra // as the limiter keeps them (calendars cloned)
 	t.probing.Store(false)
 	if known {
 		if err := t.applyPoolLocked(now, p); err != nil {
@@ -199,6 +206,17 @@ func (t *Transport) fitExtra(q limiter.Plan) []store.WindowLimit {
 		out = append(out, x)
 	}
 	return out
+}
+
+// sameWindows reports whether a and b are the same windows, calendars
+// compared by value (the limiter keeps clones).
+func sameWindows(a, b []store.WindowLimit) bool {
+	return slices.EqualFunc(a, b, func(x, y store.WindowLimit) bool {
+		if x.Credits != y.Credits || x.Window != y.Window || (x.Calendar == nil) != (y.Calendar == nil) {
+			return false
+		}
+		return x.Calendar == nil || x.Calendar.Reset == y.Calendar.Reset && x.Calendar.Location.String() == y.Calendar.Location.String()
+	})
 }
 
 func (t *Transport) refreshPool(now time.Time) {

@@ -59,14 +59,16 @@ type Transport struct {
 	learn     atomic.Bool // the pool is still to be learned from a response
 	probing   atomic.Bool // one call at a time until the first response
 	learnConc int64       // the concurrency cap once the first response came
-	// learnExtra are the learned plan's extra windows (WithPlan's): each
-	// pool learned gets those that can bind in it (see fitExtra).
-	learnExtra []store.WindowLimit
-	poolMu     sync.Mutex // serialises applyPool
-	pool       atomic.Int64
-	lastSync   atomic.Int64 // send time (Unix ns) of the newest response reconciled
-	lastRead   atomic.Int64 // when (Unix ns) a success's headers were last read
-	every      int64        // WithReconcileEvery, ns
+	// learnExtra are the learned plan's extra windows (WithPlan's, or the
+	// caller's once it sets others: see learnFrom): each pool learned gets
+	// those that can bind in it (see fitExtra). setExtra are those the
+	// Transport last set (guarded by poolMu).
+	learnExtra, setExtra []store.WindowLimit
+	poolMu               sync.Mutex // serialises applyPool
+	pool                 atomic.Int64
+	lastSync             atomic.Int64 // send time (Unix ns) of the newest response reconciled
+	lastRead             atomic.Int64 // when (Unix ns) a success's headers were last read
+	every                int64        // WithReconcileEvery, ns
 
 	// probeUnits is what every call takes of the placeholder's cap while
 	// probing, the whole of it: the most units of any route (at most
@@ -150,6 +152,7 @@ func (t *Transport) bindLimiter(c *config) error {
 		t.probing.Store(true)
 		t.learnConc = p.Concurrency
 		t.learnExtra = slices.Clone(p.Extra)
+		t.setExtra = t.learnExtra // the placeholder's (see learnFrom)
 		t.probeUnits = 1
 		if t.costs != nil {
 			for _, r := range t.costs.Routes() {
