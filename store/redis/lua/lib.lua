@@ -19,6 +19,12 @@
 --   4 C  zset: the class's leases (W when the class is not capped)
 --   5 R  string: this step's recorded result, for replays (W when unused)
 local KW, KQ, KA, KC, KR = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+-- M string: the application's mark, expiring (W when no application; see
+-- L.marked). Not one of KEYS (their count is the scripts' calling
+-- convention), but in A's hash tag, so in its cluster slot; no other key
+-- ends with ':m' (the names in keys are base64, which has no ':').
+local KM = KW
+if KA ~= KW then KM = KA .. ':m' end
 
 -- L holds the functions, so that each closure the script makes on every
 -- run captures one local, not dozens: Lua finds each captured local by

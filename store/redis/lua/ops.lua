@@ -143,19 +143,14 @@ function L.hold(key, deadline, member, kttl)
 end
 
 -- marked reports whether a take of several units was refused for
--- concurrency on KA within a lease length before lt (see op_take): then no
+-- concurrency on KA within a lease length (see op_take): then no
 -- instance keeps spares of the application (the renewals give them up),
 -- as they are units of KA that another instance's composite call needs.
--- A lapsed mark is removed.
-function L.marked(lt)
-  local f = 'm:' .. KA
-  local m = tonumber(redis.call('HGET', KW, f))
-  if not m then return false end
-  if m <= lt then
-    redis.call('HDEL', KW, f)
-    return false
-  end
-  return true
+-- The mark is the key KM, which Redis expires: a field of W lapsed only
+-- when a step of its application read it, and an application not used
+-- again left its field in W for as long as the tenant lived.
+function L.marked()
+  return KM ~= KW and redis.call('EXISTS', KM) == 1
 end
 
 -- take args: 0 the slots' member, 1 lease length (us), 2 lease key ttl
@@ -208,7 +203,7 @@ function L.op_take()
     return L.decision(st, u, R_CREDITS, n, r)
   end
   if reason == R_CONC and L.units(member) > 1 then -- see marked
-    redis.call('HSET', KW, 'm:' .. KA, lt + tonumber(L.arg(1)))
+    redis.call('SET', KM, '1', 'PX', L.fmt(math.max(math.ceil(tonumber(L.arg(1)) / 1000), 1)))
   end
   if reason ~= R_NONE then
     L.save(st, u)
@@ -231,7 +226,7 @@ function L.op_take()
   if capped then L.hold(KC, deadline, member, kttl) end
   L.save(st, u)
   local res = L.decision(st, u, R_NONE, n, 0, extra)
-  res[#res + 1] = L.marked(lt) and 1 or 0 -- 1: the holder keeps no spare of it
+  res[#res + 1] = L.marked() and 1 or 0 -- 1: the holder keeps no spare of it
   return res
 end
 
@@ -330,7 +325,7 @@ function L.op_renew()
   local e = tonumber(w[1]) or 0
   if not w[3] then e = -1 end -- no windows (see load)
   local lt = L.rtime()
-  local marked = L.marked(lt)
+  local marked = L.marked()
   local deadline, held, res = lt + tonumber(L.arg(0)), 0, {OK, 0, e, tonumber(w[2]) or 0, marked and 1 or 0}
   local inuse = tonumber(L.arg(2))
   for j = 3, #ARGV - OPARG do
