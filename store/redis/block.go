@@ -53,7 +53,7 @@ func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Req
 	if req.Keep > 0 || !pi.roll || req.Units > 1 { // spares are of one unit (see Release)
 		return false
 	}
-	pair := req.App + "\x00" + req.Class
+	pair := pairOf(req.App, req.Class)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.blk

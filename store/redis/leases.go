@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,15 @@ type held struct {
 	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
 	nospare    bool // not to be kept as a spare (a renewal found its application marked: see L.marked)
 }
+
+// pairOf is the pair of app and class, the key of their spare slots:
+// app's length first, as names are any bytes (app+NUL+class was one pair
+// for app "a" class "b\x00c" and app "a\x00b" class "c", whose calls then
+// ran on each other's spares, uncounted in their own application's key).
+func pairOf(app, class string) string { return appPrefix(app) + class }
+
+// appPrefix is how the pairs of app's classes begin.
+func appPrefix(app string) string { return strconv.Itoa(len(app)) + ":" + app }
 
 type spareKey struct {
 	t    *tenant
@@ -145,8 +156,9 @@ func (h *leases) popSpare(t *tenant, pair string) *held {
 func (h *leases) popAppSpares(t *tenant, app string) (out []*held) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	pre := appPrefix(app)
 	for k, s := range h.spares {
-		if k.t != t || len(k.pair) <= len(app) || k.pair[len(app)] != 0 || k.pair[:len(app)] != app {
+		if k.t != t || !strings.HasPrefix(k.pair, pre) {
 			continue
 		}
 		delete(h.spares, k)

@@ -42,7 +42,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 	if s.cfg.maxBlock > 0 && pi.roll && req.Keep <= 0 && n > 0 {
 		want = t.want(s.cfg.maxBlock)
 	}
-	pair := req.App + "\x00" + req.Class
+	pair := pairOf(req.App, req.Class)
 	akey := t.appKey(req.App)
 	ckeyFor := func(pi *planInfo) string {
 		if pi.classCap(req.Class) > 0 {
