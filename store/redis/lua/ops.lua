@@ -187,7 +187,9 @@ function L.op_take()
     reuse = false
   end
   if not reuse and L.arg(8) == '1' and redis.call('ZSCORE', KA, member) then
-    return L.decision(st, u, R_NONE, n, 0)
+    local res = L.decision(st, u, R_NONE, n, 0)
+    res[#res + 1] = L.marked() and 1 or 0 -- as an admitted take's (see below)
+    return res
   end
   local reason, afull, cfull = R_NONE, false, false
   if not reuse then afull = L.full(KA, plan.app, lt, L.units(member)) end
