@@ -213,8 +213,10 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 	// counts 32 bits a half, and takes of up to MaxConcurrency units each,
 	// added before the cap is read and then taken back, wrapped it when a
 	// few were in flight at once (a sound release panicked, a take was
-	// admitted); at most MaxUnits each, a million in flight fit.
-	if units > min(t.plan.Load().Concurrency, store.MaxUnits) {
+	// admitted); at most MaxUnits each, a million in flight fit. A call of
+	// one unit, the usual, reads no plan (a line of its own at 100,000
+	// tenants): no cap is below one.
+	if units > 1 && units > min(t.plan.Load().Concurrency, store.MaxUnits) {
 		refusal(now, w, store.ReasonConcurrency, n, req.Keep, d)
 		return nil, nil, nil, 0, nil, nil, false, true
 	}
