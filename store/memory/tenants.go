@@ -45,15 +45,15 @@ func (s *Store) initWindows(w *windows, p *store.Plan, r *window.Rolling) error 
 	if len(p.Extra) >= MaxWindows {
 		return fmt.Errorf("memory: plan %q: %d windows, more than MaxWindows (%d)", p.Name, 1+len(p.Extra), MaxWindows)
 	}
-	specs := append([]store.WindowLimit{p.Pool()}, p.Extra...)
-	pool, rolling, err := s.newWindow(specs[0], r)
+	pool, rolling, err := s.newWindow(p.Pool(), r)
 	if err != nil {
 		return fmt.Errorf("memory: plan %q: %w", p.Name, err)
 	}
 	w.rolling = rolling
-	if len(specs) == 1 && rolling != nil {
-		return nil
+	if len(p.Extra) == 0 && rolling != nil {
+		return nil // a lone rolling pool: no specs kept, nothing allocated
 	}
+	specs := append([]store.WindowLimit{p.Pool()}, p.Extra...)
 	m := &multiWindows{pool: pool, all: pool, each: []window.Window{pool}, specs: specs}
 	for _, x := range p.Extra {
 		e, _, err := s.newWindow(x, nil)
