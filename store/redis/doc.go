@@ -44,9 +44,13 @@
 // key, all with one deadline (and one in its class's), so its take,
 // renewals and release cost that many set entries: caps and units of
 // thousands are for the memory store. One of more units than the plan's
-// cap is refused without a round trip, and such a call's slots are never
-// kept as spares (see Credit leasing); its take gives back the instance's
-// spares of its application first, as they are units of its key. Other
+// cap is never sent as a take: the store reads the pool (a read-only
+// step), for the refusal to name it as any other does, and takes as usual
+// if the plan Redis holds (SetPlan) has room for it; out of reach, it is
+// refused in every mode, naming no pool (Limit 0). A call of several units
+// never has its slots kept as spares (see Credit leasing); its take gives
+// back the instance's spares of its application first, as they are units
+// of its key. Other
 // instances' spares Redis cannot tell from calls in flight (a spare is kept
 // without a round trip): a take of several units refused for concurrency
 // marks its application for a lease TTL, and while it is marked every
