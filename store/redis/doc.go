@@ -101,7 +101,14 @@
 // decides: FailClosed refuses (store.ReasonUnavailable); FailOpen admits
 // and counts; Degraded spends leased credits, then 1/N of what the
 // instance last saw left in the pool (and in each extra window), for N
-// instances: at most one pool in all while cut off, never N pools. That view may be stale (what others
+// instances: at most one pool in all while cut off, never N pools. Its
+// share of a concurrency cap, ceil(cap/N), counts the units the instance
+// holds in Redis as they are at each take (calls admitted through Redis
+// and still running, and spare slots, on which credit leasing admits
+// without asking the share): a release gives them back once, during the
+// outage or after, and a call that runs on keeps its units out of the
+// share. A slot released while Redis is away is not renewed: its lease
+// runs out in Redis. That view may be stale (what others
 // spent after it, and with credit leasing their unspent blocks, are not in
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What
