@@ -31,8 +31,8 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		// for the refusal to name it as any other does (store.Decision's
 		// Limit 0 says no pool was read): refused for ever, such a call
 		// costs one round trip and the caller gets its limit headers.
-		// Out of reach, it is refused all the same, in every mode (no
-		// share holds more than the cap), reading no pool.
+		// Out of reach, it is refused all the same, in every mode (none
+		// admits more than the cap), reading no pool.
 		r, rpi, err := s.step("peek", t, pi, now, "", noClass, "", "", 0)
 		if err != nil {
 			*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
