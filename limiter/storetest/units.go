@@ -40,12 +40,13 @@ func testUnits[L any](t *testing.T, s store.Store[L]) {
 
 // A request of more units than the cap is refused for concurrency, with
 // nothing taken, however often it is asked (never admitted, never waited
-// for), and so is one past any cap (store.MaxConcurrency).
+// for), and so is one past any cap (store.MaxConcurrency). The refusal
+// names the pool, as any other does (Limit 0 is "no pool read").
 func testUnitsOverCap[L any](t *testing.T, s store.Store[L]) {
 	for _, n := range []int64{3, 1 << 20, store.MaxConcurrency, store.MaxConcurrency + 1, 1 << 62} {
 		for _, app := range []string{"a", "b"} { // the first application and another
 			_, d := take(t, s, T0, units(app, n), store.ReasonConcurrency)
-			if d.Cost != 1 || d.RetryAfter != store.ConcurrencyRetryAfter {
+			if d.Cost != 1 || d.RetryAfter != store.ConcurrencyRetryAfter || d.Limit != 100 || d.Remaining != 100 || d.Used != 0 {
 				t.Fatalf("%d units: %+v", n, d)
 			}
 		}

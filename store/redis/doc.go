@@ -44,9 +44,13 @@
 // key, all with one deadline (and one in its class's), so its take,
 // renewals and release cost that many set entries: caps and units of
 // thousands are for the memory store. One of more units than the plan's
-// cap is refused without a round trip, and such a call's slots are never
-// kept as spares (see Credit leasing); its take gives back the instance's
-// spares of its application first, as they are units of its key. Other
+// cap is never sent as a take: the store reads the pool (a read-only
+// step), for the refusal to name it as any other does, and takes as usual
+// if the plan Redis holds (SetPlan) has room for it; out of reach, it is
+// refused in every mode, naming no pool (Limit 0). A call of several units
+// never has its slots kept as spares (see Credit leasing); its take gives
+// back the instance's spares of its application first, as they are units
+// of its key. Other
 // instances' spares Redis cannot tell from calls in flight (a spare is kept
 // without a round trip): a take of several units refused for concurrency
 // marks its application for a lease TTL, and while it is marked every
@@ -97,7 +101,14 @@
 // decides: FailClosed refuses (store.ReasonUnavailable); FailOpen admits
 // and counts; Degraded spends leased credits, then 1/N of what the
 // instance last saw left in the pool (and in each extra window), for N
-// instances: at most one pool in all while cut off, never N pools. That view may be stale (what others
+// instances: at most one pool in all while cut off, never N pools. Its
+// share of a concurrency cap, ceil(cap/N), counts the units the instance
+// holds in Redis as they are at each take (calls admitted through Redis
+// and still running, and spare slots, on which credit leasing admits
+// without asking the share): a release gives them back once, during the
+// outage or after, and a call that runs on keeps its units out of the
+// share. A slot released while Redis is away is not renewed: its lease
+// runs out in Redis. That view may be stale (what others
 // spent after it, and with credit leasing their unspent blocks, are not in
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What

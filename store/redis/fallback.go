@@ -151,6 +151,11 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	id string, err error) bool {
 	sent := err != nil && !errors.Is(err, errOpen)
 	N := int64(s.cfg.instances)
+	classCap := pi.classCap(req.Class)
+	akey, ckey := t.appKey(req.App), ""
+	if classCap > 0 {
+		ckey = t.classKey(req.Class)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := t.deg
@@ -168,7 +173,11 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		t.deg = g
 	}
 	capOf := func(c int64) int64 { return (c + N - 1) / N }
-	classCap := pi.classCap(req.Class)
+	// The share counts the units this instance holds in Redis too: calls
+	// admitted before the outage and still running (counted live, so a
+	// release, during the outage or after, gives them back once), and
+	// spares, on which takeLocal admits without asking the share.
+	heldA, heldC := s.held.units(t, akey, ckey)
 	switch {
 	case req.Units > capOf(pi.p.Concurrency):
 		// More units than the share holds: only Redis can admit it, so
@@ -176,10 +185,10 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		// A concurrency refusal said a unit might come free, and the
 		// client's gate let no call of the app overtake it.
 		return false
-	case g.apps[req.App]+max(req.Units, 1) > capOf(pi.p.Concurrency):
+	case g.apps[req.App]+heldA+max(req.Units, 1) > capOf(pi.p.Concurrency):
 		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
 		return false
-	case classCap > 0 && g.classes[req.Class] >= capOf(classCap):
+	case classCap > 0 && g.classes[req.Class]+heldC >= capOf(classCap):
 		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
 		return false
 	}

@@ -21,9 +21,10 @@ type held struct {
 	member     string
 	pair       string
 	spare      bool
-	used       bool // a spare taken since the last renewal
-	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
-	nospare    bool // not to be kept as a spare (a renewal found its application marked: see L.marked)
+	used       bool  // a spare taken since the last renewal
+	lost       bool  // a spare Redis lost, taken by a call since the sweep (see lose)
+	nospare    bool  // not to be kept as a spare (a renewal found its application marked: see L.marked)
+	prev, next *held // t's slots (see leases.byT)
 }
 
 // pairOf is the pair of app and class, the key of their spare slots:
@@ -42,14 +43,19 @@ type spareKey struct {
 
 // leases is the registry the renewer walks.
 type leases struct {
-	mu     sync.Mutex // protects m and spares
+	mu     sync.Mutex // protects m, spares, byT and the held's lists
 	m      map[string]*held
 	spares map[spareKey][]*held
+	// byT lists each tenant's slots (m's, linked by prev and next), for
+	// Degraded's share to count them without walking every tenant's
+	// (see held).
+	byT map[*tenant]*held
 }
 
 func (h *leases) init() {
 	h.m = map[string]*held{}
 	h.spares = map[spareKey][]*held{}
+	h.byT = map[*tenant]*held{}
 }
 
 func (h *leases) add(l *Lease) {
@@ -57,9 +63,51 @@ func (h *leases) add(l *Lease) {
 	if x := h.m[l.member]; x != nil { // a reused spare: the take held it
 		x.spare, x.lost, x.nospare = false, false, false
 	} else {
-		h.m[l.member] = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
+		x = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
+		h.m[l.member] = x
+		if x.next = h.byT[x.t]; x.next != nil {
+			x.next.prev = x
+		}
+		h.byT[x.t] = x
 	}
 	h.mu.Unlock()
+}
+
+// del forgets x, if listed; h.mu is held.
+func (h *leases) del(x *held) {
+	if h.m[x.member] != x {
+		return
+	}
+	delete(h.m, x.member)
+	switch {
+	case x.prev != nil:
+		x.prev.next = x.next
+	case x.next != nil:
+		h.byT[x.t] = x.next
+	default:
+		delete(h.byT, x.t) // its last: the map keeps no tenant dropped from the cache
+	}
+	if x.next != nil {
+		x.next.prev = x.prev
+	}
+	x.prev, x.next = nil, nil
+}
+
+// units counts the units of the slots this instance holds of t's
+// application key akey, and its slots of class key ckey (none if ""):
+// calls in flight and spares alike (see takeDegraded).
+func (h *leases) units(t *tenant, akey, ckey string) (app, class int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for x := h.byT[t]; x != nil; x = x.next {
+		if x.akey == akey {
+			app += memberUnits(x.member)
+		}
+		if ckey != "" && x.ckey == ckey {
+			class++
+		}
+	}
+	return app, class
 }
 
 // gone returns the members of ms this instance no longer holds.
@@ -86,7 +134,7 @@ func (h *leases) unspare(ms []string) (out []*held) {
 		switch {
 		case x == nil:
 		case x.spare:
-			delete(h.m, m)
+			h.del(x)
 			h.unlist(x)
 			out = append(out, x)
 		default:
@@ -116,7 +164,9 @@ func (h *leases) unlist(x *held) {
 
 func (h *leases) remove(member string) {
 	h.mu.Lock()
-	delete(h.m, member)
+	if x := h.m[member]; x != nil {
+		h.del(x)
+	}
 	h.mu.Unlock()
 }
 
@@ -215,11 +265,11 @@ func (h *leases) pushSpare(x *held) bool {
 		return false
 	}
 	if x.lost { // lost meanwhile, and the take did not hold it again
-		delete(h.m, x.member)
+		h.del(x)
 		return false
 	}
 	if len(h.spares[k]) >= maxSpares {
-		delete(h.m, x.member)
+		h.del(x)
 		return false
 	}
 	x.t.pin()
@@ -248,7 +298,7 @@ func (h *leases) lose(member string) {
 		h.mu.Unlock()
 		return
 	}
-	delete(h.m, member)
+	h.del(x)
 	spare := x.spare
 	if spare {
 		h.unlist(x)
@@ -302,7 +352,7 @@ func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]str
 			if all || !x.used {
 				g := group{x.t, x.akey, x.ckey}
 				drop[g] = append(drop[g], x.member)
-				delete(h.m, x.member)
+				h.del(x)
 				continue
 			}
 			x.used = false

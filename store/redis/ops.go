@@ -24,11 +24,27 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 	pi := s.planOf(t, plans)
 	n := max(req.Credits, 0)
 	if req.Units > min(pi.p.Concurrency, store.MaxUnits) {
-		// Never admitted, and never sent: each unit is a member of the
-		// app's key (see unitMember), and the release of a take that may
-		// have run would remove that many.
-		*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
-		return
+		// Never admitted, and never sent as a take: each unit is a member
+		// of the app's key (see unitMember), and the release of a take
+		// that may have run would remove that many. The pool is read (a
+		// peek: read-only, one round trip, none while the breaker is open)
+		// for the refusal to name it as any other does (store.Decision's
+		// Limit 0 says no pool was read): refused for ever, such a call
+		// costs one round trip and the caller gets its limit headers.
+		// Out of reach, it is refused all the same, in every mode (none
+		// admits more than the cap), reading no pool.
+		r, rpi, err := s.step("peek", t, pi, now, "", noClass, "", "", 0)
+		if err != nil {
+			*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
+			return
+		}
+		if req.Units > min(rpi.p.Concurrency, store.MaxUnits) {
+			decision(r, rpi, d)
+			d.Allowed, d.Reason, d.Cost, d.RetryAfter = false, store.ReasonConcurrency, n, store.ConcurrencyRetryAfter
+			t.seen(rpi, d)
+			return
+		}
+		pi = rpi // the plan Redis holds (SetPlan), not yet seen here, admits it: taken as any other
 	}
 	if s.cfg.maxBlock > 0 && s.takeLocal(now, t, pi, req, n, lease, d) {
 		return

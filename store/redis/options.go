@@ -17,7 +17,9 @@ const (
 	// Degraded spends the credits this instance already leased, then a
 	// safe share of each tenant's pool (1/N of it for N instances, per
 	// window, of what the instance last saw left if less, and as much of
-	// each extra window, and ceil(cap/N) slots per application and class),
+	// each extra window, and ceil(cap/N) slots per application and class,
+	// of which the units the instance still holds in Redis take their part:
+	// calls admitted before the outage and still running, and spare slots),
 	// and charges what it spent to the pool once Redis is back. The fleet
 	// admits at most its leased blocks and one pool per window, never N
 	// pools; beyond what the pool really had left only by what others spent
