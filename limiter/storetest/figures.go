@@ -92,4 +92,3 @@ func testPlanFiguresPool[L any](t *testing.T, s store.Store[L]) {
 		s.Release(l)
 	}
 }
-
