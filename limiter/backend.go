@@ -74,6 +74,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	x := &h.dec
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
 	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
+	d.AddOns, d.Cap, d.Exceeds = x.AddOns, x.Cap, x.Exceeds
 	if l.usage != nil {
 		h.at = now.Unix()
 		h.folded = l.usage.RecordRequest(h.buf(), now, req, d.Cost, !d.Allowed)

@@ -219,14 +219,18 @@ func (l *Limiter) SetPlanAt(now time.Time, tenant string, p Plan) error {
 func (l *Limiter) Plan(tenant string) Plan { return l.resolve(tenant).Clone() }
 
 // PlanOf returns the plan tenant has, as Plan does, but shared rather than
-// copied: for a caller that reads a field of it per request (the
-// middleware's limit headers) and must not allocate. It must not be changed.
+// copied, for a caller that must not allocate. It must not be changed. It
+// is the plan the limiter resolves now, which a held tenant's store may
+// not enforce yet (a WithPlanFor whose answer changed, until ReplanAt): a
+// caller deciding about a request reads the figures of the plan the store
+// decided under from the request's Decision (AddOns, Cap, Exceeds).
 func (l *Limiter) PlanOf(tenant string) *Plan { return l.resolve(tenant) }
 
-// AddOns returns the add-on credits of tenant's plan (Plan.AddOns): what
-// the middleware leaves out of a pool for X-API-CREDITS-REMAINING. While
-// no plan the limiter was given or resolved has any, it returns 0 with no
-// lookup, so that a handler may ask it on every admission.
+// AddOns returns the add-on credits of the plan the limiter resolves for
+// tenant now (Plan.AddOns). While no plan the limiter was given or
+// resolved has any, it returns 0 with no lookup. As for PlanOf, a caller
+// deciding about a request reads the Decision's AddOns instead: those of
+// the plan the store decided under.
 func (l *Limiter) AddOns(tenant string) int64 {
 	if !l.addOns.Load() {
 		return 0

@@ -110,15 +110,15 @@ func TestWriteAdmitted(t *testing.T) {
 		{ietf: true, epochReset: true, policy: long}} {
 		var c valueCaches
 		for _, s := range []limitState{
-			{limit: 10, remaining: 9, reset: t0.Add(90 * time.Second), window: 24 * time.Hour},
-			{limit: 10, remaining: 5, reset: t0.Add(90 * time.Second), window: time.Hour},                         // exactly half used: no credits field
-			{limit: 10, remaining: 4, reset: t0.Add(1500 * time.Millisecond)},                                     // credits remaining sent, no window
-			{limit: 10, remaining: -3, reset: t0.Add(-time.Hour), window: time.Millisecond},                       // negative remaining, reset past
-			{limit: 1 << 40, remaining: 1, reset: t0.Add(1e6 * time.Hour)},                                        // credits remaining sent
-			{limit: 999_999_999_999_999, remaining: 1, reset: t0.Add(time.Second)},                                //
+			{limit: 10, remaining: 9, used: 1, reset: t0.Add(90 * time.Second), window: 24 * time.Hour},
+			{limit: 10, remaining: 5, used: 5, reset: t0.Add(90 * time.Second), window: time.Hour},                // exactly half used: no credits field
+			{limit: 10, remaining: 4, used: 6, reset: t0.Add(1500 * time.Millisecond)},                            // credits remaining sent, no window
+			{limit: 10, remaining: -3, used: 13, reset: t0.Add(-time.Hour), window: time.Millisecond},             // negative remaining, reset past
+			{limit: 1 << 40, remaining: 1, used: 1<<40 - 1, reset: t0.Add(1e6 * time.Hour)},                       // credits remaining sent
+			{limit: 999_999_999_999_999, remaining: 1, used: 999_999_999_999_998, reset: t0.Add(time.Second)},     //
 			{limit: math.MaxInt64, remaining: math.MaxInt64, reset: t0.Add(math.MaxInt64), window: math.MaxInt64}, // widest values
-			{limit: math.MaxInt64, remaining: 1, reset: t0.Add(math.MaxInt64)},
-			{limit: math.MaxInt64, remaining: 9_999_999_999_999_999, reset: t0.Add(time.Hour)}, // the widest that fits
+			{limit: math.MaxInt64, remaining: 1, used: math.MaxInt64 - 1, reset: t0.Add(math.MaxInt64)},
+			{limit: math.MaxInt64, remaining: 9_999_999_999_999_999, used: math.MaxInt64 - 9_999_999_999_999_999, reset: t0.Add(time.Hour)}, // the widest that fits
 			{limit: 0, remaining: 0, reset: t0},
 		} {
 			want := http.Header{}
@@ -164,7 +164,7 @@ func TestPolicyCacheCollisions(t *testing.T) {
 // other's changes.
 func TestWriteAdmittedShared(t *testing.T) {
 	var c valueCaches
-	s := limitState{limit: 10, remaining: 2, reset: t0.Add(time.Minute)}
+	s := limitState{limit: 10, remaining: 2, used: 8, reset: t0.Add(time.Minute)}
 	a, b := http.Header{}, http.Header{}
 	writeAdmitted(a, &headerConfig{}, &c, t0, s, new(admittedValues))
 	writeAdmitted(b, &headerConfig{}, &c, t0, s, new(admittedValues))

@@ -99,10 +99,10 @@ func TestShowCreditsAllowance(t *testing.T) {
 			allowance := limit - addOns
 			for used := int64(0); used <= limit; used++ {
 				want := 2*used >= allowance
-				assert.Equal(t, want, showCredits(limit, limit-used, addOns), "pool %d, add-ons %d, %d used", limit, addOns, used)
+				assert.Equal(t, want, showCredits(limit, used, addOns), "pool %d, add-ons %d, %d used", limit, addOns, used)
 			}
 		}
 	}
-	assert.True(t, showCredits(10, 10, 20), "add-ons above the pool count as the pool")
-	assert.False(t, showCredits(10, 6, -3), "negative add-ons count as none")
+	assert.True(t, showCredits(10, 0, 20), "add-ons above the pool count as the pool")
+	assert.False(t, showCredits(10, 4, -3), "negative add-ons count as none")
 }

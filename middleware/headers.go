@@ -58,9 +58,11 @@ type limitState struct {
 	window           time.Duration // IETF w parameter; 0 leaves w out
 	retryAfter       time.Duration // > 0 only on refusals
 	slot             *slotLimit    // the slot cap that refused (a concurrency 429), nil if none
-	// addOns is the part of limit that X-API-CREDITS-REMAINING leaves
-	// out: the plan's add-on credits (store.Plan.AddOns), 0 for none.
-	addOns int64
+	// used is the pool's use (the decision's Used), and addOns the part
+	// of limit that X-API-CREDITS-REMAINING's allowance leaves out: the
+	// add-on credits of the plan the store decided under (Decision's
+	// AddOns), 0 for none.
+	used, addOns int64
 }
 
 // slotLimit is a concurrency or sub-concurrency cap as an IETF policy: its
@@ -173,7 +175,7 @@ func appendLimitValues(buf []byte, ends *[8]int, cfg *headerConfig, now time.Tim
 		buf = strconv.AppendInt(buf, delay, 10)
 	}
 	mark()
-	credits = showCredits(s.limit, remaining, s.addOns)
+	credits = showCredits(s.limit, s.used, s.addOns)
 	if credits {
 		buf = strconv.AppendInt(buf, remaining, 10)
 		mark()
@@ -234,17 +236,15 @@ func epochReset(now, reset time.Time) int64 {
 }
 
 // showCredits says whether X-API-CREDITS-REMAINING is sent: once half the
-// allowance (the pool less its add-on credits) or more is used, as Zoho
-// sends it "once usage is at 50% or more of the allowance, add-on credits
-// excluded"; for an odd allowance, once the used credits reach the half
-// rounded up. With a = limit-addOns, used >= a-a/2 is remaining <=
-// addOns+a/2, which cannot overflow.
-func showCredits(limit, remaining, addOns int64) bool {
-	if addOns <= 0 { // the usual plan: the allowance is the pool
-		return limit > 0 && remaining <= limit/2
-	}
-	addOns = min(addOns, limit)
-	return limit > 0 && remaining <= addOns+(limit-addOns)/2
+// allowance (the pool of limit less its add-on credits) or more is used,
+// as Zoho sends it "once usage is at 50% or more of the allowance, add-on
+// credits excluded"; for an odd allowance, once the used credits reach
+// the half rounded up. used is the pool's, not what the least window of a
+// compound plan has left (a decision's Remaining), which would send it
+// once a burst window is half spent.
+func showCredits(limit, used, addOns int64) bool {
+	a := limit - min(max(addOns, 0), limit)
+	return limit > 0 && used >= a-a/2
 }
 
 // writeAdmitted sets what writeLimitFields sets without the IETF fields and
@@ -271,7 +271,7 @@ func writeAdmitted(h http.Header, cfg *headerConfig, c *valueCaches, now time.Ti
 	h[keyLimit] = vals.limit[:]
 	h[keyRemaining] = vals.remaining[:]
 	h[keyReset] = vals.reset[:]
-	if showCredits(s.limit, remaining, s.addOns) {
+	if showCredits(s.limit, s.used, s.addOns) {
 		h[keyCreditsRemaining] = vals.remaining[:]
 	}
 }

@@ -23,17 +23,17 @@ func TestWriteLimitHeaders(t *testing.T) {
 	}{
 		{
 			name: "under half used",
-			s:    limitState{limit: 1000, remaining: 600, reset: t0.Add(90*time.Second + time.Millisecond)},
+			s:    limitState{limit: 1000, remaining: 600, used: 400, reset: t0.Add(90*time.Second + time.Millisecond)},
 			want: http.Header{"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"600"}, "X-Ratelimit-Reset": {"91"}},
 		},
 		{
 			name: "one short of half used: no credits header",
-			s:    limitState{limit: 1000, remaining: 501, reset: t0.Add(time.Second)},
+			s:    limitState{limit: 1000, remaining: 501, used: 499, reset: t0.Add(time.Second)},
 			want: http.Header{"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"501"}, "X-Ratelimit-Reset": {"1"}},
 		},
 		{
 			name: "exactly half used",
-			s:    limitState{limit: 1000, remaining: 500, reset: t0.Add(time.Second)},
+			s:    limitState{limit: 1000, remaining: 500, used: 500, reset: t0.Add(time.Second)},
 			want: http.Header{
 				"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"500"}, "X-Ratelimit-Reset": {"1"},
 				"X-Api-Credits-Remaining": {"500"},
@@ -41,7 +41,7 @@ func TestWriteLimitHeaders(t *testing.T) {
 		},
 		{
 			name: "more than half used",
-			s:    limitState{limit: 1000, remaining: 499, reset: t0},
+			s:    limitState{limit: 1000, remaining: 499, used: 501, reset: t0},
 			want: http.Header{
 				"X-Ratelimit-Limit": {"1000"}, "X-Ratelimit-Remaining": {"499"}, "X-Ratelimit-Reset": {"0"},
 				"X-Api-Credits-Remaining": {"499"},
@@ -49,7 +49,7 @@ func TestWriteLimitHeaders(t *testing.T) {
 		},
 		{
 			name: "refused with retry-after and negative remaining clamped",
-			s:    limitState{limit: 10, remaining: -3, reset: t0.Add(-time.Second), retryAfter: 1500 * time.Millisecond},
+			s:    limitState{limit: 10, remaining: -3, used: 13, reset: t0.Add(-time.Second), retryAfter: 1500 * time.Millisecond},
 			want: http.Header{
 				"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"0"},
 				"X-Api-Credits-Remaining": {"0"}, "Retry-After": {"2"},
@@ -58,7 +58,7 @@ func TestWriteLimitHeaders(t *testing.T) {
 		{
 			name: "epoch reset",
 			cfg:  headerConfig{epochReset: true},
-			s:    limitState{limit: 10, remaining: 9, reset: t0.Add(2500 * time.Millisecond)},
+			s:    limitState{limit: 10, remaining: 9, used: 1, reset: t0.Add(2500 * time.Millisecond)},
 			want: http.Header{
 				"X-Ratelimit-Limit": {"10"}, "X-Ratelimit-Remaining": {"9"},
 				"X-Ratelimit-Reset": {itoa(t0.Unix() + 3)},
@@ -67,7 +67,7 @@ func TestWriteLimitHeaders(t *testing.T) {
 		{
 			name: "ietf fields",
 			cfg:  headerConfig{ietf: true, policy: "credits"},
-			s:    limitState{limit: 5000, remaining: 4000, reset: t0.Add(60 * time.Second), window: 24 * time.Hour},
+			s:    limitState{limit: 5000, remaining: 4000, used: 1000, reset: t0.Add(60 * time.Second), window: 24 * time.Hour},
 			want: http.Header{
 				"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {"4000"}, "X-Ratelimit-Reset": {"60"},
 				"Ratelimit-Policy": {`"credits";q=5000;w=86400`}, "Ratelimit": {`"credits";r=4000;t=60`},
@@ -136,7 +136,7 @@ func TestCeilSecondsAndHalfUsed(t *testing.T) {
 		sent             bool
 	}{{4, 3, false}, {4, 2, true}, {4, 1, true}, {5, 3, false}, {5, 2, true}, {math.MaxInt64, 1, true}, {math.MaxInt64, math.MaxInt64 / 2, true}, {math.MaxInt64, math.MaxInt64/2 + 1, false}} {
 		h := http.Header{}
-		writeLimitHeaders(h, &headerConfig{}, t0, limitState{limit: tc.limit, remaining: tc.remaining, reset: t0}, nil)
+		writeLimitHeaders(h, &headerConfig{}, t0, limitState{limit: tc.limit, remaining: tc.remaining, used: tc.limit - tc.remaining, reset: t0}, nil)
 		_, sent := h[keyCreditsRemaining]
 		assert.Equal(t, tc.sent, sent, "limit %d remaining %d", tc.limit, tc.remaining)
 	}

@@ -178,7 +178,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var d limiter.Decision
 	ticket := h.l.AcquireTo(now, &req, &d)
 	if !d.Allowed {
-		h.refused(w, r, now, d, price, tenant, app)
+		h.refused(w, r, now, d, price, app)
 		return
 	}
 	if price.MaxBody > 0 && hasBody(r) {
@@ -188,12 +188,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.admitted(w, r, now, ticket, &d, h.l.AddOns(tenant))
+	h.admitted(w, r, now, ticket, &d)
 }
 
 // admitted serves an admitted request: the limit headers, then next, with
 // the slots released when it returns or panics.
-func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision, addOns int64) {
+func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time, ticket limiter.Ticket, d *limiter.Decision) {
 	cfg := h.cfg
 	if cs := cfg.counters; cs != nil {
 		cs.Admitted.Add(1)
@@ -208,7 +208,7 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 	// A decision that read no pool (Limit 0: a shared store out of reach
 	// admitting alone) has no figures to show: a client would take them
 	// for the pool's.
-	if hdr, s := w.Header(), stateOf(d, 0, addOns); s.limit > 0 {
+	if hdr, s := w.Header(), stateOf(d, 0); s.limit > 0 {
 		writeAdmitted(hdr, &cfg.headers, &h.values, now, s, &st.vals)
 		if big != nil {
 			writeAdmittedIETF(hdr, &cfg.headers, &h.values, now, s, &big.ietf)
@@ -221,16 +221,16 @@ func (h *handler) admitted(w http.ResponseWriter, r *http.Request, now time.Time
 }
 
 // refused answers a refusal: 429, or in shadow mode the wrapped handler.
-func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, tenant, app string) {
+func (h *handler) refused(w http.ResponseWriter, r *http.Request, now time.Time, d limiter.Decision, price cost.Price, app string) {
 	cfg := h.cfg
 	shadow := cfg.shadowAll || cfg.shadow[price.Pattern]
 	h.noteRefusal(r, app, d, price, shadow)
 	if !shadow {
-		h.refuse(w, now, d, price, tenant)
+		h.refuse(w, now, d, price)
 		return
 	}
 	if cfg.shadowHdrs && describesPool(&d) {
-		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), nil)
+		writeLimitHeaders(w.Header(), &cfg.headers, now, stateOf(&d, 0), nil)
 	}
 	h.next.ServeHTTP(w, r)
 }
@@ -243,11 +243,12 @@ func (h *handler) now() time.Time {
 	return h.l.Now()
 }
 
-// stateOf turns a decision into what the headers say, with the add-on
-// credits of the tenant's plan (limiter.Limiter.AddOns: 0 at once unless
-// some plan has any).
-func stateOf(d *limiter.Decision, retry time.Duration, addOns int64) limitState {
-	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry, addOns: addOns}
+// stateOf turns a decision into what the headers say; the add-on credits
+// are those of the plan the store decided under (the decision's AddOns,
+// not what limiter.Limiter.AddOns answers now).
+func stateOf(d *limiter.Decision, retry time.Duration) limitState {
+	return limitState{limit: d.Limit, remaining: d.Remaining, reset: d.Reset, window: d.Window, retryAfter: retry,
+		used: d.Used, addOns: d.AddOns}
 }
 
 // finish runs deferred, once next has returned or panicked: it settles the
@@ -340,9 +341,9 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string) {
-	if limit := h.exceededLimit(&d, tenant); limit > 0 {
-		h.refuseCost(w, now, d, price, tenant, limit)
+func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
+	if limit := exceededLimit(&d); limit > 0 {
+		h.refuseCost(w, now, d, price, limit)
 		return
 	}
 	// A 429 always tells the client when to come back, at least one second on.
@@ -351,9 +352,9 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	sc := new(refusalScratch) // header values and body in one allocation
 	reset := d.Reset
 	if describesPool(&d) {
-		s := stateOf(&d, retry, h.l.AddOns(tenant))
+		s := stateOf(&d, retry)
 		var slot slotLimit
-		if h.cfg.headers.ietf && h.slotLimit(&slot, &d, tenant, price.Class) {
+		if h.cfg.headers.ietf && slotOf(&slot, &d) {
 			s.slot = &slot
 		}
 		writeLimitHeaders(hdr, &h.cfg.headers, now, s, &sc.hdr)
@@ -367,48 +368,49 @@ func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decisio
 	})
 }
 
-// slotLimit fills sl with the slot cap that refused d, if a slot cap did:
-// the IETF fields of a concurrency 429 name that policy, whose Retry-After
-// is a second, not the credits' (see appendRateLimits).
-func (h *handler) slotLimit(sl *slotLimit, d *limiter.Decision, tenant, class string) bool {
+// slotOf fills sl with the slot cap that refused d, if a slot cap did (the
+// decision's Cap, the store's): the IETF fields of a concurrency 429 name
+// that policy, whose Retry-After is a second, not the credits' (see
+// appendRateLimits).
+func slotOf(sl *slotLimit, d *limiter.Decision) bool {
 	switch d.Reason {
 	case limiter.ReasonConcurrency:
-		sl.name, sl.limit = ByConcurrency, h.l.PlanOf(tenant).Concurrency
+		sl.name = ByConcurrency
 	case limiter.ReasonSubConcurrency:
-		sl.name, sl.limit = BySubConcurrency, h.l.PlanOf(tenant).SubConcurrency[class]
+		sl.name = BySubConcurrency
 	default:
 		return false
 	}
+	sl.limit = d.Cap
 	return sl.limit > 0
 }
 
 // exceededLimit returns the limit that credits refusal d's cost exceeds,
 // 0 if none: the pool's size (the decision's Limit), or that of a smaller
 // window of a compound plan (a burst of 10 credits a second beside a
-// day's pool). No wait admits such a call (the window package's
-// ErrExceedsLimit), so it is not told to come back.
-func (h *handler) exceededLimit(d *limiter.Decision, tenant string) int64 {
-	if d.Reason != limiter.ReasonCredits || d.Limit <= 0 {
+// day's pool), as the store says in the decision's Exceeds, from the plan
+// it enforces. No wait admits such a call (the window package's
+// ErrExceedsLimit), so it is not told to come back. (The Cost above the
+// Limit is checked here too: a body-priced request refused when it
+// reserves the rest of its price has the whole price as its Cost, and the
+// store's Exceeds is of the rest.)
+func exceededLimit(d *limiter.Decision) int64 {
+	switch {
+	case d.Reason != limiter.ReasonCredits || d.Limit <= 0:
 		return 0
-	}
-	if d.Cost > d.Limit {
+	case d.Cost > d.Limit:
 		return d.Limit
 	}
-	for _, x := range h.l.PlanOf(tenant).Extra {
-		if d.Cost > x.Credits {
-			return x.Credits
-		}
-	}
-	return 0
+	return d.Exceeds
 }
 
 // refuseCost answers a call that costs more than limit, the whole pool or
 // a window of it: 403 (as Shopify refuses a query above its bucket's
 // maximum), by ByCost, with the limit headers but no Retry-After, since no
 // time admits it.
-func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, tenant string, limit int64) {
+func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, limit int64) {
 	sc := new(refusalScratch)
-	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0, h.l.AddOns(tenant)), &sc.hdr)
+	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0), &sc.hdr)
 	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
 		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: limit, Remaining: max(d.Remaining, 0),
 	})

@@ -120,7 +120,7 @@ func BenchmarkRefused(b *testing.B) {
 func BenchmarkWriteLimitHeaders(b *testing.B) {
 	cfg := headerConfig{}
 	now := time.Now()
-	s := limitState{limit: 50000, remaining: 20000, reset: now.Add(time.Hour)}
+	s := limitState{limit: 50000, remaining: 20000, used: 30000, reset: now.Add(time.Hour)}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		h := http.Header{}

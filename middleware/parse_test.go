@@ -12,7 +12,7 @@ import (
 
 func TestParseHeadersRoundTrip(t *testing.T) {
 	for _, cfg := range []headerConfig{{}, {epochReset: true}, {ietf: true, policy: "credits"}} {
-		s := limitState{limit: 5000, remaining: 1200, reset: t0.Add(42 * time.Second), window: 24 * time.Hour, retryAfter: 3 * time.Second}
+		s := limitState{limit: 5000, remaining: 1200, used: 3800, reset: t0.Add(42 * time.Second), window: 24 * time.Hour, retryAfter: 3 * time.Second}
 		h := http.Header{}
 		writeLimitHeaders(h, &cfg, t0, s, nil)
 		l, err := ParseHeaders(t0, h)

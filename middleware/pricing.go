@@ -150,7 +150,7 @@ func (h *handler) priceBody(w http.ResponseWriter, r *http.Request, now time.Tim
 			ticket.Refuse(now, req)
 			done = true
 			rd.Cost, rd.Remaining, rd.Used = price.Credits, rd.Remaining+d.Cost, rd.Used-d.Cost
-			h.refused(w, &pr.req, now, rd, *price, req.Tenant, req.App)
+			h.refused(w, &pr.req, now, rd, *price, req.App)
 			return nil, false
 		}
 		cost := d.Cost + rd.Cost

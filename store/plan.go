@@ -90,6 +90,21 @@ type Plan struct {
 // Allowance returns the pool without its add-on credits: Credits - AddOns.
 func (p Plan) Allowance() int64 { return p.Credits - p.AddOns }
 
+// Exceeded returns the limit of the first of p's windows that n credits
+// exceed, the pool's else an extra window's: no wait admits such a call.
+// 0 if n fits every window.
+func (p *Plan) Exceeded(n int64) int64 {
+	if n > p.Credits {
+		return p.Credits
+	}
+	for _, x := range p.Extra {
+		if n > x.Credits {
+			return x.Credits
+		}
+	}
+	return 0
+}
+
 // WindowLimit is one extra window of a compound plan.
 type WindowLimit struct {
 	Credits  int64

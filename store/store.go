@@ -82,7 +82,29 @@ type Decision struct {
 	// (a full store), or a shared store out of reach deciding alone (the
 	// Redis store's failure modes), whose Remaining and Used are then not
 	// the pool's either.
-	Limit     int64
+	Limit int64
+	// AddOns, Cap and Exceeds are figures of the plan the step was
+	// decided under (the one whose windows and caps the store enforced),
+	// which after a plan change is not always what a PlanFunc answers now:
+	// a tenant keeps its plan until SetPlan. A caller deciding about the
+	// step (the add-ons left out of a header, a refusing cap's size, a 403
+	// for a cost no wait admits) reads them here, not from its PlanFunc.
+	// While a SetPlan races with the step, either plan's. Figures rather
+	// than the plan itself: the memory store's common admission reads two
+	// lines of its tenant, both full, and the plan's pointer is on a third
+	// (a cache miss per call at 100,000 tenants).
+	//
+	// AddOns is the plan's add-on credits (Plan.AddOns): Limit less them is
+	// the allowance. 0 when no tenant was reached.
+	AddOns int64
+	// Cap is, for a concurrency or sub-concurrency refusal, the cap that
+	// refused (Plan.Concurrency, or the class's SubConcurrency), in units;
+	// 0 otherwise.
+	Cap int64
+	// Exceeds is, for a credits refusal that no wait admits, the limit the
+	// Cost exceeds: the pool's, or else the first of a compound plan's
+	// extra windows that holds less; 0 otherwise.
+	Exceeds   int64
 	Remaining int64         // credits that could be taken just after (the least of the plan's windows)
 	Used      int64         // credits spent in the pool just after
 	Reset     time.Time     // when the next spent credits come back
@@ -149,4 +171,19 @@ var ErrSnapshotCorrupt = errors.New("store: corrupt snapshot")
 // Lister is a store that can list the tenants it holds.
 type Lister interface {
 	Tenants() iter.Seq[string]
+}
+
+// PlanFigures fills d's figures of plan p (AddOns, and for a refusal Cap
+// and Exceeds) once its Reason and Cost are set, for a request of class: a
+// store's helper for the steps where it holds the plan it decided under.
+func (d *Decision) PlanFigures(p *Plan, class string) {
+	d.AddOns, d.Cap, d.Exceeds = p.AddOns, 0, 0
+	switch d.Reason {
+	case ReasonConcurrency:
+		d.Cap = p.Concurrency
+	case ReasonSubConcurrency:
+		d.Cap = p.SubConcurrency[class]
+	case ReasonCredits:
+		d.Exceeds = p.Exceeded(d.Cost)
+	}
 }

@@ -174,8 +174,10 @@ func (w *refWindow) resetAt(now time.Time) time.Time {
 	return now
 }
 
-// decide fills d with t's pool at now.
-func (t *refTenant) decide(now time.Time, d *store.Decision) {
+// decide fills d with t's pool at now and the figures of t's plan (for a
+// request of class), once d's Reason and Cost are set.
+func (t *refTenant) decide(now time.Time, class string, d *store.Decision) {
+	d.PlanFigures(t.plan, class)
 	pool := t.wins[0]
 	d.Limit, d.Window, d.Used = pool.spec.Credits, pool.spec.Window, pool.spent(now)
 	d.Remaining, d.Reset = pool.spec.Credits, now
@@ -230,7 +232,7 @@ func (r *Reference) Take(now time.Time, req *store.Request, plans store.PlanFunc
 		}
 		*lease = RefLease{tenant: req.Tenant, app: req.App, class: class, units: units, at: now, held: true}
 	}
-	t.decide(now, d)
+	t.decide(now, req.Class, d)
 }
 
 // takeAll takes n from every window (keep from the pool) or from none.
@@ -294,7 +296,7 @@ func (r *Reference) Settle(now time.Time, l *RefLease, delta int64, exact bool) 
 	default:
 		d.Cost = t.charge(now, delta)
 	}
-	t.decide(now, &d)
+	t.decide(now, "", &d)
 	return d
 }
 
@@ -319,7 +321,7 @@ func (r *Reference) Charge(now time.Time, tenant string, n int64, plans store.Pl
 	if n > 0 {
 		d.Cost = t.charge(now, n)
 	}
-	t.decide(now, &d)
+	t.decide(now, "", &d)
 	return d
 }
 
@@ -337,7 +339,7 @@ func (r *Reference) Peek(now time.Time, tenant string, n int64, plans store.Plan
 		now = t.frontier
 	}
 	d := store.Decision{Allowed: true}
-	t.decide(now, &d)
+	t.decide(now, "", &d)
 	if n > d.Remaining {
 		d.RetryAfter = t.retryAfter(now, n)
 	}

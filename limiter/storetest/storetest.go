@@ -58,6 +58,8 @@ func Run[L any](t *testing.T, c Config[L]) {
 		{"SettleExact", testSettleExact[L]},
 		{"Charge", testCharge[L]},
 		{"Peek", testPeek[L]},
+		{"PlanFigures", testPlanFigures[L]},
+		{"PlanFiguresPool", testPlanFiguresPool[L]},
 		{"SetPlan", testSetPlan[L]},
 		{"SetPlanWindow", testSetPlanWindow[L]},
 		{"Calendar", testCalendar[L]},

@@ -93,7 +93,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	if t.cls0e.name != "" && next.find(t.cls0e.name) == &t.cls0e { // a class is never "" (Validate)
 		t.setState(stCls0, true)
 	}
-	t.plan.Store(p)
+	t.storePlan(p)
 	s.recost(t)
 	return nil
 }

@@ -38,15 +38,15 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 				w.forgetReset()
 			}
 		}
-		return s.report(now, w, -back, w.all().TakeAt(now, 0, 0, false))
+		return s.report(now, t, w, -back, w.all().TakeAt(now, 0, 0, false))
 	}
 	tk, w := charge(t, w, now, delta, !exact)
 	if tk.Took == 0 && exact {
 		var d store.Decision
-		refusal(now, w, store.ReasonCredits, delta, 0, &d)
+		refusalKeep(now, t, w, store.ReasonCredits, delta, 0, "", &d)
 		return d
 	}
-	return s.report(now, w, tk.Took, tk)
+	return s.report(now, t, w, tk.Took, tk)
 }
 
 // charge takes n credits from w (partial: up to n) and, if SetPlan is
@@ -60,11 +60,11 @@ func charge(t *tenant, w *windows, now time.Time, n int64, partial bool) (window
 }
 
 // report is the Decision of a settle or charge that changed the pool by
-// cost, tk being the step's figures.
-func (s *Store) report(now time.Time, w *windows, cost int64, tk window.Take) store.Decision {
+// cost, tk being the step's figures, at t, whose windows are w.
+func (s *Store) report(now time.Time, t *tenant, w *windows, cost int64, tk window.Take) store.Decision {
 	pool := w.pool()
-	return store.Decision{Allowed: true, Cost: cost, Limit: pool.Limit(), Remaining: tk.Remaining,
-		Used: tk.Spent, Reset: w.all().ResetAt(now), Window: w.length()}
+	return store.Decision{Allowed: true, Cost: cost, Limit: pool.Limit(), AddOns: t.plan.Load().AddOns,
+		Remaining: tk.Remaining, Used: tk.Spent, Reset: w.all().ResetAt(now), Window: w.length()}
 }
 
 // Charge implements store.Store: up to n credits, at now, with no slots.
@@ -87,10 +87,10 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	defer t.pins.Add(-1)
 	w := t.wins.Load()
 	if n <= 0 {
-		return s.report(now, w, 0, w.all().TakeAt(now, 0, 0, false))
+		return s.report(now, t, w, 0, w.all().TakeAt(now, 0, 0, false))
 	}
 	tk, w := charge(t, w, now, n, true)
-	return s.report(now, w, tk.Took, tk)
+	return s.report(now, t, w, tk.Took, tk)
 }
 
 // Peek implements store.Store. An unknown tenant is reported with its plan's
@@ -104,14 +104,15 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 		rec, ok := sh.folded[tenant]
 		sh.mu.Unlock()
 		if t == nil && ok {
-			if w := s.foldedWindows(now, rec, plans(tenant)); w != nil {
-				return peek(now, w, n)
+			p := plans(tenant)
+			if w := s.foldedWindows(now, rec, p); w != nil {
+				return peek(now, w, p, n)
 			}
 		}
 	}
 	if t == nil {
 		p := plans(tenant)
-		d := store.Decision{Allowed: true, Limit: p.Credits, Remaining: p.Credits, Reset: now, Window: p.WindowLength()}
+		d := store.Decision{Allowed: true, Limit: p.Credits, AddOns: p.AddOns, Remaining: p.Credits, Reset: now, Window: p.WindowLength()}
 		for _, x := range p.Extra {
 			d.Remaining = min(d.Remaining, x.Credits)
 		}
@@ -120,14 +121,14 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 		}
 		return d
 	}
-	return peek(now, t.wins.Load(), n)
+	return peek(now, t.wins.Load(), t.plan.Load(), n)
 }
 
-// peek is Peek of windows w.
-func peek(now time.Time, w *windows, n int64) store.Decision {
+// peek is Peek of windows w, made for plan p.
+func peek(now time.Time, w *windows, p *store.Plan, n int64) store.Decision {
 	all, pool := w.all(), w.pool()
 	rem := all.RemainingAt(now)
-	d := store.Decision{Allowed: true, Limit: pool.Limit(), Remaining: rem, Used: spent(now, pool),
+	d := store.Decision{Allowed: true, Limit: pool.Limit(), AddOns: p.AddOns, Remaining: rem, Used: spent(now, pool),
 		Reset: all.ResetAt(now), Window: w.length()}
 	if n > rem {
 		d.RetryAfter = retryAfter(now, all, n, w.length())

@@ -96,7 +96,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			ok, refusedA = t.slots0.TryAcquire(which)
 		}
 		if !ok {
-			refusal(now, w, slotReason(refusedA), n, req.Keep, d)
+			refusal(now, t, w, slotReason(refusedA), n, req, d)
 			return true
 		}
 	}
@@ -157,6 +157,13 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		lease.units = unitsOf(req)
 	}
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, limit, 0
+	// The plan's figures (store.Decision): an admission has no Cap nor
+	// Exceeds, and the plan, on a line the common admission does not
+	// read, is read only for its add-ons, which stAddOns says it has.
+	d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
+	if st&stAddOns != 0 {
+		d.AddOns = t.plan.Load().AddOns
+	}
 	d.Remaining, d.Used = tk.Remaining, tk.Spent
 	if lone {
 		d.Window = r.Length()
@@ -186,7 +193,7 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 		e = s.appEntry(t, req.App)
 	}
 	if e == nil { // the application table is full of busy applications
-		return nil, nil, nil, 0, nil, nil, false, noApp(now, t, n, req.Keep, d)
+		return nil, nil, nil, 0, nil, nil, false, noApp(now, t, n, req, d)
 	}
 	// t's own pool is named from t. (Its limit is read after the slots'
 	// add: on two cores the add's line is the pool's, and a read of it
@@ -217,7 +224,7 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 	// one unit, the usual, reads no plan (a line of its own at 100,000
 	// tenants): no cap is below one.
 	if units > 1 && units > min(t.plan.Load().Concurrency, store.MaxUnits) {
-		refusal(now, w, store.ReasonConcurrency, n, req.Keep, d)
+		refusal(now, t, w, store.ReasonConcurrency, n, req, d)
 		return nil, nil, nil, 0, nil, nil, false, true
 	}
 	app, cls, which = t.slotsOf(e, c, units)
@@ -231,7 +238,7 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 		reason = slotReason(refusedA)
 	}
 	if reason != store.ReasonNone {
-		refusal(now, w, reason, n, req.Keep, d)
+		refusal(now, t, w, reason, n, req, d)
 		return nil, nil, nil, 0, nil, nil, false, true
 	}
 	return e, ce, app, which, w, r, lone, true
@@ -243,11 +250,11 @@ var classHook func()
 
 // noApp is admit's refusal when t's application table is full of busy
 // applications; false if t was evicted meanwhile.
-func noApp(now time.Time, t *tenant, n, keep int64, d *store.Decision) bool {
+func noApp(now time.Time, t *tenant, n int64, req *store.Request, d *store.Decision) bool {
 	if t.dead() {
 		return false
 	}
-	refusal(now, t.wins.Load(), store.ReasonConcurrency, n, keep, d)
+	refusal(now, t, t.wins.Load(), store.ReasonConcurrency, n, req, d)
 	return true
 }
 
@@ -256,7 +263,7 @@ func noApp(now time.Time, t *tenant, n, keep int64, d *store.Decision) bool {
 // reports true (admit's "decided").
 func refuse(now time.Time, t *tenant, w *windows, app, cls *slots.Slots, which uint64, reason store.Reason, n int64, req *store.Request, d *store.Decision) bool {
 	releaseSlots(t, app, cls, which, unitsOf(req))
-	refusal(now, w, reason, n, req.Keep, d)
+	refusal(now, t, w, reason, n, req, d)
 	return true
 }
 
@@ -343,13 +350,19 @@ func releaseSlots(t *tenant, app, cls *slots.Slots, which uint64, units int64) {
 	}
 }
 
-// refusal fills d for a request of n credits (keeping keep) refused for
-// reason.
-func refusal(now time.Time, w *windows, reason store.Reason, n, keep int64, d *store.Decision) {
+// refusal fills d for req, of n credits, refused for reason at t, whose
+// windows are w.
+func refusal(now time.Time, t *tenant, w *windows, reason store.Reason, n int64, req *store.Request, d *store.Decision) {
+	refusalKeep(now, t, w, reason, n, req.Keep, req.Class, d)
+}
+
+// refusalKeep is refusal of n credits keeping keep, of class.
+func refusalKeep(now time.Time, t *tenant, w *windows, reason store.Reason, n, keep int64, class string, d *store.Decision) {
 	all, pool := w.all(), w.pool()
 	*d = store.Decision{Reason: reason, Cost: n, Limit: pool.Limit(), Window: w.length(),
 		Remaining: all.RemainingAt(now), Used: spent(now, pool),
 		Reset: all.ResetAt(now), RetryAfter: store.ConcurrencyRetryAfter}
+	d.PlanFigures(t.plan.Load(), class)
 	if reason == store.ReasonCredits {
 		d.RetryAfter = retryAfter(now, all, n+max(keep, 0), w.length())
 	}

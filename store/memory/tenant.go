@@ -44,7 +44,7 @@ type tenant struct {
 	// maxKlen and hasKey then compares its whole length past kpre),
 	// cachedBit if t is the first field of a withCache, whose slot cache
 	// keeps slots0's given back slots (WithSlotCache), the hash's tag bits,
-	// and the state bits (stDead, stLone, stFirst, stCls0), which let an
+	// and the state bits (stDead, stLone, stFirst, stCls0, stAddOns), which let an
 	// admission of the common kind skip wins, app0, cls0e and their
 	// targets (see admit). Only the state bits change once t is published.
 	// A bit here, on the line every admission reads, and the cache at a
@@ -86,8 +86,9 @@ type tenant struct {
 	// clears it: see setPlan).
 	cls0e semEntry
 
-	key       string
-	apps      atomic.Pointer[semTable]
+	key  string
+	apps atomic.Pointer[semTable]
+	// plan is the tenant's plan: set with setPlan, which keeps stAddOns.
 	plan      atomic.Pointer[store.Plan]
 	mu        sync.Mutex   // serialises app/class table and window changes
 	pins      atomic.Int32 // Charges in progress: a tenant with any is not folded
@@ -117,6 +118,10 @@ const (
 	// stCls0: cls0e is live (its class capped by the plan) and cls0 is its
 	// name.
 	stCls0
+	// stAddOns: the plan has add-on credits. An admission of the common
+	// kind reports the plan's AddOns (store.Decision) without reading the
+	// plan, on a line of its own, unless it is set. Set with plan.
+	stAddOns
 )
 
 // hash returns the bits of t's key's hash that its table uses: the home
@@ -136,6 +141,14 @@ func (t *tenant) klen() int { return int(t.word.Load() & klenMask) }
 
 // dead reports whether t was evicted (folded).
 func (t *tenant) dead() bool { return t.word.Load()&stDead != 0 }
+
+// storePlan stores p as t's plan, and whether it has add-on credits in the
+// state bits (see stAddOns). An admission racing with it reports either
+// plan's add-ons: 0 for a bit clear, else those of the plan it loads.
+func (t *tenant) storePlan(p *store.Plan) {
+	t.setState(stAddOns, p.AddOns > 0)
+	t.plan.Store(p)
+}
 
 // setState sets or clears state bits.
 func (t *tenant) setState(bits uint32, on bool) {

@@ -110,7 +110,7 @@ func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) 
 	if err := s.initWindows(&t.w0, p, &t.roll); err != nil {
 		return nil, err
 	}
-	t.plan.Store(p)
+	t.storePlan(p)
 	t.wins.Store(&t.w0)
 	if t.w0.multi == nil {
 		t.setState(stLone, true)

@@ -72,7 +72,7 @@ func (s *Store) takeLocal(now time.Time, t *tenant, pi *planInfo, req *store.Req
 		return false
 	}
 	*lease = Lease{t: t, pi: pi, akey: x.akey, ckey: x.ckey, member: x.member, kind: remoteLease, pair: pair}
-	*d = store.Decision{Allowed: true, Cost: n, Limit: pi.p.Credits, Window: pi.p.WindowLength()}
+	*d = store.Decision{Allowed: true, Cost: n, Limit: pi.p.Credits, AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
 	if b != nil && b.pi == pi {
 		b.credits -= n
 		b.used = true
@@ -118,7 +118,7 @@ func (s *Store) settleBlock(now time.Time, l *Lease, delta int64) (store.Decisio
 	delta = max(delta, b.credits-b.taken)
 	b.credits -= delta
 	b.used = true
-	return store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength(),
+	return store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength(),
 		Used: b.top - b.credits, Remaining: b.rem + b.credits, Reset: b.reset}, true
 }
 

@@ -117,6 +117,7 @@ func (s *Store) bgNow(now time.Time) time.Time {
 func (s *Store) unavailable(now time.Time, t *tenant, pi *planInfo, req *store.Request, n int64, lease *Lease, d *store.Decision,
 	id string, err error) {
 	*d = store.Decision{Cost: n, Window: pi.p.WindowLength(), Reset: now}
+	defer d.PlanFigures(pi.p, req.Class) // once the reason is known
 	switch s.cfg.mode {
 	case FailOpen:
 		*lease = Lease{t: t, pi: pi, member: "open", kind: openLease}
@@ -315,7 +316,7 @@ func (t *tenant) oweBack(pi *planInfo, id string, n int64, err error) {
 // settleLocal settles a lease admitted without Redis.
 func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	t := l.t
-	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
+	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := l.deg             // its own share: one made anew since did not give its credits
@@ -334,8 +335,10 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 	case l.kind == degradedLease && g != nil && g.win != nil:
 		tk := g.win.TakeAt(now, delta, 0, !exact)
 		if tk.Took == 0 && exact {
-			return store.Decision{Reason: store.ReasonCredits, Cost: delta, Limit: d.Limit, Window: d.Window,
+			d = store.Decision{Reason: store.ReasonCredits, Cost: delta, Limit: d.Limit, Window: d.Window,
 				RetryAfter: d.Window}
+			d.PlanFigures(l.pi.p, "")
+			return d
 		}
 		d.Cost = tk.Took
 		t.owed += tk.Took
@@ -349,7 +352,7 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 // booked for later (refused if exact and the mode is FailClosed); a refund
 // is lost (the credits come back when their slot does).
 func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool, id string, err error) store.Decision {
-	d := store.Decision{Allowed: true, Limit: l.pi.p.Credits, Window: l.pi.p.WindowLength()}
+	d := store.Decision{Allowed: true, Limit: l.pi.p.Credits, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
 	switch {
 	case delta < 0:
 	case exact && s.cfg.mode == FailClosed:

@@ -36,11 +36,13 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		r, rpi, err := s.step("peek", t, pi, now, "", noClass, "", "", 0)
 		if err != nil {
 			*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
+			d.PlanFigures(pi.p, req.Class)
 			return
 		}
 		if req.Units > min(rpi.p.Concurrency, store.MaxUnits) {
-			decision(r, rpi, d)
+			decision(r, rpi, req.Class, d)
 			d.Allowed, d.Reason, d.Cost, d.RetryAfter = false, store.ReasonConcurrency, n, store.ConcurrencyRetryAfter
+			d.PlanFigures(rpi.p, req.Class) // once the reason is known
 			t.seen(rpi, d)
 			return
 		}
@@ -100,7 +102,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
 		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
 	if err == nil {
-		decision(r, pi, d)
+		decision(r, pi, req.Class, d)
 		t.seen(pi, d)
 	}
 	if err != nil || !d.Allowed {
@@ -162,8 +164,11 @@ func (s *Store) Release(l *Lease) {
 // delta, or with exact all of it or nothing.
 func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	var d store.Decision
-	if l.t == nil || delta == 0 {
+	if l.t == nil {
 		return store.Decision{Allowed: true}
+	}
+	if delta == 0 {
+		return store.Decision{Allowed: true, AddOns: l.pi.p.AddOns}
 	}
 	if l.kind != remoteLease {
 		return s.settleLocal(now, l, delta, exact)
@@ -183,7 +188,7 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 		return s.settleUnavailable(now, l, delta, exact, id, err)
 	}
 	l.pi = pi
-	decision(r, pi, &d)
+	decision(r, pi, "", &d)
 	return d
 }
 
@@ -197,9 +202,9 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", id, max(n, 0))
 	if err != nil {
 		t.oweStep(pi, id, max(n, 0), err)
-		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, Window: pi.p.WindowLength()}
+		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
 	}
-	decision(r, pi, &d)
+	decision(r, pi, "", &d)
 	t.seen(pi, &d)
 	return d
 }
@@ -213,10 +218,10 @@ func (s *Store) Peek(now time.Time, tenant string, n int64, plans store.PlanFunc
 	var d store.Decision
 	r, pi, err := s.step("peek", t, pi, now, "", noClass, "", "", n)
 	if err != nil {
-		return store.Decision{Reason: store.ReasonUnavailable, Limit: pi.p.Credits, Window: pi.p.WindowLength(),
+		return store.Decision{Reason: store.ReasonUnavailable, Limit: pi.p.Credits, AddOns: pi.p.AddOns, Window: pi.p.WindowLength(),
 			RetryAfter: s.cfg.cooldown}
 	}
-	decision(r, pi, &d)
+	decision(r, pi, "", &d)
 	switch {
 	case n <= 0:
 	case r.retry < 0:

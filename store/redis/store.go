@@ -271,8 +271,8 @@ func (s *Store) step(op string, t *tenant, pi *planInfo, now time.Time, akey str
 // noClass is ckeyFor of steps that touch no slots.
 func noClass(*planInfo) string { return "" }
 
-// decision fills d from r under pi.
-func decision(r reply, pi *planInfo, d *store.Decision) {
+// decision fills d from r under pi, for a request of class.
+func decision(r reply, pi *planInfo, class string, d *store.Decision) {
 	*d = store.Decision{Allowed: r.reason == 0, Reason: store.Reason(r.reason), Cost: r.cost,
 		Limit: pi.p.Credits, Remaining: r.remaining, Used: r.used, Reset: time.UnixMicro(r.reset),
 		Window: pi.p.WindowLength()}
@@ -284,4 +284,5 @@ func decision(r reply, pi *planInfo, d *store.Decision) {
 	case d.Reason != store.ReasonNone:
 		d.RetryAfter = store.ConcurrencyRetryAfter
 	}
+	d.PlanFigures(pi.p, class)
 }
