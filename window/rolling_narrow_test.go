@@ -78,3 +78,55 @@ func TestRollingAgainstReferenceWide(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowFormat: a narrow word's tag has T bits with 2^T > 4·words (the
+// bound narrowFormat derives), at least 9; the default day's 96 words get
+// T = 9 and 23-bit amounts, MaxSlots' 65,536 words (the most:
+// words <= slots) T = 19 and 13-bit ones.
+// An amount of exactly the capacity stays narrow; one more allocates the
+// wide ring.
+func TestNarrowFormat(t *testing.T) {
+	for _, c := range []struct {
+		length      time.Duration
+		slots       int
+		words       uint64
+		tag, amount uint8
+	}{
+		{24 * time.Hour, DefaultSlots, 96, 9, 23},
+		{time.Hour, MaxSlots, MaxSlots, 19, 13},
+		{10 * time.Second, 7, 7, 9, 23},
+		{10 * time.Second, 1, 1, 9, 23},
+	} {
+		r := must(NewRolling(MaxLimit, c.length, WithSlots(c.slots)))
+		f := r.g.narrow
+		T := 32 - f.amountBits
+		if r.words() != c.words || T != c.tag || f.amountBits != c.amount || f.tagMask != 1<<T-1 {
+			t.Fatalf("W %v, %d slots: %d words, format %+v; want %d words, T %d, %d-bit amounts", c.length, c.slots, r.words(), f, c.words, c.tag, c.amount)
+		}
+		if uint64(1)<<T <= 4*r.words() || int64(f.capacity()) != narrowCapOf(r) {
+			t.Fatalf("W %v, %d slots: 2^%d <= 4·%d, or capacity %d", c.length, c.slots, T, r.words(), f.capacity())
+		}
+		w := r.g.width
+		k := r.toU(start)/w + 1
+		at := func(k uint64) time.Time { return r.fromU(k*w, time.UTC) }
+		mustTake(t, r, at(k), f.capacity())
+		mustTake(t, r, at(k+1), f.capacity()+1) // records k's capacity: narrow
+		if !r.RingAllocated() || r.RingWide() {
+			t.Fatalf("W %v, %d slots: a wide ring for an amount of the narrow capacity", c.length, c.slots)
+		}
+		mustTake(t, r, at(k+2), 1) // records k+1's capacity+1: wide
+		if !r.RingWide() {
+			t.Fatalf("W %v, %d slots: no wide ring after recording capacity+1", c.length, c.slots)
+		}
+		mustTake(t, r, at(k+3), 1)
+		var want int64 // the slots live at k+3: k+3-words on
+		for j, n := range []int64{f.capacity(), f.capacity() + 1, 1, 1} {
+			if uint64(j)+r.words() >= 3 {
+				want += n
+			}
+		}
+		if got := r.TakeAt(at(k+3), 0, 0, false).Spent; got != want {
+			t.Fatalf("W %v, %d slots: %d spent, want %d", c.length, c.slots, got, want)
+		}
+	}
+}
