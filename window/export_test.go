@@ -60,3 +60,6 @@ func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
 
 // RingAllocated reports whether the ring of slot words exists yet.
 func (r *Rolling) RingAllocated() bool { return r.ring.Load() != nil }
+
+// RingWide reports whether the ring's wide words exist yet.
+func (r *Rolling) RingWide() bool { rg := r.ring.Load(); return rg != nil && rg.wide.Load() != nil }

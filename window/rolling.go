@@ -1,6 +1,7 @@
 package window
 
 import (
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,12 @@ type Rolling struct {
 	// credits of every other slot not yet returned) and a ring of S slot words
 	// (ceil(W/w): the live slots other than cur's, see words) that record, per
 	// older slot, what past holds for it. Nothing else counts
-	// credits: what a caller may take is Limit − past − cur's amount.
+	// credits: what a caller may take is Limit − past − cur's amount. Ring
+	// words are 32 bits (narrow); a slot whose amount does not fit one is
+	// recorded in its index's 64-bit word instead, in a second ring made
+	// only then (see slotRing): a ring index's credits may be split across
+	// its two words, one slot in each, so what the note says of "the ring
+	// word" of an index holds of both, each visited in turn.
 	//
 	// # The hot path: one compare-and-swap
 	//
@@ -123,10 +129,16 @@ type Rolling struct {
 	// as at the frontier (its credits count from there), so a stale clock can never
 	// make the window admit more.
 	//
-	// Slot words carry their epoch modulo 2^23. As with any tagged
-	// compare-and-swap, this assumes no goroutine stalls between loading a word and
-	// swapping it while that word is rewritten to a bit-identical value, which
-	// takes the clock moving 2^23 slot widths (240 years at 15-minute slots).
+	// cur and wide words carry their epoch modulo 2^23, narrow words modulo
+	// 2^T, T just large enough (see narrowFormat) to order every epoch a
+	// narrow word holding credits can carry against the frontier: about
+	// three rings' span. As with any tagged compare-and-swap, this assumes
+	// no goroutine stalls between loading a word and swapping it while that
+	// word is rewritten to a bit-identical value, which takes the clock
+	// moving 2^23 slot widths for cur (240 years at 15-minute slots) and at
+	// least 2^T, more than four windows, for a narrow word (16 days for the
+	// default day of 96 slots, whose index and tag repeat together every
+	// 1,536 slots).
 	//
 	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
 	// it in a larger struct); methods on the zero value panic.
@@ -153,14 +165,14 @@ type Rolling struct {
 	// the same length and slot count (see geometryOf): 8 bytes on the line
 	// a take reads, not 32.
 	g *geometry
-	// ring is the first of the words() slot words, index epoch % words. One
-	// pointer rather than a slice: a separate slice header would cost an
-	// allocation per window. Takes never read it. It is allocated by the
+	// ring holds the words() slot words, index epoch % words: narrow
+	// (32-bit) words and, once an amount does not fit one, wide (64-bit)
+	// ones (see slotRing). Takes never read it. It is allocated by the
 	// first roll that records a slot: until then every word reads as empty
-	// (see word), so a key that spends within one slot's width, as most
-	// short-lived keys do, never pays for the ring (768 bytes for 96
+	// (see slots), so a key that spends within one slot's width, as most
+	// short-lived keys do, never pays for the ring (416 bytes for 96
 	// slots).
-	ring atomic.Pointer[atomic.Uint64]
+	ring atomic.Pointer[slotRing]
 	// cur ends the struct: an embedder starts it 40 bytes before a line,
 	// so that cur opens the next, beside what the embedder writes with it
 	// (see padded).
@@ -169,9 +181,22 @@ type Rolling struct {
 
 // geometry is what a window's length and slot count fix: the slot width in
 // ns and W = quo*width + rem, and skew = 2^63 % width, which aligns slots
-// with the Unix epoch.
+// with the Unix epoch; and, for the ring, the format of its narrow words
+// and the type that allocates it (see slotRing).
 type geometry struct {
 	width, quo, rem, skew uint64
+	narrow                wordFormat
+	ringType              reflect.Type
+}
+
+// size is ceil(W/w) + 1, the most slots ever live at once: the frontier's
+// to cur's, whose slot is at most frontier+size-1 (see fast). It follows
+// from W and w, so the ring needs no length field.
+func (g *geometry) size() uint64 {
+	if g.rem != 0 {
+		return g.quo + 2
+	}
+	return g.quo + 1
 }
 
 // padded is NewRolling's allocation, 64-byte aligned (the 128-byte size
@@ -230,15 +255,8 @@ func (r *Rolling) init(limit int64, length time.Duration, c config) error {
 	return nil
 }
 
-// size is ceil(W/w) + 1, the most slots ever live at once: the frontier's
-// to cur's, whose slot is at most frontier+size-1 (see fast). It follows
-// from W and w, so the ring needs no length field.
-func (r *Rolling) size() uint64 {
-	if r.g.rem != 0 {
-		return r.g.quo + 2
-	}
-	return r.g.quo + 1
-}
+// size is the geometry's: the most slots ever live at once.
+func (r *Rolling) size() uint64 { return r.g.size() }
 
 // words is the ring's length, size-1, and its index modulus: the ring holds
 // the live slots other than cur's, which are older than cur's slot and so
@@ -247,34 +265,6 @@ func (r *Rolling) size() uint64 {
 // fewer than the live slots puts the default ring (96 slots of a day) in
 // the 768-byte size class instead of the 896-byte one.
 func (r *Rolling) words() uint64 { return r.size() - 1 }
-
-// word returns ring word i (bounds-checked against words), nil while the
-// ring is not allocated: every word is then empty, and a word with no
-// credits is inert whatever its tag (nothing expires, refunds or counts
-// from it), so nil and a ring of zero words are the same state.
-func (r *Rolling) word(i uint64) *atomic.Uint64 {
-	p := r.ring.Load()
-	if p == nil {
-		return nil
-	}
-	return &unsafe.Slice(p, r.words())[i]
-}
-
-// wordToWrite is word for a writer, allocating the ring first if need be
-// (the first of racing writers publishes it; the others use that one).
-func (r *Rolling) wordToWrite(i uint64) *atomic.Uint64 {
-	p := r.ring.Load()
-	if p == nil {
-		p = &make([]atomic.Uint64, r.words())[0]
-		if testHooks && ringHook != nil {
-			ringHook()
-		}
-		if !r.ring.CompareAndSwap(nil, p) {
-			p = r.ring.Load()
-		}
-	}
-	return &unsafe.Slice(p, r.words())[i]
-}
 
 // toU maps a time to an unsigned nanosecond count that keeps the order of
 // UnixNano and puts slot boundaries on multiples of the slot width since the
@@ -338,6 +328,7 @@ func geometryOf(W, w uint64) *geometry {
 		return g
 	}
 	g := &geometry{width: w, quo: W / w, rem: W % w, skew: signBit % w}
+	g.narrow, g.ringType = narrowFormat(g.size()-1), ringType(g.size()-1)
 	if geometryCache.m == nil {
 		geometryCache.m = make(map[[2]uint64]*geometry)
 	}

@@ -1,19 +1,31 @@
 package window
 
 // record files a credits, rolled out of cur and already added to past, in the
-// ring word of their slot t. Called only by the roll that moved them, once per
-// slot (cur's slot only moves forward), so the word never holds t already
-// except by tag aliasing, where adding is the conservative choice.
+// ring word of their slot t: the narrow one if they fit, else the wide one.
+// Called only by the roll that moved them, once per slot (cur's slot only
+// moves forward), so a word never holds t already except by tag aliasing,
+// where adding is the conservative choice.
 func (r *Rolling) record(t uint64, a int64) {
-	w := r.wordToWrite(t % r.words())
-	tag := t & tagMask
+	rg := r.ringToWrite()
+	i := t % r.words()
+	if !r.recordIn(r.narrowAt(rg, i), t, a) {
+		// Any amount fits a wide word (at most MaxLimit) unless aliasing
+		// adds it to another: then the credits stay in past, counted until
+		// the window empties (never admitting too much).
+		r.recordIn(r.wideToWrite(rg, i), t, a)
+	}
+}
+
+// recordIn is record's step on one word w; false if a does not fit w.
+func (r *Rolling) recordIn(w slotRef, t uint64, a int64) bool {
+	tag := w.f.tag(t)
 	for {
 		// Read the frontier after the word: every epoch ever recorded is
 		// older than a cur slot, so at most frontier+size-2, and the ring
 		// keeps the epochs [frontier, frontier+size-2] at distinct indexes
 		// (see words), so a word holding another epoch than a live t holds
 		// an expired one.
-		x := w.Load()
+		x := w.w.load()
 		if testHooks && wordHook != nil {
 			wordHook()
 		}
@@ -24,16 +36,19 @@ func (r *Rolling) record(t uint64, a int64) {
 		}
 		if t < h {
 			r.past.Add(-a) // slot t has left the window: the credits are due back
-			return
+			return true
 		}
-		nx, old := tag<<amountBits|uint64(a), int64(x&amountMask)
-		if x>>amountBits == tag {
-			nx, old = x+uint64(a), 0
+		sum, old := a, w.f.amount(x)
+		if w.f.tagOf(x) == tag {
+			sum, old = a+old, 0
+		}
+		if sum > w.f.capacity() {
+			return false
 		}
 		if testHooks && slotHook != nil {
 			slotHook()
 		}
-		if !w.CompareAndSwap(x, nx) {
+		if !w.w.cas(x, tag<<w.f.amountBits|uint64(sum)) {
 			continue
 		}
 		if old != 0 {
@@ -45,26 +60,26 @@ func (r *Rolling) record(t uint64, a int64) {
 		if h := r.head.Load() &^ busy; t < h {
 			r.drop(t)
 		}
-		return
+		return true
 	}
 }
 
-// drop empties the ring word of slot t, known to have left the window, if it
-// still holds t, and returns its credits to past.
+// drop empties the ring words of slot t, known to have left the window,
+// that still hold t, and returns their credits to past.
 func (r *Rolling) drop(t uint64) {
-	w := r.word(t % r.words())
-	if w == nil {
-		return
-	}
-	tag := t & tagMask
-	for {
-		x := w.Load()
-		if x>>amountBits != tag || x&amountMask == 0 {
-			return
-		}
-		if w.CompareAndSwap(x, tag<<amountBits) {
-			r.past.Add(-int64(x & amountMask))
-			return
+	ws, n := r.slots(t % r.words())
+	for _, w := range ws[:n] {
+		tag := w.f.tag(t)
+		for {
+			x := w.w.load()
+			a := w.f.amount(x)
+			if w.f.tagOf(x) != tag || a == 0 {
+				break
+			}
+			if w.w.cas(x, tag<<w.f.amountBits) {
+				r.past.Add(-a)
+				break
+			}
 		}
 	}
 }
@@ -110,30 +125,38 @@ func (r *Rolling) advance(e, u uint64) {
 	r.retireCur()
 }
 
-// expire returns the credits of ring word i if its epoch is below the frontier.
+// expire returns the credits of ring index i's words whose epoch is below
+// the frontier.
 func (r *Rolling) expire(i uint64) {
-	w := r.word(i)
-	if w == nil {
-		return
+	ws, n := r.slots(i)
+	for _, w := range ws[:n] {
+		if !r.expireIn(w) {
+			return // a jump's helpers reset the ring
+		}
 	}
+}
+
+// expireIn is expire's step on one word; false if the head was busy (then
+// it has helped the jump through).
+func (r *Rolling) expireIn(w slotRef) bool {
 	for {
-		x := w.Load()
-		a := int64(x & amountMask)
+		x := w.w.load()
+		a := w.f.amount(x)
 		if a == 0 {
-			return
+			return true
 		}
 		h := r.head.Load() // after the word: see record
 		if h&busy != 0 {
 			r.help(h)
-			return
+			return false
 		}
-		xt := x >> amountBits
-		if d := ((h & tagMask) - xt) & tagMask; d == 0 || d >= tagHalf {
-			return // at or past the frontier: still live
+		xt := w.f.tagOf(x)
+		if !w.f.expired(xt, h) {
+			return true // at or past the frontier: still live
 		}
-		if w.CompareAndSwap(x, xt<<amountBits) {
+		if w.w.cas(x, xt<<w.f.amountBits) {
 			r.past.Add(-a)
-			return
+			return true
 		}
 	}
 }
@@ -165,31 +188,21 @@ func (r *Rolling) retireCur() {
 // expired epoch of its index with its credits returned, cur is retired (see
 // retired), and the head is then unmarked. Helpers stop as soon as the head
 // is no longer h, so a late helper never touches a word written after the
-// jump.
+// jump. A ring (or wide ring) a late recorder allocates after a helper
+// looked is that recorder's to clear (see record).
 func (r *Rolling) help(h uint64) {
 	en := h &^ busy
 	size := r.words()
 	k := en - size
 	i := k % size
 	if r.ring.Load() == nil {
-		size = 0 // no word holds credits; a ring a late recorder allocates is its to clear (see record)
+		size = 0 // no word holds credits
 	}
 	for range size {
-		w := r.word(i)
-		want := (k & tagMask) << amountBits
-		for {
-			x := w.Load()
-			if x == want {
-				break
-			}
-			if r.head.Load() != h {
+		ws, n := r.slots(i)
+		for _, w := range ws[:n] {
+			if !r.reset(w, k, h) {
 				return
-			}
-			if w.CompareAndSwap(x, want) {
-				if a := int64(x & amountMask); a != 0 {
-					r.past.Add(-a)
-				}
-				break
 			}
 		}
 		k++
@@ -211,6 +224,27 @@ func (r *Rolling) help(h uint64) {
 		}
 	}
 	r.head.CompareAndSwap(h, en)
+}
+
+// reset is help's step on one word, which it resets to slot k, empty;
+// false if the head is no longer h.
+func (r *Rolling) reset(w slotRef, k, h uint64) bool {
+	want := w.f.tag(k) << w.f.amountBits
+	for {
+		x := w.w.load()
+		if x == want {
+			return true
+		}
+		if r.head.Load() != h {
+			return false
+		}
+		if w.w.cas(x, want) {
+			if a := w.f.amount(x); a != 0 {
+				r.past.Add(-a)
+			}
+			return true
+		}
+	}
 }
 
 // sync brings the frontier up to u and returns it.

@@ -31,12 +31,13 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 }
 
 // refundSlot takes up to n credits out of slot s: out of cur if s is the
-// current slot, else out of s's ring word (only if the word still holds epoch
-// s) and then out of past: word first, so past never undercounts. It returns
-// how many it gave back. Credits in flight from cur to their ring word (a
-// roll has moved them to past but not yet recorded them) are in neither, so a
-// refund racing with the roll of its slot gives back nothing: an under-refund,
-// which only withholds credits until the slot leaves the window.
+// current slot, else out of s's ring words (each only if it still holds
+// epoch s: the narrow one, then the wide one) and then out of past: word
+// first, so past never undercounts. It returns how many it gave back.
+// Credits in flight from cur to their ring word (a roll has moved them to
+// past but not yet recorded them) are in neither, so a refund racing with
+// the roll of its slot gives back nothing: an under-refund, which only
+// withholds credits until the slot leaves the window.
 func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 	tag := s & tagMask
 	for {
@@ -52,20 +53,29 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 			return k
 		}
 	}
-	w := r.word(s % r.words())
-	if w == nil {
-		return 0
+	ws, m := r.slots(s % r.words())
+	var got int64
+	for _, w := range ws[:m] {
+		if got += r.refundIn(w, s, n-got); got == n {
+			break
+		}
 	}
+	return got
+}
+
+// refundIn is refundSlot's step on one ring word: up to n of slot s's
+// credits out of w, if it holds s, and then out of past.
+func (r *Rolling) refundIn(w slotRef, s uint64, n int64) int64 {
 	for {
-		x := w.Load()
-		if x>>amountBits != tag {
+		x := w.w.load()
+		if w.f.tagOf(x) != w.f.tag(s) {
 			return 0
 		}
-		k := min(int64(x&amountMask), n)
+		k := min(w.f.amount(x), n)
 		if k == 0 {
 			return 0
 		}
-		if w.CompareAndSwap(x, x-uint64(k)) {
+		if w.w.cas(x, x-uint64(k)) {
 			r.past.Add(-k)
 			return k
 		}
@@ -104,10 +114,9 @@ func (r *Rolling) live(e uint64, fn func(back uint64, amount int64) bool) {
 	n, size := r.words(), r.size()
 	for k := e; k < e+size; k++ {
 		var a int64
-		if w := r.word(k % n); w != nil {
-			if x := w.Load(); x>>amountBits == k&tagMask {
-				a = int64(x & amountMask)
-			}
+		ws, m := r.slots(k % n)
+		for _, w := range ws[:m] {
+			a += w.amountAt(k)
 		}
 		if c>>amountBits == k&tagMask && c&amountMask != retired { // see spent
 			a += int64(c & amountMask)

@@ -121,7 +121,8 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 // moving the frontier and sweeping the slots that left.
 var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 
-// ringHook (test-only) runs between allocating a ring and publishing it.
+// ringHook (test-only) runs between allocating a ring (or its wide words)
+// and publishing it.
 var ringHook func()
 
 // wordHook (test-only) runs in record between loading the ring word and

@@ -51,8 +51,10 @@ type Take struct {
 	Remaining int64 // credits that could be taken just after (a Compound's least)
 }
 
-// MaxLimit is the largest pool a window accepts. Slot words pack a 41-bit
-// amount beside a 23-bit slot tag, so any amount up to 2^40 fits with room.
+// MaxLimit is the largest pool a window accepts. The current slot's word
+// packs a 41-bit amount beside a 23-bit slot tag, so any amount up to 2^40
+// fits with room (an older slot's amount too large for its 32-bit word
+// goes to a 64-bit one of the same packing).
 const MaxLimit = 1 << 40
 
 // MaxLength is the longest rolling window NewRolling accepts: ten years.

@@ -1,0 +1,132 @@
+package window
+
+// Issue #17: the ring's slot words are 32 bits wide ("narrow"), and an
+// amount that does not fit one goes to a ring of 64-bit ("wide") words
+// allocated only then. These tests hold the window exact, against the
+// reference log, with amounts on both sides of a narrow word's capacity.
+
+import (
+	"math/bits"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// narrowCapOf is the most credits a narrow word of r's ring holds, as the
+// design fixes it: a tag of T bits, 2^T > 4·words (at least 9 bits), and
+// the amount in the other 32-T.
+func narrowCapOf(r *Rolling) int64 {
+	T := max(bits.Len64(4*r.words()), 9)
+	return 1<<(32-T) - 1
+}
+
+// wideOps is randomOpsLimits with counts drawn around a narrow word's
+// capacity (one below, at, one above, twice it) as often as at random, so
+// that slots fill narrow words, overflow into wide ones, and share an index
+// with a slot in the other ring; limits are raised (to MaxLimit among
+// others) while narrow words hold credits, and lowered.
+func wideOps(rng *rand.Rand, count int, W time.Duration, limit, capN int64) []op {
+	ops := randomOpsLimits(rng, count, W, limit)
+	lim := limit
+	for i := range ops {
+		o := &ops[i]
+		if o.action == 6 {
+			lim = o.n
+			continue
+		}
+		if o.action == 7 || rng.IntN(2) == 0 {
+			continue
+		}
+		near := []int64{1, capN - 1, capN, capN + 1, 2*capN + 1, capN / 3}
+		if o.n = near[rng.IntN(len(near))]; o.n > lim && o.action != 3 {
+			o.n = 1 + rng.Int64N(lim)
+		}
+	}
+	return ops
+}
+
+// TestRollingAgainstReferenceWide: the reference test (exact decisions,
+// refunds, RemainingAt, Returns, ResetAt, no interval over the limit) with
+// limits from below a narrow word's capacity to MaxLimit, at the default
+// geometry (23-bit amounts), at MaxSlots (13-bit amounts) and at small
+// rings, starting both below the capacity (so narrow words hold credits
+// when a limit is raised) and above it.
+func TestRollingAgainstReferenceWide(t *testing.T) {
+	configs := []struct {
+		limit  int64
+		length time.Duration
+		slots  int
+		seeds  int
+	}{
+		{1000, 24 * time.Hour, DefaultSlots, 20},
+		{20_000_000, 24 * time.Hour, DefaultSlots, 20},
+		{MaxLimit, 24 * time.Hour, DefaultSlots, 10},
+		{20_000_000, 10 * time.Second, 7, 20},
+		{20_000_000, 10 * time.Second, 1, 20},
+		{3000, time.Second, 3, 20},
+		{20_000, time.Hour, MaxSlots, 2},
+		{5000, 7 * time.Nanosecond, 3, 20},
+	}
+	for ci, c := range configs {
+		for seed := range c.seeds {
+			rng := rand.New(rand.NewPCG(uint64(ci)+1700, uint64(seed)))
+			r, err := NewRolling(c.limit, c.length, WithSlots(c.slots))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runOps(t, r, wideOps(rng, 400, c.length, c.limit, narrowCapOf(r)))
+		}
+	}
+}
+
+// TestNarrowFormat: a narrow word's tag has T bits with 2^T > 4·words (the
+// bound narrowFormat derives), at least 9; the default day's 96 words get
+// T = 9 and 23-bit amounts, MaxSlots' 65,536 words (the most:
+// words <= slots) T = 19 and 13-bit ones.
+// An amount of exactly the capacity stays narrow; one more allocates the
+// wide ring.
+func TestNarrowFormat(t *testing.T) {
+	for _, c := range []struct {
+		length      time.Duration
+		slots       int
+		words       uint64
+		tag, amount uint8
+	}{
+		{24 * time.Hour, DefaultSlots, 96, 9, 23},
+		{time.Hour, MaxSlots, MaxSlots, 19, 13},
+		{10 * time.Second, 7, 7, 9, 23},
+		{10 * time.Second, 1, 1, 9, 23},
+	} {
+		r := must(NewRolling(MaxLimit, c.length, WithSlots(c.slots)))
+		f := r.g.narrow
+		T := 32 - f.amountBits
+		if r.words() != c.words || T != c.tag || f.amountBits != c.amount || f.tagMask != 1<<T-1 {
+			t.Fatalf("W %v, %d slots: %d words, format %+v; want %d words, T %d, %d-bit amounts", c.length, c.slots, r.words(), f, c.words, c.tag, c.amount)
+		}
+		if uint64(1)<<T <= 4*r.words() || int64(f.capacity()) != narrowCapOf(r) {
+			t.Fatalf("W %v, %d slots: 2^%d <= 4·%d, or capacity %d", c.length, c.slots, T, r.words(), f.capacity())
+		}
+		w := r.g.width
+		k := r.toU(start)/w + 1
+		at := func(k uint64) time.Time { return r.fromU(k*w, time.UTC) }
+		mustTake(t, r, at(k), f.capacity())
+		mustTake(t, r, at(k+1), f.capacity()+1) // records k's capacity: narrow
+		if !r.RingAllocated() || r.RingWide() {
+			t.Fatalf("W %v, %d slots: a wide ring for an amount of the narrow capacity", c.length, c.slots)
+		}
+		mustTake(t, r, at(k+2), 1) // records k+1's capacity+1: wide
+		if !r.RingWide() {
+			t.Fatalf("W %v, %d slots: no wide ring after recording capacity+1", c.length, c.slots)
+		}
+		mustTake(t, r, at(k+3), 1)
+		var want int64 // the slots live at k+3: k+3-words on
+		for j, n := range []int64{f.capacity(), f.capacity() + 1, 1, 1} {
+			if uint64(j)+r.words() >= 3 {
+				want += n
+			}
+		}
+		if got := r.TakeAt(at(k+3), 0, 0, false).Spent; got != want {
+			t.Fatalf("W %v, %d slots: %d spent, want %d", c.length, c.slots, got, want)
+		}
+	}
+}
