@@ -33,7 +33,7 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		// costs one round trip and the caller gets its limit headers.
 		// Out of reach, it is refused all the same, in every mode (none
 		// admits more than the cap), reading no pool.
-		r, rpi, err := s.step("peek", t, pi, now, "", noClass, "", "", 0)
+		r, rpi, err := s.step("peek", t, pi, now, "", noClass, "", "", 0, "1") // "1": under a plan pending for the tenant, as the take would adopt it
 		if err != nil {
 			*d = store.Decision{Reason: store.ReasonConcurrency, Cost: n, Window: pi.p.WindowLength(), RetryAfter: store.ConcurrencyRetryAfter}
 			d.PlanFigures(pi.p, req.Class)

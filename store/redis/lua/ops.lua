@@ -266,12 +266,19 @@ function L.op_charge()
   return res
 end
 
--- peek args: 0 credits wanted. Writes nothing unless the stored windows
+-- peek args: 0 credits wanted, 1 '1' to read a tenant not held under the
+-- plan SetPlan left pending for it, if any (the one a take would adopt:
+-- see Take's over-cap refusal); Peek's own creates nothing, and shows
+-- none. Writes nothing unless the stored windows
 -- are of another plan (reshaped for it, as any step would).
 function L.op_peek()
   local m = tonumber(L.arg(0))
   local st = L.load()
   if st.o and st.o ~= plan.id then return {PLAN, redis.call('HGET', KW, 'oe')} end
+  if not st.held and L.arg(1) == '1' then
+    local q = redis.call('HMGET', KQ, 'id', 'enc')
+    if q[1] and q[1] ~= plan.id then return {PLAN, q[2]} end
+  end
   local u = math.max(L.clock(), st.f)
   if st.held and st.id ~= plan.id then
     if not L.reshape(st, u) then return {PERIODS, u} end
