@@ -160,7 +160,7 @@ func TestSetPlanClassesRace(t *testing.T) {
 		if tn == nil {
 			continue
 		}
-		for _, tab := range []*semTable{tn.apps.Load(), &tn.classes.Load().semTable} {
+		for _, tab := range []*semTable{tn.appTable(), &tn.classTab().semTable} {
 			for _, e := range tab.entries {
 				if o, ok := owner[e]; ok && o != k {
 					t.Errorf("entry %q of %q is also %q's", e.name, k, o)

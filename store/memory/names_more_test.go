@@ -49,7 +49,7 @@ func TestAppNamesHostileStream(t *testing.T) {
 		if !d.Allowed {
 			t.Fatalf("take %d (%s/%s) refused: %v", i, tenant, app, d.Reason)
 		}
-		if e := l.t.apps.Load().find(app); e == nil || e.name != app || inString(e.name, big) {
+		if e := l.t.findApp(app); e == nil || e.name != app || inString(e.name, big) {
 			t.Fatalf("take %d: entry %v for %q (in the caller's string: %v)", i, e, app, e != nil && inString(e.name, big))
 		}
 		s.Release(&l)

@@ -47,10 +47,10 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		t.wins.Store(nw)
 		t.setState(stLone, false) // admissions that still see it use w: as a load of wins just before
 	}
-	for _, e := range t.apps.Load().entries {
+	for _, e := range t.appTable().entries {
 		t.setCapacity(e, p.Concurrency)
 	}
-	old := t.classes.Load()
+	old := t.classTab()
 	next := &classTable{}
 	for _, c := range sortedKeys(p.SubConcurrency) {
 		e := old.find(c)
@@ -89,7 +89,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 			next.dropped = append(next.dropped, e)
 		}
 	}
-	t.classes.Store(next)
+	t.storeClasses(next)
 	if t.cls0e.name != "" && next.find(t.cls0e.name) == &t.cls0e { // a class is never "" (Validate)
 		t.setState(stCls0, true)
 	}

@@ -17,8 +17,8 @@ func heldAllR75(s *Store, key string) int64 {
 	}
 	a, b := t.pairHeld()
 	n := a + b
-	ct := t.classes.Load()
-	for _, tab := range [][]*semEntry{t.apps.Load().entries, ct.entries, ct.dropped} {
+	ct := t.classTab()
+	for _, tab := range [][]*semEntry{t.appTable().entries, ct.entries, ct.dropped} {
 		for _, e := range tab {
 			if e.sem != nil {
 				n += e.sem.Held()

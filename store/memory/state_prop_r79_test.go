@@ -75,7 +75,7 @@ func checkTenantState(t *tenant, s *Store, key string) error {
 	if cls0 && (t.cls0 == nil || *t.cls0 != t.cls0e.name) {
 		return fmt.Errorf("stCls0, but cls0 is not cls0e's name %q", t.cls0e.name)
 	}
-	if cls0 && t.classes.Load().find(t.cls0e.name) != &t.cls0e {
+	if cls0 && t.findClass(t.cls0e.name) != &t.cls0e {
 		return fmt.Errorf("cls0e live but not its class's entry")
 	}
 	return nil

@@ -274,7 +274,7 @@ func unitsOf(req *store.Request) int64 { return max(req.Units, 1) }
 // appEntry returns app's entry, added if need be; nil if the table is full
 // of busy applications.
 func (s *Store) appEntry(t *tenant, app string) *semEntry {
-	if e := t.apps.Load().find(app); e != nil {
+	if e := t.findApp(app); e != nil {
 		return e
 	}
 	return s.addApp(t, app)
@@ -288,7 +288,7 @@ func (t *tenant) classEntry(class string) *semEntry {
 	if c := &t.cls0e; c.name == class && !c.dead.Load() {
 		return c
 	}
-	return t.classes.Load().find(class)
+	return t.findClass(class)
 }
 
 // slotsOf says where the slots of application entry e and class entry c

@@ -392,6 +392,78 @@ func (t *classTable) findDropped(name string) *semEntry {
 // its first entry (most tenants have one application and no capped class).
 var noEntries = &semTable{}
 
+// firstOnly and cls0Only stand, shared, for the tables that hold only the
+// tenant's own first entry (t.first; t.cls0e), as most tenants' do: a
+// table of one entry costs 32 bytes (56 for a class table) per tenant,
+// for an entry the tenant holds inline. Lookups compare the tenant's
+// entry (findApp, findClass); the slow paths that change or list a table
+// read it whole (appTable, classTab). Their entries are empty, so a walk
+// of what a table holds in slots of its own (sem: busy, Held) and
+// tenantCost skip the inline entry, as they should.
+var (
+	firstOnly = &semTable{}
+	cls0Only  = &classTable{}
+)
+
+// findApp returns app's entry in t's application table, nil if none.
+func (t *tenant) findApp(app string) *semEntry {
+	tab := t.apps.Load()
+	if tab == firstOnly {
+		if t.first.name == app {
+			return &t.first
+		}
+		return nil
+	}
+	return tab.find(app)
+}
+
+// findClass returns class's entry in t's class table, nil if none.
+func (t *tenant) findClass(class string) *semEntry {
+	tab := t.classes.Load()
+	if tab == cls0Only {
+		if t.cls0e.name == class {
+			return &t.cls0e
+		}
+		return nil
+	}
+	return tab.find(class)
+}
+
+// appTable is t's application table, firstOnly spelt out (an allocation:
+// for the slow paths that copy or walk it).
+func (t *tenant) appTable() *semTable {
+	if tab := t.apps.Load(); tab != firstOnly {
+		return tab
+	}
+	return &semTable{entries: []*semEntry{&t.first}}
+}
+
+// classTab is t's class table, cls0Only spelt out (see appTable).
+func (t *tenant) classTab() *classTable {
+	if tab := t.classes.Load(); tab != cls0Only {
+		return tab
+	}
+	return &classTable{semTable: semTable{entries: []*semEntry{&t.cls0e}}}
+}
+
+// storeApps publishes tab as t's application table, as firstOnly if it
+// holds only t.first.
+func (t *tenant) storeApps(tab *semTable) {
+	if len(tab.entries) == 1 && tab.entries[0] == &t.first {
+		tab = firstOnly
+	}
+	t.apps.Store(tab)
+}
+
+// storeClasses publishes tab as t's class table, as cls0Only if it holds
+// only t.cls0e and no dropped entry.
+func (t *tenant) storeClasses(tab *classTable) {
+	if len(tab.entries) == 1 && tab.entries[0] == &t.cls0e && len(tab.dropped) == 0 {
+		tab = cls0Only
+	}
+	t.classes.Store(tab)
+}
+
 // newSemTable returns a table to fill, a copy of entries with room for one
 // more in the same allocation (a tenant's first application's table is one
 // allocation, not two).

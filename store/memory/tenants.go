@@ -116,7 +116,7 @@ func (s *Store) newTenant(key string, h uint64, p *store.Plan) (*tenant, error) 
 		t.setState(stLone, true)
 	}
 	t.apps.Store(noEntries)
-	t.classes.Store(s.classTable(t, p))
+	t.storeClasses(s.classTable(t, p))
 	t.cost = tenantCost(t)
 	return t, nil
 }
@@ -380,7 +380,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 	if t.dead() { // folded since admit's lookup: its bytes are no longer counted
 		return nil
 	}
-	tab := t.apps.Load()
+	tab := t.appTable()
 	if e := tab.find(app); e != nil {
 		return e
 	}
@@ -420,7 +420,7 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 		e = newSemEntry(s.names.of(app), t.plan.Load().Concurrency)
 	}
 	next.entries = append(next.entries, e)
-	t.apps.Store(next)
+	t.storeApps(next)
 	if a0 := t.app0.Load(); a0 == nil || a0.dead.Load() {
 		t.app0.Store(next.entries[0])
 		if next.entries[0] == &t.first {
