@@ -130,3 +130,33 @@ func TestNarrowFormat(t *testing.T) {
 		}
 	}
 }
+
+// RingBytes counts the 64-bit words where the limit lets a slot need them,
+// or once they exist, and only the 32-bit ones otherwise.
+func TestRingBytesCounted(t *testing.T) {
+	r, err := NewRolling(1000, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow := r.RingBytes()
+	if narrow < 4*96 || narrow > 416 {
+		t.Fatalf("a day's ring under a limit of 1,000: %d B", narrow)
+	}
+	if err := r.SetLimit(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.RingBytes(), narrow+8*int(r.words()); got != want {
+		t.Fatalf("under a limit of 2^30: %d B, want %d (the 64-bit words a slot may need)", got, want)
+	}
+	t0 := time.Unix(1e9, 0)
+	if took := r.ChargeAt(t0, 1<<24); took != 1<<24 { // above a 32-bit word's 2^23-1
+		t.Fatalf("charged %d", took)
+	}
+	r.ChargeAt(t0.Add(time.Hour), 1) // rolls the big slot into the ring's 64-bit words
+	if err := r.SetLimit(1000); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.RingBytes(), narrow+8*int(r.words()); got != want {
+		t.Fatalf("64-bit words made, limit back to 1,000: %d B, want %d", got, want)
+	}
+}

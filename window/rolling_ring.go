@@ -172,3 +172,16 @@ func loadOrNew[T any](p *atomic.Pointer[T], alloc func() *T) *T {
 	}
 	return v
 }
+
+// RingBytes is what r's ring of older slots' words takes once a roll has
+// made it (before that it takes nothing): its 32-bit words, and its 64-bit
+// words too if they exist or if the limit lets a slot's amount exceed a
+// 32-bit word, which is when a roll may make them. A store bounding its
+// memory counts it up front, and again after SetLimit.
+func (r *Rolling) RingBytes() int {
+	n := int(r.g.ringType.Size())
+	if rg := r.ring.Load(); r.limit.Load() > r.g.narrow.capacity() || rg != nil && rg.wide.Load() != nil {
+		n += 8 * int(r.words())
+	}
+	return n
+}

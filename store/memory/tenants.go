@@ -356,11 +356,10 @@ func tenantCost(t *tenant) uint32 {
 	for i, x := range t.wins.Load().list() {
 		switch w := x.(type) {
 		case *window.Rolling:
-			// The ring: a pointer and a 32-bit word per older slot (see
-			// window's slotRing; 392 B in the 416-byte size class for 96
-			// slots). Its 64-bit words, made only for a slot of more than
-			// 2^23 credits (2^13 at the most slots), are not counted.
-			n += 8 + 4*int(w.Length()/w.SlotWidth()+1)
+			// The ring (392 B in the 416-byte size class for 96 slots),
+			// with its 64-bit words where the limit may make them: a
+			// slot of more than 2^23 credits (2^13 at the most slots).
+			n += w.RingBytes()
 			if i > 0 || w != &t.roll {
 				n += 128
 			}
