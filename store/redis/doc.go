@@ -102,13 +102,22 @@
 // and counts; Degraded spends leased credits, then 1/N of what the
 // instance last saw left in the pool (and in each extra window), for N
 // instances: at most one pool in all while cut off, never N pools. Its
-// share of a concurrency cap, ceil(cap/N), counts the units the instance
-// holds in Redis as they are at each take (calls admitted through Redis
-// and still running, and spare slots, on which credit leasing admits
-// without asking the share): a release gives them back once, during the
-// outage or after, and a call that runs on keeps its units out of the
-// share. A slot released while Redis is away is not renewed: its lease
-// runs out in Redis. That view may be stale (what others
+// share of a concurrency cap, ceil(cap/N), counts every unit the
+// instance holds as it is at each take: calls admitted through Redis and
+// still running, spare slots (on which credit leasing admits without
+// asking the share), takes sent to Redis and not yet answered (the
+// half-open breaker's probe, which Redis may admit), and the calls the
+// share admitted. A release gives them back once, during the outage or
+// after, and a call that runs on keeps its units out of the share. The
+// share's calls are leases too (a member per unit, as a take's): once
+// Redis answers, renewals hold them in Redis and renew them, and the
+// tenant's next take holds them first (one more round trip), so Redis
+// counts them before it admits beside them; if other instances filled a
+// cap meanwhile, Redis holds more than it until enough calls end (the
+// outage's overshoot). Other instances' takes may run before this
+// instance's first take or renewal of the tenant (within a third of
+// WithLeaseTTL). A slot released while Redis is away is not renewed: its
+// lease runs out in Redis. That view may be stale (what others
 // spent after it, and with credit leasing their unspent blocks, are not in
 // it), so the fleet can spend beyond what was really left
 // (TestFailureModes: 8 credits with blocks of up to 64). What

@@ -19,11 +19,6 @@ type degraded struct {
 	pi    *planInfo
 	win   window.Window     // all of parts; nil: a window's share is empty
 	parts []*window.Rolling // the pool's share, then the extra windows'
-	// apps and classes count the slots held by the tenant's degraded
-	// leases, whichever share admitted them: a share made anew takes over
-	// its predecessor's maps (see takeDegraded), so one count goes on.
-	apps    map[string]int64
-	classes map[string]int64
 }
 
 // share makes g's windows: 1/n of each of p's windows, of at most base
@@ -161,10 +156,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 	defer t.mu.Unlock()
 	g := t.deg
 	if g == nil || g.pi.id != pi.id { // by id: a PlanFunc may hand out a new pointer to the same plan
-		g = &degraded{pi: pi, apps: map[string]int64{}, classes: map[string]int64{}}
-		if old := t.deg; old != nil { // the calls in flight hold their slots in the new share
-			g.apps, g.classes = old.apps, old.classes
-		}
+		g = &degraded{pi: pi}
 		base := int64(math.MaxInt64)
 		if t.last.Limit == pi.p.Credits && t.last.Window != 0 {
 			base = t.last.Remaining // the least any window had left
@@ -174,29 +166,32 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		t.deg = g
 	}
 	capOf := func(c int64) int64 { return (c + N - 1) / N }
-	// The share counts the units this instance holds in Redis too: calls
-	// admitted before the outage and still running (counted live, so a
-	// release, during the outage or after, gives them back once), and
-	// spares, on which takeLocal admits without asking the share.
-	heldA, heldC := s.held.units(t, akey, ckey)
-	switch {
-	case req.Units > capOf(pi.p.Concurrency):
+	if req.Units > capOf(pi.p.Concurrency) {
 		// More units than the share holds: only Redis can admit it, so
 		// the store cannot decide (ReasonUnavailable, see unavailable).
 		// A concurrency refusal said a unit might come free, and the
 		// client's gate let no call of the app overtake it.
 		return false
-	case g.apps[req.App]+heldA+max(req.Units, 1) > capOf(pi.p.Concurrency):
-		d.Reason, d.RetryAfter = store.ReasonConcurrency, store.ConcurrencyRetryAfter
-		return false
-	case classCap > 0 && g.classes[req.Class]+heldC >= capOf(classCap):
-		d.Reason, d.RetryAfter = store.ReasonSubConcurrency, store.ConcurrencyRetryAfter
+	}
+	// The share counts every unit this instance holds of the caps (see
+	// takeShare): calls admitted through Redis before the outage and
+	// still running (counted live, so a release, during the outage or
+	// after, gives them back once), spares, on which takeLocal admits
+	// without asking the share, takes under way (a half-open probe's:
+	// Redis may admit it beside the share's), and the calls the share
+	// admitted, whose slots Redis holds once it is back (see enroll).
+	member := unitMember(s.newID(), max(req.Units, 1))
+	if d.Reason = s.held.takeShare(t, akey, ckey, member, max(req.Units, 1), capOf(pi.p.Concurrency), capOf(classCap)); d.Reason != store.ReasonNone {
+		d.RetryAfter = store.ConcurrencyRetryAfter
 		return false
 	}
-	*lease = Lease{t: t, pi: pi, member: "degraded", kind: degradedLease, akey: req.App, deg: g, units: max(req.Units, 1)}
-	if classCap > 0 {
-		lease.ckey = req.Class
-	}
+	*lease = Lease{t: t, pi: pi, akey: akey, ckey: ckey, member: member, kind: degradedLease, deg: g}
+	admitted := false
+	defer func() {
+		if !admitted { // refused for credits
+			s.held.remove(member)
+		}
+	}()
 	if b := t.blk; n > 0 && !sent && b != nil && b.pi == pi && b.credits >= n && req.Keep <= 0 && !b.expired(now) {
 		b.credits -= n // leased already: counted in Redis
 		d.Remaining, d.Used = b.credits, b.top-b.credits
@@ -223,30 +218,8 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 		s.stats.outCredits.Add(n)
 		d.Remaining = tk.Remaining
 	}
-	g.apps[req.App] += lease.units
-	if classCap > 0 {
-		g.classes[req.Class]++
-	}
-	d.Allowed = true
+	d.Allowed, admitted = true, true
 	return true
-}
-
-// releaseDegraded gives back a degraded lease's local slots, to the
-// tenant's share now: the one that counts them (l's own, or one made
-// since that took over its counts). A count back to 0 is deleted: the
-// maps hold only the names of calls in flight.
-func (t *tenant) releaseDegraded(l *Lease) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	g := t.deg // not nil: l's share or a later one (a tenant with a lease out is not dropped)
-	if g.apps[l.akey] -= l.units; g.apps[l.akey] <= 0 {
-		delete(g.apps, l.akey)
-	}
-	if l.ckey != "" {
-		if g.classes[l.ckey]--; g.classes[l.ckey] <= 0 {
-			delete(g.classes, l.ckey)
-		}
-	}
 }
 
 // owe books n credits spent without Redis, to charge once it is back.

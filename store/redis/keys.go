@@ -42,6 +42,9 @@ type tenant struct {
 	owedSteps []owedStep
 
 	refs atomic.Int64 // steps under way, leases out and spare slots; -1: dropped from the cache
+	// fresh counts t's slots Degraded admitted that Redis does not hold
+	// yet (see held.fresh), changed under leases.mu.
+	fresh atomic.Int64
 }
 
 func newTenant(prefix, name string) *tenant {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/creditgate/creditgate/store"
 )
 
 // held is a slot this instance holds in Redis: in use by a call, or spare
@@ -21,9 +23,16 @@ type held struct {
 	member     string
 	pair       string
 	spare      bool
-	used       bool  // a spare taken since the last renewal
-	lost       bool  // a spare Redis lost, taken by a call since the sweep (see lose)
-	nospare    bool  // not to be kept as a spare (a renewal found its application marked: see L.marked)
+	used       bool // a spare taken since the last renewal
+	lost       bool // a spare Redis lost, taken by a call since the sweep (see lose)
+	nospare    bool // not to be kept as a spare (a renewal found its application marked: see L.marked)
+	// pending: the member of a take under way (sent, not yet answered),
+	// counted by Degraded's share (see takeDegraded) and renewed by no one:
+	// Redis holds it only if the take admits.
+	pending bool
+	// fresh: a slot Degraded's share admitted that no renewal has held in
+	// Redis yet (see enroll); renewals hold it as any call's in flight.
+	fresh      bool
 	prev, next *held // t's slots (see leases.byT)
 }
 
@@ -60,17 +69,64 @@ func (h *leases) init() {
 
 func (h *leases) add(l *Lease) {
 	h.mu.Lock()
-	if x := h.m[l.member]; x != nil { // a reused spare: the take held it
-		x.spare, x.lost, x.nospare = false, false, false
+	if x := h.m[l.member]; x != nil { // a reused spare, or the take's reservation: the take held it
+		x.spare, x.lost, x.nospare, x.pending = false, false, false, false
+		x.ckey, x.pair = l.ckey, l.pair // the plan Redis holds may cap the class, or not
 	} else {
-		x = &held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair}
-		h.m[l.member] = x
-		if x.next = h.byT[x.t]; x.next != nil {
-			x.next.prev = x
-		}
-		h.byT[x.t] = x
+		h.list(&held{t: l.t, akey: l.akey, ckey: l.ckey, member: l.member, pair: l.pair})
 	}
 	h.mu.Unlock()
+}
+
+// list registers x; h.mu is held.
+func (h *leases) list(x *held) {
+	h.m[x.member] = x
+	if x.next = h.byT[x.t]; x.next != nil {
+		x.next.prev = x
+	}
+	h.byT[x.t] = x
+	if x.fresh {
+		x.t.fresh.Add(1)
+	}
+}
+
+// reserve counts the member of t's take about to be sent (see held's
+// pending) until add (admitted) or remove. Under h.mu, as takeShare
+// counts and lists a fresh slot: either the share counts the take, or
+// the take, reading t.fresh after reserve, sees the share's slot and
+// enrolls it before it is sent.
+func (h *leases) reserve(t *tenant, akey, ckey, member string) {
+	h.mu.Lock()
+	h.list(&held{t: t, akey: akey, ckey: ckey, member: member, pending: true})
+	h.mu.Unlock()
+}
+
+// takeShare admits a call of units on Degraded's share of the caps,
+// capA of t's application key akey and capC of its class key ckey (none
+// if ""), against the units this instance holds of them: calls in flight
+// (admitted through Redis or by the share), spares, and takes under way.
+// The call's slot is listed fresh under member. It returns the reason of
+// a refusal, ReasonNone if admitted.
+func (h *leases) takeShare(t *tenant, akey, ckey, member string, units, capA, capC int64) store.Reason {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var app, class int64
+	for x := h.byT[t]; x != nil; x = x.next {
+		if x.akey == akey {
+			app += memberUnits(x.member)
+		}
+		if ckey != "" && x.ckey == ckey {
+			class++
+		}
+	}
+	switch {
+	case app+units > capA:
+		return store.ReasonConcurrency
+	case ckey != "" && class >= capC:
+		return store.ReasonSubConcurrency
+	}
+	h.list(&held{t: t, akey: akey, ckey: ckey, member: member, fresh: true})
+	return store.ReasonNone
 }
 
 // del forgets x, if listed; h.mu is held.
@@ -79,6 +135,10 @@ func (h *leases) del(x *held) {
 		return
 	}
 	delete(h.m, x.member)
+	if x.fresh {
+		x.t.fresh.Add(-1)
+		x.fresh = false
+	}
 	switch {
 	case x.prev != nil:
 		x.prev.next = x.next
@@ -91,23 +151,6 @@ func (h *leases) del(x *held) {
 		x.next.prev = x.prev
 	}
 	x.prev, x.next = nil, nil
-}
-
-// units counts the units of the slots this instance holds of t's
-// application key akey, and its slots of class key ckey (none if ""):
-// calls in flight and spares alike (see takeDegraded).
-func (h *leases) units(t *tenant, akey, ckey string) (app, class int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for x := h.byT[t]; x != nil; x = x.next {
-		if x.akey == akey {
-			app += memberUnits(x.member)
-		}
-		if ckey != "" && x.ckey == ckey {
-			class++
-		}
-	}
-	return app, class
 }
 
 // gone returns the members of ms this instance no longer holds.
@@ -334,18 +377,22 @@ type group struct {
 }
 
 // renewal is a group's slots to renew: those of calls in flight, then
-// the spares.
+// the spares; fresh of the former are fresh (see held).
 type renewal struct {
 	inuse, spares []string
+	fresh         int
 }
+
+// renewals are the renewals of groups.
+type renewals map[group]*renewal
 
 // sweep groups the slots to renew by their keys, and takes out the spares
 // unused since the last sweep (all of them if all), to give back: the
 // caller then drops their pins.
-func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]string) {
+func (h *leases) sweep(all bool) (renew renewals, drop map[group][]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	renew, drop = map[group]*renewal{}, map[group][]string{}
+	renew, drop = renewals{}, map[group][]string{}
 	for k, s := range h.spares {
 		keep := s[:0]
 		for _, x := range s {
@@ -365,19 +412,68 @@ func (h *leases) sweep(all bool) (renew map[group]*renewal, drop map[group][]str
 		}
 	}
 	for _, x := range h.m {
-		g := group{x.t, x.akey, x.ckey}
-		r := renew[g]
-		if r == nil {
-			r = &renewal{}
-			renew[g] = r
-		}
-		if x.spare {
-			r.spares = append(r.spares, x.member)
-		} else {
-			r.inuse = append(r.inuse, x.member)
+		if !x.pending { // Redis holds a take's slot once it admits
+			renew.put(x)
 		}
 	}
 	return renew, drop
+}
+
+// put adds x to its group's renewal.
+func (rs renewals) put(x *held) {
+	g := group{x.t, x.akey, x.ckey}
+	r := rs[g]
+	if r == nil {
+		r = &renewal{}
+		rs[g] = r
+	}
+	switch {
+	case x.spare:
+		r.spares = append(r.spares, x.member)
+	case x.fresh:
+		r.fresh++
+		fallthrough
+	default:
+		r.inuse = append(r.inuse, x.member)
+	}
+}
+
+// fresh groups t's fresh slots (see held), to enroll.
+func (h *leases) fresh(t *tenant) renewals {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs := renewals{}
+	for x := h.byT[t]; x != nil; x = x.next {
+		if x.fresh {
+			rs.put(x)
+		}
+	}
+	return rs
+}
+
+// enrolled marks the slots among ms that are fresh held in Redis (a
+// renewal of them succeeded).
+func (h *leases) enrolled(ms []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range ms {
+		if x := h.m[m]; x != nil && x.fresh {
+			x.fresh = false
+			x.t.fresh.Add(-1)
+		}
+	}
+}
+
+// enroll holds in Redis t's fresh slots, ahead of a take of t (see
+// reserve): the calls Degraded's share admitted during an outage run on
+// after it, and Redis must count them before it admits beside them. If
+// others filled the caps meanwhile, Redis then holds more than a cap (the
+// outage's overshoot): they refuse until enough calls end. A failure
+// leaves them fresh, for the next take or renewal.
+func (s *Store) enroll(t *tenant) {
+	if rs := s.held.fresh(t); len(rs) > 0 {
+		s.renew(rs, nil)
+	}
 }
 
 // renewAll pushes the deadlines of the slots held on, and gives back idle
@@ -394,6 +490,12 @@ func (s *Store) renewAll(all bool) {
 			}
 		}
 	}()
+	s.renew(renew, drop)
+}
+
+// renew renews the slots of renew and gives back the spares of drop, in
+// one pipeline.
+func (s *Store) renew(renew renewals, drop map[group][]string) {
 	if len(renew)+len(drop) == 0 {
 		return
 	}
@@ -406,6 +508,7 @@ func (s *Store) renewAll(all bool) {
 	type sent struct {
 		g             group
 		inuse, spares []string
+		fresh         int
 		keys          []string
 		args          []any
 		n             int
@@ -424,7 +527,7 @@ func (s *Store) renewAll(all bool) {
 				args = append(args, m)
 			}
 			keys := stepKeys(g.t, g.akey, g.ckey, "")
-			cmds = append(cmds, sent{g, r.inuse, r.spares, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
+			cmds = append(cmds, sent{g, r.inuse, r.spares, r.fresh, keys, args, len(r.inuse) + len(r.spares), p.EvalSha(ctx, scriptSHA, keys, args...)})
 		}
 		for g, ms := range drop {
 			for _, m := range ms {
@@ -450,8 +553,12 @@ func (s *Store) renewAll(all bool) {
 			ok = false // still on the move at the deadline
 		}
 		if a, ok := v.([]any); ok && err == nil && c.n > 0 && len(a) > 4 {
-			if kept, _ := a[1].(int64); kept < int64(c.n) {
-				s.stats.leasesLost.Add(int64(c.n) - kept)
+			if c.fresh > 0 {
+				s.held.enrolled(c.inuse)
+			}
+			// fresh slots were not held: not lost
+			if kept, _ := a[1].(int64); kept < int64(c.n-c.fresh) {
+				s.stats.leasesLost.Add(int64(c.n-c.fresh) - kept)
 			}
 			if s.cfg.maxBlock > 0 { // the tenant's windows as they are now (see checkBlock)
 				e, _ := a[2].(int64)

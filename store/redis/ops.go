@@ -99,6 +99,12 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		// finds this record if the take ran (see unavailable)
 		rid = id
 	}
+	if spare == nil { // a spare is counted already
+		s.held.reserve(t, akey, ckeyFor(pi), member)
+	}
+	if t.fresh.Load() > 0 { // after reserve: see there
+		s.enroll(t)
+	}
 	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
 		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
 	if err == nil {
@@ -106,6 +112,9 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		t.seen(pi, d)
 	}
 	if err != nil || !d.Allowed {
+		if spare == nil {
+			s.held.remove(member) // no longer under way: the share need not count it
+		}
 		switch {
 		case spare != nil && err == nil && d.Reason == store.ReasonCredits:
 			s.putBack(spare)
@@ -142,8 +151,6 @@ func (s *Store) Release(l *Lease) {
 	}
 	switch {
 	case l.kind == openLease: // nothing held
-	case l.kind == degradedLease:
-		t.releaseDegraded(l)
 	case s.cfg.maxBlock > 0 && l.kind == remoteLease && memberUnits(l.member) == 1 && s.held.spare(l):
 		// kept for the next call of the pair (see WithCreditLeasing),
 		// with the Take's pin: t stays cached while its spare is held.
@@ -151,7 +158,7 @@ func (s *Store) Release(l *Lease) {
 		// every instance, and Zoho Free's cap is one composite call.
 		*l = Lease{}
 		return
-	default:
+	default: // a degraded lease's slot too: Redis may hold it (see enroll)
 		s.held.remove(l.member)
 		s.queue(t, rel{l.akey, l.ckey, l.member})
 	}

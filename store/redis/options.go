@@ -18,9 +18,10 @@ const (
 	// safe share of each tenant's pool (1/N of it for N instances, per
 	// window, of what the instance last saw left if less, and as much of
 	// each extra window, and ceil(cap/N) slots per application and class,
-	// of which the units the instance still holds in Redis take their part:
-	// calls admitted before the outage and still running, and spare slots),
-	// and charges what it spent to the pool once Redis is back. The fleet
+	// of which the units the instance still holds take their part: calls
+	// admitted before the outage and still running, spare slots, takes
+	// under way), and charges what it spent to the pool once Redis is back,
+	// where the calls it admitted are then held as any lease. The fleet
 	// admits at most its leased blocks and one pool per window, never N
 	// pools; beyond what the pool really had left only by what others spent
 	// since each instance last looked. A call of more units than its

@@ -1,0 +1,135 @@
+package redis
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// The calls Degraded's share admitted during an outage are held in Redis
+// once it is back (enrolled by the tenant's first take, or a renewal), as
+// members of their application's key (one per unit) and class's key, and
+// renewed and released as any lease: a release before the enrollment
+// leaves nothing in Redis, one after removes exactly its members, and in a
+// second outage the share counts an enrolled call once. A call released
+// during that outage reaches no Redis: its lease runs out there.
+func TestDegradedLeasesEnrolled_d109(t *testing.T) {
+	srv, err := startServer(0, "--appendonly", "yes", "--appendfsync", "always")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.remove()
+	c := client(t, srv.addr())
+	ttl, cooldown := 600*time.Millisecond, 50*time.Millisecond
+	s := newStore(t, c, WithFailure(Degraded, 1), WithBreaker(1, cooldown), WithTimeout(200*time.Millisecond), WithLeaseTTL(ttl))
+	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 2}}
+	pf := func(string) *store.Plan { return &p }
+	try := func(class string, units int64) (*Lease, store.Decision) {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "t", App: "a", Class: class, Credits: 1, Units: units}, pf, &l, &d)
+		return &l, d
+	}
+	take := func(class string, units int64, kind leaseKind) *Lease {
+		t.Helper()
+		l, d := try(class, units)
+		if !d.Allowed || l.kind != kind {
+			t.Fatalf("%d units of a/%q: %+v, lease kind %d, want %d", units, class, d, l.kind, kind)
+		}
+		return l
+	}
+	// holds checks the members Redis holds in key, their leases not run
+	// out: those of ls, no other
+	holds := func(what, key string, class bool, ls ...*Lease) {
+		t.Helper()
+		var want []string
+		for _, l := range ls {
+			if class {
+				want = append(want, l.member)
+				continue
+			}
+			for _, m := range unitMembers(l.member) {
+				want = append(want, m.(string))
+			}
+		}
+		now := c.Time(t.Context()).Val().UnixMicro()
+		got := c.ZRangeByScore(t.Context(), key, &goredis.ZRangeBy{Min: "(" + strconv.FormatInt(now, 10), Max: "+inf"}).Val()
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: %s holds %q, want %q", what, key, got, want)
+		}
+	}
+	wait := func() {
+		if err := srv.start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(cooldown + 50*time.Millisecond)
+	}
+
+	first := take("", 1, remoteLease) // the tenant held in Redis
+	akey := first.akey
+	s.Release(first)
+	time.Sleep(10 * flushDelay) // the release sent
+	holds("before the outage", akey, false)
+	srv.stop()
+	a := take("bulk", 1, degradedLease)
+	b := take("", 2, degradedLease)
+	gone := take("bulk", 1, degradedLease)
+	ckey := a.ckey
+	if _, d := try("", 1); d.Allowed || d.Reason != store.ReasonConcurrency {
+		t.Fatalf("the share of 4 full: %+v", d)
+	}
+	s.Release(gone) // before the enrollment
+
+	wait()
+	r := take("", 1, remoteLease) // enrolls a and b first: 4 of 4
+	if _, d := try("", 1); d.Allowed || d.Reason != store.ReasonConcurrency {
+		t.Fatalf("cap 4 held by 2 calls of the outage and 1 through Redis (4 units): %+v", d)
+	}
+	holds("enrolled", akey, false, a, b, r)
+	holds("enrolled", ckey, true, a)
+	time.Sleep(ttl) // renewed as any lease
+	holds("renewed", akey, false, a, b, r)
+	if st := s.Stats(); st.LeasesLost != 0 {
+		t.Fatalf("enrolled calls counted as lost: %+v", st)
+	}
+	s.Release(b) // after the enrollment: exactly its members
+	s.Release(r)
+	r = take("", 2, remoteLease)
+	holds("released", akey, false, a, r)
+
+	srv.stop() // a second outage: a and r are held, 3 units of the share's 4
+	l, d := try("", 1)
+	if !d.Allowed || l.kind != degradedLease {
+		t.Fatalf("one unit left in the share: %+v, kind %d", d, l.kind)
+	}
+	if _, d := try("", 1); d.Allowed || d.Reason != store.ReasonConcurrency {
+		t.Fatalf("the share full again (an enrolled call counted once): %+v", d)
+	}
+	s.Release(l)
+	s.Release(a) // during the outage: its lease runs out in Redis
+	var ls []*Lease
+	for range 3 {
+		if l, d := try("", 1); d.Allowed {
+			ls = append(ls, l)
+		}
+	}
+	if len(ls) != 2 {
+		t.Fatalf("a released during the second outage: the share admits %d units beside r's 2, want 2", len(ls))
+	}
+	wait()
+	time.Sleep(ttl) // a's lease runs out; the calls in flight are enrolled
+	holds("after the second outage", akey, false, r, ls[0], ls[1])
+	holds("after the second outage", ckey, true)
+	s.Release(r)
+	s.Release(ls[0])
+	s.Release(ls[1])
+	time.Sleep(10 * flushDelay)
+	holds("all released", akey, false)
+}
