@@ -26,7 +26,7 @@ func TestDegradedLeasesEnrolled_d109(t *testing.T) {
 	defer srv.remove()
 	c := client(t, srv.addr())
 	ttl, cooldown := 600*time.Millisecond, 50*time.Millisecond
-	s := newStore(t, c, WithFailure(Degraded, 1), WithBreaker(1, cooldown), WithTimeout(200*time.Millisecond), WithLeaseTTL(ttl))
+	s := newStore(t, c, WithFailure(Degraded, 1), WithBreaker(1, cooldown), WithTimeout(time.Second), WithLeaseTTL(ttl)) // a timeout for -race on two busy cores: a take after the restart must not time out into the share
 	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 4, SubConcurrency: map[string]int64{"bulk": 2}}
 	pf := func(string) *store.Plan { return &p }
 	try := func(class string, units int64) (*Lease, store.Decision) {
@@ -68,6 +68,13 @@ func TestDegradedLeasesEnrolled_d109(t *testing.T) {
 	wait := func() {
 		if err := srv.start(); err != nil {
 			t.Fatal(err)
+		}
+		// Redis answering (a restart with appendonly loads first), then
+		// the breaker's cooldown, so that the next take is its probe
+		for deadline := time.Now().Add(5 * time.Second); c.Ping(t.Context()).Err() != nil; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("redis-server not answering 5 s after its restart")
+			}
 		}
 		time.Sleep(cooldown + 50*time.Millisecond)
 	}
