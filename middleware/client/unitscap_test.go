@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,4 +70,26 @@ func TestUnitsAboveServerCapNotRetried(t *testing.T) {
 		assert.Zero(t, s.Credits, "the server took no credit")
 		assert.EqualValues(t, 1, s.Refused[client.ReasonConcurrency])
 	}
+}
+
+// A server that sends the refusal of a call above its concurrency cap as a
+// 429 (its by "units"): no release admits the call, so it is sent once, not
+// retried as a full cap is (a retry budget that would allow it).
+func TestUnitsAboveCap429NotRetried(t *testing.T) {
+	var sent atomic.Int64
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return response(r, http.StatusTooManyRequests,
+			`{"type":"about:blank","title":"Too Many Requests","status":429,"by":"units","cost":1,"units":5,"limit":3}`,
+			"Content-Type", "application/problem+json"), nil
+	})
+	tr := checkedTransport(t, base, client.WithPlan(plan(1000, 10)), client.WithCosts(costs(t)),
+		client.WithRetry(client.RetryPolicy{BudgetFloor: 1000, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := get(ctx, tr, "", "/crm/Leads")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	assert.EqualValues(t, 1, sent.Load(), "a 429 by units sent more than once (err %v)", err)
 }
