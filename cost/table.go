@@ -311,6 +311,9 @@ func Override(routes []Route, replacements ...Route) []Route {
 	return out
 }
 
+// ErrTooManyUnits is wrapped by CheckUnits.
+var ErrTooManyUnits = errors.New("cost: route takes more units than any plan admits")
+
 // ErrUnknownClass is wrapped by CheckClasses.
 var ErrUnknownClass = errors.New("cost: api class without a sub-concurrency cap")
 

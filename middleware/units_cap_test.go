@@ -10,6 +10,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 )
 
 // unitsEnv serves a composite route of 5 units (Zoho's) under plan.
@@ -93,4 +94,27 @@ func TestUnitsWithinCapStill429(t *testing.T) {
 	assert.NotEmpty(t, rec.Header().Values(HeaderRetryAfter))
 	assert.Equal(t, ByConcurrency, decodeBody(t, rec).By)
 	hd.finish()
+}
+
+// A route of more units than any store admits (store.MaxUnits) would be
+// refused on every call under any plan: New says so, naming the route. One
+// of more units than the default plan's cap is legal, since tenants'
+// plans differ (unitsEnv builds one of 5 under a cap of 3).
+func TestNewUnitsAboveMaxUnits(t *testing.T) {
+	l, err := limiter.New(testPlan(100, 3, 1))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	ct, err := cost.NewTable(1,
+		cost.Route{Pattern: "GET /crm/{module}", Cost: 1},
+		cost.Route{Pattern: "POST /crm/huge", Cost: 1, Units: store.MaxUnits + 1})
+	require.NoError(t, err)
+	_, err = New(okHandler(), l, ct)
+	require.ErrorIs(t, err, cost.ErrTooManyUnits)
+	assert.Contains(t, err.Error(), `"POST /crm/huge"`)
+	assert.Contains(t, err.Error(), "1025 units")
+
+	ct, err = cost.NewTable(1, cost.Route{Pattern: "POST /crm/huge", Cost: 1, Units: store.MaxUnits})
+	require.NoError(t, err)
+	_, err = New(okHandler(), l, ct)
+	assert.NoError(t, err, "store.MaxUnits itself is admitted under a cap that large")
 }
