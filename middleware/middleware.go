@@ -77,7 +77,10 @@ type handler struct {
 // handler that knows the real cost settles it with [ReportCost].
 //
 // New returns an error for a nil next, l or costs, a bad option, or a cost table
-// naming an API class that l's default plan has no sub-concurrency cap for.
+// naming an API class that l's default plan has no sub-concurrency cap for
+// or a route of more units than any store takes (store.MaxUnits; a route
+// of more units than the default plan's cap is legal, for tenants whose
+// plans allow more, and gets the 403 by [ByUnits] under the others).
 func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Option) (http.Handler, error) {
 	switch {
 	case next == nil:
@@ -92,6 +95,9 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 		return nil, err
 	}
 	if err := costs.CheckClasses(l.Plan("").SubConcurrency); err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	if err := costs.CheckUnits(store.MaxUnits); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
 	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
