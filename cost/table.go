@@ -311,6 +311,28 @@ func Override(routes []Route, replacements ...Route) []Route {
 	return out
 }
 
+// ErrTooManyUnits is wrapped by CheckUnits.
+var ErrTooManyUnits = errors.New("cost: route takes more units than any plan admits")
+
+// CheckUnits reports, as an error wrapping ErrTooManyUnits, every route of
+// t whose Units exceed most (store.MaxUnits, the most units a store takes
+// for one call): every call of such a route would be refused, under any
+// plan. Adapters that combine a store with a cost table call this at
+// construction. (Units above one plan's cap are legal: tenants' plans
+// differ.)
+func (t *Table) CheckUnits(most int64) error {
+	var over []string
+	for _, r := range t.routes {
+		if r.Units > most {
+			over = append(over, fmt.Sprintf("%q takes %d units", r.Pattern, r.Units))
+		}
+	}
+	if len(over) > 0 {
+		return fmt.Errorf("%w: %s (at most %d)", ErrTooManyUnits, strings.Join(over, ", "), most)
+	}
+	return nil
+}
+
 // ErrUnknownClass is wrapped by CheckClasses.
 var ErrUnknownClass = errors.New("cost: api class without a sub-concurrency cap")
 

@@ -375,6 +375,25 @@ func TestCheckClasses(t *testing.T) {
 	}
 }
 
+// CheckUnits names every route above the bound, and none at it.
+func TestCheckUnits(t *testing.T) {
+	ct, err := NewTable(1, Route{Pattern: "POST /composite", Units: 5}, Route{Pattern: "/q", Units: 9}, Route{Pattern: "/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ct.CheckUnits(4)
+	if !errors.Is(err, ErrTooManyUnits) {
+		t.Fatalf("got %v", err)
+	}
+	want := `cost: route takes more units than any plan admits: "POST /composite" takes 5 units, "/q" takes 9 units (at most 4)`
+	if err.Error() != want {
+		t.Fatalf("got %q, want %q", err, want)
+	}
+	if err := ct.CheckUnits(9); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // With an empty segment ("//") before it, the module is the segment
 // ServeMux's PathValue reads, an earlier one (golang/go#81222).
 func TestModuleSegmentEmptySegments(t *testing.T) {

@@ -25,6 +25,15 @@ const (
 	// no wait admits it: the refusal is a 403 with no Retry-After, and the
 	// client must not retry it.
 	ByCost = "cost"
+	// ByUnits: the request takes more units of its application's
+	// concurrency cap than the cap (Refusal's Units above its Limit, the
+	// cap; a composite of 5 under a plan capped at 3), or than any store
+	// takes (store.MaxUnits), so no release admits it: a 403 with no
+	// Retry-After, as for ByCost, and the client must not retry it.
+	// Not ByConcurrency with another status, which a client reading the
+	// body alone (or one behind a proxy that rewrites the status) would
+	// retry as a full cap.
+	ByUnits = "units"
 	// ByBody: the body is larger than the server reads to price it (413).
 	ByBody = "body"
 	// ByKey: the tenant or application key is longer than the server accepts
@@ -37,13 +46,17 @@ const (
 
 // Refusal is what a refusal reports: which limit refused the request, what
 // the request would have cost, and when to come back. It is a 429, but for
-// By [ByCost], a 403: a request above the whole pool, which never comes
-// back (RetryAfter 0, Reset zero).
+// By [ByCost] or [ByUnits], a 403: a request above the whole pool or the
+// concurrency cap, which never comes back (RetryAfter 0, Reset zero).
 type Refusal struct {
-	By         string        // ByCredits, ByConcurrency, BySubConcurrency, ByTenants, ByUnavailable or ByCost
-	Class      string        // the route's API class, "" if none
-	Cost       int64         // the credits the refused request would have cost
-	Limit      int64         // the credit pool (meaningful for ByCredits; for ByCost, the limit the cost exceeds)
+	By    string // ByCredits, ByConcurrency, BySubConcurrency, ByTenants, ByUnavailable, ByCost or ByUnits
+	Class string // the route's API class, "" if none
+	Cost  int64  // the credits the refused request would have cost
+	Units int64  // for ByUnits, the units of the concurrency cap the request takes; 0 otherwise
+	// Limit is the credit pool (meaningful for ByCredits); for ByCost, the
+	// limit the cost exceeds; for ByUnits, the concurrency cap the Units
+	// exceed.
+	Limit      int64
 	Remaining  int64         // credits left, never below 0 (meaningful for ByCredits and ByCost)
 	Reset      time.Time     // when credits come back; zero if unknown
 	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds; 0 for ByCost
@@ -62,8 +75,9 @@ type Failure struct {
 // ErrorBodies writes the bodies of the responses the middleware makes itself.
 // Set it with [WithErrorBodies]; the default writes RFC 9457 problem details
 // (application/problem+json: type, title, status, detail, and the members of
-// [Refusal] or [Failure] as by, class, cost, limit, remaining, reset_time and
-// retry_after). A vendor's shape lives in its profile (profile/zoho).
+// [Refusal] or [Failure] as by, class, cost, units (ByUnits only), limit,
+// remaining, reset_time and retry_after). A vendor's shape lives in its
+// profile (profile/zoho).
 //
 // The methods must be safe for concurrent use. They append to buf, which has
 // room for a few hundred bytes, and should not allocate: AppendRefusal runs
@@ -96,7 +110,7 @@ func (problemBodies) ContentType() string { return "application/problem+json" }
 func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 	// The title, detail and by are this package's constants, plain ASCII:
 	// they go in unescaped, which shows on the 429 path.
-	if f.By == ByCost {
+	if f.By == ByCost || f.By == ByUnits {
 		buf = append(buf, `{"type":"about:blank","title":"Forbidden","status":403,"detail":"`...)
 	} else {
 		buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)
@@ -116,6 +130,11 @@ func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 		buf = strconv.AppendInt(buf, f.Limit, 10)
 		buf = append(buf, `,"remaining":`...)
 		buf = strconv.AppendInt(buf, f.Remaining, 10)
+	} else if f.By == ByUnits {
+		buf = append(buf, `,"units":`...)
+		buf = strconv.AppendInt(buf, f.Units, 10)
+		buf = append(buf, `,"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
 	}
 	if !f.Reset.IsZero() {
 		buf = append(buf, `,"reset_time":"`...)
@@ -169,6 +188,8 @@ func refusalDetail(by string) string {
 		return "the server cannot check the limits now"
 	case ByCost:
 		return "the request costs more credits than the whole pool holds: it can never be admitted"
+	case ByUnits:
+		return "the request takes more units of the concurrency cap than the cap holds: it can never be admitted"
 	default:
 		return "too many concurrent calls from this application"
 	}

@@ -13,7 +13,9 @@
 //     RFC 9457 problem details unless [WithErrorBodies] gives a vendor's
 //     shape, such as profile/zoho's); the wrapped handler never runs. A
 //     request that costs more than the whole pool gets 403 instead, by
-//     [ByCost], with no Retry-After: no wait admits it;
+//     [ByCost], with no Retry-After: no wait admits it; so does one that
+//     takes more units of its application's concurrency cap than the cap
+//     (a composite of 5 under a cap of 3), by [ByUnits];
 //   - admitted: the limit headers ([HeaderLimit], [HeaderRemaining],
 //     [HeaderReset], [HeaderCreditsRemaining] from half the allowance used:
 //     the pool less the plan's add-on credits, store.Plan.AddOns; optionally

@@ -114,6 +114,7 @@ type problem struct {
 	By         string `json:"by,omitempty"`
 	Class      string `json:"class,omitempty"`
 	Cost       *int64 `json:"cost,omitempty"`
+	Units      *int64 `json:"units,omitempty"`
 	Limit      int64  `json:"limit,omitempty"`
 	Remaining  *int64 `json:"remaining,omitempty"`
 	ResetTime  string `json:"reset_time,omitempty"`

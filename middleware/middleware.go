@@ -12,6 +12,7 @@ import (
 
 	"github.com/creditgate/creditgate/cost"
 	"github.com/creditgate/creditgate/limiter"
+	"github.com/creditgate/creditgate/store"
 )
 
 // handler is what New returns.
@@ -41,7 +42,9 @@ type handler struct {
 // [ErrorBodies] of [WithErrorBodies]; by default RFC 9457 problem details).
 // A request that costs more than the whole pool (or than a window of a
 // compound plan holds) can never be admitted: it gets 403 instead, by
-// [ByCost], with the limit headers and no Retry-After.
+// [ByCost], with the limit headers and no Retry-After; so does one that
+// takes more units of its application's concurrency cap than the cap of
+// the plan the store decided under (cost.Route.Units), by [ByUnits].
 // A refusal by a store that reached no pool (full) or could not decide (a
 // shared store out of reach) has no limit headers: it knows no figures.
 // An admitted request gets the limit headers (see [HeaderLimit]) and goes on to
@@ -74,7 +77,10 @@ type handler struct {
 // handler that knows the real cost settles it with [ReportCost].
 //
 // New returns an error for a nil next, l or costs, a bad option, or a cost table
-// naming an API class that l's default plan has no sub-concurrency cap for.
+// naming an API class that l's default plan has no sub-concurrency cap for
+// or a route of more units than any store takes (store.MaxUnits; a route
+// of more units than the default plan's cap is legal, for tenants whose
+// plans allow more, and gets the 403 by [ByUnits] under the others).
 func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Option) (http.Handler, error) {
 	switch {
 	case next == nil:
@@ -89,6 +95,9 @@ func New(next http.Handler, l *limiter.Limiter, costs *cost.Table, opts ...Optio
 		return nil, err
 	}
 	if err := costs.CheckClasses(l.Plan("").SubConcurrency); err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	if err := costs.CheckUnits(store.MaxUnits); err != nil {
 		return nil, fmt.Errorf("middleware: %w", err)
 	}
 	if err := checkShadowRoutes(cfg.shadow, costs); err != nil {
@@ -131,7 +140,7 @@ func checkShadowRoutes(shadow map[string]bool, costs *cost.Table) error {
 // [WithCounters]).
 type Counters struct {
 	Admitted      atomic.Int64 // requests passed to the wrapped handler with a slot
-	Refused       atomic.Int64 // refusals sent: 429s, and 403s for a cost above the pool
+	Refused       atomic.Int64 // refusals sent: 429s, and 403s for a cost above the pool or units above the cap
 	ShadowRefused atomic.Int64 // refusals let through by shadow mode
 	CostErrors    atomic.Int64 // unpriceable requests (400/413, or passed on in shadow mode)
 	KeyErrors     atomic.Int64 // tenant or application keys too long (400, or passed on in shadow mode)
@@ -343,7 +352,13 @@ func (h *handler) noteRefusal(r *http.Request, app string, d limiter.Decision, p
 
 func (h *handler) refuse(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price) {
 	if limit := exceededLimit(&d); limit > 0 {
-		h.refuseCost(w, now, d, price, limit)
+		h.refuseNever(w, now, &d, Refusal{By: ByCost, Class: price.Class, Cost: price.Credits,
+			Limit: limit, Remaining: max(d.Remaining, 0)})
+		return
+	}
+	if limit := exceededCap(&d, price.Units); limit > 0 {
+		h.refuseNever(w, now, &d, Refusal{By: ByUnits, Class: price.Class, Cost: price.Credits,
+			Units: price.Units, Limit: limit})
 		return
 	}
 	// A 429 always tells the client when to come back, at least one second on.
@@ -404,16 +419,34 @@ func exceededLimit(d *limiter.Decision) int64 {
 	return d.Exceeds
 }
 
-// refuseCost answers a call that costs more than limit, the whole pool or
-// a window of it: 403 (as Shopify refuses a query above its bucket's
-// maximum), by ByCost, with the limit headers but no Retry-After, since no
-// time admits it.
-func (h *handler) refuseCost(w http.ResponseWriter, now time.Time, d limiter.Decision, price cost.Price, limit int64) {
+// exceededCap returns the concurrency cap that concurrency refusal d of a
+// call of units exceeds, 0 if none: the refusing cap (the decision's Cap,
+// the plan's the store decided under), or store.MaxUnits, more than which
+// no store takes. No release makes room for such a call (a Zoho table's
+// composite of 5 under a plan capped at 3), so it is not told to come back.
+func exceededCap(d *limiter.Decision, units int64) int64 {
+	if d.Reason != limiter.ReasonConcurrency || units <= 1 {
+		return 0
+	}
+	limit := int64(store.MaxUnits)
+	if d.Cap > 0 {
+		limit = min(d.Cap, limit)
+	}
+	if units > limit {
+		return limit
+	}
+	return 0
+}
+
+// refuseNever answers a call no wait admits, f (by ByCost: it costs more
+// than a limit of the pool; by ByUnits: it takes more units than the
+// concurrency cap): 403 (as Shopify refuses a query above its bucket's
+// maximum), with the limit headers but no Retry-After, since no time
+// admits it.
+func (h *handler) refuseNever(w http.ResponseWriter, now time.Time, d *limiter.Decision, f Refusal) {
 	sc := new(refusalScratch)
-	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(&d, 0), &sc.hdr)
-	h.writeRefusal(w, sc, http.StatusForbidden, Refusal{
-		By: ByCost, Class: price.Class, Cost: price.Credits, Limit: limit, Remaining: max(d.Remaining, 0),
-	})
+	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(d, 0), &sc.hdr)
+	h.writeRefusal(w, sc, http.StatusForbidden, f)
 }
 
 // writeRefusal sends refusal f with status, its body in sc.

@@ -78,9 +78,10 @@ func (c *call) run() (*http.Response, error) {
 			return c.fail(err)
 		}
 		if resp.StatusCode == http.StatusTooManyRequests ||
-			resp.StatusCode == http.StatusForbidden && peekFields(resp).aboveCost() {
-			// A refusal (429, or 403 by "cost": a call above the server's
-			// whole pool): the server took none of its credits, and its
+			resp.StatusCode == http.StatusForbidden && peekFields(resp).never() {
+			// A refusal (429, or 403 by "cost" or "units": a call above
+			// the server's whole pool or its concurrency cap): the server
+			// took none of its credits, and its
 			// limit headers say what is left without them. Refunded
 			// before they are read, or the pool would end that much above
 			// the server's figure. (A 5xx's headers count the call, which
@@ -100,6 +101,8 @@ func (c *call) run() (*http.Response, error) {
 		retry := false
 		if resp.StatusCode >= http.StatusTooManyRequests { // below, next says no retry
 			d, retry, err = c.decide(&a, resp, &v, now)
+		} else if resp.StatusCode == http.StatusForbidden {
+			err = c.aboveCap(resp)
 		}
 		if !retry && err == nil {
 			// A 5xx, like a 429, is the server's failure: refunded, as the
@@ -286,6 +289,20 @@ func (c *call) replayable() bool {
 	// second write with.
 	return slices.ContainsFunc(r.Header["Idempotency-Key"], notBlank) ||
 		slices.ContainsFunc(r.Header["X-Idempotency-Key"], notBlank)
+}
+
+// aboveCap returns the error that fails the call for a 403 by "units": it
+// takes more of the server's concurrency cap than the cap holds, so it
+// fails as Never, as a call above the client's own cap does (poolRefusal),
+// rather than reaching a caller that would send it again. Nil for any
+// other 403.
+func (c *call) aboveCap(resp *http.Response) error {
+	if !peekFields(resp).aboveUnits() {
+		return nil
+	}
+	e := &LimitError{Integration: c.it.Name, Reason: ReasonConcurrency, Never: true, Status: resp.StatusCode}
+	c.t.refused(c, e)
+	return e
 }
 
 // decide is next, giving admission a back if it panics: classify reads

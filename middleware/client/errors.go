@@ -72,7 +72,10 @@ type LimitError struct {
 	// RetryAt is when what was short is expected back (credits, the end of
 	// quiet hours), if nothing else is spent meanwhile; zero when unknown.
 	RetryAt time.Time
-	// Never: the call costs more than the pool can ever hold for it.
+	// Never: the call costs more than the pool can ever hold for it, or
+	// (Reason ReasonConcurrency) takes more units of the concurrency cap
+	// than the cap holds: the client's, or the server's (a 403 by
+	// middleware.ByUnits, Status 403).
 	Never bool
 	// Deadline: the refusal came because RetryAt is after the context's
 	// deadline (otherwise: fail-fast, Never, or the retry budget).
@@ -87,6 +90,8 @@ func (e *LimitError) Error() string {
 	switch {
 	case e.Reason == ReasonRetryBudget:
 		msg = fmt.Sprintf("client: integration %q: the client's retry budget is spent (a limit of this client, not of the server)", e.Integration)
+	case e.Never && e.Reason == ReasonConcurrency:
+		msg += ": it takes more units of the concurrency cap than the cap holds"
 	case e.Never:
 		msg += ": it costs more than the pool can ever hold for it"
 	case e.Deadline:

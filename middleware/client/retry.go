@@ -33,8 +33,8 @@ const peekBytes = 2 << 10
 // errorCode, HubSpot's policyName), then the length of Retry-After. It leaves the body as it found it.
 func classify(resp *http.Response, v *view, credits int64) retryKind {
 	f := peekFields(resp)
-	if f.aboveCost() {
-		return kindNone // a call above the whole pool: no wait admits it
+	if f.never() {
+		return kindNone // a call above the whole pool or the cap: no wait admits it
 	}
 	if v.hasRemaining {
 		if v.remaining < max(credits, 1) {
@@ -68,6 +68,16 @@ func peekFields(resp *http.Response) bodyFields {
 func (f bodyFields) aboveCost() bool {
 	return !f.conflict && strings.EqualFold(f.by, middleware.ByCost)
 }
+
+// aboveUnits reports whether the fields say by "units": the call takes
+// more of the server's concurrency cap than the cap holds, and no release
+// admits it.
+func (f bodyFields) aboveUnits() bool {
+	return !f.conflict && strings.EqualFold(f.by, middleware.ByUnits)
+}
+
+// never reports whether the fields say no wait admits the call.
+func (f bodyFields) never() bool { return f.aboveCost() || f.aboveUnits() }
 
 // bodyFields are the members of an error body that say what ran out, read
 // where each vendor puts them and nowhere else: never from a substring, for

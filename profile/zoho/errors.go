@@ -26,6 +26,11 @@ const (
 	// clients retry. Zoho's samples give LIMIT_EXCEEDED, details {"by":
 	// "limit","limit":25}, to a composite sub-request over a fixed size
 	// limit, which no retry passes either (the fact sheet, section 5).
+	// It is also the code of the 403 for a call that takes more units of
+	// its application's concurrency cap than the cap (details.by
+	// middleware.ByUnits, with its units and the cap as limit): Zoho's
+	// codes name no concurrency limit a call can never fit, and this is
+	// the one of a fixed limit no retry passes.
 	CodeLimitExceeded = "LIMIT_EXCEEDED"
 	// CodeInvalidData: the request's cost could not be computed from it, or
 	// its tenant or application key is too long.
@@ -53,7 +58,8 @@ type ErrorDetails struct {
 	By         string `json:"by,omitempty"`          // middleware.ByCredits, ByConcurrency, ...
 	Class      string `json:"class,omitempty"`       // the sub-concurrency class, e.g. "complex"
 	Cost       *int64 `json:"cost,omitempty"`        // credits the refused request would have cost (refusals only)
-	Limit      int64  `json:"limit,omitempty"`       // pool size, or the body or key limit in bytes
+	Units      int64  `json:"units,omitempty"`       // units of the concurrency cap the request takes (middleware.ByUnits only)
+	Limit      int64  `json:"limit,omitempty"`       // pool size, the concurrency cap (ByUnits), or the body or key limit in bytes
 	Remaining  *int64 `json:"remaining,omitempty"`   // credits left (credit refusals only)
 	ResetTime  string `json:"reset_time,omitempty"`  // RFC 3339, UTC: when credits come back
 	RetryAfter int64  `json:"retry_after,omitempty"` // whole seconds, as in Retry-After
@@ -71,10 +77,10 @@ func (ErrorBodies) ContentType() string { return "application/json; charset=utf-
 // AppendRefusal writes a 429, TOO_MANY_REQUESTS for every refusal (spent
 // credits, a full concurrency cap, a full store, a store that cannot
 // decide), with details.by saying which; or the 403 of a call above the
-// whole pool, LIMIT_EXCEEDED ([CodeLimitExceeded]).
+// whole pool or its concurrency cap, LIMIT_EXCEEDED ([CodeLimitExceeded]).
 func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	buf = append(buf, `{"code":"`...)
-	if f.By == middleware.ByCost {
+	if f.By == middleware.ByCost || f.By == middleware.ByUnits {
 		buf = append(buf, CodeLimitExceeded...)
 	} else {
 		buf = append(buf, CodeTooManyRequests...)
@@ -95,6 +101,11 @@ func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 		buf = strconv.AppendInt(buf, f.Limit, 10)
 		buf = append(buf, `,"remaining":`...)
 		buf = strconv.AppendInt(buf, f.Remaining, 10)
+	} else if f.By == middleware.ByUnits {
+		buf = append(buf, `,"units":`...)
+		buf = strconv.AppendInt(buf, f.Units, 10)
+		buf = append(buf, `,"limit":`...)
+		buf = strconv.AppendInt(buf, f.Limit, 10)
 	}
 	if !f.Reset.IsZero() {
 		buf = append(buf, `,"reset_time":"`...)
@@ -150,6 +161,8 @@ func refusalMessage(by string) string {
 		return "the server cannot check the API limits now"
 	case middleware.ByCost:
 		return "the API call costs more credits than the organisation's whole allowance"
+	case middleware.ByUnits:
+		return "the API call takes more of the application's concurrency limit than the limit holds"
 	default:
 		return "too many concurrent calls from this application"
 	}

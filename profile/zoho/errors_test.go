@@ -182,11 +182,11 @@ func FuzzErrorBodies(f *testing.F) {
 			assert.NotContains(t, string(raw), "<")
 			return b
 		}
-		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable, middleware.ByCost} {
-			r := middleware.Refusal{By: by, Class: class, Cost: cost, Limit: limit, Remaining: remaining,
+		for _, by := range []string{middleware.ByCredits, middleware.ByConcurrency, middleware.BySubConcurrency, middleware.ByTenants, middleware.ByUnavailable, middleware.ByCost, middleware.ByUnits} {
+			r := middleware.Refusal{By: by, Class: class, Cost: cost, Units: retry, Limit: limit, Remaining: remaining,
 				Reset: t0.Add(time.Duration(reset)), RetryAfter: time.Duration(retry)}
 			code := zoho.CodeTooManyRequests
-			if by == middleware.ByCost {
+			if by == middleware.ByCost || by == middleware.ByUnits {
 				code = zoho.CodeLimitExceeded
 			}
 			b := check(zoho.ErrorBodies{}.AppendRefusal(nil, r), code)
@@ -194,6 +194,10 @@ func FuzzErrorBodies(f *testing.F) {
 			assert.Equal(t, string([]rune(class)), b.Details.Class)
 			require.NotNil(t, b.Details.Cost)
 			assert.Equal(t, cost, *b.Details.Cost)
+			if by == middleware.ByUnits {
+				assert.Equal(t, retry, b.Details.Units)
+				assert.Equal(t, limit, b.Details.Limit)
+			}
 			assert.GreaterOrEqual(t, b.Details.RetryAfter, int64(0))
 		}
 		for _, status := range []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable} {
