@@ -131,32 +131,102 @@ func TestNarrowFormat(t *testing.T) {
 	}
 }
 
-// RingBytes counts the 64-bit words where the limit lets a slot need them,
-// or once they exist, and only the 32-bit ones otherwise.
+// tierOps is randomOpsLimits with counts drawn around the capacities of
+// the ring's first tiers (4,095 and 2^23-1 for the default day) as often as
+// at random, so that one ring holds slots in each of its three tiers and
+// indexes share a word between lanes of different slots.
+func tierOps(rng *rand.Rand, r *Rolling, count int, limit int64) []op {
+	ops := randomOpsLimits(rng, count, r.Length(), limit)
+	var near []int64
+	for _, c := range []int64{4095, r.g.narrow.capacity()} {
+		near = append(near, c-1, c, c+1, 2*c+1, c/3)
+	}
+	lim := limit
+	for i := range ops {
+		o := &ops[i]
+		if o.action == 6 {
+			lim = o.n
+			continue
+		}
+		if o.action == 7 || rng.IntN(3) == 0 {
+			continue
+		}
+		if o.n = near[rng.IntN(len(near))]; o.n > lim && o.action != 3 {
+			o.n = 1 + rng.Int64N(lim)
+		}
+	}
+	return ops
+}
+
+// TestRollingAgainstReferenceTiers: the reference test with amounts
+// crossing a 21-bit lane's 4,095 and a 32-bit lane's 2^23-1 in one ring,
+// at the default day and at rings of one to four words (whose lanes share
+// a 64-bit word); some run must make every tier.
+func TestRollingAgainstReferenceTiers(t *testing.T) {
+	configs := []struct {
+		limit  int64
+		length time.Duration
+		slots  int
+	}{
+		{40_000_000, 24 * time.Hour, DefaultSlots},
+		{40_000_000, 10 * time.Second, 3},
+		{40_000_000, 10 * time.Second, 2},
+		{40_000_000, 10*time.Second + 7, 3},
+		{40_000_000, 7, 3},
+		{20_000, time.Hour, DefaultSlots},
+	}
+	for ci, c := range configs {
+		wide := false
+		for seed := range 20 {
+			rng := rand.New(rand.NewPCG(uint64(ci)+2300, uint64(seed)))
+			r := must(NewRolling(c.limit, c.length, WithSlots(c.slots)))
+			runOps(t, r, tierOps(rng, r, 400, c.limit))
+			wide = wide || r.RingWide()
+		}
+		if !wide && c.limit > 1<<23 {
+			t.Fatalf("W %v, %d slots: no run made the 64-bit tier", c.length, c.slots)
+		}
+	}
+}
+
+// RingBytes counts a tier's words where the limit lets a slot need them
+// (more than the tier before holds), or once they exist, and only the
+// first tier's otherwise: for a day, 272 B of 21-bit lanes, then 384 of
+// 32-bit ones above 4,095 credits, then 768 of 64-bit ones above 2^23-1.
 func TestRingBytesCounted(t *testing.T) {
 	r, err := NewRolling(1000, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	narrow := r.RingBytes()
-	if narrow < 4*96 || narrow > 416 {
-		t.Fatalf("a day's ring under a limit of 1,000: %d B", narrow)
+	const small, mid, wide = 16 + 8*32, 8 * 48, 8 * 96
+	setLimit := func(l int64) {
+		t.Helper()
+		if err := r.SetLimit(l); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := r.SetLimit(1 << 30); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := r.RingBytes(), narrow+8*int(r.words()); got != want {
-		t.Fatalf("under a limit of 2^30: %d B, want %d (the 64-bit words a slot may need)", got, want)
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{{1000, small}, {4095, small}, {4096, small + mid}, {1<<23 - 1, small + mid}, {1 << 23, small + mid + wide}, {1 << 30, small + mid + wide}} {
+		setLimit(c.limit)
+		if got := r.RingBytes(); got != c.want {
+			t.Fatalf("a day's ring under a limit of %d: %d B, want %d", c.limit, got, c.want)
+		}
 	}
 	t0 := time.Unix(1e9, 0)
-	if took := r.ChargeAt(t0, 1<<24); took != 1<<24 { // above a 32-bit word's 2^23-1
+	if took := r.ChargeAt(t0, 1<<24); took != 1<<24 { // above a 32-bit lane's 2^23-1
 		t.Fatalf("charged %d", took)
 	}
-	r.ChargeAt(t0.Add(time.Hour), 1) // rolls the big slot into the ring's 64-bit words
-	if err := r.SetLimit(1000); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := r.RingBytes(), narrow+8*int(r.words()); got != want {
+	r.ChargeAt(t0.Add(time.Hour), 5000) // rolls the big slot into the 64-bit tier (and makes no 32-bit one)
+	setLimit(1000)
+	if got, want := r.RingBytes(), small+wide; got != want {
 		t.Fatalf("64-bit words made, limit back to 1,000: %d B, want %d", got, want)
+	}
+	setLimit(1 << 30)
+	r.ChargeAt(t0.Add(2*time.Hour), 1) // rolls the 5,000 into the 32-bit tier
+	setLimit(1000)
+	if got, want := r.RingBytes(), small+mid+wide; got != want {
+		t.Fatalf("every tier made, limit 1,000: %d B, want %d", got, want)
 	}
 }
