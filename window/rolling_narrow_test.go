@@ -8,6 +8,8 @@ package window
 import (
 	"math/bits"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -131,6 +133,68 @@ func TestNarrowFormat(t *testing.T) {
 	}
 }
 
+// TestRingTiers: a ring's first tier is of 21-bit lanes where their tag
+// leaves 8 amount bits (12 for the default day: 4,095 credits), up to
+// 2,047 words; a larger ring starts at the 32-bit tier. Every ring ends
+// with the 64-bit one, cur's format.
+func TestRingTiers(t *testing.T) {
+	for _, c := range []struct {
+		words  uint64
+		small  uint8 // the 21-bit lanes' amount bits, 0 if none
+		ntiers int
+	}{{96, 12, 3}, {1, 12, 3}, {2047, 8, 3}, {2048, 0, 2}, {MaxSlots, 0, 2}} {
+		g := newRingTiers(c.words)
+		first := g.tiers[0]
+		if g.ntiers != c.ntiers || c.small != 0 && (first.width != 21 || first.lanes != 3 || first.f.amountBits != c.small) ||
+			g.tiers[g.ntiers-2].f != narrowFormat(c.words) || g.tiers[g.ntiers-1].f != wideFormat {
+			t.Fatalf("%d words: tiers %+v", c.words, g.tiers[:g.ntiers])
+		}
+		if want := 16 + 8*first.words(c.words); uint64(g.ringType.Size()) != want {
+			t.Fatalf("%d words: ring of %d B, want %d", c.words, g.ringType.Size(), want)
+		}
+	}
+}
+
+// TestLaneCAS: goroutines adding to neighbouring lanes of one word, each
+// by load and cas as the ring's writers do, lose no update and leave the
+// other lanes' bits alone (run with -race).
+func TestLaneCAS(t *testing.T) {
+	g := newRingTiers(96)
+	for _, tr := range g.tiers[:g.ntiers] {
+		var word atomic.Uint64
+		const adds = 4000 // within a 21-bit lane's 4,095
+		var wg sync.WaitGroup
+		begin := make(chan struct{})
+		for i := range tr.lanes {
+			s := tr.lane(&word, tr.lanes, i)
+			tag := s.f.tag(uint64(i) + 5)
+			for {
+				if x := s.load(); s.cas(x, tag<<s.f.amountBits) {
+					break
+				}
+			}
+			wg.Go(func() {
+				<-begin
+				for range adds {
+					for {
+						if x := s.load(); s.cas(x, x+1) {
+							break
+						}
+					}
+				}
+			})
+		}
+		close(begin)
+		wg.Wait()
+		for i := range tr.lanes {
+			s := tr.lane(&word, tr.lanes, i)
+			if got := s.amountAt(uint64(i) + 5); got != adds {
+				t.Fatalf("%d-bit lane %d: %d, want %d (word %#x)", tr.width, i, got, adds, word.Load())
+			}
+		}
+	}
+}
+
 // tierOps is randomOpsLimits with counts drawn around the capacities of
 // the ring's first tiers (4,095 and 2^23-1 for the default day) as often as
 // at random, so that one ring holds slots in each of its three tiers and
@@ -176,15 +240,15 @@ func TestRollingAgainstReferenceTiers(t *testing.T) {
 		{20_000, time.Hour, DefaultSlots},
 	}
 	for ci, c := range configs {
-		wide := false
+		narrow, wide := false, false
 		for seed := range 20 {
 			rng := rand.New(rand.NewPCG(uint64(ci)+2300, uint64(seed)))
 			r := must(NewRolling(c.limit, c.length, WithSlots(c.slots)))
 			runOps(t, r, tierOps(rng, r, 400, c.limit))
-			wide = wide || r.RingWide()
+			narrow, wide = narrow || r.RingNarrow(), wide || r.RingWide()
 		}
-		if !wide && c.limit > 1<<23 {
-			t.Fatalf("W %v, %d slots: no run made the 64-bit tier", c.length, c.slots)
+		if !narrow || !wide && c.limit > 1<<23 {
+			t.Fatalf("W %v, %d slots: no run made the 32-bit tier (%v) or the 64-bit one (%v)", c.length, c.slots, narrow, wide)
 		}
 	}
 }
