@@ -294,3 +294,26 @@ func TestRingBytesCounted(t *testing.T) {
 		t.Fatalf("every tier made, limit 1,000: %d B, want %d", got, want)
 	}
 }
+
+// TestRollAllocsNothing: once the ring's tiers exist, a roll that records
+// a slot in any tier, the sweep that expires one and a refund out of the
+// ring allocate nothing (a lane reference is a concrete value, not an
+// interface: see slotRef), so an admission that rolls stays allocation
+// free.
+func TestRollAllocsNothing(t *testing.T) {
+	r := must(NewRolling(1<<30, 24*time.Hour))
+	at := func(k int) time.Time { return time.Unix(1e9, 0).Add(time.Duration(k) * 15 * time.Minute) }
+	amounts := []int64{1 << 24, 5000, 1} // one a tier
+	for k := range 4 {
+		r.ChargeAt(at(k), amounts[k%3]) // records k-1: every tier made
+	}
+	k := 4
+	n := testing.AllocsPerRun(500, func() {
+		r.ChargeAt(at(k), amounts[k%3])
+		r.RefundAt(at(k), at(k-1), 1)
+		k++
+	})
+	if n != 0 || !r.RingNarrow() || !r.RingWide() {
+		t.Fatalf("%v allocations a roll (32-bit tier %v, 64-bit %v)", n, r.RingNarrow(), r.RingWide())
+	}
+}
