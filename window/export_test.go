@@ -61,5 +61,15 @@ func (f *Fixed) tryAcquireTok(now time.Time, n int64) (bool, uint64, error) {
 // RingAllocated reports whether the ring of slot words exists yet.
 func (r *Rolling) RingAllocated() bool { return r.ring.Load() != nil }
 
-// RingWide reports whether the ring's wide words exist yet.
-func (r *Rolling) RingWide() bool { rg := r.ring.Load(); return rg != nil && rg.wide.Load() != nil }
+// RingWide reports whether the ring's 64-bit tier exists yet.
+func (r *Rolling) RingWide() bool {
+	rg := r.ring.Load()
+	return rg != nil && r.tierWords(rg, r.g.ntiers-1) != nil
+}
+
+// RingNarrow reports whether the ring's 32-bit tier exists yet (always, in
+// a ring that starts at it).
+func (r *Rolling) RingNarrow() bool {
+	rg := r.ring.Load()
+	return rg != nil && r.tierWords(rg, r.g.ntiers-2) != nil
+}

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,11 +65,15 @@ type Rolling struct {
 	// (ceil(W/w): the live slots other than cur's, see words) that record, per
 	// older slot, what past holds for it. Nothing else counts
 	// credits: what a caller may take is Limit − past − cur's amount. Ring
-	// words are 32 bits (narrow); a slot whose amount does not fit one is
-	// recorded in its index's 64-bit word instead, in a second ring made
-	// only then (see slotRing): a ring index's credits may be split across
-	// its two words, one slot in each, so what the note says of "the ring
-	// word" of an index holds of both, each visited in turn.
+	// words are lanes of up to three tiers (21, 32 and 64 bits, see
+	// slotRing): a slot is recorded in the first tier's lane of its index
+	// its amount fits, and a tier after the first is made only when an
+	// amount needs it. A ring index's credits may be split across its
+	// tiers' lanes, one slot in each, so what the note says of "the ring
+	// word" of an index holds of each lane, each visited in turn. A lane's
+	// compare-and-swap swaps its whole 64-bit word, retried while only the
+	// other lanes changed, so it succeeds exactly when the lane holds what
+	// was loaded, as a word's own would.
 	//
 	// # The hot path: one compare-and-swap
 	//
@@ -129,16 +132,16 @@ type Rolling struct {
 	// as at the frontier (its credits count from there), so a stale clock can never
 	// make the window admit more.
 	//
-	// cur and wide words carry their epoch modulo 2^23, narrow words modulo
-	// 2^T, T just large enough (see narrowFormat) to order every epoch a
-	// narrow word holding credits can carry against the frontier: about
+	// cur and 64-bit lanes carry their epoch modulo 2^23, 21- and 32-bit
+	// lanes modulo 2^T, T just large enough (see laneTag) to order every
+	// epoch a lane holding credits can carry against the frontier: about
 	// three rings' span. As with any tagged compare-and-swap, this assumes
-	// no goroutine stalls between loading a word and swapping it while that
-	// word is rewritten to a bit-identical value, which takes the clock
+	// no goroutine stalls between loading a lane and swapping it while that
+	// lane is rewritten to a bit-identical value, which takes the clock
 	// moving 2^23 slot widths for cur (240 years at 15-minute slots) and at
-	// least 2^T, more than four windows, for a narrow word (16 days for the
-	// default day of 96 slots, whose index and tag repeat together every
-	// 1,536 slots).
+	// least 2^T, more than four windows, for a narrower lane (16 days for
+	// the default day of 96 slots, whose index and tag repeat together
+	// every 1,536 slots).
 	//
 	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
 	// it in a larger struct); methods on the zero value panic.
@@ -165,12 +168,12 @@ type Rolling struct {
 	// the same length and slot count (see geometryOf): 8 bytes on the line
 	// a take reads, not 32.
 	g *geometry
-	// ring holds the words() slot words, index epoch % words: narrow
-	// (32-bit) words and, once an amount does not fit one, wide (64-bit)
+	// ring holds the words() slot words, index epoch % words: 21-bit
+	// lanes and, once an amount does not fit one, 32-bit and then 64-bit
 	// ones (see slotRing). Takes never read it. It is allocated by the
 	// first roll that records a slot: until then every word reads as empty
 	// (see slots), so a key that spends within one slot's width, as most
-	// short-lived keys do, never pays for the ring (416 bytes for 96
+	// short-lived keys do, never pays for the ring (288 bytes for 96
 	// slots).
 	ring atomic.Pointer[slotRing]
 	// cur ends the struct: an embedder starts it 40 bytes before a line,
@@ -181,12 +184,11 @@ type Rolling struct {
 
 // geometry is what a window's length and slot count fix: the slot width in
 // ns and W = quo*width + rem, and skew = 2^63 % width, which aligns slots
-// with the Unix epoch; and, for the ring, the format of its narrow words
-// and the type that allocates it (see slotRing).
+// with the Unix epoch; and, for the ring, its tiers and the type that
+// allocates it (see slotRing).
 type geometry struct {
 	width, quo, rem, skew uint64
-	narrow                wordFormat
-	ringType              reflect.Type
+	ringTiers
 }
 
 // size is ceil(W/w) + 1, the most slots ever live at once: the frontier's
@@ -328,7 +330,7 @@ func geometryOf(W, w uint64) *geometry {
 		return g
 	}
 	g := &geometry{width: w, quo: W / w, rem: W % w, skew: signBit % w}
-	g.narrow, g.ringType = narrowFormat(g.size()-1), ringType(g.size()-1)
+	g.ringTiers = newRingTiers(g.size() - 1)
 	if geometryCache.m == nil {
 		geometryCache.m = make(map[[2]uint64]*geometry)
 	}

@@ -1,19 +1,25 @@
 package window
 
-// record files a credits, rolled out of cur and already added to past, in the
-// ring word of their slot t: the narrow one if they fit, else the wide one.
+// record files a credits, rolled out of cur and already added to past, in a
+// ring lane of their slot t: the first tier's they fit (see slotRing).
 // Called only by the roll that moved them, once per slot (cur's slot only
-// moves forward), so a word never holds t already except by tag aliasing,
+// moves forward), so a lane never holds t already except by tag aliasing,
 // where adding is the conservative choice.
 func (r *Rolling) record(t uint64, a int64) {
 	rg := r.ringToWrite()
 	i := t % r.words()
-	if !r.recordIn(r.narrowAt(rg, i), t, a) {
-		// Any amount fits a wide word (at most MaxLimit) unless aliasing
-		// adds it to another: then the credits stay in past, counted until
-		// the window empties (never admitting too much).
-		r.recordIn(r.wideToWrite(rg, i), t, a)
+	last := r.g.ntiers - 1
+	for j := range last {
+		// A tier a does not fit is not made for it; one it fits may still
+		// refuse it if aliasing adds it to another slot's amount.
+		if a <= r.g.tiers[j].f.capacity() && r.recordIn(r.laneToWrite(rg, j, i), t, a) {
+			return
+		}
 	}
+	// Any amount fits a 64-bit lane (at most MaxLimit) unless aliasing
+	// adds it to another: then the credits stay in past, counted until the
+	// window empties (never admitting too much).
+	r.recordIn(r.laneToWrite(rg, last, i), t, a)
 }
 
 // recordIn is record's step on one word w; false if a does not fit w.
@@ -25,7 +31,7 @@ func (r *Rolling) recordIn(w slotRef, t uint64, a int64) bool {
 		// keeps the epochs [frontier, frontier+size-2] at distinct indexes
 		// (see words), so a word holding another epoch than a live t holds
 		// an expired one.
-		x := w.w.load()
+		x := w.load()
 		if testHooks && wordHook != nil {
 			wordHook()
 		}
@@ -48,7 +54,7 @@ func (r *Rolling) recordIn(w slotRef, t uint64, a int64) bool {
 		if testHooks && slotHook != nil {
 			slotHook()
 		}
-		if !w.w.cas(x, tag<<w.f.amountBits|uint64(sum)) {
+		if !w.cas(x, tag<<w.f.amountBits|uint64(sum)) {
 			continue
 		}
 		if old != 0 {
@@ -71,12 +77,12 @@ func (r *Rolling) drop(t uint64) {
 	for _, w := range ws[:n] {
 		tag := w.f.tag(t)
 		for {
-			x := w.w.load()
+			x := w.load()
 			a := w.f.amount(x)
 			if w.f.tagOf(x) != tag || a == 0 {
 				break
 			}
-			if w.w.cas(x, tag<<w.f.amountBits) {
+			if w.cas(x, tag<<w.f.amountBits) {
 				r.past.Add(-a)
 				break
 			}
@@ -140,7 +146,7 @@ func (r *Rolling) expire(i uint64) {
 // it has helped the jump through).
 func (r *Rolling) expireIn(w slotRef) bool {
 	for {
-		x := w.w.load()
+		x := w.load()
 		a := w.f.amount(x)
 		if a == 0 {
 			return true
@@ -154,7 +160,7 @@ func (r *Rolling) expireIn(w slotRef) bool {
 		if !w.f.expired(xt, h) {
 			return true // at or past the frontier: still live
 		}
-		if w.w.cas(x, xt<<w.f.amountBits) {
+		if w.cas(x, xt<<w.f.amountBits) {
 			r.past.Add(-a)
 			return true
 		}
@@ -188,7 +194,7 @@ func (r *Rolling) retireCur() {
 // expired epoch of its index with its credits returned, cur is retired (see
 // retired), and the head is then unmarked. Helpers stop as soon as the head
 // is no longer h, so a late helper never touches a word written after the
-// jump. A ring (or wide ring) a late recorder allocates after a helper
+// jump. A ring (or later tier) a late recorder allocates after a helper
 // looked is that recorder's to clear (see record).
 func (r *Rolling) help(h uint64) {
 	en := h &^ busy
@@ -231,14 +237,14 @@ func (r *Rolling) help(h uint64) {
 func (r *Rolling) reset(w slotRef, k, h uint64) bool {
 	want := w.f.tag(k) << w.f.amountBits
 	for {
-		x := w.w.load()
+		x := w.load()
 		if x == want {
 			return true
 		}
 		if r.head.Load() != h {
 			return false
 		}
-		if w.w.cas(x, want) {
+		if w.cas(x, want) {
 			if a := w.f.amount(x); a != 0 {
 				r.past.Add(-a)
 			}

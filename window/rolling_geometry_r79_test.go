@@ -12,9 +12,9 @@ func checkGeometry(t *testing.T, r *Rolling, W time.Duration, S int) {
 	t.Helper()
 	w := slotWidth(uint64(W), uint64(S))
 	want := geometry{width: w, quo: uint64(W) / w, rem: uint64(W) % w, skew: signBit % w}
-	// The ring's narrow format and type follow from its word count (see
+	// The ring's tiers and type follow from its word count (see
 	// TestNarrowFormat).
-	want.narrow, want.ringType = narrowFormat(want.size()-1), ringType(want.size()-1)
+	want.ringTiers = newRingTiers(want.size() - 1)
 	if *r.g != want || r.Length() != W || r.SlotWidth() != time.Duration(w) {
 		t.Fatalf("W %v, %d slots: geometry %+v, want %+v", W, S, *r.g, want)
 	}

@@ -32,7 +32,7 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 
 // refundSlot takes up to n credits out of slot s: out of cur if s is the
 // current slot, else out of s's ring words (each only if it still holds
-// epoch s: the narrow one, then the wide one) and then out of past: word
+// epoch s: each tier's lane in turn) and then out of past: lane
 // first, so past never undercounts. It returns how many it gave back.
 // Credits in flight from cur to their ring word (a roll has moved them to
 // past but not yet recorded them) are in neither, so a refund racing with
@@ -67,7 +67,7 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 // credits out of w, if it holds s, and then out of past.
 func (r *Rolling) refundIn(w slotRef, s uint64, n int64) int64 {
 	for {
-		x := w.w.load()
+		x := w.load()
 		if w.f.tagOf(x) != w.f.tag(s) {
 			return 0
 		}
@@ -75,7 +75,7 @@ func (r *Rolling) refundIn(w slotRef, s uint64, n int64) int64 {
 		if k == 0 {
 			return 0
 		}
-		if w.w.cas(x, x-uint64(k)) {
+		if w.cas(x, x-uint64(k)) {
 			r.past.Add(-k)
 			return k
 		}

@@ -19,11 +19,14 @@ import (
 // ringGeoms are windows whose length divides evenly by the slot width
 // (size = quo+1) and ones that do not (size = quo+2), with one and two slots
 // and 2 ns slots.
-var ringGeoms = []struct {
+// ringGeom is a window's limit and geometry.
+type ringGeom struct {
 	limit  int64
 	length time.Duration
 	slots  int
-}{
+}
+
+var ringGeoms = []ringGeom{
 	{10, 10 * time.Second, 10}, // rem 0: size 11, 10 words
 	{10, 10 * time.Second, 7},  // rem != 0: size 8, 7 words
 	{5, 10 * time.Second, 1},   // size 2, 1 word

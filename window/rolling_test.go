@@ -364,9 +364,9 @@ func TestRollingReturns(t *testing.T) {
 }
 
 // The ring a day's window allocates at its first roll is one object: a
-// header (the pointer to the wide words, nil) and 96 narrow 32-bit words,
-// 392 bytes, which fill the 416-byte size class (issue #17; 64-bit words
-// took 768).
+// header (the pointers to the 32-bit and 64-bit tiers, nil) and 96 21-bit
+// lanes, three to a 64-bit word, 272 bytes, in the 288-byte size class
+// (issue #17; 64-bit words took 768, 32-bit ones 416).
 func TestRingBytes(t *testing.T) {
 	const n = 1000
 	ws := make([]*Rolling, n)
@@ -386,9 +386,9 @@ func TestRingBytes(t *testing.T) {
 		require.NoError(t, err)
 	}
 	runtime.ReadMemStats(&after)
-	// 416 each, and a few bytes of the test's own (the heap's bookkeeping).
-	if per, objs := (after.TotalAlloc-before.TotalAlloc)/n, (after.Mallocs-before.Mallocs)/n; per < 416 || per > 440 || objs != 1 {
-		t.Fatalf("the first roll allocates %d B in %d objects per window, want 416 in 1", per, objs)
+	// 288 each, and a few bytes of the test's own (the heap's bookkeeping).
+	if per, objs := (after.TotalAlloc-before.TotalAlloc)/n, (after.Mallocs-before.Mallocs)/n; per < 288 || per > 310 || objs != 1 {
+		t.Fatalf("the first roll allocates %d B in %d objects per window, want 288 in 1", per, objs)
 	}
 	runtime.KeepAlive(ws)
 }

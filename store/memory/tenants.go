@@ -356,9 +356,10 @@ func tenantCost(t *tenant) uint32 {
 	for i, x := range t.wins.Load().list() {
 		switch w := x.(type) {
 		case *window.Rolling:
-			// The ring (392 B in the 416-byte size class for 96 slots),
-			// with its 64-bit words where the limit may make them: a
-			// slot of more than 2^23 credits (2^13 at the most slots).
+			// The ring (272 B in the 288-byte size class for 96 slots),
+			// with its 32-bit and 64-bit tiers where the limit may make
+			// them: a slot of more than 4,095 credits, then 2^23-1
+			// (2^13-1 for the 64-bit tier at the most slots).
 			n += w.RingBytes()
 			if i > 0 || w != &t.roll {
 				n += 128
