@@ -94,7 +94,7 @@ func TestUnfoldedRingCounted_r115(t *testing.T) {
 			t.Fatalf("charge %d: %+v", j, d)
 		}
 	}
-	if s.Sweep(t0.Add(2*time.Hour)); s.Folded() != 1 {
+	if s.Sweep(t0.Add(2 * time.Hour)); s.Folded() != 1 {
 		t.Fatalf("folded %d tenants, want 1", s.Folded())
 	}
 	plan = &small
