@@ -528,6 +528,9 @@ func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenan
 		return nil, err
 	}
 	restoreWindows(now, st, t.wins.Load()) // t is not yet published
+	// Charged under MaxLimit, its rolling windows may have made ring tiers
+	// its plan's limit would not (see RingBytes): count them.
+	t.cost = tenantCost(t)
 	t.lastUsed.Store(now.UnixNano())
 	return t, nil
 }

@@ -161,6 +161,11 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 	}
 	if rec, ok := sh.folded[key]; ok {
 		unfold(now, t.wins.Load(), rec) // before publication: nothing else takes from t
+		// Charged under MaxLimit, its rolling windows may have made ring
+		// tiers its plan's limit would not (see RingBytes): count them.
+		c := tenantCost(t)
+		s.bytes.Add(int64(c) - int64(t.cost))
+		t.cost = c
 		delete(sh.folded, key)
 		s.folded.Add(-1)
 		s.bytes.Add(-recordCost(key, rec))
