@@ -217,7 +217,8 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", id, max(n, 0))
 	if err != nil {
 		t.oweStep(pi, id, max(n, 0), err)
-		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
+		// No pool read: no Limit (see unavailable).
+		return store.Decision{Allowed: true, Cost: max(n, 0), AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
 	}
 	decision(r, pi, "", &d)
 	t.seen(pi, &d)
