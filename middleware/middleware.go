@@ -401,20 +401,18 @@ func slotOf(sl *slotLimit, d *limiter.Decision) bool {
 }
 
 // exceededLimit returns the limit that credits refusal d's cost exceeds,
-// 0 if none: the pool's size (the decision's Limit), or that of a smaller
-// window of a compound plan (a burst of 10 credits a second beside a
-// day's pool), as the store says in the decision's Exceeds, from the plan
-// it enforces. No wait admits such a call (the window package's
-// ErrExceedsLimit), so it is not told to come back. (The Cost above the
-// Limit is checked here too: a body-priced request refused when it
-// reserves the rest of its price has the whole price as its Cost, and the
-// store's Exceeds is of the rest.)
+// 0 if none: the pool's size, or that of a smaller window of a compound
+// plan (a burst of 10 credits a second beside a day's pool), as the store
+// says in the decision's Exceeds, from the plan it enforces. No wait admits
+// such a call (the window package's ErrExceedsLimit), so it is not told to
+// come back. A body-priced request refused when it reserves the rest of
+// its price needs no case of its own: the store's Exceeds of a Settle is of
+// the lease's whole charge, the least price it holds plus the rest. A
+// refusal that read no pool (Limit 0: a shared store out of reach deciding
+// alone) is a 429, with no pool headers.
 func exceededLimit(d *limiter.Decision) int64 {
-	switch {
-	case d.Reason != limiter.ReasonCredits || d.Limit <= 0:
+	if d.Reason != limiter.ReasonCredits || d.Limit <= 0 {
 		return 0
-	case d.Cost > d.Limit:
-		return d.Limit
 	}
 	return d.Exceeds
 }

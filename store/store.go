@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"math"
 	"time"
 )
 
@@ -102,8 +103,13 @@ type Decision struct {
 	// 0 otherwise.
 	Cap int64
 	// Exceeds is, for a credits refusal that no wait admits, the limit the
-	// Cost exceeds: the pool's, or else the first of a compound plan's
-	// extra windows that holds less; 0 otherwise.
+	// step's whole charge exceeds: the pool's, or else the first of a
+	// compound plan's extra windows that holds less; 0 otherwise. The
+	// whole charge is a Take's Cost, and for a Settle the lease's charge
+	// after it: what the lease holds (its Take's and Settles' charges)
+	// plus the Cost refused, since what the lease holds sits in the same
+	// windows (a body-priced request reserving the rest of its price
+	// exceeds a window with its whole price, on every try).
 	Exceeds   int64
 	Remaining int64         // credits that could be taken just after (the least of the plan's windows)
 	Used      int64         // credits spent in the pool just after
@@ -185,5 +191,16 @@ func (d *Decision) PlanFigures(p *Plan, class string) {
 		d.Cap = p.SubConcurrency[class]
 	case ReasonCredits:
 		d.Exceeds = p.Exceeded(d.Cost)
+	}
+}
+
+// SettleFigures is PlanFigures for a Settle of a lease that holds held
+// credits (what its Take and Settles charged): a credits refusal's Exceeds
+// is of the lease's whole charge, held plus the Cost refused.
+func (d *Decision) SettleFigures(p *Plan, held int64) {
+	d.PlanFigures(p, "")
+	if d.Reason == ReasonCredits {
+		held = max(held, 0)
+		d.Exceeds = p.Exceeded(held + min(max(d.Cost, 0), math.MaxInt64-held)) // saturated: never wraps
 	}
 }

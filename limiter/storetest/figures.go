@@ -92,3 +92,35 @@ func testPlanFiguresPool[L any](t *testing.T, s store.Store[L]) {
 		s.Release(l)
 	}
 }
+
+// A Settle refused for credits reports Exceeds for the lease's whole
+// charge after the delta (what its Take and Settles charged, plus the
+// delta), not for the delta alone: a body-priced request reserves the
+// rest of its price on a lease that holds the least price, and whether a
+// wait admits the call is a matter of the whole price.
+func testSettleFigures[L any](t *testing.T, s store.Store[L]) {
+	p := Plan()
+	p.Extra = []store.WindowLimit{{Credits: 10, Window: time.Minute}}
+	pf := planFor(p)
+	l, _ := takeWith(t, s, pf, T0, req("t", "a", 1), store.ReasonNone)
+	settle := func(what string, delta int64, exact bool, want store.Reason, exceeds int64) {
+		t.Helper()
+		d := s.Settle(T0, l, delta, exact)
+		if d.Reason != want || d.Allowed != (want == store.ReasonNone) {
+			t.Fatalf("%s: %+v, want reason %v", what, d, want)
+		}
+		figures(t, what, d, 0, 0, exceeds)
+	}
+	settle("10 more on 1: 11 above the minute's 10", 10, true, store.ReasonCredits, 10)
+	settle("4 more on 1", 4, true, store.ReasonNone, 0)
+	l2, _ := takeWith(t, s, pf, T0, req("t", "b", 3), store.ReasonNone) // the minute: 8 of 10 spent
+	settle("3 more on 5: 8 fits once the other's 3 come back", 3, true, store.ReasonCredits, 0)
+	settle("6 more on 5: 11", 6, true, store.ReasonCredits, 10)
+	settle("2 back", -2, false, store.ReasonNone, 0)
+	settle("7 more on 3: 10 fits once the other's come back", 7, true, store.ReasonCredits, 0)
+	settle("8 more on 3: 11", 8, true, store.ReasonCredits, 10)
+	settle("1 more, partial, on 3", 1, false, store.ReasonNone, 0)
+	settle("97 more on 4: 101 above the pool", 97, true, store.ReasonCredits, 100)
+	s.Release(l2)
+	s.Release(l)
+}

@@ -26,6 +26,7 @@ type RefLease struct {
 	tenant, app, class string
 	units              int64     // of app's concurrency
 	at                 time.Time // the instant the credits were counted at
+	credits            int64     // what the Take and the Settles charged: a Settle's Exceeds is of the whole
 	held               bool
 }
 
@@ -230,7 +231,7 @@ func (r *Reference) Take(now time.Time, req *store.Request, plans store.PlanFunc
 			class = req.Class
 			t.classes[class]++
 		}
-		*lease = RefLease{tenant: req.Tenant, app: req.App, class: class, units: units, at: now, held: true}
+		*lease = RefLease{tenant: req.Tenant, app: req.App, class: class, units: units, at: now, credits: n, held: true}
 	}
 	t.decide(now, req.Class, d)
 }
@@ -297,6 +298,10 @@ func (r *Reference) Settle(now time.Time, l *RefLease, delta int64, exact bool) 
 		d.Cost = t.charge(now, delta)
 	}
 	t.decide(now, "", &d)
+	d.SettleFigures(t.plan, l.credits)
+	if d.Allowed {
+		l.credits += d.Cost
+	}
 	return d
 }
 

@@ -60,6 +60,7 @@ func Run[L any](t *testing.T, c Config[L]) {
 		{"Peek", testPeek[L]},
 		{"PlanFigures", testPlanFigures[L]},
 		{"PlanFiguresPool", testPlanFiguresPool[L]},
+		{"SettleFigures", testSettleFigures[L]},
 		{"SetPlan", testSetPlan[L]},
 		{"SetPlanWindow", testSetPlanWindow[L]},
 		{"Calendar", testCalendar[L]},

@@ -38,14 +38,17 @@ func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.D
 				w.forgetReset()
 			}
 		}
+		l.credits -= back
 		return s.report(now, t, w, -back, w.all().TakeAt(now, 0, 0, false))
 	}
 	tk, w := charge(t, w, now, delta, !exact)
 	if tk.Took == 0 && exact {
 		var d store.Decision
 		refusalKeep(now, t, w, store.ReasonCredits, delta, 0, "", &d)
+		d.SettleFigures(t.plan.Load(), l.credits)
 		return d
 	}
+	l.credits += tk.Took
 	return s.report(now, t, w, tk.Took, tk)
 }
 

@@ -19,6 +19,7 @@ type Lease struct {
 	which    uint64       // what t.slots0 holds of the admission (a slots.Pair delta), 0 for none
 	units    int64        // the units app holds, when app is not nil
 	at       int64        // admission time, Unix ns: the slot a refund goes back to
+	credits  int64        // what the admission and its settles charged (a Settle's Exceeds is of the whole)
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
@@ -152,7 +153,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		// written takes a write barrier (8 of a client call's 31 entries).
 		lease.s, lease.t, lease.app, lease.cls = s, t, app, cls
 	}
-	lease.which, lease.at = which, ns
+	lease.which, lease.at, lease.credits = which, ns, n
 	if app != nil {
 		lease.units = unitsOf(req)
 	}

@@ -286,10 +286,11 @@ func (t *tenant) oweBack(pi *planInfo, id string, n int64, err error) {
 	t.mu.Unlock()
 }
 
-// settleLocal settles a lease admitted without Redis.
+// settleLocal settles a lease admitted without Redis. Its decisions give
+// no Limit: no pool was read (see unavailable).
 func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	t := l.t
-	d := store.Decision{Allowed: true, Cost: delta, Limit: l.pi.p.Credits, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
+	d := store.Decision{Allowed: true, Cost: delta, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := l.deg             // its own share: one made anew since did not give its credits
@@ -308,8 +309,7 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 	case l.kind == degradedLease && g != nil && g.win != nil:
 		tk := g.win.TakeAt(now, delta, 0, !exact)
 		if tk.Took == 0 && exact {
-			d = store.Decision{Reason: store.ReasonCredits, Cost: delta, Limit: d.Limit, Window: d.Window,
-				RetryAfter: d.Window}
+			d = store.Decision{Reason: store.ReasonCredits, Cost: delta, Window: d.Window, RetryAfter: d.Window}
 			d.PlanFigures(l.pi.p, "")
 			return d
 		}
@@ -323,9 +323,10 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 
 // settleUnavailable settles a Redis lease while Redis is away: a charge is
 // booked for later (refused if exact and the mode is FailClosed); a refund
-// is lost (the credits come back when their slot does).
+// is lost (the credits come back when their slot does). No pool was read:
+// no Limit (see unavailable).
 func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool, id string, err error) store.Decision {
-	d := store.Decision{Allowed: true, Limit: l.pi.p.Credits, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
+	d := store.Decision{Allowed: true, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
 	switch {
 	case delta < 0:
 	case exact && s.cfg.mode == FailClosed:

@@ -17,7 +17,9 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	if !d.Allowed { // an admission's lease keeps t pinned until Release
 		*lease = Lease{}
 		t.unpin()
+		return
 	}
+	lease.credits = d.Cost
 }
 
 func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
@@ -168,8 +170,21 @@ func (s *Store) Release(l *Lease) {
 
 // Settle implements store.Store: a refund goes back into the slot the
 // credits were taken in (what is still out there); a charge takes up to
-// delta, or with exact all of it or nothing.
+// delta, or with exact all of it or nothing. The lease keeps what it was
+// charged: a credits refusal's Exceeds is of its whole charge.
 func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
+	d := s.settle(now, l, delta, exact)
+	switch {
+	case d.Allowed:
+		l.credits += d.Cost
+	case d.Reason == store.ReasonCredits: // l.pi is the plan it was decided under
+		d.SettleFigures(l.pi.p, l.credits)
+	}
+	return d
+}
+
+// settle is Settle but for the lease's charge.
+func (s *Store) settle(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	var d store.Decision
 	if l.t == nil {
 		return store.Decision{Allowed: true}
@@ -209,7 +224,8 @@ func (s *Store) Charge(now time.Time, tenant string, n int64, plans store.PlanFu
 	r, pi, err := s.step("charge", t, pi, now, "", noClass, "", id, max(n, 0))
 	if err != nil {
 		t.oweStep(pi, id, max(n, 0), err)
-		return store.Decision{Allowed: true, Cost: max(n, 0), Limit: pi.p.Credits, AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
+		// No pool read: no Limit (see unavailable).
+		return store.Decision{Allowed: true, Cost: max(n, 0), AddOns: pi.p.AddOns, Window: pi.p.WindowLength()}
 	}
 	decision(r, pi, "", &d)
 	t.seen(pi, &d)

@@ -113,6 +113,7 @@ type Lease struct {
 	pair    string    // app and class, the key of a spare slot
 	deg     *degraded // the share a degradedLease took its credits from
 	units   int64     // of the application's cap, for a degradedLease
+	credits int64     // what the Take and the Settles charged: a Settle's Exceeds is of the whole
 }
 
 type leaseKind uint8
