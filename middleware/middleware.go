@@ -439,11 +439,13 @@ func exceededCap(d *limiter.Decision, units int64) int64 {
 // refuseNever answers a call no wait admits, f (by ByCost: it costs more
 // than a limit of the pool; by ByUnits: it takes more units than the
 // concurrency cap): 403 (as Shopify refuses a query above its bucket's
-// maximum), with the limit headers but no Retry-After, since no time
-// admits it.
+// maximum), with the limit headers (none if the store read no pool, as
+// for a 429) but no Retry-After, since no time admits it.
 func (h *handler) refuseNever(w http.ResponseWriter, now time.Time, d *limiter.Decision, f Refusal) {
 	sc := new(refusalScratch)
-	writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(d, 0), &sc.hdr)
+	if describesPool(d) { // a store that read no pool (Limit 0) knows no figures
+		writeLimitHeaders(w.Header(), &h.cfg.headers, now, stateOf(d, 0), &sc.hdr)
+	}
 	h.writeRefusal(w, sc, http.StatusForbidden, f)
 }
 
