@@ -107,9 +107,12 @@ type Decision struct {
 	// compound plan's extra windows that holds less; 0 otherwise. The
 	// whole charge is a Take's Cost, and for a Settle the lease's charge
 	// after it: what the lease holds (its Take's and Settles' charges)
-	// plus the Cost refused, since what the lease holds sits in the same
-	// windows (a body-priced request reserving the rest of its price
-	// exceeds a window with its whole price, on every try).
+	// plus the Cost refused, which no call charging it all within one
+	// window's span ever gets (a body-priced request reserving the rest of
+	// its price at its admission exceeds a window with its whole price, on
+	// every try). A caller that spreads one lease's Settles over longer
+	// than a window may still be admitted later: by then what the lease
+	// took first has left that window.
 	Exceeds   int64
 	Remaining int64         // credits that could be taken just after (the least of the plan's windows)
 	Used      int64         // credits spent in the pool just after
