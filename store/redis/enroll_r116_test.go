@@ -1,0 +1,123 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/creditgate/creditgate/store"
+)
+
+// faults is a client hook that fails every command while down, and the
+// first pipeline carrying a renewal after failRenew is set (one lost round
+// trip, as a flaky network loses one).
+type faults struct {
+	down, failRenew atomic.Bool
+	renewsFailed    atomic.Int64
+}
+
+var errInjected = errors.New("r116: injected network failure")
+
+func (f *faults) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (f *faults) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if f.down.Load() {
+			cmd.SetErr(errInjected)
+			return errInjected
+		}
+		if f.isRenew(cmd) && f.failRenew.CompareAndSwap(true, false) {
+			f.renewsFailed.Add(1)
+			cmd.SetErr(errInjected)
+			return errInjected
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *faults) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		fail := f.down.Load()
+		if !fail {
+			for _, c := range cmds {
+				if f.isRenew(c) && f.failRenew.CompareAndSwap(true, false) {
+					f.renewsFailed.Add(1)
+					fail = true
+					break
+				}
+			}
+		}
+		if fail {
+			for _, c := range cmds {
+				c.SetErr(errInjected)
+			}
+			return errInjected
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (f *faults) isRenew(c goredis.Cmder) bool {
+	for _, a := range c.Args() {
+		if s, ok := a.(string); ok && s == "renew" {
+			return true
+		}
+	}
+	return false
+}
+
+
+// The enrolment of the calls Degraded's share admitted is one renewal
+// round trip ahead of the tenant's first take once Redis is back; if that
+// one round trip fails (the breaker still closed: one failure of
+// DefaultFailures), the take is sent all the same, and Redis, which counts
+// none of the share's calls, admits beside them: 3 calls run on a cap of 2.
+func TestEnrollFailureTakeAdmitsPastCap_r116(t *testing.T) {
+	c := client(t, shared.addr())
+	f := &faults{}
+	c.AddHook(f)
+	s := newStore(t, c, WithFailure(Degraded, 1), WithBreaker(5, 50*time.Millisecond), WithTimeout(300*time.Millisecond),
+		WithLeaseTTL(30*time.Second)) // no background renewal within the test
+	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 2}
+	pf := func(string) *store.Plan { return &p }
+	try := func() (*Lease, store.Decision) {
+		var l Lease
+		var d store.Decision
+		s.Take(time.Now(), &store.Request{Tenant: "t", App: "a", Credits: 1, Units: 1}, pf, &l, &d)
+		return &l, d
+	}
+	if l, d := try(); !d.Allowed || l.kind != remoteLease {
+		t.Fatalf("first take: %+v kind %d", d, l.kind)
+	} else {
+		s.Release(l)
+	}
+	time.Sleep(10 * flushDelay)
+
+	f.down.Store(true) // Redis out of reach for two takes (the breaker, at 5, stays closed)
+	var ls []*Lease
+	for range 2 {
+		l, d := try()
+		if !d.Allowed || l.kind != degradedLease {
+			t.Fatalf("the share of 2: %+v kind %d", d, l.kind)
+		}
+		ls = append(ls, l)
+	}
+	f.down.Store(false)
+	f.failRenew.Store(true) // the enrolment's round trip is lost
+
+	l, d := try()
+	if f.renewsFailed.Load() != 1 {
+		t.Fatalf("no enrolment was sent (%d failed)", f.renewsFailed.Load())
+	}
+	if d.Allowed {
+		t.Errorf("the enrolment failed, Redis counts none of the share's 2 calls in flight: a third call admitted on cap 2 (%+v, kind %d)", d, l.kind)
+		s.Release(l)
+	}
+	for _, l := range ls {
+		s.Release(l)
+	}
+}
