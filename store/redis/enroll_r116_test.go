@@ -70,7 +70,6 @@ func (f *faults) isRenew(c goredis.Cmder) bool {
 	return false
 }
 
-
 // The enrolment of the calls Degraded's share admitted is one renewal
 // round trip ahead of the tenant's first take once Redis is back; if that
 // one round trip fails (the breaker still closed: one failure of
