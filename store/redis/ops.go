@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/creditgate/creditgate/store"
@@ -105,7 +106,15 @@ func (s *Store) take(now time.Time, t *tenant, req *store.Request, plans store.P
 		s.held.reserve(t, akey, ckeyFor(pi), member)
 	}
 	if t.fresh.Load() > 0 { // after reserve: see there
-		s.enroll(t)
+		if s.enroll(t); t.fresh.Load() > 0 && spare == nil {
+			// not enrolled (its round trip failed, or another's probe
+			// held the breaker): Redis counts none of the share's calls
+			// and would admit beside them. The share decides, as if Redis
+			// were away; nothing was sent for this take.
+			s.held.remove(member)
+			s.unavailable(now, t, pi, req, n, lease, d, "", fmt.Errorf("%w: %w", ErrUnavailable, errOpen))
+			return
+		}
 	}
 	r, pi, err := s.step("take", t, pi, now, akey, ckeyFor, req.Class, rid,
 		member, s.cfg.leaseTTL.Microseconds(), 3*s.cfg.leaseTTL.Milliseconds(), n, max(req.Keep, 0), want, blockFraction, reuse, "0")
