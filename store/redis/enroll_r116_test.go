@@ -120,3 +120,79 @@ func TestEnrollFailureTakeAdmitsPastCap_r116(t *testing.T) {
 		s.Release(l)
 	}
 }
+
+// settleFault fails the next left commands or pipelines carrying a
+// settle of delta.
+type settleFault struct {
+	faults
+	delta int64
+	left  atomic.Int64 // round trips still to fail
+}
+
+func (f *settleFault) hit(c goredis.Cmder) bool {
+	args := c.Args()
+	for i, a := range args {
+		if s, ok := a.(string); ok && s == "settle" && i+1 < len(args) {
+			for _, b := range args[i+1:] {
+				if v, ok := b.(int64); ok && v == f.delta {
+					return f.left.Add(-1) >= 0
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (f *settleFault) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if f.hit(cmd) {
+			cmd.SetErr(errInjected)
+			return errInjected
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *settleFault) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		for _, c := range cmds {
+			if f.hit(c) {
+				for _, c := range cmds {
+					c.SetErr(errInjected)
+				}
+				return errInjected
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// The mechanism of d109's ConcurrentSettles failure (used 3994, want
+// 3993): a refund whose call fails (the breaker stays closed) is dropped for good
+// (settleUnavailable), where a charge that fails is booked and reconciled
+// (its tries all failed, as when a loaded machine's call runs past its
+// deadline).
+// The pool keeps the credit; the settle reports Cost 0. Not a double
+// charge: a lost refund.
+func TestRefundLostOnOneFailure_r116(t *testing.T) {
+	c := client(t, shared.addr())
+	f := &settleFault{delta: -1}
+	c.AddHook(f)
+	s := newStore(t, c, WithClientTime(), WithLeaseTTL(300*time.Millisecond)) // reconcile every 100 ms
+	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 4}
+	pf := func(string) *store.Plan { return &p }
+	now := time.Now()
+	var l Lease
+	var d store.Decision
+	s.Take(now, &store.Request{Tenant: "t", App: "a", Credits: 2}, pf, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("take: %+v", d)
+	}
+	f.left.Store(3) // every try of the call (see Store.call): its deadline ran out
+	sd := s.Settle(now, &l, -1, false)
+	s.Release(&l)
+	time.Sleep(500 * time.Millisecond) // reconciles ran
+	if got := s.Peek(now, "t", 0, pf).Used; got != 1 || sd.Cost != -1 {
+		t.Errorf("a call that cost 1 after a failed refund call: pool used %d, settle %+v; want used 1, Cost -1", got, sd)
+	}
+}
