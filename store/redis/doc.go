@@ -139,9 +139,16 @@
 // charge, which keeps its id once sent: a charge whose replies were lost
 // is found by the next reconcile, not charged again. Each tenant keeps at
 // most 64 such steps; past them a step is booked as new (charged again if
-// it ran) or, a refused call's, not given back. FailClosed records no
-// take: a call it refuses after its take was sent keeps what the take
-// took, if it ran, until the windows give it back. Those
+// it ran) or, a refused call's, not given back. A refund (Settle) whose
+// call fails, in any mode, is booked too, and reconcile replays it as a
+// settle of the same id into the call's slot: one that ran finds its
+// record and applies once, and a slot the window has left since gives
+// back nothing. The record lasts WithReplayTTL: a refund that was sent
+// and is not replayed within it (less two WithTimeout) is dropped, never
+// applied twice, and so is one past the 64 steps (its credits come back
+// when their slot does). FailClosed records no take: a call it refuses
+// after its take was sent keeps what the take took, if it ran, until the
+// windows give it back. Those
 // records cost Redis memory: one small key per take for WithReplayTTL (30 s
 // by default), so about 30 × the fleet's takes per second keys; size
 // maxmemory for it, or shorten WithReplayTTL (it must outlast WithTimeout

@@ -233,12 +233,16 @@ func (t *tenant) owe(pi *planInfo, n int64) {
 	t.mu.Unlock()
 }
 
-// owedStep is a charge that failed after it was sent, or (back) a take
-// that failed after it was sent and whose call Degraded refused.
+// owedStep is a charge that failed after it was sent, (back) a take
+// that failed after it was sent and whose call Degraded refused, or (n < 0)
+// a refund that failed, of slot at, replayed only before by if it was sent
+// (zero: never sent).
 type owedStep struct {
 	id   string
 	n    int64
 	back bool
+	at   int64
+	by   time.Time
 }
 
 // maxOwedSteps bounds the steps a tenant keeps to send again; past it, and
@@ -322,13 +326,15 @@ func (s *Store) settleLocal(now time.Time, l *Lease, delta int64, exact bool) st
 }
 
 // settleUnavailable settles a Redis lease while Redis is away: a charge is
-// booked for later (refused if exact and the mode is FailClosed); a refund
-// is lost (the credits come back when their slot does). No pool was read:
-// no Limit (see unavailable).
+// booked for later (refused if exact and the mode is FailClosed), a refund
+// too (see oweRefund). No pool was read: no Limit (see unavailable).
 func (s *Store) settleUnavailable(_ time.Time, l *Lease, delta int64, exact bool, id string, err error) store.Decision {
 	d := store.Decision{Allowed: true, AddOns: l.pi.p.AddOns, Window: l.pi.p.WindowLength()}
 	switch {
 	case delta < 0:
+		if s.oweRefund(l.t, l.pi, id, l.at, delta, err) {
+			d.Cost = delta
+		}
 	case exact && s.cfg.mode == FailClosed:
 		d.Allowed, d.Reason, d.Cost, d.RetryAfter = false, store.ReasonUnavailable, delta, s.cfg.cooldown
 	default:
@@ -370,7 +376,13 @@ func (s *Store) reconcile() {
 		// step, whose id it keeps once sent (see owedAgain)
 		steps := append(x.steps, owedStep{id: s.newID(), n: x.n})
 		for i, st := range steps {
-			if st.n <= 0 && !st.back {
+			if st.n < 0 { // a refund
+				if !s.replayRefund(x.t, pi, now, steps, i) {
+					break
+				}
+				continue
+			}
+			if st.n == 0 && !st.back {
 				continue
 			}
 			// a refused call's take: a charge of nothing finds its record
@@ -432,7 +444,7 @@ func (t *tenant) owedAgain(steps []owedStep, i int) {
 	all := make([]owedStep, 0, len(back)+len(t.owedSteps))
 	all = append(append(all, back...), t.owedSteps...)
 	for _, st := range all[min(len(all), maxOwedSteps):] {
-		t.owed += st.n
+		t.owed += max(st.n, 0) // a refund past them is dropped (see oweRefund)
 	}
 	t.owedSteps = all[:min(len(all), maxOwedSteps)]
 }

@@ -37,8 +37,9 @@ type tenant struct {
 	flushed chan struct{}
 	flushes int
 	// owedSteps are charges (and settles) that failed after they were
-	// sent: they may have run, so they are booked by sending them again
-	// with their step ids (see oweStep).
+	// sent, and refunds that failed: they may have run, so they are
+	// booked by sending them again with their step ids (see oweStep,
+	// oweRefund).
 	owedSteps []owedStep
 
 	refs atomic.Int64 // steps under way, leases out and spare slots; -1: dropped from the cache

@@ -180,7 +180,10 @@ func (s *Store) Release(l *Lease) {
 // Settle implements store.Store: a refund goes back into the slot the
 // credits were taken in (what is still out there); a charge takes up to
 // delta, or with exact all of it or nothing. The lease keeps what it was
-// charged: a credits refusal's Exceeds is of its whole charge.
+// charged: a credits refusal's Exceeds is of its whole charge. A settle
+// whose call fails is booked and sent again once Redis answers, a refund
+// too, then into the same slot (see Failures in the package doc); its
+// Cost is what was booked.
 func (s *Store) Settle(now time.Time, l *Lease, delta int64, exact bool) store.Decision {
 	d := s.settle(now, l, delta, exact)
 	switch {
