@@ -40,27 +40,36 @@ func (f *replyLost) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 	}
 }
 
-// refundRun takes 4 credits on a store with opts, settles -1 with every
-// try's reply lost, waits wait (reconciles run) and returns the settle and
-// the pool's Used.
-func refundRun(t *testing.T, wait time.Duration, opts ...Option) (store.Decision, int64) {
+// refundLease takes credits on a store on a client with hook h (and
+// client time), returning the store, its plans, the take's instant and
+// its lease.
+func refundLease(t *testing.T, h goredis.Hook, credits int64, opts ...Option) (*Store, store.PlanFunc, time.Time, *Lease) {
 	t.Helper()
 	c := client(t, shared.addr())
-	f := &replyLost{settleFault{delta: -1}}
-	c.AddHook(f)
+	c.AddHook(h)
 	s := newStore(t, c, append([]Option{WithClientTime()}, opts...)...)
 	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 4}
 	pf := func(string) *store.Plan { return &p }
 	now := time.Now()
 	var l Lease
 	var d store.Decision
-	s.Take(now, &store.Request{Tenant: "t", App: "a", Credits: 4}, pf, &l, &d)
+	s.Take(now, &store.Request{Tenant: "t", App: "a", Credits: credits}, pf, &l, &d)
 	if !d.Allowed {
 		t.Fatalf("take: %+v", d)
 	}
+	return s, pf, now, &l
+}
+
+// refundRun takes 4 credits on a store with opts, settles -1 with every
+// try's reply lost, waits wait (reconciles run) and returns the settle and
+// the pool's Used.
+func refundRun(t *testing.T, wait time.Duration, opts ...Option) (store.Decision, int64) {
+	t.Helper()
+	f := &replyLost{settleFault{delta: -1}}
+	s, pf, now, l := refundLease(t, f, 4, opts...)
 	f.left.Store(3) // every try of the call ran, its reply lost
-	sd := s.Settle(now, &l, -1, false)
-	s.Release(&l)
+	sd := s.Settle(now, l, -1, false)
+	s.Release(l)
 	time.Sleep(wait)
 	return sd, s.Peek(now, "t", 0, pf).Used
 }
@@ -89,22 +98,11 @@ func TestRefundPastReplayTTLDropped_h118(t *testing.T) {
 // left by then gives back nothing, as a late refund, not taken from what
 // was spent since.
 func TestRefundReplayedIntoItsSlot_h118(t *testing.T) {
-	c := client(t, shared.addr())
 	f := &settleFault{delta: -1}
-	c.AddHook(f)
-	s := newStore(t, c, WithClientTime(), WithLeaseTTL(300*time.Millisecond))
-	p := store.Plan{Name: "free", Credits: 1000, Window: time.Hour, Concurrency: 4}
-	pf := func(string) *store.Plan { return &p }
-	now := time.Now()
-	var l Lease
-	var d store.Decision
-	s.Take(now, &store.Request{Tenant: "t", App: "a", Credits: 2}, pf, &l, &d)
-	if !d.Allowed {
-		t.Fatalf("take: %+v", d)
-	}
+	s, pf, now, l := refundLease(t, f, 2, WithLeaseTTL(300*time.Millisecond))
 	f.left.Store(3)
-	s.Settle(now, &l, -1, false)
-	s.Release(&l)
+	s.Settle(now, l, -1, false)
+	s.Release(l)
 	later := now.Add(2 * time.Hour)
 	if d := s.Charge(later, "t", 5, pf); d.Cost != 5 {
 		t.Fatalf("charge: %+v", d)
