@@ -209,7 +209,7 @@ func (s *Store) takeDegraded(now time.Time, t *tenant, pi *planInfo, req *store.
 			}
 			return false
 		}
-		if sent && len(t.owedSteps) < maxOwedSteps {
+		if sent && t.owedRoom(false) {
 			t.owedSteps = append(t.owedSteps, owedStep{id: id, n: n})
 		} else {
 			t.owed += n
@@ -245,9 +245,28 @@ type owedStep struct {
 	by   time.Time
 }
 
-// maxOwedSteps bounds the steps a tenant keeps to send again; past it, and
-// for a step the open breaker never sent, the debt is booked as new.
+// maxOwedSteps bounds the steps of each kind a tenant keeps to send
+// again: charges and takes' give-backs, and refunds, each kind its own
+// maxOwedSteps, so that failed refunds never crowd out a charge that may
+// have run (booked as new, it would be charged twice). Past it, and for a
+// step the open breaker never sent, the debt is booked as new; a refund
+// is dropped.
 const maxOwedSteps = 64
+
+// refund reports whether st is a refund's step.
+func (st *owedStep) refund() bool { return st.n < 0 }
+
+// owedRoom reports whether t keeps room for one more step of the kind
+// (refund or not); t.mu is held.
+func (t *tenant) owedRoom(refund bool) bool {
+	n := 0
+	for i := range t.owedSteps {
+		if t.owedSteps[i].refund() == refund {
+			n++
+		}
+	}
+	return n < maxOwedSteps
+}
 
 // oweStep books n credits of step id, which failed with err: if it was
 // sent (it may have run, its reply lost or late), reconcile sends it again
@@ -263,7 +282,7 @@ func (t *tenant) oweStep(pi *planInfo, id string, n int64, err error) {
 	}
 	t.lastPlan.Store(pi)
 	t.mu.Lock()
-	if len(t.owedSteps) < maxOwedSteps {
+	if t.owedRoom(false) {
 		t.owedSteps = append(t.owedSteps, owedStep{id: id, n: n})
 	} else {
 		t.owed += n
@@ -284,7 +303,7 @@ func (t *tenant) oweBack(pi *planInfo, id string, n int64, err error) {
 	}
 	t.lastPlan.Store(pi)
 	t.mu.Lock()
-	if len(t.owedSteps) < maxOwedSteps {
+	if t.owedRoom(false) {
 		t.owedSteps = append(t.owedSteps, owedStep{id: id, back: true})
 	}
 	t.mu.Unlock()
@@ -443,8 +462,17 @@ func (t *tenant) owedAgain(steps []owedStep, i int) {
 	}
 	all := make([]owedStep, 0, len(back)+len(t.owedSteps))
 	all = append(append(all, back...), t.owedSteps...)
-	for _, st := range all[min(len(all), maxOwedSteps):] {
-		t.owed += max(st.n, 0) // a refund past them is dropped (see oweRefund)
+	kept, refunds := all[:0], 0
+	for _, st := range all {
+		switch n := len(kept) - refunds; {
+		case st.refund() && refunds < maxOwedSteps:
+			refunds++
+		case !st.refund() && n < maxOwedSteps:
+		default:
+			t.owed += max(st.n, 0) // a refund past them is dropped (see oweRefund)
+			continue
+		}
+		kept = append(kept, st)
 	}
-	t.owedSteps = all[:min(len(all), maxOwedSteps)]
+	t.owedSteps = kept
 }

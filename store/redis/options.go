@@ -117,7 +117,10 @@ func WithLeaseTTL(d time.Duration) Option { return optionFunc(func(c *config) { 
 
 // WithReplayTTL sets how long Redis keeps each step's result for a replay
 // after an ambiguous error (default DefaultReplayTTL); it must outlast
-// WithTimeout.
+// WithTimeout. A refund whose call failed is replayed only within
+// WithReplayTTL less twice WithTimeout of the failure (a replay after its
+// record is gone might apply it twice): below twice WithTimeout, such a
+// refund is dropped at once (its Settle's Cost says 0).
 func WithReplayTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.replayTTL = d }) }
 
 // WithFailure sets the failure mode (default FailClosed); instances is the

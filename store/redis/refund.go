@@ -11,17 +11,22 @@ import (
 // nothing, as a late refund). One that was sent may have run: the replay
 // finds its record and applies nothing more, but Redis keeps the record
 // only for WithReplayTTL, so past by the refund is dropped, never applied
-// twice. Past maxOwedSteps it is dropped too (false): its credits come
-// back when their slot does.
+// twice; one whose deadline is past already (WithReplayTTL less than
+// twice WithTimeout) is not booked. Past maxOwedSteps refunds it is
+// dropped too. Not booked (false), it is reported as not given back,
+// whether or not its try ran: its credits come back when their slot does.
 func (s *Store) oweRefund(t *tenant, pi *planInfo, id string, at, n int64, err error) bool {
 	st := owedStep{id: id, n: n, at: at}
 	if !errors.Is(err, errOpen) {
 		st.by = s.replayBy()
+		if !time.Now().Before(st.by) {
+			return false
+		}
 	}
 	t.lastPlan.Store(pi)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.owedSteps) >= maxOwedSteps {
+	if !t.owedRoom(true) {
 		return false
 	}
 	t.owedSteps = append(t.owedSteps, st)

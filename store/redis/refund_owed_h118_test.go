@@ -88,7 +88,7 @@ func TestRefundReplayedAppliesOnce_h118(t *testing.T) {
 // replay would apply it again, so it is dropped instead.
 func TestRefundPastReplayTTLDropped_h118(t *testing.T) {
 	sd, used := refundRun(t, 1300*time.Millisecond, WithLeaseTTL(3*time.Second), // first reconcile at 1 s
-		WithTimeout(100*time.Millisecond), WithReplayTTL(100*time.Millisecond))
+		WithTimeout(100*time.Millisecond), WithReplayTTL(300*time.Millisecond)) // booked (its deadline 100 ms after the failure), past it at the reconcile
 	if used != 3 || sd.Cost != -1 {
 		t.Errorf("4 credits, a refund of 1 that ran, replayed past its record: pool used %d, settle %+v; want used 3, Cost -1", used, sd)
 	}
