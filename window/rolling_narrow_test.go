@@ -28,7 +28,14 @@ func narrowCapOf(r *Rolling) int64 {
 // with a slot in the other ring; limits are raised (to MaxLimit among
 // others) while narrow words hold credits, and lowered.
 func wideOps(rng *rand.Rand, count int, W time.Duration, limit, capN int64) []op {
-	ops := randomOpsLimits(rng, count, W, limit)
+	return drawNear(rng, randomOpsLimits(rng, count, W, limit), limit, 2, []int64{1, capN - 1, capN, capN + 1, 2*capN + 1, capN / 3})
+}
+
+// drawNear sets the count of one op in oneIn (a limit change and a clock
+// step excepted) to one of near, drawn at random, or, where that is above
+// the limit in force and the op is not a charge, to a count that fits: the
+// reference tests' way of aiming amounts at a word's capacity.
+func drawNear(rng *rand.Rand, ops []op, limit int64, oneIn int, near []int64) []op {
 	lim := limit
 	for i := range ops {
 		o := &ops[i]
@@ -36,10 +43,9 @@ func wideOps(rng *rand.Rand, count int, W time.Duration, limit, capN int64) []op
 			lim = o.n
 			continue
 		}
-		if o.action == 7 || rng.IntN(2) == 0 {
+		if o.action == 7 || rng.IntN(oneIn) == 0 {
 			continue
 		}
-		near := []int64{1, capN - 1, capN, capN + 1, 2*capN + 1, capN / 3}
 		if o.n = near[rng.IntN(len(near))]; o.n > lim && o.action != 3 {
 			o.n = 1 + rng.Int64N(lim)
 		}
@@ -205,21 +211,7 @@ func tierOps(rng *rand.Rand, r *Rolling, count int, limit int64) []op {
 	for _, c := range []int64{4095, r.g.narrow.capacity()} {
 		near = append(near, c-1, c, c+1, 2*c+1, c/3)
 	}
-	lim := limit
-	for i := range ops {
-		o := &ops[i]
-		if o.action == 6 {
-			lim = o.n
-			continue
-		}
-		if o.action == 7 || rng.IntN(3) == 0 {
-			continue
-		}
-		if o.n = near[rng.IntN(len(near))]; o.n > lim && o.action != 3 {
-			o.n = 1 + rng.Int64N(lim)
-		}
-	}
-	return ops
+	return drawNear(rng, ops, limit, 3, near)
 }
 
 // TestRollingAgainstReferenceTiers: the reference test with amounts

@@ -19,21 +19,7 @@ func boundaryOps(rng *rand.Rand, r *Rolling, count int, limit int64) []op {
 		c := r.g.tiers[j].f.capacity()
 		near = append(near, c-1, c, c+1, 2*c+1, c/3)
 	}
-	lim := limit
-	for i := range ops {
-		o := &ops[i]
-		if o.action == 6 {
-			lim = o.n
-			continue
-		}
-		if o.action == 7 || rng.IntN(3) == 0 {
-			continue
-		}
-		if o.n = near[rng.IntN(len(near))]; o.n > lim && o.action != 3 {
-			o.n = 1 + rng.Int64N(lim)
-		}
-	}
-	return ops
+	return drawNear(rng, ops, limit, 3, near)
 }
 
 // TestRollingAgainstReferenceTierBoundary_r115: the reference model at
