@@ -407,26 +407,24 @@ var (
 
 // findApp returns app's entry in t's application table, nil if none.
 func (t *tenant) findApp(app string) *semEntry {
-	tab := t.apps.Load()
-	if tab == firstOnly {
-		if t.first.name == app {
-			return &t.first
-		}
-		return nil
-	}
-	return tab.find(app)
+	return findIn(t.apps.Load(), firstOnly, &t.first, app)
 }
 
 // findClass returns class's entry in t's class table, nil if none.
 func (t *tenant) findClass(class string) *semEntry {
-	tab := t.classes.Load()
-	if tab == cls0Only {
-		if t.cls0e.name == class {
-			return &t.cls0e
-		}
-		return nil
+	return findIn(&t.classes.Load().semTable, &cls0Only.semTable, &t.cls0e, class)
+}
+
+// findIn returns name's entry in tab, which stands for a table of own
+// alone if it is only.
+func findIn(tab, only *semTable, own *semEntry, name string) *semEntry {
+	if tab != only {
+		return tab.find(name)
 	}
-	return tab.find(class)
+	if own.name == name {
+		return own
+	}
+	return nil
 }
 
 // appTable is t's application table, firstOnly spelt out (an allocation:
