@@ -164,10 +164,30 @@ func own(had, k string) string {
 // not UTF-8, never matches, and costs a settle per event. (hasRun with
 // e's fields, which passing them to hasRun, a call with its compares
 // inlined, cost ~20 instructions of moves.)
+//
+// The five lengths are compared at once, and when each key has 2 to 16
+// bytes (the common keys: "GET" to an e-mail address), their bytes by
+// words.Short, inline: Equal's == for a key below 4 bytes cost a call of
+// memequal and memeqbody, ~45 instructions on every event aggregated.
+// Content compares: a caller's fresh strings gain as constants do.
 func sameRun(run, e *event) bool {
-	return run.hour == e.hour && run.adjust == e.adjust && words.Equal(run.app, e.app) && words.Equal(run.module, e.module) &&
-		words.Equal(run.ip, e.ip) && words.Equal(run.user, e.user) && words.Equal(run.meth, e.meth)
+	if run.hour != e.hour || run.adjust != e.adjust || (len(run.app)^len(e.app))|(len(run.module)^len(e.module))|
+		(len(run.ip)^len(e.ip))|(len(run.user)^len(e.user))|(len(run.meth)^len(e.meth)) != 0 {
+		return false
+	}
+	if !words.Unaligned || !short(e.app) || !short(e.module) || !short(e.ip) || !short(e.user) || !short(e.meth) {
+		return words.Equal(run.app, e.app) && words.Equal(run.module, e.module) &&
+			words.Equal(run.ip, e.ip) && words.Equal(run.user, e.user) && words.Equal(run.meth, e.meth)
+	}
+	return words.Short(data(run.app), data(e.app), len(e.app)) && words.Short(data(run.module), data(e.module), len(e.module)) &&
+		words.Short(data(run.ip), data(e.ip), len(e.ip)) && words.Short(data(run.user), data(e.user), len(e.user)) &&
+		words.Short(data(run.meth), data(e.meth), len(e.meth))
 }
+
+// short reports whether k has the 2 to 16 bytes that words.Short compares.
+func short(k string) bool { return uint(len(k)-2) <= 14 }
+
+func data(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
 // samePtrs reports whether e has r's keys but the tenant's as the very same
 // strings (or both empty), so that they need no comparing.

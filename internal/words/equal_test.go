@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // Equal agrees with == on every length around its word sizes, with a
@@ -48,5 +49,39 @@ func TestEqualAgrees(t *testing.T) {
 	}
 	for range 100000 {
 		check(key(), key())
+	}
+}
+
+// Short agrees with == on strings of one length from 2 to 16 bytes, with
+// a differing byte at every offset, on copies, and on slices at every
+// alignment.
+func TestShortAgrees(t *testing.T) {
+	if !Unaligned {
+		t.Skip("Short is only for machines that load unaligned words")
+	}
+	check := func(a, b string) {
+		t.Helper()
+		p, q := unsafe.Pointer(unsafe.StringData(a)), unsafe.Pointer(unsafe.StringData(b))
+		if got, want := Short(p, q, len(a)), a == b; got != want {
+			t.Fatalf("Short(%q, %q) = %v, == %v", a, b, got, want)
+		}
+	}
+	for n := 2; n <= 16; n++ {
+		base := strings.Repeat("k", n)
+		check(base, strings.Clone(base))
+		for i := range n {
+			x := []byte(base)
+			x[i] = 'j'
+			check(base, string(x))
+			check(string(x), base)
+		}
+	}
+	big := strings.Repeat("abcabcab", 6)
+	for n := 2; n <= 16; n++ {
+		for i := range 8 {
+			for j := range 8 {
+				check(big[i:i+n], big[j:j+n])
+			}
+		}
 	}
 }
