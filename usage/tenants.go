@@ -253,8 +253,16 @@ const (
 // what tenantKey leaves as it is (valid UTF-8, short), so tenantKey would
 // have looked up name itself. Every probe is looked at, past empty slots
 // (a dropped tenant's), so that a tenant is never indexed twice.
+//
+// A name of 8 to 16 bytes, the common tenant, is hashed here inline
+// (index16), where indexOf's call cost ~25 instructions an event.
 func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
-	h := indexOf(u.filter.seed, name)
+	var h uint64
+	if n := len(name); n >= 8 && n <= 16 {
+		h = index16(u.filter.seed, name)
+	} else {
+		h = indexOf(u.filter.seed, name)
+	}
 	for i := range uint64(indexProbes) {
 		if tu := u.index[(h+i)%indexSlots]; tu != nil && words.Equal(tu.key, name) {
 			return tu, h
@@ -271,9 +279,23 @@ func (u *Stats) findTenant(name string) (*tenantUsage, uint64) {
 // quality only decides how often a tenant is left to the map.
 func indexOf(seed uint64, name string) uint64 {
 	if n := len(name); n >= 8 && n <= 16 {
-		return mix(seed^uint64(n)^le64(name)^bits.RotateLeft64(le64(name[n-8:]), 29)) >> (64 - indexBits)
+		return index16(seed, name)
 	}
 	return nameHash(seed, name) >> (64 - indexBits)
+}
+
+// index16 is indexOf of a name of 8 to 16 bytes: its first and last
+// eight, loaded whole where words may be (as hash16 does).
+func index16(seed uint64, name string) uint64 {
+	n := len(name)
+	x, y := uint64(0), uint64(0)
+	if words.Unaligned {
+		p := unsafe.Pointer(unsafe.StringData(name))
+		x, y = *(*uint64)(p), *(*uint64)(unsafe.Add(p, n-8))
+	} else {
+		x, y = le64(name), le64(name[n-8:])
+	}
+	return mix(seed^uint64(n)^x^bits.RotateLeft64(y, 29)) >> (64 - indexBits)
 }
 
 // addIndex indexes tu, a tenant of tenants whose key's first slot is h,
