@@ -152,6 +152,8 @@ type tenantUsage struct {
 	run    event
 	runSum Count
 	inRun  bool
+	// runShort: each of run's five keys has 2 to 16 bytes (see sameRun).
+	runShort bool
 }
 
 type hourUsage struct {
