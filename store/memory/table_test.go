@@ -181,7 +181,7 @@ func TestTenantKeyCopied(t *testing.T) {
 		if n > 0 && unsafe.StringData(tn.key) == unsafe.StringData(key) {
 			t.Fatalf("len %d: the tenant keeps the caller's string", n)
 		}
-		if unsafe.StringData(tn.first.name) == unsafe.StringData(big) {
+		if unsafe.StringData(*tn.first.name) == unsafe.StringData(big) {
 			t.Fatalf("the app entry keeps the caller's string")
 		}
 		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(tn.key))), uintptr(unsafe.Pointer(tn))
