@@ -84,7 +84,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			return ok
 		}
 		if ce != nil {
-			cls = ce.sem()
+			cls = ce.ownSlots() // ce is set only with slots of its own
 		}
 	} else {
 		if testHooks && classHook != nil {
