@@ -163,7 +163,7 @@ func TestSetPlanClassesRace(t *testing.T) {
 		for _, tab := range []*semTable{tn.appTable(), &tn.classTab().semTable} {
 			for _, e := range tab.entries {
 				if o, ok := owner[e]; ok && o != k {
-					t.Errorf("entry %q of %q is also %q's", e.name, k, o)
+					t.Errorf("entry %q of %q is also %q's", *e.name, k, o)
 				}
 				owner[e] = k
 			}

@@ -49,8 +49,8 @@ func TestAppNamesHostileStream(t *testing.T) {
 		if !d.Allowed {
 			t.Fatalf("take %d (%s/%s) refused: %v", i, tenant, app, d.Reason)
 		}
-		if e := l.t.findApp(app); e == nil || e.name != app || inString(e.name, big) {
-			t.Fatalf("take %d: entry %v for %q (in the caller's string: %v)", i, e, app, e != nil && inString(e.name, big))
+		if e := l.t.findApp(app); e == nil || *e.name != app || inString(*e.name, big) {
+			t.Fatalf("take %d: entry %v for %q (in the caller's string: %v)", i, e, app, e != nil && inString(*e.name, big))
 		}
 		s.Release(&l)
 		if i%500 == 499 { // all idle: fold them, then they come back
@@ -118,9 +118,9 @@ func TestAppNamesConcurrentFirstUse(t *testing.T) {
 		return
 	}
 	for i, e := range entries {
-		if e.name != "shared-app" || inString(e.name, big) ||
-			unsafe.StringData(e.name) != unsafe.StringData(entries[0].name) {
-			t.Fatalf("t%d's entry: %q, not the one copy", i, e.name)
+		if *e.name != "shared-app" || inString(*e.name, big) ||
+			unsafe.StringData(*e.name) != unsafe.StringData(*entries[0].name) {
+			t.Fatalf("t%d's entry: %q, not the one copy", i, *e.name)
 		}
 	}
 	if n := s.names.n.Load(); n != 2 { // "shared-app", and foldPlan's class "bulk"

@@ -29,13 +29,13 @@ func TestAppNamesShared(t *testing.T) {
 	}
 	a := entry("t1", string(buf[3:11]))
 	b := entry("t2", strings.Clone("crm-sync"))
-	if a.name != "crm-sync" || b.name != "crm-sync" {
-		t.Fatalf("names %q and %q, want crm-sync", a.name, b.name)
+	if *a.name != "crm-sync" || *b.name != "crm-sync" {
+		t.Fatalf("names %q and %q, want crm-sync", *a.name, *b.name)
 	}
-	if unsafe.StringData(a.name) != unsafe.StringData(b.name) {
+	if unsafe.StringData(*a.name) != unsafe.StringData(*b.name) {
 		t.Errorf("two tenants' entries of one application hold two copies of its name")
 	}
-	if p := uintptr(unsafe.Pointer(unsafe.StringData(a.name))); p >= uintptr(unsafe.Pointer(&buf[0])) && p < uintptr(unsafe.Pointer(&buf[0]))+uintptr(len(buf)) {
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(*a.name))); p >= uintptr(unsafe.Pointer(&buf[0])) && p < uintptr(unsafe.Pointer(&buf[0]))+uintptr(len(buf)) {
 		t.Errorf("the entry keeps the caller's buffer")
 	}
 	for i := range maxNames + 10 {

@@ -78,7 +78,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	// the admission sees the mark and starts over, or held sees its slot
 	// and the entry is kept).
 	for _, e := range slices.Concat(old.entries, old.dropped) {
-		if next.find(e.name) != nil {
+		if next.find(*e.name) != nil {
 			continue
 		}
 		e.dead.Store(true)
@@ -90,7 +90,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 		}
 	}
 	t.storeClasses(next)
-	if t.cls0e.name != "" && next.find(t.cls0e.name) == &t.cls0e { // a class is never "" (Validate)
+	if t.cls0e.name != nil && next.find(*t.cls0e.name) == &t.cls0e {
 		t.setState(stCls0, true)
 	}
 	t.storePlan(p)

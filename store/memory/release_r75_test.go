@@ -20,8 +20,8 @@ func heldAllR75(s *Store, key string) int64 {
 	ct := t.classTab()
 	for _, tab := range [][]*semEntry{t.appTable().entries, ct.entries, ct.dropped} {
 		for _, e := range tab {
-			if e.sem != nil {
-				n += e.sem.Held()
+			if sem := e.sem(); sem != nil {
+				n += sem.Held()
 			}
 		}
 	}

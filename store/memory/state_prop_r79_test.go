@@ -65,17 +65,17 @@ func checkTenantState(t *tenant, s *Store, key string) error {
 	if (st&stFirst != 0) != first {
 		return fmt.Errorf("stFirst %v, but app0 == &first && !first.dead is %v", st&stFirst != 0, first)
 	}
-	if first && (t.name0 == nil || *t.name0 != t.first.name) {
-		return fmt.Errorf("stFirst, but name0 is not first's name %q", t.first.name)
+	if first && (t.name0 == nil || t.first.name == nil || *t.name0 != *t.first.name) {
+		return fmt.Errorf("stFirst, but name0 is not first's name %v", t.first.name)
 	}
-	cls0 := t.cls0e.name != "" && !t.cls0e.dead.Load()
+	cls0 := t.cls0e.name != nil && !t.cls0e.dead.Load()
 	if (st&stCls0 != 0) != cls0 {
-		return fmt.Errorf("stCls0 %v, but cls0e live is %v (name %q)", st&stCls0 != 0, cls0, t.cls0e.name)
+		return fmt.Errorf("stCls0 %v, but cls0e live is %v (name %v)", st&stCls0 != 0, cls0, t.cls0e.name)
 	}
-	if cls0 && (t.cls0 == nil || *t.cls0 != t.cls0e.name) {
-		return fmt.Errorf("stCls0, but cls0 is not cls0e's name %q", t.cls0e.name)
+	if cls0 && (t.cls0 == nil || *t.cls0 != *t.cls0e.name) {
+		return fmt.Errorf("stCls0, but cls0 is not cls0e's name %q", *t.cls0e.name)
 	}
-	if cls0 && t.findClass(t.cls0e.name) != &t.cls0e {
+	if cls0 && t.findClass(*t.cls0e.name) != &t.cls0e {
 		return fmt.Errorf("cls0e live but not its class's entry")
 	}
 	return nil

@@ -84,7 +84,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			return ok
 		}
 		if ce != nil {
-			cls = ce.sem
+			cls = ce.ownSlots() // ce is set only with slots of its own
 		}
 	} else {
 		if testHooks && classHook != nil {
@@ -190,7 +190,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, st uint32, d *store.Decision) (e, ce *semEntry, app *slots.Slots, which uint64, w *windows, r *window.Rolling, lone, ok bool) {
 	if st&stFirst != 0 && nameIs(t.name0, req.App) {
 		e = &t.first
-	} else if e = t.app0.Load(); e == nil || e.name != req.App {
+	} else if e = t.app0.Load(); e == nil || *e.name != req.App {
 		e = s.appEntry(t, req.App)
 	}
 	if e == nil { // the application table is full of busy applications
@@ -286,7 +286,7 @@ func (t *tenant) classEntry(class string) *semEntry {
 	if class == "" {
 		return nil
 	}
-	if c := &t.cls0e; c.name == class && !c.dead.Load() {
+	if c := &t.cls0e; c.name != nil && *c.name == class && !c.dead.Load() {
 		return c
 	}
 	return t.findClass(class)
@@ -300,12 +300,12 @@ func (t *tenant) slotsOf(e, c *semEntry, units int64) (app, cls *slots.Slots, wh
 	if e == &t.first {
 		which = uint64(units) * slots.PairA
 	} else {
-		app = e.sem
+		app = e.sem()
 	}
 	if c == &t.cls0e {
 		which |= slots.PairB
 	} else if c != nil {
-		cls = c.sem
+		cls = c.sem()
 	}
 	return app, cls, which
 }

@@ -83,7 +83,7 @@ func (s *Store) classTable(t *tenant, p *store.Plan) *classTable {
 		if i == 0 {
 			e = &t.cls0e
 			t.cls0 = s.names.ref(c) // before the tenant is published
-			e.name = *t.cls0
+			e.name = t.cls0
 			t.setState(stCls0, true)
 			t.setPairCapacity(false, p.SubConcurrency[c])
 		} else {
@@ -336,7 +336,7 @@ func (s *Store) busy(t *tenant) bool {
 	}
 	for _, tab := range []*semTable{t.apps.Load(), &t.classes.Load().semTable} {
 		for _, e := range tab.entries {
-			if e.sem != nil && e.sem.Held() != 0 {
+			if sem := e.sem(); sem != nil && sem.Held() != 0 {
 				return true
 			}
 		}
@@ -415,11 +415,10 @@ func (s *Store) addApp(t *tenant, app string) *semEntry {
 		}
 	}
 	var e *semEntry
-	if !t.usedFirst {
-		t.usedFirst = true
+	if t.first.name == nil { // first not handed out yet
 		e = &t.first
 		t.name0 = s.names.ref(app) // before publication below
-		e.name = *t.name0
+		e.name = t.name0
 		t.setPairCapacity(true, t.plan.Load().Concurrency)
 	} else {
 		e = newSemEntry(s.names.of(app), t.plan.Load().Concurrency)
@@ -448,8 +447,8 @@ func (s *Store) Held(tenant string) int64 {
 	var n int64
 	for _, tab := range []*semTable{t.apps.Load(), &t.classes.Load().semTable} {
 		for _, e := range tab.entries {
-			if e.sem != nil {
-				n += e.sem.Held()
+			if sem := e.sem(); sem != nil {
+				n += sem.Held()
 			}
 		}
 	}
