@@ -66,7 +66,7 @@ func TestSlotCacheHeldAndCap(t *testing.T) {
 	}
 	plain := New()
 	plain.Take(now, &store.Request{Tenant: "t", App: "a", Class: "bulk", Credits: 1}, plans, new(Lease), new(store.Decision))
-	// What the allocator takes: a withCache (896 bytes, and the 8-byte
+	// What the allocator takes: a withCache (952 bytes, and the 8-byte
 	// header of an object of more than 512 bytes with pointers) is in the
 	// 1,024-byte size class, a tenant in the 256-byte one.
 	if sz := unsafe.Sizeof(withCache{}); sz+8 <= 896 || sz+8 > 1024 {

@@ -47,7 +47,7 @@ type tenant struct {
 	// word packs what every lookup and admission reads beside the key:
 	// the key's length (klenMask: at most maxKlen, a longer key counts as
 	// maxKlen and hasKey then compares its whole length past kpre),
-	// cachedBit if t is the first field of a withCache, whose slot cache
+	// cachedBit if t is the tenant of a withCache, whose slot cache
 	// keeps slots0's given back slots (WithSlotCache), the hash's tag bits,
 	// and the state bits (stDead, stLone, stFirst, stCls0, stAddOns), which let an
 	// admission of the common kind skip wins, app0, cls0e and their
@@ -535,14 +535,27 @@ func (t *semTable) find(name string) *semEntry {
 }
 
 // withCache is a tenant with a slot cache (WithSlotCache), allocated as one.
+// The tenant comes last, after lead: a withCache is an object of more
+// than 512 bytes with pointers, which the allocator starts with an 8-byte
+// header, so its fields start 8 bytes into a cache line. A tenant first
+// started there, and each of the two lines an admission touches
+// straddled two (TestCachedTenantAligned); after the cache and lead it
+// starts on a line.
 type withCache struct {
-	t tenant
-	c slots.PairCache
+	c    slots.PairCache
+	lead [64 - (unsafe.Sizeof(slots.PairCache{})+allocHeader)%64]byte
+	t    tenant
 }
 
-// withCacheExtra is what a withCache takes more than a tenant: it is 896
-// bytes, in the 1,024-byte size class with the 8-byte header the allocator
-// puts before an object of more than 512 bytes with pointers, and a tenant
+// allocHeader is the header the allocator puts before an object of more
+// than 512 bytes with pointers.
+const allocHeader = 8
+
+// cachedTenant is the tenant's offset in a withCache.
+const cachedTenant = unsafe.Offsetof(withCache{}.t)
+
+// withCacheExtra is what a withCache takes more than a tenant: it is 952
+// bytes, in the 1,024-byte size class with its 8-byte header, and a tenant
 // is in the 256-byte one.
 const withCacheExtra = 1024 - 256
 
@@ -565,8 +578,10 @@ func (t *tenant) cache() *slots.PairCache {
 }
 
 // slotCache is t's slot cache, for a t whose word has cachedBit (admit has
-// loaded it already): t is the first field of a withCache.
-func (t *tenant) slotCache() *slots.PairCache { return &(*withCache)(unsafe.Pointer(t)).c }
+// loaded it already): t is the field of a withCache at cachedTenant.
+func (t *tenant) slotCache() *slots.PairCache {
+	return &(*withCache)(unsafe.Add(unsafe.Pointer(t), -int(cachedTenant))).c
+}
 
 // tryPair takes the halves of slots0 that which names (see Pair.TryAcquire),
 // through the cache if t has one.

@@ -6,7 +6,7 @@ import (
 )
 
 // tenantCost counts a tenant's object as unsafe.Sizeof(tenant{}), and a
-// withCache's as that plus withCacheExtra (1024-256: a withCache is 896
+// withCache's as that plus withCacheExtra (1024-256: a withCache is 952
 // bytes, and with the 8-byte header the allocator puts before an object
 // of more than 512 bytes with pointers it takes the 1,024-byte size class):
 // both count the size classes the objects are allocated in only if a
