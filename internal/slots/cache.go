@@ -27,7 +27,7 @@ import (
 //
 // A stripe holds what one release gave back (a delta, see Pair); a take
 // uses it only if it is just what the take needs. Its zero value is ready (on);
-// it is 640 bytes (704 more per tenant in the memory store), so only a caller whose slots several cores take at once
+// it is 640 bytes (768 more per tenant in the memory store), so only a caller whose slots several cores take at once
 // should keep one.
 type PairCache struct {
 	_ [64]byte // the state's line is the cache's own, wherever it starts

@@ -182,7 +182,7 @@ func WithSlots(n int) Option { return optionFunc(func(s *Store) { s.slots = max(
 // calls of one tenant on several cores each write a line of their own
 // rather than the tenant's slot word, which moved between the cores twice a
 // call. A cached slot stays counted as held, so no cap is ever exceeded,
-// and a refusal first gives every cached slot back. It costs 704 bytes a
+// and a refusal first gives every cached slot back. It costs 768 bytes a
 // tenant (counted against WithMaxBytes) and a little on one core: worth it
 // for a few tenants busy on several cores at once (a client's), not for
 // many (a server's). It covers each tenant's first application and first
