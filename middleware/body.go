@@ -62,6 +62,11 @@ type Refusal struct {
 	RetryAfter time.Duration // as sent in Retry-After, which rounds it up to whole seconds; 0 for ByCost
 }
 
+// Final reports whether no wait admits the refused request: By [ByCost] or
+// [ByUnits], sent as a 403 with no Retry-After, which a client must not
+// retry. Bodies tell it apart here, so that a new such By changes one place.
+func (f Refusal) Final() bool { return f.By == ByCost || f.By == ByUnits }
+
 // Failure is an error response other than a refusal: a request the
 // middleware cannot meter. (The dashboard's errors use the default shape.)
 type Failure struct {
@@ -110,7 +115,7 @@ func (problemBodies) ContentType() string { return "application/problem+json" }
 func (problemBodies) AppendRefusal(buf []byte, f Refusal) []byte {
 	// The title, detail and by are this package's constants, plain ASCII:
 	// they go in unescaped, which shows on the 429 path.
-	if f.By == ByCost || f.By == ByUnits {
+	if f.Final() {
 		buf = append(buf, `{"type":"about:blank","title":"Forbidden","status":403,"detail":"`...)
 	} else {
 		buf = append(buf, `{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"`...)

@@ -80,7 +80,7 @@ func (ErrorBodies) ContentType() string { return "application/json; charset=utf-
 // whole pool or its concurrency cap, LIMIT_EXCEEDED ([CodeLimitExceeded]).
 func (ErrorBodies) AppendRefusal(buf []byte, f middleware.Refusal) []byte {
 	buf = append(buf, `{"code":"`...)
-	if f.By == middleware.ByCost || f.By == middleware.ByUnits {
+	if f.Final() {
 		buf = append(buf, CodeLimitExceeded...)
 	} else {
 		buf = append(buf, CodeTooManyRequests...)
