@@ -24,7 +24,10 @@ import (
 func TestSlotKeyOutlivesItsSlots(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "h51.slotkey" + time.Now().Format("150405.000000") + ":"
-	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	// The lease outlives a slow renewal: with 30 ms (renewals every 10 ms)
+	// a renewal delayed past 30 ms under -race on two busy CI cores let the
+	// lease run out, and b was rightly admitted (CI, session 25).
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond))
 	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
 	pf := func(string) *store.Plan { return &p }
@@ -65,7 +68,10 @@ func TestSlotKeyOutlivesItsSlots(t *testing.T) {
 func TestSlotKeyOutlivesRenewals(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "h51.renew" + time.Now().Format("150405.000000") + ":"
-	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	// The lease outlives a slow renewal: with 30 ms (renewals every 10 ms)
+	// a renewal delayed past 30 ms under -race on two busy CI cores let the
+	// lease run out, and b was rightly admitted (CI, session 25).
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond))
 	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
 	pf := func(string) *store.Plan { return &p }
@@ -393,7 +399,10 @@ func TestTimedOutTakeReleasesItsSlot(t *testing.T) {
 func TestLeasesByOneClock(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "h51.leaseclock" + time.Now().Format("150405.000000") + ":"
-	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
+	// The lease outlives a slow renewal: with 30 ms (renewals every 10 ms)
+	// a renewal delayed past 30 ms under -race on two busy CI cores let the
+	// lease run out, and b was rightly admitted (CI, session 25).
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond))
 	b := newStore(t, c, WithPrefix(prefix))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 1}
 	pf := func(string) *store.Plan { return &p }
@@ -415,7 +424,24 @@ func TestLeasesByOneClock(t *testing.T) {
 		t.Fatalf("a: %+v", d)
 	}
 	defer a.Release(&la)
-	time.Sleep(100 * time.Millisecond) // a renews its lease (every 10 ms)
+	// a renews its lease (every 300 ms): wait for the renewal to move its
+	// deadline, rather than sleep a guess at it.
+	s0, err := c.ZScore(ctx, la.akey, la.member).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s, err := c.ZScore(ctx, la.akey, la.member).Result()
+		if err != nil {
+			t.Fatalf("a's lease is gone from Redis: %v", err)
+		}
+		if s != s0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a's lease was not renewed in 5 s")
+		}
+	}
 	b.Take(time.Now(), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &lb, &d)
 	allowed := d.Allowed
 	b.Release(&lb)
