@@ -198,7 +198,11 @@ func TestLostSpareNotReused(t *testing.T) {
 	}
 	defer srv.remove()
 	c := client(t, srv.addr())
-	a := newStore(t, c, WithCreditLeasing(64), WithLeaseTTL(60*time.Millisecond), WithBreaker(1000, time.Millisecond))
+	// The lease outlives a slow renewal: a's last take holds a slot on a
+	// 60 ms lease, and a stall of the test past it under -race on two busy
+	// cores (no renewal between a's take and b's) would let it run out and
+	// b be rightly admitted (session 25)
+	a := newStore(t, c, WithCreditLeasing(64), WithLeaseTTL(900*time.Millisecond), WithBreaker(1000, time.Millisecond))
 	b := newStore(t, c, WithPrefix(a.cfg.prefix))
 	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 1}
 	pf := func(string) *store.Plan { return &p }
@@ -211,7 +215,7 @@ func TestLostSpareNotReused(t *testing.T) {
 	}
 	a.Release(&la) // kept as a spare
 	// a keeps its spare busy (a sweep gives back an idle one) across the
-	// restart, while its renewals (every 20 ms) find the slot gone
+	// restart, while its renewals (every 300 ms) find the slot gone
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -230,7 +234,7 @@ func TestLostSpareNotReused(t *testing.T) {
 	if err := srv.restart(); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(2 * time.Second); a.Stats().LeasesLost == 0 && time.Now().Before(end); {
+	for end := time.Now().Add(5 * time.Second); a.Stats().LeasesLost == 0 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
