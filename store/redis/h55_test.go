@@ -137,6 +137,24 @@ func busy(s *Store, tenant string, now time.Time, pf store.PlanFunc) func() {
 	return func() { close(stop); <-done }
 }
 
+// renewed waits (at most 5 s) for s's background to have renewed since
+// the call, in place of a sleep that guessed it: under -race on two busy
+// cores the renewals (every third of the lease TTL) may come late. Each
+// renewal is a round trip, sent one after another with the tick's sweep
+// between them: the first counted may have been sent before the call,
+// the second was sent after it, and once the third is counted the
+// second's reply was read and the tick's sweep done. (busy's calls take
+// no round trip while s keeps their spare and block.)
+func renewed(t *testing.T, s *Store) {
+	t.Helper()
+	from := s.Stats().RoundTrips
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().RoundTrips < from+3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewals in 5 s: %+v", s.Stats())
+		}
+	}
+}
+
 // t0 is a fake clock's start in the client time tests: far from the
 // real one.
 var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -213,7 +231,7 @@ func TestBlockDroppedOnShorterPlan(t *testing.T) {
 		stop()
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // a renews its spare (every 20 ms)
+	renewed(t, a) // a renews its spare (every 20 ms), and reads the windows' epoch
 	stop()
 	t1 := t0.Add(3 * time.Minute) // a's block is back in the pool of the 2-minute window
 	b.Take(t1, &store.Request{Tenant: "t", App: "y", Credits: 80}, pf, &l, &d)
@@ -258,7 +276,7 @@ func TestBlockDroppedPastFrontier(t *testing.T) {
 		t.Fatalf("b: the pool is not whole a window after a's block: %+v", d)
 	}
 	b.Release(&l)
-	time.Sleep(200 * time.Millisecond) // a renews its spare (every 20 ms)
+	renewed(t, a) // a renews its spare (every 20 ms), and reads the windows' frontier
 	stop()
 	a.Take(t0.Add(time.Second), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
 	allowed := d.Allowed
@@ -286,7 +304,10 @@ func TestBlockKeptOnCallersClock(t *testing.T) {
 	}
 	a.Release(&l)
 	stop := busy(a, "t", t0, pf)
-	time.Sleep(100 * time.Millisecond) // a's sweeps (every 20 ms)
+	renewed(t, a) // and a's sweeps (every 20 ms) judged the block
+	for deadline := time.Now().Add(5 * time.Second); a.Stats().Local == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // busy's calls spend from it
+	}
 	stop()
 	if st := a.Stats(); st.GivenBack != 0 || st.Local == 0 {
 		t.Fatalf("a's block, in use within its deadline on the callers' clock, was given back: %+v", st)
