@@ -65,24 +65,58 @@ func TestDegradedLeasesEnrolled_d109(t *testing.T) {
 			t.Fatalf("%s: %s holds %q, want %q", what, key, got, want)
 		}
 	}
+	// sent waits for the releases of the leases of members (read before
+	// Release clears them) to reach Redis: their members gone from key at
+	// any score (one whose lease ran out stays until a take finds the cap
+	// full and prunes it, so a lapse is not taken for a release). The
+	// flusher sends them within flushDelay once its goroutine runs: under
+	// -race on two busy cores a sleep of 10 ms was not always enough
+	// (session 25).
+	sent := func(key string, members ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			var in []string
+			for _, lm := range members {
+				for _, m := range unitMembers(lm) {
+					if c.ZScore(t.Context(), key, m.(string)).Err() != goredis.Nil {
+						in = append(in, m.(string))
+					}
+				}
+			}
+			if len(in) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still holds %q 5 s after their release", key, in)
+			}
+		}
+	}
 	wait := func() {
 		if err := srv.start(); err != nil {
 			t.Fatal(err)
 		}
-		// Redis answering (a restart with appendonly loads first), then
-		// the breaker's cooldown, so that the next take is its probe
+		// Redis answering (a restart with appendonly loads first)
 		for deadline := time.Now().Add(5 * time.Second); c.Ping(t.Context()).Err() != nil; time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatal("redis-server not answering 5 s after its restart")
 			}
 		}
-		time.Sleep(cooldown + 50*time.Millisecond)
+		// then the circuit closed by a renewal's probe (the calls held are
+		// renewed every ttl/3) or, past the cooldown, the next take is its
+		// probe. A take while a renewal's probe was under way found the
+		// breaker busy and went to the share (lease kind degraded, want
+		// remote: under -race on two busy cores, session 25); a take waits
+		// for the probe's outcome, at most 2 s
+		for deadline := time.Now().Add(2 * time.Second); s.Circuit() != Closed && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 
 	first := take("", 1, remoteLease) // the tenant held in Redis
 	akey := first.akey
+	released := []string{first.member}
 	s.Release(first)
-	time.Sleep(10 * flushDelay) // the release sent
+	sent(akey, released...)
 	holds("before the outage", akey, false)
 	srv.stop()
 	a := take("bulk", 1, degradedLease)
@@ -134,9 +168,10 @@ func TestDegradedLeasesEnrolled_d109(t *testing.T) {
 	time.Sleep(ttl) // a's lease runs out; the calls in flight are enrolled
 	holds("after the second outage", akey, false, r, ls[0], ls[1])
 	holds("after the second outage", ckey, true)
+	released = []string{r.member, ls[0].member, ls[1].member}
 	s.Release(r)
 	s.Release(ls[0])
 	s.Release(ls[1])
-	time.Sleep(10 * flushDelay)
+	sent(akey, released...)
 	holds("all released", akey, false)
 }

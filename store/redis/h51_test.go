@@ -24,10 +24,13 @@ import (
 func TestSlotKeyOutlivesItsSlots(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "h51.slotkey" + time.Now().Format("150405.000000") + ":"
-	// The lease outlives a slow renewal: with 30 ms (renewals every 10 ms)
-	// a renewal delayed past 30 ms under -race on two busy CI cores let the
-	// lease run out, and b was rightly admitted (CI, session 25).
-	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond))
+	// a's short lease is the point, not a scheduling bet: it sets the key's
+	// expiry (three of a's TTLs, 90 ms) that b's take must push on. With
+	// 900 ms (50d635c, the cure of TestLeasesByOneClock applied here too)
+	// the key outlived the 200 ms sleep with the bug, and the test passed
+	// on 56fb0f0^. A late goroutine only makes a's lease run out sooner,
+	// which admits nothing beside b's slot.
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
 	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
 	pf := func(string) *store.Plan { return &p }
@@ -68,10 +71,13 @@ func TestSlotKeyOutlivesItsSlots(t *testing.T) {
 func TestSlotKeyOutlivesRenewals(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "h51.renew" + time.Now().Format("150405.000000") + ":"
-	// The lease outlives a slow renewal: with 30 ms (renewals every 10 ms)
-	// a renewal delayed past 30 ms under -race on two busy CI cores let the
-	// lease run out, and b was rightly admitted (CI, session 25).
-	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond))
+	// a's short lease is the point, not a scheduling bet: its renewal cut
+	// the key's expiry to three of a's TTLs (90 ms). With 900 ms (50d635c,
+	// the cure of TestLeasesByOneClock applied here too) the key outlived
+	// the 200 ms sleep with the bug, and the test passed on 1d2f10b^. A
+	// late goroutine only makes a's lease run out sooner, which admits
+	// nothing beside b's slot.
+	a := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Millisecond))
 	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(30*time.Second))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
 	pf := func(string) *store.Plan { return &p }
@@ -86,7 +92,22 @@ func TestSlotKeyOutlivesRenewals(t *testing.T) {
 	if !d.Allowed {
 		t.Fatalf("a: %+v", d)
 	}
-	time.Sleep(60 * time.Millisecond) // a renews its slot (every 10 ms)
+	// a renews its slot (every 10 ms): wait for the renewal to move its
+	// deadline, rather than sleep a guess at it (without one the key's
+	// expiry is b's, and the test would pass with the bug)
+	ctx := t.Context()
+	s0, err := c.ZScore(ctx, la.akey, la.member).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if s, err := c.ZScore(ctx, la.akey, la.member).Result(); err == nil && s != s0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a's lease was not renewed in 5 s")
+		}
+	}
 	a.Release(&la)
 	time.Sleep(200 * time.Millisecond)
 	var ls [2]Lease
@@ -198,7 +219,11 @@ func TestLostSpareNotReused(t *testing.T) {
 	}
 	defer srv.remove()
 	c := client(t, srv.addr())
-	a := newStore(t, c, WithCreditLeasing(64), WithLeaseTTL(60*time.Millisecond), WithBreaker(1000, time.Millisecond))
+	// The lease outlives a slow renewal: a's last take holds a slot on a
+	// 60 ms lease, and a stall of the test past it under -race on two busy
+	// cores (no renewal between a's take and b's) would let it run out and
+	// b be rightly admitted (session 25)
+	a := newStore(t, c, WithCreditLeasing(64), WithLeaseTTL(900*time.Millisecond), WithBreaker(1000, time.Millisecond))
 	b := newStore(t, c, WithPrefix(a.cfg.prefix))
 	p := store.Plan{Credits: 1000, Window: time.Hour, Concurrency: 1}
 	pf := func(string) *store.Plan { return &p }
@@ -211,7 +236,7 @@ func TestLostSpareNotReused(t *testing.T) {
 	}
 	a.Release(&la) // kept as a spare
 	// a keeps its spare busy (a sweep gives back an idle one) across the
-	// restart, while its renewals (every 20 ms) find the slot gone
+	// restart, while its renewals (every 300 ms) find the slot gone
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -230,7 +255,7 @@ func TestLostSpareNotReused(t *testing.T) {
 	if err := srv.restart(); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(2 * time.Second); a.Stats().LeasesLost == 0 && time.Now().Before(end); {
+	for end := time.Now().Add(5 * time.Second); a.Stats().LeasesLost == 0 && time.Now().Before(end); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)

@@ -72,7 +72,11 @@ func TestSlotsHeldAgainAfterRestart(t *testing.T) {
 	}
 	defer srv.remove()
 	prefix := "h55.restart:"
-	a := newStore(t, client(t, srv.addr()), WithPrefix(prefix), WithLeaseTTL(60*time.Millisecond), WithBreaker(1000, time.Millisecond))
+	// The lease outlives a slow renewal: with 60 ms (renewals every 20 ms)
+	// and a sleep of 50 ms after the renewal that held the slots again, a
+	// renewal delayed past the lease under -race on two busy cores would
+	// let it run out, and b be rightly admitted (session 25).
+	a := newStore(t, client(t, srv.addr()), WithPrefix(prefix), WithLeaseTTL(900*time.Millisecond), WithBreaker(1000, time.Millisecond))
 	b := newStore(t, client(t, srv.addr()), WithPrefix(prefix))
 	p := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: map[string]int64{"k": 2}}
 	pf := func(string) *store.Plan { return &p }
@@ -94,13 +98,14 @@ func TestSlotsHeldAgainAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for a.Stats().LeasesLost < 2 { // a's renewal has found them gone
+	// a's renewal has found them gone, and the same script held them again
+	// (op_renew), before LeasesLost counts them: no sleep stands in for it
+	for a.Stats().LeasesLost < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("a never renewed after the restart: %+v", a.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // and renewed them again since
 	var lb Lease
 	b.Take(time.Now(), req, pf, &lb, &d)
 	allowed := d.Allowed
@@ -130,6 +135,24 @@ func busy(s *Store, tenant string, now time.Time, pf store.PlanFunc) func() {
 		}
 	}()
 	return func() { close(stop); <-done }
+}
+
+// renewed waits (at most 5 s) for s's background to have renewed since
+// the call, in place of a sleep that guessed it: under -race on two busy
+// cores the renewals (every third of the lease TTL) may come late. Each
+// renewal is a round trip, sent one after another with the tick's sweep
+// between them: the first counted may have been sent before the call,
+// the second was sent after it, and once the third is counted the
+// second's reply was read and the tick's sweep done. (busy's calls take
+// no round trip while s keeps their spare and block.)
+func renewed(t *testing.T, s *Store) {
+	t.Helper()
+	from := s.Stats().RoundTrips
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().RoundTrips < from+3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewals in 5 s: %+v", s.Stats())
+		}
+	}
 }
 
 // t0 is a fake clock's start in the client time tests: far from the
@@ -208,7 +231,7 @@ func TestBlockDroppedOnShorterPlan(t *testing.T) {
 		stop()
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // a renews its spare (every 20 ms)
+	renewed(t, a) // a renews its spare (every 20 ms), and reads the windows' epoch
 	stop()
 	t1 := t0.Add(3 * time.Minute) // a's block is back in the pool of the 2-minute window
 	b.Take(t1, &store.Request{Tenant: "t", App: "y", Credits: 80}, pf, &l, &d)
@@ -253,7 +276,7 @@ func TestBlockDroppedPastFrontier(t *testing.T) {
 		t.Fatalf("b: the pool is not whole a window after a's block: %+v", d)
 	}
 	b.Release(&l)
-	time.Sleep(200 * time.Millisecond) // a renews its spare (every 20 ms)
+	renewed(t, a) // a renews its spare (every 20 ms), and reads the windows' frontier
 	stop()
 	a.Take(t0.Add(time.Second), &store.Request{Tenant: "t", App: "x", Credits: 1}, pf, &l, &d)
 	allowed := d.Allowed
@@ -281,7 +304,10 @@ func TestBlockKeptOnCallersClock(t *testing.T) {
 	}
 	a.Release(&l)
 	stop := busy(a, "t", t0, pf)
-	time.Sleep(100 * time.Millisecond) // a's sweeps (every 20 ms)
+	renewed(t, a) // and a's sweeps (every 20 ms) judged the block
+	for deadline := time.Now().Add(5 * time.Second); a.Stats().Local == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // busy's calls spend from it
+	}
 	stop()
 	if st := a.Stats(); st.GivenBack != 0 || st.Local == 0 {
 		t.Fatalf("a's block, in use within its deadline on the callers' clock, was given back: %+v", st)

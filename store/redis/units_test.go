@@ -16,7 +16,11 @@ import (
 func TestUnitsAcrossInstances(t *testing.T) {
 	c := client(t, shared.addr())
 	prefix := "units" + time.Now().Format("150405.000000") + ":"
-	ttl := 300 * time.Millisecond
+	// Renewals (every ttl/3) must keep the units held across the sleep:
+	// with 300 ms a renewal late by 200 ms (-race on two busy cores) would
+	// let them run out and the refusals below admit, as units_hammer_r103's
+	// 40 ms did (session 25). 900 ms leave room for one late by 600 ms.
+	ttl := 900 * time.Millisecond
 	a := newStore(t, c, WithPrefix(prefix), WithCreditLeasing(64), WithLeaseTTL(ttl))
 	b := newStore(t, c, WithPrefix(prefix), WithLeaseTTL(ttl))
 	p := store.Plan{Credits: 1 << 30, Window: time.Hour, Concurrency: 5, SubConcurrency: map[string]int64{"composite": 10}}
@@ -45,7 +49,7 @@ func TestUnitsAcrossInstances(t *testing.T) {
 		if n := card(l.ckey); n != 1 {
 			t.Fatalf("round %d: the class's key holds %d members, a call takes one unit of it", round, n)
 		}
-		time.Sleep(3 * ttl) // renewals keep every unit held
+		time.Sleep(2 * ttl) // renewals keep every unit held
 		if _, d := take(b, 1); d.Allowed || d.Reason != store.ReasonConcurrency {
 			t.Fatalf("round %d: another instance's call admitted beside 5 units held of 5: %+v", round, d)
 		}
@@ -54,7 +58,7 @@ func TestUnitsAcrossInstances(t *testing.T) {
 		}
 		akey, ckey := l.akey, l.ckey
 		a.Release(l)
-		deadline := time.Now().Add(2 * time.Second) // the release is queued, then flushed
+		deadline := time.Now().Add(5 * time.Second) // the release is queued, then flushed
 		for card(akey) != 0 || card(ckey) != 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("round %d: %d units still held after the release", round, card(akey))
