@@ -15,8 +15,9 @@ import (
 // one it had learned for good.)
 func TestSetPlanReachesAllInstances(t *testing.T) {
 	c := client(t, shared.addr())
-	a := newStore(t, c, WithPrefix("plans.reach:"))
-	b := newStore(t, c, WithPrefix("plans.reach:"))
+	prefix := "plans.reach" + time.Now().Format("150405.000000") + ":" // each run its own keys (-count)
+	a := newStore(t, c, WithPrefix(prefix))
+	b := newStore(t, c, WithPrefix(prefix))
 	def := store.Plan{Credits: 100, Window: time.Hour, Concurrency: 2}
 	pf := func(string) *store.Plan { return &def }
 	take := func(s *Store) store.Decision {
