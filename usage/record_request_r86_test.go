@@ -15,7 +15,9 @@ import (
 )
 
 // recordInOld is RecordIn as it was before RecordRequest (791d841), with
-// its tryRun and maybeOpen (copied, with counts for e.counts): the reference that RecordRequest must match.
+// its tryRun and maybeOpen (copied, with counts for e.counts, and since
+// 44107dd with the run's keys compared as six pointers and six lengths,
+// as the new code stores them): the reference that RecordRequest must match.
 // (TestRecordRequestMatchesRecordIn compares RecordRequest with RecordIn,
 // which now calls RecordRequest: that test compares the new code with
 // itself.)

@@ -8,9 +8,10 @@ import (
 	"unsafe"
 )
 
-// shard is 128 bytes, so that two shards' words never share a cache
-// line whatever the alignment of the Stats (at 72 bytes they did, and two
-// cores recording into neighbouring shards fought over the line).
+// shard is 256 bytes (a multiple of 128), so that two shards' words
+// never share a cache line whatever the alignment of the Stats (at 72
+// bytes they did, and two cores recording into neighbouring shards fought
+// over the line).
 type shard struct {
 	// run first: a decision in an open run reads its first two lines
 	// (state, keys, bounds: 120 bytes), and touches no other.
