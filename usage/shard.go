@@ -13,8 +13,9 @@ import (
 // bytes they did, and two cores recording into neighbouring shards fought
 // over the line).
 type shard struct {
-	// run first: a decision in an open run reads its first two lines
-	// (state, keys, bounds: 120 bytes), and touches no other.
+	// run first: what a decision in an open run reads (state, keys,
+	// bounds: 120 bytes) together, on two lines or three as the Stats
+	// falls (its shards are not line-aligned), the mutex after them.
 	run openRun
 	mu  sync.Mutex // protects buf; taken by lock, which closes run
 	buf []event
