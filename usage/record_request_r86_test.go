@@ -15,7 +15,9 @@ import (
 )
 
 // recordInOld is RecordIn as it was before RecordRequest (791d841), with
-// its tryRun and maybeOpen (copied, with counts for e.counts): the reference that RecordRequest must match.
+// its tryRun and maybeOpen (copied, with counts for e.counts, and since
+// 44107dd with the run's keys compared as six pointers and six lengths,
+// as the new code stores them): the reference that RecordRequest must match.
 // (TestRecordRequestMatchesRecordIn compares RecordRequest with RecordIn,
 // which now calls RecordRequest: that test compares the new code with
 // itself.)
@@ -50,11 +52,11 @@ func (sh *shard) tryRunOld(w uint64, tenant string, e *Event) bool {
 	r := &sh.run
 	sec := e.At.Unix()
 	credits, calls, refused := counts(e.Credits, e.Refused)
-	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
-	ps := (r.ptrs[0].Load() ^ strPtr(tenant)) | (r.ptrs[1].Load() ^ strPtr(e.App)) |
-		(r.ptrs[2].Load() ^ strPtr(e.Module)) | (r.ptrs[3].Load() ^ strPtr(e.IP)) |
-		(r.ptrs[4].Load() ^ strPtr(e.User)) | (r.ptrs[5].Load() ^ strPtr(e.Method))
-	if !ok || (r.lens[0].Load()^l0)|(r.lens[1].Load()^l1)|uint64(ps) != 0 || sec < r.from.Load() || sec >= r.until.Load() {
+	same := true
+	for i, k := range [6]string{tenant, e.App, e.Module, e.IP, e.User, e.Method} {
+		same = same && r.ptrs[i].Load() == strPtr(k) && r.lens[i].Load() == uint64(len(k))
+	}
+	if !same || sec < r.from.Load() || sec >= r.until.Load() {
 		return false
 	}
 	if uint64(credits) > creditsMax {
@@ -77,8 +79,7 @@ func (sh *shard) tryRunOld(w uint64, tenant string, e *Event) bool {
 }
 
 func (sh *shard) maybeOpenOld(l *event, tenant string, e *Event) {
-	l0, l1, ok := packLens(tenant, e.App, e.Module, e.IP, e.User, e.Method)
-	if !ok || l.hour <= math.MinInt64/3600 || l.hour >= math.MaxInt64/3600 || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
+	if l.hour <= math.MinInt64/3600 || l.hour >= math.MaxInt64/3600 || l.calls+l.refused < openAfter || !samePtr(l.tenant, tenant) || !samePtr(l.app, e.App) ||
 		!samePtr(l.module, e.Module) || !samePtr(l.ip, e.IP) || !samePtr(l.user, e.User) || !samePtr(l.meth, e.Method) {
 		return
 	}
@@ -88,9 +89,9 @@ func (sh *shard) maybeOpenOld(l *event, tenant string, e *Event) {
 			r.ptrs[i].Store(p)
 		}
 	}
-	for i, v := range [2]uint64{l0, l1} {
-		if r.lens[i].Load() != v {
-			r.lens[i].Store(v)
+	for i, k := range [6]string{tenant, e.App, e.Module, e.IP, e.User, e.Method} {
+		if r.lens[i].Load() != uint64(len(k)) {
+			r.lens[i].Store(uint64(len(k)))
 		}
 	}
 	if from := l.hour * 3600; r.from.Load() != from || r.until.Load() != from+3600 {
@@ -183,12 +184,11 @@ func TestRecordRequestMatchesOldRecordIn(t *testing.T) {
 			}
 			for j := range a.shards {
 				ra, rb := &a.shards[j].run, &b.shards[j].run
-				if ra.state.Load() != rb.state.Load() || ra.from.Load() != rb.from.Load() || ra.until.Load() != rb.until.Load() ||
-					ra.lens[0].Load() != rb.lens[0].Load() || ra.lens[1].Load() != rb.lens[1].Load() {
+				if ra.state.Load() != rb.state.Load() || ra.from.Load() != rb.from.Load() || ra.until.Load() != rb.until.Load() {
 					t.Fatalf("seed %d call %d (%+v) shard %d: runs differ: state %x vs %x", seed, i, e, j, ra.state.Load(), rb.state.Load())
 				}
 				for k := range ra.ptrs {
-					if ra.ptrs[k].Load() != rb.ptrs[k].Load() {
+					if ra.ptrs[k].Load() != rb.ptrs[k].Load() || ra.lens[k].Load() != rb.lens[k].Load() {
 						t.Fatalf("seed %d call %d shard %d: run key %d differs", seed, i, j, k)
 					}
 				}

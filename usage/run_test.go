@@ -18,16 +18,21 @@ import (
 // in between, over four buffers. Half the bursts differ from the one
 // before in one key or the hour alone, some keys as prefixes of another
 // (the same pointer, another length), so that each compare of the run's
-// keys is needed.
+// keys is needed. Empty keys come from two places, with two data
+// pointers: each is "" and must count as the other does.
 func TestOpenRunMatchesModel(t *testing.T) {
 	for seed := range uint64(8) {
 		rng := rand.New(rand.NewPCG(seed, 23))
 		u, m := newStats(t, 0, 1000), newModel()
 		base := "prefixes"
+		empty := base[4:4]
+		if strPtr(empty) == strPtr("") {
+			t.Fatal("the two empty keys share a pointer: the test needs two")
+		}
 		var pools [6]*keyPool // tenant, app, module, IP, user, method
 		for i := range pools {
 			pools[i] = newKeyPool(rng, fmt.Sprint("k", i), 2)
-			pools[i].keys = append(pools[i].keys, base[:3], base[:5])
+			pools[i].keys = append(pools[i].keys, base[:3], base[:5], "", empty)
 		}
 		var e Event
 		var buf uint64

@@ -271,7 +271,7 @@ func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, cred
 	sh := u.shardOf(buf)
 	sec := at.Unix()
 	// The open bit first, here: with many tenants taking turns the run is
-	// mostly closed, and the call and its key packing cost ~50 instructions.
+	// mostly closed, and the call and its compare of the keys cost ~50 instructions.
 	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, sec, tenant, req, credits, refused) {
 		return folded || tenant == Other
 	}

@@ -237,11 +237,15 @@ func TestUsageFoldsTheTail(t *testing.T) {
 	}
 }
 
-// Shards are 128 bytes apart, so no two share a cache line however the
-// Usage is aligned.
+// Shards are 256 bytes apart, so no two share a cache line however the
+// Usage is aligned, and an open run's fields (what a decision in it
+// reads) come first, together.
 func TestUsageShardSize(t *testing.T) {
-	if sz := unsafe.Sizeof(shard{}); sz != 128 {
-		t.Fatalf("shard is %d bytes, want 128", sz)
+	if sz := unsafe.Sizeof(shard{}); sz != 256 {
+		t.Fatalf("shard is %d bytes, want 256", sz)
+	}
+	if off, size := unsafe.Offsetof(shard{}.run), unsafe.Sizeof(openRun{}); off != 0 || size != 120 {
+		t.Fatalf("the run's fields are bytes %d to %d of the shard, want 0 to 120", off, off+size)
 	}
 }
 
