@@ -257,24 +257,44 @@ func (u *Stats) RecordIn(buf uint64, e *Event) bool {
 // caller holds them, where an Event would be a copy of them (136 bytes)
 // per call. req is only read: its strings are kept, not req.
 func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, credits int64, refused bool) bool {
-	// Only the tenant is worked out before the filter's call (past the
-	// cap), and only it, the fold and the Unix second before tryRun's:
-	// what else the decision counts (its hour, calls) is worked out after
-	// them, so that little crosses those calls (each value that did cost
-	// a spill and a reload). The report is the fold, or else the tenant
-	// compared with Other, for the same reason.
+	// Only the tenant, the fold and the Unix second are worked out before
+	// tryRun's call: what else the decision counts (its hour, calls) is
+	// worked out in recordLocked, so that little crosses the call (each
+	// value that did cost a spill and a reload) and this frame stays
+	// small. The filter's lookup of a 9- to 16-byte name is inline (the
+	// call of foldsPast, which cannot be inlined, cost ~16 instructions
+	// a decision past the cap). The report is the fold, or else the
+	// tenant compared with Other, for the same reason.
 	tenant := req.Tenant
-	folded := u.filter.folds(tenant)
+	folded := false
+	if f := &u.filter; f.full.Load() {
+		if nameShort(tenant) { // foldsPast's common case, inline: it cannot be
+			i, b := split(hash16(f.seed, tenant))
+			folded = f.bits[i].Load()&b != b
+		} else {
+			folded = f.foldsPast(tenant)
+		}
+	}
 	if folded {
 		tenant = Other // now, so that it merges with the other folded tenants' events
 	}
 	sh := u.shardOf(buf)
 	sec := at.Unix()
 	// The open bit first, here: with many tenants taking turns the run is
-	// mostly closed, and the call and its compare of the keys cost ~50 instructions.
+	// mostly closed, and the call and its compare of the keys cost ~50
+	// instructions.
 	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, sec, tenant, req, credits, refused) {
 		return folded || tenant == Other
 	}
+	return u.recordLocked(sh, sec, tenant, req, credits, refused) || folded
+}
+
+// recordLocked is RecordRequest of a decision that no open run took: it
+// merges into the buffer's last event, or appends one, under the shard's
+// lock. tenant is req's, or Other when it folds. It reports whether
+// tenant is Other. (Apart, so that RecordRequest's open-run path keeps
+// a small frame.)
+func (u *Stats) recordLocked(sh *shard, sec int64, tenant string, req *store.Request, credits int64, refused bool) bool {
 	hour := hourOfSec(sec)
 	credits, calls, refusals := counts(credits, refused)
 	sh.lock()
@@ -286,7 +306,7 @@ func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, cred
 			l.merge(credits, calls, refusals)
 			sh.maybeOpen(l, tenant, req)
 			sh.mu.Unlock()
-			return folded || tenant == Other
+			return tenant == Other
 		}
 	}
 	// Written in place: a batch's slots are zero (see recycle), and a
@@ -295,7 +315,7 @@ func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, cred
 	l.hour, l.tenant, l.app, l.module, l.ip, l.user, l.meth = hour, tenant, req.App, req.Module, req.IP, req.User, req.Method
 	l.credits, l.calls, l.refused = credits, calls, refusals
 	u.appended(sh)
-	return folded || tenant == Other
+	return tenant == Other
 }
 
 // counts returns what a decision counts: an admitted call and its

@@ -46,7 +46,7 @@ func (f *tenantFilter) folds(tenant string) bool { return f.full.Load() && f.fol
 // inlined), where has, bits3 and nameHash cost ~80 instructions a call
 // past the cap.
 func (f *tenantFilter) foldsPast(tenant string) bool {
-	if uint(len(tenant)-9) <= 16-9 {
+	if nameShort(tenant) { // as RecordRequest's
 		i, b := split(hash16(f.seed, tenant))
 		return f.bits[i].Load()&b != b
 	}
@@ -63,6 +63,9 @@ func (tu *tenantUsage) filterName() string {
 	}
 	return ""
 }
+
+// nameShort reports whether name has the 9 to 16 bytes that hash16 takes.
+func nameShort(name string) bool { return uint(len(name)-9) <= 16-9 }
 
 func (f *tenantFilter) has(name string) bool {
 	i, bits := f.bits3(name)
