@@ -286,7 +286,7 @@ func (u *Stats) RecordRequest(buf uint64, at time.Time, req *store.Request, cred
 	if w := sh.run.state.Load(); w&runOpen != 0 && sh.tryRun(w, sec, tenant, req, credits, refused) {
 		return folded || tenant == Other
 	}
-	return u.recordLocked(sh, sec, tenant, req, credits, refused) || folded
+	return u.recordLocked(sh, sec, tenant, req, credits, refused) // folded, tenant is Other
 }
 
 // recordLocked is RecordRequest of a decision that no open run took: it
