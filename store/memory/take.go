@@ -20,6 +20,13 @@ type Lease struct {
 	units    int64        // the units app holds, when app is not nil
 	at       int64        // admission time, Unix ns: the slot a refund goes back to
 	credits  int64        // what the admission and its settles charged (a Settle's Exceeds is of the whole)
+	// reset is the last Decision.Reset built from a tenant's cached reset
+	// instant, resetNs (Unix ns; 0 for none): a lease is pooled per P, and
+	// its next admission, of the same tenant or of another whose window
+	// resets at the same instant (tenants spending in one window slot),
+	// copies it where time.Unix(...).In(...) cost 30-odd instructions.
+	reset   time.Time
+	resetNs int64
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
@@ -172,7 +179,10 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		d.Window = w.length()
 	}
 	if reset > ns { // the cached instant holds: built here, with no call
-		d.Reset = time.Unix(0, reset).In(now.Location())
+		if reset != lease.resetNs || lease.reset.Location() != now.Location() {
+			lease.reset, lease.resetNs = time.Unix(0, reset).In(now.Location()), reset
+		}
+		d.Reset = lease.reset
 	} else {
 		d.Reset = w.resetAt(now, reset)
 	}
