@@ -1,12 +1,12 @@
 package memory
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/creditgate/creditgate/internal/strhash"
 	"github.com/creditgate/creditgate/store"
 )
 
@@ -52,7 +52,7 @@ const MaxWindows = store.MaxWindows
 // and its application exist. Safe for concurrent use.
 type Store struct {
 	shards     [numShards]shard
-	seed       maphash.Seed
+	seed       strhash.Seed
 	count      atomic.Int64 // tenants held
 	maxTenants int64        // 0 = unbounded
 	maxApps    int
@@ -202,7 +202,7 @@ func WithMaxApps(n int) Option {
 
 // New returns an empty in-memory store.
 func New(opts ...Option) *Store {
-	s := &Store{seed: maphash.MakeSeed(), maxApps: DefaultMaxApps, maxBytes: DefaultMaxBytes}
+	s := &Store{seed: strhash.NewSeed(), maxApps: DefaultMaxApps, maxBytes: DefaultMaxBytes}
 	for _, o := range opts {
 		o.apply(s)
 	}
@@ -216,7 +216,7 @@ func New(opts ...Option) *Store {
 // seven below them the tag in its bucket, the low 32 bits its home bucket, so
 // one hash serves all three.
 func (s *Store) shardOf(key string) (*shard, uint64) {
-	h := maphash.String(s.seed, key)
+	h := strhash.String(s.seed, key)
 	return &s.shards[h>>(64-shardBits)], h
 }
 
