@@ -178,7 +178,11 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	} else {
 		d.Window = w.length()
 	}
-	if reset > ns { // the cached instant holds: built here, with no call
+	// The cached instant holds: built here, with no call. Only an instant
+	// after 1970 is one: 0 (and the markers) mean nothing cached, which a
+	// now before 1970 is after (it walks, as resetAt's cached instants
+	// before 1970 do), and 0 is also the lease's "no instant kept".
+	if reset > max(ns, 0) {
 		if reset != lease.resetNs || lease.reset.Location() != now.Location() {
 			lease.reset, lease.resetNs = time.Unix(0, reset).In(now.Location()), reset
 		}
