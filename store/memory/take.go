@@ -136,7 +136,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		d.AddOns = t.plan.Load().AddOns
 	}
 	d.Remaining, d.Used, d.Window = tk.Remaining, tk.Spent, r.Length()
-	if reset > ns && reset == lease.resetNs && lease.reset.Location() == now.Location() {
+	if reset > max(ns, 0) && reset == lease.resetNs && lease.reset.Location() == now.Location() {
 		d.Reset = lease.reset // resetOf's usual answer, with no call
 	} else {
 		d.Reset = lease.resetOf(now, ns, reset, &t.w0)
@@ -234,9 +234,12 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 // resetOf is an admission's Decision.Reset at now (ns, in Unix ns) from w's
 // cached reset instant reset: built with no call while the instant holds,
 // and copied from the lease's last one when that was the same instant in
-// now's location; else walked (and cached) by w.
+// now's location; else walked (and cached) by w. Only an instant after
+// 1970 is one: 0 (and the markers) mean nothing cached, which a now before
+// 1970 is after (it walks, as resetAt's cached instants before 1970 do),
+// and 0 is also the lease's "no instant kept".
 func (lease *Lease) resetOf(now time.Time, ns, reset int64, w *windows) time.Time {
-	if reset > ns {
+	if reset > max(ns, 0) {
 		if reset != lease.resetNs || lease.reset.Location() != now.Location() {
 			lease.reset, lease.resetNs = time.Unix(0, reset).In(now.Location()), reset
 		}
