@@ -101,7 +101,8 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		return true
 	}
 	// stFirst, seen after first's slot was taken, says first is not dead
-	// (addApp clears it before it marks first dead and checks the slots);
+	// (addApp marks first dead and clears stFirst before it checks the
+	// slots, and sets it again if it keeps first);
 	// stCls0 likewise says cls0e was not dropped (setPlan clears it before
 	// it checks cls0e's slots).
 	if st := t.word.Load(); st&stDead != 0 || st&stFirst == 0 && t.first.dead.Load() ||
