@@ -217,7 +217,7 @@ func usageOverhead(b *testing.B, req Request) {
 	b.Cleanup(func() { _ = l.Close(context.Background()) })
 	now := time.Now()
 	run := func(stats *usage.Stats, from int) time.Duration {
-		l.usage = stats // between turns, with no call in flight
+		l.usage = stats                           // between turns, with no call in flight
 		l.names = stats != nil || l.alerts != nil // as New sets it: off is a limiter made without usage
 		start := time.Now()
 		for i := from; i < from+turn; i++ {
