@@ -61,6 +61,11 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 	if got, want := log.thresholds(), []int{80, 90, 100, 80}; !slices.Equal(got, want) {
 		t.Fatalf("alerts %v, want %v", got, want)
 	}
+	for i, al := range log.got { // the 100 % one is a Settle's: its ticket names the tenant
+		if al.Tenant != "o" {
+			t.Fatalf("alert %d names tenant %q: %+v", i, al.Tenant, al)
+		}
+	}
 	first := log.got[0]
 	if first.Tenant != "o" || first.Used != 80 || first.Limit != 100 || !first.At.Equal(t0) {
 		t.Fatalf("first alert: %+v", first)

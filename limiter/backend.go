@@ -61,20 +61,29 @@ func (b *binding[L]) take(now time.Time, h *ticketHeader) {
 // acquire admits req on a pooled ticket state (see Limiter.Acquire).
 func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	h := l.pool.get()
-	// What a store reads (see store.Request): the statistics' keys stay in
-	// the caller's req, which nothing after this call keeps.
-	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep, h.req.Units = req.Tenant, req.App, req.Class, req.Credits, req.Keep, req.Units
 	if m := l.mem; m != nil {
-		m.Take(now, &h.req, l.planFor, &state[memory.Lease](h).lease, &h.dec)
+		// The memory store, called directly, reads the caller's request and
+		// writes the caller's decision: neither escapes that call, and
+		// nothing is copied. The ticket keeps the two names its settles
+		// report, when something reads them (see Limiter.names).
+		m.Take(now, req, l.planFor, &state[memory.Lease](h).lease, d)
+		if l.names {
+			h.req.Tenant, h.req.App = req.Tenant, req.App
+		}
 	} else {
+		// Through the store interface both would escape (an allocation
+		// per call): the store reads and writes the ticket's copies.
+		// What a store reads (see store.Request): the statistics' keys
+		// stay in the caller's req, which nothing after this call keeps.
+		h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep, h.req.Units = req.Tenant, req.App, req.Class, req.Credits, req.Keep, req.Units
 		l.be.take(now, h)
+		// Field by field: the store has just written h.dec with narrow stores,
+		// which a block copy's wide loads would wait on (store forwarding).
+		x := &h.dec
+		d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
+		d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
+		d.AddOns, d.Cap, d.Exceeds = x.AddOns, x.Cap, x.Exceeds
 	}
-	// Field by field: the store has just written h.dec with narrow stores,
-	// which a block copy's wide loads would wait on (store forwarding).
-	x := &h.dec
-	d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
-	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
-	d.AddOns, d.Cap, d.Exceeds = x.AddOns, x.Cap, x.Exceeds
 	if l.usage != nil {
 		h.at = now.Unix()
 		h.folded = l.usage.RecordRequest(h.buf(), now, req, d.Cost, !d.Allowed)
@@ -86,7 +95,7 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	if l.alerts != nil {
 		l.alerts.check(now, req.Tenant, d)
 	}
-	h.credits = d.Cost
+	h.credits, h.cost = d.Cost, d.Cost
 	return Ticket{h: h, gen: h.gen.Load()}
 }
 

@@ -217,7 +217,8 @@ func usageOverhead(b *testing.B, req Request) {
 	b.Cleanup(func() { _ = l.Close(context.Background()) })
 	now := time.Now()
 	run := func(stats *usage.Stats, from int) time.Duration {
-		l.usage = stats // between turns, with no call in flight
+		l.usage = stats                           // between turns, with no call in flight
+		l.names = stats != nil || l.alerts != nil // as New sets it: off is a limiter made without usage
 		start := time.Now()
 		for i := from; i < from+turn; i++ {
 			req.Tenant = keys[i%tenants]
@@ -246,7 +247,7 @@ func usageOverhead(b *testing.B, req Request) {
 		offs, ons = append(offs, float64(off)/turn), append(ons, float64(on)/turn)
 	}
 	b.StopTimer()
-	l.usage = u
+	l.usage, l.names = u, true
 	b.ReportMetric(usageOverheadRatio(offs, ons), "usage-ratio")
 	b.ReportMetric(median(offs), "off-ns")
 	b.ReportMetric(median(ons), "on-ns")

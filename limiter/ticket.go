@@ -22,10 +22,15 @@ type Ticket struct {
 // generation, the binding that knows the state's type, and what the Limiter
 // keeps of the admission.
 type ticketHeader struct {
-	gen     atomic.Uint64
-	ops     ticketOps
-	req     Request  // what the store reads of the request (its Tenant and App also name the settles' statistics)
-	dec     Decision // the store's decision, filled in place
+	gen atomic.Uint64
+	ops ticketOps
+	// req is what a store reads of the request through the store
+	// interface; its Tenant and App also name the settles' statistics and
+	// alerts, and are kept on the memory store's path only for them (see
+	// Limiter.names).
+	req     Request
+	dec     Decision // a store's decision through the interface, filled in place
+	cost    int64    // the admission's cost (Decision.Cost)
 	credits int64    // reserved so far
 	// at is the admission's Unix second, and folded whether the usage
 	// statistics counted the call as tenant Other's, kept with them: a
@@ -128,7 +133,7 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 		if u := b.l.usage; u != nil {
 			// The admission recorded its decision's cost on every key;
 			// a granted Reserve settled more by application only.
-			more := st.credits - h.dec.Cost
+			more := st.credits - h.cost
 			if !ok {
 				more = st.credits // the call stays, with no credits
 			}
@@ -137,7 +142,7 @@ func (b *binding[L]) refuse(h *ticketHeader, now time.Time, gen uint64, e usage.
 				u.SettleIn(h.buf(), at, h.usageTenant(), h.req.App, -more)
 			}
 			if ok {
-				e.At, e.Tenant, e.App, e.Credits = at, h.usageTenant(), h.req.App, h.dec.Cost
+				e.At, e.Tenant, e.App, e.Credits = at, h.usageTenant(), h.req.App, h.cost
 				u.RefuseIn(h.buf(), &e)
 			}
 		}

@@ -2,13 +2,14 @@ package usage
 
 import (
 	"context"
-	"github.com/creditgate/creditgate/internal/words"
-	"github.com/creditgate/creditgate/store"
-	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/creditgate/creditgate/internal/strhash"
+	"github.com/creditgate/creditgate/internal/words"
+	"github.com/creditgate/creditgate/store"
 )
 
 // Dimension is one axis of the usage statistics.
@@ -84,7 +85,7 @@ type Stats struct {
 	maxPerDim  int
 	pairKeys   int // caps of the breakdowns (WithBreakdownCaps); 0: none kept
 	pairPerKey int
-	seed       maphash.Seed
+	seed       strhash.Seed
 	shards     [numShards]shard
 
 	// full holds batches waiting for aggregation. A shard hands a batch
@@ -182,7 +183,7 @@ func New(retention time.Duration, maxPerDimension int, opts ...Option) *Stats {
 		maxPerDimension = 100
 	}
 	u := &Stats{keep: keep, maxPerDim: maxPerDimension, pairKeys: DefaultBreakdownKeys, pairPerKey: DefaultBreakdownPerKey,
-		seed: maphash.MakeSeed(), newest: noHour, latest: noHour,
+		seed: strhash.NewSeed(), newest: noHour, latest: noHour,
 		tenants: map[string]*tenantUsage{}, full: make(chan []event, queueLen),
 		free: make(chan []event, queueLen), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
@@ -223,13 +224,13 @@ type Event struct {
 
 // Record counts one decision, and reports whether it counted it as
 // tenant Other's (see RecordIn).
-func (u *Stats) Record(e Event) bool { return u.RecordIn(maphash.String(u.seed, e.Tenant), &e) }
+func (u *Stats) Record(e Event) bool { return u.RecordIn(strhash.String(u.seed, e.Tenant), &e) }
 
 // Settle counts a settled difference of an admitted call's credits (its
 // real cost less what it reserved), by application only, in at's hour:
 // the call's, so that it lands in the row its call did (see Stats).
 func (u *Stats) Settle(at time.Time, tenant, app string, delta int64) {
-	u.SettleIn(maphash.String(u.seed, tenant), at, tenant, app, delta)
+	u.SettleIn(strhash.String(u.seed, tenant), at, tenant, app, delta)
 }
 
 // RecordIn is Record into the buffer that buf (any well-mixed value) picks,
@@ -329,7 +330,7 @@ func counts(credits int64, refused bool) (int64, int64, int64) {
 
 // Refuse turns a call that Record counted, e as recorded, into a refusal
 // (see RefuseIn).
-func (u *Stats) Refuse(e Event) { u.RefuseIn(maphash.String(u.seed, e.Tenant), &e) }
+func (u *Stats) Refuse(e Event) { u.RefuseIn(strhash.String(u.seed, e.Tenant), &e) }
 
 // RefuseIn turns an admitted call that RecordIn counted with e into a
 // refusal, for a request refused after its admission (by its body, say):

@@ -3,7 +3,6 @@ package usage
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -13,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/creditgate/creditgate/internal/strhash"
 )
 
 func TestUsageTopAndSeries(t *testing.T) {
@@ -153,7 +154,7 @@ func TestUsageMatchesModel(t *testing.T) {
 				for i := g; i < len(evs); i += 3 {
 					e := evs[i]
 					if e.adjust {
-						u.SettleIn(maphash.String(u.seed, e.tenant), t0, e.tenant, e.app, e.credits)
+						u.SettleIn(strhash.String(u.seed, e.tenant), t0, e.tenant, e.app, e.credits)
 					} else {
 						record(u, t0, e.tenant, e.app, "m", "ip", "u", e.meth, e.credits, e.refused)
 					}
@@ -265,7 +266,7 @@ func usageQuerySeesPushed(t *testing.T, drainer bool) {
 	// A short retention keeps the queries cheap: bg's events, dated t0,
 	// are dropped once aggregated, having filled the shard all the same.
 	u := newStats(t, 24*time.Hour, 1)
-	h := maphash.String(u.seed, "probe") // every event on the probe's shard
+	h := strhash.String(u.seed, "probe") // every event on the probe's shard
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -3,12 +3,12 @@ package memory
 import (
 	"bytes"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/creditgate/creditgate/internal/strhash"
 	"github.com/creditgate/creditgate/store"
 )
 
@@ -53,7 +53,7 @@ func checkTenantState(t *tenant, s *Store, key string) error {
 	if (t.cache() != nil) != s.cache {
 		return fmt.Errorf("cachedBit %v with WithSlotCache %v", t.cache() != nil, s.cache)
 	}
-	h := maphash.String(s.seed, key)
+	h := strhash.String(s.seed, key)
 	if want := uint64(uint32(h)) | h&(0x7f<<tagShift); t.hash() != want {
 		return fmt.Errorf("hash() %#x, want %#x", t.hash(), want)
 	}

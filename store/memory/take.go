@@ -20,6 +20,13 @@ type Lease struct {
 	units    int64        // the units app holds, when app is not nil
 	at       int64        // admission time, Unix ns: the slot a refund goes back to
 	credits  int64        // what the admission and its settles charged (a Settle's Exceeds is of the whole)
+	// reset is the last Decision.Reset built from a tenant's cached reset
+	// instant, resetNs (Unix ns; 0 for none): a lease is pooled per P, and
+	// its next admission, of the same tenant or of another whose window
+	// resets at the same instant (tenants spending in one window slot),
+	// copies it where time.Unix(...).In(...) cost 30-odd instructions.
+	reset   time.Time
+	resetNs int64
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
@@ -61,56 +68,99 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 
 // admit is Take for tenant t; false means t was evicted meanwhile and Take
 // must look it up again.
+//
+// Most tenants have one application and a lone rolling pool, and most
+// admissions are of their first application, one unit, and first class or
+// none: state says so, and such an admission reads t's first line and
+// writes its second, and reads no other (see tenant). It is decided here
+// with those as constants and no call (but the slot cache's, for a store
+// WithSlotCache), so that nothing is spilled around one before the pool's
+// take and little is live across the takes; any other admission, and one
+// whose pool SetPlan is replacing, goes through admitAny and admitted.
 func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
-	// Most tenants have one application and a lone rolling pool, and most
-	// admissions are of their first application, one unit, and first class or none:
-	// state says so, and such an admission reads t's first line and writes
-	// its second, and reads no other (see tenant). It is decided here with
-	// no call (but the slot cache's, for a store WithSlotCache), so that
-	// nothing is spilled around one before the pool's take; any other goes
-	// through slotsAny.
 	st := t.word.Load()
-	e, w, r, lone := &t.first, &t.w0, &t.roll, true
-	var app, cls *slots.Slots
-	var ce *semEntry // the class's entry when it has slots of its own (cls)
 	which := slots.PairA
 	if req.Class != "" {
 		which |= slots.PairB
 	}
 	if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) || req.Units > 1 ||
 		which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
-		var ok bool
-		if e, ce, app, which, w, r, lone, ok = s.slotsAny(now, t, req, n, st, d); e == nil {
-			return ok
-		}
-		if ce != nil {
-			cls = ce.ownSlots() // ce is set only with slots of its own
-		}
+		return s.admitAny(now, t, req, n, st, lease, d)
+	}
+	if testHooks && classHook != nil {
+		classHook()
+	}
+	var ok, refusedA bool
+	if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
+		ok, refusedA = t.slotCache().TryAcquire(&t.slots0, which)
 	} else {
-		if testHooks && classHook != nil {
-			classHook()
-		}
-		var ok, refusedA bool
-		if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
-			ok, refusedA = t.slotCache().TryAcquire(&t.slots0, which)
-		} else {
-			ok, refusedA = t.slots0.TryAcquire(which)
-		}
-		if !ok {
-			refusal(now, t, w, slotReason(refusedA), n, req, d)
-			return true
-		}
+		ok, refusedA = t.slots0.TryAcquire(which)
+	}
+	if !ok {
+		refusal(now, t, &t.w0, slotReason(refusedA), n, req, d)
+		return true
 	}
 	// stFirst, seen after first's slot was taken, says first is not dead
-	// (addApp clears it before it marks first dead and checks the slots);
+	// (addApp marks first dead and clears stFirst before it checks the
+	// slots, and sets it again if it keeps first);
 	// stCls0 likewise says cls0e was not dropped (setPlan clears it before
 	// it checks cls0e's slots).
+	if st := t.word.Load(); st&stDead != 0 || st&stFirst == 0 && t.first.dead.Load() ||
+		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
+		releaseSlots(t, nil, nil, which, 1)
+		return false
+	}
+	// The pool is called directly (a lone rolling window): a call through
+	// the interface cannot be inlined or devirtualised.
+	r := &t.roll
+	tk := r.TakeAt(now, n, req.Keep, false)
+	reset := t.w0.reset.Load() // after the take: see takeAgain
+	if reset == replacingReset && n > 0 && tk.Took != 0 {
+		w, tk := takeAgain(t, &t.w0, now, n, req.Keep, false)
+		return s.admitted(now, t, req, n, lease, d, st, w, nil, false, nil, nil, which, tk, w.reset.Load())
+	}
+	if n > 0 && tk.Took == 0 {
+		return refuse(now, t, &t.w0, nil, nil, which, store.ReasonCredits, n, req, d)
+	}
+	// What follows is admitted's, with app and cls nil and the pool r.
+	ns := now.UnixNano()
+	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch {
+		t.lastUsed.Store(ns)
+	}
+	if lease.s != s || lease.t != t || lease.app != nil || lease.cls != nil {
+		lease.s, lease.t, lease.app, lease.cls = s, t, nil, nil
+	}
+	lease.which, lease.at, lease.credits = which, ns, n
+	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, r.Limit(), 0
+	d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
+	if st&stAddOns != 0 {
+		d.AddOns = t.plan.Load().AddOns
+	}
+	d.Remaining, d.Used, d.Window = tk.Remaining, tk.Spent, r.Length()
+	if reset > max(ns, 0) && reset == lease.resetNs && lease.reset.Location() == now.Location() {
+		d.Reset = lease.reset // resetOf's usual answer, with no call
+	} else {
+		d.Reset = lease.resetOf(now, ns, reset, &t.w0)
+	}
+	return true
+}
+
+// admitAny is admit for any admission: slotsAny takes the slots and names
+// the pool, and admitted ends it.
+func (s *Store) admitAny(now time.Time, t *tenant, req *store.Request, n int64, st uint32, lease *Lease, d *store.Decision) bool {
+	e, ce, app, which, w, r, lone, ok := s.slotsAny(now, t, req, n, st, d)
+	if e == nil {
+		return ok
+	}
+	// stFirst: see admit.
 	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() ||
 		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
 		releaseSlots(t, app, nil, which, unitsOf(req))
 		return false
 	}
-	if cls != nil {
+	var cls *slots.Slots
+	if ce != nil {
+		cls = ce.ownSlots() // ce is set only with slots of its own
 		if !cls.TryAcquire(1) {
 			return refuse(now, t, w, app, nil, which, store.ReasonSubConcurrency, n, req, d)
 		}
@@ -119,8 +169,6 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 			return false
 		}
 	}
-	// The pool is called directly when it is a lone rolling window (r): a
-	// call through the interface cannot be inlined or devirtualised.
 	var tk window.Take
 	if !lone {
 		tk = w.multi.all.TakeAt(now, n, req.Keep, false)
@@ -132,6 +180,15 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		w, tk = takeAgain(t, w, now, n, req.Keep, false)
 		reset, lone = w.reset.Load(), false
 	}
+	return s.admitted(now, t, req, n, lease, d, st, w, r, lone, app, cls, which, tk, reset)
+}
+
+// admitted ends an admission whose slots are held and whose pool (w, and r
+// if lone, a lone rolling window) was taken from (tk, after which its
+// cached reset instant read reset): refused for credits, or written into
+// the lease and d.
+func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision,
+	st uint32, w *windows, r *window.Rolling, lone bool, app, cls *slots.Slots, which uint64, tk window.Take, reset int64) bool {
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
@@ -171,12 +228,25 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	} else {
 		d.Window = w.length()
 	}
-	if reset > ns { // the cached instant holds: built here, with no call
-		d.Reset = time.Unix(0, reset).In(now.Location())
-	} else {
-		d.Reset = w.resetAt(now, reset)
-	}
+	d.Reset = lease.resetOf(now, ns, reset, w)
 	return true
+}
+
+// resetOf is an admission's Decision.Reset at now (ns, in Unix ns) from w's
+// cached reset instant reset: built with no call while the instant holds,
+// and copied from the lease's last one when that was the same instant in
+// now's location; else walked (and cached) by w. Only an instant after
+// 1970 is one: 0 (and the markers) mean nothing cached, which a now before
+// 1970 is after (it walks, as resetAt's cached instants before 1970 do),
+// and 0 is also the lease's "no instant kept".
+func (lease *Lease) resetOf(now time.Time, ns, reset int64, w *windows) time.Time {
+	if reset > max(ns, 0) {
+		if reset != lease.resetNs || lease.reset.Location() != now.Location() {
+			lease.reset, lease.resetNs = time.Unix(0, reset).In(now.Location()), reset
+		}
+		return lease.reset
+	}
+	return w.resetAt(now, reset)
 }
 
 // slotsAny is admit's start for any admission: it finds the entries of

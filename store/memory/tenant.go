@@ -263,7 +263,8 @@ type windows struct {
 	// can move which window of a compound plan binds: they forget it
 	// (forgetReset), leaving a forgotten marker. It holds replacingReset
 	// from the moment SetPlan starts to replace these windows (see
-	// takeAgain). 0 and the markers are before any now: nothing cached.
+	// takeAgain). 0 and the markers mean nothing cached: admit trusts only
+	// an instant after 1970 and after now.
 	reset   atomic.Int64
 	multi   *multiWindows   // nil for a lone rolling pool
 	rolling *window.Rolling // the pool if it rolls, else nil
