@@ -65,9 +65,9 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 		// The memory store, called directly, reads the caller's request and
 		// writes the caller's decision: neither escapes that call, and
 		// nothing is copied. The ticket keeps the two names its settles
-		// report, when something reads them (see Limiter.names).
+		// report to the usage statistics and the alerts, if either is on.
 		m.Take(now, req, l.planFor, &state[memory.Lease](h).lease, d)
-		if l.names {
+		if l.usage != nil || l.alerts != nil {
 			h.req.Tenant, h.req.App = req.Tenant, req.App
 		}
 	} else {

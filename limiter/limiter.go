@@ -42,10 +42,6 @@ type Limiter struct {
 	// addOns is set, for good, once a plan with add-on credits is given or
 	// resolved: until then AddOns answers 0 with no lookup.
 	addOns atomic.Bool
-	// names says that a ticket's settles read its tenant and application
-	// (usage statistics or alerts): only then does an admission on the
-	// memory store's path keep them in the ticket.
-	names bool
 
 	usage  *usage.Stats
 	alerts *alerter
@@ -117,7 +113,6 @@ func New(p Plan, opts ...Option) (*Limiter, error) {
 	if c.bind == nil {
 		c.bind = func(l *Limiter) backend { return newBinding[memory.Lease](l, memory.New()) }
 	}
-	l.names = l.usage != nil || l.alerts != nil
 	l.be = c.bind(l)
 	if mb := bindMemory(l.be); mb != nil {
 		l.be, l.mem = mb, mb.m

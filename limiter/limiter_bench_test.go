@@ -217,8 +217,7 @@ func usageOverhead(b *testing.B, req Request) {
 	b.Cleanup(func() { _ = l.Close(context.Background()) })
 	now := time.Now()
 	run := func(stats *usage.Stats, from int) time.Duration {
-		l.usage = stats                           // between turns, with no call in flight
-		l.names = stats != nil || l.alerts != nil // as New sets it: off is a limiter made without usage
+		l.usage = stats // between turns, with no call in flight: off is a limiter made without usage
 		start := time.Now()
 		for i := from; i < from+turn; i++ {
 			req.Tenant = keys[i%tenants]
@@ -247,7 +246,7 @@ func usageOverhead(b *testing.B, req Request) {
 		offs, ons = append(offs, float64(off)/turn), append(ons, float64(on)/turn)
 	}
 	b.StopTimer()
-	l.usage, l.names = u, true
+	l.usage = u
 	b.ReportMetric(usageOverheadRatio(offs, ons), "usage-ratio")
 	b.ReportMetric(median(offs), "off-ns")
 	b.ReportMetric(median(ons), "on-ns")

@@ -26,8 +26,8 @@ type ticketHeader struct {
 	ops ticketOps
 	// req is what a store reads of the request through the store
 	// interface; its Tenant and App also name the settles' statistics and
-	// alerts, and are kept on the memory store's path only for them (see
-	// Limiter.names).
+	// alerts, and are kept on the memory store's path only for them (when
+	// the limiter has either).
 	req     Request
 	dec     Decision // a store's decision through the interface, filled in place
 	cost    int64    // the admission's cost (Decision.Cost)

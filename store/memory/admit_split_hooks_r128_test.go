@@ -140,16 +140,19 @@ func TestSetPlanDuringFastAdmissionR128(t *testing.T) {
 	}
 }
 
-// TestFirstAppDroppedDuringAnyAdmissionR128 is
-// TestFirstAppDroppedDuringAdmission for admissions of the first
-// application that admitAny makes (slotsAny picks &t.first by stFirst and
-// its name): of two units, of a class that is not the first capped one,
-// under a compound plan. slotsAny's hook runs after the entries are found,
-// before the slots' take; there the other application's admission drops
-// the idle first entry and takes the table's only place. The first
-// admission's take is then of a dead entry's slots: refused for
-// concurrency, nothing held but b's.
-func TestFirstAppDroppedDuringAnyAdmissionR128(t *testing.T) {
+// TestFirstAppDroppedDuringAdmission: an admission of a tenant's first
+// application passes admit's test; before it takes its slots, another
+// application's admission, with the table full (WithMaxApps(1)) and the
+// first one idle, drops the first entry and takes the table's only place,
+// which it keeps. The first admission then took slots of a dead entry: it
+// must find the entry dead, give the slots back and look again, and be
+// refused for concurrency (the table is full of a busy application), with
+// nothing held but b's. On both paths: admit's own (one unit, no class or
+// the first capped one, a lone pool: it must see stFirst cleared and the
+// entry dead), and admitAny's (slotsAny picks &t.first by stFirst and its
+// name; its hook runs after the entries are found): of two units, of a
+// class that is not the first capped one, under a compound plan.
+func TestFirstAppDroppedDuringAdmission(t *testing.T) {
 	sub := map[string]int64{"bulk": 2, "q": 2}
 	rolling := store.Plan{Name: "p", Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: sub}
 	compound := store.Plan{Name: "c", Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: sub,
@@ -160,6 +163,8 @@ func TestFirstAppDroppedDuringAnyAdmissionR128(t *testing.T) {
 		req   store.Request
 		other int64 // what b's call holds besides its unit: its class's slot
 	}{
+		{"fast", &rolling, store.Request{}, 0},
+		{"fast first class", &rolling, store.Request{Class: "bulk"}, 1},
 		{"units=2", &rolling, store.Request{Units: 2}, 0},
 		{"other class", &rolling, store.Request{Class: "q"}, 1},
 		{"compound", &compound, store.Request{}, 0},
