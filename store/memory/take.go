@@ -20,9 +20,9 @@ type Lease struct {
 	units    int64        // the units app holds, when app is not nil
 	// plain says the admission holds which of t.slots0 and nothing else,
 	// and t has no slot cache: Release's common case, told by one load.
-	plain bool
-	at       int64        // admission time, Unix ns: the slot a refund goes back to
-	credits  int64        // what the admission and its settles charged (a Settle's Exceeds is of the whole)
+	plain   bool
+	at      int64 // admission time, Unix ns: the slot a refund goes back to
+	credits int64 // what the admission and its settles charged (a Settle's Exceeds is of the whole)
 	// reset is the last Decision.Reset built from a tenant's cached reset
 	// instant, resetNs (Unix ns; 0 for none): a lease is pooled per P, and
 	// its next admission, of the same tenant or of another whose window
@@ -204,7 +204,7 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
-	ns := window.UnixNano(now) // as the fast path's (see admit)
+	ns := window.UnixNano(now)                         // as the fast path's (see admit)
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
 	}
