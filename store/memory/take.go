@@ -18,9 +18,6 @@ type Lease struct {
 	app, cls *slots.Slots // the application's and the class's own slots, nil if in slots0 or none
 	which    uint64       // what t.slots0 holds of the admission (a slots.Pair delta), 0 for none
 	units    int64        // the units app holds, when app is not nil
-	// plain says the admission holds which of t.slots0 and nothing else,
-	// and t has no slot cache: Release's common case, told by one load.
-	plain   bool
 	at      int64 // admission time, Unix ns: the slot a refund goes back to
 	credits int64 // what the admission and its settles charged (a Settle's Exceeds is of the whole)
 	// reset is the last Decision.Reset built from a tenant's cached reset
@@ -33,6 +30,9 @@ type Lease struct {
 	// seek is set while Take's last lookup found another tenant than the
 	// lease's: its key is then not compared first (see Take).
 	seek bool
+	// plain says the admission holds which of t.slots0 and nothing else,
+	// and t has no slot cache: Release's common case, told by one load.
+	plain bool
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
