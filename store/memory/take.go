@@ -18,8 +18,8 @@ type Lease struct {
 	app, cls *slots.Slots // the application's and the class's own slots, nil if in slots0 or none
 	which    uint64       // what t.slots0 holds of the admission (a slots.Pair delta), 0 for none
 	units    int64        // the units app holds, when app is not nil
-	at      int64 // admission time, Unix ns: the slot a refund goes back to
-	credits int64 // what the admission and its settles charged (a Settle's Exceeds is of the whole)
+	at       int64        // admission time, Unix ns: the slot a refund goes back to
+	credits  int64        // what the admission and its settles charged (a Settle's Exceeds is of the whole)
 	// reset is the last Decision.Reset built from a tenant's cached reset
 	// instant, resetNs (Unix ns; 0 for none): a lease is pooled per P, and
 	// its next admission, of the same tenant or of another whose window
