@@ -148,7 +148,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		first := j*k - n // days from (y, m, d) to the period's first day
 		start := f.boundary(y, m, d+int(first))
 		end := f.boundary(y, m, d+int(first+k))
-		return &period{id: uint64(j), start: unixNano(start), end: unixNano(end)}
+		return &period{id: uint64(j), start: UnixNano(start), end: UnixNano(end)}
 	}
 	next := f.boundary(y, m, d+1)
 	off := t.Sub(b)
@@ -162,7 +162,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 	// hours in Antarctica/Troll, whose clocks move by two; more after a
 	// zone's own date-line change), so that no two periods share one.
 	perDay := int64(maxDay/f.period) + 1
-	return &period{id: uint64(n*perDay + int64(j)), start: unixNano(start), end: unixNano(end)}
+	return &period{id: uint64(n*perDay + int64(j)), start: UnixNano(start), end: UnixNano(end)}
 }
 
 // current returns the cached period for t, moving it forward when t has left
@@ -235,7 +235,7 @@ func (f *Fixed) load(p *period) (x, used uint64, _ *period) {
 // take charges n credits (or, if partial, as many as fit under the limit L)
 // and returns what it took, the period charged and what is spent after.
 func (f *Fixed) take(now time.Time, n, L int64, partial bool) (int64, uint64, int64) {
-	p := f.current(now, unixNano(now))
+	p := f.current(now, UnixNano(now))
 	for {
 		x, used, q := f.load(p)
 		p = q
@@ -255,8 +255,8 @@ func (f *Fixed) RefundAt(now, spent time.Time, n int64) int64 {
 	if n <= 0 {
 		return 0
 	}
-	p := f.current(now, unixNano(now))
-	if sn := unixNano(spent); sn < p.start || sn >= p.end {
+	p := f.current(now, UnixNano(now))
+	if sn := UnixNano(spent); sn < p.start || sn >= p.end {
 		return 0
 	}
 	return f.refundTok(p.id, n)
@@ -278,13 +278,13 @@ func (f *Fixed) refundTok(id uint64, n int64) int64 {
 
 // RemainingAt reports the credits left in now's period.
 func (f *Fixed) RemainingAt(now time.Time) int64 {
-	_, used, _ := f.load(f.current(now, unixNano(now)))
+	_, used, _ := f.load(f.current(now, UnixNano(now)))
 	return max(f.limit.Load()-int64(used), 0)
 }
 
 // ResetAt reports the end of now's period, or now if nothing is spent in it.
 func (f *Fixed) ResetAt(now time.Time) time.Time {
-	_, used, p := f.load(f.current(now, unixNano(now)))
+	_, used, p := f.load(f.current(now, UnixNano(now)))
 	if used == 0 {
 		return now
 	}
@@ -300,7 +300,7 @@ func (f *Fixed) AvailableAt(now time.Time, n int64) (time.Time, error) {
 	if n > L {
 		return time.Time{}, ErrExceedsLimit
 	}
-	_, used, p := f.load(f.current(now, unixNano(now)))
+	_, used, p := f.load(f.current(now, UnixNano(now)))
 	if L-int64(used) >= n {
 		return now, nil
 	}
@@ -315,7 +315,7 @@ func (f *Fixed) Period() time.Duration { return f.period }
 // when nothing is spent), also beyond a limit lowered by SetLimit.
 func (f *Fixed) Returns(now time.Time) iter.Seq2[time.Time, int64] {
 	return func(yield func(time.Time, int64) bool) {
-		_, used, p := f.load(f.current(now, unixNano(now)))
+		_, used, p := f.load(f.current(now, UnixNano(now)))
 		if used > 0 {
 			yield(time.Unix(0, p.end).In(now.Location()), int64(used))
 		}

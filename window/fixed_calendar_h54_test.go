@@ -70,7 +70,7 @@ func walkPeriods(t *testing.T, f *Fixed, name string, start, stop time.Time, r *
 	per, reset, loc := f.period, f.resetAt, f.loc
 	{
 		p := f.periodOf(start)
-		for steps := 0; p.end <= unixNano(stop); steps++ {
+		for steps := 0; p.end <= UnixNano(stop); steps++ {
 			if p.start >= p.end {
 				t.Fatalf("%s per %v reset %v: empty period [%v, %v)", name, per, reset, time.Unix(0, p.start), time.Unix(0, p.end))
 			}
@@ -171,7 +171,7 @@ func TestFixedAgainstReference(t *testing.T) {
 					used += took
 				case 3:
 					spent := now.Add(-time.Duration(rng.Int64N(int64(per))))
-					sn := unixNano(spent)
+					sn := UnixNano(spent)
 					var want int64
 					if sn >= cur.start && sn < cur.end {
 						want = min(n, used)

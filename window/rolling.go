@@ -272,11 +272,14 @@ func (r *Rolling) words() uint64 { return r.size() - 1 }
 // UnixNano and puts slot boundaries on multiples of the slot width since the
 // Unix epoch (so 15-minute slots start at :00, :15, ...); epochs are then plain
 // unsigned divisions. Instants before 1678 all map to its first second, and
-// after 2262 to its last (see unixNano).
+// after 2262 to its last (see UnixNano).
 func (r *Rolling) toU(t time.Time) uint64 { return r.g.toU(t) }
 
-func (g *geometry) toU(t time.Time) uint64 {
-	x := uint64(unixNano(t)) ^ signBit
+func (g *geometry) toU(t time.Time) uint64 { return g.nsToU(UnixNano(t)) }
+
+// nsToU is toU of the instant ns, UnixNano(t).
+func (g *geometry) nsToU(ns int64) uint64 {
+	x := uint64(ns) ^ signBit
 	return x - min(x, g.skew) // 0 below skew
 }
 

@@ -123,7 +123,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 	now := start
 	for i, o := range ops {
 		now = now.Add(o.step)
-		u := unixNano(now) // the window's reading of now: past 2262 (ops of up to ten years), not wrapped
+		u := UnixNano(now) // the window's reading of now: past 2262 (ops of up to ten years), not wrapped
 		switch o.action {
 		case 0, 1, 2, 4:
 			if o.n > m.limit && o.action != 4 {
@@ -178,7 +178,7 @@ func runOps(t testing.TB, r *Rolling, ops []op) {
 			frontier, _ := m.see(u)
 			spent := now.Add(-o.back)
 			before := r.TakeAt(now, 0, 0, false).Spent // not RemainingAt: it reads 0 under a lowered limit
-			want := m.refund(frontier, unixNano(spent), o.n)
+			want := m.refund(frontier, UnixNano(spent), o.n)
 			back := r.RefundAt(now, spent, o.n)
 			if got := before - r.TakeAt(now, 0, 0, false).Spent; got != want || back != want {
 				t.Fatalf("op %d: refund of %d gave back %d (reports %d), want %d", i, o.n, got, back, want)

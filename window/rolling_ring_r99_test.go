@@ -275,7 +275,7 @@ func (m *r99Model) check() {
 	// No interval of W above the limit (entries by the instant counted).
 	es := make([]entry, 0, len(m.entries))
 	for _, e := range m.entries {
-		es = append(es, entry{unixNano(m.r.fromU(e.eff, time.UTC)), e.n})
+		es = append(es, entry{UnixNano(m.r.fromU(e.eff, time.UTC)), e.n})
 	}
 	replay(m.t, es, int64(m.r.length()), m.limit)
 }

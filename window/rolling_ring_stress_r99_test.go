@@ -127,7 +127,7 @@ func ringStress(t *testing.T, gi int, g ringGeom) {
 				held += e.n
 			}
 			if e.n > 0 {
-				all = append(all, entry{unixNano(r.fromU(e.eff, time.UTC)), e.n})
+				all = append(all, entry{UnixNano(r.fromU(e.eff, time.UTC)), e.n})
 			}
 		}
 	}

@@ -26,12 +26,19 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 // fit. The Take it returns is read in the same atomic step as the change.
 // Bad input (n <= 0) takes nothing.
 func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
+	return r.TakeUnixNano(UnixNano(now), n, keep, partial)
+}
+
+// TakeUnixNano is TakeAt at the instant ns, UnixNano(now): for a caller that
+// needs ns as well, which it then computes once.
+func (r *Rolling) TakeUnixNano(ns, n, keep int64, partial bool) Take {
 	L := r.limit.Load()
-	if n <= 0 {
-		return r.peek(now, L)
-	}
 	g := r.g
-	u := g.toU(now)
+	u := g.nsToU(ns)
+	if n <= 0 {
+		spent := r.spent(r.sync(u))
+		return Take{Spent: spent, Remaining: max(L-spent, 0)}
+	}
 	lim := under(L, keep)
 	if !partial {
 		if ok, done, spent := r.fast(g, u, n, lim); done {
@@ -44,13 +51,6 @@ func (r *Rolling) TakeAt(now time.Time, n, keep int64, partial bool) Take {
 	}
 	took, _, _, spent := r.take(u, n, keep, partial)
 	return Take{Took: took, Spent: spent, Remaining: max(L-spent, 0)}
-}
-
-// peek is a Take that takes nothing. Spent is what the window counts, not
-// L less what remains: under a lowered limit more may be spent than L.
-func (r *Rolling) peek(now time.Time, L int64) Take {
-	spent := r.spent(r.sync(r.toU(now)))
-	return Take{Spent: spent, Remaining: max(L-spent, 0)}
 }
 
 // fast is take's common case, kept apart because take's generality (partial

@@ -308,13 +308,13 @@ func TestClockBeforeTimesStart(t *testing.T) {
 func TestUnixNanoInRange(t *testing.T) {
 	zone := time.FixedZone("x", 3600)
 	for _, x := range []int64{-9223372035000000000, -1, 0, 1, 9223372035999999999, t0.UnixNano()} {
-		assert.Equal(t, x, unixNano(time.Unix(0, x).In(zone)))
+		assert.Equal(t, x, UnixNano(time.Unix(0, x).In(zone)))
 	}
 	for _, far := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 0, zone), time.Unix(0, math.MinInt64)} {
-		assert.Less(t, unixNano(far), int64(-9223372035000000000)+1e9, "%v", far)
+		assert.Less(t, UnixNano(far), int64(-9223372035000000000)+1e9, "%v", far)
 	}
 	for _, far := range []time.Time{time.Date(3000, 1, 1, 0, 0, 0, 0, zone), time.Unix(0, math.MaxInt64)} {
-		assert.GreaterOrEqual(t, unixNano(far), int64(9223372035000000000), "%v", far)
+		assert.GreaterOrEqual(t, UnixNano(far), int64(9223372035000000000), "%v", far)
 	}
 }
 

@@ -146,13 +146,13 @@ func under(L, keep int64) int64 { return max(L-max(keep, 0), 0) }
 // unixSecs bounds the seconds whose every instant UnixNano holds.
 const unixSecs = math.MaxInt64/1_000_000_000 - 1
 
-// unixNano is t.UnixNano with t's second clamped to those it holds whole
-// (1677 to 2262) instead of wrapped around: 1600 would read as 2184, a jump
-// ahead that forgets what is spent, and a period ending after 2262 would
-// end before it began. Instants past either end read as within a second of
-// it: stale callers, or a jump to 2262. It is two conditional moves more
-// than UnixNano and keeps TakeAt's toU inlined.
-func unixNano(t time.Time) int64 {
+// UnixNano is t.UnixNano as the windows read it: with t's second clamped
+// to those it holds whole (1677 to 2262) instead of wrapped around: 1600
+// would read as 2184, a jump ahead that forgets what is spent, and a period
+// ending after 2262 would end before it began. Instants past either end
+// read as within a second of it: stale callers, or a jump to 2262. It is
+// two conditional moves more than UnixNano and keeps TakeAt's toU inlined.
+func UnixNano(t time.Time) int64 {
 	return min(max(t.Unix(), -unixSecs), unixSecs)*1e9 + int64(t.Nanosecond())
 }
 

@@ -109,3 +109,15 @@ func ExampleRolling_TakeAt() {
 	// {Took:0 Spent:7 Remaining:3}
 	// {Took:3 Spent:10 Remaining:0}
 }
+
+// A caller that needs the instant in Unix nanoseconds itself (to stamp a
+// lease, say) reads it once with UnixNano and takes at it.
+func ExampleRolling_TakeUnixNano() {
+	w, _ := window.NewRolling(10, 24*time.Hour)
+	ns := window.UnixNano(time.Date(2026, 3, 2, 9, 5, 0, 0, time.UTC))
+	fmt.Printf("%+v\n", w.TakeUnixNano(ns, 4, 0, false))
+	fmt.Println(window.UnixNano(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)) == window.UnixNano(time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC))) // both read as 1677
+	// Output:
+	// {Took:4 Spent:4 Remaining:6}
+	// true
+}

@@ -531,7 +531,7 @@ func (s *Store) charged(now time.Time, st snapshotTenant, p *store.Plan) (*tenan
 	// Charged under MaxLimit, its rolling windows may have made ring tiers
 	// its plan's limit would not (see RingBytes): count them.
 	t.cost = tenantCost(t)
-	t.lastUsed.Store(now.UnixNano())
+	t.lastUsed.Store(window.UnixNano(now)) // as admissions write it
 	return t, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/creditgate/creditgate/internal/slots"
+	"github.com/creditgate/creditgate/internal/strhash"
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/window"
 )
@@ -27,6 +28,12 @@ type Lease struct {
 	// copies it where time.Unix(...).In(...) cost 30-odd instructions.
 	reset   time.Time
 	resetNs int64
+	// seek is set while Take's last lookup found another tenant than the
+	// lease's: its key is then not compared first (see Take).
+	seek bool
+	// plain says the admission holds which of t.slots0 and nothing else,
+	// and t has no slot cache: Release's common case, told by one load.
+	plain bool
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
@@ -39,28 +46,34 @@ type Lease struct {
 // atomics are sequentially consistent), so at least one sees the other: the
 // Take gives its slot back and starts over, or the eviction backs off.
 func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, lease *Lease, d *store.Decision) {
-	n := max(req.Credits, 0) // a negative cost would mint credits at Settle
 	// A lease keeps its tenant after Release, and a caller that reuses
 	// leases (the limiter pools them per P) mostly asks for that tenant
 	// again: its key is compared on the tenant's first line, with no hash
 	// and no table probe. A tenant evicted since is dead (admit checks it
-	// again once it holds its slots, as after a lookup).
-	if t := lease.t; t != nil && lease.s == s && !t.dead() {
+	// again once it holds its slots, as after a lookup). A caller whose
+	// calls go round many tenants would pay that compare and then the
+	// lookup each time: once a lookup finds another tenant than the
+	// lease's, seek skips the compare until one finds the lease's again.
+	if t := lease.t; t != nil && !lease.seek && lease.s == s && !t.dead() {
 		k := req.Tenant
-		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, n, lease, d) { // t.hasKey(k)
+		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, lease, d) { // t.hasKey(k)
 			return
 		}
 	}
 	for {
-		sh, h := s.shardOf(req.Tenant)
+		h := strhash.String(s.seed, req.Tenant) // shardOf's body: with its call, too big to inline
+		sh := &s.shards[h>>(64-shardBits)]
 		t := sh.get(h, req.Tenant)
 		if t == nil {
 			if t = s.create(now, sh, h, req.Tenant, plans); t == nil {
-				*d = store.Decision{Reason: store.ReasonTenants, Cost: n, RetryAfter: s.tenantsRetryAfter(now)}
+				*d = store.Decision{Reason: store.ReasonTenants, Cost: max(req.Credits, 0), RetryAfter: s.tenantsRetryAfter(now)}
 				return
 			}
 		}
-		if s.admit(now, t, req, n, lease, d) {
+		if seek := t != lease.t; seek != lease.seek {
+			lease.seek = seek
+		}
+		if s.admit(now, t, req, lease, d) {
 			return
 		}
 	}
@@ -77,7 +90,8 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 // WithSlotCache), so that nothing is spilled around one before the pool's
 // take and little is live across the takes; any other admission, and one
 // whose pool SetPlan is replacing, goes through admitAny and admitted.
-func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lease *Lease, d *store.Decision) bool {
+func (s *Store) admit(now time.Time, t *tenant, req *store.Request, lease *Lease, d *store.Decision) bool {
+	n := max(req.Credits, 0) // a negative cost would mint credits at Settle
 	st := t.word.Load()
 	which := slots.PairA
 	if req.Class != "" {
@@ -113,7 +127,8 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 	// The pool is called directly (a lone rolling window): a call through
 	// the interface cannot be inlined or devirtualised.
 	r := &t.roll
-	tk := r.TakeAt(now, n, req.Keep, false)
+	ns := window.UnixNano(now) // computed once, for the take and the lease
+	tk := r.TakeUnixNano(ns, n, req.Keep, false)
 	reset := t.w0.reset.Load() // after the take: see takeAgain
 	if reset == replacingReset && n > 0 && tk.Took != 0 {
 		w, tk := takeAgain(t, &t.w0, now, n, req.Keep, false)
@@ -123,14 +138,13 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, n int64, lea
 		return refuse(now, t, &t.w0, nil, nil, which, store.ReasonCredits, n, req, d)
 	}
 	// What follows is admitted's, with app and cls nil and the pool r.
-	ns := now.UnixNano()
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch {
 		t.lastUsed.Store(ns)
 	}
 	if lease.s != s || lease.t != t || lease.app != nil || lease.cls != nil {
 		lease.s, lease.t, lease.app, lease.cls = s, t, nil, nil
 	}
-	lease.which, lease.at, lease.credits = which, ns, n
+	lease.which, lease.at, lease.credits, lease.plain = which, ns, n, st&cachedBit == 0
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, r.Limit(), 0
 	d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
 	if st&stAddOns != 0 {
@@ -192,7 +206,7 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
-	ns := now.UnixNano()
+	ns := window.UnixNano(now)                         // as the fast path's (see admit)
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
 	}
@@ -211,6 +225,7 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 		lease.s, lease.t, lease.app, lease.cls = s, t, app, cls
 	}
 	lease.which, lease.at, lease.credits = which, ns, n
+	lease.plain = app == nil && cls == nil && which != 0 && st&cachedBit == 0
 	if app != nil {
 		lease.units = unitsOf(req)
 	}

@@ -76,7 +76,7 @@ type tenant struct {
 	// the first capped class's slots (B) in one word, taken with one
 	// atomic add, on the pool's written line.
 	slots0   slots.Pair
-	lastUsed atomic.Int64 // Unix ns of the last admission
+	lastUsed atomic.Int64 // the last admission's instant, window.UnixNano's reading
 	w0       windows      // the windows the tenant was created with: reset ends line 1
 
 	wins    atomic.Pointer[windows]  // &w0 until a plan change swaps windows

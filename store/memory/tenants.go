@@ -152,7 +152,7 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 			return nil
 		}
 	}
-	t.lastUsed.Store(now.UnixNano())
+	t.lastUsed.Store(window.UnixNano(now)) // as admissions write it (see admit)
 	sh.mu.Lock()
 	if cur := sh.get(h, key); cur != nil {
 		sh.mu.Unlock()
@@ -294,8 +294,11 @@ func (s *Store) sweep(now time.Time) int {
 // sh.mu held. When t is busy, at is when it may be idle.
 func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
 	ns := now.UnixNano()
-	if idle := t.lastUsed.Load() + s.idleAfter; idle > ns {
-		return false, idle
+	// lastUsed is window.UnixNano's reading (clamped to 1677-2262, as
+	// admissions write it): idleness is measured in that reading, and the
+	// instant t may be idle is returned in ns's.
+	if used := window.UnixNano(now) - t.lastUsed.Load(); used < s.idleAfter {
+		return false, ns + (s.idleAfter - used)
 	}
 	t.mu.Lock() // no plan change meanwhile
 	defer t.mu.Unlock()
