@@ -36,6 +36,8 @@ func (r *Rolling) TakeUnixNano(ns, n, keep int64, partial bool) Take {
 	g := r.g
 	u := g.nsToU(ns)
 	if n <= 0 {
+		// A peek. Spent is what the window counts, not L less what
+		// remains: under a lowered limit more may be spent than L.
 		spent := r.spent(r.sync(u))
 		return Take{Spent: spent, Remaining: max(L-spent, 0)}
 	}

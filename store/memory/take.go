@@ -206,7 +206,8 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
-	ns := window.UnixNano(now)                         // as the fast path's (see admit)
+	// One reading of now, as admit's, for the idle clock and the lease.
+	ns := window.UnixNano(now)
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
 	}
