@@ -19,10 +19,7 @@ import (
 // tenant, its credit would be spent where nothing reads it (a third call
 // admitted) and its slots held on an object the table no longer has.
 func TestFoldDuringAdmissionR128(t *testing.T) {
-	sub := map[string]int64{"bulk": 2, "q": 2}
-	rolling := store.Plan{Name: "p", Credits: 2, Window: time.Hour, Concurrency: 2, SubConcurrency: sub}
-	compound := store.Plan{Name: "c", Credits: 2, Window: time.Hour, Concurrency: 2, SubConcurrency: sub,
-		Extra: []store.WindowLimit{{Credits: 10, Window: 24 * time.Hour}}}
+	rolling, compound := pathPlans(2, 10)
 	for _, tc := range []struct {
 		name string
 		plan *store.Plan
@@ -153,10 +150,7 @@ func TestSetPlanDuringFastAdmissionR128(t *testing.T) {
 // name; its hook runs after the entries are found): of two units, of a
 // class that is not the first capped one, under a compound plan.
 func TestFirstAppDroppedDuringAdmission(t *testing.T) {
-	sub := map[string]int64{"bulk": 2, "q": 2}
-	rolling := store.Plan{Name: "p", Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: sub}
-	compound := store.Plan{Name: "c", Credits: 100, Window: time.Hour, Concurrency: 2, SubConcurrency: sub,
-		Extra: []store.WindowLimit{{Credits: 1000, Window: 24 * time.Hour}}}
+	rolling, compound := pathPlans(100, 1000)
 	for _, tc := range []struct {
 		name  string
 		plan  *store.Plan
@@ -211,4 +205,17 @@ func TestFirstAppDroppedDuringAdmission(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pathPlans returns the plans these tests run each admission under: a lone
+// rolling pool of credits an hour (admit's path for one unit of the first
+// application, and no class or the first capped one) and the same with a
+// day's window of extra credits beside it (a compound plan: admitAny's),
+// each with a concurrency cap of 2 and classes bulk and q capped at 2.
+func pathPlans(credits, extra int64) (rolling, compound store.Plan) {
+	sub := map[string]int64{"bulk": 2, "q": 2}
+	rolling = store.Plan{Name: "p", Credits: credits, Window: time.Hour, Concurrency: 2, SubConcurrency: sub}
+	compound = rolling
+	compound.Name, compound.Extra = "c", []store.WindowLimit{{Credits: extra, Window: 24 * time.Hour}}
+	return rolling, compound
 }

@@ -28,7 +28,7 @@ var r129Keys = []string{"tenant-aaaa", "tenant-aaab", "t", "", "k7", strings.Rep
 
 // TestR129ReusedLeaseDecidesAsFresh drives two copies of the same stores with
 // the same calls: one reuses a few leases for every tenant, store and kind
-// of admission (so the lease's seek and plain flags are in every state when
+// of admission (so the lease's seek flag and its slots are in every state when
 // a Take or Release comes), the other takes each call with a fresh lease.
 // Every decision must be the same, and once all is released nothing may
 // be held.

@@ -9,13 +9,15 @@ import (
 
 // Release implements store.Store.
 func (s *Store) Release(l *Lease) {
-	if l.plain {
-		l.t.slots0.Release(l.which) // releaseSlots's common case, with no call
+	t := l.t
+	if t == nil {
 		return
 	}
-	if l.t != nil {
-		releaseSlots(l.t, l.app, l.cls, l.which, l.units)
+	if l.app == nil && l.cls == nil && l.which != 0 && t.cache() == nil {
+		t.slots0.Release(l.which) // releaseSlots's common case, with no call
+		return
 	}
+	releaseSlots(t, l.app, l.cls, l.which, l.units)
 }
 
 // Settle implements store.Store. A refund into windows that SetPlan is

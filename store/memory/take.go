@@ -31,9 +31,6 @@ type Lease struct {
 	// seek is set while Take's last lookup found another tenant than the
 	// lease's: its key is then not compared first (see Take).
 	seek bool
-	// plain says the admission holds which of t.slots0 and nothing else,
-	// and t has no slot cache: Release's common case, told by one load.
-	plain bool
 }
 
 // Take implements store.Store. It takes no lock and does not allocate once
@@ -144,7 +141,7 @@ func (s *Store) admit(now time.Time, t *tenant, req *store.Request, lease *Lease
 	if lease.s != s || lease.t != t || lease.app != nil || lease.cls != nil {
 		lease.s, lease.t, lease.app, lease.cls = s, t, nil, nil
 	}
-	lease.which, lease.at, lease.credits, lease.plain = which, ns, n, st&cachedBit == 0
+	lease.which, lease.at, lease.credits = which, ns, n
 	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, r.Limit(), 0
 	d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
 	if st&stAddOns != 0 {
@@ -226,7 +223,6 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 		lease.s, lease.t, lease.app, lease.cls = s, t, app, cls
 	}
 	lease.which, lease.at, lease.credits = which, ns, n
-	lease.plain = app == nil && cls == nil && which != 0 && st&cachedBit == 0
 	if app != nil {
 		lease.units = unitsOf(req)
 	}
