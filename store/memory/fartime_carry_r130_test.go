@@ -92,3 +92,37 @@ func TestR130SetPlanPastHighEndKeepsSpent(t *testing.T) {
 		}
 	}
 }
+
+// TestR130SnapshotBeforeLowEnd: a snapshot taken before 1678 restores at
+// the same instant with what was spent. Its taken time was
+// now.UnixNano(), which wraps there (1600 reads as 2184): the restore saw
+// a snapshot taken 584 years ahead of now and refused it as corrupt.
+func TestR130SnapshotBeforeLowEnd(t *testing.T) {
+	at := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, pp := range r130Plans() {
+		p := pp[0]
+		plans := func(string) *store.Plan { return p }
+		s := New()
+		var l Lease
+		var d store.Decision
+		s.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 100}, plans, &l, &d)
+		if !d.Allowed {
+			t.Fatalf("%s: refused the first 100: %+v", p.Name, d)
+		}
+		s.Release(&l)
+		var buf bytes.Buffer
+		if err := s.SnapshotAt(at, &buf); err != nil {
+			t.Fatal(err)
+		}
+		r := New()
+		if err := r.RestoreAt(at, &buf, plans); err != nil {
+			t.Errorf("%s: restore at %v of a snapshot taken then: %v", p.Name, at, err)
+			continue
+		}
+		r.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 1}, plans, &l, &d)
+		if d.Allowed {
+			t.Errorf("%s at %v: admitted after a snapshot and restore, %d remaining; want refused (100 spent)", p.Name, at, d.Remaining)
+			r.Release(&l)
+		}
+	}
+}
