@@ -54,11 +54,31 @@ func r130RunRefunds(t *testing.T, name string, rng *rand.Rand, W time.Duration, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A take's slot counts while it is at or past the frontier.
+	live := func(slot uint64) bool { return slot >= r.head.Load() }
+	r130Steps(t, name, rng, r, W, max(W/time.Duration(S)/2, 1), 400, now, live, nil)
+}
+
+// r130Window is what r130Steps drives: a rolling or a calendar window.
+type r130Window interface {
+	stepTok(now time.Time, n, keep int64, partial bool) (Take, uint64)
+	TakeAt(now time.Time, n, keep int64, partial bool) Take
+	RefundAt(now, spent time.Time, n int64) int64
+}
+
+// r130Steps runs ops random takes and refunds on w from now, with steps of
+// up to small forward half the time, of up to W forward or back, and of up
+// to 400 days across either end, and checks the properties after each:
+// live reports whether a take's slot (its token) still counts in w, and
+// extra, if not nil, checks w further (a message for a failure).
+func r130Steps(t *testing.T, name string, rng *rand.Rand, w r130Window, W, small time.Duration, ops int, now time.Time,
+	live func(slot uint64) bool, extra func() string) {
+	t.Helper()
 	var takes []r130Take
-	for i := range 400 {
+	for i := range ops {
 		switch p := rng.IntN(100); {
 		case p < 50:
-			now = now.Add(time.Duration(rng.Int64N(max(int64(W)/int64(S)/2, 1))))
+			now = now.Add(time.Duration(rng.Int64N(int64(small))))
 		case p < 65:
 			now = now.Add(time.Duration(rng.Int64N(int64(W))))
 		case p < 75:
@@ -71,7 +91,7 @@ func r130RunRefunds(t *testing.T, name string, rng *rand.Rand, W time.Duration, 
 		step := ""
 		if rng.IntN(2) == 0 || len(takes) == 0 {
 			n := 1 + rng.Int64N(10)
-			tk, slot := r.stepTok(now, n, 0, false)
+			tk, slot := w.stepTok(now, n, 0, false)
 			step = fmt.Sprintf("take %d at %v: took %d in slot %d", n, now, tk.Took, slot)
 			if tk.Took != 0 {
 				takes = append(takes, r130Take{now, slot, tk.Took})
@@ -79,30 +99,34 @@ func r130RunRefunds(t *testing.T, name string, rng *rand.Rand, W time.Duration, 
 		} else {
 			k := &takes[rng.IntN(len(takes))]
 			n := rng.Int64N(k.out + 1)
-			before := r.TakeAt(now, 0, 0, false).Spent
-			back := r.RefundAt(now, k.at, n)
-			after := r.TakeAt(now, 0, 0, false).Spent
+			before := w.TakeAt(now, 0, 0, false).Spent
+			back := w.RefundAt(now, k.at, n)
+			after := w.TakeAt(now, 0, 0, false).Spent
 			step = fmt.Sprintf("refund %d at %v of a take at %v (slot %d): %d back", n, now, k.at, k.slot, back)
 			if back < 0 || back > n || before-after != back {
 				t.Fatalf("%s op %d: %s; spent %d -> %d", name, i, step, before, after)
 			}
-			if e := r.head.Load(); back > 0 && k.slot < e {
-				t.Fatalf("%s op %d: %s; the take's slot left the window (frontier %d): its credits came back twice", name, i, step, e)
+			if back > 0 && !live(k.slot) {
+				t.Fatalf("%s op %d: %s; the take's slot no longer counts: its credits came back twice", name, i, step)
 			}
 			k.out -= back
 		}
 		// What the window must still count: every take's credits out
-		// whose slot is at or past the frontier.
-		spent := r.TakeAt(now, 0, 0, false).Spent
-		e := r.head.Load()
+		// whose slot still counts.
+		spent := w.TakeAt(now, 0, 0, false).Spent
 		var out int64
 		for _, k := range takes {
-			if k.slot >= e {
+			if live(k.slot) {
 				out += k.out
 			}
 		}
 		if spent < out {
-			t.Fatalf("%s op %d: %s; window counts %d spent, takes in live slots (frontier %d) have %d out: a refund came from a newer slot", name, i, step, spent, e, out)
+			t.Fatalf("%s op %d: %s; window counts %d spent, takes in live slots have %d out: a refund came from a newer slot", name, i, step, spent, out)
+		}
+		if extra != nil {
+			if msg := extra(); msg != "" {
+				t.Fatalf("%s op %d: %s; %s", name, i, step, msg)
+			}
 		}
 	}
 }
@@ -144,58 +168,15 @@ func TestR130FixedRefundPropertyNearClamps(t *testing.T) {
 				default:
 					now = high.Add(-time.Duration(rng.Int64N(int64(2 * W))))
 				}
-				var takes []r130Take
-				for i := range 300 {
-					switch p := rng.IntN(100); {
-					case p < 50:
-						now = now.Add(time.Duration(rng.Int64N(int64(P)/4 + 1)))
-					case p < 65:
-						now = now.Add(time.Duration(rng.Int64N(int64(W))))
-					case p < 75:
-						now = now.Add(-time.Duration(rng.Int64N(int64(W))))
-					case p < 78:
-						now = now.Add(-time.Duration(rng.Int64N(400)) * 24 * time.Hour)
-					case p < 81:
-						now = now.Add(time.Duration(rng.Int64N(400)) * 24 * time.Hour)
+				// A take's period counts while it is the current one.
+				live := func(id uint64) bool { return id == f.cur.Load().id }
+				empty := func() string {
+					if p := f.cur.Load(); p.start >= p.end {
+						return fmt.Sprintf("the current period [%d, %d) is empty", p.start, p.end)
 					}
-					step := ""
-					if rng.IntN(2) == 0 || len(takes) == 0 {
-						n := 1 + rng.Int64N(10)
-						tk, id := f.stepTok(now, n, 0, false)
-						step = fmt.Sprintf("take %d at %v: took %d in period %d", n, now, tk.Took, id)
-						if tk.Took != 0 {
-							takes = append(takes, r130Take{now, id, tk.Took})
-						}
-					} else {
-						k := &takes[rng.IntN(len(takes))]
-						n := rng.Int64N(k.out + 1)
-						before := f.TakeAt(now, 0, 0, false).Spent
-						back := f.RefundAt(now, k.at, n)
-						after := f.TakeAt(now, 0, 0, false).Spent
-						step = fmt.Sprintf("refund %d at %v of a take at %v (period %d): %d back", n, now, k.at, k.slot, back)
-						if back < 0 || back > n || before-after != back {
-							t.Fatalf("%s op %d: %s; spent %d -> %d", name, i, step, before, after)
-						}
-						if id := f.cur.Load().id; back > 0 && k.slot != id {
-							t.Fatalf("%s op %d: %s; the take's period was reset (now %d): its credits came back twice", name, i, step, id)
-						}
-						k.out -= back
-					}
-					spent := f.TakeAt(now, 0, 0, false).Spent
-					p := f.cur.Load()
-					var out int64
-					for _, k := range takes {
-						if k.slot == p.id {
-							out += k.out
-						}
-					}
-					if spent < out {
-						t.Fatalf("%s op %d: %s; window counts %d spent, takes in the current period [%d, %d) have %d out", name, i, step, spent, p.start, p.end, out)
-					}
-					if p.start >= p.end {
-						t.Fatalf("%s op %d: %s; the current period [%d, %d) is empty", name, i, step, p.start, p.end)
-					}
+					return ""
 				}
+				r130Steps(t, name, rng, f, W, P/4+1, 300, now, live, empty)
 			}
 		}
 	}

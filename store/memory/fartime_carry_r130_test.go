@@ -11,6 +11,19 @@ import (
 // r130Plans are a rolling and a calendar plan of 100 credits an hour, and
 // for each a plan of another shape (an extra window), so that SetPlan
 // replaces the windows and carries what they spent (see carryInto).
+// r130SpendAll takes tenant a's whole pool (100 credits) at at and
+// releases the call.
+func r130SpendAll(t *testing.T, s *Store, at time.Time, plans store.PlanFunc) {
+	t.Helper()
+	var l Lease
+	var d store.Decision
+	s.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 100}, plans, &l, &d)
+	if !d.Allowed {
+		t.Fatalf("refused the first 100 at %v: %+v", at, d)
+	}
+	s.Release(&l)
+}
+
 func r130Plans() [][2]*store.Plan {
 	roll := &store.Plan{Name: "roll", Credits: 100, Window: time.Hour, Concurrency: 4}
 	cal := &store.Plan{Name: "cal", Credits: 100, Window: time.Hour, Concurrency: 4,
@@ -105,11 +118,7 @@ func TestR130SnapshotBeforeLowEnd(t *testing.T) {
 		s := New()
 		var l Lease
 		var d store.Decision
-		s.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 100}, plans, &l, &d)
-		if !d.Allowed {
-			t.Fatalf("%s: refused the first 100: %+v", p.Name, d)
-		}
-		s.Release(&l)
+		r130SpendAll(t, s, at, plans)
 		var buf bytes.Buffer
 		if err := s.SnapshotAt(at, &buf); err != nil {
 			t.Fatal(err)

@@ -23,11 +23,7 @@ func TestR130RefusalPastHighEndRetryAfter(t *testing.T) {
 		s := New()
 		var l Lease
 		var d store.Decision
-		s.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 100}, plans, &l, &d)
-		if !d.Allowed {
-			t.Fatalf("%s: refused the first 100: %+v", p.Name, d)
-		}
-		s.Release(&l)
+		r130SpendAll(t, s, at, plans)
 		s.Take(later, &store.Request{Tenant: "a", App: "x", Credits: 1}, plans, &l, &d)
 		if d.Allowed {
 			t.Fatalf("%s: admitted at %v", p.Name, later)

@@ -23,11 +23,7 @@ func TestR130SweepBeforeLowEndKeepsRecords(t *testing.T) {
 		s := New(WithIdleAfter(time.Minute))
 		var l Lease
 		var d store.Decision
-		s.Take(at, &store.Request{Tenant: "a", App: "x", Credits: 100}, plans, &l, &d)
-		if !d.Allowed {
-			t.Fatalf("%s: refused the first 100: %+v", p.Name, d)
-		}
-		s.Release(&l)
+		r130SpendAll(t, s, at, plans)
 		if n := s.Sweep(at.Add(2 * time.Minute)); n != 1 {
 			t.Fatalf("%s: sweep folded %d, want 1", p.Name, n)
 		}
