@@ -31,8 +31,22 @@ go build -o "$bindir/ratios" ./cmd/ratios
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) loadavg=$(cut -d' ' -f1-3 /proc/loadavg) $(go version) COUNT=$COUNT BENCHTIME=$BENCHTIME CPUS=$CPUS"
   for i in $(seq "$COUNT"); do
     echo "# run $i of $COUNT"
-    "$bindir/bench.test" -test.run='^$' -test.bench='^Benchmark(PoolAcquire|WeightedAcquire|Slot|Keyed|KeyedFull|Middleware|Transport|Floor|KeyedFloor)$' \
-      -test.benchtime="$BENCHTIME" -test.count=1 -test.cpu="$CPUS" -test.benchmem -test.timeout=60m
+    # Each CPU count is its own process. The one-CPU pass is pinned to one
+    # vCPU, a different one each run: on this VM the two vCPUs differ (one
+    # ran ours 40 % and the compact floor 18 % slower than the other, in the
+    # same minutes, bench/README.md), and an unpinned process's one thread
+    # moved between them from one benchmark to the next, so that a row and
+    # its peer could be measured on different vCPUs in the same run.
+    for c in ${CPUS//,/ }; do
+      pin=()
+      if [ "$c" = 1 ] && [ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null; then
+        v=$(((i - 1) % $(nproc)))
+        pin=(taskset -c "$v")
+        echo "# -cpu 1 pinned to vCPU $v"
+      fi
+      "${pin[@]}" "$bindir/bench.test" -test.run='^$' -test.bench='^Benchmark(PoolAcquire|WeightedAcquire|Slot|Keyed|KeyedFull|Middleware|Transport|Floor|KeyedFloor)$' \
+        -test.benchtime="$BENCHTIME" -test.count=1 -test.cpu="$c" -test.benchmem -test.timeout=60m
+    done
   done
   # Memory per key: each op builds 100,000 keys; one op per run is enough.
   "$bindir/bench.test" -test.run='^$' -test.bench='^BenchmarkMemoryPerKey$' -test.benchtime=1x \

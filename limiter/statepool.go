@@ -24,7 +24,11 @@ func procUnpin()
 // a ticket; Release puts it back only after its generation moved on, so a
 // stale copy finds it released whatever admission holds it now.
 type statePool struct {
-	slots []stateSlot // one per P of New's GOMAXPROCS; Ps added later use spare
+	// slots has one per P of New's GOMAXPROCS or one per CPU, whichever is
+	// more: GOMAXPROCS may rise after New (Go 1.25 follows a container's
+	// CPU limit as it changes, a program may set it), and a P without a
+	// slot uses spare. Ps beyond both use spare.
+	slots []stateSlot
 	spare sync.Pool
 }
 
@@ -37,7 +41,7 @@ type stateSlot struct {
 }
 
 func (p *statePool) init(newState func() *ticketHeader) {
-	p.slots = make([]stateSlot, runtime.GOMAXPROCS(0))
+	p.slots = make([]stateSlot, max(runtime.GOMAXPROCS(0), runtime.NumCPU()))
 	p.spare.New = func() any { return newState() }
 }
 

@@ -105,3 +105,16 @@ func TestStateSlotStaleCopiesConcurrent(t *testing.T) {
 	}
 	assertNoSlotsHeld(t, l)
 }
+
+// A limiter made while GOMAXPROCS is below the CPU count keeps a slot for
+// every P the count allows: raised later (as Go 1.25 does when a
+// container's CPU limit rises, or as `go test -cpu 1,2` does between
+// benchmarks sharing one limiter), the new Ps' admissions used spare, a
+// sync.Pool about four times a slot's cost.
+func TestStateSlotsForEveryCPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := mustNew(t, Plan{Name: "t", Credits: 1 << 20, Concurrency: 1})
+	if got, want := len(l.pool.slots), runtime.NumCPU(); got < want {
+		t.Fatalf("%d state slots for %d CPUs, made at GOMAXPROCS 1", got, want)
+	}
+}

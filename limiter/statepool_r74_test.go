@@ -27,8 +27,9 @@ func (s *liveStates) admit(tk Ticket) {
 
 // TestStatePoolGOMAXPROCSChanges: admissions and releases (by the ticket and
 // by copies on other goroutines, some of them stale) run while GOMAXPROCS
-// goes up past the P count New saw (the new Ps take states from the spare
-// pool) and back down below it (the removed Ps' slots keep a state each):
+// goes up past the slots New made (one per CPU, though New saw one P: the
+// Ps past them take states from the spare pool) and back down below them
+// (the removed Ps' slots keep a state each):
 // no state is live in two admissions at once, every admission is released
 // exactly once, and no slot stays held, with either binding.
 func TestStatePoolGOMAXPROCSChanges(t *testing.T) {
@@ -41,7 +42,7 @@ func TestStatePoolGOMAXPROCSChanges(t *testing.T) {
 				opt = WithStore[memory.Lease](&plainWrapped{memory.New()})
 			}
 			l := mustNew(t, Plan{Name: "t", Credits: 1 << 40, Concurrency: 1 << 20}, opt)
-			if (l.mem != nil) != (kind == "memBinding") || len(l.pool.slots) != 1 {
+			if (l.mem != nil) != (kind == "memBinding") || len(l.pool.slots) != runtime.NumCPU() {
 				t.Fatalf("mem %v, %d slots", l.mem != nil, len(l.pool.slots))
 			}
 			var live liveStates
@@ -105,7 +106,8 @@ func TestStatePoolGOMAXPROCSChanges(t *testing.T) {
 					}
 				}()
 			}
-			for _, n := range []int{4, 2, 1, 3, 1, 4, 2, 1} {
+			hi := runtime.NumCPU() + 2 // past the slots: some Ps use spare
+			for _, n := range []int{hi, 2, 1, 3, 1, hi, 2, 1} {
 				runtime.GOMAXPROCS(n)
 				time.Sleep(5 * time.Millisecond)
 			}

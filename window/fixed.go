@@ -2,6 +2,7 @@ package window
 
 import (
 	"iter"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -130,7 +131,19 @@ func floorDiv(a, b int64) int64 {
 }
 
 // periodOf computes the period containing t from the calendar.
+//
+// Past either end of what UnixNano holds, t counts as the instant it
+// reads as (1600 as 1678's first second, 2600 as 2262's last), as in the
+// rolling windows, and a bound past an end is the farthest reading, so
+// that the period holds every instant that reads inside it. Bounds read
+// as UnixNano would make a period wholly past an end empty ([1678, 1678)
+// for 1600) and end the one across the high end before its last second's
+// nanoseconds: RefundAt would find spent outside it, and past 2262 the
+// next real period would start a fresh pool at an instant read as 2262.
 func (f *Fixed) periodOf(t time.Time) *period {
+	if s := t.Unix(); s < -unixSecs || s > unixSecs {
+		t = time.Unix(0, UnixNano(t))
+	}
 	lt := t.In(f.loc)
 	y, m, d := lt.Date()
 	b := f.boundary(y, m, d)
@@ -148,7 +161,7 @@ func (f *Fixed) periodOf(t time.Time) *period {
 		first := j*k - n // days from (y, m, d) to the period's first day
 		start := f.boundary(y, m, d+int(first))
 		end := f.boundary(y, m, d+int(first+k))
-		return &period{id: uint64(j), start: UnixNano(start), end: UnixNano(end)}
+		return &period{id: uint64(j), start: boundNano(start), end: boundNano(end)}
 	}
 	next := f.boundary(y, m, d+1)
 	off := t.Sub(b)
@@ -162,7 +175,19 @@ func (f *Fixed) periodOf(t time.Time) *period {
 	// hours in Antarctica/Troll, whose clocks move by two; more after a
 	// zone's own date-line change), so that no two periods share one.
 	perDay := int64(maxDay/f.period) + 1
-	return &period{id: uint64(n*perDay + int64(j)), start: UnixNano(start), end: UnixNano(end)}
+	return &period{id: uint64(n*perDay + int64(j)), start: boundNano(start), end: boundNano(end)}
+}
+
+// boundNano is a period bound b as UnixNano reads it, or the farthest
+// reading if b is past an end (see periodOf).
+func boundNano(b time.Time) int64 {
+	switch s := b.Unix(); {
+	case s < -unixSecs:
+		return math.MinInt64
+	case s > unixSecs:
+		return math.MaxInt64
+	}
+	return b.UnixNano()
 }
 
 // current returns the cached period for t, moving it forward when t has left

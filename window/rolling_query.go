@@ -16,7 +16,11 @@ func (r *Rolling) RefundAt(now, spent time.Time, n int64) int64 {
 		return 0
 	}
 	e := r.sync(r.toU(now))
-	s := r.toU(spent) / r.g.width
+	// No frontier's instant is before W (frontier 0's), so a take at an
+	// earlier instant (the first window length after the low clamp, or
+	// before it: see UnixNano) is counted at W at the earliest, in W's slot
+	// if the frontier was still 0: look there, or the refund finds nothing.
+	s := max(r.toU(spent), r.length()) / r.g.width
 	if s < e || s > e+r.size()-1 {
 		return 0
 	}

@@ -199,12 +199,15 @@ func carryInto(now time.Time, src source, dst window.Window) {
 	_, _, dstRolls := schedule(dst, now)
 	limit := dst.Limit()
 	_ = dst.SetLimit(window.MaxLimit)
+	// now as the windows read it (window.UnixNano): past 2262 credits still
+	// out are due at the last instant a Unix ns holds, before now itself.
+	read := time.Unix(0, window.UnixNano(now))
 	for back, n := range src.returns {
 		at := now
 		if spent := back.Add(-src.length - 1); dstRolls && src.rolls && spent.Before(now) {
 			at = spent // else the current slot, or a calendar's current period
 		}
-		if back.After(now) {
+		if back.After(read) {
 			dst.ChargeAt(at, n)
 		}
 	}

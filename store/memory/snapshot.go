@@ -83,11 +83,15 @@ type snapshotSpend struct {
 // windows come back (versioned JSON). In-flight slots are not saved: they
 // do not survive the process.
 func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
-	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: now.UnixNano()}
+	// now as the windows read it (window.UnixNano, as carryInto): past
+	// 2262 the credits still out are due at the last instant a Unix ns
+	// holds, before now itself, and before 1678 now.UnixNano() wraps.
+	read := time.Unix(0, window.UnixNano(now))
+	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: read.UnixNano()}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
-			if at.After(now) {
+			if at.After(read) {
 				ret = append(ret, snapshotSpend{At: at.UnixNano(), Credits: n})
 			}
 		}
@@ -318,7 +322,7 @@ func (p *planner) checkHeader() error {
 	if p.snap.Version < 1 || p.snap.Version > snapshotVersion {
 		return &SnapshotVersionError{Version: p.snap.Version}
 	}
-	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(p.now) {
+	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(time.Unix(0, window.UnixNano(p.now))) {
 		p.ahead = taken.Sub(p.now) // saturates
 		p.now = taken              // the windows count a later take at their newest slot or period: conservative
 	}

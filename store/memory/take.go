@@ -458,9 +458,17 @@ func spent(now time.Time, pool window.Window) int64 {
 }
 
 // retryAfter is how long until n credits are back in w if nothing else is
-// spent; never (more than the pool) counts as one window length.
+// spent; never (more than the pool, or past 2262) counts as one window
+// length.
 func retryAfter(now time.Time, w window.Window, n int64, length time.Duration) time.Duration {
 	if at, err := w.AvailableAt(now, max(n, 1)); err == nil {
+		if at.Before(now) && window.UnixNano(now) != now.UnixNano() {
+			// Past 2262 the windows read now as 2262 (window.UnixNano)
+			// and what is spent never comes back: 0 would say retry at
+			// once. (Only there: between the ends an instant before now
+			// still means now, as it always did.)
+			return length
+		}
 		return max(at.Sub(now), 0)
 	}
 	return length

@@ -254,13 +254,17 @@ func (s *Store) tenantsRetryAfter(now time.Time) time.Duration {
 // how many tenants and records went, and notes when more room comes.
 func (s *Store) sweep(now time.Time) int {
 	ns := now.UnixNano()
+	// Records' instants are the windows' (Unix ns); now is read as they
+	// read it (window.UnixNano): before 1678 ns wraps to 2184 and a sweep
+	// dropped records whose credits were still out.
+	read := window.UnixNano(now)
 	next := int64(math.MaxInt64) // when room comes: the earliest expiry or idle tenant seen
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for key, rec := range sh.folded {
-			if until := foldUntil(rec); until <= ns {
+			if until := foldUntil(rec); until <= read {
 				delete(sh.folded, key)
 				s.folded.Add(-1)
 				s.bytes.Add(-recordCost(key, rec))
