@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -210,6 +211,10 @@ func New(opts ...Option) *Store {
 	if s.idleAfter > 0 {
 		s.touch = max(s.idleAfter/8, int64(time.Millisecond))
 	}
+	// A full store's first sweep comes at any instant: at 0, the zero
+	// value, a store full before 1970 never swept, and refused new
+	// tenants for good.
+	s.noSweep.Store(math.MinInt64)
 	return s
 }
 

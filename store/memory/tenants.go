@@ -222,14 +222,14 @@ func (s *Store) makeRoom(now time.Time) bool {
 	if testHooks && roomHook != nil {
 		roomHook()
 	}
-	if ns := now.UnixNano(); ns >= s.noSweep.Load() {
+	if ns := window.UnixNano(now); ns >= s.noSweep.Load() { // the windows' reading, as sweep's
 		// One sweep at a time, and the store checked again once this
 		// creator's turn comes: a sweep just after another creator's finds
 		// nothing idle because that one folded it all, and would hold
 		// every sweep off for sweepBackoff while new tenants turn idle.
 		s.sweeping.Lock()
 		if s.full() && ns >= s.noSweep.Load() && s.sweep(now) == 0 {
-			s.noSweep.Store(ns + sweepBackoff)
+			s.noSweep.Store(addNs(ns, sweepBackoff))
 		}
 		s.sweeping.Unlock()
 	}
@@ -247,24 +247,34 @@ var createHook func()
 // tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
 // the room the last sweep saw coming, at least a second.
 func (s *Store) tenantsRetryAfter(now time.Time) time.Duration {
-	return max(time.Unix(0, s.nextRoom.Load()).Sub(now), time.Second)
+	next, ns := s.nextRoom.Load(), window.UnixNano(now) // readings of sweep's kind
+	if next <= ns {
+		return time.Second
+	}
+	d := next - ns
+	if d < 0 { // wrapped: a reading of the far past against one of the far future
+		d = math.MaxInt64
+	}
+	return max(time.Duration(d), time.Second)
 }
 
 // sweep folds every idle tenant and drops every expired record; it returns
 // how many tenants and records went, and notes when more room comes.
 func (s *Store) sweep(now time.Time) int {
-	ns := now.UnixNano()
 	// Records' instants are the windows' (Unix ns); now is read as they
-	// read it (window.UnixNano): before 1678 ns wraps to 2184 and a sweep
-	// dropped records whose credits were still out.
-	read := window.UnixNano(now)
+	// read it (window.UnixNano), and so are the instants a tenant may be
+	// idle (fold) and nextRoom: time's UnixNano wraps before 1678 (1600
+	// reads as 2184), where a sweep dropped records whose credits were
+	// still out, and mixed with the windows' readings it made a full
+	// store's refusal say "retry in 292 years".
+	ns := window.UnixNano(now)
 	next := int64(math.MaxInt64) // when room comes: the earliest expiry or idle tenant seen
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for key, rec := range sh.folded {
-			if until := foldUntil(rec); until <= read {
+			if until := foldUntil(rec); until <= ns {
 				delete(sh.folded, key)
 				s.folded.Add(-1)
 				s.bytes.Add(-recordCost(key, rec))
@@ -286,10 +296,19 @@ func (s *Store) sweep(now time.Time) int {
 		n += gone
 	}
 	if next == math.MaxInt64 {
-		next = ns + sweepBackoff // an empty store: no room is coming, try again later
+		next = addNs(ns, sweepBackoff) // an empty store: no room is coming, try again later
 	}
 	s.nextRoom.Store(next)
 	return n
+}
+
+// addNs is ns + d for d >= 0, at most the largest int64: the windows'
+// reading of an instant past 2262 is less than a second below it.
+func addNs(ns, d int64) int64 {
+	if ns > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return ns + d
 }
 
 // fold folds t if it is idle: it marks t dead, re-checking after the mark
@@ -297,22 +316,22 @@ func (s *Store) sweep(now time.Time) int {
 // slot), and keeps its record, if any credits are out, in sh. Called with
 // sh.mu held. When t is busy, at is when it may be idle.
 func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
-	ns := now.UnixNano()
 	// lastUsed is window.UnixNano's reading (clamped to 1677-2262, as
-	// admissions write it): idleness is measured in that reading, and the
-	// instant t may be idle is returned in ns's.
-	if used := window.UnixNano(now) - t.lastUsed.Load(); used < s.idleAfter {
-		return false, ns + (s.idleAfter - used)
+	// admissions write it): idleness is measured in that reading, and so
+	// is the instant t may be idle (see sweep).
+	ns := window.UnixNano(now)
+	if used := ns - t.lastUsed.Load(); used < s.idleAfter {
+		return false, addNs(ns, s.idleAfter-used)
 	}
 	t.mu.Lock() // no plan change meanwhile
 	defer t.mu.Unlock()
 	if s.busy(t) {
-		return false, ns + int64(store.ConcurrencyRetryAfter)
+		return false, addNs(ns, int64(store.ConcurrencyRetryAfter))
 	}
 	t.setState(stDead, true)
 	if s.busy(t) {
 		t.setState(stDead, false)
-		return false, ns + int64(store.ConcurrencyRetryAfter)
+		return false, addNs(ns, int64(store.ConcurrencyRetryAfter))
 	}
 	delta := -int64(t.cost)
 	if rec, ok := encodeFold(now, t.wins.Load()); ok {
