@@ -11,7 +11,10 @@
 // A row is a benchmark name without its impl=NAME element and its -cpu
 // suffix; impl=creditgate is ours. In rows that have impl=bare (the
 // middleware row), the bare handler's median is subtracted from every other
-// implementation first, so the ratio compares overheads.
+// implementation first, so the ratio compares overheads. When run.sh pinned
+// one-CPU passes to vCPUs ("# -cpu 1 pinned to vCPU N" lines), a second
+// table gives each one-CPU row's ratio on each vCPU: this VM's vCPUs differ
+// by the hour, and ours loses more than the peers on the slower one.
 package main
 
 import (
@@ -35,6 +38,7 @@ const (
 type sample struct {
 	row, impl string
 	cpu       int
+	vcpu      int                // the vCPU its process was pinned to, -1 if none
 	metrics   map[string]float64 // unit -> value
 }
 
@@ -42,13 +46,28 @@ type sample struct {
 func parse(r io.Reader) (samples []sample, cpuModel string, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	vcpu := -1 // set by run.sh's "# -cpu 1 pinned to vCPU N", until that process's output ends
 	for sc.Scan() {
 		line := sc.Text()
 		if m, ok := strings.CutPrefix(line, "cpu: "); ok {
 			cpuModel = strings.TrimSpace(m)
 			continue
 		}
+		if strings.HasPrefix(line, "# run ") || line == "PASS" || strings.HasPrefix(line, "ok ") {
+			vcpu = -1 // a new run, or the end of the pinned process's output
+			continue
+		}
+		if m, ok := strings.CutPrefix(line, "# -cpu 1 pinned to vCPU "); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(m)); err == nil && n >= 0 {
+				vcpu = n
+			}
+			continue
+		}
 		if s, ok := parseLine(line); ok {
+			s.vcpu = -1
+			if s.cpu == 1 {
+				s.vcpu = vcpu
+			}
 			samples = append(samples, s)
 		}
 	}
@@ -323,6 +342,94 @@ func table(w io.Writer, samples []sample) error {
 	return nil
 }
 
+// byVCPU writes, for each one-CPU row with ours and a peer, ours/peer (the
+// ratio of the medians, over the bare baseline where the row has one) on
+// each vCPU the one-CPU runs were pinned to. It writes nothing if no run
+// was pinned.
+func byVCPU(w io.Writer, samples []sample) {
+	var vcpus []int
+	per := map[int][]sample{}
+	for _, s := range samples {
+		if s.vcpu < 0 {
+			continue
+		}
+		if per[s.vcpu] == nil {
+			vcpus = append(vcpus, s.vcpu)
+		}
+		per[s.vcpu] = append(per[s.vcpu], s)
+	}
+	if len(vcpus) == 0 {
+		return
+	}
+	slices.Sort(vcpus)
+	groups := map[int]map[groupKey]map[string]figures{}
+	var order []groupKey
+	for _, v := range vcpus {
+		g, o := summarize(per[v])
+		groups[v] = g
+		for _, k := range o {
+			if !slices.Contains(order, k) {
+				order = append(order, k)
+			}
+		}
+	}
+	fmt.Fprintln(w, "\nOne-CPU rows by the vCPU their runs were pinned to: ours/peer, the ratio of the medians (ours / peer, runs).")
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "| row | peer |")
+	for _, v := range vcpus {
+		fmt.Fprintf(w, " vCPU %d |", v)
+	}
+	fmt.Fprint(w, "\n|---|---|")
+	for range vcpus {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprintln(w)
+	for _, k := range order {
+		unit := primary(k.row)
+		peers := map[string]bool{}
+		for _, v := range vcpus {
+			for im := range groups[v][k] {
+				if im != ours && im != bare {
+					peers[im] = true
+				}
+			}
+		}
+		hasOurs := false
+		for _, v := range vcpus {
+			_, ok := groups[v][k][ours]
+			hasOurs = hasOurs || ok
+		}
+		if !hasOurs {
+			continue // a floor: nothing of ours to compare
+		}
+		for _, p := range slices.Sorted(func(yield func(string) bool) {
+			for im := range peers {
+				if !yield(im) {
+					return
+				}
+			}
+		}) {
+			fmt.Fprintf(w, "| %s [%s] | %s |", k.row, unit, p)
+			for _, v := range vcpus {
+				g := groups[v][k]
+				o, okO := g[ours]
+				pf, okP := g[p]
+				base := 0.0
+				if b, ok := g[bare]; ok {
+					base = b.medians[unit]
+				}
+				if !okO || !okP || pf.medians[unit]-base <= 0 {
+					fmt.Fprint(w, " — |")
+					continue
+				}
+				fmt.Fprintf(w, " %.2f (%s / %s, %d) |", (o.medians[unit]-base)/(pf.medians[unit]-base),
+					fmtNum(o.medians[unit]-base), fmtNum(pf.medians[unit]-base), min(o.runs, pf.runs))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
 func main() {
 	in := io.Reader(os.Stdin)
 	if len(os.Args) > 1 {
@@ -341,6 +448,9 @@ func main() {
 	}
 	if err == nil {
 		err = table(os.Stdout, samples)
+	}
+	if err == nil {
+		byVCPU(os.Stdout, samples)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -127,3 +127,63 @@ func TestTablePaired(t *testing.T) {
 		t.Errorf("table lacks %q\n%s", want, sb.String())
 	}
 }
+
+// pinnedOutput is two runs of run.sh with their one-CPU passes pinned to
+// vCPU 0 and 1: each run's two-CPU process and the memory rows after the
+// last run are not pinned.
+const pinnedOutput = `# run 1 of 2
+# -cpu 1 pinned to vCPU 0
+cpu: Test CPU @ 1 GHz
+BenchmarkKeyed/keys=1/impl=creditgate   	 1000	        60.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=1/impl=sethvargo    	 1000	        50.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyedFloor/keys=1/impl=compact 	 1000	        20.0 ns/op	       0 B/op	       0 allocs/op
+PASS
+BenchmarkKeyed/keys=1/impl=creditgate-2 	 1000	        90.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=1/impl=sethvargo-2  	 1000	       180.0 ns/op	       0 B/op	       0 allocs/op
+PASS
+# run 2 of 2
+# -cpu 1 pinned to vCPU 1
+BenchmarkKeyed/keys=1/impl=creditgate   	 1000	        40.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=1/impl=sethvargo    	 1000	        80.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyedFloor/keys=1/impl=compact 	 1000	        20.0 ns/op	       0 B/op	       0 allocs/op
+ok  	github.com/creditgate/creditgate/bench	1.0s
+BenchmarkKeyed/keys=1/impl=creditgate-2 	 1000	        90.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkKeyed/keys=1/impl=sethvargo-2  	 1000	       180.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkMemoryPerKey/kind=tenant/impl=creditgate  	 1	  100 ns/op	  270.0 B/key	 1 B/op	 1 allocs/op
+BenchmarkMemoryPerKey/kind=tenant/impl=sethvargo   	 1	  100 ns/op	  99.0 B/key	 1 B/op	 1 allocs/op
+# end
+`
+
+// TestByVCPU: the one-CPU rows' ratios per vCPU come from the runs pinned
+// to it alone (1.20 on vCPU 0, 0.50 on 1, where the pooled median is
+// 0.77); two-CPU rows, the memory rows after the last run, and rows
+// without ours (the floors) are left out.
+func TestByVCPU(t *testing.T) {
+	samples, _, err := parse(strings.NewReader(pinnedOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	byVCPU(&b, samples)
+	out := b.String()
+	for _, want := range []string{
+		"| row | peer | vCPU 0 | vCPU 1 |",
+		"| Keyed/keys=1 [ns/op] | sethvargo | 1.20 (60.0 / 50.0, 1) | 0.50 (40.0 / 80.0, 1) |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	for _, not := range []string{"KeyedFloor", "MemoryPerKey", "180"} {
+		if strings.Contains(out, not) {
+			t.Errorf("%q in the by-vCPU table:\n%s", not, out)
+		}
+	}
+	// Unpinned input: no table.
+	samples, _, _ = parse(strings.NewReader(sampleOutput))
+	b.Reset()
+	byVCPU(&b, samples)
+	if b.Len() != 0 {
+		t.Errorf("a by-vCPU table for unpinned runs:\n%s", b.String())
+	}
+}
