@@ -201,7 +201,7 @@ func carryInto(now time.Time, src source, dst window.Window) {
 	_ = dst.SetLimit(window.MaxLimit)
 	// now as the windows read it (window.UnixNano): past 2262 credits still
 	// out are due at the last instant a Unix ns holds, before now itself.
-	read := time.Unix(0, window.UnixNano(now))
+	read := windowsNow(now)
 	for back, n := range src.returns {
 		at := now
 		if spent := back.Add(-src.length - 1); dstRolls && src.rolls && spent.Before(now) {

@@ -86,8 +86,8 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	// now as the windows read it (window.UnixNano, as carryInto): past
 	// 2262 the credits still out are due at the last instant a Unix ns
 	// holds, before now itself, and before 1678 now.UnixNano() wraps.
-	read := time.Unix(0, window.UnixNano(now))
-	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: read.UnixNano()}
+	read := windowsNow(now)
+	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: window.UnixNano(now)}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
@@ -322,7 +322,7 @@ func (p *planner) checkHeader() error {
 	if p.snap.Version < 1 || p.snap.Version > snapshotVersion {
 		return &SnapshotVersionError{Version: p.snap.Version}
 	}
-	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(time.Unix(0, window.UnixNano(p.now))) {
+	if taken := time.Unix(0, p.snap.Taken).In(p.now.Location()); taken.After(windowsNow(p.now)) {
 		p.ahead = taken.Sub(p.now) // saturates
 		p.now = taken              // the windows count a later take at their newest slot or period: conservative
 	}

@@ -247,15 +247,9 @@ var createHook func()
 // tenantsRetryAfter is the RetryAfter of a refusal for a full store: until
 // the room the last sweep saw coming, at least a second.
 func (s *Store) tenantsRetryAfter(now time.Time) time.Duration {
-	next, ns := s.nextRoom.Load(), window.UnixNano(now) // readings of sweep's kind
-	if next <= ns {
-		return time.Second
-	}
-	d := next - ns
-	if d < 0 { // wrapped: a reading of the far past against one of the far future
-		d = math.MaxInt64
-	}
-	return max(time.Duration(d), time.Second)
+	// nextRoom is a reading of sweep's kind; Sub saturates where a
+	// difference of two readings at either end of time would wrap.
+	return max(time.Unix(0, s.nextRoom.Load()).Sub(windowsNow(now)), time.Second)
 }
 
 // sweep folds every idle tenant and drops every expired record; it returns
@@ -302,6 +296,11 @@ func (s *Store) sweep(now time.Time) int {
 	return n
 }
 
+// windowsNow is now as the windows read it (window.UnixNano): before 1678
+// and after 2262 time's own UnixNano wraps, and the windows' instants (the
+// returns they report, records' expiries) are readings of this kind.
+func windowsNow(now time.Time) time.Time { return time.Unix(0, window.UnixNano(now)) }
+
 // addNs is ns + d for d >= 0, at most the largest int64: the windows'
 // reading of an instant past 2262 is less than a second below it.
 func addNs(ns, d int64) int64 {
@@ -320,8 +319,8 @@ func (s *Store) fold(now time.Time, sh *shard, t *tenant) (ok bool, at int64) {
 	// admissions write it): idleness is measured in that reading, and so
 	// is the instant t may be idle (see sweep).
 	ns := window.UnixNano(now)
-	if used := ns - t.lastUsed.Load(); used < s.idleAfter {
-		return false, addNs(ns, s.idleAfter-used)
+	if idle := addNs(t.lastUsed.Load(), s.idleAfter); idle > ns {
+		return false, idle
 	}
 	t.mu.Lock() // no plan change meanwhile
 	defer t.mu.Unlock()
