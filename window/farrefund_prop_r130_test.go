@@ -25,7 +25,6 @@ type r130Take struct {
 // never more than asked, never any of a take whose slot has left, and the
 // spent count drops by what it reports.
 func TestR130RefundPropertyNearClamps(t *testing.T) {
-	low, high := time.Unix(-unixSecs, 0), time.Unix(unixSecs, 0)
 	lengths := []time.Duration{time.Second, 90 * time.Second, time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
 	slots := []int{1, 2, 3, 7, 10, 96}
 	for _, W := range lengths {
@@ -33,16 +32,7 @@ func TestR130RefundPropertyNearClamps(t *testing.T) {
 			for seed := range 6 {
 				name := fmt.Sprintf("%v/%d/%d", W, S, seed)
 				rng := rand.New(rand.NewPCG(uint64(W), uint64(S*100+seed)))
-				var now time.Time
-				switch seed % 3 {
-				case 0:
-					now = low.Add(-time.Duration(rng.Int64N(int64(2 * W))))
-				case 1:
-					now = low.Add(time.Duration(rng.Int64N(int64(2 * W))))
-				default:
-					now = high.Add(-time.Duration(rng.Int64N(int64(2 * W))))
-				}
-				r130RunRefunds(t, name, rng, W, S, now)
+				r130RunRefunds(t, name, rng, W, S, r130Start(rng, seed, W))
 			}
 		}
 	}
@@ -57,6 +47,20 @@ func r130RunRefunds(t *testing.T, name string, rng *rand.Rand, W time.Duration, 
 	// A take's slot counts while it is at or past the frontier.
 	live := func(slot uint64) bool { return slot >= r.head.Load() }
 	r130Steps(t, name, rng, r, W, max(W/time.Duration(S)/2, 1), 400, now, live, nil)
+}
+
+// r130Start is a property run's first instant, by seed: within two window
+// lengths before the low clamp, after it, or before the high one.
+func r130Start(rng *rand.Rand, seed int, W time.Duration) time.Time {
+	low, high := time.Unix(-unixSecs, 0), time.Unix(unixSecs, 0)
+	d := time.Duration(rng.Int64N(int64(2 * W)))
+	switch seed % 3 {
+	case 0:
+		return low.Add(-d)
+	case 1:
+		return low.Add(d)
+	}
+	return high.Add(-d)
 }
 
 // r130Window is what r130Steps drives: a rolling or a calendar window.
@@ -139,7 +143,6 @@ func r130Steps(t *testing.T, name string, rng *rand.Rand, w r130Window, W, small
 // take of a period since reset, and the spent count drops by what it
 // reports.
 func TestR130FixedRefundPropertyNearClamps(t *testing.T) {
-	low, high := time.Unix(-unixSecs, 0), time.Unix(unixSecs, 0)
 	var locs []*time.Location
 	for _, name := range []string{"UTC", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"} {
 		loc, err := time.LoadLocation(name)
@@ -159,15 +162,7 @@ func TestR130FixedRefundPropertyNearClamps(t *testing.T) {
 					t.Fatal(err)
 				}
 				W := max(P, time.Hour)
-				var now time.Time
-				switch seed % 3 {
-				case 0:
-					now = low.Add(-time.Duration(rng.Int64N(int64(2 * W))))
-				case 1:
-					now = low.Add(time.Duration(rng.Int64N(int64(2 * W))))
-				default:
-					now = high.Add(-time.Duration(rng.Int64N(int64(2 * W))))
-				}
+				now := r130Start(rng, seed, W)
 				// A take's period counts while it is the current one.
 				live := func(id uint64) bool { return id == f.cur.Load().id }
 				empty := func() string {
