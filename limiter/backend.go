@@ -6,6 +6,7 @@ import (
 
 	"github.com/creditgate/creditgate/store"
 	"github.com/creditgate/creditgate/store/memory"
+	"github.com/creditgate/creditgate/usage"
 )
 
 // backend is a store bound to its lease type: what the Limiter calls. Its
@@ -61,32 +62,25 @@ func (b *binding[L]) take(now time.Time, h *ticketHeader) {
 // acquire admits req on a pooled ticket state (see Limiter.Acquire).
 func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	h := l.pool.get()
-	if m := l.mem; m != nil {
+	if m, u := l.mem, l.usage; m != nil && u == nil {
 		// The memory store, called directly, reads the caller's request and
 		// writes the caller's decision: neither escapes that call, and
 		// nothing is copied. The ticket keeps the two names its settles
-		// report to the usage statistics and the alerts, if either is on.
+		// report to the alerts, if they are on.
 		m.Take(now, req, l.planFor, &state[memory.Lease](h).lease, d)
-		if l.usage != nil || l.alerts != nil {
+		if l.alerts != nil {
 			h.req.Tenant, h.req.App = req.Tenant, req.App
 		}
+	} else if m != nil {
+		// The same with the usage statistics on, begun before the store
+		// decides: their loads then wait on memory while the store's
+		// lookup of the tenant does (see usage.Recording).
+		h.req.Tenant, h.req.App, h.at = req.Tenant, req.App, now.Unix() // for the settles' statistics
+		rec := u.Begin(h.buf(), h.at, req)
+		m.Take(now, req, l.planFor, &state[memory.Lease](h).lease, d)
+		h.folded = u.Finish(rec, req, d.Cost, !d.Allowed)
 	} else {
-		// Through the store interface both would escape (an allocation
-		// per call): the store reads and writes the ticket's copies.
-		// What a store reads (see store.Request): the statistics' keys
-		// stay in the caller's req, which nothing after this call keeps.
-		h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep, h.req.Units = req.Tenant, req.App, req.Class, req.Credits, req.Keep, req.Units
-		l.be.take(now, h)
-		// Field by field: the store has just written h.dec with narrow stores,
-		// which a block copy's wide loads would wait on (store forwarding).
-		x := &h.dec
-		d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
-		d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
-		d.AddOns, d.Cap, d.Exceeds = x.AddOns, x.Cap, x.Exceeds
-	}
-	if l.usage != nil {
-		h.at = now.Unix()
-		h.folded = l.usage.RecordRequest(h.buf(), now, req, d.Cost, !d.Allowed)
+		l.takeVia(now, req, h, d)
 	}
 	if !d.Allowed {
 		l.pool.put(h)
@@ -97,6 +91,32 @@ func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
 	}
 	h.credits, h.cost = d.Cost, d.Cost
 	return Ticket{h: h, gen: h.gen.Load()}
+}
+
+// takeVia is acquire's decision through the store interface, and its
+// record in the usage statistics if they are on.
+func (l *Limiter) takeVia(now time.Time, req *Request, h *ticketHeader, d *Decision) {
+	var rec usage.Recording
+	u := l.usage
+	if u != nil {
+		h.at = now.Unix()
+		rec = u.Begin(h.buf(), h.at, req)
+	}
+	// Through the store interface both would escape (an allocation per
+	// call): the store reads and writes the ticket's copies. What a store
+	// reads (see store.Request): the statistics' keys stay in the caller's
+	// req, which nothing after this call keeps.
+	h.req.Tenant, h.req.App, h.req.Class, h.req.Credits, h.req.Keep, h.req.Units = req.Tenant, req.App, req.Class, req.Credits, req.Keep, req.Units
+	l.be.take(now, h)
+	// Field by field: the store has just written h.dec with narrow stores,
+	// which a block copy's wide loads would wait on (store forwarding).
+	x := &h.dec
+	d.Allowed, d.Reason, d.Cost, d.Limit, d.Remaining = x.Allowed, x.Reason, x.Cost, x.Limit, x.Remaining
+	d.Used, d.Reset, d.Window, d.RetryAfter = x.Used, x.Reset, x.Window, x.RetryAfter
+	d.AddOns, d.Cap, d.Exceeds = x.AddOns, x.Cap, x.Exceeds
+	if u != nil {
+		h.folded = u.Finish(rec, req, d.Cost, !d.Allowed)
+	}
 }
 
 // buf is the usage buffer of h's events: states are pooled per P, so one

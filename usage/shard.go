@@ -65,7 +65,7 @@ func (u *Stats) appended(sh *shard) {
 	}
 }
 
-// openRun lets RecordRequest count a decision with one compare-and-swap instead
+// openRun lets Finish count a decision with one compare-and-swap instead
 // of the shard's lock and unlock when it repeats the buffer's last event:
 // the same keys as the very same strings, in the same hour. While open,
 // its counts belong to that last event. Whoever takes the lock closes it
@@ -77,8 +77,8 @@ type openRun struct {
 	// state is runOpen, a tag that changes whenever the run opens (so a
 	// decision that compared the keys of an earlier run fails its CAS,
 	// unless 2^30 openings, each after a locked merge, pass between its
-	// load and its CAS), and the counts since it opened, each with a
-	// clear guard bit above it (see runGuards).
+	// load in Begin and its CAS in Finish), and the counts since it
+	// opened, each with a clear guard bit above it (see runGuards).
 	state atomic.Uint64
 	// The last event's keys: its strings' data pointers and lengths.
 	// Only compared, never read through: the event holds its strings,
@@ -133,25 +133,41 @@ func (sh *shard) lock() {
 	sh.buf[len(sh.buf)-1].merge(int64(w>>creditsShift&creditsMax), int64(w&callsMax), int64(w>>refusedShift&refusedMax))
 }
 
-// tryRun counts the decision on req at Unix second sec, with tenant for
-// req.Tenant, into sh's open run, if it has the run's keys, and reports
-// whether it did. w is the run's state, loaded by the caller, which has
-// found it open.
-func (sh *shard) tryRun(w uint64, sec int64, tenant string, req *store.Request, credits int64, refusal bool) bool {
-	r := &sh.run
-	// The keys compared here, not in a call: this is the whole fast path.
+// begin is Begin's Recording into sh, of a decision on req at Unix
+// second sec with tenant for req.Tenant: with the run's state if the
+// run is open with these keys and hour. (Apart, and last in Begin, so
+// that nothing of Begin's is live across the compare.)
+func (sh *shard) begin(sec int64, fold uint8, tenant string, req *store.Request) Recording {
+	r := Recording{sh: sh, sec: sec, fold: fold}
+	// The open bit first: with many tenants taking turns the run is
+	// mostly closed, and the compare of the keys costs ~40 instructions.
+	run := &sh.run
+	w := run.state.Load()
+	if w&runOpen == 0 {
+		return r
+	}
 	// Their differences are ORed and tested once, where a || of the
 	// compares cost ~8 instructions more of flags and jumps. (^ and |
-	// bind alike in Go: each difference in parentheses.)
-	ps := (r.ptrs[0].Load() ^ strPtr(tenant)) | (r.ptrs[1].Load() ^ strPtr(req.App)) |
-		(r.ptrs[2].Load() ^ strPtr(req.Module)) | (r.ptrs[3].Load() ^ strPtr(req.IP)) |
-		(r.ptrs[4].Load() ^ strPtr(req.User)) | (r.ptrs[5].Load() ^ strPtr(req.Method))
-	ls := (r.lens[0].Load() ^ uint64(len(tenant))) | (r.lens[1].Load() ^ uint64(len(req.App))) |
-		(r.lens[2].Load() ^ uint64(len(req.Module))) | (r.lens[3].Load() ^ uint64(len(req.IP))) |
-		(r.lens[4].Load() ^ uint64(len(req.User))) | (r.lens[5].Load() ^ uint64(len(req.Method)))
-	if ls|uint64(ps) != 0 || sec < r.from.Load() || sec >= r.until.Load() {
-		return false
+	// bind alike in Go: each difference in parentheses.) Keys read here
+	// may be a later run's, stored since w was loaded (keys are stored
+	// only while the run is closed): its tag then differs from w's, and
+	// Finish's compare-and-swap with w fails.
+	ps := (run.ptrs[0].Load() ^ strPtr(tenant)) | (run.ptrs[1].Load() ^ strPtr(req.App)) |
+		(run.ptrs[2].Load() ^ strPtr(req.Module)) | (run.ptrs[3].Load() ^ strPtr(req.IP)) |
+		(run.ptrs[4].Load() ^ strPtr(req.User)) | (run.ptrs[5].Load() ^ strPtr(req.Method))
+	ls := (run.lens[0].Load() ^ uint64(len(tenant))) | (run.lens[1].Load() ^ uint64(len(req.App))) |
+		(run.lens[2].Load() ^ uint64(len(req.Module))) | (run.lens[3].Load() ^ uint64(len(req.IP))) |
+		(run.lens[4].Load() ^ uint64(len(req.User))) | (run.lens[5].Load() ^ uint64(len(req.Method)))
+	if ls|uint64(ps) == 0 && sec >= run.from.Load() && sec < run.until.Load() {
+		r.w = w
 	}
+	return r
+}
+
+// add counts a decision, whose keys Begin found in the run when its state
+// was w, into the run, and reports whether it did: not if the run has
+// closed since (its tag changed), or a count would overflow.
+func (r *openRun) add(w uint64, credits int64, refusal bool) bool {
 	add := uint64(1) << refusedShift // a refusal
 	if !refusal {
 		if uint64(credits) > creditsMax {

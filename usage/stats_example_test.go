@@ -53,3 +53,26 @@ func ExampleStats_RecordRequest() {
 	// counted under Other: false
 	// Leads: 2 credits, 1 calls, 1 refused
 }
+
+// A caller that decides with a store of its own begins the record before
+// its store decides and finishes it with the decision: what the record
+// reads of the statistics (the tenant filter, the open run) is then
+// loaded while the store's lookup waits on memory. This is RecordRequest
+// in two halves, which a limiter with usage statistics calls.
+func ExampleStats_Begin() {
+	u := usage.New(0, 0)
+	defer u.Close(context.Background())
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	req := store.Request{Tenant: "acme", App: "sync", Method: "GET", Credits: 3}
+	const buf = 0x9e3779b97f4a7c15
+	rec := u.Begin(buf, at.Unix(), &req)
+	allowed, cost := true, req.Credits // the store's decision, made here
+	folded := u.Finish(rec, &req, cost, !allowed)
+	fmt.Println("counted under Other:", folded)
+	for _, c := range u.TenantRows(at, at.Add(time.Hour)) {
+		fmt.Printf("%s: %d credits, %d calls\n", c.Key, c.Credits, c.Calls)
+	}
+	// Output:
+	// counted under Other: false
+	// acme: 3 credits, 1 calls
+}
