@@ -193,24 +193,7 @@ func TestBeginFinishConcurrent(t *testing.T) {
 			}
 		})
 	}
-	for ok := true; ok; {
-		ok = finished.Load() < workers*perWorker
-		before := finished.Load()
-		var calls int64
-		for _, p := range u.Series("t", t0, t0.Add(time.Hour)) {
-			calls += p.Calls
-		}
-		if after := started.Load(); calls < before || calls > after {
-			t.Fatalf("a query saw %d calls: %d had finished before it, %d begun by its end", calls, before, after)
-		}
-	}
+	queryWhileCounting(t, u, &started, &finished, workers*perWorker)
 	wg.Wait()
-	var want int64
-	for _, c := range credits {
-		want += c
-	}
-	rows := u.TenantRows(t0, t0.Add(time.Hour))
-	if len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: want, Calls: workers * perWorker}) {
-		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, workers*perWorker)
-	}
+	wantOneRow(t, u, credits[:], workers*perWorker)
 }

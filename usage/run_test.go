@@ -145,28 +145,43 @@ func TestOpenRunConcurrent(t *testing.T) {
 			}
 		})
 	}
-	for ok := true; ok; {
-		ok = done.Load() < workers*perWorker
-		before := done.Load()
-		var calls int64
-		for _, p := range u.Series("t", t0, t0.Add(time.Hour)) {
-			calls += p.Calls
-		}
-		if after := started.Load(); calls < before || calls > after {
-			t.Fatalf("a query saw %d calls: %d had returned before it, %d started by its end", calls, before, after)
-		}
-	}
+	queryWhileCounting(t, u, &started, &done, workers*perWorker)
 	wg.Wait()
 	if n := opened.Load(); n < perWorker {
 		t.Fatalf("a run was open after %d decisions only", n)
 	}
+	wantOneRow(t, u, credits[:], workers*perWorker)
+}
+
+// queryWhileCounting queries tenant t's calls in t0's hour until done
+// reaches calls: each query must see at least the decisions done before
+// it and at most those started by its end.
+func queryWhileCounting(t *testing.T, u *Stats, started, done *atomic.Int64, calls int64) {
+	t.Helper()
+	for ok := true; ok; {
+		ok = done.Load() < calls
+		before := done.Load()
+		var n int64
+		for _, p := range u.Series("t", t0, t0.Add(time.Hour)) {
+			n += p.Calls
+		}
+		if after := started.Load(); n < before || n > after {
+			t.Fatalf("a query saw %d calls: %d were done before it, %d started by its end", n, before, after)
+		}
+	}
+}
+
+// wantOneRow checks that t0's hour has one tenant row, t's, with the
+// credits of every worker and calls calls.
+func wantOneRow(t *testing.T, u *Stats, credits []int64, calls int64) {
+	t.Helper()
 	var want int64
 	for _, c := range credits {
 		want += c
 	}
 	rows := u.TenantRows(t0, t0.Add(time.Hour))
-	if len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: want, Calls: workers * perWorker}) {
-		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, workers*perWorker)
+	if len(rows) != 1 || rows[0] != (Count{Key: "t", Credits: want, Calls: calls}) {
+		t.Fatalf("rows %+v, want t with %d credits and %d calls", rows, want, calls)
 	}
 }
 
