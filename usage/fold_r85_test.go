@@ -45,13 +45,24 @@ func TestRecordInReportsFolds(t *testing.T) {
 				t.Fatalf("%s: kept %q folds as recorded", when, name)
 			}
 		}
+		passed := 0
 		for n := 3; n <= 20; n++ {
 			name := ("n\xfe" + strings.Repeat("y", n))[:n] // not kept, not valid UTF-8
+			// The filter's bits of a name not kept may all be set by kept
+			// names (its seed is random: about one run in a hundred): it
+			// passes, is recorded under its own name, and the aggregator
+			// puts it in Other. Only then may it go unfolded as recorded.
 			if !recordIn(u, 0, at, name, "a", "", "", "", "", 3, false) {
-				t.Fatalf("%s: %q, not kept, is not folded as recorded", when, name)
+				if u.filter.foldsPast(name) {
+					t.Fatalf("%s: %q, not kept, is not folded as recorded", when, name)
+				}
+				passed++
 			}
 			u.Settle(at, Other, "a", -1) // its correction, as the limiter names it
 			wantOther.Calls, wantOther.Credits = wantOther.Calls+1, wantOther.Credits+2
+		}
+		if passed > 3 {
+			t.Fatalf("%s: %d of 18 names not kept passed the filter", when, passed)
 		}
 		if !recordIn(u, 0, at, Other, "a", "", "", "", "", 7, false) {
 			t.Fatalf("%s: a tenant named %q is not reported folded", when, Other)
