@@ -87,7 +87,7 @@ func (s *Store) SnapshotAt(now time.Time, w io.Writer) error {
 	// 2262 the credits still out are due at the last instant a Unix ns
 	// holds, before now itself, and before 1678 now.UnixNano() wraps.
 	read := windowsNow(now)
-	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: window.UnixNano(now)}
+	snap := snapshot{Format: snapshotFormat, Version: 2, Taken: read.UnixNano()}
 	out := func(returns iter.Seq2[time.Time, int64]) []snapshotSpend {
 		var ret []snapshotSpend
 		for at, n := range returns {
