@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/creditgate/creditgate/internal/spin"
 )
 
 // Errors returned by Acquire. Acquire returns ctx.Err() unchanged when the
@@ -113,9 +115,13 @@ func (s *Weighted) TryAcquire(n int64) bool {
 		}
 		// flagBusy may be set: the CAS keeps it, and SetCapacity adjusts
 		// avail with a CAS loop of its own, so this take is ordered before it.
+		if testHooks && casHook != nil {
+			casHook()
+		}
 		if s.state.CompareAndSwap(old, old-n<<availShift) {
 			return true
 		}
+		backoff()
 	}
 }
 
@@ -142,9 +148,13 @@ func (s *Weighted) tryAcquire(n int64) tryResult {
 		if old&flagWaiters != 0 || avail(old) < n {
 			return tryRefused
 		}
+		if testHooks && casHook != nil {
+			casHook()
+		}
 		if s.state.CompareAndSwap(old, old-n<<availShift) {
 			return tryOK
 		}
+		backoff()
 	}
 }
 
@@ -155,8 +165,8 @@ func (s *Weighted) tryAcquire(n int64) tryResult {
 // in order as far as the freed weight reaches; with nobody queued it is a
 // single lock-free CAS.
 func (s *Weighted) Release(n int64) {
-	// The common case, small enough to inline: nobody queued, no capacity
-	// change under way, and n fits. uint64(n-1) < MaxCapacity is 0 < n <= MaxCapacity,
+	// The common case first: nobody queued, no capacity change under way,
+	// and n fits. uint64(n-1) < MaxCapacity is 0 < n <= MaxCapacity,
 	// which also keeps avail+n from overflowing.
 	old := s.state.Load()
 	if uint64(n-1) < MaxCapacity && old&flagMask == 0 && avail(old)+n <= s.cap.Load() &&
@@ -191,9 +201,13 @@ func (s *Weighted) release(n int64) {
 			}
 			continue
 		}
+		if testHooks && casHook != nil {
+			casHook()
+		}
 		if s.state.CompareAndSwap(old, old+n<<availShift) {
 			return
 		}
+		backoff()
 	}
 	s.releaseSlow(n)
 }
@@ -243,9 +257,13 @@ func (s *Weighted) Acquire(ctx context.Context, n int64) error {
 		if old&(flagWaiters|flagDead) != 0 || avail(old) < n {
 			break
 		}
+		if testHooks && casHook != nil {
+			casHook()
+		}
 		if s.state.CompareAndSwap(old, old-n<<availShift) {
 			return nil
 		}
+		backoff()
 	}
 	return s.acquireSlow(ctx, done, n)
 }
@@ -304,6 +322,22 @@ func (s *Weighted) SetCapacity(c int64) {
 	}
 	s.notifyLocked()
 }
+
+// backoff is spin.Backoff, after a lost compare-and-swap on the state word,
+// with its test hook.
+func backoff() {
+	if testHooks && backoffHook != nil {
+		backoffHook()
+	}
+	spin.Backoff()
+}
+
+// Test-only hooks (nil otherwise; they run only when built with -tags
+// creditgate_testhooks, see testHooks): casHook runs in the lock-free loops
+// of TryAcquire, tryAcquire, Acquire and release between loading the state
+// and swapping it, where another caller's change makes the swap fail;
+// backoffHook runs when backoff is called.
+var casHook, backoffHook func()
 
 // updateState applies f to the state word with a CAS loop.
 func (s *Weighted) updateState(f func(int64) int64) {

@@ -298,16 +298,36 @@ func TestRollingRecordRetiresUnsweptSlot(t *testing.T) {
 }
 
 // TestRollingLostSwapRetries: a caller whose swap of cur loses to another take
-// in the same slot retries rather than reporting a refusal: 4+1+5 fit.
+// in the same slot backs off once and retries rather than reporting a
+// refusal: 4+1+5 fit. TryAcquireAt and TakeAt lose in fast, ChargeAt (a
+// partial take) in take's loop.
 func TestRollingLostSwapRetries(t *testing.T) {
-	r := newTestRolling(t)
-	mustTake(t, r, t0, 4)
-	loadHook = func() {
-		loadHook = nil
-		mustTake(t, r, t0, 1)
+	for name, take := range map[string]func(r *Rolling) int64{
+		"TryAcquireAt": func(r *Rolling) int64 {
+			ok, err := r.TryAcquireAt(t0, 5)
+			require.NoError(t, err)
+			if ok {
+				return 5
+			}
+			return 0
+		},
+		"TakeAt":   func(r *Rolling) int64 { return r.TakeAt(t0, 5, 0, false).Took },
+		"ChargeAt": func(r *Rolling) int64 { return r.ChargeAt(t0, 5) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newTestRolling(t)
+			mustTake(t, r, t0, 4)
+			backoffs := 0
+			loadHook = func() {
+				loadHook = nil
+				mustTake(t, r, t0, 1)
+			}
+			backoffHook = func() { backoffs++ }
+			defer func() { loadHook, backoffHook = nil, nil }()
+			assert.Equal(t, int64(5), take(r))
+			assert.Nil(t, loadHook, "the hook ran")
+			assert.Equal(t, 1, backoffs, "backed off once after one lost swap")
+			assert.Zero(t, r.RemainingAt(t0))
+		})
 	}
-	defer func() { loadHook = nil }()
-	mustTake(t, r, t0, 5)
-	assert.Nil(t, loadHook, "the hook ran")
-	assert.Zero(t, r.RemainingAt(t0))
 }

@@ -1,6 +1,10 @@
 package window
 
-import "time"
+import (
+	"time"
+
+	"github.com/creditgate/creditgate/internal/spin"
+)
 
 // TryAcquireAt takes n credits at now if all n are available.
 func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
@@ -14,8 +18,12 @@ func (r *Rolling) TryAcquireAt(now time.Time, n int64) (bool, error) {
 	// TakeAt's path without the Take it builds: this is the pool rows' call.
 	g := r.g // loaded once: fast needs it too
 	u := g.toU(now)
-	if ok, done, _ := r.fast(g, u, n, L); done {
+	ok, done, spent := r.fast(g, u, n, L)
+	if done {
 		return ok, nil
+	}
+	if spent == lostSwap {
+		backoff()
 	}
 	took, _, _, _ := r.take(u, n, 0, false)
 	return took != 0, nil
@@ -43,12 +51,16 @@ func (r *Rolling) TakeUnixNano(ns, n, keep int64, partial bool) Take {
 	}
 	lim := under(L, keep)
 	if !partial {
-		if ok, done, spent := r.fast(g, u, n, lim); done {
+		ok, done, spent := r.fast(g, u, n, lim)
+		if done {
 			t := Take{Spent: spent, Remaining: max(L-spent, 0)}
 			if ok {
 				t.Took = n
 			}
 			return t
+		}
+		if spent == lostSwap {
+			backoff()
 		}
 	}
 	took, _, _, spent := r.take(u, n, keep, partial)
@@ -62,7 +74,10 @@ func (r *Rolling) TakeUnixNano(ns, n, keep int64, partial bool) Take {
 // take would, in the same order of loads (see Rolling), or reports done=false
 // and leaves the decision to take. L is the limit less what must be kept.
 //
-// spent is what the window holds spent after the decision when done.
+// spent is what the window holds spent after the decision when done, and
+// lostSwap when not done because another caller changed cur between its
+// load and the swap: the caller then backs off (spin.Backoff) before take
+// tries again, so that two cores do not trade cur's line at every step.
 func (r *Rolling) fast(g *geometry, u uint64, n, L int64) (ok, done bool, spent int64) {
 	e := r.head.Load()
 	// base, the instant frontier e became current, is e*w + W = (e+quo)*w
@@ -96,7 +111,7 @@ func (r *Rolling) fast(g *geometry, u uint64, n, L int64) (ok, done bool, spent 
 	if r.cur.CompareAndSwap(c, c+uint64(n)) {
 		return true, true, spent + n
 	}
-	return false, false, 0
+	return false, false, lostSwap
 }
 
 // TryAcquire is shorthand for TryAcquireAt(time.Now(), n).
@@ -123,6 +138,9 @@ func (r *Rolling) ChargeAt(now time.Time, n int64) int64 {
 // moving the frontier and sweeping the slots that left.
 var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 
+// backoffHook (test-only) runs when a take backs off after a lost swap.
+var backoffHook func()
+
 // ringHook (test-only) runs between allocating a ring (or its wide words)
 // and publishing it.
 var ringHook func()
@@ -134,6 +152,17 @@ var wordHook func()
 // queryHook (test-only) runs in spent before it loads cur: in a query,
 // between bringing the frontier up (sync) and reading the window under it.
 var queryHook func()
+
+// lostSwap is fast's spent when it lost its swap (see fast).
+const lostSwap = -1
+
+// backoff is spin.Backoff, after a lost swap on cur, with its test hook.
+func backoff() {
+	if testHooks && backoffHook != nil {
+		backoffHook()
+	}
+	spin.Backoff()
+}
 
 // take charges n credits (or, if partial, as many of them as fit), leaving
 // keep of the limit untaken, at u and returns the amount taken, the slot
@@ -194,6 +223,7 @@ func (r *Rolling) take(u uint64, n, keep int64, partial bool) (took int64, slot,
 		if r.cur.CompareAndSwap(c, c+uint64(k)) {
 			return k, s, eff, p + a + k
 		}
+		backoff()
 	}
 }
 
