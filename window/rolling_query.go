@@ -34,8 +34,8 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 	return 0
 }
 
-// refundSlot takes up to n credits out of slot s: out of cur if s is the
-// current slot, else out of s's ring words (each only if it still holds
+// refundSlot takes up to n credits out of slot s, nothing if s has left
+// the window: out of cur if s is the current slot, else out of s's ring words (each only if it still holds
 // epoch s: each tier's lane in turn) and then out of past: lane
 // first, so past never undercounts. It returns how many it gave back.
 // Credits in flight from cur to their ring word (a roll has moved them to
@@ -43,6 +43,14 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 // the roll of its slot gives back nothing: an under-refund, which only
 // withholds credits until the slot leaves the window.
 func (r *Rolling) refundSlot(s uint64, n int64) int64 {
+	// A slot behind the frontier has left the window: its credits are back
+	// already, and its tags (the epoch modulo 2^T) are exact only near the
+	// frontier, so one gone for long may match a live slot's, whose credits
+	// are others' (TestRefundTokOfSlotLongGone). A jump's frontier (busy)
+	// is the new one.
+	if s < r.head.Load()&^busy {
+		return 0
+	}
 	tag := s & tagMask
 	for {
 		c := r.cur.Load()
