@@ -7,8 +7,9 @@
 # repo: gofmt, go vet, go test -race (which also runs every fuzz target's seed
 # corpus), and every benchmark once so none rots. It does not gate on speed.
 # The tests build with -tags creditgate_testhooks, which compiles in the
-# window's test hooks that its interleaving tests drive (see window/hooks.go);
-# the benchmarks build without it, as users do.
+# test hooks that the interleaving tests drive (window, semaphore,
+# internal/slots, store/memory, store/redis, middleware/client: see each
+# package's hooks.go); the benchmarks build without it, as users do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

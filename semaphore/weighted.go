@@ -61,9 +61,10 @@ const (
 // TryAcquire and Release are lock-free while nobody waits: one atomic word
 // holds the available weight and a "waiters present" bit, and a single CAS
 // takes or returns weight. A call whose CAS loses to another core's waits
-// about a microsecond before it tries again, as a mutex spins before it
-// parks, so that cores hammering one semaphore take turns in runs rather
-// than trading its cache line at every step. Acquire queues in strict FIFO order behind a mutex
+// about a microsecond before it tries again (Release tries once more at
+// once first), as a mutex spins before it parks, so that cores hammering
+// one semaphore take turns in runs rather than trading its cache line at
+// every step. Acquire queues in strict FIFO order behind a mutex
 // when the weight is not available. The policy is the one of
 // x/sync/semaphore: a large waiter at the head of the queue blocks smaller
 // ones behind it even when they would fit, so readers cannot starve a writer
@@ -142,13 +143,12 @@ func (s *Weighted) tryAcquire(n int64) tryResult {
 		if old&flagDead != 0 {
 			return tryDead
 		}
-		if n <= 0 {
+		// One test for n <= 0 and a refusal, so that tryAcquire stays
+		// small enough to inline into Group.TryAcquire.
+		if n <= 0 || old&flagWaiters != 0 || avail(old) < n {
 			if n == 0 {
 				return tryOK
 			}
-			return tryRefused
-		}
-		if old&flagWaiters != 0 || avail(old) < n {
 			return tryRefused
 		}
 		if testHooks && casHook != nil {
