@@ -331,3 +331,33 @@ func TestRollingLostSwapRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestRollingRefundRacesJump: a refund by token checked its slot against
+// the frontier once, before its steps; a jump of a day then landed between a
+// ring word's check and its swap, and the word, emptied by the jump's
+// helpers, got the credits of a later slot of the same index and tag (the
+// stress test's clock jumps of exactly a day are a multiple of words*2^9
+// slots there). The swap failed, the retry found the tag equal and took the
+// later slot's credits, others' spending (TestRollingStress at -cpu 4,8:
+// one run in about 600 after TestRefundTokOfSlotLongGone's fix). Each step
+// now checks the frontier after its load.
+func TestRollingRefundRacesJump(t *testing.T) {
+	r := newTestRolling(t) // 10 credits, 10 s, 1-second slots
+	alias := r.words() << laneTag(r.words())
+	ok, _, s0 := r.takeTok(t0, 1)
+	require.True(t, ok)
+	mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its ring word
+	later := t0.Add(time.Duration(alias) * time.Second)
+	refundHook = func() {
+		refundHook = nil
+		ok, _, s1 := r.takeTok(later, 9)
+		require.True(t, ok)
+		require.Equal(t, s0+alias, s1, "the later slot is the alias")
+		mustTake(t, r, later.Add(time.Second), 1) // s1 goes to s0's ring word
+	}
+	defer func() { refundHook = nil }()
+	got := r.refundTok(s0, 1)
+	assert.Nil(t, refundHook, "the hook ran")
+	assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
+	assert.Zero(t, r.RemainingAt(later.Add(time.Second)), "the live slots keep their 10 credits")
+}

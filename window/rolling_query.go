@@ -87,6 +87,9 @@ func (r *Rolling) refundIn(w slotRef, s uint64, n int64) int64 {
 		if k == 0 {
 			return 0
 		}
+		if testHooks && refundHook != nil {
+			refundHook()
+		}
 		if w.cas(x, x-uint64(k)) {
 			r.past.Add(-k)
 			return k

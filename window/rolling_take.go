@@ -141,6 +141,10 @@ var takeHook, loadHook, rollHook, slotHook, sweepHook func()
 // backoffHook (test-only) runs when a take backs off after a lost swap.
 var backoffHook func()
 
+// refundHook (test-only) runs in a refund's step on a ring word between
+// its checks of the word and its swap.
+var refundHook func()
+
 // ringHook (test-only) runs between allocating a ring (or its wide words)
 // and publishing it.
 var ringHook func()
