@@ -43,19 +43,14 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 // the roll of its slot gives back nothing: an under-refund, which only
 // withholds credits until the slot leaves the window.
 func (r *Rolling) refundSlot(s uint64, n int64) int64 {
-	// A slot behind the frontier has left the window: its credits are back
-	// already, and its tags (the epoch modulo 2^T) are exact only near the
-	// frontier, so one gone for long may match a live slot's, whose credits
-	// are others' (TestRefundTokOfSlotLongGone). A jump's frontier (busy)
-	// is the new one.
-	if s < r.head.Load()&^busy {
-		return 0
-	}
 	tag := s & tagMask
 	for {
 		c := r.cur.Load()
 		if c>>amountBits != tag {
 			break
+		}
+		if r.left(s) {
+			return 0
 		}
 		k := min(int64(c&amountMask), n)
 		if k == 0 || c&amountMask == retired { // a retired cur's slot has left the window
@@ -75,12 +70,22 @@ func (r *Rolling) refundSlot(s uint64, n int64) int64 {
 	return got
 }
 
+// left reports whether slot s is behind the frontier (a jump's new one
+// while the head is busy), out of the window. A refund asks after each load
+// of a word whose tag matched: tags (the epoch modulo 2^T) are exact only
+// near the frontier, and a word that holds a later slot of s's tag was
+// written under a frontier past s, which a load of the head after the word's
+// then sees (TestRefundTokOfSlotLongGone, TestRollingRefundRacesJump). Asked
+// once before the loads, a jump between the check and a swap's retry let the
+// refund take a later slot's credits, others' spending.
+func (r *Rolling) left(s uint64) bool { return s < r.head.Load()&^busy }
+
 // refundIn is refundSlot's step on one ring word: up to n of slot s's
 // credits out of w, if it holds s, and then out of past.
 func (r *Rolling) refundIn(w slotRef, s uint64, n int64) int64 {
 	for {
 		x := w.load()
-		if w.f.tagOf(x) != w.f.tag(s) {
+		if w.f.tagOf(x) != w.f.tag(s) || r.left(s) {
 			return 0
 		}
 		k := min(w.f.amount(x), n)
