@@ -343,7 +343,7 @@ func TestRollingLostSwapRetries(t *testing.T) {
 // now checks the frontier after its load.
 func TestRollingRefundRacesJump(t *testing.T) {
 	r := newTestRolling(t) // 10 credits, 10 s, 1-second slots
-	alias := r.words() << laneTag(r.words())
+	alias := laneAlias(r)
 	ok, _, s0 := r.takeTok(t0, 1)
 	require.True(t, ok)
 	mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its ring word

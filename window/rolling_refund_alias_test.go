@@ -17,14 +17,15 @@ import (
 // others' spending, which the pool then lent again. TestRollingStress saw
 // it as 11 credits in a window of 10 after a clock jump of a day.
 func TestRefundTokOfSlotLongGone(t *testing.T) {
-	for name, alias := range map[string]uint64{
-		"a ring lane's tag": 0, // set below: words*2^9 slots
-		"cur's tag":         1 << tagBits,
-	} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ring bool // the later slot rolls into the ring (else it stays cur)
+	}{{"a ring lane's tag", true}, {"cur's tag", false}} {
+		t.Run(c.name, func(t *testing.T) {
 			r := newTestRolling(t) // 10 credits, 10 s, 1-second slots
-			if alias == 0 {
-				alias = r.words() << laneTag(r.words())
+			alias := uint64(1 << tagBits)
+			if c.ring {
+				alias = laneAlias(r)
 			}
 			ok, _, s0 := r.takeTok(t0, 1)
 			require.True(t, ok)
@@ -32,7 +33,7 @@ func TestRefundTokOfSlotLongGone(t *testing.T) {
 			ok, _, s1 := r.takeTok(later, 9)
 			require.True(t, ok)
 			require.Equal(t, s0+alias, s1, "the later slot is the alias")
-			if name == "a ring lane's tag" { // s1 goes to the ring
+			if c.ring {
 				ok, _, _ = r.takeTok(later.Add(time.Second), 1)
 				require.True(t, ok)
 			}
@@ -43,3 +44,7 @@ func TestRefundTokOfSlotLongGone(t *testing.T) {
 		})
 	}
 }
+
+// laneAlias is how many slots apart two slots share a ring word and its
+// lanes' tag: words*2^T (a multiple of both moduli).
+func laneAlias(r *Rolling) uint64 { return r.words() << laneTag(r.words()) }

@@ -11,15 +11,15 @@ package spin
 // each step costs a transfer between them; a loser that waits lets the winner
 // run its next steps on a line in its own cache. A sync.Mutex spins so before
 // it parks (up to four rounds of 30 PAUSE instructions, each about 0.8 µs on
-// that host), which is why
-// x/sync/semaphore, a mutex, ran TryAcquire and Release at 12 ns a pair on two
-// cores where a CAS loop that retried at once took 28. Only a lost race waits,
-// so a goroutine alone on its word never does.
+// that host), which is why x/sync/semaphore, a mutex, ran TryAcquire and
+// Release at 12 ns a pair on two cores where a CAS loop that retried at once
+// took 28. Only a lost race waits, so a goroutine alone on its word never
+// does.
 //
 // A loop rather than runtime.Gosched (a round trip through the scheduler,
-// which measured little better than retrying at once) or the runtime's procyield
-// (reached only by linkname). Small enough to inline, so that the loop that
-// calls it needs no frame for it.
+// which measured little better than retrying at once) or the runtime's
+// procyield (reached only by linkname). Small enough to inline, so that the
+// loop that calls it needs no frame for it.
 func Backoff() {
 	for i := spins; i > 0; i-- {
 	}
