@@ -244,6 +244,9 @@ func (r *Rolling) reset(w slotRef, k, h uint64) bool {
 		if r.head.Load() != h {
 			return false
 		}
+		if testHooks && drainHook != nil {
+			drainHook(w.f.amount(x))
+		}
 		if w.cas(x, want) {
 			if a := w.f.amount(x); a != 0 {
 				r.past.Add(-a)

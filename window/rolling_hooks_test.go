@@ -361,3 +361,61 @@ func TestRollingRefundRacesJump(t *testing.T) {
 	assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
 	assert.Zero(t, r.RemainingAt(later.Add(time.Second)), "the live slots keep their 10 credits")
 }
+
+// A jump moves the epoch by any distance, so after one, a slot of the
+// same ring index, tag (the epoch modulo 2^T) and amount as one recorded
+// before it can write its lane to the value a goroutine stalled across the
+// jump loaded. Here the jump is laneAlias slots, so the slot after the
+// jump lands on the lane, tag and amount of the slot before. The stalled
+// swap must not take the later slot's credits: a jump drops the ring, and
+// the swap lands on the old one (see help). Both tests failed when a
+// jump reset the ring in place: 8 remaining for 5 (the helper), and a
+// refund of the later slot's credit (the refund).
+
+// TestRollingHelperStalledAcrossJump: a helper of the jump stalls between
+// its check of the head and the swap that empties the lane (drainHook),
+// while another helper finishes the jump and the later slot is recorded.
+func TestRollingHelperStalledAcrossJump(t *testing.T) {
+	r := newTestRolling(t)
+	mustTake(t, r, t0, 3)
+	mustTake(t, r, t0.Add(time.Second), 1) // t0's slot goes to its lane: 3
+	later := t0.Add(time.Duration(laneAlias(r)) * time.Second)
+	drainHook = func(a int64) {
+		if a != 3 {
+			return
+		}
+		drainHook = nil
+		r.help(r.head.Load()) // another helper finishes the jump
+		mustTake(t, r, later, 3)
+		mustTake(t, r, later.Add(time.Second), 1) // later's 3 go to the same lane, tag and amount
+	}
+	defer func() { drainHook = nil }()
+	mustTake(t, r, later, 1) // the jump, whose helper stalls before its swap
+	assert.Nil(t, drainHook, "the hook ran")
+	assert.Equal(t, int64(5), r.RemainingAt(later.Add(time.Second)), "3 + 1 + 1 spent since the jump")
+	assert.Equal(t, int64(3), r.RefundAt(later.Add(time.Second), later, 3), "later's slot keeps its 3")
+}
+
+// TestRollingRefundStalledAcrossJump: a refund of the slot before the jump
+// stalls between its checks of the lane and its swap (refundHook), while
+// the jump and the later slot's recording run.
+func TestRollingRefundStalledAcrossJump(t *testing.T) {
+	r := newTestRolling(t)
+	ok, _, s0 := r.takeTok(t0, 1)
+	require.True(t, ok)
+	mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its lane: 1
+	alias := laneAlias(r)
+	later := t0.Add(time.Duration(alias) * time.Second)
+	refundHook = func() {
+		refundHook = nil
+		ok, _, s1 := r.takeTok(later, 1)
+		require.True(t, ok)
+		require.Equal(t, s0+alias, s1, "the later slot is the alias")
+		mustTake(t, r, later.Add(time.Second), 1) // s1 goes to s0's lane, tag and amount
+	}
+	defer func() { refundHook = nil }()
+	got := r.refundTok(s0, 1)
+	assert.Nil(t, refundHook, "the hook ran")
+	assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
+	assert.Equal(t, int64(8), r.RemainingAt(later.Add(time.Second)), "the live slots keep their 2 credits")
+}

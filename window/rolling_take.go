@@ -145,6 +145,11 @@ var backoffHook func()
 // its checks of the word and its swap.
 var refundHook func()
 
+// drainHook (test-only) runs when a jump's helper is about to empty a
+// ring lane holding amount credits: between its check of the head and its
+// swap.
+var drainHook func(amount int64)
+
 // ringHook (test-only) runs between allocating a ring (or its wide words)
 // and publishing it.
 var ringHook func()
