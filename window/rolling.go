@@ -18,7 +18,7 @@ const (
 	tagMask    = 1<<tagBits - 1
 	tagHalf    = 1 << (tagBits - 1)
 	signBit    = 1 << 63
-	busy       = 1 << 63 // head mark: a jump's ring reset is in progress
+	busy       = 1 << 63 // head mark: a jump's ring drain is in progress
 	// retired is the amount of a cur that expiry reset (retireCur, help),
 	// tagged with an expired slot: more than any slot holds (at most
 	// MaxLimit), so no reset word is bit-identical to a live one a take
@@ -125,8 +125,9 @@ type Rolling struct {
 	// compare-and-swap on head, empties the ring words of the slots that left
 	// (word first, past after, so past never undercounts) and empties cur if its
 	// slot left too. A jump of a whole ring or more marks the head busy, and every
-	// caller that sees the mark helps reset the whole ring and cur (help), so
-	// nobody waits on a preempted sweeper and a jump of days clears in S+2 steps.
+	// caller that sees the mark helps drain the whole ring, drop it and retire
+	// cur (help), so nobody waits on a preempted sweeper and a jump of days
+	// clears in S+2 steps. The first roll after the jump makes a new ring.
 	//
 	// Time is the caller's: a caller whose now is older than the frontier is treated
 	// as at the frontier (its credits count from there), so a stale clock can never
@@ -136,12 +137,17 @@ type Rolling struct {
 	// lanes modulo 2^T, T just large enough (see laneTag) to order every
 	// epoch a lane holding credits can carry against the frontier: about
 	// three rings' span. As with any tagged compare-and-swap, this assumes
-	// no goroutine stalls between loading a lane and swapping it while that
-	// lane is rewritten to a bit-identical value, which takes the clock
-	// moving 2^23 slot widths for cur (240 years at 15-minute slots) and at
-	// least 2^T, more than four windows, for a narrower lane (16 days for
-	// the default day of 96 slots, whose index and tag repeat together
-	// every 1,536 slots).
+	// no goroutine stalls between loading a word and swapping it while that
+	// word is rewritten to a bit-identical value. For a lane that takes the
+	// frontier moving at least 2^T slots, more than four windows, in steps
+	// of less than a ring (16 days for the default day of 96 slots, whose
+	// index and tag repeat together every 1,536 slots): a jump, which moves
+	// it any distance in one step, drops the ring, so that a swap stalled
+	// across the jump lands on the old ring, which nothing after the jump
+	// writes (see help). For cur it takes the clock moving a multiple of
+	// 2^23 slot widths, give or take a slot, during the stall (240 years at
+	// 15-minute slots; a day for a 1-second window of 96 slots, whose
+	// goroutine would have to stall for that day).
 	//
 	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
 	// it in a larger struct); methods on the zero value panic.
@@ -171,7 +177,8 @@ type Rolling struct {
 	// ring holds the words() slot words, index epoch % words: 21-bit
 	// lanes and, once an amount does not fit one, 32-bit and then 64-bit
 	// ones (see slotRing). Takes never read it. It is allocated by the
-	// first roll that records a slot: until then every word reads as empty
+	// first roll that records a slot, and again by the first after a jump,
+	// which drops it (see help): until then every word reads as empty
 	// (see slots), so a key that spends within one slot's width, as most
 	// short-lived keys do, never pays for the ring (288 bytes for 96
 	// slots).

@@ -12,18 +12,18 @@ func (r *Rolling) record(t uint64, a int64) {
 	for j := range last {
 		// A tier a does not fit is not made for it; one it fits may still
 		// refuse it if aliasing adds it to another slot's amount.
-		if a <= r.g.tiers[j].f.capacity() && r.recordIn(r.laneToWrite(rg, j, i), t, a) {
+		if a <= r.g.tiers[j].f.capacity() && r.recordIn(rg, r.laneToWrite(rg, j, i), t, a) {
 			return
 		}
 	}
 	// Any amount fits a 64-bit lane (at most MaxLimit) unless aliasing
 	// adds it to another: then the credits stay in past, counted until the
 	// window empties (never admitting too much).
-	r.recordIn(r.laneToWrite(rg, last, i), t, a)
+	r.recordIn(rg, r.laneToWrite(rg, last, i), t, a)
 }
 
-// recordIn is record's step on one word w; false if a does not fit w.
-func (r *Rolling) recordIn(w slotRef, t uint64, a int64) bool {
+// recordIn is record's step on rg's word w; false if a does not fit w.
+func (r *Rolling) recordIn(rg *slotRing, w slotRef, t uint64, a int64) bool {
 	tag := w.f.tag(t)
 	for {
 		// Read the frontier after the word: every epoch ever recorded is
@@ -63,17 +63,20 @@ func (r *Rolling) recordIn(w slotRef, t uint64, a int64) bool {
 		// If the frontier passed t after the check, the sweeper may have found
 		// the word still holding the older, empty slot and skipped it: empty
 		// it here, or the credits would stay counted for another whole window.
+		// The same if a jump passed t: rg may then be a ring the jump's
+		// helpers drained and dropped before this swap, which nobody else
+		// would empty.
 		if h := r.head.Load() &^ busy; t < h {
-			r.drop(t)
+			r.drop(rg, t)
 		}
 		return true
 	}
 }
 
-// drop empties the ring words of slot t, known to have left the window,
-// that still hold t, and returns their credits to past.
-func (r *Rolling) drop(t uint64) {
-	ws, n := r.slots(t % r.words())
+// drop empties the words of slot t in ring rg, t known to have left the
+// window, that still hold t, and returns their credits to past.
+func (r *Rolling) drop(rg *slotRing, t uint64) {
+	ws, n := r.slotsIn(rg, t%r.words())
 	for _, w := range ws[:n] {
 		tag := w.f.tag(t)
 		for {
@@ -137,7 +140,7 @@ func (r *Rolling) expire(i uint64) {
 	ws, n := r.slots(i)
 	for _, w := range ws[:n] {
 		if !r.expireIn(w) {
-			return // a jump's helpers reset the ring
+			return // a jump's helpers drain the ring
 		}
 	}
 }
@@ -177,7 +180,7 @@ func (r *Rolling) retireCur() {
 		c := r.cur.Load()
 		h := r.head.Load() // after cur: cur's slot is at most h+size-1
 		if h&busy != 0 {
-			return // the jump's helpers reset cur
+			return // the jump's helpers retire cur
 		}
 		want := ((h-1)&tagMask)<<amountBits | retired
 		if d := ((h & tagMask) - c>>amountBits) & tagMask; d == 0 || d >= tagHalf || c == want {
@@ -189,33 +192,36 @@ func (r *Rolling) retireCur() {
 	}
 }
 
-// help finishes the jump to frontier h (busy-marked): every word holds an
-// epoch from before the jump, all expired, so each is reset to the newest
-// expired epoch of its index with its credits returned, cur is retired (see
-// retired), and the head is then unmarked. Helpers stop as soon as the head
-// is no longer h, so a late helper never touches a word written after the
-// jump. A ring (or later tier) a late recorder allocates after a helper
-// looked is that recorder's to clear (see record).
+// help finishes the jump to frontier h (busy-marked). Every slot recorded
+// before the jump has left the window, so the ring is drained (each lane's
+// credits returned from past by the swap that empties it, so exactly once)
+// and then dropped: the first roll after the jump makes a new one. A new
+// ring rather than the old one reset, because a jump moves the epoch by
+// any amount, and tags (the epoch modulo 2^T) then repeat: a goroutine
+// stalled across the jump between loading a lane and swapping it would
+// find the value it loaded written again by a slot after the jump of the
+// same index, tag and amount, and swap that slot's credits away
+// (TestRollingHelperStalledAcrossJump, TestRollingRefundStalledAcrossJump).
+// Its swap now lands on the old ring, which nothing after the jump writes.
+// cur is retired (see retired) and the head then unmarked. Helpers stop as
+// soon as the head is no longer h. A ring (or later tier) that a late
+// recorder allocates while the head is busy is drained too, or that
+// recorder's to clear (see recordIn).
 func (r *Rolling) help(h uint64) {
+	for {
+		rg := r.ring.Load()
+		if r.head.Load() != h {
+			return // rg may be the new ring, after the jump
+		}
+		if rg == nil {
+			break
+		}
+		if !r.drain(rg, h) {
+			return
+		}
+		r.ring.CompareAndSwap(rg, nil)
+	}
 	en := h &^ busy
-	size := r.words()
-	k := en - size
-	i := k % size
-	if r.ring.Load() == nil {
-		size = 0 // no word holds credits
-	}
-	for range size {
-		ws, n := r.slots(i)
-		for _, w := range ws[:n] {
-			if !r.reset(w, k, h) {
-				return
-			}
-		}
-		k++
-		if i++; i == size {
-			i = 0
-		}
-	}
 	want := ((en-1)&tagMask)<<amountBits | retired
 	for {
 		c := r.cur.Load()
@@ -232,28 +238,32 @@ func (r *Rolling) help(h uint64) {
 	r.head.CompareAndSwap(h, en)
 }
 
-// reset is help's step on one word, which it resets to slot k, empty;
-// false if the head is no longer h.
-func (r *Rolling) reset(w slotRef, k, h uint64) bool {
-	want := w.f.tag(k) << w.f.amountBits
-	for {
-		x := w.load()
-		if x == want {
-			return true
-		}
-		if r.head.Load() != h {
-			return false
-		}
-		if testHooks && drainHook != nil {
-			drainHook(w.f.amount(x))
-		}
-		if w.cas(x, want) {
-			if a := w.f.amount(x); a != 0 {
-				r.past.Add(-a)
+// drain empties every lane of rg, returning its credits to past; false if
+// the head is no longer h.
+func (r *Rolling) drain(rg *slotRing, h uint64) bool {
+	for i := range r.words() {
+		ws, n := r.slotsIn(rg, i)
+		for _, w := range ws[:n] {
+			for {
+				x := w.load()
+				a := w.f.amount(x)
+				if a == 0 {
+					break
+				}
+				if r.head.Load() != h {
+					return false
+				}
+				if testHooks && drainHook != nil {
+					drainHook(a)
+				}
+				if w.cas(x, w.f.tagOf(x)<<w.f.amountBits) {
+					r.past.Add(-a)
+					break
+				}
 			}
-			return true
 		}
 	}
+	return true
 }
 
 // sync brings the frontier up to u and returns it.

@@ -197,8 +197,10 @@ func (r *Rolling) tierWords(rg *slotRing, j int) *atomic.Uint64 {
 // none while the ring is not allocated (every lane then reads as empty,
 // and a lane with no credits is inert whatever its tag: nothing expires,
 // refunds or counts from it), a later tier's only once it is.
-func (r *Rolling) slots(i uint64) (ws [3]slotRef, n int) {
-	rg := r.ring.Load()
+func (r *Rolling) slots(i uint64) (ws [3]slotRef, n int) { return r.slotsIn(r.ring.Load(), i) }
+
+// slotsIn is slots of ring rg, which may no longer be r's (see help).
+func (r *Rolling) slotsIn(rg *slotRing, i uint64) (ws [3]slotRef, n int) {
 	if rg == nil {
 		return ws, 0
 	}
@@ -228,16 +230,20 @@ func (r *Rolling) laneToWrite(rg *slotRing, j int, i uint64) slotRef {
 }
 
 // loadOrNew returns *p, publishing a new value first if it is nil (the
-// first of racing writers publishes; the others use that one).
+// first of racing writers publishes; the others use that one). The ring
+// pointer goes back to nil when a jump drops the ring (see help), so a
+// writer that lost the race may find nil again, and publishes its own.
 func loadOrNew[T any](p *atomic.Pointer[T], alloc func() *T) *T {
-	v := p.Load()
-	if v == nil {
-		v = alloc()
-		if testHooks && ringHook != nil {
-			ringHook()
-		}
-		if !p.CompareAndSwap(nil, v) {
-			v = p.Load()
+	if v := p.Load(); v != nil {
+		return v
+	}
+	v := alloc()
+	if testHooks && ringHook != nil {
+		ringHook()
+	}
+	for !p.CompareAndSwap(nil, v) {
+		if w := p.Load(); w != nil {
+			return w
 		}
 	}
 	return v
