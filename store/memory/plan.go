@@ -73,7 +73,7 @@ func (s *Store) setPlan(now time.Time, t *tenant, p *store.Plan) error {
 	// calls count under the new cap, as what is held carries over (a new
 	// entry would admit a full cap beside them). An admission that found
 	// the entry before it left may take its slot after the check: it is
-	// marked dead (cls0e: stCls0 cleared) before held is read, and admit
+	// marked dead (cls0e: stCls0 cleared) before held is read, and Take
 	// checks the mark after its slot's take, as for an application (either
 	// the admission sees the mark and starts over, or held sees its slot
 	// and the entry is kept).

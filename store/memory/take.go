@@ -46,124 +46,133 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 	// A lease keeps its tenant after Release, and a caller that reuses
 	// leases (the limiter pools them per P) mostly asks for that tenant
 	// again: its key is compared on the tenant's first line, with no hash
-	// and no table probe. A tenant evicted since is dead (admit checks it
-	// again once it holds its slots, as after a lookup). A caller whose
-	// calls go round many tenants would pay that compare and then the
-	// lookup each time: once a lookup finds another tenant than the
-	// lease's, seek skips the compare until one finds the lease's again.
-	if t := lease.t; t != nil && !lease.seek && lease.s == s && !t.dead() {
-		k := req.Tenant
-		if (inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) && s.admit(now, t, req, lease, d) { // t.hasKey(k)
-			return
+	// and no table probe. A tenant evicted since is dead (the admission
+	// checks it again once it holds its slots, as after a lookup). A
+	// caller whose calls go round many tenants would pay that compare and
+	// then the lookup each time: once a lookup finds another tenant than
+	// the lease's, seek skips the compare until one finds the lease's
+	// again.
+	t := lease.t
+	if t != nil {
+		if k := req.Tenant; lease.seek || lease.s != s || t.dead() ||
+			!(inWords(k) && t.keyIs(k) || !inWords(k) && t.otherKey(k)) { // !t.hasKey(k)
+			t = nil
 		}
 	}
-	for {
-		h := strhash.String(s.seed, req.Tenant) // shardOf's body: with its call, too big to inline
-		sh := &s.shards[h>>(64-shardBits)]
-		t := sh.get(h, req.Tenant)
+	// Each turn admits at t, or finds t evicted meanwhile (continue) and
+	// looks it up again.
+	for ; ; t = nil {
 		if t == nil {
-			if t = s.create(now, sh, h, req.Tenant, plans); t == nil {
-				*d = store.Decision{Reason: store.ReasonTenants, Cost: max(req.Credits, 0), RetryAfter: s.tenantsRetryAfter(now)}
-				return
+			h := strhash.String(s.seed, req.Tenant) // shardOf's body: with its call, too big to inline
+			sh := &s.shards[h>>(64-shardBits)]
+			if t = sh.get(h, req.Tenant); t == nil {
+				if t = s.create(now, sh, h, req.Tenant, plans); t == nil {
+					*d = store.Decision{Reason: store.ReasonTenants, Cost: max(req.Credits, 0), RetryAfter: s.tenantsRetryAfter(now)}
+					return
+				}
+			}
+			if seek := t != lease.t; seek != lease.seek {
+				lease.seek = seek
 			}
 		}
-		if seek := t != lease.t; seek != lease.seek {
-			lease.seek = seek
+		// The admission at t. (It was a function, admit: its call, and a
+		// frame that spilled the arguments Take had just loaded, cost the
+		// keyed admission 18 instructions.)
+		//
+		// Most tenants have one application and a lone rolling pool, and
+		// most admissions are of their first application, one unit, and
+		// first class or none: state says so, and such an admission reads
+		// t's first line and writes its second, and reads no other (see
+		// tenant). It is decided here with those as constants and no call
+		// (but the slot cache's, for a store WithSlotCache), so that
+		// nothing is spilled around one before the pool's take and little
+		// is live across the takes; any other admission, and one whose
+		// pool SetPlan is replacing, goes through admitAny and admitted,
+		// which report false when t was evicted meanwhile.
+		n := max(req.Credits, 0) // a negative cost would mint credits at Settle
+		st := t.word.Load()
+		which := slots.PairA
+		if req.Class != "" {
+			which |= slots.PairB
 		}
-		if s.admit(now, t, req, lease, d) {
+		if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) || req.Units > 1 ||
+			which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
+			if s.admitAny(now, t, req, n, st, lease, d) {
+				return
+			}
+			continue
+		}
+		if testHooks && classHook != nil {
+			classHook()
+		}
+		var ok, refusedA bool
+		if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
+			ok, refusedA = t.slotCache().TryAcquire(&t.slots0, which)
+		} else {
+			ok, refusedA = t.slots0.TryAcquire(which)
+		}
+		if !ok {
+			refusal(now, t, &t.w0, slotReason(refusedA), n, req, d)
 			return
 		}
+		// stFirst, seen after first's slot was taken, says first is not dead
+		// (addApp marks first dead and clears stFirst before it checks the
+		// slots, and sets it again if it keeps first);
+		// stCls0 likewise says cls0e was not dropped (setPlan clears it before
+		// it checks cls0e's slots).
+		if st := t.word.Load(); st&stDead != 0 || st&stFirst == 0 && t.first.dead.Load() ||
+			which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
+			releaseSlots(t, nil, nil, which, 1)
+			continue
+		}
+		// The pool is called directly (a lone rolling window): a call through
+		// the interface cannot be inlined or devirtualised.
+		r := &t.roll
+		ns := window.UnixNano(now) // computed once, for the take and the lease
+		tk := r.TakeUnixNano(ns, n, req.Keep, false)
+		reset := t.w0.reset.Load() // after the take: see takeAgain
+		if reset == replacingReset && n > 0 && tk.Took != 0 {
+			w, tk := takeAgain(t, &t.w0, now, n, req.Keep, false)
+			if s.admitted(now, t, req, n, lease, d, st, w, nil, false, nil, nil, which, tk, w.reset.Load()) {
+				return
+			}
+			continue
+		}
+		if n > 0 && tk.Took == 0 {
+			refuse(now, t, &t.w0, nil, nil, which, store.ReasonCredits, n, req, d)
+			return
+		}
+		// What follows is admitted's, with app and cls nil and the pool r.
+		if s.touch > 0 && ns-t.lastUsed.Load() > s.touch {
+			t.lastUsed.Store(ns)
+		}
+		if lease.s != s || lease.t != t || lease.app != nil || lease.cls != nil {
+			lease.s, lease.t, lease.app, lease.cls = s, t, nil, nil
+		}
+		lease.which, lease.at, lease.credits = which, ns, n
+		d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, r.Limit(), 0
+		d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
+		if st&stAddOns != 0 {
+			d.AddOns = t.plan.Load().AddOns
+		}
+		d.Remaining, d.Used, d.Window = tk.Remaining, tk.Spent, r.Length()
+		if reset > max(ns, 0) && reset == lease.resetNs && lease.reset.Location() == now.Location() {
+			d.Reset = lease.reset // resetOf's usual answer, with no call
+		} else {
+			d.Reset = lease.resetOf(now, ns, reset, &t.w0)
+		}
+		return
 	}
 }
 
-// admit is Take for tenant t; false means t was evicted meanwhile and Take
-// must look it up again.
-//
-// Most tenants have one application and a lone rolling pool, and most
-// admissions are of their first application, one unit, and first class or
-// none: state says so, and such an admission reads t's first line and
-// writes its second, and reads no other (see tenant). It is decided here
-// with those as constants and no call (but the slot cache's, for a store
-// WithSlotCache), so that nothing is spilled around one before the pool's
-// take and little is live across the takes; any other admission, and one
-// whose pool SetPlan is replacing, goes through admitAny and admitted.
-func (s *Store) admit(now time.Time, t *tenant, req *store.Request, lease *Lease, d *store.Decision) bool {
-	n := max(req.Credits, 0) // a negative cost would mint credits at Settle
-	st := t.word.Load()
-	which := slots.PairA
-	if req.Class != "" {
-		which |= slots.PairB
-	}
-	if st&(stFirst|stLone) != stFirst|stLone || !nameIs(t.name0, req.App) || req.Units > 1 ||
-		which != slots.PairA && (st&stCls0 == 0 || !nameIs(t.cls0, req.Class)) {
-		return s.admitAny(now, t, req, n, st, lease, d)
-	}
-	if testHooks && classHook != nil {
-		classHook()
-	}
-	var ok, refusedA bool
-	if st&cachedBit != 0 { // WithSlotCache (the client Transport's store)
-		ok, refusedA = t.slotCache().TryAcquire(&t.slots0, which)
-	} else {
-		ok, refusedA = t.slots0.TryAcquire(which)
-	}
-	if !ok {
-		refusal(now, t, &t.w0, slotReason(refusedA), n, req, d)
-		return true
-	}
-	// stFirst, seen after first's slot was taken, says first is not dead
-	// (addApp marks first dead and clears stFirst before it checks the
-	// slots, and sets it again if it keeps first);
-	// stCls0 likewise says cls0e was not dropped (setPlan clears it before
-	// it checks cls0e's slots).
-	if st := t.word.Load(); st&stDead != 0 || st&stFirst == 0 && t.first.dead.Load() ||
-		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
-		releaseSlots(t, nil, nil, which, 1)
-		return false
-	}
-	// The pool is called directly (a lone rolling window): a call through
-	// the interface cannot be inlined or devirtualised.
-	r := &t.roll
-	ns := window.UnixNano(now) // computed once, for the take and the lease
-	tk := r.TakeUnixNano(ns, n, req.Keep, false)
-	reset := t.w0.reset.Load() // after the take: see takeAgain
-	if reset == replacingReset && n > 0 && tk.Took != 0 {
-		w, tk := takeAgain(t, &t.w0, now, n, req.Keep, false)
-		return s.admitted(now, t, req, n, lease, d, st, w, nil, false, nil, nil, which, tk, w.reset.Load())
-	}
-	if n > 0 && tk.Took == 0 {
-		return refuse(now, t, &t.w0, nil, nil, which, store.ReasonCredits, n, req, d)
-	}
-	// What follows is admitted's, with app and cls nil and the pool r.
-	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch {
-		t.lastUsed.Store(ns)
-	}
-	if lease.s != s || lease.t != t || lease.app != nil || lease.cls != nil {
-		lease.s, lease.t, lease.app, lease.cls = s, t, nil, nil
-	}
-	lease.which, lease.at, lease.credits = which, ns, n
-	d.Allowed, d.Reason, d.Cost, d.Limit, d.RetryAfter = true, store.ReasonNone, n, r.Limit(), 0
-	d.AddOns, d.Cap, d.Exceeds = 0, 0, 0
-	if st&stAddOns != 0 {
-		d.AddOns = t.plan.Load().AddOns
-	}
-	d.Remaining, d.Used, d.Window = tk.Remaining, tk.Spent, r.Length()
-	if reset > max(ns, 0) && reset == lease.resetNs && lease.reset.Location() == now.Location() {
-		d.Reset = lease.reset // resetOf's usual answer, with no call
-	} else {
-		d.Reset = lease.resetOf(now, ns, reset, &t.w0)
-	}
-	return true
-}
-
-// admitAny is admit for any admission: slotsAny takes the slots and names
+// admitAny is Take's admission of any kind: slotsAny takes the slots and names
 // the pool, and admitted ends it.
 func (s *Store) admitAny(now time.Time, t *tenant, req *store.Request, n int64, st uint32, lease *Lease, d *store.Decision) bool {
 	e, ce, app, which, w, r, lone, ok := s.slotsAny(now, t, req, n, st, d)
 	if e == nil {
 		return ok
 	}
-	// stFirst: see admit.
+	// stFirst: see Take.
 	if st := t.word.Load(); st&stDead != 0 || (st&stFirst == 0 || e != &t.first) && e.dead.Load() ||
 		which&slots.PairB != 0 && st&stCls0 == 0 { // PairB: the class is cls0e's
 		releaseSlots(t, app, nil, which, unitsOf(req))
@@ -203,7 +212,7 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 	if n > 0 && tk.Took == 0 {
 		return refuse(now, t, w, app, cls, which, store.ReasonCredits, n, req, d)
 	}
-	// One reading of now, as admit's, for the idle clock and the lease.
+	// One reading of now, as Take's, for the idle clock and the lease.
 	ns := window.UnixNano(now)
 	if s.touch > 0 && ns-t.lastUsed.Load() > s.touch { // idleness needs no finer grain,
 		t.lastUsed.Store(ns) // and fewer writes keep the line shared between cores
@@ -261,13 +270,13 @@ func (lease *Lease) resetOf(now time.Time, ns, reset int64, w *windows) time.Tim
 	return w.resetAt(now, reset)
 }
 
-// slotsAny is admit's start for any admission: it finds the entries of
+// slotsAny is admitAny's start: it finds the entries of
 // req's application (e) and class, takes their slots (app's own and the
-// halves of slots0 that which names; the class's own slots, ce's, admit
+// halves of slots0 that which names; the class's own slots, ce's, admitAny
 // takes) and names the pool (w, and r if lone, a lone rolling pool); the
 // application's take is req's units (see unitsOf). ce is
 // the class's entry when it has slots of its own, nil if the class is
-// uncapped or cls0e's. e is nil when admit is over, with ok its result:
+// uncapped or cls0e's. e is nil when the admission is over, with ok its result:
 // refused (d filled) or t evicted meanwhile (false).
 func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, st uint32, d *store.Decision) (e, ce *semEntry, app *slots.Slots, which uint64, w *windows, r *window.Rolling, lone, ok bool) {
 	if st&stFirst != 0 && nameIs(t.name0, req.App) {
@@ -328,10 +337,10 @@ func (s *Store) slotsAny(now time.Time, t *tenant, req *store.Request, n int64, 
 }
 
 // classHook, when set (tests built with -tags creditgate_testhooks), runs
-// in admit once the class's entry is found, before its slots are taken.
+// in Take and slotsAny once the class's entry is found, before its slots are taken.
 var classHook func()
 
-// noApp is admit's refusal when t's application table is full of busy
+// noApp is admitAny's refusal when t's application table is full of busy
 // applications; false if t was evicted meanwhile.
 func noApp(now time.Time, t *tenant, n int64, req *store.Request, d *store.Decision) bool {
 	if t.dead() {
@@ -343,7 +352,7 @@ func noApp(now time.Time, t *tenant, n int64, req *store.Request, d *store.Decis
 
 // refuse gives back the slots an admission of req at t took (app's, cls's
 // and the delta which of t.slots0), fills d with a refusal for reason and
-// reports true (admit's "decided").
+// reports true (admitAny's "decided").
 func refuse(now time.Time, t *tenant, w *windows, app, cls *slots.Slots, which uint64, reason store.Reason, n int64, req *store.Request, d *store.Decision) bool {
 	releaseSlots(t, app, cls, which, unitsOf(req))
 	refusal(now, t, w, reason, n, req, d)

@@ -51,7 +51,7 @@ type tenant struct {
 	// keeps slots0's given back slots (WithSlotCache), the hash's tag bits,
 	// and the state bits (stDead, stLone, stFirst, stCls0, stAddOns), which let an
 	// admission of the common kind skip wins, app0, cls0e and their
-	// targets (see admit). Only the state bits change once t is published.
+	// targets (see Take). Only the state bits change once t is published.
 	// A bit here, on the line every admission reads, and the cache at a
 	// fixed offset: a pointer on slots0's line would be read before
 	// slots0's add, and on two cores that read costs a transfer of the
@@ -217,14 +217,14 @@ func (t *tenant) keyIs(key string) bool {
 }
 
 // nameIs reports whether *p, a name's one copy (names.ref), is name:
-// admit's check of the first application's and class's names. A name of 8
+// Take's check of the first application's and class's names. A name of 8
 // to 16 bytes is compared with two words loaded inline, which overlap
 // rather than run past either string's end (as in keyIs), and an empty one
-// with no load: == calls memequal, a call that spills what admit holds in
+// with no load: == calls memequal, a call that spills what Take holds in
 // registers (and the copy is never the caller's string, so memequal's
 // pointer check does not spare it). Other lengths are compared with ==.
 // words.Equal, which usage uses, also takes 4 to 7 bytes in 4-byte words:
-// inlined into admit it costs the keyed admission 14 instructions more.
+// inlined into Take it costs the keyed admission 14 instructions more.
 func nameIs(p *string, name string) bool {
 	a := *p
 	if len(a) != len(name) {
@@ -263,7 +263,7 @@ type windows struct {
 	// can move which window of a compound plan binds: they forget it
 	// (forgetReset), leaving a forgotten marker. It holds replacingReset
 	// from the moment SetPlan starts to replace these windows (see
-	// takeAgain). 0 and the markers mean nothing cached: admit trusts only
+	// takeAgain). 0 and the markers mean nothing cached: Take trusts only
 	// an instant after 1970 and after now.
 	reset   atomic.Int64
 	multi   *multiWindows   // nil for a lone rolling pool
@@ -282,7 +282,7 @@ const replacingReset = math.MinInt64
 // (forgotten + windows.forgets' count, masked by forgottenMask): just above
 // replacingReset, in the 4 days from 1677-09-21 00:12:43 UTC, the earliest
 // instant a Unix ns holds: no reset instant and no now is among them, so
-// admit's reset > ns walks, as for 0.
+// Take's reset > ns walks, as for 0.
 const (
 	forgotten     = replacingReset + 1
 	forgottenMask = 1<<48 - 1
@@ -523,7 +523,7 @@ func (e *semEntry) sem() *slots.Slots {
 	return e.ownSlots()
 }
 
-// ownSlots is sem for an e known to be own: no test (admit's).
+// ownSlots is sem for an e known to be own: no test (admitAny's).
 func (e *semEntry) ownSlots() *slots.Slots { return &(*ownEntry)(unsafe.Pointer(e)).s }
 
 func (t *semTable) find(name string) *semEntry {
@@ -578,7 +578,7 @@ func (t *tenant) cache() *slots.PairCache {
 	return t.slotCache()
 }
 
-// slotCache is t's slot cache, for a t whose word has cachedBit (admit has
+// slotCache is t's slot cache, for a t whose word has cachedBit (Take has
 // loaded it already): t is the field of a withCache at cachedTenant.
 func (t *tenant) slotCache() *slots.PairCache {
 	return &(*withCache)(unsafe.Add(unsafe.Pointer(t), -int(cachedTenant))).c

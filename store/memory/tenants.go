@@ -152,7 +152,7 @@ func (s *Store) create(now time.Time, sh *shard, h uint64, key string, plans sto
 			return nil
 		}
 	}
-	t.lastUsed.Store(window.UnixNano(now)) // as admissions write it (see admit)
+	t.lastUsed.Store(window.UnixNano(now)) // as admissions write it (see Take)
 	sh.mu.Lock()
 	if cur := sh.get(h, key); cur != nil {
 		sh.mu.Unlock()
@@ -407,7 +407,7 @@ func tenantCost(t *tenant) uint32 {
 func (s *Store) addApp(t *tenant, app string) *semEntry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.dead() { // folded since admit's lookup: its bytes are no longer counted
+	if t.dead() { // folded since Take's lookup: its bytes are no longer counted
 		return nil
 	}
 	tab := t.appTable()
