@@ -61,7 +61,11 @@ func (b *binding[L]) take(now time.Time, h *ticketHeader) {
 
 // acquire admits req on a pooled ticket state (see Limiter.Acquire).
 func (l *Limiter) acquire(now time.Time, req *Request, d *Decision) Ticket {
-	h := l.pool.get()
+	h := l.pool.take(procPin()) // see take
+	procUnpin()
+	if h == nil {
+		h = l.pool.getSpare()
+	}
 	if m, u := l.mem, l.usage; m != nil && u == nil {
 		// The memory store, called directly, reads the caller's request and
 		// writes the caller's decision: neither escapes that call, and

@@ -33,6 +33,11 @@ func (b *memBinding) release(h *ticketHeader, gen uint64) bool {
 		return false
 	}
 	b.m.Release(&state[memory.Lease](h).lease)
-	b.l.pool.put(h) // the lease is not cleared: the next Take overwrites it
+	// The lease is not cleared: the next Take overwrites it.
+	ok := b.l.pool.give(procPin(), h) // b.l.pool.put(h), written out: see statePool.take
+	procUnpin()
+	if !ok {
+		b.l.pool.spare.Put(h)
+	}
 	return true
 }

@@ -45,23 +45,32 @@ func (p *statePool) init(newState func() *ticketHeader) {
 	p.spare.New = func() any { return newState() }
 }
 
-func (p *statePool) get() *ticketHeader {
-	var h unsafe.Pointer
-	if i := procPin(); uint(i) < uint(len(p.slots)) {
-		h = slotTake(&p.slots[i].h)
+// take empties P i's slot and returns what it held, nil for none, and
+// getSpare is a state for a P whose slot was empty: the admission pins
+// (procPin), takes, unpins and, on nil, gets a spare itself, where a call
+// to a get that did all that cost a frame spilling what the pin's call
+// clobbers (with put's counterpart in memBinding.release, 26 instructions
+// of the keyed admission).
+func (p *statePool) take(i int) *ticketHeader {
+	if uint(i) < uint(len(p.slots)) {
+		return (*ticketHeader)(slotTake(&p.slots[i].h))
 	}
-	procUnpin()
-	if h != nil {
-		return (*ticketHeader)(h)
-	}
-	return p.spare.Get().(*ticketHeader)
+	return nil
 }
 
+func (p *statePool) getSpare() *ticketHeader { return p.spare.Get().(*ticketHeader) }
+
+// put returns h to the pool: its P's slot if empty, else the spare pool.
+// memBinding.release writes it out (see take).
 func (p *statePool) put(h *ticketHeader) {
-	if i := procPin(); uint(i) < uint(len(p.slots)) && slotGive(&p.slots[i].h, unsafe.Pointer(h)) {
-		procUnpin()
-		return
-	}
+	ok := p.give(procPin(), h)
 	procUnpin()
-	p.spare.Put(h)
+	if !ok {
+		p.spare.Put(h)
+	}
+}
+
+// give fills P i's slot with h if it is empty; the caller pins i.
+func (p *statePool) give(i int, h *ticketHeader) bool {
+	return uint(i) < uint(len(p.slots)) && slotGive(&p.slots[i].h, unsafe.Pointer(h))
 }
