@@ -28,6 +28,10 @@ type Lease struct {
 	// copies it where time.Unix(...).In(...) cost 30-odd instructions.
 	reset   time.Time
 	resetNs int64
+	// resetLoc is reset's location, now.Location() when it was built:
+	// compared as is, where reset.Location() maps nil to UTC again at
+	// every admission.
+	resetLoc *time.Location
 	// seek is set while Take's last lookup found another tenant than the
 	// lease's: its key is then not compared first (see Take).
 	seek bool
@@ -156,7 +160,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 			d.AddOns = t.plan.Load().AddOns
 		}
 		d.Remaining, d.Used, d.Window = tk.Remaining, tk.Spent, r.Length()
-		if reset > max(ns, 0) && reset == lease.resetNs && lease.reset.Location() == now.Location() {
+		if reset > max(ns, 0) && reset == lease.resetNs && lease.resetLoc == now.Location() {
 			d.Reset = lease.reset // resetOf's usual answer, with no call
 		} else {
 			d.Reset = lease.resetOf(now, ns, reset, &t.w0)
@@ -262,8 +266,8 @@ func (s *Store) admitted(now time.Time, t *tenant, req *store.Request, n int64, 
 // and 0 is also the lease's "no instant kept".
 func (lease *Lease) resetOf(now time.Time, ns, reset int64, w *windows) time.Time {
 	if reset > max(ns, 0) {
-		if reset != lease.resetNs || lease.reset.Location() != now.Location() {
-			lease.reset, lease.resetNs = time.Unix(0, reset).In(now.Location()), reset
+		if loc := now.Location(); reset != lease.resetNs || lease.resetLoc != loc {
+			lease.reset, lease.resetNs, lease.resetLoc = time.Unix(0, reset).In(loc), reset, loc
 		}
 		return lease.reset
 	}
