@@ -127,7 +127,7 @@ type Rolling struct {
 	// slot left too. A jump of a whole ring or more marks the head busy, and every
 	// caller that sees the mark helps drain the whole ring, drop it and retire
 	// cur (help), so nobody waits on a preempted sweeper and a jump of days
-	// clears in S+2 steps. The first roll after the jump makes a new ring.
+	// clears in S+2 steps. The first writer after the jump makes a new ring.
 	//
 	// Time is the caller's: a caller whose now is older than the frontier is treated
 	// as at the frontier (its credits count from there), so a stale clock can never
@@ -143,11 +143,14 @@ type Rolling struct {
 	// of less than a ring (16 days for the default day of 96 slots, whose
 	// index and tag repeat together every 1,536 slots): a jump, which moves
 	// it any distance in one step, drops the ring, so that a swap stalled
-	// across the jump lands on the old ring, which nothing after the jump
-	// writes (see help). For cur it takes the clock moving a multiple of
-	// 2^23 slot widths, give or take a slot, during the stall (240 years at
-	// 15-minute slots; a day for a 1-second window of 96 slots, whose
-	// goroutine would have to stall for that day).
+	// across the jump lands on the old ring, where only recorders stalled
+	// across it write, each adding a slot from before the jump that it then
+	// drops again (see help). For cur it takes a caller's clock a multiple
+	// of 2^23 slot widths, give or take a slot, ahead of the stalled
+	// goroutine's load (240 years at 15-minute slots; a day for a 1-second
+	// window of 96 slots), and a slot there of the same amount: one call
+	// with such a clock suffices, which this does not guard against (one
+	// clock for all callers, as the limiter's, cannot do it).
 	//
 	// A Rolling must be made by NewRolling, or set up in place by Init (to embed
 	// it in a larger struct); methods on the zero value panic.
@@ -177,8 +180,8 @@ type Rolling struct {
 	// ring holds the words() slot words, index epoch % words: 21-bit
 	// lanes and, once an amount does not fit one, 32-bit and then 64-bit
 	// ones (see slotRing). Takes never read it. It is allocated by the
-	// first roll that records a slot, and again by the first after a jump,
-	// which drops it (see help): until then every word reads as empty
+	// first roll that records a slot, and again by the first writer after
+	// a jump, which drops it (see help): until then every word reads as empty
 	// (see slots), so a key that spends within one slot's width, as most
 	// short-lived keys do, never pays for the ring (288 bytes for 96
 	// slots).

@@ -195,18 +195,19 @@ func (r *Rolling) retireCur() {
 // help finishes the jump to frontier h (busy-marked). Every slot recorded
 // before the jump has left the window, so the ring is drained (each lane's
 // credits returned from past by the swap that empties it, so exactly once)
-// and then dropped: the first roll after the jump makes a new one. A new
+// and then dropped: the first writer after the drop makes a new one. A new
 // ring rather than the old one reset, because a jump moves the epoch by
 // any amount, and tags (the epoch modulo 2^T) then repeat: a goroutine
 // stalled across the jump between loading a lane and swapping it would
 // find the value it loaded written again by a slot after the jump of the
 // same index, tag and amount, and swap that slot's credits away
 // (TestRollingHelperStalledAcrossJump, TestRollingRefundStalledAcrossJump).
-// Its swap now lands on the old ring, which nothing after the jump writes.
-// cur is retired (see retired) and the head then unmarked. Helpers stop as
-// soon as the head is no longer h. A ring (or later tier) that a late
-// recorder allocates while the head is busy is drained too, or that
-// recorder's to clear (see recordIn).
+// Its swap now lands on the old ring. Only recorders stalled across the
+// jump write there after the drain, each a slot from before the jump, at
+// its own index and tag, which it then drops again (see recordIn); one
+// that finds no ring while the head is busy makes one, sees the head and
+// writes nothing into it. cur is retired (see retired) and the head then
+// unmarked. Helpers stop as soon as the head is no longer h.
 func (r *Rolling) help(h uint64) {
 	for {
 		rg := r.ring.Load()

@@ -38,7 +38,7 @@ func TestWideAllocDuringJump_r110(t *testing.T) {
 			spends = append(spends, r99Spend{take(k0+2, capN+5), capN + 5}) // rolls k0+1 out: narrow
 			spends = append(spends, r99Spend{take(k0+3, 1), 1})             // records k0+2: wide; the hook jumps
 			// (The jump drops the ring the recorder allocated into: the
-			// first roll after it makes a new one, see help.)
+			// first writer after it makes a new one, see help.)
 			if ringHook != nil {
 				t.Fatalf("%s: the wide ring's allocation did not run the hook", name)
 			}

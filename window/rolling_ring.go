@@ -250,7 +250,9 @@ func loadOrNew[T any](p *atomic.Pointer[T], alloc func() *T) *T {
 }
 
 // RingBytes is what r's ring of older slots' words takes once a roll has
-// made it (before that it takes nothing): its first tier's words, and each
+// made it (before that it takes nothing; a jump drops it, and a goroutine
+// stalled across the jump may keep the old one alive a moment beside the
+// next): its first tier's words, and each
 // later tier's too if it exists or if the limit lets a slot's amount
 // exceed the tier before, which is when a roll may make it. A store
 // bounding its memory counts it up front, and again after SetLimit.
