@@ -6,9 +6,6 @@ package window
 
 import (
 	"math/rand/v2"
-	"os"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,22 +23,9 @@ import (
 // window later it counts nothing (no leak). Passes on a56f83a.
 // CREDITGATE_STRESS_ROUNDS sets the rounds (default 10).
 func TestRollingStressJumpsExact_r133(t *testing.T) {
-	rounds := 10
-	if s := os.Getenv("CREDITGATE_STRESS_ROUNDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("CREDITGATE_STRESS_ROUNDS=%q: not a positive count", s)
-		}
-		rounds = n
-	}
-	yield := func() {
-		if rand.IntN(4) == 0 {
-			runtime.Gosched()
-		}
-	}
+	rounds := stressRounds(t, 10)
 	defer clearHooks()
-	takeHook, loadHook, rollHook, slotHook, sweepHook, refundHook, wordHook, ringHook, queryHook = yield, yield, yield, yield, yield, yield, yield, yield, yield
-	drainHook = func(int64) { yield() }
+	yieldInHooks()
 	type logged struct {
 		slot, eff uint64
 		n         int64
@@ -137,8 +121,7 @@ func TestRollingStressJumpsExact_r133(t *testing.T) {
 			if t.Failed() {
 				t.FailNow()
 			}
-			takeHook, loadHook, rollHook, slotHook, sweepHook, refundHook, wordHook, ringHook, queryHook = yield, yield, yield, yield, yield, yield, yield, yield, yield
-			drainHook = func(int64) { yield() }
+			yieldInHooks()
 		}
 	}
 }

@@ -23,22 +23,9 @@ import (
 // over-admitted at -cpu 2. CREDITGATE_STRESS_ROUNDS sets the rounds
 // (default 20).
 func TestRollingStressJumps(t *testing.T) {
-	rounds := 20
-	if s := os.Getenv("CREDITGATE_STRESS_ROUNDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("CREDITGATE_STRESS_ROUNDS=%q: not a positive count", s)
-		}
-		rounds = n
-	}
-	yield := func() {
-		if rand.IntN(4) == 0 {
-			runtime.Gosched()
-		}
-	}
+	rounds := stressRounds(t, 20)
 	defer clearHooks()
-	takeHook, loadHook, rollHook, slotHook, sweepHook, refundHook, wordHook = yield, yield, yield, yield, yield, yield, yield
-	drainHook = func(int64) { yield() }
+	yieldInHooks()
 	for round := range rounds {
 		const limit, length = 10, time.Millisecond
 		r, err := NewRolling(limit, length, WithSlots(10))
@@ -91,4 +78,29 @@ func TestRollingStressJumps(t *testing.T) {
 			t.Fatalf("round %d", round)
 		}
 	}
+}
+
+// stressRounds is CREDITGATE_STRESS_ROUNDS, def if unset.
+func stressRounds(t *testing.T, def int) int {
+	s := os.Getenv("CREDITGATE_STRESS_ROUNDS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("CREDITGATE_STRESS_ROUNDS=%q: not a positive count", s)
+	}
+	return n
+}
+
+// yieldInHooks sets every hook of a step on the window's words to yield
+// the processor one time in four (clearHooks undoes it).
+func yieldInHooks() {
+	yield := func() {
+		if rand.IntN(4) == 0 {
+			runtime.Gosched()
+		}
+	}
+	takeHook, loadHook, rollHook, slotHook, sweepHook, refundHook, wordHook, ringHook, queryHook = yield, yield, yield, yield, yield, yield, yield, yield, yield
+	drainHook = func(int64) { yield() }
 }
