@@ -201,7 +201,7 @@ func (r *Rolling) retireCur() {
 // stalled across the jump between loading a lane and swapping it would
 // find the value it loaded written again by a slot after the jump of the
 // same index, tag and amount, and swap that slot's credits away
-// (TestRollingHelperStalledAcrossJump, TestRollingRefundStalledAcrossJump).
+// (TestRollingHelperStalledAcrossJump, TestRollingRefundRacesJump).
 // Its swap now lands on the old ring. Only recorders stalled across the
 // jump write there after the drain, each a slot from before the jump, at
 // its own index and tag, which it then drops again (see recordIn); one

@@ -10,6 +10,7 @@ package window
 // credits, 10 s, 1-second slots.
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -341,25 +342,34 @@ func TestRollingLostSwapRetries(t *testing.T) {
 // later slot's credits, others' spending (TestRollingStress at -cpu 4,8:
 // one run in about 600 after TestRefundTokOfSlotLongGone's fix). Each step
 // now checks the frontier after its load.
+//
+// The later slot's amount decides which race: 9 (its word differs from
+// what the refund loaded, so the swap fails and the retry must see the
+// frontier) or 1 (bit-identical to it: the swap succeeded until a jump
+// dropped the ring, see TestRollingHelperStalledAcrossJump's comment).
 func TestRollingRefundRacesJump(t *testing.T) {
-	r := newTestRolling(t) // 10 credits, 10 s, 1-second slots
-	alias := laneAlias(r)
-	ok, _, s0 := r.takeTok(t0, 1)
-	require.True(t, ok)
-	mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its ring word
-	later := t0.Add(time.Duration(alias) * time.Second)
-	refundHook = func() {
-		refundHook = nil
-		ok, _, s1 := r.takeTok(later, 9)
-		require.True(t, ok)
-		require.Equal(t, s0+alias, s1, "the later slot is the alias")
-		mustTake(t, r, later.Add(time.Second), 1) // s1 goes to s0's ring word
+	for _, later := range []int64{9, 1} {
+		t.Run(fmt.Sprintf("later slot takes %d", later), func(t *testing.T) {
+			r := newTestRolling(t) // 10 credits, 10 s, 1-second slots
+			alias := laneAlias(r)
+			ok, _, s0 := r.takeTok(t0, 1)
+			require.True(t, ok)
+			mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its ring word: 1
+			at := t0.Add(time.Duration(alias) * time.Second)
+			refundHook = func() {
+				refundHook = nil
+				ok, _, s1 := r.takeTok(at, later)
+				require.True(t, ok)
+				require.Equal(t, s0+alias, s1, "the later slot is the alias")
+				mustTake(t, r, at.Add(time.Second), 1) // s1 goes to s0's ring word
+			}
+			defer func() { refundHook = nil }()
+			got := r.refundTok(s0, 1)
+			assert.Nil(t, refundHook, "the hook ran")
+			assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
+			assert.Equal(t, 10-later-1, r.RemainingAt(at.Add(time.Second)), "the live slots keep their credits")
+		})
 	}
-	defer func() { refundHook = nil }()
-	got := r.refundTok(s0, 1)
-	assert.Nil(t, refundHook, "the hook ran")
-	assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
-	assert.Zero(t, r.RemainingAt(later.Add(time.Second)), "the live slots keep their 10 credits")
 }
 
 // A jump moves the epoch by any distance, so after one, a slot of the
@@ -368,10 +378,11 @@ func TestRollingRefundRacesJump(t *testing.T) {
 // jump loaded. Here the jump is laneAlias slots, so the slot after the
 // jump lands on the lane, tag and amount of the slot before. The stalled
 // swap must not take the later slot's credits: a jump drops the ring, and
-// the swap lands on the old one (see help). Both tests failed when a
-// jump reset the ring in place: 8 remaining for 5 (the helper), and a
-// refund of the later slot's credit (the refund).
-
+// the swap lands on the old one (see help). This test and
+// TestRollingRefundRacesJump's case of 1 failed when a jump reset the ring
+// in place: 8 remaining for 5 (the helper), and a refund of the later
+// slot's credit (the refund).
+//
 // TestRollingHelperStalledAcrossJump: a helper of the jump stalls between
 // its check of the head and the swap that empties the lane (drainHook),
 // while another helper finishes the jump and the later slot is recorded.
@@ -394,28 +405,4 @@ func TestRollingHelperStalledAcrossJump(t *testing.T) {
 	assert.Nil(t, drainHook, "the hook ran")
 	assert.Equal(t, int64(5), r.RemainingAt(later.Add(time.Second)), "3 + 1 + 1 spent since the jump")
 	assert.Equal(t, int64(3), r.RefundAt(later.Add(time.Second), later, 3), "later's slot keeps its 3")
-}
-
-// TestRollingRefundStalledAcrossJump: a refund of the slot before the jump
-// stalls between its checks of the lane and its swap (refundHook), while
-// the jump and the later slot's recording run.
-func TestRollingRefundStalledAcrossJump(t *testing.T) {
-	r := newTestRolling(t)
-	ok, _, s0 := r.takeTok(t0, 1)
-	require.True(t, ok)
-	mustTake(t, r, t0.Add(time.Second), 1) // s0 goes to its lane: 1
-	alias := laneAlias(r)
-	later := t0.Add(time.Duration(alias) * time.Second)
-	refundHook = func() {
-		refundHook = nil
-		ok, _, s1 := r.takeTok(later, 1)
-		require.True(t, ok)
-		require.Equal(t, s0+alias, s1, "the later slot is the alias")
-		mustTake(t, r, later.Add(time.Second), 1) // s1 goes to s0's lane, tag and amount
-	}
-	defer func() { refundHook = nil }()
-	got := r.refundTok(s0, 1)
-	assert.Nil(t, refundHook, "the hook ran")
-	assert.Zero(t, got, "the slot left the window during the refund: nothing to give back")
-	assert.Equal(t, int64(8), r.RemainingAt(later.Add(time.Second)), "the live slots keep their 2 credits")
 }

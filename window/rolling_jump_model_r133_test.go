@@ -8,9 +8,7 @@ package window
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -121,54 +119,6 @@ func (m r133Model) arm(u uint64, depth int) {
 	*h = func() { *h = nil; run() }
 }
 
-// check is r99Model.check, with AvailableAt asked for a few counts only
-// (the limits here are large).
-func (m r133Model) check() {
-	m.t.Helper()
-	if m.limit <= 10 {
-		m.r99Model.check()
-		return
-	}
-	clearHooks()
-	for s, d := range m.debt {
-		if d != 0 {
-			m.t.Fatalf("a refund gave back %d more than slot %d held\n%s", d, s, m.dump())
-		}
-	}
-	now := m.r.fromU(m.maxU, time.UTC)
-	f := m.frontier()
-	want := m.held()
-	if got := m.r.TakeAt(now, 0, 0, false).Spent; got != want {
-		m.t.Fatalf("the window counts %d spent, the admissions of slots >= %d hold %d\n%s", got, f, want, m.dump())
-	}
-	per := map[uint64]int64{}
-	for _, e := range m.entries {
-		if e.slot >= f && e.n > 0 {
-			per[e.slot] += e.n
-		}
-	}
-	slots := make([]uint64, 0, len(per))
-	for k := range per {
-		slots = append(slots, k)
-	}
-	slices.Sort(slots)
-	var got, exp []string
-	for at, n := range m.r.Returns(now) {
-		got = append(got, fmt.Sprintf("%d@%d", n, m.r.toU(at)))
-	}
-	for _, k := range slots {
-		exp = append(exp, fmt.Sprintf("%d@%d", per[k], m.r.backU(k)))
-	}
-	if !slices.Equal(got, exp) {
-		m.t.Fatalf("Returns = %v, want %v\n%s", got, exp, m.dump())
-	}
-	es := make([]entry, 0, len(m.entries))
-	for _, e := range m.entries {
-		es = append(es, entry{UnixNano(m.r.fromU(e.eff, time.UTC)), e.n})
-	}
-	replay(m.t, es, int64(m.r.length()), m.limit)
-}
-
 // TestRingJumpInterleavings_r133 drives each geometry with random
 // operations as TestRingR99Interleavings does, one step in three a jump
 // (a ring, laneAlias slots and around, two laneAliases), with a hook armed
@@ -188,13 +138,7 @@ func TestRingJumpInterleavings_r133(t *testing.T) {
 	if testing.Short() {
 		rounds = 30
 	}
-	if s := os.Getenv("CREDITGATE_STRESS_ROUNDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("CREDITGATE_STRESS_ROUNDS=%q: not a positive count", s)
-		}
-		rounds = n
-	}
+	rounds = stressRounds(t, rounds)
 	for gi, g := range jumpGeoms {
 		for round := range rounds {
 			r, err := NewRolling(g.limit, g.length, WithSlots(g.slots))

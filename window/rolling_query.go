@@ -37,7 +37,8 @@ func (r *Rolling) refundTok(s uint64, n int64) int64 {
 // refundSlot takes up to n credits out of slot s, nothing if s has left
 // the window: out of cur if s is the current slot, else out of s's ring
 // words (each only if it still holds epoch s: each tier's lane in turn) and
-// then out of past: lane first, so past never undercounts. It returns how many it gave back.
+// then out of past: lane first, so past never undercounts. It returns how
+// many it gave back.
 // Credits in flight from cur to their ring word (a roll has moved them to
 // past but not yet recorded them) are in neither, so a refund racing with
 // the roll of its slot gives back nothing: an under-refund, which only
