@@ -13,7 +13,7 @@ func (s *Store) Release(l *Lease) {
 	if t == nil {
 		return
 	}
-	if l.app == nil && l.cls == nil && l.which != 0 && t.word.Load()&cachedBit == 0 { // t.cache() == nil, tested as a bit
+	if l.app == nil && l.cls == nil && l.which != 0 && !t.cached() {
 		t.slots0.Release(l.which) // releaseSlots's common case, with no call
 		return
 	}

@@ -572,11 +572,15 @@ func newTenantObject(cached bool) *tenant {
 
 // cache returns t's slot cache, nil if it has none.
 func (t *tenant) cache() *slots.PairCache {
-	if t.word.Load()&cachedBit == 0 {
+	if !t.cached() {
 		return nil
 	}
 	return t.slotCache()
 }
+
+// cached reports whether t has a slot cache: a bit of its word, which
+// Release tests without building the cache's address as cache does.
+func (t *tenant) cached() bool { return t.word.Load()&cachedBit != 0 }
 
 // slotCache is t's slot cache, for a t whose word has cachedBit (Take has
 // loaded it already): t is the field of a withCache at cachedTenant.
