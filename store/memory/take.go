@@ -69,7 +69,7 @@ func (s *Store) Take(now time.Time, req *store.Request, plans store.PlanFunc, le
 		if t == nil {
 			h := strhash.String(s.seed, req.Tenant) // shardOf's body: with its call, too big to inline
 			sh := &s.shards[h>>(64-shardBits)]
-			if t = sh.get(h, req.Tenant); t == nil {
+			if t = sh.get(h, req.Tenant); t == nil || !t.touch() {
 				if t = s.create(now, sh, h, req.Tenant, plans); t == nil {
 					*d = store.Decision{Reason: store.ReasonTenants, Cost: max(req.Credits, 0), RetryAfter: s.tenantsRetryAfter(now)}
 					return
