@@ -220,6 +220,9 @@ func (r *Rolling) help(h uint64) {
 		if !r.drain(rg, h) {
 			return
 		}
+		if testHooks && dropHook != nil {
+			dropHook()
+		}
 		r.ring.CompareAndSwap(rg, nil)
 	}
 	en := h &^ busy
@@ -235,6 +238,9 @@ func (r *Rolling) help(h uint64) {
 		if r.cur.CompareAndSwap(c, want) {
 			break
 		}
+	}
+	if testHooks && unmarkHook != nil {
+		unmarkHook()
 	}
 	r.head.CompareAndSwap(h, en)
 }

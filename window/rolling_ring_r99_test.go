@@ -208,6 +208,7 @@ func joinLines(s []string) string {
 func clearHooks() {
 	takeHook, loadHook, rollHook, slotHook, sweepHook, ringHook, wordHook, queryHook = nil, nil, nil, nil, nil, nil, nil, nil
 	refundHook, drainHook, backoffHook = nil, nil, nil
+	dropHook, unmarkHook = nil, nil
 }
 
 // check compares the quiescent window with the model at the newest instant.

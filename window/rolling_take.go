@@ -170,6 +170,10 @@ var refundHook func()
 // swap.
 var drainHook func(amount int64)
 
+// dropHook (test-only) runs in a jump's helper between draining a ring
+// and dropping it; unmarkHook before the helper unmarks the head.
+var dropHook, unmarkHook func()
+
 // ringHook (test-only) runs between allocating a ring (or its wide words)
 // and publishing it.
 var ringHook func()
