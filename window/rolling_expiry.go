@@ -67,15 +67,22 @@ func (r *Rolling) recordIn(rg *slotRing, w slotRef, t uint64, a int64) bool {
 		// helpers drained and dropped before this swap, which nobody else
 		// would empty.
 		if h := r.head.Load() &^ busy; t < h {
-			r.drop(rg, t)
+			r.drop(rg, t, false)
+		} else if r.ring.Load() != rg {
+			// A helper of a jump finished before it dropped rg (see help):
+			// slot t is still live, and goes to the ring now current.
+			r.drop(rg, t, true)
 		}
 		return true
 	}
 }
 
-// drop empties the words of slot t in ring rg, t known to have left the
-// window, that still hold t, and returns their credits to past.
-func (r *Rolling) drop(rg *slotRing, t uint64) {
+// drop empties the words of slot t in ring rg that still hold t, each
+// by the swap that empties it (so once, whoever else empties it): t known
+// to have left the window, their credits are returned to past; with
+// refile (rg dropped by a jump's helper after the jump, see help), they
+// are filed again in the current ring, or returned if t has left by then.
+func (r *Rolling) drop(rg *slotRing, t uint64, refile bool) {
 	ws, n := r.slotsIn(rg, t%r.words())
 	for _, w := range ws[:n] {
 		tag := w.f.tag(t)
@@ -86,7 +93,11 @@ func (r *Rolling) drop(rg *slotRing, t uint64) {
 				break
 			}
 			if w.cas(x, tag<<w.f.amountBits) {
-				r.past.Add(-a)
+				if refile {
+					r.record(t, a) // still in past
+				} else {
+					r.past.Add(-a)
+				}
 				break
 			}
 		}
@@ -207,7 +218,12 @@ func (r *Rolling) retireCur() {
 // its own index and tag, which it then drops again (see recordIn); one
 // that finds no ring while the head is busy makes one, sees the head and
 // writes nothing into it. cur is retired (see retired) and the head then
-// unmarked. Helpers stop as soon as the head is no longer h.
+// unmarked. Helpers stop as soon as the head is no longer h. One stalled
+// between its drain and its drop may still drop a ring after the jump
+// (made during it, and written after it): it then moves that ring's
+// slots to the current one (drain with refile), as does a recorder whose swap lands
+// on it (drop), so no credit is left in a ring nobody sweeps
+// (TestRollingLateHelperDropsLiveRing).
 func (r *Rolling) help(h uint64) {
 	for {
 		rg := r.ring.Load()
@@ -217,13 +233,19 @@ func (r *Rolling) help(h uint64) {
 		if rg == nil {
 			break
 		}
-		if !r.drain(rg, h) {
+		if !r.drain(rg, h, false) {
 			return
 		}
 		if testHooks && dropHook != nil {
 			dropHook()
 		}
-		r.ring.CompareAndSwap(rg, nil)
+		// The head may have been unmarked between the drain and the drop:
+		// rg (a ring a roll from before the jump made during it, which
+		// the finishing helper did not see) may then hold slots recorded
+		// after the jump. Then they move to the ring now current.
+		if r.ring.CompareAndSwap(rg, nil) && r.head.Load() != h {
+			r.drain(rg, h, true)
+		}
 	}
 	en := h &^ busy
 	want := ((en-1)&tagMask)<<amountBits | retired
@@ -246,9 +268,14 @@ func (r *Rolling) help(h uint64) {
 }
 
 // drain empties every lane of rg, returning its credits to past; false if
-// the head is no longer h.
-func (r *Rolling) drain(rg *slotRing, h uint64) bool {
-	for i := range r.words() {
+// the head is no longer h. With refile (rg dropped by a jump's
+// helper after the jump, see help) it empties them whatever the head, and
+// files each lane's credits again in the current ring if the ring keeps
+// its slot live there (the one of the lane's index and tag), returning
+// them otherwise.
+func (r *Rolling) drain(rg *slotRing, h uint64, refile bool) bool {
+	size := r.words()
+	for i := range size {
 		ws, n := r.slotsIn(rg, i)
 		for _, w := range ws[:n] {
 			for {
@@ -257,16 +284,23 @@ func (r *Rolling) drain(rg *slotRing, h uint64) bool {
 				if a == 0 {
 					break
 				}
-				if r.head.Load() != h {
+				if !refile && r.head.Load() != h {
 					return false
 				}
-				if testHooks && drainHook != nil {
+				if testHooks && drainHook != nil && !refile {
 					drainHook(a)
 				}
-				if w.cas(x, w.f.tagOf(x)<<w.f.amountBits) {
-					r.past.Add(-a)
-					break
+				if !w.cas(x, w.f.tagOf(x)<<w.f.amountBits) {
+					continue
 				}
+				e := r.head.Load() &^ busy
+				t := e + (i+size-e%size)%size // the slot of index i the ring keeps live, if any
+				if refile && t <= e+r.size()-2 && w.f.tag(t) == w.f.tagOf(x) {
+					r.record(t, a) // still in past
+				} else {
+					r.past.Add(-a)
+				}
+				break
 			}
 		}
 	}
