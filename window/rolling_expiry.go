@@ -268,43 +268,58 @@ func (r *Rolling) help(h uint64) {
 }
 
 // drain empties every lane of rg, returning its credits to past; false if
-// the head is no longer h. With refile (rg dropped by a jump's
-// helper after the jump, see help) it empties them whatever the head, and
-// files each lane's credits again in the current ring if the ring keeps
-// its slot live there (the one of the lane's index and tag), returning
-// them otherwise.
+// the head is no longer h. With refile (rg dropped by a jump's helper after
+// the jump, see help) it empties them whatever the head, and files each
+// lane's credits again in the current ring if the ring keeps its slot live
+// there (the one of the lane's index and tag), returning them otherwise.
 func (r *Rolling) drain(rg *slotRing, h uint64, refile bool) bool {
-	size := r.words()
-	for i := range size {
+	for i := range r.words() {
 		ws, n := r.slotsIn(rg, i)
 		for _, w := range ws[:n] {
-			for {
-				x := w.load()
-				a := w.f.amount(x)
-				if a == 0 {
-					break
-				}
-				if !refile && r.head.Load() != h {
-					return false
-				}
-				if testHooks && drainHook != nil && !refile {
-					drainHook(a)
-				}
-				if !w.cas(x, w.f.tagOf(x)<<w.f.amountBits) {
-					continue
-				}
-				e := r.head.Load() &^ busy
-				t := e + (i+size-e%size)%size // the slot of index i the ring keeps live, if any
-				if refile && t <= e+r.size()-2 && w.f.tag(t) == w.f.tagOf(x) {
-					r.record(t, a) // still in past
-				} else {
-					r.past.Add(-a)
-				}
-				break
+			if !r.drainLane(w, i, h, refile) {
+				return false
 			}
 		}
 	}
 	return true
+}
+
+// drainLane is drain's step on lane w, of ring index i.
+func (r *Rolling) drainLane(w slotRef, i, h uint64, refile bool) bool {
+	for {
+		x := w.load()
+		a := w.f.amount(x)
+		if a == 0 {
+			return true
+		}
+		if !refile {
+			if r.head.Load() != h {
+				return false
+			}
+			if testHooks && drainHook != nil {
+				drainHook(a)
+			}
+		}
+		if !w.cas(x, w.f.tagOf(x)<<w.f.amountBits) {
+			continue
+		}
+		if refile {
+			if t, ok := r.liveSlot(w, x, i); ok {
+				r.record(t, a) // still in past
+				return true
+			}
+		}
+		r.past.Add(-a)
+		return true
+	}
+}
+
+// liveSlot is the slot that ring index i keeps live under the frontier, if
+// lane w's word x is tagged with it.
+func (r *Rolling) liveSlot(w slotRef, x, i uint64) (uint64, bool) {
+	size, e := r.words(), r.head.Load()&^busy
+	t := e + (i+size-e%size)%size
+	return t, t <= e+r.size()-2 && w.f.tag(t) == w.f.tagOf(x)
 }
 
 // sync brings the frontier up to u and returns it.
